@@ -1,0 +1,53 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ValidationPipe } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditHttpModule, AuditModule } from '@custodian/audit';
+import { AuthHttpModule, AuthModule, JwtAuthGuard } from '@custodian/auth';
+import { AuthzModule, PoliciesGuard } from '@custodian/authz';
+import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
+import { DatabaseModule } from '@custodian/database';
+import { IdentityHttpModule } from '@custodian/identity';
+import { HealthController } from './health.controller';
+
+export interface ApiModuleOptions {
+  config: AppConfig;
+  databaseUrl: string;
+}
+
+/** The HTTP application: every *HttpModule, the global pipe, filter and the two global guards. */
+@Module({})
+export class ApiModule {
+  static forRoot({ config, databaseUrl }: ApiModuleOptions): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        CoreConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        DatabaseModule.forRoot({ url: databaseUrl, poolSize: 20, applicationName: 'custodian-api' }),
+        AuditModule,
+        AuthModule,
+        AuthzModule,
+        AuthHttpModule,
+        IdentityHttpModule,
+        AuditHttpModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_GUARD, useExisting: PoliciesGuard },
+        { provide: APP_FILTER, useClass: GlobalExceptionFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+            forbidUnknownValues: true,
+            stopAtFirstError: false,
+          }),
+        },
+      ],
+    };
+  }
+}

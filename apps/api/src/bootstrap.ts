@@ -1,0 +1,73 @@
+import helmet from '@fastify/helmet';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppConfig, genReqId, toErrorBody } from '@custodian/core';
+import { ApiModule } from './api.module';
+
+/** Content types whose bodies are streamed to the handler untouched (extracts, CSV loads, cohorts). */
+export const STREAMED_TYPES = ['application/x-ndjson', 'text/csv', 'text/plain'];
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+export function openApiDocument(app: INestApplication) {
+  const doc = new DocumentBuilder()
+    .setTitle('Custodian')
+    .setDescription(
+      'Data-access requests and releases of GP, hospital and social-care data: the HTTP contract (SPEC §7).',
+    )
+    .setVersion(process.env.npm_package_version ?? '0.1.0')
+    .addBearerAuth()
+    .build();
+  return SwaggerModule.createDocument(app, doc);
+}
+
+/** Builds the whole HTTP application on a migrated database. Used by main.ts and by the tests. */
+export async function createApiApp(config: AppConfig, databaseUrl: string): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: JSON_BODY_LIMIT,
+    genReqId,
+    requestIdHeader: false,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.forRoot({ config, databaseUrl }),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('api');
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  await app.register(helmet as never, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  fastify.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  // Patient-level bodies are not buffered: the route handler reads the stream itself.
+  fastify.addContentTypeParser(STREAMED_TYPES, (_req, payload, done) => done(null, payload));
+  // Errors raised by Fastify before Nest sees the request (content type, size, JSON) get the same body.
+  fastify.setErrorHandler((err, _req, reply) => {
+    const body = toErrorBody(err);
+    reply.status(body.statusCode).send(body);
+  });
+
+  SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
+  await app.init();
+  await fastify.ready();
+  return app;
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { CommandFactory } from 'nest-commander';
+import { ConfigError, loadConfig } from '@custodian/core';
+import { prepareDatabase } from '@custodian/database';
+import { CliModule } from './cli.module';
+
+/** Commands that need no database (the practice-side extractor, the synthetic generator) skip it. */
+const OFFLINE = new Set<string>(['extract', 'synth']);
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const command = process.argv[2];
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const db = command && OFFLINE.has(command) ? undefined : await prepareDatabase(config, say);
+  try {
+    await CommandFactory.run(CliModule.forRoot(config, db?.url ?? 'postgres://offline@127.0.0.1:1/none'), {
+      logger: ['error', 'warn'],
+      errorHandler: (e) => {
+        throw e;
+      },
+    });
+  } finally {
+    await db?.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(
+    err instanceof ConfigError ? err.message : `error: ${err instanceof Error ? err.message : err}`,
+  );
+  process.exit(1);
+});

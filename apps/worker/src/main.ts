@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { ConfigError, loadConfig } from '@custodian/core';
+import { onShutdownSignals, prepareDatabase } from '@custodian/database';
+import { WorkerModule } from './worker.module';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const db = await prepareDatabase(config, say);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, db.url), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  onShutdownSignals(async () => {
+    await app.close();
+    await db.stop();
+  });
+  await app.init();
+  say(`Custodian worker ${process.pid} is consuming jobs`);
+}
+
+main().catch((err) => {
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : err}`,
+  );
+  process.exit(1);
+});

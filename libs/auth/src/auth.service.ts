@@ -1,0 +1,245 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import {
+  APP_CONFIG,
+  AppConfig,
+  Principal,
+  RequestMeta,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '@custodian/core';
+import { PasswordService } from './password.service';
+
+export const JWT_ISSUER = 'custodian';
+export const JWT_AUDIENCE = 'custodian-api';
+export const JWT_ALGORITHM = 'HS256';
+
+/** Failed logins allowed per account, and per address, inside the window before 429. */
+export const THROTTLE = { windowMinutes: 15, perAccount: 5, perAddress: 20 } as const;
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  tokenType: 'Bearer';
+}
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+const PRINCIPAL_SQL = `
+  SELECT u.id, u.email, u.roles, u.organisation_id AS "organisationId", u.practice_ods AS "practiceOds", s.id AS "sessionId"
+    FROM auth_sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`;
+
+@Injectable()
+export class AuthService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jwt: JwtService,
+    private readonly passwords: PasswordService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Checks throttling, then the password; every attempt is counted and audited. */
+  async validateCredentials(
+    emailRaw: string,
+    password: string,
+    meta: RequestMeta,
+  ): Promise<Principal & { sessionId: '' }> {
+    const email = emailRaw.trim().toLowerCase();
+    const [{ account, address }] = await this.db.query(
+      `SELECT count(*) FILTER (WHERE email = $1)::int AS account, count(*) FILTER (WHERE ip = $2)::int AS address
+         FROM login_attempts WHERE NOT succeeded AND at > now() - make_interval(mins => $3) AND (email = $1 OR ip = $2)`,
+      [email, meta.ip, THROTTLE.windowMinutes],
+    );
+    if (account >= THROTTLE.perAccount || address >= THROTTLE.perAddress) {
+      await this.audit.record({
+        action: 'auth.login',
+        outcome: 'denied',
+        meta,
+        details: { email, reason: 'throttled' },
+      });
+      throw new TooManyRequestsError(
+        'LOGIN_THROTTLED',
+        'Too many failed sign-in attempts; try again later',
+        THROTTLE.windowMinutes * 60,
+      );
+    }
+    const [row] = await this.db.query(
+      `SELECT id, email, password_hash, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", disabled
+         FROM users WHERE email = $1`,
+      [email],
+    );
+    const ok = (await this.passwords.verify(row?.password_hash, password)) && !row.disabled;
+    await this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO login_attempts (email, ip, succeeded) VALUES ($1, $2, $3)', [
+        email,
+        meta.ip,
+        ok,
+      ]);
+      await this.audit.record(
+        {
+          action: 'auth.login',
+          outcome: ok ? 'success' : 'failure',
+          actor: ok ? row : null,
+          meta,
+          details: ok ? {} : { email, reason: row?.disabled ? 'disabled' : 'bad_credentials' },
+        },
+        tx,
+      );
+    });
+    if (!ok) throw new UnauthorizedError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+    return {
+      id: row.id,
+      email: row.email,
+      roles: row.roles,
+      organisationId: row.organisationId,
+      practiceOds: row.practiceOds,
+      sessionId: '',
+    };
+  }
+
+  /** Opens a session (a refresh-token family) and returns its first tokens. */
+  async startSession(userId: string): Promise<TokenPair> {
+    return this.db.transaction(async (tx) => {
+      const [session] = await tx.query(
+        `INSERT INTO auth_sessions (user_id, expires_at) VALUES ($1, now() + make_interval(secs => $2)) RETURNING id`,
+        [userId, this.config.refreshTokenTtlSeconds],
+      );
+      return this.issue(tx, userId, session.id);
+    });
+  }
+
+  /**
+   * Rotates a refresh token. Presenting one that was already used means it was copied: the whole
+   * family is revoked (committed before the 401), and the legitimate holder must sign in again.
+   */
+  async refresh(presented: string, meta: RequestMeta): Promise<TokenPair> {
+    const [tokenId, secret] = String(presented).split('.');
+    const invalid = async (reason: string, extra: Partial<{ userId: string; sessionId: string }> = {}) => {
+      await this.audit.record({
+        action: 'auth.refresh',
+        outcome: 'failure',
+        actor: extra.userId ? { id: extra.userId, roles: [] } : null,
+        subjectType: 'session',
+        subjectId: extra.sessionId,
+        meta,
+        details: { reason },
+      });
+      return new UnauthorizedError(
+        reason === 'reused' ? 'REFRESH_TOKEN_REUSED' : 'INVALID_REFRESH_TOKEN',
+        'The refresh token is not valid',
+      );
+    };
+    if (!/^[0-9a-f-]{36}$/.test(tokenId ?? '') || !secret) throw await invalid('malformed');
+    const outcome = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query(
+        `SELECT t.id, t.token_hash, t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at < now() AS expired, u.disabled
+           FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+          WHERE t.id = $1 FOR UPDATE OF t, s`,
+        [tokenId],
+      );
+      if (!row) return { error: 'unknown' } as const;
+      const hash: Buffer = row.token_hash;
+      const given = sha256(secret);
+      if (hash.length !== given.length || !timingSafeEqual(hash, given)) return { error: 'unknown' } as const;
+      const ids = { userId: row.user_id as string, sessionId: row.session_id as string };
+      if (row.revoked_at) return { error: 'revoked', ...ids } as const;
+      if (row.used_at) {
+        await this.revokeSession(tx, row.session_id, 'refresh_reuse');
+        await this.audit.record(
+          {
+            action: 'auth.refresh_reuse',
+            outcome: 'denied',
+            actor: { id: row.user_id, roles: [] },
+            subjectType: 'session',
+            subjectId: row.session_id,
+            meta,
+            details: { family: 'revoked' },
+          },
+          tx,
+        );
+        return { error: 'reused', ...ids } as const;
+      }
+      if (row.expired || row.disabled)
+        return { error: row.disabled ? 'disabled' : 'expired', ...ids } as const;
+      await tx.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id]);
+      return { tokens: await this.issue(tx, row.user_id, row.session_id) } as const;
+    });
+    if (outcome.tokens) return outcome.tokens;
+    if (outcome.error === 'reused')
+      throw new UnauthorizedError(
+        'REFRESH_TOKEN_REUSED',
+        'The refresh token was already used; the session has been ended',
+      );
+    throw await invalid(
+      outcome.error ?? 'unknown',
+      'userId' in outcome ? { userId: outcome.userId, sessionId: outcome.sessionId } : {},
+    );
+  }
+
+  async logout(user: Principal, meta: RequestMeta): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.revokeSession(tx, user.sessionId, 'logout');
+      await this.audit.record(
+        { action: 'auth.logout', actor: user, subjectType: 'session', subjectId: user.sessionId, meta },
+        tx,
+      );
+    });
+  }
+
+  /** Loads the caller for an access token; undefined when the session or user is no longer valid. */
+  async principalFor(claims: AccessClaims): Promise<Principal | undefined> {
+    if (
+      typeof claims.sid !== 'string' ||
+      typeof claims.sub !== 'string' ||
+      !/^[0-9a-f-]{36}$/.test(claims.sid) ||
+      !/^[0-9a-f-]{36}$/.test(claims.sub)
+    )
+      return undefined;
+    const [row] = await this.db.query(PRINCIPAL_SQL, [claims.sid, claims.sub]);
+    return row ?? undefined;
+  }
+
+  /** Ends every session of a user at once (disable, role change). */
+  async revokeUserSessions(tx: EntityManager, userId: string, reason: string): Promise<number> {
+    const res = await tx.query(
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`,
+      [userId, reason],
+    );
+    return Array.isArray(res) ? Number(res[1] ?? 0) : 0;
+  }
+
+  private async revokeSession(tx: EntityManager, sessionId: string, reason: string): Promise<void> {
+    await tx.query(
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`,
+      [sessionId, reason],
+    );
+  }
+
+  private async issue(tx: EntityManager, userId: string, sessionId: string): Promise<TokenPair> {
+    const secret = randomBytes(32).toString('base64url');
+    const [token] = await tx.query(
+      `INSERT INTO refresh_tokens (session_id, token_hash) VALUES ($1, $2) RETURNING id`,
+      [sessionId, sha256(secret)],
+    );
+    const claims: AccessClaims = { sub: userId, sid: sessionId };
+    const accessToken = await this.jwt.signAsync(claims);
+    return {
+      accessToken,
+      refreshToken: `${token.id}.${secret}`,
+      expiresIn: this.config.accessTokenTtlSeconds,
+      tokenType: 'Bearer',
+    };
+  }
+}

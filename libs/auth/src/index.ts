@@ -1,0 +1,7 @@
+export * from './auth-http.module';
+export * from './auth.module';
+export * from './auth.service';
+export * from './dto';
+export * from './guards';
+export * from './password.service';
+export * from './session.entity';

@@ -1,0 +1,41 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy as JwtStrategyBase } from 'passport-jwt';
+import { Strategy as LocalStrategyBase } from 'passport-local';
+import { APP_CONFIG, AppConfig, Principal, requestMeta, UnauthorizedError } from '@custodian/core';
+import { AccessClaims, AuthService, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER } from './auth.service';
+
+@Injectable()
+export class LocalStrategy extends PassportStrategy(LocalStrategyBase, 'local') {
+  constructor(private readonly auth: AuthService) {
+    super({ usernameField: 'email', passwordField: 'password', passReqToCallback: true });
+  }
+
+  validate(req: { id?: string; ip?: string }, email: string, password: string): Promise<Principal> {
+    return this.auth.validateCredentials(email, password, requestMeta(req));
+  }
+}
+
+/** Bearer tokens signed with HS256 only; issuer and audience must match; the session must still be live. */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(JwtStrategyBase, 'jwt') {
+  constructor(
+    private readonly auth: AuthService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.jwtSecret,
+      algorithms: [JWT_ALGORITHM],
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(claims: AccessClaims): Promise<Principal> {
+    const principal = await this.auth.principalFor(claims);
+    if (!principal) throw new UnauthorizedError('SESSION_ENDED', 'The session has ended; sign in again');
+    return principal;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './ability';
+export * from './authz.module';
+
+export * from './policies.guard';

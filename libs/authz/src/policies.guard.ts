@@ -1,0 +1,46 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuditService } from '@custodian/audit';
+import { ForbiddenError, IS_PUBLIC, Permission, PERMISSION, Principal, requestMeta } from '@custodian/core';
+import { defineAbilityFor } from './ability';
+
+/** Global: a route is open only to callers whose abilities allow its declared permission. */
+@Injectable()
+export class PoliciesGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const req = ctx
+      .switchToHttp()
+      .getRequest<{
+        user?: Principal;
+        id?: string;
+        ip?: string;
+        routeOptions?: { url?: string };
+        method?: string;
+      }>();
+    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, targets);
+    const user = req.user;
+    if (user && permission && defineAbilityFor(user).can(permission.action, permission.subject)) return true;
+    await this.audit.record({
+      action: 'authz.denied',
+      outcome: 'denied',
+      actor: user ?? null,
+      meta: requestMeta(req),
+      details: {
+        method: req.method,
+        route: req.routeOptions?.url,
+        permission: permission ? `${permission.action}:${permission.subject}` : 'undeclared',
+      },
+    });
+    throw new ForbiddenError(
+      permission ? 'Your roles do not allow this' : 'This route is closed',
+      permission ? 'FORBIDDEN' : 'ROUTE_NOT_DECLARED',
+    );
+  }
+}

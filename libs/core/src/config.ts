@@ -1,0 +1,151 @@
+import path from 'node:path';
+import { plainToInstance, Transform } from 'class-transformer';
+import { readOrCreateSecret } from './secrets';
+import {
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+const toFloat = ({ value }: { value: unknown }) =>
+  value === undefined || value === ''
+    ? undefined
+    : /^-?\d+(\.\d+)?$/.test(String(value))
+      ? Number(value)
+      : value;
+const toBool = ({ value }: { value: unknown }) =>
+  value === undefined || value === ''
+    ? undefined
+    : value === 'true'
+      ? true
+      : value === 'false'
+        ? false
+        : value;
+const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+
+/** The environment as it arrives; every variable of SPEC §8 plus the few operational ones. */
+class EnvironmentVariables {
+  @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT?: number;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() DATA_DIR?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsEmail() ADMIN_EMAIL?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(12)
+  @MaxLength(256)
+  ADMIN_PASSWORD?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() DEMO_SEED?: boolean;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  @MinLength(32, { message: 'must be at least 32 characters' })
+  PSEUDONYM_KEY_SECRET?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(365) AWARENESS_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50) PANEL_QUORUM?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1000) ANON_K?: number;
+  @IsOptional() @Transform(toFloat) @IsNumber() @Min(0) @Max(0.5) ANON_MAX_SUPPRESSION?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600) ACCESS_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(300) @Max(2_592_000) REFRESH_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() RUN_WORKER?: boolean;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
+}
+
+export interface AppConfig {
+  mode: 'demo' | 'production' | 'test';
+  databaseUrl?: string;
+  port: number;
+  /** Root of everything the service keeps on disk in demo mode (embedded PostgreSQL, generated secrets). */
+  stateDir: string;
+  dataDir: string;
+  admin?: { email: string; password: string };
+  demoSeed: boolean;
+  jwtSecret: string;
+  pseudonymKeySecret: string;
+  awarenessDays: number;
+  panelQuorum: number;
+  anonK: number;
+  anonMaxSuppression: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  logLevel: string;
+  runWorker: boolean;
+  workerConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the environment once. Throws ConfigError naming every bad variable;
+ * values are never echoed, since some of them are secrets.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw = plainToInstance(EnvironmentVariables, { ...env }, { excludeExtraneousValues: false });
+  const problems = validateSync(raw, { whitelist: false, forbidUnknownValues: false }).map(
+    (e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+  );
+  if ((raw.ADMIN_EMAIL === undefined) !== (raw.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL/ADMIN_PASSWORD: set both or neither');
+  }
+  const mode = raw.NODE_ENV === 'production' ? 'production' : raw.NODE_ENV === 'test' ? 'test' : 'demo';
+  if (mode === 'production') {
+    if (!raw.JWT_SECRET) problems.push('JWT_SECRET: required in production (no default)');
+    if (!raw.PSEUDONYM_KEY_SECRET) problems.push('PSEUDONYM_KEY_SECRET: required in production (no default)');
+    if (!raw.DATABASE_URL) problems.push('DATABASE_URL: required in production');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const stateDir = path.resolve(env.CUSTODIAN_STATE_DIR ?? '.data');
+  return {
+    mode,
+    databaseUrl: raw.DATABASE_URL,
+    port: raw.PORT ?? 3000,
+    stateDir,
+    dataDir: path.resolve(raw.DATA_DIR ?? path.join(stateDir, 'releases')),
+    admin: raw.ADMIN_EMAIL
+      ? { email: raw.ADMIN_EMAIL.toLowerCase(), password: raw.ADMIN_PASSWORD! }
+      : undefined,
+    demoSeed: raw.DEMO_SEED ?? mode === 'demo',
+    jwtSecret: raw.JWT_SECRET ?? readOrCreateSecret(stateDir, 'JWT_SECRET'),
+    pseudonymKeySecret: raw.PSEUDONYM_KEY_SECRET ?? readOrCreateSecret(stateDir, 'PSEUDONYM_KEY_SECRET'),
+    awarenessDays: raw.AWARENESS_DAYS ?? 28,
+    panelQuorum: raw.PANEL_QUORUM ?? 3,
+    anonK: raw.ANON_K ?? 10,
+    anonMaxSuppression: raw.ANON_MAX_SUPPRESSION ?? 0.05,
+    accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,
+    refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
+    logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
+    runWorker: raw.RUN_WORKER ?? true,
+    workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
+  };
+}
+
+/** Injection token for the validated configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,56 @@
+/**
+ * Domain errors carry a stable machine-readable code and the HTTP status they map to. The one
+ * global filter turns them into `{statusCode, error, message, code}`; messages must never hold
+ * patient data or secrets.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number = 400,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, code = 'NOT_FOUND') {
+    super(code, `${what} not found`, 404);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You are not allowed to do this', code = 'FORBIDDEN') {
+    super(code, message, 403);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message, 409, details);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(code = 'UNAUTHENTICATED', message = 'Authentication required') {
+    super(code, message, 401);
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(message: string, code = 'VALIDATION_FAILED', details?: Record<string, unknown>) {
+    super(code, message, 400, details);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    code = 'TOO_MANY_REQUESTS',
+    message = 'Too many attempts; try again later',
+    readonly retryAfterSeconds = 900,
+  ) {
+    super(code, message, 429);
+  }
+}

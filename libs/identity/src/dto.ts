@@ -1,0 +1,89 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import { IsOdsCode, ROLES, type Role } from '@custodian/core';
+import { ORGANISATION_KINDS, type OrganisationKind } from './organisation.entity';
+
+export class CreateOrganisationDto {
+  @ApiProperty({ example: 'University of Leeds' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
+  @ApiProperty({ enum: ORGANISATION_KINDS }) @IsIn(ORGANISATION_KINDS) kind!: OrganisationKind;
+}
+
+export class OrganisationDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ORGANISATION_KINDS }) kind!: OrganisationKind;
+  @ApiProperty() createdAt!: Date;
+}
+
+export class CreateUserDto {
+  @ApiProperty() @IsEmail() @MaxLength(254) email!: string;
+  @ApiProperty({ minLength: 12, maxLength: 256 })
+  @IsString()
+  @MinLength(12)
+  @MaxLength(256)
+  password!: string;
+  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) displayName!: string;
+  @ApiProperty({ enum: ROLES, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(7)
+  @ArrayUnique()
+  @IsIn(ROLES, { each: true })
+  roles!: Role[];
+  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsUUID() organisationId?: string;
+  @ApiPropertyOptional({ example: 'A81001' }) @IsOptional() @IsOdsCode() practiceOds?: string;
+}
+
+export class UpdateUserDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
+  @ApiPropertyOptional({ enum: ROLES, isArray: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(7)
+  @ArrayUnique()
+  @IsIn(ROLES, { each: true })
+  roles?: Role[];
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() disabled?: boolean;
+  @ApiPropertyOptional({ minLength: 12, maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MinLength(12)
+  @MaxLength(256)
+  password?: string;
+  @ApiPropertyOptional({ type: String, nullable: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsUUID()
+  organisationId?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsOdsCode()
+  practiceOds?: string | null;
+}
+
+export class UserDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty() displayName!: string;
+  @ApiProperty({ enum: ROLES, isArray: true }) roles!: Role[];
+  @ApiProperty({ type: String, nullable: true }) organisationId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) practiceOds!: string | null;
+  @ApiProperty() disabled!: boolean;
+  @ApiProperty() createdAt!: Date;
+}

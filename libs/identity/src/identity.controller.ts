@@ -1,0 +1,82 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { CreateOrganisationDto, CreateUserDto, OrganisationDto, UpdateUserDto, UserDto } from './dto';
+import { IdentityService, toOrganisationResponse, toUserResponse } from './identity.service';
+
+@ApiTags('organisations')
+@Controller('organisations')
+export class OrganisationsController {
+  constructor(private readonly identity: IdentityService) {}
+
+  @Post()
+  @Can('create', 'Organisation')
+  @ApiCreatedResponse({ type: OrganisationDto })
+  async create(
+    @CurrentUser() user: Principal,
+    @Body() dto: CreateOrganisationDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<OrganisationDto> {
+    return toOrganisationResponse(await this.identity.createOrganisation(user, dto, meta));
+  }
+
+  @Get()
+  @Can('read', 'Organisation')
+  @ApiOkResponse({ type: [OrganisationDto] })
+  async list(): Promise<OrganisationDto[]> {
+    return (await this.identity.listOrganisations()).map(toOrganisationResponse);
+  }
+
+  @Get(':id')
+  @Can('read', 'Organisation')
+  @ApiOkResponse({ type: OrganisationDto })
+  async get(@Param('id', ParseUUIDPipe) id: string): Promise<OrganisationDto> {
+    return toOrganisationResponse(await this.identity.getOrganisation(id));
+  }
+}
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly identity: IdentityService) {}
+
+  @Post()
+  @Can('create', 'User')
+  @ApiCreatedResponse({ type: UserDto })
+  async create(
+    @CurrentUser() user: Principal,
+    @Body() dto: CreateUserDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<UserDto> {
+    return toUserResponse(await this.identity.createUser(user, dto, meta));
+  }
+
+  @Get()
+  @Can('read', 'User')
+  @ApiQuery({ name: 'organisationId', required: false })
+  @ApiOkResponse({ type: [UserDto] })
+  async list(
+    @Query('organisationId', new ParseUUIDPipe({ optional: true })) organisationId?: string,
+  ): Promise<UserDto[]> {
+    return (await this.identity.listUsers(organisationId)).map(toUserResponse);
+  }
+
+  @Get(':id')
+  @Can('read', 'User')
+  @ApiOkResponse({ type: UserDto })
+  async get(@Param('id', ParseUUIDPipe) id: string): Promise<UserDto> {
+    return toUserResponse(await this.identity.getUser(id));
+  }
+
+  @Patch(':id')
+  @Can('update', 'User')
+  @ApiOkResponse({ type: UserDto })
+  async update(
+    @CurrentUser() user: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() dto: UpdateUserDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<UserDto> {
+    return toUserResponse(await this.identity.updateUser(user, id, dto, meta));
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '@custodian/audit';
+import { AuthModule } from '@custodian/auth';
+import { IdentityService } from './identity.service';
+import { Organisation } from './organisation.entity';
+import { User } from './user.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Organisation, User]), AuditModule, AuthModule],
+  providers: [IdentityService],
+  exports: [IdentityService],
+})
+export class IdentityModule {}

@@ -1,0 +1,6 @@
+export * from './dto';
+export * from './identity-http.module';
+export * from './identity.module';
+export * from './identity.service';
+export * from './organisation.entity';
+export * from './user.entity';

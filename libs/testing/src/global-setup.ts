@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { Client } from 'pg';
+import PgBoss from 'pg-boss';
+import type { TestProject } from 'vitest/node';
+import { runMigrations, startEmbeddedPostgres } from '@custodian/database';
+
+export const TEMPLATE_DB = 'custodian_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A superuser URL on the test server's `postgres` database (the template is beside it). */
+    pgAdminUrl: string;
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/**
+ * One PostgreSQL server per test run (the embedded one unless DATABASE_URL is set), with the
+ * migrations applied once into a template database; each test file gets its own copy.
+ */
+export default async function setup(project: TestProject) {
+  const started = process.env.DATABASE_URL
+    ? { url: process.env.DATABASE_URL, stop: async () => undefined }
+    : await startEmbeddedPostgres({
+        dataDir: path.resolve('.data/test-pg'),
+        password: 'custodian-test',
+        database: 'postgres',
+      });
+  const adminUrl = withDatabase(started.url, 'postgres');
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const stale = await admin.query(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE 'test\\_%'`,
+      [TEMPLATE_DB],
+    );
+    for (const { datname } of stale.rows) {
+      await admin.query(`ALTER DATABASE "${datname}" IS_TEMPLATE false`).catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+  } finally {
+    await admin.end();
+  }
+  const templateUrl = withDatabase(started.url, TEMPLATE_DB);
+  await runMigrations(templateUrl);
+  // Install pg-boss's own schema once, so each test database starts with it.
+  const fix = new Client({ connectionString: adminUrl });
+  await fix.connect();
+  const tpl = new Client({ connectionString: templateUrl });
+  await tpl.connect();
+  await tpl.query(PgBoss.getConstructionPlans('pgboss'));
+  await tpl.end();
+  await fix.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+    [TEMPLATE_DB],
+  );
+  await fix.query(`ALTER DATABASE ${TEMPLATE_DB} IS_TEMPLATE true`);
+  await fix.end();
+  project.provide('pgAdminUrl', adminUrl);
+  return async () => {
+    await started.stop();
+  };
+}

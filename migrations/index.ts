@@ -1,0 +1,7 @@
+import { Foundation1764000000000 } from './1764000000000-foundation';
+
+/**
+ * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
+ * the tests and from the CLI. Never edit a migration once it has landed; add a new one.
+ */
+export const MIGRATIONS = [Foundation1764000000000];

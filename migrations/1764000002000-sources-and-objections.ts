@@ -56,7 +56,9 @@ export class SourcesAndObjections1764000002000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX social_care_nhs_idx ON social_care_records (nhs_number)`);
     await q.query(`CREATE INDEX social_care_patient_idx ON social_care_records (patient_id)`);
-    await q.query(`CREATE INDEX social_care_unlinked_idx ON social_care_records (id) WHERE patient_id IS NULL`);
+    await q.query(
+      `CREATE INDEX social_care_unlinked_idx ON social_care_records (id) WHERE patient_id IS NULL`,
+    );
 
     await q.query(`
       CREATE TABLE objection_events (
@@ -71,7 +73,9 @@ export class SourcesAndObjections1764000002000 implements MigrationInterface {
         practice_ods char(6),
         recorded_by uuid
       )`);
-    await q.query(`CREATE INDEX objection_events_key_idx ON objection_events (nhs_number, type, effective_on DESC, recorded_at DESC)`);
+    await q.query(
+      `CREATE INDEX objection_events_key_idx ON objection_events (nhs_number, type, effective_on DESC, recorded_at DESC)`,
+    );
     await q.query(`CREATE INDEX objection_events_recorded_idx ON objection_events (recorded_at)`);
     await q.query(`
       CREATE TABLE objection_register (
@@ -99,6 +103,8 @@ export class SourcesAndObjections1764000002000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION objections_as_of(timestamptz)`);
-    await q.query(`DROP TABLE objection_register, objection_events, social_care_records, hes_episodes, source_loads`);
+    await q.query(
+      `DROP TABLE objection_register, objection_events, social_care_records, hes_episodes, source_loads`,
+    );
   }
 }

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, genReqId, toErrorBody } from '@custodian/core';
+import { AppConfig, genReqId } from '@custodian/core';
 import { ApiModule } from './api.module';
 
 /** Content types whose bodies are streamed to the handler untouched (extracts, CSV loads, cohorts). */
@@ -60,11 +60,6 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   });
   // Patient-level bodies are not buffered: the route handler reads the stream itself.
   fastify.addContentTypeParser(STREAMED_TYPES, (_req, payload, done) => done(null, payload));
-  // Errors raised by Fastify before Nest sees the request (content type, size, JSON) get the same body.
-  fastify.setErrorHandler((err, _req, reply) => {
-    const body = toErrorBody(err);
-    reply.status(body.statusCode).send(body);
-  });
 
   SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
   await app.init();

@@ -107,7 +107,9 @@ export class ConfigError extends Error {
  * values are never echoed, since some of them are secrets.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const raw = plainToInstance(EnvironmentVariables, { ...env }, { excludeExtraneousValues: false });
+  // An empty variable means unset (as in `DATABASE_URL= npm start`).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const raw = plainToInstance(EnvironmentVariables, present, { excludeExtraneousValues: false });
   const problems = validateSync(raw, { whitelist: false, forbidUnknownValues: false }).map(
     (e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
@@ -122,7 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (problems.length) throw new ConfigError(problems);
 
-  const stateDir = path.resolve(env.CUSTODIAN_STATE_DIR ?? '.data');
+  const stateDir = path.resolve(present.CUSTODIAN_STATE_DIR ?? '.data');
   return {
     mode,
     databaseUrl: raw.DATABASE_URL,

@@ -69,6 +69,14 @@ export function toErrorBody(err: unknown): ErrorBody {
     const res = err.getResponse() as string | { message?: string | string[]; code?: string };
     const raw = typeof res === 'string' ? res : res.message;
     const message = Array.isArray(raw) ? raw.join('; ') : (raw ?? err.message);
+    if (status === 400 && /not valid JSON|Unexpected .* JSON/i.test(message)) {
+      return {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'Request body is not valid JSON',
+        code: 'INVALID_JSON',
+      };
+    }
     const code = (typeof res === 'object' && res.code) || CODE_BY_STATUS[status] || 'ERROR';
     return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, code };
   }

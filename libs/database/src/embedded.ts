@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -28,6 +28,11 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+async function chmodTraverse(dir: string): Promise<void> {
+  const { mode } = await stat(dir);
+  if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
 }
 
 function alive(pid: number): boolean {
@@ -89,10 +94,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const log = opts.log ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // As root the server runs as the unprivileged 'postgres' user, which must be able to reach the
+  // data directory: let it traverse (not list) the parent directories.
+  if (isRoot)
+    for (let d = path.dirname(dataDir); d !== path.dirname(d); d = path.dirname(d)) await chmodTraverse(d);
   await recoverStaleServer(dataDir, log);
   writeFileSync(`${dataDir}.owner`, String(process.pid));
   const port = opts.port ?? (await freePort());
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import PgBoss from 'pg-boss';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { DATABASE_OWNER_URL } from './tokens';
@@ -14,10 +14,11 @@ interface Registration {
 /**
  * pg-boss on the same PostgreSQL: jobs survive restarts, are retried, and any number of worker
  * processes share them (SKIP LOCKED). Handlers register at module init; they are only consumed in
- * processes with RUN_WORKER=true (the worker, and the API's in-process worker by default).
+ * processes with RUN_WORKER=true (the worker, and the API's in-process worker by default). The
+ * queue connects on first use, so processes that never touch jobs (most CLI commands) never open it.
  */
 @Injectable()
-export class JobsService implements OnModuleInit, OnApplicationShutdown {
+export class JobsService implements OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   private readonly boss: PgBoss;
   private readonly registrations: Registration[] = [];
@@ -37,10 +38,6 @@ export class JobsService implements OnModuleInit, OnApplicationShutdown {
     this.boss.on('error', (err: Error) =>
       this.logger.error({ err: { message: err.message } }, 'job queue error'),
     );
-  }
-
-  onModuleInit(): Promise<void> {
-    return this.start();
   }
 
   private start(): Promise<void> {

@@ -1,0 +1,40 @@
+import type { Role } from '@custodian/core';
+
+/**
+ * Who may call each route, written out by hand (not derived from the rules files), so that a
+ * change of access in code must be matched here. `public` routes answer everyone; anonymous
+ * callers of every other route get 401, and roles not listed get 403. Record-level scoping
+ * (own organisation, own practice, recipients) is tested in each module's journeys.
+ */
+export const ACCESS: Record<string, 'public' | Role[]> = {
+  'GET /api/health': 'public',
+  'POST /api/auth/login': 'public',
+  'POST /api/auth/refresh': 'public',
+  'POST /api/auth/logout': [
+    'admin',
+    'data_manager',
+    'practice',
+    'researcher',
+    'panel_member',
+    'release_officer',
+    'auditor',
+  ],
+  'GET /api/auth/me': [
+    'admin',
+    'data_manager',
+    'practice',
+    'researcher',
+    'panel_member',
+    'release_officer',
+    'auditor',
+  ],
+  'POST /api/organisations': ['admin'],
+  'GET /api/organisations': ['admin'],
+  'GET /api/organisations/:id': ['admin'],
+  'POST /api/users': ['admin'],
+  'GET /api/users': ['admin'],
+  'GET /api/users/:id': ['admin'],
+  'PATCH /api/users/:id': ['admin'],
+  'GET /api/audit': ['auditor'],
+  'GET /api/audit/verify': ['auditor'],
+};

@@ -1,0 +1,144 @@
+import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
+
+describe('organisations and users (admin)', () => {
+  let t: TestApp;
+  let admin: Awaited<ReturnType<TestApp['as']>>;
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await t.as('admin');
+  });
+  afterAll(() => t?.close());
+
+  it('creates an organisation of each kind and rejects unknown kinds and properties', async () => {
+    for (const kind of ['academic', 'nhs', 'commercial', 'charity', 'public_body']) {
+      const res = await t.http
+        .post('/api/organisations')
+        .set(admin.auth)
+        .send({ name: `Org ${kind}`, kind })
+        .expect(201);
+      expect(res.body).toMatchObject({ name: `Org ${kind}`, kind });
+    }
+    const bad = await t.http
+      .post('/api/organisations')
+      .set(admin.auth)
+      .send({ name: 'X Ltd', kind: 'pirate' })
+      .expect(400);
+    expect(bad.body).toMatchObject({ statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED' });
+    await t.http
+      .post('/api/organisations')
+      .set(admin.auth)
+      .send({ name: 'Y Ltd', kind: 'charity', id: 'x' })
+      .expect(400);
+    const dup = await t.http
+      .post('/api/organisations')
+      .set(admin.auth)
+      .send({ name: 'Org nhs', kind: 'nhs' })
+      .expect(409);
+    expect(dup.body.code).toBe('ORGANISATION_EXISTS');
+  });
+
+  it('creates users with several roles, bound to an organisation or a practice', async () => {
+    const org = await t.factory.organisation();
+    const res = await t.http
+      .post('/api/users')
+      .set(admin.auth)
+      .send({
+        email: 'Two.Roles@Example.org',
+        password: TEST_PASSWORD,
+        displayName: 'Two Roles',
+        roles: ['researcher', 'panel_member'],
+        organisationId: org.id,
+      })
+      .expect(201);
+    expect(res.body).toMatchObject({
+      email: 'two.roles@example.org',
+      roles: ['researcher', 'panel_member'],
+      organisationId: org.id,
+      disabled: false,
+    });
+    expect(res.body).not.toHaveProperty('passwordHash');
+    const practice = await t.http
+      .post('/api/users')
+      .set(admin.auth)
+      .send({
+        email: 'gp@example.org',
+        password: TEST_PASSWORD,
+        displayName: 'GP',
+        roles: ['practice'],
+        practiceOds: 'B82005',
+      })
+      .expect(201);
+    expect(practice.body.practiceOds).toBe('B82005');
+    await t.login('two.roles@example.org');
+  });
+
+  it.each([
+    [{ roles: ['practice'] }, 'PRACTICE_BINDING_REQUIRED'],
+    [{ roles: ['researcher'] }, 'ORGANISATION_REQUIRED'],
+    [{ roles: ['admin'], practiceOds: 'A81001' }, 'PRACTICE_BINDING_NOT_ALLOWED'],
+    [
+      { roles: ['researcher'], organisationId: '00000000-0000-4000-8000-000000000000' },
+      'UNKNOWN_ORGANISATION',
+    ],
+    [{ roles: ['practice'], practiceOds: 'A8100' }, 'VALIDATION_FAILED'],
+    [{ roles: ['superuser'] }, 'VALIDATION_FAILED'],
+    [{ roles: [] }, 'VALIDATION_FAILED'],
+    [{ roles: ['admin'], password: 'short-pw' }, 'VALIDATION_FAILED'],
+  ])('refuses %j with %s', async (over, code) => {
+    const res = await t.http
+      .post('/api/users')
+      .set(admin.auth)
+      .send({ email: `u${Math.random()}@example.org`, password: TEST_PASSWORD, displayName: 'U', ...over })
+      .expect(400);
+    expect(res.body.code).toBe(code);
+  });
+
+  it('accepts a 128-character password and refuses a duplicate email', async () => {
+    const long = 'p'.repeat(128);
+    await t.http
+      .post('/api/users')
+      .set(admin.auth)
+      .send({ email: 'long@example.org', password: long, displayName: 'L', roles: ['auditor'] })
+      .expect(201);
+    await t.login('long@example.org', long);
+    const dup = await t.http
+      .post('/api/users')
+      .set(admin.auth)
+      .send({ email: 'LONG@example.org', password: TEST_PASSWORD, displayName: 'L', roles: ['auditor'] })
+      .expect(409);
+    expect(dup.body.code).toBe('EMAIL_TAKEN');
+  });
+
+  it('refuses mass assignment of ids and hashes, and changes nothing', async () => {
+    const u = await t.factory.user({ roles: ['auditor'] });
+    await t.http
+      .patch(`/api/users/${u.id}`)
+      .set(admin.auth)
+      .send({ id: 'x', passwordHash: 'x', email: 'new@example.org' })
+      .expect(400);
+    const res = await t.http.get(`/api/users/${u.id}`).set(admin.auth).expect(200);
+    expect(res.body.email).toBe(u.email);
+  });
+
+  it('an admin cannot lock themselves out', async () => {
+    const res = await t.http
+      .patch(`/api/users/${admin.user.id}`)
+      .set(admin.auth)
+      .send({ disabled: true })
+      .expect(409);
+    expect(res.body.code).toBe('CANNOT_DEMOTE_SELF');
+  });
+
+  it('answers 404 for unknown ids and 400 for malformed ones', async () => {
+    await t.http.get('/api/users/00000000-0000-4000-8000-000000000000').set(admin.auth).expect(404);
+    await t.http.get('/api/users/not-a-uuid').set(admin.auth).expect(400);
+  });
+
+  it('audits every change, without passwords', async () => {
+    const { rows } = await t.sql.query(
+      `SELECT action, details::text AS d FROM audit_log WHERE action IN ('user.create','user.update','organisation.create')`,
+    );
+    expect(rows.length).toBeGreaterThan(5);
+    for (const r of rows) expect(r.d).not.toMatch(/password|argon2|\$argon/i);
+  });
+});

@@ -1,0 +1,67 @@
+import { RequestMethod } from '@nestjs/common';
+import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { IS_PUBLIC, Permission, PERMISSION } from '@custodian/core';
+import { createTestApp, TestApp } from '@custodian/testing';
+
+export interface DeclaredRoute {
+  method: string;
+  path: string;
+  access: string;
+}
+
+/** Every route of the application with its declared access, read from the decorators. */
+export function declaredRoutes(t: TestApp): DeclaredRoute[] {
+  const scanner = new MetadataScanner();
+  const reflector = t.app.get(Reflector);
+  const routes: DeclaredRoute[] = [];
+  const controllers = [...t.app.get(ModulesContainer).values()].flatMap((m) => [...m.controllers.values()]);
+  for (const wrapper of controllers) {
+    const { instance, metatype } = wrapper;
+    if (!instance || !metatype) continue;
+    const base = ([] as string[]).concat(Reflect.getMetadata('path', metatype) ?? '')[0];
+    for (const name of scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+      const handler = (instance as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;
+      const path = Reflect.getMetadata('path', handler);
+      if (path === undefined) continue;
+      const method = RequestMethod[Reflect.getMetadata('method', handler) as number];
+      const isPublic = reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, metatype]);
+      const permission = reflector.getAllAndOverride<Permission | undefined>(PERMISSION, [handler, metatype]);
+      const full =
+        `/api/${[base, ([] as string[]).concat(path)[0]].filter((p) => p && p !== '/').join('/')}`.replace(
+          /\/+/g,
+          '/',
+        );
+      routes.push({
+        method,
+        path: full,
+        access: isPublic
+          ? 'public'
+          : permission
+            ? `${permission.action}:${permission.subject}`
+            : 'UNDECLARED',
+      });
+    }
+  }
+  return routes.sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+}
+
+describe('route declarations', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('every route declares exactly one of @Public() or @Can()', () => {
+    const routes = declaredRoutes(t);
+    expect(routes.length).toBeGreaterThan(5);
+    expect(routes.filter((r) => r.access === 'UNDECLARED')).toEqual([]);
+  });
+
+  it('matches the checked-in snapshot (a change of access shows up in review)', async () => {
+    const text = declaredRoutes(t)
+      .map((r) => `${r.method.padEnd(6)} ${r.path.padEnd(48)} ${r.access}`)
+      .join('\n');
+    await expect(`${text}\n`).toMatchFileSnapshot('./__snapshots__/routes.txt');
+  });
+});

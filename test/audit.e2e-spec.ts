@@ -82,3 +82,29 @@ describe('audit trail', () => {
     expect(res.body).toMatchObject({ ok: false, firstBroken: { id: rows[4].id, reason: 'broken_link' } });
   });
 });
+
+describe('cli create-admin', () => {
+  it('creates a user who can sign in', async () => {
+    const t = await createTestApp();
+    try {
+      const out = await run(
+        'node',
+        [
+          'dist/apps/cli/src/main.js',
+          'create-admin',
+          '--email',
+          'Cli.Admin@example.org',
+          '--password',
+          'cli-admin-password-1',
+        ],
+        {
+          env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
+        },
+      );
+      expect(out.stdout).toMatch(/created cli\.admin@example\.org \(admin\)/);
+      await t.login('cli.admin@example.org', 'cli-admin-password-1');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,8 +1,8 @@
-import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, OnApplicationShutdown, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Pool } from 'pg';
 import { Public } from '@custodian/core';
+import { DATABASE_OWNER_URL } from '@custodian/database';
 
 interface Reply {
   status(code: number): Reply;
@@ -10,8 +10,20 @@ interface Reply {
 
 @ApiTags('health')
 @Controller('health')
-export class HealthController {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+export class HealthController implements OnApplicationShutdown {
+  /** Its own one-connection pool, so readiness reflects the database, not a busy application pool. */
+  private readonly pool: Pool;
+
+  constructor(@Inject(DATABASE_OWNER_URL) url: string) {
+    this.pool = new Pool({
+      connectionString: url,
+      max: 1,
+      connectionTimeoutMillis: 2000,
+      idleTimeoutMillis: 10_000,
+      application_name: 'custodian-health',
+    });
+    this.pool.on('error', () => undefined);
+  }
 
   /** Liveness (the process answers) and readiness (the database answers within two seconds). */
   @Get()
@@ -23,7 +35,7 @@ export class HealthController {
   })
   async health(@Res({ passthrough: true }) reply: Reply) {
     const up = await Promise.race([
-      this.db.query('SELECT 1').then(
+      this.pool.query('SELECT 1').then(
         () => true,
         () => false,
       ),
@@ -34,5 +46,9 @@ export class HealthController {
       return { status: 'degraded', database: 'down', code: 'DATABASE_UNAVAILABLE' };
     }
     return { status: 'ok', database: 'up' };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
   }
 }

@@ -1,0 +1,101 @@
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { runMigrations } from '@custodian/database';
+import { peakRssMb, report, scale, startProcess } from './common';
+
+/**
+ * `api`: autocannon, 32 connections, on an authenticated GET /api/bids (a researcher's page of 50)
+ * and GET /api/bids/:id, beside GET /api/health of the same process. Runs on a fresh database of
+ * its own (created beside the bench database) so earlier benchmarks' data does not matter.
+ */
+const ADMIN = { email: 'bench-admin@example.org', password: 'bench-admin-password-1' };
+
+async function main(): Promise<void> {
+  const base = process.env.DATABASE_URL!;
+  const dbName = `bench_api_${Date.now()}`;
+  const admin = new Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = Object.assign(new URL(base), { pathname: `/${dbName}` }).toString();
+  const duration = scale() === 'large' ? 20 : 5;
+  await runMigrations(url);
+  const api = await startProcess('api', url, {
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    RUN_WORKER: 'false',
+  });
+  const base_ = `http://127.0.0.1:${api.port}/api`;
+  const call = async (method: string, path: string, token?: string, body?: unknown) => {
+    const res = await fetch(`${base_}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = (await res.json().catch(() => ({}))) as Record<string, string>;
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  try {
+    const adminToken = (await call('POST', '/auth/login', undefined, ADMIN)).accessToken;
+    const org = await call('POST', '/organisations', adminToken, {
+      name: 'Bench University',
+      kind: 'academic',
+    });
+    await call('POST', '/users', adminToken, {
+      email: 'bench-researcher@example.org',
+      password: 'bench-researcher-pw-1',
+      displayName: 'R',
+      roles: ['researcher'],
+      organisationId: org.id,
+    });
+    const token = (
+      await call('POST', '/auth/login', undefined, {
+        email: 'bench-researcher@example.org',
+        password: 'bench-researcher-pw-1',
+      })
+    ).accessToken;
+    let bidId = '';
+    for (let i = 0; i < 60; i++) {
+      const bid = await call('POST', '/bids', token, {
+        title: `Bench bid ${i}`,
+        purpose: 'Benchmarking the bids list',
+        publicBenefit: 'Faster services',
+        legalBasis: 's251',
+        legalBasisReference: 'CAG 1-01(a)/2026',
+        requestedTier: 'pseudonymised',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date'] }],
+        cohort: { practices: ['A81001'], eventsFrom: '2010-01-01', eventsTo: '2014-12-31' },
+        durationMonths: 12,
+      });
+      bidId = bid.id;
+    }
+    const auth = { authorization: `Bearer ${token}` };
+    const run = (path: string, headers: Record<string, string> = {}) =>
+      autocannon({ url: `${base_}${path}`, connections: 32, duration, headers });
+    const health = await run('/health');
+    const list = await run('/bids?limit=50', auth);
+    const one = await run(`/bids/${bidId}`, auth);
+    const errors = (r: autocannon.Result) => r.non2xx + r.errors;
+    report('api', list.requests.average / health.requests.average, {
+      health_rps: health.requests.average,
+      health_p99_ms: health.latency.p99,
+      bids_list_rps: list.requests.average,
+      bids_list_p99_ms: list.latency.p99,
+      bid_rps: one.requests.average,
+      bid_p99_ms: one.latency.p99,
+      bid_ratio: one.requests.average / health.requests.average,
+      non2xx: errors(health) + errors(list) + errors(one),
+      api_peak_rss_mb: peakRssMb(api.child.pid!),
+      duration_s: duration,
+    });
+  } finally {
+    await api.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { freePort, runMigrations, startEmbeddedPostgres } from '@custodian/database';
+
+export type Scale = 'small' | 'large';
+
+export function argValue(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+export const scale = (): Scale => (argValue('scale', 'small') === 'large' ? 'large' : 'small');
+
+/** Prints the one line every benchmark reports, and returns it. */
+export function report(name: string, ratio: number, figures: Record<string, string | number>): string {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : v}`);
+  const line = `BENCH ${name} ratio=${round(ratio)} ${parts.join(' ')}`;
+  console.log(line);
+  return line;
+}
+
+export const round = (n: number) => (Math.abs(n) >= 100 ? Math.round(n) : Math.round(n * 1000) / 1000);
+
+/** Peak resident set size of a process in MB (VmHWM), read from /proc. */
+export function peakRssMb(pid: number = process.pid): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
+}
+
+/** DATABASE_URL (owner) when set, else an embedded server under .data/bench-pg; migrated. */
+export async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) {
+    await runMigrations(process.env.DATABASE_URL);
+    return { url: process.env.DATABASE_URL, stop: async () => undefined };
+  }
+  const db = await startEmbeddedPostgres({
+    dataDir: path.resolve('.data/bench-pg'),
+    password: 'custodian-bench',
+    database: 'custodian_bench',
+  });
+  await runMigrations(db.url);
+  return db;
+}
+
+export async function sql<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+export const BENCH_ENV = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'bench-jwt-secret-0123456789-0123456789-abcdef',
+  PSEUDONYM_KEY_SECRET: 'bench-pseudonym-secret-0123456789-0123456789',
+  LOG_LEVEL: 'warn',
+  DEMO_SEED: 'false',
+};
+
+/** Starts a built app process (`dist/apps/<app>/src/main.js`) against the bench database. */
+export async function startProcess(
+  app: 'api' | 'worker',
+  url: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void>; output: () => string }> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn('node', [`dist/apps/${app}/src/main.js`], {
+    env: { ...process.env, ...BENCH_ENV, DATABASE_URL: url, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  if (app === 'api') {
+    const t0 = Date.now();
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() - t0 > 60_000 || child.exitCode !== null)
+        throw new Error(`api did not start: ${output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    child,
+    port,
+    output: () => output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -4,14 +4,34 @@ type Classification = 'direct_identifier' | 'quasi_identifier' | 'clinical' | 'a
 
 /** The dataset catalogue of SPEC §4, as seed rows (the catalogue is data, not constants). */
 const DATASETS: { id: string; title: string; description: string }[] = [
-  { id: 'gp', title: 'GP records', description: 'Diagnoses, treatments and observations extracted from GP practice systems.' },
-  { id: 'hes', title: 'Hospital Episode Statistics (admitted patient care)', description: 'Hospital admissions with diagnoses and procedures, linked to GP patients.' },
-  { id: 'social_care', title: 'Social care', description: 'Local-authority social-care services, linked to GP patients.' },
+  {
+    id: 'gp',
+    title: 'GP records',
+    description: 'Diagnoses, treatments and observations extracted from GP practice systems.',
+  },
+  {
+    id: 'hes',
+    title: 'Hospital Episode Statistics (admitted patient care)',
+    description: 'Hospital admissions with diagnoses and procedures, linked to GP patients.',
+  },
+  {
+    id: 'social_care',
+    title: 'Social care',
+    description: 'Local-authority social-care services, linked to GP patients.',
+  },
 ];
 
 const COMMON: [string, Classification, string][] = [
-  ['nhs_number', 'direct_identifier', 'NHS number (10 digits). Pseudonymised or tokenised below the identifiable tier.'],
-  ['date_of_birth', 'quasi_identifier', 'Date of birth. Year and month when pseudonymised; age band when anonymised.'],
+  [
+    'nhs_number',
+    'direct_identifier',
+    'NHS number (10 digits). Pseudonymised or tokenised below the identifiable tier.',
+  ],
+  [
+    'date_of_birth',
+    'quasi_identifier',
+    'Date of birth. Year and month when pseudonymised; age band when anonymised.',
+  ],
   ['postcode', 'quasi_identifier', 'Home postcode. District when pseudonymised; area when anonymised.'],
   ['sex', 'quasi_identifier', 'Sex: M, F or U (not known / not specified).'],
 ];
@@ -19,7 +39,11 @@ const COMMON: [string, Classification, string][] = [
 const FIELDS: Record<string, [string, Classification, string][]> = {
   gp: [
     ...COMMON,
-    ['ethnicity', 'quasi_identifier', 'Ethnic category (NHS data dictionary code A–Z); ethnic group when anonymised.'],
+    [
+      'ethnicity',
+      'quasi_identifier',
+      'Ethnic category (NHS data dictionary code A–Z); ethnic group when anonymised.',
+    ],
     ['practice_ods', 'administrative', 'ODS code of the registered GP practice.'],
     ['event_type', 'clinical', 'Kind of event: condition, procedure, medication or observation.'],
     ['code_system', 'clinical', 'Coding system of the event code: snomed or readv2.'],
@@ -34,7 +58,11 @@ const FIELDS: Record<string, [string, Classification, string][]> = {
     ['diagnosis_icd10', 'clinical', 'Primary diagnosis (ICD-10, 4 characters).'],
     ['procedure_opcs4', 'clinical', 'Main procedure (OPCS-4, 4 characters).'],
     ['provider_code', 'administrative', 'Code of the provider (hospital trust).'],
-    ['linkage_step', 'administrative', 'Step of the HES/ONS linkage algorithm that linked the row (1–8), or none.'],
+    [
+      'linkage_step',
+      'administrative',
+      'Step of the HES/ONS linkage algorithm that linked the row (1–8), or none.',
+    ],
   ],
   social_care: [
     ...COMMON,
@@ -42,7 +70,11 @@ const FIELDS: Record<string, [string, Classification, string][]> = {
     ['service_type', 'clinical', 'Type of social-care service.'],
     ['start_date', 'clinical', 'Start of the service.'],
     ['end_date', 'clinical', 'End of the service, when ended.'],
-    ['linkage_step', 'administrative', 'Step of the HES/ONS linkage algorithm that linked the row (1–8), or none.'],
+    [
+      'linkage_step',
+      'administrative',
+      'Step of the HES/ONS linkage algorithm that linked the row (1–8), or none.',
+    ],
   ],
 };
 
@@ -94,7 +126,9 @@ export class Governance1764000005000 implements MigrationInterface {
       ).join(', ')}`,
     );
     const fieldRows = Object.entries(FIELDS).flatMap(([dataset, fields]) =>
-      fields.map(([name, cls, desc], i) => `(${lit(dataset)}, ${lit(name)}, ${lit(cls)}, ${lit(desc)}, ${i + 1})`),
+      fields.map(
+        ([name, cls, desc], i) => `(${lit(dataset)}, ${lit(name)}, ${lit(cls)}, ${lit(desc)}, ${i + 1})`,
+      ),
     );
     await q.query(
       `INSERT INTO catalog_fields (dataset, name, classification, description, position) VALUES ${fieldRows.join(', ')}`,
@@ -204,7 +238,8 @@ export class Governance1764000005000 implements MigrationInterface {
         end_reason text,
         CONSTRAINT agreements_reference_unique UNIQUE (reference),
         CONSTRAINT agreements_bid_version_unique UNIQUE (bid_id, version),
-        CONSTRAINT agreements_dates CHECK ((status = 'offered') OR (start_date IS NOT NULL AND end_date > start_date))
+        CONSTRAINT agreements_dates CHECK ((start_date IS NULL) = (end_date IS NULL) AND (start_date IS NULL OR end_date > start_date)),
+        CONSTRAINT agreements_active_dated CHECK (status NOT IN ('active','expired') OR start_date IS NOT NULL)
       )`);
     await q.query(`CREATE INDEX agreements_active_end_idx ON agreements (end_date) WHERE status = 'active'`);
 

@@ -94,9 +94,13 @@ export class AgreementsService {
 
   /** Tells the release module to delete the bid's files. Sent after the commit that ended the agreement. */
   async announceDestruction(bidId: string, reason: ReleaseDestroyJob['reason']): Promise<void> {
-    await this.jobs.send<ReleaseDestroyJob>(RELEASE_DESTROY_QUEUE, { bidId, reason }, {
-      singletonKey: `${bidId}:${reason}`,
-    });
+    await this.jobs.send<ReleaseDestroyJob>(
+      RELEASE_DESTROY_QUEUE,
+      { bidId, reason },
+      {
+        singletonKey: `${bidId}:${reason}`,
+      },
+    );
   }
 
   /**

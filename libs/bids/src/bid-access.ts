@@ -4,7 +4,8 @@ import type { Bid } from './bid.entity';
 /** Roles that read submitted bids across organisations (SPEC §7: "reviewers read"). */
 export const REVIEWER_ROLES = ['panel_member', 'release_officer', 'admin', 'auditor'] as const;
 
-export const isReviewer = (u: Pick<Principal, 'roles'>) => u.roles.some((r) => (REVIEWER_ROLES as readonly string[]).includes(r));
+export const isReviewer = (u: Pick<Principal, 'roles'>) =>
+  u.roles.some((r) => (REVIEWER_ROLES as readonly string[]).includes(r));
 
 /** The organisation whose bids the caller sees as applicant (researchers only). */
 export const applicantOrg = (u: Pick<Principal, 'roles' | 'organisationId'>) =>
@@ -26,5 +27,7 @@ export function visibleBidsWhere(u: Pick<Principal, 'roles' | 'organisationId'>,
  * reviewer who is not of the applicant organisation. The applicant never does, whatever other roles
  * they hold.
  */
-export const seesInternals = (u: Pick<Principal, 'roles' | 'organisationId'>, bid: Pick<Bid, 'organisationId'>) =>
-  isReviewer(u) && u.organisationId !== bid.organisationId;
+export const seesInternals = (
+  u: Pick<Principal, 'roles' | 'organisationId'>,
+  bid: Pick<Bid, 'organisationId'>,
+) => isReviewer(u) && u.organisationId !== bid.organisationId;

@@ -74,7 +74,9 @@ export function decide(votes: readonly CountedVote[], quorum: number, requested:
   const rejections = votes.filter((v) => v.decision === 'reject');
   if (approvals.length * 2 > votes.length) {
     const grantedTier = leastIdentifying([requested, ...approvals.map((v) => v.tier)]);
-    const conditions = [...new Set(approvals.flatMap((v) => v.conditions.map((c) => c.trim())).filter(Boolean))];
+    const conditions = [
+      ...new Set(approvals.flatMap((v) => v.conditions.map((c) => c.trim())).filter(Boolean)),
+    ];
     return { outcome: 'approved', grantedTier, conditions };
   }
   if (rejections.length * 2 > votes.length) return { outcome: 'rejected' };

@@ -38,9 +38,9 @@ describe('bid state machine', () => {
   it('terminal states allow nothing', () => {
     for (const s of ['rejected', 'expired', 'revoked', 'closed', 'withdrawn'] as const)
       for (const a of ACTIONS)
-        expect(checkTransition(a, s, ['admin', 'researcher', 'panel_member', 'release_officer', 'system']).ok).toBe(
-          false,
-        );
+        expect(
+          checkTransition(a, s, ['admin', 'researcher', 'panel_member', 'release_officer', 'system']).ok,
+        ).toBe(false);
   });
 
   it('an action is taken only by its role', () => {
@@ -48,7 +48,14 @@ describe('bid state machine', () => {
       fc.property(
         fc.constantFrom(...ACTIONS),
         fc.constantFrom(...BID_STATES),
-        fc.subarray(['admin', 'researcher', 'panel_member', 'release_officer', 'auditor', 'data_manager'] as const),
+        fc.subarray([
+          'admin',
+          'researcher',
+          'panel_member',
+          'release_officer',
+          'auditor',
+          'data_manager',
+        ] as const),
         (action, state, roles) => {
           const t = TRANSITIONS.find((x) => x.action === action)!;
           const r = checkTransition(action, state, roles);

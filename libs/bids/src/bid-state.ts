@@ -45,7 +45,12 @@ export interface Transition {
  */
 export const TRANSITIONS: readonly Transition[] = [
   { action: 'submit', from: ['draft', 'returned'], to: 'submitted', by: 'researcher' },
-  { action: 'withdraw', from: ['draft', 'submitted', 'returned', 'in_review'], to: 'withdrawn', by: 'researcher' },
+  {
+    action: 'withdraw',
+    from: ['draft', 'submitted', 'returned', 'in_review'],
+    to: 'withdrawn',
+    by: 'researcher',
+  },
   { action: 'screen_accept', from: ['submitted'], to: 'in_review', by: 'release_officer' },
   { action: 'screen_return', from: ['submitted'], to: 'returned', by: 'release_officer' },
   { action: 'decide_approve', from: ['in_review'], to: 'approved', by: 'panel_member' },
@@ -63,11 +68,14 @@ export const EDITABLE_STATES: readonly BidState[] = ['draft', 'returned'];
 export const REGISTER_STATES: readonly BidState[] = ['approved', 'active', 'expired', 'revoked', 'closed'];
 
 export type TransitionCheck =
-  | { ok: true; transition: Transition }
-  | { ok: false; reason: 'ILLEGAL_TRANSITION' | 'ROLE_NOT_ALLOWED' };
+  { ok: true; transition: Transition } | { ok: false; reason: 'ILLEGAL_TRANSITION' | 'ROLE_NOT_ALLOWED' };
 
 /** Pure decision: may an actor holding `roles` take `action` on a bid in state `from`? */
-export function checkTransition(action: BidAction, from: BidState, roles: readonly ActingRole[]): TransitionCheck {
+export function checkTransition(
+  action: BidAction,
+  from: BidState,
+  roles: readonly ActingRole[],
+): TransitionCheck {
   const transition = TRANSITIONS.find((t) => t.action === action);
   if (!transition) return { ok: false, reason: 'ILLEGAL_TRANSITION' };
   if (!roles.includes(transition.by)) return { ok: false, reason: 'ROLE_NOT_ALLOWED' };

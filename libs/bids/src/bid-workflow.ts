@@ -37,10 +37,14 @@ export class BidWorkflow {
     const check = checkTransition(action, bid.state, actor.roles as ActingRole[]);
     if (!check.ok) {
       if (check.reason === 'ROLE_NOT_ALLOWED') throw new ForbiddenError('Your roles do not allow this');
-      throw new ConflictError('ILLEGAL_TRANSITION', `A bid in state ${bid.state} cannot be ${describe(action)}`, {
-        state: bid.state,
-        action,
-      });
+      throw new ConflictError(
+        'ILLEGAL_TRANSITION',
+        `A bid in state ${bid.state} cannot be ${describe(action)}`,
+        {
+          state: bid.state,
+          action,
+        },
+      );
     }
     const from = bid.state;
     const to = check.transition.to;

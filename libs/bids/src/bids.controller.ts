@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -31,7 +43,9 @@ import { PanelService } from './panel.service';
 const Id = () => Param('id', ParseUUIDPipe);
 
 @ApiTags('bids')
-@ApiNotFoundResponse({ description: 'No such bid, or not one you may see (another organisation’s bid is 404)' })
+@ApiNotFoundResponse({
+  description: 'No such bid, or not one you may see (another organisation’s bid is 404)',
+})
 @Controller('bids')
 export class BidsController {
   constructor(
@@ -43,8 +57,14 @@ export class BidsController {
   @Post()
   @Can('create', 'Bid')
   @ApiCreatedResponse({ type: BidDto })
-  @ApiBadRequestResponse({ description: 'Invalid body, tier/legal basis mismatch, field outside the catalogue…' })
-  async create(@CurrentUser() user: Principal, @Body() dto: CreateBidDto, @ReqMeta() meta: RequestMeta): Promise<BidDto> {
+  @ApiBadRequestResponse({
+    description: 'Invalid body, tier/legal basis mismatch, field outside the catalogue…',
+  })
+  async create(
+    @CurrentUser() user: Principal,
+    @Body() dto: CreateBidDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
     return toBidResponse(await this.bids.create(user, dto, meta));
   }
 
@@ -97,7 +117,11 @@ export class BidsController {
   @Can('submit', 'Bid')
   @ApiOkResponse({ type: BidDto })
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION, CONSENT_COHORT_REQUIRED' })
-  async submit(@CurrentUser() user: Principal, @Id() id: string, @ReqMeta() meta: RequestMeta): Promise<BidDto> {
+  async submit(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
     return toBidResponse(await this.bids.submit(user, id, meta));
   }
 
@@ -148,7 +172,11 @@ export class BidsController {
   @Can('accept', 'Agreement')
   @ApiOkResponse({ type: BidDto })
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only approved bids' })
-  async accept(@CurrentUser() user: Principal, @Id() id: string, @ReqMeta() meta: RequestMeta): Promise<BidDto> {
+  async accept(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
     return toBidResponse(await this.bids.acceptAgreement(user, id, meta));
   }
 
@@ -168,7 +196,10 @@ export class BidsController {
 
   @Get(':id/events')
   @Can('read', 'Bid')
-  @ApiOkResponse({ type: [BidEventDto], description: 'Applicants never see individual votes or internal notes' })
+  @ApiOkResponse({
+    type: [BidEventDto],
+    description: 'Applicants never see individual votes or internal notes',
+  })
   events(@CurrentUser() user: Principal, @Id() id: string): Promise<BidEventDto[]> {
     return this.bids.events(user, id);
   }

@@ -17,7 +17,15 @@ import { BASES_BY_TIER, BASES_NEEDING_REFERENCE, maxDurationMonths } from './bid
 import { EDITABLE_STATES } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent } from './bid.entity';
-import type { AgreementDto, BidDto, BidEventDto, CreateBidDto, ListBidsQueryDto, ScreenBidDto, UpdateBidDto } from './dto';
+import type {
+  AgreementDto,
+  BidDto,
+  BidEventDto,
+  CreateBidDto,
+  ListBidsQueryDto,
+  ScreenBidDto,
+  UpdateBidDto,
+} from './dto';
 
 export type BidWithAgreement = Bid & { agreement: Agreement | null };
 
@@ -118,7 +126,12 @@ export class BidsService {
     });
   }
 
-  async update(user: Principal, id: string, dto: UpdateBidDto, meta?: RequestMeta): Promise<BidWithAgreement> {
+  async update(
+    user: Principal,
+    id: string,
+    dto: UpdateBidDto,
+    meta?: RequestMeta,
+  ): Promise<BidWithAgreement> {
     const org = requireApplicantOrg(user);
     return this.db.transaction(async (tx) => {
       const bid = await this.lockForApplicant(tx, id, org);
@@ -134,7 +147,9 @@ export class BidsService {
         legalBasisReference:
           dto.legalBasisReference !== undefined ? (dto.legalBasisReference ?? null) : bid.legalBasisReference,
         requestedTier: dto.requestedTier ?? bid.requestedTier,
-        datasets: dto.datasets ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields })) : bid.datasets,
+        datasets: dto.datasets
+          ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields }))
+          : bid.datasets,
         cohort: dto.cohort !== undefined ? { ...(dto.cohort ?? {}) } : bid.cohort,
         aggregation:
           dto.aggregation !== undefined
@@ -174,7 +189,10 @@ export class BidsService {
     const scope = visibleBidsWhere(user, 1);
     const params = [...scope.params, q.state ?? null];
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
-    const [{ total }] = await this.db.query(`SELECT count(*)::int AS total FROM bids b WHERE ${where}`, params);
+    const [{ total }] = await this.db.query(
+      `SELECT count(*)::int AS total FROM bids b WHERE ${where}`,
+      params,
+    );
     const ids: { id: string }[] = await this.db.query(
       `SELECT b.id FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5`,
       [...params, q.limit, (q.page - 1) * q.limit],
@@ -298,7 +316,10 @@ export class BidsService {
 
   private async findVisible(em: EntityManager, user: Principal, id: string): Promise<Bid> {
     const scope = visibleBidsWhere(user, 2);
-    const [row] = await em.query(`SELECT b.id FROM bids b WHERE b.id = $1 AND ${scope.sql}`, [id, ...scope.params]);
+    const [row] = await em.query(`SELECT b.id FROM bids b WHERE b.id = $1 AND ${scope.sql}`, [
+      id,
+      ...scope.params,
+    ]);
     if (!row) throw new NotFoundError('Bid');
     return em.findOneByOrFail(Bid, { id });
   }

@@ -65,7 +65,10 @@ export class CohortService {
         [bid.id],
       );
       const stored = inserted.rowCount ?? 0;
-      await client.query('UPDATE bids SET cohort_size = $2, updated_at = now() WHERE id = $1', [bid.id, stored]);
+      await client.query('UPDATE bids SET cohort_size = $2, updated_at = now() WHERE id = $1', [
+        bid.id,
+        stored,
+      ]);
       await this.audit.record(
         {
           action: 'bid.cohort_upload',

@@ -26,7 +26,12 @@ const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
     publicBenefit: 'Identifies where post-discharge support after hip fracture needs improving.',
     legalBasis: 'none',
     requestedTier: 'anonymised',
-    datasets: [{ dataset: 'hes', fields: ['sex', 'date_of_birth', 'admission_date', 'diagnosis_icd10', 'provider_code'] }],
+    datasets: [
+      {
+        dataset: 'hes',
+        fields: ['sex', 'date_of_birth', 'admission_date', 'diagnosis_icd10', 'provider_code'],
+      },
+    ],
     durationMonths: 12,
   },
   {

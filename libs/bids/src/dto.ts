@@ -51,14 +51,22 @@ export class CohortDto {
   @ArrayUnique()
   @IsOdsCode({ each: true })
   practices?: string[];
-  @ApiPropertyOptional({ type: [String], example: ['LS'], description: 'Postcode areas (the leading letters)' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['LS'],
+    description: 'Postcode areas (the leading letters)',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(200)
   @ArrayUnique()
   @Matches(/^[A-Z]{1,2}$/, { each: true, message: 'postcodeAreas must be postcode areas such as LS' })
   postcodeAreas?: string[];
-  @ApiPropertyOptional({ type: [String], example: ['22298006'], description: 'SNOMED CT, Read v2 or ICD-10 codes' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['22298006'],
+    description: 'SNOMED CT, Read v2 or ICD-10 codes',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10_000)
@@ -119,7 +127,10 @@ export class CreateBidDto {
   @ValidateNested()
   @Type(() => CohortDto)
   cohort?: CohortDto;
-  @ApiPropertyOptional({ type: AggregationDto, description: 'Required for, and only for, the aggregate tier' })
+  @ApiPropertyOptional({
+    type: AggregationDto,
+    description: 'Required for, and only for, the aggregate tier',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => AggregationDto)
@@ -162,7 +173,7 @@ export class ScreenBidDto {
   @ApiPropertyOptional({ description: 'Shown to the applicant; required when returning' })
   @ValidateIf((o: ScreenBidDto) => o.outcome === 'return' || o.remarks !== undefined)
   @IsString()
-  @MinLength(3)
+  @MinLength(1)
   @MaxLength(5000)
   remarks?: string;
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
@@ -176,7 +187,10 @@ export class VoteDto {
   @ApiProperty({ enum: ['approve', 'reject', 'return'] })
   @IsIn(['approve', 'reject', 'return'])
   decision!: VoteDecision;
-  @ApiPropertyOptional({ enum: TIERS, description: 'Approve at this tier (default: the requested tier; never above it)' })
+  @ApiPropertyOptional({
+    enum: TIERS,
+    description: 'Approve at this tier (default: the requested tier; never above it)',
+  })
   @IsOptional()
   @IsIn(TIERS)
   tier?: Tier;
@@ -188,7 +202,9 @@ export class VoteDto {
   @MinLength(1, { each: true })
   @MaxLength(1000, { each: true })
   conditions?: string[];
-  @ApiProperty({ description: 'Declaration of interests: true recuses the voter (the vote is recorded, not counted)' })
+  @ApiProperty({
+    description: 'Declaration of interests: true recuses the voter (the vote is recorded, not counted)',
+  })
   @IsDefined()
   @IsBoolean()
   conflictOfInterest!: boolean;
@@ -216,7 +232,12 @@ export class AgreementDto {
   @ApiProperty({ type: [String] }) conditions!: string[];
   @ApiProperty({ type: String, nullable: true, example: '2026-01-01', description: 'Set on acceptance' })
   startDate!: string | null;
-  @ApiProperty({ type: String, nullable: true, example: '2027-01-01', description: 'The agreement ends on this date (start + durationMonths)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2027-01-01',
+    description: 'The agreement ends on this date (start + durationMonths)',
+  })
   endDate!: string | null;
 }
 
@@ -263,7 +284,8 @@ export class BidEventDto {
   @ApiProperty({ enum: BID_STATES, nullable: true }) fromState!: BidState | null;
   @ApiProperty({ enum: BID_STATES, nullable: true }) toState!: BidState | null;
   @ApiProperty({ type: String, nullable: true }) remarks!: string | null;
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Reviewers only' }) internalNotes?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Reviewers only' }) internalNotes?:
+    string | null;
   @ApiProperty({ type: Object }) details!: Record<string, unknown>;
 }
 
@@ -271,7 +293,8 @@ export class VoteResultDto {
   @ApiProperty() voteId!: string;
   @ApiProperty({ enum: ['approve', 'reject', 'return'] }) decision!: VoteDecision;
   @ApiProperty({ enum: TIERS }) tier!: Tier;
-  @ApiProperty({ description: 'True when the voter declared a conflict: recorded, not counted' }) recused!: boolean;
+  @ApiProperty({ description: 'True when the voter declared a conflict: recorded, not counted' })
+  recused!: boolean;
   @ApiProperty({ description: 'Non-recused votes so far in this review round' }) counted!: number;
   @ApiProperty() quorum!: number;
   @ApiProperty({ enum: BID_STATES, description: 'The bid state after this vote' }) bidState!: BidState;

@@ -11,3 +11,4 @@ export * from './cohort.service';
 export * from './demo';
 export * from './dto';
 export * from './panel.service';
+export * from './bids.controller';

@@ -43,9 +43,13 @@ export class PanelService {
       return await this.db.transaction(async (tx) => {
         const bid = await this.bids.lockForReviewer(tx, bidId);
         if (bid.state !== 'in_review')
-          throw new ConflictError('ILLEGAL_TRANSITION', `Votes are taken only on bids in review (this one is ${bid.state})`, {
-            state: bid.state,
-          });
+          throw new ConflictError(
+            'ILLEGAL_TRANSITION',
+            `Votes are taken only on bids in review (this one is ${bid.state})`,
+            {
+              state: bid.state,
+            },
+          );
         if (user.organisationId && user.organisationId === bid.organisationId)
           throw new ForbiddenError('You are recused: your organisation is the applicant', 'RECUSED');
         const [screener] = await tx.query(
@@ -54,8 +58,15 @@ export class PanelService {
           [bid.id, user.id],
         );
         if (screener)
-          throw new ForbiddenError('You screened this bid into review; another member must vote', 'SEGREGATION_OF_DUTIES');
-        const already = await tx.existsBy(BidVote, { bidId: bid.id, reviewRound: bid.reviewRound, voterId: user.id });
+          throw new ForbiddenError(
+            'You screened this bid into review; another member must vote',
+            'SEGREGATION_OF_DUTIES',
+          );
+        const already = await tx.existsBy(BidVote, {
+          bidId: bid.id,
+          reviewRound: bid.reviewRound,
+          voterId: user.id,
+        });
         if (already) throw new ConflictError('ALREADY_VOTED', 'You have already voted on this bid');
         const tier: Tier = dto.tier ?? bid.requestedTier;
         if (isAbove(tier, bid.requestedTier))
@@ -109,12 +120,17 @@ export class PanelService {
         );
         const counted: BidVote[] = recused
           ? []
-          : await tx.findBy(BidVote, { bidId: bid.id, reviewRound: bid.reviewRound, recused: false });
+          : await tx.find(BidVote, {
+              where: { bidId: bid.id, reviewRound: bid.reviewRound, recused: false },
+              order: { createdAt: 'ASC', id: 'ASC' },
+            });
         const quorum = this.config.panelQuorum;
         const outcome = decide(
-          counted.map(
-            (v): CountedVote => ({ decision: v.decision, tier: v.tier ?? bid.requestedTier, conditions: v.conditions }),
-          ),
+          counted.map((v): CountedVote => ({
+            decision: v.decision,
+            tier: v.tier ?? bid.requestedTier,
+            conditions: v.conditions,
+          })),
           quorum,
           bid.requestedTier,
         );
@@ -122,7 +138,11 @@ export class PanelService {
           await this.workflow.transition(tx, bid, 'decide_approve', user, {
             meta,
             remarks: 'Approved by the panel',
-            details: { outcome: 'approved', grantedTier: outcome.grantedTier, conditions: outcome.conditions },
+            details: {
+              outcome: 'approved',
+              grantedTier: outcome.grantedTier,
+              conditions: outcome.conditions,
+            },
             set: { grantedTier: outcome.grantedTier, conditions: outcome.conditions, decidedAt: new Date() },
           });
           await this.agreements.offer(tx, bid);
@@ -154,10 +174,12 @@ export class PanelService {
         };
       });
     } catch (e) {
-      if ((e as { driverError?: { constraint?: string } }).driverError?.constraint === 'bid_votes_one_per_member')
+      if (
+        (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
+        'bid_votes_one_per_member'
+      )
         throw new ConflictError('ALREADY_VOTED', 'You have already voted on this bid');
       throw e;
     }
   }
 }
-

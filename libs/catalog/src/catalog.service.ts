@@ -23,10 +23,14 @@ export class CatalogService {
     const datasets: { id: string; title: string; description: string }[] = await em.query(
       'SELECT id, title, description FROM catalog_datasets ORDER BY position',
     );
-    const fields: { dataset: string; name: string; classification: FieldClassification; description: string }[] =
-      await em.query(
-        'SELECT dataset, name, classification, description FROM catalog_fields ORDER BY dataset, position',
-      );
+    const fields: {
+      dataset: string;
+      name: string;
+      classification: FieldClassification;
+      description: string;
+    }[] = await em.query(
+      'SELECT dataset, name, classification, description FROM catalog_fields ORDER BY dataset, position',
+    );
     const dimensions: { name: string; description: string }[] = await em.query(
       'SELECT name, description FROM catalog_dimensions ORDER BY position',
     );

@@ -8,7 +8,11 @@ export class TierColumnsDto {
   pseudonymised!: string[];
   @ApiProperty({ type: [String], example: ['person_token', 'age_band', 'area', 'sex'] })
   anonymised!: string[];
-  @ApiProperty({ type: [String], example: [], description: 'Aggregate releases have no record-level columns' })
+  @ApiProperty({
+    type: [String],
+    example: [],
+    description: 'Aggregate releases have no record-level columns',
+  })
   aggregate!: string[];
 }
 

@@ -3,3 +3,4 @@ export * from './catalog.module';
 export * from './catalog.service';
 export * from './dto';
 export * from './tiers';
+export * from './catalog.controller';

@@ -26,7 +26,11 @@ export function leastIdentifying(tiers: Tier[]): Tier {
  */
 export const IDENTIFIER_COLUMNS: Record<Exclude<Tier, 'aggregate'>, Record<string, string>> = {
   identifiable: { nhs_number: 'nhs_number', date_of_birth: 'date_of_birth', postcode: 'postcode' },
-  pseudonymised: { nhs_number: 'pseudo_id', date_of_birth: 'birth_year_month', postcode: 'postcode_district' },
+  pseudonymised: {
+    nhs_number: 'pseudo_id',
+    date_of_birth: 'birth_year_month',
+    postcode: 'postcode_district',
+  },
   anonymised: { nhs_number: 'person_token', date_of_birth: 'age_band', postcode: 'area' },
 };
 

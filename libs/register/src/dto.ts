@@ -28,7 +28,8 @@ export class RegisterLineDto {
   @ApiProperty() bidId!: string;
   @ApiProperty({ type: String, nullable: true }) releaseId!: string | null;
   @ApiProperty() organisation!: string;
-  @ApiProperty({ enum: ['academic', 'nhs', 'commercial', 'charity', 'public_body'] }) organisationKind!: string;
+  @ApiProperty({ enum: ['academic', 'nhs', 'commercial', 'charity', 'public_body'] })
+  organisationKind!: string;
   @ApiProperty() commercial!: boolean;
   @ApiProperty() title!: string;
   @ApiProperty() purpose!: string;
@@ -38,7 +39,8 @@ export class RegisterLineDto {
   @ApiProperty({ type: String, nullable: true }) legalBasisReference!: string | null;
   @ApiProperty({ description: 'Current state of the bid (approved, active, expired, revoked, closed)' })
   status!: string;
-  @ApiProperty({ type: String, nullable: true, example: 'DSA-2026-0001-v1' }) agreementReference!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'DSA-2026-0001-v1' }) agreementReference!:
+    string | null;
   @ApiProperty({ type: String, nullable: true }) agreementStart!: string | null;
   @ApiProperty({ type: String, nullable: true }) agreementEnd!: string | null;
   @ApiProperty({ description: 'Whether type 2 objections are applied' }) objectionsApplied!: boolean;

@@ -2,3 +2,4 @@ export * from './dto';
 export * from './register-http.module';
 export * from './register.module';
 export * from './register.service';
+export * from './register.controller';

@@ -10,8 +10,10 @@ function parseLine(line: string): string[] {
       let s = '';
       i++;
       for (;;) {
-        if (line[i] === '"' && line[i + 1] === '"') (s += '"'), (i += 2);
-        else if (line[i] === '"') {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          s += '"';
+          i += 2;
+        } else if (line[i] === '"') {
           i++;
           break;
         } else s += line[i++];
@@ -39,12 +41,18 @@ describe('csvCell', () => {
 
   it('round-trips any text that does not start like a formula', () => {
     fc.assert(
-      fc.property(fc.array(fc.string().filter((s) => !/^[=+\-@\t\r]/.test(s)), { minLength: 1, maxLength: 5 }), (cells) => {
-        const line = cells.map(csvCell).join(',');
-        if (cells.some((c) => /[\r\n]/.test(c))) return true;
-        expect(parseLine(line)).toEqual(cells);
-        return true;
-      }),
+      fc.property(
+        fc.array(
+          fc.string().filter((s) => !/^[=+\-@\t\r]/.test(s)),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (cells) => {
+          const line = cells.map(csvCell).join(',');
+          if (cells.some((c) => /[\r\n]/.test(c))) return true;
+          expect(parseLine(line)).toEqual(cells);
+          return true;
+        },
+      ),
     );
   });
 });

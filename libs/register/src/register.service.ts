@@ -42,7 +42,8 @@ export class RegisterService {
       params.push(v);
       where.push(sql.replaceAll('?', `$${params.length}`));
     };
-    if (q.organisation) add(`(l.organisation ILIKE '%' || ? || '%' OR l.organisation_id::text = ?)`, q.organisation);
+    if (q.organisation)
+      add(`(l.organisation ILIKE '%' || ? || '%' OR l.organisation_id::text = ?)`, q.organisation);
     if (q.tier) add('l.tier = ?', q.tier);
     if (q.legalBasis) add('l.legal_basis = ?', q.legalBasis);
     if (q.from) add('l.date >= ?::date', q.from);

@@ -527,6 +527,14 @@ describe('bids and governance', () => {
       }
       const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM bid_votes WHERE bid_id = $1`, [id]);
       expect(rows[0].n).toBe(0);
+      const denied = await t.sql.query(
+        `SELECT actor_id, details FROM audit_log WHERE bid_id = $1 AND action = 'bid.vote' AND outcome = 'denied' ORDER BY id`,
+        [id],
+      );
+      expect(denied.rows).toEqual([
+        { actor_id: member.user.id, details: { code: 'RECUSED' } },
+        { actor_id: both.user.id, details: { code: 'RECUSED' } },
+      ]);
     });
 
     it('a release officer who screened the bid and also sits on the panel cannot vote on it', async () => {

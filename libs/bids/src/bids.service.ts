@@ -261,18 +261,33 @@ export class BidsService {
 
   /** A release officer accepts a submitted bid into review, or returns it with remarks. */
   async screen(user: Principal, id: string, dto: ScreenBidDto, meta?: RequestMeta) {
-    return this.db.transaction(async (tx) => {
-      const bid = await this.lockForReviewer(tx, id);
-      assertNotApplicant(user, bid, 'screen');
-      const accept = dto.outcome === 'accept';
-      await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {
-        meta,
-        remarks: dto.remarks ?? null,
-        internalNotes: dto.notes ?? null,
-        set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
+    return this.db
+      .transaction(async (tx) => {
+        const bid = await this.lockForReviewer(tx, id);
+        assertNotApplicant(user, bid, 'screen');
+        const accept = dto.outcome === 'accept';
+        await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {
+          meta,
+          remarks: dto.remarks ?? null,
+          internalNotes: dto.notes ?? null,
+          set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
+        });
+        return this.withAgreement(tx, bid);
+      })
+      .catch(async (e: unknown) => {
+        if (e instanceof ForbiddenError)
+          await this.audit.record({
+            action: 'bid.screen',
+            outcome: 'denied',
+            actor: user,
+            bidId: id,
+            subjectType: 'bid',
+            subjectId: id,
+            meta,
+            details: { code: e.code },
+          });
+        throw e;
       });
-      return this.withAgreement(tx, bid);
-    });
   }
 
   /** The applicant accepts the data sharing agreement: approved → active, the term starts today. */

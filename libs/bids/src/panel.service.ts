@@ -174,6 +174,17 @@ export class PanelService {
         };
       });
     } catch (e) {
+      if (e instanceof ForbiddenError)
+        await this.audit.record({
+          action: 'bid.vote',
+          outcome: 'denied',
+          actor: user,
+          bidId,
+          subjectType: 'bid',
+          subjectId: bidId,
+          meta,
+          details: { code: e.code },
+        });
       if (
         (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
         'bid_votes_one_per_member'

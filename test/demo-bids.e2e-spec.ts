@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { seedDemoBids } from '@custodian/bids';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { seedDemo } from '../apps/api/src/demo';
+
+describe('demo bids', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('seeds bids in several states so every role has something to do', async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'demo-'));
+    await seedDemo(t.app, { ...t.config, demoSeed: true, stateDir });
+    const { rows } = await t.sql.query(
+      `SELECT b.state, (SELECT count(*)::int FROM bid_votes v WHERE v.bid_id = b.id) AS votes,
+              (SELECT status FROM agreements a WHERE a.bid_id = b.id) AS agreement
+         FROM bids b ORDER BY b.created_at`,
+    );
+    expect(rows).toEqual([
+      { state: 'draft', votes: 0, agreement: null },
+      { state: 'submitted', votes: 0, agreement: null },
+      { state: 'in_review', votes: 1, agreement: null },
+      { state: 'approved', votes: 3, agreement: 'offered' },
+      { state: 'active', votes: 3, agreement: 'active' },
+    ]);
+    expect(await seedDemoBids(t.app)).toBe(0);
+
+    const creds: { email: string; password: string }[] = JSON.parse(
+      readFileSync(path.join(stateDir, 'demo-credentials.json'), 'utf8'),
+    );
+    const login = async (email: string) => ({
+      Authorization: `Bearer ${await t.login(email, creds.find((c) => c.email === email)!.password)}`,
+    });
+    const panel2 = await login('panel2@custodian.example');
+    const list = (await t.http.get('/api/bids?state=in_review').set(panel2).expect(200)).body;
+    expect(list.items).toHaveLength(1);
+    await t.http
+      .post(`/api/bids/${list.items[0].id}/votes`)
+      .set(panel2)
+      .send({ decision: 'approve', conflictOfInterest: false })
+      .expect(201);
+    const officer = await login('release.officer@custodian.example');
+    const submitted = (await t.http.get('/api/bids?state=submitted').set(officer).expect(200)).body.items;
+    await t.http
+      .post(`/api/bids/${submitted[0].id}/screen`)
+      .set(officer)
+      .send({ outcome: 'accept', remarks: 'Complete' })
+      .expect(200);
+    const researcher = await login('researcher@leeds.example');
+    const approved = (await t.http.get('/api/bids?state=approved').set(researcher).expect(200)).body.items;
+    await t.http.post(`/api/bids/${approved[0].id}/agreement/accept`).set(researcher).expect(200);
+    const register = (await t.http.get('/api/register').expect(200)).body;
+    expect(register.map((l: { status: string }) => l.status).sort()).toEqual(['active', 'active']);
+  });
+});

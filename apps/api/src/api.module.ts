@@ -11,6 +11,7 @@ import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
 import { RegisterHttpModule } from '@custodian/register';
+import { LinkageHttpModule } from '@custodian/linkage';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -37,6 +38,7 @@ export class ApiModule {
         CatalogHttpModule,
         BidsHttpModule,
         RegisterHttpModule,
+        LinkageHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -4,6 +4,7 @@ import { AuditModule } from '@custodian/audit';
 import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
+import { LinkageModule } from '@custodian/linkage';
 
 /**
  * The job worker: the feature modules without their controllers. Jobs are consumed here and, by
@@ -20,6 +21,7 @@ export class WorkerModule {
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 6, applicationName: 'custodian-worker' }),
         AuditModule,
         BidsModule,
+        LinkageModule,
       ],
     };
   }

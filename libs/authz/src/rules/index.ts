@@ -4,6 +4,7 @@ import { bidRules } from './bid.rules';
 import { datasetRules } from './dataset.rules';
 import { organisationRules } from './organisation.rules';
 import { profileRules } from './profile.rules';
+import { sourceRules } from './source.rules';
 import { userRules } from './user.rules';
 
 /** One rules file per subject. A subject with no file here is closed to everyone. */
@@ -14,4 +15,5 @@ export const RULES: RulesFile[] = [
   auditRules,
   datasetRules,
   bidRules,
+  sourceRules,
 ];

@@ -1,0 +1,6 @@
+import { has, RulesFile } from '../ability';
+
+/** HES and social-care loads and their linkage reports: the centre's data managers only. */
+export const sourceRules: RulesFile = (user, { can }) => {
+  if (has(user, 'data_manager')) can(['upload', 'read'], 'Source');
+};

@@ -1,0 +1,116 @@
+/**
+ * The eight-step linkage (SPEC §3) as two set-based statements over any relation of rows with
+ * `(id, nhs_number char(10), birth_date date, sex char(1), postcode)`.
+ *
+ * Why two statements give the same answer as eight steps run in order (the property test
+ * `linkage.sql.spec.ts` checks it against `linkReference()`, the literal algorithm):
+ *
+ * - `patients.nhs_number` is unique, so steps 1–5 and 8 (all anchored on the NHS number) have at most
+ *   one candidate each, and it is the same patient for every one of them. One hash join on the NHS
+ *   number finds it, and a CASE takes the first of steps 1–5 whose extra conditions hold, else 8.
+ * - Steps 6 and 7 need a candidate whose NHS number does not contradict the row's. Every patient has
+ *   an NHS number, so for a row that carries one the only such candidate is the patient with that
+ *   very number; if that patient agrees on sex and date of birth the row was already linked at
+ *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
+ *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
+ *   running "after" 6 and 7 changes nothing.
+ * - Steps 6 and 7 share one join on (sex, date of birth): per row, count all candidates (step 7)
+ *   and those with the same postcode (step 6). Step 6 links when its conditions hold and exactly one
+ *   candidate shares the postcode; otherwise step 7 links when exactly one candidate exists at all.
+ *   A row ambiguous at step 6 (two or more) is ambiguous at step 7 too, so it stays unlinked.
+ * - Sex `U` never matches; a missing value (NULL) never equals anything.
+ *
+ * Run inside a transaction: the result is a TEMP table dropped at commit.
+ */
+
+export type Exec = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** Loads and re-link runs hold this transaction-level advisory lock, so they take turns. */
+export const LINKAGE_LOCK_KEY = 7_365_110_004;
+
+/** Working memory for the linkage transaction: the 1M-row hash joins then stay in memory. */
+export const LINKAGE_WORK_MEM = '128MB';
+
+/** Where the result lands: one row per linked input row. */
+export const LINKAGE_RESULT = 'linkage_result';
+
+const sexMatches = `r.sex IN ('M', 'F') AND r.sex = p.sex`;
+
+/** Steps 1–5 and 8: one hash join on the NHS number. */
+export const nhsAnchoredSteps = (input: string) => `
+  INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
+  SELECT r.id, p.id,
+         CASE
+           WHEN ${sexMatches} AND r.birth_date = p.birth_date AND r.postcode = p.postcode THEN 1
+           WHEN ${sexMatches} AND r.birth_date = p.birth_date THEN 2
+           WHEN ${sexMatches} AND r.postcode = p.postcode AND dob_partial_match(r.birth_date, p.birth_date) THEN 3
+           WHEN ${sexMatches} AND dob_partial_match(r.birth_date, p.birth_date) THEN 4
+           WHEN r.postcode = p.postcode THEN 5
+           ELSE 8
+         END
+    FROM ${input} AS r
+    JOIN patients p ON p.nhs_number = r.nhs_number`;
+
+/** Steps 6 and 7: rows without an NHS number, by sex + date of birth (+ postcode), unique candidates only. */
+export const demographicSteps = (input: string) => `
+  INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
+  SELECT id,
+         CASE WHEN at6 THEN p6 ELSE p7 END,
+         CASE WHEN at6 THEN 6 ELSE 7 END
+    FROM (
+      SELECT r.id,
+             r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%'
+               AND count(*) FILTER (WHERE p.postcode = r.postcode) = 1 AS at6,
+             min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
+             count(*) = 1 AS at7,
+             min(p.id) AS p7
+        FROM ${input} AS r
+        JOIN patients p ON p.sex = r.sex AND p.birth_date = r.birth_date
+       WHERE r.nhs_number IS NULL
+         AND r.sex IN ('M', 'F')
+         AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
+       GROUP BY r.id, r.postcode
+    ) c
+   WHERE at6 OR at7`;
+
+export interface LinkageCounts {
+  linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
+  linked: number;
+}
+
+/**
+ * Links the rows of `input` (a table name, or a parenthesised sub-query) against
+ * `patients`, into the TEMP table `linkage_result (id, patient_id, step)`. Returns counts per step.
+ */
+export async function runLinkage(exec: Exec, input: string): Promise<LinkageCounts> {
+  await exec(`DROP TABLE IF EXISTS ${LINKAGE_RESULT}`);
+  await exec(
+    `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
+  );
+  await exec(nhsAnchoredSteps(input));
+  await exec(demographicSteps(input));
+  await exec(`ANALYZE ${LINKAGE_RESULT}`);
+  return countLinkage(exec);
+}
+
+export async function countLinkage(exec: Exec): Promise<LinkageCounts> {
+  const rows = await exec(`SELECT step, count(*)::int AS n FROM ${LINKAGE_RESULT} GROUP BY step`);
+  const linkedByStep = emptyStepCounts();
+  let linked = 0;
+  for (const { step, n } of rows as { step: number; n: number }[]) {
+    linkedByStep[String(step) as keyof LinkageCounts['linkedByStep']] = n;
+    linked += n;
+  }
+  return { linkedByStep, linked };
+}
+
+export const emptyStepCounts = (): LinkageCounts['linkedByStep'] => ({
+  '1': 0,
+  '2': 0,
+  '3': 0,
+  '4': 0,
+  '5': 0,
+  '6': 0,
+  '7': 0,
+  '8': 0,
+});

@@ -1,0 +1,231 @@
+/**
+ * The two CSV formats of SPEC §3 and the SQL that validates them. The file is COPYed verbatim into
+ * `source_stage_raw (row_no, c1 … c9)` (all text, header included as row_no 1); one statement then
+ * parses and checks every row into `source_stage`, giving each bad row its first failing reason.
+ * Row numbers are data rows, 1-based, the header excluded: `row = row_no - 1`.
+ */
+
+export type SourceKind = 'hes' | 'social_care';
+
+export interface SourceFormat {
+  kind: SourceKind;
+  /** The header, exactly (compared trimmed and case-insensitively, a UTF-8 BOM ignored). */
+  columns: readonly string[];
+  /** SQL selecting the parsed columns and `reason` from `source_stage_raw`. */
+  stageSql: string;
+  /** SQL upserting the valid rows of `source_stage` with their linkage; `$1` = load id. */
+  upsertSql: string;
+  table: 'hes_episodes' | 'social_care_records';
+}
+
+/** Every rejection reason, in the order the checks run (a row gets the first that applies). */
+export const REJECTION_REASONS = {
+  hes: [
+    'missing_epikey',
+    'field_too_long',
+    'invalid_nhs_number',
+    'invalid_dob',
+    'invalid_sex',
+    'invalid_postcode',
+    'invalid_admission_date',
+    'admission_before_birth',
+    'duplicate_epikey',
+  ],
+  social_care: [
+    'missing_la_code',
+    'missing_person_id',
+    'invalid_start_date',
+    'field_too_long',
+    'invalid_nhs_number',
+    'invalid_dob',
+    'invalid_sex',
+    'invalid_postcode',
+    'missing_service_type',
+    'invalid_end_date',
+    'duplicate_key',
+  ],
+} as const satisfies Record<SourceKind, readonly string[]>;
+
+export type RejectionReason = (typeof REJECTION_REASONS)[SourceKind][number];
+
+/** Blank (unquoted empty, quoted empty or whitespace) is NULL. */
+const text = (c: string) => `nullif(btrim(${c}), '')`;
+/** NHS numbers may be written with spaces or hyphens (`943 476 5919`). */
+const nhs = (c: string) => `nullif(regexp_replace(${c}, '[\\s-]', '', 'g'), '')`;
+/** A real date, not before 1895-01-01 and not in the future (as for GP extracts, SPEC §2). */
+const plausible = (d: string) => `(${d} IS NOT NULL AND ${d} >= DATE '1895-01-01' AND ${d} <= current_date)`;
+
+/** Shared checks of the demographic columns, after the source's own key checks. */
+const demographicReasons = `
+  WHEN nhs_raw IS NOT NULL AND NOT nhs_number_is_valid(nhs_raw) THEN 'invalid_nhs_number'
+  WHEN dob_raw IS NOT NULL AND NOT ${plausible('birth_date')} THEN 'invalid_dob'
+  WHEN sex IS NULL THEN 'invalid_sex'
+  WHEN postcode_raw IS NOT NULL AND postcode IS NULL THEN 'invalid_postcode'`;
+
+/** The parsed demographic columns shared by both formats. */
+const demographicColumns = `
+  CASE WHEN nhs_number_is_valid(nhs_raw) THEN nhs_raw END::char(10) AS nhs_number,
+  date_parse_lenient(dob_raw) AS birth_date,
+  postcode_normalise(postcode_raw) AS postcode`;
+
+/**
+ * Sex codes to M/F/U. HES: 1 male, 2 female, 9 not specified, 0 not known. Social care: M/F/U or
+ * the same numeric codes. Blank is "not known" (U) in both. U never matches in linkage.
+ */
+const sexCase = (codes: 'hes' | 'social_care') =>
+  codes === 'hes'
+    ? `CASE WHEN sex_raw IS NULL THEN 'U' WHEN sex_raw = '1' THEN 'M' WHEN sex_raw = '2' THEN 'F'
+            WHEN sex_raw IN ('9', '0') THEN 'U' END`
+    : `CASE WHEN sex_raw IS NULL THEN 'U' WHEN sex_raw IN ('M', '1') THEN 'M' WHEN sex_raw IN ('F', '2') THEN 'F'
+            WHEN sex_raw IN ('U', '9', '0') THEN 'U' END`;
+
+const HES_STAGE = `
+  WITH t AS (
+    SELECT row_no - 1 AS row,
+           ${text('c1')} AS epikey, ${nhs('c2')} AS nhs_raw, ${text('c3')} AS dob_raw,
+           upper(${text('c4')}) AS sex_raw, ${text('c5')} AS postcode_raw, ${text('c6')} AS admi_raw,
+           ${text('c7')} AS diagnosis_icd10, ${text('c8')} AS procedure_opcs4, ${text('c9')} AS provider_code
+      FROM source_stage_raw
+     WHERE row_no > 1
+  ), p AS (
+    SELECT t.*, ${demographicColumns},
+           ${sexCase('hes')}::char(1) AS sex,
+           date_parse_lenient(admi_raw) AS admission_date
+      FROM t
+  ), v AS (
+    SELECT p.*,
+           CASE
+             WHEN epikey IS NULL THEN 'missing_epikey'
+             WHEN length(epikey) > 20 OR length(diagnosis_icd10) > 8 OR length(procedure_opcs4) > 8
+               OR length(provider_code) > 8 THEN 'field_too_long'
+             ${demographicReasons}
+             WHEN NOT ${plausible('admission_date')} THEN 'invalid_admission_date'
+             WHEN admission_date < birth_date THEN 'admission_before_birth'
+           END AS invalid
+      FROM p
+  )
+  SELECT row, epikey, nhs_number, birth_date, sex, postcode, admission_date,
+         diagnosis_icd10, procedure_opcs4, provider_code,
+         CASE
+           WHEN invalid IS NOT NULL THEN invalid
+           WHEN row_number() OVER (PARTITION BY invalid IS NULL, epikey ORDER BY row) > 1 THEN 'duplicate_epikey'
+         END AS reason
+    FROM v`;
+
+const SOCIAL_STAGE = `
+  WITH t AS (
+    SELECT row_no - 1 AS row,
+           ${text('c1')} AS la_code, ${text('c2')} AS person_id, ${nhs('c3')} AS nhs_raw, ${text('c4')} AS dob_raw,
+           upper(${text('c5')}) AS sex_raw, ${text('c6')} AS postcode_raw, ${text('c7')} AS service_type,
+           ${text('c8')} AS start_raw, ${text('c9')} AS end_raw
+      FROM source_stage_raw
+     WHERE row_no > 1
+  ), p AS (
+    SELECT t.*, ${demographicColumns},
+           ${sexCase('social_care')}::char(1) AS sex,
+           date_parse_lenient(start_raw) AS start_date,
+           date_parse_lenient(end_raw) AS end_date
+      FROM t
+  ), v AS (
+    SELECT p.*,
+           CASE
+             WHEN la_code IS NULL THEN 'missing_la_code'
+             WHEN person_id IS NULL THEN 'missing_person_id'
+             WHEN start_date IS NULL OR start_date < DATE '1895-01-01' THEN 'invalid_start_date'
+             WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_type) > 60 THEN 'field_too_long'
+             ${demographicReasons}
+             WHEN service_type IS NULL THEN 'missing_service_type'
+             WHEN end_raw IS NOT NULL AND (end_date IS NULL OR end_date < start_date) THEN 'invalid_end_date'
+           END AS invalid
+      FROM p
+  )
+  SELECT row, la_code, person_id, nhs_number, birth_date, sex, postcode, service_type, start_date, end_date,
+         CASE
+           WHEN invalid IS NOT NULL THEN invalid
+           WHEN row_number() OVER (PARTITION BY invalid IS NULL, la_code, person_id, start_date ORDER BY row) > 1
+             THEN 'duplicate_key'
+         END AS reason
+    FROM v`;
+
+/**
+ * A reload is keyed (EPIKEY; LA_CODE + PERSON_ID + START_DATE): a row already held with the same
+ * values and linkage is left untouched; one whose values (or, against today's patients, linkage)
+ * differ is updated in place and takes the new load's id — the latest delivery of a record wins.
+ */
+const upsert = (table: string, key: string, columns: string[]) => `
+  WITH up AS (
+    INSERT INTO ${table} AS t (${columns.join(', ')}, load_id, patient_id, linkage_step)
+    SELECT ${columns.map((c) => `s.${c}`).join(', ')}, $1, l.patient_id, l.step
+      FROM source_stage s
+      LEFT JOIN linkage_result l ON l.id = s.row
+     WHERE s.reason IS NULL
+    ON CONFLICT (${key}) DO UPDATE
+       SET ${[...columns, 'load_id', 'patient_id', 'linkage_step']
+         .filter((c) => !key.split(', ').includes(c))
+         .map((c) => `${c} = excluded.${c}`)
+         .join(', ')}
+     WHERE (${[...columns, 'patient_id', 'linkage_step'].map((c) => `t.${c}`).join(', ')})
+           IS DISTINCT FROM
+           (${[...columns, 'patient_id', 'linkage_step'].map((c) => `excluded.${c}`).join(', ')})
+    RETURNING (xmax = 0) AS inserted
+  )
+  SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
+         count(*) FILTER (WHERE NOT inserted)::int AS updated
+    FROM up`;
+
+export const SOURCE_FORMATS: Record<SourceKind, SourceFormat> = {
+  hes: {
+    kind: 'hes',
+    columns: [
+      'EPIKEY',
+      'NEWNHSNO',
+      'DOB',
+      'SEX',
+      'HOMEADD',
+      'ADMIDATE',
+      'DIAG_4_01',
+      'OPERTN_4_01',
+      'PROCODE',
+    ],
+    stageSql: HES_STAGE,
+    table: 'hes_episodes',
+    upsertSql: upsert('hes_episodes', 'epikey', [
+      'epikey',
+      'nhs_number',
+      'birth_date',
+      'sex',
+      'postcode',
+      'admission_date',
+      'diagnosis_icd10',
+      'procedure_opcs4',
+      'provider_code',
+    ]),
+  },
+  social_care: {
+    kind: 'social_care',
+    columns: [
+      'LA_CODE',
+      'PERSON_ID',
+      'NHS_NUMBER',
+      'DOB',
+      'GENDER',
+      'POSTCODE',
+      'SERVICE_TYPE',
+      'START_DATE',
+      'END_DATE',
+    ],
+    stageSql: SOCIAL_STAGE,
+    table: 'social_care_records',
+    upsertSql: upsert('social_care_records', 'la_code, person_id, start_date', [
+      'la_code',
+      'person_id',
+      'nhs_number',
+      'birth_date',
+      'sex',
+      'postcode',
+      'service_type',
+      'start_date',
+      'end_date',
+    ]),
+  },
+};

@@ -1,0 +1,433 @@
+import { JobsService } from '@custodian/database';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { HES_HEADER, hes, insertPatients, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
+
+type Report = {
+  id: string;
+  rows: number;
+  linkedByStep: Record<string, number>;
+  unlinked: number;
+  rejected: { row: number; reason: string }[];
+};
+
+const steps = (partial: Record<string, number>) => ({
+  '1': 0,
+  '2': 0,
+  '3': 0,
+  '4': 0,
+  '5': 0,
+  '6': 0,
+  '7': 0,
+  '8': 0,
+  ...partial,
+});
+
+describe('HES and social-care loading and the eight-step linkage', () => {
+  let t: TestApp;
+  let dm: { Authorization: string };
+  beforeAll(async () => {
+    t = await createTestApp({ LOG_LEVEL: 'error' });
+    dm = (await t.as('data_manager')).auth;
+  });
+  afterAll(() => t?.close());
+
+  const upload = async (path: 'hes' | 'social-care', csv: string, expected = 201) => {
+    const res = await t.http
+      .post(`/api/sources/${path}`)
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(csv)
+      .expect(expected);
+    return res.body as Report & { code?: string };
+  };
+  const linkOf = async (table: 'hes_episodes' | 'social_care_records', where: string, params: unknown[]) => {
+    const { rows } = await t.sql.query(
+      `SELECT patient_id::int AS "patientId", linkage_step AS step FROM ${table} WHERE ${where}`,
+      params,
+    );
+    return rows[0] as { patientId: number | null; step: number | null };
+  };
+  const hesLink = (epikey: string) => linkOf('hes_episodes', 'epikey = $1', [epikey]);
+
+  it('links a row at each of the eight steps, in order', async () => {
+    const n = [nhsNumber(100000001), nhsNumber(100000101), nhsNumber(100000201), nhsNumber(100000301)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: n[0], dob: '1980-05-17', sex: 'M', postcode: 'LS6 1AB' },
+      { nhs: n[1], dob: '1975-03-09', sex: 'F', postcode: 'LS2 9JT' },
+      { nhs: n[2], dob: '1990-07-21', sex: 'M', postcode: 'LS7 3QQ' },
+      { nhs: n[3], dob: '1985-03-07', sex: 'F', postcode: 'LS9 6TT' },
+    ]);
+    const report = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('S1', n[0], '1980-05-17', '1', 'LS6 1AB'), // 1: NHS + sex + DOB + postcode
+        hes('S2', n[0], '1980-05-17', '1', 'LS1 4DY'), // 2: NHS + sex + DOB
+        hes('S3', n[0], '1980-05-18', '1', 'LS6 1AB'), // 3: NHS + sex + postcode + partial DOB
+        hes('S4', n[0], '1980-06-17', '1', 'LS1 4DY'), // 4: NHS + sex + partial DOB
+        hes('S5', n[0], '1971-02-03', '2', 'LS6 1AB'), // 5: NHS + postcode (sex and DOB disagree)
+        hes('S6', null, '1975-03-09', '2', 'LS2 9JT'), // 6: sex + DOB + postcode, no NHS number
+        hes('S7', null, '1990-07-21', '1', 'LS1 4DY'), // 7: sex + DOB
+        hes('S8', n[0], '1971-02-03', '2', 'LS1 4DY'), // 8: NHS number only
+        hes('SW', n[3], '1985-07-03', '2', 'LS9 6TT'), // 3 again: day and month swapped
+      ]),
+    );
+    expect(report).toEqual({
+      id: expect.any(String),
+      rows: 9,
+      linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1 }),
+      unlinked: 0,
+      rejected: [],
+    });
+    const p = (i: number) => ids.get(n[i]);
+    expect(await hesLink('S1')).toEqual({ patientId: p(0), step: 1 });
+    expect(await hesLink('S2')).toEqual({ patientId: p(0), step: 2 });
+    expect(await hesLink('S3')).toEqual({ patientId: p(0), step: 3 });
+    expect(await hesLink('S4')).toEqual({ patientId: p(0), step: 4 });
+    expect(await hesLink('S5')).toEqual({ patientId: p(0), step: 5 });
+    expect(await hesLink('S6')).toEqual({ patientId: p(1), step: 6 });
+    expect(await hesLink('S7')).toEqual({ patientId: p(2), step: 7 });
+    expect(await hesLink('S8')).toEqual({ patientId: p(0), step: 8 });
+    expect(await hesLink('SW')).toEqual({ patientId: p(3), step: 3 });
+    // The upload's report is kept as the load's report, and listed.
+    const got = await t.http.get(`/api/sources/loads/${report.id}`).set(dm).expect(200);
+    expect(got.body).toEqual(report);
+    const list = await t.http.get('/api/sources/loads?kind=hes').set(dm).expect(200);
+    expect(list.body).toContainEqual(
+      expect.objectContaining({ id: report.id, kind: 'hes', rows: 9, unlinked: 0, rejectedCount: 0 }),
+    );
+  });
+
+  it('applies the exclusions of steps 6 and 7, and never links on ambiguous candidates', async () => {
+    const n = [nhsNumber(200000001), nhsNumber(200000101), nhsNumber(200000201), nhsNumber(200000301)];
+    const twin = [nhsNumber(200000401), nhsNumber(200000501)];
+    const pair = [nhsNumber(200000601), nhsNumber(200000701)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: n[0], dob: '1950-01-01', sex: 'F', postcode: 'LS7 2AA' },
+      { nhs: n[1], dob: '1962-11-30', sex: 'M', postcode: 'ZZ99 3VZ' },
+      { nhs: n[2], dob: '1944-09-12', sex: 'F', postcode: 'LS8 4DD' },
+      { nhs: n[3], dob: '1933-04-04', sex: 'U', postcode: 'LS9 9UU' },
+      // Two patients alike in sex, DOB and postcode: ambiguous at steps 6 and 7.
+      { nhs: twin[0], dob: '1970-08-15', sex: 'F', postcode: 'LS8 1AA' },
+      { nhs: twin[1], dob: '1970-08-15', sex: 'F', postcode: 'LS8 1AA' },
+      // Alike in sex and DOB only: step 6 tells them apart by postcode, step 7 cannot.
+      { nhs: pair[0], dob: '1966-06-06', sex: 'M', postcode: 'LS10 1AA' },
+      { nhs: pair[1], dob: '1966-06-06', sex: 'M', postcode: 'LS11 1AA' },
+    ]);
+    const stranger = nhsNumber(299999001); // valid, but no patient holds it
+    const report = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('X1', null, '1950-01-01', '2', 'LS7 2AA'), // DOB 1 January: not at 6 or 7
+        hes('X2', null, '1962-11-30', '1', 'ZZ99 3VZ'), // ZZ99: not at 6, unique at 7
+        hes('X3', stranger, '1944-09-12', '2', 'LS8 4DD'), // contradicting NHS number
+        hes('X4', null, '1970-08-15', '2', 'LS8 1AA'), // two candidates at 6 (and 7)
+        hes('X5', null, '1966-06-06', '1', 'LS10 1AA'), // one candidate at 6
+        hes('X6', null, '1966-06-06', '1', 'LS12 1AA'), // none at 6, two at 7
+        hes('X7', null, '1933-04-04', '9', 'LS9 9UU'), // sex not specified never matches
+        hes('X8', null, '1933-04-04', '0', 'LS9 9UU'), // nor does sex not known
+        hes('X9', twin[0], '1970-08-15', '2', 'LS8 1AA'), // the NHS number resolves the twins
+      ]),
+    );
+    expect(report.linkedByStep).toEqual(steps({ '1': 1, '6': 1, '7': 1 }));
+    expect(report.unlinked).toBe(6);
+    expect(await hesLink('X1')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X2')).toEqual({ patientId: ids.get(n[1]), step: 7 });
+    expect(await hesLink('X3')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X4')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X5')).toEqual({ patientId: ids.get(pair[0]), step: 6 });
+    expect(await hesLink('X6')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X7')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X8')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('X9')).toEqual({ patientId: ids.get(twin[0]), step: 1 });
+    // Rows keep their NHS number, linked or not, so objections reach them.
+    const { rows } = await t.sql.query(`SELECT nhs_number FROM hes_episodes WHERE epikey = 'X3'`);
+    expect(rows[0].nhs_number).toBe(stranger);
+  });
+
+  it('normalises postcodes, NHS numbers, dates and sex codes before linking', async () => {
+    const n = nhsNumber(300000001);
+    const ids = await insertPatients(t.sql, [{ nhs: n, dob: '1981-12-24', sex: 'F', postcode: 'LS6 1AB' }]);
+    const spaced = `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`;
+    const report = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('N1', spaced, '24/12/1981', '2', 'ls61ab'),
+        hes('N2', n, '19811224', '2', ' LS6  1AB '),
+        hes('N3', null, '1981-12-24', '2', 'zz993wz'),
+      ]),
+    );
+    expect(report.linkedByStep).toEqual(steps({ '1': 2, '7': 1 }));
+    const { rows } = await t.sql.query(
+      `SELECT epikey, nhs_number, birth_date::text AS dob, sex, postcode FROM hes_episodes
+        WHERE epikey IN ('N1', 'N2', 'N3') ORDER BY epikey`,
+    );
+    expect(rows).toEqual([
+      { epikey: 'N1', nhs_number: n, dob: '1981-12-24', sex: 'F', postcode: 'LS6 1AB' },
+      { epikey: 'N2', nhs_number: n, dob: '1981-12-24', sex: 'F', postcode: 'LS6 1AB' },
+      { epikey: 'N3', nhs_number: null, dob: '1981-12-24', sex: 'F', postcode: 'ZZ99 3WZ' },
+    ]);
+    expect(await hesLink('N3')).toEqual({ patientId: ids.get(n), step: 7 });
+  });
+
+  it('rejects every kind of bad HES row with its data row number and loads the rest', async () => {
+    const n = nhsNumber(400000001);
+    const bad = n.slice(0, 9) + String((Number(n[9]) + 1) % 10);
+    const future = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    const report = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('R01', n, '1970-01-02', '1', 'LS1 1AA'), // 1 ok
+        hes('', n, '1970-01-02', '1', 'LS1 1AA'), // 2 missing_epikey
+        hes('R03'.padEnd(21, '0'), n, '1970-01-02', '1', 'LS1 1AA'), // 3 field_too_long
+        hes('R04', bad, '1970-01-02', '1', 'LS1 1AA'), // 4 invalid_nhs_number
+        hes('R05', '1111111111', '1970-01-02', '1', 'LS1 1AA'), // 5 invalid_nhs_number (all same digit)
+        hes('R06', n, '1970-02-30', '1', 'LS1 1AA'), // 6 invalid_dob (no such day)
+        hes('R07', n, '1894-12-31', '1', 'LS1 1AA'), // 7 invalid_dob (before 1895)
+        hes('R08', n, future, '1', 'LS1 1AA'), // 8 invalid_dob (future)
+        hes('R09', n, 'not a date', '1', 'LS1 1AA'), // 9 invalid_dob
+        hes('R10', n, '1970-01-02', '3', 'LS1 1AA'), // 10 invalid_sex
+        hes('R11', n, '1970-01-02', 'M', 'LS1 1AA'), // 11 invalid_sex (HES is numeric)
+        hes('R12', n, '1970-01-02', '1', 'NOT A PC'), // 12 invalid_postcode
+        hes('R13', n, '1970-01-02', '1', 'LS1 1AA', { admidate: null }), // 13 invalid_admission_date
+        hes('R14', n, '1970-01-02', '1', 'LS1 1AA', { admidate: '1969-12-31' }), // 14 admission_before_birth
+        hes('R01', n, '1970-01-02', '1', 'LS1 1AA'), // 15 duplicate_epikey
+        hes('R16', null, null, null, null), // 16 ok: blanks are unknown
+      ]),
+    );
+    expect(report.rows).toBe(16);
+    expect(report.rejected).toEqual([
+      { row: 2, reason: 'missing_epikey' },
+      { row: 3, reason: 'field_too_long' },
+      { row: 4, reason: 'invalid_nhs_number' },
+      { row: 5, reason: 'invalid_nhs_number' },
+      { row: 6, reason: 'invalid_dob' },
+      { row: 7, reason: 'invalid_dob' },
+      { row: 8, reason: 'invalid_dob' },
+      { row: 9, reason: 'invalid_dob' },
+      { row: 10, reason: 'invalid_sex' },
+      { row: 11, reason: 'invalid_sex' },
+      { row: 12, reason: 'invalid_postcode' },
+      { row: 13, reason: 'invalid_admission_date' },
+      { row: 14, reason: 'admission_before_birth' },
+      { row: 15, reason: 'duplicate_epikey' },
+    ]);
+    expect(report.unlinked).toBe(2);
+    const { rows } = await t.sql.query(
+      `SELECT epikey, sex FROM hes_episodes WHERE epikey LIKE 'R%' ORDER BY epikey`,
+    );
+    expect(rows).toEqual([
+      { epikey: 'R01', sex: 'M' },
+      { epikey: 'R16', sex: 'U' },
+    ]);
+  });
+
+  it('rejects every kind of bad social-care row with its data row number', async () => {
+    const n = nhsNumber(410000001);
+    const report = await upload(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [
+        social('E08000035', 'P1', n, '1950-03-04', 'F', 'LS6 1AB'), // 1 ok
+        social(null, 'P2', n, '1950-03-04', 'F', 'LS6 1AB'), // 2 missing_la_code
+        social('E08000035', null, n, '1950-03-04', 'F', 'LS6 1AB'), // 3 missing_person_id
+        social('E08000035', 'P4', n, '1950-03-04', 'F', 'LS6 1AB', { start: '2012-13-01' }), // 4 invalid_start_date
+        social('E080000350', 'P5', n, '1950-03-04', 'F', 'LS6 1AB'), // 5 field_too_long
+        social('E08000035', 'P6', '123', '1950-03-04', 'F', 'LS6 1AB'), // 6 invalid_nhs_number
+        social('E08000035', 'P7', n, '04-03-1950', 'F', 'LS6 1AB'), // 7 invalid_dob
+        social('E08000035', 'P8', n, '1950-03-04', 'X', 'LS6 1AB'), // 8 invalid_sex
+        social('E08000035', 'P9', n, '1950-03-04', 'F', 'L'), // 9 invalid_postcode
+        social('E08000035', 'P10', n, '1950-03-04', 'F', 'LS6 1AB', { service: null }), // 10 missing_service_type
+        social('E08000035', 'P11', n, '1950-03-04', 'F', 'LS6 1AB', { end: '2011-01-01' }), // 11 invalid_end_date
+        social('E08000035', 'P1', n, '1950-03-04', 'F', 'LS6 1AB'), // 12 duplicate_key
+        social('E08000035', 'P1', n, '1950-03-04', '2', 'LS6 1AB', { start: '2013-01-01' }), // 13 ok: new start
+      ]),
+    );
+    expect(report.rows).toBe(13);
+    expect(report.rejected).toEqual([
+      { row: 2, reason: 'missing_la_code' },
+      { row: 3, reason: 'missing_person_id' },
+      { row: 4, reason: 'invalid_start_date' },
+      { row: 5, reason: 'field_too_long' },
+      { row: 6, reason: 'invalid_nhs_number' },
+      { row: 7, reason: 'invalid_dob' },
+      { row: 8, reason: 'invalid_sex' },
+      { row: 9, reason: 'invalid_postcode' },
+      { row: 10, reason: 'missing_service_type' },
+      { row: 11, reason: 'invalid_end_date' },
+      { row: 12, reason: 'duplicate_key' },
+    ]);
+    expect(report.unlinked).toBe(2);
+  });
+
+  it('links social-care rows, GENDER in letters or HES digits', async () => {
+    const n = [nhsNumber(420000001), nhsNumber(420000101)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: n[0], dob: '1941-10-10', sex: 'F', postcode: 'BD1 1AA' },
+      { nhs: n[1], dob: '1939-02-14', sex: 'M', postcode: 'BD2 2BB' },
+    ]);
+    const report = await upload(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [
+        social('E08000032', 'C1', n[0], '1941-10-10', 'f', 'BD1 1AA', { end: '2014-01-01' }),
+        social('E08000032', 'C2', null, '1939-02-14', '1', 'BD2 2BB'),
+      ]),
+    );
+    expect(report.linkedByStep).toEqual(steps({ '1': 1, '6': 1 }));
+    const c2 = await linkOf('social_care_records', 'person_id = $1', ['C2']);
+    expect(c2).toEqual({ patientId: ids.get(n[1]), step: 6 });
+  });
+
+  it('reloading the same file duplicates nothing; a changed row is updated in place', async () => {
+    const n = nhsNumber(500000001);
+    await insertPatients(t.sql, [{ nhs: n, dob: '1960-10-10', sex: 'M', postcode: 'HX1 1AA' }]);
+    const rows = [hes('I1', n, '1960-10-10', '1', 'HX1 1AA'), hes('I2', null, '1999-09-09', '2', null)];
+    const first = await upload('hes', toCsv(HES_HEADER, rows));
+    const again = await upload('hes', toCsv(HES_HEADER, rows));
+    expect(again.id).not.toBe(first.id);
+    expect({ ...again, id: first.id }).toEqual(first);
+    const count = async () =>
+      (await t.sql.query(`SELECT count(*)::int AS n FROM hes_episodes WHERE epikey IN ('I1', 'I2')`)).rows[0]
+        .n;
+    expect(await count()).toBe(2);
+    const { rows: audit } = await t.sql.query(
+      `SELECT subject_id, details FROM audit_log WHERE action = 'source.load' AND subject_id = ANY($1) ORDER BY id`,
+      [[first.id, again.id]],
+    );
+    expect(audit.map((a) => [a.details.inserted, a.details.updated, a.details.unchanged])).toEqual([
+      [2, 0, 0],
+      [0, 0, 2],
+    ]);
+    // A revised delivery of I1: the latest load wins, still one row.
+    const revised = await upload(
+      'hes',
+      toCsv(HES_HEADER, [hes('I1', n, '1960-10-10', '1', 'HX1 1AA', { diag: 'C509' })]),
+    );
+    expect(await count()).toBe(2);
+    const { rows: held } = await t.sql.query(
+      `SELECT diagnosis_icd10, load_id FROM hes_episodes WHERE epikey = 'I1'`,
+    );
+    expect(held).toEqual([{ diagnosis_icd10: 'C509', load_id: revised.id }]);
+    // Social care is keyed by LA_CODE + PERSON_ID + START_DATE.
+    const sc = toCsv(SOCIAL_HEADER, [social('E08000033', 'K1', n, '1960-10-10', 'M', 'HX1 1AA')]);
+    await upload('social-care', sc);
+    await upload('social-care', sc);
+    const { rows: scRows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM social_care_records WHERE person_id = 'K1'`,
+    );
+    expect(scRows[0].n).toBe(1);
+  });
+
+  it('audits each load with counts only, never patient data', async () => {
+    const n = nhsNumber(510000001);
+    const report = await upload('hes', toCsv(HES_HEADER, [hes('AU1', n, '1977-07-07', '1', 'WF1 2AB')]));
+    const { rows } = await t.sql.query(
+      `SELECT actor_id, details FROM audit_log WHERE action = 'source.load' AND subject_id = $1`,
+      [report.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].details).toMatchObject({ kind: 'hes', rows: 1, accepted: 1, rejected: 0, unlinked: 1 });
+    const text = JSON.stringify(rows[0].details);
+    for (const secret of [n, '1977-07-07', 'WF1 2AB']) expect(text).not.toContain(secret);
+  });
+
+  it('refuses a wrong header, a malformed file and a non-CSV body, storing nothing', async () => {
+    const loads = async () => (await t.sql.query(`SELECT count(*)::int AS n FROM source_loads`)).rows[0].n;
+    const before = await loads();
+    const wrongHeader = await upload(
+      'hes',
+      toCsv(
+        ['EPIKEY', 'NHSNO', 'DOB', 'SEX', 'HOMEADD', 'ADMIDATE', 'DIAG_4_01', 'OPERTN_4_01', 'PROCODE'],
+        [],
+      ),
+      400,
+    );
+    expect(wrongHeader).toMatchObject({ statusCode: 400, code: 'CSV_HEADER_INVALID' });
+    const socialHeaderToHes = await t.http
+      .post('/api/sources/hes')
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(toCsv(SOCIAL_HEADER, []))
+      .expect(400);
+    expect(socialHeaderToHes.body.code).toBe('CSV_HEADER_INVALID');
+    const shortHeader = await upload('hes', 'EPIKEY,NEWNHSNO\n', 400);
+    expect(shortHeader.code).toBe('CSV_HEADER_INVALID');
+    const empty = await upload('hes', '', 400);
+    expect(empty.code).toBe('CSV_HEADER_INVALID');
+    // A BOM and lower case are tolerated.
+    await upload('hes', `\uFEFF${HES_HEADER.join(',').toLowerCase()}\n`);
+    const n = nhsNumber(520000001);
+    const malformed = await t.http
+      .post('/api/sources/hes')
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(`${HES_HEADER.join(',')}\nM1,${n},1970-01-01,1,LS1 1AA,2013-01-01,I10,,RR8\nM2,${n},oops\n`)
+      .expect(400);
+    expect(malformed.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 2 } });
+    expect(JSON.stringify(malformed.body)).not.toContain(n);
+    const json = await t.http.post('/api/sources/hes').set(dm).send({ a: 1 }).expect(415);
+    expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await loads()).toBe(before + 1);
+    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM hes_episodes WHERE epikey = 'M1'`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('is for data managers only', async () => {
+    const csv = toCsv(HES_HEADER, []);
+    for (const role of ['researcher', 'admin', 'practice', 'release_officer', 'auditor'] as const) {
+      const { auth } = await t.as(role);
+      const res = await t.http
+        .post('/api/sources/hes')
+        .set(auth)
+        .set('Content-Type', 'text/csv')
+        .send(csv)
+        .expect(403);
+      expect(res.body.code).toBe('FORBIDDEN');
+      await t.http
+        .post('/api/sources/social-care')
+        .set(auth)
+        .set('Content-Type', 'text/csv')
+        .send(csv)
+        .expect(403);
+      await t.http.get('/api/sources/loads').set(auth).expect(403);
+    }
+    await t.http.post('/api/sources/hes').set('Content-Type', 'text/csv').send(csv).expect(401);
+    await t.http.get('/api/sources/loads/00000000-0000-4000-8000-000000000000').set(dm).expect(404);
+  });
+
+  it('re-links unlinked rows when patients arrive later (linkage.relink job)', async () => {
+    const n = [nhsNumber(600000001), nhsNumber(600000101)];
+    const report = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('L1', n[0], '1958-04-19', '2', 'YO1 7HH'),
+        hes('L2', null, '1959-05-20', '1', 'YO1 8BB'),
+      ]),
+    );
+    expect(report.unlinked).toBe(2);
+    await upload(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [social('E06000014', 'LL1', n[0], '1958-04-19', 'F', null)]),
+    );
+    // The practice's extract arrives; the intake asks for a re-link.
+    const ids = await insertPatients(t.sql, [
+      { nhs: n[0], dob: '1958-04-19', sex: 'F', postcode: 'YO1 7HH', practice: 'B82005' },
+      { nhs: n[1], dob: '1959-05-20', sex: 'M', postcode: 'YO1 8BB', practice: 'B82005' },
+    ]);
+    const extractId = '11111111-1111-4111-8111-111111111111';
+    await t.app.get(JobsService).send('linkage.relink', { extractId });
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && (await hesLink('L2')).patientId === null)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await hesLink('L1')).toEqual({ patientId: ids.get(n[0]), step: 1 });
+    expect(await hesLink('L2')).toEqual({ patientId: ids.get(n[1]), step: 6 });
+    expect(await linkOf('social_care_records', 'person_id = $1', ['LL1'])).toEqual({
+      patientId: ids.get(n[0]),
+      step: 2,
+    });
+    const { rows } = await t.sql.query(
+      `SELECT details FROM audit_log WHERE action = 'linkage.relink' AND subject_id = $1`,
+      [extractId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].details.hes.linked).toBeGreaterThanOrEqual(2);
+  });
+});

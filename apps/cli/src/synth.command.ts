@@ -55,7 +55,9 @@ export class SynthCommand extends CommandRunner {
     );
   }
 
-  @Option({ flags: '--practices <n>', description: 'number of practices (default 20)' }) practices(v: string) {
+  @Option({ flags: '--practices <n>', description: 'number of practices (default 20)' }) practices(
+    v: string,
+  ) {
     return positiveInt('practices', v, 1);
   }
   @Option({ flags: '--patients <n>', description: 'number of registered patients (default 100000)' })
@@ -77,7 +79,10 @@ export class SynthCommand extends CommandRunner {
     if (!(n >= 0)) throw new Error('--events-per-patient must be a number ≥ 0');
     return n;
   }
-  @Option({ flags: '--as-of <date>', description: 'the generator\'s "today", YYYY-MM-DD (default 2025-12-31)' })
+  @Option({
+    flags: '--as-of <date>',
+    description: 'the generator\'s "today", YYYY-MM-DD (default 2025-12-31)',
+  })
   asOf(v: string) {
     return v;
   }

@@ -71,7 +71,13 @@ export const RATES = {
 } as const;
 
 const byGroup = <T extends CodeRow>(rows: T[]) =>
-  AGE_GROUPS.map((_, g) => new Weighted(rows, rows.map((r) => r.w[g])));
+  AGE_GROUPS.map(
+    (_, g) =>
+      new Weighted(
+        rows,
+        rows.map((r) => r.w[g]),
+      ),
+  );
 const CONDITION_TABLES = byGroup(CONDITIONS);
 const PROCEDURE_TABLES = byGroup(PROCEDURES);
 const MEDICATION_TABLES = byGroup(MEDICATIONS);
@@ -84,14 +90,21 @@ const NOTES = [
   'Reviewed at home visit, daughter present',
   'Follow up in two weeks with practice nurse',
 ];
-const DOSAGES = ['One tablet daily', 'One tablet twice a day', 'Two tablets four times a day when required', 'One capsule at night', 'Two puffs when required'];
+const DOSAGES = [
+  'One tablet daily',
+  'One tablet twice a day',
+  'Two tablets four times a day when required',
+  'One capsule at night',
+  'Two puffs when required',
+];
 
 function coding(system: string, code: string, display: string): string {
   return `{"coding":[{"system":"${system}","code":"${code}","display":"${display}"}]}`;
 }
 
 function codedAs(rng: Rng, row: CodeRow, day: number): string {
-  if (row.read && day < SNOMED_SWITCH && rng.chance(RATES.readCoded)) return coding(READ_V2, row.read, row.display);
+  if (row.read && day < SNOMED_SWITCH && rng.chance(RATES.readCoded))
+    return coding(READ_V2, row.read, row.display);
   return coding(SNOMED, row.code, row.display);
 }
 
@@ -103,12 +116,16 @@ function prefixFor(p: Person): string {
 /** The Patient line: the extraction fields plus what must not leave the practice. */
 export function patientLine(pop: Population, p: Person, practice: PracticePlan): string {
   const rng = p.rng;
-  const given = p.gender === 'female' || (p.gender !== 'male' && rng.chance(0.5)) ? rng.pick(GIVEN_FEMALE) : rng.pick(GIVEN_MALE);
+  const given =
+    p.gender === 'female' || (p.gender !== 'male' && rng.chance(0.5))
+      ? rng.pick(GIVEN_FEMALE)
+      : rng.pick(GIVEN_MALE);
   const family = rng.pick(SURNAMES);
   const prefix = prefixFor(p);
   const phone = `${p.area.phone}${rng.int(1000).toString().padStart(3, '0')}`;
   let telecom = `{"system":"phone","value":"${phone}","use":"home"}`;
-  if (rng.chance(0.6)) telecom += `,{"system":"phone","value":"07700 900${rng.int(1000).toString().padStart(3, '0')}","use":"mobile"}`;
+  if (rng.chance(0.6))
+    telecom += `,{"system":"phone","value":"07700 900${rng.int(1000).toString().padStart(3, '0')}","use":"mobile"}`;
   if (rng.chance(0.3))
     telecom += `,{"system":"email","value":"${given.toLowerCase()}.${family.toLowerCase().replace(/'/g, '')}${rng.int(100)}@example.com"}`;
   const street = `${1 + rng.int(180)} ${rng.pick(STREETS)} ${rng.pick(STREET_KINDS)}`;
@@ -126,7 +143,12 @@ export function patientLine(pop: Population, p: Person, practice: PracticePlan):
 }
 
 /** Clinical events of a person, one NDJSON line each, passed to `emit`. */
-export function eventLines(pop: Population, p: Person, emit: (line: string) => void, counts: RecordCounts): void {
+export function eventLines(
+  pop: Population,
+  p: Person,
+  emit: (line: string) => void,
+  counts: RecordCounts,
+): void {
   const rng = p.rng;
   const n = Math.floor(-Math.log(1 - rng.next()) * pop.meanEvents(p.age) + 0.5);
   const from = Math.max(p.birthDay, RECORDS_FROM);
@@ -190,14 +212,29 @@ export function objectionHistory(pop: Population, p: Person): ObjectionHistory {
     if (from > last) continue;
     // Earlier objections leave room for a withdrawal and a re-registration after them.
     const registered = from + Math.floor((last - from) * rng.next() * rng.next());
-    const registerCode = type === 'type1' ? (rng.chance(RATES.type1Snomed) ? OBJECTION_CODES.type1Snomed.code : OBJECTION_CODES.type1.code) : OBJECTION_CODES.type2.code;
+    const registerCode =
+      type === 'type1'
+        ? rng.chance(RATES.type1Snomed)
+          ? OBJECTION_CODES.type1Snomed.code
+          : OBJECTION_CODES.type1.code
+        : OBJECTION_CODES.type2.code;
     entries.push({ type, action: 'register', day: registered, code: registerCode });
     if (registered >= last || !rng.chance(RATES.withdrawn)) continue;
     const withdrawn = registered + 1 + rng.int(last - registered);
-    entries.push({ type, action: 'withdraw', day: withdrawn, code: type === 'type1' ? OBJECTION_CODES.type1Withdrawn.code : OBJECTION_CODES.type2Withdrawn.code });
+    entries.push({
+      type,
+      action: 'withdraw',
+      day: withdrawn,
+      code: type === 'type1' ? OBJECTION_CODES.type1Withdrawn.code : OBJECTION_CODES.type2Withdrawn.code,
+    });
     if (withdrawn >= last || !rng.chance(RATES.reRegistered)) continue;
     const again = withdrawn + 1 + rng.int(last - withdrawn);
-    entries.push({ type, action: 'register', day: again, code: type === 'type1' ? OBJECTION_CODES.type1.code : OBJECTION_CODES.type2.code });
+    entries.push({
+      type,
+      action: 'register',
+      day: again,
+      code: type === 'type1' ? OBJECTION_CODES.type1.code : OBJECTION_CODES.type2.code,
+    });
   }
   return { entries };
 }
@@ -206,7 +243,12 @@ const OBJECTION_DISPLAY = new Map<string, { system: string; display: string }>(
   Object.values(OBJECTION_CODES).map((c) => [c.code, { system: c.system, display: c.display }]),
 );
 
-export function objectionLines(pop: Population, p: Person, history: ObjectionHistory, emit: (line: string) => void): void {
+export function objectionLines(
+  pop: Population,
+  p: Person,
+  history: ObjectionHistory,
+  emit: (line: string) => void,
+): void {
   for (const entry of history.entries) {
     const c = OBJECTION_DISPLAY.get(entry.code)!;
     emit(

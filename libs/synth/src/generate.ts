@@ -2,7 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventLines, isActive, objectionHistory, objectionLines, patientLine, RecordCounts } from './fhir';
 import { PopulationOptions, Population, PracticePlan } from './population';
-import { HES_HEADER, SecondaryCounts, SecondaryGenerator, SOCIAL_CARE_HEADER, TRUTH_HEADER } from './secondary';
+import {
+  HES_HEADER,
+  SecondaryCounts,
+  SecondaryGenerator,
+  SOCIAL_CARE_HEADER,
+  TRUTH_HEADER,
+} from './secondary';
 import { LineFile, WrittenFile } from './writer';
 
 export const GENERATOR_NAME = '@custodian/synth';
@@ -46,7 +52,14 @@ export interface SynthManifest {
     resources: number;
     objectors: { type1: ObjectorCounts; type2: ObjectorCounts };
   } & SecondaryCounts;
-  practices: { ods: string; name: string; area: string; districts: string[]; patients: number; file: string }[];
+  practices: {
+    ods: string;
+    name: string;
+    area: string;
+    districts: string[];
+    patients: number;
+    file: string;
+  }[];
   files: WrittenFile[];
 }
 

@@ -29,7 +29,8 @@ export class NhsNumbers {
 
   /** The NHS number of person index `i` (0 ≤ i < NHS_NUMBER_CAPACITY). */
   of(i: number): string {
-    if (!Number.isInteger(i) || i < 0 || i >= NHS_NUMBER_CAPACITY) throw new RangeError('person index out of range');
+    if (!Number.isInteger(i) || i < 0 || i >= NHS_NUMBER_CAPACITY)
+      throw new RangeError('person index out of range');
     const k = i % STEM_SPACE;
     const slot = Math.floor(i / STEM_SPACE);
     // (k * mul + add) mod P without losing precision: k, mul < 2^24, product < 2^48.

@@ -93,8 +93,10 @@ export class Population {
 
   constructor(opts: PopulationOptions) {
     const { practices, patients } = opts;
-    if (!Number.isInteger(practices) || practices < 1) throw new RangeError('practices must be a positive integer');
-    if (!Number.isInteger(patients) || patients < 0) throw new RangeError('patients must be a non-negative integer');
+    if (!Number.isInteger(practices) || practices < 1)
+      throw new RangeError('practices must be a positive integer');
+    if (!Number.isInteger(patients) || patients < 0)
+      throw new RangeError('patients must be a non-negative integer');
     // Outsiders (in HES or social care, in no practice) use indices patients..3*patients.
     if (patients * 3 >= NHS_NUMBER_CAPACITY) throw new RangeError('too many patients');
     this.seed = (opts.seed ?? DEFAULT_SEED) >>> 0;
@@ -140,7 +142,14 @@ export class Population {
       const start = rng.int(area.districts.length);
       const districts = [0, 1, 2].map((d) => area.districts[(start + d) % area.districts.length]);
       const name = `${rng.pick(STREETS)} ${rng.pick(PRACTICE_KINDS)}`;
-      const plan: PracticePlan = { ods: code, name, area, districts, firstPatient: first, patients: sizes[k] };
+      const plan: PracticePlan = {
+        ods: code,
+        name,
+        area,
+        districts,
+        firstPatient: first,
+        patients: sizes[k],
+      };
       first += sizes[k];
       return plan;
     });
@@ -174,7 +183,8 @@ export class Population {
     const birthDay = this.asOfDay - Math.floor(years * DAYS_PER_YEAR) - 1;
     const age = Math.floor(years);
     const g = rng.next();
-    const gender: Gender = g < 0.0005 ? 'other' : g < 0.0015 ? 'unknown' : rng.chance(femaleShare(age)) ? 'female' : 'male';
+    const gender: Gender =
+      g < 0.0005 ? 'other' : g < 0.0015 ? 'unknown' : rng.chance(femaleShare(age)) ? 'female' : 'male';
     const ethnicity = rng.chance(0.985) ? this.ethnicByArea.get(area.area)!.pick(rng).code : undefined;
     return {
       index,

@@ -9,7 +9,8 @@ import { AGE_BANDS, ageGroup, AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHI
  */
 
 export const HES_HEADER = 'EPIKEY,NEWNHSNO,DOB,SEX,HOMEADD,ADMIDATE,DIAG_4_01,OPERTN_4_01,PROCODE';
-export const SOCIAL_CARE_HEADER = 'LA_CODE,PERSON_ID,NHS_NUMBER,DOB,GENDER,POSTCODE,SERVICE_TYPE,START_DATE,END_DATE';
+export const SOCIAL_CARE_HEADER =
+  'LA_CODE,PERSON_ID,NHS_NUMBER,DOB,GENDER,POSTCODE,SERVICE_TYPE,START_DATE,END_DATE';
 export const TRUTH_HEADER = 'SOURCE,ROW_KEY,TRUE_NHS_NUMBER,IN_GP_POPULATION,IMPERFECTIONS';
 
 export const HES_RATES = {
@@ -116,7 +117,11 @@ function outsiderChance(share: number, perGroup: readonly number[], extraMean: n
 }
 
 const HES_OUTSIDER = outsiderChance(HES_RATES.unmatchedRows, HES_RATES.admitted, HES_RATES.extraEpisodes);
-const SC_OUTSIDER = outsiderChance(SOCIAL_CARE_RATES.unmatchedRows, SOCIAL_CARE_RATES.inCare, SOCIAL_CARE_RATES.extraRecords);
+const SC_OUTSIDER = outsiderChance(
+  SOCIAL_CARE_RATES.unmatchedRows,
+  SOCIAL_CARE_RATES.inCare,
+  SOCIAL_CARE_RATES.extraRecords,
+);
 
 interface RecordedDob {
   day: number;
@@ -124,7 +129,13 @@ interface RecordedDob {
 }
 
 /** The DOB another organisation holds: mostly right; sometimes day/month swapped or another slip. */
-function recordedDob(rng: Rng, birthDay: number, swapRate: number, errorRate: number, maxDay: number): RecordedDob {
+function recordedDob(
+  rng: Rng,
+  birthDay: number,
+  swapRate: number,
+  errorRate: number,
+  maxDay: number,
+): RecordedDob {
   const [y, m, d] = ymd(birthDay);
   const swappable = d <= 12 && d !== m;
   // About 37% of dates can be swapped; scale so the share of all people is `swapRate`.
@@ -241,7 +252,8 @@ export class SecondaryGenerator {
         c.hesZz99Rows++;
         flags.push('zz99');
       }
-      if (sex !== '1' && sex !== '2' && (p.gender === 'male' || p.gender === 'female')) flags.push('sex_not_recorded');
+      if (sex !== '1' && sex !== '2' && (p.gender === 'male' || p.gender === 'female'))
+        flags.push('sex_not_recorded');
       this.sinks.truth(`hes,${key},${p.nhsNumber},${inGp ? 1 : 0},${flags.join('|')}\n`);
     }
   }
@@ -273,7 +285,9 @@ export class SecondaryGenerator {
       let end = '';
       if (!(isLast && rng.chance(r.open))) {
         const planned = start + 7 + rng.int(700);
-        end = this.pop.iso(Math.min(planned, next !== undefined ? next - 1 : this.pop.asOfDay, this.pop.asOfDay));
+        end = this.pop.iso(
+          Math.min(planned, next !== undefined ? next - 1 : this.pop.asOfDay, this.pop.asOfDay),
+        );
       }
       const ageThen = Math.floor((start - p.birthDay) / DAYS);
       const service = (ageThen < 18 ? CHILD_SERVICES : ADULT_SERVICES).pick(rng).name;
@@ -300,7 +314,9 @@ export class SecondaryGenerator {
       if (dob.flag === 'dob_error') c.socialCareDobErrorRows++;
       if (dob.flag) flags.push(dob.flag);
       if (genderMissing) flags.push('sex_not_recorded');
-      this.sinks.truth(`social_care,${la}/${personId}/${startText},${p.nhsNumber},${inGp ? 1 : 0},${flags.join('|')}\n`);
+      this.sinks.truth(
+        `social_care,${la}/${personId}/${startText},${p.nhsNumber},${inGp ? 1 : 0},${flags.join('|')}\n`,
+      );
     });
   }
 }

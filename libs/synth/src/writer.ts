@@ -3,6 +3,9 @@ import { createWriteStream, WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 
+/** Bytes gathered before a write to the stream. */
+const CHUNK = 256 * 1024;
+
 export interface WrittenFile {
   name: string;
   lines: number;
@@ -11,20 +14,22 @@ export interface WrittenFile {
 }
 
 /**
- * A file written line by line with backpressure: lines are gathered into chunks of about 256 KiB,
- * each chunk is hashed and handed to the stream, and when the stream's buffer is full the producer
- * awaits `drain` before making more. Memory stays at a few chunks whatever the file size.
+ * A file written line by line with backpressure: lines are encoded straight into a 256 KiB buffer
+ * (so the strings die young and the heap stays small), each full buffer is hashed and handed to
+ * the stream, and when the stream's buffer is full the producer awaits `drain` before making more.
+ * Memory stays at a few chunks whatever the file size.
  */
 export class LineFile {
-  private pending = '';
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  /** Chunks the stream has finished with, reused so memory is not churned through malloc. */
+  private readonly spare: Buffer[] = [];
+  private used = 0;
   private lines = 0;
   private bytes = 0;
   private readonly hash: Hash = createHash('sha256');
   private readonly stream: WriteStream;
   private drain: Promise<unknown> | undefined;
   private failure: Error | undefined;
-
-  static readonly CHUNK = 256 * 1024;
 
   constructor(
     readonly path: string,
@@ -36,23 +41,41 @@ export class LineFile {
 
   /** Appends text (one or more complete lines, each ending in `\n`). */
   write(text: string, lines = 1): void {
-    this.pending += text;
     this.lines += lines;
-    if (this.pending.length >= LineFile.CHUNK) this.flush();
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    if (this.used + text.length * 3 > CHUNK) {
+      this.flush();
+      if (text.length * 3 > CHUNK) {
+        this.emit(Buffer.from(text, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.chunk.write(text, this.used, 'utf8');
   }
 
   /** Appends one NDJSON line. */
   line(json: string): void {
-    this.write(`${json}\n`);
+    this.write(json);
+    this.write('\n', 0);
   }
 
   private flush(): void {
-    if (!this.pending) return;
-    const buf = Buffer.from(this.pending, 'utf8');
-    this.pending = '';
+    if (this.used === 0) return;
+    const whole = this.chunk;
+    const full = whole.subarray(0, this.used);
+    // The stream holds the written chunk until it is on disk; it comes back to `spare` then.
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
+    this.emit(full, () => this.spare.push(whole));
+  }
+
+  private emit(buf: Buffer, done?: () => void): void {
     this.hash.update(buf);
     this.bytes += buf.length;
-    if (!this.stream.write(buf) && !this.drain)
+    const written = (err?: Error | null) => {
+      if (!err) done?.();
+    };
+    if (!this.stream.write(buf, written) && !this.drain)
       // A stream error is kept in `failure` (the listener above) and thrown by ready()/close().
       this.drain = once(this.stream, 'drain').catch(() => undefined);
   }

@@ -11,9 +11,10 @@ interface SynthFlags {
   asOf?: string;
 }
 
-function positiveInt(name: string, v: string, min = 0): number {
+function positiveInt(name: string, v: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -68,7 +69,7 @@ export class SynthCommand extends CommandRunner {
     return v;
   }
   @Option({ flags: '--seed <n>', description: `seed (default ${DEFAULT_SEED})` }) seed(v: string) {
-    return positiveInt('seed', v);
+    return positiveInt('seed', v, 0, 0xffffffff);
   }
   @Option({
     flags: '--events-per-patient <n>',

@@ -425,6 +425,8 @@ describe('options', () => {
     expect(() => new Population({ practices: 1, patients: 1, asOf: '2999-01-01' })).toThrow(/future/);
     expect(() => new Population({ practices: 0, patients: 1 })).toThrow(RangeError);
     expect(() => new Population({ practices: 1, patients: -1 })).toThrow(RangeError);
+    expect(() => new Population({ practices: 1, patients: 1, seed: 2 ** 32 })).toThrow(/seed/);
+    expect(() => new Population({ practices: 1, patients: 1, seed: 1.5 })).toThrow(/seed/);
   });
 
   it('uses the ODS codes it is given', () => {

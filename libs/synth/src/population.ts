@@ -19,6 +19,7 @@ export type Gender = 'male' | 'female' | 'other' | 'unknown';
 export interface PopulationOptions {
   practices: number;
   patients: number;
+  /** 0 … 2^32 − 1 (default 1). */
   seed?: number;
   /** Mean clinical events (conditions, procedures, medications, observations) per patient. */
   eventsPerPatient?: number;
@@ -99,7 +100,10 @@ export class Population {
       throw new RangeError('patients must be a non-negative integer');
     // Outsiders (in HES or social care, in no practice) use indices patients..3*patients.
     if (patients * 3 >= NHS_NUMBER_CAPACITY) throw new RangeError('too many patients');
-    this.seed = (opts.seed ?? DEFAULT_SEED) >>> 0;
+    const seed = opts.seed ?? DEFAULT_SEED;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError('seed must be an integer from 0 to 4294967295');
+    this.seed = seed;
     this.patients = patients;
     this.eventsPerPatient = opts.eventsPerPatient ?? DEFAULT_EVENTS_PER_PATIENT;
     if (!(this.eventsPerPatient >= 0)) throw new RangeError('eventsPerPatient must be ≥ 0');

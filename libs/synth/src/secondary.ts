@@ -180,7 +180,7 @@ export class SecondaryGenerator {
   readonly counts = emptySecondaryCounts();
   private epikey = 0;
   private readonly epikeyPrefix: string;
-  private readonly personIdMul = 7_777_777;
+  private readonly personIdMul = 61_803_399;
 
   constructor(
     private readonly pop: Population,

@@ -4,19 +4,25 @@ import { AppConfig, CoreConfigModule } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityModule } from '@custodian/identity';
 import { CreateAdminCommand, MigrateCommand, VerifyAuditCommand } from './commands';
+import { SynthCommand } from './synth.command';
+
+/** Commands that need no database; without a database URL only these are registered. */
+const OFFLINE_COMMANDS = [SynthCommand];
 
 @Module({})
 export class CliModule {
-  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+  static forRoot(config: AppConfig, databaseUrl: string | undefined): DynamicModule {
+    const core = CoreConfigModule.forRoot({ ...config, runWorker: false });
+    if (!databaseUrl) return { module: CliModule, imports: [core], providers: OFFLINE_COMMANDS };
     return {
       module: CliModule,
       imports: [
-        CoreConfigModule.forRoot({ ...config, runWorker: false }),
+        core,
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 4, applicationName: 'custodian-cli' }),
         AuditModule,
         IdentityModule,
       ],
-      providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand],
+      providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand, ...OFFLINE_COMMANDS],
     };
   }
 }

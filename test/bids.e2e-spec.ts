@@ -751,6 +751,19 @@ describe('bids and governance', () => {
       });
     });
 
+    it('the applicant closes an active agreement early; the release module is told to destroy the files', async () => {
+      const id = await approved();
+      expect((await t.http.post(`/api/bids/${id}/close`).set(researcherA.auth).expect(409)).body.code).toBe(
+        'ILLEGAL_TRANSITION',
+      );
+      await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcherA.auth).expect(200);
+      await t.http.post(`/api/bids/${id}/close`).set(researcherB.auth).expect(404);
+      const res = await t.http.post(`/api/bids/${id}/close`).set(researcherA2.auth).expect(200);
+      expect(res.body).toMatchObject({ state: 'closed', agreement: { status: 'closed' } });
+      expect(await destroyJobs(id)).toEqual([{ bidId: id, reason: 'closed' }]);
+      expect(await t.app.get(AgreementsService).findReleasable(id)).toBeNull();
+    });
+
     it('acceptance racing a revocation ends consistently', async () => {
       for (let round = 0; round < 3; round++) {
         const id = await approved();
@@ -975,6 +988,7 @@ describe('bids and governance', () => {
         'BidsController.vote': 'vote:Bid',
         'BidsController.accept': 'accept:Agreement',
         'BidsController.revoke': 'revoke:Agreement',
+        'BidsController.close': 'withdraw:Agreement',
         'BidsController.events': 'read:Bid',
         'CatalogController.get': 'read:Dataset',
         'RegisterController.get': 'public',
@@ -992,6 +1006,7 @@ describe('bids and governance', () => {
           'submit:Bid',
           'withdraw:Bid',
           'accept:Agreement',
+          'withdraw:Agreement',
           'read:Dataset',
         ],
       ],
@@ -1047,6 +1062,7 @@ describe('bids and governance', () => {
         '/api/bids/{id}/votes',
         '/api/bids/{id}/agreement/accept',
         '/api/bids/{id}/revoke',
+        '/api/bids/{id}/close',
         '/api/bids/{id}/events',
         '/api/register',
       ])

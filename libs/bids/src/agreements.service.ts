@@ -13,7 +13,7 @@ export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
 export const RELEASE_DESTROY_QUEUE = 'release.destroy';
 export interface ReleaseDestroyJob {
   bidId: string;
-  reason: 'expired' | 'revoked';
+  reason: 'expired' | 'revoked' | 'closed';
 }
 
 /** What the release engine needs to release a bid, when (and only when) it may. */

@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { seedDemoBids } from '@custodian/bids';
+import { NestFactory } from '@nestjs/core';
+import { AgreementsService, seedDemoBids } from '@custodian/bids';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { seedDemo } from '../apps/api/src/demo';
+import { WorkerModule } from '../apps/worker/src/worker.module';
 
 describe('demo bids', () => {
   let t: TestApp;
@@ -55,5 +57,21 @@ describe('demo bids', () => {
     await t.http.post(`/api/bids/${approved[0].id}/agreement/accept`).set(researcher).expect(200);
     const register = (await t.http.get('/api/register').expect(200)).body;
     expect(register.map((l: { status: string }) => l.status).sort()).toEqual(['active', 'active']);
+  });
+
+  it('the worker process runs the agreements sweep', async () => {
+    const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(t.config, t.db.url), {
+      logger: false,
+    });
+    try {
+      await worker.init();
+      expect(await worker.get(AgreementsService).sweepExpired()).toEqual([]);
+      const { rows } = await t.sql.query(
+        `SELECT name, cron FROM pgboss.schedule WHERE name = 'agreements.sweep'`,
+      );
+      expect(rows).toEqual([{ name: 'agreements.sweep', cron: '7 * * * *' }]);
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -313,6 +313,11 @@ export class BidsService {
     return result;
   }
 
+  /** For the release engine: see AgreementsService.findReleasable. */
+  findReleasable(bidId: string, tx?: EntityManager) {
+    return this.agreements.findReleasable(bidId, tx);
+  }
+
   /** The applicant ends an active agreement early (work finished): active → closed, files destroyed. */
   async close(user: Principal, id: string, remarks: string | undefined, meta?: RequestMeta) {
     const org = requireApplicantOrg(user);

@@ -822,6 +822,27 @@ describe('bids and governance', () => {
       });
       expect(await agreements.findReleasable(current)).not.toBeNull();
     });
+
+    it('the sweep re-announces a destruction that was lost between commit and send', async () => {
+      const id = await approved();
+      await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcherA.auth).expect(200);
+      await t.http.post(`/api/bids/${id}/revoke`).set(admin.auth).send({ reason: 'Breach' }).expect(200);
+      const marked = await t.sql.query(
+        `SELECT destruction_announced_at IS NOT NULL AS done FROM agreements WHERE bid_id = $1`,
+        [id],
+      );
+      expect(marked.rows[0].done).toBe(true);
+      // Simulate a crash after the commit: the job was never sent.
+      await t.sql.query(`DELETE FROM pgboss.job WHERE name = 'release.destroy' AND data->>'bidId' = $1`, [
+        id,
+      ]);
+      await t.sql.query(
+        `UPDATE agreements SET destruction_announced_at = NULL, ended_at = now() - interval '5 minutes' WHERE bid_id = $1`,
+        [id],
+      );
+      await t.app.get(AgreementsService).sweepExpired();
+      expect(await destroyJobs(id)).toEqual([{ bidId: id, reason: 'revoked' }]);
+    });
   });
 
   describe('consent cohorts', () => {

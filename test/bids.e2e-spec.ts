@@ -259,6 +259,28 @@ describe('bids and governance', () => {
       expect(res.body).toMatchObject({ statusCode: 400, code });
     });
 
+    it('accepts exactly the tier and legal basis pairs of SPEC §4 (all 20 combinations)', async () => {
+      const tiers = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'];
+      const bases = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
+      for (const requestedTier of tiers)
+        for (const legalBasis of bases) {
+          const res = await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(
+              bidBody({
+                requestedTier,
+                legalBasis,
+                legalBasisReference: 'REF-123',
+                aggregation: requestedTier === 'aggregate' ? { dimensions: ['sex'] } : undefined,
+              }),
+            );
+          const allowed = legalBasis !== 'none' || ['anonymised', 'aggregate'].includes(requestedTier);
+          expect(res.status, `${requestedTier} under ${legalBasis}`).toBe(allowed ? 201 : 400);
+          if (!allowed) expect(res.body.code).toBe('TIER_LEGAL_BASIS_MISMATCH');
+        }
+    });
+
     it('allows none for anonymised and aggregate tiers', async () => {
       await create(researcherA, {
         legalBasis: 'none',

@@ -75,3 +75,50 @@ describe('demo bids', () => {
     }
   });
 });
+
+describe('configurable quorum', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ PANEL_QUORUM: '1' });
+  });
+  afterAll(() => t?.close());
+
+  it('decides on PANEL_QUORUM non-recused votes', async () => {
+    const org = await t.factory.organisation();
+    const [researcher, officer, p1, p2] = await Promise.all([
+      t.as('researcher', { organisationId: org.id }),
+      t.as('release_officer'),
+      t.as('panel_member'),
+      t.as('panel_member'),
+    ]);
+    const id = (
+      await t.http
+        .post('/api/bids')
+        .set(researcher.auth)
+        .send({
+          title: 'Quorum of one',
+          purpose: 'A purpose long enough.',
+          publicBenefit: 'A benefit long enough.',
+          legalBasis: 'none',
+          requestedTier: 'anonymised',
+          datasets: [{ dataset: 'gp', fields: ['sex', 'code'] }],
+          durationMonths: 3,
+        })
+        .expect(201)
+    ).body.id;
+    await t.http.post(`/api/bids/${id}/submit`).set(researcher.auth).expect(200);
+    await t.http.post(`/api/bids/${id}/screen`).set(officer.auth).send({ outcome: 'accept' }).expect(200);
+    const recused = await t.http
+      .post(`/api/bids/${id}/votes`)
+      .set(p1.auth)
+      .send({ decision: 'approve', conflictOfInterest: true })
+      .expect(201);
+    expect(recused.body).toMatchObject({ quorum: 1, counted: 0, bidState: 'in_review' });
+    const res = await t.http
+      .post(`/api/bids/${id}/votes`)
+      .set(p2.auth)
+      .send({ decision: 'reject', conflictOfInterest: false })
+      .expect(201);
+    expect(res.body).toMatchObject({ quorum: 1, counted: 1, bidState: 'rejected' });
+  });
+});

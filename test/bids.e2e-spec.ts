@@ -46,7 +46,7 @@ describe('bids and governance', () => {
   let auditor: Session;
 
   beforeAll(async () => {
-    t = await createTestApp({ LOG_LEVEL: 'error' });
+    t = await createTestApp();
     [orgA, orgB, centre] = (
       await Promise.all([
         t.factory.organisation({ kind: 'academic' }),

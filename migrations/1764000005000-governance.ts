@@ -236,6 +236,7 @@ export class Governance1764000005000 implements MigrationInterface {
         ended_at timestamptz,
         ended_by uuid REFERENCES users(id),
         end_reason text,
+        destruction_announced_at timestamptz,
         CONSTRAINT agreements_reference_unique UNIQUE (reference),
         CONSTRAINT agreements_bid_version_unique UNIQUE (bid_id, version),
         CONSTRAINT agreements_dates CHECK ((start_date IS NULL) = (end_date IS NULL) AND (start_date IS NULL OR end_date > start_date)),

@@ -46,7 +46,7 @@ describe('bids and governance', () => {
   let auditor: Session;
 
   beforeAll(async () => {
-    t = await createTestApp({ LOG_LEVEL: 'error' });
+    t = await createTestApp();
     [orgA, orgB, centre] = (
       await Promise.all([
         t.factory.organisation({ kind: 'academic' }),
@@ -257,6 +257,28 @@ describe('bids and governance', () => {
     ])('refuses %s with 400', async (_what, over, code) => {
       const res = await t.http.post('/api/bids').set(researcherA.auth).send(bidBody(over)).expect(400);
       expect(res.body).toMatchObject({ statusCode: 400, code });
+    });
+
+    it('accepts exactly the tier and legal basis pairs of SPEC §4 (all 20 combinations)', async () => {
+      const tiers = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'];
+      const bases = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
+      for (const requestedTier of tiers)
+        for (const legalBasis of bases) {
+          const res = await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(
+              bidBody({
+                requestedTier,
+                legalBasis,
+                legalBasisReference: 'REF-123',
+                aggregation: requestedTier === 'aggregate' ? { dimensions: ['sex'] } : undefined,
+              }),
+            );
+          const allowed = legalBasis !== 'none' || ['anonymised', 'aggregate'].includes(requestedTier);
+          expect(res.status, `${requestedTier} under ${legalBasis}`).toBe(allowed ? 201 : 400);
+          if (!allowed) expect(res.body.code).toBe('TIER_LEGAL_BASIS_MISMATCH');
+        }
     });
 
     it('allows none for anonymised and aggregate tiers', async () => {
@@ -751,6 +773,19 @@ describe('bids and governance', () => {
       });
     });
 
+    it('the applicant closes an active agreement early; the release module is told to destroy the files', async () => {
+      const id = await approved();
+      expect((await t.http.post(`/api/bids/${id}/close`).set(researcherA.auth).expect(409)).body.code).toBe(
+        'ILLEGAL_TRANSITION',
+      );
+      await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcherA.auth).expect(200);
+      await t.http.post(`/api/bids/${id}/close`).set(researcherB.auth).expect(404);
+      const res = await t.http.post(`/api/bids/${id}/close`).set(researcherA2.auth).expect(200);
+      expect(res.body).toMatchObject({ state: 'closed', agreement: { status: 'closed' } });
+      expect(await destroyJobs(id)).toEqual([{ bidId: id, reason: 'closed' }]);
+      expect(await t.app.get(AgreementsService).findReleasable(id)).toBeNull();
+    });
+
     it('acceptance racing a revocation ends consistently', async () => {
       for (let round = 0; round < 3; round++) {
         const id = await approved();
@@ -791,8 +826,8 @@ describe('bids and governance', () => {
         [due],
       );
       expect(await agreements.findReleasable(due)).toBeNull();
+      // (The hourly cron may run the same sweep in this process; either way the outcome is the same.)
       const expired = await agreements.sweepExpired();
-      expect(expired).toContain(due);
       expect(expired).not.toContain(current);
       expect(await state(due)).toBe('expired');
       expect(await state(current)).toBe('active');
@@ -808,6 +843,27 @@ describe('bids and governance', () => {
         toState: 'expired',
       });
       expect(await agreements.findReleasable(current)).not.toBeNull();
+    });
+
+    it('the sweep re-announces a destruction that was lost between commit and send', async () => {
+      const id = await approved();
+      await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcherA.auth).expect(200);
+      await t.http.post(`/api/bids/${id}/revoke`).set(admin.auth).send({ reason: 'Breach' }).expect(200);
+      const marked = await t.sql.query(
+        `SELECT destruction_announced_at IS NOT NULL AS done FROM agreements WHERE bid_id = $1`,
+        [id],
+      );
+      expect(marked.rows[0].done).toBe(true);
+      // Simulate a crash after the commit: the job was never sent.
+      await t.sql.query(`DELETE FROM pgboss.job WHERE name = 'release.destroy' AND data->>'bidId' = $1`, [
+        id,
+      ]);
+      await t.sql.query(
+        `UPDATE agreements SET destruction_announced_at = NULL, ended_at = now() - interval '5 minutes' WHERE bid_id = $1`,
+        [id],
+      );
+      await t.app.get(AgreementsService).sweepExpired();
+      expect(await destroyJobs(id)).toEqual([{ bidId: id, reason: 'revoked' }]);
     });
   });
 
@@ -975,6 +1031,7 @@ describe('bids and governance', () => {
         'BidsController.vote': 'vote:Bid',
         'BidsController.accept': 'accept:Agreement',
         'BidsController.revoke': 'revoke:Agreement',
+        'BidsController.close': 'withdraw:Agreement',
         'BidsController.events': 'read:Bid',
         'CatalogController.get': 'read:Dataset',
         'RegisterController.get': 'public',
@@ -992,6 +1049,7 @@ describe('bids and governance', () => {
           'submit:Bid',
           'withdraw:Bid',
           'accept:Agreement',
+          'withdraw:Agreement',
           'read:Dataset',
         ],
       ],
@@ -1047,6 +1105,7 @@ describe('bids and governance', () => {
         '/api/bids/{id}/votes',
         '/api/bids/{id}/agreement/accept',
         '/api/bids/{id}/revoke',
+        '/api/bids/{id}/close',
         '/api/bids/{id}/events',
         '/api/register',
       ])

@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { seedDemoBids } from '@custodian/bids';
+import { NestFactory } from '@nestjs/core';
+import { AgreementsService, seedDemoBids } from '@custodian/bids';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { seedDemo } from '../apps/api/src/demo';
+import { WorkerModule } from '../apps/worker/src/worker.module';
 
 describe('demo bids', () => {
   let t: TestApp;
@@ -55,5 +57,68 @@ describe('demo bids', () => {
     await t.http.post(`/api/bids/${approved[0].id}/agreement/accept`).set(researcher).expect(200);
     const register = (await t.http.get('/api/register').expect(200)).body;
     expect(register.map((l: { status: string }) => l.status).sort()).toEqual(['active', 'active']);
+  });
+
+  it('the worker process runs the agreements sweep', async () => {
+    const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(t.config, t.db.url), {
+      logger: false,
+    });
+    try {
+      await worker.init();
+      expect(await worker.get(AgreementsService).sweepExpired()).toEqual([]);
+      const { rows } = await t.sql.query(
+        `SELECT name, cron FROM pgboss.schedule WHERE name = 'agreements.sweep'`,
+      );
+      expect(rows).toEqual([{ name: 'agreements.sweep', cron: '7 * * * *' }]);
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
+describe('configurable quorum', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ PANEL_QUORUM: '1' });
+  });
+  afterAll(() => t?.close());
+
+  it('decides on PANEL_QUORUM non-recused votes', async () => {
+    const org = await t.factory.organisation();
+    const [researcher, officer, p1, p2] = await Promise.all([
+      t.as('researcher', { organisationId: org.id }),
+      t.as('release_officer'),
+      t.as('panel_member'),
+      t.as('panel_member'),
+    ]);
+    const id = (
+      await t.http
+        .post('/api/bids')
+        .set(researcher.auth)
+        .send({
+          title: 'Quorum of one',
+          purpose: 'A purpose long enough.',
+          publicBenefit: 'A benefit long enough.',
+          legalBasis: 'none',
+          requestedTier: 'anonymised',
+          datasets: [{ dataset: 'gp', fields: ['sex', 'code'] }],
+          durationMonths: 3,
+        })
+        .expect(201)
+    ).body.id;
+    await t.http.post(`/api/bids/${id}/submit`).set(researcher.auth).expect(200);
+    await t.http.post(`/api/bids/${id}/screen`).set(officer.auth).send({ outcome: 'accept' }).expect(200);
+    const recused = await t.http
+      .post(`/api/bids/${id}/votes`)
+      .set(p1.auth)
+      .send({ decision: 'approve', conflictOfInterest: true })
+      .expect(201);
+    expect(recused.body).toMatchObject({ quorum: 1, counted: 0, bidState: 'in_review' });
+    const res = await t.http
+      .post(`/api/bids/${id}/votes`)
+      .set(p2.auth)
+      .send({ decision: 'reject', conflictOfInterest: false })
+      .expect(201);
+    expect(res.body).toMatchObject({ quorum: 1, counted: 1, bidState: 'rejected' });
   });
 });

@@ -13,7 +13,7 @@ export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
 export const RELEASE_DESTROY_QUEUE = 'release.destroy';
 export interface ReleaseDestroyJob {
   bidId: string;
-  reason: 'expired' | 'revoked';
+  reason: 'expired' | 'revoked' | 'closed';
 }
 
 /** What the release engine needs to release a bid, when (and only when) it may. */
@@ -92,15 +92,33 @@ export class AgreementsService {
     );
   }
 
-  /** Tells the release module to delete the bid's files. Sent after the commit that ended the agreement. */
+  /**
+   * Tells the release module to delete the bid's files. Sent after the commit that ended the
+   * agreement, then marked; an ended agreement left unmarked (the process died in between) is
+   * announced again by the next sweep, so destruction is requested at least once.
+   */
   async announceDestruction(bidId: string, reason: ReleaseDestroyJob['reason']): Promise<void> {
     await this.jobs.send<ReleaseDestroyJob>(
       RELEASE_DESTROY_QUEUE,
       { bidId, reason },
-      {
-        singletonKey: `${bidId}:${reason}`,
-      },
+      { singletonKey: `${bidId}:${reason}` },
     );
+    await this.db.query(
+      `UPDATE agreements SET destruction_announced_at = now()
+        WHERE bid_id = $1 AND status IN ('expired','revoked','closed') AND destruction_announced_at IS NULL`,
+      [bidId],
+    );
+  }
+
+  /** Re-announces ended agreements whose announcement did not happen (older than a minute). */
+  async announcePendingDestructions(): Promise<number> {
+    const rows: { bid_id: string; status: ReleaseDestroyJob['reason'] }[] = await this.db.query(
+      `SELECT DISTINCT bid_id, status FROM agreements
+        WHERE status IN ('expired','revoked','closed') AND destruction_announced_at IS NULL
+          AND ended_at < now() - interval '1 minute'`,
+    );
+    for (const r of rows) await this.announceDestruction(r.bid_id, r.status);
+    return rows.length;
   }
 
   /**
@@ -131,7 +149,8 @@ export class AgreementsService {
       expired.push(bidId);
       await this.announceDestruction(bidId, 'expired');
     }
-    if (expired.length) this.logger.log({ expired: expired.length }, 'agreements expired');
+    const resent = await this.announcePendingDestructions();
+    if (expired.length || resent) this.logger.log({ expired: expired.length, resent }, 'agreements swept');
     return expired;
   }
 

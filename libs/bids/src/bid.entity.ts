@@ -104,6 +104,9 @@ export class Agreement {
   @Column({ name: 'ended_at', type: 'timestamptz', nullable: true }) endedAt!: Date | null;
   @Column({ name: 'ended_by', type: 'uuid', nullable: true }) endedBy!: string | null;
   @Column({ name: 'end_reason', type: 'text', nullable: true }) endReason!: string | null;
+  /** When the release module was told to destroy the files (outbox: the sweep re-sends until set). */
+  @Column({ name: 'destruction_announced_at', type: 'timestamptz', nullable: true })
+  destructionAnnouncedAt!: Date | null;
 }
 
 /** `DSA-<year>-<number, zero-padded to 4>-v<version>`. */

@@ -194,6 +194,23 @@ export class BidsController {
     return toBidResponse(await this.bids.revoke(user, id, dto.reason, meta));
   }
 
+  @Post(':id/close')
+  @HttpCode(200)
+  @Can('withdraw', 'Agreement')
+  @ApiOkResponse({
+    type: BidDto,
+    description: 'The applicant ends an active agreement early; releases are destroyed',
+  })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only active bids' })
+  async close(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: RemarksDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.close(user, id, dto.remarks, meta));
+  }
+
   @Get(':id/events')
   @Can('read', 'Bid')
   @ApiOkResponse({

@@ -313,6 +313,24 @@ export class BidsService {
     return result;
   }
 
+  /** For the release engine: see AgreementsService.findReleasable. */
+  findReleasable(bidId: string, tx?: EntityManager) {
+    return this.agreements.findReleasable(bidId, tx);
+  }
+
+  /** The applicant ends an active agreement early (work finished): active → closed, files destroyed. */
+  async close(user: Principal, id: string, remarks: string | undefined, meta?: RequestMeta) {
+    const org = requireApplicantOrg(user);
+    const result = await this.db.transaction(async (tx) => {
+      const bid = await this.lockForApplicant(tx, id, org);
+      await this.workflow.transition(tx, bid, 'close', user, { meta, remarks: remarks ?? null });
+      await this.agreements.end(tx, bid.id, 'closed', user.id, remarks ?? 'closed by the applicant');
+      return this.withAgreement(tx, bid);
+    });
+    await this.agreements.announceDestruction(id, 'closed');
+    return result;
+  }
+
   // ---- loading and validation ------------------------------------------------------------
 
   /** Locks the bid of the applicant's organisation, or 404 (never 403: its existence is not disclosed). */

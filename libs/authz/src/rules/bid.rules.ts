@@ -7,7 +7,7 @@ import { has, RulesFile } from '../ability';
 export const bidRules: RulesFile = (user, { can, cannot }) => {
   if (has(user, 'researcher')) {
     can(['create', 'read', 'update', 'upload', 'submit', 'withdraw'], 'Bid');
-    can('accept', 'Agreement');
+    can(['accept', 'withdraw'], 'Agreement');
   }
   if (has(user, 'panel_member')) can(['read', 'vote'], 'Bid');
   if (has(user, 'release_officer')) can(['read', 'screen'], 'Bid');

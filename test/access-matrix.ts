@@ -59,6 +59,7 @@ export const ACCESS: Record<string, 'public' | Role[]> = {
   'POST /api/bids/:id/votes': ['panel_member'],
   'POST /api/bids/:id/agreement/accept': ['researcher'],
   'POST /api/bids/:id/revoke': ['admin'],
+  'POST /api/bids/:id/close': ['researcher'],
   'POST /api/sources/hes': ['data_manager'],
   'POST /api/sources/social-care': ['data_manager'],
   'GET /api/sources/loads': ['data_manager'],

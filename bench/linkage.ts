@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     if (!held) {
       const [, genS] = await timed(() => generate(exec));
       say(`generated ${PATIENTS} patients and ${ROWS} HES rows in ${genS.toFixed(1)} s`);
-    } else if (held !== PATIENTS) throw new Error(`${dbName} holds ${held} patients; drop it or pass --patients ${held}`);
+    } else if (held !== PATIENTS)
+      throw new Error(`${dbName} holds ${held} patients; drop it or pass --patients ${held}`);
 
     const input = `(SELECT id, nhs_number, birth_date, sex, postcode FROM hes_episodes WHERE patient_id IS NULL)`;
     const hashJoin = `CREATE TEMP TABLE bench_hashjoin ON COMMIT DROP AS

@@ -6,6 +6,7 @@
  *   npm run build && node dist/bench/linkage.js [--patients 1000000] [--rows 1000000] [--repeat 3] [--explain]
  *
  * Uses DATABASE_URL (a superuser URL) when set, else an embedded PostgreSQL under .data/bench-pg.
+ * --reuse keeps the generated database for the next --reuse run (generation takes minutes).
  * Prints one line `BENCH linkage ratio=… linkage_s=… hashjoin_s=… …` (medians over --repeat runs).
  */
 import 'reflect-metadata';
@@ -29,6 +30,8 @@ const PATIENTS = arg('patients', 1_000_000);
 const ROWS = arg('rows', 1_000_000);
 const REPEAT = arg('repeat', 3);
 const EXPLAIN = process.argv.includes('--explain');
+/** Keep the generated database (custodian_bench_linkage) and reuse it on the next run with --reuse. */
+const REUSE = process.argv.includes('--reuse');
 
 /** Deterministic pseudo-random non-negative int from (k, salt): hashint8 is stable across runs. */
 const h = (k: string, salt: number) => `(hashint8((${k}) * 64 + ${salt}) & 2147483647)`;
@@ -67,10 +70,11 @@ async function main(): Promise<void> {
     adminUrl = pg.url;
     stop = pg.stop;
   }
-  const dbName = `custodian_bench_${process.pid}`;
+  const dbName = REUSE ? 'custodian_bench_linkage' : `custodian_bench_${process.pid}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [dbName])).rowCount;
+  if (!exists) await admin.query(`CREATE DATABASE ${dbName}`);
   const url = new URL(adminUrl);
   url.pathname = `/${dbName}`;
   const sql = new Client({ connectionString: url.toString() });
@@ -80,8 +84,12 @@ async function main(): Promise<void> {
     const exec: Exec = async (q, p) => (await sql.query(q, p)).rows;
     const say = (s: string) => process.stdout.write(`${s}\n`);
 
-    const [, genS] = await timed(() => generate(exec));
-    say(`generated ${PATIENTS} patients and ${ROWS} HES rows in ${genS.toFixed(1)} s`);
+    const [{ n: held }] = await exec(`SELECT count(*)::int AS n FROM patients`);
+    if (!held) {
+      const [, genS] = await timed(() => generate(exec));
+      say(`generated ${PATIENTS} patients and ${ROWS} HES rows in ${genS.toFixed(1)} s`);
+    } else if (held !== PATIENTS)
+      throw new Error(`${dbName} holds ${held} patients; drop it or pass --patients ${held}`);
 
     const input = `(SELECT id, nhs_number, birth_date, sex, postcode FROM hes_episodes WHERE patient_id IS NULL)`;
     const hashJoin = `CREATE TEMP TABLE bench_hashjoin ON COMMIT DROP AS
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await sql.end().catch(() => undefined);
-    if (!process.argv.includes('--keep')) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (!REUSE) await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();
     await stop();
   }

@@ -3,7 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Linkage of HES and social-care rows to patients (SPEC §3): the SQL helpers the loader validates
  * with (NHS number Modulus 11, postcode normalisation, safe date parsing, partial date of birth) and
- * the index the demographic steps probe. Every helper is IMMUTABLE, written so that it never raises
+ * the indexes the demographic steps probe. Every helper is IMMUTABLE, written so that it never raises
  * (bad input gives NULL / false), and inlinable SQL, so it costs no more than the expression itself.
  */
 export class Linkage1764000004000 implements MigrationInterface {
@@ -75,11 +75,23 @@ export class Linkage1764000004000 implements MigrationInterface {
               AND date_part('day', a) = date_part('month', b))
       $$`);
 
-    // Steps 6 and 7 probe patients by sex and date of birth (and postcode).
-    await q.query(`CREATE INDEX patients_sex_dob_postcode_idx ON patients (sex, birth_date, postcode)`);
+    // Steps 6 and 7 probe patients by sex and date of birth (and postcode): index-only, id included.
+    await q.query(
+      `CREATE INDEX patients_sex_dob_postcode_idx ON patients (sex, birth_date, postcode) INCLUDE (id)`,
+    );
+    // The re-link job's rows for steps 6 and 7: still unlinked and without an NHS number (a small
+    // share), read index-only instead of scanning the whole table.
+    await q.query(`
+      CREATE INDEX hes_episodes_unlinked_demographics_idx ON hes_episodes (sex, birth_date) INCLUDE (id, postcode)
+       WHERE nhs_number IS NULL AND patient_id IS NULL`);
+    await q.query(`
+      CREATE INDEX social_care_unlinked_demographics_idx ON social_care_records (sex, birth_date) INCLUDE (id, postcode)
+       WHERE nhs_number IS NULL AND patient_id IS NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP INDEX social_care_unlinked_demographics_idx`);
+    await q.query(`DROP INDEX hes_episodes_unlinked_demographics_idx`);
     await q.query(`DROP INDEX patients_sex_dob_postcode_idx`);
     await q.query(`DROP FUNCTION dob_partial_match(date, date)`);
     await q.query(`DROP FUNCTION date_parse_lenient(text)`);

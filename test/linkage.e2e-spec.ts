@@ -26,7 +26,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
   let t: TestApp;
   let dm: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp({ LOG_LEVEL: 'error' });
+    t = await createTestApp();
     dm = (await t.as('data_manager')).auth;
   });
   afterAll(() => t?.close());

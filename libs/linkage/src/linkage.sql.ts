@@ -14,7 +14,7 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Steps 6 and 7 share one join on (sex, date of birth): per row, count all candidates (step 7)
+ * - Steps 6 and 7 share one probe on (sex, date of birth): per row, count all candidates (step 7)
  *   and those with the same postcode (step 6). Step 6 links when its conditions hold and exactly one
  *   candidate shares the postcode; otherwise step 7 links when exactly one candidate exists at all.
  *   A row ambiguous at step 6 (two or more) is ambiguous at step 7 too, so it stays unlinked.
@@ -51,7 +51,13 @@ export const nhsAnchoredSteps = (input: string) => `
     FROM ${input} AS r
     JOIN patients p ON p.nhs_number = r.nhs_number`;
 
-/** Steps 6 and 7: rows without an NHS number, by sex + date of birth (+ postcode), unique candidates only. */
+/**
+ * Steps 6 and 7: rows without an NHS number, by sex + date of birth (+ postcode), unique candidates
+ * only. Driven from the (few) rows: per row, one index-only probe of `patients (sex, birth_date,
+ * postcode) INCLUDE (id)` counts the candidates at step 7 and those sharing the postcode at step 6.
+ * For the re-link job the rows themselves come from the partial index of unlinked rows without an
+ * NHS number, so neither table is scanned in full.
+ */
 export const demographicSteps = (input: string) => `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
   SELECT id,
@@ -59,18 +65,23 @@ export const demographicSteps = (input: string) => `
          CASE WHEN at6 THEN 6 ELSE 7 END
     FROM (
       SELECT r.id,
-             r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%'
-               AND count(*) FILTER (WHERE p.postcode = r.postcode) = 1 AS at6,
-             min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
-             count(*) = 1 AS at7,
-             min(p.id) AS p7
+             r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%' AND c.n6 = 1 AS at6,
+             c.p6,
+             c.n7 = 1 AS at7,
+             c.p7
         FROM ${input} AS r
-        JOIN patients p ON p.sex = r.sex AND p.birth_date = r.birth_date
+       CROSS JOIN LATERAL (
+             SELECT count(*) FILTER (WHERE p.postcode = r.postcode) AS n6,
+                    min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
+                    count(*) AS n7,
+                    min(p.id) AS p7
+               FROM patients p
+              WHERE p.sex = r.sex AND p.birth_date = r.birth_date
+             ) c
        WHERE r.nhs_number IS NULL
          AND r.sex IN ('M', 'F')
          AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
-       GROUP BY r.id, r.postcode
-    ) c
+    ) x
    WHERE at6 OR at7`;
 
 export interface LinkageCounts {

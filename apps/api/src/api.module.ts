@@ -8,6 +8,8 @@ import { AuthzModule, PoliciesGuard } from '@custodian/authz';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { ObjectionsHttpModule } from '@custodian/objections';
+import { PracticesHttpModule } from '@custodian/practices';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -31,6 +33,8 @@ export class ApiModule {
         AuthHttpModule,
         IdentityHttpModule,
         AuditHttpModule,
+        PracticesHttpModule,
+        ObjectionsHttpModule,
       ],
       controllers: [HealthController],
       providers: [

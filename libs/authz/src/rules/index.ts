@@ -1,8 +1,19 @@
 import type { RulesFile } from '../ability';
 import { auditRules } from './audit.rules';
 import { organisationRules } from './organisation.rules';
+import { extractRules } from './extract.rules';
+import { objectionRules } from './objection.rules';
+import { practiceRules } from './practice.rules';
 import { profileRules } from './profile.rules';
 import { userRules } from './user.rules';
 
 /** One rules file per subject. A subject with no file here is closed to everyone. */
-export const RULES: RulesFile[] = [profileRules, organisationRules, userRules, auditRules];
+export const RULES: RulesFile[] = [
+  profileRules,
+  organisationRules,
+  userRules,
+  auditRules,
+  practiceRules,
+  extractRules,
+  objectionRules,
+];

@@ -48,13 +48,13 @@ export class PracticesService {
   async create(actor: Principal, dto: CreatePracticeDto, meta?: RequestMeta): Promise<Practice> {
     try {
       return await this.db.transaction(async (tx) => {
-        const p = await tx.save(
-          tx.create(Practice, {
-            odsCode: dto.odsCode,
-            name: dto.name.trim(),
-            rollout: dto.rollout ?? 'none',
-          }),
-        );
+        // insert, not save: save() would silently update an existing practice with this code.
+        await tx.insert(Practice, {
+          odsCode: dto.odsCode,
+          name: dto.name.trim(),
+          rollout: dto.rollout ?? 'none',
+        });
+        const p = await tx.findOneByOrFail(Practice, { odsCode: dto.odsCode });
         await this.audit.record(
           {
             action: 'practice.create',
@@ -118,10 +118,11 @@ export class PracticesService {
       const rows: { ods_code: string; from: string }[] = await tx.query(`
         WITH moved AS (
           SELECT ods_code, rollout FROM practices WHERE rollout IN ('none', 'pilot_declined') FOR UPDATE
-        )
-        UPDATE practices p SET rollout = 'national', updated_at = now()
-          FROM moved WHERE p.ods_code = moved.ods_code
-        RETURNING p.ods_code, moved.rollout AS "from"`);
+        ), upd AS (
+          UPDATE practices p SET rollout = 'national', updated_at = now()
+            FROM moved WHERE p.ods_code = moved.ods_code
+          RETURNING p.ods_code, moved.rollout AS "from"
+        ) SELECT * FROM upd`);
       await this.audit.record(
         {
           action: 'practice.national_rollout',

@@ -5,9 +5,12 @@ export const SCT = 'http://snomed.info/sct';
 export const READ = 'http://read.info/readv2';
 export const ETHNIC = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
 
-/** A valid NHS number made from a nine-digit stem (Modulus 11); skips stems whose check would be 10. */
+/**
+ * A valid NHS number for a seed, distinct for distinct seeds: each seed owns ten consecutive stems,
+ * of which at most one has check digit 10 (consecutive stems differ by 2 mod 11).
+ */
 export function nhsNumber(seed: number): string {
-  for (let s = seed; ; s++) {
+  for (let s = seed * 10; ; s++) {
     const stem = String(100_000_000 + (s % 800_000_000)).padStart(9, '0');
     const sum = [...stem].reduce((a, d, i) => a + Number(d) * (10 - i), 0);
     const check = 11 - (sum % 11);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { isValidNhsNumber } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, invalidNhsNumber, ndjson, nhsNumber, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';

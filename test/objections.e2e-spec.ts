@@ -48,8 +48,7 @@ describe('objections through the API (POST /api/objections)', () => {
   it('refuses random invalid NHS numbers with 400 (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^\d{10}$/)), async (s) => {
-        const valid = (await import('@custodian/core')).isValidNhsNumber(s);
-        fc.pre(!valid);
+        fc.pre(!isValidNhsNumber(s));
         const res = await post(a, { nhsNumber: s, type: 'type2', action: 'register' });
         expect(res.status).toBe(400);
       }),

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const db = command && OFFLINE.has(command) ? undefined : await prepareDatabase(config, say);
   try {
-    await CommandFactory.run(CliModule.forRoot(config, db?.url ?? 'postgres://offline@127.0.0.1:1/none'), {
+    await CommandFactory.run(db ? CliModule.forRoot(config, db.url) : CliModule.offline(config), {
       logger: ['error', 'warn'],
       errorHandler: (e) => {
         throw e;

@@ -19,15 +19,13 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   override async canActivate(ctx: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()])) return true;
-    const req = ctx
-      .switchToHttp()
-      .getRequest<{
-        headers: Record<string, string | undefined>;
-        method: string;
-        routeOptions?: { url?: string };
-        id?: string;
-        ip?: string;
-      }>();
+    const req = ctx.switchToHttp().getRequest<{
+      headers: Record<string, string | undefined>;
+      method: string;
+      routeOptions?: { url?: string };
+      id?: string;
+      ip?: string;
+    }>();
     try {
       return (await super.canActivate(ctx)) as boolean;
     } catch (err) {

@@ -15,15 +15,13 @@ export class PoliciesGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const req = ctx
-      .switchToHttp()
-      .getRequest<{
-        user?: Principal;
-        id?: string;
-        ip?: string;
-        routeOptions?: { url?: string };
-        method?: string;
-      }>();
+    const req = ctx.switchToHttp().getRequest<{
+      user?: Principal;
+      id?: string;
+      ip?: string;
+      routeOptions?: { url?: string };
+      method?: string;
+    }>();
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, targets);
     const user = req.user;
     if (user && permission && defineAbilityFor(user).can(permission.action, permission.subject)) return true;

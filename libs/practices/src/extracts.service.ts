@@ -35,6 +35,8 @@ interface StreamStats {
  * on to PostgreSQL; only counts and rejected line numbers stay in memory.
  */
 class StagingRows extends Transform {
+  private batch = '';
+
   constructor(
     private readonly ods: string,
     private readonly today: string,
@@ -118,7 +120,18 @@ class StagingRows extends Transform {
         ];
         break;
     }
-    done(null, `${line.n}\t${row.map(copyValue).join('\t')}\n`);
+    this.batch += `${line.n}\t${row.map(copyValue).join('\t')}\n`;
+    // One COPY message per ~64 KiB rather than per row.
+    if (this.batch.length >= 65_536) {
+      const out = this.batch;
+      this.batch = '';
+      return done(null, out);
+    }
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.batch || undefined);
   }
 }
 

@@ -93,7 +93,10 @@ export class ObjectionsService {
     const ods = actor.practiceOds;
     if (!ods) throw new NotFoundError('Patient', 'PATIENT_NOT_FOUND');
     return this.db.transaction(async (tx) => {
-      // Serialise with extract intake and other API calls for this NHS number.
+      // Serialise with an extract of this practice in flight (the same lock key as the intake), so a
+      // Type 1 registration cannot slip between its register check and its merge, and with other
+      // API calls for this NHS number.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('extract:' || $1))`, [ods]);
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
       const held: { practice_ods: string }[] = await tx.query(
         'SELECT practice_ods FROM patients WHERE nhs_number = $1',

@@ -139,6 +139,20 @@ describe('practices: rollout, awareness and the refusals of extracts', () => {
     expect(rows).toEqual([{ has_actor: true, details: { startedOn: daysAgo(3), previous: null } }]);
   });
 
+  it('documents the routes in the OpenAPI document', async () => {
+    const doc = await t.http.get('/api/docs-json').expect(200);
+    for (const p of [
+      '/api/practices',
+      '/api/practices/{ods}',
+      '/api/practices/national-rollout',
+      '/api/practices/{ods}/awareness',
+      '/api/practices/{ods}/extracts',
+      '/api/extracts/{id}',
+      '/api/objections',
+    ])
+      expect(Object.keys(doc.body.paths)).toContain(p);
+  });
+
   describe('extract refusals (409 with a code, nothing stored)', () => {
     const body = ndjson([patient('r1', nhsNumber(500_000_001))]);
     const nothingStored = async () => {

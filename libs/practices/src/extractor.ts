@@ -89,7 +89,7 @@ export async function runExtractor(opts: {
       malformedLines: 0,
       unsupportedResources: 0,
       fields: 0,
-      byField: {},
+      byField: Object.create(null) as DroppedFields,
     },
   };
   const removed = report.removed;

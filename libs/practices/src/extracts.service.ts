@@ -184,7 +184,12 @@ export class ExtractsService {
           resource_type varchar(12), code_system varchar(8), code varchar(20), event_date date,
           value varchar(64), obj_type varchar(5), obj_action varchar(8)
         ) ON COMMIT DROP`);
-      const stats: StreamStats = { lines: 0, rejected: [], unsupported: 0, byField: {} };
+      const stats: StreamStats = {
+        lines: 0,
+        rejected: [],
+        unsupported: 0,
+        byField: Object.create(null) as DroppedFields,
+      };
       const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
       const copy = client.query(copyFrom(`COPY stg (${STAGING_COLUMNS}) FROM STDIN`));
       await pipeline(

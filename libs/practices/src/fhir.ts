@@ -85,7 +85,8 @@ export interface Stripped {
  * Every removed field is counted by its path (field names only — never values).
  */
 export function stripToSpec(input: Json): Stripped {
-  const dropped: DroppedFields = {};
+  // No prototype: field names such as `constructor` or `__proto__` are counted like any other.
+  const dropped: DroppedFields = Object.create(null);
   const type = input.resourceType;
   if (typeof type !== 'string' || !SPEC_RESOURCE_TYPES.has(type)) return { dropped };
   if (type === 'Patient') {

@@ -9,7 +9,7 @@
  * uploads it streamed and reads the API process's peak RSS (VmHWM) from /proc.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import http from 'node:http';
 import os from 'node:os';
@@ -236,6 +236,7 @@ async function main() {
     api.kill('SIGTERM');
     await once(api, 'exit').catch(() => undefined);
     await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

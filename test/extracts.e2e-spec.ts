@@ -411,6 +411,31 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       expect(p.rows[0].n).toBe(1);
     });
 
+    it('of two entries with the same date, the later line decides (as in the extractor)', async () => {
+      const [x, y] = [next(), next()];
+      await upload(
+        t,
+        a,
+        'A81001',
+        ndjson([
+          patient('tie-x', x),
+          objection('tie-x1', 'tie-x', '9Nu4', '2019-01-01'),
+          objection('tie-x2', 'tie-x', '9Nu5', '2019-01-01'),
+          patient('tie-y', y),
+          objection('tie-y1', 'tie-y', '9Nu5', '2019-01-01'),
+          objection('tie-y2', 'tie-y', '9Nu4', '2019-01-01'),
+        ]),
+      ).expect(201);
+      const { rows } = await t.sql.query(
+        'SELECT nhs_number, active FROM objection_register WHERE nhs_number = ANY($1)',
+        [[x, y]],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.nhs_number, r.active]))).toEqual({
+        [x]: false,
+        [y]: true,
+      });
+    });
+
     it('a clinical entry may refer to a patient held from an earlier extract', async () => {
       const res = await upload(
         t,

@@ -305,12 +305,19 @@ export class ExtractsService {
     const inserted: { n: number }[] = await tx.query(
       `WITH ins AS (
          INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
-         SELECT DISTINCT s.nhs_number, s.obj_type, s.obj_action, s.event_date, 'extract', $1, $2::char(6), $3::uuid
-           FROM subj s
-          WHERE s.kind = 'O' AND NOT EXISTS (
-            SELECT 1 FROM objection_events e
-             WHERE e.nhs_number = s.nhs_number AND e.type = s.obj_type AND e.action = s.obj_action
-               AND e.effective_on = s.event_date AND e.source = 'extract')
+         SELECT x.nhs_number, x.obj_type, x.obj_action, x.event_date, 'extract', $1, $2::char(6), $3::uuid
+           FROM (
+             SELECT DISTINCT ON (s.nhs_number, s.obj_type, s.obj_action, s.event_date)
+                    s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line
+               FROM subj s
+              WHERE s.kind = 'O' AND NOT EXISTS (
+                SELECT 1 FROM objection_events e
+                 WHERE e.nhs_number = s.nhs_number AND e.type = s.obj_type AND e.action = s.obj_action
+                   AND e.effective_on = s.event_date AND e.source = 'extract')
+              ORDER BY s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line DESC
+           ) x
+          -- ids follow line order, so of two entries with one date the later line decides
+          ORDER BY x.line
          RETURNING nhs_number)
        SELECT count(*)::int AS n FROM ins`,
       [extractId, ods, actor.id],

@@ -1,6 +1,7 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
 import { PatientData1764000001000 } from './1764000001000-patient-data';
 import { SourcesAndObjections1764000002000 } from './1764000002000-sources-and-objections';
+import { Extracts1764000003000 } from './1764000003000-extracts';
 import { Linkage1764000004000 } from './1764000004000-linkage';
 import { Governance1764000005000 } from './1764000005000-governance';
 
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   Foundation1764000000000,
   PatientData1764000001000,
   SourcesAndObjections1764000002000,
+  Extracts1764000003000,
   Linkage1764000004000,
   Governance1764000005000,
 ];

@@ -12,6 +12,8 @@ import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
 import { RegisterHttpModule } from '@custodian/register';
 import { LinkageHttpModule } from '@custodian/linkage';
+import { ObjectionsHttpModule } from '@custodian/objections';
+import { PracticesHttpModule } from '@custodian/practices';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -39,6 +41,8 @@ export class ApiModule {
         BidsHttpModule,
         RegisterHttpModule,
         LinkageHttpModule,
+        PracticesHttpModule,
+        ObjectionsHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -4,10 +4,11 @@ import { AppConfig, CoreConfigModule } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityModule } from '@custodian/identity';
 import { CreateAdminCommand, MigrateCommand, VerifyAuditCommand } from './commands';
+import { ExtractCommand } from './extract.command';
 import { SynthCommand } from './synth.command';
 
 /** Commands that need no database; without a database URL only these are registered. */
-const OFFLINE_COMMANDS = [SynthCommand];
+const OFFLINE_COMMANDS = [SynthCommand, ExtractCommand];
 
 @Module({})
 export class CliModule {

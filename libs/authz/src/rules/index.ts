@@ -3,6 +3,9 @@ import { auditRules } from './audit.rules';
 import { bidRules } from './bid.rules';
 import { datasetRules } from './dataset.rules';
 import { organisationRules } from './organisation.rules';
+import { extractRules } from './extract.rules';
+import { objectionRules } from './objection.rules';
+import { practiceRules } from './practice.rules';
 import { profileRules } from './profile.rules';
 import { sourceRules } from './source.rules';
 import { userRules } from './user.rules';
@@ -16,4 +19,7 @@ export const RULES: RulesFile[] = [
   datasetRules,
   bidRules,
   sourceRules,
+  practiceRules,
+  extractRules,
+  objectionRules,
 ];

@@ -1,0 +1,23 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn } from 'class-validator';
+import { IsNhsNumber } from '@custodian/core';
+import type { ObjectionAction, ObjectionType } from './objection-codes';
+
+export class RecordObjectionDto {
+  @ApiProperty({ example: '9434765919', description: 'ten digits, Modulus 11' })
+  @IsNhsNumber()
+  nhsNumber!: string;
+  @ApiProperty({ enum: ['type1', 'type2'] }) @IsIn(['type1', 'type2']) type!: ObjectionType;
+  @ApiProperty({ enum: ['register', 'withdraw'] }) @IsIn(['register', 'withdraw']) action!: ObjectionAction;
+}
+
+export class ObjectionEventDto {
+  @ApiProperty({ description: 'id of the objection event (history entry)' }) id!: string;
+  @ApiProperty({ enum: ['type1', 'type2'] }) type!: ObjectionType;
+  @ApiProperty({ enum: ['register', 'withdraw'] }) action!: ObjectionAction;
+  @ApiProperty({ example: '2026-01-31' }) effectiveOn!: string;
+  @ApiProperty({ description: 'whether an objection of this type is now active for the patient' })
+  active!: boolean;
+  @ApiProperty({ description: 'patients whose GP data held at the centre was deleted (Type 1)' })
+  heldRecordsDeleted!: number;
+}

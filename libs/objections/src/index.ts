@@ -1,0 +1,5 @@
+export * from './dto';
+export * from './objection-codes';
+export * from './objections-http.module';
+export * from './objections.module';
+export * from './objections.service';

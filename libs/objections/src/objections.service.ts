@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import type { ObjectionAction, ObjectionType } from './objection-codes';
+
+export interface RegisterChange {
+  type: ObjectionType;
+  active: boolean;
+  n: number;
+}
+
+export interface RecordObjectionInput {
+  nhsNumber: string;
+  type: ObjectionType;
+  action: ObjectionAction;
+}
+
+export interface RecordedObjection {
+  id: string;
+  type: ObjectionType;
+  action: ObjectionAction;
+  effectiveOn: string;
+  active: boolean;
+  heldRecordsDeleted: number;
+}
+
+/**
+ * The objection register: `objection_events` is the history (who, when, source), and
+ * `objection_register` the current state per NHS number and type, always recomputed from the
+ * history with the same rule as the SQL function `objections_as_of(ts)`: the entry with the latest
+ * effective date (then the latest recorded, then the highest id) decides, and the objection is
+ * active when that entry registers it.
+ */
+@Injectable()
+export class ObjectionsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Recomputes the register rows of every NHS number listed in `table` (a table or temp table with
+   * an `nhs_number` column) from the history. Returns how many rows changed, by type and new state.
+   */
+  async refreshRegister(em: EntityManager, table: string): Promise<RegisterChange[]> {
+    const rows: { type: ObjectionType; active: boolean; n: number }[] = await em.query(`
+      WITH latest AS (
+        SELECT DISTINCT ON (e.nhs_number, e.type) e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on
+          FROM objection_events e
+         WHERE e.nhs_number IN (SELECT nhs_number FROM ${table})
+         ORDER BY e.nhs_number, e.type, e.effective_on DESC, e.recorded_at DESC, e.id DESC
+      ), changed AS (
+        INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, updated_at)
+        SELECT nhs_number, type, active, effective_on, now() FROM latest
+        ON CONFLICT (nhs_number, type) DO UPDATE
+           SET active = excluded.active, effective_on = excluded.effective_on, updated_at = now()
+         WHERE (r.active, r.effective_on) IS DISTINCT FROM (excluded.active, excluded.effective_on)
+        RETURNING r.type, r.active
+      )
+      SELECT type, active, count(*)::int AS n FROM changed GROUP BY type, active ORDER BY type, active`);
+    return rows;
+  }
+
+  /**
+   * Type 1 defence in depth: deletes the GP data held (patients row, and its gp_events by cascade)
+   * for every NHS number in `table` whose register entry carries an active Type 1 objection.
+   * Returns the number of patients whose data was deleted.
+   */
+  async deleteType1Held(em: EntityManager, table: string): Promise<number> {
+    const [{ n }] = await em.query(`
+      WITH gone AS (
+        DELETE FROM patients p USING objection_register r
+         WHERE r.nhs_number = p.nhs_number AND r.type = 'type1' AND r.active
+           AND p.nhs_number IN (SELECT nhs_number FROM ${table})
+        RETURNING p.id
+      ) SELECT count(*)::int AS n FROM gone`);
+    return n;
+  }
+
+  /**
+   * A practice registers or withdraws an objection for one of its patients (SPEC §7
+   * `POST /api/objections`). A patient held for another practice is 404; an NHS number the centre
+   * does not hold is accepted (objections often precede the first extract) and bound to the caller's
+   * practice. Effective today. Audited with the event id, never the NHS number.
+   */
+  async record(
+    actor: Principal,
+    input: RecordObjectionInput,
+    meta?: RequestMeta,
+  ): Promise<RecordedObjection> {
+    const ods = actor.practiceOds;
+    if (!ods) throw new NotFoundError('Patient', 'PATIENT_NOT_FOUND');
+    return this.db.transaction(async (tx) => {
+      // Serialise with an extract of this practice in flight (the same lock key as the intake), so a
+      // Type 1 registration cannot slip between its register check and its merge, and with other
+      // API calls for this NHS number.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('extract:' || $1))`, [ods]);
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
+      const held: { practice_ods: string }[] = await tx.query(
+        'SELECT practice_ods FROM patients WHERE nhs_number = $1',
+        [input.nhsNumber],
+      );
+      if (held.length && held[0].practice_ods !== ods)
+        throw new NotFoundError('Patient', 'PATIENT_NOT_FOUND');
+      const [event]: { id: string; effective_on: string }[] = await tx.query(
+        `INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
+         VALUES ($1, $2, $3, current_date, 'api', NULL, $4, $5)
+         RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on`,
+        [input.nhsNumber, input.type, input.action, ods, actor.id],
+      );
+      await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
+      await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);
+      const changes = await this.refreshRegister(tx, 'objection_subject');
+      const heldRecordsDeleted =
+        input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;
+      const [state]: { active: boolean }[] = await tx.query(
+        'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',
+        [input.nhsNumber, input.type],
+      );
+      await this.audit.record(
+        {
+          action: 'objection.record',
+          actor,
+          subjectType: 'objection_event',
+          subjectId: event.id,
+          meta,
+          details: {
+            source: 'api',
+            practiceOds: ods,
+            type: input.type,
+            action: input.action,
+            registerChanged: changes.length > 0,
+            active: state.active,
+            heldRecordsDeleted,
+          },
+        },
+        tx,
+      );
+      return {
+        id: event.id,
+        type: input.type,
+        action: input.action,
+        effectiveOn: event.effective_on,
+        active: state.active,
+        heldRecordsDeleted,
+      };
+    });
+  }
+}

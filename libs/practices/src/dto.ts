@@ -1,0 +1,67 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsOdsCode } from '@custodian/core';
+import { ROLLOUT_STATES, type Rollout } from './rollout';
+
+export class CreatePracticeDto {
+  @ApiProperty({ example: 'A81001' }) @IsOdsCode() odsCode!: string;
+  @ApiProperty({ example: 'The Densham Surgery' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
+  @ApiPropertyOptional({ enum: ROLLOUT_STATES, default: 'none' })
+  @IsOptional()
+  @IsIn(ROLLOUT_STATES)
+  rollout?: Rollout;
+}
+
+export class UpdatePracticeDto {
+  @ApiPropertyOptional({ description: 'if given, must equal the code in the path' })
+  @IsOptional()
+  @IsOdsCode()
+  odsCode?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(200) name?: string;
+  @ApiPropertyOptional({ enum: ROLLOUT_STATES }) @IsOptional() @IsIn(ROLLOUT_STATES) rollout?: Rollout;
+}
+
+export class AwarenessDto {
+  @ApiProperty({ example: '2026-01-05', description: 'the day the practice started informing its patients' })
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'startedOn must be a date YYYY-MM-DD' })
+  @IsISO8601({ strict: true })
+  startedOn!: string;
+}
+
+export class PracticeDto {
+  @ApiProperty() odsCode!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ROLLOUT_STATES }) rollout!: Rollout;
+  @ApiProperty({ type: String, nullable: true }) awarenessStartedOn!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'first day extracts are accepted' })
+  extractsAcceptedFrom!: string | null;
+}
+
+export class NationalRolloutDto {
+  @ApiProperty({ description: 'how many practices moved to national' }) moved!: number;
+}
+
+export class RejectedLineDto {
+  @ApiProperty() line!: number;
+  @ApiProperty() reason!: string;
+}
+
+export class ExtractReportDto {
+  @ApiProperty() extractId!: string;
+  @ApiProperty({ description: 'Patient rows stored new or changed by this extract' }) patients!: number;
+  @ApiProperty({ description: 'clinical resources (gp_events) stored new or changed' }) resources!: number;
+  @ApiProperty({ type: [RejectedLineDto] }) rejected!: RejectedLineDto[];
+  @ApiProperty({ description: 'objection entries added to the register history' }) objections!: number;
+  @ApiProperty({
+    description:
+      'what was not stored: {resources (types outside the specification), fields (total), byField {path: count}, type1: {patients, resources, heldDeleted}}',
+  })
+  dropped!: ExtractDropped;
+}
+
+export interface ExtractDropped {
+  resources: number;
+  fields: number;
+  byField: Record<string, number>;
+  type1: { patients: number; resources: number; heldDeleted: number };
+}

@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import { Transform, TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { JobsService } from '@custodian/database';
+import { ObjectionsService } from '@custodian/objections';
+import type { ExtractDropped, ExtractReportDto } from './dto';
+import { DroppedFields, parseExtractLine, todayUtc } from './fhir';
+import { Line, LineSplitter } from './ndjson-lines';
+import { isAdmin, PracticesService } from './practices.service';
+
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
+function copyValue(v: string | null): string {
+  if (v === null) return '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+interface StreamStats {
+  lines: number;
+  rejected: { line: number; reason: string }[];
+  unsupported: number;
+  byField: DroppedFields;
+}
+
+/**
+ * Turns NDJSON lines into rows of the staging table (COPY text format). Patient data goes straight
+ * on to PostgreSQL; only counts and rejected line numbers stay in memory.
+ */
+class StagingRows extends Transform {
+  private batch = '';
+
+  constructor(
+    private readonly ods: string,
+    private readonly today: string,
+    private readonly stats: StreamStats,
+  ) {
+    super({ writableObjectMode: true });
+  }
+
+  override _transform(line: Line, _enc: BufferEncoding, done: TransformCallback): void {
+    this.stats.lines = line.n;
+    if (line.tooLong) {
+      this.stats.rejected.push({ line: line.n, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
+      return done();
+    }
+    const r = parseExtractLine(line.text, this.ods, this.today);
+    if (r.kind === 'blank') return done();
+    for (const [k, v] of Object.entries(r.dropped)) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + v;
+    let row: (string | null)[];
+    switch (r.kind) {
+      case 'unsupported':
+        this.stats.unsupported++;
+        return done();
+      case 'rejected':
+        this.stats.rejected.push({ line: line.n, reason: r.reason });
+        return done();
+      case 'patient':
+        row = [
+          'P',
+          r.id,
+          null,
+          r.nhsNumber,
+          r.birthDate,
+          r.sex,
+          r.postcode,
+          r.ethnicity,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+        ];
+        break;
+      case 'event':
+        row = [
+          'E',
+          r.id,
+          r.subject,
+          null,
+          null,
+          null,
+          null,
+          null,
+          r.resourceType,
+          r.codeSystem,
+          r.code,
+          r.date,
+          r.value,
+          null,
+          null,
+        ];
+        break;
+      case 'objection':
+        row = [
+          'O',
+          r.id,
+          r.subject,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          null,
+          r.date,
+          null,
+          r.objection.type,
+          r.objection.action,
+        ];
+        break;
+    }
+    this.batch += `${line.n}\t${row.map(copyValue).join('\t')}\n`;
+    // One COPY message per ~64 KiB rather than per row.
+    if (this.batch.length >= 65_536) {
+      const out = this.batch;
+      this.batch = '';
+      return done(null, out);
+    }
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.batch || undefined);
+  }
+}
+
+const STAGING_COLUMNS =
+  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action';
+
+/**
+ * Extract intake (SPEC §2, §7): stream → COPY into a TEMP staging table → set-based validation of
+ * references → objection register → Type 1 deletion → INSERT … ON CONFLICT merge, all in one
+ * transaction (a failure stores nothing), serialised per practice.
+ */
+@Injectable()
+export class ExtractsService {
+  private readonly logger = new Logger('Extracts');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly practices: PracticesService,
+    private readonly objections: ObjectionsService,
+    private readonly audit: AuditService,
+    private readonly jobs: JobsService,
+  ) {}
+
+  async intake(
+    actor: Principal,
+    ods: string,
+    body: NodeJS.ReadableStream,
+    meta?: RequestMeta,
+  ): Promise<ExtractReportDto> {
+    // Only the practice itself uploads; any other caller sees no such practice.
+    if (actor.practiceOds !== ods) {
+      (body as NodeJS.ReadableStream & { resume?: () => void }).resume?.();
+      throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+    }
+    const extractId = randomUUID();
+    const today = todayUtc();
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      const tx = qr.manager;
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('extract:' || $1))`, [ods]);
+      const practice = await this.practices.lock(tx, ods, actor);
+      this.practices.assertAcceptsExtracts(practice);
+
+      await tx.query(`
+        CREATE TEMP TABLE stg (
+          line int NOT NULL, kind char(1) NOT NULL, id varchar(64) NOT NULL, subject varchar(64),
+          nhs_number char(10), birth_date date, sex char(1), postcode varchar(8), ethnicity char(1),
+          resource_type varchar(12), code_system varchar(8), code varchar(20), event_date date,
+          value varchar(64), obj_type varchar(5), obj_action varchar(8)
+        ) ON COMMIT DROP`);
+      const stats: StreamStats = {
+        lines: 0,
+        rejected: [],
+        unsupported: 0,
+        byField: Object.create(null) as DroppedFields,
+      };
+      const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+      const copy = client.query(copyFrom(`COPY stg (${STAGING_COLUMNS}) FROM STDIN`));
+      await pipeline(
+        body as NodeJS.ReadableStream,
+        new LineSplitter(MAX_LINE_BYTES),
+        new StagingRows(ods, today, stats),
+        copy,
+      );
+      const report = await this.merge(tx, actor, ods, extractId, stats);
+      await tx.query(
+        `INSERT INTO extracts (id, practice_ods, uploaded_by, lines, patients, resources, objections, rejected, report)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          extractId,
+          ods,
+          actor.id,
+          stats.lines,
+          report.patients,
+          report.resources,
+          report.objections,
+          report.rejected.length,
+          JSON.stringify(report),
+        ],
+      );
+      await this.audit.record(
+        {
+          action: 'extract.upload',
+          actor,
+          subjectType: 'extract',
+          subjectId: extractId,
+          meta,
+          details: {
+            practiceOds: ods,
+            lines: stats.lines,
+            patients: report.patients,
+            resources: report.resources,
+            objections: report.objections,
+            rejected: report.rejected.length,
+            droppedResources: report.dropped.resources,
+            droppedFields: report.dropped.fields,
+            type1: report.dropped.type1,
+          },
+        },
+        tx,
+      );
+      await qr.commitTransaction();
+      if (report.patients > 0) {
+        await this.jobs
+          .send('linkage.relink', { extractId })
+          .catch((e: Error) =>
+            this.logger.error({ err: { message: e.message } }, 'could not queue linkage.relink'),
+          );
+      }
+      return report;
+    } catch (e) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      // Refused before reading: drain what the client still sends, so it gets the answer.
+      (body as NodeJS.ReadableStream & { resume?: () => void }).resume?.();
+      throw e;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private async merge(
+    tx: EntityManager,
+    actor: Principal,
+    ods: string,
+    extractId: string,
+    stats: StreamStats,
+  ): Promise<ExtractReportDto> {
+    const rejected = [...stats.rejected];
+    const sqlRejected = async (sql: string, params: unknown[] = []) => {
+      const rows: { line: number; reason: string }[] = await tx.query(sql, params);
+      rejected.push(...rows);
+    };
+    await tx.query('ANALYZE stg');
+
+    // Patients of this extract: the last line of each resource id wins; of two Patient resources
+    // with one NHS number, the later line wins and the earlier is refused.
+    await tx.query(`
+      CREATE TEMP TABLE xp ON COMMIT DROP AS
+      SELECT DISTINCT ON (id) line, id, nhs_number, birth_date, sex, postcode, ethnicity
+        FROM stg WHERE kind = 'P' ORDER BY id, line DESC`);
+    await sqlRejected(`
+      WITH keep AS (SELECT DISTINCT ON (nhs_number) line FROM xp ORDER BY nhs_number, line DESC),
+      gone AS (DELETE FROM xp WHERE line NOT IN (SELECT line FROM keep) RETURNING line)
+      SELECT line, 'Patient: a later line has the same NHS number' AS reason FROM gone`);
+    await tx.query('CREATE INDEX ON xp (id)');
+    await tx.query('ANALYZE xp');
+
+    // Every clinical entry and objection resolved to an NHS number: a Patient of this extract, or
+    // one already held for this practice.
+    await tx.query(
+      `CREATE TEMP TABLE subj ON COMMIT DROP AS
+       SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number) AS nhs_number
+         FROM stg s
+         LEFT JOIN xp ON xp.id = s.subject
+         LEFT JOIN LATERAL (
+           SELECT p.nhs_number FROM patients p WHERE p.practice_ods = $1 AND p.source_id = s.subject
+            ORDER BY p.updated_at DESC LIMIT 1
+         ) held ON xp.id IS NULL
+        WHERE s.kind IN ('E', 'O')`,
+      [ods],
+    );
+    await sqlRejected(`SELECT line, 'subject: no such Patient in this extract or held for this practice' AS reason
+                         FROM subj WHERE nhs_number IS NULL`);
+    await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
+    await tx.query('ANALYZE subj');
+
+    // Objection entries join the history once (re-sending adds nothing), then the register follows.
+    const inserted: { n: number }[] = await tx.query(
+      `WITH ins AS (
+         INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
+         SELECT x.nhs_number, x.obj_type, x.obj_action, x.event_date, 'extract', $1, $2::char(6), $3::uuid
+           FROM (
+             SELECT DISTINCT ON (s.nhs_number, s.obj_type, s.obj_action, s.event_date)
+                    s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line
+               FROM subj s
+              WHERE s.kind = 'O' AND NOT EXISTS (
+                SELECT 1 FROM objection_events e
+                 WHERE e.nhs_number = s.nhs_number AND e.type = s.obj_type AND e.action = s.obj_action
+                   AND e.effective_on = s.event_date AND e.source = 'extract')
+              ORDER BY s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line DESC
+           ) x
+          -- ids follow line order, so of two entries with one date the later line decides
+          ORDER BY x.line
+         RETURNING nhs_number)
+       SELECT count(*)::int AS n FROM ins`,
+      [extractId, ods, actor.id],
+    );
+    const objections = inserted[0].n;
+    await tx.query(
+      `CREATE TEMP TABLE xo ON COMMIT DROP AS SELECT DISTINCT nhs_number FROM subj WHERE kind = 'O'`,
+    );
+    const changes = await this.objections.refreshRegister(tx, 'xo');
+    if (changes.length) {
+      await this.audit.record(
+        {
+          action: 'objection.register_change',
+          actor,
+          subjectType: 'extract',
+          subjectId: extractId,
+          details: { source: 'extract', practiceOds: ods, changes },
+        },
+        tx,
+      );
+    }
+
+    // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
+    // for them goes, in this transaction.
+    await tx.query(`
+      CREATE TEMP TABLE t1 ON COMMIT DROP AS
+      SELECT r.nhs_number FROM objection_register r
+       WHERE r.type = 'type1' AND r.active
+         AND r.nhs_number IN (SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj)`);
+    const heldDeleted = await this.objections.deleteType1Held(tx, 't1');
+    const [t1] = await tx.query(`
+      SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,
+             (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1)) AS resources`);
+    await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)');
+    await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1)');
+
+    // A Patient without a birth date can only be a reference (objection marker, or a patient already held).
+    await sqlRejected(
+      `WITH gone AS (
+         DELETE FROM xp WHERE birth_date IS NULL
+            AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = xp.nhs_number AND p.practice_ods = $1)
+         RETURNING line)
+       SELECT line, 'Patient.birthDate: missing' AS reason FROM gone`,
+      [ods],
+    );
+
+    const [{ n: patients }] = await tx.query(
+      `WITH up AS (
+         INSERT INTO patients AS p (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
+         SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
+         ON CONFLICT (nhs_number) DO UPDATE SET
+           birth_date = excluded.birth_date, sex = excluded.sex, postcode = excluded.postcode,
+           ethnicity = excluded.ethnicity, practice_ods = excluded.practice_ods, source_id = excluded.source_id,
+           extract_id = excluded.extract_id, updated_at = now()
+         WHERE (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)
+               IS DISTINCT FROM (excluded.birth_date, excluded.sex, excluded.postcode, excluded.ethnicity, excluded.practice_ods, excluded.source_id)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM up`,
+      [ods, extractId],
+    );
+
+    await sqlRejected(
+      `SELECT s.line, 'subject: its Patient was not stored' AS reason FROM subj s
+        WHERE s.kind = 'E' AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number AND p.practice_ods = $1)`,
+      [ods],
+    );
+    const [{ n: resources }] = await tx.query(
+      `WITH src AS (
+         SELECT DISTINCT ON (p.id, s.resource_type, s.id)
+                p.id AS patient_id, s.resource_type, s.id, s.code_system, s.code, s.event_date, s.value
+           FROM subj s JOIN patients p ON p.nhs_number = s.nhs_number AND p.practice_ods = $1
+          WHERE s.kind = 'E'
+          ORDER BY p.id, s.resource_type, s.id, s.line DESC
+       ), up AS (
+         INSERT INTO gp_events AS g (patient_id, resource_type, resource_id, code_system, code, event_date, value, extract_id)
+         SELECT patient_id, resource_type, id, code_system, code, event_date, value, $2::uuid FROM src
+         ON CONFLICT (patient_id, resource_type, resource_id) DO UPDATE SET
+           code_system = excluded.code_system, code = excluded.code, event_date = excluded.event_date,
+           value = excluded.value, extract_id = excluded.extract_id
+         WHERE (g.code_system, g.code, g.event_date, g.value)
+               IS DISTINCT FROM (excluded.code_system, excluded.code, excluded.event_date, excluded.value)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM up`,
+      [ods, extractId],
+    );
+
+    const byField = Object.fromEntries(Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b)));
+    const dropped: ExtractDropped = {
+      resources: stats.unsupported,
+      fields: Object.values(byField).reduce((a, b) => a + b, 0),
+      byField,
+      type1: { patients: t1.patients, resources: t1.resources, heldDeleted },
+    };
+    rejected.sort((a, b) => a.line - b.line);
+    return { extractId, patients, resources, rejected, objections, dropped };
+  }
+
+  /** A stored report: the uploading practice, admins and data managers; anyone else 404. */
+  async get(actor: Principal, id: string): Promise<ExtractReportDto> {
+    const wide = isAdmin(actor) || actor.roles.includes('data_manager');
+    const rows: { report: ExtractReportDto }[] = await this.db.query(
+      `SELECT report FROM extracts WHERE id = $1 AND ($2 OR practice_ods = $3)`,
+      [id, wide, actor.practiceOds],
+    );
+    if (!rows.length) throw new NotFoundError('Extract', 'EXTRACT_NOT_FOUND');
+    return rows[0].report;
+  }
+}

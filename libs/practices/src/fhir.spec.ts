@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { checkDate, parseExtractLine, stripToSpec } from './fhir';
+
+const TODAY = '2026-01-15';
+const PATIENT_KEYS = [
+  'resourceType',
+  'id',
+  'identifier',
+  'birthDate',
+  'gender',
+  'address',
+  'extension',
+  'generalPractitioner',
+];
+
+describe('parseExtractLine', () => {
+  it('never throws on arbitrary text or JSON, and classifies every line', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc
+            .record({
+              resourceType: fc.constantFrom(
+                'Patient',
+                'Condition',
+                'Procedure',
+                'MedicationStatement',
+                'Observation',
+                'Encounter',
+              ),
+              id: fc.anything(),
+              subject: fc.anything(),
+              code: fc.anything(),
+              identifier: fc.anything(),
+              birthDate: fc.anything(),
+              effectiveDateTime: fc.anything(),
+              valueQuantity: fc.anything(),
+            })
+            .map((o) => JSON.stringify(o)),
+        ),
+        (line) => {
+          const r = parseExtractLine(line, 'A81001', TODAY);
+          expect(['blank', 'unsupported', 'rejected', 'patient', 'event', 'objection']).toContain(r.kind);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps only the fields of the specification on a Patient, whatever else it carries', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue()), (extra) => {
+        const { resource, dropped } = stripToSpec({ ...extra, resourceType: 'Patient' });
+        expect(Object.keys(resource!).every((k) => PATIENT_KEYS.includes(k))).toBe(true);
+        const removed = Object.keys(extra).filter((k) => !PATIENT_KEYS.includes(k));
+        for (const k of removed) expect(dropped[k]).toBe(1);
+      }),
+    );
+  });
+});
+
+describe('checkDate', () => {
+  it.each([
+    ['2020-02-29', '2020-02-29'],
+    ['2020-02-29T23:59:59+01:00', '2020-02-29'],
+    ['1895-01-01', '1895-01-01'],
+    [TODAY, TODAY],
+  ])('accepts %s', (v, d) => expect(checkDate(v, TODAY)).toEqual({ date: d }));
+
+  it.each(['2019-02-29', '2020-13-01', '2020-1-1', '2020', '2020-01', 'x', '1894-12-31', '2026-01-16'])(
+    'refuses %s',
+    (v) => expect('error' in checkDate(v, TODAY)).toBe(true),
+  );
+});

@@ -1,0 +1,333 @@
+import { isValidNhsNumber, normalisePostcode } from '@custodian/core';
+import { objectionFor, READV2_SYSTEM, SNOMED_SYSTEM, type ObjectionCode } from '@custodian/objections';
+
+/**
+ * The extraction specification (SPEC §2) as code: which FHIR R4 resources and fields may leave a
+ * practice, how each kept resource maps to the centre's tables, and why a line is refused. Pure —
+ * shared by the centre's intake and the practice-side extractor.
+ */
+export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+export const ETHNIC_CATEGORY_URL =
+  'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
+export const EARLIEST_DATE = '1895-01-01';
+
+export const CLINICAL_TYPES = {
+  Condition: 'condition',
+  Procedure: 'procedure',
+  MedicationStatement: 'medication',
+  Observation: 'observation',
+} as const;
+type ClinicalType = keyof typeof CLINICAL_TYPES;
+export const SPEC_RESOURCE_TYPES = new Set<string>(['Patient', ...Object.keys(CLINICAL_TYPES)]);
+
+/** The date fields of each clinical resource, in order of preference. */
+const DATE_FIELDS: Record<ClinicalType, string[]> = {
+  Condition: ['onsetDateTime', 'recordedDate'],
+  Procedure: ['performedDateTime'],
+  MedicationStatement: ['effectiveDateTime'],
+  Observation: ['effectiveDateTime'],
+};
+const CODE_FIELD: Record<ClinicalType, string> = {
+  Condition: 'code',
+  Procedure: 'code',
+  MedicationStatement: 'medicationCodeableConcept',
+  Observation: 'code',
+};
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const SUBJECT = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
+const SNOMED_CODE = /^\d{6,18}$/;
+const READ_CODE = /^[A-Za-z0-9]{1,5}\.{0,4}$/;
+const UNIT = /^[A-Za-z0-9%/.^*[\]{}\- ]{1,20}$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+type Json = Record<string, unknown>;
+export type DroppedFields = Record<string, number>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function drop(dropped: DroppedFields, path: string) {
+  dropped[path] = (dropped[path] ?? 0) + 1;
+}
+
+/** Keeps only `allowed` keys of `obj`, counting every other key under `prefix`. */
+function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, prefix: string): Json {
+  const out: Json = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (allowed.includes(k)) out[k] = v;
+    else drop(dropped, `${prefix}${k}`);
+  }
+  return out;
+}
+
+function stripCodeable(v: unknown, dropped: DroppedFields, prefix: string): Json | undefined {
+  if (!isObject(v)) return undefined;
+  const c = pick(v, ['coding'], dropped, `${prefix}.`);
+  if (c.coding !== undefined) {
+    c.coding = asArray(c.coding)
+      .filter(isObject)
+      .map((x) => pick(x, ['system', 'code'], dropped, `${prefix}.coding.`));
+  }
+  return c;
+}
+
+export interface Stripped {
+  /** The resource reduced to the fields of the specification; undefined when its type is outside it. */
+  resource?: Json;
+  dropped: DroppedFields;
+}
+
+/**
+ * Removes everything outside the extraction specification: names, telecom, address lines, free text,
+ * notes, narrative, identifiers other than the NHS number, extensions other than ethnic category.
+ * Every removed field is counted by its path (field names only — never values).
+ */
+export function stripToSpec(input: Json): Stripped {
+  // No prototype: field names such as `constructor` or `__proto__` are counted like any other.
+  const dropped: DroppedFields = Object.create(null);
+  const type = input.resourceType;
+  if (typeof type !== 'string' || !SPEC_RESOURCE_TYPES.has(type)) return { dropped };
+  if (type === 'Patient') {
+    const p = pick(
+      input,
+      [
+        'resourceType',
+        'id',
+        'identifier',
+        'birthDate',
+        'gender',
+        'address',
+        'extension',
+        'generalPractitioner',
+      ],
+      dropped,
+      '',
+    );
+    if (p.identifier !== undefined) {
+      const ids = asArray(p.identifier).filter(isObject);
+      p.identifier = ids
+        .filter((i) => i.system === NHS_NUMBER_SYSTEM)
+        .map((i) => pick(i, ['system', 'value'], dropped, 'identifier.'));
+      for (let n = ids.length - (p.identifier as unknown[]).length; n > 0; n--) drop(dropped, 'identifier');
+    }
+    if (p.address !== undefined) {
+      p.address = asArray(p.address)
+        .filter(isObject)
+        .map((a) => pick(a, ['postalCode'], dropped, 'address.'))
+        .filter((a) => a.postalCode !== undefined);
+    }
+    if (p.extension !== undefined) {
+      const exts = asArray(p.extension).filter(isObject);
+      p.extension = exts
+        .filter((e) => e.url === ETHNIC_CATEGORY_URL)
+        .map((e) => {
+          const kept = pick(e, ['url', 'valueCodeableConcept'], dropped, 'extension.');
+          kept.valueCodeableConcept = stripCodeable(
+            kept.valueCodeableConcept,
+            dropped,
+            'extension.valueCodeableConcept',
+          );
+          return kept;
+        });
+      for (let n = exts.length - (p.extension as unknown[]).length; n > 0; n--) drop(dropped, 'extension');
+    }
+    if (p.generalPractitioner !== undefined) {
+      p.generalPractitioner = asArray(p.generalPractitioner)
+        .filter(isObject)
+        .map((g) => {
+          const kept = pick(g, ['identifier'], dropped, 'generalPractitioner.');
+          if (isObject(kept.identifier))
+            kept.identifier = pick(
+              kept.identifier,
+              ['system', 'value'],
+              dropped,
+              'generalPractitioner.identifier.',
+            );
+          return kept;
+        });
+    }
+    return { resource: p, dropped };
+  }
+  const t = type as ClinicalType;
+  const allowed = ['resourceType', 'id', 'subject', CODE_FIELD[t], ...DATE_FIELDS[t]];
+  if (t === 'Observation') allowed.push('valueQuantity');
+  const r = pick(input, allowed, dropped, '');
+  if (isObject(r.subject)) r.subject = pick(r.subject, ['reference'], dropped, 'subject.');
+  if (r[CODE_FIELD[t]] !== undefined)
+    r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
+  if (isObject(r.valueQuantity))
+    r.valueQuantity = pick(r.valueQuantity, ['value', 'unit'], dropped, 'valueQuantity.');
+  return { resource: r, dropped };
+}
+
+export interface PatientRow {
+  kind: 'patient';
+  id: string;
+  nhsNumber: string;
+  birthDate: string | null;
+  sex: 'M' | 'F' | 'U';
+  postcode: string | null;
+  ethnicity: string | null;
+}
+export interface EventRow {
+  kind: 'event';
+  id: string;
+  subject: string;
+  resourceType: (typeof CLINICAL_TYPES)[ClinicalType];
+  codeSystem: 'snomed' | 'readv2';
+  code: string;
+  date: string;
+  value: string | null;
+}
+export interface ObjectionRow {
+  kind: 'objection';
+  id: string;
+  subject: string;
+  objection: ObjectionCode;
+  date: string;
+}
+export interface Rejected {
+  kind: 'rejected';
+  reason: string;
+}
+export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected;
+
+const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
+
+/** 'YYYY-MM-DD' of a FHIR date or dateTime, or why not. Range: 1895-01-01 to `today` inclusive. */
+export function checkDate(v: unknown, today: string): { date: string } | { error: string } {
+  if (typeof v !== 'string') return { error: 'invalid date' };
+  const m = DATE.exec(v);
+  if (!m) return { error: 'invalid date' };
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d)
+    return { error: 'invalid date' };
+  const date = `${m[1]}-${m[2]}-${m[3]}`;
+  if (date < EARLIEST_DATE || date > today) return { error: 'date before 1895-01-01 or in the future' };
+  return { date };
+}
+
+function pickCoding(v: unknown): { system: string; code: string } | string {
+  const codings = isObject(v) ? asArray(v.coding).filter(isObject) : [];
+  if (!codings.length) return 'code missing';
+  const known = codings.find((c) => c.system === SNOMED_SYSTEM || c.system === READV2_SYSTEM);
+  if (!known) return 'code system not SNOMED CT or Read v2';
+  const code = known.code;
+  const ok =
+    typeof code === 'string' && (known.system === SNOMED_SYSTEM ? SNOMED_CODE : READ_CODE).test(code);
+  if (!ok) return 'invalid code';
+  return { system: known.system as string, code: code as string };
+}
+
+/** Maps a resource already reduced by `stripToSpec` to a row, or the reason it is refused. */
+export function mapResource(r: Json, practiceOds: string, today: string): Mapped {
+  const type = r.resourceType as string;
+  if (typeof r.id !== 'string' || !FHIR_ID.test(r.id)) return reject(`${type}.id missing or invalid`);
+  if (type === 'Patient') return mapPatient(r, practiceOds, today);
+  const t = type as ClinicalType;
+  const ref = isObject(r.subject) ? r.subject.reference : undefined;
+  const subject = typeof ref === 'string' ? SUBJECT.exec(ref) : null;
+  if (!subject) return reject(`${type}.subject is not a Patient reference`);
+  const coding = pickCoding(r[CODE_FIELD[t]]);
+  if (typeof coding === 'string') return reject(`${type}.${CODE_FIELD[t]}: ${coding}`);
+  const dateField = DATE_FIELDS[t].find((f) => r[f] !== undefined);
+  if (!dateField) return reject(`${type}: date missing`);
+  const date = checkDate(r[dateField], today);
+  if ('error' in date) return reject(`${type}.${dateField}: ${date.error}`);
+  if (t === 'Observation') {
+    const objection = objectionFor(coding.system, coding.code);
+    if (objection) return { kind: 'objection', id: r.id, subject: subject[1], objection, date: date.date };
+  }
+  let value: string | null = null;
+  if (isObject(r.valueQuantity)) {
+    const q = r.valueQuantity;
+    if (typeof q.value !== 'number' || !Number.isFinite(q.value))
+      return reject('Observation.valueQuantity.value is not a number');
+    const unit = typeof q.unit === 'string' && UNIT.test(q.unit) ? ` ${q.unit}` : '';
+    value = `${q.value}${unit}`.slice(0, 64);
+  }
+  return {
+    kind: 'event',
+    id: r.id,
+    subject: subject[1],
+    resourceType: CLINICAL_TYPES[t],
+    codeSystem: coding.system === SNOMED_SYSTEM ? 'snomed' : 'readv2',
+    code: coding.code,
+    date: date.date,
+    value,
+  };
+}
+
+const SEX: Record<string, 'M' | 'F' | 'U'> = { male: 'M', female: 'F', other: 'U', unknown: 'U' };
+
+function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | Rejected {
+  const nhs = asArray(r.identifier).find((i) => isObject(i) && i.system === NHS_NUMBER_SYSTEM) as
+    Json | undefined;
+  if (!nhs) return reject('Patient.identifier: NHS number missing');
+  if (!isValidNhsNumber(nhs.value)) return reject('Patient.identifier: invalid NHS number');
+  let birthDate: string | null = null;
+  if (r.birthDate !== undefined) {
+    if (typeof r.birthDate !== 'string' || r.birthDate.length !== 10)
+      return reject('Patient.birthDate: invalid date');
+    const d = checkDate(r.birthDate, today);
+    if ('error' in d) return reject(`Patient.birthDate: ${d.error}`);
+    birthDate = d.date;
+  }
+  let sex: 'M' | 'F' | 'U' = 'U';
+  if (r.gender !== undefined) {
+    const s = typeof r.gender === 'string' ? SEX[r.gender] : undefined;
+    if (!s) return reject('Patient.gender: not male, female, other or unknown');
+    sex = s;
+  }
+  let postcode: string | null = null;
+  const address = asArray(r.address).find((a) => isObject(a) && a.postalCode !== undefined) as
+    Json | undefined;
+  if (address) {
+    const pc = typeof address.postalCode === 'string' ? normalisePostcode(address.postalCode) : undefined;
+    if (!pc) return reject('Patient.address.postalCode: not a UK postcode');
+    postcode = pc;
+  }
+  let ethnicity: string | null = null;
+  const ext = asArray(r.extension).find((e) => isObject(e) && e.url === ETHNIC_CATEGORY_URL) as
+    Json | undefined;
+  if (ext) {
+    const coding = isObject(ext.valueCodeableConcept)
+      ? asArray(ext.valueCodeableConcept.coding)[0]
+      : undefined;
+    const code = isObject(coding) ? coding.code : undefined;
+    if (typeof code !== 'string' || !/^[A-Z]$/.test(code))
+      return reject('Patient.extension: invalid ethnic category');
+    ethnicity = code;
+  }
+  for (const gp of asArray(r.generalPractitioner)) {
+    const id = isObject(gp) && isObject(gp.identifier) ? gp.identifier : undefined;
+    if (id?.system === ODS_SYSTEM && id.value !== practiceOds)
+      return reject('Patient.generalPractitioner: not this practice');
+  }
+  return { kind: 'patient', id: r.id as string, nhsNumber: nhs.value, birthDate, sex, postcode, ethnicity };
+}
+
+export type LineOutcome =
+  { kind: 'blank' } | { kind: 'unsupported'; dropped: DroppedFields } | (Mapped & { dropped: DroppedFields });
+
+/** One NDJSON line: parse, strip to the specification, validate and map. Never throws. */
+export function parseExtractLine(text: string, practiceOds: string, today: string): LineOutcome {
+  if (!text.trim()) return { kind: 'blank' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ...reject('malformed JSON'), dropped: {} };
+  }
+  if (!isObject(json)) return { ...reject('not a JSON object'), dropped: {} };
+  if (typeof json.resourceType !== 'string') return { ...reject('resourceType missing'), dropped: {} };
+  const { resource, dropped } = stripToSpec(json);
+  if (!resource) return { kind: 'unsupported', dropped };
+  return { ...mapResource(resource, practiceOds, today), dropped };
+}
+
+/** Today's date (UTC) as 'YYYY-MM-DD'. */
+export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);

@@ -1,0 +1,54 @@
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { Line, LineSplitter } from './ndjson-lines';
+
+async function split(chunks: Buffer[], max?: number): Promise<Line[]> {
+  const out: Line[] = [];
+  for await (const l of Readable.from(chunks).pipe(new LineSplitter(max))) out.push(l as Line);
+  return out;
+}
+
+describe('LineSplitter', () => {
+  it('numbers lines from 1, handles CRLF and a last line without newline', async () => {
+    const lines = await split([Buffer.from('a\r\nb'), Buffer.from('c\n\nd')]);
+    expect(lines).toEqual([
+      { n: 1, text: 'a' },
+      { n: 2, text: 'bc' },
+      { n: 3, text: '' },
+      { n: 4, text: 'd' },
+    ]);
+  });
+
+  it('discards a line longer than the limit but keeps counting', async () => {
+    const lines = await split([Buffer.from('short\n'), Buffer.alloc(50, 'x'), Buffer.from('x\nok')], 20);
+    expect(lines).toEqual([
+      { n: 1, text: 'short' },
+      { n: 2, text: '', tooLong: true },
+      { n: 3, text: 'ok' },
+    ]);
+  });
+
+  it('gives the same lines however the input is chunked (UTF-8 split across chunks too)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }), { maxLength: 8 }),
+        fc.array(fc.nat(40), { maxLength: 6 }),
+        async (raw, cuts) => {
+          const lines = raw.map((l) => l.replace(/[\r\n]/g, ''));
+          const whole = Buffer.from(lines.join('\n'));
+          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(whole.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(whole.subarray(prev));
+          const got = (await split(chunks.filter((c) => c.length))).map((l) => l.text);
+          const expected = lines.at(-1) === '' ? lines.slice(0, -1) : lines;
+          expect(got).toEqual(expected);
+        },
+      ),
+    );
+  });
+});

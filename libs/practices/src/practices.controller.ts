@@ -1,0 +1,106 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Can, CurrentUser, DomainError, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import {
+  AwarenessDto,
+  CreatePracticeDto,
+  ExtractReportDto,
+  NationalRolloutDto,
+  PracticeDto,
+  UpdatePracticeDto,
+} from './dto';
+import { ExtractsService } from './extracts.service';
+import { OdsCodePipe } from './ods-code.pipe';
+import { PracticesService } from './practices.service';
+
+@ApiTags('practices')
+@Controller('practices')
+export class PracticesController {
+  constructor(
+    private readonly practices: PracticesService,
+    private readonly extracts: ExtractsService,
+  ) {}
+
+  @Post()
+  @Can('create', 'Practice')
+  @ApiCreatedResponse({ type: PracticeDto })
+  async create(
+    @CurrentUser() user: Principal,
+    @Body() dto: CreatePracticeDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<PracticeDto> {
+    return this.practices.toResponse(await this.practices.create(user, dto, meta));
+  }
+
+  /** Every `none` / `pilot_declined` practice moves to `national`. */
+  @Post('national-rollout')
+  @HttpCode(200)
+  @Can('rollout', 'Practice')
+  @ApiOkResponse({ type: NationalRolloutDto })
+  nationalRollout(@CurrentUser() user: Principal, @ReqMeta() meta: RequestMeta): Promise<NationalRolloutDto> {
+    return this.practices.nationalRollout(user, meta);
+  }
+
+  @Get()
+  @Can('read', 'Practice')
+  @ApiOkResponse({ type: [PracticeDto] })
+  async list(@CurrentUser() user: Principal): Promise<PracticeDto[]> {
+    return (await this.practices.list(user)).map(this.practices.toResponse);
+  }
+
+  @Get(':ods')
+  @Can('read', 'Practice')
+  @ApiOkResponse({ type: PracticeDto })
+  async get(@CurrentUser() user: Principal, @Param('ods', OdsCodePipe) ods: string): Promise<PracticeDto> {
+    return this.practices.toResponse(await this.practices.get(user, ods));
+  }
+
+  @Patch(':ods')
+  @Can('update', 'Practice')
+  @ApiOkResponse({ type: PracticeDto })
+  async update(
+    @CurrentUser() user: Principal,
+    @Param('ods', OdsCodePipe) ods: string,
+    @Body() dto: UpdatePracticeDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<PracticeDto> {
+    return this.practices.toResponse(await this.practices.update(user, ods, dto, meta));
+  }
+
+  /** The day the practice started informing its patients (its own practice, or an admin). */
+  @Post(':ods/awareness')
+  @HttpCode(200)
+  @Can('submit', 'Practice')
+  @ApiOkResponse({ type: PracticeDto })
+  async awareness(
+    @CurrentUser() user: Principal,
+    @Param('ods', OdsCodePipe) ods: string,
+    @Body() dto: AwarenessDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<PracticeDto> {
+    return this.practices.toResponse(await this.practices.recordAwareness(user, ods, dto, meta));
+  }
+
+  /** A FHIR R4 NDJSON extract from the practice itself, streamed (SPEC §2). */
+  @Post(':ods/extracts')
+  @HttpCode(201)
+  @Can('upload', 'Extract')
+  @ApiConsumes('application/x-ndjson')
+  @ApiBody({ schema: { type: 'string', description: 'one FHIR R4 resource per line' } })
+  @ApiCreatedResponse({ type: ExtractReportDto })
+  upload(
+    @CurrentUser() user: Principal,
+    @Param('ods', OdsCodePipe) ods: string,
+    @Req() req: FastifyRequest,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<ExtractReportDto> {
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
+    if (type !== 'application/x-ndjson')
+      throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the extract as application/x-ndjson', 415);
+    return this.extracts.intake(user, ods, req.body as NodeJS.ReadableStream, meta);
+  }
+}

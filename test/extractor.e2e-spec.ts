@@ -1,0 +1,190 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AddressInfo } from 'node:net';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { runExtractor } from '@custodian/practices';
+import { ExtractCommand } from '../apps/cli/src/extract.command';
+import {
+  condition,
+  medication,
+  ndjson,
+  nhsNumber,
+  objection,
+  observation,
+  patient,
+  procedure,
+} from './support/fhir';
+import { practiceReady, upload } from './support/practice';
+
+const M = 'QZXPRIVATE';
+
+/** A practice system's full export: everything the practice holds, including what must not leave. */
+function practiceExport(n: Record<'a' | 'b' | 'c' | 'd', string>) {
+  const noisy = (o: object) => ({
+    ...o,
+    note: [{ text: `${M} note` }],
+    text: { div: `<div>${M}</div>` },
+  });
+  return [
+    patient('a', n.a, {
+      name: [{ family: `${M}Smith` }],
+      telecom: [{ value: `${M}07700` }],
+      address: [{ line: [`${M} Street`], city: 'Leeds', postalCode: 'LS1 4AP' }],
+    }),
+    noisy(condition('a-c', 'a')),
+    noisy(procedure('a-p', 'a')),
+    // b: Type 1 objector (registered, withdrawn, registered again — active)
+    patient('b', n.b, { name: [{ family: `${M}Jones` }] }),
+    condition('b-c', 'b'),
+    medication('b-m', 'b'),
+    objection('b-o1', 'b', '9Nu0', '2012-01-01'),
+    objection('b-o2', 'b', '9Nu1', '2013-01-01'),
+    objection('b-o3', 'b', '827241000000103', '2014-01-01'),
+    objection('b-o4', 'b', '9Nu4', '2014-02-01'),
+    // c: Type 1 registered then withdrawn — leaves in full
+    patient('c', n.c),
+    observation('c-o', 'c'),
+    objection('c-o1', 'c', '9Nu0', '2011-01-01'),
+    objection('c-o2', 'c', '9Nu1', '2012-01-01'),
+    // d: Type 2 objector — leaves in full with the objection entry
+    patient('d', n.d),
+    objection('d-o1', 'd', '9Nu4', '2015-01-01'),
+    { resourceType: 'Encounter', id: 'e1', subject: { reference: 'Patient/a' } },
+    { resourceType: 'AllergyIntolerance', id: 'al1', patient: { reference: 'Patient/b' } },
+  ];
+}
+
+describe('the practice-side extractor (cli extract)', () => {
+  let t: TestApp;
+  let auth: { Authorization: string };
+  let dir: string;
+  const n = { a: nhsNumber(800_001), b: nhsNumber(800_002), c: nhsNumber(800_003), d: nhsNumber(800_004) };
+  beforeAll(async () => {
+    t = await createTestApp();
+    const admin = (await t.as('admin')).auth;
+    auth = await practiceReady(t, admin, 'A81001');
+    dir = mkdtempSync(path.join(tmpdir(), 'extractor-'));
+  });
+  afterAll(() => t?.close());
+
+  it('removes Type 1 objectors except their marker, strips fields, and counts what it removed', async () => {
+    const input = path.join(dir, 'export.ndjson');
+    const output = path.join(dir, 'extract.ndjson');
+    writeFileSync(input, ndjson(practiceExport(n)) + 'this is not json\n');
+    const report = await runExtractor({ practiceOds: 'A81001', input, output });
+    const out = readFileSync(output, 'utf8');
+    expect(out).not.toContain(M);
+    expect(out).not.toContain('Leeds');
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const b = lines.filter((r) => r.id === 'b' || r.subject?.reference === 'Patient/b');
+    expect(b).toEqual([
+      {
+        resourceType: 'Patient',
+        id: 'b',
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.b }],
+      },
+      objection('b-o1', 'b', '9Nu0', '2012-01-01'),
+      objection('b-o2', 'b', '9Nu1', '2013-01-01'),
+      objection('b-o3', 'b', '827241000000103', '2014-01-01'),
+    ]);
+    expect(lines.map((r) => r.id)).toEqual([
+      'a',
+      'a-c',
+      'a-p',
+      'b',
+      'b-o1',
+      'b-o2',
+      'b-o3',
+      'c',
+      'c-o',
+      'c-o1',
+      'c-o2',
+      'd',
+      'd-o1',
+    ]);
+    expect(lines[0]).toEqual({
+      resourceType: 'Patient',
+      id: 'a',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.a }],
+      birthDate: '1970-03-04',
+      gender: 'female',
+      address: [{ postalCode: 'LS1 4AP' }],
+      extension: patient('a', n.a).extension,
+      generalPractitioner: patient('a', n.a).generalPractitioner,
+    });
+    expect(report).toEqual({
+      lines: 19,
+      written: 13,
+      removed: {
+        type1Patients: 1,
+        type1Resources: 3,
+        malformedLines: 1,
+        unsupportedResources: 2,
+        fields: 8,
+        byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
+      },
+    });
+  });
+
+  it('its output is accepted by the centre, and the marker deletes what the centre held for the objector', async () => {
+    // The centre holds b from before the objection.
+    await upload(
+      t,
+      auth,
+      'A81001',
+      ndjson([patient('b', n.b), condition('b-c', 'b'), medication('b-m', 'b')]),
+    ).expect(201);
+    const input = path.join(dir, 'export2.ndjson');
+    const output = path.join(dir, 'extract2.ndjson');
+    writeFileSync(input, ndjson(practiceExport(n)));
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.getHttpServer().address() as AddressInfo).port;
+    const token = auth.Authorization.slice('Bearer '.length);
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+    try {
+      await new ExtractCommand().run([], {
+        practice: 'A81001',
+        input,
+        output,
+        upload: `http://127.0.0.1:${port}`,
+        token,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    const printed = logs.join('\n');
+    expect(printed).toContain('upload: HTTP 201');
+    for (const v of Object.values(n)) expect(printed).not.toContain(v);
+    const report = JSON.parse(printed.slice(printed.indexOf('{')));
+    expect(report).toMatchObject({ patients: 3, resources: 3, rejected: [], objections: 6 });
+    expect(report.dropped).toMatchObject({
+      resources: 0,
+      fields: 0,
+      type1: { patients: 1, resources: 0, heldDeleted: 1 },
+    });
+    const { rows } = await t.sql.query(
+      `SELECT p.source_id, count(e.id)::int AS events FROM patients p LEFT JOIN gp_events e ON e.patient_id = p.id
+        GROUP BY p.source_id ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { source_id: 'a', events: 2 },
+      { source_id: 'c', events: 1 },
+      { source_id: 'd', events: 0 },
+    ]);
+    const reg = await t.sql.query(
+      `SELECT nhs_number, type, active FROM objection_register ORDER BY nhs_number, type`,
+    );
+    expect(reg.rows).toEqual(
+      [
+        { nhs_number: n.b, type: 'type1', active: true },
+        { nhs_number: n.c, type: 'type1', active: false },
+        { nhs_number: n.d, type: 'type2', active: true },
+      ].sort((x, y) => x.nhs_number.localeCompare(y.nhs_number)),
+    );
+  });
+});

@@ -1,0 +1,41 @@
+import type { TestApp } from '@custodian/testing';
+
+export const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+
+/** Creates a practice through the API (as admin), optionally rolled out and past its awareness period. */
+export async function practiceReady(
+  t: TestApp,
+  admin: { Authorization: string },
+  ods: string,
+  opts: { rollout?: string; awarenessDaysAgo?: number | null } = {},
+) {
+  await t.http
+    .post('/api/practices')
+    .set(admin)
+    .send({ odsCode: ods, name: `Surgery ${ods}`, rollout: opts.rollout ?? 'national' })
+    .expect(201);
+  if (opts.awarenessDaysAgo !== null)
+    await t.http
+      .post(`/api/practices/${ods}/awareness`)
+      .set(admin)
+      .send({ startedOn: daysAgo(opts.awarenessDaysAgo ?? 60) })
+      .expect(200);
+  return (await t.as('practice', { practiceOds: ods })).auth;
+}
+
+export function upload(t: TestApp, auth: { Authorization: string }, ods: string, body: string | Buffer) {
+  return t.http
+    .post(`/api/practices/${ods}/extracts`)
+    .set(auth)
+    .set('Content-Type', 'application/x-ndjson')
+    .send(typeof body === 'string' ? body : body.toString('utf8'));
+}
+
+export async function counts(t: TestApp) {
+  const { rows } = await t.sql.query(`SELECT
+    (SELECT count(*)::int FROM patients) AS patients,
+    (SELECT count(*)::int FROM gp_events) AS events,
+    (SELECT count(*)::int FROM objection_events) AS objection_events,
+    (SELECT count(*)::int FROM objection_register) AS register`);
+  return rows[0] as { patients: number; events: number; objection_events: number; register: number };
+}

@@ -64,4 +64,13 @@ export const ACCESS: Record<string, 'public' | Role[]> = {
   'POST /api/sources/social-care': ['data_manager'],
   'GET /api/sources/loads': ['data_manager'],
   'GET /api/sources/loads/:id': ['data_manager'],
+  'POST /api/practices': ['admin'],
+  'GET /api/practices': ['admin', 'practice'],
+  'GET /api/practices/:ods': ['admin', 'practice'],
+  'PATCH /api/practices/:ods': ['admin'],
+  'POST /api/practices/national-rollout': ['admin'],
+  'POST /api/practices/:ods/awareness': ['admin', 'practice'],
+  'POST /api/practices/:ods/extracts': ['practice'],
+  'GET /api/extracts/:id': ['practice', 'admin', 'data_manager'],
+  'POST /api/objections': ['practice'],
 };

@@ -5,6 +5,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { seedDemoBids } from '@custodian/bids';
+import { seedDemoPatients } from './demo-data';
 import { AppConfig, Role } from '@custodian/core';
 import { IdentityService } from '@custodian/identity';
 
@@ -49,6 +50,12 @@ export const DEMO_USERS: DemoUser[] = [
     roles: ['practice'],
     practiceOds: 'A81001',
   },
+  {
+    email: 'practice.a81003@nhs.example',
+    displayName: 'Practice A81003',
+    roles: ['practice'],
+    practiceOds: 'A81003',
+  },
 ];
 
 /**
@@ -64,6 +71,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
   const db = app.get<DataSource>(getDataSourceToken());
   const [{ n }] = await db.query('SELECT count(*)::int AS n FROM organisations');
   let credentials: { email: string; password: string; roles: string[] }[] = [];
+  let summary = '';
   if (n === 0) {
     const orgIds = new Map<string, string>();
     for (const o of DEMO_ORGANISATIONS)
@@ -81,6 +89,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
       credentials.push({ email: u.email, password, roles: u.roles });
     }
     writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    summary = await seedDemoPatients(app);
     await seedDemoBids(app);
   } else if (existsSync(credentialsFile)) {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8'));
@@ -89,6 +98,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
   const width = Math.max(...credentials.map((c) => c.email.length));
   return [
     '',
+    ...(summary ? [summary, ''] : []),
     'Demo sign-ins (POST /api/auth/login with {"email","password"}):',
     ...credentials.map((c) => `  ${c.email.padEnd(width)}  ${c.password}  ${c.roles.join(', ')}`),
     '',

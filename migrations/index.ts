@@ -1,6 +1,7 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
 import { PatientData1764000001000 } from './1764000001000-patient-data';
 import { SourcesAndObjections1764000002000 } from './1764000002000-sources-and-objections';
+import { Governance1764000005000 } from './1764000005000-governance';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -10,4 +11,5 @@ export const MIGRATIONS = [
   Foundation1764000000000,
   PatientData1764000001000,
   SourcesAndObjections1764000002000,
+  Governance1764000005000,
 ];

@@ -5,9 +5,12 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditHttpModule, AuditModule } from '@custodian/audit';
 import { AuthHttpModule, AuthModule, JwtAuthGuard } from '@custodian/auth';
 import { AuthzModule, PoliciesGuard } from '@custodian/authz';
+import { BidsHttpModule } from '@custodian/bids';
+import { CatalogHttpModule } from '@custodian/catalog';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { RegisterHttpModule } from '@custodian/register';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -31,6 +34,9 @@ export class ApiModule {
         AuthHttpModule,
         IdentityHttpModule,
         AuditHttpModule,
+        CatalogHttpModule,
+        BidsHttpModule,
+        RegisterHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { seedDemoBids } from '@custodian/bids';
 import { AppConfig, Role } from '@custodian/core';
 import { IdentityService } from '@custodian/identity';
 
@@ -80,6 +81,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
       credentials.push({ email: u.email, password, roles: u.roles });
     }
     writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
+    await seedDemoBids(app);
   } else if (existsSync(credentialsFile)) {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8'));
   }

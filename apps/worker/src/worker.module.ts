@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@custodian/audit';
+import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 
@@ -18,6 +19,7 @@ export class WorkerModule {
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 6, applicationName: 'custodian-worker' }),
         AuditModule,
+        BidsModule,
       ],
     };
   }

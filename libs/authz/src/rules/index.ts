@@ -1,8 +1,10 @@
 import type { RulesFile } from '../ability';
 import { auditRules } from './audit.rules';
+import { bidRules } from './bid.rules';
+import { datasetRules } from './dataset.rules';
 import { organisationRules } from './organisation.rules';
 import { profileRules } from './profile.rules';
 import { userRules } from './user.rules';
 
 /** One rules file per subject. A subject with no file here is closed to everyone. */
-export const RULES: RulesFile[] = [profileRules, organisationRules, userRules, auditRules];
+export const RULES: RulesFile[] = [profileRules, organisationRules, userRules, auditRules, datasetRules, bidRules];

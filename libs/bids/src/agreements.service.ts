@@ -1,0 +1,170 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { JobsService } from '@custodian/database';
+import type { Principal } from '@custodian/core';
+import { objectionHandling, type ObjectionHandling } from './bid-rules';
+import { BidWorkflow, SYSTEM_ACTOR } from './bid-workflow';
+import { Agreement, agreementReference, Bid, type AgreementStatus } from './bid.entity';
+
+/** Queue of the hourly expiry sweep. */
+export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
+/** Queue the release module consumes: delete a bid's release files (with a destruction record). */
+export const RELEASE_DESTROY_QUEUE = 'release.destroy';
+export interface ReleaseDestroyJob {
+  bidId: string;
+  reason: 'expired' | 'revoked';
+}
+
+/** What the release engine needs to release a bid, when (and only when) it may. */
+export interface Releasable {
+  bid: Bid;
+  agreement: Agreement;
+  organisationId: string;
+  recipients: string[];
+  grantedTier: NonNullable<Bid['grantedTier']>;
+  legalBasis: Bid['legalBasis'];
+  datasets: Bid['datasets'];
+  cohort: Bid['cohort'];
+  aggregation: Bid['aggregation'];
+  objections: ObjectionHandling;
+  /** Everyone who voted on the bid in any round (recused or not): they may not release it. */
+  voters: string[];
+}
+
+/**
+ * Data sharing agreements: offered on approval, in force from the applicant's acceptance for
+ * durationMonths (the agreement ends on end_date), revoked by an admin or expired by the sweep.
+ */
+@Injectable()
+export class AgreementsService {
+  private readonly logger = new Logger('Agreements');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly workflow: BidWorkflow,
+    private readonly jobs: JobsService,
+  ) {}
+
+  /** On approval (in the deciding transaction): a new agreement version, `DSA-<year>-<nnnn>-v<version>`. */
+  async offer(tx: EntityManager, bid: Bid): Promise<Agreement> {
+    const [{ number, year, version }] = await tx.query(
+      `SELECT nextval('agreement_number_seq')::int AS number, extract(year FROM now() AT TIME ZONE 'UTC')::int AS year,
+              coalesce((SELECT max(version) FROM agreements WHERE bid_id = $1), 0) + 1 AS version`,
+      [bid.id],
+    );
+    return tx.save(
+      tx.create(Agreement, {
+        bidId: bid.id,
+        number,
+        year,
+        version,
+        reference: agreementReference(year, number, version),
+        status: 'offered',
+        tier: bid.grantedTier!,
+        durationMonths: bid.durationMonths,
+        conditions: bid.conditions,
+      }),
+    );
+  }
+
+  async activate(tx: EntityManager, bid: Bid, user: Principal): Promise<void> {
+    await tx.query(
+      `UPDATE agreements SET status = 'active', accepted_at = now(), accepted_by = $2,
+              start_date = (now() AT TIME ZONE 'UTC')::date,
+              end_date = ((now() AT TIME ZONE 'UTC')::date + make_interval(months => duration_months))::date
+        WHERE bid_id = $1 AND status = 'offered'`,
+      [bid.id, user.id],
+    );
+  }
+
+  async end(
+    tx: EntityManager,
+    bidId: string,
+    status: Extract<AgreementStatus, 'revoked' | 'expired' | 'closed'>,
+    by: string | null,
+    reason: string,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE agreements SET status = $2, ended_at = now(), ended_by = $3, end_reason = $4
+        WHERE bid_id = $1 AND status IN ('offered','active')`,
+      [bidId, status, by, reason],
+    );
+  }
+
+  /** Tells the release module to delete the bid's files. Sent after the commit that ended the agreement. */
+  async announceDestruction(bidId: string, reason: ReleaseDestroyJob['reason']): Promise<void> {
+    await this.jobs.send<ReleaseDestroyJob>(
+      RELEASE_DESTROY_QUEUE,
+      { bidId, reason },
+      {
+        singletonKey: `${bidId}:${reason}`,
+      },
+    );
+  }
+
+  /**
+   * Moves every active agreement whose end date has come (end_date <= the given day) to expired, and
+   * its bid to `expired`, one transaction per agreement; then announces the destruction of its files.
+   * Returns the bids expired. Safe to run concurrently (SKIP LOCKED) and repeatedly.
+   */
+  async sweepExpired(now: Date = new Date()): Promise<string[]> {
+    const day = now.toISOString().slice(0, 10);
+    const expired: string[] = [];
+    for (;;) {
+      const bidId = await this.db.transaction(async (tx) => {
+        const [row] = await tx.query(
+          `SELECT a.bid_id FROM agreements a JOIN bids b ON b.id = a.bid_id
+            WHERE a.status = 'active' AND a.end_date <= $1::date AND b.state = 'active'
+            ORDER BY a.end_date LIMIT 1 FOR UPDATE OF a, b SKIP LOCKED`,
+          [day],
+        );
+        if (!row) return null;
+        const bid = await tx.findOneByOrFail(Bid, { id: row.bid_id });
+        await this.workflow.transition(tx, bid, 'expire', SYSTEM_ACTOR, {
+          remarks: 'The data sharing agreement reached its end date',
+        });
+        await this.end(tx, bid.id, 'expired', null, 'end date reached');
+        return bid.id as string;
+      });
+      if (!bidId) break;
+      expired.push(bidId);
+      await this.announceDestruction(bidId, 'expired');
+    }
+    if (expired.length) this.logger.log({ expired: expired.length }, 'agreements expired');
+    return expired;
+  }
+
+  /**
+   * For the release engine: the bid and its agreement when the bid is active and the agreement is
+   * active and in date today; otherwise null. Pass `tx` to read inside the caller's transaction.
+   */
+  async findReleasable(bidId: string, tx: EntityManager = this.db.manager): Promise<Releasable | null> {
+    const [row] = await tx.query(
+      `SELECT a.id FROM agreements a JOIN bids b ON b.id = a.bid_id
+        WHERE b.id = $1 AND b.state = 'active' AND a.status = 'active'
+          AND a.start_date <= (now() AT TIME ZONE 'UTC')::date AND a.end_date > (now() AT TIME ZONE 'UTC')::date`,
+      [bidId],
+    );
+    if (!row) return null;
+    const bid = await tx.findOneByOrFail(Bid, { id: bidId });
+    const agreement = await tx.findOneByOrFail(Agreement, { id: row.id });
+    const voters: { voter_id: string }[] = await tx.query(
+      'SELECT DISTINCT voter_id FROM bid_votes WHERE bid_id = $1',
+      [bidId],
+    );
+    return {
+      bid,
+      agreement,
+      organisationId: bid.organisationId,
+      recipients: bid.recipients,
+      grantedTier: bid.grantedTier!,
+      legalBasis: bid.legalBasis,
+      datasets: bid.datasets,
+      cohort: bid.cohort,
+      aggregation: bid.aggregation,
+      objections: objectionHandling(bid.legalBasis, bid.grantedTier!),
+      voters: voters.map((v) => v.voter_id),
+    };
+  }
+}

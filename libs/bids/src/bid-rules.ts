@@ -1,0 +1,86 @@
+import { leastIdentifying, tierRank, type Tier } from '@custodian/catalog';
+
+export const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'] as const;
+export type LegalBasis = (typeof LEGAL_BASES)[number];
+
+/** Legal bases that allow each tier (SPEC §4): identifiable needs a basis; `none` only below pseudonymised. */
+export const BASES_BY_TIER: Record<Tier, readonly LegalBasis[]> = {
+  identifiable: ['consent', 's251', 'public_health_emergency', 'statutory'],
+  pseudonymised: ['consent', 's251', 'public_health_emergency', 'statutory'],
+  anonymised: ['consent', 's251', 'public_health_emergency', 'statutory', 'none'],
+  aggregate: ['consent', 's251', 'public_health_emergency', 'statutory', 'none'],
+};
+
+/** Bases that must cite their instrument (the s251 approval, the civil emergency notice). */
+export const BASES_NEEDING_REFERENCE: readonly LegalBasis[] = ['s251', 'public_health_emergency'];
+
+/** Maximum agreement term by organisation kind, in months (SPEC §4). The one place these live. */
+export const MAX_DURATION_MONTHS = { commercial: 12, default: 36 } as const;
+export const maxDurationMonths = (organisationKind: string): number =>
+  organisationKind === 'commercial' ? MAX_DURATION_MONTHS.commercial : MAX_DURATION_MONTHS.default;
+
+export interface ObjectionHandling {
+  applied: boolean;
+  note: string;
+}
+
+/**
+ * How type 2 objections apply to a release under this legal basis and tier (SPEC §5 step 2), in
+ * words fit for the public register.
+ */
+export function objectionHandling(legalBasis: LegalBasis, tier: Tier): ObjectionHandling {
+  if (legalBasis === 'public_health_emergency')
+    return {
+      applied: false,
+      note: 'Objections not applied: released under a civil emergency (public health emergency) notice',
+    };
+  if (legalBasis === 'statutory')
+    return { applied: false, note: 'Objections not applied: release required by statute' };
+  if (tier === 'aggregate')
+    return {
+      applied: false,
+      note: 'Objections not applied: aggregate counts after disclosure control identify no one',
+    };
+  if (legalBasis === 'consent')
+    return {
+      applied: true,
+      note: 'Consent: limited to the consenting cohort, whose consent overrides a type 2 objection',
+    };
+  return { applied: true, note: 'Type 2 objections applied: objecting patients excluded' };
+}
+
+export type VoteDecision = 'approve' | 'reject' | 'return';
+export interface CountedVote {
+  decision: VoteDecision;
+  /** The tier the voter would grant; defaults to the requested tier. */
+  tier: Tier;
+  conditions: string[];
+}
+
+export type PanelOutcome =
+  | { outcome: 'pending' }
+  | { outcome: 'approved'; grantedTier: Tier; conditions: string[] }
+  | { outcome: 'rejected' }
+  | { outcome: 'returned' };
+
+/**
+ * The panel's decision rule (SPEC §4): nothing until `quorum` non-recused votes; then a strict
+ * majority of approvals approves at the least identifying tier among them (with every approving
+ * vote's conditions), a strict majority of rejections rejects, and anything else returns the bid.
+ */
+export function decide(votes: readonly CountedVote[], quorum: number, requested: Tier): PanelOutcome {
+  if (votes.length < quorum) return { outcome: 'pending' };
+  const approvals = votes.filter((v) => v.decision === 'approve');
+  const rejections = votes.filter((v) => v.decision === 'reject');
+  if (approvals.length * 2 > votes.length) {
+    const grantedTier = leastIdentifying([requested, ...approvals.map((v) => v.tier)]);
+    const conditions = [
+      ...new Set(approvals.flatMap((v) => v.conditions.map((c) => c.trim())).filter(Boolean)),
+    ];
+    return { outcome: 'approved', grantedTier, conditions };
+  }
+  if (rejections.length * 2 > votes.length) return { outcome: 'rejected' };
+  return { outcome: 'returned' };
+}
+
+export const isAbove = (tier: Tier, requested: Tier) => tierRank(tier) > tierRank(requested);

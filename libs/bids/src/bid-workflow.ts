@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
+import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
+import { Bid, BidEvent } from './bid.entity';
+
+/** Who acts: a signed-in user, or the scheduler. */
+export type Actor = Pick<Principal, 'id' | 'roles'> | { id: null; roles: ['system'] };
+export const SYSTEM_ACTOR: Actor = { id: null, roles: ['system'] };
+
+export interface EventInput {
+  action: string;
+  from?: BidState | null;
+  to?: BidState | null;
+  remarks?: string | null;
+  internalNotes?: string | null;
+  internal?: boolean;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Applies the state machine of bid-state.ts. Callers hold the bid row lock (SELECT … FOR UPDATE)
+ * in `tx`; every change writes one bid event and one audit entry in the same transaction.
+ */
+@Injectable()
+export class BidWorkflow {
+  constructor(private readonly audit: AuditService) {}
+
+  async transition(
+    tx: EntityManager,
+    bid: Bid,
+    action: BidAction,
+    actor: Actor,
+    opts: Omit<EventInput, 'action' | 'from' | 'to'> & { meta?: RequestMeta; set?: Partial<Bid> } = {},
+  ): Promise<Bid> {
+    const check = checkTransition(action, bid.state, actor.roles as ActingRole[]);
+    if (!check.ok) {
+      if (check.reason === 'ROLE_NOT_ALLOWED') throw new ForbiddenError('Your roles do not allow this');
+      throw new ConflictError(
+        'ILLEGAL_TRANSITION',
+        `A bid in state ${bid.state} cannot be ${describe(action)}`,
+        {
+          state: bid.state,
+          action,
+        },
+      );
+    }
+    const from = bid.state;
+    const to = check.transition.to;
+    await tx.update(Bid, { id: bid.id }, { ...(opts.set ?? {}), state: to, updatedAt: new Date() });
+    await this.event(tx, bid.id, actor, { ...opts, action, from, to });
+    await this.audit.record(
+      {
+        action: `bid.${action}`,
+        actor: actor.id ? (actor as Principal) : null,
+        bidId: bid.id,
+        subjectType: 'bid',
+        subjectId: bid.id,
+        meta: opts.meta,
+        details: { from, to, ...(opts.details ?? {}) },
+      },
+      tx,
+    );
+    return Object.assign(bid, opts.set ?? {}, { state: to });
+  }
+
+  /** One row of the bid's history; state changes go through transition(). */
+  async event(tx: EntityManager, bidId: string, actor: Actor, e: EventInput): Promise<void> {
+    await tx.insert(BidEvent, {
+      bidId,
+      actorId: actor.id,
+      actorRoles: actor.roles as string[],
+      action: e.action,
+      fromState: e.from ?? null,
+      toState: e.to ?? null,
+      remarks: e.remarks ?? null,
+      internalNotes: e.internalNotes ?? null,
+      internal: e.internal ?? false,
+      details: e.details ?? {},
+    } as never);
+  }
+}
+
+const describe = (action: BidAction) =>
+  ({
+    submit: 'submitted',
+    withdraw: 'withdrawn',
+    screen_accept: 'screened',
+    screen_return: 'screened',
+    decide_approve: 'decided',
+    decide_reject: 'decided',
+    decide_return: 'decided',
+    accept_agreement: 'activated (agreement accepted)',
+    revoke: 'revoked',
+    expire: 'expired',
+    close: 'closed',
+  })[action];

@@ -1,0 +1,111 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { Tier } from '@custodian/catalog';
+import type { BidState } from './bid-state';
+import type { LegalBasis, VoteDecision } from './bid-rules';
+
+export interface DatasetRequest {
+  dataset: string;
+  fields: string[];
+}
+export interface Cohort {
+  practices?: string[];
+  postcodeAreas?: string[];
+  conditionCodes?: string[];
+  eventsFrom?: string;
+  eventsTo?: string;
+  ageMin?: number;
+  ageMax?: number;
+}
+export interface Aggregation {
+  dimensions: string[];
+}
+
+@Entity('bids')
+export class Bid {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'organisation_id', type: 'uuid' }) organisationId!: string;
+  @Column({ name: 'created_by', type: 'uuid' }) createdBy!: string;
+  @Column({ type: 'varchar', length: 12, default: 'draft' }) state!: BidState;
+  @Column({ type: 'varchar', length: 200 }) title!: string;
+  @Column({ type: 'text' }) purpose!: string;
+  @Column({ name: 'public_benefit', type: 'text' }) publicBenefit!: string;
+  @Column({ name: 'legal_basis', type: 'varchar', length: 24 }) legalBasis!: LegalBasis;
+  @Column({ name: 'legal_basis_reference', type: 'varchar', length: 200, nullable: true })
+  legalBasisReference!: string | null;
+  @Column({ name: 'requested_tier', type: 'varchar', length: 16 }) requestedTier!: Tier;
+  @Column({ name: 'granted_tier', type: 'varchar', length: 16, nullable: true }) grantedTier!: Tier | null;
+  @Column({ type: 'jsonb' }) datasets!: DatasetRequest[];
+  @Column({ type: 'jsonb', default: {} }) cohort!: Cohort;
+  @Column({ type: 'jsonb', nullable: true }) aggregation!: Aggregation | null;
+  @Column({ name: 'duration_months', type: 'smallint' }) durationMonths!: number;
+  @Column({ type: 'uuid', array: true }) recipients!: string[];
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
+  @Column({ name: 'review_round', type: 'integer', default: 0 }) reviewRound!: number;
+  @Column({ name: 'cohort_size', type: 'integer', nullable: true }) cohortSize!: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column({ name: 'submitted_at', type: 'timestamptz', nullable: true }) submittedAt!: Date | null;
+  @Column({ name: 'decided_at', type: 'timestamptz', nullable: true }) decidedAt!: Date | null;
+}
+
+@Entity('bid_events')
+export class BidEvent {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' }) id!: string;
+  @Column({ name: 'bid_id', type: 'uuid' }) bidId!: string;
+  @Column({ type: 'timestamptz', default: () => 'clock_timestamp()' }) at!: Date;
+  @Column({ name: 'actor_id', type: 'uuid', nullable: true }) actorId!: string | null;
+  @Column({ name: 'actor_roles', type: 'text', array: true, default: () => "'{}'" }) actorRoles!: string[];
+  @Column({ type: 'varchar', length: 24 }) action!: string;
+  @Column({ name: 'from_state', type: 'varchar', length: 12, nullable: true }) fromState!: BidState | null;
+  @Column({ name: 'to_state', type: 'varchar', length: 12, nullable: true }) toState!: BidState | null;
+  @Column({ type: 'text', nullable: true }) remarks!: string | null;
+  @Column({ name: 'internal_notes', type: 'text', nullable: true }) internalNotes!: string | null;
+  /** Internal events (individual votes) are never shown to the applicant. */
+  @Column({ type: 'boolean', default: false }) internal!: boolean;
+  @Column({ type: 'jsonb', default: {} }) details!: Record<string, unknown>;
+}
+
+@Entity('bid_votes')
+export class BidVote {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'bid_id', type: 'uuid' }) bidId!: string;
+  @Column({ name: 'review_round', type: 'integer' }) reviewRound!: number;
+  @Column({ name: 'voter_id', type: 'uuid' }) voterId!: string;
+  @Column({ type: 'varchar', length: 8 }) decision!: VoteDecision;
+  @Column({ type: 'varchar', length: 16, nullable: true }) tier!: Tier | null;
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
+  @Column({ name: 'conflict_of_interest', type: 'boolean' }) conflictOfInterest!: boolean;
+  @Column({ type: 'text', nullable: true }) interests!: string | null;
+  @Column({ type: 'boolean' }) recused!: boolean;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+export const AGREEMENT_STATUSES = ['offered', 'active', 'expired', 'revoked', 'closed'] as const;
+export type AgreementStatus = (typeof AGREEMENT_STATUSES)[number];
+
+@Entity('agreements')
+export class Agreement {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'bid_id', type: 'uuid' }) bidId!: string;
+  @Column({ type: 'integer' }) number!: number;
+  @Column({ type: 'smallint' }) year!: number;
+  @Column({ type: 'smallint', default: 1 }) version!: number;
+  @Column({ type: 'varchar', length: 40 }) reference!: string;
+  @Column({ type: 'varchar', length: 10, default: 'offered' }) status!: AgreementStatus;
+  @Column({ type: 'varchar', length: 16 }) tier!: Tier;
+  @Column({ name: 'duration_months', type: 'smallint' }) durationMonths!: number;
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
+  /** Dates as YYYY-MM-DD; set when the applicant accepts. */
+  @Column({ name: 'start_date', type: 'date', nullable: true }) startDate!: string | null;
+  @Column({ name: 'end_date', type: 'date', nullable: true }) endDate!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'accepted_at', type: 'timestamptz', nullable: true }) acceptedAt!: Date | null;
+  @Column({ name: 'accepted_by', type: 'uuid', nullable: true }) acceptedBy!: string | null;
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true }) endedAt!: Date | null;
+  @Column({ name: 'ended_by', type: 'uuid', nullable: true }) endedBy!: string | null;
+  @Column({ name: 'end_reason', type: 'text', nullable: true }) endReason!: string | null;
+}
+
+/** `DSA-<year>-<number, zero-padded to 4>-v<version>`. */
+export const agreementReference = (year: number, number: number, version: number) =>
+  `DSA-${year}-${String(number).padStart(4, '0')}-v${version}`;

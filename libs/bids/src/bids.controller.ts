@@ -1,0 +1,206 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { BidsService, toBidResponse } from './bids.service';
+import { CohortService } from './cohort.service';
+import {
+  BidDto,
+  BidEventDto,
+  BidListDto,
+  CohortUploadDto,
+  CreateBidDto,
+  ListBidsQueryDto,
+  RemarksDto,
+  RevokeBidDto,
+  ScreenBidDto,
+  UpdateBidDto,
+  VoteDto,
+  VoteResultDto,
+} from './dto';
+import { PanelService } from './panel.service';
+
+const Id = () => Param('id', ParseUUIDPipe);
+
+@ApiTags('bids')
+@ApiNotFoundResponse({
+  description: 'No such bid, or not one you may see (another organisation’s bid is 404)',
+})
+@Controller('bids')
+export class BidsController {
+  constructor(
+    private readonly bids: BidsService,
+    private readonly panel: PanelService,
+    private readonly cohorts: CohortService,
+  ) {}
+
+  @Post()
+  @Can('create', 'Bid')
+  @ApiCreatedResponse({ type: BidDto })
+  @ApiBadRequestResponse({
+    description: 'Invalid body, tier/legal basis mismatch, field outside the catalogue…',
+  })
+  async create(
+    @CurrentUser() user: Principal,
+    @Body() dto: CreateBidDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.create(user, dto, meta));
+  }
+
+  @Get()
+  @Can('read', 'Bid')
+  @ApiOkResponse({ type: BidListDto })
+  async list(@CurrentUser() user: Principal, @Query() q: ListBidsQueryDto): Promise<BidListDto> {
+    const { items, total } = await this.bids.list(user, q);
+    return { items: items.map(toBidResponse), page: q.page, limit: q.limit, total };
+  }
+
+  @Get(':id')
+  @Can('read', 'Bid')
+  @ApiOkResponse({ type: BidDto })
+  async get(@CurrentUser() user: Principal, @Id() id: string): Promise<BidDto> {
+    return toBidResponse(await this.bids.get(user, id));
+  }
+
+  @Patch(':id')
+  @Can('update', 'Bid')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'BID_NOT_EDITABLE: only draft and returned bids are edited' })
+  async update(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: UpdateBidDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.update(user, id, dto, meta));
+  }
+
+  @Put(':id/cohort')
+  @Can('upload', 'Bid')
+  @ApiConsumes('text/plain')
+  @ApiBody({ description: 'NHS numbers of the consenting cohort, one a line', schema: { type: 'string' } })
+  @ApiOkResponse({ type: CohortUploadDto })
+  @ApiBadRequestResponse({ description: 'INVALID_NHS_NUMBERS with details.badLines (line numbers only)' })
+  @ApiConflictResponse({ description: 'COHORT_NOT_ALLOWED (not a consent bid) or BID_NOT_EDITABLE' })
+  async cohort(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Req() req: { body: unknown },
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<CohortUploadDto> {
+    return this.cohorts.upload(user, id, req.body as NodeJS.ReadableStream, meta);
+  }
+
+  @Post(':id/submit')
+  @HttpCode(200)
+  @Can('submit', 'Bid')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION, CONSENT_COHORT_REQUIRED' })
+  async submit(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.submit(user, id, meta));
+  }
+
+  @Post(':id/withdraw')
+  @HttpCode(200)
+  @Can('withdraw', 'Bid')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only before approval' })
+  async withdraw(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: RemarksDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.withdraw(user, id, dto.remarks, meta));
+  }
+
+  @Post(':id/screen')
+  @HttpCode(200)
+  @Can('screen', 'Bid')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only submitted bids are screened' })
+  async screen(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: ScreenBidDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.screen(user, id, dto, meta));
+  }
+
+  @Post(':id/votes')
+  @Can('vote', 'Bid')
+  @ApiCreatedResponse({ type: VoteResultDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION (not in review), ALREADY_VOTED' })
+  @ApiBadRequestResponse({ description: 'TIER_ABOVE_REQUEST' })
+  async vote(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: VoteDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<VoteResultDto> {
+    return this.panel.vote(user, id, dto, meta);
+  }
+
+  @Post(':id/agreement/accept')
+  @HttpCode(200)
+  @Can('accept', 'Agreement')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only approved bids' })
+  async accept(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.acceptAgreement(user, id, meta));
+  }
+
+  @Post(':id/revoke')
+  @HttpCode(200)
+  @Can('revoke', 'Agreement')
+  @ApiOkResponse({ type: BidDto })
+  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only approved or active bids' })
+  async revoke(
+    @CurrentUser() user: Principal,
+    @Id() id: string,
+    @Body() dto: RevokeBidDto,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<BidDto> {
+    return toBidResponse(await this.bids.revoke(user, id, dto.reason, meta));
+  }
+
+  @Get(':id/events')
+  @Can('read', 'Bid')
+  @ApiOkResponse({
+    type: [BidEventDto],
+    description: 'Applicants never see individual votes or internal notes',
+  })
+  events(@CurrentUser() user: Principal, @Id() id: string): Promise<BidEventDto[]> {
+    return this.bids.events(user, id);
+  }
+}

@@ -1,0 +1,33 @@
+import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '@custodian/audit';
+import { CatalogModule } from '@custodian/catalog';
+import { JobsService } from '@custodian/database';
+import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
+import { BidWorkflow } from './bid-workflow';
+import { Agreement, Bid, BidEvent, BidVote } from './bid.entity';
+import { BidsService } from './bids.service';
+import { CohortService } from './cohort.service';
+import { PanelService } from './panel.service';
+
+/** Hourly, at minute 7. */
+export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Bid, BidEvent, BidVote, Agreement]), AuditModule, CatalogModule],
+  providers: [BidWorkflow, BidsService, PanelService, AgreementsService, CohortService],
+  exports: [BidsService, PanelService, AgreementsService, CohortService],
+})
+export class BidsModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly agreements: AgreementsService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.work(AGREEMENTS_SWEEP_QUEUE, async () => {
+      await this.agreements.sweepExpired();
+    });
+    await this.jobs.schedule(AGREEMENTS_SWEEP_QUEUE, AGREEMENTS_SWEEP_CRON);
+  }
+}

@@ -1,0 +1,420 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { CatalogService } from '@custodian/catalog';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+  type Principal,
+  type RequestMeta,
+} from '@custodian/core';
+import { AgreementsService } from './agreements.service';
+import { applicantOrg, seesInternals, visibleBidsWhere } from './bid-access';
+import { BASES_BY_TIER, BASES_NEEDING_REFERENCE, maxDurationMonths } from './bid-rules';
+import { EDITABLE_STATES } from './bid-state';
+import { BidWorkflow } from './bid-workflow';
+import { Agreement, Bid, BidEvent } from './bid.entity';
+import type {
+  AgreementDto,
+  BidDto,
+  BidEventDto,
+  CreateBidDto,
+  ListBidsQueryDto,
+  ScreenBidDto,
+  UpdateBidDto,
+} from './dto';
+
+export type BidWithAgreement = Bid & { agreement: Agreement | null };
+
+export const toAgreementResponse = (a: Agreement): AgreementDto => ({
+  reference: a.reference,
+  version: a.version,
+  status: a.status,
+  tier: a.tier,
+  durationMonths: a.durationMonths,
+  conditions: a.conditions,
+  startDate: a.startDate,
+  endDate: a.endDate,
+});
+
+export const toBidResponse = (b: BidWithAgreement): BidDto => ({
+  id: b.id,
+  organisationId: b.organisationId,
+  createdBy: b.createdBy,
+  state: b.state,
+  title: b.title,
+  purpose: b.purpose,
+  publicBenefit: b.publicBenefit,
+  legalBasis: b.legalBasis,
+  legalBasisReference: b.legalBasisReference,
+  requestedTier: b.requestedTier,
+  grantedTier: b.grantedTier,
+  datasets: b.datasets,
+  cohort: b.cohort,
+  aggregation: b.aggregation,
+  durationMonths: b.durationMonths,
+  recipients: b.recipients,
+  conditions: b.conditions,
+  cohortSize: b.cohortSize,
+  agreement: b.agreement ? toAgreementResponse(b.agreement) : null,
+  createdAt: b.createdAt,
+  updatedAt: b.updatedAt,
+  submittedAt: b.submittedAt,
+  decidedAt: b.decidedAt,
+});
+
+type BidContent = Pick<
+  Bid,
+  | 'title'
+  | 'purpose'
+  | 'publicBenefit'
+  | 'legalBasis'
+  | 'legalBasisReference'
+  | 'requestedTier'
+  | 'datasets'
+  | 'cohort'
+  | 'aggregation'
+  | 'durationMonths'
+  | 'recipients'
+>;
+
+/** Bids: their content, visibility, and the applicant's and screener's transitions. */
+@Injectable()
+export class BidsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly catalog: CatalogService,
+    private readonly workflow: BidWorkflow,
+    private readonly agreements: AgreementsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(user: Principal, dto: CreateBidDto, meta?: RequestMeta): Promise<BidWithAgreement> {
+    const org = requireApplicantOrg(user);
+    return this.db.transaction(async (tx) => {
+      const content = await this.validate(tx, org, {
+        title: dto.title.trim(),
+        purpose: dto.purpose,
+        publicBenefit: dto.publicBenefit,
+        legalBasis: dto.legalBasis,
+        legalBasisReference: dto.legalBasisReference ?? null,
+        requestedTier: dto.requestedTier,
+        datasets: dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields })),
+        cohort: { ...(dto.cohort ?? {}) },
+        aggregation: dto.aggregation ? { dimensions: dto.aggregation.dimensions } : null,
+        durationMonths: dto.durationMonths,
+        recipients: dto.recipients ?? [user.id],
+      });
+      const bid = await tx.save(tx.create(Bid, { ...content, organisationId: org, createdBy: user.id }));
+      await this.workflow.event(tx, bid.id, user, { action: 'create', to: 'draft' });
+      await this.audit.record(
+        {
+          action: 'bid.create',
+          actor: user,
+          bidId: bid.id,
+          subjectType: 'bid',
+          subjectId: bid.id,
+          meta,
+          details: { tier: bid.requestedTier, legalBasis: bid.legalBasis },
+        },
+        tx,
+      );
+      return { ...bid, agreement: null };
+    });
+  }
+
+  async update(
+    user: Principal,
+    id: string,
+    dto: UpdateBidDto,
+    meta?: RequestMeta,
+  ): Promise<BidWithAgreement> {
+    const org = requireApplicantOrg(user);
+    return this.db.transaction(async (tx) => {
+      const bid = await this.lockForApplicant(tx, id, org);
+      if (!EDITABLE_STATES.includes(bid.state))
+        throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
+          state: bid.state,
+        });
+      const merged: BidContent = {
+        title: dto.title?.trim() ?? bid.title,
+        purpose: dto.purpose ?? bid.purpose,
+        publicBenefit: dto.publicBenefit ?? bid.publicBenefit,
+        legalBasis: dto.legalBasis ?? bid.legalBasis,
+        legalBasisReference:
+          dto.legalBasisReference !== undefined ? (dto.legalBasisReference ?? null) : bid.legalBasisReference,
+        requestedTier: dto.requestedTier ?? bid.requestedTier,
+        datasets: dto.datasets
+          ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields }))
+          : bid.datasets,
+        cohort: dto.cohort !== undefined ? { ...(dto.cohort ?? {}) } : bid.cohort,
+        aggregation:
+          dto.aggregation !== undefined
+            ? dto.aggregation
+              ? { dimensions: dto.aggregation.dimensions }
+              : null
+            : dto.requestedTier && dto.requestedTier !== 'aggregate'
+              ? null
+              : bid.aggregation,
+        durationMonths: dto.durationMonths ?? bid.durationMonths,
+        recipients: dto.recipients ?? bid.recipients,
+      };
+      const content = await this.validate(tx, org, merged);
+      let cohortSize = bid.cohortSize;
+      if (content.legalBasis !== 'consent' && cohortSize !== null) {
+        await tx.query('DELETE FROM bid_cohort_members WHERE bid_id = $1', [bid.id]);
+        cohortSize = null;
+      }
+      await tx.update(Bid, { id: bid.id }, { ...content, cohortSize, updatedAt: new Date() });
+      await this.audit.record(
+        {
+          action: 'bid.update',
+          actor: user,
+          bidId: bid.id,
+          subjectType: 'bid',
+          subjectId: bid.id,
+          meta,
+          details: { changed: Object.keys(dto) },
+        },
+        tx,
+      );
+      return this.withAgreement(tx, (await tx.findOneByOrFail(Bid, { id: bid.id })) as Bid);
+    });
+  }
+
+  async list(user: Principal, q: ListBidsQueryDto): Promise<{ items: BidWithAgreement[]; total: number }> {
+    const scope = visibleBidsWhere(user, 1);
+    const params = [...scope.params, q.state ?? null];
+    const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
+    const [{ total }] = await this.db.query(
+      `SELECT count(*)::int AS total FROM bids b WHERE ${where}`,
+      params,
+    );
+    const ids: { id: string }[] = await this.db.query(
+      `SELECT b.id FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5`,
+      [...params, q.limit, (q.page - 1) * q.limit],
+    );
+    if (!ids.length) return { items: [], total };
+    const bids = await this.db.getRepository(Bid).findBy({ id: In(ids.map((r) => r.id)) });
+    const agreements = await this.latestAgreements(
+      this.db.manager,
+      bids.map((b) => b.id),
+    );
+    const byId = new Map(bids.map((b) => [b.id, b]));
+    return {
+      items: ids.map(({ id }) => ({ ...byId.get(id)!, agreement: agreements.get(id) ?? null })),
+      total,
+    };
+  }
+
+  /** A bid the caller may read, or 404 (also for another organisation's bid). */
+  async get(user: Principal, id: string, em: EntityManager = this.db.manager): Promise<BidWithAgreement> {
+    return this.withAgreement(em, await this.findVisible(em, user, id));
+  }
+
+  async events(user: Principal, id: string): Promise<BidEventDto[]> {
+    const bid = await this.findVisible(this.db.manager, user, id);
+    const internals = seesInternals(user, bid);
+    const events = await this.db.getRepository(BidEvent).find({
+      where: internals ? { bidId: id } : { bidId: id, internal: false },
+      order: { id: 'ASC' },
+    });
+    return events.map((e) => ({
+      id: e.id,
+      at: e.at,
+      action: e.action,
+      actorId: e.actorId,
+      actorRoles: e.actorRoles,
+      fromState: e.fromState,
+      toState: e.toState,
+      remarks: e.remarks,
+      ...(internals ? { internalNotes: e.internalNotes } : {}),
+      details: e.details,
+    }));
+  }
+
+  async submit(user: Principal, id: string, meta?: RequestMeta): Promise<BidWithAgreement> {
+    const org = requireApplicantOrg(user);
+    return this.db.transaction(async (tx) => {
+      const bid = await this.lockForApplicant(tx, id, org);
+      if (bid.legalBasis === 'consent' && !bid.cohortSize && EDITABLE_STATES.includes(bid.state))
+        throw new ConflictError(
+          'CONSENT_COHORT_REQUIRED',
+          'A consent bid needs its cohort of consenting NHS numbers (PUT /api/bids/:id/cohort) before submission',
+        );
+      await this.workflow.transition(tx, bid, 'submit', user, { meta, set: { submittedAt: new Date() } });
+      return this.withAgreement(tx, bid);
+    });
+  }
+
+  async withdraw(user: Principal, id: string, remarks: string | undefined, meta?: RequestMeta) {
+    const org = requireApplicantOrg(user);
+    return this.db.transaction(async (tx) => {
+      const bid = await this.lockForApplicant(tx, id, org);
+      await this.workflow.transition(tx, bid, 'withdraw', user, { meta, remarks });
+      return this.withAgreement(tx, bid);
+    });
+  }
+
+  /** A release officer accepts a submitted bid into review, or returns it with remarks. */
+  async screen(user: Principal, id: string, dto: ScreenBidDto, meta?: RequestMeta) {
+    return this.db.transaction(async (tx) => {
+      const bid = await this.lockForReviewer(tx, id);
+      assertNotApplicant(user, bid, 'screen');
+      const accept = dto.outcome === 'accept';
+      await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {
+        meta,
+        remarks: dto.remarks ?? null,
+        internalNotes: dto.notes ?? null,
+        set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
+      });
+      return this.withAgreement(tx, bid);
+    });
+  }
+
+  /** The applicant accepts the data sharing agreement: approved → active, the term starts today. */
+  async acceptAgreement(user: Principal, id: string, meta?: RequestMeta) {
+    const org = requireApplicantOrg(user);
+    return this.db.transaction(async (tx) => {
+      const bid = await this.lockForApplicant(tx, id, org);
+      await this.workflow.transition(tx, bid, 'accept_agreement', user, { meta });
+      await this.agreements.activate(tx, bid, user);
+      return this.withAgreement(tx, bid);
+    });
+  }
+
+  async revoke(user: Principal, id: string, reason: string, meta?: RequestMeta) {
+    if (!user.roles.includes('admin')) throw new ForbiddenError('Only an administrator revokes agreements');
+    const result = await this.db.transaction(async (tx) => {
+      const bid = await this.lockForReviewer(tx, id);
+      await this.workflow.transition(tx, bid, 'revoke', user, { meta, remarks: reason });
+      await this.agreements.end(tx, bid.id, 'revoked', user.id, reason);
+      return this.withAgreement(tx, bid);
+    });
+    await this.agreements.announceDestruction(id, 'revoked');
+    return result;
+  }
+
+  // ---- loading and validation ------------------------------------------------------------
+
+  /** Locks the bid of the applicant's organisation, or 404 (never 403: its existence is not disclosed). */
+  async lockForApplicant(tx: EntityManager, id: string, organisationId: string): Promise<Bid> {
+    const bid = await tx.findOne(Bid, { where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+    if (!bid) throw new NotFoundError('Bid');
+    return bid;
+  }
+
+  /** Locks a bid that has left draft (what reviewers may act on), or 404. */
+  async lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
+    const bid = await tx.findOne(Bid, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!bid || bid.state === 'draft') throw new NotFoundError('Bid');
+    return bid;
+  }
+
+  private async findVisible(em: EntityManager, user: Principal, id: string): Promise<Bid> {
+    const scope = visibleBidsWhere(user, 2);
+    const [row] = await em.query(`SELECT b.id FROM bids b WHERE b.id = $1 AND ${scope.sql}`, [
+      id,
+      ...scope.params,
+    ]);
+    if (!row) throw new NotFoundError('Bid');
+    return em.findOneByOrFail(Bid, { id });
+  }
+
+  private async withAgreement(em: EntityManager, bid: Bid): Promise<BidWithAgreement> {
+    const agreements = await this.latestAgreements(em, [bid.id]);
+    return { ...bid, agreement: agreements.get(bid.id) ?? null };
+  }
+
+  private async latestAgreements(em: EntityManager, bidIds: string[]): Promise<Map<string, Agreement>> {
+    if (!bidIds.length) return new Map();
+    const rows = await em.getRepository(Agreement).find({
+      where: { bidId: In(bidIds) },
+      order: { version: 'ASC' },
+    });
+    return new Map(rows.map((a) => [a.bidId, a]));
+  }
+
+  private async validate(tx: EntityManager, organisationId: string, c: BidContent): Promise<BidContent> {
+    if (!BASES_BY_TIER[c.requestedTier].includes(c.legalBasis))
+      throw new ValidationError(
+        `The ${c.requestedTier} tier cannot be requested under legal basis ${c.legalBasis}`,
+        'TIER_LEGAL_BASIS_MISMATCH',
+      );
+    if (BASES_NEEDING_REFERENCE.includes(c.legalBasis) && !c.legalBasisReference?.trim())
+      throw new ValidationError(
+        `legalBasisReference is required for legal basis ${c.legalBasis}`,
+        'LEGAL_BASIS_REFERENCE_REQUIRED',
+      );
+    const catalog = await this.catalog.load(tx);
+    const seen = new Set<string>();
+    for (const d of c.datasets) {
+      const entry = catalog.datasets.find((x) => x.id === d.dataset);
+      if (!entry)
+        throw new ValidationError(`Unknown dataset ${d.dataset}`, 'UNKNOWN_DATASET', { dataset: d.dataset });
+      if (seen.has(d.dataset))
+        throw new ValidationError(`Dataset ${d.dataset} is listed twice`, 'DUPLICATE_DATASET');
+      seen.add(d.dataset);
+      const unknown = d.fields.filter((f) => !entry.fields.some((x) => x.name === f));
+      if (unknown.length)
+        throw new ValidationError(
+          `Fields not in the ${d.dataset} catalogue: ${unknown.join(', ')}`,
+          'UNKNOWN_FIELD',
+          { dataset: d.dataset, fields: unknown },
+        );
+    }
+    if (c.requestedTier === 'aggregate') {
+      if (!c.aggregation)
+        throw new ValidationError('The aggregate tier needs aggregation.dimensions', 'AGGREGATION_REQUIRED');
+      const unknown = c.aggregation.dimensions.filter((d) => !catalog.dimensions.some((x) => x.name === d));
+      if (unknown.length)
+        throw new ValidationError(`Unknown dimensions: ${unknown.join(', ')}`, 'UNKNOWN_DIMENSION', {
+          dimensions: unknown,
+        });
+    } else if (c.aggregation) {
+      throw new ValidationError('aggregation is only for the aggregate tier', 'AGGREGATION_NOT_ALLOWED');
+    }
+    const { eventsFrom, eventsTo, ageMin, ageMax } = c.cohort;
+    if (eventsFrom && eventsTo && eventsFrom > eventsTo)
+      throw new ValidationError('cohort.eventsFrom is after cohort.eventsTo', 'INVALID_COHORT');
+    if (ageMin !== undefined && ageMax !== undefined && ageMin > ageMax)
+      throw new ValidationError('cohort.ageMin is above cohort.ageMax', 'INVALID_COHORT');
+    const [org] = await tx.query('SELECT kind FROM organisations WHERE id = $1', [organisationId]);
+    const max = maxDurationMonths(org.kind);
+    if (c.durationMonths > max)
+      throw new ValidationError(
+        `durationMonths is at most ${max} for a ${org.kind} organisation`,
+        'DURATION_TOO_LONG',
+        { max },
+      );
+    const [{ n }] = await tx.query(
+      `SELECT count(*)::int AS n FROM users
+        WHERE id = ANY($1::uuid[]) AND organisation_id = $2 AND 'researcher' = ANY(roles) AND NOT disabled`,
+      [c.recipients, organisationId],
+    );
+    if (n !== c.recipients.length)
+      throw new ValidationError(
+        'Every recipient must be an active researcher of your organisation',
+        'INVALID_RECIPIENTS',
+      );
+    return c;
+  }
+}
+
+export function requireApplicantOrg(user: Principal): string {
+  const org = applicantOrg(user);
+  if (!org) throw new NotFoundError('Bid');
+  return org;
+}
+
+/** SPEC §1: nobody acts as reviewer (screener, panel member, release officer) on their own organisation's bid. */
+export function assertNotApplicant(user: Principal, bid: Bid, what: string): void {
+  if (user.organisationId && user.organisationId === bid.organisationId)
+    throw new ForbiddenError(
+      `You cannot ${what} a bid of your own organisation`,
+      what === 'vote on' ? 'RECUSED' : 'SEGREGATION_OF_DUTIES',
+    );
+}

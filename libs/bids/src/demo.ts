@@ -1,0 +1,137 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { Principal } from '@custodian/core';
+import { BidsService } from './bids.service';
+import type { CreateBidDto } from './dto';
+import { PanelService } from './panel.service';
+
+const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
+  {
+    key: 'draft',
+    title: 'Type 2 diabetes and home care in Leeds',
+    purpose: 'Describe how often people with type 2 diabetes receive home care, by age and sex.',
+    publicBenefit: 'Helps the council plan home-care capacity for people with diabetes.',
+    legalBasis: 'none',
+    requestedTier: 'aggregate',
+    datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
+    cohort: { postcodeAreas: ['LS'], conditionCodes: ['44054006'] },
+    aggregation: { dimensions: ['sex', 'age_band'] },
+    durationMonths: 6,
+  },
+  {
+    key: 'submitted',
+    title: 'Emergency admissions after hip fracture',
+    purpose: 'Measure readmission within 30 days of a hip fracture admission, by provider and year.',
+    publicBenefit: 'Identifies where post-discharge support after hip fracture needs improving.',
+    legalBasis: 'none',
+    requestedTier: 'anonymised',
+    datasets: [
+      {
+        dataset: 'hes',
+        fields: ['sex', 'date_of_birth', 'admission_date', 'diagnosis_icd10', 'provider_code'],
+      },
+    ],
+    durationMonths: 12,
+  },
+  {
+    key: 'in_review',
+    title: 'Statins and stroke in Leeds',
+    purpose: 'Study whether statin prescribing in primary care is associated with fewer strokes.',
+    publicBenefit: 'Evidence for prescribing guidance on statins for stroke prevention.',
+    legalBasis: 's251',
+    legalBasisReference: 'CAG 7-07(a)/2013',
+    requestedTier: 'pseudonymised',
+    datasets: [
+      { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+      { dataset: 'hes', fields: ['nhs_number', 'admission_date', 'diagnosis_icd10'] },
+    ],
+    cohort: {
+      practices: ['A81001'],
+      postcodeAreas: ['LS'],
+      eventsFrom: '2010-01-01',
+      eventsTo: '2014-12-31',
+      ageMin: 18,
+      ageMax: 90,
+    },
+    durationMonths: 24,
+  },
+  {
+    key: 'approved',
+    title: 'Asthma prevalence by area',
+    purpose: 'Count patients with an asthma diagnosis by postcode area, sex and year.',
+    publicBenefit: 'Maps asthma to target air-quality interventions.',
+    legalBasis: 'none',
+    requestedTier: 'aggregate',
+    datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
+    cohort: { conditionCodes: ['195967001'] },
+    aggregation: { dimensions: ['postcode_area', 'sex', 'year'] },
+    durationMonths: 12,
+  },
+  {
+    key: 'active',
+    title: 'Social care use before hospital admission',
+    purpose: 'Describe social-care services received in the year before an emergency admission.',
+    publicBenefit: 'Informs joint commissioning between the NHS and local authorities.',
+    legalBasis: 'none',
+    requestedTier: 'anonymised',
+    datasets: [
+      { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date', 'diagnosis_icd10'] },
+      { dataset: 'social_care', fields: ['nhs_number', 'service_type', 'start_date', 'end_date'] },
+    ],
+    durationMonths: 12,
+  },
+];
+
+/**
+ * Demo bids in several states, so every demo role has something to do: a draft (researcher), a
+ * submitted bid (release officer screens it), one in review with one vote (panel members 2 and 3),
+ * one approved (researcher accepts the agreement) and one active (release officer releases it).
+ * Uses the demo users of apps/api/src/demo.ts; does nothing if they are missing or bids exist.
+ */
+export async function seedDemoBids(app: INestApplicationContext): Promise<number> {
+  const db = app.get<DataSource>(getDataSourceToken());
+  const [{ n }] = await db.query('SELECT count(*)::int AS n FROM bids');
+  if (n > 0) return 0;
+  const users: Principal[] = await db.query(
+    `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
+       FROM users WHERE email = ANY($1) AND NOT disabled`,
+    [
+      [
+        'researcher@leeds.example',
+        'release.officer@custodian.example',
+        'panel1@custodian.example',
+        'panel2@custodian.example',
+        'panel3@custodian.example',
+      ],
+    ],
+  );
+  const by = (email: string) => users.find((u) => u.email === email);
+  const researcher = by('researcher@leeds.example');
+  const officer = by('release.officer@custodian.example');
+  const panel = ['panel1', 'panel2', 'panel3'].map((p) => by(`${p}@custodian.example`));
+  if (!researcher || !officer || panel.some((p) => !p)) return 0;
+  const bids = app.get(BidsService);
+  const votes = app.get(PanelService);
+  let created = 0;
+  for (const { key, ...dto } of DEMO_BIDS) {
+    const bid = await bids.create(researcher, dto);
+    created++;
+    if (key === 'draft') continue;
+    await bids.submit(researcher, bid.id);
+    if (key === 'submitted') continue;
+    await bids.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
+    const voters = key === 'in_review' ? panel.slice(0, 1) : panel;
+    for (const member of voters) {
+      const r = await votes.vote(member!, bid.id, {
+        decision: 'approve',
+        conflictOfInterest: false,
+        conditions: key === 'active' ? ['Publish results within 12 months'] : [],
+      });
+      if (r.bidState !== 'in_review') break;
+    }
+    if (key === 'active' && (await bids.get(researcher, bid.id)).state === 'approved')
+      await bids.acceptAgreement(researcher, bid.id);
+  }
+  return created;
+}

@@ -1,0 +1,307 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { IsOdsCode } from '@custodian/core';
+import { TIERS, type Tier } from '@custodian/catalog';
+import { BID_STATES, type BidState } from './bid-state';
+import { LEGAL_BASES, type LegalBasis, type VoteDecision } from './bid-rules';
+import { AGREEMENT_STATUSES, type AgreementStatus } from './bid.entity';
+
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+export class DatasetRequestDto {
+  @ApiProperty({ example: 'gp', description: 'A dataset of the catalogue (GET /api/datasets)' })
+  @IsString()
+  @MaxLength(40)
+  dataset!: string;
+  @ApiProperty({ type: [String], example: ['nhs_number', 'sex', 'code', 'event_date'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MaxLength(40, { each: true })
+  fields!: string[];
+}
+
+export class CohortDto {
+  @ApiPropertyOptional({ type: [String], example: ['A81001'], description: 'ODS codes of GP practices' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @ArrayUnique()
+  @IsOdsCode({ each: true })
+  practices?: string[];
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['LS'],
+    description: 'Postcode areas (the leading letters)',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @ArrayUnique()
+  @Matches(/^[A-Z]{1,2}$/, { each: true, message: 'postcodeAreas must be postcode areas such as LS' })
+  postcodeAreas?: string[];
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['22298006'],
+    description: 'SNOMED CT, Read v2 or ICD-10 codes',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @ArrayUnique()
+  @Matches(/^[A-Za-z0-9.]{1,20}$/, { each: true, message: 'conditionCodes must be clinical codes' })
+  conditionCodes?: string[];
+  @ApiPropertyOptional({ example: '2010-01-01' })
+  @IsOptional()
+  @Matches(ISO_DATE, { message: 'eventsFrom must be a date YYYY-MM-DD' })
+  eventsFrom?: string;
+  @ApiPropertyOptional({ example: '2014-12-31' })
+  @IsOptional()
+  @Matches(ISO_DATE, { message: 'eventsTo must be a date YYYY-MM-DD' })
+  eventsTo?: string;
+  @ApiPropertyOptional({ example: 18 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMin?: number;
+  @ApiPropertyOptional({ example: 90 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMax?: number;
+}
+
+export class AggregationDto {
+  @ApiProperty({ type: [String], example: ['sex', 'age_band'], description: 'Catalogue dimensions' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(6)
+  @ArrayUnique()
+  @IsString({ each: true })
+  dimensions!: string[];
+}
+
+/** The request body of SPEC §4, exactly. */
+export class CreateBidDto {
+  @ApiProperty({ example: 'Statins and stroke in Leeds' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(200)
+  title!: string;
+  @ApiProperty() @IsString() @MinLength(10) @MaxLength(20_000) purpose!: string;
+  @ApiProperty() @IsString() @MinLength(10) @MaxLength(20_000) publicBenefit!: string;
+  @ApiProperty({ enum: LEGAL_BASES }) @IsIn(LEGAL_BASES) legalBasis!: LegalBasis;
+  @ApiPropertyOptional({
+    example: 'CAG 7-07(a)/2013',
+    description: 'Required for s251 (CAG reference) and public_health_emergency (notice)',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(3)
+  @MaxLength(200)
+  legalBasisReference?: string;
+  @ApiProperty({ enum: TIERS }) @IsIn(TIERS) requestedTier!: Tier;
+  @ApiProperty({ type: [DatasetRequestDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(3)
+  @ValidateNested({ each: true })
+  @Type(() => DatasetRequestDto)
+  datasets!: DatasetRequestDto[];
+  @ApiPropertyOptional({ type: CohortDto, description: 'Every key optional; absent = no restriction' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CohortDto)
+  cohort?: CohortDto;
+  @ApiPropertyOptional({
+    type: AggregationDto,
+    description: 'Required for, and only for, the aggregate tier',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AggregationDto)
+  aggregation?: AggregationDto;
+  @ApiProperty({ example: 12, description: 'At most 12 for commercial organisations, 36 otherwise' })
+  @IsInt()
+  @Min(1)
+  @Max(36)
+  durationMonths!: number;
+  @ApiPropertyOptional({
+    type: [String],
+    format: 'uuid',
+    description: 'Researchers of the same organisation; default: the creator',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsUUID('all', { each: true })
+  recipients?: string[];
+}
+
+export class UpdateBidDto extends PartialType(CreateBidDto) {}
+
+export class ListBidsQueryDto {
+  @ApiPropertyOptional({ default: 1 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) page: number = 1;
+  @ApiPropertyOptional({ default: 50, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit: number = 50;
+  @ApiPropertyOptional({ enum: BID_STATES }) @IsOptional() @IsIn(BID_STATES) state?: BidState;
+}
+
+export class ScreenBidDto {
+  @ApiProperty({ enum: ['accept', 'return'] }) @IsIn(['accept', 'return']) outcome!: 'accept' | 'return';
+  @ApiPropertyOptional({ description: 'Shown to the applicant; required when returning' })
+  @ValidateIf((o: ScreenBidDto) => o.outcome === 'return' || o.remarks !== undefined)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(5000)
+  remarks?: string;
+  @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  notes?: string;
+}
+
+export class VoteDto {
+  @ApiProperty({ enum: ['approve', 'reject', 'return'] })
+  @IsIn(['approve', 'reject', 'return'])
+  decision!: VoteDecision;
+  @ApiPropertyOptional({
+    enum: TIERS,
+    description: 'Approve at this tier (default: the requested tier; never above it)',
+  })
+  @IsOptional()
+  @IsIn(TIERS)
+  tier?: Tier;
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(1000, { each: true })
+  conditions?: string[];
+  @ApiProperty({
+    description: 'Declaration of interests: true recuses the voter (the vote is recorded, not counted)',
+  })
+  @IsDefined()
+  @IsBoolean()
+  conflictOfInterest!: boolean;
+  @ApiPropertyOptional({ description: 'The interests declared, in words' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  interests?: string;
+}
+
+export class RevokeBidDto {
+  @ApiProperty() @IsString() @MinLength(3) @MaxLength(2000) reason!: string;
+}
+
+export class RemarksDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) remarks?: string;
+}
+
+export class AgreementDto {
+  @ApiProperty({ example: 'DSA-2026-0001-v1' }) reference!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: AGREEMENT_STATUSES }) status!: AgreementStatus;
+  @ApiProperty({ enum: TIERS }) tier!: Tier;
+  @ApiProperty() durationMonths!: number;
+  @ApiProperty({ type: [String] }) conditions!: string[];
+  @ApiProperty({ type: String, nullable: true, example: '2026-01-01', description: 'Set on acceptance' })
+  startDate!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2027-01-01',
+    description: 'The agreement ends on this date (start + durationMonths)',
+  })
+  endDate!: string | null;
+}
+
+export class BidDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() organisationId!: string;
+  @ApiProperty() createdBy!: string;
+  @ApiProperty({ enum: BID_STATES }) state!: BidState;
+  @ApiProperty() title!: string;
+  @ApiProperty() purpose!: string;
+  @ApiProperty() publicBenefit!: string;
+  @ApiProperty({ enum: LEGAL_BASES }) legalBasis!: LegalBasis;
+  @ApiProperty({ type: String, nullable: true }) legalBasisReference!: string | null;
+  @ApiProperty({ enum: TIERS }) requestedTier!: Tier;
+  @ApiProperty({ enum: TIERS, nullable: true }) grantedTier!: Tier | null;
+  @ApiProperty({ type: [DatasetRequestDto] }) datasets!: DatasetRequestDto[];
+  @ApiProperty({ type: CohortDto }) cohort!: CohortDto;
+  @ApiProperty({ type: AggregationDto, nullable: true }) aggregation!: AggregationDto | null;
+  @ApiProperty() durationMonths!: number;
+  @ApiProperty({ type: [String] }) recipients!: string[];
+  @ApiProperty({ type: [String], description: 'Conditions set by the panel' }) conditions!: string[];
+  @ApiProperty({ type: Number, nullable: true, description: 'Consenting NHS numbers on file (consent bids)' })
+  cohortSize!: number | null;
+  @ApiProperty({ type: AgreementDto, nullable: true }) agreement!: AgreementDto | null;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+  @ApiProperty({ type: Date, nullable: true }) submittedAt!: Date | null;
+  @ApiProperty({ type: Date, nullable: true }) decidedAt!: Date | null;
+}
+
+export class BidListDto {
+  @ApiProperty({ type: [BidDto] }) items!: BidDto[];
+  @ApiProperty() page!: number;
+  @ApiProperty() limit!: number;
+  @ApiProperty() total!: number;
+}
+
+export class BidEventDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() at!: Date;
+  @ApiProperty({ example: 'screen_return' }) action!: string;
+  @ApiProperty({ type: String, nullable: true }) actorId!: string | null;
+  @ApiProperty({ type: [String] }) actorRoles!: string[];
+  @ApiProperty({ enum: BID_STATES, nullable: true }) fromState!: BidState | null;
+  @ApiProperty({ enum: BID_STATES, nullable: true }) toState!: BidState | null;
+  @ApiProperty({ type: String, nullable: true }) remarks!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Reviewers only' }) internalNotes?:
+    string | null;
+  @ApiProperty({ type: Object }) details!: Record<string, unknown>;
+}
+
+export class VoteResultDto {
+  @ApiProperty() voteId!: string;
+  @ApiProperty({ enum: ['approve', 'reject', 'return'] }) decision!: VoteDecision;
+  @ApiProperty({ enum: TIERS }) tier!: Tier;
+  @ApiProperty({ description: 'True when the voter declared a conflict: recorded, not counted' })
+  recused!: boolean;
+  @ApiProperty({ description: 'Non-recused votes so far in this review round' }) counted!: number;
+  @ApiProperty() quorum!: number;
+  @ApiProperty({ enum: BID_STATES, description: 'The bid state after this vote' }) bidState!: BidState;
+}
+
+export class CohortUploadDto {
+  @ApiProperty({ description: 'Non-blank lines received' }) received!: number;
+  @ApiProperty({ description: 'Distinct NHS numbers now on file for the bid' }) stored!: number;
+  @ApiProperty({ description: 'Lines repeating an NHS number already in the file' }) duplicates!: number;
+}

@@ -1,0 +1,5 @@
+export * from './dto';
+export * from './register-http.module';
+export * from './register.module';
+export * from './register.service';
+export * from './register.controller';

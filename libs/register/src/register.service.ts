@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
+import type { Tier } from '@custodian/catalog';
+import type { RegisterLineDto, RegisterQueryDto } from './dto';
+
+interface Row {
+  type: 'decision' | 'release';
+  date: Date;
+  bid_id: string;
+  release_id: string | null;
+  organisation: string;
+  organisation_kind: string;
+  title: string;
+  purpose: string;
+  datasets: { dataset: string }[];
+  tier: Tier;
+  legal_basis: LegalBasis;
+  legal_basis_reference: string | null;
+  status: string;
+  agreement_reference: string | null;
+  agreement_start: string | null;
+  agreement_end: string | null;
+  objections_applied: boolean | null;
+  objections_note: string | null;
+}
+
+/**
+ * The public register (SPEC §6). One line per bid the panel approved (derived from bids and their
+ * latest agreement, so its status follows the bid), and one line per release: a row of
+ * `register_entries` that the release module inserts in the transaction completing the release.
+ */
+@Injectable()
+export class RegisterService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async lines(q: RegisterQueryDto): Promise<RegisterLineDto[]> {
+    const params: unknown[] = [REGISTER_STATES];
+    const where: string[] = [];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replaceAll('?', `$${params.length}`));
+    };
+    if (q.organisation)
+      add(`(l.organisation ILIKE '%' || ? || '%' OR l.organisation_id::text = ?)`, q.organisation);
+    if (q.tier) add('l.tier = ?', q.tier);
+    if (q.legalBasis) add('l.legal_basis = ?', q.legalBasis);
+    if (q.from) add('l.date >= ?::date', q.from);
+    if (q.to) add(`l.date < ?::date + 1`, q.to);
+    const rows: Row[] = await this.db.query(
+      `WITH lines AS (
+         SELECT 'decision' AS type, b.decided_at AS date, b.id AS bid_id, NULL::uuid AS release_id, b.granted_tier AS tier,
+                NULL::boolean AS objections_applied, NULL::text AS objections_note, b.id AS join_bid
+           FROM bids b WHERE b.state = ANY($1)
+         UNION ALL
+         SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.bid_id
+           FROM register_entries r
+       )
+       SELECT l.* FROM (
+         SELECT x.type, x.date, x.bid_id, x.release_id, x.tier, x.objections_applied, x.objections_note,
+                o.id AS organisation_id, o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
+                b.datasets, b.legal_basis, b.legal_basis_reference, b.state AS status,
+                a.reference AS agreement_reference, to_char(a.start_date, 'YYYY-MM-DD') AS agreement_start,
+                to_char(a.end_date, 'YYYY-MM-DD') AS agreement_end
+           FROM lines x
+           JOIN bids b ON b.id = x.join_bid
+           JOIN organisations o ON o.id = b.organisation_id
+           LEFT JOIN LATERAL (SELECT * FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
+       ) l
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY l.date DESC, l.bid_id, l.type`,
+      params,
+    );
+    return rows.map((r) => {
+      const handling =
+        r.objections_applied === null
+          ? objectionHandling(r.legal_basis, r.tier)
+          : { applied: r.objections_applied, note: r.objections_note ?? '' };
+      return {
+        type: r.type,
+        date: new Date(r.date).toISOString(),
+        bidId: r.bid_id,
+        releaseId: r.release_id,
+        organisation: r.organisation,
+        organisationKind: r.organisation_kind,
+        commercial: r.organisation_kind === 'commercial',
+        title: r.title,
+        purpose: r.purpose,
+        datasets: r.datasets.map((d) => d.dataset),
+        tier: r.tier,
+        legalBasis: r.legal_basis,
+        legalBasisReference: r.legal_basis_reference,
+        status: r.status,
+        agreementReference: r.agreement_reference,
+        agreementStart: r.agreement_start,
+        agreementEnd: r.agreement_end,
+        objectionsApplied: handling.applied,
+        objectionsNote: handling.note,
+      };
+    });
+  }
+}
+
+export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
+  'type',
+  'date',
+  'organisation',
+  'organisationKind',
+  'commercial',
+  'title',
+  'purpose',
+  'datasets',
+  'tier',
+  'legalBasis',
+  'legalBasisReference',
+  'status',
+  'agreementReference',
+  'agreementStart',
+  'agreementEnd',
+  'objectionsApplied',
+  'objectionsNote',
+  'bidId',
+  'releaseId',
+];
+
+/** RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with a quote. */
+export function csvCell(value: unknown): string {
+  let s = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(lines: RegisterLineDto[]): string {
+  const out = [REGISTER_CSV_COLUMNS.join(',')];
+  for (const l of lines) out.push(REGISTER_CSV_COLUMNS.map((c) => csvCell(l[c])).join(','));
+  return `${out.join('\r\n')}\r\n`;
+}

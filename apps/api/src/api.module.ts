@@ -10,6 +10,7 @@ import { CatalogHttpModule } from '@custodian/catalog';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { PortalHttpModule } from '@custodian/portal';
 import { RegisterHttpModule } from '@custodian/register';
 import { HealthController } from './health.controller';
 
@@ -37,6 +38,7 @@ export class ApiModule {
         CatalogHttpModule,
         BidsHttpModule,
         RegisterHttpModule,
+        PortalHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -53,7 +53,8 @@ export interface Release {
 }
 
 export const listBids = async (api: PortalApi, req: PortalRequest, state?: string): Promise<Bid[]> =>
-  (await api.expect<{ items: Bid[] }>(req, 'GET', `/api/bids?limit=200${state ? `&state=${state}` : ''}`)).items;
+  (await api.expect<{ items: Bid[] }>(req, 'GET', `/api/bids?limit=200${state ? `&state=${state}` : ''}`))
+    .items;
 
 export const getBid = (api: PortalApi, req: PortalRequest, id: string) =>
   api.expect<Bid>(req, 'GET', `/api/bids/${encodeURIComponent(id)}`);
@@ -74,7 +75,11 @@ export async function releasesOfBid(api: PortalApi, req: PortalRequest, bidId: s
       const id = e.details?.releaseId;
       if (typeof id === 'string') ids.add(id);
     }
-  const register = await api.anonymous<{ bidId: string; releaseId: string | null }[]>(req, 'GET', '/api/register');
+  const register = await api.anonymous<{ bidId: string; releaseId: string | null }[]>(
+    req,
+    'GET',
+    '/api/register',
+  );
   if (register.status === 200 && Array.isArray(register.body))
     for (const l of register.body) if (l.bidId === bidId && l.releaseId) ids.add(l.releaseId);
   const out: Release[] = [];

@@ -28,7 +28,12 @@ describe('release columns shown on the request form', () => {
   });
 
   it('aggregate releases are the dimensions then patients', () => {
-    const [file] = releaseColumns(catalog, 'aggregate', [{ dataset: 'gp', fields: ['sex'] }], ['sex', 'age_band']);
+    const [file] = releaseColumns(
+      catalog,
+      'aggregate',
+      [{ dataset: 'gp', fields: ['sex'] }],
+      ['sex', 'age_band'],
+    );
     expect(file.file).toBe('aggregate.csv.gz');
     expect(file.columns.map((c) => c.column)).toEqual(['sex', 'age_band', 'patients']);
   });

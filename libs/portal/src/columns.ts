@@ -15,12 +15,18 @@ export const TIERS = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'
 /** SPEC §5 step 6, used when the catalogue does not list columns by tier. */
 const IDENTIFIER_COLUMNS: Record<string, Record<string, string>> = {
   identifiable: { nhs_number: 'nhs_number', date_of_birth: 'date_of_birth', postcode: 'postcode' },
-  pseudonymised: { nhs_number: 'pseudo_id', date_of_birth: 'birth_year_month', postcode: 'postcode_district' },
+  pseudonymised: {
+    nhs_number: 'pseudo_id',
+    date_of_birth: 'birth_year_month',
+    postcode: 'postcode_district',
+  },
   anonymised: { nhs_number: 'person_token', date_of_birth: 'age_band', postcode: 'area' },
 };
 
 /** field → output column, per dataset and record-level tier, from the catalogue. */
-export function columnMapping(catalog: CatalogAnswer): Record<string, Record<string, Record<string, string>>> {
+export function columnMapping(
+  catalog: CatalogAnswer,
+): Record<string, Record<string, Record<string, string>>> {
   const out: Record<string, Record<string, Record<string, string>>> = {};
   for (const d of catalog.datasets) {
     out[d.id] = {};
@@ -29,7 +35,9 @@ export function columnMapping(catalog: CatalogAnswer): Record<string, Record<str
       out[d.id][tier] = Object.fromEntries(
         d.fields.map((f, i) => [
           f.name,
-          listed && listed.length === d.fields.length ? listed[i] : (IDENTIFIER_COLUMNS[tier][f.name] ?? f.name),
+          listed && listed.length === d.fields.length
+            ? listed[i]
+            : (IDENTIFIER_COLUMNS[tier][f.name] ?? f.name),
         ]),
       );
     }

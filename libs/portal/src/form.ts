@@ -1,7 +1,8 @@
 /** Helpers for urlencoded form bodies (values may be a string, an array for repeated keys, or absent). */
 export type FormBody = Record<string, string | string[] | undefined>;
 
-export const str = (v: unknown): string => (Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '').trim();
+export const str = (v: unknown): string =>
+  (Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '').trim();
 export const all = (v: unknown): string[] =>
   (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).map((x) => String(x).trim()).filter(Boolean);
 export const commaList = (v: unknown): string[] =>
@@ -16,7 +17,10 @@ export interface FormErrors {
   byField: Record<string, string>;
 }
 
-export function formErrors(): FormErrors & { add(field: string, text: string, id?: string): void; any(): boolean } {
+export function formErrors(): FormErrors & {
+  add(field: string, text: string, id?: string): void;
+  any(): boolean;
+} {
   const e = {
     list: [] as { text: string; href: string }[],
     byField: {} as Record<string, string>,

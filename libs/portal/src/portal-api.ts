@@ -50,7 +50,12 @@ export class PortalApi {
   }
 
   /** A raw call, without a user (sign-in, the public register). */
-  async anonymous<T>(req: FastifyRequest, method: string, url: string, payload?: unknown): Promise<ApiAnswer<T>> {
+  async anonymous<T>(
+    req: FastifyRequest,
+    method: string,
+    url: string,
+    payload?: unknown,
+  ): Promise<ApiAnswer<T>> {
     return this.inject<T>(req, method, url, undefined, payload);
   }
 
@@ -125,7 +130,11 @@ export class PortalApi {
 
   private signInAgain(req: PortalRequest): PortalRedirect {
     const state = req.portal!;
-    state.session = { csrf: newCsrfToken(), exp: state.session.exp, flash: { title: 'Your session has ended' } };
+    state.session = {
+      csrf: newCsrfToken(),
+      exp: state.session.exp,
+      flash: { title: 'Your session has ended' },
+    };
     state.dirty = true;
     return new PortalRedirect(`/sign-in?next=${encodeURIComponent(safeNext(req.url))}`, 303);
   }

@@ -8,7 +8,10 @@ import { PortalViews } from './portal-views';
 const TITLES: Record<number, [string, string]> = {
   400: ['There is a problem with your request', 'Check what you entered and try again.'],
   403: ['You cannot do this', 'Your account is not allowed to do this.'],
-  404: ['Page not found', 'If you typed the web address, check it is correct. If you pasted it, check you copied all of it.'],
+  404: [
+    'Page not found',
+    'If you typed the web address, check it is correct. If you pasted it, check you copied all of it.',
+  ],
   409: ['This cannot be done now', 'The request is not in a state that allows this.'],
   429: ['Too many attempts', 'Wait 15 minutes, then try again.'],
   503: ['Sorry, the service is unavailable', 'Try again in a few minutes.'],
@@ -53,7 +56,10 @@ export class PortalExceptionFilter implements ExceptionFilter {
     }
     if (status >= 500) {
       const e = exception as { name?: string; message?: string; stack?: string };
-      this.logger.error({ err: { name: e?.name, message: e?.message, stack: e?.stack } }, 'portal page failed');
+      this.logger.error(
+        { err: { name: e?.name, message: e?.message, stack: e?.stack } },
+        'portal page failed',
+      );
       title = 'Sorry, there is a problem with the service';
       detail = 'Try again later. If the problem continues, contact the data centre.';
     }

@@ -46,7 +46,13 @@ export class PortalViews {
     });
   }
 
-  page(req: PortalRequest, reply: FastifyReply, template: string, ctx: Record<string, unknown> = {}, status = 200) {
+  page(
+    req: PortalRequest,
+    reply: FastifyReply,
+    template: string,
+    ctx: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const html = this.render(req, template, ctx);
     reply
       .status(status)

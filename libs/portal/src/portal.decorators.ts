@@ -47,10 +47,11 @@ export function portalRoutes(controllers: readonly (new (...args: never[]) => un
       const method = RequestMethod[Reflect.getMetadata('method', handler) as number];
       const access: PortalAccess | undefined =
         Reflect.getMetadata(PORTAL_ACCESS, handler) ?? Reflect.getMetadata(PORTAL_ACCESS, ctrl);
-      const full = `/${[base, ([] as string[]).concat(path)[0]].filter((p) => p && p !== '/').join('/')}`.replace(
-        /\/+/g,
-        '/',
-      );
+      const full =
+        `/${[base, ([] as string[]).concat(path)[0]].filter((p) => p && p !== '/').join('/')}`.replace(
+          /\/+/g,
+          '/',
+        );
       routes.push({
         method,
         path: full,

@@ -51,12 +51,12 @@ export class PortalPublicController {
       errors.add('email', 'Enter an email address in the correct format, like name@example.org');
     if (!password) errors.add('password', 'Enter your password');
     if (!errors.any()) {
-      const res = await this.api.anonymous<{ accessToken: string; refreshToken: string; expiresIn: number; code?: string }>(
-        req,
-        'POST',
-        '/api/auth/login',
-        { email, password },
-      );
+      const res = await this.api.anonymous<{
+        accessToken: string;
+        refreshToken: string;
+        expiresIn: number;
+        code?: string;
+      }>(req, 'POST', '/api/auth/login', { email, password });
       if (res.status === 200) {
         const who = await this.whoAmI(req, res.body.accessToken);
         // A fresh session (and CSRF token) at sign-in: nothing from before it carries over.
@@ -73,7 +73,8 @@ export class PortalPublicController {
         req.portal!.dirty = true;
         throw new PortalRedirect(safeNext(next) === '/' ? landingPage(who.roles) : safeNext(next));
       }
-      if (res.status === 429) errors.add('email', 'Too many failed attempts. Wait 15 minutes, then try again.');
+      if (res.status === 429)
+        errors.add('email', 'Too many failed attempts. Wait 15 minutes, then try again.');
       else errors.add('email', 'The email address or password is not correct');
     }
     this.views.page(
@@ -126,11 +127,14 @@ export class PortalPublicController {
       to: str(q.to),
     };
     const errors = formErrors();
-    if (filters.tier && !(TIERS as readonly string[]).includes(filters.tier)) errors.add('tier', 'Choose a tier from the list');
+    if (filters.tier && !(TIERS as readonly string[]).includes(filters.tier))
+      errors.add('tier', 'Choose a tier from the list');
     if (filters.legalBasis && !LEGAL_BASES.includes(filters.legalBasis))
       errors.add('legalBasis', 'Choose a legal basis from the list');
-    if (filters.from && !ISO_DATE.test(filters.from)) errors.add('from', 'Enter the from date as YYYY-MM-DD, for example 2026-01-31');
-    if (filters.to && !ISO_DATE.test(filters.to)) errors.add('to', 'Enter the to date as YYYY-MM-DD, for example 2026-12-31');
+    if (filters.from && !ISO_DATE.test(filters.from))
+      errors.add('from', 'Enter the from date as YYYY-MM-DD, for example 2026-01-31');
+    if (filters.to && !ISO_DATE.test(filters.to))
+      errors.add('to', 'Enter the to date as YYYY-MM-DD, for example 2026-12-31');
     const params = new URLSearchParams(
       Object.entries(filters).filter(([k, v]) => v && !errors.byField[k]) as [string, string][],
     );
@@ -144,7 +148,10 @@ export class PortalPublicController {
       errors: errors.list,
       fieldErrors: errors.byField,
       csvHref: `/api/register?${csvParams}`,
-      tierOptions: [{ value: '', text: 'Any tier' }, ...TIERS.map((t) => ({ value: t, text: label(t), selected: filters.tier === t }))],
+      tierOptions: [
+        { value: '', text: 'Any tier' },
+        ...TIERS.map((t) => ({ value: t, text: label(t), selected: filters.tier === t })),
+      ],
       legalBasisOptions: [
         { value: '', text: 'Any legal basis' },
         ...LEGAL_BASES.map((b) => ({ value: b, text: label(b), selected: filters.legalBasis === b })),

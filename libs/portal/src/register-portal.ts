@@ -67,7 +67,8 @@ export async function registerPortal(app: NestFastifyApplication, config: AppCon
       reply.header('content-type', 'text/html; charset=utf-8');
       return app.get(PortalViews).render(req as PortalRequest, 'error.njk', {
         title: 'Page not found',
-        detail: 'If you typed the web address, check it is correct. If you pasted it, check you copied all of it.',
+        detail:
+          'If you typed the web address, check it is correct. If you pasted it, check you copied all of it.',
       });
     }
     return payload;

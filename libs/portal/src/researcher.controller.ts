@@ -25,7 +25,12 @@ const TIER_TEXT: Record<string, string> = {
 const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export const bidColumns = (catalog: CatalogAnswer, bid: Bid) =>
-  releaseColumns(catalog, bid.grantedTier ?? bid.requestedTier, bid.datasets, bid.aggregation?.dimensions ?? []);
+  releaseColumns(
+    catalog,
+    bid.grantedTier ?? bid.requestedTier,
+    bid.datasets,
+    bid.aggregation?.dimensions ?? [],
+  );
 
 /** The researcher's pages: their organisation's requests, a new request, one request with its releases. */
 @PortalController('requests')
@@ -62,7 +67,9 @@ export class ResearcherController {
   async create(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
     const catalog = await getCatalog(this.api, req);
     const errors = formErrors();
-    const values: Record<string, unknown> = Object.fromEntries(Object.entries(body).filter(([k]) => k !== '_csrf'));
+    const values: Record<string, unknown> = Object.fromEntries(
+      Object.entries(body).filter(([k]) => k !== '_csrf'),
+    );
     const title = str(body.title);
     const purpose = str(body.purpose);
     const publicBenefit = str(body.publicBenefit);
@@ -70,15 +77,21 @@ export class ResearcherController {
     const legalBasis = str(body.legalBasis);
     if (title.length < 3) errors.add('title', 'Enter a title of at least 3 characters');
     if (purpose.length < 10) errors.add('purpose', 'Enter the purpose, in at least 10 characters');
-    if (publicBenefit.length < 10) errors.add('publicBenefit', 'Enter the public benefit, in at least 10 characters');
+    if (publicBenefit.length < 10)
+      errors.add('publicBenefit', 'Enter the public benefit, in at least 10 characters');
     if (!(TIERS as readonly string[]).includes(requestedTier))
       errors.add('requestedTier', 'Select the tier of data', 'requestedTier');
-    if (!LEGAL_BASES.some(([b]) => b === legalBasis)) errors.add('legalBasis', 'Select the legal basis', 'legalBasis');
+    if (!LEGAL_BASES.some(([b]) => b === legalBasis))
+      errors.add('legalBasis', 'Select the legal basis', 'legalBasis');
     const datasets = catalog.datasets
       .map((d) => ({ dataset: d.id, fields: all(body[`fields_${d.id}`]) }))
       .filter((d) => d.fields.length > 0);
     if (!datasets.length)
-      errors.add('datasets', 'Select at least one field of at least one dataset', `fields-${catalog.datasets[0]?.id}`);
+      errors.add(
+        'datasets',
+        'Select at least one field of at least one dataset',
+        `fields-${catalog.datasets[0]?.id}`,
+      );
     const dimensions = all(body.dimensions);
     if (requestedTier === 'aggregate' && !dimensions.length)
       errors.add('dimensions', 'Select at least one dimension to count by', 'dimensions');
@@ -88,10 +101,12 @@ export class ResearcherController {
       errors.add('practices', 'Enter ODS codes as a letter and five digits, like A81001');
     else if (practices.length) cohort.practices = practices;
     const areas = commaList(body.postcodeAreas).map((p) => p.toUpperCase());
-    if (areas.some((a) => !/^[A-Z]{1,2}$/.test(a))) errors.add('postcodeAreas', 'Enter postcode areas as 1 or 2 letters, like LS');
+    if (areas.some((a) => !/^[A-Z]{1,2}$/.test(a)))
+      errors.add('postcodeAreas', 'Enter postcode areas as 1 or 2 letters, like LS');
     else if (areas.length) cohort.postcodeAreas = areas;
     const codes = commaList(body.conditionCodes);
-    if (codes.some((c) => !/^[A-Za-z0-9.]{1,20}$/.test(c))) errors.add('conditionCodes', 'Enter clinical codes of letters, digits and dots');
+    if (codes.some((c) => !/^[A-Za-z0-9.]{1,20}$/.test(c)))
+      errors.add('conditionCodes', 'Enter clinical codes of letters, digits and dots');
     else if (codes.length) cohort.conditionCodes = codes;
     for (const k of ['eventsFrom', 'eventsTo'] as const) {
       const v = str(body[k]);
@@ -123,7 +138,10 @@ export class ResearcherController {
     if (requestedTier === 'aggregate') dto.aggregation = { dimensions };
     const res = await this.api.call<Bid & { message?: string }>(req, 'POST', '/api/bids', dto);
     if (res.status === 201) {
-      req.portal!.session.flash = { title: 'Draft request saved', body: 'Check it, then submit it for screening.' };
+      req.portal!.session.flash = {
+        title: 'Draft request saved',
+        body: 'Check it, then submit it for screening.',
+      };
       req.portal!.dirty = true;
       throw new PortalRedirect(`/requests/${res.body.id}`);
     }
@@ -153,7 +171,11 @@ export class ResearcherController {
         errors: errors.list,
         fieldErrors: errors.byField,
         tierItems: TIERS.map((t) => ({ value: t, text: TIER_TEXT[t], checked: values.requestedTier === t })),
-        legalBasisItems: LEGAL_BASES.map(([value, text]) => ({ value, text, checked: values.legalBasis === value })),
+        legalBasisItems: LEGAL_BASES.map(([value, text]) => ({
+          value,
+          text,
+          checked: values.legalBasis === value,
+        })),
         datasetItems: catalog.datasets.map((d) => ({
           id: d.id,
           title: d.title,
@@ -188,20 +210,27 @@ export class ResearcherController {
       this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
       ['active', 'expired', 'revoked', 'closed'].includes(bid.state) ? releasesOfBid(this.api, req, id) : [],
     ]);
-    const decision = events.filter((e) => ['approved', 'rejected', 'returned'].includes(e.toState ?? '')).at(-1);
+    const decision = events
+      .filter((e) => ['approved', 'rejected', 'returned'].includes(e.toState ?? ''))
+      .at(-1);
     this.views.page(req, reply, 'request.njk', {
       bid,
       columns: bidColumns(catalog, bid),
       remarks: events.filter((e) => e.remarks),
       releases,
-      decisionText: decision ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}` : bid.state,
+      decisionText: decision
+        ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`
+        : bid.state,
     });
   }
 
   @Post(':id/submit')
   async submit(@Req() req: PortalRequest, @Param('id', ParseUUIDPipe) id: string) {
     await this.api.expect(req, 'POST', `/api/bids/${id}/submit`);
-    req.portal!.session.flash = { title: 'Request submitted', body: 'A release officer will screen it before the panel reviews it.' };
+    req.portal!.session.flash = {
+      title: 'Request submitted',
+      body: 'A release officer will screen it before the panel reviews it.',
+    };
     req.portal!.dirty = true;
     throw new PortalRedirect(`/requests/${id}`);
   }
@@ -209,7 +238,10 @@ export class ResearcherController {
   @Post(':id/accept')
   async accept(@Req() req: PortalRequest, @Param('id', ParseUUIDPipe) id: string) {
     await this.api.expect(req, 'POST', `/api/bids/${id}/agreement/accept`);
-    req.portal!.session.flash = { title: 'Agreement accepted', body: 'The request is active. A release officer can now release the data.' };
+    req.portal!.session.flash = {
+      title: 'Agreement accepted',
+      body: 'The request is active. A release officer can now release the data.',
+    };
     req.portal!.dirty = true;
     throw new PortalRedirect(`/requests/${id}`);
   }
@@ -239,8 +271,18 @@ export class ResearcherController {
       }
       throw new ApiCallError(upstream.statusCode ?? 500, body);
     }
-    for (const h of ['content-type', 'content-length', 'content-disposition', 'content-range', 'accept-ranges', 'etag'])
+    for (const h of [
+      'content-type',
+      'content-length',
+      'content-disposition',
+      'content-range',
+      'accept-ranges',
+      'etag',
+    ])
       if (upstream.headers[h]) reply.header(h, upstream.headers[h] as string);
-    reply.header('cache-control', 'no-store').status(upstream.statusCode ?? 200).send(upstream);
+    reply
+      .header('cache-control', 'no-store')
+      .status(upstream.statusCode ?? 200)
+      .send(upstream);
   }
 }

@@ -35,7 +35,8 @@ export class PanelController {
     this.views.page(req, reply, 'bid-list.njk', {
       pageTitle: 'Requests in review',
       heading: 'Requests in review',
-      intro: 'Requests a release officer has screened and passed to the panel. Declare your interests when you vote.',
+      intro:
+        'Requests a release officer has screened and passed to the panel. Declare your interests when you vote.',
       bids,
       linkBase: '/panel',
       emptyText: 'There are no requests waiting for the panel.',
@@ -90,8 +91,13 @@ export class PanelController {
     const conflict = str(body.conflictOfInterest);
     const decision = str(body.decision);
     if (!['yes', 'no'].includes(conflict))
-      errors.add('conflictOfInterest', 'Select whether you have a conflict of interest', 'conflictOfInterest');
-    if (!['approve', 'reject', 'return'].includes(decision)) errors.add('decision', 'Select your decision', 'decision');
+      errors.add(
+        'conflictOfInterest',
+        'Select whether you have a conflict of interest',
+        'conflictOfInterest',
+      );
+    if (!['approve', 'reject', 'return'].includes(decision))
+      errors.add('decision', 'Select your decision', 'decision');
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
     const dto: Record<string, unknown> = { decision, conflictOfInterest: conflict === 'yes' };
     const tier = str(body.tier);
@@ -103,7 +109,12 @@ export class PanelController {
     if (conditions.length) dto.conditions = conditions;
     const interests = str(body.interests);
     if (interests) dto.interests = interests;
-    const res = await this.api.call<VoteResult & { message?: string }>(req, 'POST', `/api/bids/${id}/votes`, dto);
+    const res = await this.api.call<VoteResult & { message?: string }>(
+      req,
+      'POST',
+      `/api/bids/${id}/votes`,
+      dto,
+    );
     if (res.status === 400 || res.status === 409) {
       errors.add('decision', res.body.message ?? 'Your vote could not be recorded', 'decision');
       return this.render(req, reply, bid, values, errors, res.status);
@@ -116,7 +127,10 @@ export class PanelController {
             title: r.recused ? 'Your vote was recorded, and not counted' : 'Your vote was recorded',
             body: `${r.counted} of ${r.quorum} votes needed for a decision.`,
           }
-        : { title: `Quorum reached: the request is ${humanise(r.bidState).toLowerCase()}`, body: `${r.counted} votes counted.` };
+        : {
+            title: `Quorum reached: the request is ${humanise(r.bidState).toLowerCase()}`,
+            body: `${r.counted} votes counted.`,
+          };
     req.portal!.dirty = true;
     throw new PortalRedirect(`/panel/${id}`);
   }
@@ -138,7 +152,8 @@ export class ReleaseOfficerController {
     this.views.page(req, reply, 'bid-list.njk', {
       pageTitle: 'Screening',
       heading: 'Requests to screen',
-      intro: 'Submitted requests. Accept a complete request into the panel’s review, or return it with remarks.',
+      intro:
+        'Submitted requests. Accept a complete request into the panel’s review, or return it with remarks.',
       bids,
       linkBase: '/screening',
       emptyText: 'There are no requests waiting to be screened.',
@@ -149,7 +164,12 @@ export class ReleaseOfficerController {
   async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
     const bid = await getBid(this.api, req, id);
     const catalog = await getCatalog(this.api, req);
-    this.views.page(req, reply, 'screening-bid.njk', { bid, columns: bidColumns(catalog, bid), values: {}, fieldErrors: {} });
+    this.views.page(req, reply, 'screening-bid.njk', {
+      bid,
+      columns: bidColumns(catalog, bid),
+      values: {},
+      fieldErrors: {},
+    });
   }
 
   @Post('screening/:id')
@@ -163,8 +183,10 @@ export class ReleaseOfficerController {
     const remarks = str(body.remarks);
     const notes = str(body.notes);
     const errors = formErrors();
-    if (!['accept', 'return'].includes(outcome)) errors.add('outcome', 'Select whether to accept or return the request', 'outcome');
-    if (outcome === 'return' && !remarks) errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    if (!['accept', 'return'].includes(outcome))
+      errors.add('outcome', 'Select whether to accept or return the request', 'outcome');
+    if (outcome === 'return' && !remarks)
+      errors.add('remarks', 'Enter remarks telling the applicant what to change');
     let status = 400;
     if (!errors.any()) {
       const dto: Record<string, unknown> = { outcome };
@@ -188,7 +210,13 @@ export class ReleaseOfficerController {
       req,
       reply,
       'screening-bid.njk',
-      { bid, columns: bidColumns(catalog, bid), values: body, errors: errors.list, fieldErrors: errors.byField },
+      {
+        bid,
+        columns: bidColumns(catalog, bid),
+        values: body,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+      },
       status,
     );
   }
@@ -204,17 +232,29 @@ export class ReleaseOfficerController {
   @Post('data-releases')
   async generate(@Req() req: PortalRequest, @Body() body: FormBody) {
     const bidId = str(body.bidId);
-    if (!/^[0-9a-f-]{36}$/i.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
-    const r = await this.api.expect<{ id: string; state: string }>(req, 'POST', `/api/bids/${bidId}/releases`, {}, [
-      200, 201, 202,
-    ]);
-    req.portal!.session.flash = { title: 'Release queued', body: 'It runs in the background; this page shows its progress.' };
+    if (!/^[0-9a-f-]{36}$/i.test(bidId))
+      throw new ApiCallError(400, { message: 'Choose a request to release' });
+    const r = await this.api.expect<{ id: string; state: string }>(
+      req,
+      'POST',
+      `/api/bids/${bidId}/releases`,
+      {},
+      [200, 201, 202],
+    );
+    req.portal!.session.flash = {
+      title: 'Release queued',
+      body: 'It runs in the background; this page shows its progress.',
+    };
     req.portal!.dirty = true;
     throw new PortalRedirect(`/data-releases/${r.id}`);
   }
 
   @Get('data-releases/:id')
-  async release(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+  async release(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
     const release = await this.api.expect<Release>(req, 'GET', `/api/releases/${id}`);
     const p = release.progress;
     const progressText =
@@ -229,7 +269,10 @@ export class ReleaseOfficerController {
     const m = release.manifest ?? {};
     const manifestRows = Object.entries(m)
       .filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
-      .map(([k, v]) => ({ key: { text: humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()) }, value: { text: String(v) } }));
+      .map(([k, v]) => ({
+        key: { text: humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()) },
+        value: { text: String(v) },
+      }));
     this.views.page(req, reply, 'release.njk', {
       release,
       running: ['queued', 'running'].includes(release.state),
@@ -244,7 +287,8 @@ export class ReleaseOfficerController {
 function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
   return Object.entries(o).flatMap(([k, v]) => {
     const key = `${prefix}${humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())}`;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return flatten(v as Record<string, unknown>, `${key}: `);
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      return flatten(v as Record<string, unknown>, `${key}: `);
     return [[key, Array.isArray(v) ? v.join(', ') : String(v)] as [string, string]];
   });
 }

@@ -42,7 +42,11 @@ export function sealSession(key: Buffer, session: PortalSession): string {
 }
 
 /** The session, or undefined when the cookie is missing, forged, altered, truncated or expired. */
-export function openSession(key: Buffer, sealed: string | undefined, now = Date.now()): PortalSession | undefined {
+export function openSession(
+  key: Buffer,
+  sealed: string | undefined,
+  now = Date.now(),
+): PortalSession | undefined {
   if (!sealed || !sealed.startsWith(`${VERSION}.`) || sealed.length > 8192) return undefined;
   const raw = Buffer.from(sealed.slice(VERSION.length + 1), 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES + 2) return undefined;

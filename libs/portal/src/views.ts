@@ -49,7 +49,9 @@ export function createViewEnvironment(): nunjucks.Environment {
     if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
     return `${(n / 1024 / 1024).toFixed(1)} MB`;
   });
-  env.addFilter('number', (v: unknown) => (v === null || v === undefined ? '' : Number(v).toLocaleString('en-GB')));
+  env.addFilter('number', (v: unknown) =>
+    v === null || v === undefined ? '' : Number(v).toLocaleString('en-GB'),
+  );
   env.addFilter('json', (v: unknown) => JSON.stringify(v, null, 2));
   return env;
 }

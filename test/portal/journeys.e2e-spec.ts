@@ -113,6 +113,7 @@ describe('portal journeys in a real browser', () => {
     await page.locator('input[name="requestedTier"][value="identifiable"]').check();
     await expect(preview.innerText()).resolves.toMatch(/nhs_number.*date_of_birth.*postcode/s);
     await page.locator('input[name="requestedTier"][value="pseudonymised"]').check();
+    await preview.scrollIntoViewIfNeeded();
     await checkPage(page, 'researcher-3-new-request', checked);
     await page.getByRole('button', { name: 'Save draft request' }).click();
     await page.waitForURL(/\/requests\/[0-9a-f-]{36}$/);
@@ -196,7 +197,7 @@ describe('portal journeys in a real browser', () => {
     await expect(page.locator('.nhsuk-notification-banner').innerText()).resolves.toMatch(
       /Agreement accepted/,
     );
-    await expect(page.locator('.nhsuk-summary-list').first().innerText()).resolves.toMatch(/Active/);
+    await expect(page.locator('main').innerText()).resolves.toMatch(/Status\s+Active/);
     await checkPage(page, 'researcher-7-active', checked);
     // Signing out revokes the session: the page is gone, and the old cookie does not come back.
     const cookie = (await page.context().cookies()).find((c) => c.name === 'custodian_portal')!;

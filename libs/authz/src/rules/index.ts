@@ -7,4 +7,11 @@ import { profileRules } from './profile.rules';
 import { userRules } from './user.rules';
 
 /** One rules file per subject. A subject with no file here is closed to everyone. */
-export const RULES: RulesFile[] = [profileRules, organisationRules, userRules, auditRules, datasetRules, bidRules];
+export const RULES: RulesFile[] = [
+  profileRules,
+  organisationRules,
+  userRules,
+  auditRules,
+  datasetRules,
+  bidRules,
+];

@@ -93,6 +93,9 @@ describe('portal journeys in a real browser', () => {
     // Submitting the empty form: an error summary whose links lead to the fields.
     await page.getByRole('button', { name: 'Save draft request' }).click();
     await expect(page.locator('.nhsuk-error-summary li').count()).resolves.toBeGreaterThan(3);
+    // The error summary takes focus (NHS.UK frontend JS), so screen-reader users hear it first.
+    await page.waitForFunction('document.activeElement?.classList.contains("nhsuk-error-summary")');
+    expect(await page.title()).toMatch(/^Error: /);
     await checkPage(page, 'researcher-2-new-request-errors', checked);
 
     await page.getByLabel('Title').fill(title);

@@ -202,6 +202,33 @@ describe('portal access', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('another organisation’s request is the API’s 404, shown as a page (the API decides, not the portal)', async () => {
+    const owner = await t.as('researcher');
+    const bid = await t.http
+      .post('/api/bids')
+      .set(owner.auth)
+      .send({
+        title: 'Asthma by area',
+        purpose: 'Count asthma by postcode area.',
+        publicBenefit: 'Targets air-quality work.',
+        legalBasis: 'none',
+        requestedTier: 'aggregate',
+        datasets: [{ dataset: 'gp', fields: ['sex', 'code'] }],
+        aggregation: { dimensions: ['sex'] },
+        durationMonths: 6,
+      })
+      .expect(201);
+    const mine = await signIn(owner.user.email);
+    const own = await t.http.get(`/requests/${bid.body.id}`).set('cookie', mine.cookie).expect(200);
+    expect(own.text).toContain('Asthma by area');
+    expect(own.text).toContain('aggregate.csv.gz');
+    const other = sessions.get('researcher')!; // a researcher of another organisation
+    const res = await t.http.get(`/requests/${bid.body.id}`).set('cookie', other.cookie);
+    expect(res.status).toBe(404);
+    expect(res.text).toContain('Page not found');
+    expect(res.text).not.toContain('Asthma by area');
+  });
+
   it('only sends people to same-site pages after sign-in (no open redirect)', async () => {
     const user = await t.factory.user({ roles: ['panel_member'] });
     const page = await t.http.get('/sign-in?next=//evil.example/x').expect(200);

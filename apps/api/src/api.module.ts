@@ -10,6 +10,7 @@ import { CatalogHttpModule } from '@custodian/catalog';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { PortalHttpModule } from '@custodian/portal';
 import { RegisterHttpModule } from '@custodian/register';
 import { LinkageHttpModule } from '@custodian/linkage';
 import { ObjectionsHttpModule } from '@custodian/objections';
@@ -43,6 +44,7 @@ export class ApiModule {
         LinkageHttpModule,
         PracticesHttpModule,
         ObjectionsHttpModule,
+        PortalHttpModule,
       ],
       controllers: [HealthController],
       providers: [

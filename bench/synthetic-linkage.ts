@@ -26,14 +26,34 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = Object.assign(new URL(db.url), { pathname: `/${name}` }).toString();
   await runMigrations(url);
-  const config = loadConfig({ NODE_ENV: 'test', CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'sl-')), JWT_SECRET: 'j'.repeat(40), PSEUDONYM_KEY_SECRET: 'p'.repeat(40), LOG_LEVEL: 'warn', RUN_WORKER: 'false' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'sl-')),
+    JWT_SECRET: 'j'.repeat(40),
+    PSEUDONYM_KEY_SECRET: 'p'.repeat(40),
+    LOG_LEVEL: 'warn',
+    RUN_WORKER: 'false',
+  });
   const app = await createApiApp(config, url);
   const dir = mkdtempSync(path.join(tmpdir(), 'synth-linkage-'));
   try {
     const identity = app.get(IdentityService);
     const mk = async (email: string, roles: Principal['roles'], practiceOds?: string): Promise<Principal> => {
-      const u = await identity.createUser(null, { email, password: 'synthetic-linkage-1', displayName: email, roles, practiceOds });
-      return { id: u.id, email, roles, organisationId: null, practiceOds: practiceOds ?? null, sessionId: '' };
+      const u = await identity.createUser(null, {
+        email,
+        password: 'synthetic-linkage-1',
+        displayName: email,
+        roles,
+        practiceOds,
+      });
+      return {
+        id: u.id,
+        email,
+        roles,
+        organisationId: null,
+        practiceOds: practiceOds ?? null,
+        sessionId: '',
+      };
     };
     const adminP = await mk('admin@sl.example', ['admin']);
     const dm = await mk('dm@sl.example', ['data_manager']);
@@ -47,18 +67,31 @@ async function main(): Promise<void> {
         await practices.recordAwareness(adminP, p.ods, { startedOn: '2025-01-01' });
         const out = path.join(dir, `${p.ods}.extract.ndjson`);
         await runExtractor({ practiceOds: p.ods, input: path.join(dir, p.file), output: out });
-        await extracts.intake(await mk(`${p.ods.toLowerCase()}@sl.example`, ['practice'], p.ods), p.ods, createReadStream(out));
+        await extracts.intake(
+          await mk(`${p.ods.toLowerCase()}@sl.example`, ['practice'], p.ods),
+          p.ods,
+          createReadStream(out),
+        );
       }
     });
     console.log(`extracted and ingested ${practicesN} practices in ${intake.seconds.toFixed(1)} s`);
     const sources = app.get(SourceLoadService);
     for (const kind of ['hes', 'social_care'] as const) {
-      const r = await timed(() => sources.load(dm, kind, createReadStream(path.join(dir, kind === 'hes' ? 'hes.csv' : 'social_care.csv'))));
+      const r = await timed(() =>
+        sources.load(
+          dm,
+          kind,
+          createReadStream(path.join(dir, kind === 'hes' ? 'hes.csv' : 'social_care.csv')),
+        ),
+      );
       const rep = r.value;
       const share = (n: number) => `${((100 * n) / rep.rows).toFixed(1)}%`;
-      console.log(`\n${kind}: ${rep.rows} rows in ${r.seconds.toFixed(1)} s; rejected ${rep.rejected.length}`);
+      console.log(
+        `\n${kind}: ${rep.rows} rows in ${r.seconds.toFixed(1)} s; rejected ${rep.rejected.length}`,
+      );
       console.log('| step | rows | share |\n|---|---|---|');
-      for (const [step, n] of Object.entries(rep.linkedByStep)) console.log(`| ${step} | ${n} | ${share(n)} |`);
+      for (const [step, n] of Object.entries(rep.linkedByStep))
+        console.log(`| ${step} | ${n} | ${share(n)} |`);
       console.log(`| unlinked | ${rep.unlinked} | ${share(rep.unlinked)} |`);
     }
   } finally {

@@ -1,9 +1,10 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
 import { PatientData1764000001000 } from './1764000001000-patient-data';
 import { SourcesAndObjections1764000002000 } from './1764000002000-sources-and-objections';
+import { Releases1764000003000 } from './1764000003000-releases';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
  * the tests and from the CLI. Never edit a migration once it has landed; add a new one.
  */
-export const MIGRATIONS = [Foundation1764000000000, PatientData1764000001000, SourcesAndObjections1764000002000];
+export const MIGRATIONS = [Foundation1764000000000, PatientData1764000001000, SourcesAndObjections1764000002000, Releases1764000003000];

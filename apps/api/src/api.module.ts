@@ -8,6 +8,7 @@ import { AuthzModule, PoliciesGuard } from '@custodian/authz';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { ReleaseHttpModule } from '@custodian/release';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -31,6 +32,7 @@ export class ApiModule {
         AuthHttpModule,
         IdentityHttpModule,
         AuditHttpModule,
+        ReleaseHttpModule,
       ],
       controllers: [HealthController],
       providers: [

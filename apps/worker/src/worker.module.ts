@@ -3,6 +3,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@custodian/audit';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
+import { ReleaseModule } from '@custodian/release';
 
 /**
  * The job worker: the feature modules without their controllers. Jobs are consumed here and, by
@@ -18,6 +19,7 @@ export class WorkerModule {
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 6, applicationName: 'custodian-worker' }),
         AuditModule,
+        ReleaseModule,
       ],
     };
   }

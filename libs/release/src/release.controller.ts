@@ -35,14 +35,9 @@ export class ReleaseController {
   ): Promise<void> {
     const file = await this.releases.openFile(id, name, user, meta, range);
     const r = parseRange(range, file.size);
-    reply
-      .header('Accept-Ranges', 'bytes')
-      .header('ETag', `"${file.sha256}"`)
-      .header('Content-Type', CONTENT_TYPE(file.name))
-      .header('Content-Disposition', `attachment; filename="${file.name}"`)
-      .header('Cache-Control', 'no-store');
+    reply.header('Accept-Ranges', 'bytes').header('ETag', `"${file.sha256}"`).header('Cache-Control', 'no-store');
     if (r === 'unsatisfiable') {
-      reply.status(416).header('Content-Range', `bytes */${file.size}`).send({
+      reply.status(416).header('Content-Range', `bytes */${file.size}`).type('application/json').send({
         statusCode: 416,
         error: 'Range Not Satisfiable',
         message: 'The requested range is outside the file',
@@ -50,6 +45,9 @@ export class ReleaseController {
       });
       return;
     }
+    reply
+      .header('Content-Type', CONTENT_TYPE(file.name))
+      .header('Content-Disposition', `attachment; filename="${file.name}"`);
     if (r) {
       reply
         .status(206)

@@ -262,10 +262,10 @@ export class ReleaseEngine {
          ${
            sourceRows
              ? `UNION ALL
-         SELECT DISTINCT ON (s.nhs_number) s.nhs_number, NULL::bigint, s.birth_date, s.sex, s.postcode, NULL::char(1), NULL::char(6)
+         (SELECT DISTINCT ON (s.nhs_number) s.nhs_number, NULL::bigint, s.birth_date, s.sex, s.postcode, NULL::char(1), NULL::char(6)
            FROM (${sourceRows}) s
           WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number)
-          ORDER BY s.nhs_number, s.birth_date NULLS LAST, s.sex, s.postcode NULLS LAST`
+          ORDER BY s.nhs_number, s.birth_date NULLS LAST, s.sex, s.postcode NULLS LAST)`
              : ''
          }
        ), aged AS (

@@ -30,12 +30,25 @@ export async function addPatient(sql: Client, p: PatientSeed): Promise<string> {
   const { rows } = await sql.query(
     `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [p.nhs, p.birth ?? '1970-05-17', p.sex ?? 'F', p.postcode === undefined ? 'LS1 4AP' : p.postcode, p.ethnicity ?? 'A', p.practice ?? 'A81001', p.nhs],
+    [
+      p.nhs,
+      p.birth ?? '1970-05-17',
+      p.sex ?? 'F',
+      p.postcode === undefined ? 'LS1 4AP' : p.postcode,
+      p.ethnicity ?? 'A',
+      p.practice ?? 'A81001',
+      p.nhs,
+    ],
   );
   return rows[0].id;
 }
 
-export async function addEvent(sql: Client, patientId: string, code = '22298006', date = '2012-03-04'): Promise<void> {
+export async function addEvent(
+  sql: Client,
+  patientId: string,
+  code = '22298006',
+  date = '2012-03-04',
+): Promise<void> {
   await sql.query(
     `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
      VALUES ($1, 'condition', $2, 'snomed', $3, $4)`,
@@ -89,7 +102,9 @@ export async function addObjection(
   );
 }
 
-export function spec(over: Partial<ReleaseSpec> & Pick<ReleaseSpec, 'recipients' | 'requestedBy'>): ReleaseSpec {
+export function spec(
+  over: Partial<ReleaseSpec> & Pick<ReleaseSpec, 'recipients' | 'requestedBy'>,
+): ReleaseSpec {
   return {
     bidId: randomUUID(),
     organisationId: randomUUID(),
@@ -128,7 +143,13 @@ const binary = (res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer
   res.on('end', () => cb(null, Buffer.concat(chunks)));
 };
 
-export async function download(t: TestApp, auth: Record<string, string>, id: string, name: string, headers: Record<string, string> = {}) {
+export async function download(
+  t: TestApp,
+  auth: Record<string, string>,
+  id: string,
+  name: string,
+  headers: Record<string, string> = {},
+) {
   return t.http
     .get(`/api/releases/${id}/files/${name}`)
     .set(auth)

@@ -44,12 +44,26 @@ export const CATALOGUE_FIELDS: Record<Dataset, readonly string[]> = {
 };
 
 /** Fields that describe the person rather than one event (the rest make the file one row per event). */
-export const PERSON_FIELDS = new Set(['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity', 'practice_ods']);
+export const PERSON_FIELDS = new Set([
+  'nhs_number',
+  'date_of_birth',
+  'postcode',
+  'sex',
+  'ethnicity',
+  'practice_ods',
+]);
 
 /** Event date fields, coarsened to year-month in the anonymised tier. */
 export const DATE_FIELDS = new Set(['event_date', 'admission_date', 'start_date', 'end_date']);
 
-export const AGGREGATE_DIMENSIONS = ['sex', 'age_band', 'ethnic_group', 'postcode_area', 'year', 'code'] as const;
+export const AGGREGATE_DIMENSIONS = [
+  'sex',
+  'age_band',
+  'ethnic_group',
+  'postcode_area',
+  'year',
+  'code',
+] as const;
 export type AggregateDimension = (typeof AGGREGATE_DIMENSIONS)[number];
 
 export const DATASET_FILE: Record<Dataset, string> = {

@@ -11,7 +11,12 @@ describe('aggregate disclosure control', () => {
     // 3 is primary-suppressed; alone in its group, so the next smallest (12) goes too.
     expect(out.map((c) => c.shown)).toEqual(['*', '*', 40]);
     expect(out.map((c) => c.suppressed)).toEqual(['primary', 'secondary', null]);
-    expect(protectCells([{ key: ['F'], count: 8 }, { key: ['M'], count: 13 }]).map((c) => c.shown)).toEqual([10, 15]);
+    expect(
+      protectCells([
+        { key: ['F'], count: 8 },
+        { key: ['M'], count: 13 },
+      ]).map((c) => c.shown),
+    ).toEqual([10, 15]);
     expect(roundToBase(12)).toBe(10);
   });
 

@@ -44,7 +44,7 @@ export function protectCells(cells: Cell[]): ProtectedCell[] {
     });
     for (const g of byRest.values()) if (g.length >= 2) groups.push(g);
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const g of groups) {
       const suppressed = g.filter((i) => state[i].suppressed);

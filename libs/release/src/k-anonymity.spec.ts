@@ -10,7 +10,12 @@ describe('k-anonymity node choice', () => {
       { age: 0, area: 1, ethnicity: 0, suppressed: 2 },
       { age: 3, area: 3, ethnicity: 2, suppressed: 0 },
     ];
-    expect(chooseNode(stats, 100, 0.05)).toMatchObject({ age: 0, area: 1, suppressed: 2, levels: { area: 'postcode_area' } });
+    expect(chooseNode(stats, 100, 0.05)).toMatchObject({
+      age: 0,
+      area: 1,
+      suppressed: 2,
+      levels: { area: 'postcode_area' },
+    });
     expect(chooseNode(stats, 100, 0)).toMatchObject({ age: 3, area: 3, ethnicity: 2 });
     expect(chooseNode(stats.slice(0, 3), 10, 0.05)).toBeUndefined();
   });

@@ -27,7 +27,11 @@ export interface KAnonChoice extends NodeStats {
  * `maxShare` of the population; ties go to fewer suppressed persons, then to keeping age finest,
  * then area. Undefined when no node qualifies (the release must then fail).
  */
-export function chooseNode(stats: NodeStats[], population: number, maxShare: number): KAnonChoice | undefined {
+export function chooseNode(
+  stats: NodeStats[],
+  population: number,
+  maxShare: number,
+): KAnonChoice | undefined {
   const allowed = Math.floor(population * maxShare);
   const best = stats
     .filter((s) => s.suppressed <= allowed)
@@ -42,7 +46,11 @@ export function chooseNode(stats: NodeStats[], population: number, maxShare: num
   if (!best) return undefined;
   return {
     ...best,
-    levels: { age: AGE_LEVELS[best.age], area: AREA_LEVELS[best.area], ethnicity: ETHNICITY_LEVELS[best.ethnicity] },
+    levels: {
+      age: AGE_LEVELS[best.age],
+      area: AREA_LEVELS[best.area],
+      ethnicity: ETHNICITY_LEVELS[best.ethnicity],
+    },
   };
 }
 

@@ -30,7 +30,11 @@ function hashing(): { stream: Transform; result: () => { bytes: number; sha256: 
  * `COPY (select) TO STDOUT WITH CSV HEADER` → gzip → SHA-256 → file. Rows are never parsed in
  * Node; memory stays flat whatever the size. Gzip output is deterministic for the same input.
  */
-export async function copyQueryToGzip(client: PoolClient, select: string, file: string): Promise<WrittenFile> {
+export async function copyQueryToGzip(
+  client: PoolClient,
+  select: string,
+  file: string,
+): Promise<WrittenFile> {
   const copy = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
   const h = hashing();
   await pipeline(copy, createGzip({ level: 6 }), h.stream, createWriteStream(file));
@@ -38,7 +42,12 @@ export async function copyQueryToGzip(client: PoolClient, select: string, file: 
 }
 
 /** Small Node-generated content (aggregate table, data dictionary, manifest) to a file, hashed. */
-export async function writeContent(file: string, content: string, gzip: boolean, rows: number): Promise<WrittenFile> {
+export async function writeContent(
+  file: string,
+  content: string,
+  gzip: boolean,
+  rows: number,
+): Promise<WrittenFile> {
   const h = hashing();
   const stages: NodeJS.ReadWriteStream[] = gzip ? [createGzip({ level: 6 })] : [];
   await pipeline([Readable.from([Buffer.from(content)]), ...stages, h.stream, createWriteStream(file)]);

@@ -32,13 +32,17 @@ export function specProblems(spec: ReleaseSpec): { code: string; message: string
       bad('RELEASE_NO_FIELDS', `dataset ${d.dataset} has no fields`);
     for (const f of d.fields ?? [])
       if (!fields.includes(f))
-        bad('RELEASE_FIELD_NOT_IN_CATALOGUE', `field ${String(f).slice(0, 40)} is not in the ${d.dataset} catalogue`);
+        bad(
+          'RELEASE_FIELD_NOT_IN_CATALOGUE',
+          `field ${String(f).slice(0, 40)} is not in the ${d.dataset} catalogue`,
+        );
   }
   if (spec.tier === 'aggregate') {
     for (const dim of spec.aggregation?.dimensions ?? [])
       if (!(AGGREGATE_DIMENSIONS as readonly string[]).includes(dim))
         bad('RELEASE_DIMENSION_UNKNOWN', `unknown aggregate dimension ${String(dim).slice(0, 40)}`);
-  } else if (spec.aggregation) bad('RELEASE_AGGREGATION_NOT_ALLOWED', 'aggregation is only for the aggregate tier');
+  } else if (spec.aggregation)
+    bad('RELEASE_AGGREGATION_NOT_ALLOWED', 'aggregation is only for the aggregate tier');
   const c = spec.cohort ?? {};
   for (const k of ['eventsFrom', 'eventsTo'] as const)
     if (c[k] !== undefined && !DATE.test(c[k]!)) bad('RELEASE_COHORT_INVALID', `${k} must be YYYY-MM-DD`);

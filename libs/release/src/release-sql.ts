@@ -40,7 +40,8 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   },
   hes: {
     from: 'hes_episodes x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
-    blockedOwn: '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    blockedOwn:
+      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
     date: 'x.admission_date',
     code: 'x.diagnosis_icd10',
     event: {
@@ -49,12 +50,16 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
       diagnosis_icd10: { expr: 'x.diagnosis_icd10', description: 'primary diagnosis (ICD-10)' },
       procedure_opcs4: { expr: 'x.procedure_opcs4', description: 'main procedure (OPCS-4)' },
       provider_code: { expr: 'x.provider_code', description: 'provider organisation code' },
-      linkage_step: { expr: 'x.linkage_step', description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked' },
+      linkage_step: {
+        expr: 'x.linkage_step',
+        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
+      },
     },
   },
   social_care: {
     from: 'social_care_records x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
-    blockedOwn: '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    blockedOwn:
+      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
     date: 'x.start_date',
     code: 'x.service_type',
     event: {
@@ -62,7 +67,10 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
       service_type: { expr: 'x.service_type', description: 'social care service type' },
       start_date: { expr: 'x.start_date', description: 'service start date' },
       end_date: { expr: 'x.end_date', description: 'service end date' },
-      linkage_step: { expr: 'x.linkage_step', description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked' },
+      linkage_step: {
+        expr: 'x.linkage_step',
+        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
+      },
     },
   },
 };
@@ -74,14 +82,20 @@ export const DATE_FILTER = (date: string) =>
 function personColumn(tier: Tier, field: string): Column | undefined {
   switch (field) {
     case 'nhs_number':
-      if (tier === 'identifiable') return { expr: 'rp.nhs', name: 'nhs_number', description: 'NHS number as held' };
+      if (tier === 'identifiable')
+        return { expr: 'rp.nhs', name: 'nhs_number', description: 'NHS number as held' };
       if (tier === 'pseudonymised')
         return {
           expr: 'rp.pid',
           name: 'pseudo_id',
-          description: 'HMAC-SHA256 of the NHS number under the bid key: stable across releases of this bid only',
+          description:
+            'HMAC-SHA256 of the NHS number under the bid key: stable across releases of this bid only',
         };
-      return { expr: 'rp.pid', name: 'person_token', description: 'random person token, new in every release' };
+      return {
+        expr: 'rp.pid',
+        name: 'person_token',
+        description: 'random person token, new in every release',
+      };
     case 'date_of_birth':
       if (tier === 'identifiable')
         return { expr: 'rp.birth_date', name: 'date_of_birth', description: 'date of birth as held' };
@@ -97,7 +111,8 @@ function personColumn(tier: Tier, field: string): Column | undefined {
         description: 'age band at the release date (five-year, widened as k-anonymity needs; * suppressed)',
       };
     case 'postcode':
-      if (tier === 'identifiable') return { expr: 'rp.postcode', name: 'postcode', description: 'postcode as held' };
+      if (tier === 'identifiable')
+        return { expr: 'rp.postcode', name: 'postcode', description: 'postcode as held' };
       if (tier === 'pseudonymised')
         return {
           expr: 'rp.district',
@@ -120,7 +135,11 @@ function personColumn(tier: Tier, field: string): Column | undefined {
             name: 'ethnicity',
             description: 'ethnic category (A-Z), or ethnic group, as k-anonymity needs (* suppressed)',
           }
-        : { expr: 'rp.ethnicity', name: 'ethnicity', description: 'NHS data dictionary ethnic category (A-Z)' };
+        : {
+            expr: 'rp.ethnicity',
+            name: 'ethnicity',
+            description: 'NHS data dictionary ethnic category (A-Z)',
+          };
     case 'practice_ods':
       // The practice locates a person more finely than the k-anonymised area: never in the anonymised tier.
       return tier === 'anonymised'
@@ -148,19 +167,23 @@ export function datasetColumns(
     const ev = DATASET_SQL[dataset].event[f];
     const expr = tier === 'anonymised' && DATE_FIELDS.has(f) ? `to_char(${ev.expr}, 'YYYY-MM')` : ev.expr;
     const description =
-      tier === 'anonymised' && DATE_FIELDS.has(f) ? `${ev.description}, year and month (YYYY-MM)` : ev.description;
+      tier === 'anonymised' && DATE_FIELDS.has(f)
+        ? `${ev.description}, year and month (YYYY-MM)`
+        : ev.description;
     columns.push({ expr, name: f, description });
   }
   return { columns, perEvent };
 }
 
 /** The SELECT that one dataset file is COPYed from (rows of included persons only, in a stable order). */
-export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier): string {
+export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, onlyPresent = false): string {
   const d = DATASET_SQL[dataset];
   const { columns, perEvent } = datasetColumns(dataset, fields, tier);
   const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
+  // Anonymised: k-anonymity may have taken persons out of this file only (rel_present is then the truth).
+  const present = onlyPresent ? ` JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'` : '';
   if (perEvent)
-    return `SELECT ${cols} FROM ${d.from} CROSS JOIN rel_params prm
+    return `SELECT ${cols} FROM ${d.from}${present} CROSS JOIN rel_params prm
              WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}
              ORDER BY rp.pid, ${d.date}, x.id`;
   return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'

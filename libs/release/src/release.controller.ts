@@ -8,7 +8,11 @@ import { ReleaseService } from './release.service';
 import type { ReleaseView } from './release.types';
 
 const CONTENT_TYPE = (name: string) =>
-  name.endsWith('.gz') ? 'application/gzip' : name.endsWith('.json') ? 'application/json' : 'text/csv; charset=utf-8';
+  name.endsWith('.gz')
+    ? 'application/gzip'
+    : name.endsWith('.json')
+      ? 'application/json'
+      : 'text/csv; charset=utf-8';
 
 @ApiTags('releases')
 @Controller('releases')
@@ -17,7 +21,9 @@ export class ReleaseController {
 
   @Get(':id')
   @Can('read', 'Release')
-  @ApiOkResponse({ description: 'state, progress, tier and (when complete) files with rows, bytes and SHA-256' })
+  @ApiOkResponse({
+    description: 'state, progress, tier and (when complete) files with rows, bytes and SHA-256',
+  })
   get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: Principal): Promise<ReleaseView> {
     return this.releases.get(id, user);
   }
@@ -35,7 +41,10 @@ export class ReleaseController {
   ): Promise<void> {
     const file = await this.releases.openFile(id, name, user, meta, range);
     const r = parseRange(range, file.size);
-    reply.header('Accept-Ranges', 'bytes').header('ETag', `"${file.sha256}"`).header('Cache-Control', 'no-store');
+    reply
+      .header('Accept-Ranges', 'bytes')
+      .header('ETag', `"${file.sha256}"`)
+      .header('Cache-Control', 'no-store');
     if (r === 'unsatisfiable') {
       reply.status(416).header('Content-Range', `bytes */${file.size}`).type('application/json').send({
         statusCode: 416,

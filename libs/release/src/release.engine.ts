@@ -90,11 +90,11 @@ export class ReleaseEngine {
       await mkdir(dir, { recursive: true });
       const out = await this.build(rel, dir);
       await this.db.transaction(async (tx) => {
-        const [still] = await tx.query(
-          `SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`,
-          [releaseId],
-        );
-        if (still?.state !== 'running') throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+        const [still] = await tx.query(`SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`, [
+          releaseId,
+        ]);
+        if (still?.state !== 'running')
+          throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
         for (const f of out.files)
           await tx.query(
             `INSERT INTO release_files (release_id, name, rows, bytes, sha256) VALUES ($1,$2,$3,$4,$5)
@@ -128,11 +128,17 @@ export class ReleaseEngine {
         err instanceof ReleaseFailure
           ? err
           : rel.attempts >= MAX_ATTEMPTS
-            ? new ReleaseFailure('RELEASE_INTERNAL_ERROR', 'the release could not be produced; see the worker log')
+            ? new ReleaseFailure(
+                'RELEASE_INTERNAL_ERROR',
+                'the release could not be produced; see the worker log',
+              )
             : undefined;
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       if (!failure) {
-        this.logger.warn({ releaseId, attempt: rel.attempts, err: { message: safeMessage(err) } }, 'release attempt failed; will retry');
+        this.logger.warn(
+          { releaseId, attempt: rel.attempts, err: { message: safeMessage(err) } },
+          'release attempt failed; will retry',
+        );
         throw err;
       }
       this.logger.warn({ releaseId, code: failure.code }, 'release failed');
@@ -170,9 +176,10 @@ export class ReleaseEngine {
       (await client.query(sql, params)).rows as T[];
     try {
       // One job per release at a time, even if the queue redelivers while an attempt still runs.
-      const [{ locked }] = await q<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
-        `release:${rel.id}`,
-      ]);
+      const [{ locked }] = await q<{ locked: boolean }>(
+        `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`,
+        [`release:${rel.id}`],
+      );
       if (!locked) throw new Error('release is being built by another worker');
       // The bid key is made (first release) outside the snapshot transaction, so concurrent first
       // releases of one bid agree on it.
@@ -209,29 +216,31 @@ export class ReleaseEngine {
     const excluded: Record<string, unknown> = {};
     const setProgress = (done: number, estimated?: number) =>
       this.db
-        .query(`UPDATE releases SET rows_done = $2, rows_estimated = COALESCE($3, rows_estimated) WHERE id = $1`, [
-          rel.id,
-          done,
-          estimated ?? null,
-        ])
+        .query(
+          `UPDATE releases SET rows_done = $2, rows_estimated = COALESCE($3, rows_estimated) WHERE id = $1`,
+          [rel.id, done, estimated ?? null],
+        )
         .catch(() => undefined);
 
     // Reference tables and parameters the COPY SELECTs read (they cannot take bound parameters).
-    await q(`CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`, [
-      spec.cohort.eventsFrom ?? null,
-      spec.cohort.eventsTo ?? null,
-    ]);
+    await q(
+      `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
+      [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
+    );
     await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
     await q(`INSERT INTO rel_region SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
       JSON.stringify(POSTCODE_AREA_REGION),
     ]);
     await q(`CREATE TEMP TABLE rel_ethnic (code text PRIMARY KEY, grp text NOT NULL) ON COMMIT DROP`);
-    await q(`INSERT INTO rel_ethnic SELECT key, value FROM jsonb_each_text($1::jsonb)`, [JSON.stringify(ETHNIC_GROUP)]);
+    await q(`INSERT INTO rel_ethnic SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
+      JSON.stringify(ETHNIC_GROUP),
+    ]);
 
     // 1. Objection snapshot, as the register stood when the release started (recorded on the row).
-    await q(`CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1)`, [
-      rel.snapshot_at,
-    ]);
+    await q(
+      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1)`,
+      [rel.snapshot_at],
+    );
     await q(`CREATE TEMP TABLE rel_blocked (nhs char(10) PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP`);
     await q(
       `INSERT INTO rel_blocked
@@ -312,12 +321,15 @@ export class ReleaseEngine {
       `SELECT count(*)::bigint AS n FROM rp JOIN rel_obj o ON o.nhs = rp.nhs AND o.type = 'type2' WHERE rp.excl IS NULL`,
     );
 
-    await q(`CREATE TEMP TABLE rel_present (dataset text, nhs char(10), PRIMARY KEY (dataset, nhs)) ON COMMIT DROP`);
+    await q(
+      `CREATE TEMP TABLE rel_present (dataset text, nhs char(10), PRIMARY KEY (dataset, nhs)) ON COMMIT DROP`,
+    );
     for (const d of datasets) await q(presentInsert(d));
     await q(`UPDATE rp SET present = true WHERE nhs IN (SELECT nhs FROM rel_present)`);
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
-    let kAnon: (KAnonChoice & { k: number; population: number }) | undefined;
+    let kAnon:
+      (KAnonChoice & { k: number; population: number; suppressedByFile: Record<string, number> }) | undefined;
     if (spec.tier === 'anonymised') kAnon = await this.kAnonymise(q, spec, wants);
 
     // 5. Exact counts of what is left out (staff only; never in the researchers' files).
@@ -326,6 +338,7 @@ export class ReleaseEngine {
     );
     excluded.persons = Object.fromEntries(persons.map((r) => [r.reason, Number(r.n)]));
     excluded.type2ObjectorsIncluded = Number(type2Included);
+    if (kAnon) excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
     excluded.rows = {};
     let estimated = 0;
     for (const d of datasets) {
@@ -372,7 +385,7 @@ export class ReleaseEngine {
         const name = DATASET_FILE[d.dataset];
         const w = await copyQueryToGzip(
           client,
-          datasetSelect(d.dataset, d.fields, spec.tier),
+          datasetSelect(d.dataset, d.fields, spec.tier, spec.tier === 'anonymised'),
           path.join(dir, `${name}.partial`),
         );
         files.push({ name, ...w });
@@ -388,7 +401,12 @@ export class ReleaseEngine {
       aggregateInfo = agg.info;
       done = agg.file.rows;
     }
-    const dict = await writeContent(path.join(dir, 'data_dictionary.csv.partial'), dictionary.join(''), false, dictionary.length - 1);
+    const dict = await writeContent(
+      path.join(dir, 'data_dictionary.csv.partial'),
+      dictionary.join(''),
+      false,
+      dictionary.length - 1,
+    );
     files.push({ name: 'data_dictionary.csv', ...dict });
 
     const manifest = {
@@ -416,14 +434,22 @@ export class ReleaseEngine {
             quasiIdentifiers: quasiIdentifiers(wants),
             levels: kAnon.levels,
             suppressed: kAnon.suppressed,
+            suppressedByFile: kAnon.suppressedByFile,
             population: kAnon.population,
+            counting:
+              'classes per file over the full quasi-identifier tuple; suppression counted in person-file entries',
           }
         : undefined,
       disclosureControl: aggregateInfo,
       files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
       software: { name: 'custodian', version: SOFTWARE_VERSION },
     };
-    const man = await writeContent(path.join(dir, 'manifest.json.partial'), JSON.stringify(manifest, null, 2) + '\n', false, 0);
+    const man = await writeContent(
+      path.join(dir, 'manifest.json.partial'),
+      JSON.stringify(manifest, null, 2) + '\n',
+      false,
+      0,
+    );
     files.push({ name: 'manifest.json', ...man });
     for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
     return { files, manifest, excluded, rows: done };
@@ -439,13 +465,16 @@ export class ReleaseEngine {
     const useArea = wants('postcode');
     const useEth = wants('ethnicity');
     const useSex = wants('sex');
-    const a5 = useAge ? 'a5' : 'NULL::int';
+    let suppressedByFile: Record<string, number> = {};
+    // Classes are counted per output file (a person is in a file when they have rows in it) over
+    // the full tuple of released quasi-identifiers, so joining files by person_token refines nothing.
     await q(`CREATE TEMP TABLE rel_kbase ON COMMIT DROP AS
-      SELECT ${a5} AS a5, ${useSex ? "coalesce(sex, 'U')" : "'*'"} AS sx,
-             ${useEth ? 'eth' : "'*'"} AS eth, ${useEth ? 'eg' : "'*'"} AS eg,
-             ${useArea ? 'district' : "'*'"} AS district, ${useArea ? 'parea' : "'*'"} AS parea,
-             ${useArea ? 'region' : "'*'"} AS region, count(*)::bigint AS n
-        FROM rp WHERE excl IS NULL AND present GROUP BY 1, 2, 3, 4, 5, 6, 7`);
+      SELECT pr.dataset, ${useAge ? 'rp.a5' : 'NULL::int'} AS a5, ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"} AS sx,
+             ${useEth ? 'rp.eth' : "'*'"} AS eth, ${useEth ? 'rp.eg' : "'*'"} AS eg,
+             ${useArea ? 'rp.district' : "'*'"} AS district, ${useArea ? 'rp.parea' : "'*'"} AS parea,
+             ${useArea ? 'rp.region' : "'*'"} AS region, count(*)::bigint AS n
+        FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs
+       WHERE rp.excl IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
     const ageTop = useAge ? 3 : 0;
     const ageExpr = (lvl: string, col: string) => (useAge ? ageAt(lvl, col) : `'*'`);
     const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
@@ -455,7 +484,7 @@ export class ReleaseEngine {
        ), cls AS (
          SELECT n.a, n.r, n.e, sum(b.n) AS size
            FROM rel_kbase b CROSS JOIN nodes n
-          GROUP BY n.a, n.r, n.e, ${ageExpr('n.a', 'b.a5')}, b.sx, ${areaAt('n.r', 'b.')}, ${ethAt('n.e', 'b.')}
+          GROUP BY n.a, n.r, n.e, b.dataset, ${ageExpr('n.a', 'b.a5')}, b.sx, ${areaAt('n.r', 'b.')}, ${ethAt('n.e', 'b.')}
        )
        SELECT a AS age, r AS area, e AS ethnicity, coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
          FROM cls GROUP BY a, r, e`,
@@ -472,7 +501,7 @@ export class ReleaseEngine {
       const least = Math.min(...nodes.map((n) => n.suppressed));
       throw new ReleaseFailure(
         'K_ANONYMITY_UNACHIEVABLE',
-        `k-anonymity with k=${k} would suppress at least ${least} of ${pop} persons, more than the allowed ${Math.round(
+        `k-anonymity with k=${k} would suppress at least ${least} of ${pop} person entries, more than the allowed ${Math.round(
           this.config.anonMaxSuppression * 100,
         )}%`,
       );
@@ -483,15 +512,23 @@ export class ReleaseEngine {
                            out_eth = ${useEth ? ethAt(lv(choice.ethnicity), 'rp.') : "'*'"},
                            out_sex = ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"}
               WHERE excl IS NULL AND present`);
-    await q(
-      `UPDATE rp SET excl = 'k_anonymity_suppressed'
-         FROM (SELECT out_age, out_area, out_eth, out_sex FROM rp WHERE excl IS NULL AND present
-                GROUP BY 1, 2, 3, 4 HAVING count(*) < $1) s
-        WHERE rp.excl IS NULL AND rp.present AND rp.out_age = s.out_age AND rp.out_area = s.out_area
-          AND rp.out_eth = s.out_eth AND rp.out_sex = s.out_sex`,
+    // Persons in classes still smaller than k leave that file (their rows in it are suppressed).
+    const removed = await q<{ dataset: string; n: string }>(
+      `WITH small AS (
+         SELECT pr.dataset, rp.out_age, rp.out_area, rp.out_eth, rp.out_sex
+           FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs WHERE rp.excl IS NULL
+          GROUP BY 1, 2, 3, 4, 5 HAVING count(*) < $1
+       ), gone AS (
+         DELETE FROM rel_present pr USING rp, small s
+          WHERE rp.nhs = pr.nhs AND s.dataset = pr.dataset AND rp.out_age = s.out_age AND rp.out_area = s.out_area
+            AND rp.out_eth = s.out_eth AND rp.out_sex = s.out_sex
+         RETURNING pr.dataset
+       )
+       SELECT dataset, count(*)::bigint AS n FROM gone GROUP BY dataset`,
       [k],
     );
-    return { ...choice, k, population: pop };
+    suppressedByFile = Object.fromEntries(removed.map((r) => [r.dataset, Number(r.n)]));
+    return { ...choice, k, population: pop, suppressedByFile };
   }
 
   private async aggregate(
@@ -531,7 +568,10 @@ export class ReleaseEngine {
       file: written,
       dictionary: [
         ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
-        ['patients', `distinct patients: * for 1-${PRIMARY_MAX} or to protect another cell, else rounded to the nearest ${ROUND_TO}`] as [string, string],
+        [
+          'patients',
+          `distinct patients: * for 1-${PRIMARY_MAX} or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
+        ] as [string, string],
       ],
       info: {
         dimensions: dims,

@@ -29,7 +29,8 @@ import {
 } from './release.types';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
-const isStaff = (p: Pick<Principal, 'roles'>) => p.roles.some((r) => (STAFF as readonly string[]).includes(r));
+const isStaff = (p: Pick<Principal, 'roles'>) =>
+  p.roles.some((r) => (STAFF as readonly string[]).includes(r));
 
 interface ReleaseRow {
   id: string;
@@ -72,10 +73,14 @@ export class ReleaseService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work<{ releaseId: string }>(RELEASE_RUN_QUEUE, (data) => this.engine.run(data.releaseId), {
-      retryLimit: 5,
-      expireInSeconds: 4 * 3600,
-    });
+    await this.jobs.work<{ releaseId: string }>(
+      RELEASE_RUN_QUEUE,
+      (data) => this.engine.run(data.releaseId),
+      {
+        retryLimit: 5,
+        expireInSeconds: 4 * 3600,
+      },
+    );
     await this.jobs.work<{ bidId: string; reason: string }>(RELEASE_DESTROY_QUEUE, (data) =>
       this.destroy(data.bidId, data.reason),
     );
@@ -94,7 +99,15 @@ export class ReleaseService implements OnApplicationBootstrap {
       await tx.query(
         `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [id, spec.bidId, spec.tier, spec.legalBasis, JSON.stringify(spec), actor.id, this.keys.newTokenSeed(id)],
+        [
+          id,
+          spec.bidId,
+          spec.tier,
+          spec.legalBasis,
+          JSON.stringify(spec),
+          actor.id,
+          this.keys.newTokenSeed(id),
+        ],
       );
       await this.audit.record(
         {
@@ -179,7 +192,8 @@ export class ReleaseService implements OnApplicationBootstrap {
   ): Promise<OpenedFile> {
     const row = await this.load(id);
     if (!row || !row.spec.recipients.includes(principal.id)) throw new NotFoundError('Release');
-    if (row.state !== 'completed') throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
+    if (row.state !== 'completed')
+      throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
       throw new ConflictError('RELEASE_NOT_DOWNLOADABLE', 'The release is no longer available for download');
     const [file] = await this.db.query(

@@ -75,6 +75,24 @@ export class ReleaseEngine {
   }
 
   async run(releaseId: string): Promise<void> {
+    // One build per release at a time: the advisory lock lives as long as this connection, so a
+    // worker killed mid-release frees it (and recoverOrphans() can queue the release again).
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+    try {
+      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+        `release:${releaseId}`,
+      ]);
+      if (!rows[0].locked) throw new Error('release is being built by another worker');
+      await this.runLocked(releaseId, client);
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+      await qr.release();
+    }
+  }
+
+  private async runLocked(releaseId: string, client: PoolClient): Promise<void> {
     // TypeORM returns [rows, count] for UPDATE … RETURNING.
     const [[rel]]: [ClaimedRelease[], number] = await this.db.query(
       `UPDATE releases SET state = 'running', snapshot_at = COALESCE(snapshot_at, now()),
@@ -88,7 +106,7 @@ export class ReleaseEngine {
     try {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true });
-      const out = await this.build(rel, dir);
+      const out = await this.build(rel, dir, client);
       await this.db.transaction(async (tx) => {
         const [still] = await tx.query(`SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`, [
           releaseId,
@@ -163,40 +181,29 @@ export class ReleaseEngine {
     }
   }
 
-  private async build(rel: ClaimedRelease, dir: string) {
+  private async build(rel: ClaimedRelease, dir: string, client: PoolClient) {
     const spec = rel.spec;
     const problems = specProblems(spec);
     if (problems.length) throw new ReleaseFailure(problems[0].code, problems[0].message);
     const policy = objectionPolicy(spec);
     const recordLevel = spec.tier !== 'aggregate';
-    const qr = this.db.createQueryRunner();
-    await qr.connect();
-    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
     const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
       (await client.query(sql, params)).rows as T[];
+    // The bid key is made (first release) outside the snapshot transaction, so concurrent first
+    // releases of one bid agree on it.
+    const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
     try {
-      // One job per release at a time, even if the queue redelivers while an attempt still runs.
-      const [{ locked }] = await q<{ locked: boolean }>(
-        `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`,
-        [`release:${rel.id}`],
-      );
-      if (!locked) throw new Error('release is being built by another worker');
-      // The bid key is made (first release) outside the snapshot transaction, so concurrent first
-      // releases of one bid agree on it.
-      const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
       await q(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
       await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
       await q(`SET LOCAL TimeZone = 'UTC'`);
       const result = await this.buildIn(q, client, rel, dir, policy, recordLevel, bidKey);
-      bidKey?.fill(0);
       await q(`COMMIT`);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      await client.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
-      await qr.release();
+      bidKey?.fill(0);
     }
   }
 

@@ -84,6 +84,30 @@ export class ReleaseService implements OnApplicationBootstrap {
     await this.jobs.work<{ bidId: string; reason: string }>(RELEASE_DESTROY_QUEUE, (data) =>
       this.destroy(data.bidId, data.reason),
     );
+    if (this.config.runWorker) await this.recoverOrphans();
+  }
+
+  /**
+   * A worker killed mid-release leaves its release `running` and its queue job active until the
+   * job expires. At worker start, every `running` release that no live worker is building (its
+   * advisory lock is free) is queued again; the engine starts it afresh from the recorded snapshot.
+   */
+  async recoverOrphans(): Promise<number> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
+    let requeued = 0;
+    for (const { id } of rows) {
+      const free = await this.db.transaction(async (tx) => {
+        const [{ ok }] = await tx.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok`, [
+          `release:${id}`,
+        ]);
+        return ok as boolean;
+      });
+      if (!free) continue;
+      await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id });
+      requeued++;
+    }
+    if (requeued) this.logger.warn({ requeued }, 'orphaned releases queued again');
+    return requeued;
   }
 
   /** Queues a release of what `spec` describes (the caller has checked the bid and the officer). */

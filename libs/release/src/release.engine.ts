@@ -266,6 +266,16 @@ export class ReleaseEngine {
       )
       .join(' UNION ALL ');
     const c = spec.cohort;
+    // 6 (done with the cohort, once per person). The tier's person identifier: pseudonymised
+    // HMAC-SHA256(bid key, NHS number); anonymised HMAC under the release's random seed, truncated
+    // to 128 bits (a random token, the same on a retry); identifiable the NHS number. Keys are
+    // bound parameters only.
+    const idKey =
+      spec.tier === 'pseudonymised'
+        ? bidKey
+        : spec.tier === 'anonymised'
+          ? this.keys.open(rel.token_seed_enc, `release:${rel.id}`)
+          : undefined;
     await q(`CREATE TEMP TABLE rp (
         nhs char(10) PRIMARY KEY, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
         ethnicity char(1), practice_ods char(6), age int, a5 int, district text, parea text, region text,
@@ -290,10 +300,12 @@ export class ReleaseEngine {
                 substring(x.postcode from '^[A-Z]+') AS parea
            FROM persons x
        )
-       INSERT INTO rp (nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg)
+       INSERT INTO rp (nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg, pid)
        SELECT x.nhs, x.patient_id, x.birth_date, x.sex, x.postcode, x.ethnicity, x.practice_ods, x.age,
               (x.age / 5) * 5, coalesce(x.district, 'unknown'), coalesce(x.parea, 'unknown'), coalesce(rg.region, 'unknown'),
-              coalesce(x.ethnicity, 'Z'), coalesce(eg.grp, 'Not stated')
+              coalesce(x.ethnicity, 'Z'), coalesce(eg.grp, 'Not stated'),
+              CASE WHEN $7::bytea IS NULL THEN x.nhs::text
+                   ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END
          FROM aged x
          LEFT JOIN rel_region rg ON rg.area = x.parea
          LEFT JOIN rel_ethnic eg ON eg.code = x.ethnicity
@@ -312,8 +324,11 @@ export class ReleaseEngine {
         c.ageMin ?? null,
         c.ageMax ?? null,
         c.conditionCodes ?? null,
+        idKey ?? null,
+        spec.tier === 'anonymised' ? 32 : 64,
       ],
     );
+    idKey?.fill(0);
     await q(`ANALYZE rp`);
 
     // 3. Who is left out, and why (consent cohort first, then objections).
@@ -331,8 +346,15 @@ export class ReleaseEngine {
     await q(
       `CREATE TEMP TABLE rel_present (dataset text, nhs char(10), PRIMARY KEY (dataset, nhs)) ON COMMIT DROP`,
     );
-    for (const d of datasets) await q(presentInsert(d));
-    await q(`UPDATE rp SET present = true WHERE nhs IN (SELECT nhs FROM rel_present)`);
+    // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
+    const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
+    if (spec.tier === 'anonymised' || (recordLevel && perPerson)) {
+      for (const d of datasets) await q(presentInsert(d));
+      await q(`ANALYZE rel_present`);
+      await q(
+        `UPDATE rp SET present = true FROM (SELECT DISTINCT nhs FROM rel_present) p WHERE p.nhs = rp.nhs`,
+      );
+    }
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
     let kAnon:
@@ -364,23 +386,6 @@ export class ReleaseEngine {
       (excluded.rows as Record<string, unknown>)[d] = byReason;
     }
     await setProgress(0, estimated);
-
-    // 6. Identifiers by tier, computed once per person (keys are bound parameters only).
-    if (spec.tier === 'pseudonymised') {
-      await q(
-        `UPDATE rp SET pid = encode(hmac(convert_to(nhs, 'UTF8'), $1::bytea, 'sha256'), 'hex') WHERE excl IS NULL AND present`,
-        [bidKey],
-      );
-    } else if (spec.tier === 'anonymised') {
-      const seed = this.keys.open(rel.token_seed_enc, `release:${rel.id}`);
-      await q(
-        `UPDATE rp SET pid = left(encode(hmac(convert_to(nhs, 'UTF8'), $1::bytea, 'sha256'), 'hex'), 32) WHERE excl IS NULL AND present`,
-        [seed],
-      );
-      seed.fill(0);
-    } else {
-      await q(`UPDATE rp SET pid = nhs WHERE excl IS NULL AND present`);
-    }
 
     // 7. Files, written aside and renamed once all are complete.
     const files: BuiltFile[] = [];

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   );
   await sql.query(
     `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-     SELECT (4000000000 + g)::text, DATE '1930-01-01' + (g * 7919 % 30000), CASE WHEN g % 2 = 0 THEN 'M' ELSE 'F' END,
+     SELECT (4000000000 + g)::text, DATE '1930-01-01' + (g::bigint * 7919 % 30000)::int, CASE WHEN g % 2 = 0 THEN 'M' ELSE 'F' END,
             (ARRAY['LS1 4AP', 'LS6 2AA', 'BD1 1AA', 'M1 1AE', 'EC1A 1BB'])[1 + g % 5], 'A', 'A81001', g::text
        FROM generate_series(1, $1::int) g`,
     [PATIENTS],

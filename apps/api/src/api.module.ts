@@ -15,6 +15,7 @@ import { RegisterHttpModule } from '@custodian/register';
 import { LinkageHttpModule } from '@custodian/linkage';
 import { ObjectionsHttpModule } from '@custodian/objections';
 import { PracticesHttpModule } from '@custodian/practices';
+import { ReleaseHttpModule } from '@custodian/release';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -45,6 +46,7 @@ export class ApiModule {
         PracticesHttpModule,
         ObjectionsHttpModule,
         PortalHttpModule,
+        ReleaseHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -4,6 +4,7 @@ import { SourcesAndObjections1764000002000 } from './1764000002000-sources-and-o
 import { Extracts1764000003000 } from './1764000003000-extracts';
 import { Linkage1764000004000 } from './1764000004000-linkage';
 import { Governance1764000005000 } from './1764000005000-governance';
+import { Releases1764000006000 } from './1764000006000-releases';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   Extracts1764000003000,
   Linkage1764000004000,
   Governance1764000005000,
+  Releases1764000006000,
 ];

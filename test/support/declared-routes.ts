@@ -1,6 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { IS_PUBLIC, Permission, PERMISSION } from '@custodian/core';
+import { PORTAL } from '@custodian/portal';
 import type { TestApp } from '@custodian/testing';
 
 export interface DeclaredRoute {
@@ -18,6 +19,8 @@ export function declaredRoutes(t: TestApp): DeclaredRoute[] {
   for (const wrapper of controllers) {
     const { instance, metatype } = wrapper;
     if (!instance || !metatype) continue;
+    // The portal's HTML pages (outside /api, with their own session check) are listed and tested in test/portal/.
+    if (Reflect.getMetadata(PORTAL, metatype)) continue;
     const base = ([] as string[]).concat(Reflect.getMetadata('path', metatype) ?? '')[0];
     for (const name of scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
       const handler = (instance as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;

@@ -10,10 +10,12 @@ import { CatalogHttpModule } from '@custodian/catalog';
 import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
+import { PortalHttpModule } from '@custodian/portal';
 import { RegisterHttpModule } from '@custodian/register';
 import { LinkageHttpModule } from '@custodian/linkage';
 import { ObjectionsHttpModule } from '@custodian/objections';
 import { PracticesHttpModule } from '@custodian/practices';
+import { ReleaseHttpModule } from '@custodian/release';
 import { HealthController } from './health.controller';
 
 export interface ApiModuleOptions {
@@ -43,6 +45,8 @@ export class ApiModule {
         LinkageHttpModule,
         PracticesHttpModule,
         ObjectionsHttpModule,
+        PortalHttpModule,
+        ReleaseHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, genReqId, jsonDepth, MAX_JSON_DEPTH, ValidationError } from '@custodian/core';
+import { portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { ApiModule } from './api.module';
 
 /** Content types whose bodies are streamed to the handler untouched (extracts, CSV loads, cohorts). */
@@ -41,7 +42,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     },
   );
   app.useLogger(app.get(Logger));
-  app.setGlobalPrefix('api');
+  // The API lives under /api; the portal's pages (libs/portal) are served from / by the same app.
+  app.setGlobalPrefix('api', { exclude: portalPrefixExclusions() });
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -58,6 +60,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   fastify.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  await registerPortal(app, config);
   // Patient-level bodies are not buffered: the route handler reads the stream itself.
   fastify.addContentTypeParser(STREAMED_TYPES, (_req, payload, done) => done(null, payload));
 

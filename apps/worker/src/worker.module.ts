@@ -5,6 +5,7 @@ import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { LinkageModule } from '@custodian/linkage';
+import { ReleaseModule } from '@custodian/release';
 
 /**
  * The job worker: the feature modules without their controllers. Jobs are consumed here and, by
@@ -22,6 +23,7 @@ export class WorkerModule {
         AuditModule,
         BidsModule,
         LinkageModule,
+        ReleaseModule,
       ],
     };
   }

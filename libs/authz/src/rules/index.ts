@@ -7,6 +7,7 @@ import { extractRules } from './extract.rules';
 import { objectionRules } from './objection.rules';
 import { practiceRules } from './practice.rules';
 import { profileRules } from './profile.rules';
+import { releaseRules } from './release.rules';
 import { sourceRules } from './source.rules';
 import { userRules } from './user.rules';
 
@@ -22,4 +23,5 @@ export const RULES: RulesFile[] = [
   practiceRules,
   extractRules,
   objectionRules,
+  releaseRules,
 ];

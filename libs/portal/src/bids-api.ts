@@ -1,0 +1,91 @@
+import type { PortalApi, PortalRequest } from './portal-api';
+import type { CatalogAnswer } from './columns';
+
+/** The parts of the API's BidDto the pages use. */
+export interface Bid {
+  id: string;
+  state: string;
+  title: string;
+  purpose: string;
+  publicBenefit: string;
+  legalBasis: string;
+  legalBasisReference: string | null;
+  requestedTier: string;
+  grantedTier: string | null;
+  datasets: { dataset: string; fields: string[] }[];
+  cohort: Record<string, unknown>;
+  aggregation: { dimensions: string[] } | null;
+  durationMonths: number;
+  conditions: string[];
+  agreement: {
+    reference: string;
+    status: string;
+    tier: string;
+    durationMonths: number;
+    startDate: string | null;
+    endDate: string | null;
+  } | null;
+  createdAt: string;
+  updatedAt: string;
+  decidedAt: string | null;
+}
+
+export interface BidEvent {
+  id: string;
+  at: string;
+  action: string;
+  fromState: string | null;
+  toState: string | null;
+  remarks: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface Release {
+  id: string;
+  bidId?: string;
+  state: string;
+  progress: { rowsDone?: number; rowsEstimated?: number } | number;
+  tier: string;
+  files: { name: string; rows: number; bytes: number; sha256: string }[];
+  failureReason?: string;
+  excluded?: Record<string, unknown>;
+  manifest?: Record<string, unknown>;
+}
+
+export const listBids = async (api: PortalApi, req: PortalRequest, state?: string): Promise<Bid[]> =>
+  (await api.expect<{ items: Bid[] }>(req, 'GET', `/api/bids?limit=200${state ? `&state=${state}` : ''}`))
+    .items;
+
+export const getBid = (api: PortalApi, req: PortalRequest, id: string) =>
+  api.expect<Bid>(req, 'GET', `/api/bids/${encodeURIComponent(id)}`);
+
+export const getCatalog = (api: PortalApi, req: PortalRequest) =>
+  api.expect<CatalogAnswer>(req, 'GET', '/api/datasets');
+
+/**
+ * The releases of a bid. SPEC §7 has no list of a bid's releases, so they are found where the
+ * contract shows them: the bid's history (release events) and the public register (one line per
+ * release); each is then read with GET /api/releases/:id, which decides who may see it.
+ */
+export async function releasesOfBid(api: PortalApi, req: PortalRequest, bidId: string): Promise<Release[]> {
+  const ids = new Set<string>();
+  const events = await api.call<BidEvent[]>(req, 'GET', `/api/bids/${bidId}/events`);
+  if (events.status === 200 && Array.isArray(events.body))
+    for (const e of events.body) {
+      const id = e.details?.releaseId;
+      if (typeof id === 'string') ids.add(id);
+    }
+  const register = await api.anonymous<{ bidId: string; releaseId: string | null }[]>(
+    req,
+    'GET',
+    '/api/register',
+  );
+  if (register.status === 200 && Array.isArray(register.body))
+    for (const l of register.body) if (l.bidId === bidId && l.releaseId) ids.add(l.releaseId);
+  const out: Release[] = [];
+  for (const id of ids) {
+    const r = await api.call<Release>(req, 'GET', `/api/releases/${id}`);
+    if (r.status === 200) out.push(r.body);
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+/** Helpers for urlencoded form bodies (values may be a string, an array for repeated keys, or absent). */
+export type FormBody = Record<string, string | string[] | undefined>;
+
+export const str = (v: unknown): string =>
+  (Array.isArray(v) ? String(v[0] ?? '') : typeof v === 'string' ? v : '').trim();
+export const all = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : typeof v === 'string' ? [v] : []).map((x) => String(x).trim()).filter(Boolean);
+export const commaList = (v: unknown): string[] =>
+  str(v)
+    .split(/[,\s]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+export interface FormErrors {
+  /** For the error summary: text and the field's id. */
+  list: { text: string; href: string }[];
+  byField: Record<string, string>;
+}
+
+export function formErrors(): FormErrors & {
+  add(field: string, text: string, id?: string): void;
+  any(): boolean;
+} {
+  const e = {
+    list: [] as { text: string; href: string }[],
+    byField: {} as Record<string, string>,
+    add(field: string, text: string, id = field) {
+      if (e.byField[field]) return;
+      e.byField[field] = text;
+      e.list.push({ text, href: `#${id}` });
+    },
+    any: () => e.list.length > 0,
+  };
+  return e;
+}

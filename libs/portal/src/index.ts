@@ -1,0 +1,4 @@
+export * from './portal.decorators';
+export * from './portal.module';
+export * from './register-portal';
+export * from './session-cookie';

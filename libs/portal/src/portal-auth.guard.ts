@@ -1,0 +1,84 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuditService } from '@custodian/audit';
+import { APP_CONFIG, AppConfig, requestMeta } from '@custodian/core';
+import { PORTAL_ACCESS, PortalAccess } from './portal.decorators';
+import { PortalApi, PortalRequest, safeNext } from './portal-api';
+import { PortalPageError, PortalRedirect } from './portal-errors';
+import {
+  csrfMatches,
+  deriveSessionKey,
+  newCsrfToken,
+  openSession,
+  parseCookies,
+  SESSION_COOKIE,
+} from './session-cookie';
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The portal's own gate, run on every portal route (the API's guards let them through as @Public):
+ * opens the session cookie, checks the CSRF token of every form, and sends anyone without the
+ * page's roles to sign-in (not signed in) or an error page (signed in without the role).
+ */
+@Injectable()
+export class PortalAuthGuard implements CanActivate {
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly api: PortalApi,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.key = deriveSessionKey(config.jwtSecret);
+  }
+
+  get sessionKey(): Buffer {
+    return this.key;
+  }
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<PortalRequest>();
+    const access = this.reflector.getAllAndOverride<PortalAccess | undefined>(PORTAL_ACCESS, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    const opened = openSession(this.key, parseCookies(req.headers.cookie)[SESSION_COOKIE]);
+    req.portal = opened
+      ? { session: opened, dirty: false }
+      : {
+          session: { csrf: newCsrfToken(), exp: Math.floor(Date.now() / 1000) + 12 * 3600 },
+          dirty: true,
+        };
+    if (UNSAFE.has(req.method)) {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      if (!opened || !csrfMatches(opened, body._csrf)) {
+        await this.audit.record({
+          action: 'portal.csrf_rejected',
+          outcome: 'denied',
+          meta: requestMeta(req),
+          details: { route: req.routeOptions?.url, method: req.method },
+        });
+        throw new PortalPageError(
+          403,
+          'Your form could not be sent',
+          'The page you sent the form from had expired, or did not come from this service. Go back, reload the page and try again.',
+        );
+      }
+    }
+    if (access === undefined) throw new PortalPageError(404, 'Page not found', 'This page does not exist.');
+    if (access === 'public') return true;
+    const auth = req.portal.session.auth;
+    if (!auth) throw new PortalRedirect(`/sign-in?next=${encodeURIComponent(safeNext(req.url))}`, 303);
+    if (access !== 'signed-in' && !access.some((r) => auth.user.roles.includes(r))) {
+      throw new PortalPageError(
+        403,
+        'You cannot use this page',
+        'Your account does not have the role this page needs. If you think it should, contact the data centre.',
+      );
+    }
+    await this.api.ensureFresh(req);
+    return true;
+  }
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '@custodian/audit';
+import { PortalApi } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { PortalExceptionFilter } from './portal-exception.filter';
+import { PortalViews } from './portal-views';
+import { PortalPublicController } from './public.controller';
+import { ResearcherController } from './researcher.controller';
+import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
+
+export const PORTAL_CONTROLLERS = [
+  PortalPublicController,
+  ResearcherController,
+  PanelController,
+  ReleaseOfficerController,
+] as const;
+
+/** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */
+@Module({
+  imports: [AuditModule],
+  controllers: [...PORTAL_CONTROLLERS],
+  providers: [PortalApi, PortalViews, PortalAuthGuard, PortalExceptionFilter],
+})
+export class PortalHttpModule {}

@@ -1,0 +1,169 @@
+import { Body, Get, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { UseGuards } from '@nestjs/common';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest, safeNext } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { PortalRedirect } from './portal-errors';
+import { PortalViews } from './portal-views';
+import { FormBody, formErrors, str } from './form';
+import { newCsrfToken } from './session-cookie';
+import { TIERS } from './columns';
+
+const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
+const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+
+/** Start page, sign-in and sign-out, and the public register. */
+@PortalController()
+@UseGuards(PortalAuthGuard)
+export class PortalPublicController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get()
+  @PageAccess('public')
+  home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    this.views.page(req, reply, 'home.njk');
+  }
+
+  @Get('sign-in')
+  @PageAccess('public')
+  signInPage(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('next') next?: string) {
+    this.views.page(req, reply, 'sign-in.njk', { values: {}, fieldErrors: {}, next: safeNext(next) });
+  }
+
+  @Post('sign-in')
+  @PageAccess('public')
+  async signIn(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Body() body: FormBody,
+    @Query('next') next?: string,
+  ) {
+    const email = str(body.email);
+    const password = typeof body.password === 'string' ? body.password : '';
+    const errors = formErrors();
+    if (!email) errors.add('email', 'Enter your email address');
+    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+      errors.add('email', 'Enter an email address in the correct format, like name@example.org');
+    if (!password) errors.add('password', 'Enter your password');
+    if (!errors.any()) {
+      const res = await this.api.anonymous<{
+        accessToken: string;
+        refreshToken: string;
+        expiresIn: number;
+        code?: string;
+      }>(req, 'POST', '/api/auth/login', { email, password });
+      if (res.status === 200) {
+        const who = await this.whoAmI(req, res.body.accessToken);
+        // A fresh session (and CSRF token) at sign-in: nothing from before it carries over.
+        req.portal!.session = {
+          csrf: newCsrfToken(),
+          exp: Math.floor(Date.now() / 1000) + 12 * 3600,
+          auth: {
+            accessToken: res.body.accessToken,
+            refreshToken: res.body.refreshToken,
+            accessExp: Math.floor(Date.now() / 1000) + res.body.expiresIn,
+            user: who,
+          },
+        };
+        req.portal!.dirty = true;
+        throw new PortalRedirect(safeNext(next) === '/' ? landingPage(who.roles) : safeNext(next));
+      }
+      if (res.status === 429)
+        errors.add('email', 'Too many failed attempts. Wait 15 minutes, then try again.');
+      else errors.add('email', 'The email address or password is not correct');
+    }
+    this.views.page(
+      req,
+      reply,
+      'sign-in.njk',
+      { values: { email }, fieldErrors: errors.byField, errors: errors.list, next: safeNext(next) },
+      errors.any() ? 400 : 200,
+    );
+  }
+
+  private async whoAmI(req: PortalRequest, token: string) {
+    const { body: me } = await this.api.withToken<{
+      id: string;
+      email: string;
+      roles: string[];
+      organisationId: string | null;
+    }>(req, token, 'GET', '/api/auth/me');
+    return { id: me.id, email: me.email, roles: me.roles, organisationId: me.organisationId };
+  }
+
+  @Get('sign-out')
+  @PageAccess('signed-in')
+  signOutPage(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    this.views.page(req, reply, 'sign-out.njk');
+  }
+
+  @Post('sign-out')
+  @PageAccess('signed-in')
+  async signOut(@Req() req: PortalRequest) {
+    // Revokes the API session (the refresh-token family) too, not just the cookie.
+    await this.api.call(req, 'POST', '/api/auth/logout');
+    req.portal!.session = {
+      csrf: newCsrfToken(),
+      exp: Math.floor(Date.now() / 1000) + 12 * 3600,
+      flash: { title: 'You have signed out' },
+    };
+    req.portal!.dirty = true;
+    throw new PortalRedirect('/');
+  }
+
+  @Get('public-register')
+  @PageAccess('public')
+  async register(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query() q: Record<string, string>) {
+    const filters = {
+      organisation: str(q.organisation),
+      tier: str(q.tier),
+      legalBasis: str(q.legalBasis),
+      from: str(q.from),
+      to: str(q.to),
+    };
+    const errors = formErrors();
+    if (filters.tier && !(TIERS as readonly string[]).includes(filters.tier))
+      errors.add('tier', 'Choose a tier from the list');
+    if (filters.legalBasis && !LEGAL_BASES.includes(filters.legalBasis))
+      errors.add('legalBasis', 'Choose a legal basis from the list');
+    if (filters.from && !ISO_DATE.test(filters.from))
+      errors.add('from', 'Enter the from date as YYYY-MM-DD, for example 2026-01-31');
+    if (filters.to && !ISO_DATE.test(filters.to))
+      errors.add('to', 'Enter the to date as YYYY-MM-DD, for example 2026-12-31');
+    const params = new URLSearchParams(
+      Object.entries(filters).filter(([k, v]) => v && !errors.byField[k]) as [string, string][],
+    );
+    const res = await this.api.anonymous<unknown[]>(req, 'GET', `/api/register?${params}`);
+    const lines = res.status === 200 && Array.isArray(res.body) ? res.body : [];
+    const csvParams = new URLSearchParams(params);
+    csvParams.set('format', 'csv');
+    this.views.page(req, reply, 'public-register.njk', {
+      filters,
+      lines,
+      errors: errors.list,
+      fieldErrors: errors.byField,
+      csvHref: `/api/register?${csvParams}`,
+      tierOptions: [
+        { value: '', text: 'Any tier' },
+        ...TIERS.map((t) => ({ value: t, text: label(t), selected: filters.tier === t })),
+      ],
+      legalBasisOptions: [
+        { value: '', text: 'Any legal basis' },
+        ...LEGAL_BASES.map((b) => ({ value: b, text: label(b), selected: filters.legalBasis === b })),
+      ],
+    });
+  }
+}
+
+/** Where each role starts after signing in. */
+export function landingPage(roles: readonly string[]): string {
+  if (roles.includes('researcher')) return '/requests';
+  if (roles.includes('release_officer')) return '/screening';
+  if (roles.includes('panel_member')) return '/panel';
+  return '/';
+}

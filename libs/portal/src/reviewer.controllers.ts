@@ -1,0 +1,294 @@
+import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { ApiCallError, PortalRedirect } from './portal-errors';
+import { PortalViews } from './portal-views';
+import { FormBody, formErrors, str } from './form';
+import { TIERS } from './columns';
+import { Bid, getBid, getCatalog, listBids, Release, releasesOfBid } from './bids-api';
+import { bidColumns } from './researcher.controller';
+
+const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+
+interface VoteResult {
+  recused: boolean;
+  counted: number;
+  quorum: number;
+  bidState: string;
+}
+
+/** Panel members: the bids in review, one bid's full request, the vote with its declaration of interests. */
+@PortalController('panel')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['panel_member'])
+export class PanelController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get()
+  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const bids = await listBids(this.api, req, 'in_review');
+    this.views.page(req, reply, 'bid-list.njk', {
+      pageTitle: 'Requests in review',
+      heading: 'Requests in review',
+      intro:
+        'Requests a release officer has screened and passed to the panel. Declare your interests when you vote.',
+      bids,
+      linkBase: '/panel',
+      emptyText: 'There are no requests waiting for the panel.',
+    });
+  }
+
+  @Get(':id')
+  async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+    await this.render(req, reply, await getBid(this.api, req, id), {}, formErrors());
+  }
+
+  private async render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    bid: Bid,
+    values: Record<string, unknown>,
+    errors: ReturnType<typeof formErrors>,
+    status = 200,
+  ) {
+    const catalog = await getCatalog(this.api, req);
+    const allowed = TIERS.slice(TIERS.indexOf(bid.requestedTier as (typeof TIERS)[number]));
+    this.views.page(
+      req,
+      reply,
+      'panel-bid.njk',
+      {
+        bid,
+        columns: bidColumns(catalog, bid),
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        tierOptions: allowed.map((t) => ({
+          value: t,
+          text: t === bid.requestedTier ? `${humanise(t)} (as requested)` : humanise(t),
+          selected: (values.tier ?? bid.requestedTier) === t,
+        })),
+      },
+      status,
+    );
+  }
+
+  @Post(':id/vote')
+  async vote(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: FormBody,
+  ) {
+    const bid = await getBid(this.api, req, id);
+    const errors = formErrors();
+    const values = { ...body };
+    const conflict = str(body.conflictOfInterest);
+    const decision = str(body.decision);
+    if (!['yes', 'no'].includes(conflict))
+      errors.add(
+        'conflictOfInterest',
+        'Select whether you have a conflict of interest',
+        'conflictOfInterest',
+      );
+    if (!['approve', 'reject', 'return'].includes(decision))
+      errors.add('decision', 'Select your decision', 'decision');
+    if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
+    const dto: Record<string, unknown> = { decision, conflictOfInterest: conflict === 'yes' };
+    const tier = str(body.tier);
+    if (decision === 'approve' && tier) dto.tier = tier;
+    const conditions = str(body.conditions)
+      .split(/\r?\n/)
+      .map((c) => c.trim())
+      .filter(Boolean);
+    if (conditions.length) dto.conditions = conditions;
+    const interests = str(body.interests);
+    if (interests) dto.interests = interests;
+    const res = await this.api.call<VoteResult & { message?: string }>(
+      req,
+      'POST',
+      `/api/bids/${id}/votes`,
+      dto,
+    );
+    if (res.status === 400 || res.status === 409) {
+      errors.add('decision', res.body.message ?? 'Your vote could not be recorded', 'decision');
+      return this.render(req, reply, bid, values, errors, res.status);
+    }
+    if (res.status !== 201 && res.status !== 200) throw new ApiCallError(res.status, res.body);
+    const r = res.body;
+    req.portal!.session.flash =
+      r.bidState === 'in_review'
+        ? {
+            title: r.recused ? 'Your vote was recorded, and not counted' : 'Your vote was recorded',
+            body: `${r.counted} of ${r.quorum} votes needed for a decision.`,
+          }
+        : {
+            title: `Quorum reached: the request is ${humanise(r.bidState).toLowerCase()}`,
+            body: `${r.counted} votes counted.`,
+          };
+    req.portal!.dirty = true;
+    throw new PortalRedirect(`/panel/${id}`);
+  }
+}
+
+/** Release officers: screening of submitted bids, releases of active bids and their progress. */
+@PortalController()
+@UseGuards(PortalAuthGuard)
+@PageAccess(['release_officer'])
+export class ReleaseOfficerController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get('screening')
+  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const bids = await listBids(this.api, req, 'submitted');
+    this.views.page(req, reply, 'bid-list.njk', {
+      pageTitle: 'Screening',
+      heading: 'Requests to screen',
+      intro:
+        'Submitted requests. Accept a complete request into the panel’s review, or return it with remarks.',
+      bids,
+      linkBase: '/screening',
+      emptyText: 'There are no requests waiting to be screened.',
+    });
+  }
+
+  @Get('screening/:id')
+  async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+    const bid = await getBid(this.api, req, id);
+    const catalog = await getCatalog(this.api, req);
+    this.views.page(req, reply, 'screening-bid.njk', {
+      bid,
+      columns: bidColumns(catalog, bid),
+      values: {},
+      fieldErrors: {},
+    });
+  }
+
+  @Post('screening/:id')
+  async screen(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: FormBody,
+  ) {
+    const outcome = str(body.outcome);
+    const remarks = str(body.remarks);
+    const notes = str(body.notes);
+    const errors = formErrors();
+    if (!['accept', 'return'].includes(outcome))
+      errors.add('outcome', 'Select whether to accept or return the request', 'outcome');
+    if (outcome === 'return' && !remarks)
+      errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    let status = 400;
+    if (!errors.any()) {
+      const dto: Record<string, unknown> = { outcome };
+      if (remarks) dto.remarks = remarks;
+      if (notes) dto.notes = notes;
+      const res = await this.api.call<{ message?: string }>(req, 'POST', `/api/bids/${id}/screen`, dto);
+      if (res.status === 200 || res.status === 201) {
+        req.portal!.session.flash = {
+          title: outcome === 'accept' ? 'Request accepted into review' : 'Request returned to the applicant',
+        };
+        req.portal!.dirty = true;
+        throw new PortalRedirect('/screening');
+      }
+      if (res.status !== 400 && res.status !== 409) throw new ApiCallError(res.status, res.body);
+      errors.add('outcome', res.body.message ?? 'The outcome could not be recorded', 'outcome');
+      status = res.status;
+    }
+    const bid = await getBid(this.api, req, id);
+    const catalog = await getCatalog(this.api, req);
+    this.views.page(
+      req,
+      reply,
+      'screening-bid.njk',
+      {
+        bid,
+        columns: bidColumns(catalog, bid),
+        values: body,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+      },
+      status,
+    );
+  }
+
+  @Get('data-releases')
+  async releases(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const bids = await listBids(this.api, req, 'active');
+    const withReleases = [];
+    for (const b of bids) withReleases.push({ ...b, releases: await releasesOfBid(this.api, req, b.id) });
+    this.views.page(req, reply, 'releases.njk', { bids: withReleases });
+  }
+
+  @Post('data-releases')
+  async generate(@Req() req: PortalRequest, @Body() body: FormBody) {
+    const bidId = str(body.bidId);
+    if (!/^[0-9a-f-]{36}$/i.test(bidId))
+      throw new ApiCallError(400, { message: 'Choose a request to release' });
+    const r = await this.api.expect<{ id: string; state: string }>(
+      req,
+      'POST',
+      `/api/bids/${bidId}/releases`,
+      {},
+      [200, 201, 202],
+    );
+    req.portal!.session.flash = {
+      title: 'Release queued',
+      body: 'It runs in the background; this page shows its progress.',
+    };
+    req.portal!.dirty = true;
+    throw new PortalRedirect(`/data-releases/${r.id}`);
+  }
+
+  @Get('data-releases/:id')
+  async release(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
+    const release = await this.api.expect<Release>(req, 'GET', `/api/releases/${id}`);
+    const p = release.progress;
+    const progressText =
+      typeof p === 'number'
+        ? `${Math.round(p * 100)}%`
+        : p && p.rowsEstimated
+          ? `${(p.rowsDone ?? 0).toLocaleString('en-GB')} of about ${p.rowsEstimated.toLocaleString('en-GB')} rows`
+          : release.state === 'completed'
+            ? 'Complete'
+            : 'Not started';
+    const excludedRows = flatten(release.excluded ?? {}).map(([reason, count]) => ({ reason, count }));
+    const m = release.manifest ?? {};
+    const manifestRows = Object.entries(m)
+      .filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
+      .map(([k, v]) => ({
+        key: { text: humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()) },
+        value: { text: String(v) },
+      }));
+    this.views.page(req, reply, 'release.njk', {
+      release,
+      running: ['queued', 'running'].includes(release.state),
+      progressText,
+      excludedRows,
+      manifestRows,
+    });
+  }
+}
+
+/** {a: {b: 1}, c: 2} → [['a b', 1], ['c', 2]] (counts of excluded patients, however the engine nests them). */
+function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
+  return Object.entries(o).flatMap(([k, v]) => {
+    const key = `${prefix}${humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())}`;
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      return flatten(v as Record<string, unknown>, `${key}: `);
+    return [[key, Array.isArray(v) ? v.join(', ') : String(v)] as [string, string]];
+  });
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import nunjucks from 'nunjucks';
+
+/** The first existing directory among candidates (source tree under tests, repo files when run from dist). */
+function firstExisting(candidates: string[], what: string): string {
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`portal: cannot find ${what} (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** libs/portal, found from this file in the source tree or in dist/libs/portal/src. */
+export const PORTAL_ROOT = firstExisting(
+  [path.resolve(__dirname, '..'), path.resolve(__dirname, '../../../../libs/portal')].filter((d) =>
+    existsSync(path.join(d, 'views')),
+  ),
+  'libs/portal/views',
+);
+
+/** nhsuk-frontend's compiled CSS, JS, templates and images. */
+export const NHSUK_DIST = path.join(path.dirname(require.resolve('nhsuk-frontend/package.json')), 'dist');
+
+export function createViewEnvironment(): nunjucks.Environment {
+  const env = new nunjucks.Environment(
+    new nunjucks.FileSystemLoader([path.join(PORTAL_ROOT, 'views'), NHSUK_DIST], {
+      noCache: false,
+    }),
+    { autoescape: true, throwOnUndefined: false, trimBlocks: true, lstripBlocks: true },
+  );
+  const dateFmt = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+  const dateTimeFmt = new Intl.DateTimeFormat('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone: 'UTC',
+  });
+  env.addFilter('date', (v: unknown) => (v ? dateFmt.format(new Date(String(v))) : ''));
+  env.addFilter('datetime', (v: unknown) => (v ? `${dateTimeFmt.format(new Date(String(v)))} UTC` : ''));
+  env.addFilter('humanise', (v: unknown) => {
+    const s = String(v ?? '').replace(/_/g, ' ');
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  });
+  env.addFilter('bytes', (v: unknown) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) return '';
+    if (n < 1024) return `${n} bytes`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+    return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  });
+  env.addFilter('number', (v: unknown) =>
+    v === null || v === undefined ? '' : Number(v).toLocaleString('en-GB'),
+  );
+  env.addFilter('json', (v: unknown) => JSON.stringify(v, null, 2));
+  return env;
+}
+
+/** The colour of a bid state's tag (NHS tag colours). */
+export const STATE_TAG: Record<string, string> = {
+  draft: 'nhsuk-tag--grey',
+  submitted: 'nhsuk-tag--blue',
+  returned: 'nhsuk-tag--orange',
+  in_review: 'nhsuk-tag--purple',
+  approved: 'nhsuk-tag--aqua-green',
+  rejected: 'nhsuk-tag--red',
+  active: 'nhsuk-tag--green',
+  expired: 'nhsuk-tag--grey',
+  revoked: 'nhsuk-tag--red',
+  closed: 'nhsuk-tag--grey',
+  withdrawn: 'nhsuk-tag--grey',
+  queued: 'nhsuk-tag--grey',
+  running: 'nhsuk-tag--blue',
+  completed: 'nhsuk-tag--green',
+  failed: 'nhsuk-tag--red',
+};

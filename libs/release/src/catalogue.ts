@@ -1,0 +1,73 @@
+/**
+ * The dataset catalogue of SPEC §4, as the release engine re-checks it at run time (data
+ * minimisation). Held here until the catalogue lib lands; the lead will point this at it.
+ */
+export type Dataset = 'gp' | 'hes' | 'social_care';
+
+export const CATALOGUE_FIELDS: Record<Dataset, readonly string[]> = {
+  gp: [
+    'nhs_number',
+    'date_of_birth',
+    'postcode',
+    'sex',
+    'ethnicity',
+    'practice_ods',
+    'event_type',
+    'code_system',
+    'code',
+    'event_date',
+    'value',
+  ],
+  hes: [
+    'nhs_number',
+    'date_of_birth',
+    'postcode',
+    'sex',
+    'epikey',
+    'admission_date',
+    'diagnosis_icd10',
+    'procedure_opcs4',
+    'provider_code',
+    'linkage_step',
+  ],
+  social_care: [
+    'nhs_number',
+    'date_of_birth',
+    'postcode',
+    'sex',
+    'la_code',
+    'service_type',
+    'start_date',
+    'end_date',
+    'linkage_step',
+  ],
+};
+
+/** Fields that describe the person rather than one event (the rest make the file one row per event). */
+export const PERSON_FIELDS = new Set([
+  'nhs_number',
+  'date_of_birth',
+  'postcode',
+  'sex',
+  'ethnicity',
+  'practice_ods',
+]);
+
+/** Event date fields, coarsened to year-month in the anonymised tier. */
+export const DATE_FIELDS = new Set(['event_date', 'admission_date', 'start_date', 'end_date']);
+
+export const AGGREGATE_DIMENSIONS = [
+  'sex',
+  'age_band',
+  'ethnic_group',
+  'postcode_area',
+  'year',
+  'code',
+] as const;
+export type AggregateDimension = (typeof AGGREGATE_DIMENSIONS)[number];
+
+export const DATASET_FILE: Record<Dataset, string> = {
+  gp: 'gp.csv.gz',
+  hes: 'hes.csv.gz',
+  social_care: 'social_care.csv.gz',
+};

@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { PRIMARY_MAX, protectCells, roundToBase } from './disclosure-control';
+
+describe('aggregate disclosure control', () => {
+  it('suppresses 1-7, rounds the rest to the nearest 5', () => {
+    const out = protectCells([
+      { key: ['F'], count: 3 },
+      { key: ['M'], count: 12 },
+      { key: ['U'], count: 40 },
+    ]);
+    // 3 is primary-suppressed; alone in its group, so the next smallest (12) goes too.
+    expect(out.map((c) => c.shown)).toEqual(['*', '*', 40]);
+    expect(out.map((c) => c.suppressed)).toEqual(['primary', 'secondary', null]);
+    expect(
+      protectCells([
+        { key: ['F'], count: 8 },
+        { key: ['M'], count: 13 },
+      ]).map((c) => c.shown),
+    ).toEqual([10, 15]);
+    expect(roundToBase(12)).toBe(10);
+  });
+
+  it('secondary suppression in two dimensions protects rows and columns', () => {
+    const cells = [
+      { key: ['F', '20-24'], count: 2 },
+      { key: ['F', '25-29'], count: 30 },
+      { key: ['M', '20-24'], count: 50 },
+      { key: ['M', '25-29'], count: 60 },
+    ];
+    const out = protectCells(cells);
+    expect(out.filter((c) => c.shown === '*').length).toBe(4);
+  });
+
+  const cellsArb = fc
+    .array(
+      fc.record({
+        a: fc.constantFrom('F', 'M', 'U'),
+        b: fc.constantFrom('0-4', '5-9', '10-14', '15-19'),
+        c: fc.constantFrom('2012', '2013'),
+        count: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 200 })),
+      }),
+      { maxLength: 24 },
+    )
+    .map((rows) => {
+      const seen = new Map<string, { key: string[]; count: number }>();
+      for (const r of rows) seen.set(`${r.a}|${r.b}|${r.c}`, { key: [r.a, r.b, r.c], count: r.count });
+      return [...seen.values()];
+    });
+
+  it('property: no shown cell in 1-7, every shown count a multiple of 5, no lone suppressed cell in a group', () => {
+    fc.assert(
+      fc.property(cellsArb, fc.integer({ min: 1, max: 3 }), (cells, dims) => {
+        const projected = dedupe(cells.map((c) => ({ key: c.key.slice(0, dims), count: c.count })));
+        const out = protectCells(projected);
+        expect(out).toHaveLength(projected.length);
+        for (const c of out) {
+          if (c.shown === '*') continue;
+          expect(c.shown % 5).toBe(0);
+          expect(c.shown >= 1 && c.shown <= PRIMARY_MAX).toBe(false);
+        }
+        for (const [i, c] of projected.entries())
+          if (c.count >= 1 && c.count <= PRIMARY_MAX) expect(out[i].shown).toBe('*');
+        for (let d = 0; d < dims; d++) {
+          const groups = new Map<string, number[]>();
+          out.forEach((c, i) => {
+            const k = JSON.stringify(c.key.filter((_, j) => j !== d));
+            groups.set(k, [...(groups.get(k) ?? []), i]);
+          });
+          for (const g of groups.values())
+            if (g.length >= 2) expect(g.filter((i) => out[i].shown === '*').length).not.toBe(1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+function dedupe(cells: { key: string[]; count: number }[]) {
+  const m = new Map<string, { key: string[]; count: number }>();
+  for (const c of cells) m.set(JSON.stringify(c.key), c);
+  return [...m.values()];
+}

@@ -1,0 +1,71 @@
+/**
+ * Statistical disclosure control for the aggregate tier (SPEC §5 step 5), as a pure function:
+ * - primary suppression: a count of 1–7 is shown as `*`;
+ * - every other count is rounded to the nearest 5;
+ * - secondary suppression: in every group of cells that differ in one dimension only (a row or a
+ *   column of the table, whose total a reader may know), a lone suppressed cell could be recovered
+ *   by subtraction, so the next smallest cell of the group is suppressed too; repeated until no
+ *   group of two or more cells has exactly one suppressed cell.
+ * Zero counts are not cells (GROUP BY never produces them).
+ */
+export interface Cell {
+  key: string[];
+  count: number;
+}
+
+export interface ProtectedCell {
+  key: string[];
+  /** A multiple of 5 (never 1–7), or `*`. */
+  shown: number | '*';
+  suppressed: 'primary' | 'secondary' | null;
+}
+
+export const PRIMARY_MAX = 7;
+export const ROUND_TO = 5;
+
+export const roundToBase = (n: number) => Math.round(n / ROUND_TO) * ROUND_TO;
+
+export function protectCells(cells: Cell[]): ProtectedCell[] {
+  const dims = cells[0]?.key.length ?? 0;
+  const state = cells.map((c) => ({
+    ...c,
+    suppressed: (c.count >= 1 && c.count <= PRIMARY_MAX ? 'primary' : null) as ProtectedCell['suppressed'],
+  }));
+  // Groups: for each dimension d, the cells sharing every other coordinate. With one dimension
+  // the whole table is one group (its grand total may be known).
+  const groups: number[][] = [];
+  for (let d = 0; d < Math.max(dims, 1); d++) {
+    const byRest = new Map<string, number[]>();
+    state.forEach((c, i) => {
+      const rest = JSON.stringify(c.key.filter((_, j) => j !== d));
+      const g = byRest.get(rest);
+      if (g) g.push(i);
+      else byRest.set(rest, [i]);
+    });
+    for (const g of byRest.values()) if (g.length >= 2) groups.push(g);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const g of groups) {
+      const suppressed = g.filter((i) => state[i].suppressed);
+      if (suppressed.length !== 1) continue;
+      const next = g
+        .filter((i) => !state[i].suppressed)
+        .sort((a, b) => state[a].count - state[b].count || compareKeys(state[a].key, state[b].key))[0];
+      state[next].suppressed = 'secondary';
+      changed = true;
+    }
+  }
+  return state.map((c) => ({
+    key: c.key,
+    shown: c.suppressed ? '*' : roundToBase(c.count),
+    suppressed: c.suppressed,
+  }));
+}
+
+function compareKeys(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+
+export interface WrittenFile {
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Counts and hashes the bytes that go to disk (the bytes a recipient downloads). */
+function hashing(): { stream: Transform; result: () => { bytes: number; sha256: string } } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  return { stream, result: () => ({ bytes, sha256: hash.digest('hex') }) };
+}
+
+/**
+ * `COPY (select) TO STDOUT WITH CSV HEADER` → gzip → SHA-256 → file. Rows are never parsed in
+ * Node; memory stays flat whatever the size. Gzip output is deterministic for the same input.
+ */
+export async function copyQueryToGzip(
+  client: PoolClient,
+  select: string,
+  file: string,
+): Promise<WrittenFile> {
+  const copy = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
+  const h = hashing();
+  await pipeline(copy, createGzip({ level: 6 }), h.stream, createWriteStream(file));
+  return { rows: copy.rowCount, ...h.result() };
+}
+
+/** Small Node-generated content (aggregate table, data dictionary, manifest) to a file, hashed. */
+export async function writeContent(
+  file: string,
+  content: string,
+  gzip: boolean,
+  rows: number,
+): Promise<WrittenFile> {
+  const h = hashing();
+  const stages: NodeJS.ReadWriteStream[] = gzip ? [createGzip({ level: 6 })] : [];
+  await pipeline([Readable.from([Buffer.from(content)]), ...stages, h.stream, createWriteStream(file)]);
+  return { rows, ...h.result() };
+}
+
+export function csvLine(values: (string | number | null | undefined)[]): string {
+  return (
+    values
+      .map((v) => {
+        const s = v === null || v === undefined ? '' : String(v);
+        return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      })
+      .join(',') + '\n'
+  );
+}

@@ -1,0 +1,228 @@
+import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS } from './catalogue';
+import type { Tier } from './release.types';
+
+/**
+ * SQL pieces of the engine. Everything here is built from fixed catalogue names and tier rules —
+ * never from request values — so the SELECTs inside `COPY (…) TO STDOUT` (which cannot take bound
+ * parameters) reference only the job's temp tables: `rp` (one row per person of the cohort, with
+ * the exclusion reason, the tier's person identifier and the generalised quasi-identifiers),
+ * `rel_blocked` (NHS numbers whose rows must not leave) and `rel_params` (event date range).
+ */
+export interface Column {
+  expr: string;
+  name: string;
+  description: string;
+}
+
+interface DatasetSql {
+  /** Rows of the dataset joined to their person; `x` is the dataset row. */
+  from: string;
+  /** The row's own NHS number belongs to a blocked objector (linked to someone else or not). */
+  blockedOwn: string;
+  date: string;
+  code: string;
+  event: Record<string, { expr: string; description: string }>;
+}
+
+export const DATASET_SQL: Record<Dataset, DatasetSql> = {
+  gp: {
+    from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
+    blockedOwn: 'false',
+    date: 'x.event_date',
+    code: 'x.code',
+    event: {
+      event_type: { expr: 'x.resource_type', description: 'condition, procedure, medication or observation' },
+      code_system: { expr: 'x.code_system', description: 'snomed or readv2' },
+      code: { expr: 'x.code', description: 'clinical code' },
+      event_date: { expr: 'x.event_date', description: 'date of the event' },
+      value: { expr: 'x.value', description: 'recorded value (observations)' },
+    },
+  },
+  hes: {
+    from: 'hes_episodes x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
+    blockedOwn:
+      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    date: 'x.admission_date',
+    code: 'x.diagnosis_icd10',
+    event: {
+      epikey: { expr: 'x.epikey', description: 'HES episode key' },
+      admission_date: { expr: 'x.admission_date', description: 'date of admission' },
+      diagnosis_icd10: { expr: 'x.diagnosis_icd10', description: 'primary diagnosis (ICD-10)' },
+      procedure_opcs4: { expr: 'x.procedure_opcs4', description: 'main procedure (OPCS-4)' },
+      provider_code: { expr: 'x.provider_code', description: 'provider organisation code' },
+      linkage_step: {
+        expr: 'x.linkage_step',
+        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
+      },
+    },
+  },
+  social_care: {
+    from: 'social_care_records x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
+    blockedOwn:
+      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    date: 'x.start_date',
+    code: 'x.service_type',
+    event: {
+      la_code: { expr: 'x.la_code', description: 'local authority code' },
+      service_type: { expr: 'x.service_type', description: 'social care service type' },
+      start_date: { expr: 'x.start_date', description: 'service start date' },
+      end_date: { expr: 'x.end_date', description: 'service end date' },
+      linkage_step: {
+        expr: 'x.linkage_step',
+        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
+      },
+    },
+  },
+};
+
+export const DATE_FILTER = (date: string) =>
+  `(prm.events_from IS NULL OR ${date} >= prm.events_from) AND (prm.events_to IS NULL OR ${date} <= prm.events_to)`;
+
+/** The person columns of SPEC §5's tier table and step 6 column names. */
+function personColumn(tier: Tier, field: string): Column | undefined {
+  switch (field) {
+    case 'nhs_number':
+      if (tier === 'identifiable')
+        return { expr: 'rp.nhs', name: 'nhs_number', description: 'NHS number as held' };
+      if (tier === 'pseudonymised')
+        return {
+          expr: 'rp.pid',
+          name: 'pseudo_id',
+          description:
+            'HMAC-SHA256 of the NHS number under the bid key: stable across releases of this bid only',
+        };
+      return {
+        expr: 'rp.pid',
+        name: 'person_token',
+        description: 'random person token, new in every release',
+      };
+    case 'date_of_birth':
+      if (tier === 'identifiable')
+        return { expr: 'rp.birth_date', name: 'date_of_birth', description: 'date of birth as held' };
+      if (tier === 'pseudonymised')
+        return {
+          expr: `to_char(rp.birth_date, 'YYYY-MM')`,
+          name: 'birth_year_month',
+          description: 'year and month of birth (YYYY-MM)',
+        };
+      return {
+        expr: 'rp.out_age',
+        name: 'age_band',
+        description: 'age band at the release date (five-year, widened as k-anonymity needs; * suppressed)',
+      };
+    case 'postcode':
+      if (tier === 'identifiable')
+        return { expr: 'rp.postcode', name: 'postcode', description: 'postcode as held' };
+      if (tier === 'pseudonymised')
+        return {
+          expr: 'rp.district',
+          name: 'postcode_district',
+          description: 'postcode district (outward code)',
+        };
+      return {
+        expr: 'rp.out_area',
+        name: 'area',
+        description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
+      };
+    case 'sex':
+      return tier === 'anonymised'
+        ? { expr: 'rp.out_sex', name: 'sex', description: 'M, F or U' }
+        : { expr: 'rp.sex', name: 'sex', description: 'M, F or U' };
+    case 'ethnicity':
+      return tier === 'anonymised'
+        ? {
+            expr: 'rp.out_eth',
+            name: 'ethnicity',
+            description: 'ethnic category (A-Z), or ethnic group, as k-anonymity needs (* suppressed)',
+          }
+        : {
+            expr: 'rp.ethnicity',
+            name: 'ethnicity',
+            description: 'NHS data dictionary ethnic category (A-Z)',
+          };
+    case 'practice_ods':
+      // The practice locates a person more finely than the k-anonymised area: never in the anonymised tier.
+      return tier === 'anonymised'
+        ? undefined
+        : { expr: 'rp.practice_ods', name: 'practice_ods', description: 'registered GP practice (ODS code)' };
+  }
+  return undefined;
+}
+
+/** The columns of one dataset's file, in catalogue order, and whether it is one row per event. */
+export function datasetColumns(
+  dataset: Dataset,
+  fields: string[],
+  tier: Tier,
+): { columns: Column[]; perEvent: boolean } {
+  const wanted = CATALOGUE_FIELDS[dataset].filter((f) => fields.includes(f));
+  const perEvent = wanted.some((f) => !PERSON_FIELDS.has(f));
+  const columns: Column[] = [];
+  for (const f of wanted) {
+    if (PERSON_FIELDS.has(f)) {
+      const c = personColumn(tier, f);
+      if (c) columns.push(c);
+      continue;
+    }
+    const ev = DATASET_SQL[dataset].event[f];
+    const expr = tier === 'anonymised' && DATE_FIELDS.has(f) ? `to_char(${ev.expr}, 'YYYY-MM')` : ev.expr;
+    const description =
+      tier === 'anonymised' && DATE_FIELDS.has(f)
+        ? `${ev.description}, year and month (YYYY-MM)`
+        : ev.description;
+    columns.push({ expr, name: f, description });
+  }
+  return { columns, perEvent };
+}
+
+/** The SELECT that one dataset file is COPYed from (rows of included persons only, in a stable order). */
+export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, onlyPresent = false): string {
+  const d = DATASET_SQL[dataset];
+  const { columns, perEvent } = datasetColumns(dataset, fields, tier);
+  const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
+  // Anonymised: k-anonymity may have taken persons out of this file only (rel_present is then the truth).
+  const present = onlyPresent ? ` JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'` : '';
+  if (perEvent)
+    return `SELECT ${cols} FROM ${d.from}${present} CROSS JOIN rel_params prm
+             WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}
+             ORDER BY rp.pid, ${d.date}, x.id`;
+  return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'
+           WHERE rp.excl IS NULL ORDER BY rp.pid`;
+}
+
+/** Persons with at least one row of the dataset that may leave. */
+export function presentInsert(dataset: Dataset): string {
+  const d = DATASET_SQL[dataset];
+  return `INSERT INTO rel_present (dataset, nhs)
+          SELECT DISTINCT '${dataset}', rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
+           WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;
+}
+
+/** Rows of the dataset in the cohort, by why they are left out (NULL: included). */
+export function rowReasons(dataset: Dataset): string {
+  const d = DATASET_SQL[dataset];
+  return `SELECT CASE WHEN rp.excl IS NOT NULL THEN rp.excl WHEN ${d.blockedOwn} THEN 'row_nhs_number_objection' END AS reason,
+                 count(*)::bigint AS n
+            FROM ${d.from} CROSS JOIN rel_params prm
+           WHERE ${DATE_FILTER(d.date)} GROUP BY 1`;
+}
+
+/** Rows that carry no NHS number and are not linked: no person, so no objection check is possible. */
+export function unattributableCount(dataset: Dataset): string | undefined {
+  if (dataset === 'gp') return undefined;
+  const table = dataset === 'hes' ? 'hes_episodes' : 'social_care_records';
+  return `SELECT count(*)::bigint AS n FROM ${table} x CROSS JOIN rel_params prm
+           WHERE x.patient_id IS NULL AND x.nhs_number IS NULL AND ${DATE_FILTER(DATASET_SQL[dataset].date)}`;
+}
+
+// k-anonymity ladders over rp's base quasi-identifiers (a5: five-year lower bound, district,
+// parea: postcode area, region, ethnicity, eg: ethnic group); `lvl` is an SQL integer expression.
+export const ageAt = (lvl: string, a5: string) =>
+  `CASE WHEN ${lvl} >= 3 THEN '*' WHEN ${a5} IS NULL THEN 'unknown'
+        WHEN ${lvl} = 0 THEN ${a5} || '-' || (${a5} + 4)
+        WHEN ${lvl} = 1 THEN (${a5} / 10 * 10) || '-' || (${a5} / 10 * 10 + 9)
+        ELSE (${a5} / 20 * 20) || '-' || (${a5} / 20 * 20 + 19) END`;
+export const areaAt = (lvl: string, p: string) =>
+  `CASE ${lvl} WHEN 0 THEN ${p}district WHEN 1 THEN ${p}parea WHEN 2 THEN ${p}region ELSE '*' END`;
+export const ethAt = (lvl: string, p: string) =>
+  `CASE ${lvl} WHEN 0 THEN ${p}eth WHEN 1 THEN ${p}eg ELSE '*' END`;

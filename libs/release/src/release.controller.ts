@@ -1,0 +1,70 @@
+import { createReadStream } from 'node:fs';
+import { Controller, Get, Headers, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { parseRange } from './http-range';
+import { ReleaseService } from './release.service';
+import type { ReleaseView } from './release.types';
+
+const CONTENT_TYPE = (name: string) =>
+  name.endsWith('.gz')
+    ? 'application/gzip'
+    : name.endsWith('.json')
+      ? 'application/json'
+      : 'text/csv; charset=utf-8';
+
+@ApiTags('releases')
+@Controller('releases')
+export class ReleaseController {
+  constructor(private readonly releases: ReleaseService) {}
+
+  @Get(':id')
+  @Can('read', 'Release')
+  @ApiOkResponse({
+    description: 'state, progress, tier and (when complete) files with rows, bytes and SHA-256',
+  })
+  get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: Principal): Promise<ReleaseView> {
+    return this.releases.get(id, user);
+  }
+
+  @Get(':id/files/:name')
+  @Can('download', 'Release')
+  @ApiProduces('application/gzip', 'text/csv', 'application/json')
+  async download(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('name') name: string,
+    @CurrentUser() user: Principal,
+    @ReqMeta() meta: RequestMeta,
+    @Headers('range') range: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const file = await this.releases.openFile(id, name, user, meta, range);
+    const r = parseRange(range, file.size);
+    reply
+      .header('Accept-Ranges', 'bytes')
+      .header('ETag', `"${file.sha256}"`)
+      .header('Cache-Control', 'no-store');
+    if (r === 'unsatisfiable') {
+      reply.status(416).header('Content-Range', `bytes */${file.size}`).type('application/json').send({
+        statusCode: 416,
+        error: 'Range Not Satisfiable',
+        message: 'The requested range is outside the file',
+        code: 'RANGE_NOT_SATISFIABLE',
+      });
+      return;
+    }
+    reply
+      .header('Content-Type', CONTENT_TYPE(file.name))
+      .header('Content-Disposition', `attachment; filename="${file.name}"`);
+    if (r) {
+      reply
+        .status(206)
+        .header('Content-Range', `bytes ${r.start}-${r.end}/${file.size}`)
+        .header('Content-Length', String(r.end - r.start + 1))
+        .send(createReadStream(file.path, { start: r.start, end: r.end }));
+      return;
+    }
+    reply.status(200).header('Content-Length', String(file.size)).send(createReadStream(file.path));
+  }
+}

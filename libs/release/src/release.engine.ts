@@ -1,0 +1,616 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
+import { Cell, PRIMARY_MAX, protectCells, ROUND_TO } from './disclosure-control';
+import { chooseNode, KAnonChoice, NodeStats } from './k-anonymity';
+import { ReleaseKeys } from './keys';
+import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
+import {
+  ageAt,
+  areaAt,
+  DATASET_SQL,
+  DATE_FILTER,
+  datasetColumns,
+  datasetSelect,
+  ethAt,
+  presentInsert,
+  rowReasons,
+  unattributableCount,
+} from './release-sql';
+import { copyQueryToGzip, csvLine, WrittenFile, writeContent } from './release-files';
+import { objectionPolicy, specProblems } from './release-spec';
+import type { ReleaseSpec } from './release.types';
+
+export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
+/** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
+export const MAX_ATTEMPTS = 4;
+
+/** A release that cannot be produced as approved (deterministic: retrying would not help). */
+export class ReleaseFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ClaimedRelease {
+  id: string;
+  bid_id: string;
+  spec: ReleaseSpec;
+  snapshot_at: Date;
+  token_seed_enc: Buffer;
+  attempts: number;
+}
+
+interface BuiltFile extends WrittenFile {
+  name: string;
+}
+
+/**
+ * The release job: cohort → objections → tier transforms → k-anonymity / disclosure control →
+ * files + manifest. All patient-level work is set-based SQL on one connection inside one
+ * REPEATABLE READ transaction, over temp tables dropped at its end; files stream out with COPY.
+ */
+@Injectable()
+export class ReleaseEngine {
+  private readonly logger = new Logger('ReleaseEngine');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly keys: ReleaseKeys,
+    private readonly audit: AuditService,
+  ) {}
+
+  dirOf(releaseId: string): string {
+    return path.join(this.config.dataDir, releaseId);
+  }
+
+  async run(releaseId: string): Promise<void> {
+    // One build per release at a time: the advisory lock lives as long as this connection, so a
+    // worker killed mid-release frees it (and recoverOrphans() can queue the release again).
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
+    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+    try {
+      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+        `release:${releaseId}`,
+      ]);
+      if (!rows[0].locked) throw new Error('release is being built by another worker');
+      await this.runLocked(releaseId, client);
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+      await qr.release();
+    }
+  }
+
+  private async runLocked(releaseId: string, client: PoolClient): Promise<void> {
+    // TypeORM returns [rows, count] for UPDATE … RETURNING.
+    const [[rel]]: [ClaimedRelease[], number] = await this.db.query(
+      `UPDATE releases SET state = 'running', snapshot_at = COALESCE(snapshot_at, now()),
+              started_at = COALESCE(started_at, now()), attempts = attempts + 1, rows_done = 0
+        WHERE id = $1 AND state IN ('queued', 'running')
+        RETURNING id, bid_id, spec, snapshot_at, token_seed_enc, attempts`,
+      [releaseId],
+    );
+    if (!rel) return; // completed or failed already: a duplicate delivery of the job
+    const dir = this.dirOf(releaseId);
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      const out = await this.build(rel, dir, client);
+      await this.db.transaction(async (tx) => {
+        const [still] = await tx.query(`SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`, [
+          releaseId,
+        ]);
+        if (still?.state !== 'running')
+          throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+        for (const f of out.files)
+          await tx.query(
+            `INSERT INTO release_files (release_id, name, rows, bytes, sha256) VALUES ($1,$2,$3,$4,$5)
+             ON CONFLICT (release_id, name) DO UPDATE SET rows = EXCLUDED.rows, bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256`,
+            [releaseId, f.name, f.rows, f.bytes, f.sha256],
+          );
+        await tx.query(
+          `UPDATE releases SET state = 'completed', completed_at = now(), manifest = $2, excluded = $3,
+                  rows_done = $4, rows_estimated = $4 WHERE id = $1`,
+          [releaseId, JSON.stringify(out.manifest), JSON.stringify(out.excluded), out.rows],
+        );
+        await this.audit.record(
+          {
+            action: 'release.completed',
+            actor: null,
+            bidId: rel.bid_id,
+            subjectType: 'Release',
+            subjectId: releaseId,
+            details: {
+              tier: rel.spec.tier,
+              legalBasis: rel.spec.legalBasis,
+              objectionsApplied: out.manifest.objections.applied,
+              files: out.files.map((f) => ({ name: f.name, rows: f.rows, sha256: f.sha256 })),
+            },
+          },
+          tx,
+        );
+      });
+    } catch (err) {
+      const failure =
+        err instanceof ReleaseFailure
+          ? err
+          : rel.attempts >= MAX_ATTEMPTS
+            ? new ReleaseFailure(
+                'RELEASE_INTERNAL_ERROR',
+                'the release could not be produced; see the worker log',
+              )
+            : undefined;
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (!failure) {
+        this.logger.warn(
+          { releaseId, attempt: rel.attempts, err: { message: safeMessage(err) } },
+          'release attempt failed; will retry',
+        );
+        throw err;
+      }
+      this.logger.warn({ releaseId, code: failure.code }, 'release failed');
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE releases SET state = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1 AND state = 'running'`,
+          [releaseId, `${failure.code}: ${failure.message}`.slice(0, 300)],
+        );
+        await this.audit.record(
+          {
+            action: 'release.failed',
+            outcome: 'failure',
+            actor: null,
+            bidId: rel.bid_id,
+            subjectType: 'Release',
+            subjectId: releaseId,
+            details: { code: failure.code },
+          },
+          tx,
+        );
+      });
+    }
+  }
+
+  private async build(rel: ClaimedRelease, dir: string, client: PoolClient) {
+    const spec = rel.spec;
+    const problems = specProblems(spec);
+    if (problems.length) throw new ReleaseFailure(problems[0].code, problems[0].message);
+    const policy = objectionPolicy(spec);
+    const recordLevel = spec.tier !== 'aggregate';
+    const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+      (await client.query(sql, params)).rows as T[];
+    // The bid key is made (first release) outside the snapshot transaction, so concurrent first
+    // releases of one bid agree on it.
+    const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
+    try {
+      await q(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+      await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
+      await q(`SET LOCAL TimeZone = 'UTC'`);
+      const result = await this.buildIn(q, client, rel, dir, policy, recordLevel, bidKey);
+      await q(`COMMIT`);
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      bidKey?.fill(0);
+    }
+  }
+
+  private async buildIn(
+    q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
+    client: PoolClient,
+    rel: ClaimedRelease,
+    dir: string,
+    policy: ReturnType<typeof objectionPolicy>,
+    recordLevel: boolean,
+    bidKey: Buffer | undefined,
+  ) {
+    const spec = rel.spec;
+    const datasets = spec.datasets.map((d) => d.dataset);
+    const wants = (f: string) => spec.datasets.some((d) => d.fields.includes(f));
+    const asOf = rel.snapshot_at.toISOString().slice(0, 10);
+    const excluded: Record<string, unknown> = {};
+    const setProgress = (done: number, estimated?: number) =>
+      this.db
+        .query(
+          `UPDATE releases SET rows_done = $2, rows_estimated = COALESCE($3, rows_estimated) WHERE id = $1`,
+          [rel.id, done, estimated ?? null],
+        )
+        .catch(() => undefined);
+
+    // Reference tables and parameters the COPY SELECTs read (they cannot take bound parameters).
+    await q(
+      `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
+      [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
+    );
+    await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
+    await q(`INSERT INTO rel_region SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
+      JSON.stringify(POSTCODE_AREA_REGION),
+    ]);
+    await q(`CREATE TEMP TABLE rel_ethnic (code text PRIMARY KEY, grp text NOT NULL) ON COMMIT DROP`);
+    await q(`INSERT INTO rel_ethnic SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
+      JSON.stringify(ETHNIC_GROUP),
+    ]);
+
+    // 1. Objection snapshot, as the register stood when the release started (recorded on the row).
+    await q(
+      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1)`,
+      [rel.snapshot_at],
+    );
+    await q(`CREATE TEMP TABLE rel_blocked (nhs char(10) PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP`);
+    await q(
+      `INSERT INTO rel_blocked
+       SELECT nhs, CASE WHEN bool_or(type = 'type1') THEN 'type1_objection' ELSE 'type2_objection' END
+         FROM rel_obj WHERE (type = 'type1' AND $1) OR (type = 'type2' AND $2) GROUP BY nhs`,
+      [policy.excludeType1, policy.excludeType2],
+    );
+
+    // 2. The cohort: one row per person (GP patients, and NHS numbers of unlinked source rows).
+    const sources = datasets.filter((d) => d !== 'gp') as Exclude<Dataset, 'gp'>[];
+    const sourceRows = sources
+      .map((d) =>
+        d === 'hes'
+          ? `SELECT nhs_number, birth_date, sex, postcode FROM hes_episodes WHERE patient_id IS NULL AND nhs_number IS NOT NULL`
+          : `SELECT nhs_number, birth_date, sex, postcode FROM social_care_records WHERE patient_id IS NULL AND nhs_number IS NOT NULL`,
+      )
+      .join(' UNION ALL ');
+    const c = spec.cohort;
+    // 6 (done with the cohort, once per person). The tier's person identifier: pseudonymised
+    // HMAC-SHA256(bid key, NHS number); anonymised HMAC under the release's random seed, truncated
+    // to 128 bits (a random token, the same on a retry); identifiable the NHS number. Keys are
+    // bound parameters only.
+    const idKey =
+      spec.tier === 'pseudonymised'
+        ? bidKey
+        : spec.tier === 'anonymised'
+          ? this.keys.open(rel.token_seed_enc, `release:${rel.id}`)
+          : undefined;
+    await q(`CREATE TEMP TABLE rp (
+        nhs char(10) PRIMARY KEY, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
+        ethnicity char(1), practice_ods char(6), age int, a5 int, district text, parea text, region text,
+        eth text, eg text, excl text, present boolean NOT NULL DEFAULT false, pid text,
+        out_age text, out_area text, out_eth text, out_sex text) ON COMMIT DROP`);
+    await q(
+      `WITH persons AS (
+         SELECT p.nhs_number AS nhs, p.id AS patient_id, p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods
+           FROM patients p
+         ${
+           sourceRows
+             ? `UNION ALL
+         (SELECT DISTINCT ON (s.nhs_number) s.nhs_number, NULL::bigint, s.birth_date, s.sex, s.postcode, NULL::char(1), NULL::char(6)
+           FROM (${sourceRows}) s
+          WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number)
+          ORDER BY s.nhs_number, s.birth_date NULLS LAST, s.sex, s.postcode NULLS LAST)`
+             : ''
+         }
+       ), aged AS (
+         SELECT x.*, date_part('year', age($1::date, x.birth_date))::int AS age,
+                CASE WHEN x.postcode IS NULL THEN NULL ELSE left(replace(x.postcode, ' ', ''), -3) END AS district,
+                substring(x.postcode from '^[A-Z]+') AS parea
+           FROM persons x
+       )
+       INSERT INTO rp (nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg, pid)
+       SELECT x.nhs, x.patient_id, x.birth_date, x.sex, x.postcode, x.ethnicity, x.practice_ods, x.age,
+              (x.age / 5) * 5, coalesce(x.district, 'unknown'), coalesce(x.parea, 'unknown'), coalesce(rg.region, 'unknown'),
+              coalesce(x.ethnicity, 'Z'), coalesce(eg.grp, 'Not stated'),
+              CASE WHEN $7::bytea IS NULL THEN x.nhs::text
+                   ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END
+         FROM aged x
+         LEFT JOIN rel_region rg ON rg.area = x.parea
+         LEFT JOIN rel_ethnic eg ON eg.code = x.ethnicity
+        WHERE ($2::text[] IS NULL OR x.practice_ods = ANY($2::text[]))
+          AND ($3::text[] IS NULL OR x.parea = ANY($3::text[]))
+          AND ($4::int IS NULL OR x.age >= $4::int)
+          AND ($5::int IS NULL OR x.age <= $5::int)
+          AND ($6::text[] IS NULL
+               OR EXISTS (SELECT 1 FROM gp_events e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
+               OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
+               OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))`,
+      [
+        asOf,
+        c.practices ?? null,
+        c.postcodeAreas?.map((a) => a.toUpperCase()) ?? null,
+        c.ageMin ?? null,
+        c.ageMax ?? null,
+        c.conditionCodes ?? null,
+        idKey ?? null,
+        spec.tier === 'anonymised' ? 32 : 64,
+      ],
+    );
+    idKey?.fill(0);
+    await q(`ANALYZE rp`);
+
+    // 3. Who is left out, and why (consent cohort first, then objections).
+    if (policy.consentOnly || spec.consentCohort)
+      await q(
+        `UPDATE rp SET excl = 'not_in_consent_cohort'
+          WHERE NOT EXISTS (SELECT 1 FROM bid_cohort_members m WHERE m.bid_id = $1 AND m.nhs_number = rp.nhs)`,
+        [rel.bid_id],
+      );
+    await q(`UPDATE rp SET excl = b.reason FROM rel_blocked b WHERE b.nhs = rp.nhs AND rp.excl IS NULL`);
+    const [{ n: type2Included }] = await q<{ n: string }>(
+      `SELECT count(*)::bigint AS n FROM rp JOIN rel_obj o ON o.nhs = rp.nhs AND o.type = 'type2' WHERE rp.excl IS NULL`,
+    );
+
+    await q(
+      `CREATE TEMP TABLE rel_present (dataset text, nhs char(10), PRIMARY KEY (dataset, nhs)) ON COMMIT DROP`,
+    );
+    // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
+    const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
+    if (spec.tier === 'anonymised' || (recordLevel && perPerson)) {
+      for (const d of datasets) await q(presentInsert(d));
+      await q(`ANALYZE rel_present`);
+      await q(
+        `UPDATE rp SET present = true FROM (SELECT DISTINCT nhs FROM rel_present) p WHERE p.nhs = rp.nhs`,
+      );
+    }
+
+    // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
+    let kAnon:
+      (KAnonChoice & { k: number; population: number; suppressedByFile: Record<string, number> }) | undefined;
+    if (spec.tier === 'anonymised') kAnon = await this.kAnonymise(q, spec, wants);
+
+    // 5. Exact counts of what is left out (staff only; never in the researchers' files).
+    const persons = await q<{ reason: string; n: string }>(
+      `SELECT excl AS reason, count(*)::bigint AS n FROM rp WHERE excl IS NOT NULL GROUP BY excl ORDER BY excl`,
+    );
+    excluded.persons = Object.fromEntries(persons.map((r) => [r.reason, Number(r.n)]));
+    excluded.type2ObjectorsIncluded = Number(type2Included);
+    if (kAnon) excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
+    excluded.rows = {};
+    let estimated = 0;
+    for (const d of datasets) {
+      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d));
+      const byReason: Record<string, number> = {};
+      for (const r of reasons) {
+        if (r.reason === null) {
+          if (datasetColumns(d, fieldsOf(spec, d), spec.tier).perEvent) estimated += Number(r.n);
+        } else byReason[r.reason] = Number(r.n);
+      }
+      const un = unattributableCount(d);
+      if (un) {
+        const [{ n }] = await q<{ n: string }>(un);
+        if (Number(n) > 0 && recordLevel) byReason.no_nhs_number_unlinked = Number(n);
+      }
+      (excluded.rows as Record<string, unknown>)[d] = byReason;
+    }
+    await setProgress(0, estimated);
+
+    // 7. Files, written aside and renamed once all are complete.
+    const files: BuiltFile[] = [];
+    const dictionary: string[] = [csvLine(['file', 'column', 'description'])];
+    let done = 0;
+    let aggregateInfo: Record<string, unknown> | undefined;
+    if (recordLevel) {
+      for (const d of spec.datasets) {
+        const name = DATASET_FILE[d.dataset];
+        const w = await copyQueryToGzip(
+          client,
+          datasetSelect(d.dataset, d.fields, spec.tier, spec.tier === 'anonymised'),
+          path.join(dir, `${name}.partial`),
+        );
+        files.push({ name, ...w });
+        for (const col of datasetColumns(d.dataset, d.fields, spec.tier).columns)
+          dictionary.push(csvLine([name, col.name, col.description]));
+        done += w.rows;
+        await setProgress(done);
+      }
+    } else {
+      const agg = await this.aggregate(q, spec, path.join(dir, 'aggregate.csv.gz.partial'));
+      files.push({ name: 'aggregate.csv.gz', ...agg.file });
+      for (const [col, desc] of agg.dictionary) dictionary.push(csvLine(['aggregate.csv.gz', col, desc]));
+      aggregateInfo = agg.info;
+      done = agg.file.rows;
+    }
+    const dict = await writeContent(
+      path.join(dir, 'data_dictionary.csv.partial'),
+      dictionary.join(''),
+      false,
+      dictionary.length - 1,
+    );
+    files.push({ name: 'data_dictionary.csv', ...dict });
+
+    const manifest = {
+      release: rel.id,
+      bid: rel.bid_id,
+      agreementReference: spec.agreementReference,
+      tier: spec.tier,
+      legalBasis: spec.legalBasis,
+      datasets: spec.datasets.map((d) => ({
+        dataset: d.dataset,
+        fields: CATALOGUE_FIELDS[d.dataset].filter((f) => d.fields.includes(f)),
+      })),
+      cohort: spec.cohort,
+      aggregation: spec.aggregation,
+      objections: {
+        snapshotAt: rel.snapshot_at.toISOString(),
+        applied: policy.applied,
+        reason: policy.reason,
+        type1: recordLevel ? 'excluded from every record-level release' : 'counted (anonymous aggregate)',
+        consentCohortOnly: policy.consentOnly,
+      },
+      kAnonymity: kAnon
+        ? {
+            k: kAnon.k,
+            quasiIdentifiers: quasiIdentifiers(wants),
+            levels: kAnon.levels,
+            suppressed: kAnon.suppressed,
+            suppressedByFile: kAnon.suppressedByFile,
+            population: kAnon.population,
+            counting:
+              'classes per file over the full quasi-identifier tuple; suppression counted in person-file entries',
+          }
+        : undefined,
+      disclosureControl: aggregateInfo,
+      files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
+      software: { name: 'custodian', version: SOFTWARE_VERSION },
+    };
+    const man = await writeContent(
+      path.join(dir, 'manifest.json.partial'),
+      JSON.stringify(manifest, null, 2) + '\n',
+      false,
+      0,
+    );
+    files.push({ name: 'manifest.json', ...man });
+    for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
+    return { files, manifest, excluded, rows: done };
+  }
+
+  private async kAnonymise(
+    q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
+    spec: ReleaseSpec,
+    wants: (f: string) => boolean,
+  ) {
+    const k = this.config.anonK;
+    const useAge = wants('date_of_birth');
+    const useArea = wants('postcode');
+    const useEth = wants('ethnicity');
+    const useSex = wants('sex');
+    let suppressedByFile: Record<string, number> = {};
+    // Classes are counted per output file (a person is in a file when they have rows in it) over
+    // the full tuple of released quasi-identifiers, so joining files by person_token refines nothing.
+    await q(`CREATE TEMP TABLE rel_kbase ON COMMIT DROP AS
+      SELECT pr.dataset, ${useAge ? 'rp.a5' : 'NULL::int'} AS a5, ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"} AS sx,
+             ${useEth ? 'rp.eth' : "'*'"} AS eth, ${useEth ? 'rp.eg' : "'*'"} AS eg,
+             ${useArea ? 'rp.district' : "'*'"} AS district, ${useArea ? 'rp.parea' : "'*'"} AS parea,
+             ${useArea ? 'rp.region' : "'*'"} AS region, count(*)::bigint AS n
+        FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs
+       WHERE rp.excl IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
+    const ageTop = useAge ? 3 : 0;
+    const ageExpr = (lvl: string, col: string) => (useAge ? ageAt(lvl, col) : `'*'`);
+    const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
+      `WITH nodes AS (
+         SELECT a, r, e FROM generate_series(0, ${ageTop}) a, generate_series(0, ${useArea ? 3 : 0}) r,
+                generate_series(0, ${useEth ? 2 : 0}) e
+       ), cls AS (
+         SELECT n.a, n.r, n.e, sum(b.n) AS size
+           FROM rel_kbase b CROSS JOIN nodes n
+          GROUP BY n.a, n.r, n.e, b.dataset, ${ageExpr('n.a', 'b.a5')}, b.sx, ${areaAt('n.r', 'b.')}, ${ethAt('n.e', 'b.')}
+       )
+       SELECT a AS age, r AS area, e AS ethnicity, coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
+         FROM cls GROUP BY a, r, e`,
+      [k],
+    );
+    const [{ population }] = await q<{ population: string }>(
+      `SELECT coalesce(sum(n), 0)::bigint AS population FROM rel_kbase`,
+    );
+    const pop = Number(population);
+    const nodes: NodeStats[] = stats.map((s) => ({ ...s, suppressed: Number(s.suppressed) }));
+    if (pop === 0) nodes.push({ age: 0, area: 0, ethnicity: 0, suppressed: 0 });
+    const choice = chooseNode(nodes, pop, this.config.anonMaxSuppression);
+    if (!choice) {
+      const least = Math.min(...nodes.map((n) => n.suppressed));
+      throw new ReleaseFailure(
+        'K_ANONYMITY_UNACHIEVABLE',
+        `k-anonymity with k=${k} would suppress at least ${least} of ${pop} person entries, more than the allowed ${Math.round(
+          this.config.anonMaxSuppression * 100,
+        )}%`,
+      );
+    }
+    const lv = (n: number) => String(Math.trunc(n));
+    await q(`UPDATE rp SET out_age = ${ageExpr(lv(choice.age), 'rp.a5')},
+                           out_area = ${useArea ? areaAt(lv(choice.area), 'rp.') : "'*'"},
+                           out_eth = ${useEth ? ethAt(lv(choice.ethnicity), 'rp.') : "'*'"},
+                           out_sex = ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"}
+              WHERE excl IS NULL AND present`);
+    // Persons in classes still smaller than k leave that file (their rows in it are suppressed).
+    const removed = await q<{ dataset: string; n: string }>(
+      `WITH small AS (
+         SELECT pr.dataset, rp.out_age, rp.out_area, rp.out_eth, rp.out_sex
+           FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs WHERE rp.excl IS NULL
+          GROUP BY 1, 2, 3, 4, 5 HAVING count(*) < $1
+       ), gone AS (
+         DELETE FROM rel_present pr USING rp, small s
+          WHERE rp.nhs = pr.nhs AND s.dataset = pr.dataset AND rp.out_age = s.out_age AND rp.out_area = s.out_area
+            AND rp.out_eth = s.out_eth AND rp.out_sex = s.out_sex
+         RETURNING pr.dataset
+       )
+       SELECT dataset, count(*)::bigint AS n FROM gone GROUP BY dataset`,
+      [k],
+    );
+    suppressedByFile = Object.fromEntries(removed.map((r) => [r.dataset, Number(r.n)]));
+    return { ...choice, k, population: pop, suppressedByFile };
+  }
+
+  private async aggregate(
+    q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
+    spec: ReleaseSpec,
+    file: string,
+  ) {
+    const dims: AggregateDimension[] = spec.aggregation?.dimensions ?? [];
+    const dimExpr: Record<AggregateDimension, string> = {
+      sex: `coalesce(rp.sex, 'U')`,
+      age_band: `CASE WHEN rp.a5 IS NULL THEN 'unknown' ELSE rp.a5 || '-' || (rp.a5 + 4) END`,
+      ethnic_group: 'rp.eg',
+      postcode_area: 'rp.parea',
+      year: `coalesce(extract(year FROM ev.d)::int::text, 'unknown')`,
+      code: `coalesce(ev.c, 'unknown')`,
+    };
+    const events = spec.datasets
+      .map((d) => {
+        const s = DATASET_SQL[d.dataset];
+        return `SELECT rp.nhs, ${s.date} AS d, ${s.code}::text AS c FROM ${s.from} CROSS JOIN rel_params prm
+                 WHERE ${DATE_FILTER(s.date)} AND rp.excl IS NULL AND NOT ${s.blockedOwn}`;
+      })
+      .join(' UNION ALL ');
+    const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
+    const rows = await q<Record<string, string | number>>(
+      `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
+         FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+        ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')} ORDER BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
+    );
+    const cells: Cell[] = rows
+      .filter((r) => Number(r.n) > 0)
+      .map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) }));
+    const shown = protectCells(cells);
+    const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];
+    const written = await writeContent(file, lines.join(''), true, shown.length);
+    return {
+      file: written,
+      dictionary: [
+        ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
+        [
+          'patients',
+          `distinct patients: * for 1-${PRIMARY_MAX} or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
+        ] as [string, string],
+      ],
+      info: {
+        dimensions: dims,
+        primarySuppressionMax: PRIMARY_MAX,
+        roundingBase: ROUND_TO,
+        cells: shown.length,
+        suppressedCells: shown.filter((c) => c.suppressed).length,
+      },
+    };
+  }
+}
+
+function fieldsOf(spec: ReleaseSpec, d: Dataset): string[] {
+  return spec.datasets.find((x) => x.dataset === d)?.fields ?? [];
+}
+
+function quasiIdentifiers(wants: (f: string) => boolean): string[] {
+  return [
+    wants('date_of_birth') && 'age',
+    wants('sex') && 'sex',
+    wants('ethnicity') && 'ethnicity',
+    wants('postcode') && 'area',
+  ].filter((x): x is string => typeof x === 'string');
+}
+
+/** Error text for logs: SQL errors can echo values, so only the class and PostgreSQL code go out. */
+function safeMessage(err: unknown): string {
+  const e = err as { name?: string; code?: string };
+  return `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}`;
+}

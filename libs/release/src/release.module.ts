@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '@custodian/audit';
+import { ReleaseKeys } from './keys';
+import { ReleaseEngine } from './release.engine';
+import { ReleaseService } from './release.service';
+
+/** The release engine and its jobs (`release.run`, `release.destroy`), without HTTP: the worker imports this. */
+@Module({
+  imports: [AuditModule],
+  providers: [ReleaseKeys, ReleaseEngine, ReleaseService],
+  exports: [ReleaseService, ReleaseEngine, ReleaseKeys],
+})
+export class ReleaseModule {}

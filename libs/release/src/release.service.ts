@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import {
+  APP_CONFIG,
+  AppConfig,
+  ConflictError,
+  NotFoundError,
+  Principal,
+  RequestMeta,
+  ValidationError,
+} from '@custodian/core';
+import { JobsService } from '@custodian/database';
+import { ReleaseKeys } from './keys';
+import { ReleaseEngine } from './release.engine';
+import { specProblems } from './release-spec';
+import {
+  RELEASE_DESTROY_QUEUE,
+  RELEASE_RUN_QUEUE,
+  ReleaseFileInfo,
+  ReleaseSpec,
+  ReleaseState,
+  ReleaseView,
+  Tier,
+} from './release.types';
+
+const STAFF = ['release_officer', 'admin', 'auditor'] as const;
+const isStaff = (p: Pick<Principal, 'roles'>) =>
+  p.roles.some((r) => (STAFF as readonly string[]).includes(r));
+
+interface ReleaseRow {
+  id: string;
+  bid_id: string;
+  state: ReleaseState;
+  tier: Tier;
+  spec: ReleaseSpec;
+  rows_done: string;
+  rows_estimated: string;
+  excluded: Record<string, unknown>;
+  failure_reason: string | null;
+  manifest: Record<string, unknown> | null;
+  downloadable: boolean;
+  destroyed_at: Date | null;
+}
+
+export interface OpenedFile {
+  path: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Releases: request (a row and a queued job), read (officer and recipients; exact exclusion
+ * counts for staff only), download (recipients, while downloadable), destruction (the
+ * `release.destroy` job the governance module sends on expiry or revocation).
+ */
+@Injectable()
+export class ReleaseService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ReleaseService');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: JobsService,
+    private readonly audit: AuditService,
+    private readonly keys: ReleaseKeys,
+    private readonly engine: ReleaseEngine,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.work<{ releaseId: string }>(
+      RELEASE_RUN_QUEUE,
+      (data) => this.engine.run(data.releaseId),
+      {
+        retryLimit: 5,
+        expireInSeconds: 4 * 3600,
+      },
+    );
+    await this.jobs.work<{ bidId: string; reason: string }>(RELEASE_DESTROY_QUEUE, (data) =>
+      this.destroy(data.bidId, data.reason),
+    );
+    if (this.config.runWorker) await this.recoverOrphans();
+  }
+
+  /**
+   * A worker killed mid-release leaves its release `running` and its queue job active until the
+   * job expires. At worker start, every `running` release that no live worker is building (its
+   * advisory lock is free) is queued again; the engine starts it afresh from the recorded snapshot.
+   */
+  async recoverOrphans(): Promise<number> {
+    const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
+    let requeued = 0;
+    for (const { id } of rows) {
+      const free = await this.db.transaction(async (tx) => {
+        const [{ ok }] = await tx.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok`, [
+          `release:${id}`,
+        ]);
+        return ok as boolean;
+      });
+      if (!free) continue;
+      await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id });
+      requeued++;
+    }
+    if (requeued) this.logger.warn({ requeued }, 'orphaned releases queued again');
+    return requeued;
+  }
+
+  /** Queues a release of what `spec` describes (the caller has checked the bid and the officer). */
+  async request(
+    spec: ReleaseSpec,
+    actor: Pick<Principal, 'id' | 'roles'>,
+    meta?: Partial<RequestMeta>,
+  ): Promise<{ id: string; state: ReleaseState }> {
+    const problems = specProblems(spec);
+    if (problems.length) throw new ValidationError(problems[0].message, problems[0].code);
+    const id = randomUUID();
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          id,
+          spec.bidId,
+          spec.tier,
+          spec.legalBasis,
+          JSON.stringify(spec),
+          actor.id,
+          this.keys.newTokenSeed(id),
+        ],
+      );
+      await this.audit.record(
+        {
+          action: 'release.requested',
+          actor,
+          bidId: spec.bidId,
+          subjectType: 'Release',
+          subjectId: id,
+          meta,
+          details: {
+            tier: spec.tier,
+            legalBasis: spec.legalBasis,
+            datasets: spec.datasets.map((d) => d.dataset),
+            agreementReference: spec.agreementReference,
+          },
+        },
+        tx,
+      );
+    });
+    try {
+      await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id }, { singletonKey: id });
+    } catch (err) {
+      await this.db.query(
+        `UPDATE releases SET state = 'failed', failure_reason = 'RELEASE_NOT_QUEUED: the job could not be queued' WHERE id = $1`,
+        [id],
+      );
+      throw err;
+    }
+    return { id, state: 'queued' };
+  }
+
+  private async load(id: string): Promise<ReleaseRow | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const [row] = await this.db.query(`SELECT * FROM releases WHERE id = $1`, [id]);
+    return row;
+  }
+
+  private visible(row: ReleaseRow | undefined, principal: Principal): row is ReleaseRow {
+    return !!row && (isStaff(principal) || row.spec.recipients.includes(principal.id));
+  }
+
+  async get(id: string, principal: Principal): Promise<ReleaseView> {
+    const row = await this.load(id);
+    if (!this.visible(row, principal)) throw new NotFoundError('Release');
+    const files: ReleaseFileInfo[] =
+      row.state === 'completed'
+        ? (
+            await this.db.query(
+              `SELECT name, rows::bigint AS rows, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 ORDER BY name`,
+              [id],
+            )
+          ).map((f: { name: string; rows: string; bytes: string; sha256: string }) => ({
+            name: f.name,
+            rows: Number(f.rows),
+            bytes: Number(f.bytes),
+            sha256: f.sha256,
+          }))
+        : [];
+    const view: ReleaseView = {
+      id: row.id,
+      bidId: row.bid_id,
+      state: row.state,
+      progress: { rowsDone: Number(row.rows_done), rowsEstimated: Number(row.rows_estimated) },
+      tier: row.tier,
+      files,
+    };
+    if (row.failure_reason) view.failureReason = row.failure_reason;
+    if (isStaff(principal)) {
+      view.excluded = row.excluded;
+      if (row.manifest) view.manifest = row.manifest;
+    }
+    return view;
+  }
+
+  /** A file of a completed, downloadable release, for one of its recipients (audited). */
+  async openFile(
+    id: string,
+    name: string,
+    principal: Principal,
+    meta: Partial<RequestMeta>,
+    range?: string,
+  ): Promise<OpenedFile> {
+    const row = await this.load(id);
+    if (!row || !row.spec.recipients.includes(principal.id)) throw new NotFoundError('Release');
+    if (row.state !== 'completed')
+      throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
+    if (!row.downloadable || row.destroyed_at)
+      throw new ConflictError('RELEASE_NOT_DOWNLOADABLE', 'The release is no longer available for download');
+    const [file] = await this.db.query(
+      `SELECT name, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name = $2`,
+      [id, name],
+    );
+    if (!file) throw new NotFoundError('File');
+    const full = path.join(this.engine.dirOf(id), file.name);
+    const size = await stat(full).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (size === undefined) throw new NotFoundError('File');
+    await this.audit.record({
+      action: 'release.downloaded',
+      actor: principal,
+      bidId: row.bid_id,
+      subjectType: 'Release',
+      subjectId: id,
+      meta,
+      details: { file: file.name, range: range?.slice(0, 60) ?? null },
+    });
+    return { path: full, name: file.name, size, sha256: file.sha256 };
+  }
+
+  /**
+   * Expiry or revocation of the bid's agreement: downloads stop at once (first statement), then
+   * the files are deleted and each release gets a destruction record on the audit trail.
+   */
+  async destroy(bidId: string, reason: string): Promise<void> {
+    const [stopped]: [{ id: string; state: ReleaseState }[], number] = await this.db.query(
+      `UPDATE releases SET downloadable = false,
+              state = CASE WHEN state = 'queued' THEN 'failed' ELSE state END,
+              failure_reason = CASE WHEN state = 'queued' THEN 'RELEASE_DESTROYED: the agreement ended before the release ran' ELSE failure_reason END
+        WHERE bid_id = $1 AND destroyed_at IS NULL RETURNING id, state`,
+      [bidId],
+    );
+    for (const r of stopped) {
+      await rm(this.engine.dirOf(r.id), { recursive: true, force: true });
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE releases SET destroyed_at = now(), destruction_reason = $2 WHERE id = $1 AND destroyed_at IS NULL`,
+          [r.id, String(reason).slice(0, 200)],
+        );
+        await this.audit.record(
+          {
+            action: 'release.destroyed',
+            actor: null,
+            bidId,
+            subjectType: 'Release',
+            subjectId: r.id,
+            details: { reason: String(reason).slice(0, 200), state: r.state },
+          },
+          tx,
+        );
+      });
+    }
+    this.logger.log({ bidId, releases: stopped.length }, 'release files destroyed');
+  }
+}
+
+/** One line per completed release, for the public register (the register module joins bid details). */
+export interface ReleaseRegisterLine {
+  releaseId: string;
+  releasedAt: Date;
+  bidId: string;
+  tier: Tier;
+  legalBasis: string;
+  objectionsApplied: boolean;
+  objectionsReason: string;
+  agreementReference: string;
+  datasets: string[];
+  destroyedAt: Date | null;
+}
+
+/** SQL the register can UNION / join: the view `release_register_lines` (see the releases migration). */
+export const RELEASE_REGISTER_VIEW = 'release_register_lines';
+
+export async function releaseRegisterLines(
+  db: Pick<DataSource, 'query'>,
+  bidId?: string,
+): Promise<ReleaseRegisterLine[]> {
+  const rows = await db.query(
+    `SELECT release_id, released_at, bid_id, tier, legal_basis, objections_applied, objections_reason,
+            agreement_reference, datasets, destroyed_at
+       FROM release_register_lines WHERE ($1::uuid IS NULL OR bid_id = $1) ORDER BY released_at`,
+    [bidId ?? null],
+  );
+  return rows.map((r: Record<string, unknown>) => ({
+    releaseId: r.release_id,
+    releasedAt: r.released_at,
+    bidId: r.bid_id,
+    tier: r.tier,
+    legalBasis: r.legal_basis,
+    objectionsApplied: r.objections_applied === 'true',
+    objectionsReason: r.objections_reason,
+    agreementReference: r.agreement_reference,
+    datasets: r.datasets,
+    destroyedAt: r.destroyed_at,
+  }));
+}

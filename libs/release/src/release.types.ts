@@ -1,0 +1,54 @@
+import type { AggregateDimension, Dataset } from './catalogue';
+
+export type Tier = 'identifiable' | 'pseudonymised' | 'anonymised' | 'aggregate';
+export type LegalBasis = 'consent' | 's251' | 'public_health_emergency' | 'statutory' | 'none';
+export type ReleaseState = 'queued' | 'running' | 'completed' | 'failed';
+
+/** What the panel approved, as the release engine consumes it (the governance module builds it). */
+export interface ReleaseSpec {
+  bidId: string;
+  organisationId: string;
+  agreementReference: string;
+  tier: Tier;
+  legalBasis: LegalBasis;
+  datasets: { dataset: Dataset; fields: string[] }[];
+  cohort: {
+    practices?: string[];
+    postcodeAreas?: string[];
+    conditionCodes?: string[];
+    eventsFrom?: string;
+    eventsTo?: string;
+    ageMin?: number;
+    ageMax?: number;
+  };
+  aggregation?: { dimensions: AggregateDimension[] };
+  /** Legal basis consent: only NHS numbers in bid_cohort_members(bid_id) (always true for consent). */
+  consentCohort?: boolean;
+  /** User ids allowed to download. */
+  recipients: string[];
+  /** The release officer's user id. */
+  requestedBy: string;
+}
+
+export interface ReleaseFileInfo {
+  name: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ReleaseView {
+  id: string;
+  bidId: string;
+  state: ReleaseState;
+  progress: { rowsDone: number; rowsEstimated: number };
+  tier: Tier;
+  files: ReleaseFileInfo[];
+  failureReason?: string;
+  /** Staff only (release officer, admin, auditor): exact counts of what was left out, and why. */
+  excluded?: Record<string, unknown>;
+  manifest?: Record<string, unknown>;
+}
+
+export const RELEASE_RUN_QUEUE = 'release.run';
+export const RELEASE_DESTROY_QUEUE = 'release.destroy';

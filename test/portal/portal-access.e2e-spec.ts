@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { ROLES, Role } from '@custodian/core';
+import {
+  deriveSessionKey,
+  openSession,
+  PORTAL_CONTROLLERS,
+  portalRoutes,
+  sealSession,
+  SESSION_COOKIE,
+} from '@custodian/portal';
+import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
+
+/**
+ * The portal's own access rules (its pages are @Public() to the API's bearer guards and excluded
+ * from the API's route snapshot and access matrix): a hand-written table of who may open each
+ * page, checked against the declarations and against real requests with real sessions.
+ */
+const PAGES: Record<string, 'public' | 'signed-in' | Role[]> = {
+  'GET /': 'public',
+  'GET /sign-in': 'public',
+  'POST /sign-in': 'public',
+  'GET /sign-out': 'signed-in',
+  'POST /sign-out': 'signed-in',
+  'GET /public-register': 'public',
+  'GET /requests': ['researcher'],
+  'GET /requests/new': ['researcher'],
+  'POST /requests/new': ['researcher'],
+  'GET /requests/:id': ['researcher'],
+  'POST /requests/:id/submit': ['researcher'],
+  'POST /requests/:id/accept': ['researcher'],
+  'GET /requests/:id/releases/:releaseId/files/:name': ['researcher'],
+  'GET /panel': ['panel_member'],
+  'GET /panel/:id': ['panel_member'],
+  'POST /panel/:id/vote': ['panel_member'],
+  'GET /screening': ['release_officer'],
+  'GET /screening/:id': ['release_officer'],
+  'POST /screening/:id': ['release_officer'],
+  'GET /data-releases': ['release_officer'],
+  'POST /data-releases': ['release_officer'],
+  'GET /data-releases/:id': ['release_officer'],
+};
+
+interface Browser {
+  cookie: string;
+  csrf: string;
+}
+
+const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined => {
+  const set = ([] as string[]).concat((res.headers['set-cookie'] as string[] | string | undefined) ?? []);
+  const c = set.find((s) => s.startsWith(`${SESSION_COOKIE}=`));
+  return c?.split(';')[0];
+};
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+describe('portal access', () => {
+  let t: TestApp;
+  const sessions = new Map<Role, Browser>();
+
+  async function signIn(email: string): Promise<Browser> {
+    const page = await t.http.get('/sign-in').expect(200);
+    const cookie = cookieOf(page)!;
+    const res = await t.http
+      .post('/sign-in')
+      .set('cookie', cookie)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), email, password: TEST_PASSWORD });
+    expect(res.status).toBe(303);
+    const signedIn = cookieOf(res)!;
+    const home = await t.http.get('/').set('cookie', signedIn).expect(200);
+    return {
+      cookie: signedIn,
+      csrf: csrfOf(home.text) || csrfOf((await t.http.get('/sign-out').set('cookie', signedIn)).text),
+    };
+  }
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    for (const role of ROLES) {
+      const user = await t.factory.user({ roles: [role] });
+      sessions.set(role, await signIn(user.email));
+    }
+  }, 120_000);
+  afterAll(() => t?.close());
+
+  it('every portal page declares who may open it, and the table here matches', async () => {
+    const routes = portalRoutes([...PORTAL_CONTROLLERS]);
+    expect(routes.filter((r) => r.access === 'UNDECLARED')).toEqual([]);
+    expect(Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.access]))).toEqual(
+      Object.fromEntries(Object.entries(PAGES).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+    );
+    const text = routes.map((r) => `${r.method.padEnd(6)} ${r.path.padEnd(48)} ${r.access}`).join('\n');
+    await expect(`${text}\n`).toMatchFileSnapshot('../__snapshots__/portal-routes.txt');
+  });
+
+  it('the API keeps its /api prefix; the portal pages are served from /', async () => {
+    await t.http.get('/api/health').expect(200);
+    await t.http.get('/health').expect(404);
+    await t.http.get('/api/datasets').expect(401);
+    const home = await t.http.get('/').expect(200);
+    expect(home.headers['content-type']).toMatch(/text\/html/);
+    expect(home.text).toContain('Skip to main content');
+    await t.http.get('/assets/nhsuk/nhsuk-frontend.min.css').expect(200);
+    const doc = await t.http.get('/api/docs-json').expect(200);
+    expect(Object.keys(doc.body.paths).every((p) => p.startsWith('/api/'))).toBe(true);
+  });
+
+  it('sends anonymous visitors to sign-in, refuses other roles, and opens each page to its roles', async () => {
+    const wrong: string[] = [];
+    for (const [key, access] of Object.entries(PAGES)) {
+      const [method, path] = key.split(' ');
+      if (method !== 'GET' || access === 'public') continue;
+      const url = path.replace(/:name/, 'manifest.json').replace(/:\w+/g, () => randomUUID());
+      const anon = await t.http.get(url);
+      if (anon.status !== 303 || !String(anon.headers.location).startsWith('/sign-in?next='))
+        wrong.push(`${key} anonymous → ${anon.status} ${anon.headers.location}`);
+      for (const role of ROLES) {
+        const res = await t.http.get(url).set('cookie', sessions.get(role)!.cookie);
+        const allowed = access === 'signed-in' || access.includes(role);
+        // Allowed: the page, or the API's own answer for a random id (404), never the portal's 403.
+        const ok = allowed ? [200, 404].includes(res.status) : res.status === 403;
+        if (!ok) wrong.push(`${key} ${role} → ${res.status}`);
+        if (res.status >= 500) wrong.push(`${key} ${role} → ${res.status}`);
+        if (res.status !== 303) expect(res.headers['content-type']).toMatch(/text\/html/);
+      }
+    }
+    expect(wrong).toEqual([]);
+  }, 120_000);
+
+  it('refuses every form without the session’s CSRF token, and audits it', async () => {
+    const researcher = sessions.get('researcher')!;
+    const forged = await t.http
+      .post('/requests/new')
+      .set('cookie', researcher.cookie)
+      .type('form')
+      .send({ title: 'A forged request' });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('Your form could not be sent');
+    const wrongToken = await t.http
+      .post('/sign-out')
+      .set('cookie', researcher.cookie)
+      .type('form')
+      .send({ _csrf: 'x'.repeat(43) });
+    expect(wrongToken.status).toBe(403);
+    const noCookie = await t.http
+      .post('/sign-in')
+      .type('form')
+      .send({ _csrf: researcher.csrf, email: 'a@b.cd' });
+    expect(noCookie.status).toBe(403);
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'portal.csrf_rejected'`,
+    );
+    expect(rows[0].n).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps the tokens in an encrypted, HttpOnly, Secure, SameSite=Strict cookie that cannot be altered', async () => {
+    const page = await t.http.get('/sign-in').expect(200);
+    const header = ([] as string[]).concat(page.headers['set-cookie'] as unknown as string[])[0];
+    expect(header).toMatch(/HttpOnly/);
+    expect(header).toMatch(/Secure/);
+    expect(header).toMatch(/SameSite=Strict/);
+    expect(header).toMatch(/Path=\//);
+    const researcher = sessions.get('researcher')!;
+    const value = researcher.cookie.split('=')[1];
+    expect(value).not.toMatch(/eyJ/); // no readable JWT inside
+    const flipped = `${value.slice(0, -3)}${value.at(-3) === 'A' ? 'B' : 'A'}${value.slice(-2)}`;
+    const res = await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${flipped}`);
+    expect(res.status).toBe(303);
+    const key = deriveSessionKey(t.config.jwtSecret);
+    expect(openSession(key, value)?.auth?.user.roles).toEqual(['researcher']);
+    expect(openSession(deriveSessionKey('another-secret-that-is-long-enough-000000'), value)).toBeUndefined();
+    const expired = sealSession(key, { ...openSession(key, value)!, exp: Math.floor(Date.now() / 1000) - 1 });
+    expect((await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${expired}`)).status).toBe(303);
+  });
+
+  it('refreshes an expired access token transparently, and sign-out revokes the API session', async () => {
+    const user = await t.factory.user({ roles: ['researcher'] });
+    const b = await signIn(user.email);
+    const key = deriveSessionKey(t.config.jwtSecret);
+    const session = openSession(key, b.cookie.split('=')[1])!;
+    const oldRefresh = session.auth!.refreshToken;
+    // Pretend the access token has expired: the next page refreshes it and rewrites the cookie.
+    const aged = sealSession(key, { ...session, auth: { ...session.auth!, accessExp: 0 } });
+    const res = await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${aged}`).expect(200);
+    const renewed = openSession(key, cookieOf(res)!.split('=')[1])!;
+    expect(renewed.auth!.refreshToken).not.toBe(oldRefresh);
+    expect(renewed.auth!.accessExp).toBeGreaterThan(Date.now() / 1000);
+    // A garbage access token is refused by the API: one refresh, one retry, the page still works.
+    const garbled = sealSession(key, { ...renewed, auth: { ...renewed.auth!, accessToken: 'not.a.jwt' } });
+    const retried = await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${garbled}`);
+    expect(retried.status).toBe(200);
+    const current = cookieOf(retried)!;
+    const csrf = csrfOf((await t.http.get('/sign-out').set('cookie', current)).text);
+    const out = await t.http.post('/sign-out').set('cookie', current).type('form').send({ _csrf: csrf });
+    expect(out.status).toBe(303);
+    // The old cookie no longer works: the API session behind it was revoked.
+    const after = await t.http.get('/requests').set('cookie', current);
+    expect(after.status).toBe(303);
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NOT NULL`,
+      [user.id],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('another organisation’s request is the API’s 404, shown as a page (the API decides, not the portal)', async () => {
+    const owner = await t.as('researcher');
+    const bid = await t.http
+      .post('/api/bids')
+      .set(owner.auth)
+      .send({
+        title: 'Asthma by area',
+        purpose: 'Count asthma by postcode area.',
+        publicBenefit: 'Targets air-quality work.',
+        legalBasis: 'none',
+        requestedTier: 'aggregate',
+        datasets: [{ dataset: 'gp', fields: ['sex', 'code'] }],
+        aggregation: { dimensions: ['sex'] },
+        durationMonths: 6,
+      })
+      .expect(201);
+    const mine = await signIn(owner.user.email);
+    const own = await t.http.get(`/requests/${bid.body.id}`).set('cookie', mine.cookie).expect(200);
+    expect(own.text).toContain('Asthma by area');
+    expect(own.text).toContain('aggregate.csv.gz');
+    const other = sessions.get('researcher')!; // a researcher of another organisation
+    const res = await t.http.get(`/requests/${bid.body.id}`).set('cookie', other.cookie);
+    expect(res.status).toBe(404);
+    expect(res.text).toContain('Page not found');
+    expect(res.text).not.toContain('Asthma by area');
+  });
+
+  it('only sends people to same-site pages after sign-in (no open redirect)', async () => {
+    const user = await t.factory.user({ roles: ['panel_member'] });
+    const page = await t.http.get('/sign-in?next=//evil.example/x').expect(200);
+    const res = await t.http
+      .post('/sign-in?next=//evil.example/x')
+      .set('cookie', cookieOf(page)!)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), email: user.email, password: TEST_PASSWORD });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/panel');
+  });
+
+  it('shows a wrong password as an error summary, without saying which part was wrong', async () => {
+    const page = await t.http.get('/sign-in').expect(200);
+    const res = await t.http
+      .post('/sign-in')
+      .set('cookie', cookieOf(page)!)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), email: 'nobody@example.org', password: 'wrong-password-123' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('There is a problem');
+    expect(res.text).toContain('The email address or password is not correct');
+    expect(res.text).toContain('href="#email"');
+  });
+});

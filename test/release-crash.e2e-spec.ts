@@ -1,0 +1,121 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { ReleaseService } from '@custodian/release';
+import { seedPractice, spec, waitForRelease } from './release-helpers';
+
+const WORKER = path.resolve('dist/apps/worker/src/main.js');
+
+/**
+ * A worker process killed (SIGKILL) in the middle of a release: nothing becomes visible, and after
+ * a restart exactly one completed release exists whose files match its manifest. Needs the built
+ * worker (`npm test` builds first).
+ */
+describe('release crash safety', () => {
+  let t: TestApp;
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    t = await createTestApp({ RUN_WORKER: 'false' });
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await t?.close();
+  });
+
+  function startWorker(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [WORKER], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        DATABASE_URL: t.db.url,
+        DATA_DIR: t.config.dataDir,
+        CUSTODIAN_STATE_DIR: t.config.stateDir,
+        JWT_SECRET: t.config.jwtSecret,
+        PSEUDONYM_KEY_SECRET: t.config.pseudonymKeySecret,
+        LOG_LEVEL: 'silent',
+        WORKER_CONCURRENCY: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('is consuming jobs')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${out}`)));
+    });
+  }
+
+  it('SIGKILL mid-release, restart: one completed release, files match the manifest, no partial files', async () => {
+    expect(existsSync(WORKER)).toBe(true);
+    await seedPractice(t.sql);
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9400000000 + g)::text, DATE '1940-01-01' + (g % 25000), 'F', 'LS1 4AP', 'A', 'A81001', g::text
+         FROM generate_series(1, 8000) g`,
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+       SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
+         FROM patients p CROSS JOIN generate_series(1, 25) g`,
+    );
+    const officer = await t.as('release_officer');
+    const researcher = await t.as('researcher');
+    const { id } = await t.app.get(ReleaseService).request(
+      spec({
+        tier: 'pseudonymised',
+        datasets: [
+          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+        ],
+        recipients: [researcher.user.id],
+        requestedBy: officer.user.id,
+      }),
+      officer.user as never,
+    );
+
+    worker = await startWorker();
+    // Kill it once it is writing files (counts done, rows estimated) or, failing that, once running.
+    const until = Date.now() + 30_000;
+    let seen = '';
+    while (Date.now() < until) {
+      const { rows } = await t.sql.query(`SELECT state, rows_estimated FROM releases WHERE id = $1`, [id]);
+      seen = rows[0].state;
+      if (seen === 'running' && Number(rows[0].rows_estimated) > 0) break;
+      if (seen === 'completed') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker!.once('exit', r));
+    expect(seen).toBe('running');
+    // Nothing visible: no files listed, downloads refused.
+    const mid = await t.app.get(ReleaseService).get(id, { ...researcher.user, sessionId: '' } as never);
+    expect(mid).toMatchObject({ state: 'running', files: [] });
+    await t.http.get(`/api/releases/${id}/files/gp.csv.gz`).set(researcher.auth).expect(409);
+
+    worker = await startWorker();
+    const done = await waitForRelease(t, id, 60_000);
+    expect(done.state).toBe('completed');
+    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`);
+    expect(rows[0].n).toBe(1);
+    const dir = path.join(t.config.dataDir, id);
+    const names = readdirSync(dir).sort();
+    expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    for (const f of manifest.files) {
+      const bytes = readFileSync(path.join(dir, f.name));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+      expect(bytes.length).toBe(f.bytes);
+    }
+    expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(200_000);
+    worker.kill('SIGTERM');
+  }, 150_000);
+});

@@ -1,0 +1,169 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import type { Client } from 'pg';
+import type { TestApp } from '@custodian/testing';
+import { ReleaseService, ReleaseSpec } from '@custodian/release';
+
+/** Test data straight into the tables, as the intake and linkage modules would leave it. */
+export async function seedPractice(sql: Client, ods = 'A81001'): Promise<void> {
+  await sql.query(
+    `INSERT INTO practices (ods_code, name, rollout) VALUES ($1, $2, 'national') ON CONFLICT DO NOTHING`,
+    [ods, `Practice ${ods}`],
+  );
+}
+
+export async function newLoad(sql: Client, kind: 'hes' | 'social_care'): Promise<string> {
+  const { rows } = await sql.query(`INSERT INTO source_loads (kind) VALUES ($1) RETURNING id`, [kind]);
+  return rows[0].id;
+}
+
+export interface PatientSeed {
+  nhs: string;
+  birth?: string;
+  sex?: 'M' | 'F' | 'U';
+  postcode?: string | null;
+  ethnicity?: string | null;
+  practice?: string;
+}
+
+export async function addPatient(sql: Client, p: PatientSeed): Promise<string> {
+  const { rows } = await sql.query(
+    `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [
+      p.nhs,
+      p.birth ?? '1970-05-17',
+      p.sex ?? 'F',
+      p.postcode === undefined ? 'LS1 4AP' : p.postcode,
+      p.ethnicity ?? 'A',
+      p.practice ?? 'A81001',
+      p.nhs,
+    ],
+  );
+  return rows[0].id;
+}
+
+export async function addEvent(
+  sql: Client,
+  patientId: string,
+  code = '22298006',
+  date = '2012-03-04',
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+     VALUES ($1, 'condition', $2, 'snomed', $3, $4)`,
+    [patientId, randomUUID(), code, date],
+  );
+}
+
+export async function addHes(
+  sql: Client,
+  loadId: string,
+  r: { nhs: string | null; patientId?: string | null; diag?: string; date?: string; step?: number | null },
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO hes_episodes (epikey, nhs_number, birth_date, sex, postcode, admission_date, diagnosis_icd10, provider_code, load_id, patient_id, linkage_step)
+     VALUES ($1, $2, '1970-05-17', 'F', 'LS2 9JT', $3, $4, 'RR8', $5, $6, $7)`,
+    [
+      randomUUID().replace(/-/g, '').slice(0, 20),
+      r.nhs,
+      r.date ?? '2013-06-01',
+      r.diag ?? 'I63.9',
+      loadId,
+      r.patientId ?? null,
+      r.patientId ? (r.step ?? 1) : null,
+    ],
+  );
+}
+
+export async function addSocialCare(
+  sql: Client,
+  loadId: string,
+  r: { nhs: string | null; patientId?: string | null; date?: string },
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO social_care_records (la_code, person_id, nhs_number, birth_date, sex, postcode, service_type, start_date, load_id, patient_id, linkage_step)
+     VALUES ('E08000035', $1, $2, '1970-05-17', 'F', 'LS3 1AA', 'home_care', $3, $4, $5, $6)`,
+    [randomUUID(), r.nhs, r.date ?? '2013-01-01', loadId, r.patientId ?? null, r.patientId ? 2 : null],
+  );
+}
+
+export async function addObjection(
+  sql: Client,
+  nhs: string,
+  type: 'type1' | 'type2',
+  action: 'register' | 'withdraw' = 'register',
+  opts: { effectiveOn?: string; recordedAt?: string } = {},
+): Promise<void> {
+  await sql.query(
+    `INSERT INTO objection_events (nhs_number, type, action, effective_on, recorded_at, source)
+     VALUES ($1, $2, $3, $4, COALESCE($5::timestamptz, now()), 'api')`,
+    [nhs, type, action, opts.effectiveOn ?? '2014-01-01', opts.recordedAt ?? null],
+  );
+}
+
+export function spec(
+  over: Partial<ReleaseSpec> & Pick<ReleaseSpec, 'recipients' | 'requestedBy'>,
+): ReleaseSpec {
+  return {
+    bidId: randomUUID(),
+    organisationId: randomUUID(),
+    agreementReference: 'DSA-TEST-1',
+    tier: 'pseudonymised',
+    legalBasis: 's251',
+    datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+    cohort: {},
+    ...over,
+  };
+}
+
+/** Requests a release through the service and waits for the in-process worker to finish it. */
+export async function runRelease(
+  t: TestApp,
+  s: ReleaseSpec,
+  actor: { id: string; roles: string[] },
+): Promise<{ id: string; state: string; failure_reason: string | null }> {
+  const { id } = await t.app.get(ReleaseService).request(s, actor as never);
+  return waitForRelease(t, id);
+}
+
+export async function waitForRelease(t: TestApp, id: string, timeoutMs = 30_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await t.sql.query(`SELECT id, state, failure_reason FROM releases WHERE id = $1`, [id]);
+    if (rows[0] && (rows[0].state === 'completed' || rows[0].state === 'failed')) return rows[0];
+    if (Date.now() > until) throw new Error(`release ${id} did not finish: ${rows[0]?.state}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const binary = (res: NodeJS.ReadableStream, cb: (err: Error | null, body: Buffer) => void) => {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, Buffer.concat(chunks)));
+};
+
+export async function download(
+  t: TestApp,
+  auth: Record<string, string>,
+  id: string,
+  name: string,
+  headers: Record<string, string> = {},
+) {
+  return t.http
+    .get(`/api/releases/${id}/files/${name}`)
+    .set(auth)
+    .set(headers)
+    .buffer(true)
+    .parse(binary as never);
+}
+
+/** A downloaded gzip CSV as header + rows (test data never holds commas or quotes). */
+export function parseCsvGz(body: Buffer): { header: string[]; rows: Record<string, string>[] } {
+  const text = gunzipSync(body).toString('utf8');
+  const [head, ...lines] = text.split('\n').filter((l) => l.length > 0);
+  const header = head.split(',');
+  return { header, rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v]))) };
+}
+
+export const hmacHex = (key: Buffer, nhs: string) => createHmac('sha256', key).update(nhs).digest('hex');

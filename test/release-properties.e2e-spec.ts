@@ -1,0 +1,259 @@
+import fc from 'fast-check';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { ReleaseEngine } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import { download, hmacHex, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+
+/**
+ * Property tests of the privacy rules over random populations, objection histories and bids, run
+ * through the real engine on PostgreSQL (few runs each: every run is a whole release).
+ */
+const person = fc.record({
+  gp: fc.boolean(),
+  sex: fc.constantFrom('M', 'F'),
+  birthYear: fc.integer({ min: 1930, max: 2005 }),
+  area: fc.constantFrom('LS1 4AP', 'LS2 9JT', 'M1 1AE', 'BD1 1AA', 'EC1A 1BB'),
+  eth: fc.constantFrom('A', 'B', 'H', 'M', 'Z'),
+  hes: fc.constantFrom('none', 'linked', 'unlinked'),
+  social: fc.constantFrom('none', 'linked', 'unlinked'),
+  objections: fc.array(
+    fc.record({
+      type: fc.constantFrom('type1', 'type2'),
+      action: fc.constantFrom('register', 'withdraw'),
+      day: fc.integer({ min: 1, max: 28 }),
+    }),
+    { maxLength: 3 },
+  ),
+});
+type Person = typeof person extends fc.Arbitrary<infer T> ? T : never;
+
+const nhsOf = (i: number) => String(9_100_000_000 + i);
+
+async function load(t: TestApp, people: Person[]): Promise<void> {
+  await t.sql.query(
+    `TRUNCATE gp_events, patients, hes_episodes, social_care_records, objection_events, source_loads RESTART IDENTITY CASCADE`,
+  );
+  const hes = await newLoad(t.sql, 'hes');
+  const sc = await newLoad(t.sql, 'social_care');
+  const rows = people.map((p, i) => ({ ...p, nhs: nhsOf(i), birth: `${p.birthYear}-06-15` }));
+  await t.sql.query(
+    `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+     SELECT nhs, birth::date, sex, area, eth, 'A81001', nhs FROM jsonb_to_recordset($1::jsonb)
+       AS x(nhs text, birth text, sex text, area text, eth text, gp boolean) WHERE gp`,
+    [JSON.stringify(rows)],
+  );
+  await t.sql.query(
+    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+     SELECT p.id, 'condition', 'r' || g, 'snomed', CASE WHEN g = 1 THEN '22298006' ELSE '38341003' END, DATE '2012-01-01' + g * 40
+       FROM patients p CROSS JOIN generate_series(1, 2) g`,
+  );
+  await t.sql.query(
+    `INSERT INTO hes_episodes (epikey, nhs_number, sex, admission_date, diagnosis_icd10, load_id, patient_id, linkage_step)
+     SELECT 'E' || x.nhs, CASE WHEN x.hes = 'unlinked' OR p.id IS NULL THEN x.nhs END, x.sex, DATE '2013-03-01', 'I63.9', $2,
+            CASE WHEN x.hes = 'linked' THEN p.id END, CASE WHEN x.hes = 'linked' AND p.id IS NOT NULL THEN 6 END
+       FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, sex text, hes text)
+       LEFT JOIN patients p ON p.nhs_number = x.nhs
+      WHERE x.hes <> 'none'`,
+    [JSON.stringify(rows), hes],
+  );
+  await t.sql.query(
+    `INSERT INTO social_care_records (la_code, person_id, nhs_number, sex, service_type, start_date, load_id, patient_id, linkage_step)
+     SELECT 'E08000035', 'S' || x.nhs, CASE WHEN x.social = 'unlinked' OR p.id IS NULL THEN x.nhs END, x.sex, 'home_care', DATE '2013-04-01', $2,
+            CASE WHEN x.social = 'linked' THEN p.id END, CASE WHEN x.social = 'linked' AND p.id IS NOT NULL THEN 5 END
+       FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, sex text, social text)
+       LEFT JOIN patients p ON p.nhs_number = x.nhs
+      WHERE x.social <> 'none'`,
+    [JSON.stringify(rows), sc],
+  );
+  const events = rows.flatMap((p) =>
+    p.objections.map((o) => ({ nhs: p.nhs, ...o, on: `2014-02-${String(o.day).padStart(2, '0')}` })),
+  );
+  await t.sql.query(
+    `INSERT INTO objection_events (nhs_number, type, action, effective_on, source)
+     SELECT x.nhs, x.type, x.action, x.on_::date, 'api'
+       FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (nhs text, type text, action text, "on" text))
+            WITH ORDINALITY AS x(nhs, type, action, on_, ord)
+      ORDER BY x.ord`,
+    [JSON.stringify(events)],
+  );
+}
+
+/** Active objections computed independently: per type, the latest effective date wins, then the later entry. */
+function active(p: Person, type: 'type1' | 'type2'): boolean {
+  let best: { day: number; idx: number; action: string } | undefined;
+  p.objections.forEach((o, idx) => {
+    if (o.type !== type) return;
+    if (!best || o.day > best.day || (o.day === best.day && idx > best.idx))
+      best = { day: o.day, idx, action: o.action };
+  });
+  return best?.action === 'register';
+}
+
+describe('release privacy properties', () => {
+  let t: TestApp;
+  let officer: { id: string; roles: string[] };
+  let researcher: { id: string; auth: Record<string, string> };
+  beforeAll(async () => {
+    t = await createTestApp();
+    const o = await t.as('release_officer');
+    officer = { id: o.user.id, roles: o.user.roles };
+    const r = await t.as('researcher');
+    researcher = { id: r.user.id, auth: r.auth };
+    await seedPractice(t.sql);
+  });
+  afterAll(() => t?.close());
+
+  const ALL = [
+    { dataset: 'gp' as const, fields: ['nhs_number', 'code', 'event_date'] },
+    { dataset: 'hes' as const, fields: ['nhs_number', 'admission_date'] },
+    { dataset: 'social_care' as const, fields: ['nhs_number', 'start_date'] },
+  ];
+
+  it('no record-level output contains an objector, unless the legal basis exempts it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(person, { minLength: 1, maxLength: 25 }),
+        fc.constantFrom('identifiable', 'pseudonymised'),
+        fc.constantFrom('s251', 'statutory', 'public_health_emergency', 'consent'),
+        async (people, tier, legalBasis) => {
+          await load(t, people);
+          const s = spec({
+            tier,
+            legalBasis,
+            datasets: ALL,
+            recipients: [researcher.id],
+            requestedBy: officer.id,
+          });
+          const consenting = people.map((_, i) => i).filter((i) => i % 2 === 0);
+          if (legalBasis === 'consent')
+            await t.sql.query(
+              `INSERT INTO bid_cohort_members (bid_id, nhs_number) SELECT $1, unnest($2::text[])`,
+              [s.bidId, consenting.map(nhsOf)],
+            );
+          const rel = await runRelease(t, s, officer);
+          expect(rel.state).toBe('completed');
+          const key =
+            tier === 'pseudonymised'
+              ? await t.app.get(ReleaseKeys).bidKey(t.app.get(ReleaseEngine)['db'], s.bidId)
+              : undefined;
+          const out = new Set<string>();
+          for (const name of ['gp.csv.gz', 'hes.csv.gz', 'social_care.csv.gz']) {
+            const f = parseCsvGz((await download(t, researcher.auth, rel.id, name)).body);
+            for (const r of f.rows) out.add(r.nhs_number ?? r.pseudo_id);
+          }
+          const idOf = (i: number) => (key ? hmacHex(key, nhsOf(i)) : nhsOf(i));
+          people.forEach((p, i) => {
+            const mayAppear =
+              !active(p, 'type1') &&
+              (legalBasis === 'consent'
+                ? consenting.includes(i)
+                : legalBasis === 's251'
+                  ? !active(p, 'type2')
+                  : true);
+            const hasRows = p.gp || p.hes !== 'none' || p.social !== 'none';
+            if (!mayAppear) expect(out.has(idOf(i))).toBe(false);
+            else expect(out.has(idOf(i))).toBe(hasRows);
+          });
+        },
+      ),
+      { numRuns: 8 },
+    );
+  }, 120_000);
+
+  it('every anonymised equivalence class has at least k people (or the release fails, saying why)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(person, { minLength: 40, maxLength: 160 }), async (people) => {
+        await load(t, people);
+        const rel = await runRelease(
+          t,
+          spec({
+            tier: 'anonymised',
+            legalBasis: 'none',
+            datasets: [
+              {
+                dataset: 'gp',
+                fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity', 'event_date'],
+              },
+              { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date'] },
+            ],
+            recipients: [researcher.id],
+            requestedBy: officer.id,
+          }),
+          officer,
+        );
+        if (rel.state === 'failed') {
+          expect(rel.failure_reason).toMatch(
+            /^K_ANONYMITY_UNACHIEVABLE: k-anonymity with k=10 would suppress/,
+          );
+          return;
+        }
+        const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body);
+        expect(gp.header).toEqual(['person_token', 'age_band', 'area', 'sex', 'ethnicity', 'event_date']);
+        const hes = parseCsvGz((await download(t, researcher.auth, rel.id, 'hes.csv.gz')).body);
+        expect(hes.header).toEqual(['person_token', 'age_band', 'sex', 'admission_date']);
+        const classes = new Map<string, Set<string>>();
+        for (const r of gp.rows) {
+          const k = `${r.age_band}|${r.area}|${r.sex}|${r.ethnicity}`;
+          classes.set(k, (classes.get(k) ?? new Set()).add(r.person_token));
+          expect(r.event_date).toMatch(/^\d{4}-\d{2}$/);
+          expect(r.person_token).toMatch(/^[0-9a-f]{32}$/);
+        }
+        for (const r of hes.rows) {
+          const k = `hes|${r.age_band}|${r.sex}`;
+          classes.set(k, (classes.get(k) ?? new Set()).add(r.person_token));
+          expect(r.admission_date).toMatch(/^\d{4}-\d{2}$/);
+        }
+        for (const members of classes.values()) expect(members.size).toBeGreaterThanOrEqual(10);
+        // Person tokens are per release: no NHS number, and the manifest records k and the levels.
+        const manifest = JSON.parse(
+          (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
+        );
+        expect(manifest.kAnonymity).toMatchObject({ k: 10 });
+        expect(manifest.kAnonymity.suppressed).toBeLessThanOrEqual(
+          Math.floor(manifest.kAnonymity.population * 0.05),
+        );
+      }),
+      { numRuns: 6 },
+    );
+  }, 120_000);
+
+  it('no aggregate cell shows 1-7 and every shown count is a multiple of 5', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(person, { minLength: 1, maxLength: 120 }),
+        fc.subarray(['sex', 'age_band', 'ethnic_group', 'postcode_area', 'year', 'code'] as const, {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        async (people, dimensions) => {
+          await load(t, people);
+          const rel = await runRelease(
+            t,
+            spec({
+              tier: 'aggregate',
+              legalBasis: 'none',
+              datasets: [
+                { dataset: 'gp', fields: ['code'] },
+                { dataset: 'hes', fields: ['diagnosis_icd10'] },
+              ],
+              aggregation: { dimensions: [...dimensions] },
+              recipients: [researcher.id],
+              requestedBy: officer.id,
+            }),
+            officer,
+          );
+          expect(rel.state).toBe('completed');
+          const agg = parseCsvGz((await download(t, researcher.auth, rel.id, 'aggregate.csv.gz')).body);
+          expect(agg.header).toEqual([...dimensions, 'patients']);
+          for (const r of agg.rows) {
+            if (r.patients === '*') continue;
+            const n = Number(r.patients);
+            expect(n % 5).toBe(0);
+            expect(n >= 1 && n <= 7).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 8 },
+    );
+  }, 120_000);
+});

@@ -1,0 +1,472 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { releaseRegisterLines, ReleaseEngine, ReleaseService } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import {
+  addEvent,
+  addHes,
+  addObjection,
+  addPatient,
+  addSocialCare,
+  download,
+  hmacHex,
+  newLoad,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  waitForRelease,
+} from './release-helpers';
+
+const N = (i: number) => String(9_000_000_000 + i);
+// The cast of patients (NHS numbers).
+const NORMAL = N(1); // GP + linked HES + linked social care
+const TYPE2 = N(2); // active Type 2: GP, linked HES, unlinked HES and social care by NHS number
+const TYPE1 = N(3); // Type 1: no GP data; HES and social care rows by NHS number only
+const CONSENT = N(4); // in the consent cohort
+const CONSENT_T2 = N(5); // in the consent cohort and a Type 2 objector
+const WITHDRAWN = N(6); // Type 2 registered, then withdrawn: included
+const LATE = N(7); // Type 2 recorded after the release starts: not in the snapshot
+const UNLINKED = N(9); // a HES row for someone with no GP record, no objection
+
+describe('release engine (SPEC §5)', () => {
+  let t: TestApp;
+  let officer: { id: string; roles: string[] };
+  let officerAuth: Record<string, string>;
+  let researcher: { id: string; auth: Record<string, string> };
+  let other: { auth: Record<string, string> };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const o = await t.as('release_officer');
+    officer = { id: o.user.id, roles: o.user.roles };
+    officerAuth = o.auth;
+    const r = await t.as('researcher');
+    researcher = { id: r.user.id, auth: r.auth };
+    other = { auth: (await t.as('researcher')).auth };
+
+    await seedPractice(t.sql);
+    const hes = await newLoad(t.sql, 'hes');
+    const sc = await newLoad(t.sql, 'social_care');
+    for (const nhs of [NORMAL, TYPE2, CONSENT, CONSENT_T2, WITHDRAWN, LATE]) {
+      const id = await addPatient(t.sql, { nhs });
+      await addEvent(t.sql, id);
+      await addEvent(t.sql, id, '38341003', '2013-08-09');
+      await addHes(t.sql, hes, { nhs: null, patientId: id, step: 6 });
+      await addSocialCare(t.sql, sc, { nhs, patientId: id });
+    }
+    // Unlinked rows carrying objectors' NHS numbers, and one carrying nobody's.
+    await addHes(t.sql, hes, { nhs: TYPE2 });
+    await addSocialCare(t.sql, sc, { nhs: TYPE2 });
+    await addHes(t.sql, hes, { nhs: TYPE1 });
+    await addSocialCare(t.sql, sc, { nhs: TYPE1 });
+    await addHes(t.sql, hes, { nhs: UNLINKED });
+    await addHes(t.sql, hes, { nhs: null }); // no NHS number, not linked: cannot be checked, never released
+
+    await addObjection(t.sql, TYPE2, 'type2');
+    await addObjection(t.sql, TYPE1, 'type1');
+    await addObjection(t.sql, CONSENT_T2, 'type2');
+    await addObjection(t.sql, WITHDRAWN, 'type2', 'register', { effectiveOn: '2014-01-01' });
+    await addObjection(t.sql, WITHDRAWN, 'type2', 'withdraw', { effectiveOn: '2014-02-01' });
+    await addObjection(t.sql, LATE, 'type2', 'register', {
+      recordedAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
+  });
+  afterAll(() => t?.close());
+
+  const ALL = [
+    {
+      dataset: 'gp' as const,
+      fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'],
+    },
+    { dataset: 'hes' as const, fields: ['nhs_number', 'admission_date', 'diagnosis_icd10', 'linkage_step'] },
+    { dataset: 'social_care' as const, fields: ['nhs_number', 'service_type', 'start_date'] },
+  ];
+
+  async function files(id: string) {
+    const out: Record<string, { header: string[]; rows: Record<string, string>[] }> = {};
+    for (const name of ['gp.csv.gz', 'hes.csv.gz', 'social_care.csv.gz']) {
+      const res = await download(t, researcher.auth, id, name);
+      if (res.status === 200) out[name] = parseCsvGz(res.body);
+    }
+    return out;
+  }
+
+  it('identifiable s251: every Type 2 and Type 1 objector is left out of GP, HES and social care, linked or not', async () => {
+    const rel = await runRelease(
+      t,
+      spec({ tier: 'identifiable', datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
+      officer,
+    );
+    expect(rel).toMatchObject({ state: 'completed' });
+    const f = await files(rel.id);
+    expect(f['gp.csv.gz'].header).toEqual([
+      'nhs_number',
+      'date_of_birth',
+      'postcode',
+      'sex',
+      'code',
+      'event_date',
+    ]);
+    const nhs = (name: string) => new Set(f[name].rows.map((r) => r.nhs_number));
+    for (const name of ['gp.csv.gz', 'hes.csv.gz', 'social_care.csv.gz']) {
+      expect(nhs(name).has(TYPE2)).toBe(false);
+      expect(nhs(name).has(TYPE1)).toBe(false);
+      expect(nhs(name).has(CONSENT_T2)).toBe(false);
+      expect(nhs(name).has(NORMAL)).toBe(true);
+      expect(nhs(name).has(WITHDRAWN)).toBe(true);
+      expect(nhs(name).has(LATE)).toBe(true); // recorded after the snapshot
+    }
+    expect([...nhs('hes.csv.gz')]).toContain(UNLINKED);
+    expect(nhs('hes.csv.gz').has('')).toBe(false);
+    expect(f['gp.csv.gz'].rows.find((r) => r.nhs_number === NORMAL)).toMatchObject({
+      date_of_birth: '1970-05-17',
+      postcode: 'LS1 4AP',
+      sex: 'F',
+    });
+    // Staff see exact exclusion counts; the recipient does not.
+    const staff = await t.http.get(`/api/releases/${rel.id}`).set(officerAuth).expect(200);
+    expect(staff.body.excluded.persons).toMatchObject({ type2_objection: 2, type1_objection: 1 });
+    expect(staff.body.excluded.rows.gp).toEqual({ type2_objection: 4 });
+    expect(staff.body.excluded.rows.hes).toMatchObject({
+      type2_objection: 3,
+      type1_objection: 1,
+      no_nhs_number_unlinked: 1,
+    });
+    expect(staff.body.manifest.objections).toMatchObject({ applied: true });
+    const mine = await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200);
+    expect(mine.body.excluded).toBeUndefined();
+    expect(mine.body.manifest).toBeUndefined();
+    expect(mine.body).toMatchObject({ state: 'completed', tier: 'identifiable' });
+    expect(mine.body.files.map((x: { name: string }) => x.name).sort()).toEqual([
+      'data_dictionary.csv',
+      'gp.csv.gz',
+      'hes.csv.gz',
+      'manifest.json',
+      'social_care.csv.gz',
+    ]);
+    await t.http.get(`/api/releases/${rel.id}`).set(other.auth).expect(404);
+    await download(t, other.auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(404));
+  });
+
+  it('pseudonymised: pseudo_id = HMAC-SHA256(bid key, NHS number), stable within a bid, different across bids; year-month and district', async () => {
+    const s = spec({
+      tier: 'pseudonymised',
+      datasets: ALL,
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    const a = await runRelease(t, s, officer);
+    const b = await runRelease(t, { ...s }, officer);
+    const c = await runRelease(t, { ...s, bidId: '00000000-0000-4000-8000-000000000001' }, officer);
+    for (const r of [a, b, c]) expect(r.state).toBe('completed');
+    const [fa, fb, fc] = [await files(a.id), await files(b.id), await files(c.id)];
+    expect(fa['gp.csv.gz'].header).toEqual([
+      'pseudo_id',
+      'birth_year_month',
+      'postcode_district',
+      'sex',
+      'code',
+      'event_date',
+    ]);
+    expect(fa['hes.csv.gz'].header).toEqual([
+      'pseudo_id',
+      'admission_date',
+      'diagnosis_icd10',
+      'linkage_step',
+    ]);
+    const key = await t.app.get(ReleaseKeys).bidKey(t.app.get(ReleaseEngine)['db'], s.bidId);
+    const ids = (f: typeof fa) => new Set(Object.values(f).flatMap((x) => x.rows.map((r) => r.pseudo_id)));
+    expect(ids(fa)).toEqual(ids(fb));
+    expect(ids(fa).has(hmacHex(key, NORMAL))).toBe(true);
+    expect(ids(fa).has(hmacHex(key, UNLINKED))).toBe(true);
+    for (const objector of [TYPE1, TYPE2, CONSENT_T2])
+      expect(ids(fa).has(hmacHex(key, objector))).toBe(false);
+    expect([...ids(fa)].filter((x) => ids(fc).has(x))).toEqual([]);
+    const row = fa['gp.csv.gz'].rows[0];
+    expect(row).toMatchObject({ birth_year_month: '1970-05', postcode_district: 'LS1', sex: 'F' });
+    expect(row.event_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // No identifier of the identifiable tier anywhere.
+    const text = gunzipSync((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body).toString();
+    expect(text).not.toContain(NORMAL);
+    expect(text).not.toContain('LS1 4AP');
+  });
+
+  it('public health emergency and statutory: Type 2 objectors included and the register says so; Type 1 never', async () => {
+    for (const legalBasis of ['public_health_emergency', 'statutory'] as const) {
+      const s = spec({
+        tier: 'identifiable',
+        legalBasis,
+        datasets: ALL,
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      });
+      const rel = await runRelease(t, s, officer);
+      const f = await files(rel.id);
+      for (const name of ['gp.csv.gz', 'hes.csv.gz', 'social_care.csv.gz']) {
+        const nhs = new Set(f[name].rows.map((r) => r.nhs_number));
+        expect(nhs.has(TYPE2)).toBe(true);
+        expect(nhs.has(TYPE1)).toBe(false);
+      }
+      const [line] = await releaseRegisterLines(t.app.get(ReleaseEngine)['db'], s.bidId);
+      expect(line).toMatchObject({ objectionsApplied: false, legalBasis, agreementReference: 'DSA-TEST-1' });
+      expect(line.objectionsReason).toMatch(legalBasis === 'statutory' ? /statutory/ : /emergency/);
+      const manifest = JSON.parse(
+        (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
+      );
+      expect(manifest.objections).toMatchObject({ applied: false });
+      const staff = await t.http.get(`/api/releases/${rel.id}`).set(officerAuth).expect(200);
+      expect(staff.body.excluded.type2ObjectorsIncluded).toBe(2);
+    }
+  });
+
+  it('consent: only the consenting cohort, whose consent overrides a Type 2 objection', async () => {
+    const s = spec({
+      tier: 'identifiable',
+      legalBasis: 'consent',
+      datasets: ALL,
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    for (const nhs of [CONSENT, CONSENT_T2, TYPE1])
+      await t.sql.query(`INSERT INTO bid_cohort_members (bid_id, nhs_number) VALUES ($1, $2)`, [
+        s.bidId,
+        nhs,
+      ]);
+    const rel = await runRelease(t, s, officer);
+    const f = await files(rel.id);
+    for (const name of ['gp.csv.gz', 'hes.csv.gz', 'social_care.csv.gz'])
+      expect(new Set(f[name].rows.map((r) => r.nhs_number))).toEqual(
+        name === 'gp.csv.gz' || name === 'hes.csv.gz' || name === 'social_care.csv.gz'
+          ? new Set([CONSENT, CONSENT_T2])
+          : new Set(),
+      );
+  });
+
+  it('a file per patient when no event field is requested; cohort filters narrow the persons', async () => {
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'identifiable',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'sex'] }],
+        cohort: { conditionCodes: ['38341003'], eventsFrom: '2013-01-01', ageMin: 18 },
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    const f = await files(rel.id);
+    expect(f['gp.csv.gz'].header).toEqual(['nhs_number', 'sex']);
+    expect(f['gp.csv.gz'].rows.map((r) => r.nhs_number).sort()).toEqual(
+      [NORMAL, CONSENT, WITHDRAWN, LATE].sort(),
+    );
+  });
+
+  it('manifest hashes match the downloaded bytes; ETag, range requests (206, 416); downloads audited', async () => {
+    const rel = await runRelease(
+      t,
+      spec({ datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
+      officer,
+    );
+    const view = (await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200)).body;
+    const manifestRes = await download(t, researcher.auth, rel.id, 'manifest.json');
+    const manifest = JSON.parse(manifestRes.body.toString());
+    expect(manifest).toMatchObject({
+      release: rel.id,
+      tier: 'pseudonymised',
+      legalBasis: 's251',
+      agreementReference: 'DSA-TEST-1',
+    });
+    expect(manifest.objections.snapshotAt).toMatch(/^\d{4}-/);
+    expect(manifest.software.version).toBeTruthy();
+    for (const entry of manifest.files) {
+      const res = await download(t, researcher.auth, rel.id, entry.name);
+      expect(res.status).toBe(200);
+      expect(createHash('sha256').update(res.body).digest('hex')).toBe(entry.sha256);
+      expect(res.body.length).toBe(entry.bytes);
+      expect(res.headers.etag).toBe(`"${entry.sha256}"`);
+      expect(Number(res.headers['content-length'])).toBe(entry.bytes);
+      expect(view.files.find((x: { name: string }) => x.name === entry.name)).toMatchObject(entry);
+    }
+    const gp = manifest.files.find((x: { name: string }) => x.name === 'gp.csv.gz');
+    const whole = (await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body;
+    const part = await download(t, researcher.auth, rel.id, 'gp.csv.gz', { Range: 'bytes=10-' });
+    expect(part.status).toBe(206);
+    expect(part.headers['content-range']).toBe(`bytes 10-${gp.bytes - 1}/${gp.bytes}`);
+    expect(Buffer.concat([whole.subarray(0, 10), part.body]).equals(whole)).toBe(true);
+    const tail = await download(t, researcher.auth, rel.id, 'gp.csv.gz', { Range: 'bytes=-5' });
+    expect(tail.body.equals(whole.subarray(whole.length - 5))).toBe(true);
+    const bad = await download(t, researcher.auth, rel.id, 'gp.csv.gz', { Range: `bytes=${gp.bytes}-` });
+    expect(bad.status).toBe(416);
+    expect(bad.headers['content-range']).toBe(`bytes */${gp.bytes}`);
+    await download(t, researcher.auth, rel.id, 'secret.csv').then((r) => expect(r.status).toBe(404));
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'release.downloaded' AND subject_id = $1 AND actor_id = $2`,
+      [rel.id, researcher.id],
+    );
+    expect(rows[0].n).toBeGreaterThanOrEqual(manifest.files.length + 3);
+    // The data dictionary names every column of every file.
+    const dict = (await download(t, researcher.auth, rel.id, 'data_dictionary.csv')).body.toString();
+    expect(dict).toContain('gp.csv.gz,pseudo_id,');
+    expect(dict).toContain('hes.csv.gz,linkage_step,');
+  });
+
+  it('destruction: downloads stop at once, files are deleted, the audit trail records it', async () => {
+    const s = spec({ datasets: ALL, recipients: [researcher.id], requestedBy: officer.id });
+    const rel = await runRelease(t, s, officer);
+    await download(t, researcher.auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(200));
+    await t.app.get(ReleaseService).destroy(s.bidId, 'agreement revoked');
+    const res = await download(t, researcher.auth, rel.id, 'gp.csv.gz');
+    expect(res.status).toBe(409);
+    expect(JSON.parse(res.body.toString()).code).toBe('RELEASE_NOT_DOWNLOADABLE');
+    expect(existsSync(path.join(t.config.dataDir, rel.id))).toBe(false);
+    const { rows } = await t.sql.query(
+      `SELECT r.destroyed_at, (SELECT count(*)::int FROM audit_log a WHERE a.action = 'release.destroyed' AND a.subject_id = r.id::text) AS n
+         FROM releases r WHERE r.id = $1`,
+      [rel.id],
+    );
+    expect(rows[0].destroyed_at).toBeTruthy();
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('anonymised: person tokens new per release, generalised quasi-identifiers, classes of at least k; manifest records k and levels', async () => {
+    await seedPractice(t.sql, 'B82002');
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9300000000 + g)::text, DATE '1940-01-01' + (g * 97 % 25000), CASE WHEN g % 2 = 0 THEN 'M' ELSE 'F' END,
+              (ARRAY['LS1 4AP', 'LS6 2AA', 'BD1 1AA', 'M1 1AE', 'EC1A 1BB'])[1 + g % 5], (ARRAY['A', 'B', 'H', 'M', 'Z', 'D'])[1 + g % 6],
+              'B82002', g::text
+         FROM generate_series(1, 400) g`,
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+       SELECT id, 'condition', 'x', 'snomed', '22298006', DATE '2012-02-03' + (id % 300)::int FROM patients WHERE practice_ods = 'B82002'`,
+    );
+    const s = spec({
+      tier: 'anonymised',
+      legalBasis: 'none',
+      datasets: [
+        {
+          dataset: 'gp',
+          fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity', 'code', 'event_date'],
+        },
+      ],
+      cohort: { practices: ['B82002'] },
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    const a = await runRelease(t, s, officer);
+    const b = await runRelease(t, s, officer);
+    expect(a.state).toBe('completed');
+    const fa = parseCsvGz((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body);
+    const fb = parseCsvGz((await download(t, researcher.auth, b.id, 'gp.csv.gz')).body);
+    expect(fa.header).toEqual(['person_token', 'age_band', 'area', 'sex', 'ethnicity', 'code', 'event_date']);
+    const tokens = new Set(fa.rows.map((r) => r.person_token));
+    expect(tokens.size).toBeGreaterThanOrEqual(380);
+    expect(fb.rows.some((r) => tokens.has(r.person_token))).toBe(false); // new per release
+    const classes = new Map<string, Set<string>>();
+    for (const r of fa.rows) {
+      expect(r.age_band).toMatch(/^(\d+-\d+|\*)$/);
+      expect(r.event_date).toMatch(/^\d{4}-\d{2}$/);
+      const key = `${r.age_band}|${r.area}|${r.sex}|${r.ethnicity}`;
+      classes.set(key, (classes.get(key) ?? new Set()).add(r.person_token));
+    }
+    for (const m of classes.values()) expect(m.size).toBeGreaterThanOrEqual(10);
+    const manifest = JSON.parse((await download(t, researcher.auth, a.id, 'manifest.json')).body.toString());
+    expect(manifest.kAnonymity).toMatchObject({ k: 10, population: 400 });
+    expect(Object.keys(manifest.kAnonymity.levels).sort()).toEqual(['age', 'area', 'ethnicity']);
+    expect(manifest.kAnonymity.suppressed).toBeLessThanOrEqual(20);
+    const text = gunzipSync((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body).toString();
+    expect(text).not.toMatch(/93000\d{5}/);
+
+    // Too small a population for k: the release fails with a clear reason and leaves no files.
+    const tiny = await runRelease(t, { ...s, cohort: { practices: ['A81001'] } }, officer);
+    expect(tiny.state).toBe('failed');
+    expect(tiny.failure_reason).toMatch(/^K_ANONYMITY_UNACHIEVABLE/);
+    expect(existsSync(path.join(t.config.dataDir, tiny.id))).toBe(false);
+  });
+
+  it('aggregate: distinct-patient counts, small counts suppressed, others rounded to 5, everyone counted', async () => {
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'aggregate',
+        legalBasis: 'none',
+        datasets: [{ dataset: 'gp', fields: ['code'] }],
+        aggregation: { dimensions: ['sex', 'code'] },
+        cohort: { practices: ['A81001', 'B82002'] },
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel.state).toBe('completed');
+    const agg = parseCsvGz((await download(t, researcher.auth, rel.id, 'aggregate.csv.gz')).body);
+    expect(agg.header).toEqual(['sex', 'code', 'patients']);
+    const cell = (sex: string, code: string) =>
+      agg.rows.find((r) => r.sex === sex && r.code === code)?.patients;
+    // A81001's 6 F patients (objectors counted too) are the only ones with 38341003: primary
+    // suppression; F's other cell would give it away from the F total, then M's from the code total.
+    expect(agg.rows).toHaveLength(3);
+    expect(cell('F', '38341003')).toBe('*');
+    expect(cell('F', '22298006')).toBe('*');
+    expect(cell('M', '22298006')).toBe('*');
+    const bySex = await runRelease(
+      t,
+      spec({
+        tier: 'aggregate',
+        legalBasis: 'none',
+        datasets: [{ dataset: 'gp', fields: ['code'] }],
+        aggregation: { dimensions: ['sex'] },
+        cohort: { practices: ['A81001', 'B82002'] },
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    const sexes = parseCsvGz((await download(t, researcher.auth, bySex.id, 'aggregate.csv.gz')).body).rows;
+    expect(Object.fromEntries(sexes.map((r) => [r.sex, r.patients]))).toEqual({ F: '205', M: '200' });
+    const manifest = JSON.parse(
+      (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
+    );
+    expect(manifest.objections).toMatchObject({ applied: false });
+    expect(manifest.disclosureControl).toMatchObject({ primarySuppressionMax: 7, roundingBase: 5 });
+  });
+
+  it('refuses a field outside the catalogue, at request time and again at run time', async () => {
+    const bad = spec({
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'name'] }],
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    await expect(t.app.get(ReleaseService).request(bad, officer as never)).rejects.toMatchObject({
+      code: 'RELEASE_FIELD_NOT_IN_CATALOGUE',
+    });
+    // A spec tampered with after the request is refused by the job and leaves no files.
+    const ok = spec({
+      datasets: [{ dataset: 'gp', fields: ['nhs_number'] }],
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    const { id } = await t.app.get(ReleaseService).request(ok, officer as never);
+    await t.sql.query(
+      `UPDATE releases SET spec = jsonb_set(spec, '{datasets,0,fields}', '["nhs_number","name"]') WHERE id = $1`,
+      [id],
+    );
+    const done = await waitForRelease(t, id);
+    // The job may have started before the tampering; either way nothing outside the catalogue leaves.
+    if (done.state === 'failed') {
+      expect(done.failure_reason).toMatch(/RELEASE_FIELD_NOT_IN_CATALOGUE/);
+      expect(
+        existsSync(path.join(t.config.dataDir, id)) ? readdirSync(path.join(t.config.dataDir, id)) : [],
+      ).toEqual([]);
+    } else {
+      expect(parseCsvGz((await download(t, researcher.auth, id, 'gp.csv.gz')).body).header).toEqual([
+        'pseudo_id',
+      ]);
+    }
+  });
+});

@@ -268,6 +268,43 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it('mass-assignment matrix: state, tier, organisationId, roles outside the DTO → 400 naming it, nothing stored', async () => {
+    const otherOrg = (await t.factory.organisation()).id;
+    const attempts: Record<string, unknown> = {
+      state: 'approved',
+      tier: 'identifiable',
+      organisationId: otherOrg,
+      roles: ['admin'],
+      grantedTier: 'identifiable',
+      id: '00000000-0000-4000-8000-000000000000',
+    };
+    const problems: string[] = [];
+    let checked = 0;
+    for (const route of routes.filter((r) => r.dto)) {
+      const id = route.path.startsWith('/api/bids/:id')
+        ? await newDraft()
+        : route.path.startsWith('/api/users/:id')
+          ? userId
+          : 'A81001';
+      const url = route.path.replace(':id', id).replace(':ods', 'A81001');
+      for (const [key, value] of Object.entries(attempts)) {
+        if (route.fields.includes(key)) continue; // part of the DTO (e.g. an admin setting a user's roles)
+        const before = await snapshot(route, id);
+        const res = await t.http[route.method](url)
+          .set(callerFor(route))
+          .send({ ...VALID[route.key](), [key]: value });
+        checked++;
+        const where = `${route.key} +${key} → ${res.status} ${JSON.stringify(res.body)}`;
+        if (res.status !== 400 || !String(res.body.message).includes(`property ${key} should not exist`))
+          problems.push(where);
+        if (JSON.stringify(await snapshot(route, id)) !== JSON.stringify(before))
+          problems.push(`changed: ${where}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(60);
+  }, 60_000);
+
   describe('CSV loaders (data manager)', () => {
     const cell = fc.oneof(
       fc.string({ maxLength: 30 }),

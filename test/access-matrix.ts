@@ -73,4 +73,7 @@ export const ACCESS: Record<string, 'public' | Role[]> = {
   'POST /api/practices/:ods/extracts': ['practice'],
   'GET /api/extracts/:id': ['practice', 'admin', 'data_manager'],
   'POST /api/objections': ['practice'],
+  'POST /api/bids/:id/releases': ['release_officer'],
+  'GET /api/releases/:id': ['release_officer', 'admin', 'auditor', 'researcher'],
+  'GET /api/releases/:id/files/:name': ['researcher'],
 };

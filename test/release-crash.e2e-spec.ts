@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
-import { seedPractice, spec, waitForRelease } from './release-helpers';
+import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
 
 const WORKER = path.resolve('dist/apps/worker/src/main.js');
 
@@ -70,17 +70,16 @@ describe('release crash safety', () => {
     );
     const officer = await t.as('release_officer');
     const researcher = await t.as('researcher');
-    const { id } = await t.app.get(ReleaseService).request(
-      spec({
-        tier: 'pseudonymised',
-        datasets: [
-          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
-        ],
-        recipients: [researcher.user.id],
-        requestedBy: officer.user.id,
-      }),
-      officer.user as never,
-    );
+    const s = spec({
+      tier: 'pseudonymised',
+      datasets: [
+        { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+      ],
+      recipients: [researcher.user.id],
+      requestedBy: officer.user.id,
+    });
+    await ensureActiveBid(t, s);
+    const { id } = await t.app.get(ReleaseService).request(s, officer.user as never);
 
     worker = await startWorker();
     // Kill it once it is writing files (counts done, rows estimated) or, failing that, once running.

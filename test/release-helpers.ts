@@ -117,12 +117,47 @@ export function spec(
   };
 }
 
+/**
+ * The engine tests drive ReleaseService directly with a spec; the bid behind it must exist and be
+ * active with its agreement in force (downloads check it; the register line refers to it).
+ */
+export async function ensureActiveBid(t: TestApp, s: ReleaseSpec): Promise<void> {
+  const owner = s.recipients[0] ?? s.requestedBy;
+  await t.sql.query(
+    `INSERT INTO organisations (id, name, kind) VALUES ($1, $2, 'academic') ON CONFLICT DO NOTHING`,
+    [s.organisationId, `Org ${s.organisationId}`],
+  );
+  const aggregation = s.aggregation ?? (s.tier === 'aggregate' ? { dimensions: [] } : null);
+  await t.sql.query(
+    `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier, granted_tier, datasets, cohort, aggregation, duration_months, recipients)
+     VALUES ($1, $2, $3, 'active', 'Engine test', 'Testing', 'Tests', $4, $5, $5, $6, $7, $8, 12, $9) ON CONFLICT DO NOTHING`,
+    [
+      s.bidId,
+      s.organisationId,
+      owner,
+      s.legalBasis,
+      s.tier,
+      JSON.stringify(s.datasets),
+      JSON.stringify(s.cohort),
+      aggregation ? JSON.stringify(aggregation) : null,
+      s.recipients,
+    ],
+  );
+  await t.sql.query(
+    `INSERT INTO agreements (bid_id, number, year, reference, status, tier, duration_months, start_date, end_date)
+     SELECT $1::uuid, nextval('agreement_number_seq'), 2026, $3, 'active', $2, 12, current_date - 1, current_date + 365
+      WHERE NOT EXISTS (SELECT 1 FROM agreements WHERE bid_id = $1::uuid)`,
+    [s.bidId, s.tier, `DSA-T-${s.bidId.replace(/-/g, '').slice(0, 32)}`],
+  );
+}
+
 /** Requests a release through the service and waits for the in-process worker to finish it. */
 export async function runRelease(
   t: TestApp,
   s: ReleaseSpec,
   actor: { id: string; roles: string[] },
 ): Promise<{ id: string; state: string; failure_reason: string | null }> {
+  await ensureActiveBid(t, s);
   const { id } = await t.app.get(ReleaseService).request(s, actor as never);
   return waitForRelease(t, id);
 }

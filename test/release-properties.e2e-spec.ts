@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine } from '@custodian/release';
 import { ReleaseKeys } from '../libs/release/src/keys';
-import { download, hmacHex, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  download,
+  ensureActiveBid,
+  hmacHex,
+  newLoad,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+} from './release-helpers';
 
 /**
  * Property tests of the privacy rules over random populations, objection histories and bids, run
@@ -125,6 +134,7 @@ describe('release privacy properties', () => {
             requestedBy: officer.id,
           });
           const consenting = people.map((_, i) => i).filter((i) => i % 2 === 0);
+          await ensureActiveBid(t, s);
           if (legalBasis === 'consent')
             await t.sql.query(
               `INSERT INTO bid_cohort_members (bid_id, nhs_number) SELECT $1, unnest($2::text[])`,

@@ -12,6 +12,7 @@ import {
   addPatient,
   addSocialCare,
   download,
+  ensureActiveBid,
   hmacHex,
   newLoad,
   parseCsvGz,
@@ -231,6 +232,7 @@ describe('release engine (SPEC §5)', () => {
       recipients: [researcher.id],
       requestedBy: officer.id,
     });
+    await ensureActiveBid(t, s);
     for (const nhs of [CONSENT, CONSENT_T2, TYPE1])
       await t.sql.query(`INSERT INTO bid_cohort_members (bid_id, nhs_number) VALUES ($1, $2)`, [
         s.bidId,
@@ -451,6 +453,7 @@ describe('release engine (SPEC §5)', () => {
       recipients: [researcher.id],
       requestedBy: officer.id,
     });
+    await ensureActiveBid(t, ok);
     const { id } = await t.app.get(ReleaseService).request(ok, officer as never);
     await t.sql.query(
       `UPDATE releases SET spec = jsonb_set(spec, '{datasets,0,fields}', '["nhs_number","name"]') WHERE id = $1`,

@@ -6,6 +6,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Principal } from '@custodian/core';
 import { SourceLoadService } from '@custodian/linkage';
+import { BidReleasesService } from '@custodian/release';
 import { ExtractsService, PracticesService, runExtractor } from '@custodian/practices';
 import { generate } from '@custodian/synth';
 
@@ -80,4 +81,21 @@ export async function seedDemoPatients(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The demo's active bid gets a release (built by the in-process worker within seconds of start). */
+export async function seedDemoRelease(app: INestApplicationContext): Promise<string> {
+  const db = app.get<DataSource>(getDataSourceToken());
+  const [bid] = await db.query(
+    `SELECT id, title FROM bids WHERE state = 'active' ORDER BY created_at LIMIT 1`,
+  );
+  const [officer] = await db.query(
+    `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
+       FROM users WHERE email = 'release.officer@custodian.example'`,
+  );
+  if (!bid || !officer) return '';
+  const release = await app
+    .get(BidReleasesService)
+    .request(officer, bid.id, { requestId: 'demo-seed', ip: '127.0.0.1' });
+  return `\ndemo release ${release.id} of the active bid "${bid.title}" is being built (GET /api/releases/${release.id})`;
 }

@@ -5,7 +5,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { seedDemoBids } from '@custodian/bids';
-import { seedDemoPatients } from './demo-data';
+import { seedDemoPatients, seedDemoRelease } from './demo-data';
 import { AppConfig, Role } from '@custodian/core';
 import { IdentityService } from '@custodian/identity';
 
@@ -91,6 +91,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
     writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
     summary = await seedDemoPatients(app);
     await seedDemoBids(app);
+    summary += await seedDemoRelease(app);
   } else if (existsSync(credentialsFile)) {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8'));
   }

@@ -46,4 +46,10 @@ export class RegisterLineDto {
   @ApiProperty({ description: 'Whether type 2 objections are applied' }) objectionsApplied!: boolean;
   @ApiProperty({ description: 'How objections are handled, and why when they are not applied' })
   objectionsNote!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'For a release line: when its files were destroyed (agreement expired, revoked or closed)',
+  })
+  filesDestroyedAt!: string | null;
 }

@@ -24,6 +24,7 @@ interface Row {
   agreement_end: string | null;
   objections_applied: boolean | null;
   objections_note: string | null;
+  details: { destroyedAt?: string; destructionReason?: string } | null;
 }
 
 /**
@@ -51,14 +52,14 @@ export class RegisterService {
     const rows: Row[] = await this.db.query(
       `WITH lines AS (
          SELECT 'decision' AS type, b.decided_at AS date, b.id AS bid_id, NULL::uuid AS release_id, b.granted_tier AS tier,
-                NULL::boolean AS objections_applied, NULL::text AS objections_note, b.id AS join_bid
+                NULL::boolean AS objections_applied, NULL::text AS objections_note, NULL::jsonb AS details, b.id AS join_bid
            FROM bids b WHERE b.state = ANY($1)
          UNION ALL
-         SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.bid_id
+         SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.details, r.bid_id
            FROM register_entries r
        )
        SELECT l.* FROM (
-         SELECT x.type, x.date, x.bid_id, x.release_id, x.tier, x.objections_applied, x.objections_note,
+         SELECT x.type, x.date, x.bid_id, x.release_id, x.tier, x.objections_applied, x.objections_note, x.details,
                 o.id AS organisation_id, o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
                 b.datasets, b.legal_basis, b.legal_basis_reference, b.state AS status,
                 a.reference AS agreement_reference, to_char(a.start_date, 'YYYY-MM-DD') AS agreement_start,
@@ -97,6 +98,7 @@ export class RegisterService {
         agreementEnd: r.agreement_end,
         objectionsApplied: handling.applied,
         objectionsNote: handling.note,
+        filesDestroyedAt: r.details?.destroyedAt ? new Date(r.details.destroyedAt).toISOString() : null,
       };
     });
   }
@@ -120,6 +122,7 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
   'agreementEnd',
   'objectionsApplied',
   'objectionsNote',
+  'filesDestroyedAt',
   'bidId',
   'releaseId',
 ];

@@ -7,3 +7,4 @@ export * from './release.engine';
 export * from './release.service';
 export * from './release.module';
 export * from './release-http.module';
+export * from './bid-releases.service';

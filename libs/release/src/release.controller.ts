@@ -1,9 +1,16 @@
 import { createReadStream } from 'node:fs';
-import { Controller, Get, Headers, Param, ParseUUIDPipe, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
 import { parseRange } from './http-range';
+import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';
 import type { ReleaseView } from './release.types';
 
@@ -66,5 +73,27 @@ export class ReleaseController {
       return;
     }
     reply.status(200).header('Content-Length', String(file.size)).send(createReadStream(file.path));
+  }
+}
+
+@ApiTags('releases')
+@Controller('bids')
+export class BidReleasesController {
+  constructor(private readonly bidReleases: BidReleasesService) {}
+
+  @Post(':id/releases')
+  @Can('release', 'Release')
+  @HttpCode(202)
+  @ApiAcceptedResponse({
+    description: 'queued: `{id, state}`; follow it with GET /api/releases/:id',
+    schema: { example: { id: 'uuid', state: 'queued' } },
+  })
+  @ApiConflictResponse({ description: 'BID_NOT_ACTIVE or RELEASE_IN_PROGRESS' })
+  request(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentUser() user: Principal,
+    @ReqMeta() meta: RequestMeta,
+  ) {
+    return this.bidReleases.request(user, id, meta);
   }
 }

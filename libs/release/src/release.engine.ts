@@ -124,6 +124,22 @@ export class ReleaseEngine {
                   rows_done = $4, rows_estimated = $4 WHERE id = $1`,
           [releaseId, JSON.stringify(out.manifest), JSON.stringify(out.excluded), out.rows],
         );
+        // The public register's line for this release (SPEC §6), committed with the release itself.
+        await tx.query(
+          `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, objections_note, details)
+           VALUES ('release', $1, $2, $3, $4, $5, $6)`,
+          [
+            rel.bid_id,
+            releaseId,
+            rel.spec.tier,
+            out.manifest.objections.applied,
+            out.manifest.objections.reason ?? null,
+            JSON.stringify({
+              datasets: rel.spec.datasets.map((d) => d.dataset),
+              agreementReference: rel.spec.agreementReference,
+            }),
+          ],
+        );
         await this.audit.record(
           {
             action: 'release.completed',

@@ -3,7 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import {
   APP_CONFIG,
@@ -115,11 +115,14 @@ export class ReleaseService implements OnApplicationBootstrap {
     spec: ReleaseSpec,
     actor: Pick<Principal, 'id' | 'roles'>,
     meta?: Partial<RequestMeta>,
+    /** Runs first in the same transaction (locks and checks that must hold when the row is written). */
+    guard?: (tx: EntityManager) => Promise<void>,
   ): Promise<{ id: string; state: ReleaseState }> {
     const problems = specProblems(spec);
     if (problems.length) throw new ValidationError(problems[0].message, problems[0].code);
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
+      await guard?.(tx);
       await tx.query(
         `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -220,6 +223,15 @@ export class ReleaseService implements OnApplicationBootstrap {
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
       throw new ConflictError('RELEASE_NOT_DOWNLOADABLE', 'The release is no longer available for download');
+    // Downloads stop the moment the agreement is no longer in force, before any destruction job runs.
+    const [inForce] = await this.db.query(
+      `SELECT 1 FROM bids b JOIN agreements a ON a.bid_id = b.id
+        WHERE b.id = $1 AND b.state = 'active' AND a.status = 'active'
+          AND a.start_date <= current_date AND (a.end_date IS NULL OR a.end_date > current_date)`,
+      [row.bid_id],
+    );
+    if (!inForce)
+      throw new ConflictError('AGREEMENT_NOT_IN_FORCE', 'The data sharing agreement is no longer in force');
     const [file] = await this.db.query(
       `SELECT name, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name = $2`,
       [id, name],
@@ -260,6 +272,12 @@ export class ReleaseService implements OnApplicationBootstrap {
       await this.db.transaction(async (tx) => {
         await tx.query(
           `UPDATE releases SET destroyed_at = now(), destruction_reason = $2 WHERE id = $1 AND destroyed_at IS NULL`,
+          [r.id, String(reason).slice(0, 200)],
+        );
+        // The register keeps the line and says the files were destroyed, and when.
+        await tx.query(
+          `UPDATE register_entries SET details = details || jsonb_build_object('destroyedAt', now(), 'destructionReason', $2::text)
+            WHERE release_id = $1`,
           [r.id, String(reason).slice(0, 200)],
         );
         await this.audit.record(

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import { AgreementsService, Releasable } from '@custodian/bids';
+import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { ReleaseService } from './release.service';
+import type { ReleaseSpec, ReleaseState } from './release.types';
+
+/** What the panel approved and the agreement covers, and nothing else, as the engine's input. */
+export function specFromReleasable(r: Releasable, requestedBy: string): ReleaseSpec {
+  return {
+    bidId: r.bid.id,
+    organisationId: r.organisationId,
+    agreementReference: r.agreement.reference,
+    tier: r.grantedTier,
+    legalBasis: r.legalBasis,
+    datasets: r.datasets.map((d) => ({ dataset: d.dataset, fields: [...d.fields] })),
+    cohort: { ...(r.cohort ?? {}) },
+    ...(r.grantedTier === 'aggregate' && r.aggregation
+      ? { aggregation: { dimensions: [...r.aggregation.dimensions] } }
+      : {}),
+    consentCohort: r.legalBasis === 'consent',
+    recipients: [...r.recipients],
+    requestedBy,
+  } as ReleaseSpec;
+}
+
+/**
+ * `POST /api/bids/:id/releases`: a release officer asks for a release of an active bid whose
+ * agreement is in force. Segregation of duties (SPEC §1): not of the applicant organisation, did not
+ * vote on the bid, never an administrator. One release of a bid at a time.
+ */
+@Injectable()
+export class BidReleasesService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly agreements: AgreementsService,
+    private readonly releases: ReleaseService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async request(
+    actor: Principal,
+    bidId: string,
+    meta: RequestMeta,
+  ): Promise<{ id: string; state: ReleaseState }> {
+    const deny = async (code: string, message: string) => {
+      await this.audit.record({
+        action: 'release.denied',
+        outcome: 'denied',
+        actor,
+        bidId,
+        subjectType: 'Bid',
+        subjectId: bidId,
+        meta,
+        details: { code },
+      });
+      return new ForbiddenError(message, code);
+    };
+    // Reviewers see every bid that has left draft; anything else does not exist for them.
+    const [bid] = await this.db.query(
+      `SELECT id, state, organisation_id FROM bids WHERE id = $1 AND state <> 'draft'`,
+      [bidId],
+    );
+    if (!bid) throw new NotFoundError('Bid', 'BID_NOT_FOUND');
+    if (actor.roles.includes('admin'))
+      throw await deny('SEGREGATION_OF_DUTIES', 'Administrators never generate releases');
+    if (actor.organisationId && actor.organisationId === bid.organisation_id)
+      throw await deny(
+        'SEGREGATION_OF_DUTIES',
+        'A release officer of the applicant organisation cannot release its bid',
+      );
+
+    let spec: ReleaseSpec | undefined;
+    const guard = async (tx: EntityManager) => {
+      await tx.query(`SELECT 1 FROM bids WHERE id = $1 FOR UPDATE`, [bidId]);
+      const releasable = await this.agreements.findReleasable(bidId, tx);
+      if (!releasable)
+        throw new ConflictError(
+          'BID_NOT_ACTIVE',
+          'Only an active bid whose agreement is in force can be released',
+        );
+      if (releasable.voters.includes(actor.id))
+        throw new ForbiddenError(
+          'A panel member who voted on this bid cannot release it',
+          'SEGREGATION_OF_DUTIES',
+        );
+      const [busy] = await tx.query(
+        `SELECT id FROM releases WHERE bid_id = $1 AND state IN ('queued','running')`,
+        [bidId],
+      );
+      if (busy)
+        throw new ConflictError('RELEASE_IN_PROGRESS', 'A release of this bid is already queued or running', {
+          releaseId: busy.id,
+        });
+      spec = specFromReleasable(releasable, actor.id);
+    };
+    // The spec comes from inside the locked transaction; request() validates it again before writing.
+    const probe = await this.db
+      .transaction(async (tx) => {
+        await guard(tx);
+        return spec!;
+      })
+      .catch(async (e) => {
+        if (e instanceof ForbiddenError) throw await deny(e.code, e.message);
+        throw e;
+      });
+    return this.releases.request(probe, actor, meta, guard);
+  }
+}

@@ -81,4 +81,26 @@ describe('races', () => {
       expect(audit[0].n).toBe(1);
     }
   }, 60_000);
+
+  it('a release officer cannot widen a release: the body is ignored, the spec is the agreement', async () => {
+    const bidId = await activeBid();
+    const res = await t.http
+      .post(`/api/bids/${bidId}/releases`)
+      .set(officers[1].auth)
+      .send({
+        tier: 'identifiable',
+        legalBasis: 'statutory',
+        datasets: [{ dataset: 'hes', fields: ['nhs_number', 'postcode', 'date_of_birth'] }],
+        recipients: [officers[1].user.id],
+      });
+    expect(res.status).toBe(202);
+    const { rows } = await t.sql.query(`SELECT tier, legal_basis, spec FROM releases WHERE id = $1`, [
+      res.body.id,
+    ]);
+    expect(rows[0]).toMatchObject({ tier: 'pseudonymised', legal_basis: 's251' });
+    expect(rows[0].spec.datasets).toEqual([
+      { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date'] },
+    ]);
+    expect(rows[0].spec.recipients).toEqual([researcher.user.id]);
+  });
 });

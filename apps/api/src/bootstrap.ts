@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, genReqId } from '@custodian/core';
+import { AppConfig, genReqId, jsonDepth, MAX_JSON_DEPTH, ValidationError } from '@custodian/core';
 import { portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { ApiModule } from './api.module';
 
@@ -66,6 +66,23 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
 
   SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
   await app.init();
+  // JSON (replacing the parser Nest registers in init()): Fastify's own parser (prototype poisoning
+  // refused), after a depth check: a body nested thousands of levels deep would otherwise overflow
+  // the stack in class-transformer (a 500).
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, raw, done) => {
+    const body = String(raw);
+    if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+      return done(
+        new ValidationError(
+          `Request body is nested more than ${MAX_JSON_DEPTH} levels deep`,
+          'JSON_TOO_DEEP',
+        ),
+        undefined,
+      );
+    parseJson(req, body, done);
+  });
   await fastify.ready();
   return app;
 }

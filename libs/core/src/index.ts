@@ -8,3 +8,4 @@ export * from './nhs-number';
 export * from './validation';
 export * from './permission';
 export * from './secrets';
+export * from './json-depth';

@@ -1,4 +1,4 @@
-import { registerDecorator, ValidationOptions } from 'class-validator';
+import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
 import { isValidNhsNumber } from './nhs-number';
 
 export const ODS_CODE = /^[A-Z]\d{5}$/;
@@ -42,3 +42,11 @@ export const IsPostcode = simple(
   (v) => typeof v === 'string' && normalisePostcode(v) !== undefined,
   'must be a UK postcode',
 );
+
+/**
+ * Like `@IsOptional()` but only for an absent property: `null` is still validated (and refused by
+ * the other decorators). For fields whose column is NOT NULL, where `@IsOptional()` would let a
+ * `null` through to the database (a 500).
+ */
+export const IsOmittable = (options?: ValidationOptions) =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined, options);

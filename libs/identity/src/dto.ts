@@ -14,7 +14,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { IsOdsCode, ROLES, type Role } from '@custodian/core';
+import { IsOdsCode, IsOmittable, ROLES, type Role } from '@custodian/core';
 import { ORGANISATION_KINDS, type OrganisationKind } from './organisation.entity';
 
 export class CreateOrganisationDto {
@@ -49,18 +49,18 @@ export class CreateUserDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
   @ApiPropertyOptional({ enum: ROLES, isArray: true })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(7)
   @ArrayUnique()
   @IsIn(ROLES, { each: true })
   roles?: Role[];
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() disabled?: boolean;
+  @ApiPropertyOptional() @IsOmittable() @IsBoolean() disabled?: boolean;
   @ApiPropertyOptional({ minLength: 12, maxLength: 256 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MinLength(12)
   @MaxLength(256)

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { IsOdsCode } from '@custodian/core';
+import { IsOdsCode, IsOmittable } from '@custodian/core';
 import { ROLLOUT_STATES, type Rollout } from './rollout';
 
 export class CreatePracticeDto {
@@ -14,11 +14,11 @@ export class CreatePracticeDto {
 
 export class UpdatePracticeDto {
   @ApiPropertyOptional({ description: 'if given, must equal the code in the path' })
-  @IsOptional()
+  @IsOmittable()
   @IsOdsCode()
   odsCode?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(200) name?: string;
-  @ApiPropertyOptional({ enum: ROLLOUT_STATES }) @IsOptional() @IsIn(ROLLOUT_STATES) rollout?: Rollout;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(2) @MaxLength(200) name?: string;
+  @ApiPropertyOptional({ enum: ROLLOUT_STATES }) @IsOmittable() @IsIn(ROLLOUT_STATES) rollout?: Rollout;
 }
 
 export class AwarenessDto {

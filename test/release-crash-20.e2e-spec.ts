@@ -1,0 +1,183 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { ReleaseService } from '@custodian/release';
+import { seedPractice, spec, waitForRelease } from './release-helpers';
+
+const WORKER = path.resolve('dist/apps/worker/src/main.js');
+const KILLS = 20;
+
+/** A small deterministic PRNG (mulberry32), so a failing run can be repeated with its seed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Issue 8, crash safety: the single-kill test (test/release-crash.e2e-spec.ts) extended to twenty.
+ * The API runs with RUN_WORKER=false; a spawned worker process builds one release and is killed
+ * with SIGKILL at a random moment, twenty times, restarted each time. In the end: exactly one
+ * completed release, its files match the manifest, no partial file is left or visible, one line on
+ * the public register, and the audit chain still verifies. Needs the built worker (`npm test`).
+ */
+describe('release crash safety: twenty SIGKILLs of the worker during one release', () => {
+  let t: TestApp;
+  let worker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    t = await createTestApp({ RUN_WORKER: 'false' });
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await t?.close();
+  });
+
+  function startWorker(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [WORKER], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        DATABASE_URL: t.db.url,
+        DATA_DIR: t.config.dataDir,
+        CUSTODIAN_STATE_DIR: t.config.stateDir,
+        JWT_SECRET: t.config.jwtSecret,
+        PSEUDONYM_KEY_SECRET: t.config.pseudonymKeySecret,
+        LOG_LEVEL: 'silent',
+        WORKER_CONCURRENCY: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('is consuming jobs')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${out}`)));
+    });
+  }
+
+  const kill = async (child: ChildProcess) => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+
+  it('ends with one completed release matching its manifest, one register line, a verifying audit chain', async () => {
+    expect(existsSync(WORKER)).toBe(true);
+    const seed = Number(process.env.CRASH_SEED ?? 20261125);
+    const random = prng(seed);
+    await seedPractice(t.sql);
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9400000000 + g)::text, DATE '1940-01-01' + (g % 25000), 'F', 'LS1 4AP', 'A', 'A81001', g::text
+         FROM generate_series(1, 3000) g`,
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+       SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
+         FROM patients p CROSS JOIN generate_series(1, 20) g`,
+    );
+    const officer = await t.as('release_officer');
+    const researcher = await t.as('researcher');
+    const auditor = await t.as('auditor');
+    const releases = t.app.get(ReleaseService);
+    const { id } = await releases.request(
+      spec({
+        tier: 'pseudonymised',
+        datasets: [
+          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+        ],
+        recipients: [researcher.user.id],
+        requestedBy: officer.user.id,
+      }),
+      officer.user as never,
+    );
+    const dir = path.join(t.config.dataDir, id);
+    const statesAtKill: string[] = [];
+    const attempts = async () =>
+      (await t.sql.query(`SELECT state, attempts FROM releases WHERE id = $1`, [id])).rows[0] as {
+        state: string;
+        attempts: number;
+      };
+    for (let k = 0; k < KILLS; k++) {
+      const before = await attempts();
+      worker = await startWorker();
+      // Wait until this worker has claimed the release (attempts goes up), then kill it at a random
+      // moment of the build; now and then (one kill in five) before it even claims it.
+      if (random() >= 0.2) {
+        const until = Date.now() + 20_000;
+        let now = before;
+        while (Date.now() < until && now.attempts === before.attempts && now.state !== 'completed') {
+          await new Promise((r) => setTimeout(r, 10));
+          now = await attempts();
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 150)));
+      statesAtKill.push((await attempts()).state);
+      await kill(worker);
+      worker = undefined;
+      // Between kills: nothing partial is visible to the recipient.
+      const now = await releases.get(id, { ...researcher.user, sessionId: '' } as never);
+      if (now.state !== 'completed') {
+        expect(now.files).toEqual([]);
+        await t.http.get(`/api/releases/${id}/files/gp.csv.gz`).set(researcher.auth).expect(409);
+      }
+    }
+    // Most kills must have hit the build itself, or the test proves little.
+    expect(statesAtKill.filter((s) => s === 'running').length, statesAtKill.join()).toBeGreaterThanOrEqual(
+      KILLS / 2,
+    );
+
+    worker = await startWorker();
+    const done = await waitForRelease(t, id, 60_000);
+    expect(done.state).toBe('completed');
+    const { rows: completed } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`,
+    );
+    expect(completed[0].n).toBe(1);
+    const { rows: register } = await t.sql.query(`SELECT count(*)::int AS n FROM release_register_lines`);
+    expect(register[0].n).toBe(1);
+    const { rows: audits } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'release.completed' AND subject_id = $1`,
+      [id],
+    );
+    expect(audits[0].n).toBe(1);
+
+    const names = readdirSync(dir).sort();
+    expect(names.filter((n) => n.endsWith('.partial') || n.startsWith('.'))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(names).toEqual(['manifest.json', ...manifest.files.map((f: { name: string }) => f.name)].sort());
+    for (const f of manifest.files) {
+      const bytes = readFileSync(path.join(dir, f.name));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+      expect(bytes.length).toBe(f.bytes);
+    }
+    expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(60_000);
+    const verify = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
+    expect(verify.body).toMatchObject({ ok: true });
+    // Give the worker time to settle (a re-queued duplicate job finds the release completed).
+    await new Promise((r) => setTimeout(r, 500));
+    const { rows: again } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'release.completed' AND subject_id = $1`,
+      [id],
+    );
+    expect(again[0].n).toBe(1);
+    const exited = new Promise((r) => worker!.once('exit', r));
+    worker.kill('SIGTERM');
+    await exited;
+    worker = undefined;
+  }, 240_000);
+});

@@ -224,7 +224,8 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
               (k) => Object.hasOwn(value, k) && !route.fields.includes(k),
             );
             for (const k of extra)
-              if (res.status !== 400 || !String(res.body.message).includes(k))
+              // Refused either by naming the key, or whole (a `__proto__` key is refused as unsafe JSON).
+              if (res.status !== 400 || !(String(res.body.message).includes(k) || res.body.code === 'INVALID_JSON'))
                 problems.push(`mass assignment of ${k} not refused: ${where}`);
           }
           if (res.status >= 400) {

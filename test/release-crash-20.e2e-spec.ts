@@ -186,5 +186,5 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     worker.kill('SIGTERM');
     await exited;
     worker = undefined;
-  }, 240_000);
+  }, 420_000);
 });

@@ -1,13 +1,30 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { benchDatabase, scale } from './common';
+import { benchDatabase, Scale, scale } from './common';
 
 /**
  * `npm run bench [-- --scale large] [-- --only release,api]`: runs each benchmark (and its baseline,
  * in the same run) as its own process against one database, then prints the table of BENCH lines.
  */
 const ORDER = ['ingest', 'linkage', 'anonymise', 'release', 'scale-out', 'api'];
+
+/** How each benchmark is sized at each scale (the scripts predate a common flag). */
+const SIZING: Record<string, Record<Scale, { args?: string[]; env?: Record<string, string> }>> = {
+  ingest: {
+    small: { args: ['--patients', '20000', '--events', '8'] },
+    large: { args: ['--patients', '1000000', '--events', '10'] },
+  },
+  linkage: {
+    small: { args: ['--patients', '100000', '--rows', '100000', '--repeat', '1'] },
+    large: { args: ['--patients', '1000000', '--rows', '1000000', '--repeat', '3'] },
+  },
+  release: {
+    small: { env: { BENCH_PATIENTS: '20000', BENCH_EVENTS_PER_PATIENT: '10' } },
+    large: { env: { BENCH_PATIENTS: '1000000', BENCH_EVENTS_PER_PATIENT: '10' } },
+  },
+  api: { small: {}, large: {} },
+};
 
 async function main(): Promise<void> {
   const s = scale();
@@ -26,8 +43,9 @@ async function main(): Promise<void> {
       console.log(`\n== ${name} (${s}) ==`);
       const out = await new Promise<string>((resolve, reject) => {
         let text = '';
-        const child = spawn('node', ['--enable-source-maps', file, '--scale', s], {
-          env: { ...process.env, DATABASE_URL: db.url },
+        const sizing = SIZING[name]?.[s] ?? {};
+        const child = spawn('node', ['--enable-source-maps', file, '--scale', s, ...(sizing.args ?? [])], {
+          env: { ...process.env, ...sizing.env, DATABASE_URL: db.url },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         child.stdout.on('data', (d) => {

@@ -234,7 +234,7 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
               problems.push(`refused but changed: ${where}`);
           }
         }),
-        { numRuns: 30 },
+        { numRuns: 20 },
       );
       if (process.env.FUZZ_TRACE) console.log(route.key, Date.now() - started);
     }

@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
-import { seedPractice, spec, waitForRelease } from './release-helpers';
+import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
 
 const WORKER = path.resolve('dist/apps/worker/src/main.js');
 const KILLS = 20;
@@ -49,7 +49,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
         CUSTODIAN_STATE_DIR: t.config.stateDir,
         JWT_SECRET: t.config.jwtSecret,
         PSEUDONYM_KEY_SECRET: t.config.pseudonymKeySecret,
-        LOG_LEVEL: 'silent',
+        LOG_LEVEL: process.env.CRASH_LOG ? 'info' : 'silent',
         WORKER_CONCURRENCY: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,6 +65,10 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
         }
       });
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      if (process.env.CRASH_LOG) {
+        child.stdout!.on('data', (d: Buffer) => appendFileSync(process.env.CRASH_LOG!, d));
+        child.stderr!.on('data', (d: Buffer) => appendFileSync(process.env.CRASH_LOG!, d));
+      }
       child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${out}`)));
     });
   }
@@ -94,17 +98,17 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     const researcher = await t.as('researcher');
     const auditor = await t.as('auditor');
     const releases = t.app.get(ReleaseService);
-    const { id } = await releases.request(
-      spec({
-        tier: 'pseudonymised',
-        datasets: [
-          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
-        ],
-        recipients: [researcher.user.id],
-        requestedBy: officer.user.id,
-      }),
-      officer.user as never,
-    );
+    const s = spec({
+      tier: 'pseudonymised',
+      datasets: [
+        { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+      ],
+      recipients: [researcher.user.id],
+      requestedBy: officer.user.id,
+    });
+    // The bid behind the spec must exist and be active (downloads check it; the register line refers to it).
+    await ensureActiveBid(t, s);
+    const { id } = await releases.request(s, officer.user as never);
     const dir = path.join(t.config.dataDir, id);
     const statesAtKill: string[] = [];
     const attempts = async () =>
@@ -143,7 +147,10 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
 
     worker = await startWorker();
     const done = await waitForRelease(t, id, 60_000);
-    expect(done.state).toBe('completed');
+    const { rows: why } = await t.sql.query(`SELECT failure_reason, attempts FROM releases WHERE id = $1`, [
+      id,
+    ]);
+    expect(done.state, JSON.stringify(why[0])).toBe('completed');
     const { rows: completed } = await t.sql.query(
       `SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`,
     );
@@ -179,5 +186,5 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     worker.kill('SIGTERM');
     await exited;
     worker = undefined;
-  }, 240_000);
+  }, 420_000);
 });

@@ -175,7 +175,10 @@ export class ReleaseEngine {
         );
         throw err;
       }
-      this.logger.warn({ releaseId, code: failure.code }, 'release failed');
+      this.logger.warn(
+        { releaseId, code: failure.code, err: { message: safeMessage(err) } },
+        'release failed',
+      );
       await this.db.transaction(async (tx) => {
         await tx.query(
           `UPDATE releases SET state = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1 AND state = 'running'`,

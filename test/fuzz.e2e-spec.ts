@@ -225,7 +225,10 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
             );
             for (const k of extra)
               // Refused either by naming the key, or whole (a `__proto__` key is refused as unsafe JSON).
-              if (res.status !== 400 || !(String(res.body.message).includes(k) || res.body.code === 'INVALID_JSON'))
+              if (
+                res.status !== 400 ||
+                !(String(res.body.message).includes(k) || res.body.code === 'INVALID_JSON')
+              )
                 problems.push(`mass assignment of ${k} not refused: ${where}`);
           }
           if (res.status >= 400) {

@@ -1,7 +1,5 @@
 import autocannon from 'autocannon';
-import { Client } from 'pg';
-import { runMigrations } from '@custodian/database';
-import { peakRssMb, report, scale, startProcess } from './common';
+import { apiClient, freshDatabase, peakRssMb, report, scale, startProcess } from './common';
 
 /**
  * `api`: autocannon, 32 connections, on an authenticated GET /api/bids (a researcher's page of 50)
@@ -12,29 +10,16 @@ const ADMIN = { email: 'bench-admin@example.org', password: 'bench-admin-passwor
 
 async function main(): Promise<void> {
   const base = process.env.DATABASE_URL!;
-  const dbName = `bench_api_${Date.now()}`;
-  const admin = new Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = Object.assign(new URL(base), { pathname: `/${dbName}` }).toString();
+  const fresh = await freshDatabase(base, 'bench_api');
+  const url = fresh.url;
   const duration = scale() === 'large' ? 20 : 5;
-  await runMigrations(url);
   const api = await startProcess('api', url, {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     RUN_WORKER: 'false',
   });
   const base_ = `http://127.0.0.1:${api.port}/api`;
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${base_}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await res.json().catch(() => ({}))) as Record<string, string>;
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const call = apiClient(base_);
   try {
     const adminToken = (await call('POST', '/auth/login', undefined, ADMIN)).accessToken;
     const org = await call('POST', '/organisations', adminToken, {
@@ -90,8 +75,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await api.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await fresh.drop();
   }
 }
 

@@ -115,3 +115,42 @@ export async function startProcess(
       }),
   };
 }
+
+/** A fresh, migrated database beside `baseUrl` (the owner's), dropped by `drop()`. */
+export async function freshDatabase(
+  baseUrl: string,
+  prefix: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${Date.now()}`;
+  const admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = Object.assign(new URL(baseUrl), { pathname: `/${name}` }).toString();
+  await runMigrations(url);
+  return {
+    url,
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** A JSON client for the API under `base` (…/api) that throws on any non-2xx answer. */
+export function apiClient(base: string) {
+  return async (
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<Record<string, string>> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = (await res.json().catch(() => ({}))) as Record<string, string>;
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+}

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { Client } from 'pg';
-import { runMigrations } from '@custodian/database';
-import { argValue, benchDatabase, peakRssMb, startProcess } from './common';
+import { apiClient, argValue, benchDatabase, freshDatabase, peakRssMb, startProcess } from './common';
 
 /**
  * `npm run soak [-- --seconds 120]`: mixed authenticated traffic at 50 connections against one API
@@ -16,28 +14,15 @@ const ADMIN = { email: 'soak-admin@example.org', password: 'soak-admin-password-
 async function main(): Promise<void> {
   const seconds = Number(argValue('seconds', '120'));
   const db = await benchDatabase();
-  const dbName = `soak_${Date.now()}`;
-  const admin = new Client({ connectionString: db.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = Object.assign(new URL(db.url), { pathname: `/${dbName}` }).toString();
-  await runMigrations(url);
+  const fresh = await freshDatabase(db.url, 'soak');
+  const url = fresh.url;
   const api = await startProcess('api', url, {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'info',
   });
   const base = `http://127.0.0.1:${api.port}/api`;
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await res.json().catch(() => ({}))) as Record<string, string>;
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const call = apiClient(base);
   let failed = false;
   try {
     const adminToken = (await call('POST', '/auth/login', undefined, ADMIN)).accessToken;
@@ -135,8 +120,7 @@ async function main(): Promise<void> {
     console.log(failed ? 'SOAK FAILED' : 'SOAK PASSED');
   } finally {
     await api.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await fresh.drop();
     await db.stop();
   }
   process.exit(failed ? 1 : 0);

@@ -5,6 +5,7 @@ import { Extracts1764000003000 } from './1764000003000-extracts';
 import { Linkage1764000004000 } from './1764000004000-linkage';
 import { Governance1764000005000 } from './1764000005000-governance';
 import { Releases1764000006000 } from './1764000006000-releases';
+import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   Linkage1764000004000,
   Governance1764000005000,
   Releases1764000006000,
+  ReleaseShards1764000007000,
 ];

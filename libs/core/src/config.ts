@@ -71,6 +71,9 @@ class EnvironmentVariables {
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() RUN_WORKER?: boolean;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000_000) RELEASE_SHARD_ROWS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) RELEASE_MAX_SHARDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(9) RELEASE_GZIP_LEVEL?: number;
 }
 
 export interface AppConfig {
@@ -93,6 +96,10 @@ export interface AppConfig {
   logLevel: string;
   runWorker: boolean;
   workerConcurrency: number;
+  /** A release is split into shards of about this many output rows (by person), built in parallel. */
+  releaseShardRows: number;
+  releaseMaxShards: number;
+  releaseGzipLevel: number;
 }
 
 export class ConfigError extends Error {
@@ -146,6 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
+    releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 1_000_000,
+    releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 8,
+    releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 6,
   };
 }
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 
@@ -27,18 +27,41 @@ function hashing(): { stream: Transform; result: () => { bytes: number; sha256: 
 }
 
 /**
- * `COPY (select) TO STDOUT WITH CSV HEADER` → gzip → SHA-256 → file. Rows are never parsed in
- * Node; memory stays flat whatever the size. Gzip output is deterministic for the same input.
+ * `COPY (select) TO STDOUT WITH CSV` → gzip → SHA-256 → file. Rows are never parsed in Node;
+ * memory stays flat whatever the size. Gzip output is deterministic for the same input and level.
  */
 export async function copyQueryToGzip(
   client: PoolClient,
   select: string,
   file: string,
+  opts: { header?: boolean; level?: number } = {},
 ): Promise<WrittenFile> {
-  const copy = client.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`));
+  const copy = client.query(
+    copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${opts.header === false ? 'false' : 'true'})`),
+  );
   const h = hashing();
-  await pipeline(copy, createGzip({ level: 6 }), h.stream, createWriteStream(file));
+  await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, createWriteStream(file));
   return { rows: copy.rowCount, ...h.result() };
+}
+
+/**
+ * One gzip file from a CSV header line and shard files that are gzip members of their own
+ * (RFC 1952 allows a file to be several members; gunzip, zlib, Python and R read it as one
+ * stream). The bytes are hashed as they are written; shard files are read, never decompressed.
+ */
+export async function assembleGzip(
+  header: string,
+  parts: string[],
+  file: string,
+  level = 6,
+): Promise<Omit<WrittenFile, 'rows'>> {
+  const h = hashing();
+  async function* members(): AsyncGenerator<Buffer> {
+    yield gzipSync(Buffer.from(header), { level });
+    for (const part of parts) for await (const chunk of createReadStream(part)) yield chunk as Buffer;
+  }
+  await pipeline(Readable.from(members()), h.stream, createWriteStream(file));
+  return h.result();
 }
 
 /** Small Node-generated content (aggregate table, data dictionary, manifest) to a file, hashed. */

@@ -175,7 +175,13 @@ export function datasetColumns(
   return { columns, perEvent };
 }
 
-/** The SELECT that one dataset file is COPYed from (rows of included persons only, in a stable order). */
+/**
+ * The SELECT one shard of a dataset file is COPYed from. It runs in a shard's transaction, where
+ * `rp` holds the shard's included persons only (objectors, people outside the consent cohort and
+ * the filters are not in it) with `ord`, their rank by person identifier: files are ordered by
+ * (ord, date, row id), so shards concatenated in order give one stable order, and a retry over the
+ * same data writes the same bytes. The row order carries nothing of the order data arrived in.
+ */
 export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, onlyPresent = false): string {
   const d = DATASET_SQL[dataset];
   const { columns, perEvent } = datasetColumns(dataset, fields, tier);
@@ -184,10 +190,15 @@ export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, on
   const present = onlyPresent ? ` JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'` : '';
   if (perEvent)
     return `SELECT ${cols} FROM ${d.from}${present} CROSS JOIN rel_params prm
-             WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}
-             ORDER BY rp.pid, ${d.date}, x.id`;
+             WHERE ${DATE_FILTER(d.date)} AND NOT ${d.blockedOwn}
+             ORDER BY rp.ord, ${d.date}, x.id`;
   return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'
-           WHERE rp.excl IS NULL ORDER BY rp.pid`;
+           ORDER BY rp.ord`;
+}
+
+/** The header line COPY … HEADER would print for the dataset's file. */
+export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): string {
+  return datasetColumns(dataset, fields, tier).columns.map((c) => c.name).join(',') + '\n';
 }
 
 /** Persons with at least one row of the dataset that may leave. */

@@ -1,11 +1,15 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { JobsService } from '@custodian/database';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
 import { Cell, PRIMARY_MAX, protectCells, ROUND_TO } from './disclosure-control';
 import { chooseNode, KAnonChoice, NodeStats } from './k-anonymity';
@@ -17,15 +21,16 @@ import {
   DATASET_SQL,
   DATE_FILTER,
   datasetColumns,
+  datasetHeader,
   datasetSelect,
   ethAt,
   presentInsert,
   rowReasons,
   unattributableCount,
 } from './release-sql';
-import { copyQueryToGzip, csvLine, WrittenFile, writeContent } from './release-files';
+import { assembleGzip, copyQueryToGzip, csvLine, WrittenFile, writeContent } from './release-files';
 import { objectionPolicy, specProblems } from './release-spec';
-import type { ReleaseSpec } from './release.types';
+import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 
 export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
@@ -68,6 +73,7 @@ export class ReleaseEngine {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ReleaseKeys,
     private readonly audit: AuditService,
+    private readonly jobs: JobsService,
   ) {}
 
   dirOf(releaseId: string): string {
@@ -75,38 +81,47 @@ export class ReleaseEngine {
   }
 
   async run(releaseId: string): Promise<void> {
-    // One build per release at a time: the advisory lock lives as long as this connection, so a
-    // worker killed mid-release frees it (and recoverOrphans() can queue the release again).
+    // The holder connection: the release's advisory lock (one coordinator per release; freed if the
+    // process dies, so recoverOrphans() can queue it again) and, while shards are built, the
+    // REPEATABLE READ transaction whose exported snapshot every shard reads the source tables in.
     const qr = this.db.createQueryRunner();
     await qr.connect();
-    const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
+    const holder = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
     try {
-      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+      const { rows } = await holder.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
         `release:${releaseId}`,
       ]);
       if (!rows[0].locked) throw new Error('release is being built by another worker');
-      await this.runLocked(releaseId, client);
+      await this.runLocked(releaseId, holder);
     } finally {
-      await client.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
       await qr.release();
     }
   }
 
-  private async runLocked(releaseId: string, client: PoolClient): Promise<void> {
+  private async runLocked(releaseId: string, holder: PoolClient): Promise<void> {
     // TypeORM returns [rows, count] for UPDATE … RETURNING.
     const [[rel]]: [ClaimedRelease[], number] = await this.db.query(
       `UPDATE releases SET state = 'running', snapshot_at = COALESCE(snapshot_at, now()),
-              started_at = COALESCE(started_at, now()), attempts = attempts + 1, rows_done = 0
+              started_at = COALESCE(started_at, now()), attempts = attempts + 1, rows_done = 0, work = NULL
         WHERE id = $1 AND state IN ('queued', 'running')
         RETURNING id, bid_id, spec, snapshot_at, token_seed_enc, attempts`,
       [releaseId],
     );
     if (!rel) return; // completed or failed already: a duplicate delivery of the job
     const dir = this.dirOf(releaseId);
+    const work = workTables(releaseId);
     try {
       await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      const out = await this.build(rel, dir, client);
+      await mkdir(path.join(dir, buildDir(rel.attempts)), { recursive: true });
+      await this.dropWork(work);
+      await holder.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+      const {
+        rows: [{ snapshot }],
+      } = await holder.query(`SELECT pg_export_snapshot() AS snapshot`);
+      const out = await this.build(rel, dir, snapshot as string);
+      await holder.query('COMMIT');
       await this.db.transaction(async (tx) => {
         const [still] = await tx.query(`SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`, [
           releaseId,
@@ -151,6 +166,7 @@ export class ReleaseEngine {
               tier: rel.spec.tier,
               legalBasis: rel.spec.legalBasis,
               objectionsApplied: out.manifest.objections.applied,
+              shards: out.shards,
               files: out.files.map((f) => ({ name: f.name, rows: f.rows, sha256: f.sha256 })),
             },
           },
@@ -158,6 +174,7 @@ export class ReleaseEngine {
         );
       });
     } catch (err) {
+      await holder.query('ROLLBACK').catch(() => undefined);
       const failure =
         err instanceof ReleaseFailure
           ? err
@@ -197,38 +214,323 @@ export class ReleaseEngine {
           tx,
         );
       });
+    } finally {
+      await this.dropWork(work).catch(() => undefined);
+      await this.db.query(`DELETE FROM release_shards WHERE release_id = $1`, [releaseId]).catch(() => undefined);
     }
   }
 
-  private async build(rel: ClaimedRelease, dir: string, client: PoolClient) {
+  private async dropWork(work: WorkTables): Promise<void> {
+    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}`);
+  }
+
+  /**
+   * Prepare (one transaction on the exported snapshot: cohort, objections, identifiers,
+   * k-anonymity, counts; the working set committed to `release_work`), then the shards (this
+   * worker and any other that answers the `release.shard` job), then assembly of the files.
+   */
+  private async build(rel: ClaimedRelease, dir: string, snapshot: string) {
     const spec = rel.spec;
     const problems = specProblems(spec);
     if (problems.length) throw new ReleaseFailure(problems[0].code, problems[0].message);
     const policy = objectionPolicy(spec);
     const recordLevel = spec.tier !== 'aggregate';
-    const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
-      (await client.query(sql, params)).rows as T[];
-    // The bid key is made (first release) outside the snapshot transaction, so concurrent first
-    // releases of one bid agree on it.
-    const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
+    const prepared = await this.withClient(async (client) => {
+      const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+        (await client.query(sql, params)).rows as T[];
+      // The bid key is made (first release) outside the snapshot transaction, so concurrent first
+      // releases of one bid agree on it.
+      const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
+      try {
+        await q(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+        await q(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
+        await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
+        await q(`SET LOCAL TimeZone = 'UTC'`);
+        const result = await this.prepare(q, rel, dir, policy, recordLevel, bidKey);
+        await q(`COMMIT`);
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        bidKey?.fill(0);
+      }
+    });
+
+    const files: BuiltFile[] = [];
+    const dictionary: string[] = [csvLine(['file', 'column', 'description'])];
+    let done = 0;
+    let shards = 0;
+    if (recordLevel) {
+      const parts = await this.buildShards(rel, dir, snapshot, prepared.estimated);
+      shards = parts.shards;
+      const level = this.config.releaseGzipLevel;
+      for (const d of spec.datasets) {
+        const name = DATASET_FILE[d.dataset];
+        const written = await assembleGzip(
+          datasetHeader(d.dataset, d.fields, spec.tier),
+          parts.files.map((shard) => path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, shard))),
+          path.join(dir, `${name}.partial`),
+          level,
+        );
+        const rows = parts.rows[d.dataset] ?? 0;
+        files.push({ name, rows, ...written });
+        for (const col of datasetColumns(d.dataset, d.fields, spec.tier).columns)
+          dictionary.push(csvLine([name, col.name, col.description]));
+        done += rows;
+      }
+    } else {
+      files.push(prepared.aggregate!.file);
+      for (const [col, desc] of prepared.aggregate!.dictionary)
+        dictionary.push(csvLine(['aggregate.csv.gz', col, desc]));
+      done = prepared.aggregate!.file.rows;
+    }
+    await rm(path.join(dir, buildDir(rel.attempts)), { recursive: true, force: true });
+    const dict = await writeContent(
+      path.join(dir, 'data_dictionary.csv.partial'),
+      dictionary.join(''),
+      false,
+      dictionary.length - 1,
+    );
+    files.push({ name: 'data_dictionary.csv', ...dict });
+
+    const kAnon = prepared.kAnon;
+    const wants = (f: string) => spec.datasets.some((d) => d.fields.includes(f));
+    const manifest = {
+      release: rel.id,
+      bid: rel.bid_id,
+      agreementReference: spec.agreementReference,
+      tier: spec.tier,
+      legalBasis: spec.legalBasis,
+      datasets: spec.datasets.map((d) => ({
+        dataset: d.dataset,
+        fields: CATALOGUE_FIELDS[d.dataset].filter((f) => d.fields.includes(f)),
+      })),
+      cohort: spec.cohort,
+      aggregation: spec.aggregation,
+      objections: {
+        snapshotAt: rel.snapshot_at.toISOString(),
+        applied: policy.applied,
+        reason: policy.reason,
+        type1: recordLevel ? 'excluded from every record-level release' : 'counted (anonymous aggregate)',
+        consentCohortOnly: policy.consentOnly,
+      },
+      kAnonymity: kAnon
+        ? {
+            k: kAnon.k,
+            quasiIdentifiers: quasiIdentifiers(wants),
+            levels: kAnon.levels,
+            suppressed: kAnon.suppressed,
+            suppressedByFile: kAnon.suppressedByFile,
+            population: kAnon.population,
+            counting:
+              'classes per file over the full quasi-identifier tuple; suppression counted in person-file entries',
+          }
+        : undefined,
+      disclosureControl: prepared.aggregate?.info,
+      files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
+      software: { name: 'custodian', version: SOFTWARE_VERSION },
+    };
+    const man = await writeContent(
+      path.join(dir, 'manifest.json.partial'),
+      JSON.stringify(manifest, null, 2) + '\n',
+      false,
+      0,
+    );
+    files.push({ name: 'manifest.json', ...man });
+    for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
+    return { files, manifest, excluded: prepared.excluded, rows: done, shards };
+  }
+
+  /** A pooled connection's pg client for `fn`, released afterwards. */
+  private async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const qr = this.db.createQueryRunner();
+    await qr.connect();
     try {
-      await q(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
-      await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
-      await q(`SET LOCAL TimeZone = 'UTC'`);
-      const result = await this.buildIn(q, client, rel, dir, policy, recordLevel, bidKey);
-      await q(`COMMIT`);
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await fn((qr as unknown as { databaseConnection: PoolClient }).databaseConnection);
     } finally {
-      bidKey?.fill(0);
+      await qr.release();
     }
   }
 
-  private async buildIn(
+  /**
+   * Splits the included persons (ranked by person identifier) into contiguous ranges of about
+   * RELEASE_SHARD_ROWS output rows, asks other workers to help (`release.shard`), builds shards
+   * itself until none is left, and waits for shards other workers hold. A shard whose worker died
+   * (its advisory lock freed) is built again by whoever comes next.
+   */
+  private async buildShards(rel: ClaimedRelease, dir: string, snapshot: string, estimated: number) {
+    const work = workTables(rel.id);
+    const [{ persons }] = await this.db.query(`SELECT count(*)::bigint AS persons FROM ${work.rp}`);
+    const n = Number(persons);
+    const shards = Math.max(
+      1,
+      Math.min(this.config.releaseMaxShards, Math.ceil(estimated / this.config.releaseShardRows), n),
+    );
+    const build = rel.attempts;
+    await this.db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM release_shards WHERE release_id = $1`, [rel.id]);
+      await tx.query(
+        `INSERT INTO release_shards (release_id, build, shard, first_person, last_person)
+         SELECT $1, $2, s, (s * $4::bigint) / $3 + 1, ((s + 1) * $4::bigint) / $3 FROM generate_series(0, $3 - 1) s`,
+        [rel.id, build, shards, n],
+      );
+      await tx.query(`UPDATE releases SET work = $2 WHERE id = $1`, [
+        rel.id,
+        JSON.stringify({ build, snapshot, shards }),
+      ]);
+    });
+    for (let i = 1; i < shards; i++)
+      await this.jobs.send(RELEASE_SHARD_QUEUE, { releaseId: rel.id, build }, { retryLimit: 2 });
+    for (;;) {
+      const did = await this.helpShards(rel.id, build);
+      const pending: { n: string }[] = await this.db.query(
+        `SELECT count(*)::bigint AS n FROM release_shards WHERE release_id = $1 AND build = $2 AND state <> 'done'`,
+        [rel.id, build],
+      );
+      if (Number(pending[0].n) === 0) break;
+      if (!did) {
+        const [still] = await this.db.query(`SELECT state FROM releases WHERE id = $1`, [rel.id]);
+        if (still?.state !== 'running')
+          throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const done: { shard: number; rows: Record<string, number> }[] = await this.db.query(
+      `SELECT shard, rows FROM release_shards WHERE release_id = $1 AND build = $2 ORDER BY shard`,
+      [rel.id, build],
+    );
+    const rows: Record<string, number> = {};
+    for (const s of done) for (const [d, r] of Object.entries(s.rows)) rows[d] = (rows[d] ?? 0) + r;
+    return { shards, files: done.map((s) => s.shard), rows };
+  }
+
+  /**
+   * Builds whatever shards of the release's current build are not done and not held by another
+   * worker. Called by the coordinator and by the `release.shard` job in any worker process.
+   * Returns whether it built any.
+   */
+  async helpShards(releaseId: string, build: number): Promise<boolean> {
+    const [rel] = await this.db.query(
+      `SELECT id, spec, work FROM releases WHERE id = $1 AND state = 'running' AND (work ->> 'build')::int = $2`,
+      [releaseId, build],
+    );
+    if (!rel) return false; // finished, failed, or a newer build has started
+    const shards: { shard: number; first_person: string; last_person: string }[] = await this.db.query(
+      `SELECT shard, first_person, last_person FROM release_shards
+        WHERE release_id = $1 AND build = $2 AND state <> 'done' ORDER BY shard`,
+      [releaseId, build],
+    );
+    let did = false;
+    for (const s of shards)
+      if (await this.runShard(rel.id, rel.spec, rel.work.snapshot, build, s.shard, Number(s.first_person), Number(s.last_person)))
+        did = true;
+    return did;
+  }
+
+  private async runShard(
+    releaseId: string,
+    spec: ReleaseSpec,
+    snapshot: string,
+    build: number,
+    shard: number,
+    first: number,
+    last: number,
+  ): Promise<boolean> {
+    const work = workTables(releaseId);
+    return this.withClient(async (client) => {
+      const lockKey = `release-shard:${releaseId}:${build}:${shard}`;
+      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [lockKey]);
+      if (!rows[0].locked) return false;
+      try {
+        const [claimed] = (
+          await client.query(
+            `UPDATE release_shards SET state = 'running', worker = $4, started_at = now()
+              WHERE release_id = $1 AND build = $2 AND shard = $3 AND state <> 'done' RETURNING shard`,
+            [releaseId, build, shard, `${hostname()}:${process.pid}`.slice(0, 100)],
+          )
+        ).rows;
+        if (!claimed) return false;
+        const dir = path.join(this.dirOf(releaseId), buildDir(build));
+        const counts: Record<string, number> = {};
+        try {
+          await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+          // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
+          await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
+          await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
+          await client.query(`SET LOCAL TimeZone = 'UTC'`);
+          // The working set was committed after that snapshot, so this transaction cannot see its
+          // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
+          await client.query(`CREATE TEMP TABLE rp ON COMMIT DROP AS TABLE ${work.rp} WITH NO DATA`);
+          await client.query(`CREATE TEMP TABLE rel_present ON COMMIT DROP AS TABLE ${work.present} WITH NO DATA`);
+          await client.query(`CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${work.blocked} WITH NO DATA`);
+          await this.pipeInto(client, `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last}`, 'rp');
+          await this.pipeInto(
+            client,
+            `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs WHERE r.ord BETWEEN ${first} AND ${last}`,
+            'rel_present',
+          );
+          await this.pipeInto(client, `SELECT * FROM ${work.blocked}`, 'rel_blocked');
+          await client.query(`ANALYZE rp`);
+          await client.query(`ANALYZE rel_present`);
+          await client.query(
+            `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
+            [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
+          );
+          for (const d of spec.datasets) {
+            const file = path.join(dir, shardFile(d.dataset, shard));
+            const w = await copyQueryToGzip(
+              client,
+              datasetSelect(d.dataset, d.fields, spec.tier, spec.tier === 'anonymised'),
+              `${file}.partial`,
+              { header: false, level: this.config.releaseGzipLevel },
+            );
+            await rename(`${file}.partial`, file);
+            counts[d.dataset] = w.rows;
+          }
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          await client
+            .query(`UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`, [
+              releaseId,
+              build,
+              shard,
+            ])
+            .catch(() => undefined);
+          throw err;
+        }
+        await client.query(
+          `UPDATE release_shards SET state = 'done', rows = $4, finished_at = now()
+            WHERE release_id = $1 AND build = $2 AND shard = $3`,
+          [releaseId, build, shard, JSON.stringify(counts)],
+        );
+        await client.query(
+          `UPDATE releases SET rows_done = (
+             SELECT coalesce(sum(v.value::bigint), 0) FROM release_shards s, jsonb_each_text(s.rows) v
+              WHERE s.release_id = $1 AND s.build = $2 AND s.state = 'done')
+            WHERE id = $1 AND state = 'running'`,
+          [releaseId, build],
+        );
+        return true;
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]).catch(() => undefined);
+      }
+    });
+  }
+
+  /** COPY `select` (committed working tables, another connection) into `table` of `client`'s transaction. */
+  private async pipeInto(client: PoolClient, select: string, table: string): Promise<void> {
+    await this.withClient(async (source) => {
+      await pipeline(
+        source.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT binary)`)),
+        client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT binary)`)),
+      );
+    });
+  }
+
+  private async prepare(
     q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
-    client: PoolClient,
     rel: ClaimedRelease,
     dir: string,
     policy: ReturnType<typeof objectionPolicy>,
@@ -406,84 +708,23 @@ export class ReleaseEngine {
     }
     await setProgress(0, estimated);
 
-    // 7. Files, written aside and renamed once all are complete.
-    const files: BuiltFile[] = [];
-    const dictionary: string[] = [csvLine(['file', 'column', 'description'])];
-    let done = 0;
-    let aggregateInfo: Record<string, unknown> | undefined;
+    // 7. Record level: the working set the shards read, committed with this transaction. `ord`
+    //    ranks the included persons by their identifier (the files' order; shards are ranges of it).
+    const work = workTables(rel.id);
+    let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
-      for (const d of spec.datasets) {
-        const name = DATASET_FILE[d.dataset];
-        const w = await copyQueryToGzip(
-          client,
-          datasetSelect(d.dataset, d.fields, spec.tier, spec.tier === 'anonymised'),
-          path.join(dir, `${name}.partial`),
-        );
-        files.push({ name, ...w });
-        for (const col of datasetColumns(d.dataset, d.fields, spec.tier).columns)
-          dictionary.push(csvLine([name, col.name, col.description]));
-        done += w.rows;
-        await setProgress(done);
-      }
+      await q(`CREATE UNLOGGED TABLE ${work.rp} AS
+        SELECT row_number() OVER (ORDER BY pid)::bigint AS ord, nhs, patient_id, birth_date, sex, postcode,
+               ethnicity, practice_ods, district, pid, out_age, out_area, out_eth, out_sex
+          FROM rp WHERE excl IS NULL`);
+      await q(`CREATE UNLOGGED TABLE ${work.present} AS SELECT dataset, nhs FROM rel_present`);
+      await q(`CREATE UNLOGGED TABLE ${work.blocked} AS SELECT nhs, reason FROM rel_blocked`);
+      await q(`CREATE INDEX ON ${work.rp} (ord)`);
     } else {
       const agg = await this.aggregate(q, spec, path.join(dir, 'aggregate.csv.gz.partial'));
-      files.push({ name: 'aggregate.csv.gz', ...agg.file });
-      for (const [col, desc] of agg.dictionary) dictionary.push(csvLine(['aggregate.csv.gz', col, desc]));
-      aggregateInfo = agg.info;
-      done = agg.file.rows;
+      aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
     }
-    const dict = await writeContent(
-      path.join(dir, 'data_dictionary.csv.partial'),
-      dictionary.join(''),
-      false,
-      dictionary.length - 1,
-    );
-    files.push({ name: 'data_dictionary.csv', ...dict });
-
-    const manifest = {
-      release: rel.id,
-      bid: rel.bid_id,
-      agreementReference: spec.agreementReference,
-      tier: spec.tier,
-      legalBasis: spec.legalBasis,
-      datasets: spec.datasets.map((d) => ({
-        dataset: d.dataset,
-        fields: CATALOGUE_FIELDS[d.dataset].filter((f) => d.fields.includes(f)),
-      })),
-      cohort: spec.cohort,
-      aggregation: spec.aggregation,
-      objections: {
-        snapshotAt: rel.snapshot_at.toISOString(),
-        applied: policy.applied,
-        reason: policy.reason,
-        type1: recordLevel ? 'excluded from every record-level release' : 'counted (anonymous aggregate)',
-        consentCohortOnly: policy.consentOnly,
-      },
-      kAnonymity: kAnon
-        ? {
-            k: kAnon.k,
-            quasiIdentifiers: quasiIdentifiers(wants),
-            levels: kAnon.levels,
-            suppressed: kAnon.suppressed,
-            suppressedByFile: kAnon.suppressedByFile,
-            population: kAnon.population,
-            counting:
-              'classes per file over the full quasi-identifier tuple; suppression counted in person-file entries',
-          }
-        : undefined,
-      disclosureControl: aggregateInfo,
-      files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
-      software: { name: 'custodian', version: SOFTWARE_VERSION },
-    };
-    const man = await writeContent(
-      path.join(dir, 'manifest.json.partial'),
-      JSON.stringify(manifest, null, 2) + '\n',
-      false,
-      0,
-    );
-    files.push({ name: 'manifest.json', ...man });
-    for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
-    return { files, manifest, excluded, rows: done };
+    return { excluded, estimated, kAnon, aggregate: recordLevel ? undefined : aggregate };
   }
 
   private async kAnonymise(
@@ -632,4 +873,30 @@ function quasiIdentifiers(wants: (f: string) => boolean): string[] {
 function safeMessage(err: unknown): string {
   const e = err as { name?: string; code?: string };
   return `${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''}`;
+}
+
+/** The release's working tables in `release_work` (names from the release id, a UUID). */
+interface WorkTables {
+  rp: string;
+  present: string;
+  blocked: string;
+}
+
+function workTables(releaseId: string): WorkTables {
+  const hex = releaseId.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('release id is not a UUID');
+  return {
+    rp: `release_work.r${hex}_persons`,
+    present: `release_work.r${hex}_present`,
+    blocked: `release_work.r${hex}_blocked`,
+  };
+}
+
+const buildDir = (build: number) => `.build-${build}`;
+const shardFile = (dataset: string, shard: number) => `${dataset}.${String(shard).padStart(4, '0')}.csv.gz`;
+
+/** Exported snapshot ids are hex groups and dashes; they go into SET TRANSACTION SNAPSHOT as text. */
+function checkSnapshotId(id: string): string {
+  if (!/^[0-9A-F-]{1,64}$/.test(id)) throw new Error('unexpected snapshot id');
+  return id;
 }

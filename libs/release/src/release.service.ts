@@ -21,6 +21,7 @@ import { specProblems } from './release-spec';
 import {
   RELEASE_DESTROY_QUEUE,
   RELEASE_RUN_QUEUE,
+  RELEASE_SHARD_QUEUE,
   ReleaseFileInfo,
   ReleaseSpec,
   ReleaseState,
@@ -80,6 +81,14 @@ export class ReleaseService implements OnApplicationBootstrap {
         retryLimit: 5,
         expireInSeconds: 4 * 3600,
       },
+    );
+    // Any worker process helps build the shards of a running release.
+    await this.jobs.work<{ releaseId: string; build: number }>(
+      RELEASE_SHARD_QUEUE,
+      async (data) => {
+        await this.engine.helpShards(data.releaseId, data.build);
+      },
+      { retryLimit: 2, expireInSeconds: 4 * 3600 },
     );
     await this.jobs.work<{ bidId: string; reason: string }>(RELEASE_DESTROY_QUEUE, (data) =>
       this.destroy(data.bidId, data.reason),

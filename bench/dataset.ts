@@ -1,0 +1,124 @@
+/**
+ * The population the release, anonymise and scale-out benchmarks share: patients from the
+ * synthetic generator (`@custodian/synth`: real age structure, sex, ethnic categories by area,
+ * postcodes of the practices' catchments), streamed into `patients` with COPY; GP events (about
+ * `perPatient` each), one linked HES episode per patient, and ~2% Type 2 / ~1% Type 1 objectors
+ * generated set-based in SQL from them (the generator's FHIR events would make this an ingest
+ * benchmark). The database is kept (`custodian_bench_rel_<patients>_<per>`) and reused by the next
+ * run with the same sizes, because generating 10M rows takes minutes.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { runMigrations } from '@custodian/database';
+import { Population } from '@custodian/synth';
+
+export interface BenchDataset {
+  url: string;
+  patients: number;
+  gpEvents: number;
+  hesRows: number;
+}
+
+const SEX: Record<string, string> = { male: 'M', female: 'F', other: 'U', unknown: 'U' };
+
+export async function releaseDataset(baseUrl: string, patients: number, perPatient: number): Promise<BenchDataset> {
+  const name = `custodian_bench_rel_${patients}_${perPatient}`;
+  const url = Object.assign(new URL(baseUrl), { pathname: `/${name}` }).toString();
+  const admin = new Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount;
+    if (exists) {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      const ready = await c
+        .query(`SELECT patients, gp_events, hes_rows FROM bench_ready`)
+        .then((r) => r.rows[0])
+        .catch(() => undefined);
+      await c.end();
+      if (ready) {
+        await runMigrations(url);
+        return { url, patients: Number(ready.patients), gpEvents: Number(ready.gp_events), hesRows: Number(ready.hes_rows) };
+      }
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  await runMigrations(url);
+  const t0 = Date.now();
+  const sql = new Client({ connectionString: url });
+  await sql.connect();
+  try {
+    const pop = new Population({ practices: Math.max(1, Math.round(patients / 8000)), patients, seed: 7 });
+    await sql.query(
+      `INSERT INTO practices (ods_code, name, rollout) SELECT unnest($1::text[]), unnest($2::text[]), 'national'`,
+      [pop.practices.map((p) => p.ods), pop.practices.map((p) => p.name)],
+    );
+    function* rows(): Generator<string> {
+      let batch = '';
+      for (const practice of pop.practices)
+        for (let i = practice.firstPatient; i < practice.firstPatient + practice.patients; i++) {
+          const p = pop.person(i, practice);
+          batch += `${p.nhsNumber},${pop.iso(p.birthDay)},${SEX[p.gender]},${p.postcode},${p.ethnicity ?? ''},${practice.ods},${p.id}\n`;
+          if (batch.length > 65536) {
+            yield batch;
+            batch = '';
+          }
+        }
+      if (batch) yield batch;
+    }
+    await pipeline(
+      Readable.from(rows()),
+      sql.query(
+        copyFrom(
+          `COPY patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id) FROM STDIN WITH (FORMAT csv)`,
+        ),
+      ),
+    );
+    await sql.query(`INSERT INTO source_loads (id, kind) VALUES ('00000000-0000-4000-8000-00000000000b', 'hes')`);
+    // Events: a deterministic spread of types, codes and dates per patient.
+    await sql.query(
+      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date, value)
+       SELECT p.id, (ARRAY['condition','procedure','medication','observation'])[1 + (hashint8(p.id * 64 + g) & 3)],
+              'e' || g, 'snomed',
+              (ARRAY['44054006','38341003','195967001','22298006','73211009','271737000','35489007','13645005',
+                     '49436004','399211009','59621000','84114007'])[1 + ((hashint8(p.id * 64 + g) >> 2) & 2147483647) % 12],
+              LEAST(DATE '2025-12-31', GREATEST(p.birth_date, DATE '2000-01-01' + ((hashint8(p.id * 64 + g) >> 8) & 2147483647) % 9496)),
+              CASE WHEN hashint8(p.id * 64 + g) & 3 = 3 THEN (((hashint8(p.id * 64 + g) >> 16) & 1023) / 10.0)::text END
+         FROM patients p CROSS JOIN generate_series(1, $1::int) g
+        ORDER BY p.id, g`, // stored per patient, as the intake writes an extract's events
+      [perPatient],
+    );
+    await sql.query(
+      `INSERT INTO hes_episodes (epikey, nhs_number, birth_date, sex, postcode, admission_date, diagnosis_icd10,
+                                 procedure_opcs4, provider_code, load_id, patient_id, linkage_step)
+       SELECT 'E' || p.id, p.nhs_number, p.birth_date, p.sex, p.postcode,
+              GREATEST(p.birth_date, DATE '2010-01-01' + (p.id % 5800)::int),
+              (ARRAY['I63.9','J18.9','E11.9','I21.9','K35.8','S72.0','C50.9','N39.0'])[1 + p.id % 8],
+              CASE WHEN p.id % 3 = 0 THEN 'W371' END, 'RR8', '00000000-0000-4000-8000-00000000000b', p.id, 1
+         FROM patients p`,
+    );
+    await sql.query(
+      `INSERT INTO objection_events (nhs_number, type, action, effective_on, source)
+       SELECT nhs_number, CASE WHEN id % 3 = 0 THEN 'type1' ELSE 'type2' END, 'register', DATE '2014-01-01', 'api'
+         FROM patients WHERE hashint8(id) % 100 IN (0, 1, 2)`,
+    );
+    await sql.query(`VACUUM ANALYZE`);
+    const [{ gp, hes }] = (
+      await sql.query(`SELECT (SELECT count(*) FROM gp_events) AS gp, (SELECT count(*) FROM hes_episodes) AS hes`)
+    ).rows;
+    await sql.query(`CREATE TABLE bench_ready AS SELECT $1::bigint AS patients, $2::bigint AS gp_events, $3::bigint AS hes_rows`, [
+      patients,
+      gp,
+      hes,
+    ]);
+    console.log(`generated ${patients} patients, ${gp} GP events, ${hes} HES episodes in ${(Date.now() - t0) / 1000}s`);
+    return { url, patients, gpEvents: Number(gp), hesRows: Number(hes) };
+  } finally {
+    await sql.end();
+  }
+}

@@ -1,12 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
+import { killWorker, startWorker, WORKER } from './support/worker-process';
 import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
 
-const WORKER = path.resolve('dist/apps/worker/src/main.js');
 const KILLS = 20;
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be repeated with its seed. */
@@ -39,45 +39,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     await t?.close();
   });
 
-  function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        DATABASE_URL: t.db.url,
-        DATA_DIR: t.config.dataDir,
-        CUSTODIAN_STATE_DIR: t.config.stateDir,
-        JWT_SECRET: t.config.jwtSecret,
-        PSEUDONYM_KEY_SECRET: t.config.pseudonymKeySecret,
-        LOG_LEVEL: process.env.CRASH_LOG ? 'info' : 'silent',
-        WORKER_CONCURRENCY: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 30_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('is consuming jobs')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      if (process.env.CRASH_LOG) {
-        child.stdout!.on('data', (d: Buffer) => appendFileSync(process.env.CRASH_LOG!, d));
-        child.stderr!.on('data', (d: Buffer) => appendFileSync(process.env.CRASH_LOG!, d));
-      }
-      child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${out}`)));
-    });
-  }
-
-  const kill = async (child: ChildProcess) => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000' });
 
   it('ends with one completed release matching its manifest, one register line, a verifying audit chain', async () => {
     expect(existsSync(WORKER)).toBe(true);
@@ -118,7 +80,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
       };
     for (let k = 0; k < KILLS; k++) {
       const before = await attempts();
-      worker = await startWorker();
+      worker = await startWorkerProcess();
       // Wait until this worker has claimed the release (attempts goes up), then kill it at a random
       // moment of the build; now and then (one kill in five) before it even claims it.
       if (random() >= 0.2) {
@@ -131,7 +93,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
       }
       await new Promise((r) => setTimeout(r, Math.floor(random() * 150)));
       statesAtKill.push((await attempts()).state);
-      await kill(worker);
+      await killWorker(worker);
       worker = undefined;
       // Between kills: nothing partial is visible to the recipient.
       const now = await releases.get(id, { ...researcher.user, sessionId: '' } as never);
@@ -145,7 +107,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
       KILLS / 2,
     );
 
-    worker = await startWorker();
+    worker = await startWorkerProcess();
     const done = await waitForRelease(t, id, 60_000);
     const { rows: why } = await t.sql.query(`SELECT failure_reason, attempts FROM releases WHERE id = $1`, [
       id,

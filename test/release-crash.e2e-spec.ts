@@ -1,12 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
+import { killWorker, startWorker, WORKER } from './support/worker-process';
 import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
 
-const WORKER = path.resolve('dist/apps/worker/src/main.js');
 
 /**
  * A worker process killed (SIGKILL) in the middle of a release: nothing becomes visible, and after
@@ -25,35 +25,7 @@ describe('release crash safety', () => {
     await t?.close();
   });
 
-  function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [WORKER], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        DATABASE_URL: t.db.url,
-        DATA_DIR: t.config.dataDir,
-        CUSTODIAN_STATE_DIR: t.config.stateDir,
-        JWT_SECRET: t.config.jwtSecret,
-        PSEUDONYM_KEY_SECRET: t.config.pseudonymKeySecret,
-        LOG_LEVEL: 'silent',
-        WORKER_CONCURRENCY: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 30_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('is consuming jobs')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${out}`)));
-    });
-  }
+  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000' });
 
   it('SIGKILL mid-release, restart: one completed release, files match the manifest, no partial files', async () => {
     expect(existsSync(WORKER)).toBe(true);
@@ -81,7 +53,7 @@ describe('release crash safety', () => {
     await ensureActiveBid(t, s);
     const { id } = await t.app.get(ReleaseService).request(s, officer.user as never);
 
-    worker = await startWorker();
+    worker = await startWorkerProcess();
     // Kill it once it is writing files (counts done, rows estimated) or, failing that, once running.
     const until = Date.now() + 30_000;
     let seen = '';
@@ -92,15 +64,14 @@ describe('release crash safety', () => {
       if (seen === 'completed') break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    worker.kill('SIGKILL');
-    await new Promise((r) => worker!.once('exit', r));
+    await killWorker(worker);
     expect(seen).toBe('running');
     // Nothing visible: no files listed, downloads refused.
     const mid = await t.app.get(ReleaseService).get(id, { ...researcher.user, sessionId: '' } as never);
     expect(mid).toMatchObject({ state: 'running', files: [] });
     await t.http.get(`/api/releases/${id}/files/gp.csv.gz`).set(researcher.auth).expect(409);
 
-    worker = await startWorker();
+    worker = await startWorkerProcess();
     const done = await waitForRelease(t, id, 60_000);
     expect(done.state).toBe('completed');
     const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`);
@@ -115,6 +86,12 @@ describe('release crash safety', () => {
       expect(bytes.length).toBe(f.bytes);
     }
     expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(200_000);
+    // The killed build's working tables and shard files are gone; the build that completed was sharded.
+    const work = await t.sql.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`);
+    expect(work.rows[0].n).toBe(0);
+    expect(names.filter((n) => n.startsWith('.build'))).toEqual([]);
+    const shards = await t.sql.query(`SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND state = 'done'`, [id]);
+    expect(shards.rows[0].n).toBe(5);
     worker.kill('SIGTERM');
   }, 150_000);
 });

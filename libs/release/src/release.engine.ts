@@ -215,8 +215,8 @@ export class ReleaseEngine {
         );
       });
     } finally {
+      // The shard rows stay (which worker built what, and when); the working tables go.
       await this.dropWork(work).catch(() => undefined);
-      await this.db.query(`DELETE FROM release_shards WHERE release_id = $1`, [releaseId]).catch(() => undefined);
     }
   }
 

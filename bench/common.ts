@@ -90,6 +90,14 @@ export async function startProcess(
   });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  if (app === 'worker') {
+    const t0 = Date.now();
+    while (!output.includes('is consuming jobs')) {
+      if (Date.now() - t0 > 60_000 || child.exitCode !== null)
+        throw new Error(`worker did not start: ${output.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   if (app === 'api') {
     const t0 = Date.now();
     for (;;) {

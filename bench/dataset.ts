@@ -40,6 +40,7 @@ export async function releaseDataset(baseUrl: string, patients: number, perPatie
       await c.end();
       if (ready) {
         await runMigrations(url);
+        await benchBid(url);
         return { url, patients: Number(ready.patients), gpEvents: Number(ready.gp_events), hesRows: Number(ready.hes_rows) };
       }
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
@@ -116,9 +117,42 @@ export async function releaseDataset(baseUrl: string, patients: number, perPatie
       gp,
       hes,
     ]);
+    await benchBid(url);
     console.log(`generated ${patients} patients, ${gp} GP events, ${hes} HES episodes in ${(Date.now() - t0) / 1000}s`);
     return { url, patients, gpEvents: Number(gp), hesRows: Number(hes) };
   } finally {
     await sql.end();
+  }
+}
+
+/** The organisation, user and active bid the benchmarks' releases belong to (fixed ids). */
+export const BENCH_BID = {
+  bidId: '00000000-0000-4000-8000-0000000000b1',
+  organisationId: '00000000-0000-4000-8000-0000000000c1',
+  userId: '00000000-0000-4000-8000-0000000000d1',
+};
+
+async function benchBid(url: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(
+      `INSERT INTO organisations (id, name, kind) VALUES ($1, 'Bench University', 'academic') ON CONFLICT DO NOTHING`,
+      [BENCH_BID.organisationId],
+    );
+    await c.query(
+      `INSERT INTO users (id, email, password_hash, display_name, roles, organisation_id)
+       VALUES ($1, 'bench-researcher@example.org', 'x', 'Bench', '{researcher}', $2) ON CONFLICT DO NOTHING`,
+      [BENCH_BID.userId, BENCH_BID.organisationId],
+    );
+    await c.query(
+      `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis,
+                         requested_tier, granted_tier, datasets, duration_months, recipients)
+       VALUES ($1, $2, $3, 'active', 'Benchmark', 'Benchmark', 'Benchmark', 's251', 'pseudonymised', 'pseudonymised',
+               '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
+      [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId],
+    );
+  } finally {
+    await c.end();
   }
 }

@@ -20,8 +20,16 @@ const SIZING: Record<string, Record<Scale, { args?: string[]; env?: Record<strin
     large: { args: ['--patients', '1000000', '--rows', '1000000', '--repeat', '3'] },
   },
   release: {
-    small: { env: { BENCH_PATIENTS: '20000', BENCH_EVENTS_PER_PATIENT: '10' } },
-    large: { env: { BENCH_PATIENTS: '1000000', BENCH_EVENTS_PER_PATIENT: '10' } },
+    small: { args: ['--patients', '20000', '--per', '10'] },
+    large: { args: ['--patients', '1000000', '--per', '10'] },
+  },
+  anonymise: {
+    small: { args: ['--patients', '20000', '--per', '10'] },
+    large: { args: ['--patients', '1000000', '--per', '10'] },
+  },
+  'scale-out': {
+    small: { args: ['--patients', '20000', '--per', '10'] },
+    large: { args: ['--patients', '1000000', '--per', '10'] },
   },
   api: { small: {}, large: {} },
 };

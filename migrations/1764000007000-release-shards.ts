@@ -24,6 +24,7 @@ export class ReleaseShards1764000007000 implements MigrationInterface {
         last_person bigint NOT NULL,
         state varchar(8) NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','running','done')),
         rows jsonb,
+        timings jsonb,
         worker varchar(100),
         started_at timestamptz,
         finished_at timestamptz,

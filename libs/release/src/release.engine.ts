@@ -136,8 +136,14 @@ export class ReleaseEngine {
           );
         await tx.query(
           `UPDATE releases SET state = 'completed', completed_at = now(), manifest = $2, excluded = $3,
-                  rows_done = $4, rows_estimated = $4 WHERE id = $1`,
-          [releaseId, JSON.stringify(out.manifest), JSON.stringify(out.excluded), out.rows],
+                  rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5 WHERE id = $1`,
+          [
+            releaseId,
+            JSON.stringify(out.manifest),
+            JSON.stringify(out.excluded),
+            out.rows,
+            JSON.stringify({ timings: out.timings }),
+          ],
         );
         // The public register's line for this release (SPEC §6), committed with the release itself.
         await tx.query(
@@ -235,9 +241,18 @@ export class ReleaseEngine {
     if (problems.length) throw new ReleaseFailure(problems[0].code, problems[0].message);
     const policy = objectionPolicy(spec);
     const recordLevel = spec.tier !== 'aggregate';
+    const t0 = Date.now();
+    // Statements of the preparation slower than 100 ms, by their opening words (no values: the
+    // SQL text is built from catalogue names only), kept on the release for tuning.
+    const slowSteps: [string, number][] = [];
     const prepared = await this.withClient(async (client) => {
-      const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
-        (await client.query(sql, params)).rows as T[];
+      const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => {
+        const started = Date.now();
+        const rows = (await client.query(sql, params)).rows as T[];
+        const ms = Date.now() - started;
+        if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
+        return rows;
+      };
       // The bid key is made (first release) outside the snapshot transaction, so concurrent first
       // releases of one bid agree on it.
       const bidKey = spec.tier === 'pseudonymised' ? await this.keys.bidKey(this.db, rel.bid_id) : undefined;
@@ -261,9 +276,12 @@ export class ReleaseEngine {
     const dictionary: string[] = [csvLine(['file', 'column', 'description'])];
     let done = 0;
     let shards = 0;
+    const t1 = Date.now();
+    let t2 = t1;
     if (recordLevel) {
       const parts = await this.buildShards(rel, dir, snapshot, prepared.estimated);
       shards = parts.shards;
+      t2 = Date.now();
       const level = this.config.releaseGzipLevel;
       for (const d of spec.datasets) {
         const name = DATASET_FILE[d.dataset];
@@ -339,7 +357,8 @@ export class ReleaseEngine {
     );
     files.push({ name: 'manifest.json', ...man });
     for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
-    return { files, manifest, excluded: prepared.excluded, rows: done, shards };
+    const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, slowSteps };
+    return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings };
   }
 
   /** A pooled connection's pg client for `fn`, released afterwards. */
@@ -453,6 +472,13 @@ export class ReleaseEngine {
         if (!claimed) return false;
         const dir = path.join(this.dirOf(releaseId), buildDir(build));
         const counts: Record<string, number> = {};
+        const timings: Record<string, number> = {};
+        let mark = Date.now();
+        const lap = (step: string) => {
+          const now = Date.now();
+          timings[step] = now - mark;
+          mark = now;
+        };
         try {
           await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
           // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
@@ -473,6 +499,7 @@ export class ReleaseEngine {
           await this.pipeInto(client, `SELECT * FROM ${work.blocked}`, 'rel_blocked');
           await client.query(`ANALYZE rp`);
           await client.query(`ANALYZE rel_present`);
+          lap('pipeMs');
           await client.query(
             `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
             [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
@@ -487,6 +514,7 @@ export class ReleaseEngine {
             );
             await rename(`${file}.partial`, file);
             counts[d.dataset] = w.rows;
+            lap(`${d.dataset}Ms`);
           }
           await client.query('COMMIT');
         } catch (err) {
@@ -501,9 +529,9 @@ export class ReleaseEngine {
           throw err;
         }
         await client.query(
-          `UPDATE release_shards SET state = 'done', rows = $4, finished_at = now()
+          `UPDATE release_shards SET state = 'done', rows = $4, timings = $5, finished_at = now()
             WHERE release_id = $1 AND build = $2 AND shard = $3`,
-          [releaseId, build, shard, JSON.stringify(counts)],
+          [releaseId, build, shard, JSON.stringify(counts), JSON.stringify(timings)],
         );
         await client.query(
           `UPDATE releases SET rows_done = (

@@ -1,0 +1,131 @@
+/**
+ * Runs one release the way production does — worker processes (`dist/apps/worker`) picking up the
+ * `release.run` job and its shards — and reports its time, the engine's phase timings and the peak
+ * RSS of every Node process involved. Shared by the release, anonymise and scale-out benchmarks.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import PgBoss from 'pg-boss';
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { ReleaseSpec } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import { BENCH_ENV, peakRssMb, startProcess } from './common';
+import { BENCH_BID } from './dataset';
+
+export interface ReleaseRun {
+  seconds: number;
+  state: string;
+  failure?: string;
+  shards: number;
+  timings: { prepareMs: number; shardsMs: number; assembleMs: number };
+  files: { name: string; rows: number; bytes: number }[];
+  /** Peak RSS (VmHWM) of each worker process, MB. */
+  workerPeakMb: number[];
+}
+
+export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> = {
+  tier: 'pseudonymised',
+  legalBasis: 's251',
+  datasets: [
+    { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+    { dataset: 'hes', fields: ['nhs_number', 'admission_date', 'diagnosis_icd10'] },
+  ],
+};
+
+export async function runRelease(
+  url: string,
+  workers: number,
+  release: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'>,
+  env: Record<string, string> = {},
+): Promise<ReleaseRun> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-bench-release-'));
+  const procs = [];
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  const boss = new PgBoss({ connectionString: url, schema: 'pgboss', max: 2 });
+  try {
+    for (let i = 0; i < workers; i++)
+      procs.push(
+        await startProcess('worker', url, {
+          DATA_DIR: dataDir,
+          CUSTODIAN_STATE_DIR: dataDir,
+          WORKER_CONCURRENCY: '1',
+          LOG_LEVEL: 'warn',
+          ...env,
+        }),
+      );
+    await boss.start();
+    const id = randomUUID();
+    const keys = new ReleaseKeys({ pseudonymKeySecret: BENCH_ENV.PSEUDONYM_KEY_SECRET } as never);
+    const spec: ReleaseSpec = {
+      bidId: BENCH_BID.bidId,
+      organisationId: BENCH_BID.organisationId,
+      agreementReference: 'BENCH',
+      cohort: {},
+      recipients: [BENCH_BID.userId],
+      requestedBy: BENCH_BID.userId,
+      ...release,
+    };
+    await db.query(
+      `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, spec.bidId, spec.tier, spec.legalBasis, JSON.stringify(spec), spec.requestedBy, keys.newTokenSeed(id)],
+    );
+    const t0 = process.hrtime.bigint();
+    await boss.send('release.run', { releaseId: id });
+    let row: Record<string, any>;
+    for (;;) {
+      row = (await db.query(`SELECT state, failure_reason, work FROM releases WHERE id = $1`, [id])).rows[0];
+      if (row.state === 'completed' || row.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (row.state !== 'completed') for (const p of procs) console.error(p.output().slice(-4000));
+    const files = (
+      await db.query(`SELECT name, rows::bigint AS rows, bytes::bigint AS bytes FROM release_files WHERE release_id = $1 ORDER BY name`, [id])
+    ).rows.map((f) => ({ name: f.name, rows: Number(f.rows), bytes: Number(f.bytes) }));
+    return {
+      seconds,
+      state: row.state,
+      failure: row.failure_reason ?? undefined,
+      shards: row.work?.shards ?? 0,
+      timings: row.work?.timings ?? { prepareMs: NaN, shardsMs: NaN, assembleMs: NaN },
+      files,
+      workerPeakMb: procs.map((p) => peakRssMb(p.child.pid)),
+    };
+  } finally {
+    for (const p of procs) await p.stop();
+    await boss.stop({ graceful: false }).catch(() => undefined);
+    await db.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Each SELECT COPYed TO STDOUT on its own connection, all at once, bytes discarded; seconds. */
+export async function parallelCopy(url: string, selects: string[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    selects.map(async (select) => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      try {
+        await pipeline(
+          c.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true)`)),
+          new Writable({
+            write(_chunk, _enc, cb) {
+              cb();
+            },
+          }),
+        );
+      } finally {
+        await c.end();
+      }
+    }),
+  );
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}

@@ -34,7 +34,16 @@ async function main(): Promise<void> {
   try {
     const ds = await releaseDataset(db.url, patients, per);
     const raw = (await parallelCopy(ds.url, rawSelects(2))) + (await parallelCopy(ds.url, rawHesSelects(2)));
-    const run = await runRelease(ds.url, workers, PSEUDONYMISED);
+    const env: Record<string, string> = {};
+    for (const [arg, name] of [
+      ['gzip-level', 'RELEASE_GZIP_LEVEL'],
+      ['shard-rows', 'RELEASE_SHARD_ROWS'],
+      ['max-shards', 'RELEASE_MAX_SHARDS'],
+    ]) {
+      const v = argValue(arg);
+      if (v) env[name] = v;
+    }
+    const run = await runRelease(ds.url, workers, PSEUDONYMISED, env);
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
     report('release', raw / run.seconds, {
@@ -42,6 +51,7 @@ async function main(): Promise<void> {
       raw_copy_s: raw,
       workers,
       shards: run.shards,
+      gzip_level: env.RELEASE_GZIP_LEVEL ?? 'default',
       prepare_s: run.timings.prepareMs / 1000,
       shards_s: run.timings.shardsMs / 1000,
       assemble_s: run.timings.assembleMs / 1000,

@@ -24,6 +24,18 @@ interface DatasetSql {
   event: Record<string, { expr: string; description: string }>;
 }
 
+/**
+ * A source row belongs to the person of its linked patient, else to its own NHS number. Written as
+ * two joins with `rp` (by patient id, and by NHS number for unlinked rows) rather than a join
+ * through `patients`, so a shard reads only its own persons' rows without joining all patients.
+ */
+function sourceFrom(table: string): string {
+  return `(SELECT s.*, r.nhs AS person_nhs FROM ${table} s JOIN rp r ON r.patient_id = s.patient_id
+           UNION ALL
+           SELECT s.*, r.nhs FROM ${table} s JOIN rp r ON r.nhs = s.nhs_number WHERE s.patient_id IS NULL) x
+          JOIN rp ON rp.nhs = x.person_nhs`;
+}
+
 export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   gp: {
     from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
@@ -39,7 +51,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   hes: {
-    from: 'hes_episodes x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
+    from: sourceFrom('hes_episodes'),
     blockedOwn:
       '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
     date: 'x.admission_date',
@@ -57,7 +69,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   social_care: {
-    from: 'social_care_records x LEFT JOIN patients pt ON pt.id = x.patient_id JOIN rp ON rp.nhs = COALESCE(pt.nhs_number, x.nhs_number)',
+    from: sourceFrom('social_care_records'),
     blockedOwn:
       '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
     date: 'x.start_date',
@@ -101,7 +113,7 @@ function personColumn(tier: Tier, field: string): Column | undefined {
         return { expr: 'rp.birth_date', name: 'date_of_birth', description: 'date of birth as held' };
       if (tier === 'pseudonymised')
         return {
-          expr: `to_char(rp.birth_date, 'YYYY-MM')`,
+          expr: 'rp.bym', // to_char once per person, in the working set
           name: 'birth_year_month',
           description: 'year and month of birth (YYYY-MM)',
         };

@@ -227,7 +227,7 @@ export class ReleaseEngine {
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
-    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}`);
+    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}, ${work.params}`);
   }
 
   /**
@@ -380,7 +380,7 @@ export class ReleaseEngine {
    */
   private async buildShards(rel: ClaimedRelease, dir: string, snapshot: string, estimated: number) {
     const work = workTables(rel.id);
-    const [{ persons }] = await this.db.query(`SELECT count(*)::bigint AS persons FROM ${work.rp}`);
+    const [{ persons }] = await this.db.query(`SELECT coalesce(max(ord), 0)::bigint AS persons FROM ${work.rp}`);
     const n = Number(persons);
     const shards = Math.max(
       1,
@@ -479,6 +479,9 @@ export class ReleaseEngine {
           timings[step] = now - mark;
           mark = now;
         };
+        // Room for the shard's temp tables in memory (allowed only before a session's first temp
+        // table; a pooled session that already has it keeps the value it set then).
+        await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
         try {
           await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
           // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
@@ -490,7 +493,11 @@ export class ReleaseEngine {
           await client.query(`CREATE TEMP TABLE rp ON COMMIT DROP AS TABLE ${work.rp} WITH NO DATA`);
           await client.query(`CREATE TEMP TABLE rel_present ON COMMIT DROP AS TABLE ${work.present} WITH NO DATA`);
           await client.query(`CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${work.blocked} WITH NO DATA`);
-          await this.pipeInto(client, `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last}`, 'rp');
+          await this.pipeInto(
+            client,
+            `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
+            'rp',
+          );
           await this.pipeInto(
             client,
             `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs WHERE r.ord BETWEEN ${first} AND ${last}`,
@@ -504,6 +511,7 @@ export class ReleaseEngine {
             `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
             [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
           );
+          await client.query(`ANALYZE rel_params`);
           for (const d of spec.datasets) {
             const file = path.join(dir, shardFile(d.dataset, shard));
             const w = await copyQueryToGzip(
@@ -578,11 +586,16 @@ export class ReleaseEngine {
         )
         .catch(() => undefined);
 
-    // Reference tables and parameters the COPY SELECTs read (they cannot take bound parameters).
-    await q(
-      `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
-      [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
-    );
+    // The working set lives in unlogged tables (shared buffers, parallel scans, visible to the
+    // shards once committed); temp views give them the short names the SQL pieces use.
+    const work = workTables(rel.id);
+    // Parameters the COPY SELECTs read (they cannot take bound parameters).
+    await q(`CREATE UNLOGGED TABLE ${work.params} AS SELECT $1::date AS events_from, $2::date AS events_to`, [
+      spec.cohort.eventsFrom ?? null,
+      spec.cohort.eventsTo ?? null,
+    ]);
+    await q(`ANALYZE ${work.params}`);
+    await q(`CREATE TEMP VIEW rel_params AS SELECT * FROM ${work.params}`);
     await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
     await q(`INSERT INTO rel_region SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
       JSON.stringify(POSTCODE_AREA_REGION),
@@ -597,7 +610,8 @@ export class ReleaseEngine {
       `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1)`,
       [rel.snapshot_at],
     );
-    await q(`CREATE TEMP TABLE rel_blocked (nhs char(10) PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP`);
+    await q(`CREATE UNLOGGED TABLE ${work.blocked} (nhs char(10) PRIMARY KEY, reason text NOT NULL)`);
+    await q(`CREATE TEMP VIEW rel_blocked AS SELECT * FROM ${work.blocked}`);
     await q(
       `INSERT INTO rel_blocked
        SELECT nhs, CASE WHEN bool_or(type = 'type1') THEN 'type1_objection' ELSE 'type2_objection' END
@@ -625,11 +639,12 @@ export class ReleaseEngine {
         : spec.tier === 'anonymised'
           ? this.keys.open(rel.token_seed_enc, `release:${rel.id}`)
           : undefined;
-    await q(`CREATE TEMP TABLE rp (
-        nhs char(10) PRIMARY KEY, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
+    await q(`CREATE UNLOGGED TABLE ${work.rp} (
+        ord bigint NOT NULL, nhs char(10) NOT NULL, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
         ethnicity char(1), practice_ods char(6), age int, a5 int, district text, parea text, region text,
-        eth text, eg text, excl text, present boolean NOT NULL DEFAULT false, pid text,
-        out_age text, out_area text, out_eth text, out_sex text) ON COMMIT DROP`);
+        eth text, eg text, excl text, present boolean NOT NULL DEFAULT false, pid text, bym text,
+        out_age text, out_area text, out_eth text, out_sex text)`);
+    await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
     await q(
       `WITH persons AS (
          SELECT p.nhs_number AS nhs, p.id AS patient_id, p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods
@@ -649,12 +664,14 @@ export class ReleaseEngine {
                 substring(x.postcode from '^[A-Z]+') AS parea
            FROM persons x
        )
-       INSERT INTO rp (nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg, pid)
+       INSERT INTO ${work.rp} (ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg, pid, bym)
+       SELECT row_number() OVER (ORDER BY s.pid), s.* FROM (
        SELECT x.nhs, x.patient_id, x.birth_date, x.sex, x.postcode, x.ethnicity, x.practice_ods, x.age,
               (x.age / 5) * 5, coalesce(x.district, 'unknown'), coalesce(x.parea, 'unknown'), coalesce(rg.region, 'unknown'),
               coalesce(x.ethnicity, 'Z'), coalesce(eg.grp, 'Not stated'),
               CASE WHEN $7::bytea IS NULL THEN x.nhs::text
-                   ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END
+                   ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END AS pid,
+              to_char(x.birth_date, 'YYYY-MM') AS bym
          FROM aged x
          LEFT JOIN rel_region rg ON rg.area = x.parea
          LEFT JOIN rel_ethnic eg ON eg.code = x.ethnicity
@@ -665,7 +682,8 @@ export class ReleaseEngine {
           AND ($6::text[] IS NULL
                OR EXISTS (SELECT 1 FROM gp_events e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
                OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
-               OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))`,
+               OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))
+       ) s`,
       [
         asOf,
         c.practices ?? null,
@@ -678,7 +696,8 @@ export class ReleaseEngine {
       ],
     );
     idKey?.fill(0);
-    await q(`ANALYZE rp`);
+    await q(`CREATE UNIQUE INDEX ON ${work.rp} (nhs)`);
+    await q(`ANALYZE ${work.rp}`);
 
     // 3. Who is left out, and why (consent cohort first, then objections).
     if (policy.consentOnly || spec.consentCohort)
@@ -693,13 +712,14 @@ export class ReleaseEngine {
     );
 
     await q(
-      `CREATE TEMP TABLE rel_present (dataset text, nhs char(10), PRIMARY KEY (dataset, nhs)) ON COMMIT DROP`,
+      `CREATE UNLOGGED TABLE ${work.present} (dataset text NOT NULL, nhs char(10) NOT NULL, PRIMARY KEY (dataset, nhs))`,
     );
+    await q(`CREATE TEMP VIEW rel_present AS SELECT * FROM ${work.present}`);
     // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
     const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
     if (spec.tier === 'anonymised' || (recordLevel && perPerson)) {
       for (const d of datasets) await q(presentInsert(d));
-      await q(`ANALYZE rel_present`);
+      await q(`ANALYZE ${work.present}`);
       await q(
         `UPDATE rp SET present = true FROM (SELECT DISTINCT nhs FROM rel_present) p WHERE p.nhs = rp.nhs`,
       );
@@ -737,21 +757,16 @@ export class ReleaseEngine {
     await setProgress(0, estimated);
 
     // 7. Record level: the working set the shards read, committed with this transaction. `ord`
-    //    ranks the included persons by their identifier (the files' order; shards are ranges of it).
-    const work = workTables(rel.id);
+    //    ranks the persons by their identifier (the files' order; shards are ranges of it).
     let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
-      await q(`CREATE UNLOGGED TABLE ${work.rp} AS
-        SELECT row_number() OVER (ORDER BY pid)::bigint AS ord, nhs, patient_id, birth_date, sex, postcode,
-               ethnicity, practice_ods, district, pid, out_age, out_area, out_eth, out_sex
-          FROM rp WHERE excl IS NULL`);
-      await q(`CREATE UNLOGGED TABLE ${work.present} AS SELECT dataset, nhs FROM rel_present`);
-      await q(`CREATE UNLOGGED TABLE ${work.blocked} AS SELECT nhs, reason FROM rel_blocked`);
       await q(`CREATE INDEX ON ${work.rp} (ord)`);
     } else {
       const agg = await this.aggregate(q, spec, path.join(dir, 'aggregate.csv.gz.partial'));
       aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
     }
+    // The temp views would outlive the transaction in this pooled session.
+    await q(`DROP VIEW rp, rel_present, rel_params, rel_blocked`);
     return { excluded, estimated, kAnon, aggregate: recordLevel ? undefined : aggregate };
   }
 
@@ -905,6 +920,7 @@ function safeMessage(err: unknown): string {
 
 /** The release's working tables in `release_work` (names from the release id, a UUID). */
 interface WorkTables {
+  params: string;
   rp: string;
   present: string;
   blocked: string;
@@ -914,6 +930,7 @@ function workTables(releaseId: string): WorkTables {
   const hex = releaseId.replace(/-/g, '');
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('release id is not a UUID');
   return {
+    params: `release_work.r${hex}_params`,
     rp: `release_work.r${hex}_persons`,
     present: `release_work.r${hex}_present`,
     blocked: `release_work.r${hex}_blocked`,

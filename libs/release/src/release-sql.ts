@@ -118,7 +118,7 @@ function personColumn(tier: Tier, field: string): Column | undefined {
           description: 'year and month of birth (YYYY-MM)',
         };
       return {
-        expr: 'rp.out_age',
+        expr: ageAt('prm.age_lvl', 'rp.a5'),
         name: 'age_band',
         description: 'age band at the release date (five-year, widened as k-anonymity needs; * suppressed)',
       };
@@ -132,18 +132,18 @@ function personColumn(tier: Tier, field: string): Column | undefined {
           description: 'postcode district (outward code)',
         };
       return {
-        expr: 'rp.out_area',
+        expr: areaAt('prm.area_lvl', 'rp.'),
         name: 'area',
         description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
       };
     case 'sex':
       return tier === 'anonymised'
-        ? { expr: 'rp.out_sex', name: 'sex', description: 'M, F or U' }
+        ? { expr: "coalesce(rp.sex, 'U')", name: 'sex', description: 'M, F or U' }
         : { expr: 'rp.sex', name: 'sex', description: 'M, F or U' };
     case 'ethnicity':
       return tier === 'anonymised'
         ? {
-            expr: 'rp.out_eth',
+            expr: ethAt('prm.eth_lvl', 'rp.'),
             name: 'ethnicity',
             description: 'ethnic category (A-Z), or ethnic group, as k-anonymity needs (* suppressed)',
           }
@@ -205,7 +205,7 @@ export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, on
              WHERE ${DATE_FILTER(d.date)} AND NOT ${d.blockedOwn}
              ORDER BY rp.ord, ${d.date}, x.id`;
   return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'
-           ORDER BY rp.ord`;
+           CROSS JOIN rel_params prm ORDER BY rp.ord`;
 }
 
 /** The header line COPY … HEADER would print for the dataset's file. */
@@ -216,6 +216,12 @@ export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): s
 /** Persons with at least one row of the dataset that may leave. */
 export function presentInsert(dataset: Dataset): string {
   const d = DATASET_SQL[dataset];
+  if (dataset === 'gp')
+    // A semi-join per person: no DISTINCT over every event row.
+    return `INSERT INTO rel_present (dataset, nhs)
+            SELECT 'gp', rp.nhs FROM rp CROSS JOIN rel_params prm
+             WHERE rp.excl IS NULL
+               AND EXISTS (SELECT 1 FROM gp_events x WHERE x.patient_id = rp.patient_id AND ${DATE_FILTER(d.date)})`;
   return `INSERT INTO rel_present (dataset, nhs)
           SELECT DISTINCT '${dataset}', rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
            WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;

@@ -507,10 +507,8 @@ export class ReleaseEngine {
           await client.query(`ANALYZE rp`);
           await client.query(`ANALYZE rel_present`);
           lap('pipeMs');
-          await client.query(
-            `CREATE TEMP TABLE rel_params ON COMMIT DROP AS SELECT $1::date AS events_from, $2::date AS events_to`,
-            [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
-          );
+          await client.query(`CREATE TEMP TABLE rel_params ON COMMIT DROP AS TABLE ${work.params} WITH NO DATA`);
+          await this.pipeInto(client, `SELECT * FROM ${work.params}`, 'rel_params');
           await client.query(`ANALYZE rel_params`);
           for (const d of spec.datasets) {
             const file = path.join(dir, shardFile(d.dataset, shard));
@@ -590,10 +588,15 @@ export class ReleaseEngine {
     // shards once committed); temp views give them the short names the SQL pieces use.
     const work = workTables(rel.id);
     // Parameters the COPY SELECTs read (they cannot take bound parameters).
-    await q(`CREATE UNLOGGED TABLE ${work.params} AS SELECT $1::date AS events_from, $2::date AS events_to`, [
-      spec.cohort.eventsFrom ?? null,
-      spec.cohort.eventsTo ?? null,
-    ]);
+    // age_lvl, area_lvl, eth_lvl: the generalisation levels k-anonymity chooses (anonymised tier).
+    await q(
+      `CREATE UNLOGGED TABLE ${work.params} AS SELECT $1::date AS events_from, $2::date AS events_to,
+              0 AS age_lvl, 0 AS area_lvl, 0 AS eth_lvl`,
+      [
+        spec.cohort.eventsFrom ?? null,
+        spec.cohort.eventsTo ?? null,
+      ],
+    );
     await q(`ANALYZE ${work.params}`);
     await q(`CREATE TEMP VIEW rel_params AS SELECT * FROM ${work.params}`);
     await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
@@ -642,8 +645,7 @@ export class ReleaseEngine {
     await q(`CREATE UNLOGGED TABLE ${work.rp} (
         ord bigint NOT NULL, nhs char(10) NOT NULL, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
         ethnicity char(1), practice_ods char(6), age int, a5 int, district text, parea text, region text,
-        eth text, eg text, excl text, present boolean NOT NULL DEFAULT false, pid text, bym text,
-        out_age text, out_area text, out_eth text, out_sex text)`);
+        eth text, eg text, excl text, pid text, bym text)`);
     await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
     await q(
       `WITH persons AS (
@@ -720,9 +722,6 @@ export class ReleaseEngine {
     if (spec.tier === 'anonymised' || (recordLevel && perPerson)) {
       for (const d of datasets) await q(presentInsert(d));
       await q(`ANALYZE ${work.present}`);
-      await q(
-        `UPDATE rp SET present = true FROM (SELECT DISTINCT nhs FROM rel_present) p WHERE p.nhs = rp.nhs`,
-      );
     }
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
@@ -822,21 +821,25 @@ export class ReleaseEngine {
       );
     }
     const lv = (n: number) => String(Math.trunc(n));
-    await q(`UPDATE rp SET out_age = ${ageExpr(lv(choice.age), 'rp.a5')},
-                           out_area = ${useArea ? areaAt(lv(choice.area), 'rp.') : "'*'"},
-                           out_eth = ${useEth ? ethAt(lv(choice.ethnicity), 'rp.') : "'*'"},
-                           out_sex = ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"}
-              WHERE excl IS NULL AND present`);
+    // The chosen levels go to the shards through rel_params (the files generalise row by row).
+    await q(`UPDATE rel_params SET age_lvl = $1, area_lvl = $2, eth_lvl = $3`, [
+      choice.age,
+      choice.area,
+      choice.ethnicity,
+    ]);
     // Persons in classes still smaller than k leave that file (their rows in it are suppressed).
     const removed = await q<{ dataset: string; n: string }>(
-      `WITH small AS (
-         SELECT pr.dataset, rp.out_age, rp.out_area, rp.out_eth, rp.out_sex
+      `WITH cls AS MATERIALIZED (
+         SELECT pr.dataset, pr.nhs, ${ageExpr(lv(choice.age), 'rp.a5')} AS a,
+                ${useArea ? areaAt(lv(choice.area), 'rp.') : "'*'"} AS r,
+                ${useEth ? ethAt(lv(choice.ethnicity), 'rp.') : "'*'"} AS e,
+                ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"} AS s
            FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs WHERE rp.excl IS NULL
-          GROUP BY 1, 2, 3, 4, 5 HAVING count(*) < $1
+       ), small AS (
+         SELECT dataset, a, r, e, s FROM cls GROUP BY 1, 2, 3, 4, 5 HAVING count(*) < $1
        ), gone AS (
-         DELETE FROM rel_present pr USING rp, small s
-          WHERE rp.nhs = pr.nhs AND s.dataset = pr.dataset AND rp.out_age = s.out_age AND rp.out_area = s.out_area
-            AND rp.out_eth = s.out_eth AND rp.out_sex = s.out_sex
+         DELETE FROM rel_present pr USING cls c JOIN small m ON (m.dataset, m.a, m.r, m.e, m.s) = (c.dataset, c.a, c.r, c.e, c.s)
+          WHERE pr.dataset = c.dataset AND pr.nhs = c.nhs
          RETURNING pr.dataset
        )
        SELECT dataset, count(*)::bigint AS n FROM gone GROUP BY dataset`,

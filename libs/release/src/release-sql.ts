@@ -217,11 +217,12 @@ export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): s
 export function presentInsert(dataset: Dataset): string {
   const d = DATASET_SQL[dataset];
   if (dataset === 'gp')
-    // A semi-join per person: no DISTINCT over every event row.
+    // Distinct patient ids first (a narrow, parallel aggregate), then one join with the persons.
     return `INSERT INTO rel_present (dataset, nhs)
-            SELECT 'gp', rp.nhs FROM rp CROSS JOIN rel_params prm
-             WHERE rp.excl IS NULL
-               AND EXISTS (SELECT 1 FROM gp_events x WHERE x.patient_id = rp.patient_id AND ${DATE_FILTER(d.date)})`;
+            SELECT 'gp', rp.nhs
+              FROM (SELECT DISTINCT x.patient_id FROM gp_events x CROSS JOIN rel_params prm WHERE ${DATE_FILTER(d.date)}) e
+              JOIN rp ON rp.patient_id = e.patient_id
+             WHERE rp.excl IS NULL`;
   return `INSERT INTO rel_present (dataset, nhs)
           SELECT DISTINCT '${dataset}', rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
            WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;

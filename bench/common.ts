@@ -84,7 +84,7 @@ export async function startProcess(
 ): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void>; output: () => string }> {
   const port = await freePort();
   let output = '';
-  const child = spawn('node', [`dist/apps/${app}/src/main.js`], {
+  const child = spawn('node', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), `dist/apps/${app}/src/main.js`], {
     env: { ...process.env, ...BENCH_ENV, DATABASE_URL: url, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

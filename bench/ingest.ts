@@ -16,6 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, startEmbeddedPostgres } from '@custodian/database';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { freshDatabase, report } from './common';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -140,13 +144,9 @@ async function main() {
         password: 'bench',
         database: 'postgres',
       });
-  const admin = new Client({ connectionString: pg.url });
-  await admin.connect();
-  await admin.query('DROP DATABASE IF EXISTS custodian_bench WITH (FORCE)');
-  await admin.query('CREATE DATABASE custodian_bench');
-  await admin.end();
-  const u = new URL(pg.url);
-  u.pathname = '/custodian_bench';
+  // A database of its own beside the bench database (dropped at the end).
+  const fresh = await freshDatabase(pg.url, 'bench_ingest');
+  const u = new URL(fresh.url);
   const port = await freePort();
   const api = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
     env: {
@@ -209,6 +209,32 @@ async function main() {
     const seconds = (Date.now() - t0) / 1000;
     clearInterval(sampler);
     const hwmAfter = procKb(api.pid!, 'VmHWM');
+
+    // Baseline: the same rows already flat (what the intake stored), COPY FROM into tables with the
+    // same columns, constraints and indexes.
+    const db = new Client({ connectionString: fresh.url });
+    await db.connect();
+    const flat: Record<string, Buffer> = {};
+    for (const table of ['patients', 'gp_events']) {
+      const chunks: Buffer[] = [];
+      const out = db.query(copyTo(`COPY ${table} TO STDOUT`));
+      for await (const chunk of out) chunks.push(chunk as Buffer);
+      flat[table] = Buffer.concat(chunks);
+      await db.query(`CREATE TABLE bench_${table} (LIKE ${table} INCLUDING ALL)`);
+    }
+    const c0 = Date.now();
+    for (const table of ['patients', 'gp_events'])
+      await pipeline(Readable.from([flat[table]]), db.query(copyFrom(`COPY bench_${table} FROM STDIN`)));
+    const copySeconds = (Date.now() - c0) / 1000;
+    await db.end();
+    report('ingest', copySeconds > 0 ? copySeconds / seconds : 0, {
+      ingest_s: seconds,
+      copy_from_s: copySeconds,
+      resources: lines,
+      resources_per_s: Math.round(lines / seconds),
+      mb: +(bytes / 1e6).toFixed(1),
+      api_peak_rss_mb: Math.round(hwmAfter / 1024),
+    });
     const result = {
       patients: PATIENTS,
       eventsPerPatient: EVENTS,
@@ -235,6 +261,7 @@ async function main() {
   } finally {
     api.kill('SIGTERM');
     await once(api, 'exit').catch(() => undefined);
+    await fresh.drop();
     await pg.stop();
     rmSync(dir, { recursive: true, force: true });
   }

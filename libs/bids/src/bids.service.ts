@@ -189,23 +189,23 @@ export class BidsService {
     const scope = visibleBidsWhere(user, 1);
     const params = [...scope.params, q.state ?? null];
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
-    const [{ total }] = await this.db.query(
-      `SELECT count(*)::int AS total FROM bids b WHERE ${where}`,
-      params,
-    );
-    const ids: { id: string }[] = await this.db.query(
-      `SELECT b.id FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5`,
+    // One round trip for the page and the total (a page past the end still needs the total).
+    const ids: { id: string | null; total: number }[] = await this.db.query(
+      `SELECT p.id, t.total FROM (SELECT count(*)::int AS total FROM bids b WHERE ${where}) t
+         LEFT JOIN LATERAL (SELECT b.id FROM bids b WHERE ${where}
+                             ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5) p ON true`,
       [...params, q.limit, (q.page - 1) * q.limit],
     );
-    if (!ids.length) return { items: [], total };
-    const bids = await this.db.getRepository(Bid).findBy({ id: In(ids.map((r) => r.id)) });
+    const total = ids[0]?.total ?? 0;
+    if (!ids[0]?.id) return { items: [], total };
+    const bids = await this.db.getRepository(Bid).findBy({ id: In(ids.map((r) => r.id!)) });
     const agreements = await this.latestAgreements(
       this.db.manager,
       bids.map((b) => b.id),
     );
     const byId = new Map(bids.map((b) => [b.id, b]));
     return {
-      items: ids.map(({ id }) => ({ ...byId.get(id)!, agreement: agreements.get(id) ?? null })),
+      items: ids.map(({ id }) => ({ ...byId.get(id!)!, agreement: agreements.get(id!) ?? null })),
       total,
     };
   }

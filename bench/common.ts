@@ -84,7 +84,12 @@ export async function startProcess(
 ): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void>; output: () => string }> {
   const port = await freePort();
   let output = '';
-  const child = spawn('node', [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), `dist/apps/${app}/src/main.js`], {
+  // The heap cap `npm start` and `npm run worker` use; BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
+  const nodeArgs = [
+    '--max-old-space-size=192',
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+  ];
+  const child = spawn('node', [...nodeArgs, `dist/apps/${app}/src/main.js`], {
     env: { ...process.env, ...BENCH_ENV, DATABASE_URL: url, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,7 +23,11 @@ export interface BenchDataset {
 
 const SEX: Record<string, string> = { male: 'M', female: 'F', other: 'U', unknown: 'U' };
 
-export async function releaseDataset(baseUrl: string, patients: number, perPatient: number): Promise<BenchDataset> {
+export async function releaseDataset(
+  baseUrl: string,
+  patients: number,
+  perPatient: number,
+): Promise<BenchDataset> {
   const name = `custodian_bench_rel_${patients}_${perPatient}`;
   const url = Object.assign(new URL(baseUrl), { pathname: `/${name}` }).toString();
   const admin = new Client({ connectionString: baseUrl });
@@ -41,7 +45,12 @@ export async function releaseDataset(baseUrl: string, patients: number, perPatie
       if (ready) {
         await runMigrations(url);
         await benchBid(url);
-        return { url, patients: Number(ready.patients), gpEvents: Number(ready.gp_events), hesRows: Number(ready.hes_rows) };
+        return {
+          url,
+          patients: Number(ready.patients),
+          gpEvents: Number(ready.gp_events),
+          hesRows: Number(ready.hes_rows),
+        };
       }
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
     }
@@ -80,7 +89,9 @@ export async function releaseDataset(baseUrl: string, patients: number, perPatie
         ),
       ),
     );
-    await sql.query(`INSERT INTO source_loads (id, kind) VALUES ('00000000-0000-4000-8000-00000000000b', 'hes')`);
+    await sql.query(
+      `INSERT INTO source_loads (id, kind) VALUES ('00000000-0000-4000-8000-00000000000b', 'hes')`,
+    );
     // Events: a deterministic spread of types, codes and dates per patient.
     await sql.query(
       `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date, value)
@@ -110,15 +121,18 @@ export async function releaseDataset(baseUrl: string, patients: number, perPatie
     );
     await sql.query(`VACUUM ANALYZE`);
     const [{ gp, hes }] = (
-      await sql.query(`SELECT (SELECT count(*) FROM gp_events) AS gp, (SELECT count(*) FROM hes_episodes) AS hes`)
+      await sql.query(
+        `SELECT (SELECT count(*) FROM gp_events) AS gp, (SELECT count(*) FROM hes_episodes) AS hes`,
+      )
     ).rows;
-    await sql.query(`CREATE TABLE bench_ready AS SELECT $1::bigint AS patients, $2::bigint AS gp_events, $3::bigint AS hes_rows`, [
-      patients,
-      gp,
-      hes,
-    ]);
+    await sql.query(
+      `CREATE TABLE bench_ready AS SELECT $1::bigint AS patients, $2::bigint AS gp_events, $3::bigint AS hes_rows`,
+      [patients, gp, hes],
+    );
     await benchBid(url);
-    console.log(`generated ${patients} patients, ${gp} GP events, ${hes} HES episodes in ${(Date.now() - t0) / 1000}s`);
+    console.log(
+      `generated ${patients} patients, ${gp} GP events, ${hes} HES episodes in ${(Date.now() - t0) / 1000}s`,
+    );
     return { url, patients, gpEvents: Number(gp), hesRows: Number(hes) };
   } finally {
     await sql.end();

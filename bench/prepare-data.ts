@@ -8,7 +8,11 @@ import { releaseDataset } from './dataset';
 async function main(): Promise<void> {
   const db = await benchDatabase();
   try {
-    const d = await releaseDataset(db.url, Number(argValue('patients', '100000')), Number(argValue('per', '10')));
+    const d = await releaseDataset(
+      db.url,
+      Number(argValue('patients', '100000')),
+      Number(argValue('per', '10')),
+    );
     console.log(JSON.stringify(d));
   } finally {
     await db.stop();

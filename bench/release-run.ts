@@ -74,7 +74,15 @@ export async function runRelease(
     await db.query(
       `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, spec.bidId, spec.tier, spec.legalBasis, JSON.stringify(spec), spec.requestedBy, keys.newTokenSeed(id)],
+      [
+        id,
+        spec.bidId,
+        spec.tier,
+        spec.legalBasis,
+        JSON.stringify(spec),
+        spec.requestedBy,
+        keys.newTokenSeed(id),
+      ],
     );
     const t0 = process.hrtime.bigint();
     await boss.send('release.run', { releaseId: id });
@@ -87,7 +95,10 @@ export async function runRelease(
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (row.state !== 'completed') for (const p of procs) console.error(p.output().slice(-4000));
     const files = (
-      await db.query(`SELECT name, rows::bigint AS rows, bytes::bigint AS bytes FROM release_files WHERE release_id = $1 ORDER BY name`, [id])
+      await db.query(
+        `SELECT name, rows::bigint AS rows, bytes::bigint AS bytes FROM release_files WHERE release_id = $1 ORDER BY name`,
+        [id],
+      )
     ).rows.map((f) => ({ name: f.name, rows: Number(f.rows), bytes: Number(f.bytes) }));
     return {
       seconds,

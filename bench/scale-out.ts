@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     const ds = await releaseDataset(db.url, patients, per);
     const one = await runRelease(ds.url, 1, PSEUDONYMISED);
     const two = await runRelease(ds.url, 2, PSEUDONYMISED);
-    for (const r of [one, two]) if (r.state !== 'completed') throw new Error(`release ${r.state}: ${r.failure}`);
+    for (const r of [one, two])
+      if (r.state !== 'completed') throw new Error(`release ${r.state}: ${r.failure}`);
     report('scale-out', one.seconds / two.seconds, {
       one_worker_s: one.seconds,
       two_workers_s: two.seconds,

@@ -7,7 +7,6 @@ import { ReleaseService } from '@custodian/release';
 import { killWorker, startWorker, WORKER } from './support/worker-process';
 import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
 
-
 /**
  * A worker process killed (SIGKILL) in the middle of a release: nothing becomes visible, and after
  * a restart exactly one completed release exists whose files match its manifest. Needs the built
@@ -87,10 +86,15 @@ describe('release crash safety', () => {
     }
     expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(200_000);
     // The killed build's working tables and shard files are gone; the build that completed was sharded.
-    const work = await t.sql.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`);
+    const work = await t.sql.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`,
+    );
     expect(work.rows[0].n).toBe(0);
     expect(names.filter((n) => n.startsWith('.build'))).toEqual([]);
-    const shards = await t.sql.query(`SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND state = 'done'`, [id]);
+    const shards = await t.sql.query(
+      `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND state = 'done'`,
+      [id],
+    );
     expect(shards.rows[0].n).toBe(5);
     worker.kill('SIGTERM');
   }, 150_000);

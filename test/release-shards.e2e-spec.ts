@@ -5,7 +5,14 @@ import { gunzipSync } from 'node:zlib';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseService } from '@custodian/release';
 import type { ReleaseSpec } from '@custodian/release';
-import { addObjection, ensureActiveBid, newLoad, seedPractice, spec, waitForRelease } from './release-helpers';
+import {
+  addObjection,
+  ensureActiveBid,
+  newLoad,
+  seedPractice,
+  spec,
+  waitForRelease,
+} from './release-helpers';
 import { killWorker, startWorker } from './support/worker-process';
 
 /**
@@ -73,7 +80,13 @@ describe('release shards across worker processes', () => {
 
     // Two worker processes, 8,000-row shards: 100,000 GP rows make eight shards (RELEASE_MAX_SHARDS).
     for (let i = 0; i < 2; i++)
-      workers.push(await startWorker(t, { RELEASE_SHARD_ROWS: '8000', RELEASE_MAX_SHARDS: '8', WORKER_CONCURRENCY: '2' }));
+      workers.push(
+        await startWorker(t, {
+          RELEASE_SHARD_ROWS: '8000',
+          RELEASE_MAX_SHARDS: '8',
+          WORKER_CONCURRENCY: '2',
+        }),
+      );
     const a = await releases.request(s, officer as never);
     expect((await waitForRelease(t, a.id, 90_000)).state).toBe('completed');
     const b = await releases.request(s, officer as never);
@@ -112,7 +125,9 @@ describe('release shards across worker processes', () => {
     const manifest = JSON.parse(readFileSync(path.join(t.config.dataDir, a.id, 'manifest.json'), 'utf8'));
     expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(gp.length - 1);
     // Nothing left behind: working tables dropped, no shard files.
-    const work = await t.sql.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`);
+    const work = await t.sql.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`,
+    );
     expect(work.rows[0].n).toBe(0);
   }, 180_000);
 });

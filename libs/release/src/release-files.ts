@@ -37,7 +37,9 @@ export async function copyQueryToGzip(
   opts: { header?: boolean; level?: number } = {},
 ): Promise<WrittenFile> {
   const copy = client.query(
-    copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${opts.header === false ? 'false' : 'true'})`),
+    copyTo(
+      `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${opts.header === false ? 'false' : 'true'})`,
+    ),
   );
   const h = hashing();
   await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, createWriteStream(file));

@@ -210,7 +210,11 @@ export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, on
 
 /** The header line COPY … HEADER would print for the dataset's file. */
 export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): string {
-  return datasetColumns(dataset, fields, tier).columns.map((c) => c.name).join(',') + '\n';
+  return (
+    datasetColumns(dataset, fields, tier)
+      .columns.map((c) => c.name)
+      .join(',') + '\n'
+  );
 }
 
 /** Persons with at least one row of the dataset that may leave. */

@@ -380,7 +380,9 @@ export class ReleaseEngine {
    */
   private async buildShards(rel: ClaimedRelease, dir: string, snapshot: string, estimated: number) {
     const work = workTables(rel.id);
-    const [{ persons }] = await this.db.query(`SELECT coalesce(max(ord), 0)::bigint AS persons FROM ${work.rp}`);
+    const [{ persons }] = await this.db.query(
+      `SELECT coalesce(max(ord), 0)::bigint AS persons FROM ${work.rp}`,
+    );
     const n = Number(persons);
     const shards = Math.max(
       1,
@@ -442,7 +444,17 @@ export class ReleaseEngine {
     );
     let did = false;
     for (const s of shards)
-      if (await this.runShard(rel.id, rel.spec, rel.work.snapshot, build, s.shard, Number(s.first_person), Number(s.last_person)))
+      if (
+        await this.runShard(
+          rel.id,
+          rel.spec,
+          rel.work.snapshot,
+          build,
+          s.shard,
+          Number(s.first_person),
+          Number(s.last_person),
+        )
+      )
         did = true;
     return did;
   }
@@ -491,8 +503,12 @@ export class ReleaseEngine {
           // The working set was committed after that snapshot, so this transaction cannot see its
           // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
           await client.query(`CREATE TEMP TABLE rp ON COMMIT DROP AS TABLE ${work.rp} WITH NO DATA`);
-          await client.query(`CREATE TEMP TABLE rel_present ON COMMIT DROP AS TABLE ${work.present} WITH NO DATA`);
-          await client.query(`CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${work.blocked} WITH NO DATA`);
+          await client.query(
+            `CREATE TEMP TABLE rel_present ON COMMIT DROP AS TABLE ${work.present} WITH NO DATA`,
+          );
+          await client.query(
+            `CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${work.blocked} WITH NO DATA`,
+          );
           await this.pipeInto(
             client,
             `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
@@ -507,7 +523,9 @@ export class ReleaseEngine {
           await client.query(`ANALYZE rp`);
           await client.query(`ANALYZE rel_present`);
           lap('pipeMs');
-          await client.query(`CREATE TEMP TABLE rel_params ON COMMIT DROP AS TABLE ${work.params} WITH NO DATA`);
+          await client.query(
+            `CREATE TEMP TABLE rel_params ON COMMIT DROP AS TABLE ${work.params} WITH NO DATA`,
+          );
           await this.pipeInto(client, `SELECT * FROM ${work.params}`, 'rel_params');
           await client.query(`ANALYZE rel_params`);
           for (const d of spec.datasets) {
@@ -526,11 +544,10 @@ export class ReleaseEngine {
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           await client
-            .query(`UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`, [
-              releaseId,
-              build,
-              shard,
-            ])
+            .query(
+              `UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`,
+              [releaseId, build, shard],
+            )
             .catch(() => undefined);
           throw err;
         }
@@ -592,10 +609,7 @@ export class ReleaseEngine {
     await q(
       `CREATE UNLOGGED TABLE ${work.params} AS SELECT $1::date AS events_from, $2::date AS events_to,
               0 AS age_lvl, 0 AS area_lvl, 0 AS eth_lvl`,
-      [
-        spec.cohort.eventsFrom ?? null,
-        spec.cohort.eventsTo ?? null,
-      ],
+      [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
     );
     await q(`ANALYZE ${work.params}`);
     await q(`CREATE TEMP VIEW rel_params AS SELECT * FROM ${work.params}`);

@@ -217,18 +217,20 @@ export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): s
   );
 }
 
-/** Persons with at least one row of the dataset that may leave. */
-export function presentInsert(dataset: Dataset): string {
+/**
+ * Persons with at least one row of the dataset that may leave: a SELECT of (dataset, nhs), one
+ * per dataset, unioned into one `CREATE TABLE … AS` (which PostgreSQL may run in parallel; an
+ * `INSERT … SELECT` never is).
+ */
+export function presentSelect(dataset: Dataset): string {
   const d = DATASET_SQL[dataset];
   if (dataset === 'gp')
-    // Distinct patient ids first (a narrow, parallel aggregate), then one join with the persons.
-    return `INSERT INTO rel_present (dataset, nhs)
-            SELECT 'gp', rp.nhs
+    // Distinct patient ids first (a narrow aggregate), then one join with the persons.
+    return `SELECT 'gp'::text AS dataset, rp.nhs
               FROM (SELECT DISTINCT x.patient_id FROM gp_events x CROSS JOIN rel_params prm WHERE ${DATE_FILTER(d.date)}) e
               JOIN rp ON rp.patient_id = e.patient_id
              WHERE rp.excl IS NULL`;
-  return `INSERT INTO rel_present (dataset, nhs)
-          SELECT DISTINCT '${dataset}', rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
+  return `SELECT DISTINCT '${dataset}'::text AS dataset, rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
            WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;
 }
 

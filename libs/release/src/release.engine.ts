@@ -24,7 +24,7 @@ import {
   datasetHeader,
   datasetSelect,
   ethAt,
-  presentInsert,
+  presentSelect,
   rowReasons,
   unattributableCount,
 } from './release-sql';
@@ -656,13 +656,12 @@ export class ReleaseEngine {
         : spec.tier === 'anonymised'
           ? this.keys.open(rel.token_seed_enc, `release:${rel.id}`)
           : undefined;
-    await q(`CREATE UNLOGGED TABLE ${work.rp} (
-        ord bigint NOT NULL, nhs char(10) NOT NULL, patient_id bigint, birth_date date, sex char(1), postcode varchar(8),
-        ethnicity char(1), practice_ods char(6), age int, a5 int, district text, parea text, region text,
-        eth text, eg text, excl text, pid text, bym text)`);
-    await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
+    // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does):
+    // ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district,
+    // parea, region, eth, eg, excl, pid, bym.
     await q(
-      `WITH persons AS (
+      `CREATE UNLOGGED TABLE ${work.rp} AS
+       WITH persons AS (
          SELECT p.nhs_number AS nhs, p.id AS patient_id, p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods
            FROM patients p
          ${
@@ -680,11 +679,11 @@ export class ReleaseEngine {
                 substring(x.postcode from '^[A-Z]+') AS parea
            FROM persons x
        )
-       INSERT INTO ${work.rp} (ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district, parea, region, eth, eg, pid, bym)
-       SELECT row_number() OVER (ORDER BY s.pid), s.* FROM (
+       SELECT row_number() OVER (ORDER BY s.pid)::bigint AS ord, s.* FROM (
        SELECT x.nhs, x.patient_id, x.birth_date, x.sex, x.postcode, x.ethnicity, x.practice_ods, x.age,
-              (x.age / 5) * 5, coalesce(x.district, 'unknown'), coalesce(x.parea, 'unknown'), coalesce(rg.region, 'unknown'),
-              coalesce(x.ethnicity, 'Z'), coalesce(eg.grp, 'Not stated'),
+              (x.age / 5) * 5 AS a5, coalesce(x.district, 'unknown') AS district, coalesce(x.parea, 'unknown') AS parea,
+              coalesce(rg.region, 'unknown') AS region,
+              coalesce(x.ethnicity, 'Z') AS eth, coalesce(eg.grp, 'Not stated') AS eg, NULL::text AS excl,
               CASE WHEN $7::bytea IS NULL THEN x.nhs::text
                    ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END AS pid,
               to_char(x.birth_date, 'YYYY-MM') AS bym
@@ -712,6 +711,7 @@ export class ReleaseEngine {
       ],
     );
     idKey?.fill(0);
+    await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
     await q(`CREATE UNIQUE INDEX ON ${work.rp} (nhs)`);
     await q(`ANALYZE ${work.rp}`);
 
@@ -727,16 +727,19 @@ export class ReleaseEngine {
       `SELECT count(*)::bigint AS n FROM rp JOIN rel_obj o ON o.nhs = rp.nhs AND o.type = 'type2' WHERE rp.excl IS NULL`,
     );
 
-    await q(
-      `CREATE UNLOGGED TABLE ${work.present} (dataset text NOT NULL, nhs char(10) NOT NULL, PRIMARY KEY (dataset, nhs))`,
-    );
-    await q(`CREATE TEMP VIEW rel_present AS SELECT * FROM ${work.present}`);
     // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
     const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
-    if (spec.tier === 'anonymised' || (recordLevel && perPerson)) {
-      for (const d of datasets) await q(presentInsert(d));
-      await q(`ANALYZE ${work.present}`);
-    }
+    const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
+    await q(
+      `CREATE UNLOGGED TABLE ${work.present} AS ${
+        needPresence
+          ? datasets.map((d) => presentSelect(d)).join(' UNION ALL ')
+          : `SELECT NULL::text AS dataset, NULL::char(10) AS nhs WHERE false`
+      }`,
+    );
+    await q(`ALTER TABLE ${work.present} ALTER dataset SET NOT NULL, ALTER nhs SET NOT NULL, ADD PRIMARY KEY (dataset, nhs)`);
+    await q(`ANALYZE ${work.present}`);
+    await q(`CREATE TEMP VIEW rel_present AS SELECT * FROM ${work.present}`);
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
     let kAnon:

@@ -86,7 +86,11 @@ export async function runRelease(
     );
     const t0 = process.hrtime.bigint();
     await boss.send('release.run', { releaseId: id });
-    let row: Record<string, any>;
+    let row: {
+      state: string;
+      failure_reason: string | null;
+      work: { shards?: number; timings?: ReleaseRun['timings'] } | null;
+    };
     for (;;) {
       row = (await db.query(`SELECT state, failure_reason, work FROM releases WHERE id = $1`, [id])).rows[0];
       if (row.state === 'completed' || row.state === 'failed') break;

@@ -737,7 +737,9 @@ export class ReleaseEngine {
           : `SELECT NULL::text AS dataset, NULL::char(10) AS nhs WHERE false`
       }`,
     );
-    await q(`ALTER TABLE ${work.present} ALTER dataset SET NOT NULL, ALTER nhs SET NOT NULL, ADD PRIMARY KEY (dataset, nhs)`);
+    await q(
+      `ALTER TABLE ${work.present} ALTER dataset SET NOT NULL, ALTER nhs SET NOT NULL, ADD PRIMARY KEY (dataset, nhs)`,
+    );
     await q(`ANALYZE ${work.present}`);
     await q(`CREATE TEMP VIEW rel_present AS SELECT * FROM ${work.present}`);
 

@@ -148,7 +148,7 @@ async function main() {
   const fresh = await freshDatabase(pg.url, 'bench_ingest');
   const u = new URL(fresh.url);
   const port = await freePort();
-  const api = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+  const api = spawn(process.execPath, ['--max-old-space-size=192', 'dist/apps/api/src/main.js'], {
     env: {
       ...process.env,
       DATABASE_URL: u.toString(),

@@ -60,6 +60,9 @@ async function main(): Promise<void> {
     const health = await run('/health');
     const list = await run('/bids?limit=50', auth);
     const one = await run(`/bids/${bidId}`, auth);
+    // Diagnostic: the cheapest authenticated route (token check + session/user query), to separate
+    // the cost of authentication from the cost of the bids queries.
+    const me = await run('/auth/me', auth);
     const errors = (r: autocannon.Result) => r.non2xx + r.errors;
     report('api', list.requests.average / health.requests.average, {
       health_rps: health.requests.average,
@@ -69,7 +72,9 @@ async function main(): Promise<void> {
       bid_rps: one.requests.average,
       bid_p99_ms: one.latency.p99,
       bid_ratio: one.requests.average / health.requests.average,
-      non2xx: errors(health) + errors(list) + errors(one),
+      auth_me_rps: me.requests.average,
+      auth_me_p99_ms: me.latency.p99,
+      non2xx: errors(health) + errors(list) + errors(one) + errors(me),
       api_peak_rss_mb: peakRssMb(api.child.pid!),
       duration_s: duration,
     });

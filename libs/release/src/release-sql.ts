@@ -36,6 +36,14 @@ function sourceFrom(table: string): string {
           JOIN rp ON rp.nhs = x.person_nhs`;
 }
 
+/** A HES / social-care row whose own NHS number is a blocked objector's, whoever it is linked to. */
+const SOURCE_BLOCKED_OWN =
+  '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))';
+const LINKAGE_STEP = {
+  expr: 'x.linkage_step',
+  description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
+};
+
 export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   gp: {
     from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
@@ -52,8 +60,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   },
   hes: {
     from: sourceFrom('hes_episodes'),
-    blockedOwn:
-      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.admission_date',
     code: 'x.diagnosis_icd10',
     event: {
@@ -62,16 +69,12 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
       diagnosis_icd10: { expr: 'x.diagnosis_icd10', description: 'primary diagnosis (ICD-10)' },
       procedure_opcs4: { expr: 'x.procedure_opcs4', description: 'main procedure (OPCS-4)' },
       provider_code: { expr: 'x.provider_code', description: 'provider organisation code' },
-      linkage_step: {
-        expr: 'x.linkage_step',
-        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
-      },
+      linkage_step: LINKAGE_STEP,
     },
   },
   social_care: {
     from: sourceFrom('social_care_records'),
-    blockedOwn:
-      '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))',
+    blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.start_date',
     code: 'x.service_type',
     event: {
@@ -79,10 +82,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
       service_type: { expr: 'x.service_type', description: 'social care service type' },
       start_date: { expr: 'x.start_date', description: 'service start date' },
       end_date: { expr: 'x.end_date', description: 'service end date' },
-      linkage_step: {
-        expr: 'x.linkage_step',
-        description: 'HES/ONS linkage step (1-8) that linked the row, empty if unlinked',
-      },
+      linkage_step: LINKAGE_STEP,
     },
   },
 };

@@ -84,20 +84,18 @@ export class ReleaseEngine {
     // The holder connection: the release's advisory lock (one coordinator per release; freed if the
     // process dies, so recoverOrphans() can queue it again) and, while shards are built, the
     // REPEATABLE READ transaction whose exported snapshot every shard reads the source tables in.
-    const qr = this.db.createQueryRunner();
-    await qr.connect();
-    const holder = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
-    try {
-      const { rows } = await holder.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
-        `release:${releaseId}`,
-      ]);
-      if (!rows[0].locked) throw new Error('release is being built by another worker');
-      await this.runLocked(releaseId, holder);
-    } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await holder.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
-      await qr.release();
-    }
+    await this.withClient(async (holder) => {
+      try {
+        const { rows } = await holder.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+          `release:${releaseId}`,
+        ]);
+        if (!rows[0].locked) throw new Error('release is being built by another worker');
+        await this.runLocked(releaseId, holder);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => undefined);
+        await holder.query(`SELECT pg_advisory_unlock_all()`).catch(() => undefined);
+      }
+    });
   }
 
   private async runLocked(releaseId: string, holder: PoolClient): Promise<void> {
@@ -502,32 +500,24 @@ export class ReleaseEngine {
           await client.query(`SET LOCAL TimeZone = 'UTC'`);
           // The working set was committed after that snapshot, so this transaction cannot see its
           // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
-          await client.query(`CREATE TEMP TABLE rp ON COMMIT DROP AS TABLE ${work.rp} WITH NO DATA`);
-          await client.query(
-            `CREATE TEMP TABLE rel_present ON COMMIT DROP AS TABLE ${work.present} WITH NO DATA`,
-          );
-          await client.query(
-            `CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${work.blocked} WITH NO DATA`,
-          );
-          await this.pipeInto(
-            client,
-            `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
-            'rp',
-          );
-          await this.pipeInto(
-            client,
-            `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs WHERE r.ord BETWEEN ${first} AND ${last}`,
-            'rel_present',
-          );
-          await this.pipeInto(client, `SELECT * FROM ${work.blocked}`, 'rel_blocked');
-          await client.query(`ANALYZE rp`);
-          await client.query(`ANALYZE rel_present`);
+          const slice = {
+            rp: `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
+            rel_present: `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs
+                           WHERE r.ord BETWEEN ${first} AND ${last}`,
+            rel_blocked: `SELECT * FROM ${work.blocked}`,
+            rel_params: `SELECT * FROM ${work.params}`,
+          };
+          const source = {
+            rp: work.rp,
+            rel_present: work.present,
+            rel_blocked: work.blocked,
+            rel_params: work.params,
+          };
+          for (const [temp, table] of Object.entries(source))
+            await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
+          await this.pipeInto(client, slice);
+          for (const temp of Object.keys(source)) await client.query(`ANALYZE ${temp}`);
           lap('pipeMs');
-          await client.query(
-            `CREATE TEMP TABLE rel_params ON COMMIT DROP AS TABLE ${work.params} WITH NO DATA`,
-          );
-          await this.pipeInto(client, `SELECT * FROM ${work.params}`, 'rel_params');
-          await client.query(`ANALYZE rel_params`);
           for (const d of spec.datasets) {
             const file = path.join(dir, shardFile(d.dataset, shard));
             const w = await copyQueryToGzip(
@@ -570,13 +560,17 @@ export class ReleaseEngine {
     });
   }
 
-  /** COPY `select` (committed working tables, another connection) into `table` of `client`'s transaction. */
-  private async pipeInto(client: PoolClient, select: string, table: string): Promise<void> {
+  /**
+   * COPY each SELECT (committed working tables, read on one other connection) into the temp table
+   * of `client`'s transaction named by its key: bytes only, never parsed here.
+   */
+  private async pipeInto(client: PoolClient, selects: Record<string, string>): Promise<void> {
     await this.withClient(async (source) => {
-      await pipeline(
-        source.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT binary)`)),
-        client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT binary)`)),
-      );
+      for (const [table, select] of Object.entries(selects))
+        await pipeline(
+          source.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT binary)`)),
+          client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT binary)`)),
+        );
     });
   }
 

@@ -12,14 +12,14 @@ import { argValue, benchDatabase, peakRssMb, report } from './common';
 import { releaseDataset } from './dataset';
 import { parallelCopy, PSEUDONYMISED, runRelease } from './release-run';
 
-export const rawSelects = (streams: number) => [
-  ...Array.from(
+/** The same joined rows as the release, read raw: `streams` COPYs, each a share of the patients. */
+const rawSelects = (streams: number) =>
+  Array.from(
     { length: streams },
     (_, k) => `SELECT p.nhs_number, p.birth_date, p.postcode, p.sex, e.code, e.event_date
                  FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE e.patient_id % ${streams} = ${k}`,
-  ),
-];
-export const rawHesSelects = (streams: number) =>
+  );
+const rawHesSelects = (streams: number) =>
   Array.from(
     { length: streams },
     (_, k) => `SELECT p.nhs_number, h.admission_date, h.diagnosis_icd10
@@ -66,8 +66,7 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module)
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,11 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
 import { killWorker, startWorker, WORKER } from './support/worker-process';
-import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
+import {
+  ensureActiveBid,
+  readVerifiedRelease,
+  seedGpPopulation,
+  seedPractice,
+  spec,
+  waitForRelease,
+} from './release-helpers';
 
 const KILLS = 20;
 
@@ -46,16 +52,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     const seed = Number(process.env.CRASH_SEED ?? 20261125);
     const random = prng(seed);
     await seedPractice(t.sql);
-    await t.sql.query(
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-       SELECT (9400000000 + g)::text, DATE '1940-01-01' + (g % 25000), 'F', 'LS1 4AP', 'A', 'A81001', g::text
-         FROM generate_series(1, 3000) g`,
-    );
-    await t.sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-       SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
-         FROM patients p CROSS JOIN generate_series(1, 20) g`,
-    );
+    await seedGpPopulation(t.sql, 3000, 20);
     const officer = await t.as('release_officer');
     const researcher = await t.as('researcher');
     const auditor = await t.as('auditor');
@@ -125,16 +122,10 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     );
     expect(audits[0].n).toBe(1);
 
-    const names = readdirSync(dir).sort();
+    const { names, manifest } = readVerifiedRelease(dir);
     expect(names.filter((n) => n.endsWith('.partial') || n.startsWith('.'))).toEqual([]);
-    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(names).toEqual(['manifest.json', ...manifest.files.map((f: { name: string }) => f.name)].sort());
-    for (const f of manifest.files) {
-      const bytes = readFileSync(path.join(dir, f.name));
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
-      expect(bytes.length).toBe(f.bytes);
-    }
-    expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(60_000);
+    expect(names).toEqual(['manifest.json', ...manifest.files.map((f) => f.name)].sort());
+    expect(manifest.files.find((f) => f.name === 'gp.csv.gz')!.rows).toBe(60_000);
     const verify = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
     expect(verify.body).toMatchObject({ ok: true });
     // Give the worker time to settle (a re-queued duplicate job finds the release completed).

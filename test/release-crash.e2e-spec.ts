@@ -1,11 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
 import { killWorker, startWorker, WORKER } from './support/worker-process';
-import { ensureActiveBid, seedPractice, spec, waitForRelease } from './release-helpers';
+import {
+  ensureActiveBid,
+  readVerifiedRelease,
+  seedGpPopulation,
+  seedPractice,
+  spec,
+  waitForRelease,
+} from './release-helpers';
 
 /**
  * A worker process killed (SIGKILL) in the middle of a release: nothing becomes visible, and after
@@ -29,16 +35,7 @@ describe('release crash safety', () => {
   it('SIGKILL mid-release, restart: one completed release, files match the manifest, no partial files', async () => {
     expect(existsSync(WORKER)).toBe(true);
     await seedPractice(t.sql);
-    await t.sql.query(
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-       SELECT (9400000000 + g)::text, DATE '1940-01-01' + (g % 25000), 'F', 'LS1 4AP', 'A', 'A81001', g::text
-         FROM generate_series(1, 8000) g`,
-    );
-    await t.sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-       SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
-         FROM patients p CROSS JOIN generate_series(1, 25) g`,
-    );
+    await seedGpPopulation(t.sql, 8000, 25);
     const officer = await t.as('release_officer');
     const researcher = await t.as('researcher');
     const s = spec({
@@ -76,15 +73,9 @@ describe('release crash safety', () => {
     const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`);
     expect(rows[0].n).toBe(1);
     const dir = path.join(t.config.dataDir, id);
-    const names = readdirSync(dir).sort();
+    const { names, manifest } = readVerifiedRelease(dir);
     expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
-    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    for (const f of manifest.files) {
-      const bytes = readFileSync(path.join(dir, f.name));
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
-      expect(bytes.length).toBe(f.bytes);
-    }
-    expect(manifest.files.find((f: { name: string }) => f.name === 'gp.csv.gz').rows).toBe(200_000);
+    expect(manifest.files.find((f) => f.name === 'gp.csv.gz')!.rows).toBe(200_000);
     // The killed build's working tables and shard files are gone; the build that completed was sharded.
     const work = await t.sql.query(
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`,

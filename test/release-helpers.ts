@@ -1,4 +1,6 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Client } from 'pg';
 import type { TestApp } from '@custodian/testing';
@@ -202,3 +204,34 @@ export function parseCsvGz(body: Buffer): { header: string[]; rows: Record<strin
 }
 
 export const hmacHex = (key: Buffer, nhs: string) => createHmac('sha256', key).update(nhs).digest('hex');
+
+/** `patients` GP patients (NHS numbers 9400000001…) with `events` observations each, set-based. */
+export async function seedGpPopulation(sql: Client, patients: number, events: number): Promise<void> {
+  await sql.query(
+    `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+     SELECT (9400000000 + g)::text, DATE '1940-01-01' + (g % 25000), 'F', 'LS1 4AP', 'A', 'A81001', g::text
+       FROM generate_series(1, $1::int) g`,
+    [patients],
+  );
+  await sql.query(
+    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+     SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
+       FROM patients p CROSS JOIN generate_series(1, $1::int) g`,
+    [events],
+  );
+}
+
+/** A release directory as it stands: its file names, and its manifest once every listed file is checked against its SHA-256 and size. */
+export function readVerifiedRelease(dir: string): {
+  names: string[];
+  manifest: { files: { name: string; rows: number; bytes: number; sha256: string }[] };
+} {
+  const names = readdirSync(dir).sort();
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  for (const f of manifest.files) {
+    const bytes = readFileSync(path.join(dir, f.name));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+    expect(bytes.length).toBe(f.bytes);
+  }
+  return { names, manifest };
+}

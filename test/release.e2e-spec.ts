@@ -3,7 +3,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { releaseRegisterLines, ReleaseEngine, ReleaseService } from '@custodian/release';
+import {
+  CATALOGUE_FIELDS,
+  PERSON_FIELDS,
+  releaseRegisterLines,
+  ReleaseEngine,
+  ReleaseService,
+} from '@custodian/release';
+import { DATASET_SQL } from '../libs/release/src/release-sql';
 import { ReleaseKeys } from '../libs/release/src/keys';
 import {
   addEvent,
@@ -471,5 +478,23 @@ describe('release engine (SPEC §5)', () => {
         'pseudo_id',
       ]);
     }
+  });
+
+  it('the engine knows exactly the fields of the published catalogue, and how to produce each', async () => {
+    // The catalogue researchers bid from (catalog_fields, seeded by migration) and the engine's own
+    // list must not drift: a field only in the catalogue could be approved yet never produced; a
+    // field only in the engine could leave without being published.
+    const { rows } = await t.sql.query(`SELECT dataset, name FROM catalog_fields ORDER BY dataset, position`);
+    const published: Record<string, string[]> = {};
+    for (const r of rows) (published[r.dataset] ??= []).push(r.name);
+    expect(published).toEqual(
+      Object.fromEntries(Object.entries(CATALOGUE_FIELDS).map(([d, f]) => [d, [...f]])),
+    );
+    for (const [dataset, fields] of Object.entries(CATALOGUE_FIELDS))
+      for (const f of fields)
+        expect(
+          PERSON_FIELDS.has(f) || f in DATASET_SQL[dataset as keyof typeof DATASET_SQL].event,
+          `${dataset}.${f}`,
+        ).toBe(true);
   });
 });

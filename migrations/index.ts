@@ -6,6 +6,7 @@ import { Linkage1764000004000 } from './1764000004000-linkage';
 import { Governance1764000005000 } from './1764000005000-governance';
 import { Releases1764000006000 } from './1764000006000-releases';
 import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
+import { ChangeNotify1764000008000 } from './1764000008000-change-notify';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   Governance1764000005000,
   Releases1764000006000,
   ReleaseShards1764000007000,
+  ChangeNotify1764000008000,
 ];

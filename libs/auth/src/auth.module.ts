@@ -7,6 +7,7 @@ import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { AuthService, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER } from './auth.service';
 import { JwtAuthGuard } from './guards';
 import { PasswordService } from './password.service';
+import { PrincipalCache } from './principal-cache';
 import { AuthSession, RefreshToken } from './session.entity';
 import { JwtStrategy, LocalStrategy } from './strategies';
 
@@ -29,7 +30,7 @@ import { JwtStrategy, LocalStrategy } from './strategies';
       }),
     }),
   ],
-  providers: [AuthService, PasswordService, LocalStrategy, JwtStrategy, JwtAuthGuard],
+  providers: [AuthService, PasswordService, PrincipalCache, LocalStrategy, JwtStrategy, JwtAuthGuard],
   exports: [AuthService, PasswordService, JwtAuthGuard],
 })
 export class AuthModule {}

@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
 } from '@custodian/core';
 import { PasswordService } from './password.service';
+import { PrincipalCache } from './principal-cache';
 
 export const JWT_ISSUER = 'custodian';
 export const JWT_AUDIENCE = 'custodian-api';
@@ -36,7 +37,8 @@ export interface AccessClaims {
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 const PRINCIPAL_SQL = `
-  SELECT u.id, u.email, u.roles, u.organisation_id AS "organisationId", u.practice_ods AS "practiceOds", s.id AS "sessionId"
+  SELECT u.id, u.email, u.roles, u.organisation_id AS "organisationId", u.practice_ods AS "practiceOds", s.id AS "sessionId",
+         s.expires_at AS "expiresAt"
     FROM auth_sessions s JOIN users u ON u.id = s.user_id
    WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`;
 
@@ -48,6 +50,7 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly passwords: PasswordService,
     private readonly audit: AuditService,
+    private readonly principals: PrincipalCache,
   ) {}
 
   /** Checks throttling, then the password; every attempt is counted and audited. */
@@ -177,6 +180,7 @@ export class AuthService {
       return { tokens: await this.issue(tx, row.user_id, row.session_id) } as const;
     });
     if (outcome.tokens) return outcome.tokens;
+    if ('userId' in outcome && outcome.userId) this.forgetUser(outcome.userId);
     if (outcome.error === 'reused')
       throw new UnauthorizedError(
         'REFRESH_TOKEN_REUSED',
@@ -196,6 +200,7 @@ export class AuthService {
         tx,
       );
     });
+    this.forgetUser(user.id);
   }
 
   /** Loads the caller for an access token; undefined when the session or user is no longer valid. */
@@ -207,11 +212,25 @@ export class AuthService {
       !/^[0-9a-f-]{36}$/.test(claims.sub)
     )
       return undefined;
+    const cached = this.principals.get(claims.sid, claims.sub);
+    if (cached) return cached;
+    const listening = this.principals.isListening();
     const [row] = await this.db.query(PRINCIPAL_SQL, [claims.sid, claims.sub]);
-    return row ?? undefined;
+    if (!row) return undefined;
+    const { expiresAt, ...principal } = row as Principal & { expiresAt: Date };
+    this.principals.set(principal, listening, expiresAt);
+    return principal;
   }
 
-  /** Ends every session of a user at once (disable, role change). */
+  /**
+   * Call once a transaction that changed a user or their sessions has committed: this process
+   * stops reusing their session checks at once (other processes hear it from PostgreSQL).
+   */
+  forgetUser(userId: string): void {
+    this.principals.forgetUser(userId);
+  }
+
+  /** Ends every session of a user at once (disable, role change); call `forgetUser` after the commit. */
   async revokeUserSessions(tx: EntityManager, userId: string, reason: string): Promise<number> {
     const res = await tx.query(
       `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE user_id = $1 AND revoked_at IS NULL`,

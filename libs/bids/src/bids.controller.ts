@@ -2,6 +2,7 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -22,7 +23,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
-import { BidsService, toBidResponse } from './bids.service';
+import { BidPage, BidsService, toBidResponse } from './bids.service';
 import { CohortService } from './cohort.service';
 import {
   BidDto,
@@ -71,10 +72,24 @@ export class BidsController {
   @Get()
   @Can('read', 'Bid')
   @ApiOkResponse({ type: BidListDto })
-  async list(@CurrentUser() user: Principal, @Query() q: ListBidsQueryDto): Promise<BidListDto> {
-    const { items, total } = await this.bids.list(user, q);
-    return { items: items.map(toBidResponse), page: q.page, limit: q.limit, total };
+  @Header('content-type', 'application/json; charset=utf-8')
+  async list(@CurrentUser() user: Principal, @Query() q: ListBidsQueryDto): Promise<string> {
+    const page = await this.bids.list(user, q);
+    // A page the service kept (same scope, page and limit) is written out once, not per request.
+    let body = this.pageBodies.get(page);
+    if (body === undefined) {
+      const dto: BidListDto = {
+        items: page.items.map(toBidResponse),
+        page: q.page,
+        limit: q.limit,
+        total: page.total,
+      };
+      body = JSON.stringify(dto);
+      this.pageBodies.set(page, body);
+    }
+    return body;
   }
+  private readonly pageBodies = new WeakMap<BidPage, string>();
 
   @Get(':id')
   @Can('read', 'Bid')

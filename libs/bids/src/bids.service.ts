@@ -1,9 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AuditService } from '@custodian/audit';
+import { ChangeFeed, FeedCache } from '@custodian/database';
 import { CatalogService } from '@custodian/catalog';
 import {
+  APP_CONFIG,
+  type AppConfig,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -28,6 +31,13 @@ import type {
 } from './dto';
 
 export type BidWithAgreement = Bid & { agreement: Agreement | null };
+export interface BidPage {
+  items: Readonly<BidWithAgreement>[];
+  total: number;
+}
+
+/** A bid's (`b`) current agreement: its latest version. */
+const LATEST_AGREEMENT = `SELECT * FROM agreements a WHERE a.bid_id = b.id ORDER BY a.version DESC LIMIT 1`;
 
 export const toAgreementResponse = (a: Agreement): AgreementDto => ({
   reference: a.reference,
@@ -84,13 +94,27 @@ type BidContent = Pick<
 /** Bids: their content, visibility, and the applicant's and screener's transitions. */
 @Injectable()
 export class BidsService {
+  /**
+   * Pages and bids as read for a visibility scope, for `CACHE_SECONDS`: emptied whenever any
+   * process commits a change to bids or agreements (trigger → `custodian_bids`), whenever this
+   * process commits any transaction (so it reads its own writes before the notification arrives),
+   * and while the change feed is down.
+   */
+  private readonly reads: FeedCache<Readonly<BidWithAgreement> | BidPage>;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly catalog: CatalogService,
     private readonly workflow: BidWorkflow,
     private readonly agreements: AgreementsService,
     private readonly audit: AuditService,
-  ) {}
+    feed: ChangeFeed,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.reads = new FeedCache(feed, config.cacheSeconds * 1000);
+    feed.on('custodian_bids', () => this.reads.clear());
+    feed.onLocalCommit(() => this.reads.clear());
+  }
 
   async create(user: Principal, dto: CreateBidDto, meta?: RequestMeta): Promise<BidWithAgreement> {
     const org = requireApplicantOrg(user);
@@ -185,34 +209,47 @@ export class BidsService {
     });
   }
 
-  async list(user: Principal, q: ListBidsQueryDto): Promise<{ items: BidWithAgreement[]; total: number }> {
+  async list(user: Principal, q: ListBidsQueryDto): Promise<BidPage> {
     const scope = visibleBidsWhere(user, 1);
-    const params = [...scope.params, q.state ?? null];
+    const key = `list|${scope.params.join('|')}|${q.state ?? ''}|${q.limit}|${q.page}`;
+    const hit = this.reads.get(key) as BidPage | undefined;
+    if (hit) return hit;
+    const listening = this.reads.listening;
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
-    // One round trip for the page and the total (a page past the end still needs the total).
-    const ids: { id: string | null; total: number }[] = await this.db.query(
-      `SELECT p.id, t.total FROM (SELECT count(*)::int AS total FROM bids b WHERE ${where}) t
-         LEFT JOIN LATERAL (SELECT b.id FROM bids b WHERE ${where}
-                             ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5) p ON true`,
-      [...params, q.limit, (q.page - 1) * q.limit],
+    // One round trip for the total and the page with each bid's latest agreement (a page past the
+    // end still needs the total): the count and the page read only the bids they need, by index.
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM bids b WHERE ${where}) t
+         LEFT JOIN LATERAL (
+           SELECT ${this.columns()}, b.ord
+             FROM (SELECT b.*, row_number() OVER (ORDER BY b.created_at DESC, b.id) AS ord
+                     FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5) b
+             LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true) p ON true
+        ORDER BY p.ord`,
+      [...scope.params, q.state ?? null, q.limit, (q.page - 1) * q.limit],
     );
-    const total = ids[0]?.total ?? 0;
-    if (!ids[0]?.id) return { items: [], total };
-    const bids = await this.db.getRepository(Bid).findBy({ id: In(ids.map((r) => r.id!)) });
-    const agreements = await this.latestAgreements(
-      this.db.manager,
-      bids.map((b) => b.id),
-    );
-    const byId = new Map(bids.map((b) => [b.id, b]));
-    return {
-      items: ids.map(({ id }) => ({ ...byId.get(id!)!, agreement: agreements.get(id!) ?? null })),
-      total,
-    };
+    const total = (rows[0]?.total as number) ?? 0;
+    const page = { items: rows[0]?.id ? rows.map((r) => this.fromRow(r)) : [], total };
+    this.reads.set(key, page, listening);
+    return page;
   }
 
   /** A bid the caller may read, or 404 (also for another organisation's bid). */
-  async get(user: Principal, id: string, em: EntityManager = this.db.manager): Promise<BidWithAgreement> {
-    return this.withAgreement(em, await this.findVisible(em, user, id));
+  async get(user: Principal, id: string): Promise<Readonly<BidWithAgreement>> {
+    const scope = visibleBidsWhere(user, 2);
+    const key = `bid|${id}|${scope.params.join('|')}`;
+    const hit = this.reads.get(key) as BidWithAgreement | undefined;
+    if (hit) return hit;
+    const listening = this.reads.listening;
+    const [row] = await this.db.query(
+      `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
+        WHERE b.id = $1 AND ${scope.sql}`,
+      [id, ...scope.params],
+    );
+    if (!row) throw new NotFoundError('Bid');
+    const bid = this.fromRow(row);
+    this.reads.set(key, bid, listening);
+    return bid;
   }
 
   async events(user: Principal, id: string): Promise<BidEventDto[]> {
@@ -345,6 +382,39 @@ export class BidsService {
     const bid = await tx.findOne(Bid, { where: { id }, lock: { mode: 'pessimistic_write' } });
     if (!bid || bid.state === 'draft') throw new NotFoundError('Bid');
     return bid;
+  }
+
+  /**
+   * The select list of a bid (`b`) and its latest agreement (`a`), from the entities' own column
+   * metadata, so a raw query yields the same properties as the ORM would (dates as YYYY-MM-DD text,
+   * as TypeORM gives them); `fromRow` splits a row back into the two.
+   */
+  private columns(): string {
+    if (!this.selectList) {
+      const list = (entity: typeof Bid | typeof Agreement, alias: string, prefix: string) =>
+        this.db
+          .getMetadata(entity)
+          .columns.map(
+            (c) =>
+              `${alias}.${c.databaseName}${c.type === 'date' ? '::text' : ''} AS "${prefix}${c.propertyName}"`,
+          );
+      this.selectList = [...list(Bid, 'b', ''), ...list(Agreement, 'a', 'agreement.')].join(', ');
+    }
+    return this.selectList;
+  }
+  private selectList?: string;
+
+  private fromRow(row: Record<string, unknown>): BidWithAgreement {
+    const bid: Record<string, unknown> = {};
+    const agreement: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      if (k.startsWith('agreement.')) agreement[k.slice(10)] = v;
+      else if (k !== 'total' && k !== 'ord') bid[k] = v;
+    }
+    return {
+      ...(bid as unknown as Bid),
+      agreement: agreement.id ? (agreement as unknown as Agreement) : null,
+    };
   }
 
   private async findVisible(em: EntityManager, user: Principal, id: string): Promise<Bid> {

@@ -68,6 +68,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toFloat) @IsNumber() @Min(0) @Max(0.5) ANON_MAX_SUPPRESSION?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600) ACCESS_TOKEN_TTL_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(300) @Max(2_592_000) REFRESH_TOKEN_TTL_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60) CACHE_SECONDS?: number;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() RUN_WORKER?: boolean;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
@@ -93,6 +94,11 @@ export interface AppConfig {
   anonMaxSuppression: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long a process may reuse a session check or a bid read (0: ask PostgreSQL on every
+   * request); committed changes reach every process's caches at once (LISTEN/NOTIFY).
+   */
+  cacheSeconds: number;
   logLevel: string;
   runWorker: boolean;
   workerConcurrency: number;
@@ -150,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     anonMaxSuppression: raw.ANON_MAX_SUPPRESSION ?? 0.05,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
+    cacheSeconds: raw.CACHE_SECONDS ?? 10,
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,

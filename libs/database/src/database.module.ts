@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ChangeFeed } from './change-feed';
 import { dataSourceOptions } from './connection';
 import { JobsService } from './jobs.service';
 import { DATABASE_OWNER_URL } from './tokens';
@@ -27,8 +28,8 @@ export class DatabaseModule {
           retryDelay: 1000,
         }),
       ],
-      providers: [{ provide: DATABASE_OWNER_URL, useValue: opts.url }, JobsService],
-      exports: [DATABASE_OWNER_URL, JobsService],
+      providers: [{ provide: DATABASE_OWNER_URL, useValue: opts.url }, JobsService, ChangeFeed],
+      exports: [DATABASE_OWNER_URL, JobsService, ChangeFeed],
     };
   }
 }

@@ -1,3 +1,4 @@
+export * from './change-feed';
 export * from './connection';
 export * from './database.module';
 export * from './embedded';

@@ -139,7 +139,7 @@ export class IdentityService {
   /** Changing roles, disabling, or setting a new password ends every session of that user at once. */
   async updateUser(actor: Principal, id: string, dto: UpdateUserDto, meta?: RequestMeta): Promise<User> {
     const passwordHash = dto.password ? await this.passwords.hash(dto.password) : undefined;
-    return this.db.transaction(async (tx) => {
+    const saved = await this.db.transaction(async (tx) => {
       const user = await tx
         .getRepository(User)
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -198,6 +198,9 @@ export class IdentityService {
       );
       return saved;
     });
+    // Committed: this process stops reusing the user's session checks before it answers.
+    this.auth.forgetUser(id);
+    return saved;
   }
 
   /** The first administrator, from ADMIN_EMAIL/ADMIN_PASSWORD, only when no user exists yet. */

@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig, Principal } from '@custodian/core';
+import { ChangeFeed, FeedCache } from '@custodian/database';
+
+/**
+ * Sessions already checked in PostgreSQL, remembered for `CACHE_SECONDS` per process, so that an
+ * authenticated request does not need a query of its own before its real work.
+ *
+ * Revocation stays immediate: every change to a session or user row (logout, revocation, role
+ * change, disabling — by any process, or by hand in SQL) is announced on `custodian_auth` by a
+ * trigger when it commits, and every process forgets that user's entries when it arrives
+ * (`ChangeFeed`). The process that made the change also forgets them itself once its transaction
+ * has committed (`forgetUser`), before it answers, so its own next request cannot race the
+ * notification. Nothing is cached while the listening connection is down.
+ */
+@Injectable()
+export class PrincipalCache {
+  private readonly cache: FeedCache<Principal>;
+
+  constructor(feed: ChangeFeed, @Inject(APP_CONFIG) config: AppConfig) {
+    this.cache = new FeedCache(feed, config.cacheSeconds * 1000);
+    feed.on('custodian_auth', (userId) => this.forgetUser(userId));
+  }
+
+  /** The principal remembered for a session, if any and still fresh. */
+  get(sessionId: string, userId: string): Principal | undefined {
+    const p = this.cache.get(sessionId);
+    return p?.id === userId ? p : undefined;
+  }
+
+  /**
+   * Remembers a principal just read from PostgreSQL; `readWhileListening` is `isListening()` taken
+   * before the read. Kept no longer than the session itself.
+   */
+  set(principal: Principal, readWhileListening: boolean, sessionEnds?: Date): void {
+    // Frozen: the same object serves many requests, so none of them may change it.
+    Object.freeze(principal.roles);
+    this.cache.set(principal.sessionId, Object.freeze(principal), readWhileListening, sessionEnds?.getTime());
+  }
+
+  isListening(): boolean {
+    return this.cache.listening;
+  }
+
+  /** Forgets every session of a user (after a committed change, and on each notification). */
+  forgetUser(userId: string): void {
+    this.cache.delete((p) => p.id === userId);
+  }
+}

@@ -1,0 +1,70 @@
+import type { DataSource } from 'typeorm';
+import { ChangeFeed, FeedCache } from './change-feed';
+
+/** A DataSource whose connection must never be touched (the feed only registers a subscriber). */
+const untouchable = () =>
+  ({
+    subscribers: [],
+    get driver() {
+      throw new Error('must not open a connection');
+    },
+  }) as unknown as DataSource;
+
+/** A feed that believes it is listening (as after a successful LISTEN). */
+function listeningFeed(): ChangeFeed {
+  const feed = new ChangeFeed(untouchable());
+  (feed as unknown as { setUp(up: boolean): void }).setUp(true);
+  return feed;
+}
+
+describe('FeedCache', () => {
+  it('with a TTL of 0 keeps nothing and never opens a connection', () => {
+    const cache = new FeedCache<number>(new ChangeFeed(untouchable()), 0);
+    expect(cache.get('k')).toBeUndefined();
+    cache.set('k', 1, true);
+    expect(cache.get('k')).toBeUndefined();
+    expect(cache.listening).toBe(false);
+  });
+
+  it('keeps a value only if it was read while listening', () => {
+    const cache = new FeedCache<number>(listeningFeed(), 10_000);
+    cache.set('stale', 1, false);
+    cache.set('fresh', 2, true);
+    expect(cache.get('stale')).toBeUndefined();
+    expect(cache.get('fresh')).toBe(2);
+  });
+
+  it('empties itself when the feed goes down, and keeps nothing until it is back', () => {
+    const feed = listeningFeed();
+    const cache = new FeedCache<number>(feed, 10_000);
+    cache.set('k', 1, true);
+    (feed as unknown as { setUp(up: boolean): void }).setUp(false);
+    expect(cache.size).toBe(0);
+    cache.set('k', 1, true);
+    expect(cache.size).toBe(0);
+  });
+
+  it('expires entries after the TTL or at their own end, whichever is first', () => {
+    vi.useFakeTimers();
+    try {
+      const cache = new FeedCache<number>(listeningFeed(), 10_000);
+      cache.set('long', 1, true);
+      cache.set('short', 2, true, Date.now() + 1_000);
+      vi.advanceTimersByTime(1_001);
+      expect(cache.get('short')).toBeUndefined();
+      expect(cache.get('long')).toBe(1);
+      vi.advanceTimersByTime(9_000);
+      expect(cache.get('long')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('holds at most maxEntries, dropping the oldest', () => {
+    const cache = new FeedCache<number>(listeningFeed(), 10_000, 3);
+    for (let i = 0; i < 5; i++) cache.set(`k${i}`, i, true);
+    expect(cache.size).toBe(3);
+    expect(cache.get('k0')).toBeUndefined();
+    expect(cache.get('k4')).toBe(4);
+  });
+});

@@ -1,0 +1,164 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Client, ClientConfig } from 'pg';
+import { DataSource, EntitySubscriberInterface } from 'typeorm';
+
+/** Channels the schema's triggers announce changes on (migration 1764000008000). */
+export const CHANGE_CHANNELS = ['custodian_auth', 'custodian_bids'] as const;
+export type ChangeChannel = (typeof CHANGE_CHANNELS)[number];
+
+const RECONNECT_MS = 1_000;
+
+/**
+ * What this process hears about committed changes, for caches that must never serve stale data
+ * for longer than a notification takes to arrive:
+ * - `on(channel)`: triggers announce changes committed by any process (or by hand in SQL) on
+ *   `LISTEN` channels, delivered when the transaction commits;
+ * - `onReset`: the listening connection went down or came up — anything cached may have missed a
+ *   change, so caches empty themselves; `listening` is false until it is back;
+ * - `onLocalCommit`: a transaction of this process's DataSource committed, before its caller
+ *   continues, so a process always reads its own writes even before their notification arrives.
+ *
+ * The connection is opened on the first `listen()`, so processes whose caches are never used
+ * (workers, the CLI) hold none; after a failure, at most one attempt a second.
+ */
+@Injectable()
+export class ChangeFeed implements OnApplicationShutdown {
+  private readonly log = new Logger(ChangeFeed.name);
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly resets = new Set<() => void>();
+  private readonly commits = new Set<() => void>();
+  private client?: Client;
+  private up = false;
+  private connecting = false;
+  private closed = false;
+  private nextAttempt = 0;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    const commits = this.commits;
+    const subscriber: EntitySubscriberInterface = {
+      afterTransactionCommit: () => commits.forEach((fn) => fn()),
+    };
+    this.db.subscribers.push(subscriber);
+  }
+
+  get listening(): boolean {
+    return this.up;
+  }
+
+  on(channel: ChangeChannel, fn: (payload: string) => void): void {
+    if (!this.handlers.has(channel)) this.handlers.set(channel, new Set());
+    this.handlers.get(channel)!.add(fn);
+  }
+
+  onReset(fn: () => void): void {
+    this.resets.add(fn);
+  }
+
+  onLocalCommit(fn: () => void): void {
+    this.commits.add(fn);
+  }
+
+  /** Starts listening if not already (cheap to call on every request). */
+  listen(): void {
+    if (this.up || this.connecting || this.closed || Date.now() < this.nextAttempt) return;
+    this.connecting = true;
+    this.nextAttempt = Date.now() + RECONNECT_MS;
+    // The pool's own settings (URL, application role, timeouts), for one connection of our own.
+    const poolOptions = (this.db.driver as unknown as { master: { options: ClientConfig } }).master.options;
+    const client = new Client({ ...poolOptions, application_name: 'custodian-change-feed' });
+    const down = (err?: Error) => {
+      if (this.client !== client) return;
+      this.client = undefined;
+      this.setUp(false);
+      client.end().catch(() => undefined);
+      if (err && !this.closed)
+        this.log.warn(`change feed lost (${err.message}); caches are off until it is back`);
+    };
+    client.on('notification', (n) => this.handlers.get(n.channel)?.forEach((fn) => fn(n.payload ?? '')));
+    client.on('error', down);
+    client.on('end', () => down());
+    this.client = client;
+    client
+      .connect()
+      .then(() => client.query(CHANGE_CHANNELS.map((c) => `LISTEN ${c};`).join(' ')))
+      .then(() => {
+        if (this.client !== client || this.closed) return void client.end().catch(() => undefined);
+        this.setUp(true);
+      })
+      .catch((err: Error) => down(err))
+      .finally(() => {
+        this.connecting = false;
+      });
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    this.setUp(false);
+    const client = this.client;
+    this.client = undefined;
+    return client ? client.end().catch(() => undefined) : Promise.resolve();
+  }
+
+  private setUp(up: boolean): void {
+    this.up = up;
+    this.resets.forEach((fn) => fn());
+  }
+}
+
+/**
+ * A small map of values read from PostgreSQL, kept for `ttlMs` and only while the change feed is
+ * listening. `read` is the value of `feed.listening` taken before the database read: a value read
+ * while nobody listened may already be stale, so it is not kept.
+ */
+export class FeedCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {
+    feed.onReset(() => this.clear());
+  }
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  /** Whether a read made now may be kept (take it before the read; pass it to `set`). */
+  get listening(): boolean {
+    return this.ttlMs > 0 && this.feed.listening;
+  }
+
+  get(key: string): V | undefined {
+    if (!this.ttlMs) return undefined;
+    if (!this.feed.listening) {
+      this.feed.listen();
+      return undefined;
+    }
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.until > Date.now()) return e.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: V, readWhileListening: boolean, notAfter?: number): void {
+    if (!this.ttlMs || !readWhileListening || !this.feed.listening) return;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, until: Math.min(Date.now() + this.ttlMs, notAfter ?? Infinity) });
+  }
+
+  delete(pred: (value: V, key: string) => boolean): void {
+    for (const [k, e] of this.entries) if (pred(e.value, k)) this.entries.delete(k);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -76,6 +76,14 @@ export const BENCH_ENV = {
   DEMO_SEED: 'false',
 };
 
+/**
+ * Exactly how `npm start` and `npm run worker` run Node (package.json): source maps, the heap caps
+ * and two malloc arenas (glibc otherwise keeps an arena per thread-pool thread, e.g. after argon2's
+ * 19 MiB hashes: ~30 MB of RSS measured). BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
+ */
+export const NODE_RUN_ARGS = ['--enable-source-maps', '--max-old-space-size=192', '--max-semi-space-size=4'];
+export const NODE_RUN_ENV = { MALLOC_ARENA_MAX: '2' };
+
 /** Starts a built app process (`dist/apps/<app>/src/main.js`) against the bench database. */
 export async function startProcess(
   app: 'api' | 'worker',
@@ -84,13 +92,17 @@ export async function startProcess(
 ): Promise<{ child: ChildProcess; port: number; stop: () => Promise<void>; output: () => string }> {
   const port = await freePort();
   let output = '';
-  // The heap cap `npm start` and `npm run worker` use; BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
-  const nodeArgs = [
-    '--max-old-space-size=192',
-    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-  ];
+  const nodeArgs = [...NODE_RUN_ARGS, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+
   const child = spawn('node', [...nodeArgs, `dist/apps/${app}/src/main.js`], {
-    env: { ...process.env, ...BENCH_ENV, DATABASE_URL: url, PORT: String(port), ...env },
+    env: {
+      ...process.env,
+      ...BENCH_ENV,
+      MALLOC_ARENA_MAX: '2',
+      DATABASE_URL: url,
+      PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => (output += d));

@@ -19,7 +19,7 @@ import { freePort, startEmbeddedPostgres } from '@custodian/database';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { freshDatabase, report } from './common';
+import { freshDatabase, NODE_RUN_ARGS, NODE_RUN_ENV, report } from './common';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -148,9 +148,10 @@ async function main() {
   const fresh = await freshDatabase(pg.url, 'bench_ingest');
   const u = new URL(fresh.url);
   const port = await freePort();
-  const api = spawn(process.execPath, ['--max-old-space-size=192', 'dist/apps/api/src/main.js'], {
+  const api = spawn(process.execPath, [...NODE_RUN_ARGS, 'dist/apps/api/src/main.js'], {
     env: {
       ...process.env,
+      ...NODE_RUN_ENV,
       DATABASE_URL: u.toString(),
       PORT: String(port),
       DEMO_SEED: 'false',

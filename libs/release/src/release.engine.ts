@@ -16,7 +16,7 @@ import { chooseNode, KAnonChoice, NodeStats } from './k-anonymity';
 import { ReleaseKeys } from './keys';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import {
-  ageAt,
+  ageKey,
   areaAt,
   DATASET_SQL,
   DATE_FILTER,
@@ -24,6 +24,7 @@ import {
   datasetHeader,
   datasetSelect,
   ethAt,
+  GP_COUNTS,
   presentSelect,
   rowReasons,
   unattributableCount,
@@ -724,6 +725,8 @@ export class ReleaseEngine {
     // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
     const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
     const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
+    const gpCounted = needPresence && datasets.includes('gp');
+    if (gpCounted) await q(GP_COUNTS);
     await q(
       `CREATE UNLOGGED TABLE ${work.present} AS ${
         needPresence
@@ -752,7 +755,7 @@ export class ReleaseEngine {
     excluded.rows = {};
     let estimated = 0;
     for (const d of datasets) {
-      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d));
+      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, gpCounted));
       const byReason: Record<string, number> = {};
       for (const r of reasons) {
         if (r.reason === null) {
@@ -803,7 +806,8 @@ export class ReleaseEngine {
         FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs
        WHERE rp.excl IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
     const ageTop = useAge ? 3 : 0;
-    const ageExpr = (lvl: string, col: string) => (useAge ? ageAt(lvl, col) : `'*'`);
+    // Classes are counted by integer age keys (the same partition as the files' age bands).
+    const ageExpr = (lvl: string, col: string) => (useAge ? ageKey(lvl, col) : `-1`);
     const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
       `WITH nodes AS (
          SELECT a, r, e FROM generate_series(0, ${ageTop}) a, generate_series(0, ${useArea ? 3 : 0}) r,

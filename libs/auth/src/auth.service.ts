@@ -214,11 +214,11 @@ export class AuthService {
       return undefined;
     const cached = this.principals.get(claims.sid, claims.sub);
     if (cached) return cached;
-    const listening = this.principals.isListening();
+    const begun = this.principals.begin();
     const [row] = await this.db.query(PRINCIPAL_SQL, [claims.sid, claims.sub]);
     if (!row) return undefined;
     const { expiresAt, ...principal } = row as Principal & { expiresAt: Date };
-    this.principals.set(principal, listening, expiresAt);
+    this.principals.set(principal, begun, expiresAt);
     return principal;
   }
 

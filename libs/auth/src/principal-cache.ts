@@ -28,18 +28,21 @@ export class PrincipalCache {
     return p?.id === userId ? p : undefined;
   }
 
-  /**
-   * Remembers a principal just read from PostgreSQL; `readWhileListening` is `isListening()` taken
-   * before the read. Kept no longer than the session itself.
-   */
-  set(principal: Principal, readWhileListening: boolean, sessionEnds?: Date): void {
-    // Frozen: the same object serves many requests, so none of them may change it.
-    Object.freeze(principal.roles);
-    this.cache.set(principal.sessionId, Object.freeze(principal), readWhileListening, sessionEnds?.getTime());
+  /** Call before reading a principal from PostgreSQL; pass the result to `set`. */
+  begin(): number | undefined {
+    return this.cache.begin();
   }
 
+  /** Remembers a principal just read (unless a change was heard meanwhile); no longer than its session. */
+  set(principal: Principal, begun: number | undefined, sessionEnds?: Date): void {
+    // Frozen: the same object serves many requests, so none of them may change it.
+    Object.freeze(principal.roles);
+    this.cache.set(principal.sessionId, Object.freeze(principal), begun, sessionEnds?.getTime());
+  }
+
+  /** Whether the cache is on and its change feed is listening. */
   isListening(): boolean {
-    return this.cache.listening;
+    return this.cache.begin() !== undefined;
   }
 
   /** Forgets every session of a user (after a committed change, and on each notification). */

@@ -214,7 +214,7 @@ export class BidsService {
     const key = `list|${scope.params.join('|')}|${q.state ?? ''}|${q.limit}|${q.page}`;
     const hit = this.reads.get(key) as BidPage | undefined;
     if (hit) return hit;
-    const listening = this.reads.listening;
+    const begun = this.reads.begin();
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
     // One round trip for the total and the page with each bid's latest agreement (a page past the
     // end still needs the total): the count and the page read only the bids they need, by index.
@@ -230,7 +230,7 @@ export class BidsService {
     );
     const total = (rows[0]?.total as number) ?? 0;
     const page = { items: rows[0]?.id ? rows.map((r) => this.fromRow(r)) : [], total };
-    this.reads.set(key, page, listening);
+    this.reads.set(key, page, begun);
     return page;
   }
 
@@ -240,7 +240,7 @@ export class BidsService {
     const key = `bid|${id}|${scope.params.join('|')}`;
     const hit = this.reads.get(key) as BidWithAgreement | undefined;
     if (hit) return hit;
-    const listening = this.reads.listening;
+    const begun = this.reads.begin();
     const [row] = await this.db.query(
       `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
         WHERE b.id = $1 AND ${scope.sql}`,
@@ -248,7 +248,7 @@ export class BidsService {
     );
     if (!row) throw new NotFoundError('Bid');
     const bid = this.fromRow(row);
-    this.reads.set(key, bid, listening);
+    this.reads.set(key, bid, begun);
     return bid;
   }
 

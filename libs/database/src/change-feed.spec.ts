@@ -21,26 +21,38 @@ describe('FeedCache', () => {
   it('with a TTL of 0 keeps nothing and never opens a connection', () => {
     const cache = new FeedCache<number>(new ChangeFeed(untouchable()), 0);
     expect(cache.get('k')).toBeUndefined();
-    cache.set('k', 1, true);
+    cache.set('k', 1, cache.begin());
     expect(cache.get('k')).toBeUndefined();
-    expect(cache.listening).toBe(false);
+    expect(cache.begin()).toBeUndefined();
   });
 
   it('keeps a value only if it was read while listening', () => {
     const cache = new FeedCache<number>(listeningFeed(), 10_000);
-    cache.set('stale', 1, false);
-    cache.set('fresh', 2, true);
+    cache.set('stale', 1, undefined);
+    cache.set('fresh', 2, cache.begin());
     expect(cache.get('stale')).toBeUndefined();
     expect(cache.get('fresh')).toBe(2);
+  });
+
+  it('does not keep a read during which anything was invalidated (its snapshot may predate the change)', () => {
+    const cache = new FeedCache<number>(listeningFeed(), 10_000);
+    const begun = cache.begin();
+    cache.delete((_v, k) => k === 'other'); // a change announced while the read ran
+    cache.set('k', 1, begun);
+    expect(cache.get('k')).toBeUndefined();
+    const again = cache.begin();
+    cache.set('k', 1, again);
+    expect(cache.get('k')).toBe(1);
   });
 
   it('empties itself when the feed goes down, and keeps nothing until it is back', () => {
     const feed = listeningFeed();
     const cache = new FeedCache<number>(feed, 10_000);
-    cache.set('k', 1, true);
+    const begun = cache.begin();
+    cache.set('k', 1, begun);
     (feed as unknown as { setUp(up: boolean): void }).setUp(false);
     expect(cache.size).toBe(0);
-    cache.set('k', 1, true);
+    cache.set('k', 1, begun);
     expect(cache.size).toBe(0);
   });
 
@@ -48,8 +60,8 @@ describe('FeedCache', () => {
     vi.useFakeTimers();
     try {
       const cache = new FeedCache<number>(listeningFeed(), 10_000);
-      cache.set('long', 1, true);
-      cache.set('short', 2, true, Date.now() + 1_000);
+      cache.set('long', 1, cache.begin());
+      cache.set('short', 2, cache.begin(), Date.now() + 1_000);
       vi.advanceTimersByTime(1_001);
       expect(cache.get('short')).toBeUndefined();
       expect(cache.get('long')).toBe(1);
@@ -62,7 +74,7 @@ describe('FeedCache', () => {
 
   it('holds at most maxEntries, dropping the oldest', () => {
     const cache = new FeedCache<number>(listeningFeed(), 10_000, 3);
-    for (let i = 0; i < 5; i++) cache.set(`k${i}`, i, true);
+    for (let i = 0; i < 5; i++) cache.set(`k${i}`, i, cache.begin());
     expect(cache.size).toBe(3);
     expect(cache.get('k0')).toBeUndefined();
     expect(cache.get('k4')).toBe(4);

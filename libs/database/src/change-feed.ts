@@ -108,11 +108,14 @@ export class ChangeFeed implements OnApplicationShutdown {
 
 /**
  * A small map of values read from PostgreSQL, kept for `ttlMs` and only while the change feed is
- * listening. `read` is the value of `feed.listening` taken before the database read: a value read
- * while nobody listened may already be stale, so it is not kept.
+ * listening. A read is kept only if nothing was invalidated while it ran: take `begin()` before the
+ * query and pass it to `set`. Every invalidation (`delete`, `clear`, the feed going down or up)
+ * starts a new epoch, so a read whose snapshot may predate a change that was announced (or missed)
+ * while it ran is answered but not kept.
  */
 export class FeedCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
+  private epoch = 0;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -126,9 +129,9 @@ export class FeedCache<V> {
     return this.ttlMs > 0;
   }
 
-  /** Whether a read made now may be kept (take it before the read; pass it to `set`). */
-  get listening(): boolean {
-    return this.ttlMs > 0 && this.feed.listening;
+  /** Call before reading from PostgreSQL; undefined when nothing read now could be kept. */
+  begin(): number | undefined {
+    return this.ttlMs > 0 && this.feed.listening ? this.epoch : undefined;
   }
 
   get(key: string): V | undefined {
@@ -144,17 +147,19 @@ export class FeedCache<V> {
     return undefined;
   }
 
-  set(key: string, value: V, readWhileListening: boolean, notAfter?: number): void {
-    if (!this.ttlMs || !readWhileListening || !this.feed.listening) return;
+  set(key: string, value: V, begun: number | undefined, notAfter?: number): void {
+    if (begun === undefined || begun !== this.epoch || !this.feed.listening) return;
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, until: Math.min(Date.now() + this.ttlMs, notAfter ?? Infinity) });
   }
 
   delete(pred: (value: V, key: string) => boolean): void {
+    this.epoch++;
     for (const [k, e] of this.entries) if (pred(e.value, k)) this.entries.delete(k);
   }
 
   clear(): void {
+    this.epoch++;
     this.entries.clear();
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { apiClient, freshDatabase, peakRssMb, report, scale, startProcess } from './common';
 
@@ -55,13 +56,40 @@ async function main(): Promise<void> {
       bidId = bid.id;
     }
     const auth = { authorization: `Bearer ${token}` };
-    const run = (path: string, headers: Record<string, string> = {}) =>
-      autocannon({ url: `${base_}${path}`, connections: 32, duration, headers });
+    // CPU time of the load generator (autocannon runs in this process) and of the API process per
+    // request: on two shared cores the client's share bounds what any route can reach.
+    const apiCpuMs = () => {
+      const f = readFileSync(`/proc/${api.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 }; // clock ticks of 10 ms
+    };
+    const cpu: Record<string, { client: number; api: string }> = {};
+    const run = async (path: string, headers: Record<string, string> = {}) => {
+      const c0 = process.cpuUsage();
+      const a0 = apiCpuMs();
+      const r = await autocannon({ url: `${base_}${path}`, connections: 32, duration, headers });
+      const c = process.cpuUsage(c0);
+      const a1 = apiCpuMs();
+      const per = (ms: number) => (ms / r.requests.total).toFixed(3);
+      cpu[path] = {
+        client: +per((c.user + c.system) / 1000),
+        api: `${per(a1.user - a0.user)}+${per(a1.sys - a0.sys)}`,
+      };
+      return r;
+    };
+    // Warm-up (not measured): every route once under load, so no route is measured with a cold JIT
+    // or empty caches — the first route measured used to be the one paying for both.
+    for (const [path, h] of [
+      ['/health', {}],
+      ['/bids?limit=50', auth],
+      [`/bids/${bidId}`, auth],
+      ['/auth/me', auth],
+    ] as const)
+      await autocannon({ url: `${base_}${path}`, connections: 32, duration: 2, headers: h });
     const health = await run('/health');
     const list = await run('/bids?limit=50', auth);
     const one = await run(`/bids/${bidId}`, auth);
-    // Diagnostic: the cheapest authenticated route (token check + session/user query), to separate
-    // the cost of authentication from the cost of the bids queries.
+    // Diagnostic: the cheapest authenticated route (token and session check), to separate the cost
+    // of authentication from the cost of the bids reads.
     const me = await run('/auth/me', auth);
     const errors = (r: autocannon.Result) => r.non2xx + r.errors;
     report('api', list.requests.average / health.requests.average, {
@@ -76,6 +104,10 @@ async function main(): Promise<void> {
       auth_me_p99_ms: me.latency.p99,
       non2xx: errors(health) + errors(list) + errors(one) + errors(me),
       api_peak_rss_mb: peakRssMb(api.child.pid!),
+      // CPU ms per request: load generator / API process user+system.
+      health_cpu_ms: `${cpu['/health'].client}/${cpu['/health'].api}`,
+      list_cpu_ms: `${cpu['/bids?limit=50'].client}/${cpu['/bids?limit=50'].api}`,
+      bid_cpu_ms: `${cpu[`/bids/${bidId}`].client}/${cpu[`/bids/${bidId}`].api}`,
       duration_s: duration,
     });
   } finally {

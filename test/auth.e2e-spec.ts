@@ -192,6 +192,15 @@ describe('authentication', () => {
       expect(after).toBe(before + 1);
     });
 
+    it('refuses a token that was accepted before once it has expired', async () => {
+      const shortLived = forge({ alg: 'HS256', typ: 'JWT' }, { ...claims(), exp: now() + 2 });
+      await t.http.get('/api/auth/me').set('Authorization', `Bearer ${shortLived}`).expect(200);
+      await t.http.get('/api/auth/me').set('Authorization', `Bearer ${shortLived}`).expect(200);
+      await new Promise((r) => setTimeout(r, 2_100));
+      const res = await t.http.get('/api/auth/me').set('Authorization', `Bearer ${shortLived}`).expect(401);
+      expect(res.body.code).toBe('INVALID_TOKEN');
+    });
+
     it('refuses a request without a token with 401', async () => {
       const res = await t.http.get('/api/auth/me').expect(401);
       expect(res.body.code).toBe('UNAUTHENTICATED');

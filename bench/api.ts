@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const base = process.env.DATABASE_URL!;
   const fresh = await freshDatabase(base, 'bench_api');
   const url = fresh.url;
-  const duration = scale() === 'large' ? 20 : 5;
+  const duration = scale() === 'large' ? 20 : 8; // seconds per route, in ROUNDS slices
   const api = await startProcess('api', url, {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
@@ -56,59 +56,83 @@ async function main(): Promise<void> {
       bidId = bid.id;
     }
     const auth = { authorization: `Bearer ${token}` };
-    // CPU time of the load generator (autocannon runs in this process) and of the API process per
-    // request: on two shared cores the client's share bounds what any route can reach.
+    const routes = {
+      health: { path: '/health', headers: {} },
+      list: { path: '/bids?limit=50', headers: auth },
+      bid: { path: `/bids/${bidId}`, headers: auth },
+      // Diagnostic: the cheapest authenticated route (token and session check), to separate the
+      // cost of authentication from the cost of the bids reads.
+      me: { path: '/auth/me', headers: auth },
+    };
+    type Route = keyof typeof routes;
+    const once = (r: Route, seconds: number) =>
+      autocannon({
+        url: `${base_}${routes[r].path}`,
+        connections: 32,
+        duration: seconds,
+        headers: routes[r].headers,
+      });
+    // Warm-up (not measured): every route once under load, so no route is measured with a cold JIT
+    // or empty caches — the first route measured used to be the one paying for both.
+    for (const r of Object.keys(routes) as Route[]) await once(r, 2);
+
+    // Measured in ROUNDS interleaved slices per route (health, list, bid, me, health, …), so that a
+    // change in the machine's speed during the run (it is shared) weighs on every route alike.
+    // Per route: requests over time, the worst slice's p99, and CPU ms per request of the load
+    // generator (autocannon runs in this process) and of the API process (user + system).
     const apiCpuMs = () => {
       const f = readFileSync(`/proc/${api.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 }; // clock ticks of 10 ms
     };
-    const cpu: Record<string, { client: number; api: string }> = {};
-    const run = async (path: string, headers: Record<string, string> = {}) => {
-      const c0 = process.cpuUsage();
-      const a0 = apiCpuMs();
-      const r = await autocannon({ url: `${base_}${path}`, connections: 32, duration, headers });
-      const c = process.cpuUsage(c0);
-      const a1 = apiCpuMs();
-      const per = (ms: number) => (ms / r.requests.total).toFixed(3);
-      cpu[path] = {
-        client: +per((c.user + c.system) / 1000),
-        api: `${per(a1.user - a0.user)}+${per(a1.sys - a0.sys)}`,
-      };
-      return r;
+    const ROUNDS = 4;
+    const totals = Object.fromEntries(
+      (Object.keys(routes) as Route[]).map((r) => [
+        r,
+        { requests: 0, p99: 0, errors: 0, client: 0, user: 0, sys: 0 },
+      ]),
+    ) as Record<
+      Route,
+      { requests: number; p99: number; errors: number; client: number; user: number; sys: number }
+    >;
+    for (let round = 0; round < ROUNDS; round++)
+      for (const r of Object.keys(routes) as Route[]) {
+        const c0 = process.cpuUsage();
+        const a0 = apiCpuMs();
+        const res = await once(r, duration / ROUNDS);
+        const c = process.cpuUsage(c0);
+        const a1 = apiCpuMs();
+        const t = totals[r];
+        t.requests += res.requests.total;
+        t.p99 = Math.max(t.p99, res.latency.p99);
+        t.errors += res.non2xx + res.errors;
+        t.client += (c.user + c.system) / 1000;
+        t.user += a1.user - a0.user;
+        t.sys += a1.sys - a0.sys;
+      }
+    const rps = (r: Route) => totals[r].requests / duration;
+    const cpu = (r: Route) => {
+      const t = totals[r];
+      const per = (ms: number) => (ms / t.requests).toFixed(3);
+      return `${per(t.client)}/${per(t.user)}+${per(t.sys)}`;
     };
-    // Warm-up (not measured): every route once under load, so no route is measured with a cold JIT
-    // or empty caches — the first route measured used to be the one paying for both.
-    for (const [path, h] of [
-      ['/health', {}],
-      ['/bids?limit=50', auth],
-      [`/bids/${bidId}`, auth],
-      ['/auth/me', auth],
-    ] as const)
-      await autocannon({ url: `${base_}${path}`, connections: 32, duration: 2, headers: h });
-    const health = await run('/health');
-    const list = await run('/bids?limit=50', auth);
-    const one = await run(`/bids/${bidId}`, auth);
-    // Diagnostic: the cheapest authenticated route (token and session check), to separate the cost
-    // of authentication from the cost of the bids reads.
-    const me = await run('/auth/me', auth);
-    const errors = (r: autocannon.Result) => r.non2xx + r.errors;
-    report('api', list.requests.average / health.requests.average, {
-      health_rps: health.requests.average,
-      health_p99_ms: health.latency.p99,
-      bids_list_rps: list.requests.average,
-      bids_list_p99_ms: list.latency.p99,
-      bid_rps: one.requests.average,
-      bid_p99_ms: one.latency.p99,
-      bid_ratio: one.requests.average / health.requests.average,
-      auth_me_rps: me.requests.average,
-      auth_me_p99_ms: me.latency.p99,
-      non2xx: errors(health) + errors(list) + errors(one) + errors(me),
+    report('api', rps('list') / rps('health'), {
+      health_rps: rps('health'),
+      health_p99_ms: totals.health.p99,
+      bids_list_rps: rps('list'),
+      bids_list_p99_ms: totals.list.p99,
+      bid_rps: rps('bid'),
+      bid_p99_ms: totals.bid.p99,
+      bid_ratio: rps('bid') / rps('health'),
+      auth_me_rps: rps('me'),
+      auth_me_p99_ms: totals.me.p99,
+      non2xx: Object.values(totals).reduce((n, t) => n + t.errors, 0),
       api_peak_rss_mb: peakRssMb(api.child.pid!),
       // CPU ms per request: load generator / API process user+system.
-      health_cpu_ms: `${cpu['/health'].client}/${cpu['/health'].api}`,
-      list_cpu_ms: `${cpu['/bids?limit=50'].client}/${cpu['/bids?limit=50'].api}`,
-      bid_cpu_ms: `${cpu[`/bids/${bidId}`].client}/${cpu[`/bids/${bidId}`].api}`,
+      health_cpu_ms: cpu('health'),
+      list_cpu_ms: cpu('list'),
+      bid_cpu_ms: cpu('bid'),
       duration_s: duration,
+      rounds: ROUNDS,
     });
   } finally {
     await api.stop();

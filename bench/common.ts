@@ -99,7 +99,7 @@ export async function startProcess(
     env: {
       ...process.env,
       ...BENCH_ENV,
-      MALLOC_ARENA_MAX: '2',
+      ...NODE_RUN_ENV,
       DATABASE_URL: url,
       PORT: String(port),
       ...env,

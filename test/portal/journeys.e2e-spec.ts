@@ -92,6 +92,9 @@ describe('portal journeys in a real browser', () => {
     await page.waitForURL('**/requests/new');
     // Submitting the empty form: an error summary whose links lead to the fields.
     await page.getByRole('button', { name: 'Save draft request' }).click();
+    // The click only starts the form's POST: wait for the answer page before counting (counting at
+    // once read the old page whenever the machine was busy).
+    await page.locator('.nhsuk-error-summary li').first().waitFor();
     await expect(page.locator('.nhsuk-error-summary li').count()).resolves.toBeGreaterThan(3);
     // The error summary takes focus (NHS.UK frontend JS), so screen-reader users hear it first.
     await page.waitForFunction('document.activeElement?.classList.contains("nhsuk-error-summary")');

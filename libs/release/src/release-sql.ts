@@ -272,11 +272,14 @@ export const ageAt = (lvl: string, a5: string) =>
         WHEN ${lvl} = 1 THEN (${a5} / 10 * 10) || '-' || (${a5} / 10 * 10 + 9)
         ELSE (${a5} / 20 * 20) || '-' || (${a5} / 20 * 20 + 19) END`;
 /**
- * The same partition as `ageAt` as an integer (NULL for unknown): counting classes over the lattice
- * does not need the band's label, and building 4 × 1M strings cost ~1.5 s of a 1M-person release.
+ * The same partition as `ageAt` as an integer: counting classes over the lattice does not need the
+ * band's label, and building 4 × 1M strings cost ~1.5 s of a 1M-person release. Never NULL: an
+ * unknown age is a class of its own (-2; real keys are multiples of 5), because the small-class
+ * suppression joins classes with `=`, which a NULL never satisfies.
  */
 export const ageKey = (lvl: string, a5: string) =>
-  `CASE WHEN ${lvl} >= 3 THEN -1 WHEN ${lvl} = 0 THEN ${a5} WHEN ${lvl} = 1 THEN ${a5} / 10 * 10 ELSE ${a5} / 20 * 20 END`;
+  `CASE WHEN ${lvl} >= 3 THEN -1 WHEN ${a5} IS NULL THEN -2 WHEN ${lvl} = 0 THEN ${a5}
+        WHEN ${lvl} = 1 THEN ${a5} / 10 * 10 ELSE ${a5} / 20 * 20 END`;
 export const areaAt = (lvl: string, p: string) =>
   `CASE ${lvl} WHEN 0 THEN ${p}district WHEN 1 THEN ${p}parea WHEN 2 THEN ${p}region ELSE '*' END`;
 export const ethAt = (lvl: string, p: string) =>

@@ -7,6 +7,7 @@ import { Governance1764000005000 } from './1764000005000-governance';
 import { Releases1764000006000 } from './1764000006000-releases';
 import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
 import { ChangeNotify1764000008000 } from './1764000008000-change-notify';
+import { AuthTruncateNotify1764000009000 } from './1764000009000-auth-truncate-notify';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   Releases1764000006000,
   ReleaseShards1764000007000,
   ChangeNotify1764000008000,
+  AuthTruncateNotify1764000009000,
 ];

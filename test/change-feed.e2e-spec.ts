@@ -142,6 +142,16 @@ describe('caches that never outlive a committed change', () => {
     expect(await meThere(again)).toBe(200);
   });
 
+  it('TRUNCATE of the sessions (everyone signed out by hand) reaches every process', async () => {
+    const user = await t.factory.user();
+    const token = await t.login(user.email);
+    await cached(token);
+    expect(await meThere(token)).toBe(200);
+    await t.sql.query('TRUNCATE auth_sessions CASCADE');
+    await refusedWithin(() => me(token).then((r) => r.status));
+    await refusedWithin(() => meThere(token));
+  });
+
   describe('bid reads', () => {
     const reads = () => (t.app.get(BidsService) as unknown as { reads: { size: number } }).reads;
     const listThere = (token: string) =>

@@ -19,7 +19,8 @@ export class PrincipalCache {
 
   constructor(feed: ChangeFeed, @Inject(APP_CONFIG) config: AppConfig) {
     this.cache = new FeedCache(feed, config.cacheSeconds * 1000);
-    feed.on('custodian_auth', (userId) => this.forgetUser(userId));
+    // A user id, or `*` when a whole table was truncated.
+    feed.on('custodian_auth', (userId) => (userId === '*' ? this.cache.clear() : this.forgetUser(userId)));
   }
 
   /** The principal remembered for a session, if any and still fresh. */

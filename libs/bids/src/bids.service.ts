@@ -36,6 +36,9 @@ export interface BidPage {
   total: number;
 }
 
+/** Pages of up to this many bids are kept by the read cache; larger ones are read every time. */
+const MAX_CACHED_PAGE = 50;
+
 /** A bid's (`b`) current agreement: its latest version. */
 const LATEST_AGREEMENT = `SELECT * FROM agreements a WHERE a.bid_id = b.id ORDER BY a.version DESC LIMIT 1`;
 
@@ -111,7 +114,9 @@ export class BidsService {
     feed: ChangeFeed,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.reads = new FeedCache(feed, config.cacheSeconds * 1000);
+    // At most 256 entries, pages of up to 50 bids only (~100 KB each with its serialised body):
+    // one caller paging through large pages cannot grow the process by more than ~25 MB.
+    this.reads = new FeedCache(feed, config.cacheSeconds * 1000, 256);
     feed.on('custodian_bids', () => this.reads.clear());
     feed.onLocalCommit(() => this.reads.clear());
   }
@@ -214,7 +219,7 @@ export class BidsService {
     const key = `list|${scope.params.join('|')}|${q.state ?? ''}|${q.limit}|${q.page}`;
     const hit = this.reads.get(key) as BidPage | undefined;
     if (hit) return hit;
-    const begun = this.reads.begin();
+    const begun = q.limit <= MAX_CACHED_PAGE ? this.reads.begin() : undefined;
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
     // One round trip for the total and the page with each bid's latest agreement (a page past the
     // end still needs the total): the count and the page read only the bids they need, by index.

@@ -8,6 +8,9 @@ export const CHANGE_CHANNELS = ['custodian_auth', 'custodian_bids'] as const;
 export type ChangeChannel = (typeof CHANGE_CHANNELS)[number];
 
 const RECONNECT_MS = 1_000;
+/** How often the listening connection proves it is alive, and how long it may take to answer. */
+const HEARTBEAT_MS = 5_000;
+const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 /**
  * What this process hears about committed changes, for caches that must never serve stale data
@@ -33,6 +36,7 @@ export class ChangeFeed implements OnApplicationShutdown {
   private connecting = false;
   private closed = false;
   private nextAttempt = 0;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(@InjectDataSource() private readonly db: DataSource) {
     const commits = this.commits;
@@ -66,9 +70,10 @@ export class ChangeFeed implements OnApplicationShutdown {
     this.nextAttempt = Date.now() + RECONNECT_MS;
     // The pool's own settings (URL, application role, timeouts), for one connection of our own.
     const poolOptions = (this.db.driver as unknown as { master: { options: ClientConfig } }).master.options;
-    const client = new Client({ ...poolOptions, application_name: 'custodian-change-feed' });
+    const client = new Client({ ...poolOptions, application_name: 'custodian-change-feed', keepAlive: true });
     const down = (err?: Error) => {
       if (this.client !== client) return;
+      clearInterval(this.heartbeat);
       this.client = undefined;
       this.setUp(false);
       client.end().catch(() => undefined);
@@ -85,6 +90,14 @@ export class ChangeFeed implements OnApplicationShutdown {
       .then(() => {
         if (this.client !== client || this.closed) return void client.end().catch(() => undefined);
         this.setUp(true);
+        // A connection cut without an error (an idle timeout on the way, a failover) would leave
+        // the caches trusting a feed that hears nothing: it must answer a query every few seconds.
+        this.heartbeat = setInterval(() => {
+          const timeout = new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error('heartbeat timed out')), HEARTBEAT_TIMEOUT_MS).unref(),
+          );
+          Promise.race([client.query('SELECT 1'), timeout]).catch((e: Error) => down(e));
+        }, HEARTBEAT_MS).unref();
       })
       .catch((err: Error) => down(err))
       .finally(() => {
@@ -94,9 +107,10 @@ export class ChangeFeed implements OnApplicationShutdown {
 
   onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    this.setUp(false);
+    clearInterval(this.heartbeat);
     const client = this.client;
     this.client = undefined;
+    this.setUp(false);
     return client ? client.end().catch(() => undefined) : Promise.resolve();
   }
 
@@ -149,8 +163,12 @@ export class FeedCache<V> {
 
   set(key: string, value: V, begun: number | undefined, notAfter?: number): void {
     if (begun === undefined || begun !== this.epoch || !this.feed.listening) return;
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, until: Math.min(Date.now() + this.ttlMs, notAfter ?? Infinity) });
+    const now = Date.now();
+    if (this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
+      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(key, { value, until: Math.min(now + this.ttlMs, notAfter ?? Infinity) });
   }
 
   delete(pred: (value: V, key: string) => boolean): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ChangeFeed, FeedCache } from '@custodian/database';
 import { CatalogService } from '@custodian/catalog';
@@ -210,7 +210,7 @@ export class BidsService {
         },
         tx,
       );
-      return this.withAgreement(tx, (await tx.findOneByOrFail(Bid, { id: bid.id })) as Bid);
+      return this.readBid(tx, bid.id);
     });
   }
 
@@ -246,19 +246,13 @@ export class BidsService {
     const hit = this.reads.get(key) as BidWithAgreement | undefined;
     if (hit) return hit;
     const begun = this.reads.begin();
-    const [row] = await this.db.query(
-      `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
-        WHERE b.id = $1 AND ${scope.sql}`,
-      [id, ...scope.params],
-    );
-    if (!row) throw new NotFoundError('Bid');
-    const bid = this.fromRow(row);
+    const bid = await this.readBid(this.db.manager, id, scope);
     this.reads.set(key, bid, begun);
     return bid;
   }
 
   async events(user: Principal, id: string): Promise<BidEventDto[]> {
-    const bid = await this.findVisible(this.db.manager, user, id);
+    const bid = await this.readBid(this.db.manager, id, visibleBidsWhere(user, 2));
     const internals = seesInternals(user, bid);
     const events = await this.db.getRepository(BidEvent).find({
       where: internals ? { bidId: id } : { bidId: id, internal: false },
@@ -288,7 +282,7 @@ export class BidsService {
           'A consent bid needs its cohort of consenting NHS numbers (PUT /api/bids/:id/cohort) before submission',
         );
       await this.workflow.transition(tx, bid, 'submit', user, { meta, set: { submittedAt: new Date() } });
-      return this.withAgreement(tx, bid);
+      return this.readBid(tx, bid.id);
     });
   }
 
@@ -297,7 +291,7 @@ export class BidsService {
     return this.db.transaction(async (tx) => {
       const bid = await this.lockForApplicant(tx, id, org);
       await this.workflow.transition(tx, bid, 'withdraw', user, { meta, remarks });
-      return this.withAgreement(tx, bid);
+      return this.readBid(tx, bid.id);
     });
   }
 
@@ -314,7 +308,7 @@ export class BidsService {
           internalNotes: dto.notes ?? null,
           set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
         });
-        return this.withAgreement(tx, bid);
+        return this.readBid(tx, bid.id);
       })
       .catch(async (e: unknown) => {
         if (e instanceof ForbiddenError)
@@ -339,7 +333,7 @@ export class BidsService {
       const bid = await this.lockForApplicant(tx, id, org);
       await this.workflow.transition(tx, bid, 'accept_agreement', user, { meta });
       await this.agreements.activate(tx, bid, user);
-      return this.withAgreement(tx, bid);
+      return this.readBid(tx, bid.id);
     });
   }
 
@@ -349,7 +343,7 @@ export class BidsService {
       const bid = await this.lockForReviewer(tx, id);
       await this.workflow.transition(tx, bid, 'revoke', user, { meta, remarks: reason });
       await this.agreements.end(tx, bid.id, 'revoked', user.id, reason);
-      return this.withAgreement(tx, bid);
+      return this.readBid(tx, bid.id);
     });
     await this.agreements.announceDestruction(id, 'revoked');
     return result;
@@ -367,7 +361,7 @@ export class BidsService {
       const bid = await this.lockForApplicant(tx, id, org);
       await this.workflow.transition(tx, bid, 'close', user, { meta, remarks: remarks ?? null });
       await this.agreements.end(tx, bid.id, 'closed', user.id, remarks ?? 'closed by the applicant');
-      return this.withAgreement(tx, bid);
+      return this.readBid(tx, bid.id);
     });
     await this.agreements.announceDestruction(id, 'closed');
     return result;
@@ -422,28 +416,22 @@ export class BidsService {
     };
   }
 
-  private async findVisible(em: EntityManager, user: Principal, id: string): Promise<Bid> {
-    const scope = visibleBidsWhere(user, 2);
-    const [row] = await em.query(`SELECT b.id FROM bids b WHERE b.id = $1 AND ${scope.sql}`, [
-      id,
-      ...scope.params,
-    ]);
+  /**
+   * A bid with its latest agreement, in one query (within `scope` when given; 404 otherwise). The
+   * one way bids are read back, by `get`, `events` and after every change.
+   */
+  private async readBid(
+    em: EntityManager,
+    id: string,
+    scope?: ReturnType<typeof visibleBidsWhere>,
+  ): Promise<BidWithAgreement> {
+    const [row] = await em.query(
+      `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
+        WHERE b.id = $1${scope ? ` AND ${scope.sql}` : ''}`,
+      [id, ...(scope?.params ?? [])],
+    );
     if (!row) throw new NotFoundError('Bid');
-    return em.findOneByOrFail(Bid, { id });
-  }
-
-  private async withAgreement(em: EntityManager, bid: Bid): Promise<BidWithAgreement> {
-    const agreements = await this.latestAgreements(em, [bid.id]);
-    return { ...bid, agreement: agreements.get(bid.id) ?? null };
-  }
-
-  private async latestAgreements(em: EntityManager, bidIds: string[]): Promise<Map<string, Agreement>> {
-    if (!bidIds.length) return new Map();
-    const rows = await em.getRepository(Agreement).find({
-      where: { bidId: In(bidIds) },
-      order: { version: 'ASC' },
-    });
-    return new Map(rows.map((a) => [a.bidId, a]));
+    return this.fromRow(row);
   }
 
   private async validate(tx: EntityManager, organisationId: string, c: BidContent): Promise<BidContent> {

@@ -13,6 +13,7 @@ import PgBoss from 'pg-boss';
 import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { ReleaseSpec } from '@custodian/release';
+import { queuedReleaseRow } from '../libs/release/src/release.types';
 import { ReleaseKeys } from '../libs/release/src/keys';
 import { BENCH_ENV, peakRssMb, startProcess } from './common';
 import { BENCH_BID } from './dataset';
@@ -71,19 +72,7 @@ export async function runRelease(
       requestedBy: BENCH_BID.userId,
       ...release,
     };
-    await db.query(
-      `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        id,
-        spec.bidId,
-        spec.tier,
-        spec.legalBasis,
-        JSON.stringify(spec),
-        spec.requestedBy,
-        keys.newTokenSeed(id),
-      ],
-    );
+    await db.query(...queuedReleaseRow(id, spec, spec.requestedBy, keys.newTokenSeed(id)));
     const t0 = process.hrtime.bigint();
     await boss.send('release.run', { releaseId: id });
     let row: {

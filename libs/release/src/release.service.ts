@@ -23,6 +23,7 @@ import {
   RELEASE_RUN_QUEUE,
   RELEASE_SHARD_QUEUE,
   ReleaseFileInfo,
+  queuedReleaseRow,
   ReleaseSpec,
   ReleaseState,
   ReleaseView,
@@ -132,19 +133,7 @@ export class ReleaseService implements OnApplicationBootstrap {
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
       await guard?.(tx);
-      await tx.query(
-        `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          id,
-          spec.bidId,
-          spec.tier,
-          spec.legalBasis,
-          JSON.stringify(spec),
-          actor.id,
-          this.keys.newTokenSeed(id),
-        ],
-      );
+      await tx.query(...queuedReleaseRow(id, spec, actor.id, this.keys.newTokenSeed(id)));
       await this.audit.record(
         {
           action: 'release.requested',

@@ -54,3 +54,15 @@ export const RELEASE_RUN_QUEUE = 'release.run';
 export const RELEASE_DESTROY_QUEUE = 'release.destroy';
 /** Wakes a worker to build shards of a running release (any worker process may help). */
 export const RELEASE_SHARD_QUEUE = 'release.shard';
+
+/** The row that queues a release (the engine takes it up from `release.run`); the benchmarks write it too. */
+export const queuedReleaseRow = (
+  id: string,
+  spec: ReleaseSpec,
+  requestedBy: string,
+  tokenSeed: Buffer,
+): [string, unknown[]] => [
+  `INSERT INTO releases (id, bid_id, tier, legal_basis, spec, requested_by, token_seed_enc)
+   VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  [id, spec.bidId, spec.tier, spec.legalBasis, JSON.stringify(spec), requestedBy, tokenSeed],
+];

@@ -39,17 +39,26 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number;
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
 }
 
+/**
+ * The embedded server every benchmark shares (.data/bench-pg), connected to `database`. One place
+ * for its settings: the password is fixed when the cluster is first created, so a benchmark that
+ * started it with another would lock the others out.
+ */
+export function benchServer(database = 'postgres'): Promise<{ url: string; stop: () => Promise<void> }> {
+  return startEmbeddedPostgres({
+    dataDir: path.resolve('.data/bench-pg'),
+    password: 'custodian-bench',
+    database,
+  });
+}
+
 /** DATABASE_URL (owner) when set, else an embedded server under .data/bench-pg; migrated. */
 export async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
   if (process.env.DATABASE_URL) {
     await runMigrations(process.env.DATABASE_URL);
     return { url: process.env.DATABASE_URL, stop: async () => undefined };
   }
-  const db = await startEmbeddedPostgres({
-    dataDir: path.resolve('.data/bench-pg'),
-    password: 'custodian-bench',
-    database: 'custodian_bench',
-  });
+  const db = await benchServer('custodian_bench');
   await runMigrations(db.url);
   return db;
 }

@@ -15,11 +15,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { freePort, startEmbeddedPostgres } from '@custodian/database';
+import { freePort } from '@custodian/database';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { freshDatabase, NODE_RUN_ARGS, NODE_RUN_ENV, report } from './common';
+import { benchServer, freshDatabase, NODE_RUN_ARGS, NODE_RUN_ENV, report } from './common';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -139,11 +139,7 @@ async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-'));
   const pg = process.env.DATABASE_URL
     ? { url: process.env.DATABASE_URL, stop: async () => undefined }
-    : await startEmbeddedPostgres({
-        dataDir: path.resolve('.data/bench-pg'),
-        password: 'bench',
-        database: 'postgres',
-      });
+    : await benchServer();
   // A database of its own beside the bench database (dropped at the end).
   const fresh = await freshDatabase(pg.url, 'bench_ingest');
   const u = new URL(fresh.url);

@@ -10,9 +10,8 @@
  * Prints one line `BENCH linkage ratio=… linkage_s=… hashjoin_s=… …` (medians over --repeat runs).
  */
 import 'reflect-metadata';
-import path from 'node:path';
 import { Client } from 'pg';
-import { runMigrations, startEmbeddedPostgres } from '@custodian/database';
+import { runMigrations } from '@custodian/database';
 import {
   demographicSteps,
   Exec,
@@ -21,6 +20,7 @@ import {
   nhsAnchoredSteps,
   runLinkage,
 } from '@custodian/linkage';
+import { benchServer } from './common';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,11 +62,7 @@ async function main(): Promise<void> {
   let stop = async () => undefined as void;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const pg = await startEmbeddedPostgres({
-      dataDir: path.resolve('.data/bench-pg'),
-      password: 'custodian-bench',
-      database: 'postgres',
-    });
+    const pg = await benchServer();
     adminUrl = pg.url;
     stop = pg.stop;
   }

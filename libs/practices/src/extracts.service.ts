@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -11,132 +10,9 @@ import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { ObjectionsService } from '@custodian/objections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
-import { DroppedFields, parseExtractLine, todayUtc } from './fhir';
-import { Line, LineSplitter } from './ndjson-lines';
+import { DroppedFields, todayUtc } from './fhir';
+import { STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, PracticesService } from './practices.service';
-
-export const MAX_LINE_BYTES = 1024 * 1024;
-
-/** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
-function copyValue(v: string | null): string {
-  if (v === null) return '\\N';
-  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-
-interface StreamStats {
-  lines: number;
-  rejected: { line: number; reason: string }[];
-  unsupported: number;
-  byField: DroppedFields;
-}
-
-/**
- * Turns NDJSON lines into rows of the staging table (COPY text format). Patient data goes straight
- * on to PostgreSQL; only counts and rejected line numbers stay in memory.
- */
-class StagingRows extends Transform {
-  private batch = '';
-
-  constructor(
-    private readonly ods: string,
-    private readonly today: string,
-    private readonly stats: StreamStats,
-  ) {
-    super({ writableObjectMode: true });
-  }
-
-  override _transform(line: Line, _enc: BufferEncoding, done: TransformCallback): void {
-    this.stats.lines = line.n;
-    if (line.tooLong) {
-      this.stats.rejected.push({ line: line.n, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
-      return done();
-    }
-    const r = parseExtractLine(line.text, this.ods, this.today);
-    if (r.kind === 'blank') return done();
-    for (const [k, v] of Object.entries(r.dropped)) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + v;
-    let row: (string | null)[];
-    switch (r.kind) {
-      case 'unsupported':
-        this.stats.unsupported++;
-        return done();
-      case 'rejected':
-        this.stats.rejected.push({ line: line.n, reason: r.reason });
-        return done();
-      case 'patient':
-        row = [
-          'P',
-          r.id,
-          null,
-          r.nhsNumber,
-          r.birthDate,
-          r.sex,
-          r.postcode,
-          r.ethnicity,
-          null,
-          null,
-          null,
-          null,
-          null,
-          null,
-          null,
-        ];
-        break;
-      case 'event':
-        row = [
-          'E',
-          r.id,
-          r.subject,
-          null,
-          null,
-          null,
-          null,
-          null,
-          r.resourceType,
-          r.codeSystem,
-          r.code,
-          r.date,
-          r.value,
-          null,
-          null,
-        ];
-        break;
-      case 'objection':
-        row = [
-          'O',
-          r.id,
-          r.subject,
-          null,
-          null,
-          null,
-          null,
-          null,
-          null,
-          null,
-          null,
-          r.date,
-          null,
-          r.objection.type,
-          r.objection.action,
-        ];
-        break;
-    }
-    this.batch += `${line.n}\t${row.map(copyValue).join('\t')}\n`;
-    // One COPY message per ~64 KiB rather than per row.
-    if (this.batch.length >= 65_536) {
-      const out = this.batch;
-      this.batch = '';
-      return done(null, out);
-    }
-    done();
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(null, this.batch || undefined);
-  }
-}
-
-const STAGING_COLUMNS =
-  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action';
 
 /**
  * Extract intake (SPEC §2, §7): stream → COPY into a TEMP staging table → set-based validation of
@@ -192,12 +68,9 @@ export class ExtractsService {
       };
       const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
       const copy = client.query(copyFrom(`COPY stg (${STAGING_COLUMNS}) FROM STDIN`));
-      await pipeline(
-        body as NodeJS.ReadableStream,
-        new LineSplitter(MAX_LINE_BYTES),
-        new StagingRows(ods, today, stats),
-        copy,
-      );
+      const t0 = performance.now();
+      await pipeline(body as NodeJS.ReadableStream, new StagingRows(ods, today, stats), copy);
+      const t1 = performance.now();
       const report = await this.merge(tx, actor, ods, extractId, stats);
       await tx.query(
         `INSERT INTO extracts (id, practice_ods, uploaded_by, lines, patients, resources, objections, rejected, report)
@@ -236,6 +109,20 @@ export class ExtractsService {
         tx,
       );
       await qr.commitTransaction();
+      // Counts and timings only: where an upload's time went (streaming and parsing, or the merge).
+      this.logger.log(
+        {
+          extractId,
+          practiceOds: ods,
+          lines: stats.lines,
+          patients: report.patients,
+          resources: report.resources,
+          rejected: report.rejected.length,
+          streamSeconds: +((t1 - t0) / 1000).toFixed(2),
+          mergeSeconds: +((performance.now() - t1) / 1000).toFixed(2),
+        },
+        'extract stored',
+      );
       if (report.patients > 0) {
         await this.jobs
           .send('linkage.relink', { extractId })

@@ -64,13 +64,46 @@ describe('parseExtractLine', () => {
 describe('checkDate', () => {
   it.each([
     ['2020-02-29', '2020-02-29'],
+    ['2000-02-29', '2000-02-29'],
     ['2020-02-29T23:59:59+01:00', '2020-02-29'],
     ['1895-01-01', '1895-01-01'],
     [TODAY, TODAY],
   ])('accepts %s', (v, d) => expect(checkDate(v, TODAY)).toEqual({ date: d }));
 
-  it.each(['2019-02-29', '2020-13-01', '2020-1-1', '2020', '2020-01', 'x', '1894-12-31', '2026-01-16'])(
-    'refuses %s',
-    (v) => expect('error' in checkDate(v, TODAY)).toBe(true),
-  );
+  it('accepts exactly the calendar dates in range (as the Date calendar has them)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1890, max: 2030 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        (y, m, d) => {
+          const text = `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+          const dt = new Date(Date.UTC(y, m - 1, d));
+          const real = dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
+          const inRange = text >= '1895-01-01' && text <= TODAY;
+          expect(checkDate(text, TODAY)).toEqual(
+            !real
+              ? { error: 'invalid date' }
+              : inRange
+                ? { date: text }
+                : { error: 'date before 1895-01-01 or in the future' },
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    '2019-02-29',
+    '1900-02-29',
+    '2021-04-31',
+    '2020-13-01',
+    '2020-1-1',
+    '2020',
+    '2020-01',
+    'x',
+    '1894-12-31',
+    '2026-01-16',
+  ])('refuses %s', (v) => expect('error' in checkDate(v, TODAY)).toBe(true));
 });

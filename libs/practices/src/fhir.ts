@@ -55,9 +55,11 @@ function drop(dropped: DroppedFields, path: string) {
 /** Keeps only `allowed` keys of `obj`, counting every other key under `prefix`. */
 function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, prefix: string): Json {
   const out: Json = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (allowed.includes(k)) out[k] = v;
-    else drop(dropped, `${prefix}${k}`);
+  // for…in rather than Object.entries: no array of pairs per object (this runs for every key of
+  // every resource of an extract). A parsed JSON object has only own, enumerable keys.
+  for (const k in obj) {
+    if (allowed.includes(k)) out[k] = obj[k];
+    else drop(dropped, prefix ? prefix + k : k);
   }
   return out;
 }
@@ -84,9 +86,9 @@ export interface Stripped {
  * notes, narrative, identifiers other than the NHS number, extensions other than ethnic category.
  * Every removed field is counted by its path (field names only — never values).
  */
-export function stripToSpec(input: Json): Stripped {
-  // No prototype: field names such as `constructor` or `__proto__` are counted like any other.
-  const dropped: DroppedFields = Object.create(null);
+export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(null)): Stripped {
+  // `dropped` has no prototype: field names such as `constructor` or `__proto__` are counted like
+  // any other. A caller may pass its own running totals to count into.
   const type = input.resourceType;
   if (typeof type !== 'string' || !SPEC_RESOURCE_TYPES.has(type)) return { dropped };
   if (type === 'Patient') {
@@ -196,15 +198,19 @@ export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected;
 
 const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysInMonth = (y: number, mo: number) =>
+  mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1];
+
 /** 'YYYY-MM-DD' of a FHIR date or dateTime, or why not. Range: 1895-01-01 to `today` inclusive. */
 export function checkDate(v: unknown, today: string): { date: string } | { error: string } {
   if (typeof v !== 'string') return { error: 'invalid date' };
   const m = DATE.exec(v);
   if (!m) return { error: 'invalid date' };
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const dt = new Date(Date.UTC(y, mo - 1, d));
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d)
-    return { error: 'invalid date' };
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return { error: 'invalid date' };
   const date = `${m[1]}-${m[2]}-${m[3]}`;
   if (date < EARLIEST_DATE || date > today) return { error: 'date before 1895-01-01 or in the future' };
   return { date };
@@ -310,23 +316,35 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
   return { kind: 'patient', id: r.id as string, nhsNumber: nhs.value, birthDate, sex, postcode, ethnicity };
 }
 
-export type LineOutcome =
-  { kind: 'blank' } | { kind: 'unsupported'; dropped: DroppedFields } | (Mapped & { dropped: DroppedFields });
+export type LineOutcome = { kind: 'blank' } | { kind: 'unsupported' } | Mapped;
 
-/** One NDJSON line: parse, strip to the specification, validate and map. Never throws. */
-export function parseExtractLine(text: string, practiceOds: string, today: string): LineOutcome {
-  if (!text.trim()) return { kind: 'blank' };
+const BLANK = { kind: 'blank' } as const;
+const UNSUPPORTED = { kind: 'unsupported' } as const;
+const WHITESPACE_ONLY = /^\s*$/;
+
+/**
+ * One NDJSON line: parse, strip to the specification, validate and map. Never throws. The fields
+ * removed are counted into `dropped` (by path, as `stripToSpec`), so that a caller reading millions
+ * of lines keeps one set of totals rather than one object per line.
+ */
+export function parseExtractLine(
+  text: string,
+  practiceOds: string,
+  today: string,
+  dropped: DroppedFields = Object.create(null),
+): LineOutcome {
+  if (WHITESPACE_ONLY.test(text)) return BLANK;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { ...reject('malformed JSON'), dropped: {} };
+    return reject('malformed JSON');
   }
-  if (!isObject(json)) return { ...reject('not a JSON object'), dropped: {} };
-  if (typeof json.resourceType !== 'string') return { ...reject('resourceType missing'), dropped: {} };
-  const { resource, dropped } = stripToSpec(json);
-  if (!resource) return { kind: 'unsupported', dropped };
-  return { ...mapResource(resource, practiceOds, today), dropped };
+  if (!isObject(json)) return reject('not a JSON object');
+  if (typeof json.resourceType !== 'string') return reject('resourceType missing');
+  const { resource } = stripToSpec(json, dropped);
+  if (!resource) return UNSUPPORTED;
+  return mapResource(resource, practiceOds, today);
 }
 
 /** Today's date (UTC) as 'YYYY-MM-DD'. */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { Line, LineSplitter } from './ndjson-lines';
+import { Line, LineReader, LineSplitter } from './ndjson-lines';
 
 async function split(chunks: Buffer[], max?: number): Promise<Line[]> {
   const out: Line[] = [];
@@ -47,6 +47,48 @@ describe('LineSplitter', () => {
           const got = (await split(chunks.filter((c) => c.length))).map((l) => l.text);
           const expected = lines.at(-1) === '' ? lines.slice(0, -1) : lines;
           expect(got).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('keeps a line of exactly the limit and refuses one byte more, within a chunk and across', () => {
+    for (const chunk of [1000, 3]) {
+      const got: [number, string | null][] = [];
+      const reader = new LineReader(5, (n, text) => got.push([n, text]));
+      const whole = Buffer.from('first\nabcde\nabcdef\néé\nééé\nlast\n');
+      for (let i = 0; i < whole.length; i += chunk) reader.write(whole.subarray(i, i + chunk));
+      reader.end();
+      expect(got).toEqual([
+        [1, 'first'],
+        [2, 'abcde'],
+        [3, null],
+        [4, 'éé'],
+        [5, null],
+        [6, 'last'],
+      ]);
+    }
+  });
+
+  it('refuses exactly the lines of more than the limit in bytes, inside one chunk or across chunks', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 12 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.nat(200), { maxLength: 6 }),
+        (raw, max, cuts) => {
+          const lines = raw.map((l) => l.replace(/[\r\n]/g, ''));
+          const whole = Buffer.from(`${lines.join('\n')}\n`);
+          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const got: [number, string | null][] = [];
+          const reader = new LineReader(max, (n, text) => got.push([n, text]));
+          let prev = 0;
+          for (const p of [...points, whole.length]) {
+            if (p > prev) reader.write(whole.subarray(prev, p));
+            prev = p;
+          }
+          reader.end();
+          expect(got).toEqual(lines.map((l, i) => [i + 1, Buffer.byteLength(l) > max ? null : l]));
         },
       ),
     );

@@ -8,38 +8,53 @@ export interface Line {
   tooLong?: boolean;
 }
 
+/** Called once per line, in order: its 1-based number and its text, or null when it was too long. */
+export type OnLine = (n: number, text: string | null) => void;
+
 /**
- * Splits a byte stream into lines (LF or CRLF) without ever holding more than one line, and never
- * more than `maxLineBytes` of it: a longer line is discarded as it arrives and reported as too long.
+ * Splits a byte stream into lines (LF or CRLF) without ever holding more than one line beyond the
+ * chunk being read, and never more than `maxLineBytes` of it: a longer line is discarded as it
+ * arrives and reported as too long (text null).
+ *
+ * The lines wholly inside a chunk are decoded with one `toString` and one `split` (each line is then
+ * a slice of that string); only a line that spans chunks is gathered from parts.
  */
-export class LineSplitter extends Transform {
+export class LineReader {
   private parts: Buffer[] = [];
   private size = 0;
   private overflow = false;
   private n = 0;
 
-  constructor(private readonly maxLineBytes = 1024 * 1024) {
-    super({ readableObjectMode: true });
-  }
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly onLine: OnLine,
+  ) {}
 
-  override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    for (;;) {
-      const nl = buf.indexOf(10);
-      if (nl < 0) {
-        this.append(buf);
-        break;
-      }
-      this.append(buf.subarray(0, nl));
-      this.emitLine();
-      buf = buf.subarray(nl + 1);
+  write(buf: Buffer): void {
+    const first = buf.indexOf(10);
+    if (first < 0) {
+      this.append(buf);
+      return;
     }
-    done();
+    this.append(buf.subarray(0, first));
+    this.emitHeld();
+    const last = buf.lastIndexOf(10);
+    if (last > first) {
+      const texts = buf.toString('utf8', first + 1, last).split('\n');
+      for (const text of texts) {
+        // UTF-8 never takes fewer bytes than UTF-16 code units, nor more than three per unit.
+        const tooLong =
+          text.length > this.maxLineBytes ||
+          (text.length * 3 > this.maxLineBytes && Buffer.byteLength(text) > this.maxLineBytes);
+        this.onLine(++this.n, tooLong ? null : stripCr(text));
+      }
+    }
+    this.append(buf.subarray(last + 1));
   }
 
-  override _flush(done: TransformCallback): void {
-    if (this.size > 0 || this.overflow) this.emitLine();
-    done();
+  /** The last line, when the stream does not end with a newline. */
+  end(): void {
+    if (this.size > 0 || this.overflow) this.emitHeld();
   }
 
   private append(b: Buffer) {
@@ -54,18 +69,41 @@ export class LineSplitter extends Transform {
     this.size += b.length;
   }
 
-  private emitLine() {
-    this.n++;
-    if (this.overflow) {
-      this.push({ n: this.n, text: '', tooLong: true } satisfies Line);
-    } else {
-      let text =
-        this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts).toString('utf8');
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      this.push({ n: this.n, text } satisfies Line);
-    }
+  private emitHeld() {
+    const text = this.overflow
+      ? null
+      : stripCr(
+          this.parts.length === 1
+            ? this.parts[0].toString('utf8')
+            : Buffer.concat(this.parts).toString('utf8'),
+        );
     this.parts = [];
     this.size = 0;
     this.overflow = false;
+    this.onLine(++this.n, text);
+  }
+}
+
+const stripCr = (text: string) => (text.endsWith('\r') ? text.slice(0, -1) : text);
+
+/** `LineReader` as a stream of `Line` objects (one object per line: for readers that want them). */
+export class LineSplitter extends Transform {
+  private readonly reader: LineReader;
+
+  constructor(maxLineBytes = 1024 * 1024) {
+    super({ readableObjectMode: true });
+    this.reader = new LineReader(maxLineBytes, (n, text) =>
+      this.push((text === null ? { n, text: '', tooLong: true } : { n, text }) satisfies Line),
+    );
+  }
+
+  override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {
+    this.reader.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.reader.end();
+    done();
   }
 }

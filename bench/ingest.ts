@@ -154,7 +154,7 @@ async function main() {
       CUSTODIAN_STATE_DIR: dir,
       ADMIN_EMAIL: 'bench@example.org',
       ADMIN_PASSWORD: 'bench-password-123',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -14,6 +14,15 @@ import { DroppedFields, todayUtc } from './fhir';
 import { STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, PracticesService } from './practices.service';
 
+/** Working memory for the intake's merge (transaction-local). */
+const INTAKE_WORK_MEM = '128MB';
+
+/** The number of rows a statement inserted, updated or deleted (its command tag's count). */
+async function affected(tx: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const result = await tx.queryRunner!.query(sql, params, true);
+  return result.affected ?? 0;
+}
+
 /**
  * Extract intake (SPEC §2, §7): stream → COPY into a TEMP staging table → set-based validation of
  * references → objection register → Type 1 deletion → INSERT … ON CONFLICT merge, all in one
@@ -153,6 +162,9 @@ export class ExtractsService {
       const rows: { line: number; reason: string }[] = await tx.query(sql, params);
       rejected.push(...rows);
     };
+    // The sorts and hashes over a whole extract's rows (DISTINCT ON, the subject joins) then stay
+    // in memory instead of spilling to disk: 800k events sort in ~60 MB.
+    await tx.query(`SELECT set_config('work_mem', $1, true)`, [INTAKE_WORK_MEM]);
     await tx.query('ANALYZE stg');
 
     // Patients of this extract: the last line of each resource id wins; of two Patient resources
@@ -251,18 +263,18 @@ export class ExtractsService {
       [ods],
     );
 
-    const [{ n: patients }] = await tx.query(
-      `WITH up AS (
-         INSERT INTO patients AS p (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
-         SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
-         ON CONFLICT (nhs_number) DO UPDATE SET
-           birth_date = excluded.birth_date, sex = excluded.sex, postcode = excluded.postcode,
-           ethnicity = excluded.ethnicity, practice_ods = excluded.practice_ods, source_id = excluded.source_id,
-           extract_id = excluded.extract_id, updated_at = now()
-         WHERE (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)
-               IS DISTINCT FROM (excluded.birth_date, excluded.sex, excluded.postcode, excluded.ethnicity, excluded.practice_ods, excluded.source_id)
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM up`,
+    // Rows inserted or changed (an unchanged row is not written): the statement's own row count,
+    // rather than RETURNING every row into a CTE to count them.
+    const patients = await affected(
+      tx,
+      `INSERT INTO patients AS p (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
+       SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
+       ON CONFLICT (nhs_number) DO UPDATE SET
+         birth_date = excluded.birth_date, sex = excluded.sex, postcode = excluded.postcode,
+         ethnicity = excluded.ethnicity, practice_ods = excluded.practice_ods, source_id = excluded.source_id,
+         extract_id = excluded.extract_id, updated_at = now()
+       WHERE (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)
+             IS DISTINCT FROM (excluded.birth_date, excluded.sex, excluded.postcode, excluded.ethnicity, excluded.practice_ods, excluded.source_id)`,
       [ods, extractId],
     );
 
@@ -271,23 +283,22 @@ export class ExtractsService {
         WHERE s.kind = 'E' AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number AND p.practice_ods = $1)`,
       [ods],
     );
-    const [{ n: resources }] = await tx.query(
+    const resources = await affected(
+      tx,
       `WITH src AS (
          SELECT DISTINCT ON (p.id, s.resource_type, s.id)
                 p.id AS patient_id, s.resource_type, s.id, s.code_system, s.code, s.event_date, s.value
            FROM subj s JOIN patients p ON p.nhs_number = s.nhs_number AND p.practice_ods = $1
           WHERE s.kind = 'E'
           ORDER BY p.id, s.resource_type, s.id, s.line DESC
-       ), up AS (
-         INSERT INTO gp_events AS g (patient_id, resource_type, resource_id, code_system, code, event_date, value, extract_id)
-         SELECT patient_id, resource_type, id, code_system, code, event_date, value, $2::uuid FROM src
-         ON CONFLICT (patient_id, resource_type, resource_id) DO UPDATE SET
-           code_system = excluded.code_system, code = excluded.code, event_date = excluded.event_date,
-           value = excluded.value, extract_id = excluded.extract_id
-         WHERE (g.code_system, g.code, g.event_date, g.value)
-               IS DISTINCT FROM (excluded.code_system, excluded.code, excluded.event_date, excluded.value)
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM up`,
+       )
+       INSERT INTO gp_events AS g (patient_id, resource_type, resource_id, code_system, code, event_date, value, extract_id)
+       SELECT patient_id, resource_type, id, code_system, code, event_date, value, $2::uuid FROM src
+       ON CONFLICT (patient_id, resource_type, resource_id) DO UPDATE SET
+         code_system = excluded.code_system, code = excluded.code, event_date = excluded.event_date,
+         value = excluded.value, extract_id = excluded.extract_id
+       WHERE (g.code_system, g.code, g.event_date, g.value)
+             IS DISTINCT FROM (excluded.code_system, excluded.code, excluded.event_date, excluded.value)`,
       [ods, extractId],
     );
 

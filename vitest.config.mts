@@ -21,7 +21,11 @@ export default defineConfig({
     }),
   ],
   resolve: {
-    alias: [{ find: /^@custodian\/([a-z-]+)$/, replacement: path.join(root, 'libs/$1/src') }],
+    alias: [
+      { find: /^@custodian\/([a-z-]+)$/, replacement: path.join(root, 'libs/$1/src') },
+      // One module of a library (`@custodian/core/postcode`), as tsconfig's paths.
+      { find: /^@custodian\/([a-z-]+)\/([a-z-]+)$/, replacement: path.join(root, 'libs/$1/src/$2') },
+    ],
   },
   test: {
     root,

@@ -5,6 +5,7 @@ export * from './errors';
 export * from './exception.filter';
 export * from './logger';
 export * from './nhs-number';
+export * from './postcode';
 export * from './validation';
 export * from './permission';
 export * from './secrets';

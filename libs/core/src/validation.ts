@@ -1,19 +1,10 @@
 import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
 import { isValidNhsNumber } from './nhs-number';
+import { normalisePostcode } from './postcode';
 
 export const ODS_CODE = /^[A-Z]\d{5}$/;
-/** UK postcode (outward + inward), upper case with one space; includes the ZZ99 pseudo-postcodes. */
-export const POSTCODE = /^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$/;
-
 export function isOdsCode(value: unknown): value is string {
   return typeof value === 'string' && ODS_CODE.test(value);
-}
-
-export function normalisePostcode(value: string): string | undefined {
-  const compact = value.toUpperCase().replace(/\s+/g, '');
-  if (compact.length < 5 || compact.length > 7) return undefined;
-  const spaced = `${compact.slice(0, -3)} ${compact.slice(-3)}`;
-  return POSTCODE.test(spaced) ? spaced : undefined;
 }
 
 function simple(name: string, test: (v: unknown) => boolean, message: string) {

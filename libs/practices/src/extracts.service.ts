@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -11,7 +11,7 @@ import { JobsService } from '@custodian/database';
 import { ObjectionsService } from '@custodian/objections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
 import { DroppedFields, todayUtc } from './fhir';
-import { STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
+import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, PracticesService } from './practices.service';
 
 /** Working memory for the intake's merge (transaction-local). */
@@ -29,8 +29,10 @@ async function affected(tx: EntityManager, sql: string, params: unknown[]): Prom
  * transaction (a failure stores nothing), serialised per practice.
  */
 @Injectable()
-export class ExtractsService {
+export class ExtractsService implements OnModuleDestroy {
   private readonly logger = new Logger('Extracts');
+  /** A second thread to parse extracts on (absent when running from TypeScript sources). */
+  private readonly parseThread = ParseThread.forThisBuild();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -39,6 +41,10 @@ export class ExtractsService {
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
   ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.parseThread?.close();
+  }
 
   async intake(
     actor: Principal,
@@ -78,7 +84,11 @@ export class ExtractsService {
       const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
       const copy = client.query(copyFrom(`COPY stg (${STAGING_COLUMNS}) FROM STDIN`));
       const t0 = performance.now();
-      await pipeline(body as NodeJS.ReadableStream, new StagingRows(ods, today, stats), copy);
+      await pipeline(
+        body as NodeJS.ReadableStream,
+        new StagingRows(ods, today, stats, this.parseThread),
+        copy,
+      );
       const t1 = performance.now();
       const report = await this.merge(tx, actor, ods, extractId, stats);
       await tx.query(

@@ -1,5 +1,13 @@
-import { isValidNhsNumber, normalisePostcode } from '@custodian/core';
-import { objectionFor, READV2_SYSTEM, SNOMED_SYSTEM, type ObjectionCode } from '@custodian/objections';
+// Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
+// (staging-worker.ts), which must stay small.
+import { isValidNhsNumber } from '@custodian/core/nhs-number';
+import { normalisePostcode } from '@custodian/core/postcode';
+import {
+  objectionFor,
+  READV2_SYSTEM,
+  SNOMED_SYSTEM,
+  type ObjectionCode,
+} from '@custodian/objections/objection-codes';
 
 /**
  * The extraction specification (SPEC §2) as code: which FHIR R4 resources and fields may leave a

@@ -23,12 +23,16 @@ export class LineReader {
   private parts: Buffer[] = [];
   private size = 0;
   private overflow = false;
-  private n = 0;
+  private n: number;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly onLine: OnLine,
-  ) {}
+    /** The number of the first line read (a reader may start part-way through a stream). */
+    firstLine = 1,
+  ) {
+    this.n = firstLine - 1;
+  }
 
   write(buf: Buffer): void {
     const first = buf.indexOf(10);

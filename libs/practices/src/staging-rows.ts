@@ -1,16 +1,12 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Transform, TransformCallback } from 'node:stream';
-import { DroppedFields, EventRow, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
-import { LineReader } from './ndjson-lines';
+import { Worker } from 'node:worker_threads';
+import type { DroppedFields } from './fhir';
+import { BlockResult, MAX_LINE_BYTES, parseBlock } from './staging-block';
+import type { ParseRequest } from './staging-worker';
 
-export const MAX_LINE_BYTES = 1024 * 1024;
-
-/** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
-export function copyValue(v: string | null): string {
-  if (v === null) return '\\N';
-  if (!NEEDS_ESCAPE.test(v)) return v;
-  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
-}
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
+export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 
 export interface StreamStats {
   lines: number;
@@ -19,66 +15,230 @@ export interface StreamStats {
   byField: DroppedFields;
 }
 
-export const STAGING_COLUMNS =
-  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action';
+interface Block {
+  bytes: Buffer;
+  firstLine: number;
+}
 
-/** One staging row (COPY text, STAGING_COLUMNS in order) for a line that mapped to a row. */
-function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string {
-  const v = copyValue;
-  switch (r.kind) {
-    case 'patient':
-      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n`;
-    case 'event':
-      return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\n`;
-    case 'objection':
-      return `${n}\tO\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(r.objection.type)}\t${v(r.objection.action)}\n`;
+const countNewlines = (b: Buffer) => {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  return n;
+};
+
+/**
+ * Cuts a byte stream into numbered blocks of whole lines, so that blocks can be parsed apart (and
+ * on two threads). Holds at most one unfinished line, and never more than `maxLineBytes` of it: a
+ * line that grows past the limit before its end arrives is refused and skipped as it streams.
+ */
+export class BlockCutter {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private overflow = false;
+  private next = 1;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly onTooLong: (line: number) => void,
+  ) {}
+
+  /** Lines begun so far (after `end`, the number of lines in the stream). */
+  get lines(): number {
+    return this.next - 1;
+  }
+
+  write(chunk: Buffer): Block[] {
+    const last = chunk.lastIndexOf(10);
+    if (last < 0) {
+      this.hold(chunk);
+      return [];
+    }
+    let start = 0;
+    if (this.overflow) {
+      this.onTooLong(this.next++);
+      this.release();
+      start = chunk.indexOf(10) + 1;
+    }
+    const body = chunk.subarray(start, last + 1);
+    const bytes = this.held.length ? Buffer.concat([...this.held, body]) : body;
+    const block = { bytes, firstLine: this.next };
+    this.next += countNewlines(body);
+    this.release();
+    this.hold(chunk.subarray(last + 1));
+    return bytes.length ? [block] : [];
+  }
+
+  /** The last line, when the stream does not end with a newline. */
+  end(): Block[] {
+    if (this.overflow) {
+      this.onTooLong(this.next++);
+      this.release();
+      return [];
+    }
+    if (!this.heldBytes) return [];
+    const block = { bytes: Buffer.concat(this.held), firstLine: this.next++ };
+    this.release();
+    return [block];
+  }
+
+  private hold(b: Buffer) {
+    if (this.overflow || !b.length) return;
+    if (this.heldBytes + b.length > this.maxLineBytes) {
+      this.release();
+      this.overflow = true;
+      return;
+    }
+    this.held.push(b);
+    this.heldBytes += b.length;
+  }
+
+  private release() {
+    this.held = [];
+    this.heldBytes = 0;
+    this.overflow = false;
   }
 }
 
 /**
- * Turns an NDJSON byte stream into rows of the staging table (COPY text format). Patient data goes
- * straight on to PostgreSQL, one write per ~64 KiB; only counts and rejected line numbers stay in
- * memory. Lines are split here (`LineReader`) rather than by a stream of line objects in front:
- * this runs for every line of every extract, and an object-mode stream costs per line.
+ * A second thread for parsing extracts (SPEC §2's intake is one core's work otherwise: JSON.parse
+ * and validation of every line, while PostgreSQL waits). One per process, started on first use,
+ * never keeping the process alive; it loads only the parser (staging-worker.ts), and its heap is
+ * capped so that it cannot take the process past its memory budget. If it fails, the uploads it
+ * was parsing for fail (and store nothing); the next upload starts a new one.
  */
-export class StagingRows extends Transform {
-  private batch = '';
-  private readonly reader: LineReader;
+export class ParseThread {
+  private worker?: Worker;
+  private nextId = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: BlockResult) => void; reject: (e: Error) => void }
+  >();
 
-  constructor(ods: string, today: string, stats: StreamStats) {
-    super();
-    this.reader = new LineReader(MAX_LINE_BYTES, (n, text) => {
-      stats.lines = n;
-      if (text === null) {
-        stats.rejected.push({ line: n, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
-        return;
-      }
-      const r = parseExtractLine(text, ods, today, stats.byField);
-      switch (r.kind) {
-        case 'blank':
-          return;
-        case 'unsupported':
-          stats.unsupported++;
-          return;
-        case 'rejected':
-          stats.rejected.push({ line: n, reason: r.reason });
-          return;
-        default:
-          this.batch += stagingRow(n, r);
-      }
+  constructor(private readonly script: string) {}
+
+  /** The thread of this build: present when the compiled worker script sits beside this module. */
+  static forThisBuild(): ParseThread | undefined {
+    const script = path.join(__dirname, 'staging-worker.js');
+    return existsSync(script) ? new ParseThread(script) : undefined;
+  }
+
+  /** Blocks sent and not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  parse(bytes: Buffer, firstLine: number, ods: string, today: string): Promise<BlockResult> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      // Cloning a view would copy the whole buffer behind it (request data beyond this block, up
+      // to an entire pooled or file-sized buffer): copy just the block, and hand that copy over.
+      const own = new Uint8Array(bytes);
+      worker.postMessage({ id, bytes: own, firstLine, ods, today } satisfies ParseRequest, [own.buffer]);
     });
   }
 
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
+  }
+
+  private start(): Worker {
+    const worker = new Worker(this.script, {
+      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+    });
+    worker.unref();
+    worker.on('message', (m: { id: number; result?: BlockResult; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.result) w?.resolve(m.result);
+      else w?.reject(new Error(`parse thread: ${m.error}`));
+    });
+    const fail = (e: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`parse thread exited (${code})`)));
+    return worker;
+  }
+}
+
+/** Blocks a parse thread may hold at once before the request's own thread parses the next. */
+const THREAD_BLOCKS = 4;
+/** Parsed blocks held before their rows are passed on (their order is kept). */
+const QUEUED_BLOCKS = 8;
+
+/**
+ * Turns an NDJSON byte stream into rows of the staging table (COPY text format), in line order.
+ * Patient data goes straight on to PostgreSQL, one write per ~64 KiB; only counts and rejected
+ * line numbers stay in memory. Incoming bytes are cut into blocks of whole lines; with a
+ * `ParseThread`, a block goes to it while it holds fewer than THREAD_BLOCKS, else it is parsed here — so both
+ * cores parse, and the thread's share follows how busy it is (it serves every upload of the process).
+ */
+export class StagingRows extends Transform {
+  private readonly cutter: BlockCutter;
+  private readonly queue: Promise<BlockResult>[] = [];
+  private batch = '';
+
+  constructor(
+    private readonly ods: string,
+    private readonly today: string,
+    private readonly stats: StreamStats,
+    private readonly thread?: ParseThread,
+  ) {
+    super();
+    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) =>
+      stats.rejected.push({ line, reason: `line longer than ${MAX_LINE_BYTES} bytes` }),
+    );
+  }
+
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {
-    this.reader.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    if (this.batch.length < 65_536) return done();
-    const out = this.batch;
-    this.batch = '';
-    done(null, out);
+    try {
+      this.enqueue(this.cutter.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    } catch (e) {
+      return done(e as Error);
+    }
+    this.settle(QUEUED_BLOCKS).then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
-    this.reader.end();
-    done(null, this.batch || undefined);
+    try {
+      this.enqueue(this.cutter.end());
+    } catch (e) {
+      return done(e as Error);
+    }
+    this.settle(0).then(() => done(null, this.batch || undefined), done);
+  }
+
+  private enqueue(blocks: Block[]) {
+    for (const { bytes, firstLine } of blocks) {
+      const parsed =
+        this.thread && this.thread.pending < THREAD_BLOCKS
+          ? this.thread.parse(bytes, firstLine, this.ods, this.today)
+          : Promise.resolve(parseBlock(bytes, firstLine, this.ods, this.today));
+      // Awaited in order by settle(); this only keeps an early failure from counting as unhandled.
+      parsed.catch(() => undefined);
+      this.queue.push(parsed);
+    }
+    this.stats.lines = this.cutter.lines;
+  }
+
+  /** Passes on parsed blocks, oldest first, until at most `keep` are queued. */
+  private async settle(keep: number): Promise<void> {
+    while (this.queue.length > keep) {
+      const r = await this.queue.shift()!;
+      this.stats.rejected.push(...r.rejected);
+      this.stats.unsupported += r.unsupported;
+      for (const k in r.byField) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + r.byField[k];
+      this.batch += r.rows;
+      if (this.batch.length >= 65_536) {
+        this.push(this.batch);
+        this.batch = '';
+      }
+    }
   }
 }

@@ -1,0 +1,76 @@
+import { DroppedFields, EventRow, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
+import { LineReader } from './ndjson-lines';
+
+/**
+ * One block of whole NDJSON lines → rows of the intake's staging table (COPY text format), with
+ * what was refused and dropped. Pure and self-contained: it runs on the request's thread and on
+ * the intake's parse thread (staging-worker.ts), so it imports nothing heavier than `fhir.ts`.
+ */
+
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+export const STAGING_COLUMNS =
+  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action';
+
+/** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
+export function copyValue(v: string | null): string {
+  if (v === null) return '\\N';
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+/** One staging row (COPY text, STAGING_COLUMNS in order) for a line that mapped to a row. */
+function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string {
+  const v = copyValue;
+  switch (r.kind) {
+    case 'patient':
+      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n`;
+    case 'event':
+      return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\n`;
+    case 'objection':
+      return `${n}\tO\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(r.objection.type)}\t${v(r.objection.action)}\n`;
+  }
+}
+
+export interface BlockResult {
+  /** Staging rows, COPY text. */
+  rows: string;
+  rejected: { line: number; reason: string }[];
+  unsupported: number;
+  byField: DroppedFields;
+}
+
+/**
+ * Parses `bytes`, whole lines numbered from `firstLine` (the last may lack its newline only at the
+ * end of the stream). A line longer than MAX_LINE_BYTES is refused, as everywhere in the intake.
+ */
+export function parseBlock(bytes: Uint8Array, firstLine: number, ods: string, today: string): BlockResult {
+  const out: BlockResult = { rows: '', rejected: [], unsupported: 0, byField: Object.create(null) };
+  const reader = new LineReader(
+    MAX_LINE_BYTES,
+    (n, text) => {
+      if (text === null) {
+        out.rejected.push({ line: n, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
+        return;
+      }
+      const r = parseExtractLine(text, ods, today, out.byField);
+      switch (r.kind) {
+        case 'blank':
+          return;
+        case 'unsupported':
+          out.unsupported++;
+          return;
+        case 'rejected':
+          out.rejected.push({ line: n, reason: r.reason });
+          return;
+        default:
+          out.rows += stagingRow(n, r);
+      }
+    },
+    firstLine,
+  );
+  reader.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  reader.end();
+  return out;
+}

@@ -208,9 +208,9 @@ async function main() {
     const hwmAfter = procKb(api.pid!, 'VmHWM');
 
     // Baseline: the same rows already flat (what the intake stored), COPY FROM into tables with the
-    // same columns, constraints and indexes — including the events' foreign key to their patient,
-    // which `LIKE … INCLUDING ALL` does not copy (the intake pays for it: ~4 of the 10.7 s its
-    // 800k-event insert took, measured in isolation).
+    // same columns, constraints and indexes — including the foreign keys (events → patient, patient
+    // → practice), which `LIKE … INCLUDING ALL` does not copy and the intake pays for (the events'
+    // one: ~4 of the 10.7 s its 800k-event insert took, measured in isolation).
     const db = new Client({ connectionString: fresh.url });
     await db.connect();
     const flat: Record<string, Buffer> = {};
@@ -223,6 +223,9 @@ async function main() {
     }
     await db.query(
       `ALTER TABLE bench_gp_events ADD FOREIGN KEY (patient_id) REFERENCES bench_patients(id) ON DELETE CASCADE`,
+    );
+    await db.query(
+      `ALTER TABLE bench_patients ADD FOREIGN KEY (practice_ods) REFERENCES practices(ods_code)`,
     );
     const c0 = Date.now();
     for (const table of ['patients', 'gp_events'])

@@ -8,6 +8,7 @@ import { Releases1764000006000 } from './1764000006000-releases';
 import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
 import { ChangeNotify1764000008000 } from './1764000008000-change-notify';
 import { AuthTruncateNotify1764000009000 } from './1764000009000-auth-truncate-notify';
+import { DropRedundantPatientIndex1764000010000 } from './1764000010000-drop-redundant-patient-index';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   ReleaseShards1764000007000,
   ChangeNotify1764000008000,
   AuthTruncateNotify1764000009000,
+  DropRedundantPatientIndex1764000010000,
 ];

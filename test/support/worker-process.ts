@@ -48,10 +48,13 @@ export function startWorker(t: TestApp, env: Record<string, string> = {}): Promi
 }
 
 /**
- * Starts a real API process (`npm start`'s entry point, without its in-process worker) on the test
+ * Starts a real API process (`npm start`'s entry point; without its worker process unless `env` asks) on the test
  * app's database and secrets; resolves with its base URL once it answers /api/health.
  */
-export async function startApi(t: TestApp): Promise<{ child: ChildProcess; url: string }> {
+export async function startApi(
+  t: TestApp,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [API], {
     env: {
@@ -66,6 +69,7 @@ export async function startApi(t: TestApp): Promise<{ child: ChildProcess; url: 
       LOG_LEVEL: 'silent',
       RUN_WORKER: 'false',
       DEMO_SEED: 'false',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,6 +6,10 @@ import { onShutdownSignals, prepareDatabase } from '@custodian/database';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
+  // Started by the API (`npm start`): stop when it is gone, however it went — its IPC channel closes.
+  // Listening from the first tick, so that an API killed while this worker boots is noticed too
+  // (before the shutdown handler below exists, SIGTERM simply ends the process: nothing is open).
+  if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   const config = loadConfig();
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const db = await prepareDatabase(config, say);

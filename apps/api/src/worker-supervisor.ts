@@ -22,7 +22,10 @@ export class WorkerSupervisor {
     private readonly env: NodeJS.ProcessEnv,
     private readonly say: (line: string) => void,
     private readonly script = WORKER_MAIN,
-  ) {}
+  ) {
+    // Ctrl-C in a terminal signals the worker too (one process group): it is stopping, not dying.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (this.stopping = true));
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;

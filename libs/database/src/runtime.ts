@@ -47,6 +47,12 @@ export function onShutdownSignals(close: () => Promise<void>): void {
   const handler = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
+    // Ctrl-C in a terminal reaches the embedded PostgreSQL too (one process group), which then
+    // stops at once: a query still in flight in a library (pg-boss marking a job failed) rejects
+    // with nobody to catch it. While stopping, that is one line, not a crash with a stack trace.
+    process.on('unhandledRejection', (e) =>
+      console.error(`while stopping: ${e instanceof Error ? e.message : String(e)}`),
+    );
     close()
       .catch((e) => console.error(`shutdown after ${signal} failed: ${e instanceof Error ? e.message : e}`))
       .finally(() => process.exit(0));

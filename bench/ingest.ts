@@ -151,6 +151,9 @@ async function main() {
       DATABASE_URL: u.toString(),
       PORT: String(port),
       DEMO_SEED: 'false',
+      // No job worker beside it: the measured process is the API, and nothing else competes with
+      // the baseline that runs after the upload (the re-link job the upload queues stays queued).
+      RUN_WORKER: 'false',
       CUSTODIAN_STATE_DIR: dir,
       ADMIN_EMAIL: 'bench@example.org',
       ADMIN_PASSWORD: 'bench-password-123',

@@ -32,7 +32,8 @@ export class WorkerSupervisor {
   }
 
   start(): void {
-    if (this.stopping) return;
+    // One worker at a time: a second call while one runs (or a restart is due) does nothing.
+    if (this.stopping || this.child || this.timer) return;
     const startedAt = Date.now();
     const child = spawn(process.execPath, [...process.execArgv, this.script], {
       env: this.env,
@@ -50,7 +51,10 @@ export class WorkerSupervisor {
       // A worker that ran for a minute was healthy: start again from the shortest wait.
       if (Date.now() - startedAt > 60_000) this.delayMs = 1000;
       this.say(`job worker ${why}; starting another in ${this.delayMs / 1000} s`);
-      this.timer = setTimeout(() => this.start(), this.delayMs);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.start();
+      }, this.delayMs);
       this.delayMs = Math.min(this.delayMs * 2, 30_000);
     };
     child.on('exit', (code, signal) => onGone(`exited (${signal ?? code})`));

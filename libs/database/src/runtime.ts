@@ -50,9 +50,13 @@ export function onShutdownSignals(close: () => Promise<void>): void {
     // Ctrl-C in a terminal reaches the embedded PostgreSQL too (one process group), which then
     // stops at once: a query still in flight in a library (pg-boss marking a job failed) rejects
     // with nobody to catch it. While stopping, that is one line, not a crash with a stack trace.
-    process.on('unhandledRejection', (e) =>
-      console.error(`while stopping: ${e instanceof Error ? e.message : String(e)}`),
-    );
+    // Its name and code only: a database error's message can quote the data it refused.
+    process.on('unhandledRejection', (e) => {
+      const code = (e as { code?: unknown } | null)?.code;
+      console.error(
+        `while stopping: ${e instanceof Error ? e.name : typeof e}${code ? ` ${String(code)}` : ''}`,
+      );
+    });
     close()
       .catch((e) => console.error(`shutdown after ${signal} failed: ${e instanceof Error ? e.message : e}`))
       .finally(() => process.exit(0));

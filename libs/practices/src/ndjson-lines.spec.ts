@@ -70,15 +70,21 @@ describe('LineSplitter', () => {
     }
   });
 
-  it('refuses exactly the lines of more than the limit in bytes, inside one chunk or across chunks', () => {
+  it('refuses exactly the lines of more than the limit in bytes (as they arrived, invalid UTF-8 too), inside one chunk or across chunks', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.string({ unit: 'grapheme', maxLength: 12 }), { minLength: 1, maxLength: 10 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: 'grapheme', maxLength: 12 }).map((l) => Buffer.from(l.replace(/[\r\n]/g, ''))),
+            // Raw bytes: invalid sequences decode to U+FFFD (3 bytes), a stray CR may end a line.
+            fc.uint8Array({ maxLength: 14 }).map((b) => Buffer.from(b.filter((x) => x !== 10))),
+          ),
+          { minLength: 1, maxLength: 10 },
+        ),
         fc.integer({ min: 1, max: 30 }),
         fc.array(fc.nat(200), { maxLength: 6 }),
-        (raw, max, cuts) => {
-          const lines = raw.map((l) => l.replace(/[\r\n]/g, ''));
-          const whole = Buffer.from(`${lines.join('\n')}\n`);
+        (lines, max, cuts) => {
+          const whole = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
           const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
           const got: [number, string | null][] = [];
           const reader = new LineReader(max, (n, text) => got.push([n, text]));
@@ -88,9 +94,12 @@ describe('LineSplitter', () => {
             prev = p;
           }
           reader.end();
-          expect(got).toEqual(lines.map((l, i) => [i + 1, Buffer.byteLength(l) > max ? null : l]));
+          expect(got).toEqual(
+            lines.map((l, i) => [i + 1, l.length > max ? null : l.toString('utf8').replace(/\r$/, '')]),
+          );
         },
       ),
+      { numRuns: 500 },
     );
   });
 });

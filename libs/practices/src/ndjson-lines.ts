@@ -44,13 +44,15 @@ export class LineReader {
     this.emitHeld();
     const last = buf.lastIndexOf(10);
     if (last > first) {
+      // A newline byte is never part of a UTF-8 sequence (nor of what decodes to U+FFFD), so the
+      // pieces of the decoded text are the byte ranges between newlines, one for one: each line's
+      // length is measured in the bytes that arrived, not in its decoding.
       const texts = buf.toString('utf8', first + 1, last).split('\n');
+      let start = first + 1;
       for (const text of texts) {
-        // UTF-8 never takes fewer bytes than UTF-16 code units, nor more than three per unit.
-        const tooLong =
-          text.length > this.maxLineBytes ||
-          (text.length * 3 > this.maxLineBytes && Buffer.byteLength(text) > this.maxLineBytes);
-        this.onLine(++this.n, tooLong ? null : stripCr(text));
+        const end = buf.indexOf(10, start);
+        this.onLine(++this.n, end - start > this.maxLineBytes ? null : stripCr(text));
+        start = end + 1;
       }
     }
     this.append(buf.subarray(last + 1));

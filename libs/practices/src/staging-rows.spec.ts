@@ -216,6 +216,25 @@ describe('StagingRows', () => {
     }
   });
 
+  it('cuts a whole upload given as one chunk into blocks for both threads, with the same rows', async () => {
+    const lines = Array.from({ length: 4000 }, (_, i) => (i % 700 === 5 ? '{broken' : eventLine(`o${i}`)));
+    const text = `${lines.join('\n')}\n`;
+    const ref = parseBlock(Buffer.from(text), 1, 'A81001', TODAY);
+    const spy = vi.spyOn(thread, 'parse');
+    try {
+      const got = await stage(text, { chunk: text.length, thread });
+      expect(Buffer.byteLength(text)).toBeGreaterThan(3 * 256 * 1024);
+      // Several blocks of at most 256 KiB each, not one block of the whole megabyte.
+      expect(spy.mock.calls.length).toBeGreaterThan(1);
+      expect(spy.mock.calls.every(([bytes]) => bytes.length <= 256 * 1024)).toBe(true);
+      expect(got.text).toBe(ref.rows);
+      expect(got.stats.rejected).toEqual(ref.rejected);
+      expect(got.stats.lines).toBe(4000);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('fails the upload (never a partial one) when the parse thread dies, and starts a new one next time', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'parse-thread-'));
     const script = path.join(dir, 'dies.js');

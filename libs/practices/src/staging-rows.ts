@@ -15,6 +15,9 @@ export interface StreamStats {
   byField: DroppedFields;
 }
 
+/** The most bytes of whole lines in one block: a whole upload in one chunk is still many blocks. */
+const BLOCK_BYTES = 256 * 1024;
+
 interface Block {
   bytes: Buffer;
   firstLine: number;
@@ -61,11 +64,35 @@ export class BlockCutter {
     }
     const body = chunk.subarray(start, last + 1);
     const bytes = this.held.length ? Buffer.concat([...this.held, body]) : body;
-    const block = { bytes, firstLine: this.next };
-    this.next += countNewlines(body);
     this.release();
     this.hold(chunk.subarray(last + 1));
-    return bytes.length ? [block] : [];
+    return this.cut(bytes);
+  }
+
+  /** Whole lines → blocks of at most BLOCK_BYTES (a longer line is a block of its own, or refused). */
+  private cut(bytes: Buffer): Block[] {
+    const blocks: Block[] = [];
+    for (let from = 0; from < bytes.length;) {
+      let to = bytes.length;
+      if (to - from > BLOCK_BYTES) {
+        const nl = bytes.lastIndexOf(10, from + BLOCK_BYTES - 1);
+        if (nl >= from) to = nl + 1;
+        else {
+          const end = bytes.indexOf(10, from);
+          if (end - from > this.maxLineBytes) {
+            this.onTooLong(this.next++);
+            from = end + 1;
+            continue;
+          }
+          to = end + 1;
+        }
+      }
+      const piece = bytes.subarray(from, to);
+      blocks.push({ bytes: piece, firstLine: this.next });
+      this.next += countNewlines(piece);
+      from = to;
+    }
+    return blocks;
   }
 
   /** The last line, when the stream does not end with a newline. */
@@ -107,12 +134,8 @@ export class BlockCutter {
  * was parsing for fail (and store nothing); the next upload starts a new one.
  */
 export class ParseThread {
-  private worker?: Worker;
+  private current?: { worker: Worker; waiting: Map<number, Waiting> };
   private nextId = 0;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (r: BlockResult) => void; reject: (e: Error) => void }
-  >();
 
   constructor(private readonly script: string) {}
 
@@ -122,16 +145,16 @@ export class ParseThread {
     return existsSync(script) ? new ParseThread(script) : undefined;
   }
 
-  /** Blocks sent and not yet answered. */
+  /** Blocks sent to the current thread and not yet answered. */
   get pending(): number {
-    return this.waiting.size;
+    return this.current?.waiting.size ?? 0;
   }
 
   parse(bytes: Buffer, firstLine: number, ods: string, today: string): Promise<BlockResult> {
-    const worker = (this.worker ??= this.start());
+    const { worker, waiting } = (this.current ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject });
       // Cloning a view would copy the whole buffer behind it (request data beyond this block, up
       // to an entire pooled or file-sized buffer): copy just the block, and hand that copy over.
       const own = new Uint8Array(bytes);
@@ -140,31 +163,39 @@ export class ParseThread {
   }
 
   async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    await w?.terminate();
+    const current = this.current;
+    this.current = undefined;
+    await current?.worker.terminate();
   }
 
-  private start(): Worker {
+  private start(): { worker: Worker; waiting: Map<number, Waiting> } {
     const worker = new Worker(this.script, {
       resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
     });
     worker.unref();
+    // Each thread answers only for what was sent to it: when one fails, the uploads it was parsing
+    // for fail, never those already using its replacement.
+    const waiting = new Map<number, Waiting>();
     worker.on('message', (m: { id: number; result?: BlockResult; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
       if (m.result) w?.resolve(m.result);
       else w?.reject(new Error(`parse thread: ${m.error}`));
     });
     const fail = (e: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const w of this.waiting.values()) w.reject(e);
-      this.waiting.clear();
+      if (this.current?.worker === worker) this.current = undefined;
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`parse thread exited (${code})`)));
-    return worker;
+    return { worker, waiting };
   }
+}
+
+interface Waiting {
+  resolve: (r: BlockResult) => void;
+  reject: (e: Error) => void;
 }
 
 /** Blocks a parse thread may hold at once before the request's own thread parses the next. */
@@ -231,7 +262,7 @@ export class StagingRows extends Transform {
   private async settle(keep: number): Promise<void> {
     while (this.queue.length > keep) {
       const r = await this.queue.shift()!;
-      this.stats.rejected.push(...r.rejected);
+      for (const x of r.rejected) this.stats.rejected.push(x);
       this.stats.unsupported += r.unsupported;
       for (const k in r.byField) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + r.byField[k];
       this.batch += r.rows;

@@ -53,11 +53,40 @@ export async function startDemo(): Promise<Demo> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const creds: { email: string; password: string }[] = JSON.parse(
-    readFileSync(path.join(stateDir, 'demo-credentials.json'), 'utf8'),
-  );
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const browser = await chromium.launch({
+  // Stops the service (its worker and embedded PostgreSQL with it) and removes its state.
+  const stopService = async () => {
+    const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  let creds: { email: string; password: string }[];
+  let browser: Browser;
+  try {
+    creds = JSON.parse(readFileSync(path.join(stateDir, 'demo-credentials.json'), 'utf8'));
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launchBrowser();
+  } catch (e) {
+    // No Chromium (say): the service must not outlive the failed set-up, nor its database.
+    await stopService();
+    throw e;
+  }
+  return {
+    base,
+    stateDir,
+    credentials: new Map(creds.map((c) => [c.email, c.password])),
+    browser,
+    output: () => output,
+    async stop() {
+      await browser.close().catch(() => undefined);
+      await stopService();
+    },
+  };
+}
+
+function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [
@@ -71,21 +100,6 @@ export async function startDemo(): Promise<Demo> {
       '--disable-sync',
     ],
   });
-  return {
-    base,
-    stateDir,
-    credentials: new Map(creds.map((c) => [c.email, c.password])),
-    browser,
-    output: () => output,
-    async stop() {
-      await browser.close().catch(() => undefined);
-      const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
 }
 
 export interface Violation {

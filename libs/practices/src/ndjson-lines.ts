@@ -20,27 +20,26 @@ export type OnLine = (n: number, text: string | null) => void;
  * a slice of that string); only a line that spans chunks is gathered from parts.
  */
 export class LineReader {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private overflow = false;
+  private readonly held: HeldLine;
   private n: number;
 
   constructor(
-    private readonly maxLineBytes: number,
+    maxLineBytes: number,
     private readonly onLine: OnLine,
     /** The number of the first line read (a reader may start part-way through a stream). */
     firstLine = 1,
   ) {
+    this.held = new HeldLine(maxLineBytes);
     this.n = firstLine - 1;
   }
 
   write(buf: Buffer): void {
     const first = buf.indexOf(10);
     if (first < 0) {
-      this.append(buf);
+      this.held.add(buf);
       return;
     }
-    this.append(buf.subarray(0, first));
+    this.held.add(buf.subarray(0, first));
     this.emitHeld();
     const last = buf.lastIndexOf(10);
     if (last > first) {
@@ -51,42 +50,61 @@ export class LineReader {
       let start = first + 1;
       for (const text of texts) {
         const end = buf.indexOf(10, start);
-        this.onLine(++this.n, end - start > this.maxLineBytes ? null : stripCr(text));
+        this.onLine(++this.n, end - start > this.held.maxBytes ? null : stripCr(text));
         start = end + 1;
       }
     }
-    this.append(buf.subarray(last + 1));
+    this.held.add(buf.subarray(last + 1));
   }
 
   /** The last line, when the stream does not end with a newline. */
   end(): void {
-    if (this.size > 0 || this.overflow) this.emitHeld();
+    if (!this.held.empty) this.emitHeld();
   }
 
-  private append(b: Buffer) {
-    if (this.overflow || !b.length) return;
-    if (this.size + b.length > this.maxLineBytes) {
-      this.overflow = true;
-      this.parts = [];
-      this.size = 0;
+  private emitHeld() {
+    const bytes = this.held.take();
+    this.onLine(++this.n, bytes === null ? null : stripCr(bytes.toString('utf8')));
+  }
+}
+
+/**
+ * The unfinished line carried from one chunk to the next: never more than `maxBytes` of it — a
+ * line that grows past that is dropped as it arrives and only remembered as too long.
+ */
+export class HeldLine {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private tooLong = false;
+
+  constructor(readonly maxBytes: number) {}
+
+  get empty(): boolean {
+    return this.size === 0 && !this.tooLong;
+  }
+
+  add(b: Buffer): void {
+    if (this.tooLong || !b.length) return;
+    if (this.size + b.length > this.maxBytes) {
+      this.reset();
+      this.tooLong = true;
       return;
     }
     this.parts.push(b);
     this.size += b.length;
   }
 
-  private emitHeld() {
-    const text = this.overflow
-      ? null
-      : stripCr(
-          this.parts.length === 1
-            ? this.parts[0].toString('utf8')
-            : Buffer.concat(this.parts).toString('utf8'),
-        );
+  /** Its bytes so far (null when it was too long), and starts afresh. */
+  take(): Buffer | null {
+    const bytes = this.tooLong ? null : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+    this.reset();
+    return bytes;
+  }
+
+  private reset() {
     this.parts = [];
     this.size = 0;
-    this.overflow = false;
-    this.onLine(++this.n, text);
+    this.tooLong = false;
   }
 }
 

@@ -9,6 +9,9 @@ import { LineReader } from './ndjson-lines';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
 
+/** How a line over MAX_LINE_BYTES is refused, wherever it is noticed. */
+export const tooLong = (line: number) => ({ line, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
+
 export const STAGING_COLUMNS =
   'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action';
 
@@ -51,7 +54,7 @@ export function parseBlock(bytes: Uint8Array, firstLine: number, ods: string, to
     MAX_LINE_BYTES,
     (n, text) => {
       if (text === null) {
-        out.rejected.push({ line: n, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
+        out.rejected.push(tooLong(n));
         return;
       }
       const r = parseExtractLine(text, ods, today, out.byField);

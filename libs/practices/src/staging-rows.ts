@@ -2,17 +2,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { DroppedFields } from './fhir';
-import { BlockResult, MAX_LINE_BYTES, parseBlock } from './staging-block';
+import { HeldLine } from './ndjson-lines';
+import { BlockResult, MAX_LINE_BYTES, parseBlock, tooLong } from './staging-block';
 import type { ParseRequest } from './staging-worker';
 
 export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 
-export interface StreamStats {
+/** What an upload's lines came to, beside its rows: a block's counts, summed, and the line count. */
+export interface StreamStats extends Omit<BlockResult, 'rows'> {
   lines: number;
-  rejected: { line: number; reason: string }[];
-  unsupported: number;
-  byField: DroppedFields;
 }
 
 /** The most bytes of whole lines in one block: a whole upload in one chunk is still many blocks. */
@@ -35,15 +33,15 @@ const countNewlines = (b: Buffer) => {
  * line that grows past the limit before its end arrives is refused and skipped as it streams.
  */
 export class BlockCutter {
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-  private overflow = false;
+  private readonly held: HeldLine;
   private next = 1;
 
   constructor(
     private readonly maxLineBytes: number,
     private readonly onTooLong: (line: number) => void,
-  ) {}
+  ) {
+    this.held = new HeldLine(maxLineBytes);
+  }
 
   /** Lines begun so far (after `end`, the number of lines in the stream). */
   get lines(): number {
@@ -53,19 +51,20 @@ export class BlockCutter {
   write(chunk: Buffer): Block[] {
     const last = chunk.lastIndexOf(10);
     if (last < 0) {
-      this.hold(chunk);
+      this.held.add(chunk);
       return [];
     }
-    let start = 0;
-    if (this.overflow) {
+    // The held start of a line ends at this chunk's first newline: it goes in the first block, or,
+    // when it was already too long, it is refused and the rest of it skipped.
+    const held = this.held.take();
+    let bytes: Buffer;
+    if (held === null) {
       this.onTooLong(this.next++);
-      this.release();
-      start = chunk.indexOf(10) + 1;
+      bytes = chunk.subarray(chunk.indexOf(10) + 1, last + 1);
+    } else {
+      bytes = held.length ? Buffer.concat([held, chunk.subarray(0, last + 1)]) : chunk.subarray(0, last + 1);
     }
-    const body = chunk.subarray(start, last + 1);
-    const bytes = this.held.length ? Buffer.concat([...this.held, body]) : body;
-    this.release();
-    this.hold(chunk.subarray(last + 1));
+    this.held.add(chunk.subarray(last + 1));
     return this.cut(bytes);
   }
 
@@ -97,32 +96,13 @@ export class BlockCutter {
 
   /** The last line, when the stream does not end with a newline. */
   end(): Block[] {
-    if (this.overflow) {
+    if (this.held.empty) return [];
+    const held = this.held.take();
+    if (held === null) {
       this.onTooLong(this.next++);
-      this.release();
       return [];
     }
-    if (!this.heldBytes) return [];
-    const block = { bytes: Buffer.concat(this.held), firstLine: this.next++ };
-    this.release();
-    return [block];
-  }
-
-  private hold(b: Buffer) {
-    if (this.overflow || !b.length) return;
-    if (this.heldBytes + b.length > this.maxLineBytes) {
-      this.release();
-      this.overflow = true;
-      return;
-    }
-    this.held.push(b);
-    this.heldBytes += b.length;
-  }
-
-  private release() {
-    this.held = [];
-    this.heldBytes = 0;
-    this.overflow = false;
+    return [{ bytes: held, firstLine: this.next++ }];
   }
 }
 
@@ -222,9 +202,7 @@ export class StagingRows extends Transform {
     private readonly thread?: ParseThread,
   ) {
     super();
-    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) =>
-      stats.rejected.push({ line, reason: `line longer than ${MAX_LINE_BYTES} bytes` }),
-    );
+    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => stats.rejected.push(tooLong(line)));
   }
 
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {

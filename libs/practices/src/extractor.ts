@@ -124,11 +124,8 @@ export async function runExtractor(opts: {
         removed.type1Resources++;
         return done();
       }
-      const { resource, dropped } = stripToSpec(r);
-      for (const [k, v] of Object.entries(dropped)) {
-        removed.byField[k] = (removed.byField[k] ?? 0) + v;
-        removed.fields += v;
-      }
+      // Removed fields counted straight into the report's totals.
+      const { resource } = stripToSpec(r, removed.byField);
       if (!resource) {
         removed.unsupportedResources++;
         return done();
@@ -140,6 +137,7 @@ export async function runExtractor(opts: {
   removed.byField = Object.fromEntries(
     Object.entries(removed.byField).sort(([a], [b]) => a.localeCompare(b)),
   );
+  removed.fields = Object.values(removed.byField).reduce((a, b) => a + b, 0);
   return report;
 }
 

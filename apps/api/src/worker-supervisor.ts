@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 
 /** The compiled worker entry point, beside this app's in `dist/apps`. */
-export const WORKER_MAIN = path.join(__dirname, '../../worker/src/main.js');
+const WORKER_MAIN = path.join(__dirname, '../../worker/src/main.js');
 
 /**
  * `npm start` is the whole service: the API, and the job worker (`apps/worker`) as a child process
@@ -21,21 +21,16 @@ export class WorkerSupervisor {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly say: (line: string) => void,
-    private readonly script = WORKER_MAIN,
   ) {
     // Ctrl-C in a terminal signals the worker too (one process group): it is stopping, not dying.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (this.stopping = true));
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
   }
 
   start(): void {
     // One worker at a time: a second call while one runs (or a restart is due) does nothing.
     if (this.stopping || this.child || this.timer) return;
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [...process.execArgv, this.script], {
+    const child = spawn(process.execPath, [...process.execArgv, WORKER_MAIN], {
       env: this.env,
       // The IPC channel carries nothing: it closes when this process dies, however it dies (even
       // SIGKILL), and the worker then stops rather than outlive the service as an orphan.

@@ -23,7 +23,7 @@ export interface ReleaseRun {
   state: string;
   failure?: string;
   shards: number;
-  timings: { prepareMs: number; shardsMs: number; assembleMs: number };
+  timings: { prepareMs: number; shardsMs: number; assembleMs: number; slowSteps?: [string, number][] };
   files: { name: string; rows: number; bytes: number }[];
   /** Peak RSS (VmHWM) of each worker process, MB. */
   workerPeakMb: number[];
@@ -86,6 +86,8 @@ export async function runRelease(
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    // The preparation's statements over 100 ms (opening words only), for tuning.
+    for (const [step, ms] of row.work?.timings?.slowSteps ?? []) console.log(`  prepare ${ms} ms  ${step}`);
     if (row.state !== 'completed') for (const p of procs) console.error(p.output().slice(-4000));
     const files = (
       await db.query(

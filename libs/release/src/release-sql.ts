@@ -2,11 +2,17 @@ import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS } from './catalog
 import type { Tier } from './release.types';
 
 /**
- * SQL pieces of the engine. Everything here is built from fixed catalogue names and tier rules —
- * never from request values — so the SELECTs inside `COPY (…) TO STDOUT` (which cannot take bound
- * parameters) reference only the job's temp tables: `rp` (one row per person of the cohort, with
- * the exclusion reason, the tier's person identifier and the generalised quasi-identifiers),
- * `rel_blocked` (NHS numbers whose rows must not leave) and `rel_params` (event date range).
+ * SQL pieces of the engine. Everything here is built from fixed catalogue names, tier rules and
+ * two kinds of checked values — the cohort's event dates (ISO dates, checked by `dateLiteral`) and
+ * the generalisation levels (integers) — never from free text, so the SELECTs inside
+ * `COPY (…) TO STDOUT` (which cannot take bound parameters) reference only those literals and the
+ * job's tables: `rp` (one row per person of the cohort, with the exclusion reason, the tier's
+ * person identifier and the base quasi-identifiers) and `rel_blocked` (NHS numbers whose rows
+ * must not leave).
+ *
+ * The date range and levels are literals rather than columns of a one-row parameters table: a
+ * `CROSS JOIN` with such a table is a nested loop the planner cannot fold, and cost ~1 µs per
+ * source row (3 s of a 10M-event scan).
  */
 export interface Column {
   expr: string;
@@ -87,11 +93,49 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   },
 };
 
-export const DATE_FILTER = (date: string) =>
-  `(prm.events_from IS NULL OR ${date} >= prm.events_from) AND (prm.events_to IS NULL OR ${date} <= prm.events_to)`;
+/** The cohort's event date range (either end open). */
+export interface EventRange {
+  from?: string;
+  to?: string;
+}
+
+/** Generalisation levels of the anonymised tier's quasi-identifiers (0: finest). */
+export interface Levels {
+  age: number;
+  area: number;
+  ethnicity: number;
+}
+
+export const NO_GENERALISATION: Levels = { age: 0, area: 0, ethnicity: 0 };
+
+/** What the SELECTs of one release depend on besides the catalogue. */
+export interface Shape {
+  tier: Tier;
+  range: EventRange;
+  levels: Levels;
+}
+
+/** An ISO date as an SQL literal; anything else is refused (it is written into the SQL text). */
+export function dateLiteral(d: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new Error('event date is not YYYY-MM-DD');
+  return `DATE '${d}'`;
+}
+
+/** `date` within the cohort's event range (`true` when the range is open at both ends). */
+export function dateFilter(date: string, range: EventRange): string {
+  const parts: string[] = [];
+  if (range.from) parts.push(`${date} >= ${dateLiteral(range.from)}`);
+  if (range.to) parts.push(`${date} <= ${dateLiteral(range.to)}`);
+  return parts.length ? `(${parts.join(' AND ')})` : 'true';
+}
+
+const level = (n: number) => {
+  if (!Number.isInteger(n) || n < 0 || n > 9) throw new Error('generalisation level out of range');
+  return String(n);
+};
 
 /** The person columns of SPEC §5's tier table and step 6 column names. */
-function personColumn(tier: Tier, field: string): Column | undefined {
+function personColumn(tier: Tier, field: string, levels: Levels): Column | undefined {
   switch (field) {
     case 'nhs_number':
       if (tier === 'identifiable')
@@ -118,7 +162,7 @@ function personColumn(tier: Tier, field: string): Column | undefined {
           description: 'year and month of birth (YYYY-MM)',
         };
       return {
-        expr: ageAt('prm.age_lvl', 'rp.a5'),
+        expr: ageAt(level(levels.age), 'rp.a5'),
         name: 'age_band',
         description: 'age band at the release date (five-year, widened as k-anonymity needs; * suppressed)',
       };
@@ -132,7 +176,7 @@ function personColumn(tier: Tier, field: string): Column | undefined {
           description: 'postcode district (outward code)',
         };
       return {
-        expr: areaAt('prm.area_lvl', 'rp.'),
+        expr: areaAt(level(levels.area), 'rp.'),
         name: 'area',
         description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
       };
@@ -143,7 +187,7 @@ function personColumn(tier: Tier, field: string): Column | undefined {
     case 'ethnicity':
       return tier === 'anonymised'
         ? {
-            expr: ethAt('prm.eth_lvl', 'rp.'),
+            expr: ethAt(level(levels.ethnicity), 'rp.'),
             name: 'ethnicity',
             description: 'ethnic category (A-Z), or ethnic group, as k-anonymity needs (* suppressed)',
           }
@@ -166,13 +210,14 @@ export function datasetColumns(
   dataset: Dataset,
   fields: string[],
   tier: Tier,
+  levels: Levels = NO_GENERALISATION,
 ): { columns: Column[]; perEvent: boolean } {
   const wanted = CATALOGUE_FIELDS[dataset].filter((f) => fields.includes(f));
   const perEvent = wanted.some((f) => !PERSON_FIELDS.has(f));
   const columns: Column[] = [];
   for (const f of wanted) {
     if (PERSON_FIELDS.has(f)) {
-      const c = personColumn(tier, f);
+      const c = personColumn(tier, f, levels);
       if (c) columns.push(c);
       continue;
     }
@@ -194,18 +239,18 @@ export function datasetColumns(
  * (ord, date, row id), so shards concatenated in order give one stable order, and a retry over the
  * same data writes the same bytes. The row order carries nothing of the order data arrived in.
  */
-export function datasetSelect(dataset: Dataset, fields: string[], tier: Tier, onlyPresent = false): string {
+export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, onlyPresent = false): string {
   const d = DATASET_SQL[dataset];
-  const { columns, perEvent } = datasetColumns(dataset, fields, tier);
+  const { columns, perEvent } = datasetColumns(dataset, fields, shape.tier, shape.levels);
   const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
   // Anonymised: k-anonymity may have taken persons out of this file only (rel_present is then the truth).
   const present = onlyPresent ? ` JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'` : '';
   if (perEvent)
-    return `SELECT ${cols} FROM ${d.from}${present} CROSS JOIN rel_params prm
-             WHERE ${DATE_FILTER(d.date)} AND NOT ${d.blockedOwn}
+    return `SELECT ${cols} FROM ${d.from}${present}
+             WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}
              ORDER BY rp.ord, ${d.date}, x.id`;
   return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'
-           CROSS JOIN rel_params prm ORDER BY rp.ord`;
+           ORDER BY rp.ord`;
 }
 
 /** The header line COPY … HEADER would print for the dataset's file. */
@@ -218,33 +263,28 @@ export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): s
 }
 
 /**
- * Persons with at least one row of the dataset that may leave: a SELECT of (dataset, nhs), one
- * per dataset, unioned into one `CREATE TABLE … AS` (which PostgreSQL may run in parallel; an
- * `INSERT … SELECT` never is).
- */
-/**
  * GP events in the release's date range, counted per patient: one scan of `gp_events` that both the
  * presence table and the excluded-row counts read (each used to scan all GP events on its own).
  */
-export const GP_COUNTS = `CREATE TEMP TABLE rel_gp_counts ON COMMIT DROP AS
-  SELECT x.patient_id, count(*)::bigint AS n FROM gp_events x CROSS JOIN rel_params prm
-   WHERE ${DATE_FILTER('x.event_date')} GROUP BY 1`;
+export const gpCounts = (range: EventRange) => `CREATE TEMP TABLE rel_gp_counts ON COMMIT DROP AS
+  SELECT x.patient_id, count(*)::bigint AS n FROM gp_events x
+   WHERE ${dateFilter('x.event_date', range)} GROUP BY 1`;
 
 /** Who (included) has rows in the dataset (for GP, `rel_gp_counts` must exist). */
-export function presentSelect(dataset: Dataset): string {
+export function presentSelect(dataset: Dataset, range: EventRange): string {
   const d = DATASET_SQL[dataset];
   if (dataset === 'gp')
     return `SELECT 'gp'::text AS dataset, rp.nhs FROM rel_gp_counts c JOIN rp ON rp.patient_id = c.patient_id
              WHERE rp.excl IS NULL`;
-  return `SELECT DISTINCT '${dataset}'::text AS dataset, rp.nhs FROM ${d.from} CROSS JOIN rel_params prm
-           WHERE ${DATE_FILTER(d.date)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;
+  return `SELECT DISTINCT '${dataset}'::text AS dataset, rp.nhs FROM ${d.from}
+           WHERE ${dateFilter(d.date, range)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;
 }
 
 /**
  * Rows of the dataset in the cohort, by why they are left out (NULL: included); for GP from
  * `rel_gp_counts` when the presence table made it (`gpCounted`), else by scanning the events.
  */
-export function rowReasons(dataset: Dataset, gpCounted: boolean): string {
+export function rowReasons(dataset: Dataset, gpCounted: boolean, range: EventRange): string {
   const d = DATASET_SQL[dataset];
   if (dataset === 'gp' && gpCounted)
     // A GP row is never blocked on its own (blockedOwn is false): its person's reason is the row's.
@@ -252,16 +292,16 @@ export function rowReasons(dataset: Dataset, gpCounted: boolean): string {
               FROM rel_gp_counts c JOIN rp ON rp.patient_id = c.patient_id GROUP BY 1`;
   return `SELECT CASE WHEN rp.excl IS NOT NULL THEN rp.excl WHEN ${d.blockedOwn} THEN 'row_nhs_number_objection' END AS reason,
                  count(*)::bigint AS n
-            FROM ${d.from} CROSS JOIN rel_params prm
-           WHERE ${DATE_FILTER(d.date)} GROUP BY 1`;
+            FROM ${d.from}
+           WHERE ${dateFilter(d.date, range)} GROUP BY 1`;
 }
 
 /** Rows that carry no NHS number and are not linked: no person, so no objection check is possible. */
-export function unattributableCount(dataset: Dataset): string | undefined {
+export function unattributableCount(dataset: Dataset, range: EventRange): string | undefined {
   if (dataset === 'gp') return undefined;
   const table = dataset === 'hes' ? 'hes_episodes' : 'social_care_records';
-  return `SELECT count(*)::bigint AS n FROM ${table} x CROSS JOIN rel_params prm
-           WHERE x.patient_id IS NULL AND x.nhs_number IS NULL AND ${DATE_FILTER(DATASET_SQL[dataset].date)}`;
+  return `SELECT count(*)::bigint AS n FROM ${table} x
+           WHERE x.patient_id IS NULL AND x.nhs_number IS NULL AND ${dateFilter(DATASET_SQL[dataset].date, range)}`;
 }
 
 // k-anonymity ladders over rp's base quasi-identifiers (a5: five-year lower bound, district,

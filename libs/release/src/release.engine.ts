@@ -19,12 +19,15 @@ import {
   ageKey,
   areaAt,
   DATASET_SQL,
-  DATE_FILTER,
+  dateFilter,
   datasetColumns,
   datasetHeader,
   datasetSelect,
   ethAt,
-  GP_COUNTS,
+  EventRange,
+  gpCounts,
+  Levels,
+  NO_GENERALISATION,
   presentSelect,
   rowReasons,
   unattributableCount,
@@ -34,6 +37,11 @@ import { objectionPolicy, specProblems } from './release-spec';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 
 export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
+/**
+ * Sort and hash memory of the preparation's statements (transaction-local): its sorts and
+ * aggregates over a million persons spill to disk at the default 4 MB.
+ */
+const PREPARE_WORK_MEM = '256MB';
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
 export const MAX_ATTEMPTS = 4;
 
@@ -226,7 +234,7 @@ export class ReleaseEngine {
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
-    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}, ${work.params}`);
+    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}`);
   }
 
   /**
@@ -260,6 +268,7 @@ export class ReleaseEngine {
         await q(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
         await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
         await q(`SET LOCAL TimeZone = 'UTC'`);
+        await q(`SELECT set_config('work_mem', $1, true)`, [PREPARE_WORK_MEM]);
         const result = await this.prepare(q, rel, dir, policy, recordLevel, bidKey);
         await q(`COMMIT`);
         return result;
@@ -278,7 +287,10 @@ export class ReleaseEngine {
     const t1 = Date.now();
     let t2 = t1;
     if (recordLevel) {
-      const parts = await this.buildShards(rel, dir, snapshot, prepared.estimated);
+      const levels: Levels = prepared.kAnon
+        ? { age: prepared.kAnon.age, area: prepared.kAnon.area, ethnicity: prepared.kAnon.ethnicity }
+        : NO_GENERALISATION;
+      const parts = await this.buildShards(rel, dir, snapshot, prepared.estimated, levels);
       shards = parts.shards;
       t2 = Date.now();
       const level = this.config.releaseGzipLevel;
@@ -377,7 +389,13 @@ export class ReleaseEngine {
    * itself until none is left, and waits for shards other workers hold. A shard whose worker died
    * (its advisory lock freed) is built again by whoever comes next.
    */
-  private async buildShards(rel: ClaimedRelease, dir: string, snapshot: string, estimated: number) {
+  private async buildShards(
+    rel: ClaimedRelease,
+    dir: string,
+    snapshot: string,
+    estimated: number,
+    levels: Levels,
+  ) {
     const work = workTables(rel.id);
     const [{ persons }] = await this.db.query(
       `SELECT coalesce(max(ord), 0)::bigint AS persons FROM ${work.rp}`,
@@ -397,7 +415,7 @@ export class ReleaseEngine {
       );
       await tx.query(`UPDATE releases SET work = $2 WHERE id = $1`, [
         rel.id,
-        JSON.stringify({ build, snapshot, shards }),
+        JSON.stringify({ build, snapshot, shards, levels }),
       ]);
     });
     for (let i = 1; i < shards; i++)
@@ -448,6 +466,7 @@ export class ReleaseEngine {
           rel.id,
           rel.spec,
           rel.work.snapshot,
+          rel.work.levels ?? NO_GENERALISATION,
           build,
           s.shard,
           Number(s.first_person),
@@ -462,6 +481,7 @@ export class ReleaseEngine {
     releaseId: string,
     spec: ReleaseSpec,
     snapshot: string,
+    levels: Levels,
     build: number,
     shard: number,
     first: number,
@@ -506,24 +526,19 @@ export class ReleaseEngine {
             rel_present: `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs
                            WHERE r.ord BETWEEN ${first} AND ${last}`,
             rel_blocked: `SELECT * FROM ${work.blocked}`,
-            rel_params: `SELECT * FROM ${work.params}`,
           };
-          const source = {
-            rp: work.rp,
-            rel_present: work.present,
-            rel_blocked: work.blocked,
-            rel_params: work.params,
-          };
+          const source = { rp: work.rp, rel_present: work.present, rel_blocked: work.blocked };
           for (const [temp, table] of Object.entries(source))
             await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
           await this.pipeInto(client, slice);
           for (const temp of Object.keys(source)) await client.query(`ANALYZE ${temp}`);
           lap('pipeMs');
+          const shape = { tier: spec.tier, range: rangeOf(spec), levels };
           for (const d of spec.datasets) {
             const file = path.join(dir, shardFile(d.dataset, shard));
             const w = await copyQueryToGzip(
               client,
-              datasetSelect(d.dataset, d.fields, spec.tier, spec.tier === 'anonymised'),
+              datasetSelect(d.dataset, d.fields, shape, spec.tier === 'anonymised'),
               `${file}.partial`,
               { header: false, level: this.config.releaseGzipLevel },
             );
@@ -599,15 +614,7 @@ export class ReleaseEngine {
     // The working set lives in unlogged tables (shared buffers, parallel scans, visible to the
     // shards once committed); temp views give them the short names the SQL pieces use.
     const work = workTables(rel.id);
-    // Parameters the COPY SELECTs read (they cannot take bound parameters).
-    // age_lvl, area_lvl, eth_lvl: the generalisation levels k-anonymity chooses (anonymised tier).
-    await q(
-      `CREATE UNLOGGED TABLE ${work.params} AS SELECT $1::date AS events_from, $2::date AS events_to,
-              0 AS age_lvl, 0 AS area_lvl, 0 AS eth_lvl`,
-      [spec.cohort.eventsFrom ?? null, spec.cohort.eventsTo ?? null],
-    );
-    await q(`ANALYZE ${work.params}`);
-    await q(`CREATE TEMP VIEW rel_params AS SELECT * FROM ${work.params}`);
+    const range = rangeOf(spec);
     await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
     await q(`INSERT INTO rel_region SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
       JSON.stringify(POSTCODE_AREA_REGION),
@@ -726,11 +733,11 @@ export class ReleaseEngine {
     const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
     const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
     const gpCounted = needPresence && datasets.includes('gp');
-    if (gpCounted) await q(GP_COUNTS);
+    if (gpCounted) await q(gpCounts(range));
     await q(
       `CREATE UNLOGGED TABLE ${work.present} AS ${
         needPresence
-          ? datasets.map((d) => presentSelect(d)).join(' UNION ALL ')
+          ? datasets.map((d) => presentSelect(d, range)).join(' UNION ALL ')
           : `SELECT NULL::text AS dataset, NULL::char(10) AS nhs WHERE false`
       }`,
     );
@@ -755,14 +762,14 @@ export class ReleaseEngine {
     excluded.rows = {};
     let estimated = 0;
     for (const d of datasets) {
-      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, gpCounted));
+      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, gpCounted, range));
       const byReason: Record<string, number> = {};
       for (const r of reasons) {
         if (r.reason === null) {
           if (datasetColumns(d, fieldsOf(spec, d), spec.tier).perEvent) estimated += Number(r.n);
         } else byReason[r.reason] = Number(r.n);
       }
-      const un = unattributableCount(d);
+      const un = unattributableCount(d, range);
       if (un) {
         const [{ n }] = await q<{ n: string }>(un);
         if (Number(n) > 0 && recordLevel) byReason.no_nhs_number_unlinked = Number(n);
@@ -777,11 +784,11 @@ export class ReleaseEngine {
     if (recordLevel) {
       await q(`CREATE INDEX ON ${work.rp} (ord)`);
     } else {
-      const agg = await this.aggregate(q, spec, path.join(dir, 'aggregate.csv.gz.partial'));
+      const agg = await this.aggregate(q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
       aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
     }
     // The temp views would outlive the transaction in this pooled session.
-    await q(`DROP VIEW rp, rel_present, rel_params, rel_blocked`);
+    await q(`DROP VIEW rp, rel_present, rel_blocked`);
     return { excluded, estimated, kAnon, aggregate: recordLevel ? undefined : aggregate };
   }
 
@@ -837,13 +844,8 @@ export class ReleaseEngine {
         )}%`,
       );
     }
+    // The chosen levels go to the shards (the files generalise row by row).
     const lv = (n: number) => String(Math.trunc(n));
-    // The chosen levels go to the shards through rel_params (the files generalise row by row).
-    await q(`UPDATE rel_params SET age_lvl = $1, area_lvl = $2, eth_lvl = $3`, [
-      choice.age,
-      choice.area,
-      choice.ethnicity,
-    ]);
     // Persons in classes still smaller than k leave that file (their rows in it are suppressed).
     const removed = await q<{ dataset: string; n: string }>(
       `WITH cls AS MATERIALIZED (
@@ -869,6 +871,7 @@ export class ReleaseEngine {
   private async aggregate(
     q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
     spec: ReleaseSpec,
+    range: EventRange,
     file: string,
   ) {
     const dims: AggregateDimension[] = spec.aggregation?.dimensions ?? [];
@@ -883,8 +886,8 @@ export class ReleaseEngine {
     const events = spec.datasets
       .map((d) => {
         const s = DATASET_SQL[d.dataset];
-        return `SELECT rp.nhs, ${s.date} AS d, ${s.code}::text AS c FROM ${s.from} CROSS JOIN rel_params prm
-                 WHERE ${DATE_FILTER(s.date)} AND rp.excl IS NULL AND NOT ${s.blockedOwn}`;
+        return `SELECT rp.nhs, ${s.date} AS d, ${s.code}::text AS c FROM ${s.from}
+                 WHERE ${dateFilter(s.date, range)} AND rp.excl IS NULL AND NOT ${s.blockedOwn}`;
       })
       .join(' UNION ALL ');
     const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
@@ -919,6 +922,11 @@ export class ReleaseEngine {
   }
 }
 
+/** The cohort's event date range. */
+function rangeOf(spec: ReleaseSpec): EventRange {
+  return { from: spec.cohort.eventsFrom, to: spec.cohort.eventsTo };
+}
+
 function fieldsOf(spec: ReleaseSpec, d: Dataset): string[] {
   return spec.datasets.find((x) => x.dataset === d)?.fields ?? [];
 }
@@ -940,7 +948,6 @@ function safeMessage(err: unknown): string {
 
 /** The release's working tables in `release_work` (names from the release id, a UUID). */
 interface WorkTables {
-  params: string;
   rp: string;
   present: string;
   blocked: string;
@@ -950,7 +957,6 @@ function workTables(releaseId: string): WorkTables {
   const hex = releaseId.replace(/-/g, '');
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('release id is not a UUID');
   return {
-    params: `release_work.r${hex}_params`,
     rp: `release_work.r${hex}_persons`,
     present: `release_work.r${hex}_present`,
     blocked: `release_work.r${hex}_blocked`,

@@ -130,4 +130,81 @@ describe('release shards across worker processes', () => {
     );
     expect(work.rows[0].n).toBe(0);
   }, 180_000);
+
+  it('per-person files (read from the working set, not piped) and k-anonymity suppression are the same sharded or not', async () => {
+    for (const w of workers.splice(0)) await killWorker(w);
+    // Three people alone in their district: a class smaller than k, suppressed at the finest levels.
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9500009000 + g)::text, DATE '1950-03-01', 'M', 'YO1 7HH', 'A', 'A81001', 'y' || g
+         FROM generate_series(1, 3) g`,
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
+       SELECT id, 'observation', 'y1', 'snomed', '100001', DATE '2012-01-01' FROM patients WHERE postcode = 'YO1 7HH'`,
+    );
+    const perPerson = spec({
+      tier: 'pseudonymised',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex'] }],
+      recipients: [researcherId],
+      requestedBy: officer.id,
+    });
+    const anonymised = spec({
+      tier: 'anonymised',
+      datasets: [
+        { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex'] },
+        { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date'] },
+      ],
+      recipients: [researcherId],
+      requestedBy: officer.id,
+    });
+    const releases = t.app.get(ReleaseService);
+    const build = async (s: ReleaseSpec, inProcess: boolean) => {
+      await ensureActiveBid(t, s);
+      const r = await releases.request(s, officer as never);
+      if (inProcess) await t.app.get(ReleaseEngine).run(r.id);
+      expect((await waitForRelease(t, r.id, 90_000)).state).toBe('completed');
+      const { rows } = await t.sql.query(
+        `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1`,
+        [r.id],
+      );
+      return { id: r.id, shards: rows[0].n as number };
+    };
+    // One shard each, in this process (the default shard size is far above 4,000 persons).
+    const single = [await build(perPerson, true), await build(anonymised, true)];
+    // Two worker processes, 500-row shards.
+    for (let i = 0; i < 2; i++)
+      workers.push(await startWorker(t, { RELEASE_SHARD_ROWS: '500', RELEASE_MAX_SHARDS: '8' }));
+    const sharded = [await build(perPerson, false), await build(anonymised, false)];
+    expect(single.map((r) => r.shards)).toEqual([1, 1]);
+    expect(sharded.map((r) => r.shards)).toEqual([8, 8]);
+
+    // Pseudonymised: the same bid key, so the same file.
+    const one = gunzipped(single[0].id, 'gp.csv.gz');
+    expect(gunzipped(sharded[0].id, 'gp.csv.gz')).toBe(one);
+    expect(one.trimEnd().split('\n').length - 1).toBe(4000 - 42 + 3);
+
+    // Anonymised: new tokens per release, so the same rows apart from the token, in token order,
+    // the same levels and suppression, and every class of each file at least k.
+    const manifest = (id: string) =>
+      JSON.parse(readFileSync(path.join(t.config.dataDir, id, 'manifest.json'), 'utf8')).kAnonymity;
+    expect(manifest(sharded[1].id)).toEqual(manifest(single[1].id));
+    expect(manifest(single[1].id)).toMatchObject({ suppressed: 3, suppressedByFile: { gp: 3 } });
+    for (const name of ['gp.csv.gz', 'hes.csv.gz']) {
+      const lines = (id: string) => gunzipped(id, name).trimEnd().split('\n').slice(1);
+      const a = lines(single[1].id);
+      const b = lines(sharded[1].id);
+      const rest = (l: string[]) => l.map((x) => x.slice(x.indexOf(',') + 1)).sort();
+      expect(rest(b)).toEqual(rest(a));
+      const tokens = b.map((x) => x.split(',')[0]);
+      expect(tokens.every((x, i) => i === 0 || tokens[i - 1] <= x)).toBe(true);
+      const classes = new Map<string, Set<string>>();
+      for (const x of b) {
+        const [token, ...qi] = x.split(',');
+        const key = name === 'hes.csv.gz' ? qi.slice(0, 2).join(',') : qi.join(',');
+        classes.set(key, (classes.get(key) ?? new Set()).add(token));
+      }
+      for (const members of classes.values()) expect(members.size).toBeGreaterThanOrEqual(10);
+    }
+  }, 240_000);
 });

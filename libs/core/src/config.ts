@@ -160,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
-    releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 1_000_000,
+    releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,
     releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 8,
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 6,
   };

@@ -21,6 +21,7 @@ export interface Column {
 }
 
 interface DatasetSql {
+  table: string;
   /** Rows of the dataset joined to their person; `x` is the dataset row. */
   from: string;
   /** The row's own NHS number belongs to a blocked objector (linked to someone else or not). */
@@ -52,6 +53,7 @@ const LINKAGE_STEP = {
 
 export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   gp: {
+    table: 'gp_events',
     from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
     blockedOwn: 'false',
     date: 'x.event_date',
@@ -65,6 +67,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   hes: {
+    table: 'hes_episodes',
     from: sourceFrom('hes_episodes'),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.admission_date',
@@ -79,6 +82,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   social_care: {
+    table: 'social_care_records',
     from: sourceFrom('social_care_records'),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.start_date',
@@ -108,12 +112,27 @@ export interface Levels {
 
 export const NO_GENERALISATION: Levels = { age: 0, area: 0, ethnicity: 0 };
 
+/** The quasi-identifiers a release's files carry (anonymised tier: what k-anonymity counts). */
+export interface QuasiIdentifiers {
+  age: boolean;
+  sex: boolean;
+  ethnicity: boolean;
+  area: boolean;
+}
+
 /** What the SELECTs of one release depend on besides the catalogue. */
 export interface Shape {
   tier: Tier;
   range: EventRange;
   levels: Levels;
+  qi: QuasiIdentifiers;
 }
+
+/**
+ * Bit of `rp.files` set for a person with rows of the dataset in the release (before k-anonymity's
+ * small-class suppression, which `rel_small` records by class).
+ */
+export const FILE_BIT: Record<Dataset, number> = { gp: 1, hes: 2, social_care: 4 };
 
 /** An ISO date as an SQL literal; anything else is refused (it is written into the SQL text). */
 export function dateLiteral(d: string): string {
@@ -232,25 +251,73 @@ export function datasetColumns(
   return { columns, perEvent };
 }
 
+/** The committed working set, read directly by the per-person files of one shard (`ord` range). */
+export interface WorkSlice {
+  work: { rp: string; small: string };
+  first: number;
+  last: number;
+}
+
 /**
- * The SELECT one shard of a dataset file is COPYed from. It runs in a shard's transaction, where
- * `rp` holds the shard's included persons only (objectors, people outside the consent cohort and
- * the filters are not in it) with `ord`, their rank by person identifier: files are ordered by
- * (ord, date, row id), so shards concatenated in order give one stable order, and a retry over the
- * same data writes the same bytes. The row order carries nothing of the order data arrived in.
+ * The SELECT one shard of a dataset file is COPYed from. Files are ordered by `ord` (the persons'
+ * rank by identifier), then date and row id, so shards concatenated in order give one stable
+ * order, and a retry over the same data writes the same bytes. The row order carries nothing of
+ * the order data arrived in.
+ *
+ * A row per event: runs in the shard's transaction on the coordinator's snapshot, where `rp` holds
+ * the shard's included persons only (objectors, people outside the consent cohort and the filters
+ * are not in it) and `rel_small` the suppressed classes. A row per person (`slice` required): reads
+ * the committed working set itself, the slice's included persons in index order.
  */
-export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, onlyPresent = false): string {
+export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, slice?: WorkSlice): string {
   const d = DATASET_SQL[dataset];
   const { columns, perEvent } = datasetColumns(dataset, fields, shape.tier, shape.levels);
   const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
-  // Anonymised: k-anonymity may have taken persons out of this file only (rel_present is then the truth).
-  const present = onlyPresent ? ` JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'` : '';
+  // Anonymised: k-anonymity takes persons of classes smaller than k out of this file.
+  const kept = (small: string) =>
+    shape.tier === 'anonymised' ? ` AND ${notSuppressed(dataset, shape, small)}` : '';
   if (perEvent)
-    return `SELECT ${cols} FROM ${d.from}${present}
-             WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}
+    return `SELECT ${cols} FROM ${d.from}
+             WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${kept('rel_small')}
              ORDER BY rp.ord, ${d.date}, x.id`;
-  return `SELECT ${cols} FROM rp JOIN rel_present pr ON pr.nhs = rp.nhs AND pr.dataset = '${dataset}'
+  if (!slice) throw new Error('a per-person file reads the working set: slice required');
+  const first = Math.trunc(slice.first);
+  const last = Math.trunc(slice.last);
+  return `SELECT ${cols} FROM ${slice.work.rp} rp
+           WHERE rp.ord BETWEEN ${first} AND ${last} AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0${kept(slice.work.small)}
            ORDER BY rp.ord`;
+}
+
+/**
+ * A person's equivalence class over the released quasi-identifiers at the given levels (SQL
+ * integer expressions), for columns under prefix `p` (the working set's `rp.`, or the base cells'
+ * `b.`, which carry the same names). Never NULL, so classes compare with `=`.
+ */
+export function classOf(
+  qi: QuasiIdentifiers,
+  lvl: { age: string; area: string; ethnicity: string },
+  p: string,
+) {
+  return {
+    a: qi.age ? ageKey(lvl.age, `${p}a5`) : '-1',
+    r: qi.area ? areaAt(lvl.area, p) : `'*'`,
+    e: qi.ethnicity ? ethAt(lvl.ethnicity, p) : `'*'`,
+    s: qi.sex ? `coalesce(${p}sex, 'U')` : `'*'`,
+  };
+}
+
+/** Levels as SQL literals. */
+export const levelSql = (l: Levels) => ({
+  age: level(l.age),
+  area: level(l.area),
+  ethnicity: level(l.ethnicity),
+});
+
+/** The person's class in this file is not one k-anonymity suppressed (listed in `small`). */
+function notSuppressed(dataset: Dataset, shape: Shape, small: string): string {
+  const c = classOf(shape.qi, levelSql(shape.levels), 'rp.');
+  return `NOT EXISTS (SELECT 1 FROM ${small} m WHERE m.dataset = '${dataset}'
+            AND m.a = ${c.a} AND m.r = ${c.r} AND m.e = ${c.e} AND m.s = ${c.s})`;
 }
 
 /** The header line COPY … HEADER would print for the dataset's file. */
@@ -263,33 +330,35 @@ export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): s
 }
 
 /**
- * GP events in the release's date range, counted per patient: one scan of `gp_events` that both the
- * presence table and the excluded-row counts read (each used to scan all GP events on its own).
+ * GP events in the release's date range, counted per patient into `table`: one scan of
+ * `gp_events`, joined into the working set as `gp_n` (whether the person is in the GP file, and
+ * the GP row counts).
  */
-export const gpCounts = (range: EventRange) => `CREATE TEMP TABLE rel_gp_counts ON COMMIT DROP AS
+export const gpCounts = (table: string, range: EventRange) => `CREATE UNLOGGED TABLE ${table} AS
   SELECT x.patient_id, count(*)::bigint AS n FROM gp_events x
    WHERE ${dateFilter('x.event_date', range)} GROUP BY 1`;
 
-/** Who (included) has rows in the dataset (for GP, `rel_gp_counts` must exist). */
-export function presentSelect(dataset: Dataset, range: EventRange): string {
+/**
+ * The persons (NHS numbers) with rows of a HES or social-care dataset that may leave (the linked
+ * patient's, else the row's own), into `table`. Joined into the working set's `files` bits.
+ */
+export function sourcePresence(table: string, dataset: Exclude<Dataset, 'gp'>, range: EventRange): string {
   const d = DATASET_SQL[dataset];
-  if (dataset === 'gp')
-    return `SELECT 'gp'::text AS dataset, rp.nhs FROM rel_gp_counts c JOIN rp ON rp.patient_id = c.patient_id
-             WHERE rp.excl IS NULL`;
-  return `SELECT DISTINCT '${dataset}'::text AS dataset, rp.nhs FROM ${d.from}
-           WHERE ${dateFilter(d.date, range)} AND rp.excl IS NULL AND NOT ${d.blockedOwn}`;
+  return `CREATE UNLOGGED TABLE ${table} AS
+    SELECT DISTINCT coalesce(p.nhs_number, x.nhs_number) AS nhs
+      FROM ${d.table} x LEFT JOIN patients p ON p.id = x.patient_id
+     WHERE coalesce(p.nhs_number, x.nhs_number) IS NOT NULL AND ${dateFilter(d.date, range)} AND NOT ${d.blockedOwn}`;
 }
 
 /**
- * Rows of the dataset in the cohort, by why they are left out (NULL: included); for GP from
- * `rel_gp_counts` when the presence table made it (`gpCounted`), else by scanning the events.
+ * Rows of the dataset in the cohort, by why they are left out (NULL: included); for GP from the
+ * working set's per-person counts (`gp_n`), else by scanning the rows.
  */
-export function rowReasons(dataset: Dataset, gpCounted: boolean, range: EventRange): string {
+export function rowReasons(dataset: Dataset, range: EventRange): string {
   const d = DATASET_SQL[dataset];
-  if (dataset === 'gp' && gpCounted)
+  if (dataset === 'gp')
     // A GP row is never blocked on its own (blockedOwn is false): its person's reason is the row's.
-    return `SELECT rp.excl AS reason, sum(c.n)::bigint AS n
-              FROM rel_gp_counts c JOIN rp ON rp.patient_id = c.patient_id GROUP BY 1`;
+    return `SELECT rp.excl AS reason, sum(rp.gp_n)::bigint AS n FROM rp WHERE rp.gp_n IS NOT NULL GROUP BY 1`;
   return `SELECT CASE WHEN rp.excl IS NOT NULL THEN rp.excl WHEN ${d.blockedOwn} THEN 'row_nhs_number_objection' END AS reason,
                  count(*)::bigint AS n
             FROM ${d.from}
@@ -299,8 +368,7 @@ export function rowReasons(dataset: Dataset, gpCounted: boolean, range: EventRan
 /** Rows that carry no NHS number and are not linked: no person, so no objection check is possible. */
 export function unattributableCount(dataset: Dataset, range: EventRange): string | undefined {
   if (dataset === 'gp') return undefined;
-  const table = dataset === 'hes' ? 'hes_episodes' : 'social_care_records';
-  return `SELECT count(*)::bigint AS n FROM ${table} x
+  return `SELECT count(*)::bigint AS n FROM ${DATASET_SQL[dataset].table} x
            WHERE x.patient_id IS NULL AND x.nhs_number IS NULL AND ${dateFilter(DATASET_SQL[dataset].date, range)}`;
 }
 

@@ -16,19 +16,20 @@ import { chooseNode, KAnonChoice, NodeStats } from './k-anonymity';
 import { ReleaseKeys } from './keys';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import {
-  ageKey,
-  areaAt,
+  classOf,
   DATASET_SQL,
   dateFilter,
   datasetColumns,
   datasetHeader,
   datasetSelect,
-  ethAt,
   EventRange,
+  FILE_BIT,
   gpCounts,
+  levelSql,
   Levels,
   NO_GENERALISATION,
-  presentSelect,
+  QuasiIdentifiers,
+  sourcePresence,
   rowReasons,
   unattributableCount,
 } from './release-sql';
@@ -234,7 +235,7 @@ export class ReleaseEngine {
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
-    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.present}, ${work.blocked}`);
+    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.small}, ${work.blocked}`);
   }
 
   /**
@@ -324,7 +325,7 @@ export class ReleaseEngine {
     files.push({ name: 'data_dictionary.csv', ...dict });
 
     const kAnon = prepared.kAnon;
-    const wants = (f: string) => spec.datasets.some((d) => d.fields.includes(f));
+    const wants = wantsOf(spec);
     const manifest = {
       release: rel.id,
       bid: rel.bid_id,
@@ -510,43 +511,66 @@ export class ReleaseEngine {
           timings[step] = now - mark;
           mark = now;
         };
-        // Room for the shard's temp tables in memory (allowed only before a session's first temp
-        // table; a pooled session that already has it keeps the value it set then).
-        await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
+        const shape = {
+          tier: spec.tier,
+          range: rangeOf(spec),
+          levels,
+          qi: quasiIdentifiersOf(wantsOf(spec)),
+        };
+        const perEvent = (d: ReleaseSpec['datasets'][number]) =>
+          datasetColumns(d.dataset, d.fields, spec.tier).perEvent;
+        const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
+          const file = path.join(dir, shardFile(d.dataset, shard));
+          const w = await copyQueryToGzip(client, select, `${file}.partial`, {
+            header: false,
+            level: this.config.releaseGzipLevel,
+          });
+          await rename(`${file}.partial`, file);
+          counts[d.dataset] = w.rows;
+          lap(`${d.dataset}Ms`);
+        };
         try {
-          await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
-          // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
-          await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
-          await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
-          await client.query(`SET LOCAL TimeZone = 'UTC'`);
-          // The working set was committed after that snapshot, so this transaction cannot see its
-          // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
-          const slice = {
-            rp: `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
-            rel_present: `SELECT p.* FROM ${work.present} p JOIN ${work.rp} r ON r.nhs = p.nhs
-                           WHERE r.ord BETWEEN ${first} AND ${last}`,
-            rel_blocked: `SELECT * FROM ${work.blocked}`,
-          };
-          const source = { rp: work.rp, rel_present: work.present, rel_blocked: work.blocked };
-          for (const [temp, table] of Object.entries(source))
-            await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
-          await this.pipeInto(client, slice);
-          for (const temp of Object.keys(source)) await client.query(`ANALYZE ${temp}`);
-          lap('pipeMs');
-          const shape = { tier: spec.tier, range: rangeOf(spec), levels };
-          for (const d of spec.datasets) {
-            const file = path.join(dir, shardFile(d.dataset, shard));
-            const w = await copyQueryToGzip(
-              client,
-              datasetSelect(d.dataset, d.fields, shape, spec.tier === 'anonymised'),
-              `${file}.partial`,
-              { header: false, level: this.config.releaseGzipLevel },
-            );
-            await rename(`${file}.partial`, file);
-            counts[d.dataset] = w.rows;
-            lap(`${d.dataset}Ms`);
+          // Files of a row per person read only the committed working set (the persons and the
+          // suppressed classes, both fixed once prepared): no snapshot and no copy of the slice,
+          // and the rows come in `ord` order from its index.
+          for (const d of spec.datasets.filter((x) => !perEvent(x))) {
+            await client.query(`BEGIN`);
+            await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
+            await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
+            await client.query('COMMIT');
           }
-          await client.query('COMMIT');
+          const events = spec.datasets.filter(perEvent);
+          if (events.length) {
+            // Room for the shard's temp tables in memory (allowed only before a session's first
+            // temp table; a pooled session that already has it keeps the value it set then).
+            await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
+            await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
+            // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
+            await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
+            await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
+            await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            // The working set was committed after that snapshot, so this transaction cannot see its
+            // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
+            const anonymised = spec.tier === 'anonymised';
+            const slice: Record<string, string> = {
+              rp: `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
+              rel_blocked: `SELECT * FROM ${work.blocked}`,
+              ...(anonymised ? { rel_small: `SELECT * FROM ${work.small}` } : {}),
+            };
+            const source: Record<string, string> = {
+              rp: work.rp,
+              rel_blocked: work.blocked,
+              ...(anonymised ? { rel_small: work.small } : {}),
+            };
+            for (const [temp, table] of Object.entries(source))
+              await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
+            await this.pipeInto(client, slice);
+            for (const temp of Object.keys(source)) await client.query(`ANALYZE ${temp}`);
+            lap('pipeMs');
+            for (const d of events) await writeFile(d, datasetSelect(d.dataset, d.fields, shape));
+            await client.query('COMMIT');
+          }
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
           await client
@@ -600,7 +624,7 @@ export class ReleaseEngine {
   ) {
     const spec = rel.spec;
     const datasets = spec.datasets.map((d) => d.dataset);
-    const wants = (f: string) => spec.datasets.some((d) => d.fields.includes(f));
+    const wants = wantsOf(spec);
     const asOf = rel.snapshot_at.toISOString().slice(0, 10);
     const excluded: Record<string, unknown> = {};
     const setProgress = (done: number, estimated?: number) =>
@@ -615,14 +639,6 @@ export class ReleaseEngine {
     // shards once committed); temp views give them the short names the SQL pieces use.
     const work = workTables(rel.id);
     const range = rangeOf(spec);
-    await q(`CREATE TEMP TABLE rel_region (area text PRIMARY KEY, region text NOT NULL) ON COMMIT DROP`);
-    await q(`INSERT INTO rel_region SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
-      JSON.stringify(POSTCODE_AREA_REGION),
-    ]);
-    await q(`CREATE TEMP TABLE rel_ethnic (code text PRIMARY KEY, grp text NOT NULL) ON COMMIT DROP`);
-    await q(`INSERT INTO rel_ethnic SELECT key, value FROM jsonb_each_text($1::jsonb)`, [
-      JSON.stringify(ETHNIC_GROUP),
-    ]);
 
     // 1. Objection snapshot, as the register stood when the release started (recorded on the row).
     await q(
@@ -641,13 +657,28 @@ export class ReleaseEngine {
     // 2. The cohort: one row per person (GP patients, and NHS numbers of unlinked source rows).
     const sources = datasets.filter((d) => d !== 'gp') as Exclude<Dataset, 'gp'>[];
     const sourceRows = sources
-      .map((d) =>
-        d === 'hes'
-          ? `SELECT nhs_number, birth_date, sex, postcode FROM hes_episodes WHERE patient_id IS NULL AND nhs_number IS NOT NULL`
-          : `SELECT nhs_number, birth_date, sex, postcode FROM social_care_records WHERE patient_id IS NULL AND nhs_number IS NOT NULL`,
+      .map(
+        (d) =>
+          `SELECT nhs_number, birth_date, sex, postcode FROM ${DATASET_SQL[d].table} WHERE patient_id IS NULL AND nhs_number IS NOT NULL`,
       )
       .join(' UNION ALL ');
     const c = spec.cohort;
+    // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
+    const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
+    const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
+    const gp = datasets.includes('gp');
+    // GP rows per patient (presence and the GP row counts); for the other datasets, who has rows.
+    // Scratch tables of this transaction only, unlogged rather than temporary: a temp table in a
+    // query keeps it from running in parallel (the person table's statement is 1M HMACs).
+    const scratch = { gp: `${work.rp}_gp`, hes: `${work.rp}_hes`, social_care: `${work.rp}_social_care` };
+    if (gp) await q(gpCounts(scratch.gp, range));
+    const present = needPresence ? sources : [];
+    for (const d of present) await q(sourcePresence(scratch[d], d, range));
+    const files =
+      [
+        ...(needPresence && gp ? [`CASE WHEN gc.n IS NOT NULL THEN ${FILE_BIT.gp} ELSE 0 END`] : []),
+        ...present.map((d) => `CASE WHEN h_${d}.nhs IS NOT NULL THEN ${FILE_BIT[d]} ELSE 0 END`),
+      ].join(' + ') || '0';
     // 6 (done with the cohort, once per person). The tier's person identifier: pseudonymised
     // HMAC-SHA256(bid key, NHS number); anonymised HMAC under the release's random seed, truncated
     // to 128 bits (a random token, the same on a retry); identifiable the NHS number. Keys are
@@ -658,9 +689,15 @@ export class ReleaseEngine {
         : spec.tier === 'anonymised'
           ? this.keys.open(rel.token_seed_enc, `release:${rel.id}`)
           : undefined;
+    // 3 (in the same statement). Who is left out, and why: outside the consent cohort first, then
+    // objections.
+    const consentOnly = Boolean(policy.consentOnly || spec.consentCohort);
+    // Only what the tier can release is copied into the working set (date of birth and postcode
+    // for the identifiable tier, birth year-month for the pseudonymised).
+    const keep = (tier: boolean, expr: string, type: string) => (tier ? expr : `NULL::${type}`);
     // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does):
     // ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district,
-    // parea, region, eth, eg, excl, pid, bym.
+    // parea, region, eth, eg, excl, gp_n, files, pid, bym.
     await q(
       `CREATE UNLOGGED TABLE ${work.rp} AS
        WITH persons AS (
@@ -682,16 +719,23 @@ export class ReleaseEngine {
            FROM persons x
        )
        SELECT row_number() OVER (ORDER BY s.pid)::bigint AS ord, s.* FROM (
-       SELECT x.nhs, x.patient_id, x.birth_date, x.sex, x.postcode, x.ethnicity, x.practice_ods, x.age,
+       SELECT x.nhs, x.patient_id, ${keep(spec.tier === 'identifiable', 'x.birth_date', 'date')} AS birth_date, x.sex,
+              ${keep(spec.tier === 'identifiable', 'x.postcode', 'varchar')} AS postcode, x.ethnicity, x.practice_ods, x.age,
               (x.age / 5) * 5 AS a5, coalesce(x.district, 'unknown') AS district, coalesce(x.parea, 'unknown') AS parea,
               coalesce(rg.region, 'unknown') AS region,
-              coalesce(x.ethnicity, 'Z') AS eth, coalesce(eg.grp, 'Not stated') AS eg, NULL::text AS excl,
+              coalesce(x.ethnicity, 'Z') AS eth, coalesce(eg.grp, 'Not stated') AS eg,
+              CASE WHEN $9::boolean AND NOT x.nhs IN (SELECT m.nhs_number FROM bid_cohort_members m WHERE m.bid_id = $10)
+                   THEN 'not_in_consent_cohort' ELSE bl.reason END AS excl,
+              ${gp ? 'gc.n' : 'NULL::bigint'} AS gp_n, (${files})::int AS files,
               CASE WHEN $7::bytea IS NULL THEN x.nhs::text
                    ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END AS pid,
-              to_char(x.birth_date, 'YYYY-MM') AS bym
+              ${keep(spec.tier === 'pseudonymised', "to_char(x.birth_date, 'YYYY-MM')", 'text')} AS bym
          FROM aged x
-         LEFT JOIN rel_region rg ON rg.area = x.parea
-         LEFT JOIN rel_ethnic eg ON eg.code = x.ethnicity
+         LEFT JOIN jsonb_each_text($11::jsonb) rg(area, region) ON rg.area = x.parea
+         LEFT JOIN jsonb_each_text($12::jsonb) eg(code, grp) ON eg.code = x.ethnicity
+         LEFT JOIN ${work.blocked} bl ON bl.nhs = x.nhs
+         ${gp ? `LEFT JOIN ${scratch.gp} gc ON gc.patient_id = x.patient_id` : ''}
+         ${present.map((d) => `LEFT JOIN ${scratch[d]} h_${d} ON h_${d}.nhs = x.nhs`).join('\n         ')}
         WHERE ($2::text[] IS NULL OR x.practice_ods = ANY($2::text[]))
           AND ($3::text[] IS NULL OR x.parea = ANY($3::text[]))
           AND ($4::int IS NULL OR x.age >= $4::int)
@@ -710,47 +754,24 @@ export class ReleaseEngine {
         c.conditionCodes ?? null,
         idKey ?? null,
         spec.tier === 'anonymised' ? 32 : 64,
+        consentOnly,
+        rel.bid_id,
+        JSON.stringify(POSTCODE_AREA_REGION),
+        JSON.stringify(ETHNIC_GROUP),
       ],
     );
     idKey?.fill(0);
+    await q(`DROP TABLE IF EXISTS ${Object.values(scratch).join(', ')}`);
     await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
-    await q(`CREATE UNIQUE INDEX ON ${work.rp} (nhs)`);
-    await q(`ANALYZE ${work.rp}`);
-
-    // 3. Who is left out, and why (consent cohort first, then objections).
-    if (policy.consentOnly || spec.consentCohort)
-      await q(
-        `UPDATE rp SET excl = 'not_in_consent_cohort'
-          WHERE NOT EXISTS (SELECT 1 FROM bid_cohort_members m WHERE m.bid_id = $1 AND m.nhs_number = rp.nhs)`,
-        [rel.bid_id],
-      );
-    await q(`UPDATE rp SET excl = b.reason FROM rel_blocked b WHERE b.nhs = rp.nhs AND rp.excl IS NULL`);
     const [{ n: type2Included }] = await q<{ n: string }>(
       `SELECT count(*)::bigint AS n FROM rp JOIN rel_obj o ON o.nhs = rp.nhs AND o.type = 'type2' WHERE rp.excl IS NULL`,
     );
 
-    // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
-    const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
-    const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
-    const gpCounted = needPresence && datasets.includes('gp');
-    if (gpCounted) await q(gpCounts(range));
-    await q(
-      `CREATE UNLOGGED TABLE ${work.present} AS ${
-        needPresence
-          ? datasets.map((d) => presentSelect(d, range)).join(' UNION ALL ')
-          : `SELECT NULL::text AS dataset, NULL::char(10) AS nhs WHERE false`
-      }`,
-    );
-    await q(
-      `ALTER TABLE ${work.present} ALTER dataset SET NOT NULL, ALTER nhs SET NOT NULL, ADD PRIMARY KEY (dataset, nhs)`,
-    );
-    await q(`ANALYZE ${work.present}`);
-    await q(`CREATE TEMP VIEW rel_present AS SELECT * FROM ${work.present}`);
-
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
     let kAnon:
       (KAnonChoice & { k: number; population: number; suppressedByFile: Record<string, number> }) | undefined;
-    if (spec.tier === 'anonymised') kAnon = await this.kAnonymise(q, spec, wants);
+    if (spec.tier === 'anonymised')
+      kAnon = await this.kAnonymise(q, work, datasets, quasiIdentifiersOf(wants));
 
     // 5. Exact counts of what is left out (staff only; never in the researchers' files).
     const persons = await q<{ reason: string; n: string }>(
@@ -762,12 +783,20 @@ export class ReleaseEngine {
     excluded.rows = {};
     let estimated = 0;
     for (const d of datasets) {
-      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, gpCounted, range));
+      const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, range));
+      const perEvent = datasetColumns(d, fieldsOf(spec, d), spec.tier).perEvent;
       const byReason: Record<string, number> = {};
       for (const r of reasons) {
         if (r.reason === null) {
-          if (datasetColumns(d, fieldsOf(spec, d), spec.tier).perEvent) estimated += Number(r.n);
+          if (perEvent) estimated += Number(r.n);
         } else byReason[r.reason] = Number(r.n);
+      }
+      if (recordLevel && !perEvent) {
+        // A row per person: the shards are sized by persons (before k-anonymity's suppression).
+        const [{ n }] = await q<{ n: string }>(
+          `SELECT count(*)::bigint AS n FROM rp WHERE excl IS NULL AND files & ${FILE_BIT[d]} <> 0`,
+        );
+        estimated += Number(n);
       }
       const un = unattributableCount(d, range);
       if (un) {
@@ -783,56 +812,76 @@ export class ReleaseEngine {
     let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
       await q(`CREATE INDEX ON ${work.rp} (ord)`);
+      // Statistics for the shards' plans (per-person files read this table directly).
+      await q(`ANALYZE ${work.rp}`);
     } else {
       const agg = await this.aggregate(q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
       aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
     }
     // The temp views would outlive the transaction in this pooled session.
-    await q(`DROP VIEW rp, rel_present, rel_blocked`);
+    await q(`DROP VIEW rp, rel_blocked`);
     return { excluded, estimated, kAnon, aggregate: recordLevel ? undefined : aggregate };
   }
 
+  /**
+   * Chooses the generalisation levels (the least generalised lattice node whose small classes
+   * stay within the suppression budget) and records the classes still smaller than k at them in
+   * `rel_small`: the shards leave those persons out of that file. Classes are counted per output
+   * file (a person is in a file when they have rows in it) over the full tuple of released
+   * quasi-identifiers, so joining files by person_token refines nothing.
+   */
   private async kAnonymise(
     q: <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>,
-    spec: ReleaseSpec,
-    wants: (f: string) => boolean,
+    work: WorkTables,
+    datasets: Dataset[],
+    qi: QuasiIdentifiers,
   ) {
     const k = this.config.anonK;
-    const useAge = wants('date_of_birth');
-    const useArea = wants('postcode');
-    const useEth = wants('ethnicity');
-    const useSex = wants('sex');
-    let suppressedByFile: Record<string, number> = {};
-    // Classes are counted per output file (a person is in a file when they have rows in it) over
-    // the full tuple of released quasi-identifiers, so joining files by person_token refines nothing.
+    // Base cells: persons per file and combination of base values (unused quasi-identifiers are
+    // constants, so they split nothing), counted from the working set alone.
+    const perFile = datasets
+      .map(
+        (
+          d,
+        ) => `SELECT '${d}'::text AS dataset, ${qi.age ? 'a5' : 'NULL::int AS a5'}, ${qi.sex ? "coalesce(sex, 'U')" : "'*'"} AS sex,
+                ${qi.ethnicity ? 'eth, eg' : "'*' AS eth, '*' AS eg"},
+                ${qi.area ? 'district, parea, region' : "'*' AS district, '*' AS parea, '*' AS region"}
+           FROM rp WHERE excl IS NULL AND files & ${FILE_BIT[d]} <> 0`,
+      )
+      .join(' UNION ALL ');
     await q(`CREATE TEMP TABLE rel_kbase ON COMMIT DROP AS
-      SELECT pr.dataset, ${useAge ? 'rp.a5' : 'NULL::int'} AS a5, ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"} AS sx,
-             ${useEth ? 'rp.eth' : "'*'"} AS eth, ${useEth ? 'rp.eg' : "'*'"} AS eg,
-             ${useArea ? 'rp.district' : "'*'"} AS district, ${useArea ? 'rp.parea' : "'*'"} AS parea,
-             ${useArea ? 'rp.region' : "'*'"} AS region, count(*)::bigint AS n
-        FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs
-       WHERE rp.excl IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
-    const ageTop = useAge ? 3 : 0;
-    // Classes are counted by integer age keys (the same partition as the files' age bands).
-    const ageExpr = (lvl: string, col: string) => (useAge ? ageKey(lvl, col) : `-1`);
-    const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
-      `WITH nodes AS (
-         SELECT a, r, e FROM generate_series(0, ${ageTop}) a, generate_series(0, ${useArea ? 3 : 0}) r,
-                generate_series(0, ${useEth ? 2 : 0}) e
-       ), cls AS (
-         SELECT n.a, n.r, n.e, sum(b.n) AS size
-           FROM rel_kbase b CROSS JOIN nodes n
-          GROUP BY n.a, n.r, n.e, b.dataset, ${ageExpr('n.a', 'b.a5')}, b.sx, ${areaAt('n.r', 'b.')}, ${ethAt('n.e', 'b.')}
-       )
-       SELECT a AS age, r AS area, e AS ethnicity, coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
-         FROM cls GROUP BY a, r, e`,
-      [k],
-    );
+      SELECT dataset, a5, sex, eth, eg, district, parea, region, count(*)::bigint AS n
+        FROM (${perFile}) b GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
     const [{ population }] = await q<{ population: string }>(
       `SELECT coalesce(sum(n), 0)::bigint AS population FROM rel_kbase`,
     );
     const pop = Number(population);
-    const nodes: NodeStats[] = stats.map((s) => ({ ...s, suppressed: Number(s.suppressed) }));
+    // The lattice, one height (total generalisation) at a time: persons in classes smaller than k
+    // at each node (integer age keys: the same partition as the files' age bands). The least
+    // generalised qualifying node wins, so no higher node need be counted once a height has one.
+    const top = { a: qi.age ? 3 : 0, r: qi.area ? 3 : 0, e: qi.ethnicity ? 2 : 0 };
+    const node = classOf(qi, { age: 'n.a', area: 'n.r', ethnicity: 'n.e' }, 'b.');
+    const nodes: NodeStats[] = [];
+    const allowed = Math.floor(pop * this.config.anonMaxSuppression);
+    for (let height = 0; height <= top.a + top.r + top.e; height++) {
+      const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
+        `WITH nodes AS (
+           SELECT a, r, e FROM generate_series(0, ${top.a}) a, generate_series(0, ${top.r}) r,
+                  generate_series(0, ${top.e}) e WHERE a + r + e = $2
+         ), cls AS (
+           -- grouped by output columns: a quasi-identifier not released is a constant ('*')
+           SELECT a, r, e, sum(n) AS size FROM (
+             SELECT n.a, n.r, n.e, b.dataset, ${node.a} AS ca, ${node.s} AS cs, ${node.r} AS cr, ${node.e} AS ce, b.n
+               FROM rel_kbase b CROSS JOIN nodes n) c
+            GROUP BY a, r, e, dataset, ca, cs, cr, ce
+         )
+         SELECT a AS age, r AS area, e AS ethnicity, coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
+           FROM cls GROUP BY a, r, e`,
+        [k, height],
+      );
+      nodes.push(...stats.map((s) => ({ ...s, suppressed: Number(s.suppressed) })));
+      if (stats.some((s) => Number(s.suppressed) <= allowed)) break;
+    }
     if (pop === 0) nodes.push({ age: 0, area: 0, ethnicity: 0, suppressed: 0 });
     const choice = chooseNode(nodes, pop, this.config.anonMaxSuppression);
     if (!choice) {
@@ -844,27 +893,19 @@ export class ReleaseEngine {
         )}%`,
       );
     }
-    // The chosen levels go to the shards (the files generalise row by row).
-    const lv = (n: number) => String(Math.trunc(n));
-    // Persons in classes still smaller than k leave that file (their rows in it are suppressed).
-    const removed = await q<{ dataset: string; n: string }>(
-      `WITH cls AS MATERIALIZED (
-         SELECT pr.dataset, pr.nhs, ${ageExpr(lv(choice.age), 'rp.a5')} AS a,
-                ${useArea ? areaAt(lv(choice.area), 'rp.') : "'*'"} AS r,
-                ${useEth ? ethAt(lv(choice.ethnicity), 'rp.') : "'*'"} AS e,
-                ${useSex ? "coalesce(rp.sex, 'U')" : "'*'"} AS s
-           FROM rel_present pr JOIN rp ON rp.nhs = pr.nhs WHERE rp.excl IS NULL
-       ), small AS (
-         SELECT dataset, a, r, e, s FROM cls GROUP BY 1, 2, 3, 4, 5 HAVING count(*) < $1
-       ), gone AS (
-         DELETE FROM rel_present pr USING cls c JOIN small m ON (m.dataset, m.a, m.r, m.e, m.s) = (c.dataset, c.a, c.r, c.e, c.s)
-          WHERE pr.dataset = c.dataset AND pr.nhs = c.nhs
-         RETURNING pr.dataset
-       )
-       SELECT dataset, count(*)::bigint AS n FROM gone GROUP BY dataset`,
+    // The classes still smaller than k at the chosen levels: their persons leave that file.
+    const cls = classOf(qi, levelSql(choice), 'b.');
+    await q(
+      `CREATE UNLOGGED TABLE ${work.small} AS
+       SELECT b.dataset, ${cls.a} AS a, ${cls.r} AS r, ${cls.e} AS e, ${cls.s} AS s, sum(b.n)::bigint AS n
+         FROM rel_kbase b GROUP BY 1, 2, 3, 4, 5 HAVING sum(b.n) < $1`,
       [k],
     );
-    suppressedByFile = Object.fromEntries(removed.map((r) => [r.dataset, Number(r.n)]));
+    await q(`ANALYZE ${work.small}`);
+    const removed = await q<{ dataset: string; n: string }>(
+      `SELECT dataset, sum(n)::bigint AS n FROM ${work.small} GROUP BY dataset`,
+    );
+    const suppressedByFile = Object.fromEntries(removed.map((r) => [r.dataset, Number(r.n)]));
     return { ...choice, k, population: pop, suppressedByFile };
   }
 
@@ -931,6 +972,20 @@ function fieldsOf(spec: ReleaseSpec, d: Dataset): string[] {
   return spec.datasets.find((x) => x.dataset === d)?.fields ?? [];
 }
 
+/** Whether any file of the release carries the field. */
+function wantsOf(spec: ReleaseSpec): (f: string) => boolean {
+  return (f) => spec.datasets.some((d) => d.fields.includes(f));
+}
+
+function quasiIdentifiersOf(wants: (f: string) => boolean): QuasiIdentifiers {
+  return {
+    age: wants('date_of_birth'),
+    sex: wants('sex'),
+    ethnicity: wants('ethnicity'),
+    area: wants('postcode'),
+  };
+}
+
 function quasiIdentifiers(wants: (f: string) => boolean): string[] {
   return [
     wants('date_of_birth') && 'age',
@@ -949,7 +1004,8 @@ function safeMessage(err: unknown): string {
 /** The release's working tables in `release_work` (names from the release id, a UUID). */
 interface WorkTables {
   rp: string;
-  present: string;
+  /** Anonymised tier: the classes k-anonymity suppressed, by file. */
+  small: string;
   blocked: string;
 }
 
@@ -958,7 +1014,7 @@ function workTables(releaseId: string): WorkTables {
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('release id is not a UUID');
   return {
     rp: `release_work.r${hex}_persons`,
-    present: `release_work.r${hex}_present`,
+    small: `release_work.r${hex}_small`,
     blocked: `release_work.r${hex}_blocked`,
   };
 }

@@ -129,8 +129,9 @@ export interface Shape {
 }
 
 /**
- * Bit of `rp.files` set for a person with rows of the dataset in the release (before k-anonymity's
- * small-class suppression, which `rel_small` records by class).
+ * Bit of `rp.files` set for a person with rows in the dataset; k-anonymity's small-class
+ * suppression clears it again (computed only when a file needs it: per-person files and the
+ * anonymised tier; 0 otherwise).
  */
 export const FILE_BIT: Record<Dataset, number> = { gp: 1, hes: 2, social_care: 4 };
 
@@ -253,7 +254,7 @@ export function datasetColumns(
 
 /** The committed working set, read directly by the per-person files of one shard (`ord` range). */
 export interface WorkSlice {
-  work: { rp: string; small: string };
+  work: { rp: string };
   first: number;
   last: number;
 }
@@ -266,25 +267,25 @@ export interface WorkSlice {
  *
  * A row per event: runs in the shard's transaction on the coordinator's snapshot, where `rp` holds
  * the shard's included persons only (objectors, people outside the consent cohort and the filters
- * are not in it) and `rel_small` the suppressed classes. A row per person (`slice` required): reads
+ * are not in it). A row per person (`slice` required): reads
  * the committed working set itself, the slice's included persons in index order.
  */
 export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, slice?: WorkSlice): string {
   const d = DATASET_SQL[dataset];
   const { columns, perEvent } = datasetColumns(dataset, fields, shape.tier, shape.levels);
   const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
-  // Anonymised: k-anonymity takes persons of classes smaller than k out of this file.
-  const kept = (small: string) =>
-    shape.tier === 'anonymised' ? ` AND ${notSuppressed(dataset, shape, small)}` : '';
   if (perEvent)
+    // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared).
     return `SELECT ${cols} FROM ${d.from}
-             WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${kept('rel_small')}
+             WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
+               shape.tier === 'anonymised' ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0` : ''
+             }
              ORDER BY rp.ord, ${d.date}, x.id`;
   if (!slice) throw new Error('a per-person file reads the working set: slice required');
   const first = Math.trunc(slice.first);
   const last = Math.trunc(slice.last);
   return `SELECT ${cols} FROM ${slice.work.rp} rp
-           WHERE rp.ord BETWEEN ${first} AND ${last} AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0${kept(slice.work.small)}
+           WHERE rp.ord BETWEEN ${first} AND ${last} AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0
            ORDER BY rp.ord`;
 }
 
@@ -312,13 +313,6 @@ export const levelSql = (l: Levels) => ({
   area: level(l.area),
   ethnicity: level(l.ethnicity),
 });
-
-/** The person's class in this file is not one k-anonymity suppressed (listed in `small`). */
-function notSuppressed(dataset: Dataset, shape: Shape, small: string): string {
-  const c = classOf(shape.qi, levelSql(shape.levels), 'rp.');
-  return `NOT EXISTS (SELECT 1 FROM ${small} m WHERE m.dataset = '${dataset}'
-            AND m.a = ${c.a} AND m.r = ${c.r} AND m.e = ${c.e} AND m.s = ${c.s})`;
-}
 
 /** The header line COPY … HEADER would print for the dataset's file. */
 export function datasetHeader(dataset: Dataset, fields: string[], tier: Tier): string {

@@ -235,7 +235,7 @@ export class ReleaseEngine {
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
-    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.small}, ${work.blocked}`);
+    await this.db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.blocked}`);
   }
 
   /**
@@ -537,6 +537,9 @@ export class ReleaseEngine {
             await client.query(`BEGIN`);
             await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
             await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            // The table is stored in `ord` order, so its index gives the file's order without a
+            // sort; the shards are the parallelism (a parallel scan would need a sort to merge).
+            await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
             await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
             await client.query('COMMIT');
           }
@@ -552,17 +555,11 @@ export class ReleaseEngine {
             await client.query(`SET LOCAL TimeZone = 'UTC'`);
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
-            const anonymised = spec.tier === 'anonymised';
-            const slice: Record<string, string> = {
+            const slice = {
               rp: `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
               rel_blocked: `SELECT * FROM ${work.blocked}`,
-              ...(anonymised ? { rel_small: `SELECT * FROM ${work.small}` } : {}),
             };
-            const source: Record<string, string> = {
-              rp: work.rp,
-              rel_blocked: work.blocked,
-              ...(anonymised ? { rel_small: work.small } : {}),
-            };
+            const source = { rp: work.rp, rel_blocked: work.blocked };
             for (const [temp, table] of Object.entries(source))
               await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
             await this.pipeInto(client, slice);
@@ -695,6 +692,9 @@ export class ReleaseEngine {
     // Only what the tier can release is copied into the working set (date of birth and postcode
     // for the identifiable tier, birth year-month for the pseudonymised).
     const keep = (tier: boolean, expr: string, type: string) => (tier ? expr : `NULL::${type}`);
+    // The planner does not see that each row costs an HMAC and a few string functions, and keeps
+    // this statement on one process unless passing rows between processes is priced lower.
+    await q(`SET LOCAL parallel_tuple_cost = 0.001`);
     // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does):
     // ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district,
     // parea, region, eth, eg, excl, gp_n, files, pid, bym.
@@ -761,7 +761,10 @@ export class ReleaseEngine {
       ],
     );
     idKey?.fill(0);
+    await q(`RESET parallel_tuple_cost`);
     await q(`DROP TABLE IF EXISTS ${Object.values(scratch).join(', ')}`);
+    // Statistics for the plans that read it (the base cells' aggregate, the shards' slices).
+    await q(`ANALYZE ${work.rp}`);
     await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
     const [{ n: type2Included }] = await q<{ n: string }>(
       `SELECT count(*)::bigint AS n FROM rp JOIN rel_obj o ON o.nhs = rp.nhs AND o.type = 'type2' WHERE rp.excl IS NULL`,
@@ -812,8 +815,6 @@ export class ReleaseEngine {
     let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
       await q(`CREATE INDEX ON ${work.rp} (ord)`);
-      // Statistics for the shards' plans (per-person files read this table directly).
-      await q(`ANALYZE ${work.rp}`);
     } else {
       const agg = await this.aggregate(q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
       aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
@@ -825,8 +826,8 @@ export class ReleaseEngine {
 
   /**
    * Chooses the generalisation levels (the least generalised lattice node whose small classes
-   * stay within the suppression budget) and records the classes still smaller than k at them in
-   * `rel_small`: the shards leave those persons out of that file. Classes are counted per output
+   * stay within the suppression budget) and takes the persons of classes still smaller than k at
+   * them out of that file (clears its bit in `rp.files`). Classes are counted per output
    * file (a person is in a file when they have rows in it) over the full tuple of released
    * quasi-identifiers, so joining files by person_token refines nothing.
    */
@@ -894,18 +895,27 @@ export class ReleaseEngine {
       );
     }
     // The classes still smaller than k at the chosen levels: their persons leave that file.
-    const cls = classOf(qi, levelSql(choice), 'b.');
+    const base = classOf(qi, levelSql(choice), 'b.');
     await q(
-      `CREATE UNLOGGED TABLE ${work.small} AS
-       SELECT b.dataset, ${cls.a} AS a, ${cls.r} AS r, ${cls.e} AS e, ${cls.s} AS s, sum(b.n)::bigint AS n
+      `CREATE TEMP TABLE rel_small ON COMMIT DROP AS
+       SELECT b.dataset, ${base.a} AS a, ${base.r} AS r, ${base.e} AS e, ${base.s} AS s
          FROM rel_kbase b GROUP BY 1, 2, 3, 4, 5 HAVING sum(b.n) < $1`,
       [k],
     );
-    await q(`ANALYZE ${work.small}`);
-    const removed = await q<{ dataset: string; n: string }>(
-      `SELECT dataset, sum(n)::bigint AS n FROM ${work.small} GROUP BY dataset`,
-    );
-    const suppressedByFile = Object.fromEntries(removed.map((r) => [r.dataset, Number(r.n)]));
+    const person = classOf(qi, levelSql(choice), 'rp.');
+    const suppressedByFile: Record<string, number> = {};
+    for (const d of datasets) {
+      const bit = FILE_BIT[d];
+      const gone = await q<{ n: string }>(
+        `WITH gone AS (
+           UPDATE ${work.rp} rp SET files = files & ~${bit}
+            WHERE rp.excl IS NULL AND rp.files & ${bit} <> 0
+              AND (${person.a}, ${person.r}, ${person.e}, ${person.s}) IN (SELECT a, r, e, s FROM rel_small WHERE dataset = '${d}')
+           RETURNING 1)
+         SELECT count(*)::bigint AS n FROM gone`,
+      );
+      if (Number(gone[0].n) > 0) suppressedByFile[d] = Number(gone[0].n);
+    }
     return { ...choice, k, population: pop, suppressedByFile };
   }
 
@@ -1004,8 +1014,6 @@ function safeMessage(err: unknown): string {
 /** The release's working tables in `release_work` (names from the release id, a UUID). */
 interface WorkTables {
   rp: string;
-  /** Anonymised tier: the classes k-anonymity suppressed, by file. */
-  small: string;
   blocked: string;
 }
 
@@ -1014,7 +1022,6 @@ function workTables(releaseId: string): WorkTables {
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('release id is not a UUID');
   return {
     rp: `release_work.r${hex}_persons`,
-    small: `release_work.r${hex}_small`,
     blocked: `release_work.r${hex}_blocked`,
   };
 }

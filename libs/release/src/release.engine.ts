@@ -43,6 +43,12 @@ export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
  * aggregates over a million persons spill to disk at the default 4 MB.
  */
 const PREPARE_WORK_MEM = '256MB';
+/**
+ * Hash and sort memory of a shard's per-event files (transaction-local): at the default 4 MB the
+ * hash of the shard's persons is split into batches and the sort spills; 64 MB made the shard
+ * phase of the 1M-patient release 20% faster, and 256 MB no faster than that.
+ */
+const SHARD_WORK_MEM = '64MB';
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
 export const MAX_ATTEMPTS = 4;
 
@@ -553,6 +559,7 @@ export class ReleaseEngine {
             await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
             await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
             await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
             const slice = {

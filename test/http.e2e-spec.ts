@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createTestApp, TestApp } from '@custodian/testing';
 
 describe('HTTP surface', () => {
@@ -67,5 +69,14 @@ describe('HTTP surface', () => {
       expect.arrayContaining(['/api/auth/login', '/api/users/{id}', '/api/audit/verify']),
     );
     await t.http.get('/api/docs').expect(200);
+  });
+
+  it('the checked-in docs/openapi.json is the document the service publishes', async () => {
+    // For clients who read the contract without running the service. After an API change:
+    // UPDATE_OPENAPI=1 npx vitest run test/http
+    const doc = (await t.http.get('/api/docs-json').expect(200)).body;
+    const file = path.join(__dirname, '..', 'docs', 'openapi.json');
+    if (process.env.UPDATE_OPENAPI) writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(doc);
   });
 });

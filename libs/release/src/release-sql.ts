@@ -7,8 +7,9 @@ import type { Tier } from './release.types';
  * the generalisation levels (integers) — never from free text, so the SELECTs inside
  * `COPY (…) TO STDOUT` (which cannot take bound parameters) reference only those literals and the
  * job's tables: `rp` (one row per person of the cohort, with the exclusion reason, the tier's
- * person identifier and the base quasi-identifiers) and `rel_blocked` (NHS numbers whose rows
- * must not leave).
+ * person identifier, the base quasi-identifiers and the files the person is in; a shard's temp
+ * copy of its slice, or the committed working table itself for per-person files) and
+ * `rel_blocked` (NHS numbers whose rows must not leave).
  *
  * The date range and levels are literals rather than columns of a one-row parameters table: a
  * `CROSS JOIN` with such a table is a nested loop the planner cannot fold, and cost ~1 µs per
@@ -125,7 +126,6 @@ export interface Shape {
   tier: Tier;
   range: EventRange;
   levels: Levels;
-  qi: QuasiIdentifiers;
 }
 
 /**

@@ -40,9 +40,11 @@ import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
 /**
  * Sort and hash memory of the preparation's statements (transaction-local): its sorts and
- * aggregates over a million persons spill to disk at the default 4 MB.
+ * aggregates over a million persons spill to disk at the default 4 MB. It is per sort or hash node
+ * and per parallel worker (hashes may take `hash_mem_multiplier` times it), so one preparation can
+ * hold several times this at once; the same value as the intake's and the linkage's.
  */
-const PREPARE_WORK_MEM = '256MB';
+const PREPARE_WORK_MEM = '128MB';
 /**
  * Hash and sort memory of a shard's per-event files (transaction-local): at the default 4 MB the
  * hash of the shard's persons is split into batches and the sort spills; 64 MB made the shard
@@ -77,8 +79,9 @@ interface BuiltFile extends WrittenFile {
 
 /**
  * The release job: cohort → objections → tier transforms → k-anonymity / disclosure control →
- * files + manifest. All patient-level work is set-based SQL on one connection inside one
- * REPEATABLE READ transaction, over temp tables dropped at its end; files stream out with COPY.
+ * files + manifest. All patient-level work is set-based SQL. The preparation builds the working
+ * set (one row per person, in `release_work`) in one REPEATABLE READ transaction whose snapshot
+ * every shard reads the source tables in; the shards stream the files out with COPY.
  */
 @Injectable()
 export class ReleaseEngine {
@@ -257,7 +260,8 @@ export class ReleaseEngine {
     const recordLevel = spec.tier !== 'aggregate';
     const t0 = Date.now();
     // Statements of the preparation slower than 100 ms, by their opening words (no values: the
-    // SQL text is built from catalogue names only), kept on the release for tuning.
+    // SQL text holds catalogue and work-table names, checked dates and levels, never patient data),
+    // kept on the release for tuning.
     const slowSteps: [string, number][] = [];
     const prepared = await this.withClient(async (client) => {
       const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => {
@@ -331,7 +335,6 @@ export class ReleaseEngine {
     files.push({ name: 'data_dictionary.csv', ...dict });
 
     const kAnon = prepared.kAnon;
-    const wants = wantsOf(spec);
     const manifest = {
       release: rel.id,
       bid: rel.bid_id,
@@ -354,7 +357,7 @@ export class ReleaseEngine {
       kAnonymity: kAnon
         ? {
             k: kAnon.k,
-            quasiIdentifiers: quasiIdentifiers(wants),
+            quasiIdentifiers: quasiIdentifierNames(quasiIdentifiersOf(spec)),
             levels: kAnon.levels,
             suppressed: kAnon.suppressed,
             suppressedByFile: kAnon.suppressedByFile,
@@ -473,7 +476,7 @@ export class ReleaseEngine {
           rel.id,
           rel.spec,
           rel.work.snapshot,
-          rel.work.levels ?? NO_GENERALISATION,
+          levelsOf(rel.spec, rel.work),
           build,
           s.shard,
           Number(s.first_person),
@@ -517,12 +520,7 @@ export class ReleaseEngine {
           timings[step] = now - mark;
           mark = now;
         };
-        const shape = {
-          tier: spec.tier,
-          range: rangeOf(spec),
-          levels,
-          qi: quasiIdentifiersOf(wantsOf(spec)),
-        };
+        const shape = { tier: spec.tier, range: rangeOf(spec), levels };
         const perEvent = (d: ReleaseSpec['datasets'][number]) =>
           datasetColumns(d.dataset, d.fields, spec.tier).perEvent;
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
@@ -536,15 +534,17 @@ export class ReleaseEngine {
           lap(`${d.dataset}Ms`);
         };
         try {
-          // Files of a row per person read only the committed working set (the persons and the
-          // suppressed classes, both fixed once prepared): no snapshot and no copy of the slice,
-          // and the rows come in `ord` order from its index.
+          // Files of a row per person read only the committed working set (fixed once prepared,
+          // k-anonymity's suppression included): no snapshot and no copy of the slice, rows in
+          // `ord` order. A stale helper of an older build could read a newer build's table here;
+          // its files go to the older build's directory and its shard row no longer exists, so
+          // nothing of it is used.
           for (const d of spec.datasets.filter((x) => !perEvent(x))) {
             await client.query(`BEGIN`);
             await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
             await client.query(`SET LOCAL TimeZone = 'UTC'`);
-            // The table is stored in `ord` order, so its index gives the file's order without a
-            // sort; the shards are the parallelism (a parallel scan would need a sort to merge).
+            // The `ord` index gives the file's order without a sort; the shards are the
+            // parallelism (a parallel scan would need a sort to merge).
             await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
             await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
             await client.query('COMMIT');
@@ -628,7 +628,6 @@ export class ReleaseEngine {
   ) {
     const spec = rel.spec;
     const datasets = spec.datasets.map((d) => d.dataset);
-    const wants = wantsOf(spec);
     const asOf = rel.snapshot_at.toISOString().slice(0, 10);
     const excluded: Record<string, unknown> = {};
     const setProgress = (done: number, estimated?: number) =>
@@ -768,7 +767,7 @@ export class ReleaseEngine {
       ],
     );
     idKey?.fill(0);
-    await q(`RESET parallel_tuple_cost`);
+    await q(`SET LOCAL parallel_tuple_cost TO DEFAULT`);
     await q(`DROP TABLE IF EXISTS ${Object.values(scratch).join(', ')}`);
     // Statistics for the plans that read it (the base cells' aggregate, the shards' slices).
     await q(`ANALYZE ${work.rp}`);
@@ -781,7 +780,7 @@ export class ReleaseEngine {
     let kAnon:
       (KAnonChoice & { k: number; population: number; suppressedByFile: Record<string, number> }) | undefined;
     if (spec.tier === 'anonymised')
-      kAnon = await this.kAnonymise(q, work, datasets, quasiIdentifiersOf(wants));
+      kAnon = await this.kAnonymise(q, work, datasets, quasiIdentifiersOf(spec));
 
     // 5. Exact counts of what is left out (staff only; never in the researchers' files).
     const persons = await q<{ reason: string; n: string }>(
@@ -817,7 +816,7 @@ export class ReleaseEngine {
     }
     await setProgress(0, estimated);
 
-    // 7. Record level: the working set the shards read, committed with this transaction. `ord`
+    // 8. Record level: the working set the shards read, committed with this transaction. `ord`
     //    ranks the persons by their identifier (the files' order; shards are ranges of it).
     let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
@@ -994,7 +993,9 @@ function wantsOf(spec: ReleaseSpec): (f: string) => boolean {
   return (f) => spec.datasets.some((d) => d.fields.includes(f));
 }
 
-function quasiIdentifiersOf(wants: (f: string) => boolean): QuasiIdentifiers {
+/** The quasi-identifiers the files carry (what the anonymised tier's k-anonymity counts). */
+function quasiIdentifiersOf(spec: ReleaseSpec): QuasiIdentifiers {
+  const wants = wantsOf(spec);
   return {
     age: wants('date_of_birth'),
     sex: wants('sex'),
@@ -1003,13 +1004,18 @@ function quasiIdentifiersOf(wants: (f: string) => boolean): QuasiIdentifiers {
   };
 }
 
-function quasiIdentifiers(wants: (f: string) => boolean): string[] {
-  return [
-    wants('date_of_birth') && 'age',
-    wants('sex') && 'sex',
-    wants('ethnicity') && 'ethnicity',
-    wants('postcode') && 'area',
-  ].filter((x): x is string => typeof x === 'string');
+function quasiIdentifierNames(qi: QuasiIdentifiers): string[] {
+  return (['age', 'sex', 'ethnicity', 'area'] as const).filter((n) => qi[n]);
+}
+
+/**
+ * The generalisation levels the preparation chose, for the shards. An anonymised release without
+ * them is refused rather than written at the finest levels.
+ */
+function levelsOf(spec: ReleaseSpec, work: { levels?: Levels }): Levels {
+  if (work.levels) return work.levels;
+  if (spec.tier === 'anonymised') throw new Error('the working set has no generalisation levels');
+  return NO_GENERALISATION;
 }
 
 /** Error text for logs: SQL errors can echo values, so only the class and PostgreSQL code go out. */

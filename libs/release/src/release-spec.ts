@@ -3,7 +3,8 @@ import type { ReleaseSpec } from './release.types';
 
 const TIERS = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'];
 const BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A cohort event date as the spec holds it (and as the SQL is given it, literally). */
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Problems with a spec, as stable codes with a message free of patient data. Checked when the
@@ -45,7 +46,7 @@ export function specProblems(spec: ReleaseSpec): { code: string; message: string
     bad('RELEASE_AGGREGATION_NOT_ALLOWED', 'aggregation is only for the aggregate tier');
   const c = spec.cohort ?? {};
   for (const k of ['eventsFrom', 'eventsTo'] as const)
-    if (c[k] !== undefined && !DATE.test(c[k]!)) bad('RELEASE_COHORT_INVALID', `${k} must be YYYY-MM-DD`);
+    if (c[k] !== undefined && !ISO_DATE.test(c[k]!)) bad('RELEASE_COHORT_INVALID', `${k} must be YYYY-MM-DD`);
   for (const k of ['ageMin', 'ageMax'] as const)
     if (c[k] !== undefined && !(Number.isInteger(c[k]) && c[k]! >= 0 && c[k]! <= 130))
       bad('RELEASE_COHORT_INVALID', `${k} must be an integer age`);

@@ -1,4 +1,6 @@
 import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS } from './catalogue';
+import type { LatticeNode } from './k-anonymity';
+import { ISO_DATE } from './release-spec';
 import type { Tier } from './release.types';
 
 /**
@@ -104,14 +106,8 @@ export interface EventRange {
   to?: string;
 }
 
-/** Generalisation levels of the anonymised tier's quasi-identifiers (0: finest). */
-export interface Levels {
-  age: number;
-  area: number;
-  ethnicity: number;
-}
-
-export const NO_GENERALISATION: Levels = { age: 0, area: 0, ethnicity: 0 };
+/** No generalisation: the finest level of every ladder (levels are lattice nodes). */
+export const NO_GENERALISATION: LatticeNode = { age: 0, area: 0, ethnicity: 0 };
 
 /** The quasi-identifiers a release's files carry (anonymised tier: what k-anonymity counts). */
 export interface QuasiIdentifiers {
@@ -125,7 +121,7 @@ export interface QuasiIdentifiers {
 export interface Shape {
   tier: Tier;
   range: EventRange;
-  levels: Levels;
+  levels: LatticeNode;
 }
 
 /**
@@ -137,7 +133,7 @@ export const FILE_BIT: Record<Dataset, number> = { gp: 1, hes: 2, social_care: 4
 
 /** An ISO date as an SQL literal; anything else is refused (it is written into the SQL text). */
 export function dateLiteral(d: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) throw new Error('event date is not YYYY-MM-DD');
+  if (!ISO_DATE.test(d)) throw new Error('event date is not YYYY-MM-DD');
   return `DATE '${d}'`;
 }
 
@@ -155,7 +151,7 @@ const level = (n: number) => {
 };
 
 /** The person columns of SPEC §5's tier table and step 6 column names. */
-function personColumn(tier: Tier, field: string, levels: Levels): Column | undefined {
+function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | undefined {
   switch (field) {
     case 'nhs_number':
       if (tier === 'identifiable')
@@ -230,10 +226,10 @@ export function datasetColumns(
   dataset: Dataset,
   fields: string[],
   tier: Tier,
-  levels: Levels = NO_GENERALISATION,
+  levels: LatticeNode = NO_GENERALISATION,
 ): { columns: Column[]; perEvent: boolean } {
   const wanted = CATALOGUE_FIELDS[dataset].filter((f) => fields.includes(f));
-  const perEvent = wanted.some((f) => !PERSON_FIELDS.has(f));
+  const perEvent = isPerEvent(dataset, fields);
   const columns: Column[] = [];
   for (const f of wanted) {
     if (PERSON_FIELDS.has(f)) {
@@ -252,6 +248,11 @@ export function datasetColumns(
   return { columns, perEvent };
 }
 
+/** A file of a row per event (some catalogue field of it is not a person field), else per person. */
+export function isPerEvent(dataset: Dataset, fields: string[]): boolean {
+  return CATALOGUE_FIELDS[dataset].some((f) => fields.includes(f) && !PERSON_FIELDS.has(f));
+}
+
 /** The committed working set, read directly by the per-person files of one shard (`ord` range). */
 export interface WorkSlice {
   work: { rp: string };
@@ -267,8 +268,8 @@ export interface WorkSlice {
  *
  * A row per event: runs in the shard's transaction on the coordinator's snapshot, where `rp` holds
  * the shard's included persons only (objectors, people outside the consent cohort and the filters
- * are not in it). A row per person (`slice` required): reads
- * the committed working set itself, the slice's included persons in index order.
+ * are not in it). A row per person (`slice` required): reads the committed working set itself,
+ * the slice's included persons in index order.
  */
 export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, slice?: WorkSlice): string {
   const d = DATASET_SQL[dataset];
@@ -308,7 +309,7 @@ export function classOf(
 }
 
 /** Levels as SQL literals. */
-export const levelSql = (l: Levels) => ({
+export const levelSql = (l: LatticeNode) => ({
   age: level(l.age),
   area: level(l.area),
   ethnicity: level(l.ethnicity),
@@ -334,7 +335,8 @@ export const gpCounts = (table: string, range: EventRange) => `CREATE UNLOGGED T
 
 /**
  * The persons (NHS numbers) with rows of a HES or social-care dataset that may leave (the linked
- * patient's, else the row's own), into `table`. Joined into the working set's `files` bits.
+ * patient's, else the row's own: the attribution of `sourceFrom`, through `patients` because the
+ * working set does not exist yet), into `table`. Joined into the working set's `files` bits.
  */
 export function sourcePresence(table: string, dataset: Exclude<Dataset, 'gp'>, range: EventRange): string {
   const d = DATASET_SQL[dataset];

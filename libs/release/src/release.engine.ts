@@ -12,7 +12,7 @@ import { JobsService } from '@custodian/database';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
 import { Cell, PRIMARY_MAX, protectCells, ROUND_TO } from './disclosure-control';
-import { chooseNode, KAnonChoice, NodeStats } from './k-anonymity';
+import { chooseNode, KAnonChoice, LatticeNode, NodeStats } from './k-anonymity';
 import { ReleaseKeys } from './keys';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import {
@@ -25,8 +25,8 @@ import {
   EventRange,
   FILE_BIT,
   gpCounts,
+  isPerEvent,
   levelSql,
-  Levels,
   NO_GENERALISATION,
   QuasiIdentifiers,
   sourcePresence,
@@ -51,6 +51,8 @@ const PREPARE_WORK_MEM = '128MB';
  * phase of the 1M-patient release 20% faster, and 256 MB no faster than that.
  */
 const SHARD_WORK_MEM = '64MB';
+/** Dates and times as every file writes them, for the rest of the transaction (one statement). */
+const OUTPUT_FORMAT = `SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'`;
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
 export const MAX_ATTEMPTS = 4;
 
@@ -277,8 +279,7 @@ export class ReleaseEngine {
       try {
         await q(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
         await q(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
-        await q(`SET LOCAL DateStyle = 'ISO, YMD'`);
-        await q(`SET LOCAL TimeZone = 'UTC'`);
+        await q(OUTPUT_FORMAT);
         await q(`SELECT set_config('work_mem', $1, true)`, [PREPARE_WORK_MEM]);
         const result = await this.prepare(q, rel, dir, policy, recordLevel, bidKey);
         await q(`COMMIT`);
@@ -298,7 +299,7 @@ export class ReleaseEngine {
     const t1 = Date.now();
     let t2 = t1;
     if (recordLevel) {
-      const levels: Levels = prepared.kAnon
+      const levels: LatticeNode = prepared.kAnon
         ? { age: prepared.kAnon.age, area: prepared.kAnon.area, ethnicity: prepared.kAnon.ethnicity }
         : NO_GENERALISATION;
       const parts = await this.buildShards(rel, dir, snapshot, prepared.estimated, levels);
@@ -404,7 +405,7 @@ export class ReleaseEngine {
     dir: string,
     snapshot: string,
     estimated: number,
-    levels: Levels,
+    levels: LatticeNode,
   ) {
     const work = workTables(rel.id);
     const [{ persons }] = await this.db.query(
@@ -491,7 +492,7 @@ export class ReleaseEngine {
     releaseId: string,
     spec: ReleaseSpec,
     snapshot: string,
-    levels: Levels,
+    levels: LatticeNode,
     build: number,
     shard: number,
     first: number,
@@ -521,8 +522,7 @@ export class ReleaseEngine {
           mark = now;
         };
         const shape = { tier: spec.tier, range: rangeOf(spec), levels };
-        const perEvent = (d: ReleaseSpec['datasets'][number]) =>
-          datasetColumns(d.dataset, d.fields, spec.tier).perEvent;
+        const perEvent = (d: ReleaseSpec['datasets'][number]) => isPerEvent(d.dataset, d.fields);
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
           const file = path.join(dir, shardFile(d.dataset, shard));
           const w = await copyQueryToGzip(client, select, `${file}.partial`, {
@@ -541,8 +541,7 @@ export class ReleaseEngine {
           // nothing of it is used.
           for (const d of spec.datasets.filter((x) => !perEvent(x))) {
             await client.query(`BEGIN`);
-            await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
-            await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            await client.query(OUTPUT_FORMAT);
             // The `ord` index gives the file's order without a sort; the shards are the
             // parallelism (a parallel scan would need a sort to merge).
             await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
@@ -557,8 +556,7 @@ export class ReleaseEngine {
             await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
             // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
             await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
-            await client.query(`SET LOCAL DateStyle = 'ISO, YMD'`);
-            await client.query(`SET LOCAL TimeZone = 'UTC'`);
+            await client.query(OUTPUT_FORMAT);
             await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
@@ -667,7 +665,7 @@ export class ReleaseEngine {
       .join(' UNION ALL ');
     const c = spec.cohort;
     // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
-    const perPerson = spec.datasets.some((d) => !datasetColumns(d.dataset, d.fields, spec.tier).perEvent);
+    const perPerson = spec.datasets.some((d) => !isPerEvent(d.dataset, d.fields));
     const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
     const gp = datasets.includes('gp');
     // GP rows per patient (presence and the GP row counts); for the other datasets, who has rows.
@@ -791,9 +789,9 @@ export class ReleaseEngine {
     if (kAnon) excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
     excluded.rows = {};
     let estimated = 0;
-    for (const d of datasets) {
+    for (const { dataset: d, fields } of spec.datasets) {
       const reasons = await q<{ reason: string | null; n: string }>(rowReasons(d, range));
-      const perEvent = datasetColumns(d, fieldsOf(spec, d), spec.tier).perEvent;
+      const perEvent = isPerEvent(d, fields);
       const byReason: Record<string, number> = {};
       for (const r of reasons) {
         if (r.reason === null) {
@@ -984,10 +982,6 @@ function rangeOf(spec: ReleaseSpec): EventRange {
   return { from: spec.cohort.eventsFrom, to: spec.cohort.eventsTo };
 }
 
-function fieldsOf(spec: ReleaseSpec, d: Dataset): string[] {
-  return spec.datasets.find((x) => x.dataset === d)?.fields ?? [];
-}
-
 /** Whether any file of the release carries the field. */
 function wantsOf(spec: ReleaseSpec): (f: string) => boolean {
   return (f) => spec.datasets.some((d) => d.fields.includes(f));
@@ -1012,7 +1006,7 @@ function quasiIdentifierNames(qi: QuasiIdentifiers): string[] {
  * The generalisation levels the preparation chose, for the shards. An anonymised release without
  * them is refused rather than written at the finest levels.
  */
-function levelsOf(spec: ReleaseSpec, work: { levels?: Levels }): Levels {
+function levelsOf(spec: ReleaseSpec, work: { levels?: LatticeNode }): LatticeNode {
   if (work.levels) return work.levels;
   if (spec.tier === 'anonymised') throw new Error('the working set has no generalisation levels');
   return NO_GENERALISATION;

@@ -49,6 +49,30 @@ describe('parseExtractLine', () => {
     );
   });
 
+  it('takes only the four FHIR genders, not names an object inherits (__proto__, constructor…)', () => {
+    const patient = (gender: string) =>
+      JSON.stringify({
+        resourceType: 'Patient',
+        id: 'p1',
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+        birthDate: '1970-03-04',
+        gender,
+      });
+    expect(parseExtractLine(patient('female'), 'A81001', TODAY)).toMatchObject({ kind: 'patient' });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'Male', ''),
+          fc.string(),
+        ),
+        (gender) => {
+          fc.pre(!['male', 'female', 'other', 'unknown'].includes(gender));
+          expect(parseExtractLine(patient(gender), 'A81001', TODAY)).toMatchObject({ kind: 'rejected' });
+        },
+      ),
+    );
+  });
+
   it('keeps only the fields of the specification on a Patient, whatever else it carries', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue()), (extra) => {

@@ -275,7 +275,14 @@ export function mapResource(r: Json, practiceOds: string, today: string): Mapped
   };
 }
 
-const SEX: Record<string, 'M' | 'F' | 'U'> = { male: 'M', female: 'F', other: 'U', unknown: 'U' };
+// A Map, not an object literal: `SEX['__proto__']` or `SEX['constructor']` would find
+// Object.prototype's members and pass them on as a sex code (a 500 when the row is stored).
+const SEX = new Map<string, 'M' | 'F' | 'U'>([
+  ['male', 'M'],
+  ['female', 'F'],
+  ['other', 'U'],
+  ['unknown', 'U'],
+]);
 
 function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | Rejected {
   const nhs = asArray(r.identifier).find((i) => isObject(i) && i.system === NHS_NUMBER_SYSTEM) as
@@ -292,7 +299,7 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
   }
   let sex: 'M' | 'F' | 'U' = 'U';
   if (r.gender !== undefined) {
-    const s = typeof r.gender === 'string' ? SEX[r.gender] : undefined;
+    const s = typeof r.gender === 'string' ? SEX.get(r.gender) : undefined;
     if (!s) return reject('Patient.gender: not male, female, other or unknown');
     sex = s;
   }

@@ -22,7 +22,10 @@ export function specProblems(spec: ReleaseSpec): { code: string; message: string
     bad('RELEASE_NO_DATASET', 'at least one dataset is required');
   const seen = new Set<string>();
   for (const d of spec.datasets ?? []) {
-    const fields = CATALOGUE_FIELDS[d.dataset as Dataset];
+    // Own keys only: a dataset named `__proto__` or `constructor` must be unknown, not inherited.
+    const fields = Object.hasOwn(CATALOGUE_FIELDS, d.dataset)
+      ? CATALOGUE_FIELDS[d.dataset as Dataset]
+      : undefined;
     if (!fields) {
       bad('RELEASE_DATASET_UNKNOWN', `dataset ${String(d.dataset)} is not in the catalogue`);
       continue;

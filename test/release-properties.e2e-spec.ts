@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine } from '@custodian/release';
 import { ReleaseKeys } from '../libs/release/src/keys';
-import { ageAt, ageKey } from '../libs/release/src/release-sql';
+import { ageAt, ageKey, areaOf, ethnicGroupOf, regionOf } from '../libs/release/src/release-sql';
+import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from '../libs/release/src/reference-data';
+import { POSTCODE } from '@custodian/core/postcode';
 import {
   download,
   ensureActiveBid,
@@ -246,6 +248,44 @@ describe('release privacy properties', () => {
         expect(r.kx).not.toBeNull();
         expect(r.ky).not.toBeNull();
         expect(r.kx === r.ky).toBe(r.bx === r.by);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the area, region and ethnic group derived from the working set are the postcode's and the category's", async () => {
+    // The working set keeps the district (outward code) and the category only; the ladders' upper
+    // rungs are derived in SQL. Over any normalised postcode (ZZ99 pseudo-postcodes and unlisted
+    // areas included) and any category (missing and unlisted included) they must be what the
+    // reference data says of the postcode itself.
+    const upper = (min: number, max: number) =>
+      fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), minLength: min, maxLength: max });
+    const digit = fc.integer({ min: 0, max: 9 }).map(String);
+    const listedArea = fc.constantFrom(...Object.keys(POSTCODE_AREA_REGION), 'ZZ');
+    const postcode = fc
+      .tuple(
+        fc.oneof(listedArea, upper(1, 2)),
+        digit,
+        fc.option(fc.oneof(digit, upper(1, 1)), { nil: '' }),
+        digit,
+        upper(2, 2),
+      )
+      .map(([area, d, extra, d2, tail]) => `${area}${d}${extra} ${d2}${tail}`)
+      .filter((p) => POSTCODE.test(p));
+    const category = fc.option(fc.oneof(fc.constantFrom(...Object.keys(ETHNIC_GROUP)), upper(1, 1)), {
+      nil: null,
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.option(postcode, { nil: null }), category, async (pc, eth) => {
+        const { rows } = await t.sql.query(
+          `SELECT ${areaOf('d')} AS area, ${regionOf(areaOf('d'))} AS region, ${ethnicGroupOf("coalesce($2::char(1), 'Z')")} AS grp
+             FROM (SELECT CASE WHEN $1::varchar IS NULL THEN 'unknown' ELSE left(replace($1::varchar, ' ', ''), -3) END AS d) x`,
+          [pc, eth],
+        );
+        const area = pc === null ? 'unknown' : /^[A-Z]+/.exec(pc)![0];
+        expect(rows[0].area).toBe(area);
+        expect(rows[0].region).toBe(POSTCODE_AREA_REGION[area] ?? 'unknown');
+        expect(rows[0].grp).toBe((eth !== null && ETHNIC_GROUP[eth]) || 'Not stated');
       }),
       { numRuns: 300 },
     );

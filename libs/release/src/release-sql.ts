@@ -1,5 +1,6 @@
 import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS } from './catalogue';
 import type { LatticeNode } from './k-anonymity';
+import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
 import type { Tier } from './release.types';
 
@@ -253,18 +254,41 @@ export function isPerEvent(dataset: Dataset, fields: string[]): boolean {
   return CATALOGUE_FIELDS[dataset].some((f) => fields.includes(f) && !PERSON_FIELDS.has(f));
 }
 
-/** The committed working set, read directly by the per-person files of one shard (`ord` range). */
+/**
+ * The committed working set, read directly by the per-person files of one shard: the persons whose
+ * order key `okey` lies in [first, last].
+ */
 export interface WorkSlice {
   work: { rp: string };
-  first: number;
-  last: number;
+  first: number | string;
+  last: number | string;
 }
 
 /**
- * The SELECT one shard of a dataset file is COPYed from. Files are ordered by `ord` (the persons'
- * rank by identifier), then date and row id, so shards concatenated in order give one stable
- * order, and a retry over the same data writes the same bytes. The row order carries nothing of
- * the order data arrived in.
+ * The persons' order key, a bigint in the order of the tier's person identifier (`pid`): the first
+ * 60 bits of the HMAC for the hashed tiers (hex, so numeric order is text order), the NHS number
+ * for the identifiable tier (ten digits; anything else sorts first, by `pid`). Files are ordered by
+ * (okey, pid) and shards are ranges of okey: with no row number to assign, the working set needs no
+ * sort of its 1M rows, only an index on this key.
+ */
+export function orderKey(tier: Tier, nhs: string, pid: string): string {
+  return tier === 'identifiable'
+    ? `CASE WHEN ${nhs} ~ '^[0-9]{10}$' THEN ${nhs}::bigint ELSE -1 END`
+    : `('x' || left(${pid}, 15))::bit(60)::bigint`;
+}
+
+/** An order key in SQL text: an integer, checked (it comes from the shard table). */
+export const orderKeyLiteral = (n: number | string) => {
+  const s = String(n);
+  if (!/^-?[0-9]{1,19}$/.test(s)) throw new Error('order key is not an integer');
+  return s;
+};
+
+/**
+ * The SELECT one shard of a dataset file is COPYed from. Files are ordered by the persons' order
+ * key and identifier, then date and row id, so shards concatenated in order give one stable order,
+ * and a retry over the same data writes the same bytes. The row order carries nothing of the order
+ * data arrived in.
  *
  * A row per event: runs in the shard's transaction on the coordinator's snapshot, where `rp` holds
  * the shard's included persons only (objectors, people outside the consent cohort and the filters
@@ -281,13 +305,12 @@ export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, 
              WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
                shape.tier === 'anonymised' ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0` : ''
              }
-             ORDER BY rp.ord, ${d.date}, x.id`;
+             ORDER BY rp.okey, rp.pid, ${d.date}, x.id`;
   if (!slice) throw new Error('a per-person file reads the working set: slice required');
-  const first = Math.trunc(slice.first);
-  const last = Math.trunc(slice.last);
   return `SELECT ${cols} FROM ${slice.work.rp} rp
-           WHERE rp.ord BETWEEN ${first} AND ${last} AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0
-           ORDER BY rp.ord`;
+           WHERE rp.okey BETWEEN ${orderKeyLiteral(slice.first)} AND ${orderKeyLiteral(slice.last)}
+             AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0
+           ORDER BY rp.okey, rp.pid`;
 }
 
 /**
@@ -368,8 +391,29 @@ export function unattributableCount(dataset: Dataset, range: EventRange): string
            WHERE x.patient_id IS NULL AND x.nhs_number IS NULL AND ${dateFilter(DATASET_SQL[dataset].date, range)}`;
 }
 
+/** A JSON object of reference data as an SQL jsonb literal (constants of this code base only). */
+function jsonbLiteral(value: Record<string, string>): string {
+  return `'${JSON.stringify(value).replace(/'/g, "''")}'::jsonb`;
+}
+const REGION_OF_AREA = jsonbLiteral(POSTCODE_AREA_REGION);
+const GROUP_OF_ETHNICITY = jsonbLiteral(ETHNIC_GROUP);
+
+/**
+ * The postcode area (leading letters) of a district, `unknown` for `unknown`. Stored postcodes are
+ * normalised (`^[A-Z]{1,2}[0-9]…`), so the area is the first two characters less a digit. The
+ * working set keeps the district only: the area, region and ethnic group are derived where they are
+ * used (base cells, the suppression, the output), which took two joins and a regular expression
+ * per person out of the working set's statement.
+ */
+export const areaOf = (district: string) =>
+  `CASE WHEN ${district} = 'unknown' THEN 'unknown' ELSE rtrim(left(${district}, 2), '0123456789') END`;
+/** The region of a postcode area (reference data); `unknown` when it has none. */
+export const regionOf = (area: string) => `coalesce(${REGION_OF_AREA} ->> (${area}), 'unknown')`;
+/** The ethnic group of an ethnic category (`Z` when missing); `Not stated` when unlisted. */
+export const ethnicGroupOf = (eth: string) => `coalesce(${GROUP_OF_ETHNICITY} ->> (${eth}), 'Not stated')`;
+
 // k-anonymity ladders over rp's base quasi-identifiers (a5: five-year lower bound, district,
-// parea: postcode area, region, ethnicity, eg: ethnic group); `lvl` is an SQL integer expression.
+// eth: ethnic category); `lvl` is an SQL integer expression.
 export const ageAt = (lvl: string, a5: string) =>
   `CASE WHEN ${lvl} >= 3 THEN '*' WHEN ${a5} IS NULL THEN 'unknown'
         WHEN ${lvl} = 0 THEN ${a5} || '-' || (${a5} + 4)
@@ -385,6 +429,8 @@ export const ageKey = (lvl: string, a5: string) =>
   `CASE WHEN ${lvl} >= 3 THEN -1 WHEN ${a5} IS NULL THEN -2 WHEN ${lvl} = 0 THEN ${a5}
         WHEN ${lvl} = 1 THEN ${a5} / 10 * 10 ELSE ${a5} / 20 * 20 END`;
 export const areaAt = (lvl: string, p: string) =>
-  `CASE ${lvl} WHEN 0 THEN ${p}district WHEN 1 THEN ${p}parea WHEN 2 THEN ${p}region ELSE '*' END`;
+  `CASE ${lvl} WHEN 0 THEN ${p}district WHEN 1 THEN ${areaOf(`${p}district`)} WHEN 2 THEN ${regionOf(
+    areaOf(`${p}district`),
+  )} ELSE '*' END`;
 export const ethAt = (lvl: string, p: string) =>
-  `CASE ${lvl} WHEN 0 THEN ${p}eth WHEN 1 THEN ${p}eg ELSE '*' END`;
+  `CASE ${lvl} WHEN 0 THEN ${p}eth WHEN 1 THEN ${ethnicGroupOf(`${p}eth`)} ELSE '*' END`;

@@ -14,20 +14,23 @@ import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './c
 import { Cell, PRIMARY_MAX, protectCells, ROUND_TO } from './disclosure-control';
 import { chooseNode, KAnonChoice, LatticeNode, NodeStats } from './k-anonymity';
 import { ReleaseKeys } from './keys';
-import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import {
   classOf,
+  areaOf,
   DATASET_SQL,
   dateFilter,
   datasetColumns,
   datasetHeader,
   datasetSelect,
+  ethnicGroupOf,
   EventRange,
   FILE_BIT,
   gpCounts,
   isPerEvent,
   levelSql,
   NO_GENERALISATION,
+  orderKey,
+  orderKeyLiteral,
   QuasiIdentifiers,
   sourcePresence,
   rowReasons,
@@ -408,9 +411,7 @@ export class ReleaseEngine {
     levels: LatticeNode,
   ) {
     const work = workTables(rel.id);
-    const [{ persons }] = await this.db.query(
-      `SELECT coalesce(max(ord), 0)::bigint AS persons FROM ${work.rp}`,
-    );
+    const [{ persons }] = await this.db.query(`SELECT count(*)::bigint AS persons FROM ${work.rp}`);
     const n = Number(persons);
     const shards = Math.max(
       1,
@@ -418,11 +419,24 @@ export class ReleaseEngine {
     );
     const build = rel.attempts;
     await this.db.transaction(async (tx) => {
+      // Shard i holds the persons whose order key lies in [bound i, bound i+1): the bounds are the
+      // key's quantiles (one sort of 1M integers), the ends open. Ties in the key never straddle
+      // two shards, whatever the bounds.
+      await tx.query(`SET LOCAL work_mem = '64MB'`);
+      const cuts = Array.from({ length: shards - 1 }, (_, i) => (i + 1) / shards);
+      const [{ bounds }]: { bounds: string[] | null }[] = cuts.length
+        ? await tx.query(
+            `SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY okey)::text[] AS bounds FROM ${work.rp}`,
+            [cuts],
+          )
+        : [{ bounds: [] }];
+      const lows = [MIN_BIGINT, ...(bounds ?? []).map((b) => BigInt(b))];
+      const highs = [...lows.slice(1).map((b) => b - 1n), MAX_BIGINT];
       await tx.query(`DELETE FROM release_shards WHERE release_id = $1`, [rel.id]);
       await tx.query(
         `INSERT INTO release_shards (release_id, build, shard, first_person, last_person)
-         SELECT $1, $2, s, (s * $4::bigint) / $3 + 1, ((s + 1) * $4::bigint) / $3 FROM generate_series(0, $3 - 1) s`,
-        [rel.id, build, shards, n],
+         SELECT $1, $2, s::int - 1, lo, hi FROM unnest($3::bigint[], $4::bigint[]) WITH ORDINALITY t(lo, hi, s)`,
+        [rel.id, build, lows.map(String), highs.map(String)],
       );
       await tx.query(`UPDATE releases SET work = $2 WHERE id = $1`, [
         rel.id,
@@ -480,8 +494,8 @@ export class ReleaseEngine {
           levelsOf(rel.spec, rel.work),
           build,
           s.shard,
-          Number(s.first_person),
-          Number(s.last_person),
+          s.first_person,
+          s.last_person,
         )
       )
         did = true;
@@ -495,8 +509,8 @@ export class ReleaseEngine {
     levels: LatticeNode,
     build: number,
     shard: number,
-    first: number,
-    last: number,
+    first: string,
+    last: string,
   ): Promise<boolean> {
     const work = workTables(releaseId);
     return this.withClient(async (client) => {
@@ -536,13 +550,13 @@ export class ReleaseEngine {
         try {
           // Files of a row per person read only the committed working set (fixed once prepared,
           // k-anonymity's suppression included): no snapshot and no copy of the slice, rows in
-          // `ord` order. A stale helper of an older build could read a newer build's table here;
+          // `okey` order. A stale helper of an older build could read a newer build's table here;
           // its files go to the older build's directory and its shard row no longer exists, so
           // nothing of it is used.
           for (const d of spec.datasets.filter((x) => !perEvent(x))) {
             await client.query(`BEGIN`);
             await client.query(OUTPUT_FORMAT);
-            // The `ord` index gives the file's order without a sort; the shards are the
+            // The `okey` index gives the file's order without a sort; the shards are the
             // parallelism (a parallel scan would need a sort to merge).
             await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
             await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
@@ -561,7 +575,7 @@ export class ReleaseEngine {
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
             const slice = {
-              rp: `SELECT * FROM ${work.rp} WHERE ord BETWEEN ${first} AND ${last} AND excl IS NULL`,
+              rp: `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
               rel_blocked: `SELECT * FROM ${work.blocked}`,
             };
             const source = { rp: work.rp, rel_blocked: work.blocked };
@@ -699,9 +713,13 @@ export class ReleaseEngine {
     // The planner does not see that each row costs an HMAC and a few string functions, and keeps
     // this statement on one process unless passing rows between processes is priced lower.
     await q(`SET LOCAL parallel_tuple_cost = 0.001`);
-    // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does):
-    // ord, nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, age, a5, district,
-    // parea, region, eth, eg, excl, gp_n, files, pid, bym.
+    // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does).
+    // Narrow on purpose: no row number (a sort of every person), no lookups (the postcode area,
+    // region and ethnic group derive from district and category where used): each cost 1–2 s of
+    // a 1M-person statement whose rows all pass through the leader.
+    // nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, a5, district, eth,
+    // excl, gp_n, files, pid, bym, okey. (OFFSET 0 keeps the inner query a subquery: pulled up, its
+    // HMAC would be computed twice, once for pid and once inside okey.)
     await q(
       `CREATE UNLOGGED TABLE ${work.rp} AS
        WITH persons AS (
@@ -717,38 +735,33 @@ export class ReleaseEngine {
              : ''
          }
        ), aged AS (
-         SELECT x.*, date_part('year', age($1::date, x.birth_date))::int AS age,
-                CASE WHEN x.postcode IS NULL THEN NULL ELSE left(replace(x.postcode, ' ', ''), -3) END AS district,
-                substring(x.postcode from '^[A-Z]+') AS parea
-           FROM persons x
+         SELECT x.*, date_part('year', age($1::date, x.birth_date))::int AS age FROM persons x
        )
-       SELECT row_number() OVER (ORDER BY s.pid)::bigint AS ord, s.* FROM (
+       SELECT s.*, ${orderKey(spec.tier, 's.nhs', 's.pid')} AS okey FROM (
        SELECT x.nhs, x.patient_id, ${keep(spec.tier === 'identifiable', 'x.birth_date', 'date')} AS birth_date, x.sex,
-              ${keep(spec.tier === 'identifiable', 'x.postcode', 'varchar')} AS postcode, x.ethnicity, x.practice_ods, x.age,
-              (x.age / 5) * 5 AS a5, coalesce(x.district, 'unknown') AS district, coalesce(x.parea, 'unknown') AS parea,
-              coalesce(rg.region, 'unknown') AS region,
-              coalesce(x.ethnicity, 'Z') AS eth, coalesce(eg.grp, 'Not stated') AS eg,
+              ${keep(spec.tier === 'identifiable', 'x.postcode', 'varchar')} AS postcode, x.ethnicity,
+              ${keep(spec.tier !== 'anonymised', 'x.practice_ods', 'char(6)')} AS practice_ods, (x.age / 5) * 5 AS a5,
+              CASE WHEN x.postcode IS NULL THEN 'unknown' ELSE left(replace(x.postcode, ' ', ''), -3) END AS district,
+              coalesce(x.ethnicity, 'Z') AS eth,
               CASE WHEN $9::boolean AND NOT x.nhs IN (SELECT m.nhs_number FROM bid_cohort_members m WHERE m.bid_id = $10)
                    THEN 'not_in_consent_cohort' ELSE bl.reason END AS excl,
               ${gp ? 'gc.n' : 'NULL::bigint'} AS gp_n, (${files})::int AS files,
-              CASE WHEN $7::bytea IS NULL THEN x.nhs::text
-                   ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END AS pid,
+              (CASE WHEN $7::bytea IS NULL THEN x.nhs::text
+                    ELSE left(encode(hmac(convert_to(x.nhs, 'UTF8'), $7::bytea, 'sha256'), 'hex'), $8::int) END) COLLATE "C" AS pid,
               ${keep(spec.tier === 'pseudonymised', "to_char(x.birth_date, 'YYYY-MM')", 'text')} AS bym
          FROM aged x
-         LEFT JOIN jsonb_each_text($11::jsonb) rg(area, region) ON rg.area = x.parea
-         LEFT JOIN jsonb_each_text($12::jsonb) eg(code, grp) ON eg.code = x.ethnicity
          LEFT JOIN ${work.blocked} bl ON bl.nhs = x.nhs
          ${gp ? `LEFT JOIN ${scratch.gp} gc ON gc.patient_id = x.patient_id` : ''}
          ${present.map((d) => `LEFT JOIN ${scratch[d]} h_${d} ON h_${d}.nhs = x.nhs`).join('\n         ')}
         WHERE ($2::text[] IS NULL OR x.practice_ods = ANY($2::text[]))
-          AND ($3::text[] IS NULL OR x.parea = ANY($3::text[]))
+          AND ($3::text[] IS NULL OR substring(x.postcode from '^[A-Z]+') = ANY($3::text[]))
           AND ($4::int IS NULL OR x.age >= $4::int)
           AND ($5::int IS NULL OR x.age <= $5::int)
           AND ($6::text[] IS NULL
                OR EXISTS (SELECT 1 FROM gp_events e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
                OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
                OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))
-       ) s`,
+       OFFSET 0) s`,
       [
         asOf,
         c.practices ?? null,
@@ -760,8 +773,6 @@ export class ReleaseEngine {
         spec.tier === 'anonymised' ? 32 : 64,
         consentOnly,
         rel.bid_id,
-        JSON.stringify(POSTCODE_AREA_REGION),
-        JSON.stringify(ETHNIC_GROUP),
       ],
     );
     idKey?.fill(0);
@@ -814,11 +825,11 @@ export class ReleaseEngine {
     }
     await setProgress(0, estimated);
 
-    // 8. Record level: the working set the shards read, committed with this transaction. `ord`
-    //    ranks the persons by their identifier (the files' order; shards are ranges of it).
+    // 8. Record level: the working set the shards read, committed with this transaction. `okey`
+    //    orders the persons by their identifier (the files' order; shards are ranges of it).
     let aggregate: Awaited<ReturnType<ReleaseEngine['aggregate']>> & { file: BuiltFile } = undefined!;
     if (recordLevel) {
-      await q(`CREATE INDEX ON ${work.rp} (ord)`);
+      await q(`CREATE INDEX ON ${work.rp} (okey)`);
     } else {
       const agg = await this.aggregate(q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
       aggregate = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
@@ -849,14 +860,15 @@ export class ReleaseEngine {
         (
           d,
         ) => `SELECT '${d}'::text AS dataset, ${qi.age ? 'a5' : 'NULL::int AS a5'}, ${qi.sex ? "coalesce(sex, 'U')" : "'*'"} AS sex,
-                ${qi.ethnicity ? 'eth, eg' : "'*' AS eth, '*' AS eg"},
-                ${qi.area ? 'district, parea, region' : "'*' AS district, '*' AS parea, '*' AS region"}
+                ${qi.ethnicity ? 'eth' : "'*' AS eth"}, ${qi.area ? 'district' : "'*' AS district"}
            FROM rp WHERE excl IS NULL AND files & ${FILE_BIT[d]} <> 0`,
       )
       .join(' UNION ALL ');
+    // (The ladders' upper rungs derive from district and category: '*' maps to 'unknown' /
+    // 'Not stated', a constant all the same.)
     await q(`CREATE TEMP TABLE rel_kbase ON COMMIT DROP AS
-      SELECT dataset, a5, sex, eth, eg, district, parea, region, count(*)::bigint AS n
-        FROM (${perFile}) b GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`);
+      SELECT dataset, a5, sex, eth, district, count(*)::bigint AS n
+        FROM (${perFile}) b GROUP BY 1, 2, 3, 4, 5`);
     const [{ population }] = await q<{ population: string }>(
       `SELECT coalesce(sum(n), 0)::bigint AS population FROM rel_kbase`,
     );
@@ -933,8 +945,8 @@ export class ReleaseEngine {
     const dimExpr: Record<AggregateDimension, string> = {
       sex: `coalesce(rp.sex, 'U')`,
       age_band: `CASE WHEN rp.a5 IS NULL THEN 'unknown' ELSE rp.a5 || '-' || (rp.a5 + 4) END`,
-      ethnic_group: 'rp.eg',
-      postcode_area: 'rp.parea',
+      ethnic_group: ethnicGroupOf('rp.eth'),
+      postcode_area: areaOf('rp.district'),
       year: `coalesce(extract(year FROM ev.d)::int::text, 'unknown')`,
       code: `coalesce(ev.c, 'unknown')`,
     };
@@ -1032,6 +1044,9 @@ function workTables(releaseId: string): WorkTables {
     blocked: `release_work.r${hex}_blocked`,
   };
 }
+
+const MIN_BIGINT = -(2n ** 63n);
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 const buildDir = (build: number) => `.build-${build}`;
 const shardFile = (dataset: string, shard: number) => `${dataset}.${String(shard).padStart(4, '0')}.csv.gz`;

@@ -370,14 +370,11 @@ export function sourcePresence(table: string, dataset: Exclude<Dataset, 'gp'>, r
 }
 
 /**
- * Rows of the dataset in the cohort, by why they are left out (NULL: included); for GP from the
- * working set's per-person counts (`gp_n`), else by scanning the rows.
+ * HES or social-care rows in the cohort, by why they are left out (NULL: included). (GP rows are
+ * counted from the working set's per-person counts, `gp_n`.)
  */
-export function rowReasons(dataset: Dataset, range: EventRange): string {
+export function rowReasons(dataset: Exclude<Dataset, 'gp'>, range: EventRange): string {
   const d = DATASET_SQL[dataset];
-  if (dataset === 'gp')
-    // A GP row is never blocked on its own (blockedOwn is false): its person's reason is the row's.
-    return `SELECT rp.excl AS reason, sum(rp.gp_n)::bigint AS n FROM rp WHERE rp.gp_n IS NOT NULL GROUP BY 1`;
   return `SELECT CASE WHEN rp.excl IS NOT NULL THEN rp.excl WHEN ${d.blockedOwn} THEN 'row_nhs_number_objection' END AS reason,
                  count(*)::bigint AS n
             FROM ${d.from}

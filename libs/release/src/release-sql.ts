@@ -314,9 +314,10 @@ export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, 
 }
 
 /**
- * A person's equivalence class over the released quasi-identifiers at the given levels (SQL
- * integer expressions), for columns under prefix `p` (the working set's `rp.`, or the base cells'
- * `b.`, which carry the same names). Never NULL, so classes compare with `=`.
+ * The equivalence class of a base cell (`rel_kbase`: the base values, with the ladders' upper
+ * rungs stored as `parea`, `region` and `eg`) over the released quasi-identifiers at the given
+ * levels (SQL integer expressions), for columns under prefix `p`. Never NULL, so classes compare
+ * with `=`.
  */
 export function classOf(
   qi: QuasiIdentifiers,
@@ -325,8 +326,10 @@ export function classOf(
 ) {
   return {
     a: qi.age ? ageKey(lvl.age, `${p}a5`) : '-1',
-    r: qi.area ? areaAt(lvl.area, p) : `'*'`,
-    e: qi.ethnicity ? ethAt(lvl.ethnicity, p) : `'*'`,
+    r: qi.area
+      ? `CASE ${lvl.area} WHEN 0 THEN ${p}district WHEN 1 THEN ${p}parea WHEN 2 THEN ${p}region ELSE '*' END`
+      : `'*'`,
+    e: qi.ethnicity ? `CASE ${lvl.ethnicity} WHEN 0 THEN ${p}eth WHEN 1 THEN ${p}eg ELSE '*' END` : `'*'`,
     s: qi.sex ? `coalesce(${p}sex, 'U')` : `'*'`,
   };
 }

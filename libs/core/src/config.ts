@@ -162,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,
     releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 8,
-    releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 6,
+    releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
   };
 }
 

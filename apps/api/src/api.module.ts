@@ -31,7 +31,8 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         CoreConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)),
+        // No middleware: the access log is a Fastify hook (see bootstrap.ts).
+        LoggerModule.forRoot({ ...loggerParams(config), forRoutes: [] }),
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 20, applicationName: 'custodian-api' }),
         AuditModule,
         AuthModule,

@@ -1,10 +1,19 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
-import { AppConfig, genReqId, jsonDepth, MAX_JSON_DEPTH, ValidationError } from '@custodian/core';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { Options as HttpLoggerOptions, pinoHttp } from 'pino-http';
+import {
+  AppConfig,
+  genReqId,
+  jsonDepth,
+  loggerParams,
+  MAX_JSON_DEPTH,
+  ValidationError,
+} from '@custodian/core';
 import { portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { ApiModule } from './api.module';
 
@@ -47,6 +56,19 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  // The access log: one line per request, API, portal and assets alike, from a Fastify hook on the
+  // application's root logger. As nestjs-pino's Nest middleware it was mounted once per route
+  // pattern, and the portal's `/` (outside the prefix) is mounted by the Fastify adapter on the
+  // prefix's root: every GET of the API was logged twice.
+  let accessLog: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  fastify.addHook('onRequest', (req, reply, done) => {
+    accessLog ??= pinoHttp<IncomingMessage, ServerResponse>({
+      ...(loggerParams(config).pinoHttp as HttpLoggerOptions<IncomingMessage, ServerResponse>),
+      logger: PinoLogger.root,
+    });
+    accessLog(req.raw, reply.raw);
+    done();
+  });
   // Security headers (helmet's defaults plus our CSP), built once: `@fastify/helmet` builds the
   // whole middleware, CSP parsing included, again on every request (3.5% of the API's CPU in a
   // profile under load).

@@ -130,8 +130,11 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     if (body.statusCode >= 500) {
       const e = exception as { name?: string; code?: string; message?: string; stack?: string };
       // Log the class, code and stack; not pg's `detail`, which can hold row values.
+      // The request id ties the line to the request's access-log line.
+      const reqId =
+        host.getType() === 'http' ? host.switchToHttp().getRequest<{ id?: string }>()?.id : undefined;
       this.logger.error(
-        { err: { name: e?.name, code: e?.code, message: e?.message, stack: e?.stack } },
+        { reqId, err: { name: e?.name, code: e?.code, message: e?.message, stack: e?.stack } },
         'request failed',
       );
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import { Params } from 'nestjs-pino';
 import type { AppConfig } from './config';
@@ -22,7 +23,10 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
     pinoHttp: {
       level: config.logLevel,
       genReqId: (req) => genReqId(req),
-      customProps: () => ({ service: 'custodian' }),
+      // The service name in the base bindings, serialised once: as pino-http `customProps` it made
+      // a child logger on every request, and a check on every response (3–4% of an API process's
+      // CPU under the bids-list load).
+      base: { pid: process.pid, hostname: hostname(), service: 'custodian' },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
         censor: '[redacted]',
@@ -38,7 +42,11 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
       },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => req.url === '/api/health' },
+      // `originalUrl`: a middleware mounted on a path sees `url` without it.
+      autoLogging: {
+        ignore: (req) =>
+          ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/api/health',
+      },
     },
   };
 }

@@ -66,6 +66,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
       ...(loggerParams(config).pinoHttp as HttpLoggerOptions<IncomingMessage, ServerResponse>),
       logger: PinoLogger.root,
     });
+    // Fastify's id (made by the same `genReqId`): pino-http takes it rather than making it again.
+    (req.raw as IncomingMessage & { id?: string }).id = req.id;
     accessLog(req.raw, reply.raw);
     done();
   });

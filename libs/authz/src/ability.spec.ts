@@ -1,0 +1,36 @@
+import type { Principal, Role } from '@custodian/core';
+import { defineAbilityFor } from './ability';
+
+const principal = (roles: Role[], freeze: boolean): Principal => {
+  const p: Principal = {
+    id: 'u1',
+    email: 'a@example.org',
+    roles,
+    organisationId: 'o1',
+    practiceOds: null,
+    sessionId: 's1',
+  };
+  if (freeze) Object.freeze(p.roles);
+  return freeze ? Object.freeze(p) : p;
+};
+
+describe('defineAbilityFor', () => {
+  it('builds a frozen principal’s abilities once, and anything else’s afresh', () => {
+    const frozen = principal(['researcher'], true);
+    expect(defineAbilityFor(frozen)).toBe(defineAbilityFor(frozen));
+    const open = principal(['researcher'], false);
+    expect(defineAbilityFor(open)).not.toBe(defineAbilityFor(open));
+    // A mutable principal changed between requests is judged by what it is now.
+    expect(defineAbilityFor(open).can('create', 'Organisation')).toBe(false);
+    open.roles = ['admin'];
+    expect(defineAbilityFor(open).can('create', 'Organisation')).toBe(true);
+  });
+
+  it('keeps no decision of one principal for another, whatever their roles', () => {
+    const researcher = principal(['researcher'], true);
+    const admin = principal(['admin'], true);
+    expect(defineAbilityFor(researcher).can('create', 'Organisation')).toBe(false);
+    expect(defineAbilityFor(admin).can('create', 'Organisation')).toBe(true);
+    expect(defineAbilityFor(researcher).can('create', 'Organisation')).toBe(false);
+  });
+});

@@ -399,10 +399,10 @@ export class ReleaseEngine {
   }
 
   /**
-   * Splits the included persons (ranked by person identifier) into contiguous ranges of about
-   * RELEASE_SHARD_ROWS output rows, asks other workers to help (`release.shard`), builds shards
-   * itself until none is left, and waits for shards other workers hold. A shard whose worker died
-   * (its advisory lock freed) is built again by whoever comes next.
+   * Splits the persons (ordered by `okey`, their identifier's order) into contiguous key ranges
+   * of about RELEASE_SHARD_ROWS output rows, asks other workers to help (`release.shard`), builds
+   * shards itself until none is left, and waits for shards other workers hold. A shard whose worker
+   * died (its advisory lock freed) is built again by whoever comes next.
    */
   private async buildShards(
     rel: ClaimedRelease,

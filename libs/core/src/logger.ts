@@ -42,11 +42,7 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
       },
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      // `originalUrl`: a middleware mounted on a path sees `url` without it.
-      autoLogging: {
-        ignore: (req) =>
-          ((req as { originalUrl?: string }).originalUrl ?? req.url)?.split('?')[0] === '/api/health',
-      },
+      autoLogging: { ignore: (req) => req.url?.split('?')[0] === '/api/health' },
     },
   };
 }

@@ -193,7 +193,7 @@ function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | 
           description: 'postcode district (outward code)',
         };
       return {
-        expr: areaAt(level(levels.area), 'rp.'),
+        expr: areaAt(level(levels.area), 'rp.district'),
         name: 'area',
         description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
       };
@@ -204,7 +204,7 @@ function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | 
     case 'ethnicity':
       return tier === 'anonymised'
         ? {
-            expr: ethAt(level(levels.ethnicity), 'rp.'),
+            expr: ethAt(level(levels.ethnicity), 'rp.eth'),
             name: 'ethnicity',
             description: 'ethnic category (A-Z), or ethnic group, as k-anonymity needs (* suppressed)',
           }
@@ -260,8 +260,8 @@ export function isPerEvent(dataset: Dataset, fields: string[]): boolean {
  */
 export interface WorkSlice {
   work: { rp: string };
-  first: number | string;
-  last: number | string;
+  first: string;
+  last: string;
 }
 
 /**
@@ -278,10 +278,9 @@ export function orderKey(tier: Tier, nhs: string, pid: string): string {
 }
 
 /** An order key in SQL text: an integer, checked (it comes from the shard table). */
-export const orderKeyLiteral = (n: number | string) => {
-  const s = String(n);
-  if (!/^-?[0-9]{1,19}$/.test(s)) throw new Error('order key is not an integer');
-  return s;
+export const orderKeyLiteral = (key: string) => {
+  if (!/^-?[0-9]{1,19}$/.test(key)) throw new Error('order key is not an integer');
+  return key;
 };
 
 /**
@@ -326,10 +325,8 @@ export function classOf(
 ) {
   return {
     a: qi.age ? ageKey(lvl.age, `${p}a5`) : '-1',
-    r: qi.area
-      ? `CASE ${lvl.area} WHEN 0 THEN ${p}district WHEN 1 THEN ${p}parea WHEN 2 THEN ${p}region ELSE '*' END`
-      : `'*'`,
-    e: qi.ethnicity ? `CASE ${lvl.ethnicity} WHEN 0 THEN ${p}eth WHEN 1 THEN ${p}eg ELSE '*' END` : `'*'`,
+    r: qi.area ? areaAt(lvl.area, `${p}district`, `${p}parea`, `${p}region`) : `'*'`,
+    e: qi.ethnicity ? ethAt(lvl.ethnicity, `${p}eth`, `${p}eg`) : `'*'`,
     s: qi.sex ? `coalesce(${p}sex, 'U')` : `'*'`,
   };
 }
@@ -428,9 +425,9 @@ export const ageAt = (lvl: string, a5: string) =>
 export const ageKey = (lvl: string, a5: string) =>
   `CASE WHEN ${lvl} >= 3 THEN -1 WHEN ${a5} IS NULL THEN -2 WHEN ${lvl} = 0 THEN ${a5}
         WHEN ${lvl} = 1 THEN ${a5} / 10 * 10 ELSE ${a5} / 20 * 20 END`;
-export const areaAt = (lvl: string, p: string) =>
-  `CASE ${lvl} WHEN 0 THEN ${p}district WHEN 1 THEN ${areaOf(`${p}district`)} WHEN 2 THEN ${regionOf(
-    areaOf(`${p}district`),
-  )} ELSE '*' END`;
-export const ethAt = (lvl: string, p: string) =>
-  `CASE ${lvl} WHEN 0 THEN ${p}eth WHEN 1 THEN ${ethnicGroupOf(`${p}eth`)} ELSE '*' END`;
+/** The area ladder over a district; its upper rungs derived unless given (the base cells store them). */
+export const areaAt = (lvl: string, district: string, area = areaOf(district), region = regionOf(area)) =>
+  `CASE ${lvl} WHEN 0 THEN ${district} WHEN 1 THEN ${area} WHEN 2 THEN ${region} ELSE '*' END`;
+/** The ethnicity ladder over a category; the group derived unless given. */
+export const ethAt = (lvl: string, eth: string, group = ethnicGroupOf(eth)) =>
+  `CASE ${lvl} WHEN 0 THEN ${eth} WHEN 1 THEN ${group} ELSE '*' END`;

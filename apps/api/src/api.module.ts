@@ -1,13 +1,18 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { ValidationPipe } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditHttpModule, AuditModule } from '@custodian/audit';
 import { AuthHttpModule, AuthModule, JwtAuthGuard } from '@custodian/auth';
 import { AuthzModule, PoliciesGuard } from '@custodian/authz';
 import { BidsHttpModule } from '@custodian/bids';
 import { CatalogHttpModule } from '@custodian/catalog';
-import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
+import {
+  AppConfig,
+  CoreConfigModule,
+  GlobalExceptionFilter,
+  loggerParams,
+  QueryMemoValidationPipe,
+} from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
 import { PortalHttpModule } from '@custodian/portal';
@@ -56,7 +61,7 @@ export class ApiModule {
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({
+          useValue: new QueryMemoValidationPipe({
             whitelist: true,
             forbidNonWhitelisted: true,
             transform: true,

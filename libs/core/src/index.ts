@@ -10,3 +10,4 @@ export * from './validation';
 export * from './permission';
 export * from './secrets';
 export * from './json-depth';
+export * from './validation-pipe';

@@ -11,7 +11,7 @@
 import 'reflect-metadata';
 import { argValue, benchDatabase, peakRssMb, report } from './common';
 import { releaseDataset } from './dataset';
-import { parallelCopy, runRelease } from './release-run';
+import { parallelCopy, releaseEnvFromArgs, runRelease } from './release-run';
 
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
@@ -19,14 +19,21 @@ async function main(): Promise<void> {
   const db = await benchDatabase();
   try {
     const ds = await releaseDataset(db.url, patients, per);
-    const raw = await parallelCopy(ds.url, [
+    const { seconds: raw } = await parallelCopy(ds.url, [
       `SELECT nhs_number, birth_date, sex, ethnicity, postcode FROM patients`,
     ]);
-    const run = await runRelease(ds.url, 2, {
-      tier: 'anonymised',
-      legalBasis: 's251',
-      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'ethnicity', 'postcode'] }],
-    });
+    const run = await runRelease(
+      ds.url,
+      2,
+      {
+        tier: 'anonymised',
+        legalBasis: 's251',
+        datasets: [
+          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'ethnicity', 'postcode'] },
+        ],
+      },
+      releaseEnvFromArgs(),
+    );
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
     report('anonymise', raw / run.seconds, {

@@ -33,6 +33,41 @@ export function peakRssMb(pid: number = process.pid): number {
   }
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux). */
+const TICKS = 100;
+
+/**
+ * CPU-seconds the whole machine has spent busy (every process: PostgreSQL's backends, the workers,
+ * this process), from /proc/stat: what a benchmark's phase cost the two cores, beside its wall time.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal …: busy = all but idle, iowait and steal.
+    const [user, nice, system, , , irq, softirq] = f.map(Number);
+    return (user + nice + system + irq + softirq) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU-seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The machine's CPU-seconds busy while `fn` runs, and its wall seconds. */
+export async function measured<T>(fn: () => Promise<T>): Promise<{ seconds: number; cpu: number; value: T }> {
+  const c0 = machineBusySeconds();
+  const { seconds, value } = await timed(fn);
+  return { seconds, cpu: machineBusySeconds() - c0, value };
+}
+
 export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const t0 = process.hrtime.bigint();
   const value = await fn();

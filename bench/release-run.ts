@@ -15,7 +15,14 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { ReleaseSpec } from '@custodian/release';
 import { queuedReleaseRow } from '../libs/release/src/release.types';
 import { ReleaseKeys } from '../libs/release/src/keys';
-import { BENCH_ENV, peakRssMb, startProcess } from './common';
+import {
+  argValue,
+  BENCH_ENV,
+  machineBusySeconds,
+  peakRssMb,
+  processCpuSeconds,
+  startProcess,
+} from './common';
 import { BENCH_BID } from './dataset';
 
 export interface ReleaseRun {
@@ -27,6 +34,10 @@ export interface ReleaseRun {
   files: { name: string; rows: number; bytes: number }[];
   /** Peak RSS (VmHWM) of each worker process, MB. */
   workerPeakMb: number[];
+  /** CPU-seconds the machine was busy during the release (PostgreSQL, workers, everything). */
+  cpu: number;
+  /** CPU-seconds each worker process used (gzip, SHA-256, piping; the rest is PostgreSQL). */
+  workerCpu: number[];
 }
 
 export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> = {
@@ -37,6 +48,20 @@ export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'
     { dataset: 'hes', fields: ['nhs_number', 'admission_date', 'diagnosis_icd10'] },
   ],
 };
+
+/** The engine's tuning settings given on the command line (`--gzip-level 3 --max-shards 2 …`). */
+export function releaseEnvFromArgs(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [arg, name] of [
+    ['gzip-level', 'RELEASE_GZIP_LEVEL'],
+    ['shard-rows', 'RELEASE_SHARD_ROWS'],
+    ['max-shards', 'RELEASE_MAX_SHARDS'],
+  ]) {
+    const v = argValue(arg);
+    if (v) env[name] = v;
+  }
+  return env;
+}
 
 export async function runRelease(
   url: string,
@@ -73,6 +98,8 @@ export async function runRelease(
       ...release,
     };
     await db.query(...queuedReleaseRow(id, spec, spec.requestedBy, keys.newTokenSeed(id)));
+    const w0 = procs.map((p) => processCpuSeconds(p.child.pid!));
+    const c0 = machineBusySeconds();
     const t0 = process.hrtime.bigint();
     await boss.send('release.run', { releaseId: id });
     let row: {
@@ -86,6 +113,8 @@ export async function runRelease(
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = machineBusySeconds() - c0;
+    const workerCpu = procs.map((p, i) => processCpuSeconds(p.child.pid!) - w0[i]);
     // The preparation's statements over 100 ms (opening words only), for tuning.
     for (const [step, ms] of row.work?.timings?.slowSteps ?? []) console.log(`  prepare ${ms} ms  ${step}`);
     if (row.state !== 'completed') for (const p of procs) console.error(p.output().slice(-4000));
@@ -103,6 +132,8 @@ export async function runRelease(
       timings: row.work?.timings ?? { prepareMs: NaN, shardsMs: NaN, assembleMs: NaN },
       files,
       workerPeakMb: procs.map((p) => peakRssMb(p.child.pid)),
+      cpu,
+      workerCpu,
     };
   } finally {
     for (const p of procs) await p.stop();
@@ -112,8 +143,15 @@ export async function runRelease(
   }
 }
 
-/** Each SELECT COPYed TO STDOUT on its own connection, all at once, bytes discarded; seconds. */
-export async function parallelCopy(url: string, selects: string[]): Promise<number> {
+/**
+ * Each SELECT COPYed TO STDOUT on its own connection, all at once, bytes discarded: wall seconds,
+ * and the CPU-seconds the machine was busy meanwhile (PostgreSQL and this process reading).
+ */
+export async function parallelCopy(
+  url: string,
+  selects: string[],
+): Promise<{ seconds: number; cpu: number }> {
+  const c0 = machineBusySeconds();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     selects.map(async (select) => {
@@ -133,5 +171,5 @@ export async function parallelCopy(url: string, selects: string[]): Promise<numb
       }
     }),
   );
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu: machineBusySeconds() - c0 };
 }

@@ -8,9 +8,10 @@
  *   node dist/bench/release.js --patients 1000000 --per 10 [--workers 2]   (DATABASE_URL or embedded)
  */
 import 'reflect-metadata';
-import { argValue, benchDatabase, peakRssMb, report } from './common';
+import { cpus } from 'node:os';
+import { argValue, benchDatabase, peakRssMb, report, round } from './common';
 import { releaseDataset } from './dataset';
-import { parallelCopy, PSEUDONYMISED, runRelease } from './release-run';
+import { parallelCopy, PSEUDONYMISED, releaseEnvFromArgs, runRelease } from './release-run';
 
 /** The same joined rows as the release, read raw: `streams` COPYs, each a share of the patients. */
 const rawSelects = (streams: number) =>
@@ -33,16 +34,11 @@ async function main(): Promise<void> {
   const db = await benchDatabase();
   try {
     const ds = await releaseDataset(db.url, patients, per);
-    const raw = (await parallelCopy(ds.url, rawSelects(2))) + (await parallelCopy(ds.url, rawHesSelects(2)));
-    const env: Record<string, string> = {};
-    for (const [arg, name] of [
-      ['gzip-level', 'RELEASE_GZIP_LEVEL'],
-      ['shard-rows', 'RELEASE_SHARD_ROWS'],
-      ['max-shards', 'RELEASE_MAX_SHARDS'],
-    ]) {
-      const v = argValue(arg);
-      if (v) env[name] = v;
-    }
+    const gp = await parallelCopy(ds.url, rawSelects(2));
+    const hes = await parallelCopy(ds.url, rawHesSelects(2));
+    const raw = gp.seconds + hes.seconds;
+    const rawCpu = gp.cpu + hes.cpu;
+    const env = releaseEnvFromArgs();
     const run = await runRelease(ds.url, workers, PSEUDONYMISED, env);
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
@@ -60,6 +56,14 @@ async function main(): Promise<void> {
       hes_rows: ds.hesRows,
       worker_peak_rss_mb: run.workerPeakMb.map(Math.round).join('/'),
       bench_peak_rss_mb: peakRssMb(),
+      // CPU-seconds the machine spent busy on each (PostgreSQL, workers, this process), and the
+      // share of the cores' time that was: with both near 1, the ratio cannot exceed cpu_ratio.
+      raw_cpu_s: rawCpu,
+      release_cpu_s: run.cpu,
+      worker_cpu_s: run.workerCpu.map(round).join('/'),
+      raw_busy: rawCpu / (raw * cpus().length),
+      release_busy: run.cpu / (run.seconds * cpus().length),
+      cpu_ratio: rawCpu / run.cpu,
     });
   } finally {
     await db.stop();

@@ -6,9 +6,10 @@
  *   node dist/bench/scale-out.js --patients 1000000 --per 10
  */
 import 'reflect-metadata';
+import { cpus } from 'node:os';
 import { argValue, benchDatabase, report } from './common';
 import { releaseDataset } from './dataset';
-import { PSEUDONYMISED, runRelease } from './release-run';
+import { PSEUDONYMISED, releaseEnvFromArgs, runRelease } from './release-run';
 
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
@@ -16,8 +17,8 @@ async function main(): Promise<void> {
   const db = await benchDatabase();
   try {
     const ds = await releaseDataset(db.url, patients, per);
-    const one = await runRelease(ds.url, 1, PSEUDONYMISED);
-    const two = await runRelease(ds.url, 2, PSEUDONYMISED);
+    const one = await runRelease(ds.url, 1, PSEUDONYMISED, releaseEnvFromArgs());
+    const two = await runRelease(ds.url, 2, PSEUDONYMISED, releaseEnvFromArgs());
     for (const r of [one, two])
       if (r.state !== 'completed') throw new Error(`release ${r.state}: ${r.failure}`);
     report('scale-out', one.seconds / two.seconds, {
@@ -30,6 +31,12 @@ async function main(): Promise<void> {
       patients: ds.patients,
       gp_events: ds.gpEvents,
       worker_peak_rss_mb: [...one.workerPeakMb, ...two.workerPeakMb].map(Math.round).join('/'),
+      // The share of the cores' time each run kept busy: near 1 with one worker already, a second
+      // worker has no idle core to use.
+      one_busy: one.cpu / (one.seconds * cpus().length),
+      two_busy: two.cpu / (two.seconds * cpus().length),
+      one_cpu_s: one.cpu,
+      two_cpu_s: two.cpu,
     });
   } finally {
     await db.stop();

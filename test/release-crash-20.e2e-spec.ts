@@ -45,7 +45,7 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
     await t?.close();
   });
 
-  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000' });
+  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000', RELEASE_MAX_SHARDS: '8' });
 
   it('ends with one completed release matching its manifest, one register line, a verifying audit chain', async () => {
     expect(existsSync(WORKER)).toBe(true);

@@ -30,7 +30,7 @@ describe('release crash safety', () => {
     await t?.close();
   });
 
-  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000' });
+  const startWorkerProcess = () => startWorker(t, { RELEASE_SHARD_ROWS: '40000', RELEASE_MAX_SHARDS: '8' });
 
   it('SIGKILL mid-release, restart: one completed release, files match the manifest, no partial files', async () => {
     expect(existsSync(WORKER)).toBe(true);

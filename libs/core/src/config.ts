@@ -161,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,
-    releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 8,
+    releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 2,
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
   };
 }

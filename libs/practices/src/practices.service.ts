@@ -18,7 +18,7 @@ import { todayUtc } from './fhir';
 
 export const isAdmin = (u: Pick<Principal, 'roles'>) => u.roles.includes('admin');
 
-const isUniqueViolation = (e: unknown) =>
+export const isUniqueViolation = (e: unknown) =>
   (e as { driverError?: { code?: string } }).driverError?.code === '23505';
 
 /**

@@ -137,6 +137,8 @@ export class ExtractsService implements OnModuleDestroy {
           patients: report.patients,
           resources: report.resources,
           rejected: report.rejected.length,
+          // Set when new patients' events met stored rows and were merged (see merge()).
+          firstTimeEventsMerged: stats.firstTimeEventsMerged ?? false,
           streamSeconds: +((t1 - t0) / 1000).toFixed(2),
           mergeSeconds: +((performance.now() - t1) / 1000).toFixed(2),
         },
@@ -339,6 +341,7 @@ export class ExtractsService implements OnModuleDestroy {
       if (!isUniqueViolation(e)) throw e;
       await tx.query('ROLLBACK TO SAVEPOINT first_time_events');
       resources += await events(true, true);
+      stats.firstTimeEventsMerged = true;
     }
 
     const byField = Object.fromEntries(Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b)));

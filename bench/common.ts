@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -61,12 +62,8 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** The machine's CPU-seconds busy while `fn` runs, and its wall seconds. */
-export async function measured<T>(fn: () => Promise<T>): Promise<{ seconds: number; cpu: number; value: T }> {
-  const c0 = machineBusySeconds();
-  const { seconds, value } = await timed(fn);
-  return { seconds, cpu: machineBusySeconds() - c0, value };
-}
+/** The share of the machine's cores that `cpu` busy CPU-seconds kept busy over `seconds`. */
+export const busyShare = (cpu: number, seconds: number) => cpu / (seconds * cpus().length);
 
 export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const t0 = process.hrtime.bigint();

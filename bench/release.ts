@@ -8,8 +8,7 @@
  *   node dist/bench/release.js --patients 1000000 --per 10 [--workers 2]   (DATABASE_URL or embedded)
  */
 import 'reflect-metadata';
-import { cpus } from 'node:os';
-import { argValue, benchDatabase, peakRssMb, report, round } from './common';
+import { argValue, benchDatabase, busyShare, peakRssMb, report, round } from './common';
 import { releaseDataset } from './dataset';
 import { parallelCopy, PSEUDONYMISED, releaseEnvFromArgs, runRelease } from './release-run';
 
@@ -61,8 +60,8 @@ async function main(): Promise<void> {
       raw_cpu_s: rawCpu,
       release_cpu_s: run.cpu,
       worker_cpu_s: run.workerCpu.map(round).join('/'),
-      raw_busy: rawCpu / (raw * cpus().length),
-      release_busy: run.cpu / (run.seconds * cpus().length),
+      raw_busy: busyShare(rawCpu, raw),
+      release_busy: busyShare(run.cpu, run.seconds),
       cpu_ratio: rawCpu / run.cpu,
     });
   } finally {

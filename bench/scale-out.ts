@@ -6,8 +6,7 @@
  *   node dist/bench/scale-out.js --patients 1000000 --per 10
  */
 import 'reflect-metadata';
-import { cpus } from 'node:os';
-import { argValue, benchDatabase, report } from './common';
+import { argValue, benchDatabase, busyShare, report } from './common';
 import { releaseDataset } from './dataset';
 import { PSEUDONYMISED, releaseEnvFromArgs, runRelease } from './release-run';
 
@@ -33,8 +32,8 @@ async function main(): Promise<void> {
       worker_peak_rss_mb: [...one.workerPeakMb, ...two.workerPeakMb].map(Math.round).join('/'),
       // The share of the cores' time each run kept busy: near 1 with one worker already, a second
       // worker has no idle core to use.
-      one_busy: one.cpu / (one.seconds * cpus().length),
-      two_busy: two.cpu / (two.seconds * cpus().length),
+      one_busy: busyShare(one.cpu, one.seconds),
+      two_busy: busyShare(two.cpu, two.seconds),
       one_cpu_s: one.cpu,
       two_cpu_s: two.cpu,
     });

@@ -457,14 +457,15 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
         )
       ).rows;
 
-    it('a new patient (plain insert) and then a held one (merge): one row per resource, the last line', async () => {
+    it("a practice's first extract (plain insert), then its second (merge): one row per resource, the last line", async () => {
+      const b = await practiceReady(t, admin, 'B81001');
       const n = nhsNumber(700_000_001);
       const first = await upload(
         t,
-        a,
-        'A81001',
+        b,
+        'B81001',
         ndjson([
-          patient('ev-p', n),
+          patient('ev-p', n, {}, 'B81001'),
           condition('ev-c1', 'ev-p', { code: { coding: [{ system: SCT, code: '111111' }] } }),
           condition('ev-c2', 'ev-p'),
           condition('ev-c1', 'ev-p', { code: { coding: [{ system: SCT, code: '222222' }] } }),
@@ -472,15 +473,15 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       ).expect(201);
       expect(first.body).toMatchObject({ patients: 1, resources: 2, rejected: [] });
       expect(await eventsOf(n)).toEqual([
-        { id: 'ev-c1', code: '222222', date: '2012-05-01', ods: 'A81001' },
-        { id: 'ev-c2', code: '22298006', date: '2012-05-01', ods: 'A81001' },
+        { id: 'ev-c1', code: '222222', date: '2012-05-01', ods: 'B81001' },
+        { id: 'ev-c2', code: '22298006', date: '2012-05-01', ods: 'B81001' },
       ]);
       const second = await upload(
         t,
-        a,
-        'A81001',
+        b,
+        'B81001',
         ndjson([
-          patient('ev-p', n),
+          patient('ev-p', n, {}, 'B81001'),
           condition('ev-c1', 'ev-p', { code: { coding: [{ system: SCT, code: '333333' }] } }),
           condition('ev-c2', 'ev-p'),
           condition('ev-c3', 'ev-p', { onsetDateTime: '2015-01-01' }),
@@ -489,15 +490,16 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       // c1 changed, c3 new, c2 unchanged (not written).
       expect(second.body).toMatchObject({ patients: 0, resources: 2, rejected: [] });
       expect(await eventsOf(n)).toEqual([
-        { id: 'ev-c1', code: '333333', date: '2012-05-01', ods: 'A81001' },
-        { id: 'ev-c2', code: '22298006', date: '2012-05-01', ods: 'A81001' },
-        { id: 'ev-c3', code: '22298006', date: '2015-01-01', ods: 'A81001' },
+        { id: 'ev-c1', code: '333333', date: '2012-05-01', ods: 'B81001' },
+        { id: 'ev-c2', code: '22298006', date: '2012-05-01', ods: 'B81001' },
+        { id: 'ev-c3', code: '22298006', date: '2015-01-01', ods: 'B81001' },
       ]);
     });
 
-    it('two practices send the same new patient with the same resources at once: both stored, each resource once', async () => {
-      const b = await practiceReady(t, admin, 'A81009');
+    it('two practices send their first extracts, with the same new patient and resources, at once: both stored, each resource once', async () => {
       for (let round = 0; round < 4; round++) {
+        const [x, y] = [`C8100${round}`, `D8100${round}`];
+        const [ax, ay] = [await practiceReady(t, admin, x), await practiceReady(t, admin, y)];
         const n = nhsNumber(710_000_001 + round);
         const lines = (ods: string, code: string) =>
           ndjson([
@@ -508,18 +510,18 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
               }),
             ),
           ]);
-        const [x, y] = await Promise.all([
-          upload(t, a, 'A81001', lines('A81001', '444444')),
-          upload(t, b, 'A81009', lines('A81009', '555555')),
+        const [rx, ry] = await Promise.all([
+          upload(t, ax, x, lines(x, '444444')),
+          upload(t, ay, y, lines(y, '555555')),
         ]);
-        expect([x.status, y.status]).toEqual([201, 201]);
+        expect([rx.status, ry.status]).toEqual([201, 201]);
         const rows = await eventsOf(n);
         // Forty resources, once each, all from whichever extract was stored last.
         expect(rows.map((r) => r.id).sort()).toEqual(
           Array.from({ length: 40 }, (_, i) => `race-${round}-${i}`).sort(),
         );
         expect(new Set(rows.map((r) => `${r.ods}:${r.code}`)).size).toBe(1);
-        expect(['A81001:444444', 'A81009:555555']).toContain(`${rows[0].ods}:${rows[0].code}`);
+        expect([`${x}:444444`, `${y}:555555`]).toContain(`${rows[0].ods}:${rows[0].code}`);
       }
     });
   });

@@ -150,8 +150,6 @@ export class ExtractsService implements OnModuleDestroy {
           patients: report.patients,
           resources: report.resources,
           rejected: report.rejected.length,
-          // Set when new patients' events met stored rows and were merged (see merge()).
-          firstTimeEventsMerged: stats.firstTimeEventsMerged ?? false,
           streamSeconds: +((t1 - t0) / 1000).toFixed(2),
           mergeSeconds: +((performance.now() - t1) / 1000).toFixed(2),
           slowSteps,
@@ -289,26 +287,14 @@ export class ExtractsService implements OnModuleDestroy {
       [ods],
     );
 
-    // Patients with no row yet (found before they are merged below): their events go in without
-    // ON CONFLICT. When every patient is new and the practice held nobody (its first extract),
-    // every event is a new patient's, and the merge of held patients' events — a whole pass over
-    // the events for none (15 s at 10M) — is skipped; when nobody is new, the plain insert is.
-    const [{ stored }]: { stored: number }[] = await tx.query(
-      `SELECT count(*)::int AS stored FROM xp WHERE birth_date IS NOT NULL`,
-    );
-    const [{ held }]: { held: boolean }[] = await tx.query(
-      `SELECT EXISTS (SELECT 1 FROM patients WHERE practice_ods = $1) AS held`,
+    // A practice's first extract of people new to the centre (the practice holds nobody, and no NHS
+    // number of this extract has a row yet; found before the patients are merged below): none of
+    // its events can be stored yet, so they go in without ON CONFLICT (see the events below).
+    const [{ firstExtract }]: { firstExtract: boolean }[] = await tx.query(
+      `SELECT NOT EXISTS (SELECT 1 FROM patients WHERE practice_ods = $1)
+          AND NOT EXISTS (SELECT 1 FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number) AS "firstExtract"`,
       [ods],
     );
-    const firstTime = await affected(
-      tx,
-      `CREATE TEMP TABLE xnew ON COMMIT DROP AS
-       SELECT nhs_number FROM xp
-        WHERE birth_date IS NOT NULL AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = xp.nhs_number)`,
-      [],
-    );
-    await tx.query('ANALYZE xnew');
-    const onlyFirstTime = !held && firstTime === stored;
 
     // Rows inserted or changed (an unchanged row is not written): the statement's own row count,
     // rather than RETURNING every row into a CTE to count them.
@@ -330,20 +316,20 @@ export class ExtractsService implements OnModuleDestroy {
         WHERE s.kind = 'E' AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number AND p.practice_ods = $1)`,
       [ods],
     );
-    // The events: the last line of each resource wins. Those of patients this extract brings for
-    // the first time (`xnew`) cannot be held already, so they go in without ON CONFLICT's
-    // speculative insertion (a fifth of the insert's cost on 1M events, measured); the others
-    // merge with it. Should a first-time patient's event meet a stored one after all (another
-    // practice's extract stored the same person and resource meanwhile), the savepoint takes the
-    // plain insert back and the merge does it instead: the outcome is the same either way.
-    const events = (firstTime: boolean, merge: boolean) =>
+    // The events: the last line of each resource wins, merged into what is stored. Of a practice's
+    // first extract of new people nothing can be stored yet, so they go in without ON CONFLICT's
+    // speculative insertion (a fifth of the insert's cost on 1M events, measured). Should one meet
+    // a stored row after all (another practice's extract stored the same person and resource
+    // meanwhile), the savepoint takes the plain insert back and the merge does it instead: the
+    // outcome is the same either way.
+    const events = (merge: boolean) =>
       affected(
         tx,
         `WITH src AS (
            SELECT DISTINCT ON (p.id, s.resource_type, s.id)
                   p.id AS patient_id, s.resource_type, s.id, s.code_system, s.code, s.event_date, s.value
              FROM subj s JOIN patients p ON p.nhs_number = s.nhs_number AND p.practice_ods = $1
-            WHERE s.kind = 'E' AND ${firstTime ? '' : 'NOT '}EXISTS (SELECT 1 FROM xnew n WHERE n.nhs_number = s.nhs_number)
+            WHERE s.kind = 'E'
             ORDER BY p.id, s.resource_type, s.id, s.line DESC
          )
          INSERT INTO gp_events AS g (patient_id, resource_type, resource_id, code_system, code, event_date, value, extract_id)
@@ -359,17 +345,18 @@ export class ExtractsService implements OnModuleDestroy {
          }`,
         [ods, extractId],
       );
-    let resources = onlyFirstTime ? 0 : await events(false, true);
-    if (firstTime > 0) {
-      await tx.query('SAVEPOINT first_time_events');
+    let resources: number;
+    if (!firstExtract) resources = await events(true);
+    else {
+      await tx.query('SAVEPOINT first_extract_events');
       try {
-        resources += await events(true, false);
-        await tx.query('RELEASE SAVEPOINT first_time_events');
+        resources = await events(false);
+        await tx.query('RELEASE SAVEPOINT first_extract_events');
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
-        await tx.query('ROLLBACK TO SAVEPOINT first_time_events');
-        resources += await events(true, true);
-        stats.firstTimeEventsMerged = true;
+        await tx.query('ROLLBACK TO SAVEPOINT first_extract_events');
+        resources = await events(true);
+        this.logger.log({ extractId }, "a first extract's events met stored rows: merged");
       }
     }
 

@@ -11,8 +11,6 @@ export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 /** What an upload's lines came to, beside its rows: a block's counts, summed, and the line count. */
 export interface StreamStats extends Omit<BlockResult, 'rows'> {
   lines: number;
-  /** The merge's: new patients' events met stored rows and were merged instead (logged). */
-  firstTimeEventsMerged?: boolean;
 }
 
 /** The most bytes of whole lines in one block: a whole upload in one chunk is still many blocks. */

@@ -125,6 +125,13 @@ export function spec(
  */
 export async function ensureActiveBid(t: TestApp, s: ReleaseSpec): Promise<void> {
   const owner = s.recipients[0] ?? s.requestedBy;
+  // Recipients are researchers of the bid's organisation (downloads check it): the bid belongs to
+  // the first recipient's organisation where that recipient has one.
+  const { rows: ownerOrg } = await t.sql.query(
+    `SELECT organisation_id FROM users WHERE id = $1 AND organisation_id IS NOT NULL`,
+    [owner],
+  );
+  if (ownerOrg[0]) s.organisationId = ownerOrg[0].organisation_id;
   await t.sql.query(
     `INSERT INTO organisations (id, name, kind) VALUES ($1, $2, 'academic') ON CONFLICT DO NOTHING`,
     [s.organisationId, `Org ${s.organisationId}`],

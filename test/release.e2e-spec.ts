@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -321,6 +321,41 @@ describe('release engine (SPEC §5)', () => {
     const dict = (await download(t, researcher.auth, rel.id, 'data_dictionary.csv')).body.toString();
     expect(dict).toContain('gp.csv.gz,pseudo_id,');
     expect(dict).toContain('hes.csv.gz,linkage_step,');
+  });
+
+  it('a recipient who leaves the organisation or loses the researcher role reads and downloads nothing, signed in afresh', async () => {
+    const admin = await t.as('admin');
+    const mover = await t.as('researcher');
+    const s = spec({ datasets: ALL, recipients: [mover.user.id], requestedBy: officer.id });
+    const rel = await runRelease(t, s, officer);
+    await t.http.get(`/api/releases/${rel.id}`).set(mover.auth).expect(200);
+    await download(t, mover.auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(200));
+    const signIn = async () => ({ Authorization: `Bearer ${await t.login(mover.user.email)}` });
+    const moveTo = (organisationId: string, roles = ['researcher']) =>
+      t.http
+        .patch(`/api/users/${mover.user.id}`)
+        .set(admin.auth)
+        .send({ organisationId, roles })
+        .expect(200);
+
+    const elsewhere = await t.factory.organisation();
+    await moveTo(elsewhere.id);
+    let auth = await signIn();
+    // The same answer as for a release that does not exist.
+    const gone = await t.http.get(`/api/releases/${rel.id}`).set(auth).expect(404);
+    const unknown = await t.http.get(`/api/releases/${randomUUID()}`).set(auth).expect(404);
+    expect(gone.body.code).toBe(unknown.body.code);
+    expect(gone.body.message).toBe(unknown.body.message);
+    await download(t, auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(404));
+
+    // Back in the bid's organisation: a recipient again.
+    await moveTo(s.organisationId);
+    auth = await signIn();
+    await download(t, auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(200));
+    // Still in it, but a researcher no longer.
+    await moveTo(s.organisationId, ['researcher', 'auditor']);
+    await t.sql.query(`UPDATE users SET roles = ARRAY['auditor'] WHERE id = $1`, [mover.user.id]);
+    await download(t, auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).not.toBe(200));
   });
 
   it('destruction: downloads stop at once, files are deleted, the audit trail records it', async () => {

@@ -170,13 +170,28 @@ export class ReleaseService implements OnApplicationBootstrap {
     return row;
   }
 
-  private visible(row: ReleaseRow | undefined, principal: Principal): row is ReleaseRow {
-    return !!row && (isStaff(principal) || row.spec.recipients.includes(principal.id));
+  /**
+   * Staff see every release; anyone else only as a named recipient who is, now (read from the
+   * database, not from a cached principal), an active researcher of the bid's organisation. A
+   * recipient moved to another organisation, disabled, or no longer a researcher sees nothing.
+   */
+  private async visible(row: ReleaseRow | undefined, principal: Principal): Promise<boolean> {
+    return !!row && (isStaff(principal) || (await this.currentRecipient(row, principal)));
+  }
+
+  private async currentRecipient(row: ReleaseRow, principal: Principal): Promise<boolean> {
+    if (!row.spec.recipients.includes(principal.id)) return false;
+    const [current] = await this.db.query(
+      `SELECT 1 FROM users u JOIN bids b ON b.organisation_id = u.organisation_id
+        WHERE u.id = $1 AND b.id = $2 AND NOT u.disabled AND 'researcher' = ANY(u.roles)`,
+      [principal.id, row.bid_id],
+    );
+    return !!current;
   }
 
   async get(id: string, principal: Principal): Promise<ReleaseView> {
     const row = await this.load(id);
-    if (!this.visible(row, principal)) throw new NotFoundError('Release');
+    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('Release');
     const files: ReleaseFileInfo[] =
       row.state === 'completed'
         ? (
@@ -216,7 +231,7 @@ export class ReleaseService implements OnApplicationBootstrap {
     range?: string,
   ): Promise<OpenedFile> {
     const row = await this.load(id);
-    if (!row || !row.spec.recipients.includes(principal.id)) throw new NotFoundError('Release');
+    if (!row || !(await this.currentRecipient(row, principal))) throw new NotFoundError('Release');
     if (row.state !== 'completed')
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
@@ -225,7 +240,8 @@ export class ReleaseService implements OnApplicationBootstrap {
     const [inForce] = await this.db.query(
       `SELECT 1 FROM bids b JOIN agreements a ON a.bid_id = b.id
         WHERE b.id = $1 AND b.state = 'active' AND a.status = 'active'
-          AND a.start_date <= current_date AND (a.end_date IS NULL OR a.end_date > current_date)`,
+          AND a.start_date <= (now() AT TIME ZONE 'UTC')::date
+          AND (a.end_date IS NULL OR a.end_date > (now() AT TIME ZONE 'UTC')::date)`,
       [row.bid_id],
     );
     if (!inForce)

@@ -182,7 +182,7 @@ async function main() {
     const started = new Date(Date.now() - 60 * 86_400_000).toISOString().slice(0, 10);
     await request(port, 'POST', `/api/practices/${ODS}/awareness`, {
       token: adminToken,
-      json: { startedOn: started },
+      json: { startedOn: started, reason: 'benchmark set-up: awareness period over' },
     });
     await request(port, 'POST', '/api/users', {
       token: adminToken,

@@ -64,7 +64,10 @@ async function main(): Promise<void> {
     const intake = await timed(async () => {
       for (const p of gen.value.practices) {
         await practices.create(adminP, { odsCode: p.ods, name: p.name, rollout: 'national' });
-        await practices.recordAwareness(adminP, p.ods, { startedOn: '2025-01-01' });
+        await practices.recordAwareness(adminP, p.ods, {
+          startedOn: '2025-01-01',
+          reason: 'benchmark set-up: awareness period over',
+        });
         const out = path.join(dir, `${p.ods}.extract.ndjson`);
         await runExtractor({ practiceOds: p.ods, input: path.join(dir, p.file), output: out });
         await extracts.intake(

@@ -108,9 +108,9 @@ describe('practices: rollout, awareness and the refusals of extracts', () => {
     const set = await t.http
       .post('/api/practices/F00001/awareness')
       .set(own)
-      .send({ startedOn: daysAgo(3) })
+      .send({ startedOn: daysAgo(0) })
       .expect(200);
-    expect(set.body.awarenessStartedOn).toBe(daysAgo(3));
+    expect(set.body.awarenessStartedOn).toBe(daysAgo(0));
     await t.http
       .post('/api/practices/F00002/awareness')
       .set(own)
@@ -136,7 +136,65 @@ describe('practices: rollout, awareness and the refusals of extracts', () => {
     const { rows } = await t.sql.query(
       `SELECT actor_id IS NOT NULL AS has_actor, details FROM audit_log WHERE action = 'practice.awareness' AND subject_id = 'F00001'`,
     );
-    expect(rows).toEqual([{ has_actor: true, details: { startedOn: daysAgo(3), previous: null } }]);
+    expect(rows).toEqual([{ has_actor: true, details: { startedOn: daysAgo(0), previous: null } }]);
+  });
+
+  it('a practice cannot backdate its awareness start (it counts from the day recorded); an admin corrects it with a reason, audited', async () => {
+    await practiceReady(t, admin, 'F00003', { rollout: 'pilot', awarenessDaysAgo: null });
+    const own = (await t.as('practice', { practiceOds: 'F00003' })).auth;
+    const back = await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(own)
+      .send({ startedOn: '2020-01-01' })
+      .expect(400);
+    expect(back.body.code).toBe('AWARENESS_BACKDATED');
+    await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(own)
+      .send({ startedOn: daysAgo(1), reason: 'we told them yesterday' })
+      .expect(400);
+    // Nothing stored: extracts stay closed.
+    const p = await t.http.get('/api/practices/F00003').set(own).expect(200);
+    expect(p.body.awarenessStartedOn).toBeNull();
+    await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(own)
+      .send({ startedOn: daysAgo(0) })
+      .expect(200);
+    const moved = await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(own)
+      .send({ startedOn: daysAgo(2) })
+      .expect(409);
+    expect(moved.body.code).toBe('AWARENESS_ALREADY_RECORDED');
+    const refused = await upload(t, own, 'F00003', '');
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('AWARENESS_PERIOD_NOT_OVER');
+    // The admin: a past date needs a reason; with one it is stored and audited as a correction.
+    const noReason = await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(admin)
+      .send({ startedOn: daysAgo(40) })
+      .expect(400);
+    expect(noReason.body.code).toBe('AWARENESS_REASON_REQUIRED');
+    await t.http
+      .post('/api/practices/F00003/awareness')
+      .set(admin)
+      .send({ startedOn: daysAgo(40), reason: 'letters went out on this day (ticket 123)' })
+      .expect(200);
+    const { rows } = await t.sql.query(
+      `SELECT outcome, details FROM audit_log WHERE action = 'practice.awareness_corrected' AND subject_id = 'F00003'`,
+    );
+    expect(rows).toEqual([
+      {
+        outcome: 'success',
+        details: {
+          startedOn: daysAgo(40),
+          previous: daysAgo(0),
+          reason: 'letters went out on this day (ticket 123)',
+        },
+      },
+    ]);
   });
 
   it('documents the routes in the OpenAPI document', async () => {

@@ -18,7 +18,10 @@ export async function practiceReady(
     await t.http
       .post(`/api/practices/${ods}/awareness`)
       .set(admin)
-      .send({ startedOn: daysAgo(opts.awarenessDaysAgo ?? 60) })
+      .send({
+        startedOn: daysAgo(opts.awarenessDaysAgo ?? 60),
+        reason: 'test set-up: awareness started earlier',
+      })
       .expect(200);
   return (await t.as('practice', { practiceOds: ods })).auth;
 }

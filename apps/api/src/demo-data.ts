@@ -58,7 +58,10 @@ export async function seedDemoPatients(
       const name = manifest.practices.find((m) => m.ods === p.ods)?.name ?? `Practice ${p.ods}`;
       await practices.create(admin, { odsCode: p.ods, name, rollout: p.rollout });
       if (p.rollout === 'pilot_declined') continue;
-      await practices.recordAwareness(admin, p.ods, { startedOn: daysAgo(60) });
+      await practices.recordAwareness(admin, p.ods, {
+        startedOn: daysAgo(60),
+        reason: 'demo data: the pilot practices informed their patients two months ago',
+      });
       const output = path.join(dir, `${p.ods}.extract.ndjson`);
       await runExtractor({ practiceOds: p.ods, input: path.join(dir, `${p.ods}.ndjson`), output });
       const report = await extracts.intake(

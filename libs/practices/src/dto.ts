@@ -26,6 +26,17 @@ export class AwarenessDto {
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'startedOn must be a date YYYY-MM-DD' })
   @IsISO8601({ strict: true })
   startedOn!: string;
+  @ApiPropertyOptional({
+    minLength: 10,
+    maxLength: 500,
+    description:
+      'admins only, and required of them for a date before today or a change of a recorded date (audited)',
+  })
+  @IsOmittable()
+  @IsString()
+  @MinLength(10)
+  @MaxLength(500)
+  reason?: string;
 }
 
 export class PracticeDto {

@@ -137,28 +137,58 @@ export class PracticesService {
     });
   }
 
+  /**
+   * The awareness period counts from the day the start was recorded (SPEC §2): a practice records
+   * today, once; it cannot backdate the start (that would open extracts at once) nor move a
+   * recorded one. Only an admin corrects it — a past date or a change — with a reason, audited.
+   */
   async recordAwareness(
     actor: Principal,
     ods: string,
     dto: AwarenessDto,
     meta?: RequestMeta,
   ): Promise<Practice> {
-    if (dto.startedOn > todayUtc())
+    const today = todayUtc();
+    if (dto.startedOn > today)
       throw new ValidationError('startedOn cannot be in the future', 'AWARENESS_DATE_IN_FUTURE');
+    const admin = isAdmin(actor);
+    if (dto.reason !== undefined && !admin)
+      throw new ValidationError(
+        'Only an admin gives a reason for a correction',
+        'AWARENESS_REASON_ADMIN_ONLY',
+      );
     return this.db.transaction(async (tx) => {
       const p = await this.lock(tx, ods, actor);
       const previous = p.awarenessStartedOn;
       if (previous === dto.startedOn) return p;
+      const correction = dto.startedOn < today || previous !== null;
+      if (correction && !admin)
+        throw previous === null
+          ? new ValidationError(
+              `The awareness period counts from the day it is recorded: startedOn must be today (${today}); an admin may correct it with a reason`,
+              'AWARENESS_BACKDATED',
+            )
+          : new ConflictError(
+              'AWARENESS_ALREADY_RECORDED',
+              `Awareness was recorded as started on ${previous}; an admin may correct it with a reason`,
+            );
+      if (correction && !dto.reason)
+        throw new ValidationError(
+          'A correction of the awareness start (a past date, or a change) needs a reason',
+          'AWARENESS_REASON_REQUIRED',
+        );
       p.awarenessStartedOn = dto.startedOn;
       const saved = await tx.save(p);
       await this.audit.record(
         {
-          action: 'practice.awareness',
+          action: correction ? 'practice.awareness_corrected' : 'practice.awareness',
           actor,
           subjectType: 'practice',
           subjectId: ods,
           meta,
-          details: { startedOn: dto.startedOn, previous },
+          details: correction
+            ? { startedOn: dto.startedOn, previous, reason: dto.reason ?? null }
+            : { startedOn: dto.startedOn, previous },
         },
         tx,
       );

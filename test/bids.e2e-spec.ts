@@ -669,8 +669,10 @@ describe('bids and governance', () => {
         grantedTier: 'pseudonymised',
         conditions: ['Condition A', 'Condition B'],
       });
+      // Not even the member whose vote reached quorum (panel[3]) is named to the applicant.
+      expect(mine[3]).toMatchObject({ actorId: null, actorRoles: ['panel_member'] });
       const text = JSON.stringify(mine);
-      for (const p of panel.slice(0, 3)) expect(text).not.toContain(p.user.id);
+      for (const p of panel.slice(0, 4)) expect(text).not.toContain(p.user.id);
       expect(text).not.toContain('reject');
       const reviewer = (await t.http.get(`/api/bids/${id}/events`).set(auditor.auth).expect(200)).body;
       expect(reviewer.filter((e: { action: string }) => e.action.startsWith('vote'))).toHaveLength(4);

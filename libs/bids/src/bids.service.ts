@@ -17,7 +17,7 @@ import {
 import { AgreementsService } from './agreements.service';
 import { applicantOrg, seesInternals, visibleBidsWhere } from './bid-access';
 import { BASES_BY_TIER, BASES_NEEDING_REFERENCE, maxDurationMonths } from './bid-rules';
-import { EDITABLE_STATES } from './bid-state';
+import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent } from './bid.entity';
 import type {
@@ -95,6 +95,11 @@ type BidContent = Pick<
 >;
 
 /** Bids: their content, visibility, and the applicant's and screener's transitions. */
+/** Events that are the panel's collective decision: shown to the applicant without the member's identity. */
+const PANEL_DECISIONS: ReadonlySet<string> = new Set(
+  TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => t.action),
+);
+
 @Injectable()
 export class BidsService {
   /**
@@ -262,8 +267,10 @@ export class BidsService {
       id: e.id,
       at: e.at,
       action: e.action,
-      actorId: e.actorId,
-      actorRoles: e.actorRoles,
+      // The applicant sees the panel's decision and conditions, never which member's vote made it.
+      ...(!internals && PANEL_DECISIONS.has(e.action)
+        ? { actorId: null, actorRoles: ['panel_member'] }
+        : { actorId: e.actorId, actorRoles: e.actorRoles }),
       fromState: e.fromState,
       toState: e.toState,
       remarks: e.remarks,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createTestApp, TestApp } from '@custodian/testing';
@@ -332,11 +332,7 @@ describe('release engine (SPEC §5)', () => {
     await download(t, mover.auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(200));
     const signIn = async () => ({ Authorization: `Bearer ${await t.login(mover.user.email)}` });
     const moveTo = (organisationId: string, roles = ['researcher']) =>
-      t.http
-        .patch(`/api/users/${mover.user.id}`)
-        .set(admin.auth)
-        .send({ organisationId, roles })
-        .expect(200);
+      t.http.patch(`/api/users/${mover.user.id}`).set(admin.auth).send({ organisationId, roles }).expect(200);
 
     const elsewhere = await t.factory.organisation();
     await moveTo(elsewhere.id);
@@ -356,6 +352,29 @@ describe('release engine (SPEC §5)', () => {
     await moveTo(s.organisationId, ['researcher', 'auditor']);
     await t.sql.query(`UPDATE users SET roles = ARRAY['auditor'] WHERE id = $1`, [mover.user.id]);
     await download(t, auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).not.toBe(200));
+  });
+
+  it('release files and their folders are readable by the service user alone (0600 / 0700), DATA_DIR too', async () => {
+    const rel = await runRelease(
+      t,
+      spec({ datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
+      officer,
+    );
+    const dir = path.join(t.config.dataDir, rel.id);
+    const modes: string[] = [];
+    const walk = (d: string) => {
+      modes.push(`${path.relative(t.config.dataDir, d) || '.'} ${(statSync(d).mode & 0o777).toString(8)}`);
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const full = path.join(d, e.name);
+        if (e.isDirectory()) walk(full);
+        else
+          modes.push(`${path.relative(t.config.dataDir, full)} ${(statSync(full).mode & 0o777).toString(8)}`);
+      }
+    };
+    walk(dir);
+    expect(modes.length).toBeGreaterThan(3);
+    for (const m of modes) expect(m).toMatch(/ (600|700)$/);
+    expect((statSync(t.config.dataDir).mode & 0o777).toString(8)).toBe('700');
   });
 
   it('destruction: downloads stop at once, files are deleted, the audit trail records it', async () => {

@@ -12,6 +12,11 @@ export interface WrittenFile {
   sha256: string;
 }
 
+/** Release files hold patient-level data: readable by the service's user alone (0600). */
+export const privateFile = (file: string) => createWriteStream(file, { mode: 0o600 });
+/** Folders of release files: the service's user alone (0700). */
+export const PRIVATE_DIR_MODE = 0o700;
+
 /** Counts and hashes the bytes that go to disk (the bytes a recipient downloads). */
 function hashing(): { stream: Transform; result: () => { bytes: number; sha256: string } } {
   const hash = createHash('sha256');
@@ -42,7 +47,7 @@ export async function copyQueryToGzip(
     ),
   );
   const h = hashing();
-  await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, createWriteStream(file));
+  await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, privateFile(file));
   return { rows: copy.rowCount, ...h.result() };
 }
 
@@ -62,7 +67,7 @@ export async function assembleGzip(
     yield gzipSync(Buffer.from(header), { level });
     for (const part of parts) for await (const chunk of createReadStream(part)) yield chunk as Buffer;
   }
-  await pipeline(Readable.from(members()), h.stream, createWriteStream(file));
+  await pipeline(Readable.from(members()), h.stream, privateFile(file));
   return h.result();
 }
 
@@ -75,7 +80,7 @@ export async function writeContent(
 ): Promise<WrittenFile> {
   const h = hashing();
   const stages: NodeJS.ReadWriteStream[] = gzip ? [createGzip({ level: 6 })] : [];
-  await pipeline([Readable.from([Buffer.from(content)]), ...stages, h.stream, createWriteStream(file)]);
+  await pipeline([Readable.from([Buffer.from(content)]), ...stages, h.stream, privateFile(file)]);
   return { rows, ...h.result() };
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -37,7 +37,14 @@ import {
   rowReasons,
   unattributableCount,
 } from './release-sql';
-import { assembleGzip, copyQueryToGzip, csvLine, WrittenFile, writeContent } from './release-files';
+import {
+  assembleGzip,
+  copyQueryToGzip,
+  csvLine,
+  PRIVATE_DIR_MODE,
+  WrittenFile,
+  writeContent,
+} from './release-files';
 import { objectionPolicy, specProblems } from './release-spec';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 
@@ -137,7 +144,9 @@ export class ReleaseEngine {
     const work = workTables(releaseId);
     try {
       await rm(dir, { recursive: true, force: true });
-      await mkdir(path.join(dir, buildDir(rel.attempts)), { recursive: true });
+      await mkdir(path.join(dir, buildDir(rel.attempts)), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // recursive mkdir leaves folders that existed (DATA_DIR itself) as they were.
+      await chmod(this.config.dataDir, PRIVATE_DIR_MODE);
       await this.dropWork(work);
       await holder.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
       const {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { Principal, RequestMeta } from '@custodian/core';
+import { assertPageInRange, type Principal, type RequestMeta } from '@custodian/core';
 import { chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
 
 /** Serialises appends so that each entry links to the one committed before it. */
@@ -125,6 +125,7 @@ export class AuditService {
       `SELECT count(*)::int AS total FROM audit_log ${clause}`,
       params,
     );
+    assertPageInRange(q.page, q.limit, total);
     const items = await this.dataSource.query(
       `SELECT ${SELECT_COLUMNS} FROM audit_log ${clause} ORDER BY id DESC LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
       params,

@@ -7,6 +7,7 @@ import { CatalogService } from '@custodian/catalog';
 import {
   APP_CONFIG,
   type AppConfig,
+  assertPageInRange,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -239,6 +240,7 @@ export class BidsService {
       [...scope.params, q.state ?? null, q.limit, (q.page - 1) * q.limit],
     );
     const total = (rows[0]?.total as number) ?? 0;
+    assertPageInRange(q.page, q.limit, total);
     const page = { items: rows[0]?.id ? rows.map((r) => this.fromRow(r)) : [], total };
     this.reads.set(key, page, begun);
     return page;

@@ -1,4 +1,5 @@
 import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
+import { ValidationError } from './errors';
 import { isValidNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
 
@@ -41,3 +42,19 @@ export const IsPostcode = simple(
  */
 export const IsOmittable = (options?: ValidationOptions) =>
   ValidateIf((_object: object, value: unknown) => value !== undefined, options);
+
+/**
+ * The highest page a paged route accepts: far past any real list, and small enough that the
+ * offset (page × limit) is always an integer PostgreSQL takes (`page=1e20` is an integer to
+ * class-validator, and was a 500 "bigint out of range").
+ */
+export const MAX_PAGE = 100_000;
+
+/** A page past the last one (other than the first page of an empty list) is a client error. */
+export function assertPageInRange(page: number, limit: number, total: number): void {
+  if (page > 1 && (page - 1) * limit >= total)
+    throw new ValidationError(
+      `page ${page} is past the last page (${Math.max(1, Math.ceil(total / limit))})`,
+      'PAGE_OUT_OF_RANGE',
+    );
+}

@@ -14,7 +14,7 @@ import {
   MAX_JSON_DEPTH,
   ValidationError,
 } from '@custodian/core';
-import { portalPrefixExclusions, registerPortal } from '@custodian/portal';
+import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { ApiModule } from './api.module';
 
 /** Content types whose bodies are streamed to the handler untouched (extracts, CSV loads, cohorts). */
@@ -78,7 +78,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
+        // No 'unsafe-inline': the templates' inline scripts are allowed by their hashes alone.
+        scriptSrc: ["'self'", ...inlineScriptHashes()],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
       },
@@ -86,6 +87,9 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   });
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    // API answers and portal pages carry tokens or personal data: never stored by a browser or a
+    // proxy. Static assets (and any handler that says otherwise) may be cached.
+    if (!req.url.startsWith('/assets/')) reply.header('Cache-Control', 'no-store');
     securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
   await registerPortal(app, config);

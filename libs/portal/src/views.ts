@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 
@@ -74,3 +75,19 @@ export const STATE_TAG: Record<string, string> = {
   completed: 'nhsuk-tag--green',
   failed: 'nhsuk-tag--red',
 };
+
+/**
+ * CSP source expressions ('sha256-…') for the inline scripts of the page templates: nhsuk-frontend's
+ * one line that marks the body `js-enabled`. Hashes rather than nonces: the scripts are constant, so
+ * the security headers stay built once, and `script-src` needs no 'unsafe-inline'.
+ */
+export function inlineScriptHashes(): string[] {
+  const templates = [path.join(NHSUK_DIST, 'nhsuk/template.njk'), path.join(PORTAL_ROOT, 'views/layout.njk')];
+  const hashes = new Set<string>();
+  for (const file of templates) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/<script\b[^>]*>([^<]+)<\/script>/g))
+      hashes.add(`'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+  }
+  return [...hashes];
+}

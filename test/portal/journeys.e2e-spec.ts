@@ -39,8 +39,15 @@ describe('portal journeys in a real browser', () => {
     const context = await demo.browser.newContext({ baseURL: demo.base });
     contexts.push(context);
     const page = await context.newPage();
+    const blocked: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) blocked.push(m.text());
+    });
     await page.goto('/');
     await checkPage(page, 'public-1-start', checked);
+    // nhsuk-frontend's inline script ran under a CSP without 'unsafe-inline' (allowed by its hash).
+    expect(await page.evaluate("document.body.classList.contains('js-enabled')")).toBe(true);
+    expect(blocked).toEqual([]);
     // Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement.textContent.trim()')).toBe('Skip to main content');

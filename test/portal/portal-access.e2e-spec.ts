@@ -258,4 +258,27 @@ describe('portal access', () => {
     expect(res.text).toContain('The email address or password is not correct');
     expect(res.text).toContain('href="#email"');
   });
+
+  it('a pathological email (a@ + dots + @) is answered at once, and an oversized field is refused before any check (no ReDoS)', async () => {
+    const page = await t.http.get('/sign-in').expect(200);
+    const send = (email: string) =>
+      t.http
+        .post('/sign-in')
+        .set('cookie', cookieOf(page)!)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), email, password: 'wrong-password-123' });
+    let t0 = Date.now();
+    const longest = await send(`a@${'.'.repeat(19_990)}@`);
+    expect(longest.status).toBe(400);
+    expect(longest.text).toContain('Enter an email address in the correct format');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    t0 = Date.now();
+    const huge = await send(`a@${'.'.repeat(80_000)}@`);
+    expect(huge.status).toBe(413);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The event loop was free all along: health answers at once.
+    t0 = Date.now();
+    await t.http.get('/api/health').expect(200);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
 });

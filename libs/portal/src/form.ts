@@ -1,3 +1,18 @@
+import { MAX_FORM_FIELD, MAX_FORM_VALUES } from './patterns';
+
+/** Whether a parsed form body is within the limits every portal form keeps (checked before any use). */
+export function formWithinLimits(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return true;
+  let values = 0;
+  for (const v of Object.values(body)) {
+    for (const x of Array.isArray(v) ? v : [v]) {
+      if (++values > MAX_FORM_VALUES) return false;
+      if (typeof x === 'string' && x.length > MAX_FORM_FIELD) return false;
+    }
+  }
+  return true;
+}
+
 /** Helpers for urlencoded form bodies (values may be a string, an array for repeated keys, or absent). */
 export type FormBody = Record<string, string | string[] | undefined>;
 

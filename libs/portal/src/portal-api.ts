@@ -1,3 +1,4 @@
+import { PATTERNS } from './patterns';
 import { request as httpRequest, IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
@@ -196,5 +197,5 @@ export class PortalApi {
 /** Only same-site paths may be a destination after sign-in (no open redirect). */
 export function safeNext(next: unknown): string {
   const s = typeof next === 'string' ? next : '/';
-  return /^\/(?![/\\])[^\s]*$/.test(s) && !s.startsWith('/sign-in') && !s.startsWith('/sign-out') ? s : '/';
+  return PATTERNS.sitePath.test(s) && !s.startsWith('/sign-in') && !s.startsWith('/sign-out') ? s : '/';
 }

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig, requestMeta } from '@custodian/core';
 import { PORTAL_ACCESS, PortalAccess } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalPageError, PortalRedirect } from './portal-errors';
+import { formWithinLimits } from './form';
 import {
   csrfMatches,
   deriveSessionKey,
@@ -53,6 +54,14 @@ export class PortalAuthGuard implements CanActivate {
         };
     if (UNSAFE.has(req.method)) {
       const body = (req.body ?? {}) as Record<string, unknown>;
+      // Before anything reads a field (CSRF, patterns, the API): no value longer than any field may
+      // be, no more values than any form has.
+      if (!formWithinLimits(body))
+        throw new PortalPageError(
+          413,
+          'Your form is too large',
+          'A field of the form is longer than this service accepts. Go back, shorten it and try again.',
+        );
       if (!opened || !csrfMatches(opened, body._csrf)) {
         await this.audit.record({
           action: 'portal.csrf_rejected',

@@ -1,3 +1,4 @@
+import { MAX_EMAIL, PATTERNS } from './patterns';
 import { Body, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { UseGuards } from '@nestjs/common';
@@ -11,7 +12,7 @@ import { newCsrfToken } from './session-cookie';
 import { TIERS } from './columns';
 
 const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+const ISO_DATE = PATTERNS.isoDate;
 const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
 /** Start page, sign-in and sign-out, and the public register. */
@@ -47,7 +48,7 @@ export class PortalPublicController {
     const password = typeof body.password === 'string' ? body.password : '';
     const errors = formErrors();
     if (!email) errors.add('email', 'Enter your email address');
-    else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    else if (email.length > MAX_EMAIL || !PATTERNS.email.test(email))
       errors.add('email', 'Enter an email address in the correct format, like name@example.org');
     if (!password) errors.add('password', 'Enter your password');
     if (!errors.any()) {

@@ -1,3 +1,4 @@
+import { PATTERNS } from './patterns';
 import { Body, Get, Headers, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
@@ -22,7 +23,7 @@ const TIER_TEXT: Record<string, string> = {
   anonymised: 'Anonymised: random person token, age band, area; k-anonymity applied',
   aggregate: 'Aggregate: counts of patients by the dimensions you choose',
 };
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+const ISO_DATE = PATTERNS.isoDate;
 
 export const bidColumns = (catalog: CatalogAnswer, bid: Bid) =>
   releaseColumns(
@@ -97,15 +98,15 @@ export class ResearcherController {
       errors.add('dimensions', 'Select at least one dimension to count by', 'dimensions');
     const cohort: Record<string, unknown> = {};
     const practices = commaList(body.practices).map((p) => p.toUpperCase());
-    if (practices.some((p) => !/^[A-Z]\d{5}$/.test(p)))
+    if (practices.some((p) => !PATTERNS.odsCode.test(p)))
       errors.add('practices', 'Enter ODS codes as a letter and five digits, like A81001');
     else if (practices.length) cohort.practices = practices;
     const areas = commaList(body.postcodeAreas).map((p) => p.toUpperCase());
-    if (areas.some((a) => !/^[A-Z]{1,2}$/.test(a)))
+    if (areas.some((a) => !PATTERNS.postcodeArea.test(a)))
       errors.add('postcodeAreas', 'Enter postcode areas as 1 or 2 letters, like LS');
     else if (areas.length) cohort.postcodeAreas = areas;
     const codes = commaList(body.conditionCodes);
-    if (codes.some((c) => !/^[A-Za-z0-9.]{1,20}$/.test(c)))
+    if (codes.some((c) => !PATTERNS.clinicalCode.test(c)))
       errors.add('conditionCodes', 'Enter clinical codes of letters, digits and dots');
     else if (codes.length) cohort.conditionCodes = codes;
     for (const k of ['eventsFrom', 'eventsTo'] as const) {
@@ -115,11 +116,11 @@ export class ResearcherController {
     }
     for (const k of ['ageMin', 'ageMax'] as const) {
       const v = str(body[k]);
-      if (v && !/^\d{1,3}$/.test(v)) errors.add(k, 'Enter an age in whole years, from 0 to 130');
+      if (v && !PATTERNS.age.test(v)) errors.add(k, 'Enter an age in whole years, from 0 to 130');
       else if (v) cohort[k] = Number(v);
     }
     const duration = str(body.durationMonths);
-    if (!/^\d{1,2}$/.test(duration) || Number(duration) < 1 || Number(duration) > 36)
+    if (!PATTERNS.durationMonths.test(duration) || Number(duration) < 1 || Number(duration) > 36)
       errors.add('durationMonths', 'Enter a duration from 1 to 36 months');
     if (errors.any()) return this.form(req, reply, catalog, values, errors, 400);
 

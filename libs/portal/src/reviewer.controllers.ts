@@ -1,3 +1,4 @@
+import { PATTERNS } from './patterns';
 import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
@@ -232,8 +233,7 @@ export class ReleaseOfficerController {
   @Post('data-releases')
   async generate(@Req() req: PortalRequest, @Body() body: FormBody) {
     const bidId = str(body.bidId);
-    if (!/^[0-9a-f-]{36}$/i.test(bidId))
-      throw new ApiCallError(400, { message: 'Choose a request to release' });
+    if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
     const r = await this.api.expect<{ id: string; state: string }>(
       req,
       'POST',

@@ -1,4 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { clientRequestId, internalClientIp } from './logger';
 
 export const IS_PUBLIC = 'custodian:public';
 /** The only way out of the global authentication and authorisation guards. */
@@ -29,13 +31,17 @@ export interface Principal {
 
 export interface RequestMeta {
   requestId: string;
+  /** The client's address (the browser's, for the portal's calls into the API). */
   ip: string;
+  /** The client's own X-Request-Id, if it sent one: a label, never trusted as the request id. */
+  clientRequestId?: string;
 }
 
 interface RequestLike {
   user?: Principal;
   id?: string;
   ip?: string;
+  raw?: IncomingMessage;
 }
 
 export const CurrentUser = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {
@@ -48,5 +54,12 @@ export const ReqMeta = createParamDecorator((_data: unknown, ctx: ExecutionConte
 );
 
 export function requestMeta(req: RequestLike): RequestMeta {
-  return { requestId: String(req.id ?? ''), ip: req.ip ?? '' };
+  const raw = req.raw;
+  const meta: RequestMeta = {
+    requestId: String(req.id ?? ''),
+    ip: (raw && internalClientIp(raw)) ?? req.ip ?? '',
+  };
+  const client = raw && clientRequestId(raw);
+  if (client) meta.clientRequestId = client;
+  return meta;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { IncomingMessage } from 'node:http';
 import { Params } from 'nestjs-pino';
@@ -7,14 +7,52 @@ import type { AppConfig } from './config';
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 /**
- * One request id per request, shared by Fastify (`request.id`, the response header) and pino-http
- * (every log line): Fastify generates it first and writes it back onto the raw request's header.
+ * One request id per request, always made here, shared by Fastify (`request.id`, the response
+ * header) and pino-http (every log line). A client's own `X-Request-Id` is never the id (it would
+ * let a client forge correlation in the audit trail): it is kept, if well-formed, as the labelled
+ * `clientRequestId`. The portal's calls into the API (in-process, or loopback for file streams)
+ * carry the portal request's id and the browser's address in a header sealed with a key that
+ * exists only in this process's memory, so the audit names the real client and request.
  */
+const CLIENT_REQUEST_ID = Symbol('clientRequestId');
+const INTERNAL_CLIENT_IP = Symbol('internalClientIp');
+const INTERNAL_KEY = randomBytes(32).toString('hex');
+export const INTERNAL_CALL_HEADER = 'x-custodian-internal-call';
+
+type TaggedRequest = IncomingMessage & { [CLIENT_REQUEST_ID]?: string; [INTERNAL_CLIENT_IP]?: string };
+
+/** Headers for a call by this process into its own API on behalf of a client request. */
+export function internalCallHeaders(requestId: string, clientIp: string): Record<string, string> {
+  return { [INTERNAL_CALL_HEADER]: `${INTERNAL_KEY} ${requestId} ${clientIp}` };
+}
+
+function readInternalCall(req: IncomingMessage): { requestId: string; ip: string } | undefined {
+  const v = req.headers[INTERNAL_CALL_HEADER];
+  if (v === undefined) return undefined;
+  delete req.headers[INTERNAL_CALL_HEADER];
+  const [key, requestId, ip] = typeof v === 'string' ? v.split(' ') : [];
+  if (!key || !requestId || !ip || key.length !== INTERNAL_KEY.length) return undefined;
+  if (!timingSafeEqual(Buffer.from(key), Buffer.from(INTERNAL_KEY))) return undefined;
+  return REQUEST_ID.test(requestId) && ip.length <= 64 ? { requestId, ip } : undefined;
+}
+
 export function genReqId(req: IncomingMessage): string {
+  const tagged = req as TaggedRequest;
+  const internal = readInternalCall(req);
+  if (internal) tagged[INTERNAL_CLIENT_IP] = internal.ip;
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-  req.headers['x-request-id'] = id;
-  return id;
+  if (typeof given === 'string' && REQUEST_ID.test(given)) tagged[CLIENT_REQUEST_ID] = given;
+  return internal?.requestId ?? randomUUID();
+}
+
+/** The client's own request id, if it sent a well-formed one (a label, never the request's id). */
+export function clientRequestId(req: IncomingMessage): string | undefined {
+  return (req as TaggedRequest)[CLIENT_REQUEST_ID];
+}
+
+/** The browser's address when the portal called the API on its behalf. */
+export function internalClientIp(req: IncomingMessage): string | undefined {
+  return (req as TaggedRequest)[INTERNAL_CLIENT_IP];
 }
 
 /** JSON logs; never bodies, tokens, cookies or query strings (which can carry identifiers). */
@@ -32,11 +70,18 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
         censor: '[redacted]',
       },
       serializers: {
-        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+        req: (req: {
+          id: string;
+          method: string;
+          url: string;
+          remoteAddress?: string;
+          raw: IncomingMessage;
+        }) => ({
           id: req.id,
           method: req.method,
           path: String(req.url).split('?')[0],
-          remoteAddress: req.remoteAddress,
+          remoteAddress: (req.raw && internalClientIp(req.raw)) ?? req.remoteAddress,
+          clientRequestId: req.raw ? clientRequestId(req.raw) : undefined,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { APP_CONFIG, AppConfig, internalCallHeaders } from '@custodian/core';
 import { ApiCallError, PortalRedirect } from './portal-errors';
 import { newCsrfToken, PortalSession } from './session-cookie';
 
@@ -147,7 +147,11 @@ export class PortalApi {
     token: string | undefined,
     payload?: unknown,
   ): Promise<ApiAnswer<T>> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      // The portal request's id and the browser's address, so the API's audit names both.
+      ...internalCallHeaders(req.id, req.ip),
+    };
     if (token) headers.authorization = `Bearer ${token}`;
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fastify.inject({
@@ -180,7 +184,12 @@ export class PortalApi {
           port: address.port,
           path: url,
           method: 'GET',
-          headers: { authorization: `Bearer ${auth.accessToken}`, ...(range ? { range } : {}) },
+          headers: {
+            authorization: `Bearer ${auth.accessToken}`,
+            // A loopback connection: the audit takes the browser's address and the page's request id.
+            ...internalCallHeaders(req.id, req.ip),
+            ...(range ? { range } : {}),
+          },
         },
         resolve,
       );

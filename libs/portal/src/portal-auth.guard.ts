@@ -54,7 +54,8 @@ export class PortalAuthGuard implements CanActivate {
     if (UNSAFE.has(req.method)) {
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (!opened || !csrfMatches(opened, body._csrf)) {
-        await this.audit.record({
+        // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
+        await this.audit.recordDenial({
           action: 'portal.csrf_rejected',
           outcome: 'denied',
           meta: requestMeta(req),

@@ -44,6 +44,16 @@ async function denials(
   return { rows: chained.rows[0].rows, count: chained.rows[0].count + pending };
 }
 
+/**
+ * Denials are counted per minute (by the database clock): a burst that straddles a minute boundary
+ * is two windows, each with its own first entry. Start bursts well inside a minute.
+ */
+async function awayFromMinuteEdge(t: TestApp, seconds: number): Promise<void> {
+  const { rows } = await t.sql.query(`SELECT extract(second FROM clock_timestamp())::float8 AS s`);
+  const left = 60 - rows[0].s;
+  if (left < seconds) await new Promise((r) => setTimeout(r, left * 1000 + 200));
+}
+
 describe('object-level refusals are audited', () => {
   let t: TestApp;
   let admin: Session;
@@ -131,6 +141,7 @@ describe('object-level refusals are audited', () => {
 
   it('repeated identical refusals are one counted entry, summarised when the minute closes', async () => {
     const id = randomUUID();
+    await awayFromMinuteEdge(t, 10);
     for (let i = 0; i < 5; i++) await t.http.get(`/api/bids/${id}`).set(researcherB.auth).expect(404);
     const before = await denials(t, `subject_id = $1`, [id]);
     expect(before).toEqual({ rows: 1, count: 5 });
@@ -141,7 +152,7 @@ describe('object-level refusals are audited', () => {
       .set((await t.as('auditor')).auth)
       .expect(200);
     expect(verify.body.ok).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe('a flood of bad tokens', () => {
@@ -154,6 +165,7 @@ describe('a flood of bad tokens', () => {
 
   it('is rate-limited per address (429, Retry-After) and leaves a handful of counted audit entries', async () => {
     const auth = { Authorization: 'Bearer not.a.token' };
+    await awayFromMinuteEdge(t, 25);
     const statuses = await inParallel(400, 10, async () => {
       const res = await from(t, '127.0.0.5', 'GET', '/api/auth/me', { headers: auth });
       if (res.status === 429) {
@@ -191,5 +203,5 @@ describe('a flood of bad tokens', () => {
       .set((await t.as('auditor')).auth)
       .expect(200);
     expect(verify.body.ok).toBe(true);
-  });
+  }, 60_000);
 });

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '@custodian/audit';
+import request from 'supertest';
 import { createTestApp, TestApp } from '@custodian/testing';
+import { createApiApp } from '../apps/api/src/bootstrap';
 import { from, inParallel, listen } from './support/client-address';
 import { practiceReady } from './support/practice';
 
@@ -203,5 +205,36 @@ describe('a flood of bad tokens', () => {
       .set((await t.as('auditor')).auth)
       .expect(200);
     expect(verify.body.ok).toBe(true);
+  }, 60_000);
+});
+
+describe('denial counts shared by API processes', () => {
+  it('two processes count into one entry; a count no process swept is chained once, even by two sweeping at once', async () => {
+    const t = await createTestApp();
+    const other = await createApiApp(t.config, t.db.url);
+    try {
+      const researcher = await t.as('researcher');
+      const id = randomUUID();
+      await awayFromMinuteEdge(t, 15);
+      for (let i = 0; i < 5; i++) await t.http.get(`/api/bids/${id}`).set(researcher.auth).expect(404);
+      for (let i = 0; i < 3; i++)
+        await request(other.getHttpServer()).get(`/api/bids/${id}`).set(researcher.auth).expect(404);
+      // Nothing in either process's memory: the count is in the table (a crash here loses none of it).
+      expect(await denials(t, `subject_id = $1`, [id])).toEqual({ rows: 1, count: 8 });
+      const later = new Date(Date.now() + 120_000);
+      await Promise.all([
+        t.app.get(AuditService).flushDenials(later),
+        other.get(AuditService).flushDenials(later),
+      ]);
+      expect(await denials(t, `subject_id = $1`, [id])).toEqual({ rows: 2, count: 8 });
+      const { rows } = await t.sql.query(
+        `SELECT details->>'count' AS count FROM audit_log WHERE subject_id = $1 ORDER BY audit_log.id`,
+        [id],
+      );
+      expect(rows.map((r) => r.count)).toEqual(['1', '7']);
+    } finally {
+      await other.close();
+      await t.close();
+    }
   }, 60_000);
 });

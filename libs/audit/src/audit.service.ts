@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { assertPageInRange, type Principal, type RequestMeta } from '@custodian/core';
-import { chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
+import { canonicalJson, chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
 
 /** Serialises appends so that each entry links to the one committed before it. */
 const AUDIT_LOCK_KEY = 7_365_110_001;
@@ -18,6 +19,9 @@ export interface AuditInput {
   /** Never patient data or secrets: ids, counts, codes and states only. */
   details?: Record<string, unknown>;
 }
+
+/** How many request ids with a recorded denial this process remembers (see `deniedIn`). */
+const DENIED_REQUESTS_MAX = 10_000;
 
 export interface AuditQuery {
   bidId?: string;
@@ -52,12 +56,20 @@ export interface VerifyResult {
   firstBroken?: { id: string; reason: 'hash_mismatch' | 'broken_link' };
 }
 
+/**
+ * The id is read as text (a bigint does not fit a JS number). Queries that select these columns
+ * must order by `audit_log.id`: a bare `ORDER BY id` names the text alias, which sorts 1, 10, 100,
+ * 11 … (verification then reported a broken link at entry 10 on every real install).
+ */
 const SELECT_COLUMNS = `id::text AS "id", at, actor_id AS "actorId", actor_roles AS "actorRoles", action, outcome,
   bid_id AS "bidId", subject_type AS "subjectType", subject_id AS "subjectId", request_id AS "requestId", ip,
   details, prev_hash AS "prevHash", hash`;
 
 @Injectable()
 export class AuditService {
+  /** Request ids whose denial a service has already recorded, so the central net does not add a second. */
+  private readonly deniedRequests = new Set<string>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
@@ -65,9 +77,131 @@ export class AuditService {
    * describes), or in its own when none is given (failed logins, denials).
    */
   async record(input: AuditInput, em?: EntityManager): Promise<void> {
+    if (input.outcome === 'denied') this.rememberDenied(input.meta?.requestId);
     if (!em) return this.dataSource.transaction((tx) => this.append(tx, input));
     if (!em.queryRunner?.isTransactionActive) return em.transaction((tx) => this.append(tx, input));
     return this.append(em, input);
+  }
+
+  /**
+   * Records a denial (or a repeatable failure) in its own transaction, collapsing repeats: the first
+   * of a kind per actor (or, unauthenticated, per address) per minute is chained at once with
+   * `count: 1`; identical repeats in that minute only add to a counter row (one upsert, no chain
+   * lock), which `flushDenials` chains as one entry with the count once the minute has closed. The
+   * counters are in the database, so every API process shares them and a crash loses no count.
+   */
+  async recordDenial(input: AuditInput): Promise<void> {
+    this.rememberDenied(input.meta?.requestId);
+    const outcome = input.outcome ?? 'denied';
+    const ip = input.meta?.ip || null;
+    const actorKey = input.actor?.id ? `user:${input.actor.id}` : `ip:${ip ?? ''}`;
+    const details = input.details ?? {};
+    const kind = createHash('sha256')
+      .update(
+        canonicalJson([
+          input.action,
+          outcome,
+          input.actor?.id ?? null,
+          [...(input.actor?.roles ?? [])].sort(),
+          input.bidId ?? null,
+          input.subjectType ?? null,
+          input.subjectId ?? null,
+          ip,
+          details,
+        ]),
+      )
+      .digest('hex');
+    await this.dataSource.transaction(async (tx) => {
+      const [row] = await tx.query(
+        `INSERT INTO audit_denials (window_start, actor_key, kind, action, outcome, actor_id, actor_roles, bid_id,
+                                    subject_type, subject_id, ip, details, last_request_id)
+         VALUES (date_trunc('minute', clock_timestamp()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (window_start, actor_key, kind)
+           DO UPDATE SET pending = audit_denials.pending + 1, last_request_id = EXCLUDED.last_request_id
+         RETURNING (xmax = 0) AS first`,
+        [
+          actorKey.slice(0, 100),
+          kind,
+          input.action,
+          outcome,
+          input.actor?.id ?? null,
+          input.actor?.roles ?? [],
+          input.bidId ?? null,
+          input.subjectType ?? null,
+          input.subjectId ?? null,
+          ip,
+          JSON.stringify(details),
+          input.meta?.requestId || null,
+        ],
+      );
+      if (row.first) await this.append(tx, { ...input, outcome, details: { ...details, count: 1 } });
+    });
+  }
+
+  /**
+   * Chains one summary entry (`count`: the repeats not yet chained, `repeatedIn`: the minute) for
+   * each denial counter whose minute closed before `through`, and deletes the counters in the same
+   * transaction: each count reaches the chain exactly once, whichever process sweeps.
+   */
+  async flushDenials(through?: Date): Promise<number> {
+    let written = 0;
+    for (;;) {
+      const n = await this.dataSource.transaction(async (tx) => {
+        const rows: Array<{
+          window_start: Date;
+          actor_key: string;
+          kind: string;
+          action: string;
+          outcome: 'success' | 'failure' | 'denied';
+          actor_id: string | null;
+          actor_roles: string[];
+          bid_id: string | null;
+          subject_type: string | null;
+          subject_id: string | null;
+          ip: string | null;
+          details: Record<string, unknown>;
+          last_request_id: string | null;
+          pending: number;
+        }> = await tx.query(
+          `SELECT * FROM audit_denials
+            WHERE window_start + interval '1 minute' <= coalesce($1::timestamptz, clock_timestamp())
+            ORDER BY window_start LIMIT 200 FOR UPDATE SKIP LOCKED`,
+          [through ?? null],
+        );
+        for (const r of rows) {
+          if (r.pending > 0)
+            await this.append(tx, {
+              action: r.action,
+              outcome: r.outcome,
+              actor: r.actor_id ? { id: r.actor_id, roles: r.actor_roles as Principal['roles'] } : null,
+              bidId: r.bid_id,
+              subjectType: r.subject_type,
+              subjectId: r.subject_id,
+              meta: { requestId: r.last_request_id ?? '', ip: r.ip ?? '' },
+              details: { ...r.details, count: r.pending, repeatedIn: r.window_start.toISOString() },
+            });
+          await tx.query(
+            `DELETE FROM audit_denials WHERE window_start = $1 AND actor_key = $2 AND kind = $3`,
+            [r.window_start, r.actor_key, r.kind],
+          );
+        }
+        return rows.filter((r) => r.pending > 0).length + (rows.length ? 0 : -1);
+      });
+      if (n < 0) return written;
+      written += n;
+    }
+  }
+
+  /** Whether a denial was already recorded for this request (by this process). */
+  deniedIn(requestId: string | undefined): boolean {
+    return !!requestId && this.deniedRequests.has(requestId);
+  }
+
+  private rememberDenied(requestId: string | undefined): void {
+    if (!requestId) return;
+    if (this.deniedRequests.size >= DENIED_REQUESTS_MAX)
+      this.deniedRequests.delete(this.deniedRequests.values().next().value!);
+    this.deniedRequests.add(requestId);
   }
 
   private async append(em: EntityManager, input: AuditInput): Promise<void> {
@@ -85,7 +219,10 @@ export class AuditService {
       subjectId: input.subjectId ?? null,
       requestId: input.meta?.requestId || null,
       ip: input.meta?.ip || null,
-      details: input.details ?? {},
+      // A client's own X-Request-Id is kept as a label only (request_id is always the service's).
+      details: input.meta?.clientRequestId
+        ? { ...input.details, clientRequestId: input.meta.clientRequestId }
+        : (input.details ?? {}),
     };
     await em.query(
       `INSERT INTO audit_log (at, actor_id, actor_roles, action, outcome, bid_id, subject_type, subject_id, request_id, ip, details, prev_hash, hash)
@@ -127,7 +264,7 @@ export class AuditService {
     );
     assertPageInRange(q.page, q.limit, total);
     const items = await this.dataSource.query(
-      `SELECT ${SELECT_COLUMNS} FROM audit_log ${clause} ORDER BY id DESC LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
+      `SELECT ${SELECT_COLUMNS} FROM audit_log ${clause} ORDER BY audit_log.id DESC LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
       params,
     );
     return { items, page: q.page, limit: q.limit, total };
@@ -140,7 +277,7 @@ export class AuditService {
     let checked = 0;
     for (;;) {
       const rows: AuditRow[] = await this.dataSource.query(
-        `SELECT ${SELECT_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2`,
+        `SELECT ${SELECT_COLUMNS} FROM audit_log WHERE audit_log.id > $1::bigint ORDER BY audit_log.id LIMIT $2`,
         [afterId, batchSize],
       );
       if (!rows.length) return { ok: true, checked };

@@ -12,6 +12,7 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
 } from '@custodian/core';
+import { LOGIN_LIMITS, loginWait } from './login-throttle';
 import { PasswordService } from './password.service';
 import { PrincipalCache } from './principal-cache';
 
@@ -19,8 +20,9 @@ export const JWT_ISSUER = 'custodian';
 export const JWT_AUDIENCE = 'custodian-api';
 export const JWT_ALGORITHM = 'HS256';
 
-/** Failed logins allowed per account, and per address, inside the window before 429. */
-export const THROTTLE = { windowMinutes: 15, perAccount: 5, perAddress: 20 } as const;
+/** Advisory-lock namespaces (the two-key form) for sign-in reservations. */
+const LOGIN_LOCK_ACCOUNT = 7_365_201;
+const LOGIN_LOCK_ADDRESS = 7_365_202;
 
 export interface TokenPair {
   accessToken: string;
@@ -53,20 +55,44 @@ export class AuthService {
     private readonly principals: PrincipalCache,
   ) {}
 
-  /** Checks throttling, then the password; every attempt is counted and audited. */
+  /**
+   * Reserves the attempt, then checks the password; every attempt is counted and audited.
+   *
+   * The reservation is atomic: under advisory locks on the account and on the address, one short
+   * transaction counts the failures and, when the attempt is allowed, records it as a failure
+   * before the password is checked (argon2 takes tens of milliseconds). Counting, checking and then
+   * recording let 150 parallel guesses from one address all through before the first was counted.
+   * A correct password turns the reserved row into a success.
+   */
   async validateCredentials(
     emailRaw: string,
     password: string,
     meta: RequestMeta,
   ): Promise<Principal & { sessionId: '' }> {
     const email = emailRaw.trim().toLowerCase();
-    const [{ account, address }] = await this.db.query(
-      `SELECT count(*) FILTER (WHERE email = $1)::int AS account, count(*) FILTER (WHERE ip = $2)::int AS address
-         FROM login_attempts WHERE NOT succeeded AND at > now() - make_interval(mins => $3) AND (email = $1 OR ip = $2)`,
-      [email, meta.ip, THROTTLE.windowMinutes],
-    );
-    if (account >= THROTTLE.perAccount || address >= THROTTLE.perAddress) {
-      await this.audit.record({
+    const reserved = await this.db.transaction(async (tx) => {
+      // Account first, then address, always in this order (no deadlock); held until commit.
+      await tx.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [LOGIN_LOCK_ACCOUNT, email]);
+      await tx.query(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, [LOGIN_LOCK_ADDRESS, meta.ip]);
+      const [counts] = await tx.query(
+        `SELECT count(*) FILTER (WHERE email = $1)::int AS account,
+                count(*) FILTER (WHERE ip = $2)::int AS address,
+                count(*) FILTER (WHERE email = $1 AND ip = $2)::int AS pair,
+                extract(epoch FROM clock_timestamp() - max(at) FILTER (WHERE email = $1 AND ip = $2))::float8 AS "sinceLastPair"
+           FROM login_attempts
+          WHERE NOT succeeded AND at > clock_timestamp() - make_interval(mins => $3) AND (email = $1 OR ip = $2)`,
+        [email, meta.ip, LOGIN_LIMITS.windowMinutes],
+      );
+      const wait = loginWait(counts);
+      if (wait > 0) return { wait };
+      const [attempt] = await tx.query(
+        `INSERT INTO login_attempts (at, email, ip, succeeded) VALUES (clock_timestamp(), $1, $2, false) RETURNING id`,
+        [email, meta.ip],
+      );
+      return { attemptId: attempt.id as string };
+    });
+    if (reserved.wait) {
+      await this.audit.recordDenial({
         action: 'auth.login',
         outcome: 'denied',
         meta,
@@ -75,7 +101,7 @@ export class AuthService {
       throw new TooManyRequestsError(
         'LOGIN_THROTTLED',
         'Too many failed sign-in attempts; try again later',
-        THROTTLE.windowMinutes * 60,
+        reserved.wait,
       );
     }
     const [row] = await this.db.query(
@@ -85,11 +111,8 @@ export class AuthService {
     );
     const ok = (await this.passwords.verify(row?.password_hash, password)) && !row.disabled;
     await this.db.transaction(async (tx) => {
-      await tx.query('INSERT INTO login_attempts (email, ip, succeeded) VALUES ($1, $2, $3)', [
-        email,
-        meta.ip,
-        ok,
-      ]);
+      if (ok)
+        await tx.query('UPDATE login_attempts SET succeeded = true WHERE id = $1', [reserved.attemptId]);
       await this.audit.record(
         {
           action: 'auth.login',
@@ -112,6 +135,24 @@ export class AuthService {
     };
   }
 
+  /**
+   * Counts one request with a bad access token from this address in the current minute (shared by
+   * every API process) and says how many there have been and when the minute ends.
+   */
+  async countTokenFailure(ip: string): Promise<{ failures: number; retryAfterSeconds: number }> {
+    const [row] = await this.db.query(
+      `INSERT INTO auth_failures (ip, window_start, failures) VALUES ($1, date_trunc('minute', clock_timestamp()), 1)
+       ON CONFLICT (ip, window_start) DO UPDATE SET failures = auth_failures.failures + 1
+       RETURNING failures,
+                 greatest(1, ceil(extract(epoch FROM window_start + interval '1 minute' - clock_timestamp())))::int AS "retryAfterSeconds"`,
+      [ip.slice(0, 64)],
+    );
+    // Old minutes are of no further use; dropping them now and then keeps the table a few rows long.
+    if (row.failures === 1)
+      await this.db.query(`DELETE FROM auth_failures WHERE window_start < now() - interval '5 minutes'`);
+    return row;
+  }
+
   /** Opens a session (a refresh-token family) and returns its first tokens. */
   async startSession(userId: string): Promise<TokenPair> {
     return this.db.transaction(async (tx) => {
@@ -130,7 +171,8 @@ export class AuthService {
   async refresh(presented: string, meta: RequestMeta): Promise<TokenPair> {
     const [tokenId, secret] = String(presented).split('.');
     const invalid = async (reason: string, extra: Partial<{ userId: string; sessionId: string }> = {}) => {
-      await this.audit.record({
+      // Counted when repeated: garbage refresh tokens in a loop must not flood the chain.
+      await this.audit.recordDenial({
         action: 'auth.refresh',
         outcome: 'failure',
         actor: extra.userId ? { id: extra.userId, roles: [] } : null,

@@ -1,18 +1,35 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AuditService } from '@custodian/audit';
-import { DomainError, IS_PUBLIC, requestMeta, UnauthorizedError, ValidationError } from '@custodian/core';
+import {
+  APP_CONFIG,
+  AppConfig,
+  DomainError,
+  IS_PUBLIC,
+  requestMeta,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+} from '@custodian/core';
+import { AuthService } from './auth.service';
 import { LoginDto } from './dto';
 
-/** Global: every route needs a valid access token unless it is @Public(). Rejections are audited. */
+/**
+ * Global: every route needs a valid access token unless it is @Public(). Rejections are audited,
+ * repeats counted rather than chained one by one; past `AUTH_FAILURES_PER_MINUTE` bad tokens from
+ * one address, the rest of that minute's bad tokens from it are 429 (a good token still works, so
+ * a flood from a shared address does not shut out its other users).
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
     private readonly audit: AuditService,
+    private readonly auth: AuthService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
   }
@@ -32,12 +49,21 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       const hadToken = Boolean(req.headers.authorization);
       if (!hadToken) throw new UnauthorizedError('UNAUTHENTICATED', 'Authentication required');
       const code = err instanceof DomainError ? err.code : 'INVALID_TOKEN';
-      await this.audit.record({
-        action: 'auth.token_rejected',
+      const meta = requestMeta(req);
+      const { failures, retryAfterSeconds } = await this.auth.countTokenFailure(meta.ip);
+      const throttled = failures > this.config.authFailuresPerMinute;
+      await this.audit.recordDenial({
+        action: throttled ? 'auth.throttled' : 'auth.token_rejected',
         outcome: 'denied',
-        meta: requestMeta(req),
+        meta,
         details: { code, route: req.routeOptions?.url, method: req.method },
       });
+      if (throttled)
+        throw new TooManyRequestsError(
+          'AUTH_FAILURES_THROTTLED',
+          'Too many requests with an invalid access token from this address; try again later',
+          retryAfterSeconds,
+        );
       throw err instanceof DomainError ? err : new UnauthorizedError(code, 'The access token is not valid');
     }
   }

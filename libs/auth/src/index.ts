@@ -5,3 +5,4 @@ export * from './dto';
 export * from './guards';
 export * from './password.service';
 export * from './session.entity';
+export * from './login-throttle';

@@ -76,9 +76,13 @@ export class JwtStrategy extends PassportStrategy(JwtStrategyBase, 'jwt') {
     req: Parameters<typeof bearer>[0],
     claims: AccessClaims & { exp: number },
   ): Promise<Principal> {
+    // jsonwebtoken checks `exp` only when present: a token without one (signed by a tool or a
+    // leaked key holder) would never expire. Every token we issue has one; refuse any that does not.
+    if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp))
+      throw new UnauthorizedError('INVALID_TOKEN', 'The access token is not valid');
     const principal = await this.principal(claims);
     const token = bearer(req);
-    if (token && typeof claims.exp === 'number') {
+    if (token) {
       if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, Object.freeze({ sub: claims.sub, sid: claims.sid, exp: claims.exp }));
     }

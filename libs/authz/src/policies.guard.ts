@@ -25,7 +25,8 @@ export class PoliciesGuard implements CanActivate {
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, targets);
     const user = req.user;
     if (user && permission && defineAbilityFor(user).can(permission.action, permission.subject)) return true;
-    await this.audit.record({
+    // Counted per actor and minute when repeated (see recordDenial), so a loop cannot flood the chain.
+    await this.audit.recordDenial({
       action: 'authz.denied',
       outcome: 'denied',
       actor: user ?? null,

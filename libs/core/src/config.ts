@@ -69,6 +69,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600) ACCESS_TOKEN_TTL_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(300) @Max(2_592_000) REFRESH_TOKEN_TTL_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(60) CACHE_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000) AUTH_FAILURES_PER_MINUTE?: number;
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() RUN_WORKER?: boolean;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(64) WORKER_CONCURRENCY?: number;
@@ -99,6 +100,11 @@ export interface AppConfig {
    * request); committed changes reach every process's caches at once (LISTEN/NOTIFY).
    */
   cacheSeconds: number;
+  /**
+   * Requests with a bad access token one client address may make in a minute before the rest of
+   * that minute is answered 429 (other addresses, and good tokens, are unaffected).
+   */
+  authFailuresPerMinute: number;
   logLevel: string;
   runWorker: boolean;
   workerConcurrency: number;
@@ -157,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,
     cacheSeconds: raw.CACHE_SECONDS ?? 10,
+    authFailuresPerMinute: raw.AUTH_FAILURES_PER_MINUTE ?? 30,
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,

@@ -63,7 +63,8 @@ export class PortalAuthGuard implements CanActivate {
           'A field of the form is longer than this service accepts. Go back, shorten it and try again.',
         );
       if (!opened || !csrfMatches(opened, body._csrf)) {
-        await this.audit.record({
+        // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
+        await this.audit.recordDenial({
           action: 'portal.csrf_rejected',
           outcome: 'denied',
           meta: requestMeta(req),

@@ -13,7 +13,7 @@ const TITLES: Record<number, [string, string]> = {
     'If you typed the web address, check it is correct. If you pasted it, check you copied all of it.',
   ],
   409: ['This cannot be done now', 'The request is not in a state that allows this.'],
-  429: ['Too many attempts', 'Wait 15 minutes, then try again.'],
+  429: ['Too many attempts', 'Wait a little, then try again.'],
   503: ['Sorry, the service is unavailable', 'Try again in a few minutes.'],
 };
 

@@ -74,9 +74,12 @@ export class PortalPublicController {
         req.portal!.dirty = true;
         throw new PortalRedirect(safeNext(next) === '/' ? landingPage(who.roles) : safeNext(next));
       }
-      if (res.status === 429)
-        errors.add('email', 'Too many failed attempts. Wait 15 minutes, then try again.');
-      else errors.add('email', 'The email address or password is not correct');
+      if (res.status === 429) {
+        // The API's wait grows with each failure (a second at first), so say how long it is.
+        const wait = Number(res.headers['retry-after']) || 60;
+        const span = wait < 90 ? `${wait} second${wait === 1 ? '' : 's'}` : `${Math.ceil(wait / 60)} minutes`;
+        errors.add('email', `Too many failed attempts. Wait ${span}, then try again.`);
+      } else errors.add('email', 'The email address or password is not correct');
     }
     this.views.page(
       req,

@@ -207,6 +207,26 @@ describe('portal access', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('an old cookie presented after its refresh token was rotated never receives the new pair (no reuse window)', async () => {
+    const user = await t.factory.user({ roles: ['researcher'] });
+    const b = await signIn(user.email);
+    const key = deriveSessionKey(t.config.jwtSecret);
+    const session = openSession(key, b.cookie.split('=')[1])!;
+    const aged = sealSession(key, { ...session, auth: { ...session.auth!, accessExp: 0 } });
+    const first = await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${aged}`).expect(200);
+    const renewed = openSession(key, cookieOf(first)!.split('=')[1])!;
+    expect(renewed.auth!.refreshToken).not.toBe(session.auth!.refreshToken);
+    // Someone else presents the old cookie (its access token expired) seconds later.
+    const replay = await t.http.get('/requests').set('cookie', `${SESSION_COOKIE}=${aged}`);
+    expect(replay.status).toBe(303);
+    expect(replay.headers.location).toMatch(/^\/sign-in/);
+    const replayed = cookieOf(replay);
+    const opened = replayed ? openSession(key, replayed.split('=')[1]) : undefined;
+    expect(opened?.auth).toBeUndefined();
+    // The browser that refreshed goes on working.
+    await t.http.get('/requests').set('cookie', cookieOf(first)!).expect(200);
+  });
+
   it('another organisation’s request is the API’s 404, shown as a page (the API decides, not the portal)', async () => {
     const owner = await t.as('researcher');
     const bid = await t.http

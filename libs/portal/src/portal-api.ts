@@ -1,4 +1,5 @@
 import { PATTERNS } from './patterns';
+import { createHash } from 'node:crypto';
 import { request as httpRequest, IncomingMessage } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
@@ -29,6 +30,8 @@ interface TokenPair {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+/** How long a rotated refresh token is remembered (longer than any access token's last minute). */
+const ROTATED_MEMORY_MS = 120_000;
 
 /**
  * The portal's way into the API: every read and write of a page is an in-process HTTP request
@@ -38,8 +41,10 @@ const now = () => Math.floor(Date.now() / 1000);
  */
 @Injectable()
 export class PortalApi {
-  /** Refreshes in flight or just done, by the refresh token presented (rotation must happen once). */
+  /** Refreshes in flight, by (a digest of) the refresh token presented: rotation happens once. */
   private readonly refreshing = new Map<string, Promise<TokenPair | undefined>>();
+  /** Refresh tokens (digests) this process rotated lately, with when to forget them. */
+  private readonly rotated = new Map<string, number>();
 
   constructor(
     private readonly host: HttpAdapterHost,
@@ -102,19 +107,37 @@ export class PortalApi {
     }
   }
 
-  /** Rotates the refresh token; the new pair goes into the session cookie. */
+  /**
+   * Rotates the refresh token; the new pair goes into the session cookie. Requests of one session
+   * that arrive while its rotation is in flight share it (they hold the same cookie); once it is
+   * done, the old token is remembered as rotated, and a later request presenting it is never given
+   * the new pair (which went to the browser that asked): it may go on with its own access token
+   * while that is still valid, and is otherwise signed out. The pair is never handed to anyone
+   * presenting the old token, so the API's reuse detection is not bypassed.
+   */
   async refresh(req: PortalRequest): Promise<boolean> {
     const state = req.portal!;
     const auth = state.session.auth;
     if (!auth) return false;
-    const presented = auth.refreshToken;
+    const presented = createHash('sha256').update(auth.refreshToken).digest('base64url');
+    if (this.rotated.has(presented)) {
+      if (auth.accessExp > now()) return true;
+      state.session = { csrf: newCsrfToken(), exp: state.session.exp };
+      state.dirty = true;
+      return false;
+    }
     let pending = this.refreshing.get(presented);
     if (!pending) {
       pending = this.inject<TokenPair>(req, 'POST', '/api/auth/refresh', undefined, {
-        refreshToken: presented,
-      }).then((r) => (r.status === 200 ? r.body : undefined));
+        refreshToken: auth.refreshToken,
+      })
+        .then((r) => (r.status === 200 ? r.body : undefined))
+        .finally(() => {
+          this.refreshing.delete(presented);
+          this.rotated.set(presented, Date.now() + ROTATED_MEMORY_MS);
+          this.forgetOldRotations();
+        });
       this.refreshing.set(presented, pending);
-      setTimeout(() => this.refreshing.delete(presented), 60_000).unref();
     }
     const pair = await pending;
     if (!pair) {
@@ -127,6 +150,11 @@ export class PortalApi {
     auth.accessExp = now() + pair.expiresIn;
     state.dirty = true;
     return true;
+  }
+
+  private forgetOldRotations(): void {
+    const t = Date.now();
+    for (const [k, until] of this.rotated) if (until < t) this.rotated.delete(k);
   }
 
   private signInAgain(req: PortalRequest): PortalRedirect {

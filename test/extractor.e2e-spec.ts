@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { runExtractor } from '@custodian/practices';
-import { ExtractCommand } from '../apps/cli/src/extract.command';
+import { checkUploadUrl, ExtractCommand, readToken, TOKEN_ENV } from '../apps/cli/src/extract.command';
 import {
   condition,
   medication,
@@ -130,6 +130,35 @@ describe('the practice-side extractor (cli extract)', () => {
     });
   });
 
+  it('never takes the token on the command line, and never uploads over plain HTTP to another machine unless told to', async () => {
+    const input = path.join(dir, 'export3.ndjson');
+    const output = path.join(dir, 'extract3.ndjson');
+    writeFileSync(input, ndjson(practiceExport(n)));
+    const run = (o: Record<string, unknown>) =>
+      new ExtractCommand().run([], { practice: 'A81001', input, output, ...o });
+    await expect(run({ upload: 'https://centre.example.org', token: 'eyJ.secret.token' })).rejects.toThrow(
+      /--token is not accepted/,
+    );
+    await expect(run({ upload: 'http://centre.example.org', tokenFile: input })).rejects.toThrow(
+      /refusing to upload patient data over plain HTTP to centre\.example\.org/,
+    );
+    await expect(run({ upload: 'ftp://centre.example.org', tokenFile: input })).rejects.toThrow(/https/);
+    const saved = process.env[TOKEN_ENV];
+    delete process.env[TOKEN_ENV];
+    try {
+      await expect(run({ upload: 'https://centre.example.org' })).rejects.toThrow(/--token-file/);
+    } finally {
+      if (saved !== undefined) process.env[TOKEN_ENV] = saved;
+    }
+    // Refused before any work: no extract was written.
+    expect(existsSync(output)).toBe(false);
+    expect(checkUploadUrl('http://127.0.0.1:3000').hostname).toBe('127.0.0.1');
+    expect(checkUploadUrl('http://[::1]:3000').hostname).toBe('[::1]');
+    expect(checkUploadUrl('http://localhost:3000').hostname).toBe('localhost');
+    expect(checkUploadUrl('http://10.1.2.3', true).hostname).toBe('10.1.2.3');
+    expect(readToken({}, { [TOKEN_ENV]: ' from-env \n' })).toBe('from-env');
+  });
+
   it('its output is accepted by the centre, and the marker deletes what the centre held for the objector', async () => {
     // The centre holds b from before the objection.
     await upload(
@@ -144,6 +173,9 @@ describe('the practice-side extractor (cli extract)', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (t.app.getHttpServer().address() as AddressInfo).port;
     const token = auth.Authorization.slice('Bearer '.length);
+    // The token goes in a file of the operator's own (never on the command line).
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     const logs: string[] = [];
     const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
     try {
@@ -152,7 +184,7 @@ describe('the practice-side extractor (cli extract)', () => {
         input,
         output,
         upload: `http://127.0.0.1:${port}`,
-        token,
+        tokenFile,
       });
     } finally {
       spy.mockRestore();

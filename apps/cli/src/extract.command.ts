@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { isOdsCode } from '@custodian/core';
 import { runExtractor, uploadExtract } from '@custodian/practices';
@@ -7,12 +8,56 @@ interface ExtractOptions {
   input?: string;
   output?: string;
   upload?: string;
+  tokenFile?: string;
+  allowInsecureHttp?: boolean;
+  /** Refused: a token on the command line is visible in the process list and the shell's history. */
   token?: string;
+}
+
+/** The environment variable the access token may be given in (instead of --token-file). */
+export const TOKEN_ENV = 'CUSTODIAN_TOKEN';
+
+/** Loopback hosts, where plain HTTP never leaves the machine. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Where the extract may go: HTTPS anywhere, plain HTTP only to this machine unless the operator
+ * says so explicitly (the extract carries NHS numbers, dates of birth and postcodes).
+ */
+export function checkUploadUrl(raw: string, allowInsecureHttp = false): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(
+      `--upload must be a URL, e.g. https://centre.example.nhs.uk (got ${JSON.stringify(raw)})`,
+    );
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol !== 'http:') throw new Error(`--upload must be an https:// URL (got ${url.protocol})`);
+  if (isLoopback(url.hostname) || allowInsecureHttp) return url;
+  throw new Error(
+    `refusing to upload patient data over plain HTTP to ${url.hostname}: use https://, or --allow-insecure-http if this network is trusted`,
+  );
+}
+
+/** The access token from --token-file or the environment; never from the command line. */
+export function readToken(opts: Pick<ExtractOptions, 'token' | 'tokenFile'>, env = process.env): string {
+  if (opts.token !== undefined)
+    throw new Error(
+      `--token is not accepted (the command line is visible in the process list and shell history): use --token-file <file> or ${TOKEN_ENV}`,
+    );
+  const token = opts.tokenFile ? readFileSync(opts.tokenFile, 'utf8').trim() : (env[TOKEN_ENV] ?? '').trim();
+  if (!token) throw new Error(`--upload needs the access token: --token-file <file> or ${TOKEN_ENV}`);
+  return token;
 }
 
 /**
  * The practice-side extractor (SPEC §2): `extract --practice A81001 --input export.ndjson
- * --output extract.ndjson [--upload URL --token T]`. Prints counts only — never identifiers.
+ * --output extract.ndjson [--upload URL --token-file F]`. Prints counts only — never identifiers.
  */
 @Command({
   name: 'extract',
@@ -24,7 +69,9 @@ export class ExtractCommand extends CommandRunner {
     const { practice, input, output } = opts;
     if (!practice || !isOdsCode(practice)) throw new Error('give --practice <ODS code>, e.g. A81001');
     if (!input || !output) throw new Error('give --input <export.ndjson> and --output <extract.ndjson>');
-    if (opts.upload && !opts.token) throw new Error('--upload needs --token <access token>');
+    // Checked before any work: a refused upload must not leave a half-done run behind.
+    const target = opts.upload ? checkUploadUrl(opts.upload, opts.allowInsecureHttp) : undefined;
+    const token = target ? readToken(opts) : undefined;
     const report = await runExtractor({ practiceOds: practice, input, output });
     const r = report.removed;
     console.log(`read ${report.lines} line(s), wrote ${report.written} to ${output}`);
@@ -35,11 +82,11 @@ export class ExtractCommand extends CommandRunner {
     console.log(`  lines that are not JSON objects:    ${r.malformedLines}`);
     console.log(`  fields outside the specification:   ${r.fields}`);
     for (const [field, n] of Object.entries(r.byField)) console.log(`    ${field}: ${n}`);
-    if (opts.upload) {
+    if (target && token) {
       const res = await uploadExtract({
-        url: opts.upload,
+        url: target.toString(),
         practiceOds: practice,
-        token: opts.token!,
+        token,
         file: output,
       });
       console.log(`upload: HTTP ${res.status}`);
@@ -64,7 +111,22 @@ export class ExtractCommand extends CommandRunner {
   ) {
     return v;
   }
-  @Option({ flags: '--token <token>', description: "the practice account's access token" }) token(v: string) {
+  @Option({
+    flags: '--token-file <file>',
+    description: `a file holding the practice account's access token (or set ${TOKEN_ENV})`,
+  })
+  tokenFile(v: string) {
+    return v;
+  }
+  @Option({
+    flags: '--allow-insecure-http',
+    description: 'allow --upload over plain HTTP to a host other than this machine',
+  })
+  allowInsecureHttp() {
+    return true;
+  }
+  @Option({ flags: '--token <token>', description: `not accepted: use --token-file or ${TOKEN_ENV}` })
+  token(v: string) {
     return v;
   }
 }

@@ -9,6 +9,7 @@ import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
 import { ChangeNotify1764000008000 } from './1764000008000-change-notify';
 import { AuthTruncateNotify1764000009000 } from './1764000009000-auth-truncate-notify';
 import { DropRedundantPatientIndex1764000010000 } from './1764000010000-drop-redundant-patient-index';
+import { PatientRegistrations1764000011000 } from './1764000011000-patient-registrations';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   ChangeNotify1764000008000,
   AuthTruncateNotify1764000009000,
   DropRedundantPatientIndex1764000010000,
+  PatientRegistrations1764000011000,
 ];

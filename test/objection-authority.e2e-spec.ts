@@ -74,20 +74,29 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     ]);
   });
 
-  it('A can withdraw an objection recorded by B for a patient currently registered with A; B no longer can once the patient moved', async () => {
+  it('A can withdraw an objection recorded by B for its current patient; once the patient moves to B, A can withdraw only one it recorded itself', async () => {
     const n = nhsNumber(900_003);
     await upload(t, a, 'A81001', ndjson([patient('oa3', n)])).expect(201);
     await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
-    // A records one; the patient then registers with B (B's extract): B may withdraw it, A no longer.
+    // A records one; the patient then registers with B (B's extract): B may withdraw it.
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     await upload(t, b, 'B82002', ndjson([patient('ob3', n, {}, 'B82002')])).expect(201);
     const { rows } = await t.sql.query('SELECT practice_ods FROM patients WHERE nhs_number = $1', [n]);
     expect(rows).toEqual([{ practice_ods: 'B82002' }]);
     await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    // B records one: A, no longer the current practice, may not withdraw it (the one answer).
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    const before = await state();
+    const refused = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' });
+    const unknown = await post(a, { nhsNumber: nhsNumber(900_998), type: 'type2', action: 'withdraw' });
+    expect(answer(refused)).toEqual(answer(unknown));
+    expect(refused.status).toBe(404);
+    expect(await state()).toEqual(before);
+    // A records one too: A may withdraw it although the patient is now B's (the objection ends).
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
-    // A recorded this one itself: A may withdraw it although the patient is now B's.
-    await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    const w = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    expect(w.body.active).toBe(false);
   });
 
   it('registering an objection answers the same for a number held elsewhere and one never seen', async () => {

@@ -116,4 +116,39 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1', [n]);
     expect(rows[0].n).toBe(0);
   });
+
+  it('a Type 1 registration by another practice while an extract carrying the patient for the first time is being merged: nothing of the patient stays', async () => {
+    const n = nhsNumber(900_005);
+    // Hold the extract inside its merge (after its Type 1 check, at its events insert).
+    const blocker = await t.db.superuser();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE gp_events IN EXCLUSIVE MODE');
+    const extract = upload(t, a, 'A81001', ndjson([patient('oa5', n), condition('oa5-c', 'oa5')])).then(
+      (r) => r,
+    );
+    const waiting = async (pattern: string) => {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await t.sql.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+          [pattern],
+        );
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`nothing waiting on ${pattern}`);
+    };
+    await waiting('%INSERT INTO gp_events%');
+    const objection = post(b, { nhsNumber: n, type: 'type1', action: 'register' }).then((r) => r);
+    // Give the objection time to commit if nothing holds it back.
+    await new Promise((r) => setTimeout(r, 500));
+    await blocker.query('COMMIT');
+    const [x, o] = await Promise.all([extract, objection]);
+    expect([x.status, o.status]).toEqual([201, 201]);
+    const { rows } = await t.sql.query(
+      `SELECT (SELECT count(*) FROM patients WHERE nhs_number = $1)::int AS p,
+              (SELECT count(*) FROM gp_events WHERE resource_id = 'oa5-c')::int AS e`,
+      [n],
+    );
+    expect(rows[0]).toEqual({ p: 0, e: 0 });
+  });
 });

@@ -42,6 +42,18 @@ export class ObjectionsService {
   ) {}
 
   /**
+   * The register's barrier, held until the end of the caller's transaction. An extract takes it
+   * shared before it records objections, checks Type 1 and merges (extracts run side by side); an
+   * API call takes it exclusive (`record`), so it waits for the extracts already past that point to
+   * commit — its Type 1 deletion then sees what they stored — and the extracts after it see its
+   * objection in the register. Without it an extract could store a person for the first time just
+   * after an API Type 1 registration had deleted everything held for them.
+   */
+  async lockRegisterShared(em: EntityManager): Promise<void> {
+    await em.query(`SELECT pg_advisory_xact_lock_shared(hashtext('objection-register'))`);
+  }
+
+  /**
    * Recomputes the register rows of every NHS number listed in `table` (a table or temp table with
    * an `nhs_number` column) from the history. Returns how many rows changed, by type and new state.
    */
@@ -98,20 +110,12 @@ export class ObjectionsService {
     const ods = actor.practiceOds;
     if (!ods) throw objectionNotFound();
     return this.db.transaction(async (tx) => {
-      // Serialise with other API calls for this NHS number, then with an extract in flight of this
-      // practice or of any practice the patient is registered with (the intake's lock key, taken in
-      // one order), so a Type 1 registration cannot slip between an extract's register check and
-      // its merge.
+      // Serialise with other API calls for this NHS number, then with the extracts that are
+      // recording objections or merging (the register's barrier, see lockRegisterShared), whichever
+      // practice's, so an objection cannot slip between an extract's Type 1 check and its merge.
+      // (Never an extract's own lock: an extract takes the barrier while holding that one.)
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
-      await tx.query(
-        `SELECT pg_advisory_xact_lock(hashtext('extract:' || o.ods))
-           FROM (SELECT $2::char(6) AS ods
-                 UNION
-                 SELECT r.practice_ods FROM patients p JOIN patient_registrations r ON r.patient_id = p.id
-                  WHERE p.nhs_number = $1
-                 ORDER BY 1) o`,
-        [input.nhsNumber, ods],
-      );
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection-register'))`);
       // Asked whatever the action, so registering and withdrawing do the same work.
       const [may]: { registered: boolean; current: boolean; active: boolean; recorded: boolean }[] =
         await tx.query(

@@ -225,6 +225,9 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
     await tx.query('ANALYZE subj');
 
+    // From here to the commit, API objection calls wait (and this waits for one in progress): the
+    // Type 1 check below and the merge see the register as it will stay until this commits.
+    await this.objections.lockRegisterShared(tx);
     // Objection entries join the history once (re-sending adds nothing), then the register follows.
     const inserted: { n: number }[] = await tx.query(
       `WITH ins AS (

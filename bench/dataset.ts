@@ -89,13 +89,18 @@ export async function releaseDataset(
         ),
       ),
     );
+    // Each patient registered at one practice, as the intake leaves a single practice's extract.
+    await sql.query(
+      `INSERT INTO patient_registrations (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity)
+       SELECT id, practice_ods, source_id, birth_date, sex, postcode, ethnicity FROM patients`,
+    );
     await sql.query(
       `INSERT INTO source_loads (id, kind) VALUES ('00000000-0000-4000-8000-00000000000b', 'hes')`,
     );
     // Events: a deterministic spread of types, codes and dates per patient.
     await sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date, value)
-       SELECT p.id, (ARRAY['condition','procedure','medication','observation'])[1 + (hashint8(p.id * 64 + g) & 3)],
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date, value)
+       SELECT p.id, p.practice_ods, (ARRAY['condition','procedure','medication','observation'])[1 + (hashint8(p.id * 64 + g) & 3)],
               'e' || g, 'snomed',
               (ARRAY['44054006','38341003','195967001','22298006','73211009','271737000','35489007','13645005',
                      '49436004','399211009','59621000','84114007'])[1 + ((hashint8(p.id * 64 + g) >> 2) & 2147483647) % 12],

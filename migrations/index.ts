@@ -9,6 +9,7 @@ import { ReleaseShards1764000007000 } from './1764000007000-release-shards';
 import { ChangeNotify1764000008000 } from './1764000008000-change-notify';
 import { AuthTruncateNotify1764000009000 } from './1764000009000-auth-truncate-notify';
 import { DropRedundantPatientIndex1764000010000 } from './1764000010000-drop-redundant-patient-index';
+import { PatientRegistrations1764000011000 } from './1764000011000-patient-registrations';
 import { AuditDenialCounters1764000012000 } from './1764000012000-audit-denial-counters';
 
 /**
@@ -27,5 +28,6 @@ export const MIGRATIONS = [
   ChangeNotify1764000008000,
   AuthTruncateNotify1764000009000,
   DropRedundantPatientIndex1764000010000,
+  PatientRegistrations1764000011000,
   AuditDenialCounters1764000012000,
 ];

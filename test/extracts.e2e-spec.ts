@@ -447,7 +447,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
     });
   });
 
-  describe('events: the last line of a resource wins, whoever the patient is', () => {
+  describe('events: the last line of a resource wins, per practice', () => {
     const eventsOf = async (nhs: string) =>
       (
         await t.sql.query(
@@ -496,7 +496,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       ]);
     });
 
-    it('two practices send their first extracts, with the same new patient and resources, at once: both stored, each resource once', async () => {
+    it('two practices send their first extracts, with the same new patient and resources, at once: both stored, each resource once per practice', async () => {
       for (let round = 0; round < 4; round++) {
         const [x, y] = [`C8100${round}`, `D8100${round}`];
         const [ax, ay] = [await practiceReady(t, admin, x), await practiceReady(t, admin, y)];
@@ -515,13 +515,33 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
           upload(t, ay, y, lines(y, '555555')),
         ]);
         expect([rx.status, ry.status]).toEqual([201, 201]);
-        const rows = await eventsOf(n);
-        // Forty resources, once each, all from whichever extract was stored last.
-        expect(rows.map((r) => r.id).sort()).toEqual(
-          Array.from({ length: 40 }, (_, i) => `race-${round}-${i}`).sort(),
+        const rows = await t.sql.query(
+          `SELECT g.practice_ods AS ods, g.resource_id AS id, g.code FROM gp_events g JOIN patients p ON p.id = g.patient_id
+            WHERE p.nhs_number = $1 ORDER BY 1, 2`,
+          [n],
         );
-        expect(new Set(rows.map((r) => `${r.ods}:${r.code}`)).size).toBe(1);
-        expect([`${x}:444444`, `${y}:555555`]).toContain(`${rows[0].ods}:${rows[0].code}`);
+        // Forty resources of each practice (registrations per practice: SPEC §2), once each.
+        const ids = Array.from({ length: 40 }, (_, i) => `race-${round}-${i}`).sort();
+        for (const [ods, code] of [
+          [x, '444444'],
+          [y, '555555'],
+        ]) {
+          const mine = rows.rows.filter((r) => r.ods === ods);
+          expect(mine.map((r) => r.id)).toEqual(ids);
+          expect(new Set(mine.map((r) => r.code))).toEqual(new Set([code]));
+        }
+        // One patient, two registrations; the current practice is the latest registration's.
+        const { rows: cur } = await t.sql.query(
+          `SELECT p.practice_ods AS current,
+                  (SELECT r.practice_ods FROM patient_registrations r WHERE r.patient_id = p.id
+                    ORDER BY r.received_at DESC LIMIT 1) AS latest,
+                  (SELECT count(*)::int FROM patient_registrations r WHERE r.patient_id = p.id) AS regs
+             FROM patients p WHERE p.nhs_number = $1`,
+          [n],
+        );
+        expect(cur).toHaveLength(1);
+        expect(cur[0].regs).toBe(2);
+        expect(cur[0].current).toBe(cur[0].latest);
       }
     });
   });

@@ -52,8 +52,8 @@ export async function addEvent(
   date = '2012-03-04',
 ): Promise<void> {
   await sql.query(
-    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-     VALUES ($1, 'condition', $2, 'snomed', $3, $4)`,
+    `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+     SELECT $1, practice_ods, 'condition', $2, 'snomed', $3, $4 FROM patients WHERE id = $1`,
     [patientId, randomUUID(), code, date],
   );
 }
@@ -221,8 +221,8 @@ export async function seedGpPopulation(sql: Client, patients: number, events: nu
     [patients],
   );
   await sql.query(
-    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-     SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
+    `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+     SELECT p.id, p.practice_ods, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + g
        FROM patients p CROSS JOIN generate_series(1, $1::int) g`,
     [events],
   );

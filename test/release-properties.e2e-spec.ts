@@ -55,8 +55,8 @@ async function load(t: TestApp, people: Person[]): Promise<void> {
     [JSON.stringify(rows)],
   );
   await t.sql.query(
-    `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-     SELECT p.id, 'condition', 'r' || g, 'snomed', CASE WHEN g = 1 THEN '22298006' ELSE '38341003' END, DATE '2012-01-01' + g * 40
+    `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+     SELECT p.id, p.practice_ods, 'condition', 'r' || g, 'snomed', CASE WHEN g = 1 THEN '22298006' ELSE '38341003' END, DATE '2012-01-01' + g * 40
        FROM patients p CROSS JOIN generate_series(1, 2) g`,
   );
   await t.sql.query(

@@ -38,8 +38,8 @@ describe('release shards across worker processes', () => {
          FROM generate_series(1, 4000) g`,
     );
     await t.sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-       SELECT p.id, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + ((p.id * 7 + g) % 4000)::int
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT p.id, p.practice_ods, 'observation', 'o' || g, 'snomed', (100000 + g)::text, DATE '2010-01-01' + ((p.id * 7 + g) % 4000)::int
          FROM patients p CROSS JOIN generate_series(1, 25) g ORDER BY p.id, g`,
     );
     const hes = await newLoad(t.sql, 'hes');
@@ -140,8 +140,8 @@ describe('release shards across worker processes', () => {
          FROM generate_series(1, 3) g`,
     );
     await t.sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-       SELECT id, 'observation', 'y1', 'snomed', '100001', DATE '2012-01-01' FROM patients WHERE postcode = 'YO1 7HH'`,
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT id, practice_ods, 'observation', 'y1', 'snomed', '100001', DATE '2012-01-01' FROM patients WHERE postcode = 'YO1 7HH'`,
     );
     const perPerson = spec({
       tier: 'pseudonymised',

@@ -405,8 +405,8 @@ describe('release engine (SPEC §5)', () => {
          FROM generate_series(1, 400) g`,
     );
     await t.sql.query(
-      `INSERT INTO gp_events (patient_id, resource_type, resource_id, code_system, code, event_date)
-       SELECT id, 'condition', 'x', 'snomed', '22298006', DATE '2012-02-03' + (id % 300)::int FROM patients WHERE practice_ods = 'B82002'`,
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT id, practice_ods, 'condition', 'x', 'snomed', '22298006', DATE '2012-02-03' + (id % 300)::int FROM patients WHERE practice_ods = 'B82002'`,
     );
     const s = spec({
       tier: 'anonymised',

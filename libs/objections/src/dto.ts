@@ -18,6 +18,9 @@ export class ObjectionEventDto {
   @ApiProperty({ example: '2026-01-31' }) effectiveOn!: string;
   @ApiProperty({ description: 'whether an objection of this type is now active for the patient' })
   active!: boolean;
-  @ApiProperty({ description: 'patients whose GP data held at the centre was deleted (Type 1)' })
+  @ApiProperty({
+    description:
+      "1 when a Type 1 registration deleted the GP data of the caller's own registration of the patient, else 0 (every practice's is deleted; only the caller's is counted, so the answer tells nobody whether another practice holds the NHS number)",
+  })
   heldRecordsDeleted!: number;
 }

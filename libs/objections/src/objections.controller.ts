@@ -9,7 +9,11 @@ import { ObjectionsService } from './objections.service';
 export class ObjectionsController {
   constructor(private readonly objections: ObjectionsService) {}
 
-  /** A practice registers or withdraws a Type 1 / Type 2 objection for one of its patients. */
+  /**
+   * A practice registers a Type 1 / Type 2 objection (any NHS number), or withdraws one it recorded
+   * or of a patient currently registered with it (else 404 `OBJECTION_NOT_FOUND`, as for a number
+   * never seen).
+   */
   @Post()
   @Can('create', 'Objection')
   @ApiCreatedResponse({ type: ObjectionEventDto })

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { Principal, RequestMeta } from '@custodian/core';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
+import { objectionNotFound } from './objections.errors';
 
 export interface RegisterChange {
   type: ObjectionType;
@@ -39,6 +40,18 @@ export class ObjectionsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
   ) {}
+
+  /**
+   * The register's barrier, held until the end of the caller's transaction. An extract takes it
+   * shared before it records objections, checks Type 1 and merges (extracts run side by side); an
+   * API call takes it exclusive (`record`), so it waits for the extracts already past that point to
+   * commit — its Type 1 deletion then sees what they stored — and the extracts after it see its
+   * objection in the register. Without it an extract could store a person for the first time just
+   * after an API Type 1 registration had deleted everything held for them.
+   */
+  async lockRegisterShared(em: EntityManager): Promise<void> {
+    await em.query(`SELECT pg_advisory_xact_lock_shared(hashtext('objection-register'))`);
+  }
 
   /**
    * Recomputes the register rows of every NHS number listed in `table` (a table or temp table with
@@ -80,10 +93,14 @@ export class ObjectionsService {
   }
 
   /**
-   * A practice registers or withdraws an objection for one of its patients (SPEC §7
-   * `POST /api/objections`). A patient held for another practice is 404; an NHS number the centre
-   * does not hold is accepted (objections often precede the first extract) and bound to the caller's
-   * practice. Effective today. Audited with the event id, never the NHS number.
+   * A practice registers or withdraws an objection (SPEC §2, §7 `POST /api/objections`), effective
+   * today. Any practice may register one, for any valid NHS number, held or not (objections often
+   * precede the first extract): the answer is the same either way. A practice may withdraw only an
+   * active objection that it recorded itself (a registration of that type, through the API or its
+   * extracts, with no withdrawal after it) or one of a patient currently registered with it (the
+   * patient's latest registration is the practice's); anything else — another practice's, nothing
+   * active, an NHS number never seen — is the one answer `objectionNotFound()`, after the same
+   * queries, writing nothing. Audited with the event id, never the NHS number.
    */
   async record(
     actor: Principal,
@@ -91,19 +108,31 @@ export class ObjectionsService {
     meta?: RequestMeta,
   ): Promise<RecordedObjection> {
     const ods = actor.practiceOds;
-    if (!ods) throw new NotFoundError('Patient', 'PATIENT_NOT_FOUND');
+    if (!ods) throw objectionNotFound();
     return this.db.transaction(async (tx) => {
-      // Serialise with an extract of this practice in flight (the same lock key as the intake), so a
-      // Type 1 registration cannot slip between its register check and its merge, and with other
-      // API calls for this NHS number.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('extract:' || $1))`, [ods]);
+      // Serialise with other API calls for this NHS number, then with the extracts that are
+      // recording objections or merging (the register's barrier, see lockRegisterShared), whichever
+      // practice's, so an objection cannot slip between an extract's Type 1 check and its merge.
+      // (Never an extract's own lock: an extract takes the barrier while holding that one.)
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
-      const held: { practice_ods: string }[] = await tx.query(
-        'SELECT practice_ods FROM patients WHERE nhs_number = $1',
-        [input.nhsNumber],
-      );
-      if (held.length && held[0].practice_ods !== ods)
-        throw new NotFoundError('Patient', 'PATIENT_NOT_FOUND');
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection-register'))`);
+      // Asked whatever the action, so registering and withdrawing do the same work.
+      const [may]: { registered: boolean; current: boolean; active: boolean; recorded: boolean }[] =
+        await tx.query(
+          `SELECT EXISTS (SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = $2
+                           WHERE p.nhs_number = $1) AS registered,
+                  EXISTS (SELECT 1 FROM patients WHERE nhs_number = $1 AND practice_ods = $2) AS current,
+                  EXISTS (SELECT 1 FROM objection_register WHERE nhs_number = $1 AND type = $3 AND active) AS active,
+                  EXISTS (SELECT 1 FROM objection_events e
+                           WHERE e.nhs_number = $1 AND e.type = $3 AND e.action = 'register' AND e.practice_ods = $2
+                             AND NOT EXISTS (
+                               SELECT 1 FROM objection_events w
+                                WHERE w.nhs_number = $1 AND w.type = $3 AND w.action = 'withdraw'
+                                  AND (w.effective_on, w.recorded_at, w.id) > (e.effective_on, e.recorded_at, e.id))) AS recorded`,
+          [input.nhsNumber, ods, input.type],
+        );
+      if (input.action === 'withdraw' && !(may.active && (may.current || may.recorded)))
+        throw objectionNotFound();
       const [event]: { id: string; effective_on: string }[] = await tx.query(
         `INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
          VALUES ($1, $2, $3, current_date, 'api', NULL, $4, $5)
@@ -113,8 +142,10 @@ export class ObjectionsService {
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
       await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);
       const changes = await this.refreshRegister(tx, 'objection_subject');
-      const heldRecordsDeleted =
-        input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;
+      // A Type 1 objection deletes the GP data of every registration; the answer counts only the
+      // caller's own (1 when it had one), so it tells no practice whether another holds the number.
+      const deleted = input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;
+      const heldRecordsDeleted = deleted > 0 && may.registered ? 1 : 0;
       const [state]: { active: boolean }[] = await tx.query(
         'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',
         [input.nhsNumber, input.type],
@@ -133,7 +164,7 @@ export class ObjectionsService {
             action: input.action,
             registerChanged: changes.length > 0,
             active: state.active,
-            heldRecordsDeleted,
+            heldRecordsDeleted: deleted,
           },
         },
         tx,

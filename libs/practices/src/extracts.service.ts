@@ -205,7 +205,7 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query('ANALYZE xp');
 
     // Every clinical entry and objection resolved to an NHS number: a Patient of this extract, or
-    // one already held for this practice.
+    // one registered with this practice (by the practice's own id, whichever practice is current).
     await tx.query(
       `CREATE TEMP TABLE subj ON COMMIT DROP AS
        SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
@@ -213,8 +213,9 @@ export class ExtractsService implements OnModuleDestroy {
          FROM stg s
          LEFT JOIN xp ON xp.id = s.subject
          LEFT JOIN LATERAL (
-           SELECT p.nhs_number FROM patients p WHERE p.practice_ods = $1 AND p.source_id = s.subject
-            ORDER BY p.updated_at DESC LIMIT 1
+           SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+            WHERE r.practice_ods = $1 AND r.source_id = s.subject
+            ORDER BY r.received_at DESC LIMIT 1
          ) held ON xp.id IS NULL
         WHERE s.kind IN ('E', 'O')`,
       [ods],
@@ -224,6 +225,9 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
     await tx.query('ANALYZE subj');
 
+    // From here to the commit, API objection calls wait (and this waits for one in progress): the
+    // Type 1 check below and the merge see the register as it will stay until this commits.
+    await this.objections.lockRegisterShared(tx);
     // Objection entries join the history once (re-sending adds nothing), then the register follows.
     const inserted: { n: number }[] = await tx.query(
       `WITH ins AS (
@@ -277,66 +281,110 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)');
     await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1)');
 
-    // A Patient without a birth date can only be a reference (objection marker, or a patient already held).
+    // A Patient without a birth date can only be a reference (objection marker, or a patient already
+    // registered with this practice: its registration is then left as it is).
     await sqlRejected(
       `WITH gone AS (
-         DELETE FROM xp WHERE birth_date IS NULL
-            AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = xp.nhs_number AND p.practice_ods = $1)
+         DELETE FROM xp WHERE birth_date IS NULL AND NOT EXISTS (
+           SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = $1
+            WHERE p.nhs_number = xp.nhs_number)
          RETURNING line)
        SELECT line, 'Patient.birthDate: missing' AS reason FROM gone`,
       [ods],
     );
 
-    // A practice's first extract of people new to the centre (the practice holds nobody, and no NHS
-    // number of this extract has a row yet; found before the patients are merged below): none of
-    // its events can be stored yet, so they go in without ON CONFLICT (see the events below).
-    const [{ firstExtract }]: { firstExtract: boolean }[] = await tx.query(
-      `SELECT NOT EXISTS (SELECT 1 FROM patients WHERE practice_ods = $1)
-          AND NOT EXISTS (SELECT 1 FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number) AS "firstExtract"`,
+    // Registrations (SPEC §2): one per (patient, practice), holding what this practice sent; the
+    // `patients` row (one per NHS number) carries the current registration's demographics, the
+    // current registration being the one most recently received in an extract. Found before the
+    // merge: whether any person of this extract is known to the centre at all (if not, each new
+    // `patients` row is already its only registration's), and whether this practice holds anyone
+    // (if not, none of its events can be stored yet: they go in without ON CONFLICT, below).
+    const [{ known, firstExtract }]: { known: boolean; firstExtract: boolean }[] = await tx.query(
+      `SELECT EXISTS (SELECT 1 FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number) AS known,
+              NOT EXISTS (SELECT 1 FROM patient_registrations WHERE practice_ods = $1) AS "firstExtract"`,
       [ods],
     );
-
-    // Rows inserted or changed (an unchanged row is not written): the statement's own row count,
-    // rather than RETURNING every row into a CTE to count them.
-    const patients = await affected(
+    // People new to the centre: their row, with this (their only) registration's demographics.
+    const created = await affected(
       tx,
-      `INSERT INTO patients AS p (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
        SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
-       ON CONFLICT (nhs_number) DO UPDATE SET
-         birth_date = excluded.birth_date, sex = excluded.sex, postcode = excluded.postcode,
-         ethnicity = excluded.ethnicity, practice_ods = excluded.practice_ods, source_id = excluded.source_id,
-         extract_id = excluded.extract_id, updated_at = now()
-       WHERE (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)
-             IS DISTINCT FROM (excluded.birth_date, excluded.sex, excluded.postcode, excluded.ethnicity, excluded.practice_ods, excluded.source_id)`,
+       ON CONFLICT (nhs_number) DO NOTHING`,
       [ods, extractId],
     );
+    // Everyone new, and every row created here (none stored by another practice's extract meanwhile):
+    // each `patients` row is already its only registration's.
+    const [{ stored }]: { stored: number }[] = await tx.query(
+      `SELECT count(*)::int AS stored FROM xp WHERE birth_date IS NOT NULL`,
+    );
+    const allNew = !known && created === stored;
+    // This practice's registrations: new ones, changed ones, and unchanged ones that are not the
+    // current registration (received again, they become the latest). An unchanged re-send of the
+    // current registration writes nothing. Rows inserted or changed: the report's `patients`.
+    const upsertRegistrations = `INSERT INTO patient_registrations AS r
+         (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity, extract_id, received_at)
+       SELECT p.id, $1, xp.id, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, $2::uuid, statement_timestamp()
+         FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number
+        WHERE xp.birth_date IS NOT NULL
+       ON CONFLICT (patient_id, practice_ods) DO UPDATE SET
+         source_id = excluded.source_id, birth_date = excluded.birth_date, sex = excluded.sex,
+         postcode = excluded.postcode, ethnicity = excluded.ethnicity, extract_id = excluded.extract_id,
+         received_at = excluded.received_at
+       WHERE (r.birth_date, r.sex, r.postcode, r.ethnicity, r.source_id)
+             IS DISTINCT FROM (excluded.birth_date, excluded.sex, excluded.postcode, excluded.ethnicity, excluded.source_id)
+          OR EXISTS (SELECT 1 FROM patients c WHERE c.id = r.patient_id AND c.practice_ods <> r.practice_ods)`;
+    let patients: number;
+    if (allNew) patients = await affected(tx, upsertRegistrations, [ods, extractId]);
+    else {
+      // The registrations just written are the latest: their patients' rows follow them.
+      const [row]: { n: number }[] = await tx.query(
+        `WITH reg AS (${upsertRegistrations}
+           RETURNING r.patient_id, r.source_id, r.birth_date, r.sex, r.postcode, r.ethnicity),
+         cur AS (
+           UPDATE patients p SET birth_date = reg.birth_date, sex = reg.sex, postcode = reg.postcode,
+                  ethnicity = reg.ethnicity, practice_ods = $1, source_id = reg.source_id,
+                  extract_id = $2::uuid, updated_at = now()
+             FROM reg
+            WHERE p.id = reg.patient_id
+              AND (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)
+                  IS DISTINCT FROM (reg.birth_date, reg.sex, reg.postcode, reg.ethnicity, $1::char(6), reg.source_id))
+         SELECT count(*)::int AS n FROM reg`,
+        [ods, extractId],
+      );
+      patients = row.n;
+    }
 
+    // Entries whose Patient was not stored (refused above) are refused too; the rest are merged.
     await sqlRejected(
-      `SELECT s.line, 'subject: its Patient was not stored' AS reason FROM subj s
-        WHERE s.kind = 'E' AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number AND p.practice_ods = $1)`,
+      `WITH gone AS (
+         DELETE FROM subj s WHERE s.kind = 'E' AND NOT EXISTS (
+           SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = $1
+            WHERE p.nhs_number = s.nhs_number)
+         RETURNING line)
+       SELECT line, 'subject: its Patient was not stored' AS reason FROM gone`,
       [ods],
     );
-    // The events: the last line of each resource wins, merged into what is stored. Of a practice's
-    // first extract of new people nothing can be stored yet, so they go in without ON CONFLICT's
-    // speculative insertion (a fifth of the insert's cost on 1M events, measured). Should one meet
-    // a stored row after all (another practice's extract stored the same person and resource
-    // meanwhile), the savepoint takes the plain insert back and the merge does it instead: the
-    // outcome is the same either way.
+    // The events, this practice's (another practice's rows are never touched, whatever their
+    // resource ids): the last line of each resource wins, merged into what is stored. Of a
+    // practice's first extract nothing can be stored yet, so they go in without ON CONFLICT's
+    // speculative insertion (a fifth of the insert's cost on 1M events, measured). Extracts of one
+    // practice are serialised, so none can meet a stored row; should one all the same, the
+    // savepoint takes the plain insert back and the merge does it instead.
     const events = (merge: boolean) =>
       affected(
         tx,
         `WITH src AS (
            SELECT DISTINCT ON (p.id, s.resource_type, s.id)
                   p.id AS patient_id, s.resource_type, s.id, s.code_system, s.code, s.event_date, s.value
-             FROM subj s JOIN patients p ON p.nhs_number = s.nhs_number AND p.practice_ods = $1
+             FROM subj s JOIN patients p ON p.nhs_number = s.nhs_number
             WHERE s.kind = 'E'
             ORDER BY p.id, s.resource_type, s.id, s.line DESC
          )
-         INSERT INTO gp_events AS g (patient_id, resource_type, resource_id, code_system, code, event_date, value, extract_id)
-         SELECT patient_id, resource_type, id, code_system, code, event_date, value, $2::uuid FROM src${
+         INSERT INTO gp_events AS g (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date, value, extract_id)
+         SELECT patient_id, $1, resource_type, id, code_system, code, event_date, value, $2::uuid FROM src${
            merge
              ? `
-         ON CONFLICT (patient_id, resource_type, resource_id) DO UPDATE SET
+         ON CONFLICT (patient_id, practice_ods, resource_type, resource_id) DO UPDATE SET
            code_system = excluded.code_system, code = excluded.code, event_date = excluded.event_date,
            value = excluded.value, extract_id = excluded.extract_id
          WHERE (g.code_system, g.code, g.event_date, g.value)

@@ -1,0 +1,154 @@
+import { createTestApp, TestApp } from '@custodian/testing';
+import { condition, ndjson, nhsNumber, patient } from './support/fhir';
+import { practiceReady, upload } from './support/practice';
+
+/**
+ * SPEC §2 "Objection register": any practice may register an objection; a practice may withdraw
+ * only one it recorded itself or one of a patient currently registered with it; a refused
+ * withdrawal answers exactly as an unknown NHS number does, and no answer reveals whether the
+ * centre (or another practice) holds an NHS number.
+ */
+describe('objection authority: who may withdraw, and answers that reveal nothing', () => {
+  let t: TestApp;
+  let a: { Authorization: string };
+  let b: { Authorization: string };
+  beforeAll(async () => {
+    t = await createTestApp();
+    const admin = (await t.as('admin')).auth;
+    a = await practiceReady(t, admin, 'A81001');
+    b = await practiceReady(t, admin, 'B82002');
+  });
+  afterAll(() => t?.close());
+
+  const post = (auth: { Authorization: string }, body: object) =>
+    t.http.post('/api/objections').set(auth).send(body);
+  /** The answer without what differs per request (request id) or per stored row (event id). */
+  const answer = (res: {
+    status: number;
+    body: Record<string, unknown>;
+    headers: Record<string, string>;
+  }) => {
+    const { requestId: _r, id: _i, ...body } = res.body;
+    return { status: res.status, type: res.headers['content-type'], body };
+  };
+  const state = async () =>
+    (
+      await t.sql.query(`SELECT
+        (SELECT count(*)::int FROM objection_events) AS events,
+        (SELECT json_agg(r ORDER BY r.nhs_number, r.type) FROM objection_register r) AS register,
+        (SELECT count(*)::int FROM audit_log WHERE action = 'objection.record') AS audited`)
+    ).rows[0];
+
+  it("B cannot withdraw A's patient's objection recorded by A: the same answer as a never-seen NHS number, nothing written", async () => {
+    const n = nhsNumber(900_001);
+    await upload(t, a, 'A81001', ndjson([patient('oa1', n), condition('oa1-c', 'oa1')])).expect(201);
+    await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+
+    const before = await state();
+    const held = await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' });
+    const unknown = await post(b, { nhsNumber: nhsNumber(900_999), type: 'type2', action: 'withdraw' });
+    expect(held.status).toBe(404);
+    expect(answer(held)).toEqual(answer(unknown));
+    expect(held.text.replace(held.body.requestId, '')).toBe(unknown.text.replace(unknown.body.requestId, ''));
+    expect(await state()).toEqual(before);
+    // Nothing active to withdraw, even for its own patient: the same answer.
+    const nothing = await post(a, { nhsNumber: n, type: 'type1', action: 'withdraw' });
+    expect(answer(nothing)).toEqual(answer(unknown));
+    expect(await state()).toEqual(before);
+  });
+
+  it('B can withdraw an objection it recorded itself, for a patient held by A', async () => {
+    const n = nhsNumber(900_002);
+    await upload(t, a, 'A81001', ndjson([patient('oa2', n)])).expect(201);
+    const reg = await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    expect(reg.body).toMatchObject({ active: true, heldRecordsDeleted: 0 });
+    const w = await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    expect(w.body).toMatchObject({ action: 'withdraw', active: false });
+    const { rows } = await t.sql.query(
+      'SELECT action, practice_ods FROM objection_events WHERE nhs_number = $1 ORDER BY id',
+      [n],
+    );
+    expect(rows).toEqual([
+      { action: 'register', practice_ods: 'B82002' },
+      { action: 'withdraw', practice_ods: 'B82002' },
+    ]);
+  });
+
+  it('A can withdraw an objection recorded by B for its current patient; once the patient moves to B, A can withdraw only one it recorded itself', async () => {
+    const n = nhsNumber(900_003);
+    await upload(t, a, 'A81001', ndjson([patient('oa3', n)])).expect(201);
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    // A records one; the patient then registers with B (B's extract): B may withdraw it.
+    await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await upload(t, b, 'B82002', ndjson([patient('ob3', n, {}, 'B82002')])).expect(201);
+    const { rows } = await t.sql.query('SELECT practice_ods FROM patients WHERE nhs_number = $1', [n]);
+    expect(rows).toEqual([{ practice_ods: 'B82002' }]);
+    await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    // B records one: A, no longer the current practice, may not withdraw it (the one answer).
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    const before = await state();
+    const refused = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' });
+    const unknown = await post(a, { nhsNumber: nhsNumber(900_998), type: 'type2', action: 'withdraw' });
+    expect(answer(refused)).toEqual(answer(unknown));
+    expect(refused.status).toBe(404);
+    expect(await state()).toEqual(before);
+    // A records one too: A may withdraw it although the patient is now B's (the objection ends).
+    await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    const w = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+    expect(w.body.active).toBe(false);
+  });
+
+  it('registering an objection answers the same for a number held elsewhere and one never seen', async () => {
+    const n = nhsNumber(900_004);
+    await upload(t, a, 'A81001', ndjson([patient('oa4', n), condition('oa4-c', 'oa4')])).expect(201);
+    for (const type of ['type2', 'type1'] as const) {
+      const held = await post(b, { nhsNumber: n, type, action: 'register' });
+      const unknown = await post(b, {
+        nhsNumber: nhsNumber(900_990 + (type === 'type1' ? 1 : 2)),
+        type,
+        action: 'register',
+      });
+      expect(held.status).toBe(201);
+      expect(answer(held)).toEqual(answer(unknown));
+    }
+    // The Type 1 objection still applies everywhere: A's GP data for the patient is gone.
+    const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1', [n]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('a Type 1 registration by another practice while an extract carrying the patient for the first time is being merged: nothing of the patient stays', async () => {
+    const n = nhsNumber(900_005);
+    // Hold the extract inside its merge (after its Type 1 check, at its events insert).
+    const blocker = await t.db.superuser();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE gp_events IN EXCLUSIVE MODE');
+    const extract = upload(t, a, 'A81001', ndjson([patient('oa5', n), condition('oa5-c', 'oa5')])).then(
+      (r) => r,
+    );
+    const waiting = async (pattern: string) => {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await t.sql.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+          [pattern],
+        );
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`nothing waiting on ${pattern}`);
+    };
+    await waiting('%INSERT INTO gp_events%');
+    const objection = post(b, { nhsNumber: n, type: 'type1', action: 'register' }).then((r) => r);
+    // Give the objection time to commit if nothing holds it back.
+    await new Promise((r) => setTimeout(r, 500));
+    await blocker.query('COMMIT');
+    const [x, o] = await Promise.all([extract, objection]);
+    expect([x.status, o.status]).toEqual([201, 201]);
+    const { rows } = await t.sql.query(
+      `SELECT (SELECT count(*) FROM patients WHERE nhs_number = $1)::int AS p,
+              (SELECT count(*) FROM gp_events WHERE resource_id = 'oa5-c')::int AS e`,
+      [n],
+    );
+    expect(rows[0]).toEqual({ p: 0, e: 0 });
+  });
+});

@@ -551,4 +551,45 @@ describe('release engine (SPEC §5)', () => {
           `${dataset}.${f}`,
         ).toBe(true);
   });
+
+  // Last: it adds a patient with codes of its own, which the counting tests above do not expect.
+  it('released cells are data, never spreadsheet formulas: formula-leading source values get an apostrophe, signed numbers do not', async () => {
+    const nhs = N(40);
+    const id = await addPatient(t.sql, { nhs });
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date, value)
+       SELECT $1, practice_ods, 'observation', v.rid, 'snomed', '27113001', '2013-02-02', v.value
+         FROM patients, (VALUES ('f1', '-1.5'), ('f2', '=1+2'), ('f3', '@SUM(A1)')) v(rid, value) WHERE id = $1`,
+      [id],
+    );
+    const load = await newLoad(t.sql, 'social_care');
+    await t.sql.query(
+      `INSERT INTO social_care_records (la_code, person_id, nhs_number, birth_date, sex, postcode, service_type, start_date, load_id, patient_id, linkage_step)
+       VALUES ('E08000035', 'p-40', $1, '1970-05-17', 'F', 'LS3 1AA', '=HYPERLINK("x")', '2013-01-01', $2, $3, 2),
+              ('E08000035', 'p-41', $1, '1970-05-17', 'F', 'LS3 1AA', '+2-1', '2013-01-02', $2, $3, 2)`,
+      [nhs, load, id],
+    );
+    const rel = await runRelease(
+      t,
+      spec({
+        datasets: [
+          { dataset: 'gp', fields: ['nhs_number', 'code', 'value'] },
+          { dataset: 'social_care', fields: ['nhs_number', 'service_type'] },
+        ],
+        cohort: {},
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel.state).toBe('completed');
+    const gp = gunzipSync((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).toString();
+    const mine = gp.split('\n').filter((l) => l.includes(',27113001,'));
+    const values = mine.map((l) => l.split(',').pop());
+    expect(values.sort()).toEqual(["'=1+2", "'@SUM(A1)", '-1.5']);
+    const sc = gunzipSync((await download(t, researcher.auth, rel.id, 'social_care.csv.gz')).body).toString();
+    expect(sc).toContain(`"'=HYPERLINK(""x"")"`);
+    expect(sc).toContain("'+2-1");
+    for (const line of sc.split('\n').slice(1)) expect(line.split(',').pop() ?? '').not.toMatch(/^[=+@]/);
+  });
 });

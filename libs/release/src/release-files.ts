@@ -88,7 +88,9 @@ export function csvLine(values: (string | number | null | undefined)[]): string 
   return (
     values
       .map((v) => {
-        const s = v === null || v === undefined ? '' : String(v);
+        let s = v === null || v === undefined ? '' : String(v);
+        // Data, never a formula (as spreadsheetSafe in SQL): plain signed numbers stay as they are.
+        if (/^[=+\-@\t\r]/.test(s) && !/^[-+]?\d+(\.\d+)?$/.test(s)) s = `'${s}`;
         return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
       })
       .join(',') + '\n'

@@ -222,6 +222,29 @@ function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | 
   return undefined;
 }
 
+/** Event fields copied from a source as text (codes, keys, values): the ones a formula could hide in. */
+export const SOURCE_TEXT_FIELDS: ReadonlySet<string> = new Set([
+  'code',
+  'value',
+  'epikey',
+  'diagnosis_icd10',
+  'procedure_opcs4',
+  'provider_code',
+  'la_code',
+  'service_type',
+]);
+
+/**
+ * A released cell is data, never a formula: a text value that a spreadsheet would run (starting
+ * with =, +, -, @, tab or carriage return) gets a leading apostrophe, as the register's CSV does —
+ * except plain signed numbers (`-1.5` in an observation's value). Defence in depth behind the
+ * loaders' format checks; the first-character test keeps the cost off ordinary values.
+ */
+export function spreadsheetSafe(expr: string): string {
+  return `CASE WHEN left(${expr}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r')
+                 AND ${expr} !~ '^[-+]?[0-9]+([.][0-9]+)?$' THEN '''' || ${expr} ELSE ${expr} END`;
+}
+
 /** The columns of one dataset's file, in catalogue order, and whether it is one row per event. */
 export function datasetColumns(
   dataset: Dataset,
@@ -239,7 +262,12 @@ export function datasetColumns(
       continue;
     }
     const ev = DATASET_SQL[dataset].event[f];
-    const expr = tier === 'anonymised' && DATE_FIELDS.has(f) ? `to_char(${ev.expr}, 'YYYY-MM')` : ev.expr;
+    const expr =
+      tier === 'anonymised' && DATE_FIELDS.has(f)
+        ? `to_char(${ev.expr}, 'YYYY-MM')`
+        : SOURCE_TEXT_FIELDS.has(f)
+          ? spreadsheetSafe(ev.expr)
+          : ev.expr;
     const description =
       tier === 'anonymised' && DATE_FIELDS.has(f)
         ? `${ev.description}, year and month (YYYY-MM)`

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createTestApp, TestApp } from '@custodian/testing';
+import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
 import {
   condition,
   ETHNIC,
@@ -330,6 +330,53 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
         [n, `${id}-%`],
       );
       expect(gone.rows[0]).toEqual({ p: 0, e: 0 });
+    });
+
+    it('the audit chain is not held through the merge: a sign-in completes while a merge with an objection change waits', async () => {
+      const n1 = next();
+      const user = await t.as('researcher');
+      // Hold the merge at its events insert (after its objection change) with a table lock.
+      const blocker = await t.db.superuser();
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE gp_events IN SHARE MODE');
+      const pending = upload(
+        t,
+        a,
+        'A81001',
+        ndjson([
+          patient('audit-lock-p', n1),
+          condition('audit-lock-c', 'audit-lock-p'),
+          objection('audit-lock-o', 'audit-lock-p', '9Nu4', '2014-01-02'),
+        ]),
+      ).then((r) => r);
+      try {
+        // Wait until the merge is blocked on the table lock.
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await t.sql.query(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'gp_events'::regclass AND NOT granted`,
+          );
+          if (rows[0].n > 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const signIn = t.http
+          .post('/api/auth/login')
+          .send({ email: user.user.email, password: TEST_PASSWORD });
+        const first = await Promise.race([
+          signIn.then((r) => r.status),
+          new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3000)),
+        ]);
+        expect(first).toBe(200);
+      } finally {
+        await blocker.query('COMMIT');
+        await blocker.end();
+      }
+      const res = await pending;
+      expect(res.status).toBe(201);
+      const audit = await t.sql.query(
+        `SELECT count(*)::int AS n FROM audit_log WHERE action = 'objection.register_change' AND subject_id = $1`,
+        [res.body.extractId],
+      );
+      expect(audit.rows[0].n).toBe(1);
     });
 
     it('a Type 1 withdrawal dated later lets the patient be stored again', async () => {

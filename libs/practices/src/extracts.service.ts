@@ -8,7 +8,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { JobsService } from '@custodian/database';
-import { ObjectionsService } from '@custodian/objections';
+import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
 import { DroppedFields, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
@@ -103,7 +103,7 @@ export class ExtractsService implements OnModuleDestroy {
         copy,
       );
       const t1 = performance.now();
-      const report = await this.merge(tx, actor, ods, extractId, stats);
+      const { report, registerChanges } = await this.merge(tx, actor, ods, extractId, stats);
       await tx.query(
         `INSERT INTO extracts (id, practice_ods, uploaded_by, lines, patients, resources, objections, rejected, report)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -119,6 +119,18 @@ export class ExtractsService implements OnModuleDestroy {
           JSON.stringify(report),
         ],
       );
+      if (registerChanges.length)
+        await this.audit.record(
+          {
+            action: 'objection.register_change',
+            actor,
+            subjectType: 'extract',
+            subjectId: extractId,
+            meta,
+            details: { source: 'extract', practiceOds: ods, changes: registerChanges },
+          },
+          tx,
+        );
       await this.audit.record(
         {
           action: 'extract.upload',
@@ -180,7 +192,7 @@ export class ExtractsService implements OnModuleDestroy {
     ods: string,
     extractId: string,
     stats: StreamStats,
-  ): Promise<ExtractReportDto> {
+  ): Promise<{ report: ExtractReportDto; registerChanges: RegisterChange[] }> {
     const rejected = [...stats.rejected];
     const sqlRejected = async (sql: string, params: unknown[] = []) => {
       const rows: { line: number; reason: string }[] = await tx.query(sql, params);
@@ -253,19 +265,9 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query(
       `CREATE TEMP TABLE xo ON COMMIT DROP AS SELECT DISTINCT nhs_number FROM subj WHERE kind = 'O'`,
     );
-    const changes = await this.objections.refreshRegister(tx, 'xo');
-    if (changes.length) {
-      await this.audit.record(
-        {
-          action: 'objection.register_change',
-          actor,
-          subjectType: 'extract',
-          subjectId: extractId,
-          details: { source: 'extract', practiceOds: ods, changes },
-        },
-        tx,
-      );
-    }
+    // Audited at the end of the upload's transaction, with the extract: an entry appended here would
+    // hold the audit chain's lock (every audited action in the service) through the whole merge.
+    const registerChanges = await this.objections.refreshRegister(tx, 'xo');
 
     // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
     // for them goes, in this transaction.
@@ -416,7 +418,7 @@ export class ExtractsService implements OnModuleDestroy {
       type1: { patients: t1.patients, resources: t1.resources, heldDeleted },
     };
     rejected.sort((a, b) => a.line - b.line);
-    return { extractId, patients, resources, rejected, objections, dropped };
+    return { report: { extractId, patients, resources, rejected, objections, dropped }, registerChanges };
   }
 
   /** A stored report: the uploading practice, admins and data managers; anyone else 404. */

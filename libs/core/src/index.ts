@@ -11,3 +11,4 @@ export * from './permission';
 export * from './secrets';
 export * from './json-depth';
 export * from './validation-pipe';
+export * from './streamed-body';

@@ -1,0 +1,139 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  BodyTooSlowError,
+  mediaType,
+  type StreamedBodyConfig,
+  UnsupportedMediaTypeError,
+} from '@custodian/core';
+
+/** Methods whose body Fastify reads (GET and HEAD bodies are never parsed, so never checked). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface BodyRateOptions {
+  /** The least a body must average over each window, in bytes a second. */
+  minBytesPerSecond: number;
+  /** The window the rate is measured over; a JSON body must also arrive whole within one window. */
+  windowSeconds: number;
+}
+
+/** The upload route's declared content type (`@StreamedBody`), if this is an upload route. */
+export function streamedType(req: FastifyRequest): string | undefined {
+  return (req.routeOptions.config as StreamedBodyConfig | undefined)?.streamedBody;
+}
+
+function hasBody(req: FastifyRequest): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  return length > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Passes a request body through while measuring it: every `windowSeconds` at least
+ * `minBytesPerSecond × windowSeconds` bytes must have arrived since the last check, and a body with
+ * a `deadlineSeconds` must end within it. Otherwise the stream fails with BodyTooSlowError (408),
+ * whoever reads it (Fastify's JSON reader, an upload's spool). A flat timeout cannot tell a slow
+ * client from a large honest upload (a 2 GB extract takes minutes); a minimum rate can.
+ */
+export class MinimumRate extends Transform {
+  private received = 0;
+  private checked = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(opts: BodyRateOptions & { deadlineSeconds?: number }) {
+    super();
+    const minBytes = opts.minBytesPerSecond * opts.windowSeconds;
+    const every = setInterval(() => {
+      if (this.received - this.checked < minBytes)
+        this.destroy(
+          new BodyTooSlowError(
+            `The request body arrived slower than ${opts.minBytesPerSecond} bytes a second over ${opts.windowSeconds} s`,
+          ),
+        );
+      this.checked = this.received;
+    }, opts.windowSeconds * 1000);
+    every.unref();
+    this.timers.push(every);
+    if (opts.deadlineSeconds !== undefined) {
+      const deadline = setTimeout(
+        () =>
+          this.destroy(
+            new BodyTooSlowError(`The request body did not arrive within ${opts.deadlineSeconds} s`),
+          ),
+        opts.deadlineSeconds * 1000,
+      );
+      deadline.unref();
+      this.timers.push(deadline);
+    }
+    // A handler that refused the request before reading its body attaches no listener: the error
+    // must not become an uncaught exception (the socket is closed by the 'connection: close' below).
+    this.on('error', () => undefined);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.received += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.stop();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    this.stop();
+    done(err);
+  }
+
+  stop(): void {
+    for (const t of this.timers.splice(0)) clearTimeout(t);
+  }
+}
+
+/**
+ * Which body each route takes, enforced before any parser, guard or pipe sees it:
+ * - an upload route (`@StreamedBody(type)`) takes exactly its content type, streamed;
+ * - every other API route takes `application/json` (an object, checked by the JSON parser) or no
+ *   body; anything else is 415. The portal's pages (outside /api) keep their urlencoded forms.
+ * Every body is measured by MinimumRate; a JSON body must also arrive within one window. A response
+ * sent before its request's body was read whole closes the connection, so a refused trickling
+ * client cannot keep the socket.
+ */
+export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    if (!BODY_METHODS.has(req.method)) return done(null, payload);
+    const type = mediaType(req.headers['content-type']);
+    const streamed = streamedType(req);
+    const url = req.routeOptions.url ?? '';
+    if (streamed !== undefined) {
+      if (type !== streamed) return done(new UnsupportedMediaTypeError(streamed), undefined);
+    } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
+      return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
+    if (!hasBody(req)) return done(null, payload);
+    const measured = new MinimumRate({
+      ...rate,
+      deadlineSeconds: streamed ? undefined : rate.windowSeconds,
+    });
+    req.raw.once('close', () => measured.stop());
+    measured.once('error', () => payload.unpipe(measured));
+    payload.pipe(measured);
+    done(null, measured);
+  });
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if (!req.raw.complete) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
+/**
+ * The parser of the streamed content types: hands the (measured) stream to the handler, on the
+ * upload route that declared this type only (the preParsing hook has already refused the others;
+ * this is the second lock on the same door).
+ */
+export function registerStreamedParser(fastify: FastifyInstance, types: string[]): void {
+  fastify.addContentTypeParser(types, (req, payload, done) => {
+    const streamed = streamedType(req);
+    if (streamed === undefined || streamed !== mediaType(req.headers['content-type']))
+      return done(new UnsupportedMediaTypeError(streamed ?? 'application/json (an object)'), undefined);
+    done(null, payload);
+  });
+}

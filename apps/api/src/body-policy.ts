@@ -2,6 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   BodyTooSlowError,
+  DomainError,
   mediaType,
   type StreamedBodyConfig,
   UnsupportedMediaTypeError,
@@ -89,17 +90,47 @@ export class MinimumRate extends Transform {
   }
 }
 
+/** A request's measured body, while it is being read. */
+const measuredBodies = new WeakMap<FastifyRequest, MinimumRate>();
+/** Requests whose body fell below the minimum rate: their connection is closed with the answer. */
+const tooSlow = new WeakSet<FastifyRequest>();
+
+/**
+ * After a response sent before its request's body was read (a 401, 404 or 429 to an upload), what
+ * the client still sends is read and dropped for at most LINGER_MS / LINGER_BYTES, so an honest
+ * client reads the answer rather than a reset; then the connection is closed. Node would otherwise
+ * leave the socket open with the body half read, for as long as the client cares to trickle.
+ */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1024 * 1024;
+
+function lingerThenClose(req: FastifyRequest): void {
+  measuredBodies.get(req)?.stop();
+  const raw = req.raw;
+  raw.unpipe();
+  let drained = 0;
+  const close = () => raw.socket?.destroy();
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) close();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
+}
+
 /**
  * Which body each route takes, enforced before any parser, guard or pipe sees it:
  * - an upload route (`@StreamedBody(type)`) takes exactly its content type, streamed;
  * - every other API route takes `application/json` (an object, checked by the JSON parser) or no
  *   body; anything else is 415. The portal's pages (outside /api) keep their urlencoded forms.
- * Every body is measured by MinimumRate; a JSON body must also arrive within one window. A response
- * sent before its request's body was read whole closes the connection, so a refused trickling
- * client cannot keep the socket.
+ * Every body is measured by MinimumRate (a JSON body must also arrive within one window); a body
+ * below the rate is answered 408 and its connection closed.
  */
 export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
-  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+  fastify.addHook('preParsing', (req, reply, payload, done) => {
     if (!BODY_METHODS.has(req.method)) return done(null, payload);
     const type = mediaType(req.headers['content-type']);
     const streamed = streamedType(req);
@@ -113,14 +144,32 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
       ...rate,
       deadlineSeconds: streamed ? undefined : rate.windowSeconds,
     });
-    req.raw.once('close', () => measured.stop());
-    measured.once('error', () => payload.unpipe(measured));
+    measuredBodies.set(req, measured);
+    // pipe() does not pass a source's end on error: a client gone mid-body must fail the reader
+    // (an upload's spool), or it would wait for ever holding the caller's upload slot.
+    const gone = () =>
+      measured.destroy(
+        new DomainError('CLIENT_CLOSED', 'The connection closed before the request body ended', 400),
+      );
+    payload.once('error', gone);
+    req.raw.once('close', () => (req.raw.complete ? measured.stop() : gone()));
+    measured.once('error', (err) => {
+      payload.unpipe(measured);
+      if (!(err instanceof BodyTooSlowError)) return;
+      tooSlow.add(req);
+      // Nobody was reading any more (the answer has gone): close now.
+      if (reply.raw.headersSent) req.raw.socket?.destroy();
+    });
     payload.pipe(measured);
     done(null, measured);
   });
   fastify.addHook('onSend', (req, reply, payload, done) => {
-    if (!req.raw.complete) reply.header('connection', 'close');
+    if (tooSlow.has(req)) reply.header('connection', 'close');
     done(null, payload);
+  });
+  fastify.addHook('onResponse', (req, _reply, done) => {
+    if (!req.raw.complete && !req.raw.destroyed && !tooSlow.has(req)) lingerThenClose(req);
+    done();
   });
 }
 

@@ -5,7 +5,14 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { ConflictError, ValidationError, type Principal, type RequestMeta } from '@custodian/core';
+import {
+  ConflictError,
+  spoolBody,
+  ValidationError,
+  type Principal,
+  type RequestMeta,
+  type SpooledBody,
+} from '@custodian/core';
 import { EDITABLE_STATES } from './bid-state';
 import { BidsService, requireApplicantOrg } from './bids.service';
 import { CohortLines } from './cohort-lines';
@@ -15,7 +22,12 @@ import type { CohortUploadDto } from './dto';
  * Consent cohorts: the consenting patients' NHS numbers, streamed with COPY into a temporary table,
  * validated line by line, and swapped into bid_cohort_members in one transaction. All or nothing:
  * one bad line refuses the whole file. Responses carry counts and line numbers, never numbers.
+ * The body is read whole (spooled) before a connection is taken: a client trickling its file
+ * holds no connection, transaction or bid row lock meanwhile.
  */
+/** A cohort up to this size (about 90 000 NHS numbers) is spooled in memory, a larger one to a temp file. */
+const COHORT_MEMORY_BYTES = 1024 * 1024;
+
 @Injectable()
 export class CohortService {
   constructor(
@@ -31,6 +43,21 @@ export class CohortService {
     meta?: RequestMeta,
   ): Promise<CohortUploadDto> {
     const org = requireApplicantOrg(user);
+    const spooled = await spoolBody(body, { memoryBytes: COHORT_MEMORY_BYTES });
+    try {
+      return await this.store(user, org, bidId, spooled, meta);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  private async store(
+    user: Principal,
+    org: string,
+    bidId: string,
+    spooled: SpooledBody,
+    meta?: RequestMeta,
+  ): Promise<CohortUploadDto> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
     const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
@@ -46,7 +73,11 @@ export class CohortService {
       await client.query('CREATE TEMP TABLE cohort_upload (nhs_number char(10) NOT NULL) ON COMMIT DROP');
       const lines = new CohortLines();
       try {
-        await pipeline(body, lines, client.query(copyFrom('COPY cohort_upload (nhs_number) FROM STDIN')));
+        await pipeline(
+          spooled.open(),
+          lines,
+          client.query(copyFrom('COPY cohort_upload (nhs_number) FROM STDIN')),
+        );
       } catch (e) {
         if ((e as Error).message === 'COHORT_LINE_TOO_LONG')
           throw new ValidationError('A line of the cohort file is too long', 'INVALID_COHORT_FILE');

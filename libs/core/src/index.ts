@@ -12,3 +12,5 @@ export * from './secrets';
 export * from './json-depth';
 export * from './validation-pipe';
 export * from './streamed-body';
+export * from './spool';
+export * from './upload-slots';

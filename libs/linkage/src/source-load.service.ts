@@ -5,7 +5,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { NotFoundError, Principal, RequestMeta, spoolBody } from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
@@ -40,8 +40,12 @@ export async function withClient<T>(
   }
 }
 
+/** A file up to this size is spooled in memory, a larger one to a temp file. */
+const SOURCE_MEMORY_BYTES = 1024 * 1024;
+
 /**
- * Loads a HES or social-care CSV: streamed with COPY into a TEMP staging table, validated in one
+ * Loads a HES or social-care CSV: spooled whole first (no connection, and not the linkage lock,
+ * is held while the client sends it), then streamed with COPY into a TEMP staging table, validated in one
  * SQL statement, linked with the eight-step algorithm, upserted by the source's key, reported and
  * audited — all in one transaction, so a failed load leaves nothing behind.
  */
@@ -59,6 +63,21 @@ export class SourceLoadService {
     meta?: RequestMeta,
   ): Promise<LinkageReport> {
     const format = SOURCE_FORMATS[kind];
+    const spooled = await spoolBody(body, { memoryBytes: SOURCE_MEMORY_BYTES });
+    try {
+      return await this.store(actor, kind, format, spooled.open(), meta);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  private store(
+    actor: Principal,
+    kind: SourceKind,
+    format: (typeof SOURCE_FORMATS)[SourceKind],
+    body: NodeJS.ReadableStream,
+    meta?: RequestMeta,
+  ): Promise<LinkageReport> {
     return withClient(this.db, async (client, exec, em) => {
       // Loads and re-link runs take turns, so neither misses rows or patients the other commits.
       await exec('SELECT pg_advisory_xact_lock($1)', [LINKAGE_LOCK_KEY]);

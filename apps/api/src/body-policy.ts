@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
@@ -104,12 +105,21 @@ const tooSlow = new WeakSet<FastifyRequest>();
 const LINGER_MS = 2000;
 const LINGER_BYTES = 1024 * 1024;
 
-function lingerThenClose(req: FastifyRequest): void {
+/**
+ * The request's network connection; none for the portal's in-process calls (`inject`), whose
+ * requests have a stand-in socket and whose bodies are never trickled.
+ */
+function connectionOf(req: FastifyRequest): Socket | undefined {
+  const socket: unknown = req.raw.socket;
+  return socket instanceof Socket ? socket : undefined;
+}
+
+function lingerThenClose(req: FastifyRequest, socket: Socket): void {
   measuredBodies.get(req)?.stop();
   const raw = req.raw;
   raw.unpipe();
   let drained = 0;
-  const close = () => raw.socket?.destroy();
+  const close = () => socket.destroy();
   const timer = setTimeout(close, LINGER_MS);
   timer.unref();
   raw.on('data', (chunk: Buffer) => {
@@ -152,13 +162,13 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
         new DomainError('CLIENT_CLOSED', 'The connection closed before the request body ended', 400),
       );
     payload.once('error', gone);
-    req.raw.once('close', () => (req.raw.complete ? measured.stop() : gone()));
+    req.raw.once('close', () => (req.raw.complete || !connectionOf(req) ? measured.stop() : gone()));
     measured.once('error', (err) => {
       payload.unpipe(measured);
       if (!(err instanceof BodyTooSlowError)) return;
       tooSlow.add(req);
       // Nobody was reading any more (the answer has gone): close now.
-      if (reply.raw.headersSent) req.raw.socket?.destroy();
+      if (reply.raw.headersSent) connectionOf(req)?.destroy();
     });
     payload.pipe(measured);
     done(null, measured);
@@ -168,7 +178,8 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
     done(null, payload);
   });
   fastify.addHook('onResponse', (req, _reply, done) => {
-    if (!req.raw.complete && !req.raw.destroyed && !tooSlow.has(req)) lingerThenClose(req);
+    const socket = connectionOf(req);
+    if (socket && !req.raw.complete && !req.raw.destroyed && !tooSlow.has(req)) lingerThenClose(req, socket);
     done();
   });
 }

@@ -111,7 +111,7 @@ describe('slow clients: uploads hold no database connection while their bytes tr
     expect((await t.http.get('/api/health')).status).toBe(200);
     // The uploads hold no connection, transaction or lock: the bids are not locked.
     const locks = await t.sql.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'custodian-api' AND state LIKE 'idle in transaction%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'custodian-api' AND state LIKE 'idle in transaction%'`,
     );
     expect(locks.rows[0].n).toBe(0);
   });

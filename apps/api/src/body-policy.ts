@@ -45,7 +45,10 @@ export class MinimumRate extends Transform {
     super();
     const minBytes = opts.minBytesPerSecond * opts.windowSeconds;
     const every = setInterval(() => {
-      if (this.received - this.checked < minBytes)
+      // Bytes waiting for a reader (a guard still querying, the disk busy) are not the client's
+      // slowness: a window in which this side did not read is not held against it.
+      const unread = this.readableLength >= this.readableHighWaterMark;
+      if (!unread && this.received - this.checked < minBytes)
         this.destroy(
           new BodyTooSlowError(
             `The request body arrived slower than ${opts.minBytesPerSecond} bytes a second over ${opts.windowSeconds} s`,

@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import {
   ConflictError,
+  NotFoundError,
   spoolBody,
   ValidationError,
   type Principal,
@@ -14,6 +15,7 @@ import {
   type SpooledBody,
 } from '@custodian/core';
 import { EDITABLE_STATES } from './bid-state';
+import { Bid } from './bid.entity';
 import { BidsService, requireApplicantOrg } from './bids.service';
 import { CohortLines } from './cohort-lines';
 import type { CohortUploadDto } from './dto';
@@ -25,6 +27,16 @@ import type { CohortUploadDto } from './dto';
  * The body is read whole (spooled) before a connection is taken: a client trickling its file
  * holds no connection, transaction or bid row lock meanwhile.
  */
+/** A cohort file is only for a consent bid that can still be edited. */
+function assertTakesCohort(bid: Bid): void {
+  if (bid.legalBasis !== 'consent')
+    throw new ConflictError('COHORT_NOT_ALLOWED', 'A cohort file is only for bids under consent');
+  if (!EDITABLE_STATES.includes(bid.state))
+    throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
+      state: bid.state,
+    });
+}
+
 /** A cohort up to this size (about 90 000 NHS numbers) is spooled in memory, a larger one to a temp file. */
 const COHORT_MEMORY_BYTES = 1024 * 1024;
 
@@ -43,6 +55,11 @@ export class CohortService {
     meta?: RequestMeta,
   ): Promise<CohortUploadDto> {
     const org = requireApplicantOrg(user);
+    // Refused at once for another organisation's bid, or one that cannot take a cohort now
+    // (checked again under the row lock below).
+    const current = await this.db.manager.findOne(Bid, { where: { id: bidId, organisationId: org } });
+    if (!current) throw new NotFoundError('Bid');
+    assertTakesCohort(current);
     const spooled = await spoolBody(body, { memoryBytes: COHORT_MEMORY_BYTES });
     try {
       return await this.store(user, org, bidId, spooled, meta);
@@ -64,12 +81,7 @@ export class CohortService {
     await qr.startTransaction();
     try {
       const bid = await this.bids.lockForApplicant(qr.manager, bidId, org);
-      if (bid.legalBasis !== 'consent')
-        throw new ConflictError('COHORT_NOT_ALLOWED', 'A cohort file is only for bids under consent');
-      if (!EDITABLE_STATES.includes(bid.state))
-        throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
-          state: bid.state,
-        });
+      assertTakesCohort(bid);
       await client.query('CREATE TEMP TABLE cohort_upload (nhs_number char(10) NOT NULL) ON COMMIT DROP');
       const lines = new CohortLines();
       try {

@@ -61,6 +61,8 @@ export class ExtractsService implements OnModuleDestroy {
       // Refused unread: the client's remaining bytes are dropped briefly, then the connection closes.
       throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
     }
+    // Refused at once when the practice cannot take an extract now (checked again under its lock).
+    this.practices.assertAcceptsExtracts(await this.practices.get(actor, ods));
     // Read whole before a pool connection, the transaction and the practice's lock are taken: a
     // client trickling its extract holds none of them meanwhile.
     const spooled = await spoolBody(body, { memoryBytes: EXTRACT_MEMORY_BYTES });

@@ -4,6 +4,9 @@ import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@custodian/core';
 import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
+import { HES_HEADER, hes, toCsv } from './linkage-fixtures';
+import { nhsNumber, patient } from './support/fhir';
+import { practiceReady } from './support/practice';
 
 /**
  * Slow and greedy clients (issue 18, API4 unrestricted resource consumption, ASVS V4.4): a client
@@ -145,6 +148,60 @@ describe('slow clients: uploads hold no database connection while their bytes tr
       .set('content-type', 'text/plain')
       .send('9434765919\n')
       .expect(200);
+  });
+
+  it('a trickling extract or HES file holds no lock: the next one of the same practice, or the next load, goes through', async () => {
+    const admin = await t.as('admin');
+    const practice = await practiceReady(t, admin.auth, 'A81009');
+    const practiceToken = practice.Authorization.slice('Bearer '.length);
+    // An extract trickling in (it used to hold the practice's advisory lock and row lock)…
+    open.push(
+      trickle(
+        port,
+        `POST /api/practices/A81009/extracts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${practiceToken}\r\n` +
+          `Content-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n`,
+        ' ',
+        1000,
+      ),
+    );
+    // …and a HES file trickling in (it used to hold the linkage lock that every load and re-link takes).
+    const slowManager = await t.as('data_manager');
+    open.push(
+      trickle(
+        port,
+        `POST /api/sources/hes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${slowManager.token}\r\n` +
+          `Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\n${HES_HEADER.join(',')}\n`,
+        ' ',
+        1000,
+      ),
+    );
+    await sleep(1000);
+    const extract = `${JSON.stringify(patient('slow-p1', nhsNumber(880_001), {}, 'A81009'))}\n`;
+    const stored = await Promise.race([
+      t.http
+        .post('/api/practices/A81009/extracts')
+        .set(practice)
+        .set('content-type', 'application/x-ndjson')
+        .send(extract),
+      sleep(8000).then(() => undefined),
+    ]);
+    expect(stored?.status).toBe(201);
+    const manager = await t.as('data_manager');
+    const loaded = await Promise.race([
+      t.http
+        .post('/api/sources/hes')
+        .set(manager.auth)
+        .set('content-type', 'text/csv')
+        .send(toCsv(HES_HEADER, [hes('SLOW1', nhsNumber(880_001), '1970-03-04', '2', 'LS1 4AP')])),
+      sleep(8000).then(() => undefined),
+    ]);
+    expect(loaded?.status).toBe(201);
+    // No session of this database sits in a transaction waiting for a client's bytes.
+    const waiting = await t.sql.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'custodian-api' AND state LIKE 'idle in transaction%'`,
+    );
+    expect(waiting.rows[0].n).toBe(0);
   });
 
   it('health answers 503 POOL_SATURATED while every pooled connection is held, and 200 after', async () => {

@@ -70,7 +70,7 @@ export class MinimumRate extends Transform {
       this.timers.push(deadline);
     }
     // A handler that refused the request before reading its body attaches no listener: the error
-    // must not become an uncaught exception (the socket is closed by the 'connection: close' below).
+    // must not become an uncaught exception (the connection is closed by registerBodyPolicy).
     this.on('error', () => undefined);
   }
 

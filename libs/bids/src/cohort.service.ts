@@ -20,13 +20,6 @@ import { BidsService, requireApplicantOrg } from './bids.service';
 import { CohortLines } from './cohort-lines';
 import type { CohortUploadDto } from './dto';
 
-/**
- * Consent cohorts: the consenting patients' NHS numbers, streamed with COPY into a temporary table,
- * validated line by line, and swapped into bid_cohort_members in one transaction. All or nothing:
- * one bad line refuses the whole file. Responses carry counts and line numbers, never numbers.
- * The body is read whole (spooled) before a connection is taken: a client trickling its file
- * holds no connection, transaction or bid row lock meanwhile.
- */
 /** A cohort file is only for a consent bid that can still be edited. */
 function assertTakesCohort(bid: Bid): void {
   if (bid.legalBasis !== 'consent')
@@ -40,6 +33,13 @@ function assertTakesCohort(bid: Bid): void {
 /** A cohort up to this size (about 90 000 NHS numbers) is spooled in memory, a larger one to a temp file. */
 const COHORT_MEMORY_BYTES = 1024 * 1024;
 
+/**
+ * Consent cohorts: the consenting patients' NHS numbers, streamed with COPY into a temporary table,
+ * validated line by line, and swapped into bid_cohort_members in one transaction. All or nothing:
+ * one bad line refuses the whole file. Responses carry counts and line numbers, never numbers.
+ * The body is read whole (spooled) before a connection is taken: a client trickling its file
+ * holds no connection, transaction or bid row lock meanwhile.
+ */
 @Injectable()
 export class CohortService {
   constructor(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ROLES, Role } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ACCESS } from './access-matrix';
+import { UPLOAD_TYPES } from './support/body-routes';
 import { declaredRoutes } from './routes.e2e-spec';
 
 const PARAMS: Record<string, () => string> = { ods: () => 'A81001', name: () => 'manifest.json' };
@@ -32,6 +33,8 @@ describe('authorisation matrix: every route × every role (and anonymous)', () =
       const send = (token?: string) => {
         const req = t.http[route.method.toLowerCase() as 'get'](concrete(route.path));
         if (token) req.set('Authorization', `Bearer ${token}`);
+        // An upload gets its own content type (any other is refused with 415 before the guards).
+        if (UPLOAD_TYPES[key]) return req.set('content-type', UPLOAD_TYPES[key]).send('');
         return ['POST', 'PUT', 'PATCH'].includes(route.method) ? req.send({}) : req;
       };
       const anon = await send();

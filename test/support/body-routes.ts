@@ -70,3 +70,11 @@ export function bodyRoutes(t: TestApp): BodyRoute[] {
       };
     });
 }
+
+/** The upload routes (`@StreamedBody`) and the one content type each takes; any other is a 415 before the guards. */
+export const UPLOAD_TYPES: Record<string, string> = {
+  'POST /api/practices/:ods/extracts': 'application/x-ndjson',
+  'POST /api/sources/hes': 'text/csv',
+  'POST /api/sources/social-care': 'text/csv',
+  'PUT /api/bids/:id/cohort': 'text/plain',
+};

@@ -16,8 +16,12 @@ import {
 } from '@custodian/core';
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { ApiModule } from './api.module';
+import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 
-/** Content types whose bodies are streamed to the handler untouched (extracts, CSV loads, cohorts). */
+/**
+ * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
+ * cohorts); only the route that declares the type with `@StreamedBody` gets one.
+ */
 export const STREAMED_TYPES = ['application/x-ndjson', 'text/csv', 'text/plain'];
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
@@ -41,6 +45,16 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     requestIdHeader: false,
     trustProxy: false,
     return503OnClosing: true,
+    // Slowloris: headers within HTTP_HEADERS_TIMEOUT_SECONDS, checked every second (Node checks
+    // every 30 s by default, which would let a trickling client hold its socket 30 s longer). No
+    // flat request timeout (Node's default is 300 s): a large honest upload takes longer than any
+    // flat bound, so bodies are held to a minimum rate instead (body-policy.ts).
+    http: {
+      headersTimeout: config.httpHeadersTimeoutSeconds * 1000,
+      requestTimeout: 0,
+      connectionsCheckingInterval: 1000,
+    },
+    requestTimeout: 0,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot({ config, databaseUrl }),
@@ -93,14 +107,19 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
   await registerPortal(app, config);
-  // Patient-level bodies are not buffered: the route handler reads the stream itself.
-  fastify.addContentTypeParser(STREAMED_TYPES, (_req, payload, done) => done(null, payload));
+  registerBodyPolicy(fastify, {
+    minBytesPerSecond: config.httpBodyMinBytesPerSecond,
+    windowSeconds: config.httpBodyWindowSeconds,
+  });
+  // Patient-level bodies are not buffered here: the upload's handler spools the stream itself.
+  registerStreamedParser(fastify, STREAMED_TYPES);
 
   SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
   await app.init();
   // JSON (replacing the parser Nest registers in init()): Fastify's own parser (prototype poisoning
   // refused), after a depth check: a body nested thousands of levels deep would otherwise overflow
-  // the stack in class-transformer (a 500).
+  // the stack in class-transformer (a 500). Every JSON body route takes an object: an array, a
+  // string, a number or null is refused here, before a guard or pipe handles it.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, raw, done) => {
@@ -113,7 +132,15 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
         ),
         undefined,
       );
-    parseJson(req, body, done);
+    parseJson(req, body, (err: Error | null, value?: unknown) => {
+      if (err) return done(err, undefined);
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return done(
+          new ValidationError('The request body must be a JSON object', 'JSON_NOT_OBJECT'),
+          undefined,
+        );
+      done(null, value);
+    });
   });
   await fastify.ready();
   return app;

@@ -1,8 +1,13 @@
 import { Controller, Get, HttpCode, Inject, OnApplicationShutdown, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { Public } from '@custodian/core';
 import { DATABASE_OWNER_URL } from '@custodian/database';
+
+/** The application pool counts as saturated when a connection cannot be had from it within this. */
+const POOL_WAIT_MS = 1000;
 
 interface Reply {
   status(code: number): Reply;
@@ -19,8 +24,12 @@ export class HealthController implements OnApplicationShutdown {
    * database as down (seen in the soak: 503s at 50 connections).
    */
   private inflight?: Promise<boolean>;
+  /** The application's own pool, whose saturation makes every other request wait and fail. */
+  private readonly appPool: Pool;
+  private poolInflight?: Promise<boolean>;
 
-  constructor(@Inject(DATABASE_OWNER_URL) url: string) {
+  constructor(@Inject(DATABASE_OWNER_URL) url: string, @InjectDataSource() db: DataSource) {
+    this.appPool = (db.driver as unknown as { master: Pool }).master;
     this.pool = new Pool({
       connectionString: url,
       max: 1,
@@ -37,15 +46,50 @@ export class HealthController implements OnApplicationShutdown {
   @HttpCode(200)
   @ApiOkResponse({ schema: { example: { status: 'ok', database: 'up' } } })
   @ApiServiceUnavailableResponse({
-    schema: { example: { status: 'degraded', database: 'down', code: 'DATABASE_UNAVAILABLE' } },
+    schema: {
+      example: { status: 'degraded', database: 'down', code: 'DATABASE_UNAVAILABLE' },
+      description: 'or { status: "degraded", database: "up", pool: "saturated", code: "POOL_SATURATED" }',
+    },
   })
   async health(@Res({ passthrough: true }) reply: Reply) {
-    const up = await this.probe();
+    const [up, poolFree] = await Promise.all([this.probe(), this.probePool()]);
     if (!up) {
       reply.status(503);
       return { status: 'degraded', database: 'down', code: 'DATABASE_UNAVAILABLE' };
     }
+    if (!poolFree) {
+      reply.status(503);
+      return { status: 'degraded', database: 'up', pool: 'saturated', code: 'POOL_SATURATED' };
+    }
     return { status: 'ok', database: 'up' };
+  }
+
+  /**
+   * Readiness of the application pool: a connection can be had within a second. A database that
+   * answers while every pooled connection is held (slow uploads, long transactions) still fails
+   * every request after the pool's 5 s wait: a load balancer must see that. Shared like probe();
+   * a connection obtained after the deadline is given straight back.
+   */
+  private probePool(): Promise<boolean> {
+    this.poolInflight ??= new Promise<boolean>((resolve) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        resolve(false);
+      }, POOL_WAIT_MS);
+      this.appPool.connect().then(
+        (client) => {
+          client.release();
+          clearTimeout(timer);
+          if (!late) resolve(true);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      );
+    }).finally(() => (this.poolInflight = undefined));
+    return this.poolInflight;
   }
 
   private probe(): Promise<boolean> {

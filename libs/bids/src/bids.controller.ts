@@ -16,13 +16,12 @@ import {
   ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
-  ApiConsumes,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
 import { BidPage, BidsService, toBidResponse } from './bids.service';
 import { CohortService } from './cohort.service';
 import {
@@ -114,7 +113,7 @@ export class BidsController {
 
   @Put(':id/cohort')
   @Can('upload', 'Bid')
-  @ApiConsumes('text/plain')
+  @StreamedBody('text/plain')
   @ApiBody({ description: 'NHS numbers of the consenting cohort, one a line', schema: { type: 'string' } })
   @ApiOkResponse({ type: CohortUploadDto })
   @ApiBadRequestResponse({ description: 'INVALID_NHS_NUMBERS with details.badLines (line numbers only)' })

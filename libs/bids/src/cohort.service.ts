@@ -5,16 +5,40 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { ConflictError, ValidationError, type Principal, type RequestMeta } from '@custodian/core';
+import {
+  ConflictError,
+  NotFoundError,
+  spoolBody,
+  ValidationError,
+  type Principal,
+  type RequestMeta,
+  type SpooledBody,
+} from '@custodian/core';
 import { EDITABLE_STATES } from './bid-state';
+import { Bid } from './bid.entity';
 import { BidsService, requireApplicantOrg } from './bids.service';
 import { CohortLines } from './cohort-lines';
 import type { CohortUploadDto } from './dto';
+
+/** A cohort file is only for a consent bid that can still be edited. */
+function assertTakesCohort(bid: Bid): void {
+  if (bid.legalBasis !== 'consent')
+    throw new ConflictError('COHORT_NOT_ALLOWED', 'A cohort file is only for bids under consent');
+  if (!EDITABLE_STATES.includes(bid.state))
+    throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
+      state: bid.state,
+    });
+}
+
+/** A cohort up to this size (about 90 000 NHS numbers) is spooled in memory, a larger one to a temp file. */
+const COHORT_MEMORY_BYTES = 1024 * 1024;
 
 /**
  * Consent cohorts: the consenting patients' NHS numbers, streamed with COPY into a temporary table,
  * validated line by line, and swapped into bid_cohort_members in one transaction. All or nothing:
  * one bad line refuses the whole file. Responses carry counts and line numbers, never numbers.
+ * The body is read whole (spooled) before a connection is taken: a client trickling its file
+ * holds no connection, transaction or bid row lock meanwhile.
  */
 @Injectable()
 export class CohortService {
@@ -31,22 +55,41 @@ export class CohortService {
     meta?: RequestMeta,
   ): Promise<CohortUploadDto> {
     const org = requireApplicantOrg(user);
+    // Refused at once for another organisation's bid, or one that cannot take a cohort now
+    // (checked again under the row lock below).
+    const current = await this.db.manager.findOne(Bid, { where: { id: bidId, organisationId: org } });
+    if (!current) throw new NotFoundError('Bid');
+    assertTakesCohort(current);
+    const spooled = await spoolBody(body, { memoryBytes: COHORT_MEMORY_BYTES });
+    try {
+      return await this.store(user, org, bidId, spooled, meta);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  private async store(
+    user: Principal,
+    org: string,
+    bidId: string,
+    spooled: SpooledBody,
+    meta?: RequestMeta,
+  ): Promise<CohortUploadDto> {
     const qr = this.db.createQueryRunner();
     await qr.connect();
     const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
     await qr.startTransaction();
     try {
       const bid = await this.bids.lockForApplicant(qr.manager, bidId, org);
-      if (bid.legalBasis !== 'consent')
-        throw new ConflictError('COHORT_NOT_ALLOWED', 'A cohort file is only for bids under consent');
-      if (!EDITABLE_STATES.includes(bid.state))
-        throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
-          state: bid.state,
-        });
+      assertTakesCohort(bid);
       await client.query('CREATE TEMP TABLE cohort_upload (nhs_number char(10) NOT NULL) ON COMMIT DROP');
       const lines = new CohortLines();
       try {
-        await pipeline(body, lines, client.query(copyFrom('COPY cohort_upload (nhs_number) FROM STDIN')));
+        await pipeline(
+          spooled.open(),
+          lines,
+          client.query(copyFrom('COPY cohort_upload (nhs_number) FROM STDIN')),
+        );
       } catch (e) {
         if ((e as Error).message === 'COHORT_LINE_TOO_LONG')
           throw new ValidationError('A line of the cohort file is too long', 'INVALID_COHORT_FILE');

@@ -76,6 +76,11 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000_000) RELEASE_SHARD_ROWS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) RELEASE_MAX_SHARDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(9) RELEASE_GZIP_LEVEL?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_HEADERS_TIMEOUT_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_048_576) HTTP_BODY_MIN_BYTES_PER_SECOND?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_BODY_WINDOW_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) UPLOADS_PER_USER?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) UPLOADS_PER_PRACTICE?: number;
 }
 
 export interface AppConfig {
@@ -112,6 +117,18 @@ export interface AppConfig {
   releaseShardRows: number;
   releaseMaxShards: number;
   releaseGzipLevel: number;
+  /**
+   * Slow clients (slowloris): the request line and headers must arrive within
+   * `httpHeadersTimeoutSeconds`; a body must average `httpBodyMinBytesPerSecond` over every
+   * `httpBodyWindowSeconds` (a JSON body must also arrive whole within one window). Both bounds are
+   * capped at 60 s, so a trickling client never holds a socket longer than a minute.
+   */
+  httpHeadersTimeoutSeconds: number;
+  httpBodyMinBytesPerSecond: number;
+  httpBodyWindowSeconds: number;
+  /** Uploads (extracts, source files, cohorts) in flight at once, per user and per practice. */
+  uploadsPerUser: number;
+  uploadsPerPractice: number;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +187,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,
     releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 2,
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
+    httpHeadersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 20,
+    httpBodyMinBytesPerSecond: raw.HTTP_BODY_MIN_BYTES_PER_SECOND ?? 1024,
+    httpBodyWindowSeconds: raw.HTTP_BODY_WINDOW_SECONDS ?? 30,
+    uploadsPerUser: raw.UPLOADS_PER_USER ?? 2,
+    uploadsPerPractice: raw.UPLOADS_PER_PRACTICE ?? 2,
   };
 }
 

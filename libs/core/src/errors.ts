@@ -54,3 +54,26 @@ export class TooManyRequestsError extends DomainError {
     super(code, message, 429);
   }
 }
+
+/** A body of a content type the route does not take (checked before any guard or pipe sees it). */
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(expected: string) {
+    super('UNSUPPORTED_MEDIA_TYPE', `Send the body as ${expected}`, 415);
+  }
+}
+
+/** A request body arriving slower than the configured minimum rate (slowloris); the connection is closed. */
+export class BodyTooSlowError extends DomainError {
+  /** Read by Fastify when the error comes from the body's stream rather than from a handler. */
+  readonly statusCode = 408;
+  constructor(message: string) {
+    super('BODY_TOO_SLOW', message, 408);
+  }
+}
+
+/** Too many uploads in flight for one user or practice: refused before the body is read. */
+export class UploadsBusyError extends TooManyRequestsError {
+  constructor(who: 'user' | 'practice', limit: number) {
+    super('TOO_MANY_UPLOADS', `At most ${limit} uploads at a time per ${who}; wait for one to finish`, 5);
+  }
+}

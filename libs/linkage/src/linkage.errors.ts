@@ -1,4 +1,4 @@
-import { DomainError, ValidationError } from '@custodian/core';
+import { ValidationError } from '@custodian/core';
 
 /** The file's first line is not the format's header (or the file is empty). Nothing is stored. */
 export class CsvHeaderInvalidError extends ValidationError {
@@ -23,11 +23,5 @@ export class CsvMalformedError extends ValidationError {
       'CSV_MALFORMED',
       row ? { row } : undefined,
     );
-  }
-}
-
-export class UnsupportedMediaTypeError extends DomainError {
-  constructor() {
-    super('UNSUPPORTED_MEDIA_TYPE', 'Send the file as text/csv', 415);
   }
 }

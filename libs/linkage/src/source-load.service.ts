@@ -5,7 +5,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
@@ -40,10 +40,15 @@ export async function withClient<T>(
   }
 }
 
+/** A file up to this size is spooled in memory, a larger one to a temp file. */
+const SOURCE_MEMORY_BYTES = 1024 * 1024;
+
 /**
- * Loads a HES or social-care CSV: streamed with COPY into a TEMP staging table, validated in one
- * SQL statement, linked with the eight-step algorithm, upserted by the source's key, reported and
- * audited — all in one transaction, so a failed load leaves nothing behind.
+ * Loads a HES or social-care CSV: spooled whole first (no connection, and not the linkage lock that
+ * every load and re-link takes, is held while the client sends it), then streamed with COPY into a
+ * TEMP staging table, validated in one SQL statement, linked with the eight-step algorithm,
+ * upserted by the source's key, reported and audited — all in one transaction, so a failed load
+ * leaves nothing behind.
  */
 @Injectable()
 export class SourceLoadService {
@@ -59,6 +64,21 @@ export class SourceLoadService {
     meta?: RequestMeta,
   ): Promise<LinkageReport> {
     const format = SOURCE_FORMATS[kind];
+    const spooled = await spoolBody(body, { memoryBytes: SOURCE_MEMORY_BYTES });
+    try {
+      return await this.store(actor, kind, format, spooled, meta);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  private store(
+    actor: Principal,
+    kind: SourceKind,
+    format: (typeof SOURCE_FORMATS)[SourceKind],
+    spooled: SpooledBody,
+    meta?: RequestMeta,
+  ): Promise<LinkageReport> {
     return withClient(this.db, async (client, exec, em) => {
       // Loads and re-link runs take turns, so neither misses rows or patients the other commits.
       await exec('SELECT pg_advisory_xact_lock($1)', [LINKAGE_LOCK_KEY]);
@@ -67,7 +87,7 @@ export class SourceLoadService {
       await exec(
         `CREATE TEMP TABLE source_stage_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, ${RAW_COLUMNS.map((c) => `${c} text`).join(', ')}) ON COMMIT DROP`,
       );
-      await this.copyIn(client, body);
+      await this.copyIn(client, spooled.open());
 
       const [header] = await exec(`SELECT ${RAW_COLUMNS.join(', ')} FROM source_stage_raw WHERE row_no = 1`);
       if (!header) throw new CsvHeaderInvalidError(format.columns, 'The file is empty');

@@ -1,9 +1,8 @@
 import { Controller, Get, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
 import { LinkageReport, ListLoadsQuery, SourceLoadSummary } from './dto';
-import { UnsupportedMediaTypeError } from './linkage.errors';
 import { SourceLoadService } from './source-load.service';
 import type { SourceKind } from './source-formats';
 
@@ -16,7 +15,7 @@ export class SourcesController {
 
   @Post('hes')
   @Can('upload', 'Source')
-  @ApiConsumes('text/csv')
+  @StreamedBody('text/csv')
   @ApiBody(CSV_BODY)
   @ApiCreatedResponse({ type: LinkageReport })
   hes(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @ReqMeta() meta: RequestMeta) {
@@ -25,7 +24,7 @@ export class SourcesController {
 
   @Post('social-care')
   @Can('upload', 'Source')
-  @ApiConsumes('text/csv')
+  @StreamedBody('text/csv')
   @ApiBody(CSV_BODY)
   @ApiCreatedResponse({ type: LinkageReport })
   socialCare(@CurrentUser() user: Principal, @Req() req: FastifyRequest, @ReqMeta() meta: RequestMeta) {
@@ -46,14 +45,8 @@ export class SourcesController {
     return this.loads.get(id);
   }
 
+  /** The body is a text/csv stream: @StreamedBody refused every other content type before this. */
   private upload(user: Principal, kind: SourceKind, req: FastifyRequest, meta: RequestMeta) {
-    const body = req.body as NodeJS.ReadableStream | undefined;
-    const type = String(req.headers['content-type'] ?? '')
-      .split(';')[0]
-      .trim()
-      .toLowerCase();
-    if (type !== 'text/csv' || !body || typeof body.pipe !== 'function')
-      throw new UnsupportedMediaTypeError();
-    return this.loads.load(user, kind, body, meta);
+    return this.loads.load(user, kind, req.body as NodeJS.ReadableStream, meta);
   }
 }

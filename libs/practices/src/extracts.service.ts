@@ -6,7 +6,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
@@ -23,8 +23,12 @@ async function affected(tx: EntityManager, sql: string, params: unknown[]): Prom
   return result.affected ?? 0;
 }
 
+/** An extract up to this size is spooled in memory, a larger one to a temp file. */
+const EXTRACT_MEMORY_BYTES = 1024 * 1024;
+
 /**
- * Extract intake (SPEC §2, §7): stream → COPY into a TEMP staging table → set-based validation of
+ * Extract intake (SPEC §2, §7): the body spooled whole (no connection is held while the client
+ * sends it) → COPY into a TEMP staging table → set-based validation of
  * references → objection register → Type 1 deletion → INSERT … ON CONFLICT merge, all in one
  * transaction (a failure stores nothing), serialised per practice.
  */
@@ -54,9 +58,27 @@ export class ExtractsService implements OnModuleDestroy {
   ): Promise<ExtractReportDto> {
     // Only the practice itself uploads; any other caller sees no such practice.
     if (actor.practiceOds !== ods) {
-      (body as NodeJS.ReadableStream & { resume?: () => void }).resume?.();
+      // Refused unread: the client's remaining bytes are dropped briefly, then the connection closes.
       throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
     }
+    // Refused at once when the practice cannot take an extract now (checked again under its lock).
+    this.practices.assertAcceptsExtracts(await this.practices.get(actor, ods));
+    // Read whole before a pool connection, the transaction and the practice's lock are taken: a
+    // client trickling its extract holds none of them meanwhile.
+    const spooled = await spoolBody(body, { memoryBytes: EXTRACT_MEMORY_BYTES });
+    try {
+      return await this.store(actor, ods, spooled, meta);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  private async store(
+    actor: Principal,
+    ods: string,
+    spooled: SpooledBody,
+    meta?: RequestMeta,
+  ): Promise<ExtractReportDto> {
     const extractId = randomUUID();
     const today = todayUtc();
     const qr = this.db.createQueryRunner();
@@ -97,11 +119,7 @@ export class ExtractsService implements OnModuleDestroy {
       const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;
       const copy = client.query(copyFrom(`COPY stg (${STAGING_COLUMNS}) FROM STDIN`));
       const t0 = performance.now();
-      await pipeline(
-        body as NodeJS.ReadableStream,
-        new StagingRows(ods, today, stats, this.parseThread),
-        copy,
-      );
+      await pipeline(spooled.open(), new StagingRows(ods, today, stats, this.parseThread), copy);
       const t1 = performance.now();
       const { report, registerChanges } = await this.merge(tx, actor, ods, extractId, stats);
       await tx.query(
@@ -178,8 +196,6 @@ export class ExtractsService implements OnModuleDestroy {
       return report;
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-      // Refused before reading: drain what the client still sends, so it gets the answer.
-      (body as NodeJS.ReadableStream & { resume?: () => void }).resume?.();
       throw e;
     } finally {
       await qr.release();

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Can, CurrentUser, DomainError, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
 import {
   AwarenessDto,
   CreatePracticeDto,
@@ -86,7 +86,7 @@ export class PracticesController {
   @Post(':ods/extracts')
   @HttpCode(201)
   @Can('upload', 'Extract')
-  @ApiConsumes('application/x-ndjson')
+  @StreamedBody('application/x-ndjson')
   @ApiBody({ schema: { type: 'string', description: 'one FHIR R4 resource per line' } })
   @ApiCreatedResponse({ type: ExtractReportDto })
   upload(
@@ -95,12 +95,6 @@ export class PracticesController {
     @Req() req: FastifyRequest,
     @ReqMeta() meta: RequestMeta,
   ): Promise<ExtractReportDto> {
-    const type = String(req.headers['content-type'] ?? '')
-      .split(';')[0]
-      .trim()
-      .toLowerCase();
-    if (type !== 'application/x-ndjson')
-      throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Send the extract as application/x-ndjson', 415);
     return this.extracts.intake(user, ods, req.body as NodeJS.ReadableStream, meta);
   }
 }

@@ -1,0 +1,202 @@
+import { Socket } from 'node:net';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  BodyTooSlowError,
+  DomainError,
+  mediaType,
+  type StreamedBodyConfig,
+  UnsupportedMediaTypeError,
+} from '@custodian/core';
+
+/** Methods whose body Fastify reads (GET and HEAD bodies are never parsed, so never checked). */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface BodyRateOptions {
+  /** The least a body must average over each window, in bytes a second. */
+  minBytesPerSecond: number;
+  /** The window the rate is measured over; a JSON body must also arrive whole within one window. */
+  windowSeconds: number;
+}
+
+/** The upload route's declared content type (`@StreamedBody`), if this is an upload route. */
+export function streamedType(req: FastifyRequest): string | undefined {
+  return (req.routeOptions.config as StreamedBodyConfig | undefined)?.streamedBody;
+}
+
+function hasBody(req: FastifyRequest): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  return length > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * Passes a request body through while measuring it: every `windowSeconds` at least
+ * `minBytesPerSecond × windowSeconds` bytes must have arrived since the last check, and a body with
+ * a `deadlineSeconds` must end within it. Otherwise the stream fails with BodyTooSlowError (408),
+ * whoever reads it (Fastify's JSON reader, an upload's spool). A flat timeout cannot tell a slow
+ * client from a large honest upload (a 2 GB extract takes minutes); a minimum rate can.
+ */
+export class MinimumRate extends Transform {
+  private received = 0;
+  private checked = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(opts: BodyRateOptions & { deadlineSeconds?: number }) {
+    super();
+    const minBytes = opts.minBytesPerSecond * opts.windowSeconds;
+    const every = setInterval(() => {
+      // Bytes waiting for a reader (a guard still querying, the disk busy) are not the client's
+      // slowness: a window in which this side did not read is not held against it.
+      const unread = this.readableLength >= this.readableHighWaterMark;
+      if (!unread && this.received - this.checked < minBytes)
+        this.destroy(
+          new BodyTooSlowError(
+            `The request body arrived slower than ${opts.minBytesPerSecond} bytes a second over ${opts.windowSeconds} s`,
+          ),
+        );
+      this.checked = this.received;
+    }, opts.windowSeconds * 1000);
+    every.unref();
+    this.timers.push(every);
+    if (opts.deadlineSeconds !== undefined) {
+      const deadline = setTimeout(
+        () =>
+          this.destroy(
+            new BodyTooSlowError(`The request body did not arrive within ${opts.deadlineSeconds} s`),
+          ),
+        opts.deadlineSeconds * 1000,
+      );
+      deadline.unref();
+      this.timers.push(deadline);
+    }
+    // A handler that refused the request before reading its body attaches no listener: the error
+    // must not become an uncaught exception (the connection is closed by registerBodyPolicy).
+    this.on('error', () => undefined);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.received += chunk.length;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.stop();
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    this.stop();
+    done(err);
+  }
+
+  stop(): void {
+    for (const t of this.timers.splice(0)) clearTimeout(t);
+  }
+}
+
+/** A request's measured body, while it is being read. */
+const measuredBodies = new WeakMap<FastifyRequest, MinimumRate>();
+/** Requests whose body fell below the minimum rate: their connection is closed with the answer. */
+const tooSlow = new WeakSet<FastifyRequest>();
+
+/**
+ * After a response sent before its request's body was read (a 401, 404 or 429 to an upload), what
+ * the client still sends is read and dropped for at most LINGER_MS / LINGER_BYTES, so an honest
+ * client reads the answer rather than a reset; then the connection is closed. Node would otherwise
+ * leave the socket open with the body half read, for as long as the client cares to trickle.
+ */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1024 * 1024;
+
+/**
+ * The request's network connection; none for the portal's in-process calls (`inject`), whose
+ * requests have a stand-in socket and whose bodies are never trickled.
+ */
+function connectionOf(req: FastifyRequest): Socket | undefined {
+  const socket: unknown = req.raw.socket;
+  return socket instanceof Socket ? socket : undefined;
+}
+
+function lingerThenClose(req: FastifyRequest, socket: Socket): void {
+  measuredBodies.get(req)?.stop();
+  const raw = req.raw;
+  raw.unpipe();
+  let drained = 0;
+  const close = () => socket.destroy();
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > LINGER_BYTES) close();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
+}
+
+/**
+ * Which body each route takes, enforced before any parser, guard or pipe sees it:
+ * - an upload route (`@StreamedBody(type)`) takes exactly its content type, streamed;
+ * - every other API route takes `application/json` (an object, checked by the JSON parser) or no
+ *   body; anything else is 415. The portal's pages (outside /api) keep their urlencoded forms.
+ * Every body is measured by MinimumRate (a JSON body must also arrive within one window); a body
+ * below the rate is answered 408 and its connection closed.
+ */
+export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
+  fastify.addHook('preParsing', (req, reply, payload, done) => {
+    if (!BODY_METHODS.has(req.method)) return done(null, payload);
+    const type = mediaType(req.headers['content-type']);
+    const streamed = streamedType(req);
+    const url = req.routeOptions.url ?? '';
+    if (streamed !== undefined) {
+      if (type !== streamed) return done(new UnsupportedMediaTypeError(streamed), undefined);
+    } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
+      return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
+    if (!hasBody(req)) return done(null, payload);
+    const measured = new MinimumRate({
+      ...rate,
+      deadlineSeconds: streamed ? undefined : rate.windowSeconds,
+    });
+    measuredBodies.set(req, measured);
+    // pipe() does not pass a source's end on error: a client gone mid-body must fail the reader
+    // (an upload's spool), or it would wait for ever holding the caller's upload slot.
+    const gone = () =>
+      measured.destroy(
+        new DomainError('CLIENT_CLOSED', 'The connection closed before the request body ended', 400),
+      );
+    payload.once('error', gone);
+    req.raw.once('close', () => (req.raw.complete || !connectionOf(req) ? measured.stop() : gone()));
+    measured.once('error', (err) => {
+      payload.unpipe(measured);
+      if (!(err instanceof BodyTooSlowError)) return;
+      tooSlow.add(req);
+      // Nobody was reading any more (the answer has gone): close now.
+      if (reply.raw.headersSent) connectionOf(req)?.destroy();
+    });
+    payload.pipe(measured);
+    done(null, measured);
+  });
+  fastify.addHook('onSend', (req, reply, payload, done) => {
+    if (tooSlow.has(req)) reply.header('connection', 'close');
+    done(null, payload);
+  });
+  fastify.addHook('onResponse', (req, _reply, done) => {
+    const socket = connectionOf(req);
+    if (socket && !req.raw.complete && !req.raw.destroyed && !tooSlow.has(req)) lingerThenClose(req, socket);
+    done();
+  });
+}
+
+/**
+ * The parser of the streamed content types: hands the (measured) stream to the handler, on the
+ * upload route that declared this type only (the preParsing hook has already refused the others;
+ * this is the second lock on the same door).
+ */
+export function registerStreamedParser(fastify: FastifyInstance, types: string[]): void {
+  fastify.addContentTypeParser(types, (req, payload, done) => {
+    const streamed = streamedType(req);
+    if (streamed === undefined || streamed !== mediaType(req.headers['content-type']))
+      return done(new UnsupportedMediaTypeError(streamed ?? 'application/json (an object)'), undefined);
+    done(null, payload);
+  });
+}

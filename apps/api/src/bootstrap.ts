@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from '@custodian/core';
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
+import { AuthService } from '@custodian/auth';
 import { ApiModule } from './api.module';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 
@@ -114,7 +115,23 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   // Patient-level bodies are not buffered here: the upload's handler spools the stream itself.
   registerStreamedParser(fastify, STREAMED_TYPES);
 
-  SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
+  if (config.apiDocs !== 'off') {
+    SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });
+    // API_DOCS=authenticated (production's default): the document and its UI for signed-in users only.
+    if (config.apiDocs === 'authenticated')
+      fastify.addHook('onRequest', async (req, reply) => {
+        if (!/^\/api\/docs([-/?]|$)/.test(req.url)) return;
+        if (await app.get(AuthService, { strict: false }).principalFromBearer(req.headers.authorization))
+          return;
+        reply.code(401).header('cache-control', 'no-store').type('application/json').send({
+          statusCode: 401,
+          error: 'Unauthorized',
+          message: 'The API documentation is for signed-in users (API_DOCS=authenticated)',
+          code: 'AUTHENTICATION_REQUIRED',
+        });
+        return reply;
+      });
+  }
   await app.init();
   // JSON (replacing the parser Nest registers in init()): Fastify's own parser (prototype poisoning
   // refused), after a depth check: a body nested thousands of levels deep would otherwise overflow

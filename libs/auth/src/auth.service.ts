@@ -245,6 +245,23 @@ export class AuthService {
     this.forgetUser(user.id);
   }
 
+  /**
+   * The caller of a bearer access token outside the guarded routes (the API docs' gate): verified
+   * as the JWT strategy does (HS256, issuer, audience, a numeric `exp` in the future), then the live
+   * session. Undefined for anything else.
+   */
+  async principalFromBearer(header: string | undefined): Promise<Principal | undefined> {
+    const token = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(header ?? '')?.[1];
+    if (!token) return undefined;
+    try {
+      const claims = await this.jwt.verifyAsync<AccessClaims & { exp?: unknown }>(token);
+      if (typeof claims.exp !== 'number') return undefined;
+      return await this.principalFor(claims);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Loads the caller for an access token; undefined when the session or user is no longer valid. */
   async principalFor(claims: AccessClaims): Promise<Principal | undefined> {
     if (

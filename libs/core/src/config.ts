@@ -33,11 +33,16 @@ const toBool = ({ value }: { value: unknown }) =>
       : value === 'false'
         ? false
         : value;
+/** Who may read the OpenAPI document and Swagger UI (`/api/docs`, `/api/docs-json`). */
+export const API_DOCS_MODES = ['public', 'authenticated', 'off'] as const;
+export type ApiDocsMode = (typeof API_DOCS_MODES)[number];
+
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /** The environment as it arrives; every variable of SPEC §8 plus the few operational ones. */
 class EnvironmentVariables {
   @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(API_DOCS_MODES) API_DOCS?: ApiDocsMode;
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
@@ -111,6 +116,8 @@ export interface AppConfig {
    */
   authFailuresPerMinute: number;
   logLevel: string;
+  /** public: anyone; authenticated: a signed-in user's bearer token; off: not served. */
+  apiDocs: ApiDocsMode;
   runWorker: boolean;
   workerConcurrency: number;
   /** A release is split into shards of about this many output rows (by person), built in parallel. */
@@ -182,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     cacheSeconds: raw.CACHE_SECONDS ?? 10,
     authFailuresPerMinute: raw.AUTH_FAILURES_PER_MINUTE ?? 30,
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
+    apiDocs: raw.API_DOCS ?? (mode === 'production' ? 'authenticated' : 'public'),
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,

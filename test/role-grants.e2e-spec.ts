@@ -255,4 +255,21 @@ describe('role grants: a second administrator approves governance roles', () => 
     await approve('00000000-0000-4000-8000-000000000000', adminB).expect(404);
     await refuse('00000000-0000-4000-8000-000000000000', adminB).expect(404);
   });
+
+  it('the schema re-checks the rules: no grant requested for oneself, no approval by the requester or the grantee', async () => {
+    const u = await t.factory.user({ roles: ['researcher'] });
+    const insert = (requestedBy: string, decidedBy: string | null, outcome: string) =>
+      t.sql.query(
+        `INSERT INTO role_grants (user_id, role, requested_by, decided_by, decided_at, outcome)
+         VALUES ($1, 'auditor', $2, $3::uuid, CASE WHEN $3::uuid IS NULL THEN NULL ELSE now() END, $4)`,
+        [u.id, requestedBy, decidedBy, outcome],
+      );
+    await expect(insert(u.id, null, 'pending')).rejects.toThrow(/role_grants_not_self/);
+    await expect(insert(adminA.user.id, adminA.user.id, 'approved')).rejects.toThrow(
+      /role_grants_second_admin/,
+    );
+    await expect(insert(adminA.user.id, u.id, 'approved')).rejects.toThrow(/role_grants_second_admin/);
+    await insert(adminA.user.id, null, 'pending');
+    await expect(insert(adminB.user.id, null, 'pending')).rejects.toThrow(/role_grants_one_pending/);
+  });
 });

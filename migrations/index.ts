@@ -11,6 +11,7 @@ import { AuthTruncateNotify1764000009000 } from './1764000009000-auth-truncate-n
 import { DropRedundantPatientIndex1764000010000 } from './1764000010000-drop-redundant-patient-index';
 import { PatientRegistrations1764000011000 } from './1764000011000-patient-registrations';
 import { AuditDenialCounters1764000012000 } from './1764000012000-audit-denial-counters';
+import { RoleGrants1764000013000 } from './1764000013000-role-grants';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -30,4 +31,5 @@ export const MIGRATIONS = [
   DropRedundantPatientIndex1764000010000,
   PatientRegistrations1764000011000,
   AuditDenialCounters1764000012000,
+  RoleGrants1764000013000,
 ];

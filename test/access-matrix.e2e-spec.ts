@@ -49,6 +49,25 @@ describe('authorisation matrix: every route × every role (and anonymous)', () =
     expect(wrong).toEqual([]);
   });
 
+  it('a user with no role (governance roles still pending) signs in, sees their profile, and is denied every other route', async () => {
+    const user = await t.factory.user({ roles: [] });
+    const token = await t.login(user.email);
+    const me = await t.http.get('/api/auth/me').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(me.body.roles).toEqual([]);
+    const wrong: string[] = [];
+    for (const route of declaredRoutes(t)) {
+      const key = `${route.method} ${route.path}`;
+      if (ACCESS[key] === 'public' || key === 'POST /api/auth/logout' || key === 'GET /api/auth/me') continue;
+      const req = t.http[route.method.toLowerCase() as 'get'](concrete(route.path)).set(
+        'Authorization',
+        `Bearer ${token}`,
+      );
+      const res = await (['POST', 'PUT', 'PATCH'].includes(route.method) ? req.send({}) : req);
+      if (res.status !== 403) wrong.push(`${key} → ${res.status}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('audits denials', async () => {
     const { rows } = await t.sql.query(
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'authz.denied'`,

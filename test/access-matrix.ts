@@ -35,6 +35,9 @@ export const ACCESS: Record<string, 'public' | Role[]> = {
   'GET /api/users': ['admin'],
   'GET /api/users/:id': ['admin'],
   'PATCH /api/users/:id': ['admin'],
+  'GET /api/role-grants': ['admin'],
+  'POST /api/role-grants/:id/approve': ['admin'],
+  'POST /api/role-grants/:id/refuse': ['admin'],
   'GET /api/audit': ['auditor'],
   'GET /api/audit/verify': ['auditor'],
   'GET /api/datasets': [

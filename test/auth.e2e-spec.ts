@@ -230,7 +230,7 @@ describe('authentication', () => {
     await t.http
       .patch(`/api/users/${victim.id}`)
       .set(admin.auth)
-      .send({ roles: ['researcher', 'panel_member'] })
+      .send({ roles: ['researcher', 'data_manager'] })
       .expect(200);
     await t.http.get('/api/auth/me').set('Authorization', `Bearer ${a.accessToken}`).expect(401);
     await t.http.post('/api/auth/refresh').send({ refreshToken: a.refreshToken }).expect(401);

@@ -111,7 +111,7 @@ describe('caches that never outlive a committed change', () => {
     await t.http
       .patch(`/api/users/${user.id}`)
       .set(admin.auth)
-      .send({ roles: ['researcher', 'panel_member'] })
+      .send({ roles: ['researcher', 'data_manager'] })
       .expect(200);
     await me(token).expect(401);
   });

@@ -50,9 +50,11 @@ describe('organisations and users (admin)', () => {
         organisationId: org.id,
       })
       .expect(201);
+    // panel_member is a governance role: it waits for a second administrator (role-grants.e2e-spec.ts).
     expect(res.body).toMatchObject({
       email: 'two.roles@example.org',
-      roles: ['researcher', 'panel_member'],
+      roles: ['researcher'],
+      pendingRoles: ['panel_member'],
       organisationId: org.id,
       disabled: false,
     });

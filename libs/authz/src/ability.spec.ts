@@ -33,4 +33,14 @@ describe('defineAbilityFor', () => {
     expect(defineAbilityFor(admin).can('create', 'Organisation')).toBe(true);
     expect(defineAbilityFor(researcher).can('create', 'Organisation')).toBe(false);
   });
+
+  it('gives a user with no role (governance roles pending) their own profile and session, and nothing else', () => {
+    const ability = defineAbilityFor(principal([], true));
+    expect(ability.can('read', 'Profile')).toBe(true);
+    expect(ability.can('delete', 'Session')).toBe(true);
+    expect(ability.rules.map((r) => `${r.action}:${r.subject}`).sort()).toEqual([
+      'delete:Session',
+      'read:Profile',
+    ]);
+  });
 });

@@ -36,7 +36,9 @@ export type Action =
   | 'download'
   | 'upload'
   | 'verify'
-  | 'rollout';
+  | 'rollout'
+  | 'approve'
+  | 'refuse';
 
 export type SubjectName =
   | 'all'
@@ -44,6 +46,7 @@ export type SubjectName =
   | 'Session'
   | 'Organisation'
   | 'User'
+  | 'RoleGrant'
   | 'Audit'
   | 'Practice'
   | 'Extract'

@@ -16,6 +16,8 @@ import {
 } from 'class-validator';
 import { IsOdsCode, IsOmittable, ROLES, type Role } from '@custodian/core';
 import { ORGANISATION_KINDS, type OrganisationKind } from './organisation.entity';
+import { GRANT_OUTCOMES, type GrantOutcome } from './role-grant.entity';
+import { GOVERNANCE_ROLES, type GovernanceRole } from './role-grants';
 
 export class CreateOrganisationDto {
   @ApiProperty({ example: 'University of Leeds' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
@@ -81,9 +83,23 @@ export class UserDto {
   @ApiProperty() id!: string;
   @ApiProperty() email!: string;
   @ApiProperty() displayName!: string;
+  /** The roles the user holds now. */
   @ApiProperty({ enum: ROLES, isArray: true }) roles!: Role[];
+  /** Governance roles requested for the user and waiting for a second administrator's approval. */
+  @ApiProperty({ enum: GOVERNANCE_ROLES, isArray: true }) pendingRoles!: GovernanceRole[];
   @ApiProperty({ type: String, nullable: true }) organisationId!: string | null;
   @ApiProperty({ type: String, nullable: true }) practiceOds!: string | null;
   @ApiProperty() disabled!: boolean;
   @ApiProperty() createdAt!: Date;
+}
+
+export class RoleGrantDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() userId!: string;
+  @ApiProperty({ enum: GOVERNANCE_ROLES }) role!: GovernanceRole;
+  @ApiProperty() requestedBy!: string;
+  @ApiProperty() requestedAt!: Date;
+  @ApiProperty({ type: String, nullable: true }) decidedBy!: string | null;
+  @ApiProperty({ type: Date, nullable: true }) decidedAt!: Date | null;
+  @ApiProperty({ enum: GRANT_OUTCOMES }) outcome!: GrantOutcome;
 }

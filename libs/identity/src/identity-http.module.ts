@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
-import { OrganisationsController, UsersController } from './identity.controller';
+import { OrganisationsController, RoleGrantsController, UsersController } from './identity.controller';
 import { IdentityModule } from './identity.module';
 
-@Module({ imports: [IdentityModule], controllers: [OrganisationsController, UsersController] })
+@Module({
+  imports: [IdentityModule],
+  controllers: [OrganisationsController, UsersController, RoleGrantsController],
+})
 export class IdentityHttpModule {}

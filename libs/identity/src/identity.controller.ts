@@ -1,8 +1,20 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
-import { CreateOrganisationDto, CreateUserDto, OrganisationDto, UpdateUserDto, UserDto } from './dto';
-import { IdentityService, toOrganisationResponse, toUserResponse } from './identity.service';
+import {
+  CreateOrganisationDto,
+  CreateUserDto,
+  OrganisationDto,
+  RoleGrantDto,
+  UpdateUserDto,
+  UserDto,
+} from './dto';
+import {
+  IdentityService,
+  toOrganisationResponse,
+  toRoleGrantResponse,
+  toUserResponse,
+} from './identity.service';
 
 @ApiTags('organisations')
 @Controller('organisations')
@@ -48,7 +60,7 @@ export class UsersController {
     @Body() dto: CreateUserDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<UserDto> {
-    return toUserResponse(await this.identity.createUser(user, dto, meta));
+    return toUserResponse(await this.identity.requestUser(user, dto, meta));
   }
 
   @Get()
@@ -78,5 +90,43 @@ export class UsersController {
     @ReqMeta() meta: RequestMeta,
   ): Promise<UserDto> {
     return toUserResponse(await this.identity.updateUser(user, id, dto, meta));
+  }
+}
+
+/** Governance-role grants waiting for a second administrator (issue #28). */
+@ApiTags('role-grants')
+@Controller('role-grants')
+export class RoleGrantsController {
+  constructor(private readonly identity: IdentityService) {}
+
+  @Get()
+  @Can('read', 'RoleGrant')
+  @ApiOkResponse({ type: [RoleGrantDto], description: 'Pending grants, oldest first' })
+  async listPending(): Promise<RoleGrantDto[]> {
+    return (await this.identity.listPendingGrants()).map(toRoleGrantResponse);
+  }
+
+  @Post(':id/approve')
+  @HttpCode(200)
+  @Can('approve', 'RoleGrant')
+  @ApiOkResponse({ type: RoleGrantDto })
+  async approve(
+    @CurrentUser() user: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<RoleGrantDto> {
+    return toRoleGrantResponse(await this.identity.approveGrant(user, id, meta));
+  }
+
+  @Post(':id/refuse')
+  @HttpCode(200)
+  @Can('refuse', 'RoleGrant')
+  @ApiOkResponse({ type: RoleGrantDto })
+  async refuse(
+    @CurrentUser() user: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @ReqMeta() meta: RequestMeta,
+  ): Promise<RoleGrantDto> {
+    return toRoleGrantResponse(await this.identity.refuseGrant(user, id, meta));
   }
 }

@@ -5,14 +5,24 @@ import { AuditService } from '@custodian/audit';
 import { AuthService, PasswordService } from '@custodian/auth';
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   Principal,
   RequestMeta,
   ValidationError,
   type Role,
 } from '@custodian/core';
-import { CreateOrganisationDto, CreateUserDto, OrganisationDto, UpdateUserDto, UserDto } from './dto';
+import {
+  CreateOrganisationDto,
+  CreateUserDto,
+  OrganisationDto,
+  RoleGrantDto,
+  UpdateUserDto,
+  UserDto,
+} from './dto';
 import { Organisation } from './organisation.entity';
+import { RoleGrant } from './role-grant.entity';
+import { approvalRefusal, GovernanceRole, GRANT_ERRORS, planRoleChange } from './role-grants';
 import { User } from './user.entity';
 
 export const toOrganisationResponse = (o: Organisation): OrganisationDto => ({
@@ -21,16 +31,44 @@ export const toOrganisationResponse = (o: Organisation): OrganisationDto => ({
   kind: o.kind,
   createdAt: o.createdAt,
 });
-export const toUserResponse = (u: User): UserDto => ({
+/** A user and the governance roles waiting for a second administrator's approval. */
+export interface UserWithGrants {
+  user: User;
+  pendingRoles: GovernanceRole[];
+}
+
+export const toUserResponse = ({ user: u, pendingRoles }: UserWithGrants): UserDto => ({
   id: u.id,
   email: u.email,
   displayName: u.displayName,
   roles: u.roles,
+  pendingRoles,
   organisationId: u.organisationId,
   practiceOds: u.practiceOds,
   disabled: u.disabled,
   createdAt: u.createdAt,
 });
+
+export const toRoleGrantResponse = (g: RoleGrant): RoleGrantDto => ({
+  id: g.id,
+  userId: g.userId,
+  role: g.role,
+  requestedBy: g.requestedBy,
+  requestedAt: g.requestedAt,
+  decidedBy: g.decidedBy,
+  decidedAt: g.decidedAt,
+  outcome: g.outcome,
+});
+
+/** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
+class SelfRoleGrant extends ForbiddenError {
+  constructor(readonly roles: GovernanceRole[]) {
+    super(
+      'Administrators cannot give themselves a governance role; another administrator must request it',
+      GRANT_ERRORS.SELF_ROLE_GRANT,
+    );
+  }
+}
 
 const isUniqueViolation = (e: unknown, constraint: string) =>
   (e as { driverError?: { code?: string; constraint?: string } }).driverError?.code === '23505' &&
@@ -84,9 +122,29 @@ export class IdentityService {
     return org;
   }
 
-  async createUser(actor: Principal | null, dto: CreateUserDto, meta?: RequestMeta): Promise<User> {
+  /**
+   * The system's path (demo seeding, the CLI, test factories): every role applies at once. `actor`
+   * is always null here — an administrator's request over HTTP goes through `requestUser`, where
+   * governance roles wait for a second administrator.
+   */
+  async createUser(actor: null, dto: CreateUserDto, meta?: RequestMeta): Promise<User> {
+    return (await this.insertUser(actor, dto, meta)).user;
+  }
+
+  /** An administrator creates a user: governance roles become pending grants (issue #28), the rest apply at once. */
+  async requestUser(actor: Principal, dto: CreateUserDto, meta?: RequestMeta): Promise<UserWithGrants> {
+    if (!actor?.id) throw new ForbiddenError();
+    return this.insertUser(actor, dto, meta);
+  }
+
+  private async insertUser(
+    actor: Principal | null,
+    dto: CreateUserDto,
+    meta?: RequestMeta,
+  ): Promise<UserWithGrants> {
     const email = dto.email.trim().toLowerCase();
-    await this.checkBindings(dto.roles, dto.organisationId ?? null, dto.practiceOds ?? null);
+    const { apply, pending } = actor ? planRoleChange([], dto.roles) : { apply: dto.roles, pending: [] };
+    await this.checkBindings(apply, dto.organisationId ?? null, dto.practiceOds ?? null);
     const passwordHash = await this.passwords.hash(dto.password);
     try {
       return await this.db.transaction(async (tx) => {
@@ -95,7 +153,7 @@ export class IdentityService {
             email,
             passwordHash,
             displayName: dto.displayName,
-            roles: dto.roles,
+            roles: apply,
             organisationId: dto.organisationId ?? null,
             practiceOds: dto.practiceOds ?? null,
           }),
@@ -109,13 +167,15 @@ export class IdentityService {
             meta,
             details: {
               roles: user.roles,
+              pendingRoles: pending,
               organisationId: user.organisationId,
               practiceOds: user.practiceOds,
             },
           },
           tx,
         );
-        return user;
+        if (actor) await this.requestGrants(tx, actor, user.id, pending, meta);
+        return { user, pendingRoles: pending };
       });
     } catch (e) {
       if (isUniqueViolation(e, 'users_email_unique'))
@@ -124,83 +184,214 @@ export class IdentityService {
     }
   }
 
-  listUsers(organisationId?: string): Promise<User[]> {
-    return this.db
+  async listUsers(organisationId?: string): Promise<UserWithGrants[]> {
+    const users = await this.db
       .getRepository(User)
       .find({ where: organisationId ? { organisationId } : {}, order: { email: 'ASC' } });
+    const pending = await this.pendingRolesOf(users.map((u) => u.id));
+    return users.map((user) => ({ user, pendingRoles: pending.get(user.id) ?? [] }));
   }
 
-  async getUser(id: string): Promise<User> {
+  async getUser(id: string): Promise<UserWithGrants> {
     const user = await this.db.getRepository(User).findOneBy({ id });
     if (!user) throw new NotFoundError('User');
-    return user;
+    return { user, pendingRoles: (await this.pendingRolesOf([id])).get(id) ?? [] };
   }
 
-  /** Changing roles, disabling, or setting a new password ends every session of that user at once. */
-  async updateUser(actor: Principal, id: string, dto: UpdateUserDto, meta?: RequestMeta): Promise<User> {
+  /**
+   * Changing roles, disabling, or setting a new password ends every session of that user at once.
+   * `roles` is the wanted set: governance roles not held become pending grants (refused outright for
+   * the administrator's own account), pending grants no longer wanted are withdrawn, the rest
+   * applies at once.
+   */
+  async updateUser(
+    actor: Principal,
+    id: string,
+    dto: UpdateUserDto,
+    meta?: RequestMeta,
+  ): Promise<UserWithGrants> {
+    if (!actor?.id) throw new ForbiddenError();
     const passwordHash = dto.password ? await this.passwords.hash(dto.password) : undefined;
-    const saved = await this.db.transaction(async (tx) => {
-      const user = await tx
-        .getRepository(User)
-        .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (!user) throw new NotFoundError('User');
-      const next = {
-        roles: dto.roles ?? user.roles,
-        organisationId: dto.organisationId === undefined ? user.organisationId : dto.organisationId,
-        practiceOds: dto.practiceOds === undefined ? user.practiceOds : dto.practiceOds,
-      };
-      await this.checkBindings(next.roles, next.organisationId, next.practiceOds, tx);
-      if (actor.id === user.id && (dto.disabled || (dto.roles && !dto.roles.includes('admin')))) {
-        throw new ConflictError(
-          'CANNOT_DEMOTE_SELF',
-          'Administrators cannot disable themselves or remove their own admin role',
+    let saved: UserWithGrants;
+    try {
+      saved = await this.db.transaction(async (tx) => {
+        const user = await tx
+          .getRepository(User)
+          .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!user) throw new NotFoundError('User');
+        const plan = dto.roles ? planRoleChange(user.roles, dto.roles) : { apply: user.roles, pending: [] };
+        if (plan.pending.length && actor.id === user.id) throw new SelfRoleGrant(plan.pending);
+        const next = {
+          roles: plan.apply,
+          organisationId: dto.organisationId === undefined ? user.organisationId : dto.organisationId,
+          practiceOds: dto.practiceOds === undefined ? user.practiceOds : dto.practiceOds,
+        };
+        await this.checkBindings(next.roles, next.organisationId, next.practiceOds, tx);
+        if (actor.id === user.id && (dto.disabled || (dto.roles && !dto.roles.includes('admin')))) {
+          throw new ConflictError(
+            'CANNOT_DEMOTE_SELF',
+            'Administrators cannot disable themselves or remove their own admin role',
+          );
+        }
+        const rolesChanged = [...next.roles].sort().join() !== [...user.roles].sort().join();
+        const bindingChanged =
+          next.organisationId !== user.organisationId || next.practiceOds !== user.practiceOds;
+        const disabling = dto.disabled === true && !user.disabled;
+        Object.assign(
+          user,
+          next,
+          dto.displayName !== undefined ? { displayName: dto.displayName } : {},
+          dto.disabled !== undefined ? { disabled: dto.disabled } : {},
         );
-      }
-      const rolesChanged =
-        dto.roles !== undefined && [...dto.roles].sort().join() !== [...user.roles].sort().join();
-      const bindingChanged =
-        next.organisationId !== user.organisationId || next.practiceOds !== user.practiceOds;
-      const disabling = dto.disabled === true && !user.disabled;
-      Object.assign(
-        user,
-        next,
-        dto.displayName !== undefined ? { displayName: dto.displayName } : {},
-        dto.disabled !== undefined ? { disabled: dto.disabled } : {},
-      );
-      if (passwordHash)
-        await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
-      const saved = await tx.save(user);
-      let sessionsEnded = 0;
-      if (rolesChanged || bindingChanged || disabling || passwordHash) {
-        sessionsEnded = await this.auth.revokeUserSessions(
+        if (passwordHash)
+          await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+        const saved = await tx.save(user);
+        let sessionsEnded = 0;
+        if (rolesChanged || bindingChanged || disabling || passwordHash) {
+          sessionsEnded = await this.auth.revokeUserSessions(
+            tx,
+            id,
+            disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
+          );
+        }
+        if (dto.roles) {
+          await this.withdrawGrants(tx, actor, id, dto.roles, meta);
+          await this.requestGrants(tx, actor, id, plan.pending, meta);
+        }
+        const pendingRoles = (await this.pendingRolesOf([id], tx)).get(id) ?? [];
+        await this.audit.record(
+          {
+            action: 'user.update',
+            actor,
+            subjectType: 'user',
+            subjectId: id,
+            meta,
+            details: {
+              changed: Object.keys(dto)
+                .filter((k) => k !== 'password')
+                .concat(passwordHash ? ['password'] : []),
+              roles: saved.roles,
+              pendingRoles,
+              disabled: saved.disabled,
+              sessionsEnded,
+            },
+          },
           tx,
-          id,
-          disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
         );
+        return { user: saved, pendingRoles };
+      });
+    } catch (e) {
+      if (e instanceof SelfRoleGrant) {
+        // The refusal outlives the undone transaction: one entry per role asked for.
+        for (const role of e.roles)
+          await this.audit.record({
+            action: 'identity.role_grant_refused',
+            outcome: 'denied',
+            actor,
+            subjectType: 'user',
+            subjectId: id,
+            meta,
+            details: { role, userId: id, requestedBy: actor.id, reason: 'self_grant' },
+          });
       }
+      throw e;
+    }
+    // Committed: this process stops reusing the user's session checks before it answers.
+    this.auth.forgetUser(id);
+    return saved;
+  }
+
+  /** Grants waiting for a decision, oldest first. */
+  listPendingGrants(): Promise<RoleGrant[]> {
+    return this.db
+      .getRepository(RoleGrant)
+      .find({ where: { outcome: 'pending' }, order: { requestedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * A second administrator approves a pending grant: the role applies in the same transaction. The
+   * user's row and then the grant's are locked (the order updateUser takes them in), so two
+   * approvals at once apply once — the second finds the grant decided — and the user's state is
+   * checked as it is now, not as it was when the grant was requested.
+   */
+  async approveGrant(actor: Principal, grantId: string, meta?: RequestMeta): Promise<RoleGrant> {
+    const decided = await this.db.transaction(async (tx) => {
+      const { grant, user } = await this.lockGrant(tx, grantId);
+      const refusal = approvalRefusal(grant, actor.id);
+      if (refusal)
+        throw new ForbiddenError(
+          refusal === GRANT_ERRORS.APPROVER_IS_REQUESTER
+            ? 'The administrator who requested a role cannot approve it'
+            : 'Nobody can approve a role for themselves',
+          refusal,
+        );
+      if (grant.outcome !== 'pending')
+        throw new ConflictError(GRANT_ERRORS.NOT_PENDING, `This grant was already ${grant.outcome}`);
+      if (user.disabled)
+        throw new ConflictError(
+          GRANT_ERRORS.GRANTEE_DISABLED,
+          'The user is disabled; refuse the grant or enable them first',
+        );
+      let sessionsEnded = 0;
+      if (!user.roles.includes(grant.role)) {
+        user.roles = [...user.roles, grant.role];
+        await this.checkBindings(user.roles, user.organisationId, user.practiceOds, tx);
+        await tx.save(user);
+        sessionsEnded = await this.auth.revokeUserSessions(tx, user.id, 'roles_changed');
+      }
+      Object.assign(grant, { outcome: 'approved', decidedBy: actor.id, decidedAt: new Date() });
+      await tx.save(grant);
       await this.audit.record(
         {
-          action: 'user.update',
+          action: 'identity.role_grant_approved',
           actor,
           subjectType: 'user',
-          subjectId: id,
+          subjectId: user.id,
           meta,
           details: {
-            changed: Object.keys(dto)
-              .filter((k) => k !== 'password')
-              .concat(passwordHash ? ['password'] : []),
-            roles: saved.roles,
-            disabled: saved.disabled,
+            grantId: grant.id,
+            role: grant.role,
+            userId: user.id,
+            requestedBy: grant.requestedBy,
+            roles: user.roles,
             sessionsEnded,
           },
         },
         tx,
       );
-      return saved;
+      return grant;
     });
-    // Committed: this process stops reusing the user's session checks before it answers.
-    this.auth.forgetUser(id);
-    return saved;
+    this.auth.forgetUser(decided.userId);
+    return decided;
+  }
+
+  /** Any administrator may refuse a pending grant (the safe direction), the requester withdrawing it included. */
+  async refuseGrant(actor: Principal, grantId: string, meta?: RequestMeta): Promise<RoleGrant> {
+    return this.db.transaction(async (tx) => {
+      const { grant } = await this.lockGrant(tx, grantId);
+      if (grant.outcome !== 'pending')
+        throw new ConflictError(GRANT_ERRORS.NOT_PENDING, `This grant was already ${grant.outcome}`);
+      Object.assign(grant, { outcome: 'refused', decidedBy: actor.id, decidedAt: new Date() });
+      await tx.save(grant);
+      await this.audit.record(
+        {
+          action: 'identity.role_grant_refused',
+          actor,
+          subjectType: 'user',
+          subjectId: grant.userId,
+          meta,
+          details: {
+            grantId: grant.id,
+            role: grant.role,
+            userId: grant.userId,
+            requestedBy: grant.requestedBy,
+            reason: 'refused',
+          },
+        },
+        tx,
+      );
+      return grant;
+    });
   }
 
   /** The first administrator, from ADMIN_EMAIL/ADMIN_PASSWORD, only when no user exists yet. */
@@ -214,6 +405,93 @@ export class IdentityService {
       displayName: 'Administrator',
       roles: ['admin'],
     });
+  }
+
+  /** The grant and its user, both locked: the user first, as updateUser locks them. */
+  private async lockGrant(tx: EntityManager, grantId: string): Promise<{ grant: RoleGrant; user: User }> {
+    const found = await tx.getRepository(RoleGrant).findOneBy({ id: grantId });
+    if (!found) throw new NotFoundError('Role grant');
+    const user = await tx
+      .getRepository(User)
+      .findOne({ where: { id: found.userId }, lock: { mode: 'pessimistic_write' } });
+    const grant = await tx
+      .getRepository(RoleGrant)
+      .findOne({ where: { id: grantId }, lock: { mode: 'pessimistic_write' } });
+    if (!user || !grant) throw new NotFoundError('Role grant');
+    return { grant, user };
+  }
+
+  /** Pending grants for these roles (one per user and role: a repeated request keeps the first). */
+  private async requestGrants(
+    tx: EntityManager,
+    actor: Principal,
+    userId: string,
+    roles: GovernanceRole[],
+    meta?: RequestMeta,
+  ): Promise<void> {
+    if (!roles.length) return;
+    const rows: { id: string; role: GovernanceRole }[] = await tx.query(
+      `INSERT INTO role_grants (user_id, role, requested_by)
+       SELECT $1, r, $2 FROM unnest($3::text[]) AS r
+       ON CONFLICT (user_id, role) WHERE outcome = 'pending' DO NOTHING
+       RETURNING id, role`,
+      [userId, actor.id, roles],
+    );
+    for (const { id, role } of rows)
+      await this.audit.record(
+        {
+          action: 'identity.role_grant_requested',
+          actor,
+          subjectType: 'user',
+          subjectId: userId,
+          meta,
+          details: { grantId: id, role, userId, requestedBy: actor.id },
+        },
+        tx,
+      );
+  }
+
+  /** Pending grants of roles the latest edit no longer asks for are withdrawn (refused), each audited. */
+  private async withdrawGrants(
+    tx: EntityManager,
+    actor: Principal,
+    userId: string,
+    wanted: Role[],
+    meta?: RequestMeta,
+  ): Promise<void> {
+    const [rows]: [{ id: string; role: GovernanceRole; requested_by: string }[], number] = await tx.query(
+      `UPDATE role_grants SET outcome = 'refused', decided_by = $2, decided_at = now()
+        WHERE user_id = $1 AND outcome = 'pending' AND NOT (role = ANY($3::text[]))
+        RETURNING id, role, requested_by`,
+      [userId, actor.id, wanted],
+    );
+    for (const r of rows)
+      await this.audit.record(
+        {
+          action: 'identity.role_grant_refused',
+          actor,
+          subjectType: 'user',
+          subjectId: userId,
+          meta,
+          details: { grantId: r.id, role: r.role, userId, requestedBy: r.requested_by, reason: 'withdrawn' },
+        },
+        tx,
+      );
+  }
+
+  private async pendingRolesOf(
+    userIds: string[],
+    em: EntityManager = this.db.manager,
+  ): Promise<Map<string, GovernanceRole[]>> {
+    const map = new Map<string, GovernanceRole[]>();
+    if (!userIds.length) return map;
+    const rows: { user_id: string; role: GovernanceRole }[] = await em.query(
+      `SELECT user_id, role FROM role_grants WHERE outcome = 'pending' AND user_id = ANY($1::uuid[])
+        ORDER BY requested_at, role`,
+      [userIds],
+    );
+    for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), r.role]);
+    return map;
   }
 
   private async checkBindings(

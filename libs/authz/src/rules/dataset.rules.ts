@@ -1,6 +1,9 @@
 import type { RulesFile } from '../ability';
 
-/** Every signed-in user may read the dataset catalogue. */
-export const datasetRules: RulesFile = (_user, { can }) => {
-  can('read', 'Dataset');
+/**
+ * Every signed-in user who holds a role may read the dataset catalogue. A user with none (their
+ * governance roles still waiting for approval, issue #28) is denied like anyone else.
+ */
+export const datasetRules: RulesFile = (user, { can }) => {
+  if (user.roles.length) can('read', 'Dataset');
 };

@@ -8,6 +8,7 @@ import { objectionRules } from './objection.rules';
 import { practiceRules } from './practice.rules';
 import { profileRules } from './profile.rules';
 import { releaseRules } from './release.rules';
+import { roleGrantRules } from './role-grant.rules';
 import { sourceRules } from './source.rules';
 import { userRules } from './user.rules';
 
@@ -16,6 +17,7 @@ export const RULES: RulesFile[] = [
   profileRules,
   organisationRules,
   userRules,
+  roleGrantRules,
   auditRules,
   datasetRules,
   bidRules,

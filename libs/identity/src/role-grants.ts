@@ -1,0 +1,45 @@
+import type { Role } from '@custodian/core';
+
+/**
+ * Segregation of duties (issue #28). The roles that decide what leaves the centre, or who watches
+ * it, are given through the API only with a second administrator's approval: one administrator
+ * can neither give themselves one nor make an account through which to act.
+ */
+export const GOVERNANCE_ROLES = [
+  'admin',
+  'panel_member',
+  'release_officer',
+  'auditor',
+] as const satisfies readonly Role[];
+export type GovernanceRole = (typeof GOVERNANCE_ROLES)[number];
+
+export const isGovernanceRole = (role: Role): role is GovernanceRole =>
+  (GOVERNANCE_ROLES as readonly Role[]).includes(role);
+
+/**
+ * How an administrator's requested role set applies to a user who holds `current`: governance roles
+ * not already held wait for approval (`pending`); everything else, removals included, applies at once.
+ */
+export function planRoleChange(current: readonly Role[], desired: readonly Role[]) {
+  const pending = desired.filter((r): r is GovernanceRole => isGovernanceRole(r) && !current.includes(r));
+  const apply = desired.filter((r) => !(pending as Role[]).includes(r));
+  return { apply, pending };
+}
+
+export const GRANT_ERRORS = {
+  SELF_ROLE_GRANT: 'SELF_ROLE_GRANT',
+  APPROVER_IS_REQUESTER: 'GRANT_APPROVER_IS_REQUESTER',
+  APPROVER_IS_GRANTEE: 'GRANT_APPROVER_IS_GRANTEE',
+  NOT_PENDING: 'GRANT_NOT_PENDING',
+  GRANTEE_DISABLED: 'GRANTEE_DISABLED',
+} as const;
+
+/** Why `approverId` may not approve this grant, or null when they may: a second pair of eyes, not the first or the grantee's. */
+export function approvalRefusal(
+  grant: { requestedBy: string; userId: string },
+  approverId: string,
+): (typeof GRANT_ERRORS)['APPROVER_IS_REQUESTER' | 'APPROVER_IS_GRANTEE'] | null {
+  if (grant.requestedBy === approverId) return GRANT_ERRORS.APPROVER_IS_REQUESTER;
+  if (grant.userId === approverId) return GRANT_ERRORS.APPROVER_IS_GRANTEE;
+  return null;
+}

@@ -62,7 +62,11 @@ describe('authorisation matrix: every route × every role (and anonymous)', () =
         'Authorization',
         `Bearer ${token}`,
       );
-      const res = await (['POST', 'PUT', 'PATCH'].includes(route.method) ? req.send({}) : req);
+      const res = await (UPLOAD_TYPES[key]
+        ? req.set('content-type', UPLOAD_TYPES[key]).send('')
+        : ['POST', 'PUT', 'PATCH'].includes(route.method)
+          ? req.send({})
+          : req);
       if (res.status !== 403) wrong.push(`${key} → ${res.status}`);
     }
     expect(wrong).toEqual([]);

@@ -54,9 +54,10 @@ export function startWorker(t: TestApp, env: Record<string, string> = {}): Promi
 export async function startApi(
   t: TestApp,
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [API], {
+  const child = spawn(process.execPath, [...nodeArgs, API], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'test',

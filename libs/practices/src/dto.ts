@@ -61,7 +61,19 @@ export class ExtractReportDto {
   @ApiProperty() extractId!: string;
   @ApiProperty({ description: 'Patient rows stored new or changed by this extract' }) patients!: number;
   @ApiProperty({ description: 'clinical resources (gp_events) stored new or changed' }) resources!: number;
-  @ApiProperty({ type: [RejectedLineDto] }) rejected!: RejectedLineDto[];
+  @ApiProperty({
+    type: [RejectedLineDto],
+    description:
+      'the refused lines with the lowest line numbers (at most 1000; rejectedCount counts them all)',
+  })
+  rejected!: RejectedLineDto[];
+  @ApiProperty({ description: 'every refused line' }) rejectedCount!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'refused lines by reason (at most 100 reasons named; the rest under "(other reasons)")',
+  })
+  rejectedByReason!: Record<string, number>;
   @ApiProperty({ description: 'objection entries added to the register history' }) objections!: number;
   @ApiProperty({
     description:

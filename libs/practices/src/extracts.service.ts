@@ -9,6 +9,7 @@ import { AuditService } from '@custodian/audit';
 import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
+import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
 import { DroppedFields, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
@@ -112,7 +113,7 @@ export class ExtractsService implements OnModuleDestroy {
         ) ON COMMIT DROP`);
       const stats: StreamStats = {
         lines: 0,
-        rejected: [],
+        rejected: new RejectionTally(),
         unsupported: 0,
         byField: Object.create(null) as DroppedFields,
       };
@@ -133,7 +134,7 @@ export class ExtractsService implements OnModuleDestroy {
           report.patients,
           report.resources,
           report.objections,
-          report.rejected.length,
+          report.rejectedCount,
           JSON.stringify(report),
         ],
       );
@@ -162,7 +163,7 @@ export class ExtractsService implements OnModuleDestroy {
             patients: report.patients,
             resources: report.resources,
             objections: report.objections,
-            rejected: report.rejected.length,
+            rejected: report.rejectedCount,
             droppedResources: report.dropped.resources,
             droppedFields: report.dropped.fields,
             type1: report.dropped.type1,
@@ -179,7 +180,7 @@ export class ExtractsService implements OnModuleDestroy {
           lines: stats.lines,
           patients: report.patients,
           resources: report.resources,
-          rejected: report.rejected.length,
+          rejected: report.rejectedCount,
           streamSeconds: +((t1 - t0) / 1000).toFixed(2),
           mergeSeconds: +((performance.now() - t1) / 1000).toFixed(2),
           slowSteps,
@@ -209,10 +210,14 @@ export class ExtractsService implements OnModuleDestroy {
     extractId: string,
     stats: StreamStats,
   ): Promise<{ report: ExtractReportDto; registerChanges: RegisterChange[] }> {
-    const rejected = [...stats.rejected];
+    const rejected = stats.rejected;
+    // Lines the SQL refuses go to a table, counted by reason with the lowest numbers listed at the
+    // end: never one object each in memory (a million events without a Patient would be a million).
+    // Each statement's last `SELECT line, reason` becomes the insert.
+    await tx.query(`CREATE TEMP TABLE rej (line int NOT NULL, reason text NOT NULL) ON COMMIT DROP`);
     const sqlRejected = async (sql: string, params: unknown[] = []) => {
-      const rows: { line: number; reason: string }[] = await tx.query(sql, params);
-      rejected.push(...rows);
+      const at = sql.lastIndexOf('SELECT line,');
+      await tx.query(`${sql.slice(0, at)}INSERT INTO rej (line, reason) ${sql.slice(at)}`, params);
     };
     // The sorts and hashes over a whole extract's rows (DISTINCT ON, the subject joins) then stay
     // in memory instead of spilling to disk: 800k events sort in ~60 MB.
@@ -433,8 +438,24 @@ export class ExtractsService implements OnModuleDestroy {
       byField,
       type1: { patients: t1.patients, resources: t1.resources, heldDeleted },
     };
-    rejected.sort((a, b) => a.line - b.line);
-    return { report: { extractId, patients, resources, rejected, objections, dropped }, registerChanges };
+    const refused: { reason: string; n: number; lowest: number[] }[] = await tx.query(
+      `SELECT reason, count(*)::int AS n, (array_agg(line ORDER BY line))[1:${MAX_LISTED_REJECTIONS}] AS lowest
+         FROM rej GROUP BY reason`,
+    );
+    for (const r of refused) rejected.addCounted(r.reason, r.n, r.lowest);
+    return {
+      report: {
+        extractId,
+        patients,
+        resources,
+        rejected: rejected.lines(),
+        rejectedCount: rejected.total,
+        rejectedByReason: { ...rejected.byReason },
+        objections,
+        dropped,
+      },
+      registerChanges,
+    };
   }
 
   /** A stored report: the uploading practice, admins and data managers; anyone else 404. */

@@ -13,6 +13,7 @@ import {
   StagingRows,
   StreamStats,
 } from './staging-rows';
+import { RejectedLine, RejectionTally } from './rejections';
 
 const TODAY = '2026-01-15';
 const NHS = '9434765919';
@@ -21,7 +22,7 @@ const WORKER_SCRIPT = path.resolve('dist/libs/practices/src/staging-worker.js');
 
 const newStats = (): StreamStats => ({
   lines: 0,
-  rejected: [],
+  rejected: new RejectionTally(),
   unsupported: 0,
   byField: Object.create(null),
 });
@@ -29,7 +30,11 @@ const newStats = (): StreamStats => ({
 async function stage(
   input: Buffer | string,
   opts: { chunk?: number | number[]; thread?: ParseThread } = {},
-): Promise<{ text: string; rows: string[][]; stats: StreamStats }> {
+): Promise<{
+  text: string;
+  rows: string[][];
+  stats: Omit<StreamStats, 'rejected'> & { rejected: RejectedLine[] };
+}> {
   const stats = newStats();
   const whole = Buffer.isBuffer(input) ? input : Buffer.from(input);
   const chunks: Buffer[] = [];
@@ -53,14 +58,13 @@ async function stage(
       },
     }),
   );
-  stats.rejected.sort((a, b) => a.line - b.line);
   return {
     text,
     rows: text
       .split('\n')
       .filter(Boolean)
       .map((r) => r.split('\t')),
-    stats,
+    stats: { ...stats, rejected: stats.rejected.lines() },
   };
 }
 

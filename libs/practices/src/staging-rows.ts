@@ -5,12 +5,15 @@ import { Worker } from 'node:worker_threads';
 import { HeldLine } from './ndjson-lines';
 import { BlockResult, MAX_LINE_BYTES, parseBlock, tooLong } from './staging-block';
 import type { ParseRequest } from './staging-worker';
+import { addDroppedFields, RejectionTally } from './rejections';
 
 export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 
 /** What an upload's lines came to, beside its rows: a block's counts, summed, and the line count. */
-export interface StreamStats extends Omit<BlockResult, 'rows'> {
+export interface StreamStats extends Omit<BlockResult, 'rows' | 'rejected'> {
   lines: number;
+  /** Bounded: the first refused lines and counts by reason (see rejections.ts). */
+  rejected: RejectionTally;
 }
 
 /** The most bytes of whole lines in one block: a whole upload in one chunk is still many blocks. */
@@ -186,7 +189,7 @@ const QUEUED_BLOCKS = 8;
 /**
  * Turns an NDJSON byte stream into rows of the staging table (COPY text format), in line order.
  * Patient data goes straight on to PostgreSQL, one write per ~64 KiB; only counts and rejected
- * line numbers stay in memory. Incoming bytes are cut into blocks of whole lines; with a
+ * line numbers stay in memory, bounded (rejections.ts). Incoming bytes are cut into blocks of whole lines; with a
  * `ParseThread`, a block goes to it while it holds fewer than THREAD_BLOCKS, else it is parsed here — so both
  * cores parse, and the thread's share follows how busy it is (it serves every upload of the process).
  */
@@ -202,7 +205,10 @@ export class StagingRows extends Transform {
     private readonly thread?: ParseThread,
   ) {
     super();
-    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => stats.rejected.push(tooLong(line)));
+    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => {
+      const r = tooLong(line);
+      stats.rejected.add(r.line, r.reason);
+    });
   }
 
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {
@@ -240,9 +246,9 @@ export class StagingRows extends Transform {
   private async settle(keep: number): Promise<void> {
     while (this.queue.length > keep) {
       const r = await this.queue.shift()!;
-      for (const x of r.rejected) this.stats.rejected.push(x);
+      for (const x of r.rejected) this.stats.rejected.add(x.line, x.reason);
       this.stats.unsupported += r.unsupported;
-      for (const k in r.byField) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + r.byField[k];
+      addDroppedFields(this.stats.byField, r.byField);
       this.batch += r.rows;
       if (this.batch.length >= 65_536) {
         this.push(this.batch);

@@ -31,7 +31,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
   it('stores the ok fixture, maps it to the centre tables, keeps the report and queues relinking', async () => {
     const res = await upload(t, a, 'A81001', fixture('ok/small-practice.ndjson')).expect(201);
     expect(Object.keys(res.body).sort()).toEqual(
-      ['dropped', 'extractId', 'objections', 'patients', 'rejected', 'resources'].sort(),
+      ['dropped', 'extractId', 'objections', 'patients', 'rejected', 'resources', 'warnings'].sort(),
     );
     expect(res.body).toMatchObject({ patients: 2, resources: 4, rejected: [], objections: 1 });
     expect(res.body.dropped).toEqual({

@@ -91,6 +91,8 @@ export class ExtractsService implements OnModuleDestroy {
       const stats: StreamStats = {
         lines: 0,
         rejected: [],
+        warnings: [],
+        unresolved: [],
         unsupported: 0,
         byField: Object.create(null) as DroppedFields,
       };
@@ -209,7 +211,7 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query(
       `CREATE TEMP TABLE subj ON COMMIT DROP AS
        SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
-              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number) AS nhs_number
+              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number
          FROM stg s
          LEFT JOIN xp ON xp.id = s.subject
          LEFT JOIN LATERAL (
@@ -368,7 +370,7 @@ export class ExtractsService implements OnModuleDestroy {
       type1: { patients: t1.patients, resources: t1.resources, heldDeleted },
     };
     rejected.sort((a, b) => a.line - b.line);
-    return { extractId, patients, resources, rejected, objections, dropped };
+    return { extractId, patients, resources, rejected, objections, dropped, warnings: stats.warnings };
   }
 
   /** A stored report: the uploading practice, admins and data managers; anyone else 404. */

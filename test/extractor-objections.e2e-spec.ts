@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { runExtractor } from '@custodian/practices';
+import { ExtractCommand } from '../apps/cli/src/extract.command';
 import {
   condition,
   medication,
@@ -171,6 +172,29 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
       if (!subject) delete (o as Record<string, unknown>).subject;
       await expect(extract([...record(), o])).rejects.toThrow(/line 5.*names no patient/);
     }
+  });
+
+  it('the CLI refuses such an export: exit code 1, the lines and reason printed, nothing written', async () => {
+    const input = path.join(dir, 'refused.ndjson');
+    const output = path.join(dir, 'refused-out.ndjson');
+    writeFileSync(input, ndjson([...record(), t1('x-t1', { reference: 'Group/g1' })]));
+    const errors: string[] = [];
+    const spy = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    const code = process.exitCode;
+    try {
+      await new ExtractCommand().run([], { practice: 'A81001', input, output });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      spy.mockRestore();
+      process.exitCode = code;
+    }
+    expect(errors.join('\n')).toMatch(
+      /not extracted.*line 5: Observation.subject: an objection that names no patient/,
+    );
+    expect(errors.join('\n')).not.toContain(n);
+    expect(existsSync(output)).toBe(false);
   });
 
   it('odd dates are reported as warnings, never as a reason to send the patient', async () => {

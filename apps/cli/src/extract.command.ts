@@ -1,6 +1,6 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { isOdsCode } from '@custodian/core';
-import { runExtractor, uploadExtract } from '@custodian/practices';
+import { ExtractRefusedError, runExtractor, uploadExtract } from '@custodian/practices';
 
 interface ExtractOptions {
   practice?: string;
@@ -25,7 +25,16 @@ export class ExtractCommand extends CommandRunner {
     if (!practice || !isOdsCode(practice)) throw new Error('give --practice <ODS code>, e.g. A81001');
     if (!input || !output) throw new Error('give --input <export.ndjson> and --output <extract.ndjson>');
     if (opts.upload && !opts.token) throw new Error('--upload needs --token <access token>');
-    const report = await runExtractor({ practiceOds: practice, input, output });
+    let report;
+    try {
+      report = await runExtractor({ practiceOds: practice, input, output });
+    } catch (e) {
+      // An objection that names no patient: nothing is written or uploaded (fail closed).
+      if (!(e instanceof ExtractRefusedError)) throw e;
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
     const r = report.removed;
     console.log(`read ${report.lines} line(s), wrote ${report.written} to ${output}`);
     console.log('removed:');
@@ -35,6 +44,10 @@ export class ExtractCommand extends CommandRunner {
     console.log(`  lines that are not JSON objects:    ${r.malformedLines}`);
     console.log(`  fields outside the specification:   ${r.fields}`);
     for (const [field, n] of Object.entries(r.byField)) console.log(`    ${field}: ${n}`);
+    // Objection entries read in an odd way (still objections) or not applied: line numbers only.
+    console.log(`warnings: ${report.warnings.length}`);
+    for (const w of report.warnings.slice(0, 50)) console.log(`  line ${w.line}: ${w.reason}`);
+    if (report.warnings.length > 50) console.log(`  … and ${report.warnings.length - 50} more`);
     if (opts.upload) {
       const res = await uploadExtract({
         url: opts.upload,

@@ -182,3 +182,97 @@ describe('objection Observations: dates (SPEC §2, #28 item 2)', () => {
     );
   });
 });
+
+describe('objection Observations: property — one meaning whatever the encoding (#28 item 4)', () => {
+  const CODES = [
+    {
+      codings: [
+        { system: READ, code: '9Nu0' },
+        { system: SCT, code: '827241000000103' },
+      ],
+      type: 'type1',
+      action: 'register',
+    },
+    {
+      codings: [
+        { system: READ, code: '9Nu1' },
+        { system: READ, code: '9Nu1.' },
+      ],
+      type: 'type1',
+      action: 'withdraw',
+    },
+    {
+      codings: [
+        { system: READ, code: '9Nu4' },
+        { system: READ, code: '9Nu4.' },
+      ],
+      type: 'type2',
+      action: 'register',
+    },
+    {
+      codings: [
+        { system: READ, code: '9Nu5' },
+        { system: READ, code: '9Nu5..' },
+      ],
+      type: 'type2',
+      action: 'withdraw',
+    },
+  ] as const;
+  const pad = (x: number) => String(x).padStart(2, '0');
+  const local = (ms: number, offsetMin: number) => {
+    const sign = offsetMin < 0 ? '-' : '+';
+    const a = Math.abs(offsetMin);
+    return `${new Date(ms + offsetMin * 60_000).toISOString().slice(0, 19)}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  };
+
+  it('subject form, coding position, other codings and the offset of the date never change what an objection means', () => {
+    const from = Date.UTC(1990, 0, 1);
+    const to = Date.UTC(2026, 0, 14);
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...CODES),
+        fc.integer({ min: from / 1000, max: to / 1000 }).map((s) => s * 1000),
+        fc.integer({ min: -12 * 60, max: 14 * 60 }),
+        fc.constantFrom('dateTime', 'period', 'instant'),
+        fc.constantFrom('plain', 'versioned', 'absolute', 'absolute-versioned'),
+        fc.boolean(),
+        fc.nat(1),
+        fc.array(
+          fc.record({
+            system: fc.constantFrom(SCT, READ, 'https://example.org/x'),
+            code: fc.constantFrom('22298006', '9N1..', 'X'),
+          }),
+          { maxLength: 2 },
+        ),
+        fc.nat(3),
+        (meaning, ms, offset, dateForm, refForm, withNhs, which, noise, at) => {
+          const date = local(ms, offset);
+          const reference = {
+            plain: 'Patient/p1',
+            versioned: 'Patient/p1/_history/7',
+            absolute: 'https://gp.example/fhir/Patient/p1',
+            'absolute-versioned': 'http://gp.example/R4/Patient/p1/_history/1',
+          }[refForm];
+          const coding = [...noise];
+          coding.splice(Math.min(at, coding.length), 0, meaning.codings[which]);
+          const r = parse({
+            subject: withNhs ? { reference, identifier: { system: NHS, value: N } } : { reference },
+            code: { coding },
+            effectiveDateTime: dateForm === 'dateTime' ? date : undefined,
+            effectiveInstant: dateForm === 'instant' ? date : undefined,
+            effectivePeriod: dateForm === 'period' ? { start: date } : undefined,
+          });
+          const instant = new Date(ms).toISOString().slice(0, 19) + 'Z';
+          expect(r).toMatchObject({
+            kind: 'objection',
+            subjects: { ids: ['p1'], nhsNumbers: withNhs ? [N] : [] },
+            entries: [{ type: meaning.type, action: meaning.action }],
+            instant,
+            date: instant.slice(0, 10),
+          });
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});

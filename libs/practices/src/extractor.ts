@@ -133,7 +133,12 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
     }
     const o = readObjection(r, received);
     if (o.kind === 'unresolved') unresolved.push({ line: line.n, reason: o.reason });
-    if (o.kind === 'rejected') warnings.push({ line: line.n, reason: `${o.reason} (not applied)` });
+    if (o.kind === 'rejected') {
+      const reason = o.reason.endsWith('(not applied)')
+        ? o.reason
+        : `${o.reason} (a withdrawal, not applied)`;
+      warnings.push({ line: line.n, reason });
+    }
     if (o.kind !== 'objection') continue;
     if (o.warning) warnings.push({ line: line.n, reason: o.warning });
     for (const e of o.entries)

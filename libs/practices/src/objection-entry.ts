@@ -226,9 +226,13 @@ export function readObjection(r: Json, received: string): ObjectionReading {
   const subjects = subjectsOf(r.subject);
   if (!subjects.ids.length && !subjects.nhsNumbers.length) {
     // An NHS number that is not one (a typing error?) names nobody we can find: the same.
-    const reason = subjects.invalidNhsNumber ? INVALID_NHS_NUMBER : NAMES_NO_PATIENT;
-    if (registers) return { kind: 'unresolved', reason };
-    return { kind: 'rejected', reason: `${reason} (a withdrawal, not applied)` };
+    if (registers)
+      return {
+        kind: 'unresolved',
+        reason: subjects.invalidNhsNumber ? INVALID_NHS_NUMBER : NAMES_NO_PATIENT,
+      };
+    const why = subjects.invalidNhsNumber ? 'whose NHS number is invalid' : 'that names no patient';
+    return { kind: 'rejected', reason: `Observation.subject: a withdrawal ${why} (not applied)` };
   }
   const d = objectionDate(r, registers ? 'register' : 'withdraw', received);
   if ('error' in d) return { kind: 'rejected', reason: d.error };

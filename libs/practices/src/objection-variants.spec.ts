@@ -253,7 +253,7 @@ describe('objection Observations: property — one meaning whatever the encoding
             absolute: 'https://gp.example/fhir/Patient/p1',
             'absolute-versioned': 'http://gp.example/R4/Patient/p1/_history/1',
           }[refForm];
-          const coding = [...noise];
+          const coding: { system: string; code: string }[] = [...noise];
           coding.splice(Math.min(at, coding.length), 0, meaning.codings[which]);
           const r = parse({
             subject: withNhs ? { reference, identifier: { system: NHS, value: N } } : { reference },

@@ -129,6 +129,20 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
     expect(report.removed.type1Patients).toBe(1);
   });
 
+  it('an objection coded on a Condition, naming the patient by NHS number only, is still an objection', async () => {
+    const { lines } = await extract([
+      ...record(),
+      {
+        resourceType: 'Condition',
+        id: 'p-t1c',
+        subject: { identifier: { system: NHS, value: n } },
+        code: { coding: [{ system: READ, code: '9Nu0' }] },
+        onsetDateTime: '2020-01-01',
+      },
+    ]);
+    expect(leaked(lines, ['p'], n)).toEqual([]);
+  });
+
   it('a duplicate Patient record with the same NHS number is the same objector (#28 item 3)', async () => {
     const { lines } = await extract([
       ...record('p'),

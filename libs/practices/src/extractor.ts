@@ -6,6 +6,7 @@ import { Line, LineSplitter } from './ndjson-lines';
 import {
   instantUtc,
   NHS_NUMBER_SYSTEM,
+  OBJECTION_DATE_FIELDS,
   patientNhsNumbers,
   readObjection,
   subjectsOf,
@@ -71,6 +72,8 @@ function parse(text: string): Json | undefined {
 
 const lines = (file: string) => createReadStream(file).pipe(new LineSplitter(16 * 1024 * 1024));
 
+const MAY_MATTER = ['Patient', ...Object.keys(OBJECTION_DATE_FIELDS)];
+
 interface Type1Entry {
   ids: string[];
   nhsNumbers: string[];
@@ -124,7 +127,8 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const warnings: { line: number; reason: string }[] = [];
   const unresolved: { line: number; reason: string }[] = [];
   for await (const line of lines(input) as AsyncIterable<Line>) {
-    if (line.tooLong || (!line.text.includes('Patient') && !line.text.includes('Observation'))) continue;
+    // Only Patients and the resources an objection may be on need parsing here.
+    if (line.tooLong || !MAY_MATTER.some((w) => line.text.includes(w))) continue;
     const r = parse(line.text);
     if (!r) continue;
     if (r.resourceType === 'Patient') {

@@ -7,6 +7,7 @@ import {
   EARLIEST_DATE,
   FHIR_ID,
   NHS_NUMBER_SYSTEM,
+  OBJECTION_DATE_FIELDS,
   patientIdOf,
   readObjection,
   type ObjectionEntry,
@@ -164,8 +165,9 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
   }
   const t = type as ClinicalType;
   const allowed = ['resourceType', 'id', 'subject', CODE_FIELD[t], ...DATE_FIELDS[t]];
-  // An objection's date may be any of effective[x]'s forms (objection-entry.ts).
-  if (t === 'Observation') allowed.push('valueQuantity', 'effectivePeriod', 'effectiveInstant');
+  if (t === 'Observation') allowed.push('valueQuantity');
+  // An objection's date may be in any of these (objection-entry.ts).
+  for (const f of OBJECTION_DATE_FIELDS[t] ?? []) if (!allowed.includes(f)) allowed.push(f);
   const r = pick(input, allowed, dropped, '');
   if (isObject(r.subject)) {
     // The subject by reference and/or NHS number (objection-entry.ts); a display (a name) never.
@@ -182,8 +184,10 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
     }
     r.subject = subject;
   }
-  if (isObject(r.effectivePeriod))
-    r.effectivePeriod = pick(r.effectivePeriod, ['start', 'end'], dropped, 'effectivePeriod.');
+  for (const f of ['effectivePeriod', 'onsetPeriod', 'performedPeriod']) {
+    const period = r[f];
+    if (isObject(period)) r[f] = pick(period, ['start', 'end'], dropped, `${f}.`);
+  }
   if (r[CODE_FIELD[t]] !== undefined)
     r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
   if (isObject(r.valueQuantity))
@@ -278,10 +282,14 @@ export function mapResource(
   received = `${today}T23:59:59Z`,
 ): Mapped {
   const type = r.resourceType as string;
-  if (typeof r.id !== 'string' || !FHIR_ID.test(r.id)) return reject(`${type}.id missing or invalid`);
-  if (type === 'Patient') return mapPatient(r, practiceOds, today);
+  const validId = typeof r.id === 'string' && FHIR_ID.test(r.id);
+  if (type === 'Patient') {
+    if (!validId) return reject(`${type}.id missing or invalid`);
+    return mapPatient(r, practiceOds, today);
+  }
   const t = type as ClinicalType;
-  // Objections first, in whatever form FHIR allows: they must never be refused as ordinary entries.
+  // Objections first, in whatever form FHIR allows: they must never be refused as ordinary entries
+  // (nor for their id, which the centre does not keep for them).
   const o = readObjection(r, received);
   switch (o.kind) {
     case 'objection': {
@@ -289,7 +297,7 @@ export function mapResource(
       const warnings = o.warning ? [o.warning] : [];
       return {
         kind: 'objection',
-        id: r.id,
+        id: validId ? (r.id as string) : '',
         subjects: { ids, nhsNumbers },
         entries: o.entries,
         instant: o.instant,
@@ -302,6 +310,7 @@ export function mapResource(
     case 'rejected':
       return reject(o.reason);
   }
+  if (!validId) return reject(`${type}.id missing or invalid`);
   const subject = patientIdOf(isObject(r.subject) ? r.subject.reference : undefined);
   if (!subject) return reject(`${type}.subject is not a Patient reference`);
   const coding = pickCoding(r[CODE_FIELD[t]]);
@@ -320,7 +329,7 @@ export function mapResource(
   }
   return {
     kind: 'event',
-    id: r.id,
+    id: r.id as string,
     subject,
     resourceType: CLINICAL_TYPES[t],
     codeSystem: coding.system === SNOMED_SYSTEM ? 'snomed' : 'readv2',

@@ -153,29 +153,40 @@ const NOTE: Record<Precision, string | undefined> = {
 export type ObjectionDate = { instant: string; date: string; warning?: string } | { error: string };
 
 /**
- * When an objection entry (an Observation) took effect, as a UTC instant to the second and its UTC
- * date. `received` is the time the extract was read ('YYYY-MM-DDTHH:MM:SSZ'): what a registration
- * with no readable date, or one in the future, counts from. A withdrawal without a readable date is
- * an error (the line is refused, the withdrawal not applied).
+ * The resources an objection may be recorded on, and where each keeps its date, in order of
+ * preference (a `…Period` is read as its start, else its end). SPEC §2 has objections on
+ * Observations; a practice system that codes one on a Condition or Procedure is still heard (fail
+ * closed): the code, not the resource type, makes the objection.
+ */
+export const OBJECTION_DATE_FIELDS: Record<string, readonly string[]> = {
+  Observation: ['effectiveDateTime', 'effectiveInstant', 'effectivePeriod'],
+  Condition: ['onsetDateTime', 'recordedDate', 'onsetPeriod'],
+  Procedure: ['performedDateTime', 'performedPeriod'],
+};
+
+/**
+ * When an objection entry took effect, as a UTC instant to the second and its UTC date. `received`
+ * is the time the extract was read ('YYYY-MM-DDTHH:MM:SSZ'): what a registration with no readable
+ * date, or one in the future, counts from. A withdrawal without a readable date is an error (the
+ * line is refused, the withdrawal not applied).
  */
 export function objectionDate(r: Json, action: ObjectionAction, received: string): ObjectionDate {
-  let field: string;
-  let value: unknown;
+  const type = String(r.resourceType);
+  const field = (OBJECTION_DATE_FIELDS[type] ?? []).find((f) => r[f] !== undefined);
+  if (!field) {
+    if (action === 'withdraw') return { error: `${type}: date missing` };
+    return at(received, `${type}: objection date missing, ${TIME_RECEIVED}`);
+  }
+  let value: unknown = r[field];
   let periodNote: string | undefined;
-  if (r.effectiveDateTime !== undefined) [field, value] = ['effectiveDateTime', r.effectiveDateTime];
-  else if (r.effectiveInstant !== undefined) [field, value] = ['effectiveInstant', r.effectiveInstant];
-  else if (r.effectivePeriod !== undefined) {
-    field = 'effectivePeriod';
-    const p = isObject(r.effectivePeriod) ? r.effectivePeriod : {};
+  if (field.endsWith('Period')) {
+    const p = isObject(value) ? value : {};
     const start = readInstant(p.start);
     if (start || p.end === undefined) [value, periodNote] = [p.start, 'period, its start used'];
     else [value, periodNote] = [p.end, 'period without a start, its end used'];
-  } else {
-    if (action === 'withdraw') return { error: 'Observation: date missing' };
-    return at(received, `Observation: objection date missing, ${TIME_RECEIVED}`);
   }
   const read = readInstant(value);
-  const path = `Observation.${field}`;
+  const path = `${type}.${field}`;
   if (!read) {
     if (action === 'withdraw') return { error: `${path}: invalid date` };
     return at(received, `${path}: invalid date, ${TIME_RECEIVED}`);
@@ -195,8 +206,8 @@ function at(instant: string, warning?: string): ObjectionDate {
 /** Now, to the second, in UTC. */
 export const instantUtc = (now = new Date()) => now.toISOString().slice(0, 19) + 'Z';
 
-export const NAMES_NO_PATIENT = 'Observation.subject: an objection that names no patient';
-export const INVALID_NHS_NUMBER = 'Observation.subject: an objection whose NHS number is invalid';
+export const NAMES_NO_PATIENT = 'an objection that names no patient';
+export const INVALID_NHS_NUMBER = 'an objection whose NHS number is invalid';
 
 /** An objection entry read from a resource, or why it cannot be used. */
 export type ObjectionReading =
@@ -215,24 +226,24 @@ export type ObjectionReading =
   | { kind: 'rejected'; reason: string };
 
 /**
- * Reads `r` as an objection entry. Only Observations carry objections (SPEC §2); anything else, and
- * an Observation without an objection code, is `none`.
+ * Reads `r` as an objection entry: an Observation (SPEC §2), Condition or Procedure with an
+ * objection code in any coding of `code`. Anything else is `none`.
  */
 export function readObjection(r: Json, received: string): ObjectionReading {
-  if (r.resourceType !== 'Observation') return { kind: 'none' };
+  const type = r.resourceType;
+  if (typeof type !== 'string' || !OBJECTION_DATE_FIELDS[type]) return { kind: 'none' };
   const entries = objectionEntriesOf(r.code);
   if (!entries.length) return { kind: 'none' };
   const registers = entries.some((e) => e.action === 'register');
   const subjects = subjectsOf(r.subject);
   if (!subjects.ids.length && !subjects.nhsNumbers.length) {
     // An NHS number that is not one (a typing error?) names nobody we can find: the same.
-    if (registers)
-      return {
-        kind: 'unresolved',
-        reason: subjects.invalidNhsNumber ? INVALID_NHS_NUMBER : NAMES_NO_PATIENT,
-      };
+    if (registers) {
+      const reason = `${type}.subject: ${subjects.invalidNhsNumber ? INVALID_NHS_NUMBER : NAMES_NO_PATIENT}`;
+      return { kind: 'unresolved', reason };
+    }
     const why = subjects.invalidNhsNumber ? 'whose NHS number is invalid' : 'that names no patient';
-    return { kind: 'rejected', reason: `Observation.subject: a withdrawal ${why} (not applied)` };
+    return { kind: 'rejected', reason: `${type}.subject: a withdrawal ${why} (not applied)` };
   }
   const d = objectionDate(r, registers ? 'register' : 'withdraw', received);
   if ('error' in d) return { kind: 'rejected', reason: d.error };

@@ -276,3 +276,32 @@ describe('objection Observations: property — one meaning whatever the encoding
     );
   });
 });
+
+describe('objection codes on other clinical resources, and objections without a usable id (fail closed)', () => {
+  const line = (o: Record<string, unknown>) => parseExtractLine(JSON.stringify(o), 'A81001', TODAY);
+  it('an objection code on a Condition or Procedure is an objection, dated by its own date fields', () => {
+    expect(
+      line({
+        resourceType: 'Condition',
+        id: 'c1',
+        subject: { reference: 'Patient/p1' },
+        code: { coding: [{ system: READ, code: '9Nu0' }] },
+        onsetDateTime: '2020-03-03T03:03:03Z',
+      }),
+    ).toMatchObject({ kind: 'objection', entries: TYPE1, instant: '2020-03-03T03:03:03Z', warnings: [] });
+    expect(
+      line({
+        resourceType: 'Procedure',
+        id: 'pr1',
+        subject: { reference: 'Patient/p1' },
+        code: { coding: [{ system: SCT, code: '827241000000103' }] },
+        performedPeriod: { start: '2020-03-03' },
+      }),
+    ).toMatchObject({ kind: 'objection', entries: TYPE1, date: '2020-03-03' });
+  });
+
+  it('an objection with a missing or invalid id still counts (the centre keeps no id for it)', () => {
+    for (const id of [undefined, '', 'not a valid id!', 42])
+      expect(parse({ id })).toMatchObject({ kind: 'objection', entries: TYPE1 });
+  });
+});

@@ -91,8 +91,6 @@ export class ExtractsService implements OnModuleDestroy {
       const stats: StreamStats = {
         lines: 0,
         rejected: [],
-        warnings: [],
-        unresolved: [],
         unsupported: 0,
         byField: Object.create(null) as DroppedFields,
       };
@@ -370,7 +368,7 @@ export class ExtractsService implements OnModuleDestroy {
       type1: { patients: t1.patients, resources: t1.resources, heldDeleted },
     };
     rejected.sort((a, b) => a.line - b.line);
-    return { extractId, patients, resources, rejected, objections, dropped, warnings: stats.warnings };
+    return { extractId, patients, resources, rejected, objections, dropped, warnings: stats.warnings ?? [] };
   }
 
   /** A stored report: the uploading practice, admins and data managers; anyone else 404. */

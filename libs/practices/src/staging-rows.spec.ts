@@ -22,8 +22,6 @@ const WORKER_SCRIPT = path.resolve('dist/libs/practices/src/staging-worker.js');
 const newStats = (): StreamStats => ({
   lines: 0,
   rejected: [],
-  warnings: [],
-  unresolved: [],
   unsupported: 0,
   byField: Object.create(null),
 });

@@ -10,8 +10,14 @@ import type { ParseRequest } from './staging-worker';
 
 export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 
-/** What an upload's lines came to, beside its rows: a block's counts, summed, and the line count. */
-export interface StreamStats extends Omit<BlockResult, 'rows'> {
+/**
+ * What an upload's lines came to, beside its rows: a block's counts, summed, and the line count.
+ * `warnings` and `unresolved` are set by `StagingRows` when the caller leaves them out.
+ */
+export interface StreamStats
+  extends
+    Omit<BlockResult, 'rows' | 'warnings' | 'unresolved'>,
+    Partial<Pick<BlockResult, 'warnings' | 'unresolved'>> {
   lines: number;
 }
 
@@ -232,6 +238,8 @@ export class StagingRows extends Transform {
     private readonly thread?: ParseThread,
   ) {
     super();
+    stats.warnings ??= [];
+    stats.unresolved ??= [];
     this.received = `${today}T23:59:59Z` < instantUtc() ? `${today}T23:59:59Z` : instantUtc();
     this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => stats.rejected.push(tooLong(line)));
   }
@@ -253,7 +261,8 @@ export class StagingRows extends Transform {
     }
     this.settle(0).then(() => {
       // Fail closed: rows already sent to COPY are rolled back with the transaction.
-      if (this.stats.unresolved.length) return done(unresolvedObjections(this.stats.unresolved));
+      const unresolved = this.stats.unresolved!;
+      if (unresolved.length) return done(unresolvedObjections(unresolved));
       done(null, this.batch || undefined);
     }, done);
   }
@@ -276,8 +285,8 @@ export class StagingRows extends Transform {
     while (this.queue.length > keep) {
       const r = await this.queue.shift()!;
       for (const x of r.rejected) this.stats.rejected.push(x);
-      for (const x of r.warnings) this.stats.warnings.push(x);
-      for (const x of r.unresolved) this.stats.unresolved.push(x);
+      for (const x of r.warnings) this.stats.warnings!.push(x);
+      for (const x of r.unresolved) this.stats.unresolved!.push(x);
       this.stats.unsupported += r.unsupported;
       for (const k in r.byField) this.stats.byField[k] = (this.stats.byField[k] ?? 0) + r.byField[k];
       this.batch += r.rows;

@@ -100,6 +100,11 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
       { effectiveDateTime: localTomorrow() },
     ],
     [
+      'one coding given as an object, not a list',
+      { reference: 'Patient/p' },
+      { code: { coding: { system: READ, code: '9Nu0' } } },
+    ],
+    [
       'the objection code second, after another code',
       { reference: 'Patient/p' },
       {

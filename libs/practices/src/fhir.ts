@@ -79,7 +79,9 @@ function stripCodeable(v: unknown, dropped: DroppedFields, prefix: string): Json
   if (!isObject(v)) return undefined;
   const c = pick(v, ['coding'], dropped, `${prefix}.`);
   if (c.coding !== undefined) {
-    c.coding = asArray(c.coding)
+    // One Coding instead of a list is kept as a list of one: objection-entry.ts reads it so (an
+    // objection must not be lost), and the extractor's output must say what it read.
+    c.coding = (Array.isArray(c.coding) ? c.coding : [c.coding])
       .filter(isObject)
       .map((x) => pick(x, ['system', 'code'], dropped, `${prefix}.coding.`));
   }

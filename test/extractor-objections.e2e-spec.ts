@@ -340,3 +340,41 @@ function shuffle<T>(xs: T[], seed: number): T[] {
   }
   return out;
 }
+
+describe('extractor: withdrawals fail closed', () => {
+  it('a withdrawal whose reference and NHS number name two different people is not applied', async () => {
+    const m = nhsNumber(910_002);
+    const { lines, report } = await extract([
+      ...record('p'),
+      patient('q', m),
+      t1('p-t1', { reference: 'Patient/p' }, { effectiveDateTime: '2020-01-01T10:00:00Z' }),
+      t1(
+        'p-w',
+        { reference: 'Patient/q', identifier: { system: NHS, value: n } },
+        { code: { coding: [{ system: READ, code: '9Nu1' }] }, effectiveDateTime: '2021-01-01T10:00:00Z' },
+      ),
+    ]);
+    expect(leaked(lines, ['p'], n)).toEqual([]);
+    expect(report.warnings).toContainEqual({
+      line: 7,
+      reason: 'subject: a withdrawal naming two patients (not applied)',
+    });
+  });
+
+  it('a withdrawal without a readable date is not applied (a warning), the objection stands', async () => {
+    const { lines, report } = await extract([
+      ...record('p'),
+      t1('p-t1', { reference: 'Patient/p' }, { effectiveDateTime: '2020-01-01T10:00:00Z' }),
+      t1(
+        'p-w',
+        { reference: 'Patient/p' },
+        { code: { coding: [{ system: READ, code: '9Nu1' }] }, effectiveDateTime: 'later' },
+      ),
+    ]);
+    expect(leaked(lines, ['p'], n)).toEqual([]);
+    expect(report.warnings).toContainEqual({
+      line: 6,
+      reason: 'Observation.effectiveDateTime: invalid date (a withdrawal, not applied)',
+    });
+  });
+});

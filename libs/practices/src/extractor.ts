@@ -158,7 +158,7 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
       // Withdrawing for everyone named could release someone who never withdrew.
       warnings.push({
         line: e.line,
-        reason: 'Observation.subject: a withdrawal naming two patients (not applied)',
+        reason: 'subject: a withdrawal naming two patients (not applied)',
       });
       continue;
     }

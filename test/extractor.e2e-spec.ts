@@ -81,15 +81,21 @@ describe('the practice-side extractor (cli extract)', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     const b = lines.filter((r) => r.id === 'b' || r.subject?.reference === 'Patient/b');
+    // An objector's entries carry the NHS number on their subject, so that the centre applies them
+    // to the person whichever of their Patient records they name.
+    const withNhs = (o: ReturnType<typeof objection>) => ({
+      ...o,
+      subject: { ...o.subject, identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.b } },
+    });
     expect(b).toEqual([
       {
         resourceType: 'Patient',
         id: 'b',
         identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.b }],
       },
-      objection('b-o1', 'b', '9Nu0', '2012-01-01'),
-      objection('b-o2', 'b', '9Nu1', '2013-01-01'),
-      objection('b-o3', 'b', '827241000000103', '2014-01-01'),
+      withNhs(objection('b-o1', 'b', '9Nu0', '2012-01-01')),
+      withNhs(objection('b-o2', 'b', '9Nu1', '2013-01-01')),
+      withNhs(objection('b-o3', 'b', '827241000000103', '2014-01-01')),
     ]);
     expect(lines.map((r) => r.id)).toEqual([
       'a',
@@ -127,6 +133,11 @@ describe('the practice-side extractor (cli extract)', () => {
         fields: 8,
         byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
       },
+      // Date-only objection entries: read as 00:00:00 UTC, and said so.
+      warnings: [7, 8, 9, 10, 13, 14, 16].map((line) => ({
+        line,
+        reason: 'Observation.effectiveDateTime: date only, read as 00:00:00 UTC',
+      })),
     });
   });
 

@@ -40,6 +40,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
         'rejectedByReason',
         'rejectedCount',
         'resources',
+        'warnings',
       ].sort(),
     );
     expect(res.body).toMatchObject({
@@ -474,7 +475,10 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       expect(p.rows[0].n).toBe(1);
     });
 
-    it('of two entries with the same date, the later line decides (as in the extractor)', async () => {
+    // The centre stores dates only (objection_events.effective_on), so this is the merge's rule; the
+    // extractor decides by instant (a tie to the objection) and withholds an objector's same-day
+    // withdrawals, so that the centre comes to its answer (docs/PRACTICES-AND-EXTRACTS.md).
+    it('of two entries with the same date, the later line decides', async () => {
       const [x, y] = [next(), next()];
       await upload(
         t,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { isOdsCode } from '@custodian/core';
-import { runExtractor, uploadExtract } from '@custodian/practices';
+import { ExtractRefusedError, runExtractor, uploadExtract } from '@custodian/practices';
 
 interface ExtractOptions {
   practice?: string;
@@ -72,7 +72,16 @@ export class ExtractCommand extends CommandRunner {
     // Checked before any work: a refused upload must not leave a half-done run behind.
     const target = opts.upload ? checkUploadUrl(opts.upload, opts.allowInsecureHttp) : undefined;
     const token = target ? readToken(opts) : undefined;
-    const report = await runExtractor({ practiceOds: practice, input, output });
+    let report;
+    try {
+      report = await runExtractor({ practiceOds: practice, input, output });
+    } catch (e) {
+      // An objection that names no patient: nothing is written or uploaded (fail closed).
+      if (!(e instanceof ExtractRefusedError)) throw e;
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
     const r = report.removed;
     console.log(`read ${report.lines} line(s), wrote ${report.written} to ${output}`);
     console.log('removed:');
@@ -82,6 +91,10 @@ export class ExtractCommand extends CommandRunner {
     console.log(`  lines that are not JSON objects:    ${r.malformedLines}`);
     console.log(`  fields outside the specification:   ${r.fields}`);
     for (const [field, n] of Object.entries(r.byField)) console.log(`    ${field}: ${n}`);
+    // Objection entries read in an odd way (still objections) or not applied: line numbers only.
+    console.log(`warnings: ${report.warnings.length}`);
+    for (const w of report.warnings.slice(0, 50)) console.log(`  line ${w.line}: ${w.reason}`);
+    if (report.warnings.length > 50) console.log(`  … and ${report.warnings.length - 50} more`);
     if (target && token) {
       const res = await uploadExtract({
         url: target.toString(),

@@ -80,6 +80,12 @@ export class ExtractReportDto {
       'what was not stored: {resources (types outside the specification), fields (total), byField {path: count}, type1: {patients, resources, heldDeleted}}',
   })
   dropped!: ExtractDropped;
+  @ApiProperty({
+    type: [RejectedLineDto],
+    description:
+      'lines stored, with how an odd value was read (an objection whose date is missing, a period, partial or unreadable: still an objection)',
+  })
+  warnings!: RejectedLineDto[];
 }
 
 export interface ExtractDropped {

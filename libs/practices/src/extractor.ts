@@ -1,17 +1,31 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { READV2_SYSTEM, SNOMED_SYSTEM, objectionFor } from '@custodian/objections';
-import { checkDate, DroppedFields, NHS_NUMBER_SYSTEM, stripToSpec, todayUtc } from './fhir';
+import { DroppedFields, stripToSpec } from './fhir';
 import { Line, LineSplitter } from './ndjson-lines';
+import {
+  instantUtc,
+  NHS_NUMBER_SYSTEM,
+  OBJECTION_DATE_FIELDS,
+  patientNhsNumbers,
+  readObjection,
+  subjectsOf,
+} from './objection-entry';
 
 /**
  * The practice-side extractor (SPEC §2): reads the practice system's full FHIR R4 NDJSON export
- * and writes what may leave the practice. Two passes over the file, so memory holds only the
- * objection state of patients with objection entries, never the export.
+ * and writes what may leave the practice. Two passes over the file, so memory holds the NHS
+ * numbers of the export's Patients and its Type 1 entries, never the export.
  *
- * - A patient whose latest Type 1 entry registers an objection leaves only as a marker: a Patient
- *   with its id and NHS number identifier, and their Type 1 objection Observations (code and date).
+ * - Objections are read by `readObjection` (objection-entry.ts), the intake's own reading: any
+ *   coding, any valid form of subject reference or an NHS-number identifier, any date form.
+ * - Type 1 is decided per person — by NHS number, so that duplicate Patient records of one person
+ *   are one objector — latest instant winning (UTC, to the second; on a tie the objection).
+ * - A Type 1 objector leaves only as a marker (one Patient with its id and NHS number identifier
+ *   per NHS number) and their Type 1 objection Observations (with the NHS number on the subject, so
+ *   that the centre applies them whichever duplicate record they name).
+ * - An objection (a registration) that names no patient that can be found refuses the whole export
+ *   (`ExtractRefusedError`, nothing written): nobody could be shown not to be its objector.
  * - Everything else is reduced to the extraction specification (`stripToSpec`).
  * - Lines that are not JSON and resources outside the specification do not leave.
  */
@@ -26,26 +40,26 @@ export interface ExtractorReport {
     fields: number;
     byField: DroppedFields;
   };
+  /** Objection entries read in an odd way (their date), or not applied (a withdrawal): line and reason. */
+  warnings: { line: number; reason: string }[];
+}
+
+/** The export was not extracted: an objection names no patient that can be found (fail closed). */
+export class ExtractRefusedError extends Error {
+  constructor(readonly unresolved: { line: number; reason: string }[]) {
+    const first = unresolved
+      .slice(0, 10)
+      .map((u) => `line ${u.line}: ${u.reason}`)
+      .join('; ');
+    super(
+      `the export was not extracted (nothing written): ${unresolved.length} objection(s) name no patient that can be found — ${first}`,
+    );
+    this.name = 'ExtractRefusedError';
+  }
 }
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const SUBJECT = /^Patient\/(.+)$/;
-const subjectOf = (r: Json) => {
-  const ref = isObject(r.subject) ? r.subject.reference : undefined;
-  return typeof ref === 'string' ? SUBJECT.exec(ref)?.[1] : undefined;
-};
-
-function type1Entry(r: Json, today: string): { action: 'register' | 'withdraw'; date: string } | undefined {
-  if (r.resourceType !== 'Observation' || !isObject(r.code)) return undefined;
-  const codings = Array.isArray(r.code.coding) ? r.code.coding.filter(isObject) : [];
-  const coding = codings.find((c) => c.system === SNOMED_SYSTEM || c.system === READV2_SYSTEM);
-  if (!coding || typeof coding.code !== 'string') return undefined;
-  const o = objectionFor(coding.system as string, coding.code);
-  if (!o || o.type !== 'type1') return undefined;
-  const d = checkDate(r.effectiveDateTime, today);
-  return 'date' in d ? { action: o.action, date: d.date } : undefined;
-}
 
 function parse(text: string): Json | undefined {
   try {
@@ -58,19 +72,106 @@ function parse(text: string): Json | undefined {
 
 const lines = (file: string) => createReadStream(file).pipe(new LineSplitter(16 * 1024 * 1024));
 
-/** Pass 1: the patient ids whose latest Type 1 entry (by date, then line) registers an objection. */
-async function type1Objectors(input: string, today: string): Promise<Set<string>> {
-  const latest = new Map<string, { action: string; date: string }>();
-  for await (const line of lines(input) as AsyncIterable<Line>) {
-    if (!line.text.includes('Observation')) continue;
-    const r = parse(line.text);
-    const entry = r && type1Entry(r, today);
-    const subject = r && subjectOf(r);
-    if (!entry || !subject) continue;
-    const prev = latest.get(subject);
-    if (!prev || entry.date >= prev.date) latest.set(subject, entry);
+const MAY_MATTER = ['Patient', ...Object.keys(OBJECTION_DATE_FIELDS)];
+
+interface Type1Entry {
+  ids: string[];
+  nhsNumbers: string[];
+  action: 'register' | 'withdraw';
+  instant: string;
+  line: number;
+}
+
+/** Who is who: a person is an NHS number; a Patient id with no NHS number is a person of its own. */
+class People {
+  /** Patient id → its NHS numbers (every Patient record of the export with that id). */
+  private readonly nhsOfId = new Map<string, string[]>();
+
+  addPatient(r: Json) {
+    if (typeof r.id !== 'string') return;
+    const known = this.nhsOfId.get(r.id) ?? [];
+    for (const n of patientNhsNumbers(r)) if (!known.includes(n)) known.push(n);
+    this.nhsOfId.set(r.id, known);
   }
-  return new Set([...latest].filter(([, e]) => e.action === 'register').map(([id]) => id));
+
+  /** The person keys a subject names. */
+  keys(ids: string[], nhsNumbers: string[]): string[] {
+    const keys = new Set<string>();
+    for (const id of ids) {
+      const nhs = this.nhsOfId.get(id);
+      if (nhs?.length) for (const n of nhs) keys.add(`nhs:${n}`);
+      else keys.add(`id:${id}`);
+    }
+    for (const n of nhsNumbers) keys.add(`nhs:${n}`);
+    return [...keys];
+  }
+
+  keysOfPatient(r: Json): string[] {
+    const keys = new Set(this.keys(typeof r.id === 'string' ? [r.id] : [], []));
+    for (const n of patientNhsNumbers(r)) keys.add(`nhs:${n}`);
+    return [...keys];
+  }
+}
+
+interface Pass1 {
+  people: People;
+  /** Person key → the instant of the Type 1 objection that decides it (active objectors only). */
+  objectors: Map<string, string>;
+  warnings: { line: number; reason: string }[];
+}
+
+/** Pass 1: every Patient's NHS numbers, the Type 1 entries, and from them the active objectors. */
+async function type1Objectors(input: string, received: string): Promise<Pass1> {
+  const people = new People();
+  const entries: Type1Entry[] = [];
+  const warnings: { line: number; reason: string }[] = [];
+  const unresolved: { line: number; reason: string }[] = [];
+  for await (const line of lines(input) as AsyncIterable<Line>) {
+    // Only Patients and the resources an objection may be on need parsing here.
+    if (line.tooLong || !MAY_MATTER.some((w) => line.text.includes(w))) continue;
+    const r = parse(line.text);
+    if (!r) continue;
+    if (r.resourceType === 'Patient') {
+      people.addPatient(r);
+      continue;
+    }
+    const o = readObjection(r, received);
+    if (o.kind === 'unresolved') unresolved.push({ line: line.n, reason: o.reason });
+    if (o.kind === 'rejected') {
+      const reason = o.reason.endsWith('(not applied)')
+        ? o.reason
+        : `${o.reason} (a withdrawal, not applied)`;
+      warnings.push({ line: line.n, reason });
+    }
+    if (o.kind !== 'objection') continue;
+    if (o.warning) warnings.push({ line: line.n, reason: o.warning });
+    for (const e of o.entries)
+      if (e.type === 'type1')
+        entries.push({ ...o.subjects, action: e.action, instant: o.instant, line: line.n });
+  }
+  if (unresolved.length) throw new ExtractRefusedError(unresolved);
+  // Latest instant per person; on an exact tie the objection beats the withdrawal.
+  const latest = new Map<string, Type1Entry>();
+  for (const e of entries) {
+    const keys = people.keys(e.ids, e.nhsNumbers);
+    if (e.action === 'withdraw' && keys.length > 1) {
+      // Withdrawing for everyone named could release someone who never withdrew.
+      warnings.push({
+        line: e.line,
+        reason: 'subject: a withdrawal naming two patients (not applied)',
+      });
+      continue;
+    }
+    for (const k of keys) {
+      const prev = latest.get(k);
+      if (!prev || e.instant > prev.instant || (e.instant === prev.instant && e.action === 'register'))
+        latest.set(k, e);
+    }
+  }
+  const objectors = new Map<string, string>();
+  for (const [k, e] of latest) if (e.action === 'register') objectors.set(k, e.instant);
+  warnings.sort((a, b) => a.line - b.line);
+  return { people, objectors, warnings };
 }
 
 export async function runExtractor(opts: {
@@ -78,8 +179,9 @@ export async function runExtractor(opts: {
   input: string;
   output: string;
 }): Promise<ExtractorReport> {
-  const today = todayUtc();
-  const objectors = await type1Objectors(opts.input, today);
+  // One "time received" for both passes: an objection without a readable date counts from it.
+  const received = instantUtc();
+  const { people, objectors, warnings } = await type1Objectors(opts.input, received);
   const report: ExtractorReport = {
     lines: 0,
     written: 0,
@@ -91,12 +193,15 @@ export async function runExtractor(opts: {
       fields: 0,
       byField: Object.create(null) as DroppedFields,
     },
+    warnings,
   };
   const removed = report.removed;
+  const markers = new Set<string>();
   const out = (r: Json) => {
     report.written++;
     return `${JSON.stringify(r)}\n`;
   };
+  const objectorKeys = (keys: string[]) => keys.filter((k) => objectors.has(k));
   const transform = new Transform({
     writableObjectMode: true,
     transform(line: Line, _enc: BufferEncoding, done: TransformCallback) {
@@ -107,32 +212,57 @@ export async function runExtractor(opts: {
         removed.malformedLines++;
         return done();
       }
-      if (r.resourceType === 'Patient' && typeof r.id === 'string' && objectors.has(r.id)) {
+      if (r.resourceType === 'Patient') {
+        const keys = objectorKeys(people.keysOfPatient(r));
+        if (!keys.length) return passOn(r, done);
         removed.type1Patients++;
+        // One marker per person: duplicate records of one NHS number would refuse each other.
+        if (keys.some((k) => markers.has(k))) return done();
+        for (const k of keys) markers.add(k);
         const ids = Array.isArray(r.identifier) ? r.identifier.filter(isObject) : [];
         const nhs = ids.find((i) => i.system === NHS_NUMBER_SYSTEM);
         const marker: Json = { resourceType: 'Patient', id: r.id };
         if (nhs) marker.identifier = [{ system: NHS_NUMBER_SYSTEM, value: nhs.value }];
         return done(null, out(marker));
       }
-      const subject = r.resourceType !== 'Patient' ? subjectOf(r) : undefined;
-      if (subject && objectors.has(subject)) {
-        if (type1Entry(r, today)) {
-          const { resource } = stripToSpec(r);
-          if (resource) return done(null, out(resource));
-        }
-        removed.type1Resources++;
-        return done();
-      }
-      // Removed fields counted straight into the report's totals.
-      const { resource } = stripToSpec(r, removed.byField);
-      if (!resource) {
-        removed.unsupportedResources++;
-        return done();
-      }
-      done(null, out(resource));
+      const s = subjectsOf(r.subject);
+      const keys = objectorKeys(people.keys(s.ids, s.nhsNumbers));
+      if (!keys.length) return passOn(r, done);
+      const marker = objectorMarkerEntry(r, keys);
+      if (marker) return done(null, out(marker));
+      removed.type1Resources++;
+      done();
     },
   });
+
+  /** An objector's Type 1 entry that leaves (stripped, NHS number on its subject), or undefined. */
+  function objectorMarkerEntry(r: Json, keys: string[]): Json | undefined {
+    const o = readObjection(r, received);
+    if (o.kind !== 'objection') return undefined;
+    const t1 = o.entries.find((e) => e.type === 'type1');
+    if (!t1) return undefined;
+    // A withdrawal leaves only when it is of a day before the deciding objection: the centre orders
+    // entries of one day by line, not by instant, and must come to the same answer.
+    if (t1.action === 'withdraw' && keys.some((k) => o.date >= objectors.get(k)!.slice(0, 10)))
+      return undefined;
+    const { resource } = stripToSpec(r);
+    if (!resource) return undefined;
+    const nhs = keys.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
+    if (nhs.length === 1 && isObject(resource.subject) && resource.subject.identifier === undefined)
+      resource.subject.identifier = { system: NHS_NUMBER_SYSTEM, value: nhs[0] };
+    return resource;
+  }
+
+  function passOn(r: Json, done: TransformCallback) {
+    // Removed fields counted straight into the report's totals.
+    const { resource } = stripToSpec(r, removed.byField);
+    if (!resource) {
+      removed.unsupportedResources++;
+      return done();
+    }
+    done(null, out(resource));
+  }
+
   await pipeline(lines(opts.input), transform, createWriteStream(opts.output));
   removed.byField = Object.fromEntries(
     Object.entries(removed.byField).sort(([a], [b]) => a.localeCompare(b)),

@@ -242,7 +242,7 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query(
       `CREATE TEMP TABLE subj ON COMMIT DROP AS
        SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
-              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number) AS nhs_number
+              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number
          FROM stg s
          LEFT JOIN xp ON xp.id = s.subject
          LEFT JOIN LATERAL (
@@ -453,6 +453,7 @@ export class ExtractsService implements OnModuleDestroy {
         rejectedByReason: { ...rejected.byReason },
         objections,
         dropped,
+        warnings: stats.warnings ?? [],
       },
       registerChanges,
     };

@@ -42,7 +42,15 @@ describe('parseExtractLine', () => {
         ),
         (line) => {
           const r = parseExtractLine(line, 'A81001', TODAY);
-          expect(['blank', 'unsupported', 'rejected', 'patient', 'event', 'objection']).toContain(r.kind);
+          expect([
+            'blank',
+            'unsupported',
+            'rejected',
+            'unresolved',
+            'patient',
+            'event',
+            'objection',
+          ]).toContain(r.kind);
         },
       ),
       { numRuns: 3000 },

@@ -2,23 +2,28 @@
 // (staging-worker.ts), which must stay small.
 import { isValidNhsNumber } from '@custodian/core/nhs-number';
 import { normalisePostcode } from '@custodian/core/postcode';
+import { READV2_SYSTEM, SNOMED_SYSTEM } from '@custodian/objections/objection-codes';
 import {
-  objectionFor,
-  READV2_SYSTEM,
-  SNOMED_SYSTEM,
-  type ObjectionCode,
-} from '@custodian/objections/objection-codes';
+  EARLIEST_DATE,
+  FHIR_ID,
+  NHS_NUMBER_SYSTEM,
+  OBJECTION_DATE_FIELDS,
+  patientIdOf,
+  readObjection,
+  type ObjectionEntry,
+  type Subjects,
+} from './objection-entry';
+
+export { EARLIEST_DATE, NHS_NUMBER_SYSTEM } from './objection-entry';
 
 /**
  * The extraction specification (SPEC §2) as code: which FHIR R4 resources and fields may leave a
  * practice, how each kept resource maps to the centre's tables, and why a line is refused. Pure —
  * shared by the centre's intake and the practice-side extractor.
  */
-export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 export const ETHNIC_CATEGORY_URL =
   'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
-export const EARLIEST_DATE = '1895-01-01';
 
 export const CLINICAL_TYPES = {
   Condition: 'condition',
@@ -43,8 +48,6 @@ const CODE_FIELD: Record<ClinicalType, string> = {
   Observation: 'code',
 };
 
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const SUBJECT = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 const SNOMED_CODE = /^\d{6,18}$/;
 const READ_CODE = /^[A-Za-z0-9]{1,5}\.{0,4}$/;
 const UNIT = /^[A-Za-z0-9%/.^*[\]{}\- ]{1,20}$/;
@@ -76,7 +79,9 @@ function stripCodeable(v: unknown, dropped: DroppedFields, prefix: string): Json
   if (!isObject(v)) return undefined;
   const c = pick(v, ['coding'], dropped, `${prefix}.`);
   if (c.coding !== undefined) {
-    c.coding = asArray(c.coding)
+    // One Coding instead of a list is kept as a list of one: objection-entry.ts reads it so (an
+    // objection must not be lost), and the extractor's output must say what it read.
+    c.coding = (Array.isArray(c.coding) ? c.coding : [c.coding])
       .filter(isObject)
       .map((x) => pick(x, ['system', 'code'], dropped, `${prefix}.coding.`));
   }
@@ -163,8 +168,28 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
   const t = type as ClinicalType;
   const allowed = ['resourceType', 'id', 'subject', CODE_FIELD[t], ...DATE_FIELDS[t]];
   if (t === 'Observation') allowed.push('valueQuantity');
+  // An objection's date may be in any of these (objection-entry.ts).
+  for (const f of OBJECTION_DATE_FIELDS[t] ?? []) if (!allowed.includes(f)) allowed.push(f);
   const r = pick(input, allowed, dropped, '');
-  if (isObject(r.subject)) r.subject = pick(r.subject, ['reference'], dropped, 'subject.');
+  if (isObject(r.subject)) {
+    // The subject by reference and/or NHS number (objection-entry.ts); a display (a name) never.
+    const subject = pick(r.subject, ['reference', 'identifier'], dropped, 'subject.');
+    if (subject.identifier !== undefined) {
+      // Reference.identifier is one Identifier (an array is tolerated, as objection-entry.ts does).
+      const given = Array.isArray(subject.identifier) ? subject.identifier : [subject.identifier];
+      const nhs = given.find((i): i is Json => isObject(i) && i.system === NHS_NUMBER_SYSTEM);
+      if (nhs) subject.identifier = pick(nhs, ['system', 'value'], dropped, 'subject.identifier.');
+      else {
+        delete subject.identifier;
+        drop(dropped, 'subject.identifier');
+      }
+    }
+    r.subject = subject;
+  }
+  for (const f of ['effectivePeriod', 'onsetPeriod', 'performedPeriod']) {
+    const period = r[f];
+    if (isObject(period)) r[f] = pick(period, ['start', 'end'], dropped, `${f}.`);
+  }
   if (r[CODE_FIELD[t]] !== undefined)
     r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
   if (isObject(r.valueQuantity))
@@ -191,18 +216,29 @@ export interface EventRow {
   date: string;
   value: string | null;
 }
+/** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {
   kind: 'objection';
   id: string;
-  subject: string;
-  objection: ObjectionCode;
+  subjects: Pick<Subjects, 'ids' | 'nhsNumbers'>;
+  entries: ObjectionEntry[];
+  /** To the second, UTC. */
+  instant: string;
+  /** The UTC date of `instant`. */
   date: string;
+  /** At most one: how an odd date was read (never a reason to refuse an objection). */
+  warnings: string[];
 }
 export interface Rejected {
   kind: 'rejected';
   reason: string;
 }
-export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected;
+/** An objection that names no patient: the extract is refused (fail closed), not just the line. */
+export interface Unresolved {
+  kind: 'unresolved';
+  reason: string;
+}
+export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected | Unresolved;
 
 const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
 
@@ -236,14 +272,48 @@ function pickCoding(v: unknown): { system: string; code: string } | string {
   return { system: known.system as string, code: code as string };
 }
 
-/** Maps a resource already reduced by `stripToSpec` to a row, or the reason it is refused. */
-export function mapResource(r: Json, practiceOds: string, today: string): Mapped {
+/**
+ * Maps a resource already reduced by `stripToSpec` to a row, or the reason it is refused.
+ * `received`: when the extract was read (UTC, to the second) — the date of an objection whose own
+ * date cannot be read; by default the end of `today`.
+ */
+export function mapResource(
+  r: Json,
+  practiceOds: string,
+  today: string,
+  received = `${today}T23:59:59Z`,
+): Mapped {
   const type = r.resourceType as string;
-  if (typeof r.id !== 'string' || !FHIR_ID.test(r.id)) return reject(`${type}.id missing or invalid`);
-  if (type === 'Patient') return mapPatient(r, practiceOds, today);
+  const validId = typeof r.id === 'string' && FHIR_ID.test(r.id);
+  if (type === 'Patient') {
+    if (!validId) return reject(`${type}.id missing or invalid`);
+    return mapPatient(r, practiceOds, today);
+  }
   const t = type as ClinicalType;
-  const ref = isObject(r.subject) ? r.subject.reference : undefined;
-  const subject = typeof ref === 'string' ? SUBJECT.exec(ref) : null;
+  // Objections first, in whatever form FHIR allows: they must never be refused as ordinary entries
+  // (nor for their id, which the centre does not keep for them).
+  const o = readObjection(r, received);
+  switch (o.kind) {
+    case 'objection': {
+      const { ids, nhsNumbers } = o.subjects;
+      const warnings = o.warning ? [o.warning] : [];
+      return {
+        kind: 'objection',
+        id: validId ? (r.id as string) : '',
+        subjects: { ids, nhsNumbers },
+        entries: o.entries,
+        instant: o.instant,
+        date: o.date,
+        warnings,
+      };
+    }
+    case 'unresolved':
+      return { kind: 'unresolved', reason: o.reason };
+    case 'rejected':
+      return reject(o.reason);
+  }
+  if (!validId) return reject(`${type}.id missing or invalid`);
+  const subject = patientIdOf(isObject(r.subject) ? r.subject.reference : undefined);
   if (!subject) return reject(`${type}.subject is not a Patient reference`);
   const coding = pickCoding(r[CODE_FIELD[t]]);
   if (typeof coding === 'string') return reject(`${type}.${CODE_FIELD[t]}: ${coding}`);
@@ -251,10 +321,6 @@ export function mapResource(r: Json, practiceOds: string, today: string): Mapped
   if (!dateField) return reject(`${type}: date missing`);
   const date = checkDate(r[dateField], today);
   if ('error' in date) return reject(`${type}.${dateField}: ${date.error}`);
-  if (t === 'Observation') {
-    const objection = objectionFor(coding.system, coding.code);
-    if (objection) return { kind: 'objection', id: r.id, subject: subject[1], objection, date: date.date };
-  }
   let value: string | null = null;
   if (isObject(r.valueQuantity)) {
     const q = r.valueQuantity;
@@ -265,8 +331,8 @@ export function mapResource(r: Json, practiceOds: string, today: string): Mapped
   }
   return {
     kind: 'event',
-    id: r.id,
-    subject: subject[1],
+    id: r.id as string,
+    subject,
     resourceType: CLINICAL_TYPES[t],
     codeSystem: coding.system === SNOMED_SYSTEM ? 'snomed' : 'readv2',
     code: coding.code,
@@ -347,6 +413,7 @@ export function parseExtractLine(
   practiceOds: string,
   today: string,
   dropped: DroppedFields = Object.create(null),
+  received?: string,
 ): LineOutcome {
   if (WHITESPACE_ONLY.test(text)) return BLANK;
   let json: unknown;
@@ -359,7 +426,7 @@ export function parseExtractLine(
   if (typeof json.resourceType !== 'string') return reject('resourceType missing');
   const { resource } = stripToSpec(json, dropped);
   if (!resource) return UNSUPPORTED;
-  return mapResource(resource, practiceOds, today);
+  return mapResource(resource, practiceOds, today, received);
 }
 
 /** Today's date (UTC) as 'YYYY-MM-DD'. */

@@ -32,14 +32,37 @@ function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string 
     case 'event':
       return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\n`;
     case 'objection':
-      return `${n}\tO\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(r.objection.type)}\t${v(r.objection.action)}\n`;
+      return objectionRows(n, r);
   }
+}
+
+/**
+ * An objection entry's rows: one per meaning and patient named — by local id (`subject`) or by NHS
+ * number (`nhs_number`). A registration applies to everyone it names (fail closed); a withdrawal
+ * naming a Patient by reference applies to that Patient only, by NHS number only when it has no
+ * reference (should the two disagree, withdrawing for both could release the wrong patient).
+ */
+function objectionRows(n: number, r: ObjectionRow): string {
+  const v = copyValue;
+  let rows = '';
+  for (const e of r.entries) {
+    const ids = r.subjects.ids;
+    const nhs = e.action === 'register' || !ids.length ? r.subjects.nhsNumbers : [];
+    const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\n`;
+    for (const id of ids) rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t\\N${tail}`;
+    for (const x of nhs) rows += `${n}\tO\t${v(r.id)}\t\\N\t${v(x)}${tail}`;
+  }
+  return rows;
 }
 
 export interface BlockResult {
   /** Staging rows, COPY text. */
   rows: string;
   rejected: { line: number; reason: string }[];
+  /** Lines kept, with how an odd value was read (an objection's odd date). */
+  warnings: { line: number; reason: string }[];
+  /** Objections that name no patient: the extract must be refused (fail closed). */
+  unresolved: { line: number; reason: string }[];
   unsupported: number;
   byField: DroppedFields;
 }
@@ -48,8 +71,21 @@ export interface BlockResult {
  * Parses `bytes`, whole lines numbered from `firstLine` (the last may lack its newline only at the
  * end of the stream). A line longer than MAX_LINE_BYTES is refused, as everywhere in the intake.
  */
-export function parseBlock(bytes: Uint8Array, firstLine: number, ods: string, today: string): BlockResult {
-  const out: BlockResult = { rows: '', rejected: [], unsupported: 0, byField: Object.create(null) };
+export function parseBlock(
+  bytes: Uint8Array,
+  firstLine: number,
+  ods: string,
+  today: string,
+  received?: string,
+): BlockResult {
+  const out: BlockResult = {
+    rows: '',
+    rejected: [],
+    warnings: [],
+    unresolved: [],
+    unsupported: 0,
+    byField: Object.create(null),
+  };
   const reader = new LineReader(
     MAX_LINE_BYTES,
     (n, text) => {
@@ -57,7 +93,7 @@ export function parseBlock(bytes: Uint8Array, firstLine: number, ods: string, to
         out.rejected.push(tooLong(n));
         return;
       }
-      const r = parseExtractLine(text, ods, today, out.byField);
+      const r = parseExtractLine(text, ods, today, out.byField, received);
       switch (r.kind) {
         case 'blank':
           return;
@@ -66,6 +102,13 @@ export function parseBlock(bytes: Uint8Array, firstLine: number, ods: string, to
           return;
         case 'rejected':
           out.rejected.push({ line: n, reason: r.reason });
+          return;
+        case 'unresolved':
+          out.unresolved.push({ line: n, reason: r.reason });
+          return;
+        case 'objection':
+          for (const reason of r.warnings) out.warnings.push({ line: n, reason });
+          out.rows += stagingRow(n, r);
           return;
         default:
           out.rows += stagingRow(n, r);

@@ -2,18 +2,44 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { DomainError } from '@custodian/core/errors';
+import { instantUtc } from './objection-entry';
 import { HeldLine } from './ndjson-lines';
 import { BlockResult, MAX_LINE_BYTES, parseBlock, tooLong } from './staging-block';
 import type { ParseRequest } from './staging-worker';
-import { addDroppedFields, RejectionTally } from './rejections';
+import { addDroppedFields, MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 
 export { copyValue, MAX_LINE_BYTES, STAGING_COLUMNS } from './staging-block';
 
-/** What an upload's lines came to, beside its rows: a block's counts, summed, and the line count. */
-export interface StreamStats extends Omit<BlockResult, 'rows' | 'rejected'> {
+/**
+ * What an upload's lines came to, beside its rows: a block's counts, summed, and the line count.
+ * `warnings` and `unresolved` are set by `StagingRows` when the caller leaves them out.
+ */
+export interface StreamStats
+  extends
+    Omit<BlockResult, 'rows' | 'rejected' | 'warnings' | 'unresolved'>,
+    Partial<Pick<BlockResult, 'warnings' | 'unresolved'>> {
   lines: number;
   /** Bounded: the first refused lines and counts by reason (see rejections.ts). */
   rejected: RejectionTally;
+}
+
+/** The code of the refusal of an extract with an objection that names no patient (fail closed). */
+export const OBJECTION_UNRESOLVED = 'EXTRACT_OBJECTION_UNRESOLVED';
+
+/**
+ * An objection that names no patient cannot be applied to anyone, so nobody in the extract can be
+ * shown not to be its objector: the whole extract is refused (422), its line numbers and reasons
+ * given (never values), and nothing is stored.
+ */
+export function unresolvedObjections(unresolved: { line: number; reason: string }[]): DomainError {
+  const lines = unresolved.slice(0, 100);
+  return new DomainError(
+    OBJECTION_UNRESOLVED,
+    `extract refused: ${unresolved.length} objection(s) name no patient that can be found (first at line ${lines[0].line}); nothing was stored`,
+    422,
+    { unresolved: lines },
+  );
 }
 
 /** The most bytes of whole lines in one block: a whole upload in one chunk is still many blocks. */
@@ -133,7 +159,13 @@ export class ParseThread {
     return this.current?.waiting.size ?? 0;
   }
 
-  parse(bytes: Buffer, firstLine: number, ods: string, today: string): Promise<BlockResult> {
+  parse(
+    bytes: Buffer,
+    firstLine: number,
+    ods: string,
+    today: string,
+    received?: string,
+  ): Promise<BlockResult> {
     const { worker, waiting } = (this.current ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -141,7 +173,9 @@ export class ParseThread {
       // Cloning a view would copy the whole buffer behind it (request data beyond this block, up
       // to an entire pooled or file-sized buffer): copy just the block, and hand that copy over.
       const own = new Uint8Array(bytes);
-      worker.postMessage({ id, bytes: own, firstLine, ods, today } satisfies ParseRequest, [own.buffer]);
+      worker.postMessage({ id, bytes: own, firstLine, ods, today, received } satisfies ParseRequest, [
+        own.buffer,
+      ]);
     });
   }
 
@@ -197,6 +231,8 @@ export class StagingRows extends Transform {
   private readonly cutter: BlockCutter;
   private readonly queue: Promise<BlockResult>[] = [];
   private batch = '';
+  /** When the extract was read (UTC, to the second; at most the end of `today`): an odd objection date counts from it. */
+  private readonly received: string;
 
   constructor(
     private readonly ods: string,
@@ -205,6 +241,9 @@ export class StagingRows extends Transform {
     private readonly thread?: ParseThread,
   ) {
     super();
+    stats.warnings ??= [];
+    stats.unresolved ??= [];
+    this.received = `${today}T23:59:59Z` < instantUtc() ? `${today}T23:59:59Z` : instantUtc();
     this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => {
       const r = tooLong(line);
       stats.rejected.add(r.line, r.reason);
@@ -226,15 +265,20 @@ export class StagingRows extends Transform {
     } catch (e) {
       return done(e as Error);
     }
-    this.settle(0).then(() => done(null, this.batch || undefined), done);
+    this.settle(0).then(() => {
+      // Fail closed: rows already sent to COPY are rolled back with the transaction.
+      const unresolved = this.stats.unresolved!;
+      if (unresolved.length) return done(unresolvedObjections(unresolved));
+      done(null, this.batch || undefined);
+    }, done);
   }
 
   private enqueue(blocks: Block[]) {
     for (const { bytes, firstLine } of blocks) {
       const parsed =
         this.thread && this.thread.pending < THREAD_BLOCKS
-          ? this.thread.parse(bytes, firstLine, this.ods, this.today)
-          : Promise.resolve(parseBlock(bytes, firstLine, this.ods, this.today));
+          ? this.thread.parse(bytes, firstLine, this.ods, this.today, this.received)
+          : Promise.resolve(parseBlock(bytes, firstLine, this.ods, this.today, this.received));
       // Awaited in order by settle(); this only keeps an early failure from counting as unhandled.
       parsed.catch(() => undefined);
       this.queue.push(parsed);
@@ -247,6 +291,11 @@ export class StagingRows extends Transform {
     while (this.queue.length > keep) {
       const r = await this.queue.shift()!;
       for (const x of r.rejected) this.stats.rejected.add(x.line, x.reason);
+      // Bounded like the refused lines: the first MAX_LISTED_REJECTIONS of each are kept.
+      for (const x of r.warnings)
+        if (this.stats.warnings!.length < MAX_LISTED_REJECTIONS) this.stats.warnings!.push(x);
+      for (const x of r.unresolved)
+        if (this.stats.unresolved!.length < MAX_LISTED_REJECTIONS) this.stats.unresolved!.push(x);
       this.stats.unsupported += r.unsupported;
       addDroppedFields(this.stats.byField, r.byField);
       this.batch += r.rows;

@@ -11,11 +11,15 @@ export interface ParseRequest {
   firstLine: number;
   ods: string;
   today: string;
+  received?: string;
 }
 
 parentPort?.on('message', (m: ParseRequest) => {
   try {
-    parentPort!.postMessage({ id: m.id, result: parseBlock(m.bytes, m.firstLine, m.ods, m.today) });
+    parentPort!.postMessage({
+      id: m.id,
+      result: parseBlock(m.bytes, m.firstLine, m.ods, m.today, m.received),
+    });
   } catch (e) {
     // parseBlock does not throw on any input; this is for a bug, reported without the data.
     parentPort!.postMessage({ id: m.id, error: e instanceof Error ? e.name : 'Error' });

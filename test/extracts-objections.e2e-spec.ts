@@ -1,0 +1,283 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { runExtractor } from '@custodian/practices';
+import { createTestApp, TestApp } from '@custodian/testing';
+import {
+  condition,
+  medication,
+  NHS,
+  ndjson,
+  nhsNumber,
+  observation,
+  patient,
+  READ,
+  SCT,
+} from './support/fhir';
+import { counts, practiceReady, upload } from './support/practice';
+
+/**
+ * Issue #28 / #19, the centre's re-check: an objection in any valid FHIR encoding is applied, an
+ * odd date is a warning (never a reason to store the objector), and an objection that names no
+ * patient refuses the upload — nothing stored.
+ */
+describe('extract intake: objections in any valid FHIR form (#28)', () => {
+  let t: TestApp;
+  let a: { Authorization: string };
+  let seed = 930_000;
+  beforeAll(async () => {
+    t = await createTestApp();
+    const admin = (await t.as('admin')).auth;
+    a = await practiceReady(t, admin, 'A81001');
+  });
+  afterAll(() => t?.close());
+
+  const record = (id: string, n: string) => [
+    patient(id, n),
+    condition(`${id}-c`, id),
+    medication(`${id}-m`, id),
+    observation(`${id}-o`, id),
+  ];
+  const t1 = (id: string, subject: object, o: Record<string, unknown> = {}) => ({
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    subject,
+    code: { coding: [{ system: READ, code: '9Nu0' }] },
+    effectiveDateTime: '2020-01-01T10:00:00Z',
+    ...o,
+  });
+  const stored = async (n: string) =>
+    (
+      await t.sql.query(
+        `SELECT (SELECT count(*)::int FROM patients WHERE nhs_number = $1) AS patients,
+                (SELECT count(*)::int FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1) AS events,
+                (SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type1') AS type1`,
+        [n],
+      )
+    ).rows[0] as { patients: number; events: number; type1: boolean | null };
+
+  /** A local date one day after today's UTC date whose instant is in the past (when the clock allows). */
+  function localTomorrow(): string {
+    const now = Date.now() - 60_000;
+    const u = new Date(now);
+    const midnight = Date.UTC(u.getUTCFullYear(), u.getUTCMonth(), u.getUTCDate() + 1);
+    const offset = Math.min(14 * 60, Math.max(Math.ceil((midnight - now) / 60_000), 1));
+    const pad = (x: number) => String(x).padStart(2, '0');
+    return `${new Date(now + offset * 60_000).toISOString().slice(0, 19)}+${pad(Math.floor(offset / 60))}:${pad(offset % 60)}`;
+  }
+
+  it.each([
+    ['a versioned reference', (_n: string) => ({ reference: 'Patient/P/_history/3' }), {}, undefined],
+    [
+      'an absolute reference',
+      () => ({ reference: 'https://gp.example.nhs.uk/fhir/Patient/P' }),
+      {},
+      undefined,
+    ],
+    [
+      'an NHS-number identifier only',
+      (n: string) => ({ identifier: { system: NHS, value: n } }),
+      {},
+      undefined,
+    ],
+    [
+      'the objection code second',
+      () => ({ reference: 'Patient/P' }),
+      {
+        code: {
+          coding: [
+            { system: SCT, code: '123456789' },
+            { system: SCT, code: '827241000000103' },
+          ],
+        },
+      },
+      undefined,
+    ],
+    [
+      'effectivePeriod',
+      () => ({ reference: 'Patient/P' }),
+      { effectiveDateTime: undefined, effectivePeriod: { start: '2020-01-01T10:00:00Z' } },
+      /effectivePeriod: period, its start used/,
+    ],
+    [
+      'no date',
+      () => ({ reference: 'Patient/P' }),
+      { effectiveDateTime: undefined },
+      /date missing, time received used/,
+    ],
+    [
+      'a garbage date',
+      () => ({ reference: 'Patient/P' }),
+      { effectiveDateTime: 'yesterday' },
+      /invalid date, time received used/,
+    ],
+    [
+      'a local date that is tomorrow in UTC',
+      () => ({ reference: 'Patient/P' }),
+      { effectiveDateTime: localTomorrow() },
+      undefined,
+    ],
+  ])(
+    'a Type 1 objection with %s: the objector is not stored, the objection is',
+    async (_w, subject, o, warning) => {
+      const n = nhsNumber(seed++);
+      const id = `p${seed}`;
+      const s = JSON.parse(JSON.stringify(subject(n)).replace(/Patient\/P/, `Patient/${id}`)) as object;
+      const res = await upload(t, a, 'A81001', ndjson([...record(id, n), t1(`${id}-t1`, s, o)])).expect(201);
+      expect(res.body.rejected).toEqual([]);
+      expect(res.body.dropped.type1).toMatchObject({ patients: 1, resources: 3 });
+      expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+      if (warning) expect(res.body.warnings).toEqual([{ line: 5, reason: expect.stringMatching(warning) }]);
+    },
+  );
+
+  it('an objection by NHS number deletes what the centre held for that patient', async () => {
+    const n = nhsNumber(seed++);
+    await upload(t, a, 'A81001', ndjson(record('held', n))).expect(201);
+    expect((await stored(n)).events).toBe(3);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([t1('held-t1', { identifier: { system: NHS, value: n } }, { effectiveDateTime: undefined })]),
+    ).expect(201);
+    expect(res.body.dropped.type1).toMatchObject({ heldDeleted: 1 });
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+  });
+
+  it('an objection that names no patient refuses the upload, nothing stored (#19 fail closed)', async () => {
+    const n = nhsNumber(seed++);
+    const before = await counts(t);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([...record('anon', n), t1('anon-t1', { reference: 'Group/everyone' })]),
+    ).expect(422);
+    expect(res.body).toMatchObject({
+      code: 'EXTRACT_OBJECTION_UNRESOLVED',
+      details: {
+        unresolved: [{ line: 5, reason: 'Observation.subject: an objection that names no patient' }],
+      },
+    });
+    expect(JSON.stringify(res.body)).not.toContain(n);
+    expect(await counts(t)).toEqual(before);
+  });
+
+  it("the extractor's output for an objector named only by NHS number is applied by the centre", async () => {
+    const n = nhsNumber(seed++);
+    const m = nhsNumber(seed++);
+    const dir = mkdtempSync(path.join(tmpdir(), 'intake-objections-'));
+    const input = path.join(dir, 'export.ndjson');
+    const output = path.join(dir, 'extract.ndjson');
+    writeFileSync(
+      input,
+      ndjson([
+        ...record('x1', n),
+        ...record('x2', n), // a duplicate record of the same person
+        ...record('ok', m),
+        t1('x-t1', { identifier: { system: NHS, value: n } }, { effectivePeriod: { start: '2020-02-02' } }),
+      ]),
+    );
+    await runExtractor({ practiceOds: 'A81001', input, output });
+    const res = await upload(t, a, 'A81001', readFileSync(output, 'utf8')).expect(201);
+    expect(res.body.rejected).toEqual([]);
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+    expect(await stored(m)).toEqual({ patients: 1, events: 3, type1: null });
+  });
+
+  it('property: whatever the encoding, what the extractor sends leaves no objector stored at the centre, and everyone else stored', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'intake-objections-prop-'));
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            ref: fc.constantFrom('plain', 'versioned', 'absolute', 'identifier', 'both'),
+            date: fc.constantFrom('dateTime', 'offset', 'period', 'missing', 'date', 'garbage'),
+            codeSecond: fc.boolean(),
+            duplicate: fc.boolean(),
+            onDuplicate: fc.boolean(),
+            heldBefore: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+        async (objectors) => {
+          run++;
+          const resources: unknown[] = [];
+          const held: unknown[] = [];
+          const secret: string[] = [];
+          const other = nhsNumber(seed++);
+          resources.push(...record(`r${run}-ok`, other));
+          objectors.forEach((v, i) => {
+            const n = nhsNumber(seed++);
+            const id = `r${run}-x${i}`;
+            secret.push(n);
+            if (v.heldBefore) held.push(...record(id, n));
+            resources.push(...record(id, n));
+            if (v.duplicate) resources.push(...record(`${id}d`, n));
+            const target = v.duplicate && v.onDuplicate ? `${id}d` : id;
+            const subject = {
+              plain: { reference: `Patient/${target}` },
+              versioned: { reference: `Patient/${target}/_history/2` },
+              absolute: { reference: `https://gp.example/fhir/Patient/${target}` },
+              identifier: { identifier: { system: NHS, value: n } },
+              both: { reference: `Patient/${target}`, identifier: { system: NHS, value: n } },
+            }[v.ref];
+            const date = {
+              dateTime: { effectiveDateTime: '2022-03-04T05:06:07Z' },
+              offset: { effectiveDateTime: '2022-03-05T00:30:00+14:00' },
+              period: { effectiveDateTime: undefined, effectivePeriod: { start: '2022-03-04T05:06:07Z' } },
+              missing: { effectiveDateTime: undefined },
+              date: { effectiveDateTime: '2022-03-04' },
+              garbage: { effectiveDateTime: 'soon' },
+            }[v.date];
+            const coding = v.codeSecond
+              ? [
+                  { system: SCT, code: '123456789' },
+                  { system: READ, code: '9Nu0' },
+                ]
+              : [{ system: SCT, code: '827241000000103' }];
+            resources.push(t1(`${id}-t1`, subject, { ...date, code: { coding } }));
+          });
+          if (held.length) await upload(t, a, 'A81001', ndjson(held)).expect(201);
+          const input = path.join(dir, `export-${run}.ndjson`);
+          const output = path.join(dir, `extract-${run}.ndjson`);
+          writeFileSync(input, ndjson(resources));
+          await runExtractor({ practiceOds: 'A81001', input, output });
+          await upload(t, a, 'A81001', readFileSync(output, 'utf8')).expect(201);
+          for (const n of secret) expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+          expect(await stored(other)).toMatchObject({ patients: 1, events: 3 });
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  // KNOWN GAP, in the merge (extracts.service.ts, owned elsewhere): of two Patient lines with one NHS
+  // number the earlier is refused before subjects are resolved, so an objection naming the earlier
+  // record by reference only is refused as "no such Patient" and the later record is stored. The
+  // extractor never sends this (it puts the NHS number on every objector's entry); a raw upload can.
+  // `it.fails` so that this test starts failing — and is turned into `it` — once the merge resolves
+  // subjects against every Patient line of the extract.
+  it.fails(
+    'KNOWN GAP: duplicate Patient records, objection on the earlier one by reference only',
+    async () => {
+      const n = nhsNumber(seed++);
+      await upload(
+        t,
+        a,
+        'A81001',
+        ndjson([
+          patient('dup1', n),
+          patient('dup2', n),
+          condition('dup2-c', 'dup2'),
+          t1('dup-t1', { reference: 'Patient/dup1' }),
+        ]),
+      ).expect(201);
+      expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+    },
+  );
+});

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { Can, MAX_PAGE } from '@custodian/core';
+import { Can, IsPageNumber } from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -19,13 +19,7 @@ export class AuditQueryDto {
   @Type(() => Date)
   @IsDate()
   to?: Date;
-  @ApiPropertyOptional({ default: 1, maximum: MAX_PAGE })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
-  page: number = 1;
+  @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 500 })
   @IsOptional()
   @Type(() => Number)

@@ -20,7 +20,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsOdsCode, MAX_PAGE } from '@custodian/core';
+import { IsOdsCode, IsPageNumber } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis, type VoteDecision } from './bid-rules';
@@ -157,13 +157,7 @@ export class CreateBidDto {
 export class UpdateBidDto extends PartialType(CreateBidDto) {}
 
 export class ListBidsQueryDto {
-  @ApiPropertyOptional({ default: 1, maximum: MAX_PAGE })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
-  page: number = 1;
+  @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 200 })
   @IsOptional()
   @Type(() => Number)

@@ -1,4 +1,15 @@
-import { registerDecorator, ValidateIf, ValidationOptions } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsInt,
+  IsOptional,
+  Max,
+  Min,
+  registerDecorator,
+  ValidateIf,
+  ValidationOptions,
+} from 'class-validator';
 import { ValidationError } from './errors';
 import { isValidNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
@@ -58,3 +69,14 @@ export function assertPageInRange(page: number, limit: number, total: number): v
       'PAGE_OUT_OF_RANGE',
     );
 }
+
+/** The `page` query parameter of every paged route: a whole number from 1 to MAX_PAGE. */
+export const IsPageNumber = () =>
+  applyDecorators(
+    ApiPropertyOptional({ default: 1, minimum: 1, maximum: MAX_PAGE }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(),
+    Min(1),
+    Max(MAX_PAGE),
+  );

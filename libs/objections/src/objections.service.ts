@@ -30,6 +30,7 @@ export interface RecordedObjection {
   type: ObjectionType;
   action: ObjectionAction;
   effectiveOn: string;
+  effectiveAt: string;
   active: boolean;
   heldRecordsDeleted: number;
 }
@@ -145,10 +146,11 @@ export class ObjectionsService {
         );
       if (input.action === 'withdraw' && !(may.active && (may.current || may.recorded)))
         throw objectionNotFound();
-      const [event]: { id: string; effective_on: string }[] = await tx.query(
+      const [event]: { id: string; effective_on: string; effective_at: string }[] = await tx.query(
         `INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
          VALUES ($1, $2, $3, now(), 'api', NULL, $4, $5)
-         RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on`,
+         RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on,
+                   to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS effective_at`,
         [input.nhsNumber, input.type, input.action, ods, actor.id],
       );
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
@@ -186,6 +188,7 @@ export class ObjectionsService {
         type: input.type,
         action: input.action,
         effectiveOn: event.effective_on,
+        effectiveAt: event.effective_at,
         active: state.active,
         heldRecordsDeleted,
       };

@@ -25,11 +25,13 @@ import { counts, practiceReady, upload } from './support/practice';
 describe('extract intake: objections in any valid FHIR form (#28)', () => {
   let t: TestApp;
   let a: { Authorization: string };
+  let b: { Authorization: string };
   let seed = 930_000;
   beforeAll(async () => {
     t = await createTestApp();
     const admin = (await t.as('admin')).auth;
     a = await practiceReady(t, admin, 'A81001');
+    b = await practiceReady(t, admin, 'B82002');
   });
   afterAll(() => t?.close());
 
@@ -256,28 +258,168 @@ describe('extract intake: objections in any valid FHIR form (#28)', () => {
     );
   });
 
-  // KNOWN GAP, in the merge (extracts.service.ts, owned elsewhere): of two Patient lines with one NHS
-  // number the earlier is refused before subjects are resolved, so an objection naming the earlier
-  // record by reference only is refused as "no such Patient" and the later record is stored. The
-  // extractor never sends this (it puts the NHS number on every objector's entry); a raw upload can.
-  // `it.fails` so that this test starts failing — and is turned into `it` — once the merge resolves
-  // subjects against every Patient line of the extract.
-  it.fails(
-    'KNOWN GAP: duplicate Patient records, objection on the earlier one by reference only',
-    async () => {
+  // Of two Patient lines with one NHS number the later is stored and the earlier refused, but every
+  // subject is resolved against both first: an objection naming the earlier record by reference only
+  // applies to the NHS number (SPEC §2: duplicate records are one patient, an objection on either applies).
+  it('duplicate Patient records, objection on the earlier one by reference only: applies to the NHS number', async () => {
+    const n = nhsNumber(seed++);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('dup1', n),
+        patient('dup2', n),
+        condition('dup2-c', 'dup2'),
+        t1('dup-t1', { reference: 'Patient/dup1' }),
+      ]),
+    ).expect(201);
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+    expect(res.body).toMatchObject({ objections: 1, rejected: [{ line: 1 }] });
+  });
+
+  it('duplicate Patient records: a clinical entry of the earlier record is stored for the NHS number', async () => {
+    const n = nhsNumber(seed++);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('dupa', n),
+        condition('dupa-c', 'dupa'),
+        patient('dupb', n),
+        condition('dupb-c', 'dupb'),
+      ]),
+    ).expect(201);
+    expect(res.body).toMatchObject({ patients: 1, resources: 2, rejected: [{ line: 1 }] });
+    expect(await stored(n)).toEqual({ patients: 1, events: 2, type1: null });
+  });
+
+  /**
+   * Issue #19 "Time, not day": objection entries keep their instant (UTC, to the second), and per
+   * NHS number and type the latest instant decides across practices, extracts and the API, however
+   * late an entry arrives; on an exact tie the objection beats the withdrawal (SPEC §2).
+   */
+  describe('the latest instant decides, not the day or the arrival', () => {
+    const t2 = (id: string, subject: string, code: '9Nu4' | '9Nu5', at: string) => ({
+      resourceType: 'Observation',
+      id,
+      status: 'final',
+      subject: { reference: `Patient/${subject}` },
+      code: { coding: [{ system: READ, code }] },
+      effectiveDateTime: at,
+    });
+    const type2 = async (n: string) =>
+      (
+        await t.sql.query(`SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`, [
+          n,
+        ])
+      ).rows[0]?.active as boolean | undefined;
+
+    it('a 09:00 withdrawal from another practice, uploaded later, does not beat a 15:00 objection of the same day', async () => {
+      const n = nhsNumber(seed++);
+      await upload(
+        t,
+        a,
+        'A81001',
+        ndjson([patient('day-a', n), t2('day-a-o', 'day-a', '9Nu4', '2021-03-04T15:00:00Z')]),
+      ).expect(201);
+      expect(await type2(n)).toBe(true);
+      await upload(
+        t,
+        b,
+        'B82002',
+        ndjson([patient('day-b', n, {}, 'B82002'), t2('day-b-w', 'day-b', '9Nu5', '2021-03-04T09:00:00Z')]),
+      ).expect(201);
+      expect(await type2(n)).toBe(true);
+      // A withdrawal later that day, by instant, decides.
+      await upload(
+        t,
+        b,
+        'B82002',
+        ndjson([patient('day-b', n, {}, 'B82002'), t2('day-b-w2', 'day-b', '9Nu5', '2021-03-04T15:00:01Z')]),
+      ).expect(201);
+      expect(await type2(n)).toBe(false);
+    });
+
+    it('in one extract: the later instant decides, not the later line (offsets applied)', async () => {
       const n = nhsNumber(seed++);
       await upload(
         t,
         a,
         'A81001',
         ndjson([
-          patient('dup1', n),
-          patient('dup2', n),
-          condition('dup2-c', 'dup2'),
-          t1('dup-t1', { reference: 'Patient/dup1' }),
+          patient('one', n),
+          t2('one-o', 'one', '9Nu4', '2021-03-04T15:00:00+01:00'), // 14:00Z
+          t2('one-w', 'one', '9Nu5', '2021-03-04T09:00:00Z'),
         ]),
       ).expect(201);
-      expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
-    },
-  );
+      expect(await type2(n)).toBe(true);
+    });
+
+    it('an exact tie: the objection beats the withdrawal, in one extract and across extracts', async () => {
+      const [x, y] = [nhsNumber(seed++), nhsNumber(seed++)];
+      await upload(
+        t,
+        a,
+        'A81001',
+        ndjson([
+          patient('tie-x', x),
+          t2('tie-x-o', 'tie-x', '9Nu4', '2021-05-06T10:00:00Z'),
+          t2('tie-x-w', 'tie-x', '9Nu5', '2021-05-06T11:00:00+01:00'),
+          patient('tie-y', y),
+          t2('tie-y-o', 'tie-y', '9Nu4', '2021-05-06T10:00:00Z'),
+        ]),
+      ).expect(201);
+      expect(await type2(x)).toBe(true);
+      await upload(
+        t,
+        b,
+        'B82002',
+        ndjson([
+          patient('tie-y-b', y, {}, 'B82002'),
+          t2('tie-y-w', 'tie-y-b', '9Nu5', '2021-05-06T10:00:00Z'),
+        ]),
+      ).expect(201);
+      expect(await type2(y)).toBe(true);
+      // Date-only entries are 00:00:00 UTC: a tie too.
+      const z = nhsNumber(seed++);
+      await upload(
+        t,
+        a,
+        'A81001',
+        ndjson([
+          patient('tie-z', z),
+          t2('tie-z-o', 'tie-z', '9Nu4', '2019-01-01'),
+          t2('tie-z-w', 'tie-z', '9Nu5', '2019-01-01'),
+        ]),
+      ).expect(201);
+      expect(await type2(z)).toBe(true);
+    });
+
+    it("an API objection counts from the time received: an extract's earlier withdrawal of that day, uploaded after it, does not release the patient", async () => {
+      const n = nhsNumber(seed++);
+      await t.http
+        .post('/api/objections')
+        .set(a)
+        .send({ nhsNumber: n, type: 'type2', action: 'register' })
+        .expect(201);
+      const [{ at }] = (
+        await t.sql.query(
+          `SELECT to_char(greatest(date_trunc('day', now() AT TIME ZONE 'UTC'), (now() AT TIME ZONE 'UTC') - interval '1 minute'),
+                          'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at`,
+        )
+      ).rows as { at: string }[];
+      await upload(t, a, 'A81001', ndjson([patient('api-w', n), t2('api-w-w', 'api-w', '9Nu5', at)])).expect(
+        201,
+      );
+      expect(await type2(n)).toBe(true);
+      // The release's view of the register agrees.
+      const { rows } = await t.sql.query(
+        `SELECT count(*)::int AS n FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`,
+        [n],
+      );
+      expect(rows[0].n).toBe(1);
+    });
+  });
 });

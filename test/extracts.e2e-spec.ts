@@ -475,10 +475,10 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       expect(p.rows[0].n).toBe(1);
     });
 
-    // The centre stores dates only (objection_events.effective_on), so this is the merge's rule; the
-    // extractor decides by instant (a tie to the objection) and withholds an objector's same-day
-    // withdrawals, so that the centre comes to its answer (docs/PRACTICES-AND-EXTRACTS.md).
-    it('of two entries with the same date, the later line decides', async () => {
+    // SPEC §2: the latest instant decides; date-only entries are 00:00:00 UTC, so two entries of one
+    // date are an exact tie, and the objection beats the withdrawal whichever line comes later
+    // (docs/PRACTICES-AND-EXTRACTS.md). More in extracts-objections.e2e-spec.ts.
+    it('of two entries with the same date, the objection decides (an exact tie), whichever line is later', async () => {
       const [x, y] = [next(), next()];
       await upload(
         t,
@@ -498,7 +498,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
         [[x, y]],
       );
       expect(Object.fromEntries(rows.map((r) => [r.nhs_number, r.active]))).toEqual({
-        [x]: false,
+        [x]: true,
         [y]: true,
       });
     });

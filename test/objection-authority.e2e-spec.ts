@@ -28,7 +28,8 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     body: Record<string, unknown>;
     headers: Record<string, string>;
   }) => {
-    const { requestId: _r, id: _i, ...body } = res.body;
+    // Per call, whoever holds the number: the request and event ids, and the time received.
+    const { requestId: _r, id: _i, effectiveAt: _at, ...body } = res.body;
     return { status: res.status, type: res.headers['content-type'], body };
   };
   const state = async () =>

@@ -67,17 +67,26 @@ describe('objections through the API (POST /api/objections)', () => {
 
   it('Type 2 register, withdraw, register again: state and history, audited without the NHS number', async () => {
     const n = nhsNumber(10_000);
+    const before = Date.now();
     const r1 = await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     expect(r1.body).toMatchObject({ type: 'type2', action: 'register', active: true, heldRecordsDeleted: 0 });
     expect(r1.body.effectiveOn).toBe(new Date().toISOString().slice(0, 10));
+    // Effective from the time received (issue #19): its instant, in UTC.
+    expect(r1.body.effectiveAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect(Date.parse(r1.body.effectiveAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(r1.body.effectiveAt)).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(r1.body.effectiveAt.slice(0, 10)).toBe(r1.body.effectiveOn);
     const r2 = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     expect(r2.body.active).toBe(false);
     const r3 = await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     expect(r3.body.active).toBe(true);
     const { rows: history } = await t.sql.query(
-      `SELECT id::text, action, source, practice_ods FROM objection_events WHERE nhs_number = $1 ORDER BY id`,
+      `SELECT id::text, action, source, practice_ods,
+              to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
+         FROM objection_events WHERE nhs_number = $1 ORDER BY id`,
       [n],
     );
+    expect(history.map((h) => h.at)).toEqual([r1, r2, r3].map((r) => r.body.effectiveAt));
     expect(history.map((h) => [h.action, h.source, h.practice_ods])).toEqual([
       ['register', 'api', 'A81001'],
       ['withdraw', 'api', 'A81001'],

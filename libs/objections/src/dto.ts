@@ -15,7 +15,13 @@ export class ObjectionEventDto {
   @ApiProperty({ description: 'id of the objection event (history entry)' }) id!: string;
   @ApiProperty({ enum: ['type1', 'type2'] }) type!: ObjectionType;
   @ApiProperty({ enum: ['register', 'withdraw'] }) action!: ObjectionAction;
-  @ApiProperty({ example: '2026-01-31' }) effectiveOn!: string;
+  @ApiProperty({ example: '2026-01-31', description: 'the UTC date of effectiveAt' }) effectiveOn!: string;
+  @ApiProperty({
+    example: '2026-01-31T14:03:07.123456Z',
+    description:
+      'when it took effect: the time received (UTC). Per NHS number and type the latest instant decides, an exact tie to the objection',
+  })
+  effectiveAt!: string;
   @ApiProperty({ description: 'whether an objection of this type is now active for the patient' })
   active!: boolean;
   @ApiProperty({

@@ -6,6 +6,13 @@ import { Principal, RequestMeta } from '@custodian/core';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
 
+/**
+ * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the
+ * registration (fail closed); then the latest recorded and the highest id. The same order is in
+ * `objections_as_of` (migration 1764000014000), which releases read.
+ */
+const DECIDING_ORDER = `e.effective_at DESC, (e.action = 'register') DESC, e.recorded_at DESC, e.id DESC`;
+
 export interface RegisterChange {
   type: ObjectionType;
   active: boolean;
@@ -23,6 +30,7 @@ export interface RecordedObjection {
   type: ObjectionType;
   action: ObjectionAction;
   effectiveOn: string;
+  effectiveAt: string;
   active: boolean;
   heldRecordsDeleted: number;
 }
@@ -30,9 +38,11 @@ export interface RecordedObjection {
 /**
  * The objection register: `objection_events` is the history (who, when, source), and
  * `objection_register` the current state per NHS number and type, always recomputed from the
- * history with the same rule as the SQL function `objections_as_of(ts)`: the entry with the latest
- * effective date (then the latest recorded, then the highest id) decides, and the objection is
- * active when that entry registers it.
+ * history with the same rule as the SQL function `objections_as_of(ts)` (SPEC §2): the entry with
+ * the latest instant (`effective_at`: an extract entry's, UTC to the second; an API call's time
+ * received) decides, whichever practice or source recorded it and however late it arrived; on an
+ * exact tie a registration beats a withdrawal; then the latest recorded, then the highest id. The
+ * objection is active when that entry registers it.
  */
 @Injectable()
 export class ObjectionsService {
@@ -60,16 +70,18 @@ export class ObjectionsService {
   async refreshRegister(em: EntityManager, table: string): Promise<RegisterChange[]> {
     const rows: { type: ObjectionType; active: boolean; n: number }[] = await em.query(`
       WITH latest AS (
-        SELECT DISTINCT ON (e.nhs_number, e.type) e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on
+        SELECT DISTINCT ON (e.nhs_number, e.type)
+               e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on, e.effective_at
           FROM objection_events e
          WHERE e.nhs_number IN (SELECT nhs_number FROM ${table})
-         ORDER BY e.nhs_number, e.type, e.effective_on DESC, e.recorded_at DESC, e.id DESC
+         ORDER BY e.nhs_number, e.type, ${DECIDING_ORDER}
       ), changed AS (
-        INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, updated_at)
-        SELECT nhs_number, type, active, effective_on, now() FROM latest
+        INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, effective_at, updated_at)
+        SELECT nhs_number, type, active, effective_on, effective_at, now() FROM latest
         ON CONFLICT (nhs_number, type) DO UPDATE
-           SET active = excluded.active, effective_on = excluded.effective_on, updated_at = now()
-         WHERE (r.active, r.effective_on) IS DISTINCT FROM (excluded.active, excluded.effective_on)
+           SET active = excluded.active, effective_on = excluded.effective_on,
+               effective_at = excluded.effective_at, updated_at = now()
+         WHERE (r.active, r.effective_at) IS DISTINCT FROM (excluded.active, excluded.effective_at)
         RETURNING r.type, r.active
       )
       SELECT type, active, count(*)::int AS n FROM changed GROUP BY type, active ORDER BY type, active`);
@@ -128,15 +140,17 @@ export class ObjectionsService {
                              AND NOT EXISTS (
                                SELECT 1 FROM objection_events w
                                 WHERE w.nhs_number = $1 AND w.type = $3 AND w.action = 'withdraw'
-                                  AND (w.effective_on, w.recorded_at, w.id) > (e.effective_on, e.recorded_at, e.id))) AS recorded`,
+                                  -- on an exact tie the registration beats the withdrawal
+                                  AND w.effective_at > e.effective_at)) AS recorded`,
           [input.nhsNumber, ods, input.type],
         );
       if (input.action === 'withdraw' && !(may.active && (may.current || may.recorded)))
         throw objectionNotFound();
-      const [event]: { id: string; effective_on: string }[] = await tx.query(
-        `INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
-         VALUES ($1, $2, $3, current_date, 'api', NULL, $4, $5)
-         RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on`,
+      const [event]: { id: string; effective_on: string; effective_at: string }[] = await tx.query(
+        `INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
+         VALUES ($1, $2, $3, now(), 'api', NULL, $4, $5)
+         RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on,
+                   to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS effective_at`,
         [input.nhsNumber, input.type, input.action, ods, actor.id],
       );
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
@@ -174,6 +188,7 @@ export class ObjectionsService {
         type: input.type,
         action: input.action,
         effectiveOn: event.effective_on,
+        effectiveAt: event.effective_at,
         active: state.active,
         heldRecordsDeleted,
       };

@@ -109,7 +109,7 @@ export class ExtractsService implements OnModuleDestroy {
           line int NOT NULL, kind char(1) NOT NULL, id varchar(64) NOT NULL, subject varchar(64),
           nhs_number char(10), birth_date date, sex char(1), postcode varchar(8), ethnicity char(1),
           resource_type varchar(12), code_system varchar(8), code varchar(20), event_date date,
-          value varchar(64), obj_type varchar(5), obj_action varchar(8)
+          value varchar(64), obj_type varchar(5), obj_action varchar(8), obj_at timestamptz
         ) ON COMMIT DROP`);
       const stats: StreamStats = {
         lines: 0,
@@ -224,25 +224,22 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query(`SELECT set_config('work_mem', $1, true)`, [INTAKE_WORK_MEM]);
     await tx.query('ANALYZE stg');
 
-    // Patients of this extract: the last line of each resource id wins; of two Patient resources
-    // with one NHS number, the later line wins and the earlier is refused.
+    // Patients of this extract: the last line of each resource id wins.
     await tx.query(`
       CREATE TEMP TABLE xp ON COMMIT DROP AS
       SELECT DISTINCT ON (id) line, id, nhs_number, birth_date, sex, postcode, ethnicity
         FROM stg WHERE kind = 'P' ORDER BY id, line DESC`);
-    await sqlRejected(`
-      WITH keep AS (SELECT DISTINCT ON (nhs_number) line FROM xp ORDER BY nhs_number, line DESC),
-      gone AS (DELETE FROM xp WHERE line NOT IN (SELECT line FROM keep) RETURNING line)
-      SELECT line, 'Patient: a later line has the same NHS number' AS reason FROM gone`);
     await tx.query('CREATE INDEX ON xp (id)');
     await tx.query('ANALYZE xp');
 
-    // Every clinical entry and objection resolved to an NHS number: a Patient of this extract, or
-    // one registered with this practice (by the practice's own id, whichever practice is current).
+    // Every clinical entry and objection resolved to an NHS number: a Patient of this extract (any
+    // of its records, duplicates included: they are resolved before being refused, below), or one
+    // registered with this practice (by the practice's own id, whichever practice is current). Two
+    // records of one NHS number are one patient (SPEC §2): an objection on either applies.
     await tx.query(
       `CREATE TEMP TABLE subj ON COMMIT DROP AS
        SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
-              s.obj_type, s.obj_action, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number
+              s.obj_type, s.obj_action, s.obj_at, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number
          FROM stg s
          LEFT JOIN xp ON xp.id = s.subject
          LEFT JOIN LATERAL (
@@ -258,25 +255,32 @@ export class ExtractsService implements OnModuleDestroy {
     await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
     await tx.query('ANALYZE subj');
 
+    // Subjects resolved: of two Patient resources with one NHS number, the later line is stored and
+    // the earlier refused (what either's entries name is the NHS number's, above).
+    await sqlRejected(`
+      WITH keep AS (SELECT DISTINCT ON (nhs_number) line FROM xp ORDER BY nhs_number, line DESC),
+      gone AS (DELETE FROM xp WHERE line NOT IN (SELECT line FROM keep) RETURNING line)
+      SELECT line, 'Patient: a later line has the same NHS number' AS reason FROM gone`);
+
     // From here to the commit, API objection calls wait (and this waits for one in progress): the
     // Type 1 check below and the merge see the register as it will stay until this commits.
     await this.objections.lockRegisterShared(tx);
-    // Objection entries join the history once (re-sending adds nothing), then the register follows.
+    // Objection entries join the history once, at their instant (re-sending adds nothing), then the
+    // register follows: the latest instant decides, an exact tie to the objection (refreshRegister).
     const inserted: { n: number }[] = await tx.query(
       `WITH ins AS (
-         INSERT INTO objection_events (nhs_number, type, action, effective_on, source, source_ref, practice_ods, recorded_by)
-         SELECT x.nhs_number, x.obj_type, x.obj_action, x.event_date, 'extract', $1, $2::char(6), $3::uuid
+         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
+         SELECT x.nhs_number, x.obj_type, x.obj_action, x.obj_at, 'extract', $1, $2::char(6), $3::uuid
            FROM (
-             SELECT DISTINCT ON (s.nhs_number, s.obj_type, s.obj_action, s.event_date)
-                    s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line
+             SELECT DISTINCT ON (s.nhs_number, s.obj_type, s.obj_action, s.obj_at)
+                    s.nhs_number, s.obj_type, s.obj_action, s.obj_at, s.line
                FROM subj s
               WHERE s.kind = 'O' AND NOT EXISTS (
                 SELECT 1 FROM objection_events e
                  WHERE e.nhs_number = s.nhs_number AND e.type = s.obj_type AND e.action = s.obj_action
-                   AND e.effective_on = s.event_date AND e.source = 'extract')
-              ORDER BY s.nhs_number, s.obj_type, s.obj_action, s.event_date, s.line DESC
+                   AND e.effective_at = s.obj_at AND e.source = 'extract')
+              ORDER BY s.nhs_number, s.obj_type, s.obj_action, s.obj_at, s.line DESC
            ) x
-          -- ids follow line order, so of two entries with one date the later line decides
           ORDER BY x.line
          RETURNING nhs_number)
        SELECT count(*)::int AS n FROM ins`,

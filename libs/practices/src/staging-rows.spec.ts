@@ -139,7 +139,12 @@ describe('StagingRows', () => {
       value: '71.5 kg',
       obj_type: null,
     });
-    expect(named[2]).toMatchObject({ obj_type: 'type1', obj_action: 'register', code: null });
+    expect(named[2]).toMatchObject({
+      obj_type: 'type1',
+      obj_action: 'register',
+      obj_at: '2021-01-01T00:00:00Z',
+      code: null,
+    });
     expect(stats.lines).toBe(7);
     expect(stats.unsupported).toBe(1);
     expect(stats.rejected).toEqual([

@@ -100,7 +100,7 @@ export class ReleaseService implements OnApplicationBootstrap {
   /**
    * A worker killed mid-release leaves its release `running` and its queue job active until the
    * job expires. At worker start, every `running` release that no live worker is building (its
-   * advisory lock is free) is queued again; the engine starts it afresh from the recorded snapshot.
+   * advisory lock is free) is queued again; the engine starts it afresh, with a new snapshot.
    */
   async recoverOrphans(): Promise<number> {
     const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
@@ -214,9 +214,13 @@ export class ReleaseService implements OnApplicationBootstrap {
       tier: row.tier,
       files,
     };
+    // Recipients read counts of persons by the aggregate rule (the stored reason); staff read exact
+    // figures (the exact reason is kept with the other exact counts, in `excluded`).
     if (row.failure_reason) view.failureReason = row.failure_reason;
     if (isStaff(principal)) {
       view.excluded = row.excluded;
+      const exact = (row.excluded?.failure as { reason?: string } | undefined)?.reason;
+      if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
     return view;

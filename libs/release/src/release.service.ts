@@ -206,11 +206,18 @@ export class ReleaseService implements OnApplicationBootstrap {
             sha256: f.sha256,
           }))
         : [];
+    // An anonymised release's estimate is taken before k-anonymity's suppression: until the rows
+    // are final, estimate minus rows written would count the persons suppressed. Recipients see 0
+    // (not known yet) until then; staff see it.
+    const estimateHidden = row.tier === 'anonymised' && row.state !== 'completed' && !isStaff(principal);
     const view: ReleaseView = {
       id: row.id,
       bidId: row.bid_id,
       state: row.state,
-      progress: { rowsDone: Number(row.rows_done), rowsEstimated: Number(row.rows_estimated) },
+      progress: {
+        rowsDone: Number(row.rows_done),
+        rowsEstimated: estimateHidden ? 0 : Number(row.rows_estimated),
+      },
       tier: row.tier,
       files,
     };

@@ -5,6 +5,7 @@ import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseService } from '@custodian/release';
 import { killWorker, startWorker, WORKER } from './support/worker-process';
 import {
+  addObjection,
   ensureActiveBid,
   readVerifiedRelease,
   seedGpPopulation,
@@ -66,6 +67,11 @@ describe('release crash safety', () => {
     const mid = await t.app.get(ReleaseService).get(id, { ...researcher.user, sessionId: '' } as never);
     expect(mid).toMatchObject({ state: 'running', files: [] });
     await t.http.get(`/api/releases/${id}/files/gp.csv.gz`).set(researcher.auth).expect(409);
+    // Between the attempts a patient (25 events) registers a Type 2 objection: the retry takes
+    // objections and data afresh, of one instant (issue #19), so the objector is left out.
+    const { rows: killed } = await t.sql.query(`SELECT snapshot_at FROM releases WHERE id = $1`, [id]);
+    expect(killed[0].snapshot_at).not.toBeNull();
+    await addObjection(t.sql, '9400000001', 'type2');
 
     worker = await startWorkerProcess();
     const done = await waitForRelease(t, id, 60_000);
@@ -75,7 +81,9 @@ describe('release crash safety', () => {
     const dir = path.join(t.config.dataDir, id);
     const { names, manifest } = readVerifiedRelease(dir);
     expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
-    expect(manifest.files.find((f) => f.name === 'gp.csv.gz')!.rows).toBe(200_000);
+    expect(manifest.files.find((f) => f.name === 'gp.csv.gz')!.rows).toBe(200_000 - 25);
+    const { objections } = manifest as unknown as { objections: { snapshotAt: string } };
+    expect(new Date(objections.snapshotAt).getTime()).toBeGreaterThan(killed[0].snapshot_at.getTime());
     // The killed build's working tables and shard files are gone; the build that completed was sharded.
     const work = await t.sql.query(
       `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { PRIMARY_MAX, protectCells, roundToBase } from './disclosure-control';
+import { PRIMARY_MAX, protectCells, roundToBase, shownCount, shownCountText } from './disclosure-control';
 
 describe('aggregate disclosure control', () => {
   it('suppresses 1-7, rounds the rest to the nearest 5', () => {
@@ -80,3 +80,25 @@ function dedupe(cells: { key: string[]; count: number }[]) {
   for (const c of cells) m.set(JSON.stringify(c.key), c);
   return [...m.values()];
 }
+
+describe('counts of persons shown to researchers', () => {
+  it('follow the aggregate rule: 1-7 hidden, the rest rounded to the nearest 5; 0 is 0', () => {
+    expect([0, 1, 3, 7, 8, 12, 63, 83].map(shownCount)).toEqual([0, '*', '*', '*', 10, 10, 65, 85]);
+    expect([0, 3, 8, 83].map(shownCountText)).toEqual(['0', 'fewer than 8', '10', '85']);
+  });
+
+  it('property: never a number from 1 to 7, always within 2 of the exact count or hidden', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (n) => {
+        const shown = shownCount(n);
+        if (shown === '*') expect(n >= 1 && n <= PRIMARY_MAX).toBe(true);
+        else {
+          expect(shown % 5).toBe(0);
+          expect(shown >= 1 && shown <= PRIMARY_MAX).toBe(false);
+          expect(Math.abs(shown - n)).toBeLessThanOrEqual(2);
+        }
+        expect(shownCountText(n)).not.toMatch(/^[1-7]$/);
+      }),
+    );
+  });
+});

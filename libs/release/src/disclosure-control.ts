@@ -25,6 +25,17 @@ export const ROUND_TO = 5;
 
 export const roundToBase = (n: number) => Math.round(n / ROUND_TO) * ROUND_TO;
 
+/**
+ * A count of persons as a researcher may see it anywhere (manifest, failure reasons, views; SPEC
+ * §5 step 4): the aggregate rule — 1–7 as `*`, every other count rounded to the nearest 5.
+ * Staff see exact figures. Row counts of files are rows, not persons, and stay exact.
+ */
+export const shownCount = (n: number): number | '*' => (n >= 1 && n <= PRIMARY_MAX ? '*' : roundToBase(n));
+
+/** The same in words, for text: 1–7 is "fewer than 8". */
+export const shownCountText = (n: number): string =>
+  n >= 1 && n <= PRIMARY_MAX ? `fewer than ${PRIMARY_MAX + 1}` : String(roundToBase(n));
+
 export function protectCells(cells: Cell[]): ProtectedCell[] {
   const dims = cells[0]?.key.length ?? 0;
   const state = cells.map((c) => ({

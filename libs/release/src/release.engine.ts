@@ -11,8 +11,8 @@ import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
-import { Cell, PRIMARY_MAX, protectCells, ROUND_TO } from './disclosure-control';
-import { chooseNode, KAnonChoice, LatticeNode, NodeStats } from './k-anonymity';
+import { Cell, PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
+import { chooseNode, closestMiss, LatticeNode, NodeStats, withinBudget } from './k-anonymity';
 import { ReleaseKeys } from './keys';
 import {
   classOf,
@@ -67,11 +67,16 @@ const OUTPUT_FORMAT = `SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'U
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
 export const MAX_ATTEMPTS = 4;
 
-/** A release that cannot be produced as approved (deterministic: retrying would not help). */
+/**
+ * A release that cannot be produced as approved (deterministic: retrying would not help). `message`
+ * is what the bid's recipients may read (counts of persons by the aggregate rule); `exact`, where
+ * given, the same with exact figures, for staff only.
+ */
 export class ReleaseFailure extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly exact?: string,
   ) {
     super(message);
   }
@@ -81,7 +86,9 @@ interface ClaimedRelease {
   id: string;
   bid_id: string;
   spec: ReleaseSpec;
+  /** The attempt's instant (set when its snapshot is taken); `snapshotCut` is its exact text, microseconds kept. */
   snapshot_at: Date;
+  snapshotCut: string;
   token_seed_enc: Buffer;
   attempts: number;
 }
@@ -133,10 +140,10 @@ export class ReleaseEngine {
   private async runLocked(releaseId: string, holder: PoolClient): Promise<void> {
     // TypeORM returns [rows, count] for UPDATE … RETURNING.
     const [[rel]]: [ClaimedRelease[], number] = await this.db.query(
-      `UPDATE releases SET state = 'running', snapshot_at = COALESCE(snapshot_at, now()),
+      `UPDATE releases SET state = 'running',
               started_at = COALESCE(started_at, now()), attempts = attempts + 1, rows_done = 0, work = NULL
         WHERE id = $1 AND state IN ('queued', 'running')
-        RETURNING id, bid_id, spec, snapshot_at, token_seed_enc, attempts`,
+        RETURNING id, bid_id, spec, token_seed_enc, attempts`,
       [releaseId],
     );
     if (!rel) return; // completed or failed already: a duplicate delivery of the job
@@ -148,10 +155,23 @@ export class ReleaseEngine {
       // recursive mkdir leaves folders that existed (DATA_DIR itself) as they were.
       await chmod(this.config.dataDir, PRIVATE_DIR_MODE);
       await this.dropWork(work);
+      // One instant per attempt, retries included (SPEC §5 step 2): the data snapshot every reader
+      // of this attempt shares, and the objection cut-off read in the same statement, after the
+      // snapshot was taken — so every objection committed before the data snapshot is applied.
+      // A retry takes both afresh and records its own time (a kept cut-off with a fresh data
+      // snapshot let an objection or a patient arriving between attempts through).
       await holder.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
       const {
-        rows: [{ snapshot }],
-      } = await holder.query(`SELECT pg_export_snapshot() AS snapshot`);
+        rows: [{ snapshot, at }],
+      } = await holder.query(`SELECT pg_export_snapshot() AS snapshot, clock_timestamp()::text AS at`);
+      // As text, microseconds kept (a JavaScript Date would cut the instant to the millisecond, and
+      // an objection recorded in that millisecond, before the snapshot, would be missed).
+      const [[claimed]]: [{ snapshot_at: Date }[], number] = await this.db.query(
+        `UPDATE releases SET snapshot_at = $2::timestamptz WHERE id = $1 RETURNING snapshot_at`,
+        [releaseId, at],
+      );
+      rel.snapshot_at = claimed.snapshot_at;
+      rel.snapshotCut = at as string;
       const out = await this.build(rel, dir, snapshot as string);
       await holder.query('COMMIT');
       await this.db.transaction(async (tx) => {
@@ -235,9 +255,18 @@ export class ReleaseEngine {
         'release failed',
       );
       await this.db.transaction(async (tx) => {
+        // The reason recipients read follows the aggregate rule; staff read the exact one, kept
+        // with the other exact figures (`excluded`, staff only).
         await tx.query(
-          `UPDATE releases SET state = 'failed', failure_reason = $2, completed_at = now() WHERE id = $1 AND state = 'running'`,
-          [releaseId, `${failure.code}: ${failure.message}`.slice(0, 300)],
+          `UPDATE releases SET state = 'failed', failure_reason = $2, completed_at = now(),
+                  excluded = coalesce(excluded, '{}') || $3 WHERE id = $1 AND state = 'running'`,
+          [
+            releaseId,
+            `${failure.code}: ${failure.message}`.slice(0, 300),
+            JSON.stringify(
+              failure.exact ? { failure: { reason: `${failure.code}: ${failure.exact}`.slice(0, 300) } } : {},
+            ),
+          ],
         );
         await this.audit.record(
           {
@@ -368,16 +397,20 @@ export class ReleaseEngine {
         type1: recordLevel ? 'excluded from every record-level release' : 'counted (anonymous aggregate)',
         consentCohortOnly: policy.consentOnly,
       },
+      // Counts of persons follow the aggregate rule (researchers read this file); the exact ones are
+      // on the release for staff (`excluded.kAnonymity`). Row counts of files (`files`) are rows.
       kAnonymity: kAnon
         ? {
             k: kAnon.k,
             quasiIdentifiers: quasiIdentifierNames(quasiIdentifiersOf(spec)),
             levels: kAnon.levels,
-            suppressed: kAnon.suppressed,
-            suppressedByFile: kAnon.suppressedByFile,
-            population: kAnon.population,
-            counting:
-              'classes per file over the full quasi-identifier tuple; suppression counted in person-file entries',
+            suppressed: shownCount(kAnon.suppressed),
+            suppressedByFile: Object.fromEntries(
+              Object.entries(kAnon.suppressedByFile).map(([d, n]) => [d, shownCount(n)]),
+            ),
+            population: shownCount(kAnon.population),
+            maxSuppressionPerFile: this.config.anonMaxSuppression,
+            counting: `classes per file over the full quasi-identifier tuple; suppression counted in person-file entries and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
           }
         : undefined,
       disclosureControl: prepared.aggregate?.info,
@@ -672,10 +705,10 @@ export class ReleaseEngine {
     const work = workTables(rel.id);
     const range = rangeOf(spec);
 
-    // 1. Objection snapshot, as the register stood when the release started (recorded on the row).
+    // 1. Objection snapshot, as the register stood at this attempt's instant (recorded on the row).
     await q(
-      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1)`,
-      [rel.snapshot_at],
+      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1::timestamptz)`,
+      [rel.snapshotCut],
     );
     await q(`CREATE UNLOGGED TABLE ${work.blocked} (nhs char(10) PRIMARY KEY, reason text NOT NULL)`);
     await q(`CREATE TEMP VIEW rel_blocked AS SELECT * FROM ${work.blocked}`);
@@ -838,8 +871,7 @@ export class ReleaseEngine {
     const included = tally.find((t) => t.excl === null);
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
-    let kAnon:
-      (KAnonChoice & { k: number; population: number; suppressedByFile: Record<string, number> }) | undefined;
+    let kAnon: Awaited<ReturnType<ReleaseEngine['kAnonymise']>> | undefined;
     if (spec.tier === 'anonymised')
       kAnon = await this.kAnonymise(q, work, datasets, quasiIdentifiersOf(spec));
 
@@ -847,7 +879,15 @@ export class ReleaseEngine {
     const left = tally.filter((t) => t.excl !== null).sort((a, b) => a.excl!.localeCompare(b.excl!));
     excluded.persons = Object.fromEntries(left.map((t) => [t.excl, Number(t.persons)]));
     excluded.type2ObjectorsIncluded = Number(included?.type2 ?? 0);
-    if (kAnon) excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
+    if (kAnon) {
+      excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
+      excluded.kAnonymity = {
+        population: kAnon.population,
+        populationByFile: kAnon.populationByFile,
+        suppressed: kAnon.suppressed,
+        suppressedByFile: kAnon.suppressedByFile,
+      };
+    }
     excluded.rows = {};
     let estimated = 0;
     for (const { dataset: d, fields } of spec.datasets) {
@@ -924,46 +964,69 @@ export class ReleaseEngine {
              ${ethnicGroupOf('c.eth')} AS eg
         FROM (SELECT dataset, a5, sex, eth, district, count(*)::bigint AS n
                 FROM (${perFile}) b GROUP BY 1, 2, 3, 4, 5) c`);
-    const [{ population }] = await q<{ population: string }>(
-      `SELECT coalesce(sum(n), 0)::bigint AS population FROM rel_kbase`,
-    );
-    const pop = Number(population);
+    // Persons per file: the suppression cap is a share of each file's persons, not of the pool.
+    const populations: Record<string, number> = Object.fromEntries(datasets.map((d) => [d, 0]));
+    for (const r of await q<{ dataset: string; n: string }>(
+      `SELECT dataset, sum(n)::bigint AS n FROM rel_kbase GROUP BY dataset`,
+    ))
+      populations[r.dataset] = Number(r.n);
+    const pop = Object.values(populations).reduce((a, b) => a + b, 0);
+    const maxShare = this.config.anonMaxSuppression;
     // The lattice, one height (total generalisation) at a time: persons in classes smaller than k
     // at each node (integer age keys: the same partition as the files' age bands). The least
     // generalised qualifying node wins, so no higher node need be counted once a height has one.
     const top = { a: qi.age ? 3 : 0, r: qi.area ? 3 : 0, e: qi.ethnicity ? 2 : 0 };
     const node = classOf(qi, { age: 'n.a', area: 'n.r', ethnicity: 'n.e' }, 'b.');
     const nodes: NodeStats[] = [];
-    const allowed = Math.floor(pop * this.config.anonMaxSuppression);
     for (let height = 0; height <= top.a + top.r + top.e; height++) {
-      const stats = await q<{ age: number; area: number; ethnicity: number; suppressed: string }>(
+      const stats = await q<{
+        age: number;
+        area: number;
+        ethnicity: number;
+        dataset: string;
+        suppressed: string;
+      }>(
         `WITH nodes AS (
            SELECT a, r, e FROM generate_series(0, ${top.a}) a, generate_series(0, ${top.r}) r,
                   generate_series(0, ${top.e}) e WHERE a + r + e = $2
          ), cls AS (
            -- grouped by output columns: a quasi-identifier not released is a constant ('*')
-           SELECT a, r, e, sum(n) AS size FROM (
+           SELECT a, r, e, dataset, sum(n) AS size FROM (
              SELECT n.a, n.r, n.e, b.dataset, ${node.a} AS ca, ${node.s} AS cs, ${node.r} AS cr, ${node.e} AS ce, b.n
                FROM rel_kbase b CROSS JOIN nodes n) c
             GROUP BY a, r, e, dataset, ca, cs, cr, ce
          )
-         SELECT a AS age, r AS area, e AS ethnicity, coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
-           FROM cls GROUP BY a, r, e`,
+         SELECT a AS age, r AS area, e AS ethnicity, dataset,
+                coalesce(sum(size) FILTER (WHERE size < $1), 0)::bigint AS suppressed
+           FROM cls GROUP BY a, r, e, dataset`,
         [k, height],
       );
-      nodes.push(...stats.map((s) => ({ ...s, suppressed: Number(s.suppressed) })));
-      if (stats.some((s) => Number(s.suppressed) <= allowed)) break;
+      const byNode = new Map<string, NodeStats>();
+      for (const s of stats) {
+        const key = `${s.age}:${s.area}:${s.ethnicity}`;
+        const n = byNode.get(key) ?? {
+          age: s.age,
+          area: s.area,
+          ethnicity: s.ethnicity,
+          suppressed: 0,
+          suppressedByFile: {},
+        };
+        n.suppressed += Number(s.suppressed);
+        n.suppressedByFile[s.dataset] = Number(s.suppressed);
+        byNode.set(key, n);
+      }
+      nodes.push(...byNode.values());
+      if ([...byNode.values()].some((n) => withinBudget(n, populations, maxShare))) break;
     }
-    if (pop === 0) nodes.push({ age: 0, area: 0, ethnicity: 0, suppressed: 0 });
-    const choice = chooseNode(nodes, pop, this.config.anonMaxSuppression);
+    if (pop === 0) nodes.push({ age: 0, area: 0, ethnicity: 0, suppressed: 0, suppressedByFile: {} });
+    const choice = chooseNode(nodes, populations, maxShare);
     if (!choice) {
-      const least = Math.min(...nodes.map((n) => n.suppressed));
-      throw new ReleaseFailure(
-        'K_ANONYMITY_UNACHIEVABLE',
-        `k-anonymity with k=${k} would suppress at least ${least} of ${pop} person entries, more than the allowed ${Math.round(
-          this.config.anonMaxSuppression * 100,
-        )}%`,
-      );
+      // Every node was counted. The reason names the closest miss; recipients read its counts of
+      // persons by the aggregate rule, staff the exact ones.
+      const miss = closestMiss(nodes, populations)!;
+      const reason = (show: (n: number) => string) =>
+        `k-anonymity with k=${k} would suppress more than the allowed ${Math.round(maxShare * 100)}% of a file's persons (at the least: ${miss.file}, ${show(miss.suppressed)} of ${show(miss.population)})`;
+      throw new ReleaseFailure('K_ANONYMITY_UNACHIEVABLE', reason(shownCountText), reason(String));
     }
     // The classes still smaller than k at the chosen levels: their persons leave that file. They
     // are found by their base cells (a join on the stored columns), not by generalising every
@@ -992,7 +1055,7 @@ export class ReleaseEngine {
       );
       if (Number(gone[0].n) > 0) suppressedByFile[d] = Number(gone[0].n);
     }
-    return { ...choice, k, population: pop, suppressedByFile };
+    return { ...choice, k, population: pop, populationByFile: populations, suppressedByFile };
   }
 
   private async aggregate(

@@ -100,7 +100,7 @@ export class ReleaseService implements OnApplicationBootstrap {
   /**
    * A worker killed mid-release leaves its release `running` and its queue job active until the
    * job expires. At worker start, every `running` release that no live worker is building (its
-   * advisory lock is free) is queued again; the engine starts it afresh from the recorded snapshot.
+   * advisory lock is free) is queued again; the engine starts it afresh, with a new snapshot.
    */
   async recoverOrphans(): Promise<number> {
     const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
@@ -206,17 +206,28 @@ export class ReleaseService implements OnApplicationBootstrap {
             sha256: f.sha256,
           }))
         : [];
+    // An anonymised release's estimate is taken before k-anonymity's suppression: until the rows
+    // are final, estimate minus rows written would count the persons suppressed. Recipients see 0
+    // (not known yet) until then; staff see it.
+    const estimateHidden = row.tier === 'anonymised' && row.state !== 'completed' && !isStaff(principal);
     const view: ReleaseView = {
       id: row.id,
       bidId: row.bid_id,
       state: row.state,
-      progress: { rowsDone: Number(row.rows_done), rowsEstimated: Number(row.rows_estimated) },
+      progress: {
+        rowsDone: Number(row.rows_done),
+        rowsEstimated: estimateHidden ? 0 : Number(row.rows_estimated),
+      },
       tier: row.tier,
       files,
     };
+    // Recipients read counts of persons by the aggregate rule (the stored reason); staff read exact
+    // figures (the exact reason is kept with the other exact counts, in `excluded`).
     if (row.failure_reason) view.failureReason = row.failure_reason;
     if (isStaff(principal)) {
       view.excluded = row.excluded;
+      const exact = (row.excluded?.failure as { reason?: string } | undefined)?.reason;
+      if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
     return view;

@@ -41,9 +41,11 @@ export interface ReleaseView {
   id: string;
   bidId: string;
   state: ReleaseState;
+  /** Rows, not persons. Recipients of an anonymised release not yet completed see `rowsEstimated: 0`. */
   progress: { rowsDone: number; rowsEstimated: number };
   tier: Tier;
   files: ReleaseFileInfo[];
+  /** Recipients: counts of persons by the aggregate rule (1–7 "fewer than 8", else rounded to 5); staff: exact. */
   failureReason?: string;
   /** Staff only (release officer, admin, auditor): exact counts of what was left out, and why. */
   excluded?: Record<string, unknown>;

@@ -43,8 +43,8 @@ export const type1KeyShared = (step: 6 | 7, a: string, key: string) =>
 export const LINKED_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 
 /**
- * Keeps the demographic digests of every Type 1 objector listed in `objectors` (a relation with an
- * `nhs_number` column; the caller has established that each has an active Type 1 objection), from
+ * Keeps the demographic digests of every Type 1 objector listed in `objectors` (a table, or a
+ * parenthesised sub-query, with an `nhs_number` column; the caller has established that each has an active Type 1 objection), from
  * what the centre holds of them in `patients` — call it before their data is deleted — and from
  * `demographics` (a relation `nhs_number, sex, birth_date, postcode`, e.g. the Patient resources of
  * an extract, when it carries them). Rows already linked at steps 6 and 7 that these keys make
@@ -61,12 +61,12 @@ export async function keepType1Keys(
     CREATE TEMP TABLE type1_keep ON COMMIT DROP AS
     SELECT DISTINCT s.nhs_number, s.sex, s.birth_date, s.postcode FROM (
       SELECT p.nhs_number, p.sex, p.birth_date, p.postcode FROM patients p
-       WHERE p.nhs_number IN (SELECT nhs_number FROM ${objectors})
+       WHERE p.nhs_number IN (SELECT o.nhs_number FROM ${objectors} o)
       ${
         demographics
           ? `UNION ALL
       SELECT d.nhs_number, d.sex, d.birth_date, d.postcode FROM ${demographics} d
-       WHERE d.nhs_number IN (SELECT nhs_number FROM ${objectors})`
+       WHERE d.nhs_number IN (SELECT o.nhs_number FROM ${objectors} o)`
           : ''
       }
     ) s WHERE ${demographicKeyUsable('s')}`);
@@ -95,7 +95,8 @@ export async function keepType1Keys(
 }
 
 /**
- * Forgets the digests of every NHS number in `withdrawn` (a relation with an `nhs_number` column:
+ * Forgets the digests of every NHS number in `withdrawn` (a table, or a parenthesised sub-query,
+ * with an `nhs_number` column:
  * people whose Type 1 objection is no longer active). Returns the number of digests removed.
  */
 export async function forgetType1Keys(exec: Exec, key: Buffer, withdrawn: string): Promise<number> {

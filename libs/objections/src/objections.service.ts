@@ -144,18 +144,21 @@ export class ObjectionsService {
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
       await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);
       const changes = await this.refreshRegister(tx, 'objection_subject');
-      const [state]: { active: boolean }[] = await tx.query(
-        'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',
-        [input.nhsNumber, input.type],
-      );
       // Linkage keeps what it needs to count a Type 1 objector as a candidate before their data goes
-      // (keyed digests, no clinical data), and forgets it when the objection is withdrawn.
-      if (input.type === 'type1' && state.active) await this.type1Keys.keep(tx, 'objection_subject');
-      else if (input.type === 'type1') await this.type1Keys.forget(tx, 'objection_subject');
+      // (keyed digests, no clinical data), and forgets it once the objection is no longer active.
+      if (input.type === 'type1') {
+        const active = `SELECT nhs_number FROM objection_register WHERE type = 'type1' AND active`;
+        await this.type1Keys.keep(tx, `(SELECT nhs_number FROM objection_subject INTERSECT ${active})`);
+        await this.type1Keys.forget(tx, `(SELECT nhs_number FROM objection_subject EXCEPT ${active})`);
+      }
       // A Type 1 objection deletes the GP data of every registration; the answer counts only the
       // caller's own (1 when it had one), so it tells no practice whether another holds the number.
       const deleted = input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;
       const heldRecordsDeleted = deleted > 0 && may.registered ? 1 : 0;
+      const [state]: { active: boolean }[] = await tx.query(
+        'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',
+        [input.nhsNumber, input.type],
+      );
       await this.audit.record(
         {
           action: 'objection.record',

@@ -690,6 +690,45 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     expect(await hesLink('T4A')).toEqual({ patientId: w1, step: 6 });
   });
 
+  it('a Type 1 registration unlinks at once the rows it makes ambiguous, and only those', async () => {
+    const v = [nhsNumber(750000001), nhsNumber(750000101)];
+    const u = [nhsNumber(750000201), nhsNumber(750000301)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: v[1], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
+      { nhs: u[1], dob: '1979-02-05', sex: 'F', postcode: 'HU6 6BB', practice: 'C83006' },
+    ]);
+    await load(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('T6A', null, '1977-11-03', '1', 'HU5 2QQ'), // step 6 to v[1]
+        hes('T6B', null, '1977-11-03', '1', 'HU1 1AA'), // step 7 to v[1]
+        hes('T6C', null, '1979-02-05', '2', 'HU6 6BB'), // step 6 to u[1]
+        hes('T6D', null, '1979-02-05', '2', 'HU2 2CC'), // step 7 to u[1]
+      ]),
+    );
+    expect(await hesLink('T6A')).toEqual({ patientId: ids.get(v[1]), step: 6 });
+    expect(await hesLink('T6D')).toEqual({ patientId: ids.get(u[1]), step: 7 });
+    // Twins arrive later (linked rows are left as they are): v[0] alike in sex, DOB and postcode,
+    // u[0] in sex and DOB only. Both then object.
+    await insertPatients(t.sql, [
+      { nhs: v[0], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
+      { nhs: u[0], dob: '1979-02-05', sex: 'F', postcode: 'HU8 8DD', practice: 'C83006' },
+    ]);
+    const practice = (await t.as('practice', { practiceOds: 'C83006' })).auth;
+    for (const nhs of [v[0], u[0]])
+      await t.http
+        .post('/api/objections')
+        .set(practice)
+        .send({ nhsNumber: nhs, type: 'type1', action: 'register' })
+        .expect(201);
+    // No re-link has run: the objection's own transaction unlinked them.
+    expect(await hesLink('T6A')).toEqual(unlinked);
+    expect(await hesLink('T6B')).toEqual(unlinked);
+    expect(await hesLink('T6D')).toEqual(unlinked);
+    // u[0] lives elsewhere: at step 6 u[1] is still the only candidate.
+    expect(await hesLink('T6C')).toEqual({ patientId: ids.get(u[1]), step: 6 });
+  });
+
   it('the re-link job unlinks rows linked at steps 6 and 7 to the twin of a Type 1 objector', async () => {
     const auth = await practiceReady(t, admin, 'C83005');
     const r = [nhsNumber(740000001), nhsNumber(740000101)];

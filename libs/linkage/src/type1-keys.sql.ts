@@ -70,6 +70,8 @@ export async function keepType1Keys(
           : ''
       }
     ) s WHERE ${demographicKeyUsable('s')}`);
+  const [{ found }] = await exec(`SELECT EXISTS (SELECT 1 FROM type1_keep) AS found`);
+  if (!found) return 0;
   const [{ n }] = await exec(
     `WITH ins AS (
        INSERT INTO ${TYPE1_KEYS} (step, digest, subject)

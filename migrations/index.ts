@@ -13,6 +13,7 @@ import { PatientRegistrations1764000011000 } from './1764000011000-patient-regis
 import { AuditDenialCounters1764000012000 } from './1764000012000-audit-denial-counters';
 import { RoleGrants1764000013000 } from './1764000013000-role-grants';
 import { ObjectionInstants1764000014000 } from './1764000014000-objection-instants';
+import { LinkageType1Keys1764000017000 } from './1764000017000-linkage-type1-keys';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   AuditDenialCounters1764000012000,
   RoleGrants1764000013000,
   ObjectionInstants1764000014000,
+  LinkageType1Keys1764000017000,
 ];

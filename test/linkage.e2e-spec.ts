@@ -1,6 +1,8 @@
 import { JobsService } from '@custodian/database';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { HES_HEADER, hes, insertPatients, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
+import { ndjson, objection, patient } from './support/fhir';
+import { practiceReady, upload as uploadExtract } from './support/practice';
 
 type Report = {
   id: string;
@@ -429,5 +431,344 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].details.hes.linked).toBeGreaterThanOrEqual(2);
+  });
+});
+
+/**
+ * SPEC §3: Type 1 objectors whose data the centre does not hold count as candidates too — a row that
+ * could be theirs is never given to someone else (issue #19).
+ */
+describe('linkage: a Type 1 objector twin keeps their rows from the other twin', () => {
+  let t: TestApp;
+  let dm: { Authorization: string };
+  let admin: { Authorization: string };
+  beforeAll(async () => {
+    t = await createTestApp();
+    dm = (await t.as('data_manager')).auth;
+    admin = (await t.as('admin')).auth;
+  });
+  afterAll(() => t?.close());
+
+  const load = async (path: 'hes' | 'social-care', csv: string) =>
+    (await t.http.post(`/api/sources/${path}`).set(dm).set('Content-Type', 'text/csv').send(csv).expect(201))
+      .body as Report;
+  const link = async (table: 'hes_episodes' | 'social_care_records', key: string) => {
+    const col = table === 'hes_episodes' ? 'epikey' : 'person_id';
+    const { rows } = await t.sql.query(
+      `SELECT patient_id::int AS "patientId", linkage_step AS step FROM ${table} WHERE ${col} = $1`,
+      [key],
+    );
+    return rows[0] as { patientId: number | null; step: number | null };
+  };
+  const hesLink = (epikey: string) => link('hes_episodes', epikey);
+  const unlinked = { patientId: null, step: null };
+  /** Runs the `linkage.relink` job as the intake would queue it, and waits for it to finish. */
+  let relinks = 0;
+  const relink = async () => {
+    const extractId = `22222222-2222-4222-8222-${String(++relinks).padStart(12, '0')}`;
+    await t.app.get(JobsService).send('linkage.relink', { extractId });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { rows } = await t.sql.query(
+        `SELECT 1 FROM audit_log WHERE action = 'linkage.relink' AND subject_id = $1`,
+        [extractId],
+      );
+      if (rows.length) return;
+      if (Date.now() > deadline) throw new Error('linkage.relink did not run');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const patientId = async (nhs: string) =>
+    ((await t.sql.query(`SELECT id::int FROM patients WHERE nhs_number = $1`, [nhs])).rows[0]?.id ?? null) as
+      number | null;
+
+  it('API Type 1 registration: rows without an NHS number that fit both twins stay unlinked (steps 6 and 7)', async () => {
+    const twin = [nhsNumber(700000001), nhsNumber(700000101)];
+    const pair = [nhsNumber(700000201), nhsNumber(700000301)];
+    const ids = await insertPatients(t.sql, [
+      // Alike in sex, DOB and postcode: only the NHS number tells them apart.
+      { nhs: twin[0], dob: '1971-05-12', sex: 'F', postcode: 'LS6 2AA', practice: 'C83001' },
+      { nhs: twin[1], dob: '1971-05-12', sex: 'F', postcode: 'LS6 2AA', practice: 'C83001' },
+      // Alike in sex and DOB: step 6 tells them apart by postcode, step 7 cannot.
+      { nhs: pair[0], dob: '1968-09-23', sex: 'M', postcode: 'LS6 3BB', practice: 'C83001' },
+      { nhs: pair[1], dob: '1968-09-23', sex: 'M', postcode: 'LS7 4CC', practice: 'C83001' },
+    ]);
+    const file = toCsv(HES_HEADER, [
+      hes('T1A', null, '1971-05-12', '2', 'LS6 2AA'), // both twins at step 6
+      hes('T1B', null, '1971-05-12', '2', 'LS1 1AA'), // both twins at step 7
+      hes('T1C', null, '1968-09-23', '1', 'LS9 9ZZ'), // both of the pair at step 7
+      hes('T1D', null, '1968-09-23', '1', 'LS7 4CC'), // pair[1] alone at step 6
+      hes('T1E', twin[0], '1971-05-12', '2', 'LS6 2AA'), // the objector's own NHS number
+      hes('T1F', pair[0], '1968-09-23', '1', 'LS7 4CC'), // the objector's NHS number, the other's postcode
+    ]);
+    const before = await load('hes', file);
+    expect(before.linkedByStep).toEqual(steps({ '1': 1, '2': 1, '6': 1 }));
+    expect(before.unlinked).toBe(3);
+    await load(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [social('E08000035', 'T1S', null, '1971-05-12', 'F', 'LS6 2AA')]),
+    );
+
+    // twin[0] and pair[0] object (Type 1): everything held for them is deleted.
+    const practice = (await t.as('practice', { practiceOds: 'C83001' })).auth;
+    for (const nhs of [twin[0], pair[0]]) {
+      const res = await t.http
+        .post('/api/objections')
+        .set(practice)
+        .send({ nhsNumber: nhs, type: 'type1', action: 'register' })
+        .expect(201);
+      expect(res.body.active).toBe(true);
+      expect(await patientId(nhs)).toBeNull();
+    }
+
+    // Reloading links the rows afresh against today's patients: the objectors still count.
+    const after = await load('hes', file);
+    expect(after.linkedByStep).toEqual(steps({ '6': 1 }));
+    expect(after.unlinked).toBe(5);
+    expect(await hesLink('T1A')).toEqual(unlinked);
+    expect(await hesLink('T1B')).toEqual(unlinked);
+    expect(await hesLink('T1C')).toEqual(unlinked);
+    expect(await hesLink('T1D')).toEqual({ patientId: ids.get(pair[1]), step: 6 });
+    // A row carrying an objector's NHS number contradicts every patient held.
+    expect(await hesLink('T1E')).toEqual(unlinked);
+    expect(await hesLink('T1F')).toEqual(unlinked);
+    // And so does the re-link job, for both sources.
+    await relink();
+    for (const e of ['T1A', 'T1B', 'T1C', 'T1E', 'T1F']) expect(await hesLink(e)).toEqual(unlinked);
+    expect(await link('social_care_records', 'T1S')).toEqual(unlinked);
+  });
+
+  it("extract Type 1 marker: the re-link never gives the objector's rows to the twin left behind", async () => {
+    const auth = await practiceReady(t, admin, 'C83002');
+    const e = [nhsNumber(710000001), nhsNumber(710000101)];
+    // Alike in sex and DOB, apart by postcode.
+    const resources = [
+      patient(
+        'pe0',
+        e[0],
+        { birthDate: '1983-02-17', gender: 'male', address: [{ postalCode: 'BD5 7QQ' }] },
+        'C83002',
+      ),
+      patient(
+        'pe1',
+        e[1],
+        { birthDate: '1983-02-17', gender: 'male', address: [{ postalCode: 'BD6 8RR' }] },
+        'C83002',
+      ),
+    ];
+    await uploadExtract(t, auth, 'C83002', ndjson(resources)).expect(201);
+    const ids = [await patientId(e[0]), await patientId(e[1])];
+    expect(ids).not.toContain(null);
+    const file = toCsv(HES_HEADER, [
+      hes('T2A', null, '1983-02-17', '1', 'BD5 7QQ'), // e[0] at step 6
+      hes('T2B', null, '1983-02-17', '1', 'BD6 8RR'), // e[1] at step 6
+      hes('T2C', null, '1983-02-17', '1', 'BD1 1AA'), // both at step 7
+    ]);
+    await load('hes', file);
+    expect(await hesLink('T2A')).toEqual({ patientId: ids[0], step: 6 });
+    expect(await hesLink('T2B')).toEqual({ patientId: ids[1], step: 6 });
+    expect(await hesLink('T2C')).toEqual(unlinked);
+
+    // e[0] objects at the practice: the extractor sends only a marker (NHS number + objection code).
+    const marker = [
+      {
+        resourceType: 'Patient',
+        id: 'pe0',
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: e[0] }],
+      },
+      objection('oe0', 'pe0', '9Nu0', '2013-05-01'),
+    ];
+    const res = await uploadExtract(t, auth, 'C83002', ndjson(marker)).expect(201);
+    expect(res.body.dropped.type1.heldDeleted).toBe(1);
+    expect(await patientId(e[0])).toBeNull();
+    await relink();
+    // T2A was e[0]'s: no longer linked, and never to e[1]. T2C could be either. T2B stays e[1]'s.
+    expect(await hesLink('T2A')).toEqual(unlinked);
+    expect(await hesLink('T2C')).toEqual(unlinked);
+    expect(await hesLink('T2B')).toEqual({ patientId: ids[1], step: 6 });
+    // A reload agrees.
+    await load('hes', file);
+    expect(await hesLink('T2A')).toEqual(unlinked);
+    expect(await hesLink('T2C')).toEqual(unlinked);
+    expect(await hesLink('T2B')).toEqual({ patientId: ids[1], step: 6 });
+  });
+
+  it('an extract carrying a Type 1 objector never held: their demographics count (when the extract has them)', async () => {
+    const auth = await practiceReady(t, admin, 'C83003');
+    const g = [nhsNumber(720000001), nhsNumber(720000101)];
+    // g[1] is held; g[0] objects and the (non-conforming) extract still carries their Patient resource.
+    await uploadExtract(
+      t,
+      auth,
+      'C83003',
+      ndjson([
+        patient(
+          'pg1',
+          g[1],
+          { birthDate: '1990-10-30', gender: 'female', address: [{ postalCode: 'HX3 5AA' }] },
+          'C83003',
+        ),
+      ]),
+    ).expect(201);
+    const res = await uploadExtract(
+      t,
+      auth,
+      'C83003',
+      ndjson([
+        patient(
+          'pg0',
+          g[0],
+          { birthDate: '1990-10-30', gender: 'female', address: [{ postalCode: 'HX3 5AA' }] },
+          'C83003',
+        ),
+        objection('og0', 'pg0', '9Nu0', '2013-05-01'),
+      ]),
+    ).expect(201);
+    expect(res.body.dropped.type1.patients).toBe(1);
+    expect(await patientId(g[0])).toBeNull();
+    await load(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('T3A', null, '1990-10-30', '2', 'HX3 5AA'), // both at step 6
+        hes('T3B', null, '1990-10-30', '2', 'HX1 1ZZ'), // both at step 7
+      ]),
+    );
+    expect(await hesLink('T3A')).toEqual(unlinked);
+    expect(await hesLink('T3B')).toEqual(unlinked);
+  });
+
+  it('keeps keyed digests only, one per step, and forgets them when the Type 1 is withdrawn', async () => {
+    const auth = await practiceReady(t, admin, 'C83004');
+    const w = [nhsNumber(730000001), nhsNumber(730000101)];
+    await uploadExtract(
+      t,
+      auth,
+      'C83004',
+      ndjson([
+        patient(
+          'pw0',
+          w[0],
+          { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
+          'C83004',
+        ),
+        patient(
+          'pw1',
+          w[1],
+          { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
+          'C83004',
+        ),
+      ]),
+    ).expect(201);
+    const w1 = await patientId(w[1]);
+    const kept = async () =>
+      (await t.sql.query(`SELECT * FROM linkage_type1_keys`)).rows as Record<string, unknown>[];
+    const before = (await kept()).length;
+    await t.http
+      .post('/api/objections')
+      .set(auth)
+      .send({ nhsNumber: w[0], type: 'type1', action: 'register' })
+      .expect(201);
+    const rows = await kept();
+    expect(rows.length).toBe(before + 2);
+    // Nothing readable: no NHS number, date of birth or postcode in any column.
+    const text = JSON.stringify(
+      rows.map((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v))),
+    );
+    for (const secret of [w[0], '1955-07-08', '1955', 'WF2 9AB', 'WF2']) expect(text).not.toContain(secret);
+    const file = toCsv(HES_HEADER, [hes('T4A', null, '1955-07-08', '1', 'WF2 9AB')]);
+    await load('hes', file);
+    expect(await hesLink('T4A')).toEqual(unlinked);
+
+    // Withdrawn: the objector is no longer a candidate the centre must keep the row for.
+    await t.http
+      .post('/api/objections')
+      .set(auth)
+      .send({ nhsNumber: w[0], type: 'type1', action: 'withdraw' })
+      .expect(201);
+    expect((await kept()).length).toBe(before);
+    await relink();
+    expect(await hesLink('T4A')).toEqual({ patientId: w1, step: 6 });
+  });
+
+  it('a Type 1 registration unlinks at once the rows it makes ambiguous, and only those', async () => {
+    const v = [nhsNumber(750000001), nhsNumber(750000101)];
+    const u = [nhsNumber(750000201), nhsNumber(750000301)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: v[1], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
+      { nhs: u[1], dob: '1979-02-05', sex: 'F', postcode: 'HU6 6BB', practice: 'C83006' },
+    ]);
+    await load(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('T6A', null, '1977-11-03', '1', 'HU5 2QQ'), // step 6 to v[1]
+        hes('T6B', null, '1977-11-03', '1', 'HU1 1AA'), // step 7 to v[1]
+        hes('T6C', null, '1979-02-05', '2', 'HU6 6BB'), // step 6 to u[1]
+        hes('T6D', null, '1979-02-05', '2', 'HU2 2CC'), // step 7 to u[1]
+      ]),
+    );
+    expect(await hesLink('T6A')).toEqual({ patientId: ids.get(v[1]), step: 6 });
+    expect(await hesLink('T6D')).toEqual({ patientId: ids.get(u[1]), step: 7 });
+    // Twins arrive later (linked rows are left as they are): v[0] alike in sex, DOB and postcode,
+    // u[0] in sex and DOB only. Both then object.
+    await insertPatients(t.sql, [
+      { nhs: v[0], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
+      { nhs: u[0], dob: '1979-02-05', sex: 'F', postcode: 'HU8 8DD', practice: 'C83006' },
+    ]);
+    const practice = (await t.as('practice', { practiceOds: 'C83006' })).auth;
+    for (const nhs of [v[0], u[0]])
+      await t.http
+        .post('/api/objections')
+        .set(practice)
+        .send({ nhsNumber: nhs, type: 'type1', action: 'register' })
+        .expect(201);
+    // No re-link has run: the objection's own transaction unlinked them.
+    expect(await hesLink('T6A')).toEqual(unlinked);
+    expect(await hesLink('T6B')).toEqual(unlinked);
+    expect(await hesLink('T6D')).toEqual(unlinked);
+    // u[0] lives elsewhere: at step 6 u[1] is still the only candidate.
+    expect(await hesLink('T6C')).toEqual({ patientId: ids.get(u[1]), step: 6 });
+  });
+
+  it('the re-link job unlinks rows linked at steps 6 and 7 to the twin of a Type 1 objector', async () => {
+    const auth = await practiceReady(t, admin, 'C83005');
+    const r = [nhsNumber(740000001), nhsNumber(740000101)];
+    await uploadExtract(
+      t,
+      auth,
+      'C83005',
+      ndjson([
+        patient(
+          'pr0',
+          r[0],
+          { birthDate: '1962-04-14', gender: 'female', address: [{ postalCode: 'YO8 4QE' }] },
+          'C83005',
+        ),
+        patient(
+          'pr1',
+          r[1],
+          { birthDate: '1962-04-14', gender: 'female', address: [{ postalCode: 'YO8 4QE' }] },
+          'C83005',
+        ),
+      ]),
+    ).expect(201);
+    const r1 = await patientId(r[1]);
+    await load(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('T5A', null, '1962-04-14', '2', 'YO8 4QE'),
+        hes('T5B', null, '1962-04-14', '2', 'YO1 1AA'),
+      ]),
+    );
+    await t.http
+      .post('/api/objections')
+      .set(auth)
+      .send({ nhsNumber: r[0], type: 'type1', action: 'register' })
+      .expect(201);
+    // As a load that linked its rows before the objection committed would have left them.
+    await t.sql.query(`UPDATE hes_episodes SET patient_id = $1, linkage_step = 6 WHERE epikey = 'T5A'`, [r1]);
+    await t.sql.query(`UPDATE hes_episodes SET patient_id = $1, linkage_step = 7 WHERE epikey = 'T5B'`, [r1]);
+    await relink();
+    expect(await hesLink('T5A')).toEqual(unlinked);
+    expect(await hesLink('T5B')).toEqual(unlinked);
   });
 });

@@ -7,3 +7,5 @@ export * from './linkage.service';
 export * from './linkage.sql';
 export * from './source-formats';
 export * from './source-load.service';
+export * from './type1-keys.service';
+export * from './type1-keys.sql';

@@ -85,16 +85,27 @@ export const STEP_PREDICATES: Record<LinkageStep, (r: LinkRow, p: LinkPatient) =
 /**
  * The literal algorithm, O(rows × patients × 8): steps in order, a row linked at a step leaves the
  * later steps, and a row with more than one candidate at a step is not linked at that step.
+ * `objectors` are Type 1 objectors whose data the centre does not hold: candidates like any patient
+ * (SPEC §3), so they make a step ambiguous; a row whose only candidate at a step is one of them could
+ * be theirs, so it is given to nobody (it stays unlinked and leaves the later steps).
  */
-export function linkReference(rows: LinkRow[], patients: LinkPatient[]): Map<number, LinkResult> {
+export function linkReference(
+  rows: LinkRow[],
+  patients: LinkPatient[],
+  objectors: Omit<LinkPatient, 'id'>[] = [],
+): Map<number, LinkResult> {
   const result = new Map<number, LinkResult>(rows.map((r) => [r.id, { patientId: null, step: null }]));
+  const candidates = [
+    ...patients.map((p) => ({ ...p, held: true })),
+    ...objectors.map((o) => ({ ...o, id: -1, held: false })),
+  ];
   let remaining = rows;
   for (const step of LINKAGE_STEPS) {
     const matches = STEP_PREDICATES[step];
     remaining = remaining.filter((r) => {
-      const candidates = patients.filter((p) => matches(r, p));
-      if (candidates.length !== 1) return true;
-      result.set(r.id, { patientId: candidates[0].id, step });
+      const found = candidates.filter((p) => matches(r, p));
+      if (found.length !== 1) return true;
+      if (found[0].held) result.set(r.id, { patientId: found[0].id, step });
       return false;
     });
   }

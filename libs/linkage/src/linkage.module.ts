@@ -3,10 +3,11 @@ import { AuditModule } from '@custodian/audit';
 import { JobsService } from '@custodian/database';
 import { LinkageService, RELINK_QUEUE } from './linkage.service';
 import { SourceLoadService } from './source-load.service';
+import { Type1KeysModule } from './type1-keys.service';
 
 /** Loading and linkage, without controllers (the worker imports this); consumes `linkage.relink`. */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, Type1KeysModule],
   providers: [SourceLoadService, LinkageService],
   exports: [SourceLoadService, LinkageService],
 })

@@ -11,6 +11,8 @@ import {
   runLinkage,
 } from './linkage.sql';
 import { withClient } from './source-load.service';
+import { Type1Keys } from './type1-keys.service';
+import { unlinkType1Shared } from './type1-keys.sql';
 
 /** The queue the extract intake sends `{extractId}` to once a GP extract has been stored. */
 export const RELINK_QUEUE = 'linkage.relink';
@@ -22,6 +24,8 @@ export interface RelinkResult {
 export interface RelinkCounts extends LinkageCounts {
   /** Unlinked rows examined. */
   checked: number;
+  /** Rows linked at step 6 or 7 that a Type 1 objector's kept key made ambiguous, unlinked. */
+  unlinkedType1: number;
 }
 
 const SOURCES = [
@@ -32,7 +36,8 @@ const SOURCES = [
 /**
  * Re-runs the eight steps for every row of both sources that is still unlinked, against today's
  * patients, so rows loaded before their practice's extract arrived link up. Linked rows are left as
- * they are.
+ * they are, except rows linked at step 6 or 7 whose key a Type 1 objector's kept digest shares
+ * (`type1-keys.sql.ts`): those could be the objector's, so they are unlinked (and stay so).
  */
 @Injectable()
 export class LinkageService {
@@ -41,6 +46,7 @@ export class LinkageService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly type1: Type1Keys,
   ) {}
 
   async relink(trigger: { extractId?: string } = {}): Promise<RelinkResult> {
@@ -54,6 +60,8 @@ export class LinkageService {
         await exec(
           `UPDATE ${table} SET linkage_step = NULL WHERE patient_id IS NULL AND linkage_step IS NOT NULL`,
         );
+        // Usually done when the objection was recorded; again here for rows a load linked meanwhile.
+        const unlinkedType1 = await unlinkType1Shared(exec, this.type1.key, table);
         const [{ checked }] = await exec(
           `SELECT count(*)::int AS checked FROM ${table} WHERE patient_id IS NULL`,
         );
@@ -61,6 +69,7 @@ export class LinkageService {
           ? await runLinkage(
               exec,
               `(SELECT id, nhs_number, birth_date, sex, postcode FROM ${table} WHERE patient_id IS NULL)`,
+              this.type1.key,
             )
           : { linked: 0, linkedByStep: emptyStepCounts() };
         if (counts.linked)
@@ -68,7 +77,7 @@ export class LinkageService {
             `UPDATE ${table} t SET patient_id = l.patient_id, linkage_step = l.step
                FROM ${LINKAGE_RESULT} l WHERE t.id = l.id AND t.patient_id IS NULL`,
           );
-        result[name] = { checked: Number(checked), ...counts };
+        result[name] = { checked: Number(checked), unlinkedType1, ...counts };
       }
       await this.audit.record(
         {

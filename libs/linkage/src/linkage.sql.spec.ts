@@ -4,6 +4,7 @@ import { isValidNhsNumber, normalisePostcode } from '@custodian/core';
 import { createTestDatabase, TestDatabase } from '@custodian/testing';
 import { linkReference, LinkPatient, LinkRow, partialDobMatch } from './linkage-rules';
 import { Exec, LINKAGE_RESULT, runLinkage } from './linkage.sql';
+import { keepType1Keys } from './type1-keys.sql';
 
 /** Nine random digits and their Modulus 11 check digit: valid unless the check works out to 10. */
 const modulus11 = fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 9, maxLength: 9 }).map((d) => {
@@ -178,56 +179,95 @@ describe('linkage SQL', () => {
       )
       .map((rs) => rs.map((r, i): LinkRow => ({ id: i + 1, ...r })));
 
-    const exec: Exec = async (q, params) => (await sql.query(q, params)).rows;
+    // Type 1 objectors whose data is no longer held: their own NHS numbers (never a patient's).
+    const objectorsArb = fc.uniqueArray(
+      fc.record({
+        nhsNumber: fc.constantFrom('9990000050', '9990000069', '9990000077'),
+        birthDate: fc.constantFrom(...DOBS),
+        sex: sexArb,
+        postcode: fc.option(fc.constantFrom(...POSTCODES), { nil: null, freq: 6 }),
+      }),
+      { selector: (p) => p.nhsNumber, maxLength: 3 },
+    );
+    const rowsWithObjectorsArb = rowsArb.chain((rs) =>
+      fc
+        .array(fc.constantFrom('9990000050', '9990000069', null), {
+          minLength: rs.length,
+          maxLength: rs.length,
+        })
+        // Some rows carry an objector's NHS number.
+        .map((nhs) =>
+          rs.map((r, i) => (nhs[i] && r.nhsNumber === '9990000042' ? { ...r, nhsNumber: nhs[i] } : r)),
+        ),
+    );
+    const key = Buffer.alloc(32, 3);
 
-    it('for random rows and patients', async () => {
+    const exec: Exec = async (q, params) => (await sql.query(q, params)).rows;
+    const insertPatients = (patients: LinkPatient[]) =>
+      sql.query(
+        `INSERT INTO patients (id, nhs_number, birth_date, sex, postcode, practice_ods, source_id)
+         OVERRIDING SYSTEM VALUE
+         SELECT id, nhs, dob, sex, pc, 'Z99999', 'p' || id
+           FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[]) AS u(id, nhs, dob, sex, pc)`,
+        [
+          patients.map((p) => p.id),
+          patients.map((p) => p.nhsNumber),
+          patients.map((p) => p.birthDate),
+          patients.map((p) => p.sex),
+          patients.map((p) => p.postcode),
+        ],
+      );
+
+    it('for random rows, patients and Type 1 objectors no longer held', async () => {
       await fc.assert(
-        fc.asyncProperty(patientsArb, rowsArb, async (patients, rows) => {
-          await sql.query('BEGIN');
-          try {
-            await sql.query(`DELETE FROM patients`);
-            await sql.query(
-              `INSERT INTO practices (ods_code, name) VALUES ('Z99999', 'Property') ON CONFLICT DO NOTHING`,
-            );
-            await sql.query(
-              `INSERT INTO patients (id, nhs_number, birth_date, sex, postcode, practice_ods, source_id)
-               OVERRIDING SYSTEM VALUE
-               SELECT id, nhs, dob, sex, pc, 'Z99999', 'p' || id
-                 FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[]) AS u(id, nhs, dob, sex, pc)`,
-              [
-                patients.map((p) => p.id),
-                patients.map((p) => p.nhsNumber),
-                patients.map((p) => p.birthDate),
-                patients.map((p) => p.sex),
-                patients.map((p) => p.postcode),
-              ],
-            );
-            await sql.query(
-              `CREATE TEMP TABLE linkage_input ON COMMIT DROP AS
+        fc.asyncProperty(
+          patientsArb,
+          rowsWithObjectorsArb,
+          objectorsArb,
+          async (patients, rows, objectors) => {
+            await sql.query('BEGIN');
+            try {
+              await sql.query(`DELETE FROM patients`);
+              await sql.query(`DELETE FROM linkage_type1_keys`);
+              await sql.query(
+                `INSERT INTO practices (ods_code, name) VALUES ('Z99999', 'Property') ON CONFLICT DO NOTHING`,
+              );
+              // The objectors were held, their keys kept as a Type 1 objection arrived, then deleted.
+              await insertPatients(objectors.map((o, i) => ({ id: 1000 + i, ...o })));
+              await sql.query(
+                `CREATE TEMP TABLE objectors ON COMMIT DROP AS SELECT unnest($1::text[])::char(10) AS nhs_number`,
+                [objectors.map((o) => o.nhsNumber)],
+              );
+              await keepType1Keys(exec, key, 'objectors');
+              await sql.query(`DELETE FROM patients`);
+              await insertPatients(patients);
+              await sql.query(
+                `CREATE TEMP TABLE linkage_input ON COMMIT DROP AS
                SELECT id, nhs::char(10) AS nhs_number, dob AS birth_date, sex::char(1) AS sex, pc AS postcode
                  FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[]) AS u(id, nhs, dob, sex, pc)`,
-              [
-                rows.map((r) => r.id),
-                rows.map((r) => r.nhsNumber),
-                rows.map((r) => r.birthDate),
-                rows.map((r) => r.sex),
-                rows.map((r) => r.postcode),
-              ],
-            );
-            const counts = await runLinkage(exec, 'linkage_input');
-            const got = await exec(
-              `SELECT id::int, patient_id::int AS "patientId", step FROM ${LINKAGE_RESULT}`,
-            );
-            const expected = linkReference(rows, patients);
-            const actual = new Map(rows.map((r) => [r.id, { patientId: null, step: null } as object]));
-            for (const g of got) actual.set(g.id as number, { patientId: g.patientId, step: g.step });
-            expect(actual).toEqual(expected);
-            expect(counts.linked).toBe(got.length);
-          } finally {
-            await sql.query('ROLLBACK');
-          }
-        }),
-        { numRuns: 100 },
+                [
+                  rows.map((r) => r.id),
+                  rows.map((r) => r.nhsNumber),
+                  rows.map((r) => r.birthDate),
+                  rows.map((r) => r.sex),
+                  rows.map((r) => r.postcode),
+                ],
+              );
+              const counts = await runLinkage(exec, 'linkage_input', key);
+              const got = await exec(
+                `SELECT id::int, patient_id::int AS "patientId", step FROM ${LINKAGE_RESULT}`,
+              );
+              const expected = linkReference(rows, patients, objectors);
+              const actual = new Map(rows.map((r) => [r.id, { patientId: null, step: null } as object]));
+              for (const g of got) actual.set(g.id as number, { patientId: g.patientId, step: g.step });
+              expect(actual).toEqual(expected);
+              expect(counts.linked).toBe(got.length);
+            } finally {
+              await sql.query('ROLLBACK');
+            }
+          },
+        ),
+        { numRuns: 150 },
       );
     });
   });

@@ -19,9 +19,14 @@
  *   candidate shares the postcode; otherwise step 7 links when exactly one candidate exists at all.
  *   A row ambiguous at step 6 (two or more) is ambiguous at step 7 too, so it stays unlinked.
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
+ * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
+ *   digests of their keys (`type1-keys.sql.ts`). At steps 1–5 and 8 nothing more is needed: a row
+ *   carrying their NHS number joins no patient, and it contradicts every other one at steps 6–7.
  *
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
+
+import { type1KeyShared } from './type1-keys.sql';
 
 export type Exec = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -57,32 +62,44 @@ export const nhsAnchoredSteps = (input: string) => `
  * postcode) INCLUDE (id)` counts the candidates at step 7 and those sharing the postcode at step 6.
  * For the re-link job the rows themselves come from the partial index of unlinked rows without an
  * NHS number, so neither table is scanned in full.
+ *
+ * Type 1 objectors whose data the centre no longer holds are candidates too (SPEC §3): a row whose
+ * key at a step shares a kept digest (`type1-keys.sql.ts`, key bound as `$1`) has a second candidate
+ * there, so it is not linked at that step. The digests are computed only for rows that would
+ * otherwise link. An objector sharing the step-6 key also shares the step-7 key, so a row ambiguous
+ * at step 6 because of one is ambiguous at step 7 too.
  */
 export const demographicSteps = (input: string) => `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
   SELECT id,
-         CASE WHEN at6 THEN p6 ELSE p7 END,
-         CASE WHEN at6 THEN 6 ELSE 7 END
+         CASE WHEN ok6 THEN p6 ELSE p7 END,
+         CASE WHEN ok6 THEN 6 ELSE 7 END
     FROM (
-      SELECT r.id,
-             r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%' AND c.n6 = 1 AS at6,
-             c.p6,
-             c.n7 = 1 AS at7,
-             c.p7
-        FROM ${input} AS r
-       CROSS JOIN LATERAL (
-             SELECT count(*) FILTER (WHERE p.postcode = r.postcode) AS n6,
-                    min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
-                    count(*) AS n7,
-                    min(p.id) AS p7
-               FROM patients p
-              WHERE p.sex = r.sex AND p.birth_date = r.birth_date
-             ) c
-       WHERE r.nhs_number IS NULL
-         AND r.sex IN ('M', 'F')
-         AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
+      SELECT y.id, y.p6, y.p7,
+             CASE WHEN y.at6 THEN NOT ${type1KeyShared(6, 'y', '$1::bytea')} ELSE false END AS ok6,
+             CASE WHEN y.at7 THEN NOT ${type1KeyShared(7, 'y', '$1::bytea')} ELSE false END AS ok7
+        FROM (
+          SELECT r.id, r.sex, r.birth_date, r.postcode,
+                 r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%' AND c.n6 = 1 AS at6,
+                 c.p6,
+                 c.n7 = 1 AS at7,
+                 c.p7
+            FROM ${input} AS r
+           CROSS JOIN LATERAL (
+                 SELECT count(*) FILTER (WHERE p.postcode = r.postcode) AS n6,
+                        min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
+                        count(*) AS n7,
+                        min(p.id) AS p7
+                   FROM patients p
+                  WHERE p.sex = r.sex AND p.birth_date = r.birth_date
+                 ) c
+           WHERE r.nhs_number IS NULL
+             AND r.sex IN ('M', 'F')
+             AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
+        ) y
+       WHERE y.at6 OR y.at7
     ) x
-   WHERE at6 OR at7`;
+   WHERE ok6 OR ok7`;
 
 export interface LinkageCounts {
   linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
@@ -90,16 +107,17 @@ export interface LinkageCounts {
 }
 
 /**
- * Links the rows of `input` (a table name, or a parenthesised sub-query) against
- * `patients`, into the TEMP table `linkage_result (id, patient_id, step)`. Returns counts per step.
+ * Links the rows of `input` (a table name, or a parenthesised sub-query) against `patients` and the
+ * Type 1 objectors' digests (`type1Key`: the digests' HMAC key, `Type1Keys.key`), into the TEMP table
+ * `linkage_result (id, patient_id, step)`. Returns counts per step.
  */
-export async function runLinkage(exec: Exec, input: string): Promise<LinkageCounts> {
+export async function runLinkage(exec: Exec, input: string, type1Key: Buffer): Promise<LinkageCounts> {
   await exec(`DROP TABLE IF EXISTS ${LINKAGE_RESULT}`);
   await exec(
     `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
   );
   await exec(nhsAnchoredSteps(input));
-  await exec(demographicSteps(input));
+  await exec(demographicSteps(input), [type1Key]);
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }

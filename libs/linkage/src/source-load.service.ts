@@ -10,6 +10,7 @@ import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
 import { SOURCE_FORMATS, SourceKind } from './source-formats';
+import { Type1Keys } from './type1-keys.service';
 
 const RAW_COLUMNS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9'];
 
@@ -55,6 +56,7 @@ export class SourceLoadService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly type1: Type1Keys,
   ) {}
 
   async load(
@@ -109,6 +111,7 @@ export class SourceLoadService {
       const { linkedByStep, linked } = await runLinkage(
         exec,
         `(SELECT row AS id, nhs_number, birth_date, sex, postcode FROM source_stage WHERE reason IS NULL)`,
+        this.type1.key,
       );
       const [{ inserted, updated }] = await exec(format.upsertSql, [id]);
       const [{ rows, accepted }] = await exec(

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { Principal, RequestMeta } from '@custodian/core';
+import { Type1Keys } from '@custodian/linkage';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
 
@@ -49,6 +50,7 @@ export class ObjectionsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly type1Keys: Type1Keys,
   ) {}
 
   /**
@@ -156,6 +158,13 @@ export class ObjectionsService {
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
       await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);
       const changes = await this.refreshRegister(tx, 'objection_subject');
+      // Linkage keeps what it needs to count a Type 1 objector as a candidate before their data goes
+      // (keyed digests, no clinical data), and forgets it once the objection is no longer active.
+      if (input.type === 'type1') {
+        const active = `SELECT nhs_number FROM objection_register WHERE type = 'type1' AND active`;
+        await this.type1Keys.keep(tx, `(SELECT nhs_number FROM objection_subject INTERSECT ${active})`);
+        await this.type1Keys.forget(tx, `(SELECT nhs_number FROM objection_subject EXCEPT ${active})`);
+      }
       // A Type 1 objection deletes the GP data of every registration; the answer counts only the
       // caller's own (1 when it had one), so it tells no practice whether another holds the number.
       const deleted = input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;

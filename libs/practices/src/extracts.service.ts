@@ -8,6 +8,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { Type1Keys } from '@custodian/linkage';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
@@ -45,6 +46,7 @@ export class ExtractsService implements OnModuleDestroy {
     private readonly objections: ObjectionsService,
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
+    private readonly type1Keys: Type1Keys,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -187,7 +189,8 @@ export class ExtractsService implements OnModuleDestroy {
         },
         'extract stored',
       );
-      if (report.patients > 0) {
+      // Also after a Type 1 deletion: rows linked to the twin of an objector meanwhile are unlinked.
+      if (report.patients > 0 || report.dropped.type1.heldDeleted > 0) {
         await this.jobs
           .send('linkage.relink', { extractId })
           .catch((e: Error) =>
@@ -301,6 +304,10 @@ export class ExtractsService implements OnModuleDestroy {
       SELECT r.nhs_number FROM objection_register r
        WHERE r.type = 'type1' AND r.active
          AND r.nhs_number IN (SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj)`);
+    // Linkage keeps what it needs to count them as candidates still (from what is held of them and
+    // what this extract carries), and forgets those whose Type 1 objection is no longer active.
+    await this.type1Keys.keep(tx, 't1', 'xp');
+    await this.type1Keys.forget(tx, '(SELECT nhs_number FROM xo EXCEPT SELECT nhs_number FROM t1)');
     const heldDeleted = await this.objections.deleteType1Held(tx, 't1');
     const [t1] = await tx.query(`
       SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,

@@ -12,6 +12,7 @@ import { DropRedundantPatientIndex1764000010000 } from './1764000010000-drop-red
 import { PatientRegistrations1764000011000 } from './1764000011000-patient-registrations';
 import { AuditDenialCounters1764000012000 } from './1764000012000-audit-denial-counters';
 import { RoleGrants1764000013000 } from './1764000013000-role-grants';
+import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and-codes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -32,4 +33,5 @@ export const MIGRATIONS = [
   PatientRegistrations1764000011000,
   AuditDenialCounters1764000012000,
   RoleGrants1764000013000,
+  SourceKeysAndCodes1764000016000,
 ];

@@ -18,7 +18,8 @@ describe('source row keys by tier (#19)', () => {
   const personIds = new Set<string>();
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Small shards: each shard keys its rows with its own copy of the key, and they must agree.
+    t = await createTestApp({ RELEASE_SHARD_ROWS: '20', RELEASE_MAX_SHARDS: '4' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     const r = await t.as('researcher');
@@ -94,6 +95,11 @@ describe('source row keys by tier (#19)', () => {
     // Stable within the bid, row by row (the same person has the same keyed episode).
     const pairs = (f: typeof f1) => new Set(f.rows.map((r) => `${r.pseudo_id}|${r.epikey}`));
     expect(pairs(f2)).toEqual(pairs(f1));
+    const { rows: shards } = await t.sql.query(
+      `SELECT count(DISTINCT shard)::int AS n FROM release_shards WHERE release_id = $1`,
+      [a1.id],
+    );
+    expect(shards[0].n).toBeGreaterThan(1);
     expect(keys(f1).size).toBe(PEOPLE);
     // Unlinkable across bids, and nothing raw.
     expect(shared(keys(f1), keys(fb))).toEqual([]);

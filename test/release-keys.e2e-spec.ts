@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { createTestApp, TestApp } from '@custodian/testing';
+import { HES_HEADER, hes as hesRow, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
 import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
 
 /**
@@ -153,6 +154,62 @@ describe('source row keys by tier (#19)', () => {
       expect(text.split('\n').length).toBeGreaterThan(PEOPLE);
       for (const p of personIds) expect(text).not.toContain(p);
     }
+  });
+
+  it('free text and formulas uploaded in code fields never reach a release, not even in the identifiable tier (#19 item 2)', async () => {
+    const dm = (await t.as('data_manager')).auth;
+    const n = nhsNumber(520000001);
+    const bad = ['stroke after fall at home', '=HYPERLINK("http://x.example","y")', '@SUM(A1)', 'see notes'];
+    const post = (path: string, csv: string) =>
+      t.http.post(`/api/sources/${path}`).set(dm).set('Content-Type', 'text/csv').send(csv).expect(201);
+    const h = await post(
+      'hes',
+      toCsv(HES_HEADER, [
+        hesRow('FT1', n, '1960-01-01', '2', 'LS1 4AP', { diag: bad[0] }),
+        hesRow('FT2', n, '1960-01-01', '2', 'LS1 4AP', { opertn: bad[1] }),
+        hesRow('FT3', n, '1960-01-01', '2', 'LS1 4AP', { procode: bad[2] }),
+        hesRow('FT4', n, '1960-01-01', '2', 'LS1 4AP', { diag: 'J18.9' }),
+      ]),
+    );
+    expect(h.body.rejected.map((r: { row: number }) => r.row)).toEqual([1, 2, 3]);
+    const sc = await post(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [
+        social('E08000035', 'FT1', n, '1960-01-01', 'F', 'LS1 4AP', { service: bad[3] }),
+        social('E08000035', 'FT2', n, '1960-01-01', 'F', 'LS1 4AP', { service: bad[1] }),
+        social('E08000035', 'FT3', n, '1960-01-01', 'F', 'LS1 4AP', { service: 'Reablement' }),
+      ]),
+    );
+    expect(sc.body.rejected.map((r: { row: number }) => r.row)).toEqual([1, 2]);
+    const fields = async (dataset: string) =>
+      (await t.sql.query(`SELECT name FROM catalog_fields WHERE dataset = $1`, [dataset])).rows.map(
+        (r) => r.name as string,
+      );
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'identifiable',
+        datasets: [
+          { dataset: 'hes', fields: await fields('hes') },
+          { dataset: 'social_care', fields: await fields('social_care') },
+        ],
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel.state).toBe('completed');
+    const text = (name: string) =>
+      download(t, researcher.auth, rel.id, name).then((r) => gunzipSync(r.body).toString());
+    const [hesText, scText] = [await text('hes.csv.gz'), await text('social_care.csv.gz')];
+    expect(hesText).toContain(',FT4,');
+    expect(hesText).toContain('J18.9');
+    expect(scText).toContain('reablement');
+    for (const v of [...bad, 'HYPERLINK', 'stroke', 'notes']) {
+      expect(hesText).not.toContain(v);
+      expect(scText).not.toContain(v);
+    }
+    for (const k of ['FT1', 'FT2', 'FT3']) expect(hesText).not.toContain(`,${k},`);
   });
 
   it('the catalogue and the data dictionary say what epikey becomes in each tier', async () => {

@@ -1,4 +1,4 @@
-import { HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from '../../synth/src/reference-data';
+import { AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from '../../synth/src/reference-data';
 import { CODE_FORMATS, serviceTypeOf } from './source-codes';
 
 const re = (f: keyof typeof CODE_FORMATS) => new RegExp(CODE_FORMATS[f]);
@@ -7,6 +7,10 @@ describe('source code formats (#19)', () => {
   it('accept what the synthetic generator writes', () => {
     for (const s of [...SERVICES_ADULT, ...SERVICES_CHILD])
       expect(serviceTypeOf(s.name), s.name).toBeDefined();
+    for (const a of AREAS) {
+      expect(a.provider).toMatch(re('ods'));
+      expect(a.laCode).toMatch(re('onsLa'));
+    }
     for (const d of HES_DIAGNOSES) {
       expect(d.icd10).toMatch(re('icd10'));
       for (const o of d.opcs ?? []) expect(o).toMatch(re('opcs4'));

@@ -3,7 +3,14 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Issue #19: the catalogue says what a source row key becomes in each tier (SPEC §5 "Identifiers by
  * tier") and what form each source code field takes (the formats the loaders now check,
- * `libs/linkage/src/source-codes.ts`). Descriptions only; no schema change.
+ * `libs/linkage/src/source-codes.ts`). No schema change.
+ *
+ * Rows already held are brought to the form the loaders now store, where that is a pure
+ * normalisation: HES code fields upper-cased, and a SERVICE_TYPE that names a listed service (`Home
+ * Care`) stored as its code (`home_care`), so one service is one value in every release and count.
+ * Held values that fail a format are left as they are (no data is dropped by a migration); the
+ * release still neutralises formula-leading cells. The list is written out here, as it stood when
+ * this migration was written.
  */
 const DESCRIPTIONS: [dataset: string, field: string, before: string, after: string][] = [
   [
@@ -39,6 +46,24 @@ const DESCRIPTIONS: [dataset: string, field: string, before: string, after: stri
   ],
 ];
 
+const SERVICE_TYPES = [
+  'home_care',
+  'residential_care',
+  'nursing_care',
+  'day_care',
+  'reablement',
+  'direct_payment',
+  'supported_living',
+  'equipment_and_adaptations',
+  'carer_support',
+  'meals',
+  'child_in_need',
+  'child_protection_plan',
+  'looked_after_child',
+  'short_breaks',
+  'other',
+];
+
 export class SourceKeysAndCodes1764000016000 implements MigrationInterface {
   name = 'SourceKeysAndCodes1764000016000';
 
@@ -49,6 +74,18 @@ export class SourceKeysAndCodes1764000016000 implements MigrationInterface {
         field,
         after,
       ]);
+    await q.query(`
+      UPDATE hes_episodes
+         SET diagnosis_icd10 = upper(diagnosis_icd10), procedure_opcs4 = upper(procedure_opcs4),
+             provider_code = upper(provider_code)
+       WHERE diagnosis_icd10 <> upper(diagnosis_icd10) OR procedure_opcs4 <> upper(procedure_opcs4)
+          OR provider_code <> upper(provider_code)`);
+    const code = `lower(regexp_replace(btrim(service_type), '[[:space:]_-]+', '_', 'g'))`;
+    await q.query(
+      `UPDATE social_care_records SET service_type = ${code}
+        WHERE ${code} = ANY($1::text[]) AND service_type <> ${code}`,
+      [SERVICE_TYPES],
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

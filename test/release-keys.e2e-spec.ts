@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { DataSource } from 'typeorm';
 import { createTestApp, TestApp } from '@custodian/testing';
+import { SourceKeysAndCodes1764000016000 } from '../migrations/1764000016000-source-keys-and-codes';
 import { HES_HEADER, hes as hesRow, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
 import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
 
@@ -210,6 +212,39 @@ describe('source row keys by tier (#19)', () => {
       expect(scText).not.toContain(v);
     }
     for (const k of ['FT1', 'FT2', 'FT3']) expect(hesText).not.toContain(`,${k},`);
+  });
+
+  it('migration 1764000016000 brings held rows to the stored forms: service types as codes, HES codes upper-case', async () => {
+    const hes = await newLoad(t.sql, 'hes');
+    const sc = await newLoad(t.sql, 'social_care');
+    await t.sql.query(
+      `INSERT INTO hes_episodes (epikey, sex, admission_date, diagnosis_icd10, procedure_opcs4, provider_code, load_id)
+       VALUES ('MIG1', 'U', '2013-01-01', 'i63.9', 'w371', 'rr8', $1), ('MIG2', 'U', '2013-01-01', 'a note', NULL, NULL, $1)`,
+      [hes],
+    );
+    await t.sql.query(
+      `INSERT INTO social_care_records (la_code, person_id, sex, service_type, start_date, load_id)
+       VALUES ('E08000035', 'MIG1', 'U', 'Home Care', '2013-01-01', $1), ('E08000035', 'MIG2', 'U', 'Child in Need', '2013-01-01', $1),
+              ('E08000035', 'MIG3', 'U', 'lives alone', '2013-01-01', $1)`,
+      [sc],
+    );
+    const qr = t.app.get(DataSource).createQueryRunner();
+    try {
+      await new SourceKeysAndCodes1764000016000().up(qr);
+    } finally {
+      await qr.release();
+    }
+    const { rows: h } = await t.sql.query(
+      `SELECT epikey, diagnosis_icd10 AS d, procedure_opcs4 AS o, provider_code AS p FROM hes_episodes WHERE epikey LIKE 'MIG%' ORDER BY 1`,
+    );
+    expect(h).toEqual([
+      { epikey: 'MIG1', d: 'I63.9', o: 'W371', p: 'RR8' },
+      { epikey: 'MIG2', d: 'A NOTE', o: null, p: null },
+    ]);
+    const { rows: s } = await t.sql.query(
+      `SELECT person_id, service_type FROM social_care_records WHERE person_id LIKE 'MIG%' ORDER BY 1`,
+    );
+    expect(s.map((r) => r.service_type)).toEqual(['home_care', 'child_in_need', 'lives alone']);
   });
 
   it('the catalogue and the data dictionary say what epikey becomes in each tier', async () => {

@@ -1,4 +1,4 @@
-import { AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from '../../synth/src/reference-data';
+import { AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from '@custodian/synth';
 import { CODE_FORMATS, serviceTypeOf } from './source-codes';
 
 const re = (f: keyof typeof CODE_FORMATS) => new RegExp(CODE_FORMATS[f]);

@@ -14,6 +14,7 @@ import { AuditDenialCounters1764000012000 } from './1764000012000-audit-denial-c
 import { RoleGrants1764000013000 } from './1764000013000-role-grants';
 import { ObjectionInstants1764000014000 } from './1764000014000-objection-instants';
 import { LinkageType1Keys1764000017000 } from './1764000017000-linkage-type1-keys';
+import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and-codes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   RoleGrants1764000013000,
   ObjectionInstants1764000014000,
   LinkageType1Keys1764000017000,
+  SourceKeysAndCodes1764000016000,
 ];

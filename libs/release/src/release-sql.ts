@@ -1,4 +1,4 @@
-import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS } from './catalogue';
+import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS, SOURCE_ROW_KEY_FIELDS } from './catalogue';
 import type { LatticeNode } from './k-anonymity';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
@@ -245,6 +245,46 @@ export function spreadsheetSafe(expr: string): string {
                  AND ${expr} !~ '^[-+]?[0-9]+([.][0-9]+)?$' THEN '''' || ${expr} ELSE ${expr} END`;
 }
 
+/**
+ * The one-row table (`k bytea`) holding the source row key (`ReleaseKeys.sourceRowKey`) in the
+ * transaction of a shard that writes a keyed row key: created there, the key a bound parameter,
+ * dropped at commit. A SELECT that keys a row key without it fails rather than release the key as
+ * held.
+ */
+export const SOURCE_ROW_KEY_TABLE = 'rel_row_key';
+
+/** Whether a release's files key a source row key (and so its shards need `SOURCE_ROW_KEY_TABLE`). */
+export function needsSourceRowKey(tier: Tier, datasets: { fields: string[] }[]): boolean {
+  return (
+    (tier === 'pseudonymised' || tier === 'anonymised') &&
+    datasets.some((d) => d.fields.some((f) => SOURCE_ROW_KEY_FIELDS.has(f)))
+  );
+}
+
+/**
+ * A source row key by tier (SPEC §5 table): as held (identifiable); hex HMAC-SHA256 under the
+ * source row key (pseudonymised: derived from the bid key, stable across the bid's releases,
+ * unlinkable across bids); the same truncated to 128 bits under a key derived from the release's
+ * token seed (anonymised: new per release). The field name is part of the message, so keys of two
+ * fields never collide.
+ */
+function sourceRowKeyColumn(tier: Tier, field: string, ev: { expr: string; description: string }): Column {
+  if (tier === 'identifiable')
+    return { expr: spreadsheetSafe(ev.expr), name: field, description: `${ev.description} as held` };
+  const mac = `encode(hmac(convert_to('${field}:' || ${ev.expr}, 'UTF8'), (SELECT k FROM ${SOURCE_ROW_KEY_TABLE}), 'sha256'), 'hex')`;
+  return tier === 'pseudonymised'
+    ? {
+        expr: mac,
+        name: field,
+        description: `${ev.description}, keyed per bid: hex HMAC-SHA256 under a key derived from the bid key, stable across releases of this bid only, never as held`,
+      }
+    : {
+        expr: `left(${mac}, 32)`,
+        name: field,
+        description: `${ev.description}, replaced by a random token (128 bits, hex), new in every release`,
+      };
+}
+
 /** The columns of one dataset's file, in catalogue order, and whether it is one row per event. */
 export function datasetColumns(
   dataset: Dataset,
@@ -262,6 +302,10 @@ export function datasetColumns(
       continue;
     }
     const ev = DATASET_SQL[dataset].event[f];
+    if (SOURCE_ROW_KEY_FIELDS.has(f)) {
+      columns.push(sourceRowKeyColumn(tier, f, ev));
+      continue;
+    }
     const expr =
       tier === 'anonymised' && DATE_FIELDS.has(f)
         ? `to_char(${ev.expr}, 'YYYY-MM')`

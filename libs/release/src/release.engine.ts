@@ -22,6 +22,8 @@ import {
   datasetColumns,
   datasetHeader,
   datasetSelect,
+  needsSourceRowKey,
+  SOURCE_ROW_KEY_TABLE,
   ethnicGroupOf,
   EventRange,
   regionOf,
@@ -617,6 +619,11 @@ export class ReleaseEngine {
             // Room for the shard's temp tables in memory (allowed only before a session's first
             // temp table; a pooled session that already has it keeps the value it set then).
             await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
+            // Keyed source row keys (epikey): the key read before the snapshot, held in this
+            // transaction only (SOURCE_ROW_KEY_TABLE).
+            const rowKey = needsSourceRowKey(spec.tier, events)
+              ? await this.keys.sourceRowKey(this.db, spec.tier, spec.bidId, releaseId)
+              : undefined;
             await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ`);
             // The coordinator's snapshot: every shard reads the data exactly as the working set saw it.
             await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
@@ -633,6 +640,13 @@ export class ReleaseEngine {
               await client.query(`CREATE TEMP TABLE ${temp} ON COMMIT DROP AS TABLE ${table} WITH NO DATA`);
             await this.pipeInto(client, slice);
             for (const temp of Object.keys(source)) await client.query(`ANALYZE ${temp}`);
+            if (rowKey) {
+              await client.query(
+                `CREATE TEMP TABLE ${SOURCE_ROW_KEY_TABLE} (k bytea NOT NULL) ON COMMIT DROP`,
+              );
+              await client.query(`INSERT INTO ${SOURCE_ROW_KEY_TABLE} VALUES ($1)`, [rowKey]);
+              rowKey.fill(0);
+            }
             lap('pipeMs');
             for (const d of events) await writeFile(d, datasetSelect(d.dataset, d.fields, shape));
             await client.query('COMMIT');

@@ -10,6 +10,8 @@ type Report = {
   linkedByStep: Record<string, number>;
   unlinked: number;
   rejected: { row: number; reason: string }[];
+  rejectedCount: number;
+  rejectedByReason: Record<string, number>;
 };
 
 const steps = (partial: Record<string, number>) => ({
@@ -79,6 +81,8 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1 }),
       unlinked: 0,
       rejected: [],
+      rejectedCount: 0,
+      rejectedByReason: {},
     });
     const p = (i: number) => ids.get(n[i]);
     expect(await hesLink('S1')).toEqual({ patientId: p(0), step: 1 });
@@ -352,6 +356,17 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         ])
           expect(body).not.toContain(v);
     }
+  });
+
+  it('a file of many bad rows: the first 1000 listed, every one counted by reason (the report is bounded)', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => hes(`BAD${i}`, null, 'not a date', '1', 'LS1 1AA'));
+    const report = await upload('hes', toCsv(HES_HEADER, rows));
+    expect(report.rows).toBe(3000);
+    expect(report.rejected).toHaveLength(1000);
+    expect(report.rejected[0]).toEqual({ row: 1, reason: 'invalid_dob' });
+    expect(report.rejected[999]).toEqual({ row: 1000, reason: 'invalid_dob' });
+    expect(report.rejectedCount).toBe(3000);
+    expect(report.rejectedByReason).toEqual({ invalid_dob: 3000 });
   });
 
   it('links social-care rows, GENDER in letters or HES digits', async () => {

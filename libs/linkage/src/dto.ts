@@ -17,7 +17,19 @@ export class LinkageReport {
   @ApiProperty({ description: 'Loaded rows linked at each step 1..8', example: STEPS_EXAMPLE })
   linkedByStep!: Record<string, number>;
   @ApiProperty({ description: 'Loaded rows linked to no patient' }) unlinked!: number;
-  @ApiProperty({ type: [RejectedRowDto] }) rejected!: RejectedRowDto[];
+  @ApiProperty({
+    type: [RejectedRowDto],
+    description:
+      'the rejected rows with the lowest row numbers (at most 1000; rejectedCount counts them all)',
+  })
+  rejected!: RejectedRowDto[];
+  @ApiProperty({ description: 'every rejected row' }) rejectedCount!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'rejected rows by reason',
+  })
+  rejectedByReason!: Record<string, number>;
 }
 
 export class SourceLoadSummary {

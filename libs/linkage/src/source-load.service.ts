@@ -51,6 +51,9 @@ const SOURCE_MEMORY_BYTES = 1024 * 1024;
  * upserted by the source's key, reported and audited — all in one transaction, so a failed load
  * leaves nothing behind.
  */
+/** How many rejected rows a load's report lists (the lowest row numbers); all are counted. */
+export const MAX_LISTED_REJECTED_ROWS = 1000;
+
 @Injectable()
 export class SourceLoadService {
   constructor(
@@ -122,8 +125,14 @@ export class SourceLoadService {
         `UPDATE source_loads
             SET report = jsonb_build_object(
                   'id', id, 'rows', $2::int, 'linkedByStep', $3::jsonb, 'unlinked', $4::int,
+                  -- Bounded whatever the file holds: the first rows listed, every row counted by reason.
                   'rejected', COALESCE((SELECT jsonb_agg(jsonb_build_object('row', row, 'reason', reason) ORDER BY row)
-                                          FROM source_stage WHERE reason IS NOT NULL), '[]'::jsonb))
+                                          FROM (SELECT row, reason FROM source_stage WHERE reason IS NOT NULL
+                                                 ORDER BY row LIMIT ${MAX_LISTED_REJECTED_ROWS}) r), '[]'::jsonb),
+                  'rejectedCount', (SELECT count(*)::int FROM source_stage WHERE reason IS NOT NULL),
+                  'rejectedByReason', COALESCE((SELECT jsonb_object_agg(reason, n) FROM (
+                                          SELECT reason, count(*)::int AS n FROM source_stage
+                                           WHERE reason IS NOT NULL GROUP BY reason) g), '{}'::jsonb))
           WHERE id = $1
         RETURNING report::text AS report`,
         [id, rows, JSON.stringify(linkedByStep), unlinked],
@@ -188,7 +197,8 @@ export class SourceLoadService {
               (l.report->>'rows')::int AS rows,
               l.report->'linkedByStep' AS "linkedByStep",
               (l.report->>'unlinked')::int AS unlinked,
-              jsonb_array_length(COALESCE(l.report->'rejected', '[]'::jsonb)) AS "rejectedCount"
+              COALESCE((l.report->>'rejectedCount')::int,
+                       jsonb_array_length(COALESCE(l.report->'rejected', '[]'::jsonb))) AS "rejectedCount"
          FROM source_loads l
         WHERE $1::text IS NULL OR l.kind = $1
         ORDER BY l.created_at DESC, l.id

@@ -36,6 +36,13 @@ const PERSON_COLUMNS: Record<Exclude<Tier, 'aggregate'>, Record<string, string |
   },
 };
 
+/** The person columns' names in each tier. */
+export const PERSON_COLUMNS_OF_TIER: Record<Exclude<Tier, 'aggregate'>, ReadonlySet<string>> = {
+  identifiable: new Set(Object.values(PERSON_COLUMNS.identifiable).filter((c): c is string => c !== null)),
+  pseudonymised: new Set(Object.values(PERSON_COLUMNS.pseudonymised).filter((c): c is string => c !== null)),
+  anonymised: new Set(Object.values(PERSON_COLUMNS.anonymised).filter((c): c is string => c !== null)),
+};
+
 /** The column a person identifier is released under, by tier. */
 export const IDENTITY_COLUMN: Record<Exclude<Tier, 'aggregate'>, string> = {
   identifiable: 'nhs_number',
@@ -67,14 +74,15 @@ export function expectedHeader(
 }
 
 const DIGIT_RUN = /(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])/g;
+/** Ten digits standing alone somewhere in a line: the cheap test before the Modulus 11 one. */
+export const MAYBE_NHS_NUMBER = /(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])/;
 
 /**
  * Whether a value holds a raw NHS number: ten digits (as typed, `943 476 5919` too) standing
  * alone (not inside a longer number or a hex key) that pass Modulus 11.
  */
 export function holdsNhsNumber(value: string): boolean {
-  if (value.length < 10) return false;
-  if (!/\d{3}/.test(value)) return false;
+  if (value.length < 10 || !MAYBE_NHS_NUMBER.test(value)) return false;
   for (const m of value.matchAll(DIGIT_RUN)) if (isValidNhsNumber(m[0].replace(/[ -]/g, ''))) return true;
   return false;
 }
@@ -115,3 +123,5 @@ export const FULL_POSTCODE = /^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$/i;
 export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** A full date (or timestamp): in the identifiable and pseudonymised tiers only. */
 export const FULL_DATE = /^\d{4}-\d{2}-\d{2}/;
+/** A full date anywhere in a line (of an anonymised file, whose dates are years and months). */
+export const FULL_DATE_IN_LINE = /(?<!\d)\d{4}-\d{2}-\d{2}/;

@@ -9,7 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { DATASET_FILE, DATE_FIELDS } from '../catalogue';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
-import { CsvReader } from './csv-stream';
+import { CsvReader, fieldsOf } from './csv-stream';
 import {
   aggregateCellProblem,
   expectedHeader,
@@ -18,7 +18,10 @@ import {
   holdsNhsNumber,
   IDENTIFIABLE_ONLY,
   IDENTITY_COLUMN,
+  FULL_DATE_IN_LINE,
   loneSuppressedCell,
+  PERSON_COLUMNS_OF_TIER,
+  MAYBE_NHS_NUMBER,
   QUASI_IDENTIFIER_COLUMNS,
   YEAR_MONTH,
 } from './verifier-rules';
@@ -69,6 +72,9 @@ export interface VerifyDeps {
   anonK: number;
   anonMaxSuppression: number;
 }
+
+/** Large gunzip output chunks: at zlib's default 16 KB, stream overhead was most of a file's read time. */
+const GUNZIP_CHUNK = 256 * 1024;
 
 const fail = (check: string, message: string): never => {
   throw new VerificationFailure(check, message);
@@ -236,12 +242,12 @@ async function forbiddenIdentities(
 async function readCsv(
   file: string,
   gz: boolean,
-  onRecord: (fields: string[], index: number) => void,
+  onRecord: (record: string, index: number, quoted: boolean) => void,
 ): Promise<{ rows: number; bytes: number; sha256: string; persons: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   let records = 0;
-  const reader = new CsvReader((fields) => onRecord(fields, records++));
+  const reader = new CsvReader((record, quoted) => onRecord(record, records++, quoted));
   const decoder = new StringDecoder('utf8');
   const tap = new Transform({
     transform(chunk: Buffer, _e, cb) {
@@ -270,7 +276,12 @@ async function readCsv(
     },
   });
   try {
-    await pipeline([createReadStream(file), tap, ...(gz ? [createGunzip()] : []), sink]);
+    await pipeline([
+      createReadStream(file),
+      tap,
+      ...(gz ? [createGunzip({ chunkSize: GUNZIP_CHUNK })] : []),
+      sink,
+    ]);
   } catch (err) {
     if (err instanceof VerificationFailure) throw err;
     return fail('readable', `${path.basename(file)} cannot be read as ${gz ? 'gzip ' : ''}CSV`);
@@ -305,16 +316,38 @@ async function checkDatasetFile(
   const ageCol = tier === 'anonymised' ? col('age_band') : -1;
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
   const scanNhs = tier !== 'identifiable';
+  const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   const k = deps.anonK;
   // Persons per class of quasi-identifiers: the persons' ids until a class reaches k (memory
   // bounded by classes × k, not by the file), then only the fact that it has.
   const small = new Map<string, Set<string> | number>();
   let persons = 0;
   let prev: string | undefined;
+  let prevFields: string[] = [];
   const where = (i: number) => `${name} row ${i}`;
 
-  const result = await readCsv(file, true, (f, i) => {
+  // Person columns lead every file (catalogue order). A row whose person part (text up to the end
+  // of the person columns) repeats the row before's was checked there: it needs only the tests
+  // over the whole line. Other rows are split and checked column by column.
+  const personCols = header.filter((h) => PERSON_COLUMNS_OF_TIER[tier].has(h)).length;
+  let prevPrefix: string | undefined;
+  const prefixOf = (line: string) => {
+    let at = -1;
+    for (let n = 0; n < personCols; n++) {
+      at = line.indexOf(',', at + 1);
+      if (at < 0) return undefined;
+    }
+    return line.slice(0, at + 1);
+  };
+  const commas = (line: string) => {
+    let n = 0;
+    for (let at = line.indexOf(','); at >= 0; at = line.indexOf(',', at + 1)) n++;
+    return n;
+  };
+
+  const result = await readCsv(file, true, (line, i, quoted) => {
     if (i === 0) {
+      const f = fieldsOf(line, quoted);
       if (f.join(',') !== header.join(','))
         fail('identifiers by tier', `${name}: header is not the ${tier} tier's (${header.join(',')})`);
       for (const h of IDENTIFIABLE_ONLY)
@@ -322,21 +355,37 @@ async function checkDatasetFile(
           fail('identifiers by tier', `${name} has a ${h} column`);
       return;
     }
+    const nhsLike = scanNhs && MAYBE_NHS_NUMBER.test(line);
+    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0) {
+      const prefix = prefixOf(line);
+      if (prefix !== undefined && prefix === prevPrefix) {
+        if (commas(line) !== header.length - 1)
+          fail('format', `${where(i)} does not have ${header.length} fields`);
+        if (eventYearMonth && FULL_DATE_IN_LINE.test(line))
+          fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
+        return;
+      }
+      prevPrefix = prefix;
+    } else prevPrefix = undefined;
+    const f = fieldsOf(line, quoted);
     if (f.length !== header.length)
       fail('format', `${where(i)} has ${f.length} fields, not ${header.length}`);
     let person: string | undefined;
     if (idCol >= 0) {
       person = f[idCol];
-      if (!idFormat.test(person))
-        fail('identifiers by tier', `${where(i)}: ${IDENTITY_COLUMN[tier]} is malformed`);
-      if (ids?.blocked.has(person))
-        fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
-      if (ids?.allowed && !ids.allowed.has(person))
-        fail('objections', `${where(i)}: a person outside the consent cohort appears`);
-      if (person !== prev) persons++;
-      prev = person;
+      if (person !== prev) {
+        if (!idFormat.test(person))
+          fail('identifiers by tier', `${where(i)}: ${IDENTITY_COLUMN[tier]} is malformed`);
+        if (ids?.blocked.has(person))
+          fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
+        if (ids?.allowed && !ids.allowed.has(person))
+          fail('objections', `${where(i)}: a person outside the consent cohort appears`);
+        persons++;
+      }
     } else persons++;
-    if (scanNhs)
+    const same = idCol >= 0 && person === prev;
+    prev = person;
+    if (nhsLike)
       for (let c = 0; c < f.length; c++)
         if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);
     for (const c of yearMonthCols)
@@ -347,7 +396,9 @@ async function checkDatasetFile(
         fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
     if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
       fail('identifiers by tier', `${where(i)}: a date in age_band`);
-    if (qiCols.length) {
+    // The same person on the same quasi-identifiers as the row before: already in that class.
+    if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
+      prevFields = f;
       const cls = qiCols.map((c) => f[c]).join('\u0001');
       const seen = small.get(cls);
       if (typeof seen === 'number') return;
@@ -378,7 +429,8 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
   const cells: { key: string[]; suppressed: boolean }[] = [];
-  const result = await readCsv(file, true, (f, i) => {
+  const result = await readCsv(file, true, (line, i, quoted) => {
+    const f = fieldsOf(line, quoted);
     if (i === 0) {
       if (f.join(',') !== header.join(','))
         fail('aggregate', `${name}: header is not the dimensions then patients`);
@@ -389,8 +441,9 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
     const value = f[dims.length];
     const problem = aggregateCellProblem(value);
     if (problem) fail('aggregate', `${name} row ${i}: ${problem}`);
-    for (const v of f)
-      if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
+    if (MAYBE_NHS_NUMBER.test(line))
+      for (const v of f)
+        if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
     cells.push({ key: f.slice(0, dims.length), suppressed: value === '*' });
   });
   const lone = loneSuppressedCell(cells);

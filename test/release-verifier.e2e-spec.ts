@@ -71,6 +71,8 @@ describe('release verifier (SPEC §5 step 6)', () => {
       await addHes(t.sql, hes, { nhs: null, patientId: r.id });
       await addSocialCare(t.sql, sc, { nhs: r.nhs_number, patientId: r.id });
     }
+    // A HES row carrying the Type 2 objector's own NHS number, linked (wrongly or not) to someone else.
+    await addHes(t.sql, hes, { nhs: TYPE2, patientId: rows[0].id });
     const objector = await addPatient(t.sql, { nhs: TYPE2, birth: '1970-05-17' });
     await addEvent(t.sql, objector);
     await addHes(t.sql, hes, { nhs: TYPE1 });
@@ -196,6 +198,26 @@ describe('release verifier (SPEC §5 step 6)', () => {
     const t1 = createHmac('sha256', key).update(TYPE1).digest('hex');
     const dir = corrupted(ids.statutory, 'hes.csv.gz', (s) => `${s}${t1},2013-06-01,I63.9\n`);
     expect((await rejection(dir, ids.statutory)).check).toBe('objections');
+  });
+
+  it("rejects a HES row of an objector's own NHS number linked to another person (identifiable: by its epikey)", async () => {
+    const id = await release({
+      tier: 'identifiable',
+      legalBasis: 's251',
+      datasets: [{ dataset: 'hes', fields: ['nhs_number', 'epikey', 'admission_date'] }],
+    });
+    const {
+      rows: [row],
+    } = await t.sql.query(
+      `SELECT h.epikey, p.nhs_number FROM hes_episodes h JOIN patients p ON p.id = h.patient_id WHERE h.nhs_number = $1`,
+      [TYPE2],
+    );
+    const hes = gunzipSync(readFileSync(path.join(dirOf(id), 'hes.csv.gz'))).toString();
+    expect(hes).not.toContain(row.epikey); // the engine left it out
+    const dir = corrupted(id, 'hes.csv.gz', (s) => `${s}${row.nhs_number},${row.epikey},2013-06-01\n`);
+    expect((await rejection(dir, id)).message).toMatch(
+      /objections: hes.csv.gz row \d+: a row of an objector's NHS number/,
+    );
   });
 
   it('rejects a raw NHS number in a pseudonymised file, whatever the column', async () => {

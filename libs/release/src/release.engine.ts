@@ -356,7 +356,7 @@ export class ReleaseEngine {
       dir,
       { id: rel.id, files, suffix: '.partial', suppressedByFile: prepared.kAnon?.suppressedByFile },
       this.db,
-      { keys: this.keys, ...this.config },
+      { keys: this.keys, anonK: this.config.anonK, anonMaxSuppression: this.config.anonMaxSuppression },
     ).catch(async (err) => {
       if (!(err instanceof VerificationFailure)) throw err;
       await this.audit.record({

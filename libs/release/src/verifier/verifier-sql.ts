@@ -30,6 +30,16 @@ export async function objectorsAt(
   return rows.map((r) => r.nhs.trim());
 }
 
+/** Episode keys of the HES rows that carry these NHS numbers themselves (linked or not). */
+export async function hesKeysOf(db: VerifierDb, nhs: string[]): Promise<string[]> {
+  if (!nhs.length) return [];
+  const rows = (await db.query(
+    `SELECT epikey::text AS k FROM hes_episodes WHERE nhs_number = ANY($1::bpchar[]) AND epikey IS NOT NULL`,
+    [nhs],
+  )) as { k: string }[];
+  return rows.map((r) => r.k);
+}
+
 /** The bid's consent cohort (NHS numbers). */
 export async function consentCohort(db: VerifierDb, bidId: string): Promise<string[]> {
   const rows = (await db.query(`SELECT nhs_number::text AS nhs FROM bid_cohort_members WHERE bid_id = $1`, [

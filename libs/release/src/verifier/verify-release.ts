@@ -7,6 +7,7 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DATASET_FILE, DATE_FIELDS } from '../catalogue';
+import { PRIMARY_MAX, roundToBase } from '../disclosure-control';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
@@ -28,6 +29,7 @@ import {
 import {
   bidKeySealed,
   consentCohort,
+  hesKeysOf,
   objectorsAt,
   releaseFileRows,
   releaseRow,
@@ -41,8 +43,12 @@ export interface VerificationReport {
   checks: string[];
   files: number;
   rows: number;
-  /** Persons recognised in the files (per file: a person in two files counts twice). */
-  personsChecked: number;
+  /**
+   * Persons recognised in the files (per file: a person in two files counts twice). The manifest
+   * reaches researchers, so it is shown as SPEC §5 shows them counts of persons: `*` for 1–7,
+   * else rounded to 5.
+   */
+  personsChecked: number | '*';
   ms: number;
 }
 
@@ -174,7 +180,7 @@ export async function verifyRelease(
     checks: [...checks],
     files: claimed.length,
     rows,
-    personsChecked: persons,
+    personsChecked: persons >= 1 && persons <= PRIMARY_MAX ? '*' : roundToBase(persons),
     ms: Date.now() - t0,
   };
 }
@@ -188,6 +194,8 @@ interface Forbidden {
   blocked: Set<string>;
   /** Where only a consent cohort may appear: its identifiers. */
   allowed?: Set<string>;
+  /** Identifiable tier: HES episode keys of rows whose own NHS number is an objector's (linked or not). */
+  blockedEpikeys?: Set<string>;
   description: string;
 }
 
@@ -228,6 +236,11 @@ async function forbiddenIdentities(
   try {
     return {
       blocked: new Set(nhs.map(toId)),
+      blockedEpikeys:
+        tier === 'identifiable' &&
+        spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))
+          ? new Set(await hesKeysOf(db, nhs))
+          : undefined,
       allowed: cohort ? new Set(cohort.map(toId)) : undefined,
       description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${
         consent ? ', and only the consent cohort,' : ''
@@ -316,6 +329,8 @@ async function checkDatasetFile(
   const ageCol = tier === 'anonymised' ? col('age_band') : -1;
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
   const scanNhs = tier !== 'identifiable';
+  // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
+  const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   const k = deps.anonK;
   // Persons per class of quasi-identifiers: the persons' ids until a class reaches k (memory
@@ -356,7 +371,7 @@ async function checkDatasetFile(
       return;
     }
     const nhsLike = scanNhs && MAYBE_NHS_NUMBER.test(line);
-    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0) {
+    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0) {
       const prefix = prefixOf(line);
       if (prefix !== undefined && prefix === prevPrefix) {
         if (commas(line) !== header.length - 1)
@@ -385,6 +400,8 @@ async function checkDatasetFile(
     } else persons++;
     const same = idCol >= 0 && person === prev;
     prev = person;
+    if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
+      fail('objections', `${where(i)}: a row of an objector's NHS number (linked to another person) appears`);
     if (nhsLike)
       for (let c = 0; c < f.length; c++)
         if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);

@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createHmac } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -15,6 +16,7 @@ import {
   addObjection,
   addPatient,
   addSocialCare,
+  ensureActiveBid,
   newLoad,
   runRelease,
   seedPractice,
@@ -174,7 +176,6 @@ describe('release verifier (SPEC §5 step 6)', () => {
       rows[0].key_enc,
       `bid:${(await t.sql.query(`SELECT bid_id FROM releases WHERE id = $1`, [ids.pseudonymised])).rows[0].bid_id}`,
     );
-    const { createHmac } = await import('node:crypto');
     const pid = createHmac('sha256', key).update(TYPE2).digest('hex');
     const dir = corrupted(
       ids.pseudonymised,
@@ -192,7 +193,6 @@ describe('release verifier (SPEC §5 step 6)', () => {
       [ids.statutory],
     );
     const key = deps.keys.open(rows[0].key_enc, `bid:${rows[0].bid_id}`);
-    const { createHmac } = await import('node:crypto');
     const gp = gunzipSync(readFileSync(path.join(dirOf(ids.statutory), 'gp.csv.gz'))).toString();
     expect(gp).toContain(createHmac('sha256', key).update(TYPE2).digest('hex')); // included, as the SPEC says
     const t1 = createHmac('sha256', key).update(TYPE1).digest('hex');
@@ -217,6 +217,40 @@ describe('release verifier (SPEC §5 step 6)', () => {
     const dir = corrupted(id, 'hes.csv.gz', (s) => `${s}${row.nhs_number},${row.epikey},2013-06-01\n`);
     expect((await rejection(dir, id)).message).toMatch(
       /objections: hes.csv.gz row \d+: a row of an objector's NHS number/,
+    );
+  });
+
+  it('consent (pseudonymised): accepts the cohort, Type 2 objectors in it included; rejects anyone outside it', async () => {
+    const s = spec({
+      tier: 'pseudonymised',
+      legalBasis: 'consent',
+      datasets: ALL,
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    await ensureActiveBid(t, s);
+    for (const nhs of [N(1), N(2), TYPE2])
+      await t.sql.query(`INSERT INTO bid_cohort_members (bid_id, nhs_number) VALUES ($1, $2)`, [
+        s.bidId,
+        nhs,
+      ]);
+    const rel = await runRelease(t, s, officer);
+    expect(rel).toMatchObject({ state: 'completed' });
+    const manifest = JSON.parse(readFileSync(path.join(dirOf(rel.id), 'manifest.json'), 'utf8'));
+    expect(manifest.verification.checks.join()).toMatch(/only the consent cohort/);
+    const gp = gunzipSync(readFileSync(path.join(dirOf(rel.id), 'gp.csv.gz')))
+      .toString()
+      .trimEnd()
+      .split('\n');
+    expect(gp).toHaveLength(4); // header and the three members' events
+    const key = deps.keys.open(
+      (await t.sql.query(`SELECT key_enc FROM bid_keys WHERE bid_id = $1`, [s.bidId])).rows[0].key_enc,
+      `bid:${s.bidId}`,
+    );
+    const outsider = createHmac('sha256', key).update(N(3)).digest('hex'); // no objection, not in the cohort
+    const dir = corrupted(rel.id, 'gp.csv.gz', (text) => `${text}${outsider}${gp[1].slice(64)}\n`);
+    expect((await rejection(dir, rel.id)).message).toMatch(
+      /objections: gp.csv.gz row 4: a person outside the consent cohort/,
     );
   });
 

@@ -161,7 +161,15 @@ export async function verifyRelease(
   for (const f of claimed) {
     const file = path.join(dir, f.name + suffix);
     let result: { rows: number; bytes: number; sha256: string; persons: number };
-    if (f.name === 'data_dictionary.csv') result = await readCsv(file, false, () => undefined);
+    if (f.name === 'data_dictionary.csv')
+      result = await readCsv(file, false, (line, i, quoted) => {
+        if (
+          tier !== 'identifiable' &&
+          MAYBE_NHS_NUMBER.test(line) &&
+          fieldsOf(line, quoted).some(holdsNhsNumber)
+        )
+          fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
+      });
     else if (tier === 'aggregate') result = await checkAggregate(file, f.name, spec, checks);
     else {
       const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;

@@ -49,6 +49,7 @@ import {
 } from './release-files';
 import { objectionPolicy, specProblems } from './release-spec';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
+import { VerificationFailure, verifyRelease } from './verifier/verify-release';
 
 export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
 /**
@@ -212,6 +213,7 @@ export class ReleaseEngine {
             JSON.stringify({
               datasets: rel.spec.datasets.map((d) => d.dataset),
               agreementReference: rel.spec.agreementReference,
+              independentlyVerified: out.manifest.verification.verified,
             }),
           ],
         );
@@ -379,6 +381,27 @@ export class ReleaseEngine {
     );
     files.push({ name: 'data_dictionary.csv', ...dict });
 
+    // Independent verification (SPEC §5 step 6, STYLE 17) of the files still `.partial`: a release
+    // that fails it fails; the manifest (written next, over the checked hashes) records it.
+    const verification = await verifyRelease(
+      dir,
+      { id: rel.id, files, suffix: '.partial', suppressedByFile: prepared.kAnon?.suppressedByFile },
+      this.db,
+      { keys: this.keys, anonK: this.config.anonK, anonMaxSuppression: this.config.anonMaxSuppression },
+    ).catch(async (err) => {
+      if (!(err instanceof VerificationFailure)) throw err;
+      await this.audit.record({
+        action: 'release.verification_failed',
+        outcome: 'failure',
+        actor: null,
+        bidId: rel.bid_id,
+        subjectType: 'Release',
+        subjectId: rel.id,
+        details: { check: err.check, reason: err.message },
+      });
+      throw new ReleaseFailure('RELEASE_VERIFICATION_FAILED', err.message);
+    });
+
     const kAnon = prepared.kAnon;
     const manifest = {
       release: rel.id,
@@ -417,6 +440,7 @@ export class ReleaseEngine {
         : undefined,
       disclosureControl: prepared.aggregate?.info,
       files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
+      verification,
       software: { name: 'custodian', version: SOFTWARE_VERSION },
     };
     const man = await writeContent(

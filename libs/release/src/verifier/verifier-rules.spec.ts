@@ -1,0 +1,88 @@
+import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
+import { aggregateCellProblem, expectedHeader, holdsNhsNumber, loneSuppressedCell } from './verifier-rules';
+
+describe('verifier rules', () => {
+  it('finds a raw NHS number standing alone, as typed, but not inside longer numbers or hex keys', () => {
+    expect(holdsNhsNumber('9434765919')).toBe(true);
+    expect(holdsNhsNumber('943 476 5919')).toBe(true);
+    expect(holdsNhsNumber('note: 943-476-5919 seen')).toBe(true);
+    expect(holdsNhsNumber('9434765918')).toBe(false); // check digit wrong
+    expect(holdsNhsNumber('19434765919')).toBe(false); // part of a longer number
+    expect(holdsNhsNumber(`ab${'9434765919'}cd`)).toBe(false); // inside a hex key
+    expect(holdsNhsNumber('2012-03-04')).toBe(false);
+    expect(holdsNhsNumber('1111111111')).toBe(false);
+  });
+
+  it('aggregate cells: * or multiples of 5, never 1-7', () => {
+    for (const ok of ['*', '0', '10', '15', '1000']) expect(aggregateCellProblem(ok)).toBeUndefined();
+    for (const bad of ['1', '4', '5', '7', '12', '-5', '', 'x'])
+      expect(aggregateCellProblem(bad)).toBeDefined();
+  });
+
+  it('a lone suppressed cell in a row or column is found; two, or none, are not', () => {
+    const c = (a: string, b: string, s: boolean) => ({ key: [a, b], suppressed: s });
+    expect(
+      loneSuppressedCell([
+        c('M', '2012', true),
+        c('M', '2013', true),
+        c('F', '2012', true),
+        c('F', '2013', true),
+      ]),
+    ).toBeUndefined();
+    expect(
+      loneSuppressedCell([
+        c('M', '2012', true),
+        c('M', '2013', false),
+        c('F', '2012', true),
+        c('F', '2013', false),
+      ]),
+    ).toBe(1);
+    expect(
+      loneSuppressedCell([
+        { key: ['M'], suppressed: true },
+        { key: ['F'], suppressed: false },
+      ]),
+    ).toBe(0);
+    expect(loneSuppressedCell([{ key: [], suppressed: true }])).toBeUndefined(); // one cell: no group
+  });
+
+  it('headers by tier, from the SPEC table (catalogue order; no practice in the anonymised tier)', () => {
+    const f = ['nhs_number', 'date_of_birth', 'postcode', 'practice_ods', 'code'];
+    expect(expectedHeader('gp', f, 'identifiable')).toEqual([
+      'nhs_number',
+      'date_of_birth',
+      'postcode',
+      'practice_ods',
+      'code',
+    ]);
+    expect(expectedHeader('gp', f, 'pseudonymised')).toEqual([
+      'pseudo_id',
+      'birth_year_month',
+      'postcode_district',
+      'practice_ods',
+      'code',
+    ]);
+    expect(expectedHeader('gp', f, 'anonymised')).toEqual(['person_token', 'age_band', 'area', 'code']);
+  });
+
+  it('reads CSV in chunks split anywhere: quotes, doubled quotes, commas and newlines inside fields', () => {
+    const text = 'a,b,c\n1,"x, ""y""",\n2,"multi\nline",z\n3,plain,"q"';
+    for (let cut = 0; cut <= text.length; cut++) {
+      const got: string[][] = [];
+      const r = new CsvReader((line, quoted) => got.push(fieldsOf(line, quoted)));
+      r.write(text.slice(0, cut));
+      r.write(text.slice(cut));
+      r.end();
+      expect(got).toEqual([
+        ['a', 'b', 'c'],
+        ['1', 'x, "y"', ''],
+        ['2', 'multi\nline', 'z'],
+        ['3', 'plain', 'q'],
+      ]);
+    }
+    expect(parseQuoted(`"'=1+1",b`)).toEqual(["'=1+1", 'b']);
+    const r = new CsvReader(() => undefined);
+    r.write('"open');
+    expect(() => r.end()).toThrow(/unterminated/);
+  });
+});

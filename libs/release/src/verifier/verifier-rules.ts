@@ -1,0 +1,127 @@
+import { isValidNhsNumber } from '@custodian/core';
+import { CATALOGUE_FIELDS, Dataset } from '../catalogue';
+import type { Tier } from '../release.types';
+
+/**
+ * The rules of SPEC §5 as the verifier reads them, written again from the SPEC (not from the
+ * engine's column builders): what a file's header must be, which values may not appear, what an
+ * aggregate cell may show. Pure functions, unit-tested beside this file.
+ */
+
+/** The person identifier columns of SPEC §5 step 6, by tier (field → column name; null: never released). */
+const PERSON_COLUMNS: Record<Exclude<Tier, 'aggregate'>, Record<string, string | null>> = {
+  identifiable: {
+    nhs_number: 'nhs_number',
+    date_of_birth: 'date_of_birth',
+    postcode: 'postcode',
+    sex: 'sex',
+    ethnicity: 'ethnicity',
+    practice_ods: 'practice_ods',
+  },
+  pseudonymised: {
+    nhs_number: 'pseudo_id',
+    date_of_birth: 'birth_year_month',
+    postcode: 'postcode_district',
+    sex: 'sex',
+    ethnicity: 'ethnicity',
+    practice_ods: 'practice_ods',
+  },
+  anonymised: {
+    nhs_number: 'person_token',
+    date_of_birth: 'age_band',
+    postcode: 'area',
+    sex: 'sex',
+    ethnicity: 'ethnicity',
+    practice_ods: null, // locates a person more finely than the k-anonymised area
+  },
+};
+
+/** The person columns' names in each tier. */
+export const PERSON_COLUMNS_OF_TIER: Record<Exclude<Tier, 'aggregate'>, ReadonlySet<string>> = {
+  identifiable: new Set(Object.values(PERSON_COLUMNS.identifiable).filter((c): c is string => c !== null)),
+  pseudonymised: new Set(Object.values(PERSON_COLUMNS.pseudonymised).filter((c): c is string => c !== null)),
+  anonymised: new Set(Object.values(PERSON_COLUMNS.anonymised).filter((c): c is string => c !== null)),
+};
+
+/** The column a person identifier is released under, by tier. */
+export const IDENTITY_COLUMN: Record<Exclude<Tier, 'aggregate'>, string> = {
+  identifiable: 'nhs_number',
+  pseudonymised: 'pseudo_id',
+  anonymised: 'person_token',
+};
+
+/** Columns that identify directly and may appear in the identifiable tier only. */
+export const IDENTIFIABLE_ONLY = ['nhs_number', 'date_of_birth', 'postcode'];
+
+/** The quasi-identifier columns of the anonymised tier's k-anonymity (SPEC §5 step 4). */
+export const QUASI_IDENTIFIER_COLUMNS = ['age_band', 'sex', 'ethnicity', 'area'];
+
+/** The header a dataset file of this tier must have: the requested fields, in catalogue order. */
+export function expectedHeader(
+  dataset: Dataset,
+  fields: string[],
+  tier: Exclude<Tier, 'aggregate'>,
+): string[] {
+  const out: string[] = [];
+  for (const f of CATALOGUE_FIELDS[dataset]) {
+    if (!fields.includes(f)) continue;
+    if (f in PERSON_COLUMNS[tier]) {
+      const name = PERSON_COLUMNS[tier][f];
+      if (name) out.push(name);
+    } else out.push(f);
+  }
+  return out;
+}
+
+const DIGIT_RUN = /(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])/g;
+/** Ten digits standing alone somewhere in a line: the cheap test before the Modulus 11 one. */
+export const MAYBE_NHS_NUMBER = /(?<![0-9A-Za-z])\d{3}[ -]?\d{3}[ -]?\d{4}(?![0-9A-Za-z])/;
+
+/**
+ * Whether a value holds a raw NHS number: ten digits (as typed, `943 476 5919` too) standing
+ * alone (not inside a longer number or a hex key) that pass Modulus 11.
+ */
+export function holdsNhsNumber(value: string): boolean {
+  if (value.length < 10 || !MAYBE_NHS_NUMBER.test(value)) return false;
+  for (const m of value.matchAll(DIGIT_RUN)) if (isValidNhsNumber(m[0].replace(/[ -]/g, ''))) return true;
+  return false;
+}
+
+/** What an aggregate cell may show (SPEC §5 step 5): `*`, or a multiple of 5 that is not 1–7. */
+export function aggregateCellProblem(value: string): string | undefined {
+  if (value === '*') return undefined;
+  if (!/^\d+$/.test(value)) return 'a count that is neither * nor a whole number';
+  const n = Number(value);
+  if (n >= 1 && n <= 7) return 'a count of 1-7 shown';
+  if (n % 5 !== 0) return 'a count not rounded to 5';
+  return undefined;
+}
+
+/**
+ * Secondary suppression (SPEC §5 step 5): in any group of two or more cells differing in one
+ * dimension only, a single `*` could be recovered from the group's total. Returns the first such
+ * group's dimension, if any. `cells` are the dimension values and whether the cell is suppressed.
+ */
+export function loneSuppressedCell(cells: { key: string[]; suppressed: boolean }[]): number | undefined {
+  const dims = cells[0]?.key.length ?? 0;
+  for (let d = 0; d < Math.max(dims, 1); d++) {
+    const groups = new Map<string, { n: number; stars: number }>();
+    for (const c of cells) {
+      const rest = JSON.stringify(c.key.filter((_, j) => j !== d));
+      const g = groups.get(rest) ?? { n: 0, stars: 0 };
+      g.n++;
+      if (c.suppressed) g.stars++;
+      groups.set(rest, g);
+    }
+    for (const g of groups.values()) if (g.n >= 2 && g.stars === 1) return d;
+  }
+  return undefined;
+}
+
+/** A full UK postcode (outward and inward code): never in a pseudonymised or anonymised file. */
+export const FULL_POSTCODE = /^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$/i;
+export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** A full date (or timestamp): in the identifiable and pseudonymised tiers only. */
+export const FULL_DATE = /^\d{4}-\d{2}-\d{2}/;
+/** A full date anywhere in a line (of an anonymised file, whose dates are years and months). */
+export const FULL_DATE_IN_LINE = /(?<!\d)\d{4}-\d{2}-\d{2}/;

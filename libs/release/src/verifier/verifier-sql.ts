@@ -1,0 +1,85 @@
+/**
+ * The verifier's own reading of the database (STYLE rule 17): who may not be in a release, written
+ * from the SPEC and the tables, not from the engine's cohort or exclusion SQL (nor the
+ * `objections_as_of` function it calls).
+ */
+export interface VerifierDb {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Active objections at the snapshot: per NHS number and type, the last event recorded by then
+ * (latest effective date, then latest recorded, then latest id) is a registration.
+ */
+export async function objectorsAt(
+  db: VerifierDb,
+  snapshotAt: Date,
+  types: ('type1' | 'type2')[],
+): Promise<string[]> {
+  if (!types.length) return [];
+  const rows = (await db.query(
+    `SELECT DISTINCT r.nhs_number::text AS nhs
+       FROM objection_events r
+      WHERE r.action = 'register' AND r.recorded_at <= $1 AND r.type = ANY($2::text[])
+        AND NOT EXISTS (
+          SELECT 1 FROM objection_events later
+           WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= $1
+             AND (later.effective_on, later.recorded_at, later.id) > (r.effective_on, r.recorded_at, r.id))`,
+    [snapshotAt, types],
+  )) as { nhs: string }[];
+  return rows.map((r) => r.nhs.trim());
+}
+
+/** Episode keys of the HES rows that carry these NHS numbers themselves (linked or not). */
+export async function hesKeysOf(db: VerifierDb, nhs: string[]): Promise<string[]> {
+  if (!nhs.length) return [];
+  const rows = (await db.query(
+    `SELECT epikey::text AS k FROM hes_episodes WHERE nhs_number = ANY($1::bpchar[]) AND epikey IS NOT NULL`,
+    [nhs],
+  )) as { k: string }[];
+  return rows.map((r) => r.k);
+}
+
+/** The bid's consent cohort (NHS numbers). */
+export async function consentCohort(db: VerifierDb, bidId: string): Promise<string[]> {
+  const rows = (await db.query(`SELECT nhs_number::text AS nhs FROM bid_cohort_members WHERE bid_id = $1`, [
+    bidId,
+  ])) as { nhs: string }[];
+  return rows.map((r) => r.nhs.trim());
+}
+
+export interface ReleaseUnderCheck {
+  id: string;
+  bid_id: string;
+  tier: string;
+  legal_basis: string;
+  spec: unknown;
+  snapshot_at: Date | null;
+  token_seed_enc: Buffer | null;
+}
+
+export async function releaseRow(db: VerifierDb, id: string): Promise<ReleaseUnderCheck | undefined> {
+  const rows = (await db.query(
+    `SELECT id, bid_id, tier, legal_basis, spec, snapshot_at, token_seed_enc FROM releases WHERE id = $1`,
+    [id],
+  )) as ReleaseUnderCheck[];
+  return rows[0];
+}
+
+export async function releaseFileRows(
+  db: VerifierDb,
+  id: string,
+): Promise<{ name: string; rows: number; bytes: number; sha256: string }[]> {
+  const rows = (await db.query(
+    `SELECT name, rows::bigint::text AS rows, bytes::bigint::text AS bytes, sha256 FROM release_files WHERE release_id = $1 ORDER BY name`,
+    [id],
+  )) as { name: string; rows: string; bytes: string; sha256: string }[];
+  return rows.map((r) => ({ name: r.name, rows: Number(r.rows), bytes: Number(r.bytes), sha256: r.sha256 }));
+}
+
+export async function bidKeySealed(db: VerifierDb, bidId: string): Promise<Buffer | undefined> {
+  const rows = (await db.query(`SELECT key_enc FROM bid_keys WHERE bid_id = $1`, [bidId])) as {
+    key_enc: Buffer;
+  }[];
+  return rows[0]?.key_enc;
+}

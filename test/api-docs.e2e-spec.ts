@@ -22,7 +22,13 @@ describe('API_DOCS', () => {
     afterAll(() => t?.close());
 
     it('answers 401 without a signed-in user, and the document with one', async () => {
-      for (const path of ['/api/docs-json', '/api/docs', '/api/docs/']) {
+      for (const path of [
+        '/api/docs-json',
+        '/api/docs',
+        '/api/docs/',
+        '/api/%64ocs-json',
+        '/api/docs-json?x=1',
+      ]) {
         const res = await t.http.get(path);
         expect(res.status, path).toBe(401);
         expect(res.body.code).toBe('AUTHENTICATION_REQUIRED');

@@ -120,7 +120,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     // API_DOCS=authenticated (production's default): the document and its UI for signed-in users only.
     if (config.apiDocs === 'authenticated')
       fastify.addHook('onRequest', async (req, reply) => {
-        if (!/^\/api\/docs([-/?]|$)/.test(req.url)) return;
+        // By the matched route, not the raw URL: `/api/%64ocs-json` reaches the same handler.
+        if (!/^\/api\/docs([-/]|$)/.test(req.routeOptions.url ?? '')) return;
         if (await app.get(AuthService, { strict: false }).principalFromBearer(req.headers.authorization))
           return;
         reply.code(401).header('cache-control', 'no-store').type('application/json').send({

@@ -592,4 +592,41 @@ describe('release engine (SPEC §5)', () => {
     expect(sc).toContain("'+2-1");
     for (const line of sc.split('\n').slice(1)) expect(line.split(',').pop() ?? '').not.toMatch(/^[=+@]/);
   });
+
+  it("aggregate: Type 1 objectors' hospital and social-care rows are counted nowhere, and a consent cohort never applies", async () => {
+    const agg = (legalBasis: 'none' | 'consent', consentCohort?: boolean) =>
+      runRelease(
+        t,
+        spec({
+          tier: 'aggregate',
+          legalBasis,
+          ...(consentCohort ? { consentCohort } : {}),
+          datasets: [
+            { dataset: 'hes', fields: ['diagnosis_icd10'] },
+            { dataset: 'social_care', fields: ['service_type'] },
+          ],
+          aggregation: { dimensions: ['sex'] },
+          recipients: [researcher.id],
+          requestedBy: officer.id,
+        }),
+        officer,
+      );
+    const plain = await agg('none');
+    expect(plain.state).toBe('completed');
+    const staff = (await t.http.get(`/api/releases/${plain.id}`).set(officerAuth).expect(200)).body;
+    // TYPE1 has an unlinked HES row and a social-care row carrying their NHS number.
+    expect(staff.excluded.rows.hes.type1_objection).toBeGreaterThanOrEqual(1);
+    expect(staff.excluded.rows.social_care.type1_objection).toBeGreaterThanOrEqual(1);
+    // Type 2 objectors are counted at this tier.
+    expect(staff.excluded.rows.hes.type2_objection).toBeUndefined();
+    const manifest = JSON.parse(
+      (await download(t, researcher.auth, plain.id, 'manifest.json')).body.toString(),
+    );
+    expect(manifest.objections.type1).toMatch(/excluded from every release/);
+
+    const consent = await agg('consent', true);
+    expect(consent.state).toBe('completed');
+    const c = (await t.http.get(`/api/releases/${consent.id}`).set(officerAuth).expect(200)).body;
+    expect(JSON.stringify(c.excluded)).not.toContain('not_in_consent_cohort');
+  });
 });

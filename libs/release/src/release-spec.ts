@@ -72,13 +72,16 @@ export function objectionPolicy(spec: Pick<ReleaseSpec, 'tier' | 'legalBasis'>):
   consentOnly: boolean;
   reason: string;
 } {
+  // SPEC §5 step 2: Type 1 objectors' hospital and social-care rows are counted nowhere, and a
+  // consent cohort never applies at the aggregate tier (consent is for record-level data).
   if (spec.tier === 'aggregate')
     return {
       applied: false,
       excludeType2: false,
-      excludeType1: false,
-      consentOnly: spec.legalBasis === 'consent',
-      reason: 'aggregate tier: anonymous counts of every patient, after disclosure control',
+      excludeType1: true,
+      consentOnly: false,
+      reason:
+        'aggregate tier: anonymous counts of every patient except Type 1 objectors, after disclosure control',
     };
   if (spec.legalBasis === 'public_health_emergency' || spec.legalBasis === 'statutory')
     return {

@@ -419,7 +419,7 @@ export class ReleaseEngine {
         snapshotAt: rel.snapshot_at.toISOString(),
         applied: policy.applied,
         reason: policy.reason,
-        type1: recordLevel ? 'excluded from every record-level release' : 'counted (anonymous aggregate)',
+        type1: 'excluded from every release, aggregate counts included',
         consentCohortOnly: policy.consentOnly,
       },
       // Counts of persons follow the aggregate rule (researchers read this file); the exact ones are
@@ -808,7 +808,9 @@ export class ReleaseEngine {
           : undefined;
     // 3 (in the same statement). Who is left out, and why: outside the consent cohort first, then
     // objections.
-    const consentOnly = Boolean(policy.consentOnly || spec.consentCohort);
+    // A consent cohort never applies at the aggregate tier (SPEC §5 step 2): it would make a count
+    // of the cohort a membership oracle.
+    const consentOnly = recordLevel && Boolean(policy.consentOnly || spec.consentCohort);
     // Only what the tier can release is copied into the working set (date of birth and postcode
     // for the identifiable tier, birth year-month for the pseudonymised).
     const keep = (tier: boolean, expr: string, type: string) => (tier ? expr : `NULL::${type}`);

@@ -48,7 +48,9 @@ describe('release engine (SPEC §5)', () => {
   let other: { auth: Record<string, string> };
 
   beforeAll(async () => {
-    t = await createTestApp();
+    // Cell-level disclosure control on small populations: the minimum population behind a table
+    // (AGG_MIN_POPULATION) has its own tests (aggregate-minimum.e2e-spec.ts).
+    t = await createTestApp({ AGG_MIN_POPULATION: '1' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     officerAuth = o.auth;

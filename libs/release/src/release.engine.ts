@@ -1107,7 +1107,8 @@ export class ReleaseEngine {
     const dims: AggregateDimension[] = spec.aggregation?.dimensions ?? [];
     const dimExpr: Record<AggregateDimension, string> = {
       sex: `coalesce(rp.sex, 'U')`,
-      age_band: `CASE WHEN rp.a5 IS NULL THEN 'unknown' ELSE rp.a5 || '-' || (rp.a5 + 4) END`,
+      // Top-coded: a band above 90 is a handful of people in most cohorts.
+      age_band: `CASE WHEN rp.a5 IS NULL THEN 'unknown' WHEN rp.a5 >= 90 THEN '90+' ELSE rp.a5 || '-' || (rp.a5 + 4) END`,
       ethnic_group: ethnicGroupOf('rp.eth'),
       postcode_area: areaOf('rp.district'),
       year: `coalesce(extract(year FROM ev.d)::int::text, 'unknown')`,
@@ -1121,6 +1122,28 @@ export class ReleaseEngine {
       })
       .join(' UNION ALL ');
     const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
+    // SPEC §5 step 5: a minimum population behind the table and behind each value of each
+    // dimension (each row and column of it), counted before any cell is shown. A cohort of one
+    // person made a table of that person's own record, `*` by `*`.
+    const min = this.config.aggMinPopulation;
+    const [population] = await q<Record<string, number>>(
+      `SELECT count(DISTINCT ev.nhs)::int AS total${dims
+        .map(
+          (_, i) => `, (SELECT min(n) FROM (SELECT count(DISTINCT e2.nhs)::int AS n FROM (${events}) e2
+                             JOIN rp ON rp.nhs = e2.nhs GROUP BY ${dimExpr[dims[i]!].replace(/\bev\./g, 'e2.')}) m) AS m${i}`,
+        )
+        .join('')}
+         FROM (${events}) ev`,
+    );
+    const thin = [
+      Number(population?.total ?? 0),
+      ...dims.map((_, i) => Number(population?.[`m${i}`] ?? 0)),
+    ].some((n) => n < min);
+    if (thin)
+      throw new ReleaseFailure(
+        'AGG_POPULATION_TOO_SMALL',
+        `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
+      );
     const rows = await q<Record<string, string | number>>(
       `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
          FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs

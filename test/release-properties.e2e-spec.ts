@@ -90,15 +90,16 @@ async function load(t: TestApp, people: Person[]): Promise<void> {
   );
 }
 
-/** Active objections computed independently: per type, the latest effective date wins, then the later entry. */
+/**
+ * Active objections computed independently (SPEC §2): per type, the latest instant wins; on an exact
+ * tie the objection beats the withdrawal. Entries here carry a date only, so entries of one day
+ * share their instant (midnight UTC).
+ */
 function active(p: Person, type: 'type1' | 'type2'): boolean {
-  let best: { day: number; idx: number; action: string } | undefined;
-  p.objections.forEach((o, idx) => {
-    if (o.type !== type) return;
-    if (!best || o.day > best.day || (o.day === best.day && idx > best.idx))
-      best = { day: o.day, idx, action: o.action };
-  });
-  return best?.action === 'register';
+  const mine = p.objections.filter((o) => o.type === type);
+  if (!mine.length) return false;
+  const last = Math.max(...mine.map((o) => o.day));
+  return mine.some((o) => o.day === last && o.action === 'register');
 }
 
 describe('release privacy properties', () => {

@@ -8,8 +8,8 @@ export interface VerifierDb {
 }
 
 /**
- * Active objections at the snapshot: per NHS number and type, the last event recorded by then
- * (latest effective date, then latest recorded, then latest id) is a registration.
+ * Active objections at the snapshot: per NHS number and type, among the events recorded by then,
+ * a registration that no withdrawal of a strictly later instant (`effective_at`) follows.
  */
 export async function objectorsAt(
   db: VerifierDb,
@@ -21,10 +21,12 @@ export async function objectorsAt(
     `SELECT DISTINCT r.nhs_number::text AS nhs
        FROM objection_events r
       WHERE r.action = 'register' AND r.recorded_at <= $1 AND r.type = ANY($2::text[])
+        -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
+        -- a registration stands unless a withdrawal of the same type is strictly later.
         AND NOT EXISTS (
           SELECT 1 FROM objection_events later
            WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= $1
-             AND (later.effective_on, later.recorded_at, later.id) > (r.effective_on, r.recorded_at, r.id))`,
+             AND later.action = 'withdraw' AND later.effective_at > r.effective_at)`,
     [snapshotAt, types],
   )) as { nhs: string }[];
   return rows.map((r) => r.nhs.trim());

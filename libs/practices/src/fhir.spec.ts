@@ -139,3 +139,31 @@ describe('checkDate', () => {
     '2026-01-16',
   ])('refuses %s', (v) => expect('error' in checkDate(v, TODAY)).toBe(true));
 });
+
+describe('stripToSpec keeps the elements FHIR R4 requires (SPEC §2)', () => {
+  it.each([
+    ['Observation', 'final'],
+    ['Procedure', 'completed'],
+    ['MedicationStatement', 'active'],
+    ['Observation', 'entered-in-error'],
+  ])('%s keeps status %s', (resourceType, status) => {
+    const { resource, dropped } = stripToSpec({
+      resourceType,
+      id: 'x1',
+      status,
+      subject: { reference: 'Patient/p1', display: 'A Name' },
+      note: [{ text: 'free text' }],
+    });
+    expect(resource!.status).toBe(status);
+    expect(dropped.status).toBeUndefined();
+    expect(dropped.note).toBe(1);
+  });
+
+  it('a status that is not a code (free text, an object) is dropped and counted', () => {
+    for (const status of ['Seen by Dr Smith', { text: 'x' }, 'FINAL', '']) {
+      const { resource, dropped } = stripToSpec({ resourceType: 'Observation', id: 'x1', status });
+      expect(resource!.status).toBeUndefined();
+      expect(dropped.status).toBe(1);
+    }
+  });
+});

@@ -63,6 +63,9 @@ function drop(dropped: DroppedFields, path: string) {
   dropped[path] = (dropped[path] ?? 0) + 1;
 }
 
+/** A FHIR status code (`final`, `completed`, `entered-in-error`, …): lower-case letters and hyphens. */
+const FHIR_STATUS_CODE = /^[a-z][a-z-]{0,31}$/;
+
 /** Keeps only `allowed` keys of `obj`, counting every other key under `prefix`. */
 function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, prefix: string): Json {
   const out: Json = {};
@@ -166,11 +169,17 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
     return { resource: p, dropped };
   }
   const t = type as ClinicalType;
-  const allowed = ['resourceType', 'id', 'subject', CODE_FIELD[t], ...DATE_FIELDS[t]];
+  // `status` is an element FHIR R4 requires of Observation, Procedure and MedicationStatement
+  // (SPEC §2: kept in the extract); a code, never free text: anything else is dropped and counted.
+  const allowed = ['resourceType', 'id', 'subject', 'status', CODE_FIELD[t], ...DATE_FIELDS[t]];
   if (t === 'Observation') allowed.push('valueQuantity');
   // An objection's date may be in any of these (objection-entry.ts).
   for (const f of OBJECTION_DATE_FIELDS[t] ?? []) if (!allowed.includes(f)) allowed.push(f);
   const r = pick(input, allowed, dropped, '');
+  if (r.status !== undefined && !(typeof r.status === 'string' && FHIR_STATUS_CODE.test(r.status))) {
+    delete r.status;
+    drop(dropped, 'status');
+  }
   if (isObject(r.subject)) {
     // The subject by reference and/or NHS number (objection-entry.ts); a display (a name) never.
     const subject = pick(r.subject, ['reference', 'identifier'], dropped, 'subject.');

@@ -1126,19 +1126,14 @@ export class ReleaseEngine {
     // dimension (each row and column of it), counted before any cell is shown. A cohort of one
     // person made a table of that person's own record, `*` by `*`.
     const min = this.config.aggMinPopulation;
-    const [population] = await q<Record<string, number>>(
-      `SELECT count(DISTINCT ev.nhs)::int AS total${dims
-        .map(
-          (_, i) => `, (SELECT min(n) FROM (SELECT count(DISTINCT e2.nhs)::int AS n FROM (${events}) e2
-                             JOIN rp ON rp.nhs = e2.nhs GROUP BY ${dimExpr[dims[i]!].replace(/\bev\./g, 'e2.')}) m) AS m${i}`,
-        )
-        .join('')}
-         FROM (${events}) ev`,
+    // One scan: the whole table and every value of every dimension, as grouping sets.
+    const sets = ['()', ...dims.map((d) => `(${dimExpr[d]})`)].join(', ');
+    const [{ least }] = await q<{ least: number }>(
+      `SELECT min(n)::int AS least FROM (
+         SELECT count(DISTINCT ev.nhs)::int AS n FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+          GROUP BY GROUPING SETS (${sets})) g`,
     );
-    const thin = [
-      Number(population?.total ?? 0),
-      ...dims.map((_, i) => Number(population?.[`m${i}`] ?? 0)),
-    ].some((n) => n < min);
+    const thin = Number(least ?? 0) < min;
     if (thin)
       throw new ReleaseFailure(
         'AGG_POPULATION_TOO_SMALL',

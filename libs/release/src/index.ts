@@ -8,3 +8,4 @@ export * from './release.service';
 export * from './release.module';
 export * from './release-http.module';
 export * from './bid-releases.service';
+export * from './download-guard';

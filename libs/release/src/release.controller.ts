@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { DownloadGuard } from './download-guard';
 import { parseRange } from './http-range';
 import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';
@@ -24,7 +25,10 @@ const CONTENT_TYPE = (name: string) =>
 @ApiTags('releases')
 @Controller('releases')
 export class ReleaseController {
-  constructor(private readonly releases: ReleaseService) {}
+  constructor(
+    private readonly releases: ReleaseService,
+    private readonly downloads: DownloadGuard,
+  ) {}
 
   @Get(':id')
   @Can('read', 'Release')
@@ -64,15 +68,18 @@ export class ReleaseController {
     reply
       .header('Content-Type', CONTENT_TYPE(file.name))
       .header('Content-Disposition', `attachment; filename="${file.name}"`);
+    // Cut mid-stream (the connection closed short of Content-Length) when the agreement ends.
+    const stream = createReadStream(file.path, r ? { start: r.start, end: r.end } : {});
+    this.downloads.watch(id, file.bidId, stream);
     if (r) {
       reply
         .status(206)
         .header('Content-Range', `bytes ${r.start}-${r.end}/${file.size}`)
         .header('Content-Length', String(r.end - r.start + 1))
-        .send(createReadStream(file.path, { start: r.start, end: r.end }));
+        .send(stream);
       return;
     }
-    reply.status(200).header('Content-Length', String(file.size)).send(createReadStream(file.path));
+    reply.status(200).header('Content-Length', String(file.size)).send(stream);
   }
 }
 

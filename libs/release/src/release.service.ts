@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { DOWNLOADABLE_RELEASES_SQL, DownloadGuard } from './download-guard';
 import { ReleaseKeys } from './keys';
 import { ReleaseEngine } from './release.engine';
 import { specProblems } from './release-spec';
@@ -50,6 +51,7 @@ interface ReleaseRow {
 }
 
 export interface OpenedFile {
+  bidId: string;
   path: string;
   name: string;
   size: number;
@@ -72,6 +74,7 @@ export class ReleaseService implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly keys: ReleaseKeys,
     private readonly engine: ReleaseEngine,
+    private readonly downloads: DownloadGuard,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -247,14 +250,9 @@ export class ReleaseService implements OnApplicationBootstrap {
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
       throw new ConflictError('RELEASE_NOT_DOWNLOADABLE', 'The release is no longer available for download');
-    // Downloads stop the moment the agreement is no longer in force, before any destruction job runs.
-    const [inForce] = await this.db.query(
-      `SELECT 1 FROM bids b JOIN agreements a ON a.bid_id = b.id
-        WHERE b.id = $1 AND b.state = 'active' AND a.status = 'active'
-          AND a.start_date <= (now() AT TIME ZONE 'UTC')::date
-          AND (a.end_date IS NULL OR a.end_date > (now() AT TIME ZONE 'UTC')::date)`,
-      [row.bid_id],
-    );
+    // Downloads stop the moment the agreement is no longer in force, before any destruction job runs
+    // (and, once streaming, DownloadGuard keeps checking).
+    const [inForce] = await this.db.query(DOWNLOADABLE_RELEASES_SQL, [[id]]);
     if (!inForce)
       throw new ConflictError('AGREEMENT_NOT_IN_FORCE', 'The data sharing agreement is no longer in force');
     const [file] = await this.db.query(
@@ -277,7 +275,7 @@ export class ReleaseService implements OnApplicationBootstrap {
       meta,
       details: { file: file.name, range: range?.slice(0, 60) ?? null },
     });
-    return { path: full, name: file.name, size, sha256: file.sha256 };
+    return { bidId: row.bid_id, path: full, name: file.name, size, sha256: file.sha256 };
   }
 
   /**
@@ -292,6 +290,9 @@ export class ReleaseService implements OnApplicationBootstrap {
         WHERE bid_id = $1 AND destroyed_at IS NULL RETURNING id, state`,
       [bidId],
     );
+    // Streams already open in this process stop now (other processes hear of the agreement's end
+    // from the change feed, or at their next check).
+    this.downloads.closeBid(bidId);
     for (const r of stopped) {
       await rm(this.engine.dirOf(r.id), { recursive: true, force: true });
       await this.db.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, TooManyRequestsError } from './errors';
+import { transientSqlState } from './transient';
 
 export interface ErrorBody {
   statusCode: number;
@@ -98,6 +99,15 @@ export function toErrorBody(err: unknown): ErrorBody {
             : (STATUS_CODES[status] ?? 'Bad request');
     return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, code };
   }
+  // A deadlock's victim still failing after its retries: the client may try again; never a 500.
+  if (transientSqlState(err)) {
+    return {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'The change met a concurrent one and was not stored; try again shortly',
+      code: 'TRANSIENT_CONFLICT',
+    };
+  }
   if (isDatabaseUnavailable(err)) {
     return {
       statusCode: 503,
@@ -143,6 +153,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     if (reply.sent) return;
     if (exception instanceof TooManyRequestsError)
       reply.header('retry-after', String(exception.retryAfterSeconds));
+    if (body.code === 'TRANSIENT_CONFLICT') reply.header('retry-after', '1');
     reply.status(body.statusCode ?? HttpStatus.INTERNAL_SERVER_ERROR).send(body);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { Principal, RequestMeta } from '@custodian/core';
+import { Principal, RequestMeta, retryTransient } from '@custodian/core';
 import { Type1Keys } from '@custodian/linkage';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
@@ -96,6 +96,11 @@ export class ObjectionsService {
    * Returns the number of patients whose data was deleted.
    */
   async deleteType1Held(em: EntityManager, table: string): Promise<number> {
+    // Patients first, by id (the order every writer of patients takes), then the cascade.
+    await em.query(`
+      SELECT p.id FROM patients p JOIN objection_register r ON r.nhs_number = p.nhs_number
+       WHERE r.type = 'type1' AND r.active AND p.nhs_number IN (SELECT nhs_number FROM ${table})
+       ORDER BY p.id FOR UPDATE OF p`);
     const [{ n }] = await em.query(`
       WITH gone AS (
         DELETE FROM patients p USING objection_register r
@@ -123,6 +128,16 @@ export class ObjectionsService {
   ): Promise<RecordedObjection> {
     const ods = actor.practiceOds;
     if (!ods) throw objectionNotFound();
+    // A deadlock victim stored nothing: run again, the client never sees it (issue 29).
+    return retryTransient(() => this.recordOnce(actor, ods, input, meta));
+  }
+
+  private recordOnce(
+    actor: Principal,
+    ods: string,
+    input: RecordObjectionInput,
+    meta?: RequestMeta,
+  ): Promise<RecordedObjection> {
     return this.db.transaction(async (tx) => {
       // Serialise with other API calls for this NHS number, then with the extracts that are
       // recording objections or merging (the register's barrier, see lockRegisterShared), whichever

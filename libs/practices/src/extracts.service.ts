@@ -6,7 +6,14 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
+import {
+  NotFoundError,
+  Principal,
+  RequestMeta,
+  retryTransient,
+  SpooledBody,
+  spoolBody,
+} from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { Type1Keys } from '@custodian/linkage';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
@@ -70,7 +77,15 @@ export class ExtractsService implements OnModuleDestroy {
     // client trickling its extract holds none of them meanwhile.
     const spooled = await spoolBody(body, { memoryBytes: EXTRACT_MEMORY_BYTES });
     try {
-      return await this.store(actor, ods, spooled, meta);
+      // A merge PostgreSQL chose as a deadlock's victim (or a serialisation failure) stored nothing:
+      // it runs again from the spooled body, and the client never sees it (issue 29).
+      return await retryTransient(() => this.store(actor, ods, spooled, meta), {
+        onRetry: (attempt, code) =>
+          this.logger.warn(
+            { practiceOds: ods, attempt, code },
+            'extract merge retried after a transient conflict',
+          ),
+      });
     } finally {
       await spooled.dispose();
     }
@@ -297,6 +312,17 @@ export class ExtractsService implements OnModuleDestroy {
     // hold the audit chain's lock (every audited action in the service) through the whole merge.
     const registerChanges = await this.objections.refreshRegister(tx, 'xo');
 
+    // Locks in one order in every path (issue 29): the register's rows (just above, by NHS number),
+    // then the patients this extract names, by id, before any registration, event or deletion. A
+    // concurrent extract whose Type 1 objection deletes one of them (patient, then registrations and
+    // events by cascade) either finishes first — this extract then sees its objection, below — or
+    // waits for this one to commit. Without it the merge locked a registration and then its
+    // patient, the deletion the patient and then the registration: a deadlock.
+    await tx.query(`
+      SELECT p.id FROM patients p
+       WHERE p.nhs_number IN (SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj)
+       ORDER BY p.id FOR NO KEY UPDATE OF p`);
+
     // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
     // for them goes, in this transaction.
     await tx.query(`
@@ -343,6 +369,7 @@ export class ExtractsService implements OnModuleDestroy {
       tx,
       `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
        SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
+        ORDER BY nhs_number -- two extracts adding the same people take their keys in one order
        ON CONFLICT (nhs_number) DO NOTHING`,
       [ods, extractId],
     );

@@ -93,17 +93,22 @@ export class AgreementsService {
   }
 
   /**
-   * Tells the release module to delete the bid's files. Sent after the commit that ended the
-   * agreement, then marked; an ended agreement left unmarked (the process died in between) is
-   * announced again by the next sweep, so destruction is requested at least once.
+   * Tells the release module to delete the bid's files, and marks the agreement announced. With
+   * `tx` (the transaction that ended the agreement) the job is enqueued in it: it exists exactly
+   * when the end does. Without, sent on its own; an ended agreement left unmarked (an older
+   * process died in between) is announced again by the next sweep, so destruction is requested at
+   * least once.
    */
-  async announceDestruction(bidId: string, reason: ReleaseDestroyJob['reason']): Promise<void> {
-    await this.jobs.send<ReleaseDestroyJob>(
-      RELEASE_DESTROY_QUEUE,
-      { bidId, reason },
-      { singletonKey: `${bidId}:${reason}` },
-    );
-    await this.db.query(
+  async announceDestruction(
+    bidId: string,
+    reason: ReleaseDestroyJob['reason'],
+    tx?: EntityManager,
+  ): Promise<void> {
+    const job: ReleaseDestroyJob = { bidId, reason };
+    const opts = { singletonKey: `${bidId}:${reason}` };
+    if (tx) await this.jobs.sendInTransaction(tx, RELEASE_DESTROY_QUEUE, job, opts);
+    else await this.jobs.send<ReleaseDestroyJob>(RELEASE_DESTROY_QUEUE, job, opts);
+    await (tx ?? this.db.manager).query(
       `UPDATE agreements SET destruction_announced_at = now()
         WHERE bid_id = $1 AND status IN ('expired','revoked','closed') AND destruction_announced_at IS NULL`,
       [bidId],
@@ -123,7 +128,7 @@ export class AgreementsService {
 
   /**
    * Moves every active agreement whose end date has come (end_date <= the given day) to expired, and
-   * its bid to `expired`, one transaction per agreement; then announces the destruction of its files.
+   * its bid to `expired`, one transaction per agreement that also announces the destruction of its files.
    * Returns the bids expired. Safe to run concurrently (SKIP LOCKED) and repeatedly.
    */
   async sweepExpired(now: Date = new Date()): Promise<string[]> {
@@ -143,11 +148,11 @@ export class AgreementsService {
           remarks: 'The data sharing agreement reached its end date',
         });
         await this.end(tx, bid.id, 'expired', null, 'end date reached');
+        await this.announceDestruction(bid.id, 'expired', tx);
         return bid.id as string;
       });
       if (!bidId) break;
       expired.push(bidId);
-      await this.announceDestruction(bidId, 'expired');
     }
     const resent = await this.announcePendingDestructions();
     if (expired.length || resent) this.logger.log({ expired: expired.length, resent }, 'agreements swept');

@@ -352,9 +352,9 @@ export class BidsService {
       const bid = await this.lockForReviewer(tx, id);
       await this.workflow.transition(tx, bid, 'revoke', user, { meta, remarks: reason });
       await this.agreements.end(tx, bid.id, 'revoked', user.id, reason);
+      await this.agreements.announceDestruction(bid.id, 'revoked', tx);
       return this.readBid(tx, bid.id);
     });
-    await this.agreements.announceDestruction(id, 'revoked');
     return result;
   }
 
@@ -370,9 +370,9 @@ export class BidsService {
       const bid = await this.lockForApplicant(tx, id, org);
       await this.workflow.transition(tx, bid, 'close', user, { meta, remarks: remarks ?? null });
       await this.agreements.end(tx, bid.id, 'closed', user.id, remarks ?? 'closed by the applicant');
+      await this.agreements.announceDestruction(bid.id, 'closed', tx);
       return this.readBid(tx, bid.id);
     });
-    await this.agreements.announceDestruction(id, 'closed');
     return result;
   }
 

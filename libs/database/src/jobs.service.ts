@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { APP_ROLE } from './connection';
 import { DATABASE_OWNER_URL } from './tokens';
 
 export type JobHandler<T> = (data: T, job: { id: string; retryCount?: number }) => Promise<void>;
@@ -41,8 +43,44 @@ export class JobsService implements OnApplicationShutdown {
   }
 
   private start(): Promise<void> {
-    this.started ??= this.boss.start().then(() => undefined);
+    this.started ??= this.boss
+      .start()
+      .then(() => this.grantEnqueue())
+      .catch((err: unknown) => {
+        this.started = undefined; // the next call tries again (the database may be back)
+        throw err;
+      });
     return this.started;
+  }
+
+  /**
+   * The application role may add jobs (and only that: read the queues' settings, insert a job and
+   * read back its id),
+   * so a job is enqueued in the transaction of the change that announces it (`sendInTransaction`).
+   * pg-boss creates its schema at start, after the migrations: granted here, by its owner.
+   */
+  private async grantEnqueue(): Promise<void> {
+    const db = this.boss.getDb();
+    const granted = async () => {
+      const { rows } = await db.executeSql(
+        `SELECT has_table_privilege($1, 'pgboss.job', 'INSERT') AND has_column_privilege($1, 'pgboss.job', 'id', 'SELECT')
+                AND has_table_privilege($1, 'pgboss.queue', 'SELECT') AS ok`,
+        [APP_ROLE],
+      );
+      return rows[0]?.ok === true;
+    };
+    // Processes starting together may grant at once ("tuple concurrently updated"): look again.
+    for (let attempt = 1; !(await granted()); attempt++) {
+      try {
+        await db.executeSql(
+          `GRANT USAGE ON SCHEMA pgboss TO ${APP_ROLE}; GRANT SELECT ON pgboss.queue TO ${APP_ROLE}; GRANT INSERT, SELECT (id) ON pgboss.job TO ${APP_ROLE}`,
+          [],
+        );
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 
   /** Declares a queue and, in worker processes, consumes it. Call from a module's onApplicationBootstrap. */
@@ -75,6 +113,28 @@ export class JobsService implements OnApplicationShutdown {
     await this.start();
     await this.ensureQueue(queue);
     return this.boss.send(queue, data, opts);
+  }
+
+  /**
+   * Enqueues a job through the caller's transaction: it exists if and only if the change that
+   * announces it commits. A database lost right after the commit cannot lose the job, and a
+   * rolled-back change leaves no job behind. (The queue itself is declared first, outside it.)
+   */
+  async sendInTransaction<T extends object>(
+    tx: EntityManager,
+    queue: string,
+    data: T,
+    opts: Omit<PgBoss.SendOptions, 'db'> = {},
+  ): Promise<string | null> {
+    await this.start();
+    await this.ensureQueue(queue);
+    const db: PgBoss.Db = {
+      executeSql: async (text, values) => {
+        const result = await tx.queryRunner!.query(text, values, true);
+        return { rows: (result.records ?? []) as unknown[] as never[] };
+      },
+    };
+    return this.boss.send(queue, data, { ...opts, db });
   }
 
   /** A cron schedule (pg-boss keeps one per queue, whichever process registers it). */

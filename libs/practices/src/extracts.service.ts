@@ -15,7 +15,7 @@ import {
   spoolBody,
 } from '@custodian/core';
 import { JobsService } from '@custodian/database';
-import { Type1Keys } from '@custodian/linkage';
+import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
@@ -188,6 +188,10 @@ export class ExtractsService implements OnModuleDestroy {
         },
         tx,
       );
+      // Also after a Type 1 deletion: rows linked to the twin of an objector meanwhile are unlinked.
+      // Enqueued in this transaction: the job exists exactly when the extract does (issue 29).
+      if (report.patients > 0 || report.dropped.type1.heldDeleted > 0)
+        await this.jobs.sendInTransaction(tx, RELINK_QUEUE, { extractId });
       await qr.commitTransaction();
       // Counts and timings only: where an upload's time went (streaming and parsing, or the merge).
       this.logger.log(
@@ -204,14 +208,6 @@ export class ExtractsService implements OnModuleDestroy {
         },
         'extract stored',
       );
-      // Also after a Type 1 deletion: rows linked to the twin of an objector meanwhile are unlinked.
-      if (report.patients > 0 || report.dropped.type1.heldDeleted > 0) {
-        await this.jobs
-          .send('linkage.relink', { extractId })
-          .catch((e: Error) =>
-            this.logger.error({ err: { message: e.message } }, 'could not queue linkage.relink'),
-          );
-      }
       return report;
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);

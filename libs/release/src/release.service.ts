@@ -137,6 +137,8 @@ export class ReleaseService implements OnApplicationBootstrap {
     await this.db.transaction(async (tx) => {
       await guard?.(tx);
       await tx.query(...queuedReleaseRow(id, spec, actor.id, this.keys.newTokenSeed(id)));
+      // Enqueued in this transaction: the release row and its job exist together or not at all.
+      await this.jobs.sendInTransaction(tx, RELEASE_RUN_QUEUE, { releaseId: id }, { singletonKey: id });
       await this.audit.record(
         {
           action: 'release.requested',
@@ -155,15 +157,6 @@ export class ReleaseService implements OnApplicationBootstrap {
         tx,
       );
     });
-    try {
-      await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id }, { singletonKey: id });
-    } catch (err) {
-      await this.db.query(
-        `UPDATE releases SET state = 'failed', failure_reason = 'RELEASE_NOT_QUEUED: the job could not be queued' WHERE id = $1`,
-        [id],
-      );
-      throw err;
-    }
     return { id, state: 'queued' };
   }
 

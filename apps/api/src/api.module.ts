@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditHttpModule, AuditModule } from '@custodian/audit';
 import { AuthHttpModule, AuthModule, JwtAuthGuard } from '@custodian/auth';
@@ -22,6 +22,7 @@ import { ObjectionsHttpModule } from '@custodian/objections';
 import { PracticesHttpModule } from '@custodian/practices';
 import { ReleaseHttpModule } from '@custodian/release';
 import { HealthController } from './health.controller';
+import { IdempotencyInterceptor } from './idempotency';
 
 export interface ApiModuleOptions {
   config: AppConfig;
@@ -59,6 +60,8 @@ export class ApiModule {
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
+        IdempotencyInterceptor,
+        { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
         {
           provide: APP_PIPE,
           useValue: new QueryMemoValidationPipe({

@@ -1,5 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { IdempotencyInterceptor } from '../apps/api/src/idempotency';
+import { condition, ndjson, nhsNumber, patient } from './support/fhir';
+import { practiceReady } from './support/practice';
 
 /**
  * Issue 29: `Idempotency-Key` on creating POSTs. The same key from the same user with the same
@@ -195,6 +197,29 @@ describe('Idempotency-Key on creating POSTs (issue 29)', () => {
     expect(b.body).toEqual(a.body);
     const { rows } = await t.sql.query(
       `SELECT count(*)::int AS n FROM organisations WHERE name = 'Idem Org'`,
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('a streamed body (an extract) is covered too: hashed as it is read', async () => {
+    const admin = await t.as('admin');
+    const practice = await practiceReady(t, admin.auth, 'C83003');
+    const send = (key: string, body: string) =>
+      t.http
+        .post('/api/practices/C83003/extracts')
+        .set(practice)
+        .set('Idempotency-Key', key)
+        .set('Content-Type', 'application/x-ndjson')
+        .send(body);
+    const extract = ndjson([patient('p1', nhsNumber(41), {}, 'C83003'), condition('c1', 'p1')]);
+    const first = await send('x-1', extract).expect(201);
+    const again = await send('x-1', extract).expect(201);
+    expect(again.body.extractId).toBe(first.body.extractId);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    const other = ndjson([patient('p2', nhsNumber(42), {}, 'C83003')]);
+    expect((await send('x-1', other).expect(422)).body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM extracts WHERE practice_ods = 'C83003'`,
     );
     expect(rows[0].n).toBe(1);
   });

@@ -17,6 +17,7 @@ import {
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { AuthService } from '@custodian/auth';
 import { ApiModule } from './api.module';
+import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 
 /**
@@ -35,7 +36,7 @@ export function openApiDocument(app: INestApplication) {
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  return withIdempotencyKey(SwaggerModule.createDocument(app, doc));
 }
 
 /** Builds the whole HTTP application on a migrated database. Used by main.ts and by the tests. */

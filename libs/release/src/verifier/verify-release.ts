@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DATASET_FILE, DATE_FIELDS } from '../catalogue';
+import { DATASET_FILE, DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '../catalogue';
 import { PRIMARY_MAX, roundToBase } from '../disclosure-control';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
@@ -337,6 +337,12 @@ async function checkDatasetFile(
   const ageCol = tier === 'anonymised' ? col('age_band') : -1;
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
   const scanNhs = tier !== 'identifiable';
+  // Source row keys (epikey) outside the identifiable tier are keyed (SPEC §5): hex of the tier's
+  // length, which a key as held (at most 20 characters) never is.
+  const rowKeyCols =
+    tier === 'identifiable'
+      ? []
+      : header.map((h, i) => (SOURCE_ROW_KEY_FIELDS.has(h) ? i : -1)).filter((i) => i >= 0);
   // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
   const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
@@ -379,7 +385,7 @@ async function checkDatasetFile(
       return;
     }
     const nhsLike = scanNhs && MAYBE_NHS_NUMBER.test(line);
-    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0) {
+    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length) {
       const prefix = prefixOf(line);
       if (prefix !== undefined && prefix === prevPrefix) {
         if (commas(line) !== header.length - 1)
@@ -410,6 +416,8 @@ async function checkDatasetFile(
     prev = person;
     if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
       fail('objections', `${where(i)}: a row of an objector's NHS number (linked to another person) appears`);
+    for (const c of rowKeyCols)
+      if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
     if (nhsLike)
       for (let c = 0; c < f.length; c++)
         if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);

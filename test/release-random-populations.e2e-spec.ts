@@ -697,6 +697,47 @@ describe('random populations through the product: invariants on the released fil
     }
   }
 
+  /**
+   * Regression (seed -1196546130, path "3"): a pseudonymised HES file with `epikey` — the verifier
+   * accepted an `epikey` left raw (only the copy's SHA-256 differed).
+   */
+  const someone = (o: Partial<Person>): Person => ({
+    sex: 'F',
+    dob: '1975-11-02',
+    postcode: 'LS2 9JT',
+    ethnicity: 'A',
+    practices: [0],
+    duplicate: false,
+    twinOf: null,
+    objections: [],
+    api: [],
+    hes: [{ withNhs: true, postcode: 'same' }],
+    social: null,
+    consents: false,
+    ...o,
+  });
+  const rawEpikey: [Person[], Release, boolean[]] = [
+    [
+      someone({}),
+      someone({ practices: [1], hes: [{ withNhs: false, postcode: 'same' }] }),
+      someone({
+        objections: [
+          { type: 'type2', action: 'register', form: 1, practice: 2, onDuplicate: false, coding: 0 },
+        ],
+      }),
+    ],
+    {
+      cohort: {},
+      tier: 'pseudonymised',
+      legalBasis: 's251',
+      datasets: ['hes'],
+      gp: [],
+      hes: ['sex', 'epikey', 'diagnosis_icd10', 'provider_code', 'linkage_step'],
+      social_care: [],
+    },
+    [false, false, false],
+  ];
+
   it('every release of a random population keeps the invariants, and its verifier tells good files from corrupted ones', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -707,6 +748,7 @@ describe('random populations through the product: invariants on the released fil
       ),
       {
         numRuns: RUNS,
+        examples: [rawEpikey],
         seed: process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : undefined,
         path: process.env.PROPS_PATH,
         endOnFailure: true,

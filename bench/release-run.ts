@@ -4,7 +4,7 @@
  * RSS of every Node process involved. Shared by the release, anonymise and scale-out benchmarks.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -38,6 +38,8 @@ export interface ReleaseRun {
   cpu: number;
   /** CPU-seconds each worker process used (gzip, SHA-256, piping; the rest is PostgreSQL). */
   workerCpu: number[];
+  /** Seconds the independent verifier took inside the release (the manifest's `verification.ms`). */
+  verifySeconds: number;
 }
 
 export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> = {
@@ -124,8 +126,17 @@ export async function runRelease(
         [id],
       )
     ).rows.map((f) => ({ name: f.name, rows: Number(f.rows), bytes: Number(f.bytes) }));
+    // The verifier's own time, as the engine recorded it in the manifest (SPEC §5 step 6).
+    let verifySeconds = NaN;
+    if (row.state === 'completed') {
+      const manifest = JSON.parse(readFileSync(path.join(dataDir, id, 'manifest.json'), 'utf8')) as {
+        verification?: { ms?: number };
+      };
+      verifySeconds = (manifest.verification?.ms ?? NaN) / 1000;
+    }
     return {
       seconds,
+      verifySeconds,
       state: row.state,
       failure: row.failure_reason ?? undefined,
       shards: row.work?.shards ?? 0,

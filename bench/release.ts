@@ -2,7 +2,8 @@
  * `release`: a pseudonymised GP + HES release (shards, gzip, SHA-256, manifest) built by two worker
  * processes, beside a raw COPY of the same joined rows to /dev/null over two parallel streams (the
  * machine's limit for reading those rows). ratio = raw COPY seconds / release seconds, i.e. the
- * release's throughput as a share of the raw COPY's (target ≥ 0.75).
+ * release's throughput as a share of the raw COPY's (target ≥ 0.75). `verify_share` is the
+ * independent verifier's time as a share of the release's (target ≤ 0.15).
  *
  *   npm run bench -- --only release [--scale large]
  *   node dist/bench/release.js --patients 1000000 --per 10 [--workers 2]   (DATABASE_URL or embedded)
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
     report('release', raw / run.seconds, {
       release_s: run.seconds,
       raw_copy_s: raw,
+      verify_s: run.verifySeconds,
+      verify_share: run.verifySeconds / run.seconds,
       workers,
       shards: run.shards,
       gzip_level: env.RELEASE_GZIP_LEVEL ?? 'default',

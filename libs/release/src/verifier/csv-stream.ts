@@ -11,11 +11,28 @@ export class CsvReader {
   /** A record whose quoted field holds a newline, waiting for its end. */
   private pending: string | undefined;
 
-  /** `onRecord` gets each record's text and whether it holds quotes; `fieldsOf` splits it when needed. */
-  constructor(private readonly onRecord: (record: string, quoted: boolean) => void) {}
+  /** Per screen: whether it matched the text the records now coming out were cut from. */
+  private hits: boolean[];
+  private readonly all: boolean[];
+
+  /**
+   * `onRecord` gets each record's text, whether it holds quotes (`fieldsOf` splits it when needed),
+   * and per pattern of `screens` whether it may match the record: each is tested once over a whole
+   * chunk, and a record of a chunk it does not match cannot match it either (a match inside a line
+   * is a match inside the chunk, a newline bounding both). Quoted records always get `true`.
+   */
+  constructor(
+    private readonly onRecord: (record: string, quoted: boolean, maybe: readonly boolean[]) => void,
+    private readonly screens: readonly RegExp[] = [],
+  ) {
+    if (screens.some((r) => r.global || r.sticky)) throw new Error('a screen must not keep state');
+    this.all = screens.map(() => true);
+    this.hits = this.all;
+  }
 
   write(text: string): void {
     const buf = this.rest + text;
+    this.hits = this.screens.map((r) => r.test(buf));
     let pos = 0;
     for (;;) {
       const nl = buf.indexOf('\n', pos);
@@ -35,7 +52,7 @@ export class CsvReader {
 
   private line(line: string): void {
     if (this.pending === undefined && !line.includes('"')) {
-      this.onRecord(line, false);
+      this.onRecord(line, false, this.hits);
       return;
     }
     const acc = this.pending === undefined ? line : `${this.pending}\n${line}`;
@@ -44,7 +61,7 @@ export class CsvReader {
       return;
     }
     this.pending = undefined;
-    this.onRecord(acc, true);
+    this.onRecord(acc, true, this.all);
   }
 }
 

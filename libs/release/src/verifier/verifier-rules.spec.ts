@@ -1,7 +1,43 @@
+import fc from 'fast-check';
 import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
-import { aggregateCellProblem, expectedHeader, holdsNhsNumber, loneSuppressedCell } from './verifier-rules';
+import {
+  aggregateCellProblem,
+  expectedHeader,
+  FULL_DATE_IN_LINE,
+  holdsNhsNumber,
+  loneSuppressedCell,
+  MAYBE_NHS_NUMBER,
+} from './verifier-rules';
 
 describe('verifier rules', () => {
+  it('a pattern screened once per chunk never hides a line it matches, however the text is cut', () => {
+    const screens = [MAYBE_NHS_NUMBER, FULL_DATE_IN_LINE];
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[0-9a-f ,-]{0,24}$/), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(400), { maxLength: 6 }),
+        (lines, cuts) => {
+          const text = `${lines.join('\n')}\n`;
+          const seen: [string, boolean[]][] = [];
+          const reader = new CsvReader((record, _quoted, maybe) => seen.push([record, [...maybe]]), screens);
+          let from = 0;
+          for (const at of [...cuts.map((c) => c % (text.length + 1)).sort((a, b) => a - b), text.length]) {
+            if (at < from) continue;
+            reader.write(text.slice(from, at));
+            from = at;
+          }
+          reader.end();
+          expect(seen.map(([r]) => r)).toEqual(lines);
+          for (const [record, maybe] of seen)
+            screens.forEach((r, k) => {
+              if (r.test(record)) expect(maybe[k]).toBe(true);
+            });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('finds a raw NHS number standing alone, as typed, but not inside longer numbers or hex keys', () => {
     expect(holdsNhsNumber('9434765919')).toBe(true);
     expect(holdsNhsNumber('943 476 5919')).toBe(true);

@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DATASET_FILE, DATE_FIELDS } from '../catalogue';
+import { DATASET_FILE, DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '../catalogue';
 import { PRIMARY_MAX, roundToBase } from '../disclosure-control';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
@@ -82,6 +82,9 @@ export interface VerifyDeps {
 /** Large gunzip output chunks: at zlib's default 16 KB, stream overhead was most of a file's read time. */
 const GUNZIP_CHUNK = 256 * 1024;
 
+/** Patterns that `readCsv` tests over whole chunks before any line: see `CsvReader`. */
+const SCREENS = [MAYBE_NHS_NUMBER, FULL_DATE_IN_LINE];
+
 const fail = (check: string, message: string): never => {
   throw new VerificationFailure(check, message);
 };
@@ -156,28 +159,44 @@ export async function verifyRelease(
   );
   if (ids) checks.add(ids.description);
 
+  // The files are read at once (gunzip runs off the main thread, so one file's inflating overlaps
+  // another's checks); each notes its checks apart, merged in file order, and the first failure in
+  // file order is the one reported, so the outcome is the same whichever file finishes first.
+  const settled = await Promise.allSettled(
+    claimed.map(async (f) => {
+      const file = path.join(dir, f.name + suffix);
+      const own = new Set<string>();
+      let result: { rows: number; bytes: number; sha256: string; persons: number };
+      if (f.name === 'data_dictionary.csv')
+        result = await readCsv(file, false, (line, i, quoted, maybe) => {
+          if (
+            tier !== 'identifiable' &&
+            maybe[0] &&
+            MAYBE_NHS_NUMBER.test(line) &&
+            fieldsOf(line, quoted).some(holdsNhsNumber)
+          )
+            fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
+        });
+      else if (tier === 'aggregate') result = await checkAggregate(file, f.name, spec, own);
+      else {
+        const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
+        result = await checkDatasetFile(file, f.name, d, tier, ids, deps, suppressed?.[d.dataset] ?? 0, own);
+      }
+      if (result.rows !== f.rows)
+        fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
+      if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
+      if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
+      return { result, own };
+    }),
+  );
+  const perFile = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
   let rows = 0;
   let persons = 0;
-  for (const f of claimed) {
-    const file = path.join(dir, f.name + suffix);
-    let result: { rows: number; bytes: number; sha256: string; persons: number };
-    if (f.name === 'data_dictionary.csv')
-      result = await readCsv(file, false, (line, i, quoted) => {
-        if (
-          tier !== 'identifiable' &&
-          MAYBE_NHS_NUMBER.test(line) &&
-          fieldsOf(line, quoted).some(holdsNhsNumber)
-        )
-          fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
-      });
-    else if (tier === 'aggregate') result = await checkAggregate(file, f.name, spec, checks);
-    else {
-      const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
-      result = await checkDatasetFile(file, f.name, d, tier, ids, deps, suppressed?.[d.dataset] ?? 0, checks);
-    }
-    if (result.rows !== f.rows) fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
-    if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
-    if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
+  for (const { result, own } of perFile) {
+    for (const c of own) checks.add(c);
     rows += result.rows;
     persons += result.persons;
   }
@@ -263,12 +282,16 @@ async function forbiddenIdentities(
 async function readCsv(
   file: string,
   gz: boolean,
-  onRecord: (record: string, index: number, quoted: boolean) => void,
+  onRecord: (record: string, index: number, quoted: boolean, maybe: readonly boolean[]) => void,
 ): Promise<{ rows: number; bytes: number; sha256: string; persons: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   let records = 0;
-  const reader = new CsvReader((record, quoted) => onRecord(record, records++, quoted));
+  // The line patterns tested once per chunk first (`maybe[0]`, `maybe[1]`): most chunks hold neither.
+  const reader = new CsvReader(
+    (record, quoted, maybe) => onRecord(record, records++, quoted, maybe),
+    SCREENS,
+  );
   const decoder = new StringDecoder('utf8');
   const tap = new Transform({
     transform(chunk: Buffer, _e, cb) {
@@ -337,6 +360,12 @@ async function checkDatasetFile(
   const ageCol = tier === 'anonymised' ? col('age_band') : -1;
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
   const scanNhs = tier !== 'identifiable';
+  // Source row keys (epikey) outside the identifiable tier are keyed (SPEC §5): hex of the tier's
+  // length, which a key as held (at most 20 characters) never is.
+  const rowKeyCols =
+    tier === 'identifiable'
+      ? []
+      : header.map((h, i) => (SOURCE_ROW_KEY_FIELDS.has(h) ? i : -1)).filter((i) => i >= 0);
   // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
   const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
@@ -362,13 +391,13 @@ async function checkDatasetFile(
     }
     return line.slice(0, at + 1);
   };
-  const commas = (line: string) => {
+  const commas = (line: string, from: number) => {
     let n = 0;
-    for (let at = line.indexOf(','); at >= 0; at = line.indexOf(',', at + 1)) n++;
+    for (let at = line.indexOf(',', from); at >= 0; at = line.indexOf(',', at + 1)) n++;
     return n;
   };
 
-  const result = await readCsv(file, true, (line, i, quoted) => {
+  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
     if (i === 0) {
       const f = fieldsOf(line, quoted);
       if (f.join(',') !== header.join(','))
@@ -378,13 +407,13 @@ async function checkDatasetFile(
           fail('identifiers by tier', `${name} has a ${h} column`);
       return;
     }
-    const nhsLike = scanNhs && MAYBE_NHS_NUMBER.test(line);
-    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0) {
+    const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
+    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length) {
       const prefix = prefixOf(line);
       if (prefix !== undefined && prefix === prevPrefix) {
-        if (commas(line) !== header.length - 1)
+        if (commas(line, prefix.length) !== header.length - 1 - personCols)
           fail('format', `${where(i)} does not have ${header.length} fields`);
-        if (eventYearMonth && FULL_DATE_IN_LINE.test(line))
+        if (eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
           fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
         return;
       }
@@ -410,6 +439,8 @@ async function checkDatasetFile(
     prev = person;
     if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
       fail('objections', `${where(i)}: a row of an objector's NHS number (linked to another person) appears`);
+    for (const c of rowKeyCols)
+      if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
     if (nhsLike)
       for (let c = 0; c < f.length; c++)
         if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);
@@ -454,7 +485,7 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
   const cells: { key: string[]; suppressed: boolean }[] = [];
-  const result = await readCsv(file, true, (line, i, quoted) => {
+  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
     const f = fieldsOf(line, quoted);
     if (i === 0) {
       if (f.join(',') !== header.join(','))
@@ -466,7 +497,7 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
     const value = f[dims.length];
     const problem = aggregateCellProblem(value);
     if (problem) fail('aggregate', `${name} row ${i}: ${problem}`);
-    if (MAYBE_NHS_NUMBER.test(line))
+    if (maybe[0] && MAYBE_NHS_NUMBER.test(line))
       for (const v of f)
         if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
     cells.push({ key: f.slice(0, dims.length), suppressed: value === '*' });

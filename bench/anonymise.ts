@@ -6,7 +6,10 @@
  * release seconds. Target: 1M patients in ≤ 15 s (ARX needs 63–66 s for k-anonymity on its
  * 1.19M-row IHIS benchmark data set).
  *
- *   node dist/bench/anonymise.js --patients 1000000 --per 10
+ *   node dist/bench/anonymise.js --patients 1000000 --per 10 [--hes]
+ *
+ * `--hes` adds a HES file of a row per episode with `provider_code`, a location quasi-identifier
+ * (k-anonymity over the person's quasi-identifiers and the provider, per person-provider pair).
  */
 import 'reflect-metadata';
 import { argValue, benchDatabase, peakRssMb, report } from './common';
@@ -16,6 +19,7 @@ import { parallelCopy, releaseEnvFromArgs, runRelease } from './release-run';
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
   const per = Number(argValue('per', '10'));
+  const hes = process.argv.includes('--hes');
   const db = await benchDatabase();
   try {
     const ds = await releaseDataset(db.url, patients, per);
@@ -30,6 +34,15 @@ async function main(): Promise<void> {
         legalBasis: 's251',
         datasets: [
           { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'ethnicity', 'postcode'] },
+          // --hes: also a HES file of a row per episode with its provider (a location quasi-identifier)
+          ...(hes
+            ? [
+                {
+                  dataset: 'hes' as const,
+                  fields: ['nhs_number', 'date_of_birth', 'sex', 'postcode', 'admission_date', 'provider_code'],
+                },
+              ]
+            : []),
         ],
       },
       releaseEnvFromArgs(),
@@ -44,6 +57,7 @@ async function main(): Promise<void> {
       shards_s: run.timings.shardsMs / 1000,
       patients: ds.patients,
       rows_out: run.files.find((f) => f.name === 'gp.csv.gz')?.rows ?? 0,
+      hes_rows_out: run.files.find((f) => f.name === 'hes.csv.gz')?.rows ?? 0,
       worker_peak_rss_mb: run.workerPeakMb.map(Math.round).join('/'),
       bench_peak_rss_mb: peakRssMb(),
     });

@@ -39,7 +39,14 @@ async function main(): Promise<void> {
             ? [
                 {
                   dataset: 'hes' as const,
-                  fields: ['nhs_number', 'date_of_birth', 'sex', 'postcode', 'admission_date', 'provider_code'],
+                  fields: [
+                    'nhs_number',
+                    'date_of_birth',
+                    'sex',
+                    'postcode',
+                    'admission_date',
+                    'provider_code',
+                  ],
                 },
               ]
             : []),

@@ -270,4 +270,19 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
     );
     expect(manifest.kAnonymity.levels).toMatchObject({ provider_code: 'as_held' });
   });
+
+  it('the catalogue classifies provider_code and la_code as quasi-identifiers and says what each tier makes of them', async () => {
+    const res = await t.http.get('/api/datasets').set(researcher.auth).expect(200);
+    const field = (dataset: string, name: string) =>
+      res.body.datasets
+        .find((d: { id: string }) => d.id === dataset)
+        .fields.find((f: { name: string }) => f.name === name);
+    for (const [dataset, name] of [
+      ['hes', 'provider_code'],
+      ['social_care', 'la_code'],
+    ]) {
+      expect(field(dataset, name).classification).toBe('quasi_identifier');
+      expect(field(dataset, name).description).toMatch(/Anonymised: as held, its region or \*/);
+    }
+  });
 });

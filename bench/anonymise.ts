@@ -12,7 +12,7 @@
  * (k-anonymity over the person's quasi-identifiers and the provider, per person-provider pair).
  */
 import 'reflect-metadata';
-import { argValue, benchDatabase, peakRssMb, report } from './common';
+import { argValue, benchDatabase, peakRssMb, report, sql } from './common';
 import { releaseDataset } from './dataset';
 import { parallelCopy, releaseEnvFromArgs, runRelease } from './release-run';
 
@@ -56,6 +56,13 @@ async function main(): Promise<void> {
     );
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
+    // The levels chosen and the exact suppression (staff figures), of the release just run.
+    const [chosen] = await sql<{ levels: Record<string, string>; exact: Record<string, unknown> }>(
+      ds.url,
+      `SELECT manifest -> 'kAnonymity' -> 'levels' AS levels, excluded -> 'kAnonymity' AS exact
+         FROM releases WHERE state = 'completed' ORDER BY completed_at DESC LIMIT 1`,
+    );
+    console.log(`levels ${JSON.stringify(chosen?.levels)}; suppressed ${JSON.stringify(chosen?.exact)}`);
     report('anonymise', raw / run.seconds, {
       anonymise_s: run.seconds,
       target_s: 15 * (ds.patients / 1_000_000),

@@ -216,7 +216,7 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
     expect((err as Error).message).toMatch(/k-anonymity: hes.csv.gz: a class of fewer than k=10/);
   });
 
-  it('providers as held where every class reaches k; the pseudonymised tier releases them as held', async () => {
+  it('providers as held where the small classes fit in the cap, a person with two episodes at one provider counted once; the pseudonymised tier releases them as held', async () => {
     const held = await runRelease(
       t,
       spec({
@@ -232,18 +232,23 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
     expect(new Set(p.rows.map((r) => r.provider_code))).toEqual(
       new Set(['RR8', 'RAE', 'RHQ', 'RXF', 'RWY', 'REM']),
     );
-    // Five more persons at each of RHQ, RXF, RWY and REM: every provider class reaches k.
+    // Five more persons at each of RXF, RWY and REM: those classes reach k as held. The five RHQ
+    // persons get a second RHQ episode: ten rows, still five persons — a class below k, whose
+    // pairs are suppressed (5 persons of 215, within the cap) while the other providers stay.
     const hes = await newLoad(t.sql, 'hes');
     await t.sql.query(
       `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
        SELECT (9200000000 + g)::text, DATE '1970-05-17', 'F', 'LS1 4AP', 'A', 'A81001', g::text
-         FROM generate_series(201, 220) g`,
+         FROM generate_series(201, 215) g`,
     );
     await t.sql.query(
       `INSERT INTO hes_episodes (epikey, nhs_number, birth_date, sex, postcode, admission_date, diagnosis_icd10, provider_code, load_id, patient_id, linkage_step)
        SELECT 'E' || p.nhs_number, p.nhs_number, p.birth_date, p.sex, p.postcode, DATE '2013-06-01', 'I63.9',
-              (ARRAY['RHQ', 'RXF', 'RWY', 'REM'])[1 + (p.nhs_number::bigint - 9200000201)::int / 5], $1::uuid, p.id, 1
-         FROM patients p WHERE p.nhs_number::bigint > 9200000200`,
+              (ARRAY['RXF', 'RWY', 'REM'])[1 + (p.nhs_number::bigint - 9200000201)::int / 5], $1::uuid, p.id, 1
+         FROM patients p WHERE p.nhs_number::bigint > 9200000200
+       UNION ALL
+       SELECT 'F' || h.nhs_number, h.nhs_number, h.birth_date, h.sex, h.postcode, DATE '2014-03-01', 'I63.9', 'RHQ', $1::uuid, h.patient_id, 1
+         FROM hes_episodes h WHERE h.provider_code = 'RHQ'`,
       [hes],
     );
     const rel = await runRelease(
@@ -257,18 +262,22 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
       }),
       officer,
     );
-    expect(rel.state).toBe('completed');
+    expect(rel).toMatchObject({ state: 'completed', failure_reason: null });
     const a = parseCsvGz((await download(t, researcher.auth, rel.id, 'hes.csv.gz')).body);
-    expect(new Set(a.rows.map((r) => r.provider_code))).toEqual(
-      new Set(['RR8', 'RAE', 'RHQ', 'RXF', 'RWY', 'REM']),
-    );
-    expect(a.rows).toHaveLength(221);
+    expect(new Set(a.rows.map((r) => r.provider_code))).toEqual(new Set(['RR8', 'RAE', 'RXF', 'RWY', 'REM']));
+    expect(a.rows).toHaveLength(201 + 5 + 15 - 10);
     for (const [key, members] of classes(a.rows, 'provider_code'))
       expect(members.size, key).toBeGreaterThanOrEqual(10);
     const manifest = JSON.parse(
       (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
     );
     expect(manifest.kAnonymity.levels).toMatchObject({ provider_code: 'as_held' });
+    const { rows } = await t.sql.query(`SELECT excluded FROM releases WHERE id = $1`, [rel.id]);
+    expect(rows[0].excluded.kAnonymity).toMatchObject({
+      populationByFile: { hes: 215 },
+      suppressedByFile: { hes: 5 },
+      removedByFile: { hes: 5 },
+    });
   });
 
   it('the catalogue classifies provider_code and la_code as quasi-identifiers and says what each tier makes of them', async () => {

@@ -19,16 +19,25 @@ export interface PersonCell {
 /**
  * `rel_kloc`: the distinct (file, person, location as held) pairs of the rows each location file
  * would carry — the same rows as the file's SELECT (included persons with rows in the file, the
- * event date range, no row of a blocked NHS number), before any suppression.
+ * event date range, no row of a blocked NHS number), before any suppression — with the person's
+ * base cell (`cell`, columns of `rp`), so nothing joins the person table again. DISTINCT: a person
+ * with two episodes at one provider is one pair (counted twice, their class would look larger than
+ * it is).
  */
-export function locationPairsTable(locations: Partial<Record<Dataset, string>>, range: EventRange): string {
+export function locationPairsTable(
+  locations: Partial<Record<Dataset, string>>,
+  range: EventRange,
+  cell: PersonCell,
+): string {
   const parts = (Object.entries(locations) as [Dataset, string][]).map(([d, field]) => {
     const s = DATASET_SQL[d];
-    return `SELECT '${d}'::text AS dataset, rp.nhs, ${locationKey(s.event[field].expr)} AS loc FROM ${s.from}
+    return `SELECT DISTINCT '${d}'::text AS dataset, rp.nhs, ${cell.a5} AS a5, ${cell.sex} AS sex, ${cell.eth} AS eth,
+                   ${cell.district} AS district, ${locationKey(s.event[field].expr)} AS loc
+              FROM ${s.from}
              WHERE rp.excl IS NULL AND rp.files & ${FILE_BIT[d]} <> 0
                AND ${dateFilter(s.date, range)} AND NOT ${s.blockedOwn}`;
   });
-  return `CREATE TEMP TABLE rel_kloc ON COMMIT DROP AS ${parts.join(' UNION ')}`;
+  return `CREATE TEMP TABLE rel_kloc ON COMMIT DROP AS ${parts.join(' UNION ALL ')}`;
 }
 
 /** A location class key at level 1 (the region) of `rel_kloc`'s `loc`, for whichever file the row is of. */
@@ -42,18 +51,18 @@ function regionOfPair(locations: Partial<Record<Dataset, string>>, dataset: stri
 /**
  * The base rows of the location files for `rel_kbase`: per file, location level `ll` (0 as held,
  * 1 region, 2 `*`) and person, each distinct class key of the person's locations at that level with
- * the person's base cell (`cell`, columns of `rp`). Grouped and counted by the caller, each level
- * counts distinct persons per (cell, location): a person with two providers of one region is one
- * person of that region's class, not two.
+ * the person's base cell. Grouped and counted by the caller, each level counts distinct persons per
+ * (cell, location): a person with two providers of one region is one person of that region's
+ * class, not two.
  */
-export function locationBaseRows(locations: Partial<Record<Dataset, string>>, cell: PersonCell): string {
-  return `SELECT d.dataset, ${cell.a5} AS a5, ${cell.sex} AS sex, ${cell.eth} AS eth, ${cell.district} AS district, d.ll, d.loc
-            FROM (SELECT dataset, nhs, 0 AS ll, loc FROM rel_kloc
-                  UNION ALL
-                  SELECT DISTINCT dataset, nhs, 1, ${regionOfPair(locations, 'dataset', 'loc')} FROM rel_kloc
-                  UNION ALL
-                  SELECT DISTINCT dataset, nhs, 2, '*' FROM rel_kloc) d
-            JOIN rp ON rp.nhs = d.nhs`;
+export function locationBaseRows(locations: Partial<Record<Dataset, string>>): string {
+  const cols = 'dataset, a5, sex, eth, district';
+  return `SELECT ${cols}, 0 AS ll, loc FROM rel_kloc
+          UNION ALL
+          SELECT ${cols}, 1, loc FROM (
+            SELECT DISTINCT ${cols}, nhs, ${regionOfPair(locations, 'dataset', 'loc')} AS loc FROM rel_kloc) r
+          UNION ALL
+          SELECT ${cols}, 2, '*' FROM (SELECT DISTINCT ${cols}, nhs FROM rel_kloc) p`;
 }
 
 /**
@@ -63,16 +72,16 @@ export function locationBaseRows(locations: Partial<Record<Dataset, string>>, ce
  * person with no pair left loses the file (its bit in `files`). Returns the persons who lost a row
  * (`touched`) and, of them, those who lost the file (`removed`).
  */
-export function suppressPairs(workRp: string, dataset: Dataset, ll: number, person: PersonCell): string {
+export function suppressPairs(workRp: string, dataset: Dataset, ll: number): string {
   if (ll !== 0 && ll !== 1) throw new Error('pairs are suppressed at levels 0 and 1 only');
   const key = ll === 0 ? 'q.loc' : regionOfLocation(dataset, 'q.loc');
   return `WITH pairs AS (
-      SELECT DISTINCT q.nhs, ${key} AS loc FROM rel_kloc q WHERE q.dataset = '${dataset}'
+      SELECT DISTINCT q.nhs, coalesce(q.a5, -1) AS a5, q.sex, q.eth, q.district, ${key} AS loc
+        FROM rel_kloc q WHERE q.dataset = '${dataset}'
     ), marked AS (
-      SELECT p.nhs, p.loc,
-             (coalesce(${person.a5}, -1), ${person.sex}, ${person.eth}, ${person.district}, p.loc)
+      SELECT p.nhs, p.loc, (p.a5, p.sex, p.eth, p.district, p.loc)
                IN (SELECT a5, sex, eth, district, loc FROM rel_small WHERE dataset = '${dataset}') AS small
-        FROM pairs p JOIN rp ON rp.nhs = p.nhs
+        FROM pairs p
     ), hit AS (
       SELECT nhs, array_agg(${suppressedPairMarker(dataset, 'loc')}) FILTER (WHERE small) AS gone,
              bool_and(small) AS all_gone

@@ -1045,8 +1045,8 @@ export class ReleaseEngine {
            FROM rp WHERE excl IS NULL AND files & ${FILE_BIT[d]} <> 0`,
       );
     if (locationFiles.length) {
-      await q(locationPairsTable(locations, range));
-      perFile.push(locationBaseRows(locations, baseCell(qi, 'rp.')));
+      await q(locationPairsTable(locations, range, baseCell(qi, 'rp.')));
+      perFile.push(locationBaseRows(locations));
     }
     // Each cell carries its ladders' upper rungs, derived once per cell rather than once per node
     // (a quasi-identifier not released is '*' throughout, and so are its rungs' classes).
@@ -1146,7 +1146,7 @@ export class ReleaseEngine {
       const ll = locations[d] ? locationLevelOf(choice, d) : 2;
       const [{ touched, removed }] =
         ll < 2
-          ? await q<{ touched: string; removed: string }>(suppressPairs(work.rp, d, ll, person))
+          ? await q<{ touched: string; removed: string }>(suppressPairs(work.rp, d, ll))
           : await q<{ touched: string; removed: string }>(
               `WITH gone AS (
                  UPDATE ${work.rp} rp SET files = files & ~${bit}

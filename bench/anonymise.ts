@@ -6,16 +6,20 @@
  * release seconds. Target: 1M patients in ≤ 15 s (ARX needs 63–66 s for k-anonymity on its
  * 1.19M-row IHIS benchmark data set).
  *
- *   node dist/bench/anonymise.js --patients 1000000 --per 10
+ *   node dist/bench/anonymise.js --patients 1000000 --per 10 [--hes]
+ *
+ * `--hes` adds a HES file of a row per episode with `provider_code`, a location quasi-identifier
+ * (k-anonymity over the person's quasi-identifiers and the provider, per person-provider pair).
  */
 import 'reflect-metadata';
-import { argValue, benchDatabase, peakRssMb, report } from './common';
+import { argValue, benchDatabase, peakRssMb, report, sql } from './common';
 import { releaseDataset } from './dataset';
 import { parallelCopy, releaseEnvFromArgs, runRelease } from './release-run';
 
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
   const per = Number(argValue('per', '10'));
+  const hes = process.argv.includes('--hes');
   const db = await benchDatabase();
   try {
     const ds = await releaseDataset(db.url, patients, per);
@@ -30,12 +34,35 @@ async function main(): Promise<void> {
         legalBasis: 's251',
         datasets: [
           { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'ethnicity', 'postcode'] },
+          // --hes: also a HES file of a row per episode with its provider (a location quasi-identifier)
+          ...(hes
+            ? [
+                {
+                  dataset: 'hes' as const,
+                  fields: [
+                    'nhs_number',
+                    'date_of_birth',
+                    'sex',
+                    'postcode',
+                    'admission_date',
+                    'provider_code',
+                  ],
+                },
+              ]
+            : []),
         ],
       },
       releaseEnvFromArgs(),
     );
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
+    // The levels chosen and the exact suppression (staff figures), of the release just run.
+    const [chosen] = await sql<{ levels: Record<string, string>; exact: Record<string, unknown> }>(
+      ds.url,
+      `SELECT manifest -> 'kAnonymity' -> 'levels' AS levels, excluded -> 'kAnonymity' AS exact
+         FROM releases WHERE state = 'completed' ORDER BY completed_at DESC LIMIT 1`,
+    );
+    console.log(`levels ${JSON.stringify(chosen?.levels)}; suppressed ${JSON.stringify(chosen?.exact)}`);
     report('anonymise', raw / run.seconds, {
       anonymise_s: run.seconds,
       target_s: 15 * (ds.patients / 1_000_000),
@@ -44,6 +71,7 @@ async function main(): Promise<void> {
       shards_s: run.timings.shardsMs / 1000,
       patients: ds.patients,
       rows_out: run.files.find((f) => f.name === 'gp.csv.gz')?.rows ?? 0,
+      hes_rows_out: run.files.find((f) => f.name === 'hes.csv.gz')?.rows ?? 0,
       worker_peak_rss_mb: run.workerPeakMb.map(Math.round).join('/'),
       bench_peak_rss_mb: peakRssMb(),
     });

@@ -4,7 +4,7 @@
  * postcodes of the practices' catchments), streamed into `patients` with COPY; GP events (about
  * `perPatient` each), one linked HES episode per patient, and ~2% Type 2 / ~1% Type 1 objectors
  * generated set-based in SQL from them (the generator's FHIR events would make this an ingest
- * benchmark). The database is kept (`custodian_bench_rel_<patients>_<per>`) and reused by the next
+ * benchmark). The database is kept (`custodian_bench_rel2_<patients>_<per>`) and reused by the next
  * run with the same sizes, because generating 10M rows takes minutes.
  */
 import { Readable } from 'node:stream';
@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runMigrations } from '@custodian/database';
-import { Population } from '@custodian/synth';
+import { AREAS, Population } from '@custodian/synth';
 
 export interface BenchDataset {
   url: string;
@@ -28,7 +28,8 @@ export async function releaseDataset(
   patients: number,
   perPatient: number,
 ): Promise<BenchDataset> {
-  const name = `custodian_bench_rel_${patients}_${perPatient}`;
+  // v2: HES provider_code by the patient's area (was one provider for everyone).
+  const name = `custodian_bench_rel2_${patients}_${perPatient}`;
   const url = Object.assign(new URL(baseUrl), { pathname: `/${name}` }).toString();
   const admin = new Client({ connectionString: baseUrl });
   await admin.connect();
@@ -116,8 +117,12 @@ export async function releaseDataset(
        SELECT 'E' || p.id, p.nhs_number, p.birth_date, p.sex, p.postcode,
               GREATEST(p.birth_date, DATE '2010-01-01' + (p.id % 5800)::int),
               (ARRAY['I63.9','J18.9','E11.9','I21.9','K35.8','S72.0','C50.9','N39.0'])[1 + p.id % 8],
-              CASE WHEN p.id % 3 = 0 THEN 'W371' END, 'RR8', '00000000-0000-4000-8000-00000000000b', p.id, 1
+              CASE WHEN p.id % 3 = 0 THEN 'W371' END,
+              -- the acute trust serving the patient's postcode area (the generator's reference data)
+              coalesce(($1::jsonb) ->> rtrim(left(p.postcode, 2), '0123456789'), 'RR8'),
+              '00000000-0000-4000-8000-00000000000b', p.id, 1
          FROM patients p`,
+      [JSON.stringify(Object.fromEntries(AREAS.map((a) => [a.area, a.provider])))],
     );
     await sql.query(
       `INSERT INTO objection_events (nhs_number, type, action, effective_on, source)

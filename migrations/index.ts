@@ -15,6 +15,7 @@ import { RoleGrants1764000013000 } from './1764000013000-role-grants';
 import { ObjectionInstants1764000014000 } from './1764000014000-objection-instants';
 import { LinkageType1Keys1764000017000 } from './1764000017000-linkage-type1-keys';
 import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and-codes';
+import { LocationQuasiIdentifiers1764000018000 } from './1764000018000-location-quasi-identifiers';
 import { IdempotencyKeys1764000022000 } from './1764000022000-idempotency-keys';
 
 /**
@@ -39,5 +40,6 @@ export const MIGRATIONS = [
   ObjectionInstants1764000014000,
   LinkageType1Keys1764000017000,
   SourceKeysAndCodes1764000016000,
+  LocationQuasiIdentifiers1764000018000,
   IdempotencyKeys1764000022000,
 ];

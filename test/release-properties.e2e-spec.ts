@@ -27,6 +27,8 @@ const person = fc.record({
   area: fc.constantFrom('LS1 4AP', 'LS2 9JT', 'M1 1AE', 'BD1 1AA', 'EC1A 1BB'),
   eth: fc.constantFrom('A', 'B', 'H', 'M', 'Z'),
   hes: fc.constantFrom('none', 'linked', 'unlinked'),
+  // the HES row's provider: two Yorkshire trusts, one North West, one South East, or none
+  provider: fc.constantFrom('RR8', 'RAE', 'REM', 'RTH', null),
   social: fc.constantFrom('none', 'linked', 'unlinked'),
   objections: fc.array(
     fc.record({
@@ -60,10 +62,10 @@ async function load(t: TestApp, people: Person[]): Promise<void> {
        FROM patients p CROSS JOIN generate_series(1, 2) g`,
   );
   await t.sql.query(
-    `INSERT INTO hes_episodes (epikey, nhs_number, sex, admission_date, diagnosis_icd10, load_id, patient_id, linkage_step)
-     SELECT 'E' || x.nhs, CASE WHEN x.hes = 'unlinked' OR p.id IS NULL THEN x.nhs END, x.sex, DATE '2013-03-01', 'I63.9', $2,
+    `INSERT INTO hes_episodes (epikey, nhs_number, sex, admission_date, diagnosis_icd10, provider_code, load_id, patient_id, linkage_step)
+     SELECT 'E' || x.nhs, CASE WHEN x.hes = 'unlinked' OR p.id IS NULL THEN x.nhs END, x.sex, DATE '2013-03-01', 'I63.9', x.provider, $2,
             CASE WHEN x.hes = 'linked' THEN p.id END, CASE WHEN x.hes = 'linked' AND p.id IS NOT NULL THEN 6 END
-       FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, sex text, hes text)
+       FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, sex text, hes text, provider text)
        LEFT JOIN patients p ON p.nhs_number = x.nhs
       WHERE x.hes <> 'none'`,
     [JSON.stringify(rows), hes],
@@ -189,7 +191,10 @@ describe('release privacy properties', () => {
                 dataset: 'gp',
                 fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity', 'event_date'],
               },
-              { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date'] },
+              {
+                dataset: 'hes',
+                fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date', 'provider_code'],
+              },
             ],
             recipients: [researcher.id],
             requestedBy: officer.id,
@@ -205,7 +210,7 @@ describe('release privacy properties', () => {
         const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body);
         expect(gp.header).toEqual(['person_token', 'age_band', 'area', 'sex', 'ethnicity', 'event_date']);
         const hes = parseCsvGz((await download(t, researcher.auth, rel.id, 'hes.csv.gz')).body);
-        expect(hes.header).toEqual(['person_token', 'age_band', 'sex', 'admission_date']);
+        expect(hes.header).toEqual(['person_token', 'age_band', 'sex', 'admission_date', 'provider_code']);
         const classes = new Map<string, Set<string>>();
         for (const r of gp.rows) {
           const k = `${r.age_band}|${r.area}|${r.sex}|${r.ethnicity}`;
@@ -214,7 +219,8 @@ describe('release privacy properties', () => {
           expect(r.person_token).toMatch(/^[0-9a-f]{32}$/);
         }
         for (const r of hes.rows) {
-          const k = `hes|${r.age_band}|${r.sex}`;
+          // the provider is a quasi-identifier too (issue #19): a class per person and provider
+          const k = `hes|${r.age_band}|${r.sex}|${r.provider_code}`;
           classes.set(k, (classes.get(k) ?? new Set()).add(r.person_token));
           expect(r.admission_date).toMatch(/^\d{4}-\d{2}$/);
         }

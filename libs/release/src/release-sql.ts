@@ -1,5 +1,6 @@
 import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS, SOURCE_ROW_KEY_FIELDS } from './catalogue';
 import type { LatticeNode } from './k-anonymity';
+import { LOCATION_QI_FIELD, locationOutput, pairKept } from './location-qi';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
 import type { Tier } from './release.types';
@@ -306,6 +307,15 @@ export function datasetColumns(
       columns.push(sourceRowKeyColumn(tier, f, ev));
       continue;
     }
+    if (tier === 'anonymised' && LOCATION_QI_FIELD[dataset] === f) {
+      // A location quasi-identifier at its chosen level; without one, `*` (fail closed).
+      columns.push({
+        expr: locationOutput(dataset, ev.expr, anonLocationLevel(dataset, levels), spreadsheetSafe),
+        name: f,
+        description: `${ev.description} as held, or its region, as k-anonymity needs (* suppressed)`,
+      });
+      continue;
+    }
     const expr =
       tier === 'anonymised' && DATE_FIELDS.has(f)
         ? `to_char(${ev.expr}, 'YYYY-MM')`
@@ -319,6 +329,21 @@ export function datasetColumns(
     columns.push({ expr, name: f, description });
   }
   return { columns, perEvent };
+}
+
+/** The level of a file's location column in the anonymised tier: the chosen one, else `*` (2). */
+function anonLocationLevel(dataset: Dataset, levels: LatticeNode): number {
+  return levels.location?.[dataset] ?? 2;
+}
+
+/**
+ * Anonymised tier: the rows of a location file's person-location pairs that k-anonymity suppressed
+ * stay out (`true` for other files and tiers).
+ */
+function locationPairKept(dataset: Dataset, fields: string[], shape: Shape): string {
+  const field = LOCATION_QI_FIELD[dataset];
+  if (shape.tier !== 'anonymised' || !field || !fields.includes(field)) return 'true';
+  return pairKept(dataset, DATASET_SQL[dataset].event[field].expr, anonLocationLevel(dataset, shape.levels));
 }
 
 /** A file of a row per event (some catalogue field of it is not a person field), else per person. */
@@ -374,7 +399,9 @@ export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, 
     // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared).
     return `SELECT ${cols} FROM ${d.from}
              WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
-               shape.tier === 'anonymised' ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0` : ''
+               shape.tier === 'anonymised'
+                 ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0 AND ${locationPairKept(dataset, fields, shape)}`
+                 : ''
              }
              ORDER BY rp.okey, rp.pid, ${d.date}, x.id`;
   if (!slice) throw new Error('a per-person file reads the working set: slice required');

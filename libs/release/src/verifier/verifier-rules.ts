@@ -53,8 +53,21 @@ export const IDENTITY_COLUMN: Record<Exclude<Tier, 'aggregate'>, string> = {
 /** Columns that identify directly and may appear in the identifiable tier only. */
 export const IDENTIFIABLE_ONLY = ['nhs_number', 'date_of_birth', 'postcode'];
 
+/**
+ * The location columns of SPEC §5 step 4 ("every other location- or time-like column a file
+ * carries"): HES provider and social-care local authority. (GP practice is never in an anonymised
+ * file.) A person's rows may differ in them: each row's class is its person's with its location.
+ */
+export const LOCATION_QUASI_IDENTIFIER_COLUMNS = ['provider_code', 'la_code'];
+
 /** The quasi-identifier columns of the anonymised tier's k-anonymity (SPEC §5 step 4). */
-export const QUASI_IDENTIFIER_COLUMNS = ['age_band', 'sex', 'ethnicity', 'area'];
+export const QUASI_IDENTIFIER_COLUMNS = [
+  'age_band',
+  'sex',
+  'ethnicity',
+  'area',
+  ...LOCATION_QUASI_IDENTIFIER_COLUMNS,
+];
 
 /** The header a dataset file of this tier must have: the requested fields, in catalogue order. */
 export function expectedHeader(

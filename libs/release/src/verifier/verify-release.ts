@@ -24,6 +24,7 @@ import {
   PERSON_COLUMNS_OF_TIER,
   MAYBE_NHS_NUMBER,
   QUASI_IDENTIFIER_COLUMNS,
+  LOCATION_QUASI_IDENTIFIER_COLUMNS,
   YEAR_MONTH,
 } from './verifier-rules';
 import {
@@ -68,8 +69,13 @@ export interface VerifyTarget {
   files?: ReleaseFileInfo[];
   /** Name suffix of the files on disk (`.partial` before they are published). */
   suffix?: string;
-  /** Persons suppressed per dataset by k-anonymity (default: the manifest's). */
+  /** Persons suppressed per dataset by k-anonymity — who lost a row of the file (default: the manifest's). */
   suppressedByFile?: Record<string, number>;
+  /**
+   * Of them, persons left with no row in the file (default: the manifest's; where neither says, all
+   * the suppressed): the file's population is the persons in it and these.
+   */
+  removedByFile?: Record<string, number>;
 }
 
 export interface VerifyDeps {
@@ -113,6 +119,7 @@ export async function verifyRelease(
   // What was recorded: the producer's list, or release_files checked against manifest.json.
   let claimed = release.files;
   let suppressed = release.suppressedByFile;
+  let removed = release.removedByFile;
   if (!claimed) {
     const recorded = await releaseFileRows(db, release.id);
     const manifestRow = recorded.find((f) => f.name === 'manifest.json');
@@ -122,13 +129,19 @@ export async function verifyRelease(
       fail('integrity', 'manifest.json differs from release_files');
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
       files?: ReleaseFileInfo[];
-      kAnonymity?: { suppressedByFile?: Record<string, number> };
+      kAnonymity?: {
+        suppressedByFile?: Record<string, number | string>;
+        removedByFile?: Record<string, number | string>;
+      };
     };
     claimed = recorded.filter((f) => f.name !== 'manifest.json');
     const listed = JSON.stringify([...(manifest.files ?? [])].sort(byName).map(fileKey));
     if (listed !== JSON.stringify([...claimed].sort(byName).map(fileKey)))
       fail('integrity', 'the manifest and release_files list different files, rows, bytes or hashes');
-    suppressed ??= manifest.kAnonymity?.suppressedByFile;
+    // A published manifest shows 1-7 as "*" (SPEC small numbers): re-checked at the worst case, the
+    // most persons suppressed (7) and the fewest removed (1), never as a number that compares false.
+    suppressed ??= worstCase(manifest.kAnonymity?.suppressedByFile, 7);
+    removed ??= worstCase(manifest.kAnonymity?.removedByFile, 1);
     checks.add('manifest.json equals release_files');
   }
 
@@ -180,7 +193,18 @@ export async function verifyRelease(
       else if (tier === 'aggregate') result = await checkAggregate(file, f.name, spec, own);
       else {
         const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
-        result = await checkDatasetFile(file, f.name, d, tier, ids, deps, suppressed?.[d.dataset] ?? 0, own);
+        const lost = suppressed?.[d.dataset] ?? 0;
+        result = await checkDatasetFile(
+          file,
+          f.name,
+          d,
+          tier,
+          ids,
+          deps,
+          lost,
+          removed?.[d.dataset] ?? lost,
+          own,
+        );
       }
       if (result.rows !== f.rows)
         fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
@@ -342,6 +366,7 @@ async function checkDatasetFile(
   ids: Forbidden | undefined,
   deps: VerifyDeps,
   suppressed: number,
+  removed: number,
   checks: Set<string>,
 ) {
   const header = expectedHeader(d.dataset, d.fields, tier);
@@ -359,6 +384,9 @@ async function checkDatasetFile(
     tier === 'identifiable' ? [] : [col('postcode_district'), col('area')].filter((i) => i >= 0);
   const ageCol = tier === 'anonymised' ? col('age_band') : -1;
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
+  // A location quasi-identifier is an event column: rows of one person differ in it, so every row is
+  // split and counted (a person's class per location), never skipped as a repeat of the row before.
+  const eventQi = tier === 'anonymised' && LOCATION_QUASI_IDENTIFIER_COLUMNS.some((c) => header.includes(c));
   const scanNhs = tier !== 'identifiable';
   // Source row keys (epikey) outside the identifiable tier are keyed (SPEC §5): hex of the tier's
   // length, which a key as held (at most 20 characters) never is.
@@ -408,7 +436,7 @@ async function checkDatasetFile(
       return;
     }
     const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
-    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length) {
+    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length && !eventQi) {
       const prefix = prefixOf(line);
       if (prefix !== undefined && prefix === prevPrefix) {
         if (commas(line, prefix.length) !== header.length - 1 - personCols)
@@ -469,11 +497,12 @@ async function checkDatasetFile(
       for (const seen of small.values())
         if (typeof seen !== 'number') fail('k-anonymity', `${name}: a class of fewer than k=${k} persons`);
       checks.add(
-        `k-anonymity: every class of ${QUASI_IDENTIFIER_COLUMNS.join('/')} has at least k=${k} persons`,
+        `k-anonymity: every class of ${QUASI_IDENTIFIER_COLUMNS.join('/')} (those a file carries; a location per row) has at least k=${k} persons`,
       );
     }
-    const share = suppressed / Math.max(suppressed + persons, 1);
-    if (share > deps.anonMaxSuppression)
+    // Persons who lost a row, of the file's persons: those in it and those it lost entirely.
+    const share = suppressed / Math.max(persons + removed, 1);
+    if (!(share <= deps.anonMaxSuppression))
       fail('k-anonymity', `${name}: more than ${deps.anonMaxSuppression * 100}% of persons suppressed`);
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
   }
@@ -510,4 +539,18 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
     );
   checks.add('aggregate cells: * or multiples of 5, never 1-7; no lone suppressed cell in a row or column');
   return { ...result, persons: 0 };
+}
+
+/** Counts of a published manifest as numbers: a shown "*" (1-7) as `star`, anything else not a count as 7. */
+function worstCase(
+  counts: Record<string, number | string> | undefined,
+  star: number,
+): Record<string, number> | undefined {
+  if (!counts) return undefined;
+  return Object.fromEntries(
+    Object.entries(counts).map(([k, v]) => [
+      k,
+      typeof v === 'number' && Number.isFinite(v) ? v : v === '*' ? star : 7,
+    ]),
+  );
 }

@@ -58,11 +58,15 @@ export interface ReleaseUnderCheck {
   spec: unknown;
   snapshot_at: Date | null;
   token_seed_enc: Buffer | null;
+  /** The staff-only exact figures the release recorded (null while it runs). */
+  excluded: {
+    kAnonymity?: { suppressedByFile?: Record<string, number>; removedByFile?: Record<string, number> };
+  } | null;
 }
 
 export async function releaseRow(db: VerifierDb, id: string): Promise<ReleaseUnderCheck | undefined> {
   const rows = (await db.query(
-    `SELECT id, bid_id, tier, legal_basis, spec, snapshot_at, token_seed_enc FROM releases WHERE id = $1`,
+    `SELECT id, bid_id, tier, legal_basis, spec, snapshot_at, token_seed_enc, excluded FROM releases WHERE id = $1`,
     [id],
   )) as ReleaseUnderCheck[];
   return rows[0];

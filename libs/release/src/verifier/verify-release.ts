@@ -138,10 +138,12 @@ export async function verifyRelease(
     const listed = JSON.stringify([...(manifest.files ?? [])].sort(byName).map(fileKey));
     if (listed !== JSON.stringify([...claimed].sort(byName).map(fileKey)))
       fail('integrity', 'the manifest and release_files list different files, rows, bytes or hashes');
-    // A published manifest shows 1-7 as "*" (SPEC small numbers): re-checked at the worst case, the
-    // most persons suppressed (7) and the fewest removed (1), never as a number that compares false.
-    suppressed ??= worstCase(manifest.kAnonymity?.suppressedByFile, 7);
-    removed ??= worstCase(manifest.kAnonymity?.removedByFile, 1);
+    // The exact staff-only figures the release recorded; else the published manifest's, where 1-7
+    // shows as "*" (SPEC small numbers): re-checked at the worst case, the most persons suppressed
+    // (7) and the fewest removed (1), never as a value that compares false.
+    suppressed ??=
+      rel.excluded?.kAnonymity?.suppressedByFile ?? worstCase(manifest.kAnonymity?.suppressedByFile, 7);
+    removed ??= rel.excluded?.kAnonymity?.removedByFile ?? worstCase(manifest.kAnonymity?.removedByFile, 1);
     checks.add('manifest.json equals release_files');
   }
 

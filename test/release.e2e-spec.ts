@@ -475,7 +475,9 @@ describe('release engine (SPEC §5)', () => {
       agg.rows.find((r) => r.sex === sex && r.code === code)?.patients;
     // A81001's 6 F patients (objectors counted too) are the only ones with 38341003: primary
     // suppression; F's other cell would give it away from the F total, then M's from the code total.
-    expect(agg.rows).toHaveLength(3);
+    // The empty cell (M, 38341003) is shown too, as `*` (#27: every cell of the cross-product).
+    expect(agg.rows).toHaveLength(4);
+    expect(cell('M', '38341003')).toBe('*');
     expect(cell('F', '38341003')).toBe('*');
     expect(cell('F', '22298006')).toBe('*');
     expect(cell('M', '22298006')).toBe('*');

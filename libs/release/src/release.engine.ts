@@ -11,7 +11,8 @@ import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
-import { Cell, PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
+import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-cells';
+import { PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
 import { chooseNode, closestMiss, LatticeNode, NodeStats, withinBudget } from './k-anonymity';
 import { ReleaseKeys } from './keys';
 import {
@@ -1126,27 +1127,43 @@ export class ReleaseEngine {
     // dimension (each row and column of it), counted before any cell is shown. A cohort of one
     // person made a table of that person's own record, `*` by `*`.
     const min = this.config.aggMinPopulation;
-    // One scan: the whole table and every value of every dimension, as grouping sets.
+    // One scan: the whole table and every value of every dimension, as grouping sets. The values
+    // (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows every cell
+    // of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
     const sets = ['()', ...dims.map((d) => `(${dimExpr[d]})`)].join(', ');
-    const [{ least }] = await q<{ least: number }>(
-      `SELECT min(n)::int AS least FROM (
-         SELECT count(DISTINCT ev.nhs)::int AS n FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
-          GROUP BY GROUPING SETS (${sets})) g`,
+    const grouping = dims.length ? `GROUPING(${dims.map((d) => dimExpr[d]).join(', ')})` : '0';
+    const margins = await q<Record<string, string | number>>(
+      `SELECT ${[...keys, `${grouping}::int AS g`, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
+         FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+        GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
     );
-    const thin = Number(least ?? 0) < min;
-    if (thin)
+    const least = Math.min(...margins.map((m) => Number(m.n)), Infinity);
+    if (!margins.length || least < min)
       throw new ReleaseFailure(
         'AGG_POPULATION_TOO_SMALL',
         `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
       );
+    // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
+    const all = (1 << dims.length) - 1;
+    const domains = dims.map((_, i) =>
+      margins
+        .filter((m) => Number(m.g) === (all ^ (1 << (dims.length - 1 - i))))
+        .map((m) => String(m[`k${i}`])),
+    );
+    if (crossProductSize(domains) > AGG_MAX_CELLS)
+      throw new ReleaseFailure(
+        'AGG_TABLE_TOO_LARGE',
+        `the cross-product of the dimensions' values has more than ${AGG_MAX_CELLS} cells; request fewer dimensions`,
+      );
     const rows = await q<Record<string, string | number>>(
       `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
          FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
-        ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')} ORDER BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
+        ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
     );
-    const cells: Cell[] = rows
-      .filter((r) => Number(r.n) > 0)
-      .map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) }));
+    const cells = crossProductCells(
+      domains,
+      rows.map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) })),
+    );
     const shown = protectCells(cells);
     const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];
     const written = await writeContent(file, lines.join(''), true, shown.length);
@@ -1156,7 +1173,7 @@ export class ReleaseEngine {
         ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
         [
           'patients',
-          `distinct patients: * for 1-${PRIMARY_MAX} or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
+          `distinct patients: * for 0-${PRIMARY_MAX} (every cell of the dimensions' cross-product is shown) or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
         ] as [string, string],
       ],
       info: {

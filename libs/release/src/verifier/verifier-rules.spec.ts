@@ -1,5 +1,11 @@
 import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
-import { aggregateCellProblem, expectedHeader, holdsNhsNumber, loneSuppressedCell } from './verifier-rules';
+import {
+  aggregateCellProblem,
+  crossProductProblem,
+  expectedHeader,
+  holdsNhsNumber,
+  loneSuppressedCell,
+} from './verifier-rules';
 
 describe('verifier rules', () => {
   it('finds a raw NHS number standing alone, as typed, but not inside longer numbers or hex keys', () => {
@@ -13,10 +19,19 @@ describe('verifier rules', () => {
     expect(holdsNhsNumber('1111111111')).toBe(false);
   });
 
-  it('aggregate cells: * or multiples of 5, never 1-7', () => {
-    for (const ok of ['*', '0', '10', '15', '1000']) expect(aggregateCellProblem(ok)).toBeUndefined();
-    for (const bad of ['1', '4', '5', '7', '12', '-5', '', 'x'])
+  it('aggregate cells: * or multiples of 5 of at least 10, never 0-7', () => {
+    for (const ok of ['*', '10', '15', '1000']) expect(aggregateCellProblem(ok)).toBeUndefined();
+    for (const bad of ['0', '1', '4', '5', '7', '12', '-5', '', 'x'])
       expect(aggregateCellProblem(bad)).toBeDefined();
+  });
+
+  it('aggregate tables: every cell of the cross-product once; a missing or repeated cell is found', () => {
+    const full = ['F', 'M'].flatMap((s) => ['2012', '2013', '2014'].map((y) => [s, y]));
+    expect(crossProductProblem(full)).toBeUndefined();
+    expect(crossProductProblem([])).toBeDefined(); // an empty table: never written
+    expect(crossProductProblem([[]])).toBeUndefined();
+    expect(crossProductProblem(full.slice(1))).toMatch(/5 cells, not the 6/);
+    expect(crossProductProblem([...full.slice(1), full[2]])).toMatch(/twice/);
   });
 
   it('a lone suppressed cell in a row or column is found; two, or none, are not', () => {

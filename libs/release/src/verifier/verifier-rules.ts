@@ -87,11 +87,15 @@ export function holdsNhsNumber(value: string): boolean {
   return false;
 }
 
-/** What an aggregate cell may show (SPEC §5 step 5): `*`, or a multiple of 5 that is not 1–7. */
+/**
+ * What an aggregate cell may show (SPEC §5 step 5): `*`, or a multiple of 5 of at least 10. An
+ * empty cell is `*` like 1–7 (a `0` would make `*` mean "someone is here").
+ */
 export function aggregateCellProblem(value: string): string | undefined {
   if (value === '*') return undefined;
   if (!/^\d+$/.test(value)) return 'a count that is neither * nor a whole number';
   const n = Number(value);
+  if (n === 0) return 'an empty cell shown as 0, not *';
   if (n >= 1 && n <= 7) return 'a count of 1-7 shown';
   if (n % 5 !== 0) return 'a count not rounded to 5';
   return undefined;
@@ -115,6 +119,27 @@ export function loneSuppressedCell(cells: { key: string[]; suppressed: boolean }
     }
     for (const g of groups.values()) if (g.n >= 2 && g.stars === 1) return d;
   }
+  return undefined;
+}
+
+/**
+ * The table must hold every cell of the cross-product of its dimensions' values (#27): each key
+ * once, and as many cells as the product of the numbers of distinct values per dimension (which,
+ * with no key repeated, means every combination is there). Returns what is wrong, if anything.
+ */
+export function crossProductProblem(keys: string[][]): string | undefined {
+  const dims = keys[0]?.length ?? 0;
+  const seen = new Set<string>();
+  const values = Array.from({ length: dims }, () => new Set<string>());
+  for (const k of keys) {
+    const s = JSON.stringify(k);
+    if (seen.has(s)) return 'a cell is listed twice';
+    seen.add(s);
+    k.forEach((v, i) => values[i].add(v));
+  }
+  const product = values.reduce((n, v) => n * v.size, 1);
+  if (keys.length !== product)
+    return `${keys.length} cells, not the ${product} of the dimensions' cross-product (an empty cell left out)`;
   return undefined;
 }
 

@@ -13,6 +13,7 @@ import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
 import {
   aggregateCellProblem,
+  crossProductProblem,
   expectedHeader,
   FULL_DATE,
   FULL_POSTCODE,
@@ -477,6 +478,10 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
       'aggregate',
       `${name}: a lone suppressed cell along ${dims[lone] ?? 'the table'} could be recovered from its total`,
     );
-  checks.add('aggregate cells: * or multiples of 5, never 1-7; no lone suppressed cell in a row or column');
+  const gap = crossProductProblem(cells.map((c) => c.key));
+  if (gap) fail('aggregate', `${name}: ${gap}`);
+  checks.add(
+    "aggregate cells: every cell of the dimensions' cross-product; * or multiples of 5 of at least 10; no lone suppressed cell in a row or column",
+  );
   return { ...result, persons: 0 };
 }

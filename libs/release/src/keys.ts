@@ -79,4 +79,19 @@ export class ReleaseKeys {
       secret.fill(0);
     }
   }
+
+  /**
+   * The key of the row order of files without a person column (`row-order.ts`): derived from the
+   * release's token seed (every tier has one), so new per release and the same on a retry. Read
+   * outside any snapshot transaction.
+   */
+  async rowOrderKey(em: Pick<EntityManager, 'query'>, releaseId: string): Promise<Buffer> {
+    const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);
+    const seed = this.open(row.token_seed_enc, `release:${releaseId}`);
+    try {
+      return derive(seed, 'row-order-v1');
+    } finally {
+      seed.fill(0);
+    }
+  }
 }

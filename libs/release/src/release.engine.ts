@@ -15,6 +15,7 @@ import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-
 import { PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
 import { chooseNode, closestMiss, LatticeNode, NodeStats, withinBudget } from './k-anonymity';
 import { ReleaseKeys } from './keys';
+import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from './row-order';
 import {
   classOf,
   areaOf,
@@ -614,6 +615,13 @@ export class ReleaseEngine {
         };
         const shape = { tier: spec.tier, range: rangeOf(spec), levels };
         const perEvent = (d: ReleaseSpec['datasets'][number]) => isPerEvent(d.dataset, d.fields);
+        // Files without a person column: this shard's range of the keyed row hash (row-order.ts).
+        const rowOrderKey = needsRowOrderKey(spec.datasets)
+          ? await this.keys.rowOrderKey(this.db, releaseId)
+          : undefined;
+        const shuffle = rowOrderKey ? await this.shuffleRange(releaseId, build, shard) : undefined;
+        const shuffleOf = (d: ReleaseSpec['datasets'][number]) =>
+          hasPersonColumn(d.fields) ? undefined : shuffle;
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
           const file = path.join(dir, shardFile(d.dataset, shard));
           const w = await copyQueryToGzip(client, select, `${file}.partial`, {
@@ -636,7 +644,11 @@ export class ReleaseEngine {
             // The `okey` index gives the file's order without a sort; the shards are the
             // parallelism (a parallel scan would need a sort to merge).
             await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
-            await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
+            if (shuffleOf(d)) await installRowOrderKey(client, rowOrderKey!);
+            await writeFile(
+              d,
+              datasetSelect(d.dataset, d.fields, shape, { work, first, last }, shuffleOf(d)),
+            );
             await client.query('COMMIT');
           }
           const events = spec.datasets.filter(perEvent);
@@ -656,8 +668,12 @@ export class ReleaseEngine {
             await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
+            // A shuffled file's shard is a range of its rows' hash: it needs every included person.
+            const whole = events.some((d) => shuffleOf(d));
             const slice = {
-              rp: `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
+              rp: whole
+                ? `SELECT * FROM ${work.rp} WHERE excl IS NULL`
+                : `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
               rel_blocked: `SELECT * FROM ${work.blocked}`,
             };
             const source = { rp: work.rp, rel_blocked: work.blocked };
@@ -672,8 +688,13 @@ export class ReleaseEngine {
               await client.query(`INSERT INTO ${SOURCE_ROW_KEY_TABLE} VALUES ($1)`, [rowKey]);
               rowKey.fill(0);
             }
+            if (whole) await installRowOrderKey(client, rowOrderKey!);
             lap('pipeMs');
-            for (const d of events) await writeFile(d, datasetSelect(d.dataset, d.fields, shape));
+            for (const d of events)
+              await writeFile(
+                d,
+                datasetSelect(d.dataset, d.fields, shape, whole ? { first, last } : undefined, shuffleOf(d)),
+              );
             await client.query('COMMIT');
           }
         } catch (err) {
@@ -685,6 +706,8 @@ export class ReleaseEngine {
             )
             .catch(() => undefined);
           throw err;
+        } finally {
+          rowOrderKey?.fill(0);
         }
         await client.query(
           `UPDATE release_shards SET state = 'done', rows = $4, timings = $5, finished_at = now()
@@ -703,6 +726,15 @@ export class ReleaseEngine {
         await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]).catch(() => undefined);
       }
     });
+  }
+
+  /** This shard's range of the keyed row hash, of the build's shard count (row-order.ts). */
+  private async shuffleRange(releaseId: string, build: number, shard: number) {
+    const [{ n }]: { n: number }[] = await this.db.query(
+      `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND build = $2`,
+      [releaseId, build],
+    );
+    return shardHashRange(shard, n);
   }
 
   /**

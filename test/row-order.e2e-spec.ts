@@ -1,6 +1,15 @@
 import { createTestApp, TestApp } from '@custodian/testing';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { ReleaseEngine } from '@custodian/release';
+import { verifyRelease } from '../libs/release/src/verifier/verify-release';
 import { ReleaseKeys } from '../libs/release/src/keys';
 import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import { alignment, sameNeighbours } from './row-order-helpers';
 
 /**
  * SPEC §5 step 5 ("rows carry no person grouping by their order"), #27: per-event files were
@@ -12,39 +21,6 @@ import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from '.
 const PERSONS = 240;
 const GP_EVENTS = 5;
 const HES_EPISODES = 3;
-
-/** Persons' rows next to each other, and what a random order would give (expected count). */
-export function sameNeighbours(persons: number[]): { seen: number; chance: number } {
-  let seen = 0;
-  for (let i = 1; i < persons.length; i++) if (persons[i] === persons[i - 1]) seen++;
-  const n = new Map<number, number>();
-  for (const p of persons) n.set(p, (n.get(p) ?? 0) + 1);
-  let pairs = 0;
-  for (const c of n.values()) pairs += c * (c - 1);
-  return { seen, chance: pairs / Math.max(persons.length, 1) };
-}
-
-/** Spearman's rank correlation of the persons' first positions in two files (persons in both). */
-export function alignment(a: number[], b: number[]): number {
-  const first = (xs: number[]) => {
-    const m = new Map<number, number>();
-    xs.forEach((p, i) => m.has(p) || m.set(p, i));
-    return m;
-  };
-  const fa = first(a);
-  const fb = first(b);
-  const both = [...fa.keys()].filter((p) => fb.has(p));
-  const rank = (m: Map<number, number>) => {
-    const order = [...both].sort((x, y) => m.get(x)! - m.get(y)!);
-    return new Map(order.map((p, i) => [p, i]));
-  };
-  const ra = rank(fa);
-  const rb = rank(fb);
-  const n = both.length;
-  let d2 = 0;
-  for (const p of both) d2 += (ra.get(p)! - rb.get(p)!) ** 2;
-  return 1 - (6 * d2) / (n * (n * n - 1));
-}
 
 describe('row order: no person grouping and no alignment where no person column is released', () => {
   let t: TestApp;
@@ -129,9 +105,7 @@ describe('row order: no person grouping and no alignment where no person column 
       { dataset: 'gp', fields: ['code'] },
       { dataset: 'hes', fields: ['epikey'] },
     ]);
-    const key = await t.app
-      .get(ReleaseKeys)
-      .rowOrderKey({ query: async (q: string, p?: unknown[]) => (await t.sql.query(q, p)).rows }, id);
+    const key = await t.app.get(ReleaseKeys).rowOrderKey(t.app.get(DataSource), id);
     const { rows } = await t.sql.query(
       `SELECT code FROM gp_events
         ORDER BY ('x' || left(md5($1 || 'gp:' || id::text), 16))::bit(64)::bigint, id`,
@@ -151,6 +125,43 @@ describe('row order: no person grouping and no alignment where no person column 
     expect(new Set(hes.map((r) => r.epikey)).size).toBe(PERSONS * HES_EPISODES);
     const { seen, chance } = sameNeighbours(hes.map((r) => personOf(r.epikey)));
     expect(seen).toBeLessThanOrEqual(chance + 6 * Math.sqrt(chance) + 3);
+  });
+
+  it('the verifier checks the order of every file without a person column: rows grouped by person are refused', async () => {
+    const { id } = await files([
+      { dataset: 'gp', fields: ['date_of_birth', 'sex', 'code', 'event_date'] },
+      { dataset: 'hes', fields: ['date_of_birth', 'admission_date'] },
+    ]);
+    const manifest = JSON.parse(
+      readFileSync(path.join(t.app.get(ReleaseEngine).dirOf(id), 'manifest.json'), 'utf8'),
+    );
+    expect(manifest.verification.checks).toContain(
+      'row order: no person grouping in files without a person column',
+    );
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const deps = {
+      keys: t.app.get(ReleaseKeys),
+      anonK: config.anonK,
+      anonMaxSuppression: config.anonMaxSuppression,
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'order-'));
+    try {
+      cpSync(t.app.get(ReleaseEngine).dirOf(id), dir, { recursive: true });
+      // The rows as the engine wrote them before #27: by person, then date.
+      const file = path.join(dir, 'gp.csv.gz');
+      const [head, ...lines] = gunzipSync(readFileSync(file)).toString('utf8').trimEnd().split('\n');
+      const key = (l: string) => {
+        const [, , code, date] = l.split(',');
+        return [personOf(code), date] as const;
+      };
+      lines.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1].localeCompare(key(b)[1]));
+      writeFileSync(file, gzipSync(`${[head, ...lines].join('\n')}\n`));
+      await expect(verifyRelease(dir, { id }, t.app.get(DataSource), deps)).rejects.toThrow(
+        /row order: gp.csv.gz: rows with the same person values are next to each other/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('per-person files without a person column are not aligned either', async () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
 import {
   aggregateCellProblem,
@@ -5,6 +6,7 @@ import {
   expectedHeader,
   holdsNhsNumber,
   loneSuppressedCell,
+  RowOrderCheck,
 } from './verifier-rules';
 
 describe('verifier rules', () => {
@@ -99,5 +101,44 @@ describe('verifier rules', () => {
     const r = new CsvReader(() => undefined);
     r.write('"open');
     expect(() => r.end()).toThrow(/unterminated/);
+  });
+
+  // Persons with a person-level value each (a few share one) and 1-8 dated rows.
+  const peopleArb = fc.array(
+    fc.record({ value: fc.integer({ min: 0, max: 400 }), rows: fc.integer({ min: 1, max: 8 }) }),
+    { minLength: 20, maxLength: 300 },
+  );
+  const rowsOf = (people: { value: number; rows: number }[]) =>
+    people.flatMap((p, i) =>
+      Array.from({ length: p.rows }, (_, j) => ({
+        person: i,
+        value: `v${p.value}`,
+        date: `2012-${String(j + 1).padStart(2, '0')}`,
+      })),
+    );
+  const check = (rows: { value: string; date: string }[]) => {
+    const c = new RowOrderCheck();
+    for (const r of rows) c.add(r.value, r.date);
+    return c.problem();
+  };
+
+  it('property: row order — a random order of any population passes; rows grouped by person and date fail', () => {
+    fc.assert(
+      fc.property(peopleArb, fc.infiniteStream(fc.nat()), (people, rnd) => {
+        const rows = rowsOf(people);
+        // Fisher-Yates with fast-check's numbers.
+        const shuffled = [...rows];
+        const it = rnd[Symbol.iterator]();
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = it.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+        }
+        expect(check(shuffled)).toBeUndefined();
+        // Grouped by person (the order before #27): found wherever there is enough to see it.
+        const repeats = rows.length - people.length;
+        if (repeats >= 60) expect(check(rows)).toBeDefined();
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -150,3 +150,65 @@ export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 export const FULL_DATE = /^\d{4}-\d{2}-\d{2}/;
 /** A full date anywhere in a line (of an anonymised file, whose dates are years and months). */
 export const FULL_DATE_IN_LINE = /(?<!\d)\d{4}-\d{2}-\d{2}/;
+
+/**
+ * Row order of a file without a person column (SPEC §5 step 5, #27): its rows must carry no
+ * person grouping. Two signs of one, read from the file alone in fixed memory:
+ * - rows next to each other with the same person-level values (date of birth, postcode, sex, …,
+ *   hashed into 65,536 buckets) more often than a random order of the same rows gives
+ *   (E = Σ c(c−1) / N over the buckets' counts; Poisson margin of 6 σ);
+ * - event dates rising from one row to the next more often than falling (a person's rows sorted by
+ *   date), beyond 6 σ of a fair coin.
+ * Each returns what is wrong, if anything. Rows of one person sorted together fail both by far.
+ */
+export class RowOrderCheck {
+  private readonly buckets = new Uint32Array(1 << 16);
+  private rows = 0;
+  private prevBucket = -1;
+  private same = 0;
+  private prevDate: string | undefined;
+  private rises = 0;
+  private falls = 0;
+
+  /** One row: its person-level values (undefined when the file has none) and its event date. */
+  add(personValues: string | undefined, date: string | undefined): void {
+    if (personValues !== undefined) {
+      const b = fnv1a(personValues) & 0xffff;
+      this.buckets[b]++;
+      if (b === this.prevBucket) this.same++;
+      this.prevBucket = b;
+      this.rows++;
+    }
+    if (date !== undefined && date !== '') {
+      if (this.prevDate !== undefined) {
+        if (date > this.prevDate) this.rises++;
+        else if (date < this.prevDate) this.falls++;
+      }
+      this.prevDate = date;
+    }
+  }
+
+  problem(): string | undefined {
+    if (this.rows > 1) {
+      let pairs = 0;
+      for (const c of this.buckets) pairs += c * (c - 1);
+      const chance = pairs / this.rows;
+      if (this.same > chance + 6 * Math.sqrt(chance) + 10)
+        return `rows with the same person values are next to each other ${this.same} times, where a random order gives about ${Math.round(chance)}: the rows are grouped by person`;
+    }
+    const n = this.rises + this.falls;
+    if (n > 0 && this.rises - this.falls > 6 * Math.sqrt(n) + 10)
+      return `event dates rise from row to row ${this.rises} times and fall ${this.falls} times: the rows are sorted by person and date`;
+    return undefined;
+  }
+}
+
+/** FNV-1a, 32 bits, of a string's UTF-16 code units (a bucket, not a secret). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

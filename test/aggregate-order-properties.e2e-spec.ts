@@ -1,9 +1,11 @@
 import fc from 'fast-check';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import { alignment, sameNeighbours } from './row-order-helpers';
 
 /**
- * Property test of the aggregate tier's minimums and cells over random populations (#27), through
+ * Property tests over random populations (#27), through the real engine (few runs: each is a whole
+ * release). Aggregates: the tier's minimums and cells over random populations (#27), through
  * the real engine on PostgreSQL (few runs: each is a whole release). The model: distinct persons
  * behind the table and each value of each dimension; below AGG_MIN_POPULATION (100) the release
  * fails with AGG_POPULATION_TOO_SMALL, else the table has every cell of the cross-product of the
@@ -16,13 +18,13 @@ const population = fc.record({
   seed: fc.integer({ min: 1, max: 1_000_000 }),
 });
 
-describe('aggregate tier over random populations (property)', () => {
+describe('aggregate minimums and row order over random populations (property)', () => {
   let t: TestApp;
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ RELEASE_SHARD_ROWS: '200', RELEASE_MAX_SHARDS: '3' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     const r = await t.as('researcher');
@@ -111,5 +113,81 @@ describe('aggregate tier over random populations (property)', () => {
       { numRuns: 6, examples: [[{ size: 500, men: 0.5, seed: 7 }]] },
     );
     expect(released).toBeGreaterThan(0);
+  });
+
+  it('row order: files without a person column show no person grouping and no GP/HES alignment, every row once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ gp: fc.integer({ min: 0, max: 8 }), hes: fc.integer({ min: 0, max: 4 }) }), {
+          minLength: 60,
+          maxLength: 160,
+        }),
+        fc.constantFrom<'identifiable' | 'pseudonymised'>('identifiable', 'pseudonymised'),
+        async (people, tier) => {
+          await t.sql.query(
+            `TRUNCATE gp_events, patients, hes_episodes, source_loads RESTART IDENTITY CASCADE`,
+          );
+          const rows = people.map((p, i) => ({ ...p, nhs: String(9_300_000_000 + i), i }));
+          await t.sql.query(
+            `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+             SELECT nhs, DATE '1950-01-01' + i, 'F', 'LS1 4AP', 'A', 'A81001', i::text
+               FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, i int)`,
+            [JSON.stringify(rows)],
+          );
+          await t.sql.query(
+            `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+             SELECT p.id, p.practice_ods, 'condition', 'r' || x.i || '_' || g, 'snomed', 'c' || x.i || '_' || g, DATE '2012-01-01' + g
+               FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, i int, gp int)
+               JOIN patients p ON p.nhs_number = x.nhs, generate_series(1, x.gp) g`,
+            [JSON.stringify(rows)],
+          );
+          const { rows: load } = await t.sql.query(
+            `INSERT INTO source_loads (kind) VALUES ('hes') RETURNING id`,
+          );
+          await t.sql.query(
+            `INSERT INTO hes_episodes (epikey, nhs_number, birth_date, sex, postcode, admission_date, diagnosis_icd10, provider_code, load_id, patient_id, linkage_step)
+             SELECT 'e' || x.i || '_' || g, x.nhs, p.birth_date, 'F', 'LS1 4AP', DATE '2013-01-01' + g, 'I63.9', 'RR8', $2, p.id, 1
+               FROM jsonb_to_recordset($1::jsonb) AS x(nhs text, i int, hes int)
+               JOIN patients p ON p.nhs_number = x.nhs, generate_series(1, x.hes) g`,
+            [JSON.stringify(rows), load[0].id],
+          );
+          const rel = await runRelease(
+            t,
+            spec({
+              tier,
+              legalBasis: 's251',
+              datasets: [
+                { dataset: 'gp', fields: ['date_of_birth', 'code', 'event_date'] },
+                { dataset: 'hes', fields: ['date_of_birth', 'admission_date', 'diagnosis_icd10'] },
+              ],
+              recipients: [researcher.id],
+              requestedBy: officer.id,
+            }),
+            officer,
+          );
+          // Completed means the verifier's row-order check passed too.
+          expect(rel.failure_reason).toBeNull();
+          const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).rows;
+          const hes = parseCsvGz((await download(t, researcher.auth, rel.id, 'hes.csv.gz')).body).rows;
+          const gpPersons = gp.map((r) => Number(/^c(\d+)_/.exec(r.code)![1]));
+          expect(gp).toHaveLength(people.reduce((n, p) => n + p.gp, 0));
+          expect(new Set(gp.map((r) => r.code)).size).toBe(gp.length);
+          const hesBirths = hes.map((r) => r.date_of_birth ?? r.birth_year_month);
+          expect(hes).toHaveLength(people.reduce((n, p) => n + p.hes, 0));
+          const { seen, chance } = sameNeighbours(gpPersons);
+          expect(seen).toBeLessThanOrEqual(chance + 6 * Math.sqrt(chance) + 3);
+          // GP and HES not aligned: persons' first positions uncorrelated (identifiable: dates of
+          // birth name persons; |ρ| < 0.6 with at least 40 persons in both: over 3.7 σ).
+          if (tier === 'identifiable') {
+            const gpBirths = gp.map((r) => r.date_of_birth);
+            const day = (d: string) => Date.parse(d) / 86_400_000;
+            const both = new Set(gpBirths.filter((b) => hesBirths.includes(b)));
+            if (both.size >= 40)
+              expect(Math.abs(alignment(gpBirths.map(day), hesBirths.map(day)))).toBeLessThan(0.6);
+          }
+        },
+      ),
+      { numRuns: 4 },
+    );
   });
 });

@@ -81,17 +81,24 @@ export class ReleaseKeys {
   }
 
   /**
-   * The key of the row order of files without a person column (`row-order.ts`): derived from the
-   * release's token seed (every tier has one), so new per release and the same on a retry. Read
-   * outside any snapshot transaction.
+   * A key of its own for one use (`use`), derived from the release's token seed (every tier has
+   * one): new per release, the same on a retry.
    */
-  async rowOrderKey(em: Pick<EntityManager, 'query'>, releaseId: string): Promise<Buffer> {
-    const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);
-    const seed = this.open(row.token_seed_enc, `release:${releaseId}`);
+  seedKey(sealedSeed: Buffer, releaseId: string, use: string): Buffer {
+    const seed = this.open(sealedSeed, `release:${releaseId}`);
     try {
-      return derive(seed, 'row-order-v1');
+      return derive(seed, use);
     } finally {
       seed.fill(0);
     }
+  }
+
+  /**
+   * The key of the row order of files without a person column (`row-order.ts`), from the release's
+   * token seed. Read outside any snapshot transaction.
+   */
+  async rowOrderKey(em: Pick<EntityManager, 'query'>, releaseId: string): Promise<Buffer> {
+    const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);
+    return this.seedKey(row.token_seed_enc, releaseId, 'row-order-v1');
   }
 }

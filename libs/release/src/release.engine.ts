@@ -15,6 +15,7 @@ import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-
 import { PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
 import { chooseNode, closestMiss, LatticeNode, NodeStats, withinBudget } from './k-anonymity';
 import { ReleaseKeys } from './keys';
+import { DifferenceDecision, differencingManifest, guardDifference } from './release-ledger';
 import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from './row-order';
 import {
   classOf,
@@ -441,6 +442,7 @@ export class ReleaseEngine {
           }
         : undefined,
       disclosureControl: prepared.aggregate?.info,
+      differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
       files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
       verification,
       software: { name: 'custodian', version: SOFTWARE_VERSION },
@@ -916,6 +918,23 @@ export class ReleaseEngine {
     // columns they join, filter and group on.
     await q(`ANALYZE ${work.rp} (nhs, patient_id, excl, files, a5, sex, eth, district, okey)`);
     await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
+    // Record level: the bid's releases compared with each other (release-ledger.ts, #27) — before
+    // the counts, so that the persons it withholds are counted among those left out.
+    let differencing: DifferenceDecision | undefined;
+    if (recordLevel) {
+      const key = this.keys.seedKey(rel.token_seed_enc, rel.id, 'difference-v1');
+      try {
+        differencing = await guardDifference(
+          q,
+          { id: rel.id, bidId: rel.bid_id, organisationId: spec.organisationId },
+          this.config.anonK,
+          key,
+        );
+      } finally {
+        key.fill(0);
+      }
+      excluded.differencing = differencing;
+    }
     // One pass over the persons for every count the report needs of them: by reason left out,
     // GP rows (per-person counts), persons per file (a per-person file's size) and Type 2
     // objectors let in (legal bases that do not apply objections).
@@ -1002,7 +1021,14 @@ export class ReleaseEngine {
     // The temp views would outlive the transaction in this pooled session.
     await q(`DROP VIEW rp, rel_blocked`);
     const persons = tally.reduce((n, t) => n + Number(t.persons), 0);
-    return { excluded, estimated, persons, kAnon, aggregate: recordLevel ? undefined : aggregate };
+    return {
+      excluded,
+      estimated,
+      persons,
+      kAnon,
+      differencing,
+      aggregate: recordLevel ? undefined : aggregate,
+    };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -447,8 +448,13 @@ describe('release engine (SPEC §5)', () => {
     const text = gunzipSync((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body).toString();
     expect(text).not.toMatch(/93000\d{5}/);
 
-    // Too small a population for k: the release fails with a clear reason and leaves no files.
-    const tiny = await runRelease(t, { ...s, cohort: { practices: ['A81001'] } }, officer);
+    // Too small a population for k: the release fails with a clear reason and leaves no files. (A
+    // bid of its own: a release of the same bid would be compared with the ones above, #27.)
+    const tiny = await runRelease(
+      t,
+      { ...s, bidId: randomUUID(), cohort: { practices: ['A81001'] } },
+      officer,
+    );
     expect(tiny.state).toBe('failed');
     expect(tiny.failure_reason).toMatch(/^K_ANONYMITY_UNACHIEVABLE/);
     expect(existsSync(path.join(t.config.dataDir, tiny.id))).toBe(false);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';

@@ -15,6 +15,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * NHS numbers, like `bid_cohort_members`: internal to the centre, never in a file or a response.
  * Written and read by `libs/release` only.
+ *
+ * Also (#27, pseudonymised bids of one organisation): `bid_votes.approve_linkage`, owned by
+ * `libs/bids`.
  */
 export class ReleaseLedger1764000023000 implements MigrationInterface {
   name = 'ReleaseLedger1764000023000';
@@ -40,9 +43,13 @@ export class ReleaseLedger1764000023000 implements MigrationInterface {
         state text NOT NULL CHECK (state IN ('released', 'withheld')),
         PRIMARY KEY (release_id, nhs)
       )`);
+    // A panel member's approval of linkage with the organisation's other bids (#27): without it
+    // from every approving member, a pseudonymised agreement carries the no-linkage condition.
+    await q.query(`ALTER TABLE bid_votes ADD COLUMN approve_linkage boolean NOT NULL DEFAULT false`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE bid_votes DROP COLUMN approve_linkage`);
     await q.query(`DROP TABLE release_ledger_persons`);
     await q.query(`DROP TABLE release_ledger`);
   }

@@ -17,6 +17,7 @@ import { LinkageType1Keys1764000017000 } from './1764000017000-linkage-type1-key
 import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and-codes';
 import { LocationQuasiIdentifiers1764000018000 } from './1764000018000-location-quasi-identifiers';
 import { IdempotencyKeys1764000022000 } from './1764000022000-idempotency-keys';
+import { ReleaseLedger1764000023000 } from './1764000023000-release-ledger';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -42,4 +43,5 @@ export const MIGRATIONS = [
   SourceKeysAndCodes1764000016000,
   LocationQuasiIdentifiers1764000018000,
   IdempotencyKeys1764000022000,
+  ReleaseLedger1764000023000,
 ];

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { defineAbilityFor } from '@custodian/authz';
-import { AgreementsService, BidsController } from '@custodian/bids';
+import { AgreementsService, BidsController, NO_LINKAGE_CONDITION } from '@custodian/bids';
 import { IS_PUBLIC, PERMISSION, type Role } from '@custodian/core';
 import { CatalogController } from '@custodian/catalog';
 import { RegisterController } from '@custodian/register';
@@ -667,7 +667,8 @@ describe('bids and governance', () => {
       expect(mine[3].details).toEqual({
         outcome: 'approved',
         grantedTier: 'pseudonymised',
-        conditions: ['Condition A', 'Condition B'],
+        // #27: a pseudonymised grant carries the no-linkage condition unless linkage was approved.
+        conditions: ['Condition A', 'Condition B', NO_LINKAGE_CONDITION],
       });
       // Not even the member whose vote reached quorum (panel[3]) is named to the applicant.
       expect(mine[3]).toMatchObject({ actorId: null, actorRoles: ['panel_member'] });

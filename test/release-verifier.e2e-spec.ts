@@ -286,6 +286,18 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  it('rejects an aggregate table with an empty cell left out, or shown as 0 (#27: * must not mean present)', async () => {
+    // The last cell dropped: the rows are no longer the cross-product of the dimensions' values.
+    const gap = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => s.replace(/[^\n]*\n$/, ''));
+    expect((await rejection(gap, ids.aggregate)).message).toMatch(
+      /aggregate: aggregate.csv.gz: \d+ cells, not the \d+ of the dimensions' cross-product/,
+    );
+    const zero = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => s.replace(/,(\d+|\*)\n/, ',0\n'));
+    expect((await rejection(zero, ids.aggregate)).message).toMatch(
+      /aggregate: aggregate.csv.gz row 1: an empty cell shown as 0/,
+    );
+  });
+
   it('rejects a wrong SHA-256 (same rows, other bytes) and a manifest that differs from release_files', async () => {
     const dir = corrupted(ids.identifiable, 'gp.csv.gz', (s) => s); // re-gzipped at another level
     expect((await rejection(dir, ids.identifiable)).message).toMatch(

@@ -447,8 +447,13 @@ describe('release engine (SPEC §5)', () => {
     const text = gunzipSync((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body).toString();
     expect(text).not.toMatch(/93000\d{5}/);
 
-    // Too small a population for k: the release fails with a clear reason and leaves no files.
-    const tiny = await runRelease(t, { ...s, cohort: { practices: ['A81001'] } }, officer);
+    // Too small a population for k: the release fails with a clear reason and leaves no files. (A
+    // bid of its own: a release of the same bid would be compared with the ones above, #27.)
+    const tiny = await runRelease(
+      t,
+      { ...s, bidId: randomUUID(), cohort: { practices: ['A81001'] } },
+      officer,
+    );
     expect(tiny.state).toBe('failed');
     expect(tiny.failure_reason).toMatch(/^K_ANONYMITY_UNACHIEVABLE/);
     expect(existsSync(path.join(t.config.dataDir, tiny.id))).toBe(false);
@@ -475,7 +480,9 @@ describe('release engine (SPEC §5)', () => {
       agg.rows.find((r) => r.sex === sex && r.code === code)?.patients;
     // A81001's 6 F patients (objectors counted too) are the only ones with 38341003: primary
     // suppression; F's other cell would give it away from the F total, then M's from the code total.
-    expect(agg.rows).toHaveLength(3);
+    // The empty cell (M, 38341003) is shown too, as `*` (#27: every cell of the cross-product).
+    expect(agg.rows).toHaveLength(4);
+    expect(cell('M', '38341003')).toBe('*');
     expect(cell('F', '38341003')).toBe('*');
     expect(cell('F', '22298006')).toBe('*');
     expect(cell('M', '22298006')).toBe('*');

@@ -77,6 +77,8 @@ export class BidVote {
   @Column({ name: 'conflict_of_interest', type: 'boolean' }) conflictOfInterest!: boolean;
   @Column({ type: 'text', nullable: true }) interests!: string | null;
   @Column({ type: 'boolean' }) recused!: boolean;
+  /** The member approves linkage with the organisation's other bids (no no-linkage condition). */
+  @Column({ name: 'approve_linkage', type: 'boolean', default: false }) approveLinkage!: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

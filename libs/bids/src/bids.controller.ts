@@ -95,7 +95,9 @@ export class BidsController {
   @Can('read', 'Bid')
   @ApiOkResponse({ type: BidDto })
   async get(@CurrentUser() user: Principal, @Id() id: string): Promise<BidDto> {
-    return toBidResponse(await this.bids.get(user, id));
+    const bid = await this.bids.get(user, id);
+    const linkageRisk = await this.bids.linkageRisk(user, bid);
+    return { ...toBidResponse(bid), ...(linkageRisk ? { linkageRisk } : {}) };
   }
 
   @Patch(':id')

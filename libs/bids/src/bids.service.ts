@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In, Not } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ChangeFeed, FeedCache } from '@custodian/database';
 import { CatalogService } from '@custodian/catalog';
@@ -21,7 +21,9 @@ import { BASES_BY_TIER, BASES_NEEDING_REFERENCE, maxDurationMonths } from './bid
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent } from './bid.entity';
+import { linkingFieldsOf, NO_LINKAGE_CONDITION, overlapOf } from './linkage-risk';
 import type {
+  LinkageRiskDto,
   AgreementDto,
   BidDto,
   BidEventDto,
@@ -256,6 +258,35 @@ export class BidsService {
     const bid = await this.readBid(this.db.manager, id, scope);
     this.reads.set(key, bid, begun);
     return bid;
+  }
+
+  /**
+   * Reviewers (not of the applicant organisation), pseudonymised bids only: the organisation's
+   * other approved or active pseudonymised bids and their overlap with this one (#27,
+   * `linkage-risk.ts`). Undefined for anyone else.
+   */
+  async linkageRisk(user: Principal, bid: Readonly<BidWithAgreement>): Promise<LinkageRiskDto | undefined> {
+    if (!seesInternals(user, bid) || (bid.grantedTier ?? bid.requestedTier) !== 'pseudonymised')
+      return undefined;
+    const others = await this.db.getRepository(Bid).find({
+      where: {
+        organisationId: bid.organisationId,
+        id: Not(bid.id),
+        state: In(['approved', 'active']),
+        grantedTier: 'pseudonymised',
+      },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return {
+      otherPseudonymisedBids: others.map((o) => ({
+        id: o.id,
+        title: o.title,
+        state: o.state,
+        ...overlapOf(bid, o),
+      })),
+      linkingFields: linkingFieldsOf(bid),
+      condition: NO_LINKAGE_CONDITION,
+    };
   }
 
   async events(user: Principal, id: string): Promise<BidEventDto[]> {

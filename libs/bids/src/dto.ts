@@ -202,6 +202,13 @@ export class VoteDto {
   @MinLength(1, { each: true })
   @MaxLength(1000, { each: true })
   conditions?: string[];
+  @ApiPropertyOptional({
+    description:
+      "Approve linkage with the organisation's other bids: unless every approving vote does, a pseudonymised agreement carries a no-linkage condition",
+  })
+  @IsOptional()
+  @IsBoolean()
+  approveLinkage?: boolean;
   @ApiProperty({
     description: 'Declaration of interests: true recuses the voter (the vote is recorded, not counted)',
   })
@@ -241,6 +248,34 @@ export class AgreementDto {
   endDate!: string | null;
 }
 
+export class LinkedBidDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty({ enum: BID_STATES }) state!: BidState;
+  @ApiProperty({ type: [String] }) sharedDatasets!: string[];
+  @ApiProperty({ type: [String], description: '`dataset.field` both bids request' }) sharedFields!: string[];
+  @ApiProperty({
+    description: "False only when the cohorts' definitions exclude each other (practices or postcode areas)",
+  })
+  cohortsMayOverlap!: boolean;
+}
+
+export class LinkageRiskDto {
+  @ApiProperty({
+    type: [LinkedBidDto],
+    description: "The applicant organisation's other approved or active pseudonymised bids",
+  })
+  otherPseudonymisedBids!: LinkedBidDto[];
+  @ApiProperty({
+    type: [String],
+    description:
+      'Fields of this bid that join persons across pseudonymised bids (birth year-month, district, sex)',
+  })
+  linkingFields!: string[];
+  @ApiProperty({ description: 'The condition the agreement carries unless the panel approves linkage' })
+  condition!: string;
+}
+
 export class BidDto {
   @ApiProperty() id!: string;
   @ApiProperty() organisationId!: string;
@@ -262,6 +297,12 @@ export class BidDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Consenting NHS numbers on file (consent bids)' })
   cohortSize!: number | null;
   @ApiProperty({ type: AgreementDto, nullable: true }) agreement!: AgreementDto | null;
+  @ApiPropertyOptional({
+    type: LinkageRiskDto,
+    description:
+      "Reviewers only, pseudonymised bids: linkage with the organisation's other pseudonymised bids (#27)",
+  })
+  linkageRisk?: LinkageRiskDto;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
   @ApiProperty({ type: Date, nullable: true }) submittedAt!: Date | null;

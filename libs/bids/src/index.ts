@@ -12,3 +12,4 @@ export * from './demo';
 export * from './dto';
 export * from './panel.service';
 export * from './bids.controller';
+export { NO_LINKAGE_CONDITION } from './linkage-risk';

@@ -18,6 +18,7 @@ import { BidWorkflow } from './bid-workflow';
 import { BidVote } from './bid.entity';
 import { BidsService } from './bids.service';
 import type { VoteDto, VoteResultDto } from './dto';
+import { approvalConditions } from './linkage-risk';
 
 /**
  * The governance panel: votes with a declaration of interests, recusal, quorum and the decision.
@@ -89,6 +90,7 @@ export class PanelService {
             tier: dto.decision === 'approve' ? tier : null,
             conditions: dto.decision === 'approve' ? (dto.conditions ?? []) : [],
             conflictOfInterest: dto.conflictOfInterest,
+            approveLinkage: dto.decision === 'approve' && dto.approveLinkage === true,
             interests: dto.interests ?? null,
             recused,
           }),
@@ -102,6 +104,7 @@ export class PanelService {
             decision: vote.decision,
             tier: vote.tier,
             conditions: vote.conditions,
+            approveLinkage: vote.approveLinkage,
             conflictOfInterest: vote.conflictOfInterest,
             recused,
           },
@@ -135,6 +138,14 @@ export class PanelService {
           bid.requestedTier,
         );
         if (outcome.outcome === 'approved') {
+          // #27: a pseudonymised grant carries the no-linkage condition unless every approving
+          // vote approved linkage.
+          const approving = counted.filter((v) => v.decision === 'approve');
+          outcome.conditions = approvalConditions(
+            outcome.conditions,
+            outcome.grantedTier,
+            approving.length > 0 && approving.every((v) => v.approveLinkage),
+          );
           await this.workflow.transition(tx, bid, 'decide_approve', user, {
             meta,
             remarks: 'Approved by the panel',

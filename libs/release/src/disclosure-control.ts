@@ -1,12 +1,14 @@
 /**
  * Statistical disclosure control for the aggregate tier (SPEC §5 step 5), as a pure function:
- * - primary suppression: a count of 1–7 is shown as `*`;
+ * - primary suppression: a count of 0–7 is shown as `*` (an empty cell of the cross-product too, so
+ *   that `*` never means "someone is here"; see `aggregate-cells.ts`);
  * - every other count is rounded to the nearest 5;
  * - secondary suppression: in every group of cells that differ in one dimension only (a row or a
  *   column of the table, whose total a reader may know), a lone suppressed cell could be recovered
  *   by subtraction, so the next smallest cell of the group is suppressed too; repeated until no
  *   group of two or more cells has exactly one suppressed cell.
- * Zero counts are not cells (GROUP BY never produces them).
+ * Cells are the whole cross-product of the dimensions' values (`crossProductCells`), empty ones
+ * with a count of 0.
  */
 export interface Cell {
   key: string[];
@@ -15,7 +17,7 @@ export interface Cell {
 
 export interface ProtectedCell {
   key: string[];
-  /** A multiple of 5 (never 1–7), or `*`. */
+  /** A multiple of 5 of at least 10, or `*`. */
   shown: number | '*';
   suppressed: 'primary' | 'secondary' | null;
 }
@@ -40,7 +42,8 @@ export function protectCells(cells: Cell[]): ProtectedCell[] {
   const dims = cells[0]?.key.length ?? 0;
   const state = cells.map((c) => ({
     ...c,
-    suppressed: (c.count >= 1 && c.count <= PRIMARY_MAX ? 'primary' : null) as ProtectedCell['suppressed'],
+    // 0 too: an empty cell shown as 0 would make `*` mean "someone is here".
+    suppressed: (c.count <= PRIMARY_MAX ? 'primary' : null) as ProtectedCell['suppressed'],
   }));
   // Groups: for each dimension d, the cells sharing every other coordinate. With one dimension
   // the whole table is one group (its grand total may be known).

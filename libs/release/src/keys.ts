@@ -79,4 +79,26 @@ export class ReleaseKeys {
       secret.fill(0);
     }
   }
+
+  /**
+   * A key of its own for one use (`use`), derived from the release's token seed (every tier has
+   * one): new per release, the same on a retry.
+   */
+  seedKey(sealedSeed: Buffer, releaseId: string, use: string): Buffer {
+    const seed = this.open(sealedSeed, `release:${releaseId}`);
+    try {
+      return derive(seed, use);
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /**
+   * The key of the row order of files without a person column (`row-order.ts`), from the release's
+   * token seed. Read outside any snapshot transaction.
+   */
+  async rowOrderKey(em: Pick<EntityManager, 'query'>, releaseId: string): Promise<Buffer> {
+    const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);
+    return this.seedKey(row.token_seed_enc, releaseId, 'row-order-v1');
+  }
 }

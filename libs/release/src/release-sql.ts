@@ -4,6 +4,7 @@ import { LOCATION_QI_FIELD, locationOutput, pairKept } from './location-qi';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
 import type { Tier } from './release.types';
+import { rowOrderHash } from './row-order';
 
 /**
  * SQL pieces of the engine. Everything here is built from fixed catalogue names, tier rules and
@@ -384,30 +385,52 @@ export const orderKeyLiteral = (key: string) => {
  * The SELECT one shard of a dataset file is COPYed from. Files are ordered by the persons' order
  * key and identifier, then date and row id, so shards concatenated in order give one stable order,
  * and a retry over the same data writes the same bytes. The row order carries nothing of the order
- * data arrived in.
+ * data arrived in. A file without a person column (`shuffle`: the shard's range of the keyed row
+ * hash) is ordered by that hash instead, and holds the rows whose hash is in the range
+ * (`row-order.ts`).
  *
  * A row per event: runs in the shard's transaction on the coordinator's snapshot, where `rp` holds
- * the shard's included persons only (objectors, people outside the consent cohort and the filters
- * are not in it). A row per person (`slice` required): reads the committed working set itself,
- * the slice's included persons in index order.
+ * the included persons (objectors, people outside the consent cohort and the filters are not in
+ * it): the shard's only, or — when a file of the release is shuffled — all of them, and then a
+ * person-ordered file keeps to the shard's (`slice`). A row per person (`slice` required): reads
+ * the committed working set itself, the slice's included persons in index order (shuffled: all
+ * included persons whose hash is in the range).
  */
-export function datasetSelect(dataset: Dataset, fields: string[], shape: Shape, slice?: WorkSlice): string {
+export function datasetSelect(
+  dataset: Dataset,
+  fields: string[],
+  shape: Shape,
+  slice?: Pick<WorkSlice, 'first' | 'last'> & Partial<WorkSlice>,
+  shuffle?: { lo: bigint; hi: bigint },
+): string {
   const d = DATASET_SQL[dataset];
   const { columns, perEvent } = datasetColumns(dataset, fields, shape.tier, shape.levels);
   const cols = columns.map((c) => `${c.expr} AS ${c.name}`).join(', ');
-  if (perEvent)
+  // Shuffled: the keyed hash and the row's id ride along for the range and the order.
+  const shuffled = (rows: (lead: string) => string, id: string) =>
+    `SELECT ${columns.map((c) => c.name).join(', ')}
+       FROM (${rows(`${rowOrderHash(dataset, id)} AS rel_h, ${id} AS rel_id, `)}) s
+      WHERE rel_h BETWEEN ${shuffle!.lo} AND ${shuffle!.hi} ORDER BY rel_h, rel_id`;
+  if (perEvent) {
     // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared).
-    return `SELECT ${cols} FROM ${d.from}
+    const rows = (lead = '') => `SELECT ${lead}${cols} FROM ${d.from}
              WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
                shape.tier === 'anonymised'
                  ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0 AND ${locationPairKept(dataset, fields, shape)}`
                  : ''
-             }
+             }`;
+    if (shuffle) return shuffled(rows, 'x.id');
+    return `${rows()}${
+      slice ? ` AND rp.okey BETWEEN ${orderKeyLiteral(slice.first)} AND ${orderKeyLiteral(slice.last)}` : ''
+    }
              ORDER BY rp.okey, rp.pid, ${d.date}, x.id`;
-  if (!slice) throw new Error('a per-person file reads the working set: slice required');
-  return `SELECT ${cols} FROM ${slice.work.rp} rp
-           WHERE rp.okey BETWEEN ${orderKeyLiteral(slice.first)} AND ${orderKeyLiteral(slice.last)}
-             AND rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0
+  }
+  if (!slice?.work) throw new Error('a per-person file reads the working set: slice required');
+  const work = slice.work;
+  const persons = (lead = '') => `SELECT ${lead}${cols} FROM ${work.rp} rp
+           WHERE rp.excl IS NULL AND rp.files & ${FILE_BIT[dataset]} <> 0`;
+  if (shuffle) return shuffled(persons, 'rp.pid');
+  return `${persons()} AND rp.okey BETWEEN ${orderKeyLiteral(slice.first)} AND ${orderKeyLiteral(slice.last)}
            ORDER BY rp.okey, rp.pid`;
 }
 

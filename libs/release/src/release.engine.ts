@@ -11,6 +11,7 @@ import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
+import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-cells';
 import { Cell, PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
 import {
   chooseNode,
@@ -25,6 +26,8 @@ import {
 import { locationQis } from './location-qi';
 import { locationBaseRows, locationPairsTable, suppressPairs } from './location-qi.sql';
 import { ReleaseKeys } from './keys';
+import { DifferenceDecision, differencingManifest, guardDifference } from './release-ledger';
+import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from './row-order';
 import {
   classOf,
   areaOf,
@@ -469,6 +472,7 @@ export class ReleaseEngine {
           }
         : undefined,
       disclosureControl: prepared.aggregate?.info,
+      differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
       files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
       verification,
       software: { name: 'custodian', version: SOFTWARE_VERSION },
@@ -643,6 +647,13 @@ export class ReleaseEngine {
         };
         const shape = { tier: spec.tier, range: rangeOf(spec), levels };
         const perEvent = (d: ReleaseSpec['datasets'][number]) => isPerEvent(d.dataset, d.fields);
+        // Files without a person column: this shard's range of the keyed row hash (row-order.ts).
+        const rowOrderKey = needsRowOrderKey(spec.datasets)
+          ? await this.keys.rowOrderKey(this.db, releaseId)
+          : undefined;
+        const shuffle = rowOrderKey ? await this.shuffleRange(releaseId, build, shard) : undefined;
+        const shuffleOf = (d: ReleaseSpec['datasets'][number]) =>
+          hasPersonColumn(d.fields) ? undefined : shuffle;
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
           const file = path.join(dir, shardFile(d.dataset, shard));
           const w = await copyQueryToGzip(client, select, `${file}.partial`, {
@@ -665,7 +676,11 @@ export class ReleaseEngine {
             // The `okey` index gives the file's order without a sort; the shards are the
             // parallelism (a parallel scan would need a sort to merge).
             await client.query(`SET LOCAL max_parallel_workers_per_gather = 0`);
-            await writeFile(d, datasetSelect(d.dataset, d.fields, shape, { work, first, last }));
+            if (shuffleOf(d)) await installRowOrderKey(client, rowOrderKey!);
+            await writeFile(
+              d,
+              datasetSelect(d.dataset, d.fields, shape, { work, first, last }, shuffleOf(d)),
+            );
             await client.query('COMMIT');
           }
           const events = spec.datasets.filter(perEvent);
@@ -685,8 +700,12 @@ export class ReleaseEngine {
             await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
             // The working set was committed after that snapshot, so this transaction cannot see its
             // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
+            // A shuffled file's shard is a range of its rows' hash: it needs every included person.
+            const whole = events.some((d) => shuffleOf(d));
             const slice = {
-              rp: `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
+              rp: whole
+                ? `SELECT * FROM ${work.rp} WHERE excl IS NULL`
+                : `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
               rel_blocked: `SELECT * FROM ${work.blocked}`,
             };
             const source = { rp: work.rp, rel_blocked: work.blocked };
@@ -701,8 +720,13 @@ export class ReleaseEngine {
               await client.query(`INSERT INTO ${SOURCE_ROW_KEY_TABLE} VALUES ($1)`, [rowKey]);
               rowKey.fill(0);
             }
+            if (whole) await installRowOrderKey(client, rowOrderKey!);
             lap('pipeMs');
-            for (const d of events) await writeFile(d, datasetSelect(d.dataset, d.fields, shape));
+            for (const d of events)
+              await writeFile(
+                d,
+                datasetSelect(d.dataset, d.fields, shape, whole ? { first, last } : undefined, shuffleOf(d)),
+              );
             await client.query('COMMIT');
           }
         } catch (err) {
@@ -714,6 +738,8 @@ export class ReleaseEngine {
             )
             .catch(() => undefined);
           throw err;
+        } finally {
+          rowOrderKey?.fill(0);
         }
         await client.query(
           `UPDATE release_shards SET state = 'done', rows = $4, timings = $5, finished_at = now()
@@ -732,6 +758,15 @@ export class ReleaseEngine {
         await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]).catch(() => undefined);
       }
     });
+  }
+
+  /** This shard's range of the keyed row hash, of the build's shard count (row-order.ts). */
+  private async shuffleRange(releaseId: string, build: number, shard: number) {
+    const [{ n }]: { n: number }[] = await this.db.query(
+      `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND build = $2`,
+      [releaseId, build],
+    );
+    return shardHashRange(shard, n);
   }
 
   /**
@@ -913,6 +948,23 @@ export class ReleaseEngine {
     // columns they join, filter and group on.
     await q(`ANALYZE ${work.rp} (nhs, patient_id, excl, files, a5, sex, eth, district, okey)`);
     await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
+    // Record level: the bid's releases compared with each other (release-ledger.ts, #27) — before
+    // the counts, so that the persons it withholds are counted among those left out.
+    let differencing: DifferenceDecision | undefined;
+    if (recordLevel) {
+      const key = this.keys.seedKey(rel.token_seed_enc, rel.id, 'difference-v1');
+      try {
+        differencing = await guardDifference(
+          q,
+          { id: rel.id, bidId: rel.bid_id, organisationId: spec.organisationId },
+          this.config.anonK,
+          key,
+        );
+      } finally {
+        key.fill(0);
+      }
+      excluded.differencing = differencing;
+    }
     // One pass over the persons for every count the report needs of them: by reason left out,
     // GP rows (per-person counts), persons per file (a per-person file's size) and Type 2
     // objectors let in (legal bases that do not apply objections).
@@ -1007,7 +1059,14 @@ export class ReleaseEngine {
     // The temp views would outlive the transaction in this pooled session.
     await q(`DROP VIEW rp, rel_blocked`);
     const persons = tally.reduce((n, t) => n + Number(t.persons), 0);
-    return { excluded, estimated, persons, kAnon, aggregate: recordLevel ? undefined : aggregate };
+    return {
+      excluded,
+      estimated,
+      persons,
+      kAnon,
+      differencing,
+      aggregate: recordLevel ? undefined : aggregate,
+    };
   }
 
   /**
@@ -1199,27 +1258,43 @@ export class ReleaseEngine {
     // dimension (each row and column of it), counted before any cell is shown. A cohort of one
     // person made a table of that person's own record, `*` by `*`.
     const min = this.config.aggMinPopulation;
-    // One scan: the whole table and every value of every dimension, as grouping sets.
+    // One scan: the whole table and every value of every dimension, as grouping sets. The values
+    // (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows every cell
+    // of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
     const sets = ['()', ...dims.map((d) => `(${dimExpr[d]})`)].join(', ');
-    const [{ least }] = await q<{ least: number }>(
-      `SELECT min(n)::int AS least FROM (
-         SELECT count(DISTINCT ev.nhs)::int AS n FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
-          GROUP BY GROUPING SETS (${sets})) g`,
+    const grouping = dims.length ? `GROUPING(${dims.map((d) => dimExpr[d]).join(', ')})` : '0';
+    const margins = await q<Record<string, string | number>>(
+      `SELECT ${[...keys, `${grouping}::int AS g`, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
+         FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+        GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
     );
-    const thin = Number(least ?? 0) < min;
-    if (thin)
+    const least = Math.min(...margins.map((m) => Number(m.n)), Infinity);
+    if (!margins.length || least < min)
       throw new ReleaseFailure(
         'AGG_POPULATION_TOO_SMALL',
         `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
       );
+    // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
+    const all = (1 << dims.length) - 1;
+    const domains = dims.map((_, i) =>
+      margins
+        .filter((m) => Number(m.g) === (all ^ (1 << (dims.length - 1 - i))))
+        .map((m) => String(m[`k${i}`])),
+    );
+    if (crossProductSize(domains) > AGG_MAX_CELLS)
+      throw new ReleaseFailure(
+        'AGG_TABLE_TOO_LARGE',
+        `the cross-product of the dimensions' values has more than ${AGG_MAX_CELLS} cells; request fewer dimensions`,
+      );
     const rows = await q<Record<string, string | number>>(
       `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
          FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
-        ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')} ORDER BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
+        ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
     );
-    const cells: Cell[] = rows
-      .filter((r) => Number(r.n) > 0)
-      .map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) }));
+    const cells = crossProductCells(
+      domains,
+      rows.map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) })),
+    );
     const shown = protectCells(cells);
     const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];
     const written = await writeContent(file, lines.join(''), true, shown.length);
@@ -1229,7 +1304,7 @@ export class ReleaseEngine {
         ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
         [
           'patients',
-          `distinct patients: * for 1-${PRIMARY_MAX} or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
+          `distinct patients: * for 0-${PRIMARY_MAX} (every cell of the dimensions' cross-product is shown) or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
         ] as [string, string],
       ],
       info: {

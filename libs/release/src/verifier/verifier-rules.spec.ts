@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
 import {
   aggregateCellProblem,
+  crossProductProblem,
   expectedHeader,
   FULL_DATE_IN_LINE,
   holdsNhsNumber,
   loneSuppressedCell,
   MAYBE_NHS_NUMBER,
+  RowOrderCheck,
 } from './verifier-rules';
 
 describe('verifier rules', () => {
@@ -49,10 +51,19 @@ describe('verifier rules', () => {
     expect(holdsNhsNumber('1111111111')).toBe(false);
   });
 
-  it('aggregate cells: * or multiples of 5, never 1-7', () => {
-    for (const ok of ['*', '0', '10', '15', '1000']) expect(aggregateCellProblem(ok)).toBeUndefined();
-    for (const bad of ['1', '4', '5', '7', '12', '-5', '', 'x'])
+  it('aggregate cells: * or multiples of 5 of at least 10, never 0-7', () => {
+    for (const ok of ['*', '10', '15', '1000']) expect(aggregateCellProblem(ok)).toBeUndefined();
+    for (const bad of ['0', '1', '4', '5', '7', '12', '-5', '', 'x'])
       expect(aggregateCellProblem(bad)).toBeDefined();
+  });
+
+  it('aggregate tables: every cell of the cross-product once; a missing or repeated cell is found', () => {
+    const full = ['F', 'M'].flatMap((s) => ['2012', '2013', '2014'].map((y) => [s, y]));
+    expect(crossProductProblem(full)).toBeUndefined();
+    expect(crossProductProblem([])).toBeDefined(); // an empty table: never written
+    expect(crossProductProblem([[]])).toBeUndefined();
+    expect(crossProductProblem(full.slice(1))).toMatch(/5 cells, not the 6/);
+    expect(crossProductProblem([...full.slice(1), full[2]])).toMatch(/twice/);
   });
 
   it('a lone suppressed cell in a row or column is found; two, or none, are not', () => {
@@ -120,5 +131,44 @@ describe('verifier rules', () => {
     const r = new CsvReader(() => undefined);
     r.write('"open');
     expect(() => r.end()).toThrow(/unterminated/);
+  });
+
+  // Persons with a person-level value each (a few share one) and 1-8 dated rows.
+  const peopleArb = fc.array(
+    fc.record({ value: fc.integer({ min: 0, max: 400 }), rows: fc.integer({ min: 1, max: 8 }) }),
+    { minLength: 20, maxLength: 300 },
+  );
+  const rowsOf = (people: { value: number; rows: number }[]) =>
+    people.flatMap((p, i) =>
+      Array.from({ length: p.rows }, (_, j) => ({
+        person: i,
+        value: `v${p.value}`,
+        date: `2012-${String(j + 1).padStart(2, '0')}`,
+      })),
+    );
+  const check = (rows: { value: string; date: string }[]) => {
+    const c = new RowOrderCheck();
+    for (const r of rows) c.add(r.value, r.date);
+    return c.problem();
+  };
+
+  it('property: row order — a random order of any population passes; rows grouped by person and date fail', () => {
+    fc.assert(
+      fc.property(peopleArb, fc.infiniteStream(fc.nat()), (people, rnd) => {
+        const rows = rowsOf(people);
+        // Fisher-Yates with fast-check's numbers.
+        const shuffled = [...rows];
+        const it = rnd[Symbol.iterator]();
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = it.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+        }
+        expect(check(shuffled)).toBeUndefined();
+        // Grouped by person (the order before #27): found wherever there is enough to see it.
+        const repeats = rows.length - people.length;
+        if (repeats >= 60) expect(check(rows)).toBeDefined();
+      }),
+      { numRuns: 200 },
+    );
   });
 });

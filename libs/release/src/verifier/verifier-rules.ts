@@ -100,11 +100,15 @@ export function holdsNhsNumber(value: string): boolean {
   return false;
 }
 
-/** What an aggregate cell may show (SPEC §5 step 5): `*`, or a multiple of 5 that is not 1–7. */
+/**
+ * What an aggregate cell may show (SPEC §5 step 5): `*`, or a multiple of 5 of at least 10. An
+ * empty cell is `*` like 1–7 (a `0` would make `*` mean "someone is here").
+ */
 export function aggregateCellProblem(value: string): string | undefined {
   if (value === '*') return undefined;
   if (!/^\d+$/.test(value)) return 'a count that is neither * nor a whole number';
   const n = Number(value);
+  if (n === 0) return 'an empty cell shown as 0, not *';
   if (n >= 1 && n <= 7) return 'a count of 1-7 shown';
   if (n % 5 !== 0) return 'a count not rounded to 5';
   return undefined;
@@ -131,6 +135,27 @@ export function loneSuppressedCell(cells: { key: string[]; suppressed: boolean }
   return undefined;
 }
 
+/**
+ * The table must hold every cell of the cross-product of its dimensions' values (#27): each key
+ * once, and as many cells as the product of the numbers of distinct values per dimension (which,
+ * with no key repeated, means every combination is there). Returns what is wrong, if anything.
+ */
+export function crossProductProblem(keys: string[][]): string | undefined {
+  const dims = keys[0]?.length ?? 0;
+  const seen = new Set<string>();
+  const values = Array.from({ length: dims }, () => new Set<string>());
+  for (const k of keys) {
+    const s = JSON.stringify(k);
+    if (seen.has(s)) return 'a cell is listed twice';
+    seen.add(s);
+    k.forEach((v, i) => values[i].add(v));
+  }
+  const product = values.reduce((n, v) => n * v.size, 1);
+  if (keys.length !== product)
+    return `${keys.length} cells, not the ${product} of the dimensions' cross-product (an empty cell left out)`;
+  return undefined;
+}
+
 /** A full UK postcode (outward and inward code): never in a pseudonymised or anonymised file. */
 export const FULL_POSTCODE = /^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$/i;
 export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -138,3 +163,65 @@ export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 export const FULL_DATE = /^\d{4}-\d{2}-\d{2}/;
 /** A full date anywhere in a line (of an anonymised file, whose dates are years and months). */
 export const FULL_DATE_IN_LINE = /(?<!\d)\d{4}-\d{2}-\d{2}/;
+
+/**
+ * Row order of a file without a person column (SPEC §5 step 5, #27): its rows must carry no
+ * person grouping. Two signs of one, read from the file alone in fixed memory:
+ * - rows next to each other with the same person-level values (date of birth, postcode, sex, …,
+ *   hashed into 65,536 buckets) more often than a random order of the same rows gives
+ *   (E = Σ c(c−1) / N over the buckets' counts; Poisson margin of 6 σ);
+ * - event dates rising from one row to the next more often than falling (a person's rows sorted by
+ *   date), beyond 6 σ of a fair coin.
+ * Each returns what is wrong, if anything. Rows of one person sorted together fail both by far.
+ */
+export class RowOrderCheck {
+  private readonly buckets = new Uint32Array(1 << 16);
+  private rows = 0;
+  private prevBucket = -1;
+  private same = 0;
+  private prevDate: string | undefined;
+  private rises = 0;
+  private falls = 0;
+
+  /** One row: its person-level values (undefined when the file has none) and its event date. */
+  add(personValues: string | undefined, date: string | undefined): void {
+    if (personValues !== undefined) {
+      const b = fnv1a(personValues) & 0xffff;
+      this.buckets[b]++;
+      if (b === this.prevBucket) this.same++;
+      this.prevBucket = b;
+      this.rows++;
+    }
+    if (date !== undefined && date !== '') {
+      if (this.prevDate !== undefined) {
+        if (date > this.prevDate) this.rises++;
+        else if (date < this.prevDate) this.falls++;
+      }
+      this.prevDate = date;
+    }
+  }
+
+  problem(): string | undefined {
+    if (this.rows > 1) {
+      let pairs = 0;
+      for (const c of this.buckets) pairs += c * (c - 1);
+      const chance = pairs / this.rows;
+      if (this.same > chance + 6 * Math.sqrt(chance) + 10)
+        return `rows with the same person values are next to each other ${this.same} times, where a random order gives about ${Math.round(chance)}: the rows are grouped by person`;
+    }
+    const n = this.rises + this.falls;
+    if (n > 0 && this.rises - this.falls > 6 * Math.sqrt(n) + 10)
+      return `event dates rise from row to row ${this.rises} times and fall ${this.falls} times: the rows are sorted by person and date`;
+    return undefined;
+  }
+}
+
+/** FNV-1a, 32 bits, of a string's UTF-16 code units (a bucket, not a secret). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

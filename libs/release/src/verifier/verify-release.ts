@@ -13,6 +13,8 @@ import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
 import {
   aggregateCellProblem,
+  crossProductProblem,
+  RowOrderCheck,
   expectedHeader,
   FULL_DATE,
   FULL_POSTCODE,
@@ -407,6 +409,12 @@ async function checkDatasetFile(
   let prev: string | undefined;
   let prevFields: string[] = [];
   const where = (i: number) => `${name} row ${i}`;
+  // No person column: the rows' order must carry no person grouping (#27).
+  const order = idCol < 0 ? new RowOrderCheck() : undefined;
+  const personValueCols = header
+    .map((h, i) => (PERSON_COLUMNS_OF_TIER[tier].has(h) ? i : -1))
+    .filter((i) => i >= 0);
+  const dateCol = header.findIndex((h) => DATE_FIELDS.has(h) && !PERSON_COLUMNS_OF_TIER[tier].has(h));
 
   // Person columns lead every file (catalogue order). A row whose person part (text up to the end
   // of the person columns) repeats the row before's was checked there: it needs only the tests
@@ -482,6 +490,10 @@ async function checkDatasetFile(
         fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
     if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
       fail('identifiers by tier', `${where(i)}: a date in age_band`);
+    order?.add(
+      personValueCols.length ? personValueCols.map((c) => f[c]).join('\u0001') : undefined,
+      dateCol >= 0 ? f[dateCol] : undefined,
+    );
     // The same person on the same quasi-identifiers as the row before: already in that class.
     if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
       prevFields = f;
@@ -494,6 +506,11 @@ async function checkDatasetFile(
     }
   });
   checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
+  if (order) {
+    const problem = order.problem();
+    if (problem) fail('row order', `${name}: ${problem}`);
+    checks.add('row order: no person grouping in files without a person column');
+  }
   if (tier === 'anonymised') {
     if (qiCols.length) {
       for (const seen of small.values())
@@ -539,7 +556,11 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
       'aggregate',
       `${name}: a lone suppressed cell along ${dims[lone] ?? 'the table'} could be recovered from its total`,
     );
-  checks.add('aggregate cells: * or multiples of 5, never 1-7; no lone suppressed cell in a row or column');
+  const gap = crossProductProblem(cells.map((c) => c.key));
+  if (gap) fail('aggregate', `${name}: ${gap}`);
+  checks.add(
+    "aggregate cells: every cell of the dimensions' cross-product; * or multiples of 5 of at least 10; no lone suppressed cell in a row or column",
+  );
   return { ...result, persons: 0 };
 }
 

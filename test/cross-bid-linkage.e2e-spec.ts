@@ -1,0 +1,160 @@
+import { SESSION_COOKIE } from '@custodian/portal';
+import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
+
+type Session = Awaited<ReturnType<TestApp['as']>>;
+
+/**
+ * #27 "Pseudonymised tier across bids": birth year-month, postcode district and sex are unique for
+ * most persons, so two pseudonymised bids of one organisation can be joined one-to-one although
+ * they share no pseudonym. A governance control: the officer and panel see the organisation's
+ * other active pseudonymised bids with their overlap, and the agreement carries a no-linkage
+ * condition unless the panel approved linkage.
+ */
+const bidBody = (over: Record<string, unknown> = {}) => ({
+  title: 'Statins and stroke in Leeds',
+  purpose: 'Study whether statin prescribing is associated with fewer strokes.',
+  publicBenefit: 'Evidence for prescribing guidance on statins.',
+  legalBasis: 's251',
+  legalBasisReference: 'CAG 7-07(a)/2013',
+  requestedTier: 'pseudonymised',
+  datasets: [
+    { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+    { dataset: 'hes', fields: ['nhs_number', 'admission_date', 'diagnosis_icd10'] },
+  ],
+  cohort: { practices: ['A81001'], postcodeAreas: ['LS'] },
+  durationMonths: 12,
+  ...over,
+});
+
+describe('pseudonymised bids of one organisation: the linkage risk is shown and conditioned', () => {
+  let t: TestApp;
+  let researcher: Session;
+  let officer: Session;
+  let panel: Session[];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    const centre = (await t.factory.organisation({ kind: 'public_body' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    officer = await t.as('release_officer', { organisationId: centre });
+    panel = await Promise.all([1, 2, 3].map(() => t.as('panel_member', { organisationId: centre })));
+  });
+  afterAll(() => t?.close());
+
+  const cookieOf = (res: { headers: Record<string, unknown> }) =>
+    ([] as string[])
+      .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
+      .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
+      ?.split(';')[0];
+  const portalSession = async (email: string) => {
+    const page = await t.http.get('/sign-in').expect(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
+    const res = await t.http
+      .post('/sign-in')
+      .set('cookie', cookieOf(page)!)
+      .type('form')
+      .send({ _csrf: csrf, email, password: TEST_PASSWORD });
+    expect(res.status).toBe(303);
+    return cookieOf(res)!;
+  };
+  const create = async (over: Record<string, unknown> = {}) => {
+    const res = await t.http.post('/api/bids').set(researcher.auth).send(bidBody(over));
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  };
+  const inReview = async (over: Record<string, unknown> = {}) => {
+    const id = await create(over);
+    await t.http.post(`/api/bids/${id}/submit`).set(researcher.auth).send().expect(200);
+    await t.http
+      .post(`/api/bids/${id}/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'accept', remarks: 'ok' })
+      .expect(200);
+    return id;
+  };
+  const approve = async (id: string, vote: Record<string, unknown> = {}) => {
+    for (const p of panel)
+      await t.http
+        .post(`/api/bids/${id}/votes`)
+        .set(p.auth)
+        .send({ decision: 'approve', conflictOfInterest: false, ...vote })
+        .expect(201);
+  };
+  const active = async (over: Record<string, unknown> = {}) => {
+    const id = await inReview(over);
+    await approve(id);
+    await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcher.auth).send().expect(200);
+    return id;
+  };
+
+  it('the officer and the panel see the other active pseudonymised bids and their overlap; the applicant does not', async () => {
+    const first = await active({ title: 'First study' });
+    // Another organisation's bid, and an aggregate one, are not listed.
+    await active({
+      title: 'Counts',
+      requestedTier: 'aggregate',
+      legalBasis: 'none',
+      legalBasisReference: undefined,
+      datasets: [{ dataset: 'gp', fields: ['code'] }],
+      aggregation: { dimensions: ['sex'] },
+    });
+    const second = await inReview({
+      title: 'Second study',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity'] }],
+      cohort: { practices: ['A81001', 'B82002'] },
+    });
+    for (const who of [officer, panel[0]]) {
+      const body = (await t.http.get(`/api/bids/${second}`).set(who.auth).expect(200)).body;
+      expect(body.linkageRisk).toEqual({
+        otherPseudonymisedBids: [
+          {
+            id: first,
+            title: 'First study',
+            state: 'active',
+            sharedDatasets: ['gp'],
+            sharedFields: ['gp.nhs_number', 'gp.date_of_birth', 'gp.postcode', 'gp.sex'],
+            cohortsMayOverlap: true,
+          },
+        ],
+        linkingFields: ['date_of_birth', 'postcode', 'sex'],
+        condition: expect.stringMatching(/^No linkage/),
+      });
+    }
+    const own = (await t.http.get(`/api/bids/${second}`).set(researcher.auth).expect(200)).body;
+    expect(own).not.toHaveProperty('linkageRisk');
+    // The portal pages of the officer (screening) and the panel show it; the applicant's does not.
+    for (const [who, page] of [
+      [officer, `/screening/${second}`],
+      [panel[0], `/panel/${second}`],
+    ] as const) {
+      const html = (
+        await t.http
+          .get(page)
+          .set('cookie', await portalSession(who.user.email))
+          .expect(200)
+      ).text;
+      expect(html).toContain("Linkage with the organisation's other pseudonymised bids");
+      expect(html).toContain('First study');
+      expect(html).toContain('gp.date_of_birth, gp.postcode, gp.sex');
+    }
+    const mine = (
+      await t.http
+        .get(`/requests/${second}`)
+        .set('cookie', await portalSession(researcher.user.email))
+        .expect(200)
+    ).text;
+    expect(mine).not.toContain('Linkage with the organisation');
+  });
+
+  it('the agreement carries a no-linkage condition unless every approving vote approved linkage', async () => {
+    const plain = await inReview({ title: 'Plain' });
+    await approve(plain);
+    const a = (await t.http.get(`/api/bids/${plain}`).set(researcher.auth).expect(200)).body;
+    expect(a.agreement.conditions).toEqual([expect.stringMatching(/^No linkage/)]);
+    const linked = await inReview({ title: 'Linked' });
+    await approve(linked, { approveLinkage: true });
+    const b = (await t.http.get(`/api/bids/${linked}`).set(researcher.auth).expect(200)).body;
+    expect(b.agreement.conditions).toEqual([]);
+  });
+});

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createTestApp, TestApp } from '@custodian/testing';
+import type { ReleaseSpec } from '@custodian/release';
+import { addObjection, download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+
+/**
+ * #27 "Releases of one bid compared with each other": two anonymised releases of one bid, before
+ * and after one patient's Type 2 objection, differed by exactly that patient's 4 rows — the
+ * researcher learnt which record objected. A record-level release now differs from the bid's
+ * earlier releases by no persons or by at least k (ANON_K, default 10): a removal of fewer than k
+ * (an objection, always honoured) is covered by withholding further persons, for good; fewer
+ * than k new persons are held back until there are k. The manifest says what was done.
+ */
+const PERSONS = 120;
+const EVENTS = 4;
+const K = 10;
+
+describe('releases of one bid compared with each other (differencing)', () => {
+  let t: TestApp;
+  let officer: { id: string; roles: string[] };
+  let researcher: { id: string; auth: Record<string, string> };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const o = await t.as('release_officer');
+    officer = { id: o.user.id, roles: o.user.roles };
+    const r = await t.as('researcher');
+    researcher = { id: r.user.id, auth: r.auth };
+    await seedPractice(t.sql);
+    await addPersons(1, PERSONS);
+  });
+  afterAll(() => t?.close());
+
+  /** Persons `from`..`to`, each with EVENTS GP events whose codes name them (c<n>_<event>). */
+  async function addPersons(from: number, to: number) {
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9400000000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A', 'A81001', g::text
+         FROM generate_series($1::int, $2::int) g`,
+      [from, to],
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id || '_' || e, 'snomed', 'c' || p.source_id || '_' || e, DATE '2012-01-01' + e
+         FROM patients p CROSS JOIN generate_series(1, $3::int) e
+        WHERE p.source_id::int BETWEEN $1 AND $2`,
+      [from, to, EVENTS],
+    );
+  }
+
+  const release = async (s: ReleaseSpec) => {
+    const rel = await runRelease(t, { ...s }, officer);
+    expect(rel.failure_reason).toBeNull();
+    const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).rows;
+    const manifest = JSON.parse(
+      (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
+    );
+    const persons = new Set(gp.map((r) => Number(/^c(\d+)_/.exec(r.code)![1])));
+    return { id: rel.id, gp, manifest, persons };
+  };
+  const minus = (a: Set<number>, b: Set<number>) => [...a].filter((x) => !b.has(x));
+
+  it.each(['anonymised', 'pseudonymised'] as const)(
+    '%s: after one Type 2 objection the next release differs by at least k persons, the objector among them; the manifest says so',
+    async (tier) => {
+      const s = spec({
+        bidId: randomUUID(),
+        tier,
+        legalBasis: tier === 'anonymised' ? 'none' : 's251',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'sex', 'code', 'event_date'] }],
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      });
+      const first = await release(s);
+      expect(first.persons.size).toBe(PERSONS);
+      const objector = tier === 'anonymised' ? 7 : 8;
+      await addObjection(t.sql, String(9400000000 + objector), 'type2');
+      const second = await release(s);
+      const gone = minus(first.persons, second.persons);
+      expect(gone).toContain(objector);
+      expect(gone.length).toBeGreaterThanOrEqual(K);
+      expect(minus(second.persons, first.persons)).toEqual([]);
+      expect(second.manifest.differencing).toMatchObject({ k: K, comparedWith: first.id, personsLeft: 10 });
+      // Those withheld stay withheld: a third release with nothing changed is the second again.
+      const third = await release(s);
+      expect([...third.persons].sort()).toEqual([...second.persons].sort());
+      expect(third.manifest.differencing).toMatchObject({ comparedWith: second.id, personsLeft: 0 });
+      await t.sql.query(`DELETE FROM objection_events WHERE nhs_number = $1`, [
+        String(9400000000 + objector),
+      ]);
+    },
+  );
+
+  it('fewer than k new persons are held back until there are k', async () => {
+    const s = spec({
+      bidId: randomUUID(),
+      tier: 'pseudonymised',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    const first = await release(s);
+    await addPersons(PERSONS + 1, PERSONS + 3);
+    const second = await release(s);
+    expect(minus(second.persons, first.persons)).toEqual([]);
+    expect(second.manifest.differencing).toMatchObject({ personsJoined: 0, newPersonsHeldBack: true });
+    await addPersons(PERSONS + 4, PERSONS + 12);
+    const third = await release(s);
+    expect(minus(third.persons, first.persons).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 12 }, (_, i) => PERSONS + 1 + i),
+    );
+    expect(third.manifest.differencing).toMatchObject({ personsJoined: 10, newPersonsHeldBack: false });
+  });
+});

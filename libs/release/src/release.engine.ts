@@ -12,7 +12,7 @@ import { JobsService } from '@custodian/database';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-cells';
-import { Cell, PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
+import { PRIMARY_MAX, protectCells, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
 import {
   chooseNode,
   closestMiss,

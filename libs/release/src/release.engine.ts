@@ -47,6 +47,7 @@ import {
   WrittenFile,
   writeContent,
 } from './release-files';
+import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 import { VerificationFailure, verifyRelease } from './verifier/verify-release';
@@ -94,6 +95,8 @@ interface ClaimedRelease {
   snapshotCut: string;
   token_seed_enc: Buffer;
   attempts: number;
+  /** The disk space the build was estimated to need (set once the rows are estimated). */
+  bytesNeeded?: number;
 }
 
 interface BuiltFile extends WrittenFile {
@@ -237,16 +240,19 @@ export class ReleaseEngine {
       });
     } catch (err) {
       await holder.query('ROLLBACK').catch(() => undefined);
+      // Partial files go first: a full disk's figures are then the room the release could have.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       const failure =
         err instanceof ReleaseFailure
           ? err
-          : rel.attempts >= MAX_ATTEMPTS
-            ? new ReleaseFailure(
-                'RELEASE_INTERNAL_ERROR',
-                'the release could not be produced; see the worker log',
-              )
-            : undefined;
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+          : err instanceof DiskFull || isDiskFull(err)
+            ? await this.diskFullFailure(err, rel)
+            : rel.attempts >= MAX_ATTEMPTS
+              ? new ReleaseFailure(
+                  'RELEASE_INTERNAL_ERROR',
+                  'the release could not be produced; see the worker log',
+                )
+              : undefined;
       if (!failure) {
         this.logger.warn(
           { releaseId, attempt: rel.attempts, err: { message: safeMessage(err) } },
@@ -289,6 +295,19 @@ export class ReleaseEngine {
       // The shard rows stay (which worker built what, and when); the working tables go.
       await this.dropWork(work).catch(() => undefined);
     }
+  }
+
+  /**
+   * A full release disk (SPEC §5: fail rather than hang): the officer reads the room there is and
+   * the room the estimate asked for; recipients read that the disk is full. Not retried: freeing
+   * space is someone's job first, and the officer asks again.
+   */
+  private async diskFullFailure(err: unknown, rel: ClaimedRelease): Promise<ReleaseFailure> {
+    const full =
+      err instanceof DiskFull
+        ? err
+        : new DiskFull(await freeBytes(this.config.dataDir).catch(() => 0), rel.bytesNeeded);
+    return new ReleaseFailure(full.code, DiskFull.PUBLIC, full.message);
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
@@ -348,6 +367,9 @@ export class ReleaseEngine {
       const levels: LatticeNode = prepared.kAnon
         ? { age: prepared.kAnon.age, area: prepared.kAnon.area, ethnicity: prepared.kAnon.ethnicity }
         : NO_GENERALISATION;
+      // Refused before any shard is written when the disk cannot hold the estimate.
+      rel.bytesNeeded = bytesNeeded(prepared.estimated, this.config.releaseBytesPerRow);
+      await ensureRoom(dir, rel.bytesNeeded);
       const parts = await this.buildShards(rel, snapshot, prepared, levels);
       shards = parts.shards;
       t2 = Date.now();
@@ -676,8 +698,9 @@ export class ReleaseEngine {
             await client.query('COMMIT');
           }
         } catch (err) {
+          // Fails at once where a failed file write abandoned the connection (release-files.ts).
           await client.query('ROLLBACK').catch(() => undefined);
-          await client
+          await this.db
             .query(
               `UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`,
               [releaseId, build, shard],

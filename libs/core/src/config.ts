@@ -83,6 +83,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) RELEASE_MAX_SHARDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(9) RELEASE_GZIP_LEVEL?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000) RELEASE_BYTES_PER_ROW?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600) RELEASE_ORPHAN_CHECK_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_HEADERS_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_048_576) HTTP_BODY_MIN_BYTES_PER_SECOND?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_BODY_WINDOW_SECONDS?: number;
@@ -133,6 +134,8 @@ export interface AppConfig {
    * twice its estimated rows at this size free on DATA_DIR before its shards are built.
    */
   releaseBytesPerRow: number;
+  /** How often each worker looks for `running` releases with no live builder and queues them again. */
+  releaseOrphanCheckSeconds: number;
   /**
    * Slow clients (slowloris): the request line and headers must arrive within
    * `httpHeadersTimeoutSeconds`; a body must average `httpBodyMinBytesPerSecond` over every
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 2,
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
     releaseBytesPerRow: raw.RELEASE_BYTES_PER_ROW ?? 64,
+    releaseOrphanCheckSeconds: raw.RELEASE_ORPHAN_CHECK_SECONDS ?? 60,
     httpHeadersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 20,
     httpBodyMinBytesPerSecond: raw.HTTP_BODY_MIN_BYTES_PER_SECOND ?? 1024,
     httpBodyWindowSeconds: raw.HTTP_BODY_WINDOW_SECONDS ?? 30,

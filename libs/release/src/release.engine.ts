@@ -49,6 +49,7 @@ import {
 } from './release-files';
 import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
+import { shardBounds } from './shard-bounds';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 import { VerificationFailure, verifyRelease } from './verifier/verify-release';
 
@@ -511,21 +512,10 @@ export class ReleaseEngine {
     );
     const build = rel.attempts;
     // Shard i holds the persons whose order key lies in [bound i, bound i+1), the ends open. The
-    // bounds are quantiles of the key, read from the statistics ANALYZE gathered (a histogram of
-    // up to 100 equal-frequency buckets from a sample; no sort of the persons): the shards'
-    // balance depends on them, not their content. Ties in the key never straddle two shards.
-    const [stats]: { bounds: string[] | null }[] = await this.db.query(
-      `SELECT histogram_bounds::text::bigint[]::text[] AS bounds FROM pg_stats
-        WHERE schemaname = 'release_work' AND tablename = $1 AND attname = 'okey'`,
-      [work.rp.slice('release_work.'.length)],
-    );
-    const histogram = (stats?.bounds ?? []).map((b) => BigInt(b));
-    const bounds: bigint[] = [];
-    if (histogram.length > 2)
-      for (let i = 1; i < wanted; i++) {
-        const b = histogram[Math.round((i * (histogram.length - 1)) / wanted)];
-        if (b > (bounds.at(-1) ?? MIN_BIGINT)) bounds.push(b);
-      }
+    // bounds are exact quantiles of the included persons' keys (shard-bounds.ts): the same data
+    // gives the same shards, hence the same gzip members and the same bytes (docs/RELEASE.md).
+    // Ties in the key never straddle two shards.
+    const bounds = await shardBounds(this.db, work.rp, wanted);
     const shards = bounds.length + 1;
     await this.db.transaction(async (tx) => {
       const lows = [MIN_BIGINT, ...bounds];

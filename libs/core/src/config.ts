@@ -84,6 +84,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(9) RELEASE_GZIP_LEVEL?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000) RELEASE_BYTES_PER_ROW?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600) RELEASE_ORPHAN_CHECK_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(3600) RELEASE_SHARD_LEASE_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_HEADERS_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_048_576) HTTP_BODY_MIN_BYTES_PER_SECOND?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_BODY_WINDOW_SECONDS?: number;
@@ -136,6 +137,8 @@ export interface AppConfig {
   releaseBytesPerRow: number;
   /** How often each worker looks for `running` releases with no live builder and queues them again. */
   releaseOrphanCheckSeconds: number;
+  /** A shard claim not renewed for this long (its worker paused or stalled) is taken over. */
+  releaseShardLeaseSeconds: number;
   /**
    * Slow clients (slowloris): the request line and headers must arrive within
    * `httpHeadersTimeoutSeconds`; a body must average `httpBodyMinBytesPerSecond` over every
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
     releaseBytesPerRow: raw.RELEASE_BYTES_PER_ROW ?? 64,
     releaseOrphanCheckSeconds: raw.RELEASE_ORPHAN_CHECK_SECONDS ?? 60,
+    releaseShardLeaseSeconds: raw.RELEASE_SHARD_LEASE_SECONDS ?? 60,
     httpHeadersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 20,
     httpBodyMinBytesPerSecond: raw.HTTP_BODY_MIN_BYTES_PER_SECOND ?? 1024,
     httpBodyWindowSeconds: raw.HTTP_BODY_WINDOW_SECONDS ?? 30,

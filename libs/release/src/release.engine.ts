@@ -40,6 +40,7 @@ import {
   unattributableCount,
 } from './release-sql';
 import {
+  abandonConnection,
   assembleGzip,
   copyQueryToGzip,
   csvLine,
@@ -50,6 +51,7 @@ import {
 import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
 import { shardBounds } from './shard-bounds';
+import { claimShard, keepClaim, releaseClaim } from './shard-lease';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 import { VerificationFailure, verifyRelease } from './verifier/verify-release';
 
@@ -379,7 +381,9 @@ export class ReleaseEngine {
         const name = DATASET_FILE[d.dataset];
         const written = await assembleGzip(
           datasetHeader(d.dataset, d.fields, spec.tier),
-          parts.files.map((shard) => path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, shard))),
+          parts.files.map((s) =>
+            path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, s.shard, s.claim)),
+          ),
           path.join(dir, `${name}.partial`),
           level,
         );
@@ -547,13 +551,13 @@ export class ReleaseEngine {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const done: { shard: number; rows: Record<string, number> }[] = await this.db.query(
-      `SELECT shard, rows FROM release_shards WHERE release_id = $1 AND build = $2 ORDER BY shard`,
+    const done: { shard: number; claim: number; rows: Record<string, number> }[] = await this.db.query(
+      `SELECT shard, claim, rows FROM release_shards WHERE release_id = $1 AND build = $2 ORDER BY shard`,
       [rel.id, build],
     );
     const rows: Record<string, number> = {};
     for (const s of done) for (const [d, r] of Object.entries(s.rows)) rows[d] = (rows[d] ?? 0) + r;
-    return { shards, files: done.map((s) => s.shard), rows };
+    return { shards, files: done.map((s) => ({ shard: s.shard, claim: s.claim })), rows };
   }
 
   /**
@@ -602,18 +606,14 @@ export class ReleaseEngine {
   ): Promise<boolean> {
     const work = workTables(releaseId);
     return this.withClient(async (client) => {
-      const lockKey = `release-shard:${releaseId}:${build}:${shard}`;
-      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [lockKey]);
-      if (!rows[0].locked) return false;
+      // A numbered, leased claim (shard-lease.ts): a claimant that dies or stalls loses the shard.
+      const ref = { releaseId, build, shard };
+      const lease = this.config.releaseShardLeaseSeconds;
+      const claim = await claimShard(client, ref, `${hostname()}:${process.pid}`.slice(0, 100), lease);
+      if (claim === undefined) return false;
+      // Taken over while this one stalled: its COPY is ended, and its `done` below is refused.
+      const stopKeeping = keepClaim(this.db, ref, claim, lease, () => abandonConnection(client));
       try {
-        const [claimed] = (
-          await client.query(
-            `UPDATE release_shards SET state = 'running', worker = $4, started_at = now()
-              WHERE release_id = $1 AND build = $2 AND shard = $3 AND state <> 'done' RETURNING shard`,
-            [releaseId, build, shard, `${hostname()}:${process.pid}`.slice(0, 100)],
-          )
-        ).rows;
-        if (!claimed) return false;
         const dir = path.join(this.dirOf(releaseId), buildDir(build));
         const counts: Record<string, number> = {};
         const timings: Record<string, number> = {};
@@ -626,7 +626,7 @@ export class ReleaseEngine {
         const shape = { tier: spec.tier, range: rangeOf(spec), levels };
         const perEvent = (d: ReleaseSpec['datasets'][number]) => isPerEvent(d.dataset, d.fields);
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
-          const file = path.join(dir, shardFile(d.dataset, shard));
+          const file = path.join(dir, shardFile(d.dataset, shard, claim));
           const w = await copyQueryToGzip(client, select, `${file}.partial`, {
             header: false,
             level: this.config.releaseGzipLevel,
@@ -692,17 +692,19 @@ export class ReleaseEngine {
           await client.query('ROLLBACK').catch(() => undefined);
           await this.db
             .query(
-              `UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`,
-              [releaseId, build, shard],
+              `UPDATE release_shards SET state = 'pending'
+                WHERE release_id = $1 AND build = $2 AND shard = $3 AND claim = $4 AND state = 'running'`,
+              [releaseId, build, shard, claim],
             )
             .catch(() => undefined);
           throw err;
         }
-        await client.query(
+        const { rowCount } = await client.query(
           `UPDATE release_shards SET state = 'done', rows = $4, timings = $5, finished_at = now()
-            WHERE release_id = $1 AND build = $2 AND shard = $3`,
-          [releaseId, build, shard, JSON.stringify(counts), JSON.stringify(timings)],
+            WHERE release_id = $1 AND build = $2 AND shard = $3 AND claim = $6 AND state = 'running'`,
+          [releaseId, build, shard, JSON.stringify(counts), JSON.stringify(timings), claim],
         );
+        if (!rowCount) throw new Error('the shard was taken over by another worker (its lease lapsed)');
         await client.query(
           `UPDATE releases SET rows_done = (
              SELECT coalesce(sum(v.value::bigint), 0) FROM release_shards s, jsonb_each_text(s.rows) v
@@ -712,7 +714,8 @@ export class ReleaseEngine {
         );
         return true;
       } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]).catch(() => undefined);
+        stopKeeping();
+        await releaseClaim(client, ref, claim);
       }
     });
   }
@@ -1256,7 +1259,9 @@ const MIN_BIGINT = -(2n ** 63n);
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 const buildDir = (build: number) => `.build-${build}`;
-const shardFile = (dataset: string, shard: number) => `${dataset}.${String(shard).padStart(4, '0')}.csv.gz`;
+/** A shard's file, named by the claim that wrote it (a stalled claimant's file is never assembled). */
+const shardFile = (dataset: string, shard: number, claim: number) =>
+  `${dataset}.${String(shard).padStart(4, '0')}.${claim}.csv.gz`;
 
 /** Exported snapshot ids are hex groups and dashes; they go into SET TRANSACTION SNAPSHOT as text. */
 function checkSnapshotId(id: string): string {

@@ -36,6 +36,9 @@ export class JobsService implements OnApplicationShutdown {
     this.db = new OutageTolerantDb(
       { connectionString: url, max: 4, application_name: 'custodian-jobs' },
       {
+        // A worker waits out an outage of up to an hour; a process that only sends jobs (an API
+        // request) gets its error after 30 s rather than hold the request.
+        giveUpAfterMs: config.runWorker ? 3_600_000 : 30_000,
         onOutage: (state, err) =>
           state === 'down'
             ? this.logger.warn(

@@ -497,7 +497,8 @@ export class ReleaseEngine {
    * Splits the persons (ordered by `okey`, their identifier's order) into contiguous key ranges
    * of about RELEASE_SHARD_ROWS output rows, asks other workers to help (`release.shard`), builds
    * shards itself until none is left, and waits for shards other workers hold. A shard whose worker
-   * died (its advisory lock freed) is built again by whoever comes next.
+   * died or stalled (its claim's lock freed, or its lease lapsed: shard-lease.ts) is built again by
+   * whoever comes next.
    */
   private async buildShards(
     rel: ClaimedRelease,

@@ -119,8 +119,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
    * A worker killed mid-release leaves its release `running` and its queue job active until the
    * job expires. At worker start, and every RELEASE_ORPHAN_CHECK_SECONDS after, every `running`
    * release that no live worker is building (its advisory lock is free) is queued again; the engine
-   * starts it afresh, with a new snapshot. Workers checking at once queue it once (one job per
-   * release per check period).
+   * starts it afresh, with a new snapshot.
    */
   async recoverOrphans(): Promise<number> {
     const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
@@ -133,12 +132,11 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
         return ok as boolean;
       });
       if (!free) continue;
-      const sent = await this.jobs.send(
-        RELEASE_RUN_QUEUE,
-        { releaseId: id },
-        { singletonKey: `recover:${id}`, singletonSeconds: this.config.releaseOrphanCheckSeconds },
-      );
-      if (sent) requeued++;
+      // No singleton throttle: a slot's key outlives the job (pg-boss 10 keeps it on completed and
+      // failed jobs), so a release whose recovered builder died again in the same period was
+      // never queued again. A duplicate finds the release locked, or done, and changes nothing.
+      await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id });
+      requeued++;
     }
     if (requeued) this.logger.warn({ requeued }, 'orphaned releases queued again');
     return requeued;

@@ -49,7 +49,10 @@ describe.skipIf(!mountable)('release on a full disk', () => {
   });
   afterAll(async () => {
     if (worker) await killWorker(worker);
-    if (mnt) execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    if (mnt) {
+      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+      rmSync(mnt, { recursive: true, force: true });
+    }
     await t?.close();
   });
 

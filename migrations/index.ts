@@ -18,6 +18,7 @@ import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and
 import { LocationQuasiIdentifiers1764000018000 } from './1764000018000-location-quasi-identifiers';
 import { IdempotencyKeys1764000022000 } from './1764000022000-idempotency-keys';
 import { ReleaseLedger1764000023000 } from './1764000023000-release-ledger';
+import { ShardLeases1764000021000 } from './1764000021000-shard-leases';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -44,4 +45,5 @@ export const MIGRATIONS = [
   LocationQuasiIdentifiers1764000018000,
   IdempotencyKeys1764000022000,
   ReleaseLedger1764000023000,
+  ShardLeases1764000021000,
 ];

@@ -82,6 +82,9 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000_000) RELEASE_SHARD_ROWS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(256) RELEASE_MAX_SHARDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(9) RELEASE_GZIP_LEVEL?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100_000) RELEASE_BYTES_PER_ROW?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600) RELEASE_ORPHAN_CHECK_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(3600) RELEASE_SHARD_LEASE_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_HEADERS_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_048_576) HTTP_BODY_MIN_BYTES_PER_SECOND?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_BODY_WINDOW_SECONDS?: number;
@@ -127,6 +130,15 @@ export interface AppConfig {
   releaseShardRows: number;
   releaseMaxShards: number;
   releaseGzipLevel: number;
+  /**
+   * The free-space check's estimate of gzip bytes per output row: a record-level release needs
+   * twice its estimated rows at this size free on DATA_DIR before its shards are built.
+   */
+  releaseBytesPerRow: number;
+  /** How often each worker looks for `running` releases with no live builder and queues them again. */
+  releaseOrphanCheckSeconds: number;
+  /** A shard claim not renewed for this long (its worker paused or stalled) is taken over. */
+  releaseShardLeaseSeconds: number;
   /**
    * Slow clients (slowloris): the request line and headers must arrive within
    * `httpHeadersTimeoutSeconds`; a body must average `httpBodyMinBytesPerSecond` over every
@@ -199,6 +211,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,
     releaseMaxShards: raw.RELEASE_MAX_SHARDS ?? 2,
     releaseGzipLevel: raw.RELEASE_GZIP_LEVEL ?? 3,
+    releaseBytesPerRow: raw.RELEASE_BYTES_PER_ROW ?? 64,
+    releaseOrphanCheckSeconds: raw.RELEASE_ORPHAN_CHECK_SECONDS ?? 60,
+    releaseShardLeaseSeconds: raw.RELEASE_SHARD_LEASE_SECONDS ?? 60,
     httpHeadersTimeoutSeconds: raw.HTTP_HEADERS_TIMEOUT_SECONDS ?? 20,
     httpBodyMinBytesPerSecond: raw.HTTP_BODY_MIN_BYTES_PER_SECOND ?? 1024,
     httpBodyWindowSeconds: raw.HTTP_BODY_WINDOW_SECONDS ?? 30,

@@ -40,7 +40,8 @@ const DB_UNAVAILABLE_CODES = new Set([
   '08006',
 ]);
 
-function isDatabaseUnavailable(err: unknown): boolean {
+/** Whether `err` means the database cannot be reached (down, restarting, connection lost). */
+export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string; driverError?: unknown; cause?: unknown };
   if (!e || typeof e !== 'object') return false;
   if (e.code && DB_UNAVAILABLE_CODES.has(e.code)) return true;

@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { APP_ROLE } from './connection';
+import { OutageTolerantDb } from './outage-tolerant-db';
 import { DATABASE_OWNER_URL } from './tokens';
 
 export type JobHandler<T> = (data: T, job: { id: string; retryCount?: number }) => Promise<void>;
@@ -23,6 +24,7 @@ interface Registration {
 export class JobsService implements OnApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   private readonly boss: PgBoss;
+  private readonly db: OutageTolerantDb;
   private readonly registrations: Registration[] = [];
   private readonly schedules: { queue: string; cron: string }[] = [];
   private started?: Promise<void>;
@@ -31,12 +33,24 @@ export class JobsService implements OnApplicationShutdown {
     @Inject(DATABASE_OWNER_URL) url: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.boss = new PgBoss({
-      connectionString: url,
-      schema: 'pgboss',
-      max: 4,
-      application_name: 'custodian-jobs',
-    });
+    // Its statements ride out a database outage (retried with backoff until the server is back):
+    // a worker stays up through one, and finishes the jobs it held when the server returns.
+    this.db = new OutageTolerantDb(
+      { connectionString: url, max: 4, application_name: 'custodian-jobs' },
+      {
+        // A worker waits out an outage of up to an hour; a process that only sends jobs (an API
+        // request) gets its error after 30 s rather than hold the request.
+        giveUpAfterMs: config.runWorker ? 3_600_000 : 30_000,
+        onOutage: (state, err) =>
+          state === 'down'
+            ? this.logger.warn(
+                { err: { code: (err as { code?: string })?.code } },
+                'job queue: database unavailable; retrying',
+              )
+            : this.logger.log('job queue: database back'),
+      },
+    );
+    this.boss = new PgBoss({ db: this.db, schema: 'pgboss' });
     this.boss.on('error', (err: Error) =>
       this.logger.error({ err: { message: err.message } }, 'job queue error'),
     );
@@ -169,5 +183,6 @@ export class JobsService implements OnApplicationShutdown {
     if (!this.started) return;
     await this.started.catch(() => undefined);
     await this.boss.stop({ graceful: true, timeout: 10_000, wait: true }).catch(() => undefined);
+    await this.db.close();
   }
 }

@@ -47,8 +47,25 @@ export async function copyQueryToGzip(
     ),
   );
   const h = hashing();
-  await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, privateFile(file));
+  try {
+    await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, privateFile(file));
+  } catch (err) {
+    // A sink that failed (a full disk) leaves the COPY half-read: the server waits to send the rest
+    // and the connection never answers another statement (a ROLLBACK on it hung for good). The
+    // connection is ended, not waited on: the server ends the COPY and its transaction.
+    abandonConnection(client);
+    throw err;
+  }
   return { rows: copy.rowCount, ...h.result() };
+}
+
+/**
+ * Closes `client`'s socket at once: whatever it was doing (a COPY half-read) ends on the server,
+ * with its transaction and session locks; queries on it fail at once instead of waiting forever,
+ * and the pool discards it (the client emits `error`, on which the query runner releases it so).
+ */
+export function abandonConnection(client: PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /**

@@ -54,6 +54,7 @@ import {
   unattributableCount,
 } from './release-sql';
 import {
+  abandonConnection,
   assembleGzip,
   copyQueryToGzip,
   csvLine,
@@ -61,7 +62,10 @@ import {
   WrittenFile,
   writeContent,
 } from './release-files';
+import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
+import { shardBounds } from './shard-bounds';
+import { claimShard, keepClaim, releaseClaim } from './shard-lease';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
 import { VerificationFailure, verifyRelease } from './verifier/verify-release';
 
@@ -108,6 +112,8 @@ interface ClaimedRelease {
   snapshotCut: string;
   token_seed_enc: Buffer;
   attempts: number;
+  /** The disk space the build was estimated to need (set once the rows are estimated). */
+  bytesNeeded?: number;
 }
 
 interface BuiltFile extends WrittenFile {
@@ -251,16 +257,19 @@ export class ReleaseEngine {
       });
     } catch (err) {
       await holder.query('ROLLBACK').catch(() => undefined);
+      // Partial files go first: a full disk's figures are then the room the release could have.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       const failure =
         err instanceof ReleaseFailure
           ? err
-          : rel.attempts >= MAX_ATTEMPTS
-            ? new ReleaseFailure(
-                'RELEASE_INTERNAL_ERROR',
-                'the release could not be produced; see the worker log',
-              )
-            : undefined;
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+          : err instanceof DiskFull || isDiskFull(err)
+            ? await this.diskFullFailure(err, rel)
+            : rel.attempts >= MAX_ATTEMPTS
+              ? new ReleaseFailure(
+                  'RELEASE_INTERNAL_ERROR',
+                  'the release could not be produced; see the worker log',
+                )
+              : undefined;
       if (!failure) {
         this.logger.warn(
           { releaseId, attempt: rel.attempts, err: { message: safeMessage(err) } },
@@ -303,6 +312,19 @@ export class ReleaseEngine {
       // The shard rows stay (which worker built what, and when); the working tables go.
       await this.dropWork(work).catch(() => undefined);
     }
+  }
+
+  /**
+   * A full release disk (SPEC §5: fail rather than hang): the officer reads the room there is and
+   * the room the estimate asked for; recipients read that the disk is full. Not retried: freeing
+   * space is someone's job first, and the officer asks again.
+   */
+  private async diskFullFailure(err: unknown, rel: ClaimedRelease): Promise<ReleaseFailure> {
+    const full =
+      err instanceof DiskFull
+        ? err
+        : new DiskFull(await freeBytes(this.config.dataDir).catch(() => 0), rel.bytesNeeded);
+    return new ReleaseFailure(full.code, DiskFull.PUBLIC, full.message);
   }
 
   private async dropWork(work: WorkTables): Promise<void> {
@@ -367,6 +389,9 @@ export class ReleaseEngine {
             location: prepared.kAnon.location,
           }
         : NO_GENERALISATION;
+      // Refused before any shard is written when the disk cannot hold the estimate.
+      rel.bytesNeeded = bytesNeeded(prepared.estimated, this.config.releaseBytesPerRow);
+      await ensureRoom(dir, rel.bytesNeeded);
       const parts = await this.buildShards(rel, snapshot, prepared, levels);
       shards = parts.shards;
       t2 = Date.now();
@@ -375,7 +400,9 @@ export class ReleaseEngine {
         const name = DATASET_FILE[d.dataset];
         const written = await assembleGzip(
           datasetHeader(d.dataset, d.fields, spec.tier),
-          parts.files.map((shard) => path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, shard))),
+          parts.files.map((s) =>
+            path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, s.shard, s.claim)),
+          ),
           path.join(dir, `${name}.partial`),
           level,
         );
@@ -504,7 +531,8 @@ export class ReleaseEngine {
    * Splits the persons (ordered by `okey`, their identifier's order) into contiguous key ranges
    * of about RELEASE_SHARD_ROWS output rows, asks other workers to help (`release.shard`), builds
    * shards itself until none is left, and waits for shards other workers hold. A shard whose worker
-   * died (its advisory lock freed) is built again by whoever comes next.
+   * died or stalled (its claim's lock freed, or its lease lapsed: shard-lease.ts) is built again by
+   * whoever comes next.
    */
   private async buildShards(
     rel: ClaimedRelease,
@@ -523,21 +551,10 @@ export class ReleaseEngine {
     );
     const build = rel.attempts;
     // Shard i holds the persons whose order key lies in [bound i, bound i+1), the ends open. The
-    // bounds are quantiles of the key, read from the statistics ANALYZE gathered (a histogram of
-    // up to 100 equal-frequency buckets from a sample; no sort of the persons): the shards'
-    // balance depends on them, not their content. Ties in the key never straddle two shards.
-    const [stats]: { bounds: string[] | null }[] = await this.db.query(
-      `SELECT histogram_bounds::text::bigint[]::text[] AS bounds FROM pg_stats
-        WHERE schemaname = 'release_work' AND tablename = $1 AND attname = 'okey'`,
-      [work.rp.slice('release_work.'.length)],
-    );
-    const histogram = (stats?.bounds ?? []).map((b) => BigInt(b));
-    const bounds: bigint[] = [];
-    if (histogram.length > 2)
-      for (let i = 1; i < wanted; i++) {
-        const b = histogram[Math.round((i * (histogram.length - 1)) / wanted)];
-        if (b > (bounds.at(-1) ?? MIN_BIGINT)) bounds.push(b);
-      }
+    // bounds are exact quantiles of the included persons' keys (shard-bounds.ts): the same data
+    // gives the same shards, hence the same gzip members and the same bytes (docs/RELEASE.md).
+    // Ties in the key never straddle two shards.
+    const bounds = await shardBounds(this.db, work.rp, wanted);
     const shards = bounds.length + 1;
     await this.db.transaction(async (tx) => {
       const lows = [MIN_BIGINT, ...bounds];
@@ -569,13 +586,13 @@ export class ReleaseEngine {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const done: { shard: number; rows: Record<string, number> }[] = await this.db.query(
-      `SELECT shard, rows FROM release_shards WHERE release_id = $1 AND build = $2 ORDER BY shard`,
+    const done: { shard: number; claim: number; rows: Record<string, number> }[] = await this.db.query(
+      `SELECT shard, claim, rows FROM release_shards WHERE release_id = $1 AND build = $2 ORDER BY shard`,
       [rel.id, build],
     );
     const rows: Record<string, number> = {};
     for (const s of done) for (const [d, r] of Object.entries(s.rows)) rows[d] = (rows[d] ?? 0) + r;
-    return { shards, files: done.map((s) => s.shard), rows };
+    return { shards, files: done.map((s) => ({ shard: s.shard, claim: s.claim })), rows };
   }
 
   /**
@@ -624,18 +641,14 @@ export class ReleaseEngine {
   ): Promise<boolean> {
     const work = workTables(releaseId);
     return this.withClient(async (client) => {
-      const lockKey = `release-shard:${releaseId}:${build}:${shard}`;
-      const { rows } = await client.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [lockKey]);
-      if (!rows[0].locked) return false;
+      // A numbered, leased claim (shard-lease.ts): a claimant that dies or stalls loses the shard.
+      const ref = { releaseId, build, shard };
+      const lease = this.config.releaseShardLeaseSeconds;
+      const claim = await claimShard(client, ref, `${hostname()}:${process.pid}`.slice(0, 100), lease);
+      if (claim === undefined) return false;
+      // Taken over while this one stalled: its COPY is ended, and its `done` below is refused.
+      const stopKeeping = keepClaim(this.db, ref, claim, lease, () => abandonConnection(client));
       try {
-        const [claimed] = (
-          await client.query(
-            `UPDATE release_shards SET state = 'running', worker = $4, started_at = now()
-              WHERE release_id = $1 AND build = $2 AND shard = $3 AND state <> 'done' RETURNING shard`,
-            [releaseId, build, shard, `${hostname()}:${process.pid}`.slice(0, 100)],
-          )
-        ).rows;
-        if (!claimed) return false;
         const dir = path.join(this.dirOf(releaseId), buildDir(build));
         const counts: Record<string, number> = {};
         const timings: Record<string, number> = {};
@@ -655,7 +668,7 @@ export class ReleaseEngine {
         const shuffleOf = (d: ReleaseSpec['datasets'][number]) =>
           hasPersonColumn(d.fields) ? undefined : shuffle;
         const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
-          const file = path.join(dir, shardFile(d.dataset, shard));
+          const file = path.join(dir, shardFile(d.dataset, shard, claim));
           const w = await copyQueryToGzip(client, select, `${file}.partial`, {
             header: false,
             level: this.config.releaseGzipLevel,
@@ -730,22 +743,25 @@ export class ReleaseEngine {
             await client.query('COMMIT');
           }
         } catch (err) {
+          // Fails at once where a failed file write abandoned the connection (release-files.ts).
           await client.query('ROLLBACK').catch(() => undefined);
-          await client
+          await this.db
             .query(
-              `UPDATE release_shards SET state = 'pending' WHERE release_id = $1 AND build = $2 AND shard = $3`,
-              [releaseId, build, shard],
+              `UPDATE release_shards SET state = 'pending'
+                WHERE release_id = $1 AND build = $2 AND shard = $3 AND claim = $4 AND state = 'running'`,
+              [releaseId, build, shard, claim],
             )
             .catch(() => undefined);
           throw err;
         } finally {
           rowOrderKey?.fill(0);
         }
-        await client.query(
+        const { rowCount } = await client.query(
           `UPDATE release_shards SET state = 'done', rows = $4, timings = $5, finished_at = now()
-            WHERE release_id = $1 AND build = $2 AND shard = $3`,
-          [releaseId, build, shard, JSON.stringify(counts), JSON.stringify(timings)],
+            WHERE release_id = $1 AND build = $2 AND shard = $3 AND claim = $6 AND state = 'running'`,
+          [releaseId, build, shard, JSON.stringify(counts), JSON.stringify(timings), claim],
         );
+        if (!rowCount) throw new Error('the shard was taken over by another worker (its lease lapsed)');
         await client.query(
           `UPDATE releases SET rows_done = (
              SELECT coalesce(sum(v.value::bigint), 0) FROM release_shards s, jsonb_each_text(s.rows) v
@@ -755,7 +771,8 @@ export class ReleaseEngine {
         );
         return true;
       } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [lockKey]).catch(() => undefined);
+        stopKeeping();
+        await releaseClaim(client, ref, claim);
       }
     });
   }
@@ -1399,7 +1416,9 @@ const MIN_BIGINT = -(2n ** 63n);
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 const buildDir = (build: number) => `.build-${build}`;
-const shardFile = (dataset: string, shard: number) => `${dataset}.${String(shard).padStart(4, '0')}.csv.gz`;
+/** A shard's file, named by the claim that wrote it (a stalled claimant's file is never assembled). */
+const shardFile = (dataset: string, shard: number, claim: number) =>
+  `${dataset}.${String(shard).padStart(4, '0')}.${claim}.csv.gz`;
 
 /** Exported snapshot ids are hex groups and dashes; they go into SET TRANSACTION SNAPSHOT as text. */
 function checkSnapshotId(id: string): string {

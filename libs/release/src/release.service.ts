@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
@@ -64,8 +64,9 @@ export interface OpenedFile {
  * `release.destroy` job the governance module sends on expiry or revocation).
  */
 @Injectable()
-export class ReleaseService implements OnApplicationBootstrap {
+export class ReleaseService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ReleaseService');
+  private orphanTimer?: NodeJS.Timeout;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -97,13 +98,31 @@ export class ReleaseService implements OnApplicationBootstrap {
     await this.jobs.work<{ bidId: string; reason: string }>(RELEASE_DESTROY_QUEUE, (data) =>
       this.destroy(data.bidId, data.reason),
     );
-    if (this.config.runWorker) await this.recoverOrphans();
+    if (!this.config.runWorker) return;
+    await this.recoverOrphans();
+    // And every so often while the worker lives: a release whose builder died under another live
+    // worker was `running` until some worker started (or its job expired, hours later).
+    const every = this.config.releaseOrphanCheckSeconds * 1000;
+    this.orphanTimer = setInterval(() => {
+      this.recoverOrphans().catch((err) =>
+        this.logger.warn(
+          { err: { code: (err as { code?: string })?.code } },
+          'orphaned release check failed',
+        ),
+      );
+    }, every);
+    this.orphanTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.orphanTimer);
   }
 
   /**
    * A worker killed mid-release leaves its release `running` and its queue job active until the
-   * job expires. At worker start, every `running` release that no live worker is building (its
-   * advisory lock is free) is queued again; the engine starts it afresh, with a new snapshot.
+   * job expires. At worker start, and every RELEASE_ORPHAN_CHECK_SECONDS after, every `running`
+   * release that no live worker is building (its advisory lock is free) is queued again; the engine
+   * starts it afresh, with a new snapshot.
    */
   async recoverOrphans(): Promise<number> {
     const rows: { id: string }[] = await this.db.query(`SELECT id FROM releases WHERE state = 'running'`);
@@ -116,6 +135,9 @@ export class ReleaseService implements OnApplicationBootstrap {
         return ok as boolean;
       });
       if (!free) continue;
+      // No singleton throttle: a slot's key outlives the job (pg-boss 10 keeps it on completed and
+      // failed jobs), so a release whose recovered builder died again in the same period was
+      // never queued again. A duplicate finds the release locked, or done, and changes nothing.
       await this.jobs.send(RELEASE_RUN_QUEUE, { releaseId: id });
       requeued++;
     }

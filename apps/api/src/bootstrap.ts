@@ -18,6 +18,7 @@ import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@cus
 import { AuthService } from '@custodian/auth';
 import { ApiModule } from './api.module';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
+import { finishOpenApiDocument } from './openapi';
 
 /**
  * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
@@ -35,7 +36,7 @@ export function openApiDocument(app: INestApplication) {
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
     .build();
-  return SwaggerModule.createDocument(app, doc);
+  return finishOpenApiDocument(SwaggerModule.createDocument(app, doc));
 }
 
 /** Builds the whole HTTP application on a migrated database. Used by main.ts and by the tests. */

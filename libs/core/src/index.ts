@@ -14,3 +14,4 @@ export * from './validation-pipe';
 export * from './streamed-body';
 export * from './spool';
 export * from './upload-slots';
+export * from './error-codes';

@@ -17,7 +17,10 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Rotate the refresh token',
     'Exchanges a refresh token for a new token pair. Each refresh token works once: presenting one that was already used revokes the whole session family (REFRESH_TOKEN_REUSED).',
   ],
-  'POST /api/auth/logout': ['Sign out', 'Ends the current session: its access and refresh tokens stop working.'],
+  'POST /api/auth/logout': [
+    'Sign out',
+    'Ends the current session: its access and refresh tokens stop working.',
+  ],
   'GET /api/auth/me': [
     'Who am I',
     'The signed-in user: id, email, roles, organisation and (for a practice account) the ODS code it is bound to.',
@@ -26,7 +29,10 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Create an organisation',
     'Administrators register an applicant or partner organisation and its kind; commercial organisations are flagged on the register and have a shorter maximum agreement term.',
   ],
-  'GET /api/organisations': ['List organisations', 'Every organisation the centre knows, for administrators.'],
+  'GET /api/organisations': [
+    'List organisations',
+    'Every organisation the centre knows, for administrators.',
+  ],
   'GET /api/organisations/{id}': ['Read an organisation', 'One organisation by id.'],
   'POST /api/users': [
     'Create a user',
@@ -46,7 +52,10 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Approve a role grant',
     'A second administrator (neither the requester nor the grantee) approves a pending grant; the role takes effect.',
   ],
-  'POST /api/role-grants/{id}/refuse': ['Refuse a role grant', 'A second administrator refuses a pending grant.'],
+  'POST /api/role-grants/{id}/refuse': [
+    'Refuse a role grant',
+    'A second administrator refuses a pending grant.',
+  ],
   'GET /api/audit': [
     'Read the audit trail',
     'Entries of the append-only, hash-chained audit trail, newest first, paged and filterable by bid, actor, action and time. Entries hold ids, counts, codes and states, never patient data.',
@@ -80,7 +89,10 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Submit a bid',
     'Sends a draft or returned bid to the release officers for screening.',
   ],
-  'POST /api/bids/{id}/withdraw': ['Withdraw a bid', 'The applicant withdraws a bid at any state before approval.'],
+  'POST /api/bids/{id}/withdraw': [
+    'Withdraw a bid',
+    'The applicant withdraws a bid at any state before approval.',
+  ],
   'POST /api/bids/{id}/screen': [
     'Screen a submitted bid',
     'A release officer (not of the applicant organisation) accepts a submitted bid into panel review or returns it with remarks.',
@@ -117,9 +129,18 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Load a social-care file',
     'A data manager uploads a social-care CSV (`text/csv`), linked like HES rows. Answers counts per linkage step, unlinked and rejected rows.',
   ],
-  'GET /api/sources/loads': ['List source loads', 'Earlier HES and social-care loads and their linkage reports.'],
-  'GET /api/sources/loads/{id}': ['Read a source load', 'One load’s linkage report, with its rejected rows (line numbers and reasons).'],
-  'POST /api/practices': ['Register a practice', 'An administrator adds a GP practice by ODS code, with its rollout state.'],
+  'GET /api/sources/loads': [
+    'List source loads',
+    'Earlier HES and social-care loads and their linkage reports.',
+  ],
+  'GET /api/sources/loads/{id}': [
+    'Read a source load',
+    'One load’s linkage report, with its rejected rows (line numbers and reasons).',
+  ],
+  'POST /api/practices': [
+    'Register a practice',
+    'An administrator adds a GP practice by ODS code, with its rollout state.',
+  ],
   'GET /api/practices': [
     'List practices',
     'Practices with their rollout state and awareness dates; a practice account sees its own.',
@@ -129,7 +150,10 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'Moves every practice in rollout state `none` or `pilot_declined` to `national` in one step.',
   ],
   'GET /api/practices/{ods}': ['Read a practice', 'One practice by ODS code.'],
-  'PATCH /api/practices/{ods}': ['Change a practice', 'Rename a practice or move its rollout state (legal moves only).'],
+  'PATCH /api/practices/{ods}': [
+    'Change a practice',
+    'Rename a practice or move its rollout state (legal moves only).',
+  ],
   'POST /api/practices/{ods}/awareness': [
     'Record patient awareness',
     'The practice records the day it started informing its patients; extracts are accepted once the awareness period has passed. It cannot be backdated; an administrator may correct it with a reason.',

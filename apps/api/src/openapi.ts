@@ -43,25 +43,41 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
     'BadRequest',
     'The request is not valid: a malformed id, query, body or JSON, or a property the route does not take (unknown properties are refused). `details` may say which.',
   ],
-  '401': ['Unauthorized', 'No valid access token: sign in (POST /api/auth/login) and send it as a Bearer token.'],
-  '403': ['Forbidden', 'Signed in, but your roles do not allow this action, or a segregation-of-duties rule forbids it.'],
+  '401': [
+    'Unauthorized',
+    'No valid access token: sign in (POST /api/auth/login) and send it as a Bearer token.',
+  ],
+  '403': [
+    'Forbidden',
+    'Signed in, but your roles do not allow this action, or a segregation-of-duties rule forbids it.',
+  ],
   '404': [
     'NotFound',
     'No such object, or one you may not see (an object of another organisation answers the same as one that does not exist).',
   ],
-  '408': ['RequestTimeout', 'The request body arrived slower than the minimum rate; the connection is closed.'],
-  '409': ['Conflict', 'The object is not in a state that allows this (an illegal state change or a duplicate).'],
+  '408': [
+    'RequestTimeout',
+    'The request body arrived slower than the minimum rate; the connection is closed.',
+  ],
+  '409': [
+    'Conflict',
+    'The object is not in a state that allows this (an illegal state change or a duplicate).',
+  ],
   '413': ['PayloadTooLarge', 'The request body is larger than the route accepts (1 MiB for JSON).'],
   '415': ['UnsupportedMediaType', "The request body's content type is not the one the route takes."],
   '416': ['RangeNotSatisfiable', 'The requested byte range is outside the file.'],
-  '422': ['UnprocessableEntity', 'The body is well-formed but cannot be applied as a whole; nothing was stored.'],
+  '422': [
+    'UnprocessableEntity',
+    'The body is well-formed but cannot be applied as a whole; nothing was stored.',
+  ],
   '429': ['TooManyRequests', 'Too many requests: wait for the number of seconds in `Retry-After`.'],
   '503': ['ServiceUnavailable', 'The database is unavailable; try again shortly.'],
 };
 
 const ERROR_SCHEMA: Schema = {
   type: 'object',
-  description: 'Every error answer of the API (SPEC §7). No stack trace, SQL or patient data ever appears in it.',
+  description:
+    'Every error answer of the API (SPEC §7). No stack trace, SQL or patient data ever appears in it.',
   required: ['statusCode', 'error', 'message', 'code'],
   additionalProperties: false,
   properties: {
@@ -96,7 +112,10 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
   applyValidationRules(doc.components.schemas);
   doc.components.schemas.Error = ERROR_SCHEMA;
   doc.components.responses = Object.fromEntries(
-    Object.values(ERROR_RESPONSES).map(([name, description]) => [name, { description, content: errorContent() }]),
+    Object.values(ERROR_RESPONSES).map(([name, description]) => [
+      name,
+      { description, content: errorContent() },
+    ]),
   );
 
   for (const [path, item] of Object.entries(doc.paths)) {
@@ -121,10 +140,10 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       for (const status of statuses) {
         const existing = op.responses[status];
         const shared = ERROR_RESPONSES[status];
+        // A body the route declares itself (health's readiness answer) is its own.
+        if (existing?.content) continue;
         // A route's own words about an error (which codes, when) are kept; its body is the Error schema.
-        if (existing && existing.content && !shared) continue;
         if (existing?.description || !shared) {
-          if (path === '/api/health' && existing?.content) continue; // its own readiness body
           op.responses[status] = {
             description: existing?.description || shared?.[1] || 'Error',
             content: errorContent(),

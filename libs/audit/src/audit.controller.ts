@@ -57,7 +57,8 @@ export class AuditEntryDto {
   })
   details!: Record<string, unknown>;
   @ApiProperty({ description: 'Hash of the previous entry (SHA-256, hex)' }) prevHash!: string;
-  @ApiProperty({ description: 'This entry\'s hash, over the previous hash and its own content' }) hash!: string;
+  @ApiProperty({ description: "This entry's hash, over the previous hash and its own content" })
+  hash!: string;
 }
 
 export class AuditPageDto {

@@ -18,7 +18,8 @@ export class RegisterController {
   @Public()
   @ApiExtraModels(RegisterLineDto)
   @ApiOkResponse({
-    description: 'One line per approved bid and per release: JSON, or with `?format=csv` a CSV file of the same lines',
+    description:
+      'One line per approved bid and per release: JSON, or with `?format=csv` a CSV file of the same lines',
     content: {
       'application/json': { schema: { type: 'array', items: { $ref: getSchemaPath(RegisterLineDto) } } },
       'text/csv': {

@@ -64,7 +64,9 @@ export class OpenApiContract {
         if (METHODS.includes(method)) this.routes.push({ method, template, re, op });
     }
     // A literal segment beats a template segment (`/api/practices/national-rollout` before `{ods}`).
-    this.routes.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
+    this.routes.sort(
+      (a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0),
+    );
   }
 
   static fromFile(file = path.join(__dirname, '..', '..', '..', 'docs', 'openapi.json')): OpenApiContract {
@@ -107,9 +109,13 @@ export class OpenApiContract {
     if (!hasBody && (res.status === 204 || method.toLowerCase() === 'head')) return [];
     const mediaKey =
       Object.keys(content).find((k) => k.toLowerCase() === contentType) ??
-      Object.keys(content).find((k) => k === '*/*' || (k.endsWith('/*') && contentType.startsWith(k.slice(0, -1))));
+      Object.keys(content).find(
+        (k) => k === '*/*' || (k.endsWith('/*') && contentType.startsWith(k.slice(0, -1))),
+      );
     if (!mediaKey)
-      return [`${where}: content type ${contentType || '(none)'} is not one of ${Object.keys(content).join(', ')}`];
+      return [
+        `${where}: content type ${contentType || '(none)'} is not one of ${Object.keys(content).join(', ')}`,
+      ];
     if (!/json/.test(contentType) || content[mediaKey].schema === undefined) return [];
     const validate = this.validator([...jsonPath, 'content', mediaKey, 'schema']);
     // A test that reads the body raw (a download's parser) has bytes where JSON was sent.

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { ERROR_CODES } from '@custodian/core';
 import { OpenApiContract, OpenApiDocument } from '@custodian/testing';
 
@@ -101,6 +103,28 @@ describe('docs/openapi.json', () => {
     expect(bid.additionalProperties).toBe(false);
     const login = doc.components.schemas.LoginDto as { additionalProperties: unknown };
     expect(login.additionalProperties).toBe(false);
+  });
+
+  it('every request body has an example, and each JSON example is valid by its own schema', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addVocabulary(['example', 'discriminator', 'xml', 'externalDocs']);
+    ajv.addSchema(doc as object, 'doc');
+    const problems: string[] = [];
+    for (const { route, op } of operations) {
+      if (!op.requestBody) continue;
+      for (const [type, media] of Object.entries(op.requestBody.content) as [string, { example?: unknown }][]) {
+        if (media.example === undefined) problems.push(`${route} ${type}: no example`);
+        else if (type === 'application/json') {
+          const pointer = ['paths', route.split(' ')[1], route.split(' ')[0].toLowerCase(), 'requestBody', 'content', type, 'schema']
+            .map((x) => x.replace(/~/g, '~0').replace(/\//g, '~1'))
+            .join('/');
+          const validate = ajv.compile({ $ref: `doc#/${pointer}` });
+          if (!validate(media.example)) problems.push(`${route}: ${ajv.errorsText(validate.errors)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it('a nullable object property accepts null and the object (the bid without aggregation)', () => {

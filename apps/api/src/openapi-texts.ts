@@ -180,3 +180,50 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'A release officer who did not vote on the bid queues a release of an active bid; it runs as a background job. Follow it with GET /api/releases/{id}.',
   ],
 };
+
+/**
+ * A request example per body, that works against the demo service (`npm start` on an empty
+ * database: the users below are its demo sign-ins, their passwords printed at start). Ids in paths
+ * come from the answers of earlier calls.
+ */
+export const REQUEST_EXAMPLES: Record<string, unknown> = {
+  'POST /api/auth/login': { email: 'researcher@leeds.example', password: '<password printed at start>' },
+  'POST /api/auth/refresh': { refreshToken: '<refreshToken of the login answer>' },
+  'POST /api/organisations': { name: 'University of York', kind: 'academic' },
+  'POST /api/users': {
+    email: 'second.auditor@custodian.example',
+    password: 'a-long-passphrase-2026',
+    displayName: 'Nina Auditor',
+    roles: ['auditor'],
+  },
+  'PATCH /api/users/{id}': { displayName: 'Nina Auditor-Smith' },
+  'POST /api/bids': {
+    title: 'Statins and stroke in Leeds',
+    purpose: 'Whether statin prescribing after a first stroke reduces a second stroke within five years.',
+    publicBenefit: 'Evidence for secondary prevention guidance in primary care.',
+    legalBasis: 'none',
+    requestedTier: 'aggregate',
+    datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
+    cohort: { practices: ['A81001', 'A81003'], eventsFrom: '2010-01-01', eventsTo: '2025-12-31' },
+    aggregation: { dimensions: ['sex', 'age_band'] },
+    durationMonths: 12,
+  },
+  'PATCH /api/bids/{id}': { title: 'Statins and recurrent stroke in Leeds' },
+  'PUT /api/bids/{id}/cohort': '9434765919\n9434765870\n',
+  'POST /api/bids/{id}/withdraw': { remarks: 'The study was not funded.' },
+  'POST /api/bids/{id}/screen': { outcome: 'accept', remarks: 'Complete; to the panel.' },
+  'POST /api/bids/{id}/votes': { decision: 'approve', conflictOfInterest: false, conditions: ['Publish the protocol'] },
+  'POST /api/bids/{id}/revoke': { reason: 'Breach of the data sharing agreement' },
+  'POST /api/bids/{id}/close': { remarks: 'The study has finished.' },
+  'POST /api/sources/hes':
+    'EPIKEY,NEWNHSNO,DOB,SEX,HOMEADD,ADMIDATE,DIAG_4_01,OPERTN_4_01,PROCODE\n100001,9434765919,1970-03-04,2,LS1 4AP,2015-06-01,I639,,RR8\n',
+  'POST /api/sources/social-care':
+    'LA_CODE,PERSON_ID,NHS_NUMBER,DOB,GENDER,POSTCODE,SERVICE_TYPE,START_DATE,END_DATE\nE08000035,P0001,9434765919,1970-03-04,F,LS1 4AP,home_care,2016-01-01,\n',
+  'POST /api/practices': { odsCode: 'A81004', name: 'Park Lane Surgery', rollout: 'pilot' },
+  'PATCH /api/practices/{ods}': { rollout: 'national' },
+  'POST /api/practices/{ods}/awareness': { startedOn: '2026-01-05' },
+  'POST /api/practices/{ods}/extracts':
+    '{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1970-03-04","gender":"female","address":[{"postalCode":"LS1 4AP"}],"generalPractitioner":[{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":"A81001"}}]}\n' +
+    '{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"22298006"}]},"onsetDateTime":"2012-05-01"}\n',
+  'POST /api/objections': { nhsNumber: '9434765919', type: 'type2', action: 'register' },
+};

@@ -1,7 +1,7 @@
 import { getMetadataStorage } from 'class-validator';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { ERROR_CODES } from '@custodian/core';
-import { OPERATION_TEXTS } from './openapi-texts';
+import { OPERATION_TEXTS, REQUEST_EXAMPLES } from './openapi-texts';
 
 /**
  * The published OpenAPI document, finished for tools nobody here wrote (issue #23): @nestjs/swagger
@@ -30,7 +30,7 @@ interface Operation {
   summary?: string;
   description?: string;
   parameters?: { in: string; name: string }[];
-  requestBody?: unknown;
+  requestBody?: { content?: Record<string, { example?: unknown; schema?: Schema }> };
   security?: unknown[];
   responses: Record<string, Response>;
 }
@@ -126,6 +126,9 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
         op.summary ||= texts[0];
         op.description ||= texts[1];
       }
+      const example = REQUEST_EXAMPLES[`${method.toUpperCase()} ${path}`];
+      if (example !== undefined)
+        for (const media of Object.values(op.requestBody?.content ?? {})) media.example ??= example;
       const secured = Boolean(op.security?.length);
       const hasBody = Boolean(op.requestBody);
       const writes = ['post', 'put', 'patch', 'delete'].includes(method);

@@ -113,10 +113,21 @@ describe('docs/openapi.json', () => {
     const problems: string[] = [];
     for (const { route, op } of operations) {
       if (!op.requestBody) continue;
-      for (const [type, media] of Object.entries(op.requestBody.content) as [string, { example?: unknown }][]) {
+      for (const [type, media] of Object.entries(op.requestBody.content) as [
+        string,
+        { example?: unknown },
+      ][]) {
         if (media.example === undefined) problems.push(`${route} ${type}: no example`);
         else if (type === 'application/json') {
-          const pointer = ['paths', route.split(' ')[1], route.split(' ')[0].toLowerCase(), 'requestBody', 'content', type, 'schema']
+          const pointer = [
+            'paths',
+            route.split(' ')[1],
+            route.split(' ')[0].toLowerCase(),
+            'requestBody',
+            'content',
+            type,
+            'schema',
+          ]
             .map((x) => x.replace(/~/g, '~0').replace(/\//g, '~1'))
             .join('/');
           const validate = ajv.compile({ $ref: `doc#/${pointer}` });

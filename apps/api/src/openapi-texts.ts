@@ -212,7 +212,11 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
   'PUT /api/bids/{id}/cohort': '9434765919\n9434765870\n',
   'POST /api/bids/{id}/withdraw': { remarks: 'The study was not funded.' },
   'POST /api/bids/{id}/screen': { outcome: 'accept', remarks: 'Complete; to the panel.' },
-  'POST /api/bids/{id}/votes': { decision: 'approve', conflictOfInterest: false, conditions: ['Publish the protocol'] },
+  'POST /api/bids/{id}/votes': {
+    decision: 'approve',
+    conflictOfInterest: false,
+    conditions: ['Publish the protocol'],
+  },
   'POST /api/bids/{id}/revoke': { reason: 'Breach of the data sharing agreement' },
   'POST /api/bids/{id}/close': { remarks: 'The study has finished.' },
   'POST /api/sources/hes':

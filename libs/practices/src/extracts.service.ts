@@ -12,7 +12,7 @@ import { Type1Keys } from '@custodian/linkage';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
-import { DroppedFields, todayUtc } from './fhir';
+import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
 
@@ -442,7 +442,13 @@ export class ExtractsService implements OnModuleDestroy {
       }
     }
 
-    const byField = Object.fromEntries(Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b)));
+    const counted = Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b));
+    const byField = Object.fromEntries(counted.filter(([k]) => !k.startsWith(IGNORED_PREFIX)));
+    const ignored = Object.fromEntries(
+      counted
+        .filter(([k]) => k.startsWith(IGNORED_PREFIX))
+        .map(([k, n]) => [k.slice(IGNORED_PREFIX.length), n]),
+    );
     const dropped: ExtractDropped = {
       resources: stats.unsupported,
       fields: Object.values(byField).reduce((a, b) => a + b, 0),
@@ -464,6 +470,7 @@ export class ExtractsService implements OnModuleDestroy {
         rejectedByReason: { ...rejected.byReason },
         objections,
         dropped,
+        ignored,
         warnings: stats.warnings ?? [],
       },
       registerChanges,

@@ -43,6 +43,8 @@ describe('docs/openapi.json', () => {
     expect(missing).toEqual([]);
     for (const { op, route } of operations)
       expect(`${op.summary} ${op.description}`, route).not.toMatch(/SPEC|STYLE|issue #|\.md\b/);
+    // Nor anywhere else in the document (descriptions of schemas and of the API itself).
+    expect(JSON.stringify(doc)).not.toMatch(/SPEC §|STYLE\.md|issue #/);
   });
 
   it('declares one Error schema whose code is the enum of stable codes, behind every error response', () => {

@@ -31,7 +31,7 @@ export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
     .setDescription(
-      'Data-access requests and releases of GP, hospital and social-care data: the HTTP contract (SPEC §7).',
+      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400.',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()

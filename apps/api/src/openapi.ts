@@ -29,7 +29,7 @@ interface Response {
 interface Operation {
   summary?: string;
   description?: string;
-  parameters?: { in: string; name: string }[];
+  parameters?: { in: string; name: string; schema?: Schema }[];
   requestBody?: { content?: Record<string, { example?: unknown; schema?: Schema }> };
   security?: unknown[];
   responses: Record<string, Response>;
@@ -129,6 +129,7 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       const example = REQUEST_EXAMPLES[`${method.toUpperCase()} ${path}`];
       if (example !== undefined)
         for (const media of Object.values(op.requestBody?.content ?? {})) media.example ??= example;
+      applyQueryRules(op.parameters ?? []);
       const secured = Boolean(op.security?.length);
       const hasBody = Boolean(op.requestBody);
       const writes = ['post', 'put', 'patch', 'delete'].includes(method);
@@ -185,76 +186,95 @@ function toOpenApi31(node: unknown): void {
   } else if (Array.isArray(s.type) && !s.type.includes('null')) s.type = [...(s.type as string[]), 'null'];
 }
 
+type Rule = { propertyName: string; name?: string; type: string; constraints?: unknown[]; each?: boolean };
+
+/** The class-validator rules by validated class (the global pipe's). */
+function validatedClasses(): Map<{ name: string }, Rule[]> {
+  const storage = getMetadataStorage() as unknown as { validationMetadatas?: Map<{ name: string }, Rule[]> };
+  return storage.validationMetadatas ?? new Map();
+}
+
 /**
  * The class-validator rules of every validated class the document has a schema for: the global
  * pipe refuses unknown properties (`additionalProperties: false`) and values outside these limits,
  * so the document says so.
  */
 function applyValidationRules(schemas: Record<string, Schema>): void {
-  const storage = getMetadataStorage() as unknown as {
-    validationMetadatas: Map<
-      { name: string },
-      { propertyName: string; name?: string; type: string; constraints?: unknown[]; each?: boolean }[]
-    >;
-  };
-  for (const [target, rules] of storage.validationMetadatas ?? new Map()) {
+  for (const [target, rules] of validatedClasses()) {
     const schema = schemas[target.name];
     if (!schema || schema.type !== 'object') continue;
     schema.additionalProperties = false;
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const rule of rules) {
-      const property = properties[rule.propertyName];
-      if (!property) continue;
-      const isArray = property.type === 'array';
-      const target = rule.each && isArray ? ((property.items ?? {}) as Schema) : property;
-      if (target.$ref || target.allOf) continue;
-      const c = rule.constraints ?? [];
-      switch (rule.name ?? rule.type) {
-        case 'maxLength':
-          target.maxLength = c[0];
-          break;
-        case 'minLength':
-          target.minLength = c[0];
-          break;
-        case 'isLength':
-          target.minLength = c[0];
-          if (c[1] !== undefined) target.maxLength = c[1];
-          break;
-        case 'isNotEmpty':
-          if (target.type === 'string') target.minLength ??= 1;
-          break;
-        case 'min':
-          target.minimum = c[0];
-          break;
-        case 'max':
-          target.maximum = c[0];
-          break;
-        case 'isInt':
-          target.type = 'integer';
-          break;
-        case 'arrayMaxSize':
-          if (isArray) property.maxItems = c[0];
-          break;
-        case 'arrayMinSize':
-          if (isArray) property.minItems = c[0];
-          break;
-        case 'arrayNotEmpty':
-          if (isArray) property.minItems ??= 1;
-          break;
-        case 'isUuid':
-          target.format = 'uuid';
-          break;
-        case 'isEmail':
-          target.format = 'email';
-          break;
-        case 'matches':
-          if (c[0] instanceof RegExp && !c[0].flags) target.pattern = c[0].source;
-          else if (typeof c[0] === 'string' && !c[1]) target.pattern = c[0];
-          break;
-        case 'isIn':
-          if (Array.isArray(c[0]) && !target.enum) target.enum = c[0];
-          break;
-      }
-    }
+    for (const rule of rules)
+      if (properties[rule.propertyName]) applyRule(properties[rule.propertyName], rule);
+  }
+}
+
+/**
+ * The same limits on query parameters: an operation's query parameters are the properties of its
+ * query DTO, found as the validated class with exactly those property names.
+ */
+function applyQueryRules(parameters: { in: string; name: string; schema?: Schema }[]): void {
+  const query = parameters.filter((p) => p.in === 'query' && p.schema);
+  if (!query.length) return;
+  const names = new Set(query.map((p) => p.name));
+  for (const [, rules] of validatedClasses()) {
+    const props = new Set(rules.map((r) => r.propertyName));
+    if (props.size !== names.size || [...names].some((n) => !props.has(n))) continue;
+    for (const rule of rules) applyRule(query.find((p) => p.name === rule.propertyName)!.schema!, rule);
+    return;
+  }
+}
+
+function applyRule(property: Schema, rule: Rule): void {
+  const isArray = property.type === 'array';
+  const target = rule.each && isArray ? ((property.items ?? {}) as Schema) : property;
+  if (target.$ref || target.allOf) return;
+  const c = rule.constraints ?? [];
+  switch (rule.name ?? rule.type) {
+    case 'maxLength':
+      target.maxLength = c[0];
+      break;
+    case 'minLength':
+      target.minLength = c[0];
+      break;
+    case 'isLength':
+      target.minLength = c[0];
+      if (c[1] !== undefined) target.maxLength = c[1];
+      break;
+    case 'isNotEmpty':
+      if (target.type === 'string') target.minLength ??= 1;
+      break;
+    case 'min':
+      target.minimum = c[0];
+      break;
+    case 'max':
+      target.maximum = c[0];
+      break;
+    case 'isInt':
+      target.type = 'integer';
+      break;
+    case 'arrayMaxSize':
+      if (isArray) property.maxItems = c[0];
+      break;
+    case 'arrayMinSize':
+      if (isArray) property.minItems = c[0];
+      break;
+    case 'arrayNotEmpty':
+      if (isArray) property.minItems ??= 1;
+      break;
+    case 'isUuid':
+      target.format = 'uuid';
+      break;
+    case 'isEmail':
+      target.format = 'email';
+      break;
+    case 'matches':
+      if (c[0] instanceof RegExp && !c[0].flags) target.pattern = c[0].source;
+      else if (typeof c[0] === 'string' && !c[1]) target.pattern = c[0];
+      break;
+    case 'isIn':
+      if (Array.isArray(c[0]) && !target.enum) target.enum = c[0];
+      break;
   }
 }

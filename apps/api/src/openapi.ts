@@ -76,8 +76,7 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
 
 const ERROR_SCHEMA: Schema = {
   type: 'object',
-  description:
-    'Every error answer of the API (SPEC §7). No stack trace, SQL or patient data ever appears in it.',
+  description: 'Every error answer of the API. No stack trace, SQL or patient data ever appears in it.',
   required: ['statusCode', 'error', 'message', 'code'],
   additionalProperties: false,
   properties: {

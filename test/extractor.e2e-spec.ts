@@ -83,8 +83,10 @@ describe('the practice-side extractor (cli extract)', () => {
     const b = lines.filter((r) => r.id === 'b' || r.subject?.reference === 'Patient/b');
     // An objector's entries carry the NHS number on their subject, so that the centre applies them
     // to the person whichever of their Patient records they name.
+    // The export's entries have no status (R4 requires one): they leave with `status: unknown`.
     const withNhs = (o: ReturnType<typeof objection>) => ({
       ...o,
+      status: 'unknown',
       subject: { ...o.subject, identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.b } },
     });
     expect(b).toEqual([
@@ -130,6 +132,8 @@ describe('the practice-side extractor (cli extract)', () => {
         type1Resources: 3,
         malformedLines: 1,
         unsupportedResources: 2,
+        incompleteResources: 0,
+        statusUnknown: 8,
         fields: 8,
         byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
       },

@@ -34,6 +34,7 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       [
         'dropped',
         'extractId',
+        'ignored',
         'objections',
         'patients',
         'rejected',

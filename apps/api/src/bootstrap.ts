@@ -19,6 +19,7 @@ import { AuthService } from '@custodian/auth';
 import { ApiModule } from './api.module';
 import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
+import { finishOpenApiDocument } from './openapi';
 
 /**
  * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
@@ -31,12 +32,12 @@ export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
     .setDescription(
-      'Data-access requests and releases of GP, hospital and social-care data: the HTTP contract (SPEC §7).',
+      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400.',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
     .build();
-  return withIdempotencyKey(SwaggerModule.createDocument(app, doc));
+  return finishOpenApiDocument(withIdempotencyKey(SwaggerModule.createDocument(app, doc)));
 }
 
 /** Builds the whole HTTP application on a migrated database. Used by main.ts and by the tests. */

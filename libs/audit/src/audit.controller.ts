@@ -38,6 +38,36 @@ export class VerifyResponseDto {
   };
 }
 
+export class AuditEntryDto {
+  @ApiProperty({ pattern: '^[0-9]+$', description: 'Position in the chain' }) id!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) at!: Date;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) actorId!: string | null;
+  @ApiProperty({ type: [String] }) actorRoles!: string[];
+  @ApiProperty({ example: 'bid.submit' }) action!: string;
+  @ApiProperty({ example: 'success' }) outcome!: string;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) bidId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) subjectType!: string | null;
+  @ApiProperty({ type: String, nullable: true }) subjectId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) requestId!: string | null;
+  @ApiProperty({ type: String, nullable: true }) ip!: string | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Ids, counts, codes and states only: never patient data or secrets',
+  })
+  details!: Record<string, unknown>;
+  @ApiProperty({ description: 'Hash of the previous entry (SHA-256, hex)' }) prevHash!: string;
+  @ApiProperty({ description: "This entry's hash, over the previous hash and its own content" })
+  hash!: string;
+}
+
+export class AuditPageDto {
+  @ApiProperty({ type: [AuditEntryDto] }) items!: AuditEntryDto[];
+  @ApiProperty({ type: 'integer', minimum: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 500 }) limit!: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) total!: number;
+}
+
 @ApiTags('audit')
 @Controller('audit')
 export class AuditController {
@@ -45,6 +75,7 @@ export class AuditController {
 
   @Get()
   @Can('read', 'Audit')
+  @ApiOkResponse({ type: AuditPageDto })
   list(@Query() q: AuditQueryDto) {
     return this.audit.list(q);
   }

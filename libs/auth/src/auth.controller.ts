@@ -5,6 +5,7 @@ import {
   ApiOkResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, Public, ReqMeta, RequestMeta } from '@custodian/core';
 import { AuthService } from './auth.service';
@@ -22,12 +23,17 @@ export class AuthController {
   @UseGuards(LocalAuthGuard)
   @ApiBody({ type: LoginDto })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({ description: 'INVALID_CREDENTIALS: the email or password is incorrect' })
   @ApiTooManyRequestsResponse({ description: 'Too many failed attempts for this account or address' })
   login(@CurrentUser() user: Principal): Promise<TokenPairDto> {
     return this.auth.startSession(user.id);
   }
 
   @Post('refresh')
+  @ApiUnauthorizedResponse({
+    description:
+      'INVALID_REFRESH_TOKEN, or REFRESH_TOKEN_REUSED (a used token presented again: the whole session family is revoked)',
+  })
   @Public()
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairDto })

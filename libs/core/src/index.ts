@@ -15,3 +15,4 @@ export * from './streamed-body';
 export * from './spool';
 export * from './upload-slots';
 export * from './transient';
+export * from './error-codes';

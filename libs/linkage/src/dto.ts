@@ -36,7 +36,7 @@ export class SourceLoadSummary {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ enum: ['hes', 'social_care'] }) kind!: SourceKind;
   @ApiProperty() createdAt!: Date;
-  @ApiProperty({ format: 'uuid', nullable: true }) uploadedBy!: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) uploadedBy!: string | null;
   @ApiProperty() rows!: number;
   @ApiProperty({ example: STEPS_EXAMPLE }) linkedByStep!: Record<string, number>;
   @ApiProperty() unlinked!: number;

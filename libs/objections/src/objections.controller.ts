@@ -1,5 +1,5 @@
 import { Body, Controller, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
 import { ObjectionEventDto, RecordObjectionDto } from './dto';
 import { ObjectionsService } from './objections.service';
@@ -17,6 +17,10 @@ export class ObjectionsController {
   @Post()
   @Can('create', 'Objection')
   @ApiCreatedResponse({ type: ObjectionEventDto })
+  @ApiNotFoundResponse({
+    description:
+      'OBJECTION_NOT_FOUND: a withdrawal this practice may not make, of nothing active, or of an NHS number the centre does not know (all alike)',
+  })
   record(
     @CurrentUser() user: Principal,
     @Body() dto: RecordObjectionDto,

@@ -81,6 +81,18 @@ export class ExtractReportDto {
   })
   dropped!: ExtractDropped;
   @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: {
+      'Observation.status': 1200,
+      'Condition.recordedDate': 310,
+      'Patient.generalPractitioner': 500,
+    },
+    description:
+      'elements of stored resources that the specification lets through but the centre does not use, counted by element path (so a practice sees what was not used)',
+  })
+  ignored!: Record<string, number>;
+  @ApiProperty({
     type: [RejectedLineDto],
     description:
       'lines stored, with how an odd value was read (an objection whose date is missing, a period, partial or unreadable: still an objection)',

@@ -3,6 +3,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DroppedFields, stripToSpec } from './fhir';
 import { Line, LineSplitter } from './ndjson-lines';
+import { completeForR4 } from './r4-required';
 import {
   instantUtc,
   NHS_NUMBER_SYSTEM,
@@ -37,6 +38,10 @@ export interface ExtractorReport {
     type1Resources: number;
     malformedLines: number;
     unsupportedResources: number;
+    /** Resources without an element FHIR R4 requires that cannot be made up (subject, code, medication). */
+    incompleteResources: number;
+    /** Resources written with `status: unknown` (theirs missing or outside the R4 value set). */
+    statusUnknown: number;
     fields: number;
     byField: DroppedFields;
   };
@@ -190,6 +195,8 @@ export async function runExtractor(opts: {
       type1Resources: 0,
       malformedLines: 0,
       unsupportedResources: 0,
+      incompleteResources: 0,
+      statusUnknown: 0,
       fields: 0,
       byField: Object.create(null) as DroppedFields,
     },
@@ -197,9 +204,21 @@ export async function runExtractor(opts: {
   };
   const removed = report.removed;
   const markers = new Set<string>();
+  /** The line a resource is written as (FHIR R4 complete: r4-required.ts), or '' when it cannot be. */
   const out = (r: Json) => {
+    const complete = completeForR4(r);
+    if (!complete.ok) {
+      removed.incompleteResources++;
+      return '';
+    }
+    if (complete.statusUnknown) removed.statusUnknown++;
     report.written++;
-    return `${JSON.stringify(r)}\n`;
+    return `${JSON.stringify(complete.resource)}\n`;
+  };
+  const emit = (r: Json, done: TransformCallback) => {
+    const line = out(r);
+    if (line) done(null, line);
+    else done();
   };
   const objectorKeys = (keys: string[]) => keys.filter((k) => objectors.has(k));
   const transform = new Transform({
@@ -223,13 +242,13 @@ export async function runExtractor(opts: {
         const nhs = ids.find((i) => i.system === NHS_NUMBER_SYSTEM);
         const marker: Json = { resourceType: 'Patient', id: r.id };
         if (nhs) marker.identifier = [{ system: NHS_NUMBER_SYSTEM, value: nhs.value }];
-        return done(null, out(marker));
+        return emit(marker, done);
       }
       const s = subjectsOf(r.subject);
       const keys = objectorKeys(people.keys(s.ids, s.nhsNumbers));
       if (!keys.length) return passOn(r, done);
       const marker = objectorMarkerEntry(r, keys);
-      if (marker) return done(null, out(marker));
+      if (marker) return emit(marker, done);
       removed.type1Resources++;
       done();
     },
@@ -260,7 +279,7 @@ export async function runExtractor(opts: {
       removed.unsupportedResources++;
       return done();
     }
-    done(null, out(resource));
+    emit(resource, done);
   }
 
   await pipeline(lines(opts.input), transform, createWriteStream(opts.output));

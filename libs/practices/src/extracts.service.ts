@@ -19,7 +19,7 @@ import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
 import { ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
-import { DroppedFields, todayUtc } from './fhir';
+import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
 
@@ -465,7 +465,13 @@ export class ExtractsService implements OnModuleDestroy {
       }
     }
 
-    const byField = Object.fromEntries(Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b)));
+    const counted = Object.entries(stats.byField).sort(([a], [b]) => a.localeCompare(b));
+    const byField = Object.fromEntries(counted.filter(([k]) => !k.startsWith(IGNORED_PREFIX)));
+    const ignored = Object.fromEntries(
+      counted
+        .filter(([k]) => k.startsWith(IGNORED_PREFIX))
+        .map(([k, n]) => [k.slice(IGNORED_PREFIX.length), n]),
+    );
     const dropped: ExtractDropped = {
       resources: stats.unsupported,
       fields: Object.values(byField).reduce((a, b) => a + b, 0),
@@ -487,6 +493,7 @@ export class ExtractsService implements OnModuleDestroy {
         rejectedByReason: { ...rejected.byReason },
         objections,
         dropped,
+        ignored,
         warnings: stats.warnings ?? [],
       },
       registerChanges,

@@ -435,7 +435,38 @@ export function parseExtractLine(
   if (typeof json.resourceType !== 'string') return reject('resourceType missing');
   const { resource } = stripToSpec(json, dropped);
   if (!resource) return UNSUPPORTED;
-  return mapResource(resource, practiceOds, today, received);
+  const mapped = mapResource(resource, practiceOds, today, received);
+  if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
+  return mapped;
+}
+
+/**
+ * Counts in `into` (under `IGNORED_PREFIX`) the elements of a stored resource that the
+ * specification lets through but the centre does not use, by element path (`Observation.status`),
+ * so that the extract report can say what a practice sent that was not used.
+ */
+export const IGNORED_PREFIX = 'ignored:';
+function countIgnored(r: Json, into: DroppedFields): void {
+  const type = r.resourceType as string;
+  const count = (path: string, n = 1) => {
+    if (n > 0) into[`${IGNORED_PREFIX}${type}.${path}`] = (into[`${IGNORED_PREFIX}${type}.${path}`] ?? 0) + n;
+  };
+  if (type === 'Patient') {
+    // One NHS number, one postcode and one ethnic category are read; the practice is the uploader.
+    count('identifier', asArray(r.identifier).length - 1);
+    count('address', asArray(r.address).length - 1);
+    count('extension', asArray(r.extension).length - 1);
+    if (r.generalPractitioner !== undefined) count('generalPractitioner');
+    return;
+  }
+  const t = type as ClinicalType;
+  if (r.status !== undefined) count('status');
+  const dates = DATE_FIELDS[t].filter((f) => r[f] !== undefined);
+  for (const f of dates.slice(1)) count(f);
+  for (const f of ['onsetPeriod', 'performedPeriod', 'effectivePeriod']) if (r[f] !== undefined) count(f);
+  const code = r[CODE_FIELD[t]];
+  count(`${CODE_FIELD[t]}.coding`, (isObject(code) ? asArray(code.coding).length : 0) - 1);
+  if (isObject(r.subject) && r.subject.identifier !== undefined) count('subject.identifier');
 }
 
 /** Today's date (UTC) as 'YYYY-MM-DD'. */

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
 import {
@@ -89,6 +96,13 @@ export class PracticesController {
   @StreamedBody('application/x-ndjson')
   @ApiBody({ schema: { type: 'string', description: 'one FHIR R4 resource per line' } })
   @ApiCreatedResponse({ type: ExtractReportDto })
+  @ApiConflictResponse({
+    description: 'PRACTICE_NOT_ROLLED_OUT or AWARENESS_PERIOD_NOT_OVER: nothing is stored',
+  })
+  @ApiUnprocessableEntityResponse({
+    description:
+      'EXTRACT_OBJECTION_UNRESOLVED: an objection names no patient that can be found; the whole extract is refused (details.unresolved: line numbers and reasons) and nothing is stored',
+  })
   upload(
     @CurrentUser() user: Principal,
     @Param('ods', OdsCodePipe) ods: string,

@@ -1,8 +1,8 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public } from '@custodian/core';
 import { RegisterLineDto, RegisterQueryDto } from './dto';
-import { RegisterService, toCsv } from './register.service';
+import { REGISTER_CSV_COLUMNS, RegisterService, toCsv } from './register.service';
 
 interface Reply {
   header(name: string, value: string): Reply;
@@ -16,8 +16,18 @@ export class RegisterController {
   /** The public register of approved bids and releases: JSON, or CSV with `?format=csv`. */
   @Get()
   @Public()
-  @ApiProduces('application/json', 'text/csv')
-  @ApiOkResponse({ type: [RegisterLineDto] })
+  @ApiExtraModels(RegisterLineDto)
+  @ApiOkResponse({
+    description:
+      'One line per approved bid and per release: JSON, or with `?format=csv` a CSV file of the same lines',
+    content: {
+      'application/json': { schema: { type: 'array', items: { $ref: getSchemaPath(RegisterLineDto) } } },
+      'text/csv': {
+        schema: { type: 'string' },
+        example: `${REGISTER_CSV_COLUMNS.join(',')}\r\n`,
+      },
+    },
+  })
   async get(
     @Query() q: RegisterQueryDto,
     @Res({ passthrough: true }) reply: Reply,

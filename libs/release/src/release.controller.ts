@@ -3,8 +3,9 @@ import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } f
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
+  ApiHeader,
   ApiOkResponse,
-  ApiProduces,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -14,6 +15,14 @@ import { parseRange } from './http-range';
 import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';
 import type { ReleaseView } from './release.types';
+import { ReleaseQueuedDto, ReleaseViewDto } from './release.dto';
+
+/** A release file's bytes, by its kind (gzip data files, the CSV dictionary, the JSON manifest). */
+const FILE_CONTENT = {
+  'application/gzip': { schema: { type: 'string', contentMediaType: 'application/gzip' } },
+  'text/csv': { schema: { type: 'string' } },
+  'application/json': { schema: { type: 'object', additionalProperties: true } },
+};
 
 const CONTENT_TYPE = (name: string) =>
   name.endsWith('.gz')
@@ -33,6 +42,7 @@ export class ReleaseController {
   @Get(':id')
   @Can('read', 'Release')
   @ApiOkResponse({
+    type: ReleaseViewDto,
     description: 'state, progress, tier and (when complete) files with rows, bytes and SHA-256',
   })
   get(@Param('id', ParseUUIDPipe) id: string, @CurrentUser() user: Principal): Promise<ReleaseView> {
@@ -41,7 +51,22 @@ export class ReleaseController {
 
   @Get(':id/files/:name')
   @Can('download', 'Release')
-  @ApiProduces('application/gzip', 'text/csv', 'application/json')
+  @ApiHeader({
+    name: 'Range',
+    required: false,
+    description: 'One byte range (`bytes=0-1023`, `bytes=1024-`, `bytes=-500`) to resume a download',
+  })
+  @ApiOkResponse({ description: 'The whole file, streamed', content: FILE_CONTENT })
+  @ApiResponse({
+    status: 206,
+    description: 'The requested byte range of the file (`Content-Range` says which)',
+    content: FILE_CONTENT,
+  })
+  @ApiResponse({ status: 416, description: 'The requested range is outside the file' })
+  @ApiConflictResponse({
+    description:
+      'RELEASE_NOT_COMPLETED, RELEASE_NOT_DOWNLOADABLE (files destroyed) or AGREEMENT_NOT_IN_FORCE (expired, revoked or closed)',
+  })
   async download(
     @Param('id', ParseUUIDPipe) id: string,
     @Param('name') name: string,
@@ -92,8 +117,8 @@ export class BidReleasesController {
   @Can('release', 'Release')
   @HttpCode(202)
   @ApiAcceptedResponse({
-    description: 'queued: `{id, state}`; follow it with GET /api/releases/:id',
-    schema: { example: { id: 'uuid', state: 'queued' } },
+    type: ReleaseQueuedDto,
+    description: 'queued: `{id, state}`; follow it with GET /api/releases/{id}',
   })
   @ApiConflictResponse({ description: 'BID_NOT_ACTIVE or RELEASE_IN_PROGRESS' })
   request(

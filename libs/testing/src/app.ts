@@ -9,6 +9,7 @@ import { createApiApp } from '../../../apps/api/src/bootstrap';
 import { AppConfig, loadConfig, Role } from '@custodian/core';
 import { IdentityService, Organisation, OrganisationKind, User } from '@custodian/identity';
 import { createTestDatabase, TestDatabase } from './database';
+import { withOpenApiContract } from './openapi-contract';
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
 
@@ -78,7 +79,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       });
     },
   };
-  const http = request(app.getHttpServer());
+  // Every response is checked against the checked-in docs/openapi.json (the contract test).
+  const http = withOpenApiContract(request(app.getHttpServer()));
   const login = async (email: string, password = TEST_PASSWORD) => {
     const res = await request(app.getHttpServer()).post('/api/auth/login').send({ email, password });
     if (res.status !== 200)

@@ -1,2 +1,3 @@
 export * from './app';
 export * from './database';
+export * from './openapi-contract';

@@ -1,0 +1,51 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** The response shapes of the release routes, for the OpenAPI document (SPEC §7). */
+export class ReleaseFileDto {
+  @ApiProperty({ example: 'gp.csv.gz' }) name!: string;
+  @ApiProperty({ type: 'integer', minimum: 0 }) rows!: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) bytes!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
+}
+
+export class ReleaseProgressDto {
+  @ApiProperty({ type: 'integer', minimum: 0 }) rowsDone!: number;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'Rows expected; 0 for recipients of an anonymised release until it completes',
+  })
+  rowsEstimated!: number;
+}
+
+export class ReleaseViewDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) bidId!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed'] }) state!: string;
+  @ApiProperty({ type: ReleaseProgressDto }) progress!: ReleaseProgressDto;
+  @ApiProperty({ enum: ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'] }) tier!: string;
+  @ApiProperty({ type: [ReleaseFileDto], description: 'Empty until the release is completed' })
+  files!: ReleaseFileDto[];
+  @ApiPropertyOptional({
+    description:
+      'Why the release failed: counts of persons by the aggregate rule for recipients, exact for staff',
+  })
+  failureReason?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Staff only (release officer, admin, auditor): exact counts of what was left out, and why',
+  })
+  excluded?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Staff only: the release manifest (also a file of a completed release)',
+  })
+  manifest?: Record<string, unknown>;
+}
+
+export class ReleaseQueuedDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['queued'] }) state!: string;
+}

@@ -184,7 +184,22 @@ export function officialR4Schema(): ((resource: unknown) => string[]) | undefine
     return undefined;
   }
   const ajv = new Ajv({ strict: false, allErrors: false, validateSchema: false });
-  const validate = ajv.compile({ ...schema, $schema: undefined, id: undefined });
-  return (resource) =>
-    validate(resource) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  // Draft-06 ids and the abstract `Resource` (referenced, left out of the published file) as Ajv
+  // needs them; each resource is checked against its own type's definition.
+  const definitions = { ...(schema.definitions as Record<string, Json>) };
+  definitions.Resource ??= { $ref: '#/definitions/ResourceList' };
+  // Medplum's copy also names a few types it does not define (e.g. R5's integer64): accepted as
+  // they are, so the check stays the published schema's for everything it does define.
+  for (const [, name] of JSON.stringify(schema).matchAll(/"#\/definitions\/([A-Za-z0-9_]+)"/g))
+    definitions[name] ??= {};
+  ajv.addSchema({ definitions, $id: 'fhir-r4' });
+  return (resource) => {
+    const type = (resource as { resourceType?: unknown })?.resourceType;
+    if (typeof type !== 'string' || !definitions[type])
+      return [`resourceType ${String(type)} is not an R4 resource`];
+    const validate = ajv.getSchema(`fhir-r4#/definitions/${type}`)!;
+    return validate(resource)
+      ? []
+      : (validate.errors ?? []).map((e) => `${type}${e.instancePath} ${e.message}`);
+  };
 }

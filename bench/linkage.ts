@@ -13,6 +13,7 @@ import 'reflect-metadata';
 import { Client } from 'pg';
 import { runMigrations } from '@custodian/database';
 import {
+  demographicInput,
   demographicSteps,
   Exec,
   LINKAGE_RESULT,
@@ -129,14 +130,18 @@ async function main(): Promise<void> {
       for (const [label, q] of [
         ['hash join', hashJoin.replace(/CREATE TEMP TABLE bench_hashjoin ON COMMIT DROP AS/, '')],
         ['steps 1-5, 8', nhsAnchoredSteps(input)],
-        ['steps 6-7', demographicSteps(input)],
+        ['steps 6-7', demographicSteps()],
       ] as const) {
         await exec('BEGIN');
         await exec(`SELECT set_config('work_mem', $1, true)`, [LINKAGE_WORK_MEM]);
         await exec(
           `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
         );
-        const plan = await exec(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q}`);
+        for (const prep of demographicInput(input)) await exec(prep);
+        const plan = await exec(
+          `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q}`,
+          q.includes('$1') ? [BENCH_TYPE1_KEY] : [],
+        );
         await exec('ROLLBACK');
         say(`--- EXPLAIN ${label}\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
       }

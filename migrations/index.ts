@@ -15,6 +15,7 @@ import { RoleGrants1764000013000 } from './1764000013000-role-grants';
 import { ObjectionInstants1764000014000 } from './1764000014000-objection-instants';
 import { LinkageType1Keys1764000017000 } from './1764000017000-linkage-type1-keys';
 import { SourceKeysAndCodes1764000016000 } from './1764000016000-source-keys-and-codes';
+import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage-demographic-evidence';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   ObjectionInstants1764000014000,
   LinkageType1Keys1764000017000,
   SourceKeysAndCodes1764000016000,
+  LinkageDemographicEvidence1764000020000,
 ];

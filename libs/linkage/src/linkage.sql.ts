@@ -1,5 +1,5 @@
 /**
- * The eight-step linkage (SPEC §3) as two set-based statements over any relation of rows with
+ * The eight-step linkage (SPEC §3, step 7 as issue #26 changed it) as two set-based statements over any relation of rows with
  * `(id, nhs_number char(10), birth_date date, sex char(1), postcode)`.
  *
  * Why two statements give the same answer as eight steps run in order (the property test
@@ -14,10 +14,9 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Steps 6 and 7 share one probe on (sex, date of birth): per row, count all candidates (step 7)
- *   and those with the same postcode (step 6). Step 6 links when its conditions hold and exactly one
- *   candidate shares the postcode; otherwise step 7 links when exactly one candidate exists at all.
- *   A row ambiguous at step 6 (two or more) is ambiguous at step 7 too, so it stays unlinked.
+ * - Steps 6 and 7 (issue #26) share one probe per row by (sex, postcode) of every relation that
+ *   names people — patients, and source rows carrying an NHS number — and count the distinct people
+ *   with the same DOB (step 6) or a partially matching one (step 7); see `demographicSteps`.
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
  * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
  *   digests of their keys (`type1-keys.sql.ts`). At steps 1–5 and 8 nothing more is needed: a row
@@ -26,7 +25,7 @@
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
 
-import { type1KeyShared } from './type1-keys.sql';
+import { type1KeyShared, type1PartialKeyShared } from './type1-keys.sql';
 
 export type Exec = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -56,50 +55,84 @@ export const nhsAnchoredSteps = (input: string) => `
     FROM ${input} AS r
     JOIN patients p ON p.nhs_number = r.nhs_number`;
 
+/** Rows without an NHS number that steps 6 and 7 may link (the exclusions of SPEC §3 step 6). */
+export const LINKAGE_DEMOGRAPHIC_ROWS = 'linkage_demographic_rows';
+/** People the input itself names (rows carrying an NHS number) with the demographics of such a row. */
+export const LINKAGE_NAMED = 'linkage_named';
+
+/** Source tables whose rows name people by NHS number (owned by this library). */
+const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
+
 /**
- * Steps 6 and 7: rows without an NHS number, by sex + date of birth (+ postcode), unique candidates
- * only. Driven from the (few) rows: per row, one index-only probe of `patients (sex, birth_date,
- * postcode) INCLUDE (id)` counts the candidates at step 7 and those sharing the postcode at step 6.
- * For the re-link job the rows themselves come from the partial index of unlinked rows without an
- * NHS number, so neither table is scanned in full.
+ * Steps 6 and 7 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS
+ * number, sex M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode:
  *
- * Type 1 objectors whose data the centre no longer holds are candidates too (SPEC §3): a row whose
- * key at a step shares a kept digest (`type1-keys.sql.ts`, key bound as `$1`) has a second candidate
- * there, so it is not linked at that step. The digests are computed only for rows that would
- * otherwise link. An objector sharing the step-6 key also shares the step-7 key, so a row ambiguous
- * at step 6 because of one is ambiguous at step 7 too.
+ * - step 6: sex + DOB + postcode; step 7: sex + postcode + partial DOB (SPEC's step 7, sex + DOB
+ *   without the postcode, linked the wrong person about half the time: measured, docs/LINKAGE.md).
+ * - The candidates are **people**, counted by NHS number: held patients with those demographics,
+ *   and everyone an NHS number on a source row (HES or social care, held or in this input) names
+ *   with them — a person the centre does not hold (an outsider, a Type 1 objector never held) is a
+ *   candidate like any patient, and a patient named on a moved address is a candidate there too.
+ *   Type 1 objectors' kept digests (`type1-keys.sql.ts`) count as well.
+ * - A row links when exactly one person is a candidate and that person is held. One person not held
+ *   (or only an objector's digest) and the row is nobody's; two or more and it is ambiguous. A row
+ *   with one candidate at step 6 never reaches step 7, and step 7's candidates include step 6's, so
+ *   a row ambiguous at step 6 is ambiguous at step 7.
+ *
+ * Per row one probe of each naming relation by (sex, postcode): the date of birth is compared on the
+ * few entries found. The Type 1 digests are computed only for rows that would otherwise link (for
+ * step 7, one step-6 digest per date that partially matches: `dob_partial_variants`).
  */
-export const demographicSteps = (input: string) => `
+export const demographicSteps = () => {
+  const named = [
+    `SELECT p.nhs_number AS nhs, p.birth_date FROM patients p WHERE p.sex = d.sex AND p.postcode = d.postcode`,
+    ...NAMING_SOURCES.map(
+      (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
+               WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,
+    ),
+    `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+  ].join('\n        UNION ALL ');
+  return `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
-  SELECT id,
-         CASE WHEN ok6 THEN p6 ELSE p7 END,
-         CASE WHEN ok6 THEN 6 ELSE 7 END
+  SELECT y.id, p.id, y.step
     FROM (
-      SELECT y.id, y.p6, y.p7,
-             CASE WHEN y.at6 THEN NOT ${type1KeyShared(6, 'y', '$1::bytea')} ELSE false END AS ok6,
-             CASE WHEN y.at7 THEN NOT ${type1KeyShared(7, 'y', '$1::bytea')} ELSE false END AS ok7
-        FROM (
-          SELECT r.id, r.sex, r.birth_date, r.postcode,
-                 r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%' AND c.n6 = 1 AS at6,
-                 c.p6,
-                 c.n7 = 1 AS at7,
-                 c.p7
-            FROM ${input} AS r
-           CROSS JOIN LATERAL (
-                 SELECT count(*) FILTER (WHERE p.postcode = r.postcode) AS n6,
-                        min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
-                        count(*) AS n7,
-                        min(p.id) AS p7
-                   FROM patients p
-                  WHERE p.sex = r.sex AND p.birth_date = r.birth_date
-                 ) c
-           WHERE r.nhs_number IS NULL
-             AND r.sex IN ('M', 'F')
-             AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
-        ) y
-       WHERE y.at6 OR y.at7
-    ) x
-   WHERE ok6 OR ok7`;
+      SELECT d.id, d.sex, d.birth_date, d.postcode,
+             CASE WHEN c.n6 = 1 THEN c.nhs6 WHEN c.n6 = 0 AND c.n7 = 1 THEN c.nhs7 END AS nhs,
+             CASE WHEN c.n6 = 1 THEN 6 WHEN c.n6 = 0 AND c.n7 = 1 THEN 7 END AS step
+        FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d
+       CROSS JOIN LATERAL (
+             SELECT count(DISTINCT k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS n6,
+                    min(k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS nhs6,
+                    count(DISTINCT k.nhs) AS n7,
+                    min(k.nhs) AS nhs7
+               FROM (${named}) k
+              WHERE dob_partial_match(d.birth_date, k.birth_date)
+             ) c
+    ) y
+    JOIN patients p ON p.nhs_number = y.nhs
+   WHERE y.step IS NOT NULL
+     AND NOT CASE y.step
+           WHEN 6 THEN ${type1KeyShared(6, 'y', '$1::bytea')}
+           ELSE ${type1PartialKeyShared('y', '$1::bytea')}
+         END`;
+};
+
+/** The rows of `input` that steps 6 and 7 consider, and the people the input names like them. */
+export const demographicInput = (input: string) => [
+  `DROP TABLE IF EXISTS ${LINKAGE_DEMOGRAPHIC_ROWS}, ${LINKAGE_NAMED}`,
+  `CREATE TEMP TABLE ${LINKAGE_DEMOGRAPHIC_ROWS} ON COMMIT DROP AS
+   SELECT r.id, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+    WHERE r.nhs_number IS NULL AND r.sex IN ('M', 'F') AND r.birth_date IS NOT NULL
+      AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
+      AND r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%'`,
+  `CREATE TEMP TABLE ${LINKAGE_NAMED} ON COMMIT DROP AS
+   SELECT DISTINCT r.nhs_number, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+    WHERE r.nhs_number IS NOT NULL
+      AND EXISTS (SELECT 1 FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d WHERE d.sex = r.sex AND d.postcode = r.postcode)`,
+  `CREATE INDEX ON ${LINKAGE_NAMED} (sex, postcode)`,
+  `ANALYZE ${LINKAGE_DEMOGRAPHIC_ROWS}`,
+  `ANALYZE ${LINKAGE_NAMED}`,
+];
 
 export interface LinkageCounts {
   linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
@@ -117,7 +150,8 @@ export async function runLinkage(exec: Exec, input: string, type1Key: Buffer): P
     `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
   );
   await exec(nhsAnchoredSteps(input));
-  await exec(demographicSteps(input), [type1Key]);
+  for (const q of demographicInput(input)) await exec(q);
+  await exec(demographicSteps(), [type1Key]);
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }

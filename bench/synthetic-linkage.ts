@@ -8,7 +8,7 @@ import { runMigrations } from '@custodian/database';
 import { IdentityService } from '@custodian/identity';
 import { SourceLoadService } from '@custodian/linkage';
 import { ExtractsService, PracticesService, runExtractor } from '@custodian/practices';
-import { generate } from '@custodian/synth';
+import { generate, parseErrorModel } from '@custodian/synth';
 import { argValue, benchDatabase, timed } from './common';
 import { formatTruth, loadTruth, measureTruth } from './linkage-truth';
 
@@ -17,13 +17,14 @@ import { formatTruth, loadTruth, measureTruth } from './linkage-truth';
  * export through the extractor and the intake, load HES and social care, and print the share of
  * rows linked at each step, and precision and recall per step against `linkage_truth.csv`
  * (docs/LINKAGE.md). `node dist/bench/synthetic-linkage.js --patients 100000 [--practices 20]
- * [--seed 7] [--keep]` (--keep leaves the database for ad-hoc queries and prints its URL).
+ * [--seed 7] [--errors key=value,…] [--keep]` (--errors: the generator's error model, docs/SYNTHETIC_DATA.md; --keep leaves the database for ad-hoc queries and prints its URL).
  */
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
   const practicesN = Number(argValue('practices', '20'));
   const seed = Number(argValue('seed', '7'));
   const keep = process.argv.includes('--keep');
+  const errors = parseErrorModel(argValue('errors', process.env.SYNTH_ERRORS ?? '')!);
   const db = await benchDatabase();
   const name = `synthlink_${Date.now()}`;
   const admin = new Client({ connectionString: db.url });
@@ -62,8 +63,9 @@ async function main(): Promise<void> {
     };
     const adminP = await mk('admin@sl.example', ['admin']);
     const dm = await mk('dm@sl.example', ['data_manager']);
-    const gen = await timed(() => generate({ practices: practicesN, patients, seed, outDir: dir }));
+    const gen = await timed(() => generate({ practices: practicesN, patients, seed, errors, outDir: dir }));
     console.log(`generated ${patients} patients in ${gen.seconds.toFixed(1)} s`);
+    console.log(`error model: ${JSON.stringify(gen.value.errors)}`);
     const practices = app.get(PracticesService);
     const extracts = app.get(ExtractsService);
     const intake = await timed(async () => {

@@ -4,10 +4,10 @@ import { HES_HEADER, hes, insertPatients, nhsNumber, SOCIAL_HEADER, social, toCs
 
 /**
  * Issue #26: linkage never gives one person's hospital or social-care row to another when the
- * evidence cannot tell. Steps 6 and 7 (no NHS number) need the full postcode, and every person the
- * centre knows to have the row's demographics — a held patient, a Type 1 objector's kept digest, or
- * someone an NHS number on another source row names (an outsider, an objector never held) — is a
- * candidate; more than one, or one not held, and the row is nobody's.
+ * evidence cannot tell. Step 6 (no NHS number) needs sex + DOB + full postcode, and every person the
+ * centre knows to have them — a held patient, a Type 1 objector's kept digest, or someone an NHS
+ * number on another source row names (an outsider, an objector never held) — is a candidate; more
+ * than one, or one not held, and the row is nobody's. Step 7 links nothing.
  */
 describe('linkage precision (issue #26)', () => {
   let t: TestApp;
@@ -99,17 +99,17 @@ describe('linkage precision (issue #26)', () => {
     expect(await hesLink('MV2')).toEqual({ patientId: ids.get(n[0]), step: 6 });
   });
 
-  it('step 7 is sex + full postcode + partial DOB: a swapped day and month at the same address links', async () => {
+  it('step 7 links nothing: a swapped day and month, even at the same address, is nobody’s', async () => {
     const n = nhsNumber(261000701);
-    const ids = await insertPatients(t.sql, [{ nhs: n, dob: '1975-04-11', sex: 'F', postcode: 'WF1 3JS' }]);
+    await insertPatients(t.sql, [{ nhs: n, dob: '1975-04-11', sex: 'F', postcode: 'WF1 3JS' }]);
     await upload(
       'hes',
       toCsv(HES_HEADER, [
         hes('P71', null, '1975-11-04', '2', 'WF1 3JS'), // day and month swapped
-        hes('P72', null, '1975-04-11', '2', 'WF2 0DQ'), // right DOB, another postcode: nobody's
+        hes('P72', null, '1975-04-11', '2', 'WF2 0DQ'), // right DOB, another postcode
       ]),
     );
-    expect(await hesLink('P71')).toEqual({ patientId: ids.get(n), step: 7 });
+    expect(await hesLink('P71')).toEqual(nobody);
     expect(await hesLink('P72')).toEqual(nobody);
   });
 

@@ -70,7 +70,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         hes('S4', n[0], '1980-06-17', '1', 'LS1 4DY'), // 4: NHS + sex + partial DOB
         hes('S5', n[0], '1971-02-03', '2', 'LS6 1AB'), // 5: NHS + postcode (sex and DOB disagree)
         hes('S6', null, '1975-03-09', '2', 'LS2 9JT'), // 6: sex + DOB + postcode, no NHS number
-        hes('S7', null, '1990-07-22', '1', 'LS7 3QQ'), // 7: sex + postcode + partial DOB (issue #26)
+        hes('S7', null, '1990-07-21', '1', 'LS1 4DY'), // SPEC's 7 (sex + DOB): links nothing (issue #26)
         hes('S8', n[0], '1971-02-03', '2', 'LS1 4DY'), // 8: NHS number only
         hes('SW', n[3], '1985-07-03', '2', 'LS9 6TT'), // 3 again: day and month swapped
       ]),
@@ -78,8 +78,8 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(report).toEqual({
       id: expect.any(String),
       rows: 9,
-      linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1 }),
-      unlinked: 0,
+      linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '8': 1 }),
+      unlinked: 1,
       rejected: [],
       rejectedCount: 0,
       rejectedByReason: {},
@@ -91,7 +91,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(await hesLink('S4')).toEqual({ patientId: p(0), step: 4 });
     expect(await hesLink('S5')).toEqual({ patientId: p(0), step: 5 });
     expect(await hesLink('S6')).toEqual({ patientId: p(1), step: 6 });
-    expect(await hesLink('S7')).toEqual({ patientId: p(2), step: 7 });
+    expect(await hesLink('S7')).toEqual({ patientId: null, step: null });
     expect(await hesLink('S8')).toEqual({ patientId: p(0), step: 8 });
     expect(await hesLink('SW')).toEqual({ patientId: p(3), step: 3 });
     // The upload's report is kept as the load's report, and listed.
@@ -99,7 +99,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(got.body).toEqual(report);
     const list = await t.http.get('/api/sources/loads?kind=hes').set(dm).expect(200);
     expect(list.body).toContainEqual(
-      expect.objectContaining({ id: report.id, kind: 'hes', rows: 9, unlinked: 0, rejectedCount: 0 }),
+      expect.objectContaining({ id: report.id, kind: 'hes', rows: 9, unlinked: 1, rejectedCount: 0 }),
     );
   });
 
@@ -606,7 +606,7 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     ]);
     const file = toCsv(HES_HEADER, [
       hes('T1A', null, '1971-05-12', '2', 'LS6 2AA'), // both twins at step 6
-      hes('T1B', null, '1971-05-21', '2', 'LS6 2AA'), // both twins at step 7 (partial DOB)
+      hes('T1B', null, '1971-05-12', '2', 'LS1 1AA'), // SPEC's step 7 had both twins; no postcode agrees
       hes('T1C', null, '1968-09-23', '1', 'LS9 9ZZ'), // SPEC's step 7 had both of the pair; no postcode agrees
       hes('T1D', null, '1968-09-23', '1', 'LS7 4CC'), // pair[1] alone at step 6
       hes('T1E', twin[0], '1971-05-12', '2', 'LS6 2AA'), // the objector's own NHS number
@@ -812,13 +812,10 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
       'hes',
       toCsv(HES_HEADER, [
         hes('T6A', null, '1977-11-03', '1', 'HU5 2QQ'), // step 6 to v[1]
-        hes('T6B', null, '1977-03-11', '1', 'HU5 2QQ'), // step 7 to v[1] (day and month swapped)
         hes('T6C', null, '1979-02-05', '2', 'HU6 6BB'), // step 6 to u[1]
-        hes('T6D', null, '1979-05-02', '2', 'HU6 6BB'), // step 7 to u[1]
       ]),
     );
     expect(await hesLink('T6A')).toEqual({ patientId: ids.get(v[1]), step: 6 });
-    expect(await hesLink('T6D')).toEqual({ patientId: ids.get(u[1]), step: 7 });
     // Twins arrive later (linked rows are left as they are): v[0] alike in sex, DOB and postcode,
     // u[0] in sex and DOB only. Both then object.
     await insertPatients(t.sql, [
@@ -834,10 +831,8 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
         .expect(201);
     // No re-link has run: the objection's own transaction unlinked them.
     expect(await hesLink('T6A')).toEqual(unlinked);
-    expect(await hesLink('T6B')).toEqual(unlinked);
-    // u[0] lives elsewhere: at steps 6 and 7 (both need the postcode) u[1] is still the only candidate.
+    // u[0] lives elsewhere: at step 6 u[1] is still the only candidate.
     expect(await hesLink('T6C')).toEqual({ patientId: ids.get(u[1]), step: 6 });
-    expect(await hesLink('T6D')).toEqual({ patientId: ids.get(u[1]), step: 7 });
   });
 
   it('the re-link job unlinks rows linked at steps 6 and 7 to the twin of a Type 1 objector', async () => {

@@ -75,17 +75,17 @@ describe('linkReference (the literal algorithm)', () => {
     const out = linkReference(
       [
         r(10, '9434765919', '1980-05-17', 'M', 'LS6 1AB'),
-        r(11, null, '1980-05-18', 'M', 'LS6 1AB'),
+        r(11, null, '1980-05-18', 'M', 'LS6 1AB'), // partial DOB: no demographic step (issue #26)
         r(12, null, '1970-08-15', 'F', 'LS8 1AA'),
         r(13, '9434765862', null, 'U', null),
-        // Sex + DOB without the postcode is not enough (issue #26: SPEC's step 7 would link it).
+        // Sex + DOB without the postcode is not enough (issue #26: SPEC's step 7 would have linked it).
         r(14, null, '1980-05-17', 'M', 'LS1 1AA'),
       ],
       patients,
     );
     expect([...out.entries()]).toEqual([
       [10, { patientId: 1, step: 1 }],
-      [11, { patientId: 1, step: 7 }],
+      [11, { patientId: null, step: null }],
       [12, { patientId: null, step: null }],
       [13, { patientId: 3, step: 8 }],
       [14, { patientId: null, step: null }],

@@ -77,9 +77,9 @@ export const STEP_PREDICATES: Record<LinkageStep, (r: LinkRow, p: LinkPatient) =
   5: (r, p) => nhsEquals(r, p) && postcodeEquals(r, p),
   6: (r, p) =>
     nhsAgrees(r, p) && demographicEligible(r) && sexMatches(r, p) && dobEquals(r, p) && postcodeEquals(r, p),
-  // SPEC §3 says sex + DOB without the postcode; issue #26 measured it wrong half the time (docs/LINKAGE.md).
-  7: (r, p) =>
-    nhsAgrees(r, p) && demographicEligible(r) && sexMatches(r, p) && postcodeEquals(r, p) && dobPartial(r, p),
+  // Links nothing (issue #26): SPEC's sex + DOB without the postcode was wrong about half the time,
+  // sex + postcode + partial DOB linked chance matches where postcodes are shared (docs/LINKAGE.md).
+  7: () => false,
   8: (r, p) => nhsEquals(r, p),
 };
 

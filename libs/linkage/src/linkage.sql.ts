@@ -1,5 +1,5 @@
 /**
- * The eight-step linkage (SPEC §3, step 7 as issue #26 changed it) as two set-based statements over any relation of rows with
+ * The eight-step linkage (SPEC §3, steps 6 and 7 as issue #26 changed them) as two set-based statements over any relation of rows with
  * `(id, nhs_number char(10), birth_date date, sex char(1), postcode)`.
  *
  * Why two statements give the same answer as eight steps run in order (the property test
@@ -14,9 +14,9 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Steps 6 and 7 (issue #26) share one probe per row by (sex, postcode) of every relation that
- *   names people — patients, and source rows carrying an NHS number — and count the distinct people
- *   with the same DOB (step 6) or a partially matching one (step 7); see `demographicSteps`.
+ * - Step 6 (issue #26) probes, per row, every relation that names people — patients, and source
+ *   rows carrying an NHS number — by (sex, postcode), and counts the distinct people with the same
+ *   DOB; step 7 links nothing (see `demographicSteps`).
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
  * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
  *   digests of their keys (`type1-keys.sql.ts`). At steps 1–5 and 8 nothing more is needed: a row
@@ -25,7 +25,7 @@
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
 
-import { type1KeyShared, type1PartialKeyShared } from './type1-keys.sql';
+import { type1KeyShared } from './type1-keys.sql';
 
 export type Exec = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -64,24 +64,16 @@ export const LINKAGE_NAMED = 'linkage_named';
 const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 
 /**
- * Steps 6 and 7 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS
- * number, sex M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode:
+ * Step 6 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS number, sex
+ * M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode: sex + DOB +
+ * postcode, where the candidates are **people**, counted by NHS number — held patients with those
+ * values, and everyone an NHS number on a source row (HES or social care, held or in this input)
+ * names with them (an outsider, a Type 1 objector never held, or a patient at a new address) — and
+ * Type 1 objectors' kept digests. Exactly one person, held: linked; one not held, or two: nobody's.
  *
- * - step 6: sex + DOB + postcode; step 7: sex + postcode + partial DOB (SPEC's step 7, sex + DOB
- *   without the postcode, linked the wrong person about half the time: measured, docs/LINKAGE.md).
- * - The candidates are **people**, counted by NHS number: held patients with those demographics,
- *   and everyone an NHS number on a source row (HES or social care, held or in this input) names
- *   with them — a person the centre does not hold (an outsider, a Type 1 objector never held) is a
- *   candidate like any patient, and a patient named on a moved address is a candidate there too.
- *   Type 1 objectors' kept digests (`type1-keys.sql.ts`) count as well.
- * - A row links when exactly one person is a candidate and that person is held. One person not held
- *   (or only an objector's digest) and the row is nobody's; two or more and it is ambiguous. A row
- *   with one candidate at step 6 never reaches step 7, and step 7's candidates include step 6's, so
- *   a row ambiguous at step 6 is ambiguous at step 7.
- *
- * Per row one probe of each naming relation by (sex, postcode): the date of birth is compared on the
- * few entries found. The Type 1 digests are computed only for rows that would otherwise link (for
- * step 7, one step-6 digest per date that partially matches: `dob_partial_variants`).
+ * Step 7 links nothing: SPEC's sex + DOB without the postcode was wrong about half the time, and sex
+ * + postcode + partial DOB linked chance matches as soon as postcodes were shared (measured,
+ * docs/LINKAGE.md). Per row one probe of each naming relation by (sex, postcode).
  */
 export const demographicSteps = () => {
   const named = [
@@ -94,27 +86,19 @@ export const demographicSteps = () => {
   ].join('\n        UNION ALL ');
   return `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
-  SELECT y.id, p.id, y.step
+  SELECT y.id, p.id, 6
     FROM (
-      SELECT d.id, d.sex, d.birth_date, d.postcode,
-             CASE WHEN c.n6 = 1 THEN c.nhs6 WHEN c.n6 = 0 AND c.n7 = 1 THEN c.nhs7 END AS nhs,
-             CASE WHEN c.n6 = 1 THEN 6 WHEN c.n6 = 0 AND c.n7 = 1 THEN 7 END AS step
+      SELECT d.id, d.sex, d.birth_date, d.postcode, c.n6, c.nhs6
         FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d
        CROSS JOIN LATERAL (
-             SELECT count(DISTINCT k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS n6,
-                    min(k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS nhs6,
-                    count(DISTINCT k.nhs) AS n7,
-                    min(k.nhs) AS nhs7
+             SELECT count(DISTINCT k.nhs) AS n6, min(k.nhs) AS nhs6
                FROM (${named}) k
-              WHERE dob_partial_match(d.birth_date, k.birth_date)
+              WHERE k.birth_date = d.birth_date
              ) c
     ) y
-    JOIN patients p ON p.nhs_number = y.nhs
-   WHERE y.step IS NOT NULL
-     AND NOT CASE y.step
-           WHEN 6 THEN ${type1KeyShared(6, 'y', '$1::bytea')}
-           ELSE ${type1PartialKeyShared('y', '$1::bytea')}
-         END`;
+    JOIN patients p ON p.nhs_number = y.nhs6
+   WHERE y.n6 = 1
+     AND NOT ${type1KeyShared(6, 'y', '$1::bytea')}`;
 };
 
 /** The rows of `input` that steps 6 and 7 consider, and the people the input names like them. */

@@ -39,15 +39,6 @@ export const type1KeyShared = (step: 6 | 7, a: string, key: string) =>
     step === 6 ? step6Digest(a, key) : step7Digest(a, key)
   })`;
 
-/**
- * A Type 1 objector's kept step-6 digest matches the row aliased `a` at step 7 (sex + postcode +
- * partial DOB): the digest of sex + d + postcode for any date d that partially matches the row's.
- */
-export const type1PartialKeyShared = (a: string, key: string) =>
-  `EXISTS (SELECT 1 FROM ${TYPE1_KEYS} k WHERE k.step = 6 AND k.digest IN (
-     SELECT ${hmac(`'6|' || ${a}.sex || '|' || to_char(v, 'YYYY-MM-DD') || '|' || ${a}.postcode`, key)}
-       FROM dob_partial_variants(${a}.birth_date) AS v))`;
-
 /** The source tables whose rows link to patients (owned by this library). */
 export const LINKED_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 
@@ -100,11 +91,8 @@ export async function keepType1Keys(
       UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL
         FROM type1_keep o
        WHERE t.linkage_step IN (6, 7) AND t.nhs_number IS NULL
-         AND t.sex = o.sex
-         AND ((t.postcode = o.postcode AND ${postcodeUsable('o')}
-               AND (t.birth_date = o.birth_date OR (t.linkage_step = 7 AND dob_partial_match(t.birth_date, o.birth_date))))
-              -- links step 7 made on sex + DOB alone, before issue #26
-              OR (t.linkage_step = 7 AND t.birth_date = o.birth_date))`);
+         AND t.sex = o.sex AND t.birth_date = o.birth_date
+         AND (t.linkage_step = 7 OR (t.postcode = o.postcode AND ${postcodeUsable('o')}))`);
   return Number(n);
 }
 

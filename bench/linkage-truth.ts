@@ -126,7 +126,9 @@ export function formatTruth(m: { steps: StepTruth[]; sources: SourceTruth[] }): 
   const out: string[] = [];
   for (const src of m.sources.filter((s) => s.source !== 'all')) {
     out.push(`\n${src.source}: precision and recall per step against linkage_truth.csv`);
-    out.push('| step | linked | right | wrong | precision | wrong: outsider | wrong: Type 1 | wrong: held person |');
+    out.push(
+      '| step | linked | right | wrong | precision | wrong: outsider | wrong: Type 1 | wrong: held person |',
+    );
     out.push('|---|---|---|---|---|---|---|---|');
     for (const s of m.steps.filter((x) => x.source === src.source && x.step !== 'unlinked'))
       out.push(

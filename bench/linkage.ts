@@ -7,12 +7,14 @@
  *
  * Uses DATABASE_URL (a superuser URL) when set, else an embedded PostgreSQL under .data/bench-pg.
  * --reuse keeps the generated database for the next --reuse run (generation takes minutes).
- * Prints one line `BENCH linkage ratio=… linkage_s=… hashjoin_s=… …` (medians over --repeat runs).
+ * Prints precision per step against the rows' truth (the person each was derived from), and one line
+ * `BENCH linkage ratio=… linkage_s=… hashjoin_s=… … precision=… recall=…` (medians over --repeat runs).
  */
 import 'reflect-metadata';
 import { Client } from 'pg';
 import { runMigrations } from '@custodian/database';
 import {
+  demographicInput,
   demographicSteps,
   Exec,
   LINKAGE_RESULT,
@@ -123,20 +125,47 @@ async function main(): Promise<void> {
       exec(`UPDATE hes_episodes t SET patient_id = l.patient_id, linkage_step = l.step
               FROM ${LINKAGE_RESULT} l WHERE t.id = l.id AND t.patient_id IS NULL`),
     );
+    // Precision per step and recall against the generator's truth (docs/LINKAGE.md).
+    await exec(`ANALYZE bench_truth`);
+    const truth = await exec(`
+      SELECT coalesce(l.step::text, 'unlinked') AS step, count(*)::int AS rows,
+             count(*) FILTER (WHERE p.nhs_number = t.true_nhs)::int AS right,
+             count(*) FILTER (WHERE l.id IS NOT NULL AND p.nhs_number IS DISTINCT FROM t.true_nhs)::int AS wrong,
+             count(*) FILTER (WHERE EXISTS (SELECT 1 FROM patients q WHERE q.nhs_number = t.true_nhs))::int AS held
+        FROM bench_truth t
+        LEFT JOIN ${LINKAGE_RESULT} l ON l.id = t.id
+        LEFT JOIN patients p ON p.id = l.patient_id
+       GROUP BY 1 ORDER BY 1`);
+    // (ANALYZE above: without statistics the planner nested-looped 100k × 100k.)
     await exec('ROLLBACK');
+    let [right, wrong, heldRows] = [0, 0, 0];
+    for (const r of truth as { step: string; rows: number; right: number; wrong: number; held: number }[]) {
+      right += r.right;
+      wrong += r.wrong;
+      heldRows += r.held;
+      if (r.step !== 'unlinked')
+        say(
+          `step ${r.step}: ${r.rows} linked, ${r.right} right, ${r.wrong} wrong, precision ${((100 * r.right) / r.rows).toFixed(2)}%`,
+        );
+    }
+    const precisionLine = `precision=${((100 * right) / Math.max(1, right + wrong)).toFixed(3)}% recall=${((100 * right) / Math.max(1, heldRows)).toFixed(3)}% wrong=${wrong}`;
 
     if (EXPLAIN) {
       for (const [label, q] of [
         ['hash join', hashJoin.replace(/CREATE TEMP TABLE bench_hashjoin ON COMMIT DROP AS/, '')],
         ['steps 1-5, 8', nhsAnchoredSteps(input)],
-        ['steps 6-7', demographicSteps(input)],
+        ['steps 6-7', demographicSteps()],
       ] as const) {
         await exec('BEGIN');
         await exec(`SELECT set_config('work_mem', $1, true)`, [LINKAGE_WORK_MEM]);
         await exec(
           `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
         );
-        const plan = await exec(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q}`);
+        for (const prep of demographicInput(input)) await exec(prep);
+        const plan = await exec(
+          `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q}`,
+          q.includes('$1') ? [BENCH_TYPE1_KEY] : [],
+        );
         await exec('ROLLBACK');
         say(`--- EXPLAIN ${label}\n${plan.map((r) => r['QUERY PLAN']).join('\n')}`);
       }
@@ -152,7 +181,7 @@ async function main(): Promise<void> {
     say(
       `BENCH linkage ratio=${(l / j).toFixed(2)} linkage_s=${l.toFixed(2)} hashjoin_s=${j.toFixed(2)} ` +
         `writeback_s=${writeS.toFixed(2)} patients=${PATIENTS} rows=${ROWS} hashjoin_rows=${joined} ` +
-        `${stepList} linked=${c.linked} unlinked=${ROWS - c.linked} node_peak_rss_mb=${rssMb.toFixed(0)}`,
+        `${stepList} linked=${c.linked} unlinked=${ROWS - c.linked} ${precisionLine} node_peak_rss_mb=${rssMb.toFixed(0)}`,
     );
   } finally {
     await sql.end().catch(() => undefined);
@@ -217,6 +246,17 @@ async function generate(exec: Exec): Promise<void> {
       JOIN bench_people p ON p.k = r.pk`,
     [loadId],
   );
+  // Who each row really is (the person it was derived from; for rows carrying an NHS number no
+  // patient holds, that number's person), for precision and recall per step.
+  await exec(`
+    CREATE TABLE bench_truth AS
+    SELECT h.id, (CASE WHEN r.kind >= 970 AND r.kind < 990 AND h.nhs_number IS NOT NULL THEN h.nhs_number ELSE p.nhs END)::char(10) AS true_nhs
+      FROM hes_episodes h
+      JOIN LATERAL (SELECT substr(h.epikey, 2)::bigint AS k) e ON true
+      JOIN LATERAL (SELECT ${h('e.k', 9)} % 1000 AS kind, 1 + ${h('e.k', 10)} % ${PATIENTS} AS pk) r ON true
+      JOIN bench_people p ON p.k = r.pk`);
+  await exec(`ALTER TABLE bench_truth ADD PRIMARY KEY (id)`);
+  await exec(`ANALYZE bench_truth`);
   await exec(`DROP TABLE bench_people`);
   await exec(`VACUUM ANALYZE patients`);
   await exec(`VACUUM ANALYZE hes_episodes`);

@@ -8,17 +8,23 @@ import { runMigrations } from '@custodian/database';
 import { IdentityService } from '@custodian/identity';
 import { SourceLoadService } from '@custodian/linkage';
 import { ExtractsService, PracticesService, runExtractor } from '@custodian/practices';
-import { generate } from '@custodian/synth';
+import { generate, parseErrorModel } from '@custodian/synth';
 import { argValue, benchDatabase, timed } from './common';
+import { formatTruth, loadTruth, measureTruth } from './linkage-truth';
 
 /**
  * The synthetic population end to end: generate N patients over P practices, run each practice's
  * export through the extractor and the intake, load HES and social care, and print the share of
- * rows linked at each step (docs/LINKAGE.md). `node dist/bench/synthetic-linkage.js --patients 100000`
+ * rows linked at each step, and precision and recall per step against `linkage_truth.csv`
+ * (docs/LINKAGE.md). `node dist/bench/synthetic-linkage.js --patients 100000 [--practices 20]
+ * [--seed 7] [--errors key=value,…] [--keep]` (--errors: the generator's error model, docs/SYNTHETIC_DATA.md; --keep leaves the database for ad-hoc queries and prints its URL).
  */
 async function main(): Promise<void> {
   const patients = Number(argValue('patients', '100000'));
   const practicesN = Number(argValue('practices', '20'));
+  const seed = Number(argValue('seed', '7'));
+  const keep = process.argv.includes('--keep');
+  const errors = parseErrorModel(argValue('errors', process.env.SYNTH_ERRORS ?? '')!);
   const db = await benchDatabase();
   const name = `synthlink_${Date.now()}`;
   const admin = new Client({ connectionString: db.url });
@@ -57,8 +63,9 @@ async function main(): Promise<void> {
     };
     const adminP = await mk('admin@sl.example', ['admin']);
     const dm = await mk('dm@sl.example', ['data_manager']);
-    const gen = await timed(() => generate({ practices: practicesN, patients, seed: 7, outDir: dir }));
+    const gen = await timed(() => generate({ practices: practicesN, patients, seed, errors, outDir: dir }));
     console.log(`generated ${patients} patients in ${gen.seconds.toFixed(1)} s`);
+    console.log(`error model: ${JSON.stringify(gen.value.errors)}`);
     const practices = app.get(PracticesService);
     const extracts = app.get(ExtractsService);
     const intake = await timed(async () => {
@@ -97,10 +104,20 @@ async function main(): Promise<void> {
         console.log(`| ${step} | ${n} | ${share(n)} |`);
       console.log(`| unlinked | ${rep.unlinked} | ${share(rep.unlinked)} |`);
     }
+    const truth = new Client({ connectionString: url });
+    await truth.connect();
+    try {
+      await loadTruth(truth, path.join(dir, 'linkage_truth.csv'));
+      console.log(formatTruth(await measureTruth(truth)));
+      if (keep) await truth.query(`CREATE TABLE kept_linkage_truth AS SELECT * FROM linkage_truth`);
+    } finally {
+      await truth.end();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await app.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (keep) console.log(`kept database: ${url}`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
     await db.stop();
   }

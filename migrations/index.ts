@@ -19,6 +19,7 @@ import { LocationQuasiIdentifiers1764000018000 } from './1764000018000-location-
 import { IdempotencyKeys1764000022000 } from './1764000022000-idempotency-keys';
 import { ReleaseLedger1764000023000 } from './1764000023000-release-ledger';
 import { ShardLeases1764000021000 } from './1764000021000-shard-leases';
+import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage-demographic-evidence';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   IdempotencyKeys1764000022000,
   ReleaseLedger1764000023000,
   ShardLeases1764000021000,
+  LinkageDemographicEvidence1764000020000,
 ];

@@ -70,7 +70,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         hes('S4', n[0], '1980-06-17', '1', 'LS1 4DY'), // 4: NHS + sex + partial DOB
         hes('S5', n[0], '1971-02-03', '2', 'LS6 1AB'), // 5: NHS + postcode (sex and DOB disagree)
         hes('S6', null, '1975-03-09', '2', 'LS2 9JT'), // 6: sex + DOB + postcode, no NHS number
-        hes('S7', null, '1990-07-21', '1', 'LS1 4DY'), // 7: sex + DOB
+        hes('S7', null, '1990-07-21', '1', 'LS1 4DY'), // SPEC's 7 (sex + DOB): links nothing (issue #26)
         hes('S8', n[0], '1971-02-03', '2', 'LS1 4DY'), // 8: NHS number only
         hes('SW', n[3], '1985-07-03', '2', 'LS9 6TT'), // 3 again: day and month swapped
       ]),
@@ -78,8 +78,8 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(report).toEqual({
       id: expect.any(String),
       rows: 9,
-      linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1 }),
-      unlinked: 0,
+      linkedByStep: steps({ '1': 1, '2': 1, '3': 2, '4': 1, '5': 1, '6': 1, '8': 1 }),
+      unlinked: 1,
       rejected: [],
       rejectedCount: 0,
       rejectedByReason: {},
@@ -91,7 +91,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(await hesLink('S4')).toEqual({ patientId: p(0), step: 4 });
     expect(await hesLink('S5')).toEqual({ patientId: p(0), step: 5 });
     expect(await hesLink('S6')).toEqual({ patientId: p(1), step: 6 });
-    expect(await hesLink('S7')).toEqual({ patientId: p(2), step: 7 });
+    expect(await hesLink('S7')).toEqual({ patientId: null, step: null });
     expect(await hesLink('S8')).toEqual({ patientId: p(0), step: 8 });
     expect(await hesLink('SW')).toEqual({ patientId: p(3), step: 3 });
     // The upload's report is kept as the load's report, and listed.
@@ -99,7 +99,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(got.body).toEqual(report);
     const list = await t.http.get('/api/sources/loads?kind=hes').set(dm).expect(200);
     expect(list.body).toContainEqual(
-      expect.objectContaining({ id: report.id, kind: 'hes', rows: 9, unlinked: 0, rejectedCount: 0 }),
+      expect.objectContaining({ id: report.id, kind: 'hes', rows: 9, unlinked: 1, rejectedCount: 0 }),
     );
   });
 
@@ -124,20 +124,20 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       'hes',
       toCsv(HES_HEADER, [
         hes('X1', null, '1950-01-01', '2', 'LS7 2AA'), // DOB 1 January: not at 6 or 7
-        hes('X2', null, '1962-11-30', '1', 'ZZ99 3VZ'), // ZZ99: not at 6, unique at 7
+        hes('X2', null, '1962-11-30', '1', 'ZZ99 3VZ'), // ZZ99: not at 6 or 7 (issue #26)
         hes('X3', stranger, '1944-09-12', '2', 'LS8 4DD'), // contradicting NHS number
         hes('X4', null, '1970-08-15', '2', 'LS8 1AA'), // two candidates at 6 (and 7)
         hes('X5', null, '1966-06-06', '1', 'LS10 1AA'), // one candidate at 6
-        hes('X6', null, '1966-06-06', '1', 'LS12 1AA'), // none at 6, two at 7
+        hes('X6', null, '1966-06-06', '1', 'LS12 1AA'), // no postcode agrees: none at 6 or 7
         hes('X7', null, '1933-04-04', '9', 'LS9 9UU'), // sex not specified never matches
         hes('X8', null, '1933-04-04', '0', 'LS9 9UU'), // nor does sex not known
         hes('X9', twin[0], '1970-08-15', '2', 'LS8 1AA'), // the NHS number resolves the twins
       ]),
     );
-    expect(report.linkedByStep).toEqual(steps({ '1': 1, '6': 1, '7': 1 }));
-    expect(report.unlinked).toBe(6);
+    expect(report.linkedByStep).toEqual(steps({ '1': 1, '6': 1 }));
+    expect(report.unlinked).toBe(7);
     expect(await hesLink('X1')).toEqual({ patientId: null, step: null });
-    expect(await hesLink('X2')).toEqual({ patientId: ids.get(n[1]), step: 7 });
+    expect(await hesLink('X2')).toEqual({ patientId: null, step: null });
     expect(await hesLink('X3')).toEqual({ patientId: null, step: null });
     expect(await hesLink('X4')).toEqual({ patientId: null, step: null });
     expect(await hesLink('X5')).toEqual({ patientId: ids.get(pair[0]), step: 6 });
@@ -162,7 +162,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         hes('N3', null, '1981-12-24', '2', 'zz993wz'),
       ]),
     );
-    expect(report.linkedByStep).toEqual(steps({ '1': 2, '7': 1 }));
+    expect(report.linkedByStep).toEqual(steps({ '1': 2 }));
     const { rows } = await t.sql.query(
       `SELECT epikey, nhs_number, birth_date::text AS dob, sex, postcode FROM hes_episodes
         WHERE epikey IN ('N1', 'N2', 'N3') ORDER BY epikey`,
@@ -172,7 +172,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       { epikey: 'N2', nhs_number: n, dob: '1981-12-24', sex: 'F', postcode: 'LS6 1AB' },
       { epikey: 'N3', nhs_number: null, dob: '1981-12-24', sex: 'F', postcode: 'ZZ99 3WZ' },
     ]);
-    expect(await hesLink('N3')).toEqual({ patientId: ids.get(n), step: 7 });
+    // A pseudo-postcode is no address: steps 6 and 7 both need one (issue #26).
+    expect(await hesLink('N3')).toEqual({ patientId: null, step: null });
+    expect(await hesLink('N1')).toEqual({ patientId: ids.get(n), step: 1 });
   });
 
   it('rejects every kind of bad HES row with its data row number and loads the rest', async () => {
@@ -604,11 +606,11 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     ]);
     const file = toCsv(HES_HEADER, [
       hes('T1A', null, '1971-05-12', '2', 'LS6 2AA'), // both twins at step 6
-      hes('T1B', null, '1971-05-12', '2', 'LS1 1AA'), // both twins at step 7
-      hes('T1C', null, '1968-09-23', '1', 'LS9 9ZZ'), // both of the pair at step 7
+      hes('T1B', null, '1971-05-12', '2', 'LS1 1AA'), // SPEC's step 7 had both twins; no postcode agrees
+      hes('T1C', null, '1968-09-23', '1', 'LS9 9ZZ'), // SPEC's step 7 had both of the pair; no postcode agrees
       hes('T1D', null, '1968-09-23', '1', 'LS7 4CC'), // pair[1] alone at step 6
       hes('T1E', twin[0], '1971-05-12', '2', 'LS6 2AA'), // the objector's own NHS number
-      hes('T1F', pair[0], '1968-09-23', '1', 'LS7 4CC'), // the objector's NHS number, the other's postcode
+      hes('T1F', pair[0], '1968-09-23', '1', 'LS7 5DD'), // the objector's NHS number, another postcode
     ]);
     const before = await load('hes', file);
     expect(before.linkedByStep).toEqual(steps({ '1': 1, '2': 1, '6': 1 }));
@@ -810,13 +812,10 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
       'hes',
       toCsv(HES_HEADER, [
         hes('T6A', null, '1977-11-03', '1', 'HU5 2QQ'), // step 6 to v[1]
-        hes('T6B', null, '1977-11-03', '1', 'HU1 1AA'), // step 7 to v[1]
         hes('T6C', null, '1979-02-05', '2', 'HU6 6BB'), // step 6 to u[1]
-        hes('T6D', null, '1979-02-05', '2', 'HU2 2CC'), // step 7 to u[1]
       ]),
     );
     expect(await hesLink('T6A')).toEqual({ patientId: ids.get(v[1]), step: 6 });
-    expect(await hesLink('T6D')).toEqual({ patientId: ids.get(u[1]), step: 7 });
     // Twins arrive later (linked rows are left as they are): v[0] alike in sex, DOB and postcode,
     // u[0] in sex and DOB only. Both then object.
     await insertPatients(t.sql, [
@@ -832,8 +831,6 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
         .expect(201);
     // No re-link has run: the objection's own transaction unlinked them.
     expect(await hesLink('T6A')).toEqual(unlinked);
-    expect(await hesLink('T6B')).toEqual(unlinked);
-    expect(await hesLink('T6D')).toEqual(unlinked);
     // u[0] lives elsewhere: at step 6 u[1] is still the only candidate.
     expect(await hesLink('T6C')).toEqual({ patientId: ids.get(u[1]), step: 6 });
   });

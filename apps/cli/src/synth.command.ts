@@ -1,6 +1,13 @@
 import { resolve } from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { DEFAULT_EVENTS_PER_PATIENT, DEFAULT_SEED, generate } from '@custodian/synth';
+import {
+  DEFAULT_ERROR_MODEL,
+  DEFAULT_EVENTS_PER_PATIENT,
+  DEFAULT_SEED,
+  ErrorModel,
+  generate,
+  parseErrorModel,
+} from '@custodian/synth';
 
 interface SynthFlags {
   practices?: number;
@@ -9,6 +16,7 @@ interface SynthFlags {
   seed?: number;
   eventsPerPatient?: number;
   asOf?: string;
+  errors?: Partial<ErrorModel>;
 }
 
 function positiveInt(name: string, v: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -34,6 +42,7 @@ export class SynthCommand extends CommandRunner {
       seed: opts.seed ?? DEFAULT_SEED,
       eventsPerPatient: opts.eventsPerPatient ?? DEFAULT_EVENTS_PER_PATIENT,
       asOf: opts.asOf,
+      errors: opts.errors ?? parseErrorModel(process.env.SYNTH_ERRORS ?? ''),
       outDir: resolve(opts.out),
       progressEvery: 100_000,
       onProgress: ({ patients, events }) => {
@@ -86,5 +95,12 @@ export class SynthCommand extends CommandRunner {
   })
   asOf(v: string) {
     return v;
+  }
+  @Option({
+    flags: '--errors <key=value,…>',
+    description: `the error model of hes.csv and social_care.csv (also SYNTH_ERRORS), shares from 0 to 1: ${Object.keys(DEFAULT_ERROR_MODEL).join(', ')}`,
+  })
+  errors(v: string) {
+    return parseErrorModel(v);
   }
 }

@@ -75,17 +75,44 @@ describe('linkReference (the literal algorithm)', () => {
     const out = linkReference(
       [
         r(10, '9434765919', '1980-05-17', 'M', 'LS6 1AB'),
-        r(11, null, '1980-05-17', 'M', 'LS1 1AA'),
+        r(11, null, '1980-05-18', 'M', 'LS6 1AB'), // partial DOB: no demographic step (issue #26)
         r(12, null, '1970-08-15', 'F', 'LS8 1AA'),
         r(13, '9434765862', null, 'U', null),
+        // Sex + DOB without the postcode is not enough (issue #26: SPEC's step 7 would have linked it).
+        r(14, null, '1980-05-17', 'M', 'LS1 1AA'),
       ],
       patients,
     );
     expect([...out.entries()]).toEqual([
       [10, { patientId: 1, step: 1 }],
-      [11, { patientId: 1, step: 7 }],
+      [11, { patientId: null, step: null }],
       [12, { patientId: null, step: null }],
       [13, { patientId: 3, step: 8 }],
+      [14, { patientId: null, step: null }],
+    ]);
+  });
+
+  it('counts people named on rows as candidates at steps 6 and 7 (issue #26)', () => {
+    const patients = [p(1, '9434765919', '1980-05-17', 'M', 'LS6 1AB')];
+    const outsider = '9434765870';
+    const out = linkReference(
+      [
+        r(20, outsider, '1980-05-17', 'M', 'LS6 1AB'), // names someone not held, at patient 1's address
+        r(21, null, '1980-05-17', 'M', 'LS6 1AB'), // two people fit: nobody's
+        r(22, '9434765919', '1980-05-17', 'M', 'HX1 1AA'), // patient 1, moved: step 2
+        r(23, null, '1980-05-17', 'M', 'HX1 1AA'), // only patient 1 is named there: step 6
+        r(24, null, '1980-05-17', 'M', 'OX1 1AA'), // named by an earlier load, not held: nobody's
+      ],
+      patients,
+      [],
+      [{ nhsNumber: '9434765862', birthDate: '1980-05-17', sex: 'M', postcode: 'OX1 1AA' }],
+    );
+    expect([...out.entries()]).toEqual([
+      [20, { patientId: null, step: null }],
+      [21, { patientId: null, step: null }],
+      [22, { patientId: 1, step: 2 }],
+      [23, { patientId: 1, step: 6 }],
+      [24, { patientId: null, step: null }],
     ]);
   });
 });

@@ -61,7 +61,12 @@ const postcodeEquals = (r: LinkRow, p: LinkPatient) => r.postcode !== null && r.
 const nhsEquals = (r: LinkRow, p: LinkPatient) => r.nhsNumber !== null && r.nhsNumber === p.nhsNumber;
 /** The row's NHS number does not contradict the patient's: the row has none, or the same one. */
 const nhsAgrees = (r: LinkRow, p: LinkPatient) => r.nhsNumber === null || r.nhsNumber === p.nhsNumber;
-const demographicEligible = (r: LinkRow) => r.birthDate !== null && !isFirstOfJanuary(r.birthDate);
+/** Steps 6 and 7 consider a row with a DOB not 1 January and a postcode that is not ZZ99. */
+const demographicEligible = (r: LinkRow) =>
+  r.birthDate !== null &&
+  !isFirstOfJanuary(r.birthDate) &&
+  r.postcode !== null &&
+  !isPseudoPostcode(r.postcode);
 
 /** Step n's match predicate, exactly as SPEC §3 words it. */
 export const STEP_PREDICATES: Record<LinkageStep, (r: LinkRow, p: LinkPatient) => boolean> = {
@@ -71,41 +76,54 @@ export const STEP_PREDICATES: Record<LinkageStep, (r: LinkRow, p: LinkPatient) =
   4: (r, p) => nhsEquals(r, p) && sexMatches(r, p) && dobPartial(r, p),
   5: (r, p) => nhsEquals(r, p) && postcodeEquals(r, p),
   6: (r, p) =>
-    nhsAgrees(r, p) &&
-    demographicEligible(r) &&
-    r.postcode !== null &&
-    !isPseudoPostcode(r.postcode) &&
-    sexMatches(r, p) &&
-    dobEquals(r, p) &&
-    postcodeEquals(r, p),
-  7: (r, p) => nhsAgrees(r, p) && demographicEligible(r) && sexMatches(r, p) && dobEquals(r, p),
+    nhsAgrees(r, p) && demographicEligible(r) && sexMatches(r, p) && dobEquals(r, p) && postcodeEquals(r, p),
+  // Links nothing (issue #26): SPEC's sex + DOB without the postcode was wrong about half the time,
+  // sex + postcode + partial DOB linked chance matches where postcodes are shared (docs/LINKAGE.md).
+  7: () => false,
   8: (r, p) => nhsEquals(r, p),
 };
 
 /**
- * The literal algorithm, O(rows × patients × 8): steps in order, a row linked at a step leaves the
+ * The literal algorithm, O(rows × candidates × 8): steps in order, a row linked at a step leaves the
  * later steps, and a row with more than one candidate at a step is not linked at that step.
- * `objectors` are Type 1 objectors whose data the centre does not hold: candidates like any patient
- * (SPEC §3), so they make a step ambiguous; a row whose only candidate at a step is one of them could
- * be theirs, so it is given to nobody (it stays unlinked and leaves the later steps).
+ *
+ * Candidates are people, one per NHS number:
+ * - the held `patients`;
+ * - `objectors`: Type 1 objectors whose data the centre does not hold, as far as their demographics
+ *   were kept (sex M or F, DOB not 1 January; at steps 6 and 7 only as a postcode-bearing key);
+ * - at steps 6 and 7 (issue #26), for a row without an NHS number, everyone an NHS number on a
+ *   source row names — the `rows` themselves and `named` (rows already held) — with that row's sex,
+ *   DOB and postcode; a name that is a patient's NHS number is that patient. (A row that carries an
+ *   NHS number cannot link at steps 6 or 7: step 6 needs what step 1 does, step 7 what step 3 does.)
+ * A row whose only candidate at a step is not held could be theirs, so it is given to nobody (it
+ * stays unlinked and leaves the later steps).
  */
 export function linkReference(
   rows: LinkRow[],
   patients: LinkPatient[],
   objectors: Omit<LinkPatient, 'id'>[] = [],
+  named: Omit<LinkRow, 'id'>[] = [],
 ): Map<number, LinkResult> {
   const result = new Map<number, LinkResult>(rows.map((r) => [r.id, { patientId: null, step: null }]));
-  const candidates = [
-    ...patients.map((p) => ({ ...p, held: true })),
-    ...objectors.map((o) => ({ ...o, id: -1, held: false })),
-  ];
+  const byNhs = new Map(patients.map((p) => [p.nhsNumber, p]));
+  const kept = objectors.filter((o) => o.sex !== 'U' && !isFirstOfJanuary(o.birthDate));
+  // People named on rows, as candidates with the row's demographics (steps 6 and 7 only).
+  const namings = [...rows, ...named]
+    .filter((r): r is typeof r & { nhsNumber: string; birthDate: IsoDate } => !!r.nhsNumber && !!r.birthDate)
+    .map((r) => ({ nhsNumber: r.nhsNumber, birthDate: r.birthDate, sex: r.sex, postcode: r.postcode }));
   let remaining = rows;
   for (const step of LINKAGE_STEPS) {
     const matches = STEP_PREDICATES[step];
+    const demographic = step === 6 || step === 7;
     remaining = remaining.filter((r) => {
-      const found = candidates.filter((p) => matches(r, p));
-      if (found.length !== 1) return true;
-      if (found[0].held) result.set(r.id, { patientId: found[0].id, step });
+      const people = new Set<string>();
+      for (const p of patients) if (matches(r, { ...p })) people.add(p.nhsNumber);
+      for (const o of kept) if (matches(r, { ...o, id: -1 })) people.add(o.nhsNumber);
+      if (demographic && r.nhsNumber === null)
+        for (const n of namings) if (matches(r, { ...n, id: -1 })) people.add(n.nhsNumber);
+      if (people.size !== 1) return true;
+      const held = byNhs.get([...people][0]);
+      if (held) result.set(r.id, { patientId: held.id, step });
       return false;
     });
   }

@@ -1,5 +1,5 @@
 /**
- * The eight-step linkage (SPEC §3) as two set-based statements over any relation of rows with
+ * The eight-step linkage (SPEC §3, steps 6 and 7 as issue #26 changed them) as two set-based statements over any relation of rows with
  * `(id, nhs_number char(10), birth_date date, sex char(1), postcode)`.
  *
  * Why two statements give the same answer as eight steps run in order (the property test
@@ -14,10 +14,9 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Steps 6 and 7 share one probe on (sex, date of birth): per row, count all candidates (step 7)
- *   and those with the same postcode (step 6). Step 6 links when its conditions hold and exactly one
- *   candidate shares the postcode; otherwise step 7 links when exactly one candidate exists at all.
- *   A row ambiguous at step 6 (two or more) is ambiguous at step 7 too, so it stays unlinked.
+ * - Step 6 (issue #26) probes, per row, every relation that names people — patients, and source
+ *   rows carrying an NHS number — by (sex, postcode), and counts the distinct people with the same
+ *   DOB; step 7 links nothing (see `demographicSteps`).
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
  * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
  *   digests of their keys (`type1-keys.sql.ts`). At steps 1–5 and 8 nothing more is needed: a row
@@ -56,50 +55,68 @@ export const nhsAnchoredSteps = (input: string) => `
     FROM ${input} AS r
     JOIN patients p ON p.nhs_number = r.nhs_number`;
 
+/** Rows without an NHS number that steps 6 and 7 may link (the exclusions of SPEC §3 step 6). */
+export const LINKAGE_DEMOGRAPHIC_ROWS = 'linkage_demographic_rows';
+/** People the input itself names (rows carrying an NHS number) with the demographics of such a row. */
+export const LINKAGE_NAMED = 'linkage_named';
+
+/** Source tables whose rows name people by NHS number (owned by this library). */
+const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
+
 /**
- * Steps 6 and 7: rows without an NHS number, by sex + date of birth (+ postcode), unique candidates
- * only. Driven from the (few) rows: per row, one index-only probe of `patients (sex, birth_date,
- * postcode) INCLUDE (id)` counts the candidates at step 7 and those sharing the postcode at step 6.
- * For the re-link job the rows themselves come from the partial index of unlinked rows without an
- * NHS number, so neither table is scanned in full.
+ * Step 6 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS number, sex
+ * M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode: sex + DOB +
+ * postcode, where the candidates are **people**, counted by NHS number — held patients with those
+ * values, and everyone an NHS number on a source row (HES or social care, held or in this input)
+ * names with them (an outsider, a Type 1 objector never held, or a patient at a new address) — and
+ * Type 1 objectors' kept digests. Exactly one person, held: linked; one not held, or two: nobody's.
  *
- * Type 1 objectors whose data the centre no longer holds are candidates too (SPEC §3): a row whose
- * key at a step shares a kept digest (`type1-keys.sql.ts`, key bound as `$1`) has a second candidate
- * there, so it is not linked at that step. The digests are computed only for rows that would
- * otherwise link. An objector sharing the step-6 key also shares the step-7 key, so a row ambiguous
- * at step 6 because of one is ambiguous at step 7 too.
+ * Step 7 links nothing: SPEC's sex + DOB without the postcode was wrong about half the time, and sex
+ * + postcode + partial DOB linked chance matches as soon as postcodes were shared (measured,
+ * docs/LINKAGE.md). Per row one probe of each naming relation by (sex, postcode).
  */
-export const demographicSteps = (input: string) => `
+export const demographicSteps = () => {
+  const named = [
+    `SELECT p.nhs_number AS nhs, p.birth_date FROM patients p WHERE p.sex = d.sex AND p.postcode = d.postcode`,
+    ...NAMING_SOURCES.map(
+      (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
+               WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,
+    ),
+    `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+  ].join('\n        UNION ALL ');
+  return `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
-  SELECT id,
-         CASE WHEN ok6 THEN p6 ELSE p7 END,
-         CASE WHEN ok6 THEN 6 ELSE 7 END
+  SELECT y.id, p.id, 6
     FROM (
-      SELECT y.id, y.p6, y.p7,
-             CASE WHEN y.at6 THEN NOT ${type1KeyShared(6, 'y', '$1::bytea')} ELSE false END AS ok6,
-             CASE WHEN y.at7 THEN NOT ${type1KeyShared(7, 'y', '$1::bytea')} ELSE false END AS ok7
-        FROM (
-          SELECT r.id, r.sex, r.birth_date, r.postcode,
-                 r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%' AND c.n6 = 1 AS at6,
-                 c.p6,
-                 c.n7 = 1 AS at7,
-                 c.p7
-            FROM ${input} AS r
-           CROSS JOIN LATERAL (
-                 SELECT count(*) FILTER (WHERE p.postcode = r.postcode) AS n6,
-                        min(p.id) FILTER (WHERE p.postcode = r.postcode) AS p6,
-                        count(*) AS n7,
-                        min(p.id) AS p7
-                   FROM patients p
-                  WHERE p.sex = r.sex AND p.birth_date = r.birth_date
-                 ) c
-           WHERE r.nhs_number IS NULL
-             AND r.sex IN ('M', 'F')
-             AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
-        ) y
-       WHERE y.at6 OR y.at7
-    ) x
-   WHERE ok6 OR ok7`;
+      SELECT d.id, d.sex, d.birth_date, d.postcode, c.n6, c.nhs6
+        FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d
+       CROSS JOIN LATERAL (
+             SELECT count(DISTINCT k.nhs) AS n6, min(k.nhs) AS nhs6
+               FROM (${named}) k
+              WHERE k.birth_date = d.birth_date
+             ) c
+    ) y
+    JOIN patients p ON p.nhs_number = y.nhs6
+   WHERE y.n6 = 1
+     AND NOT ${type1KeyShared(6, 'y', '$1::bytea')}`;
+};
+
+/** The rows of `input` that steps 6 and 7 consider, and the people the input names like them. */
+export const demographicInput = (input: string) => [
+  `DROP TABLE IF EXISTS ${LINKAGE_DEMOGRAPHIC_ROWS}, ${LINKAGE_NAMED}`,
+  `CREATE TEMP TABLE ${LINKAGE_DEMOGRAPHIC_ROWS} ON COMMIT DROP AS
+   SELECT r.id, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+    WHERE r.nhs_number IS NULL AND r.sex IN ('M', 'F') AND r.birth_date IS NOT NULL
+      AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
+      AND r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%'`,
+  `CREATE TEMP TABLE ${LINKAGE_NAMED} ON COMMIT DROP AS
+   SELECT DISTINCT r.nhs_number, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+    WHERE r.nhs_number IS NOT NULL
+      AND EXISTS (SELECT 1 FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d WHERE d.sex = r.sex AND d.postcode = r.postcode)`,
+  `CREATE INDEX ON ${LINKAGE_NAMED} (sex, postcode)`,
+  `ANALYZE ${LINKAGE_DEMOGRAPHIC_ROWS}`,
+  `ANALYZE ${LINKAGE_NAMED}`,
+];
 
 export interface LinkageCounts {
   linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
@@ -117,7 +134,8 @@ export async function runLinkage(exec: Exec, input: string, type1Key: Buffer): P
     `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
   );
   await exec(nhsAnchoredSteps(input));
-  await exec(demographicSteps(input), [type1Key]);
+  for (const q of demographicInput(input)) await exec(q);
+  await exec(demographicSteps(), [type1Key]);
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }

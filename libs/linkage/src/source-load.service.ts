@@ -10,7 +10,9 @@ import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
 import { SOURCE_FORMATS, SourceKind } from './source-formats';
+import { relinkTable } from './relink.sql';
 import { Type1Keys } from './type1-keys.service';
+import { LINKED_SOURCES } from './type1-keys.sql';
 
 const RAW_COLUMNS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9'];
 
@@ -117,6 +119,13 @@ export class SourceLoadService {
         this.type1.key,
       );
       const [{ inserted, updated }] = await exec(format.upsertSql, [id]);
+      // Rows this file brought may name people that make earlier step-6 and step-7 links (of either
+      // source) doubtful: those are reviewed against the same rule (issue #26), fail closed.
+      const reviewed: Record<string, { changed: number; unlinked: number }> = {};
+      for (const table of LINKED_SOURCES) {
+        const r = await relinkTable(exec, this.type1.key, table, 'demographic');
+        reviewed[table] = { changed: r.changed, unlinked: r.unlinked };
+      }
       const [{ rows, accepted }] = await exec(
         `SELECT count(*)::int AS rows, count(*) FILTER (WHERE reason IS NULL)::int AS accepted FROM source_stage`,
       );
@@ -156,6 +165,7 @@ export class SourceLoadService {
             linked,
             unlinked,
             linkedByStep,
+            reviewed,
           },
         },
         em,

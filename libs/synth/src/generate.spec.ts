@@ -13,6 +13,7 @@ import {
   READ_V2,
   SNOMED,
 } from './reference-data';
+import { DEFAULT_ERROR_MODEL, errorModel, parseErrorModel } from './error-model';
 import { HES_HEADER, SOCIAL_CARE_HEADER, TRUTH_HEADER } from './secondary';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed FHIR JSON is checked field by field */
@@ -413,6 +414,59 @@ describe('determinism', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('error model (docs/SYNTHETIC_DATA.md)', () => {
+  const opts = { practices: 3, patients: 1500, seed: 99, asOf: AS_OF };
+
+  it('the defaults write exactly the files generator 1.0.0 wrote', async () => {
+    const m = await generate({ ...opts, outDir: await tempDir() });
+    expect(m.errors).toEqual(DEFAULT_ERROR_MODEL);
+    // SHA-256 of generator 1.0.0's files for these options (before the error model was tunable).
+    expect(Object.fromEntries(m.files.map((f) => [f.name, f.sha256.slice(0, 16)]))).toEqual({
+      'A81001.ndjson': '03fed959e7512bbc',
+      'A81002.ndjson': '3b7879fe2c865b4f',
+      'A81003.ndjson': '17b48ffeaa64c69a',
+      'hes.csv': '124087812104199f',
+      'social_care.csv': '5ea18d6d80e0d905',
+      'linkage_truth.csv': '25b1a1fe8466affe',
+    });
+  });
+
+  it('is tunable: harsher rates show in the files and the truth, and twins share birth and home', async () => {
+    const errors = { hesMissingNhsNumber: 0.5, socialCareMoved: 0.5, twins: 0.2 };
+    const dir = await tempDir();
+    const m = await generate({ ...opts, errors, outDir: dir });
+    expect(m.errors).toEqual({ ...DEFAULT_ERROR_MODEL, ...errors });
+    const hes = csv(await readFile(join(dir, 'hes.csv'), 'utf8')).slice(1);
+    const blank = hes.filter((r) => r[1] === '').length / hes.length;
+    expect(blank).toBeGreaterThan(0.42);
+    expect(blank).toBeLessThan(0.58);
+    const pop = new Population({ ...opts, errors });
+    let twins = 0;
+    for (const pr of pop.practices)
+      for (let i = pr.firstPatient + 1; i < pr.firstPatient + pr.patients; i++) {
+        const [a, b] = [pop.person(i - 1, pr), pop.person(i, pr)];
+        if (a.birthDay === b.birthDay && a.postcode === b.postcode) twins++;
+      }
+    expect(twins / 1500).toBeGreaterThan(0.1);
+    expect(twins / 1500).toBeLessThan(0.25);
+    const plain = new Population(opts);
+    let plainTwins = 0;
+    for (const pr of plain.practices)
+      for (let i = pr.firstPatient + 1; i < pr.firstPatient + pr.patients; i++)
+        if (plain.person(i - 1, pr).birthDay === plain.person(i, pr).birthDay) plainTwins++;
+    expect(plainTwins).toBeLessThan(5);
+  });
+
+  it('refuses unknown keys and shares outside 0 … 1', () => {
+    expect(parseErrorModel('twins=0.02, hesMoved=0.2')).toEqual({ twins: 0.02, hesMoved: 0.2 });
+    expect(parseErrorModel('')).toEqual({});
+    expect(() => parseErrorModel('twin=0.1')).toThrow(/unknown/);
+    expect(() => parseErrorModel('hesMoved=2')).toThrow(/share/);
+    expect(() => parseErrorModel('hesMoved=x')).toThrow(/share/);
+    expect(() => errorModel({ hesOutsiders: 1 })).toThrow(/below 1/);
   });
 });
 

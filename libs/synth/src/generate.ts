@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorModel } from './error-model';
 import { eventLines, isActive, objectionHistory, objectionLines, patientLine, RecordCounts } from './fhir';
 import { PopulationOptions, Population, PracticePlan } from './population';
 import {
@@ -13,7 +14,7 @@ import { LineFile, WrittenFile } from './writer';
 
 export const GENERATOR_NAME = '@custodian/synth';
 /** Bump when the output for a given seed changes. */
-export const GENERATOR_VERSION = '1.0.0';
+export const GENERATOR_VERSION = '1.1.0';
 
 export interface SynthOptions extends PopulationOptions {
   /** Directory to write into (created if missing; files of the same names are replaced). */
@@ -37,6 +38,8 @@ export interface SynthManifest {
   seed: number;
   asOf: string;
   eventsPerPatient: number;
+  /** The secondary files' imperfections and the share of twins (docs/SYNTHETIC_DATA.md). */
+  errors: ErrorModel;
   counts: {
     practices: number;
     patients: number;
@@ -154,6 +157,7 @@ export async function generate(opts: SynthOptions): Promise<SynthManifest> {
     seed: pop.seed,
     asOf: pop.asOf,
     eventsPerPatient: pop.eventsPerPatient,
+    errors: pop.errors,
     counts: {
       practices: pop.practices.length,
       patients: pop.patients,

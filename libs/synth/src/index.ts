@@ -1,5 +1,6 @@
 export * from './dates';
 export * from './fhir';
+export * from './error-model';
 export * from './generate';
 export * from './nhs-numbers';
 export * from './population';

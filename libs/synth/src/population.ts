@@ -1,4 +1,5 @@
 import { dayOf, isoDay } from './dates';
+import { ErrorModel, errorModel } from './error-model';
 import { NhsNumbers, NHS_NUMBER_CAPACITY } from './nhs-numbers';
 import { mix32, Rng, uuid, Weighted } from './prng';
 import {
@@ -27,6 +28,8 @@ export interface PopulationOptions {
   asOf?: string;
   /** ODS codes of the practices (default A81001, A81002, …). */
   odsCodes?: string[];
+  /** The secondary files' imperfections and the share of twins (default `DEFAULT_ERROR_MODEL`). */
+  errors?: Partial<ErrorModel>;
 }
 
 export interface PracticePlan {
@@ -89,6 +92,7 @@ export class Population {
   readonly asOfDay: number;
   readonly practices: PracticePlan[];
   readonly nhs: NhsNumbers;
+  readonly errors: ErrorModel;
   private readonly ages: Weighted<number>;
   private readonly ethnicByArea = new Map<string, Weighted<(typeof ETHNIC_CATEGORIES)[number]>>();
 
@@ -111,6 +115,7 @@ export class Population {
     this.asOfDay = dayOf(this.asOf);
     if (this.asOfDay * 86_400_000 > Date.now()) throw new RangeError('asOf must not be in the future');
     this.nhs = new NhsNumbers(this.seed);
+    this.errors = errorModel(opts.errors);
     this.ages = new Weighted(
       AGE_BANDS.map((_, i) => i),
       AGE_BANDS,
@@ -166,9 +171,31 @@ export class Population {
 
   /** Demographics of a registered patient of `practice`. */
   person(index: number, practice: PracticePlan): Person {
+    const p = this.ownDemographics(index, practice);
+    const twin = this.twinDraw(index);
+    // A twin of the patient before them (who is not a twin of theirs in turn): same birth and home.
+    if (twin && index > practice.firstPatient && !this.twinDraw(index - 1)) {
+      const sibling = this.ownDemographics(index - 1, practice);
+      p.birthDay = sibling.birthDay;
+      p.age = sibling.age;
+      p.postcode = sibling.postcode;
+      if (twin.sameSex && (sibling.gender === 'male' || sibling.gender === 'female'))
+        p.gender = sibling.gender;
+    }
+    return p;
+  }
+
+  private ownDemographics(index: number, practice: PracticePlan): Person {
     const rng = this.rngFor(index);
     const home = rng.chance(0.92) ? rng.pick(practice.districts) : rng.pick(practice.area.districts);
     return this.demographics(index, rng, practice.area, home);
+  }
+
+  /** Whether person `index` is drawn a twin (a stream of its own: twins 0 changes nothing else). */
+  private twinDraw(index: number): { sameSex: boolean } | undefined {
+    if (!this.errors.twins) return undefined;
+    const rng = new Rng(this.seed ^ 0x7417_7417, mix32(index) ^ 0x2b1d);
+    return rng.chance(this.errors.twins) ? { sameSex: rng.chance(0.6) } : undefined;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { dayFromYmd, ymd } from './dates';
 import { Rng, Weighted } from './prng';
+import { ErrorModel } from './error-model';
 import { Person, Population, postcodeIn } from './population';
 import { AGE_BANDS, ageGroup, AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from './reference-data';
 
@@ -18,15 +19,7 @@ export const HES_RATES = {
   admitted: [0.25, 0.3, 0.4, 0.7],
   /** Extra episodes (beyond the first) of an admitted person: geometric with this mean. */
   extraEpisodes: 1.5,
-  /** Share of HES rows that belong to people registered with none of the practices. */
-  unmatchedRows: 0.03,
-  missingNhsNumber: 0.05,
-  /** Person-level: their hospital address differs from the GP one (moved house). */
-  moved: 0.1,
-  /** Person-level share of all people whose DOB has day and month swapped (only where day ≤ 12). */
-  dobSwapped: 0.02,
-  /** Person-level: another DOB error (year ±1, day ±1, or 1 January of the birth year). */
-  dobError: 0.01,
+  // Outsiders, missing NHS numbers, movers and DOB errors: the error model (error-model.ts).
   zz99NotKnown: 0.005,
   zz99NoFixedAbode: 0.003,
   /** Sex recorded as 9 (not specified) or 0 (not known) for someone whose sex is known. */
@@ -42,12 +35,7 @@ export const SOCIAL_CARE_RATES = {
   inCare: [0.012, 0.01, 0.02, 0.12],
   /** Extra service records beyond the first: geometric with this mean. */
   extraRecords: 1.0,
-  unmatchedRows: 0.03,
-  /** Person-level: the local authority holds no NHS number. */
-  missingNhsNumber: 0.4,
-  moved: 0.08,
-  dobSwapped: 0.01,
-  dobError: 0.01,
+  // Outsiders, missing NHS numbers, movers and DOB errors: the error model (error-model.ts).
   missingPostcode: 0.01,
   genderNotRecorded: 0.005,
   /** The last service is still open (END_DATE blank). */
@@ -116,13 +104,6 @@ function outsiderChance(share: number, perGroup: readonly number[], extraMean: n
   return ((share / (1 - share)) * gpRows) / rowsPerPerson;
 }
 
-const HES_OUTSIDER = outsiderChance(HES_RATES.unmatchedRows, HES_RATES.admitted, HES_RATES.extraEpisodes);
-const SC_OUTSIDER = outsiderChance(
-  SOCIAL_CARE_RATES.unmatchedRows,
-  SOCIAL_CARE_RATES.inCare,
-  SOCIAL_CARE_RATES.extraRecords,
-);
-
 interface RecordedDob {
   day: number;
   flag?: 'dob_swapped' | 'dob_error';
@@ -157,8 +138,8 @@ function recordedDob(
 }
 
 /** A new address: usually elsewhere in the same area, sometimes another area. */
-function movedPostcode(rng: Rng, p: Person): string {
-  const area = rng.chance(0.7) ? p.area : rng.pick(AREAS);
+function movedPostcode(rng: Rng, p: Person, otherArea: number): string {
+  const area = rng.chance(1 - otherArea) ? p.area : rng.pick(AREAS);
   let code = postcodeIn(rng, area, rng.pick(area.districts));
   if (code === p.postcode) code = postcodeIn(rng, area, rng.pick(area.districts));
   return code;
@@ -181,20 +162,31 @@ export class SecondaryGenerator {
   private epikey = 0;
   private readonly epikeyPrefix: string;
   private readonly personIdMul = 61_803_399;
+  private readonly errors: ErrorModel;
+  private readonly hesOutsider: number;
+  private readonly scOutsider: number;
 
   constructor(
     private readonly pop: Population,
     private readonly sinks: SecondarySinks,
   ) {
     this.epikeyPrefix = String(100 + (pop.seed % 900));
+    this.errors = pop.errors;
+    this.hesOutsider = outsiderChance(this.errors.hesOutsiders, HES_RATES.admitted, HES_RATES.extraEpisodes);
+    this.scOutsider = outsiderChance(
+      this.errors.socialCareOutsiders,
+      SOCIAL_CARE_RATES.inCare,
+      SOCIAL_CARE_RATES.extraRecords,
+    );
   }
 
   /** Rows for a registered patient, then perhaps for an outsider living nearby. */
   forPatient(p: Person): void {
     this.hesRows(p, true, p.rng.chance(HES_RATES.admitted[ageGroup(p.age)]));
     this.socialCareRows(p, true, p.rng.chance(SOCIAL_CARE_RATES.inCare[ageGroup(p.age)]));
-    if (p.rng.chance(HES_OUTSIDER)) this.hesRows(this.pop.outsider(p.index, p.area, 1), false, true);
-    if (p.rng.chance(SC_OUTSIDER)) this.socialCareRows(this.pop.outsider(p.index, p.area, 2), false, true);
+    if (p.rng.chance(this.hesOutsider)) this.hesRows(this.pop.outsider(p.index, p.area, 1), false, true);
+    if (p.rng.chance(this.scOutsider))
+      this.socialCareRows(this.pop.outsider(p.index, p.area, 2), false, true);
   }
 
   private hesRows(p: Person, inGp: boolean, admitted: boolean): void {
@@ -203,16 +195,17 @@ export class SecondaryGenerator {
     const r = HES_RATES;
     const c = this.counts;
     const episodes = 1 + rng.geometric(r.extraEpisodes);
-    const moved = rng.chance(r.moved);
-    const postcode = moved ? movedPostcode(rng, p) : p.postcode;
-    const dob = recordedDob(rng, p.birthDay, r.dobSwapped, r.dobError, this.pop.asOfDay);
+    const err = this.errors;
+    const moved = rng.chance(err.hesMoved);
+    const postcode = moved ? movedPostcode(rng, p, err.movedOtherArea) : p.postcode;
+    const dob = recordedDob(rng, p.birthDay, err.hesDobSwapped, err.hesDobError, this.pop.asOfDay);
     const dobText = this.pop.iso(dob.day);
     const home = areaOf(postcode);
     const from = Math.max(p.birthDay, this.pop.asOfDay - Math.floor(r.years * DAYS));
     for (let e = 0; e < episodes; e++) {
       const flags: string[] = [];
       const key = `${this.epikeyPrefix}${String(++this.epikey).padStart(9, '0')}`;
-      const missing = rng.chance(r.missingNhsNumber);
+      const missing = rng.chance(err.hesMissingNhsNumber);
       let sex = p.gender === 'male' ? '1' : p.gender === 'female' ? '2' : p.gender === 'other' ? '9' : '0';
       if (rng.chance(r.sexNotRecorded)) sex = rng.chance(0.5) ? '9' : '0';
       let homeadd = postcode;
@@ -264,11 +257,22 @@ export class SecondaryGenerator {
     const r = SOCIAL_CARE_RATES;
     const c = this.counts;
     const records = 1 + rng.geometric(r.extraRecords);
-    const hasNhs = !rng.chance(r.missingNhsNumber);
-    const moved = rng.chance(r.moved);
-    const postcode = rng.chance(r.missingPostcode) ? '' : moved ? movedPostcode(rng, p) : p.postcode;
+    const err = this.errors;
+    const hasNhs = !rng.chance(err.socialCareMissingNhsNumber);
+    const moved = rng.chance(err.socialCareMoved);
+    const postcode = rng.chance(r.missingPostcode)
+      ? ''
+      : moved
+        ? movedPostcode(rng, p, err.movedOtherArea)
+        : p.postcode;
     const la = postcode ? areaOf(postcode).laCode : p.area.laCode;
-    const dob = recordedDob(rng, p.birthDay, r.dobSwapped, r.dobError, this.pop.asOfDay);
+    const dob = recordedDob(
+      rng,
+      p.birthDay,
+      err.socialCareDobSwapped,
+      err.socialCareDobError,
+      this.pop.asOfDay,
+    );
     let gender = p.gender === 'male' ? 'M' : p.gender === 'female' ? 'F' : 'U';
     const genderMissing = gender !== 'U' && rng.chance(r.genderNotRecorded);
     if (genderMissing) gender = 'U';

@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+/**
+ * Linkage measured against the synthetic generator's `linkage_truth.csv` (who every HES and
+ * social-care row really is): per source and step, links to the right person and to the wrong one,
+ * and why the wrong ones happened. Precision = right / linked; recall = rows linked to the right
+ * person / rows whose person the centre holds (a patient with the true NHS number).
+ */
+export interface StepTruth {
+  source: string;
+  /** '1'…'8', or 'unlinked'. */
+  step: string;
+  rows: number;
+  right: number;
+  wrong: number;
+  /** Wrong links by whose row it really was. */
+  wrongOutsider: number;
+  wrongType1: number;
+  wrongHeld: number;
+  /** Rows whose true person is held (the recall denominator, summed over steps). */
+  held: number;
+}
+
+export interface SourceTruth {
+  source: string;
+  rows: number;
+  linked: number;
+  right: number;
+  wrong: number;
+  held: number;
+  /** Rows of people in the GP population the centre does not hold (Type 1 objectors) linked to anyone. */
+  type1Linked: number;
+  precision: number;
+  recall: number;
+}
+
+/** Loads the truth file into the TEMP table `linkage_truth` of `client`'s session. */
+export async function loadTruth(client: Client, truthCsv: string): Promise<void> {
+  await client.query(`DROP TABLE IF EXISTS linkage_truth`);
+  await client.query(
+    `CREATE TEMP TABLE linkage_truth (source text, row_key text, true_nhs char(10), in_gp int, imperfections text)`,
+  );
+  await pipeline(
+    createReadStream(truthCsv),
+    client.query(copyFrom(`COPY linkage_truth FROM STDIN (FORMAT csv, HEADER true)`)),
+  );
+  await client.query(`CREATE INDEX ON linkage_truth (source, row_key)`);
+  await client.query(`ANALYZE linkage_truth`);
+}
+
+/** The source rows as held (their links included), keyed as the truth file keys them. */
+const HELD_ROWS = `
+  SELECT 'hes' AS source, h.epikey::text AS row_key, h.patient_id, h.linkage_step FROM hes_episodes h
+  UNION ALL
+  SELECT 'social_care', s.la_code || '/' || s.person_id || '/' || to_char(s.start_date, 'YYYY-MM-DD'),
+         s.patient_id, s.linkage_step
+    FROM social_care_records s`;
+
+/** Per source and step, against the truth (call `loadTruth` first, on the same session). */
+export async function measureTruth(client: Client): Promise<{ steps: StepTruth[]; sources: SourceTruth[] }> {
+  const { rows } = await client.query(`
+    SELECT r.source, coalesce(r.linkage_step::text, 'unlinked') AS step,
+           count(*)::int AS rows,
+           count(*) FILTER (WHERE r.patient_id IS NOT NULL AND p.nhs_number = t.true_nhs)::int AS right,
+           count(*) FILTER (WHERE r.patient_id IS NOT NULL AND p.nhs_number IS DISTINCT FROM t.true_nhs)::int AS wrong,
+           count(*) FILTER (WHERE r.patient_id IS NOT NULL AND p.nhs_number IS DISTINCT FROM t.true_nhs
+                              AND t.in_gp = 0)::int AS wrong_outsider,
+           count(*) FILTER (WHERE r.patient_id IS NOT NULL AND p.nhs_number IS DISTINCT FROM t.true_nhs
+                              AND t.in_gp = 1 AND tp.id IS NULL)::int AS wrong_type1,
+           count(*) FILTER (WHERE r.patient_id IS NOT NULL AND p.nhs_number IS DISTINCT FROM t.true_nhs
+                              AND tp.id IS NOT NULL)::int AS wrong_held,
+           count(*) FILTER (WHERE tp.id IS NOT NULL)::int AS held
+      FROM (${HELD_ROWS}) r
+      JOIN linkage_truth t ON t.source = r.source AND t.row_key = r.row_key
+      LEFT JOIN patients p ON p.id = r.patient_id
+      LEFT JOIN patients tp ON tp.nhs_number = t.true_nhs
+     GROUP BY 1, 2 ORDER BY 1, 2`);
+  const steps: StepTruth[] = rows.map((r) => ({
+    source: r.source,
+    step: r.step,
+    rows: r.rows,
+    right: r.right,
+    wrong: r.wrong,
+    wrongOutsider: r.wrong_outsider,
+    wrongType1: r.wrong_type1,
+    wrongHeld: r.wrong_held,
+    held: r.held,
+  }));
+  const { rows: t1 } = await client.query(`
+    SELECT r.source, count(*)::int AS n
+      FROM (${HELD_ROWS}) r
+      JOIN linkage_truth t ON t.source = r.source AND t.row_key = r.row_key
+     WHERE r.patient_id IS NOT NULL AND t.in_gp = 1
+       AND NOT EXISTS (SELECT 1 FROM patients tp WHERE tp.nhs_number = t.true_nhs)
+     GROUP BY 1`);
+  const sources: SourceTruth[] = [];
+  for (const source of [...new Set(steps.map((s) => s.source)), 'all']) {
+    const mine = steps.filter((s) => source === 'all' || s.source === source);
+    const linked = mine.filter((s) => s.step !== 'unlinked');
+    const sum = (xs: StepTruth[], f: (s: StepTruth) => number) => xs.reduce((a, s) => a + f(s), 0);
+    const right = sum(linked, (s) => s.right);
+    const wrong = sum(linked, (s) => s.wrong);
+    const held = sum(mine, (s) => s.held);
+    sources.push({
+      source,
+      rows: sum(mine, (s) => s.rows),
+      linked: right + wrong,
+      right,
+      wrong,
+      held,
+      type1Linked: t1.filter((r) => source === 'all' || r.source === source).reduce((a, r) => a + r.n, 0),
+      precision: right + wrong ? right / (right + wrong) : 1,
+      recall: held ? right / held : 1,
+    });
+  }
+  return { steps, sources };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+/** The measurement as Markdown tables (what docs/LINKAGE.md shows), and one `TRUTH` line per source. */
+export function formatTruth(m: { steps: StepTruth[]; sources: SourceTruth[] }): string {
+  const out: string[] = [];
+  for (const src of m.sources.filter((s) => s.source !== 'all')) {
+    out.push(`\n${src.source}: precision and recall per step against linkage_truth.csv`);
+    out.push(
+      '| step | linked | right | wrong | precision | wrong: outsider | wrong: Type 1 | wrong: held person |',
+    );
+    out.push('|---|---|---|---|---|---|---|---|');
+    for (const s of m.steps.filter((x) => x.source === src.source && x.step !== 'unlinked'))
+      out.push(
+        `| ${s.step} | ${s.rows} | ${s.right} | ${s.wrong} | ${pct(s.right / s.rows)} | ${s.wrongOutsider} | ${s.wrongType1} | ${s.wrongHeld} |`,
+      );
+    const un = m.steps.find((x) => x.source === src.source && x.step === 'unlinked');
+    out.push(`| unlinked | ${un?.rows ?? 0} | | | | | | |`);
+  }
+  out.push('');
+  for (const s of m.sources)
+    out.push(
+      `TRUTH ${s.source} rows=${s.rows} linked=${s.linked} right=${s.right} wrong=${s.wrong} ` +
+        `precision=${pct(s.precision)} held=${s.held} recall=${pct(s.recall)} type1_linked=${s.type1Linked}`,
+    );
+  return out.join('\n');
+}

@@ -56,7 +56,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'custodian-test-')),
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     PSEUDONYM_KEY_SECRET: 'test-pseudonym-secret-long-enough-0123456789',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
   const app = await createApiApp(config, db.url);

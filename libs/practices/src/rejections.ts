@@ -68,8 +68,20 @@ function bump(map: Record<string, number>, key: string, other: string, mayAdd: (
   else map[other] = (map[other] ?? 0) + n;
 }
 
-/** Adds a block's dropped-field counts into the upload's, keeping at most MAX_FIELD_NAMES names. */
+/**
+ * Adds a block's dropped-field counts into the upload's, keeping at most MAX_FIELD_NAMES names of
+ * dropped fields and as many of ignored elements (keys under `ignored:`, counted apart so that one
+ * can never push the other into its "other" bucket).
+ */
 export function addDroppedFields(into: Record<string, number>, from: Record<string, number>): void {
-  let names = Object.keys(into).length;
-  for (const k in from) bump(into, k, OTHER_FIELDS, () => names++ < MAX_FIELD_NAMES, from[k]!);
+  const ignored = (k: string) => k.startsWith(IGNORED_KEY);
+  let names = Object.keys(into).filter((k) => !ignored(k)).length;
+  let ignoredNames = Object.keys(into).length - names;
+  for (const k in from)
+    if (ignored(k))
+      bump(into, k, `${IGNORED_KEY}${OTHER_FIELDS}`, () => ignoredNames++ < MAX_FIELD_NAMES, from[k]!);
+    else bump(into, k, OTHER_FIELDS, () => names++ < MAX_FIELD_NAMES, from[k]!);
 }
+
+/** The prefix of ignored-element keys (fhir.ts's IGNORED_PREFIX; kept here so this file imports nothing). */
+const IGNORED_KEY = 'ignored:';

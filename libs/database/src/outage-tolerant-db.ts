@@ -1,4 +1,4 @@
-import { Pool, PoolConfig } from 'pg';
+import { Pool, PoolConfig, QueryResult } from 'pg';
 import { isDatabaseUnavailable } from '@custodian/core';
 
 export interface OutageOptions {
@@ -10,6 +10,9 @@ export interface OutageOptions {
   /** Told once when an outage begins and once when it ends. */
   onOutage?: (state: 'down' | 'up', err?: unknown) => void;
 }
+
+/** What a statement returns once the pool is closed: no rows, nothing done. */
+const CLOSED_RESULT = { rows: [], rowCount: 0, command: '', oid: 0, fields: [] } as unknown as QueryResult;
 
 /**
  * The database pg-boss runs its statements on (its `db` option): a pool of its own whose
@@ -39,6 +42,10 @@ export class OutageTolerantDb {
     const max = this.opts.maxDelayMs ?? 5_000;
     const giveUp = Date.now() + (this.opts.giveUpAfterMs ?? 3_600_000);
     for (let delay = first; ; delay = Math.min(max, delay * 2)) {
+      // Closed (shutting down): pg-boss still completes or fails a job in flight without awaiting
+      // it, so a rejection here would be unhandled. Nothing is done; the job stays active and its
+      // expiry hands it to another worker, as after a crash.
+      if (this.closed) return CLOSED_RESULT;
       try {
         const result = await this.pool.query(text, values as unknown[]);
         if (this.down) {
@@ -47,7 +54,8 @@ export class OutageTolerantDb {
         }
         return result;
       } catch (err) {
-        if (this.closed || !isDatabaseUnavailable(err) || Date.now() + delay > giveUp) throw err;
+        if (this.closed) return CLOSED_RESULT;
+        if (!isDatabaseUnavailable(err) || Date.now() + delay > giveUp) throw err;
         if (!this.down) {
           this.down = true;
           this.opts.onOutage?.('down', err);
@@ -57,7 +65,7 @@ export class OutageTolerantDb {
     }
   }
 
-  /** Stops retrying (statements waiting get their error now) and closes the pool. */
+  /** Stops retrying (statements waiting return at once, doing nothing) and closes the pool. */
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of this.wakers) wake();

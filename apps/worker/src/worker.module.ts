@@ -5,6 +5,7 @@ import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { LinkageModule } from '@custodian/linkage';
+import { PracticesModule } from '@custodian/practices';
 import { ReleaseModule } from '@custodian/release';
 
 /**
@@ -23,6 +24,7 @@ export class WorkerModule {
         AuditModule,
         BidsModule,
         LinkageModule,
+        PracticesModule,
         ReleaseModule,
       ],
     };

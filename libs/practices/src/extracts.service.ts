@@ -41,6 +41,9 @@ const EXTRACT_MEMORY_BYTES = 1024 * 1024;
  * references → objection register → Type 1 deletion → INSERT … ON CONFLICT merge, all in one
  * transaction (a failure stores nothing), serialised per practice.
  */
+/** Deletes what is held of anyone with an active Type 1 objection (after each extract's commit). */
+export const TYPE1_SWEEP_QUEUE = 'practices.type1-sweep';
+
 @Injectable()
 export class ExtractsService implements OnModuleDestroy {
   private readonly logger = new Logger('Extracts');
@@ -192,6 +195,12 @@ export class ExtractsService implements OnModuleDestroy {
       // Enqueued in this transaction: the job exists exactly when the extract does (issue 29).
       if (report.patients > 0 || report.dropped.type1.heldDeleted > 0)
         await this.jobs.sendInTransaction(tx, RELINK_QUEUE, { extractId });
+      // Two practices' extracts at once: one stores a new patient while the other registers that
+      // patient's Type 1 objection; neither sees the other's rows before it commits, so both can
+      // commit and the objector be held. A sweep after every commit that stores patients or
+      // objections sees both, and deletes what is held of anyone with an active Type 1 objection.
+      if (report.patients > 0 || report.objections > 0)
+        await this.jobs.sendInTransaction(tx, TYPE1_SWEEP_QUEUE, { extractId });
       await qr.commitTransaction();
       // Counts and timings only: where an upload's time went (streaming and parsing, or the merge).
       this.logger.log(
@@ -501,6 +510,41 @@ export class ExtractsService implements OnModuleDestroy {
   }
 
   /** A stored report: the uploading practice, admins and data managers; anyone else 404. */
+  /**
+   * Deletes what is held of anyone with an active Type 1 objection (the `practices.type1-sweep` job,
+   * after each extract's commit), keeping linkage's digest of them first as an extract does. Run
+   * under the register's shared lock, like an extract's merge. Returns how many patients went.
+   */
+  async sweepType1Held(): Promise<number> {
+    const n = await this.db.transaction(async (tx) => {
+      await this.objections.lockRegisterShared(tx);
+      await tx.query(`
+        CREATE TEMP TABLE t1_sweep ON COMMIT DROP AS
+        SELECT p.nhs_number FROM patients p JOIN objection_register r ON r.nhs_number = p.nhs_number
+         WHERE r.type = 'type1' AND r.active`);
+      const [{ found }] = await tx.query(`SELECT count(*)::int AS found FROM t1_sweep`);
+      if (!found) return 0;
+      await this.type1Keys.keep(tx, 't1_sweep');
+      const deleted = await this.objections.deleteType1Held(tx, 't1_sweep');
+      // Two sweeps at once: the second finds them gone (it waited on the first's row locks).
+      if (!deleted) return 0;
+      await this.audit.record(
+        {
+          action: 'objection.type1_held_deleted',
+          actor: null,
+          subjectType: 'objection_register',
+          subjectId: 'type1',
+          details: { patients: deleted, cause: 'concurrent extracts' },
+        },
+        tx,
+      );
+      await this.jobs.sendInTransaction(tx, RELINK_QUEUE, {});
+      return deleted;
+    });
+    if (n > 0) this.logger.warn({ patients: n }, 'Type 1 objectors held after concurrent extracts: deleted');
+    return n;
+  }
+
   async get(actor: Principal, id: string): Promise<ExtractReportDto> {
     const wide = isAdmin(actor) || actor.roles.includes('data_manager');
     const rows: { report: ExtractReportDto }[] = await this.db.query(

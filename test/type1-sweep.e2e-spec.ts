@@ -1,0 +1,60 @@
+import { createTestApp, TestApp } from '@custodian/testing';
+import { condition, ndjson, nhsNumber, patient } from './support/fhir';
+import { practiceReady, upload } from './support/practice';
+
+/**
+ * Two practices' extracts at once: A stores a patient new to the centre while B registers that
+ * patient's Type 1 objection. Neither transaction sees the other's rows before it commits, so both
+ * commit and the objector is held (found by the fault-injection round of #29). The state that race
+ * leaves — a held patient with an active Type 1 objection no deletion saw — is made here directly
+ * (the interleaving itself is not reproducible on demand); the sweep each extract enqueues in its
+ * own transaction must delete what is held of them.
+ */
+describe('Type 1 objectors held after concurrent extracts are swept (#29)', () => {
+  let t: TestApp;
+  let a: { Authorization: string };
+  beforeAll(async () => {
+    t = await createTestApp();
+    const admin = (await t.as('admin')).auth;
+    a = await practiceReady(t, admin, 'A81001');
+  });
+  afterAll(() => t?.close());
+
+  it("the next extract's sweep deletes a held patient whose active Type 1 objection no deletion saw", async () => {
+    const objector = nhsNumber(951_001);
+    await upload(t, a, 'A81001', ndjson([patient('p1', objector), condition('p1-c', 'p1')])).expect(201);
+    // What the race leaves: the register says Type 1 (B committed) and the patient is held (A committed).
+    await t.sql.query(
+      `INSERT INTO objection_events (nhs_number, type, action, effective_at, source)
+       VALUES ($1, 'type1', 'register', now() - interval '1 hour', 'api')`,
+      [objector],
+    );
+    await t.sql.query(
+      `INSERT INTO objection_register (nhs_number, type, active, effective_on, effective_at)
+       VALUES ($1, 'type1', true, current_date, now() - interval '1 hour')`,
+      [objector],
+    );
+    const held = async () =>
+      (await t.sql.query(`SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1`, [objector])).rows[0]
+        .n;
+    expect(await held()).toBe(1);
+
+    // Any later extract that stores patients or objections enqueues the sweep with its commit.
+    await upload(t, a, 'A81001', ndjson([patient('p2', nhsNumber(951_002))])).expect(201);
+    const deadline = Date.now() + 20_000;
+    while ((await held()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await held(), 'the Type 1 objector is still held').toBe(0);
+    const { rows } = await t.sql.query(
+      `SELECT details FROM audit_log WHERE action = 'objection.type1_held_deleted'`,
+    );
+    expect(rows.map((r) => r.details)).toEqual([{ patients: 1, cause: 'concurrent extracts' }]);
+    // Nothing else went: the other patient is still held.
+    expect(
+      (
+        await t.sql.query(`SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1`, [
+          nhsNumber(951_002),
+        ])
+      ).rows[0].n,
+    ).toBe(1);
+  }, 60_000);
+});

@@ -11,8 +11,8 @@ export interface OutageOptions {
   onOutage?: (state: 'down' | 'up', err?: unknown) => void;
 }
 
-/** What a statement returns once the pool is closed: no rows, nothing done. */
-const CLOSED_RESULT = { rows: [], rowCount: 0, command: '', oid: 0, fields: [] } as unknown as QueryResult;
+/** What a statement gives once the pool is closed: a promise that never settles (holds no timer). */
+const NEVER = new Promise<QueryResult>(() => undefined);
 
 /**
  * The database pg-boss runs its statements on (its `db` option): a pool of its own whose
@@ -43,9 +43,10 @@ export class OutageTolerantDb {
     const giveUp = Date.now() + (this.opts.giveUpAfterMs ?? 3_600_000);
     for (let delay = first; ; delay = Math.min(max, delay * 2)) {
       // Closed (shutting down): pg-boss still completes or fails a job in flight without awaiting
-      // it, so a rejection here would be unhandled. Nothing is done; the job stays active and its
-      // expiry hands it to another worker, as after a crash.
-      if (this.closed) return CLOSED_RESULT;
+      // it, so a rejection here would be unhandled, and an empty result breaks its reading of the
+      // answer (`rows[0].count`). The statement never settles: nothing is done, the job stays
+      // active and its expiry hands it to another worker, as after a crash.
+      if (this.closed) return NEVER;
       try {
         const result = await this.pool.query(text, values as unknown[]);
         if (this.down) {
@@ -54,7 +55,7 @@ export class OutageTolerantDb {
         }
         return result;
       } catch (err) {
-        if (this.closed) return CLOSED_RESULT;
+        if (this.closed) return NEVER;
         if (!isDatabaseUnavailable(err) || Date.now() + delay > giveUp) throw err;
         if (!this.down) {
           this.down = true;
@@ -65,7 +66,7 @@ export class OutageTolerantDb {
     }
   }
 
-  /** Stops retrying (statements waiting return at once, doing nothing) and closes the pool. */
+  /** Stops retrying (statements waiting, and any sent later, never settle) and closes the pool. */
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of this.wakers) wake();

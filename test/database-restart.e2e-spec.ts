@@ -1,11 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { createApiApp } from '../apps/api/src/bootstrap';
-import { loadConfig } from '@custodian/core';
-import { EmbeddedDatabase, freePort, runMigrations, startEmbeddedPostgres } from '@custodian/database';
+import { EmbeddedDatabase, startEmbeddedPostgres } from '@custodian/database';
+import { startOwnDatabaseApi } from './support/own-database';
 import { IdentityService } from '@custodian/identity';
 
 /**
@@ -14,24 +10,13 @@ import { IdentityService } from '@custodian/identity';
  * Runs its own PostgreSQL so the shared test server is not disturbed.
  */
 describe('database restart under a running API', () => {
-  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'custodian-restart-')), 'pg');
+  let dataDir: string;
   let db: EmbeddedDatabase;
   let app: NestFastifyApplication;
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    db = await startEmbeddedPostgres({ dataDir, password: 'restart-test', port });
-    await runMigrations(db.url);
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      CUSTODIAN_STATE_DIR: path.dirname(dataDir),
-      JWT_SECRET: 'x'.repeat(40),
-      PSEUDONYM_KEY_SECRET: 'y'.repeat(40),
-      LOG_LEVEL: 'silent',
-      RUN_WORKER: 'false',
-    });
-    app = await createApiApp(config, db.url);
+    ({ dataDir, port, db, app } = await startOwnDatabaseApi('restart'));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,13 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createApiApp } from '../apps/api/src/bootstrap';
-import { loadConfig } from '@custodian/core';
-import { EmbeddedDatabase, freePort, runMigrations, startEmbeddedPostgres } from '@custodian/database';
+import { EmbeddedDatabase, startEmbeddedPostgres } from '@custodian/database';
+import { startOwnDatabaseApi } from './support/own-database';
 import { IdentityService } from '@custodian/identity';
 import { condition, ndjson, nhsNumber, patient } from './support/fhir';
 import { daysAgo } from './support/practice';
@@ -19,25 +15,13 @@ import { daysAgo } from './support/practice';
  * only logged — lost. Runs its own PostgreSQL so the shared test server is not disturbed.
  */
 describe('jobs enqueued in the same transaction as the change that announces them', () => {
-  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'custodian-outbox-')), 'pg');
+  let dataDir: string;
   let db: EmbeddedDatabase;
   let app: NestFastifyApplication;
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    db = await startEmbeddedPostgres({ dataDir, password: 'outbox-test', port });
-    await runMigrations(db.url);
-    const config = loadConfig({
-      NODE_ENV: 'test',
-      CUSTODIAN_STATE_DIR: path.dirname(dataDir),
-      JWT_SECRET: 'x'.repeat(40),
-      PSEUDONYM_KEY_SECRET: 'y'.repeat(40),
-      LOG_LEVEL: 'silent',
-      // Nothing consumes the queue: the job stays where the test can see it.
-      RUN_WORKER: 'false',
-    });
-    app = await createApiApp(config, db.url);
+    ({ dataDir, port, db, app } = await startOwnDatabaseApi('outbox'));
   }, 120_000);
 
   afterAll(async () => {

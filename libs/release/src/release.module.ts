@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
 import { DownloadGuard } from './download-guard';
 import { ReleaseKeys } from './keys';
-import { ReleaseEngine } from './release.engine';
+import { ReleaseEngine } from './engine/release.engine';
 import { ReleaseService } from './release.service';
 
 /** The release engine and its jobs (`release.run`, `release.destroy`), without HTTP: the worker imports this. */

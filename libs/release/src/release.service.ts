@@ -17,7 +17,7 @@ import {
 import { JobsService } from '@custodian/database';
 import { DOWNLOADABLE_RELEASES_SQL, DownloadGuard } from './download-guard';
 import { ReleaseKeys } from './keys';
-import { ReleaseEngine } from './release.engine';
+import { ReleaseEngine } from './engine/release.engine';
 import { specProblems } from './release-spec';
 import {
   RELEASE_DESTROY_QUEUE,

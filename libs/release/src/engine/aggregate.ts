@@ -1,0 +1,101 @@
+import { AggregateDimension } from '../catalogue';
+import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from '../aggregate-cells';
+import { PRIMARY_MAX, protectCells, ROUND_TO } from '../disclosure-control';
+import { csvLine, writeContent } from '../release-files';
+import { areaOf, DATASET_SQL, dateFilter, ethnicGroupOf, EventRange } from '../release-sql';
+import { ReleaseSpec } from '../release.types';
+import { EngineContext, Query, ReleaseFailure } from './context';
+
+/**
+ * Aggregate stage (the aggregate tier, in the preparation's transaction): counts of distinct
+ * persons by the requested dimensions over the working set, checked against the minimum
+ * population, every cell of the dimensions' cross-product shown, disclosure control applied, and
+ * written to `file` (aggregate.csv.gz, still `.partial`).
+ */
+export async function aggregate(
+  ctx: EngineContext,
+  q: Query,
+  spec: ReleaseSpec,
+  range: EventRange,
+  file: string,
+) {
+  const dims: AggregateDimension[] = spec.aggregation?.dimensions ?? [];
+  const dimExpr: Record<AggregateDimension, string> = {
+    sex: `coalesce(rp.sex, 'U')`,
+    // Top-coded: a band above 90 is a handful of people in most cohorts.
+    age_band: `CASE WHEN rp.a5 IS NULL THEN 'unknown' WHEN rp.a5 >= 90 THEN '90+' ELSE rp.a5 || '-' || (rp.a5 + 4) END`,
+    ethnic_group: ethnicGroupOf('rp.eth'),
+    postcode_area: areaOf('rp.district'),
+    year: `coalesce(extract(year FROM ev.d)::int::text, 'unknown')`,
+    code: `coalesce(ev.c, 'unknown')`,
+  };
+  const events = spec.datasets
+    .map((d) => {
+      const s = DATASET_SQL[d.dataset];
+      return `SELECT rp.nhs, ${s.date} AS d, ${s.code}::text AS c FROM ${s.from}
+               WHERE ${dateFilter(s.date, range)} AND rp.excl IS NULL AND NOT ${s.blockedOwn}`;
+    })
+    .join(' UNION ALL ');
+  const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
+  // SPEC §5 step 5: a minimum population behind the table and behind each value of each
+  // dimension (each row and column of it), counted before any cell is shown. A cohort of one
+  // person made a table of that person's own record, `*` by `*`.
+  const min = ctx.config.aggMinPopulation;
+  // One scan: the whole table and every value of every dimension, as grouping sets. The values
+  // (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows every cell
+  // of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
+  const sets = ['()', ...dims.map((d) => `(${dimExpr[d]})`)].join(', ');
+  const grouping = dims.length ? `GROUPING(${dims.map((d) => dimExpr[d]).join(', ')})` : '0';
+  const margins = await q<Record<string, string | number>>(
+    `SELECT ${[...keys, `${grouping}::int AS g`, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
+       FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+      GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
+  );
+  const least = Math.min(...margins.map((m) => Number(m.n)), Infinity);
+  if (!margins.length || least < min)
+    throw new ReleaseFailure(
+      'AGG_POPULATION_TOO_SMALL',
+      `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
+    );
+  // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
+  const all = (1 << dims.length) - 1;
+  const domains = dims.map((_, i) =>
+    margins
+      .filter((m) => Number(m.g) === (all ^ (1 << (dims.length - 1 - i))))
+      .map((m) => String(m[`k${i}`])),
+  );
+  if (crossProductSize(domains) > AGG_MAX_CELLS)
+    throw new ReleaseFailure(
+      'AGG_TABLE_TOO_LARGE',
+      `the cross-product of the dimensions' values has more than ${AGG_MAX_CELLS} cells; request fewer dimensions`,
+    );
+  const rows = await q<Record<string, string | number>>(
+    `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
+       FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+      ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
+  );
+  const cells = crossProductCells(
+    domains,
+    rows.map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) })),
+  );
+  const shown = protectCells(cells);
+  const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];
+  const written = await writeContent(file, lines.join(''), true, shown.length);
+  return {
+    file: written,
+    dictionary: [
+      ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
+      [
+        'patients',
+        `distinct patients: * for 0-${PRIMARY_MAX} (every cell of the dimensions' cross-product is shown) or to protect another cell, else rounded to the nearest ${ROUND_TO}`,
+      ] as [string, string],
+    ],
+    info: {
+      dimensions: dims,
+      primarySuppressionMax: PRIMARY_MAX,
+      roundingBase: ROUND_TO,
+      cells: shown.length,
+      suppressedCells: shown.filter((c) => c.suppressed).length,
+    },
+  };
+}

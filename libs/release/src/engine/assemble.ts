@@ -1,0 +1,151 @@
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { CATALOGUE_FIELDS, DATASET_FILE } from '../catalogue';
+import { PRIMARY_MAX, ROUND_TO, shownCount } from '../disclosure-control';
+import { locationQis } from '../location-qi';
+import { differencingManifest } from '../release-ledger';
+import { assembleGzip, csvLine, writeContent } from '../release-files';
+import { datasetColumns, datasetHeader } from '../release-sql';
+import { objectionPolicy } from '../release-spec';
+import {
+  buildDir,
+  BuiltFile,
+  ClaimedRelease,
+  EngineContext,
+  quasiIdentifierNames,
+  quasiIdentifiersOf,
+  shardFile,
+  SOFTWARE_VERSION,
+} from './context';
+import type { Prepared } from './prepare';
+import type { ShardParts } from './shards';
+import type { Verification } from './verify';
+
+/**
+ * Assemble stage: each dataset's file from its shards' gzip members in shard order (record level)
+ * or the aggregate table the preparation wrote, then the data dictionary; every file still
+ * `.partial` (invisible) until the manifest is written.
+ */
+export async function assembleFiles(
+  ctx: EngineContext,
+  rel: ClaimedRelease,
+  dir: string,
+  prepared: Prepared,
+  parts: ShardParts | undefined,
+): Promise<{ files: BuiltFile[]; done: number }> {
+  const spec = rel.spec;
+  const files: BuiltFile[] = [];
+  const dictionary: string[] = [csvLine(['file', 'column', 'description'])];
+  let done = 0;
+  if (parts) {
+    const level = ctx.config.releaseGzipLevel;
+    for (const d of spec.datasets) {
+      const name = DATASET_FILE[d.dataset];
+      const written = await assembleGzip(
+        datasetHeader(d.dataset, d.fields, spec.tier),
+        parts.files.map((s) =>
+          path.join(dir, buildDir(rel.attempts), shardFile(d.dataset, s.shard, s.claim)),
+        ),
+        path.join(dir, `${name}.partial`),
+        level,
+      );
+      const rows = parts.rows[d.dataset] ?? 0;
+      files.push({ name, rows, ...written });
+      for (const col of datasetColumns(d.dataset, d.fields, spec.tier).columns)
+        dictionary.push(csvLine([name, col.name, col.description]));
+      done += rows;
+    }
+  } else {
+    files.push(prepared.aggregate!.file);
+    for (const [col, desc] of prepared.aggregate!.dictionary)
+      dictionary.push(csvLine(['aggregate.csv.gz', col, desc]));
+    done = prepared.aggregate!.file.rows;
+  }
+  await rm(path.join(dir, buildDir(rel.attempts)), { recursive: true, force: true });
+  const dict = await writeContent(
+    path.join(dir, 'data_dictionary.csv.partial'),
+    dictionary.join(''),
+    false,
+    dictionary.length - 1,
+  );
+  files.push({ name: 'data_dictionary.csv', ...dict });
+  return { files, done };
+}
+
+/** The manifest (SPEC §5 step 6), over the verified files' hashes. */
+export function manifestOf(
+  ctx: EngineContext,
+  rel: ClaimedRelease,
+  policy: ReturnType<typeof objectionPolicy>,
+  prepared: Prepared,
+  files: BuiltFile[],
+  verification: Verification,
+) {
+  const spec = rel.spec;
+  const kAnon = prepared.kAnon;
+  return {
+    release: rel.id,
+    bid: rel.bid_id,
+    agreementReference: spec.agreementReference,
+    tier: spec.tier,
+    legalBasis: spec.legalBasis,
+    datasets: spec.datasets.map((d) => ({
+      dataset: d.dataset,
+      fields: CATALOGUE_FIELDS[d.dataset].filter((f) => d.fields.includes(f)),
+    })),
+    cohort: spec.cohort,
+    aggregation: spec.aggregation,
+    objections: {
+      snapshotAt: rel.snapshot_at.toISOString(),
+      applied: policy.applied,
+      reason: policy.reason,
+      type1: 'excluded from every release, aggregate counts included',
+      consentCohortOnly: policy.consentOnly,
+    },
+    // Counts of persons follow the aggregate rule (researchers read this file); the exact ones are
+    // on the release for staff (`excluded.kAnonymity`). Row counts of files (`files`) are rows.
+    kAnonymity: kAnon
+      ? {
+          k: kAnon.k,
+          quasiIdentifiers: [
+            ...quasiIdentifierNames(quasiIdentifiersOf(spec)),
+            ...Object.values(locationQis(spec.datasets)),
+          ],
+          levels: kAnon.levels,
+          suppressed: shownCount(kAnon.suppressed),
+          suppressedByFile: Object.fromEntries(
+            Object.entries(kAnon.suppressedByFile).map(([d, n]) => [d, shownCount(n)]),
+          ),
+          // Of them, persons left with no row in the file (a location file drops a person's rows of
+          // a small location class only; the person stays with the others).
+          removedByFile: Object.fromEntries(
+            Object.entries(kAnon.removedByFile).map(([d, n]) => [d, shownCount(n)]),
+          ),
+          population: shownCount(kAnon.population),
+          maxSuppressionPerFile: ctx.config.anonMaxSuppression,
+          counting: `classes per file over the full quasi-identifier tuple (a location file: per person-location pair, counted in persons); suppression counted in persons who lose a row of a file (removedByFile: of them, those who lose the whole file) and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
+        }
+      : undefined,
+    disclosureControl: prepared.aggregate?.info,
+    differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
+    files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
+    verification,
+    software: { name: 'custodian', version: SOFTWARE_VERSION },
+  };
+}
+
+/** Writes manifest.json beside the files, then makes them all visible at once (renames). */
+export async function publishFiles(
+  dir: string,
+  manifest: ReturnType<typeof manifestOf>,
+  files: BuiltFile[],
+): Promise<void> {
+  const man = await writeContent(
+    path.join(dir, 'manifest.json.partial'),
+    JSON.stringify(manifest, null, 2) + '\n',
+    false,
+    0,
+  );
+  files.push({ name: 'manifest.json', ...man });
+  for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
+}

@@ -1,0 +1,137 @@
+import { DiskFull, freeBytes } from '../disk-space';
+import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
+import type { manifestOf } from './assemble';
+
+/** What a build produced, for the completion record. */
+export interface BuiltRelease {
+  files: BuiltFile[];
+  manifest: ReturnType<typeof manifestOf>;
+  excluded: Record<string, unknown>;
+  rows: number;
+  shards: number;
+  timings: Record<string, unknown>;
+}
+
+/**
+ * The release's completion, in one transaction: its files, its state and figures, its line on the
+ * public register (SPEC §6) and its audit entry. Refused when the release is no longer running
+ * (revoked or failed meanwhile).
+ */
+export async function recordCompleted(
+  ctx: EngineContext,
+  rel: ClaimedRelease,
+  out: BuiltRelease,
+): Promise<void> {
+  const releaseId = rel.id;
+  await ctx.db.transaction(async (tx) => {
+    const [still] = await tx.query(`SELECT state, downloadable FROM releases WHERE id = $1 FOR UPDATE`, [
+      releaseId,
+    ]);
+    if (still?.state !== 'running')
+      throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+    for (const f of out.files)
+      await tx.query(
+        `INSERT INTO release_files (release_id, name, rows, bytes, sha256) VALUES ($1,$2,$3,$4,$5)
+         ON CONFLICT (release_id, name) DO UPDATE SET rows = EXCLUDED.rows, bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256`,
+        [releaseId, f.name, f.rows, f.bytes, f.sha256],
+      );
+    await tx.query(
+      `UPDATE releases SET state = 'completed', completed_at = now(), manifest = $2, excluded = $3,
+              rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5 WHERE id = $1`,
+      [
+        releaseId,
+        JSON.stringify(out.manifest),
+        JSON.stringify(out.excluded),
+        out.rows,
+        JSON.stringify({ timings: out.timings }),
+      ],
+    );
+    // The public register's line for this release (SPEC §6), committed with the release itself.
+    await tx.query(
+      `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, objections_note, details)
+       VALUES ('release', $1, $2, $3, $4, $5, $6)`,
+      [
+        rel.bid_id,
+        releaseId,
+        rel.spec.tier,
+        out.manifest.objections.applied,
+        out.manifest.objections.reason ?? null,
+        JSON.stringify({
+          datasets: rel.spec.datasets.map((d) => d.dataset),
+          agreementReference: rel.spec.agreementReference,
+          independentlyVerified: out.manifest.verification.verified,
+        }),
+      ],
+    );
+    await ctx.audit.record(
+      {
+        action: 'release.completed',
+        actor: null,
+        bidId: rel.bid_id,
+        subjectType: 'Release',
+        subjectId: releaseId,
+        details: {
+          tier: rel.spec.tier,
+          legalBasis: rel.spec.legalBasis,
+          objectionsApplied: out.manifest.objections.applied,
+          shards: out.shards,
+          files: out.files.map((f) => ({ name: f.name, rows: f.rows, sha256: f.sha256 })),
+        },
+      },
+      tx,
+    );
+  });
+}
+
+/** A failed release, in one transaction with its audit entry. */
+export async function recordFailed(
+  ctx: EngineContext,
+  rel: ClaimedRelease,
+  failure: ReleaseFailure,
+): Promise<void> {
+  const releaseId = rel.id;
+  await ctx.db.transaction(async (tx) => {
+    // The reason recipients read follows the aggregate rule; staff read the exact one, kept
+    // with the other exact figures (`excluded`, staff only).
+    await tx.query(
+      `UPDATE releases SET state = 'failed', failure_reason = $2, completed_at = now(),
+              excluded = coalesce(excluded, '{}') || $3 WHERE id = $1 AND state = 'running'`,
+      [
+        releaseId,
+        `${failure.code}: ${failure.message}`.slice(0, 300),
+        JSON.stringify(
+          failure.exact ? { failure: { reason: `${failure.code}: ${failure.exact}`.slice(0, 300) } } : {},
+        ),
+      ],
+    );
+    await ctx.audit.record(
+      {
+        action: 'release.failed',
+        outcome: 'failure',
+        actor: null,
+        bidId: rel.bid_id,
+        subjectType: 'Release',
+        subjectId: releaseId,
+        details: { code: failure.code },
+      },
+      tx,
+    );
+  });
+}
+
+/**
+ * A full release disk (SPEC §5: fail rather than hang): the officer reads the room there is and
+ * the room the estimate asked for; recipients read that the disk is full. Not retried: freeing
+ * space is someone's job first, and the officer asks again.
+ */
+export async function diskFullFailure(
+  ctx: EngineContext,
+  err: unknown,
+  rel: ClaimedRelease,
+): Promise<ReleaseFailure> {
+  const full =
+    err instanceof DiskFull
+      ? err
+      : new DiskFull(await freeBytes(ctx.config.dataDir).catch(() => 0), rel.bytesNeeded);
+  return new ReleaseFailure(full.code, DiskFull.PUBLIC, full.message);
+}

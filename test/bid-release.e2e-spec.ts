@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AgreementsService } from '@custodian/bids';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { addEvent, addObjection, addPatient, download, parseCsvGz, seedPractice } from './release-helpers';
 
@@ -177,5 +178,28 @@ describe('POST /api/bids/:id/releases', () => {
         'release.denied',
       ]),
     );
+  });
+
+  it('builds the spec once, inside the transaction that locks the bid and writes the release', async () => {
+    const bidId = await activeBid();
+    const agreements = t.app.get(AgreementsService);
+    const seen = vi.spyOn(agreements, 'findReleasable');
+    try {
+      const res = await t.http.post(`/api/bids/${bidId}/releases`).set(officer.auth).expect(202);
+      expect(seen).toHaveBeenCalledTimes(1);
+      await waitCompleted(res.body.id);
+      // A refusal from inside that transaction is still audited, and writes nothing.
+      seen.mockClear();
+      const voted = await t.http.post(`/api/bids/${bidId}/releases`).set(votingOfficer.auth).expect(403);
+      expect(voted.body.code).toBe('SEGREGATION_OF_DUTIES');
+      expect(seen).toHaveBeenCalledTimes(1);
+      const { rows } = await t.sql.query(
+        `SELECT count(*)::int AS n FROM audit_log WHERE bid_id = $1 AND action = 'release.denied'`,
+        [bidId],
+      );
+      expect(rows[0].n).toBe(1);
+    } finally {
+      seen.mockRestore();
+    }
   });
 });

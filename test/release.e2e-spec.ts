@@ -6,7 +6,7 @@ import { createTestApp, TestApp } from '@custodian/testing';
 import {
   CATALOGUE_FIELDS,
   PERSON_FIELDS,
-  releaseRegisterLines,
+  ReleaseDestruction,
   ReleaseEngine,
   ReleaseService,
 } from '@custodian/release';
@@ -221,9 +221,21 @@ describe('release engine (SPEC §5)', () => {
         expect(nhs.has(TYPE2)).toBe(true);
         expect(nhs.has(TYPE1)).toBe(false);
       }
-      const [line] = await releaseRegisterLines(t.app.get(ReleaseEngine)['db'], s.bidId);
-      expect(line).toMatchObject({ objectionsApplied: false, legalBasis, agreementReference: 'DSA-TEST-1' });
-      expect(line.objectionsReason).toMatch(legalBasis === 'statutory' ? /statutory/ : /emergency/);
+      // The release's line on the public register (written by the register library).
+      const {
+        rows: [line],
+      } = await t.sql.query(
+        `SELECT e.objections_applied, e.objections_note, e.details ->> 'agreementReference' AS agreement_reference,
+                r.legal_basis
+           FROM register_entries e JOIN releases r ON r.id = e.release_id WHERE e.release_id = $1`,
+        [rel.id],
+      );
+      expect(line).toMatchObject({
+        objections_applied: false,
+        legal_basis: legalBasis,
+        agreement_reference: 'DSA-TEST-1',
+      });
+      expect(line.objections_note).toMatch(legalBasis === 'statutory' ? /statutory/ : /emergency/);
       const manifest = JSON.parse(
         (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),
       );
@@ -383,7 +395,7 @@ describe('release engine (SPEC §5)', () => {
     const s = spec({ datasets: ALL, recipients: [researcher.id], requestedBy: officer.id });
     const rel = await runRelease(t, s, officer);
     await download(t, researcher.auth, rel.id, 'gp.csv.gz').then((r) => expect(r.status).toBe(200));
-    await t.app.get(ReleaseService).destroy(s.bidId, 'agreement revoked');
+    await t.app.get(ReleaseDestruction).destroy(s.bidId, 'agreement revoked');
     const res = await download(t, researcher.auth, rel.id, 'gp.csv.gz');
     expect(res.status).toBe(409);
     expect(JSON.parse(res.body.toString()).code).toBe('RELEASE_NOT_DOWNLOADABLE');

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import type { RegisterLineDto, RegisterQueryDto } from './dto';
@@ -27,14 +27,56 @@ interface Row {
   details: { destroyedAt?: string; destructionReason?: string } | null;
 }
 
+/** A release's line on the register, as the release module hands it over. */
+export interface ReleaseRegisterEntry {
+  bidId: string;
+  releaseId: string;
+  tier: Tier;
+  objectionsApplied: boolean;
+  objectionsNote: string | null;
+  datasets: string[];
+  agreementReference: string;
+  independentlyVerified: boolean;
+}
+
 /**
  * The public register (SPEC §6). One line per bid the panel approved (derived from bids and their
  * latest agreement, so its status follows the bid), and one line per release: a row of
- * `register_entries` that the release module inserts in the transaction completing the release.
+ * `register_entries`, written here only (STYLE 13), in the caller's transaction — the one that
+ * completes the release, and the one that records its destruction.
  */
 @Injectable()
 export class RegisterService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The release's line, committed with the release itself. */
+  async recordRelease(e: ReleaseRegisterEntry, tx: EntityManager): Promise<void> {
+    await tx.query(
+      `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, objections_note, details)
+       VALUES ('release', $1, $2, $3, $4, $5, $6)`,
+      [
+        e.bidId,
+        e.releaseId,
+        e.tier,
+        e.objectionsApplied,
+        e.objectionsNote,
+        JSON.stringify({
+          datasets: e.datasets,
+          agreementReference: e.agreementReference,
+          independentlyVerified: e.independentlyVerified,
+        }),
+      ],
+    );
+  }
+
+  /** The register keeps the release's line and says its files were destroyed, and when. */
+  async recordDestruction(releaseId: string, reason: string, tx: EntityManager): Promise<void> {
+    await tx.query(
+      `UPDATE register_entries SET details = details || jsonb_build_object('destroyedAt', now(), 'destructionReason', $2::text)
+        WHERE release_id = $1`,
+      [releaseId, reason],
+    );
+  }
 
   async lines(q: RegisterQueryDto): Promise<RegisterLineDto[]> {
     const params: unknown[] = [REGISTER_STATES];

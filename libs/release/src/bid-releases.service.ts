@@ -72,8 +72,9 @@ export class BidReleasesService {
         'A release officer of the applicant organisation cannot release its bid',
       );
 
-    let spec: ReleaseSpec | undefined;
-    const guard = async (tx: EntityManager) => {
+    // The spec is built once, inside the transaction that locks the bid and writes the release,
+    // so the checks that made it hold when the row is written.
+    const build = async (tx: EntityManager): Promise<ReleaseSpec> => {
       await tx.query(`SELECT 1 FROM bids WHERE id = $1 FOR UPDATE`, [bidId]);
       const releasable = await this.agreements.findReleasable(bidId, tx);
       if (!releasable)
@@ -94,18 +95,12 @@ export class BidReleasesService {
         throw new ConflictError('RELEASE_IN_PROGRESS', 'A release of this bid is already queued or running', {
           releaseId: busy.id,
         });
-      spec = specFromReleasable(releasable, actor.id);
+      return specFromReleasable(releasable, actor.id);
     };
-    // The spec comes from inside the locked transaction; request() validates it again before writing.
-    const probe = await this.db
-      .transaction(async (tx) => {
-        await guard(tx);
-        return spec!;
-      })
-      .catch(async (e) => {
-        if (e instanceof ForbiddenError) throw await deny(e.code, e.message);
-        throw e;
-      });
-    return this.releases.request(probe, actor, meta, guard);
+    // A refusal is audited after its transaction rolled back.
+    return this.releases.request(build, actor, meta).catch(async (e) => {
+      if (e instanceof ForbiddenError) throw await deny(e.code, e.message);
+      throw e;
+    });
   }
 }

@@ -6,6 +6,8 @@ export * from './release.types';
 export * from './engine/release.engine';
 export { MAX_ATTEMPTS, ReleaseFailure, SOFTWARE_VERSION } from './engine/context';
 export * from './release.service';
+export * from './release-jobs.service';
+export * from './release-destruction.service';
 export * from './release.module';
 export * from './release-http.module';
 export * from './bid-releases.service';

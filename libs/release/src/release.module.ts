@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
+import { RegisterModule } from '@custodian/register';
 import { DownloadGuard } from './download-guard';
 import { ReleaseKeys } from './keys';
 import { ReleaseEngine } from './engine/release.engine';
+import { ReleaseDestruction } from './release-destruction.service';
+import { ReleaseJobs } from './release-jobs.service';
 import { ReleaseService } from './release.service';
 
-/** The release engine and its jobs (`release.run`, `release.destroy`), without HTTP: the worker imports this. */
+/** The release engine and its jobs (`release.run`, `release.shard`, `release.destroy`), without HTTP: the worker imports this. */
 @Module({
-  imports: [AuditModule],
-  providers: [ReleaseKeys, ReleaseEngine, ReleaseService, DownloadGuard],
-  exports: [ReleaseService, ReleaseEngine, ReleaseKeys, DownloadGuard],
+  imports: [AuditModule, RegisterModule],
+  providers: [ReleaseKeys, ReleaseEngine, ReleaseService, ReleaseJobs, ReleaseDestruction, DownloadGuard],
+  exports: [ReleaseService, ReleaseEngine, ReleaseKeys, ReleaseJobs, ReleaseDestruction, DownloadGuard],
 })
 export class ReleaseModule {}

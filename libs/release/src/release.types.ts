@@ -53,7 +53,6 @@ export interface ReleaseView {
 }
 
 export const RELEASE_RUN_QUEUE = 'release.run';
-export const RELEASE_DESTROY_QUEUE = 'release.destroy';
 /** Wakes a worker to build shards of a running release (any worker process may help). */
 export const RELEASE_SHARD_QUEUE = 'release.shard';
 

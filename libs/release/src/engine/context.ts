@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { RegisterService } from '@custodian/register';
 import { ReleaseKeys } from '../keys';
 import { LatticeNode } from '../k-anonymity';
 import { EventRange, NO_GENERALISATION, QuasiIdentifiers } from '../release-sql';
@@ -20,6 +21,7 @@ export interface EngineContext {
   keys: ReleaseKeys;
   audit: AuditService;
   jobs: JobsService;
+  register: RegisterService;
 }
 
 /** A statement of the preparation's transaction (timed: see `prepareOnSnapshot`). */

@@ -47,21 +47,18 @@ export async function recordCompleted(
       ],
     );
     // The public register's line for this release (SPEC §6), committed with the release itself.
-    await tx.query(
-      `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, objections_note, details)
-       VALUES ('release', $1, $2, $3, $4, $5, $6)`,
-      [
-        rel.bid_id,
+    await ctx.register.recordRelease(
+      {
+        bidId: rel.bid_id,
         releaseId,
-        rel.spec.tier,
-        out.manifest.objections.applied,
-        out.manifest.objections.reason ?? null,
-        JSON.stringify({
-          datasets: rel.spec.datasets.map((d) => d.dataset),
-          agreementReference: rel.spec.agreementReference,
-          independentlyVerified: out.manifest.verification.verified,
-        }),
-      ],
+        tier: rel.spec.tier,
+        objectionsApplied: out.manifest.objections.applied,
+        objectionsNote: out.manifest.objections.reason ?? null,
+        datasets: rel.spec.datasets.map((d) => d.dataset),
+        agreementReference: rel.spec.agreementReference,
+        independentlyVerified: out.manifest.verification.verified,
+      },
+      tx,
     );
     await ctx.audit.record(
       {

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { RegisterService } from '@custodian/register';
 import path from 'node:path';
 import { bytesNeeded, DiskFull, ensureRoom, isDiskFull } from '../disk-space';
 import { LatticeNode } from '../k-anonymity';
@@ -46,10 +47,18 @@ export class ReleaseEngine {
     private readonly keys: ReleaseKeys,
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
+    private readonly register: RegisterService,
   ) {}
 
   private get ctx(): EngineContext {
-    return { db: this.db, config: this.config, keys: this.keys, audit: this.audit, jobs: this.jobs };
+    return {
+      db: this.db,
+      config: this.config,
+      keys: this.keys,
+      audit: this.audit,
+      jobs: this.jobs,
+      register: this.register,
+    };
   }
 
   dirOf(releaseId: string): string {

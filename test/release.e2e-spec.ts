@@ -3,13 +3,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createTestApp, TestApp } from '@custodian/testing';
-import {
-  CATALOGUE_FIELDS,
-  PERSON_FIELDS,
-  ReleaseDestruction,
-  ReleaseEngine,
-  ReleaseService,
-} from '@custodian/release';
+import { CATALOGUE_FIELDS, PERSON_FIELDS } from '@custodian/catalog';
+import { ReleaseDestruction, ReleaseEngine, ReleaseService } from '@custodian/release';
 import { DATASET_SQL } from '../libs/release/src/release-sql';
 import { ReleaseKeys } from '../libs/release/src/keys';
 import {

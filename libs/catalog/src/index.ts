@@ -4,3 +4,4 @@ export * from './catalog.service';
 export * from './dto';
 export * from './tiers';
 export * from './catalog.controller';
+export * from './catalogue';

@@ -1,3 +1,7 @@
+import { IDENTIFIER_COLUMNS } from '@custodian/catalog';
+
+export { TIERS } from '@custodian/catalog';
+
 /** What the catalogue (GET /api/datasets) answers: datasets, their fields and the columns per tier. */
 export interface CatalogAnswer {
   datasets: {
@@ -10,19 +14,6 @@ export interface CatalogAnswer {
   dimensions: { name: string; description: string }[];
 }
 
-export const TIERS = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'] as const;
-
-/** SPEC §5 step 6, used when the catalogue does not list columns by tier. */
-const IDENTIFIER_COLUMNS: Record<string, Record<string, string>> = {
-  identifiable: { nhs_number: 'nhs_number', date_of_birth: 'date_of_birth', postcode: 'postcode' },
-  pseudonymised: {
-    nhs_number: 'pseudo_id',
-    date_of_birth: 'birth_year_month',
-    postcode: 'postcode_district',
-  },
-  anonymised: { nhs_number: 'person_token', date_of_birth: 'age_band', postcode: 'area' },
-};
-
 /** field → output column, per dataset and record-level tier, from the catalogue. */
 export function columnMapping(
   catalog: CatalogAnswer,
@@ -30,7 +21,7 @@ export function columnMapping(
   const out: Record<string, Record<string, Record<string, string>>> = {};
   for (const d of catalog.datasets) {
     out[d.id] = {};
-    for (const tier of ['identifiable', 'pseudonymised', 'anonymised']) {
+    for (const tier of ['identifiable', 'pseudonymised', 'anonymised'] as const) {
       const listed = d.columnsByTier?.[tier];
       out[d.id][tier] = Object.fromEntries(
         d.fields.map((f, i) => [

@@ -1,4 +1,3 @@
-export * from './catalogue';
 export * from './disclosure-control';
 export * from './k-anonymity';
 export * from './release-spec';

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
-import type { Tier } from './release.types';
+import type { Tier } from '@custodian/catalog';
 
 /** Derives a 32-byte key of its own for one use from a bid key or token seed (HKDF-SHA256). */
 const derive = (secret: Buffer, use: string) =>

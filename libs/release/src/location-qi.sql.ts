@@ -1,4 +1,4 @@
-import type { Dataset } from './catalogue';
+import type { Dataset } from '@custodian/catalog';
 import { locationKey, regionOfLocation, suppressedPairMarker } from './location-qi';
 import { DATASET_SQL, dateFilter, EventRange, FILE_BIT } from './release-sql';
 

@@ -1,4 +1,4 @@
-import type { Dataset } from './catalogue';
+import type { Dataset } from '@custodian/catalog';
 
 /**
  * Location quasi-identifiers of the anonymised tier (SPEC §5 step 4, issue #19): the columns of a

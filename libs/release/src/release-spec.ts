@@ -1,7 +1,6 @@
-import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, Dataset } from './catalogue';
+import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, Dataset, TIERS } from '@custodian/catalog';
 import type { ReleaseSpec } from './release.types';
 
-const TIERS = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'];
 const BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
 /** A cohort event date as the spec holds it (and as the SQL is given it, literally). */
 export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -14,7 +13,7 @@ export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 export function specProblems(spec: ReleaseSpec): { code: string; message: string }[] {
   const out: { code: string; message: string }[] = [];
   const bad = (code: string, message: string) => out.push({ code, message });
-  if (!TIERS.includes(spec.tier)) bad('RELEASE_TIER_INVALID', 'unknown tier');
+  if (!(TIERS as readonly string[]).includes(spec.tier)) bad('RELEASE_TIER_INVALID', 'unknown tier');
   if (!BASES.includes(spec.legalBasis)) bad('RELEASE_LEGAL_BASIS_INVALID', 'unknown legal basis');
   if (spec.legalBasis === 'none' && (spec.tier === 'identifiable' || spec.tier === 'pseudonymised'))
     bad('RELEASE_LEGAL_BASIS_INSUFFICIENT', `legal basis none allows only anonymised or aggregate releases`);

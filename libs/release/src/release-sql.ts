@@ -1,9 +1,15 @@
-import { CATALOGUE_FIELDS, DATE_FIELDS, Dataset, PERSON_FIELDS, SOURCE_ROW_KEY_FIELDS } from './catalogue';
+import {
+  CATALOGUE_FIELDS,
+  DATE_FIELDS,
+  Dataset,
+  PERSON_FIELDS,
+  SOURCE_ROW_KEY_FIELDS,
+} from '@custodian/catalog';
 import type { LatticeNode } from './k-anonymity';
 import { LOCATION_QI_FIELD, locationOutput, pairKept } from './location-qi';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
-import type { Tier } from './release.types';
+import { IDENTIFIER_COLUMNS, type Tier } from '@custodian/catalog';
 import { rowOrderHash } from './row-order';
 
 /**
@@ -155,48 +161,50 @@ const level = (n: number) => {
 
 /** The person columns of SPEC §5's tier table and step 6 column names. */
 function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | undefined {
+  if (tier === 'aggregate') return undefined;
+  const names = IDENTIFIER_COLUMNS[tier];
   switch (field) {
     case 'nhs_number':
       if (tier === 'identifiable')
-        return { expr: 'rp.nhs', name: 'nhs_number', description: 'NHS number as held' };
+        return { expr: 'rp.nhs', name: names.nhs_number, description: 'NHS number as held' };
       if (tier === 'pseudonymised')
         return {
           expr: 'rp.pid',
-          name: 'pseudo_id',
+          name: names.nhs_number,
           description:
             'HMAC-SHA256 of the NHS number under the bid key: stable across releases of this bid only',
         };
       return {
         expr: 'rp.pid',
-        name: 'person_token',
+        name: names.nhs_number,
         description: 'random person token, new in every release',
       };
     case 'date_of_birth':
       if (tier === 'identifiable')
-        return { expr: 'rp.birth_date', name: 'date_of_birth', description: 'date of birth as held' };
+        return { expr: 'rp.birth_date', name: names.date_of_birth, description: 'date of birth as held' };
       if (tier === 'pseudonymised')
         return {
           expr: 'rp.bym', // to_char once per person, in the working set
-          name: 'birth_year_month',
+          name: names.date_of_birth,
           description: 'year and month of birth (YYYY-MM)',
         };
       return {
         expr: ageAt(level(levels.age), 'rp.a5'),
-        name: 'age_band',
+        name: names.date_of_birth,
         description: 'age band at the release date (five-year, widened as k-anonymity needs; * suppressed)',
       };
     case 'postcode':
       if (tier === 'identifiable')
-        return { expr: 'rp.postcode', name: 'postcode', description: 'postcode as held' };
+        return { expr: 'rp.postcode', name: names.postcode, description: 'postcode as held' };
       if (tier === 'pseudonymised')
         return {
           expr: 'rp.district',
-          name: 'postcode_district',
+          name: names.postcode,
           description: 'postcode district (outward code)',
         };
       return {
         expr: areaAt(level(levels.area), 'rp.district'),
-        name: 'area',
+        name: names.postcode,
         description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
       };
     case 'sex':

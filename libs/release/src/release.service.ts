@@ -6,6 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ConflictError, NotFoundError, Principal, RequestMeta, ValidationError } from '@custodian/core';
+import type { Tier } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { DOWNLOADABLE_RELEASES_SQL } from './download-guard';
 import { ReleaseKeys } from './keys';
@@ -18,7 +19,6 @@ import {
   ReleaseSpec,
   ReleaseState,
   ReleaseView,
-  Tier,
 } from './release.types';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;

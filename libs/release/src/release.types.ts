@@ -1,6 +1,6 @@
-import type { AggregateDimension, Dataset } from './catalogue';
+import type { Cohort } from '@custodian/bids';
+import type { AggregateDimension, Dataset, Tier } from '@custodian/catalog';
 
-export type Tier = 'identifiable' | 'pseudonymised' | 'anonymised' | 'aggregate';
 export type LegalBasis = 'consent' | 's251' | 'public_health_emergency' | 'statutory' | 'none';
 export type ReleaseState = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -12,15 +12,7 @@ export interface ReleaseSpec {
   tier: Tier;
   legalBasis: LegalBasis;
   datasets: { dataset: Dataset; fields: string[] }[];
-  cohort: {
-    practices?: string[];
-    postcodeAreas?: string[];
-    conditionCodes?: string[];
-    eventsFrom?: string;
-    eventsTo?: string;
-    ageMin?: number;
-    ageMax?: number;
-  };
+  cohort: Cohort;
   aggregation?: { dimensions: AggregateDimension[] };
   /** Legal basis consent: only NHS numbers in bid_cohort_members(bid_id) (always true for consent). */
   consentCohort?: boolean;

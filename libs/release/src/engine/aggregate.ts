@@ -1,4 +1,4 @@
-import { AggregateDimension } from '../catalogue';
+import { AggregateDimension } from '@custodian/catalog';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from '../aggregate-cells';
 import { PRIMARY_MAX, protectCells, ROUND_TO } from '../disclosure-control';
 import { csvLine, writeContent } from '../release-files';

@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CATALOGUE_FIELDS, DATASET_FILE } from '../catalogue';
+import { CATALOGUE_FIELDS, DATASET_FILE } from '@custodian/catalog';
 import { PRIMARY_MAX, ROUND_TO, shownCount } from '../disclosure-control';
 import { locationQis } from '../location-qi';
 import { differencingManifest } from '../release-ledger';

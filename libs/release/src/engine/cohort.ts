@@ -1,4 +1,4 @@
-import { Dataset } from '../catalogue';
+import { Dataset } from '@custodian/catalog';
 import { FILE_BIT, gpCounts, isPerEvent, orderKey, sourcePresence, DATASET_SQL } from '../release-sql';
 import { objectionPolicy } from '../release-spec';
 import { ClaimedRelease, EngineContext, Query, rangeOf, workTables } from './context';

@@ -1,4 +1,4 @@
-import { Dataset } from '../catalogue';
+import { Dataset } from '@custodian/catalog';
 import { shownCountText } from '../disclosure-control';
 import {
   chooseNode,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Dataset } from '../catalogue';
+import { Dataset } from '@custodian/catalog';
 import { DifferenceDecision, guardDifference } from '../release-ledger';
 import { FILE_BIT, isPerEvent, rowReasons, unattributableCount } from '../release-sql';
 import { objectionPolicy } from '../release-spec';

@@ -1,6 +1,6 @@
 import { isValidNhsNumber } from '@custodian/core';
-import { CATALOGUE_FIELDS, Dataset } from '../catalogue';
-import type { Tier } from '../release.types';
+import { CATALOGUE_FIELDS, Dataset } from '@custodian/catalog';
+import type { Tier } from '@custodian/catalog';
 
 /**
  * The rules of SPEC §5 as the verifier reads them, written again from the SPEC (not from the

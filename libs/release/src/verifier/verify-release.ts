@@ -6,10 +6,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DATASET_FILE, DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '../catalogue';
+import { DATASET_FILE, DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '@custodian/catalog';
 import { PRIMARY_MAX, roundToBase } from '../disclosure-control';
 import type { ReleaseKeys } from '../keys';
-import type { ReleaseFileInfo, ReleaseSpec, Tier } from '../release.types';
+import type { Tier } from '@custodian/catalog';
+import type { ReleaseFileInfo, ReleaseSpec } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
 import {
   aggregateCellProblem,

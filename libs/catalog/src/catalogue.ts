@@ -1,8 +1,11 @@
 /**
- * The dataset catalogue of SPEC §4, as the release engine re-checks it at run time (data
- * minimisation). Held here until the catalogue lib lands; the lead will point this at it.
+ * The dataset catalogue of SPEC §4 in code: the datasets, their fields in catalogue order, and how
+ * the release engine treats each field. The published catalogue (`catalog_fields`, seeded by
+ * migration, GET /api/datasets) holds the same fields; test/release.e2e-spec.ts keeps them equal.
+ * The one definition: the release engine, its verifier, the bids and the portal read it here.
  */
-export type Dataset = 'gp' | 'hes' | 'social_care';
+export const DATASETS = ['gp', 'hes', 'social_care'] as const;
+export type Dataset = (typeof DATASETS)[number];
 
 export const CATALOGUE_FIELDS: Record<Dataset, readonly string[]> = {
   gp: [

@@ -120,8 +120,8 @@ export const BENCH_ENV = {
 /**
  * Exactly how `npm start` and `npm run worker` run Node (package.json): source maps, the heap caps,
  * and glibc malloc told to keep two arenas (not one per thread-pool thread) and to give blocks of
- * 1 MiB and more straight back to the system (argon2's 19 MiB password hashes otherwise stayed in
- * the process: +40 MB of RSS after three logins, measured). BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
+ * 1 MiB and more straight back to the system (argon2's 19 MiB password hashes otherwise stay in
+ * the process: docs/BENCHMARKS.md). BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
  */
 export const NODE_RUN_ARGS = ['--enable-source-maps', '--max-old-space-size=192', '--max-semi-space-size=4'];
 export const NODE_RUN_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };

@@ -212,8 +212,8 @@ async function main() {
 
     // Baseline: the same rows already flat (what the intake stored), COPY FROM into tables with the
     // same columns, constraints and indexes — including the foreign keys (events → patient, patient
-    // → practice), which `LIKE … INCLUDING ALL` does not copy and the intake pays for (the events'
-    // one: ~4 of the 10.7 s its 800k-event insert took, measured in isolation).
+    // → practice), which `LIKE … INCLUDING ALL` does not copy and the intake pays for (a large
+    // share of the insert: docs/BENCHMARKS.md).
     const db = new Client({ connectionString: fresh.url });
     await db.connect();
     const flat: Record<string, Buffer> = {};

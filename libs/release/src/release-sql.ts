@@ -23,8 +23,8 @@ import { rowOrderHash } from './row-order';
  * `rel_blocked` (NHS numbers whose rows must not leave).
  *
  * The date range and levels are literals rather than columns of a one-row parameters table: a
- * `CROSS JOIN` with such a table is a nested loop the planner cannot fold, and cost ~1 µs per
- * source row (3 s of a 10M-event scan).
+ * `CROSS JOIN` with such a table is a nested loop the planner cannot fold, paid on every source
+ * row (docs/BENCHMARKS.md).
  */
 export interface Column {
   expr: string;
@@ -548,7 +548,7 @@ export const ageAt = (lvl: string, a5: string) =>
         ELSE (${a5} / 20 * 20) || '-' || (${a5} / 20 * 20 + 19) END`;
 /**
  * The same partition as `ageAt` as an integer: counting classes over the lattice does not need the
- * band's label, and building 4 × 1M strings cost ~1.5 s of a 1M-person release. Never NULL: an
+ * band's label, and building a string per person and level is not free. Never NULL: an
  * unknown age is a class of its own (-2; real keys are multiples of 5), because the small-class
  * suppression joins classes with `=`, which a NULL never satisfies.
  */

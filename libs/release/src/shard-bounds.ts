@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
  * Exact, not sampled: ANALYZE's histogram (what the bounds were read from before) is drawn from a
  * random sample once a table has more than 30,000 rows, so the same data was cut differently each
  * time and gave different gzip members, and different bytes. The price is one sort of the keys
- * (bigints): about 1 s for a million persons on the shared two-core development machine.
+ * (bigints; its cost is in docs/BENCHMARKS.md).
  */
 const MIN_BIGINT = -(2n ** 63n);
 

@@ -62,9 +62,9 @@ export async function buildCohort(
   await q(`SET LOCAL parallel_tuple_cost = 0.001`);
   if (gp) {
     // With no date range the counts need only the patient ids, which the (patient_id, …) unique
-    // index holds in order: a parallel index-only scan counted group by group (1M patients, 10M
-    // events: 1.9 s) rather than hashing every event (2.7 s), which the planner prefers because
-    // it underestimates the number of patients. With a range the dates are in the heap.
+    // index holds in order: counted group by group in a parallel index-only scan rather than by
+    // hashing every event, which the planner prefers because it underestimates the patients
+    // (docs/BENCHMARKS.md, "Measurements behind the code"). With a range the dates are in the heap.
     const open = !range.from && !range.to;
     const plan = ['enable_hashagg', 'enable_seqscan'];
     if (open) for (const p of plan) await q(`SET LOCAL ${p} = off`);
@@ -98,8 +98,8 @@ export async function buildCohort(
   const keep = (tier: boolean, expr: string, type: string) => (tier ? expr : `NULL::${type}`);
   // CREATE TABLE … AS (PostgreSQL may scan and hash in parallel; INSERT … SELECT never does).
   // Narrow on purpose: no row number (a sort of every person), no lookups (the postcode area,
-  // region and ethnic group derive from district and category where used): each cost 1–2 s of
-  // a 1M-person statement whose rows all pass through the leader.
+  // region and ethnic group derive from district and category where used): every row of this
+  // statement passes through the leader, so each column costs (docs/BENCHMARKS.md).
   // nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, a5, district, eth,
   // excl, gp_n, files, pid, bym, okey. (OFFSET 0 keeps the inner query a subquery: pulled up, its
   // HMAC would be computed twice, once for pid and once inside okey.)

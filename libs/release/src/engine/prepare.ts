@@ -205,8 +205,8 @@ export async function prepare(
   //    orders the persons by their identifier (the files' order; shards are ranges of it).
   let aggregated: Awaited<ReturnType<typeof aggregate>> & { file: BuiltFile } = undefined!;
   if (recordLevel) {
-    // The shards' slices are ranges of it, read in its order. (Without it, a per-person shard
-    // scans every person and sorts its own: tried, 30% slower per shard.)
+    // The shards' slices are ranges of it, read in its order (without it, a per-person shard
+    // scans every person and sorts its own).
     await q(`CREATE INDEX ON ${work.rp} (okey)`);
   } else {
     const agg = await aggregate(ctx, q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));

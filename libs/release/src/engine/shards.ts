@@ -34,8 +34,8 @@ import {
 
 /**
  * Hash and sort memory of a shard's per-event files (transaction-local): at the default 4 MB the
- * hash of the shard's persons is split into batches and the sort spills; 64 MB made the shard
- * phase of the 1M-patient release 20% faster, and 256 MB no faster than that.
+ * hash of the shard's persons is split into batches and the sort spills; more than this bought
+ * nothing (docs/BENCHMARKS.md).
  */
 const SHARD_WORK_MEM = '64MB';
 

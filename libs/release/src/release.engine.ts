@@ -23,6 +23,7 @@ import {
   NodeStats,
   withinBudget,
 } from './k-anonymity';
+import { kmAnonymise, kmManifest } from './km-anonymise';
 import { locationQis } from './location-qi';
 import { locationBaseRows, locationPairsTable, suppressPairs } from './location-qi.sql';
 import { ReleaseKeys } from './keys';
@@ -439,7 +440,12 @@ export class ReleaseEngine {
         removedByFile: prepared.kAnon?.removedByFile,
       },
       this.db,
-      { keys: this.keys, anonK: this.config.anonK, anonMaxSuppression: this.config.anonMaxSuppression },
+      {
+        keys: this.keys,
+        anonK: this.config.anonK,
+        anonM: this.config.anonM,
+        anonMaxSuppression: this.config.anonMaxSuppression,
+      },
     ).catch(async (err) => {
       if (!(err instanceof VerificationFailure)) throw err;
       await this.audit.record({
@@ -498,6 +504,7 @@ export class ReleaseEngine {
             counting: `classes per file over the full quasi-identifier tuple (a location file: per person-location pair, counted in persons); suppression counted in persons who lose a row of a file (removedByFile: of them, those who lose the whole file) and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
           }
         : undefined,
+      kmAnonymity: prepared.km ? kmManifest(prepared.km) : undefined,
       disclosureControl: prepared.aggregate?.info,
       differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
       files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
@@ -1011,7 +1018,8 @@ export class ReleaseEngine {
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
     let kAnon: Awaited<ReturnType<ReleaseEngine['kAnonymise']>> | undefined;
-    if (spec.tier === 'anonymised')
+    let km: Awaited<ReturnType<typeof kmAnonymise>> = undefined;
+    if (spec.tier === 'anonymised') {
       kAnon = await this.kAnonymise(
         q,
         work,
@@ -1020,6 +1028,24 @@ export class ReleaseEngine {
         locationQis(spec.datasets),
         range,
       );
+      // 4b. kᵐ-anonymity over the event items, each demographic class at its own levels
+      //     (km-anonymise.ts; its scratch tables go with the transaction if it rolls back).
+      km = await kmAnonymise(q, {
+        workRp: work.rp,
+        scratch: work.rp.replace(/_persons$/, '_km'),
+        datasets: spec.datasets,
+        qi: quasiIdentifiersOf(spec),
+        kLevels: kAnon,
+        range,
+        k: this.config.anonK,
+        m: this.config.anonM,
+        maxShare: this.config.anonMaxSuppression,
+        fail: (code, message, exact) => {
+          throw new ReleaseFailure(code, message, exact);
+        },
+      });
+      if (km) excluded.kmAnonymity = km;
+    }
 
     // 5. Exact counts of what is left out (staff only; never in the researchers' files).
     const left = tally.filter((t) => t.excl !== null).sort((a, b) => a.excl!.localeCompare(b.excl!));
@@ -1081,6 +1107,7 @@ export class ReleaseEngine {
       estimated,
       persons,
       kAnon,
+      km,
       differencing,
       aggregate: recordLevel ? undefined : aggregate,
     };

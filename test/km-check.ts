@@ -7,8 +7,8 @@
  */
 export const ITEM_COLUMNS: Record<string, string[]> = {
   gp: ['event_type', 'code_system', 'code', 'event_date'],
-  hes: ['admission_date', 'diagnosis_icd10', 'procedure_opcs4'],
-  social_care: ['service_type', 'start_date', 'end_date'],
+  hes: ['admission_date', 'diagnosis_icd10', 'procedure_opcs4', 'provider_code'],
+  social_care: ['la_code', 'service_type', 'start_date', 'end_date'],
 };
 const QI = ['age_band', 'area', 'sex', 'ethnicity'];
 

@@ -4,6 +4,7 @@ import {
   generaliseCode,
   generalisePeriod,
   icd10Chapter,
+  KM_NODES,
   KM_TOP,
   kmWithinBudget,
   nodesOfHeight,
@@ -20,6 +21,16 @@ describe('kᵐ-anonymity ladders and choice', () => {
       { code: 1, period: 1 },
       { code: 2, period: 0 },
     ]);
+  });
+
+  it('each class tries the nodes from the finest to every code and period `*`, each once, never a coarser before a finer of its height', () => {
+    expect(KM_NODES[0]).toEqual({ code: 0, period: 0 });
+    expect(KM_NODES[KM_NODES.length - 1]).toEqual({ code: 3, period: 2 });
+    expect(new Set(KM_NODES.map((n) => `${n.code}:${n.period}`)).size).toBe(12);
+    for (let i = 1; i < KM_NODES.length; i++)
+      expect(KM_NODES[i].code + KM_NODES[i].period).toBeGreaterThanOrEqual(
+        KM_NODES[i - 1].code + KM_NODES[i - 1].period,
+      );
   });
 
   it.each([

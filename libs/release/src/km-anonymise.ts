@@ -1,6 +1,6 @@
 import { DATE_FIELDS, Dataset } from './catalogue';
 import { PRIMARY_MAX, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
-import type { LatticeNode } from './k-anonymity';
+import { AGE_LEVELS, AREA_LEVELS, ETHNICITY_LEVELS, LatticeNode } from './k-anonymity';
 import { CODE_LEVELS, KM_NODES, MAX_M, PERIOD_LEVELS } from './km-anonymity';
 import { KM_ITEM_FIELDS, kmItemFields, kmItemSql } from './km-anonymity.sql';
 import { LOCATION_QI_FIELD, pairKept } from './location-qi';
@@ -52,6 +52,13 @@ export interface KmResult {
   passes: number;
 }
 
+/** A file whose removed rows would exceed the cap (the worst one). */
+export interface KmMiss {
+  miss: { file: string; removed: number; rows: number; share: number };
+  k: number;
+  m: number;
+}
+
 const nodeName = (i: number) => `${CODE_LEVELS[KM_NODES[i].code]}/${PERIOD_LEVELS[KM_NODES[i].period]}`;
 
 /**
@@ -80,15 +87,14 @@ const nodeName = (i: number) => `${CODE_LEVELS[KM_NODES[i].code]}/${PERIOD_LEVEL
  * per set size leaves every set of ≤ m items carried by ≥ k persons of the class (Terrovitis et
  * al., 2008, with global recoding per class).
  */
-export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | undefined> {
+export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | KmMiss | undefined> {
   const { k, maxShare } = input;
   const m = Math.min(Math.max(1, input.m), MAX_M);
   const files = input.datasets.filter((d) => isPerEvent(d.dataset, d.fields));
   if (!files.length) return undefined;
   const T = input.scratch;
-  await q(
-    `ALTER TABLE ${input.workRp} ADD COLUMN kmc smallint, ADD COLUMN kmp smallint, ADD COLUMN kmgone text[]`,
-  );
+  await q(`ALTER TABLE ${input.workRp} ADD COLUMN IF NOT EXISTS kmc smallint,
+             ADD COLUMN IF NOT EXISTS kmp smallint, ADD COLUMN IF NOT EXISTS kmgone text[]`);
   // The temp view was made before the columns (k-anonymity's `ksup` among them) were added.
   await q(`CREATE OR REPLACE TEMP VIEW rp AS SELECT * FROM ${input.workRp}`);
 
@@ -263,12 +269,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
     if (removed > Math.floor(rows * maxShare) && (!worst || share > worst.share))
       worst = { file, removed, rows, share };
   }
-  if (worst) {
-    const c = worst;
-    const msg = (show: (n: number) => string) =>
-      `kᵐ-anonymity with k=${k}, m=${m} would remove more than the allowed ${Math.round(maxShare * 100)}% of a file's event rows (at the least: ${c.file}, ${show(c.removed)} of ${show(c.rows)} rows)`;
-    return input.fail('KM_ANONYMITY_UNACHIEVABLE', msg(shownCountText), msg(String));
-  }
+  if (worst) return { miss: worst, k, m };
   return {
     k,
     m,
@@ -336,4 +337,60 @@ export function kmManifest(km: KmResult) {
     rowsGeneralisedByFile: shown(km.generalisedByFile),
     counting: `every set of at most m items a person carries is carried by at least k persons of their demographic class; counts of rows shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
   };
+}
+
+/**
+ * Demographic and event levels chosen together: kᵐ-anonymity is tried within the classes
+ * k-anonymity chose; where some file would lose more than the cap, with coarser demographic
+ * classes — each ladder one rung up, then every ladder at its top (sex has no ladder) — whose
+ * larger classes carry more persons per item. Coarsening only merges k-anonymity's classes, so
+ * they stay at k or more (its suppression, made at the finer levels, stands). Returns the stage's
+ * result and k-anonymity's choice with the levels the files will show; else fails the release with
+ * the last miss.
+ */
+export async function kmAnonymiseJointly<C extends LatticeNode & { levels: Record<string, string> }>(
+  q: Query,
+  input: Omit<KmInput, 'kLevels'>,
+  kAnon: C,
+): Promise<{ km: KmResult | undefined; kAnon: C }> {
+  const top = {
+    age: AGE_LEVELS.length - 1,
+    area: AREA_LEVELS.length - 1,
+    ethnicity: ETHNICITY_LEVELS.length - 1,
+  };
+  const up = (n: LatticeNode, by: number): LatticeNode => ({
+    ...n,
+    age: Math.min(top.age, n.age + by),
+    area: Math.min(top.area, n.area + by),
+    ethnicity: Math.min(top.ethnicity, n.ethnicity + by),
+  });
+  const candidates: LatticeNode[] = [];
+  for (const c of [kAnon, up(kAnon, 1), up(kAnon, 3)])
+    if (!candidates.some((x) => x.age === c.age && x.area === c.area && x.ethnicity === c.ethnicity))
+      candidates.push(c);
+  let last: KmMiss | undefined;
+  for (const levels of candidates) {
+    const r = await kmAnonymise(q, { ...input, kLevels: levels });
+    if (r && 'miss' in r) {
+      last = r;
+      continue;
+    }
+    const chosen: C = {
+      ...kAnon,
+      age: levels.age,
+      area: levels.area,
+      ethnicity: levels.ethnicity,
+      levels: {
+        ...kAnon.levels,
+        age: AGE_LEVELS[levels.age],
+        area: AREA_LEVELS[levels.area],
+        ethnicity: ETHNICITY_LEVELS[levels.ethnicity],
+      },
+    };
+    return { km: r, kAnon: chosen };
+  }
+  const { miss: c, k, m } = last!;
+  const msg = (show: (n: number) => string) =>
+    `kᵐ-anonymity with k=${k}, m=${m} would remove more than the allowed ${Math.round(input.maxShare * 100)}% of a file's event rows (at the least: ${c.file}, ${show(c.removed)} of ${show(c.rows)} rows)`;
+  return input.fail('KM_ANONYMITY_UNACHIEVABLE', msg(shownCountText), msg(String));
 }

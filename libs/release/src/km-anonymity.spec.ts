@@ -47,9 +47,10 @@ describe('kᵐ-anonymity ladders and choice', () => {
     expect([0, 1, 2, 3].map((l) => generaliseCode(system, code, l))).toEqual(want);
   });
 
-  it('periods: year and month, year, none; a missing date stays missing', () => {
+  it('periods: year and month, year, none; a missing date stays missing below none', () => {
     expect([0, 1, 2].map((l) => generalisePeriod('2013-06-01', l))).toEqual(['2013-06', '2013', '*']);
-    expect(generalisePeriod(null, 2)).toBeNull();
+    expect(generalisePeriod(null, 1)).toBeNull();
+    expect(generalisePeriod(null, 2)).toBe('*');
   });
 
   it('ICD-10 codes have a chapter (or *, outside every chapter: coarser, never finer); the ladder only coarsens', () => {

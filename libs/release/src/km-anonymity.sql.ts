@@ -49,12 +49,10 @@ export function codeAt(level: Level | undefined, system: string, code: string): 
   return perPerson(level ?? 0, 3, (l) => codeAtLevel(l, system, code));
 }
 
-/** The period ladder over a date: year and month → year → none (`*`); NULL stays NULL. */
+/** The period ladder over a date: year and month → year → none (`*`, NULL too); below it NULL stays NULL. */
 export function periodAt(level: Level | undefined, date: string): string {
   return perPerson(level ?? 0, 2, (l) =>
-    lvl(l, 2) === 2
-      ? `CASE WHEN ${date} IS NULL THEN NULL ELSE '*' END`
-      : `to_char(${date}, '${l === 0 ? 'YYYY-MM' : 'YYYY'}')`,
+    lvl(l, 2) === 2 ? `'*'` : `to_char(${date}, '${l === 0 ? 'YYYY-MM' : 'YYYY'}')`,
   );
 }
 

@@ -125,8 +125,10 @@ export function generaliseCode(system: string, code: string | null, level: numbe
   }
 }
 
-/** The period ladder over an ISO date: year and month → year → none (`*`). */
+/** The period ladder over an ISO date: year and month → year → none (`*`, a missing date too). */
 export function generalisePeriod(date: string | null, level: number): string | null {
+  // At `none` a missing date is `*` too: whether a service has ended is itself a detail.
+  if (level >= 2) return '*';
   if (date === null || date === '') return date;
   return level === 0 ? date.slice(0, 7) : level === 1 ? date.slice(0, 4) : '*';
 }

@@ -23,7 +23,7 @@ import {
   NodeStats,
   withinBudget,
 } from './k-anonymity';
-import { kmAnonymise, kmManifest } from './km-anonymise';
+import { kmAnonymiseJointly, kmManifest } from './km-anonymise';
 import { locationQis } from './location-qi';
 import { locationBaseRows, locationPairsTable, suppressPairs } from './location-qi.sql';
 import { ReleaseKeys } from './keys';
@@ -1018,7 +1018,7 @@ export class ReleaseEngine {
 
     // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
     let kAnon: Awaited<ReturnType<ReleaseEngine['kAnonymise']>> | undefined;
-    let km: Awaited<ReturnType<typeof kmAnonymise>> = undefined;
+    let km: Awaited<ReturnType<typeof kmAnonymiseJointly>>['km'];
     if (spec.tier === 'anonymised') {
       kAnon = await this.kAnonymise(
         q,
@@ -1028,22 +1028,26 @@ export class ReleaseEngine {
         locationQis(spec.datasets),
         range,
       );
-      // 4b. kᵐ-anonymity over the event items, each demographic class at its own levels
-      //     (km-anonymise.ts; its scratch tables go with the transaction if it rolls back).
-      km = await kmAnonymise(q, {
-        workRp: work.rp,
-        scratch: work.rp.replace(/_persons$/, '_km'),
-        datasets: spec.datasets,
-        qi: quasiIdentifiersOf(spec),
-        kLevels: kAnon,
-        range,
-        k: this.config.anonK,
-        m: this.config.anonM,
-        maxShare: this.config.anonMaxSuppression,
-        fail: (code, message, exact) => {
-          throw new ReleaseFailure(code, message, exact);
+      // 4b. kᵐ-anonymity over the event items, each demographic class at its own levels, the
+      //     classes coarsened where needed (km-anonymise.ts; its scratch tables go with the
+      //     transaction if it rolls back).
+      ({ km, kAnon } = await kmAnonymiseJointly(
+        q,
+        {
+          workRp: work.rp,
+          scratch: work.rp.replace(/_persons$/, '_km'),
+          datasets: spec.datasets,
+          qi: quasiIdentifiersOf(spec),
+          range,
+          k: this.config.anonK,
+          m: this.config.anonM,
+          maxShare: this.config.anonMaxSuppression,
+          fail: (code, message, exact) => {
+            throw new ReleaseFailure(code, message, exact);
+          },
         },
-      });
+        kAnon,
+      ));
       if (km) excluded.kmAnonymity = km;
     }
 

@@ -2,17 +2,19 @@
  * kᵐ-anonymity over the events of the anonymised tier (SPEC §5 step 5; issue #27): an attacker who
  * knows a person's demographics and up to m of their events must find at least k persons that fit.
  * Each released event row is an item — its dataset and event columns as released (GP: event type,
- * code system, code, date; HES: admission date, diagnosis, procedure; social care: service type,
- * start and end dates) — and every set of at most m items a person carries, within that person's
- * demographic class (the k-anonymised quasi-identifiers), is carried by at least k persons of it.
+ * code system, code, date; HES: admission date, diagnosis, procedure, provider; social care: local
+ * authority, service type, start and end dates) — and every set of at most m items a person
+ * carries, within that person's demographic class (the k-anonymised quasi-identifiers), is carried
+ * by at least k persons of it.
  *
- * One code level and one period level are chosen for the whole release from a small lattice
- * (the least generalised that keeps every file's suppressed rows within the cap), then items whose
+ * Each demographic class takes its own (code level, period level) node from a small lattice (the
+ * first of `KM_NODES` that keeps its removed rows of each file within the cap), then items whose
  * sets of size 1…m are rarer than k in the class are suppressed for the whole class (the rows that
  * carry them leave). Suppressing an item for everyone in a class never lowers the support of any
  * set that does not contain it, so one pass per set size suffices (an approximation of Terrovitis
- * et al.'s apriori algorithm, 2008). The set-based SQL is in km-anonymity.sql.ts; this file holds
- * the ladders (in TypeScript, mirrored in SQL and kept equal by the spec) and the pure choice.
+ * et al.'s apriori algorithm, 2008). The stage is km-anonymise.ts, its SQL ladders and items
+ * km-anonymity.sql.ts; this file holds the ladders in TypeScript (mirrored in SQL and kept equal
+ * by a test) and the lattice's order.
  */
 export const CODE_LEVELS = ['code', 'group', 'chapter', 'none'] as const;
 export const PERIOD_LEVELS = ['year_month', 'year', 'none'] as const;

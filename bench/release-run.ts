@@ -40,6 +40,8 @@ export interface ReleaseRun {
   workerCpu: number[];
   /** Seconds the independent verifier took inside the release (the manifest's `verification.ms`). */
   verifySeconds: number;
+  /** The release's exact figures for staff (`releases.excluded`: k- and kᵐ-anonymity among them). */
+  excluded: Record<string, unknown> | null;
 }
 
 export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> = {
@@ -108,9 +110,11 @@ export async function runRelease(
       state: string;
       failure_reason: string | null;
       work: { shards?: number; timings?: ReleaseRun['timings'] } | null;
+      excluded: Record<string, unknown> | null;
     };
     for (;;) {
-      row = (await db.query(`SELECT state, failure_reason, work FROM releases WHERE id = $1`, [id])).rows[0];
+      row = (await db.query(`SELECT state, failure_reason, work, excluded FROM releases WHERE id = $1`, [id]))
+        .rows[0];
       if (row.state === 'completed' || row.state === 'failed') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -145,6 +149,7 @@ export async function runRelease(
       workerPeakMb: procs.map((p) => peakRssMb(p.child.pid)),
       cpu,
       workerCpu,
+      excluded: row.excluded,
     };
   } finally {
     for (const p of procs) await p.stop();

@@ -6,6 +6,7 @@ import { AgreementsService, seedDemoBids } from '@custodian/bids';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { seedDemo } from '../apps/api/src/demo';
 import { WorkerModule } from '../apps/worker/src/worker.module';
+import { waitForRelease } from './release-helpers';
 
 describe('demo bids', () => {
   let t: TestApp;
@@ -60,6 +61,13 @@ describe('demo bids', () => {
     expect(decisions.map((l: { status: string }) => l.status).sort()).toEqual(['active', 'active']);
     // The demo's active bid was released at start (the in-process worker builds it).
     expect(register.filter((l: { type: string }) => l.type === 'release').length).toBeLessThanOrEqual(1);
+    // That release (anonymised, HES and social care: k- and kᵐ-anonymity) completes (issue #27).
+    const { rows: rels } = await t.sql.query(`SELECT id FROM releases ORDER BY created_at LIMIT 1`);
+    expect(rels).toHaveLength(1);
+    const done = await waitForRelease(t, rels[0].id, 60_000);
+    expect(done).toMatchObject({ state: 'completed', failure_reason: null });
+    const { rows: man } = await t.sql.query(`SELECT manifest FROM releases WHERE id = $1`, [rels[0].id]);
+    expect(man[0].manifest.kmAnonymity).toMatchObject({ k: 10, m: 2 });
   });
 
   it('the worker process runs the agreements sweep', async () => {

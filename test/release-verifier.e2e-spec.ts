@@ -38,7 +38,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number };
+  let deps: { keys: ReleaseKeys; anonK: number; anonM: number; anonMaxSuppression: number };
   const scratch: string[] = [];
 
   beforeAll(async () => {
@@ -51,6 +51,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
     deps = {
       keys: t.app.get(ReleaseKeys),
       anonK: config.anonK,
+      anonM: config.anonM,
       anonMaxSuppression: config.anonMaxSuppression,
     };
 
@@ -276,6 +277,19 @@ describe('release verifier (SPEC §5 step 6)', () => {
     });
     expect((await rejection(dir, ids.anonymised)).message).toMatch(
       /k-anonymity: gp.csv.gz: a class of fewer than k=10/,
+    );
+  });
+
+  it('rejects an anonymised file where one event singles a person out of their class (kᵐ-anonymity)', async () => {
+    const dir = corrupted(ids.anonymised, 'gp.csv.gz', (s) => {
+      const lines = s.split('\n');
+      const header = lines[0].split(',');
+      const cols = lines[1].split(',');
+      cols[header.indexOf('code')] = '99999999'; // a code nobody else of the class carries
+      return [lines[0], cols.join(','), ...lines.slice(2)].join('\n');
+    });
+    expect((await rejection(dir, ids.anonymised)).message).toMatch(
+      /^kᵐ-anonymity: \d+ set\(s\) of at most m=2 event items carried by fewer than k=10 persons of a class/,
     );
   });
 

@@ -7,6 +7,7 @@ import { CATALOGUE_FIELDS, PERSON_FIELDS } from '@custodian/catalog';
 import { ReleaseDestruction, ReleaseEngine, ReleaseService } from '@custodian/release';
 import { DATASET_SQL } from '../libs/release/src/release-sql';
 import { ReleaseKeys } from '../libs/release/src/keys';
+import { kmFinding } from './km-check';
 import {
   addEvent,
   addHes,
@@ -442,13 +443,17 @@ describe('release engine (SPEC §5)', () => {
     const classes = new Map<string, Set<string>>();
     for (const r of fa.rows) {
       expect(r.age_band).toMatch(/^(\d+-\d+|\*)$/);
-      expect(r.event_date).toMatch(/^\d{4}-\d{2}$/);
+      // Year and month, or coarser as kᵐ-anonymity needs (issue #27).
+      expect(r.event_date).toMatch(/^(\d{4}-\d{2}|\d{4}|\*)$/);
       const key = `${r.age_band}|${r.area}|${r.sex}|${r.ethnicity}`;
       classes.set(key, (classes.get(key) ?? new Set()).add(r.person_token));
     }
     for (const m of classes.values()) expect(m.size).toBeGreaterThanOrEqual(10);
+    // Events are quasi-identifiers too: no person singled out by their class and ≤ 2 events.
+    expect(kmFinding({ gp: fa }, 10, 2).exposed).toBe(0);
     const manifest = JSON.parse((await download(t, researcher.auth, a.id, 'manifest.json')).body.toString());
     expect(manifest.kAnonymity).toMatchObject({ k: 10, population: 400 });
+    expect(manifest.kmAnonymity).toMatchObject({ k: 10, m: 2 });
     expect(Object.keys(manifest.kAnonymity.levels).sort()).toEqual(['age', 'area', 'ethnicity']);
     expect(manifest.kAnonymity.suppressed).toBeLessThanOrEqual(20);
     const text = gunzipSync((await download(t, researcher.auth, a.id, 'gp.csv.gz')).body).toString();

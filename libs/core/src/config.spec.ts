@@ -15,8 +15,11 @@ describe('loadConfig', () => {
       awarenessDays: 28,
       panelQuorum: 3,
       anonK: 10,
+      anonM: 2,
       demoSeed: true,
     });
+    expect(loadConfig({ ...env, ANON_M: '3' }).anonM).toBe(3);
+    expect(loadConfig({ ...env, ANON_KM_M: '1' }).anonM).toBe(1);
     expect(cfg.jwtSecret.length).toBeGreaterThanOrEqual(32);
     const again = loadConfig(env);
     expect(again.jwtSecret).toBe(cfg.jwtSecret);
@@ -29,6 +32,9 @@ describe('loadConfig', () => {
     ['PORT', 'eighty'],
     ['PANEL_QUORUM', '0'],
     ['ANON_K', '1'],
+    ['ANON_M', '0'],
+    ['ANON_M', '4'],
+    ['ANON_KM_M', 'two'],
     ['AWARENESS_DAYS', '-3'],
     ['DEMO_SEED', 'yes'],
     ['DATABASE_URL', 'mysql://x'],

@@ -70,6 +70,9 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(365) AWARENESS_DAYS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50) PANEL_QUORUM?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1000) ANON_K?: number;
+  /** Events an attacker may know (kᵐ-anonymity's m); `ANON_KM_M` is read where `ANON_M` is unset. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3) ANON_M?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3) ANON_KM_M?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) AGG_MIN_POPULATION?: number;
   @IsOptional() @Transform(toFloat) @IsNumber() @Min(0) @Max(0.5) ANON_MAX_SUPPRESSION?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600) ACCESS_TOKEN_TTL_SECONDS?: number;
@@ -106,6 +109,8 @@ export interface AppConfig {
   awarenessDays: number;
   panelQuorum: number;
   anonK: number;
+  /** kᵐ-anonymity's m: events an attacker may know (anonymised tier), 1–3. */
+  anonM: number;
   /** Fewest persons behind an aggregate table and behind each value of each of its dimensions. */
   aggMinPopulation: number;
   anonMaxSuppression: number;
@@ -198,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     awarenessDays: raw.AWARENESS_DAYS ?? 28,
     panelQuorum: raw.PANEL_QUORUM ?? 3,
     anonK: raw.ANON_K ?? 10,
+    anonM: raw.ANON_M ?? raw.ANON_KM_M ?? 2,
     aggMinPopulation: raw.AGG_MIN_POPULATION ?? 100,
     anonMaxSuppression: raw.ANON_MAX_SUPPRESSION ?? 0.05,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,

@@ -6,6 +6,7 @@ import {
   SOURCE_ROW_KEY_FIELDS,
 } from '@custodian/catalog';
 import type { LatticeNode } from './k-anonymity';
+import { KM_ITEM_FIELDS, KM_LEVEL_COLUMNS, kmRowKept } from './km-anonymity.sql';
 import { LOCATION_QI_FIELD, locationOutput, pairKept } from './location-qi';
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from './reference-data';
 import { ISO_DATE } from './release-spec';
@@ -325,20 +326,30 @@ export function datasetColumns(
       });
       continue;
     }
-    const expr =
-      tier === 'anonymised' && DATE_FIELDS.has(f)
-        ? `to_char(${ev.expr}, 'YYYY-MM')`
-        : SOURCE_TEXT_FIELDS.has(f)
-          ? spreadsheetSafe(ev.expr)
-          : ev.expr;
+    // Anonymised: codes and dates at the person's kᵐ-anonymity levels (`rp.kmc`, `rp.kmp`, chosen
+    // per demographic class; km-anonymise.ts); a person without them gets the top rung (`*`).
+    const km = tier === 'anonymised' ? KM_ITEM_FIELDS[dataset]?.[f] : undefined;
+    const generalised = km && (DATE_FIELDS.has(f) || KM_CODE_FIELDS.has(f));
+    const raw = generalised ? km.expr({ ...KM_LEVEL_COLUMNS }) : ev.expr;
+    const expr = SOURCE_TEXT_FIELDS.has(f) ? spreadsheetSafe(raw) : raw;
     const description =
       tier === 'anonymised' && DATE_FIELDS.has(f)
-        ? `${ev.description}, year and month (YYYY-MM)`
-        : ev.description;
+        ? `${ev.description}, year and month (YYYY-MM), or year (YYYY), or * as kᵐ-anonymity needs (per demographic class)`
+        : generalised
+          ? `${ev.description}, or its group, chapter or code system, or * as kᵐ-anonymity needs (per demographic class)`
+          : ev.description;
     columns.push({ expr, name: f, description });
   }
   return { columns, perEvent };
 }
+
+/** Code columns that climb kᵐ-anonymity's code ladder in the anonymised tier. */
+const KM_CODE_FIELDS: ReadonlySet<string> = new Set([
+  'code',
+  'diagnosis_icd10',
+  'procedure_opcs4',
+  'service_type',
+]);
 
 /** The level of a file's location column in the anonymised tier: the chosen one, else `*` (2). */
 function anonLocationLevel(dataset: Dataset, levels: LatticeNode): number {
@@ -420,11 +431,13 @@ export function datasetSelect(
        FROM (${rows(`${rowOrderHash(dataset, id)} AS rel_h, ${id} AS rel_id, `)}) s
       WHERE rel_h BETWEEN ${shuffle!.lo} AND ${shuffle!.hi} ORDER BY rel_h, rel_id`;
   if (perEvent) {
-    // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared).
+    // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared), or a
+    // person-location pair; kᵐ-anonymity the rows of items gone for the person's class.
     const rows = (lead = '') => `SELECT ${lead}${cols} FROM ${d.from}
              WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
                shape.tier === 'anonymised'
-                 ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0 AND ${locationPairKept(dataset, fields, shape)}`
+                 ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0 AND ${locationPairKept(dataset, fields, shape)}
+               AND ${kmRowKept(dataset, fields, shape.levels.location?.[dataset])}`
                  : ''
              }`;
     if (shuffle) return shuffled(rows, 'x.id');

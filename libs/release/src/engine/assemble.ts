@@ -2,6 +2,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOGUE_FIELDS, DATASET_FILE } from '@custodian/catalog';
 import { PRIMARY_MAX, ROUND_TO, shownCount } from '../disclosure-control';
+import { kmManifest } from '../km-anonymise';
 import { locationQis } from '../location-qi';
 import { differencingManifest } from '../release-ledger';
 import { assembleGzip, csvLine, writeContent } from '../release-files';
@@ -126,6 +127,7 @@ export function manifestOf(
           counting: `classes per file over the full quasi-identifier tuple (a location file: per person-location pair, counted in persons); suppression counted in persons who lose a row of a file (removedByFile: of them, those who lose the whole file) and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
         }
       : undefined,
+    kmAnonymity: prepared.km ? kmManifest(prepared.km) : undefined,
     disclosureControl: prepared.aggregate?.info,
     differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
     files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),

@@ -15,10 +15,12 @@ import {
   Query,
   quasiIdentifiersOf,
   rangeOf,
+  ReleaseFailure,
   withClient,
   workTables,
 } from './context';
 import { kAnonymise } from './k-anonymise';
+import { kmAnonymiseJointly } from '../km-anonymise';
 
 /**
  * Sort and hash memory of the preparation's statements (transaction-local): its sorts and
@@ -149,7 +151,8 @@ export async function prepare(
 
   // 4. Anonymised tier: k-anonymity over the quasi-identifiers that reach the files.
   let kAnon: Awaited<ReturnType<typeof kAnonymise>> | undefined;
-  if (spec.tier === 'anonymised')
+  let km: Awaited<ReturnType<typeof kmAnonymiseJointly>>['km'];
+  if (spec.tier === 'anonymised') {
     kAnon = await kAnonymise(
       ctx,
       q,
@@ -159,6 +162,28 @@ export async function prepare(
       locationQis(spec.datasets),
       range,
     );
+    // 4b. kᵐ-anonymity over the event items, each demographic class at its own levels, the
+    //     classes coarsened where needed (km-anonymise.ts; its scratch tables go with the
+    //     transaction if it rolls back).
+    ({ km, kAnon } = await kmAnonymiseJointly(
+      q,
+      {
+        workRp: work.rp,
+        scratch: work.rp.replace(/_persons$/, '_km'),
+        datasets: spec.datasets,
+        qi: quasiIdentifiersOf(spec),
+        range,
+        k: ctx.config.anonK,
+        m: ctx.config.anonM,
+        maxShare: ctx.config.anonMaxSuppression,
+        fail: (code, message, exact) => {
+          throw new ReleaseFailure(code, message, exact);
+        },
+      },
+      kAnon,
+    ));
+    if (km) excluded.kmAnonymity = km;
+  }
 
   // 5. Exact counts of what is left out (staff only; never in the researchers' files).
   const left = tally.filter((t) => t.excl !== null).sort((a, b) => a.excl!.localeCompare(b.excl!));
@@ -220,6 +245,7 @@ export async function prepare(
     estimated,
     persons,
     kAnon,
+    km,
     differencing,
     aggregate: recordLevel ? undefined : aggregated,
   };

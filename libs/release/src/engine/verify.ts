@@ -26,7 +26,12 @@ export async function verify(
       removedByFile: prepared.kAnon?.removedByFile,
     },
     ctx.db,
-    { keys: ctx.keys, anonK: ctx.config.anonK, anonMaxSuppression: ctx.config.anonMaxSuppression },
+    {
+      keys: ctx.keys,
+      anonK: ctx.config.anonK,
+      anonM: ctx.config.anonM,
+      anonMaxSuppression: ctx.config.anonMaxSuppression,
+    },
   ).catch(async (err) => {
     if (!(err instanceof VerificationFailure)) throw err;
     await ctx.audit.record({

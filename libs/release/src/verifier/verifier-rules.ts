@@ -60,12 +60,12 @@ export const IDENTIFIABLE_ONLY = ['nhs_number', 'date_of_birth', 'postcode'];
  */
 export const LOCATION_QUASI_IDENTIFIER_COLUMNS = ['provider_code', 'la_code'];
 
+/** The person quasi-identifier columns (one value per person): kᵐ-anonymity's class. */
+export const PERSON_QUASI_IDENTIFIER_COLUMNS = ['age_band', 'sex', 'ethnicity', 'area'];
+
 /** The quasi-identifier columns of the anonymised tier's k-anonymity (SPEC §5 step 4). */
 export const QUASI_IDENTIFIER_COLUMNS = [
-  'age_band',
-  'sex',
-  'ethnicity',
-  'area',
+  ...PERSON_QUASI_IDENTIFIER_COLUMNS,
   ...LOCATION_QUASI_IDENTIFIER_COLUMNS,
 ];
 
@@ -225,3 +225,17 @@ function fnv1a(s: string): number {
   }
   return h;
 }
+/** An anonymised file's event date: year and month, or year, or `*` (kᵐ-anonymity's period ladder). */
+export const ANON_PERIOD = /^(\d{4}-(0[1-9]|1[0-2])|\d{4}|\*)$/;
+
+/**
+ * The verifier's own reading of kᵐ-anonymity's items (SPEC §5 step 5): per dataset file, the
+ * columns a row's item is made of, as the file shows them (a location column too: it is an event's,
+ * not a person's). Persons are joined across the files by their token; their class is the person
+ * quasi-identifier columns (`PERSON_QUASI_IDENTIFIER_COLUMNS`) the files show of them.
+ */
+export const EVENT_ITEM_COLUMNS: Record<string, readonly string[]> = {
+  'gp.csv.gz': ['event_type', 'code_system', 'code', 'event_date'],
+  'hes.csv.gz': ['admission_date', 'diagnosis_icd10', 'procedure_opcs4', 'provider_code'],
+  'social_care.csv.gz': ['la_code', 'service_type', 'start_date', 'end_date'],
+};

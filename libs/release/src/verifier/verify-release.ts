@@ -12,9 +12,12 @@ import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseFileInfo, ReleaseSpec } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
+import { KmSets } from './km-check';
 import {
   aggregateCellProblem,
+  ANON_PERIOD,
   crossProductProblem,
+  EVENT_ITEM_COLUMNS,
   RowOrderCheck,
   expectedHeader,
   FULL_DATE,
@@ -83,8 +86,10 @@ export interface VerifyTarget {
 
 export interface VerifyDeps {
   keys: ReleaseKeys;
-  /** k and the suppression cap of the anonymised tier (ANON_K, ANON_MAX_SUPPRESSION). */
+  /** k, m and the suppression cap of the anonymised tier (ANON_K, ANON_M, ANON_MAX_SUPPRESSION). */
   anonK: number;
+  /** kᵐ-anonymity's m (ANON_M); 2 when not given. */
+  anonM?: number;
   anonMaxSuppression: number;
 }
 
@@ -180,6 +185,8 @@ export async function verifyRelease(
   // The files are read at once (gunzip runs off the main thread, so one file's inflating overlaps
   // another's checks); each notes its checks apart, merged in file order, and the first failure in
   // file order is the one reported, so the outcome is the same whichever file finishes first.
+  // kᵐ-anonymity: persons and their items gathered across the files, checked once all are read.
+  const km = tier === 'anonymised' ? new KmSets() : undefined;
   const settled = await Promise.allSettled(
     claimed.map(async (f) => {
       const file = path.join(dir, f.name + suffix);
@@ -209,13 +216,10 @@ export async function verifyRelease(
           lost,
           removed?.[d.dataset] ?? lost,
           own,
+          km,
         );
       }
-      if (result.rows !== f.rows)
-        fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
-      if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
-      if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
-      return { result, own };
+      return { f, result, own };
     }),
   );
   const perFile = settled.map((r) => {
@@ -228,6 +232,25 @@ export async function verifyRelease(
     for (const c of own) checks.add(c);
     rows += result.rows;
     persons += result.persons;
+  }
+  // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'
+  // integrity, so that a broken rule is reported as itself.
+  if (km?.size) {
+    const m = deps.anonM ?? 2;
+    const small = km.smallSets(deps.anonK, m);
+    if (small > 0)
+      fail(
+        'kᵐ-anonymity',
+        `${small} set(s) of at most m=${m} event items carried by fewer than k=${deps.anonK} persons of a class`,
+      );
+    checks.add(
+      `kᵐ-anonymity: every set of at most m=${m} event items of a person is carried by at least k=${deps.anonK} persons of their class`,
+    );
+  }
+  for (const { f, result } of perFile) {
+    if (result.rows !== f.rows) fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
+    if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
+    if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
   }
   checks.add('rows, bytes and SHA-256 of every file');
   return {
@@ -373,6 +396,7 @@ async function checkDatasetFile(
   suppressed: number,
   removed: number,
   checks: Set<string>,
+  km?: KmSets,
 ) {
   const header = expectedHeader(d.dataset, d.fields, tier);
   const idCol = header.indexOf(IDENTITY_COLUMN[tier]);
@@ -392,6 +416,9 @@ async function checkDatasetFile(
   // A location quasi-identifier is an event column: rows of one person differ in it, so every row is
   // split and counted (a person's class per location), never skipped as a repeat of the row before.
   const eventQi = tier === 'anonymised' && LOCATION_QUASI_IDENTIFIER_COLUMNS.some((c) => header.includes(c));
+  // kᵐ-anonymity's items: a file of a row per event carries them (its item columns, or none but the file).
+  const itemCols = (EVENT_ITEM_COLUMNS[name] ?? []).map(col).filter((i) => i >= 0);
+  const kmItems = km && header.some((h) => !PERSON_COLUMNS_OF_TIER[tier].has(h)) ? km : undefined;
   const scanNhs = tier !== 'identifiable';
   // Source row keys (epikey) outside the identifiable tier are keyed (SPEC §5): hex of the tier's
   // length, which a key as held (at most 20 characters) never is.
@@ -447,7 +474,16 @@ async function checkDatasetFile(
       return;
     }
     const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
-    if (!quoted && !nhsLike && personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length && !eventQi) {
+    if (
+      !quoted &&
+      !nhsLike &&
+      personCols > 0 &&
+      idCol >= 0 &&
+      keyCol < 0 &&
+      !rowKeyCols.length &&
+      !eventQi &&
+      !kmItems
+    ) {
       const prefix = prefixOf(line);
       if (prefix !== undefined && prefix === prevPrefix) {
         if (commas(line, prefix.length) !== header.length - 1 - personCols)
@@ -484,8 +520,13 @@ async function checkDatasetFile(
       for (let c = 0; c < f.length; c++)
         if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);
     for (const c of yearMonthCols)
-      if (f[c] !== '' && !YEAR_MONTH.test(f[c]))
+      if (f[c] !== '' && !(tier === 'anonymised' ? ANON_PERIOD : YEAR_MONTH).test(f[c]))
         fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
+    kmItems?.add(
+      person ?? `${name}:${i}`,
+      qiCols.map((c) => [header[c], f[c]]),
+      [name, ...itemCols.map((c) => f[c])].join('\u0001'),
+    );
     for (const c of postcodeCols)
       if (FULL_POSTCODE.test(f[c]))
         fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);

@@ -1,4 +1,4 @@
-/* global document, window, FormData, setTimeout, XMLHttpRequest */
+/* global document, window, FormData, setTimeout, XMLHttpRequest, fetch, DOMParser */
 // NHS.UK frontend components (header menu, error summary focus, conditional radios…).
 import { initAll } from '/assets/nhsuk/nhsuk-frontend.min.js';
 
@@ -33,11 +33,30 @@ if (form && preview) {
   update();
 }
 
-// Release progress: reload while the release is queued or running.
-const status = document.getElementById('release-status');
-if (status && status.dataset.autoRefresh) {
-  setTimeout(() => window.location.reload(), Number(status.dataset.autoRefresh));
-}
+// Release progress: while the release is queued or running, the status part of the page is fetched
+// again and swapped in place (no full reload); when it ends, the page is loaded once more for the
+// files, the exclusion report and the manifest. Without scripts, the page's "Refresh now" link does it.
+const poll = () => {
+  const status = document.getElementById('release-status');
+  if (!status || !status.dataset.autoRefresh) return;
+  setTimeout(async () => {
+    try {
+      const res = await fetch(window.location.href, {
+        headers: { accept: 'text/html' },
+        credentials: 'same-origin',
+      });
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const fresh = doc.getElementById('release-status');
+      if (!fresh) return window.location.reload();
+      if (!fresh.dataset.autoRefresh) return window.location.reload();
+      status.replaceWith(fresh);
+    } catch {
+      // A network hiccup: try again at the next tick.
+    }
+    poll();
+  }, Number(status.dataset.autoRefresh));
+};
+poll();
 
 // Consent cohort: with scripts, the file itself is sent (streamed, text/plain) with a progress bar;
 // without them, the page's form takes the numbers pasted into a box.

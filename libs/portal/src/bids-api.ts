@@ -26,6 +26,7 @@ export interface Bid {
     endDate: string | null;
   } | null;
   cohortSize?: number | null;
+  organisation?: { name: string; kind: string; commercial: boolean };
   createdAt: string;
   updatedAt: string;
   submittedAt?: string | null;
@@ -70,6 +71,10 @@ export interface Release {
   bidId?: string;
   state: string;
   progress: { rowsDone?: number; rowsEstimated?: number } | number;
+  phase?: string;
+  createdAt?: string;
+  startedAt?: string | null;
+  completedAt?: string | null;
   tier: string;
   files: { name: string; rows: number; bytes: number; sha256: string }[];
   failureReason?: string;

@@ -28,6 +28,7 @@ import {
   ReleaseSpec,
   ReleaseState,
   ReleaseView,
+  releasePhase,
   Tier,
 } from './release.types';
 
@@ -48,6 +49,9 @@ interface ReleaseRow {
   manifest: Record<string, unknown> | null;
   downloadable: boolean;
   destroyed_at: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
 }
 
 export interface OpenedFile {
@@ -236,6 +240,10 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
         rowsDone: Number(row.rows_done),
         rowsEstimated: estimateHidden ? 0 : Number(row.rows_estimated),
       },
+      phase: releasePhase(row.state, Number(row.rows_done), Number(row.rows_estimated)),
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      completedAt: row.completed_at,
       tier: row.tier,
       files,
     };

@@ -192,7 +192,7 @@ describe('portal journeys: researcher, release officer, panel member', () => {
     await check(page, 'portr-officer-5-release-progress');
     // The status part updates itself (scripts), then the page reloads once when the release ends.
     await page.waitForFunction(
-      () => /completed|failed/.test(document.getElementById('release-status')?.dataset.state ?? ''),
+      "/completed|failed/.test(document.getElementById('release-status')?.dataset.state ?? '')",
       undefined,
       { timeout: 90_000 },
     );

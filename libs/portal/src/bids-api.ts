@@ -33,27 +33,6 @@ export interface Bid {
   decidedAt: string | null;
 }
 
-/** A line of the public register (GET /api/register): a decision, or one release. */
-export interface RegisterLine {
-  type: 'decision' | 'release';
-  date: string;
-  bidId: string;
-  releaseId: string | null;
-  organisation: string;
-  organisationKind: string;
-  commercial: boolean;
-}
-
-/** The public register's lines of one bid (its organisation, the dates of its releases). */
-export async function registerLinesOf(
-  api: PortalApi,
-  req: PortalRequest,
-  bidId: string,
-): Promise<RegisterLine[]> {
-  const res = await api.anonymous<RegisterLine[]>(req, 'GET', '/api/register');
-  return res.status === 200 && Array.isArray(res.body) ? res.body.filter((l) => l.bidId === bidId) : [];
-}
-
 export interface BidEvent {
   id: string;
   at: string;

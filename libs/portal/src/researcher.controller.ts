@@ -16,7 +16,7 @@ import {
   requestFormContext,
 } from './request-form';
 import { CatalogAnswer, releaseColumns } from './columns';
-import { Bid, BidEvent, getBid, getCatalog, listBids, registerLinesOf, releasesOfBid } from './bids-api';
+import { Bid, BidEvent, getBid, getCatalog, listBids, releasesOfBid } from './bids-api';
 import { EDITABLE, WITHDRAWABLE } from './researcher-request.controller';
 import { timelineOf } from './timeline';
 
@@ -109,18 +109,16 @@ export class ResearcherController {
   @Get(':id')
   async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
     const bid = await getBid(this.api, req, id);
-    const [catalog, events, releases, register] = await Promise.all([
+    const [catalog, events, releases] = await Promise.all([
       getCatalog(this.api, req),
       this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
       ['active', 'expired', 'revoked', 'closed'].includes(bid.state) ? releasesOfBid(this.api, req, id) : [],
-      bid.agreement ? registerLinesOf(this.api, req, id) : [],
     ]);
     const decision = events
       .filter((e) => ['approved', 'rejected', 'returned'].includes(e.toState ?? ''))
       .at(-1);
     const timeline = timelineOf(events, req);
     const accepted = timeline.filter((e) => e.state === 'active').at(-1);
-    const dated = new Map(register.filter((l) => l.releaseId).map((l) => [l.releaseId!, l.date]));
     this.views.page(req, reply, 'request.njk', {
       bid,
       columns: bidColumns(catalog, bid),
@@ -128,13 +126,13 @@ export class ResearcherController {
       canEdit: EDITABLE.includes(bid.state),
       canWithdraw: WITHDRAWABLE.includes(bid.state),
       needsCohort: bid.legalBasis === 'consent' && EDITABLE.includes(bid.state),
-      organisation: register.find((l) => l.type === 'decision') ?? register[0],
+      organisation: bid.organisation,
       accepted,
       datasetList: bid.datasets
         .map((d) => catalog.datasets.find((c) => c.id === d.dataset)?.title ?? d.dataset)
         .join(', '),
       releases: releases
-        .map((r) => ({ ...r, date: dated.get(r.id) ?? null }))
+        .map((r) => ({ ...r, date: r.completedAt ?? r.createdAt ?? null }))
         .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),
       decisionText: decision
         ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`

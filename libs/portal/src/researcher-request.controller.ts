@@ -224,10 +224,11 @@ export class ResearcherRequestController {
   private cohortRefused(status: number, body: ApiErrorBody, errors: RequestFormErrors, field: string) {
     const details = (body?.details ?? {}) as { badLines?: number[]; badCount?: number };
     if (status === 400 && body?.code === 'INVALID_NHS_NUMBERS' && details.badLines?.length) {
-      const more = (details.badCount ?? 0) > details.badLines.length;
+      const bad = details.badCount ?? details.badLines.length;
+      const more = bad > details.badLines.length;
       errors.add(
         field,
-        `${(details.badCount ?? details.badLines.length).toLocaleString('en-GB')} lines do not hold a valid NHS number: ${lineList(details.badLines)}${more ? ' and others' : ''}. Nothing was stored; correct the file and upload it again.`,
+        `${bad === 1 ? '1 line does' : `${bad.toLocaleString('en-GB')} lines do`} not hold a valid NHS number: ${lineList(details.badLines)}${more ? ' and others' : ''}. Nothing was stored; correct the file and upload it again.`,
       );
     } else if (status === 400 && body?.code === 'EMPTY_COHORT')
       errors.add(field, 'The file is empty: it needs one NHS number a line');

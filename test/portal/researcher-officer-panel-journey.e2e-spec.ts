@@ -191,11 +191,9 @@ describe('portal journeys: researcher, release officer, panel member', () => {
     await expect(page.locator('#release-progress').count()).resolves.toBe(1);
     await check(page, 'portr-officer-5-release-progress');
     // The status part updates itself (scripts), then the page reloads once when the release ends.
-    await page.waitForFunction(
-      "/completed|failed/.test(document.getElementById('release-status')?.dataset.state ?? '')",
-      undefined,
-      { timeout: 90_000 },
-    );
+    await page
+      .locator('#release-status[data-state="completed"], #release-status[data-state="failed"]')
+      .waitFor({ timeout: 90_000 });
     await page.waitForLoadState('load');
     const done = await main(page);
     expect(done).toMatch(/Phase\s+Complete/);

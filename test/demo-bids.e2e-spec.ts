@@ -29,6 +29,8 @@ describe('demo bids', () => {
       { state: 'in_review', votes: 1, agreement: null },
       { state: 'approved', votes: 3, agreement: 'offered' },
       { state: 'active', votes: 3, agreement: 'active' },
+      { state: 'returned', votes: 0, agreement: null },
+      { state: 'draft', votes: 0, agreement: null },
     ]);
     expect(await seedDemoBids(t.app)).toBe(0);
 

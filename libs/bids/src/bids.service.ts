@@ -33,7 +33,12 @@ import type {
   UpdateBidDto,
 } from './dto';
 
-export type BidWithAgreement = Bid & { agreement: Agreement | null };
+export type BidWithAgreement = Bid & {
+  agreement: Agreement | null;
+  /** The applicant organisation's name and kind (read with the bid, for the people who may read it). */
+  organisationName?: string;
+  organisationKind?: string;
+};
 export interface BidPage {
   items: Readonly<BidWithAgreement>[];
   total: number;
@@ -76,6 +81,11 @@ export const toBidResponse = (b: BidWithAgreement): BidDto => ({
   conditions: b.conditions,
   cohortSize: b.cohortSize,
   agreement: b.agreement ? toAgreementResponse(b.agreement) : null,
+  organisation: {
+    name: b.organisationName ?? '',
+    kind: b.organisationKind ?? '',
+    commercial: b.organisationKind === 'commercial',
+  },
   createdAt: b.createdAt,
   updatedAt: b.updatedAt,
   submittedAt: b.submittedAt,
@@ -159,7 +169,7 @@ export class BidsService {
         },
         tx,
       );
-      return { ...bid, agreement: null };
+      return this.readBid(tx, bid.id);
     });
   }
 
@@ -437,7 +447,14 @@ export class BidsService {
             (c) =>
               `${alias}.${c.databaseName}${c.type === 'date' ? '::text' : ''} AS "${prefix}${c.propertyName}"`,
           );
-      this.selectList = [...list(Bid, 'b', ''), ...list(Agreement, 'a', 'agreement.')].join(', ');
+      const org = (column: string, as: string) =>
+        `(SELECT o.${column} FROM organisations o WHERE o.id = b.organisation_id) AS "${as}"`;
+      this.selectList = [
+        ...list(Bid, 'b', ''),
+        ...list(Agreement, 'a', 'agreement.'),
+        org('name', 'organisationName'),
+        org('kind::text', 'organisationKind'),
+      ].join(', ');
     }
     return this.selectList;
   }

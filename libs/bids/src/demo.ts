@@ -81,12 +81,37 @@ const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
     ],
     durationMonths: 12,
   },
+  {
+    key: 'returned',
+    title: 'Falls in care homes and hospital admission',
+    purpose: 'Compare emergency admissions after a fall between people in care homes and at home.',
+    publicBenefit: 'Shows where falls prevention in care homes would spare most admissions.',
+    legalBasis: 'none',
+    requestedTier: 'anonymised',
+    datasets: [
+      { dataset: 'hes', fields: ['sex', 'date_of_birth', 'admission_date', 'diagnosis_icd10'] },
+      { dataset: 'social_care', fields: ['service_type', 'start_date'] },
+    ],
+    durationMonths: 36,
+  },
+  {
+    key: 'consent_draft',
+    title: 'Follow-up of the Leeds heart study volunteers',
+    purpose: 'Follow up, with their consent, the volunteers of a heart study through their GP records.',
+    publicBenefit: 'Long-term outcomes of a heart study, without asking volunteers to fill in forms.',
+    legalBasis: 'consent',
+    requestedTier: 'identifiable',
+    datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+    durationMonths: 24,
+  },
 ];
 
 /**
  * Demo bids in several states, so every demo role has something to do: a draft (researcher), a
  * submitted bid (release officer screens it), one in review with one vote (panel members 2 and 3),
- * one approved (researcher accepts the agreement) and one active (release officer releases it).
+ * one approved (researcher accepts the agreement), one active (release officer releases it), one
+ * returned with remarks (researcher edits and resubmits it) and a consent draft (researcher
+ * attaches the consenting cohort).
  * Uses the demo users of apps/api/src/demo.ts; does nothing if they are missing or bids exist.
  */
 export async function seedDemoBids(app: INestApplicationContext): Promise<number> {
@@ -117,9 +142,16 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
   for (const { key, ...dto } of DEMO_BIDS) {
     const bid = await bids.create(researcher, dto);
     created++;
-    if (key === 'draft') continue;
+    if (key === 'draft' || key === 'consent_draft') continue; // consent: the researcher attaches the cohort
     await bids.submit(researcher, bid.id);
     if (key === 'submitted') continue;
+    if (key === 'returned') {
+      await bids.screen(officer, bid.id, {
+        outcome: 'return',
+        remarks: 'Say which areas the study covers, and why it needs 36 months rather than 12.',
+      });
+      continue;
+    }
     await bids.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
     const voters = key === 'in_review' ? panel.slice(0, 1) : panel;
     for (const member of voters) {

@@ -276,6 +276,13 @@ export class LinkageRiskDto {
   condition!: string;
 }
 
+export class ApplicantOrganisationDto {
+  @ApiProperty({ example: 'University of Leeds' }) name!: string;
+  @ApiProperty({ enum: ['academic', 'nhs', 'commercial', 'charity', 'public_body'] }) kind!: string;
+  @ApiProperty({ description: 'Commercial organisations have a shorter maximum agreement term' })
+  commercial!: boolean;
+}
+
 export class BidDto {
   @ApiProperty() id!: string;
   @ApiProperty() organisationId!: string;
@@ -297,6 +304,8 @@ export class BidDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Consenting NHS numbers on file (consent bids)' })
   cohortSize!: number | null;
   @ApiProperty({ type: AgreementDto, nullable: true }) agreement!: AgreementDto | null;
+  @ApiProperty({ type: ApplicantOrganisationDto, description: 'The applicant organisation' })
+  organisation!: ApplicantOrganisationDto;
   @ApiPropertyOptional({
     type: LinkageRiskDto,
     description:

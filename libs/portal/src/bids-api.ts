@@ -25,8 +25,11 @@ export interface Bid {
     startDate: string | null;
     endDate: string | null;
   } | null;
+  cohortSize?: number | null;
+  organisation?: { name: string; kind: string; commercial: boolean };
   createdAt: string;
   updatedAt: string;
+  submittedAt?: string | null;
   decidedAt: string | null;
 }
 
@@ -34,6 +37,8 @@ export interface BidEvent {
   id: string;
   at: string;
   action: string;
+  actorId?: string | null;
+  actorRoles?: string[];
   fromState: string | null;
   toState: string | null;
   remarks: string | null;
@@ -45,6 +50,10 @@ export interface Release {
   bidId?: string;
   state: string;
   progress: { rowsDone?: number; rowsEstimated?: number } | number;
+  phase?: string;
+  createdAt?: string;
+  startedAt?: string | null;
+  completedAt?: string | null;
   tier: string;
   files: { name: string; rows: number; bytes: number; sha256: string }[];
   failureReason?: string;

@@ -226,6 +226,55 @@ export class PortalApi {
     });
   }
 
+  /**
+   * An upload, streamed: the browser's body is piped to a loopback HTTP request to this server with
+   * the user's token (memory stays flat whatever the file size); the API's JSON answer comes back.
+   */
+  async upload<T>(
+    req: PortalRequest,
+    method: 'PUT' | 'POST',
+    url: string,
+    contentType: string,
+    body: NodeJS.ReadableStream,
+  ): Promise<ApiAnswer<T>> {
+    await this.ensureFresh(req);
+    const auth = req.portal?.session.auth;
+    if (!auth) throw this.signInAgain(req);
+    const address = this.fastify.server.address() as AddressInfo | null;
+    if (!address || typeof address !== 'object') throw new ApiCallError(503, { message: 'Not listening' });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const r = httpRequest(
+        {
+          host: address.family === 'IPv6' ? '::1' : '127.0.0.1',
+          port: address.port,
+          path: url,
+          method,
+          headers: {
+            authorization: `Bearer ${auth.accessToken}`,
+            accept: 'application/json',
+            'content-type': contentType,
+            ...internalCallHeaders(req.id, req.ip),
+          },
+        },
+        resolve,
+      );
+      r.on('error', reject);
+      body.on('error', (e) => r.destroy(e));
+      body.pipe(r);
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown = text;
+    if (String(res.headers['content-type'] ?? '').includes('application/json') && text)
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    return { status: res.statusCode ?? 500, body: parsed as T, headers: res.headers };
+  }
+
   get accessTtl(): number {
     return this.config.accessTokenTtlSeconds;
   }

@@ -53,7 +53,12 @@ export class PortalAuthGuard implements CanActivate {
           dirty: true,
         };
     if (UNSAFE.has(req.method)) {
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      // An upload route's body is a stream (the page's script sends the file with its progress):
+      // its CSRF token comes in a header, and the API limits the body.
+      const streamed = (req.routeOptions?.config as { streamedBody?: string } | undefined)?.streamedBody;
+      const body = streamed
+        ? { _csrf: req.headers['x-csrf-token'] }
+        : ((req.body ?? {}) as Record<string, unknown>);
       // Before anything reads a field (CSRF, patterns, the API): no value longer than any field may
       // be, no more values than any form has.
       if (!formWithinLimits(body))

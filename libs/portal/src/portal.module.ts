@@ -6,11 +6,13 @@ import { PortalExceptionFilter } from './portal-exception.filter';
 import { PortalViews } from './portal-views';
 import { PortalPublicController } from './public.controller';
 import { ResearcherController } from './researcher.controller';
+import { ResearcherRequestController } from './researcher-request.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
 
 export const PORTAL_CONTROLLERS = [
   PortalPublicController,
   ResearcherController,
+  ResearcherRequestController,
   PanelController,
   ReleaseOfficerController,
 ] as const;

@@ -1,5 +1,5 @@
 import { PATTERNS } from './patterns';
-import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
@@ -8,7 +8,15 @@ import { ApiCallError, PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
 import { TIERS } from './columns';
-import { Bid, getBid, getCatalog, listBids, Release, releasesOfBid } from './bids-api';
+import { Bid, BidEvent, getBid, getCatalog, listBids, Release, releasesOfBid } from './bids-api';
+import {
+  applicantFacts,
+  exclusionReport,
+  panelRecord,
+  progressOf,
+  screeningNotes,
+  stateFilter,
+} from './review-facts';
 import { bidColumns } from './researcher.controller';
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
@@ -31,16 +39,22 @@ export class PanelController {
   ) {}
 
   @Get()
-  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const bids = await listBids(this.api, req, 'in_review');
-    this.views.page(req, reply, 'bid-list.njk', {
-      pageTitle: 'Requests in review',
-      heading: 'Requests in review',
+  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
+    const filter = stateFilter(state, 'in_review');
+    const bids = await listBids(this.api, req, filter.state);
+    this.views.page(req, reply, 'review-list.njk', {
+      pageTitle: 'Panel review',
+      heading: filter.state === 'in_review' ? 'Requests in review' : 'Panel review',
       intro:
-        'Requests a release officer has screened and passed to the panel. Declare your interests when you vote.',
-      bids,
+        'Requests a release officer has screened and passed to the panel. Declare your interests when you vote. Decided requests stay here: choose their state to find them.',
+      bids: bids.map(applicantFacts),
+      filter,
+      formAction: '/panel',
       linkBase: '/panel',
-      emptyText: 'There are no requests waiting for the panel.',
+      emptyText:
+        filter.state === 'in_review'
+          ? 'There are no requests waiting for the panel.'
+          : 'There are no requests in this state.',
     });
   }
 
@@ -57,7 +71,10 @@ export class PanelController {
     errors: ReturnType<typeof formErrors>,
     status = 200,
   ) {
-    const catalog = await getCatalog(this.api, req);
+    const [catalog, events] = await Promise.all([
+      getCatalog(this.api, req),
+      this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${bid.id}/events`),
+    ]);
     const allowed = TIERS.slice(TIERS.indexOf(bid.requestedTier as (typeof TIERS)[number]));
     this.views.page(
       req,
@@ -65,6 +82,9 @@ export class PanelController {
       'panel-bid.njk',
       {
         bid,
+        facts: applicantFacts(bid),
+        notes: screeningNotes(events),
+        record: panelRecord(bid, events),
         columns: bidColumns(catalog, bid),
         values,
         errors: errors.list,
@@ -148,25 +168,36 @@ export class ReleaseOfficerController {
   ) {}
 
   @Get('screening')
-  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const bids = await listBids(this.api, req, 'submitted');
-    this.views.page(req, reply, 'bid-list.njk', {
+  async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
+    const filter = stateFilter(state, 'submitted');
+    const bids = await listBids(this.api, req, filter.state);
+    this.views.page(req, reply, 'review-list.njk', {
       pageTitle: 'Screening',
-      heading: 'Requests to screen',
+      heading: filter.state === 'submitted' ? 'Requests to screen' : 'Screening',
       intro:
-        'Submitted requests. Accept a complete request into the panel’s review, or return it with remarks.',
-      bids,
+        'Submitted requests, oldest first. Accept a complete request into the panel’s review, or return it with remarks.',
+      bids: bids.map(applicantFacts).sort((a, b) => b.daysWaiting - a.daysWaiting),
+      filter,
+      formAction: '/screening',
       linkBase: '/screening',
-      emptyText: 'There are no requests waiting to be screened.',
+      emptyText:
+        filter.state === 'submitted'
+          ? 'There are no requests waiting to be screened.'
+          : 'There are no requests in this state.',
     });
   }
 
   @Get('screening/:id')
   async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
     const bid = await getBid(this.api, req, id);
-    const catalog = await getCatalog(this.api, req);
+    const [catalog, events] = await Promise.all([
+      getCatalog(this.api, req),
+      this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
+    ]);
     this.views.page(req, reply, 'screening-bid.njk', {
       bid,
+      facts: applicantFacts(bid),
+      notes: screeningNotes(events),
       columns: bidColumns(catalog, bid),
       values: {},
       fieldErrors: {},
@@ -213,6 +244,7 @@ export class ReleaseOfficerController {
       'screening-bid.njk',
       {
         bid,
+        facts: applicantFacts(bid),
         columns: bidColumns(catalog, bid),
         values: body,
         errors: errors.list,
@@ -226,14 +258,31 @@ export class ReleaseOfficerController {
   async releases(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
     const bids = await listBids(this.api, req, 'active');
     const withReleases = [];
-    for (const b of bids) withReleases.push({ ...b, releases: await releasesOfBid(this.api, req, b.id) });
-    this.views.page(req, reply, 'releases.njk', { bids: withReleases });
+    for (const b of bids) {
+      const releases = (await releasesOfBid(this.api, req, b.id)).sort((x, y) =>
+        String(y.createdAt).localeCompare(String(x.createdAt)),
+      );
+      withReleases.push({ ...applicantFacts(b), releases });
+    }
+    const all = withReleases
+      .flatMap((b) => b.releases.map((r) => ({ ...r, title: b.title, bidId: b.id })))
+      .sort((x, y) => String(y.createdAt).localeCompare(String(x.createdAt)));
+    this.views.page(req, reply, 'releases.njk', { bids: withReleases, releases: all });
   }
 
   @Post('data-releases')
-  async generate(@Req() req: PortalRequest, @Body() body: FormBody) {
+  async generate(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
     const bidId = str(body.bidId);
     if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
+    if (str(body.confirm) !== 'yes') {
+      // A release of this request exists already: ask before making another.
+      const existing = await releasesOfBid(this.api, req, bidId);
+      if (existing.length) {
+        const bid = await getBid(this.api, req, bidId);
+        const latest = existing.sort((x, y) => String(y.createdAt).localeCompare(String(x.createdAt)))[0]!;
+        return this.views.page(req, reply, 'release-confirm.njk', { bid, latest, count: existing.length });
+      }
+    }
     const r = await this.api.expect<{ id: string; state: string }>(
       req,
       'POST',
@@ -256,16 +305,7 @@ export class ReleaseOfficerController {
     @Param('id', ParseUUIDPipe) id: string,
   ) {
     const release = await this.api.expect<Release>(req, 'GET', `/api/releases/${id}`);
-    const p = release.progress;
-    const progressText =
-      typeof p === 'number'
-        ? `${Math.round(p * 100)}%`
-        : p && p.rowsEstimated
-          ? `${(p.rowsDone ?? 0).toLocaleString('en-GB')} of about ${p.rowsEstimated.toLocaleString('en-GB')} rows`
-          : release.state === 'completed'
-            ? 'Complete'
-            : 'Not started';
-    const excludedRows = flatten(release.excluded ?? {}).map(([reason, count]) => ({ reason, count }));
+    const bid = await getBid(this.api, req, release.bidId!).catch(() => undefined);
     const m = release.manifest ?? {};
     const manifestRows = Object.entries(m)
       .filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
@@ -275,20 +315,11 @@ export class ReleaseOfficerController {
       }));
     this.views.page(req, reply, 'release.njk', {
       release,
+      bid,
       running: ['queued', 'running'].includes(release.state),
-      progressText,
-      excludedRows,
+      progress: progressOf(release),
+      exclusions: exclusionReport(release, bid?.legalBasis),
       manifestRows,
     });
   }
-}
-
-/** {a: {b: 1}, c: 2} → [['a b', 1], ['c', 2]] (counts of excluded patients, however the engine nests them). */
-function flatten(o: Record<string, unknown>, prefix = ''): [string, string][] {
-  return Object.entries(o).flatMap(([k, v]) => {
-    const key = `${prefix}${humanise(k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())}`;
-    if (v && typeof v === 'object' && !Array.isArray(v))
-      return flatten(v as Record<string, unknown>, `${key}: `);
-    return [[key, Array.isArray(v) ? v.join(', ') : String(v)] as [string, string]];
-  });
 }

@@ -23,6 +23,16 @@ export class ReleaseViewDto {
   @ApiProperty({ format: 'uuid' }) bidId!: string;
   @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed'] }) state!: string;
   @ApiProperty({ type: ReleaseProgressDto }) progress!: ReleaseProgressDto;
+  @ApiProperty({
+    enum: ['queued', 'preparing', 'writing', 'verifying', 'completed', 'failed'],
+    description:
+      'queued; preparing (cohort, objections); writing (rows of those expected); verifying (independent check); completed or failed',
+  })
+  phase!: string;
+  @ApiProperty({ type: Date, description: 'When the release was asked for' }) createdAt!: Date;
+  @ApiProperty({ type: Date, nullable: true, description: 'When a worker started it' })
+  startedAt!: Date | null;
+  @ApiProperty({ type: Date, nullable: true, description: 'When it completed' }) completedAt!: Date | null;
   @ApiProperty({ enum: ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'] }) tier!: string;
   @ApiProperty({ type: [ReleaseFileDto], description: 'Empty until the release is completed' })
   files!: ReleaseFileDto[];

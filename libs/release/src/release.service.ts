@@ -19,6 +19,7 @@ import {
   ReleaseSpec,
   ReleaseState,
   ReleaseView,
+  releasePhase,
 } from './release.types';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
@@ -38,6 +39,9 @@ interface ReleaseRow {
   manifest: Record<string, unknown> | null;
   downloadable: boolean;
   destroyed_at: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
 }
 
 export interface OpenedFile {
@@ -156,6 +160,10 @@ export class ReleaseService {
         rowsDone: Number(row.rows_done),
         rowsEstimated: estimateHidden ? 0 : Number(row.rows_estimated),
       },
+      phase: releasePhase(row.state, Number(row.rows_done), Number(row.rows_estimated)),
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      completedAt: row.completed_at,
       tier: row.tier,
       files,
     };

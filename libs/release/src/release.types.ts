@@ -29,12 +29,31 @@ export interface ReleaseFileInfo {
   sha256: string;
 }
 
+export const RELEASE_PHASES = ['queued', 'preparing', 'writing', 'verifying', 'completed', 'failed'] as const;
+export type ReleasePhase = (typeof RELEASE_PHASES)[number];
+
+/**
+ * A release's phase: queued; preparing (cohort, objections, identifiers: nothing counted yet);
+ * writing (rows written of those expected); verifying (every row written, the independent check
+ * and publication to come); then completed or failed.
+ */
+export function releasePhase(state: ReleaseState, rowsDone: number, rowsEstimated: number): ReleasePhase {
+  if (state === 'queued' || state === 'completed' || state === 'failed') return state;
+  if (rowsEstimated === 0 && rowsDone === 0) return 'preparing';
+  return rowsDone < rowsEstimated ? 'writing' : 'verifying';
+}
+
 export interface ReleaseView {
   id: string;
   bidId: string;
   state: ReleaseState;
   /** Rows, not persons. Recipients of an anonymised release not yet completed see `rowsEstimated: 0`. */
   progress: { rowsDone: number; rowsEstimated: number };
+  /** Where a release has got to, for the people watching it (derived from its state and progress). */
+  phase: ReleasePhase;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
   tier: Tier;
   files: ReleaseFileInfo[];
   /** Recipients: counts of persons by the aggregate rule (1–7 "fewer than 8", else rounded to 5); staff: exact. */

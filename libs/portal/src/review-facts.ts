@@ -1,0 +1,206 @@
+import { BID_STATES } from '@custodian/bids';
+import type { Bid, BidEvent, Release } from './bids-api';
+
+const DAY_MS = 86_400_000;
+const plural = (n: number, one: string, many: string) =>
+  `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`;
+const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+
+/** What reviewers need to know first about a request: who applies (and whether commercial), since when. */
+export function applicantFacts<B extends Bid>(bid: B) {
+  const submitted = bid.submittedAt ? new Date(bid.submittedAt) : null;
+  const daysWaiting = submitted ? Math.max(0, Math.floor((Date.now() - submitted.getTime()) / DAY_MS)) : 0;
+  return {
+    ...bid,
+    organisationName: bid.organisation?.name ?? '',
+    organisationKind: bid.organisation?.kind ?? '',
+    commercial: bid.organisation?.commercial ?? false,
+    daysWaiting,
+    daysWaitingText: submitted ? plural(daysWaiting, 'day', 'days') : 'Not submitted',
+  };
+}
+
+/** The list filter by state (decided requests stay findable); `all` is every state the caller may see. */
+export function stateFilter(value: string | undefined, fallback: string) {
+  const states = BID_STATES.filter((s) => s !== 'draft') as readonly string[];
+  const chosen = value === 'all' || (value && states.includes(value)) ? value : fallback;
+  return {
+    value: chosen,
+    state: chosen === 'all' ? undefined : chosen,
+    items: [
+      ...states.map((s) => ({ value: s, text: humanise(s), selected: s === chosen })),
+      { value: 'all', text: 'Every state', selected: chosen === 'all' },
+    ],
+  };
+}
+
+/** The release officer's notes for the panel, from the latest screening (reviewers only: the API hides them from applicants). */
+export function screeningNotes(events: BidEvent[]) {
+  const e = events
+    .filter((x) => x.action === 'screen_accept' && (x as { internalNotes?: string | null }).internalNotes)
+    .at(-1) as (BidEvent & { internalNotes?: string | null }) | undefined;
+  return e ? { text: e.internalNotes!, at: e.at } : undefined;
+}
+
+/**
+ * The panel's record of the latest review round, from the bid's history (GET /api/bids/:id/events,
+ * which gives reviewers the individual votes): votes counted, recusals, declared conflicts,
+ * conditions, the outcome. Members are numbered in voting order, never named.
+ */
+export function panelRecord(bid: Bid, events: BidEvent[]) {
+  const votes = events.filter((e) => e.action === 'vote' || e.action === 'vote_recused');
+  const round = Math.max(0, ...votes.map((v) => Number(v.details?.round ?? 0)));
+  const current = votes.filter((v) => Number(v.details?.round ?? 0) === round);
+  const rows = current.map((v, i) => {
+    const d = v.details ?? {};
+    const recused = d.recused === true || v.action === 'vote_recused';
+    return {
+      member: `Member ${i + 1}`,
+      at: v.at,
+      decision: humanise(String(d.decision ?? '')),
+      tier: typeof d.tier === 'string' ? humanise(d.tier) : '',
+      conflict: d.conflictOfInterest === true,
+      recused,
+      conditions: Array.isArray(d.conditions) ? (d.conditions as string[]) : [],
+    };
+  });
+  const decision = events.filter((e) => e.action.startsWith('decide_')).at(-1);
+  return {
+    round,
+    votes: rows,
+    counted: rows.filter((r) => !r.recused).length,
+    recused: rows.filter((r) => r.recused).length,
+    conflicts: rows.filter((r) => r.conflict).length,
+    decided: bid.state !== 'in_review' && !!decision,
+    outcome: decision ? humanise(String(decision.toState ?? '')) : null,
+    decidedAt: decision?.at ?? null,
+    conditions: bid.conditions ?? [],
+  };
+}
+
+const PHASE_TEXT: Record<string, string> = {
+  queued: 'Waiting for a worker',
+  preparing: 'Preparing: choosing the cohort, applying objections',
+  writing: 'Writing the files',
+  verifying: 'Checking the files against the rules, independently',
+  completed: 'Complete',
+  failed: 'Failed',
+};
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return plural(s, 'second', 'seconds');
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${plural(m, 'minute', 'minutes')} ${plural(s % 60, 'second', 'seconds')}`;
+  return `${plural(Math.floor(m / 60), 'hour', 'hours')} ${plural(m % 60, 'minute', 'minutes')}`;
+}
+
+/** A running release's progress: rows written of those expected, the phase, the time it has taken. */
+export function progressOf(r: Release) {
+  const p = typeof r.progress === 'object' && r.progress ? r.progress : {};
+  const done = Number(p.rowsDone ?? 0);
+  const expected = Number(p.rowsEstimated ?? 0);
+  const phase = r.phase ?? r.state;
+  const from = r.startedAt ?? r.createdAt;
+  const to = r.completedAt ?? (['completed', 'failed'].includes(r.state) ? null : new Date().toISOString());
+  return {
+    done,
+    expected,
+    max: Math.max(expected, done, 1),
+    value: expected ? Math.min(done, expected) : r.state === 'completed' ? 1 : 0,
+    known: expected > 0 || r.state === 'completed',
+    text: expected
+      ? `${done.toLocaleString('en-GB')} of ${expected.toLocaleString('en-GB')} rows written`
+      : r.state === 'completed'
+        ? `${done.toLocaleString('en-GB')} rows written`
+        : 'Not counted yet',
+    phase,
+    phaseText: PHASE_TEXT[phase] ?? humanise(phase),
+    elapsed: from && to ? duration(new Date(to).getTime() - new Date(from).getTime()) : null,
+  };
+}
+
+/** Why people were left out, in the words people use, with what it means. */
+const REASONS: Record<string, { title: string; why: string }> = {
+  type1_objection: {
+    title: 'Patients with a Type 1 objection',
+    why: 'They asked for their GP data never to leave their practice; their hospital and social-care records are left out of every release too.',
+  },
+  type2_objection: {
+    title: 'Patients with a Type 2 objection',
+    why: 'They asked for their data not to leave the data centre.',
+  },
+  not_in_consent_cohort: {
+    title: 'Patients not in the consenting cohort',
+    why: 'A request under consent receives only the people who consented.',
+  },
+  row_nhs_number_objection: {
+    title: 'Records carrying the NHS number of someone who objected',
+    why: 'Hospital or social-care records not linked to a patient, whose NHS number belongs to a person with an objection.',
+  },
+  no_nhs_number_unlinked: {
+    title: 'Records without an NHS number that could not be linked',
+    why: 'Nobody can check whether the person objected, so the record is left out.',
+  },
+};
+const ROW_WORDS: Record<string, [string, string]> = {
+  gp: ['GP record', 'GP records'],
+  hes: ['hospital episode', 'hospital episodes'],
+  social_care: ['social-care record', 'social-care records'],
+};
+
+export interface ExclusionLine {
+  title: string;
+  text: string;
+  why: string;
+}
+
+/**
+ * The release's exclusion report (`excluded`, exact figures: the API gives it to staff only) as
+ * lines, persons and rows kept apart: "Patients with a Type 2 objection: 10 people, 116 GP records".
+ */
+export function exclusionReport(r: Release, legalBasis?: string): ExclusionLine[] {
+  const x = (r.excluded ?? {}) as {
+    persons?: Record<string, number>;
+    rows?: Record<string, Record<string, number>>;
+    type2ObjectorsIncluded?: number;
+    kAnonymity?: { suppressed?: number };
+  };
+  const persons = x.persons ?? {};
+  const rows = x.rows ?? {};
+  const reasons = new Set([
+    ...Object.keys(persons),
+    ...Object.values(rows).flatMap((d) => Object.keys(d ?? {})),
+  ]);
+  const lines: ExclusionLine[] = [];
+  for (const reason of reasons) {
+    const words = REASONS[reason] ?? { title: humanise(reason), why: '' };
+    const parts: string[] = [];
+    if (persons[reason] !== undefined) parts.push(plural(Number(persons[reason]), 'person', 'people'));
+    for (const [d, byReason] of Object.entries(rows)) {
+      const n = byReason?.[reason];
+      if (n === undefined) continue;
+      const [one, many] = ROW_WORDS[d] ?? [`${d} row`, `${d} rows`];
+      parts.push(plural(Number(n), one, many));
+    }
+    lines.push({ title: words.title, text: `${words.title}: ${parts.join(', ') || 'none'}`, why: words.why });
+  }
+  const suppressed = Number(x.kAnonymity?.suppressed ?? 0);
+  if (x.kAnonymity)
+    lines.push({
+      title: 'Patients suppressed for k-anonymity',
+      text: `Patients suppressed for k-anonymity: ${plural(suppressed, 'person', 'people')}`,
+      why: 'Left out so that everyone in the files looks like at least k−1 other people in the same file.',
+    });
+  const included = Number(x.type2ObjectorsIncluded ?? 0);
+  if (included > 0)
+    lines.push({
+      title: 'Patients with a Type 2 objection who are included',
+      text: `Patients with a Type 2 objection who are included: ${plural(included, 'person', 'people')}`,
+      why:
+        legalBasis === 'consent'
+          ? 'They are in the consenting cohort: their consent overrides the objection.'
+          : 'The legal basis sets objections aside; the public register says so, and why.',
+    });
+  return lines;
+}

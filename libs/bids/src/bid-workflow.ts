@@ -65,6 +65,19 @@ export class BidWorkflow {
     return Object.assign(bid, opts.set ?? {}, { state: to });
   }
 
+  /**
+   * Named query for governance: did `userId` screen the bid into its current review (the latest
+   * `screen_accept`)? bid_events is this library's table; others ask, they do not read it.
+   */
+  async screenedIntoReview(tx: EntityManager, bidId: string, userId: string): Promise<boolean> {
+    const [row] = await tx.query(
+      `SELECT 1 FROM bid_events WHERE bid_id = $1 AND action = 'screen_accept' AND actor_id = $2
+         AND id = (SELECT max(id) FROM bid_events WHERE bid_id = $1 AND action = 'screen_accept')`,
+      [bidId, userId],
+    );
+    return row !== undefined;
+  }
+
   /** One row of the bid's history; state changes go through transition(). */
   async event(tx: EntityManager, bidId: string, actor: Actor, e: EventInput): Promise<void> {
     await tx.insert(BidEvent, {

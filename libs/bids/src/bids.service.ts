@@ -29,7 +29,6 @@ import type {
   BidEventDto,
   CreateBidDto,
   ListBidsQueryDto,
-  ScreenBidDto,
   UpdateBidDto,
 } from './dto';
 
@@ -97,7 +96,7 @@ type BidContent = Pick<
   | 'recipients'
 >;
 
-/** Bids: their content, visibility, and the applicant's and screener's transitions. */
+/** Bids: their content, visibility, and the applicant's transitions (screening and votes: @custodian/governance). */
 /** Events that are the panel's collective decision: shown to the applicant without the member's identity. */
 const PANEL_DECISIONS: ReadonlySet<string> = new Set(
   TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => t.action),
@@ -335,37 +334,6 @@ export class BidsService {
     });
   }
 
-  /** A release officer accepts a submitted bid into review, or returns it with remarks. */
-  async screen(user: Principal, id: string, dto: ScreenBidDto, meta?: RequestMeta) {
-    return this.db
-      .transaction(async (tx) => {
-        const bid = await this.lockForReviewer(tx, id);
-        assertNotApplicant(user, bid, 'screen');
-        const accept = dto.outcome === 'accept';
-        await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {
-          meta,
-          remarks: dto.remarks ?? null,
-          internalNotes: dto.notes ?? null,
-          set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
-        });
-        return this.readBid(tx, bid.id);
-      })
-      .catch(async (e: unknown) => {
-        if (e instanceof ForbiddenError)
-          await this.audit.record({
-            action: 'bid.screen',
-            outcome: 'denied',
-            actor: user,
-            bidId: id,
-            subjectType: 'bid',
-            subjectId: id,
-            meta,
-            details: { code: e.code },
-          });
-        throw e;
-      });
-  }
-
   /** The applicant accepts the data sharing agreement: approved → active, the term starts today. */
   async acceptAgreement(user: Principal, id: string, meta?: RequestMeta) {
     const org = requireApplicantOrg(user);
@@ -460,7 +428,8 @@ export class BidsService {
    * A bid with its latest agreement, in one query (within `scope` when given; 404 otherwise). The
    * one way bids are read back, by `get`, `events` and after every change.
    */
-  private async readBid(
+  /** The bid with its latest agreement, read in `tx` (what every bid answer returns). */
+  async readBid(
     em: EntityManager,
     id: string,
     scope?: ReturnType<typeof visibleBidsWhere>,

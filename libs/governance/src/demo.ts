@@ -2,9 +2,9 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '@custodian/core';
-import { BidsService } from './bids.service';
-import type { CreateBidDto } from './dto';
+import { BidsService, type CreateBidDto } from '@custodian/bids';
 import { PanelService } from './panel.service';
+import { ScreeningService } from './screening.service';
 
 const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
   {
@@ -112,6 +112,7 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
   const panel = ['panel1', 'panel2', 'panel3'].map((p) => by(`${p}@custodian.example`));
   if (!researcher || !officer || panel.some((p) => !p)) return 0;
   const bids = app.get(BidsService);
+  const screening = app.get(ScreeningService);
   const votes = app.get(PanelService);
   let created = 0;
   for (const { key, ...dto } of DEMO_BIDS) {
@@ -120,7 +121,7 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
     if (key === 'draft') continue;
     await bids.submit(researcher, bid.id);
     if (key === 'submitted') continue;
-    await bids.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
+    await screening.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
     const voters = key === 'in_review' ? panel.slice(0, 1) : panel;
     for (const member of voters) {
       const r = await votes.vote(member!, bid.id, {

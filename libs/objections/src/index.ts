@@ -4,3 +4,4 @@ export * from './objections-http.module';
 export * from './objections.module';
 export * from './objections.service';
 export * from './objections.errors';
+export * from './objections.sql';

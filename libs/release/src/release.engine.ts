@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { objectionsAsOf } from '@custodian/objections';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-cells';
@@ -827,7 +828,7 @@ export class ReleaseEngine {
 
     // 1. Objection snapshot, as the register stood at this attempt's instant (recorded on the row).
     await q(
-      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1::timestamptz)`,
+      `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM (${objectionsAsOf('$1::timestamptz')}) o`,
       [rel.snapshotCut],
     );
     await q(`CREATE UNLOGGED TABLE ${work.blocked} (nhs char(10) PRIMARY KEY, reason text NOT NULL)`);

@@ -13,7 +13,7 @@ import {
   UnauthorizedError,
 } from '@custodian/core';
 import { LOGIN_LIMITS, loginWait } from './login-throttle';
-import { PasswordService } from './password.service';
+import { PasswordService } from '@custodian/identity';
 import { PrincipalCache } from './principal-cache';
 
 export const JWT_ISSUER = 'custodian';

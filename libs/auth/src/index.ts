@@ -3,6 +3,5 @@ export * from './auth.module';
 export * from './auth.service';
 export * from './dto';
 export * from './guards';
-export * from './password.service';
 export * from './session.entity';
 export * from './login-throttle';

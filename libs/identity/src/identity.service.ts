@@ -1,8 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { AuthService, PasswordService } from '@custodian/auth';
 import {
   ConflictError,
   ForbiddenError,
@@ -24,6 +23,8 @@ import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
 import { approvalRefusal, GovernanceRole, GRANT_ERRORS, planRoleChange } from './role-grants';
 import { User } from './user.entity';
+import { PasswordService } from './password.service';
+import { USER_SESSIONS, type UserSessions } from './user-sessions';
 
 export const toOrganisationResponse = (o: Organisation): OrganisationDto => ({
   id: o.id,
@@ -80,7 +81,7 @@ export class IdentityService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly passwords: PasswordService,
-    private readonly auth: AuthService,
+    @Inject(USER_SESSIONS) private readonly auth: UserSessions,
     private readonly audit: AuditService,
   ) {}
 

@@ -6,3 +6,5 @@ export * from './organisation.entity';
 export * from './user.entity';
 export * from './role-grant.entity';
 export * from './role-grants';
+export * from './password.service';
+export * from './user-sessions';

@@ -5,11 +5,22 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { Client } from 'pg';
-import { createApiApp } from '../../../apps/api/src/bootstrap';
 import { AppConfig, loadConfig, Role } from '@custodian/core';
 import { IdentityService, Organisation, OrganisationKind, User } from '@custodian/identity';
 import { createTestDatabase, TestDatabase } from './database';
 import { withOpenApiContract } from './openapi-contract';
+
+/** How the application under test is built: `createApiApp` of apps/api/src/bootstrap.ts. */
+export type ApiAppFactory = (config: AppConfig, databaseUrl: string) => Promise<NestFastifyApplication>;
+let loadApiApp: (() => Promise<ApiAppFactory>) | undefined;
+
+/**
+ * Registers the application under test. A library never imports an app, so the test run's setup
+ * file (`test/support/api-app.ts`, vitest `setupFiles`) hands it over, loaded on first use.
+ */
+export function registerApiApp(load: () => Promise<ApiAppFactory>): void {
+  loadApiApp = load;
+}
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
 
@@ -59,6 +70,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
+  if (!loadApiApp)
+    throw new Error('No application registered: vitest setupFiles must include test/support/api-app.ts');
+  const createApiApp = await loadApiApp();
   const app = await createApiApp(config, db.url);
   const sql = await db.superuser();
   const identity = app.get(IdentityService);

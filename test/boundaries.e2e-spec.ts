@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { LIBRARY_MAP, MODULE_PATH_LIBRARIES } from './support/library-map';
 
 /**
  * The architecture's rules that the compiler does not check (docs/ARCHITECTURE.md): each table is
@@ -8,13 +9,13 @@ import path from 'node:path';
 const root = path.join(__dirname, '..');
 
 /** Every non-test TypeScript source under `dir`, as [path relative to the repo, text]. */
-function sources(dir: string): [string, string][] {
+function sources(dir: string, specs = false): [string, string][] {
   const out: [string, string][] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = path.join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts') && !p.endsWith('.spec.ts'))
+      else if (p.endsWith('.ts') && (specs || !p.endsWith('.spec.ts')))
         out.push([path.relative(root, p), readFileSync(p, 'utf8')]);
     }
   };
@@ -52,5 +53,60 @@ describe('named queries', () => {
       .filter(([f, text]) => /\bobjections_as_of\s*\(/.test(text) && ownerOf(f) !== 'libs/objections')
       .map(([f]) => f);
     expect(readers).toEqual([]);
+  });
+});
+
+describe('import boundaries (docs/ARCHITECTURE.md, test/support/library-map.ts)', () => {
+  const libs = readdirSync(path.join(root, 'libs')).filter((d) =>
+    statSync(path.join(root, 'libs', d)).isDirectory(),
+  );
+  const importsOf = (text: string) =>
+    [
+      ...text.matchAll(
+        /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+      ),
+    ].map((m) => m[1] ?? m[2]);
+
+  it('every library is on the map, and the map is a layering (no cycle)', () => {
+    expect(Object.keys(LIBRARY_MAP).sort()).toEqual([...libs].sort());
+    const order = Object.keys(LIBRARY_MAP);
+    for (const [lib, deps] of Object.entries(LIBRARY_MAP))
+      for (const d of deps) expect(order.indexOf(d), `${lib} → ${d}`).toBeLessThan(order.indexOf(lib));
+  });
+
+  it('a library imports only the libraries the map allows, by name, and never an app', () => {
+    const wrong: string[] = [];
+    for (const lib of libs) {
+      const allowed = new Set([lib, ...LIBRARY_MAP[lib]]);
+      const dir = path.join('libs', lib);
+      for (const [file, text] of sources(dir, true)) {
+        // Unit specs may use the test harness and the synthetic data too.
+        const ok = file.endsWith('.spec.ts') ? new Set([...allowed, 'testing', 'synth']) : allowed;
+        for (const spec of importsOf(text)) {
+          const named = /^@custodian\/([a-z-]+)(?:\/([a-z-]+))?$/.exec(spec);
+          if (named) {
+            if (!ok.has(named[1])) wrong.push(`${file}: ${spec} (not on the map for ${lib})`);
+            else if (named[2] && named[1] !== lib && !MODULE_PATH_LIBRARIES.includes(named[1]))
+              wrong.push(`${file}: ${spec} (import the library's index)`);
+          } else if (spec.startsWith('.')) {
+            const target = path.relative(root, path.resolve(path.dirname(path.join(root, file)), spec));
+            const inside = target.startsWith(dir + path.sep);
+            // The database library runs the migrations.
+            const migrations = lib === 'database' && target === 'migrations';
+            if (!inside && !migrations) wrong.push(`${file}: ${spec} (outside libs/${lib}: import by name)`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('docs/ARCHITECTURE.md shows the map as it is', () => {
+    const doc = readFileSync(path.join(root, 'docs', 'ARCHITECTURE.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z-]+)` +\| ([^|]*)\|/gm)].map(
+      ([, lib, deps]) =>
+        [lib, deps.trim() === '—' ? [] : deps.split(',').map((d) => d.trim().replace(/`/g, ''))] as const,
+    );
+    expect(Object.fromEntries(rows)).toEqual(LIBRARY_MAP);
   });
 });

@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { AppConfig, loadConfig, Role } from '@custodian/core';
 import { IdentityService, Organisation, OrganisationKind, User } from '@custodian/identity';
 import { createTestDatabase, TestDatabase } from './database';
+import { bidAt, type BidOptions, type BidStage, type FactoryBid } from './bids';
 import { withOpenApiContract } from './openapi-contract';
 
 /** How the application under test is built: `createApiApp` of apps/api/src/bootstrap.ts. */
@@ -54,6 +55,8 @@ export interface Factory {
       practiceOds: string;
     }>,
   ): Promise<User>;
+  /** A bid at this stage of its life, taken there over HTTP (see `bidAt`). */
+  bid(stage: BidStage, options?: BidOptions): Promise<FactoryBid>;
 }
 
 let seq = 0;
@@ -92,6 +95,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         practiceOds: o.practiceOds ?? (roles.includes('practice') ? 'A81001' : undefined),
       });
     },
+    bid: (stage, options) => bidAt(testApp, stage, options),
   };
   // Every response is checked against the checked-in docs/openapi.json (the contract test).
   const http = withOpenApiContract(request(app.getHttpServer()));
@@ -101,7 +105,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       throw new Error(`login failed for test user: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.accessToken as string;
   };
-  return {
+  const testApp: TestApp = {
     app,
     config,
     db,
@@ -119,4 +123,5 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       await db.drop();
     },
   };
+  return testApp;
 }

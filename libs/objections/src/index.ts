@@ -1,7 +1,4 @@
-export * from './dto';
-export * from './objection-codes';
-export * from './objections-http.module';
-export * from './objections.module';
-export * from './objections.service';
-export * from './objections.errors';
-export * from './objections.sql';
+export { ObjectionsHttpModule } from './objections-http.module';
+export { ObjectionsModule } from './objections.module';
+export { ObjectionsService, type RegisterChange } from './objections.service';
+export { activeType1Among, objectionsAsOf } from './objections.sql';

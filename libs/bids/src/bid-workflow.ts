@@ -4,6 +4,7 @@ import { AuditService } from '@custodian/audit';
 import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
 import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
 import { Bid, BidEvent } from './bid.entity';
+import { BIDS_ERRORS } from './bids.errors';
 
 /** Who acts: a signed-in user, or the scheduler. */
 export type Actor = Pick<Principal, 'id' | 'roles'> | { id: null; roles: ['system'] };
@@ -36,9 +37,10 @@ export class BidWorkflow {
   ): Promise<Bid> {
     const check = checkTransition(action, bid.state, actor.roles as ActingRole[]);
     if (!check.ok) {
-      if (check.reason === 'ROLE_NOT_ALLOWED') throw new ForbiddenError('Your roles do not allow this');
+      if (check.reason === 'ROLE_NOT_ALLOWED')
+        throw new ForbiddenError(BIDS_ERRORS.FORBIDDEN, 'Your roles do not allow this');
       throw new ConflictError(
-        'ILLEGAL_TRANSITION',
+        BIDS_ERRORS.ILLEGAL_TRANSITION,
         `A bid in state ${bid.state} cannot be ${describe(action)}`,
         {
           state: bid.state,

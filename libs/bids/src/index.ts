@@ -9,3 +9,4 @@ export { assertNotApplicant, BidsService, type BidWithAgreement, toBidResponse }
 export { BidDto, CreateBidDto } from './dto';
 export { BidsController } from './bids.controller';
 export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
+export { BIDS_ERRORS } from './bids.errors';

@@ -44,3 +44,4 @@ export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-bod
 export { spoolBody, type SpooledBody } from './spool';
 export { retryTransient } from './transient';
 export { ERROR_CODES } from './error-codes';
+export { CORE_ERRORS } from './core.errors';

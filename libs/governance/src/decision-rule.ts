@@ -1,6 +1,8 @@
 import { leastIdentifying, tierRank, type Tier } from '@custodian/catalog';
 import { ConflictError, ForbiddenError, ValidationError, type DomainError } from '@custodian/core';
 import { approvalConditions, type BidState } from '@custodian/bids';
+import { GOVERNANCE_ERRORS } from './governance.errors';
+import { BIDS_ERRORS } from '@custodian/bids';
 
 export type VoteDecision = 'approve' | 'reject' | 'return';
 export interface CountedVote {
@@ -55,7 +57,10 @@ export interface Voter {
 /** SPEC §1: only panel members vote, and an administrator never does, whatever else they hold. */
 export function voterRefusal(voter: Voter): DomainError | null {
   if (voter.roles.includes('admin') || !voter.roles.includes('panel_member'))
-    return new ForbiddenError('Only panel members who are not administrators vote', 'SEGREGATION_OF_DUTIES');
+    return new ForbiddenError(
+      GOVERNANCE_ERRORS.SEGREGATION_OF_DUTIES,
+      'Only panel members who are not administrators vote',
+    );
   return null;
 }
 
@@ -80,30 +85,34 @@ export function voteRefusal(
   const { bid } = s;
   if (bid.state !== 'in_review')
     return new ConflictError(
-      'ILLEGAL_TRANSITION',
+      BIDS_ERRORS.ILLEGAL_TRANSITION,
       `Votes are taken only on bids in review (this one is ${bid.state})`,
       {
         state: bid.state,
       },
     );
   if (voter.organisationId && voter.organisationId === bid.organisationId)
-    return new ForbiddenError('You are recused: your organisation is the applicant', 'RECUSED');
+    return new ForbiddenError(
+      GOVERNANCE_ERRORS.RECUSED,
+      'You are recused: your organisation is the applicant',
+    );
   if (s.screenedIt)
     return new ForbiddenError(
+      GOVERNANCE_ERRORS.SEGREGATION_OF_DUTIES,
       'You screened this bid into review; another member must vote',
-      'SEGREGATION_OF_DUTIES',
     );
-  if (s.alreadyVoted) return new ConflictError('ALREADY_VOTED', 'You have already voted on this bid');
+  if (s.alreadyVoted)
+    return new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this bid');
   const tier = vote.tier ?? bid.requestedTier;
   if (isAbove(tier, bid.requestedTier))
     return new ValidationError(
+      GOVERNANCE_ERRORS.TIER_ABOVE_REQUEST,
       `A vote cannot grant a tier above the request (${bid.requestedTier})`,
-      'TIER_ABOVE_REQUEST',
     );
   if (vote.decision === 'approve' && tier === 'aggregate' && bid.requestedTier !== 'aggregate')
     return new ValidationError(
+      BIDS_ERRORS.AGGREGATION_REQUIRED,
       'Approving at the aggregate tier needs aggregation dimensions the bid does not state; vote return instead',
-      'AGGREGATION_REQUIRED',
     );
   return null;
 }

@@ -15,3 +15,4 @@ export {
   type VoteDecision,
 } from './decision-rule';
 export { seedDemoBids } from './demo';
+export { GOVERNANCE_ERRORS } from './governance.errors';

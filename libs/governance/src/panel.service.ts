@@ -14,6 +14,7 @@ import { AgreementsService, Bid, BidsService, BidWorkflow } from '@custodian/bid
 import { decide, voteRefusal, voterRefusal, type CountedVote, type PanelOutcome } from './decision-rule';
 import type { VoteDto, VoteResultDto } from './dto';
 import { BidVote } from './vote.entity';
+import { GOVERNANCE_ERRORS } from './governance.errors';
 
 /**
  * The governance panel: votes with a declaration of interests, recusal, quorum and the decision.
@@ -90,7 +91,7 @@ export class PanelService {
         (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
         'bid_votes_one_per_member'
       )
-        throw new ConflictError('ALREADY_VOTED', 'You have already voted on this bid');
+        throw new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this bid');
       throw e;
     }
   }

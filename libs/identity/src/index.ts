@@ -5,3 +5,5 @@ export { Organisation, type OrganisationKind } from './organisation.entity';
 export { User } from './user.entity';
 export { PasswordService } from './password.service';
 export { USER_SESSIONS } from './user-sessions';
+export { IDENTITY_ERRORS } from './identity.errors';
+export { GRANT_ERRORS } from './role-grants';

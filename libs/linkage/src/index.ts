@@ -12,3 +12,4 @@ export {
 } from './linkage.sql';
 export { SourceLoadService } from './source-load.service';
 export { Type1Keys, Type1KeysModule } from './type1-keys.service';
+export { LINKAGE_ERRORS } from './linkage.errors';

@@ -22,6 +22,7 @@ import type { ExtractDropped, ExtractReportDto } from './dto';
 import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
+import { PRACTICES_ERRORS } from './practices.errors';
 
 /** Working memory for the intake's merge (transaction-local). */
 const INTAKE_WORK_MEM = '128MB';
@@ -72,7 +73,7 @@ export class ExtractsService implements OnModuleDestroy {
     // Only the practice itself uploads; any other caller sees no such practice.
     if (actor.practiceOds !== ods) {
       // Refused unread: the client's remaining bytes are dropped briefly, then the connection closes.
-      throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+      throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
     }
     // Refused at once when the practice cannot take an extract now (checked again under its lock).
     this.practices.assertAcceptsExtracts(await this.practices.get(actor, ods));
@@ -533,7 +534,7 @@ export class ExtractsService implements OnModuleDestroy {
       `SELECT report FROM extracts WHERE id = $1 AND ($2 OR practice_ods = $3)`,
       [id, wide, actor.practiceOds],
     );
-    if (!rows.length) throw new NotFoundError('Extract', 'EXTRACT_NOT_FOUND');
+    if (!rows.length) throw new NotFoundError(PRACTICES_ERRORS.EXTRACT_NOT_FOUND, 'Extract');
     return rows[0].report;
   }
 }

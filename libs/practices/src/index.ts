@@ -3,3 +3,4 @@ export { ExtractsService } from './extracts.service';
 export { PracticesHttpModule } from './practices-http.module';
 export { PracticesModule } from './practices.module';
 export { PracticesService } from './practices.service';
+export { PRACTICES_ERRORS } from './practices.errors';

@@ -154,7 +154,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
     guard?: (tx: EntityManager) => Promise<void>,
   ): Promise<{ id: string; state: ReleaseState }> {
     const problems = specProblems(spec);
-    if (problems.length) throw new ValidationError(problems[0].message, problems[0].code);
+    if (problems.length) throw new ValidationError(problems[0].code, problems[0].message);
     const id = randomUUID();
     await this.db.transaction(async (tx) => {
       await guard?.(tx);
@@ -209,7 +209,7 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
 
   async get(id: string, principal: Principal): Promise<ReleaseView> {
     const row = await this.load(id);
-    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('Release');
+    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('NOT_FOUND', 'Release');
     const files: ReleaseFileInfo[] =
       row.state === 'completed'
         ? (
@@ -260,7 +260,8 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
     range?: string,
   ): Promise<OpenedFile> {
     const row = await this.load(id);
-    if (!row || !(await this.currentRecipient(row, principal))) throw new NotFoundError('Release');
+    if (!row || !(await this.currentRecipient(row, principal)))
+      throw new NotFoundError('NOT_FOUND', 'Release');
     if (row.state !== 'completed')
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
@@ -274,13 +275,13 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
       `SELECT name, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name = $2`,
       [id, name],
     );
-    if (!file) throw new NotFoundError('File');
+    if (!file) throw new NotFoundError('NOT_FOUND', 'File');
     const full = path.join(this.engine.dirOf(id), file.name);
     const size = await stat(full).then(
       (s) => s.size,
       () => undefined,
     );
-    if (size === undefined) throw new NotFoundError('File');
+    if (size === undefined) throw new NotFoundError('NOT_FOUND', 'File');
     await this.audit.record({
       action: 'release.downloaded',
       actor: principal,

@@ -10,23 +10,26 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * `SS1 1AA`). Both functions stay inlinable SQL that never raises.
  */
 const SPACES = `\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff`;
-const compactPostcode = `regexp_replace(p, '[${SPACES}]+', '', 'g')`;
 const compactNhs = `regexp_replace(n, '[${SPACES}-]', '', 'g')`;
+
+/** `postcode_normalise`: `compact` strips the spaces, `shape` is the postcode's, `upper` folds case. */
+const postcodeFunction = (compact: string, shape: string, upper: (x: string) => string) => `
+  CREATE OR REPLACE FUNCTION postcode_normalise(p text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN ${compact} ~ '${shape}' THEN regexp_replace(${upper(compact)}, '^(.+)(...)$', '\\1 \\2') END
+  $$`;
 
 export class OneNormaliser1764000025000 implements MigrationInterface {
   name = 'OneNormaliser1764000025000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION postcode_normalise(p text) RETURNS text
-      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE
-          WHEN ${compactPostcode} ~ '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}$'
-          THEN regexp_replace(
-                 translate(${compactPostcode}, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
-                 '^(.+)(...)$', '\\1 \\2')
-        END
-      $$`);
+    await q.query(
+      postcodeFunction(
+        `regexp_replace(p, '[${SPACES}]+', '', 'g')`,
+        '^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?[0-9][A-Za-z]{2}$',
+        (x) => `translate(${x}, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')`,
+      ),
+    );
     await q.query(`
       CREATE FUNCTION nhs_number_normalise(n text) RETURNS text
       LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -36,13 +39,13 @@ export class OneNormaliser1764000025000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION nhs_number_normalise(text)`);
-    await q.query(`
-      CREATE OR REPLACE FUNCTION postcode_normalise(p text) RETURNS text
-      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE
-          WHEN upper(regexp_replace(p, '\\s+', '', 'g')) ~ '^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$'
-          THEN regexp_replace(upper(regexp_replace(p, '\\s+', '', 'g')), '^(.+)(...)$', '\\1 \\2')
-        END
-      $$`);
+    // As migration 1764000004000 made it.
+    await q.query(
+      postcodeFunction(
+        `upper(regexp_replace(p, '\\s+', '', 'g'))`,
+        '^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$',
+        (x) => x,
+      ),
+    );
   }
 }

@@ -32,6 +32,8 @@ export default defineConfig({
     globals: true,
     include: ['libs/**/*.spec.ts', 'apps/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['libs/testing/src/global-setup.ts'],
+    // libs/testing builds the API app without importing it (a library never imports an app).
+    setupFiles: ['test/support/api-app.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -41,35 +41,7 @@ describe('POST /api/bids/:id/releases', () => {
   afterAll(() => t?.close());
 
   async function activeBid(): Promise<string> {
-    const bid = await t.http
-      .post('/api/bids')
-      .set(researcher.auth)
-      .send({
-        title: 'Statins and stroke',
-        purpose: 'Study of statins and stroke',
-        publicBenefit: 'Fewer strokes in Leeds',
-        legalBasis: 's251',
-        legalBasisReference: 'CAG 7-07(a)/2013',
-        requestedTier: 'pseudonymised',
-        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date'] }],
-        durationMonths: 12,
-      });
-    expect(bid.body).toMatchObject({ id: expect.any(String) });
-    const id = bid.body.id as string;
-    await t.http.post(`/api/bids/${id}/submit`).set(researcher.auth).expect(200);
-    await t.http
-      .post(`/api/bids/${id}/screen`)
-      .set(officer.auth)
-      .send({ outcome: 'accept', remarks: 'complete' })
-      .expect(200);
-    for (const p of panel)
-      await t.http
-        .post(`/api/bids/${id}/votes`)
-        .set(p.auth)
-        .send({ decision: 'approve', conflictOfInterest: false })
-        .expect(201);
-    await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcher.auth).expect(200);
-    return id;
+    return (await t.factory.bid('active', { researcher, officer: officer, panel })).id;
   }
 
   async function waitCompleted(releaseId: string) {

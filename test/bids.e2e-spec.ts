@@ -1,6 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { defineAbilityFor } from '@custodian/authz';
 import { AgreementsService, BidsController, NO_LINKAGE_CONDITION } from '@custodian/bids';
+import { PanelController } from '@custodian/governance';
 import { IS_PUBLIC, PERMISSION, type Role } from '@custodian/core';
 import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, CatalogController } from '@custodian/catalog';
 import { RegisterController } from '@custodian/register';
@@ -972,7 +973,7 @@ describe('bids and governance', () => {
   describe('contract', () => {
     it('declares one permission per route, as reviewed here', async () => {
       const declared: Record<string, string> = {};
-      for (const ctrl of [BidsController, CatalogController, RegisterController]) {
+      for (const ctrl of [BidsController, PanelController, CatalogController, RegisterController]) {
         for (const name of Object.getOwnPropertyNames(ctrl.prototype).filter((n) => n !== 'constructor')) {
           const handler = (ctrl.prototype as unknown as Record<string, object>)[name];
           const p = Reflect.getMetadata(PERMISSION, handler);
@@ -989,12 +990,12 @@ describe('bids and governance', () => {
         'BidsController.cohort': 'upload:Bid',
         'BidsController.submit': 'submit:Bid',
         'BidsController.withdraw': 'withdraw:Bid',
-        'BidsController.screen': 'screen:Bid',
-        'BidsController.vote': 'vote:Bid',
         'BidsController.accept': 'accept:Agreement',
         'BidsController.revoke': 'revoke:Agreement',
         'BidsController.close': 'withdraw:Agreement',
         'BidsController.events': 'read:Bid',
+        'PanelController.screen': 'screen:Bid',
+        'PanelController.vote': 'vote:Bid',
         'CatalogController.get': 'read:Dataset',
         'RegisterController.get': 'public',
       });

@@ -32,31 +32,7 @@ describe('races', () => {
   afterAll(() => t?.close());
 
   async function activeBid(): Promise<string> {
-    const bid = await t.http
-      .post('/api/bids')
-      .set(researcher.auth)
-      .send({
-        title: 'Statins and stroke',
-        purpose: 'Study of statins and stroke',
-        publicBenefit: 'Fewer strokes in Leeds',
-        legalBasis: 's251',
-        legalBasisReference: 'CAG 7-07(a)/2013',
-        requestedTier: 'pseudonymised',
-        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date'] }],
-        durationMonths: 12,
-      })
-      .expect(201);
-    const id = bid.body.id as string;
-    await t.http.post(`/api/bids/${id}/submit`).set(researcher.auth).expect(200);
-    await t.http.post(`/api/bids/${id}/screen`).set(officers[0].auth).send({ outcome: 'accept' }).expect(200);
-    for (const p of panel)
-      await t.http
-        .post(`/api/bids/${id}/votes`)
-        .set(p.auth)
-        .send({ decision: 'approve', conflictOfInterest: false })
-        .expect(201);
-    await t.http.post(`/api/bids/${id}/agreement/accept`).set(researcher.auth).expect(200);
-    return id;
+    return (await t.factory.bid('active', { researcher, officer: officers[0], panel })).id;
   }
 
   it('twelve release requests of one bid at once, from three officers: one accepted, eleven 409', async () => {

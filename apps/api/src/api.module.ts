@@ -5,6 +5,7 @@ import { AuditHttpModule, AuditModule } from '@custodian/audit';
 import { AuthHttpModule, AuthModule, JwtAuthGuard } from '@custodian/auth';
 import { AuthzModule, PoliciesGuard } from '@custodian/authz';
 import { BidsHttpModule } from '@custodian/bids';
+import { GovernanceHttpModule } from '@custodian/governance';
 import { CatalogHttpModule } from '@custodian/catalog';
 import {
   AppConfig,
@@ -48,6 +49,7 @@ export class ApiModule {
         AuditHttpModule,
         CatalogHttpModule,
         BidsHttpModule,
+        GovernanceHttpModule,
         RegisterHttpModule,
         LinkageHttpModule,
         PracticesHttpModule,

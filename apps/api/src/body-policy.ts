@@ -2,6 +2,7 @@ import { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
+  CORE_ERRORS,
   BodyTooSlowError,
   DomainError,
   mediaType,
@@ -162,7 +163,11 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
     // (an upload's spool), or it would wait for ever holding the caller's upload slot.
     const gone = () =>
       measured.destroy(
-        new DomainError('CLIENT_CLOSED', 'The connection closed before the request body ended', 400),
+        new DomainError(
+          CORE_ERRORS.CLIENT_CLOSED,
+          'The connection closed before the request body ended',
+          400,
+        ),
       );
     payload.once('error', gone);
     req.raw.once('close', () => (req.raw.complete || !connectionOf(req) ? measured.stop() : gone()));

@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { Options as HttpLoggerOptions, pinoHttp } from 'pino-http';
 import {
+  CORE_ERRORS,
   AppConfig,
   genReqId,
   jsonDepth,
@@ -147,8 +148,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
       return done(
         new ValidationError(
-          `Request body is nested more than ${MAX_JSON_DEPTH} levels deep`,
           'JSON_TOO_DEEP',
+          `Request body is nested more than ${MAX_JSON_DEPTH} levels deep`,
         ),
         undefined,
       );
@@ -156,7 +157,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
       if (err) return done(err, undefined);
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         return done(
-          new ValidationError('The request body must be a JSON object', 'JSON_NOT_OBJECT'),
+          new ValidationError(CORE_ERRORS.JSON_NOT_OBJECT, 'The request body must be a JSON object'),
           undefined,
         );
       done(null, value);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { seedDemoBids } from '@custodian/bids';
+import { seedDemoBids } from '@custodian/governance';
 import { seedDemoPatients, seedDemoRelease } from './demo-data';
 import { AppConfig, Role } from '@custodian/core';
 import { IdentityService } from '@custodian/identity';

@@ -131,8 +131,8 @@ export class IdempotencyInterceptor implements NestInterceptor, OnApplicationShu
     const key = Array.isArray(header) ? undefined : header;
     if (!key || !KEY_PATTERN.test(key))
       throw new ValidationError(
-        'Idempotency-Key must be 1 to 200 visible ASCII characters',
         'IDEMPOTENCY_KEY_INVALID',
+        'Idempotency-Key must be 1 to 200 visible ASCII characters',
       );
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, ctx.getHandler()) ?? 201;

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
 import { AppConfig, CoreConfigModule } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
+import { AuthModule } from '@custodian/auth';
 import { IdentityModule } from '@custodian/identity';
 import { CreateAdminCommand, MigrateCommand, VerifyAuditCommand } from './commands';
 import { ExtractCommand } from './extract.command';
@@ -21,6 +22,8 @@ export class CliModule {
         core,
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 4, applicationName: 'custodian-cli' }),
         AuditModule,
+        // Identity ends sessions through auth's USER_SESSIONS.
+        AuthModule,
         IdentityModule,
       ],
       providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand, ...OFFLINE_COMMANDS],

@@ -1,6 +1,4 @@
-export * from './audit-chain';
-export * from './audit.module';
-export * from './audit.service';
-export * from './audit-http.module';
-export * from './audit-denials.interceptor';
-export * from './denial-sweeper';
+export { type ChainedFields, chainHash, GENESIS_HASH } from './audit-chain';
+export { AuditModule } from './audit.module';
+export { AuditService } from './audit.service';
+export { AuditHttpModule } from './audit-http.module';

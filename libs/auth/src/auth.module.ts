@@ -1,19 +1,24 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { IdentityModule, USER_SESSIONS } from '@custodian/identity';
 import { AuthService, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER } from './auth.service';
 import { JwtAuthGuard } from './guards';
-import { PasswordService } from './password.service';
 import { PrincipalCache } from './principal-cache';
 import { AuthSession, RefreshToken } from './session.entity';
 import { JwtStrategy, LocalStrategy } from './strategies';
 
+/**
+ * Global: it provides `USER_SESSIONS` to identity, which does not import auth (auth → identity).
+ */
+@Global()
 @Module({
   imports: [
     AuditModule,
+    IdentityModule,
     PassportModule,
     TypeOrmModule.forFeature([AuthSession, RefreshToken]),
     JwtModule.registerAsync({
@@ -30,7 +35,14 @@ import { JwtStrategy, LocalStrategy } from './strategies';
       }),
     }),
   ],
-  providers: [AuthService, PasswordService, PrincipalCache, LocalStrategy, JwtStrategy, JwtAuthGuard],
-  exports: [AuthService, PasswordService, JwtAuthGuard],
+  providers: [
+    AuthService,
+    { provide: USER_SESSIONS, useExisting: AuthService },
+    PrincipalCache,
+    LocalStrategy,
+    JwtStrategy,
+    JwtAuthGuard,
+  ],
+  exports: [AuthService, USER_SESSIONS, JwtAuthGuard],
 })
 export class AuthModule {}

@@ -13,8 +13,9 @@ import {
   UnauthorizedError,
 } from '@custodian/core';
 import { LOGIN_LIMITS, loginWait } from './login-throttle';
-import { PasswordService } from './password.service';
+import { PasswordService } from '@custodian/identity';
 import { PrincipalCache } from './principal-cache';
+import { AUTH_ERRORS } from './auth.errors';
 
 export const JWT_ISSUER = 'custodian';
 export const JWT_AUDIENCE = 'custodian-api';
@@ -99,7 +100,7 @@ export class AuthService {
         details: { email, reason: 'throttled' },
       });
       throw new TooManyRequestsError(
-        'LOGIN_THROTTLED',
+        AUTH_ERRORS.LOGIN_THROTTLED,
         'Too many failed sign-in attempts; try again later',
         reserved.wait,
       );
@@ -124,7 +125,7 @@ export class AuthService {
         tx,
       );
     });
-    if (!ok) throw new UnauthorizedError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+    if (!ok) throw new UnauthorizedError(AUTH_ERRORS.INVALID_CREDENTIALS, 'Email or password is incorrect');
     return {
       id: row.id,
       email: row.email,
@@ -225,7 +226,7 @@ export class AuthService {
     if ('userId' in outcome && outcome.userId) this.forgetUser(outcome.userId);
     if (outcome.error === 'reused')
       throw new UnauthorizedError(
-        'REFRESH_TOKEN_REUSED',
+        AUTH_ERRORS.REFRESH_TOKEN_REUSED,
         'The refresh token was already used; the session has been ended',
       );
     throw await invalid(

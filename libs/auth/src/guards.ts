@@ -16,6 +16,7 @@ import {
 } from '@custodian/core';
 import { AuthService } from './auth.service';
 import { LoginDto } from './dto';
+import { AUTH_ERRORS } from './auth.errors';
 
 /**
  * Global: every route needs a valid access token unless it is @Public(). Rejections are audited,
@@ -47,7 +48,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       return (await super.canActivate(ctx)) as boolean;
     } catch (err) {
       const hadToken = Boolean(req.headers.authorization);
-      if (!hadToken) throw new UnauthorizedError('UNAUTHENTICATED', 'Authentication required');
+      if (!hadToken) throw new UnauthorizedError(AUTH_ERRORS.UNAUTHENTICATED, 'Authentication required');
       const code = err instanceof DomainError ? err.code : 'INVALID_TOKEN';
       const meta = requestMeta(req);
       const { failures, retryAfterSeconds } = await this.auth.countTokenFailure(meta.ip);
@@ -60,7 +61,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       });
       if (throttled)
         throw new TooManyRequestsError(
-          'AUTH_FAILURES_THROTTLED',
+          AUTH_ERRORS.AUTH_FAILURES_THROTTLED,
           'Too many requests with an invalid access token from this address; try again later',
           retryAfterSeconds,
         );
@@ -70,7 +71,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   override handleRequest<T>(err: unknown, user: T): T {
     if (err) throw err;
-    if (!user) throw new UnauthorizedError('INVALID_TOKEN', 'The access token is not valid');
+    if (!user) throw new UnauthorizedError(AUTH_ERRORS.INVALID_TOKEN, 'The access token is not valid');
     return user;
   }
 }
@@ -84,6 +85,7 @@ export class LocalAuthGuard extends AuthGuard('local') {
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (!req.body || typeof req.body !== 'object' || errors.length) {
       throw new ValidationError(
+        AUTH_ERRORS.VALIDATION_FAILED,
         errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') ||
           'email and password are required',
       );
@@ -93,7 +95,7 @@ export class LocalAuthGuard extends AuthGuard('local') {
 
   override handleRequest<T>(err: unknown, user: T): T {
     if (err) throw err;
-    if (!user) throw new UnauthorizedError('INVALID_CREDENTIALS', 'Email or password is incorrect');
+    if (!user) throw new UnauthorizedError(AUTH_ERRORS.INVALID_CREDENTIALS, 'Email or password is incorrect');
     return user;
   }
 }

@@ -1,8 +1,5 @@
-export * from './auth-http.module';
-export * from './auth.module';
-export * from './auth.service';
-export * from './dto';
-export * from './guards';
-export * from './password.service';
-export * from './session.entity';
-export * from './login-throttle';
+export { AuthHttpModule } from './auth-http.module';
+export { AuthModule } from './auth.module';
+export { AuthService } from './auth.service';
+export { JwtAuthGuard } from './guards';
+export { AUTH_ERRORS } from './auth.errors';

@@ -5,6 +5,7 @@ import { ExtractJwt, Strategy as JwtStrategyBase } from 'passport-jwt';
 import { Strategy as LocalStrategyBase } from 'passport-local';
 import { APP_CONFIG, AppConfig, Principal, requestMeta, UnauthorizedError } from '@custodian/core';
 import { AccessClaims, AuthService, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER } from './auth.service';
+import { AUTH_ERRORS } from './auth.errors';
 
 @Injectable()
 export class LocalStrategy extends PassportStrategy(LocalStrategyBase, 'local') {
@@ -79,7 +80,7 @@ export class JwtStrategy extends PassportStrategy(JwtStrategyBase, 'jwt') {
     // jsonwebtoken checks `exp` only when present: a token without one (signed by a tool or a
     // leaked key holder) would never expire. Every token we issue has one; refuse any that does not.
     if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp))
-      throw new UnauthorizedError('INVALID_TOKEN', 'The access token is not valid');
+      throw new UnauthorizedError(AUTH_ERRORS.INVALID_TOKEN, 'The access token is not valid');
     const principal = await this.principal(claims);
     const token = bearer(req);
     if (token) {
@@ -91,7 +92,8 @@ export class JwtStrategy extends PassportStrategy(JwtStrategyBase, 'jwt') {
 
   private async principal(claims: AccessClaims): Promise<Principal> {
     const principal = await this.auth.principalFor(claims);
-    if (!principal) throw new UnauthorizedError('SESSION_ENDED', 'The session has ended; sign in again');
+    if (!principal)
+      throw new UnauthorizedError(AUTH_ERRORS.SESSION_ENDED, 'The session has ended; sign in again');
     return principal;
   }
 }

@@ -1,13 +1,9 @@
-import { AbilityBuilder, createMongoAbility, MongoAbility } from '@casl/ability';
-import type { Action, Principal, SubjectName } from '@custodian/core';
+import { AbilityBuilder, createMongoAbility } from '@casl/ability';
+import type { Principal } from '@custodian/core';
 import { RULES } from './rules';
+import type { AppAbility } from './rules/types';
 
-// Records are checked with CASL's `subject('Bid', row)` helper, so a subject is a name or a tagged object.
-export type AppAbility = MongoAbility<
-  [Action, SubjectName | ({ __caslSubjectType__: SubjectName } & Record<string, unknown>)]
->;
-export type RuleBuilder = AbilityBuilder<AppAbility>;
-export type RulesFile = (user: Principal, builder: RuleBuilder) => void;
+export { has, type AppAbility, type RuleBuilder, type RulesFile } from './rules/types';
 
 /** The caller's abilities: the union of what each rules file grants their roles. Nothing else is allowed. */
 export function defineAbilityFor(user: Principal): AppAbility {
@@ -25,6 +21,3 @@ export function defineAbilityFor(user: Principal): AppAbility {
 
 /** Abilities of frozen principals, dropped with them. */
 const abilities = new WeakMap<Principal, AppAbility>();
-
-export const has = (user: Pick<Principal, 'roles'>, role: Principal['roles'][number]) =>
-  user.roles.includes(role);

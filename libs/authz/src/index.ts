@@ -1,4 +1,3 @@
-export * from './ability';
-export * from './authz.module';
-
-export * from './policies.guard';
+export { defineAbilityFor } from './ability';
+export { AuthzModule } from './authz.module';
+export { PoliciesGuard } from './policies.guard';

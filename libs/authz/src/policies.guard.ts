@@ -38,8 +38,8 @@ export class PoliciesGuard implements CanActivate {
       },
     });
     throw new ForbiddenError(
-      permission ? 'Your roles do not allow this' : 'This route is closed',
       permission ? 'FORBIDDEN' : 'ROUTE_NOT_DECLARED',
+      permission ? 'Your roles do not allow this' : 'This route is closed',
     );
   }
 }

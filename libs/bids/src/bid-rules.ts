@@ -1,4 +1,4 @@
-import { leastIdentifying, tierRank, type Tier } from '@custodian/catalog';
+import type { Tier } from '@custodian/catalog';
 
 export const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'] as const;
 export type LegalBasis = (typeof LEGAL_BASES)[number];
@@ -48,39 +48,3 @@ export function objectionHandling(legalBasis: LegalBasis, tier: Tier): Objection
     };
   return { applied: true, note: 'Type 2 objections applied: objecting patients excluded' };
 }
-
-export type VoteDecision = 'approve' | 'reject' | 'return';
-export interface CountedVote {
-  decision: VoteDecision;
-  /** The tier the voter would grant; defaults to the requested tier. */
-  tier: Tier;
-  conditions: string[];
-}
-
-export type PanelOutcome =
-  | { outcome: 'pending' }
-  | { outcome: 'approved'; grantedTier: Tier; conditions: string[] }
-  | { outcome: 'rejected' }
-  | { outcome: 'returned' };
-
-/**
- * The panel's decision rule (SPEC §4): nothing until `quorum` non-recused votes; then a strict
- * majority of approvals approves at the least identifying tier among them (with every approving
- * vote's conditions), a strict majority of rejections rejects, and anything else returns the bid.
- */
-export function decide(votes: readonly CountedVote[], quorum: number, requested: Tier): PanelOutcome {
-  if (votes.length < quorum) return { outcome: 'pending' };
-  const approvals = votes.filter((v) => v.decision === 'approve');
-  const rejections = votes.filter((v) => v.decision === 'reject');
-  if (approvals.length * 2 > votes.length) {
-    const grantedTier = leastIdentifying([requested, ...approvals.map((v) => v.tier)]);
-    const conditions = [
-      ...new Set(approvals.flatMap((v) => v.conditions.map((c) => c.trim())).filter(Boolean)),
-    ];
-    return { outcome: 'approved', grantedTier, conditions };
-  }
-  if (rejections.length * 2 > votes.length) return { outcome: 'rejected' };
-  return { outcome: 'returned' };
-}
-
-export const isAbove = (tier: Tier, requested: Tier) => tierRank(tier) > tierRank(requested);

@@ -4,6 +4,7 @@ import { AuditService } from '@custodian/audit';
 import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
 import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
 import { Bid, BidEvent } from './bid.entity';
+import { BIDS_ERRORS } from './bids.errors';
 
 /** Who acts: a signed-in user, or the scheduler. */
 export type Actor = Pick<Principal, 'id' | 'roles'> | { id: null; roles: ['system'] };
@@ -36,9 +37,10 @@ export class BidWorkflow {
   ): Promise<Bid> {
     const check = checkTransition(action, bid.state, actor.roles as ActingRole[]);
     if (!check.ok) {
-      if (check.reason === 'ROLE_NOT_ALLOWED') throw new ForbiddenError('Your roles do not allow this');
+      if (check.reason === 'ROLE_NOT_ALLOWED')
+        throw new ForbiddenError(BIDS_ERRORS.FORBIDDEN, 'Your roles do not allow this');
       throw new ConflictError(
-        'ILLEGAL_TRANSITION',
+        BIDS_ERRORS.ILLEGAL_TRANSITION,
         `A bid in state ${bid.state} cannot be ${describe(action)}`,
         {
           state: bid.state,
@@ -63,6 +65,19 @@ export class BidWorkflow {
       tx,
     );
     return Object.assign(bid, opts.set ?? {}, { state: to });
+  }
+
+  /**
+   * Named query for governance: did `userId` screen the bid into its current review (the latest
+   * `screen_accept`)? bid_events is this library's table; others ask, they do not read it.
+   */
+  async screenedIntoReview(tx: EntityManager, bidId: string, userId: string): Promise<boolean> {
+    const [row] = await tx.query(
+      `SELECT 1 FROM bid_events WHERE bid_id = $1 AND action = 'screen_accept' AND actor_id = $2
+         AND id = (SELECT max(id) FROM bid_events WHERE bid_id = $1 AND action = 'screen_accept')`,
+      [bidId, userId],
+    );
+    return row !== undefined;
   }
 
   /** One row of the bid's history; state changes go through transition(). */

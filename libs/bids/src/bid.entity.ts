@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { Tier } from '@custodian/catalog';
 import type { BidState } from './bid-state';
-import type { LegalBasis, VoteDecision } from './bid-rules';
+import type { LegalBasis } from './bid-rules';
 
 export interface DatasetRequest {
   dataset: string;
@@ -63,23 +63,6 @@ export class BidEvent {
   /** Internal events (individual votes) are never shown to the applicant. */
   @Column({ type: 'boolean', default: false }) internal!: boolean;
   @Column({ type: 'jsonb', default: {} }) details!: Record<string, unknown>;
-}
-
-@Entity('bid_votes')
-export class BidVote {
-  @PrimaryGeneratedColumn('uuid') id!: string;
-  @Column({ name: 'bid_id', type: 'uuid' }) bidId!: string;
-  @Column({ name: 'review_round', type: 'integer' }) reviewRound!: number;
-  @Column({ name: 'voter_id', type: 'uuid' }) voterId!: string;
-  @Column({ type: 'varchar', length: 8 }) decision!: VoteDecision;
-  @Column({ type: 'varchar', length: 16, nullable: true }) tier!: Tier | null;
-  @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
-  @Column({ name: 'conflict_of_interest', type: 'boolean' }) conflictOfInterest!: boolean;
-  @Column({ type: 'text', nullable: true }) interests!: string | null;
-  @Column({ type: 'boolean' }) recused!: boolean;
-  /** The member approves linkage with the organisation's other bids (no no-linkage condition). */
-  @Column({ name: 'approve_linkage', type: 'boolean', default: false }) approveLinkage!: boolean;
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 
 export const AGREEMENT_STATUSES = ['offered', 'active', 'expired', 'revoked', 'closed'] as const;

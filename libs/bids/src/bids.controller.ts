@@ -33,12 +33,8 @@ import {
   ListBidsQueryDto,
   RemarksDto,
   RevokeBidDto,
-  ScreenBidDto,
   UpdateBidDto,
-  VoteDto,
-  VoteResultDto,
 } from './dto';
-import { PanelService } from './panel.service';
 
 const Id = () => Param('id', ParseUUIDPipe);
 
@@ -50,7 +46,6 @@ const Id = () => Param('id', ParseUUIDPipe);
 export class BidsController {
   constructor(
     private readonly bids: BidsService,
-    private readonly panel: PanelService,
     private readonly cohorts: CohortService,
   ) {}
 
@@ -154,34 +149,6 @@ export class BidsController {
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
     return toBidResponse(await this.bids.withdraw(user, id, dto.remarks, meta));
-  }
-
-  @Post(':id/screen')
-  @HttpCode(200)
-  @Can('screen', 'Bid')
-  @ApiOkResponse({ type: BidDto })
-  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only submitted bids are screened' })
-  async screen(
-    @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Body() dto: ScreenBidDto,
-    @ReqMeta() meta: RequestMeta,
-  ): Promise<BidDto> {
-    return toBidResponse(await this.bids.screen(user, id, dto, meta));
-  }
-
-  @Post(':id/votes')
-  @Can('vote', 'Bid')
-  @ApiCreatedResponse({ type: VoteResultDto })
-  @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION (not in review), ALREADY_VOTED' })
-  @ApiBadRequestResponse({ description: 'TIER_ABOVE_REQUEST' })
-  async vote(
-    @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Body() dto: VoteDto,
-    @ReqMeta() meta: RequestMeta,
-  ): Promise<VoteResultDto> {
-    return this.panel.vote(user, id, dto, meta);
   }
 
   @Post(':id/agreement/accept')

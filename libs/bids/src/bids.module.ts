@@ -5,18 +5,17 @@ import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
 import { BidWorkflow } from './bid-workflow';
-import { Agreement, Bid, BidEvent, BidVote } from './bid.entity';
+import { Agreement, Bid, BidEvent } from './bid.entity';
 import { BidsService } from './bids.service';
 import { CohortService } from './cohort.service';
-import { PanelService } from './panel.service';
 
 /** Hourly, at minute 7. */
 export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Bid, BidEvent, BidVote, Agreement]), AuditModule, CatalogModule],
-  providers: [BidWorkflow, BidsService, PanelService, AgreementsService, CohortService],
-  exports: [BidsService, PanelService, AgreementsService, CohortService],
+  imports: [TypeOrmModule.forFeature([Bid, BidEvent, Agreement]), AuditModule, CatalogModule],
+  providers: [BidWorkflow, BidsService, AgreementsService, CohortService],
+  exports: [BidWorkflow, BidsService, AgreementsService, CohortService],
 })
 export class BidsModule implements OnApplicationBootstrap {
   constructor(

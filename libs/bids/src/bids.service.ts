@@ -29,9 +29,9 @@ import type {
   BidEventDto,
   CreateBidDto,
   ListBidsQueryDto,
-  ScreenBidDto,
   UpdateBidDto,
 } from './dto';
+import { BIDS_ERRORS } from './bids.errors';
 
 export type BidWithAgreement = Bid & {
   agreement: Agreement | null;
@@ -107,7 +107,7 @@ type BidContent = Pick<
   | 'recipients'
 >;
 
-/** Bids: their content, visibility, and the applicant's and screener's transitions. */
+/** Bids: their content, visibility, and the applicant's transitions (screening and votes: @custodian/governance). */
 /** Events that are the panel's collective decision: shown to the applicant without the member's identity. */
 const PANEL_DECISIONS: ReadonlySet<string> = new Set(
   TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => t.action),
@@ -183,9 +183,13 @@ export class BidsService {
     return this.db.transaction(async (tx) => {
       const bid = await this.lockForApplicant(tx, id, org);
       if (!EDITABLE_STATES.includes(bid.state))
-        throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
-          state: bid.state,
-        });
+        throw new ConflictError(
+          BIDS_ERRORS.BID_NOT_EDITABLE,
+          `A bid in state ${bid.state} cannot be edited`,
+          {
+            state: bid.state,
+          },
+        );
       const merged: BidContent = {
         title: dto.title?.trim() ?? bid.title,
         purpose: dto.purpose ?? bid.purpose,
@@ -328,7 +332,7 @@ export class BidsService {
       const bid = await this.lockForApplicant(tx, id, org);
       if (bid.legalBasis === 'consent' && !bid.cohortSize && EDITABLE_STATES.includes(bid.state))
         throw new ConflictError(
-          'CONSENT_COHORT_REQUIRED',
+          BIDS_ERRORS.CONSENT_COHORT_REQUIRED,
           'A consent bid needs its cohort of consenting NHS numbers (PUT /api/bids/:id/cohort) before submission',
         );
       await this.workflow.transition(tx, bid, 'submit', user, { meta, set: { submittedAt: new Date() } });
@@ -345,37 +349,6 @@ export class BidsService {
     });
   }
 
-  /** A release officer accepts a submitted bid into review, or returns it with remarks. */
-  async screen(user: Principal, id: string, dto: ScreenBidDto, meta?: RequestMeta) {
-    return this.db
-      .transaction(async (tx) => {
-        const bid = await this.lockForReviewer(tx, id);
-        assertNotApplicant(user, bid, 'screen');
-        const accept = dto.outcome === 'accept';
-        await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {
-          meta,
-          remarks: dto.remarks ?? null,
-          internalNotes: dto.notes ?? null,
-          set: accept ? { reviewRound: bid.reviewRound + 1 } : {},
-        });
-        return this.readBid(tx, bid.id);
-      })
-      .catch(async (e: unknown) => {
-        if (e instanceof ForbiddenError)
-          await this.audit.record({
-            action: 'bid.screen',
-            outcome: 'denied',
-            actor: user,
-            bidId: id,
-            subjectType: 'bid',
-            subjectId: id,
-            meta,
-            details: { code: e.code },
-          });
-        throw e;
-      });
-  }
-
   /** The applicant accepts the data sharing agreement: approved → active, the term starts today. */
   async acceptAgreement(user: Principal, id: string, meta?: RequestMeta) {
     const org = requireApplicantOrg(user);
@@ -388,7 +361,8 @@ export class BidsService {
   }
 
   async revoke(user: Principal, id: string, reason: string, meta?: RequestMeta) {
-    if (!user.roles.includes('admin')) throw new ForbiddenError('Only an administrator revokes agreements');
+    if (!user.roles.includes('admin'))
+      throw new ForbiddenError(BIDS_ERRORS.FORBIDDEN, 'Only an administrator revokes agreements');
     const result = await this.db.transaction(async (tx) => {
       const bid = await this.lockForReviewer(tx, id);
       await this.workflow.transition(tx, bid, 'revoke', user, { meta, remarks: reason });
@@ -422,14 +396,14 @@ export class BidsService {
   /** Locks the bid of the applicant's organisation, or 404 (never 403: its existence is not disclosed). */
   async lockForApplicant(tx: EntityManager, id: string, organisationId: string): Promise<Bid> {
     const bid = await tx.findOne(Bid, { where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
-    if (!bid) throw new NotFoundError('Bid');
+    if (!bid) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
     return bid;
   }
 
   /** Locks a bid that has left draft (what reviewers may act on), or 404. */
   async lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
     const bid = await tx.findOne(Bid, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!bid || bid.state === 'draft') throw new NotFoundError('Bid');
+    if (!bid || bid.state === 'draft') throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
     return bid;
   }
 
@@ -477,7 +451,8 @@ export class BidsService {
    * A bid with its latest agreement, in one query (within `scope` when given; 404 otherwise). The
    * one way bids are read back, by `get`, `events` and after every change.
    */
-  private async readBid(
+  /** The bid with its latest agreement, read in `tx` (what every bid answer returns). */
+  async readBid(
     em: EntityManager,
     id: string,
     scope?: ReturnType<typeof visibleBidsWhere>,
@@ -487,60 +462,72 @@ export class BidsService {
         WHERE b.id = $1${scope ? ` AND ${scope.sql}` : ''}`,
       [id, ...(scope?.params ?? [])],
     );
-    if (!row) throw new NotFoundError('Bid');
+    if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
     return this.fromRow(row);
   }
 
   private async validate(tx: EntityManager, organisationId: string, c: BidContent): Promise<BidContent> {
     if (!BASES_BY_TIER[c.requestedTier].includes(c.legalBasis))
       throw new ValidationError(
+        BIDS_ERRORS.TIER_LEGAL_BASIS_MISMATCH,
         `The ${c.requestedTier} tier cannot be requested under legal basis ${c.legalBasis}`,
-        'TIER_LEGAL_BASIS_MISMATCH',
       );
     if (BASES_NEEDING_REFERENCE.includes(c.legalBasis) && !c.legalBasisReference?.trim())
       throw new ValidationError(
+        BIDS_ERRORS.LEGAL_BASIS_REFERENCE_REQUIRED,
         `legalBasisReference is required for legal basis ${c.legalBasis}`,
-        'LEGAL_BASIS_REFERENCE_REQUIRED',
       );
     const catalog = await this.catalog.load(tx);
     const seen = new Set<string>();
     for (const d of c.datasets) {
       const entry = catalog.datasets.find((x) => x.id === d.dataset);
       if (!entry)
-        throw new ValidationError(`Unknown dataset ${d.dataset}`, 'UNKNOWN_DATASET', { dataset: d.dataset });
+        throw new ValidationError(BIDS_ERRORS.UNKNOWN_DATASET, `Unknown dataset ${d.dataset}`, {
+          dataset: d.dataset,
+        });
       if (seen.has(d.dataset))
-        throw new ValidationError(`Dataset ${d.dataset} is listed twice`, 'DUPLICATE_DATASET');
+        throw new ValidationError(BIDS_ERRORS.DUPLICATE_DATASET, `Dataset ${d.dataset} is listed twice`);
       seen.add(d.dataset);
       const unknown = d.fields.filter((f) => !entry.fields.some((x) => x.name === f));
       if (unknown.length)
         throw new ValidationError(
+          BIDS_ERRORS.UNKNOWN_FIELD,
           `Fields not in the ${d.dataset} catalogue: ${unknown.join(', ')}`,
-          'UNKNOWN_FIELD',
           { dataset: d.dataset, fields: unknown },
         );
     }
     if (c.requestedTier === 'aggregate') {
       if (!c.aggregation)
-        throw new ValidationError('The aggregate tier needs aggregation.dimensions', 'AGGREGATION_REQUIRED');
+        throw new ValidationError(
+          BIDS_ERRORS.AGGREGATION_REQUIRED,
+          'The aggregate tier needs aggregation.dimensions',
+        );
       const unknown = c.aggregation.dimensions.filter((d) => !catalog.dimensions.some((x) => x.name === d));
       if (unknown.length)
-        throw new ValidationError(`Unknown dimensions: ${unknown.join(', ')}`, 'UNKNOWN_DIMENSION', {
-          dimensions: unknown,
-        });
+        throw new ValidationError(
+          BIDS_ERRORS.UNKNOWN_DIMENSION,
+          `Unknown dimensions: ${unknown.join(', ')}`,
+          {
+            dimensions: unknown,
+          },
+        );
     } else if (c.aggregation) {
-      throw new ValidationError('aggregation is only for the aggregate tier', 'AGGREGATION_NOT_ALLOWED');
+      throw new ValidationError(
+        BIDS_ERRORS.AGGREGATION_NOT_ALLOWED,
+        'aggregation is only for the aggregate tier',
+      );
     }
     const { eventsFrom, eventsTo, ageMin, ageMax } = c.cohort;
     if (eventsFrom && eventsTo && eventsFrom > eventsTo)
-      throw new ValidationError('cohort.eventsFrom is after cohort.eventsTo', 'INVALID_COHORT');
+      throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.eventsFrom is after cohort.eventsTo');
     if (ageMin !== undefined && ageMax !== undefined && ageMin > ageMax)
-      throw new ValidationError('cohort.ageMin is above cohort.ageMax', 'INVALID_COHORT');
+      throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.ageMin is above cohort.ageMax');
     const [org] = await tx.query('SELECT kind FROM organisations WHERE id = $1', [organisationId]);
     const max = maxDurationMonths(org.kind);
     if (c.durationMonths > max)
       throw new ValidationError(
+        BIDS_ERRORS.DURATION_TOO_LONG,
         `durationMonths is at most ${max} for a ${org.kind} organisation`,
-        'DURATION_TOO_LONG',
         { max },
       );
     const [{ n }] = await tx.query(
@@ -550,8 +537,8 @@ export class BidsService {
     );
     if (n !== c.recipients.length)
       throw new ValidationError(
+        BIDS_ERRORS.INVALID_RECIPIENTS,
         'Every recipient must be an active researcher of your organisation',
-        'INVALID_RECIPIENTS',
       );
     return c;
   }
@@ -559,7 +546,7 @@ export class BidsService {
 
 export function requireApplicantOrg(user: Principal): string {
   const org = applicantOrg(user);
-  if (!org) throw new NotFoundError('Bid');
+  if (!org) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
   return org;
 }
 
@@ -567,7 +554,7 @@ export function requireApplicantOrg(user: Principal): string {
 export function assertNotApplicant(user: Principal, bid: Bid, what: string): void {
   if (user.organisationId && user.organisationId === bid.organisationId)
     throw new ForbiddenError(
-      `You cannot ${what} a bid of your own organisation`,
       what === 'vote on' ? 'RECUSED' : 'SEGREGATION_OF_DUTIES',
+      `You cannot ${what} a bid of your own organisation`,
     );
 }

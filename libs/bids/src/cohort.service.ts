@@ -19,13 +19,14 @@ import { Bid } from './bid.entity';
 import { BidsService, requireApplicantOrg } from './bids.service';
 import { CohortLines } from './cohort-lines';
 import type { CohortUploadDto } from './dto';
+import { BIDS_ERRORS } from './bids.errors';
 
 /** A cohort file is only for a consent bid that can still be edited. */
 function assertTakesCohort(bid: Bid): void {
   if (bid.legalBasis !== 'consent')
-    throw new ConflictError('COHORT_NOT_ALLOWED', 'A cohort file is only for bids under consent');
+    throw new ConflictError(BIDS_ERRORS.COHORT_NOT_ALLOWED, 'A cohort file is only for bids under consent');
   if (!EDITABLE_STATES.includes(bid.state))
-    throw new ConflictError('BID_NOT_EDITABLE', `A bid in state ${bid.state} cannot be edited`, {
+    throw new ConflictError(BIDS_ERRORS.BID_NOT_EDITABLE, `A bid in state ${bid.state} cannot be edited`, {
       state: bid.state,
     });
 }
@@ -58,7 +59,7 @@ export class CohortService {
     // Refused at once for another organisation's bid, or one that cannot take a cohort now
     // (checked again under the row lock below).
     const current = await this.db.manager.findOne(Bid, { where: { id: bidId, organisationId: org } });
-    if (!current) throw new NotFoundError('Bid');
+    if (!current) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
     assertTakesCohort(current);
     const spooled = await spoolBody(body, { memoryBytes: COHORT_MEMORY_BYTES });
     try {
@@ -92,16 +93,16 @@ export class CohortService {
         );
       } catch (e) {
         if ((e as Error).message === 'COHORT_LINE_TOO_LONG')
-          throw new ValidationError('A line of the cohort file is too long', 'INVALID_COHORT_FILE');
+          throw new ValidationError(BIDS_ERRORS.INVALID_COHORT_FILE, 'A line of the cohort file is too long');
         throw e;
       }
       if (lines.badCount)
         throw new ValidationError(
+          BIDS_ERRORS.INVALID_NHS_NUMBERS,
           `${lines.badCount} line(s) do not hold a valid NHS number; nothing was stored`,
-          'INVALID_NHS_NUMBERS',
           { badCount: lines.badCount, badLines: lines.badLines },
         );
-      if (!lines.received) throw new ValidationError('The cohort file is empty', 'EMPTY_COHORT');
+      if (!lines.received) throw new ValidationError(BIDS_ERRORS.EMPTY_COHORT, 'The cohort file is empty');
       await client.query('DELETE FROM bid_cohort_members WHERE bid_id = $1', [bid.id]);
       const inserted = await client.query(
         `INSERT INTO bid_cohort_members (bid_id, nhs_number) SELECT DISTINCT $1::uuid, nhs_number FROM cohort_upload`,

@@ -5,8 +5,6 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
-  IsBoolean,
-  IsDefined,
   IsIn,
   IsInt,
   IsOptional,
@@ -17,13 +15,12 @@ import {
   MaxLength,
   Min,
   MinLength,
-  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsOdsCode, IsPageNumber } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
-import { LEGAL_BASES, type LegalBasis, type VoteDecision } from './bid-rules';
+import { LEGAL_BASES, type LegalBasis } from './bid-rules';
 import { AGREEMENT_STATUSES, type AgreementStatus } from './bid.entity';
 
 const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
@@ -168,60 +165,6 @@ export class ListBidsQueryDto {
   @ApiPropertyOptional({ enum: BID_STATES }) @IsOptional() @IsIn(BID_STATES) state?: BidState;
 }
 
-export class ScreenBidDto {
-  @ApiProperty({ enum: ['accept', 'return'] }) @IsIn(['accept', 'return']) outcome!: 'accept' | 'return';
-  @ApiPropertyOptional({ description: 'Shown to the applicant; required when returning' })
-  @ValidateIf((o: ScreenBidDto) => o.outcome === 'return' || o.remarks !== undefined)
-  @IsString()
-  @MinLength(1)
-  @MaxLength(5000)
-  remarks?: string;
-  @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(5000)
-  notes?: string;
-}
-
-export class VoteDto {
-  @ApiProperty({ enum: ['approve', 'reject', 'return'] })
-  @IsIn(['approve', 'reject', 'return'])
-  decision!: VoteDecision;
-  @ApiPropertyOptional({
-    enum: TIERS,
-    description: 'Approve at this tier (default: the requested tier; never above it)',
-  })
-  @IsOptional()
-  @IsIn(TIERS)
-  tier?: Tier;
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(1000, { each: true })
-  conditions?: string[];
-  @ApiPropertyOptional({
-    description:
-      "Approve linkage with the organisation's other bids: unless every approving vote does, a pseudonymised agreement carries a no-linkage condition",
-  })
-  @IsOptional()
-  @IsBoolean()
-  approveLinkage?: boolean;
-  @ApiProperty({
-    description: 'Declaration of interests: true recuses the voter (the vote is recorded, not counted)',
-  })
-  @IsDefined()
-  @IsBoolean()
-  conflictOfInterest!: boolean;
-  @ApiPropertyOptional({ description: 'The interests declared, in words' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2000)
-  interests?: string;
-}
-
 export class RevokeBidDto {
   @ApiProperty() @IsString() @MinLength(3) @MaxLength(2000) reason!: string;
 }
@@ -337,17 +280,6 @@ export class BidEventDto {
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Reviewers only' }) internalNotes?:
     string | null;
   @ApiProperty({ type: Object }) details!: Record<string, unknown>;
-}
-
-export class VoteResultDto {
-  @ApiProperty() voteId!: string;
-  @ApiProperty({ enum: ['approve', 'reject', 'return'] }) decision!: VoteDecision;
-  @ApiProperty({ enum: TIERS }) tier!: Tier;
-  @ApiProperty({ description: 'True when the voter declared a conflict: recorded, not counted' })
-  recused!: boolean;
-  @ApiProperty({ description: 'Non-recused votes so far in this review round' }) counted!: number;
-  @ApiProperty() quorum!: number;
-  @ApiProperty({ enum: BID_STATES, description: 'The bid state after this vote' }) bidState!: BidState;
 }
 
 export class CohortUploadDto {

@@ -1,15 +1,17 @@
-export * from './agreements.service';
-export * from './bid-access';
-export * from './bid-rules';
-export * from './bid-state';
-export * from './bid-workflow';
-export * from './bid.entity';
-export * from './bids-http.module';
-export * from './bids.module';
-export * from './bids.service';
-export * from './cohort.service';
-export * from './demo';
-export * from './dto';
-export * from './panel.service';
-export * from './bids.controller';
-export { NO_LINKAGE_CONDITION } from './linkage-risk';
+export {
+  AgreementsService,
+  type Releasable,
+  RELEASE_DESTROY_QUEUE,
+  type ReleaseDestroyJob,
+} from './agreements.service';
+export { LEGAL_BASES, type LegalBasis, objectionHandling } from './bid-rules';
+export { BID_STATES, type BidState, EDITABLE_STATES, REGISTER_STATES, TRANSITIONS } from './bid-state';
+export { BidWorkflow } from './bid-workflow';
+export { Bid, type Cohort } from './bid.entity';
+export { BidsHttpModule } from './bids-http.module';
+export { BidsModule } from './bids.module';
+export { assertNotApplicant, BidsService, type BidWithAgreement, toBidResponse } from './bids.service';
+export { BidDto, CreateBidDto } from './dto';
+export { BidsController } from './bids.controller';
+export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
+export { BIDS_ERRORS } from './bids.errors';

@@ -1,7 +1,9 @@
+import { CORE_ERRORS } from './core.errors';
 /**
  * Domain errors carry a stable machine-readable code and the HTTP status they map to. The one
  * global filter turns them into `{statusCode, error, message, code}`; messages must never hold
- * patient data or secrets.
+ * patient data or secrets. Every class takes the code first, then the message (NotFoundError: what
+ * was not found), then details.
  */
 export class DomainError extends Error {
   constructor(
@@ -16,13 +18,13 @@ export class DomainError extends Error {
 }
 
 export class NotFoundError extends DomainError {
-  constructor(what: string, code = 'NOT_FOUND') {
+  constructor(code: string, what: string) {
     super(code, `${what} not found`, 404);
   }
 }
 
 export class ForbiddenError extends DomainError {
-  constructor(message = 'You are not allowed to do this', code = 'FORBIDDEN') {
+  constructor(code = 'FORBIDDEN', message = 'You are not allowed to do this') {
     super(code, message, 403);
   }
 }
@@ -40,7 +42,7 @@ export class UnauthorizedError extends DomainError {
 }
 
 export class ValidationError extends DomainError {
-  constructor(message: string, code = 'VALIDATION_FAILED', details?: Record<string, unknown>) {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
     super(code, message, 400, details);
   }
 }
@@ -58,7 +60,7 @@ export class TooManyRequestsError extends DomainError {
 /** A body of a content type the route does not take (checked before any guard or pipe sees it). */
 export class UnsupportedMediaTypeError extends DomainError {
   constructor(expected: string) {
-    super('UNSUPPORTED_MEDIA_TYPE', `Send the body as ${expected}`, 415);
+    super(CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE, `Send the body as ${expected}`, 415);
   }
 }
 
@@ -67,13 +69,17 @@ export class BodyTooSlowError extends DomainError {
   /** Read by Fastify when the error comes from the body's stream rather than from a handler. */
   readonly statusCode = 408;
   constructor(message: string) {
-    super('BODY_TOO_SLOW', message, 408);
+    super(CORE_ERRORS.BODY_TOO_SLOW, message, 408);
   }
 }
 
 /** Too many uploads in flight for one user or practice: refused before the body is read. */
 export class UploadsBusyError extends TooManyRequestsError {
   constructor(who: 'user' | 'practice', limit: number) {
-    super('TOO_MANY_UPLOADS', `At most ${limit} uploads at a time per ${who}; wait for one to finish`, 5);
+    super(
+      CORE_ERRORS.TOO_MANY_UPLOADS,
+      `At most ${limit} uploads at a time per ${who}; wait for one to finish`,
+      5,
+    );
   }
 }

@@ -1,18 +1,47 @@
-export * from './config';
-export * from './config.module';
-export * from './decorators';
-export * from './errors';
-export * from './exception.filter';
-export * from './logger';
-export * from './nhs-number';
-export * from './postcode';
-export * from './validation';
-export * from './permission';
-export * from './secrets';
-export * from './json-depth';
-export * from './validation-pipe';
-export * from './streamed-body';
-export * from './spool';
-export * from './upload-slots';
-export * from './transient';
-export * from './error-codes';
+export { APP_CONFIG, type AppConfig, ConfigError, loadConfig } from './config';
+export { CoreConfigModule } from './config.module';
+export {
+  CurrentUser,
+  IS_PUBLIC,
+  type Principal,
+  Public,
+  ReqMeta,
+  type RequestMeta,
+  requestMeta,
+  type Role,
+  ROLES,
+} from './decorators';
+export {
+  BodyTooSlowError,
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors';
+export { GlobalExceptionFilter, isDatabaseUnavailable, toErrorBody } from './exception.filter';
+export { genReqId, internalCallHeaders, loggerParams } from './logger';
+export { isValidNhsNumber, normaliseNhsNumber } from './nhs-number';
+export { normalisePostcode, POSTCODE } from './postcode';
+export {
+  assertPageInRange,
+  IsNhsNumber,
+  IsOdsCode,
+  isOdsCode,
+  IsOmittable,
+  IsPageNumber,
+  IsPostcode,
+  ODS_CODE,
+} from './validation';
+export { type Action, Can, PERMISSION, type Permission, type SubjectName } from './permission';
+export { readOrCreateSecret } from './secrets';
+export { jsonDepth, MAX_JSON_DEPTH } from './json-depth';
+export { QueryMemoValidationPipe } from './validation-pipe';
+export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-body';
+export { spoolBody, type SpooledBody } from './spool';
+export { retryTransient } from './transient';
+export { ERROR_CODES } from './error-codes';
+export { CORE_ERRORS } from './core.errors';

@@ -1,3 +1,5 @@
+import { SPACE_CLASS } from './separators';
+
 /**
  * NHS number validation (NHS Data Dictionary): ten digits; Modulus 11 with weights 10..2 on
  * digits 1-9; check digit = 11 - (sum mod 11), where 11 becomes 0 and 10 is invalid. A number
@@ -13,8 +15,14 @@ export function isValidNhsNumber(value: unknown): value is string {
   return (check === 11 ? 0 : check) === Number(value[9]);
 }
 
-/** Strips the spaces people type (`943 476 5919`); returns undefined for anything else. */
+const SEPARATORS = new RegExp(`[${SPACE_CLASS}-]`, 'g');
+
+/**
+ * Strips the spaces and hyphens people type (`943 476 5919`, `943-476-5919`); returns undefined
+ * for anything that is then not a valid NHS number. The SQL function `nhs_number_normalise` is the
+ * same rule.
+ */
 export function normaliseNhsNumber(value: string): string | undefined {
-  const compact = value.replace(/[\s-]/g, '');
+  const compact = value.replace(SEPARATORS, '');
   return isValidNhsNumber(compact) ? compact : undefined;
 }

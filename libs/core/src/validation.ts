@@ -13,6 +13,7 @@ import {
 import { ValidationError } from './errors';
 import { isValidNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
+import { CORE_ERRORS } from './core.errors';
 
 export const ODS_CODE = /^[A-Z]\d{5}$/;
 export function isOdsCode(value: unknown): value is string {
@@ -65,8 +66,8 @@ export const MAX_PAGE = 100_000;
 export function assertPageInRange(page: number, limit: number, total: number): void {
   if (page > 1 && (page - 1) * limit >= total)
     throw new ValidationError(
+      CORE_ERRORS.PAGE_OUT_OF_RANGE,
       `page ${page} is past the last page (${Math.max(1, Math.ceil(total / limit))})`,
-      'PAGE_OUT_OF_RANGE',
     );
 }
 

@@ -1,8 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { AuthService, PasswordService } from '@custodian/auth';
 import {
   ConflictError,
   ForbiddenError,
@@ -24,6 +23,9 @@ import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
 import { approvalRefusal, GovernanceRole, GRANT_ERRORS, planRoleChange } from './role-grants';
 import { User } from './user.entity';
+import { PasswordService } from './password.service';
+import { USER_SESSIONS, type UserSessions } from './user-sessions';
+import { IDENTITY_ERRORS } from './identity.errors';
 
 export const toOrganisationResponse = (o: Organisation): OrganisationDto => ({
   id: o.id,
@@ -64,8 +66,8 @@ export const toRoleGrantResponse = (g: RoleGrant): RoleGrantDto => ({
 class SelfRoleGrant extends ForbiddenError {
   constructor(readonly roles: GovernanceRole[]) {
     super(
-      'Administrators cannot give themselves a governance role; another administrator must request it',
       GRANT_ERRORS.SELF_ROLE_GRANT,
+      'Administrators cannot give themselves a governance role; another administrator must request it',
     );
   }
 }
@@ -80,7 +82,7 @@ export class IdentityService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly passwords: PasswordService,
-    private readonly auth: AuthService,
+    @Inject(USER_SESSIONS) private readonly auth: UserSessions,
     private readonly audit: AuditService,
   ) {}
 
@@ -107,7 +109,10 @@ export class IdentityService {
       });
     } catch (e) {
       if (isUniqueViolation(e, 'organisations_name_unique'))
-        throw new ConflictError('ORGANISATION_EXISTS', 'An organisation with this name already exists');
+        throw new ConflictError(
+          IDENTITY_ERRORS.ORGANISATION_EXISTS,
+          'An organisation with this name already exists',
+        );
       throw e;
     }
   }
@@ -118,7 +123,7 @@ export class IdentityService {
 
   async getOrganisation(id: string): Promise<Organisation> {
     const org = await this.db.getRepository(Organisation).findOneBy({ id });
-    if (!org) throw new NotFoundError('Organisation');
+    if (!org) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'Organisation');
     return org;
   }
 
@@ -179,7 +184,7 @@ export class IdentityService {
       });
     } catch (e) {
       if (isUniqueViolation(e, 'users_email_unique'))
-        throw new ConflictError('EMAIL_TAKEN', 'A user with this email already exists');
+        throw new ConflictError(IDENTITY_ERRORS.EMAIL_TAKEN, 'A user with this email already exists');
       throw e;
     }
   }
@@ -194,7 +199,7 @@ export class IdentityService {
 
   async getUser(id: string): Promise<UserWithGrants> {
     const user = await this.db.getRepository(User).findOneBy({ id });
-    if (!user) throw new NotFoundError('User');
+    if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
     return { user, pendingRoles: (await this.pendingRolesOf([id])).get(id) ?? [] };
   }
 
@@ -218,7 +223,7 @@ export class IdentityService {
         const user = await tx
           .getRepository(User)
           .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
-        if (!user) throw new NotFoundError('User');
+        if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
         const plan = dto.roles ? planRoleChange(user.roles, dto.roles) : { apply: user.roles, pending: [] };
         if (plan.pending.length && actor.id === user.id) throw new SelfRoleGrant(plan.pending);
         const next = {
@@ -229,7 +234,7 @@ export class IdentityService {
         await this.checkBindings(next.roles, next.organisationId, next.practiceOds, tx);
         if (actor.id === user.id && (dto.disabled || (dto.roles && !dto.roles.includes('admin')))) {
           throw new ConflictError(
-            'CANNOT_DEMOTE_SELF',
+            IDENTITY_ERRORS.CANNOT_DEMOTE_SELF,
             'Administrators cannot disable themselves or remove their own admin role',
           );
         }
@@ -320,10 +325,10 @@ export class IdentityService {
       const refusal = approvalRefusal(grant, actor.id);
       if (refusal)
         throw new ForbiddenError(
+          refusal,
           refusal === GRANT_ERRORS.APPROVER_IS_REQUESTER
             ? 'The administrator who requested a role cannot approve it'
             : 'Nobody can approve a role for themselves',
-          refusal,
         );
       if (grant.outcome !== 'pending')
         throw new ConflictError(GRANT_ERRORS.NOT_PENDING, `This grant was already ${grant.outcome}`);
@@ -410,14 +415,14 @@ export class IdentityService {
   /** The grant and its user, both locked: the user first, as updateUser locks them. */
   private async lockGrant(tx: EntityManager, grantId: string): Promise<{ grant: RoleGrant; user: User }> {
     const found = await tx.getRepository(RoleGrant).findOneBy({ id: grantId });
-    if (!found) throw new NotFoundError('Role grant');
+    if (!found) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'Role grant');
     const user = await tx
       .getRepository(User)
       .findOne({ where: { id: found.userId }, lock: { mode: 'pessimistic_write' } });
     const grant = await tx
       .getRepository(RoleGrant)
       .findOne({ where: { id: grantId }, lock: { mode: 'pessimistic_write' } });
-    if (!user || !grant) throw new NotFoundError('Role grant');
+    if (!user || !grant) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'Role grant');
     return { grant, user };
   }
 
@@ -502,20 +507,23 @@ export class IdentityService {
   ): Promise<void> {
     if (roles.includes('practice') && !practiceOds)
       throw new ValidationError(
+        IDENTITY_ERRORS.PRACTICE_BINDING_REQUIRED,
         'a practice user must be bound to a practice (practiceOds)',
-        'PRACTICE_BINDING_REQUIRED',
       );
     if (!roles.includes('practice') && practiceOds)
-      throw new ValidationError('practiceOds is only for practice users', 'PRACTICE_BINDING_NOT_ALLOWED');
+      throw new ValidationError(
+        IDENTITY_ERRORS.PRACTICE_BINDING_NOT_ALLOWED,
+        'practiceOds is only for practice users',
+      );
     if (roles.includes('researcher') && !organisationId)
       throw new ValidationError(
+        IDENTITY_ERRORS.ORGANISATION_REQUIRED,
         'a researcher must belong to an organisation (organisationId)',
-        'ORGANISATION_REQUIRED',
       );
     if (organisationId && !(await em.getRepository(Organisation).existsBy({ id: organisationId }))) {
       throw new ValidationError(
+        IDENTITY_ERRORS.UNKNOWN_ORGANISATION,
         'organisationId does not name an existing organisation',
-        'UNKNOWN_ORGANISATION',
       );
     }
   }

@@ -1,8 +1,9 @@
-export * from './dto';
-export * from './identity-http.module';
-export * from './identity.module';
-export * from './identity.service';
-export * from './organisation.entity';
-export * from './user.entity';
-export * from './role-grant.entity';
-export * from './role-grants';
+export { IdentityHttpModule } from './identity-http.module';
+export { IdentityModule } from './identity.module';
+export { IdentityService } from './identity.service';
+export { Organisation, type OrganisationKind } from './organisation.entity';
+export { User } from './user.entity';
+export { PasswordService } from './password.service';
+export { USER_SESSIONS } from './user-sessions';
+export { IDENTITY_ERRORS } from './identity.errors';
+export { GRANT_ERRORS } from './role-grants';

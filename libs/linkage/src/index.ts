@@ -1,12 +1,15 @@
-export * from './dto';
-export * from './linkage-http.module';
-export * from './linkage-rules';
-export * from './linkage.errors';
-export * from './linkage.module';
-export * from './linkage.service';
-export * from './linkage.sql';
-export * from './source-codes';
-export * from './source-formats';
-export * from './source-load.service';
-export * from './type1-keys.service';
-export * from './type1-keys.sql';
+export { LinkageHttpModule } from './linkage-http.module';
+export { LinkageModule } from './linkage.module';
+export { RELINK_QUEUE } from './linkage.service';
+export {
+  demographicInput,
+  demographicSteps,
+  type Exec,
+  LINKAGE_RESULT,
+  LINKAGE_WORK_MEM,
+  nhsAnchoredSteps,
+  runLinkage,
+} from './linkage.sql';
+export { SourceLoadService } from './source-load.service';
+export { Type1Keys, Type1KeysModule } from './type1-keys.service';
+export { LINKAGE_ERRORS } from './linkage.errors';

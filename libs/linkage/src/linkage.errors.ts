@@ -4,8 +4,8 @@ import { ValidationError } from '@custodian/core';
 export class CsvHeaderInvalidError extends ValidationError {
   constructor(expected: readonly string[] | null, reason: string) {
     super(
-      `${reason}${expected ? `; expected ${expected.join(',')}` : ''}`,
       'CSV_HEADER_INVALID',
+      `${reason}${expected ? `; expected ${expected.join(',')}` : ''}`,
       expected ? { expected } : undefined,
     );
   }
@@ -19,9 +19,17 @@ export class CsvHeaderInvalidError extends ValidationError {
 export class CsvMalformedError extends ValidationError {
   constructor(row: number | null) {
     super(
-      `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, unterminated quote or invalid UTF-8); nothing was loaded`,
       'CSV_MALFORMED',
+      `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, unterminated quote or invalid UTF-8); nothing was loaded`,
       row ? { row } : undefined,
     );
   }
 }
+
+/**
+ * The stable error codes this library raises (the `code` of its error answers). Each is also in
+ * ERROR_CODES (libs/core/src/error-codes.ts, the OpenAPI enum); test/error-codes.e2e-spec.ts checks.
+ */
+export const LINKAGE_ERRORS = {
+  SOURCE_LOAD_NOT_FOUND: 'SOURCE_LOAD_NOT_FOUND',
+} as const;

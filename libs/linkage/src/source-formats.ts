@@ -64,21 +64,19 @@ const code = (c: string) => `upper(${text(c)})`;
 const matches = (v: string, format: keyof typeof CODE_FORMATS) => `${v} ~ '${CODE_FORMATS[format]}'`;
 const OPCS4_NONE = OPCS4_NONE_MARKERS.map((m) => `'${m}'`).join(', ');
 
-/** NHS numbers may be written with spaces or hyphens (`943 476 5919`). */
-const nhs = (c: string) => `nullif(regexp_replace(${c}, '[\\s-]', '', 'g'), '')`;
 /** A real date, not before 1895-01-01 and not in the future (as for GP extracts, SPEC §2). */
 const plausible = (d: string) => `(${d} IS NOT NULL AND ${d} >= DATE '1895-01-01' AND ${d} <= current_date)`;
 
 /** Shared checks of the demographic columns, after the source's own key checks. */
 const demographicReasons = `
-  WHEN nhs_raw IS NOT NULL AND NOT nhs_number_is_valid(nhs_raw) THEN 'invalid_nhs_number'
+  WHEN nhs_raw IS NOT NULL AND nhs_number_normalise(nhs_raw) IS NULL THEN 'invalid_nhs_number'
   WHEN dob_raw IS NOT NULL AND NOT ${plausible('birth_date')} THEN 'invalid_dob'
   WHEN sex IS NULL THEN 'invalid_sex'
   WHEN postcode_raw IS NOT NULL AND postcode IS NULL THEN 'invalid_postcode'`;
 
 /** The parsed demographic columns shared by both formats. */
 const demographicColumns = `
-  CASE WHEN nhs_number_is_valid(nhs_raw) THEN nhs_raw END::char(10) AS nhs_number,
+  nhs_number_normalise(nhs_raw)::char(10) AS nhs_number,
   date_parse_lenient(dob_raw) AS birth_date,
   postcode_normalise(postcode_raw) AS postcode`;
 
@@ -96,7 +94,7 @@ const sexCase = (codes: 'hes' | 'social_care') =>
 const HES_STAGE = `
   WITH t AS (
     SELECT row_no - 1 AS row,
-           ${text('c1')} AS epikey, ${nhs('c2')} AS nhs_raw, ${text('c3')} AS dob_raw,
+           ${text('c1')} AS epikey, ${text('c2')} AS nhs_raw, ${text('c3')} AS dob_raw,
            upper(${text('c4')}) AS sex_raw, ${text('c5')} AS postcode_raw, ${text('c6')} AS admi_raw,
            ${code('c7')} AS diagnosis_icd10,
            CASE WHEN ${text('c8')} IN (${OPCS4_NONE}) THEN NULL ELSE ${code('c8')} END AS procedure_opcs4,
@@ -135,7 +133,7 @@ const HES_STAGE = `
 const SOCIAL_STAGE = `
   WITH t AS (
     SELECT row_no - 1 AS row,
-           ${code('c1')} AS la_code, ${text('c2')} AS person_id, ${nhs('c3')} AS nhs_raw, ${text('c4')} AS dob_raw,
+           ${code('c1')} AS la_code, ${text('c2')} AS person_id, ${text('c3')} AS nhs_raw, ${text('c4')} AS dob_raw,
            upper(${text('c5')}) AS sex_raw, ${text('c6')} AS postcode_raw, ${text('c7')} AS service_raw,
            ${text('c8')} AS start_raw, ${text('c9')} AS end_raw
       FROM source_stage_raw

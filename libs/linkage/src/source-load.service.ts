@@ -13,6 +13,7 @@ import { SOURCE_FORMATS, SourceKind } from './source-formats';
 import { relinkTable } from './relink.sql';
 import { Type1Keys } from './type1-keys.service';
 import { LINKED_SOURCES } from './type1-keys.sql';
+import { LINKAGE_ERRORS } from './linkage.errors';
 
 const RAW_COLUMNS = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9'];
 
@@ -197,7 +198,7 @@ export class SourceLoadService {
 
   async get(id: string): Promise<LinkageReport> {
     const [row] = await this.db.query(`SELECT report::text AS report FROM source_loads WHERE id = $1`, [id]);
-    if (!row) throw new NotFoundError('Source load', 'SOURCE_LOAD_NOT_FOUND');
+    if (!row) throw new NotFoundError(LINKAGE_ERRORS.SOURCE_LOAD_NOT_FOUND, 'Source load');
     return JSON.parse(row.report) as LinkageReport;
   }
 

@@ -1,6 +1,5 @@
-export * from './dto';
-export * from './objection-codes';
-export * from './objections-http.module';
-export * from './objections.module';
-export * from './objections.service';
-export * from './objections.errors';
+export { ObjectionsHttpModule } from './objections-http.module';
+export { ObjectionsModule } from './objections.module';
+export { ObjectionsService, type RegisterChange } from './objections.service';
+export { activeType1Among, objectionsAsOf } from './objections.sql';
+export { OBJECTION_NOT_FOUND } from './objections.errors';

@@ -7,4 +7,4 @@ import { NotFoundError } from '@custodian/core';
  */
 export const OBJECTION_NOT_FOUND = 'OBJECTION_NOT_FOUND';
 
-export const objectionNotFound = () => new NotFoundError('Objection', OBJECTION_NOT_FOUND);
+export const objectionNotFound = () => new NotFoundError(OBJECTION_NOT_FOUND, 'Objection');

@@ -66,6 +66,41 @@ export class ObjectionsService {
   }
 
   /**
+   * An extract's objection entries join the history, once each at their instant (re-sending the
+   * extract adds nothing: an entry of the same NHS number, type, action and instant from an extract
+   * is already there); of the same entry twice in one extract the later line is kept. `entries` is a
+   * relation or parenthesised sub-query with columns `nhs_number`, `type`, `action`, `effective_at`
+   * and `line`. The caller holds `lockRegisterShared` and calls `refreshRegister` after. Returns
+   * how many entries were added.
+   */
+  async recordExtractEntries(
+    em: EntityManager,
+    entries: string,
+    source: { extractId: string; ods: string; actorId: string },
+  ): Promise<number> {
+    const [{ n }]: { n: number }[] = await em.query(
+      `WITH ins AS (
+         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
+         SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid
+           FROM (
+             SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at)
+                    s.nhs_number, s.type, s.action, s.effective_at, s.line
+               FROM ${entries} s
+              WHERE NOT EXISTS (
+                SELECT 1 FROM objection_events e
+                 WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = s.action
+                   AND e.effective_at = s.effective_at AND e.source = 'extract')
+              ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.line DESC
+           ) x
+          ORDER BY x.line
+         RETURNING nhs_number)
+       SELECT count(*)::int AS n FROM ins`,
+      [source.extractId, source.ods, source.actorId],
+    );
+    return n;
+  }
+
+  /**
    * Recomputes the register rows of every NHS number listed in `table` (a table or temp table with
    * an `nhs_number` column) from the history. Returns how many rows changed, by type and new state.
    */

@@ -16,12 +16,13 @@ import {
 } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
-import { ObjectionsService, type RegisterChange } from '@custodian/objections';
+import { activeType1Among, ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto } from './dto';
 import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
+import { PRACTICES_ERRORS } from './practices.errors';
 
 /** Working memory for the intake's merge (transaction-local). */
 const INTAKE_WORK_MEM = '128MB';
@@ -72,7 +73,7 @@ export class ExtractsService implements OnModuleDestroy {
     // Only the practice itself uploads; any other caller sees no such practice.
     if (actor.practiceOds !== ods) {
       // Refused unread: the client's remaining bytes are dropped briefly, then the connection closes.
-      throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+      throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
     }
     // Refused at once when the practice cannot take an extract now (checked again under its lock).
     this.practices.assertAcceptsExtracts(await this.practices.get(actor, ods));
@@ -290,26 +291,12 @@ export class ExtractsService implements OnModuleDestroy {
     await this.objections.lockRegisterShared(tx);
     // Objection entries join the history once, at their instant (re-sending adds nothing), then the
     // register follows: the latest instant decides, an exact tie to the objection (refreshRegister).
-    const inserted: { n: number }[] = await tx.query(
-      `WITH ins AS (
-         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
-         SELECT x.nhs_number, x.obj_type, x.obj_action, x.obj_at, 'extract', $1, $2::char(6), $3::uuid
-           FROM (
-             SELECT DISTINCT ON (s.nhs_number, s.obj_type, s.obj_action, s.obj_at)
-                    s.nhs_number, s.obj_type, s.obj_action, s.obj_at, s.line
-               FROM subj s
-              WHERE s.kind = 'O' AND NOT EXISTS (
-                SELECT 1 FROM objection_events e
-                 WHERE e.nhs_number = s.nhs_number AND e.type = s.obj_type AND e.action = s.obj_action
-                   AND e.effective_at = s.obj_at AND e.source = 'extract')
-              ORDER BY s.nhs_number, s.obj_type, s.obj_action, s.obj_at, s.line DESC
-           ) x
-          ORDER BY x.line
-         RETURNING nhs_number)
-       SELECT count(*)::int AS n FROM ins`,
-      [extractId, ods, actor.id],
+    const objections = await this.objections.recordExtractEntries(
+      tx,
+      `(SELECT nhs_number, obj_type AS type, obj_action AS action, obj_at AS effective_at, line
+          FROM subj WHERE kind = 'O')`,
+      { extractId, ods, actorId: actor.id },
     );
-    const objections = inserted[0].n;
     await tx.query(
       `CREATE TEMP TABLE xo ON COMMIT DROP AS SELECT DISTINCT nhs_number FROM subj WHERE kind = 'O'`,
     );
@@ -330,11 +317,10 @@ export class ExtractsService implements OnModuleDestroy {
 
     // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
     // for them goes, in this transaction.
-    await tx.query(`
-      CREATE TEMP TABLE t1 ON COMMIT DROP AS
-      SELECT r.nhs_number FROM objection_register r
-       WHERE r.type = 'type1' AND r.active
-         AND r.nhs_number IN (SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj)`);
+    await tx.query(
+      `CREATE TEMP TABLE t1 ON COMMIT DROP AS
+       ${activeType1Among('(SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj)')}`,
+    );
     // Linkage keeps what it needs to count them as candidates still (from what is held of them and
     // what this extract carries), and forgets those whose Type 1 objection is no longer active.
     await this.type1Keys.keep(tx, 't1', 'xp');
@@ -518,10 +504,7 @@ export class ExtractsService implements OnModuleDestroy {
   async sweepType1Held(): Promise<number> {
     const n = await this.db.transaction(async (tx) => {
       await this.objections.lockRegisterShared(tx);
-      await tx.query(`
-        CREATE TEMP TABLE t1_sweep ON COMMIT DROP AS
-        SELECT p.nhs_number FROM patients p JOIN objection_register r ON r.nhs_number = p.nhs_number
-         WHERE r.type = 'type1' AND r.active`);
+      await tx.query(`CREATE TEMP TABLE t1_sweep ON COMMIT DROP AS ${activeType1Among('patients')}`);
       const [{ found }] = await tx.query(`SELECT count(*)::int AS found FROM t1_sweep`);
       if (!found) return 0;
       await this.type1Keys.keep(tx, 't1_sweep');
@@ -551,7 +534,7 @@ export class ExtractsService implements OnModuleDestroy {
       `SELECT report FROM extracts WHERE id = $1 AND ($2 OR practice_ods = $3)`,
       [id, wide, actor.practiceOds],
     );
-    if (!rows.length) throw new NotFoundError('Extract', 'EXTRACT_NOT_FOUND');
+    if (!rows.length) throw new NotFoundError(PRACTICES_ERRORS.EXTRACT_NOT_FOUND, 'Extract');
     return rows[0].report;
   }
 }

@@ -1,10 +1,6 @@
-export * from './dto';
-export * from './extractor';
-export * from './extracts.service';
-export * from './fhir';
-export * from './ndjson-lines';
-export * from './practice.entity';
-export * from './practices-http.module';
-export * from './practices.module';
-export * from './practices.service';
-export * from './rollout';
+export { ExtractRefusedError, runExtractor, uploadExtract } from './extractor';
+export { ExtractsService } from './extracts.service';
+export { PracticesHttpModule } from './practices-http.module';
+export { PracticesModule } from './practices.module';
+export { PracticesService } from './practices.service';
+export { PRACTICES_ERRORS } from './practices.errors';

@@ -15,6 +15,7 @@ import { AwarenessDto, CreatePracticeDto, PracticeDto, UpdatePracticeDto } from 
 import { Practice } from './practice.entity';
 import { awarenessEndsOn, canMove, isRolledOut } from './rollout';
 import { todayUtc } from './fhir';
+import { PRACTICES_ERRORS } from './practices.errors';
 
 export const isAdmin = (u: Pick<Principal, 'roles'>) => u.roles.includes('admin');
 
@@ -70,20 +71,20 @@ export class PracticesService {
       });
     } catch (e) {
       if (isUniqueViolation(e))
-        throw new ConflictError('PRACTICE_EXISTS', 'A practice with this ODS code exists');
+        throw new ConflictError(PRACTICES_ERRORS.PRACTICE_EXISTS, 'A practice with this ODS code exists');
       throw e;
     }
   }
 
   async update(actor: Principal, ods: string, dto: UpdatePracticeDto, meta?: RequestMeta): Promise<Practice> {
     if (dto.odsCode !== undefined && dto.odsCode !== ods)
-      throw new ValidationError('odsCode cannot be changed', 'ODS_CODE_IMMUTABLE');
+      throw new ValidationError(PRACTICES_ERRORS.ODS_CODE_IMMUTABLE, 'odsCode cannot be changed');
     return this.db.transaction(async (tx) => {
       const p = await this.lock(tx, ods);
       const from = p.rollout;
       if (dto.rollout !== undefined && dto.rollout !== from && !canMove(from, dto.rollout))
         throw new ConflictError(
-          'ILLEGAL_ROLLOUT_TRANSITION',
+          PRACTICES_ERRORS.ILLEGAL_ROLLOUT_TRANSITION,
           `A practice cannot move from ${from} to ${dto.rollout}`,
         );
       const changed: string[] = [];
@@ -150,12 +151,15 @@ export class PracticesService {
   ): Promise<Practice> {
     const today = todayUtc();
     if (dto.startedOn > today)
-      throw new ValidationError('startedOn cannot be in the future', 'AWARENESS_DATE_IN_FUTURE');
+      throw new ValidationError(
+        PRACTICES_ERRORS.AWARENESS_DATE_IN_FUTURE,
+        'startedOn cannot be in the future',
+      );
     const admin = isAdmin(actor);
     if (dto.reason !== undefined && !admin)
       throw new ValidationError(
+        PRACTICES_ERRORS.AWARENESS_REASON_ADMIN_ONLY,
         'Only an admin gives a reason for a correction',
-        'AWARENESS_REASON_ADMIN_ONLY',
       );
     return this.db.transaction(async (tx) => {
       const p = await this.lock(tx, ods, actor);
@@ -165,17 +169,17 @@ export class PracticesService {
       if (correction && !admin)
         throw previous === null
           ? new ValidationError(
+              PRACTICES_ERRORS.AWARENESS_BACKDATED,
               `The awareness period counts from the day it is recorded: startedOn must be today (${today}); an admin may correct it with a reason`,
-              'AWARENESS_BACKDATED',
             )
           : new ConflictError(
-              'AWARENESS_ALREADY_RECORDED',
+              PRACTICES_ERRORS.AWARENESS_ALREADY_RECORDED,
               `Awareness was recorded as started on ${previous}; an admin may correct it with a reason`,
             );
       if (correction && !dto.reason)
         throw new ValidationError(
+          PRACTICES_ERRORS.AWARENESS_REASON_REQUIRED,
           'A correction of the awareness start (a past date, or a change) needs a reason',
-          'AWARENESS_REASON_REQUIRED',
         );
       p.awarenessStartedOn = dto.startedOn;
       const saved = await tx.save(p);
@@ -204,17 +208,19 @@ export class PracticesService {
 
   async get(actor: Principal, ods: string): Promise<Practice> {
     const p = await this.db.getRepository(Practice).findOneBy({ odsCode: ods });
-    if (!p || !this.sees(actor, ods)) throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+    if (!p || !this.sees(actor, ods))
+      throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
     return p;
   }
 
   /** Loads a practice the caller may see (404 otherwise), locked for update. */
   async lock(tx: EntityManager, ods: string, actor?: Principal): Promise<Practice> {
-    if (actor && !this.sees(actor, ods)) throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+    if (actor && !this.sees(actor, ods))
+      throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
     const p = await tx
       .getRepository(Practice)
       .findOne({ where: { odsCode: ods }, lock: { mode: 'pessimistic_write' } });
-    if (!p) throw new NotFoundError('Practice', 'PRACTICE_NOT_FOUND');
+    if (!p) throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
     return p;
   }
 
@@ -227,7 +233,7 @@ export class PracticesService {
   assertAcceptsExtracts(p: Practice): void {
     if (!isRolledOut(p.rollout))
       throw new ConflictError(
-        'PRACTICE_NOT_ROLLED_OUT',
+        PRACTICES_ERRORS.PRACTICE_NOT_ROLLED_OUT,
         'This practice is not rolled out; extracts are not accepted',
       );
     if (
@@ -235,7 +241,7 @@ export class PracticesService {
       todayUtc() < awarenessEndsOn(p.awarenessStartedOn, this.config.awarenessDays)
     )
       throw new ConflictError(
-        'AWARENESS_PERIOD_NOT_OVER',
+        PRACTICES_ERRORS.AWARENESS_PERIOD_NOT_OVER,
         p.awarenessStartedOn
           ? `The patient awareness period runs until ${awarenessEndsOn(p.awarenessStartedOn, this.config.awarenessDays)}`
           : 'The practice has not started informing its patients (no awareness start recorded)',

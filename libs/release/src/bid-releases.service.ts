@@ -56,14 +56,14 @@ export class BidReleasesService {
         meta,
         details: { code },
       });
-      return new ForbiddenError(message, code);
+      return new ForbiddenError(code, message);
     };
     // Reviewers see every bid that has left draft; anything else does not exist for them.
     const [bid] = await this.db.query(
       `SELECT id, state, organisation_id FROM bids WHERE id = $1 AND state <> 'draft'`,
       [bidId],
     );
-    if (!bid) throw new NotFoundError('Bid', 'BID_NOT_FOUND');
+    if (!bid) throw new NotFoundError('BID_NOT_FOUND', 'Bid');
     if (actor.roles.includes('admin'))
       throw await deny('SEGREGATION_OF_DUTIES', 'Administrators never generate releases');
     if (actor.organisationId && actor.organisationId === bid.organisation_id)
@@ -84,8 +84,8 @@ export class BidReleasesService {
         );
       if (releasable.voters.includes(actor.id))
         throw new ForbiddenError(
-          'A panel member who voted on this bid cannot release it',
           'SEGREGATION_OF_DUTIES',
+          'A panel member who voted on this bid cannot release it',
         );
       const [busy] = await tx.query(
         `SELECT id FROM releases WHERE bid_id = $1 AND state IN ('queued','running')`,

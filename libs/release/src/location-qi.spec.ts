@@ -1,5 +1,5 @@
 import { chooseNode, combineNodes, FileNodeStats, nodeHeight } from './k-anonymity';
-import { AREAS } from '../../synth/src/reference-data';
+import { AREAS } from '@custodian/synth';
 import { laRegion, locationQis, providerRegion, PROVIDER_REGION } from './location-qi';
 import { POSTCODE_AREA_REGION } from './reference-data';
 

@@ -133,7 +133,7 @@ export class ReleaseService {
 
   async get(id: string, principal: Principal): Promise<ReleaseView> {
     const row = await this.load(id);
-    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('Release');
+    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('NOT_FOUND', 'Release');
     const files: ReleaseFileInfo[] =
       row.state === 'completed'
         ? (
@@ -188,7 +188,7 @@ export class ReleaseService {
     range?: string,
   ): Promise<OpenedFile> {
     const row = await this.load(id);
-    if (!row || !(await this.currentRecipient(row, principal))) throw new NotFoundError('Release');
+    if (!row || !(await this.currentRecipient(row, principal))) throw new NotFoundError('NOT_FOUND', 'Release');
     if (row.state !== 'completed')
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
@@ -202,13 +202,13 @@ export class ReleaseService {
       `SELECT name, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name = $2`,
       [id, name],
     );
-    if (!file) throw new NotFoundError('File');
+    if (!file) throw new NotFoundError('NOT_FOUND', 'File');
     const full = path.join(this.engine.dirOf(id), file.name);
     const size = await stat(full).then(
       (s) => s.size,
       () => undefined,
     );
-    if (size === undefined) throw new NotFoundError('File');
+    if (size === undefined) throw new NotFoundError('NOT_FOUND', 'File');
     await this.audit.record({
       action: 'release.downloaded',
       actor: principal,

@@ -1,10 +1,5 @@
-export * from './dates';
-export * from './fhir';
-export * from './error-model';
-export * from './generate';
-export * from './nhs-numbers';
-export * from './population';
+export { DEFAULT_ERROR_MODEL, type ErrorModel, parseErrorModel } from './error-model';
+export { generate } from './generate';
+export { DEFAULT_EVENTS_PER_PATIENT, DEFAULT_SEED, Population } from './population';
+export { AREAS, HES_DIAGNOSES, SERVICES_ADULT, SERVICES_CHILD } from './reference-data';
 export { mix32, Rng, uuid, Weighted } from './prng';
-export * from './reference-data';
-export * from './secondary';
-export * from './writer';

@@ -5,11 +5,23 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { Client } from 'pg';
-import { createApiApp } from '../../../apps/api/src/bootstrap';
 import { AppConfig, loadConfig, Role } from '@custodian/core';
 import { IdentityService, Organisation, OrganisationKind, User } from '@custodian/identity';
 import { createTestDatabase, TestDatabase } from './database';
+import { bidAt, type BidOptions, type BidStage, type FactoryBid } from './bids';
 import { withOpenApiContract } from './openapi-contract';
+
+/** How the application under test is built: `createApiApp` of apps/api/src/bootstrap.ts. */
+export type ApiAppFactory = (config: AppConfig, databaseUrl: string) => Promise<NestFastifyApplication>;
+let loadApiApp: (() => Promise<ApiAppFactory>) | undefined;
+
+/**
+ * Registers the application under test. A library never imports an app, so the test run's setup
+ * file (`test/support/api-app.ts`, vitest `setupFiles`) hands it over, loaded on first use.
+ */
+export function registerApiApp(load: () => Promise<ApiAppFactory>): void {
+  loadApiApp = load;
+}
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
 
@@ -43,6 +55,8 @@ export interface Factory {
       practiceOds: string;
     }>,
   ): Promise<User>;
+  /** A bid at this stage of its life, taken there over HTTP (see `bidAt`). */
+  bid(stage: BidStage, options?: BidOptions): Promise<FactoryBid>;
 }
 
 let seq = 0;
@@ -59,6 +73,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
+  if (!loadApiApp)
+    throw new Error('No application registered: vitest setupFiles must include test/support/api-app.ts');
+  const createApiApp = await loadApiApp();
   const app = await createApiApp(config, db.url);
   const sql = await db.superuser();
   const identity = app.get(IdentityService);
@@ -78,6 +95,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         practiceOds: o.practiceOds ?? (roles.includes('practice') ? 'A81001' : undefined),
       });
     },
+    bid: (stage, options) => bidAt(testApp, stage, options),
   };
   // Every response is checked against the checked-in docs/openapi.json (the contract test).
   const http = withOpenApiContract(request(app.getHttpServer()));
@@ -87,7 +105,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       throw new Error(`login failed for test user: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.accessToken as string;
   };
-  return {
+  const testApp: TestApp = {
     app,
     config,
     db,
@@ -105,4 +123,5 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       await db.drop();
     },
   };
+  return testApp;
 }

@@ -1,3 +1,4 @@
-export * from './app';
-export * from './database';
-export * from './openapi-contract';
+export { createTestApp, registerApiApp, TEST_PASSWORD, type TestApp } from './app';
+export { BID_STAGES } from './bids';
+export { createTestDatabase, type TestDatabase } from './database';
+export { OpenApiContract, type OpenApiDocument } from './openapi-contract';

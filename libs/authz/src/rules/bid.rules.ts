@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /**
  * Bids and their agreements. Record-level rules (own organisation, state, recusal, segregation of

@@ -1,4 +1,4 @@
-import type { RulesFile } from '../ability';
+import type { RulesFile } from './types';
 
 /**
  * Every signed-in user who holds a role may read the dataset catalogue. A user with none (their

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /** Extracts: a practice uploads its own and reads their reports; admins and data managers read reports. */
 export const extractRules: RulesFile = (user, { can }) => {

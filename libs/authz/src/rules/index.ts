@@ -1,4 +1,4 @@
-import type { RulesFile } from '../ability';
+import type { RulesFile } from './types';
 import { auditRules } from './audit.rules';
 import { bidRules } from './bid.rules';
 import { datasetRules } from './dataset.rules';

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /**
  * Objections through the API: practices only. Any practice registers; which objections a practice

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /**
  * Practices (SPEC §7): admins create, change, roll out and read every practice; a practice account

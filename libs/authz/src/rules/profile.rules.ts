@@ -1,4 +1,4 @@
-import type { RulesFile } from '../ability';
+import type { RulesFile } from './types';
 
 /** Every signed-in user may read their own profile and end their own session. */
 export const profileRules: RulesFile = (_user, { can }) => {

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /**
  * Releases: the release officer reads every release (and generates them); admins and auditors

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /**
  * Governance-role grants (issue #28): administrators list and decide them. That the approver is

@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 /** HES and social-care loads and their linkage reports: the centre's data managers only. */
 export const sourceRules: RulesFile = (user, { can }) => {

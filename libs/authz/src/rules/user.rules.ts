@@ -1,4 +1,4 @@
-import { has, RulesFile } from '../ability';
+import { has, RulesFile } from './types';
 
 export const userRules: RulesFile = (user, { can }) => {
   if (has(user, 'admin')) can(['create', 'read', 'update'], 'User');

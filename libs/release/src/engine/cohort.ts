@@ -1,4 +1,5 @@
 import { Dataset } from '@custodian/catalog';
+import { objectionsAsOf } from '@custodian/objections';
 import { FILE_BIT, gpCounts, isPerEvent, orderKey, sourcePresence, DATASET_SQL } from '../release-sql';
 import { objectionPolicy } from '../release-spec';
 import { ClaimedRelease, EngineContext, Query, rangeOf, workTables } from './context';
@@ -27,7 +28,7 @@ export async function buildCohort(
 
   // 1. Objection snapshot, as the register stood at this attempt's instant (recorded on the row).
   await q(
-    `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM objections_as_of($1::timestamptz)`,
+    `CREATE TEMP TABLE rel_obj ON COMMIT DROP AS SELECT nhs_number AS nhs, type FROM (${objectionsAsOf('$1::timestamptz')}) o`,
     [rel.snapshotCut],
   );
   await q(`CREATE UNLOGGED TABLE ${work.blocked} (nhs char(10) PRIMARY KEY, reason text NOT NULL)`);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import argon2 from 'argon2';
 import { ValidationError } from '@custodian/core';
+import { IDENTITY_ERRORS } from './identity.errors';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
@@ -19,8 +20,8 @@ export class PasswordService {
       [...password].length > PASSWORD_MAX
     ) {
       throw new ValidationError(
+        IDENTITY_ERRORS.WEAK_PASSWORD,
         `password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`,
-        'WEAK_PASSWORD',
       );
     }
   }

@@ -2,9 +2,9 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '@custodian/core';
-import { BidsService } from './bids.service';
-import type { CreateBidDto } from './dto';
+import { BidsService, type CreateBidDto } from '@custodian/bids';
 import { PanelService } from './panel.service';
+import { ScreeningService } from './screening.service';
 
 const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
   {
@@ -137,6 +137,7 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
   const panel = ['panel1', 'panel2', 'panel3'].map((p) => by(`${p}@custodian.example`));
   if (!researcher || !officer || panel.some((p) => !p)) return 0;
   const bids = app.get(BidsService);
+  const screening = app.get(ScreeningService);
   const votes = app.get(PanelService);
   let created = 0;
   for (const { key, ...dto } of DEMO_BIDS) {
@@ -146,13 +147,13 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
     await bids.submit(researcher, bid.id);
     if (key === 'submitted') continue;
     if (key === 'returned') {
-      await bids.screen(officer, bid.id, {
+      await screening.screen(officer, bid.id, {
         outcome: 'return',
         remarks: 'Say which areas the study covers, and why it needs 36 months rather than 12.',
       });
       continue;
     }
-    await bids.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
+    await screening.screen(officer, bid.id, { outcome: 'accept', remarks: 'Complete; into review' });
     const voters = key === 'in_review' ? panel.slice(0, 1) : panel;
     for (const member of voters) {
       const r = await votes.vote(member!, bid.id, {

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '@custodian/audit';
+import { BidsModule } from '@custodian/bids';
+import { PanelService } from './panel.service';
+import { ScreeningService } from './screening.service';
+import { BidVote } from './vote.entity';
+
+/** Screening, votes, recusal, quorum and the decision: the reviewers' side of a bid. */
+@Module({
+  imports: [TypeOrmModule.forFeature([BidVote]), AuditModule, BidsModule],
+  providers: [PanelService, ScreeningService],
+  exports: [PanelService, ScreeningService],
+})
+export class GovernanceModule {}

@@ -1,0 +1,15 @@
+/**
+ * The stable error codes this library raises (the `code` of its error answers). Each is also in
+ * ERROR_CODES (libs/core/src/error-codes.ts, the OpenAPI enum); test/error-codes.e2e-spec.ts checks.
+ */
+export const IDENTITY_ERRORS = {
+  CANNOT_DEMOTE_SELF: 'CANNOT_DEMOTE_SELF',
+  EMAIL_TAKEN: 'EMAIL_TAKEN',
+  NOT_FOUND: 'NOT_FOUND',
+  ORGANISATION_EXISTS: 'ORGANISATION_EXISTS',
+  ORGANISATION_REQUIRED: 'ORGANISATION_REQUIRED',
+  PRACTICE_BINDING_NOT_ALLOWED: 'PRACTICE_BINDING_NOT_ALLOWED',
+  PRACTICE_BINDING_REQUIRED: 'PRACTICE_BINDING_REQUIRED',
+  UNKNOWN_ORGANISATION: 'UNKNOWN_ORGANISATION',
+  WEAK_PASSWORD: 'WEAK_PASSWORD',
+} as const;

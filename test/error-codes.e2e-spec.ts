@@ -1,0 +1,35 @@
+import { AUTH_ERRORS } from '@custodian/auth';
+import { BIDS_ERRORS } from '@custodian/bids';
+import { CORE_ERRORS, ERROR_CODES } from '@custodian/core';
+import { GOVERNANCE_ERRORS } from '@custodian/governance';
+import { GRANT_ERRORS, IDENTITY_ERRORS } from '@custodian/identity';
+import { LINKAGE_ERRORS } from '@custodian/linkage';
+import { OBJECTION_NOT_FOUND } from '@custodian/objections';
+import { PRACTICES_ERRORS } from '@custodian/practices';
+
+/**
+ * Error codes are constants per library (`<lib>.errors.ts`); the OpenAPI document's enum
+ * (ERROR_CODES, in core, which imports no other library) lists every one of them.
+ */
+describe('error codes', () => {
+  const perLibrary: Record<string, Record<string, string>> = {
+    CORE_ERRORS,
+    AUTH_ERRORS,
+    IDENTITY_ERRORS,
+    GRANT_ERRORS,
+    LINKAGE_ERRORS,
+    OBJECTIONS: { OBJECTION_NOT_FOUND },
+    PRACTICES_ERRORS,
+    BIDS_ERRORS,
+    GOVERNANCE_ERRORS,
+  };
+
+  it('every library constant is a stable code of the OpenAPI enum, named as it reads', () => {
+    const listed = new Set<string>(ERROR_CODES);
+    for (const [lib, codes] of Object.entries(perLibrary))
+      for (const [name, code] of Object.entries(codes)) {
+        expect(listed.has(code), `${lib}.${name}`).toBe(true);
+        expect(code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+      }
+  });
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Client } from 'pg';
 import { createTestDatabase, TestDatabase } from '@custodian/testing';
-import { isFirstOfJanuary, partialDobMatch } from './linkage-rules';
+import { isFirstOfJanuary, swappedDob } from './linkage-rules';
 import { Exec, LINKAGE_RESULT, runLinkage } from './linkage.sql';
 import { keepType1Keys } from './type1-keys.sql';
 
@@ -176,9 +176,9 @@ describe('linkage against the truth (issue #26)', () => {
         `SELECT l.id::int AS id, p.nhs_number AS nhs, l.step FROM ${LINKAGE_RESULT} l JOIN patients p ON p.id = l.patient_id`,
       );
       const byId = new Map(rows.map((x) => [x.id, x]));
-      // Who the centre could know with a row's demographics at step 6 (exact DOB) or 7 (partial).
+      // Who the centre could know with a row's demographics at step 6 (exact DOB) or 7 (also swapped).
       const fits = (x: Row, sex: string, dob: string, pc: string | null, step: number) =>
-        x.sex === sex && x.postcode === pc && (step === 6 ? x.dob === dob : partialDobMatch(x.dob, dob));
+        x.sex === sex && x.postcode === pc && (x.dob === dob || (step === 7 && swappedDob(x.dob) === dob));
       const knowable = (x: Row, t: Person, step: number) =>
         ((t.status === 'held' || (t.status === 'type1Kept' && !isFirstOfJanuary(t.dob))) &&
           fits(x, t.sex, t.dob, t.postcode, step)) ||

@@ -298,6 +298,25 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  it('rejects an aggregate table with a row or column from fewer than AGG_MIN_POPULATION persons (#27)', async () => {
+    // Two sexes added, every cell `*` (no lone `*`, the cross-product whole): at most 7 persons each.
+    const dir = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => {
+      const years = [
+        ...new Set(
+          s
+            .trim()
+            .split('\n')
+            .slice(1)
+            .map((l) => l.split(',')[1]),
+        ),
+      ];
+      return s + years.flatMap((y) => [`M,${y},*\n`, `U,${y},*\n`]).join('');
+    });
+    expect((await rejection(dir, ids.aggregate)).message).toMatch(
+      /aggregate: aggregate.csv.gz: a value of sex has at most \d+ persons behind it, fewer than 100/,
+    );
+  });
+
   it('rejects a wrong SHA-256 (same rows, other bytes) and a manifest that differs from release_files', async () => {
     const dir = corrupted(ids.identifiable, 'gp.csv.gz', (s) => s); // re-gzipped at another level
     expect((await rejection(dir, ids.identifiable)).message).toMatch(

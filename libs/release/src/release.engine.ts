@@ -439,7 +439,12 @@ export class ReleaseEngine {
         removedByFile: prepared.kAnon?.removedByFile,
       },
       this.db,
-      { keys: this.keys, anonK: this.config.anonK, anonMaxSuppression: this.config.anonMaxSuppression },
+      {
+        keys: this.keys,
+        anonK: this.config.anonK,
+        anonMaxSuppression: this.config.anonMaxSuppression,
+        aggMinPopulation: this.config.aggMinPopulation,
+      },
     ).catch(async (err) => {
       if (!(err instanceof VerificationFailure)) throw err;
       await this.audit.record({

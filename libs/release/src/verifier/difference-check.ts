@@ -24,14 +24,14 @@ export async function differenceProblem(
     [release.bidId, release.id],
   )) as { id: string }[];
   if (!prev) return {};
+  // One merge of the two releases' ledgers (both read in NHS-number order from the primary key).
   const [counts] = (await db.query(
-    `WITH now_rel AS (SELECT nhs, state FROM release_ledger_persons WHERE release_id = $1),
-          then_rel AS (SELECT nhs FROM release_ledger_persons WHERE release_id = $2 AND state = 'released')
-     SELECT (SELECT count(*) FROM now_rel)::int AS recorded,
-            (SELECT count(*) FROM then_rel t
-              WHERE NOT EXISTS (SELECT 1 FROM now_rel n WHERE n.nhs = t.nhs AND n.state = 'released'))::int AS left_,
-            (SELECT count(*) FROM now_rel n
-              WHERE n.state = 'released' AND NOT EXISTS (SELECT 1 FROM then_rel t WHERE t.nhs = n.nhs))::int AS joined`,
+    `SELECT count(n.nhs)::int AS recorded,
+            count(*) FILTER (WHERE t.nhs IS NOT NULL AND n.state IS DISTINCT FROM 'released')::int AS left_,
+            count(*) FILTER (WHERE n.state = 'released' AND t.nhs IS NULL)::int AS joined
+       FROM (SELECT nhs, state FROM release_ledger_persons WHERE release_id = $1) n
+       FULL JOIN (SELECT nhs FROM release_ledger_persons WHERE release_id = $2 AND state = 'released') t
+         ON t.nhs = n.nhs`,
     [release.id, prev.id],
   )) as { recorded: number; left_: number; joined: number }[];
   if (!counts.recorded)

@@ -185,15 +185,15 @@ export async function verifyRelease(
     deps.keys,
   );
   if (ids) checks.add(ids.description);
-  // Releases of one bid compared with each other (#27): its own SQL over the release ledger.
-  if (tier !== 'aggregate') {
-    const diff = await differenceProblem(db, { id: release.id, bidId: rel.bid_id }, deps.anonK);
-    if (diff.problem) fail('differencing', diff.problem);
-    if (diff.comparedWith)
-      checks.add(
-        `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
-      );
-  }
+  // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
+  // PostgreSQL while the files are read here (settled, so that its failure is reported first).
+  const difference =
+    tier === 'aggregate'
+      ? undefined
+      : differenceProblem(db, { id: release.id, bidId: rel.bid_id }, deps.anonK).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
 
   // The files are read at once (gunzip runs off the main thread, so one file's inflating overlaps
   // another's checks); each notes its checks apart, merged in file order, and the first failure in
@@ -243,6 +243,13 @@ export async function verifyRelease(
       return { result, own };
     }),
   );
+  const diff = await difference;
+  if (diff && 'error' in diff) throw diff.error;
+  if (diff?.value.problem) fail('differencing', diff.value.problem);
+  if (diff?.value.comparedWith)
+    checks.add(
+      `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
+    );
   const perFile = settled.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;

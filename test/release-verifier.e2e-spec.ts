@@ -38,7 +38,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number };
+  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
   const scratch: string[] = [];
 
   beforeAll(async () => {
@@ -52,6 +52,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
       keys: t.app.get(ReleaseKeys),
       anonK: config.anonK,
       anonMaxSuppression: config.anonMaxSuppression,
+      aggMinPopulation: config.aggMinPopulation,
     };
 
     // 200 persons alike in age, sex, area and ethnicity (classes well over k), each with a GP event,

@@ -121,27 +121,42 @@ export async function measureTruth(client: Client): Promise<{ steps: StepTruth[]
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-/** The measurement as Markdown tables (what docs/LINKAGE.md shows), and one `TRUTH` line per source. */
+/**
+ * The measurement as Markdown tables (what docs/LINKAGE.md shows): per source and step, the share of
+ * the source's rows, precision, and the step's part of the recall (right links at the step ÷ rows
+ * whose person is held; the parts add up to the recall); one `TRUTH` line per source; and the
+ * HES–DID published figure beside ours.
+ */
 export function formatTruth(m: { steps: StepTruth[]; sources: SourceTruth[] }): string {
   const out: string[] = [];
   for (const src of m.sources.filter((s) => s.source !== 'all')) {
-    out.push(`\n${src.source}: precision and recall per step against linkage_truth.csv`);
+    out.push(`\n${src.source}: share, precision and recall per step against linkage_truth.csv`);
     out.push(
-      '| step | linked | right | wrong | precision | wrong: outsider | wrong: Type 1 | wrong: held person |',
+      '| step | rows | share | right | wrong | precision | recall (part) | wrong: outsider | wrong: Type 1 | wrong: held person |',
     );
-    out.push('|---|---|---|---|---|---|---|---|');
+    out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const s of m.steps.filter((x) => x.source === src.source && x.step !== 'unlinked'))
       out.push(
-        `| ${s.step} | ${s.rows} | ${s.right} | ${s.wrong} | ${pct(s.right / s.rows)} | ${s.wrongOutsider} | ${s.wrongType1} | ${s.wrongHeld} |`,
+        `| ${s.step} | ${s.rows} | ${pct(s.rows / src.rows)} | ${s.right} | ${s.wrong} | ${pct(s.right / s.rows)} | ${pct(src.held ? s.right / src.held : 0)} | ${s.wrongOutsider} | ${s.wrongType1} | ${s.wrongHeld} |`,
       );
     const un = m.steps.find((x) => x.source === src.source && x.step === 'unlinked');
-    out.push(`| unlinked | ${un?.rows ?? 0} | | | | | | |`);
+    out.push(`| unlinked | ${un?.rows ?? 0} | ${pct((un?.rows ?? 0) / src.rows)} | | | | | | | |`);
+    out.push(
+      `| all | ${src.linked} | ${pct(src.linked / src.rows)} | ${src.right} | ${src.wrong} | ${pct(src.precision)} | ${pct(src.recall)} | | | |`,
+    );
   }
   out.push('');
   for (const s of m.sources)
     out.push(
       `TRUTH ${s.source} rows=${s.rows} linked=${s.linked} right=${s.right} wrong=${s.wrong} ` +
         `precision=${pct(s.precision)} held=${s.held} recall=${pct(s.recall)} type1_linked=${s.type1Linked}`,
+    );
+  const all = m.sources.find((s) => s.source === 'all');
+  if (all)
+    out.push(
+      `HES-DID (published): 97.6% of 32.3M records linked, 0.2% false matches, 4.1% missed; here: ` +
+        `${pct(all.linked / all.rows)} linked, ${pct(all.linked ? all.wrong / all.linked : 0)} false matches, ` +
+        `${pct(all.held ? 1 - all.right / all.held : 0)} of held people's rows missed (synthetic data)`,
     );
   return out.join('\n');
 }

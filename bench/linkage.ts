@@ -7,7 +7,8 @@
  *
  * Uses DATABASE_URL (a superuser URL) when set, else an embedded PostgreSQL under .data/bench-pg.
  * --reuse keeps the generated database for the next --reuse run (generation takes minutes).
- * Prints precision per step against the rows' truth (the person each was derived from), and one line
+ * Prints, per step, the share of rows, precision and recall against the rows' truth (the person each
+ * was derived from), the HES–DID published figure beside them, and one line
  * `BENCH linkage ratio=… linkage_s=… hashjoin_s=… … precision=… recall=…` (medians over --repeat runs).
  */
 import 'reflect-metadata';
@@ -23,6 +24,9 @@ import {
   runLinkage,
 } from '@custodian/linkage';
 import { benchServer } from './common';
+
+/** The input is hes_episodes' own rows, as the re-link job's is (linkage.sql.ts `LinkageOptions`). */
+const RELINK = { inputInSources: true };
 
 /** The Type 1 digests' HMAC key (no digests are kept in the benchmark; the probe runs all the same). */
 const BENCH_TYPE1_KEY = Buffer.alloc(32, 7);
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
 
       await exec('BEGIN');
       await exec(`SELECT set_config('work_mem', $1, true)`, [LINKAGE_WORK_MEM]);
-      const [c, ls] = await timed(() => runLinkage(exec, input, BENCH_TYPE1_KEY));
+      const [c, ls] = await timed(() => runLinkage(exec, input, BENCH_TYPE1_KEY, RELINK));
       counts = c;
       await exec('ROLLBACK');
       linkTimes.push(ls);
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
     // The relink job's write-back of the links into hes_episodes, measured once (not in the ratio).
     await exec('BEGIN');
     await exec(`SELECT set_config('work_mem', $1, true)`, [LINKAGE_WORK_MEM]);
-    await runLinkage(exec, input, BENCH_TYPE1_KEY);
+    await runLinkage(exec, input, BENCH_TYPE1_KEY, RELINK);
     const [, writeS] = await timed(() =>
       exec(`UPDATE hes_episodes t SET patient_id = l.patient_id, linkage_step = l.step
               FROM ${LINKAGE_RESULT} l WHERE t.id = l.id AND t.patient_id IS NULL`),
@@ -138,30 +142,45 @@ async function main(): Promise<void> {
        GROUP BY 1 ORDER BY 1`);
     // (ANALYZE above: without statistics the planner nested-looped 100k × 100k.)
     await exec('ROLLBACK');
-    let [right, wrong, heldRows] = [0, 0, 0];
-    for (const r of truth as { step: string; rows: number; right: number; wrong: number; held: number }[]) {
+    let [right, wrong, heldRows, linkedRows] = [0, 0, 0, 0];
+    const perStep = truth as { step: string; rows: number; right: number; wrong: number; held: number }[];
+    for (const r of perStep) {
       right += r.right;
       wrong += r.wrong;
       heldRows += r.held;
-      if (r.step !== 'unlinked')
-        say(
-          `step ${r.step}: ${r.rows} linked, ${r.right} right, ${r.wrong} wrong, precision ${((100 * r.right) / r.rows).toFixed(2)}%`,
-        );
+      if (r.step !== 'unlinked') linkedRows += r.rows;
     }
-    const precisionLine = `precision=${((100 * right) / Math.max(1, right + wrong)).toFixed(3)}% recall=${((100 * right) / Math.max(1, heldRows)).toFixed(3)}% wrong=${wrong}`;
+    const pct = (n: number, d: number) => `${((100 * n) / Math.max(1, d)).toFixed(2)}%`;
+    // Per step: share of all rows, precision of its links, and its part of the recall (right links
+    // at the step ÷ rows whose person is held); the parts add up to the recall.
+    say('| step | rows | share | right | wrong | precision | recall (part) |\n|---|---|---|---|---|---|---|');
+    for (const r of perStep)
+      say(
+        r.step === 'unlinked'
+          ? `| unlinked | ${r.rows} | ${pct(r.rows, ROWS)} | | | | |`
+          : `| ${r.step} | ${r.rows} | ${pct(r.rows, ROWS)} | ${r.right} | ${r.wrong} | ${pct(r.right, r.rows)} | ${pct(r.right, heldRows)} |`,
+      );
+    say(
+      `| all | ${linkedRows} | ${pct(linkedRows, ROWS)} | ${right} | ${wrong} | ${pct(right, right + wrong)} | ${pct(right, heldRows)} |`,
+    );
+    say(
+      `HES-DID (published): 97.6% of 32.3M records linked, 0.2% false matches, 4.1% missed; here: ` +
+        `${pct(linkedRows, ROWS)} linked, ${pct(wrong, right + wrong)} false matches, ${pct(heldRows - right, heldRows)} of linkable rows missed (generated data)`,
+    );
+    const precisionLine = `precision=${((100 * right) / Math.max(1, right + wrong)).toFixed(3)}% recall=${((100 * right) / Math.max(1, heldRows)).toFixed(3)}% wrong=${wrong} linked_share=${((100 * linkedRows) / ROWS).toFixed(2)}% hesdid_linked_share=97.6%`;
 
     if (EXPLAIN) {
       for (const [label, q] of [
         ['hash join', hashJoin.replace(/CREATE TEMP TABLE bench_hashjoin ON COMMIT DROP AS/, '')],
         ['steps 1-5, 8', nhsAnchoredSteps(input)],
-        ['steps 6-7', demographicSteps()],
+        ['steps 6-7', demographicSteps(RELINK)],
       ] as const) {
         await exec('BEGIN');
         await exec(`SELECT set_config('work_mem', $1, true)`, [LINKAGE_WORK_MEM]);
         await exec(
           `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
         );
-        for (const prep of demographicInput(input)) await exec(prep);
+        for (const prep of demographicInput(input, RELINK)) await exec(prep);
         const plan = await exec(
           `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${q}`,
           q.includes('$1') ? [BENCH_TYPE1_KEY] : [],

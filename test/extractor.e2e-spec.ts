@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { runExtractor } from '@custodian/practices';
+import { LINKAGE_KEY_SHARED_URL, runExtractor } from '@custodian/practices';
 import { checkUploadUrl, ExtractCommand, readToken, TOKEN_ENV } from '../apps/cli/src/extract.command';
 import {
   condition,
@@ -121,12 +121,14 @@ describe('the practice-side extractor (cli extract)', () => {
       birthDate: '1970-03-04',
       gender: 'female',
       address: [{ postalCode: 'LS1 4AP' }],
-      extension: patient('a', n.a).extension,
+      // a, c and d have the Type 1 objector b's sex, DOB and postcode (issue #26): marked, b not described.
+      extension: [...patient('a', n.a).extension, { url: LINKAGE_KEY_SHARED_URL, valueBoolean: true }],
       generalPractitioner: patient('a', n.a).generalPractitioner,
     });
     expect(report).toEqual({
       lines: 19,
       written: 13,
+      patientsSharingKeyWithType1: 3,
       removed: {
         type1Patients: 1,
         type1Resources: 3,

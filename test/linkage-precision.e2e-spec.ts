@@ -7,7 +7,8 @@ import { HES_HEADER, hes, insertPatients, nhsNumber, SOCIAL_HEADER, social, toCs
  * evidence cannot tell. Step 6 (no NHS number) needs sex + DOB + full postcode, and every person the
  * centre knows to have them — a held patient, a Type 1 objector's kept digest, or someone an NHS
  * number on another source row names (an outsider, an objector never held) — is a candidate; more
- * than one, or one not held, and the row is nobody's. Step 7 links nothing.
+ * than one, or one not held, and the row is nobody's. Step 7 is step 6 with the day and month of the
+ * DOB swapped as well (same year).
  */
 describe('linkage precision (issue #26)', () => {
   let t: TestApp;
@@ -99,18 +100,37 @@ describe('linkage precision (issue #26)', () => {
     expect(await hesLink('MV2')).toEqual({ patientId: ids.get(n[0]), step: 6 });
   });
 
-  it('step 7 links nothing: a swapped day and month, even at the same address, is nobody’s', async () => {
-    const n = nhsNumber(261000701);
-    await insertPatients(t.sql, [{ nhs: n, dob: '1975-04-11', sex: 'F', postcode: 'WF1 3JS' }]);
+  it('step 7: a row without an NHS number whose day and month are swapped (same year, sex, postcode) links to the one person with that date; another year, or a second person, and it is nobody’s', async () => {
+    const n = [nhsNumber(261000701), nhsNumber(261000711), nhsNumber(261000721)];
+    const ids = await insertPatients(t.sql, [
+      { nhs: n[0], dob: '1975-04-11', sex: 'F', postcode: 'WF1 3JS' },
+      // Same day and month, another year, at another address: any partial DOB would have taken them.
+      { nhs: n[1], dob: '1968-07-03', sex: 'M', postcode: 'WF4 2BB' },
+      // Two people: one held, one named by an outsider's row with the swapped date.
+      { nhs: n[2], dob: '1950-02-09', sex: 'F', postcode: 'WF9 1AA' },
+    ]);
+    await upload(
+      'social-care',
+      toCsv(SOCIAL_HEADER, [
+        social('E08000036', 'P71SC', null, '1975-11-04', 'F', 'WF1 3JS'), // day and month swapped
+        social('E08000036', 'P73SC', nhsNumber(261000731), '1950-02-09', 'F', 'WF9 1AA'), // an outsider, named with the held one's date
+        social('E08000036', 'P74SC', null, '1950-09-02', 'F', 'WF9 1AA'), // either of two: nobody's
+      ]),
+    );
     await upload(
       'hes',
       toCsv(HES_HEADER, [
         hes('P71', null, '1975-11-04', '2', 'WF1 3JS'), // day and month swapped
         hes('P72', null, '1975-04-11', '2', 'WF2 0DQ'), // right DOB, another postcode
+        hes('P73', null, '1969-07-03', '1', 'WF4 2BB'), // another year: not a swap
       ]),
     );
-    expect(await hesLink('P71')).toEqual(nobody);
+    const social7 = (id: string) => linkOf('social_care_records', 'person_id = $1', [id]);
+    expect(await social7('P71SC')).toEqual({ patientId: ids.get(n[0]), step: 7 });
+    expect(await hesLink('P71')).toEqual({ patientId: ids.get(n[0]), step: 7 });
     expect(await hesLink('P72')).toEqual(nobody);
+    expect(await hesLink('P73')).toEqual(nobody);
+    expect(await social7('P74SC')).toEqual(nobody);
   });
 
   it('the re-link job reviews links made by steps 6 and 7 under the old rule, and unlinks those the evidence no longer supports', async () => {

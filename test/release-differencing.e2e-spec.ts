@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
+import { ReleaseEngine } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import { createTestApp, TestApp } from '@custodian/testing';
 import type { ReleaseSpec } from '@custodian/release';
 import { addObjection, download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
@@ -103,6 +109,43 @@ describe('releases of one bid compared with each other (differencing)', () => {
       ]);
     },
   );
+
+  it('the verifier re-checks the rule from the release ledger: a release that differs from the last by 1 to k-1 persons is rejected', async () => {
+    const s = spec({
+      bidId: randomUUID(),
+      tier: 'pseudonymised',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    await release(s);
+    const objector = String(9400000000 + 9);
+    await addObjection(t.sql, objector, 'type2');
+    const second = await release(s);
+    const db = t.app.get<DataSource>(getDataSourceToken());
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const deps = {
+      keys: t.app.get(ReleaseKeys),
+      anonK: config.anonK,
+      anonMaxSuppression: config.anonMaxSuppression,
+    };
+    const dir = t.app.get(ReleaseEngine).dirOf(second.id);
+    const ok = await verifyRelease(dir, { id: second.id }, db, deps);
+    // As if the guard had not covered the objector: those it withheld released after all.
+    await t.sql.query(
+      `UPDATE release_ledger_persons SET state = 'released' WHERE release_id = $1 AND state = 'withheld'`,
+      [second.id],
+    );
+    const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toMatch(
+      /^differencing: 1 persons of the earlier release left since the bid's earlier release/,
+    );
+    expect(ok.checks).toContain(
+      `differs from the bid's earlier release by no persons or by at least k=${K} (release ledger)`,
+    );
+    await t.sql.query(`DELETE FROM objection_events WHERE nhs_number = $1`, [objector]);
+  });
 
   it('fewer than k new persons are held back until there are k', async () => {
     const s = spec({

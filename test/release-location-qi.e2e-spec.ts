@@ -24,7 +24,7 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number };
+  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
   const scratch: string[] = [];
 
   /**
@@ -60,6 +60,7 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
       keys: t.app.get(ReleaseKeys),
       anonK: config.anonK,
       anonMaxSuppression: config.anonMaxSuppression,
+      aggMinPopulation: config.aggMinPopulation,
     };
     await seedPractice(t.sql);
     await t.sql.query(

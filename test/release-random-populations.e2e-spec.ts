@@ -197,7 +197,7 @@ const count = (what: string) => (stats[what] = (stats[what] ?? 0) + 1);
 describe('random populations through the product: invariants on the released files (#19)', () => {
   let t: TestApp;
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number };
+  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let dm: { Authorization: string };
@@ -215,6 +215,7 @@ describe('random populations through the product: invariants on the released fil
       keys: t.app.get(ReleaseKeys),
       anonK: config.anonK,
       anonMaxSuppression: config.anonMaxSuppression,
+      aggMinPopulation: config.aggMinPopulation,
     };
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };

@@ -38,7 +38,13 @@ describe('release verifier (SPEC §5 step 6)', () => {
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonM: number; anonMaxSuppression: number };
+  let deps: {
+    keys: ReleaseKeys;
+    anonK: number;
+    anonM: number;
+    anonMaxSuppression: number;
+    aggMinPopulation: number;
+  };
   const scratch: string[] = [];
 
   beforeAll(async () => {
@@ -53,6 +59,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
       anonK: config.anonK,
       anonM: config.anonM,
       anonMaxSuppression: config.anonMaxSuppression,
+      aggMinPopulation: config.aggMinPopulation,
     };
 
     // 200 persons alike in age, sex, area and ethnicity (classes well over k), each with a GP event,
@@ -309,6 +316,25 @@ describe('release verifier (SPEC §5 step 6)', () => {
     const zero = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => s.replace(/,(\d+|\*)\n/, ',0\n'));
     expect((await rejection(zero, ids.aggregate)).message).toMatch(
       /aggregate: aggregate.csv.gz row 1: an empty cell shown as 0/,
+    );
+  });
+
+  it('rejects an aggregate table with a row or column from fewer than AGG_MIN_POPULATION persons (#27)', async () => {
+    // Two sexes added, every cell `*` (no lone `*`, the cross-product whole): at most 7 persons each.
+    const dir = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => {
+      const years = [
+        ...new Set(
+          s
+            .trim()
+            .split('\n')
+            .slice(1)
+            .map((l) => l.split(',')[1]),
+        ),
+      ];
+      return s + years.flatMap((y) => [`M,${y},*\n`, `U,${y},*\n`]).join('');
+    });
+    expect((await rejection(dir, ids.aggregate)).message).toMatch(
+      /aggregate: aggregate.csv.gz: a value of sex has at most \d+ persons behind it, fewer than 100/,
     );
   });
 

@@ -87,6 +87,9 @@ export class ExtractCommand extends CommandRunner {
     console.log('removed:');
     console.log(`  type 1 objectors (marker kept):     ${r.type1Patients}`);
     console.log(`  their other resources:              ${r.type1Resources}`);
+    console.log(
+      `patients marked as sharing sex, DOB and postcode with a Type 1 objector: ${report.patientsSharingKeyWithType1}`,
+    );
     console.log(`  resources outside the specification: ${r.unsupportedResources}`);
     console.log(`  lines that are not JSON objects:    ${r.malformedLines}`);
     console.log(`  fields outside the specification:   ${r.fields}`);

@@ -47,6 +47,16 @@ export function partialDobMatch(a: IsoDate, b: IsoDate): boolean {
   return agree >= 2 || (x.y === y.y && x.m === y.d && x.d === y.m);
 }
 
+/**
+ * The same date with day and month swapped, in the same year (1985-03-07 → 1985-07-03), or null
+ * where that is no other date (day above 12, or day = month). The one DOB slip step 7 accepts.
+ */
+export function swappedDob(d: IsoDate): IsoDate | null {
+  const x = parts(d);
+  if (Number(x.d) > 12 || x.d === x.m) return null;
+  return `${x.y}-${x.d}-${x.m}`;
+}
+
 /** 1 January is where unknown dates of birth are often defaulted: too weak for steps 6 and 7. */
 export const isFirstOfJanuary = (d: IsoDate) => d.slice(5) === '01-01';
 
@@ -57,6 +67,8 @@ const sexMatches = (r: LinkRow, p: LinkPatient) => r.sex !== 'U' && r.sex === p.
 const dobEquals = (r: LinkRow, p: LinkPatient) => r.birthDate !== null && r.birthDate === p.birthDate;
 const dobPartial = (r: LinkRow, p: LinkPatient) =>
   r.birthDate !== null && partialDobMatch(r.birthDate, p.birthDate);
+const dobSwapped = (r: LinkRow, p: LinkPatient) =>
+  r.birthDate !== null && swappedDob(r.birthDate) === p.birthDate;
 const postcodeEquals = (r: LinkRow, p: LinkPatient) => r.postcode !== null && r.postcode === p.postcode;
 const nhsEquals = (r: LinkRow, p: LinkPatient) => r.nhsNumber !== null && r.nhsNumber === p.nhsNumber;
 /** The row's NHS number does not contradict the patient's: the row has none, or the same one. */
@@ -77,9 +89,16 @@ export const STEP_PREDICATES: Record<LinkageStep, (r: LinkRow, p: LinkPatient) =
   5: (r, p) => nhsEquals(r, p) && postcodeEquals(r, p),
   6: (r, p) =>
     nhsAgrees(r, p) && demographicEligible(r) && sexMatches(r, p) && dobEquals(r, p) && postcodeEquals(r, p),
-  // Links nothing (issue #26): SPEC's sex + DOB without the postcode was wrong about half the time,
-  // sex + postcode + partial DOB linked chance matches where postcodes are shared (docs/LINKAGE.md).
-  7: () => false,
+  // Deviation from SPEC (issue #26, docs/LINKAGE.md): SPEC's sex + DOB without the postcode was
+  // wrong about half the time, and sex + postcode + any partial DOB linked chance matches where
+  // postcodes are shared. Step 7 is step 6 with the DOB as given or with day and month swapped (the
+  // same year): the people with either date are the candidates.
+  7: (r, p) =>
+    nhsAgrees(r, p) &&
+    demographicEligible(r) &&
+    sexMatches(r, p) &&
+    postcodeEquals(r, p) &&
+    (dobEquals(r, p) || dobSwapped(r, p)),
   8: (r, p) => nhsEquals(r, p),
 };
 

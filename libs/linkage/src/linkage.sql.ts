@@ -25,7 +25,10 @@
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
 
-import { type1KeyShared } from './type1-keys.sql';
+import { swappedDobSql } from './dob-swap.sql';
+import { type1KeyShared, type1Step6KeyShared } from './type1-keys.sql';
+
+export { swappedDobSql };
 
 export type Exec = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -64,59 +67,92 @@ export const LINKAGE_NAMED = 'linkage_named';
 const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 
 /**
- * Step 6 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS number, sex
- * M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode: sex + DOB +
- * postcode, where the candidates are **people**, counted by NHS number — held patients with those
- * values, and everyone an NHS number on a source row (HES or social care, held or in this input)
- * names with them (an outsider, a Type 1 objector never held, or a patient at a new address) — and
- * Type 1 objectors' kept digests. Exactly one person, held: linked; one not held, or two: nobody's.
+ * Steps 6 and 7 (issue #26; docs/LINKAGE.md "Steps 6 and 7: precision"), for rows without an NHS
+ * number, sex M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode.
  *
- * Step 7 links nothing: SPEC's sex + DOB without the postcode was wrong about half the time, and sex
- * + postcode + partial DOB linked chance matches as soon as postcodes were shared (measured,
- * docs/LINKAGE.md). Per row one probe of each naming relation by (sex, postcode).
+ * Step 6: sex + DOB + postcode, where the candidates are **people**, counted by NHS number — held
+ * patients with those values, and everyone an NHS number on a source row (HES or social care, held or
+ * in this input) names with them (an outsider, a Type 1 objector never held, or a patient at a new
+ * address) — and Type 1 objectors' kept digests. Exactly one person, held: linked; one not held: the
+ * row is nobody's; none or two: on to step 7.
+ *
+ * Step 7 (deviation from SPEC, whose sex + DOB without the postcode was wrong about half the time):
+ * the same with the DOB as given **or with day and month swapped** (same year) — the people with
+ * either date are the candidates, so a row step 6 found ambiguous stays ambiguous. Any partial DOB
+ * (two of three parts) linked chance matches as soon as postcodes were shared; a swap of the same
+ * year is one other date.
+ *
+ * Per row one probe of each naming relation by (sex, postcode).
  */
-export const demographicSteps = () => {
+export const demographicSteps = (opts: LinkageOptions = {}) => {
   const named = [
     `SELECT p.nhs_number AS nhs, p.birth_date FROM patients p WHERE p.sex = d.sex AND p.postcode = d.postcode`,
     ...NAMING_SOURCES.map(
       (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
                WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,
     ),
-    `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+    ...(opts.inputInSources
+      ? []
+      : [
+          `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+        ]),
   ].join('\n        UNION ALL ');
+  // One person = the least and the greatest NHS number found are the same (min/max per row, where
+  // count(DISTINCT) sorted the few entries of every row).
   return `
   INSERT INTO ${LINKAGE_RESULT} (id, patient_id, step)
-  SELECT y.id, p.id, 6
+  SELECT y.id, p.id, y.step
     FROM (
-      SELECT d.id, d.sex, d.birth_date, d.postcode, c.n6, c.nhs6
-        FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d
-       CROSS JOIN LATERAL (
-             SELECT count(DISTINCT k.nhs) AS n6, min(k.nhs) AS nhs6
-               FROM (${named}) k
-              WHERE k.birth_date = d.birth_date
-             ) c
+      SELECT z.id, CASE WHEN z.lo6 IS NOT NULL THEN 6 ELSE 7 END AS step,
+             CASE WHEN z.lo6 IS NOT NULL THEN z.lo6 ELSE z.lo7 END AS nhs
+        FROM (
+          SELECT d.id, d.sex, d.birth_date, d.swapped, d.postcode, c.lo6, c.hi6, c.lo7, c.hi7
+            FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d
+           CROSS JOIN LATERAL (
+                 SELECT min(k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS lo6,
+                        max(k.nhs) FILTER (WHERE k.birth_date = d.birth_date) AS hi6,
+                        min(k.nhs) AS lo7, max(k.nhs) AS hi7
+                   FROM (${named}) k
+                  WHERE k.birth_date = d.birth_date OR k.birth_date = d.swapped
+                 ) c
+        ) z
+       WHERE NOT ${type1KeyShared(6, 'z', '$1::bytea')}
+         AND ((z.lo6 = z.hi6)
+              OR (z.lo6 IS NULL AND z.lo7 = z.hi7
+                  AND NOT ${type1Step6KeyShared('z.sex', 'z.swapped', 'z.postcode', '$1::bytea')}))
     ) y
-    JOIN patients p ON p.nhs_number = y.nhs6
-   WHERE y.n6 = 1
-     AND NOT ${type1KeyShared(6, 'y', '$1::bytea')}`;
+    JOIN patients p ON p.nhs_number = y.nhs`;
 };
 
 /** The rows of `input` that steps 6 and 7 consider, and the people the input names like them. */
-export const demographicInput = (input: string) => [
+export const demographicInput = (input: string, opts: LinkageOptions = {}) => [
   `DROP TABLE IF EXISTS ${LINKAGE_DEMOGRAPHIC_ROWS}, ${LINKAGE_NAMED}`,
   `CREATE TEMP TABLE ${LINKAGE_DEMOGRAPHIC_ROWS} ON COMMIT DROP AS
-   SELECT r.id, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+   SELECT r.id, r.sex, r.birth_date, ${swappedDobSql('r.birth_date')} AS swapped, r.postcode FROM ${input} AS r
     WHERE r.nhs_number IS NULL AND r.sex IN ('M', 'F') AND r.birth_date IS NOT NULL
       AND NOT (date_part('month', r.birth_date) = 1 AND date_part('day', r.birth_date) = 1)
       AND r.postcode IS NOT NULL AND r.postcode NOT LIKE 'ZZ99%'`,
-  `CREATE TEMP TABLE ${LINKAGE_NAMED} ON COMMIT DROP AS
+  ...(opts.inputInSources
+    ? []
+    : [
+        `CREATE TEMP TABLE ${LINKAGE_NAMED} ON COMMIT DROP AS
    SELECT DISTINCT r.nhs_number, r.sex, r.birth_date, r.postcode FROM ${input} AS r
     WHERE r.nhs_number IS NOT NULL
       AND EXISTS (SELECT 1 FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d WHERE d.sex = r.sex AND d.postcode = r.postcode)`,
-  `CREATE INDEX ON ${LINKAGE_NAMED} (sex, postcode)`,
+        `CREATE INDEX ON ${LINKAGE_NAMED} (sex, postcode)`,
+        `ANALYZE ${LINKAGE_NAMED}`,
+      ]),
   `ANALYZE ${LINKAGE_DEMOGRAPHIC_ROWS}`,
-  `ANALYZE ${LINKAGE_NAMED}`,
 ];
+
+export interface LinkageOptions {
+  /**
+   * The input's rows are rows of the naming source tables themselves (the re-link job's input: a
+   * sub-query of `hes_episodes` or `social_care_records`): the people they name are found by the
+   * probe of those tables, so the copy of them (`linkage_named`, a scan of the whole input) is skipped.
+   */
+  inputInSources?: boolean;
+}
 
 export interface LinkageCounts {
   linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
@@ -128,14 +164,19 @@ export interface LinkageCounts {
  * Type 1 objectors' digests (`type1Key`: the digests' HMAC key, `Type1Keys.key`), into the TEMP table
  * `linkage_result (id, patient_id, step)`. Returns counts per step.
  */
-export async function runLinkage(exec: Exec, input: string, type1Key: Buffer): Promise<LinkageCounts> {
+export async function runLinkage(
+  exec: Exec,
+  input: string,
+  type1Key: Buffer,
+  opts: LinkageOptions = {},
+): Promise<LinkageCounts> {
   await exec(`DROP TABLE IF EXISTS ${LINKAGE_RESULT}`);
   await exec(
     `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
   );
   await exec(nhsAnchoredSteps(input));
-  for (const q of demographicInput(input)) await exec(q);
-  await exec(demographicSteps(), [type1Key]);
+  for (const q of demographicInput(input, opts)) await exec(q);
+  await exec(demographicSteps(opts), [type1Key]);
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }

@@ -38,6 +38,8 @@ export async function relinkTable(
     exec,
     `(SELECT id, nhs_number, birth_date, sex, postcode FROM ${table} WHERE ${where})`,
     type1Key,
+    // The rows are the table's own: its probe finds the people they name.
+    { inputInSources: true },
   );
   const [{ n: changed }] = await exec(
     `WITH up AS (

@@ -3,7 +3,7 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import type { Exec } from './linkage.sql';
-import { forgetType1Keys, keepType1Keys } from './type1-keys.sql';
+import { forgetType1Keys, keepSharedType1Keys, keepType1Keys } from './type1-keys.sql';
 
 const execOf =
   (em: EntityManager): Exec =>
@@ -35,6 +35,15 @@ export class Type1Keys {
    */
   keep(em: EntityManager, objectors: string, demographics?: string): Promise<number> {
     return keepType1Keys(execOf(em), this.key, objectors, demographics);
+  }
+
+  /**
+   * `patients`: a relation `nhs_number, sex, birth_date, postcode, shared_key` (an extract's Patients):
+   * keeps a step-6 digest of the key of each patient marked `shared_key` (a Type 1 objector of the
+   * practice has it), forgets it for the others. Returns the digests newly kept.
+   */
+  keepShared(em: EntityManager, patients: string): Promise<number> {
+    return keepSharedType1Keys(execOf(em), this.key, patients);
   }
 
   /** `withdrawn`: a relation of NHS numbers whose Type 1 objection is no longer active. */

@@ -12,6 +12,7 @@
  *
  * `key` below is the SQL text of the bound key parameter (e.g. `$1::bytea`).
  */
+import { swappedDobSql } from './dob-swap.sql';
 import type { Exec } from './linkage.sql';
 
 export const TYPE1_KEYS = 'linkage_type1_keys';
@@ -38,6 +39,16 @@ export const type1KeyShared = (step: 6 | 7, a: string, key: string) =>
   `EXISTS (SELECT 1 FROM ${TYPE1_KEYS} k WHERE k.step = ${step} AND k.digest = ${
     step === 6 ? step6Digest(a, key) : step7Digest(a, key)
   })`;
+
+/**
+ * A Type 1 objector's step-6 digest matches sex + DOB + postcode given as SQL expressions (step 7's
+ * swapped DOB; a NULL DOB matches nothing).
+ */
+export const type1Step6KeyShared = (sex: string, birthDate: string, postcode: string, key: string) =>
+  `EXISTS (SELECT 1 FROM ${TYPE1_KEYS} k WHERE k.step = 6 AND k.digest = ${hmac(
+    `'6|' || ${sex} || '|' || to_char(${birthDate}, 'YYYY-MM-DD') || '|' || ${postcode}`,
+    key,
+  )})`;
 
 /** The source tables whose rows link to patients (owned by this library). */
 export const LINKED_SOURCES = ['hes_episodes', 'social_care_records'] as const;
@@ -91,8 +102,54 @@ export async function keepType1Keys(
       UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL
         FROM type1_keep o
        WHERE t.linkage_step IN (6, 7) AND t.nhs_number IS NULL
-         AND t.sex = o.sex AND t.birth_date = o.birth_date
-         AND (t.linkage_step = 7 OR (t.postcode = o.postcode AND ${postcodeUsable('o')}))`);
+         AND t.sex = o.sex AND t.postcode = o.postcode AND ${postcodeUsable('o')}
+         AND (t.birth_date = o.birth_date
+              OR (t.linkage_step = 7 AND ${swappedDobSql('t.birth_date')} = o.birth_date))`);
+  return Number(n);
+}
+
+/**
+ * Keys shared with a Type 1 objector the centre may never have held (issue #26): the extractor marks
+ * a patient who has the same sex, DOB and postcode as an objector of the practice (twins at one
+ * address), since the objector's marker carries the NHS number alone. From `patients` (a relation
+ * `nhs_number, sex, birth_date, postcode, shared_key`, an extract's Patients): the step-6 digest of
+ * each marked patient's key is kept, under the subject `twin|<their NHS number>` (not the objector's:
+ * nothing names them), and rows already linked at step 6 or 7 that it makes ambiguous are unlinked;
+ * for the unmarked, such a digest is forgotten (the objector withdrew, or left the practice). Returns
+ * the number of digests newly kept.
+ */
+export async function keepSharedType1Keys(exec: Exec, key: Buffer, patients: string): Promise<number> {
+  await exec(
+    `DELETE FROM ${TYPE1_KEYS} WHERE step = 6
+        AND subject IN (SELECT ${hmac(`'twin|' || x.nhs_number`, '$1::bytea')} FROM ${patients} x
+                         WHERE NOT x.shared_key)`,
+    [key],
+  );
+  await exec(`DROP TABLE IF EXISTS type1_shared`);
+  await exec(`
+    CREATE TEMP TABLE type1_shared ON COMMIT DROP AS
+    SELECT DISTINCT x.nhs_number, x.sex, x.birth_date, x.postcode FROM ${patients} x
+     WHERE x.shared_key AND ${demographicKeyUsable('x')} AND ${postcodeUsable('x')}`);
+  const [{ found }] = await exec(`SELECT EXISTS (SELECT 1 FROM type1_shared) AS found`);
+  if (!found) return 0;
+  const [{ n }] = await exec(
+    `WITH ins AS (
+       INSERT INTO ${TYPE1_KEYS} (step, digest, subject)
+       SELECT 6, ${step6Digest('o', '$1::bytea')}, ${hmac(`'twin|' || o.nhs_number`, '$1::bytea')}
+         FROM type1_shared o
+       ON CONFLICT DO NOTHING
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM ins`,
+    [key],
+  );
+  for (const table of LINKED_SOURCES)
+    await exec(`
+      UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL
+        FROM type1_shared o
+       WHERE t.linkage_step IN (6, 7) AND t.nhs_number IS NULL
+         AND t.sex = o.sex AND t.postcode = o.postcode
+         AND (t.birth_date = o.birth_date
+              OR (t.linkage_step = 7 AND ${swappedDobSql('t.birth_date')} = o.birth_date))`);
   return Number(n);
 }
 
@@ -124,8 +181,9 @@ export async function unlinkType1Shared(exec: Exec, key: Buffer, table: string):
        UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL
         WHERE t.linkage_step IN (6, 7) AND t.nhs_number IS NULL
           AND EXISTS (SELECT 1 FROM ${TYPE1_KEYS})
-          AND CASE t.linkage_step WHEN 6 THEN ${type1KeyShared(6, 't', '$1::bytea')}
-                                  ELSE ${type1KeyShared(7, 't', '$1::bytea')} END
+          AND (${type1KeyShared(6, 't', '$1::bytea')}
+               OR (t.linkage_step = 7
+                   AND ${type1Step6KeyShared('t.sex', swappedDobSql('t.birth_date'), 't.postcode', '$1::bytea')}))
        RETURNING 1)
      SELECT count(*)::int AS n FROM gone`,
     [key],

@@ -1,7 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DroppedFields, stripToSpec } from './fhir';
+import { normalisePostcode } from '@custodian/core/postcode';
+import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
 import {
@@ -27,7 +28,8 @@ import {
  *   that the centre applies them whichever duplicate record they name).
  * - An objection (a registration) that names no patient that can be found refuses the whole export
  *   (`ExtractRefusedError`, nothing written): nobody could be shown not to be its objector.
- * - Everything else is reduced to the extraction specification (`stripToSpec`).
+ * - Everything else is reduced to the extraction specification (`stripToSpec`); a patient who has a
+ *   Type 1 objector's sex, DOB and postcode is marked so (`sharesKeyWithObjector`, issue #26).
  * - Lines that are not JSON and resources outside the specification do not leave.
  */
 export interface ExtractorReport {
@@ -36,6 +38,7 @@ export interface ExtractorReport {
   removed: {
     type1Patients: number;
     type1Resources: number;
+
     malformedLines: number;
     unsupportedResources: number;
     /** Resources without an element FHIR R4 requires that cannot be made up (subject, code, medication). */
@@ -45,6 +48,8 @@ export interface ExtractorReport {
     fields: number;
     byField: DroppedFields;
   };
+  /** Patients marked as sharing sex, DOB and postcode with a Type 1 objector (LINKAGE_KEY_SHARED_URL). */
+  patientsSharingKeyWithType1: number;
   /** Objection entries read in an odd way (their date), or not applied (a withdrawal): line and reason. */
   warnings: { line: number; reason: string }[];
 }
@@ -118,8 +123,27 @@ class People {
   }
 }
 
+/**
+ * The key linkage step 6 compares (sex + DOB + postcode, docs/LINKAGE.md), of a Patient, or undefined
+ * where steps 6 and 7 cannot use it (sex not male/female, no DOB or 1 January, no postcode or ZZ99).
+ */
+function demographicKey(r: Json): string | undefined {
+  const sex = r.gender === 'male' ? 'M' : r.gender === 'female' ? 'F' : undefined;
+  const dob =
+    typeof r.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(r.birthDate) ? r.birthDate : undefined;
+  const address = (Array.isArray(r.address) ? r.address : []).find(
+    (a): a is Json => isObject(a) && a.postalCode !== undefined,
+  );
+  const postcode =
+    typeof address?.postalCode === 'string' ? normalisePostcode(address.postalCode) : undefined;
+  if (!sex || !dob || dob.endsWith('-01-01') || !postcode || postcode.startsWith('ZZ99')) return undefined;
+  return `${sex}|${dob}|${postcode}`;
+}
+
 interface Pass1 {
   people: People;
+  /** Demographic key → the person keys of the Patients that have it (issue #26: twins). */
+  byDemographics: Map<string, Set<string>>;
   /** Person key → the instant of the Type 1 objection that decides it (active objectors only). */
   objectors: Map<string, string>;
   warnings: { line: number; reason: string }[];
@@ -128,6 +152,8 @@ interface Pass1 {
 /** Pass 1: every Patient's NHS numbers, the Type 1 entries, and from them the active objectors. */
 async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const people = new People();
+  const byDemographics = new Map<string, Set<string>>();
+  const patientKeys: { ids: string[]; nhs: string[]; demo: string }[] = [];
   const entries: Type1Entry[] = [];
   const warnings: { line: number; reason: string }[] = [];
   const unresolved: { line: number; reason: string }[] = [];
@@ -138,6 +164,9 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
     if (!r) continue;
     if (r.resourceType === 'Patient') {
       people.addPatient(r);
+      const demo = demographicKey(r);
+      if (demo)
+        patientKeys.push({ ids: typeof r.id === 'string' ? [r.id] : [], nhs: patientNhsNumbers(r), demo });
       continue;
     }
     const o = readObjection(r, received);
@@ -176,7 +205,13 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const objectors = new Map<string, string>();
   for (const [k, e] of latest) if (e.action === 'register') objectors.set(k, e.instant);
   warnings.sort((a, b) => a.line - b.line);
-  return { people, objectors, warnings };
+  // Persons by demographic key, once every Patient's NHS numbers are known (one person, one key).
+  for (const { ids, nhs, demo } of patientKeys) {
+    const set = byDemographics.get(demo) ?? new Set<string>();
+    for (const k of people.keys(ids, nhs)) set.add(k);
+    byDemographics.set(demo, set);
+  }
+  return { people, objectors, warnings, byDemographics };
 }
 
 export async function runExtractor(opts: {
@@ -186,13 +221,29 @@ export async function runExtractor(opts: {
 }): Promise<ExtractorReport> {
   // One "time received" for both passes: an objection without a readable date counts from it.
   const received = instantUtc();
-  const { people, objectors, warnings } = await type1Objectors(opts.input, received);
+  const { people, objectors, warnings, byDemographics } = await type1Objectors(opts.input, received);
+  /**
+   * A patient who does not object has the same sex, DOB and postcode (linkage's step-6 key) as a Type 1
+   * objector of this export (twins at one address): their record carries LINKAGE_KEY_SHARED_URL, so
+   * that the centre counts one more person with that key and never gives a hospital or social-care
+   * row that could be the objector's to the twin (SPEC §3; issue #26). Nothing of the objector leaves.
+   */
+  const sharesKeyWithObjector = (r: Json) => {
+    const demo = demographicKey(r);
+    const persons = demo ? byDemographics.get(demo) : undefined;
+    if (!persons) return false;
+    const own = people.keysOfPatient(r);
+    return [...persons].some((p) => !own.includes(p) && objectors.has(p));
+  };
+
   const report: ExtractorReport = {
     lines: 0,
     written: 0,
+    patientsSharingKeyWithType1: 0,
     removed: {
       type1Patients: 0,
       type1Resources: 0,
+
       malformedLines: 0,
       unsupportedResources: 0,
       incompleteResources: 0,
@@ -278,6 +329,14 @@ export async function runExtractor(opts: {
     if (!resource) {
       removed.unsupportedResources++;
       return done();
+    }
+    if (resource.resourceType === 'Patient' && sharesKeyWithObjector(r)) {
+      const exts = Array.isArray(resource.extension) ? resource.extension.filter(isObject) : [];
+      resource.extension = [
+        ...exts.filter((e) => e.url !== LINKAGE_KEY_SHARED_URL),
+        { url: LINKAGE_KEY_SHARED_URL, valueBoolean: true },
+      ];
+      report.patientsSharingKeyWithType1++;
     }
     emit(resource, done);
   }

@@ -130,7 +130,8 @@ export class ExtractsService implements OnModuleDestroy {
           line int NOT NULL, kind char(1) NOT NULL, id varchar(64) NOT NULL, subject varchar(64),
           nhs_number char(10), birth_date date, sex char(1), postcode varchar(8), ethnicity char(1),
           resource_type varchar(12), code_system varchar(8), code varchar(20), event_date date,
-          value varchar(64), obj_type varchar(5), obj_action varchar(8), obj_at timestamptz
+          value varchar(64), obj_type varchar(5), obj_action varchar(8), obj_at timestamptz,
+          shared_key boolean
         ) ON COMMIT DROP`);
       const stats: StreamStats = {
         lines: 0,
@@ -251,7 +252,8 @@ export class ExtractsService implements OnModuleDestroy {
     // Patients of this extract: the last line of each resource id wins.
     await tx.query(`
       CREATE TEMP TABLE xp ON COMMIT DROP AS
-      SELECT DISTINCT ON (id) line, id, nhs_number, birth_date, sex, postcode, ethnicity
+      SELECT DISTINCT ON (id) line, id, nhs_number, birth_date, sex, postcode, ethnicity,
+             coalesce(shared_key, false) AS shared_key
         FROM stg WHERE kind = 'P' ORDER BY id, line DESC`);
     await tx.query('CREATE INDEX ON xp (id)');
     await tx.query('ANALYZE xp');
@@ -325,6 +327,9 @@ export class ExtractsService implements OnModuleDestroy {
     // what this extract carries), and forgets those whose Type 1 objection is no longer active.
     await this.type1Keys.keep(tx, 't1', 'xp');
     await this.type1Keys.forget(tx, '(SELECT nhs_number FROM xo EXCEPT SELECT nhs_number FROM t1)');
+    // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
+    // held): one more person with that key; unmarked in this extract, no longer (issue #26).
+    await this.type1Keys.keepShared(tx, 'xp');
     const heldDeleted = await this.objections.deleteType1Held(tx, 't1');
     const [t1] = await tx.query(`
       SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,

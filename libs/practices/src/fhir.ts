@@ -22,6 +22,13 @@ export { EARLIEST_DATE, NHS_NUMBER_SYSTEM } from './objection-entry';
  * shared by the centre's intake and the practice-side extractor.
  */
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+/**
+ * Extension the extractor puts on a Patient who does not object when a Type 1 objector of the same
+ * export has the same sex, date of birth and postcode (twins at one address; issue #26): nothing
+ * about the objector leaves, and the centre counts one more person with this patient's step-6 key.
+ */
+export const LINKAGE_KEY_SHARED_URL =
+  'https://custodian.example/fhir/StructureDefinition/linkage-key-shared-with-type1-objector';
 export const ETHNIC_CATEGORY_URL =
   'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
 
@@ -139,8 +146,9 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
     if (p.extension !== undefined) {
       const exts = asArray(p.extension).filter(isObject);
       p.extension = exts
-        .filter((e) => e.url === ETHNIC_CATEGORY_URL)
+        .filter((e) => e.url === ETHNIC_CATEGORY_URL || e.url === LINKAGE_KEY_SHARED_URL)
         .map((e) => {
+          if (e.url === LINKAGE_KEY_SHARED_URL) return { url: e.url, valueBoolean: e.valueBoolean === true };
           const kept = pick(e, ['url', 'valueCodeableConcept'], dropped, 'extension.');
           kept.valueCodeableConcept = stripCodeable(
             kept.valueCodeableConcept,
@@ -214,6 +222,8 @@ export interface PatientRow {
   sex: 'M' | 'F' | 'U';
   postcode: string | null;
   ethnicity: string | null;
+  /** Another person of the practice, a Type 1 objector, has this patient's sex, DOB and postcode. */
+  sharedKey: boolean;
 }
 export interface EventRow {
   kind: 'event';
@@ -403,7 +413,19 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
     if (id?.system === ODS_SYSTEM && id.value !== practiceOds)
       return reject('Patient.generalPractitioner: not this practice');
   }
-  return { kind: 'patient', id: r.id as string, nhsNumber: nhs.value, birthDate, sex, postcode, ethnicity };
+  const sharedKey = asArray(r.extension).some(
+    (e) => isObject(e) && e.url === LINKAGE_KEY_SHARED_URL && e.valueBoolean === true,
+  );
+  return {
+    kind: 'patient',
+    id: r.id as string,
+    nhsNumber: nhs.value,
+    birthDate,
+    sex,
+    postcode,
+    ethnicity,
+    sharedKey,
+  };
 }
 
 export type LineOutcome = { kind: 'blank' } | { kind: 'unsupported' } | Mapped;

@@ -14,7 +14,7 @@ export const tooLong = (line: number) => ({ line, reason: `line longer than ${MA
 
 /** `obj_at`: an objection entry's instant (UTC, to the second), as the objection reader reads it. */
 export const STAGING_COLUMNS =
-  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at';
+  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, shared_key';
 
 /** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
 export function copyValue(v: string | null): string {
@@ -29,9 +29,9 @@ function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string 
   const v = copyValue;
   switch (r.kind) {
     case 'patient':
-      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n`;
+      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${r.sharedKey ? 't' : '\\N'}\n`;
     case 'event':
-      return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\n`;
+      return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\t\\N\n`;
     case 'objection':
       return objectionRows(n, r);
   }
@@ -49,7 +49,7 @@ function objectionRows(n: number, r: ObjectionRow): string {
   for (const e of r.entries) {
     const ids = r.subjects.ids;
     const nhs = e.action === 'register' || !ids.length ? r.subjects.nhsNumbers : [];
-    const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\t${v(r.instant)}\n`;
+    const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\t${v(r.instant)}\t\\N\n`;
     for (const id of ids) rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t\\N${tail}`;
     for (const x of nhs) rows += `${n}\tO\t${v(r.id)}\t\\N\t${v(x)}${tail}`;
   }

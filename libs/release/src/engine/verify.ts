@@ -31,6 +31,7 @@ export async function verify(
       anonK: ctx.config.anonK,
       anonM: ctx.config.anonM,
       anonMaxSuppression: ctx.config.anonMaxSuppression,
+      aggMinPopulation: ctx.config.aggMinPopulation,
     },
   ).catch(async (err) => {
     if (!(err instanceof VerificationFailure)) throw err;

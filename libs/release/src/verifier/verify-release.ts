@@ -11,7 +11,9 @@ import { PRIMARY_MAX, roundToBase } from '../disclosure-control';
 import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseFileInfo, ReleaseSpec } from '../release.types';
+import { populationBelowMinimum } from './aggregate-population';
 import { CsvReader, fieldsOf } from './csv-stream';
+import { differenceProblem } from './difference-check';
 import { KmSets } from './km-check';
 import {
   aggregateCellProblem,
@@ -91,7 +93,15 @@ export interface VerifyDeps {
   /** kᵐ-anonymity's m (ANON_M); 2 when not given. */
   anonM?: number;
   anonMaxSuppression: number;
+  /**
+   * The aggregate tier's minimum population behind the table and each row and column
+   * (AGG_MIN_POPULATION; the engine passes the configured value, default SPEC's 100).
+   */
+  aggMinPopulation?: number;
 }
+
+/** SPEC §8's default AGG_MIN_POPULATION. */
+const AGG_MIN_POPULATION_DEFAULT = 100;
 
 /** Large gunzip output chunks: at zlib's default 16 KB, stream overhead was most of a file's read time. */
 const GUNZIP_CHUNK = 256 * 1024;
@@ -181,6 +191,15 @@ export async function verifyRelease(
     deps.keys,
   );
   if (ids) checks.add(ids.description);
+  // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
+  // PostgreSQL while the files are read here (settled, so that its failure is reported first).
+  const difference =
+    tier === 'aggregate'
+      ? undefined
+      : differenceProblem(db, { id: release.id, bidId: rel.bid_id }, deps.anonK).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
 
   // The files are read at once (gunzip runs off the main thread, so one file's inflating overlaps
   // another's checks); each notes its checks apart, merged in file order, and the first failure in
@@ -202,7 +221,14 @@ export async function verifyRelease(
           )
             fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
         });
-      else if (tier === 'aggregate') result = await checkAggregate(file, f.name, spec, own);
+      else if (tier === 'aggregate')
+        result = await checkAggregate(
+          file,
+          f.name,
+          spec,
+          own,
+          deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+        );
       else {
         const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
         const lost = suppressed?.[d.dataset] ?? 0;
@@ -222,6 +248,13 @@ export async function verifyRelease(
       return { f, result, own };
     }),
   );
+  const diff = await difference;
+  if (diff && 'error' in diff) throw diff.error;
+  if (diff?.value.problem) fail('differencing', diff.value.problem);
+  if (diff?.value.comparedWith)
+    checks.add(
+      `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
+    );
   const perFile = settled.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
@@ -571,10 +604,16 @@ async function checkDatasetFile(
 }
 
 /** The aggregate table: its header, every cell as disclosure control allows, no lone suppressed cell. */
-async function checkAggregate(file: string, name: string, spec: ReleaseSpec, checks: Set<string>) {
+async function checkAggregate(
+  file: string,
+  name: string,
+  spec: ReleaseSpec,
+  checks: Set<string>,
+  minPopulation: number,
+) {
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
-  const cells: { key: string[]; suppressed: boolean }[] = [];
+  const cells: { key: string[]; suppressed: boolean; shown: string }[] = [];
   const result = await readCsv(file, true, (line, i, quoted, maybe) => {
     const f = fieldsOf(line, quoted);
     if (i === 0) {
@@ -590,7 +629,7 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
     if (maybe[0] && MAYBE_NHS_NUMBER.test(line))
       for (const v of f)
         if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
-    cells.push({ key: f.slice(0, dims.length), suppressed: value === '*' });
+    cells.push({ key: f.slice(0, dims.length), suppressed: value === '*', shown: value });
   });
   const lone = loneSuppressedCell(cells);
   if (lone !== undefined)
@@ -600,6 +639,11 @@ async function checkAggregate(file: string, name: string, spec: ReleaseSpec, che
     );
   const gap = crossProductProblem(cells.map((c) => c.key));
   if (gap) fail('aggregate', `${name}: ${gap}`);
+  const small = populationBelowMinimum(dims, cells, minPopulation);
+  if (small) fail('aggregate', `${name}: ${small}`);
+  checks.add(
+    `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,
+  );
   checks.add(
     "aggregate cells: every cell of the dimensions' cross-product; * or multiples of 5 of at least 10; no lone suppressed cell in a row or column",
   );

@@ -20,6 +20,7 @@ import { IdempotencyKeys1764000022000 } from './1764000022000-idempotency-keys';
 import { ReleaseLedger1764000023000 } from './1764000023000-release-ledger';
 import { ShardLeases1764000021000 } from './1764000021000-shard-leases';
 import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage-demographic-evidence';
+import { Transparency1764000031000 } from './1764000031000-transparency';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   ReleaseLedger1764000023000,
   ShardLeases1764000021000,
   LinkageDemographicEvidence1764000020000,
+  Transparency1764000031000,
 ];

@@ -64,6 +64,7 @@ import {
 } from './release-files';
 import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
+import { computeRiskReport } from './risk-report';
 import { shardBounds } from './shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from './shard-lease';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
@@ -211,13 +212,14 @@ export class ReleaseEngine {
           );
         await tx.query(
           `UPDATE releases SET state = 'completed', completed_at = now(), manifest = $2, excluded = $3,
-                  rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5 WHERE id = $1`,
+                  rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5, risk_report = $6 WHERE id = $1`,
           [
             releaseId,
             JSON.stringify(out.manifest),
             JSON.stringify(out.excluded),
             out.rows,
             JSON.stringify({ timings: out.timings }),
+            JSON.stringify(out.riskReport),
           ],
         );
         // The public register's line for this release (SPEC §6), committed with the release itself.
@@ -454,6 +456,19 @@ export class ReleaseEngine {
       throw new ReleaseFailure('RELEASE_VERIFICATION_FAILED', err.message);
     });
 
+    // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
+    const riskReport = await computeRiskReport((fn) => this.withClient(fn), {
+      tier: spec.tier,
+      spec,
+      dir,
+      suffix: '.partial',
+      files,
+      snapshot,
+      work: workTables(rel.id),
+      suppressed: prepared.kAnon?.suppressed,
+      suppressedByFile: prepared.kAnon?.suppressedByFile,
+    });
+
     const kAnon = prepared.kAnon;
     const manifest = {
       release: rel.id,
@@ -513,7 +528,7 @@ export class ReleaseEngine {
     files.push({ name: 'manifest.json', ...man });
     for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
     const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, slowSteps };
-    return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings };
+    return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings, riskReport };
   }
 
   /** A pooled connection's pg client for `fn`, released afterwards. */

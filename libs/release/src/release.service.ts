@@ -30,6 +30,7 @@ import {
   ReleaseView,
   Tier,
 } from './release.types';
+import { publicRiskReport, type RiskReport } from './risk-report';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
 const isStaff = (p: Pick<Principal, 'roles'>) =>
@@ -48,6 +49,7 @@ interface ReleaseRow {
   manifest: Record<string, unknown> | null;
   downloadable: boolean;
   destroyed_at: Date | null;
+  risk_report: RiskReport | null;
 }
 
 export interface OpenedFile {
@@ -248,6 +250,10 @@ export class ReleaseService implements OnApplicationBootstrap, OnApplicationShut
       if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
+    if (row.risk_report)
+      view.riskReport = (isStaff(principal)
+        ? row.risk_report
+        : publicRiskReport(row.risk_report)) as unknown as Record<string, unknown>;
     return view;
   }
 

@@ -121,6 +121,26 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'The public release register',
     'One line per approved bid and per release: organisation and its kind, title and purpose, datasets, tier, legal basis, whether objections were applied and why not, agreement reference. JSON, or CSV with `?format=csv`. No sign-in needed.',
   ],
+  'GET /api/register/public-key': [
+    "The centre's register signing key",
+    'The Ed25519 public key (PEM) that signs register checkpoints, and its key id. No sign-in needed.',
+  ],
+  'GET /api/register/checkpoint': [
+    'A signed checkpoint of the register, now',
+    'The audit chain and the register log, each as its length and head hash at this moment, signed with the centre key. `npm run cli -- verify-register --url <base>` checks it. No sign-in needed.',
+  ],
+  'GET /api/register/checkpoints': [
+    'Every checkpoint kept',
+    'The checkpoints kept with each release and once a day, oldest first (paged): each must extend the ones before. No sign-in needed.',
+  ],
+  'GET /api/register/log': [
+    'The register log',
+    "Each release line in order with its files (SHA-256 and sizes), its risk and linkage report under the small-number rule, its chain hashes and its audit entry's hash (paged). No sign-in needed.",
+  ],
+  'GET /api/register/audit-hashes': [
+    'Audit chain hashes by position',
+    "The audit chain's hashes from a position (hashes only, never an entry's content), to check a checkpoint's audit head. No sign-in needed.",
+  ],
   'POST /api/sources/hes': [
     'Load a HES admitted patient care file',
     'A data manager uploads a HES APC CSV (`text/csv`); each row is linked to a patient by the eight-step deterministic algorithm. Answers counts per linkage step, unlinked and rejected rows.',

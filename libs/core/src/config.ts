@@ -67,6 +67,10 @@ class EnvironmentVariables {
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
   PSEUDONYM_KEY_SECRET?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'must be 32 bytes, base64url (43 characters)' })
+  REGISTER_SIGNING_KEY?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(365) AWARENESS_DAYS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50) PANEL_QUORUM?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1000) ANON_K?: number;
@@ -103,6 +107,11 @@ export interface AppConfig {
   demoSeed: boolean;
   jwtSecret: string;
   pseudonymKeySecret: string;
+  /**
+   * Seed (32 bytes, base64url) of the centre's Ed25519 key that signs register checkpoints (#24):
+   * `REGISTER_SIGNING_KEY`, else generated once into the state directory like the demo secrets.
+   */
+  registerSigningKey: string;
   awarenessDays: number;
   panelQuorum: number;
   anonK: number;
@@ -195,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoSeed: raw.DEMO_SEED ?? mode === 'demo',
     jwtSecret: raw.JWT_SECRET ?? readOrCreateSecret(stateDir, 'JWT_SECRET'),
     pseudonymKeySecret: raw.PSEUDONYM_KEY_SECRET ?? readOrCreateSecret(stateDir, 'PSEUDONYM_KEY_SECRET'),
+    registerSigningKey: raw.REGISTER_SIGNING_KEY ?? readOrCreateSecret(stateDir, 'REGISTER_SIGNING_KEY'),
     awarenessDays: raw.AWARENESS_DAYS ?? 28,
     panelQuorum: raw.PANEL_QUORUM ?? 3,
     anonK: raw.ANON_K ?? 10,

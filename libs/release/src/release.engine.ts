@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { RegisterLogService } from '@custodian/register';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { AggregateDimension, CATALOGUE_FIELDS, DATASET_FILE, Dataset } from './catalogue';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from './aggregate-cells';
@@ -64,7 +65,7 @@ import {
 } from './release-files';
 import { bytesNeeded, DiskFull, ensureRoom, freeBytes, isDiskFull } from './disk-space';
 import { objectionPolicy, specProblems } from './release-spec';
-import { computeRiskReport } from './risk-report';
+import { computeRiskReport, publicRiskReport } from './risk-report';
 import { shardBounds } from './shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from './shard-lease';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from './release.types';
@@ -137,6 +138,7 @@ export class ReleaseEngine {
     private readonly keys: ReleaseKeys,
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
+    private readonly registerLog: RegisterLogService,
   ) {}
 
   dirOf(releaseId: string): string {
@@ -256,6 +258,19 @@ export class ReleaseEngine {
           },
           tx,
         );
+        // The verifiable register (#24): the line's fixed facts, chained to the audit entry above.
+        await this.registerLog.appendRelease(tx, {
+          releaseId,
+          bidId: rel.bid_id,
+          tier: rel.spec.tier,
+          legalBasis: rel.spec.legalBasis,
+          datasets: rel.spec.datasets.map((d) => d.dataset),
+          agreementReference: rel.spec.agreementReference ?? null,
+          objectionsApplied: out.manifest.objections.applied,
+          objectionsNote: out.manifest.objections.reason ?? null,
+          files: out.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+          riskReport: publicRiskReport(out.riskReport) as unknown as Record<string, unknown>,
+        });
       });
     } catch (err) {
       await holder.query('ROLLBACK').catch(() => undefined);

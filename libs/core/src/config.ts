@@ -72,6 +72,8 @@ class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'must be 32 bytes, base64url (43 characters)' })
   REGISTER_SIGNING_KEY?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(365) AWARENESS_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(365) TARGET_SCREENING_WORKING_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650) TARGET_DECISION_DAYS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50) PANEL_QUORUM?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1000) ANON_K?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) AGG_MIN_POPULATION?: number;
@@ -113,6 +115,9 @@ export interface AppConfig {
    */
   registerSigningKey: string;
   awarenessDays: number;
+  /** Published turnaround targets (#24): screening within working days (Mon–Fri), a decision within days of submission. */
+  targetScreeningWorkingDays: number;
+  targetDecisionDays: number;
   panelQuorum: number;
   anonK: number;
   /** Fewest persons behind an aggregate table and behind each value of each of its dimensions. */
@@ -206,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pseudonymKeySecret: raw.PSEUDONYM_KEY_SECRET ?? readOrCreateSecret(stateDir, 'PSEUDONYM_KEY_SECRET'),
     registerSigningKey: raw.REGISTER_SIGNING_KEY ?? readOrCreateSecret(stateDir, 'REGISTER_SIGNING_KEY'),
     awarenessDays: raw.AWARENESS_DAYS ?? 28,
+    targetScreeningWorkingDays: raw.TARGET_SCREENING_WORKING_DAYS ?? 10,
+    targetDecisionDays: raw.TARGET_DECISION_DAYS ?? 60,
     panelQuorum: raw.PANEL_QUORUM ?? 3,
     anonK: raw.ANON_K ?? 10,
     aggMinPopulation: raw.AGG_MIN_POPULATION ?? 100,

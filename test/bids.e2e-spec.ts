@@ -1038,6 +1038,11 @@ describe('bids and governance', () => {
         'BidsController.events': 'read:Bid',
         'CatalogController.get': 'read:Dataset',
         'RegisterController.get': 'public',
+        'RegisterController.publicKey': 'public',
+        'RegisterController.checkpoint': 'public',
+        'RegisterController.checkpoints': 'public',
+        'RegisterController.log': 'public',
+        'RegisterController.auditHashes': 'public',
       });
     });
 

@@ -162,4 +162,13 @@ describe('clocks and statistics (#24)', () => {
     expect(lines[3]).toBe('2026-03,0,1,1,0,0,,,70,70,5,5,2');
     await t.http.get('/api/statistics?from=2026-13').expect(400);
   });
+
+  it('shows the statistics page with an accessible chart whose figures are also in a table', async () => {
+    const page = await t.http.get('/published-statistics?from=2026-01&to=2026-03').expect(200);
+    expect(page.text).toContain('role="img"');
+    expect(page.text).toContain('aria-labelledby="chart-title chart-desc"');
+    expect(page.text).toMatch(/<th scope="row" class="nhsuk-table__header">2026-01<\/th>/);
+    expect(page.text).toContain('5 / 6.6');
+    expect(page.text).toContain('2026-03: 1 decided');
+  });
 });

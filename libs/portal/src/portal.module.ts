@@ -7,12 +7,14 @@ import { PortalViews } from './portal-views';
 import { PortalPublicController } from './public.controller';
 import { ResearcherController } from './researcher.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
+import { TransparencyPortalController } from './transparency-portal';
 
 export const PORTAL_CONTROLLERS = [
   PortalPublicController,
   ResearcherController,
   PanelController,
   ReleaseOfficerController,
+  TransparencyPortalController,
 ] as const;
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */

@@ -9,6 +9,7 @@ import { PortalViews } from './portal-views';
 import { all, commaList, FormBody, formErrors, str } from './form';
 import { CatalogAnswer, columnMapping, releaseColumns, TIERS } from './columns';
 import { Bid, BidEvent, getBid, getCatalog, listBids, releasesOfBid } from './bids-api';
+import { getClock } from './transparency-portal';
 
 const LEGAL_BASES: [string, string][] = [
   ['consent', 'Consent (attach the consenting cohort)'],
@@ -216,6 +217,7 @@ export class ResearcherController {
       .at(-1);
     this.views.page(req, reply, 'request.njk', {
       bid,
+      clock: await getClock(this.api, req, id),
       columns: bidColumns(catalog, bid),
       remarks: events.filter((e) => e.remarks),
       releases,

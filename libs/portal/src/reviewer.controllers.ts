@@ -10,6 +10,7 @@ import { FormBody, formErrors, str } from './form';
 import { TIERS } from './columns';
 import { Bid, getBid, getCatalog, listBids, Release, releasesOfBid } from './bids-api';
 import { bidColumns } from './researcher.controller';
+import { getClock } from './transparency-portal';
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
@@ -65,6 +66,7 @@ export class PanelController {
       'panel-bid.njk',
       {
         bid,
+        clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,
         errors: errors.list,
@@ -166,6 +168,7 @@ export class ReleaseOfficerController {
     const bid = await getBid(this.api, req, id);
     const catalog = await getCatalog(this.api, req);
     this.views.page(req, reply, 'screening-bid.njk', {
+      clock: await getClock(this.api, req, id),
       bid,
       columns: bidColumns(catalog, bid),
       values: {},
@@ -275,6 +278,7 @@ export class ReleaseOfficerController {
       }));
     this.views.page(req, reply, 'release.njk', {
       release,
+      riskReport: (release as { riskReport?: unknown }).riskReport,
       running: ['queued', 'running'].includes(release.state),
       progressText,
       excludedRows,

@@ -472,6 +472,7 @@ export class ReleaseEngine {
     });
 
     // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
+    const tRisk = Date.now();
     const riskReport = await computeRiskReport((fn) => this.withClient(fn), {
       tier: spec.tier,
       spec,
@@ -483,6 +484,7 @@ export class ReleaseEngine {
       suppressed: prepared.kAnon?.suppressed,
       suppressedByFile: prepared.kAnon?.suppressedByFile,
     });
+    const riskMs = Date.now() - tRisk;
 
     const kAnon = prepared.kAnon;
     const manifest = {
@@ -542,7 +544,7 @@ export class ReleaseEngine {
     );
     files.push({ name: 'manifest.json', ...man });
     for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
-    const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, slowSteps };
+    const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, riskMs, slowSteps };
     return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings, riskReport };
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestApp, TestApp } from '@custodian/testing';
+import { SESSION_COOKIE } from '@custodian/portal';
+import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
 import { TransparencyService } from '@custodian/transparency';
 
 /**
@@ -161,6 +162,30 @@ describe('clocks and statistics (#24)', () => {
     expect(lines[1]).toBe('2026-01,3,0,0,0,1,5,6.6,,,,,0');
     expect(lines[3]).toBe('2026-03,0,1,1,0,0,,,70,70,5,5,2');
     await t.http.get('/api/statistics?from=2026-13').expect(400);
+  });
+
+  it("shows the officer's screening queue in the portal, overdue flagged first, and the clock on the request", async () => {
+    const cookieOf = (res: { headers: Record<string, unknown> }) =>
+      ([] as string[])
+        .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
+        .find((c) => c.startsWith(`${SESSION_COOKIE}=`))!
+        .split(';')[0];
+    const page = await t.http.get('/sign-in').expect(200);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const res = await t.http
+      .post('/sign-in')
+      .set('cookie', cookieOf(page))
+      .type('form')
+      .send({ _csrf: csrf, email: officer.user.email, password: TEST_PASSWORD })
+      .expect(303);
+    const cookie = cookieOf(res);
+    const list = await t.http.get('/screening').set('cookie', cookie).expect(200);
+    expect(list.text.indexOf('Bid D')).toBeGreaterThan(0);
+    expect(list.text.indexOf('Bid D')).toBeLessThan(list.text.indexOf('Bid E'));
+    expect(list.text).toContain('Overdue');
+    const bidPage = await t.http.get(`/screening/${ids.D}`).set('cookie', cookie).expect(200);
+    expect(bidPage.text).toContain('How long this is taking');
+    expect(bidPage.text).toMatch(/Screening by/);
   });
 
   it('shows the statistics page with an accessible chart whose figures are also in a table', async () => {

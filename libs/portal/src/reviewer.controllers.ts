@@ -10,7 +10,7 @@ import { FormBody, formErrors, str } from './form';
 import { TIERS } from './columns';
 import { Bid, getBid, getCatalog, listBids, Release, releasesOfBid } from './bids-api';
 import { bidColumns } from './researcher.controller';
-import { getClock } from './transparency-portal';
+import { getClock, inQueueOrder } from './transparency-portal';
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
@@ -33,7 +33,7 @@ export class PanelController {
 
   @Get()
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const bids = await listBids(this.api, req, 'in_review');
+    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, 'in_review'));
     this.views.page(req, reply, 'bid-list.njk', {
       pageTitle: 'Requests in review',
       heading: 'Requests in review',
@@ -151,7 +151,7 @@ export class ReleaseOfficerController {
 
   @Get('screening')
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const bids = await listBids(this.api, req, 'submitted');
+    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, 'submitted'));
     this.views.page(req, reply, 'bid-list.njk', {
       pageTitle: 'Screening',
       heading: 'Requests to screen',

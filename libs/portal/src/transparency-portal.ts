@@ -140,3 +140,22 @@ export class TransparencyPortalController {
     });
   }
 }
+
+/**
+ * A reviewer's list in the order of their queue (GET /api/queue: overdue first, then longest
+ * waiting), each bid with its clock; bids the queue does not hold keep their order after them.
+ */
+export async function inQueueOrder<T extends { id: string }>(
+  api: PortalApi,
+  req: PortalRequest,
+  bids: T[],
+): Promise<(T & { clock?: PortalClock })[]> {
+  const res = await api.call<{ bidId: string; clock: PortalClock }[]>(req, 'GET', '/api/queue');
+  if (res.status !== 200 || !Array.isArray(res.body)) return bids;
+  const rank = new Map(res.body.map((q, i) => [q.bidId, i]));
+  const clocks = new Map(res.body.map((q) => [q.bidId, q.clock]));
+  return bids
+    .map((b, i) => ({ b, i }))
+    .sort((x, y) => (rank.get(x.b.id) ?? res.body.length + x.i) - (rank.get(y.b.id) ?? res.body.length + y.i))
+    .map(({ b }) => ({ ...b, clock: clocks.get(b.id) }));
+}

@@ -118,4 +118,39 @@ describe('release risk and linkage report (#24)', () => {
     });
     expect(JSON.stringify(report)).not.toMatch(/7\.14|"uniquePersons":3/);
   });
+
+  it('reports an anonymised release: one class of 29, prosecutor risk 1/29', async () => {
+    const done = await runRelease(
+      t,
+      spec({
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+        tier: 'anonymised',
+        cohort: { ageMin: 50 }, // class A only (born 1970), the objector left out
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'postcode', 'code'] }],
+      }),
+      officer,
+    );
+    expect(done.failure_reason).toBeNull();
+    const exact = (await t.http.get(`/api/releases/${done.id}`).set(officer.auth).expect(200)).body
+      .riskReport;
+    expect(exact.files[0]).toMatchObject({
+      personColumn: 'person_token',
+      quasiIdentifiers: ['age_band', 'sex', 'area'],
+      persons: 29,
+      uniquePersons: 0,
+      uniqueShare: 0,
+      smallestClass: 29,
+      prosecutorRisk: 0.0345,
+      suppressed: 0,
+    });
+    const shown = (await t.http.get(`/api/releases/${done.id}`).set(researcher.auth).expect(200)).body
+      .riskReport;
+    expect(shown.files[0]).toMatchObject({
+      persons: 30,
+      uniquePersons: 0,
+      smallestClass: 30,
+      prosecutorRisk: 3,
+    });
+  });
 });

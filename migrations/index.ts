@@ -21,6 +21,7 @@ import { ReleaseLedger1764000023000 } from './1764000023000-release-ledger';
 import { ShardLeases1764000021000 } from './1764000021000-shard-leases';
 import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage-demographic-evidence';
 import { OneNormaliser1764000025000 } from './1764000025000-one-normaliser';
+import { Transparency1764000031000 } from './1764000031000-transparency';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   ShardLeases1764000021000,
   LinkageDemographicEvidence1764000020000,
   OneNormaliser1764000025000,
+  Transparency1764000031000,
 ];

@@ -998,6 +998,11 @@ describe('bids and governance', () => {
         'PanelController.vote': 'vote:Bid',
         'CatalogController.get': 'read:Dataset',
         'RegisterController.get': 'public',
+        'RegisterController.publicKey': 'public',
+        'RegisterController.checkpoint': 'public',
+        'RegisterController.checkpoints': 'public',
+        'RegisterController.log': 'public',
+        'RegisterController.auditHashes': 'public',
       });
     });
 

@@ -22,6 +22,7 @@ const PAGES: Record<string, 'public' | 'signed-in' | Role[]> = {
   'GET /sign-out': 'signed-in',
   'POST /sign-out': 'signed-in',
   'GET /public-register': 'public',
+  'GET /published-statistics': 'public',
   'GET /requests': ['researcher'],
   'GET /requests/new': ['researcher'],
   'POST /requests/new': ['researcher'],

@@ -22,6 +22,7 @@ import { LinkageHttpModule } from '@custodian/linkage';
 import { ObjectionsHttpModule } from '@custodian/objections';
 import { PracticesHttpModule } from '@custodian/practices';
 import { ReleaseHttpModule } from '@custodian/release';
+import { TransparencyHttpModule } from '@custodian/transparency';
 import { HealthController } from './health.controller';
 import { IdempotencyInterceptor } from './idempotency';
 
@@ -56,6 +57,7 @@ export class ApiModule {
         ObjectionsHttpModule,
         PortalHttpModule,
         ReleaseHttpModule,
+        TransparencyHttpModule,
       ],
       controllers: [HealthController],
       providers: [

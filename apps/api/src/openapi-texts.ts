@@ -121,6 +121,38 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'The public release register',
     'One line per approved bid and per release: organisation and its kind, title and purpose, datasets, tier, legal basis, whether objections were applied and why not, agreement reference. JSON, or CSV with `?format=csv`. No sign-in needed.',
   ],
+  'GET /api/register/public-key': [
+    "The centre's register signing key",
+    'The Ed25519 public key (PEM) that signs register checkpoints, and its key id. No sign-in needed.',
+  ],
+  'GET /api/register/checkpoint': [
+    'A signed checkpoint of the register, now',
+    'The audit chain and the register log, each as its length and head hash at this moment, signed with the centre key. `npm run cli -- verify-register --url <base>` checks it. No sign-in needed.',
+  ],
+  'GET /api/register/checkpoints': [
+    'Every checkpoint kept',
+    'The checkpoints kept with each release and once a day, oldest first (paged): each must extend the ones before. No sign-in needed.',
+  ],
+  'GET /api/register/log': [
+    'The register log',
+    "Each release line in order with its files (SHA-256 and sizes), its risk and linkage report under the small-number rule, its chain hashes and its audit entry's hash (paged). No sign-in needed.",
+  ],
+  'GET /api/register/audit-hashes': [
+    'Audit chain hashes by position',
+    "The audit chain's hashes from a position (hashes only, never an entry's content), to check a checkpoint's audit head. No sign-in needed.",
+  ],
+  'GET /api/statistics': [
+    'Published turnaround and release statistics',
+    'Per calendar month: requests received, decided, approved, rejected and returned; median and 90th percentile days from submission to screening and to decision, and from agreement to first release; releases by tier and legal basis; objections in force (rounded) and the share of each release population they removed. JSON, or CSV with `?format=csv`. No sign-in needed.',
+  ],
+  'GET /api/bids/{id}/clock': [
+    "A request's clocks",
+    'How long the request has been in its current stage and in total (from its first submission to the decision), in days and working days (Monday to Friday), against the published targets, and whether it is overdue. For whoever may read the request.',
+  ],
+  'GET /api/queue': [
+    'My queue, overdue first',
+    "A release officer's requests awaiting screening and a panel member's requests in review (never of their own organisation), each with its clocks, overdue first then longest waiting. Other roles: 403.",
+  ],
   'POST /api/sources/hes': [
     'Load a HES admitted patient care file',
     'A data manager uploads a HES APC CSV (`text/csv`); each row is linked to a patient by the eight-step deterministic algorithm. Answers counts per linkage step, unlinked and rejected rows.',

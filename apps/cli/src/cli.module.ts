@@ -7,9 +7,10 @@ import { IdentityModule } from '@custodian/identity';
 import { CreateAdminCommand, MigrateCommand, VerifyAuditCommand } from './commands';
 import { ExtractCommand } from './extract.command';
 import { SynthCommand } from './synth.command';
+import { VerifyRegisterCommand } from './verify-register.command';
 
 /** Commands that need no database; without a database URL only these are registered. */
-const OFFLINE_COMMANDS = [SynthCommand, ExtractCommand];
+const OFFLINE_COMMANDS = [SynthCommand, ExtractCommand, VerifyRegisterCommand];
 
 @Module({})
 export class CliModule {

@@ -5,7 +5,7 @@ import { prepareDatabase } from '@custodian/database';
 import { CliModule } from './cli.module';
 
 /** Commands that need no database (the practice-side extractor, the synthetic generator) skip it. */
-const OFFLINE = new Set<string>(['extract', 'synth']);
+const OFFLINE = new Set<string>(['extract', 'synth', 'verify-register']);
 
 async function main(): Promise<void> {
   const config = loadConfig();

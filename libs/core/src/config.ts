@@ -67,7 +67,13 @@ class EnvironmentVariables {
   @IsString()
   @MinLength(32, { message: 'must be at least 32 characters' })
   PSEUDONYM_KEY_SECRET?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'must be 32 bytes, base64url (43 characters)' })
+  REGISTER_SIGNING_KEY?: string;
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(365) AWARENESS_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(365) TARGET_SCREENING_WORKING_DAYS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3650) TARGET_DECISION_DAYS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50) PANEL_QUORUM?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(1000) ANON_K?: number;
   /** Events an attacker may know (kᵐ-anonymity's m); `ANON_KM_M` is read where `ANON_M` is unset. */
@@ -106,7 +112,15 @@ export interface AppConfig {
   demoSeed: boolean;
   jwtSecret: string;
   pseudonymKeySecret: string;
+  /**
+   * Seed (32 bytes, base64url) of the centre's Ed25519 key that signs register checkpoints (#24):
+   * `REGISTER_SIGNING_KEY`, else generated once into the state directory like the demo secrets.
+   */
+  registerSigningKey: string;
   awarenessDays: number;
+  /** Published turnaround targets (#24): screening within working days (Mon–Fri), a decision within days of submission. */
+  targetScreeningWorkingDays: number;
+  targetDecisionDays: number;
   panelQuorum: number;
   anonK: number;
   /** kᵐ-anonymity's m: events an attacker may know (anonymised tier), 1–3. */
@@ -200,7 +214,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     demoSeed: raw.DEMO_SEED ?? mode === 'demo',
     jwtSecret: raw.JWT_SECRET ?? readOrCreateSecret(stateDir, 'JWT_SECRET'),
     pseudonymKeySecret: raw.PSEUDONYM_KEY_SECRET ?? readOrCreateSecret(stateDir, 'PSEUDONYM_KEY_SECRET'),
+    registerSigningKey: raw.REGISTER_SIGNING_KEY ?? readOrCreateSecret(stateDir, 'REGISTER_SIGNING_KEY'),
     awarenessDays: raw.AWARENESS_DAYS ?? 28,
+    targetScreeningWorkingDays: raw.TARGET_SCREENING_WORKING_DAYS ?? 10,
+    targetDecisionDays: raw.TARGET_DECISION_DAYS ?? 60,
     panelQuorum: raw.PANEL_QUORUM ?? 3,
     anonK: raw.ANON_K ?? 10,
     anonM: raw.ANON_M ?? raw.ANON_KM_M ?? 2,

@@ -18,6 +18,7 @@ export function navigationFor(roles: readonly string[], path: string): NavItem[]
   if (roles.includes('release_officer'))
     items.push({ text: 'Screening', href: '/screening' }, { text: 'Releases', href: '/data-releases' });
   items.push({ text: 'Public register', href: '/public-register' });
+  items.push({ text: 'Statistics', href: '/published-statistics' });
   return items.map((i) => ({ ...i, current: path === i.href || path.startsWith(`${i.href}/`) }));
 }
 

@@ -8,6 +8,7 @@ import { PortalPublicController } from './public.controller';
 import { ResearcherController } from './researcher.controller';
 import { ResearcherRequestController } from './researcher-request.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
+import { TransparencyPortalController } from './transparency-portal';
 
 export const PORTAL_CONTROLLERS = [
   PortalPublicController,
@@ -15,6 +16,7 @@ export const PORTAL_CONTROLLERS = [
   ResearcherRequestController,
   PanelController,
   ReleaseOfficerController,
+  TransparencyPortalController,
 ] as const;
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */

@@ -19,6 +19,7 @@ import { CatalogAnswer, releaseColumns } from './columns';
 import { Bid, BidEvent, getBid, getCatalog, listBids, releasesOfBid } from './bids-api';
 import { EDITABLE, WITHDRAWABLE } from './researcher-request.controller';
 import { timelineOf } from './timeline';
+import { getClock } from './transparency-portal';
 
 export const bidColumns = (catalog: CatalogAnswer, bid: Bid) =>
   releaseColumns(
@@ -121,6 +122,7 @@ export class ResearcherController {
     const accepted = timeline.filter((e) => e.state === 'active').at(-1);
     this.views.page(req, reply, 'request.njk', {
       bid,
+      clock: await getClock(this.api, req, id),
       columns: bidColumns(catalog, bid),
       timeline,
       canEdit: EDITABLE.includes(bid.state),

@@ -18,6 +18,7 @@ import {
   stateFilter,
 } from './review-facts';
 import { bidColumns } from './researcher.controller';
+import { getClock, inQueueOrder } from './transparency-portal';
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
@@ -41,7 +42,7 @@ export class PanelController {
   @Get()
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
     const filter = stateFilter(state, 'in_review');
-    const bids = await listBids(this.api, req, filter.state);
+    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
     this.views.page(req, reply, 'review-list.njk', {
       pageTitle: 'Panel review',
       heading: filter.state === 'in_review' ? 'Requests in review' : 'Panel review',
@@ -85,6 +86,7 @@ export class PanelController {
         facts: applicantFacts(bid),
         notes: screeningNotes(events),
         record: panelRecord(bid, events),
+        clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,
         errors: errors.list,
@@ -170,7 +172,7 @@ export class ReleaseOfficerController {
   @Get('screening')
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
     const filter = stateFilter(state, 'submitted');
-    const bids = await listBids(this.api, req, filter.state);
+    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
     this.views.page(req, reply, 'review-list.njk', {
       pageTitle: 'Screening',
       heading: filter.state === 'submitted' ? 'Requests to screen' : 'Screening',
@@ -195,6 +197,7 @@ export class ReleaseOfficerController {
       this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
     ]);
     this.views.page(req, reply, 'screening-bid.njk', {
+      clock: await getClock(this.api, req, id),
       bid,
       facts: applicantFacts(bid),
       notes: screeningNotes(events),
@@ -316,6 +319,7 @@ export class ReleaseOfficerController {
     this.views.page(req, reply, 'release.njk', {
       release,
       bid,
+      riskReport: (release as { riskReport?: unknown }).riskReport,
       running: ['queued', 'running'].includes(release.state),
       progress: progressOf(release),
       exclusions: exclusionReport(release, bid?.legalBasis),

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsPageNumber } from '@custodian/core';
 import { LEGAL_BASES, type LegalBasis } from '@custodian/bids';
 import { TIERS, type Tier } from '@custodian/catalog';
 
@@ -19,6 +21,12 @@ export class RegisterQueryDto {
   @ApiPropertyOptional({ enum: LEGAL_BASES }) @IsOptional() @IsIn(LEGAL_BASES) legalBasis?: LegalBasis;
   @ApiPropertyOptional({ example: '2026-01-01' }) @IsOptional() @Matches(ISO_DATE) from?: string;
   @ApiPropertyOptional({ example: '2026-12-31' }) @IsOptional() @Matches(ISO_DATE) to?: string;
+}
+
+export class RegisterFileDto {
+  @ApiProperty({ example: 'gp.csv.gz' }) name!: string;
+  @ApiProperty({ type: 'integer', minimum: 0 }) bytes!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
 }
 
 export class RegisterLineDto {
@@ -52,4 +60,151 @@ export class RegisterLineDto {
     description: 'For a release line: when its files were destroyed (agreement expired, revoked or closed)',
   })
   filesDestroyedAt!: string | null;
+  @ApiProperty({
+    type: [RegisterFileDto],
+    description: 'For a release line: its files with their size and SHA-256 (empty for a decision line)',
+  })
+  files!: RegisterFileDto[];
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'For a release line: its position in the register log (GET /api/register/log)',
+  })
+  registerSeq!: number | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'For a release line: its risk and linkage report under the small-number rule (counts 1-7 shown as *, others rounded to 5; percentages whole)',
+  })
+  riskReport!: Record<string, unknown> | null;
+}
+
+export class RegisterPageQueryDto {
+  @IsPageNumber() page: number = 1;
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 100;
+}
+
+export class AuditHashesQueryDto {
+  @ApiPropertyOptional({
+    default: 1,
+    minimum: 1,
+    description: 'Position in the audit chain (1 = first entry)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  from: number = 1;
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+}
+
+export class PublicKeyDto {
+  @ApiProperty({ enum: ['Ed25519'] }) algorithm!: 'Ed25519';
+  @ApiProperty({
+    pattern: '^[0-9a-f]{16}$',
+    description: 'First 16 hex digits of SHA-256 over the key (SPKI DER)',
+  })
+  keyId!: string;
+  @ApiProperty({ description: 'The public key, PEM (SPKI)' }) publicKey!: string;
+}
+
+export class CheckpointDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Entries in the audit chain' })
+  auditLength!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$', description: 'Hash of the last audit entry' }) auditHead!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Lines in the register log' })
+  registerLength!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$', description: 'Hash of the last register log entry' })
+  registerHead!: string;
+  @ApiProperty({ pattern: '^[0-9a-f]{16}$' }) keyId!: string;
+  @ApiProperty({
+    description:
+      'Ed25519 signature (base64) over "custodian-register-checkpoint/v1\\n" + the canonical JSON of the other fields',
+  })
+  signature!: string;
+}
+
+export class StoredCheckpointDto extends CheckpointDto {
+  @ApiProperty({ pattern: '^[0-9]+$' }) id!: string;
+  @ApiProperty({ enum: ['release', 'daily'] }) reason!: string;
+}
+
+export class CheckpointPageDto {
+  @ApiProperty({ type: [StoredCheckpointDto] }) items!: StoredCheckpointDto[];
+  @ApiProperty({ type: 'integer', minimum: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 500 }) limit!: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) total!: number;
+}
+
+export class RegisterLogAuditDto {
+  @ApiProperty({ pattern: '^[0-9]+$' }) id!: string;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) hash!: string;
+}
+
+export class RegisterLogLineDto {
+  @ApiProperty({ type: 'integer', minimum: 1 }) seq!: number;
+  @ApiProperty({ format: 'uuid' }) releaseId!: string;
+  @ApiProperty({ format: 'uuid' }) bidId!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ enum: TIERS }) tier!: string;
+  @ApiProperty({ enum: LEGAL_BASES }) legalBasis!: string;
+  @ApiProperty({ type: [String] }) datasets!: string[];
+  @ApiProperty({ type: String, nullable: true }) agreementReference!: string | null;
+  @ApiProperty() objectionsApplied!: boolean;
+  @ApiProperty({ type: String, nullable: true }) objectionsNote!: string | null;
+  @ApiProperty({ type: [RegisterFileDto] }) files!: RegisterFileDto[];
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  riskReport!: Record<string, unknown> | null;
+  @ApiProperty({ type: RegisterLogAuditDto, description: 'The audit entry written with the line' })
+  audit!: RegisterLogAuditDto;
+}
+
+export class RegisterLogEntryDto {
+  @ApiProperty({ type: 'integer', minimum: 1 }) seq!: number;
+  @ApiProperty({ type: RegisterLogLineDto }) line!: RegisterLogLineDto;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON of the line' })
+  lineHash!: string;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) prevHash!: string;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256(prevHash | lineHash)' }) hash!: string;
+  @ApiProperty({ type: String, nullable: true, description: "The audit entry's hash as it stands now" })
+  auditHashNow!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "The next audit entry's link to it (null when it is the last entry)",
+  })
+  auditNextPrevHash!: string | null;
+}
+
+export class RegisterLogPageDto {
+  @ApiProperty({ type: [RegisterLogEntryDto] }) items!: RegisterLogEntryDto[];
+  @ApiProperty({ type: 'integer', minimum: 1 }) page!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 500 }) limit!: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) total!: number;
+}
+
+export class AuditHashDto {
+  @ApiProperty({ type: 'integer', minimum: 1 }) position!: number;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) prevHash!: string;
+  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) hash!: string;
+}
+
+export class AuditHashesDto {
+  @ApiProperty({ type: [AuditHashDto] }) items!: AuditHashDto[];
 }

@@ -1,5 +1,23 @@
-import { Module } from '@nestjs/common';
+import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { JobsService } from '@custodian/database';
+import { RegisterLogService } from './register-log.service';
 import { RegisterService } from './register.service';
 
-@Module({ providers: [RegisterService], exports: [RegisterService] })
-export class RegisterModule {}
+/** The daily register checkpoint (#24): every day at 00:05 UTC, whatever happened that day. */
+export const REGISTER_CHECKPOINT_QUEUE = 'register.checkpoint';
+export const REGISTER_CHECKPOINT_CRON = '5 0 * * *';
+
+@Module({ providers: [RegisterService, RegisterLogService], exports: [RegisterService, RegisterLogService] })
+export class RegisterModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly log: RegisterLogService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.work(REGISTER_CHECKPOINT_QUEUE, async () => {
+      await this.log.keepDaily();
+    });
+    await this.jobs.schedule(REGISTER_CHECKPOINT_QUEUE, REGISTER_CHECKPOINT_CRON);
+  }
+}

@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import type { RegisterLineDto, RegisterQueryDto } from './dto';
+import type { RegisterLogLine } from './register-chain';
 
 interface Row {
   type: 'decision' | 'release';
@@ -25,6 +26,7 @@ interface Row {
   objections_applied: boolean | null;
   objections_note: string | null;
   details: { destroyedAt?: string; destructionReason?: string } | null;
+  log_line: RegisterLogLine | null;
 }
 
 /** A release's line on the register, as the release module hands it over. */
@@ -105,8 +107,9 @@ export class RegisterService {
                 o.id AS organisation_id, o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
                 b.datasets, b.legal_basis, b.legal_basis_reference, b.state AS status,
                 a.reference AS agreement_reference, to_char(a.start_date, 'YYYY-MM-DD') AS agreement_start,
-                to_char(a.end_date, 'YYYY-MM-DD') AS agreement_end
+                to_char(a.end_date, 'YYYY-MM-DD') AS agreement_end, rl.line AS log_line
            FROM lines x
+           LEFT JOIN register_log rl ON rl.release_id = x.release_id
            JOIN bids b ON b.id = x.join_bid
            JOIN organisations o ON o.id = b.organisation_id
            LEFT JOIN LATERAL (SELECT * FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
@@ -141,6 +144,9 @@ export class RegisterService {
         objectionsApplied: handling.applied,
         objectionsNote: handling.note,
         filesDestroyedAt: r.details?.destroyedAt ? new Date(r.details.destroyedAt).toISOString() : null,
+        files: r.log_line?.files ?? [],
+        registerSeq: r.log_line?.seq ?? null,
+        riskReport: r.log_line?.riskReport ?? null,
       };
     });
   }

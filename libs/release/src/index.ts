@@ -11,3 +11,4 @@ export * from './release.module';
 export * from './release-http.module';
 export * from './bid-releases.service';
 export * from './download-guard';
+export * from './risk-report';

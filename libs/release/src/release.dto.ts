@@ -53,6 +53,13 @@ export class ReleaseViewDto {
     description: 'Staff only: the release manifest (also a file of a completed release)',
   })
   manifest?: Record<string, unknown>;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Risk and linkage report of a completed release (docs/TRANSPARENCY.md): exact figures for staff; for recipients counts 1-7 shown as *, others rounded to 5, percentages whole',
+  })
+  riskReport?: Record<string, unknown>;
 }
 
 export class ReleaseQueuedDto {

@@ -21,6 +21,7 @@ import {
   ReleaseView,
   releasePhase,
 } from './release.types';
+import { publicRiskReport, type RiskReport } from './risk-report';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
 const isStaff = (p: Pick<Principal, 'roles'>) =>
@@ -42,6 +43,7 @@ interface ReleaseRow {
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+  risk_report: RiskReport | null;
 }
 
 export interface OpenedFile {
@@ -176,6 +178,10 @@ export class ReleaseService {
       if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
+    if (row.risk_report)
+      view.riskReport = (isStaff(principal)
+        ? row.risk_report
+        : publicRiskReport(row.risk_report)) as unknown as Record<string, unknown>;
     return view;
   }
 
@@ -188,7 +194,8 @@ export class ReleaseService {
     range?: string,
   ): Promise<OpenedFile> {
     const row = await this.load(id);
-    if (!row || !(await this.currentRecipient(row, principal))) throw new NotFoundError('NOT_FOUND', 'Release');
+    if (!row || !(await this.currentRecipient(row, principal)))
+      throw new NotFoundError('NOT_FOUND', 'Release');
     if (row.state !== 'completed')
       throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)

@@ -61,6 +61,8 @@ export interface ReleaseView {
   /** Staff only (release officer, admin, auditor): exact counts of what was left out, and why. */
   excluded?: Record<string, unknown>;
   manifest?: Record<string, unknown>;
+  /** The risk and linkage report (#24): exact for staff, by the small-number rule for recipients. */
+  riskReport?: Record<string, unknown>;
 }
 
 export const RELEASE_RUN_QUEUE = 'release.run';

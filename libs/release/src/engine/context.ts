@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
-import { RegisterService } from '@custodian/register';
+import { RegisterLogService, RegisterService } from '@custodian/register';
 import { ReleaseKeys } from '../keys';
 import { LatticeNode } from '../k-anonymity';
 import { EventRange, NO_GENERALISATION, QuasiIdentifiers } from '../release-sql';
@@ -22,6 +22,7 @@ export interface EngineContext {
   audit: AuditService;
   jobs: JobsService;
   register: RegisterService;
+  registerLog: RegisterLogService;
 }
 
 /** A statement of the preparation's transaction (timed: see `prepareOnSnapshot`). */

@@ -1,6 +1,7 @@
 import { DiskFull, freeBytes } from '../disk-space';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import type { manifestOf } from './assemble';
+import { publicRiskReport, type RiskReport } from '../risk-report';
 
 /** What a build produced, for the completion record. */
 export interface BuiltRelease {
@@ -10,6 +11,7 @@ export interface BuiltRelease {
   rows: number;
   shards: number;
   timings: Record<string, unknown>;
+  riskReport: RiskReport;
 }
 
 /**
@@ -37,13 +39,15 @@ export async function recordCompleted(
       );
     await tx.query(
       `UPDATE releases SET state = 'completed', completed_at = now(), manifest = $2, excluded = $3,
-              rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5 WHERE id = $1`,
+              rows_done = $4, rows_estimated = $4, work = coalesce(work, '{}') || $5, risk_report = $6
+        WHERE id = $1`,
       [
         releaseId,
         JSON.stringify(out.manifest),
         JSON.stringify(out.excluded),
         out.rows,
         JSON.stringify({ timings: out.timings }),
+        JSON.stringify(out.riskReport),
       ],
     );
     // The public register's line for this release (SPEC §6), committed with the release itself.
@@ -77,6 +81,19 @@ export async function recordCompleted(
       },
       tx,
     );
+    // The verifiable register (#24): the line's fixed facts, chained to the audit entry above.
+    await ctx.registerLog.appendRelease(tx, {
+      releaseId,
+      bidId: rel.bid_id,
+      tier: rel.spec.tier,
+      legalBasis: rel.spec.legalBasis,
+      datasets: rel.spec.datasets.map((d) => d.dataset),
+      agreementReference: rel.spec.agreementReference ?? null,
+      objectionsApplied: out.manifest.objections.applied,
+      objectionsNote: out.manifest.objections.reason ?? null,
+      files: out.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+      riskReport: publicRiskReport(out.riskReport) as unknown as Record<string, unknown>,
+    });
   });
 }
 

@@ -189,6 +189,8 @@ export async function prepare(
   const left = tally.filter((t) => t.excl !== null).sort((a, b) => a.excl!.localeCompare(b.excl!));
   excluded.persons = Object.fromEntries(left.map((t) => [t.excl, Number(t.persons)]));
   excluded.type2ObjectorsIncluded = Number(included?.type2 ?? 0);
+  // The persons left in (#24: the share of each release's population that objections removed).
+  excluded.included = Number(included?.persons ?? 0);
   if (kAnon) {
     excluded.kAnonymitySuppressedByFile = kAnon.suppressedByFile;
     excluded.kAnonymity = {

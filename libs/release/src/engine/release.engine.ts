@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
-import { RegisterService } from '@custodian/register';
+import { RegisterLogService, RegisterService } from '@custodian/register';
 import path from 'node:path';
 import { bytesNeeded, DiskFull, ensureRoom, isDiskFull } from '../disk-space';
 import { LatticeNode } from '../k-anonymity';
@@ -14,6 +14,7 @@ import { ReleaseKeys } from '../keys';
 import { PRIVATE_DIR_MODE } from '../release-files';
 import { NO_GENERALISATION } from '../release-sql';
 import { objectionPolicy, specProblems } from '../release-spec';
+import { computeRiskReport } from '../risk-report';
 import { assembleFiles, manifestOf, publishFiles } from './assemble';
 import {
   buildDir,
@@ -48,6 +49,7 @@ export class ReleaseEngine {
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
     private readonly register: RegisterService,
+    private readonly registerLog: RegisterLogService,
   ) {}
 
   private get ctx(): EngineContext {
@@ -58,6 +60,7 @@ export class ReleaseEngine {
       audit: this.audit,
       jobs: this.jobs,
       register: this.register,
+      registerLog: this.registerLog,
     };
   }
 
@@ -195,10 +198,24 @@ export class ReleaseEngine {
     }
     const { files, done } = await assembleFiles(this.ctx, rel, dir, prepared, parts);
     const verification = await verify(this.ctx, rel, dir, files, prepared);
+    // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
+    const tRisk = Date.now();
+    const riskReport = await computeRiskReport((fn) => withClient(this.db, fn), {
+      tier: spec.tier,
+      spec,
+      dir,
+      suffix: '.partial',
+      files,
+      snapshot,
+      work: workTables(rel.id),
+      suppressed: prepared.kAnon?.suppressed,
+      suppressedByFile: prepared.kAnon?.suppressedByFile,
+    });
+    const riskMs = Date.now() - tRisk;
     const manifest = manifestOf(this.ctx, rel, policy, prepared, files, verification);
     await publishFiles(dir, manifest, files);
-    const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, slowSteps };
-    return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings };
+    const timings = { prepareMs: t1 - t0, shardsMs: t2 - t1, assembleMs: Date.now() - t2, riskMs, slowSteps };
+    return { files, manifest, excluded: prepared.excluded, rows: done, shards, timings, riskReport };
   }
 
   /** The shards stage (shards.ts); a method so that tests can interpose between the stages. */

@@ -1,0 +1,161 @@
+import { Get, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { PortalViews } from './portal-views';
+import { str } from './form';
+
+/** Live clocks, risk reports and published statistics in the portal (#24). */
+
+export interface PortalClock {
+  state: string;
+  stage: { since: string; days: number; workingDays: number; target: PortalTarget | null };
+  total: {
+    since: string | null;
+    until: string | null;
+    days: number;
+    workingDays: number;
+    target: PortalTarget | null;
+  };
+  overdue: boolean;
+}
+interface PortalTarget {
+  name: string;
+  limit: number;
+  unit: string;
+  due: string;
+  overdue: boolean;
+}
+
+/** The request's clock (GET /api/bids/:id/clock), or nothing when it cannot be read. */
+export async function getClock(
+  api: PortalApi,
+  req: PortalRequest,
+  id: string,
+): Promise<PortalClock | undefined> {
+  const res = await api.call<PortalClock>(req, 'GET', `/api/bids/${id}/clock`);
+  return res.status === 200 ? res.body : undefined;
+}
+
+interface MonthFigures {
+  month: string;
+  received: number;
+  decided: number;
+  approved: number;
+  rejected: number;
+  returned: number;
+  screeningMedianDays: number | null;
+  screeningP90Days: number | null;
+  decisionMedianDays: number | null;
+  decisionP90Days: number | null;
+  firstReleaseMedianDays: number | null;
+  firstReleaseP90Days: number | null;
+  releases: { tier: string; legalBasis: string; releases: number }[];
+  objectionShares: { releaseId: string; removedShare: number | '*' }[];
+}
+
+export interface ChartBar {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  value: number;
+  series: string;
+  label: string;
+}
+
+/**
+ * Bars of requests received and decided per month, for an SVG drawn on the server (no script).
+ * The chart is decoration for sighted readers: every figure is also in the table beside it.
+ */
+export function statisticsChart(months: MonthFigures[], height = 160, barWidth = 14) {
+  const max = Math.max(1, ...months.flatMap((m) => [m.received, m.decided]));
+  const step = barWidth * 2 + 12;
+  const bars: ChartBar[] = months.flatMap((m, i) =>
+    (['received', 'decided'] as const).map((series, j) => {
+      const value = m[series];
+      const h = Math.round((value / max) * height);
+      return {
+        x: 30 + i * step + j * barWidth,
+        y: height - h + 10,
+        width: barWidth - 2,
+        height: h,
+        value,
+        series,
+        label: `${m.month}: ${value} ${series}`,
+      };
+    }),
+  );
+  return {
+    width: 40 + months.length * step,
+    height: height + 40,
+    baseline: height + 10,
+    max,
+    bars,
+    labels: months.map((m, i) => ({ x: 30 + i * step, text: m.month.slice(2) })),
+  };
+}
+
+const ISO_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+@PortalController()
+@UseGuards(PortalAuthGuard)
+export class TransparencyPortalController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  // Not `/statistics`: the API's global prefix leaves portal paths out, and `/api/statistics` exists.
+  @Get('published-statistics')
+  @PageAccess('public')
+  async statistics(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Query() q: Record<string, string>,
+  ) {
+    const from = str(q.from);
+    const to = str(q.to);
+    const params = new URLSearchParams();
+    if (from && ISO_MONTH.test(from)) params.set('from', from);
+    if (to && ISO_MONTH.test(to)) params.set('to', to);
+    const res = await this.api.anonymous<{
+      months: MonthFigures[];
+      objectionsInForce: { type1: number | '*'; type2: number | '*' };
+      targets: { screeningWorkingDays: number; decisionDays: number };
+      notes: string;
+      generatedAt: string;
+    }>(req, 'GET', `/api/statistics?${params}`);
+    const stats = res.status === 200 ? res.body : undefined;
+    const csv = new URLSearchParams(params);
+    csv.set('format', 'csv');
+    this.views.page(req, reply, 'statistics.njk', {
+      stats,
+      chart: stats ? statisticsChart(stats.months) : undefined,
+      csvHref: `/api/statistics?${csv}`,
+      jsonHref: `/api/statistics?${params}`,
+      from: params.get('from') ?? '',
+      to: params.get('to') ?? '',
+    });
+  }
+}
+
+/**
+ * A reviewer's list in the order of their queue (GET /api/queue: overdue first, then longest
+ * waiting), each bid with its clock; bids the queue does not hold keep their order after them.
+ */
+export async function inQueueOrder<T extends { id: string }>(
+  api: PortalApi,
+  req: PortalRequest,
+  bids: T[],
+): Promise<(T & { clock?: PortalClock })[]> {
+  const res = await api.call<{ bidId: string; clock: PortalClock }[]>(req, 'GET', '/api/queue');
+  if (res.status !== 200 || !Array.isArray(res.body)) return bids;
+  const rank = new Map(res.body.map((q, i) => [q.bidId, i]));
+  const clocks = new Map(res.body.map((q) => [q.bidId, q.clock]));
+  return bids
+    .map((b, i) => ({ b, i }))
+    .sort((x, y) => (rank.get(x.b.id) ?? res.body.length + x.i) - (rank.get(y.b.id) ?? res.body.length + y.i))
+    .map(({ b }) => ({ ...b, clock: clocks.get(b.id) }));
+}

@@ -1,0 +1,192 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig, assertPageInRange } from '@custodian/core';
+import {
+  chainStep,
+  type CheckpointBody,
+  lineHash,
+  REGISTER_GENESIS,
+  type RegisterLogLine,
+  type SignedCheckpoint,
+  signCheckpoint,
+  signingKeyFromSeed,
+  type SigningKey,
+} from './register-chain';
+
+export type RegisterLogInput = Omit<RegisterLogLine, 'seq' | 'at' | 'audit'>;
+
+export interface RegisterLogEntry {
+  seq: number;
+  line: RegisterLogLine;
+  lineHash: string;
+  prevHash: string;
+  hash: string;
+  /** The audit entry's hash as it stands now, and the next entry's link to it (null at the head). */
+  auditHashNow: string | null;
+  auditNextPrevHash: string | null;
+}
+
+export interface StoredCheckpoint extends SignedCheckpoint {
+  id: string;
+  reason: 'release' | 'daily';
+}
+
+/**
+ * The register log and its signed checkpoints (#24). Lines are appended in the transaction that
+ * completes a release, after its audit entry (the audit chain's lock is then held, so lines and
+ * entries keep one order); a checkpoint is signed and kept with each, and one a day.
+ */
+@Injectable()
+export class RegisterLogService {
+  private key?: SigningKey;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private signingKey(): SigningKey {
+    this.key ??= signingKeyFromSeed(this.config.registerSigningKey);
+    return this.key;
+  }
+
+  publicKey(): { algorithm: 'Ed25519'; keyId: string; publicKey: string } {
+    const k = this.signingKey();
+    return { algorithm: 'Ed25519', keyId: k.keyId, publicKey: k.publicKeyPem };
+  }
+
+  /**
+   * Appends the register line of a completed release, bound to the audit entry just written in
+   * `tx` (call right after `AuditService.record`), and keeps a signed checkpoint with it.
+   */
+  async appendRelease(tx: EntityManager, input: RegisterLogInput): Promise<void> {
+    const [audit] = await tx.query(`SELECT id::text AS id, hash FROM audit_log ORDER BY id DESC LIMIT 1`);
+    if (!audit) throw new Error('register line without an audit entry');
+    const [last] = await tx.query(`SELECT seq::int AS seq, hash FROM register_log ORDER BY seq DESC LIMIT 1`);
+    const [{ at }] = await tx.query(`SELECT now() AS at`);
+    const line: RegisterLogLine = {
+      ...input,
+      seq: (last?.seq ?? 0) + 1,
+      at: new Date(at).toISOString(),
+      audit: { id: audit.id, hash: audit.hash },
+    };
+    const lh = lineHash(line);
+    const prev: string = last?.hash ?? REGISTER_GENESIS;
+    await tx.query(
+      `INSERT INTO register_log (seq, release_id, audit_id, audit_hash, line, line_hash, prev_hash, hash, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        line.seq,
+        line.releaseId,
+        audit.id,
+        audit.hash,
+        JSON.stringify(line),
+        lh,
+        prev,
+        chainStep(prev, lh),
+        at,
+      ],
+    );
+    await this.keepCheckpoint(tx, 'release');
+  }
+
+  /** The heads as they stand (in one statement, so both chains are of one moment), signed. */
+  async checkpoint(em: EntityManager | DataSource = this.db): Promise<SignedCheckpoint> {
+    const [r] = await em.query(
+      `SELECT clock_timestamp() AS at,
+              (SELECT count(*) FROM audit_log)::bigint::text AS audit_length,
+              (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS audit_head,
+              (SELECT count(*) FROM register_log)::bigint::text AS register_length,
+              (SELECT hash FROM register_log ORDER BY seq DESC LIMIT 1) AS register_head`,
+    );
+    const body: CheckpointBody = {
+      at: new Date(r.at).toISOString(),
+      auditLength: Number(r.audit_length),
+      auditHead: r.audit_head ?? REGISTER_GENESIS,
+      registerLength: Number(r.register_length),
+      registerHead: r.register_head ?? REGISTER_GENESIS,
+      keyId: this.signingKey().keyId,
+    };
+    return signCheckpoint(body, this.signingKey());
+  }
+
+  /** Signs the heads and keeps the checkpoint (`release`: in the release's transaction; `daily`). */
+  async keepCheckpoint(
+    em: EntityManager | DataSource,
+    reason: 'release' | 'daily',
+  ): Promise<SignedCheckpoint> {
+    const c = await this.checkpoint(em);
+    await em.query(
+      `INSERT INTO register_checkpoints (at, reason, audit_length, audit_head, register_length, register_head, key_id, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [c.at, reason, c.auditLength, c.auditHead, c.registerLength, c.registerHead, c.keyId, c.signature],
+    );
+    return c;
+  }
+
+  /** The daily checkpoint (the scheduled job). */
+  keepDaily(): Promise<SignedCheckpoint> {
+    return this.keepCheckpoint(this.db, 'daily');
+  }
+
+  async checkpoints(page: number, limit: number) {
+    const [{ total }] = await this.db.query(`SELECT count(*)::int AS total FROM register_checkpoints`);
+    assertPageInRange(page, limit, total);
+    const rows = await this.db.query(
+      `SELECT id::text AS id, reason, at, audit_length::text AS audit_length, audit_head, register_length::text AS register_length,
+              register_head, key_id, signature
+         FROM register_checkpoints ORDER BY id LIMIT $1 OFFSET $2`,
+      [limit, (page - 1) * limit],
+    );
+    const items: StoredCheckpoint[] = rows.map((r: Record<string, string>) => ({
+      id: r.id,
+      reason: r.reason as StoredCheckpoint['reason'],
+      at: new Date(r.at).toISOString(),
+      auditLength: Number(r.audit_length),
+      auditHead: r.audit_head,
+      registerLength: Number(r.register_length),
+      registerHead: r.register_head,
+      keyId: r.key_id,
+      signature: r.signature,
+    }));
+    return { items, page, limit, total };
+  }
+
+  async log(page: number, limit: number) {
+    const [{ total }] = await this.db.query(`SELECT count(*)::int AS total FROM register_log`);
+    assertPageInRange(page, limit, total);
+    const rows = await this.db.query(
+      `SELECT l.seq::int AS seq, l.line, l.line_hash, l.prev_hash, l.hash,
+              (SELECT a.hash FROM audit_log a WHERE a.id = l.audit_id) AS audit_now,
+              (SELECT a.prev_hash FROM audit_log a WHERE a.id > l.audit_id ORDER BY a.id LIMIT 1) AS audit_next_prev
+         FROM register_log l ORDER BY l.seq LIMIT $1 OFFSET $2`,
+      [limit, (page - 1) * limit],
+    );
+    const items: RegisterLogEntry[] = rows.map((r: Record<string, never>) => ({
+      seq: r.seq,
+      line: r.line,
+      lineHash: r.line_hash,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+      auditHashNow: r.audit_now ?? null,
+      auditNextPrevHash: r.audit_next_prev ?? null,
+    }));
+    return { items, page, limit, total };
+  }
+
+  /** Hashes of the audit chain from a position (1 = the first entry), in chain order: hashes only. */
+  async auditHashes(from: number, limit: number) {
+    const rows = await this.db.query(
+      `SELECT id::text AS id, prev_hash, hash FROM audit_log ORDER BY audit_log.id OFFSET $1 LIMIT $2`,
+      [from - 1, limit],
+    );
+    return {
+      items: rows.map((r: Record<string, string>, i: number) => ({
+        position: from + i,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      })),
+    };
+  }
+}

@@ -1,0 +1,190 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { chainHash } from '@custodian/audit';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
+import {
+  chainStep,
+  lineHash,
+  signCheckpoint,
+  signingKeyFromSeed,
+  verifyRegister,
+  type RegisterLogLine,
+} from '@custodian/register';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { addEvent, addPatient, runRelease, seedPractice, spec } from './release-helpers';
+
+const run = promisify(execFile);
+
+/**
+ * The verifiable register (#24): every release line carries its files' SHA-256 and sizes, chained
+ * in the register log with its audit entry's hash; signed checkpoints; `verify-register` finds a
+ * forged line, an edited audit entry and a checkpoint that does not extend its predecessor.
+ */
+describe('verifiable register (#24)', () => {
+  let t: TestApp;
+  const get = async (path: string) => (await t.http.get(path).expect(200)).body;
+  const releases: string[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const o = await t.as('release_officer');
+    const officer = { id: o.user.id, roles: o.user.roles };
+    const researcher = (await t.as('researcher')).user;
+    await seedPractice(t.sql);
+    for (let i = 1; i <= 20; i++)
+      await addEvent(t.sql, await addPatient(t.sql, { nhs: String(9_300_000_000 + i) }));
+    for (let i = 0; i < 2; i++) {
+      const done = await runRelease(
+        t,
+        spec({ recipients: [researcher.id], requestedBy: officer.id }),
+        officer,
+      );
+      expect(done.failure_reason).toBeNull();
+      releases.push(done.id);
+    }
+  });
+  afterAll(() => t?.close());
+
+  it('puts each release on the register with its files, and the whole register verifies', async () => {
+    const lines = (await get('/api/register')).filter((l: { type: string }) => l.type === 'release');
+    expect(lines).toHaveLength(2);
+    const { rows: files } = await t.sql.query(
+      `SELECT name, bytes::int AS bytes, sha256 FROM release_files WHERE release_id = $1 ORDER BY name`,
+      [releases[0]],
+    );
+    const line = lines.find((l: { releaseId: string }) => l.releaseId === releases[0]);
+    expect([...line.files].sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(files);
+    expect(line.registerSeq).toBe(1);
+    expect(line.riskReport).toMatchObject({ tier: 'pseudonymised' });
+
+    const key = await get('/api/register/public-key');
+    expect(key).toMatchObject({ algorithm: 'Ed25519', keyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(key.publicKey).toContain('BEGIN PUBLIC KEY');
+    const kept = await get('/api/register/checkpoints');
+    expect(kept.items.filter((c: { reason: string }) => c.reason === 'release')).toHaveLength(2);
+
+    const result = await verifyRegister(get);
+    expect(result.problems).toEqual([]);
+    expect(result.checked).toMatchObject({ lines: 2, registerLines: 2 });
+  });
+
+  it('detects a forged register line', async () => {
+    const { rows } = await t.sql.query(`SELECT bid_id FROM register_entries LIMIT 1`);
+    await t.sql.query(
+      `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, details)
+       VALUES ('release', $1, gen_random_uuid(), 'pseudonymised', true, '{}')`,
+      [rows[0].bid_id],
+    );
+    const forged = await verifyRegister(get);
+    await t.sql.query(`DELETE FROM register_entries WHERE release_id <> ALL($1::uuid[])`, [releases]);
+    expect(forged.ok).toBe(false);
+    expect(forged.problems.join('\n')).toMatch(/not in the register log/);
+  });
+
+  it('detects a register log line rewritten, even with its hashes recomputed', async () => {
+    const { rows } = await t.sql.query(
+      `SELECT seq, line, line_hash, prev_hash, hash FROM register_log ORDER BY seq`,
+    );
+    const line: RegisterLogLine = { ...rows[1].line, files: [...rows[1].line.files] };
+    line.files[0] = { ...line.files[0], sha256: 'f'.repeat(64) };
+    const lh = lineHash(line);
+    await t.sql.query(`UPDATE register_log SET line = $2, line_hash = $3, hash = $4 WHERE seq = $1`, [
+      rows[1].seq,
+      JSON.stringify(line),
+      lh,
+      chainStep(rows[1].prev_hash, lh),
+    ]);
+    const rewritten = await verifyRegister(get);
+    await t.sql.query(`UPDATE register_log SET line = $2, line_hash = $3, hash = $4 WHERE seq = $1`, [
+      rows[1].seq,
+      JSON.stringify(rows[1].line),
+      rows[1].line_hash,
+      rows[1].hash,
+    ]);
+    expect(rewritten.ok).toBe(false);
+    expect(rewritten.problems.join('\n')).toMatch(/does not extend it/);
+    expect((await verifyRegister(get)).problems).toEqual([]);
+  });
+
+  it('detects an edited audit entry of a release, its hash recomputed', async () => {
+    const { rows } = await t.sql.query(
+      `SELECT id::text AS id, at, actor_id AS "actorId", actor_roles AS "actorRoles", action, outcome, bid_id AS "bidId",
+              subject_type AS "subjectType", subject_id AS "subjectId", request_id AS "requestId", ip, details,
+              prev_hash AS "prevHash", hash
+         FROM audit_log WHERE action = 'release.completed' AND subject_id = $1`,
+      [releases[0]],
+    );
+    const entry = rows[0];
+    const details = { ...entry.details, tier: 'anonymised' };
+    await t.sql.query(`SET session_replication_role = replica`);
+    await t.sql.query(`UPDATE audit_log SET details = $2, hash = $3 WHERE id = $1`, [
+      entry.id,
+      JSON.stringify(details),
+      chainHash(entry.prevHash, { ...entry, details }),
+    ]);
+    const edited = await verifyRegister(get);
+    await t.sql.query(`UPDATE audit_log SET details = $2, hash = $3 WHERE id = $1`, [
+      entry.id,
+      JSON.stringify(entry.details),
+      entry.hash,
+    ]);
+    await t.sql.query(`SET session_replication_role = origin`);
+    expect(edited.ok).toBe(false);
+    expect(edited.problems.join('\n')).toMatch(new RegExp(`audit entry ${entry.id} has changed`));
+    expect(edited.problems.join('\n')).toMatch(
+      new RegExp(`audit entry after ${entry.id} does not link to it`),
+    );
+  });
+
+  it('detects a checkpoint that does not extend its predecessor', async () => {
+    const key = signingKeyFromSeed(t.app.get<AppConfig>(APP_CONFIG).registerSigningKey);
+    const now = await get('/api/register/checkpoint');
+    // Signed with the centre's own key, over a register history that differs from the one kept.
+    const fork = signCheckpoint(
+      { ...now, at: new Date().toISOString(), registerHead: 'a'.repeat(64), signature: undefined } as never,
+      key,
+    );
+    await t.sql.query(
+      `INSERT INTO register_checkpoints (at, reason, audit_length, audit_head, register_length, register_head, key_id, signature)
+       VALUES ($1, 'daily', $2, $3, $4, $5, $6, $7)`,
+      [
+        fork.at,
+        fork.auditLength,
+        fork.auditHead,
+        fork.registerLength,
+        fork.registerHead,
+        fork.keyId,
+        fork.signature,
+      ],
+    );
+    const forked = await verifyRegister(get);
+    expect(forked.ok).toBe(false);
+    expect(forked.problems).toEqual([
+      expect.stringMatching(/^checkpoint \d+: the register log does not extend it/),
+    ]);
+    await t.sql.query(`DELETE FROM register_checkpoints WHERE signature = $1`, [fork.signature]);
+  });
+
+  it('verify-register (the CLI) checks a running deployment over HTTP', async () => {
+    await t.app.listen(0, '127.0.0.1');
+    const url = await t.app.getUrl();
+    const env = { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: '' };
+    const ok = await run('node', ['dist/apps/cli/src/main.js', 'verify-register', '--url', url], {
+      env,
+    }).catch((e) => {
+      throw new Error(e.stdout + e.stderr);
+    });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: { lines: 2 } });
+    const { rows } = await t.sql.query(`SELECT bid_id FROM register_entries LIMIT 1`);
+    await t.sql.query(
+      `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, details)
+       VALUES ('release', $1, gen_random_uuid(), 'pseudonymised', true, '{}')`,
+      [rows[0].bid_id],
+    );
+    const failed = await run('node', ['dist/apps/cli/src/main.js', 'verify-register', '--url', url], {
+      env,
+    }).catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).problems.join('\n')).toMatch(/not in the register log/);
+  });
+});

@@ -20,6 +20,7 @@ export const LIBRARY_MAP: Record<string, readonly string[]> = {
   governance: ['core', 'database', 'audit', 'catalog', 'bids'],
   register: ['core', 'database', 'audit', 'catalog', 'bids'],
   release: ['core', 'database', 'audit', 'catalog', 'bids', 'objections', 'register'],
+  transparency: ['core', 'database', 'audit', 'catalog', 'bids', 'register', 'release'],
   portal: [
     'core',
     'database',

@@ -1,6 +1,5 @@
-export * from './clocks';
-export * from './dto';
-export * from './working-days';
-export * from './transparency.module';
-export * from './transparency-http.module';
-export * from './transparency.service';
+export { computeClock, type ClockTargets, type ClockView } from './clocks';
+export { workingDaysBetween } from './working-days';
+export { TransparencyModule } from './transparency.module';
+export { TransparencyHttpModule } from './transparency-http.module';
+export { statisticsCsv, type Statistics, TransparencyService } from './transparency.service';

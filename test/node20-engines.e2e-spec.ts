@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,5 +55,61 @@ describe('dependencies on the Node running the suite', () => {
   it('nestjs-pino loads', async () => {
     const pino = await import('nestjs-pino');
     expect(typeof pino.LoggerModule).toBe('function');
+  });
+});
+
+/**
+ * What `npm ci` warns about, read from the lock file: a package whose `engines.node` does not admit
+ * Node 20.19 (EBADENGINE), and a peer dependency resolved outside its range (ERESOLVE) unless
+ * package.json `overrides` decides it. nestjs-pino alone is allowed (above, and README).
+ */
+describe('a clean npm ci on Node 20 prints only the warning the README names', () => {
+  const semver = createRequire(path.resolve('package.json'))('semver') as {
+    satisfies(version: string, range: string, options?: object): boolean;
+  };
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { overrides?: Record<string, unknown> };
+  const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+    packages: Record<
+      string,
+      {
+        version?: string;
+        engines?: { node?: string };
+        peerDependencies?: Record<string, string>;
+        peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      }
+    >;
+  };
+  const ALLOWED_ENGINE = new Set(['node_modules/nestjs-pino']);
+
+  it('every locked package declares Node 20.19 (but nestjs-pino)', () => {
+    const refused = Object.entries(lock.packages)
+      .filter(([, p]) => p.engines?.node && !semver.satisfies('20.19.0', p.engines.node))
+      .map(([at, p]) => `${at} ${p.engines!.node}`)
+      .filter((line) => !ALLOWED_ENGINE.has(line.split(' ')[0]));
+    expect(refused).toEqual([]);
+  });
+
+  it('every peer dependency is in range or decided by an override', () => {
+    const resolve = (from: string, name: string) => {
+      for (let dir = from; ;) {
+        const found = lock.packages[`${dir ? `${dir}/` : ''}node_modules/${name}`];
+        if (found || !dir) return found;
+        const i = dir.lastIndexOf('/node_modules/');
+        dir = i < 0 ? '' : dir.slice(0, i);
+      }
+    };
+    const overridden = (at: string) => {
+      const name = at.slice(at.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      return typeof pkg.overrides?.[name] === 'object';
+    };
+    const out: string[] = [];
+    for (const [at, p] of Object.entries(lock.packages))
+      for (const [peer, range] of Object.entries(p.peerDependencies ?? {})) {
+        if (p.peerDependenciesMeta?.[peer]?.optional || overridden(at)) continue;
+        const found = resolve(at, peer);
+        if (found?.version && !semver.satisfies(found.version, range, { includePrerelease: true }))
+          out.push(`${at}: ${peer}@${found.version} outside ${range}`);
+      }
+    expect(out).toEqual([]);
   });
 });

@@ -10,7 +10,6 @@ export * from './validation';
 export * from './permission';
 export * from './secrets';
 export * from './json-depth';
-export * from './validation-pipe';
 export * from './streamed-body';
 export * from './spool';
 export * from './upload-slots';

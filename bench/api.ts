@@ -3,10 +3,14 @@ import autocannon from 'autocannon';
 import { apiClient, freshDatabase, peakRssMb, report, scale, startProcess } from './common';
 
 /**
- * `api`: autocannon, 32 connections, on an authenticated GET /api/bids (a researcher's page of 50)
- * and GET /api/bids/:id, beside GET /api/health of the same process. Runs on a fresh database of
- * its own (created beside the bench database) so earlier benchmarks' data does not matter.
+ * `api`: autocannon, 32 connections, on each read route a user waits for: a researcher's
+ * GET /api/bids (a page of 50), GET /api/bids/:id, its events, GET /api/auth/me, the catalogue,
+ * and the public register, beside GET /api/health of the same process (started as `npm start`
+ * runs it: the same heap and semi-space caps). The target (issue #21): p99 ≤ 50 ms on every route;
+ * `ratio` is the worst route's p99 over 50 ms (≤ 1 meets it). Runs on a fresh database of its own
+ * (created beside the bench database) so earlier benchmarks' data does not matter.
  */
+const P99_TARGET_MS = 50;
 const ADMIN = { email: 'bench-admin@example.org', password: 'bench-admin-password-1' };
 
 async function main(): Promise<void> {
@@ -63,8 +67,14 @@ async function main(): Promise<void> {
       // Diagnostic: the cheapest authenticated route (token and session check), to separate the
       // cost of authentication from the cost of the bids reads.
       me: { path: '/auth/me', headers: auth },
+      events: { path: `/bids/${bidId}/events`, headers: auth },
+      datasets: { path: '/datasets', headers: auth },
+      register: { path: '/register', headers: {} },
     };
     type Route = keyof typeof routes;
+    // BENCH_ROUTES=health,list,…: only these routes (a comparison of caches on the routes they serve).
+    const only = process.env.BENCH_ROUTES?.split(',');
+    if (only) for (const r of Object.keys(routes) as Route[]) if (!only.includes(r)) delete routes[r];
     const once = (r: Route, seconds: number) =>
       autocannon({
         url: `${base_}${routes[r].path}`,
@@ -110,27 +120,22 @@ async function main(): Promise<void> {
         t.sys += a1.sys - a0.sys;
       }
     const rps = (r: Route) => totals[r].requests / duration;
-    const cpu = (r: Route) => {
+    const names = Object.keys(routes) as Route[];
+    const worst = Math.max(...names.map((r) => totals[r].p99));
+    const figures: Record<string, string | number> = {};
+    for (const r of names) {
       const t = totals[r];
-      const per = (ms: number) => (ms / t.requests).toFixed(3);
-      return `${per(t.client)}/${per(t.user)}+${per(t.sys)}`;
-    };
-    report('api', rps('list') / rps('health'), {
-      health_rps: rps('health'),
-      health_p99_ms: totals.health.p99,
-      bids_list_rps: rps('list'),
-      bids_list_p99_ms: totals.list.p99,
-      bid_rps: rps('bid'),
-      bid_p99_ms: totals.bid.p99,
-      bid_ratio: rps('bid') / rps('health'),
-      auth_me_rps: rps('me'),
-      auth_me_p99_ms: totals.me.p99,
+      figures[`${r}_p99_ms`] = t.p99;
+      figures[`${r}_rps`] = rps(r);
+      // CPU ms per request: load generator / API process user+system.
+      figures[`${r}_cpu_ms`] =
+        `${(t.client / t.requests).toFixed(3)}/${(t.user / t.requests).toFixed(3)}+${(t.sys / t.requests).toFixed(3)}`;
+    }
+    report('api', worst / P99_TARGET_MS, {
+      worst_p99_ms: worst,
+      ...figures,
       non2xx: Object.values(totals).reduce((n, t) => n + t.errors, 0),
       api_peak_rss_mb: peakRssMb(api.child.pid!),
-      // CPU ms per request: load generator / API process user+system.
-      health_cpu_ms: cpu('health'),
-      list_cpu_ms: cpu('list'),
-      bid_cpu_ms: cpu('bid'),
       duration_s: duration,
       rounds: ROUNDS,
     });

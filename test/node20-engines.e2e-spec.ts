@@ -1,38 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 /**
- * Four dependencies declare Node >= 22 in `engines` while the service supports Node 20.19+
- * (package.json, README): nestjs-pino 5 (direct), file-type 22 (pinned exactly by
- * @nestjs/common 12), content-disposition 3 (@fastify/static 10 needs ^3) and cookie 2
- * (light-my-request 6 needs ^2). No release of them that declares Node 20 fits the ranges their
- * dependents require, so they are proven on Node 20 instead: none uses an API newer than Node 20
- * (no getBuiltinModule, Array.fromAsync, Promise.withResolvers, Set methods, iterator helpers),
- * nestjs-pino is exercised by every test that starts the app, and this file runs the other three
- * where the service uses them, on whatever Node runs the suite (CI and development: 20.x).
+ * The service supports Node 20.19+ (package.json, README), and a clean `npm ci` on Node 20 prints
+ * no warning but one. Three transitive dependencies are held by `overrides` (package.json) at the
+ * newest releases that declare Node 20, with the API their dependents call: file-type 21 (not the
+ * 22 that @nestjs/common 12 pins: Node >= 22), content-disposition 2 for @fastify/static 10 (3:
+ * Node >= 22) and cookie 1.1 for light-my-request 6 (2: Node >= 22). This file runs each where its
+ * dependent finds it, with the calls the dependent makes.
+ *
+ * The one left is nestjs-pino 5 (direct; Node >= 22.12 declared): 5.x is the first with Nest 12
+ * support (its v12 logger and root-logger changes), 4.x declares Node 14 but Nest <= 11. It uses
+ * nothing newer than Node 20 and every test that starts the app runs it on the suite's Node.
  */
-describe('dependencies that declare Node >= 22 work on the Node running the suite', () => {
+/** The module `name` as `dependent` loads it (Node's own resolution, from the dependent's folder). */
+async function loadFrom<T>(name: string, dependent: string): Promise<T> {
+  const fromDependent = createRequire(path.resolve('node_modules', dependent, 'package.json'));
+  return (await import(pathToFileURL(fromDependent.resolve(name)).href)) as T;
+}
+
+describe('dependencies on the Node running the suite', () => {
   it('runs on Node 20.19 or later', () => {
     const [major, minor] = process.versions.node.split('.').map(Number);
     expect(major > 20 || (major === 20 && minor >= 19)).toBe(true);
   });
 
-  it('file-type (used by @nestjs/common) detects a gzip release file', async () => {
-    const { fileTypeFromBuffer } = await import('file-type');
+  it('file-type (as @nestjs/common loads it) detects a gzip release file', async () => {
+    const { fileTypeFromBuffer } = await loadFrom<{
+      fileTypeFromBuffer(b: Buffer): Promise<{ ext: string } | undefined>;
+    }>('file-type', '@nestjs/common');
     expect((await fileTypeFromBuffer(gzipSync(Buffer.from('a,b\n1,2\n'))))?.ext).toBe('gz');
   });
 
-  it('content-disposition (used by @fastify/static) writes an attachment header', async () => {
-    const { create } = (await import('content-disposition')) as unknown as {
-      create: (name: string) => string;
-    };
+  it('content-disposition (as @fastify/static loads it) writes an attachment header', async () => {
+    const { create } = await loadFrom<{ create: (name: string) => string }>(
+      'content-disposition',
+      '@fastify/static',
+    );
     expect(create('gp.csv.gz')).toBe('attachment; filename=gp.csv.gz');
   });
 
-  it('cookie (used by light-my-request) parses and serialises', async () => {
-    const cookie = (await import('cookie')) as unknown as {
+  it('cookie (as light-my-request loads it) parses and serialises', async () => {
+    const cookie = await loadFrom<{
       parseCookie(s: string): Record<string, string>;
       stringifySetCookie(c: { name: string; value: string }): string;
-    };
+    }>('cookie', 'light-my-request');
     expect({ ...cookie.parseCookie('a=1; b=2') }).toEqual({ a: '1', b: '2' });
     expect(cookie.stringifySetCookie({ name: 'a', value: '1' })).toBe('a=1');
   });
@@ -40,5 +55,61 @@ describe('dependencies that declare Node >= 22 work on the Node running the suit
   it('nestjs-pino loads', async () => {
     const pino = await import('nestjs-pino');
     expect(typeof pino.LoggerModule).toBe('function');
+  });
+});
+
+/**
+ * What `npm ci` warns about, read from the lock file: a package whose `engines.node` does not admit
+ * Node 20.19 (EBADENGINE), and a peer dependency resolved outside its range (ERESOLVE) unless
+ * package.json `overrides` decides it. nestjs-pino alone is allowed (above, and README).
+ */
+describe('a clean npm ci on Node 20 prints only the warning the README names', () => {
+  const semver = createRequire(path.resolve('package.json'))('semver') as {
+    satisfies(version: string, range: string, options?: object): boolean;
+  };
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { overrides?: Record<string, unknown> };
+  const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+    packages: Record<
+      string,
+      {
+        version?: string;
+        engines?: { node?: string };
+        peerDependencies?: Record<string, string>;
+        peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+      }
+    >;
+  };
+  const ALLOWED_ENGINE = new Set(['node_modules/nestjs-pino']);
+
+  it('every locked package declares Node 20.19 (but nestjs-pino)', () => {
+    const refused = Object.entries(lock.packages)
+      .filter(([, p]) => p.engines?.node && !semver.satisfies('20.19.0', p.engines.node))
+      .map(([at, p]) => `${at} ${p.engines!.node}`)
+      .filter((line) => !ALLOWED_ENGINE.has(line.split(' ')[0]));
+    expect(refused).toEqual([]);
+  });
+
+  it('every peer dependency is in range or decided by an override', () => {
+    const resolve = (from: string, name: string) => {
+      for (let dir = from; ;) {
+        const found = lock.packages[`${dir ? `${dir}/` : ''}node_modules/${name}`];
+        if (found || !dir) return found;
+        const i = dir.lastIndexOf('/node_modules/');
+        dir = i < 0 ? '' : dir.slice(0, i);
+      }
+    };
+    const overridden = (at: string) => {
+      const name = at.slice(at.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      return typeof pkg.overrides?.[name] === 'object';
+    };
+    const out: string[] = [];
+    for (const [at, p] of Object.entries(lock.packages))
+      for (const [peer, range] of Object.entries(p.peerDependencies ?? {})) {
+        if (p.peerDependenciesMeta?.[peer]?.optional || overridden(at)) continue;
+        const found = resolve(at, peer);
+        if (found?.version && !semver.satisfies(found.version, range, { includePrerelease: true }))
+          out.push(`${at}: ${peer}@${found.version} outside ${range}`);
+      }
+    expect(out).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ interface Operation {
   summary?: string;
   description?: string;
   parameters?: { in: string; name: string; schema?: Schema }[];
-  requestBody?: { content?: Record<string, { example?: unknown; schema?: Schema }> };
+  requestBody?: { required?: boolean; content?: Record<string, { example?: unknown; schema?: Schema }> };
   security?: unknown[];
   responses: Record<string, Response>;
 }
@@ -129,6 +129,7 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       if (example !== undefined)
         for (const media of Object.values(op.requestBody?.content ?? {})) media.example ??= example;
       applyQueryRules(op.parameters ?? []);
+      optionalEmptyBody(op, doc.components.schemas);
       const secured = Boolean(op.security?.length);
       const hasBody = Boolean(op.requestBody);
       const writes = ['post', 'put', 'patch', 'delete'].includes(method);
@@ -159,6 +160,20 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
   }
   toOpenApi31(doc);
   return doc as unknown as OpenAPIObject;
+}
+
+/**
+ * A JSON body whose every property is optional (remarks on a withdrawal, a PATCH) may be left out:
+ * the global ValidationPipe reads a missing body as `{}`. @nestjs/swagger marks every `@Body()`
+ * required, which made a proxy validator (Prism) refuse `POST /api/bids/:id/close` sent without one.
+ */
+function optionalEmptyBody(op: Operation, schemas: Record<string, Schema>): void {
+  const content = op.requestBody?.content;
+  if (!content || Object.keys(content).join() !== 'application/json') return;
+  const ref = content['application/json'].schema?.$ref;
+  const schema = typeof ref === 'string' ? schemas[ref.replace('#/components/schemas/', '')] : undefined;
+  if (schema?.type === 'object' && !(schema.required as string[] | undefined)?.length)
+    op.requestBody!.required = false;
 }
 
 /** OpenAPI 3.0's `nullable` in 3.1's JSON Schema form, everywhere in the document. */

@@ -39,7 +39,6 @@ export {
 export { type Action, Can, PERMISSION, type Permission, type SubjectName } from './permission';
 export { readOrCreateSecret } from './secrets';
 export { jsonDepth, MAX_JSON_DEPTH } from './json-depth';
-export { QueryMemoValidationPipe } from './validation-pipe';
 export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-body';
 export { spoolBody, type SpooledBody } from './spool';
 export { retryTransient } from './transient';

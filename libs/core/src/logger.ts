@@ -61,9 +61,8 @@ export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
     pinoHttp: {
       level: config.logLevel,
       genReqId: (req) => genReqId(req),
-      // The service name in the base bindings, serialised once: as pino-http `customProps` it made
-      // a child logger on every request, and a check on every response (3–4% of an API process's
-      // CPU under the bids-list load).
+      // The service name in the base bindings, serialised once: as pino-http `customProps` it would
+      // make a child logger on every request, and a check on every response.
       base: { pid: process.pid, hostname: hostname(), service: 'custodian' },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],

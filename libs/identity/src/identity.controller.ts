@@ -65,7 +65,7 @@ export class UsersController {
 
   @Get()
   @Can('read', 'User')
-  @ApiQuery({ name: 'organisationId', required: false })
+  @ApiQuery({ name: 'organisationId', required: false, schema: { type: 'string', format: 'uuid' } })
   @ApiOkResponse({ type: [UserDto] })
   async list(
     @Query('organisationId', new ParseUUIDPipe({ optional: true })) organisationId?: string,

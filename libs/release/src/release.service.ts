@@ -83,7 +83,7 @@ export class ReleaseService {
     await this.db.transaction(async (tx) => {
       const built = typeof spec === 'function' ? await spec(tx) : spec;
       const problems = specProblems(built);
-      if (problems.length) throw new ValidationError(problems[0].message, problems[0].code);
+      if (problems.length) throw new ValidationError(problems[0].code, problems[0].message);
       await tx.query(...queuedReleaseRow(id, built, actor.id, this.keys.newTokenSeed(id)));
       // Enqueued in this transaction: the release row and its job exist together or not at all.
       await this.jobs.sendInTransaction(tx, RELEASE_RUN_QUEUE, { releaseId: id }, { singletonKey: id });

@@ -226,6 +226,52 @@ export class PortalApi {
     });
   }
 
+  /**
+   * An upload, streamed: the file goes on to the API over a loopback HTTP request as it arrives
+   * (Fastify's `inject` would buffer it), with the user's token, so the API's own route (its guards,
+   * upload slots, validation and audit) takes it exactly as from any client. Answers the API's
+   * status and JSON body.
+   */
+  async upload<T>(
+    req: PortalRequest,
+    url: string,
+    contentType: string,
+    body: NodeJS.ReadableStream,
+  ): Promise<ApiAnswer<T>> {
+    await this.ensureFresh(req);
+    const auth = req.portal?.session.auth;
+    if (!auth) throw this.signInAgain(req);
+    const address = this.fastify.server.address() as AddressInfo | null;
+    if (!address || typeof address !== 'object') throw new ApiCallError(503, { message: 'Not listening' });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const r = httpRequest(
+        {
+          host: address.family === 'IPv6' ? '::1' : '127.0.0.1',
+          port: address.port,
+          path: url,
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${auth.accessToken}`,
+            accept: 'application/json',
+            'content-type': contentType,
+            ...internalCallHeaders(req.id, req.ip),
+          },
+        },
+        resolve,
+      );
+      r.on('error', reject);
+      body.on('error', (e) => r.destroy(e));
+      body.pipe(r);
+    });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const type = String(res.headers['content-type'] ?? '');
+    let parsed: unknown = text;
+    if (type.includes('application/json') && text) parsed = JSON.parse(text);
+    return { status: res.statusCode ?? 500, body: parsed as T, headers: res.headers };
+  }
+
   get accessTtl(): number {
     return this.config.accessTokenTtlSeconds;
   }

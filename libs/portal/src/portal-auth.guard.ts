@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig, requestMeta } from '@custodian/core';
-import { PORTAL_ACCESS, PortalAccess } from './portal.decorators';
+import { PORTAL_ACCESS, PORTAL_UPLOAD, PortalAccess } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalPageError, PortalRedirect } from './portal-errors';
 import { formWithinLimits } from './form';
@@ -52,7 +52,11 @@ export class PortalAuthGuard implements CanActivate {
           session: { csrf: newCsrfToken(), exp: Math.floor(Date.now() / 1000) + 12 * 3600 },
           dirty: true,
         };
-    if (UNSAFE.has(req.method)) {
+    const upload = this.reflector.get<boolean | undefined>(PORTAL_UPLOAD, ctx.getHandler()) === true;
+    if (UNSAFE.has(req.method) && upload) {
+      // The body is a stream: its token is checked by the handler (assertUploadCsrf) before any use.
+      if (!opened) await this.refuseForm(req);
+    } else if (UNSAFE.has(req.method)) {
       const body = (req.body ?? {}) as Record<string, unknown>;
       // Before anything reads a field (CSRF, patterns, the API): no value longer than any field may
       // be, no more values than any form has.
@@ -62,20 +66,7 @@ export class PortalAuthGuard implements CanActivate {
           'Your form is too large',
           'A field of the form is longer than this service accepts. Go back, shorten it and try again.',
         );
-      if (!opened || !csrfMatches(opened, body._csrf)) {
-        // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
-        await this.audit.recordDenial({
-          action: 'portal.csrf_rejected',
-          outcome: 'denied',
-          meta: requestMeta(req),
-          details: { route: req.routeOptions?.url, method: req.method },
-        });
-        throw new PortalPageError(
-          403,
-          'Your form could not be sent',
-          'The page you sent the form from had expired, or did not come from this service. Go back, reload the page and try again.',
-        );
-      }
+      if (!opened || !csrfMatches(opened, body._csrf)) await this.refuseForm(req);
     }
     if (access === undefined) throw new PortalPageError(404, 'Page not found', 'This page does not exist.');
     if (access === 'public') return true;
@@ -90,5 +81,26 @@ export class PortalAuthGuard implements CanActivate {
     }
     await this.api.ensureFresh(req);
     return true;
+  }
+
+  /** An upload's token, read from the fields before its file: refused (403, audited) unless it matches. */
+  async assertUploadCsrf(req: PortalRequest, token: unknown): Promise<void> {
+    const session = req.portal?.session;
+    if (!session || !csrfMatches(session, token)) await this.refuseForm(req);
+  }
+
+  private async refuseForm(req: PortalRequest): Promise<never> {
+    // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
+    await this.audit.recordDenial({
+      action: 'portal.csrf_rejected',
+      outcome: 'denied',
+      meta: requestMeta(req),
+      details: { route: req.routeOptions?.url, method: req.method },
+    });
+    throw new PortalPageError(
+      403,
+      'Your form could not be sent',
+      'The page you sent the form from had expired, or did not come from this service. Go back, reload the page and try again.',
+    );
   }
 }

@@ -7,12 +7,20 @@ import { PortalViews } from './portal-views';
 import { PortalPublicController } from './public.controller';
 import { ResearcherController } from './researcher.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
+import { PracticeController } from './practice.controller';
+import { DataManagerController } from './data-manager.controller';
+import { AdminController } from './admin.controller';
+import { AuditorController } from './auditor.controller';
 
 export const PORTAL_CONTROLLERS = [
   PortalPublicController,
   ResearcherController,
   PanelController,
   ReleaseOfficerController,
+  PracticeController,
+  DataManagerController,
+  AdminController,
+  AuditorController,
 ] as const;
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */

@@ -6,7 +6,7 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalRedirect } from './portal-errors';
-import { PortalViews } from './portal-views';
+import { capabilitiesFor, PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
 import { newCsrfToken } from './session-cookie';
 import { TIERS } from './columns';
@@ -27,7 +27,9 @@ export class PortalPublicController {
   @Get()
   @PageAccess('public')
   home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    this.views.page(req, reply, 'home.njk');
+    this.views.page(req, reply, 'home.njk', {
+      capabilities: capabilitiesFor(req.portal?.session.auth?.user.roles ?? []),
+    });
   }
 
   @Get('sign-in')
@@ -166,8 +168,14 @@ export class PortalPublicController {
 
 /** Where each role starts after signing in. */
 export function landingPage(roles: readonly string[]): string {
+  // Several roles: the start page, which lists what each of them can do.
+  if (roles.length > 1) return '/';
   if (roles.includes('researcher')) return '/requests';
   if (roles.includes('release_officer')) return '/screening';
   if (roles.includes('panel_member')) return '/panel';
+  if (roles.includes('practice')) return '/practice';
+  if (roles.includes('data_manager')) return '/data-loads';
+  if (roles.includes('admin')) return '/admin/users';
+  if (roles.includes('auditor')) return '/audit-trail';
   return '/';
 }

@@ -134,7 +134,10 @@ export class AdminController {
     const orgName = new Map(organisations.map((o) => [o.id, o.name]));
     const email = new Map(users.map((u) => [u.id, u.email]));
     this.views.page(req, reply, 'operations/admin-users.njk', {
-      users: users.map((u) => ({ ...u, organisation: u.organisationId ? orgName.get(u.organisationId) : '' })),
+      users: users.map((u) => ({
+        ...u,
+        organisation: u.organisationId ? orgName.get(u.organisationId) : '',
+      })),
       grants: grants.map((g) => ({ ...g, email: email.get(g.userId) ?? g.userId })),
     });
   }
@@ -145,7 +148,11 @@ export class AdminController {
   }
 
   @Get('users/:id')
-  async editUser(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+  async editUser(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
     const user = await this.api.expect<User>(req, 'GET', `/api/users/${id}`);
     await this.renderUserForm(
       req,
@@ -250,7 +257,10 @@ export class AdminController {
         );
         throw new PortalRedirect('/admin/users');
       }
-      errors.add(res.status === 409 ? 'email' : 'roles', res.body?.message ?? 'The user could not be created');
+      errors.add(
+        res.status === 409 ? 'email' : 'roles',
+        res.body?.message ?? 'The user could not be created',
+      );
     }
     return this.renderUserForm(req, reply, undefined, { ...v, password: '' }, errors, 400);
   }

@@ -5,7 +5,7 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalViews } from './portal-views';
-import { formErrors, str } from './form';
+import { formErrors, isCalendarDate, str } from './form';
 import { PATTERNS } from './patterns';
 
 const PAGE_SIZE = 50;
@@ -48,14 +48,7 @@ interface AuditPage {
   total: number;
 }
 
-/** A real calendar day YYYY-MM-DD (not 2026-02-31). */
-export function isCalendarDate(s: string): boolean {
-  if (!PATTERNS.isoDate.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
-
-/** The day after a calendar day (an inclusive "to" date becomes an exclusive bound). */
+/** The last instant of a calendar day (an inclusive "to" date). */
 const endOfDay = (s: string) => new Date(Date.parse(`${s}T00:00:00Z`) + 86_400_000 - 1).toISOString();
 
 const csvCell = (v: unknown): string => {
@@ -171,7 +164,7 @@ export class AuditorController {
       yield `${EXPORT_COLUMNS.join(',')}\n`;
       let body = first;
       let written = 0;
-      for (let p = 1; ; ) {
+      for (let p = 1; ;) {
         let chunk = '';
         for (const e of body.items)
           chunk += `${[
@@ -208,11 +201,11 @@ export class AuditorController {
 
   @Get('verify')
   async verify(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const result = await this.api.expect<{ ok: boolean; checked: number; firstBroken?: { id: string; reason: string } }>(
-      req,
-      'GET',
-      '/api/audit/verify',
-    );
+    const result = await this.api.expect<{
+      ok: boolean;
+      checked: number;
+      firstBroken?: { id: string; reason: string };
+    }>(req, 'GET', '/api/audit/verify');
     let broken: AuditEntry | undefined;
     if (result.firstBroken) {
       // The entry itself, for the page (the trail is newest first: find it by paging from its id).

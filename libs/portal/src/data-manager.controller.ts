@@ -20,7 +20,10 @@ export const LINKAGE_STEPS: { step: string; text: string }[] = [
     step: '6',
     text: 'Sex, date of birth and postcode agree, the NHS number does not contradict, the date of birth is not 1 January and the postcode is a real one (not ZZ99).',
   },
-  { step: '7', text: 'As step 6, without the condition on the postcode.' },
+  {
+    step: '7',
+    text: 'Sex and date of birth without the postcode: not used to link here, because it was wrong about half the time (docs/LINKAGE.md), so always 0.',
+  },
   { step: '8', text: 'The NHS number alone agrees.' },
 ];
 
@@ -106,7 +109,11 @@ export class DataManagerController {
   }
 
   @Get(':id')
-  async report(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+  async report(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
     const [report, loads] = await Promise.all([
       this.api.expect<{ linkedByStep: Record<string, number>; rows: number; unlinked: number }>(
         req,

@@ -13,6 +13,14 @@ export class MultipartError extends Error {
   }
 }
 
+/** The form ended without a file part (the fields before it are kept, for the CSRF check). */
+export class NoFilePart extends MultipartError {
+  constructor(readonly fields: Record<string, string>) {
+    super('no file in the form');
+    this.name = 'NoFilePart';
+  }
+}
+
 export interface UploadedFile {
   field: string;
   filename: string;
@@ -163,7 +171,7 @@ export async function streamMultipart<T>(
     if (result) await result.catch(() => undefined);
     throw e;
   }
-  if (!result) throw new MultipartError('no file in the form');
+  if (!result) throw new NoFilePart({ ...fields });
   if ((state as string) !== 'done' && !settled) {
     out!.destroy(new MultipartError('the body ended before the file did'));
   }

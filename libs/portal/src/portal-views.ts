@@ -19,7 +19,10 @@ export function navigationFor(roles: readonly string[], path: string): NavItem[]
   if (roles.includes('release_officer'))
     items.push({ text: 'Screening', href: '/screening' }, { text: 'Releases', href: '/data-releases' });
   if (roles.includes('practice'))
-    items.push({ text: 'Your practice', href: '/practice' }, { text: 'Objections', href: '/practice/objections' });
+    items.push(
+      { text: 'Your practice', href: '/practice' },
+      { text: 'Objections', href: '/practice/objections' },
+    );
   if (roles.includes('data_manager')) items.push({ text: 'Data loads', href: '/data-loads' });
   if (roles.includes('admin'))
     items.push(

@@ -141,7 +141,11 @@ export class PracticeController {
   }
 
   @Get('extracts/:id')
-  async report(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+  async report(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
     const report = await this.api.expect<Record<string, unknown>>(req, 'GET', `/api/extracts/${id}`);
     this.views.page(req, reply, 'practice/extract-report.njk', { report, backHref: '/practice/extracts' });
   }

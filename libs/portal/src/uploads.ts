@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { PortalApi, PortalRequest, ApiAnswer } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalPageError } from './portal-errors';
-import { MultipartError, multipartBoundary, streamMultipart } from './multipart';
+import { MultipartError, multipartBoundary, NoFilePart, streamMultipart } from './multipart';
 
 /** A file chosen in an upload form was empty or missing (the API is not called). */
 export class NoFileChosen extends Error {}
@@ -19,7 +19,8 @@ export async function forwardUpload<T>(
   contentType: string,
 ): Promise<ApiAnswer<T>> {
   const boundary = multipartBoundary(req.headers['content-type']);
-  if (!boundary) throw new PortalPageError(400, 'The file could not be read', 'Choose the file again and send it.');
+  if (!boundary)
+    throw new PortalPageError(400, 'The file could not be read', 'Choose the file again and send it.');
   try {
     return await streamMultipart(req.body as AsyncIterable<Buffer>, boundary, async (fields, file) => {
       await guard.assertUploadCsrf(req, fields._csrf);
@@ -27,6 +28,10 @@ export async function forwardUpload<T>(
       return api.upload<T>(req, apiUrl, contentType, file.stream);
     });
   } catch (e) {
+    if (e instanceof NoFilePart) {
+      await guard.assertUploadCsrf(req, e.fields._csrf);
+      throw new NoFileChosen();
+    }
     if (e instanceof MultipartError)
       throw new PortalPageError(400, 'The file could not be read', 'Choose the file again and send it.');
     throw e;

@@ -10,7 +10,7 @@ import {
   AppConfig,
   genReqId,
   jsonDepth,
-  loggerParams,
+  httpLoggerOptions,
   MAX_JSON_DEPTH,
   ValidationError,
 } from '@custodian/core';
@@ -80,7 +80,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   let accessLog: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   fastify.addHook('onRequest', (req, reply, done) => {
     accessLog ??= pinoHttp<IncomingMessage, ServerResponse>({
-      ...(loggerParams(config).pinoHttp as HttpLoggerOptions<IncomingMessage, ServerResponse>),
+      ...(httpLoggerOptions(config) as HttpLoggerOptions<IncomingMessage, ServerResponse>),
       logger: PinoLogger.root,
     });
     // Fastify's id (made by the same `genReqId`): pino-http takes it rather than making it again.

@@ -98,10 +98,8 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
   if (!credentials.length) return undefined;
   const width = Math.max(...credentials.map((c) => c.email.length));
   return [
-    '',
-    ...(summary ? [summary, ''] : []),
-    'Demo sign-ins (POST /api/auth/login with {"email","password"}):',
+    'Demo sign-ins (email, password, roles):',
     ...credentials.map((c) => `  ${c.email.padEnd(width)}  ${c.password}  ${c.roles.join(', ')}`),
-    '',
+    ...(summary ? ['', summary] : []),
   ].join('\n');
 }

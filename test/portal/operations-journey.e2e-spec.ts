@@ -68,7 +68,7 @@ describe('operations journeys in a real browser', () => {
     expect(lines.slice(0, banner).filter((l) => l.startsWith('{'))).toEqual([]);
   });
 
-  it('practice: records nothing twice, sends an extract with a progress bar, reads its report, registers an objection', async () => {
+  it('practice: the overview, an extract sent through the upload form and its report, an objection registered', async () => {
     const page = await signIn('practice.a81001@nhs.example');
     expect(new URL(page.url()).pathname).toBe('/practice');
     await checkStrict(page, 'practice-1-overview', checked, { doc: 'practice' });

@@ -220,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     portal: {
       serviceName: raw.PORTAL_SERVICE_NAME ?? 'Custodian: health data access',
       organisation: raw.PORTAL_ORGANISATION ?? null,
-      logo: raw.PORTAL_LOGO ?? '/assets/portal/custodian-logo.svg',
+      logo: raw.PORTAL_LOGO ?? '/assets/portal/custodian-icon.svg',
     },
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,

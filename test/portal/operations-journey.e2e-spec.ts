@@ -60,7 +60,9 @@ describe('operations journeys in a real browser', () => {
     const banner = lines.findIndex((l) => l.startsWith('Custodian is running. Sign in to the portal at'));
     expect(banner, out.slice(0, 4000)).toBeGreaterThan(-1);
     expect(lines[banner]).toBe(`Custodian is running. Sign in to the portal at ${demo.base}/sign-in`);
-    expect(lines.slice(banner + 1, banner + 4).join('\n')).toMatch(/Demo sign-ins[\s\S]*admin@custodian\.example/);
+    expect(lines.slice(banner + 1, banner + 4).join('\n')).toMatch(
+      /Demo sign-ins[\s\S]*admin@custodian\.example/,
+    );
     // Before it: the database's own lines and a few readable ones, not ~125 JSON route mappings.
     expect(banner).toBeLessThan(12);
     expect(out).not.toMatch(/Mapped \{/);

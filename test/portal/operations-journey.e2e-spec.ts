@@ -105,6 +105,17 @@ describe('operations journeys in a real browser', () => {
     await checkStrict(page, 'practice-5-objection-error', checked);
   }, 120_000);
 
+  it('practice that declined the pilot: records today as its awareness start, and is told when extracts open', async () => {
+    const page = await signIn('practice.a81002@nhs.example');
+    await expect(page.locator('main').innerText()).resolves.toMatch(/not yet part of the rollout/);
+    await page.getByRole('button', { name: 'We started informing patients today' }).click();
+    await page.locator('.nhsuk-notification-banner').waitFor();
+    await expect(page.locator('.nhsuk-notification-banner').innerText()).resolves.toMatch(
+      /Awareness start recorded/,
+    );
+    await checkStrict(page, 'practice-6-awareness-recorded', checked);
+  }, 120_000);
+
   it('data manager: loads a HES file with progress, reads the linkage report step by step', async () => {
     const page = await signIn('data.manager@custodian.example');
     expect(new URL(page.url()).pathname).toBe('/data-loads');

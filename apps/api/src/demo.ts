@@ -51,6 +51,13 @@ export const DEMO_USERS: DemoUser[] = [
     practiceOds: 'A81001',
   },
   {
+    // The practice that declined the pilot: it has yet to record its awareness start.
+    email: 'practice.a81002@nhs.example',
+    displayName: 'Practice A81002',
+    roles: ['practice'],
+    practiceOds: 'A81002',
+  },
+  {
     email: 'practice.a81003@nhs.example',
     displayName: 'Practice A81003',
     roles: ['practice'],

@@ -9,7 +9,7 @@ type Report = {
   rows: number;
   linkedByStep: Record<string, number>;
   unlinked: number;
-  rejected: { row: number; reason: string }[];
+  rejected: { row: number; reason: string; reasons: string[] }[];
   rejectedCount: number;
   rejectedByReason: Record<string, number>;
 };
@@ -25,6 +25,10 @@ const steps = (partial: Record<string, number>) => ({
   '8': 0,
   ...partial,
 });
+
+/** The rejected rows as row and first reason. */
+const firstReasons = (rejected: { row: number; reason: string }[]) =>
+  rejected.map(({ row, reason }) => ({ row, reason }));
 
 describe('HES and social-care loading and the eight-step linkage', () => {
   let t: TestApp;
@@ -203,7 +207,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       ]),
     );
     expect(report.rows).toBe(16);
-    expect(report.rejected).toEqual([
+    // Each row's first reason (every reason it has is in `reasons`, the first one first).
+    expect(report.rejected.every((r) => r.reasons[0] === r.reason)).toBe(true);
+    expect(firstReasons(report.rejected)).toEqual([
       { row: 2, reason: 'missing_epikey' },
       { row: 3, reason: 'field_too_long' },
       { row: 4, reason: 'invalid_nhs_number' },
@@ -250,7 +256,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       ]),
     );
     expect(report.rows).toBe(13);
-    expect(report.rejected).toEqual([
+    // Each row's first reason (every reason it has is in `reasons`, the first one first).
+    expect(report.rejected.every((r) => r.reasons[0] === r.reason)).toBe(true);
+    expect(firstReasons(report.rejected)).toEqual([
       { row: 2, reason: 'missing_la_code' },
       { row: 3, reason: 'missing_person_id' },
       { row: 4, reason: 'invalid_start_date' },
@@ -288,7 +296,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         hes('C14', n, '1970-01-02', '1', 'LS1 1AA', { diag: '', opertn: '', procode: '' }), // 14 ok: blank codes are unknown
       ]),
     );
-    expect(hesReport.rejected).toEqual([
+    // Each row's first reason (every reason it has is in `reasons`, the first one first).
+    expect(hesReport.rejected.every((r) => r.reasons[0] === r.reason)).toBe(true);
+    expect(firstReasons(hesReport.rejected)).toEqual([
       { row: 3, reason: 'invalid_diagnosis_code' },
       { row: 4, reason: 'field_too_long' },
       { row: 5, reason: 'invalid_diagnosis_code' },
@@ -326,7 +336,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         social('E08000035', 'Q8', n, '1950-03-04', 'F', 'LS6 1AB', { service: '=home_care' }), // 8 invalid_service_type
       ]),
     );
-    expect(scReport.rejected).toEqual([
+    // Each row's first reason (every reason it has is in `reasons`, the first one first).
+    expect(scReport.rejected.every((r) => r.reasons[0] === r.reason)).toBe(true);
+    expect(firstReasons(scReport.rejected)).toEqual([
       { row: 3, reason: 'invalid_la_code' },
       { row: 4, reason: 'invalid_la_code' },
       { row: 5, reason: 'invalid_service_type' },
@@ -365,8 +377,8 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     const report = await upload('hes', toCsv(HES_HEADER, rows));
     expect(report.rows).toBe(3000);
     expect(report.rejected).toHaveLength(1000);
-    expect(report.rejected[0]).toEqual({ row: 1, reason: 'invalid_dob' });
-    expect(report.rejected[999]).toEqual({ row: 1000, reason: 'invalid_dob' });
+    expect(report.rejected[0]).toEqual({ row: 1, reason: 'invalid_dob', reasons: ['invalid_dob'] });
+    expect(report.rejected[999]).toEqual({ row: 1000, reason: 'invalid_dob', reasons: ['invalid_dob'] });
     expect(report.rejectedCount).toBe(3000);
     expect(report.rejectedByReason).toEqual({ invalid_dob: 3000 });
   });

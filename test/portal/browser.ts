@@ -21,7 +21,7 @@ export interface Demo {
  * The service as `npm start` runs it (built dist, embedded PostgreSQL in a fresh state directory,
  * demo seed on), and Debian's Chromium driven by playwright-core with a fresh profile.
  */
-export async function startDemo(): Promise<Demo> {
+export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'custodian-portal-'));
   const port = await freePort();
   let output = '';
@@ -34,6 +34,7 @@ export async function startDemo(): Promise<Demo> {
       CUSTODIAN_STATE_DIR: stateDir,
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

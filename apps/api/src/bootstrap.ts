@@ -11,7 +11,7 @@ import {
   AppConfig,
   genReqId,
   jsonDepth,
-  loggerParams,
+  httpLoggerOptions,
   MAX_JSON_DEPTH,
   ValidationError,
 } from '@custodian/core';
@@ -24,9 +24,9 @@ import { finishOpenApiDocument } from './openapi';
 
 /**
  * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
- * cohorts); only the route that declares the type with `@StreamedBody` gets one.
+ * cohorts; the portal's upload forms, `@UploadForm`); only the route that declares the type gets one.
  */
-export const STREAMED_TYPES = ['application/x-ndjson', 'text/csv', 'text/plain'];
+export const STREAMED_TYPES = ['application/x-ndjson', 'text/csv', 'text/plain', 'multipart/form-data'];
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 export function openApiDocument(app: INestApplication) {
@@ -81,7 +81,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   let accessLog: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   fastify.addHook('onRequest', (req, reply, done) => {
     accessLog ??= pinoHttp<IncomingMessage, ServerResponse>({
-      ...(loggerParams(config).pinoHttp as HttpLoggerOptions<IncomingMessage, ServerResponse>),
+      ...(httpLoggerOptions(config) as HttpLoggerOptions<IncomingMessage, ServerResponse>),
       logger: PinoLogger.root,
     });
     // Fastify's id (made by the same `genReqId`): pino-http takes it rather than making it again.

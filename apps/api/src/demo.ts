@@ -51,6 +51,13 @@ export const DEMO_USERS: DemoUser[] = [
     practiceOds: 'A81001',
   },
   {
+    // The practice that declined the pilot: it has yet to record its awareness start.
+    email: 'practice.a81002@nhs.example',
+    displayName: 'Practice A81002',
+    roles: ['practice'],
+    practiceOds: 'A81002',
+  },
+  {
     email: 'practice.a81003@nhs.example',
     displayName: 'Practice A81003',
     roles: ['practice'],
@@ -98,10 +105,8 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
   if (!credentials.length) return undefined;
   const width = Math.max(...credentials.map((c) => c.email.length));
   return [
-    '',
-    ...(summary ? [summary, ''] : []),
-    'Demo sign-ins (POST /api/auth/login with {"email","password"}):',
+    'Demo sign-ins (email, password, roles):',
     ...credentials.map((c) => `  ${c.email.padEnd(width)}  ${c.password}  ${c.roles.join(', ')}`),
-    '',
+    ...(summary ? ['', summary] : []),
   ].join('\n');
 }

@@ -24,10 +24,22 @@ async function main(): Promise<void> {
   const seeded = await seedDemo(app, config);
   await app.listen({ port: config.port, host: config.mode === 'production' ? '0.0.0.0' : '127.0.0.1' });
   const url = `http://localhost:${config.port}`;
+  // What a newcomer needs first: where to sign in, and with what. Nothing before it but the
+  // database's own start-up lines (Nest's per-module and per-route lines are not printed in demo
+  // mode, and the logs after it are readable lines; production logs stay JSON).
+  const rule = '─'.repeat(72);
   say(
-    `Custodian is running on ${url} (API ${url}/api, docs ${url}/api/docs)${db.embedded ? ', embedded PostgreSQL' : ''}`,
+    [
+      '',
+      rule,
+      `Custodian is running. Sign in to the portal at ${url}/sign-in`,
+      ...(seeded ? ['', seeded] : []),
+      '',
+      `API ${url}/api (documentation ${url}/api/docs)${db.embedded ? '; embedded PostgreSQL' : ''}`,
+      rule,
+      '',
+    ].join('\n'),
   );
-  if (seeded) say(seeded);
   worker?.start();
 }
 

@@ -195,6 +195,14 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'The practice uploads its extract as FHIR R4 NDJSON (`application/x-ndjson`). Patients with an active Type 1 objection are not stored; invalid lines are reported by line number and reason, the rest is stored. Re-sending the same extract adds nothing.',
   ],
   'GET /api/extracts/{id}': ['Read an extract report', 'The report of an earlier extract upload.'],
+  'GET /api/practices/{ods}/extracts': [
+    'List a practice’s extracts',
+    'The extracts of one practice, newest first (at most 200), with their counts: the practice itself, admins and data managers. Another practice is 404.',
+  ],
+  'GET /api/objections/summary': [
+    'Count the practice’s objections',
+    'The calling practice’s counts: active objections of its patients or that it recorded, by type, and the entries it recorded, by action and source. No NHS numbers.',
+  ],
   'POST /api/objections': [
     'Register or withdraw an objection',
     'A practice records a Type 1 or Type 2 objection by NHS number, or withdraws one it recorded or of a patient registered with it. A refused withdrawal answers as an unknown patient does.',

@@ -9,6 +9,11 @@ export class AuditQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsUUID() bidId?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() actorId?: string;
   @ApiPropertyOptional({ example: 'auth.login' }) @IsOptional() @IsString() @MaxLength(80) action?: string;
+  @ApiPropertyOptional({ example: 'denied', description: 'success, failure, denied, or a decision' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  outcome?: string;
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
   @Type(() => Date)

@@ -27,6 +27,7 @@ export interface AuditQuery {
   bidId?: string;
   actorId?: string;
   action?: string;
+  outcome?: string;
   from?: Date;
   to?: Date;
   page: number;
@@ -255,6 +256,7 @@ export class AuditService {
     if (q.bidId) add('bid_id = ?', q.bidId);
     if (q.actorId) add('actor_id = ?', q.actorId);
     if (q.action) add('action = ?', q.action);
+    if (q.outcome) add('outcome = ?', q.outcome);
     if (q.from) add('at >= ?', q.from);
     if (q.to) add('at <= ?', q.to);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';

@@ -43,6 +43,12 @@ const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? unde
 class EnvironmentVariables {
   @IsOptional() @IsIn(['development', 'production', 'test']) NODE_ENV?: string;
   @IsOptional() @Transform(emptyToUndefined) @IsIn(API_DOCS_MODES) API_DOCS?: ApiDocsMode;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(80) PORTAL_SERVICE_NAME?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MaxLength(120) PORTAL_ORGANISATION?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^\/assets\/[\w./-]+$/, { message: 'must be a path under /assets/ served by this service' })
+  PORTAL_LOGO?: string;
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'must be a postgres:// URL' })
@@ -143,6 +149,11 @@ export interface AppConfig {
   logLevel: string;
   /** public: anyone; authenticated: a signed-in user's bearer token; off: not served. */
   apiDocs: ApiDocsMode;
+  /**
+   * The portal header's identity: the deploying body's service name, organisation and logo (a path
+   * under /assets/). By default the product's own name and logo, never the NHS's.
+   */
+  portal: { serviceName: string; organisation: string | null; logo: string };
   runWorker: boolean;
   workerConcurrency: number;
   /** A release is split into shards of about this many output rows (by person), built in parallel. */
@@ -229,6 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authFailuresPerMinute: raw.AUTH_FAILURES_PER_MINUTE ?? 30,
     logLevel: raw.LOG_LEVEL ?? (mode === 'test' ? 'silent' : 'info'),
     apiDocs: raw.API_DOCS ?? (mode === 'production' ? 'authenticated' : 'public'),
+    portal: {
+      serviceName: raw.PORTAL_SERVICE_NAME ?? 'Custodian: health data access',
+      organisation: raw.PORTAL_ORGANISATION ?? null,
+      logo: raw.PORTAL_LOGO ?? '/assets/portal/custodian-icon.svg',
+    },
     runWorker: raw.RUN_WORKER ?? true,
     workerConcurrency: raw.WORKER_CONCURRENCY ?? 2,
     releaseShardRows: raw.RELEASE_SHARD_ROWS ?? 250_000,

@@ -23,7 +23,7 @@ export {
   ValidationError,
 } from './errors';
 export { GlobalExceptionFilter, isDatabaseUnavailable, toErrorBody } from './exception.filter';
-export { genReqId, internalCallHeaders, loggerParams } from './logger';
+export { genReqId, httpLoggerOptions, internalCallHeaders, loggerParams, readableLogLine } from './logger';
 export { isValidNhsNumber, normaliseNhsNumber } from './nhs-number';
 export { normalisePostcode, POSTCODE } from './postcode';
 export {

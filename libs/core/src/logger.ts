@@ -55,38 +55,94 @@ export function internalClientIp(req: IncomingMessage): string | undefined {
   return (req as TaggedRequest)[INTERNAL_CLIENT_IP];
 }
 
-/** JSON logs; never bodies, tokens, cookies or query strings (which can carry identifiers). */
-export function loggerParams(config: Pick<AppConfig, 'logLevel'>): Params {
+/** Nest's start-up chatter (one line per module and per route): kept out of the demo's console. */
+const STARTUP_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const SKIPPED_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'service', 'context', 'msg', 'req', 'res']);
+
+/** One pino JSON line as a short readable line (demo mode only; production keeps JSON). */
+export function readableLogLine(line: string): string | undefined {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const level = Number(o.level);
+  if (level <= 30 && STARTUP_CONTEXTS.has(String(o.context))) return undefined;
+  const time = new Date(Number(o.time) || Date.now()).toISOString().slice(11, 19);
+  const req = o.req as { method?: string; path?: string } | undefined;
+  const res = o.res as { statusCode?: number } | undefined;
+  const parts = [time, (LEVELS[level] ?? String(level)).padEnd(5)];
+  if (o.context) parts.push(`[${String(o.context)}]`);
+  if (req?.method) parts.push(`${req.method} ${req.path ?? ''} ${res?.statusCode ?? ''}`.trim());
+  parts.push(String(o.msg ?? ''));
+  const extra = Object.entries(o)
+    .filter(([k]) => !SKIPPED_KEYS.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return `${parts.join(' ')}${extra.length ? ` ${extra.join(' ')}` : ''}\n`;
+}
+
+/** The demo's console: readable lines, without Nest's start-up chatter, written to stdout. */
+export function readableLogStream(write: (s: string) => void = (s) => process.stdout.write(s)) {
   return {
-    pinoHttp: {
-      level: config.logLevel,
-      genReqId: (req) => genReqId(req),
-      // The service name in the base bindings, serialised once: as pino-http `customProps` it would
-      // make a child logger on every request, and a check on every response.
-      base: { pid: process.pid, hostname: hostname(), service: 'custodian' },
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-        censor: '[redacted]',
-      },
-      serializers: {
-        req: (req: {
-          id: string;
-          method: string;
-          url: string;
-          remoteAddress?: string;
-          raw: IncomingMessage;
-        }) => ({
-          id: req.id,
-          method: req.method,
-          path: String(req.url).split('?')[0],
-          remoteAddress: (req.raw && internalClientIp(req.raw)) ?? req.remoteAddress,
-          clientRequestId: req.raw ? clientRequestId(req.raw) : undefined,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      autoLogging: { ignore: (req) => req.url?.split('?')[0] === '/api/health' },
+    write(line: string) {
+      const out = readableLogLine(line);
+      if (out) write(out);
     },
   };
+}
+
+/** JSON logs; never bodies, tokens, cookies or query strings (which can carry identifiers). */
+export function loggerParams(config: Pick<AppConfig, 'logLevel'> & Partial<Pick<AppConfig, 'mode'>>): Params {
+  const options = httpLoggerOptions(config);
+  // Demo mode (npm start on a laptop) prints readable lines; production (and tests) keep JSON.
+  return { pinoHttp: config.mode === 'demo' ? [options, readableLogStream()] : options };
+}
+
+/** pino-http's options (the same in every mode; only the demo's destination differs). */
+export function httpLoggerOptions(config: Pick<AppConfig, 'logLevel'>) {
+  return {
+    level: config.logLevel,
+    genReqId: (req) => genReqId(req),
+    // The service name in the base bindings, serialised once: as pino-http `customProps` it would
+    // make a child logger on every request, and a check on every response.
+    base: { pid: process.pid, hostname: hostname(), service: 'custodian' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: {
+        id: string;
+        method: string;
+        url: string;
+        remoteAddress?: string;
+        raw: IncomingMessage;
+      }) => ({
+        id: req.id,
+        method: req.method,
+        path: String(req.url).split('?')[0],
+        remoteAddress: (req.raw && internalClientIp(req.raw)) ?? req.remoteAddress,
+        clientRequestId: req.raw ? clientRequestId(req.raw) : undefined,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    autoLogging: { ignore: (req: IncomingMessage) => req.url?.split('?')[0] === '/api/health' },
+  } satisfies Exclude<Params['pinoHttp'], unknown[] | undefined>;
 }

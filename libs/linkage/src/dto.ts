@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import type { SourceKind } from './source-formats';
 
@@ -6,7 +6,18 @@ const STEPS_EXAMPLE = { '1': 812, '2': 40, '3': 9, '4': 3, '5': 11, '6': 25, '7'
 
 export class RejectedRowDto {
   @ApiProperty({ description: 'Data row, 1-based, header excluded', example: 17 }) row!: number;
-  @ApiProperty({ example: 'invalid_nhs_number' }) reason!: string;
+  @ApiProperty({
+    example: 'invalid_nhs_number',
+    description: 'the first reason (rejectedByReason counts these)',
+  })
+  reason!: string;
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['invalid_nhs_number', 'invalid_dob'],
+    description:
+      'every reason the row was rejected for, the first one first (absent from reports stored before it was kept)',
+  })
+  reasons?: string[];
 }
 
 /** The upload's response and the load's stored report (SPEC §7). */

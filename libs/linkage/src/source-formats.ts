@@ -1,7 +1,8 @@
 /**
  * The two CSV formats of SPEC §3 and the SQL that validates them. The file is COPYed verbatim into
  * `source_stage_raw (row_no, c1 … c9)` (all text, header included as row_no 1); one statement then
- * parses and checks every row into `source_stage`, giving each bad row its first failing reason.
+ * parses and checks every row into `source_stage`, giving each bad row its first failing reason
+ * (`reason`) and every one that applies (`reasons`).
  * Row numbers are data rows, 1-based, the header excluded: `row = row_no - 1`.
  */
 
@@ -67,6 +68,18 @@ const OPCS4_NONE = OPCS4_NONE_MARKERS.map((m) => `'${m}'`).join(', ');
 /** A real date, not before 1895-01-01 and not in the future (as for GP extracts, SPEC §2). */
 const plausible = (d: string) => `(${d} IS NOT NULL AND ${d} >= DATE '1895-01-01' AND ${d} <= current_date)`;
 
+/**
+ * Every reason among `WHEN condition THEN 'reason'` clauses that applies to a row, in their order
+ * (the first is the one a row was always given; a data manager sees them all).
+ */
+const allReasons = (whens: string) =>
+  `array_remove(ARRAY[${whens
+    .split(/\bWHEN\b/)
+    .map((w) => w.trim())
+    .filter(Boolean)
+    .map((w) => `CASE WHEN ${w} END`)
+    .join(',\n')}]::text[], NULL)`;
+
 /** Shared checks of the demographic columns, after the source's own key checks. */
 const demographicReasons = `
   WHEN nhs_raw IS NOT NULL AND nhs_number_normalise(nhs_raw) IS NULL THEN 'invalid_nhs_number'
@@ -106,10 +119,9 @@ const HES_STAGE = `
            ${sexCase('hes')}::char(1) AS sex,
            date_parse_lenient(admi_raw) AS admission_date
       FROM t
-  ), v AS (
+  ), q AS (
     SELECT p.*,
-           CASE
-             WHEN epikey IS NULL THEN 'missing_epikey'
+           ${allReasons(`WHEN epikey IS NULL THEN 'missing_epikey'
              WHEN length(epikey) > 20 OR length(diagnosis_icd10) > 8 OR length(procedure_opcs4) > 8
                OR length(provider_code) > 8 THEN 'field_too_long'
              WHEN NOT ${matches('epikey', 'epikey')} THEN 'invalid_epikey'
@@ -118,17 +130,23 @@ const HES_STAGE = `
              WHEN admission_date < birth_date THEN 'admission_before_birth'
              WHEN diagnosis_icd10 IS NOT NULL AND NOT ${matches('diagnosis_icd10', 'icd10')} THEN 'invalid_diagnosis_code'
              WHEN procedure_opcs4 IS NOT NULL AND NOT ${matches('procedure_opcs4', 'opcs4')} THEN 'invalid_procedure_code'
-             WHEN provider_code IS NOT NULL AND NOT ${matches('provider_code', 'ods')} THEN 'invalid_provider_code'
-           END AS invalid
+             WHEN provider_code IS NOT NULL AND NOT ${matches('provider_code', 'ods')} THEN 'invalid_provider_code'`)} AS reasons
       FROM p
+  ), v AS (
+    SELECT q.*, reasons[1] AS invalid
+      FROM q
+  ), w AS (
+    SELECT v.*,
+           CASE
+             WHEN invalid IS NOT NULL THEN invalid
+             WHEN row_number() OVER (PARTITION BY invalid IS NULL, epikey ORDER BY row) > 1 THEN 'duplicate_epikey'
+           END AS reason
+      FROM v
   )
   SELECT row, epikey, nhs_number, birth_date, sex, postcode, admission_date,
-         diagnosis_icd10, procedure_opcs4, provider_code,
-         CASE
-           WHEN invalid IS NOT NULL THEN invalid
-           WHEN row_number() OVER (PARTITION BY invalid IS NULL, epikey ORDER BY row) > 1 THEN 'duplicate_epikey'
-         END AS reason
-    FROM v`;
+         diagnosis_icd10, procedure_opcs4, provider_code, reason,
+         CASE WHEN invalid IS NOT NULL THEN reasons WHEN reason IS NOT NULL THEN ARRAY[reason] END AS reasons
+    FROM w`;
 
 const SOCIAL_STAGE = `
   WITH t AS (
@@ -145,10 +163,9 @@ const SOCIAL_STAGE = `
            date_parse_lenient(end_raw) AS end_date,
            ${serviceTypeSql('service_raw')} AS service_type
       FROM t
-  ), v AS (
+  ), q AS (
     SELECT p.*,
-           CASE
-             WHEN la_code IS NULL THEN 'missing_la_code'
+           ${allReasons(`WHEN la_code IS NULL THEN 'missing_la_code'
              WHEN person_id IS NULL THEN 'missing_person_id'
              WHEN start_date IS NULL OR start_date < DATE '1895-01-01' THEN 'invalid_start_date'
              WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_raw) > 60 THEN 'field_too_long'
@@ -156,17 +173,24 @@ const SOCIAL_STAGE = `
              ${demographicReasons}
              WHEN service_raw IS NULL THEN 'missing_service_type'
              WHEN service_type IS NULL THEN 'invalid_service_type'
-             WHEN end_raw IS NOT NULL AND (end_date IS NULL OR end_date < start_date) THEN 'invalid_end_date'
-           END AS invalid
+             WHEN end_raw IS NOT NULL AND (end_date IS NULL OR end_date < start_date) THEN 'invalid_end_date'`)} AS reasons
       FROM p
+  ), v AS (
+    SELECT q.*, reasons[1] AS invalid
+      FROM q
+  ), w AS (
+    SELECT v.*,
+           CASE
+             WHEN invalid IS NOT NULL THEN invalid
+             WHEN row_number() OVER (PARTITION BY invalid IS NULL, la_code, person_id, start_date ORDER BY row) > 1
+               THEN 'duplicate_key'
+           END AS reason
+      FROM v
   )
   SELECT row, la_code, person_id, nhs_number, birth_date, sex, postcode, service_type, start_date, end_date,
-         CASE
-           WHEN invalid IS NOT NULL THEN invalid
-           WHEN row_number() OVER (PARTITION BY invalid IS NULL, la_code, person_id, start_date ORDER BY row) > 1
-             THEN 'duplicate_key'
-         END AS reason
-    FROM v`;
+         reason,
+         CASE WHEN invalid IS NOT NULL THEN reasons WHEN reason IS NOT NULL THEN ARRAY[reason] END AS reasons
+    FROM w`;
 
 /**
  * A reload is keyed (EPIKEY; LA_CODE + PERSON_ID + START_DATE): a row already held with the same

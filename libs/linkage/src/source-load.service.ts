@@ -136,8 +136,8 @@ export class SourceLoadService {
             SET report = jsonb_build_object(
                   'id', id, 'rows', $2::int, 'linkedByStep', $3::jsonb, 'unlinked', $4::int,
                   -- Bounded whatever the file holds: the first rows listed, every row counted by reason.
-                  'rejected', COALESCE((SELECT jsonb_agg(jsonb_build_object('row', row, 'reason', reason) ORDER BY row)
-                                          FROM (SELECT row, reason FROM source_stage WHERE reason IS NOT NULL
+                  'rejected', COALESCE((SELECT jsonb_agg(jsonb_build_object('row', row, 'reason', reason, 'reasons', to_jsonb(reasons)) ORDER BY row)
+                                          FROM (SELECT row, reason, reasons FROM source_stage WHERE reason IS NOT NULL
                                                  ORDER BY row LIMIT ${MAX_LISTED_REJECTED_ROWS}) r), '[]'::jsonb),
                   'rejectedCount', (SELECT count(*)::int FROM source_stage WHERE reason IS NOT NULL),
                   'rejectedByReason', COALESCE((SELECT jsonb_object_agg(reason, n) FROM (

@@ -30,3 +30,29 @@ export class ObjectionEventDto {
   })
   heldRecordsDeleted!: number;
 }
+
+export class ObjectionCountsDto {
+  @ApiProperty({ example: 3 }) type1!: number;
+  @ApiProperty({ example: 12 }) type2!: number;
+}
+
+export class RecordedCountsDto {
+  @ApiProperty() register!: number;
+  @ApiProperty() withdraw!: number;
+  @ApiProperty() fromExtracts!: number;
+  @ApiProperty() fromApi!: number;
+}
+
+export class ObjectionSummaryDto {
+  @ApiProperty({
+    type: ObjectionCountsDto,
+    description:
+      'active objections of patients registered with the calling practice, or that it recorded, by type',
+  })
+  active!: ObjectionCountsDto;
+  @ApiProperty({
+    type: RecordedCountsDto,
+    description: 'register history entries the calling practice recorded, by action and by source',
+  })
+  recorded!: RecordedCountsDto;
+}

@@ -1,7 +1,7 @@
-import { Body, Controller, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
-import { ObjectionEventDto, RecordObjectionDto } from './dto';
+import { ObjectionEventDto, ObjectionSummaryDto, RecordObjectionDto } from './dto';
 import { ObjectionsService } from './objections.service';
 
 @ApiTags('objections')
@@ -27,5 +27,13 @@ export class ObjectionsController {
     @ReqMeta() meta: RequestMeta,
   ): Promise<ObjectionEventDto> {
     return this.objections.record(user, dto, meta);
+  }
+
+  /** The calling practice's objection counts (no NHS numbers). */
+  @Get('summary')
+  @Can('read', 'Objection')
+  @ApiOkResponse({ type: ObjectionSummaryDto })
+  summary(@CurrentUser() user: Principal): Promise<ObjectionSummaryDto> {
+    return this.objections.summary(user);
   }
 }

@@ -26,6 +26,11 @@ export interface RecordObjectionInput {
   action: ObjectionAction;
 }
 
+export interface ObjectionSummary {
+  active: { type1: number; type2: number };
+  recorded: { register: number; withdraw: number; fromExtracts: number; fromApi: number };
+}
+
 export interface RecordedObjection {
   id: string;
   type: ObjectionType;
@@ -156,6 +161,34 @@ export class ObjectionsService {
    * active, an NHS number never seen — is the one answer `objectionNotFound()`, after the same
    * queries, writing nothing. Audited with the event id, never the NHS number.
    */
+  /**
+   * What a practice sees of the register, counts only: the active objections (by type) of patients
+   * currently registered with it or that it recorded, and the entries it recorded (by source and
+   * action). Nothing about another practice's patients; no NHS number.
+   */
+  async summary(actor: Principal): Promise<ObjectionSummary> {
+    const ods = actor.practiceOds;
+    if (!ods) throw objectionNotFound();
+    const [row]: ObjectionSummary[] = await this.db.query(
+      `SELECT json_build_object(
+                'type1', count(*) FILTER (WHERE r.type = 'type1'),
+                'type2', count(*) FILTER (WHERE r.type = 'type2')) AS active,
+              (SELECT json_build_object(
+                 'register', count(*) FILTER (WHERE e.action = 'register'),
+                 'withdraw', count(*) FILTER (WHERE e.action = 'withdraw'),
+                 'fromExtracts', count(*) FILTER (WHERE e.source = 'extract'),
+                 'fromApi', count(*) FILTER (WHERE e.source = 'api'))
+                 FROM objection_events e WHERE e.practice_ods = $1) AS recorded
+         FROM objection_register r
+        WHERE r.active
+          AND (EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = r.nhs_number AND p.practice_ods = $1)
+               OR EXISTS (SELECT 1 FROM objection_events e
+                           WHERE e.nhs_number = r.nhs_number AND e.type = r.type AND e.practice_ods = $1))`,
+      [ods],
+    );
+    return row;
+  }
+
   async record(
     actor: Principal,
     input: RecordObjectionInput,

@@ -1,4 +1,4 @@
-import { MAX_FORM_FIELD, MAX_FORM_VALUES } from './patterns';
+import { MAX_FORM_FIELD, MAX_FORM_VALUES, PATTERNS } from './patterns';
 
 /** Whether a parsed form body is within the limits every portal form keeps (checked before any use). */
 export function formWithinLimits(body: unknown): boolean {
@@ -47,4 +47,11 @@ export function formErrors(): FormErrors & {
     any: () => e.list.length > 0,
   };
   return e;
+}
+
+/** A real calendar day YYYY-MM-DD (not 2026-02-31). */
+export function isCalendarDate(s: string): boolean {
+  if (!PATTERNS.isoDate.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig, requestMeta } from '@custodian/core';
-import { PORTAL_ACCESS, PortalAccess } from './portal.decorators';
+import { PORTAL_ACCESS, PORTAL_UPLOAD, PortalAccess } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalPageError, PortalRedirect } from './portal-errors';
 import { formWithinLimits } from './form';
@@ -52,9 +52,14 @@ export class PortalAuthGuard implements CanActivate {
           session: { csrf: newCsrfToken(), exp: Math.floor(Date.now() / 1000) + 12 * 3600 },
           dirty: true,
         };
-    if (UNSAFE.has(req.method)) {
-      // An upload route's body is a stream (the page's script sends the file with its progress):
-      // its CSRF token comes in a header, and the API limits the body.
+    const upload = this.reflector.get<boolean | undefined>(PORTAL_UPLOAD, ctx.getHandler()) === true;
+    if (UNSAFE.has(req.method) && upload) {
+      // The body is a multipart stream: its token is checked by the handler (assertUploadCsrf)
+      // before any use.
+      if (!opened) await this.refuseForm(req);
+    } else if (UNSAFE.has(req.method)) {
+      // A streamed upload route's body is the file itself (the page's script sends it with its
+      // progress): its CSRF token comes in a header, and the API limits the body.
       const streamed = (req.routeOptions?.config as { streamedBody?: string } | undefined)?.streamedBody;
       const body = streamed
         ? { _csrf: req.headers['x-csrf-token'] }
@@ -67,20 +72,7 @@ export class PortalAuthGuard implements CanActivate {
           'Your form is too large',
           'A field of the form is longer than this service accepts. Go back, shorten it and try again.',
         );
-      if (!opened || !csrfMatches(opened, body._csrf)) {
-        // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
-        await this.audit.recordDenial({
-          action: 'portal.csrf_rejected',
-          outcome: 'denied',
-          meta: requestMeta(req),
-          details: { route: req.routeOptions?.url, method: req.method },
-        });
-        throw new PortalPageError(
-          403,
-          'Your form could not be sent',
-          'The page you sent the form from had expired, or did not come from this service. Go back, reload the page and try again.',
-        );
-      }
+      if (!opened || !csrfMatches(opened, body._csrf)) await this.refuseForm(req);
     }
     if (access === undefined) throw new PortalPageError(404, 'Page not found', 'This page does not exist.');
     if (access === 'public') return true;
@@ -95,5 +87,26 @@ export class PortalAuthGuard implements CanActivate {
     }
     await this.api.ensureFresh(req);
     return true;
+  }
+
+  /** An upload's token, read from the fields before its file: refused (403, audited) unless it matches. */
+  async assertUploadCsrf(req: PortalRequest, token: unknown): Promise<void> {
+    const session = req.portal?.session;
+    if (!session || !csrfMatches(session, token)) await this.refuseForm(req);
+  }
+
+  private async refuseForm(req: PortalRequest): Promise<never> {
+    // Counted when repeated (recordDenial): a loop of forged forms must not flood the chain.
+    await this.audit.recordDenial({
+      action: 'portal.csrf_rejected',
+      outcome: 'denied',
+      meta: requestMeta(req),
+      details: { route: req.routeOptions?.url, method: req.method },
+    });
+    throw new PortalPageError(
+      403,
+      'Your form could not be sent',
+      'The page you sent the form from had expired, or did not come from this service. Go back, reload the page and try again.',
+    );
   }
 }

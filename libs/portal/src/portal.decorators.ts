@@ -1,4 +1,5 @@
 import { applyDecorators, Controller, RequestMethod, SetMetadata, UseFilters } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public, Role } from '@custodian/core';
 import { PortalExceptionFilter } from './portal-exception.filter';
@@ -25,6 +26,19 @@ export const PortalController = (path = '') =>
   );
 
 export const PageAccess = (access: PortalAccess) => SetMetadata(PORTAL_ACCESS, access);
+
+/** An upload form: its body (`multipart/form-data`) is streamed, and its CSRF token is checked in the stream. */
+export const PORTAL_UPLOAD = 'custodian:portal-upload';
+export const UPLOAD_TYPE = 'multipart/form-data';
+
+/**
+ * A page that takes a file: the body reaches the handler unparsed (streamed, never held whole), so
+ * PortalAuthGuard cannot read its `_csrf` field; the handler must pass it to
+ * `PortalAuthGuard.assertUploadCsrf` before it forwards a byte (`streamMultipart` hands it the
+ * fields that precede the file).
+ */
+export const UploadForm = () =>
+  applyDecorators(RouteConfig({ streamedBody: UPLOAD_TYPE }), SetMetadata(PORTAL_UPLOAD, true));
 
 export interface PortalRoute {
   method: string;

@@ -9,6 +9,10 @@ import { ResearcherController } from './researcher.controller';
 import { ResearcherRequestController } from './researcher-request.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
 import { TransparencyPortalController } from './transparency-portal';
+import { PracticeController } from './practice.controller';
+import { DataManagerController } from './data-manager.controller';
+import { AdminController } from './admin.controller';
+import { AuditorController } from './auditor.controller';
 
 export const PORTAL_CONTROLLERS = [
   PortalPublicController,
@@ -17,6 +21,10 @@ export const PORTAL_CONTROLLERS = [
   PanelController,
   ReleaseOfficerController,
   TransparencyPortalController,
+  PracticeController,
+  DataManagerController,
+  AdminController,
+  AuditorController,
 ] as const;
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */

@@ -6,13 +6,18 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalRedirect } from './portal-errors';
-import { PortalViews } from './portal-views';
-import { FormBody, formErrors, str } from './form';
+import { capabilitiesFor, PortalViews } from './portal-views';
+import { FormBody, formErrors, isCalendarDate, str } from './form';
 import { newCsrfToken } from './session-cookie';
 import { TIERS } from './columns';
 
+/** The datasets in words, for people reading the register. */
+export const DATASET_NAMES: Record<string, string> = {
+  gp: 'GP records',
+  hes: 'hospital episodes (HES)',
+  social_care: 'social care',
+};
 const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
-const ISO_DATE = PATTERNS.isoDate;
 const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
 /** Start page, sign-in and sign-out, and the public register. */
@@ -27,7 +32,9 @@ export class PortalPublicController {
   @Get()
   @PageAccess('public')
   home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    this.views.page(req, reply, 'home.njk');
+    this.views.page(req, reply, 'home.njk', {
+      capabilities: capabilitiesFor(req.portal?.session.auth?.user.roles ?? []),
+    });
   }
 
   @Get('sign-in')
@@ -135,39 +142,58 @@ export class PortalPublicController {
       errors.add('tier', 'Choose a tier from the list');
     if (filters.legalBasis && !LEGAL_BASES.includes(filters.legalBasis))
       errors.add('legalBasis', 'Choose a legal basis from the list');
-    if (filters.from && !ISO_DATE.test(filters.from))
-      errors.add('from', 'Enter the from date as YYYY-MM-DD, for example 2026-01-31');
-    if (filters.to && !ISO_DATE.test(filters.to))
-      errors.add('to', 'Enter the to date as YYYY-MM-DD, for example 2026-12-31');
+    if (filters.from && !isCalendarDate(filters.from))
+      errors.add('from', 'Enter the from date as a real date YYYY-MM-DD, for example 2026-01-31');
+    if (filters.to && !isCalendarDate(filters.to))
+      errors.add('to', 'Enter the to date as a real date YYYY-MM-DD, for example 2026-12-31');
+    // A reversed range is a mistake to point out, not a question whose answer is "nothing".
+    if (filters.from && filters.to && !errors.any() && filters.from > filters.to)
+      errors.add('to', 'The to date must be the same as or after the from date');
     const params = new URLSearchParams(
       Object.entries(filters).filter(([k, v]) => v && !errors.byField[k]) as [string, string][],
     );
-    const res = await this.api.anonymous<unknown[]>(req, 'GET', `/api/register?${params}`);
-    const lines = res.status === 200 && Array.isArray(res.body) ? res.body : [];
+    // A filter in error answers with the error alone, never with lines it did not ask for.
+    const res = errors.any()
+      ? undefined
+      : await this.api.anonymous<unknown[]>(req, 'GET', `/api/register?${params}`);
+    const lines = res?.status === 200 && Array.isArray(res.body) ? res.body : [];
     const csvParams = new URLSearchParams(params);
     csvParams.set('format', 'csv');
-    this.views.page(req, reply, 'public-register.njk', {
-      filters,
-      lines,
-      errors: errors.list,
-      fieldErrors: errors.byField,
-      csvHref: `/api/register?${csvParams}`,
-      tierOptions: [
-        { value: '', text: 'Any tier' },
-        ...TIERS.map((t) => ({ value: t, text: label(t), selected: filters.tier === t })),
-      ],
-      legalBasisOptions: [
-        { value: '', text: 'Any legal basis' },
-        ...LEGAL_BASES.map((b) => ({ value: b, text: label(b), selected: filters.legalBasis === b })),
-      ],
-    });
+    this.views.page(
+      req,
+      reply,
+      'public-register.njk',
+      {
+        filters,
+        lines,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        csvHref: `/api/register?${csvParams}`,
+        datasetNames: DATASET_NAMES,
+        tierOptions: [
+          { value: '', text: 'Any tier' },
+          ...TIERS.map((t) => ({ value: t, text: label(t), selected: filters.tier === t })),
+        ],
+        legalBasisOptions: [
+          { value: '', text: 'Any legal basis' },
+          ...LEGAL_BASES.map((b) => ({ value: b, text: label(b), selected: filters.legalBasis === b })),
+        ],
+      },
+      errors.any() ? 400 : 200,
+    );
   }
 }
 
 /** Where each role starts after signing in. */
 export function landingPage(roles: readonly string[]): string {
+  // Several roles: the start page, which lists what each of them can do.
+  if (roles.length > 1) return '/';
   if (roles.includes('researcher')) return '/requests';
   if (roles.includes('release_officer')) return '/screening';
   if (roles.includes('panel_member')) return '/panel';
+  if (roles.includes('practice')) return '/practice';
+  if (roles.includes('data_manager')) return '/data-loads';
+  if (roles.includes('admin')) return '/admin/users';
+  if (roles.includes('auditor')) return '/audit-trail';
   return '/';
 }

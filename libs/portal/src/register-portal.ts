@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import { RequestMethod } from '@nestjs/common';
@@ -11,6 +12,11 @@ import type { PortalRequest } from './portal-api';
 import { PortalViews } from './portal-views';
 import { deriveSessionKey, sealSession, sessionCookieHeader } from './session-cookie';
 import { NHSUK_DIST, PORTAL_ROOT } from './views';
+
+/** A stylesheet without its @font-face rules, so it asks for nothing outside this service. */
+export function selfContainedStylesheet(file: string): string {
+  return readFileSync(file, 'utf8').replace(/@font-face\s*\{[^}]*\}/g, '');
+}
 
 /** The portal's routes, kept out of the `/api` global prefix (the API's own routes are unchanged). */
 export function portalPrefixExclusions(): RouteInfo[] {
@@ -42,7 +48,18 @@ export async function registerPortal(app: NestFastifyApplication, config: AppCon
     index: false,
     list: false,
     maxAge: 3_600_000,
-    allowedPath: (p: string) => /^\/nhsuk-frontend(-dynamic-type)?\.min\.(css|js)(\.map)?$/.test(p),
+    // The stylesheet is served below, without its web fonts; the scripts as they are.
+    allowedPath: (p: string) => /^\/nhsuk-frontend(-dynamic-type)?\.min\.(js(\.map)?|css\.map)$/.test(p),
+  });
+  // nhsuk-frontend's stylesheet loads its fonts from assets.nhs.uk (a licensed typeface that is the
+  // NHS's, not ours to serve): the portal must work with no internet and under a CSP of 'self', so
+  // the @font-face rules are left out and the system fonts of the NHS font stack (Arial) are used.
+  const css = selfContainedStylesheet(path.join(nhsuk, 'nhsuk-frontend.min.css'));
+  fastify.get('/assets/nhsuk/nhsuk-frontend.min.css', (_req, reply) => {
+    reply
+      .header('content-type', 'text/css; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(css);
   });
   await app.register(fastifyStatic as never, {
     root: path.join(PORTAL_ROOT, 'public'),

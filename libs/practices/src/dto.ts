@@ -100,6 +100,17 @@ export class ExtractReportDto {
   warnings!: RejectedLineDto[];
 }
 
+export class ExtractSummaryDto {
+  @ApiProperty({ format: 'uuid' }) extractId!: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt!: Date;
+  @ApiProperty({ description: 'lines in the file' }) lines!: number;
+  @ApiProperty({ description: 'Patient rows stored new or changed' }) patients!: number;
+  @ApiProperty({ description: 'clinical resources stored new or changed' }) resources!: number;
+  @ApiProperty({ description: 'objection entries added to the register history' }) objections!: number;
+  @ApiProperty({ description: 'refused lines' }) rejectedCount!: number;
+  @ApiProperty({ description: 'lines stored with a warning' }) warnings!: number;
+}
+
 export interface ExtractDropped {
   resources: number;
   fields: number;

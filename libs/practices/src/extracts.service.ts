@@ -18,7 +18,7 @@ import { JobsService } from '@custodian/database';
 import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
 import { activeType1Among, ObjectionsService, type RegisterChange } from '@custodian/objections';
 import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
-import type { ExtractDropped, ExtractReportDto } from './dto';
+import type { ExtractDropped, ExtractReportDto, ExtractSummaryDto } from './dto';
 import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
@@ -531,6 +531,22 @@ export class ExtractsService implements OnModuleDestroy {
     });
     if (n > 0) this.logger.warn({ patients: n }, 'Type 1 objectors held after concurrent extracts: deleted');
     return n;
+  }
+
+  /** The extracts of one practice, newest first (the practice itself, admins and data managers). */
+  async list(actor: Principal, ods: string): Promise<ExtractSummaryDto[]> {
+    const wide = isAdmin(actor) || actor.roles.includes('data_manager');
+    if (!wide && actor.practiceOds !== ods)
+      throw new NotFoundError(PRACTICES_ERRORS.PRACTICE_NOT_FOUND, 'Practice');
+    return this.db.query(
+      `SELECT id AS "extractId", created_at AS "createdAt", lines, patients, resources, objections,
+              rejected AS "rejectedCount",
+              COALESCE(jsonb_array_length(report->'warnings'), 0)::int AS warnings
+         FROM extracts WHERE practice_ods = $1
+        ORDER BY created_at DESC, id
+        LIMIT 200`,
+      [ods],
+    );
   }
 
   async get(actor: Principal, id: string): Promise<ExtractReportDto> {

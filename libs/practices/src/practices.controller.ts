@@ -13,6 +13,7 @@ import {
   AwarenessDto,
   CreatePracticeDto,
   ExtractReportDto,
+  ExtractSummaryDto,
   NationalRolloutDto,
   PracticeDto,
   UpdatePracticeDto,
@@ -87,6 +88,17 @@ export class PracticesController {
     @ReqMeta() meta: RequestMeta,
   ): Promise<PracticeDto> {
     return this.practices.toResponse(await this.practices.recordAwareness(user, ods, dto, meta));
+  }
+
+  /** The practice's extracts, newest first (at most 200): its own practice, admins, data managers. */
+  @Get(':ods/extracts')
+  @Can('read', 'Extract')
+  @ApiOkResponse({ type: [ExtractSummaryDto] })
+  extractsOf(
+    @CurrentUser() user: Principal,
+    @Param('ods', OdsCodePipe) ods: string,
+  ): Promise<ExtractSummaryDto[]> {
+    return this.extracts.list(user, ods);
   }
 
   /** A FHIR R4 NDJSON extract from the practice itself, streamed (SPEC §2). */

@@ -218,7 +218,10 @@ async function runShard(
         if (events.length) {
           // Room for the shard's temp tables in memory (allowed only before a session's first
           // temp table; a pooled session that already has it keeps the value it set then).
-          await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
+          // Only a session that never made a temp table may change it: asking first keeps
+          // PostgreSQL's "invalid value for parameter temp_buffers" ERROR out of its log.
+          const [{ fresh }] = (await client.query(`SELECT pg_my_temp_schema() = 0 AS fresh`)).rows;
+          if (fresh) await client.query(`SET temp_buffers = '64MB'`).catch(() => undefined);
           // Keyed source row keys (epikey): the key read before the snapshot, held in this
           // transaction only (SOURCE_ROW_KEY_TABLE).
           const rowKey = needsSourceRowKey(spec.tier, events)

@@ -1,0 +1,458 @@
+import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ROLES } from '@custodian/core';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { PortalRedirect } from './portal-errors';
+import { PortalViews } from './portal-views';
+import { all, FormBody, formErrors, str } from './form';
+import { PATTERNS } from './patterns';
+
+const ORGANISATION_KINDS = ['academic', 'nhs', 'commercial', 'charity', 'public_body'];
+const ROLLOUTS = ['none', 'pilot', 'pilot_declined', 'national'];
+const ROLLOUT_NEXT: Record<string, string[]> = {
+  none: ['pilot', 'pilot_declined', 'national'],
+  pilot_declined: ['national'],
+  pilot: ['national'],
+  national: [],
+};
+const ODS = PATTERNS.odsCode;
+const UUID = PATTERNS.uuid;
+const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+
+interface Organisation {
+  id: string;
+  name: string;
+  kind: string;
+}
+interface User {
+  id: string;
+  email: string;
+  displayName: string;
+  roles: string[];
+  pendingRoles: string[];
+  organisationId: string | null;
+  practiceOds: string | null;
+  disabled: boolean;
+}
+interface Practice {
+  odsCode: string;
+  name: string;
+  rollout: string;
+}
+interface ApiError {
+  message?: string;
+  code?: string;
+}
+
+type Errors = ReturnType<typeof formErrors>;
+
+/**
+ * The administrator's pages: organisations, users (create, roles, disable, move organisation or
+ * practice, governance role grants) and practices (create, rollout, national rollout). Every change
+ * is the API's own (its confirmation rules, two-person grants and audit); the pages add a
+ * confirmation step before disabling an account and before the national rollout.
+ */
+@PortalController('admin')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['admin'])
+export class AdminController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  private flash(req: PortalRequest, title: string, body?: string) {
+    req.portal!.session.flash = { title, body };
+    req.portal!.dirty = true;
+  }
+
+  // ---- organisations
+
+  @Get('organisations')
+  async organisations(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    await this.renderOrganisations(req, reply, {}, formErrors());
+  }
+
+  private async renderOrganisations(
+    req: PortalRequest,
+    reply: FastifyReply,
+    values: Record<string, string>,
+    errors: Errors,
+    status = 200,
+  ) {
+    const organisations = await this.api.expect<Organisation[]>(req, 'GET', '/api/organisations');
+    this.views.page(
+      req,
+      reply,
+      'operations/admin-organisations.njk',
+      {
+        organisations,
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        kindOptions: [
+          { value: '', text: 'Choose a kind' },
+          ...ORGANISATION_KINDS.map((k) => ({ value: k, text: label(k), selected: values.kind === k })),
+        ],
+      },
+      status,
+    );
+  }
+
+  @Post('organisations')
+  async createOrganisation(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
+    const values = { name: str(body.name), kind: str(body.kind) };
+    const errors = formErrors();
+    if (values.name.length < 2) errors.add('name', 'Enter the organisation’s name');
+    if (!ORGANISATION_KINDS.includes(values.kind)) errors.add('kind', 'Choose the kind of organisation');
+    if (!errors.any()) {
+      const res = await this.api.call<ApiError>(req, 'POST', '/api/organisations', values);
+      if (res.status === 201) {
+        this.flash(req, `${values.name} added`);
+        throw new PortalRedirect('/admin/organisations');
+      }
+      errors.add('name', res.body?.message ?? 'The organisation could not be added');
+    }
+    return this.renderOrganisations(req, reply, values, errors, 400);
+  }
+
+  // ---- users
+
+  @Get('users')
+  async users(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const [users, organisations, grants] = await Promise.all([
+      this.api.expect<User[]>(req, 'GET', '/api/users'),
+      this.api.expect<Organisation[]>(req, 'GET', '/api/organisations'),
+      this.api.expect<{ id: string; userId: string; role: string; requestedAt: string }[]>(
+        req,
+        'GET',
+        '/api/role-grants',
+      ),
+    ]);
+    const orgName = new Map(organisations.map((o) => [o.id, o.name]));
+    const email = new Map(users.map((u) => [u.id, u.email]));
+    this.views.page(req, reply, 'operations/admin-users.njk', {
+      users: users.map((u) => ({
+        ...u,
+        organisation: u.organisationId ? orgName.get(u.organisationId) : '',
+      })),
+      grants: grants.map((g) => ({ ...g, email: email.get(g.userId) ?? g.userId })),
+    });
+  }
+
+  @Get('users/new')
+  async newUser(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    await this.renderUserForm(req, reply, undefined, { roles: [] }, formErrors());
+  }
+
+  @Get('users/:id')
+  async editUser(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
+    const user = await this.api.expect<User>(req, 'GET', `/api/users/${id}`);
+    await this.renderUserForm(
+      req,
+      reply,
+      user,
+      {
+        displayName: user.displayName,
+        roles: user.roles,
+        organisationId: user.organisationId ?? '',
+        practiceOds: user.practiceOds ?? '',
+      },
+      formErrors(),
+    );
+  }
+
+  private async renderUserForm(
+    req: PortalRequest,
+    reply: FastifyReply,
+    user: User | undefined,
+    values: Record<string, unknown>,
+    errors: Errors,
+    status = 200,
+  ) {
+    const organisations = await this.api.expect<Organisation[]>(req, 'GET', '/api/organisations');
+    const roles = (values.roles as string[]) ?? [];
+    this.views.page(
+      req,
+      reply,
+      'operations/admin-user.njk',
+      {
+        editing: user,
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        backHref: '/admin/users',
+        roleItems: ROLES.map((r) => ({
+          value: r,
+          text: label(r),
+          checked: roles.includes(r),
+          hint: user?.pendingRoles.includes(r)
+            ? { text: 'Waiting for a second administrator’s approval' }
+            : undefined,
+        })),
+        organisationOptions: [
+          { value: '', text: 'None' },
+          ...organisations.map((o) => ({
+            value: o.id,
+            text: `${o.name} (${label(o.kind)})`,
+            selected: values.organisationId === o.id,
+          })),
+        ],
+      },
+      status,
+    );
+  }
+
+  private readUserForm(body: FormBody, creating: boolean, errors: Errors) {
+    const values = {
+      email: str(body.email),
+      displayName: str(body.displayName),
+      password: typeof body.password === 'string' ? body.password : '',
+      roles: all(body.roles).filter((r) => (ROLES as readonly string[]).includes(r)),
+      organisationId: str(body.organisationId),
+      practiceOds: str(body.practiceOds).toUpperCase(),
+    };
+    if (creating) {
+      if (!values.email || !PATTERNS.email.test(values.email))
+        errors.add('email', 'Enter an email address in the correct format, like name@example.org');
+      if (values.password.length < 12) errors.add('password', 'Enter a password of at least 12 characters');
+    } else if (values.password && values.password.length < 12)
+      errors.add('password', 'Enter a password of at least 12 characters, or leave it empty');
+    if (!values.displayName) errors.add('displayName', 'Enter the person’s name');
+    if (!values.roles.length) errors.add('roles', 'Choose at least one role', 'roles');
+    if (values.organisationId && !UUID.test(values.organisationId))
+      errors.add('organisationId', 'Choose an organisation from the list');
+    if (values.practiceOds && !ODS.test(values.practiceOds))
+      errors.add('practiceOds', 'Enter the ODS code as a letter and five digits, like A81001');
+    return values;
+  }
+
+  @Post('users/new')
+  async createUser(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
+    const errors = formErrors();
+    const v = this.readUserForm(body, true, errors);
+    if (!errors.any()) {
+      const dto: Record<string, unknown> = {
+        email: v.email,
+        password: v.password,
+        displayName: v.displayName,
+        roles: v.roles,
+      };
+      if (v.organisationId) dto.organisationId = v.organisationId;
+      if (v.practiceOds) dto.practiceOds = v.practiceOds;
+      const res = await this.api.call<User & ApiError>(req, 'POST', '/api/users', dto);
+      if (res.status === 201) {
+        this.flash(
+          req,
+          `${v.email} created`,
+          res.body.pendingRoles?.length
+            ? `Governance roles (${res.body.pendingRoles.map(label).join(', ')}) wait for a second administrator’s approval.`
+            : undefined,
+        );
+        throw new PortalRedirect('/admin/users');
+      }
+      errors.add(
+        res.status === 409 ? 'email' : 'roles',
+        res.body?.message ?? 'The user could not be created',
+      );
+    }
+    return this.renderUserForm(req, reply, undefined, { ...v, password: '' }, errors, 400);
+  }
+
+  @Post('users/:id')
+  async updateUser(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: FormBody,
+  ) {
+    const user = await this.api.expect<User>(req, 'GET', `/api/users/${id}`);
+    const errors = formErrors();
+    const v = this.readUserForm(body, false, errors);
+    if (!errors.any()) {
+      const dto: Record<string, unknown> = {
+        displayName: v.displayName,
+        roles: v.roles,
+        organisationId: v.organisationId || null,
+        practiceOds: v.practiceOds || null,
+      };
+      if (v.password) dto.password = v.password;
+      const res = await this.api.call<User & ApiError>(req, 'PATCH', `/api/users/${id}`, dto);
+      if (res.status === 200) {
+        this.flash(
+          req,
+          `${user.email} updated`,
+          res.body.pendingRoles?.length
+            ? `Governance roles (${res.body.pendingRoles.map(label).join(', ')}) wait for a second administrator’s approval.`
+            : undefined,
+        );
+        throw new PortalRedirect('/admin/users');
+      }
+      errors.add('roles', res.body?.message ?? 'The user could not be updated', 'roles');
+    }
+    return this.renderUserForm(req, reply, user, { ...v, password: '' }, errors, 400);
+  }
+
+  /** Disabling (or enabling) an account asks for confirmation first. */
+  @Get('users/:id/access')
+  async confirmAccess(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
+    const user = await this.api.expect<User>(req, 'GET', `/api/users/${id}`);
+    this.views.page(req, reply, 'operations/admin-confirm.njk', {
+      pageTitle: user.disabled ? 'Enable this account' : 'Disable this account',
+      heading: user.disabled ? `Enable ${user.email}?` : `Disable ${user.email}?`,
+      text: user.disabled
+        ? 'The person will be able to sign in again with their password.'
+        : 'The person is signed out everywhere at once and cannot sign in until an administrator enables the account again. The change is on the audit trail.',
+      action: `/admin/users/${id}/access`,
+      hidden: { disabled: user.disabled ? 'false' : 'true' },
+      buttonText: user.disabled ? 'Enable the account' : 'Disable the account',
+      warning: !user.disabled,
+      backHref: `/admin/users/${id}`,
+    });
+  }
+
+  @Post('users/:id/access')
+  async setAccess(@Req() req: PortalRequest, @Param('id', ParseUUIDPipe) id: string, @Body() body: FormBody) {
+    const disabled = str(body.disabled) === 'true';
+    const res = await this.api.call<User & ApiError>(req, 'PATCH', `/api/users/${id}`, { disabled });
+    if (res.status === 200) this.flash(req, `${res.body.email} ${disabled ? 'disabled' : 'enabled'}`);
+    else
+      req.portal!.session.flash = {
+        title: 'The account was not changed',
+        body: res.body?.message,
+        kind: 'error',
+      };
+    req.portal!.dirty = true;
+    throw new PortalRedirect('/admin/users');
+  }
+
+  @Post('role-grants/:id/:decision')
+  async decideGrant(
+    @Req() req: PortalRequest,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('decision') decision: string,
+  ) {
+    if (decision !== 'approve' && decision !== 'refuse') throw new PortalRedirect('/admin/users');
+    const res = await this.api.call<ApiError>(req, 'POST', `/api/role-grants/${id}/${decision}`);
+    if (res.status === 200 || res.status === 201)
+      this.flash(req, decision === 'approve' ? 'Role approved' : 'Role refused');
+    else
+      req.portal!.session.flash = {
+        title: 'The role was not changed',
+        body: res.body?.message,
+        kind: 'error',
+      };
+    req.portal!.dirty = true;
+    throw new PortalRedirect('/admin/users');
+  }
+
+  // ---- practices
+
+  @Get('practices')
+  async practices(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    await this.renderPractices(req, reply, {}, formErrors());
+  }
+
+  private async renderPractices(
+    req: PortalRequest,
+    reply: FastifyReply,
+    values: Record<string, string>,
+    errors: Errors,
+    status = 200,
+  ) {
+    const practices = await this.api.expect<Practice[]>(req, 'GET', '/api/practices');
+    this.views.page(
+      req,
+      reply,
+      'operations/admin-practices.njk',
+      {
+        practices: practices.map((p) => ({
+          ...p,
+          next: (ROLLOUT_NEXT[p.rollout] ?? []).map((r) => ({ value: r, text: label(r) })),
+        })),
+        movable: practices.filter((p) => p.rollout === 'none' || p.rollout === 'pilot_declined').length,
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        rolloutOptions: ROLLOUTS.map((r) => ({
+          value: r,
+          text: label(r),
+          selected: (values.rollout || 'none') === r,
+        })),
+      },
+      status,
+    );
+  }
+
+  @Post('practices')
+  async createPractice(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
+    const values = {
+      odsCode: str(body.odsCode).toUpperCase(),
+      name: str(body.name),
+      rollout: str(body.rollout) || 'none',
+    };
+    const errors = formErrors();
+    if (!ODS.test(values.odsCode))
+      errors.add('odsCode', 'Enter the ODS code as a letter and five digits, like A81001');
+    if (values.name.length < 2) errors.add('name', 'Enter the practice’s name');
+    if (!ROLLOUTS.includes(values.rollout)) errors.add('rollout', 'Choose a rollout state');
+    if (!errors.any()) {
+      const res = await this.api.call<ApiError>(req, 'POST', '/api/practices', values);
+      if (res.status === 201) {
+        this.flash(req, `${values.name} (${values.odsCode}) added`);
+        throw new PortalRedirect('/admin/practices');
+      }
+      errors.add('odsCode', res.body?.message ?? 'The practice could not be added');
+    }
+    return this.renderPractices(req, reply, values, errors, 400);
+  }
+
+  @Post('practices/:ods/rollout')
+  async moveRollout(@Req() req: PortalRequest, @Param('ods') ods: string, @Body() body: FormBody) {
+    const rollout = str(body.rollout);
+    if (!ODS.test(ods) || !ROLLOUTS.includes(rollout)) throw new PortalRedirect('/admin/practices');
+    const res = await this.api.call<ApiError>(req, 'PATCH', `/api/practices/${ods}`, { rollout });
+    if (res.status === 200) this.flash(req, `${ods} moved to ${label(rollout).toLowerCase()}`);
+    else
+      req.portal!.session.flash = {
+        title: `${ods} was not moved`,
+        body: res.body?.message,
+        kind: 'error',
+      };
+    req.portal!.dirty = true;
+    throw new PortalRedirect('/admin/practices');
+  }
+
+  @Get('practices/national-rollout')
+  async confirmNationalRollout(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const practices = await this.api.expect<Practice[]>(req, 'GET', '/api/practices');
+    const n = practices.filter((p) => p.rollout === 'none' || p.rollout === 'pilot_declined').length;
+    this.views.page(req, reply, 'operations/admin-confirm.njk', {
+      pageTitle: 'National rollout',
+      heading: 'Start the national rollout?',
+      text: `${n} ${n === 1 ? 'practice' : 'practices'} not yet rolled out (or that declined the pilot) will move to national. Their extracts are accepted once each has recorded its awareness start and the awareness period has passed. This cannot be undone.`,
+      action: '/admin/practices/national-rollout',
+      hidden: {},
+      buttonText: 'Start the national rollout',
+      warning: true,
+      backHref: '/admin/practices',
+    });
+  }
+
+  @Post('practices/national-rollout')
+  async nationalRollout(@Req() req: PortalRequest) {
+    const res = await this.api.expect<{ moved: number }>(req, 'POST', '/api/practices/national-rollout');
+    this.flash(req, 'National rollout started', `${res.moved} practices moved to national.`);
+    throw new PortalRedirect('/admin/practices');
+  }
+}

@@ -13,3 +13,4 @@ export * from './dto';
 export * from './panel.service';
 export * from './bids.controller';
 export { NO_LINKAGE_CONDITION } from './linkage-risk';
+export * from './bid-queries';

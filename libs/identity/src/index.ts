@@ -6,3 +6,4 @@ export * from './organisation.entity';
 export * from './user.entity';
 export * from './role-grant.entity';
 export * from './role-grants';
+export * from './identity-queries';

@@ -31,6 +31,12 @@ describe('one owner per table, one definition per thing', () => {
     expect(writers.filter((f) => !f.startsWith('libs/register/'))).toEqual([]);
   });
 
+  it("the release library reads the bids' and identity's tables through their named queries", () => {
+    const release = code.filter((f) => f.startsWith('libs/release/'));
+    const named = /\b(FROM|JOIN|UPDATE|INTO)\s+(bids|agreements|bid_cohort_members|users|organisations)\b/;
+    expect(release.filter((f) => named.test(text(f)))).toEqual([]);
+  });
+
   it('one catalogue: release keeps no copy of the fields, datasets, tiers or their column names', () => {
     expect(existsSync(path.join(root, 'libs/release/src/catalogue.ts'))).toBe(false);
     expect(where(/export type Tier\b/)).toEqual(['libs/catalog/src/tiers.ts']);

@@ -15,3 +15,10 @@ export { BidDto, CreateBidDto } from './dto';
 export { BidsController } from './bids.controller';
 export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
 export { BIDS_ERRORS } from './bids.errors';
+export {
+  agreementInForce,
+  bidOrganisationOf,
+  consentCohortOf,
+  LOCK_BID_SQL,
+  REVIEWER_BID_SQL,
+} from './bid-queries';

@@ -7,3 +7,4 @@ export { PasswordService } from './password.service';
 export { USER_SESSIONS } from './user-sessions';
 export { IDENTITY_ERRORS } from './identity.errors';
 export { GRANT_ERRORS } from './role-grants';
+export { currentResearcherOf } from './identity-queries';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { AgreementsService, Releasable } from '@custodian/bids';
+import { AgreementsService, LOCK_BID_SQL, Releasable, REVIEWER_BID_SQL } from '@custodian/bids';
 import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { ReleaseService } from './release.service';
 import type { ReleaseSpec, ReleaseState } from './release.types';
@@ -59,10 +59,7 @@ export class BidReleasesService {
       return new ForbiddenError(code, message);
     };
     // Reviewers see every bid that has left draft; anything else does not exist for them.
-    const [bid] = await this.db.query(
-      `SELECT id, state, organisation_id FROM bids WHERE id = $1 AND state <> 'draft'`,
-      [bidId],
-    );
+    const [bid] = await this.db.query(REVIEWER_BID_SQL, [bidId]);
     if (!bid) throw new NotFoundError('BID_NOT_FOUND', 'Bid');
     if (actor.roles.includes('admin'))
       throw await deny('SEGREGATION_OF_DUTIES', 'Administrators never generate releases');
@@ -75,7 +72,7 @@ export class BidReleasesService {
     // The spec is built once, inside the transaction that locks the bid and writes the release,
     // so the checks that made it hold when the row is written.
     const build = async (tx: EntityManager): Promise<ReleaseSpec> => {
-      await tx.query(`SELECT 1 FROM bids WHERE id = $1 FOR UPDATE`, [bidId]);
+      await tx.query(LOCK_BID_SQL, [bidId]);
       const releasable = await this.agreements.findReleasable(bidId, tx);
       if (!releasable)
         throw new ConflictError(

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { agreementInForce } from '@custodian/bids';
 import { ChangeFeed } from '@custodian/database';
 
 /** How often open downloads re-check that their agreement is still in force (expiry has no event). */
@@ -14,11 +15,7 @@ export const DOWNLOAD_CHECK_MS = 1_000;
 export const DOWNLOADABLE_RELEASES_SQL = `
   SELECT r.id FROM releases r
    WHERE r.id = ANY($1::uuid[]) AND r.downloadable AND r.destroyed_at IS NULL
-     AND EXISTS (
-       SELECT 1 FROM bids b JOIN agreements a ON a.bid_id = b.id
-        WHERE b.id = r.bid_id AND b.state = 'active' AND a.status = 'active'
-          AND a.start_date <= (now() AT TIME ZONE 'UTC')::date
-          AND (a.end_date IS NULL OR a.end_date > (now() AT TIME ZONE 'UTC')::date))`;
+     AND ${agreementInForce('r.bid_id')}`;
 
 interface OpenDownload {
   releaseId: string;

@@ -2,7 +2,7 @@
  * k-anonymity over the quasi-identifiers age, sex, ethnicity and area, and each file's location
  * column (HES provider, social-care local authority; location-qi.ts) (SPEC §5 step 4). The class
  * sizes for every node of the generalisation lattice are computed set-based in SQL (see
- * release.engine.ts); this file holds the ladders and the pure choice of the node.
+ * engine/k-anonymise.ts); this file holds the ladders and the pure choice of the node.
  */
 export const AGE_LEVELS = ['five_year', 'ten_year', 'twenty_year', 'suppressed'] as const;
 export const AREA_LEVELS = ['district', 'postcode_area', 'region', 'suppressed'] as const;

@@ -6,8 +6,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ConflictError, NotFoundError, Principal, RequestMeta, ValidationError } from '@custodian/core';
+import { bidOrganisationOf } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
+import { currentResearcherOf } from '@custodian/identity';
 import { DOWNLOADABLE_RELEASES_SQL } from './download-guard';
 import { ReleaseKeys } from './keys';
 import { ReleaseEngine } from './engine/release.engine';
@@ -126,8 +128,7 @@ export class ReleaseService {
   private async currentRecipient(row: ReleaseRow, principal: Principal): Promise<boolean> {
     if (!row.spec.recipients.includes(principal.id)) return false;
     const [current] = await this.db.query(
-      `SELECT 1 FROM users u JOIN bids b ON b.organisation_id = u.organisation_id
-        WHERE u.id = $1 AND b.id = $2 AND NOT u.disabled AND 'researcher' = ANY(u.roles)`,
+      `SELECT 1 WHERE ${currentResearcherOf('$1::uuid', bidOrganisationOf('$2::uuid'))}`,
       [principal.id, row.bid_id],
     );
     return !!current;

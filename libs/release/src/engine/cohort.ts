@@ -1,3 +1,4 @@
+import { consentCohortOf } from '@custodian/bids';
 import { Dataset } from '@custodian/catalog';
 import { objectionsAsOf } from '@custodian/objections';
 import { FILE_BIT, gpCounts, isPerEvent, orderKey, sourcePresence, DATASET_SQL } from '../release-sql';
@@ -127,7 +128,7 @@ export async function buildCohort(
             ${keep(spec.tier !== 'anonymised', 'x.practice_ods', 'char(6)')} AS practice_ods, (x.age / 5) * 5 AS a5,
             CASE WHEN x.postcode IS NULL THEN 'unknown' ELSE left(replace(x.postcode, ' ', ''), -3) END AS district,
             coalesce(x.ethnicity, 'Z') AS eth,
-            CASE WHEN $9::boolean AND NOT x.nhs IN (SELECT m.nhs_number FROM bid_cohort_members m WHERE m.bid_id = $10)
+            CASE WHEN $9::boolean AND NOT x.nhs IN (${consentCohortOf('$10')})
                  THEN 'not_in_consent_cohort' ELSE bl.reason END AS excl,
             ${gp ? 'gc.n' : 'NULL::bigint'} AS gp_n, (${files})::int AS files,
             (CASE WHEN $7::bytea IS NULL THEN x.nhs::text

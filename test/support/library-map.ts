@@ -19,7 +19,7 @@ export const LIBRARY_MAP: Record<string, readonly string[]> = {
   bids: ['core', 'database', 'audit', 'catalog'],
   governance: ['core', 'database', 'audit', 'catalog', 'bids'],
   register: ['core', 'database', 'audit', 'catalog', 'bids'],
-  release: ['core', 'database', 'audit', 'catalog', 'bids', 'objections', 'register'],
+  release: ['core', 'database', 'audit', 'identity', 'catalog', 'bids', 'objections', 'register'],
   transparency: ['core', 'database', 'audit', 'catalog', 'bids', 'register', 'release'],
   portal: [
     'core',

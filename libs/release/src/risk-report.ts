@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { DATASET_FILE, type Dataset, type Tier } from '@custodian/catalog';
+import { DATASET_FILE, type Dataset, IDENTIFIER_COLUMNS, type Tier, tierColumns } from '@custodian/catalog';
 import { PRIMARY_MAX, shownCount } from './disclosure-control';
 import { DATASET_SQL, dateFilter, FILE_BIT, type EventRange } from './release-sql';
 import type { ReleaseFileInfo, ReleaseSpec } from './release.types';
@@ -61,18 +61,17 @@ export interface RiskReport {
 
 export const LINKAGE_STEPS = ['1', '2', '3', '4', '5', '6', '7', '8'] as const;
 
-/** The person-level quasi-identifier columns of each record-level tier's files, as released. */
-export const RISK_QUASI_IDENTIFIERS: Record<Exclude<Tier, 'aggregate'>, string[]> = {
-  identifiable: ['date_of_birth', 'sex', 'postcode', 'ethnicity'],
-  pseudonymised: ['birth_year_month', 'sex', 'postcode_district', 'ethnicity'],
-  anonymised: ['age_band', 'sex', 'area', 'ethnicity'],
-};
+type RecordTier = Exclude<Tier, 'aggregate'>;
+const RECORD_TIERS: RecordTier[] = ['identifiable', 'pseudonymised', 'anonymised'];
 
-export const RISK_PERSON_COLUMN: Record<Exclude<Tier, 'aggregate'>, string> = {
-  identifiable: 'nhs_number',
-  pseudonymised: 'pseudo_id',
-  anonymised: 'person_token',
-};
+/** The person-level quasi-identifier columns of each record-level tier's files, as released (the catalogue names them). */
+export const RISK_QUASI_IDENTIFIERS = Object.fromEntries(
+  RECORD_TIERS.map((t) => [t, tierColumns(t, ['date_of_birth', 'sex', 'postcode', 'ethnicity'])]),
+) as Record<RecordTier, string[]>;
+
+export const RISK_PERSON_COLUMN = Object.fromEntries(
+  RECORD_TIERS.map((t) => [t, IDENTIFIER_COLUMNS[t].nhs_number]),
+) as Record<RecordTier, string>;
 
 /** Catalogue column names only ever: anything else in a header is refused (it is written into SQL). */
 const COLUMN_NAME = /^[a-z][a-z0-9_]{0,62}$/;

@@ -77,7 +77,8 @@ export class TransparencyService {
       ...(user.roles.includes('release_officer') ? ['submitted'] : []),
       ...(user.roles.includes('panel_member') ? ['in_review'] : []),
     ];
-    if (!states.length) throw new ForbiddenError('FORBIDDEN', 'only release officers and panel members have a queue');
+    if (!states.length)
+      throw new ForbiddenError('FORBIDDEN', 'only release officers and panel members have a queue');
     const rows: { id: string }[] = await this.db.query(
       `SELECT id FROM bids WHERE state = ANY($1) AND organisation_id IS DISTINCT FROM $2::uuid`,
       [states, user.organisationId ?? null],

@@ -6,6 +6,9 @@ import { GRANT_ERRORS, IDENTITY_ERRORS } from '@custodian/identity';
 import { LINKAGE_ERRORS } from '@custodian/linkage';
 import { OBJECTION_NOT_FOUND } from '@custodian/objections';
 import { PRACTICES_ERRORS } from '@custodian/practices';
+import { RELEASE_ERRORS } from '@custodian/release';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Error codes are constants per library (`<lib>.errors.ts`); the OpenAPI document's enum
@@ -22,6 +25,7 @@ describe('error codes', () => {
     PRACTICES_ERRORS,
     BIDS_ERRORS,
     GOVERNANCE_ERRORS,
+    RELEASE_ERRORS,
   };
 
   it('every library constant is a stable code of the OpenAPI enum, named as it reads', () => {
@@ -31,5 +35,18 @@ describe('error codes', () => {
         expect(listed.has(code), `${lib}.${name}`).toBe(true);
         expect(code).toMatch(/^[A-Z][A-Z0-9_]+$/);
       }
+  });
+
+  it('the release library raises its answer codes through RELEASE_ERRORS, never as loose strings', () => {
+    const dir = path.join(__dirname, '..', 'libs', 'release', 'src');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts') && !f.endsWith('.errors.ts'),
+    );
+    const loose = files.filter((f) =>
+      /(Error|deny)\(\s*'[A-Z][A-Z0-9_]+'|code: '[A-Z][A-Z0-9_]+'/.test(
+        readFileSync(path.join(dir, f), 'utf8'),
+      ),
+    );
+    expect(loose).toEqual([]);
   });
 });

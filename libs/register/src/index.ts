@@ -1,8 +1,13 @@
-export * from './dto';
-export * from './register-http.module';
-export * from './register.module';
-export * from './register.service';
-export * from './register.controller';
-export * from './register-chain';
-export * from './register-log.service';
-export * from './verify-register';
+export { RegisterController } from './register.controller';
+export { RegisterHttpModule } from './register-http.module';
+export { RegisterModule } from './register.module';
+export { RegisterService } from './register.service';
+export { RegisterLogService } from './register-log.service';
+export {
+  chainStep,
+  lineHash,
+  type RegisterLogLine,
+  signCheckpoint,
+  signingKeyFromSeed,
+} from './register-chain';
+export { verifyRegister } from './verify-register';

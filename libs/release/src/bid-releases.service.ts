@@ -6,6 +6,7 @@ import { AgreementsService, LOCK_BID_SQL, Releasable, REVIEWER_BID_SQL } from '@
 import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { ReleaseService } from './release.service';
 import type { ReleaseSpec, ReleaseState } from './release.types';
+import { RELEASE_ERRORS } from './release.errors';
 
 /** What the panel approved and the agreement covers, and nothing else, as the engine's input. */
 export function specFromReleasable(r: Releasable, requestedBy: string): ReleaseSpec {
@@ -60,12 +61,12 @@ export class BidReleasesService {
     };
     // Reviewers see every bid that has left draft; anything else does not exist for them.
     const [bid] = await this.db.query(REVIEWER_BID_SQL, [bidId]);
-    if (!bid) throw new NotFoundError('BID_NOT_FOUND', 'Bid');
+    if (!bid) throw new NotFoundError(RELEASE_ERRORS.BID_NOT_FOUND, 'Bid');
     if (actor.roles.includes('admin'))
-      throw await deny('SEGREGATION_OF_DUTIES', 'Administrators never generate releases');
+      throw await deny(RELEASE_ERRORS.SEGREGATION_OF_DUTIES, 'Administrators never generate releases');
     if (actor.organisationId && actor.organisationId === bid.organisation_id)
       throw await deny(
-        'SEGREGATION_OF_DUTIES',
+        RELEASE_ERRORS.SEGREGATION_OF_DUTIES,
         'A release officer of the applicant organisation cannot release its bid',
       );
 
@@ -76,12 +77,12 @@ export class BidReleasesService {
       const releasable = await this.agreements.findReleasable(bidId, tx);
       if (!releasable)
         throw new ConflictError(
-          'BID_NOT_ACTIVE',
+          RELEASE_ERRORS.BID_NOT_ACTIVE,
           'Only an active bid whose agreement is in force can be released',
         );
       if (releasable.voters.includes(actor.id))
         throw new ForbiddenError(
-          'SEGREGATION_OF_DUTIES',
+          RELEASE_ERRORS.SEGREGATION_OF_DUTIES,
           'A panel member who voted on this bid cannot release it',
         );
       const [busy] = await tx.query(
@@ -89,9 +90,13 @@ export class BidReleasesService {
         [bidId],
       );
       if (busy)
-        throw new ConflictError('RELEASE_IN_PROGRESS', 'A release of this bid is already queued or running', {
-          releaseId: busy.id,
-        });
+        throw new ConflictError(
+          RELEASE_ERRORS.RELEASE_IN_PROGRESS,
+          'A release of this bid is already queued or running',
+          {
+            releaseId: busy.id,
+          },
+        );
       return specFromReleasable(releasable, actor.id);
     };
     // A refusal is audited after its transaction rolled back.

@@ -16,6 +16,7 @@ import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';
 import type { ReleaseView } from './release.types';
 import { ReleaseQueuedDto, ReleaseViewDto } from './release.dto';
+import { RELEASE_ERRORS } from './release.errors';
 
 /** A release file's bytes, by its kind (gzip data files, the CSV dictionary, the JSON manifest). */
 const FILE_CONTENT = {
@@ -86,7 +87,7 @@ export class ReleaseController {
         statusCode: 416,
         error: 'Range Not Satisfiable',
         message: 'The requested range is outside the file',
-        code: 'RANGE_NOT_SATISFIABLE',
+        code: RELEASE_ERRORS.RANGE_NOT_SATISFIABLE,
       });
       return;
     }

@@ -24,6 +24,7 @@ import {
   releasePhase,
 } from './release.types';
 import { publicRiskReport, type RiskReport } from './risk-report';
+import { RELEASE_ERRORS } from './release.errors';
 
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
 const isStaff = (p: Pick<Principal, 'roles'>) =>
@@ -136,7 +137,8 @@ export class ReleaseService {
 
   async get(id: string, principal: Principal): Promise<ReleaseView> {
     const row = await this.load(id);
-    if (!row || !(await this.visible(row, principal))) throw new NotFoundError('NOT_FOUND', 'Release');
+    if (!row || !(await this.visible(row, principal)))
+      throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'Release');
     const files: ReleaseFileInfo[] =
       row.state === 'completed'
         ? (
@@ -196,27 +198,33 @@ export class ReleaseService {
   ): Promise<OpenedFile> {
     const row = await this.load(id);
     if (!row || !(await this.currentRecipient(row, principal)))
-      throw new NotFoundError('NOT_FOUND', 'Release');
+      throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'Release');
     if (row.state !== 'completed')
-      throw new ConflictError('RELEASE_NOT_COMPLETED', 'The release is not complete');
+      throw new ConflictError(RELEASE_ERRORS.RELEASE_NOT_COMPLETED, 'The release is not complete');
     if (!row.downloadable || row.destroyed_at)
-      throw new ConflictError('RELEASE_NOT_DOWNLOADABLE', 'The release is no longer available for download');
+      throw new ConflictError(
+        RELEASE_ERRORS.RELEASE_NOT_DOWNLOADABLE,
+        'The release is no longer available for download',
+      );
     // Downloads stop the moment the agreement is no longer in force, before any destruction job runs
     // (and, once streaming, DownloadGuard keeps checking).
     const [inForce] = await this.db.query(DOWNLOADABLE_RELEASES_SQL, [[id]]);
     if (!inForce)
-      throw new ConflictError('AGREEMENT_NOT_IN_FORCE', 'The data sharing agreement is no longer in force');
+      throw new ConflictError(
+        RELEASE_ERRORS.AGREEMENT_NOT_IN_FORCE,
+        'The data sharing agreement is no longer in force',
+      );
     const [file] = await this.db.query(
       `SELECT name, bytes::bigint AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name = $2`,
       [id, name],
     );
-    if (!file) throw new NotFoundError('NOT_FOUND', 'File');
+    if (!file) throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'File');
     const full = path.join(this.engine.dirOf(id), file.name);
     const size = await stat(full).then(
       (s) => s.size,
       () => undefined,
     );
-    if (size === undefined) throw new NotFoundError('NOT_FOUND', 'File');
+    if (size === undefined) throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'File');
     await this.audit.record({
       action: 'release.downloaded',
       actor: principal,

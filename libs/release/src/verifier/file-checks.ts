@@ -1,0 +1,396 @@
+import { createHash, createHmac } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '@custodian/catalog';
+import type { ReleaseKeys } from '../keys';
+import type { Tier } from '@custodian/catalog';
+import type { ReleaseSpec } from '../release.types';
+import { populationBelowMinimum } from './aggregate-population';
+import { CsvReader, fieldsOf } from './csv-stream';
+import { KmSets } from './km-check';
+import {
+  aggregateCellProblem,
+  ANON_PERIOD,
+  crossProductProblem,
+  EVENT_ITEM_COLUMNS,
+  RowOrderCheck,
+  expectedHeader,
+  FULL_DATE,
+  FULL_POSTCODE,
+  holdsNhsNumber,
+  IDENTIFIABLE_ONLY,
+  IDENTITY_COLUMN,
+  FULL_DATE_IN_LINE,
+  loneSuppressedCell,
+  PERSON_COLUMNS_OF_TIER,
+  MAYBE_NHS_NUMBER,
+  QUASI_IDENTIFIER_COLUMNS,
+  LOCATION_QUASI_IDENTIFIER_COLUMNS,
+  YEAR_MONTH,
+} from './verifier-rules';
+import { bidKeySealed, consentCohort, hesKeysOf, objectorsAt, VerifierDb } from './verifier-sql';
+
+import { fail, VerificationFailure } from './verification-failure';
+import type { VerifyDeps } from './verify-release';
+
+/** The checks of one file of a release, each reading it once (streamed): `verify-release.ts` runs them. */
+
+/** Large gunzip output chunks: at zlib's default 16 KB, stream overhead was most of a file's read time. */
+const GUNZIP_CHUNK = 256 * 1024;
+
+/** Patterns that `readCsv` tests over whole chunks before any line: see `CsvReader`. */
+const SCREENS = [MAYBE_NHS_NUMBER, FULL_DATE_IN_LINE];
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+export interface Forbidden {
+  /** Identifiers (as released in this tier) of persons that must not appear. */
+  blocked: Set<string>;
+  /** Where only a consent cohort may appear: its identifiers. */
+  allowed?: Set<string>;
+  /** Identifiable tier: HES episode keys of rows whose own NHS number is an objector's (linked or not). */
+  blockedEpikeys?: Set<string>;
+  description: string;
+}
+
+/**
+ * SPEC §5 step 2 from the SPEC: record-level tiers never hold a Type 1 objector; they hold no
+ * active Type 2 objector unless the legal basis is a public health emergency, statutory, or consent
+ * (where consent overrides it); consent (or a consent-cohort spec) allows only the cohort. The NHS
+ * numbers become the tier's identifiers here: the NHS number itself; HMAC-SHA256 under the bid key;
+ * HMAC under the release's token seed, truncated to 128 bits.
+ */
+export async function forbiddenIdentities(
+  db: VerifierDb,
+  bidId: string,
+  snapshotAt: Date,
+  spec: ReleaseSpec,
+  tier: Tier,
+  seedSealed: Buffer | null,
+  releaseId: string,
+  keys: ReleaseKeys,
+): Promise<Forbidden | undefined> {
+  if (tier === 'aggregate') return undefined;
+  const consent = spec.legalBasis === 'consent' || spec.consentCohort === true;
+  const type2 = !['public_health_emergency', 'statutory', 'consent'].includes(spec.legalBasis);
+  const nhs = await objectorsAt(db, snapshotAt, type2 ? ['type1', 'type2'] : ['type1']);
+  const cohort = consent ? await consentCohort(db, bidId) : undefined;
+  let toId: (n: string) => string = (n) => n;
+  let key: Buffer | undefined;
+  if (tier === 'pseudonymised') {
+    const sealed = await bidKeySealed(db, bidId);
+    if (!sealed) return fail('identities', 'the bid has no pseudonymisation key');
+    key = keys.open(sealed, `bid:${bidId}`);
+    toId = (n) => createHmac('sha256', key!).update(n).digest('hex');
+  } else if (tier === 'anonymised') {
+    if (!seedSealed) return fail('identities', 'the release has no token seed');
+    key = keys.open(seedSealed, `release:${releaseId}`);
+    toId = (n) => createHmac('sha256', key!).update(n).digest('hex').slice(0, 32);
+  }
+  try {
+    return {
+      blocked: new Set(nhs.map(toId)),
+      blockedEpikeys:
+        tier === 'identifiable' &&
+        spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))
+          ? new Set(await hesKeysOf(db, nhs))
+          : undefined,
+      allowed: cohort ? new Set(cohort.map(toId)) : undefined,
+      description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${
+        consent ? ', and only the consent cohort,' : ''
+      } in any file (by ${tier === 'identifiable' ? 'NHS number' : tier === 'pseudonymised' ? 'pseudo_id recomputed under the bid key' : 'person_token recomputed under the release seed'})`,
+    };
+  } finally {
+    key?.fill(0);
+  }
+}
+
+/** Streams a file: bytes and SHA-256 of what is on disk, gunzip when `.gz`, each record to `onRecord`. */
+export async function readCsv(
+  file: string,
+  gz: boolean,
+  onRecord: (record: string, index: number, quoted: boolean, maybe: readonly boolean[]) => void,
+): Promise<{ rows: number; bytes: number; sha256: string; persons: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let records = 0;
+  // The line patterns tested once per chunk first (`maybe[0]`, `maybe[1]`): most chunks hold neither.
+  const reader = new CsvReader(
+    (record, quoted, maybe) => onRecord(record, records++, quoted, maybe),
+    SCREENS,
+  );
+  const decoder = new StringDecoder('utf8');
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      try {
+        reader.write(decoder.write(chunk));
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    final(cb) {
+      try {
+        reader.write(decoder.end());
+        reader.end();
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+  try {
+    await pipeline([
+      createReadStream(file),
+      tap,
+      ...(gz ? [createGunzip({ chunkSize: GUNZIP_CHUNK })] : []),
+      sink,
+    ]);
+  } catch (err) {
+    if (err instanceof VerificationFailure) throw err;
+    return fail('readable', `${path.basename(file)} cannot be read as ${gz ? 'gzip ' : ''}CSV`);
+  }
+  return { rows: Math.max(records - 1, 0), bytes, sha256: hash.digest('hex'), persons: 0 };
+}
+
+/** A record-level dataset file: header, identifiers, excluded persons, raw NHS numbers, k-anonymity. */
+export async function checkDatasetFile(
+  file: string,
+  name: string,
+  d: ReleaseSpec['datasets'][number],
+  tier: Exclude<Tier, 'aggregate'>,
+  ids: Forbidden | undefined,
+  deps: VerifyDeps,
+  suppressed: number,
+  removed: number,
+  checks: Set<string>,
+  km?: KmSets,
+) {
+  const header = expectedHeader(d.dataset, d.fields, tier);
+  const idCol = header.indexOf(IDENTITY_COLUMN[tier]);
+  const col = (n: string) => header.indexOf(n);
+  const idFormat =
+    tier === 'pseudonymised' ? /^[0-9a-f]{64}$/ : tier === 'anonymised' ? /^[0-9a-f]{32}$/ : /^\d{10}$/;
+  const yearMonthCols =
+    tier === 'anonymised'
+      ? header.map((h, i) => (DATE_FIELDS.has(h) ? i : -1)).filter((i) => i >= 0)
+      : tier === 'pseudonymised'
+        ? [col('birth_year_month')].filter((i) => i >= 0)
+        : [];
+  const postcodeCols =
+    tier === 'identifiable' ? [] : [col('postcode_district'), col('area')].filter((i) => i >= 0);
+  const ageCol = tier === 'anonymised' ? col('age_band') : -1;
+  const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
+  // A location quasi-identifier is an event column: rows of one person differ in it, so every row is
+  // split and counted (a person's class per location), never skipped as a repeat of the row before.
+  const eventQi = tier === 'anonymised' && LOCATION_QUASI_IDENTIFIER_COLUMNS.some((c) => header.includes(c));
+  // kᵐ-anonymity's items: a file of a row per event carries them (its item columns, or none but the file).
+  const itemCols = (EVENT_ITEM_COLUMNS[name] ?? []).map(col).filter((i) => i >= 0);
+  const kmItems = km && header.some((h) => !PERSON_COLUMNS_OF_TIER[tier].has(h)) ? km : undefined;
+  const scanNhs = tier !== 'identifiable';
+  // Source row keys (epikey) outside the identifiable tier are keyed (SPEC §5): hex of the tier's
+  // length, which a key as held (at most 20 characters) never is.
+  const rowKeyCols =
+    tier === 'identifiable'
+      ? []
+      : header.map((h, i) => (SOURCE_ROW_KEY_FIELDS.has(h) ? i : -1)).filter((i) => i >= 0);
+  // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
+  const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
+  const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
+  const k = deps.anonK;
+  // Persons per class of quasi-identifiers: the persons' ids until a class reaches k (memory
+  // bounded by classes × k, not by the file), then only the fact that it has.
+  const small = new Map<string, Set<string> | number>();
+  let persons = 0;
+  let prev: string | undefined;
+  let prevFields: string[] = [];
+  const where = (i: number) => `${name} row ${i}`;
+  // No person column: the rows' order must carry no person grouping (#27).
+  const order = idCol < 0 ? new RowOrderCheck() : undefined;
+  const personValueCols = header
+    .map((h, i) => (PERSON_COLUMNS_OF_TIER[tier].has(h) ? i : -1))
+    .filter((i) => i >= 0);
+  const dateCol = header.findIndex((h) => DATE_FIELDS.has(h) && !PERSON_COLUMNS_OF_TIER[tier].has(h));
+
+  // Person columns lead every file (catalogue order). A row whose person part (text up to the end
+  // of the person columns) repeats the row before's was checked there: it needs only the tests
+  // over the whole line. Other rows are split and checked column by column.
+  const personCols = header.filter((h) => PERSON_COLUMNS_OF_TIER[tier].has(h)).length;
+  let prevPrefix: string | undefined;
+  const prefixOf = (line: string) => {
+    let at = -1;
+    for (let n = 0; n < personCols; n++) {
+      at = line.indexOf(',', at + 1);
+      if (at < 0) return undefined;
+    }
+    return line.slice(0, at + 1);
+  };
+  const commas = (line: string, from: number) => {
+    let n = 0;
+    for (let at = line.indexOf(',', from); at >= 0; at = line.indexOf(',', at + 1)) n++;
+    return n;
+  };
+
+  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
+    if (i === 0) {
+      const f = fieldsOf(line, quoted);
+      if (f.join(',') !== header.join(','))
+        fail('identifiers by tier', `${name}: header is not the ${tier} tier's (${header.join(',')})`);
+      for (const h of IDENTIFIABLE_ONLY)
+        if (tier !== 'identifiable' && f.includes(h))
+          fail('identifiers by tier', `${name} has a ${h} column`);
+      return;
+    }
+    const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
+    if (
+      !quoted &&
+      !nhsLike &&
+      personCols > 0 &&
+      idCol >= 0 &&
+      keyCol < 0 &&
+      !rowKeyCols.length &&
+      !eventQi &&
+      !kmItems
+    ) {
+      const prefix = prefixOf(line);
+      if (prefix !== undefined && prefix === prevPrefix) {
+        if (commas(line, prefix.length) !== header.length - 1 - personCols)
+          fail('format', `${where(i)} does not have ${header.length} fields`);
+        if (eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
+          fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
+        return;
+      }
+      prevPrefix = prefix;
+    } else prevPrefix = undefined;
+    const f = fieldsOf(line, quoted);
+    if (f.length !== header.length)
+      fail('format', `${where(i)} has ${f.length} fields, not ${header.length}`);
+    let person: string | undefined;
+    if (idCol >= 0) {
+      person = f[idCol];
+      if (person !== prev) {
+        if (!idFormat.test(person))
+          fail('identifiers by tier', `${where(i)}: ${IDENTITY_COLUMN[tier]} is malformed`);
+        if (ids?.blocked.has(person))
+          fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
+        if (ids?.allowed && !ids.allowed.has(person))
+          fail('objections', `${where(i)}: a person outside the consent cohort appears`);
+        persons++;
+      }
+    } else persons++;
+    const same = idCol >= 0 && person === prev;
+    prev = person;
+    if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
+      fail('objections', `${where(i)}: a row of an objector's NHS number (linked to another person) appears`);
+    for (const c of rowKeyCols)
+      if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
+    if (nhsLike)
+      for (let c = 0; c < f.length; c++)
+        if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);
+    for (const c of yearMonthCols)
+      if (f[c] !== '' && !(tier === 'anonymised' ? ANON_PERIOD : YEAR_MONTH).test(f[c]))
+        fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
+    kmItems?.add(
+      person ?? `${name}:${i}`,
+      qiCols.map((c) => [header[c], f[c]]),
+      [name, ...itemCols.map((c) => f[c])].join('\u0001'),
+    );
+    for (const c of postcodeCols)
+      if (FULL_POSTCODE.test(f[c]))
+        fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
+    if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
+      fail('identifiers by tier', `${where(i)}: a date in age_band`);
+    order?.add(
+      personValueCols.length ? personValueCols.map((c) => f[c]).join('\u0001') : undefined,
+      dateCol >= 0 ? f[dateCol] : undefined,
+    );
+    // The same person on the same quasi-identifiers as the row before: already in that class.
+    if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
+      prevFields = f;
+      const cls = qiCols.map((c) => f[c]).join('\u0001');
+      const seen = small.get(cls);
+      if (typeof seen === 'number') return;
+      const set = seen ?? new Set<string>();
+      set.add(person ?? String(i)); // no person column: a row counts as a person (per-person file)
+      small.set(cls, set.size >= k ? k : set);
+    }
+  });
+  checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
+  if (order) {
+    const problem = order.problem();
+    if (problem) fail('row order', `${name}: ${problem}`);
+    checks.add('row order: no person grouping in files without a person column');
+  }
+  if (tier === 'anonymised') {
+    if (qiCols.length) {
+      for (const seen of small.values())
+        if (typeof seen !== 'number') fail('k-anonymity', `${name}: a class of fewer than k=${k} persons`);
+      checks.add(
+        `k-anonymity: every class of ${QUASI_IDENTIFIER_COLUMNS.join('/')} (those a file carries; a location per row) has at least k=${k} persons`,
+      );
+    }
+    // Persons who lost a row, of the file's persons: those in it and those it lost entirely.
+    const share = suppressed / Math.max(persons + removed, 1);
+    if (!(share <= deps.anonMaxSuppression))
+      fail('k-anonymity', `${name}: more than ${deps.anonMaxSuppression * 100}% of persons suppressed`);
+    checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
+  }
+  return { ...result, persons };
+}
+
+/** The aggregate table: its header, every cell as disclosure control allows, no lone suppressed cell. */
+export async function checkAggregate(
+  file: string,
+  name: string,
+  spec: ReleaseSpec,
+  checks: Set<string>,
+  minPopulation: number,
+) {
+  const dims = spec.aggregation?.dimensions ?? [];
+  const header = [...dims, 'patients'];
+  const cells: { key: string[]; suppressed: boolean; shown: string }[] = [];
+  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
+    const f = fieldsOf(line, quoted);
+    if (i === 0) {
+      if (f.join(',') !== header.join(','))
+        fail('aggregate', `${name}: header is not the dimensions then patients`);
+      return;
+    }
+    if (f.length !== header.length)
+      fail('format', `${name} row ${i} has ${f.length} fields, not ${header.length}`);
+    const value = f[dims.length];
+    const problem = aggregateCellProblem(value);
+    if (problem) fail('aggregate', `${name} row ${i}: ${problem}`);
+    if (maybe[0] && MAYBE_NHS_NUMBER.test(line))
+      for (const v of f)
+        if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
+    cells.push({ key: f.slice(0, dims.length), suppressed: value === '*', shown: value });
+  });
+  const lone = loneSuppressedCell(cells);
+  if (lone !== undefined)
+    fail(
+      'aggregate',
+      `${name}: a lone suppressed cell along ${dims[lone] ?? 'the table'} could be recovered from its total`,
+    );
+  const gap = crossProductProblem(cells.map((c) => c.key));
+  if (gap) fail('aggregate', `${name}: ${gap}`);
+  const small = populationBelowMinimum(dims, cells, minPopulation);
+  if (small) fail('aggregate', `${name}: ${small}`);
+  checks.add(
+    `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,
+  );
+  checks.add(
+    "aggregate cells: every cell of the dimensions' cross-product; * or multiples of 5 of at least 10; no lone suppressed cell in a row or column",
+  );
+  return { ...result, persons: 0 };
+}

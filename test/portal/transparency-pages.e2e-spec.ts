@@ -107,4 +107,18 @@ describe('portal: the public risk report and the register’s files (#24)', () =
     expect(risk).toMatch(/15 persons/);
     expect(risk).not.toMatch(/\b13\b/);
   });
+
+  it('carries each release’s files (name:bytes:sha256, joined by ;) in the register CSV, as its last column', async () => {
+    const api = await t.http.get('/api/register').expect(200);
+    const line = (
+      api.body as { releaseId: string | null; files: { name: string; bytes: number; sha256: string }[] }[]
+    ).find((l) => l.releaseId === releaseId)!;
+    const csv = await t.http.get('/api/register?format=csv').expect(200);
+    const [header, ...rows] = csv.text.trim().split('\r\n');
+    expect(header.split(',').at(-1)).toBe('files');
+    const row = rows.find((r) => r.includes(releaseId))!;
+    expect(row.split(',').at(-1)).toBe(line.files.map((f) => `${f.name}:${f.bytes}:${f.sha256}`).join(';'));
+    // A decision line has no files: an empty cell.
+    expect(rows.some((r) => r.startsWith('decision,') && r.endsWith(','))).toBe(true);
+  });
 });

@@ -22,6 +22,7 @@ import { ShardLeases1764000021000 } from './1764000021000-shard-leases';
 import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage-demographic-evidence';
 import { OneNormaliser1764000025000 } from './1764000025000-one-normaliser';
 import { Transparency1764000031000 } from './1764000031000-transparency';
+import { AuditPosition1764000032000 } from './1764000032000-audit-position';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   LinkageDemographicEvidence1764000020000,
   OneNormaliser1764000025000,
   Transparency1764000031000,
+  AuditPosition1764000032000,
 ];

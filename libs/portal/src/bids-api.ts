@@ -59,7 +59,18 @@ export interface Release {
   failureReason?: string;
   excluded?: Record<string, unknown>;
   manifest?: Record<string, unknown>;
+  riskReport?: Record<string, unknown>;
 }
+
+/**
+ * The risk report as the applicant and the public may see it: only a report with the small-number
+ * rule applied (the API marks it with `rule`); an exact report (a caller who is staff too) or an odd
+ * one shows nothing rather than exact figures.
+ */
+export const publicRiskReportOf = (report: unknown): Record<string, unknown> | undefined =>
+  report && typeof report === 'object' && typeof (report as { rule?: unknown }).rule === 'string'
+    ? (report as Record<string, unknown>)
+    : undefined;
 
 export const listBids = async (api: PortalApi, req: PortalRequest, state?: string): Promise<Bid[]> =>
   (await api.expect<{ items: Bid[] }>(req, 'GET', `/api/bids?limit=200${state ? `&state=${state}` : ''}`))

@@ -16,7 +16,7 @@ import {
   requestFormContext,
 } from './request-form';
 import { CatalogAnswer, releaseColumns } from './columns';
-import { Bid, BidEvent, getBid, getCatalog, listBids, releasesOfBid } from './bids-api';
+import { Bid, BidEvent, getBid, getCatalog, listBids, publicRiskReportOf, releasesOfBid } from './bids-api';
 import { EDITABLE, WITHDRAWABLE } from './researcher-request.controller';
 import { timelineOf } from './timeline';
 import { getClock } from './transparency-portal';
@@ -134,7 +134,11 @@ export class ResearcherController {
         .map((d) => catalog.datasets.find((c) => c.id === d.dataset)?.title ?? d.dataset)
         .join(', '),
       releases: releases
-        .map((r) => ({ ...r, date: r.completedAt ?? r.createdAt ?? null }))
+        .map((r) => ({
+          ...r,
+          date: r.completedAt ?? r.createdAt ?? null,
+          riskReport: publicRiskReportOf(r.riskReport),
+        }))
         .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),
       decisionText: decision
         ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`

@@ -33,6 +33,19 @@ export interface StoredCheckpoint extends SignedCheckpoint {
 }
 
 /**
+ * The heads of both chains and their lengths, in one statement (so of one moment): each length is
+ * its head row's position (`seq`, 1, 2, … with no gap), read through an index, never a count.
+ */
+export const CHECKPOINT_HEADS_SQL = `SELECT clock_timestamp() AS at, a.seq::text AS audit_length, a.hash AS audit_head,
+              r.seq::text AS register_length, r.hash AS register_head
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) a ON true
+         LEFT JOIN LATERAL (SELECT seq, hash FROM register_log ORDER BY seq DESC LIMIT 1) r ON true`;
+
+/** A page of the audit chain's hashes from position $1 (1 = the first entry), $2 at most: a keyset seek. */
+export const AUDIT_HASHES_SQL = `SELECT seq::text AS position, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY audit_log.seq LIMIT $2`;
+
+/**
  * The register log and its signed checkpoints (#24). Lines are appended in the transaction that
  * completes a release, after its audit entry (the audit chain's lock is then held, so lines and
  * entries keep one order); a checkpoint is signed and kept with each, and one a day.
@@ -93,18 +106,12 @@ export class RegisterLogService {
 
   /** The heads as they stand (in one statement, so both chains are of one moment), signed. */
   async checkpoint(em: EntityManager | DataSource = this.db): Promise<SignedCheckpoint> {
-    const [r] = await em.query(
-      `SELECT clock_timestamp() AS at,
-              (SELECT count(*) FROM audit_log)::bigint::text AS audit_length,
-              (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS audit_head,
-              (SELECT count(*) FROM register_log)::bigint::text AS register_length,
-              (SELECT hash FROM register_log ORDER BY seq DESC LIMIT 1) AS register_head`,
-    );
+    const [r] = await em.query(CHECKPOINT_HEADS_SQL);
     const body: CheckpointBody = {
       at: new Date(r.at).toISOString(),
-      auditLength: Number(r.audit_length),
+      auditLength: Number(r.audit_length ?? 0),
       auditHead: r.audit_head ?? REGISTER_GENESIS,
-      registerLength: Number(r.register_length),
+      registerLength: Number(r.register_length ?? 0),
       registerHead: r.register_head ?? REGISTER_GENESIS,
       keyId: this.signingKey().keyId,
     };
@@ -177,13 +184,10 @@ export class RegisterLogService {
 
   /** Hashes of the audit chain from a position (1 = the first entry), in chain order: hashes only. */
   async auditHashes(from: number, limit: number) {
-    const rows = await this.db.query(
-      `SELECT id::text AS id, prev_hash, hash FROM audit_log ORDER BY audit_log.id OFFSET $1 LIMIT $2`,
-      [from - 1, limit],
-    );
+    const rows = await this.db.query(AUDIT_HASHES_SQL, [from, limit]);
     return {
-      items: rows.map((r: Record<string, string>, i: number) => ({
-        position: from + i,
+      items: rows.map((r: Record<string, string>) => ({
+        position: Number(r.position),
         prevHash: r.prev_hash,
         hash: r.hash,
       })),

@@ -173,7 +173,13 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
   'filesDestroyedAt',
   'bidId',
   'releaseId',
+  // Last, so the columns before it keep their places: each file as name:bytes:sha256, joined by ';'.
+  'files',
 ];
+
+/** A line's value in the CSV: its files as `name:bytes:sha256` joined by `;`, others as they are. */
+const csvValue = (l: RegisterLineDto, c: keyof RegisterLineDto): unknown =>
+  c === 'files' ? (l.files ?? []).map((f) => `${f.name}:${f.bytes}:${f.sha256}`) : l[c];
 
 /** RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with a quote. */
 export function csvCell(value: unknown): string {
@@ -184,6 +190,6 @@ export function csvCell(value: unknown): string {
 
 export function toCsv(lines: RegisterLineDto[]): string {
   const out = [REGISTER_CSV_COLUMNS.join(',')];
-  for (const l of lines) out.push(REGISTER_CSV_COLUMNS.map((c) => csvCell(l[c])).join(','));
+  for (const l of lines) out.push(REGISTER_CSV_COLUMNS.map((c) => csvCell(csvValue(l, c))).join(','));
   return `${out.join('\r\n')}\r\n`;
 }

@@ -41,6 +41,16 @@ describe('demo bids', () => {
     const login = async (email: string) => ({
       Authorization: `Bearer ${await t.login(email, creds.find((c) => c.email === email)!.password)}`,
     });
+    // The demo admin has a role grant to approve (issue #20): requested by another administrator,
+    // since nobody may approve their own request.
+    const admin = await login('admin@custodian.example');
+    const { rows: adminRow } = await t.sql.query(
+      `SELECT id FROM users WHERE email = 'admin@custodian.example'`,
+    );
+    const grants = (await t.http.get('/api/role-grants').set(admin).expect(200)).body;
+    expect(grants).toHaveLength(1);
+    expect(grants[0].requestedBy).not.toBe(adminRow[0].id);
+    await t.http.post(`/api/role-grants/${grants[0].id}/approve`).set(admin).expect(200);
     const panel2 = await login('panel2@custodian.example');
     const list = (await t.http.get('/api/bids?state=in_review').set(panel2).expect(200)).body;
     expect(list.items).toHaveLength(1);

@@ -139,6 +139,10 @@ describe('operations journeys in a real browser', () => {
     const page = await signIn('admin@custodian.example');
     expect(new URL(page.url()).pathname).toBe('/admin/users');
     await checkStrict(page, 'admin-1-users', checked, { doc: 'admin' });
+    // The demo's pending grant, asked for by the second administrator: the demo admin's to approve.
+    await page.getByRole('button', { name: 'Approve Panel member for panel4@custodian.example' }).click();
+    await page.waitForURL('**/admin/users');
+    await expect(page.locator('.nhsuk-notification-banner').innerText()).resolves.toMatch(/Role approved/);
     await page.getByRole('button', { name: 'Create a user' }).click();
     await page.waitForURL('**/admin/users/new');
     await page.getByRole('button', { name: 'Create the user' }).click();

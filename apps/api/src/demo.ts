@@ -26,6 +26,8 @@ export const DEMO_ORGANISATIONS = [
 
 export const DEMO_USERS: DemoUser[] = [
   { email: 'admin@custodian.example', displayName: 'Ada Admin', roles: ['admin'], org: 'centre' },
+  // The administrator who asked for the pending grant below: the demo admin's approval to make.
+  { email: 'admin2@custodian.example', displayName: 'Abe Admin', roles: ['admin'], org: 'centre' },
   {
     email: 'data.manager@custodian.example',
     displayName: 'Dan Data-Manager',
@@ -66,6 +68,18 @@ export const DEMO_USERS: DemoUser[] = [
 ];
 
 /**
+ * A new panel member whose role waits for a second administrator (issue #28): asked for by the
+ * second demo administrator, so the demo admin has a grant to approve at first sign-in (issue #20).
+ */
+const DEMO_PENDING_USER = {
+  email: 'panel4@custodian.example',
+  displayName: 'Noor New-Panel',
+  roles: ['panel_member'] as Role[],
+  org: 'centre',
+  requestedBy: 'admin2@custodian.example',
+};
+
+/**
  * On an empty database (no organisations yet) in demo mode: organisations and one user per role,
  * with generated passwords kept (0600) under the state directory so later starts can print them
  * again. Later issues add practices, patients and bids here. Returns the text to print.
@@ -95,6 +109,22 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
       });
       credentials.push({ email: u.email, password, roles: u.roles });
     }
+    // Through the administrators' own path (requestUser), as the second administrator.
+    const p = DEMO_PENDING_USER;
+    const [requester] = await db.query(
+      `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
+         FROM users WHERE email = $1`,
+      [p.requestedBy],
+    );
+    const password = randomBytes(12).toString('base64url');
+    await identity.requestUser(requester, {
+      email: p.email,
+      password,
+      displayName: p.displayName,
+      roles: p.roles,
+      organisationId: orgIds.get(p.org),
+    });
+    credentials.push({ email: p.email, password, roles: p.roles.map((r) => `${r} (awaiting approval)`) });
     writeFileSync(credentialsFile, JSON.stringify(credentials, null, 2), { mode: 0o600 });
     summary = await seedDemoPatients(app);
     await seedDemoBids(app);

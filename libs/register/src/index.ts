@@ -2,7 +2,7 @@ export { RegisterController } from './register.controller';
 export { RegisterHttpModule } from './register-http.module';
 export { RegisterModule } from './register.module';
 export { RegisterService } from './register.service';
-export { RegisterLogService } from './register-log.service';
+export { AUDIT_HASHES_SQL, CHECKPOINT_HEADS_SQL, RegisterLogService } from './register-log.service';
 export {
   chainStep,
   lineHash,

@@ -304,6 +304,9 @@ describe.skipIf(!HAVE_PRISM)('Prism proxy validator over a full journey as every
       type: 'application/x-ndjson',
     });
     await call('GET', `/api/extracts/${extract.body.extractId}`, 200, { auth: practiceA });
+    await call('GET', '/api/practices/A81001/extracts', 200, { auth: practiceA });
+    await call('GET', '/api/practices/B82002/extracts', 404, { auth: practiceA });
+    await call('GET', '/api/objections/summary', 200, { auth: practiceA });
     await call('GET', `/api/extracts/${NO_SUCH_ID}`, 404, { auth: practiceA });
     await call('POST', '/api/objections', 201, {
       auth: practiceA,
@@ -484,6 +487,21 @@ describe.skipIf(!HAVE_PRISM)('Prism proxy validator over a full journey as every
     });
     await call('GET', `/api/releases/${release.body.id}/files/nothing.csv.gz`, 404, { auth: researcher });
     await call('GET', `/api/releases/${release.body.id}/files/gp.csv.gz`, 404, { auth: other });
+
+    // ---- transparency (#24): clocks, queues, statistics, the verifiable register
+    await call('GET', `/api/bids/${bidId}/clock`, 200, { auth: researcher });
+    await call('GET', `/api/bids/${bidId}/clock`, 200, { auth: officer });
+    await call('GET', `/api/bids/${bidId}/clock`, 404, { auth: other });
+    await call('GET', '/api/queue', 200, { auth: officer });
+    await call('GET', '/api/queue', 403, { auth: researcher });
+    await call('GET', '/api/statistics', 200);
+    await call('GET', '/api/statistics?format=csv', 200);
+    await call('GET', '/api/register/public-key', 200);
+    await call('GET', '/api/register/checkpoint', 200);
+    await call('GET', '/api/register/checkpoints', 200);
+    await call('GET', '/api/register/log', 200);
+    await call('GET', '/api/register/audit-hashes?from=1&limit=10', 200);
+    await call('GET', '/api/register/audit-hashes?from=0', 400, { malformed: true });
 
     // ---- auditor
     const auditor = await login((await t.factory.user({ roles: ['auditor'] })).email);

@@ -176,6 +176,9 @@ describe('slow clients: uploads hold no database connection while their bytes tr
       ),
     );
     await sleep(1000);
+    // What the trickles could hold began before this instant; the jobs the two uploads below
+    // enqueue (sweeps, re-links) run their own short transactions after it.
+    const [{ before }] = (await t.sql.query(`SELECT clock_timestamp() AS before`)).rows;
     const extract = `${JSON.stringify(patient('slow-p1', nhsNumber(880_001), {}, 'A81009'))}\n`;
     const stored = await Promise.race([
       t.http
@@ -199,7 +202,9 @@ describe('slow clients: uploads hold no database connection while their bytes tr
     // No session of this database sits in a transaction waiting for a client's bytes.
     const waiting = await t.sql.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'custodian-api' AND state LIKE 'idle in transaction%'`,
+        WHERE datname = current_database() AND application_name = 'custodian-api' AND state LIKE 'idle in transaction%'
+          AND xact_start < $1`,
+      [before],
     );
     expect(waiting.rows[0].n).toBe(0);
   });

@@ -23,6 +23,7 @@ import { LinkageDemographicEvidence1764000020000 } from './1764000020000-linkage
 import { OneNormaliser1764000025000 } from './1764000025000-one-normaliser';
 import { Transparency1764000031000 } from './1764000031000-transparency';
 import { AuditPosition1764000032000 } from './1764000032000-audit-position';
+import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-decisions';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   OneNormaliser1764000025000,
   Transparency1764000031000,
   AuditPosition1764000032000,
+  RegisterLogDecisions1764000034000,
 ];

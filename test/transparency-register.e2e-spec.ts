@@ -24,19 +24,22 @@ describe('verifiable register (#24)', () => {
   let t: TestApp;
   const get = async (path: string) => (await t.http.get(path).expect(200)).body;
   const releases: string[] = [];
+  const bids: string[] = [];
 
   beforeAll(async () => {
     t = await createTestApp();
     const o = await t.as('release_officer');
     const officer = { id: o.user.id, roles: o.user.roles };
-    const researcher = (await t.as('researcher')).user;
     await seedPractice(t.sql);
     for (let i = 1; i <= 20; i++)
       await addEvent(t.sql, await addPatient(t.sql, { nhs: String(9_300_000_000 + i) }));
+    // Each bid through the real workflow (its decision line is logged), then a release of it.
     for (let i = 0; i < 2; i++) {
+      const bid = await t.factory.bid('active');
+      bids.push(bid.id);
       const done = await runRelease(
         t,
-        spec({ recipients: [researcher.id], requestedBy: officer.id }),
+        spec({ bidId: bid.id, recipients: [bid.researcher.user.id], requestedBy: officer.id }),
         officer,
       );
       expect(done.failure_reason).toBeNull();
@@ -54,18 +57,85 @@ describe('verifiable register (#24)', () => {
     );
     const line = lines.find((l: { releaseId: string }) => l.releaseId === releases[0]);
     expect([...line.files].sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(files);
-    expect(line.registerSeq).toBe(1);
+    expect(line.registerSeq).toBe(2);
     expect(line.riskReport).toMatchObject({ tier: 'pseudonymised' });
 
     const key = await get('/api/register/public-key');
     expect(key).toMatchObject({ algorithm: 'Ed25519', keyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(key.publicKey).toContain('BEGIN PUBLIC KEY');
     const kept = await get('/api/register/checkpoints');
-    expect(kept.items.filter((c: { reason: string }) => c.reason === 'release')).toHaveLength(2);
+    // One kept with each line: two decisions, two releases.
+    expect(kept.items.filter((c: { reason: string }) => c.reason === 'release')).toHaveLength(4);
 
     const result = await verifyRegister(get);
     expect(result.problems).toEqual([]);
-    expect(result.checked).toMatchObject({ lines: 2, registerLines: 2 });
+    expect(result.checked).toMatchObject({ lines: 4, registerLines: 4 });
+  });
+
+  it('logs each approval as a decision line, bound to its audit entry', async () => {
+    const { rows } = await t.sql.query(
+      `SELECT l.kind, l.release_id, l.line, a.action FROM register_log l JOIN audit_log a ON a.id = l.audit_id
+        WHERE l.line->>'bidId' = $1 ORDER BY l.seq`,
+      [bids[0]],
+    );
+    expect(rows.map((r) => [r.kind, r.action])).toEqual([
+      ['decision', 'bid.decide_approve'],
+      ['release', 'release.completed'],
+    ]);
+    expect(rows[0].release_id).toBeNull();
+    const onRegister = (await get('/api/register')).find(
+      (l: { type: string; bidId: string }) => l.type === 'decision' && l.bidId === bids[0],
+    );
+    expect(rows[0].line).toMatchObject({
+      kind: 'decision',
+      seq: 1,
+      bidId: bids[0],
+      organisation: onRegister.organisation,
+      tier: 'pseudonymised',
+      legalBasis: 's251',
+      datasets: ['gp'],
+      agreementReference: onRegister.agreementReference,
+    });
+  });
+
+  it('detects an edited decision line (its tier, its organisation)', async () => {
+    await t.sql.query(`UPDATE bids SET granted_tier = 'identifiable' WHERE id = $1`, [bids[0]]);
+    const tier = await verifyRegister(get);
+    await t.sql.query(`UPDATE bids SET granted_tier = 'pseudonymised' WHERE id = $1`, [bids[0]]);
+    expect(tier.ok).toBe(false);
+    expect(tier.problems.join('\n')).toMatch(
+      new RegExp(`register line of the decision on bid ${bids[0]}: differs from register log line 1`),
+    );
+
+    const { rows } = await t.sql.query(`SELECT organisation_id FROM bids WHERE id = $1`, [bids[0]]);
+    const other = await t.factory.organisation({ name: 'Somebody Else Ltd' });
+    await t.sql.query(`UPDATE bids SET organisation_id = $2 WHERE id = $1`, [bids[0], other.id]);
+    const org = await verifyRegister(get);
+    await t.sql.query(`UPDATE bids SET organisation_id = $2 WHERE id = $1`, [
+      bids[0],
+      rows[0].organisation_id,
+    ]);
+    expect(org.ok).toBe(false);
+    expect(org.problems.join('\n')).toMatch(/decision on bid .*: differs from register log line 1/);
+    expect((await verifyRegister(get)).problems).toEqual([]);
+  });
+
+  it('detects a decision line missing from the register log', async () => {
+    const { rows } = await t.sql.query(
+      `INSERT INTO bids (organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier,
+                         granted_tier, datasets, cohort, duration_months, recipients, decided_at)
+       SELECT organisation_id, created_by, 'approved', 'Forged', 'Forged', 'Forged', legal_basis, requested_tier,
+              granted_tier, datasets, cohort, duration_months, recipients, now()
+         FROM bids WHERE id = $1
+       RETURNING id`,
+      [bids[0]],
+    );
+    const forged = await verifyRegister(get);
+    await t.sql.query(`DELETE FROM bids WHERE id = $1`, [rows[0].id]);
+    expect(forged.ok).toBe(false);
+    expect(forged.problems).toEqual([
+      `register line of the decision on bid ${rows[0].id}: not in the register log`,
+    ]);
   });
 
   it('detects a forged register line', async () => {
@@ -174,7 +244,7 @@ describe('verifiable register (#24)', () => {
     }).catch((e) => {
       throw new Error(e.stdout + e.stderr);
     });
-    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: { lines: 2 } });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, checked: { lines: 4 } });
     const { rows } = await t.sql.query(`SELECT bid_id FROM register_entries LIMIT 1`);
     await t.sql.query(
       `INSERT INTO register_entries (kind, bid_id, release_id, tier, objections_applied, details)

@@ -11,6 +11,7 @@ import {
   type RequestMeta,
 } from '@custodian/core';
 import { AgreementsService, Bid, BidsService, BidWorkflow } from '@custodian/bids';
+import { RegisterLogService } from '@custodian/register';
 import { decide, voteRefusal, voterRefusal, type CountedVote, type PanelOutcome } from './decision-rule';
 import type { VoteDto, VoteResultDto } from './dto';
 import { BidVote } from './vote.entity';
@@ -31,6 +32,7 @@ export class PanelService {
     private readonly workflow: BidWorkflow,
     private readonly agreements: AgreementsService,
     private readonly audit: AuditService,
+    private readonly registerLog: RegisterLogService,
   ) {}
 
   async vote(user: Principal, bidId: string, dto: VoteDto, meta?: RequestMeta): Promise<VoteResultDto> {
@@ -157,7 +159,10 @@ export class PanelService {
     });
   }
 
-  /** The decision, once there is one: the bid's transition, and on approval the agreement offered. */
+  /**
+   * The decision, once there is one: the bid's transition, and on approval the agreement offered
+   * and the decision's line in the register log.
+   */
   private async apply(
     tx: EntityManager,
     user: Principal,
@@ -173,6 +178,8 @@ export class PanelService {
         set: { grantedTier: outcome.grantedTier, conditions: outcome.conditions, decidedAt: new Date() },
       });
       await this.agreements.offer(tx, bid);
+      // The approval's register line, chained with the decision's audit entry just written (#24).
+      await this.registerLog.appendDecision(tx, bid.id);
     } else if (outcome.outcome === 'rejected') {
       await this.workflow.transition(tx, bid, 'decide_reject', user, {
         meta,

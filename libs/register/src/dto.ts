@@ -68,7 +68,8 @@ export class RegisterLineDto {
   @ApiProperty({
     type: 'integer',
     nullable: true,
-    description: 'For a release line: its position in the register log (GET /api/register/log)',
+    description:
+      'Its position in the register log (GET /api/register/log): a release line, and a decision line logged since decisions are',
   })
   registerSeq!: number | null;
   @ApiProperty({
@@ -157,21 +158,40 @@ export class RegisterLogAuditDto {
   @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) hash!: string;
 }
 
+/** A line of the register log: a release's (no `kind`), or a decision's (`kind: 'decision'`). */
 export class RegisterLogLineDto {
+  @ApiProperty({ enum: ['decision'], required: false, description: 'decision; absent on a release line' })
+  kind?: 'decision';
   @ApiProperty({ type: 'integer', minimum: 1 }) seq!: number;
-  @ApiProperty({ format: 'uuid' }) releaseId!: string;
+  @ApiProperty({ format: 'uuid', required: false, description: 'A release line' }) releaseId?: string;
   @ApiProperty({ format: 'uuid' }) bidId!: string;
   @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ required: false, description: 'A decision line' }) organisation?: string;
+  @ApiProperty({ required: false, description: 'A decision line' }) organisationKind?: string;
+  @ApiProperty({ required: false, description: 'A decision line' }) title?: string;
+  @ApiProperty({ required: false, description: 'A decision line' }) purpose?: string;
   @ApiProperty({ enum: TIERS }) tier!: string;
   @ApiProperty({ enum: LEGAL_BASES }) legalBasis!: string;
+  @ApiProperty({ type: String, nullable: true, required: false, description: 'A decision line' })
+  legalBasisReference?: string | null;
   @ApiProperty({ type: [String] }) datasets!: string[];
   @ApiProperty({ type: String, nullable: true }) agreementReference!: string | null;
-  @ApiProperty() objectionsApplied!: boolean;
-  @ApiProperty({ type: String, nullable: true }) objectionsNote!: string | null;
-  @ApiProperty({ type: [RegisterFileDto] }) files!: RegisterFileDto[];
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
-  riskReport!: Record<string, unknown> | null;
-  @ApiProperty({ type: RegisterLogAuditDto, description: 'The audit entry written with the line' })
+  @ApiProperty({ required: false, description: 'A release line' }) objectionsApplied?: boolean;
+  @ApiProperty({ type: String, nullable: true, required: false, description: 'A release line' })
+  objectionsNote?: string | null;
+  @ApiProperty({ type: [RegisterFileDto], required: false, description: 'A release line' })
+  files?: RegisterFileDto[];
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'A release line',
+  })
+  riskReport?: Record<string, unknown> | null;
+  @ApiProperty({
+    type: RegisterLogAuditDto,
+    description: 'The audit entry written with the line (release.completed, or bid.decide_approve)',
+  })
   audit!: RegisterLogAuditDto;
 }
 

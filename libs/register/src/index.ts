@@ -6,6 +6,8 @@ export { AUDIT_HASHES_SQL, CHECKPOINT_HEADS_SQL, RegisterLogService } from './re
 export {
   chainStep,
   lineHash,
+  type DecisionLogLine,
+  type RegisterChainLine,
   type RegisterLogLine,
   signCheckpoint,
   signingKeyFromSeed,

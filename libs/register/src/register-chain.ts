@@ -21,7 +21,9 @@ export interface RegisterLogFile {
   sha256: string;
 }
 
+/** A release's line. Written before decision lines existed, its JSON carries no `kind`. */
 export interface RegisterLogLine {
+  kind?: undefined;
   seq: number;
   releaseId: string;
   bidId: string;
@@ -39,6 +41,29 @@ export interface RegisterLogLine {
   audit: { id: string; hash: string };
 }
 
+/** An approval's line: the facts the public register shows for the decision, fixed when it is made. */
+export interface DecisionLogLine {
+  kind: 'decision';
+  seq: number;
+  bidId: string;
+  at: string;
+  organisation: string;
+  organisationKind: string;
+  title: string;
+  purpose: string;
+  tier: string;
+  legalBasis: string;
+  legalBasisReference: string | null;
+  datasets: string[];
+  /** The agreement offered with the approval (a bid has one offer). */
+  agreementReference: string | null;
+  /** The audit entry of the decision (bid.decide_approve): its id and hash. */
+  audit: { id: string; hash: string };
+}
+
+/** A line of the register log: a release's or a decision's. */
+export type RegisterChainLine = RegisterLogLine | DecisionLogLine;
+
 export interface CheckpointBody {
   at: string;
   auditLength: number;
@@ -55,7 +80,7 @@ export interface SignedCheckpoint extends CheckpointBody {
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
-export const lineHash = (line: RegisterLogLine): string => sha256(canonicalJson(line));
+export const lineHash = (line: RegisterChainLine): string => sha256(canonicalJson(line));
 
 export const chainStep = (prevHash: string, lineHashHex: string): string =>
   sha256(`${prevHash}|${lineHashHex}`);

@@ -5,8 +5,10 @@ import { APP_CONFIG, type AppConfig, assertPageInRange } from '@custodian/core';
 import {
   chainStep,
   type CheckpointBody,
+  type DecisionLogLine,
   lineHash,
   REGISTER_GENESIS,
+  type RegisterChainLine,
   type RegisterLogLine,
   type SignedCheckpoint,
   signCheckpoint,
@@ -16,9 +18,19 @@ import {
 
 export type RegisterLogInput = Omit<RegisterLogLine, 'seq' | 'at' | 'audit'>;
 
+/**
+ * The facts of a bid's decision line, read as `RegisterService.lines` reads them for the public
+ * register (its latest agreement: the one offered with the approval).
+ */
+const DECISION_FACTS_SQL = `SELECT o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose, b.granted_tier AS tier,
+              b.legal_basis, b.legal_basis_reference, b.datasets, a.reference AS agreement_reference
+         FROM bids b JOIN organisations o ON o.id = b.organisation_id
+         LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
+        WHERE b.id = $1`;
+
 export interface RegisterLogEntry {
   seq: number;
-  line: RegisterLogLine;
+  line: RegisterChainLine;
   lineHash: string;
   prevHash: string;
   hash: string;
@@ -74,24 +86,59 @@ export class RegisterLogService {
    * `tx` (call right after `AuditService.record`), and keeps a signed checkpoint with it.
    */
   async appendRelease(tx: EntityManager, input: RegisterLogInput): Promise<void> {
-    const [audit] = await tx.query(`SELECT id::text AS id, hash FROM audit_log ORDER BY id DESC LIMIT 1`);
+    await this.append(tx, input.releaseId, (seq, at, audit) => ({ ...input, seq, at, audit }));
+  }
+
+  /**
+   * Appends the register line of a bid's approval, in the decision's transaction, after its audit
+   * entry and the agreement offered with it; keeps a signed checkpoint with it.
+   */
+  async appendDecision(tx: EntityManager, bidId: string): Promise<void> {
+    const [f] = await tx.query(DECISION_FACTS_SQL, [bidId]);
+    if (!f?.tier) throw new Error('decision line of a bid without a granted tier');
+    await this.append(tx, null, (seq, at, audit): DecisionLogLine => ({
+      kind: 'decision',
+      seq,
+      bidId,
+      at,
+      organisation: f.organisation,
+      organisationKind: f.organisation_kind,
+      title: f.title,
+      purpose: f.purpose,
+      tier: f.tier,
+      legalBasis: f.legal_basis,
+      legalBasisReference: f.legal_basis_reference ?? null,
+      datasets: (f.datasets as { dataset: string }[]).map((d) => d.dataset),
+      agreementReference: f.agreement_reference ?? null,
+      audit,
+    }));
+  }
+
+  private async append(
+    tx: EntityManager,
+    releaseId: string | null,
+    make: (seq: number, at: string, audit: { id: string; hash: string }) => RegisterChainLine,
+  ): Promise<void> {
+    // The chain's head by position (ordering by `id` here would sort the text alias: "9" > "46").
+    const [audit] = await tx.query(
+      `SELECT id::text AS id, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1`,
+    );
     if (!audit) throw new Error('register line without an audit entry');
     const [last] = await tx.query(`SELECT seq::int AS seq, hash FROM register_log ORDER BY seq DESC LIMIT 1`);
     const [{ at }] = await tx.query(`SELECT now() AS at`);
-    const line: RegisterLogLine = {
-      ...input,
-      seq: (last?.seq ?? 0) + 1,
-      at: new Date(at).toISOString(),
-      audit: { id: audit.id, hash: audit.hash },
-    };
+    const line = make((last?.seq ?? 0) + 1, new Date(at).toISOString(), {
+      id: audit.id,
+      hash: audit.hash,
+    });
     const lh = lineHash(line);
     const prev: string = last?.hash ?? REGISTER_GENESIS;
     await tx.query(
-      `INSERT INTO register_log (seq, release_id, audit_id, audit_hash, line, line_hash, prev_hash, hash, at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      `INSERT INTO register_log (seq, kind, release_id, audit_id, audit_hash, line, line_hash, prev_hash, hash, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         line.seq,
-        line.releaseId,
+        line.kind ?? 'release',
+        releaseId,
         audit.id,
         audit.hash,
         JSON.stringify(line),

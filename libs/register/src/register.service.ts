@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import type { RegisterLineDto, RegisterQueryDto } from './dto';
-import type { RegisterLogLine } from './register-chain';
+import type { RegisterChainLine } from './register-chain';
 
 interface Row {
   type: 'decision' | 'release';
@@ -26,7 +26,7 @@ interface Row {
   objections_applied: boolean | null;
   objections_note: string | null;
   details: { destroyedAt?: string; destructionReason?: string } | null;
-  log_line: RegisterLogLine | null;
+  log_line: RegisterChainLine | null;
 }
 
 /** A release's line on the register, as the release module hands it over. */
@@ -109,7 +109,8 @@ export class RegisterService {
                 a.reference AS agreement_reference, to_char(a.start_date, 'YYYY-MM-DD') AS agreement_start,
                 to_char(a.end_date, 'YYYY-MM-DD') AS agreement_end, rl.line AS log_line
            FROM lines x
-           LEFT JOIN register_log rl ON rl.release_id = x.release_id
+           LEFT JOIN register_log rl ON CASE WHEN x.type = 'release' THEN rl.release_id = x.release_id
+                                             ELSE rl.kind = 'decision' AND rl.line->>'bidId' = x.bid_id::text END
            JOIN bids b ON b.id = x.join_bid
            JOIN organisations o ON o.id = b.organisation_id
            LEFT JOIN LATERAL (SELECT * FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
@@ -119,6 +120,7 @@ export class RegisterService {
       params,
     );
     return rows.map((r) => {
+      const releaseLine = r.log_line?.kind === 'decision' ? null : r.log_line;
       const handling =
         r.objections_applied === null
           ? objectionHandling(r.legal_basis, r.tier)
@@ -144,9 +146,9 @@ export class RegisterService {
         objectionsApplied: handling.applied,
         objectionsNote: handling.note,
         filesDestroyedAt: r.details?.destroyedAt ? new Date(r.details.destroyedAt).toISOString() : null,
-        files: r.log_line?.files ?? [],
+        files: releaseLine?.files ?? [],
         registerSeq: r.log_line?.seq ?? null,
-        riskReport: r.log_line?.riskReport ?? null,
+        riskReport: releaseLine?.riskReport ?? null,
       };
     });
   }

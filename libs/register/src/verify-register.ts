@@ -4,6 +4,8 @@ import {
   keyIdOf,
   lineHash,
   REGISTER_GENESIS,
+  type DecisionLogLine,
+  type RegisterChainLine,
   type RegisterLogLine,
   type SignedCheckpoint,
 } from './register-chain';
@@ -21,8 +23,8 @@ import {
  * 5. each line's audit entry still has the hash the line recorded, and the next entry links to it;
  *    (the register shows the bid's latest agreement, so its reference is not compared: the log keeps
  *    the one the release was made under)
- * 6. every release line of the public register is a log line with the same facts, and every log
- *    line is on the register.
+ * 6. every line of the public register, a release's or a decision's, is a log line with the same
+ *    facts, and every log line is on the register.
  */
 export interface RegisterVerification {
   ok: boolean;
@@ -40,7 +42,7 @@ interface Page<T> {
 
 interface LogEntry {
   seq: number;
-  line: RegisterLogLine;
+  line: RegisterChainLine;
   lineHash: string;
   prevHash: string;
   hash: string;
@@ -52,8 +54,13 @@ interface RegisterLine {
   type: string;
   releaseId: string | null;
   bidId: string;
+  organisation: string;
+  organisationKind: string;
+  title: string;
+  purpose: string;
   tier: string;
   legalBasis: string;
+  legalBasisReference: string | null;
   datasets: string[];
   agreementReference: string | null;
   objectionsApplied: boolean;
@@ -143,37 +150,63 @@ export async function verifyRegister(get: Get): Promise<RegisterVerification> {
       );
   }
 
-  // 6. The public register against the log.
-  const bySeq = new Map(log.map((e) => [e.seq, e.line]));
-  const byRelease = new Map(log.map((e) => [e.line.releaseId, e.line]));
-  const onRegister = new Set<string>();
-  const releaseLines = register.filter((l) => l.type === 'release');
-  for (const l of releaseLines) {
-    const line = l.releaseId ? byRelease.get(l.releaseId) : undefined;
+  // 6. The public register against the log: release lines by release, decision lines by bid.
+  const bySeq = new Map<number, RegisterChainLine>(log.map((e) => [e.seq, e.line]));
+  const byRelease = new Map<string, RegisterLogLine>();
+  const byDecision = new Map<string, DecisionLogLine>();
+  for (const { line } of log)
+    if (line.kind === 'decision') byDecision.set(line.bidId, line);
+    else byRelease.set(line.releaseId, line);
+  const onRegister = new Set<RegisterChainLine>();
+  const releaseFacts = (x: RegisterLine | RegisterLogLine) => ({
+    bidId: x.bidId,
+    tier: x.tier,
+    legalBasis: x.legalBasis,
+    datasets: x.datasets,
+    objectionsApplied: x.objectionsApplied,
+    files: x.files,
+  });
+  const decisionFacts = (x: RegisterLine | DecisionLogLine) => ({
+    bidId: x.bidId,
+    organisation: x.organisation,
+    organisationKind: x.organisationKind,
+    title: x.title,
+    purpose: x.purpose,
+    tier: x.tier,
+    legalBasis: x.legalBasis,
+    legalBasisReference: x.legalBasisReference,
+    datasets: x.datasets,
+    agreementReference: x.agreementReference,
+  });
+  for (const l of register) {
+    const decision = l.type !== 'release';
+    const name = decision
+      ? `register line of the decision on bid ${l.bidId}`
+      : `register line of release ${l.releaseId}`;
+    const line = decision ? byDecision.get(l.bidId) : l.releaseId ? byRelease.get(l.releaseId) : undefined;
     if (!line || (l.registerSeq !== null && bySeq.get(l.registerSeq) !== line)) {
-      problems.push(`register line of release ${l.releaseId}: not in the register log`);
+      problems.push(`${name}: not in the register log`);
       continue;
     }
-    onRegister.add(line.releaseId);
-    const facts = (x: RegisterLine | RegisterLogLine) => ({
-      bidId: x.bidId,
-      tier: x.tier,
-      legalBasis: x.legalBasis,
-      datasets: x.datasets,
-      objectionsApplied: x.objectionsApplied,
-      files: x.files,
-    });
-    if (!same(facts(l), facts(line)))
-      problems.push(`register line of release ${l.releaseId}: differs from register log line ${line.seq}`);
+    onRegister.add(line);
+    const differs =
+      line.kind === 'decision'
+        ? !same(decisionFacts(l), decisionFacts(line))
+        : !same(releaseFacts(l), releaseFacts(line));
+    if (differs) problems.push(`${name}: differs from register log line ${line.seq}`);
   }
   for (const e of log)
-    if (!onRegister.has(e.line.releaseId))
-      problems.push(`register log line ${e.seq}: its release is missing from the register`);
+    if (!onRegister.has(e.line))
+      problems.push(
+        e.line.kind === 'decision'
+          ? `register log line ${e.seq}: its decision on bid ${e.line.bidId} is missing from the register`
+          : `register log line ${e.seq}: its release is missing from the register`,
+      );
 
   return {
     ok: problems.length === 0,
     problems,
-    checked: { checkpoints: checkpoints.length, lines: log.length, registerLines: releaseLines.length },
+    checked: { checkpoints: checkpoints.length, lines: log.length, registerLines: register.length },
     checkpoint: current,
   };
 }

@@ -17,8 +17,8 @@ export const LIBRARY_MAP: Record<string, readonly string[]> = {
   objections: ['core', 'database', 'audit', 'linkage'],
   practices: ['core', 'database', 'audit', 'linkage', 'objections'],
   bids: ['core', 'database', 'audit', 'catalog'],
-  governance: ['core', 'database', 'audit', 'catalog', 'bids'],
   register: ['core', 'database', 'audit', 'catalog', 'bids'],
+  governance: ['core', 'database', 'audit', 'catalog', 'bids', 'register'],
   release: ['core', 'database', 'audit', 'identity', 'catalog', 'bids', 'objections', 'register'],
   transparency: ['core', 'database', 'audit', 'catalog', 'bids', 'register', 'release'],
   portal: [

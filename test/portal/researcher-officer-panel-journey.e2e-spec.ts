@@ -1,6 +1,7 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { allViolations, DOC_SCREENSHOTS as DOCS } from './axe-strict';
 import { Demo, SCREENSHOTS, startDemo } from './browser';
 
 /**
@@ -10,28 +11,6 @@ import { Demo, SCREENSHOTS, startDemo } from './browser';
  * violation allowed at all (moderate ones such as "region" included), and the main page of each
  * role is screenshotted into docs/portal/ for docs/PORTAL.md.
  */
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const DOCS = path.resolve('docs/portal');
-
-async function everyViolation(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const result = (await page.evaluate(async () => {
-    const g = globalThis as unknown as {
-      axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> };
-      document: unknown;
-    };
-    return g.axe.run(g.document, {
-      runOnly: {
-        type: 'tag',
-        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
-      },
-    });
-  })) as { violations: { id: string; impact: string; nodes: { target: string[] }[] }[] };
-  return result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-  );
-}
-
 describe('portal journeys: researcher, release officer, panel member', () => {
   let demo: Demo;
   const contexts: BrowserContext[] = [];
@@ -52,7 +31,7 @@ describe('portal journeys: researcher, release officer, panel member', () => {
     await page.screenshot({ path: file, fullPage: !!docsName });
     if (docsName) copyFileSync(file, path.join(DOCS, `${docsName}.png`));
     checked.push(name);
-    expect(await everyViolation(page), `${name} (${page.url()})`).toEqual([]);
+    expect(await allViolations(page), `${name} (${page.url()})`).toEqual([]);
   }
 
   async function signIn(email: string): Promise<Page> {

@@ -36,6 +36,7 @@ export const LIBRARY_MAP: Record<string, readonly string[]> = {
     'governance',
     'register',
     'release',
+    'transparency',
   ],
   testing: ['core', 'database', 'audit', 'identity'],
 };

@@ -5,28 +5,12 @@ import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalViews } from './portal-views';
 import { str } from './form';
+import type { ClockView, MonthStatistics } from '@custodian/transparency';
 
 /** Live clocks, risk reports and published statistics in the portal (#24). */
 
-export interface PortalClock {
-  state: string;
-  stage: { since: string; days: number; workingDays: number; target: PortalTarget | null };
-  total: {
-    since: string | null;
-    until: string | null;
-    days: number;
-    workingDays: number;
-    target: PortalTarget | null;
-  };
-  overdue: boolean;
-}
-interface PortalTarget {
-  name: string;
-  limit: number;
-  unit: string;
-  due: string;
-  overdue: boolean;
-}
+/** A request's clock as `GET /api/bids/:id/clock` answers it (JSON: dates as strings). */
+export type PortalClock = ClockView;
 
 /** The request's clock (GET /api/bids/:id/clock), or nothing when it cannot be read. */
 export async function getClock(
@@ -38,22 +22,7 @@ export async function getClock(
   return res.status === 200 ? res.body : undefined;
 }
 
-interface MonthFigures {
-  month: string;
-  received: number;
-  decided: number;
-  approved: number;
-  rejected: number;
-  returned: number;
-  screeningMedianDays: number | null;
-  screeningP90Days: number | null;
-  decisionMedianDays: number | null;
-  decisionP90Days: number | null;
-  firstReleaseMedianDays: number | null;
-  firstReleaseP90Days: number | null;
-  releases: { tier: string; legalBasis: string; releases: number }[];
-  objectionShares: { releaseId: string; removedShare: number | '*' }[];
-}
+type MonthFigures = MonthStatistics;
 
 export interface ChartBar {
   x: number;

@@ -2,4 +2,9 @@ export { computeClock, type ClockTargets, type ClockView } from './clocks';
 export { workingDaysBetween } from './working-days';
 export { TransparencyModule } from './transparency.module';
 export { TransparencyHttpModule } from './transparency-http.module';
-export { statisticsCsv, type Statistics, TransparencyService } from './transparency.service';
+export {
+  type MonthStatistics,
+  statisticsCsv,
+  type Statistics,
+  TransparencyService,
+} from './transparency.service';

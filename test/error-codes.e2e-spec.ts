@@ -6,7 +6,8 @@ import { GRANT_ERRORS, IDENTITY_ERRORS } from '@custodian/identity';
 import { LINKAGE_ERRORS } from '@custodian/linkage';
 import { OBJECTION_NOT_FOUND } from '@custodian/objections';
 import { PRACTICES_ERRORS } from '@custodian/practices';
-import { RELEASE_ERRORS } from '@custodian/release';
+import { RELEASE_ERRORS, RELEASE_FAILURES } from '@custodian/release';
+import { TRANSPARENCY_ERRORS } from '@custodian/transparency';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -26,6 +27,8 @@ describe('error codes', () => {
     BIDS_ERRORS,
     GOVERNANCE_ERRORS,
     RELEASE_ERRORS,
+    RELEASE_FAILURES,
+    TRANSPARENCY_ERRORS,
   };
 
   it('every library constant is a stable code of the OpenAPI enum, named as it reads', () => {
@@ -37,16 +40,32 @@ describe('error codes', () => {
       }
   });
 
-  it('the release library raises its answer codes through RELEASE_ERRORS, never as loose strings', () => {
-    const dir = path.join(__dirname, '..', 'libs', 'release', 'src');
-    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
-      (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts') && !f.endsWith('.errors.ts'),
-    );
-    const loose = files.filter((f) =>
-      /(Error|deny)\(\s*'[A-Z][A-Z0-9_]+'|code: '[A-Z][A-Z0-9_]+'/.test(
-        readFileSync(path.join(dir, f), 'utf8'),
-      ),
-    );
+  it('release, register, portal and transparency spell no code as a loose string', () => {
+    // A loose code: a quoted string that is one of ERROR_CODES, or shaped like one (UPPER_SNAKE with
+    // an underscore), outside the library's `<lib>.errors.ts` — in an error, a failure, a `case`, a
+    // comparison. The constants (RELEASE_ERRORS, RELEASE_FAILURES, TRANSPARENCY_ERRORS, BIDS_ERRORS …)
+    // are the one spelling; a job's failure codes too.
+    const listed = new Set<string>(ERROR_CODES);
+    const loose: string[] = [];
+    for (const lib of ['release', 'register', 'portal', 'transparency']) {
+      const dir = path.join(__dirname, '..', 'libs', lib, 'src');
+      const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+        (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts') && !f.endsWith('.errors.ts'),
+      );
+      for (const f of files)
+        for (const [, word] of readFileSync(path.join(dir, f), 'utf8').matchAll(/['"]([A-Z][A-Z0-9_]+)['"]/g))
+          if (listed.has(word) || /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(word))
+            loose.push(`${lib}/${f}: ${word}`);
+    }
     expect(loose).toEqual([]);
+  });
+
+  it("a release's failure codes are constants (RELEASE_FAILURES) and codes of the OpenAPI enum", () => {
+    const listed = new Set<string>(ERROR_CODES);
+    expect(Object.keys(RELEASE_FAILURES).length).toBeGreaterThan(0);
+    for (const [name, code] of Object.entries(RELEASE_FAILURES as Record<string, string>)) {
+      expect(code, name).toBe(name);
+      expect(listed.has(code), `RELEASE_FAILURES.${name}`).toBe(true);
+    }
   });
 });

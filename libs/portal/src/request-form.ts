@@ -1,3 +1,4 @@
+import { BIDS_ERRORS } from '@custodian/bids';
 import { PATTERNS } from './patterns';
 import { all, commaList, FormBody, formErrors, str } from './form';
 import { CatalogAnswer, columnMapping, TIERS } from './columns';
@@ -176,12 +177,12 @@ export function apiErrorsToFields(
   const message = body.message ?? '';
   const firstDataset = `fields-${catalog.datasets[0]?.id}`;
   switch (body.code) {
-    case 'INVALID_COHORT':
+    case BIDS_ERRORS.INVALID_COHORT:
       if (/ageMin/.test(message))
         errors.add('ageMax', 'The oldest age must be the same as or above the youngest age');
       else errors.add('eventsTo', 'The end date must be on or after the start date');
       return;
-    case 'DURATION_TOO_LONG': {
+    case BIDS_ERRORS.DURATION_TOO_LONG: {
       const max = Number(body.details?.max) || 12;
       const kind = /for an? (\w+) organisation/.exec(message)?.[1];
       errors.add(
@@ -190,27 +191,27 @@ export function apiErrorsToFields(
       );
       return;
     }
-    case 'TIER_LEGAL_BASIS_MISMATCH':
+    case BIDS_ERRORS.TIER_LEGAL_BASIS_MISMATCH:
       errors.add(
         'legalBasis',
         'This legal basis does not allow the tier you chose: choose another legal basis, or a less identifying tier',
         'legalBasis',
       );
       return;
-    case 'LEGAL_BASIS_REFERENCE_REQUIRED':
+    case BIDS_ERRORS.LEGAL_BASIS_REFERENCE_REQUIRED:
       errors.add(
         'legalBasisReference',
         'Enter the reference for this legal basis (the CAG reference, or the notice)',
       );
       return;
-    case 'UNKNOWN_DATASET':
-    case 'UNKNOWN_FIELD':
-    case 'DUPLICATE_DATASET':
+    case BIDS_ERRORS.UNKNOWN_DATASET:
+    case BIDS_ERRORS.UNKNOWN_FIELD:
+    case BIDS_ERRORS.DUPLICATE_DATASET:
       errors.add('datasets', 'Select fields offered by the catalogue', firstDataset);
       return;
-    case 'AGGREGATION_REQUIRED':
-    case 'AGGREGATION_NOT_ALLOWED':
-    case 'UNKNOWN_DIMENSION':
+    case BIDS_ERRORS.AGGREGATION_REQUIRED:
+    case BIDS_ERRORS.AGGREGATION_NOT_ALLOWED:
+    case BIDS_ERRORS.UNKNOWN_DIMENSION:
       errors.add('dimensions', 'Select dimensions to count by only for the aggregate tier', 'dimensions');
       return;
   }

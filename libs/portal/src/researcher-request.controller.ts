@@ -1,7 +1,7 @@
 import { Body, Get, Param, ParseUUIDPipe, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
-import { EDITABLE_STATES, TRANSITIONS } from '@custodian/bids';
+import { BIDS_ERRORS, EDITABLE_STATES, TRANSITIONS } from '@custodian/bids';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
@@ -223,14 +223,14 @@ export class ResearcherRequestController {
   /** The API's refusal of a cohort file, in words, with the line numbers it gives (never the numbers themselves). */
   private cohortRefused(status: number, body: ApiErrorBody, errors: RequestFormErrors, field: string) {
     const details = (body?.details ?? {}) as { badLines?: number[]; badCount?: number };
-    if (status === 400 && body?.code === 'INVALID_NHS_NUMBERS' && details.badLines?.length) {
+    if (status === 400 && body?.code === BIDS_ERRORS.INVALID_NHS_NUMBERS && details.badLines?.length) {
       const bad = details.badCount ?? details.badLines.length;
       const more = bad > details.badLines.length;
       errors.add(
         field,
         `${bad === 1 ? '1 line does' : `${bad.toLocaleString('en-GB')} lines do`} not hold a valid NHS number: ${lineList(details.badLines)}${more ? ' and others' : ''}. Nothing was stored; correct the file and upload it again.`,
       );
-    } else if (status === 400 && body?.code === 'EMPTY_COHORT')
+    } else if (status === 400 && body?.code === BIDS_ERRORS.EMPTY_COHORT)
       errors.add(field, 'The file is empty: it needs one NHS number a line');
     else if (status === 400 || status === 413)
       errors.add(

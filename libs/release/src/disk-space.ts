@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import { RELEASE_FAILURES } from './release.errors';
 
 const MB = 1024 * 1024;
 
@@ -31,7 +32,7 @@ export function bytesNeeded(estimatedRows: number, bytesPerRow: number): number 
 
 /** A release that stopped, or was refused, for want of disk: the figures for the officer. */
 export class DiskFull extends Error {
-  readonly code = 'RELEASE_DISK_FULL';
+  readonly code = RELEASE_FAILURES.RELEASE_DISK_FULL;
   constructor(
     readonly free: number,
     readonly needed: number | undefined,

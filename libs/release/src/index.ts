@@ -7,4 +7,4 @@ export { ReleaseModule } from './release.module';
 export { ReleaseHttpModule } from './release-http.module';
 export { BidReleasesService } from './bid-releases.service';
 export { DownloadGuard } from './download-guard';
-export { RELEASE_ERRORS } from './release.errors';
+export { RELEASE_ERRORS, RELEASE_FAILURES } from './release.errors';

@@ -1,5 +1,6 @@
 import { DATE_FIELDS, Dataset } from '@custodian/catalog';
 import { PRIMARY_MAX, ROUND_TO, shownCount, shownCountText } from './disclosure-control';
+import { RELEASE_FAILURES } from './release.errors';
 import { AGE_LEVELS, AREA_LEVELS, ETHNICITY_LEVELS, LatticeNode } from './k-anonymity';
 import { CODE_LEVELS, KM_NODES, MAX_M, PERIOD_LEVELS } from './km-anonymity';
 import { KM_ITEM_FIELDS, kmItemFields, kmItemSql } from './km-anonymity.sql';
@@ -392,5 +393,5 @@ export async function kmAnonymiseJointly<C extends LatticeNode & { levels: Recor
   const { miss: c, k, m } = last!;
   const msg = (show: (n: number) => string) =>
     `kᵐ-anonymity with k=${k}, m=${m} would remove more than the allowed ${Math.round(input.maxShare * 100)}% of a file's event rows (at the least: ${c.file}, ${show(c.removed)} of ${show(c.rows)} rows)`;
-  return input.fail('KM_ANONYMITY_UNACHIEVABLE', msg(shownCountText), msg(String));
+  return input.fail(RELEASE_FAILURES.KM_ANONYMITY_UNACHIEVABLE, msg(shownCountText), msg(String));
 }

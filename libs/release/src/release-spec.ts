@@ -1,4 +1,5 @@
 import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, Dataset, TIERS } from '@custodian/catalog';
+import { RELEASE_ERRORS } from './release.errors';
 import type { ReleaseSpec } from './release.types';
 
 const BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
@@ -13,12 +14,17 @@ export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 export function specProblems(spec: ReleaseSpec): { code: string; message: string }[] {
   const out: { code: string; message: string }[] = [];
   const bad = (code: string, message: string) => out.push({ code, message });
-  if (!(TIERS as readonly string[]).includes(spec.tier)) bad('RELEASE_TIER_INVALID', 'unknown tier');
-  if (!BASES.includes(spec.legalBasis)) bad('RELEASE_LEGAL_BASIS_INVALID', 'unknown legal basis');
+  if (!(TIERS as readonly string[]).includes(spec.tier))
+    bad(RELEASE_ERRORS.RELEASE_TIER_INVALID, 'unknown tier');
+  if (!BASES.includes(spec.legalBasis))
+    bad(RELEASE_ERRORS.RELEASE_LEGAL_BASIS_INVALID, 'unknown legal basis');
   if (spec.legalBasis === 'none' && (spec.tier === 'identifiable' || spec.tier === 'pseudonymised'))
-    bad('RELEASE_LEGAL_BASIS_INSUFFICIENT', `legal basis none allows only anonymised or aggregate releases`);
+    bad(
+      RELEASE_ERRORS.RELEASE_LEGAL_BASIS_INSUFFICIENT,
+      `legal basis none allows only anonymised or aggregate releases`,
+    );
   if (!Array.isArray(spec.datasets) || spec.datasets.length === 0)
-    bad('RELEASE_NO_DATASET', 'at least one dataset is required');
+    bad(RELEASE_ERRORS.RELEASE_NO_DATASET, 'at least one dataset is required');
   const seen = new Set<string>();
   for (const d of spec.datasets ?? []) {
     // Own keys only: a dataset named `__proto__` or `constructor` must be unknown, not inherited.
@@ -26,37 +32,42 @@ export function specProblems(spec: ReleaseSpec): { code: string; message: string
       ? CATALOGUE_FIELDS[d.dataset as Dataset]
       : undefined;
     if (!fields) {
-      bad('RELEASE_DATASET_UNKNOWN', `dataset ${String(d.dataset)} is not in the catalogue`);
+      bad(RELEASE_ERRORS.RELEASE_DATASET_UNKNOWN, `dataset ${String(d.dataset)} is not in the catalogue`);
       continue;
     }
-    if (seen.has(d.dataset)) bad('RELEASE_DATASET_DUPLICATE', `dataset ${d.dataset} listed twice`);
+    if (seen.has(d.dataset))
+      bad(RELEASE_ERRORS.RELEASE_DATASET_DUPLICATE, `dataset ${d.dataset} listed twice`);
     seen.add(d.dataset);
     if (spec.tier !== 'aggregate' && (!Array.isArray(d.fields) || d.fields.length === 0))
-      bad('RELEASE_NO_FIELDS', `dataset ${d.dataset} has no fields`);
+      bad(RELEASE_ERRORS.RELEASE_NO_FIELDS, `dataset ${d.dataset} has no fields`);
     for (const f of d.fields ?? [])
       if (!fields.includes(f))
         bad(
-          'RELEASE_FIELD_NOT_IN_CATALOGUE',
+          RELEASE_ERRORS.RELEASE_FIELD_NOT_IN_CATALOGUE,
           `field ${String(f).slice(0, 40)} is not in the ${d.dataset} catalogue`,
         );
   }
   if (spec.tier === 'aggregate') {
     for (const dim of spec.aggregation?.dimensions ?? [])
       if (!(AGGREGATE_DIMENSIONS as readonly string[]).includes(dim))
-        bad('RELEASE_DIMENSION_UNKNOWN', `unknown aggregate dimension ${String(dim).slice(0, 40)}`);
+        bad(
+          RELEASE_ERRORS.RELEASE_DIMENSION_UNKNOWN,
+          `unknown aggregate dimension ${String(dim).slice(0, 40)}`,
+        );
   } else if (spec.aggregation)
-    bad('RELEASE_AGGREGATION_NOT_ALLOWED', 'aggregation is only for the aggregate tier');
+    bad(RELEASE_ERRORS.RELEASE_AGGREGATION_NOT_ALLOWED, 'aggregation is only for the aggregate tier');
   const c = spec.cohort ?? {};
   for (const k of ['eventsFrom', 'eventsTo'] as const)
-    if (c[k] !== undefined && !ISO_DATE.test(c[k]!)) bad('RELEASE_COHORT_INVALID', `${k} must be YYYY-MM-DD`);
+    if (c[k] !== undefined && !ISO_DATE.test(c[k]!))
+      bad(RELEASE_ERRORS.RELEASE_COHORT_INVALID, `${k} must be YYYY-MM-DD`);
   for (const k of ['ageMin', 'ageMax'] as const)
     if (c[k] !== undefined && !(Number.isInteger(c[k]) && c[k]! >= 0 && c[k]! <= 130))
-      bad('RELEASE_COHORT_INVALID', `${k} must be an integer age`);
+      bad(RELEASE_ERRORS.RELEASE_COHORT_INVALID, `${k} must be an integer age`);
   for (const k of ['practices', 'postcodeAreas', 'conditionCodes'] as const)
     if (c[k] !== undefined && !(Array.isArray(c[k]) && c[k]!.every((v) => typeof v === 'string')))
-      bad('RELEASE_COHORT_INVALID', `${k} must be a list of strings`);
+      bad(RELEASE_ERRORS.RELEASE_COHORT_INVALID, `${k} must be a list of strings`);
   if (!Array.isArray(spec.recipients) || spec.recipients.length === 0)
-    bad('RELEASE_NO_RECIPIENTS', 'at least one recipient is required');
+    bad(RELEASE_ERRORS.RELEASE_NO_RECIPIENTS, 'at least one recipient is required');
   return out;
 }
 

@@ -5,6 +5,7 @@ import { BidsService } from '@custodian/bids';
 import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal } from '@custodian/core';
 import { PRIMARY_MAX, shownCount } from '@custodian/release';
 import { type ClockView, computeClock } from './clocks';
+import { TRANSPARENCY_ERRORS } from './transparency.errors';
 import { MONTHS_SQL, OBJECTIONS_IN_FORCE_SQL, RELEASES_SQL } from './statistics.sql';
 
 export interface MonthStatistics {
@@ -78,7 +79,10 @@ export class TransparencyService {
       ...(user.roles.includes('panel_member') ? ['in_review'] : []),
     ];
     if (!states.length)
-      throw new ForbiddenError('FORBIDDEN', 'only release officers and panel members have a queue');
+      throw new ForbiddenError(
+        TRANSPARENCY_ERRORS.FORBIDDEN,
+        'only release officers and panel members have a queue',
+      );
     const rows: { id: string }[] = await this.db.query(
       `SELECT id FROM bids WHERE state = ANY($1) AND organisation_id IS DISTINCT FROM $2::uuid`,
       [states, user.organisationId ?? null],

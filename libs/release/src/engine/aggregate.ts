@@ -3,6 +3,7 @@ import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from '../aggregate
 import { PRIMARY_MAX, protectCells, ROUND_TO } from '../disclosure-control';
 import { csvLine, writeContent } from '../release-files';
 import { areaOf, DATASET_SQL, dateFilter, ethnicGroupOf, EventRange } from '../release-sql';
+import { RELEASE_FAILURES } from '../release.errors';
 import { ReleaseSpec } from '../release.types';
 import { EngineContext, Query, ReleaseFailure } from './context';
 
@@ -54,7 +55,7 @@ export async function aggregate(
   const least = Math.min(...margins.map((m) => Number(m.n)), Infinity);
   if (!margins.length || least < min)
     throw new ReleaseFailure(
-      'AGG_POPULATION_TOO_SMALL',
+      RELEASE_FAILURES.AGG_POPULATION_TOO_SMALL,
       `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
     );
   // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
@@ -66,7 +67,7 @@ export async function aggregate(
   );
   if (crossProductSize(domains) > AGG_MAX_CELLS)
     throw new ReleaseFailure(
-      'AGG_TABLE_TOO_LARGE',
+      RELEASE_FAILURES.AGG_TABLE_TOO_LARGE,
       `the cross-product of the dimensions' values has more than ${AGG_MAX_CELLS} cells; request fewer dimensions`,
     );
   const rows = await q<Record<string, string | number>>(

@@ -21,6 +21,7 @@ import {
   QuasiIdentifiers,
   regionOf,
 } from '../release-sql';
+import { RELEASE_FAILURES } from '../release.errors';
 import { EngineContext, Query, ReleaseFailure, WorkTables } from './context';
 
 export type KAnonymised = Awaited<ReturnType<typeof kAnonymise>>;
@@ -134,7 +135,11 @@ export async function kAnonymise(
     const miss = closestMiss(nodes, populations)!;
     const reason = (show: (n: number) => string) =>
       `k-anonymity with k=${k} would suppress more than the allowed ${Math.round(maxShare * 100)}% of a file's persons (at the least: ${miss.file}, ${show(miss.suppressed)} of ${show(miss.population)})`;
-    throw new ReleaseFailure('K_ANONYMITY_UNACHIEVABLE', reason(shownCountText), reason(String));
+    throw new ReleaseFailure(
+      RELEASE_FAILURES.K_ANONYMITY_UNACHIEVABLE,
+      reason(shownCountText),
+      reason(String),
+    );
   }
   // The classes still smaller than k at the chosen levels (each file at its own location level):
   // their persons — in a location file below `*`, their pairs — leave that file. They are found

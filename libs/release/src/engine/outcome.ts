@@ -1,4 +1,5 @@
 import { DiskFull, freeBytes } from '../disk-space';
+import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import type { manifestOf } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
@@ -30,7 +31,7 @@ export async function recordCompleted(
       releaseId,
     ]);
     if (still?.state !== 'running')
-      throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+      throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_STATE_CHANGED, 'release is no longer running');
     for (const f of out.files)
       await tx.query(
         `INSERT INTO release_files (release_id, name, rows, bytes, sha256) VALUES ($1,$2,$3,$4,$5)

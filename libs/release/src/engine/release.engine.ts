@@ -14,6 +14,7 @@ import { ReleaseKeys } from '../keys';
 import { PRIVATE_DIR_MODE } from '../release-files';
 import { NO_GENERALISATION } from '../release-sql';
 import { objectionPolicy, specProblems } from '../release-spec';
+import { RELEASE_FAILURES } from '../release.errors';
 import { computeRiskReport } from '../risk-report';
 import { assembleFiles, manifestOf, publishFiles } from './assemble';
 import {
@@ -135,7 +136,7 @@ export class ReleaseEngine {
             ? await diskFullFailure(this.ctx, err, rel)
             : rel.attempts >= MAX_ATTEMPTS
               ? new ReleaseFailure(
-                  'RELEASE_INTERNAL_ERROR',
+                  RELEASE_FAILURES.RELEASE_INTERNAL_ERROR,
                   'the release could not be produced; see the worker log',
                 )
               : undefined;

@@ -16,6 +16,7 @@ import {
 import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from '../row-order';
 import { shardBounds } from '../shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from '../shard-lease';
+import { RELEASE_FAILURES } from '../release.errors';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from '../release.types';
 import {
   buildDir,
@@ -101,7 +102,7 @@ export async function buildShards(
     if (!did) {
       const [still] = await ctx.db.query(`SELECT state FROM releases WHERE id = $1`, [rel.id]);
       if (still?.state !== 'running')
-        throw new ReleaseFailure('RELEASE_STATE_CHANGED', 'release is no longer running');
+        throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_STATE_CHANGED, 'release is no longer running');
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -1,3 +1,4 @@
+import { RELEASE_FAILURES } from '../release.errors';
 import { VerificationFailure, verifyRelease } from '../verifier/verify-release';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import type { Prepared } from './prepare';
@@ -44,6 +45,6 @@ export async function verify(
       subjectId: rel.id,
       details: { check: err.check, reason: err.message },
     });
-    throw new ReleaseFailure('RELEASE_VERIFICATION_FAILED', err.message);
+    throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_VERIFICATION_FAILED, err.message);
   });
 }

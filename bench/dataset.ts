@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runMigrations } from '@custodian/database';
+import { loadObjectionHistorySql } from '@custodian/objections';
 import { AREAS, Population } from '@custodian/synth';
 
 export interface BenchDataset {
@@ -124,11 +125,15 @@ export async function releaseDataset(
          FROM patients p`,
       [JSON.stringify(Object.fromEntries(AREAS.map((a) => [a.area, a.provider])))],
     );
-    await sql.query(
-      `INSERT INTO objection_events (nhs_number, type, action, effective_on, source)
-       SELECT nhs_number, CASE WHEN id % 3 = 0 THEN 'type1' ELSE 'type2' END, 'register', DATE '2014-01-01', 'api'
-         FROM patients WHERE hashint8(id) % 100 IN (0, 1, 2)`,
-    );
+    // Through the objections library's named statements (it owns the history and the register).
+    await sql.query('BEGIN');
+    for (const statement of loadObjectionHistorySql(
+      `(SELECT nhs_number, CASE WHEN id % 3 = 0 THEN 'type1' ELSE 'type2' END AS type, 'register' AS action,
+               TIMESTAMPTZ '2014-01-01 00:00:00+00' AS effective_at, 'api' AS source
+          FROM patients WHERE hashint8(id) % 100 IN (0, 1, 2))`,
+    ))
+      await sql.query(statement);
+    await sql.query('COMMIT');
     await sql.query(`VACUUM ANALYZE`);
     const [{ gp, hes }] = (
       await sql.query(

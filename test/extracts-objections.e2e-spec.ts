@@ -149,6 +149,29 @@ describe('extract intake: objections in any valid FHIR form (#28)', () => {
     expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
   });
 
+  it('one NHS-number normaliser: a spaced number on the Patient, as on an objection subject, is the same patient (never lost to spacing)', async () => {
+    const n = nhsNumber(seed++);
+    const spaced = `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`;
+    const m = nhsNumber(seed++);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        // A Type 1 objection on a Patient whose identifier is spaced: the objection applies (fail closed).
+        patient('spaced-t1', spaced),
+        condition('spaced-t1-c', 'spaced-t1'),
+        t1('spaced-t1-o', { reference: 'Patient/spaced-t1' }),
+        // A spaced Patient without an objection: stored under its ten digits, as its subject reads it.
+        patient('spaced', `${m.slice(0, 3)}-${m.slice(3, 6)}-${m.slice(6)}`),
+        condition('spaced-c', 'spaced'),
+      ]),
+    ).expect(201);
+    expect(res.body.rejected).toEqual([]);
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+    expect(await stored(m)).toEqual({ patients: 1, events: 1, type1: null });
+  });
+
   it('an objection that names no patient refuses the upload, nothing stored (#19 fail closed)', async () => {
     const n = nhsNumber(seed++);
     const before = await counts(t);

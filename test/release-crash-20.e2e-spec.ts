@@ -114,7 +114,10 @@ describe('release crash safety: twenty SIGKILLs of the worker during one release
       `SELECT count(*)::int AS n FROM releases WHERE state = 'completed'`,
     );
     expect(completed[0].n).toBe(1);
-    const { rows: register } = await t.sql.query(`SELECT count(*)::int AS n FROM release_register_lines`);
+    const { rows: register } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM register_entries WHERE kind = 'release' AND release_id = $1`,
+      [id],
+    );
     expect(register[0].n).toBe(1);
     const { rows: audits } = await t.sql.query(
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'release.completed' AND subject_id = $1`,

@@ -23,4 +23,9 @@ describe('schema drift', () => {
     const migrationOwned = /^(ALTER TABLE "\w+" DROP CONSTRAINT "\w+"|DROP INDEX "public"\."\w+")$/;
     expect(upQueries.map((q) => q.query).filter((q) => !migrationOwned.test(q))).toEqual([]);
   });
+
+  it('no dead view: release_register_lines (unused since the register owns its lines) is dropped', async () => {
+    const { rows } = await t.sql.query(`SELECT to_regclass('public.release_register_lines') AS v`);
+    expect(rows[0].v).toBeNull();
+  });
 });

@@ -4,6 +4,7 @@ import { AuditModule } from '@custodian/audit';
 import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
+import { GovernanceModule } from '@custodian/governance';
 import { LinkageModule } from '@custodian/linkage';
 import { PracticesModule } from '@custodian/practices';
 import { ReleaseModule } from '@custodian/release';
@@ -23,6 +24,8 @@ export class WorkerModule {
         DatabaseModule.forRoot({ url: databaseUrl, poolSize: 6, applicationName: 'custodian-worker' }),
         AuditModule,
         BidsModule,
+        // Provides bids' BID_VOTERS (who may not release a bid they voted on).
+        GovernanceModule,
         LinkageModule,
         PracticesModule,
         ReleaseModule,

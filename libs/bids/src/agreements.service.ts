@@ -1,9 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JobsService } from '@custodian/database';
 import type { Principal } from '@custodian/core';
 import { objectionHandling, type ObjectionHandling } from './bid-rules';
+import { BID_VOTERS, type BidVoters } from './bid-voters';
 import { BidWorkflow, SYSTEM_ACTOR } from './bid-workflow';
 import { Agreement, agreementReference, Bid, type AgreementStatus } from './bid.entity';
 
@@ -44,6 +45,7 @@ export class AgreementsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly workflow: BidWorkflow,
     private readonly jobs: JobsService,
+    @Inject(BID_VOTERS) private readonly voters: BidVoters,
   ) {}
 
   /** On approval (in the deciding transaction): a new agreement version, `DSA-<year>-<nnnn>-v<version>`. */
@@ -173,10 +175,6 @@ export class AgreementsService {
     if (!row) return null;
     const bid = await tx.findOneByOrFail(Bid, { id: bidId });
     const agreement = await tx.findOneByOrFail(Agreement, { id: row.id });
-    const voters: { voter_id: string }[] = await tx.query(
-      'SELECT DISTINCT voter_id FROM bid_votes WHERE bid_id = $1',
-      [bidId],
-    );
     return {
       bid,
       agreement,
@@ -188,7 +186,7 @@ export class AgreementsService {
       cohort: bid.cohort,
       aggregation: bid.aggregation,
       objections: objectionHandling(bid.legalBasis, bid.grantedTier!),
-      voters: voters.map((v) => v.voter_id),
+      voters: await this.voters.votersOf(bidId, tx),
     };
   }
 }

@@ -4,6 +4,7 @@ export {
   RELEASE_DESTROY_QUEUE,
   type ReleaseDestroyJob,
 } from './agreements.service';
+export { BID_VOTERS, type BidVoters } from './bid-voters';
 export { LEGAL_BASES, type LegalBasis, objectionHandling } from './bid-rules';
 export { BID_STATES, type BidState, EDITABLE_STATES, REGISTER_STATES, TRANSITIONS } from './bid-state';
 export { BidWorkflow } from './bid-workflow';

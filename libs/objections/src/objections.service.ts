@@ -1,18 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { Principal, RequestMeta, retryTransient } from '@custodian/core';
 import { Type1Keys } from '@custodian/linkage';
+import { HELD_GP_DATA, type HeldGpData } from './held-data';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
-
-/**
- * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the
- * registration (fail closed); then the latest recorded and the highest id. The same order is in
- * `objections_as_of` (migration 1764000014000), which releases read.
- */
-const DECIDING_ORDER = `e.effective_at DESC, (e.action = 'register') DESC, e.recorded_at DESC, e.id DESC`;
+import { refreshRegisterSql } from './objections.sql';
 
 export interface RegisterChange {
   type: ObjectionType;
@@ -56,6 +51,7 @@ export class ObjectionsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly type1Keys: Type1Keys,
+    @Inject(HELD_GP_DATA) private readonly held: HeldGpData,
   ) {}
 
   /**
@@ -110,45 +106,10 @@ export class ObjectionsService {
    * an `nhs_number` column) from the history. Returns how many rows changed, by type and new state.
    */
   async refreshRegister(em: EntityManager, table: string): Promise<RegisterChange[]> {
-    const rows: { type: ObjectionType; active: boolean; n: number }[] = await em.query(`
-      WITH latest AS (
-        SELECT DISTINCT ON (e.nhs_number, e.type)
-               e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on, e.effective_at
-          FROM objection_events e
-         WHERE e.nhs_number IN (SELECT nhs_number FROM ${table})
-         ORDER BY e.nhs_number, e.type, ${DECIDING_ORDER}
-      ), changed AS (
-        INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, effective_at, updated_at)
-        SELECT nhs_number, type, active, effective_on, effective_at, now() FROM latest
-        ON CONFLICT (nhs_number, type) DO UPDATE
-           SET active = excluded.active, effective_on = excluded.effective_on,
-               effective_at = excluded.effective_at, updated_at = now()
-         WHERE (r.active, r.effective_at) IS DISTINCT FROM (excluded.active, excluded.effective_at)
-        RETURNING r.type, r.active
-      )
-      SELECT type, active, count(*)::int AS n FROM changed GROUP BY type, active ORDER BY type, active`);
+    const rows: { type: ObjectionType; active: boolean; n: number }[] = await em.query(
+      refreshRegisterSql(table),
+    );
     return rows;
-  }
-
-  /**
-   * Type 1 defence in depth: deletes the GP data held (patients row, and its gp_events by cascade)
-   * for every NHS number in `table` whose register entry carries an active Type 1 objection.
-   * Returns the number of patients whose data was deleted.
-   */
-  async deleteType1Held(em: EntityManager, table: string): Promise<number> {
-    // Patients first, by id (the order every writer of patients takes), then the cascade.
-    await em.query(`
-      SELECT p.id FROM patients p JOIN objection_register r ON r.nhs_number = p.nhs_number
-       WHERE r.type = 'type1' AND r.active AND p.nhs_number IN (SELECT nhs_number FROM ${table})
-       ORDER BY p.id FOR UPDATE OF p`);
-    const [{ n }] = await em.query(`
-      WITH gone AS (
-        DELETE FROM patients p USING objection_register r
-         WHERE r.nhs_number = p.nhs_number AND r.type = 'type1' AND r.active
-           AND p.nhs_number IN (SELECT nhs_number FROM ${table})
-        RETURNING p.id
-      ) SELECT count(*)::int AS n FROM gone`);
-    return n;
   }
 
   /**
@@ -250,7 +211,7 @@ export class ObjectionsService {
       }
       // A Type 1 objection deletes the GP data of every registration; the answer counts only the
       // caller's own (1 when it had one), so it tells no practice whether another holds the number.
-      const deleted = input.type === 'type1' ? await this.deleteType1Held(tx, 'objection_subject') : 0;
+      const deleted = input.type === 'type1' ? await this.held.deleteType1Held(tx, 'objection_subject') : 0;
       const heldRecordsDeleted = deleted > 0 && may.registered ? 1 : 0;
       const [state]: { active: boolean }[] = await tx.query(
         'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',

@@ -19,3 +19,46 @@ export const objectionsAsOf = (at: string): string => `SELECT nhs_number, type F
 export const activeType1Among = (nhsNumbers: string): string =>
   `SELECT r.nhs_number FROM objection_register r
     WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+
+/**
+ * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the
+ * registration (fail closed); then the latest recorded and the highest id. The same order is in
+ * `objections_as_of` (migration 1764000014000), which releases read.
+ */
+const DECIDING_ORDER = `e.effective_at DESC, (e.action = 'register') DESC, e.recorded_at DESC, e.id DESC`;
+
+/**
+ * The statement that recomputes the register rows of every NHS number listed in `table` (a table or
+ * parenthesised sub-query with an `nhs_number` column) from the history; it returns how many rows
+ * changed, by `type` and new state (`active`), as `n`. `ObjectionsService.refreshRegister` runs it.
+ */
+export const refreshRegisterSql = (table: string): string => `
+      WITH latest AS (
+        SELECT DISTINCT ON (e.nhs_number, e.type)
+               e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on, e.effective_at
+          FROM objection_events e
+         WHERE e.nhs_number IN (SELECT nhs_number FROM ${table})
+         ORDER BY e.nhs_number, e.type, ${DECIDING_ORDER}
+      ), changed AS (
+        INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, effective_at, updated_at)
+        SELECT nhs_number, type, active, effective_on, effective_at, now() FROM latest
+        ON CONFLICT (nhs_number, type) DO UPDATE
+           SET active = excluded.active, effective_on = excluded.effective_on,
+               effective_at = excluded.effective_at, updated_at = now()
+         WHERE (r.active, r.effective_at) IS DISTINCT FROM (excluded.active, excluded.effective_at)
+        RETURNING r.type, r.active
+      )
+      SELECT type, active, count(*)::int AS n FROM changed GROUP BY type, active ORDER BY type, active`;
+
+/**
+ * A bulk load of objection history from outside the service (the benchmarks' populations, loaded
+ * with a plain connection): `entries` (a parenthesised sub-query with `nhs_number`, `type`,
+ * `action`, `effective_at` and `source`) joins `objection_events`, then the register follows. Run
+ * the statements in order, in one transaction.
+ */
+export const loadObjectionHistorySql = (entries: string): string[] => [
+  `CREATE TEMP TABLE loaded_objections ON COMMIT DROP AS SELECT * FROM ${entries} x`,
+  `INSERT INTO objection_events (nhs_number, type, action, effective_at, source)
+   SELECT nhs_number, type, action, effective_at, source FROM loaded_objections`,
+  refreshRegisterSql('(SELECT DISTINCT nhs_number FROM loaded_objections)'),
+];

@@ -21,6 +21,7 @@ import { MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 import type { ExtractDropped, ExtractReportDto, ExtractSummaryDto } from './dto';
 import { DroppedFields, IGNORED_PREFIX, todayUtc } from './fhir';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from './staging-rows';
+import { HeldPatients } from './held-patients';
 import { isAdmin, isUniqueViolation, PracticesService } from './practices.service';
 import { PRACTICES_ERRORS } from './practices.errors';
 
@@ -58,6 +59,7 @@ export class ExtractsService implements OnModuleDestroy {
     private readonly audit: AuditService,
     private readonly jobs: JobsService,
     private readonly type1Keys: Type1Keys,
+    private readonly held: HeldPatients,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -330,7 +332,7 @@ export class ExtractsService implements OnModuleDestroy {
     // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
     // held): one more person with that key; unmarked in this extract, no longer (issue #26).
     await this.type1Keys.keepShared(tx, 'xp');
-    const heldDeleted = await this.objections.deleteType1Held(tx, 't1');
+    const heldDeleted = await this.held.deleteType1Held(tx, 't1');
     const [t1] = await tx.query(`
       SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,
              (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1)) AS resources`);
@@ -513,7 +515,7 @@ export class ExtractsService implements OnModuleDestroy {
       const [{ found }] = await tx.query(`SELECT count(*)::int AS found FROM t1_sweep`);
       if (!found) return 0;
       await this.type1Keys.keep(tx, 't1_sweep');
-      const deleted = await this.objections.deleteType1Held(tx, 't1_sweep');
+      const deleted = await this.held.deleteType1Held(tx, 't1_sweep');
       // Two sweeps at once: the second finds them gone (it waited on the first's row locks).
       if (!deleted) return 0;
       await this.audit.record(

@@ -1,6 +1,6 @@
 // Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
 // (staging-worker.ts), which must stay small.
-import { isValidNhsNumber } from '@custodian/core/nhs-number';
+import { normaliseNhsNumber } from '@custodian/core/nhs-number';
 import { normalisePostcode } from '@custodian/core/postcode';
 import { READV2_SYSTEM, SNOMED_SYSTEM } from '@custodian/objections/objection-codes';
 import {
@@ -373,7 +373,10 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
   const nhs = asArray(r.identifier).find((i) => isObject(i) && i.system === NHS_NUMBER_SYSTEM) as
     Json | undefined;
   if (!nhs) return reject('Patient.identifier: NHS number missing');
-  if (!isValidNhsNumber(nhs.value)) return reject('Patient.identifier: invalid NHS number');
+  // The one normaliser an objection's subject is read with (objection-entry.ts): spaces and hyphens
+  // people type are dropped, so a spaced number never loses an objection that names this Patient.
+  const nhsNumber = typeof nhs.value === 'string' ? normaliseNhsNumber(nhs.value) : undefined;
+  if (!nhsNumber) return reject('Patient.identifier: invalid NHS number');
   let birthDate: string | null = null;
   if (r.birthDate !== undefined) {
     if (typeof r.birthDate !== 'string' || r.birthDate.length !== 10)
@@ -419,7 +422,7 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
   return {
     kind: 'patient',
     id: r.id as string,
-    nhsNumber: nhs.value,
+    nhsNumber,
     birthDate,
     sex,
     postcode,

@@ -1,8 +1,8 @@
+import { LEGAL_BASES } from '@custodian/bids';
 import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, Dataset, TIERS } from '@custodian/catalog';
 import { RELEASE_ERRORS } from './release.errors';
 import type { ReleaseSpec } from './release.types';
 
-const BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
 /** A cohort event date as the spec holds it (and as the SQL is given it, literally). */
 export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -16,7 +16,7 @@ export function specProblems(spec: ReleaseSpec): { code: string; message: string
   const bad = (code: string, message: string) => out.push({ code, message });
   if (!(TIERS as readonly string[]).includes(spec.tier))
     bad(RELEASE_ERRORS.RELEASE_TIER_INVALID, 'unknown tier');
-  if (!BASES.includes(spec.legalBasis))
+  if (!(LEGAL_BASES as readonly string[]).includes(spec.legalBasis))
     bad(RELEASE_ERRORS.RELEASE_LEGAL_BASIS_INVALID, 'unknown legal basis');
   if (spec.legalBasis === 'none' && (spec.tier === 'identifiable' || spec.tier === 'pseudonymised'))
     bad(

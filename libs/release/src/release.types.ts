@@ -1,7 +1,6 @@
-import type { Cohort } from '@custodian/bids';
+import type { Cohort, LegalBasis } from '@custodian/bids';
 import type { AggregateDimension, Dataset, Tier } from '@custodian/catalog';
 
-export type LegalBasis = 'consent' | 's251' | 'public_health_emergency' | 'statutory' | 'none';
 export type ReleaseState = 'queued' | 'running' | 'completed' | 'failed';
 
 /** What the panel approved, as the release engine consumes it (the governance module builds it). */

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { activeType1Among, type HeldGpData } from '@custodian/objections';
+
+/**
+ * The GP data held for a patient (`patients`, and its registrations and events by cascade), which
+ * this library owns: deleted for Type 1 objectors (SPEC §2, defence in depth) by the extract merge,
+ * the sweep, and the objection register through `HELD_GP_DATA`.
+ */
+@Injectable()
+export class HeldPatients implements HeldGpData {
+  /**
+   * Deletes what is held for every NHS number in `table` whose register entry is an active Type 1
+   * objection (read through the register's named query). Returns how many patients went.
+   */
+  async deleteType1Held(em: EntityManager, table: string): Promise<number> {
+    const objectors = activeType1Among(table);
+    // Patients first, by id (the order every writer of patients takes), then the cascade.
+    await em.query(`
+      SELECT p.id FROM patients p WHERE p.nhs_number IN (${objectors})
+       ORDER BY p.id FOR UPDATE OF p`);
+    const [{ n }]: { n: number }[] = await em.query(`
+      WITH gone AS (
+        DELETE FROM patients p WHERE p.nhs_number IN (${objectors}) RETURNING p.id
+      ) SELECT count(*)::int AS n FROM gone`);
+    return n;
+  }
+}

@@ -1,0 +1,81 @@
+import { Type1Keys } from '@custodian/linkage';
+import { activeType1Among, ObjectionsService, type RegisterChange } from '@custodian/objections';
+import type { ExtractDropped } from '../dto';
+import type { HeldPatients } from '../held-patients';
+import type { IntakeContext } from './context';
+
+export interface ObjectionsOutcome {
+  /** Objection entries added to the history. */
+  objections: number;
+  /** The register rows that changed (audited with the extract). */
+  registerChanges: RegisterChange[];
+  /** Type 1 objectors of this extract kept out, their entries, and patients held for them deleted. */
+  type1: ExtractDropped['type1'];
+}
+
+/**
+ * The objections stage: this extract's objection entries join the register's history, the register
+ * follows, the patients the extract names are locked, and (defence in depth) nobody with an active
+ * Type 1 objection is stored — what was held for them goes, in this transaction. The Type 1
+ * statements are skipped when nobody the extract names has one.
+ */
+export async function applyObjections(
+  ix: IntakeContext,
+  services: { objections: ObjectionsService; type1Keys: Type1Keys; held: HeldPatients },
+): Promise<ObjectionsOutcome> {
+  const { tx, actor, ods, extractId } = ix;
+  const { objections: register, type1Keys, held } = services;
+  // From here to the commit, API objection calls wait (and this waits for one in progress): the
+  // Type 1 check below and the merge see the register as it will stay until this commits.
+  await register.lockRegisterShared(tx);
+  // Objection entries join the history once, at their instant (re-sending adds nothing), then the
+  // register follows: the latest instant decides, an exact tie to the objection (refreshRegister).
+  // One pass over the staged entries picks the objections out; the rest reads the small table.
+  await tx.query(`
+    CREATE TEMP TABLE xoe ON COMMIT DROP AS
+    SELECT nhs_number, obj_type AS type, obj_action AS action, obj_at AS effective_at, line
+      FROM subj WHERE kind = 'O'`);
+  const objections = await register.recordExtractEntries(tx, 'xoe', {
+    extractId,
+    ods,
+    actorId: actor.id,
+  });
+  await tx.query(`CREATE TEMP TABLE xo ON COMMIT DROP AS SELECT DISTINCT nhs_number FROM xoe`);
+  // Audited at the end of the upload's transaction, with the extract: an entry appended here would
+  // hold the audit chain's lock (every audited action in the service) through the whole merge.
+  const registerChanges = await register.refreshRegister(tx, 'xo');
+
+  // Locks in one order in every path (issue 29): the register's rows (just above, by NHS number),
+  // then the patients this extract names, by id, before any registration, event or deletion. A
+  // concurrent extract whose Type 1 objection deletes one of them (patient, then registrations and
+  // events by cascade) either finishes first — this extract then sees its objection, below — or
+  // waits for this one to commit. Without it the merge locked a registration and then its
+  // patient, the deletion the patient and then the registration: a deadlock.
+  await tx.query(`
+    SELECT p.id FROM patients p
+     WHERE p.nhs_number IN (SELECT nhs_number FROM xn)
+     ORDER BY p.id FOR NO KEY UPDATE OF p`);
+
+  // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
+  // for them goes, in this transaction.
+  await tx.query(`CREATE TEMP TABLE t1 ON COMMIT DROP AS ${activeType1Among('xn')}`);
+  const [{ found, withdrawn }]: { found: boolean; withdrawn: boolean }[] = await tx.query(
+    `SELECT EXISTS (SELECT 1 FROM t1) AS found, EXISTS (SELECT 1 FROM xo) AS withdrawn`,
+  );
+  // Linkage keeps what it needs to count them as candidates still (from what is held of them and
+  // what this extract carries), and forgets those whose Type 1 objection is no longer active.
+  if (found) await type1Keys.keep(tx, 't1', 'xp');
+  if (withdrawn) await type1Keys.forget(tx, '(SELECT nhs_number FROM xo EXCEPT SELECT nhs_number FROM t1)');
+  // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
+  // held): one more person with that key; unmarked in this extract, no longer (issue #26).
+  await type1Keys.keepShared(tx, 'xp');
+  if (!found) return { objections, registerChanges, type1: { patients: 0, resources: 0, heldDeleted: 0 } };
+
+  const heldDeleted = await held.deleteType1Held(tx, 't1');
+  const [t1]: { patients: number; resources: number }[] = await tx.query(`
+    SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,
+           (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1)) AS resources`);
+  await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)');
+  await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1)');
+  return { objections, registerChanges, type1: { ...t1, heldDeleted } };
+}

@@ -1,0 +1,60 @@
+import type { IntakeContext } from './context';
+
+/**
+ * The subjects stage, over the staged rows: `xp`, this extract's Patients (the last line of each
+ * resource id; of two with one NHS number the later line, the earlier refused), and `subj`, every
+ * clinical entry and objection resolved to an NHS number (`in_xp`: through a Patient of this
+ * extract), or refused when it names nobody.
+ */
+export async function resolveSubjects(ix: IntakeContext): Promise<void> {
+  const { tx, ods } = ix;
+  await tx.query('ANALYZE stg');
+
+  // Patients of this extract: the last line of each resource id wins.
+  await tx.query(`
+    CREATE TEMP TABLE xp ON COMMIT DROP AS
+    SELECT DISTINCT ON (id) line, id, nhs_number, birth_date, sex, postcode, ethnicity,
+           coalesce(shared_key, false) AS shared_key
+      FROM stg WHERE kind = 'P' ORDER BY id, line DESC`);
+  await tx.query('CREATE INDEX ON xp (id)');
+  await tx.query('ANALYZE xp');
+
+  // Every clinical entry and objection resolved to an NHS number: a Patient of this extract (any
+  // of its records, duplicates included: they are resolved before being refused, below), or one
+  // registered with this practice (by the practice's own id, whichever practice is current). Two
+  // records of one NHS number are one patient (SPEC §2): an objection on either applies.
+  await tx.query(
+    `CREATE TEMP TABLE subj ON COMMIT DROP AS
+     SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+            s.obj_type, s.obj_action, s.obj_at, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number,
+            xp.id IS NOT NULL AS in_xp
+       FROM stg s
+       LEFT JOIN xp ON xp.id = s.subject
+       LEFT JOIN LATERAL (
+         SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+          WHERE r.practice_ods = $1 AND r.source_id = s.subject
+          ORDER BY r.received_at DESC LIMIT 1
+       ) held ON xp.id IS NULL
+      WHERE s.kind IN ('E', 'O')`,
+    [ods],
+  );
+  const unresolved = await ix.rejected(
+    `SELECT line, 'subject: no such Patient in this extract or held for this practice' AS reason
+       FROM subj WHERE nhs_number IS NULL`,
+  );
+  if (unresolved) await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
+  await tx.query('ANALYZE subj');
+
+  // Subjects resolved: of two Patient resources with one NHS number, the later line is stored and
+  // the earlier refused (what either's entries name is the NHS number's, above).
+  await ix.rejected(`
+    WITH keep AS (SELECT DISTINCT ON (nhs_number) line FROM xp ORDER BY nhs_number, line DESC),
+    gone AS (DELETE FROM xp WHERE line NOT IN (SELECT line FROM keep) RETURNING line)
+    SELECT line, 'Patient: a later line has the same NHS number' AS reason FROM gone`);
+
+  // Every NHS number this extract names (its Patients', and those its entries name otherwise):
+  // the set the register's Type 1 check and the patients' locks are taken over.
+  await tx.query(`
+    CREATE TEMP TABLE xn ON COMMIT DROP AS
+    SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj WHERE NOT in_xp`);
+}

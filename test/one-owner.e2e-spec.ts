@@ -59,8 +59,9 @@ describe('one owner per table, one definition per thing', () => {
     expect(long).toEqual([]);
   });
 
-  it('the extract intake as stages: no practices source file over ~400 lines', () => {
-    const long = sources('libs/practices/src').filter((f) => text(f).split('\n').length > 420);
+  it('the extract intake as stages: its coordinator and stages none over ~400 lines', () => {
+    const intake = ['libs/practices/src/extracts.service.ts', ...sources('libs/practices/src/intake')];
+    const long = intake.filter((f) => text(f).split('\n').length > 420);
     expect(long).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { AUTH_ERRORS } from '@custodian/auth';
+import { AUTHZ_ERRORS } from '@custodian/authz';
 import { BIDS_ERRORS } from '@custodian/bids';
 import { CORE_ERRORS, ERROR_CODES } from '@custodian/core';
 import { GOVERNANCE_ERRORS } from '@custodian/governance';
@@ -19,6 +20,7 @@ describe('error codes', () => {
   const perLibrary: Record<string, Record<string, string>> = {
     CORE_ERRORS,
     AUTH_ERRORS,
+    AUTHZ_ERRORS,
     IDENTITY_ERRORS,
     GRANT_ERRORS,
     LINKAGE_ERRORS,
@@ -40,21 +42,26 @@ describe('error codes', () => {
       }
   });
 
-  it('release, register, portal and transparency spell no code as a loose string', () => {
-    // A loose code: a quoted string that is one of ERROR_CODES, or shaped like one (UPPER_SNAKE with
-    // an underscore), outside the library's `<lib>.errors.ts` — in an error, a failure, a `case`, a
+  it('no library but core spells a code as a loose string', () => {
+    // A loose code: a quoted string that is one of ERROR_CODES (or, in the libraries below, shaped
+    // like one: UPPER_SNAKE with an underscore), outside the library's `<lib>.errors.ts` — in an error, a failure, a `case`, a
     // comparison. The constants (RELEASE_ERRORS, RELEASE_FAILURES, TRANSPARENCY_ERRORS, BIDS_ERRORS …)
     // are the one spelling; a job's failure codes too.
     const listed = new Set<string>(ERROR_CODES);
     const loose: string[] = [];
-    for (const lib of ['release', 'register', 'portal', 'transparency']) {
+    // Core owns ERROR_CODES and the generic codes its filter gives framework errors. In these four,
+    // any UPPER_SNAKE string is taken for a code (elsewhere such strings also name injection
+    // tokens, CSV headers, environment variables).
+    const shaped = ['release', 'register', 'portal', 'transparency'];
+    const libs = readdirSync(path.join(__dirname, '..', 'libs')).filter((l) => l !== 'core');
+    for (const lib of libs) {
       const dir = path.join(__dirname, '..', 'libs', lib, 'src');
       const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
         (f) => f.endsWith('.ts') && !f.endsWith('.spec.ts') && !f.endsWith('.errors.ts'),
       );
       for (const f of files)
         for (const [, word] of readFileSync(path.join(dir, f), 'utf8').matchAll(/['"]([A-Z][A-Z0-9_]+)['"]/g))
-          if (listed.has(word) || /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(word))
+          if (listed.has(word) || (shaped.includes(lib) && /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(word)))
             loose.push(`${lib}/${f}: ${word}`);
     }
     expect(loose).toEqual([]);

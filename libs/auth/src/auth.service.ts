@@ -183,7 +183,7 @@ export class AuthService {
         details: { reason },
       });
       return new UnauthorizedError(
-        reason === 'reused' ? 'REFRESH_TOKEN_REUSED' : 'INVALID_REFRESH_TOKEN',
+        reason === 'reused' ? AUTH_ERRORS.REFRESH_TOKEN_REUSED : AUTH_ERRORS.INVALID_REFRESH_TOKEN,
         'The refresh token is not valid',
       );
     };

@@ -49,7 +49,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     } catch (err) {
       const hadToken = Boolean(req.headers.authorization);
       if (!hadToken) throw new UnauthorizedError(AUTH_ERRORS.UNAUTHENTICATED, 'Authentication required');
-      const code = err instanceof DomainError ? err.code : 'INVALID_TOKEN';
+      const code = err instanceof DomainError ? err.code : AUTH_ERRORS.INVALID_TOKEN;
       const meta = requestMeta(req);
       const { failures, retryAfterSeconds } = await this.auth.countTokenFailure(meta.ip);
       const throttled = failures > this.config.authFailuresPerMinute;

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuditService } from '@custodian/audit';
 import { ForbiddenError, IS_PUBLIC, Permission, PERMISSION, Principal, requestMeta } from '@custodian/core';
 import { defineAbilityFor } from './ability';
+import { AUTHZ_ERRORS } from './authz.errors';
 
 /** Global: a route is open only to callers whose abilities allow its declared permission. */
 @Injectable()
@@ -38,7 +39,7 @@ export class PoliciesGuard implements CanActivate {
       },
     });
     throw new ForbiddenError(
-      permission ? 'FORBIDDEN' : 'ROUTE_NOT_DECLARED',
+      permission ? AUTHZ_ERRORS.FORBIDDEN : AUTHZ_ERRORS.ROUTE_NOT_DECLARED,
       permission ? 'Your roles do not allow this' : 'This route is closed',
     );
   }

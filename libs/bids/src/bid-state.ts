@@ -1,4 +1,5 @@
 import type { Role } from '@custodian/core';
+import { BIDS_ERRORS } from './bids.errors';
 
 export const BID_STATES = [
   'draft',
@@ -68,7 +69,8 @@ export const EDITABLE_STATES: readonly BidState[] = ['draft', 'returned'];
 export const REGISTER_STATES: readonly BidState[] = ['approved', 'active', 'expired', 'revoked', 'closed'];
 
 export type TransitionCheck =
-  { ok: true; transition: Transition } | { ok: false; reason: 'ILLEGAL_TRANSITION' | 'ROLE_NOT_ALLOWED' };
+  | { ok: true; transition: Transition }
+  | { ok: false; reason: typeof BIDS_ERRORS.ILLEGAL_TRANSITION | 'ROLE_NOT_ALLOWED' };
 
 /** Pure decision: may an actor holding `roles` take `action` on a bid in state `from`? */
 export function checkTransition(
@@ -77,8 +79,8 @@ export function checkTransition(
   roles: readonly ActingRole[],
 ): TransitionCheck {
   const transition = TRANSITIONS.find((t) => t.action === action);
-  if (!transition) return { ok: false, reason: 'ILLEGAL_TRANSITION' };
+  if (!transition) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
   if (!roles.includes(transition.by)) return { ok: false, reason: 'ROLE_NOT_ALLOWED' };
-  if (!transition.from.includes(from)) return { ok: false, reason: 'ILLEGAL_TRANSITION' };
+  if (!transition.from.includes(from)) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
   return { ok: true, transition };
 }

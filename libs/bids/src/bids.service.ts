@@ -554,7 +554,7 @@ export function requireApplicantOrg(user: Principal): string {
 export function assertNotApplicant(user: Principal, bid: Bid, what: string): void {
   if (user.organisationId && user.organisationId === bid.organisationId)
     throw new ForbiddenError(
-      what === 'vote on' ? 'RECUSED' : 'SEGREGATION_OF_DUTIES',
+      what === 'vote on' ? BIDS_ERRORS.RECUSED : BIDS_ERRORS.SEGREGATION_OF_DUTIES,
       `You cannot ${what} a bid of your own organisation`,
     );
 }

@@ -1,3 +1,4 @@
+import { BIDS_ERRORS } from './bids.errors';
 import { Transform, type TransformCallback } from 'node:stream';
 import { normaliseNhsNumber } from '@custodian/core';
 
@@ -25,7 +26,7 @@ export class CohortLines extends Transform {
     const parts = text.split('\n');
     this.rest = parts.pop() ?? '';
     if (this.rest.length > 1000) {
-      done(new Error('COHORT_LINE_TOO_LONG'));
+      done(new Error(BIDS_ERRORS.COHORT_LINE_TOO_LONG));
       return;
     }
     const out = parts.map((p) => this.takeLine(p)).join('');

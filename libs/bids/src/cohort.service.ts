@@ -92,7 +92,7 @@ export class CohortService {
           client.query(copyFrom('COPY cohort_upload (nhs_number) FROM STDIN')),
         );
       } catch (e) {
-        if ((e as Error).message === 'COHORT_LINE_TOO_LONG')
+        if ((e as Error).message === BIDS_ERRORS.COHORT_LINE_TOO_LONG)
           throw new ValidationError(BIDS_ERRORS.INVALID_COHORT_FILE, 'A line of the cohort file is too long');
         throw e;
       }

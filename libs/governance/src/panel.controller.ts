@@ -11,6 +11,7 @@ import {
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
 import { BidDto, toBidResponse } from '@custodian/bids';
 import { ScreenBidDto, VoteDto, VoteResultDto } from './dto';
+import { GOVERNANCE_ERRORS } from './governance.errors';
 import { PanelService } from './panel.service';
 import { ScreeningService } from './screening.service';
 
@@ -51,7 +52,7 @@ export class PanelController {
   @ApiOperation({ operationId: 'BidsController_vote' })
   @ApiCreatedResponse({ type: VoteResultDto })
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION (not in review), ALREADY_VOTED' })
-  @ApiBadRequestResponse({ description: 'TIER_ABOVE_REQUEST' })
+  @ApiBadRequestResponse({ description: GOVERNANCE_ERRORS.TIER_ABOVE_REQUEST })
   async vote(
     @CurrentUser() user: Principal,
     @Id() id: string,

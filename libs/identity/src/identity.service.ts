@@ -21,7 +21,8 @@ import {
 } from './dto';
 import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
-import { approvalRefusal, GovernanceRole, GRANT_ERRORS, planRoleChange } from './role-grants';
+import { GRANT_ERRORS } from './identity.errors';
+import { approvalRefusal, GovernanceRole, planRoleChange } from './role-grants';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';

@@ -6,5 +6,5 @@ export { User } from './user.entity';
 export { PasswordService } from './password.service';
 export { USER_SESSIONS } from './user-sessions';
 export { IDENTITY_ERRORS } from './identity.errors';
-export { GRANT_ERRORS } from './role-grants';
+export { GRANT_ERRORS } from './identity.errors';
 export { currentResearcherOf } from './identity-queries';

@@ -1,4 +1,5 @@
 import type { Role } from '@custodian/core';
+import { GRANT_ERRORS } from './identity.errors';
 
 /**
  * Segregation of duties (issue #28). The roles that decide what leaves the centre, or who watches
@@ -25,14 +26,6 @@ export function planRoleChange(current: readonly Role[], desired: readonly Role[
   const apply = desired.filter((r) => !(pending as Role[]).includes(r));
   return { apply, pending };
 }
-
-export const GRANT_ERRORS = {
-  SELF_ROLE_GRANT: 'SELF_ROLE_GRANT',
-  APPROVER_IS_REQUESTER: 'GRANT_APPROVER_IS_REQUESTER',
-  APPROVER_IS_GRANTEE: 'GRANT_APPROVER_IS_GRANTEE',
-  NOT_PENDING: 'GRANT_NOT_PENDING',
-  GRANTEE_DISABLED: 'GRANTEE_DISABLED',
-} as const;
 
 /** Why `approverId` may not approve this grant, or null when they may: a second pair of eyes, not the first or the grantee's. */
 export function approvalRefusal(

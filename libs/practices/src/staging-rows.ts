@@ -4,6 +4,7 @@ import { Transform, TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@custodian/core/errors';
 import { instantUtc } from './objection-entry';
+import { PRACTICES_ERRORS } from './practices.errors';
 import { HeldLine } from './ndjson-lines';
 import { BlockResult, MAX_LINE_BYTES, parseBlock, tooLong } from './staging-block';
 import type { ParseRequest } from './staging-worker';
@@ -25,7 +26,7 @@ export interface StreamStats
 }
 
 /** The code of the refusal of an extract with an objection that names no patient (fail closed). */
-export const OBJECTION_UNRESOLVED = 'EXTRACT_OBJECTION_UNRESOLVED';
+export const OBJECTION_UNRESOLVED = PRACTICES_ERRORS.EXTRACT_OBJECTION_UNRESOLVED;
 
 /**
  * An objection that names no patient cannot be applied to anyone, so nobody in the extract can be

@@ -1,0 +1,8 @@
+/**
+ * The stable error codes this library raises (the `code` of its error answers). Each is also in
+ * ERROR_CODES (libs/core/src/error-codes.ts, the OpenAPI enum); test/error-codes.e2e-spec.ts checks.
+ */
+export const AUTHZ_ERRORS = {
+  FORBIDDEN: 'FORBIDDEN',
+  ROUTE_NOT_DECLARED: 'ROUTE_NOT_DECLARED',
+} as const;

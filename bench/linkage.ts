@@ -280,13 +280,13 @@ async function generate(exec: Exec): Promise<void> {
   // random postcode, and half of the rows that moved house without an NHS number were recorded at an
   // address the centre held for their patient before (the rest at one it never saw).
   await exec(`
-    INSERT INTO patient_address_history (patient_id, sex, birth_date, postcode)
-    SELECT p.id, p.sex, p.birth_date, ${postcode(`${h('p.id', 11)} % 54756`)} FROM patients p
+    INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+    SELECT p.id, p.nhs_number, p.sex, p.birth_date, ${postcode(`${h('p.id', 11)} % 54756`)} FROM patients p
      WHERE ${h('p.id', 12)} % 10 = 0
     ON CONFLICT DO NOTHING`);
   await exec(`
-    INSERT INTO patient_address_history (patient_id, sex, birth_date, postcode)
-    SELECT DISTINCT p.id, p.sex, p.birth_date, e.postcode
+    INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+    SELECT DISTINCT p.id, p.nhs_number, p.sex, p.birth_date, e.postcode
       FROM hes_episodes e JOIN bench_truth t ON t.id = e.id JOIN patients p ON p.nhs_number = t.true_nhs
      WHERE e.nhs_number IS NULL AND e.postcode <> p.postcode AND e.sex = p.sex AND e.birth_date = p.birth_date
        AND ${h('e.id', 13)} % 2 = 0

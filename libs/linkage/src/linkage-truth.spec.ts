@@ -154,11 +154,11 @@ describe('linkage against the truth (issue #26)', () => {
       [ps.map((p) => p.nhs), ps.map((p) => p.dob), ps.map((p) => p.sex), ps.map((p) => p.postcode)],
     );
 
-  /** The previous addresses of `ps` (held now), as the trigger on `patients` keeps them. */
+  /** The previous addresses of `ps` (held now; their current keys came with their rows, by trigger). */
   const insertHistory = (ps: Person[]) =>
     sql.query(
-      `INSERT INTO patient_address_history (patient_id, sex, birth_date, postcode)
-       SELECT p.id, p.sex, p.birth_date, u.pc
+      `INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+       SELECT p.id, p.nhs_number, p.sex, p.birth_date, u.pc
          FROM unnest($1::text[], $2::text[]) AS u(nhs, pc) JOIN patients p ON p.nhs_number = u.nhs
        ON CONFLICT DO NOTHING`,
       [ps.filter((p) => p.previous).map((p) => p.nhs), ps.filter((p) => p.previous).map((p) => p.previous)],

@@ -64,8 +64,9 @@ export const LINKAGE_DEMOGRAPHIC_ROWS = 'linkage_demographic_rows';
 export const LINKAGE_NAMED = 'linkage_named';
 
 /**
- * The keys (sex, DOB, postcode) held patients had before their current ones, kept by a trigger on
- * `patients` (migration `1764000042000`, owner `libs/practices`): previous addresses are candidates.
+ * Every key (sex, DOB, postcode) the centre has held for each held patient — the current one and
+ * previous addresses — kept by triggers on `patients` (migration `1764000042000`, owner
+ * `libs/practices`): the held candidates of steps 6 and 7.
  */
 export const ADDRESS_HISTORY = 'patient_address_history';
 
@@ -92,10 +93,9 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  */
 export const demographicSteps = (opts: LinkageOptions = {}) => {
   const named = [
-    `SELECT p.nhs_number AS nhs, p.birth_date FROM patients p WHERE p.sex = d.sex AND p.postcode = d.postcode`,
-    // Previous addresses (issue #26): the keys a held patient had before the current one.
-    `SELECT hp.nhs_number, h.birth_date FROM ${ADDRESS_HISTORY} h JOIN patients hp ON hp.id = h.patient_id
-      WHERE h.sex = d.sex AND h.postcode = d.postcode`,
+    // Held patients with every key the centre has held for them, the current one and previous
+    // addresses (issue #26): one index, kept by triggers on `patients`.
+    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = d.sex AND h.postcode = d.postcode`,
     ...NAMING_SOURCES.map(
       (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
                WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,

@@ -14,8 +14,8 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Step 6 (issue #26) probes, per row, every relation that names people — patients, their previous
- *   addresses, and source rows carrying an NHS number — by (sex, postcode), and counts the distinct
+ * - Step 6 (issue #26) probes, per row, every relation that names people — every key of every held
+ *   patient, current and previous (`patient_address_history`), and source rows carrying an NHS number — by (sex, postcode), and counts the distinct
  *   people with the same DOB; step 7 does the same with day and month swapped (`demographicSteps`).
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
  * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
@@ -78,9 +78,10 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  * number, sex M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode.
  *
  * Step 6: sex + DOB + postcode, where the candidates are **people**, counted by NHS number — held
- * patients with those values now or at an address they left (`patient_address_history`), and everyone an NHS number on a source row (HES or social care, held or
- * in this input) names with them (an outsider, a Type 1 objector never held, or a patient at a new
- * address) — and Type 1 objectors' kept digests. Exactly one person, held: linked; one not held: the
+ * patients with those values now or at an address they left (`patient_address_history`), and
+ * everyone an NHS number on a source row (HES or social care, held or in this input) names with them
+ * (an outsider, a Type 1 objector never held, or a patient at a new address) — and Type 1 objectors'
+ * kept digests. Exactly one person, held: linked; one not held: the
  * row is nobody's; none or two: on to step 7.
  *
  * Step 7 (deviation from SPEC, whose sex + DOB without the postcode was wrong about half the time):

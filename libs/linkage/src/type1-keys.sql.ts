@@ -56,9 +56,8 @@ export const LINKED_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 /**
  * Keeps the demographic digests of every Type 1 objector listed in `objectors` (a table, or a
  * parenthesised sub-query, with an `nhs_number` column; the caller has established that each has an active Type 1 objection), from
- * what the centre holds of them in `patients` and their previous addresses (`patient_address_history`)
- * — call it before their data is deleted — and from
- * `demographics` (a relation `nhs_number, sex, birth_date, postcode`, e.g. the Patient resources of
+ * what the centre holds of them in `patients` and every key of theirs in `patient_address_history`
+ * (previous addresses) — call it before their data is deleted — and from `demographics` (a relation `nhs_number, sex, birth_date, postcode`, e.g. the Patient resources of
  * an extract, when it carries them). Rows already linked at steps 6 and 7 that these keys make
  * ambiguous are unlinked at once. Returns the number of digests newly kept.
  */

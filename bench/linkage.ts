@@ -276,9 +276,25 @@ async function generate(exec: Exec): Promise<void> {
       JOIN bench_people p ON p.k = r.pk`);
   await exec(`ALTER TABLE bench_truth ADD PRIMARY KEY (id)`);
   await exec(`ANALYZE bench_truth`);
+  // Previous addresses (issue #26; patient_address_history): one patient in ten moved once, from a
+  // random postcode, and half of the rows that moved house without an NHS number were recorded at an
+  // address the centre held for their patient before (the rest at one it never saw).
+  await exec(`
+    INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+    SELECT p.id, p.nhs_number, p.sex, p.birth_date, ${postcode(`${h('p.id', 11)} % 54756`)} FROM patients p
+     WHERE ${h('p.id', 12)} % 10 = 0
+    ON CONFLICT DO NOTHING`);
+  await exec(`
+    INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+    SELECT DISTINCT p.id, p.nhs_number, p.sex, p.birth_date, e.postcode
+      FROM hes_episodes e JOIN bench_truth t ON t.id = e.id JOIN patients p ON p.nhs_number = t.true_nhs
+     WHERE e.nhs_number IS NULL AND e.postcode <> p.postcode AND e.sex = p.sex AND e.birth_date = p.birth_date
+       AND ${h('e.id', 13)} % 2 = 0
+    ON CONFLICT DO NOTHING`);
   await exec(`DROP TABLE bench_people`);
   await exec(`VACUUM ANALYZE patients`);
   await exec(`VACUUM ANALYZE hes_episodes`);
+  await exec(`VACUUM ANALYZE patient_address_history`);
 }
 
 main().catch((e) => {

@@ -25,6 +25,7 @@ import { Transparency1764000031000 } from './1764000031000-transparency';
 import { AuditPosition1764000032000 } from './1764000032000-audit-position';
 import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-decisions';
 import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-release-register-lines';
+import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -58,4 +59,5 @@ export const MIGRATIONS = [
   AuditPosition1764000032000,
   RegisterLogDecisions1764000034000,
   DropReleaseRegisterLines1764000039000,
+  PatientAddressHistory1764000042000,
 ];

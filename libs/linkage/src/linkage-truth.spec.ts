@@ -8,7 +8,8 @@ import { keepSharedType1Keys, keepType1Keys } from './type1-keys.sql';
 /**
  * Issue #26: linkage measured against the truth on random populations with twins, outsiders, Type 1
  * objectors (kept and never held), movers, wrong dates of birth and missing NHS numbers, in real
- * PostgreSQL. Two properties:
+ * PostgreSQL (and previous addresses the centre held: a share of movers are recorded at one). Two
+ * properties:
  *
  * - never wrong when the evidence could tell: a row linked to someone it does not belong to belongs to
  *   a person the centre could not know with the row's demographics (not held with them, no kept
@@ -25,6 +26,8 @@ interface Person {
   sex: 'M' | 'F';
   dob: string;
   postcode: string;
+  /** An address the person lived at before, which the centre held for them (patient_address_history). */
+  previous?: string;
   status: Status;
 }
 interface Row {
@@ -88,6 +91,11 @@ function world(seed: number, size: number, twins: number, dense: boolean) {
       postcode: postcodes[r.int(postcodes.length)],
       status,
     };
+    // 15% moved house since the centre first held them: their previous address is kept.
+    if (r.chance(0.15)) {
+      const before = postcodes[r.int(postcodes.length)];
+      if (before !== p.postcode) p.previous = before;
+    }
     // Twins: the same birth and home as the person before, the same sex 60% of the time.
     const prev = people[i - 1];
     if (prev && r.chance(twins)) {
@@ -100,7 +108,12 @@ function world(seed: number, size: number, twins: number, dense: boolean) {
   const rows: Row[] = [];
   for (const p of people) {
     // Person-level errors, as another organisation records them.
-    const moved = r.chance(0.12) ? postcodes[r.int(postcodes.length)] : p.postcode;
+    // A mover: half of those with a previous address are recorded there (issue #26), the rest anywhere.
+    const moved = r.chance(0.12)
+      ? p.previous && r.chance(0.5)
+        ? p.previous
+        : postcodes[r.int(postcodes.length)]
+      : p.postcode;
     let dob = p.dob;
     const e = r.next();
     const [y, m, d] = p.dob.split('-');
@@ -141,6 +154,16 @@ describe('linkage against the truth (issue #26)', () => {
       [ps.map((p) => p.nhs), ps.map((p) => p.dob), ps.map((p) => p.sex), ps.map((p) => p.postcode)],
     );
 
+  /** The previous addresses of `ps` (held now; their current keys came with their rows, by trigger). */
+  const insertHistory = (ps: Person[]) =>
+    sql.query(
+      `INSERT INTO patient_address_history (patient_id, nhs_number, sex, birth_date, postcode)
+       SELECT p.id, p.nhs_number, p.sex, p.birth_date, u.pc
+         FROM unnest($1::text[], $2::text[]) AS u(nhs, pc) JOIN patients p ON p.nhs_number = u.nhs
+       ON CONFLICT DO NOTHING`,
+      [ps.filter((p) => p.previous).map((p) => p.nhs), ps.filter((p) => p.previous).map((p) => p.previous)],
+    );
+
   /** Links one world; checks both properties on every wrong link; returns links per step, right and wrong. */
   async function linkWorld(seed: number, size: number, twins: number, dense: boolean) {
     const { people, rows } = world(seed, size, twins, dense);
@@ -152,6 +175,7 @@ describe('linkage against the truth (issue #26)', () => {
       // Kept objectors were held, objected (their digests kept), and were deleted.
       const kept = people.filter((p) => p.status === 'type1Kept');
       await insertPatients(kept);
+      await insertHistory(kept);
       await sql.query(
         `CREATE TEMP TABLE objectors ON COMMIT DROP AS SELECT unnest($1::text[])::char(10) AS nhs_number`,
         [kept.map((p) => p.nhs)],
@@ -160,6 +184,7 @@ describe('linkage against the truth (issue #26)', () => {
       await sql.query(`DELETE FROM patients`);
       const held = people.filter((p) => p.status === 'held');
       await insertPatients(held);
+      await insertHistory(held);
       // The extractor marks a held patient who has the sex, DOB and postcode of a Type 1 objector of
       // the export (a twin never held: issue #26); the intake keeps that key.
       const sameKey = (a: Person, b: Person) =>
@@ -204,6 +229,10 @@ describe('linkage against the truth (issue #26)', () => {
           // a Type 1 objector never held with a held twin: the twin's mark
           (t.status === 'type1Never' && !isFirstOfJanuary(t.dob) && held.some((h) => sameKey(h, t)))) &&
           fits(x, t.sex, t.dob, t.postcode, step)) ||
+        // a previous address the centre held for them (kept objectors: digested before the deletion)
+        ((t.status === 'held' || (t.status === 'type1Kept' && !isFirstOfJanuary(t.dob))) &&
+          t.previous !== undefined &&
+          fits(x, t.sex, t.dob, t.previous, step)) ||
         rows.some((o) => o.person === t && o.nhs !== null && fits(x, o.sex, o.dob, o.postcode, step));
       for (const l of links) {
         const x = byId.get(l.id as number)!;
@@ -217,6 +246,28 @@ describe('linkage against the truth (issue #26)', () => {
         tally.wrong++;
         expect({ row: x, step, knowable: knowable(x, x.person, step) }).toMatchObject({ knowable: false });
         if (x.person.status !== 'outsider') tally.type1++;
+      }
+      // And complete where the evidence tells: a row without an NHS number (sex, DOB and postcode
+      // usable) whose only knowable person with its exact sex, DOB and postcode is its own, held —
+      // at their current address or one they left — is linked to them.
+      const linked = new Map(links.map((l) => [l.id as number, l.nhs as string]));
+      const named = new Map<Person, Row[]>();
+      for (const o of rows) if (o.nhs !== null) named.set(o.person, [...(named.get(o.person) ?? []), o]);
+      const knowableFast = (x: Row, t: Person) =>
+        ((t.status === 'held' ||
+          (t.status === 'type1Kept' && !isFirstOfJanuary(t.dob)) ||
+          (t.status === 'type1Never' && !isFirstOfJanuary(t.dob) && held.some((h) => sameKey(h, t)))) &&
+          fits(x, t.sex, t.dob, t.postcode, 6)) ||
+        ((t.status === 'held' || (t.status === 'type1Kept' && !isFirstOfJanuary(t.dob))) &&
+          t.previous !== undefined &&
+          fits(x, t.sex, t.dob, t.previous, 6)) ||
+        (named.get(t) ?? []).some((o) => fits(x, o.sex, o.dob, o.postcode, 6));
+      for (const x of rows) {
+        if (x.nhs !== null || x.sex === 'U' || x.postcode === null || isFirstOfJanuary(x.dob)) continue;
+        if (x.person.status !== 'held') continue;
+        const candidates = people.filter((t) => knowableFast(x, t));
+        if (candidates.length === 1 && candidates[0] === x.person)
+          expect({ row: x, link: linked.get(x.id) ?? null }).toEqual({ row: x, link: x.person.nhs });
       }
     } finally {
       await sql.query('ROLLBACK');

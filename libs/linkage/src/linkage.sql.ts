@@ -14,9 +14,9 @@
  *   step 1 or 2. So only rows without an NHS number can link at steps 6 and 7 — and those rows can
  *   never link at steps 1–5 or 8. The two statements therefore touch disjoint rows, and step 8
  *   running "after" 6 and 7 changes nothing.
- * - Step 6 (issue #26) probes, per row, every relation that names people — patients, and source
- *   rows carrying an NHS number — by (sex, postcode), and counts the distinct people with the same
- *   DOB; step 7 links nothing (see `demographicSteps`).
+ * - Step 6 (issue #26) probes, per row, every relation that names people — every key of every held
+ *   patient, current and previous (`patient_address_history`), and source rows carrying an NHS number — by (sex, postcode), and counts the distinct
+ *   people with the same DOB; step 7 does the same with day and month swapped (`demographicSteps`).
  * - Sex `U` never matches; a missing value (NULL) never equals anything.
  * - A Type 1 objector whose data was deleted stays a candidate at steps 6 and 7 through keyed
  *   digests of their keys (`type1-keys.sql.ts`). At steps 1–5 and 8 nothing more is needed: a row
@@ -63,6 +63,13 @@ export const LINKAGE_DEMOGRAPHIC_ROWS = 'linkage_demographic_rows';
 /** People the input itself names (rows carrying an NHS number) with the demographics of such a row. */
 export const LINKAGE_NAMED = 'linkage_named';
 
+/**
+ * Every key (sex, DOB, postcode) the centre has held for each held patient — the current one and
+ * previous addresses — kept by triggers on `patients` (migration `1764000042000`, owner
+ * `libs/practices`): the held candidates of steps 6 and 7.
+ */
+export const ADDRESS_HISTORY = 'patient_address_history';
+
 /** Source tables whose rows name people by NHS number (owned by this library). */
 const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 
@@ -71,9 +78,10 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  * number, sex M or F, a date of birth not 1 January and a postcode that is not a ZZ99 pseudo-postcode.
  *
  * Step 6: sex + DOB + postcode, where the candidates are **people**, counted by NHS number — held
- * patients with those values, and everyone an NHS number on a source row (HES or social care, held or
- * in this input) names with them (an outsider, a Type 1 objector never held, or a patient at a new
- * address) — and Type 1 objectors' kept digests. Exactly one person, held: linked; one not held: the
+ * patients with those values now or at an address they left (`patient_address_history`), and
+ * everyone an NHS number on a source row (HES or social care, held or in this input) names with them
+ * (an outsider, a Type 1 objector never held, or a patient at a new address) — and Type 1 objectors'
+ * kept digests. Exactly one person, held: linked; one not held: the
  * row is nobody's; none or two: on to step 7.
  *
  * Step 7 (deviation from SPEC, whose sex + DOB without the postcode was wrong about half the time):
@@ -86,7 +94,9 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  */
 export const demographicSteps = (opts: LinkageOptions = {}) => {
   const named = [
-    `SELECT p.nhs_number AS nhs, p.birth_date FROM patients p WHERE p.sex = d.sex AND p.postcode = d.postcode`,
+    // Held patients with every key the centre has held for them, the current one and previous
+    // addresses (issue #26): one index, kept by triggers on `patients`.
+    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = d.sex AND h.postcode = d.postcode`,
     ...NAMING_SOURCES.map(
       (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
                WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,

@@ -56,8 +56,8 @@ export const LINKED_SOURCES = ['hes_episodes', 'social_care_records'] as const;
 /**
  * Keeps the demographic digests of every Type 1 objector listed in `objectors` (a table, or a
  * parenthesised sub-query, with an `nhs_number` column; the caller has established that each has an active Type 1 objection), from
- * what the centre holds of them in `patients` — call it before their data is deleted — and from
- * `demographics` (a relation `nhs_number, sex, birth_date, postcode`, e.g. the Patient resources of
+ * what the centre holds of them in `patients` and every key of theirs in `patient_address_history`
+ * (previous addresses) — call it before their data is deleted — and from `demographics` (a relation `nhs_number, sex, birth_date, postcode`, e.g. the Patient resources of
  * an extract, when it carries them). Rows already linked at steps 6 and 7 that these keys make
  * ambiguous are unlinked at once. Returns the number of digests newly kept.
  */
@@ -72,6 +72,10 @@ export async function keepType1Keys(
     CREATE TEMP TABLE type1_keep ON COMMIT DROP AS
     SELECT DISTINCT s.nhs_number, s.sex, s.birth_date, s.postcode FROM (
       SELECT p.nhs_number, p.sex, p.birth_date, p.postcode FROM patients p
+       WHERE p.nhs_number IN (SELECT o.nhs_number FROM ${objectors} o)
+      UNION ALL -- their previous addresses (issue #26): candidates at steps 6 and 7 too
+      SELECT p.nhs_number, h.sex, h.birth_date, h.postcode FROM patients p
+        JOIN patient_address_history h ON h.patient_id = p.id
        WHERE p.nhs_number IN (SELECT o.nhs_number FROM ${objectors} o)
       ${
         demographics

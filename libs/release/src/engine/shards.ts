@@ -7,6 +7,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LatticeNode } from '../k-anonymity';
 import { abandonConnection, copyQueryToGzip } from '../release-files';
 import {
+  DATASET_SQL,
   datasetSelect,
   isPerEvent,
   needsSourceRowKey,
@@ -232,6 +233,7 @@ async function runShard(
           await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
           await client.query(OUTPUT_FORMAT);
           await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
+          const readsBefore = await sourceReads(client, events);
           // The working set was committed after that snapshot, so this transaction cannot see its
           // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
           // A shuffled file's shard is a range of its rows' hash: it needs every included person.
@@ -259,6 +261,9 @@ async function runShard(
               d,
               datasetSelect(d.dataset, d.fields, shape, whole ? { first, last } : undefined, shuffleOf(d)),
             );
+          const readsAfter = await sourceReads(client, events);
+          for (const [k, v] of Object.entries(readsAfter))
+            timings[k] = v - readsBefore[k as keyof typeof readsBefore];
           await client.query('COMMIT');
         }
       } catch (err) {
@@ -294,6 +299,32 @@ async function runShard(
       await releaseClaim(client, ref, claim);
     }
   });
+}
+
+/**
+ * The backend's counters of the source tables of a shard's per-event files (`pg_stat_get_xact_*`,
+ * which hold what the session has not yet flushed, earlier transactions included; nothing is
+ * flushed inside a transaction block): heap blocks, index blocks and rows (sequential-scan rows
+ * returned plus rows fetched through an index). Their difference across the shard's transaction,
+ * summed over the shards and set against the tables' pages, says whether shards read only their
+ * own persons (issue #22, target 1; `bench/release.ts` prints it). Counts only, no data.
+ */
+async function sourceReads(
+  client: PoolClient,
+  events: ReleaseSpec['datasets'],
+): Promise<{ readHeapBlocks: number; readIndexBlocks: number; readRows: number }> {
+  const tables = [...new Set(events.map((d) => DATASET_SQL[d.dataset].table))];
+  const {
+    rows: [r],
+  } = await client.query(
+    `SELECT coalesce(sum(pg_stat_get_xact_blocks_fetched(c.oid)), 0)::bigint AS heap,
+            coalesce(sum((SELECT sum(pg_stat_get_xact_blocks_fetched(i.indexrelid)) FROM pg_index i
+                           WHERE i.indrelid = c.oid)), 0)::bigint AS idx,
+            coalesce(sum(pg_stat_get_xact_tuples_returned(c.oid) + pg_stat_get_xact_tuples_fetched(c.oid)), 0)::bigint AS tup
+       FROM pg_class c WHERE c.oid = ANY($1::regclass[])`,
+    [tables],
+  );
+  return { readHeapBlocks: Number(r.heap), readIndexBlocks: Number(r.idx), readRows: Number(r.tup) };
 }
 
 /** This shard's range of the keyed row hash, of the build's shard count (row-order.ts). */

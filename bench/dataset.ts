@@ -184,6 +184,11 @@ async function rareCode(url: string): Promise<void> {
 /** The organisation, user and active bid the benchmarks' releases belong to (fixed ids). */
 export const BENCH_BID = {
   bidId: '00000000-0000-4000-8000-0000000000b1',
+  /**
+   * The small cohort's own bid: the differencing guard compares a release with its bid's last one,
+   * so a 1% cohort on the whole-population bid would be compared with a million persons.
+   */
+  cohortBidId: '00000000-0000-4000-8000-0000000000b2',
   organisationId: '00000000-0000-4000-8000-0000000000c1',
   userId: '00000000-0000-4000-8000-0000000000d1',
 };
@@ -205,8 +210,9 @@ async function benchBid(url: string): Promise<void> {
       `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis,
                          requested_tier, granted_tier, datasets, duration_months, recipients)
        VALUES ($1, $2, $3, 'active', 'Benchmark', 'Benchmark', 'Benchmark', 's251', 'pseudonymised', 'pseudonymised',
-               '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
-      [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId],
+               '[]', 12, ARRAY[$3]::uuid[]), ($4, $2, $3, 'active', 'Benchmark cohort', 'Benchmark', 'Benchmark', 's251',
+               'pseudonymised', 'pseudonymised', '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
+      [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId, BENCH_BID.cohortBidId],
     );
   } finally {
     await c.end();

@@ -106,7 +106,8 @@ export function releaseEnvFromArgs(): Record<string, string> {
 export async function runRelease(
   url: string,
   workers: number,
-  release: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> & { cohort?: ReleaseSpec['cohort'] },
+  release: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> &
+    Partial<Pick<ReleaseSpec, 'cohort' | 'bidId'>>,
   env: Record<string, string> = {},
 ): Promise<ReleaseRun> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-bench-release-'));
@@ -132,12 +133,12 @@ export async function runRelease(
     const id = randomUUID();
     const keys = new ReleaseKeys({ pseudonymKeySecret: BENCH_ENV.PSEUDONYM_KEY_SECRET } as never);
     const spec: ReleaseSpec = {
-      bidId: BENCH_BID.bidId,
       organisationId: BENCH_BID.organisationId,
       agreementReference: 'BENCH',
       recipients: [BENCH_BID.userId],
       requestedBy: BENCH_BID.userId,
       ...release,
+      bidId: release.bidId ?? BENCH_BID.bidId,
       cohort: release.cohort ?? {},
     };
     await db.query(...queuedReleaseRow(id, spec, spec.requestedBy, keys.newTokenSeed(id)));

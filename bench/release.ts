@@ -19,7 +19,7 @@
  */
 import 'reflect-metadata';
 import { argValue, benchDatabase, busyShare, peakRssMb, report, round } from './common';
-import { releaseDataset } from './dataset';
+import { BENCH_BID, releaseDataset } from './dataset';
 import { parallelCopy, PSEUDONYMISED, ReleaseRun, releaseEnvFromArgs, runRelease } from './release-run';
 
 /** Reads over the tables' size: heap pages and rows (issue #22, target 1). */
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     const cohort = await runRelease(
       ds.url,
       workers,
-      { ...PSEUDONYMISED, cohort: { conditionCodes: [ds.cohortCode] } },
+      { ...PSEUDONYMISED, cohort: { conditionCodes: [ds.cohortCode] }, bidId: BENCH_BID.cohortBidId },
       env,
     );
     for (const r of [spread, cohort])

@@ -112,13 +112,10 @@ export async function guardDifference(
       decision.heldBack = joined;
     } else decision.joined = joined;
   }
-  // In key order: the primary key (release_id, nhs) then grows at one end, page by page, instead of
-  // taking a million inserts at random places (issue #22: this statement was the preparation's
-  // largest at 1M persons, docs/BENCHMARKS.md).
   await q(
     `INSERT INTO release_ledger_persons (release_id, nhs, state)
      SELECT $1, nhs, CASE WHEN excl IS NULL THEN 'released' ELSE 'withheld' END FROM rp
-      WHERE excl IS NULL OR excl = $2 ORDER BY nhs`,
+      WHERE excl IS NULL OR excl = $2`,
     [release.id, WITHHELD_FOR_DIFFERENCE],
   );
   // Withheld persons no longer in the cohort stay withheld should they come back.

@@ -17,6 +17,8 @@ import { AREAS, Population } from '@custodian/synth';
 
 export interface BenchDataset {
   url: string;
+  /** A condition code about 1% of the patients have (one GP event each): the small cohort's. */
+  cohortCode: string;
   patients: number;
   gpEvents: number;
   hesRows: number;
@@ -47,8 +49,10 @@ export async function releaseDataset(
       if (ready) {
         await runMigrations(url);
         await benchBid(url);
+        await rareCode(url);
         return {
           url,
+          cohortCode: COHORT_CODE,
           patients: Number(ready.patients),
           gpEvents: Number(ready.gp_events),
           hesRows: Number(ready.hes_rows),
@@ -145,18 +149,51 @@ export async function releaseDataset(
       [patients, gp, hes],
     );
     await benchBid(url);
+    await rareCode(url);
     console.log(
       `generated ${patients} patients, ${gp} GP events, ${hes} HES episodes in ${(Date.now() - t0) / 1000}s`,
     );
-    return { url, patients, gpEvents: Number(gp), hesRows: Number(hes) };
+    return { url, cohortCode: COHORT_CODE, patients, gpEvents: Number(gp), hesRows: Number(hes) };
   } finally {
     await sql.end();
+  }
+}
+
+/** SNOMED CT 230690007, cerebrovascular accident: the 1% cohort's condition (issue #22, target 4). */
+const COHORT_CODE = '230690007';
+
+/**
+ * About 1% of the patients (by a hash of their id) get the cohort's code on their first GP event,
+ * once per dataset (datasets generated before it get it on their next use): a condition-code
+ * cohort of ~1% for the release benchmark's small-cohort run.
+ */
+async function rareCode(url: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`ALTER TABLE bench_ready ADD COLUMN IF NOT EXISTS cohort_code text`);
+    const [{ done }] = (await c.query(`SELECT cohort_code IS NOT NULL AS done FROM bench_ready`)).rows;
+    if (done) return;
+    await c.query(
+      `UPDATE gp_events SET code = $1
+        WHERE resource_id = 'e1' AND (hashint8(patient_id)::bigint % 100 + 100) % 100 = 37`,
+      [COHORT_CODE],
+    );
+    await c.query(`UPDATE bench_ready SET cohort_code = $1`, [COHORT_CODE]);
+    await c.query(`VACUUM ANALYZE gp_events`);
+  } finally {
+    await c.end();
   }
 }
 
 /** The organisation, user and active bid the benchmarks' releases belong to (fixed ids). */
 export const BENCH_BID = {
   bidId: '00000000-0000-4000-8000-0000000000b1',
+  /**
+   * The small cohort's own bid: the differencing guard compares a release with its bid's last one,
+   * so a 1% cohort on the whole-population bid would be compared with a million persons.
+   */
+  cohortBidId: '00000000-0000-4000-8000-0000000000b2',
   organisationId: '00000000-0000-4000-8000-0000000000c1',
   userId: '00000000-0000-4000-8000-0000000000d1',
 };
@@ -178,8 +215,9 @@ async function benchBid(url: string): Promise<void> {
       `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis,
                          requested_tier, granted_tier, datasets, duration_months, recipients)
        VALUES ($1, $2, $3, 'active', 'Benchmark', 'Benchmark', 'Benchmark', 's251', 'pseudonymised', 'pseudonymised',
-               '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
-      [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId],
+               '[]', 12, ARRAY[$3]::uuid[]), ($4, $2, $3, 'active', 'Benchmark cohort', 'Benchmark', 'Benchmark', 's251',
+               'pseudonymised', 'pseudonymised', '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
+      [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId, BENCH_BID.cohortBidId],
     );
   } finally {
     await c.end();

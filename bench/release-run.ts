@@ -42,6 +42,42 @@ export interface ReleaseRun {
   verifySeconds: number;
   /** The release's exact figures for staff (`releases.excluded`: k- and kᵐ-anonymity among them). */
   excluded: Record<string, unknown> | null;
+  /** Seconds of the risk report, inside `assembleMs` with the verification (`timings.riskMs`). */
+  riskSeconds: number;
+  /**
+   * What the release read of the source tables of its per-event files (issue #22, target 1): the
+   * shards' own transactions (`release_shards.timings`, the engine's counters), the whole release
+   * (the tables' statistics before and after, every phase and process), and the tables' size.
+   */
+  reads: {
+    shards: TableReads;
+    release: TableReads;
+    tables: { pages: number; rows: number };
+  };
+}
+
+/** Heap blocks, index blocks and rows read (sequential scans' rows plus index fetches). */
+export interface TableReads {
+  heap: number;
+  index: number;
+  rows: number;
+}
+
+const SOURCE_TABLE = { gp: 'gp_events', hes: 'hes_episodes', social_care: 'social_care_records' } as const;
+
+/** The tables' cumulative statistics (flushed by backends when idle or on exit). */
+async function tableReads(db: Client, tables: string[]): Promise<TableReads> {
+  const {
+    rows: [r],
+  } = await db.query(
+    `SELECT coalesce(sum(io.heap_blks_read + io.heap_blks_hit), 0)::bigint AS heap,
+            coalesce(sum(coalesce(io.idx_blks_read, 0) + coalesce(io.idx_blks_hit, 0)), 0)::bigint AS idx,
+            coalesce(sum(st.seq_tup_read + coalesce(st.idx_tup_fetch, 0)), 0)::bigint AS tup
+       FROM pg_statio_user_tables io JOIN pg_stat_user_tables st USING (relid)
+      WHERE io.relname = ANY($1::text[])`,
+    [tables],
+  );
+  return { heap: Number(r.heap), index: Number(r.idx), rows: Number(r.tup) };
 }
 
 export const PSEUDONYMISED: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> = {
@@ -70,7 +106,8 @@ export function releaseEnvFromArgs(): Record<string, string> {
 export async function runRelease(
   url: string,
   workers: number,
-  release: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'>,
+  release: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'datasets'> &
+    Partial<Pick<ReleaseSpec, 'cohort' | 'bidId'>>,
   env: Record<string, string> = {},
 ): Promise<ReleaseRun> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'custodian-bench-release-'));
@@ -78,6 +115,9 @@ export async function runRelease(
   const db = new Client({ connectionString: url });
   await db.connect();
   const boss = new PgBoss({ connectionString: url, schema: 'pgboss', max: 2 });
+  const tables = release.datasets.map((d) => SOURCE_TABLE[d.dataset]);
+  let result: ReleaseRun | undefined;
+  let before: TableReads | undefined;
   try {
     for (let i = 0; i < workers; i++)
       procs.push(
@@ -93,15 +133,16 @@ export async function runRelease(
     const id = randomUUID();
     const keys = new ReleaseKeys({ pseudonymKeySecret: BENCH_ENV.PSEUDONYM_KEY_SECRET } as never);
     const spec: ReleaseSpec = {
-      bidId: BENCH_BID.bidId,
       organisationId: BENCH_BID.organisationId,
       agreementReference: 'BENCH',
-      cohort: {},
       recipients: [BENCH_BID.userId],
       requestedBy: BENCH_BID.userId,
       ...release,
+      bidId: release.bidId ?? BENCH_BID.bidId,
+      cohort: release.cohort ?? {},
     };
     await db.query(...queuedReleaseRow(id, spec, spec.requestedBy, keys.newTokenSeed(id)));
+    before = await tableReads(db, tables);
     const w0 = procs.map((p) => processCpuSeconds(p.child.pid!));
     const c0 = machineBusySeconds();
     const t0 = process.hrtime.bigint();
@@ -138,7 +179,34 @@ export async function runRelease(
       };
       verifySeconds = (manifest.verification?.ms ?? NaN) / 1000;
     }
-    return {
+    const [shardReads] = (
+      await db.query(
+        `SELECT coalesce(sum((timings ->> 'readHeapBlocks')::bigint), 0)::bigint AS heap,
+                coalesce(sum((timings ->> 'readIndexBlocks')::bigint), 0)::bigint AS idx,
+                coalesce(sum((timings ->> 'readRows')::bigint), 0)::bigint AS tup
+           FROM release_shards WHERE release_id = $1 AND state = 'done'`,
+        [id],
+      )
+    ).rows;
+    const [size] = (
+      await db.query(
+        `SELECT coalesce(sum(pg_relation_size(c.oid) / current_setting('block_size')::int), 0)::bigint AS pages,
+                coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint AS rows
+           FROM pg_class c WHERE c.oid = ANY($1::regclass[])`,
+        [tables],
+      )
+    ).rows;
+    result = {
+      riskSeconds: Number((row.work?.timings as { riskMs?: number } | undefined)?.riskMs ?? NaN) / 1000,
+      reads: {
+        shards: {
+          heap: Number(shardReads.heap),
+          index: Number(shardReads.idx),
+          rows: Number(shardReads.tup),
+        },
+        release: { heap: NaN, index: NaN, rows: NaN },
+        tables: { pages: Number(size.pages), rows: Number(size.rows) },
+      },
       seconds,
       verifySeconds,
       state: row.state,
@@ -154,9 +222,20 @@ export async function runRelease(
   } finally {
     for (const p of procs) await p.stop();
     await boss.stop({ graceful: false }).catch(() => undefined);
+    // The workers' backends have flushed their statistics on exit (give them a moment to end).
+    if (result && before) {
+      await new Promise((r) => setTimeout(r, 500));
+      const after = await tableReads(db, tables);
+      result.reads.release = {
+        heap: after.heap - before.heap,
+        index: after.index - before.index,
+        rows: after.rows - before.rows,
+      };
+    }
     await db.end();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  return result!;
 }
 
 /**

@@ -5,13 +5,28 @@
  * release's throughput as a share of the raw COPY's (target ≥ 0.75). `verify_share` is the
  * independent verifier's time as a share of the release's (target ≤ 0.15).
  *
+ * Issue #22's figures, each beside its baseline in the same run:
+ * - `shard_pages_x` / `shard_rows_x`: heap pages (rows) of the source tables read by all shards
+ *   together, over the tables' pages (rows) — the default shards, and `--spread-shards` (8) shards
+ *   of the same release (`spread_pages_x`); target ≤ 1.3. `release_pages_x`: every phase's reads.
+ * - `serial_share`: preparation + assembly (the verification and risk report taken out) over the
+ *   release's seconds (target ≤ 0.15); `serial_share_all` keeps them in.
+ * - `cpu_x`: release CPU-seconds over the raw COPY's (target ≤ 2).
+ * - `cohort_share`: a ~1% condition-code cohort's release over the full release (target ≤ 0.05).
+ *
  *   npm run bench -- --only release [--scale large]
  *   node dist/bench/release.js --patients 1000000 --per 10 [--workers 2]   (DATABASE_URL or embedded)
  */
 import 'reflect-metadata';
 import { argValue, benchDatabase, busyShare, peakRssMb, report, round } from './common';
-import { releaseDataset } from './dataset';
-import { parallelCopy, PSEUDONYMISED, releaseEnvFromArgs, runRelease } from './release-run';
+import { BENCH_BID, releaseDataset } from './dataset';
+import { parallelCopy, PSEUDONYMISED, ReleaseRun, releaseEnvFromArgs, runRelease } from './release-run';
+
+/** Reads over the tables' size: heap pages and rows (issue #22, target 1). */
+const readsX = (r: ReleaseRun, of: 'shards' | 'release') => ({
+  pages: r.reads[of].heap / r.reads.tables.pages,
+  rows: r.reads[of].rows / r.reads.tables.rows,
+});
 
 /** The same joined rows as the release, read raw: `streams` COPYs, each a share of the patients. */
 const rawSelects = (streams: number) =>
@@ -42,6 +57,26 @@ async function main(): Promise<void> {
     const run = await runRelease(ds.url, workers, PSEUDONYMISED, env);
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
+    // The same release cut into more shards: do more shards read more?
+    const spreadShards = Number(argValue('spread-shards', '8'));
+    const spread = await runRelease(ds.url, workers, PSEUDONYMISED, {
+      ...env,
+      RELEASE_MAX_SHARDS: String(spreadShards),
+      RELEASE_SHARD_ROWS: String(Math.max(1, Math.floor((ds.gpEvents + ds.hesRows) / spreadShards / 2))),
+    });
+    // A ~1% cohort (one condition code) of the same release.
+    const cohort = await runRelease(
+      ds.url,
+      workers,
+      { ...PSEUDONYMISED, cohort: { conditionCodes: [ds.cohortCode] }, bidId: BENCH_BID.cohortBidId },
+      env,
+    );
+    for (const r of [spread, cohort])
+      if (r.state !== 'completed') throw new Error(`release ${r.state}: ${r.failure}`);
+    const cohortRows = cohort.files.reduce((n, f) => n + (f.name.endsWith('.csv.gz') ? f.rows : 0), 0);
+    const fullRows = run.files.reduce((n, f) => n + (f.name.endsWith('.csv.gz') ? f.rows : 0), 0);
+    const serial = (r: ReleaseRun) => (r.timings.prepareMs + r.timings.assembleMs) / 1000;
+    const checks = (r: ReleaseRun) => r.verifySeconds + r.riskSeconds;
     report('release', raw / run.seconds, {
       release_s: run.seconds,
       raw_copy_s: raw,
@@ -66,6 +101,25 @@ async function main(): Promise<void> {
       raw_busy: busyShare(rawCpu, raw),
       release_busy: busyShare(run.cpu, run.seconds),
       cpu_ratio: rawCpu / run.cpu,
+      cpu_x: run.cpu / rawCpu,
+      serial_share: (serial(run) - checks(run)) / run.seconds,
+      serial_share_all: serial(run) / run.seconds,
+      shard_pages_x: readsX(run, 'shards').pages,
+      shard_rows_x: readsX(run, 'shards').rows,
+      release_pages_x: readsX(run, 'release').pages,
+      release_rows_x: readsX(run, 'release').rows,
+      spread_shards: spread.shards,
+      spread_s: spread.seconds,
+      spread_pages_x: readsX(spread, 'shards').pages,
+      spread_rows_x: readsX(spread, 'shards').rows,
+      spread_cpu_s: spread.cpu,
+      cohort_s: cohort.seconds,
+      cohort_share: cohort.seconds / run.seconds,
+      cohort_row_share: cohortRows / fullRows,
+      cohort_cpu_s: cohort.cpu,
+      cohort_prepare_s: cohort.timings.prepareMs / 1000,
+      cohort_shards_s: cohort.timings.shardsMs / 1000,
+      cohort_release_pages_x: readsX(cohort, 'release').pages,
     });
   } finally {
     await db.stop();

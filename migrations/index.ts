@@ -26,6 +26,7 @@ import { AuditPosition1764000032000 } from './1764000032000-audit-position';
 import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-decisions';
 import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-release-register-lines';
 import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
+import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -60,4 +61,5 @@ export const MIGRATIONS = [
   RegisterLogDecisions1764000034000,
   DropReleaseRegisterLines1764000039000,
   PatientAddressHistory1764000042000,
+  CohortIndexes1764000038000,
 ];

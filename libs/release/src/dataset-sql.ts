@@ -5,6 +5,13 @@ interface DatasetSql {
   table: string;
   /** Rows of the dataset joined to their person; `x` is the dataset row. */
   from: string;
+  /**
+   * The same rows found person by person (`rp` drives index lookups by patient id, and by NHS
+   * number for unlinked source rows): for a few persons — a small cohort, or a shard holding a
+   * small share of them — so a shard reads its own persons' rows instead of scanning the table
+   * (issue #22). The same rows as `from`.
+   */
+  lookupFrom: string;
   /** The row's own NHS number belongs to a blocked objector (linked to someone else or not). */
   blockedOwn: string;
   date: string;
@@ -24,6 +31,19 @@ function sourceFrom(table: string): string {
           JOIN rp ON rp.nhs = x.person_nhs`;
 }
 
+/**
+ * `sourceFrom` person by person: lateral index lookups driven by `rp` (`OFFSET 0` keeps each
+ * lookup a subquery; pulled up, the planner joins the whole table again).
+ */
+function sourceLookup(table: string): string {
+  return `(SELECT s.*, r.nhs AS person_nhs FROM rp r
+             CROSS JOIN LATERAL (SELECT * FROM ${table} l WHERE l.patient_id = r.patient_id OFFSET 0) s
+           UNION ALL
+           SELECT s.*, r.nhs FROM rp r
+             CROSS JOIN LATERAL (SELECT * FROM ${table} l WHERE l.nhs_number = r.nhs AND l.patient_id IS NULL OFFSET 0) s) x
+          JOIN rp ON rp.nhs = x.person_nhs`;
+}
+
 /** A HES / social-care row whose own NHS number is a blocked objector's, whoever it is linked to. */
 const SOURCE_BLOCKED_OWN =
   '(x.nhs_number IS NOT NULL AND EXISTS (SELECT 1 FROM rel_blocked b WHERE b.nhs = x.nhs_number))';
@@ -36,6 +56,8 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   gp: {
     table: 'gp_events',
     from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
+    lookupFrom:
+      'rp CROSS JOIN LATERAL (SELECT * FROM gp_events l WHERE l.patient_id = rp.patient_id OFFSET 0) x',
     blockedOwn: 'false',
     date: 'x.event_date',
     code: 'x.code',
@@ -50,6 +72,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   hes: {
     table: 'hes_episodes',
     from: sourceFrom('hes_episodes'),
+    lookupFrom: sourceLookup('hes_episodes'),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.admission_date',
     code: 'x.diagnosis_icd10',
@@ -65,6 +88,7 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   social_care: {
     table: 'social_care_records',
     from: sourceFrom('social_care_records'),
+    lookupFrom: sourceLookup('social_care_records'),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.start_date',
     code: 'x.service_type',

@@ -56,6 +56,8 @@ export interface Shape {
   tier: Tier;
   range: EventRange;
   levels: LatticeNode;
+  /** Per-event rows found person by person (`DatasetSql.lookupFrom`) rather than by a scan. */
+  lookup?: boolean;
 }
 
 /**
@@ -130,7 +132,7 @@ export function datasetSelect(
   if (perEvent) {
     // Anonymised: k-anonymity may have taken the person out of this file (its bit cleared), or a
     // person-location pair; kᵐ-anonymity the rows of items gone for the person's class.
-    const rows = (lead = '') => `SELECT ${lead}${cols} FROM ${d.from}
+    const rows = (lead = '') => `SELECT ${lead}${cols} FROM ${shape.lookup ? d.lookupFrom : d.from}
              WHERE ${dateFilter(d.date, shape.range)} AND NOT ${d.blockedOwn}${
                shape.tier === 'anonymised'
                  ? ` AND rp.files & ${FILE_BIT[dataset]} <> 0 AND ${locationPairKept(dataset, fields, shape)}
@@ -155,22 +157,42 @@ export function datasetSelect(
 /**
  * GP events in the release's date range, counted per patient into `table`: one scan of
  * `gp_events`, joined into the working set as `gp_n` (whether the person is in the GP file, and
- * the GP row counts).
+ * the GP row counts). With `cand` (a narrowed cohort's candidate patients, a work table), only
+ * their events, looked up patient by patient in the `(patient_id, …)` index (a merge join would
+ * read the index from its start to the cohort's last patient).
  */
-export const gpCounts = (table: string, range: EventRange) => `CREATE UNLOGGED TABLE ${table} AS
+export const gpCounts = (table: string, range: EventRange, cand?: string) =>
+  cand
+    ? `CREATE UNLOGGED TABLE ${table} AS
+  SELECT k.patient_id, c.n FROM ${cand} k
+   CROSS JOIN LATERAL (SELECT count(*)::bigint AS n FROM gp_events x
+                        WHERE x.patient_id = k.patient_id AND ${dateFilter('x.event_date', range)}) c
+   WHERE c.n > 0`
+    : `CREATE UNLOGGED TABLE ${table} AS
   SELECT x.patient_id, count(*)::bigint AS n FROM gp_events x
    WHERE ${dateFilter('x.event_date', range)} GROUP BY 1`;
 
 /**
  * The persons (NHS numbers) with rows of a HES or social-care dataset that may leave (the linked
  * patient's, else the row's own: the attribution of `sourceFrom`, through `patients` because the
- * working set does not exist yet), into `table`. Joined into the working set's `files` bits.
+ * working set does not exist yet), into `table`. Joined into the working set's `files` bits. With
+ * `cand` (a narrowed cohort's candidate patients), only the rows linked to them (index lookups by
+ * patient) and the unlinked rows (their partial index).
  */
-export function sourcePresence(table: string, dataset: Exclude<Dataset, 'gp'>, range: EventRange): string {
+export function sourcePresence(
+  table: string,
+  dataset: Exclude<Dataset, 'gp'>,
+  range: EventRange,
+  cand?: string,
+): string {
   const d = DATASET_SQL[dataset];
+  const rows = cand
+    ? `(SELECT s.* FROM ${cand} k CROSS JOIN LATERAL (SELECT * FROM ${d.table} l WHERE l.patient_id = k.patient_id OFFSET 0) s
+        UNION ALL SELECT * FROM ${d.table} s WHERE s.patient_id IS NULL)`
+    : d.table;
   return `CREATE UNLOGGED TABLE ${table} AS
     SELECT DISTINCT coalesce(p.nhs_number, x.nhs_number) AS nhs
-      FROM ${d.table} x LEFT JOIN patients p ON p.id = x.patient_id
+      FROM ${rows} x LEFT JOIN patients p ON p.id = x.patient_id
      WHERE coalesce(p.nhs_number, x.nhs_number) IS NOT NULL AND ${dateFilter(d.date, range)} AND NOT ${d.blockedOwn}`;
 }
 

@@ -57,7 +57,36 @@ export async function buildCohort(
   // GP rows per patient (presence and the GP row counts); for the other datasets, who has rows.
   // Scratch tables of this transaction only, unlogged rather than temporary: a temp table in a
   // query keeps it from running in parallel (the person table's statement is 1M HMACs).
-  const scratch = { gp: `${work.rp}_gp`, hes: `${work.rp}_hes`, social_care: `${work.rp}_social_care` };
+  const scratch = {
+    gp: `${work.rp}_gp`,
+    hes: `${work.rp}_hes`,
+    social_care: `${work.rp}_social_care`,
+    cand: `${work.rp}_cand`,
+  };
+  // Cohort first (issue #22): a cohort narrowed by practice or condition code finds its patients
+  // through the indexes (`patients (practice_ods, …)`, `gp_events (code)`, `hes_episodes
+  // (diagnosis_icd10)`), and the per-patient counts and presence below read only their rows, so a
+  // 1% cohort costs about 1% of a whole release instead of a pass over every event. The person
+  // table's own WHERE below still applies every filter; this only narrows what it starts from.
+  const narrow = Boolean(c.practices?.length || c.conditionCodes?.length);
+  if (narrow) {
+    await q(
+      `CREATE UNLOGGED TABLE ${scratch.cand} AS
+       SELECT p.id AS patient_id FROM patients p
+        WHERE ($1::text[] IS NULL OR p.practice_ods = ANY($1::text[]))
+          AND ($2::text[] IS NULL OR p.id IN (
+                SELECT e.patient_id FROM gp_events e WHERE e.code = ANY($2::text[])
+                UNION
+                SELECT h.patient_id FROM hes_episodes h WHERE h.diagnosis_icd10 = ANY($2::text[]) AND h.patient_id IS NOT NULL
+                UNION
+                SELECT pn.id FROM hes_episodes h JOIN patients pn ON pn.nhs_number = h.nhs_number
+                 WHERE h.diagnosis_icd10 = ANY($2::text[])))`,
+      [c.practices ?? null, c.conditionCodes ?? null],
+    );
+    await q(`CREATE UNIQUE INDEX ON ${scratch.cand} (patient_id)`);
+    await q(`ANALYZE ${scratch.cand}`);
+  }
+  const cand = narrow ? scratch.cand : undefined;
   // Passing rows between processes priced lower, until the person table is built: the planner
   // does not see that each person costs an HMAC and a few string functions, and keeps that
   // statement on one process otherwise (and the GP counts' index-only scan too).
@@ -67,14 +96,15 @@ export async function buildCohort(
     // index holds in order: counted group by group in a parallel index-only scan rather than by
     // hashing every event, which the planner prefers because it underestimates the patients
     // (docs/BENCHMARKS.md, "Measurements behind the code"). With a range the dates are in the heap.
-    const open = !range.from && !range.to;
+    // A narrowed cohort's counts are index lookups of its patients' events.
+    const open = !range.from && !range.to && !cand;
     const plan = ['enable_hashagg', 'enable_seqscan'];
     if (open) for (const p of plan) await q(`SET LOCAL ${p} = off`);
-    await q(gpCounts(scratch.gp, range));
+    await q(gpCounts(scratch.gp, range, cand));
     if (open) for (const p of plan) await q(`SET LOCAL ${p} TO DEFAULT`);
   }
   const present = needPresence ? sources : [];
-  for (const d of present) await q(sourcePresence(scratch[d], d, range));
+  for (const d of present) await q(sourcePresence(scratch[d], d, range, cand));
   const files =
     [
       ...(needPresence && gp ? [`CASE WHEN gc.n IS NOT NULL THEN ${FILE_BIT.gp} ELSE 0 END`] : []),
@@ -109,9 +139,10 @@ export async function buildCohort(
     `CREATE UNLOGGED TABLE ${work.rp} AS
      WITH persons AS (
        SELECT p.nhs_number AS nhs, p.id AS patient_id, p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods
-         FROM patients p
+         FROM patients p${cand ? ` WHERE p.id IN (SELECT k.patient_id FROM ${cand} k)` : ''}
        ${
-         sourceRows
+         // A practice cohort has no place for persons known only from source rows (no practice).
+         sourceRows && !c.practices?.length
            ? `UNION ALL
        (SELECT DISTINCT ON (s.nhs_number) s.nhs_number, NULL::bigint, s.birth_date, s.sex, s.postcode, NULL::char(1), NULL::char(6)
          FROM (${sourceRows}) s

@@ -7,6 +7,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { LatticeNode } from '../k-anonymity';
 import { abandonConnection, copyQueryToGzip } from '../release-files';
 import {
+  DATASET_SQL,
   datasetSelect,
   isPerEvent,
   needsSourceRowKey,
@@ -39,6 +40,13 @@ import {
  * nothing (docs/BENCHMARKS.md).
  */
 const SHARD_WORK_MEM = '64MB';
+
+/**
+ * A shard whose persons are fewer than this share of all patients finds their rows person by
+ * person through the event tables' patient indexes (`DatasetSql.lookupFrom`) instead of scanning
+ * the tables (issue #22: a small cohort's release reads what it releases; docs/BENCHMARKS.md).
+ */
+const LOOKUP_SHARE = 0.25;
 
 const MIN_BIGINT = -(2n ** 63n);
 const MAX_BIGINT = 2n ** 63n - 1n;
@@ -233,14 +241,18 @@ async function runShard(
           await client.query(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
           await client.query(OUTPUT_FORMAT);
           await client.query(`SELECT set_config('work_mem', $1, true)`, [SHARD_WORK_MEM]);
+          const readsBefore = await sourceReads(client, events);
           // The working set was committed after that snapshot, so this transaction cannot see its
           // rows: the shard's slice is piped into temp tables (bytes only, never parsed here).
           // A shuffled file's shard is a range of its rows' hash: it needs every included person.
           const whole = events.some((d) => shuffleOf(d));
+          const persons = whole
+            ? `SELECT * FROM ${work.rp} WHERE excl IS NULL`
+            : `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`;
+          // Few persons: their rows by index lookups, in patient order (the events' storage order).
+          const lookup = await fewPersons(ctx, persons);
           const slice = {
-            rp: whole
-              ? `SELECT * FROM ${work.rp} WHERE excl IS NULL`
-              : `SELECT * FROM ${work.rp} WHERE okey BETWEEN ${orderKeyLiteral(first)} AND ${orderKeyLiteral(last)} AND excl IS NULL`,
+            rp: lookup ? `${persons} ORDER BY patient_id` : persons,
             rel_blocked: `SELECT * FROM ${work.blocked}`,
           };
           const source = { rp: work.rp, rel_blocked: work.blocked };
@@ -258,8 +270,17 @@ async function runShard(
           for (const d of events)
             await writeFile(
               d,
-              datasetSelect(d.dataset, d.fields, shape, whole ? { first, last } : undefined, shuffleOf(d)),
+              datasetSelect(
+                d.dataset,
+                d.fields,
+                { ...shape, lookup },
+                whole ? { first, last } : undefined,
+                shuffleOf(d),
+              ),
             );
+          const readsAfter = await sourceReads(client, events);
+          for (const [k, v] of Object.entries(readsAfter))
+            timings[k] = v - readsBefore[k as keyof typeof readsBefore];
           await client.query('COMMIT');
         }
       } catch (err) {
@@ -295,6 +316,43 @@ async function runShard(
       await releaseClaim(client, ref, claim);
     }
   });
+}
+
+/**
+ * The backend's counters of the source tables of a shard's per-event files (`pg_stat_get_xact_*`,
+ * which hold what the session has not yet flushed, earlier transactions included; nothing is
+ * flushed inside a transaction block): heap blocks, index blocks and rows (sequential-scan rows
+ * returned, plus heap rows fetched by bitmap scans and through each index, as `idx_tup_fetch`). Their difference across the shard's transaction,
+ * summed over the shards and set against the tables' pages, says whether shards read only their
+ * own persons (issue #22, target 1; `bench/release.ts` prints it). Counts only, no data.
+ */
+async function sourceReads(
+  client: PoolClient,
+  events: ReleaseSpec['datasets'],
+): Promise<{ readHeapBlocks: number; readIndexBlocks: number; readRows: number }> {
+  const tables = [...new Set(events.map((d) => DATASET_SQL[d.dataset].table))];
+  const {
+    rows: [r],
+  } = await client.query(
+    `SELECT coalesce(sum(pg_stat_get_xact_blocks_fetched(c.oid)), 0)::bigint AS heap,
+            coalesce(sum((SELECT sum(pg_stat_get_xact_blocks_fetched(i.indexrelid)) FROM pg_index i
+                           WHERE i.indrelid = c.oid)), 0)::bigint AS idx,
+            coalesce(sum(pg_stat_get_xact_tuples_returned(c.oid) + pg_stat_get_xact_tuples_fetched(c.oid)
+                         + (SELECT coalesce(sum(pg_stat_get_xact_tuples_fetched(i.indexrelid)), 0) FROM pg_index i
+                             WHERE i.indrelid = c.oid)), 0)::bigint AS tup
+       FROM pg_class c WHERE c.oid = ANY($1::regclass[])`,
+    [tables],
+  );
+  return { readHeapBlocks: Number(r.heap), readIndexBlocks: Number(r.idx), readRows: Number(r.tup) };
+}
+
+/** Whether a shard's persons (a SELECT of the committed working set) are few (LOOKUP_SHARE). */
+async function fewPersons(ctx: EngineContext, persons: string): Promise<boolean> {
+  const [{ n, total }]: { n: string; total: number }[] = await ctx.db.query(
+    `SELECT (SELECT count(*) FROM (${persons}) s)::bigint AS n,
+            (SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = 'patients'::regclass) AS total`,
+  );
+  return Number(n) < LOOKUP_SHARE * Number(total);
 }
 
 /** This shard's range of the keyed row hash, of the build's shard count (row-order.ts). */

@@ -355,6 +355,10 @@ export async function checkAggregate(
   spec: ReleaseSpec,
   checks: Set<string>,
   minPopulation: number,
+  /** The aggregate differencing rule (#25), checked on the cells read (aggregate-difference-check.ts). */
+  difference?: (
+    cells: { key: string[]; shown: string }[],
+  ) => Promise<{ problem?: string; comparedWith: string[]; largeHidden: ReadonlySet<string> }>,
 ) {
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
@@ -384,7 +388,13 @@ export async function checkAggregate(
     );
   const gap = crossProductProblem(cells.map((c) => c.key));
   if (gap) fail('aggregate', `${name}: ${gap}`);
-  const small = populationBelowMinimum(dims, cells, minPopulation);
+  const diff = await difference?.(cells);
+  if (diff?.problem) fail('aggregate differencing', `${name}: ${diff.problem}`);
+  if (diff)
+    checks.add(
+      `aggregate differencing: the cell ledger describes the file; no cell, row, column or total shown in it and in another aggregate table to the organisation with the same dimensions differs by 1-7 persons (${diff.comparedWith.length} compared)`,
+    );
+  const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
   if (small) fail('aggregate', `${name}: ${small}`);
   checks.add(
     `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,

@@ -1,4 +1,5 @@
-import { createTestApp, TestApp } from '@custodian/testing';
+import { SESSION_COOKIE } from '@custodian/portal';
+import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
 import { download, parseCsvGz, seedPractice } from './release-helpers';
 
 type As = Awaited<ReturnType<TestApp['as']>>;
@@ -78,6 +79,27 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     }
     throw new Error('release did not finish');
   };
+  // The officer's portal session (the release page reads the API as the officer).
+  const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined =>
+    ([] as string[])
+      .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
+      .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
+      ?.split(';')[0];
+  const portalPage = async (path: string) => {
+    const page = await t.http.get('/sign-in').expect(200);
+    const signedIn = await t.http
+      .post('/sign-in')
+      .set('cookie', cookieOf(page)!)
+      .type('form')
+      .send({
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '',
+        email: (officer.user as unknown as { email: string }).email,
+        password: TEST_PASSWORD,
+      })
+      .expect(303);
+    const html = (await t.http.get(path).set('cookie', cookieOf(signedIn)!).expect(200)).text;
+    return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+  };
   const table = async (id: string) =>
     parseCsvGz((await download(t, researcher.auth, id, 'aggregate.csv.gz')).body).rows;
 
@@ -141,6 +163,13 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     );
     expect(audit).toHaveLength(1);
     expect(audit[0].details).toMatchObject({ decision: 'suppressed', comparedWith: [first.id] });
+    // The officer's release page and the public register page say so.
+    expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
+      /Differencing guard applied .* Sex F, Age band 40-44/,
+    );
+    expect((await t.http.get('/public-register').expect(200)).text).toMatch(
+      /Differencing guard applied: \d+ cell/,
+    );
   });
 
   it('when the guard would hide more than half of the table, the release is refused and the officer reads why', async () => {
@@ -158,5 +187,8 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     // The researcher reads the same reason, with no count of persons.
     const view = (await t.http.get(`/api/releases/${second.id}`).set(researcher.auth).expect(200)).body;
     expect(view.failureReason).toMatch(/^AGG_DIFFERENCING: /);
+    expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
+      /The release failed AGG_DIFFERENCING: the table could be subtracted/,
+    );
   });
 });

@@ -1,4 +1,10 @@
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { SESSION_COOKIE } from '@custodian/portal';
+import { ReleaseEngine } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
 import { download, parseCsvGz, seedPractice } from './release-helpers';
 
@@ -170,6 +176,39 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     expect((await t.http.get('/public-register').expect(200)).text).toMatch(
       /Differencing guard applied: \d+ cell/,
     );
+
+    // The verifier re-checks the rule against the ledger (its own SQL): the published table passes;
+    // an earlier count that would differ by 3 from a cell both show, or a ledger that does not
+    // describe the file, fails.
+    const db = t.app.get<DataSource>(getDataSourceToken());
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const deps = {
+      keys: t.app.get(ReleaseKeys),
+      anonK: config.anonK,
+      anonMaxSuppression: config.anonMaxSuppression,
+      aggMinPopulation: config.aggMinPopulation,
+    };
+    const dir = t.app.get(ReleaseEngine).dirOf(second.id);
+    const ok = await verifyRelease(dir, { id: second.id }, db, deps);
+    expect(ok.checks.join('\n')).toMatch(/aggregate differencing: .* \(1 compared\)/);
+    const bothShown = b.find((r) => r.patients !== '*' && shownA.get(key(r)) !== '*')!;
+    const shift = (releaseId: string, by: number) =>
+      t.sql.query(
+        `UPDATE release_aggregate_cells SET n = n + $4
+          WHERE release_id = $1 AND cell = jsonb_build_object('sex', $2::text, 'age_band', $3::text)`,
+        [releaseId, bothShown.sex, bothShown.age_band, by],
+      );
+    await shift(first.id, -3);
+    const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toContain(
+      `aggregate differencing: aggregate.csv.gz: a cell shown in this table and in release ${first.id} differs by 3 persons`,
+    );
+    await shift(first.id, 3);
+    await shift(second.id, 20);
+    const lying = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
+    expect((lying as Error).message).toMatch(/the file does not show what the cell ledger recorded/);
+    await shift(second.id, -20);
   });
 
   it('when the guard would hide more than half of the table, the release is refused and the officer reads why', async () => {

@@ -21,6 +21,8 @@ import type { VerifierDb } from './verifier-sql';
  */
 export interface AggregateDifferenceResult {
   problem?: string;
+  /** The ledger has other cells than the file (a table of other rows): the file's own checks first. */
+  otherCells?: boolean;
   comparedWith: string[];
   /** Keys (JSON of the values in the file's dimension order) of `*` cells holding more than 7. */
   largeHidden: Set<string>;
@@ -55,12 +57,16 @@ export async function aggregateDifferenceProblem(
     [releaseId],
   )) as Omit<LedgerCell, 'release_id'>[];
   if (own.length !== fileCells.length)
-    return { ...none, problem: `the cell ledger has ${own.length} cells, the file ${fileCells.length}` };
+    return {
+      ...none,
+      otherCells: true,
+      problem: `the cell ledger has ${own.length} cells, the file ${fileCells.length}`,
+    };
   const largeHidden = new Set<string>();
   for (let i = 0; i < own.length; i++) {
     const f = fileCells[i];
     if (dims.some((d, j) => own[i].cell[d] !== f.key[j]))
-      return { ...none, problem: `row ${i + 1}: the cell ledger has another cell there` };
+      return { ...none, otherCells: true, problem: `row ${i + 1}: the cell ledger has another cell there` };
     const hidden = f.shown === '*';
     if (hidden === own[i].shown || (!hidden && Number(f.shown) !== roundToBase(own[i].n)))
       return { ...none, problem: `row ${i + 1}: the file does not show what the cell ledger recorded` };

@@ -100,9 +100,15 @@ export async function guardAggregateCells(
   let state = protectedCells;
   if (earlier.length) {
     const hide = new Set<number>();
+    // Secondary suppression is greedy: re-run with more cells hidden, it could pick other cells
+    // and show one it had hidden. Every cell hidden so far stays hidden (its reason kept).
     const apply = async () => {
       const before = state;
-      state = protectCells(cells, hide);
+      const keep = new Set(hide);
+      before.forEach((c, i) => c.suppressed !== null && keep.add(i));
+      state = protectCells(cells, keep).map((c, i) =>
+        before[i].suppressed !== null && !hide.has(i) ? { ...c, suppressed: before[i].suppressed } : c,
+      );
       const newlyHidden = state.flatMap((c, i) =>
         c.suppressed !== null && before[i].suppressed === null ? [i] : [],
       );

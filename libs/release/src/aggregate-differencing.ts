@@ -56,6 +56,9 @@ export interface AggregateDifferencingDecision {
   differingMargins: { dimension: string; rest: Record<string, string>; against: string[] }[];
   /** Cells shown without the guard. */
   shownWithout: number;
+  /** Rounds of hiding, and the guard's time (docs/BENCHMARKS.md). */
+  rounds: number;
+  ms: number;
   outcome: 'none' | 'suppressed' | 'refused';
 }
 
@@ -73,6 +76,7 @@ export async function guardAggregateCells(
   cells: Cell[],
   protectedCells: ProtectedCell[],
 ): Promise<{ cells: ProtectedCell[]; decision: AggregateDifferencingDecision }> {
+  const started = Date.now();
   const dims = [...dimensions].sort().join(',');
   await q(FORGET_CELLS, [release.id]);
   await q(FORGET_LEDGER, [release.id, AGG_GUARD]);
@@ -95,6 +99,8 @@ export async function guardAggregateCells(
     differingCells: [],
     differingMargins: [],
     shownWithout: protectedCells.filter((c) => c.suppressed === null).length,
+    rounds: 0,
+    ms: 0,
     outcome: 'none',
   };
   let state = protectedCells;
@@ -116,6 +122,7 @@ export async function guardAggregateCells(
     };
     // Each round hides at least one more cell, so it ends; cells first, then the margins left.
     for (;;) {
+      decision.rounds++;
       const differing = await q<{ i: number; against: string[] }>(DIFFERING_CELLS, [
         release.id,
         earlier,
@@ -151,6 +158,7 @@ export async function guardAggregateCells(
     : decision.hidden.length > AGG_DIFFERENCING_MAX_SHARE * decision.shownWithout
       ? 'refused'
       : 'suppressed';
+  decision.ms = Date.now() - started;
   await q(RECORD_LEDGER, [
     release.id,
     AGG_GUARD,

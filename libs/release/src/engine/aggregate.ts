@@ -102,12 +102,14 @@ export async function aggregate(
         comparedWith: decision.comparedWith,
         cellsHidden: decision.hidden.length,
         cellsShownWithout: decision.shownWithout,
+        rounds: decision.rounds,
+        ms: decision.ms,
       },
     });
   if (decision.outcome === 'refused')
     throw new ReleaseFailure(
       'AGG_DIFFERENCING',
-      `the table could be subtracted from an earlier aggregate release to the organisation with the same dimensions: hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide ${decision.hidden.length} of its ${decision.shownWithout} shown cells (more than ${AGG_DIFFERENCING_MAX_SHARE * 100}%); change the cohort or the dimensions, or release nothing`,
+      `the table could be subtracted from an earlier aggregate table to the organisation (same dimensions): hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide ${decision.hidden.length} of its ${decision.shownWithout} shown cells (over ${AGG_DIFFERENCING_MAX_SHARE * 100}%)`,
     );
   const shown = guarded.cells;
   const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];

@@ -179,10 +179,10 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
   'filesDestroyedAt',
   'bidId',
   'releaseId',
+  // Before files (#25): every column before it keeps its place, and files stays the last.
+  'differencingGuard',
   // Last, so the columns before it keep their places: each file as name:bytes:sha256, joined by ';'.
   'files',
-  // After files (#25), so that every column before keeps its place.
-  'differencingGuard',
 ];
 
 /** A line's value in the CSV: its files as `name:bytes:sha256` joined by `;`, others as they are. */

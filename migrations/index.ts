@@ -27,6 +27,7 @@ import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-
 import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-release-register-lines';
 import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
+import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -62,4 +63,5 @@ export const MIGRATIONS = [
   DropReleaseRegisterLines1764000039000,
   PatientAddressHistory1764000042000,
   CohortIndexes1764000038000,
+  AggregateCellLedger1764000036000,
 ];

@@ -242,3 +242,15 @@ export function readVerifiedRelease(dir: string): {
   }
   return { names, manifest };
 }
+
+/**
+ * A researcher of a new organisation. Aggregate releases to one organisation are compared with each
+ * other by the differencing guard (#25); a test that is not about it gives each table its own
+ * recipient organisation.
+ */
+export async function otherOrganisationRecipient(
+  t: TestApp,
+): Promise<{ id: string; auth: Record<string, string> }> {
+  const r = await t.as('researcher');
+  return { id: r.user.id, auth: r.auth };
+}

@@ -15,6 +15,7 @@ import {
   runRelease,
   seedPractice,
   spec,
+  otherOrganisationRecipient,
 } from './release-helpers';
 
 /**
@@ -316,6 +317,9 @@ describe('release privacy properties', () => {
         }),
         async (people, dimensions) => {
           await load(t, people);
+          // Each random table to its own organisation (the differencing guard, #25, compares one
+          // organisation's tables with each other).
+          const researcher = await otherOrganisationRecipient(t);
           const rel = await runRelease(
             t,
             spec({

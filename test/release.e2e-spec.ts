@@ -23,6 +23,7 @@ import {
   seedPractice,
   spec,
   waitForRelease,
+  otherOrganisationRecipient,
 } from './release-helpers';
 
 const N = (i: number) => String(9_000_000_000 + i);
@@ -498,6 +499,8 @@ describe('release engine (SPEC §5)', () => {
     expect(cell('F', '38341003')).toBe('*');
     expect(cell('F', '22298006')).toBe('*');
     expect(cell('M', '22298006')).toBe('*');
+    // Another organisation (the differencing guard, #25, compares one organisation's tables).
+    const other = await otherOrganisationRecipient(t);
     const bySex = await runRelease(
       t,
       spec({
@@ -506,12 +509,12 @@ describe('release engine (SPEC §5)', () => {
         datasets: [{ dataset: 'gp', fields: ['code'] }],
         aggregation: { dimensions: ['sex'] },
         cohort: { practices: ['A81001', 'B82002'] },
-        recipients: [researcher.id],
+        recipients: [other.id],
         requestedBy: officer.id,
       }),
       officer,
     );
-    const sexes = parseCsvGz((await download(t, researcher.auth, bySex.id, 'aggregate.csv.gz')).body).rows;
+    const sexes = parseCsvGz((await download(t, other.auth, bySex.id, 'aggregate.csv.gz')).body).rows;
     expect(Object.fromEntries(sexes.map((r) => [r.sex, r.patients]))).toEqual({ F: '205', M: '200' });
     const manifest = JSON.parse(
       (await download(t, researcher.auth, rel.id, 'manifest.json')).body.toString(),

@@ -80,6 +80,13 @@ export class RegisterLineDto {
       'For a release line: its risk and linkage report under the small-number rule (counts 1-7 shown as *, others rounded to 5; percentages whole)',
   })
   riskReport!: Record<string, unknown> | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'For an aggregate release line: "differencing guard applied: …" where cells were hidden so that the table cannot be subtracted from earlier aggregate releases to the organisation (#25); else null',
+  })
+  differencingGuard!: string | null;
 }
 
 export class RegisterPageQueryDto {

@@ -25,7 +25,7 @@ interface Row {
   agreement_end: string | null;
   objections_applied: boolean | null;
   objections_note: string | null;
-  details: { destroyedAt?: string; destructionReason?: string } | null;
+  details: { destroyedAt?: string; destructionReason?: string; differencingGuard?: string } | null;
   log_line: RegisterChainLine | null;
 }
 
@@ -39,6 +39,8 @@ export interface ReleaseRegisterEntry {
   datasets: string[];
   agreementReference: string;
   independentlyVerified: boolean;
+  /** Where the aggregate differencing guard hid cells (#25): what the line says of it; else null. */
+  differencingGuard?: string | null;
 }
 
 /**
@@ -66,6 +68,7 @@ export class RegisterService {
           datasets: e.datasets,
           agreementReference: e.agreementReference,
           independentlyVerified: e.independentlyVerified,
+          ...(e.differencingGuard ? { differencingGuard: e.differencingGuard } : {}),
         }),
       ],
     );
@@ -149,6 +152,7 @@ export class RegisterService {
         files: releaseLine?.files ?? [],
         registerSeq: r.log_line?.seq ?? null,
         riskReport: releaseLine?.riskReport ?? null,
+        differencingGuard: r.details?.differencingGuard ?? null,
       };
     });
   }
@@ -175,6 +179,8 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
   'filesDestroyedAt',
   'bidId',
   'releaseId',
+  // Before files (#25): every column before it keeps its place, and files stays the last.
+  'differencingGuard',
   // Last, so the columns before it keep their places: each file as name:bytes:sha256, joined by ';'.
   'files',
 ];

@@ -73,6 +73,36 @@ describe('aggregate disclosure control', () => {
       { numRuns: 300 },
     );
   });
+
+  it('property: cells the differencing guard hides stay hidden, and no group is left with one hidden cell (#25)', () => {
+    fc.assert(
+      fc.property(cellsArb, fc.integer({ min: 1, max: 3 }), fc.array(fc.nat(23)), (cells, dims, picks) => {
+        const projected = dedupe(cells.map((c) => ({ key: c.key.slice(0, dims), count: c.count })));
+        const hide = new Set(picks.filter((i) => i < projected.length));
+        const without = protectCells(projected);
+        // As the guard calls it: what was hidden without it stays hidden (secondary suppression is
+        // greedy, and would otherwise be free to pick other cells).
+        without.forEach((c, i) => c.suppressed && hide.add(i));
+        const out = protectCells(projected, hide);
+        for (const i of hide) expect(out[i].shown).toBe('*');
+        // Hiding more never shows a cell hidden without it.
+        out.forEach((c, i) => without[i].shown === '*' && expect(c.shown).toBe('*'));
+        for (const [i, c] of out.entries())
+          if (hide.has(i))
+            expect(c.suppressed).toBe(projected[i].count > PRIMARY_MAX ? 'differencing' : 'primary');
+        for (let d = 0; d < dims; d++) {
+          const groups = new Map<string, number[]>();
+          out.forEach((c, i) => {
+            const k = JSON.stringify(c.key.filter((_, j) => j !== d));
+            groups.set(k, [...(groups.get(k) ?? []), i]);
+          });
+          for (const g of groups.values())
+            if (g.length >= 2) expect(g.filter((i) => out[i].shown === '*').length).not.toBe(1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 function dedupe(cells: { key: string[]; count: number }[]) {

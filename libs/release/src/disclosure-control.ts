@@ -19,7 +19,8 @@ export interface ProtectedCell {
   key: string[];
   /** A multiple of 5 of at least 10, or `*`. */
   shown: number | '*';
-  suppressed: 'primary' | 'secondary' | null;
+  /** `differencing`: hidden by the aggregate differencing guard (`aggregate-differencing.ts`). */
+  suppressed: 'primary' | 'differencing' | 'secondary' | null;
 }
 
 export const PRIMARY_MAX = 7;
@@ -38,12 +39,20 @@ export const shownCount = (n: number): number | '*' => (n >= 1 && n <= PRIMARY_M
 export const shownCountText = (n: number): string =>
   n >= 1 && n <= PRIMARY_MAX ? `fewer than ${PRIMARY_MAX + 1}` : String(roundToBase(n));
 
-export function protectCells(cells: Cell[]): ProtectedCell[] {
+/**
+ * `hide`: indices of cells to suppress whatever their count (the differencing guard's); secondary
+ * suppression then protects them as it protects the small ones.
+ */
+export function protectCells(cells: Cell[], hide: ReadonlySet<number> = new Set()): ProtectedCell[] {
   const dims = cells[0]?.key.length ?? 0;
-  const state = cells.map((c) => ({
+  const state = cells.map((c, i) => ({
     ...c,
     // 0 too: an empty cell shown as 0 would make `*` mean "someone is here".
-    suppressed: (c.count <= PRIMARY_MAX ? 'primary' : null) as ProtectedCell['suppressed'],
+    suppressed: (c.count <= PRIMARY_MAX
+      ? 'primary'
+      : hide.has(i)
+        ? 'differencing'
+        : null) as ProtectedCell['suppressed'],
   }));
   // Groups: for each dimension d, the cells sharing every other coordinate. With one dimension
   // the whole table is one group (its grand total may be known).

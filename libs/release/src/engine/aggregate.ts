@@ -1,5 +1,10 @@
 import { AggregateDimension } from '@custodian/catalog';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from '../aggregate-cells';
+import {
+  AGG_DIFFERENCING_MAX_SHARE,
+  aggregateDifferencingManifest,
+  guardAggregateCells,
+} from '../aggregate-differencing';
 import { PRIMARY_MAX, protectCells, ROUND_TO } from '../disclosure-control';
 import { csvLine, writeContent } from '../release-files';
 import { areaOf, DATASET_SQL, dateFilter, ethnicGroupOf, EventRange } from '../release-sql';
@@ -16,6 +21,7 @@ import { EngineContext, Query, ReleaseFailure } from './context';
 export async function aggregate(
   ctx: EngineContext,
   q: Query,
+  releaseId: string,
   spec: ReleaseSpec,
   range: EventRange,
   file: string,
@@ -79,7 +85,34 @@ export async function aggregate(
     domains,
     rows.map((r) => ({ key: dims.map((_, i) => String(r[`k${i}`])), count: Number(r.n) })),
   );
-  const shown = protectCells(cells);
+  // The organisation's earlier tables compared with this one (#25, aggregate-differencing.ts):
+  // cells and margins that would differ by 1-7 are hidden, or the release is refused.
+  const release = { id: releaseId, bidId: spec.bidId, organisationId: spec.organisationId };
+  const guarded = await guardAggregateCells(q, release, spec, dims, cells, protectCells(cells));
+  const { decision } = guarded;
+  if (decision.outcome !== 'none')
+    await ctx.audit.record({
+      action: 'release.aggregate_differencing',
+      outcome: decision.outcome === 'refused' ? 'failure' : 'success',
+      actor: null,
+      bidId: spec.bidId,
+      subjectType: 'Release',
+      subjectId: releaseId,
+      details: {
+        decision: decision.outcome,
+        comparedWith: decision.comparedWith,
+        cellsHidden: decision.hidden.length,
+        cellsShownWithout: decision.shownWithout,
+        rounds: decision.rounds,
+        ms: decision.ms,
+      },
+    });
+  if (decision.outcome === 'refused')
+    throw new ReleaseFailure(
+      'AGG_DIFFERENCING',
+      `the table could be subtracted from an earlier aggregate table to the organisation (same dimensions): hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide ${decision.hidden.length} of its ${decision.shownWithout} shown cells (over ${AGG_DIFFERENCING_MAX_SHARE * 100}%)`,
+    );
+  const shown = guarded.cells;
   const lines = [csvLine([...dims, 'patients']), ...shown.map((c) => csvLine([...c.key, c.shown]))];
   const written = await writeContent(file, lines.join(''), true, shown.length);
   return {
@@ -98,5 +131,6 @@ export async function aggregate(
       cells: shown.length,
       suppressedCells: shown.filter((c) => c.suppressed).length,
     },
+    differencing: { decision, manifest: aggregateDifferencingManifest(decision, cells) },
   };
 }

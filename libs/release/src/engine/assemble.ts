@@ -130,6 +130,7 @@ export function manifestOf(
     kmAnonymity: prepared.km ? kmManifest(prepared.km) : undefined,
     disclosureControl: prepared.aggregate?.info,
     differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
+    aggregateDifferencing: prepared.aggregate?.differencing.manifest,
     files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
     verification,
     software: { name: 'custodian', version: SOFTWARE_VERSION },

@@ -3,6 +3,7 @@ import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import type { manifestOf } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
+import { aggregateDifferencingNote } from '../aggregate-differencing';
 
 /** What a build produced, for the completion record. */
 export interface BuiltRelease {
@@ -62,6 +63,7 @@ export async function recordCompleted(
         datasets: rel.spec.datasets.map((d) => d.dataset),
         agreementReference: rel.spec.agreementReference,
         independentlyVerified: out.manifest.verification.verified,
+        differencingGuard: aggregateDifferencingNote(out.manifest.aggregateDifferencing),
       },
       tx,
     );

@@ -236,8 +236,11 @@ export async function prepare(
     // scans every person and sorts its own).
     await q(`CREATE INDEX ON ${work.rp} (okey)`);
   } else {
-    const agg = await aggregate(ctx, q, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
+    const agg = await aggregate(ctx, q, rel.id, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
     aggregated = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
+    // The guard's exact decision (#25): staff only, like every figure of `excluded`.
+    if (agg.differencing.decision.comparedWith.length)
+      excluded.aggregateDifferencing = agg.differencing.decision;
   }
   // The temp views would outlive the transaction in this pooled session.
   await q(`DROP VIEW rp, rel_blocked`);

@@ -355,6 +355,13 @@ export async function checkAggregate(
   spec: ReleaseSpec,
   checks: Set<string>,
   minPopulation: number,
+  /** The aggregate differencing rule (#25), checked on the cells read (aggregate-difference-check.ts). */
+  difference?: (cells: { key: string[]; shown: string }[]) => Promise<{
+    problem?: string;
+    otherCells?: boolean;
+    comparedWith: string[];
+    largeHidden: ReadonlySet<string>;
+  }>,
 ) {
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
@@ -384,8 +391,17 @@ export async function checkAggregate(
     );
   const gap = crossProductProblem(cells.map((c) => c.key));
   if (gap) fail('aggregate', `${name}: ${gap}`);
-  const small = populationBelowMinimum(dims, cells, minPopulation);
+  // The ledger's `*` cells holding more than 7 (hidden by the differencing guard) are unbounded in
+  // the population bound. A ledger of other cells than the file's fails after the file's own checks.
+  const diff = await difference?.(cells);
+  if (diff?.problem && !diff.otherCells) fail('aggregate differencing', `${name}: ${diff.problem}`);
+  const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
   if (small) fail('aggregate', `${name}: ${small}`);
+  if (diff?.problem) fail('aggregate differencing', `${name}: ${diff.problem}`);
+  if (diff)
+    checks.add(
+      `aggregate differencing: the cell ledger describes the file; no cell, row, column or total shown in it and in another aggregate table to the organisation with the same dimensions differs by 1-7 persons (${diff.comparedWith.length} compared)`,
+    );
   checks.add(
     `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,
   );

@@ -7,6 +7,7 @@ import type { Tier } from '@custodian/catalog';
 import type { ReleaseFileInfo, ReleaseSpec } from '../release.types';
 import { fieldsOf } from './csv-stream';
 import { differenceProblem } from './difference-check';
+import { aggregateDifferenceProblem } from './aggregate-difference-check';
 import { KmSets } from './km-check';
 import { holdsNhsNumber, MAYBE_NHS_NUMBER } from './verifier-rules';
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
@@ -178,6 +179,7 @@ export async function verifyRelease(
           spec,
           own,
           deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+          (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
         );
       else {
         const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;

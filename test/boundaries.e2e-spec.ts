@@ -35,6 +35,7 @@ const TABLE_OWNERS: Record<string, string> = {
   bids: 'libs/bids',
   agreements: 'libs/bids',
   audit_log: 'libs/audit',
+  notifications: 'libs/notifications',
 };
 
 describe('table owners', () => {

@@ -5,6 +5,7 @@ import { BidsModule } from '@custodian/bids';
 import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { LinkageModule } from '@custodian/linkage';
+import { NotificationsModule } from '@custodian/notifications';
 import { PracticesModule } from '@custodian/practices';
 import { ReleaseModule } from '@custodian/release';
 
@@ -26,6 +27,7 @@ export class WorkerModule {
         LinkageModule,
         PracticesModule,
         ReleaseModule,
+        NotificationsModule,
       ],
     };
   }

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
+import { NotificationsService } from '@custodian/notifications';
+import { bidNotices } from './bid-notices';
 import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
 import { Bid, BidEvent } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
@@ -26,7 +28,10 @@ export interface EventInput {
  */
 @Injectable()
 export class BidWorkflow {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly notifications: NotificationsService,
+  ) {}
 
   async transition(
     tx: EntityManager,
@@ -64,7 +69,10 @@ export class BidWorkflow {
       },
       tx,
     );
-    return Object.assign(bid, opts.set ?? {}, { state: to });
+    const changed = Object.assign(bid, opts.set ?? {}, { state: to });
+    // Who needs to act or know hears of it: notices written in this transaction (#25).
+    await this.notifications.enqueue(tx, bidNotices(changed, action));
+    return changed;
   }
 
   /**

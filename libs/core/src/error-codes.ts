@@ -122,6 +122,8 @@ export const ERROR_CODES = [
   'RELEASE_DIMENSION_UNKNOWN',
   'RELEASE_AGGREGATION_NOT_ALLOWED',
   'RELEASE_COHORT_INVALID',
+  // Notifications (#25).
+  'NOTIFICATION_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

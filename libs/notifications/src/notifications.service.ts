@@ -158,7 +158,8 @@ export class NotificationsService implements OnApplicationShutdown {
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `UPDATE notifications SET state = $2, last_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN now() END
+        `UPDATE notifications SET state = $2::varchar, last_error = $3,
+                sent_at = CASE WHEN $2::varchar = 'sent' THEN now() END
           WHERE id = $1 AND state = 'queued'`,
         [id, state, error],
       );

@@ -109,7 +109,6 @@ describe('email notifications through SMTP (#25)', () => {
     // Sent notices are marked so, and the audit trail shows them queued and sent.
     await eventually(async () => {
       const all = await rowsOf(t, `bid_id = $1`, [bid.id]);
-      if (process.env.DEBUG_NOTIFY) console.log(all.map((r) => [r.kind, r.state, r.attempts, r.lastError]));
       return all.every((r) => r.state === 'sent') || undefined;
     });
     const { rows: audit } = await t.sql.query(
@@ -265,7 +264,7 @@ describe('email notifications through SMTP (#25)', () => {
       .set(dm.auth)
       .set('Content-Type', 'text/csv')
       .send(csv)
-      .expect(200);
+      .expect(201);
     const linked = await mailTo(dm.user.email, 'Linkage report ready: HES admitted patient care load');
     expect(linked.text).toContain(`/data-loads/${load.body.id}`);
   });

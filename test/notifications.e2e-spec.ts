@@ -1,6 +1,7 @@
 import request from 'supertest';
+import { SESSION_COOKIE } from '@custodian/portal';
 import { NotificationsService } from '@custodian/notifications';
-import { createTestApp, TestApp } from '@custodian/testing';
+import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
 import { hes, HES_HEADER, toCsv } from './linkage-fixtures';
 import { nhsNumber, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
@@ -214,7 +215,9 @@ describe('email notifications through SMTP (#25)', () => {
     );
     expect(jobs[0].n).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(smtp.mails.filter((m) => m.subject.includes(title) && m.subject.startsWith('Decision'))).toEqual([]);
+    expect(smtp.mails.filter((m) => m.subject.includes(title) && m.subject.startsWith('Decision'))).toEqual(
+      [],
+    );
   });
 
   it("another user's notice is 404 to read, and absent from their list", async () => {
@@ -274,9 +277,10 @@ describe('email notifications through SMTP (#25)', () => {
     await practiceReady(t, admin.auth, 'C83001', { awarenessDaysAgo: t.config.awarenessDays + 2 });
     const researcher = await t.as('researcher');
     const bid = await t.factory.bid('active', { researcher, officer, panel, body: { title: 'Ending soon' } });
-    await t.sql.query(`UPDATE agreements SET end_date = current_date + 10 WHERE bid_id = $1 AND status = 'active'`, [
-      bid.id,
-    ]);
+    await t.sql.query(
+      `UPDATE agreements SET end_date = current_date + 10 WHERE bid_id = $1 AND status = 'active'`,
+      [bid.id],
+    );
     const sweeps = t.app.get(NotificationsService);
     await sweeps.runDailySweeps();
     await sweeps.runDailySweeps();
@@ -329,4 +333,55 @@ describe('without SMTP_URL: the outbox (#25)', () => {
     );
     expect(rows[0].n).toBe(0);
   });
+
+  it('shows the notices in the portal: the header counts the unread, the page lists them, the admin sees the outbox', async () => {
+    const reviewers = (await t.factory.organisation({ kind: 'public_body' })).id;
+    const officer = await t.factory.user({ roles: ['release_officer'], organisationId: reviewers });
+    const bid = await t.factory.bid('submitted', { body: { title: 'Seen in the portal' } });
+    const browser = await signIn(officer.email);
+    const home = await t.http.get('/').set('cookie', browser.cookie).expect(200);
+    expect(home.text).toContain('Notifications (1 unread)');
+    const page = await t.http.get('/notices').set('cookie', browser.cookie).expect(200);
+    expect(page.text).toContain('New request to screen: “Seen in the portal”');
+    expect(page.text).toContain(`href="/screening/${bid.id}"`);
+    expect(page.text).toContain('Outbox');
+    const [notice] = (await t.sql.query(`SELECT id FROM notifications WHERE user_id = $1`, [officer.id]))
+      .rows as { id: string }[];
+    const read = await t.http
+      .post(`/notices/${notice.id}/read`)
+      .set('cookie', browser.cookie)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text) });
+    expect(read.status).toBe(303);
+    const after = await t.http.get('/notices').set('cookie', browser.cookie).expect(200);
+    expect(after.text).not.toContain('Notifications (1 unread)');
+    expect(after.text).toContain('1 notification, 0 unread');
+
+    const admin = await t.factory.user({ roles: ['admin'] });
+    const adminBrowser = await signIn(admin.email);
+    const outbox = await t.http
+      .get('/admin/notifications?state=outbox')
+      .set('cookie', adminBrowser.cookie)
+      .expect(200);
+    expect(outbox.text).toContain('New request to screen: “Seen in the portal”');
+    expect(outbox.text).toContain(officer.id);
+    await t.http.get('/admin/notifications').set('cookie', browser.cookie).expect(403);
+  });
+
+  const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined =>
+    ([] as string[])
+      .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
+      .find((c) => c.startsWith(`${SESSION_COOKIE}=`))
+      ?.split(';')[0];
+  const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  async function signIn(email: string) {
+    const page = await t.http.get('/sign-in').expect(200);
+    const res = await t.http
+      .post('/sign-in')
+      .set('cookie', cookieOf(page)!)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), email, password: TEST_PASSWORD });
+    expect(res.status).toBe(303);
+    return { cookie: cookieOf(res)! };
+  }
 });

@@ -39,8 +39,7 @@ function parse(raw: string): { headers: string; subject: string; text: string } 
   const headers = raw.slice(0, cut);
   const body = raw.slice(cut + 4);
   const unfolded = headers.replace(/\r\n[ \t]+/g, ' ');
-  const header = (name: string) =>
-    new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(unfolded)?.[1]?.trim() ?? '';
+  const header = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(unfolded)?.[1]?.trim() ?? '';
   const encoding = header('Content-Transfer-Encoding').toLowerCase();
   const text =
     encoding === 'quoted-printable'
@@ -99,7 +98,10 @@ export async function startSmtpSink(): Promise<{
 }
 
 /** Waits until `probe` returns a value (polling), or fails after `ms`. */
-export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms = 15_000,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await probe();

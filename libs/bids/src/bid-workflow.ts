@@ -57,6 +57,12 @@ export class BidWorkflow {
     const to = check.transition.to;
     await tx.update(Bid, { id: bid.id }, { ...(opts.set ?? {}), state: to, updatedAt: new Date() });
     await this.event(tx, bid.id, actor, { ...opts, action, from, to });
+    // Who needs to act or know hears of it: notices written in this transaction (#25), before the
+    // change's audit entry, which stays the chain's head for what the caller binds to it (#24).
+    await this.notifications.enqueue(
+      tx,
+      bidNotices({ ...bid, ...(opts.set ?? {}), state: to } as Bid, action),
+    );
     await this.audit.record(
       {
         action: `bid.${action}`,
@@ -69,10 +75,7 @@ export class BidWorkflow {
       },
       tx,
     );
-    const changed = Object.assign(bid, opts.set ?? {}, { state: to });
-    // Who needs to act or know hears of it: notices written in this transaction (#25).
-    await this.notifications.enqueue(tx, bidNotices(changed, action));
-    return changed;
+    return Object.assign(bid, opts.set ?? {}, { state: to });
   }
 
   /**

@@ -62,16 +62,20 @@ export class NotificationsService implements OnApplicationShutdown {
     this.mailer = n.smtpUrl ? new Mailer(n.smtpUrl, n.from) : null;
   }
 
-  /** Announces a change, in its transaction `tx`: one row per enabled recipient, and its send job. */
+  /**
+   * Announces a change, in its transaction `tx`: one row per enabled recipient and notice, and its
+   * send job; one audit entry for the whole announcement (what, to how many, how), not one per row.
+   */
   async enqueue(tx: EntityManager, notices: NoticeRequest | NoticeRequest[]): Promise<number> {
-    let total = 0;
-    for (const n of Array.isArray(notices) ? notices : [notices]) {
+    const list = Array.isArray(notices) ? notices : [notices];
+    const state: NotificationState = this.mailer ? 'queued' : 'outbox';
+    const queued: { kind: NotificationKind; recipients: number }[] = [];
+    for (const n of list) {
       const message = renderMessage(n.kind, n.params, {
         baseUrl: this.config.notifications.portalBaseUrl,
         serviceName: this.config.portal.serviceName,
       });
       const to = n.to;
-      const state: NotificationState = this.mailer ? 'queued' : 'outbox';
       const rows: { id: string }[] = await tx.query(
         `INSERT INTO notifications (user_id, kind, subject, body, link, bid_id, subject_type, subject_id, dedupe_key, state)
          SELECT r.id, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM (${NOTIFIABLE_USERS_SQL}) r
@@ -97,21 +101,22 @@ export class NotificationsService implements OnApplicationShutdown {
       if (!rows.length) continue;
       if (this.mailer)
         for (const r of rows) await this.jobs.sendInTransaction(tx, NOTIFICATIONS_SEND_QUEUE, { id: r.id });
-      // One entry per announcement (not per recipient): what was announced, to how many, how.
-      await this.audit.record(
-        {
-          action: 'notification.queued',
-          actor: null,
-          bidId: n.bidId ?? null,
-          subjectType: n.subject?.type ?? (n.bidId ? 'bid' : null),
-          subjectId: n.subject?.id ?? n.bidId ?? null,
-          details: { kind: n.kind, recipients: rows.length, state },
-        },
-        tx,
-      );
-      total += rows.length;
+      queued.push({ kind: n.kind, recipients: rows.length });
     }
-    return total;
+    if (!queued.length) return 0;
+    const first = list[0];
+    await this.audit.record(
+      {
+        action: 'notification.queued',
+        actor: null,
+        bidId: first.bidId ?? null,
+        subjectType: first.subject?.type ?? (first.bidId ? 'bid' : null),
+        subjectId: first.subject?.id ?? first.bidId ?? null,
+        details: { notices: queued, state },
+      },
+      tx,
+    );
+    return queued.reduce((sum, q) => sum + q.recipients, 0);
   }
 
   /**

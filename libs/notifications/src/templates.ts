@@ -214,7 +214,9 @@ export function renderMessage(
 ): RenderedMessage {
   const { subject, lines, link } = parts(kind, params);
   const body = [
-    ...lines,
+    // Every line passes the same filter as user text: no number or postcode of a person, whatever
+    // a count or a code turns out to be.
+    ...lines.map((l) => cleanUserText(l, 1000)),
     '',
     `Open it in the portal: ${portal.baseUrl}${link}`,
     '',

@@ -242,6 +242,9 @@ describe('email notifications through SMTP (#25)', () => {
     expect(read.body.readAt).not.toBeNull();
     const after = await t.http.get('/api/notifications?unread=true').set(officer.auth).expect(200);
     expect(after.body.unread).toBe(before.body.unread - 1);
+    const all = await t.http.get('/api/notifications?unread=false').set(officer.auth).expect(200);
+    expect(all.body.total).toBeGreaterThan(after.body.total);
+    await t.http.get('/api/notifications?unread=yes').set(officer.auth).expect(400);
   });
 
   it('the practice hears of rejected lines (how many, never who), the data manager of a linkage report', async () => {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { IsPageNumber } from '@custodian/core';
 import { NOTIFICATION_STATES, type NotificationState } from './notification.entity';
 import { NOTIFICATION_KINDS } from './templates';
@@ -16,7 +16,7 @@ export class ListNotificationsQueryDto {
   limit: number = 20;
   @ApiPropertyOptional({ description: 'Only the unread ones' })
   @IsOptional()
-  @Type(() => Boolean)
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   unread?: boolean;
 }

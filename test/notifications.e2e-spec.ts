@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { SESSION_COOKIE } from '@custodian/portal';
 import { NotificationsService } from '@custodian/notifications';
@@ -387,4 +388,43 @@ describe('without SMTP_URL: the outbox (#25)', () => {
     expect(res.status).toBe(303);
     return { cookie: cookieOf(res)! };
   }
+});
+
+describe('an SMTP server that is not there (#25)', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('retries, marks the notice failed without the credentials of SMTP_URL, and keeps the change', async () => {
+    // A loopback port that was free a moment ago: the connection is refused.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    t = await createTestApp({
+      SMTP_URL: `smtp://mailer:s3cret-Pa55@127.0.0.1:${port}`,
+      NOTIFY_MAX_ATTEMPTS: '2',
+      NOTIFY_RETRY_SECONDS: '1',
+    });
+    const officer = await t.factory.user({
+      roles: ['release_officer'],
+      organisationId: (await t.factory.organisation({ kind: 'public_body' })).id,
+    });
+    const researcher = await t.as('researcher');
+    const bid = await t.factory.bid('submitted', { researcher, body: { title: 'No server' } });
+    const [failed] = await eventually(async () => {
+      const rows = await rowsOf(t, `user_id = $1 AND state = 'failed'`, [officer.id]);
+      return rows.length ? rows : undefined;
+    }, 30_000);
+    expect(failed.attempts).toBe(2);
+    expect(failed.lastError).toMatch(/^(ECONNECTION|ESOCKET)/);
+    const { rows: audit } = await t.sql.query(
+      `SELECT details FROM audit_log WHERE action LIKE 'notification.%'`,
+    );
+    for (const text of [failed.lastError, JSON.stringify(audit)]) {
+      expect(text).not.toContain('s3cret-Pa55');
+      expect(text).not.toContain('mailer:');
+    }
+    const read = await t.http.get(`/api/bids/${bid.id}`).set(researcher.auth).expect(200);
+    expect(read.body.state).toBe('submitted');
+  }, 60_000);
 });

@@ -28,6 +28,7 @@ import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-rele
 import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
+import { Notifications1764000037000 } from './1764000037000-notifications';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -64,4 +65,5 @@ export const MIGRATIONS = [
   PatientAddressHistory1764000042000,
   CohortIndexes1764000038000,
   AggregateCellLedger1764000036000,
+  Notifications1764000037000,
 ];

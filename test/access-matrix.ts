@@ -89,4 +89,22 @@ export const ACCESS: Record<string, 'public' | Role[]> = {
   'POST /api/bids/:id/releases': ['release_officer'],
   'GET /api/releases/:id': ['release_officer', 'admin', 'auditor', 'researcher'],
   'GET /api/releases/:id/files/:name': ['researcher'],
+  'GET /api/notifications': [
+    'admin',
+    'data_manager',
+    'practice',
+    'researcher',
+    'panel_member',
+    'release_officer',
+    'auditor',
+  ],
+  'POST /api/notifications/:id/read': [
+    'admin',
+    'data_manager',
+    'practice',
+    'researcher',
+    'panel_member',
+    'release_officer',
+    'auditor',
+  ],
 };

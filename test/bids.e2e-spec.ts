@@ -471,13 +471,17 @@ describe('bids and governance', () => {
       ]);
       expect(rows[3].actor_id).toBe(panel[2].user.id);
       const audit = await t.sql.query(`SELECT action FROM audit_log WHERE bid_id = $1 ORDER BY id`, [id]);
+      // Each change's notices (#25) are announced in its transaction, just before its own entry.
       expect(audit.rows.map((r) => r.action)).toEqual([
         'bid.create',
+        'notification.queued',
         'bid.submit',
+        'notification.queued',
         'bid.screen_accept',
         'bid.vote',
         'bid.vote',
         'bid.vote',
+        'notification.queued',
         'bid.decide_approve',
       ]);
     });

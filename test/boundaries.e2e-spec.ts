@@ -38,6 +38,7 @@ const TABLE_OWNERS: Record<string, string> = {
   audit_log: 'libs/audit',
   // Written by the trigger on `patients` (migration 1764000042000), which the intake's update fires.
   patient_address_history: 'libs/practices',
+  notifications: 'libs/notifications',
 };
 
 /** Tables the benchmarks, too, write only through their owner (bench/ bulk-loads the rest itself). */

@@ -81,7 +81,7 @@ describe('demo bids', () => {
     expect(done).toMatchObject({ state: 'completed', failure_reason: null });
     const { rows: man } = await t.sql.query(`SELECT manifest FROM releases WHERE id = $1`, [rels[0].id]);
     expect(man[0].manifest.kmAnonymity).toMatchObject({ k: 10, m: 2 });
-  });
+  }, 90_000); // seeds the whole demo (users hashed with argon2, synthetic data): ~30 s on a loaded machine
 
   it('the worker process runs the agreements sweep', async () => {
     const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(t.config, t.db.url), {

@@ -5,6 +5,7 @@ import { CORE_ERRORS, ERROR_CODES } from '@custodian/core';
 import { GOVERNANCE_ERRORS } from '@custodian/governance';
 import { GRANT_ERRORS, IDENTITY_ERRORS } from '@custodian/identity';
 import { LINKAGE_ERRORS } from '@custodian/linkage';
+import { NOTIFICATIONS_ERRORS } from '@custodian/notifications';
 import { OBJECTION_NOT_FOUND } from '@custodian/objections';
 import { PRACTICES_ERRORS } from '@custodian/practices';
 import { RELEASE_ERRORS, RELEASE_FAILURES } from '@custodian/release';
@@ -31,6 +32,7 @@ describe('error codes', () => {
     RELEASE_ERRORS,
     RELEASE_FAILURES,
     TRANSPARENCY_ERRORS,
+    NOTIFICATIONS_ERRORS,
   };
 
   it('every library constant is a stable code of the OpenAPI enum, named as it reads', () => {

@@ -75,6 +75,9 @@ const PAGES: Record<string, 'public' | 'signed-in' | Role[]> = {
   'GET /audit-trail': ['auditor'],
   'GET /audit-trail/export': ['auditor'],
   'GET /audit-trail/verify': ['auditor'],
+  'GET /notices': 'signed-in',
+  'POST /notices/:id/read': 'signed-in',
+  'GET /admin/notifications': ['admin'],
 };
 
 interface Browser {

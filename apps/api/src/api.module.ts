@@ -13,6 +13,7 @@ import { IdentityHttpModule } from '@custodian/identity';
 import { PortalHttpModule } from '@custodian/portal';
 import { RegisterHttpModule } from '@custodian/register';
 import { LinkageHttpModule } from '@custodian/linkage';
+import { NotificationsHttpModule } from '@custodian/notifications';
 import { ObjectionsHttpModule } from '@custodian/objections';
 import { PracticesHttpModule } from '@custodian/practices';
 import { ReleaseHttpModule } from '@custodian/release';
@@ -52,6 +53,7 @@ export class ApiModule {
         PortalHttpModule,
         ReleaseHttpModule,
         TransparencyHttpModule,
+        NotificationsHttpModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -153,6 +153,14 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
     'My queue, overdue first',
     "A release officer's requests awaiting screening and a panel member's requests in review (never of their own organisation), each with its clocks, overdue first then longest waiting. Other roles: 403.",
   ],
+  'GET /api/notifications': [
+    'My notifications, newest first',
+    "The caller's own notices (email notifications and their portal copies): subject, plain-text message, a link to the portal page, delivery state (`outbox` when the service sends no email), and whether read. `unread=true` lists the unread only; `unread` in the answer counts them. Any signed-in user; never another user's.",
+  ],
+  'POST /api/notifications/{id}/read': [
+    'Mark a notification read',
+    "Marks one of the caller's notices read (again: no change). Another user's notice, like an unknown id, is 404 NOTIFICATION_NOT_FOUND.",
+  ],
   'POST /api/sources/hes': [
     'Load a HES admitted patient care file',
     'A data manager uploads a HES APC CSV (`text/csv`); each row is linked to a patient by the eight-step deterministic algorithm. Answers counts per linkage step, unlinked and rejected rows.',

@@ -6,6 +6,7 @@ import { AppConfig, CoreConfigModule, loggerParams } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { GovernanceModule } from '@custodian/governance';
 import { LinkageModule } from '@custodian/linkage';
+import { NotificationsModule } from '@custodian/notifications';
 import { PracticesModule } from '@custodian/practices';
 import { ReleaseModule } from '@custodian/release';
 
@@ -29,6 +30,7 @@ export class WorkerModule {
         LinkageModule,
         PracticesModule,
         ReleaseModule,
+        NotificationsModule,
       ],
     };
   }

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JobsService } from '@custodian/database';
 import type { Principal } from '@custodian/core';
+import { NotificationsService } from '@custodian/notifications';
+import { applicantOf } from './bid-notices';
 import { objectionHandling, type ObjectionHandling } from './bid-rules';
 import { BID_VOTERS, type BidVoters } from './bid-voters';
 import { BidWorkflow, SYSTEM_ACTOR } from './bid-workflow';
@@ -46,6 +48,7 @@ export class AgreementsService {
     private readonly workflow: BidWorkflow,
     private readonly jobs: JobsService,
     @Inject(BID_VOTERS) private readonly voters: BidVoters,
+    private readonly notifications: NotificationsService,
   ) {}
 
   /** On approval (in the deciding transaction): a new agreement version, `DSA-<year>-<nnnn>-v<version>`. */
@@ -159,6 +162,36 @@ export class AgreementsService {
     const resent = await this.announcePendingDestructions();
     if (expired.length || resent) this.logger.log({ expired: expired.length, resent }, 'agreements swept');
     return expired;
+  }
+
+  /**
+   * The daily notice sweep (#25): the applicant hears, once per agreement version, that an active
+   * agreement ends within 30 days. Idempotent (the notice's dedupe key is the agreement's id).
+   */
+  async noticeExpiring(now: Date = new Date()): Promise<number> {
+    const day = now.toISOString().slice(0, 10);
+    return this.db.transaction(async (tx) => {
+      const rows: { id: string; reference: string; end: string; bid_id: string }[] = await tx.query(
+        `SELECT a.id, a.reference, a.end_date::text AS end, a.bid_id FROM agreements a JOIN bids b ON b.id = a.bid_id
+          WHERE a.status = 'active' AND b.state = 'active'
+            AND a.end_date > $1::date AND a.end_date <= $1::date + 30
+          ORDER BY a.end_date, a.id`,
+        [day],
+      );
+      let queued = 0;
+      for (const r of rows) {
+        const bid = await tx.findOneByOrFail(Bid, { id: r.bid_id });
+        queued += await this.notifications.enqueue(tx, {
+          kind: 'agreement.expiring',
+          to: applicantOf(bid),
+          bidId: bid.id,
+          subject: { type: 'Agreement', id: r.id },
+          params: { bidId: bid.id, title: bid.title, date: r.end, reference: r.reference },
+          dedupeKey: `agreement.expiring:${r.id}`,
+        });
+      }
+      return queued;
+    });
   }
 
   /**

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
+import { NotificationsService } from '@custodian/notifications';
+import { bidNotices } from './bid-notices';
 import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
 import { Bid, BidEvent } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
@@ -26,7 +28,10 @@ export interface EventInput {
  */
 @Injectable()
 export class BidWorkflow {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly notifications: NotificationsService,
+  ) {}
 
   async transition(
     tx: EntityManager,
@@ -52,6 +57,12 @@ export class BidWorkflow {
     const to = check.transition.to;
     await tx.update(Bid, { id: bid.id }, { ...(opts.set ?? {}), state: to, updatedAt: new Date() });
     await this.event(tx, bid.id, actor, { ...opts, action, from, to });
+    // Who needs to act or know hears of it: notices written in this transaction (#25), before the
+    // change's audit entry, which stays the chain's head for what the caller binds to it (#24).
+    await this.notifications.enqueue(
+      tx,
+      bidNotices({ ...bid, ...(opts.set ?? {}), state: to } as Bid, action),
+    );
     await this.audit.record(
       {
         action: `bid.${action}`,

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
+import { NotificationsModule, NotificationsService } from '@custodian/notifications';
 import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
 import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent } from './bid.entity';
@@ -13,7 +14,12 @@ import { CohortService } from './cohort.service';
 export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Bid, BidEvent, Agreement]), AuditModule, CatalogModule],
+  imports: [
+    TypeOrmModule.forFeature([Bid, BidEvent, Agreement]),
+    AuditModule,
+    CatalogModule,
+    NotificationsModule,
+  ],
   providers: [BidWorkflow, BidsService, AgreementsService, CohortService],
   exports: [BidWorkflow, BidsService, AgreementsService, CohortService],
 })
@@ -21,7 +27,10 @@ export class BidsModule implements OnApplicationBootstrap {
   constructor(
     private readonly jobs: JobsService,
     private readonly agreements: AgreementsService,
-  ) {}
+    notifications: NotificationsService,
+  ) {
+    notifications.registerDailySweep('agreements.expiring', (now) => this.agreements.noticeExpiring(now));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.jobs.work(AGREEMENTS_SWEEP_QUEUE, async () => {

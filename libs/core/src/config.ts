@@ -105,6 +105,17 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(60) HTTP_BODY_WINDOW_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) UPLOADS_PER_USER?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100) UPLOADS_PER_PRACTICE?: number;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+  @IsOptional() @Transform(emptyToUndefined) @IsEmail() SMTP_FROM?: string;
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'must be an http(s):// URL without query' })
+  PORTAL_BASE_URL?: string;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(20) NOTIFY_MAX_ATTEMPTS?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600) NOTIFY_RETRY_SECONDS?: number;
 }
 
 export interface AppConfig {
@@ -181,6 +192,20 @@ export interface AppConfig {
   /** Uploads (extracts, source files, cohorts) in flight at once, per user and per practice. */
   uploadsPerUser: number;
   uploadsPerPractice: number;
+  /**
+   * Email notifications (#25, docs/NOTIFICATIONS.md): without `smtpUrl` messages stay in the
+   * outbox (shown in the portal). `smtpUrl` may carry credentials: never logged or stored.
+   */
+  notifications: {
+    smtpUrl: string | null;
+    from: string;
+    /** The portal's address as recipients reach it: every message links there. */
+    portalBaseUrl: string;
+    /** Tries per message (the first included) before it is marked failed. */
+    maxAttempts: number;
+    /** Delay before the first retry; doubled for each later one. */
+    retrySeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -258,6 +283,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpBodyWindowSeconds: raw.HTTP_BODY_WINDOW_SECONDS ?? 30,
     uploadsPerUser: raw.UPLOADS_PER_USER ?? 2,
     uploadsPerPractice: raw.UPLOADS_PER_PRACTICE ?? 2,
+    notifications: {
+      smtpUrl: raw.SMTP_URL ?? null,
+      from: raw.SMTP_FROM ?? 'custodian@localhost',
+      portalBaseUrl: (raw.PORTAL_BASE_URL ?? `http://localhost:${raw.PORT ?? 3000}`).replace(/\/+$/, ''),
+      maxAttempts: raw.NOTIFY_MAX_ATTEMPTS ?? 5,
+      retrySeconds: raw.NOTIFY_RETRY_SECONDS ?? 30,
+    },
   };
 }
 

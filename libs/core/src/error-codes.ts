@@ -131,6 +131,8 @@ export const ERROR_CODES = [
   'RELEASE_INTERNAL_ERROR',
   'RELEASE_STATE_CHANGED',
   'RELEASE_VERIFICATION_FAILED',
+  // Notifications (#25).
+  'NOTIFICATION_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

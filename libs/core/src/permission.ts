@@ -56,4 +56,5 @@ export type SubjectName =
   | 'Bid'
   | 'Agreement'
   | 'Release'
-  | 'Register';
+  | 'Register'
+  | 'Notification';

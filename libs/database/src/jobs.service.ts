@@ -101,7 +101,7 @@ export class JobsService implements OnApplicationShutdown {
   async work<T>(
     queue: string,
     handler: JobHandler<T>,
-    opts: { concurrency?: number; retryLimit?: number; expireInSeconds?: number } = {},
+    opts: { concurrency?: number; retryLimit?: number; retryDelay?: number; expireInSeconds?: number } = {},
   ): Promise<void> {
     await this.start();
     await this.ensureQueue(queue, opts);
@@ -165,14 +165,14 @@ export class JobsService implements OnApplicationShutdown {
 
   private async ensureQueue(
     queue: string,
-    opts: { retryLimit?: number; expireInSeconds?: number } = {},
+    opts: { retryLimit?: number; retryDelay?: number; expireInSeconds?: number } = {},
   ): Promise<void> {
     const existing = await this.boss.getQueue(queue);
     if (!existing) {
       await this.boss.createQueue(queue, {
         name: queue,
         retryLimit: opts.retryLimit ?? 5,
-        retryDelay: 2,
+        retryDelay: opts.retryDelay ?? 2,
         retryBackoff: true,
         expireInSeconds: opts.expireInSeconds ?? 3600,
       });

@@ -7,4 +7,4 @@ export { PasswordService } from './password.service';
 export { USER_SESSIONS } from './user-sessions';
 export { IDENTITY_ERRORS } from './identity.errors';
 export { GRANT_ERRORS } from './identity.errors';
-export { currentResearcherOf } from './identity-queries';
+export { currentResearcherOf, NOTIFIABLE_ADDRESS_SQL, NOTIFIABLE_USERS_SQL } from './identity-queries';

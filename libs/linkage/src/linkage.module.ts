@@ -1,13 +1,14 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
 import { JobsService } from '@custodian/database';
+import { NotificationsModule } from '@custodian/notifications';
 import { LinkageService, RELINK_QUEUE } from './linkage.service';
 import { SourceLoadService } from './source-load.service';
 import { Type1KeysModule } from './type1-keys.service';
 
 /** Loading and linkage, without controllers (the worker imports this); consumes `linkage.relink`. */
 @Module({
-  imports: [AuditModule, Type1KeysModule],
+  imports: [AuditModule, Type1KeysModule, NotificationsModule],
   providers: [SourceLoadService, LinkageService],
   exports: [SourceLoadService, LinkageService],
 })

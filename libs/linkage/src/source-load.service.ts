@@ -5,6 +5,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
+import { NotificationsService } from '@custodian/notifications';
 import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
@@ -63,6 +64,7 @@ export class SourceLoadService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     private readonly type1: Type1Keys,
+    private readonly notifications: NotificationsService,
   ) {}
 
   async load(
@@ -171,6 +173,13 @@ export class SourceLoadService {
         },
         em,
       );
+      // The data manager who loaded the file hears that its linkage report is ready (#25).
+      await this.notifications.enqueue(em, {
+        kind: 'linkage.report_ready',
+        to: { users: [actor.id] },
+        subject: { type: 'SourceLoad', id: String(id) },
+        params: { source: kind, id: String(id) },
+      });
       return JSON.parse(String(report)) as LinkageReport;
     });
   }

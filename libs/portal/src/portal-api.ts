@@ -13,6 +13,8 @@ import { newCsrfToken, PortalSession } from './session-cookie';
 export interface PortalState {
   session: PortalSession;
   dirty: boolean;
+  /** The signed-in user's unread notices, for the header's link (#25). */
+  unread?: number;
 }
 
 export type PortalRequest = FastifyRequest & { portal?: PortalState };

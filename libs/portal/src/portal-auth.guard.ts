@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig, requestMeta } from '@custodian/core';
+import { NotificationsService } from '@custodian/notifications';
 import { PORTAL_ACCESS, PORTAL_UPLOAD, PortalAccess } from './portal.decorators';
 import { PortalApi, PortalRequest, safeNext } from './portal-api';
 import { PortalPageError, PortalRedirect } from './portal-errors';
@@ -31,6 +32,7 @@ export class PortalAuthGuard implements CanActivate {
     private readonly api: PortalApi,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly notifications: NotificationsService,
   ) {
     this.key = deriveSessionKey(config.jwtSecret);
   }
@@ -75,8 +77,11 @@ export class PortalAuthGuard implements CanActivate {
       if (!opened || !csrfMatches(opened, body._csrf)) await this.refuseForm(req);
     }
     if (access === undefined) throw new PortalPageError(404, 'Page not found', 'This page does not exist.');
-    if (access === 'public') return true;
     const auth = req.portal.session.auth;
+    // The header's "Notifications (n)" on every page a signed-in user reads.
+    if (auth && req.method === 'GET')
+      req.portal.unread = await this.notifications.unreadCount(auth.user.id).catch(() => undefined);
+    if (access === 'public') return true;
     if (!auth) throw new PortalRedirect(`/sign-in?next=${encodeURIComponent(safeNext(req.url))}`, 303);
     if (access !== 'signed-in' && !access.some((r) => auth.user.roles.includes(r))) {
       throw new PortalPageError(

@@ -29,6 +29,7 @@ export function navigationFor(roles: readonly string[], path: string): NavItem[]
       { text: 'Users', href: '/admin/users' },
       { text: 'Organisations', href: '/admin/organisations' },
       { text: 'Practices', href: '/admin/practices' },
+      { text: 'Email', href: '/admin/notifications' },
     );
   if (roles.includes('auditor')) items.push({ text: 'Audit trail', href: '/audit-trail' });
   items.push({ text: 'Public register', href: '/public-register' });
@@ -160,6 +161,7 @@ export class PortalViews {
       csrfToken: state?.session.csrf ?? '',
       flash,
       navigation: navigationFor(user?.roles ?? [], path),
+      unreadNotifications: state?.unread,
       currentPath: path,
       stateTag: STATE_TAG,
       brand: this.config.portal,

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
+import { NotificationsModule } from '@custodian/notifications';
+import { NotificationsPortalController } from './notifications.controller';
 import { PortalApi } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalExceptionFilter } from './portal-exception.filter';
@@ -25,11 +27,12 @@ export const PORTAL_CONTROLLERS = [
   DataManagerController,
   AdminController,
   AuditorController,
+  NotificationsPortalController,
 ] as const;
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */
 @Module({
-  imports: [AuditModule],
+  imports: [AuditModule, NotificationsModule],
   controllers: [...PORTAL_CONTROLLERS],
   providers: [PortalApi, PortalViews, PortalAuthGuard, PortalExceptionFilter],
 })

@@ -74,6 +74,9 @@ export const STATE_TAG: Record<string, string> = {
   running: 'nhsuk-tag--blue',
   completed: 'nhsuk-tag--green',
   failed: 'nhsuk-tag--red',
+  outbox: 'nhsuk-tag--yellow',
+  sent: 'nhsuk-tag--green',
+  cancelled: 'nhsuk-tag--grey',
 };
 
 /**

@@ -13,6 +13,7 @@ import {
 } from '@custodian/core';
 import { JobsService } from '@custodian/database';
 import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
+import { NotificationsService } from '@custodian/notifications';
 import { activeType1Among, ObjectionsService } from '@custodian/objections';
 import type { ExtractReportDto, ExtractSummaryDto } from './dto';
 import { todayUtc } from './fhir';
@@ -54,6 +55,7 @@ export class ExtractsService implements OnModuleDestroy {
     private readonly jobs: JobsService,
     private readonly type1Keys: Type1Keys,
     private readonly held: HeldPatients,
+    private readonly notifications: NotificationsService,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -183,6 +185,14 @@ export class ExtractsService implements OnModuleDestroy {
         },
         tx,
       );
+      // The practice hears of rejected lines (how many, and a link to the report; #25).
+      if (report.rejectedCount > 0)
+        await this.notifications.enqueue(tx, {
+          kind: 'extract.rejected_lines',
+          to: { practiceOds: ods },
+          subject: { type: 'extract', id: extractId },
+          params: { ods, lines: report.rejectedCount, id: extractId },
+        });
       // Also after a Type 1 deletion: rows linked to the twin of an objector meanwhile are unlinked.
       // Enqueued in this transaction: the job exists exactly when the extract does (issue 29).
       if (report.patients > 0 || report.dropped.type1.heldDeleted > 0)

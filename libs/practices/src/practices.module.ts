@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { JobsService } from '@custodian/database';
 import { Type1KeysModule } from '@custodian/linkage';
+import { NotificationsModule, NotificationsService } from '@custodian/notifications';
 import { HELD_GP_DATA, ObjectionsModule } from '@custodian/objections';
 import { ExtractsService, TYPE1_SWEEP_QUEUE } from './extracts.service';
 import { HeldPatients } from './held-patients';
@@ -16,7 +17,13 @@ import { PracticesService } from './practices.service';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([Practice]), AuditModule, ObjectionsModule, Type1KeysModule],
+  imports: [
+    TypeOrmModule.forFeature([Practice]),
+    AuditModule,
+    ObjectionsModule,
+    Type1KeysModule,
+    NotificationsModule,
+  ],
   providers: [
     PracticesService,
     ExtractsService,
@@ -29,7 +36,11 @@ export class PracticesModule implements OnApplicationBootstrap {
   constructor(
     private readonly jobs: JobsService,
     private readonly extracts: ExtractsService,
-  ) {}
+    practices: PracticesService,
+    notifications: NotificationsService,
+  ) {
+    notifications.registerDailySweep('awareness.ended', (now) => practices.noticeAwarenessEnded(now));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.jobs.work(TYPE1_SWEEP_QUEUE, async () => {

@@ -11,6 +11,7 @@ import {
   RequestMeta,
   ValidationError,
 } from '@custodian/core';
+import { NotificationsService } from '@custodian/notifications';
 import { AwarenessDto, CreatePracticeDto, PracticeDto, UpdatePracticeDto } from './dto';
 import { Practice } from './practice.entity';
 import { awarenessEndsOn, canMove, isRolledOut } from './rollout';
@@ -33,7 +34,38 @@ export class PracticesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly notifications: NotificationsService,
   ) {}
+
+  /**
+   * The daily notice sweep (#25): a rolled-out practice hears once per awareness period that it has
+   * ended (its extracts are accepted from that day), within a week of the day. Idempotent (the
+   * dedupe key is the practice and the period's start).
+   */
+  async noticeAwarenessEnded(now: Date = new Date()): Promise<number> {
+    const day = now.toISOString().slice(0, 10);
+    return this.db.transaction(async (tx) => {
+      const rows: { ods: string; started: string; ends: string }[] = await tx.query(
+        `SELECT ods_code AS ods, awareness_started_on::text AS started,
+                (awareness_started_on + $2::int)::text AS ends
+           FROM practices
+          WHERE rollout IN ('pilot', 'national') AND awareness_started_on IS NOT NULL
+            AND awareness_started_on + $2::int <= $1::date AND awareness_started_on + $2::int > $1::date - 7
+          ORDER BY ods_code`,
+        [day, this.config.awarenessDays],
+      );
+      let queued = 0;
+      for (const r of rows)
+        queued += await this.notifications.enqueue(tx, {
+          kind: 'awareness.ended',
+          to: { practiceOds: r.ods },
+          subject: { type: 'Practice', id: r.ods },
+          params: { ods: r.ods, date: r.ends },
+          dedupeKey: `awareness.ended:${r.ods}:${r.started}`,
+        });
+      return queued;
+    });
+  }
 
   toResponse = (p: Practice): PracticeDto => ({
     odsCode: p.odsCode,

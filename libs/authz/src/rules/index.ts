@@ -4,6 +4,7 @@ import { bidRules } from './bid.rules';
 import { datasetRules } from './dataset.rules';
 import { organisationRules } from './organisation.rules';
 import { extractRules } from './extract.rules';
+import { notificationRules } from './notification.rules';
 import { objectionRules } from './objection.rules';
 import { practiceRules } from './practice.rules';
 import { profileRules } from './profile.rules';
@@ -26,4 +27,5 @@ export const RULES: RulesFile[] = [
   extractRules,
   objectionRules,
   releaseRules,
+  notificationRules,
 ];

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import type { NotificationsService } from '@custodian/notifications';
 import { RegisterLogService, RegisterService } from '@custodian/register';
 import { ReleaseKeys } from '../keys';
 import { LatticeNode } from '../k-anonymity';
@@ -23,6 +24,7 @@ export interface EngineContext {
   jobs: JobsService;
   register: RegisterService;
   registerLog: RegisterLogService;
+  notifications: NotificationsService;
 }
 
 /** A statement of the preparation's transaction (timed: see `prepareOnSnapshot`). */

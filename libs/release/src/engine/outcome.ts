@@ -67,6 +67,14 @@ export async function recordCompleted(
       },
       tx,
     );
+    // The recipients hear that the release is ready to download (#25), with the release itself.
+    await ctx.notifications.enqueue(tx, {
+      kind: 'release.ready',
+      to: { users: rel.spec.recipients, organisationId: rel.spec.organisationId },
+      bidId: rel.bid_id,
+      subject: { type: 'Release', id: releaseId },
+      params: { bidId: rel.bid_id },
+    });
     await ctx.audit.record(
       {
         action: 'release.completed',

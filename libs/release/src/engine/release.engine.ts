@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { NotificationsService } from '@custodian/notifications';
 import { RegisterLogService, RegisterService } from '@custodian/register';
 import path from 'node:path';
 import { bytesNeeded, DiskFull, ensureRoom, isDiskFull } from '../disk-space';
@@ -51,6 +52,7 @@ export class ReleaseEngine {
     private readonly jobs: JobsService,
     private readonly register: RegisterService,
     private readonly registerLog: RegisterLogService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   private get ctx(): EngineContext {
@@ -62,6 +64,7 @@ export class ReleaseEngine {
       jobs: this.jobs,
       register: this.register,
       registerLog: this.registerLog,
+      notifications: this.notifications,
     };
   }
 

@@ -24,6 +24,7 @@ import { OneNormaliser1764000025000 } from './1764000025000-one-normaliser';
 import { Transparency1764000031000 } from './1764000031000-transparency';
 import { AuditPosition1764000032000 } from './1764000032000-audit-position';
 import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-decisions';
+import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -56,4 +57,5 @@ export const MIGRATIONS = [
   Transparency1764000031000,
   AuditPosition1764000032000,
   RegisterLogDecisions1764000034000,
+  BidAmendments1764000035000,
 ];

@@ -5,7 +5,7 @@ import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
 import { BidWorkflow } from './bid-workflow';
-import { Agreement, Bid, BidEvent } from './bid.entity';
+import { Agreement, Bid, BidEvent, BidVersion } from './bid.entity';
 import { BidsService } from './bids.service';
 import { CohortService } from './cohort.service';
 
@@ -13,7 +13,7 @@ import { CohortService } from './cohort.service';
 export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Bid, BidEvent, Agreement]), AuditModule, CatalogModule],
+  imports: [TypeOrmModule.forFeature([Bid, BidEvent, Agreement, BidVersion]), AuditModule, CatalogModule],
   providers: [BidWorkflow, BidsService, AgreementsService, CohortService],
   exports: [BidWorkflow, BidsService, AgreementsService, CohortService],
 })

@@ -4,6 +4,7 @@ import { AuditModule } from '@custodian/audit';
 import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
+import { BidAmendmentsService } from './bid-amendments.service';
 import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent, BidVersion } from './bid.entity';
 import { BidsService } from './bids.service';
@@ -14,8 +15,8 @@ export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Bid, BidEvent, Agreement, BidVersion]), AuditModule, CatalogModule],
-  providers: [BidWorkflow, BidsService, AgreementsService, CohortService],
-  exports: [BidWorkflow, BidsService, AgreementsService, CohortService],
+  providers: [BidWorkflow, BidsService, AgreementsService, BidAmendmentsService, CohortService],
+  exports: [BidWorkflow, BidsService, AgreementsService, BidAmendmentsService, CohortService],
 })
 export class BidsModule implements OnApplicationBootstrap {
   constructor(

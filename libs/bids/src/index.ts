@@ -22,3 +22,9 @@ export {
   LOCK_BID_SQL,
   REVIEWER_BID_SQL,
 } from './bid-queries';
+export { amendmentDiff, type AmendableContent, type AmendmentDiff, type DiffEntry } from './amendment-diff';
+export { AMENDMENT_TRANSITIONS, type AmendmentAction } from './amendment-state';
+export { AmendmentDto, AmendmentDiffEntryDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
+export { BidAmendmentsService } from './bid-amendments.service';
+export { BidAmendmentsController } from './bid-amendments.controller';
+export { BidVersion, type AmendmentScope, type VersionState, VERSION_STATES } from './bid.entity';

@@ -255,6 +255,13 @@ export class BidAmendmentsService {
     if (action !== 'withdraw' && action !== 'accept') assertAmendable(bid);
     const from = amendment.state;
     const to = check.transition.to;
+    if (action === 'screen_accept') {
+      // A review round of its own, counted on the bid's rounds so votes keep one key (bid, round, voter).
+      const round = bid.reviewRound + 1;
+      await tx.update(Bid, { id: bid.id }, { reviewRound: round });
+      bid.reviewRound = round;
+      opts = { ...opts, set: { ...(opts.set ?? {}), reviewRound: round } };
+    }
     await tx.update(
       BidVersion,
       { bidId: bid.id, version: amendment.version },

@@ -17,6 +17,7 @@ export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
 export { BIDS_ERRORS } from './bids.errors';
 export {
   agreementInForce,
+  AMENDMENT_REGISTER_FACTS_SQL,
   bidOrganisationOf,
   consentCohortOf,
   LOCK_BID_SQL,

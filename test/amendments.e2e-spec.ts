@@ -141,7 +141,10 @@ describe('amendments', () => {
       'AMENDMENT_OPEN',
     );
 
-    const accepted = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth).expect(200);
+    const accepted = await t.http
+      .post(`/api/bids/${bidId}/agreement/accept`)
+      .set(researcher.auth)
+      .expect(200);
     expect(accepted.body).toMatchObject({
       state: 'active',
       version: 2,
@@ -187,7 +190,10 @@ describe('amendments', () => {
 
     // In review: the reviewers see the diff; releases go on under v1.
     const seen = await t.http.get(`/api/bids/${bidId}/amendments/2`).set(panel[0].auth).expect(200);
-    expect(seen.body).toMatchObject({ state: 'in_review', diff: [{ field: 'datasets.gp', effect: 'widens' }] });
+    expect(seen.body).toMatchObject({
+      state: 'in_review',
+      diff: [{ field: 'datasets.gp', effect: 'widens' }],
+    });
     const during = await release(bidId);
     expect(during.header).toEqual(['pseudo_id', 'birth_year_month', 'code', 'event_date']);
     expect(during.spec).toMatchObject({ agreementVersion: 1 });
@@ -258,7 +264,9 @@ describe('amendments', () => {
     });
     expect(bid.body.agreement.reference).toMatch(/-v1$/);
     expect(bid.body.datasets[0].fields).not.toContain('sex');
-    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM agreements WHERE bid_id = $1`, [bidId]);
+    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM agreements WHERE bid_id = $1`, [
+      bidId,
+    ]);
     expect(rows[0].n).toBe(1);
     // A new amendment may be opened after a rejection.
     await amend(bidId, { reason: 'Finishing the work a little sooner', durationMonths: 9 }).expect(201);

@@ -41,7 +41,11 @@ describe('portal: amendments', () => {
   }
   const get = (b: Browser, path: string) => t.http.get(path).set('cookie', b.cookie);
   const post = (b: Browser, path: string, form: Record<string, unknown>) =>
-    t.http.post(path).set('cookie', b.cookie).type('form').send({ _csrf: b.csrf, ...form });
+    t.http
+      .post(path)
+      .set('cookie', b.cookie)
+      .type('form')
+      .send({ _csrf: b.csrf, ...form });
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
@@ -89,9 +93,10 @@ describe('portal: amendments', () => {
     for (const member of panel) {
       const b = await signIn((member.user as unknown as { email: string }).email, '/panel');
       expect((await get(b, `/panel/${bid.id}/amendments/2`).expect(200)).text).toContain('datasets.gp');
-      await post(b, `/panel/${bid.id}/amendments/2`, { conflictOfInterest: 'no', decision: 'approve' }).expect(
-        303,
-      );
+      await post(b, `/panel/${bid.id}/amendments/2`, {
+        conflictOfInterest: 'no',
+        decision: 'approve',
+      }).expect(303);
     }
 
     // The researcher accepts agreement v2: the amendment is in force.

@@ -297,7 +297,10 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
   },
   'PATCH /api/bids/{id}/amendments/{version}': { durationMonths: 12 },
   'POST /api/bids/{id}/amendments/{version}/withdraw': { remarks: 'No longer needed.' },
-  'POST /api/bids/{id}/amendments/{version}/screen': { outcome: 'accept', remarks: 'To the panel: it widens.' },
+  'POST /api/bids/{id}/amendments/{version}/screen': {
+    outcome: 'accept',
+    remarks: 'To the panel: it widens.',
+  },
   'POST /api/bids/{id}/amendments/{version}/votes': { decision: 'approve', conflictOfInterest: false },
   'POST /api/bids/{id}/close': { remarks: 'The study has finished.' },
   'POST /api/sources/hes':

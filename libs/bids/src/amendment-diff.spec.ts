@@ -24,7 +24,13 @@ describe('amendmentDiff (#25): narrowing or widening, field by field', () => {
       V1,
       with_({
         datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
-        cohort: { practices: ['A81001'], eventsFrom: '2011-01-01', eventsTo: '2014-12-31', ageMin: 18, ageMax: 80 },
+        cohort: {
+          practices: ['A81001'],
+          eventsFrom: '2011-01-01',
+          eventsTo: '2014-12-31',
+          ageMin: 18,
+          ageMax: 80,
+        },
         durationMonths: 6,
         recipients: ['r1'],
       }),
@@ -90,7 +96,9 @@ describe('amendmentDiff (#25): narrowing or widening, field by field', () => {
     datasets: fc
       .subarray(['gp', 'hes', 'social_care'], { minLength: 1 })
       .chain((ds) =>
-        fc.tuple(...ds.map((d) => fc.subarray(FIELDS, { minLength: 1 }).map((fields) => ({ dataset: d, fields })))),
+        fc.tuple(
+          ...ds.map((d) => fc.subarray(FIELDS, { minLength: 1 }).map((fields) => ({ dataset: d, fields }))),
+        ),
       ),
     cohort: fc.record({
       practices: opt(fc.subarray(PRACTICES, { minLength: 1 })),
@@ -106,7 +114,9 @@ describe('amendmentDiff (#25): narrowing or widening, field by field', () => {
   const tiers = fc.constantFrom<Tier>('identifiable', 'pseudonymised', 'anonymised', 'aggregate');
 
   it('a version compared with itself has no change, at every tier', () => {
-    fc.assert(fc.property(content, tiers, (c, tier) => amendmentDiff(c, structuredClone(c), tier).scope === null));
+    fc.assert(
+      fc.property(content, tiers, (c, tier) => amendmentDiff(c, structuredClone(c), tier).scope === null),
+    );
   });
 
   it('a narrowing change reversed is a widening one (nothing both narrows and widens)', () => {
@@ -143,15 +153,20 @@ describe('amendmentDiff (#25): narrowing or widening, field by field', () => {
 
   it('a subset of fields with a cohort as tight on every key narrows at the record-level tiers with a person key', () => {
     fc.assert(
-      fc.property(content, fc.constantFrom<Tier>('identifiable', 'pseudonymised'), fc.integer(), (a, tier, seed) => {
-        const b: AmendableContent = {
-          ...a,
-          datasets: a.datasets.map((d, i) => ({ ...d, fields: d.fields.slice(0, 1 + ((seed + i) & 1)) })),
-          cohort: { ...a.cohort, ageMin: (a.cohort.ageMin ?? 0) + 1 },
-          durationMonths: Math.max(1, a.durationMonths - 1),
-        };
-        expect(amendmentDiff(a, b, tier).scope).toBe('narrowing');
-      }),
+      fc.property(
+        content,
+        fc.constantFrom<Tier>('identifiable', 'pseudonymised'),
+        fc.integer(),
+        (a, tier, seed) => {
+          const b: AmendableContent = {
+            ...a,
+            datasets: a.datasets.map((d, i) => ({ ...d, fields: d.fields.slice(0, 1 + ((seed + i) & 1)) })),
+            cohort: { ...a.cohort, ageMin: (a.cohort.ageMin ?? 0) + 1 },
+            durationMonths: Math.max(1, a.durationMonths - 1),
+          };
+          expect(amendmentDiff(a, b, tier).scope).toBe('narrowing');
+        },
+      ),
     );
   });
 });

@@ -61,7 +61,11 @@ const words = (v: readonly string[] | string | number | undefined | null): strin
  * a cohort key removed or loosened on any bound, an empty list (ambiguous), a longer term, a new
  * recipient, and any change of data at the anonymised and aggregate tiers.
  */
-export function amendmentDiff(inForce: AmendableContent, proposed: AmendableContent, tier: Tier): AmendmentDiff {
+export function amendmentDiff(
+  inForce: AmendableContent,
+  proposed: AmendableContent,
+  tier: Tier,
+): AmendmentDiff {
   const entries: DiffEntry[] = [];
   const subsetTier = SUBSET_TIERS.includes(tier);
   const push = (field: string, a: DiffEntry['inForce'], b: DiffEntry['proposed'], narrows: boolean) =>
@@ -95,7 +99,8 @@ export function amendmentDiff(inForce: AmendableContent, proposed: AmendableCont
     if (a === b) continue;
     const lower = (LOWER_BOUNDS as readonly string[]).includes(k);
     const tighter =
-      b !== undefined && (a === undefined || (lower ? (b as string | number) >= a : (b as string | number) <= a));
+      b !== undefined &&
+      (a === undefined || (lower ? (b as string | number) >= a : (b as string | number) <= a));
     push(`cohort.${k}`, words(a), words(b), subsetTier && tighter);
   }
 

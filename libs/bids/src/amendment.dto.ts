@@ -28,7 +28,10 @@ export class CreateAmendmentDto {
   @MinLength(10)
   @MaxLength(5000)
   reason!: string;
-  @ApiPropertyOptional({ type: [DatasetRequestDto], description: 'Datasets and fields, replacing those in force' })
+  @ApiPropertyOptional({
+    type: [DatasetRequestDto],
+    description: 'Datasets and fields, replacing those in force',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
@@ -36,7 +39,10 @@ export class CreateAmendmentDto {
   @ValidateNested({ each: true })
   @Type(() => DatasetRequestDto)
   datasets?: DatasetRequestDto[];
-  @ApiPropertyOptional({ type: CohortDto, description: 'The cohort, replacing the one in force (every key optional)' })
+  @ApiPropertyOptional({
+    type: CohortDto,
+    description: 'The cohort, replacing the one in force (every key optional)',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => CohortDto)
@@ -65,9 +71,16 @@ export class CreateAmendmentDto {
 export class UpdateAmendmentDto extends PartialType(CreateAmendmentDto) {}
 
 export class AmendmentDiffEntryDto {
-  @ApiProperty({ example: 'datasets.gp', description: 'The changed field (`datasets.<id>`, `cohort.<key>`, …)' })
+  @ApiProperty({
+    example: 'datasets.gp',
+    description: 'The changed field (`datasets.<id>`, `cohort.<key>`, …)',
+  })
   field!: string;
-  @ApiProperty({ type: String, nullable: true, description: 'In force, in words (null: not requested / no restriction)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'In force, in words (null: not requested / no restriction)',
+  })
   inForce!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'Proposed, in words' })
   proposed!: string | null;
@@ -94,7 +107,10 @@ export class AmendmentDto {
   @ApiProperty({ type: [String] }) recipients!: string[];
   @ApiProperty({ type: [String], description: 'Conditions its approval adds to the agreement' })
   conditions!: string[];
-  @ApiProperty({ type: [AmendmentDiffEntryDto], description: 'Field by field, against the version it amends' })
+  @ApiProperty({
+    type: [AmendmentDiffEntryDto],
+    description: 'Field by field, against the version it amends',
+  })
   diff!: AmendmentDiffEntryDto[];
   @ApiProperty({ type: String, nullable: true, description: 'The agreement version offered on its approval' })
   agreementReference!: string | null;

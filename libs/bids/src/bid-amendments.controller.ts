@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseIntPipe,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -30,7 +40,9 @@ export class BidAmendmentsController {
   @Post()
   @Can('update', 'Bid')
   @ApiCreatedResponse({ type: AmendmentDto })
-  @ApiBadRequestResponse({ description: 'Invalid body, AMENDMENT_EMPTY (nothing changes), field outside the catalogue…' })
+  @ApiBadRequestResponse({
+    description: 'Invalid body, AMENDMENT_EMPTY (nothing changes), field outside the catalogue…',
+  })
   @ApiConflictResponse({
     description: 'NOT_AMENDABLE (the bid is not approved or active), AMENDMENT_OPEN (one is already open)',
   })

@@ -12,6 +12,7 @@ import {
   type RequestMeta,
 } from '@custodian/core';
 import { amendmentDiff, type AmendableContent } from './amendment-diff';
+import { assertAmendable, contentOf, merged, toAmendmentDto } from './amendment-content';
 import {
   AMENDABLE_BID_STATES,
   AMENDMENT_EDITABLE,
@@ -27,28 +28,6 @@ import type { ActingRole } from './bid-state';
 import { BidWorkflow, type Actor } from './bid-workflow';
 import { Agreement, Bid, BidVersion, OPEN_VERSION_STATES } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
-
-const contentOf = (x: Bid | BidVersion): AmendableContent => ({
-  datasets: x.datasets,
-  cohort: x.cohort ?? {},
-  aggregation: x.aggregation,
-  durationMonths: x.durationMonths,
-  recipients: x.recipients,
-});
-
-/** Drops keys whose value is undefined (a DTO's absent properties), as the stored JSON would. */
-const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-
-function merged(base: AmendableContent, dto: UpdateAmendmentDto): AmendableContent {
-  return {
-    datasets: dto.datasets ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields })) : base.datasets,
-    cohort: dto.cohort !== undefined ? plain({ ...dto.cohort }) : base.cohort,
-    aggregation:
-      dto.aggregation !== undefined ? { dimensions: [...dto.aggregation.dimensions] } : base.aggregation,
-    durationMonths: dto.durationMonths ?? base.durationMonths,
-    recipients: dto.recipients ?? base.recipients,
-  };
-}
 
 const describe = (a: AmendmentAction) =>
   ({
@@ -195,11 +174,13 @@ export class BidAmendmentsService {
   async list(user: Principal, bidId: string): Promise<AmendmentDto[]> {
     const bid = await this.visibleBid(user, bidId);
     const own = applicantOrg(user) === bid.organisationId;
-    const rows = await this.db.getRepository(BidVersion).find({ where: { bidId }, order: { version: 'DESC' } });
+    const rows = await this.db
+      .getRepository(BidVersion)
+      .find({ where: { bidId }, order: { version: 'DESC' } });
     const agreements = await this.db.getRepository(Agreement).find({ where: { bidId } });
     return rows
       .filter((r) => own || r.state !== 'draft')
-      .map((r) => this.toDto(bid, r, rows, agreements));
+      .map((r) => toAmendmentDto(bid, r, rows, agreements));
   }
 
   async get(user: Principal, bidId: string, version: number): Promise<AmendmentDto> {
@@ -335,7 +316,12 @@ export class BidAmendmentsService {
     await tx.update(
       Bid,
       { id: bid.id },
-      { ...contentOf(amendment), conditions: offer.conditions, version: amendment.version, updatedAt: new Date() },
+      {
+        ...contentOf(amendment),
+        conditions: offer.conditions,
+        version: amendment.version,
+        updatedAt: new Date(),
+      },
     );
     return true;
   }
@@ -392,43 +378,6 @@ export class BidAmendmentsService {
     const rows = await em.find(BidVersion, { where: { bidId: bid.id } });
     const row = rows.find((r) => r.version === version);
     if (!row || (!own && row.state === 'draft')) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
-    return this.toDto(bid, row, rows, await em.find(Agreement, { where: { bidId: bid.id } }));
+    return toAmendmentDto(bid, row, rows, await em.find(Agreement, { where: { bidId: bid.id } }));
   }
-
-  private toDto(bid: Bid, r: BidVersion, all: BidVersion[], agreements: Agreement[]): AmendmentDto {
-    const base = all.find((x) => x.version === r.baseVersion);
-    const diff = base ? amendmentDiff(contentOf(base), contentOf(r), bid.grantedTier!).entries : [];
-    return {
-      bidId: r.bidId,
-      version: r.version,
-      baseVersion: r.baseVersion,
-      state: r.state,
-      scope: r.scope,
-      reason: r.reason,
-      datasets: r.datasets,
-      cohort: r.cohort,
-      aggregation: r.aggregation,
-      durationMonths: r.durationMonths,
-      recipients: r.recipients,
-      conditions: r.conditions,
-      diff,
-      agreementReference:
-        agreements.filter((a) => a.bidVersion === r.version).sort((a, b) => b.version - a.version)[0]
-          ?.reference ?? null,
-      createdAt: r.createdAt,
-      updatedAt: r.updatedAt,
-      submittedAt: r.submittedAt,
-      decidedAt: r.decidedAt,
-    };
-  }
-}
-
-/** Only an approved or active bid is amended (409 otherwise). */
-function assertAmendable(bid: Bid): void {
-  if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state))
-    throw new ConflictError(
-      BIDS_ERRORS.NOT_AMENDABLE,
-      `A bid in state ${bid.state} cannot be amended: only approved and active bids are`,
-      { state: bid.state },
-    );
 }

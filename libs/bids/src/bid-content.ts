@@ -69,13 +69,9 @@ export async function validateBidContent(
       );
     const unknown = c.aggregation.dimensions.filter((d) => !catalog.dimensions.some((x) => x.name === d));
     if (unknown.length)
-      throw new ValidationError(
-        BIDS_ERRORS.UNKNOWN_DIMENSION,
-        `Unknown dimensions: ${unknown.join(', ')}`,
-        {
-          dimensions: unknown,
-        },
-      );
+      throw new ValidationError(BIDS_ERRORS.UNKNOWN_DIMENSION, `Unknown dimensions: ${unknown.join(', ')}`, {
+        dimensions: unknown,
+      });
   } else if (c.aggregation) {
     throw new ValidationError(
       BIDS_ERRORS.AGGREGATION_NOT_ALLOWED,

@@ -5,7 +5,11 @@ import { Bid } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
 
 /** Locks the bid of the applicant's organisation, or 404 (never 403: its existence is not disclosed). */
-export async function lockBidForApplicant(tx: EntityManager, id: string, organisationId: string): Promise<Bid> {
+export async function lockBidForApplicant(
+  tx: EntityManager,
+  id: string,
+  organisationId: string,
+): Promise<Bid> {
   const bid = await tx.findOne(Bid, { where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
   if (!bid) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
   return bid;

@@ -125,7 +125,14 @@ export class BidEvent {
   @Column({ type: 'jsonb', default: {} }) details!: Record<string, unknown>;
 }
 
-export const AGREEMENT_STATUSES = ['offered', 'active', 'expired', 'revoked', 'closed', 'superseded'] as const;
+export const AGREEMENT_STATUSES = [
+  'offered',
+  'active',
+  'expired',
+  'revoked',
+  'closed',
+  'superseded',
+] as const;
 export type AgreementStatus = (typeof AGREEMENT_STATUSES)[number];
 
 @Entity('agreements')

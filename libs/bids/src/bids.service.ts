@@ -10,103 +10,32 @@ import {
   assertPageInRange,
   ConflictError,
   ForbiddenError,
-  NotFoundError,
-  ValidationError,
   type Principal,
   type RequestMeta,
 } from '@custodian/core';
 import { AgreementsService } from './agreements.service';
+import {
+  bidColumns,
+  bidFromRow,
+  type BidPage,
+  type BidWithAgreement,
+  LATEST_AGREEMENT,
+  readBidRow,
+} from './bid-read';
 import { AMENDMENT_TRANSITIONS } from './amendment-state';
 import { BidAmendmentsService } from './bid-amendments.service';
-import { applicantOrg, seesInternals, visibleBidsWhere } from './bid-access';
+import { seesInternals, visibleBidsWhere } from './bid-access';
 import { type BidContent, validateBidContent } from './bid-content';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
-import { Agreement, Bid, BidEvent } from './bid.entity';
+import { Bid, BidEvent } from './bid.entity';
 import { linkingFieldsOf, NO_LINKAGE_CONDITION, overlapOf } from './linkage-risk';
-import type {
-  LinkageRiskDto,
-  AgreementDto,
-  BidDto,
-  BidEventDto,
-  CreateBidDto,
-  PendingAmendmentDto,
-  ListBidsQueryDto,
-  UpdateBidDto,
-} from './dto';
+import type { LinkageRiskDto, BidEventDto, CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
 import { BIDS_ERRORS } from './bids.errors';
-
-export type BidWithAgreement = Bid & {
-  agreement: Agreement | null;
-  /** The open amendment that has left draft, if any (#25). */
-  pendingAmendment?: PendingAmendmentDto | null;
-  /** The applicant organisation's name and kind (read with the bid, for the people who may read it). */
-  organisationName?: string;
-  organisationKind?: string;
-};
-export interface BidPage {
-  items: Readonly<BidWithAgreement>[];
-  total: number;
-}
 
 /** Pages of up to this many bids are kept by the read cache; larger ones are read every time. */
 const MAX_CACHED_PAGE = 50;
-
-/**
- * A bid's (`b`) agreement for the version in force: its latest (an amendment's agreement offered and
- * not yet accepted is not it; it shows under `pendingAmendment`).
- */
-const LATEST_AGREEMENT = `SELECT * FROM agreements a WHERE a.bid_id = b.id AND a.bid_version = b.version ORDER BY a.version DESC LIMIT 1`;
-
-/** The bid's (`b`) open amendment once submitted (a draft is its applicant's alone: GET …/amendments). */
-const PENDING_AMENDMENT = `(SELECT json_build_object('version', v.version, 'state', v.state, 'scope', v.scope)
-     FROM bid_versions v WHERE v.bid_id = b.id AND v.state IN ('submitted','returned','in_review','approved'))`;
-
-export const toAgreementResponse = (a: Agreement): AgreementDto => ({
-  reference: a.reference,
-  version: a.version,
-  status: a.status,
-  tier: a.tier,
-  durationMonths: a.durationMonths,
-  conditions: a.conditions,
-  startDate: a.startDate,
-  endDate: a.endDate,
-});
-
-export const toBidResponse = (b: BidWithAgreement): BidDto => ({
-  id: b.id,
-  organisationId: b.organisationId,
-  createdBy: b.createdBy,
-  state: b.state,
-  title: b.title,
-  purpose: b.purpose,
-  publicBenefit: b.publicBenefit,
-  legalBasis: b.legalBasis,
-  legalBasisReference: b.legalBasisReference,
-  requestedTier: b.requestedTier,
-  grantedTier: b.grantedTier,
-  datasets: b.datasets,
-  cohort: b.cohort,
-  aggregation: b.aggregation,
-  durationMonths: b.durationMonths,
-  recipients: b.recipients,
-  conditions: b.conditions,
-  cohortSize: b.cohortSize,
-  version: b.version,
-  pendingAmendment: b.pendingAmendment ?? null,
-  agreement: b.agreement ? toAgreementResponse(b.agreement) : null,
-  organisation: {
-    name: b.organisationName ?? '',
-    kind: b.organisationKind ?? '',
-    commercial: b.organisationKind === 'commercial',
-  },
-  createdAt: b.createdAt,
-  updatedAt: b.updatedAt,
-  submittedAt: b.submittedAt,
-  decidedAt: b.decidedAt,
-});
-
 
 /** Bids: their content, visibility, and the applicant's transitions (screening and votes: @custodian/governance). */
 /** Events that are the panel's collective decision: shown to the applicant without the member's identity. */
@@ -251,7 +180,7 @@ export class BidsService {
     const rows: Record<string, unknown>[] = await this.db.query(
       `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM bids b WHERE ${where}) t
          LEFT JOIN LATERAL (
-           SELECT ${this.columns()}, b.ord
+           SELECT ${bidColumns(this.db)}, b.ord
              FROM (SELECT b.*, row_number() OVER (ORDER BY b.created_at DESC, b.id) AS ord
                      FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5) b
              LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true) p ON true
@@ -260,7 +189,7 @@ export class BidsService {
     );
     const total = (rows[0]?.total as number) ?? 0;
     assertPageInRange(q.page, q.limit, total);
-    const page = { items: rows[0]?.id ? rows.map((r) => this.fromRow(r)) : [], total };
+    const page = { items: rows[0]?.id ? rows.map((r) => bidFromRow(r)) : [], total };
     this.reads.set(key, page, begun);
     return page;
   }
@@ -412,64 +341,13 @@ export class BidsService {
     return lockBidForReviewer(tx, id);
   }
 
-  /**
-   * The select list of a bid (`b`) and its latest agreement (`a`), from the entities' own column
-   * metadata, so a raw query yields the same properties as the ORM would (dates as YYYY-MM-DD text,
-   * as TypeORM gives them); `fromRow` splits a row back into the two.
-   */
-  private columns(): string {
-    if (!this.selectList) {
-      const list = (entity: typeof Bid | typeof Agreement, alias: string, prefix: string) =>
-        this.db
-          .getMetadata(entity)
-          .columns.map(
-            (c) =>
-              `${alias}.${c.databaseName}${c.type === 'date' ? '::text' : ''} AS "${prefix}${c.propertyName}"`,
-          );
-      const org = (column: string, as: string) =>
-        `(SELECT o.${column} FROM organisations o WHERE o.id = b.organisation_id) AS "${as}"`;
-      this.selectList = [
-        ...list(Bid, 'b', ''),
-        ...list(Agreement, 'a', 'agreement.'),
-        org('name', 'organisationName'),
-        org('kind::text', 'organisationKind'),
-        `${PENDING_AMENDMENT} AS "pendingAmendment"`,
-      ].join(', ');
-    }
-    return this.selectList;
-  }
-  private selectList?: string;
-
-  private fromRow(row: Record<string, unknown>): BidWithAgreement {
-    const bid: Record<string, unknown> = {};
-    const agreement: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) {
-      if (k.startsWith('agreement.')) agreement[k.slice(10)] = v;
-      else if (k !== 'total' && k !== 'ord') bid[k] = v;
-    }
-    return {
-      ...(bid as unknown as Bid),
-      agreement: agreement.id ? (agreement as unknown as Agreement) : null,
-    };
-  }
-
-  /**
-   * A bid with its latest agreement, in one query (within `scope` when given; 404 otherwise). The
-   * one way bids are read back, by `get`, `events` and after every change.
-   */
-  /** The bid with its latest agreement, read in `tx` (what every bid answer returns). */
-  async readBid(
+  /** The bid with its agreement in force, read in `em` (what every bid answer returns; 404 outside `scope`). */
+  readBid(
     em: EntityManager,
     id: string,
     scope?: ReturnType<typeof visibleBidsWhere>,
   ): Promise<BidWithAgreement> {
-    const [row] = await em.query(
-      `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
-        WHERE b.id = $1${scope ? ` AND ${scope.sql}` : ''}`,
-      [id, ...(scope?.params ?? [])],
-    );
-    if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    return this.fromRow(row);
+    return readBidRow(this.db, em, id, scope);
   }
 }
 

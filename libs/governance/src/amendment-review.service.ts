@@ -233,7 +233,13 @@ export class AmendmentReviewService {
     await this.registerLog.appendAmendment(tx, bid.id, amendment.version);
   }
 
-  private async denied(user: Principal, bidId: string, action: string, e: ForbiddenError, meta?: RequestMeta) {
+  private async denied(
+    user: Principal,
+    bidId: string,
+    action: string,
+    e: ForbiddenError,
+    meta?: RequestMeta,
+  ) {
     await this.audit.record({
       action,
       outcome: 'denied',

@@ -142,7 +142,10 @@ export function amendmentVoteRefusal(
       { state: s.amendment.state },
     );
   if (voter.organisationId && voter.organisationId === s.bid.organisationId)
-    return new ForbiddenError(GOVERNANCE_ERRORS.RECUSED, 'You are recused: your organisation is the applicant');
+    return new ForbiddenError(
+      GOVERNANCE_ERRORS.RECUSED,
+      'You are recused: your organisation is the applicant',
+    );
   if (s.screenedIt)
     return new ForbiddenError(
       GOVERNANCE_ERRORS.SEGREGATION_OF_DUTIES,

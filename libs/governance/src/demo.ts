@@ -119,7 +119,8 @@ async function demoAmendment(
 ): Promise<void> {
   const amendments = app.get(BidAmendmentsService);
   const a = await amendments.create(researcher, bidId, {
-    reason: 'The local authority of each service is needed to compare areas, and the study runs six months longer.',
+    reason:
+      'The local authority of each service is needed to compare areas, and the study runs six months longer.',
     datasets: [
       { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date', 'diagnosis_icd10'] },
       { dataset: 'social_care', fields: ['nhs_number', 'la_code', 'service_type', 'start_date', 'end_date'] },

@@ -35,7 +35,12 @@ export const diffRows = (a: Amendment) =>
 const pending = (bid: Bid) => bid.pendingAmendment ?? null;
 
 /** Amendments of approved and active requests waiting in `state` (the officer's and the panel's queues). */
-export async function amendmentsAwaiting(api: PortalApi, req: PortalRequest, state: string, linkBase: string) {
+export async function amendmentsAwaiting(
+  api: PortalApi,
+  req: PortalRequest,
+  state: string,
+  linkBase: string,
+) {
   const bids = [...(await listBids(api, req, 'active')), ...(await listBids(api, req, 'approved'))];
   return bids
     .filter((b) => b.pendingAmendment?.state === state)
@@ -100,7 +105,8 @@ export class ResearcherAmendmentController {
         req.portal!.dirty = true;
         throw new PortalRedirect(`/requests/${id}/amendments/${created.body.version}`);
       }
-      if (created.status !== 400 && created.status !== 409) throw new ApiCallError(created.status, created.body);
+      if (created.status !== 400 && created.status !== 409)
+        throw new ApiCallError(created.status, created.body);
       errors.add('reason', created.body.message ?? 'The amendment could not be saved');
     }
     await this.render(req, reply, bid, { ...body }, errors, 400);
@@ -195,7 +201,8 @@ export class ScreeningAmendmentController {
     const errors = formErrors();
     if (!['accept', 'return', 'approve'].includes(outcome))
       errors.add('outcome', 'Select an outcome', 'outcome');
-    if (outcome === 'return' && !remarks) errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    if (outcome === 'return' && !remarks)
+      errors.add('remarks', 'Enter remarks telling the applicant what to change');
     let status = 400;
     if (!errors.any()) {
       const res = await this.api.call<{ message?: string }>(
@@ -250,7 +257,9 @@ export class ScreeningAmendmentController {
         outcomeItems: [
           ['accept', 'Accept it into the panel’s review'],
           ['return', 'Return it to the applicant with remarks'],
-          ...(amendment.scope === 'narrowing' ? [['approve', 'Approve it (it only narrows what is approved)']] : []),
+          ...(amendment.scope === 'narrowing'
+            ? [['approve', 'Approve it (it only narrows what is approved)']]
+            : []),
         ].map(([value, text]) => ({ value, text, checked: values.outcome === value })),
         values,
         errors: errors.list,
@@ -293,21 +302,32 @@ export class PanelAmendmentController {
     const conflict = str(body.conflictOfInterest);
     const errors = formErrors();
     if (!['yes', 'no'].includes(conflict))
-      errors.add('conflictOfInterest', 'Select whether you have a conflict of interest', 'conflictOfInterest');
-    if (!['approve', 'reject', 'return'].includes(decision)) errors.add('decision', 'Select your decision', 'decision');
+      errors.add(
+        'conflictOfInterest',
+        'Select whether you have a conflict of interest',
+        'conflictOfInterest',
+      );
+    if (!['approve', 'reject', 'return'].includes(decision))
+      errors.add('decision', 'Select your decision', 'decision');
     let status = 400;
     if (!errors.any()) {
-      const res = await this.api.call<{ counted: number; quorum: number; amendmentState: string; message?: string }>(
-        req,
-        'POST',
-        `/api/bids/${id}/amendments/${version}/votes`,
-        { decision, conflictOfInterest: conflict === 'yes' },
-      );
+      const res = await this.api.call<{
+        counted: number;
+        quorum: number;
+        amendmentState: string;
+        message?: string;
+      }>(req, 'POST', `/api/bids/${id}/amendments/${version}/votes`, {
+        decision,
+        conflictOfInterest: conflict === 'yes',
+      });
       if (res.status === 201) {
         const r = res.body;
         req.portal!.session.flash =
           r.amendmentState === 'in_review'
-            ? { title: 'Your vote was recorded', body: `${r.counted} of ${r.quorum} votes needed for a decision.` }
+            ? {
+                title: 'Your vote was recorded',
+                body: `${r.counted} of ${r.quorum} votes needed for a decision.`,
+              }
             : { title: `Quorum reached: the amendment is ${r.amendmentState.replace(/_/g, ' ')}` };
         req.portal!.dirty = true;
         throw new PortalRedirect(`/panel/${id}/amendments/${version}`);

@@ -169,7 +169,12 @@ export class RegisterLogLineDto {
     description: 'decision or amendment; absent on a release line',
   })
   kind?: 'decision' | 'amendment';
-  @ApiProperty({ type: 'integer', minimum: 2, required: false, description: 'An amendment line: the bid version' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 2,
+    required: false,
+    description: 'An amendment line: the bid version',
+  })
   version?: number;
   @ApiProperty({ enum: ['narrowing', 'widening'], required: false, description: 'An amendment line' })
   scope?: string;

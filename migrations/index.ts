@@ -29,6 +29,7 @@ import { PatientAddressHistory1764000042000 } from './1764000042000-patient-addr
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
+import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -66,4 +67,5 @@ export const MIGRATIONS = [
   CohortIndexes1764000038000,
   AggregateCellLedger1764000036000,
   Notifications1764000037000,
+  BidAmendments1764000035000,
 ];

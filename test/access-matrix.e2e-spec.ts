@@ -5,7 +5,11 @@ import { ACCESS } from './access-matrix';
 import { UPLOAD_TYPES } from './support/body-routes';
 import { declaredRoutes } from './routes.e2e-spec';
 
-const PARAMS: Record<string, () => string> = { ods: () => 'A81001', name: () => 'manifest.json' };
+const PARAMS: Record<string, () => string> = {
+  ods: () => 'A81001',
+  name: () => 'manifest.json',
+  version: () => '2',
+};
 const concrete = (path: string) => path.replace(/:(\w+)/g, (_m, p: string) => (PARAMS[p] ?? randomUUID)());
 
 describe('authorisation matrix: every route × every role (and anonymous)', () => {

@@ -59,6 +59,26 @@ describe('demo bids', () => {
       .set(panel2)
       .send({ decision: 'approve', conflictOfInterest: false })
       .expect(201);
+    // The active bid has an amendment in review (#25): the panel sees its diff and votes on it.
+    const { rows: amended } = await t.sql.query(
+      `SELECT v.bid_id, v.version, v.state, v.scope, b.state AS bid FROM bid_versions v JOIN bids b ON b.id = v.bid_id
+        WHERE v.version > 1`,
+    );
+    expect(amended).toEqual([
+      { bid_id: expect.any(String), version: 2, state: 'in_review', scope: 'widening', bid: 'active' },
+    ]);
+    const amendment = (
+      await t.http.get(`/api/bids/${amended[0].bid_id}/amendments/2`).set(panel2).expect(200)
+    ).body;
+    expect(amendment.diff.map((d: { field: string }) => d.field)).toEqual([
+      'datasets.social_care',
+      'durationMonths',
+    ]);
+    await t.http
+      .post(`/api/bids/${amended[0].bid_id}/amendments/2/votes`)
+      .set(panel2)
+      .send({ decision: 'approve', conflictOfInterest: false })
+      .expect(201);
     const officer = await login('release.officer@custodian.example');
     const submitted = (await t.http.get('/api/bids?state=submitted').set(officer).expect(200)).body.items;
     await t.http

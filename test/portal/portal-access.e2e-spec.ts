@@ -31,6 +31,13 @@ const PAGES: Record<string, 'public' | 'signed-in' | Role[]> = {
   'POST /requests/:id/accept': ['researcher'],
   'GET /requests/:id/releases/:releaseId/files/:name': ['researcher'],
   'GET /requests/:id/edit': ['researcher'],
+  'GET /requests/:id/amend': ['researcher'],
+  'POST /requests/:id/amend': ['researcher'],
+  'GET /requests/:id/amendments/:version': ['researcher'],
+  'GET /screening/:id/amendments/:version': ['release_officer'],
+  'POST /screening/:id/amendments/:version': ['release_officer'],
+  'GET /panel/:id/amendments/:version': ['panel_member'],
+  'POST /panel/:id/amendments/:version': ['panel_member'],
   'POST /requests/:id/edit': ['researcher'],
   'GET /requests/:id/withdraw': ['researcher'],
   'POST /requests/:id/withdraw': ['researcher'],
@@ -149,7 +156,10 @@ describe('portal access', () => {
     for (const [key, access] of Object.entries(PAGES)) {
       const [method, path] = key.split(' ');
       if (method !== 'GET' || access === 'public') continue;
-      const url = path.replace(/:name/, 'manifest.json').replace(/:\w+/g, () => randomUUID());
+      const url = path
+        .replace(/:name/, 'manifest.json')
+        .replace(/:version/, '2')
+        .replace(/:\w+/g, () => randomUUID());
       const anon = await t.http.get(url);
       if (anon.status !== 303 || !String(anon.headers.location).startsWith('/sign-in?next='))
         wrong.push(`${key} anonymous → ${anon.status} ${anon.headers.location}`);

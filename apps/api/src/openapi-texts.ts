@@ -103,7 +103,39 @@ export const OPERATION_TEXTS: Record<string, [summary: string, description: stri
   ],
   'POST /api/bids/{id}/agreement/accept': [
     'Accept the data sharing agreement',
-    'The applicant accepts the agreement of an approved bid; the bid becomes active and its term starts.',
+    'The applicant accepts the agreement of an approved bid; the bid becomes active and its term starts. When the agreement offered is an approved amendment’s new version (`DSA-…-v2`), accepting it brings the amendment into force: releases follow it from then on, and the earlier version is superseded.',
+  ],
+  'POST /api/bids/{id}/amendments': [
+    'Amend an approved or active bid',
+    'The applicant proposes a new version of the bid: new fields, another cohort, another term or other recipients, with a reason. Absent parts stay as in force; title, purpose, legal basis and tier are not amendable. The answer carries the field-by-field diff against the version in force and its scope (narrowing or widening). One open amendment at a time; the version in force stays in force meanwhile.',
+  ],
+  'GET /api/bids/{id}/amendments': [
+    'A bid’s versions',
+    'The version in force (once the bid has been amended) and every amendment, newest first, each with its diff against the version it amends. Drafts are shown to the applicant only.',
+  ],
+  'GET /api/bids/{id}/amendments/{version}': [
+    'One amendment',
+    'An amendment with its state, scope and field-by-field diff against the version it amends.',
+  ],
+  'PATCH /api/bids/{id}/amendments/{version}': [
+    'Edit an amendment',
+    'Edit a draft or returned amendment of your organisation; its diff and scope are recomputed.',
+  ],
+  'POST /api/bids/{id}/amendments/{version}/submit': [
+    'Submit an amendment',
+    'The applicant submits a draft or returned amendment for screening.',
+  ],
+  'POST /api/bids/{id}/amendments/{version}/withdraw': [
+    'Withdraw an amendment',
+    'The applicant withdraws an amendment before its approval; the version in force is untouched.',
+  ],
+  'POST /api/bids/{id}/amendments/{version}/screen': [
+    'Screen an amendment',
+    'A release officer accepts a submitted amendment into the panel’s review, returns it with remarks, or approves it alone when it only narrows what is in force (a widening one answers 409 AMENDMENT_WIDENS). An approval offers the agreement’s next version and writes the amendment’s register line.',
+  ],
+  'POST /api/bids/{id}/amendments/{version}/votes': [
+    'Vote on an amendment',
+    'A panel member votes on the change only (approve with conditions, reject or return), declaring any conflict of interest; the tier in force does not change. At quorum the amendment is decided: approval offers the agreement’s next version, rejection leaves the version in force as it is.',
   ],
   'POST /api/bids/{id}/revoke': [
     'Revoke an agreement',
@@ -266,6 +298,18 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
     conditions: ['Publish the protocol'],
   },
   'POST /api/bids/{id}/revoke': { reason: 'Breach of the data sharing agreement' },
+  'POST /api/bids/{id}/amendments': {
+    reason: 'The study now needs event values and runs six months longer.',
+    datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date', 'value'] }],
+    durationMonths: 18,
+  },
+  'PATCH /api/bids/{id}/amendments/{version}': { durationMonths: 12 },
+  'POST /api/bids/{id}/amendments/{version}/withdraw': { remarks: 'No longer needed.' },
+  'POST /api/bids/{id}/amendments/{version}/screen': {
+    outcome: 'accept',
+    remarks: 'To the panel: it widens.',
+  },
+  'POST /api/bids/{id}/amendments/{version}/votes': { decision: 'approve', conflictOfInterest: false },
   'POST /api/bids/{id}/close': { remarks: 'The study has finished.' },
   'POST /api/sources/hes':
     'EPIKEY,NEWNHSNO,DOB,SEX,HOMEADD,ADMIDATE,DIAG_4_01,OPERTN_4_01,PROCODE\n100001,9434765919,1970-03-04,2,LS1 4AP,2015-06-01,I639,,RR8\n',

@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { JobsService } from '@custodian/database';
-import type { Principal } from '@custodian/core';
+import { ConflictError, type Principal } from '@custodian/core';
 import { NotificationsService } from '@custodian/notifications';
 import { applicantOf } from './bid-notices';
 import { objectionHandling, type ObjectionHandling } from './bid-rules';
 import { BID_VOTERS, type BidVoters } from './bid-voters';
 import { BidWorkflow, SYSTEM_ACTOR } from './bid-workflow';
 import { Agreement, agreementReference, Bid, type AgreementStatus } from './bid.entity';
+import { BIDS_ERRORS } from './bids.errors';
 
 /** Queue of the hourly expiry sweep. */
 export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
@@ -73,13 +74,84 @@ export class AgreementsService {
     );
   }
 
+  /**
+   * On an amendment's approval (in the deciding transaction): the agreement's next version for the
+   * amended bid version, under the same reference number (`DSA-<year>-<nnnn>-v2`, …), at the tier in
+   * force, with the conditions in force and those the approval adds. The version in force stays in
+   * force until the applicant accepts this one.
+   */
+  async offerVersion(
+    tx: EntityManager,
+    bid: Bid,
+    bidVersion: number,
+    terms: { durationMonths: number; conditions: string[] },
+  ): Promise<Agreement> {
+    const [first] = await tx.query(
+      `SELECT number, year, (SELECT max(version) FROM agreements WHERE bid_id = $1) + 1 AS version
+         FROM agreements WHERE bid_id = $1 ORDER BY version LIMIT 1`,
+      [bid.id],
+    );
+    if (!first) throw new Error('an amendment of a bid without an agreement');
+    return tx.save(
+      tx.create(Agreement, {
+        bidId: bid.id,
+        number: first.number,
+        year: first.year,
+        version: first.version,
+        bidVersion,
+        reference: agreementReference(first.year, first.number, first.version),
+        status: 'offered',
+        tier: bid.grantedTier!,
+        durationMonths: terms.durationMonths,
+        conditions: terms.conditions,
+      }),
+    );
+  }
+
+  /** The applicant accepts the offered agreement (its latest version): it is in force from today. */
   async activate(tx: EntityManager, bid: Bid, user: Principal): Promise<void> {
     await tx.query(
       `UPDATE agreements SET status = 'active', accepted_at = now(), accepted_by = $2,
               start_date = (now() AT TIME ZONE 'UTC')::date,
               end_date = ((now() AT TIME ZONE 'UTC')::date + make_interval(months => duration_months))::date
-        WHERE bid_id = $1 AND status = 'offered'`,
+        WHERE id = (SELECT id FROM agreements WHERE bid_id = $1 AND status = 'offered' ORDER BY version DESC LIMIT 1)`,
       [bid.id, user.id],
+    );
+  }
+
+  /** The bid's latest agreement version, or null. */
+  latest(tx: EntityManager, bidId: string): Promise<Agreement | null> {
+    return tx.findOne(Agreement, { where: { bidId }, order: { version: 'DESC' } });
+  }
+
+  /**
+   * An amendment's agreement comes into force: every other version of the bid still offered or in
+   * force is superseded, and this one runs from today to the end of the term counted from the
+   * agreement's first start (the amended duration). Refused when that end has already come.
+   */
+  async activateVersion(tx: EntityManager, agreement: Agreement, user: Principal): Promise<void> {
+    const [term] = await tx.query(
+      `SELECT (coalesce(min(start_date), (now() AT TIME ZONE 'UTC')::date) + make_interval(months => $2::int))::date::text AS end_date,
+              (coalesce(min(start_date), (now() AT TIME ZONE 'UTC')::date) + make_interval(months => $2::int))::date
+                > (now() AT TIME ZONE 'UTC')::date AS open
+         FROM agreements WHERE bid_id = $1 AND start_date IS NOT NULL`,
+      [agreement.bidId, agreement.durationMonths],
+    );
+    if (!term.open)
+      throw new ConflictError(
+        BIDS_ERRORS.AMENDMENT_TERM_ENDED,
+        'The amended term would already have ended: the agreement in force stays as it is',
+      );
+    await tx.query(
+      `UPDATE agreements SET status = 'superseded', ended_at = now(), ended_by = $3, end_reason = $4
+        WHERE bid_id = $1 AND id <> $2 AND status IN ('offered','active')`,
+      [agreement.bidId, agreement.id, user.id, `superseded by ${agreement.reference}`],
+    );
+    await tx.query(
+      `UPDATE agreements SET status = 'active', accepted_at = now(), accepted_by = $2,
+              start_date = (now() AT TIME ZONE 'UTC')::date, end_date = $3::date
+        WHERE id = $1 AND status = 'offered'`,
+      [agreement.id, user.id, term.end_date],
     );
   }
 

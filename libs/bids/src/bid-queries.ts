@@ -29,3 +29,16 @@ export function consentCohortOf(bidId: string): string {
 export function bidOrganisationOf(bidId: string): string {
   return `(SELECT b.organisation_id FROM bids b WHERE b.id = ${bidId})`;
 }
+
+/**
+ * The public facts of an approved amendment (#25) for its register line: the bid's fixed facts, the
+ * version's datasets and scope, and the agreement version offered with it. `$1`: bid id, `$2`: version.
+ */
+export const AMENDMENT_REGISTER_FACTS_SQL = `SELECT o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
+              b.granted_tier AS tier, b.legal_basis, b.legal_basis_reference, v.datasets, v.scope,
+              a.reference AS agreement_reference
+         FROM bids b JOIN organisations o ON o.id = b.organisation_id
+         JOIN bid_versions v ON v.bid_id = b.id AND v.version = $2
+         LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id AND ag.bid_version = $2
+                             ORDER BY ag.version DESC LIMIT 1) a ON true
+        WHERE b.id = $1`;

@@ -91,6 +91,25 @@ export class BidWorkflow {
     return row !== undefined;
   }
 
+  /**
+   * Named query for governance: did `userId` screen amendment `version` into its current review
+   * (the latest `amend_screen_accept` of that version)?
+   */
+  async screenedAmendmentIntoReview(
+    tx: EntityManager,
+    bidId: string,
+    version: number,
+    userId: string,
+  ): Promise<boolean> {
+    const [row] = await tx.query(
+      `SELECT 1 FROM bid_events WHERE bid_id = $1 AND action = 'amend_screen_accept' AND actor_id = $3
+         AND id = (SELECT max(id) FROM bid_events
+                    WHERE bid_id = $1 AND action = 'amend_screen_accept' AND details->>'version' = $2::text)`,
+      [bidId, version, userId],
+    );
+    return row !== undefined;
+  }
+
   /** One row of the bid's history; state changes go through transition(). */
   async event(tx: EntityManager, bidId: string, actor: Actor, e: EventInput): Promise<void> {
     await tx.insert(BidEvent, {

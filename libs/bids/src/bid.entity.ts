@@ -1,4 +1,11 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import type { Tier } from '@custodian/catalog';
 import type { BidState } from './bid-state';
 import type { LegalBasis } from './bid-rules';
@@ -42,6 +49,59 @@ export class Bid {
   @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
   @Column({ name: 'review_round', type: 'integer', default: 0 }) reviewRound!: number;
   @Column({ name: 'cohort_size', type: 'integer', nullable: true }) cohortSize!: number | null;
+  /** The version in force (1 until an amendment's agreement is accepted): its content is this row's. */
+  @Column({ type: 'smallint', default: 1 }) version!: number;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column({ name: 'submitted_at', type: 'timestamptz', nullable: true }) submittedAt!: Date | null;
+  @Column({ name: 'decided_at', type: 'timestamptz', nullable: true }) decidedAt!: Date | null;
+}
+
+export const VERSION_STATES = [
+  'draft',
+  'submitted',
+  'returned',
+  'in_review',
+  'approved',
+  'rejected',
+  'withdrawn',
+  'in_force',
+  'superseded',
+] as const;
+export type VersionState = (typeof VERSION_STATES)[number];
+/** An amendment still being prepared, reviewed or accepted: at most one per bid. */
+export const OPEN_VERSION_STATES: readonly VersionState[] = [
+  'draft',
+  'submitted',
+  'returned',
+  'in_review',
+  'approved',
+];
+export type AmendmentScope = 'narrowing' | 'widening';
+
+/**
+ * A version of a bid's changeable content (#25): the version in force as a snapshot, or an
+ * amendment with its reason, scope and review. Written only by BidAmendmentsService.
+ */
+@Entity('bid_versions')
+export class BidVersion {
+  @PrimaryColumn({ name: 'bid_id', type: 'uuid' }) bidId!: string;
+  @PrimaryColumn({ type: 'smallint' }) version!: number;
+  /** The version in force when the amendment was opened (null for version 1). */
+  @Column({ name: 'base_version', type: 'smallint', nullable: true }) baseVersion!: number | null;
+  @Column({ type: 'varchar', length: 12 }) state!: VersionState;
+  @Column({ type: 'varchar', length: 10, nullable: true }) scope!: AmendmentScope | null;
+  @Column({ type: 'text', nullable: true }) reason!: string | null;
+  @Column({ type: 'jsonb' }) datasets!: DatasetRequest[];
+  @Column({ type: 'jsonb', default: {} }) cohort!: Cohort;
+  @Column({ type: 'jsonb', nullable: true }) aggregation!: Aggregation | null;
+  @Column({ name: 'duration_months', type: 'smallint' }) durationMonths!: number;
+  @Column({ type: 'uuid', array: true }) recipients!: string[];
+  /** Conditions the approval of this version adds to the agreement. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" }) conditions!: string[];
+  /** The bid's review round its panel review is counted in (votes are keyed by it). */
+  @Column({ name: 'review_round', type: 'integer', nullable: true }) reviewRound!: number | null;
+  @Column({ name: 'created_by', type: 'uuid', nullable: true }) createdBy!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
   @Column({ name: 'submitted_at', type: 'timestamptz', nullable: true }) submittedAt!: Date | null;
@@ -65,7 +125,14 @@ export class BidEvent {
   @Column({ type: 'jsonb', default: {} }) details!: Record<string, unknown>;
 }
 
-export const AGREEMENT_STATUSES = ['offered', 'active', 'expired', 'revoked', 'closed'] as const;
+export const AGREEMENT_STATUSES = [
+  'offered',
+  'active',
+  'expired',
+  'revoked',
+  'closed',
+  'superseded',
+] as const;
 export type AgreementStatus = (typeof AGREEMENT_STATUSES)[number];
 
 @Entity('agreements')
@@ -75,6 +142,8 @@ export class Agreement {
   @Column({ type: 'integer' }) number!: number;
   @Column({ type: 'smallint' }) year!: number;
   @Column({ type: 'smallint', default: 1 }) version!: number;
+  /** The bid version this agreement covers. */
+  @Column({ name: 'bid_version', type: 'smallint', default: 1 }) bidVersion!: number;
   @Column({ type: 'varchar', length: 40 }) reference!: string;
   @Column({ type: 'varchar', length: 10, default: 'offered' }) status!: AgreementStatus;
   @Column({ type: 'varchar', length: 16 }) tier!: Tier;

@@ -22,7 +22,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
-import { BidPage, BidsService, toBidResponse } from './bids.service';
+import { type BidPage, toBidResponse } from './bid-read';
+import { BidsService } from './bids.service';
 import { CohortService } from './cohort.service';
 import {
   BidDto,

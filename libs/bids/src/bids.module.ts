@@ -5,8 +5,9 @@ import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { NotificationsModule, NotificationsService } from '@custodian/notifications';
 import { AGREEMENTS_SWEEP_QUEUE, AgreementsService } from './agreements.service';
+import { BidAmendmentsService } from './bid-amendments.service';
 import { BidWorkflow } from './bid-workflow';
-import { Agreement, Bid, BidEvent } from './bid.entity';
+import { Agreement, Bid, BidEvent, BidVersion } from './bid.entity';
 import { BidsService } from './bids.service';
 import { CohortService } from './cohort.service';
 
@@ -15,13 +16,13 @@ export const AGREEMENTS_SWEEP_CRON = '7 * * * *';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Bid, BidEvent, Agreement]),
+    TypeOrmModule.forFeature([Bid, BidEvent, Agreement, BidVersion]),
     AuditModule,
     CatalogModule,
     NotificationsModule,
   ],
-  providers: [BidWorkflow, BidsService, AgreementsService, CohortService],
-  exports: [BidWorkflow, BidsService, AgreementsService, CohortService],
+  providers: [BidWorkflow, BidsService, AgreementsService, BidAmendmentsService, CohortService],
+  exports: [BidWorkflow, BidsService, AgreementsService, BidAmendmentsService, CohortService],
 })
 export class BidsModule implements OnApplicationBootstrap {
   constructor(

@@ -10,108 +10,39 @@ import {
   assertPageInRange,
   ConflictError,
   ForbiddenError,
-  NotFoundError,
-  ValidationError,
   type Principal,
   type RequestMeta,
 } from '@custodian/core';
 import { AgreementsService } from './agreements.service';
-import { applicantOrg, seesInternals, visibleBidsWhere } from './bid-access';
-import { BASES_BY_TIER, BASES_NEEDING_REFERENCE, maxDurationMonths } from './bid-rules';
+import {
+  bidColumns,
+  bidFromRow,
+  type BidPage,
+  type BidWithAgreement,
+  LATEST_AGREEMENT,
+  readBidRow,
+} from './bid-read';
+import { AMENDMENT_TRANSITIONS } from './amendment-state';
+import { BidAmendmentsService } from './bid-amendments.service';
+import { seesInternals, visibleBidsWhere } from './bid-access';
+import { type BidContent, validateBidContent } from './bid-content';
+import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
-import { Agreement, Bid, BidEvent } from './bid.entity';
+import { Bid, BidEvent } from './bid.entity';
 import { linkingFieldsOf, NO_LINKAGE_CONDITION, overlapOf } from './linkage-risk';
-import type {
-  LinkageRiskDto,
-  AgreementDto,
-  BidDto,
-  BidEventDto,
-  CreateBidDto,
-  ListBidsQueryDto,
-  UpdateBidDto,
-} from './dto';
+import type { LinkageRiskDto, BidEventDto, CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
 import { BIDS_ERRORS } from './bids.errors';
-
-export type BidWithAgreement = Bid & {
-  agreement: Agreement | null;
-  /** The applicant organisation's name and kind (read with the bid, for the people who may read it). */
-  organisationName?: string;
-  organisationKind?: string;
-};
-export interface BidPage {
-  items: Readonly<BidWithAgreement>[];
-  total: number;
-}
 
 /** Pages of up to this many bids are kept by the read cache; larger ones are read every time. */
 const MAX_CACHED_PAGE = 50;
 
-/** A bid's (`b`) current agreement: its latest version. */
-const LATEST_AGREEMENT = `SELECT * FROM agreements a WHERE a.bid_id = b.id ORDER BY a.version DESC LIMIT 1`;
-
-export const toAgreementResponse = (a: Agreement): AgreementDto => ({
-  reference: a.reference,
-  version: a.version,
-  status: a.status,
-  tier: a.tier,
-  durationMonths: a.durationMonths,
-  conditions: a.conditions,
-  startDate: a.startDate,
-  endDate: a.endDate,
-});
-
-export const toBidResponse = (b: BidWithAgreement): BidDto => ({
-  id: b.id,
-  organisationId: b.organisationId,
-  createdBy: b.createdBy,
-  state: b.state,
-  title: b.title,
-  purpose: b.purpose,
-  publicBenefit: b.publicBenefit,
-  legalBasis: b.legalBasis,
-  legalBasisReference: b.legalBasisReference,
-  requestedTier: b.requestedTier,
-  grantedTier: b.grantedTier,
-  datasets: b.datasets,
-  cohort: b.cohort,
-  aggregation: b.aggregation,
-  durationMonths: b.durationMonths,
-  recipients: b.recipients,
-  conditions: b.conditions,
-  cohortSize: b.cohortSize,
-  agreement: b.agreement ? toAgreementResponse(b.agreement) : null,
-  organisation: {
-    name: b.organisationName ?? '',
-    kind: b.organisationKind ?? '',
-    commercial: b.organisationKind === 'commercial',
-  },
-  createdAt: b.createdAt,
-  updatedAt: b.updatedAt,
-  submittedAt: b.submittedAt,
-  decidedAt: b.decidedAt,
-});
-
-type BidContent = Pick<
-  Bid,
-  | 'title'
-  | 'purpose'
-  | 'publicBenefit'
-  | 'legalBasis'
-  | 'legalBasisReference'
-  | 'requestedTier'
-  | 'datasets'
-  | 'cohort'
-  | 'aggregation'
-  | 'durationMonths'
-  | 'recipients'
->;
-
 /** Bids: their content, visibility, and the applicant's transitions (screening and votes: @custodian/governance). */
 /** Events that are the panel's collective decision: shown to the applicant without the member's identity. */
-const PANEL_DECISIONS: ReadonlySet<string> = new Set(
-  TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => t.action),
-);
+const PANEL_DECISIONS: ReadonlySet<string> = new Set([
+  ...TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => t.action),
+  ...AMENDMENT_TRANSITIONS.filter((t) => t.by === 'panel_member').map((t) => `amend_${t.action}`),
+]);
 
 @Injectable()
 export class BidsService {
@@ -128,6 +59,7 @@ export class BidsService {
     private readonly catalog: CatalogService,
     private readonly workflow: BidWorkflow,
     private readonly agreements: AgreementsService,
+    private readonly amendments: BidAmendmentsService,
     private readonly audit: AuditService,
     feed: ChangeFeed,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -142,7 +74,7 @@ export class BidsService {
   async create(user: Principal, dto: CreateBidDto, meta?: RequestMeta): Promise<BidWithAgreement> {
     const org = requireApplicantOrg(user);
     return this.db.transaction(async (tx) => {
-      const content = await this.validate(tx, org, {
+      const content = await validateBidContent(tx, this.catalog, org, {
         title: dto.title.trim(),
         purpose: dto.purpose,
         publicBenefit: dto.publicBenefit,
@@ -213,7 +145,7 @@ export class BidsService {
         durationMonths: dto.durationMonths ?? bid.durationMonths,
         recipients: dto.recipients ?? bid.recipients,
       };
-      const content = await this.validate(tx, org, merged);
+      const content = await validateBidContent(tx, this.catalog, org, merged);
       let cohortSize = bid.cohortSize;
       if (content.legalBasis !== 'consent' && cohortSize !== null) {
         await tx.query('DELETE FROM bid_cohort_members WHERE bid_id = $1', [bid.id]);
@@ -248,7 +180,7 @@ export class BidsService {
     const rows: Record<string, unknown>[] = await this.db.query(
       `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM bids b WHERE ${where}) t
          LEFT JOIN LATERAL (
-           SELECT ${this.columns()}, b.ord
+           SELECT ${bidColumns(this.db)}, b.ord
              FROM (SELECT b.*, row_number() OVER (ORDER BY b.created_at DESC, b.id) AS ord
                      FROM bids b WHERE ${where} ORDER BY b.created_at DESC, b.id LIMIT $4 OFFSET $5) b
              LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true) p ON true
@@ -257,7 +189,7 @@ export class BidsService {
     );
     const total = (rows[0]?.total as number) ?? 0;
     assertPageInRange(q.page, q.limit, total);
-    const page = { items: rows[0]?.id ? rows.map((r) => this.fromRow(r)) : [], total };
+    const page = { items: rows[0]?.id ? rows.map((r) => bidFromRow(r)) : [], total };
     this.reads.set(key, page, begun);
     return page;
   }
@@ -349,13 +281,19 @@ export class BidsService {
     });
   }
 
-  /** The applicant accepts the data sharing agreement: approved → active, the term starts today. */
+  /**
+   * The applicant accepts the data sharing agreement: approved → active, the term starts today; or
+   * an amendment's new agreement version, which brings the amendment into force.
+   */
   async acceptAgreement(user: Principal, id: string, meta?: RequestMeta) {
     const org = requireApplicantOrg(user);
     return this.db.transaction(async (tx) => {
       const bid = await this.lockForApplicant(tx, id, org);
-      await this.workflow.transition(tx, bid, 'accept_agreement', user, { meta });
-      await this.agreements.activate(tx, bid, user);
+      // An amendment's agreement offered: the amendment comes into force (bid-amendments.service.ts).
+      if (!(await this.amendments.acceptOffered(tx, bid, user, meta))) {
+        await this.workflow.transition(tx, bid, 'accept_agreement', user, { meta });
+        await this.agreements.activate(tx, bid, user);
+      }
       return this.readBid(tx, bid.id);
     });
   }
@@ -394,160 +332,23 @@ export class BidsService {
   // ---- loading and validation ------------------------------------------------------------
 
   /** Locks the bid of the applicant's organisation, or 404 (never 403: its existence is not disclosed). */
-  async lockForApplicant(tx: EntityManager, id: string, organisationId: string): Promise<Bid> {
-    const bid = await tx.findOne(Bid, { where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
-    if (!bid) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    return bid;
+  lockForApplicant(tx: EntityManager, id: string, organisationId: string): Promise<Bid> {
+    return lockBidForApplicant(tx, id, organisationId);
   }
 
   /** Locks a bid that has left draft (what reviewers may act on), or 404. */
-  async lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
-    const bid = await tx.findOne(Bid, { where: { id }, lock: { mode: 'pessimistic_write' } });
-    if (!bid || bid.state === 'draft') throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    return bid;
+  lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
+    return lockBidForReviewer(tx, id);
   }
 
-  /**
-   * The select list of a bid (`b`) and its latest agreement (`a`), from the entities' own column
-   * metadata, so a raw query yields the same properties as the ORM would (dates as YYYY-MM-DD text,
-   * as TypeORM gives them); `fromRow` splits a row back into the two.
-   */
-  private columns(): string {
-    if (!this.selectList) {
-      const list = (entity: typeof Bid | typeof Agreement, alias: string, prefix: string) =>
-        this.db
-          .getMetadata(entity)
-          .columns.map(
-            (c) =>
-              `${alias}.${c.databaseName}${c.type === 'date' ? '::text' : ''} AS "${prefix}${c.propertyName}"`,
-          );
-      const org = (column: string, as: string) =>
-        `(SELECT o.${column} FROM organisations o WHERE o.id = b.organisation_id) AS "${as}"`;
-      this.selectList = [
-        ...list(Bid, 'b', ''),
-        ...list(Agreement, 'a', 'agreement.'),
-        org('name', 'organisationName'),
-        org('kind::text', 'organisationKind'),
-      ].join(', ');
-    }
-    return this.selectList;
-  }
-  private selectList?: string;
-
-  private fromRow(row: Record<string, unknown>): BidWithAgreement {
-    const bid: Record<string, unknown> = {};
-    const agreement: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) {
-      if (k.startsWith('agreement.')) agreement[k.slice(10)] = v;
-      else if (k !== 'total' && k !== 'ord') bid[k] = v;
-    }
-    return {
-      ...(bid as unknown as Bid),
-      agreement: agreement.id ? (agreement as unknown as Agreement) : null,
-    };
-  }
-
-  /**
-   * A bid with its latest agreement, in one query (within `scope` when given; 404 otherwise). The
-   * one way bids are read back, by `get`, `events` and after every change.
-   */
-  /** The bid with its latest agreement, read in `tx` (what every bid answer returns). */
-  async readBid(
+  /** The bid with its agreement in force, read in `em` (what every bid answer returns; 404 outside `scope`). */
+  readBid(
     em: EntityManager,
     id: string,
     scope?: ReturnType<typeof visibleBidsWhere>,
   ): Promise<BidWithAgreement> {
-    const [row] = await em.query(
-      `SELECT ${this.columns()} FROM bids b LEFT JOIN LATERAL (${LATEST_AGREEMENT}) a ON true
-        WHERE b.id = $1${scope ? ` AND ${scope.sql}` : ''}`,
-      [id, ...(scope?.params ?? [])],
-    );
-    if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    return this.fromRow(row);
+    return readBidRow(this.db, em, id, scope);
   }
-
-  private async validate(tx: EntityManager, organisationId: string, c: BidContent): Promise<BidContent> {
-    if (!BASES_BY_TIER[c.requestedTier].includes(c.legalBasis))
-      throw new ValidationError(
-        BIDS_ERRORS.TIER_LEGAL_BASIS_MISMATCH,
-        `The ${c.requestedTier} tier cannot be requested under legal basis ${c.legalBasis}`,
-      );
-    if (BASES_NEEDING_REFERENCE.includes(c.legalBasis) && !c.legalBasisReference?.trim())
-      throw new ValidationError(
-        BIDS_ERRORS.LEGAL_BASIS_REFERENCE_REQUIRED,
-        `legalBasisReference is required for legal basis ${c.legalBasis}`,
-      );
-    const catalog = await this.catalog.load(tx);
-    const seen = new Set<string>();
-    for (const d of c.datasets) {
-      const entry = catalog.datasets.find((x) => x.id === d.dataset);
-      if (!entry)
-        throw new ValidationError(BIDS_ERRORS.UNKNOWN_DATASET, `Unknown dataset ${d.dataset}`, {
-          dataset: d.dataset,
-        });
-      if (seen.has(d.dataset))
-        throw new ValidationError(BIDS_ERRORS.DUPLICATE_DATASET, `Dataset ${d.dataset} is listed twice`);
-      seen.add(d.dataset);
-      const unknown = d.fields.filter((f) => !entry.fields.some((x) => x.name === f));
-      if (unknown.length)
-        throw new ValidationError(
-          BIDS_ERRORS.UNKNOWN_FIELD,
-          `Fields not in the ${d.dataset} catalogue: ${unknown.join(', ')}`,
-          { dataset: d.dataset, fields: unknown },
-        );
-    }
-    if (c.requestedTier === 'aggregate') {
-      if (!c.aggregation)
-        throw new ValidationError(
-          BIDS_ERRORS.AGGREGATION_REQUIRED,
-          'The aggregate tier needs aggregation.dimensions',
-        );
-      const unknown = c.aggregation.dimensions.filter((d) => !catalog.dimensions.some((x) => x.name === d));
-      if (unknown.length)
-        throw new ValidationError(
-          BIDS_ERRORS.UNKNOWN_DIMENSION,
-          `Unknown dimensions: ${unknown.join(', ')}`,
-          {
-            dimensions: unknown,
-          },
-        );
-    } else if (c.aggregation) {
-      throw new ValidationError(
-        BIDS_ERRORS.AGGREGATION_NOT_ALLOWED,
-        'aggregation is only for the aggregate tier',
-      );
-    }
-    const { eventsFrom, eventsTo, ageMin, ageMax } = c.cohort;
-    if (eventsFrom && eventsTo && eventsFrom > eventsTo)
-      throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.eventsFrom is after cohort.eventsTo');
-    if (ageMin !== undefined && ageMax !== undefined && ageMin > ageMax)
-      throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.ageMin is above cohort.ageMax');
-    const [org] = await tx.query('SELECT kind FROM organisations WHERE id = $1', [organisationId]);
-    const max = maxDurationMonths(org.kind);
-    if (c.durationMonths > max)
-      throw new ValidationError(
-        BIDS_ERRORS.DURATION_TOO_LONG,
-        `durationMonths is at most ${max} for a ${org.kind} organisation`,
-        { max },
-      );
-    const [{ n }] = await tx.query(
-      `SELECT count(*)::int AS n FROM users
-        WHERE id = ANY($1::uuid[]) AND organisation_id = $2 AND 'researcher' = ANY(roles) AND NOT disabled`,
-      [c.recipients, organisationId],
-    );
-    if (n !== c.recipients.length)
-      throw new ValidationError(
-        BIDS_ERRORS.INVALID_RECIPIENTS,
-        'Every recipient must be an active researcher of your organisation',
-      );
-    return c;
-  }
-}
-
-export function requireApplicantOrg(user: Principal): string {
-  const org = applicantOrg(user);
-  if (!org) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-  return org;
 }
 
 /** SPEC §1: nobody acts as reviewer (screener, panel member, release officer) on their own organisation's bid. */

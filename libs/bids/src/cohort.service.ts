@@ -16,7 +16,8 @@ import {
 } from '@custodian/core';
 import { EDITABLE_STATES } from './bid-state';
 import { Bid } from './bid.entity';
-import { BidsService, requireApplicantOrg } from './bids.service';
+import { requireApplicantOrg } from './bid-locks';
+import { BidsService } from './bids.service';
 import { CohortLines } from './cohort-lines';
 import type { CohortUploadDto } from './dto';
 import { BIDS_ERRORS } from './bids.errors';

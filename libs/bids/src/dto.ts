@@ -21,7 +21,13 @@ import { IsOdsCode, IsPageNumber } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis } from './bid-rules';
-import { AGREEMENT_STATUSES, type AgreementStatus } from './bid.entity';
+import {
+  AGREEMENT_STATUSES,
+  type AgreementStatus,
+  type AmendmentScope,
+  VERSION_STATES,
+  type VersionState,
+} from './bid.entity';
 
 const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
@@ -226,6 +232,12 @@ export class ApplicantOrganisationDto {
   commercial!: boolean;
 }
 
+export class PendingAmendmentDto {
+  @ApiProperty() version!: number;
+  @ApiProperty({ enum: VERSION_STATES }) state!: VersionState;
+  @ApiProperty({ enum: ['narrowing', 'widening'], nullable: true }) scope!: AmendmentScope | null;
+}
+
 export class BidDto {
   @ApiProperty() id!: string;
   @ApiProperty() organisationId!: string;
@@ -246,7 +258,15 @@ export class BidDto {
   @ApiProperty({ type: [String], description: 'Conditions set by the panel' }) conditions!: string[];
   @ApiProperty({ type: Number, nullable: true, description: 'Consenting NHS numbers on file (consent bids)' })
   cohortSize!: number | null;
-  @ApiProperty({ type: AgreementDto, nullable: true }) agreement!: AgreementDto | null;
+  @ApiProperty({ description: 'The version in force (1 until an amendment is accepted)' }) version!: number;
+  @ApiProperty({
+    type: PendingAmendmentDto,
+    nullable: true,
+    description: 'The open amendment once submitted (the version in force stays in force meanwhile)',
+  })
+  pendingAmendment!: PendingAmendmentDto | null;
+  @ApiProperty({ type: AgreementDto, nullable: true, description: 'The agreement of the version in force' })
+  agreement!: AgreementDto | null;
   @ApiProperty({ type: ApplicantOrganisationDto, description: 'The applicant organisation' })
   organisation!: ApplicantOrganisationDto;
   @ApiPropertyOptional({

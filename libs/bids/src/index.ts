@@ -11,15 +11,23 @@ export { BidWorkflow } from './bid-workflow';
 export { Bid, type Cohort } from './bid.entity';
 export { BidsHttpModule } from './bids-http.module';
 export { BidsModule } from './bids.module';
-export { assertNotApplicant, BidsService, type BidWithAgreement, toBidResponse } from './bids.service';
+export { assertNotApplicant, BidsService } from './bids.service';
+export { type BidWithAgreement, toBidResponse } from './bid-read';
 export { BidDto, CreateBidDto } from './dto';
 export { BidsController } from './bids.controller';
 export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
 export { BIDS_ERRORS } from './bids.errors';
 export {
   agreementInForce,
+  AMENDMENT_REGISTER_FACTS_SQL,
   bidOrganisationOf,
   consentCohortOf,
   LOCK_BID_SQL,
   REVIEWER_BID_SQL,
 } from './bid-queries';
+export { amendmentDiff, type AmendableContent, type AmendmentDiff, type DiffEntry } from './amendment-diff';
+export { AMENDMENT_TRANSITIONS, type AmendmentAction } from './amendment-state';
+export { AmendmentDto, AmendmentDiffEntryDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
+export { BidAmendmentsService } from './bid-amendments.service';
+export { BidAmendmentsController } from './bid-amendments.controller';
+export { BidVersion, type AmendmentScope, type VersionState, VERSION_STATES } from './bid.entity';

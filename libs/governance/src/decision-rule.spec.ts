@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { TIERS, tierRank, type Tier } from '@custodian/catalog';
 import { NO_LINKAGE_CONDITION } from '@custodian/bids';
-import { decide, voteRefusal, voterRefusal, type CountedVote, type VoteSituation } from './decision-rule';
+import {
+  amendmentVoteRefusal,
+  decide,
+  voteRefusal,
+  voterRefusal,
+  type CountedVote,
+  type VoteSituation,
+} from './decision-rule';
 
 const vote = (
   decision: CountedVote['decision'],
@@ -170,5 +177,36 @@ describe('who may vote', () => {
         situation({}, { requestedTier: 'aggregate' }),
       ),
     ).toBeNull();
+  });
+});
+
+describe('amendmentVoteRefusal (#25)', () => {
+  const voter = { roles: ['panel_member'], organisationId: 'reviewers' };
+  const s = {
+    amendment: { state: 'in_review' as const },
+    bid: { organisationId: 'applicant', grantedTier: 'pseudonymised' as const },
+    screenedIt: false,
+    alreadyVoted: false,
+  };
+  it('lets a member vote on an amendment in review, at the tier in force or without one', () => {
+    expect(amendmentVoteRefusal(voter, { decision: 'approve' }, s)).toBeNull();
+    expect(amendmentVoteRefusal(voter, { decision: 'approve', tier: 'pseudonymised' }, s)).toBeNull();
+  });
+  it('refuses another tier, a state other than in review, the applicant, the screener, a second vote', () => {
+    expect(amendmentVoteRefusal(voter, { decision: 'approve', tier: 'anonymised' }, s)?.code).toBe(
+      'AMENDMENT_TIER_FIXED',
+    );
+    expect(
+      amendmentVoteRefusal(voter, { decision: 'approve' }, { ...s, amendment: { state: 'submitted' } })?.code,
+    ).toBe('ILLEGAL_TRANSITION');
+    expect(
+      amendmentVoteRefusal({ ...voter, organisationId: 'applicant' }, { decision: 'reject' }, s)?.code,
+    ).toBe('RECUSED');
+    expect(amendmentVoteRefusal(voter, { decision: 'reject' }, { ...s, screenedIt: true })?.code).toBe(
+      'SEGREGATION_OF_DUTIES',
+    );
+    expect(amendmentVoteRefusal(voter, { decision: 'reject' }, { ...s, alreadyVoted: true })?.code).toBe(
+      'ALREADY_VOTED',
+    );
   });
 });

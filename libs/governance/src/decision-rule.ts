@@ -1,6 +1,6 @@
 import { leastIdentifying, tierRank, type Tier } from '@custodian/catalog';
 import { ConflictError, ForbiddenError, ValidationError, type DomainError } from '@custodian/core';
-import { approvalConditions, type BidState } from '@custodian/bids';
+import { approvalConditions, type BidState, type VersionState } from '@custodian/bids';
 import { GOVERNANCE_ERRORS } from './governance.errors';
 import { BIDS_ERRORS } from '@custodian/bids';
 
@@ -113,6 +113,50 @@ export function voteRefusal(
     return new ValidationError(
       BIDS_ERRORS.AGGREGATION_REQUIRED,
       'Approving at the aggregate tier needs aggregation dimensions the bid does not state; vote return instead',
+    );
+  return null;
+}
+
+export interface AmendmentVoteSituation {
+  amendment: { state: VersionState };
+  bid: { organisationId: string; grantedTier: Tier };
+  /** The voter screened the amendment into its review. */
+  screenedIt: boolean;
+  /** The voter has already voted on it. */
+  alreadyVoted: boolean;
+}
+
+/**
+ * Why this vote may not be cast on this amendment (#25), or null: the rules of a bid's vote, on
+ * the amendment's state; the tier is the one in force (an amendment does not change it).
+ */
+export function amendmentVoteRefusal(
+  voter: Voter,
+  vote: { decision: VoteDecision; tier?: Tier },
+  s: AmendmentVoteSituation,
+): DomainError | null {
+  if (s.amendment.state !== 'in_review')
+    return new ConflictError(
+      BIDS_ERRORS.ILLEGAL_TRANSITION,
+      `Votes are taken only on amendments in review (this one is ${s.amendment.state})`,
+      { state: s.amendment.state },
+    );
+  if (voter.organisationId && voter.organisationId === s.bid.organisationId)
+    return new ForbiddenError(
+      GOVERNANCE_ERRORS.RECUSED,
+      'You are recused: your organisation is the applicant',
+    );
+  if (s.screenedIt)
+    return new ForbiddenError(
+      GOVERNANCE_ERRORS.SEGREGATION_OF_DUTIES,
+      'You screened this amendment into review; another member must vote',
+    );
+  if (s.alreadyVoted)
+    return new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this amendment');
+  if (vote.tier !== undefined && vote.tier !== s.bid.grantedTier)
+    return new ValidationError(
+      GOVERNANCE_ERRORS.AMENDMENT_TIER_FIXED,
+      `An amendment keeps the tier in force (${s.bid.grantedTier}); vote without a tier`,
     );
   return null;
 }

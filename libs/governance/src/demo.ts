@@ -2,7 +2,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Principal } from '@custodian/core';
-import { BidsService, type CreateBidDto } from '@custodian/bids';
+import { BidAmendmentsService, BidsService, type CreateBidDto } from '@custodian/bids';
+import { AmendmentReviewService } from './amendment-review.service';
 import { PanelService } from './panel.service';
 import { ScreeningService } from './screening.service';
 
@@ -107,11 +108,38 @@ const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
 ];
 
 /**
+ * The active bid's amendment in review (#25): a widening one (another social-care field, a longer
+ * term), screened into the panel's review; the version in force stays in force meanwhile.
+ */
+async function demoAmendment(
+  app: INestApplicationContext,
+  researcher: Principal,
+  officer: Principal,
+  bidId: string,
+): Promise<void> {
+  const amendments = app.get(BidAmendmentsService);
+  const a = await amendments.create(researcher, bidId, {
+    reason:
+      'The local authority of each service is needed to compare areas, and the study runs six months longer.',
+    datasets: [
+      { dataset: 'hes', fields: ['nhs_number', 'date_of_birth', 'sex', 'admission_date', 'diagnosis_icd10'] },
+      { dataset: 'social_care', fields: ['nhs_number', 'la_code', 'service_type', 'start_date', 'end_date'] },
+    ],
+    durationMonths: 18,
+  });
+  await amendments.submit(researcher, bidId, a.version);
+  await app.get(AmendmentReviewService).screen(officer, bidId, a.version, {
+    outcome: 'accept',
+    remarks: 'Widens the data and the term: to the panel',
+  });
+}
+
+/**
  * Demo bids in several states, so every demo role has something to do: a draft (researcher), a
  * submitted bid (release officer screens it), one in review with one vote (panel members 2 and 3),
  * one approved (researcher accepts the agreement), one active (release officer releases it), one
  * returned with remarks (researcher edits and resubmits it) and a consent draft (researcher
- * attaches the consenting cohort).
+ * attaches the consenting cohort); the active bid has an amendment in review (panel members vote).
  * Uses the demo users of apps/api/src/demo.ts; does nothing if they are missing or bids exist.
  */
 export async function seedDemoBids(app: INestApplicationContext): Promise<number> {
@@ -163,8 +191,10 @@ export async function seedDemoBids(app: INestApplicationContext): Promise<number
       });
       if (r.bidState !== 'in_review') break;
     }
-    if (key === 'active' && (await bids.get(researcher, bid.id)).state === 'approved')
+    if (key === 'active' && (await bids.get(researcher, bid.id)).state === 'approved') {
       await bids.acceptAgreement(researcher, bid.id);
+      await demoAmendment(app, researcher, officer, bid.id);
+    }
   }
   return created;
 }

@@ -12,7 +12,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { TIERS, type Tier } from '@custodian/catalog';
-import { BID_STATES, type BidState } from '@custodian/bids';
+import { BID_STATES, type BidState, VERSION_STATES, type VersionState } from '@custodian/bids';
 import type { VoteDecision } from './decision-rule';
 
 export class ScreenBidDto {
@@ -78,4 +78,36 @@ export class VoteResultDto {
   @ApiProperty({ description: 'Non-recused votes so far in this review round' }) counted!: number;
   @ApiProperty() quorum!: number;
   @ApiProperty({ enum: BID_STATES, description: 'The bid state after this vote' }) bidState!: BidState;
+}
+
+export class ScreenAmendmentDto {
+  @ApiProperty({
+    enum: ['accept', 'return', 'approve'],
+    description:
+      'accept: into the panel’s review; return: to the applicant with remarks; approve: a narrowing amendment, by the officer alone',
+  })
+  @IsIn(['accept', 'return', 'approve'])
+  outcome!: 'accept' | 'return' | 'approve';
+  @ApiPropertyOptional({ description: 'Shown to the applicant; required when returning' })
+  @ValidateIf((o: ScreenAmendmentDto) => o.outcome === 'return' || o.remarks !== undefined)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(5000)
+  remarks?: string;
+  @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  notes?: string;
+}
+
+export class AmendmentVoteResultDto {
+  @ApiProperty() voteId!: string;
+  @ApiProperty({ enum: ['approve', 'reject', 'return'] }) decision!: VoteDecision;
+  @ApiProperty({ description: 'True when the voter declared a conflict: recorded, not counted' })
+  recused!: boolean;
+  @ApiProperty({ description: 'Non-recused votes so far on this amendment' }) counted!: number;
+  @ApiProperty() quorum!: number;
+  @ApiProperty({ enum: VERSION_STATES, description: 'The amendment state after this vote' })
+  amendmentState!: VersionState;
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { BID_VOTERS, BidsModule } from '@custodian/bids';
 import { RegisterModule } from '@custodian/register';
+import { AmendmentReviewService } from './amendment-review.service';
 import { PanelService } from './panel.service';
 import { ScreeningService } from './screening.service';
 import { BidVote } from './vote.entity';
@@ -15,7 +16,13 @@ import { PanelVoters } from './voters';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([BidVote]), AuditModule, BidsModule, RegisterModule],
-  providers: [PanelService, ScreeningService, PanelVoters, { provide: BID_VOTERS, useExisting: PanelVoters }],
-  exports: [PanelService, ScreeningService, BID_VOTERS],
+  providers: [
+    PanelService,
+    ScreeningService,
+    AmendmentReviewService,
+    PanelVoters,
+    { provide: BID_VOTERS, useExisting: PanelVoters },
+  ],
+  exports: [PanelService, ScreeningService, AmendmentReviewService, BID_VOTERS],
 })
 export class GovernanceModule {}

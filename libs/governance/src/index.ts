@@ -2,10 +2,13 @@ export { GovernanceModule } from './governance.module';
 export { GovernanceHttpModule } from './governance-http.module';
 export { PanelController } from './panel.controller';
 export { PanelService } from './panel.service';
+export { AmendmentReviewService } from './amendment-review.service';
+export { AmendmentReviewController } from './amendment-review.controller';
 export { ScreeningService } from './screening.service';
 export { BidVote } from './vote.entity';
-export { ScreenBidDto, VoteDto, VoteResultDto } from './dto';
+export { AmendmentVoteResultDto, ScreenAmendmentDto, ScreenBidDto, VoteDto, VoteResultDto } from './dto';
 export {
+  amendmentVoteRefusal,
   decide,
   isAbove,
   voteRefusal,

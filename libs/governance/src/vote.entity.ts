@@ -8,6 +8,8 @@ export class BidVote {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ name: 'bid_id', type: 'uuid' }) bidId!: string;
   @Column({ name: 'review_round', type: 'integer' }) reviewRound!: number;
+  /** The bid version voted on (1: the bid itself; later: an amendment). */
+  @Column({ name: 'bid_version', type: 'smallint', default: 1 }) bidVersion!: number;
   @Column({ name: 'voter_id', type: 'uuid' }) voterId!: string;
   @Column({ type: 'varchar', length: 8 }) decision!: VoteDecision;
   @Column({ type: 'varchar', length: 16, nullable: true }) tier!: Tier | null;

@@ -26,6 +26,9 @@ export interface Bid {
     endDate: string | null;
   } | null;
   cohortSize?: number | null;
+  /** The version in force, and the open amendment once submitted (#25). */
+  version?: number;
+  pendingAmendment?: { version: number; state: string; scope: string | null } | null;
   organisation?: { name: string; kind: string; commercial: boolean };
   createdAt: string;
   updatedAt: string;

@@ -9,6 +9,11 @@ import { PortalViews } from './portal-views';
 import { PortalPublicController } from './public.controller';
 import { ResearcherController } from './researcher.controller';
 import { ResearcherRequestController } from './researcher-request.controller';
+import {
+  PanelAmendmentController,
+  ResearcherAmendmentController,
+  ScreeningAmendmentController,
+} from './amendment-pages.controller';
 import { PanelController, ReleaseOfficerController } from './reviewer.controllers';
 import { TransparencyPortalController } from './transparency-portal';
 import { PracticeController } from './practice.controller';
@@ -20,6 +25,9 @@ export const PORTAL_CONTROLLERS = [
   PortalPublicController,
   ResearcherController,
   ResearcherRequestController,
+  ResearcherAmendmentController,
+  ScreeningAmendmentController,
+  PanelAmendmentController,
   PanelController,
   ReleaseOfficerController,
   TransparencyPortalController,

@@ -19,6 +19,7 @@ import {
 } from './review-facts';
 import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
+import { amendmentsAwaiting } from './amendment-pages.controller';
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
@@ -52,6 +53,7 @@ export class PanelController {
       filter,
       formAction: '/panel',
       linkBase: '/panel',
+      amendments: await amendmentsAwaiting(this.api, req, 'in_review', '/panel'),
       emptyText:
         filter.state === 'in_review'
           ? 'There are no requests waiting for the panel.'
@@ -182,6 +184,7 @@ export class ReleaseOfficerController {
       filter,
       formAction: '/screening',
       linkBase: '/screening',
+      amendments: await amendmentsAwaiting(this.api, req, 'submitted', '/screening'),
       emptyText:
         filter.state === 'submitted'
           ? 'There are no requests waiting to be screened.'

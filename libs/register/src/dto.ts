@@ -30,8 +30,11 @@ export class RegisterFileDto {
 }
 
 export class RegisterLineDto {
-  @ApiProperty({ enum: ['decision', 'release'], description: 'An approved bid, or one release of it' })
-  type!: 'decision' | 'release';
+  @ApiProperty({
+    enum: ['decision', 'release', 'amendment'],
+    description: 'An approved bid, one release of it, or an approved amendment (a new agreement version)',
+  })
+  type!: 'decision' | 'release' | 'amendment';
   @ApiProperty({ description: 'Date of the decision or of the release' }) date!: string;
   @ApiProperty() bidId!: string;
   @ApiProperty({ type: String, nullable: true }) releaseId!: string | null;
@@ -165,10 +168,23 @@ export class RegisterLogAuditDto {
   @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) hash!: string;
 }
 
-/** A line of the register log: a release's (no `kind`), or a decision's (`kind: 'decision'`). */
+/** A line of the register log: a release's (no `kind`), a decision's or an amendment's. */
 export class RegisterLogLineDto {
-  @ApiProperty({ enum: ['decision'], required: false, description: 'decision; absent on a release line' })
-  kind?: 'decision';
+  @ApiProperty({
+    enum: ['decision', 'amendment'],
+    required: false,
+    description: 'decision or amendment; absent on a release line',
+  })
+  kind?: 'decision' | 'amendment';
+  @ApiProperty({
+    type: 'integer',
+    minimum: 2,
+    required: false,
+    description: 'An amendment line: the bid version',
+  })
+  version?: number;
+  @ApiProperty({ enum: ['narrowing', 'widening'], required: false, description: 'An amendment line' })
+  scope?: string;
   @ApiProperty({ type: 'integer', minimum: 1 }) seq!: number;
   @ApiProperty({ format: 'uuid', required: false, description: 'A release line' }) releaseId?: string;
   @ApiProperty({ format: 'uuid' }) bidId!: string;

@@ -4,6 +4,7 @@ export { RegisterModule } from './register.module';
 export { RegisterService } from './register.service';
 export { AUDIT_HASHES_SQL, CHECKPOINT_HEADS_SQL, RegisterLogService } from './register-log.service';
 export {
+  type AmendmentLogLine,
   chainStep,
   lineHash,
   type DecisionLogLine,

@@ -61,8 +61,19 @@ export interface DecisionLogLine {
   audit: { id: string; hash: string };
 }
 
-/** A line of the register log: a release's or a decision's. */
-export type RegisterChainLine = RegisterLogLine | DecisionLogLine;
+/**
+ * An approved amendment's line (#25): the facts of the new bid version and the agreement version
+ * offered with it (`DSA-…-v2`), fixed when it is approved; one per agreement version after the first.
+ */
+export interface AmendmentLogLine extends Omit<DecisionLogLine, 'kind'> {
+  kind: 'amendment';
+  /** The bid version approved (2, 3, …). */
+  version: number;
+  scope: 'narrowing' | 'widening';
+}
+
+/** A line of the register log: a release's, a decision's or an amendment's. */
+export type RegisterChainLine = RegisterLogLine | DecisionLogLine | AmendmentLogLine;
 
 export interface CheckpointBody {
   at: string;

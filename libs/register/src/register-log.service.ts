@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig, assertPageInRange } from '@custodian/core';
+import { AMENDMENT_REGISTER_FACTS_SQL } from '@custodian/bids';
 import {
+  type AmendmentLogLine,
   chainStep,
   type CheckpointBody,
   type DecisionLogLine,
@@ -20,12 +22,12 @@ export type RegisterLogInput = Omit<RegisterLogLine, 'seq' | 'at' | 'audit'>;
 
 /**
  * The facts of a bid's decision line, read as `RegisterService.lines` reads them for the public
- * register (its latest agreement: the one offered with the approval).
+ * register (its first agreement: the one offered with the approval).
  */
 const DECISION_FACTS_SQL = `SELECT o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose, b.granted_tier AS tier,
               b.legal_basis, b.legal_basis_reference, b.datasets, a.reference AS agreement_reference
          FROM bids b JOIN organisations o ON o.id = b.organisation_id
-         LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
+         LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version LIMIT 1) a ON true
         WHERE b.id = $1`;
 
 export interface RegisterLogEntry {
@@ -110,6 +112,33 @@ export class RegisterLogService {
       legalBasisReference: f.legal_basis_reference ?? null,
       datasets: (f.datasets as { dataset: string }[]).map((d) => d.dataset),
       agreementReference: f.agreement_reference ?? null,
+      audit,
+    }));
+  }
+
+  /**
+   * Appends the register line of an approved amendment (#25), in the approving transaction, after
+   * its audit entry and the agreement version offered with it; keeps a signed checkpoint with it.
+   */
+  async appendAmendment(tx: EntityManager, bidId: string, version: number): Promise<void> {
+    const [f] = await tx.query(AMENDMENT_REGISTER_FACTS_SQL, [bidId, version]);
+    if (!f?.tier || !f.agreement_reference) throw new Error('amendment line without a tier or an agreement');
+    await this.append(tx, null, (seq, at, audit): AmendmentLogLine => ({
+      kind: 'amendment',
+      seq,
+      bidId,
+      version,
+      scope: f.scope,
+      at,
+      organisation: f.organisation,
+      organisationKind: f.organisation_kind,
+      title: f.title,
+      purpose: f.purpose,
+      tier: f.tier,
+      legalBasis: f.legal_basis,
+      legalBasisReference: f.legal_basis_reference ?? null,
+      datasets: (f.datasets as { dataset: string }[]).map((d) => d.dataset),
+      agreementReference: f.agreement_reference,
       audit,
     }));
   }

@@ -7,7 +7,7 @@ import type { RegisterLineDto, RegisterQueryDto } from './dto';
 import type { RegisterChainLine } from './register-chain';
 
 interface Row {
-  type: 'decision' | 'release';
+  type: 'decision' | 'release' | 'amendment';
   date: Date;
   bid_id: string;
   release_id: string | null;
@@ -45,7 +45,8 @@ export interface ReleaseRegisterEntry {
 
 /**
  * The public register (SPEC §6). One line per bid the panel approved (derived from bids and their
- * latest agreement, so its status follows the bid), and one line per release: a row of
+ * first agreement, so its status follows the bid), one per approved amendment (#25: the new bid
+ * version and its agreement version), and one line per release: a row of
  * `register_entries`, written here only (STYLE 13), in the caller's transaction — the one that
  * completes the release, and the one that records its destruction.
  */
@@ -99,31 +100,49 @@ export class RegisterService {
     const rows: Row[] = await this.db.query(
       `WITH lines AS (
          SELECT 'decision' AS type, b.decided_at AS date, b.id AS bid_id, NULL::uuid AS release_id, b.granted_tier AS tier,
-                NULL::boolean AS objections_applied, NULL::text AS objections_note, NULL::jsonb AS details, b.id AS join_bid
+                NULL::boolean AS objections_applied, NULL::text AS objections_note, NULL::jsonb AS details, b.id AS join_bid,
+                1 AS version
            FROM bids b WHERE b.state = ANY($1)
          UNION ALL
-         SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.details, r.bid_id
+         SELECT 'amendment', v.decided_at, v.bid_id, NULL::uuid, bb.granted_tier, NULL::boolean, NULL::text, NULL::jsonb,
+                v.bid_id, v.version
+           FROM bid_versions v JOIN bids bb ON bb.id = v.bid_id
+          WHERE v.version > 1 AND v.state IN ('approved', 'in_force', 'superseded') AND bb.state = ANY($1)
+         UNION ALL
+         SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.details, r.bid_id,
+                NULL::int
            FROM register_entries r
        )
        SELECT l.* FROM (
          SELECT x.type, x.date, x.bid_id, x.release_id, x.tier, x.objections_applied, x.objections_note, x.details,
                 o.id AS organisation_id, o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
-                b.datasets, b.legal_basis, b.legal_basis_reference, b.state AS status,
+                coalesce(bv.datasets, b.datasets) AS datasets, b.legal_basis, b.legal_basis_reference, b.state AS status,
                 a.reference AS agreement_reference, to_char(a.start_date, 'YYYY-MM-DD') AS agreement_start,
                 to_char(a.end_date, 'YYYY-MM-DD') AS agreement_end, rl.line AS log_line
            FROM lines x
            LEFT JOIN register_log rl ON CASE WHEN x.type = 'release' THEN rl.release_id = x.release_id
+                                             WHEN x.type = 'amendment' THEN rl.kind = 'amendment'
+                                               AND rl.line->>'bidId' = x.bid_id::text AND (rl.line->>'version')::int = x.version
                                              ELSE rl.kind = 'decision' AND rl.line->>'bidId' = x.bid_id::text END
            JOIN bids b ON b.id = x.join_bid
            JOIN organisations o ON o.id = b.organisation_id
-           LEFT JOIN LATERAL (SELECT * FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version DESC LIMIT 1) a ON true
+           -- Each version's own datasets (the snapshot of version 1 once the bid has been amended).
+           LEFT JOIN bid_versions bv ON bv.bid_id = b.id AND bv.version = x.version
+           -- A release line: the agreement it ran under; a decision or amendment line: its version's.
+           LEFT JOIN LATERAL (
+             SELECT * FROM agreements ag
+              WHERE ag.bid_id = b.id
+                AND CASE WHEN x.type = 'release'
+                         THEN ag.reference = coalesce(x.details->>'agreementReference', ag.reference)
+                         ELSE ag.bid_version = x.version END
+              ORDER BY ag.version DESC LIMIT 1) a ON true
        ) l
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY l.date DESC, l.bid_id, l.type`,
       params,
     );
     return rows.map((r) => {
-      const releaseLine = r.log_line?.kind === 'decision' ? null : r.log_line;
+      const releaseLine = r.log_line?.kind === undefined ? r.log_line : null;
       const handling =
         r.objections_applied === null
           ? objectionHandling(r.legal_basis, r.tier)

@@ -4,6 +4,7 @@ import {
   keyIdOf,
   lineHash,
   REGISTER_GENESIS,
+  type AmendmentLogLine,
   type DecisionLogLine,
   type RegisterChainLine,
   type RegisterLogLine,
@@ -23,8 +24,8 @@ import {
  * 5. each line's audit entry still has the hash the line recorded, and the next entry links to it;
  *    (the register shows the bid's latest agreement, so its reference is not compared: the log keeps
  *    the one the release was made under)
- * 6. every line of the public register, a release's or a decision's, is a log line with the same
- *    facts, and every log line is on the register.
+ * 6. every line of the public register, a release's, a decision's or an amendment's, is a log line
+ *    with the same facts, and every log line is on the register.
  */
 export interface RegisterVerification {
   ok: boolean;
@@ -154,8 +155,10 @@ export async function verifyRegister(get: Get): Promise<RegisterVerification> {
   const bySeq = new Map<number, RegisterChainLine>(log.map((e) => [e.seq, e.line]));
   const byRelease = new Map<string, RegisterLogLine>();
   const byDecision = new Map<string, DecisionLogLine>();
+  const byAmendment = new Map<string, AmendmentLogLine>();
   for (const { line } of log)
     if (line.kind === 'decision') byDecision.set(line.bidId, line);
+    else if (line.kind === 'amendment') byAmendment.set(`${line.bidId}:${line.agreementReference}`, line);
     else byRelease.set(line.releaseId, line);
   const onRegister = new Set<RegisterChainLine>();
   const releaseFacts = (x: RegisterLine | RegisterLogLine) => ({
@@ -166,7 +169,7 @@ export async function verifyRegister(get: Get): Promise<RegisterVerification> {
     objectionsApplied: x.objectionsApplied,
     files: x.files,
   });
-  const decisionFacts = (x: RegisterLine | DecisionLogLine) => ({
+  const decisionFacts = (x: RegisterLine | DecisionLogLine | AmendmentLogLine) => ({
     bidId: x.bidId,
     organisation: x.organisation,
     organisationKind: x.organisationKind,
@@ -179,18 +182,27 @@ export async function verifyRegister(get: Get): Promise<RegisterVerification> {
     agreementReference: x.agreementReference,
   });
   for (const l of register) {
-    const decision = l.type !== 'release';
-    const name = decision
-      ? `register line of the decision on bid ${l.bidId}`
-      : `register line of release ${l.releaseId}`;
-    const line = decision ? byDecision.get(l.bidId) : l.releaseId ? byRelease.get(l.releaseId) : undefined;
+    const name =
+      l.type === 'release'
+        ? `register line of release ${l.releaseId}`
+        : l.type === 'amendment'
+          ? `register line of the amendment ${l.agreementReference} of bid ${l.bidId}`
+          : `register line of the decision on bid ${l.bidId}`;
+    const line =
+      l.type === 'release'
+        ? l.releaseId
+          ? byRelease.get(l.releaseId)
+          : undefined
+        : l.type === 'amendment'
+          ? byAmendment.get(`${l.bidId}:${l.agreementReference}`)
+          : byDecision.get(l.bidId);
     if (!line || (l.registerSeq !== null && bySeq.get(l.registerSeq) !== line)) {
       problems.push(`${name}: not in the register log`);
       continue;
     }
     onRegister.add(line);
     const differs =
-      line.kind === 'decision'
+      line.kind === 'decision' || line.kind === 'amendment'
         ? !same(decisionFacts(l), decisionFacts(line))
         : !same(releaseFacts(l), releaseFacts(line));
     if (differs) problems.push(`${name}: differs from register log line ${line.seq}`);
@@ -200,7 +212,9 @@ export async function verifyRegister(get: Get): Promise<RegisterVerification> {
       problems.push(
         e.line.kind === 'decision'
           ? `register log line ${e.seq}: its decision on bid ${e.line.bidId} is missing from the register`
-          : `register log line ${e.seq}: its release is missing from the register`,
+          : e.line.kind === 'amendment'
+            ? `register log line ${e.seq}: its amendment ${e.line.agreementReference} is missing from the register`
+            : `register log line ${e.seq}: its release is missing from the register`,
       );
 
   return {

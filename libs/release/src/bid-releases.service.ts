@@ -14,6 +14,7 @@ export function specFromReleasable(r: Releasable, requestedBy: string): ReleaseS
     bidId: r.bid.id,
     organisationId: r.organisationId,
     agreementReference: r.agreement.reference,
+    agreementVersion: r.agreement.version,
     tier: r.grantedTier,
     legalBasis: r.legalBasis,
     datasets: r.datasets.map((d) => ({ dataset: d.dataset, fields: [...d.fields] })),

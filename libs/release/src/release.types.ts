@@ -8,6 +8,11 @@ export interface ReleaseSpec {
   bidId: string;
   organisationId: string;
   agreementReference: string;
+  /**
+   * The agreement version the release runs under (#25: an amended bid's releases follow the version
+   * in force). Absent on specs written before amendments (version 1).
+   */
+  agreementVersion?: number;
   tier: Tier;
   legalBasis: LegalBasis;
   datasets: { dataset: Dataset; fields: string[] }[];

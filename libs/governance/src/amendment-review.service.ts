@@ -1,0 +1,254 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '@custodian/audit';
+import {
+  APP_CONFIG,
+  ConflictError,
+  ForbiddenError,
+  type AppConfig,
+  type Principal,
+  type RequestMeta,
+} from '@custodian/core';
+import {
+  assertNotApplicant,
+  type AmendmentDto,
+  BIDS_ERRORS,
+  type Bid,
+  BidAmendmentsService,
+  type BidVersion,
+  BidWorkflow,
+} from '@custodian/bids';
+import { RegisterLogService } from '@custodian/register';
+import { amendmentVoteRefusal, decide, voterRefusal, type PanelOutcome } from './decision-rule';
+import type { AmendmentVoteResultDto, ScreenAmendmentDto, VoteDto } from './dto';
+import { BidVote } from './vote.entity';
+import { GOVERNANCE_ERRORS } from './governance.errors';
+
+/**
+ * Screening and the panel's decision on amendments (#25). The officer and the panel decide on the
+ * change only (its diff against the version in force); a narrowing amendment may be approved by a
+ * release officer alone, a widening one only by the panel, with the usual quorum and recusal. An
+ * approval offers the agreement's next version and writes the amendment's register line.
+ */
+@Injectable()
+export class AmendmentReviewService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly amendments: BidAmendmentsService,
+    private readonly workflow: BidWorkflow,
+    private readonly audit: AuditService,
+    private readonly registerLog: RegisterLogService,
+  ) {}
+
+  async screen(
+    user: Principal,
+    bidId: string,
+    version: number,
+    dto: ScreenAmendmentDto,
+    meta?: RequestMeta,
+  ): Promise<AmendmentDto> {
+    try {
+      await this.db.transaction(async (tx) => {
+        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version);
+        assertNotApplicant(user, bid, 'screen');
+        const opts = { meta, remarks: dto.remarks ?? null, internalNotes: dto.notes ?? null };
+        if (dto.outcome === 'approve') {
+          const diff = await this.amendments.diffOf(tx, bid, amendment);
+          if (amendment.state === 'submitted' && diff.scope !== 'narrowing')
+            throw new ConflictError(
+              BIDS_ERRORS.AMENDMENT_WIDENS,
+              'This amendment widens what was approved: only the panel can approve it (accept it into review)',
+              { scope: diff.scope },
+            );
+          await this.amendments.transition(tx, bid, amendment, 'officer_approve', user, {
+            ...opts,
+            details: { scope: diff.scope },
+            set: { decidedAt: new Date() },
+          });
+          await this.approved(tx, bid, amendment, []);
+        } else
+          await this.amendments.transition(
+            tx,
+            bid,
+            amendment,
+            dto.outcome === 'accept' ? 'screen_accept' : 'screen_return',
+            user,
+            opts,
+          );
+      });
+    } catch (e) {
+      if (e instanceof ForbiddenError) await this.denied(user, bidId, 'bid.amendment.screen', e, meta);
+      throw e;
+    }
+    return this.amendments.get(user, bidId, version);
+  }
+
+  async vote(
+    user: Principal,
+    bidId: string,
+    version: number,
+    dto: VoteDto,
+    meta?: RequestMeta,
+  ): Promise<AmendmentVoteResultDto> {
+    const refused = voterRefusal(user);
+    if (refused) throw refused;
+    try {
+      return await this.db.transaction(async (tx) => {
+        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version);
+        const round = amendment.reviewRound ?? -1;
+        const refusal = amendmentVoteRefusal(user, dto, {
+          amendment,
+          bid: { organisationId: bid.organisationId, grantedTier: bid.grantedTier! },
+          screenedIt: await this.workflow.screenedAmendmentIntoReview(tx, bid.id, version, user.id),
+          alreadyVoted: await tx.existsBy(BidVote, { bidId: bid.id, reviewRound: round, voterId: user.id }),
+        });
+        if (refusal) throw refusal;
+        const vote = await this.record(tx, user, bid, amendment, dto, meta);
+        const counted = await tx.find(BidVote, {
+          where: { bidId: bid.id, reviewRound: round, recused: false },
+          order: { createdAt: 'ASC', id: 'ASC' },
+        });
+        const quorum = this.config.panelQuorum;
+        const outcome = vote.recused
+          ? ({ outcome: 'pending' } as const)
+          : decide(
+              counted.map((v) => ({
+                decision: v.decision,
+                tier: bid.grantedTier!,
+                conditions: v.conditions,
+                approveLinkage: v.approveLinkage,
+              })),
+              quorum,
+              bid.grantedTier!,
+            );
+        await this.apply(tx, user, bid, amendment, outcome, meta);
+        return {
+          voteId: vote.id,
+          decision: vote.decision,
+          recused: vote.recused,
+          counted: counted.length,
+          quorum,
+          amendmentState: amendment.state,
+        };
+      });
+    } catch (e) {
+      if (e instanceof ForbiddenError) await this.denied(user, bidId, 'bid.amendment.vote', e, meta);
+      if (
+        (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
+        'bid_votes_one_per_member'
+      )
+        throw new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this amendment');
+      throw e;
+    }
+  }
+
+  /** The vote, its internal bid event and its audit entry (a declared conflict recuses the voter). */
+  private async record(
+    tx: EntityManager,
+    user: Principal,
+    bid: Bid,
+    amendment: BidVersion,
+    dto: VoteDto,
+    meta?: RequestMeta,
+  ): Promise<BidVote> {
+    const approve = dto.decision === 'approve';
+    const vote = await tx.save(
+      tx.create(BidVote, {
+        bidId: bid.id,
+        reviewRound: amendment.reviewRound!,
+        bidVersion: amendment.version,
+        voterId: user.id,
+        decision: dto.decision,
+        tier: approve ? bid.grantedTier : null,
+        conditions: approve ? (dto.conditions ?? []) : [],
+        conflictOfInterest: dto.conflictOfInterest,
+        approveLinkage: approve && dto.approveLinkage === true,
+        interests: dto.interests ?? null,
+        recused: dto.conflictOfInterest,
+      }),
+    );
+    const details = {
+      voteId: vote.id,
+      version: amendment.version,
+      round: amendment.reviewRound,
+      decision: vote.decision,
+      conditions: vote.conditions,
+      conflictOfInterest: vote.conflictOfInterest,
+      recused: vote.recused,
+    };
+    await this.workflow.event(tx, bid.id, user, {
+      action: vote.recused ? 'amend_vote_recused' : 'amend_vote',
+      internal: true,
+      details,
+    });
+    await this.audit.record(
+      {
+        action: 'bid.amendment.vote',
+        actor: user,
+        bidId: bid.id,
+        subjectType: 'bid_vote',
+        subjectId: vote.id,
+        meta,
+        details: { version: amendment.version, decision: vote.decision, recused: vote.recused },
+      },
+      tx,
+    );
+    return vote;
+  }
+
+  private async apply(
+    tx: EntityManager,
+    user: Principal,
+    bid: Bid,
+    amendment: BidVersion,
+    outcome: PanelOutcome,
+    meta?: RequestMeta,
+  ): Promise<void> {
+    if (outcome.outcome === 'pending') return;
+    const action =
+      outcome.outcome === 'approved'
+        ? 'decide_approve'
+        : outcome.outcome === 'rejected'
+          ? 'decide_reject'
+          : 'decide_return';
+    await this.amendments.transition(tx, bid, amendment, action, user, {
+      meta,
+      remarks:
+        outcome.outcome === 'approved'
+          ? 'Amendment approved by the panel'
+          : outcome.outcome === 'rejected'
+            ? 'Amendment rejected by the panel: the version in force is unchanged'
+            : 'Amendment returned by the panel for changes',
+      details: { outcome: outcome.outcome },
+      set: { decidedAt: new Date() },
+    });
+    if (outcome.outcome === 'approved') await this.approved(tx, bid, amendment, outcome.conditions);
+  }
+
+  /** The agreement's next version offered, and the amendment's line in the register log (after its audit entry). */
+  private async approved(tx: EntityManager, bid: Bid, amendment: BidVersion, conditions: string[]) {
+    await this.amendments.offerAgreement(tx, bid, amendment, conditions);
+    await this.registerLog.appendAmendment(tx, bid.id, amendment.version);
+  }
+
+  private async denied(
+    user: Principal,
+    bidId: string,
+    action: string,
+    e: ForbiddenError,
+    meta?: RequestMeta,
+  ) {
+    await this.audit.record({
+      action,
+      outcome: 'denied',
+      actor: user,
+      bidId,
+      subjectType: 'bid',
+      subjectId: bidId,
+      meta,
+      details: { code: e.code },
+    });
+  }
+}

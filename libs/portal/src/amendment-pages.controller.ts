@@ -1,0 +1,374 @@
+import { Body, Get, Param, ParseIntPipe, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { ApiCallError, PortalRedirect } from './portal-errors';
+import { PortalViews } from './portal-views';
+import { all, FormBody, formErrors, str } from './form';
+import { Bid, getBid, getCatalog, listBids } from './bids-api';
+import { applicantFacts } from './review-facts';
+
+/** An amendment as GET /api/bids/:id/amendments/:version gives it (the parts the pages use). */
+export interface Amendment {
+  version: number;
+  state: string;
+  scope: 'narrowing' | 'widening' | null;
+  reason: string | null;
+  durationMonths: number;
+  diff: { field: string; inForce: string | null; proposed: string | null; effect: 'narrows' | 'widens' }[];
+  agreementReference: string | null;
+}
+
+const getAmendment = (api: PortalApi, req: PortalRequest, id: string, version: number) =>
+  api.expect<Amendment>(req, 'GET', `/api/bids/${encodeURIComponent(id)}/amendments/${version}`);
+
+/** The diff as the pages show it: a table of field, in force, proposed (#25). */
+export const diffRows = (a: Amendment) =>
+  a.diff.map((d) => [
+    { text: d.field },
+    { text: d.inForce ?? 'Not requested / no restriction' },
+    { text: d.proposed ?? 'Not requested / no restriction' },
+    { text: d.effect === 'narrows' ? 'Narrows' : 'Widens' },
+  ]);
+
+const pending = (bid: Bid) => bid.pendingAmendment ?? null;
+
+/** Amendments of approved and active requests waiting in `state` (the officer's and the panel's queues). */
+export async function amendmentsAwaiting(
+  api: PortalApi,
+  req: PortalRequest,
+  state: string,
+  linkBase: string,
+) {
+  const bids = [...(await listBids(api, req, 'active')), ...(await listBids(api, req, 'approved'))];
+  return bids
+    .filter((b) => b.pendingAmendment?.state === state)
+    .map((b) => ({
+      title: b.title,
+      version: b.pendingAmendment!.version,
+      scope: b.pendingAmendment!.scope,
+      href: `${linkBase}/${b.id}/amendments/${b.pendingAmendment!.version}`,
+    }));
+}
+
+/** The researcher amends an approved or active request (a form pre-filled with the version in force). */
+@PortalController('requests')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['researcher'])
+export class ResearcherAmendmentController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get(':id/amend')
+  async form(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+    const bid = await getBid(this.api, req, id);
+    const values: Record<string, unknown> = { durationMonths: String(bid.durationMonths) };
+    for (const d of bid.datasets) values[`fields_${d.dataset}`] = d.fields;
+    await this.render(req, reply, bid, values, formErrors());
+  }
+
+  @Post(':id/amend')
+  async amend(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: FormBody,
+  ) {
+    const bid = await getBid(this.api, req, id);
+    const catalog = await getCatalog(this.api, req);
+    const errors = formErrors();
+    const reason = str(body.reason);
+    const months = Number(str(body.durationMonths));
+    if (reason.length < 10) errors.add('reason', 'Say why the change is needed (at least 10 characters)');
+    if (!Number.isInteger(months) || months < 1 || months > 36)
+      errors.add('durationMonths', 'Enter a term of 1 to 36 months');
+    const datasets = catalog.datasets
+      .map((d) => ({ dataset: d.id, fields: all(body[`fields_${d.id}`]) }))
+      .filter((d) => d.fields.length);
+    if (!datasets.length) errors.add('datasets', 'Choose at least one field', 'datasets');
+    if (!errors.any()) {
+      const created = await this.api.call<{ version: number; message?: string }>(
+        req,
+        'POST',
+        `/api/bids/${id}/amendments`,
+        { reason, datasets, durationMonths: months },
+      );
+      if (created.status === 201) {
+        await this.api.expect(req, 'POST', `/api/bids/${id}/amendments/${created.body.version}/submit`);
+        req.portal!.session.flash = {
+          title: 'Amendment submitted',
+          body: 'A release officer screens it. The version in force stays in force meanwhile.',
+        };
+        req.portal!.dirty = true;
+        throw new PortalRedirect(`/requests/${id}/amendments/${created.body.version}`);
+      }
+      if (created.status !== 400 && created.status !== 409)
+        throw new ApiCallError(created.status, created.body);
+      errors.add('reason', created.body.message ?? 'The amendment could not be saved');
+    }
+    await this.render(req, reply, bid, { ...body }, errors, 400);
+  }
+
+  @Get(':id/amendments/:version')
+  async show(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+  ) {
+    const [bid, amendment] = await Promise.all([
+      getBid(this.api, req, id),
+      getAmendment(this.api, req, id, version),
+    ]);
+    this.views.page(req, reply, 'amendment.njk', {
+      bid,
+      amendment,
+      diffRows: diffRows(amendment),
+      role: 'researcher',
+      backHref: `/requests/${id}`,
+      canAccept: amendment.state === 'approved',
+    });
+  }
+
+  private async render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    bid: Bid,
+    values: Record<string, unknown>,
+    errors: ReturnType<typeof formErrors>,
+    status = 200,
+  ) {
+    const catalog = await getCatalog(this.api, req);
+    const chosen = (k: string) => all(values[k]);
+    this.views.page(
+      req,
+      reply,
+      'amend-form.njk',
+      {
+        bid,
+        pending: pending(bid),
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+        datasetItems: catalog.datasets.map((d) => ({
+          id: d.id,
+          title: d.title,
+          items: d.fields.map((f) => ({
+            value: f.name,
+            text: f.name,
+            checked: chosen(`fields_${d.id}`).includes(f.name),
+          })),
+        })),
+      },
+      status,
+    );
+  }
+}
+
+/** Release officers screen a submitted amendment on its diff: into review, back with remarks, or approve a narrowing. */
+@PortalController('screening')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['release_officer'])
+export class ScreeningAmendmentController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get(':id/amendments/:version')
+  async show(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+  ) {
+    await this.render(req, reply, id, version, {}, formErrors());
+  }
+
+  @Post(':id/amendments/:version')
+  async screen(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+    @Body() body: FormBody,
+  ) {
+    const outcome = str(body.outcome);
+    const remarks = str(body.remarks);
+    const errors = formErrors();
+    if (!['accept', 'return', 'approve'].includes(outcome))
+      errors.add('outcome', 'Select an outcome', 'outcome');
+    if (outcome === 'return' && !remarks)
+      errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    let status = 400;
+    if (!errors.any()) {
+      const res = await this.api.call<{ message?: string }>(
+        req,
+        'POST',
+        `/api/bids/${id}/amendments/${version}/screen`,
+        { outcome, ...(remarks ? { remarks } : {}) },
+      );
+      if (res.status === 200) {
+        req.portal!.session.flash = {
+          title:
+            outcome === 'approve'
+              ? 'Amendment approved: the applicant is offered the new agreement version'
+              : outcome === 'accept'
+                ? 'Amendment accepted into the panel’s review'
+                : 'Amendment returned to the applicant',
+        };
+        req.portal!.dirty = true;
+        throw new PortalRedirect(`/screening/${id}/amendments/${version}`);
+      }
+      if (res.status !== 400 && res.status !== 409) throw new ApiCallError(res.status, res.body);
+      errors.add('outcome', res.body.message ?? 'The outcome could not be recorded', 'outcome');
+      status = res.status;
+    }
+    await this.render(req, reply, id, version, { ...body }, errors, status);
+  }
+
+  private async render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    id: string,
+    version: number,
+    values: Record<string, unknown>,
+    errors: ReturnType<typeof formErrors>,
+    status = 200,
+  ) {
+    const [bid, amendment] = await Promise.all([
+      getBid(this.api, req, id),
+      getAmendment(this.api, req, id, version),
+    ]);
+    this.views.page(
+      req,
+      reply,
+      'amendment.njk',
+      {
+        bid,
+        facts: applicantFacts(bid),
+        amendment,
+        diffRows: diffRows(amendment),
+        role: 'officer',
+        backHref: '/screening',
+        outcomeItems: [
+          ['accept', 'Accept it into the panel’s review'],
+          ['return', 'Return it to the applicant with remarks'],
+          ...(amendment.scope === 'narrowing'
+            ? [['approve', 'Approve it (it only narrows what is approved)']]
+            : []),
+        ].map(([value, text]) => ({ value, text, checked: values.outcome === value })),
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+      },
+      status,
+    );
+  }
+}
+
+/** Panel members vote on an amendment in review, on its diff. */
+@PortalController('panel')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['panel_member'])
+export class PanelAmendmentController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get(':id/amendments/:version')
+  async show(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+  ) {
+    await this.render(req, reply, id, version, {}, formErrors());
+  }
+
+  @Post(':id/amendments/:version')
+  async vote(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+    @Body() body: FormBody,
+  ) {
+    const decision = str(body.decision);
+    const conflict = str(body.conflictOfInterest);
+    const errors = formErrors();
+    if (!['yes', 'no'].includes(conflict))
+      errors.add(
+        'conflictOfInterest',
+        'Select whether you have a conflict of interest',
+        'conflictOfInterest',
+      );
+    if (!['approve', 'reject', 'return'].includes(decision))
+      errors.add('decision', 'Select your decision', 'decision');
+    let status = 400;
+    if (!errors.any()) {
+      const res = await this.api.call<{
+        counted: number;
+        quorum: number;
+        amendmentState: string;
+        message?: string;
+      }>(req, 'POST', `/api/bids/${id}/amendments/${version}/votes`, {
+        decision,
+        conflictOfInterest: conflict === 'yes',
+      });
+      if (res.status === 201) {
+        const r = res.body;
+        req.portal!.session.flash =
+          r.amendmentState === 'in_review'
+            ? {
+                title: 'Your vote was recorded',
+                body: `${r.counted} of ${r.quorum} votes needed for a decision.`,
+              }
+            : { title: `Quorum reached: the amendment is ${r.amendmentState.replace(/_/g, ' ')}` };
+        req.portal!.dirty = true;
+        throw new PortalRedirect(`/panel/${id}/amendments/${version}`);
+      }
+      if (res.status !== 400 && res.status !== 409 && res.status !== 403)
+        throw new ApiCallError(res.status, res.body);
+      errors.add('decision', res.body.message ?? 'Your vote could not be recorded', 'decision');
+      status = res.status;
+    }
+    await this.render(req, reply, id, version, { ...body }, errors, status);
+  }
+
+  private async render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    id: string,
+    version: number,
+    values: Record<string, unknown>,
+    errors: ReturnType<typeof formErrors>,
+    status = 200,
+  ) {
+    const [bid, amendment] = await Promise.all([
+      getBid(this.api, req, id),
+      getAmendment(this.api, req, id, version),
+    ]);
+    this.views.page(
+      req,
+      reply,
+      'amendment.njk',
+      {
+        bid,
+        facts: applicantFacts(bid),
+        amendment,
+        diffRows: diffRows(amendment),
+        role: 'panel',
+        backHref: '/panel',
+        values,
+        errors: errors.list,
+        fieldErrors: errors.byField,
+      },
+      status,
+    );
+  }
+}

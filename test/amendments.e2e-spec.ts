@@ -1,0 +1,292 @@
+import { verifyRegister } from '@custodian/register';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { addEvent, addPatient, download, parseCsvGz, seedPractice } from './release-helpers';
+
+type As = Awaited<ReturnType<TestApp['as']>>;
+
+/**
+ * Amendments (#25), through HTTP: a new version of an approved or active bid, screened and decided
+ * on its diff; narrowing by a release officer alone, widening by the panel at quorum; the version
+ * in force stays in force (releases follow it) until the applicant accepts the agreement's next
+ * version; the register shows each version, and verify-register agrees.
+ */
+describe('amendments', () => {
+  let t: TestApp;
+  let researcher: As;
+  let officer: As;
+  let releaser: As;
+  let panel: As[];
+  let other: As;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PANEL_QUORUM: '3' });
+    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
+    researcher = await t.as('researcher');
+    other = await t.as('researcher');
+    officer = await t.as('release_officer', { organisationId: centre });
+    releaser = await t.as('release_officer', { organisationId: centre });
+    panel = [];
+    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
+    await seedPractice(t.sql);
+    for (let i = 0; i < 4; i++) {
+      const id = await addPatient(t.sql, { nhs: String(9_100_000_000 + i) });
+      await addEvent(t.sql, id);
+    }
+  });
+  afterAll(() => t?.close());
+
+  const activeBid = async () => (await t.factory.bid('active', { researcher, officer, panel })).id;
+  const amend = (bidId: string, body: Record<string, unknown>, who: As = researcher) =>
+    t.http.post(`/api/bids/${bidId}/amendments`).set(who.auth).send(body);
+  const submit = (bidId: string, v: number) =>
+    t.http.post(`/api/bids/${bidId}/amendments/${v}/submit`).set(researcher.auth).expect(200);
+  const screen = (bidId: string, v: number, outcome: string) =>
+    t.http
+      .post(`/api/bids/${bidId}/amendments/${v}/screen`)
+      .set(officer.auth)
+      .send({ outcome, remarks: 'screened' });
+  const vote = (bidId: string, v: number, member: As, decision: string) =>
+    t.http
+      .post(`/api/bids/${bidId}/amendments/${v}/votes`)
+      .set(member.auth)
+      .send({ decision, conflictOfInterest: false })
+      .expect(201);
+  const WIDER = {
+    reason: 'We also need the sex of each patient',
+    datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'code', 'event_date'] }],
+  };
+
+  async function release(bidId: string) {
+    const res = await t.http.post(`/api/bids/${bidId}/releases`).set(releaser.auth).expect(202);
+    for (let i = 0; i < 300; i++) {
+      const r = await t.http.get(`/api/releases/${res.body.id}`).set(releaser.auth).expect(200);
+      if (r.body.state === 'completed') {
+        const file = await download(t, researcher.auth, res.body.id, 'gp.csv.gz');
+        const { rows } = await t.sql.query(`SELECT spec FROM releases WHERE id = $1`, [res.body.id]);
+        return { header: parseCsvGz(file.body).header, spec: rows[0].spec };
+      }
+      if (r.body.state === 'failed') throw new Error(`release failed: ${JSON.stringify(r.body)}`);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error('release did not finish');
+  }
+
+  it('refuses what it must: another organisation’s bid 404, a draft 409, two at once 409, unknown properties 400, text 415, no change 400', async () => {
+    const bidId = await activeBid();
+    expect((await amend(bidId, WIDER, other)).status).toBe(404);
+    const draft = (await t.factory.bid('draft', { researcher })).id;
+    expect((await amend(draft, WIDER)).body).toMatchObject({ statusCode: 409, code: 'NOT_AMENDABLE' });
+    const unknown = await amend(bidId, { ...WIDER, requestedTier: 'identifiable' });
+    expect(unknown.status).toBe(400);
+    const text = await t.http
+      .post(`/api/bids/${bidId}/amendments`)
+      .set(researcher.auth)
+      .set('content-type', 'text/plain')
+      .send('reason=more');
+    expect([400, 415]).toContain(text.status);
+    const nothing = await amend(bidId, { reason: 'Nothing changes at all here' });
+    expect(nothing.body).toMatchObject({ statusCode: 400, code: 'AMENDMENT_EMPTY' });
+
+    const both = await Promise.all([amend(bidId, WIDER), amend(bidId, { ...WIDER, durationMonths: 6 })]);
+    expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+    expect(both.find((r) => r.status === 409)!.body.code).toBe('AMENDMENT_OPEN');
+    const [created] = both.filter((r) => r.status === 201);
+    // Reviewers do not see a draft amendment; the bid shows no pending one until it is submitted.
+    await t.http.get(`/api/bids/${bidId}/amendments/${created.body.version}`).set(officer.auth).expect(404);
+    const bid = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    expect(bid.body).toMatchObject({ version: 1, pendingAmendment: null });
+    // Nobody screens or votes on a draft; another organisation cannot submit it.
+    expect((await screen(bidId, created.body.version, 'accept')).status).toBe(404);
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/${created.body.version}/submit`)
+      .set(other.auth)
+      .expect(404);
+  });
+
+  it('a narrowing amendment: approved by a release officer alone, in force once the applicant accepts v2', async () => {
+    const bidId = await activeBid();
+    const before = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    const v1 = before.body.agreement.reference as string;
+    expect(v1).toMatch(/^DSA-\d{4}-\d{4}-v1$/);
+    const created = await amend(bidId, {
+      reason: 'We no longer need dates of birth, and finish early',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+      durationMonths: 6,
+    }).expect(201);
+    expect(created.body).toMatchObject({ version: 2, baseVersion: 1, state: 'draft', scope: 'narrowing' });
+    expect(created.body.diff).toEqual([
+      {
+        field: 'datasets.gp',
+        inForce: 'nhs_number, date_of_birth, code, event_date',
+        proposed: 'nhs_number, code, event_date',
+        effect: 'narrows',
+      },
+      { field: 'durationMonths', inForce: '12', proposed: '6', effect: 'narrows' },
+    ]);
+    await submit(bidId, 2);
+    const approved = await screen(bidId, 2, 'approve').expect(200);
+    const v2 = v1.replace(/-v1$/, '-v2');
+    expect(approved.body).toMatchObject({ state: 'approved', agreementReference: v2 });
+    // Until accepted, v1 is in force; the bid shows the pending amendment.
+    const pending = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    expect(pending.body).toMatchObject({
+      state: 'active',
+      version: 1,
+      agreement: { reference: v1, status: 'active' },
+      pendingAmendment: { version: 2, state: 'approved', scope: 'narrowing' },
+    });
+    expect(pending.body.datasets[0].fields).toContain('date_of_birth');
+    // Another amendment waits until this one is accepted.
+    expect((await amend(bidId, { reason: 'And another change', durationMonths: 3 })).body.code).toBe(
+      'AMENDMENT_OPEN',
+    );
+
+    const accepted = await t.http
+      .post(`/api/bids/${bidId}/agreement/accept`)
+      .set(researcher.auth)
+      .expect(200);
+    expect(accepted.body).toMatchObject({
+      state: 'active',
+      version: 2,
+      durationMonths: 6,
+      agreement: { reference: v2, status: 'active', durationMonths: 6 },
+      pendingAmendment: null,
+    });
+    expect(accepted.body.datasets).toEqual([{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }]);
+    const { rows } = await t.sql.query(
+      `SELECT reference, status FROM agreements WHERE bid_id = $1 ORDER BY version`,
+      [bidId],
+    );
+    expect(rows).toEqual([
+      { reference: v1, status: 'superseded' },
+      { reference: v2, status: 'active' },
+    ]);
+    const versions = await t.http.get(`/api/bids/${bidId}/amendments`).set(researcher.auth).expect(200);
+    expect(versions.body.map((v: { version: number; state: string }) => [v.version, v.state])).toEqual([
+      [2, 'in_force'],
+      [1, 'superseded'],
+    ]);
+    // Accepting again: nothing is offered any more.
+    const again = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth);
+    expect(again.body).toMatchObject({ statusCode: 409, code: 'ILLEGAL_TRANSITION' });
+  });
+
+  it('a widening amendment: the officer cannot approve it; the panel decides at quorum; releases follow the version in force', async () => {
+    const bidId = await activeBid();
+    const created = await amend(bidId, WIDER).expect(201);
+    expect(created.body).toMatchObject({ version: 2, scope: 'widening' });
+    expect(created.body.diff).toEqual([
+      {
+        field: 'datasets.gp',
+        inForce: 'nhs_number, date_of_birth, code, event_date',
+        proposed: 'nhs_number, date_of_birth, sex, code, event_date',
+        effect: 'widens',
+      },
+    ]);
+    await submit(bidId, 2);
+    const refused = await screen(bidId, 2, 'approve');
+    expect(refused.body).toMatchObject({ statusCode: 409, code: 'AMENDMENT_WIDENS' });
+    await screen(bidId, 2, 'accept').expect(200);
+
+    // In review: the reviewers see the diff; releases go on under v1.
+    const seen = await t.http.get(`/api/bids/${bidId}/amendments/2`).set(panel[0].auth).expect(200);
+    expect(seen.body).toMatchObject({
+      state: 'in_review',
+      diff: [{ field: 'datasets.gp', effect: 'widens' }],
+    });
+    const during = await release(bidId);
+    expect(during.header).toEqual(['pseudo_id', 'birth_year_month', 'code', 'event_date']);
+    expect(during.spec).toMatchObject({ agreementVersion: 1 });
+    expect(during.spec.agreementReference).toMatch(/-v1$/);
+
+    // The screener and the applicant cannot vote; a tier change is refused.
+    const tier = await t.http
+      .post(`/api/bids/${bidId}/amendments/2/votes`)
+      .set(panel[0].auth)
+      .send({ decision: 'approve', tier: 'anonymised', conflictOfInterest: false });
+    expect(tier.body).toMatchObject({ statusCode: 400, code: 'AMENDMENT_TIER_FIXED' });
+    expect((await vote(bidId, 2, panel[0], 'approve')).body).toMatchObject({
+      counted: 1,
+      amendmentState: 'in_review',
+    });
+    expect((await vote(bidId, 2, panel[1], 'approve')).body.amendmentState).toBe('in_review');
+    const third = await vote(bidId, 2, panel[2], 'approve');
+    expect(third.body).toMatchObject({ counted: 3, quorum: 3, amendmentState: 'approved' });
+    const again = await t.http
+      .post(`/api/bids/${bidId}/amendments/2/votes`)
+      .set(panel[2].auth)
+      .send({ decision: 'approve', conflictOfInterest: false });
+    expect(again.status).toBe(409);
+
+    // Approved, not yet accepted: still v1.
+    expect((await release(bidId)).header).not.toContain('sex');
+    await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth).expect(200);
+    const after = await release(bidId);
+    expect(after.header).toEqual(['pseudo_id', 'birth_year_month', 'sex', 'code', 'event_date']);
+    expect(after.spec).toMatchObject({ agreementVersion: 2 });
+    expect(after.spec.agreementReference).toMatch(/-v2$/);
+
+    // The applicant's history shows the panel's decision, not who voted.
+    const events = await t.http.get(`/api/bids/${bidId}/events`).set(researcher.auth).expect(200);
+    const decided = events.body.find((e: { action: string }) => e.action === 'amend_decide_approve');
+    expect(decided).toMatchObject({ actorId: null, details: { version: 2, to: 'approved' } });
+    expect(events.body.some((e: { action: string }) => e.action === 'amend_vote')).toBe(false);
+
+    // The audit trail has every amendment transition.
+    const auditor = await t.as('auditor');
+    const audit = await t.http.get(`/api/audit?bidId=${bidId}&limit=200`).set(auditor.auth).expect(200);
+    const actions = audit.body.items.map((e: { action: string }) => e.action);
+    for (const a of [
+      'bid.amendment.create',
+      'bid.amendment.submit',
+      'bid.amendment.screen_accept',
+      'bid.amendment.vote',
+      'bid.amendment.decide_approve',
+      'bid.amendment.accept',
+    ])
+      expect(actions).toContain(a);
+  });
+
+  it('a rejected amendment leaves the version in force untouched', async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { ...WIDER, durationMonths: 24 }).expect(201);
+    await submit(bidId, 2);
+    await screen(bidId, 2, 'accept').expect(200);
+    for (const m of panel) await vote(bidId, 2, m, 'reject');
+    const got = await t.http.get(`/api/bids/${bidId}/amendments/2`).set(researcher.auth).expect(200);
+    expect(got.body.state).toBe('rejected');
+    const bid = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    expect(bid.body).toMatchObject({
+      version: 1,
+      durationMonths: 12,
+      pendingAmendment: null,
+      agreement: { status: 'active', durationMonths: 12 },
+    });
+    expect(bid.body.agreement.reference).toMatch(/-v1$/);
+    expect(bid.body.datasets[0].fields).not.toContain('sex');
+    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM agreements WHERE bid_id = $1`, [
+      bidId,
+    ]);
+    expect(rows[0].n).toBe(1);
+    // A new amendment may be opened after a rejection.
+    await amend(bidId, { reason: 'Finishing the work a little sooner', durationMonths: 9 }).expect(201);
+  });
+
+  it('the register shows each agreement version, and verify-register agrees with it', async () => {
+    const get = async (path: string) => (await t.http.get(path).expect(200)).body;
+    const register = await get('/api/register');
+    const amended = register.filter((l: { type: string }) => l.type === 'amendment');
+    expect(amended.length).toBe(2);
+    for (const line of amended) {
+      const decision = register.find(
+        (l: { type: string; bidId: string }) => l.type === 'decision' && l.bidId === line.bidId,
+      );
+      expect(decision.agreementReference).toMatch(/-v1$/);
+      expect(line.agreementReference).toBe(decision.agreementReference.replace(/-v1$/, '-v2'));
+      expect(line.registerSeq).toEqual(expect.any(Number));
+    }
+    // The narrowed version's line lists its datasets; v1's keeps its own.
+    const result = await verifyRegister(get);
+    expect(result.problems).toEqual([]);
+  });
+});

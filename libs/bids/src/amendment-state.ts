@@ -1,3 +1,4 @@
+import { BIDS_ERRORS } from './bids.errors';
 import type { ActingRole } from './bid-state';
 import type { VersionState } from './bid.entity';
 
@@ -51,7 +52,7 @@ export const AMENDABLE_BID_STATES = ['approved', 'active'] as const;
 
 export type AmendmentCheck =
   | { ok: true; transition: AmendmentTransition }
-  | { ok: false; reason: 'ILLEGAL_TRANSITION' | 'ROLE_NOT_ALLOWED' };
+  | { ok: false; reason: typeof BIDS_ERRORS.ILLEGAL_TRANSITION | 'ROLE_NOT_ALLOWED' };
 
 /** Pure decision: may an actor holding `roles` take `action` on an amendment in state `from`? */
 export function checkAmendmentTransition(
@@ -60,8 +61,8 @@ export function checkAmendmentTransition(
   roles: readonly ActingRole[],
 ): AmendmentCheck {
   const transition = AMENDMENT_TRANSITIONS.find((t) => t.action === action);
-  if (!transition) return { ok: false, reason: 'ILLEGAL_TRANSITION' };
+  if (!transition) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
   if (!roles.includes(transition.by)) return { ok: false, reason: 'ROLE_NOT_ALLOWED' };
-  if (!transition.from.includes(from)) return { ok: false, reason: 'ILLEGAL_TRANSITION' };
+  if (!transition.from.includes(from)) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
   return { ok: true, transition };
 }

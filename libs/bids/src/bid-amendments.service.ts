@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { CatalogService } from '@custodian/catalog';
+import { NotificationsService } from '@custodian/notifications';
 import {
   ConflictError,
   ForbiddenError,
@@ -23,6 +24,7 @@ import type { AmendmentDto, CreateAmendmentDto, UpdateAmendmentDto } from './ame
 import { AgreementsService } from './agreements.service';
 import { applicantOrg, visibleBidsWhere } from './bid-access';
 import { validateBidContent } from './bid-content';
+import { amendmentNotices } from './bid-notices';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import type { ActingRole } from './bid-state';
 import { BidWorkflow, type Actor } from './bid-workflow';
@@ -56,6 +58,7 @@ export class BidAmendmentsService {
     private readonly workflow: BidWorkflow,
     private readonly agreements: AgreementsService,
     private readonly audit: AuditService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   // ---- the applicant -----------------------------------------------------------------------
@@ -255,6 +258,9 @@ export class BidAmendmentsService {
       internalNotes: opts.internalNotes ?? null,
       details,
     });
+    // Who needs to act or know hears of it, as for the bid's own changes (#25), before the audit
+    // entry, which stays the chain's head for the register line bound to it (#24).
+    await this.notifications.enqueue(tx, amendmentNotices(bid, amendment.version, action));
     await this.audit.record(
       {
         action: `bid.amendment.${action}`,

@@ -1,4 +1,5 @@
 import type { NoticeRequest } from '@custodian/notifications';
+import type { AmendmentAction } from './amendment-state';
 import type { BidAction } from './bid-state';
 import type { Bid } from './bid.entity';
 
@@ -51,4 +52,28 @@ export function bidNotices(bid: Bid, action: BidAction): NoticeRequest[] {
     default:
       return [];
   }
+}
+
+/** An amendment's step announced as the bid's own step would be (the officer's approval of a narrowing as a decision without a panel). */
+const AS_BID_ACTION: Record<AmendmentAction, BidAction | null> = {
+  submit: 'submit',
+  withdraw: null,
+  screen_accept: 'screen_accept',
+  screen_return: 'screen_return',
+  officer_approve: 'decide_approve',
+  decide_approve: 'decide_approve',
+  decide_reject: 'decide_reject',
+  decide_return: 'decide_return',
+  accept: 'accept_agreement',
+};
+
+/**
+ * Who hears of an amendment's step (#25): the same people as for the bid's own step, the request
+ * named with its version ("… (amendment v2)"); the panel hears of no quorum it did not reach.
+ */
+export function amendmentNotices(bid: Bid, version: number, action: AmendmentAction): NoticeRequest[] {
+  const as = AS_BID_ACTION[action];
+  if (!as) return [];
+  const notices = bidNotices({ ...bid, title: `${bid.title} (amendment v${version})` } as Bid, as);
+  return action === 'officer_approve' ? notices.filter((n) => n.kind !== 'bid.quorum_reached') : notices;
 }

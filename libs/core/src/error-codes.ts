@@ -130,6 +130,7 @@ export const ERROR_CODES = [
   'RELEASE_AGGREGATION_NOT_ALLOWED',
   'RELEASE_COHORT_INVALID',
   // A release job's failure codes (recorded on the failed release, RELEASE_FAILURES).
+  'AGG_DIFFERENCING',
   'AGG_POPULATION_TOO_SMALL',
   'AGG_TABLE_TOO_LARGE',
   'K_ANONYMITY_UNACHIEVABLE',

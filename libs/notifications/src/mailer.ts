@@ -45,7 +45,8 @@ export class Mailer {
  */
 export function describeSendError(err: unknown, smtpUrl: string): string {
   const e = (err ?? {}) as { code?: unknown; responseCode?: unknown; response?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? e.code : 'ERROR';
+  // nodemailer's own error code (EAUTH, ECONNECTION, …); not one of the API's codes.
+  const code = typeof e.code === 'string' ? e.code : 'send failed';
   const reply = typeof e.responseCode === 'number' ? ` ${e.responseCode}` : '';
   let text = String(typeof e.response === 'string' ? e.response : (e.message ?? '')).replace(/\s+/g, ' ');
   for (const secret of credentialsOf(smtpUrl)) text = text.split(secret).join('***');

@@ -34,6 +34,7 @@ export const RELEASE_ERRORS = {
  * list holds every code a client may read. A spec that went bad fails with its RELEASE_ERRORS code.
  */
 export const RELEASE_FAILURES = {
+  AGG_DIFFERENCING: 'AGG_DIFFERENCING',
   AGG_POPULATION_TOO_SMALL: 'AGG_POPULATION_TOO_SMALL',
   AGG_TABLE_TOO_LARGE: 'AGG_TABLE_TOO_LARGE',
   K_ANONYMITY_UNACHIEVABLE: 'K_ANONYMITY_UNACHIEVABLE',

@@ -109,7 +109,7 @@ export async function aggregate(
     });
   if (decision.outcome === 'refused')
     throw new ReleaseFailure(
-      'AGG_DIFFERENCING',
+      RELEASE_FAILURES.AGG_DIFFERENCING,
       `the table could be subtracted from an earlier aggregate table to the organisation (same dimensions): hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide ${decision.hidden.length} of its ${decision.shownWithout} shown cells (over ${AGG_DIFFERENCING_MAX_SHARE * 100}%)`,
     );
   const shown = guarded.cells;

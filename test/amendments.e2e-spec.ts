@@ -289,4 +289,28 @@ describe('amendments', () => {
     const result = await verifyRegister(get);
     expect(result.problems).toEqual([]);
   });
+
+  it("announces each step as the bid's own (#25): officers hear of the submission, the applicant of the approval and of agreement v2; no quorum notice", async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { reason: 'We finish early', durationMonths: 6 }).expect(201);
+    const notices = async () =>
+      (
+        await t.sql.query<{ kind: string; user_id: string }>(
+          `SELECT kind, user_id FROM notifications
+            WHERE bid_id = $1 AND (subject LIKE '%(amendment v2)%' OR body LIKE '%(amendment v2)%')
+            ORDER BY created_at, kind, user_id`,
+          [bidId],
+        )
+      ).rows;
+    expect(await notices()).toEqual([]); // a draft announces nothing
+    await submit(bidId, 2);
+    const submitted = await notices();
+    expect(submitted.map((n) => n.kind)).toContain('bid.submitted');
+    expect(submitted.map((n) => n.user_id)).toContain(officer.user.id);
+    expect(submitted.map((n) => n.user_id)).not.toContain(researcher.user.id);
+    await screen(bidId, 2, 'approve').expect(200);
+    const kinds = (await notices()).filter((n) => n.user_id === researcher.user.id).map((n) => n.kind);
+    expect(kinds.sort()).toEqual(['agreement.ready', 'bid.decided']);
+    expect((await notices()).map((n) => n.kind)).not.toContain('bid.quorum_reached');
+  });
 });

@@ -51,6 +51,11 @@ const VALID: Record<string, () => Record<string, unknown>> = {
   'POST /api/bids/:id/screen': () => ({ outcome: 'return', remarks: 'add detail' }),
   'POST /api/bids/:id/votes': () => ({ decision: 'approve', conflictOfInterest: false }),
   'POST /api/bids/:id/revoke': () => ({ reason: 'breach of conditions' }),
+  'POST /api/bids/:id/amendments': () => ({ reason: 'We finish six months early', durationMonths: 6 }),
+  'PATCH /api/bids/:id/amendments/:version': () => ({ durationMonths: 3 }),
+  'POST /api/bids/:id/amendments/:version/withdraw': () => ({ remarks: 'no longer needed' }),
+  'POST /api/bids/:id/amendments/:version/screen': () => ({ outcome: 'return', remarks: 'add detail' }),
+  'POST /api/bids/:id/amendments/:version/votes': () => ({ decision: 'approve', conflictOfInterest: false }),
   'POST /api/organisations': () => ({ name: `Fuzz Org ${Math.random()}`, kind: 'academic' }),
   'POST /api/users': () => ({
     email: `fuzz-${Math.random().toString(36).slice(2)}@example.org`,
@@ -202,7 +207,7 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
         : route.path.startsWith('/api/users/:id')
           ? userId
           : 'A81001';
-      const url = route.path.replace(':id', id).replace(':ods', 'A81001');
+      const url = route.path.replace(':id', id).replace(':version', '2').replace(':ods', 'A81001');
       const auth = callerFor(route);
       const started = Date.now();
       await fc.assert(
@@ -255,7 +260,7 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
         : route.path.startsWith('/api/users/:id')
           ? userId
           : 'A81001';
-      const url = route.path.replace(':id', id).replace(':ods', 'A81001');
+      const url = route.path.replace(':id', id).replace(':version', '2').replace(':ods', 'A81001');
       for (const f of route.fields)
         for (const v of [null, 7, { a: 1 }, ['x']]) {
           const before = await snapshot(route, id);
@@ -290,7 +295,7 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
         : route.path.startsWith('/api/users/:id')
           ? userId
           : 'A81001';
-      const url = route.path.replace(':id', id).replace(':ods', 'A81001');
+      const url = route.path.replace(':id', id).replace(':version', '2').replace(':ods', 'A81001');
       for (const [key, value] of Object.entries(attempts)) {
         if (route.fields.includes(key)) continue; // part of the DTO (e.g. an admin setting a user's roles)
         const before = await snapshot(route, id);

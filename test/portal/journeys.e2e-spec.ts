@@ -265,6 +265,33 @@ describe('portal journeys in a real browser', () => {
     expect(hash.digest('hex')).toBe(sha.trim());
   }, 150_000);
 
+  it('amendments and notices (#25): the panel reads the demo amendment as a table of changes; the researcher opens the amendment in review and the notices', async () => {
+    const panel = await signIn('panel1@custodian.example', 'panel1');
+    await panel.goto('/panel');
+    const link = panel.locator('a[href*="/amendments/"]').first();
+    const href = (await link.getAttribute('href'))!;
+    expect(href).toMatch(/^\/panel\/[0-9a-f-]{36}\/amendments\/\d+$/);
+    await link.click();
+    await panel.waitForURL(`**${href}`);
+    const headers = await panel.locator('table th').allInnerTexts();
+    expect(headers).toEqual(expect.arrayContaining(['Field', 'In force', 'Proposed']));
+    await checkPage(panel, 'amendment-1-panel-diff', checked);
+
+    const bidId = href.split('/')[2];
+    const researcher = await signIn('researcher@leeds.example', 'researcher');
+    await researcher.goto(`/requests/${bidId}`);
+    // One amendment at a time: the request links to the one in review instead of a new form.
+    await expect(researcher.getByRole('link', { name: 'Amend this request' }).count()).resolves.toBe(0);
+    await researcher.getByRole('link', { name: 'See the amendment' }).click();
+    await researcher.waitForURL(`**/requests/${bidId}/amendments/*`);
+    await expect(researcher.locator('table th').allInnerTexts()).resolves.toEqual(
+      expect.arrayContaining(['Field', 'In force', 'Proposed']),
+    );
+    await checkPage(researcher, 'amendment-2-researcher', checked);
+    await researcher.goto('/notices');
+    await checkPage(researcher, 'notices-1-researcher', checked);
+  }, 150_000);
+
   it('checked every page with axe-core', () => {
     expect(checked.length).toBeGreaterThan(15);
   });

@@ -313,4 +313,31 @@ describe('amendments', () => {
     expect(kinds.sort()).toEqual(['agreement.ready', 'bid.decided']);
     expect((await notices()).map((n) => n.kind)).not.toContain('bid.quorum_reached');
   });
+
+  it('an approved amendment the applicant declines: withdrawn, its agreement version closed unaccepted, v1 in force, a new amendment may follow', async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { reason: 'We finish six months early', durationMonths: 6 }).expect(201);
+    await submit(bidId, 2);
+    await screen(bidId, 2, 'approve').expect(200);
+    const declined = await t.http
+      .post(`/api/bids/${bidId}/amendments/2/withdraw`)
+      .set(researcher.auth)
+      .send({ remarks: 'We keep the full term after all' })
+      .expect(200);
+    expect(declined.body).toMatchObject({ version: 2, state: 'withdrawn' });
+    const { rows } = await t.sql.query(
+      `SELECT bid_version, status FROM agreements WHERE bid_id = $1 ORDER BY version`,
+      [bidId],
+    );
+    expect(rows).toEqual([
+      { bid_version: 1, status: 'active' },
+      { bid_version: 2, status: 'closed' },
+    ]);
+    const bid = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    expect(bid.body).toMatchObject({ version: 1, durationMonths: 12, pendingAmendment: null });
+    // Nothing is offered any more, and another amendment may be opened.
+    const accept = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth);
+    expect(accept.status).toBe(409);
+    await amend(bidId, { reason: 'We finish three months early', durationMonths: 9 }).expect(201);
+  });
 });

@@ -30,8 +30,9 @@ export interface AmendmentTransition {
 export const AMENDMENT_TRANSITIONS: readonly AmendmentTransition[] = [
   { action: 'submit', from: ['draft', 'returned'], to: 'submitted', by: 'researcher' },
   {
+    // From `approved`: the applicant declines the agreement version offered (it is closed unaccepted).
     action: 'withdraw',
-    from: ['draft', 'submitted', 'returned', 'in_review'],
+    from: ['draft', 'submitted', 'returned', 'in_review', 'approved'],
     to: 'withdrawn',
     by: 'researcher',
   },

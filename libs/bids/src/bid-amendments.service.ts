@@ -166,7 +166,21 @@ export class BidAmendmentsService {
     return this.db.transaction(async (tx) => {
       const bid = await lockBidForApplicant(tx, bidId, org);
       const row = await this.version(tx, bidId, version);
+      const declined = row.state === 'approved';
       await this.transition(tx, bid, row, 'withdraw', user, { meta, remarks: remarks ?? null });
+      // Withdrawn after approval: the agreement version offered for it is closed, never accepted,
+      // and the version in force stays as it was (another amendment may then be opened).
+      if (declined)
+        await tx.update(
+          Agreement,
+          { bidId, bidVersion: version, status: 'offered' },
+          {
+            status: 'closed',
+            endedAt: new Date(),
+            endedBy: user.id,
+            endReason: 'amendment withdrawn by the applicant',
+          },
+        );
       return this.read(tx, bid, version, true);
     });
   }

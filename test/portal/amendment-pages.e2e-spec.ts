@@ -107,4 +107,26 @@ describe('portal: amendments', () => {
     expect(after.body).toMatchObject({ version: 2, pendingAmendment: null });
     expect(after.body.agreement.reference).toMatch(/-v2$/);
   });
+  it('the researcher declines an approved amendment: its agreement version closed, the version in force kept', async () => {
+    const bid = await t.factory.bid('active', { researcher, officer, panel });
+    await t.http
+      .post(`/api/bids/${bid.id}/amendments`)
+      .set(researcher.auth)
+      .send({ reason: 'We finish six months early', durationMonths: 6 })
+      .expect(201);
+    await t.http.post(`/api/bids/${bid.id}/amendments/2/submit`).set(researcher.auth).expect(200);
+    await t.http
+      .post(`/api/bids/${bid.id}/amendments/2/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'approve', remarks: 'narrows' })
+      .expect(200);
+    const me = await signIn((researcher.user as unknown as { email: string }).email, '/requests');
+    const offer = await get(me, `/requests/${bid.id}/amendments/2`).expect(200);
+    expect(offer.text).toMatch(/Decline agreement DSA-\d{4}-\d{4}-v2 and withdraw/);
+    const done = await post(me, `/requests/${bid.id}/amendments/2/withdraw`, {}).expect(303);
+    expect(done.headers.location).toBe(`/requests/${bid.id}`);
+    const after = await t.http.get(`/api/bids/${bid.id}`).set(researcher.auth).expect(200);
+    expect(after.body).toMatchObject({ version: 1, pendingAmendment: null });
+    expect((await get(me, `/requests/${bid.id}`).expect(200)).text).toContain(`/requests/${bid.id}/amend"`);
+  });
 });

@@ -34,6 +34,7 @@ const PAGES: Record<string, 'public' | 'signed-in' | Role[]> = {
   'GET /requests/:id/amend': ['researcher'],
   'POST /requests/:id/amend': ['researcher'],
   'GET /requests/:id/amendments/:version': ['researcher'],
+  'POST /requests/:id/amendments/:version/withdraw': ['researcher'],
   'GET /screening/:id/amendments/:version': ['release_officer'],
   'POST /screening/:id/amendments/:version': ['release_officer'],
   'GET /panel/:id/amendments/:version': ['panel_member'],

@@ -53,6 +53,9 @@ export async function amendmentsAwaiting(
 }
 
 /** The researcher amends an approved or active request (a form pre-filled with the version in force). */
+/** Amendment states the applicant may withdraw from (amendment-state.ts). */
+const WITHDRAWABLE = ['draft', 'submitted', 'returned', 'in_review', 'approved'];
+
 @PortalController('requests')
 @UseGuards(PortalAuthGuard)
 @PageAccess(['researcher'])
@@ -130,7 +133,24 @@ export class ResearcherAmendmentController {
       role: 'researcher',
       backHref: `/requests/${id}`,
       canAccept: amendment.state === 'approved',
+      canWithdraw: WITHDRAWABLE.includes(amendment.state),
     });
+  }
+
+  /** Withdraws the amendment (after approval: declines the agreement version offered); the version in force stays. */
+  @Post(':id/amendments/:version/withdraw')
+  async withdraw(
+    @Req() req: PortalRequest,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('version', ParseIntPipe) version: number,
+  ) {
+    await this.api.expect(req, 'POST', `/api/bids/${id}/amendments/${version}/withdraw`, {});
+    req.portal!.session.flash = {
+      title: 'Amendment withdrawn',
+      body: 'The version in force stays in force.',
+    };
+    req.portal!.dirty = true;
+    throw new PortalRedirect(`/requests/${id}`);
   }
 
   private async render(

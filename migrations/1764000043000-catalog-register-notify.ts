@@ -7,7 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - the catalogue (`catalog_datasets`, `catalog_fields`, `catalog_dimensions`) on `custodian_catalog`;
  * - the tables the public register reads besides bids and agreements (which already announce on
  *   `custodian_bids`): `register_entries`, `register_log`, `bid_versions` and `organisations`, on
- *   `custodian_register`.
+ *   `custodian_register`;
+ * - bid events (`bid_events`) on `custodian_bids`, like bids and agreements (the API keeps a bid's
+ *   events with its bid reads; an internal event such as a vote need not change the bid row).
  */
 const CHANNELS: [channel: string, tables: string[]][] = [
   ['custodian_catalog', ['catalog_datasets', 'catalog_fields', 'catalog_dimensions']],
@@ -30,9 +32,13 @@ export class CatalogRegisterNotify1764000043000 implements MigrationInterface {
           CREATE TRIGGER ${table}_notify_${channel} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table}
             FOR EACH STATEMENT EXECUTE FUNCTION notify_${channel}()`);
     }
+    await q.query(`
+      CREATE TRIGGER bid_events_notify_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON bid_events
+        FOR EACH STATEMENT EXECUTE FUNCTION notify_bids_changed()`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER bid_events_notify_changed ON bid_events`);
     for (const [channel, tables] of CHANNELS) {
       for (const table of tables) await q.query(`DROP TRIGGER ${table}_notify_${channel} ON ${table}`);
       await q.query(`DROP FUNCTION notify_${channel}()`);

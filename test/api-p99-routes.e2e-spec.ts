@@ -89,6 +89,35 @@ describe('the three routes over 50 ms (#21): cheaper at the root, same answers',
     await t.http.get(`/api/bids/${crypto.randomUUID()}/events`).set(panel.auth).expect(404);
   });
 
+  it("a bid's events are kept, and a change by SQL to its events or its bid is visible at once", async () => {
+    const bid = await t.factory.bid('approved');
+    const panel = await t.as('panel_member');
+    const events = (auth: object) => t.http.get(`/api/bids/${bid.id}/events`).set(auth).expect(200);
+    const count = async (auth: object) => (await events(auth)).body.length as number;
+    await cachedOn(/bid_events/, () => events(bid.researcher.auth));
+    await cachedOn(/bid_events/, () => events(panel.auth));
+    const [applicantSaw, panelSaw] = [await count(bid.researcher.auth), await count(panel.auth)];
+
+    // An internal event (a vote's kind) that does not touch the bid row: the panel sees it at once.
+    await t.sql.query(
+      `INSERT INTO bid_events (bid_id, action, internal, details) VALUES ($1, 'vote', true, '{}')`,
+      [bid.id],
+    );
+    expect(await count(panel.auth)).toBe(panelSaw + 1);
+    expect(await count(bid.researcher.auth)).toBe(applicantSaw);
+
+    await cachedOn(/bid_events/, () => events(bid.researcher.auth));
+    await t.sql.query(`INSERT INTO bid_events (bid_id, action, details) VALUES ($1, 'comment', '{}')`, [
+      bid.id,
+    ]);
+    expect(await count(bid.researcher.auth)).toBe(applicantSaw + 1);
+
+    // The bid back in draft (by hand): no longer a reviewer's to read, at once.
+    await cachedOn(/bid_events/, () => events(panel.auth));
+    await t.sql.query(`UPDATE bids SET state = 'draft' WHERE id = $1`, [bid.id]);
+    await t.http.get(`/api/bids/${bid.id}/events`).set(panel.auth).expect(404);
+  });
+
   it('the catalogue: one query, then kept; a change by SQL is visible at once', async () => {
     const r = await t.as('researcher');
     const get = () => t.http.get('/api/datasets').set(r.auth).expect(200);

@@ -203,8 +203,8 @@ export class BidsController {
     description: 'Applicants never see individual votes or internal notes',
   })
   @Header('content-type', 'application/json; charset=utf-8')
-  async events(@CurrentUser() user: Principal, @Id() id: string): Promise<Buffer> {
+  events(@CurrentUser() user: Principal, @Id() id: string): Promise<Buffer> {
     // PostgreSQL writes the JSON (BidEventDto[]): no entity hydration, no mapping, no stringify.
-    return Buffer.from(await this.bids.eventsBody(user, id), 'utf8');
+    return this.bids.eventsBody(user, id);
   }
 }

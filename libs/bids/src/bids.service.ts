@@ -53,7 +53,7 @@ export class BidsService {
    * process commits any transaction (so it reads its own writes before the notification arrives),
    * and while the change feed is down.
    */
-  private readonly reads: FeedCache<Readonly<BidWithAgreement> | BidPage>;
+  private readonly reads: FeedCache<Readonly<BidWithAgreement> | BidPage | Buffer>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -239,10 +239,16 @@ export class BidsService {
   /**
    * A bid's history as the JSON body of `GET /api/bids/:id/events` (BidEventDto[]), in one
    * set-based query: the bid within the caller's scope (404 otherwise) and its events built as
-   * JSON by PostgreSQL, in the shape `toBidEventResponse` would give (`at` as `toISOString()`).
+   * JSON by PostgreSQL (`at` as `toISOString()` gives it), encoded. Kept per bid, visibility scope
+   * and caller's organisation (which decides whether they see internals) like the bid reads: events
+   * are written with their bid's change, and `bid_events` announces itself on `custodian_bids` too.
    */
-  async eventsBody(user: Principal, id: string): Promise<string> {
+  async eventsBody(user: Principal, id: string): Promise<Buffer> {
     const scope = visibleBidsWhere(user, 2);
+    const key = `events|${id}|${scope.params.join('|')}|${user.organisationId ?? ''}`;
+    const hit = this.reads.get(key) as Buffer | undefined;
+    if (hit) return hit;
+    const begun = this.reads.begin();
     const common = `'id', e.id::text, 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                     'action', e.action`;
     const states = `'fromState', e.from_state, 'toState', e.to_state, 'remarks', e.remarks`;
@@ -266,7 +272,9 @@ export class BidsService {
       [id, ...scope.params, isReviewer(user), user.organisationId ?? null, [...PANEL_DECISIONS]],
     );
     if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    return row.body as string;
+    const events = Buffer.from(row.body as string, 'utf8');
+    this.reads.set(key, events, begun);
+    return events;
   }
 
   async submit(user: Principal, id: string, meta?: RequestMeta): Promise<BidWithAgreement> {

@@ -92,8 +92,9 @@ describe('the three routes over 50 ms (#21): cheaper at the root, same answers',
   it("a bid's events are kept, and a change by SQL to its events or its bid is visible at once", async () => {
     const bid = await t.factory.bid('approved');
     const panel = await t.as('panel_member');
-    const events = (auth: object) => t.http.get(`/api/bids/${bid.id}/events`).set(auth).expect(200);
-    const count = async (auth: object) => (await events(auth)).body.length as number;
+    const events = (auth: Record<string, string>) =>
+      t.http.get(`/api/bids/${bid.id}/events`).set(auth).expect(200);
+    const count = async (auth: Record<string, string>) => (await events(auth)).body.length as number;
     await cachedOn(/bid_events/, () => events(bid.researcher.auth));
     await cachedOn(/bid_events/, () => events(panel.auth));
     const [applicantSaw, panelSaw] = [await count(bid.researcher.auth), await count(panel.auth)];

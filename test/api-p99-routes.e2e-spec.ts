@@ -82,6 +82,7 @@ describe('the three routes over 50 ms (#21): cheaper at the root, same answers',
       );
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.body).toEqual(expected(internals));
+      expect(res.text).toBe(JSON.stringify(expected(internals)));
       expect(seen).toHaveLength(1);
     }
     // Scope in the query: another organisation's bid is 404, as is no bid at all.

@@ -272,7 +272,9 @@ export class BidsService {
       [id, ...scope.params, isReviewer(user), user.organisationId ?? null, [...PANEL_DECISIONS]],
     );
     if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    const events = Buffer.from(row.body as string, 'utf8');
+    // Re-written compactly once per read (json_agg spaces and breaks its output): the bytes the
+    // entity mapping and JSON.stringify gave, kept and written as they are afterwards.
+    const events = Buffer.from(JSON.stringify(JSON.parse(row.body as string)), 'utf8');
     this.reads.set(key, events, begun);
     return events;
   }

@@ -26,6 +26,7 @@ import { AuditPosition1764000032000 } from './1764000032000-audit-position';
 import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-decisions';
 import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-release-register-lines';
 import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
+import { CatalogRegisterNotify1764000043000 } from './1764000043000-catalog-register-notify';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -68,4 +69,5 @@ export const MIGRATIONS = [
   CohortIndexes1764000038000,
   DropReleaseRegisterLines1764000039000,
   PatientAddressHistory1764000042000,
+  CatalogRegisterNotify1764000043000,
 ];

@@ -202,7 +202,9 @@ export class BidsController {
     type: [BidEventDto],
     description: 'Applicants never see individual votes or internal notes',
   })
-  events(@CurrentUser() user: Principal, @Id() id: string): Promise<BidEventDto[]> {
-    return this.bids.events(user, id);
+  @Header('content-type', 'application/json; charset=utf-8')
+  events(@CurrentUser() user: Principal, @Id() id: string): Promise<Buffer> {
+    // PostgreSQL writes the JSON (BidEventDto[]): no entity hydration, no mapping, no stringify.
+    return this.bids.eventsBody(user, id);
   }
 }

@@ -1,7 +1,7 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Can } from '@custodian/core';
-import { CatalogService, toCatalogResponse } from './catalog.service';
+import { CatalogService } from './catalog.service';
 import { CatalogDto } from './dto';
 
 @ApiTags('datasets')
@@ -13,7 +13,9 @@ export class CatalogController {
   @Get()
   @Can('read', 'Dataset')
   @ApiOkResponse({ type: CatalogDto })
-  async get(): Promise<CatalogDto> {
-    return toCatalogResponse(await this.catalog.load());
+  @Header('content-type', 'application/json; charset=utf-8')
+  get(): Promise<Buffer> {
+    // CatalogDto, written once while the catalogue does not change (CatalogService.responseBody).
+    return this.catalog.responseBody();
   }
 }

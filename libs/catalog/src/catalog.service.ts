@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@custodian/core';
+import { ChangeFeed, FeedCache } from '@custodian/database';
 import type { CatalogDto } from './dto';
 import { tierColumns, type FieldClassification } from './tiers';
 
@@ -14,35 +16,48 @@ export interface Catalog {
   dimensions: { name: string; description: string }[];
 }
 
+/** The whole catalogue as one JSON value: datasets with their fields, and the dimensions, in order. */
+const CATALOG_SQL = `SELECT json_build_object(
+  'datasets', coalesce((SELECT json_agg(json_build_object('id', d.id, 'title', d.title, 'description', d.description,
+      'fields', coalesce((SELECT json_agg(json_build_object('name', f.name, 'classification', f.classification,
+                                                            'description', f.description) ORDER BY f.position)
+                            FROM catalog_fields f WHERE f.dataset = d.id), '[]'))
+      ORDER BY d.position) FROM catalog_datasets d), '[]'),
+  'dimensions', coalesce((SELECT json_agg(json_build_object('name', m.name, 'description', m.description)
+                                  ORDER BY m.position) FROM catalog_dimensions m), '[]')) AS catalog`;
+
 /** The dataset catalogue (tables catalog_datasets, catalog_fields, catalog_dimensions). */
 @Injectable()
 export class CatalogService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /**
+   * `GET /api/datasets`'s body, written once and kept for `CACHE_SECONDS` while the change feed
+   * listens: any committed change to the catalogue's tables (a migration, SQL by hand) announces
+   * itself on `custodian_catalog` and empties it (no library writes them at run time).
+   */
+  private readonly body: FeedCache<Buffer>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    feed: ChangeFeed,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.body = new FeedCache(feed, config.cacheSeconds * 1000, 1);
+    feed.on('custodian_catalog', () => this.body.clear());
+  }
 
   async load(em: EntityManager = this.db.manager): Promise<Catalog> {
-    const datasets: { id: string; title: string; description: string }[] = await em.query(
-      'SELECT id, title, description FROM catalog_datasets ORDER BY position',
-    );
-    const fields: {
-      dataset: string;
-      name: string;
-      classification: FieldClassification;
-      description: string;
-    }[] = await em.query(
-      'SELECT dataset, name, classification, description FROM catalog_fields ORDER BY dataset, position',
-    );
-    const dimensions: { name: string; description: string }[] = await em.query(
-      'SELECT name, description FROM catalog_dimensions ORDER BY position',
-    );
-    return {
-      datasets: datasets.map((d) => ({
-        ...d,
-        fields: fields
-          .filter((f) => f.dataset === d.id)
-          .map(({ name, classification, description }) => ({ name, classification, description })),
-      })),
-      dimensions,
-    };
+    const [row] = await em.query(CATALOG_SQL);
+    return row.catalog as Catalog;
+  }
+
+  /** The catalogue as `GET /api/datasets` answers it (CatalogDto), encoded as UTF-8 JSON. */
+  async responseBody(): Promise<Buffer> {
+    const hit = this.body.get('catalog');
+    if (hit) return hit;
+    const begun = this.body.begin();
+    const body = Buffer.from(JSON.stringify(toCatalogResponse(await this.load())), 'utf8');
+    this.body.set('catalog', body, begun);
+    return body;
   }
 }
 

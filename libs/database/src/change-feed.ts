@@ -3,8 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Client, ClientConfig } from 'pg';
 import { DataSource, EntitySubscriberInterface } from 'typeorm';
 
-/** Channels the schema's triggers announce changes on (migration 1764000008000). */
-export const CHANGE_CHANNELS = ['custodian_auth', 'custodian_bids'] as const;
+/** Channels the schema's triggers announce changes on (migrations 1764000008000 and 1764000043000). */
+export const CHANGE_CHANNELS = [
+  'custodian_auth',
+  'custodian_bids',
+  'custodian_catalog',
+  'custodian_register',
+] as const;
 export type ChangeChannel = (typeof CHANGE_CHANNELS)[number];
 
 const RECONNECT_MS = 1_000;

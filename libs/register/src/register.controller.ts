@@ -45,9 +45,13 @@ export class RegisterController {
   async get(
     @Query() q: RegisterQueryDto,
     @Res({ passthrough: true }) reply: Reply,
-  ): Promise<RegisterLineDto[] | string> {
-    const lines = await this.register.lines(q);
-    if (q.format !== 'csv') return lines;
+  ): Promise<Buffer | string> {
+    const { lines, json } = await this.register.answer(q);
+    if (q.format !== 'csv') {
+      // RegisterLineDto[], encoded once while the register does not change (RegisterService.answer).
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return json;
+    }
     reply.header('content-type', 'text/csv; charset=utf-8');
     reply.header('content-disposition', 'attachment; filename="register.csv"');
     return toCsv(lines);

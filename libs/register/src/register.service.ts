@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@custodian/core';
+import { ChangeFeed, FeedCache } from '@custodian/database';
 import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import type { RegisterLineDto, RegisterQueryDto } from './dto';
@@ -52,7 +54,41 @@ export interface ReleaseRegisterEntry {
  */
 @Injectable()
 export class RegisterService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /**
+   * The whole register (no filter), its lines and their JSON body, kept for `CACHE_SECONDS` while
+   * the change feed listens: emptied by any committed change to a table it reads (bids and
+   * agreements on `custodian_bids`; register entries and log, bid versions and organisations on
+   * `custodian_register`), by any commit of this process (it reads its own writes), and while the
+   * feed is down. Filtered registers are read every time (one entry only: a public route).
+   */
+  private readonly whole: FeedCache<{ lines: RegisterLineDto[]; json: Buffer }>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    feed: ChangeFeed,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.whole = new FeedCache(feed, config.cacheSeconds * 1000, 1);
+    feed.on('custodian_bids', () => this.whole.clear());
+    feed.on('custodian_register', () => this.whole.clear());
+    feed.onLocalCommit(() => this.whole.clear());
+  }
+
+  /** The register's lines as `lines(q)` gives them, and for JSON also encoded (RegisterLineDto[]). */
+  async answer(q: RegisterQueryDto): Promise<{ lines: RegisterLineDto[]; json: Buffer }> {
+    const unfiltered = !q.organisation && !q.tier && !q.legalBasis && !q.from && !q.to;
+    if (!unfiltered) {
+      const lines = await this.lines(q);
+      return { lines, json: Buffer.from(JSON.stringify(lines), 'utf8') };
+    }
+    const hit = this.whole.get('all');
+    if (hit) return hit;
+    const begun = this.whole.begin();
+    const lines = await this.lines(q);
+    const answer = { lines, json: Buffer.from(JSON.stringify(lines), 'utf8') };
+    this.whole.set('all', answer, begun);
+    return answer;
+  }
 
   /** The release's line, committed with the release itself. */
   async recordRelease(e: ReleaseRegisterEntry, tx: EntityManager): Promise<void> {

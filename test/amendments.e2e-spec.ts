@@ -340,4 +340,24 @@ describe('amendments', () => {
     expect(accept.status).toBe(409);
     await amend(bidId, { reason: 'We finish three months early', durationMonths: 9 }).expect(201);
   });
+  it('a revoked request takes its open amendment with it: withdrawn, in the history, no longer in any queue', async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { reason: 'We finish six months early', durationMonths: 6 }).expect(201);
+    await submit(bidId, 2);
+    const admin = await t.as('admin');
+    await t.http
+      .post(`/api/bids/${bidId}/revoke`)
+      .set(admin.auth)
+      .send({ reason: 'breach of conditions' })
+      .expect(200);
+    const v2 = await t.http.get(`/api/bids/${bidId}/amendments/2`).set(researcher.auth).expect(200);
+    expect(v2.body.state).toBe('withdrawn');
+    const bid = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
+    expect(bid.body).toMatchObject({ state: 'revoked', pendingAmendment: null });
+    const events = await t.http.get(`/api/bids/${bidId}/events`).set(researcher.auth).expect(200);
+    const actions = (events.body as { action: string }[]).map((e) => e.action);
+    expect(actions).toContain('amend_withdraw');
+    // Nothing can act on it any more.
+    expect((await screen(bidId, 2, 'accept')).status).toBe(409);
+  });
 });

@@ -5,8 +5,11 @@ import { ConflictError, ForbiddenError, type Principal, type RequestMeta } from 
 import { NotificationsService } from '@custodian/notifications';
 import { bidNotices } from './bid-notices';
 import { checkTransition, type ActingRole, type BidAction, type BidState } from './bid-state';
-import { Bid, BidEvent } from './bid.entity';
+import { Agreement, Bid, BidEvent, OPEN_VERSION_STATES } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
+
+/** Bid states that end it (no amendment can go on after them). */
+const ENDED: readonly BidState[] = ['revoked', 'expired', 'closed'];
 
 /** Who acts: a signed-in user, or the scheduler. */
 export type Actor = Pick<Principal, 'id' | 'roles'> | { id: null; roles: ['system'] };
@@ -57,6 +60,7 @@ export class BidWorkflow {
     const to = check.transition.to;
     await tx.update(Bid, { id: bid.id }, { ...(opts.set ?? {}), state: to, updatedAt: new Date() });
     await this.event(tx, bid.id, actor, { ...opts, action, from, to });
+    if (ENDED.includes(to)) await this.endOpenAmendment(tx, bid.id, actor, to);
     // Who needs to act or know hears of it: notices written in this transaction (#25), before the
     // change's audit entry, which stays the chain's head for what the caller binds to it (#24).
     await this.notifications.enqueue(
@@ -111,6 +115,32 @@ export class BidWorkflow {
   }
 
   /** One row of the bid's history; state changes go through transition(). */
+  /**
+   * A bid that ends (revoked, expired, closed) takes its open amendment with it: the amendment is
+   * withdrawn and an agreement version offered for it closed unaccepted, in the bid's history as
+   * `amend_withdraw` (#25). Nothing can act on an amendment of an ended bid any more.
+   */
+  private async endOpenAmendment(tx: EntityManager, bidId: string, actor: Actor, to: BidState) {
+    // An UPDATE … RETURNING answers [rows, count] through TypeORM's query runner.
+    const [closed] = (await tx.query(
+      `UPDATE bid_versions SET state = 'withdrawn', updated_at = now()
+        WHERE bid_id = $1 AND state = ANY($2::varchar[]) RETURNING version`,
+      [bidId, OPEN_VERSION_STATES],
+    )) as [{ version: number }[], number];
+    for (const { version } of closed) {
+      await tx.update(
+        Agreement,
+        { bidId, bidVersion: version, status: 'offered' },
+        { status: 'closed', endedAt: new Date(), endedBy: actor.id ?? null, endReason: `request ${to}` },
+      );
+      await this.event(tx, bidId, actor, {
+        action: 'amend_withdraw',
+        remarks: `The request was ${to}; its open amendment (version ${version}) ends with it.`,
+        details: { version, to: 'withdrawn', because: to },
+      });
+    }
+  }
+
   async event(tx: EntityManager, bidId: string, actor: Actor, e: EventInput): Promise<void> {
     await tx.insert(BidEvent, {
       bidId,

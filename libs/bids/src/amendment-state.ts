@@ -1,5 +1,5 @@
 import { BIDS_ERRORS } from './bids.errors';
-import type { ActingRole } from './bid-state';
+import { checkIn, type ActingRole } from './bid-state';
 import type { VersionState } from './bid.entity';
 
 export type AmendmentAction =
@@ -61,9 +61,5 @@ export function checkAmendmentTransition(
   from: VersionState,
   roles: readonly ActingRole[],
 ): AmendmentCheck {
-  const transition = AMENDMENT_TRANSITIONS.find((t) => t.action === action);
-  if (!transition) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
-  if (!roles.includes(transition.by)) return { ok: false, reason: 'ROLE_NOT_ALLOWED' };
-  if (!transition.from.includes(from)) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
-  return { ok: true, transition };
+  return checkIn(AMENDMENT_TRANSITIONS, action, from, roles);
 }

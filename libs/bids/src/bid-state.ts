@@ -78,7 +78,22 @@ export function checkTransition(
   from: BidState,
   roles: readonly ActingRole[],
 ): TransitionCheck {
-  const transition = TRANSITIONS.find((t) => t.action === action);
+  return checkIn(TRANSITIONS, action, from, roles);
+}
+
+/**
+ * The one rule over a transition table (a bid's, an amendment's): the action must exist, be the
+ * actor's role's, and start from the current state.
+ */
+export function checkIn<A, S, T extends { action: A; from: readonly S[]; by: ActingRole }>(
+  table: readonly T[],
+  action: A,
+  from: S,
+  roles: readonly ActingRole[],
+):
+  | { ok: true; transition: T }
+  | { ok: false; reason: typeof BIDS_ERRORS.ILLEGAL_TRANSITION | 'ROLE_NOT_ALLOWED' } {
+  const transition = table.find((t) => t.action === action);
   if (!transition) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };
   if (!roles.includes(transition.by)) return { ok: false, reason: 'ROLE_NOT_ALLOWED' };
   if (!transition.from.includes(from)) return { ok: false, reason: BIDS_ERRORS.ILLEGAL_TRANSITION };

@@ -63,7 +63,15 @@ describe('amendments', () => {
       if (r.body.state === 'completed') {
         const file = await download(t, researcher.auth, res.body.id, 'gp.csv.gz');
         const { rows } = await t.sql.query(`SELECT spec FROM releases WHERE id = $1`, [res.body.id]);
-        return { header: parseCsvGz(file.body).header, spec: rows[0].spec };
+        const requested = await t.sql.query(
+          `SELECT details FROM audit_log WHERE action = 'release.requested' AND subject_id = $1`,
+          [res.body.id],
+        );
+        return {
+          header: parseCsvGz(file.body).header,
+          spec: rows[0].spec,
+          requested: requested.rows[0]?.details,
+        };
       }
       if (r.body.state === 'failed') throw new Error(`release failed: ${JSON.stringify(r.body)}`);
       await new Promise((ok) => setTimeout(ok, 100));
@@ -197,6 +205,8 @@ describe('amendments', () => {
     const during = await release(bidId);
     expect(during.header).toEqual(['pseudo_id', 'birth_year_month', 'code', 'event_date']);
     expect(during.spec).toMatchObject({ agreementVersion: 1 });
+    // The audit trail names the agreement version the release was asked under.
+    expect(during.requested).toMatchObject({ agreementVersion: 1 });
     expect(during.spec.agreementReference).toMatch(/-v1$/);
 
     // The screener and the applicant cannot vote; a tier change is refused.
@@ -224,6 +234,7 @@ describe('amendments', () => {
     const after = await release(bidId);
     expect(after.header).toEqual(['pseudo_id', 'birth_year_month', 'sex', 'code', 'event_date']);
     expect(after.spec).toMatchObject({ agreementVersion: 2 });
+    expect(after.requested).toMatchObject({ agreementVersion: 2 });
     expect(after.spec.agreementReference).toMatch(/-v2$/);
 
     // The applicant's history shows the panel's decision, not who voted.

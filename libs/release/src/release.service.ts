@@ -103,6 +103,7 @@ export class ReleaseService {
             legalBasis: built.legalBasis,
             datasets: built.datasets.map((d) => d.dataset),
             agreementReference: built.agreementReference,
+            ...(built.agreementVersion !== undefined ? { agreementVersion: built.agreementVersion } : {}),
           },
         },
         tx,

@@ -5,3 +5,4 @@ export { PracticesHttpModule } from './practices-http.module';
 export { PracticesModule } from './practices.module';
 export { PracticesService } from './practices.service';
 export { PRACTICES_ERRORS } from './practices.errors';
+export { GP_EVENTS_SOURCE, PATIENTS_SOURCE } from './sources';

@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * STYLE 13-15 read off the tree: one owner per table (a table is written only by its library),
  * one definition of each thing (the catalogue, tiers and their column names, the cohort type,
- * each queue name), pipelines as stages (no release source file over ~400 lines). A copy that
+ * each queue name), pipelines as stages (no source file over ~400 lines but data tables). A copy that
  * comes back fails here before review.
  */
 const root = path.resolve(__dirname, '..');

@@ -117,15 +117,14 @@ const READ_OWNERS: Record<string, string> = {
  * - the independent release verifier (issue #19, STYLE 17) must not share the engine's cohort and
  *   exclusion SQL: it recomputes the exclusions from the objection history and the sources with
  *   code of its own, so a fault in the owners' named queries cannot hide from it;
- * - linkage and objections sit *below* practices on the map (practices imports them), so they
- *   cannot import its named queries: the linkage matches source rows to `patients` (and their
- *   address history), the objection register checks a withdrawing practice's registrations. The
- *   arrow would have to run through a provider the owner supplies (as `HELD_GP_DATA` does).
+ * - linkage sits *below* practices on the map (practices imports it), so it cannot import its
+ *   named queries: it matches source rows to `patients` and their address history, in SQL built
+ *   when its modules load. The arrow would have to run through a provider the owner supplies, as
+ *   `HELD_GP_DATA` does for the objection register (`heldAt`, `registeredAt`, `deleteType1Held`).
  */
 const READ_EXEMPT: { dir: string; tables: string[] }[] = [
   { dir: 'libs/release/src/verifier/', tables: ['objection_events', 'hes_episodes', 'bid_cohort_members'] },
   { dir: 'libs/linkage/', tables: ['patients', 'patient_address_history'] },
-  { dir: 'libs/objections/', tables: ['patients', 'patient_registrations'] },
 ];
 
 /** The SQL of a source without its comments (a comment may name a table). */

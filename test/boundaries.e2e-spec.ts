@@ -76,6 +76,80 @@ describe('named queries', () => {
   });
 });
 
+/** Tables and the one library that may read them by name; every other reader uses its named queries. */
+const READ_OWNERS: Record<string, string> = {
+  patients: 'libs/practices',
+  gp_events: 'libs/practices',
+  patient_registrations: 'libs/practices',
+  patient_address_history: 'libs/practices',
+  practices: 'libs/practices',
+  extracts: 'libs/practices',
+  hes_episodes: 'libs/linkage',
+  social_care_records: 'libs/linkage',
+  source_loads: 'libs/linkage',
+  objection_events: 'libs/objections',
+  objection_register: 'libs/objections',
+  bids: 'libs/bids',
+  bid_events: 'libs/bids',
+  bid_versions: 'libs/bids',
+  bid_cohort_members: 'libs/bids',
+  agreements: 'libs/bids',
+  bid_votes: 'libs/governance',
+  users: 'libs/identity',
+  organisations: 'libs/identity',
+  role_grants: 'libs/identity',
+  auth_sessions: 'libs/auth',
+  refresh_tokens: 'libs/auth',
+  audit_log: 'libs/audit',
+  register_entries: 'libs/register',
+  register_log: 'libs/register',
+  releases: 'libs/release',
+  release_files: 'libs/release',
+  bid_keys: 'libs/release',
+  notifications: 'libs/notifications',
+  catalog_datasets: 'libs/catalog',
+  catalog_fields: 'libs/catalog',
+  catalog_dimensions: 'libs/catalog',
+};
+
+/**
+ * Readers that keep their own SQL over another library's table, each for a reason:
+ * - the independent release verifier (issue #19, STYLE 17) must not share the engine's cohort and
+ *   exclusion SQL: it recomputes the exclusions from the objection history and the sources with
+ *   code of its own, so a fault in the owners' named queries cannot hide from it;
+ * - linkage sits *below* practices on the map (practices imports it), so it cannot import its
+ *   named queries: it matches source rows to `patients` and their address history, in SQL built
+ *   when its modules load. The arrow would have to run through a provider the owner supplies, as
+ *   `HELD_GP_DATA` does for the objection register (`heldAt`, `registeredAt`, `deleteType1Held`).
+ */
+const READ_EXEMPT: { dir: string; tables: string[] }[] = [
+  { dir: 'libs/release/src/verifier/', tables: ['objection_events', 'hes_episodes', 'bid_cohort_members'] },
+  { dir: 'libs/linkage/', tables: ['patients', 'patient_address_history'] },
+];
+
+/** The SQL of a source without its comments (a comment may name a table). */
+const withoutComments = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+
+describe('cross-library reads through named queries of the owner', () => {
+  const files = [...sources('libs'), ...sources('apps')].map(
+    ([f, text]) => [f, withoutComments(text)] as const,
+  );
+
+  it.each(Object.entries(READ_OWNERS))('%s is read by name only in %s', (table, owner) => {
+    const read = new RegExp(`\\b(FROM|JOIN)\\s+${table}\\b`);
+    const exempt = (f: string) => READ_EXEMPT.some((e) => f.startsWith(e.dir) && e.tables.includes(table));
+    const readers = files
+      .filter(([f, text]) => ownerOf(f) !== owner && !exempt(f) && read.test(text))
+      .map(([f]) => f);
+    expect(readers).toEqual([]);
+  });
+
+  it('the verifier keeps its own reads (its exemption is still needed)', () => {
+    const verifier = files.filter(([f]) => f.startsWith('libs/release/src/verifier/'));
+    expect(verifier.some(([, text]) => /\bFROM\s+objection_events\b/.test(text))).toBe(true);
+  });
+});
+
 describe('import boundaries (docs/ARCHITECTURE.md, test/support/library-map.ts)', () => {
   const libs = readdirSync(path.join(root, 'libs')).filter((d) =>
     statSync(path.join(root, 'libs', d)).isDirectory(),

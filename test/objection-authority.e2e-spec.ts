@@ -152,4 +152,19 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     );
     expect(rows[0]).toEqual({ p: 0, e: 0 });
   });
+
+  it("a practice's counts: the active objections of the patients it holds, whoever recorded them, and those it recorded", async () => {
+    const n = nhsNumber(900_321);
+    const summary = async (auth: { Authorization: string }) =>
+      (await t.http.get('/api/objections/summary').set(auth).expect(200)).body;
+    const [beforeA, beforeB] = [await summary(a), await summary(b)];
+    await upload(t, a, 'A81001', ndjson([patient('os1', n), condition('os1-c', 'os1')])).expect(201);
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    // A holds the patient (the practice's held patients, asked of practices through HELD_GP_DATA).
+    expect((await summary(a)).active.type2).toBe(beforeA.active.type2 + 1);
+    expect((await summary(a)).recorded.register).toBe(beforeA.recorded.register);
+    // B recorded it.
+    expect((await summary(b)).active.type2).toBe(beforeB.active.type2 + 1);
+    expect((await summary(b)).recorded.register).toBe(beforeB.recorded.register + 1);
+  });
 });

@@ -1,3 +1,5 @@
+import { BIDS_SOURCE } from '@custodian/bids';
+import { USERS_SOURCE } from '@custodian/identity';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +34,7 @@ export async function seedDemoPatients(
   const db = app.get<DataSource>(getDataSourceToken());
   const principal = async (email: string): Promise<Principal> => {
     const [u] = await db.query(
-      `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId" FROM users WHERE email = $1`,
+      `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId" FROM ${USERS_SOURCE} WHERE email = $1`,
       [email],
     );
     if (!u) throw new Error(`demo user ${email} is missing`);
@@ -90,11 +92,11 @@ export async function seedDemoPatients(
 export async function seedDemoRelease(app: INestApplicationContext): Promise<string> {
   const db = app.get<DataSource>(getDataSourceToken());
   const [bid] = await db.query(
-    `SELECT id, title FROM bids WHERE state = 'active' ORDER BY created_at LIMIT 1`,
+    `SELECT id, title FROM ${BIDS_SOURCE} WHERE state = 'active' ORDER BY created_at LIMIT 1`,
   );
   const [officer] = await db.query(
     `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
-       FROM users WHERE email = 'release.officer@custodian.example'`,
+       FROM ${USERS_SOURCE} WHERE email = 'release.officer@custodian.example'`,
   );
   if (!bid || !officer) return '';
   const release = await app

@@ -1,3 +1,4 @@
+import { ORGANISATIONS_SOURCE, USERS_SOURCE } from '@custodian/identity';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -90,7 +91,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
   const credentialsFile = path.join(config.stateDir, 'demo-credentials.json');
   if (!config.demoSeed) return undefined;
   const db = app.get<DataSource>(getDataSourceToken());
-  const [{ n }] = await db.query('SELECT count(*)::int AS n FROM organisations');
+  const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ${ORGANISATIONS_SOURCE}`);
   let credentials: { email: string; password: string; roles: string[] }[] = [];
   let summary = '';
   if (n === 0) {
@@ -113,7 +114,7 @@ export async function seedDemo(app: INestApplicationContext, config: AppConfig):
     const p = DEMO_PENDING_USER;
     const [requester] = await db.query(
       `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
-         FROM users WHERE email = $1`,
+         FROM ${USERS_SOURCE} WHERE email = $1`,
       [p.requestedBy],
     );
     const password = randomBytes(12).toString('base64url');

@@ -34,19 +34,9 @@ export interface AuditQuery {
   limit: number;
 }
 
-export interface AuditRow {
+/** An entry as read back: the chained fields, its id and its links. */
+export interface AuditRow extends ChainedFields {
   id: string;
-  at: Date;
-  actorId: string | null;
-  actorRoles: string[];
-  action: string;
-  outcome: string;
-  bidId: string | null;
-  subjectType: string | null;
-  subjectId: string | null;
-  requestId: string | null;
-  ip: string | null;
-  details: Record<string, unknown>;
   prevHash: string;
   hash: string;
 }

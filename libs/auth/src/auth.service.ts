@@ -1,3 +1,4 @@
+import { USERS_SOURCE } from '@custodian/identity';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
@@ -42,7 +43,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 const PRINCIPAL_SQL = `
   SELECT u.id, u.email, u.roles, u.organisation_id AS "organisationId", u.practice_ods AS "practiceOds", s.id AS "sessionId",
          s.expires_at AS "expiresAt"
-    FROM auth_sessions s JOIN users u ON u.id = s.user_id
+    FROM auth_sessions s JOIN ${USERS_SOURCE} u ON u.id = s.user_id
    WHERE s.id = $1 AND u.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`;
 
 @Injectable()
@@ -107,7 +108,7 @@ export class AuthService {
     }
     const [row] = await this.db.query(
       `SELECT id, email, password_hash, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", disabled
-         FROM users WHERE email = $1`,
+         FROM ${USERS_SOURCE} WHERE email = $1`,
       [email],
     );
     const ok = (await this.passwords.verify(row?.password_hash, password)) && !row.disabled;
@@ -191,7 +192,7 @@ export class AuthService {
     const outcome = await this.db.transaction(async (tx) => {
       const [row] = await tx.query(
         `SELECT t.id, t.token_hash, t.used_at, s.id AS session_id, s.user_id, s.revoked_at, s.expires_at < now() AS expired, u.disabled
-           FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+           FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id JOIN ${USERS_SOURCE} u ON u.id = s.user_id
           WHERE t.id = $1 FOR UPDATE OF t, s`,
         [tokenId],
       );

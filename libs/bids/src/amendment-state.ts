@@ -63,3 +63,17 @@ export function checkAmendmentTransition(
 ): AmendmentCheck {
   return checkIn(AMENDMENT_TRANSITIONS, action, from, roles);
 }
+
+/** An amendment action as a past participle, for the message that refuses it in the wrong state. */
+export const amendmentVerb = (a: AmendmentAction) =>
+  ({
+    submit: 'submitted',
+    withdraw: 'withdrawn',
+    screen_accept: 'screened',
+    screen_return: 'screened',
+    officer_approve: 'approved',
+    decide_approve: 'decided',
+    decide_reject: 'decided',
+    decide_return: 'decided',
+    accept: 'accepted',
+  })[a];

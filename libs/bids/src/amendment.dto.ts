@@ -1,21 +1,15 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  ArrayUnique,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
-import { AggregationDto, CohortDto, DatasetRequestDto } from './dto';
+  AggregationDto,
+  AggregationRule,
+  CohortDto,
+  CohortRule,
+  DatasetRequestDto,
+  DatasetsRule,
+  DurationMonthsRule,
+  RecipientsRule,
+} from './dto';
 import { VERSION_STATES, type AmendmentScope, type VersionState } from './bid.entity';
 
 /**
@@ -33,38 +27,23 @@ export class CreateAmendmentDto {
     description: 'Datasets and fields, replacing those in force',
   })
   @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(3)
-  @ValidateNested({ each: true })
-  @Type(() => DatasetRequestDto)
+  @DatasetsRule()
   datasets?: DatasetRequestDto[];
   @ApiPropertyOptional({
     type: CohortDto,
     description: 'The cohort, replacing the one in force (every key optional)',
   })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => CohortDto)
+  @CohortRule()
   cohort?: CohortDto;
   @ApiPropertyOptional({ type: AggregationDto, description: 'Aggregate tier only' })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => AggregationDto)
+  @AggregationRule()
   aggregation?: AggregationDto;
   @ApiPropertyOptional({ example: 24, description: 'The term from the agreement’s first start, in months' })
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(36)
+  @DurationMonthsRule()
   durationMonths?: number;
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Researchers of your organisation' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(50)
-  @ArrayUnique()
-  @IsUUID('all', { each: true })
+  @RecipientsRule()
   recipients?: string[];
 }
 

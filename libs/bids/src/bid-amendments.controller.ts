@@ -1,14 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  ParseIntPipe,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -17,13 +7,11 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { BidIdParam, VersionParam } from './route-params';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
 import { AmendmentDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
 import { BidAmendmentsService } from './bid-amendments.service';
 import { RemarksDto } from './dto';
-
-const Id = () => Param('id', ParseUUIDPipe);
-const Version = () => Param('version', ParseIntPipe);
 
 /**
  * Amendments of an approved or active bid (#25), the applicant's side and reading; screening and
@@ -48,7 +36,7 @@ export class BidAmendmentsController {
   })
   create(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: CreateAmendmentDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentDto> {
@@ -58,14 +46,18 @@ export class BidAmendmentsController {
   @Get()
   @Can('read', 'Bid')
   @ApiOkResponse({ type: [AmendmentDto], description: 'Newest first; drafts only to the applicant' })
-  list(@CurrentUser() user: Principal, @Id() id: string): Promise<AmendmentDto[]> {
+  list(@CurrentUser() user: Principal, @BidIdParam() id: string): Promise<AmendmentDto[]> {
     return this.amendments.list(user, id);
   }
 
   @Get(':version')
   @Can('read', 'Bid')
   @ApiOkResponse({ type: AmendmentDto })
-  get(@CurrentUser() user: Principal, @Id() id: string, @Version() version: number): Promise<AmendmentDto> {
+  get(
+    @CurrentUser() user: Principal,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
+  ): Promise<AmendmentDto> {
     return this.amendments.get(user, id, version);
   }
 
@@ -75,8 +67,8 @@ export class BidAmendmentsController {
   @ApiConflictResponse({ description: 'BID_NOT_EDITABLE: only draft and returned amendments are edited' })
   update(
     @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Version() version: number,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
     @Body() dto: UpdateAmendmentDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentDto> {
@@ -90,8 +82,8 @@ export class BidAmendmentsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION, NOT_AMENDABLE' })
   submit(
     @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Version() version: number,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentDto> {
     return this.amendments.submit(user, id, version, meta);
@@ -104,8 +96,8 @@ export class BidAmendmentsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only before approval' })
   withdraw(
     @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Version() version: number,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
     @Body() dto: RemarksDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentDto> {

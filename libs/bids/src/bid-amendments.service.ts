@@ -17,6 +17,7 @@ import { assertAmendable, contentOf, merged, toAmendmentDto } from './amendment-
 import {
   AMENDABLE_BID_STATES,
   AMENDMENT_EDITABLE,
+  amendmentVerb,
   checkAmendmentTransition,
   type AmendmentAction,
 } from './amendment-state';
@@ -30,19 +31,6 @@ import type { ActingRole } from './bid-state';
 import { BidWorkflow, type Actor } from './bid-workflow';
 import { Agreement, Bid, BidVersion, OPEN_VERSION_STATES } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
-
-const describe = (a: AmendmentAction) =>
-  ({
-    submit: 'submitted',
-    withdraw: 'withdrawn',
-    screen_accept: 'screened',
-    screen_return: 'screened',
-    officer_approve: 'approved',
-    decide_approve: 'decided',
-    decide_reject: 'decided',
-    decide_return: 'decided',
-    accept: 'accepted',
-  })[a];
 
 /**
  * Amendments of approved or active bids (#25): a new version of the same bid, screened and decided
@@ -246,7 +234,7 @@ export class BidAmendmentsService {
         throw new ForbiddenError(BIDS_ERRORS.FORBIDDEN, 'Your roles do not allow this');
       throw new ConflictError(
         BIDS_ERRORS.ILLEGAL_TRANSITION,
-        `An amendment in state ${amendment.state} cannot be ${describe(action)}`,
+        `An amendment in state ${amendment.state} cannot be ${amendmentVerb(action)}`,
         { state: amendment.state, action },
       );
     }

@@ -1,3 +1,4 @@
+import { ORGANISATIONS_SOURCE, USERS_SOURCE } from '@custodian/identity';
 import type { EntityManager } from 'typeorm';
 import type { CatalogService } from '@custodian/catalog';
 import { ValidationError } from '@custodian/core';
@@ -83,7 +84,7 @@ export async function validateBidContent(
     throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.eventsFrom is after cohort.eventsTo');
   if (ageMin !== undefined && ageMax !== undefined && ageMin > ageMax)
     throw new ValidationError(BIDS_ERRORS.INVALID_COHORT, 'cohort.ageMin is above cohort.ageMax');
-  const [org] = await tx.query('SELECT kind FROM organisations WHERE id = $1', [organisationId]);
+  const [org] = await tx.query(`SELECT kind FROM ${ORGANISATIONS_SOURCE} WHERE id = $1`, [organisationId]);
   const max = maxDurationMonths(org.kind);
   if (c.durationMonths > max)
     throw new ValidationError(
@@ -92,7 +93,7 @@ export async function validateBidContent(
       { max },
     );
   const [{ n }] = await tx.query(
-    `SELECT count(*)::int AS n FROM users
+    `SELECT count(*)::int AS n FROM ${USERS_SOURCE}
       WHERE id = ANY($1::uuid[]) AND organisation_id = $2 AND 'researcher' = ANY(roles) AND NOT disabled`,
     [c.recipients, organisationId],
   );

@@ -4,6 +4,7 @@
  * import graph shows the dependency. Each is SQL text over fixed names; values are bound parameters
  * or the SQL expression the caller names.
  */
+import { ORGANISATIONS_SOURCE } from '@custodian/identity';
 
 /** A bid as reviewers may see it (it has left draft): `id, state, organisation_id`. `$1`: the bid id. */
 export const REVIEWER_BID_SQL = `SELECT id, state, organisation_id FROM bids WHERE id = $1 AND state <> 'draft'`;
@@ -37,7 +38,7 @@ export function bidOrganisationOf(bidId: string): string {
 export const AMENDMENT_REGISTER_FACTS_SQL = `SELECT o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose,
               b.granted_tier AS tier, b.legal_basis, b.legal_basis_reference, v.datasets, v.scope,
               a.reference AS agreement_reference
-         FROM bids b JOIN organisations o ON o.id = b.organisation_id
+         FROM bids b JOIN ${ORGANISATIONS_SOURCE} o ON o.id = b.organisation_id
          JOIN bid_versions v ON v.bid_id = b.id AND v.version = $2
          LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id AND ag.bid_version = $2
                              ORDER BY ag.version DESC LIMIT 1) a ON true

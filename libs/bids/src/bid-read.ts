@@ -1,3 +1,4 @@
+import { ORGANISATIONS_SOURCE } from '@custodian/identity';
 import type { DataSource, EntityManager } from 'typeorm';
 import { NotFoundError } from '@custodian/core';
 import type { visibleBidsWhere } from './bid-access';
@@ -94,7 +95,7 @@ export function bidColumns(db: DataSource): string {
             `${alias}.${c.databaseName}${c.type === 'date' ? '::text' : ''} AS "${prefix}${c.propertyName}"`,
         );
     const org = (column: string, as: string) =>
-      `(SELECT o.${column} FROM organisations o WHERE o.id = b.organisation_id) AS "${as}"`;
+      `(SELECT o.${column} FROM ${ORGANISATIONS_SOURCE} o WHERE o.id = b.organisation_id) AS "${as}"`;
     select = [
       ...list(Bid, 'b', ''),
       ...list(Agreement, 'a', 'agreement.'),

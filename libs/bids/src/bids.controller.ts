@@ -1,17 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Header,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Put,
-  Query,
-  Req,
-} from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -21,6 +8,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { BidIdParam } from './route-params';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
 import { type BidPage, toBidResponse } from './bid-read';
 import { BidsService } from './bids.service';
@@ -36,8 +24,6 @@ import {
   RevokeBidDto,
   UpdateBidDto,
 } from './dto';
-
-const Id = () => Param('id', ParseUUIDPipe);
 
 @ApiTags('bids')
 @ApiNotFoundResponse({
@@ -90,7 +76,7 @@ export class BidsController {
   @Get(':id')
   @Can('read', 'Bid')
   @ApiOkResponse({ type: BidDto })
-  async get(@CurrentUser() user: Principal, @Id() id: string): Promise<BidDto> {
+  async get(@CurrentUser() user: Principal, @BidIdParam() id: string): Promise<BidDto> {
     const bid = await this.bids.get(user, id);
     const linkageRisk = await this.bids.linkageRisk(user, bid);
     return { ...toBidResponse(bid), ...(linkageRisk ? { linkageRisk } : {}) };
@@ -102,7 +88,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'BID_NOT_EDITABLE: only draft and returned bids are edited' })
   async update(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: UpdateBidDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
@@ -118,7 +104,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'COHORT_NOT_ALLOWED (not a consent bid) or BID_NOT_EDITABLE' })
   async cohort(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Req() req: { body: unknown },
     @ReqMeta() meta: RequestMeta,
   ): Promise<CohortUploadDto> {
@@ -132,7 +118,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION, CONSENT_COHORT_REQUIRED' })
   async submit(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
     return toBidResponse(await this.bids.submit(user, id, meta));
@@ -145,7 +131,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only before approval' })
   async withdraw(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: RemarksDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
@@ -159,7 +145,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only approved bids' })
   async accept(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
     return toBidResponse(await this.bids.acceptAgreement(user, id, meta));
@@ -172,7 +158,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only approved or active bids' })
   async revoke(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: RevokeBidDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
@@ -189,7 +175,7 @@ export class BidsController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only active bids' })
   async close(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: RemarksDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
@@ -203,7 +189,7 @@ export class BidsController {
     description: 'Applicants never see individual votes or internal notes',
   })
   @Header('content-type', 'application/json; charset=utf-8')
-  events(@CurrentUser() user: Principal, @Id() id: string): Promise<Buffer> {
+  events(@CurrentUser() user: Principal, @BidIdParam() id: string): Promise<Buffer> {
     // PostgreSQL writes the JSON (BidEventDto[]): no entity hydration, no mapping, no stringify.
     return this.bids.eventsBody(user, id);
   }

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -98,6 +99,42 @@ export class AggregationDto {
   dimensions!: string[];
 }
 
+/**
+ * The validation of a bid's changeable parts, one definition for the bid's body and an amendment's
+ * (amendment.dto.ts). Each lists its decorators bottom-up, the order TypeScript applies stacked
+ * decorators in, so the validation metadata (its messages, the OpenAPI limits) is as if written out.
+ */
+export const DatasetsRule = () =>
+  applyDecorators(
+    Type(() => DatasetRequestDto),
+    ValidateNested({ each: true }),
+    ArrayMaxSize(3),
+    ArrayMinSize(1),
+    IsArray(),
+  );
+export const CohortRule = () =>
+  applyDecorators(
+    Type(() => CohortDto),
+    ValidateNested(),
+    IsOptional(),
+  );
+export const AggregationRule = () =>
+  applyDecorators(
+    Type(() => AggregationDto),
+    ValidateNested(),
+    IsOptional(),
+  );
+export const DurationMonthsRule = () => applyDecorators(Max(36), Min(1), IsInt());
+export const RecipientsRule = () =>
+  applyDecorators(
+    IsUUID('all', { each: true }),
+    ArrayUnique(),
+    ArrayMaxSize(50),
+    ArrayMinSize(1),
+    IsArray(),
+    IsOptional(),
+  );
+
 /** The request body of SPEC §4, exactly. */
 export class CreateBidDto {
   @ApiProperty({ example: 'Statins and stroke in Leeds' })
@@ -119,41 +156,26 @@ export class CreateBidDto {
   legalBasisReference?: string;
   @ApiProperty({ enum: TIERS }) @IsIn(TIERS) requestedTier!: Tier;
   @ApiProperty({ type: [DatasetRequestDto] })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(3)
-  @ValidateNested({ each: true })
-  @Type(() => DatasetRequestDto)
+  @DatasetsRule()
   datasets!: DatasetRequestDto[];
   @ApiPropertyOptional({ type: CohortDto, description: 'Every key optional; absent = no restriction' })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => CohortDto)
+  @CohortRule()
   cohort?: CohortDto;
   @ApiPropertyOptional({
     type: AggregationDto,
     description: 'Required for, and only for, the aggregate tier',
   })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => AggregationDto)
+  @AggregationRule()
   aggregation?: AggregationDto;
   @ApiProperty({ example: 12, description: 'At most 12 for commercial organisations, 36 otherwise' })
-  @IsInt()
-  @Min(1)
-  @Max(36)
+  @DurationMonthsRule()
   durationMonths!: number;
   @ApiPropertyOptional({
     type: [String],
     format: 'uuid',
     description: 'Researchers of the same organisation; default: the creator',
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(50)
-  @ArrayUnique()
-  @IsUUID('all', { each: true })
+  @RecipientsRule()
   recipients?: string[];
 }
 

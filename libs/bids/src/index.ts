@@ -31,3 +31,5 @@ export { AmendmentDto, AmendmentDiffEntryDto, CreateAmendmentDto, UpdateAmendmen
 export { BidAmendmentsService } from './bid-amendments.service';
 export { BidAmendmentsController } from './bid-amendments.controller';
 export { BidVersion, type AmendmentScope, type VersionState, VERSION_STATES } from './bid.entity';
+export { AGREEMENTS_SOURCE, BID_EVENTS_SOURCE, BID_VERSIONS_SOURCE, BIDS_SOURCE } from './sources';
+export { BidIdParam, VersionParam } from './route-params';

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -8,12 +8,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
-import { AmendmentDto } from '@custodian/bids';
+import { AmendmentDto, BidIdParam, VersionParam } from '@custodian/bids';
 import { AmendmentReviewService } from './amendment-review.service';
 import { AmendmentVoteResultDto, ScreenAmendmentDto, VoteDto } from './dto';
-
-const Id = () => Param('id', ParseUUIDPipe);
-const Version = () => Param('version', ParseIntPipe);
 
 /** The reviewers' routes on an amendment (#25): screening (and the officer's approval of a narrowing), votes. */
 @ApiTags('bids')
@@ -34,8 +31,8 @@ export class AmendmentReviewController {
   })
   screen(
     @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Version() version: number,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
     @Body() dto: ScreenAmendmentDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentDto> {
@@ -49,8 +46,8 @@ export class AmendmentReviewController {
   @ApiBadRequestResponse({ description: 'AMENDMENT_TIER_FIXED: an amendment keeps the tier in force' })
   vote(
     @CurrentUser() user: Principal,
-    @Id() id: string,
-    @Version() version: number,
+    @BidIdParam() id: string,
+    @VersionParam() version: number,
     @Body() dto: VoteDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<AmendmentVoteResultDto> {

@@ -20,10 +20,10 @@ import {
   BidWorkflow,
 } from '@custodian/bids';
 import { RegisterLogService } from '@custodian/register';
-import { amendmentVoteRefusal, decide, voterRefusal, type PanelOutcome } from './decision-rule';
+import { amendmentVoteRefusal, decide, type PanelOutcome } from './decision-rule';
 import type { AmendmentVoteResultDto, ScreenAmendmentDto, VoteDto } from './dto';
 import { BidVote } from './vote.entity';
-import { GOVERNANCE_ERRORS } from './governance.errors';
+import { auditDenied, saveVote, voteTransaction } from './vote-steps';
 
 /**
  * Screening and the panel's decision on amendments (#25). The officer and the panel decide on the
@@ -79,7 +79,8 @@ export class AmendmentReviewService {
           );
       });
     } catch (e) {
-      if (e instanceof ForbiddenError) await this.denied(user, bidId, 'bid.amendment.screen', e, meta);
+      if (e instanceof ForbiddenError)
+        await auditDenied(this.audit, user, bidId, 'bid.amendment.screen', e, meta);
       throw e;
     }
     return this.amendments.get(user, bidId, version);
@@ -92,10 +93,17 @@ export class AmendmentReviewService {
     dto: VoteDto,
     meta?: RequestMeta,
   ): Promise<AmendmentVoteResultDto> {
-    const refused = voterRefusal(user);
-    if (refused) throw refused;
-    try {
-      return await this.db.transaction(async (tx) => {
+    return voteTransaction(
+      this.db,
+      this.audit,
+      {
+        user,
+        bidId,
+        action: 'bid.amendment.vote',
+        meta,
+        alreadyVoted: 'You have already voted on this amendment',
+      },
+      async (tx) => {
         const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version);
         const round = amendment.reviewRound ?? -1;
         const refusal = amendmentVoteRefusal(user, dto, {
@@ -132,16 +140,8 @@ export class AmendmentReviewService {
           quorum,
           amendmentState: amendment.state,
         };
-      });
-    } catch (e) {
-      if (e instanceof ForbiddenError) await this.denied(user, bidId, 'bid.amendment.vote', e, meta);
-      if (
-        (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
-        'bid_votes_one_per_member'
-      )
-        throw new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this amendment');
-      throw e;
-    }
+      },
+    );
   }
 
   /** The vote, its internal bid event and its audit entry (a declared conflict recuses the voter). */
@@ -153,22 +153,12 @@ export class AmendmentReviewService {
     dto: VoteDto,
     meta?: RequestMeta,
   ): Promise<BidVote> {
-    const approve = dto.decision === 'approve';
-    const vote = await tx.save(
-      tx.create(BidVote, {
-        bidId: bid.id,
-        reviewRound: amendment.reviewRound!,
-        bidVersion: amendment.version,
-        voterId: user.id,
-        decision: dto.decision,
-        tier: approve ? bid.grantedTier : null,
-        conditions: approve ? (dto.conditions ?? []) : [],
-        conflictOfInterest: dto.conflictOfInterest,
-        approveLinkage: approve && dto.approveLinkage === true,
-        interests: dto.interests ?? null,
-        recused: dto.conflictOfInterest,
-      }),
-    );
+    const vote = await saveVote(tx, user, dto, {
+      bidId: bid.id,
+      reviewRound: amendment.reviewRound!,
+      bidVersion: amendment.version,
+      tier: bid.grantedTier,
+    });
     const details = {
       voteId: vote.id,
       version: amendment.version,
@@ -231,24 +221,5 @@ export class AmendmentReviewService {
   private async approved(tx: EntityManager, bid: Bid, amendment: BidVersion, conditions: string[]) {
     await this.amendments.offerAgreement(tx, bid, amendment, conditions);
     await this.registerLog.appendAmendment(tx, bid.id, amendment.version);
-  }
-
-  private async denied(
-    user: Principal,
-    bidId: string,
-    action: string,
-    e: ForbiddenError,
-    meta?: RequestMeta,
-  ) {
-    await this.audit.record({
-      action,
-      outcome: 'denied',
-      actor: user,
-      bidId,
-      subjectType: 'bid',
-      subjectId: bidId,
-      meta,
-      details: { code: e.code },
-    });
   }
 }

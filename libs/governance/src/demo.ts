@@ -1,3 +1,5 @@
+import { BIDS_SOURCE } from '@custodian/bids';
+import { USERS_SOURCE } from '@custodian/identity';
 import type { INestApplicationContext } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -144,11 +146,11 @@ async function demoAmendment(
  */
 export async function seedDemoBids(app: INestApplicationContext): Promise<number> {
   const db = app.get<DataSource>(getDataSourceToken());
-  const [{ n }] = await db.query('SELECT count(*)::int AS n FROM bids');
+  const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ${BIDS_SOURCE}`);
   if (n > 0) return 0;
   const users: Principal[] = await db.query(
     `SELECT id, email, roles, organisation_id AS "organisationId", practice_ods AS "practiceOds", '' AS "sessionId"
-       FROM users WHERE email = ANY($1) AND NOT disabled`,
+       FROM ${USERS_SOURCE} WHERE email = ANY($1) AND NOT disabled`,
     [
       [
         'researcher@leeds.example',

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,13 +9,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
-import { BidDto, toBidResponse } from '@custodian/bids';
+import { BidDto, toBidResponse, BidIdParam } from '@custodian/bids';
 import { ScreenBidDto, VoteDto, VoteResultDto } from './dto';
 import { GOVERNANCE_ERRORS } from './governance.errors';
 import { PanelService } from './panel.service';
 import { ScreeningService } from './screening.service';
-
-const Id = () => Param('id', ParseUUIDPipe);
 
 /**
  * The reviewers' routes on a bid: screening and votes. Their operation ids are the ones they had
@@ -40,7 +38,7 @@ export class PanelController {
   @ApiConflictResponse({ description: 'ILLEGAL_TRANSITION: only submitted bids are screened' })
   async screen(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: ScreenBidDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<BidDto> {
@@ -55,7 +53,7 @@ export class PanelController {
   @ApiBadRequestResponse({ description: GOVERNANCE_ERRORS.TIER_ABOVE_REQUEST })
   async vote(
     @CurrentUser() user: Principal,
-    @Id() id: string,
+    @BidIdParam() id: string,
     @Body() dto: VoteDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<VoteResultDto> {

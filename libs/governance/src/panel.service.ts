@@ -2,20 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import {
-  APP_CONFIG,
-  ConflictError,
-  ForbiddenError,
-  type AppConfig,
-  type Principal,
-  type RequestMeta,
-} from '@custodian/core';
+import { APP_CONFIG, type AppConfig, type Principal, type RequestMeta } from '@custodian/core';
 import { AgreementsService, Bid, BidsService, BidWorkflow } from '@custodian/bids';
 import { RegisterLogService } from '@custodian/register';
-import { decide, voteRefusal, voterRefusal, type CountedVote, type PanelOutcome } from './decision-rule';
+import { decide, voteRefusal, type CountedVote, type PanelOutcome } from './decision-rule';
 import type { VoteDto, VoteResultDto } from './dto';
 import { BidVote } from './vote.entity';
-import { GOVERNANCE_ERRORS } from './governance.errors';
+import { saveVote, voteTransaction } from './vote-steps';
 
 /**
  * The governance panel: votes with a declaration of interests, recusal, quorum and the decision.
@@ -36,10 +29,11 @@ export class PanelService {
   ) {}
 
   async vote(user: Principal, bidId: string, dto: VoteDto, meta?: RequestMeta): Promise<VoteResultDto> {
-    const refused = voterRefusal(user);
-    if (refused) throw refused;
-    try {
-      return await this.db.transaction(async (tx) => {
+    return voteTransaction(
+      this.db,
+      this.audit,
+      { user, bidId, action: 'bid.vote', meta, alreadyVoted: 'You have already voted on this bid' },
+      async (tx) => {
         const bid = await this.bids.lockForReviewer(tx, bidId);
         const refusal = voteRefusal(user, dto, {
           bid,
@@ -76,26 +70,8 @@ export class PanelService {
           quorum,
           bidState: bid.state,
         };
-      });
-    } catch (e) {
-      if (e instanceof ForbiddenError)
-        await this.audit.record({
-          action: 'bid.vote',
-          outcome: 'denied',
-          actor: user,
-          bidId,
-          subjectType: 'bid',
-          subjectId: bidId,
-          meta,
-          details: { code: e.code },
-        });
-      if (
-        (e as { driverError?: { constraint?: string } }).driverError?.constraint ===
-        'bid_votes_one_per_member'
-      )
-        throw new ConflictError(GOVERNANCE_ERRORS.ALREADY_VOTED, 'You have already voted on this bid');
-      throw e;
-    }
+      },
+    );
   }
 
   /** The vote, its (internal) bid event and its audit entry. A declared conflict recuses the voter. */
@@ -107,21 +83,11 @@ export class PanelService {
     meta?: RequestMeta,
   ): Promise<BidVote> {
     const recused = dto.conflictOfInterest;
-    const approve = dto.decision === 'approve';
-    const vote = await tx.save(
-      tx.create(BidVote, {
-        bidId: bid.id,
-        reviewRound: bid.reviewRound,
-        voterId: user.id,
-        decision: dto.decision,
-        tier: approve ? (dto.tier ?? bid.requestedTier) : null,
-        conditions: approve ? (dto.conditions ?? []) : [],
-        conflictOfInterest: dto.conflictOfInterest,
-        approveLinkage: approve && dto.approveLinkage === true,
-        interests: dto.interests ?? null,
-        recused,
-      }),
-    );
+    const vote = await saveVote(tx, user, dto, {
+      bidId: bid.id,
+      reviewRound: bid.reviewRound,
+      tier: dto.tier ?? bid.requestedTier,
+    });
     await this.workflow.event(tx, bid.id, user, {
       action: recused ? 'vote_recused' : 'vote',
       internal: true,

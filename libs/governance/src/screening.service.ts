@@ -5,6 +5,7 @@ import { AuditService } from '@custodian/audit';
 import { ForbiddenError, type Principal, type RequestMeta } from '@custodian/core';
 import { assertNotApplicant, BidsService, BidWorkflow, type BidWithAgreement } from '@custodian/bids';
 import type { ScreenBidDto } from './dto';
+import { auditDenied } from './vote-steps';
 
 /** Screening: a release officer accepts a submitted bid into review, or returns it with remarks. */
 @Injectable()
@@ -36,17 +37,7 @@ export class ScreeningService {
         return this.bids.readBid(tx, bid.id);
       })
       .catch(async (e: unknown) => {
-        if (e instanceof ForbiddenError)
-          await this.audit.record({
-            action: 'bid.screen',
-            outcome: 'denied',
-            actor: user,
-            bidId: id,
-            subjectType: 'bid',
-            subjectId: id,
-            meta,
-            details: { code: e.code },
-          });
+        if (e instanceof ForbiddenError) await auditDenied(this.audit, user, id, 'bid.screen', e, meta);
         throw e;
       });
   }

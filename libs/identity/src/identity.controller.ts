@@ -9,12 +9,8 @@ import {
   UpdateUserDto,
   UserDto,
 } from './dto';
-import {
-  IdentityService,
-  toOrganisationResponse,
-  toRoleGrantResponse,
-  toUserResponse,
-} from './identity.service';
+import { toOrganisationResponse, toRoleGrantResponse, toUserResponse } from './identity-responses';
+import { IdentityService } from './identity.service';
 
 @ApiTags('organisations')
 @Controller('organisations')

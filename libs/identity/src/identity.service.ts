@@ -1,67 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  Principal,
-  RequestMeta,
-  ValidationError,
-  type Role,
-} from '@custodian/core';
-import {
-  CreateOrganisationDto,
-  CreateUserDto,
-  OrganisationDto,
-  RoleGrantDto,
-  UpdateUserDto,
-  UserDto,
-} from './dto';
+import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import { CreateOrganisationDto, CreateUserDto, UpdateUserDto } from './dto';
 import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
-import { GRANT_ERRORS } from './identity.errors';
+import { GRANT_ERRORS, IDENTITY_ERRORS } from './identity.errors';
+import type { UserWithGrants } from './identity-responses';
 import { approvalRefusal, GovernanceRole, planRoleChange } from './role-grants';
+import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role-grant-store';
+import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
-import { IDENTITY_ERRORS } from './identity.errors';
-
-export const toOrganisationResponse = (o: Organisation): OrganisationDto => ({
-  id: o.id,
-  name: o.name,
-  kind: o.kind,
-  createdAt: o.createdAt,
-});
-/** A user and the governance roles waiting for a second administrator's approval. */
-export interface UserWithGrants {
-  user: User;
-  pendingRoles: GovernanceRole[];
-}
-
-export const toUserResponse = ({ user: u, pendingRoles }: UserWithGrants): UserDto => ({
-  id: u.id,
-  email: u.email,
-  displayName: u.displayName,
-  roles: u.roles,
-  pendingRoles,
-  organisationId: u.organisationId,
-  practiceOds: u.practiceOds,
-  disabled: u.disabled,
-  createdAt: u.createdAt,
-});
-
-export const toRoleGrantResponse = (g: RoleGrant): RoleGrantDto => ({
-  id: g.id,
-  userId: g.userId,
-  role: g.role,
-  requestedBy: g.requestedBy,
-  requestedAt: g.requestedAt,
-  decidedBy: g.decidedBy,
-  decidedAt: g.decidedAt,
-  outcome: g.outcome,
-});
 
 /** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
 class SelfRoleGrant extends ForbiddenError {
@@ -150,7 +102,7 @@ export class IdentityService {
   ): Promise<UserWithGrants> {
     const email = dto.email.trim().toLowerCase();
     const { apply, pending } = actor ? planRoleChange([], dto.roles) : { apply: dto.roles, pending: [] };
-    await this.checkBindings(apply, dto.organisationId ?? null, dto.practiceOds ?? null);
+    await checkBindings(this.db.manager, apply, dto.organisationId ?? null, dto.practiceOds ?? null);
     const passwordHash = await this.passwords.hash(dto.password);
     try {
       return await this.db.transaction(async (tx) => {
@@ -180,7 +132,7 @@ export class IdentityService {
           },
           tx,
         );
-        if (actor) await this.requestGrants(tx, actor, user.id, pending, meta);
+        if (actor) await requestGrants(tx, this.audit, actor, user.id, pending, meta);
         return { user, pendingRoles: pending };
       });
     } catch (e) {
@@ -194,14 +146,17 @@ export class IdentityService {
     const users = await this.db
       .getRepository(User)
       .find({ where: organisationId ? { organisationId } : {}, order: { email: 'ASC' } });
-    const pending = await this.pendingRolesOf(users.map((u) => u.id));
+    const pending = await pendingRolesOf(
+      this.db.manager,
+      users.map((u) => u.id),
+    );
     return users.map((user) => ({ user, pendingRoles: pending.get(user.id) ?? [] }));
   }
 
   async getUser(id: string): Promise<UserWithGrants> {
     const user = await this.db.getRepository(User).findOneBy({ id });
     if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
-    return { user, pendingRoles: (await this.pendingRolesOf([id])).get(id) ?? [] };
+    return { user, pendingRoles: (await pendingRolesOf(this.db.manager, [id])).get(id) ?? [] };
   }
 
   /**
@@ -232,7 +187,7 @@ export class IdentityService {
           organisationId: dto.organisationId === undefined ? user.organisationId : dto.organisationId,
           practiceOds: dto.practiceOds === undefined ? user.practiceOds : dto.practiceOds,
         };
-        await this.checkBindings(next.roles, next.organisationId, next.practiceOds, tx);
+        await checkBindings(tx, next.roles, next.organisationId, next.practiceOds);
         if (actor.id === user.id && (dto.disabled || (dto.roles && !dto.roles.includes('admin')))) {
           throw new ConflictError(
             IDENTITY_ERRORS.CANNOT_DEMOTE_SELF,
@@ -261,10 +216,10 @@ export class IdentityService {
           );
         }
         if (dto.roles) {
-          await this.withdrawGrants(tx, actor, id, dto.roles, meta);
-          await this.requestGrants(tx, actor, id, plan.pending, meta);
+          await withdrawGrants(tx, this.audit, actor, id, dto.roles, meta);
+          await requestGrants(tx, this.audit, actor, id, plan.pending, meta);
         }
-        const pendingRoles = (await this.pendingRolesOf([id], tx)).get(id) ?? [];
+        const pendingRoles = (await pendingRolesOf(tx, [id])).get(id) ?? [];
         await this.audit.record(
           {
             action: 'user.update',
@@ -322,7 +277,7 @@ export class IdentityService {
    */
   async approveGrant(actor: Principal, grantId: string, meta?: RequestMeta): Promise<RoleGrant> {
     const decided = await this.db.transaction(async (tx) => {
-      const { grant, user } = await this.lockGrant(tx, grantId);
+      const { grant, user } = await lockGrant(tx, grantId);
       const refusal = approvalRefusal(grant, actor.id);
       if (refusal)
         throw new ForbiddenError(
@@ -341,7 +296,7 @@ export class IdentityService {
       let sessionsEnded = 0;
       if (!user.roles.includes(grant.role)) {
         user.roles = [...user.roles, grant.role];
-        await this.checkBindings(user.roles, user.organisationId, user.practiceOds, tx);
+        await checkBindings(tx, user.roles, user.organisationId, user.practiceOds);
         await tx.save(user);
         sessionsEnded = await this.auth.revokeUserSessions(tx, user.id, 'roles_changed');
       }
@@ -374,7 +329,7 @@ export class IdentityService {
   /** Any administrator may refuse a pending grant (the safe direction), the requester withdrawing it included. */
   async refuseGrant(actor: Principal, grantId: string, meta?: RequestMeta): Promise<RoleGrant> {
     return this.db.transaction(async (tx) => {
-      const { grant } = await this.lockGrant(tx, grantId);
+      const { grant } = await lockGrant(tx, grantId);
       if (grant.outcome !== 'pending')
         throw new ConflictError(GRANT_ERRORS.NOT_PENDING, `This grant was already ${grant.outcome}`);
       Object.assign(grant, { outcome: 'refused', decidedBy: actor.id, decidedAt: new Date() });
@@ -411,121 +366,5 @@ export class IdentityService {
       displayName: 'Administrator',
       roles: ['admin'],
     });
-  }
-
-  /** The grant and its user, both locked: the user first, as updateUser locks them. */
-  private async lockGrant(tx: EntityManager, grantId: string): Promise<{ grant: RoleGrant; user: User }> {
-    const found = await tx.getRepository(RoleGrant).findOneBy({ id: grantId });
-    if (!found) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'Role grant');
-    const user = await tx
-      .getRepository(User)
-      .findOne({ where: { id: found.userId }, lock: { mode: 'pessimistic_write' } });
-    const grant = await tx
-      .getRepository(RoleGrant)
-      .findOne({ where: { id: grantId }, lock: { mode: 'pessimistic_write' } });
-    if (!user || !grant) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'Role grant');
-    return { grant, user };
-  }
-
-  /** Pending grants for these roles (one per user and role: a repeated request keeps the first). */
-  private async requestGrants(
-    tx: EntityManager,
-    actor: Principal,
-    userId: string,
-    roles: GovernanceRole[],
-    meta?: RequestMeta,
-  ): Promise<void> {
-    if (!roles.length) return;
-    const rows: { id: string; role: GovernanceRole }[] = await tx.query(
-      `INSERT INTO role_grants (user_id, role, requested_by)
-       SELECT $1, r, $2 FROM unnest($3::text[]) AS r
-       ON CONFLICT (user_id, role) WHERE outcome = 'pending' DO NOTHING
-       RETURNING id, role`,
-      [userId, actor.id, roles],
-    );
-    for (const { id, role } of rows)
-      await this.audit.record(
-        {
-          action: 'identity.role_grant_requested',
-          actor,
-          subjectType: 'user',
-          subjectId: userId,
-          meta,
-          details: { grantId: id, role, userId, requestedBy: actor.id },
-        },
-        tx,
-      );
-  }
-
-  /** Pending grants of roles the latest edit no longer asks for are withdrawn (refused), each audited. */
-  private async withdrawGrants(
-    tx: EntityManager,
-    actor: Principal,
-    userId: string,
-    wanted: Role[],
-    meta?: RequestMeta,
-  ): Promise<void> {
-    const [rows]: [{ id: string; role: GovernanceRole; requested_by: string }[], number] = await tx.query(
-      `UPDATE role_grants SET outcome = 'refused', decided_by = $2, decided_at = now()
-        WHERE user_id = $1 AND outcome = 'pending' AND NOT (role = ANY($3::text[]))
-        RETURNING id, role, requested_by`,
-      [userId, actor.id, wanted],
-    );
-    for (const r of rows)
-      await this.audit.record(
-        {
-          action: 'identity.role_grant_refused',
-          actor,
-          subjectType: 'user',
-          subjectId: userId,
-          meta,
-          details: { grantId: r.id, role: r.role, userId, requestedBy: r.requested_by, reason: 'withdrawn' },
-        },
-        tx,
-      );
-  }
-
-  private async pendingRolesOf(
-    userIds: string[],
-    em: EntityManager = this.db.manager,
-  ): Promise<Map<string, GovernanceRole[]>> {
-    const map = new Map<string, GovernanceRole[]>();
-    if (!userIds.length) return map;
-    const rows: { user_id: string; role: GovernanceRole }[] = await em.query(
-      `SELECT user_id, role FROM role_grants WHERE outcome = 'pending' AND user_id = ANY($1::uuid[])
-        ORDER BY requested_at, role`,
-      [userIds],
-    );
-    for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), r.role]);
-    return map;
-  }
-
-  private async checkBindings(
-    roles: Role[],
-    organisationId: string | null,
-    practiceOds: string | null,
-    em: EntityManager = this.db.manager,
-  ): Promise<void> {
-    if (roles.includes('practice') && !practiceOds)
-      throw new ValidationError(
-        IDENTITY_ERRORS.PRACTICE_BINDING_REQUIRED,
-        'a practice user must be bound to a practice (practiceOds)',
-      );
-    if (!roles.includes('practice') && practiceOds)
-      throw new ValidationError(
-        IDENTITY_ERRORS.PRACTICE_BINDING_NOT_ALLOWED,
-        'practiceOds is only for practice users',
-      );
-    if (roles.includes('researcher') && !organisationId)
-      throw new ValidationError(
-        IDENTITY_ERRORS.ORGANISATION_REQUIRED,
-        'a researcher must belong to an organisation (organisationId)',
-      );
-    if (organisationId && !(await em.getRepository(Organisation).existsBy({ id: organisationId }))) {
-      throw new ValidationError(
-        IDENTITY_ERRORS.UNKNOWN_ORGANISATION,
-        'organisationId does not name an existing organisation',
-      );
-    }
   }
 }

@@ -8,3 +8,4 @@ export { USER_SESSIONS } from './user-sessions';
 export { IDENTITY_ERRORS } from './identity.errors';
 export { GRANT_ERRORS } from './identity.errors';
 export { currentResearcherOf, NOTIFIABLE_ADDRESS_SQL, NOTIFIABLE_USERS_SQL } from './identity-queries';
+export { ORGANISATIONS_SOURCE, USERS_SOURCE } from './sources';

@@ -13,3 +13,4 @@ export {
 export { SourceLoadService } from './source-load.service';
 export { Type1Keys, Type1KeysModule } from './type1-keys.service';
 export { LINKAGE_ERRORS } from './linkage.errors';
+export { HES_EPISODES_SOURCE, SOCIAL_CARE_SOURCE } from './sources';

@@ -4,3 +4,4 @@ export { ObjectionsService, type RegisterChange } from './objections.service';
 export { activeType1Among, loadObjectionHistorySql, objectionsAsOf } from './objections.sql';
 export { OBJECTION_NOT_FOUND } from './objections.errors';
 export { HELD_GP_DATA, type HeldGpData } from './held-data';
+export { OBJECTION_REGISTER_SOURCE } from './sources';

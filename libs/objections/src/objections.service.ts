@@ -142,7 +142,7 @@ export class ObjectionsService {
                  FROM objection_events e WHERE e.practice_ods = $1) AS recorded
          FROM objection_register r
         WHERE r.active
-          AND (EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = r.nhs_number AND p.practice_ods = $1)
+          AND (${this.held.heldAt('r.nhs_number', '$1')}
                OR EXISTS (SELECT 1 FROM objection_events e
                            WHERE e.nhs_number = r.nhs_number AND e.type = r.type AND e.practice_ods = $1))`,
       [ods],
@@ -177,9 +177,8 @@ export class ObjectionsService {
       // Asked whatever the action, so registering and withdrawing do the same work.
       const [may]: { registered: boolean; current: boolean; active: boolean; recorded: boolean }[] =
         await tx.query(
-          `SELECT EXISTS (SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = $2
-                           WHERE p.nhs_number = $1) AS registered,
-                  EXISTS (SELECT 1 FROM patients WHERE nhs_number = $1 AND practice_ods = $2) AS current,
+          `SELECT ${this.held.registeredAt('$1', '$2')} AS registered,
+                  ${this.held.heldAt('$1', '$2')} AS current,
                   EXISTS (SELECT 1 FROM objection_register WHERE nhs_number = $1 AND type = $3 AND active) AS active,
                   EXISTS (SELECT 1 FROM objection_events e
                            WHERE e.nhs_number = $1 AND e.type = $3 AND e.action = 'register' AND e.practice_ods = $2

@@ -8,18 +8,11 @@ import { PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
 import { PATTERNS } from './patterns';
+import { type ApiError, type Errors, flash, label } from './admin-pages';
 
 const ORGANISATION_KINDS = ['academic', 'nhs', 'commercial', 'charity', 'public_body'];
-const ROLLOUTS = ['none', 'pilot', 'pilot_declined', 'national'];
-const ROLLOUT_NEXT: Record<string, string[]> = {
-  none: ['pilot', 'pilot_declined', 'national'],
-  pilot_declined: ['national'],
-  pilot: ['national'],
-  national: [],
-};
 const ODS = PATTERNS.odsCode;
 const UUID = PATTERNS.uuid;
-const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
 interface Organisation {
   id: string;
@@ -36,21 +29,10 @@ interface User {
   practiceOds: string | null;
   disabled: boolean;
 }
-interface Practice {
-  odsCode: string;
-  name: string;
-  rollout: string;
-}
-interface ApiError {
-  message?: string;
-  code?: string;
-}
-
-type Errors = ReturnType<typeof formErrors>;
 
 /**
- * The administrator's pages: organisations, users (create, roles, disable, move organisation or
- * practice, governance role grants) and practices (create, rollout, national rollout). Every change
+ * The administrator's pages: organisations and users (create, roles, disable, move organisation or
+ * practice, governance role grants); the practices' pages are admin-practices.controller.ts. Every change
  * is the API's own (its confirmation rules, two-person grants and audit); the pages add a
  * confirmation step before disabling an account and before the national rollout.
  */
@@ -62,11 +44,6 @@ export class AdminController {
     private readonly api: PortalApi,
     private readonly views: PortalViews,
   ) {}
-
-  private flash(req: PortalRequest, title: string, body?: string) {
-    req.portal!.session.flash = { title, body };
-    req.portal!.dirty = true;
-  }
 
   // ---- organisations
 
@@ -110,7 +87,7 @@ export class AdminController {
     if (!errors.any()) {
       const res = await this.api.call<ApiError>(req, 'POST', '/api/organisations', values);
       if (res.status === 201) {
-        this.flash(req, `${values.name} added`);
+        flash(req, `${values.name} added`);
         throw new PortalRedirect('/admin/organisations');
       }
       errors.add('name', res.body?.message ?? 'The organisation could not be added');
@@ -248,7 +225,7 @@ export class AdminController {
       if (v.practiceOds) dto.practiceOds = v.practiceOds;
       const res = await this.api.call<User & ApiError>(req, 'POST', '/api/users', dto);
       if (res.status === 201) {
-        this.flash(
+        flash(
           req,
           `${v.email} created`,
           res.body.pendingRoles?.length
@@ -285,7 +262,7 @@ export class AdminController {
       if (v.password) dto.password = v.password;
       const res = await this.api.call<User & ApiError>(req, 'PATCH', `/api/users/${id}`, dto);
       if (res.status === 200) {
-        this.flash(
+        flash(
           req,
           `${user.email} updated`,
           res.body.pendingRoles?.length
@@ -325,7 +302,7 @@ export class AdminController {
   async setAccess(@Req() req: PortalRequest, @Param('id', ParseUUIDPipe) id: string, @Body() body: FormBody) {
     const disabled = str(body.disabled) === 'true';
     const res = await this.api.call<User & ApiError>(req, 'PATCH', `/api/users/${id}`, { disabled });
-    if (res.status === 200) this.flash(req, `${res.body.email} ${disabled ? 'disabled' : 'enabled'}`);
+    if (res.status === 200) flash(req, `${res.body.email} ${disabled ? 'disabled' : 'enabled'}`);
     else
       req.portal!.session.flash = {
         title: 'The account was not changed',
@@ -345,7 +322,7 @@ export class AdminController {
     if (decision !== 'approve' && decision !== 'refuse') throw new PortalRedirect('/admin/users');
     const res = await this.api.call<ApiError>(req, 'POST', `/api/role-grants/${id}/${decision}`);
     if (res.status === 200 || res.status === 201)
-      this.flash(req, decision === 'approve' ? 'Role approved' : 'Role refused');
+      flash(req, decision === 'approve' ? 'Role approved' : 'Role refused');
     else
       req.portal!.session.flash = {
         title: 'The role was not changed',
@@ -354,105 +331,5 @@ export class AdminController {
       };
     req.portal!.dirty = true;
     throw new PortalRedirect('/admin/users');
-  }
-
-  // ---- practices
-
-  @Get('practices')
-  async practices(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    await this.renderPractices(req, reply, {}, formErrors());
-  }
-
-  private async renderPractices(
-    req: PortalRequest,
-    reply: FastifyReply,
-    values: Record<string, string>,
-    errors: Errors,
-    status = 200,
-  ) {
-    const practices = await this.api.expect<Practice[]>(req, 'GET', '/api/practices');
-    this.views.page(
-      req,
-      reply,
-      'operations/admin-practices.njk',
-      {
-        practices: practices.map((p) => ({
-          ...p,
-          next: (ROLLOUT_NEXT[p.rollout] ?? []).map((r) => ({ value: r, text: label(r) })),
-        })),
-        movable: practices.filter((p) => p.rollout === 'none' || p.rollout === 'pilot_declined').length,
-        values,
-        errors: errors.list,
-        fieldErrors: errors.byField,
-        rolloutOptions: ROLLOUTS.map((r) => ({
-          value: r,
-          text: label(r),
-          selected: (values.rollout || 'none') === r,
-        })),
-      },
-      status,
-    );
-  }
-
-  @Post('practices')
-  async createPractice(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
-    const values = {
-      odsCode: str(body.odsCode).toUpperCase(),
-      name: str(body.name),
-      rollout: str(body.rollout) || 'none',
-    };
-    const errors = formErrors();
-    if (!ODS.test(values.odsCode))
-      errors.add('odsCode', 'Enter the ODS code as a letter and five digits, like A81001');
-    if (values.name.length < 2) errors.add('name', 'Enter the practice’s name');
-    if (!ROLLOUTS.includes(values.rollout)) errors.add('rollout', 'Choose a rollout state');
-    if (!errors.any()) {
-      const res = await this.api.call<ApiError>(req, 'POST', '/api/practices', values);
-      if (res.status === 201) {
-        this.flash(req, `${values.name} (${values.odsCode}) added`);
-        throw new PortalRedirect('/admin/practices');
-      }
-      errors.add('odsCode', res.body?.message ?? 'The practice could not be added');
-    }
-    return this.renderPractices(req, reply, values, errors, 400);
-  }
-
-  @Post('practices/:ods/rollout')
-  async moveRollout(@Req() req: PortalRequest, @Param('ods') ods: string, @Body() body: FormBody) {
-    const rollout = str(body.rollout);
-    if (!ODS.test(ods) || !ROLLOUTS.includes(rollout)) throw new PortalRedirect('/admin/practices');
-    const res = await this.api.call<ApiError>(req, 'PATCH', `/api/practices/${ods}`, { rollout });
-    if (res.status === 200) this.flash(req, `${ods} moved to ${label(rollout).toLowerCase()}`);
-    else
-      req.portal!.session.flash = {
-        title: `${ods} was not moved`,
-        body: res.body?.message,
-        kind: 'error',
-      };
-    req.portal!.dirty = true;
-    throw new PortalRedirect('/admin/practices');
-  }
-
-  @Get('practices/national-rollout')
-  async confirmNationalRollout(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const practices = await this.api.expect<Practice[]>(req, 'GET', '/api/practices');
-    const n = practices.filter((p) => p.rollout === 'none' || p.rollout === 'pilot_declined').length;
-    this.views.page(req, reply, 'operations/admin-confirm.njk', {
-      pageTitle: 'National rollout',
-      heading: 'Start the national rollout?',
-      text: `${n} ${n === 1 ? 'practice' : 'practices'} not yet rolled out (or that declined the pilot) will move to national. Their extracts are accepted once each has recorded its awareness start and the awareness period has passed. This cannot be undone.`,
-      action: '/admin/practices/national-rollout',
-      hidden: {},
-      buttonText: 'Start the national rollout',
-      warning: true,
-      backHref: '/admin/practices',
-    });
-  }
-
-  @Post('practices/national-rollout')
-  async nationalRollout(@Req() req: PortalRequest) {
-    const res = await this.api.expect<{ moved: number }>(req, 'POST', '/api/practices/national-rollout');
-    this.flash(req, 'National rollout started', `${res.moved} practices moved to national.`);
-    throw new PortalRedirect('/admin/practices');
   }
 }

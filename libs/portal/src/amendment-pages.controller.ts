@@ -4,6 +4,7 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { ApiCallError, PortalRedirect } from './portal-errors';
+import { readVoteForm } from './vote-form';
 import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
 import { Bid, getBid, getCatalog, listBids } from './bids-api';
@@ -31,6 +32,43 @@ export const diffRows = (a: Amendment) =>
     { text: d.proposed ?? 'Not requested / no restriction' },
     { text: d.effect === 'narrows' ? 'Narrows' : 'Widens' },
   ]);
+
+/** A reviewer's page of an amendment (the officer's or the panel's): the bid, the amendment, its diff and the form. */
+async function reviewerPage(
+  api: PortalApi,
+  views: PortalViews,
+  req: PortalRequest,
+  reply: FastifyReply,
+  page: {
+    id: string;
+    version: number;
+    values: Record<string, unknown>;
+    errors: ReturnType<typeof formErrors>;
+    status: number;
+  },
+  role: (amendment: Amendment) => Record<string, unknown>,
+) {
+  const [bid, amendment] = await Promise.all([
+    getBid(api, req, page.id),
+    getAmendment(api, req, page.id, page.version),
+  ]);
+  views.page(
+    req,
+    reply,
+    'amendment.njk',
+    {
+      bid,
+      facts: applicantFacts(bid),
+      amendment,
+      diffRows: diffRows(amendment),
+      ...role(amendment),
+      values: page.values,
+      errors: page.errors.list,
+      fieldErrors: page.errors.byField,
+    },
+    page.status,
+  );
+}
 
 const pending = (bid: Bid) => bid.pendingAmendment ?? null;
 
@@ -250,7 +288,7 @@ export class ScreeningAmendmentController {
     await this.render(req, reply, id, version, { ...body }, errors, status);
   }
 
-  private async render(
+  private render(
     req: PortalRequest,
     reply: FastifyReply,
     id: string,
@@ -259,19 +297,13 @@ export class ScreeningAmendmentController {
     errors: ReturnType<typeof formErrors>,
     status = 200,
   ) {
-    const [bid, amendment] = await Promise.all([
-      getBid(this.api, req, id),
-      getAmendment(this.api, req, id, version),
-    ]);
-    this.views.page(
+    return reviewerPage(
+      this.api,
+      this.views,
       req,
       reply,
-      'amendment.njk',
-      {
-        bid,
-        facts: applicantFacts(bid),
-        amendment,
-        diffRows: diffRows(amendment),
+      { id, version, values, errors, status },
+      (amendment) => ({
         role: 'officer',
         backHref: '/screening',
         outcomeItems: [
@@ -281,11 +313,7 @@ export class ScreeningAmendmentController {
             ? [['approve', 'Approve it (it only narrows what is approved)']]
             : []),
         ].map(([value, text]) => ({ value, text, checked: values.outcome === value })),
-        values,
-        errors: errors.list,
-        fieldErrors: errors.byField,
-      },
-      status,
+      }),
     );
   }
 }
@@ -318,17 +346,7 @@ export class PanelAmendmentController {
     @Param('version', ParseIntPipe) version: number,
     @Body() body: FormBody,
   ) {
-    const decision = str(body.decision);
-    const conflict = str(body.conflictOfInterest);
-    const errors = formErrors();
-    if (!['yes', 'no'].includes(conflict))
-      errors.add(
-        'conflictOfInterest',
-        'Select whether you have a conflict of interest',
-        'conflictOfInterest',
-      );
-    if (!['approve', 'reject', 'return'].includes(decision))
-      errors.add('decision', 'Select your decision', 'decision');
+    const { decision, conflictOfInterest, errors } = readVoteForm(body);
     let status = 400;
     if (!errors.any()) {
       const res = await this.api.call<{
@@ -338,7 +356,7 @@ export class PanelAmendmentController {
         message?: string;
       }>(req, 'POST', `/api/bids/${id}/amendments/${version}/votes`, {
         decision,
-        conflictOfInterest: conflict === 'yes',
+        conflictOfInterest,
       });
       if (res.status === 201) {
         const r = res.body;
@@ -360,7 +378,7 @@ export class PanelAmendmentController {
     await this.render(req, reply, id, version, { ...body }, errors, status);
   }
 
-  private async render(
+  private render(
     req: PortalRequest,
     reply: FastifyReply,
     id: string,
@@ -369,26 +387,9 @@ export class PanelAmendmentController {
     errors: ReturnType<typeof formErrors>,
     status = 200,
   ) {
-    const [bid, amendment] = await Promise.all([
-      getBid(this.api, req, id),
-      getAmendment(this.api, req, id, version),
-    ]);
-    this.views.page(
-      req,
-      reply,
-      'amendment.njk',
-      {
-        bid,
-        facts: applicantFacts(bid),
-        amendment,
-        diffRows: diffRows(amendment),
-        role: 'panel',
-        backHref: '/panel',
-        values,
-        errors: errors.list,
-        fieldErrors: errors.byField,
-      },
-      status,
-    );
+    return reviewerPage(this.api, this.views, req, reply, { id, version, values, errors, status }, () => ({
+      role: 'panel',
+      backHref: '/panel',
+    }));
   }
 }

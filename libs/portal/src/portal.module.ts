@@ -19,6 +19,7 @@ import { TransparencyPortalController } from './transparency-portal';
 import { PracticeController } from './practice.controller';
 import { DataManagerController } from './data-manager.controller';
 import { AdminController } from './admin.controller';
+import { AdminPracticesController } from './admin-practices.controller';
 import { AuditorController } from './auditor.controller';
 
 export const PORTAL_CONTROLLERS = [
@@ -34,6 +35,7 @@ export const PORTAL_CONTROLLERS = [
   PracticeController,
   DataManagerController,
   AdminController,
+  AdminPracticesController,
   AuditorController,
   NotificationsPortalController,
 ] as const;

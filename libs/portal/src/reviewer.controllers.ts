@@ -5,6 +5,7 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { ApiCallError, PortalRedirect } from './portal-errors';
+import { readVoteForm } from './vote-form';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
 import { TIERS } from './columns';
@@ -111,20 +112,10 @@ export class PanelController {
     @Body() body: FormBody,
   ) {
     const bid = await getBid(this.api, req, id);
-    const errors = formErrors();
     const values = { ...body };
-    const conflict = str(body.conflictOfInterest);
-    const decision = str(body.decision);
-    if (!['yes', 'no'].includes(conflict))
-      errors.add(
-        'conflictOfInterest',
-        'Select whether you have a conflict of interest',
-        'conflictOfInterest',
-      );
-    if (!['approve', 'reject', 'return'].includes(decision))
-      errors.add('decision', 'Select your decision', 'decision');
+    const { decision, conflictOfInterest, errors } = readVoteForm(body);
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
-    const dto: Record<string, unknown> = { decision, conflictOfInterest: conflict === 'yes' };
+    const dto: Record<string, unknown> = { decision, conflictOfInterest };
     const tier = str(body.tier);
     if (decision === 'approve' && tier) dto.tier = tier;
     const conditions = str(body.conditions)

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalisePostcode } from '@custodian/core/postcode';
-import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir';
+import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
 import {

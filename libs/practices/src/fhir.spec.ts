@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { checkDate, parseExtractLine, stripToSpec } from './fhir';
+import { checkDate, parseExtractLine } from './fhir';
+import { stripToSpec } from './fhir-spec';
 
 const TODAY = '2026-01-15';
 const PATIENT_KEYS = [

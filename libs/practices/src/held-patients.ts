@@ -25,4 +25,13 @@ export class HeldPatients implements HeldGpData {
       ) SELECT count(*)::int AS n FROM gone`);
     return n;
   }
+
+  heldAt(nhs: string, ods: string): string {
+    return `EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = ${nhs} AND p.practice_ods = ${ods})`;
+  }
+
+  registeredAt(nhs: string, ods: string): string {
+    return `EXISTS (SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = ${ods}
+                     WHERE p.nhs_number = ${nhs})`;
+  }
 }

@@ -1,4 +1,5 @@
-import { DroppedFields, EventRow, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
+import { EventRow, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
+import type { DroppedFields } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
 
 /**

@@ -1,3 +1,6 @@
+import { AUDIT_LOG_SOURCE } from '@custodian/audit';
+import { AGREEMENTS_SOURCE, BIDS_SOURCE } from '@custodian/bids';
+import { ORGANISATIONS_SOURCE } from '@custodian/identity';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -26,8 +29,8 @@ export type RegisterLogInput = Omit<RegisterLogLine, 'seq' | 'at' | 'audit'>;
  */
 const DECISION_FACTS_SQL = `SELECT o.name AS organisation, o.kind AS organisation_kind, b.title, b.purpose, b.granted_tier AS tier,
               b.legal_basis, b.legal_basis_reference, b.datasets, a.reference AS agreement_reference
-         FROM bids b JOIN organisations o ON o.id = b.organisation_id
-         LEFT JOIN LATERAL (SELECT reference FROM agreements ag WHERE ag.bid_id = b.id ORDER BY ag.version LIMIT 1) a ON true
+         FROM ${BIDS_SOURCE} b JOIN ${ORGANISATIONS_SOURCE} o ON o.id = b.organisation_id
+         LEFT JOIN LATERAL (SELECT reference FROM ${AGREEMENTS_SOURCE} ag WHERE ag.bid_id = b.id ORDER BY ag.version LIMIT 1) a ON true
         WHERE b.id = $1`;
 
 export interface RegisterLogEntry {
@@ -53,11 +56,11 @@ export interface StoredCheckpoint extends SignedCheckpoint {
 export const CHECKPOINT_HEADS_SQL = `SELECT clock_timestamp() AS at, a.seq::text AS audit_length, a.hash AS audit_head,
               r.seq::text AS register_length, r.hash AS register_head
          FROM (SELECT 1) one
-         LEFT JOIN LATERAL (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) a ON true
+         LEFT JOIN LATERAL (SELECT seq, hash FROM ${AUDIT_LOG_SOURCE} ORDER BY seq DESC LIMIT 1) a ON true
          LEFT JOIN LATERAL (SELECT seq, hash FROM register_log ORDER BY seq DESC LIMIT 1) r ON true`;
 
 /** A page of the audit chain's hashes from position $1 (1 = the first entry), $2 at most: a keyset seek. */
-export const AUDIT_HASHES_SQL = `SELECT seq::text AS position, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY audit_log.seq LIMIT $2`;
+export const AUDIT_HASHES_SQL = `SELECT seq::text AS position, prev_hash, hash FROM ${AUDIT_LOG_SOURCE} WHERE seq >= $1 ORDER BY audit_log.seq LIMIT $2`;
 
 /**
  * The register log and its signed checkpoints (#24). Lines are appended in the transaction that
@@ -150,7 +153,7 @@ export class RegisterLogService {
   ): Promise<void> {
     // The chain's head by position (ordering by `id` here would sort the text alias: "9" > "46").
     const [audit] = await tx.query(
-      `SELECT id::text AS id, hash FROM audit_log ORDER BY audit_log.seq DESC LIMIT 1`,
+      `SELECT id::text AS id, hash FROM ${AUDIT_LOG_SOURCE} ORDER BY audit_log.seq DESC LIMIT 1`,
     );
     if (!audit) throw new Error('register line without an audit entry');
     const [last] = await tx.query(`SELECT seq::int AS seq, hash FROM register_log ORDER BY seq DESC LIMIT 1`);
@@ -241,8 +244,8 @@ export class RegisterLogService {
     assertPageInRange(page, limit, total);
     const rows = await this.db.query(
       `SELECT l.seq::int AS seq, l.line, l.line_hash, l.prev_hash, l.hash,
-              (SELECT a.hash FROM audit_log a WHERE a.id = l.audit_id) AS audit_now,
-              (SELECT a.prev_hash FROM audit_log a WHERE a.id > l.audit_id ORDER BY a.id LIMIT 1) AS audit_next_prev
+              (SELECT a.hash FROM ${AUDIT_LOG_SOURCE} a WHERE a.id = l.audit_id) AS audit_now,
+              (SELECT a.prev_hash FROM ${AUDIT_LOG_SOURCE} a WHERE a.id > l.audit_id ORDER BY a.id LIMIT 1) AS audit_next_prev
          FROM register_log l ORDER BY l.seq LIMIT $1 OFFSET $2`,
       [limit, (page - 1) * limit],
     );

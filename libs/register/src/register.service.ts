@@ -1,3 +1,5 @@
+import { AGREEMENTS_SOURCE, BID_VERSIONS_SOURCE, BIDS_SOURCE } from '@custodian/bids';
+import { ORGANISATIONS_SOURCE } from '@custodian/identity';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -138,11 +140,11 @@ export class RegisterService {
          SELECT 'decision' AS type, b.decided_at AS date, b.id AS bid_id, NULL::uuid AS release_id, b.granted_tier AS tier,
                 NULL::boolean AS objections_applied, NULL::text AS objections_note, NULL::jsonb AS details, b.id AS join_bid,
                 1 AS version
-           FROM bids b WHERE b.state = ANY($1)
+           FROM ${BIDS_SOURCE} b WHERE b.state = ANY($1)
          UNION ALL
          SELECT 'amendment', v.decided_at, v.bid_id, NULL::uuid, bb.granted_tier, NULL::boolean, NULL::text, NULL::jsonb,
                 v.bid_id, v.version
-           FROM bid_versions v JOIN bids bb ON bb.id = v.bid_id
+           FROM ${BID_VERSIONS_SOURCE} v JOIN ${BIDS_SOURCE} bb ON bb.id = v.bid_id
           WHERE v.version > 1 AND v.state IN ('approved', 'in_force', 'superseded') AND bb.state = ANY($1)
          UNION ALL
          SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.details, r.bid_id,
@@ -160,13 +162,13 @@ export class RegisterService {
                                              WHEN x.type = 'amendment' THEN rl.kind = 'amendment'
                                                AND rl.line->>'bidId' = x.bid_id::text AND (rl.line->>'version')::int = x.version
                                              ELSE rl.kind = 'decision' AND rl.line->>'bidId' = x.bid_id::text END
-           JOIN bids b ON b.id = x.join_bid
-           JOIN organisations o ON o.id = b.organisation_id
+           JOIN ${BIDS_SOURCE} b ON b.id = x.join_bid
+           JOIN ${ORGANISATIONS_SOURCE} o ON o.id = b.organisation_id
            -- Each version's own datasets (the snapshot of version 1 once the bid has been amended).
-           LEFT JOIN bid_versions bv ON bv.bid_id = b.id AND bv.version = x.version
+           LEFT JOIN ${BID_VERSIONS_SOURCE} bv ON bv.bid_id = b.id AND bv.version = x.version
            -- A release line: the agreement it ran under; a decision or amendment line: its version's.
            LEFT JOIN LATERAL (
-             SELECT * FROM agreements ag
+             SELECT * FROM ${AGREEMENTS_SOURCE} ag
               WHERE ag.bid_id = b.id
                 AND CASE WHEN x.type = 'release'
                          THEN ag.reference = coalesce(x.details->>'agreementReference', ag.reference)

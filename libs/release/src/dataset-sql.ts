@@ -1,3 +1,5 @@
+import { HES_EPISODES_SOURCE, SOCIAL_CARE_SOURCE } from '@custodian/linkage';
+import { GP_EVENTS_SOURCE } from '@custodian/practices';
 import type { Dataset } from '@custodian/catalog';
 import { ISO_DATE } from './release-spec';
 
@@ -54,10 +56,9 @@ const LINKAGE_STEP = {
 
 export const DATASET_SQL: Record<Dataset, DatasetSql> = {
   gp: {
-    table: 'gp_events',
-    from: 'gp_events x JOIN rp ON rp.patient_id = x.patient_id',
-    lookupFrom:
-      'rp CROSS JOIN LATERAL (SELECT * FROM gp_events l WHERE l.patient_id = rp.patient_id OFFSET 0) x',
+    table: GP_EVENTS_SOURCE,
+    from: `${GP_EVENTS_SOURCE} x JOIN rp ON rp.patient_id = x.patient_id`,
+    lookupFrom: `rp CROSS JOIN LATERAL (SELECT * FROM ${GP_EVENTS_SOURCE} l WHERE l.patient_id = rp.patient_id OFFSET 0) x`,
     blockedOwn: 'false',
     date: 'x.event_date',
     code: 'x.code',
@@ -70,9 +71,9 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   hes: {
-    table: 'hes_episodes',
-    from: sourceFrom('hes_episodes'),
-    lookupFrom: sourceLookup('hes_episodes'),
+    table: HES_EPISODES_SOURCE,
+    from: sourceFrom(HES_EPISODES_SOURCE),
+    lookupFrom: sourceLookup(HES_EPISODES_SOURCE),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.admission_date',
     code: 'x.diagnosis_icd10',
@@ -86,9 +87,9 @@ export const DATASET_SQL: Record<Dataset, DatasetSql> = {
     },
   },
   social_care: {
-    table: 'social_care_records',
-    from: sourceFrom('social_care_records'),
-    lookupFrom: sourceLookup('social_care_records'),
+    table: SOCIAL_CARE_SOURCE,
+    from: sourceFrom(SOCIAL_CARE_SOURCE),
+    lookupFrom: sourceLookup(SOCIAL_CARE_SOURCE),
     blockedOwn: SOURCE_BLOCKED_OWN,
     date: 'x.start_date',
     code: 'x.service_type',

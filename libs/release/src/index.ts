@@ -8,3 +8,4 @@ export { ReleaseHttpModule } from './release-http.module';
 export { BidReleasesService } from './bid-releases.service';
 export { DownloadGuard } from './download-guard';
 export { RELEASE_ERRORS, RELEASE_FAILURES } from './release.errors';
+export { RELEASES_SOURCE } from './sources';

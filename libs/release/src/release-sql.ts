@@ -1,3 +1,4 @@
+import { GP_EVENTS_SOURCE, PATIENTS_SOURCE } from '@custodian/practices';
 import type { Dataset, Tier } from '@custodian/catalog';
 import { DATASET_SQL, dateFilter, type EventRange, FILE_BIT } from './dataset-sql';
 import type { LatticeNode } from './k-anonymity';
@@ -165,11 +166,11 @@ export const gpCounts = (table: string, range: EventRange, cand?: string) =>
   cand
     ? `CREATE UNLOGGED TABLE ${table} AS
   SELECT k.patient_id, c.n FROM ${cand} k
-   CROSS JOIN LATERAL (SELECT count(*)::bigint AS n FROM gp_events x
+   CROSS JOIN LATERAL (SELECT count(*)::bigint AS n FROM ${GP_EVENTS_SOURCE} x
                         WHERE x.patient_id = k.patient_id AND ${dateFilter('x.event_date', range)}) c
    WHERE c.n > 0`
     : `CREATE UNLOGGED TABLE ${table} AS
-  SELECT x.patient_id, count(*)::bigint AS n FROM gp_events x
+  SELECT x.patient_id, count(*)::bigint AS n FROM ${GP_EVENTS_SOURCE} x
    WHERE ${dateFilter('x.event_date', range)} GROUP BY 1`;
 
 /**
@@ -192,7 +193,7 @@ export function sourcePresence(
     : d.table;
   return `CREATE UNLOGGED TABLE ${table} AS
     SELECT DISTINCT coalesce(p.nhs_number, x.nhs_number) AS nhs
-      FROM ${rows} x LEFT JOIN patients p ON p.id = x.patient_id
+      FROM ${rows} x LEFT JOIN ${PATIENTS_SOURCE} p ON p.id = x.patient_id
      WHERE coalesce(p.nhs_number, x.nhs_number) IS NOT NULL AND ${dateFilter(d.date, range)} AND NOT ${d.blockedOwn}`;
 }
 

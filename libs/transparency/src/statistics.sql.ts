@@ -1,3 +1,7 @@
+import { AGREEMENTS_SOURCE, BID_EVENTS_SOURCE, BIDS_SOURCE } from '@custodian/bids';
+import { OBJECTION_REGISTER_SOURCE } from '@custodian/objections';
+import { RELEASES_SOURCE } from '@custodian/release';
+
 /**
  * The published statistics (#24), per calendar month (UTC) of the event counted: set-based over
  * bids, their events, agreements and releases. `$1`/`$2`: the first and last month (dates).
@@ -7,15 +11,15 @@ WITH months AS (
   SELECT m::date AS month FROM generate_series($1::date, $2::date, interval '1 month') m
 ), firsts AS (
   SELECT b.id,
-         (SELECT min(e.at) FROM bid_events e WHERE e.bid_id = b.id AND e.to_state = 'submitted') AS submitted,
-         (SELECT min(e.at) FROM bid_events e
+         (SELECT min(e.at) FROM ${BID_EVENTS_SOURCE} e WHERE e.bid_id = b.id AND e.to_state = 'submitted') AS submitted,
+         (SELECT min(e.at) FROM ${BID_EVENTS_SOURCE} e
            WHERE e.bid_id = b.id AND e.from_state = 'submitted' AND e.to_state IN ('in_review', 'returned')) AS screened,
-         (SELECT min(e.at) FROM bid_events e WHERE e.bid_id = b.id AND e.to_state IN ('approved', 'rejected')) AS decided,
-         (SELECT min(a.accepted_at) FROM agreements a WHERE a.bid_id = b.id) AS agreed,
-         (SELECT min(r.completed_at) FROM releases r WHERE r.bid_id = b.id AND r.state = 'completed') AS first_release
-    FROM bids b
+         (SELECT min(e.at) FROM ${BID_EVENTS_SOURCE} e WHERE e.bid_id = b.id AND e.to_state IN ('approved', 'rejected')) AS decided,
+         (SELECT min(a.accepted_at) FROM ${AGREEMENTS_SOURCE} a WHERE a.bid_id = b.id) AS agreed,
+         (SELECT min(r.completed_at) FROM ${RELEASES_SOURCE} r WHERE r.bid_id = b.id AND r.state = 'completed') AS first_release
+    FROM ${BIDS_SOURCE} b
 ), ev AS (
-  SELECT date_trunc('month', e.at AT TIME ZONE 'UTC')::date AS month, e.from_state, e.to_state FROM bid_events e
+  SELECT date_trunc('month', e.at AT TIME ZONE 'UTC')::date AS month, e.from_state, e.to_state FROM ${BID_EVENTS_SOURCE} e
    WHERE e.at >= $1::date AND e.at < $2::date + interval '1 month'
 ), days AS (
   SELECT date_trunc('month', screened AT TIME ZONE 'UTC')::date AS month, 'screening' AS kind,
@@ -48,10 +52,10 @@ SELECT to_char(m.month, 'YYYY-MM') AS month,
 export const RELEASES_SQL = `
 SELECT to_char(date_trunc('month', r.completed_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, r.id, r.tier, r.legal_basis,
        r.completed_at, r.excluded
-  FROM releases r
+  FROM ${RELEASES_SOURCE} r
  WHERE r.state = 'completed' AND r.completed_at >= $1::date AND r.completed_at < $2::date + interval '1 month'
  ORDER BY r.completed_at, r.id`;
 
 export const OBJECTIONS_IN_FORCE_SQL = `
 SELECT count(*) FILTER (WHERE type = 'type1')::int AS type1, count(*) FILTER (WHERE type = 'type2')::int AS type2
-  FROM objection_register WHERE active`;
+  FROM ${OBJECTION_REGISTER_SOURCE} WHERE active`;

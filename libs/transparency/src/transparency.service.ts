@@ -1,3 +1,4 @@
+import { BID_EVENTS_SOURCE, BIDS_SOURCE } from '@custodian/bids';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -84,7 +85,7 @@ export class TransparencyService {
         'only release officers and panel members have a queue',
       );
     const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM bids WHERE state = ANY($1) AND organisation_id IS DISTINCT FROM $2::uuid`,
+      `SELECT id FROM ${BIDS_SOURCE} WHERE state = ANY($1) AND organisation_id IS DISTINCT FROM $2::uuid`,
       [states, user.organisationId ?? null],
     );
     const items = await this.clocksOf(
@@ -109,8 +110,8 @@ export class TransparencyService {
     }[] = await this.db.query(
       `SELECT b.id, b.title, b.state, b.created_at,
               (SELECT json_agg(json_build_object('at', e.at, 'from_state', e.from_state, 'to_state', e.to_state) ORDER BY e.id)
-                 FROM bid_events e WHERE e.bid_id = b.id AND e.to_state IS NOT NULL) AS events
-         FROM bids b WHERE b.id = ANY($1::uuid[])`,
+                 FROM ${BID_EVENTS_SOURCE} e WHERE e.bid_id = b.id AND e.to_state IS NOT NULL) AS events
+         FROM ${BIDS_SOURCE} b WHERE b.id = ANY($1::uuid[])`,
       [ids],
     );
     return rows.map((r) => ({

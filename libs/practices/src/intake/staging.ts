@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryRunner } from 'typeorm';
 import type { SpooledBody } from '@custodian/core';
-import type { DroppedFields } from '../fhir';
+import type { DroppedFields } from '../fhir-spec';
 import { RejectionTally } from '../rejections';
 import { ParseThread, STAGING_COLUMNS, StagingRows, StreamStats } from '../staging-rows';
 

@@ -1,3 +1,5 @@
+import { HES_EPISODES_SOURCE } from '@custodian/linkage';
+import { GP_EVENTS_SOURCE, PATIENTS_SOURCE } from '@custodian/practices';
 import { consentCohortOf } from '@custodian/bids';
 import { Dataset } from '@custodian/catalog';
 import { objectionsAsOf } from '@custodian/objections';
@@ -72,14 +74,14 @@ export async function buildCohort(
   if (narrow) {
     await q(
       `CREATE UNLOGGED TABLE ${scratch.cand} AS
-       SELECT p.id AS patient_id FROM patients p
+       SELECT p.id AS patient_id FROM ${PATIENTS_SOURCE} p
         WHERE ($1::text[] IS NULL OR p.practice_ods = ANY($1::text[]))
           AND ($2::text[] IS NULL OR p.id IN (
-                SELECT e.patient_id FROM gp_events e WHERE e.code = ANY($2::text[])
+                SELECT e.patient_id FROM ${GP_EVENTS_SOURCE} e WHERE e.code = ANY($2::text[])
                 UNION
-                SELECT h.patient_id FROM hes_episodes h WHERE h.diagnosis_icd10 = ANY($2::text[]) AND h.patient_id IS NOT NULL
+                SELECT h.patient_id FROM ${HES_EPISODES_SOURCE} h WHERE h.diagnosis_icd10 = ANY($2::text[]) AND h.patient_id IS NOT NULL
                 UNION
-                SELECT pn.id FROM hes_episodes h JOIN patients pn ON pn.nhs_number = h.nhs_number
+                SELECT pn.id FROM ${HES_EPISODES_SOURCE} h JOIN ${PATIENTS_SOURCE} pn ON pn.nhs_number = h.nhs_number
                  WHERE h.diagnosis_icd10 = ANY($2::text[])))`,
       [c.practices ?? null, c.conditionCodes ?? null],
     );
@@ -139,14 +141,14 @@ export async function buildCohort(
     `CREATE UNLOGGED TABLE ${work.rp} AS
      WITH persons AS (
        SELECT p.nhs_number AS nhs, p.id AS patient_id, p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods
-         FROM patients p${cand ? ` WHERE p.id IN (SELECT k.patient_id FROM ${cand} k)` : ''}
+         FROM ${PATIENTS_SOURCE} p${cand ? ` WHERE p.id IN (SELECT k.patient_id FROM ${cand} k)` : ''}
        ${
          // A practice cohort has no place for persons known only from source rows (no practice).
          sourceRows && !c.practices?.length
            ? `UNION ALL
        (SELECT DISTINCT ON (s.nhs_number) s.nhs_number, NULL::bigint, s.birth_date, s.sex, s.postcode, NULL::char(1), NULL::char(6)
          FROM (${sourceRows}) s
-        WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = s.nhs_number)
+        WHERE NOT EXISTS (SELECT 1 FROM ${PATIENTS_SOURCE} p WHERE p.nhs_number = s.nhs_number)
         ORDER BY s.nhs_number, s.birth_date NULLS LAST, s.sex, s.postcode NULLS LAST)`
            : ''
        }
@@ -174,9 +176,9 @@ export async function buildCohort(
         AND ($4::int IS NULL OR x.age >= $4::int)
         AND ($5::int IS NULL OR x.age <= $5::int)
         AND ($6::text[] IS NULL
-             OR EXISTS (SELECT 1 FROM gp_events e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
-             OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
-             OR EXISTS (SELECT 1 FROM hes_episodes h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))
+             OR EXISTS (SELECT 1 FROM ${GP_EVENTS_SOURCE} e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
+             OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
+             OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))
      OFFSET 0) s`,
     [
       asOf,

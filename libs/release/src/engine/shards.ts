@@ -1,3 +1,4 @@
+import { PATIENTS_SOURCE } from '@custodian/practices';
 import { rename } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -350,7 +351,7 @@ async function sourceReads(
 async function fewPersons(ctx: EngineContext, persons: string): Promise<boolean> {
   const [{ n, total }]: { n: string; total: number }[] = await ctx.db.query(
     `SELECT (SELECT count(*) FROM (${persons}) s)::bigint AS n,
-            (SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = 'patients'::regclass) AS total`,
+            (SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = '${PATIENTS_SOURCE}'::regclass) AS total`,
   );
   return Number(n) < LOOKUP_SHARE * Number(total);
 }

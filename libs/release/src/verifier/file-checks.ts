@@ -9,13 +9,10 @@ import { DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '@custodian/catalog';
 import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
-import { populationBelowMinimum } from './aggregate-population';
 import { CsvReader, fieldsOf } from './csv-stream';
 import { KmSets } from './km-check';
 import {
-  aggregateCellProblem,
   ANON_PERIOD,
-  crossProductProblem,
   EVENT_ITEM_COLUMNS,
   RowOrderCheck,
   expectedHeader,
@@ -25,7 +22,6 @@ import {
   IDENTIFIABLE_ONLY,
   IDENTITY_COLUMN,
   FULL_DATE_IN_LINE,
-  loneSuppressedCell,
   PERSON_COLUMNS_OF_TIER,
   MAYBE_NHS_NUMBER,
   QUASI_IDENTIFIER_COLUMNS,
@@ -346,67 +342,4 @@ export async function checkDatasetFile(
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
   }
   return { ...result, persons };
-}
-
-/** The aggregate table: its header, every cell as disclosure control allows, no lone suppressed cell. */
-export async function checkAggregate(
-  file: string,
-  name: string,
-  spec: ReleaseSpec,
-  checks: Set<string>,
-  minPopulation: number,
-  /** The aggregate differencing rule (#25), checked on the cells read (aggregate-difference-check.ts). */
-  difference?: (cells: { key: string[]; shown: string }[]) => Promise<{
-    problem?: string;
-    otherCells?: boolean;
-    comparedWith: string[];
-    largeHidden: ReadonlySet<string>;
-  }>,
-) {
-  const dims = spec.aggregation?.dimensions ?? [];
-  const header = [...dims, 'patients'];
-  const cells: { key: string[]; suppressed: boolean; shown: string }[] = [];
-  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
-    const f = fieldsOf(line, quoted);
-    if (i === 0) {
-      if (f.join(',') !== header.join(','))
-        fail('aggregate', `${name}: header is not the dimensions then patients`);
-      return;
-    }
-    if (f.length !== header.length)
-      fail('format', `${name} row ${i} has ${f.length} fields, not ${header.length}`);
-    const value = f[dims.length];
-    const problem = aggregateCellProblem(value);
-    if (problem) fail('aggregate', `${name} row ${i}: ${problem}`);
-    if (maybe[0] && MAYBE_NHS_NUMBER.test(line))
-      for (const v of f)
-        if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
-    cells.push({ key: f.slice(0, dims.length), suppressed: value === '*', shown: value });
-  });
-  const lone = loneSuppressedCell(cells);
-  if (lone !== undefined)
-    fail(
-      'aggregate',
-      `${name}: a lone suppressed cell along ${dims[lone] ?? 'the table'} could be recovered from its total`,
-    );
-  const gap = crossProductProblem(cells.map((c) => c.key));
-  if (gap) fail('aggregate', `${name}: ${gap}`);
-  // The ledger's `*` cells holding more than 7 (hidden by the differencing guard) are unbounded in
-  // the population bound. A ledger of other cells than the file's fails after the file's own checks.
-  const diff = await difference?.(cells);
-  if (diff?.problem && !diff.otherCells) fail('aggregate differencing', `${name}: ${diff.problem}`);
-  const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
-  if (small) fail('aggregate', `${name}: ${small}`);
-  if (diff?.problem) fail('aggregate differencing', `${name}: ${diff.problem}`);
-  if (diff)
-    checks.add(
-      `aggregate differencing: the cell ledger describes the file; no cell, row, column or total shown in it and in another aggregate table to the organisation with the same dimensions differs by 1-7 persons (${diff.comparedWith.length} compared)`,
-    );
-  checks.add(
-    `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,
-  );
-  checks.add(
-    "aggregate cells: every cell of the dimensions' cross-product; * or multiples of 5 of at least 10; no lone suppressed cell in a row or column",
-  );
-  return { ...result, persons: 0 };
 }

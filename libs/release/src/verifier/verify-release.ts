@@ -12,7 +12,8 @@ import { KmSets } from './km-check';
 import { holdsNhsNumber, MAYBE_NHS_NUMBER } from './verifier-rules';
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
-import { checkAggregate, checkDatasetFile, forbiddenIdentities, readCsv, sha256 } from './file-checks';
+import { checkAggregate } from './aggregate-file-check';
+import { checkDatasetFile, forbiddenIdentities, readCsv, sha256 } from './file-checks';
 import { fail } from './verification-failure';
 
 export { VerificationFailure } from './verification-failure';

@@ -1,0 +1,9 @@
+import { Param, ParseIntPipe, ParseUUIDPipe } from '@nestjs/common';
+
+/** The path parameters of the routes under `bids/:id` (the applicant's and the reviewers'). */
+
+/** `:id`, a bid's id (a UUID, else 400). */
+export const BidIdParam = () => Param('id', ParseUUIDPipe);
+
+/** `:version`, a bid version's number (an integer, else 400). */
+export const VersionParam = () => Param('version', ParseIntPipe);

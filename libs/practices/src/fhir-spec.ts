@@ -1,0 +1,201 @@
+// Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
+// (staging-worker.ts), which must stay small.
+import { NHS_NUMBER_SYSTEM, OBJECTION_DATE_FIELDS } from './objection-entry';
+
+/**
+ * The extraction specification (SPEC §2) as code: which FHIR R4 resources and fields may leave a
+ * practice (`stripToSpec`). Pure — shared by the centre's intake and the practice-side extractor;
+ * fhir.ts maps what it keeps to the centre's rows.
+ */
+export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
+/**
+ * Extension the extractor puts on a Patient who does not object when a Type 1 objector of the same
+ * export has the same sex, date of birth and postcode (twins at one address; issue #26): nothing
+ * about the objector leaves, and the centre counts one more person with this patient's step-6 key.
+ */
+export const LINKAGE_KEY_SHARED_URL =
+  'https://custodian.example/fhir/StructureDefinition/linkage-key-shared-with-type1-objector';
+export const ETHNIC_CATEGORY_URL =
+  'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory';
+
+export const CLINICAL_TYPES = {
+  Condition: 'condition',
+  Procedure: 'procedure',
+  MedicationStatement: 'medication',
+  Observation: 'observation',
+} as const;
+export type ClinicalType = keyof typeof CLINICAL_TYPES;
+export const SPEC_RESOURCE_TYPES = new Set<string>(['Patient', ...Object.keys(CLINICAL_TYPES)]);
+
+/** The date fields of each clinical resource, in order of preference. */
+export const DATE_FIELDS: Record<ClinicalType, string[]> = {
+  Condition: ['onsetDateTime', 'recordedDate'],
+  Procedure: ['performedDateTime'],
+  MedicationStatement: ['effectiveDateTime'],
+  Observation: ['effectiveDateTime'],
+};
+export const CODE_FIELD: Record<ClinicalType, string> = {
+  Condition: 'code',
+  Procedure: 'code',
+  MedicationStatement: 'medicationCodeableConcept',
+  Observation: 'code',
+};
+
+export const SNOMED_CODE = /^\d{6,18}$/;
+export const READ_CODE = /^[A-Za-z0-9]{1,5}\.{0,4}$/;
+export const UNIT = /^[A-Za-z0-9%/.^*[\]{}\- ]{1,20}$/;
+export const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+export type Json = Record<string, unknown>;
+export type DroppedFields = Record<string, number>;
+
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function drop(dropped: DroppedFields, path: string) {
+  dropped[path] = (dropped[path] ?? 0) + 1;
+}
+
+/** A FHIR status code (`final`, `completed`, `entered-in-error`, …): lower-case letters and hyphens. */
+const FHIR_STATUS_CODE = /^[a-z][a-z-]{0,31}$/;
+
+/** Keeps only `allowed` keys of `obj`, counting every other key under `prefix`. */
+function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, prefix: string): Json {
+  const out: Json = {};
+  // for…in rather than Object.entries: no array of pairs per object (this runs for every key of
+  // every resource of an extract). A parsed JSON object has only own, enumerable keys.
+  for (const k in obj) {
+    if (allowed.includes(k)) out[k] = obj[k];
+    else drop(dropped, prefix ? prefix + k : k);
+  }
+  return out;
+}
+
+function stripCodeable(v: unknown, dropped: DroppedFields, prefix: string): Json | undefined {
+  if (!isObject(v)) return undefined;
+  const c = pick(v, ['coding'], dropped, `${prefix}.`);
+  if (c.coding !== undefined) {
+    // One Coding instead of a list is kept as a list of one: objection-entry.ts reads it so (an
+    // objection must not be lost), and the extractor's output must say what it read.
+    c.coding = (Array.isArray(c.coding) ? c.coding : [c.coding])
+      .filter(isObject)
+      .map((x) => pick(x, ['system', 'code'], dropped, `${prefix}.coding.`));
+  }
+  return c;
+}
+
+export interface Stripped {
+  /** The resource reduced to the fields of the specification; undefined when its type is outside it. */
+  resource?: Json;
+  dropped: DroppedFields;
+}
+
+/**
+ * Removes everything outside the extraction specification: names, telecom, address lines, free text,
+ * notes, narrative, identifiers other than the NHS number, extensions other than ethnic category.
+ * Every removed field is counted by its path (field names only — never values).
+ */
+export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(null)): Stripped {
+  // `dropped` has no prototype: field names such as `constructor` or `__proto__` are counted like
+  // any other. A caller may pass its own running totals to count into.
+  const type = input.resourceType;
+  if (typeof type !== 'string' || !SPEC_RESOURCE_TYPES.has(type)) return { dropped };
+  if (type === 'Patient') {
+    const p = pick(
+      input,
+      [
+        'resourceType',
+        'id',
+        'identifier',
+        'birthDate',
+        'gender',
+        'address',
+        'extension',
+        'generalPractitioner',
+      ],
+      dropped,
+      '',
+    );
+    if (p.identifier !== undefined) {
+      const ids = asArray(p.identifier).filter(isObject);
+      p.identifier = ids
+        .filter((i) => i.system === NHS_NUMBER_SYSTEM)
+        .map((i) => pick(i, ['system', 'value'], dropped, 'identifier.'));
+      for (let n = ids.length - (p.identifier as unknown[]).length; n > 0; n--) drop(dropped, 'identifier');
+    }
+    if (p.address !== undefined) {
+      p.address = asArray(p.address)
+        .filter(isObject)
+        .map((a) => pick(a, ['postalCode'], dropped, 'address.'))
+        .filter((a) => a.postalCode !== undefined);
+    }
+    if (p.extension !== undefined) {
+      const exts = asArray(p.extension).filter(isObject);
+      p.extension = exts
+        .filter((e) => e.url === ETHNIC_CATEGORY_URL || e.url === LINKAGE_KEY_SHARED_URL)
+        .map((e) => {
+          if (e.url === LINKAGE_KEY_SHARED_URL) return { url: e.url, valueBoolean: e.valueBoolean === true };
+          const kept = pick(e, ['url', 'valueCodeableConcept'], dropped, 'extension.');
+          kept.valueCodeableConcept = stripCodeable(
+            kept.valueCodeableConcept,
+            dropped,
+            'extension.valueCodeableConcept',
+          );
+          return kept;
+        });
+      for (let n = exts.length - (p.extension as unknown[]).length; n > 0; n--) drop(dropped, 'extension');
+    }
+    if (p.generalPractitioner !== undefined) {
+      p.generalPractitioner = asArray(p.generalPractitioner)
+        .filter(isObject)
+        .map((g) => {
+          const kept = pick(g, ['identifier'], dropped, 'generalPractitioner.');
+          if (isObject(kept.identifier))
+            kept.identifier = pick(
+              kept.identifier,
+              ['system', 'value'],
+              dropped,
+              'generalPractitioner.identifier.',
+            );
+          return kept;
+        });
+    }
+    return { resource: p, dropped };
+  }
+  const t = type as ClinicalType;
+  // `status` is an element FHIR R4 requires of Observation, Procedure and MedicationStatement
+  // (SPEC §2: kept in the extract); a code, never free text: anything else is dropped and counted.
+  const allowed = ['resourceType', 'id', 'subject', 'status', CODE_FIELD[t], ...DATE_FIELDS[t]];
+  if (t === 'Observation') allowed.push('valueQuantity');
+  // An objection's date may be in any of these (objection-entry.ts).
+  for (const f of OBJECTION_DATE_FIELDS[t] ?? []) if (!allowed.includes(f)) allowed.push(f);
+  const r = pick(input, allowed, dropped, '');
+  if (r.status !== undefined && !(typeof r.status === 'string' && FHIR_STATUS_CODE.test(r.status))) {
+    delete r.status;
+    drop(dropped, 'status');
+  }
+  if (isObject(r.subject)) {
+    // The subject by reference and/or NHS number (objection-entry.ts); a display (a name) never.
+    const subject = pick(r.subject, ['reference', 'identifier'], dropped, 'subject.');
+    if (subject.identifier !== undefined) {
+      // Reference.identifier is one Identifier (an array is tolerated, as objection-entry.ts does).
+      const given = Array.isArray(subject.identifier) ? subject.identifier : [subject.identifier];
+      const nhs = given.find((i): i is Json => isObject(i) && i.system === NHS_NUMBER_SYSTEM);
+      if (nhs) subject.identifier = pick(nhs, ['system', 'value'], dropped, 'subject.identifier.');
+      else {
+        delete subject.identifier;
+        drop(dropped, 'subject.identifier');
+      }
+    }
+    r.subject = subject;
+  }
+  for (const f of ['effectivePeriod', 'onsetPeriod', 'performedPeriod']) {
+    const period = r[f];
+    if (isObject(period)) r[f] = pick(period, ['start', 'end'], dropped, `${f}.`);
+  }
+  if (r[CODE_FIELD[t]] !== undefined)
+    r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
+  if (isObject(r.valueQuantity))
+    r.valueQuantity = pick(r.valueQuantity, ['value', 'unit'], dropped, 'valueQuantity.');
+  return { resource: r, dropped };
+}

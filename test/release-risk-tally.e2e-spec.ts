@@ -88,7 +88,7 @@ describe('release risk report tallied in the shards (#22)', () => {
                 (SELECT coalesce(sum(n) FILTER (WHERE n = 1), 0) FROM c)::int AS unique_persons,
                 (SELECT coalesce(min(n), 0) FROM c)::int AS smallest`,
       );
-      const steps = header.includes('linkage_step')
+      const steps: { step: string | null; n: number }[] | undefined = header.includes('linkage_step')
         ? (
             await t.sql.query(
               `SELECT linkage_step AS step, count(*)::int AS n FROM rel_risk GROUP BY 1 ORDER BY 1`,
@@ -174,13 +174,12 @@ describe('release risk report tallied in the shards (#22)', () => {
           smallestClass: ref.smallest,
         });
         expect(ref.persons).toBeGreaterThan(0);
-        if (ref.steps && tier !== 'anonymised') {
+        const steps: { step: string | null; n: number }[] | undefined = ref.steps;
+        if (steps && tier !== 'anonymised') {
           const linkage = rel.risk_report.linkage.find((l: { dataset: string }) => l.dataset === d.dataset);
-          const byStep = Object.fromEntries(
-            ref.steps.filter((r) => r.step !== null).map((r) => [r.step, r.n]),
-          );
-          expect(linkage.rows).toBe(ref.steps.reduce((n, r) => n + r.n, 0));
-          expect(linkage.unlinked).toBe(ref.steps.find((r) => r.step === null)?.n ?? 0);
+          const byStep = Object.fromEntries(steps.filter((r) => r.step !== null).map((r) => [r.step, r.n]));
+          expect(linkage.rows).toBe(steps.reduce((n, r) => n + r.n, 0));
+          expect(linkage.unlinked).toBe(steps.find((r) => r.step === null)?.n ?? 0);
           for (const [step, n] of Object.entries(linkage.byStep)) expect(n).toBe(byStep[step] ?? 0);
         }
       }

@@ -22,7 +22,8 @@ import { shownCount } from './disclosure-control';
  * It runs in the preparation's transaction, on the working set `rp` (persons, `excl` the reason
  * a person is left out), after objections and the cohort, before k-anonymity (so the classes are
  * counted without the withheld persons). Set-based: a few statements over the persons, whatever
- * their number; the ledger holds one row per person per release.
+ * their number; the ledger holds one row per person per release, written in one INSERT with no
+ * per-row key check (its release is checked once per statement: migration 1764000045000).
  */
 export const GUARD = 'record_difference';
 /** `rp.excl` of persons withheld by the guard (they count among persons left out, staff only). */
@@ -118,12 +119,16 @@ export async function guardDifference(
       WHERE excl IS NULL OR excl = $2`,
     [release.id, WITHHELD_FOR_DIFFERENCE],
   );
-  // Withheld persons no longer in the cohort stay withheld should they come back.
+  // Withheld persons no longer in the cohort stay withheld should they come back. (Those still in
+  // it were written above: a person is in a release's ledger once, by construction — the ledger
+  // has no per-row key check, migration 1764000045000.)
   if (prev)
     await q(
       `INSERT INTO release_ledger_persons (release_id, nhs, state)
-       SELECT $1, nhs, 'withheld' FROM rel_prev WHERE state = 'withheld' ON CONFLICT DO NOTHING`,
-      [release.id],
+       SELECT $1, p.nhs, 'withheld' FROM rel_prev p
+        WHERE p.state = 'withheld'
+          AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nhs = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`,
+      [release.id, WITHHELD_FOR_DIFFERENCE],
     );
   await q(
     `INSERT INTO release_ledger (release_id, guard, bid_id, organisation_id, compared_with, decision)

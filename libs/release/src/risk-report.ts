@@ -104,7 +104,8 @@ export interface RiskPart {
 
 /**
  * The tally of one shard's part of a dataset's file, fed with its CSV chunks (`tap`), its classes
- * flushed into the risk table as they pile up and at `finish`.
+ * flushed into the risk table as they pile up and at `finish` (given the rows COPY reported, which
+ * the tally must have read).
  */
 export function shardRiskTally(
   query: RiskQuery,
@@ -112,7 +113,7 @@ export function shardRiskTally(
   part: RiskPart,
   dataset: Dataset,
   columns: RiskColumns,
-): { tap: (chunk: Buffer) => void | Promise<void>; finish: () => Promise<void> } {
+): { tap: (chunk: Buffer) => void | Promise<void>; finish: (rows: number) => Promise<void> } {
   const tally = new RiskTally(columns);
   const flush = async () => {
     const classes = tally.take();
@@ -128,8 +129,10 @@ export function shardRiskTally(
       tally.update(chunk);
       if (tally.full) return flush();
     },
-    finish: async () => {
+    finish: async (rows) => {
       tally.end();
+      // Every row COPY sent was read as one: else the figures would not describe the file.
+      if (tally.rows !== rows) throw new Error('risk tally: rows read differ from the rows written');
       await flush();
       await query(
         `INSERT INTO ${table} (build, shard, claim, dataset, qi, n) VALUES ($1, $2, $3, $4, NULL, $5)`,

@@ -217,7 +217,7 @@ async function runShard(
           level: ctx.config.releaseGzipLevel,
           tap: risk?.tap,
         });
-        await risk?.finish();
+        await risk?.finish(w.rows);
         await rename(`${file}.partial`, file);
         counts[d.dataset] = w.rows;
         lap(`${d.dataset}Ms`);

@@ -57,13 +57,15 @@ async function main(): Promise<void> {
     const run = await runRelease(ds.url, workers, PSEUDONYMISED, env);
     if (run.state !== 'completed') throw new Error(`release ${run.state}: ${run.failure}`);
     console.log(run.files.map((f) => `${f.name} ${f.rows} rows ${f.bytes} bytes`).join('; '));
-    // The same release cut into more shards: do more shards read more?
+    // The same release cut into more shards: do more shards read more? (`--spread-shards 0`: not run.)
     const spreadShards = Number(argValue('spread-shards', '8'));
-    const spread = await runRelease(ds.url, workers, PSEUDONYMISED, {
-      ...env,
-      RELEASE_MAX_SHARDS: String(spreadShards),
-      RELEASE_SHARD_ROWS: String(Math.max(1, Math.floor((ds.gpEvents + ds.hesRows) / spreadShards / 2))),
-    });
+    const spread = spreadShards
+      ? await runRelease(ds.url, workers, PSEUDONYMISED, {
+          ...env,
+          RELEASE_MAX_SHARDS: String(spreadShards),
+          RELEASE_SHARD_ROWS: String(Math.max(1, Math.floor((ds.gpEvents + ds.hesRows) / spreadShards / 2))),
+        })
+      : undefined;
     // A ~1% cohort (one condition code) of the same release.
     const cohort = await runRelease(
       ds.url,
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
       { ...PSEUDONYMISED, cohort: { conditionCodes: [ds.cohortCode] }, bidId: BENCH_BID.cohortBidId },
       env,
     );
-    for (const r of [spread, cohort])
+    for (const r of [spread ?? cohort, cohort])
       if (r.state !== 'completed') throw new Error(`release ${r.state}: ${r.failure}`);
     const cohortRows = cohort.files.reduce((n, f) => n + (f.name.endsWith('.csv.gz') ? f.rows : 0), 0);
     const fullRows = run.files.reduce((n, f) => n + (f.name.endsWith('.csv.gz') ? f.rows : 0), 0);
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
       raw_copy_s: raw,
       verify_s: run.verifySeconds,
       verify_share: run.verifySeconds / run.seconds,
+      risk_s: run.riskSeconds,
       workers,
       shards: run.shards,
       gzip_level: env.RELEASE_GZIP_LEVEL ?? 'default',
@@ -108,11 +111,15 @@ async function main(): Promise<void> {
       shard_rows_x: readsX(run, 'shards').rows,
       release_pages_x: readsX(run, 'release').pages,
       release_rows_x: readsX(run, 'release').rows,
-      spread_shards: spread.shards,
-      spread_s: spread.seconds,
-      spread_pages_x: readsX(spread, 'shards').pages,
-      spread_rows_x: readsX(spread, 'shards').rows,
-      spread_cpu_s: spread.cpu,
+      ...(spread
+        ? {
+            spread_shards: spread.shards,
+            spread_s: spread.seconds,
+            spread_pages_x: readsX(spread, 'shards').pages,
+            spread_rows_x: readsX(spread, 'shards').rows,
+            spread_cpu_s: spread.cpu,
+          }
+        : {}),
       cohort_s: cohort.seconds,
       cohort_share: cohort.seconds / run.seconds,
       cohort_row_share: cohortRows / fullRows,

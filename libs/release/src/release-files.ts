@@ -32,14 +32,16 @@ function hashing(): { stream: Transform; result: () => { bytes: number; sha256: 
 }
 
 /**
- * `COPY (select) TO STDOUT WITH CSV` → gzip → SHA-256 → file. Rows are never parsed in Node;
- * memory stays flat whatever the size. Gzip output is deterministic for the same input and level.
+ * `COPY (select) TO STDOUT WITH CSV` → gzip → SHA-256 → file. Rows are never parsed here; memory
+ * stays flat whatever the size. Gzip output is deterministic for the same input and level. `tap`,
+ * where given, sees every CSV chunk before gzip does (the risk report's tally, risk-tally.ts); a
+ * promise it returns holds the stream until it settles.
  */
 export async function copyQueryToGzip(
   client: PoolClient,
   select: string,
   file: string,
-  opts: { header?: boolean; level?: number } = {},
+  opts: { header?: boolean; level?: number; tap?: (chunk: Buffer) => void | Promise<void> } = {},
 ): Promise<WrittenFile> {
   const copy = client.query(
     copyTo(
@@ -47,8 +49,25 @@ export async function copyQueryToGzip(
     ),
   );
   const h = hashing();
+  const tap = opts.tap;
+  const stages: NodeJS.ReadWriteStream[] = tap
+    ? [
+        new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            let held: void | Promise<void>;
+            try {
+              held = tap(chunk);
+            } catch (err) {
+              return cb(err as Error);
+            }
+            if (held) held.then(() => cb(null, chunk), cb);
+            else cb(null, chunk);
+          },
+        }),
+      ]
+    : [];
   try {
-    await pipeline(copy, createGzip({ level: opts.level ?? 6 }), h.stream, privateFile(file));
+    await pipeline([copy, ...stages, createGzip({ level: opts.level ?? 6 }), h.stream, privateFile(file)]);
   } catch (err) {
     // A sink that failed (a full disk) leaves the COPY half-read: the server waits to send the rest
     // and the connection never answers another statement (a ROLLBACK on it hung for good). The

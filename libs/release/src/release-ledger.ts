@@ -22,7 +22,8 @@ import { shownCount } from './disclosure-control';
  * It runs in the preparation's transaction, on the working set `rp` (persons, `excl` the reason
  * a person is left out), after objections and the cohort, before k-anonymity (so the classes are
  * counted without the withheld persons). Set-based: a few statements over the persons, whatever
- * their number; the ledger holds one row per person per release.
+ * their number; the ledger holds one row per person per release, written in one INSERT with no
+ * per-row key check (its release is checked once per statement: migration 1764000045000).
  */
 export const GUARD = 'record_difference';
 /** `rp.excl` of persons withheld by the guard (they count among persons left out, staff only). */
@@ -69,14 +70,20 @@ export async function guardDifference(
     joined: 0,
     heldBack: 0,
   };
+  // The last release's ledger, as a table of this transaction: unlogged beside the working set
+  // (shared buffers and parallel scans; a temp table of a million persons spills out of
+  // `temp_buffers`), with no key of its own (one row per person by construction; the comparisons
+  // below are hash joins): 16 s of a 1M-person release with a temp table and its primary key.
+  const relPrev = `release_work.r${release.id.replace(/-/g, '')}_prev`;
+  if (!/^release_work\.r[0-9a-f]{32}_prev$/.test(relPrev)) throw new Error('release id is not a UUID');
   if (prev) {
     await q(
-      `CREATE TEMP TABLE rel_prev ON COMMIT DROP AS
+      `CREATE UNLOGGED TABLE ${relPrev} AS
        SELECT nhs, state FROM release_ledger_persons WHERE release_id = $1`,
       [prev.id],
     );
-    await q(`ALTER TABLE rel_prev ADD PRIMARY KEY (nhs)`);
-    await q(`ANALYZE rel_prev`);
+    await q(`ANALYZE ${relPrev}`);
+    await q(`CREATE TEMP VIEW rel_prev AS SELECT * FROM ${relPrev}`);
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
       `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL
@@ -118,13 +125,18 @@ export async function guardDifference(
       WHERE excl IS NULL OR excl = $2`,
     [release.id, WITHHELD_FOR_DIFFERENCE],
   );
-  // Withheld persons no longer in the cohort stay withheld should they come back.
+  // Withheld persons no longer in the cohort stay withheld should they come back. (Those still in
+  // it were written above: a person is in a release's ledger once, by construction — the ledger
+  // has no per-row key check, migration 1764000045000.)
   if (prev)
     await q(
       `INSERT INTO release_ledger_persons (release_id, nhs, state)
-       SELECT $1, nhs, 'withheld' FROM rel_prev WHERE state = 'withheld' ON CONFLICT DO NOTHING`,
-      [release.id],
+       SELECT $1, p.nhs, 'withheld' FROM rel_prev p
+        WHERE p.state = 'withheld'
+          AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nhs = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`,
+      [release.id, WITHHELD_FOR_DIFFERENCE],
     );
+  if (prev) await q(`DROP VIEW rel_prev; DROP TABLE ${relPrev}`);
   await q(
     `INSERT INTO release_ledger (release_id, guard, bid_id, organisation_id, compared_with, decision)
      VALUES ($1, $2, $3, $4, $5, $6)`,

@@ -1,29 +1,28 @@
-import { createReadStream } from 'node:fs';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import type { PoolClient } from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DATASET_FILE, type Dataset, IDENTIFIER_COLUMNS, type Tier, tierColumns } from '@custodian/catalog';
 import { PRIMARY_MAX, shownCount } from './disclosure-control';
-import { DATASET_SQL, dateFilter, FILE_BIT, type EventRange } from './release-sql';
-import type { ReleaseFileInfo, ReleaseSpec } from './release.types';
+import { DATASET_SQL, datasetColumns, dateFilter, FILE_BIT, type EventRange } from './release-sql';
+import type { ReleaseSpec } from './release.types';
+import { RiskTally, type RiskColumns } from './risk-tally';
 
 /**
  * The risk and linkage report of a release (#24), computed once the independent verifier has
  * passed its files, and stored with the release (`releases.risk_report`, exact figures).
  *
- * Risk (record-level tiers), per released file, **as released**: the file is read back (gunzip,
- * streamed) into a temporary table by COPY, and counted with set-based SQL — the persons (by the
+ * Risk (record-level tiers), per released file, **as released**: tallied from the file's bytes
+ * while the shards write them (risk-tally.ts: the CSV on its way to gzip), each shard's partial
+ * left in the working set's risk table, and added up here with set-based SQL — the persons (by the
  * tier's person column; a file without one counts a row as a person), the classes of persons
  * sharing the person-level quasi-identifiers the file carries (date of birth / birth year-month /
  * age band, sex, postcode / district / area, ethnicity), the share of persons alone in their class,
- * the smallest class and the prosecutor re-identification risk (1 / smallest class).
+ * the smallest class and the prosecutor re-identification risk (1 / smallest class). (Until issue
+ * #22 every file was gunzipped and COPYed back into PostgreSQL on one process after the release was
+ * built: 190–211 s of a 1M-patient release; the same figures, `test/release-risk-tally`.)
  *
  * Linkage (HES and social-care datasets, every tier): the rows behind the dataset's file — the
  * source rows of the release's included persons in the cohort's event range, under the release's
  * own data snapshot — counted by the linkage step that linked them (1–8) or unlinked (matched by
- * NHS number only). GP rows come from the patient's own record and are not linked.
+ * NHS number only). GP rows come from the patient's own record and are not linked. Counted by the
+ * preparation in the same pass as the rows left out (`rowReasonsBySteps`), not by a pass of its own.
  */
 export interface FileRisk {
   file: string;
@@ -73,179 +72,193 @@ export const RISK_PERSON_COLUMN = Object.fromEntries(
   RECORD_TIERS.map((t) => [t, IDENTIFIER_COLUMNS[t].nhs_number]),
 ) as Record<RecordTier, string>;
 
-/** Catalogue column names only ever: anything else in a header is refused (it is written into SQL). */
-const COLUMN_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+/** The columns of a dataset's file the risk report reads: its person column and quasi-identifiers. */
+export function riskColumns(tier: RecordTier, dataset: Dataset, fields: string[]): RiskColumns {
+  const header = datasetColumns(dataset, fields, tier).columns.map((c) => c.name);
+  return {
+    header,
+    personColumn: header.includes(RISK_PERSON_COLUMN[tier]) ? RISK_PERSON_COLUMN[tier] : null,
+    quasiIdentifiers: RISK_QUASI_IDENTIFIERS[tier].filter((q) => header.includes(q)),
+  };
+}
+
+/** A query on a pooled connection (the engine's DataSource). */
+export type RiskQuery = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/**
+ * The working set's risk table, made by the preparation of a record-level release: one row per
+ * class and shard claim (`qi` the class's CSV tokens, `n` its persons), and per claim and file one
+ * row with `qi` NULL and `n` the persons of the claim's part of the file. Unlogged and dropped with
+ * the working set: quasi-identifier values without identifiers, never kept.
+ */
+export const riskTable = (table: string) =>
+  `CREATE UNLOGGED TABLE ${table} (build int NOT NULL, shard int NOT NULL, claim int NOT NULL,
+     dataset text NOT NULL, qi text, n bigint NOT NULL)`;
+
+/** One claim of one shard: whose partials count (a stalled or older claim's do not). */
+export interface RiskPart {
+  build: number;
+  shard: number;
+  claim: number;
+}
+
+/**
+ * The tally of one shard's part of a dataset's file, fed with its CSV chunks (`tap`), its classes
+ * flushed into the risk table as they pile up and at `finish` (given the rows COPY reported, which
+ * the tally must have read).
+ */
+export function shardRiskTally(
+  query: RiskQuery,
+  table: string,
+  part: RiskPart,
+  dataset: Dataset,
+  columns: RiskColumns,
+): { tap: (chunk: Buffer) => void | Promise<void>; finish: (rows: number) => Promise<void> } {
+  const tally = new RiskTally(columns);
+  const flush = async () => {
+    const classes = tally.take();
+    if (!classes.size) return;
+    await query(
+      `INSERT INTO ${table} (build, shard, claim, dataset, qi, n)
+       SELECT $1, $2, $3, $4, c.qi, c.n FROM unnest($5::text[], $6::bigint[]) c(qi, n)`,
+      [part.build, part.shard, part.claim, dataset, [...classes.keys()], [...classes.values()]],
+    );
+  };
+  return {
+    tap: (chunk) => {
+      tally.update(chunk);
+      if (tally.full) return flush();
+    },
+    finish: async (rows) => {
+      tally.end();
+      // Every row COPY sent was read as one: else the figures would not describe the file.
+      if (tally.rows !== rows) throw new Error('risk tally: rows read differ from the rows written');
+      await flush();
+      await query(
+        `INSERT INTO ${table} (build, shard, claim, dataset, qi, n) VALUES ($1, $2, $3, $4, NULL, $5)`,
+        [part.build, part.shard, part.claim, dataset, tally.persons],
+      );
+    },
+  };
+}
 
 export interface RiskInput {
   tier: Tier;
   spec: ReleaseSpec;
-  dir: string;
-  /** Name suffix of the files on disk (`.partial` before they are published). */
-  suffix: string;
-  files: ReleaseFileInfo[];
-  /** The release's data snapshot (exported by the coordinator, still open) and working tables. */
-  snapshot: string;
-  work: { rp: string; blocked: string };
+  files: { name: string }[];
+  /** The working set's risk table and the shard claims whose partials make the files. */
+  risk?: { table: string; parts: RiskPart[] };
+  /** Counted by the preparation (`linkageOf`). */
+  linkage: LinkageReport[];
   suppressed?: number;
   suppressedByFile?: Record<string, number>;
 }
 
-/** Runs `fn` with a pooled pg client (the engine's), released afterwards. */
-export type WithClient = <T>(fn: (client: PoolClient) => Promise<T>) => Promise<T>;
-
-export async function computeRiskReport(withClient: WithClient, input: RiskInput): Promise<RiskReport> {
+export async function computeRiskReport(query: RiskQuery, input: RiskInput): Promise<RiskReport> {
   const files: FileRisk[] = [];
-  if (input.tier !== 'aggregate')
+  if (input.tier !== 'aggregate') {
+    const tier = input.tier;
+    const sums = input.risk ? await riskSums(query, input.risk) : new Map<string, RiskSums>();
     for (const d of input.spec.datasets) {
       const name = DATASET_FILE[d.dataset];
       if (!input.files.some((f) => f.name === name)) continue;
-      files.push(
-        await withClient((c) =>
-          fileRisk(
-            c,
-            input.tier as Exclude<Tier, 'aggregate'>,
-            d.dataset,
-            name,
-            path.join(input.dir, `${name}${input.suffix}`),
-            input.suppressedByFile?.[d.dataset] ?? 0,
-          ),
-        ),
-      );
+      const { personColumn, quasiIdentifiers } = riskColumns(tier, d.dataset, d.fields);
+      const r = sums.get(d.dataset) ?? { persons: 0, uniquePersons: 0, smallest: 0 };
+      files.push({
+        file: name,
+        dataset: d.dataset,
+        personColumn,
+        quasiIdentifiers,
+        persons: r.persons,
+        uniquePersons: r.uniquePersons,
+        uniqueShare: r.persons ? Math.round((r.uniquePersons / r.persons) * 10000) / 100 : 0,
+        smallestClass: r.smallest,
+        prosecutorRisk: r.smallest ? Math.round((1 / r.smallest) * 10000) / 10000 : 0,
+        suppressed: input.suppressedByFile?.[d.dataset] ?? 0,
+      });
     }
-  const linked = input.spec.datasets.filter((d) => d.dataset !== 'gp');
-  const linkage = linked.length ? await withClient((c) => linkageCounts(c, withClient, input)) : [];
+  }
   return {
     version: 1,
     tier: input.tier,
     computedAt: new Date().toISOString(),
     files,
     suppressed: input.suppressed ?? 0,
-    linkage,
+    linkage: input.linkage,
   };
 }
 
-async function fileRisk(
-  client: PoolClient,
-  tier: Exclude<Tier, 'aggregate'>,
-  dataset: Dataset,
-  name: string,
-  file: string,
-  suppressed: number,
-): Promise<FileRisk> {
-  const header = await readHeader(file);
-  if (!header.every((h) => COLUMN_NAME.test(h))) throw new Error(`${name}: unexpected header`);
-  const personColumn = header.includes(RISK_PERSON_COLUMN[tier]) ? RISK_PERSON_COLUMN[tier] : null;
-  const qis = RISK_QUASI_IDENTIFIERS[tier].filter((q) => header.includes(q));
-  await client.query('BEGIN');
-  try {
-    await client.query(
-      `CREATE TEMP TABLE rel_risk (${header.map((h) => `${h} text`).join(', ')}) ON COMMIT DROP`,
-    );
-    await pipeline(
-      createReadStream(file),
-      createGunzip(),
-      client.query(copyFrom(`COPY rel_risk FROM STDIN WITH (FORMAT csv, HEADER true)`)),
-    );
-    const person = personColumn ?? 'ctid::text';
-    const qi = qis.length ? `ROW(${qis.join(', ')})::text` : `''`;
-    const {
-      rows: [r],
-    } = await client.query(
-      `WITH p AS (SELECT DISTINCT ${person} AS person, ${qi} AS qi FROM rel_risk),
-            c AS (SELECT qi, count(*)::bigint AS n FROM p GROUP BY qi)
-       SELECT (SELECT count(DISTINCT person) FROM p)::int AS persons,
-              (SELECT coalesce(sum(n) FILTER (WHERE n = 1), 0) FROM c)::int AS unique_persons,
-              (SELECT coalesce(min(n), 0) FROM c)::int AS smallest`,
-    );
-    await client.query('COMMIT');
-    const persons = r.persons as number;
-    const smallest = r.smallest as number;
-    return {
-      file: name,
-      dataset,
-      personColumn,
-      quasiIdentifiers: qis,
-      persons,
-      uniquePersons: r.unique_persons,
-      uniqueShare: persons ? Math.round((r.unique_persons / persons) * 10000) / 100 : 0,
-      smallestClass: smallest,
-      prosecutorRisk: smallest ? Math.round((1 / smallest) * 10000) / 10000 : 0,
-      suppressed,
-    };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+interface RiskSums {
+  persons: number;
+  uniquePersons: number;
+  smallest: number;
 }
 
-async function readHeader(file: string): Promise<string[]> {
-  let text = '';
-  const gunzip = createReadStream(file).pipe(createGunzip());
-  for await (const chunk of gunzip) {
-    text += (chunk as Buffer).toString('utf8');
-    if (text.includes('\n')) break;
-  }
-  gunzip.destroy();
-  return text.split('\n')[0].replace(/\r$/, '').split(',');
+/** The shards' partials added up per file: persons, classes of one, the smallest class. */
+async function riskSums(query: RiskQuery, risk: { table: string; parts: RiskPart[] }) {
+  const rows = await query(
+    `WITH t AS (
+       SELECT r.dataset, r.qi, r.n FROM ${risk.table} r
+         JOIN unnest($1::int[], $2::int[], $3::int[]) p(build, shard, claim)
+           ON p.build = r.build AND p.shard = r.shard AND p.claim = r.claim),
+     c AS (SELECT dataset, qi, sum(n) AS n FROM t WHERE qi IS NOT NULL GROUP BY dataset, qi)
+     SELECT d.dataset,
+            (SELECT coalesce(sum(n), 0) FROM t WHERE t.dataset = d.dataset AND t.qi IS NULL)::bigint AS persons,
+            (SELECT count(*) FROM c WHERE c.dataset = d.dataset AND c.n = 1)::bigint AS unique_persons,
+            (SELECT coalesce(min(n), 0) FROM c WHERE c.dataset = d.dataset)::bigint AS smallest
+       FROM (SELECT DISTINCT dataset FROM t) d`,
+    [risk.parts.map((p) => p.build), risk.parts.map((p) => p.shard), risk.parts.map((p) => p.claim)],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.dataset as string,
+      { persons: Number(r.persons), uniquePersons: Number(r.unique_persons), smallest: Number(r.smallest) },
+    ]),
+  );
 }
 
 /**
- * Rows per linkage step of the HES / social-care datasets, read on the release's data snapshot
- * with the included persons piped from the committed working table (as the shards read them).
+ * HES or social-care rows in the cohort by why they are left out (NULL: included), and by the
+ * linkage step that linked them (NULL: unlinked); in the anonymised tier also whether k-anonymity
+ * left the person in the file. One pass for the counts of rows left out and the linkage report.
+ *
+ * The rows of `DatasetSql.from` (a row belongs to its linked patient's person, else to the person
+ * of its own NHS number), with the person's columns taken from the join that attributes the row
+ * rather than from a third join of the working set back on the person (`from` joins `rp` again on
+ * `person_nhs`, the same row: `rp.nhs` is unique), and only the columns counted: at 300k persons
+ * 1.5 s against 2.9 s (`EXPLAIN ANALYZE`, docs/BENCHMARKS.md).
  */
-async function linkageCounts(
-  client: PoolClient,
-  withClient: WithClient,
-  input: RiskInput,
-): Promise<LinkageReport[]> {
-  if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(input.snapshot)) throw new Error('bad snapshot id');
-  const range: EventRange = { from: input.spec.cohort.eventsFrom, to: input.spec.cohort.eventsTo };
-  const out: LinkageReport[] = [];
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-  try {
-    await client.query(`SET TRANSACTION SNAPSHOT '${input.snapshot}'`);
-    await client.query(`CREATE TEMP TABLE rp ON COMMIT DROP AS TABLE ${input.work.rp} WITH NO DATA`);
-    await client.query(
-      `CREATE TEMP TABLE rel_blocked ON COMMIT DROP AS TABLE ${input.work.blocked} WITH NO DATA`,
-    );
-    await withClient(async (source) => {
-      for (const [table, select] of [
-        ['rp', `SELECT * FROM ${input.work.rp} WHERE excl IS NULL`],
-        ['rel_blocked', `SELECT * FROM ${input.work.blocked}`],
-      ])
-        await pipeline(
-          source.query(copyTo(`COPY (${select}) TO STDOUT WITH (FORMAT binary)`)),
-          client.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT binary)`)),
-        );
-    });
-    await client.query('ANALYZE rp');
-    for (const d of input.spec.datasets) {
-      if (d.dataset === 'gp') continue;
-      const sql = DATASET_SQL[d.dataset];
-      const { rows } = await client.query(
-        `SELECT x.linkage_step::text AS step, count(*)::bigint AS n FROM ${sql.from}
-          WHERE ${dateFilter(sql.date, range)} AND NOT ${sql.blockedOwn}${
-            input.tier === 'anonymised' ? ` AND rp.files & ${FILE_BIT[d.dataset]} <> 0` : ''
-          }
-          GROUP BY 1`,
-      );
-      const byStep = Object.fromEntries(LINKAGE_STEPS.map((s) => [s, 0]));
-      let unlinked = 0;
-      let total = 0;
-      for (const r of rows as { step: string | null; n: string }[]) {
-        const n = Number(r.n);
-        total += n;
-        if (r.step === null) unlinked += n;
-        else byStep[r.step] = n;
-      }
-      out.push({ dataset: d.dataset, rows: total, byStep, unlinked });
-    }
-    await client.query('ROLLBACK');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+export function rowReasonsBySteps(dataset: Exclude<Dataset, 'gp'>, range: EventRange, tier: Tier): string {
+  const d = DATASET_SQL[dataset];
+  const date = d.date.replace(/^x\./, '');
+  if (!/^[a-z_]+$/.test(date)) throw new Error('unexpected date column');
+  const cols = `r.excl, r.files, s.nhs_number, s.linkage_step, s.${date}`;
+  return `SELECT CASE WHEN x.excl IS NOT NULL THEN x.excl WHEN ${d.blockedOwn} THEN 'row_nhs_number_objection' END AS reason,
+                 x.linkage_step::text AS step,
+                 ${tier === 'anonymised' ? `x.files & ${FILE_BIT[dataset]} <> 0` : 'true'} AS in_file,
+                 count(*)::bigint AS n
+            FROM (SELECT ${cols} FROM ${d.table} s JOIN rp r ON r.patient_id = s.patient_id
+                  UNION ALL
+                  SELECT ${cols} FROM ${d.table} s JOIN rp r ON r.nhs = s.nhs_number WHERE s.patient_id IS NULL) x
+           WHERE ${dateFilter(d.date, range)} GROUP BY 1, 2, 3`;
+}
+
+/** The linkage report of a dataset from `rowReasonsBySteps`'s rows: its included rows in the file, by step. */
+export function linkageOf(
+  dataset: Exclude<Dataset, 'gp'>,
+  rows: { reason: string | null; step: string | null; in_file: boolean; n: string }[],
+): LinkageReport {
+  const byStep: Record<string, number> = Object.fromEntries(LINKAGE_STEPS.map((s) => [s, 0]));
+  let unlinked = 0;
+  let total = 0;
+  for (const r of rows) {
+    if (r.reason !== null || !r.in_file) continue;
+    const n = Number(r.n);
+    total += n;
+    if (r.step === null) unlinked += n;
+    else byStep[r.step] = (byStep[r.step] ?? 0) + n;
   }
+  return { dataset, rows: total, byStep, unlinked };
 }
 
 /** A count of persons or rows as the public and the applicant see it: `*` for 1–7, else rounded to 5. */

@@ -123,6 +123,8 @@ export function levelsOf(spec: ReleaseSpec, work: { levels?: LatticeNode }): Lat
 export interface WorkTables {
   rp: string;
   blocked: string;
+  /** The shards' risk partials (risk-report.ts), record-level releases only. */
+  risk: string;
 }
 
 export function workTables(releaseId: string): WorkTables {
@@ -131,11 +133,12 @@ export function workTables(releaseId: string): WorkTables {
   return {
     rp: `release_work.r${hex}_persons`,
     blocked: `release_work.r${hex}_blocked`,
+    risk: `release_work.r${hex}_risk`,
   };
 }
 
 export async function dropWork(db: DataSource, work: WorkTables): Promise<void> {
-  await db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.blocked}`);
+  await db.query(`DROP TABLE IF EXISTS ${work.rp}, ${work.blocked}, ${work.risk}`);
 }
 
 export const buildDir = (build: number) => `.build-${build}`;

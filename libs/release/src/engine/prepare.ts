@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Dataset } from '@custodian/catalog';
 import { DifferenceDecision, guardDifference } from '../release-ledger';
-import { FILE_BIT, isPerEvent, rowReasons, unattributableCount } from '../release-sql';
+import { FILE_BIT, isPerEvent, unattributableCount } from '../release-sql';
 import { objectionPolicy } from '../release-spec';
 import { locationQis } from '../location-qi';
 import { aggregate } from './aggregate';
@@ -21,6 +21,7 @@ import {
 } from './context';
 import { kAnonymise } from './k-anonymise';
 import { kmAnonymiseJointly } from '../km-anonymise';
+import { linkageOf, type LinkageReport, riskTable, rowReasonsBySteps } from '../risk-report';
 
 /**
  * Sort and hash memory of the preparation's statements (transaction-local): its sorts and
@@ -202,20 +203,29 @@ export async function prepare(
     };
   }
   excluded.rows = {};
+  // The risk report's linkage figures (#24), from the same pass as the rows left out.
+  const linkage: LinkageReport[] = [];
   let estimated = 0;
   for (const { dataset: d, fields } of spec.datasets) {
     const perEvent = isPerEvent(d, fields);
     const byReason: Record<string, number> = {};
     // GP rows by their person's reason (a GP row is never blocked on its own), from the
-    // per-person counts; the other datasets' rows are scanned.
+    // per-person counts; the other datasets' rows are scanned, by reason and linkage step.
+    const bySteps =
+      d === 'gp'
+        ? []
+        : await q<{ reason: string | null; step: string | null; in_file: boolean; n: string }>(
+            rowReasonsBySteps(d, range, spec.tier),
+          );
+    if (d !== 'gp') linkage.push(linkageOf(d, bySteps));
     const reasons =
       d === 'gp'
         ? tally.filter((t) => Number(t.gp_rows ?? 0) > 0).map((t) => ({ reason: t.excl, n: t.gp_rows! }))
-        : await q<{ reason: string | null; n: string }>(rowReasons(d, range));
+        : bySteps;
     for (const r of reasons) {
       if (r.reason === null) {
         if (perEvent) estimated += Number(r.n);
-      } else byReason[r.reason] = Number(r.n);
+      } else byReason[r.reason] = (byReason[r.reason] ?? 0) + Number(r.n);
     }
     // A row per person: the shards are sized by persons (before k-anonymity's suppression).
     if (recordLevel && !perEvent) estimated += Number(included?.[`in_${d}`] ?? 0);
@@ -235,6 +245,8 @@ export async function prepare(
     // The shards' slices are ranges of it, read in its order (without it, a per-person shard
     // scans every person and sorts its own).
     await q(`CREATE INDEX ON ${work.rp} (okey)`);
+    // Where the shards leave their risk partials (risk-report.ts), committed with the working set.
+    await q(riskTable(work.risk));
   } else {
     const agg = await aggregate(ctx, q, rel.id, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
     aggregated = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
@@ -252,6 +264,7 @@ export async function prepare(
     kAnon,
     km,
     differencing,
+    linkage,
     aggregate: recordLevel ? undefined : aggregated,
   };
 }

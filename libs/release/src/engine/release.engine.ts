@@ -204,14 +204,16 @@ export class ReleaseEngine {
     const verification = await verify(this.ctx, rel, dir, files, prepared);
     // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
     const tRisk = Date.now();
-    const riskReport = await computeRiskReport((fn) => withClient(this.db, fn), {
+    const riskReport = await computeRiskReport((sql, params) => this.db.query(sql, params), {
       tier: spec.tier,
       spec,
-      dir,
-      suffix: '.partial',
       files,
-      snapshot,
-      work: workTables(rel.id),
+      // The shards' tallies of the files' bytes (risk-report.ts), of the claims assembled.
+      risk: parts && {
+        table: workTables(rel.id).risk,
+        parts: parts.files.map((f) => ({ build: rel.attempts, shard: f.shard, claim: f.claim })),
+      },
+      linkage: prepared.linkage,
       suppressed: prepared.kAnon?.suppressed,
       suppressedByFile: prepared.kAnon?.suppressedByFile,
     });

@@ -20,6 +20,7 @@ import { shardBounds } from '../shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from '../shard-lease';
 import { RELEASE_FAILURES } from '../release.errors';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from '../release.types';
+import { riskColumns, shardRiskTally } from '../risk-report';
 import {
   buildDir,
   checkSnapshotId,
@@ -200,10 +201,24 @@ async function runShard(
         hasPersonColumn(d.fields) ? undefined : shuffle;
       const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
         const file = path.join(dir, shardFile(d.dataset, shard, claim));
+        // The risk report's figures of this part of the file, tallied from its CSV on the way to
+        // gzip (risk-report.ts): no file is read back once the release is built.
+        const risk =
+          spec.tier === 'aggregate'
+            ? undefined
+            : shardRiskTally(
+                (sql, params) => ctx.db.query(sql, params),
+                work.risk,
+                { build, shard, claim },
+                d.dataset,
+                riskColumns(spec.tier, d.dataset, d.fields),
+              );
         const w = await copyQueryToGzip(client, select, `${file}.partial`, {
           header: false,
           level: ctx.config.releaseGzipLevel,
+          tap: risk?.tap,
         });
+        await risk?.finish(w.rows);
         await rename(`${file}.partial`, file);
         counts[d.dataset] = w.rows;
         lap(`${d.dataset}Ms`);

@@ -24,7 +24,7 @@ export async function differenceProblem(
     [release.bidId, release.id],
   )) as { id: string }[];
   if (!prev) return {};
-  // One merge of the two releases' ledgers (both read in NHS-number order from the primary key).
+  // One join of the two releases' ledgers (each read by its release, `release_ledger_persons_release_idx`).
   const [counts] = (await db.query(
     `SELECT count(n.nhs)::int AS recorded,
             count(*) FILTER (WHERE t.nhs IS NOT NULL AND n.state IS DISTINCT FROM 'released')::int AS left_,

@@ -27,6 +27,7 @@ import { RegisterLogDecisions1764000034000 } from './1764000034000-register-log-
 import { DropReleaseRegisterLines1764000039000 } from './1764000039000-drop-release-register-lines';
 import { PatientAddressHistory1764000042000 } from './1764000042000-patient-address-history';
 import { CatalogRegisterNotify1764000043000 } from './1764000043000-catalog-register-notify';
+import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-client-nhs';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -70,4 +71,5 @@ export const MIGRATIONS = [
   DropReleaseRegisterLines1764000039000,
   PatientAddressHistory1764000042000,
   CatalogRegisterNotify1764000043000,
+  SocialCareClientNhs1764000047000,
 ];

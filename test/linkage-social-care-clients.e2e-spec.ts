@@ -12,7 +12,10 @@ import { practiceReady, upload } from './support/practice';
  * eight steps, so it links by the ordinary NHS-number steps; the row records that its number came
  * from the client (`nhs_number_from_client`). A client with two numbers, or whose rows disagree on
  * DOB, gets nothing. A client whose number is a Type 1 objector's, or an outsider's, is that person:
- * its rows are nobody's, never a demographic look-alike's.
+ * its rows are nobody's, never a demographic look-alike's. A client with no NHS number on any row:
+ * a row left unlinked takes the patient the client's other rows link to at step 6 (`link_from_client`)
+ * when its own key finds nobody else; and a client one of whose rows has a Type 1 objector's key is
+ * nobody's on every row.
  */
 describe('linkage: a social-care client’s NHS number (issue #26)', () => {
   let t: TestApp;
@@ -29,6 +32,9 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
     lookAlike: nhsNumber(926_008),
     outsider: nhsNumber(926_009),
     lookAlike2: nhsNumber(926_010),
+    clientLink: nhsNumber(926_011),
+    clientCand: nhsNumber(926_012),
+    outsider2: nhsNumber(926_013),
   };
   const LA = 'E08000035';
   const person = (id: string, nhs: string, birthDate: string, gender: string, postcode: string) =>
@@ -55,6 +61,8 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
         person('la', n.lookAlike, '1944-06-23', 'female', 'LS14 1XY'),
         // Lives where the outsider's client row says, same sex and DOB.
         person('lb', n.lookAlike2, '1958-12-05', 'male', 'LS15 2XY'),
+        person('cl', n.clientLink, '1972-02-14', 'female', 'LS6 7AB'),
+        person('cc', n.clientCand, '1963-08-09', 'male', 'LS6 8AB'),
       ]),
     ).expect(201);
   });
@@ -69,18 +77,18 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
         .send(csv)
         .expect(201)
     ).body as { linkedByStep: Record<string, number>; unlinked: number; rows: number };
-  /** Each row of a client, by start date: whose, at which step, and whether the number came from the client. */
+  /** Each row of a client, by start date: whose, at which step, and what it took from its client (its NHS number, its link). */
   const client = async (personId: string) =>
     (
       await t.sql.query(
         `SELECT to_char(s.start_date, 'YYYY-MM-DD') AS start, p.nhs_number AS nhs, s.linkage_step AS step,
-                s.nhs_number_from_client AS "fromClient"
+                CASE WHEN s.nhs_number_from_client THEN 'nhs_number' WHEN s.link_from_client THEN 'link' END AS via
            FROM social_care_records s LEFT JOIN patients p ON p.id = s.patient_id
           WHERE s.la_code = $1 AND s.person_id = $2 ORDER BY s.start_date`,
         [LA, personId],
       )
-    ).rows as { start: string; nhs: string | null; step: number | null; fromClient: boolean }[];
-  const nobody = { nhs: null, step: null, fromClient: false };
+    ).rows as { start: string; nhs: string | null; step: number | null; via: 'nhs_number' | 'link' | null }[];
+  const nobody = { nhs: null, step: null, via: null };
 
   it('a client of three rows — one with the NHS number at a new address, two blank (another address, none) — links all three', async () => {
     const body = await load(
@@ -91,9 +99,9 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
       ]),
     );
     expect(await client('CL-MOVER')).toEqual([
-      { start: '2019-01-10', nhs: n.mover, step: 2, fromClient: false },
-      { start: '2020-02-11', nhs: n.mover, step: 2, fromClient: true },
-      { start: '2021-03-12', nhs: n.mover, step: 2, fromClient: true },
+      { start: '2019-01-10', nhs: n.mover, step: 2, via: null },
+      { start: '2020-02-11', nhs: n.mover, step: 2, via: 'nhs_number' },
+      { start: '2021-03-12', nhs: n.mover, step: 2, via: 'nhs_number' },
     ]);
     expect(body.linkedByStep['2']).toBe(3);
     expect(body.unlinked).toBe(0);
@@ -123,8 +131,8 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
       ]),
     );
     expect(await client('CL-LATER')).toEqual([
-      { start: '2018-04-01', nhs: n.later, step: 2, fromClient: true },
-      { start: '2022-05-01', nhs: n.later, step: 2, fromClient: false },
+      { start: '2018-04-01', nhs: n.later, step: 2, via: 'nhs_number' },
+      { start: '2022-05-01', nhs: n.later, step: 2, via: null },
     ]);
     // The number first, the blank row later: linked by its own load.
     await load(
@@ -139,15 +147,15 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
     );
     expect(body.linkedByStep['2']).toBe(1);
     expect(await client('CL-EARLIER')).toEqual([
-      { start: '2017-01-01', nhs: n.earlier, step: 1, fromClient: false },
-      { start: '2023-01-01', nhs: n.earlier, step: 2, fromClient: true },
+      { start: '2017-01-01', nhs: n.earlier, step: 1, via: null },
+      { start: '2023-01-01', nhs: n.earlier, step: 2, via: 'nhs_number' },
     ]);
     // Another local authority's client with the same PERSON_ID is another client.
     await load(
       toCsv(SOCIAL_HEADER, [social('E08000036', 'CL-EARLIER', null, '1939-07-30', 'F', 'LS21 4DD')]),
     );
     const other = await t.sql.query(
-      `SELECT patient_id, nhs_number_from_client AS "fromClient" FROM social_care_records
+      `SELECT patient_id, nhs_number_from_client OR link_from_client AS "fromClient" FROM social_care_records
         WHERE la_code = 'E08000036' AND person_id = 'CL-EARLIER'`,
     );
     expect(other.rows).toEqual([{ patient_id: null, fromClient: false }]);
@@ -173,7 +181,7 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
     );
     // The mover's client now carries two numbers: its blank rows lose the link taken from it.
     const mover = await client('CL-MOVER');
-    expect(mover.filter((r) => r.fromClient)).toEqual([]);
+    expect(mover.filter((r) => r.via)).toEqual([]);
     expect(mover[1]).toEqual({ start: '2020-02-11', ...nobody });
   });
 
@@ -200,6 +208,44 @@ describe('linkage: a social-care client’s NHS number (issue #26)', () => {
     expect(await client('CL-OUT')).toEqual([
       { start: '2016-01-01', ...nobody },
       { start: '2018-01-01', ...nobody },
+    ]);
+  });
+
+  it('a client without any NHS number: a row elsewhere takes the patient its other rows link to, unless its own key finds someone else', async () => {
+    await load(
+      toCsv(SOCIAL_HEADER, [
+        social(LA, 'CL-LINK', null, '1972-02-14', 'F', 'LS6 7AB', { start: '2015-01-01' }),
+        social(LA, 'CL-LINK', null, '1972-02-14', 'F', 'LS25 9ZZ', { start: '2019-01-01' }),
+        social(LA, 'CL-LINK', null, '1972-02-14', 'F', null, { start: '2020-01-01' }),
+        social(LA, 'CL-CAND', null, '1963-08-09', 'M', 'LS6 8AB', { start: '2015-01-01' }),
+        social(LA, 'CL-CAND', null, '1963-08-09', 'M', 'LS27 3AA', { start: '2019-01-01' }),
+        // Someone not held, named with CL-CAND's sex and DOB at its second address.
+        social(LA, 'CL-OTHER', n.outsider2, '1963-08-09', 'M', 'LS27 3AA', { start: '2019-01-01' }),
+      ]),
+    );
+    expect(await client('CL-LINK')).toEqual([
+      { start: '2015-01-01', nhs: n.clientLink, step: 6, via: null },
+      { start: '2019-01-01', nhs: n.clientLink, step: 6, via: 'link' },
+      { start: '2020-01-01', nhs: n.clientLink, step: 6, via: 'link' },
+    ]);
+    expect(await client('CL-CAND')).toEqual([
+      { start: '2015-01-01', nhs: n.clientCand, step: 6, via: null },
+      { start: '2019-01-01', ...nobody },
+    ]);
+  });
+
+  it('a client without an NHS number one of whose rows has a Type 1 objector’s key is nobody’s on every row', async () => {
+    // The objector registered Type 1 above: their key (F, 1944-06-23, LS9 7AB) is kept as a digest.
+    await load(
+      toCsv(SOCIAL_HEADER, [
+        social(LA, 'CL-OBJ2', null, '1944-06-23', 'F', 'LS9 7AB', { start: '2015-01-01' }),
+        // At the look-alike's address: step 6 alone would give it to the look-alike.
+        social(LA, 'CL-OBJ2', null, '1944-06-23', 'F', 'LS14 1XY', { start: '2019-01-01' }),
+      ]),
+    );
+    expect(await client('CL-OBJ2')).toEqual([
+      { start: '2015-01-01', ...nobody },
+      { start: '2019-01-01', ...nobody },
     ]);
   });
 });

@@ -240,7 +240,8 @@ describe('linkage against the truth (issue #26)', () => {
       // As a social-care load: a row without an NHS number may take its client's (issue #26).
       await runLinkage(exec, 'truth_input', key, { clients: true });
       const links = await exec(
-        `SELECT l.id::int AS id, p.nhs_number AS nhs, l.step, l.nhs_from_client AS "fromClient"
+        `SELECT l.id::int AS id, p.nhs_number AS nhs, l.step, l.nhs_from_client AS "fromClient",
+                l.link_from_client AS "linkFromClient"
            FROM ${LINKAGE_RESULT} l JOIN patients p ON p.id = l.patient_id`,
       );
       const byId = new Map(rows.map((x) => [x.id, x]));
@@ -276,6 +277,20 @@ describe('linkage against the truth (issue #26)', () => {
         tally.wrong++;
         // Through the client's number: only when the client is two people whose rows agree.
         if (l.fromClient) expect({ row: x, step, merged: merged(x) }).toMatchObject({ merged: true });
+        // Through the client's link: only as wrong as the client's other rows' (or a merged client).
+        else if (l.linkFromClient)
+          expect({
+            row: x,
+            step,
+            inherited:
+              merged(x) ||
+              links.some(
+                (o) =>
+                  !o.linkFromClient &&
+                  o.nhs !== x.person.nhs &&
+                  byId.get(o.id as number)!.client === x.client,
+              ),
+          }).toMatchObject({ inherited: true });
         else
           expect({ row: x, step, knowable: knowable(x, x.person, step) }).toMatchObject({ knowable: false });
         if (x.person.status !== 'outsider') tally.type1++;

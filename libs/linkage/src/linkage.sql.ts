@@ -25,7 +25,13 @@
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
 
-import { clientNhsInput, LINKAGE_CLIENT_NHS, withClientNhs } from './client-nhs.sql';
+import {
+  clientLinkStep,
+  clientNhsInput,
+  clientType1Unlink,
+  LINKAGE_CLIENT_NHS,
+  withClientNhs,
+} from './client-nhs.sql';
 import { swappedDobSql } from './dob-swap.sql';
 import { type1KeyShared, type1Step6KeyShared } from './type1-keys.sql';
 
@@ -93,21 +99,25 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  *
  * Per row one probe of each naming relation by (sex, postcode).
  */
-export const demographicSteps = (opts: LinkageOptions = {}) => {
-  const named = [
+/** Everyone known with the sex and postcode of row `d` (NHS number `nhs`, `birth_date`): the candidates' pool. */
+const namedPeople = (opts: LinkageOptions, d: string) =>
+  [
     // Held patients with every key the centre has held for them, the current one and previous
     // addresses (issue #26): one index, kept by triggers on `patients`.
-    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = d.sex AND h.postcode = d.postcode`,
+    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = ${d}.sex AND h.postcode = ${d}.postcode`,
     ...NAMING_SOURCES.map(
       (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
-               WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,
+               WHERE s.nhs_number IS NOT NULL AND s.sex = ${d}.sex AND s.postcode = ${d}.postcode`,
     ),
     ...(opts.inputInSources
       ? []
       : [
-          `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+          `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = ${d}.sex AND n.postcode = ${d}.postcode`,
         ]),
   ].join('\n        UNION ALL ');
+
+export const demographicSteps = (opts: LinkageOptions = {}) => {
+  const named = namedPeople(opts, 'd');
   // One person = the least and the greatest NHS number found are the same (min/max per row, where
   // count(DISTINCT) sorted the few entries of every row).
   return `
@@ -179,6 +189,8 @@ export interface LinkageCounts {
   linked: number;
   /** Of the linked rows, those linked through an NHS number taken from their social-care client. */
   nhsFromClient: number;
+  /** Of the linked rows, those linked to the patient their social-care client's other rows link to. */
+  linkFromClient: number;
 }
 
 /**
@@ -195,7 +207,7 @@ export async function runLinkage(
   await exec(`DROP TABLE IF EXISTS ${LINKAGE_RESULT}`);
   await exec(
     `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL,
-       nhs_from_client boolean NOT NULL DEFAULT false) ON COMMIT DROP`,
+       nhs_from_client boolean NOT NULL DEFAULT false, link_from_client boolean NOT NULL DEFAULT false) ON COMMIT DROP`,
   );
   let linked = input;
   if (opts.clients) {
@@ -209,24 +221,43 @@ export async function runLinkage(
     );
   for (const q of demographicInput(linked, opts, input)) await exec(q);
   await exec(demographicSteps(opts), [type1Key]);
+  if (opts.clients)
+    await exec(
+      clientType1Unlink((sex, dob, pc) => type1Step6KeyShared(sex, dob, pc, '$1::bytea'), swappedDobSql),
+      [type1Key],
+    );
+  if (opts.clients)
+    await exec(
+      clientLinkStep(
+        input,
+        !!opts.inputInSources,
+        (d) => namedPeople(opts, d),
+        (sex, dob, pc) => type1Step6KeyShared(sex, dob, pc, '$1::bytea'),
+        swappedDobSql,
+      ),
+      [type1Key],
+    );
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }
 
 export async function countLinkage(exec: Exec): Promise<LinkageCounts> {
   const rows = await exec(
-    `SELECT step, count(*)::int AS n, count(*) FILTER (WHERE nhs_from_client)::int AS c
+    `SELECT step, count(*)::int AS n, count(*) FILTER (WHERE nhs_from_client)::int AS c,
+            count(*) FILTER (WHERE link_from_client)::int AS k
        FROM ${LINKAGE_RESULT} GROUP BY step`,
   );
   const linkedByStep = emptyStepCounts();
   let linked = 0;
   let nhsFromClient = 0;
-  for (const { step, n, c } of rows as { step: number; n: number; c: number }[]) {
+  let linkFromClient = 0;
+  for (const { step, n, c, k } of rows as { step: number; n: number; c: number; k: number }[]) {
     linkedByStep[String(step) as keyof LinkageCounts['linkedByStep']] = n;
     linked += n;
     nhsFromClient += c;
+    linkFromClient += k;
   }
-  return { linkedByStep, linked, nhsFromClient };
+  return { linkedByStep, linked, nhsFromClient, linkFromClient };
 }
 
 export const emptyStepCounts = (): LinkageCounts['linkedByStep'] => ({

@@ -33,7 +33,8 @@ export async function relinkTable(
   // Social care: a row without an NHS number may take its client's (issue #26, client-nhs.sql.ts),
   // and records that it did.
   const clients = table === 'social_care_records';
-  const fromClient = (v: string) => (clients ? `, nhs_number_from_client = ${v}` : '');
+  const fromClient = (v: string, k = v) =>
+    clients ? `, nhs_number_from_client = ${v}, link_from_client = ${k}` : '';
   await exec(
     `UPDATE ${table} SET linkage_step = NULL${fromClient('false')} WHERE patient_id IS NULL AND linkage_step IS NOT NULL`,
   );
@@ -46,6 +47,7 @@ export async function relinkTable(
       unlinked: 0,
       linked: 0,
       nhsFromClient: 0,
+      linkFromClient: 0,
       linkedByStep: emptyStepCounts(),
     };
   const counts = await runLinkage(
@@ -58,11 +60,11 @@ export async function relinkTable(
   );
   const [{ n: changed }] = await exec(
     `WITH up AS (
-       UPDATE ${table} t SET patient_id = l.patient_id, linkage_step = l.step${fromClient('l.nhs_from_client')}
+       UPDATE ${table} t SET patient_id = l.patient_id, linkage_step = l.step${fromClient('l.nhs_from_client', 'l.link_from_client')}
          FROM ${LINKAGE_RESULT} l
         WHERE t.id = l.id
           AND (t.patient_id IS DISTINCT FROM l.patient_id OR t.linkage_step IS DISTINCT FROM l.step
-               ${clients ? 'OR t.nhs_number_from_client IS DISTINCT FROM l.nhs_from_client' : ''})
+               ${clients ? 'OR t.nhs_number_from_client IS DISTINCT FROM l.nhs_from_client OR t.link_from_client IS DISTINCT FROM l.link_from_client' : ''})
        RETURNING 1)
      SELECT count(*)::int AS n FROM up`,
   );

@@ -199,8 +199,16 @@ const SOCIAL_STAGE = `
  */
 const upsert = (table: string, key: string, columns: string[], clients = false) => {
   // Social care: whether the row's link rests on its client's NHS number (issue #26, client-nhs.sql.ts).
-  const link = ['patient_id', 'linkage_step', ...(clients ? ['nhs_number_from_client'] : [])];
-  const linkValues = ['l.patient_id', 'l.step', ...(clients ? ['coalesce(l.nhs_from_client, false)'] : [])];
+  const link = [
+    'patient_id',
+    'linkage_step',
+    ...(clients ? ['nhs_number_from_client', 'link_from_client'] : []),
+  ];
+  const linkValues = [
+    'l.patient_id',
+    'l.step',
+    ...(clients ? ['coalesce(l.nhs_from_client, false)', 'coalesce(l.link_from_client, false)'] : []),
+  ];
   return `
   WITH up AS (
     INSERT INTO ${table} AS t (${columns.join(', ')}, load_id, ${link.join(', ')})

@@ -117,7 +117,7 @@ export class SourceLoadService {
         [kind, actor.id],
       );
       const clients = kind === 'social_care';
-      const { linkedByStep, linked, nhsFromClient } = await runLinkage(
+      const { linkedByStep, linked, nhsFromClient, linkFromClient } = await runLinkage(
         exec,
         `(SELECT row AS id, nhs_number, birth_date, sex, postcode${clients ? ', la_code, person_id, start_date' : ''}
             FROM source_stage WHERE reason IS NULL)`,
@@ -128,10 +128,18 @@ export class SourceLoadService {
       const [{ inserted, updated }] = await exec(format.upsertSql, [id]);
       // Rows this file brought may name people that make earlier step-6 and step-7 links (of either
       // source) doubtful: those are reviewed against the same rule (issue #26), fail closed.
-      const reviewed: Record<string, { changed: number; unlinked: number; nhsFromClient: number }> = {};
+      const reviewed: Record<
+        string,
+        { changed: number; unlinked: number; nhsFromClient: number; linkFromClient: number }
+      > = {};
       for (const table of LINKED_SOURCES) {
         const r = await relinkTable(exec, this.type1.key, table, 'demographic');
-        reviewed[table] = { changed: r.changed, unlinked: r.unlinked, nhsFromClient: r.nhsFromClient };
+        reviewed[table] = {
+          changed: r.changed,
+          unlinked: r.unlinked,
+          nhsFromClient: r.nhsFromClient,
+          linkFromClient: r.linkFromClient,
+        };
       }
       const [{ rows, accepted }] = await exec(
         `SELECT count(*)::int AS rows, count(*) FILTER (WHERE reason IS NULL)::int AS accepted FROM source_stage`,
@@ -173,6 +181,7 @@ export class SourceLoadService {
             unlinked,
             linkedByStep,
             nhsFromClient,
+            linkFromClient,
             reviewed,
           },
         },

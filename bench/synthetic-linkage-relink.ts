@@ -15,7 +15,7 @@ import { formatTruth, measureTruth } from './linkage-truth';
  * row and every row without an NHS number of both sources, against today's rule) and prints the
  * truth tables again — so a rule change is measured on the same 1M population without generating
  * and ingesting it again (about an hour on the shared machine).
- * `node dist/bench/synthetic-linkage-relink.js --db postgres://…/synthlink_…`
+ * `node dist/bench/synthetic-linkage-relink.js --db postgres://…/synthlink_… [--no-truth]`
  */
 async function main(): Promise<void> {
   const url = argValue('db');
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
   try {
     const r = await timed(() => app.get(LinkageService).relink());
     console.log(`re-link in ${r.seconds.toFixed(1)} s: ${JSON.stringify(r.value)}`);
+    // --no-truth: time the re-link only (the truth tables take minutes at 1M).
+    if (process.argv.includes('--no-truth')) return;
     const c = new Client({ connectionString: url });
     await c.connect();
     try {

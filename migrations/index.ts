@@ -29,6 +29,7 @@ import { PatientAddressHistory1764000042000 } from './1764000042000-patient-addr
 import { CatalogRegisterNotify1764000043000 } from './1764000043000-catalog-register-notify';
 import { OrganisationsNotifyBids1764000044000 } from './1764000044000-organisations-notify-bids';
 import { ReleaseSerialWork1764000045000 } from './1764000045000-release-serial-work';
+import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-client-nhs';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -74,4 +75,5 @@ export const MIGRATIONS = [
   CatalogRegisterNotify1764000043000,
   OrganisationsNotifyBids1764000044000,
   ReleaseSerialWork1764000045000,
+  SocialCareClientNhs1764000047000,
 ];

@@ -8,14 +8,21 @@ import { keepSharedType1Keys, keepType1Keys } from './type1-keys.sql';
 /**
  * Issue #26: linkage measured against the truth on random populations with twins, outsiders, Type 1
  * objectors (kept and never held), movers, wrong dates of birth and missing NHS numbers, in real
- * PostgreSQL (and previous addresses the centre held: a share of movers are recorded at one). Two
- * properties:
+ * PostgreSQL (and previous addresses the centre held: a share of movers are recorded at one), linked
+ * as social-care rows: each person's rows are one client (`LA_CODE + PERSON_ID`), the NHS number blank
+ * on some of them, a tenth of clients at another address on some rows, and a few clients merging two
+ * people (an authority's error). The properties:
  *
  * - never wrong when the evidence could tell: a row linked to someone it does not belong to belongs to
  *   a person the centre could not know with the row's demographics (not held with them, no kept
  *   digest, not named with them on any row carrying an NHS number, no held twin marked by the
  *   extractor) — so no row of a Type 1 objector is linked whenever the centre has any evidence of
  *   them with that row's demographics (an objector never held with a held twin: the twin is marked);
+ *   a row linked through its client's NHS number to someone else belongs to a client that merges two
+ *   people whose rows agree on sex and date of birth;
+ * - complete where the client tells: a row without an NHS number of a held person's client (one
+ *   person), another row of which carries the number, is linked to them (before: unlinked unless
+ *   step 6 or 7 found them);
  * - over fixed populations near the generator's default error model, precision ≥ 99.9% overall
  *   and ≥ 99.5% per step (the issue's targets).
  */
@@ -33,6 +40,8 @@ interface Person {
 interface Row {
   id: number;
   person: Person;
+  /** The social-care client (`LA_CODE + PERSON_ID`) the row is recorded under. */
+  client: string;
   nhs: string | null;
   sex: 'M' | 'F' | 'U';
   dob: string;
@@ -106,7 +115,12 @@ function world(seed: number, size: number, twins: number, dense: boolean) {
     people.push(p);
   }
   const rows: Row[] = [];
-  for (const p of people) {
+  people.forEach((p, i) => {
+    // The social-care client the rows are recorded under: the person's own, or (an authority's
+    // error: two people merged into one client) the person before's.
+    const client = i > 0 && r.chance(dense ? 0.04 : 0.01) ? `C${i - 1}` : `C${i}`;
+    // A client whose address changed between rows (issue #26): each row may be at another address.
+    const wandering = r.chance(0.1);
     // Person-level errors, as another organisation records them.
     // A mover: half of those with a previous address are recorded there (issue #26), the rest anywhere.
     const moved = r.chance(0.12)
@@ -123,12 +137,17 @@ function world(seed: number, size: number, twins: number, dense: boolean) {
       rows.push({
         id: rows.length + 1,
         person: p,
+        client,
         nhs: r.chance(dense ? 0.3 : 0.1) ? null : p.nhs,
         sex: r.chance(0.01) ? 'U' : p.sex,
         dob,
-        postcode: r.chance(0.02) ? null : moved,
+        postcode: r.chance(0.02)
+          ? null
+          : wandering && r.chance(0.5)
+            ? postcodes[r.int(postcodes.length)]
+            : moved,
       });
-  }
+  });
   return { people, rows };
 }
 
@@ -205,21 +224,33 @@ describe('linkage against the truth (issue #26)', () => {
       await keepSharedType1Keys(exec, key, 'marked');
       await sql.query(
         `CREATE TEMP TABLE truth_input ON COMMIT DROP AS
-         SELECT id, nhs::char(10) AS nhs_number, dob AS birth_date, sex::char(1) AS sex, pc AS postcode
-           FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[]) AS u(id, nhs, dob, sex, pc)`,
+         SELECT id, nhs::char(10) AS nhs_number, dob AS birth_date, sex::char(1) AS sex, pc AS postcode,
+                'E08000035'::varchar AS la_code, client::varchar AS person_id, DATE '2000-01-01' + id::int AS start_date
+           FROM unnest($1::bigint[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[])
+                  AS u(id, nhs, dob, sex, pc, client)`,
         [
           rows.map((x) => x.id),
           rows.map((x) => x.nhs),
           rows.map((x) => x.dob),
           rows.map((x) => x.sex),
           rows.map((x) => x.postcode),
+          rows.map((x) => x.client),
         ],
       );
-      await runLinkage(exec, 'truth_input', key);
+      // As a social-care load: a row without an NHS number may take its client's (issue #26).
+      await runLinkage(exec, 'truth_input', key, { clients: true });
       const links = await exec(
-        `SELECT l.id::int AS id, p.nhs_number AS nhs, l.step FROM ${LINKAGE_RESULT} l JOIN patients p ON p.id = l.patient_id`,
+        `SELECT l.id::int AS id, p.nhs_number AS nhs, l.step, l.nhs_from_client AS "fromClient",
+                l.link_from_client AS "linkFromClient"
+           FROM ${LINKAGE_RESULT} l JOIN patients p ON p.id = l.patient_id`,
       );
       const byId = new Map(rows.map((x) => [x.id, x]));
+      // A client whose rows are two people's (an authority merged them): the client's rows are all
+      // the evidence there is that they are one person.
+      const clientPeople = new Map<string, Set<Person>>();
+      for (const o of rows)
+        clientPeople.set(o.client, (clientPeople.get(o.client) ?? new Set()).add(o.person));
+      const merged = (x: Row) => clientPeople.get(x.client)!.size > 1;
       // Who the centre could know with a row's demographics at step 6 (exact DOB) or 7 (also swapped).
       const fits = (x: Row, sex: string, dob: string, pc: string | null, step: number) =>
         x.sex === sex && x.postcode === pc && (x.dob === dob || (step === 7 && swappedDob(x.dob) === dob));
@@ -244,7 +275,24 @@ describe('linkage against the truth (issue #26)', () => {
           continue;
         }
         tally.wrong++;
-        expect({ row: x, step, knowable: knowable(x, x.person, step) }).toMatchObject({ knowable: false });
+        // Through the client's number: only when the client is two people whose rows agree.
+        if (l.fromClient) expect({ row: x, step, merged: merged(x) }).toMatchObject({ merged: true });
+        // Through the client's link: only as wrong as the client's other rows' (or a merged client).
+        else if (l.linkFromClient)
+          expect({
+            row: x,
+            step,
+            inherited:
+              merged(x) ||
+              links.some(
+                (o) =>
+                  !o.linkFromClient &&
+                  o.nhs !== x.person.nhs &&
+                  byId.get(o.id as number)!.client === x.client,
+              ),
+          }).toMatchObject({ inherited: true });
+        else
+          expect({ row: x, step, knowable: knowable(x, x.person, step) }).toMatchObject({ knowable: false });
         if (x.person.status !== 'outsider') tally.type1++;
       }
       // And complete where the evidence tells: a row without an NHS number (sex, DOB and postcode
@@ -263,8 +311,13 @@ describe('linkage against the truth (issue #26)', () => {
           fits(x, t.sex, t.dob, t.previous, 6)) ||
         (named.get(t) ?? []).some((o) => fits(x, o.sex, o.dob, o.postcode, 6));
       for (const x of rows) {
-        if (x.nhs !== null || x.sex === 'U' || x.postcode === null || isFirstOfJanuary(x.dob)) continue;
-        if (x.person.status !== 'held') continue;
+        if (x.nhs !== null || x.person.status !== 'held' || merged(x)) continue;
+        // A row of a client (one person) another of whose rows carries the NHS number: linked through it.
+        if (rows.some((o) => o.client === x.client && o.nhs !== null)) {
+          expect({ row: x, link: linked.get(x.id) ?? null }).toEqual({ row: x, link: x.person.nhs });
+          continue;
+        }
+        if (x.sex === 'U' || x.postcode === null || isFirstOfJanuary(x.dob)) continue;
         const candidates = people.filter((t) => knowableFast(x, t));
         if (candidates.length === 1 && candidates[0] === x.person)
           expect({ row: x, link: linked.get(x.id) ?? null }).toEqual({ row: x, link: x.person.nhs });

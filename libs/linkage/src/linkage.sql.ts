@@ -25,6 +25,13 @@
  * Run inside a transaction: the result is a TEMP table dropped at commit.
  */
 
+import {
+  clientLinkStep,
+  clientNhsInput,
+  clientType1Unlink,
+  LINKAGE_CLIENT_NHS,
+  withClientNhs,
+} from './client-nhs.sql';
 import { swappedDobSql } from './dob-swap.sql';
 import { type1KeyShared, type1Step6KeyShared } from './type1-keys.sql';
 
@@ -92,21 +99,25 @@ const NAMING_SOURCES = ['hes_episodes', 'social_care_records'] as const;
  *
  * Per row one probe of each naming relation by (sex, postcode).
  */
-export const demographicSteps = (opts: LinkageOptions = {}) => {
-  const named = [
+/** Everyone known with the sex and postcode of row `d` (NHS number `nhs`, `birth_date`): the candidates' pool. */
+const namedPeople = (opts: LinkageOptions, d: string) =>
+  [
     // Held patients with every key the centre has held for them, the current one and previous
     // addresses (issue #26): one index, kept by triggers on `patients`.
-    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = d.sex AND h.postcode = d.postcode`,
+    `SELECT h.nhs_number AS nhs, h.birth_date FROM ${ADDRESS_HISTORY} h WHERE h.sex = ${d}.sex AND h.postcode = ${d}.postcode`,
     ...NAMING_SOURCES.map(
       (t) => `SELECT s.nhs_number, s.birth_date FROM ${t} s
-               WHERE s.nhs_number IS NOT NULL AND s.sex = d.sex AND s.postcode = d.postcode`,
+               WHERE s.nhs_number IS NOT NULL AND s.sex = ${d}.sex AND s.postcode = ${d}.postcode`,
     ),
     ...(opts.inputInSources
       ? []
       : [
-          `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = d.sex AND n.postcode = d.postcode`,
+          `SELECT n.nhs_number, n.birth_date FROM ${LINKAGE_NAMED} n WHERE n.sex = ${d}.sex AND n.postcode = ${d}.postcode`,
         ]),
   ].join('\n        UNION ALL ');
+
+export const demographicSteps = (opts: LinkageOptions = {}) => {
+  const named = namedPeople(opts, 'd');
   // One person = the least and the greatest NHS number found are the same (min/max per row, where
   // count(DISTINCT) sorted the few entries of every row).
   return `
@@ -134,8 +145,12 @@ export const demographicSteps = (opts: LinkageOptions = {}) => {
     JOIN patients p ON p.nhs_number = y.nhs`;
 };
 
-/** The rows of `input` that steps 6 and 7 consider, and the people the input names like them. */
-export const demographicInput = (input: string, opts: LinkageOptions = {}) => [
+/**
+ * The rows of `input` that steps 6 and 7 consider, and the people the input names like them
+ * (`naming`: the rows as delivered — an NHS number a row took from its social-care client names no
+ * one, as the re-link's probe of the source tables would not see it either; default `input`).
+ */
+export const demographicInput = (input: string, opts: LinkageOptions = {}, naming: string = input) => [
   `DROP TABLE IF EXISTS ${LINKAGE_DEMOGRAPHIC_ROWS}, ${LINKAGE_NAMED}`,
   `CREATE TEMP TABLE ${LINKAGE_DEMOGRAPHIC_ROWS} ON COMMIT DROP AS
    SELECT r.id, r.sex, r.birth_date, ${swappedDobSql('r.birth_date')} AS swapped, r.postcode FROM ${input} AS r
@@ -146,7 +161,7 @@ export const demographicInput = (input: string, opts: LinkageOptions = {}) => [
     ? []
     : [
         `CREATE TEMP TABLE ${LINKAGE_NAMED} ON COMMIT DROP AS
-   SELECT DISTINCT r.nhs_number, r.sex, r.birth_date, r.postcode FROM ${input} AS r
+   SELECT DISTINCT r.nhs_number, r.sex, r.birth_date, r.postcode FROM ${naming} AS r
     WHERE r.nhs_number IS NOT NULL
       AND EXISTS (SELECT 1 FROM ${LINKAGE_DEMOGRAPHIC_ROWS} d WHERE d.sex = r.sex AND d.postcode = r.postcode)`,
         `CREATE INDEX ON ${LINKAGE_NAMED} (sex, postcode)`,
@@ -162,17 +177,26 @@ export interface LinkageOptions {
    * probe of those tables, so the copy of them (`linkage_named`, a scan of the whole input) is skipped.
    */
   inputInSources?: boolean;
+  /**
+   * Social care (issue #26): the input also has `la_code, person_id, start_date`, and a row without
+   * an NHS number may take its client's (`client-nhs.sql.ts`) before the eight steps.
+   */
+  clients?: boolean;
 }
 
 export interface LinkageCounts {
   linkedByStep: Record<'1' | '2' | '3' | '4' | '5' | '6' | '7' | '8', number>;
   linked: number;
+  /** Of the linked rows, those linked through an NHS number taken from their social-care client. */
+  nhsFromClient: number;
+  /** Of the linked rows, those linked to the patient their social-care client's other rows link to. */
+  linkFromClient: number;
 }
 
 /**
  * Links the rows of `input` (a table name, or a parenthesised sub-query) against `patients` and the
  * Type 1 objectors' digests (`type1Key`: the digests' HMAC key, `Type1Keys.key`), into the TEMP table
- * `linkage_result (id, patient_id, step)`. Returns counts per step.
+ * `linkage_result (id, patient_id, step, nhs_from_client)`. Returns counts per step.
  */
 export async function runLinkage(
   exec: Exec,
@@ -182,24 +206,58 @@ export async function runLinkage(
 ): Promise<LinkageCounts> {
   await exec(`DROP TABLE IF EXISTS ${LINKAGE_RESULT}`);
   await exec(
-    `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL) ON COMMIT DROP`,
+    `CREATE TEMP TABLE ${LINKAGE_RESULT} (id bigint NOT NULL, patient_id bigint NOT NULL, step smallint NOT NULL,
+       nhs_from_client boolean NOT NULL DEFAULT false, link_from_client boolean NOT NULL DEFAULT false) ON COMMIT DROP`,
   );
-  await exec(nhsAnchoredSteps(input));
-  for (const q of demographicInput(input, opts)) await exec(q);
+  let linked = input;
+  if (opts.clients) {
+    for (const q of clientNhsInput(input, !!opts.inputInSources)) await exec(q);
+    linked = withClientNhs(input);
+  }
+  await exec(nhsAnchoredSteps(linked));
+  if (opts.clients)
+    await exec(
+      `UPDATE ${LINKAGE_RESULT} l SET nhs_from_client = true FROM ${LINKAGE_CLIENT_NHS} c WHERE c.id = l.id`,
+    );
+  for (const q of demographicInput(linked, opts, input)) await exec(q);
   await exec(demographicSteps(opts), [type1Key]);
+  if (opts.clients)
+    await exec(
+      clientType1Unlink((sex, dob, pc) => type1Step6KeyShared(sex, dob, pc, '$1::bytea'), swappedDobSql),
+      [type1Key],
+    );
+  if (opts.clients)
+    await exec(
+      clientLinkStep(
+        input,
+        !!opts.inputInSources,
+        (d) => namedPeople(opts, d),
+        (sex, dob, pc) => type1Step6KeyShared(sex, dob, pc, '$1::bytea'),
+        swappedDobSql,
+      ),
+      [type1Key],
+    );
   await exec(`ANALYZE ${LINKAGE_RESULT}`);
   return countLinkage(exec);
 }
 
 export async function countLinkage(exec: Exec): Promise<LinkageCounts> {
-  const rows = await exec(`SELECT step, count(*)::int AS n FROM ${LINKAGE_RESULT} GROUP BY step`);
+  const rows = await exec(
+    `SELECT step, count(*)::int AS n, count(*) FILTER (WHERE nhs_from_client)::int AS c,
+            count(*) FILTER (WHERE link_from_client)::int AS k
+       FROM ${LINKAGE_RESULT} GROUP BY step`,
+  );
   const linkedByStep = emptyStepCounts();
   let linked = 0;
-  for (const { step, n } of rows as { step: number; n: number }[]) {
+  let nhsFromClient = 0;
+  let linkFromClient = 0;
+  for (const { step, n, c, k } of rows as { step: number; n: number; c: number; k: number }[]) {
     linkedByStep[String(step) as keyof LinkageCounts['linkedByStep']] = n;
     linked += n;
+    nhsFromClient += c;
+    linkFromClient += k;
   }
-  return { linkedByStep, linked };
+  return { linkedByStep, linked, nhsFromClient, linkFromClient };
 }
 
 export const emptyStepCounts = (): LinkageCounts['linkedByStep'] => ({

@@ -30,29 +30,47 @@ export async function relinkTable(
 ): Promise<RelinkCounts> {
   // A patient deleted (Type 1 objection) leaves patient_id NULL through the foreign key; its step no
   // longer means anything.
-  await exec(`UPDATE ${table} SET linkage_step = NULL WHERE patient_id IS NULL AND linkage_step IS NOT NULL`);
+  // Social care: a row without an NHS number may take its client's (issue #26, client-nhs.sql.ts),
+  // and records that it did.
+  const clients = table === 'social_care_records';
+  const fromClient = (v: string, k = v) =>
+    clients ? `, nhs_number_from_client = ${v}, link_from_client = ${k}` : '';
+  await exec(
+    `UPDATE ${table} SET linkage_step = NULL${fromClient('false')} WHERE patient_id IS NULL AND linkage_step IS NOT NULL`,
+  );
   const where = scope === 'unlinked' ? `patient_id IS NULL OR nhs_number IS NULL` : `nhs_number IS NULL`;
   const [{ checked }] = await exec(`SELECT count(*)::int AS checked FROM ${table} WHERE ${where}`);
-  if (!checked) return { checked: 0, changed: 0, unlinked: 0, linked: 0, linkedByStep: emptyStepCounts() };
+  if (!checked)
+    return {
+      checked: 0,
+      changed: 0,
+      unlinked: 0,
+      linked: 0,
+      nhsFromClient: 0,
+      linkFromClient: 0,
+      linkedByStep: emptyStepCounts(),
+    };
   const counts = await runLinkage(
     exec,
-    `(SELECT id, nhs_number, birth_date, sex, postcode FROM ${table} WHERE ${where})`,
+    `(SELECT id, nhs_number, birth_date, sex, postcode${clients ? ', la_code, person_id, start_date' : ''}
+        FROM ${table} WHERE ${where})`,
     type1Key,
     // The rows are the table's own: its probe finds the people they name.
-    { inputInSources: true },
+    { inputInSources: true, clients },
   );
   const [{ n: changed }] = await exec(
     `WITH up AS (
-       UPDATE ${table} t SET patient_id = l.patient_id, linkage_step = l.step
+       UPDATE ${table} t SET patient_id = l.patient_id, linkage_step = l.step${fromClient('l.nhs_from_client', 'l.link_from_client')}
          FROM ${LINKAGE_RESULT} l
         WHERE t.id = l.id
-          AND (t.patient_id IS DISTINCT FROM l.patient_id OR t.linkage_step IS DISTINCT FROM l.step)
+          AND (t.patient_id IS DISTINCT FROM l.patient_id OR t.linkage_step IS DISTINCT FROM l.step
+               ${clients ? 'OR t.nhs_number_from_client IS DISTINCT FROM l.nhs_from_client OR t.link_from_client IS DISTINCT FROM l.link_from_client' : ''})
        RETURNING 1)
      SELECT count(*)::int AS n FROM up`,
   );
   const [{ n: unlinked }] = await exec(
     `WITH gone AS (
-       UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL
+       UPDATE ${table} t SET patient_id = NULL, linkage_step = NULL${fromClient('false')}
         WHERE t.nhs_number IS NULL AND t.patient_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM ${LINKAGE_RESULT} l WHERE l.id = t.id)
        RETURNING 1)

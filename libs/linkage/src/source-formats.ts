@@ -197,26 +197,39 @@ const SOCIAL_STAGE = `
  * values and linkage is left untouched; one whose values (or, against today's patients, linkage)
  * differ is updated in place and takes the new load's id — the latest delivery of a record wins.
  */
-const upsert = (table: string, key: string, columns: string[]) => `
+const upsert = (table: string, key: string, columns: string[], clients = false) => {
+  // Social care: whether the row's link rests on its client's NHS number (issue #26, client-nhs.sql.ts).
+  const link = [
+    'patient_id',
+    'linkage_step',
+    ...(clients ? ['nhs_number_from_client', 'link_from_client'] : []),
+  ];
+  const linkValues = [
+    'l.patient_id',
+    'l.step',
+    ...(clients ? ['coalesce(l.nhs_from_client, false)', 'coalesce(l.link_from_client, false)'] : []),
+  ];
+  return `
   WITH up AS (
-    INSERT INTO ${table} AS t (${columns.join(', ')}, load_id, patient_id, linkage_step)
-    SELECT ${columns.map((c) => `s.${c}`).join(', ')}, $1, l.patient_id, l.step
+    INSERT INTO ${table} AS t (${columns.join(', ')}, load_id, ${link.join(', ')})
+    SELECT ${columns.map((c) => `s.${c}`).join(', ')}, $1, ${linkValues.join(', ')}
       FROM source_stage s
       LEFT JOIN linkage_result l ON l.id = s.row
      WHERE s.reason IS NULL
     ON CONFLICT (${key}) DO UPDATE
-       SET ${[...columns, 'load_id', 'patient_id', 'linkage_step']
+       SET ${[...columns, 'load_id', ...link]
          .filter((c) => !key.split(', ').includes(c))
          .map((c) => `${c} = excluded.${c}`)
          .join(', ')}
-     WHERE (${[...columns, 'patient_id', 'linkage_step'].map((c) => `t.${c}`).join(', ')})
+     WHERE (${[...columns, ...link].map((c) => `t.${c}`).join(', ')})
            IS DISTINCT FROM
-           (${[...columns, 'patient_id', 'linkage_step'].map((c) => `excluded.${c}`).join(', ')})
+           (${[...columns, ...link].map((c) => `excluded.${c}`).join(', ')})
     RETURNING (xmax = 0) AS inserted
   )
   SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
          count(*) FILTER (WHERE NOT inserted)::int AS updated
     FROM up`;
+};
 
 export const SOURCE_FORMATS: Record<SourceKind, SourceFormat> = {
   hes: {
@@ -261,16 +274,21 @@ export const SOURCE_FORMATS: Record<SourceKind, SourceFormat> = {
     ],
     stageSql: SOCIAL_STAGE,
     table: 'social_care_records',
-    upsertSql: upsert('social_care_records', 'la_code, person_id, start_date', [
-      'la_code',
-      'person_id',
-      'nhs_number',
-      'birth_date',
-      'sex',
-      'postcode',
-      'service_type',
-      'start_date',
-      'end_date',
-    ]),
+    upsertSql: upsert(
+      'social_care_records',
+      'la_code, person_id, start_date',
+      [
+        'la_code',
+        'person_id',
+        'nhs_number',
+        'birth_date',
+        'sex',
+        'postcode',
+        'service_type',
+        'start_date',
+        'end_date',
+      ],
+      true,
+    ),
   },
 };

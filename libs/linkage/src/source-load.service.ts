@@ -116,18 +116,30 @@ export class SourceLoadService {
         `INSERT INTO source_loads (kind, uploaded_by) VALUES ($1, $2) RETURNING id`,
         [kind, actor.id],
       );
-      const { linkedByStep, linked } = await runLinkage(
+      const clients = kind === 'social_care';
+      const { linkedByStep, linked, nhsFromClient, linkFromClient } = await runLinkage(
         exec,
-        `(SELECT row AS id, nhs_number, birth_date, sex, postcode FROM source_stage WHERE reason IS NULL)`,
+        `(SELECT row AS id, nhs_number, birth_date, sex, postcode${clients ? ', la_code, person_id, start_date' : ''}
+            FROM source_stage WHERE reason IS NULL)`,
         this.type1.key,
+        // Social care: a row without an NHS number may take its client's (issue #26).
+        { clients },
       );
       const [{ inserted, updated }] = await exec(format.upsertSql, [id]);
       // Rows this file brought may name people that make earlier step-6 and step-7 links (of either
       // source) doubtful: those are reviewed against the same rule (issue #26), fail closed.
-      const reviewed: Record<string, { changed: number; unlinked: number }> = {};
+      const reviewed: Record<
+        string,
+        { changed: number; unlinked: number; nhsFromClient: number; linkFromClient: number }
+      > = {};
       for (const table of LINKED_SOURCES) {
         const r = await relinkTable(exec, this.type1.key, table, 'demographic');
-        reviewed[table] = { changed: r.changed, unlinked: r.unlinked };
+        reviewed[table] = {
+          changed: r.changed,
+          unlinked: r.unlinked,
+          nhsFromClient: r.nhsFromClient,
+          linkFromClient: r.linkFromClient,
+        };
       }
       const [{ rows, accepted }] = await exec(
         `SELECT count(*)::int AS rows, count(*) FILTER (WHERE reason IS NULL)::int AS accepted FROM source_stage`,
@@ -168,6 +180,8 @@ export class SourceLoadService {
             linked,
             unlinked,
             linkedByStep,
+            nhsFromClient,
+            linkFromClient,
             reviewed,
           },
         },

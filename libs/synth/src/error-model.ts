@@ -8,11 +8,22 @@ export interface ErrorModel {
   hesMissingNhsNumber: number;
   /** Share of social-care people whose NHS_NUMBER is blank on all their rows (person-level). */
   socialCareMissingNhsNumber: number;
+  /**
+   * Of the social-care rows of people who do have an NHS number there, the share on which it is blank
+   * anyway (row-level: the number recorded on some of a client's records and not others). Default 0.
+   */
+  socialCareRowMissingNhsNumber: number;
   /** Share of people whose address in the source differs from the GP one (person-level). */
   hesMoved: number;
   socialCareMoved: number;
   /** Of the movers, the share who moved to another area (the rest move within their area). */
   movedOtherArea: number;
+  /**
+   * Of the social-care movers with two or more records, the share who moved during their care: their
+   * records before a random one are at the GP address (and that area's LA code), the rest at the new
+   * one. Default 0 (a mover's records are all at the new address).
+   */
+  socialCareMovedMidway: number;
   /** Share of people whose DOB has day and month swapped in the source (person-level). */
   hesDobSwapped: number;
   socialCareDobSwapped: number;
@@ -32,9 +43,11 @@ export interface ErrorModel {
 export const DEFAULT_ERROR_MODEL: Readonly<ErrorModel> = Object.freeze({
   hesMissingNhsNumber: 0.05,
   socialCareMissingNhsNumber: 0.4,
+  socialCareRowMissingNhsNumber: 0,
   hesMoved: 0.1,
   socialCareMoved: 0.08,
   movedOtherArea: 0.3,
+  socialCareMovedMidway: 0,
   hesDobSwapped: 0.02,
   socialCareDobSwapped: 0.01,
   hesDobError: 0.01,

@@ -460,6 +460,32 @@ describe('error model (docs/SYNTHETIC_DATA.md)', () => {
     expect(plainTwins).toBeLessThan(5);
   });
 
+  it('social-care clients vary between rows when asked: the NHS number blank on some rows, a move during care', async () => {
+    const errors = {
+      socialCareMissingNhsNumber: 0,
+      socialCareRowMissingNhsNumber: 0.5,
+      socialCareMoved: 1,
+      socialCareMovedMidway: 1,
+    };
+    const dir = await tempDir();
+    await generate({ ...opts, errors, outDir: dir });
+    const rows = csv(await readFile(join(dir, 'social_care.csv'), 'utf8')).slice(1);
+    const blank = rows.filter((r) => r[2] === '').length / rows.length;
+    expect(blank).toBeGreaterThan(0.4);
+    expect(blank).toBeLessThan(0.6);
+    // Clients (LA_CODE + PERSON_ID) with a row carrying the number and a row without; with two postcodes.
+    const clients = new Map<string, string[][]>();
+    for (const r of rows) clients.set(`${r[0]}/${r[1]}`, [...(clients.get(`${r[0]}/${r[1]}`) ?? []), r]);
+    const many = [...clients.values()].filter((c) => c.length > 1);
+    expect(many.filter((c) => c.some((r) => r[2]) && c.some((r) => !r[2])).length).toBeGreaterThan(3);
+    expect(many.filter((c) => new Set(c.map((r) => r[5])).size > 1).length).toBeGreaterThan(3);
+    // The first rows of a client that moved during care are at the GP address: the truth says so.
+    const truth = csv(await readFile(join(dir, 'linkage_truth.csv'), 'utf8')).filter(
+      (t) => t[0] === 'social_care',
+    );
+    expect(truth.filter((t) => !t[4].includes('moved')).length).toBeGreaterThan(3);
+  });
+
   it('refuses unknown keys and shares outside 0 … 1', () => {
     expect(parseErrorModel('twins=0.02, hesMoved=0.2')).toEqual({ twins: 0.02, hesMoved: 0.2 });
     expect(parseErrorModel('')).toEqual({});

@@ -266,6 +266,9 @@ export class SecondaryGenerator {
         ? movedPostcode(rng, p, err.movedOtherArea)
         : p.postcode;
     const la = postcode ? areaOf(postcode).laCode : p.area.laCode;
+    // Knobs that are 0 by default draw nothing, so the default files stay as they were.
+    const rowMissing = (): boolean =>
+      err.socialCareRowMissingNhsNumber > 0 && rng.chance(err.socialCareRowMissingNhsNumber);
     const dob = recordedDob(
       rng,
       p.birthDay,
@@ -283,7 +286,20 @@ export class SecondaryGenerator {
     const starts: number[] = [];
     for (let k = 0; k < records; k++) starts.push(from + rng.int(last - from + 1));
     const distinct = [...new Set(starts)].sort((a, b) => a - b);
+    // Moved during their care: the records before `split` are at the GP address.
+    const split =
+      moved &&
+      postcode &&
+      distinct.length > 1 &&
+      err.socialCareMovedMidway > 0 &&
+      rng.chance(err.socialCareMovedMidway)
+        ? 1 + rng.int(distinct.length - 1)
+        : 0;
     distinct.forEach((start, k) => {
+      const before = k < split;
+      const rowPostcode = before ? p.postcode : postcode;
+      const rowLa = before ? areaOf(p.postcode).laCode : la;
+      const rowNhs = hasNhs && !rowMissing();
       const next = k + 1 < distinct.length ? distinct[k + 1] : undefined;
       const isLast = next === undefined;
       let end = '';
@@ -297,7 +313,7 @@ export class SecondaryGenerator {
       const service = (ageThen < 18 ? CHILD_SERVICES : ADULT_SERVICES).pick(rng).name;
       const startText = this.pop.iso(start);
       this.sinks.socialCare(
-        `${la},${personId},${hasNhs ? p.nhsNumber : ''},${this.pop.iso(dob.day)},${gender},${postcode},${service},${startText},${end}\n`,
+        `${rowLa},${personId},${rowNhs ? p.nhsNumber : ''},${this.pop.iso(dob.day)},${gender},${rowPostcode},${service},${startText},${end}\n`,
       );
       c.socialCareRows++;
       const flags: string[] = [];
@@ -305,11 +321,11 @@ export class SecondaryGenerator {
         c.socialCareUnmatchedRows++;
         flags.push('not_in_gp');
       }
-      if (!hasNhs) {
+      if (!rowNhs) {
         c.socialCareMissingNhsNumber++;
         flags.push('missing_nhs_number');
       }
-      if (moved && postcode) {
+      if (moved && postcode && !before) {
         c.socialCareMovedRows++;
         flags.push('moved');
       }
@@ -319,7 +335,7 @@ export class SecondaryGenerator {
       if (dob.flag) flags.push(dob.flag);
       if (genderMissing) flags.push('sex_not_recorded');
       this.sinks.truth(
-        `social_care,${la}/${personId}/${startText},${p.nhsNumber},${inGp ? 1 : 0},${flags.join('|')}\n`,
+        `social_care,${rowLa}/${personId}/${startText},${p.nhsNumber},${inGp ? 1 : 0},${flags.join('|')}\n`,
       );
     });
   }

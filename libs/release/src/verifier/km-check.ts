@@ -3,6 +3,9 @@ import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 const SLOTS = PERSON_QUASI_IDENTIFIER_COLUMNS.length;
 const NONE = -1;
 
+/** A string's own copy (V8 keeps a substring as a slice of its parent, which it then keeps alive). */
+const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
 /** A growable Int32Array (the persons' and items' columns below). */
 class Ints {
   data = new Int32Array(1024);
@@ -48,11 +51,13 @@ export class KmSets {
    */
   add(person: string | undefined, qi: [string, string][], item: string): void {
     let id = this.items.get(item);
-    if (id === undefined) this.items.set(item, (id = this.items.size));
+    if (id === undefined) this.items.set(flat(item), (id = this.items.size));
     let p = person === undefined ? undefined : this.tokens.get(person);
     if (p === undefined) {
       p = this.head.push(NONE);
-      if (person !== undefined) this.tokens.set(person, p);
+      // A copy of the token, not the slice of the file's text it came as (a slice keeps its whole
+      // chunk of the file alive: every chunk, held through the persons' tokens).
+      if (person !== undefined) this.tokens.set(flat(person), p);
       if ((p + 1) * SLOTS > this.qi.length) {
         const next = new Int32Array(this.qi.length * 2).fill(NONE);
         next.set(this.qi);
@@ -63,7 +68,7 @@ export class KmSets {
       const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
       if (slot < 0) continue;
       let vid = this.values.get(v);
-      if (vid === undefined) this.values.set(v, (vid = this.values.size));
+      if (vid === undefined) this.values.set(flat(v), (vid = this.values.size));
       this.qi[p * SLOTS + slot] = vid;
     }
     for (let e = this.head.data[p]; e !== NONE; e = this.entryNext.data[e])

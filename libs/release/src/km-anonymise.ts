@@ -141,8 +141,9 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   for (const [fi, { dataset: d, fields }] of files.entries()) {
     const s = DATASET_SQL[d];
     const columns = [...new Set(kmItemFields(d, fields).flatMap((f) => KM_ITEM_FIELDS[d][f].columns))];
+    // A date's month through `timestamp` (no time zone arithmetic, as through `timestamptz`).
     const select = columns.map((c) =>
-      DATE_FIELDS.has(c) ? `date_trunc('month', x.${c})::date AS ${c}` : `x.${c}`,
+      DATE_FIELDS.has(c) ? `date_trunc('month', x.${c}::timestamp)::date AS ${c}` : `x.${c}`,
     );
     const locField = LOCATION_QI_FIELD[d];
     const kept =

@@ -49,8 +49,10 @@ export interface KmResult {
   generalisedByFile: Record<string, number>;
   /** Rows kept whose dates (item periods) are released as year-month, year, or `*`. */
   periodRows: Record<string, number>;
-  /** Lattice passes run (one per node tried by some class). */
+  /** Exact counting passes run (one per node some class counted). */
   passes: number;
+  /** Lower-bound passes run (one per node the open classes were bounded at). */
+  boundPasses: number;
 }
 
 /** A file whose removed rows would exceed the cap (the worst one). */
@@ -59,6 +61,15 @@ export interface KmMiss {
   k: number;
   m: number;
 }
+
+/**
+ * How the stage searches. `prune` (the default) skips, per class, the nodes whose m = 1 lower bound
+ * already breaks the cap, and counts no pair that inclusion-exclusion proves carried by k persons;
+ * off, every class counts every node in order until one fits and every pair (the first version's
+ * search: the reference the equality test compares with, the choice and the removals must be the
+ * same).
+ */
+export const KM_SEARCH = { prune: true };
 
 const nodeName = (i: number) => `${CODE_LEVELS[KM_NODES[i].code]}/${PERIOD_LEVELS[KM_NODES[i].period]}`;
 
@@ -73,9 +84,12 @@ const nodeName = (i: number) => `${CODE_LEVELS[KM_NODES[i].code]}/${PERIOD_LEVEL
  *    with row counts, numbered through a small dictionary (`_t_<dataset>`); every node's item of
  *    every tuple (`_map`, one table for the whole lattice);
  * 3. **each class chooses its own node** (local recoding): the classes still open try the next
- *    node of `KM_NODES` together — supports (persons) and rows per class and item (`_sup`), items of
+ *    node of `KM_NODES` together — first a cheap m = 1 lower bound (persons per tuple summed per
+ *    item: a class whose sure removals break the cap skips the node uncounted), then for the others
+ *    supports (persons) and rows per class and item (`_sup`), items of
  *    fewer than k persons gone (m = 1); for the classes whose m = 1 removals are within the cap,
- *    sets of 2…m among each person's items still live, a set of fewer than k persons losing its
+ *    sets of 2…m among each person's items still live (pairs that inclusion-exclusion proves
+ *    carried by k persons not counted), a set of fewer than k persons losing its
  *    least supported item for the class — and a class whose removals, per file, stay within
  *    `maxShare` of its rows of that file keeps the node. The last node (every code and period `*`)
  *    takes the classes left. A big class keeps dates to the month where a small one needs years;
@@ -99,7 +113,8 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   // The temp view was made before the columns (k-anonymity's `ksup` among them) were added.
   await q(`CREATE OR REPLACE TEMP VIEW rp AS SELECT * FROM ${input.workRp}`);
 
-  // 1. Classes: the released quasi-identifiers at the chosen levels (constants where not released).
+  // 1. Classes: the released quasi-identifiers at the chosen levels (constants where not released);
+  //    each person numbered (`pn`, in scan order: no sort), so that later steps group integers.
   const l = levelSql(input.kLevels);
   const qi = input.qi;
   const cls = [
@@ -110,42 +125,52 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   ].join(` || '|' || `);
   const bits = files.reduce((b, d) => b | FILE_BIT[d.dataset], 0);
   await q(`CREATE UNLOGGED TABLE ${T}_cls AS
-    SELECT c.nhs, n.cls FROM (SELECT rp.nhs, (${cls}) COLLATE "C" AS ct FROM rp
-                               WHERE rp.excl IS NULL AND rp.files & ${bits} <> 0) c
+    SELECT c.nhs, (row_number() OVER ())::int AS pn, n.cls
+      FROM (SELECT rp.nhs, (${cls}) COLLATE "C" AS ct FROM rp
+             WHERE rp.excl IS NULL AND rp.files & ${bits} <> 0) c
       JOIN (SELECT ct, (row_number() OVER (ORDER BY ct))::int AS cls FROM (
               SELECT DISTINCT (${cls}) COLLATE "C" AS ct FROM rp WHERE rp.excl IS NULL AND rp.files & ${bits} <> 0) d) n
         ON n.ct = c.ct`);
   await q(`ANALYZE ${T}_cls`);
 
-  // 2. Base tuples per person and file, one scan of each file's rows.
+  // 2. Base tuples per person and file, one scan of each file's rows grouped by hashing; the
+  //    tuples numbered through a small dictionary made from them (a hashed DISTINCT) and found
+  //    again by a hash join on the values (no window sort over the persons' rows).
   const locLevel = (d: Dataset) => input.kLevels.location?.[d];
   const parts: string[] = [];
   for (const [fi, { dataset: d, fields }] of files.entries()) {
     const s = DATASET_SQL[d];
     const columns = [...new Set(kmItemFields(d, fields).flatMap((f) => KM_ITEM_FIELDS[d][f].columns))];
+    // A date's month through `timestamp` (no time zone arithmetic, as through `timestamptz`).
     const select = columns.map((c) =>
-      DATE_FIELDS.has(c) ? `date_trunc('month', x.${c})::date AS ${c}` : `x.${c}`,
+      DATE_FIELDS.has(c) ? `date_trunc('month', x.${c}::timestamp)::date AS ${c}` : `x.${c}`,
     );
     const locField = LOCATION_QI_FIELD[d];
     const kept =
       locField && fields.includes(locField) ? pairKept(d, s.event[locField].expr, locLevel(d) ?? 2) : 'true';
-    // Text columns sorted in "C" order (byte order: several times faster than the locale's).
-    const tuple = columns.length
-      ? columns.map((c) => (DATE_FIELDS.has(c) ? c : `${c} COLLATE "C"`)).join(', ')
-      : '1';
-    await q(`CREATE UNLOGGED TABLE ${T}_b${fi} AS
-      SELECT r.*, (dense_rank() OVER (ORDER BY ${tuple}))::int AS t FROM (
-        SELECT c.nhs, c.cls, ${[...select, 'count(*)::bigint AS n'].join(', ')}
-          FROM ${s.from} JOIN ${T}_cls c ON c.nhs = rp.nhs
+    // The tuples first (a small dictionary: one hashed DISTINCT over the file's rows in range), then
+    // the persons' rows grouped by person and tuple number (integers), the tuple found by a hash
+    // join on the values (a stand-in for NULL that no value takes: a missing date or code is a
+    // value too).
+    await q(`CREATE UNLOGGED TABLE ${T}_t${fi} AS
+      SELECT (row_number() OVER ())::int AS t${columns.length ? `, ${columns.join(', ')}` : ''}
+        FROM (SELECT DISTINCT ${columns.length ? select.join(', ') : '1'} FROM ${s.table} x
+               WHERE ${dateFilter(s.date, input.range)}) d`);
+    await q(`ANALYZE ${T}_t${fi}`);
+    const key = (c: string, v: string) =>
+      DATE_FIELDS.has(c) ? `coalesce(${v}, DATE 'infinity')` : `coalesce(${v}::text, chr(2))`;
+    const on = columns.length
+      ? columns
+          .map((c, i) => `${key(c, `d.${c}`)} = ${key(c, select[i].replace(/ AS \w+$/, ''))}`)
+          .join(' AND ')
+      : 'true';
+    parts.push(`SELECT c.pn, c.cls, ${fi}::smallint AS ds, d.t, count(*)::bigint AS n
+          FROM ${s.from} JOIN ${T}_cls c ON c.nhs = rp.nhs JOIN ${T}_t${fi} d ON ${on}
          WHERE ${dateFilter(s.date, input.range)} AND NOT ${s.blockedOwn} AND rp.files & ${FILE_BIT[d]} <> 0
            AND ${kept}
-         GROUP BY ${[1, 2, ...columns.map((_, i) => i + 3)].join(', ')}) r`);
-    await q(`CREATE UNLOGGED TABLE ${T}_t${fi} AS
-      SELECT DISTINCT t${columns.length ? `, ${columns.join(', ')}` : ''} FROM ${T}_b${fi}`);
-    parts.push(`SELECT nhs, cls, ${fi}::smallint AS ds, t, n FROM ${T}_b${fi}`);
+         GROUP BY 1, 2, 4`);
   }
   await q(`CREATE UNLOGGED TABLE ${T}_base AS ${parts.join(' UNION ALL ')}`);
-  await q(`DROP TABLE ${files.map((_, fi) => `${T}_b${fi}`).join(', ')}`);
   await q(`ANALYZE ${T}_base`);
   // Every node's item of every tuple: text as the shards compute it, numbered.
   await q(`CREATE UNLOGGED TABLE ${T}_map AS
@@ -159,69 +184,63 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
             })} AS text FROM ${T}_t${fi} x`,
         ),
     ).join(' UNION ALL ')}) m`);
-  await q(`CREATE INDEX ON ${T}_map (node, ds, t)`);
+  await q(`ANALYZE ${T}_map`);
   // Rows per class and file: each class's budget.
   await q(`CREATE UNLOGGED TABLE ${T}_rows AS
     SELECT cls, ds, sum(n)::bigint AS n FROM ${T}_base GROUP BY 1, 2`);
-  await q(`CREATE UNLOGGED TABLE ${T}_open AS SELECT DISTINCT cls FROM ${T}_rows`);
+  await q(`ANALYZE ${T}_rows`);
   await q(`CREATE UNLOGGED TABLE ${T}_choice (cls int PRIMARY KEY, node smallint NOT NULL)`);
   await q(`CREATE UNLOGGED TABLE ${T}_gone (cls int NOT NULL, item int NOT NULL)`);
 
-  // 3. Up the lattice, the open classes together.
+  // 3. Each class takes the first node of `KM_NODES` that keeps its removals (m = 1 and sets) of
+  //    each file within the cap; the open classes go up the lattice together. At each node, a
+  //    cheap m = 1 lower bound first: a class's persons per tuple (exact: the base has a row per
+  //    person and tuple) summed over the tuples of an item is at least the item's persons (a person
+  //    with two tuples of the item counts twice), so an item under k by that sum is under k, and its
+  //    rows leave at m = 1 and at every m. A class whose sure removals already break a file's budget
+  //    skips the node without counting it; the others count it exactly (`kmRound`: persons per item,
+  //    then the sets), and take it if it fits. The choice is that of counting every node (the bound
+  //    only skips nodes that would fail): `KM_SEARCH.prune = false` does that, and a test compares
+  //    them. The last node takes every class left.
   const last = KM_NODES.length - 1;
+  await q(`CREATE UNLOGGED TABLE ${T}_open AS SELECT DISTINCT cls FROM ${T}_rows`);
+  await q(`CREATE UNLOGGED TABLE ${T}_n AS SELECT cls, count(*)::int + $1 AS nk FROM ${T}_cls GROUP BY cls`, [
+    k,
+  ]);
   let passes = 0;
-  // A class is within budget when no file loses more than its share of the class's rows of it.
-  const settled = `SELECT r.cls FROM ${T}_rows r LEFT JOIN (
-        SELECT s.cls, s.ds, sum(s.n) AS n FROM ${T}_sup s JOIN ${T}_g g ON g.cls = s.cls AND g.item = s.item
-         GROUP BY 1, 2) x ON x.cls = r.cls AND x.ds = r.ds
-      WHERE r.cls IN (SELECT cls FROM ${T}_open)
-      GROUP BY r.cls HAVING bool_and(coalesce(x.n, 0) <= floor(r.n * $1::float8))`;
+  let bounds = 0;
   for (let node = 0; node <= last; node++) {
-    const [{ open }] = await q<{ open: string }>(`SELECT count(*)::bigint AS open FROM ${T}_open`);
+    const [{ n: open }] = await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_open`);
     if (Number(open) === 0) break;
-    passes++;
-    await q(`DROP TABLE IF EXISTS ${T}_sup, ${T}_g, ${T}_ok`);
-    // Supports (persons) and rows per class and item at the node, in one aggregate over the
-    // persons' items (not materialised: only the classes that reach the sets need them).
-    await q(`CREATE UNLOGGED TABLE ${T}_sup AS
-      SELECT cls, ds, item, count(*)::int AS persons, sum(n)::bigint AS n FROM (
-        SELECT b.nhs, b.cls, b.ds, m.item, sum(b.n) AS n FROM ${T}_base b
-          JOIN ${T}_map m ON m.node = ${node} AND m.ds = b.ds AND m.t = b.t
-         WHERE b.cls IN (SELECT cls FROM ${T}_open)
-         GROUP BY 1, 2, 3, 4) i
-       GROUP BY 1, 2, 3`);
-    await q(`CREATE UNLOGGED TABLE ${T}_g AS SELECT cls, item FROM ${T}_sup WHERE persons < $1`, [k]);
-    if (m > 1) {
-      // Sets only where m = 1 left the class within budget (else the node is lost anyway; the
-      // last node takes every class left).
+    await q(`DROP TABLE IF EXISTS ${T}_cand`);
+    if (KM_SEARCH.prune && node < last) {
+      bounds++;
       await q(
-        `CREATE UNLOGGED TABLE ${T}_ok AS ${node < last ? settled : `SELECT cls FROM ${T}_open`}`,
-        node < last ? [maxShare] : [],
+        `CREATE UNLOGGED TABLE ${T}_cand AS
+        SELECT o.cls, ${node}::smallint AS node FROM ${T}_open o WHERE NOT EXISTS (
+          SELECT 1 FROM (SELECT i.cls, i.ds, sum(i.n) FILTER (WHERE i.u < $1) AS n FROM (
+                  SELECT b.cls, b.ds, m.item, count(*) AS u, sum(b.n) AS n FROM ${T}_base b
+                    JOIN ${T}_map m ON m.node = ${node} AND m.ds = b.ds AND m.t = b.t
+                   WHERE b.cls IN (SELECT cls FROM ${T}_open)
+                   GROUP BY 1, 2, 3) i GROUP BY 1, 2) x
+            JOIN ${T}_rows r ON r.cls = x.cls AND r.ds = x.ds
+           WHERE x.cls = o.cls AND x.n > floor(r.n * $2::float8))`,
+        [k, maxShare],
       );
-      await q(`DROP TABLE IF EXISTS ${T}_live`);
-      await q(`CREATE UNLOGGED TABLE ${T}_live AS
-        SELECT DISTINCT b.nhs, b.cls, m.item FROM ${T}_base b
-          JOIN ${T}_map m ON m.node = ${node} AND m.ds = b.ds AND m.t = b.t
-         WHERE b.cls IN (SELECT cls FROM ${T}_ok)
-           AND NOT EXISTS (SELECT 1 FROM ${T}_g g WHERE g.cls = b.cls AND g.item = m.item)`);
-      await q(`ANALYZE ${T}_live`);
-      for (let size = 2; size <= m; size++) await smallSets(q, T, size, k);
-    }
-    const take = node === last ? `SELECT cls FROM ${T}_open` : `SELECT cls FROM (${settled}) s`;
-    await q(`CREATE TEMP TABLE rel_km_take ON COMMIT DROP AS ${take}`, node === last ? [] : [maxShare]);
-    await q(`INSERT INTO ${T}_choice SELECT cls, ${node} FROM rel_km_take`);
-    await q(
-      `INSERT INTO ${T}_gone SELECT g.cls, g.item FROM ${T}_g g WHERE g.cls IN (SELECT cls FROM rel_km_take)`,
-    );
-    await q(`DELETE FROM ${T}_open WHERE cls IN (SELECT cls FROM rel_km_take)`);
-    await q(`DROP TABLE rel_km_take`);
+    } else await q(`CREATE UNLOGGED TABLE ${T}_cand AS SELECT cls, ${node}::smallint AS node FROM ${T}_open`);
+    const [{ n: cand }] = await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_cand`);
+    if (Number(cand) === 0) continue;
+    await q(`ANALYZE ${T}_cand`);
+    passes++;
+    await kmRound(q, T, { k, m, maxShare, last });
+    await q(`DELETE FROM ${T}_open o USING ${T}_choice ch WHERE ch.cls = o.cls`);
   }
 
   // 4. The persons' levels and the items gone for their class, as the shards compute them.
   const codeOf = `(ARRAY[${KM_NODES.map((n) => n.code).join(', ')}]::smallint[])[ch.node + 1]`;
   const periodOf = `(ARRAY[${KM_NODES.map((n) => n.period).join(', ')}]::smallint[])[ch.node + 1]`;
   await q(`CREATE UNLOGGED TABLE ${T}_fin AS
-    SELECT b.nhs, b.cls, b.ds, b.n, ch.node, m.text, m.text <> m0.text AS generalised,
+    SELECT b.pn, b.cls, b.ds, b.n, ch.node, m.item, m.item <> m0.item AS generalised,
            (g.cls IS NOT NULL) AS gone
       FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
       JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
@@ -229,7 +248,9 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
       LEFT JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item`);
   await q(`UPDATE ${input.workRp} w SET kmc = ${codeOf}, kmp = ${periodOf}, kmgone = f.gone
       FROM ${T}_cls c JOIN ${T}_choice ch ON ch.cls = c.cls
-      LEFT JOIN (SELECT nhs, array_agg(DISTINCT text) AS gone FROM ${T}_fin WHERE gone GROUP BY nhs) f ON f.nhs = c.nhs
+      LEFT JOIN (SELECT f.pn, array_agg(DISTINCT i.text) AS gone FROM ${T}_fin f
+                   JOIN (SELECT DISTINCT item, text FROM ${T}_map) i ON i.item = f.item
+                  WHERE f.gone GROUP BY f.pn) f ON f.pn = c.pn
      WHERE w.nhs = c.nhs AND w.excl IS NULL`);
 
   // 5. What it cost, per file and node; the cap.
@@ -259,7 +280,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   ))
     classesByNode[nodeName(r.node)] = Number(r.n);
   await q(
-    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_rows, ${T}_open, ${T}_choice, ${T}_gone, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live, ${T}_fin, ${files
+    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_rows, ${T}_open, ${T}_cand, ${T}_pi, ${T}_choice, ${T}_gone, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live, ${T}_n, ${T}_fin, ${files
       .map((_, fi) => `${T}_t${fi}`)
       .join(', ')}`,
   );
@@ -281,7 +302,57 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
     generalisedByFile,
     periodRows,
     passes,
+    boundPasses: bounds,
   };
+}
+
+/**
+ * One round of the search: each class of `_cand` counts its node. Supports (persons) and rows per
+ * class and item at the node, in one aggregate over the persons' items; items of fewer than k
+ * persons gone (m = 1); for the classes whose m = 1 removals stay within the cap (the others fail
+ * at this node: the sets only remove more), sets of 2…m. A class within budget, or at the last node
+ * (which takes whatever it costs: the file's cap is checked at the end), takes the node and its items
+ * gone (`_choice`, `_gone`).
+ */
+async function kmRound(
+  q: Query,
+  T: string,
+  o: { k: number; m: number; maxShare: number; last: number },
+): Promise<void> {
+  await q(`DROP TABLE IF EXISTS ${T}_pi, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live`);
+  // Each person's items at their class's node (rows per item), once for the supports and the sets.
+  await q(`CREATE UNLOGGED TABLE ${T}_pi AS
+    SELECT b.pn, b.cls, b.ds, m.item, sum(b.n)::bigint AS n FROM ${T}_base b JOIN ${T}_cand c ON c.cls = b.cls
+      JOIN ${T}_map m ON m.node = c.node AND m.ds = b.ds AND m.t = b.t
+     GROUP BY 1, 2, 3, 4`);
+  await q(`CREATE UNLOGGED TABLE ${T}_sup AS
+    SELECT cls, ds, item, count(*)::int AS persons, sum(n)::bigint AS n FROM ${T}_pi GROUP BY 1, 2, 3`);
+  await q(`ANALYZE ${T}_sup`);
+  await q(`CREATE UNLOGGED TABLE ${T}_g AS SELECT cls, item FROM ${T}_sup WHERE persons < $1`, [o.k]);
+  // A class is within budget when no file loses more than its share of the class's rows of it.
+  const settled = `SELECT r.cls FROM ${T}_rows r JOIN ${T}_cand c ON c.cls = r.cls LEFT JOIN (
+        SELECT s.cls, s.ds, sum(s.n) AS n FROM ${T}_sup s JOIN ${T}_g g ON g.cls = s.cls AND g.item = s.item
+         GROUP BY 1, 2) x ON x.cls = r.cls AND x.ds = r.ds
+      GROUP BY r.cls HAVING bool_and(coalesce(x.n, 0) <= floor(r.n * $1::float8)) OR min(c.node) = ${o.last}`;
+  if (o.m > 1) {
+    await q(`CREATE UNLOGGED TABLE ${T}_ok AS ${settled}`, [o.maxShare]);
+    // Each person's items still live, with the item's persons in the class.
+    await q(
+      `CREATE UNLOGGED TABLE ${T}_live AS
+      SELECT i.pn, i.cls, i.item, s.persons AS p FROM ${T}_pi i
+        JOIN ${T}_sup s ON s.cls = i.cls AND s.item = i.item
+       WHERE i.cls IN (SELECT cls FROM ${T}_ok) AND s.persons >= $1`,
+      [o.k],
+    );
+    await q(`ANALYZE ${T}_live`);
+    for (let size = 2; size <= o.m; size++) await smallSets(q, T, size, o.k);
+  }
+  await q(`CREATE TEMP TABLE rel_km_take ON COMMIT DROP AS ${settled}`, [o.maxShare]);
+  await q(
+    `INSERT INTO ${T}_choice SELECT c.cls, c.node FROM ${T}_cand c JOIN rel_km_take t ON t.cls = c.cls`,
+  );
+  await q(`INSERT INTO ${T}_gone SELECT g.cls, g.item FROM ${T}_g g JOIN rel_km_take t ON t.cls = g.cls`);
+  await q(`DROP TABLE rel_km_take`);
 }
 
 /**
@@ -291,10 +362,34 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
  */
 async function smallSets(q: Query, T: string, size: number, k: number): Promise<void> {
   if (size > 2) await q(`DELETE FROM ${T}_live l USING ${T}_g g WHERE g.cls = l.cls AND g.item = l.item`);
+  if (size === 2) {
+    // Pairs. Two items of p and p' persons among the N persons of a class (`_n`: N + k) are
+    // carried together by at least p + p' - N of them (inclusion-exclusion): a pair with
+    // p + p' >= N + k is carried by k or more and is not counted. Items of at least (N + k) / 2
+    // persons are never both in a pair counted, so only pairs with a rarer item are enumerated.
+    await q(
+      `INSERT INTO ${T}_g
+       SELECT DISTINCT v.cls, CASE WHEN v.p0 < v.p1 THEN v.i0 ELSE v.i1 END
+         FROM (SELECT a0.cls, least(a0.item, a1.item) AS i0, greatest(a0.item, a1.item) AS i1,
+                      min(CASE WHEN a0.item < a1.item THEN a0.p ELSE a1.p END) AS p0,
+                      min(CASE WHEN a0.item < a1.item THEN a1.p ELSE a0.p END) AS p1
+                 FROM ${T}_live a0 JOIN ${T}_n n ON n.cls = a0.cls
+                 JOIN ${T}_live a1 ON a1.pn = a0.pn AND a1.item <> a0.item
+                WHERE ${
+                  KM_SEARCH.prune
+                    ? `2 * a0.p < n.nk AND (2 * a1.p >= n.nk OR a1.item > a0.item) AND a0.p + a1.p < n.nk`
+                    : `a1.item > a0.item`
+                }
+                GROUP BY 1, 2, 3
+               HAVING count(*) < $1) v`,
+      [k],
+    );
+    return;
+  }
   const alias = Array.from({ length: size }, (_, i) => `a${i}`);
   const joins = alias
     .slice(1)
-    .map((a, i) => `JOIN ${T}_live ${a} ON ${a}.nhs = a0.nhs AND ${a}.item > ${alias[i]}.item`)
+    .map((a, i) => `JOIN ${T}_live ${a} ON ${a}.pn = a0.pn AND ${a}.item > ${alias[i]}.item`)
     .join(' ');
   const sups = alias
     .map((_, i) => `JOIN ${T}_sup s${i} ON s${i}.cls = v.cls AND s${i}.item = v.i${i}`)

@@ -297,7 +297,7 @@ export async function checkDatasetFile(
       if (f[c] !== '' && !(tier === 'anonymised' ? ANON_PERIOD : YEAR_MONTH).test(f[c]))
         fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
     kmItems?.add(
-      person ?? `${name}:${i}`,
+      person,
       qiCols.map((c) => [header[c], f[c]]),
       [name, ...itemCols.map((c) => f[c])].join('\u0001'),
     );

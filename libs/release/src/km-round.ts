@@ -1,0 +1,115 @@
+/**
+ * One round of the kᵐ search (km-anonymise.ts runs the rounds): the persons' items of the classes
+ * counting a node, their supports, the items gone at m = 1 and the small sets of 2…m.
+ */
+import type { Query } from './engine/context';
+
+/**
+ * How the stage searches. `prune` (the default) skips, per class, the nodes whose m = 1 lower bound
+ * already breaks the cap, and counts no pair that inclusion-exclusion proves carried by k persons;
+ * off, every class counts every node in order until one fits and every pair (the first version's
+ * search: the reference the equality test compares with, the choice and the removals must be the
+ * same).
+ */
+export const KM_SEARCH = { prune: true };
+
+/**
+ * One round of the search: each class of `_cand` counts its node. Supports (persons) and rows per
+ * class and item at the node, in one aggregate over the persons' items; items of fewer than k
+ * persons gone (m = 1); for the classes whose m = 1 removals stay within the cap (the others fail
+ * at this node: the sets only remove more), sets of 2…m. A class within budget, or at the last node
+ * (which takes whatever it costs: the file's cap is checked at the end), takes the node and its items
+ * gone (`_choice`, `_gone`).
+ */
+export async function kmRound(
+  q: Query,
+  T: string,
+  o: { k: number; m: number; maxShare: number; last: number },
+): Promise<void> {
+  await q(`DROP TABLE IF EXISTS ${T}_pi, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live`);
+  // Each person's items at their class's node (rows per item), once for the supports and the sets.
+  await q(`CREATE UNLOGGED TABLE ${T}_pi AS
+    SELECT b.pn, b.cls, b.ds, m.item, sum(b.n)::bigint AS n FROM ${T}_base b JOIN ${T}_cand c ON c.cls = b.cls
+      JOIN ${T}_map m ON m.node = c.node AND m.ds = b.ds AND m.t = b.t
+     GROUP BY 1, 2, 3, 4`);
+  await q(`CREATE UNLOGGED TABLE ${T}_sup AS
+    SELECT cls, ds, item, count(*)::int AS persons, sum(n)::bigint AS n FROM ${T}_pi GROUP BY 1, 2, 3`);
+  await q(`ANALYZE ${T}_sup`);
+  await q(`CREATE UNLOGGED TABLE ${T}_g AS SELECT cls, item FROM ${T}_sup WHERE persons < $1`, [o.k]);
+  // A class is within budget when no file loses more than its share of the class's rows of it.
+  const settled = `SELECT r.cls FROM ${T}_rows r JOIN ${T}_cand c ON c.cls = r.cls LEFT JOIN (
+        SELECT s.cls, s.ds, sum(s.n) AS n FROM ${T}_sup s JOIN ${T}_g g ON g.cls = s.cls AND g.item = s.item
+         GROUP BY 1, 2) x ON x.cls = r.cls AND x.ds = r.ds
+      GROUP BY r.cls HAVING bool_and(coalesce(x.n, 0) <= floor(r.n * $1::float8)) OR min(c.node) = ${o.last}`;
+  if (o.m > 1) {
+    await q(`CREATE UNLOGGED TABLE ${T}_ok AS ${settled}`, [o.maxShare]);
+    // Each person's items still live, with the item's persons in the class.
+    await q(
+      `CREATE UNLOGGED TABLE ${T}_live AS
+      SELECT i.pn, i.cls, i.item, s.persons AS p FROM ${T}_pi i
+        JOIN ${T}_sup s ON s.cls = i.cls AND s.item = i.item
+       WHERE i.cls IN (SELECT cls FROM ${T}_ok) AND s.persons >= $1`,
+      [o.k],
+    );
+    await q(`ANALYZE ${T}_live`);
+    for (let size = 2; size <= o.m; size++) await smallSets(q, T, size, o.k);
+  }
+  await q(`CREATE TEMP TABLE rel_km_take ON COMMIT DROP AS ${settled}`, [o.maxShare]);
+  await q(
+    `INSERT INTO ${T}_choice SELECT c.cls, c.node FROM ${T}_cand c JOIN rel_km_take t ON t.cls = c.cls`,
+  );
+  await q(`INSERT INTO ${T}_gone SELECT g.cls, g.item FROM ${T}_g g JOIN rel_km_take t ON t.cls = g.cls`);
+  await q(`DROP TABLE rel_km_take`);
+}
+
+/**
+ * Sets of `size` items among the items each person of a class in `_ok` still carries (`_live`):
+ * a set of fewer than k persons loses its least supported item (ties: the greater item) for the
+ * whole class. Only items that survived the smaller sets take part, so the pairs stay few.
+ */
+async function smallSets(q: Query, T: string, size: number, k: number): Promise<void> {
+  if (size > 2) await q(`DELETE FROM ${T}_live l USING ${T}_g g WHERE g.cls = l.cls AND g.item = l.item`);
+  if (size === 2) {
+    // Pairs. Two items of p and p' persons among the N persons of a class (`_n`: N + k) are
+    // carried together by at least p + p' - N of them (inclusion-exclusion): a pair with
+    // p + p' >= N + k is carried by k or more and is not counted. Items of at least (N + k) / 2
+    // persons are never both in a pair counted, so only pairs with a rarer item are enumerated.
+    await q(
+      `INSERT INTO ${T}_g
+       SELECT DISTINCT v.cls, CASE WHEN v.p0 < v.p1 THEN v.i0 ELSE v.i1 END
+         FROM (SELECT a0.cls, least(a0.item, a1.item) AS i0, greatest(a0.item, a1.item) AS i1,
+                      min(CASE WHEN a0.item < a1.item THEN a0.p ELSE a1.p END) AS p0,
+                      min(CASE WHEN a0.item < a1.item THEN a1.p ELSE a0.p END) AS p1
+                 FROM ${T}_live a0 JOIN ${T}_n n ON n.cls = a0.cls
+                 JOIN ${T}_live a1 ON a1.pn = a0.pn AND a1.item <> a0.item
+                WHERE ${
+                  KM_SEARCH.prune
+                    ? `2 * a0.p < n.nk AND (2 * a1.p >= n.nk OR a1.item > a0.item) AND a0.p + a1.p < n.nk`
+                    : `a1.item > a0.item`
+                }
+                GROUP BY 1, 2, 3
+               HAVING count(*) < $1) v`,
+      [k],
+    );
+    return;
+  }
+  const alias = Array.from({ length: size }, (_, i) => `a${i}`);
+  const joins = alias
+    .slice(1)
+    .map((a, i) => `JOIN ${T}_live ${a} ON ${a}.pn = a0.pn AND ${a}.item > ${alias[i]}.item`)
+    .join(' ');
+  const sups = alias
+    .map((_, i) => `JOIN ${T}_sup s${i} ON s${i}.cls = v.cls AND s${i}.item = v.i${i}`)
+    .join(' ');
+  await q(
+    `INSERT INTO ${T}_g
+     SELECT DISTINCT v.cls, (SELECT w.it FROM (VALUES ${alias
+       .map((_, i) => `(v.i${i}, s${i}.persons)`)
+       .join(', ')}) w(it, p) ORDER BY w.p, w.it DESC LIMIT 1)
+       FROM (SELECT a0.cls, ${alias.map((a, i) => `${a}.item AS i${i}`).join(', ')}
+               FROM ${T}_live a0 ${joins}
+              GROUP BY 1, ${alias.map((_, i) => i + 2).join(', ')}
+             HAVING count(*) < $1) v ${sups}`,
+    [k],
+  );
+}

@@ -120,6 +120,29 @@ describe('the three routes over 50 ms (#21): cheaper at the root, same answers',
     await t.http.get(`/api/bids/${bid.id}/events`).set(panel.auth).expect(404);
   });
 
+  it('the bids list and a bid: callers missing together share one read (its p99 was the herd at each expiry)', async () => {
+    const bid = await t.factory.bid('submitted');
+    const auth = bid.researcher.auth;
+    // The change feed listening (the cache keeps nothing before), on another page of the list.
+    await cachedOn(/\bbids\b/, () => t.http.get('/api/bids?limit=20').set(auth).expect(200));
+    for (const path of ['/api/bids?limit=7', `/api/bids/${bid.id}`]) {
+      // A page (a bid) never read before: 32 callers at once miss together.
+      const [answers, seen] = await queriesOn(/\bbids\b/, () =>
+        Promise.all(Array.from({ length: 32 }, () => t.http.get(path).set(auth).expect(200))),
+      );
+      expect(seen).toHaveLength(1);
+      expect(new Set(answers.map((r) => r.text)).size).toBe(1);
+    }
+    // A change by SQL: the next callers read it, not the page read before it.
+    await t.sql.query(`UPDATE bids SET title = 'Renamed by hand' WHERE id = $1`, [bid.id]);
+    for (let i = 0; i < 100; i++) {
+      const res = await t.http.get(`/api/bids/${bid.id}`).set(auth).expect(200);
+      if (res.body.title === 'Renamed by hand') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the change was never seen');
+  });
+
   it('the catalogue: one query, then kept; a change by SQL is visible at once', async () => {
     const r = await t.as('researcher');
     const get = () => t.http.get('/api/datasets').set(r.auth).expect(200);

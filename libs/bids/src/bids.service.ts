@@ -172,9 +172,14 @@ export class BidsService {
   async list(user: Principal, q: ListBidsQueryDto): Promise<BidPage> {
     const scope = visibleBidsWhere(user, 1);
     const key = `list|${scope.params.join('|')}|${q.state ?? ''}|${q.limit}|${q.page}`;
-    const hit = this.reads.get(key) as BidPage | undefined;
-    if (hit) return hit;
-    const begun = q.limit <= MAX_CACHED_PAGE ? this.reads.begin() : undefined;
+    return this.reads.read(
+      key,
+      () => this.readPage(scope, q),
+      q.limit <= MAX_CACHED_PAGE,
+    ) as Promise<BidPage>;
+  }
+
+  private async readPage(scope: ReturnType<typeof visibleBidsWhere>, q: ListBidsQueryDto): Promise<BidPage> {
     const where = `${scope.sql} AND ($3::text IS NULL OR b.state = $3)`;
     // One round trip for the total and the page with each bid's latest agreement (a page past the
     // end still needs the total): the count and the page read only the bids they need, by index.
@@ -190,21 +195,14 @@ export class BidsService {
     );
     const total = (rows[0]?.total as number) ?? 0;
     assertPageInRange(q.page, q.limit, total);
-    const page = { items: rows[0]?.id ? rows.map((r) => bidFromRow(r)) : [], total };
-    this.reads.set(key, page, begun);
-    return page;
+    return { items: rows[0]?.id ? rows.map((r) => bidFromRow(r)) : [], total };
   }
 
   /** A bid the caller may read, or 404 (also for another organisation's bid). */
   async get(user: Principal, id: string): Promise<Readonly<BidWithAgreement>> {
     const scope = visibleBidsWhere(user, 2);
     const key = `bid|${id}|${scope.params.join('|')}`;
-    const hit = this.reads.get(key) as BidWithAgreement | undefined;
-    if (hit) return hit;
-    const begun = this.reads.begin();
-    const bid = await this.readBid(this.db.manager, id, scope);
-    this.reads.set(key, bid, begun);
-    return bid;
+    return this.reads.read(key, () => this.readBid(this.db.manager, id, scope)) as Promise<BidWithAgreement>;
   }
 
   /**
@@ -246,37 +244,34 @@ export class BidsService {
   async eventsBody(user: Principal, id: string): Promise<Buffer> {
     const scope = visibleBidsWhere(user, 2);
     const key = `events|${id}|${scope.params.join('|')}|${user.organisationId ?? ''}`;
-    const hit = this.reads.get(key) as Buffer | undefined;
-    if (hit) return hit;
-    const begun = this.reads.begin();
-    const common = `'id', e.id::text, 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                    'action', e.action`;
-    const states = `'fromState', e.from_state, 'toState', e.to_state, 'remarks', e.remarks`;
-    const [row] = await this.db.query(
-      `WITH v AS (
-         SELECT b.id, ($${scope.params.length + 2}::boolean
-                       AND b.organisation_id IS DISTINCT FROM $${scope.params.length + 3}::uuid) AS internals
-           FROM bids b WHERE b.id = $1 AND ${scope.sql})
-       SELECT (SELECT coalesce(json_agg(
-                 CASE WHEN v.internals
-                   THEN json_build_object(${common}, 'actorId', e.actor_id, 'actorRoles', e.actor_roles,
-                          ${states}, 'internalNotes', e.internal_notes, 'details', e.details)
-                   WHEN e.action = ANY($${scope.params.length + 4}::text[])
-                   THEN json_build_object(${common}, 'actorId', NULL, 'actorRoles', ARRAY['panel_member'],
-                          ${states}, 'details', e.details)
-                   ELSE json_build_object(${common}, 'actorId', e.actor_id, 'actorRoles', e.actor_roles,
-                          ${states}, 'details', e.details) END
-                 ORDER BY e.id), '[]')::text
-                 FROM bid_events e WHERE e.bid_id = v.id AND (v.internals OR NOT e.internal)) AS body
-         FROM v`,
-      [id, ...scope.params, isReviewer(user), user.organisationId ?? null, [...PANEL_DECISIONS]],
-    );
-    if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
-    // Re-written compactly once per read (json_agg spaces and breaks its output): the bytes the
-    // entity mapping and JSON.stringify gave, kept and written as they are afterwards.
-    const events = Buffer.from(JSON.stringify(JSON.parse(row.body as string)), 'utf8');
-    this.reads.set(key, events, begun);
-    return events;
+    return this.reads.read(key, async () => {
+      const common = `'id', e.id::text, 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                      'action', e.action`;
+      const states = `'fromState', e.from_state, 'toState', e.to_state, 'remarks', e.remarks`;
+      const [row] = await this.db.query(
+        `WITH v AS (
+           SELECT b.id, ($${scope.params.length + 2}::boolean
+                         AND b.organisation_id IS DISTINCT FROM $${scope.params.length + 3}::uuid) AS internals
+             FROM bids b WHERE b.id = $1 AND ${scope.sql})
+         SELECT (SELECT coalesce(json_agg(
+                   CASE WHEN v.internals
+                     THEN json_build_object(${common}, 'actorId', e.actor_id, 'actorRoles', e.actor_roles,
+                            ${states}, 'internalNotes', e.internal_notes, 'details', e.details)
+                     WHEN e.action = ANY($${scope.params.length + 4}::text[])
+                     THEN json_build_object(${common}, 'actorId', NULL, 'actorRoles', ARRAY['panel_member'],
+                            ${states}, 'details', e.details)
+                     ELSE json_build_object(${common}, 'actorId', e.actor_id, 'actorRoles', e.actor_roles,
+                            ${states}, 'details', e.details) END
+                   ORDER BY e.id), '[]')::text
+                   FROM bid_events e WHERE e.bid_id = v.id AND (v.internals OR NOT e.internal)) AS body
+           FROM v`,
+        [id, ...scope.params, isReviewer(user), user.organisationId ?? null, [...PANEL_DECISIONS]],
+      );
+      if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
+      // Re-written compactly once per read (json_agg spaces and breaks its output): the bytes the
+      // entity mapping and JSON.stringify gave, kept and written as they are afterwards.
+      return Buffer.from(JSON.stringify(JSON.parse(row.body as string)), 'utf8');
+    }) as Promise<Buffer>;
   }
 
   async submit(user: Principal, id: string, meta?: RequestMeta): Promise<BidWithAgreement> {

@@ -45,6 +45,46 @@ describe('FeedCache', () => {
     expect(cache.get('k')).toBe(1);
   });
 
+  it('one read per key at a time: callers missing together share it; after an invalidation a caller reads anew', async () => {
+    const cache = new FeedCache<string>(listeningFeed(), 10_000);
+    const loads: ((v: string) => void)[] = [];
+    const load = () => new Promise<string>((resolve) => loads.push(resolve));
+    // 32 callers miss while the first read runs: one read, one value for all.
+    const together = Array.from({ length: 32 }, () => cache.read('page', load));
+    expect(loads).toHaveLength(1);
+    // A change announced while it runs: the next caller does not join the older read.
+    cache.clear();
+    const after = cache.read('page', load);
+    expect(loads).toHaveLength(2);
+    loads[0]('before');
+    loads[1]('after');
+    expect(new Set(await Promise.all(together))).toEqual(new Set(['before']));
+    expect(await after).toBe('after');
+    // The read begun before the change is not kept; the one begun after it is.
+    expect(cache.get('page')).toBe('after');
+    // Not to be kept (`keep` false): never shared either.
+    const a = cache.read('big', load, false);
+    const b = cache.read('big', load, false);
+    expect(loads).toHaveLength(4);
+    loads[2]('x');
+    loads[3]('y');
+    expect([await a, await b]).toEqual(['x', 'y']);
+    expect(cache.get('big')).toBeUndefined();
+  });
+
+  it('a failed read is shared by the callers waiting on it, and neither kept nor shared afterwards', async () => {
+    const cache = new FeedCache<string>(listeningFeed(), 10_000);
+    let calls = 0;
+    const failing = () => {
+      calls++;
+      return Promise.reject(new Error('no such bid'));
+    };
+    const both = [cache.read('bid', failing), cache.read('bid', failing)];
+    for (const r of both) await expect(r).rejects.toThrow('no such bid');
+    expect(calls).toBe(1);
+    await expect(cache.read('bid', () => Promise.resolve('found'))).resolves.toBe('found');
+  });
+
   it('empties itself when the feed goes down, and keeps nothing until it is back', () => {
     const feed = listeningFeed();
     const cache = new FeedCache<number>(feed, 10_000);

@@ -134,6 +134,8 @@ export class ChangeFeed implements OnApplicationShutdown {
  */
 export class FeedCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();
+  /** Reads running now, per key and the epoch they began in (see `read`). */
+  private readonly running = new Map<string, { epoch: number; value: Promise<V> }>();
   private epoch = 0;
 
   constructor(
@@ -174,6 +176,33 @@ export class FeedCache<V> {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     this.entries.set(key, { value, until: Math.min(now + this.ttlMs, notAfter ?? Infinity) });
+  }
+
+  /**
+   * The kept value, else `load()` — one read per key at a time: callers who miss while a read of
+   * the same key begun in this epoch runs share it (a page of 50 bids costs ~3 ms of CPU to read
+   * and encode; when it expires, 32 callers missing at once each paid it, and the list's p99 with
+   * them — docs/BENCHMARKS.md). A caller who comes after an invalidation starts a read of its own,
+   * so sharing serves nothing older than keeping does. `keep` false: read, never kept nor shared.
+   */
+  read(key: string, load: () => Promise<V>, keep = true): Promise<V> {
+    const hit = this.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    const begun = keep ? this.begin() : undefined;
+    if (begun === undefined) return load();
+    const running = this.running.get(key);
+    if (running && running.epoch === begun) return running.value;
+    const value = load().then((v) => {
+      this.set(key, v, begun);
+      return v;
+    });
+    const entry = { epoch: begun, value };
+    this.running.set(key, entry);
+    const done = () => {
+      if (this.running.get(key) === entry) this.running.delete(key);
+    };
+    value.then(done, done);
+    return value;
   }
 
   delete(pred: (value: V, key: string) => boolean): void {

@@ -1,7 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { loadConfig } from '@custodian/core';
 
 /**
  * Linkage measured against the synthetic generator's `linkage_truth.csv` (who every HES and
@@ -174,4 +177,19 @@ export function formatTruth(m: { steps: StepTruth[]; sources: SourceTruth[] }): 
         `${pct(all.held ? 1 - all.right / all.held : 0)} of held people's rows missed (synthetic data)`,
     );
   return out.join('\n');
+}
+
+/**
+ * The API's configuration for the synthetic linkage runs: one definition for the run and for the
+ * re-link of a kept database, whose Type 1 digests are keyed with this pseudonym secret.
+ */
+export function syntheticLinkageConfig(prefix: string) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), prefix)),
+    JWT_SECRET: 'j'.repeat(40),
+    PSEUDONYM_KEY_SECRET: 'p'.repeat(40),
+    LOG_LEVEL: 'warn',
+    RUN_WORKER: 'false',
+  });
 }

@@ -1,13 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
 import { createApiApp } from '../apps/api/src/bootstrap';
-import { loadConfig } from '@custodian/core';
 import { runMigrations } from '@custodian/database';
 import { LinkageService } from '../libs/linkage/src/linkage.service';
 import { argValue, timed } from './common';
-import { formatTruth, measureTruth } from './linkage-truth';
+import { formatTruth, measureTruth, syntheticLinkageConfig } from './linkage-truth';
 
 /**
  * Re-measures a database that `synthetic-linkage.js --keep` left (its `kept_linkage_truth`) after a
@@ -21,15 +17,7 @@ async function main(): Promise<void> {
   const url = argValue('db');
   if (!url) throw new Error('--db <url of a kept synthetic-linkage database> is required');
   await runMigrations(url);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'slr-')),
-    JWT_SECRET: 'j'.repeat(40),
-    // The same secret as synthetic-linkage.ts: the Type 1 digests it kept are keyed with it.
-    PSEUDONYM_KEY_SECRET: 'p'.repeat(40),
-    LOG_LEVEL: 'warn',
-    RUN_WORKER: 'false',
-  });
+  const config = syntheticLinkageConfig('slr-');
   const app = await createApiApp(config, url);
   try {
     const r = await timed(() => app.get(LinkageService).relink());

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createApiApp } from '../apps/api/src/bootstrap';
-import { loadConfig, Principal } from '@custodian/core';
+import { Principal } from '@custodian/core';
 import { runMigrations } from '@custodian/database';
 import { IdentityService } from '@custodian/identity';
 import { SourceLoadService } from '@custodian/linkage';
 import { ExtractsService, PracticesService, runExtractor } from '@custodian/practices';
 import { generate, parseErrorModel } from '@custodian/synth';
 import { argValue, benchDatabase, timed } from './common';
-import { formatTruth, loadTruth, measureTruth } from './linkage-truth';
+import { formatTruth, loadTruth, measureTruth, syntheticLinkageConfig } from './linkage-truth';
 
 /**
  * The synthetic population end to end: generate N patients over P practices, run each practice's
@@ -32,14 +32,7 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = Object.assign(new URL(db.url), { pathname: `/${name}` }).toString();
   await runMigrations(url);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    CUSTODIAN_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'sl-')),
-    JWT_SECRET: 'j'.repeat(40),
-    PSEUDONYM_KEY_SECRET: 'p'.repeat(40),
-    LOG_LEVEL: 'warn',
-    RUN_WORKER: 'false',
-  });
+  const config = syntheticLinkageConfig('sl-');
   const app = await createApiApp(config, url);
   const dir = mkdtempSync(path.join(tmpdir(), 'synth-linkage-'));
   try {

@@ -760,7 +760,7 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     expect(await hesLink('T3B')).toEqual(unlinked);
   });
 
-  it('keeps keyed digests only, one per step, and forgets them when the Type 1 is withdrawn', async () => {
+  it('keeps keyed digests only, one per step; a withdrawal keeps them until the person is stored again', async () => {
     const auth = await practiceReady(t, admin, 'C83004');
     const w = [nhsNumber(730000001), nhsNumber(730000101)];
     await uploadExtract(
@@ -802,23 +802,87 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     await load('hes', file);
     expect(await hesLink('T4A')).toEqual(unlinked);
 
-    // Withdrawn: the objector is no longer a candidate the centre must keep the row for.
+    // Withdrawn: nothing of w[0] is held until the practice sends them again, but the centre knows
+    // they exist: the row could still be theirs, so it is not given to the twin (fail closed).
     await t.http
       .post('/api/objections')
       .set(auth)
       .send({ nhsNumber: w[0], type: 'type1', action: 'withdraw' })
       .expect(201);
+    expect((await kept()).length).toBe(before + 2);
+    await relink();
+    expect(await hesLink('T4A')).toEqual(unlinked);
+    await load('hes', file);
+    expect(await hesLink('T4A')).toEqual(unlinked);
+    // Sent again and stored: the patient row is the candidate now, the digests go.
+    await uploadExtract(
+      t,
+      auth,
+      'C83004',
+      ndjson([
+        patient(
+          'pw0',
+          w[0],
+          { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
+          'C83004',
+        ),
+      ]),
+    ).expect(201);
+    expect(await patientId(w[0])).not.toBeNull();
     expect((await kept()).length).toBe(before);
     await relink();
-    expect(await hesLink('T4A')).toEqual({ patientId: w1, step: 6 });
+    expect(await hesLink('T4A')).toEqual(unlinked); // two held twins
+    expect(w1).not.toBeNull();
+  });
+
+  it('an objector withdrawn at another practice and registered again by the API still counts (random populations counterexample)', async () => {
+    // x and y: twins (sex, DOB, postcode); y is held at C83007. x's Patient reaches the centre in
+    // C83007's extract while x objects (Type 1), so it is kept out; C83009 then sends x's withdrawal
+    // (by NHS number; x is not registered there), and C83007 registers x's Type 1 again by the API.
+    // At no point since has the centre held x, yet it saw x: rows that fit both are nobody's.
+    const a = await practiceReady(t, admin, 'C83007');
+    const b = await practiceReady(t, admin, 'C83009');
+    const [x, y] = [nhsNumber(760000001), nhsNumber(760000101)];
+    const demo = { birthDate: '1962-07-21', gender: 'male', address: [{ postalCode: 'LS2 9JT' }] };
+    const first = await uploadExtract(
+      t,
+      a,
+      'C83007',
+      ndjson([
+        patient('px', x, demo, 'C83007'),
+        patient('py', y, demo, 'C83007'),
+        objection('ox', 'px', '9Nu0', '2014-03-01'),
+      ]),
+    ).expect(201);
+    expect(first.body.dropped.type1.patients).toBe(1);
+    const yId = await patientId(y);
+    expect(yId).not.toBeNull();
+    const withdrawal = {
+      ...objection('wx', 'unused', '9Nu1', '2014-06-01T08:30:00Z'),
+      subject: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: x } },
+    };
+    await uploadExtract(t, b, 'C83009', ndjson([withdrawal])).expect(201);
+    expect(await patientId(x)).toBeNull();
+    const file = toCsv(SOCIAL_HEADER, [social('E08000035', 'T6S', null, '1962-07-21', 'M', 'LS2 9JT')]);
+    await load('social-care', file);
+    expect(await link('social_care_records', 'T6S')).toEqual(unlinked);
+    const res = await t.http
+      .post('/api/objections')
+      .set(a)
+      .send({ nhsNumber: x, type: 'type1', action: 'register' })
+      .expect(201);
+    expect(res.body.active).toBe(true);
+    await load('social-care', file);
+    await relink();
+    expect(await link('social_care_records', 'T6S')).toEqual(unlinked);
   });
 
   it('a Type 1 registration unlinks at once the rows it makes ambiguous, and only those', async () => {
     const v = [nhsNumber(750000001), nhsNumber(750000101)];
     const u = [nhsNumber(750000201), nhsNumber(750000301)];
     const ids = await insertPatients(t.sql, [
-      { nhs: v[1], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
-      { nhs: u[1], dob: '1979-02-05', sex: 'F', postcode: 'HU6 6BB', practice: 'C83006' },
+      { nhs: v[1], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83008' },
+      { nhs: u[1], dob: '1979-02-05', sex: 'F', postcode: 'HU6 6BB', practice: 'C83008' },
     ]);
     await load(
       'hes',
@@ -831,10 +895,10 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     // Twins arrive later (linked rows are left as they are): v[0] alike in sex, DOB and postcode,
     // u[0] in sex and DOB only. Both then object.
     await insertPatients(t.sql, [
-      { nhs: v[0], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83006' },
-      { nhs: u[0], dob: '1979-02-05', sex: 'F', postcode: 'HU8 8DD', practice: 'C83006' },
+      { nhs: v[0], dob: '1977-11-03', sex: 'M', postcode: 'HU5 2QQ', practice: 'C83008' },
+      { nhs: u[0], dob: '1979-02-05', sex: 'F', postcode: 'HU8 8DD', practice: 'C83008' },
     ]);
-    const practice = (await t.as('practice', { practiceOds: 'C83006' })).auth;
+    const practice = (await t.as('practice', { practiceOds: 'C83008' })).auth;
     for (const nhs of [v[0], u[0]])
       await t.http
         .post('/api/objections')

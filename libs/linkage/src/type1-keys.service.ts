@@ -12,8 +12,8 @@ const execOf =
 
 /**
  * The linkage's memory of Type 1 objectors (see `type1-keys.sql.ts`): the objection register's
- * writers call `keep` when a Type 1 objection deletes (or keeps out) a person's GP data, and `forget`
- * when it is withdrawn, in their own transaction. The digest key is derived by HKDF from
+ * writers call `keep` when a Type 1 objection deletes (or keeps out) a person's GP data, and the
+ * intake calls `forget` when it stores a withdrawn objector again, in their own transaction. The digest key is derived by HKDF from
  * PSEUDONYM_KEY_SECRET for this use only; it reaches PostgreSQL as a bound parameter, never in SQL
  * text, logs or errors.
  */
@@ -46,9 +46,9 @@ export class Type1Keys {
     return keepSharedType1Keys(execOf(em), this.key, patients);
   }
 
-  /** `withdrawn`: a relation of NHS numbers whose Type 1 objection is no longer active. */
-  forget(em: EntityManager, withdrawn: string): Promise<number> {
-    return forgetType1Keys(execOf(em), this.key, withdrawn);
+  /** `stored`: a relation of NHS numbers, withdrawn objectors whose data is being stored again. */
+  forget(em: EntityManager, stored: string): Promise<number> {
+    return forgetType1Keys(execOf(em), this.key, stored);
   }
 }
 

@@ -6,7 +6,9 @@
  * `linkage_type1_keys (step, digest, subject)` holds keyed digests — HMAC-SHA-256 under a key derived
  * from PSEUDONYM_KEY_SECRET (`Type1Keys`), bound as a parameter — of exactly the keys steps 6 and 7
  * compare: `6|sex|YYYY-MM-DD|postcode` and `7|sex|YYYY-MM-DD`; `subject` is the digest of
- * `nhs|<NHS number>`, only so that a withdrawal can find them. No clinical data, nothing in clear.
+ * `nhs|<NHS number>`, only so that the intake can find them when it stores the person again (a
+ * withdrawal alone forgets nothing: until then the digests are all that makes them a candidate).
+ * No clinical data, nothing in clear.
  * Keys that steps 6 and 7 can never match (sex U, 1 January, and for step 6 no postcode or a ZZ99
  * pseudo-postcode) are not kept at all.
  *
@@ -158,15 +160,15 @@ export async function keepSharedType1Keys(exec: Exec, key: Buffer, patients: str
 }
 
 /**
- * Forgets the digests of every NHS number in `withdrawn` (a table, or a parenthesised sub-query,
- * with an `nhs_number` column:
- * people whose Type 1 objection is no longer active). Returns the number of digests removed.
+ * Forgets the digests of every NHS number in `stored` (a table, or a parenthesised sub-query, with an
+ * `nhs_number` column: people whose Type 1 objection is withdrawn and whose data the centre is storing
+ * again, so that their `patients` row is the candidate). Returns the number of digests removed.
  */
-export async function forgetType1Keys(exec: Exec, key: Buffer, withdrawn: string): Promise<number> {
+export async function forgetType1Keys(exec: Exec, key: Buffer, stored: string): Promise<number> {
   const [{ n }] = await exec(
     `WITH gone AS (
        DELETE FROM ${TYPE1_KEYS}
-        WHERE subject IN (SELECT ${subjectDigest('w.nhs_number', '$1::bytea')} FROM ${withdrawn} w)
+        WHERE subject IN (SELECT ${subjectDigest('w.nhs_number', '$1::bytea')} FROM ${stored} w)
        RETURNING 1)
      SELECT count(*)::int AS n FROM gone`,
     [key],

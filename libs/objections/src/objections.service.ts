@@ -7,7 +7,7 @@ import { Type1Keys } from '@custodian/linkage';
 import { HELD_GP_DATA, type HeldGpData } from './held-data';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
-import { refreshRegisterSql } from './objections.sql';
+import { activeType1Among, refreshRegisterSql } from './objections.sql';
 
 export interface RegisterChange {
   type: ObjectionType;
@@ -202,12 +202,9 @@ export class ObjectionsService {
       await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);
       const changes = await this.refreshRegister(tx, 'objection_subject');
       // Linkage keeps what it needs to count a Type 1 objector as a candidate before their data goes
-      // (keyed digests, no clinical data), and forgets it once the objection is no longer active.
-      if (input.type === 'type1') {
-        const active = `SELECT nhs_number FROM objection_register WHERE type = 'type1' AND active`;
-        await this.type1Keys.keep(tx, `(SELECT nhs_number FROM objection_subject INTERSECT ${active})`);
-        await this.type1Keys.forget(tx, `(SELECT nhs_number FROM objection_subject EXCEPT ${active})`);
-      }
+      // (keyed digests, no clinical data). A withdrawal keeps them: nothing of the person is held
+      // until their practice sends them again, and the intake forgets the digests when it stores them.
+      if (input.type === 'type1') await this.type1Keys.keep(tx, `(${activeType1Among('objection_subject')})`);
       // A Type 1 objection deletes the GP data of every registration; the answer counts only the
       // caller's own (1 when it had one), so it tells no practice whether another holds the number.
       const deleted = input.type === 'type1' ? await this.held.deleteType1Held(tx, 'objection_subject') : 0;

@@ -21,6 +21,14 @@ export const activeType1Among = (nhsNumbers: string): string =>
     WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
+ * The NHS numbers among `nhsNumbers` whose Type 1 objection was registered once and is no longer
+ * active (withdrawn): the only people who can have linkage digests kept while they are not objectors.
+ */
+export const withdrawnType1Among = (nhsNumbers: string): string =>
+  `SELECT r.nhs_number FROM objection_register r
+    WHERE r.type = 'type1' AND NOT r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+
+/**
  * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the
  * registration (fail closed); then the latest recorded and the highest id. The same order is in
  * `objections_as_of` (migration 1764000014000), which releases read.

@@ -1,5 +1,10 @@
 import { Type1Keys } from '@custodian/linkage';
-import { activeType1Among, ObjectionsService, type RegisterChange } from '@custodian/objections';
+import {
+  activeType1Among,
+  ObjectionsService,
+  type RegisterChange,
+  withdrawnType1Among,
+} from '@custodian/objections';
 import type { ExtractDropped } from '../dto';
 import type { HeldPatients } from '../held-patients';
 import type { IntakeContext } from './context';
@@ -59,13 +64,16 @@ export async function applyObjections(
   // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
   // for them goes, in this transaction.
   await tx.query(`CREATE TEMP TABLE t1 ON COMMIT DROP AS ${activeType1Among('xn')}`);
-  const [{ found, withdrawn }]: { found: boolean; withdrawn: boolean }[] = await tx.query(
-    `SELECT EXISTS (SELECT 1 FROM t1) AS found, EXISTS (SELECT 1 FROM xo) AS withdrawn`,
-  );
+  const [{ found }]: { found: boolean }[] = await tx.query(`SELECT EXISTS (SELECT 1 FROM t1) AS found`);
   // Linkage keeps what it needs to count them as candidates still (from what is held of them and
-  // what this extract carries), and forgets those whose Type 1 objection is no longer active.
+  // what this extract carries). A withdrawal forgets nothing: until the person is held again the
+  // digests are all that makes them a candidate (fail closed). Those this extract stores now (a
+  // Patient with a birth date, no active Type 1) are candidates as patients: their digests go.
+  await type1Keys.forget(
+    tx,
+    `(SELECT nhs_number FROM xp WHERE birth_date IS NOT NULL INTERSECT ${withdrawnType1Among('xp')})`,
+  );
   if (found) await type1Keys.keep(tx, 't1', 'xp');
-  if (withdrawn) await type1Keys.forget(tx, '(SELECT nhs_number FROM xo EXCEPT SELECT nhs_number FROM t1)');
   // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
   // held): one more person with that key; unmarked in this extract, no longer (issue #26).
   await type1Keys.keepShared(tx, 'xp');

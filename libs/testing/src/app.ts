@@ -9,19 +9,8 @@ import { AppConfig, loadConfig, Role } from '@custodian/core';
 import { IdentityService, Organisation, OrganisationKind, User } from '@custodian/identity';
 import { createTestDatabase, TestDatabase } from './database';
 import { bidAt, type BidOptions, type BidStage, type FactoryBid } from './bids';
+import { apiAppLoader } from './api-app-registry';
 import { withOpenApiContract } from './openapi-contract';
-
-/** How the application under test is built: `createApiApp` of apps/api/src/bootstrap.ts. */
-export type ApiAppFactory = (config: AppConfig, databaseUrl: string) => Promise<NestFastifyApplication>;
-let loadApiApp: (() => Promise<ApiAppFactory>) | undefined;
-
-/**
- * Registers the application under test. A library never imports an app, so the test run's setup
- * file (`test/support/api-app.ts`, vitest `setupFiles`) hands it over, loaded on first use.
- */
-export function registerApiApp(load: () => Promise<ApiAppFactory>): void {
-  loadApiApp = load;
-}
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
 
@@ -73,6 +62,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
+  const loadApiApp = apiAppLoader();
   if (!loadApiApp)
     throw new Error('No application registered: vitest setupFiles must include test/support/api-app.ts');
   const createApiApp = await loadApiApp();

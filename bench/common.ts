@@ -149,6 +149,11 @@ export async function startProcess(
   });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  // A process that dies under a benchmark says why at once (its output is otherwise only kept).
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT')
+      console.error(`${app} ${child.pid} exited (${signal ?? code}):\n${output.slice(-3000)}`);
+  });
   if (app === 'worker') {
     const t0 = Date.now();
     while (!output.includes('is consuming jobs')) {

@@ -157,6 +157,11 @@ export async function runRelease(
       row = (await db.query(`SELECT state, failure_reason, work, excluded FROM releases WHERE id = $1`, [id]))
         .rows[0];
       if (row.state === 'completed' || row.state === 'failed') break;
+      // Every worker gone (a crash, the heap's limit): nobody will finish the release — say why.
+      if (procs.every((p) => p.child.exitCode !== null || p.child.signalCode !== null)) {
+        for (const p of procs) console.error(p.output().slice(-4000));
+        throw new Error(`every worker exited while the release was ${row.state}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

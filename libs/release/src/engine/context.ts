@@ -35,6 +35,13 @@ export const SOFTWARE_VERSION = process.env.npm_package_version ?? '0.1.0';
 export const OUTPUT_FORMAT = `SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL TimeZone = 'UTC'`;
 /** Unexpected errors are retried by the queue; after this many attempts the release is failed. */
 export const MAX_ATTEMPTS = 4;
+/**
+ * Attempts that never returned — each one's worker died under it (out of memory, killed) and
+ * recoverOrphans queued the release again — are not seen by the failure handling: a release that
+ * takes its worker down every time was tried for ever. The attempt after this many fails it. Above
+ * twenty: issue 8 asks that twenty SIGKILLs of the worker during one release still end in it completed.
+ */
+export const MAX_ORPHANED_ATTEMPTS = 25;
 
 /**
  * A release that cannot be produced as approved (deterministic: retrying would not help). `message`

@@ -24,6 +24,7 @@ import {
   dropWork,
   EngineContext,
   MAX_ATTEMPTS,
+  MAX_ORPHANED_ATTEMPTS,
   ReleaseFailure,
   releaseDir,
   withClient,
@@ -102,6 +103,27 @@ export class ReleaseEngine {
     if (!rel) return; // completed or failed already: a duplicate delivery of the job
     const dir = this.dirOf(releaseId);
     const work = workTables(releaseId);
+    // Past MAX_ATTEMPTS only if earlier attempts never reached the failure handling below: their
+    // worker died under them (out of memory, killed), and recoverOrphans queued the release again.
+    // Tried again and again, it would take each worker down in turn: it fails instead.
+    if (rel.attempts > MAX_ORPHANED_ATTEMPTS) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await dropWork(this.db, work).catch(() => undefined);
+      this.logger.error(
+        { releaseId, attempts: rel.attempts - 1 },
+        'release failed: every attempt stopped its worker (see the worker log for why)',
+      );
+      await recordFailed(
+        this.ctx,
+        rel,
+        new ReleaseFailure(
+          RELEASE_FAILURES.RELEASE_INTERNAL_ERROR,
+          'the release could not be produced; see the worker log',
+          `each of ${rel.attempts - 1} attempts stopped its worker (out of memory, or killed); see the worker log`,
+        ),
+      );
+      return;
+    }
     try {
       await rm(dir, { recursive: true, force: true });
       await mkdir(path.join(dir, buildDir(rel.attempts)), { recursive: true, mode: PRIVATE_DIR_MODE });

@@ -10,7 +10,7 @@ import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
 import { CsvReader, fieldsOf } from './csv-stream';
-import { KmSets } from './km-check';
+import { copyOf, KmSets } from './km-check';
 import {
   ANON_PERIOD,
   EVENT_ITEM_COLUMNS,
@@ -317,7 +317,11 @@ export async function checkDatasetFile(
       const seen = small.get(cls);
       if (typeof seen === 'number') return;
       const set = seen ?? new Set<string>();
-      set.add(person ?? String(i)); // no person column: a row counts as a person (per-person file)
+      // A copy of the person's id, not a slice of the line it was split from (a slice can keep its
+      // whole chunk of the file alive while the class waits for its k-th person). At 1M persons with
+      // events two runs without the copy ran the worker's 192 MB heap out, the run with it completed
+      // (docs/BENCHMARKS.md, 2026-12-06); a 200k-person unit measurement showed only 4 MB kept.
+      set.add(person === undefined ? String(i) : copyOf(person)); // no person column: a row is a person
       small.set(cls, set.size >= k ? k : set);
     }
   });

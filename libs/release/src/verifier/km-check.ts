@@ -4,7 +4,7 @@ const SLOTS = PERSON_QUASI_IDENTIFIER_COLUMNS.length;
 const NONE = -1;
 
 /** A string's own copy (V8 keeps a substring as a slice of its parent, which it then keeps alive). */
-const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+export const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
 /** A growable Int32Array (the persons' and items' columns below), by half again when full. */
 class Ints {
@@ -126,7 +126,7 @@ export class KmSets {
    */
   add(person: string | undefined, qi: [string, string][], item: string): void {
     let id = this.items.get(item);
-    if (id === undefined) this.items.set(flat(item), (id = this.items.size));
+    if (id === undefined) this.items.set(copyOf(item), (id = this.items.size));
     // A token's bytes are copied into the index: no slice of the file's text (which would keep
     // its whole chunk alive) is kept.
     const known = this.tokens.size;
@@ -145,7 +145,7 @@ export class KmSets {
       const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
       if (slot < 0) continue;
       let vid = this.values.get(v);
-      if (vid === undefined) this.values.set(flat(v), (vid = this.values.size));
+      if (vid === undefined) this.values.set(copyOf(v), (vid = this.values.size));
       this.qi[p * SLOTS + slot] = vid;
     }
     for (let e = this.head.data[p]; e !== NONE; e = this.entryNext.data[e])

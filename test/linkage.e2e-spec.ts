@@ -763,17 +763,18 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
   it('keeps keyed digests only, one per step; a withdrawal keeps them until the person is stored again', async () => {
     const auth = await practiceReady(t, admin, 'C83004');
     const w = [nhsNumber(730000001), nhsNumber(730000101)];
+    const pw0 = patient(
+      'pw0',
+      w[0],
+      { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
+      'C83004',
+    );
     await uploadExtract(
       t,
       auth,
       'C83004',
       ndjson([
-        patient(
-          'pw0',
-          w[0],
-          { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
-          'C83004',
-        ),
+        pw0,
         patient(
           'pw1',
           w[1],
@@ -815,19 +816,7 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
     await load('hes', file);
     expect(await hesLink('T4A')).toEqual(unlinked);
     // Sent again and stored: the patient row is the candidate now, the digests go.
-    await uploadExtract(
-      t,
-      auth,
-      'C83004',
-      ndjson([
-        patient(
-          'pw0',
-          w[0],
-          { birthDate: '1955-07-08', gender: 'male', address: [{ postalCode: 'WF2 9AB' }] },
-          'C83004',
-        ),
-      ]),
-    ).expect(201);
+    await uploadExtract(t, auth, 'C83004', ndjson([pw0])).expect(201);
     expect(await patientId(w[0])).not.toBeNull();
     expect((await kept()).length).toBe(before);
     await relink();

@@ -103,7 +103,7 @@ export class ReleaseEngine {
     if (!rel) return; // completed or failed already: a duplicate delivery of the job
     const dir = this.dirOf(releaseId);
     const work = workTables(releaseId);
-    // Past MAX_ATTEMPTS only if earlier attempts never reached the failure handling below: their
+    // Past MAX_ORPHANED_ATTEMPTS only if earlier attempts never reached the failure handling below: their
     // worker died under them (out of memory, killed), and recoverOrphans queued the release again.
     // Tried again and again, it would take each worker down in turn: it fails instead.
     if (rel.attempts > MAX_ORPHANED_ATTEMPTS) {

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
@@ -62,6 +65,14 @@ class ReferenceKmSets {
   }
 }
 
+/** Collections until what earlier tests dropped is freed (array buffers are freed after a collection, off the thread). */
+async function settle(gc: () => void): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
 const COLUMNS = [...PERSON_QUASI_IDENTIFIER_COLUMNS, 'provider_code'];
 
 const row = fc.record({
@@ -71,15 +82,32 @@ const row = fc.record({
 });
 
 describe('verifier kᵐ check (bounded memory)', () => {
+  let spillDir: string;
+  beforeAll(() => {
+    spillDir = mkdtempSync(path.join(tmpdir(), 'km-spec-'));
+  });
+  afterAll(() => rmSync(spillDir, { recursive: true, force: true }));
+
   it('property: counts the same small sets as the reference, for m = 1, 2, 3 and any k', () => {
     fc.assert(
       fc.property(
         fc.array(row, { maxLength: 300 }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 1, max: 3 }),
-        (rows, k, m) => {
+        // Tiny spill writes and batches: pairs read back from the spill file, classes counted
+        // across batches, a person larger than a batch.
+        fc.option(
+          fc.record({
+            spillPairs: fc.integer({ min: 1, max: 9 }),
+            batchItems: fc.integer({ min: 1, max: 25 }),
+          }),
+          {
+            nil: undefined,
+          },
+        ),
+        (rows, k, m, sizes) => {
           const ref = new ReferenceKmSets();
-          const km = new KmSets();
+          const km = new KmSets({ ...sizes, tempDir: spillDir });
           rows.forEach((r, i) => {
             // The reference took a row without a person column as a person of its own by a made-up key.
             ref.add(r.person === undefined ? `row:${i}` : `p${r.person}`, r.qi, r.item);
@@ -87,10 +115,69 @@ describe('verifier kᵐ check (bounded memory)', () => {
           });
           expect(km.size).toBe(ref.size);
           expect(km.smallSets(k, m)).toBe(ref.smallSets(k, m));
+          // Counting removed the spill file.
+          expect(readdirSync(spillDir)).toEqual([]);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
+  });
+
+  it("holds the same memory whatever each person's number of rows: their items go to a spill file, not the heap or typed arrays", async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    // Both sets kept until both are measured (what one drops is freed at some later collection).
+    const sets: KmSets[] = [];
+    const held = async (rowsEach: number) => {
+      await settle(gc);
+      const before = process.memoryUsage();
+      const km = new KmSets({ tempDir: spillDir });
+      sets.push(km);
+      const qi: [string, string][] = [
+        ['age_band', '40-44'],
+        ['sex', 'F'],
+      ];
+      for (let r = 0; r < rowsEach; r++)
+        for (let p = 0; p < 200_000; p++)
+          km.add(p.toString(16).padStart(32, '0'), qi, `gp\u0001c${(p + r) % 40}\u0001*`);
+      await settle(gc);
+      const after = process.memoryUsage();
+      return (after.arrayBuffers + after.heapUsed - before.arrayBuffers - before.heapUsed) / 1e6;
+    };
+    const two = await held(2);
+    const ten = await held(10);
+    for (const km of sets) expect(km.smallSets(10, 2)).toBe(0);
+    // 1.6M more (person, item) entries: in the first version's arrays 8 bytes each (13 MB) and more
+    // with their growth; here on disk.
+    expect(Math.abs(ten - two)).toBeLessThan(3);
+  }, 60_000);
+
+  it('counts the rows of a file without a person column per class and item, not as persons held', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    await settle(gc);
+    const before = process.memoryUsage();
+    const km = new KmSets({ tempDir: spillDir });
+    for (let r = 0; r < 2_000_000; r++)
+      km.add(undefined, [['age_band', String(r % 7)]], `gp\u0001c${r % 30}\u0001*`);
+    await settle(gc);
+    const after = process.memoryUsage();
+    // Two million persons of one row: the first version held 20 bytes and more of each.
+    expect((after.arrayBuffers + after.heapUsed - before.arrayBuffers - before.heapUsed) / 1e6).toBeLessThan(
+      3,
+    );
+    expect(km.size).toBe(2_000_000);
+    expect(km.smallSets(10, 2)).toBe(0);
+    expect(readdirSync(spillDir)).toEqual([]);
+  }, 60_000);
+
+  it('removes its spill file when the verification stops before counting', () => {
+    const km = new KmSets({ tempDir: spillDir, spillPairs: 2 });
+    for (let i = 0; i < 5; i++) km.add(`p${i}`, [['sex', 'F']], 'gp\u0001x');
+    expect(readdirSync(spillDir)).toHaveLength(1);
+    km.dispose();
+    km.dispose();
+    expect(readdirSync(spillDir)).toEqual([]);
   });
 
   it('holds 100,000 persons of 8 items each, read from chunks of a file, in a few MB after GC (no chunk kept alive by a token)', () => {

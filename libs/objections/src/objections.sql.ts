@@ -21,12 +21,19 @@ export const activeType1Among = (nhsNumbers: string): string =>
     WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
- * The NHS numbers among `nhsNumbers` whose Type 1 objection was registered once and is no longer
- * active (withdrawn): the only people who can have linkage digests kept while they are not objectors.
+ * The NHS numbers of `table` (rows `x` with an `nhs_number`, filtered by `where`) whose Type 1
+ * objection was registered once and is no longer active (withdrawn): the only people who can have
+ * linkage digests kept while they are not objectors. Each row looks up its register entry by key
+ * (`OFFSET 0` keeps the lookup per row): joined as a set, the planner took the register's
+ * withdrawals as one row where the statistics predate them (an intake withdraws in its own
+ * transaction, before this runs) and scanned the extract once per withdrawal — 54 s for 3,000
+ * withdrawals and an extract of 100,000 (docs/BENCHMARKS.md); by key it is 0.2 s.
  */
-export const withdrawnType1Among = (nhsNumbers: string): string =>
-  `SELECT r.nhs_number FROM objection_register r
-    WHERE r.type = 'type1' AND NOT r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+export const withdrawnType1Among = (table: string, where = 'true'): string =>
+  `SELECT x.nhs_number FROM ${table} x CROSS JOIN LATERAL (
+     SELECT 1 FROM objection_register r
+      WHERE r.nhs_number = x.nhs_number AND r.type = 'type1' AND NOT r.active OFFSET 0) w
+    WHERE ${where}`;
 
 /**
  * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the

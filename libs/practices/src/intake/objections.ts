@@ -71,7 +71,7 @@ export async function applyObjections(
   // Patient with a birth date, no active Type 1) are candidates as patients: their digests go.
   await type1Keys.forget(
     tx,
-    `(SELECT nhs_number FROM xp WHERE birth_date IS NOT NULL INTERSECT ${withdrawnType1Among('xp')})`,
+    `(${withdrawnType1Among('xp', 'x.birth_date IS NOT NULL')})`,
   );
   if (found) await type1Keys.keep(tx, 't1', 'xp');
   // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never

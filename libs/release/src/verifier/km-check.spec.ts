@@ -5,7 +5,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
-import { KmSets } from './km-check';
+import { KmSets, TokenIndex } from './km-check';
 import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 
 /**
@@ -170,6 +170,33 @@ describe('verifier kᵐ check (bounded memory)', () => {
     expect(km.smallSets(10, 2)).toBe(0);
     expect(readdirSync(spillDir)).toEqual([]);
   }, 60_000);
+
+  it('token index: the same number for the same string, another for any other (hex, text, long, longer than a page)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.stringMatching(/^[0-9a-f]{0,40}$/),
+            fc.string({ maxLength: 12 }),
+            fc.string({ minLength: 250, maxLength: 300 }),
+            fc.constantFrom('A'.repeat(1_100_000), 'ab'.repeat(600_000), 'é'.repeat(400_000)),
+          ),
+          { maxLength: 60 },
+        ),
+        (tokens) => {
+          const index = new TokenIndex();
+          const seen = new Map<string, number>();
+          for (const t of [...tokens, ...tokens]) {
+            const id = index.intern(t);
+            if (!seen.has(t)) seen.set(t, seen.size);
+            expect(id).toBe(seen.get(t));
+          }
+          expect(index.size).toBe(seen.size);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 
   it('removes its spill file when the verification stops before counting', () => {
     const km = new KmSets({ tempDir: spillDir, spillPairs: 2 });

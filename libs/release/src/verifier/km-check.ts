@@ -49,8 +49,8 @@ const HEX = /^(?:[0-9a-f]{2})+$/;
 export class TokenIndex {
   private readonly pages: Uint8Array[] = [];
   private used = BYTE_PAGE;
+  /** Where each token's bytes begin: a length (one byte under 255, else 255 and four), then them. */
   private readonly start = new Column();
-  private readonly length = new Column();
   private slots = new Int32Array(1 << 10).fill(NONE);
   private scratch = new Uint8Array(256);
   private static readonly encoder = new TextEncoder();
@@ -72,7 +72,10 @@ export class TokenIndex {
 
   private at(id: number): [Uint8Array, number, number] {
     const s = this.start.get(id);
-    return [this.pages[Math.floor(s / BYTE_PAGE)], s % BYTE_PAGE, this.length.get(id)];
+    const page = this.pages[Math.floor(s / BYTE_PAGE)];
+    const from = s % BYTE_PAGE;
+    if (page[from] < 255) return [page, from + 1, page[from]];
+    return [page, from + 5, new DataView(page.buffer, page.byteOffset + from + 1, 4).getUint32(0)];
   }
 
   /** The number of `token`: the one it was given when first seen, else the next. */
@@ -90,14 +93,20 @@ export class TokenIndex {
       while (i < n && page[from + i] === src[i]) i++;
       if (i === n) return id;
     }
-    if (this.used + n > BYTE_PAGE) {
-      this.pages.push(new Uint8Array(Math.max(BYTE_PAGE, n)));
+    const head = n < 255 ? 1 : 5;
+    if (this.used + head + n > BYTE_PAGE) {
+      this.pages.push(new Uint8Array(Math.max(BYTE_PAGE, head + n)));
       this.used = 0;
     }
-    this.pages[this.pages.length - 1].set(src.subarray(0, n), this.used);
+    const page = this.pages[this.pages.length - 1];
     const id = this.start.push((this.pages.length - 1) * BYTE_PAGE + this.used);
-    this.length.push(n);
-    this.used += n;
+    if (head === 1) page[this.used] = n;
+    else {
+      page[this.used] = 255;
+      new DataView(page.buffer, page.byteOffset + this.used + 1, 4).setUint32(0, n);
+    }
+    page.set(src.subarray(0, n), this.used + head);
+    this.used += head + n;
     this.slots[s] = id;
     if (this.start.length * 2 > this.slots.length) this.rehash();
     return id;
@@ -121,7 +130,7 @@ export class TokenIndex {
 /** (person, item) pairs written to the spill file at a time, and read back at a time. */
 const SPILL_PAIRS = 1 << 17;
 /** Person-items sorted at a time (8 bytes each): a class larger than this is counted in parts. */
-const BATCH_ITEMS = 1 << 20;
+const BATCH_ITEMS = 1 << 19;
 
 /**
  * The verifier's kᵐ-anonymity check (SPEC §5 step 5), its own code: it reads only what the files
@@ -280,25 +289,24 @@ export class KmSets {
     if (!this.classOf) throw new Error('kᵐ sets already counted');
     const persons = this.rows.length;
     // A person's class: the slots their files show (a column not shown is not part of the class: an
-    // attacker cannot see it); persons ordered by class (a counting sort). The tokens are let go.
-    const classOf = new Int32Array(persons);
-    for (let p = 0; p < persons; p++) classOf[p] = this.classOf.get(p);
+    // attacker cannot see it); persons ordered by class (a counting sort), their place in that
+    // order (`rank`) written over their class in the same column. The tokens are let go.
+    const rank = this.classOf;
     this.classOf = this.tokens = undefined;
     const classCount = this.classes.length;
     const start = new Int32Array(classCount + 1);
-    for (let p = 0; p < persons; p++) start[classOf[p] + 1]++;
+    for (let p = 0; p < persons; p++) start[rank.get(p) + 1]++;
     for (let c = 0; c < classCount; c++) start[c + 1] += start[c];
-    // `rank`: a person's place in class order; `classAt`: the class at a place.
-    const rank = new Int32Array(persons);
-    const classAt = new Int32Array(persons);
     const fill = start.slice(0, classCount);
-    for (let p = 0; p < persons; p++) {
-      const r = fill[classOf[p]]++;
-      rank[p] = r;
-      classAt[r] = classOf[p];
-    }
+    for (let p = 0; p < persons; p++) rank.set(p, fill[rank.get(p)]++);
     const rowsAt = new Int32Array(persons);
-    for (let p = 0; p < persons; p++) rowsAt[rank[p]] = this.rows.get(p);
+    for (let p = 0; p < persons; p++) rowsAt[rank.get(p)] = this.rows.get(p);
+    // The class at a place: places are walked in order, so a pointer into `start`.
+    let at = 0;
+    const classAt = (r: number) => {
+      while (r >= start[at + 1]) at++;
+      return at;
+    };
 
     // A pair's sort key: (place in the batch, item) in one exact double.
     const base = this.items.size + 1;
@@ -345,7 +353,7 @@ export class KmSets {
         let n = 0;
         for (const chunk of this.pairs(readBuf))
           for (let i = 0; i < chunk.length; i += 2) {
-            const r = rank[chunk[i]];
+            const r = rank.get(chunk[i]);
             if (r >= lo && r < hi) keys[n++] = (r - lo) * base + chunk[i + 1];
           }
         if (n !== size) throw new Error('kᵐ spill file does not match the rows added');
@@ -357,7 +365,7 @@ export class KmSets {
             const item = batch[i] - place * base;
             if (items[items.length - 1] !== item) items.push(item);
           }
-          const c = classAt[lo + place];
+          const c = classAt(lo + place);
           if (c !== current) {
             endClass();
             current = c;

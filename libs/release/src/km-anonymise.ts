@@ -288,7 +288,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   ))
     classesByNode[nodeName(r.node)] = Number(r.n);
   await q(
-    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_rows, ${T}_open, ${T}_cand, ${T}_pi, ${T}_choice, ${T}_gone, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live, ${T}_n, ${T}_fin, ${files
+    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_rows, ${T}_open, ${T}_cand, ${T}_pi, ${T}_choice, ${T}_gone, ${T}_sup, ${T}_g, ${T}_gn, ${T}_ok, ${T}_live, ${T}_n, ${T}_fin, ${files
       .map((_, fi) => `${T}_t${fi}`)
       .join(', ')}`,
   );

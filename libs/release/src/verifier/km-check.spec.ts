@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
-import { KmSets, TokenIndex } from './km-check';
+import { KmSets } from './km-check';
+import { TokenIndex } from './token-index';
 import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 
 /**
@@ -196,6 +197,31 @@ describe('verifier kᵐ check (bounded memory)', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("removes the spill folders of processes that no longer run, never a running process's", async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A pid that ran and ended; this process's own; pid 1 (always runs).
+    const gone = spawnSync(process.execPath, [
+      '-e',
+      'process.stdout.write(String(process.pid))',
+    ]).stdout.toString();
+    for (const name of [
+      `custodian-km-${gone}-abc`,
+      `custodian-km-${process.pid}-def`,
+      'custodian-km-1-ghi',
+      'other',
+    ])
+      mkdirSync(path.join(spillDir, name));
+    const km = new KmSets({ tempDir: spillDir, spillPairs: 1 });
+    km.add('p', [['sex', 'F']], 'gp\u0001x');
+    expect(
+      readdirSync(spillDir)
+        .filter((n) => !n.startsWith(`custodian-km-${process.pid}-`))
+        .sort(),
+    ).toEqual(['custodian-km-1-ghi', 'other']);
+    km.dispose();
+    for (const name of readdirSync(spillDir)) rmSync(path.join(spillDir, name), { recursive: true });
   });
 
   it('removes its spill file when the verification stops before counting', () => {

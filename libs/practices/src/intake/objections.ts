@@ -69,10 +69,7 @@ export async function applyObjections(
   // what this extract carries). A withdrawal forgets nothing: until the person is held again the
   // digests are all that makes them a candidate (fail closed). Those this extract stores now (a
   // Patient with a birth date, no active Type 1) are candidates as patients: their digests go.
-  await type1Keys.forget(
-    tx,
-    `(${withdrawnType1Among('xp', 'x.birth_date IS NOT NULL')})`,
-  );
+  await type1Keys.forget(tx, `(${withdrawnType1Among('xp', 'x.birth_date IS NOT NULL')})`);
   if (found) await type1Keys.keep(tx, 't1', 'xp');
   // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
   // held): one more person with that key; unmarked in this extract, no longer (issue #26).

@@ -1,7 +1,7 @@
 /**
  * The tests' own kᵐ-anonymity check of released files (independent of the engine and of the
  * verifier): persons are joined across files by `person_token`; a person's demographic class is
- * the quasi-identifier columns the files show of them; their items are the (dataset, event columns)
+ * the quasi-identifier columns the files show of them (other than as `*`); their items are the (dataset, event columns)
  * of their rows. Every set of at most m items a person carries must be carried by at least k
  * persons of their class.
  */
@@ -32,7 +32,8 @@ export function kmFinding(
     for (const r of file.rows) {
       const p = people.get(r.person_token) ?? { qi: new Map(), items: new Set() };
       people.set(r.person_token, p);
-      for (const q of QI) if (q in r) p.qi.set(q, r[q]);
+      // `*` says no more than a column not shown: neither is part of the class.
+      for (const q of QI) if (q in r && r[q] !== '*') p.qi.set(q, r[q]);
       p.items.add([dataset, ...cols.map((c) => r[c])].join('|'));
     }
   }

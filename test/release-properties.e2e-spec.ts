@@ -6,6 +6,7 @@ import { ageAt, ageKey, areaOf, ethnicGroupOf, regionOf } from '../libs/release/
 import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from '../libs/release/src/reference-data';
 import { POSTCODE } from '@custodian/core/postcode';
 import { kmFinding } from './km-check';
+import HES_ONLY_AND_STAR from './fixtures/release-properties/hes-only-and-star.json';
 import {
   download,
   ensureActiveBid,
@@ -242,7 +243,14 @@ describe('release privacy properties', () => {
         for (const [file, pop] of Object.entries(exact.populationByFile as Record<string, number>))
           expect(exact.suppressedByFile[file] ?? 0).toBeLessThanOrEqual(Math.floor(pop * 0.05));
       }),
-      { numRuns: 6 },
+      {
+        numRuns: 6,
+        // Found by this property (seed -1831814345): persons with a hospital episode and no GP
+        // record show no area or ethnicity, the others' are released as `*`. The verifier counted
+        // them as two classes where the engine had one, and failed a good release (kᵐ-anonymity:
+        // "1 set … fewer than k"); both now take `*` and a column not shown as the same.
+        examples: [[HES_ONLY_AND_STAR]],
+      },
     );
   }, 120_000);
 

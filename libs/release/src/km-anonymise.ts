@@ -108,13 +108,23 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
 
   // 1. Classes: the released quasi-identifiers at the chosen levels (constants where not released);
   //    each person numbered (`pn`, in scan order: no sort), so that later steps group integers.
+  //    A quasi-identifier that none of the person's event files shows is `*` for them, as where it
+  //    is generalised to the top: an attacker sees nothing of it either way, so a person shown only
+  //    in a file without the area (a hospital episode with no GP record) and one whose area is
+  //    released as `*` are one class, here and in the verifier (an `unknown` district is a value).
   const l = levelSql(input.kLevels);
   const qi = input.qi;
+  const shownBy = (field: string) =>
+    files.reduce((b, d) => (d.fields.includes(field) ? b | FILE_BIT[d.dataset] : b), 0);
+  const slot = (wanted: boolean, field: string, expr: string) => {
+    const bits = shownBy(field);
+    return wanted && bits ? `CASE WHEN rp.files & ${bits} <> 0 THEN ${expr} ELSE '*' END` : `'*'`;
+  };
   const cls = [
-    qi.age ? `(${ageKey(l.age, 'rp.a5')})::text` : `'-'`,
-    qi.sex ? `coalesce(rp.sex, 'U')` : `'-'`,
-    qi.area ? areaAt(l.area, 'rp.district') : `'-'`,
-    qi.ethnicity ? ethAt(l.ethnicity, 'rp.eth') : `'-'`,
+    slot(qi.age, 'date_of_birth', `coalesce(nullif((${ageKey(l.age, 'rp.a5')})::text, '-1'), '*')`),
+    slot(qi.sex, 'sex', `coalesce(rp.sex, 'U')`),
+    slot(qi.area, 'postcode', areaAt(l.area, 'rp.district')),
+    slot(qi.ethnicity, 'ethnicity', ethAt(l.ethnicity, 'rp.eth')),
   ].join(` || '|' || `);
   const bits = files.reduce((b, d) => b | FILE_BIT[d.dataset], 0);
   await q(`CREATE UNLOGGED TABLE ${T}_cls AS

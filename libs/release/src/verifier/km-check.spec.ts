@@ -25,7 +25,8 @@ class ReferenceKmSets {
       const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
       let shared = this.values.get(v);
       if (shared === undefined) this.values.set(v, (shared = v));
-      if (slot >= 0) p.qi[slot] = shared;
+      // `*` shows no more than a column not shown (both leave the slot open).
+      if (slot >= 0 && v !== '*') p.qi[slot] = shared;
     }
     if (!p.items.includes(id)) p.items.push(id);
   }
@@ -66,7 +67,7 @@ const COLUMNS = [...PERSON_QUASI_IDENTIFIER_COLUMNS, 'provider_code'];
 
 const row = fc.record({
   person: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined, freq: 8 }),
-  qi: fc.array(fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom('a', 'b', 'c')), { maxLength: 3 }),
+  qi: fc.array(fc.tuple(fc.constantFrom(...COLUMNS), fc.constantFrom('a', 'b', 'c', '*')), { maxLength: 3 }),
   item: fc.constantFrom('gp\u0001x', 'gp\u0001y', 'gp\u0001z', 'hes\u0001x', 'hes\u0001w', 'gp\u0001'),
 });
 
@@ -91,6 +92,55 @@ describe('verifier kᵐ check (bounded memory)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('counts a person whose area is released as `*` in the class of one whose files do not show it (a hospital episode without a GP record)', () => {
+    const km = new KmSets();
+    for (let i = 0; i < 5; i++) {
+      km.add(
+        `gp${i}`,
+        [
+          ['age_band', '*'],
+          ['sex', 'F'],
+          ['area', '*'],
+          ['ethnicity', '*'],
+        ],
+        'gp\u00012012-02',
+      );
+      km.add(
+        `gp${i}`,
+        [
+          ['age_band', '*'],
+          ['sex', 'F'],
+        ],
+        'hes\u00012013-03',
+      );
+      km.add(
+        `hes${i}`,
+        [
+          ['age_band', '*'],
+          ['sex', 'F'],
+        ],
+        'hes\u00012013-03',
+      );
+    }
+    // 10 persons carry the episode's item; 5 the GP item, and its pair with the episode's.
+    expect(km.smallSets(10, 2)).toBe(2);
+    expect(km.smallSets(5, 2)).toBe(0);
+    // An area shown as a value (`unknown` among them) is a class of its own.
+    const shown = new KmSets();
+    for (let i = 0; i < 5; i++) {
+      shown.add(
+        `gp${i}`,
+        [
+          ['sex', 'F'],
+          ['area', 'unknown'],
+        ],
+        'hes\u00012013-03',
+      );
+      shown.add(`hes${i}`, [['sex', 'F']], 'hes\u00012013-03');
+    }
+    expect(shown.smallSets(6, 1)).toBe(2);
   });
 
   it('holds 100,000 persons of 8 items each, read from chunks of a file, in a few MB after GC (no chunk kept alive by a token)', () => {

@@ -143,7 +143,8 @@ export class KmSets {
     }
     for (const [c, v] of qi) {
       const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
-      if (slot < 0) continue;
+      // `*` tells an attacker no more than a column not shown: both leave the slot open.
+      if (slot < 0 || v === '*') continue;
       let vid = this.values.get(v);
       if (vid === undefined) this.values.set(copyOf(v), (vid = this.values.size));
       this.qi[p * SLOTS + slot] = vid;
@@ -161,8 +162,8 @@ export class KmSets {
   /** The number of sets (of at most m items, within a class) carried by fewer than k persons. */
   smallSets(k: number, m: number): number {
     const persons = this.head.length;
-    // A person's class: the slots their files show (a column not shown is not part of the class: an
-    // attacker cannot see it), numbered; persons ordered by class (a counting sort).
+    // A person's class: the slots their files show other than as `*` (a column not shown, or shown
+    // as `*`, is not part of the class: an attacker learns nothing from it), numbered; persons ordered by class (a counting sort).
     const classIds = new Map<string, number>();
     const classOf = new Int32Array(persons);
     for (let p = 0; p < persons; p++) {

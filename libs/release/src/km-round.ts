@@ -74,9 +74,10 @@ async function smallSets(q: Query, T: string, size: number, k: number): Promise<
     // carried together by at least p + p' - N of them (inclusion-exclusion): a pair with
     // p + p' >= N + k is carried by k or more and is not counted. Items of at least (N + k) / 2
     // persons are never both in a pair counted, so only pairs with a rarer item are enumerated.
-    await q(
-      `INSERT INTO ${T}_g
-       SELECT DISTINCT v.cls, CASE WHEN v.p0 < v.p1 THEN v.i0 ELSE v.i1 END
+    await addGone(
+      q,
+      T,
+      `SELECT DISTINCT v.cls, CASE WHEN v.p0 < v.p1 THEN v.i0 ELSE v.i1 END AS item
          FROM (SELECT a0.cls, least(a0.item, a1.item) AS i0, greatest(a0.item, a1.item) AS i1,
                       min(CASE WHEN a0.item < a1.item THEN a0.p ELSE a1.p END) AS p0,
                       min(CASE WHEN a0.item < a1.item THEN a1.p ELSE a0.p END) AS p1
@@ -101,15 +102,29 @@ async function smallSets(q: Query, T: string, size: number, k: number): Promise<
   const sups = alias
     .map((_, i) => `JOIN ${T}_sup s${i} ON s${i}.cls = v.cls AND s${i}.item = v.i${i}`)
     .join(' ');
-  await q(
-    `INSERT INTO ${T}_g
-     SELECT DISTINCT v.cls, (SELECT w.it FROM (VALUES ${alias
-       .map((_, i) => `(v.i${i}, s${i}.persons)`)
-       .join(', ')}) w(it, p) ORDER BY w.p, w.it DESC LIMIT 1)
+  await addGone(
+    q,
+    T,
+    `SELECT DISTINCT v.cls, (SELECT w.it FROM (VALUES ${alias
+      .map((_, i) => `(v.i${i}, s${i}.persons)`)
+      .join(', ')}) w(it, p) ORDER BY w.p, w.it DESC LIMIT 1) AS item
        FROM (SELECT a0.cls, ${alias.map((a, i) => `${a}.item AS i${i}`).join(', ')}
                FROM ${T}_live a0 ${joins}
               GROUP BY 1, ${alias.map((_, i) => i + 2).join(', ')}
              HAVING count(*) < $1) v ${sups}`,
     [k],
   );
+}
+
+/**
+ * Adds the items a set count removes to `_g`. Through a table made by `CREATE TABLE … AS`, which
+ * PostgreSQL may run with parallel workers, where `INSERT … SELECT` always runs in one process: the
+ * pairs' join and aggregate (27M person-pairs into 12M groups at 1M persons) took 54 s inserted and
+ * 34 s made as a table on this machine (docs/BENCHMARKS.md).
+ */
+async function addGone(q: Query, T: string, select: string, params: unknown[]): Promise<void> {
+  await q(`DROP TABLE IF EXISTS ${T}_gn`);
+  await q(`CREATE UNLOGGED TABLE ${T}_gn AS ${select}`, params);
+  await q(`INSERT INTO ${T}_g SELECT cls, item FROM ${T}_gn`);
+  await q(`DROP TABLE ${T}_gn`);
 }

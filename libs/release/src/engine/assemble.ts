@@ -2,7 +2,7 @@ import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOGUE_FIELDS, DATASET_FILE } from '@custodian/catalog';
 import { PRIMARY_MAX, ROUND_TO, shownCount } from '../disclosure-control';
-import { kmManifest } from '../km-anonymise';
+import { kmManifest } from '../km-manifest';
 import { locationQis } from '../location-qi';
 import { differencingManifest } from '../release-ledger';
 import { assembleGzip, csvLine, writeContent } from '../release-files';

@@ -1,3 +1,7 @@
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Column, TokenIndex } from './token-index';
 import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 
 const SLOTS = PERSON_QUASI_IDENTIFIER_COLUMNS.length;
@@ -6,92 +10,37 @@ const NONE = -1;
 /** A string's own copy (V8 keeps a substring as a slice of its parent, which it then keeps alive). */
 export const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
-/** A growable Int32Array (the persons' and items' columns below), by half again when full. */
-class Ints {
-  data = new Int32Array(1024);
-  length = 0;
-  push(v: number): number {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(Math.ceil(this.data.length * 1.5));
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length] = v;
-    return this.length++;
-  }
-}
+/** A spill folder's name: the prefix, the process's pid, `-`, and mkdtemp's characters. */
+const SPILL_PREFIX = 'custodian-km-';
 
 /**
- * Person tokens interned to numbers 0, 1, … without a string or a Map entry of the JavaScript heap
- * per person: the tokens' UTF-8 bytes in one growable buffer, found through an open-addressing table
- * of their numbers (FNV-1a over the bytes, linear probing, at most half full). At a million persons
- * a Map of copied tokens took ~100 MB of the worker's 192 MB heap and the release's verification ran
- * out of it; here they are ~40 MB of buffers outside the heap (a 32-character token).
+ * Removes the spill folders of processes that no longer run (a worker killed while it verified
+ * leaves its folder behind: 8 bytes a row of the release). A folder whose pid runs again (reused)
+ * stays until that process ends and a later verification sweeps it.
  */
-export class TokenIndex {
-  private bytes = new Uint8Array(1 << 16);
-  private used = 0;
-  private readonly start = new Ints();
-  private slots = new Int32Array(1 << 10).fill(NONE);
-  private readonly scratch = new Uint8Array(1024);
-  private static readonly encoder = new TextEncoder();
-
-  get size(): number {
-    return this.start.length;
+export function sweepStaleSpills(tempDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tempDir);
+  } catch {
+    return;
   }
-
-  /** The number of `token`: the one it was given when first seen, else the next. */
-  intern(token: string): number {
-    // The token's UTF-8 bytes: its character codes where it is ASCII (no copy), else encoded.
-    let ascii = true;
-    for (let i = 0; i < token.length && ascii; i++) ascii = token.charCodeAt(i) < 0x80;
-    let src: Uint8Array | undefined;
-    let n = token.length;
-    if (!ascii) {
-      src = n * 3 <= this.scratch.length ? this.scratch : new Uint8Array(n * 3);
-      n = TokenIndex.encoder.encodeInto(token, src).written;
+  for (const name of names) {
+    const pid = /^custodian-km-(\d+)-/.exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        rmSync(path.join(tempDir, name), { recursive: true, force: true });
     }
-    const byte = (i: number) => (src ? src[i] : token.charCodeAt(i));
-    let h = 0x811c9dc5;
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ byte(i), 0x01000193);
-    const mask = this.slots.length - 1;
-    let s = h & mask;
-    for (let id = this.slots[s]; id !== NONE; s = (s + 1) & mask, id = this.slots[s]) {
-      const from = this.start.data[id];
-      const to = id + 1 < this.start.length ? this.start.data[id + 1] : this.used;
-      if (to - from !== n) continue;
-      let i = 0;
-      while (i < n && this.bytes[from + i] === byte(i)) i++;
-      if (i === n) return id;
-    }
-    if (this.used + n > this.bytes.length) {
-      const next = new Uint8Array(Math.max(Math.ceil(this.bytes.length * 1.5), this.used + n));
-      next.set(this.bytes.subarray(0, this.used));
-      this.bytes = next;
-    }
-    for (let i = 0; i < n; i++) this.bytes[this.used + i] = byte(i);
-    const id = this.start.push(this.used);
-    this.used += n;
-    this.slots[s] = id;
-    if (this.start.length * 2 > this.slots.length) this.rehash();
-    return id;
-  }
-
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(NONE);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.start.length; id++) {
-      const from = this.start.data[id];
-      const to = id + 1 < this.start.length ? this.start.data[id + 1] : this.used;
-      let h = 0x811c9dc5;
-      for (let i = from; i < to; i++) h = Math.imul(h ^ this.bytes[i], 0x01000193);
-      let s = h & mask;
-      while (slots[s] !== NONE) s = (s + 1) & mask;
-      slots[s] = id;
-    }
-    this.slots = slots;
   }
 }
+
+/** (person, item) pairs written to the spill file at a time, and read back at a time. */
+const SPILL_PAIRS = 1 << 17;
+/** Person-items sorted at a time (8 bytes each): a class larger than this is counted in parts. */
+const BATCH_ITEMS = 1 << 19;
 
 /**
  * The verifier's kᵐ-anonymity check (SPEC §5 step 5), its own code: it reads only what the files
@@ -99,115 +48,250 @@ export class TokenIndex {
  * and the items of their rows; every set of at most m of a person's items must be carried by at
  * least k persons of the same class.
  *
- * Memory is compact and independent of the rows: item texts, values and person tokens are interned
- * to integers (the tokens in a `TokenIndex`, outside the JavaScript heap); a person is a row of typed
- * arrays (a value id per quasi-identifier slot, the head of their item list), and their distinct
- * items a linked list in two Int32Arrays (item, next) — about 8 bytes per distinct item of a person
- * and 28 per person, beside the token's bytes and 8-16 bytes of its table. The sets are counted
- * one class at a time (persons ordered by class first), in a Map keyed by the packed item numbers,
- * so only one class's sets are held at once.
+ * Memory does not grow with the rows (#19, #27: at a million persons with ten events each the
+ * person-item lists held in memory took ~140 MB of a 200 MB worker): item texts and values are
+ * interned to numbers, person tokens in a `TokenIndex`, a person's quasi-identifiers in paged
+ * columns (~50 bytes a person in all), and each row's (person, item) pair is written to a spill
+ * file (8 bytes a row, in the system's temporary folder; `dispose` removes it). Counting orders the
+ * persons by class, then reads the spill file once per batch of persons (at most `BATCH_ITEMS`
+ * pairs, whole persons, in class order), sorts the batch's pairs by (person, item), and walks them:
+ * a person's distinct items, every set of at most m of them counted in a Map of the current class
+ * (kept across batches while the class goes on), so that only one class's sets are held at once.
  */
 export class KmSets {
   private readonly items = new Map<string, number>();
   private readonly values = new Map<string, number>();
-  /** Person tokens interned, and the person each names. */
-  private readonly tokens = new TokenIndex();
-  private readonly personOfToken = new Ints();
-  /** Per person: value ids of the quasi-identifier slots (NONE: not shown), head of the item list. */
-  private qi = new Int32Array(1024 * SLOTS).fill(NONE);
-  private readonly head = new Ints();
-  /** Per (person, item) entry: the item and the person's next entry. */
-  private readonly entryItem = new Ints();
-  private readonly entryNext = new Ints();
+  /** Person tokens interned: a person is their token's number. */
+  private tokens: TokenIndex | undefined = new TokenIndex();
+  /**
+   * Per person: their class so far (the value ids of the quasi-identifier slots their rows showed,
+   * NONE where none did; the distinct vectors interned, `classes`), and their rows.
+   */
+  private classOf: Column | undefined = new Column();
+  private readonly classes: Int32Array[] = [new Int32Array(SLOTS).fill(NONE)];
+  private readonly classIds = new Map<string, number>([[this.classes[0].join(','), 0]]);
+  private readonly rows = new Column();
+  /**
+   * Rows of a file with no person column, each a person of its own with one item (its only set):
+   * counted per class and item, not held as persons (a file of ten million such rows would
+   * otherwise be ten million persons).
+   */
+  private readonly single = new Map<number, Map<number, number>>();
+  private singles = 0;
+  /** Pairs not yet written, and the spill file (made at the first row). */
+  private readonly pending: Int32Array;
+  private pendingPairs = 0;
+  private spill: { dir: string; fd: number } | undefined;
+  private spilledPairs = 0;
+
+  private readonly tempDir: string;
+  private readonly spillPairs: number;
+  private readonly batchItems: number;
+
+  /** `spillPairs` and `batchItems` smaller than the defaults let a test reach every path. */
+  constructor(opts: { tempDir?: string; spillPairs?: number; batchItems?: number } = {}) {
+    this.tempDir = opts.tempDir ?? tmpdir();
+    this.spillPairs = opts.spillPairs ?? SPILL_PAIRS;
+    this.batchItems = opts.batchItems ?? BATCH_ITEMS;
+    this.pending = new Int32Array(this.spillPairs * 2);
+  }
 
   /**
    * A row: its person (undefined where the file has no person column: the row is a person of its
    * own), `qi` the [column, value] pairs of the quasi-identifier columns the row's file shows.
    */
   add(person: string | undefined, qi: [string, string][], item: string): void {
+    if (!this.tokens || !this.classOf) throw new Error('kᵐ sets already counted');
     let id = this.items.get(item);
     if (id === undefined) this.items.set(copyOf(item), (id = this.items.size));
+    if (person === undefined) {
+      const c = this.classWith(0, qi);
+      const counts = this.single.get(c) ?? new Map<number, number>();
+      this.single.set(c, counts.set(id, (counts.get(id) ?? 0) + 1));
+      this.singles++;
+      return;
+    }
     // A token's bytes are copied into the index: no slice of the file's text (which would keep
     // its whole chunk alive) is kept.
-    const known = this.tokens.size;
-    const t = person === undefined ? NONE : this.tokens.intern(person);
-    let p = t === NONE || t === known ? NONE : this.personOfToken.data[t];
-    if (p === NONE) {
-      p = this.head.push(NONE);
-      if (t !== NONE) this.personOfToken.push(p);
-      if ((p + 1) * SLOTS > this.qi.length) {
-        const next = new Int32Array(this.qi.length * 2).fill(NONE);
-        next.set(this.qi);
-        this.qi = next;
-      }
+    const p = this.tokens.intern(person);
+    if (p === this.rows.length) {
+      this.rows.push(0);
+      this.classOf.push(0);
     }
+    this.rows.set(p, this.rows.get(p) + 1);
+    const was = this.classOf.get(p);
+    const c = this.classWith(was, qi);
+    if (c !== was) this.classOf.set(p, c);
+    this.pending[this.pendingPairs * 2] = p;
+    this.pending[this.pendingPairs * 2 + 1] = id;
+    if (++this.pendingPairs === this.spillPairs) this.flush();
+  }
+
+  /** The class of a row's values over a class so far: a new vector only where one differs. */
+  private classWith(was: number, qi: [string, string][]): number {
+    let vector: Int32Array | undefined;
     for (const [c, v] of qi) {
       const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
       // `*` tells an attacker no more than a column not shown: both leave the slot open.
       if (slot < 0 || v === '*') continue;
       let vid = this.values.get(v);
       if (vid === undefined) this.values.set(copyOf(v), (vid = this.values.size));
-      this.qi[p * SLOTS + slot] = vid;
+      if ((vector ?? this.classes[was])[slot] === vid) continue;
+      vector ??= this.classes[was].slice();
+      vector[slot] = vid;
     }
-    for (let e = this.head.data[p]; e !== NONE; e = this.entryNext.data[e])
-      if (this.entryItem.data[e] === id) return;
-    this.entryItem.push(id);
-    this.head.data[p] = this.entryNext.push(this.head.data[p]);
+    if (!vector) return was;
+    const text = vector.join(',');
+    let c = this.classIds.get(text);
+    if (c === undefined) {
+      this.classIds.set(text, (c = this.classes.length));
+      this.classes.push(vector);
+    }
+    return c;
   }
 
+  /** Persons: those named by a token, and the rows of files without a person column. */
   get size(): number {
-    return this.head.length;
+    return this.rows.length + this.singles;
   }
 
-  /** The number of sets (of at most m items, within a class) carried by fewer than k persons. */
-  smallSets(k: number, m: number): number {
-    const persons = this.head.length;
-    // A person's class: the slots their files show other than as `*` (a column not shown, or shown
-    // as `*`, is not part of the class: an attacker learns nothing from it), numbered; persons ordered by class (a counting sort).
-    const classIds = new Map<string, number>();
-    const classOf = new Int32Array(persons);
-    for (let p = 0; p < persons; p++) {
-      const key = Array.from(this.qi.subarray(p * SLOTS, p * SLOTS + SLOTS)).join(',');
-      let c = classIds.get(key);
-      if (c === undefined) classIds.set(key, (c = classIds.size));
-      classOf[p] = c;
+  private flush(): void {
+    if (!this.pendingPairs) return;
+    if (!this.spill) {
+      sweepStaleSpills(this.tempDir);
+      const dir = mkdtempSync(path.join(this.tempDir, `${SPILL_PREFIX}${process.pid}-`));
+      this.spill = { dir, fd: openSync(path.join(dir, 'pairs'), 'w+', 0o600) };
     }
-    const start = new Int32Array(classIds.size + 1);
-    for (let p = 0; p < persons; p++) start[classOf[p] + 1]++;
-    for (let c = 0; c < classIds.size; c++) start[c + 1] += start[c];
-    const order = new Int32Array(persons);
-    const fill = start.slice(0, classIds.size);
-    for (let p = 0; p < persons; p++) order[fill[classOf[p]]++] = p;
+    const bytes = new Uint8Array(this.pending.buffer, 0, this.pendingPairs * 8);
+    for (let at = 0; at < bytes.length;)
+      at += writeSync(this.spill.fd, bytes, at, bytes.length - at, this.spilledPairs * 8 + at);
+    this.spilledPairs += this.pendingPairs;
+    this.pendingPairs = 0;
+  }
 
+  /** Every (person, item) pair added, in order: from the spill file, then those not yet written. */
+  private *pairs(buf: Int32Array): Generator<Int32Array> {
+    const bytes = new Uint8Array(buf.buffer);
+    for (let at = 0; at < this.spilledPairs;) {
+      const n = Math.min(this.spillPairs, this.spilledPairs - at);
+      for (let got = 0; got < n * 8;) {
+        const r = readSync(this.spill!.fd, bytes, got, n * 8 - got, at * 8 + got);
+        if (r === 0) throw new Error('kᵐ spill file shorter than written');
+        got += r;
+      }
+      yield buf.subarray(0, n * 2);
+      at += n;
+    }
+    yield this.pending.subarray(0, this.pendingPairs * 2);
+  }
+
+  /** Removes the spill file (safe to call more than once). */
+  dispose(): void {
+    if (!this.spill) return;
+    closeSync(this.spill.fd);
+    rmSync(this.spill.dir, { recursive: true, force: true });
+    this.spill = undefined;
+  }
+
+  /**
+   * The number of sets (of at most m items, within a class) carried by fewer than k persons. Once:
+   * the tokens and quasi-identifiers are let go as the persons are ordered.
+   */
+  smallSets(k: number, m: number): number {
+    if (!this.classOf) throw new Error('kᵐ sets already counted');
+    const persons = this.rows.length;
+    // A person's class: the slots their files show other than as `*` (a column not shown, or shown
+    // as `*`, is not part of the class: an attacker learns nothing from it); persons ordered by class (a counting sort), their place in that
+    // order (`rank`) written over their class in the same column. The tokens are let go.
+    const rank = this.classOf;
+    this.classOf = this.tokens = undefined;
+    const classCount = this.classes.length;
+    const start = new Int32Array(classCount + 1);
+    for (let p = 0; p < persons; p++) start[rank.get(p) + 1]++;
+    for (let c = 0; c < classCount; c++) start[c + 1] += start[c];
+    const fill = start.slice(0, classCount);
+    for (let p = 0; p < persons; p++) rank.set(p, fill[rank.get(p)]++);
+    const rowsAt = new Int32Array(persons);
+    for (let p = 0; p < persons; p++) rowsAt[rank.get(p)] = this.rows.get(p);
+    // The class at a place: places are walked in order, so a pointer into `start`.
+    let at = 0;
+    const classAt = (r: number) => {
+      while (r >= start[at + 1]) at++;
+      return at;
+    };
+
+    // A pair's sort key: (place in the batch, item) in one exact double.
+    const base = this.items.size + 1;
+    const maxPlaces = Math.max(1, Math.floor(Number.MAX_SAFE_INTEGER / base));
     // Sets packed into one number (item numbers in base n + 1, 0 for "none") where that is exact;
     // else text keys.
-    const base = this.items.size + 1;
     const packed = Math.pow(base, m) < Number.MAX_SAFE_INTEGER;
     const support = new Map<number | string, number>();
     const items: number[] = [];
     let small = 0;
-    for (let c = 0; c < classIds.size; c++) {
-      support.clear();
-      for (let i = start[c]; i < start[c + 1]; i++) {
-        const p = order[i];
-        items.length = 0;
-        for (let e = this.head.data[p]; e !== NONE; e = this.entryNext.data[e])
-          items.push(this.entryItem.data[e]);
-        items.sort((a, b) => a - b);
-        const walk = (from: number, key: number, text: string, size: number) => {
-          for (let j = from; j < items.length; j++) {
-            const nk = key * base + items[j] + 1;
-            const nt = packed ? '' : `${text},${items[j]}`;
-            const s = packed ? nk : nt;
-            support.set(s, (support.get(s) ?? 0) + 1);
-            if (size + 1 < m) walk(j + 1, nk, nt, size + 1);
-          }
-        };
-        walk(0, 0, '', 0);
+    let keys = new Float64Array(0);
+    const readBuf = new Int32Array(this.spillPairs * 2);
+    let current = NONE;
+    const walk = (from: number, key: number, text: string, size: number) => {
+      for (let j = from; j < items.length; j++) {
+        const nk = key * base + items[j] + 1;
+        const nt = packed ? '' : `${text},${items[j]}`;
+        const s = packed ? nk : nt;
+        support.set(s, (support.get(s) ?? 0) + 1);
+        if (size + 1 < m) walk(j + 1, nk, nt, size + 1);
       }
+    };
+    // A class's sets counted; its rows without a person (one item each) are its sets of one item.
+    const endClass = () => {
+      for (const [item, n] of this.single.get(current) ?? []) {
+        const s = packed ? item + 1 : `,${item}`;
+        support.set(s, (support.get(s) ?? 0) + n);
+      }
+      this.single.delete(current);
       for (const n of support.values()) if (n < k) small++;
+      support.clear();
+    };
+    try {
+      for (let lo = 0; lo < persons;) {
+        // A batch: whole persons in class order, at most BATCH_ITEMS pairs (a person with more
+        // is a batch of their own).
+        let hi = lo;
+        let size = 0;
+        while (hi < persons && hi - lo < maxPlaces && (hi === lo || size + rowsAt[hi] <= this.batchItems))
+          size += rowsAt[hi++];
+        // One array for every batch, and one read buffer (a sync loop: what it drops is not
+        // collected until it ends, so new arrays per batch would all be held at once).
+        if (size > keys.length) keys = new Float64Array(size);
+        let n = 0;
+        for (const chunk of this.pairs(readBuf))
+          for (let i = 0; i < chunk.length; i += 2) {
+            const r = rank.get(chunk[i]);
+            if (r >= lo && r < hi) keys[n++] = (r - lo) * base + chunk[i + 1];
+          }
+        if (n !== size) throw new Error('kᵐ spill file does not match the rows added');
+        const batch = keys.subarray(0, n).sort();
+        for (let i = 0; i < n;) {
+          const place = Math.floor(batch[i] / base);
+          items.length = 0;
+          for (; i < n && Math.floor(batch[i] / base) === place; i++) {
+            const item = batch[i] - place * base;
+            if (items[items.length - 1] !== item) items.push(item);
+          }
+          const c = classAt(lo + place);
+          if (c !== current) {
+            endClass();
+            current = c;
+          }
+          walk(0, 0, '', 0);
+        }
+        lo = hi;
+      }
+      endClass();
+      // Classes of rows without a person only.
+      for (const counts of this.single.values()) for (const n of counts.values()) if (n < k) small++;
+      return small;
+    } finally {
+      this.dispose();
     }
-    support.clear();
-    return small;
   }
 }

@@ -158,96 +158,102 @@ export async function verifyRelease(
   // file order is the one reported, so the outcome is the same whichever file finishes first.
   // kᵐ-anonymity: persons and their items gathered across the files, checked once all are read.
   const km = tier === 'anonymised' ? new KmSets() : undefined;
-  const settled = await Promise.allSettled(
-    claimed.map(async (f) => {
-      const file = path.join(dir, f.name + suffix);
-      const own = new Set<string>();
-      let result: { rows: number; bytes: number; sha256: string; persons: number };
-      if (f.name === 'data_dictionary.csv')
-        result = await readCsv(file, false, (line, i, quoted, maybe) => {
-          if (
-            tier !== 'identifiable' &&
-            maybe[0] &&
-            MAYBE_NHS_NUMBER.test(line) &&
-            fieldsOf(line, quoted).some(holdsNhsNumber)
-          )
-            fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
-        });
-      else if (tier === 'aggregate')
-        result = await checkAggregate(
-          file,
-          f.name,
-          spec,
-          own,
-          deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
-          (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
-        );
-      else {
-        const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
-        const lost = suppressed?.[d.dataset] ?? 0;
-        result = await checkDatasetFile(
-          file,
-          f.name,
-          d,
-          tier,
-          ids,
-          deps,
-          lost,
-          removed?.[d.dataset] ?? lost,
-          own,
-          km,
-        );
-      }
-      return { f, result, own };
-    }),
-  );
-  const diff = await difference;
-  if (diff && 'error' in diff) throw diff.error;
-  if (diff?.value.problem) fail('differencing', diff.value.problem);
-  if (diff?.value.comparedWith)
-    checks.add(
-      `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
+  // Its spill file is removed however the verification ends.
+  try {
+    const settled = await Promise.allSettled(
+      claimed.map(async (f) => {
+        const file = path.join(dir, f.name + suffix);
+        const own = new Set<string>();
+        let result: { rows: number; bytes: number; sha256: string; persons: number };
+        if (f.name === 'data_dictionary.csv')
+          result = await readCsv(file, false, (line, i, quoted, maybe) => {
+            if (
+              tier !== 'identifiable' &&
+              maybe[0] &&
+              MAYBE_NHS_NUMBER.test(line) &&
+              fieldsOf(line, quoted).some(holdsNhsNumber)
+            )
+              fail('identifiers by tier', `data_dictionary.csv row ${i}: a raw NHS number`);
+          });
+        else if (tier === 'aggregate')
+          result = await checkAggregate(
+            file,
+            f.name,
+            spec,
+            own,
+            deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+            (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
+          );
+        else {
+          const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;
+          const lost = suppressed?.[d.dataset] ?? 0;
+          result = await checkDatasetFile(
+            file,
+            f.name,
+            d,
+            tier,
+            ids,
+            deps,
+            lost,
+            removed?.[d.dataset] ?? lost,
+            own,
+            km,
+          );
+        }
+        return { f, result, own };
+      }),
     );
-  const perFile = settled.map((r) => {
-    if (r.status === 'rejected') throw r.reason;
-    return r.value;
-  });
-  let rows = 0;
-  let persons = 0;
-  for (const { result, own } of perFile) {
-    for (const c of own) checks.add(c);
-    rows += result.rows;
-    persons += result.persons;
-  }
-  // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'
-  // integrity, so that a broken rule is reported as itself.
-  if (km?.size) {
-    const m = deps.anonM ?? 2;
-    const small = km.smallSets(deps.anonK, m);
-    if (small > 0)
-      fail(
-        'kᵐ-anonymity',
-        `${small} set(s) of at most m=${m} event items carried by fewer than k=${deps.anonK} persons of a class`,
+    const diff = await difference;
+    if (diff && 'error' in diff) throw diff.error;
+    if (diff?.value.problem) fail('differencing', diff.value.problem);
+    if (diff?.value.comparedWith)
+      checks.add(
+        `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
       );
-    checks.add(
-      `kᵐ-anonymity: every set of at most m=${m} event items of a person is carried by at least k=${deps.anonK} persons of their class`,
-    );
+    const perFile = settled.map((r) => {
+      if (r.status === 'rejected') throw r.reason;
+      return r.value;
+    });
+    let rows = 0;
+    let persons = 0;
+    for (const { result, own } of perFile) {
+      for (const c of own) checks.add(c);
+      rows += result.rows;
+      persons += result.persons;
+    }
+    // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'
+    // integrity, so that a broken rule is reported as itself.
+    if (km?.size) {
+      const m = deps.anonM ?? 2;
+      const small = km.smallSets(deps.anonK, m);
+      if (small > 0)
+        fail(
+          'kᵐ-anonymity',
+          `${small} set(s) of at most m=${m} event items carried by fewer than k=${deps.anonK} persons of a class`,
+        );
+      checks.add(
+        `kᵐ-anonymity: every set of at most m=${m} event items of a person is carried by at least k=${deps.anonK} persons of their class`,
+      );
+    }
+    for (const { f, result } of perFile) {
+      if (result.rows !== f.rows)
+        fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
+      if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
+      if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
+    }
+    checks.add('rows, bytes and SHA-256 of every file');
+    return {
+      verified: true,
+      by: 'release verifier (libs/release/src/verifier), independent of the release engine',
+      checks: [...checks],
+      files: claimed.length,
+      rows,
+      personsChecked: persons >= 1 && persons <= PRIMARY_MAX ? '*' : roundToBase(persons),
+      ms: Date.now() - t0,
+    };
+  } finally {
+    km?.dispose();
   }
-  for (const { f, result } of perFile) {
-    if (result.rows !== f.rows) fail('integrity', `${f.name}: ${result.rows} rows read, ${f.rows} recorded`);
-    if (result.bytes !== f.bytes) fail('integrity', `${f.name}: size differs from the recorded size`);
-    if (result.sha256 !== f.sha256) fail('integrity', `${f.name}: SHA-256 differs from the recorded hash`);
-  }
-  checks.add('rows, bytes and SHA-256 of every file');
-  return {
-    verified: true,
-    by: 'release verifier (libs/release/src/verifier), independent of the release engine',
-    checks: [...checks],
-    files: claimed.length,
-    rows,
-    personsChecked: persons >= 1 && persons <= PRIMARY_MAX ? '*' : roundToBase(persons),
-    ms: Date.now() - t0,
-  };
 }
 
 const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);

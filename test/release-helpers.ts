@@ -254,3 +254,22 @@ export async function otherOrganisationRecipient(
   const r = await t.as('researcher');
   return { id: r.user.id, auth: r.auth };
 }
+
+/**
+ * fast-check settings of a property whose every run is a whole release (seconds each): no
+ * shrinking, which would run releases until the test's time ran out and leave the last ones running
+ * into the next test's `TRUNCATE` (a deadlock); the failure is reported with its counterexample,
+ * seed and path, and `PROPS_SEED` / `PROPS_PATH` replay it (docs/DEVELOPING.md).
+ */
+export function releaseRuns(numRuns: number): {
+  numRuns: number;
+  endOnFailure: true;
+  seed?: number;
+  path?: string;
+} {
+  return {
+    numRuns,
+    endOnFailure: true,
+    ...(process.env.PROPS_SEED ? { seed: Number(process.env.PROPS_SEED), path: process.env.PROPS_PATH } : {}),
+  };
+}

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { KM_SEARCH } from '../libs/release/src/km-anonymise';
 import { kmFinding } from './km-check';
-import { download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import { download, parseCsvGz, releaseRuns, runRelease, seedPractice, spec } from './release-helpers';
 
 /**
  * Issue #27 (time): the kᵐ stage skips the lattice nodes whose m = 1 lower bound already breaks a
@@ -148,7 +148,7 @@ describe('anonymised tier: the kᵐ search with its lower bound equals counting 
         expect(fa.rows).toEqual(fb.rows);
         expect(kmFinding({ gp: fa.file }, 10, 2).exposed).toBe(0);
       }),
-      { numRuns: 8 },
+      releaseRuns(8),
     );
     // The bound did skip counting somewhere (else this compares nothing).
     expect(pruned).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ import {
   hmacHex,
   newLoad,
   parseCsvGz,
+  releaseRuns,
   runRelease,
   seedPractice,
   spec,
@@ -176,7 +177,7 @@ describe('release privacy properties', () => {
           });
         },
       ),
-      { numRuns: 8 },
+      releaseRuns(8),
     );
   }, 120_000);
 
@@ -244,7 +245,7 @@ describe('release privacy properties', () => {
           expect(exact.suppressedByFile[file] ?? 0).toBeLessThanOrEqual(Math.floor(pop * 0.05));
       }),
       {
-        numRuns: 6,
+        ...releaseRuns(6),
         // Found by this property (seed -1831814345): persons with a hospital episode and no GP
         // record show no area or ethnicity, the others' are released as `*`. The verifier counted
         // them as two classes where the engine had one, and failed a good release (kᵐ-anonymity:
@@ -360,7 +361,7 @@ describe('release privacy properties', () => {
           }
         },
       ),
-      { numRuns: 8 },
+      releaseRuns(8),
     );
   }, 120_000);
   it('kᵐ-anonymity: no set of at most m=2 event items of a person, within their class, is carried by fewer than k persons (or the release fails, saying why)', async () => {
@@ -465,7 +466,7 @@ describe('release privacy properties', () => {
             expect(km.suppressedByFile[file] ?? 0).toBeLessThanOrEqual(Math.floor(n * 0.05));
         },
       ),
-      { numRuns: 6 },
+      releaseRuns(6),
     );
   }, 180_000);
 });

@@ -168,7 +168,7 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
       [second.id],
     );
     expect(audit).toHaveLength(1);
-    expect(audit[0].details).toMatchObject({ decision: 'suppressed', comparedWith: [first.id] });
+    expect(audit[0].details).toMatchObject({ attempt: 1, decision: 'suppressed', comparedWith: [first.id] });
     // The officer's release page and the public register page say so.
     expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
       /Differencing guard applied .* Sex F, Age band 40-44/,
@@ -222,7 +222,7 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
       `SELECT details FROM audit_log WHERE subject_id = $1 AND action = 'release.aggregate_differencing'`,
       [second.id],
     );
-    expect(audit[0]?.details).toMatchObject({ decision: 'refused', comparedWith: [first.id] });
+    expect(audit[0]?.details).toMatchObject({ attempt: 1, decision: 'refused', comparedWith: [first.id] });
     // The researcher reads the same reason, with no count of persons.
     const view = (await t.http.get(`/api/releases/${second.id}`).set(researcher.auth).expect(200)).body;
     expect(view.failureReason).toMatch(/^AGG_DIFFERENCING: /);

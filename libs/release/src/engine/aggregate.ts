@@ -22,6 +22,8 @@ export async function aggregate(
   ctx: EngineContext,
   q: Query,
   releaseId: string,
+  /** The release's attempt: each attempt's decision is audited as its own (a retry decides again). */
+  attempt: number,
   spec: ReleaseSpec,
   range: EventRange,
   file: string,
@@ -99,6 +101,7 @@ export async function aggregate(
       subjectType: 'Release',
       subjectId: releaseId,
       details: {
+        attempt,
         decision: decision.outcome,
         comparedWith: decision.comparedWith,
         cellsHidden: decision.hidden.length,

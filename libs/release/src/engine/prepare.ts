@@ -248,7 +248,15 @@ export async function prepare(
     // Where the shards leave their risk partials (risk-report.ts), committed with the working set.
     await q(riskTable(work.risk));
   } else {
-    const agg = await aggregate(ctx, q, rel.id, spec, range, path.join(dir, 'aggregate.csv.gz.partial'));
+    const agg = await aggregate(
+      ctx,
+      q,
+      rel.id,
+      rel.attempts,
+      spec,
+      range,
+      path.join(dir, 'aggregate.csv.gz.partial'),
+    );
     aggregated = { ...agg, file: { name: 'aggregate.csv.gz', ...agg.file } };
     // The guard's exact decision (#25): staff only, like every figure of `excluded`.
     if (agg.differencing.decision.comparedWith.length)

@@ -19,7 +19,7 @@ import { freePort } from '@custodian/database';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { benchServer, freshDatabase, NODE_RUN_ARGS, NODE_RUN_ENV, report } from './common';
+import { API_RUN_ARGS, benchServer, freshDatabase, NODE_RUN_ENV, report } from './common';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -144,7 +144,7 @@ async function main() {
   const fresh = await freshDatabase(pg.url, 'bench_ingest');
   const u = new URL(fresh.url);
   const port = await freePort();
-  const api = spawn(process.execPath, [...NODE_RUN_ARGS, 'dist/apps/api/src/main.js'], {
+  const api = spawn(process.execPath, [...API_RUN_ARGS, 'dist/apps/api/src/main.js'], {
     env: {
       ...process.env,
       ...NODE_RUN_ENV,

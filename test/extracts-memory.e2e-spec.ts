@@ -20,7 +20,7 @@ describe('extract uploads cannot exhaust the API heap', () => {
     const auth = await practiceReady(t, admin, 'M00001');
     token = auth.Authorization.slice('Bearer '.length);
     // As `npm start` runs it (package.json): a 192 MB old space.
-    api = await startApi(t, {}, ['--max-old-space-size=192', '--max-semi-space-size=4']);
+    api = await startApi(t, {}, ['--max-old-space-size=192', '--max-semi-space-size=2']);
   }, 90_000);
   afterAll(async () => {
     if (api) await killWorker(api.child);

@@ -188,7 +188,9 @@ export class ParseThread {
 
   private start(): { worker: Worker; waiting: Map<number, Waiting> } {
     const worker = new Worker(this.script, {
-      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 },
+      // A small young generation: ~6 MB of the API's peak RSS under a large upload, no slower
+      // (docs/BENCHMARKS.md, "Ingest, 2026-12-06").
+      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 2 },
     });
     worker.unref();
     // Each thread answers only for what was sent to it: when one fails, the uploads it was parsing

@@ -125,9 +125,7 @@ export const BENCH_ENV = {
  */
 export const NODE_RUN_ARGS = ['--enable-source-maps', '--max-old-space-size=192', '--max-semi-space-size=4'];
 /** `npm start`'s flags for the API: a smaller young generation (2 MB semi-spaces) than a worker's. */
-export const API_RUN_ARGS = NODE_RUN_ARGS.map((a) =>
-  a.startsWith('--max-semi-space-size=') ? '--max-semi-space-size=2' : a,
-);
+export const API_RUN_ARGS = ['--enable-source-maps', '--max-old-space-size=192', '--max-semi-space-size=2'];
 export const NODE_RUN_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' };
 
 /** Starts a built app process (`dist/apps/<app>/src/main.js`) against the bench database. */

@@ -4,6 +4,7 @@ import {
   download,
   otherOrganisationRecipient,
   parseCsvGz,
+  releaseRuns,
   runRelease,
   seedPractice,
   spec,
@@ -126,7 +127,7 @@ describe('aggregate differencing guard over random nested cohorts (property, #25
           }
       }),
       // No shrinking: each run is three releases (a failure is reported with its counterexample).
-      { numRuns: 8, endOnFailure: true },
+      releaseRuns(8),
     );
     // Not vacuous: tables were released, and some cells hidden or some tables refused.
     expect(seen.released).toBeGreaterThan(0);

@@ -11,7 +11,7 @@ import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseSpec } from '@custodian/release';
 import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import { ensureActiveBid, runRelease, spec } from './release-helpers';
+import { ensureActiveBid, releaseRuns, runRelease, spec } from './release-helpers';
 import { HES_HEADER, hes, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
 import { ETHNIC, NHS, nhsNumber, ODS, READ, SCT, ndjson } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
@@ -769,11 +769,8 @@ describe('random populations through the product: invariants on the released fil
         async (people, r, resend) => property(people, r, resend),
       ),
       {
-        numRuns: RUNS,
+        ...releaseRuns(RUNS),
         examples: [rawEpikey],
-        seed: process.env.PROPS_SEED ? Number(process.env.PROPS_SEED) : undefined,
-        path: process.env.PROPS_PATH,
-        endOnFailure: true,
       },
     );
   }, 600_000);

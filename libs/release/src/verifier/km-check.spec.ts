@@ -236,35 +236,16 @@ describe('verifier kᵐ check (bounded memory)', () => {
 
   it('counts a person whose area is released as `*` in the class of one whose files do not show it (a hospital episode without a GP record)', () => {
     // Sets are counted once per KmSets: a fresh one per count.
+    const shownInHes: [string, string][] = [
+      ['age_band', '*'],
+      ['sex', 'F'],
+    ];
     const starAndHidden = () => {
       const km = new KmSets();
       for (let i = 0; i < 5; i++) {
-        km.add(
-          `gp${i}`,
-          [
-            ['age_band', '*'],
-            ['sex', 'F'],
-            ['area', '*'],
-            ['ethnicity', '*'],
-          ],
-          'gp\u00012012-02',
-        );
-        km.add(
-          `gp${i}`,
-          [
-            ['age_band', '*'],
-            ['sex', 'F'],
-          ],
-          'hes\u00012013-03',
-        );
-        km.add(
-          `hes${i}`,
-          [
-            ['age_band', '*'],
-            ['sex', 'F'],
-          ],
-          'hes\u00012013-03',
-        );
+        km.add(`gp${i}`, [...shownInHes, ['area', '*'], ['ethnicity', '*']], 'gp\u00012012-02');
+        km.add(`gp${i}`, shownInHes, 'hes\u00012013-03');
+        km.add(`hes${i}`, shownInHes, 'hes\u00012013-03');
       }
       return km;
     };

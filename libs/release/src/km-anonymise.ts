@@ -5,7 +5,8 @@ import type { Query } from './engine/context';
 import { AGE_LEVELS, AREA_LEVELS, ETHNICITY_LEVELS, LatticeNode } from './k-anonymity';
 import { CODE_LEVELS, KM_NODES, MAX_M, PERIOD_LEVELS } from './km-anonymity';
 import { KM_ITEM_FIELDS, kmItemFields, kmItemSql } from './km-anonymity.sql';
-import { KM_SEARCH, kmRound } from './km-round';
+import { KM_SEARCH, kmSearchSql, kmStatsSql } from './km-round';
+import { CopyStreams, KM_CLASS_LIMITS, kmSearch } from './km-search';
 import { LOCATION_QI_FIELD, pairKept } from './location-qi';
 import {
   ageKey,
@@ -35,6 +36,10 @@ export interface KmInput {
   k: number;
   m: number;
   maxShare: number;
+  /** COPY on the preparation's connection: the search reads the persons' tuples by class. */
+  copy: CopyStreams;
+  /** Where the search's spill files go (the release's build directory). */
+  spillDir: string;
   /** Throws the release's failure (recipients' message, staff's exact one). */
   fail: (code: string, message: string, exact: string) => never;
 }
@@ -51,10 +56,10 @@ export interface KmResult {
   generalisedByFile: Record<string, number>;
   /** Rows kept whose dates (item periods) are released as year-month, year, or `*`. */
   periodRows: Record<string, number>;
-  /** Exact counting passes run (one per node some class counted). */
+  /** Nodes some class counted. */
   passes: number;
-  /** Lower-bound passes run (one per node the open classes were bounded at). */
-  boundPasses: number;
+  /** Classes searched in SQL (too large for the worker's memory: km-search.ts). */
+  classesInSql: number;
 }
 
 /** A file whose removed rows would exceed the cap (the worst one). */
@@ -72,20 +77,16 @@ const nodeName = (i: number) => `${CODE_LEVELS[KM_NODES[i].code]}/${PERIOD_LEVEL
  *
  * 1. each included person of a file of a row per event gets their demographic class at the levels
  *    k-anonymity chose (`_cls`);
- * 2. the person's distinct base tuples — the item columns, dates to the month — of the rows the
- *    files will carry (date range, blocked rows and suppressed person-location pairs left out),
- *    with row counts, numbered through a small dictionary (`_t_<dataset>`); every node's item of
- *    every tuple (`_map`, one table for the whole lattice);
- * 3. **each class chooses its own node** (local recoding): the classes still open try the next
- *    node of `KM_NODES` together — first a cheap m = 1 lower bound (persons per tuple summed per
- *    item: a class whose sure removals break the cap skips the node uncounted), then for the others
- *    supports (persons) and rows per class and item (`_sup`), items of
- *    fewer than k persons gone (m = 1); for the classes whose m = 1 removals are within the cap,
- *    sets of 2…m among each person's items still live (pairs that inclusion-exclusion proves
- *    carried by k persons not counted), a set of fewer than k persons losing its
- *    least supported item for the class — and a class whose removals, per file, stay within
- *    `maxShare` of its rows of that file keeps the node. The last node (every code and period `*`)
- *    takes the classes left. A big class keeps dates to the month where a small one needs years;
+ * 2. the tuples of item columns (dates to the month) of the rows the files will carry (date range,
+ *    blocked rows and suppressed person-location pairs left out), numbered through a small
+ *    dictionary per file (`_t<file>`); every node's item of every tuple (`_map`, one table for the
+ *    whole lattice);
+ * 3. **each class chooses its own node** (local recoding; km-search.ts, one class at a time from
+ *    the tuples read in class order): the first node of `KM_NODES` at which its items of fewer
+ *    than k persons (m = 1), then the least supported item of each set of 2…m items still live
+ *    carried by fewer than k of its persons, leave out no more than `maxShare` of the class's
+ *    rows of each file. The last node (every code and period `*`) takes the classes left. A big
+ *    class keeps dates to the month where a small one needs years;
  * 4. the person's code and period levels (`kmc`, `kmp`) and the items gone for their class
  *    (`kmgone`, as the shards compute the row's item) are written on the working set; the files'
  *    SELECTs generalise each row at its person's levels and leave those rows out;
@@ -136,9 +137,8 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
         ON n.ct = c.ct`);
   await q(`ANALYZE ${T}_cls`);
 
-  // 2. Base tuples per person and file, one scan of each file's rows grouped by hashing; the
-  //    tuples numbered through a small dictionary made from them (a hashed DISTINCT) and found
-  //    again by a hash join on the values (no window sort over the persons' rows).
+  // 2. The rows' tuples, numbered through a small dictionary made from them (a hashed DISTINCT)
+  //    and found again by a hash join on the values (no window sort over the persons' rows).
   const locLevel = (d: Dataset) => input.kLevels.location?.[d];
   const parts: string[] = [];
   for (const [fi, { dataset: d, fields }] of files.entries()) {
@@ -182,14 +182,20 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
           .map((c, i) => `${key(c, `d.${c}`)} = ${key(c, select[i].replace(/ AS \w+$/, ''))}`)
           .join(' AND ')
       : 'true';
-    parts.push(`SELECT c.pn, c.cls, ${fi}::smallint AS ds, d.t, count(*)::bigint AS n
+    parts.push(`SELECT c.pn, c.cls, ${fi}::smallint AS ds, d.t
           FROM ${s.from} JOIN ${T}_cls c ON c.nhs = rp.nhs JOIN ${T}_t${fi} d ON ${on}
          WHERE ${dateFilter(s.date, input.range)} AND NOT ${s.blockedOwn} AND rp.files & ${FILE_BIT[d]} <> 0
-           AND ${kept}
-         GROUP BY 1, 2, 4`);
+           AND ${kept}`);
   }
-  await q(`CREATE UNLOGGED TABLE ${T}_base AS ${parts.join(' UNION ALL ')}`);
-  await q(`ANALYZE ${T}_base`);
+  // Every event row the files will carry: person, class, file and tuple.
+  const eventRows = parts.join(' UNION ALL ');
+  // The search in SQL (the reference, and the classes too large for the worker) reads them as a
+  // table with a row per person and tuple; the search in the worker reads them once, in class order.
+  const base = async () => {
+    await q(`CREATE UNLOGGED TABLE IF NOT EXISTS ${T}_base AS
+      SELECT pn, cls, ds, t, count(*)::bigint AS n FROM (${eventRows}) e GROUP BY 1, 2, 3, 4`);
+    await q(`ANALYZE ${T}_base`);
+  };
   // Every node's item of every tuple: text as the shards compute it, numbered.
   await q(`CREATE UNLOGGED TABLE ${T}_map AS
     SELECT node, ds, t, text, (dense_rank() OVER (ORDER BY text))::int AS item FROM (${KM_NODES.flatMap(
@@ -203,68 +209,96 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
         ),
     ).join(' UNION ALL ')}) m`);
   await q(`ANALYZE ${T}_map`);
-  // Rows per class and file: each class's budget.
-  await q(`CREATE UNLOGGED TABLE ${T}_rows AS
-    SELECT cls, ds, sum(n)::bigint AS n FROM ${T}_base GROUP BY 1, 2`);
-  await q(`ANALYZE ${T}_rows`);
   await q(`CREATE UNLOGGED TABLE ${T}_choice (cls int PRIMARY KEY, node smallint NOT NULL)`);
   await q(`CREATE UNLOGGED TABLE ${T}_gone (cls int NOT NULL, item int NOT NULL)`);
+  // The rows removed: person and item (not every row kept: at 1M persons a table of every row took
+  // 16.6 s to write).
+  await q(`CREATE UNLOGGED TABLE ${T}_fin (pn int NOT NULL, item int NOT NULL)`);
 
   // 3. Each class takes the first node of `KM_NODES` that keeps its removals (m = 1 and sets) of
-  //    each file within the cap; the open classes go up the lattice together. At each node, a
-  //    cheap m = 1 lower bound first: a class's persons per tuple (exact: the base has a row per
-  //    person and tuple) summed over the tuples of an item is at least the item's persons (a person
-  //    with two tuples of the item counts twice), so an item under k by that sum is under k, and its
-  //    rows leave at m = 1 and at every m. A class whose sure removals already break a file's budget
-  //    skips the node without counting it; the others count it exactly (`kmRound`: persons per item,
-  //    then the sets), and take it if it fits. The choice is that of counting every node (the bound
-  //    only skips nodes that would fail): `KM_SEARCH.prune = false` does that, and a test compares
-  //    them. The last node takes every class left.
+  //    each file within the cap (km-search.ts, class by class; km-round.ts, the same in SQL).
   const last = KM_NODES.length - 1;
-  await q(`CREATE UNLOGGED TABLE ${T}_open AS SELECT DISTINCT cls FROM ${T}_rows`);
-  await q(`CREATE UNLOGGED TABLE ${T}_n AS SELECT cls, count(*)::int + $1 AS nk FROM ${T}_cls GROUP BY cls`, [
-    k,
-  ]);
-  let passes = 0;
-  let bounds = 0;
-  for (let node = 0; node <= last; node++) {
-    const [{ n: open }] = await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_open`);
-    if (Number(open) === 0) break;
-    await q(`DROP TABLE IF EXISTS ${T}_cand`);
-    if (KM_SEARCH.prune && node < last) {
-      bounds++;
+  const dsName = files.map((f) => f.dataset as string);
+  const rowsByFile: Record<string, number> = Object.fromEntries(dsName.map((d) => [d, 0]));
+  const suppressedByFile: Record<string, number> = {};
+  const generalisedByFile: Record<string, number> = {};
+  const rowsByNode: Record<string, number> = {};
+  const periodRows: Record<string, number> = {};
+  const classesByNode: Record<string, number> = {};
+  const addTo = (o: Record<string, number>, key: string, n: number) => (o[key] = (o[key] ?? 0) + n);
+  const fromSql = async (classes?: number[]) => {
+    for (const r of await kmStatsSql(q, T, classes)) {
+      const d = dsName[r.ds];
+      const n = Number(r.n);
+      rowsByFile[d] += n;
+      if (r.gone) addTo(suppressedByFile, d, n);
+      else {
+        if (r.generalised) addTo(generalisedByFile, d, n);
+        addTo(rowsByNode, nodeName(r.node), n);
+        addTo(periodRows, PERIOD_LEVELS[KM_NODES[r.node].period], n);
+      }
+    }
+    for (const r of await q<{ node: number; n: string }>(
+      `SELECT node, count(*)::bigint AS n FROM ${T}_choice ${classes ? 'WHERE cls = ANY($1::int[])' : ''} GROUP BY node`,
+      classes ? [classes] : [],
+    ))
+      addTo(classesByNode, nodeName(r.node), Number(r.n));
+  };
+  let passes: number;
+  let classesInSql = 0;
+  if (KM_SEARCH.reference) {
+    await base();
+    passes = await kmSearchSql(q, T, { k, m, maxShare, last });
+    await fromSql();
+    classesInSql = Object.values(classesByNode).reduce((a, b) => a + b, 0);
+  } else {
+    // The rows carry their tuple where every tuple's items fit the worker's memory; else each row
+    // its item at every node (one row per tuple, `_mapw`, joined).
+    const tuples: number[] = [];
+    for (const fi of files.keys())
+      tuples.push(Number((await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_t${fi}`))[0].n));
+    const narrow = tuples.reduce((a, b) => a + b, 0) * KM_NODES.length <= KM_CLASS_LIMITS.map;
+    const each = KM_NODES.map((_, i) => i);
+    if (!narrow)
       await q(
-        `CREATE UNLOGGED TABLE ${T}_cand AS
-        SELECT o.cls, ${node}::smallint AS node FROM ${T}_open o WHERE NOT EXISTS (
-          SELECT 1 FROM (SELECT i.cls, i.ds, sum(i.n) FILTER (WHERE i.u < $1) AS n FROM (
-                  SELECT b.cls, b.ds, m.item, count(*) AS u, sum(b.n) AS n FROM ${T}_base b
-                    JOIN ${T}_map m ON m.node = ${node} AND m.ds = b.ds AND m.t = b.t
-                   WHERE b.cls IN (SELECT cls FROM ${T}_open)
-                   GROUP BY 1, 2, 3) i GROUP BY 1, 2) x
-            JOIN ${T}_rows r ON r.cls = x.cls AND r.ds = x.ds
-           WHERE x.cls = o.cls AND x.n > floor(r.n * $2::float8))`,
-        [k, maxShare],
+        `CREATE UNLOGGED TABLE ${T}_mapw AS SELECT ds, t, ${each
+          .map((i) => `max(item) FILTER (WHERE node = ${i}) AS i${i}`)
+          .join(', ')} FROM ${T}_map GROUP BY ds, t`,
       );
-    } else await q(`CREATE UNLOGGED TABLE ${T}_cand AS SELECT cls, ${node}::smallint AS node FROM ${T}_open`);
-    const [{ n: cand }] = await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_cand`);
-    if (Number(cand) === 0) continue;
-    await q(`ANALYZE ${T}_cand`);
-    passes++;
-    await kmRound(q, T, { k, m, maxShare, last });
-    await q(`DELETE FROM ${T}_open o USING ${T}_choice ch WHERE ch.cls = o.cls`);
+    const s = await kmSearch(input.copy, {
+      select: narrow
+        ? `SELECT e.cls, e.pn, e.ds, 1, e.t FROM (${eventRows}) e ORDER BY e.cls, e.pn`
+        : `SELECT e.cls, e.pn, e.ds, 1, ${each.map((i) => `w.i${i}`).join(', ')}
+             FROM (${eventRows}) e JOIN ${T}_mapw w ON w.ds = e.ds AND w.t = e.t ORDER BY e.cls, e.pn`,
+      ...(narrow ? { tuples, map: `SELECT node, ds, t, item FROM ${T}_map` } : {}),
+      T,
+      files: files.length,
+      k,
+      m,
+      maxShare,
+      spillDir: input.spillDir,
+    });
+    passes = s.passes;
+    for (const [fi, d] of dsName.entries()) {
+      rowsByFile[d] = s.rows[fi];
+      if (s.suppressed[fi]) suppressedByFile[d] = s.suppressed[fi];
+      if (s.generalised[fi]) generalisedByFile[d] = s.generalised[fi];
+    }
+    for (const [node, n] of s.rowsByNode) rowsByNode[nodeName(node)] = n;
+    for (const [period, n] of s.periodRows) periodRows[PERIOD_LEVELS[period]] = n;
+    for (const [node, n] of s.classesByNode) classesByNode[nodeName(node)] = n;
+    // Classes too large for the worker's memory: the same search in SQL.
+    if (s.big.length) {
+      await base();
+      passes = Math.max(passes, await kmSearchSql(q, T, { k, m, maxShare, last, classes: s.big }));
+      await fromSql(s.big);
+      classesInSql = s.big.length;
+    }
   }
 
   // 4. The persons' levels and the items gone for their class, as the shards compute them.
   const codeOf = `(ARRAY[${KM_NODES.map((n) => n.code).join(', ')}]::smallint[])[ch.node + 1]`;
   const periodOf = `(ARRAY[${KM_NODES.map((n) => n.period).join(', ')}]::smallint[])[ch.node + 1]`;
-  // Only the rows removed are kept (`_fin`: person and item); what the files keep is counted in
-  //    one aggregate below without writing a row per event (at 1M persons the table of every row
-  //    took 16.6 s to write).
-  await q(`CREATE UNLOGGED TABLE ${T}_fin AS
-    SELECT b.pn, m.item
-      FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
-      JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
-      JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item`);
   await q(`UPDATE ${input.workRp} w SET kmc = ${codeOf}, kmp = ${periodOf}, kmgone = f.gone
       FROM ${T}_cls c JOIN ${T}_choice ch ON ch.cls = c.cls
       LEFT JOIN (SELECT f.pn, array_agg(DISTINCT i.text) AS gone FROM ${T}_fin f
@@ -272,39 +306,9 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
                   GROUP BY f.pn) f ON f.pn = c.pn
      WHERE w.nhs = c.nhs AND w.excl IS NULL`);
 
-  // 5. What it cost, per file and node; the cap.
-  const dsName = files.map((f) => f.dataset as string);
-  const rowsByFile: Record<string, number> = Object.fromEntries(dsName.map((d) => [d, 0]));
-  const suppressedByFile: Record<string, number> = {};
-  const generalisedByFile: Record<string, number> = {};
-  const rowsByNode: Record<string, number> = {};
-  const periodRows: Record<string, number> = {};
-  for (const r of await q<{ ds: number; node: number; gone: boolean; generalised: boolean; n: string }>(
-    `SELECT b.ds, ch.node, (g.cls IS NOT NULL) AS gone, m.item <> m0.item AS generalised, sum(b.n)::bigint AS n
-       FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
-       JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
-       JOIN ${T}_map m0 ON m0.node = 0 AND m0.ds = b.ds AND m0.t = b.t
-       LEFT JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item
-      GROUP BY 1, 2, 3, 4`,
-  )) {
-    const d = dsName[r.ds];
-    const n = Number(r.n);
-    rowsByFile[d] += n;
-    if (r.gone) suppressedByFile[d] = (suppressedByFile[d] ?? 0) + n;
-    else {
-      if (r.generalised) generalisedByFile[d] = (generalisedByFile[d] ?? 0) + n;
-      rowsByNode[nodeName(r.node)] = (rowsByNode[nodeName(r.node)] ?? 0) + n;
-      const p = PERIOD_LEVELS[KM_NODES[r.node].period];
-      periodRows[p] = (periodRows[p] ?? 0) + n;
-    }
-  }
-  const classesByNode: Record<string, number> = {};
-  for (const r of await q<{ node: number; n: string }>(
-    `SELECT node, count(*)::bigint AS n FROM ${T}_choice GROUP BY node ORDER BY node`,
-  ))
-    classesByNode[nodeName(r.node)] = Number(r.n);
+  // 5. The cap.
   await q(
-    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_rows, ${T}_open, ${T}_cand, ${T}_pi, ${T}_choice, ${T}_gone, ${T}_sup, ${T}_g, ${T}_gn, ${T}_ok, ${T}_live, ${T}_n, ${T}_fin, ${files
+    `DROP TABLE IF EXISTS ${T}_cls, ${T}_base, ${T}_map, ${T}_mapw, ${T}_choice, ${T}_gone, ${T}_fin, ${files
       .map((_, fi) => `${T}_t${fi}`)
       .join(', ')}`,
   );
@@ -326,7 +330,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
     generalisedByFile,
     periodRows,
     passes,
-    boundPasses: bounds,
+    classesInSql,
   };
 }
 

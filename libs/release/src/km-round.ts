@@ -5,13 +5,68 @@
 import type { Query } from './engine/context';
 
 /**
- * How the stage searches. `prune` (the default) skips, per class, the nodes whose m = 1 lower bound
- * already breaks the cap, and counts no pair that inclusion-exclusion proves carried by k persons;
- * off, every class counts every node in order until one fits and every pair (the first version's
- * search: the reference the equality test compares with, the choice and the removals must be the
- * same).
+ * How the stage searches. By default class by class in the worker (km-search.ts); `reference`
+ * runs the search in SQL instead — every class counts every node in order until one fits, and
+ * every pair (the first version's search) — which the equality test compares with: the choice,
+ * the removals and the figures must be the same.
  */
-export const KM_SEARCH = { prune: true };
+export const KM_SEARCH = { reference: false };
+
+/**
+ * The reference search over the stage's scratch tables (km-anonymise.ts makes `_base`, `_map`,
+ * `_choice`, `_gone`): each class takes the first node of `KM_NODES` that keeps its removals
+ * (m = 1 and sets) of each file within the cap; the open classes go up the lattice together. The
+ * last node takes every class left. Returns the counting passes run (nodes some class counted).
+ */
+export async function kmSearchSql(
+  q: Query,
+  T: string,
+  o: { k: number; m: number; maxShare: number; last: number; classes?: number[] },
+): Promise<number> {
+  // Every class, or those named (the classes too large for the search in the worker).
+  const only = o.classes
+    ? `WHERE b.cls = ANY('{${o.classes.map((c) => Math.trunc(c)).join(',')}}'::int[])`
+    : '';
+  await q(`CREATE UNLOGGED TABLE ${T}_rows AS
+    SELECT cls, ds, sum(n)::bigint AS n FROM ${T}_base b ${only} GROUP BY 1, 2`);
+  await q(`ANALYZE ${T}_rows`);
+  await q(`CREATE UNLOGGED TABLE ${T}_open AS SELECT DISTINCT cls FROM ${T}_rows`);
+  let passes = 0;
+  for (let node = 0; node <= o.last; node++) {
+    const [{ n: open }] = await q<{ n: string }>(`SELECT count(*)::bigint AS n FROM ${T}_open`);
+    if (Number(open) === 0) break;
+    await q(`DROP TABLE IF EXISTS ${T}_cand`);
+    await q(`CREATE UNLOGGED TABLE ${T}_cand AS SELECT cls, ${node}::smallint AS node FROM ${T}_open`);
+    await q(`ANALYZE ${T}_cand`);
+    passes++;
+    await kmRound(q, T, o);
+    await q(`DELETE FROM ${T}_open o USING ${T}_choice ch WHERE ch.cls = o.cls`);
+  }
+  // The rows removed (person and item).
+  await q(`INSERT INTO ${T}_fin
+    SELECT b.pn, m.item
+      FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
+      JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
+      JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item ${only}`);
+  await q(
+    `DROP TABLE IF EXISTS ${T}_rows, ${T}_open, ${T}_cand, ${T}_pi, ${T}_sup, ${T}_g, ${T}_ok, ${T}_live`,
+  );
+  return passes;
+}
+
+/** The reference's figures: rows per file, node and period, removed or generalised (`kmSearch`'s). */
+export async function kmStatsSql(q: Query, T: string, classes?: number[]) {
+  return q<{ ds: number; node: number; gone: boolean; generalised: boolean; n: string }>(
+    `SELECT b.ds, ch.node, (g.cls IS NOT NULL) AS gone, m.item <> m0.item AS generalised, sum(b.n)::bigint AS n
+       FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
+       JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
+       JOIN ${T}_map m0 ON m0.node = 0 AND m0.ds = b.ds AND m0.t = b.t
+       LEFT JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item
+      ${classes ? `WHERE b.cls = ANY($1::int[])` : ''}
+      GROUP BY 1, 2, 3, 4`,
+    classes ? [classes] : [],
+  );
+}
 
 /**
  * One round of the search: each class of `_cand` counts its node. Supports (persons) and rows per
@@ -21,7 +76,7 @@ export const KM_SEARCH = { prune: true };
  * (which takes whatever it costs: the file's cap is checked at the end), takes the node and its items
  * gone (`_choice`, `_gone`).
  */
-export async function kmRound(
+async function kmRound(
   q: Query,
   T: string,
   o: { k: number; m: number; maxShare: number; last: number },
@@ -70,24 +125,13 @@ export async function kmRound(
 async function smallSets(q: Query, T: string, size: number, k: number): Promise<void> {
   if (size > 2) await q(`DELETE FROM ${T}_live l USING ${T}_g g WHERE g.cls = l.cls AND g.item = l.item`);
   if (size === 2) {
-    // Pairs. Two items of p and p' persons among the N persons of a class (`_n`: N + k) are
-    // carried together by at least p + p' - N of them (inclusion-exclusion): a pair with
-    // p + p' >= N + k is carried by k or more and is not counted. Items of at least (N + k) / 2
-    // persons are never both in a pair counted, so only pairs with a rarer item are enumerated.
+    // Pairs: every pair of live items a person carries, counted.
     await addGone(
       q,
       T,
       `SELECT DISTINCT v.cls, CASE WHEN v.p0 < v.p1 THEN v.i0 ELSE v.i1 END AS item
-         FROM (SELECT a0.cls, least(a0.item, a1.item) AS i0, greatest(a0.item, a1.item) AS i1,
-                      min(CASE WHEN a0.item < a1.item THEN a0.p ELSE a1.p END) AS p0,
-                      min(CASE WHEN a0.item < a1.item THEN a1.p ELSE a0.p END) AS p1
-                 FROM ${T}_live a0 JOIN ${T}_n n ON n.cls = a0.cls
-                 JOIN ${T}_live a1 ON a1.pn = a0.pn AND a1.item <> a0.item
-                WHERE ${
-                  KM_SEARCH.prune
-                    ? `2 * a0.p < n.nk AND (2 * a1.p >= n.nk OR a1.item > a0.item) AND a0.p + a1.p < n.nk`
-                    : `a1.item > a0.item`
-                }
+         FROM (SELECT a0.cls, a0.item AS i0, a1.item AS i1, min(a0.p) AS p0, min(a1.p) AS p1
+                 FROM ${T}_live a0 JOIN ${T}_live a1 ON a1.pn = a0.pn AND a1.item > a0.item
                 GROUP BY 1, 2, 3
                HAVING count(*) < $1) v`,
       [k],

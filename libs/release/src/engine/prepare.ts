@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { finished } from 'node:stream';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Dataset } from '@custodian/catalog';
 import { DifferenceDecision, guardDifference } from '../release-ledger';
 import { FILE_BIT, isPerEvent, unattributableCount } from '../release-sql';
@@ -8,6 +10,7 @@ import { aggregate } from './aggregate';
 import { buildCohort } from './cohort';
 import {
   BuiltFile,
+  buildDir,
   checkSnapshotId,
   ClaimedRelease,
   EngineContext,
@@ -21,6 +24,8 @@ import {
 } from './context';
 import { kAnonymise } from './k-anonymise';
 import { kmAnonymiseJointly } from '../km-anonymise';
+import type { CopyStreams } from '../km-search';
+import { abandonConnection } from '../release-files';
 import { linkageOf, type LinkageReport, riskTable, rowReasonsBySteps } from '../risk-report';
 
 /**
@@ -56,6 +61,27 @@ export async function prepareOnSnapshot(
       if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
       return rows;
     };
+    // COPY on the same connection (the transaction's scratch tables), timed like a statement; one
+    // left half-read by an error leaves the connection unable to answer a ROLLBACK (see
+    // `abandonConnection`).
+    let copying = 0;
+    let broken = false;
+    const timed = <S extends NodeJS.ReadableStream | NodeJS.WritableStream>(sql: string, stream: S): S => {
+      const started = Date.now();
+      copying++;
+      finished(stream, (err) => {
+        // A COPY ended early (its reader failed) leaves the server sending: never ROLLBACK after it.
+        if (err) broken = true;
+        copying--;
+        const ms = Date.now() - started;
+        if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
+      });
+      return stream;
+    };
+    const copy: CopyStreams = {
+      out: (sql) => timed(sql, client.query(copyTo(sql))),
+      in: (sql) => timed(sql, client.query(copyFrom(sql))),
+    };
     // The bid key is made (first release) outside the snapshot transaction, so concurrent first
     // releases of one bid agree on it.
     const bidKey = spec.tier === 'pseudonymised' ? await ctx.keys.bidKey(ctx.db, rel.bid_id) : undefined;
@@ -64,11 +90,12 @@ export async function prepareOnSnapshot(
       await q(`SET TRANSACTION SNAPSHOT '${checkSnapshotId(snapshot)}'`);
       await q(OUTPUT_FORMAT);
       await q(`SELECT set_config('work_mem', $1, true)`, [PREPARE_WORK_MEM]);
-      const result = await prepare(ctx, q, rel, dir, policy, recordLevel, bidKey);
+      const result = await prepare(ctx, q, copy, rel, dir, policy, recordLevel, bidKey);
       await q(`COMMIT`);
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (copying || broken) abandonConnection(client);
+      else await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       bidKey?.fill(0);
@@ -85,6 +112,7 @@ export async function prepareOnSnapshot(
 export async function prepare(
   ctx: EngineContext,
   q: Query,
+  copy: CopyStreams,
   rel: ClaimedRelease,
   dir: string,
   policy: ReturnType<typeof objectionPolicy>,
@@ -177,6 +205,8 @@ export async function prepare(
         k: ctx.config.anonK,
         m: ctx.config.anonM,
         maxShare: ctx.config.anonMaxSuppression,
+        copy,
+        spillDir: path.join(dir, buildDir(rel.attempts)),
         fail: (code, message, exact) => {
           throw new ReleaseFailure(code, message, exact);
         },

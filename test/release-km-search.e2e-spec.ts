@@ -18,6 +18,7 @@ describe('anonymised tier: the kᵐ search class by class equals the search in S
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
   let practice = 0;
+  const DEFAULTS = { ...KM_CLASS_LIMITS };
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -28,8 +29,7 @@ describe('anonymised tier: the kᵐ search class by class equals the search in S
   });
   afterAll(() => {
     KM_SEARCH.reference = false;
-    KM_CLASS_LIMITS.rows = 500_000;
-    KM_CLASS_LIMITS.map = 8_000_000;
+    Object.assign(KM_CLASS_LIMITS, DEFAULTS);
     return t?.close();
   });
 
@@ -150,12 +150,11 @@ describe('anonymised tier: the kᵐ search class by class equals the search in S
           KM_SEARCH.reference = false;
           // Now and then the worker's limit on a class is low: the classes over it are searched in
           // SQL, the others in the worker, in the same release.
-          KM_CLASS_LIMITS.rows = small ? 100 : 500_000;
+          KM_CLASS_LIMITS.rows = small ? 100 : DEFAULTS.rows;
           // And now and then the rows carry every node's item instead of their tuple.
-          KM_CLASS_LIMITS.map = wide ? 0 : 8_000_000;
+          KM_CLASS_LIMITS.map = wide ? 0 : DEFAULTS.map;
           const a = await runRelease(t, s, officer);
-          KM_CLASS_LIMITS.rows = 500_000;
-          KM_CLASS_LIMITS.map = 8_000_000;
+          Object.assign(KM_CLASS_LIMITS, DEFAULTS);
           KM_SEARCH.reference = true;
           const b = await runRelease(t, s, officer);
           KM_SEARCH.reference = false;

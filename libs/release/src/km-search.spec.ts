@@ -117,7 +117,30 @@ function reference(
 }
 
 describe('kmSearch', () => {
+  const DEFAULTS = { ...KM_CLASS_LIMITS };
   const lines = (text: string) => text.split('\n').filter(Boolean).sort();
+
+  it('fails as the stream or the COPY back fails, and leaves no spill file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'km-search-'));
+    const input = { select: 'SELECT', T: 'x', files: 1, k: 2, m: 2, maxShare: 0.05, spillDir: dir };
+    const row = (cls: number) => `${[cls, cls, 0, 1, ...KM_NODES.map((_, i) => 1 + i)].join('\t')}\n`;
+    const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+    try {
+      // A row cut short by the server.
+      await expect(
+        kmSearch({ out: () => Readable.from([Buffer.from(row(1) + '2\t2')]), in: sink }, input),
+      ).rejects.toThrow(/mid-row/);
+      expect(readdirSync(dir)).toEqual([]);
+      // The COPY back refused.
+      const refusing = () => new Writable({ write: (_c, _e, cb) => cb(new Error('COPY refused')) });
+      await expect(
+        kmSearch({ out: () => Readable.from([Buffer.from(row(1) + row(2))]), in: refusing }, input),
+      ).rejects.toThrow(/COPY refused/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('property: chooses, removes and counts as the definition on random classes', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'km-search-'));
@@ -148,14 +171,33 @@ describe('kmSearch', () => {
             chunkCuts: fc.array(fc.nat(), { maxLength: 8 }),
             bigRows: fc.constantFrom(1_000_000, 1_000_000, 20),
             bigPairs: fc.constantFrom(4_000_000, 4_000_000, 2),
+            bigItems: fc.constantFrom(1_000_000, 1_000_000, 30),
             table: fc.constantFrom(4_000_000, 0),
+            // The rows as the stream gives them (a row per event: a person's tuple repeated), and
+            // item numbers shared between nodes (the same text at two nodes is one item).
+            ungrouped: fc.boolean(),
+            shared: fc.boolean(),
             narrow: fc.boolean(),
           }),
-          async ({ k, m, maxShare, tuples, people, chunkCuts, bigRows, bigPairs, table, narrow }) => {
+          async ({
+            k,
+            m,
+            maxShare,
+            tuples,
+            people,
+            chunkCuts,
+            bigRows,
+            bigPairs,
+            bigItems,
+            table,
+            narrow,
+            ungrouped,
+            shared,
+          }) => {
             const nodes = KM_NODES.length;
             // Item numbers: per node and file, tuple t maps to group floor(t * (nodes - node) / 6).
             const itemAt = (node: number, ds: number, t: number) =>
-              1 + ds * 1000 + node * 10 + Math.floor(((t - 1) * (nodes - node)) / 6);
+              1 + ds * 1000 + (shared ? 0 : node * 10) + Math.floor(((t - 1) * (nodes - node)) / 6);
             const fileOf = (item: number) => Math.floor((item - 1) / 1000);
             const base = new Map<string, { cls: number; pn: number; ds: number; t: number; n: number }>();
             people.forEach((p, pn) => {
@@ -168,8 +210,11 @@ describe('kmSearch', () => {
               }
             });
             const baseRows = [...base.values()].sort((a, b) => a.cls - b.cls || a.pn - b.pn);
+            const rows = ungrouped
+              ? baseRows.flatMap((b) => Array.from({ length: b.n }, () => ({ ...b, n: 1 })))
+              : baseRows;
             // The rows with every node's item, or (narrow) with their tuple and the tuples' items apart.
-            const streamed = baseRows.map((b) =>
+            const streamed = rows.map((b) =>
               narrow
                 ? [b.cls, b.pn, b.ds, b.n, b.t]
                 : [b.cls, b.pn, b.ds, b.n, ...KM_NODES.map((_, node) => itemAt(node, b.ds, b.t))],
@@ -201,6 +246,8 @@ describe('kmSearch', () => {
             };
             KM_CLASS_LIMITS.rows = bigRows;
             KM_CLASS_LIMITS.pairs = bigPairs;
+            KM_CLASS_LIMITS.sets = bigPairs;
+            KM_CLASS_LIMITS.items = bigItems;
             KM_CLASS_LIMITS.table = table;
             const stats = await kmSearch(copy, {
               select: 'SELECT',
@@ -213,11 +260,11 @@ describe('kmSearch', () => {
               spillDir: dir,
             });
             // A class over the limits is left out (to the search in SQL); the others as the definition.
-            // (A class whose sets to count exceed the limit too: any, when it is low.)
-            const byRows = [...new Set(baseRows.map((b) => b.cls))].filter(
-              (cls) => baseRows.filter((b) => b.cls === cls).length > bigRows,
+            // (A class whose sets or items exceed their limits too: any, when those are low.)
+            const byRows = [...new Set(rows.map((b) => b.cls))].filter(
+              (cls) => rows.filter((b) => b.cls === cls).length > bigRows,
             );
-            if (bigPairs > 1000) expect(stats.big).toEqual(byRows);
+            if (bigPairs > 1000 && bigItems > 1000) expect(stats.big).toEqual(byRows);
             else expect(stats.big).toEqual(expect.arrayContaining(byRows));
             const big = stats.big;
             const want = reference(
@@ -244,9 +291,7 @@ describe('kmSearch', () => {
         { numRuns: 300 },
       );
     } finally {
-      KM_CLASS_LIMITS.rows = 500_000;
-      KM_CLASS_LIMITS.pairs = 4_000_000;
-      KM_CLASS_LIMITS.table = 4_000_000;
+      Object.assign(KM_CLASS_LIMITS, DEFAULTS);
       rmSync(dir, { recursive: true, force: true });
     }
   });

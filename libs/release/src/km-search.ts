@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KM_NODES } from './km-anonymity';
-import { Grow, IntIndex, readIntRows, Spill } from './km-stream';
+import { Grow, GrowInt, IntIndex, readIntRows, Spill } from './km-stream';
 
 /** COPY on the preparation's own connection (its transaction, where the scratch tables live). */
 export interface CopyStreams {
@@ -29,19 +29,21 @@ export interface CopyStreams {
 }
 
 /**
- * What one class may hold in memory (rows, distinct items, pairs counted at once: ~40 MB at most);
- * a class over any of them is left to the search in SQL (`big`). `table`: the most cells of the
- * square table pairs are counted in (else they are sorted). `map`: the most (tuple, node) items held
- * for the whole release (32 MB), so that the rows need carry only their tuple: a narrower sort and
- * read (at 1M persons, ~11 s against ~22 s to sort the rows with every node's item, measured by
- * hand). Tests lower them.
+ * What the search may hold: a class's event rows and distinct items, the (person, pair) entries
+ * sorted where the square table (`table` cells) would be too large, the distinct sets of 3 (m = 3),
+ * and, for the whole release, the (tuple, node) items (`map`), so that the rows need carry only their
+ * tuple: a narrower sort and read (at 1M persons, ~11 s against ~22 s to sort the rows with every
+ * node's item, measured by hand). At these limits the arrays take ~70 MB at most (the benchmark's
+ * classes a few MB); a class over any of them is left to the search in SQL (`big`), and rows over
+ * `map` carry every node's item. Tests lower them.
  */
 export const KM_CLASS_LIMITS = {
-  rows: 500_000,
+  rows: 200_000,
   items: 250_000,
-  pairs: 4_000_000,
-  table: 4_000_000,
-  map: 8_000_000,
+  pairs: 1_000_000,
+  table: 1_000_000,
+  sets: 100_000,
+  map: 4_000_000,
 };
 
 export interface KmSearchStats {
@@ -86,7 +88,7 @@ class ClassRows {
   ds = new Grow();
   n = new Grow();
   /** The row's local item at each node (row r, node i at r * nodes + i). */
-  item = new Grow();
+  item = new GrowInt();
   local = new IntIndex();
   global: number[] = [];
   fileOf: number[] = [];
@@ -132,11 +134,14 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
     big: [],
   };
   const add = (map: Map<number, number>, key: number, n: number) => map.set(key, (map.get(key) ?? 0) + n);
-  const spill = {
-    choice: new Spill(path.join(input.spillDir, 'km-choice.tsv')),
-    gone: new Spill(path.join(input.spillDir, 'km-gone.tsv')),
-    fin: new Spill(path.join(input.spillDir, 'km-fin.tsv')),
+  // The spill files, opened in the `try` below (each one opened is closed and removed).
+  const opened: Spill[] = [];
+  const open = (name: string) => {
+    const s = new Spill(path.join(input.spillDir, name));
+    opened.push(s);
+    return s;
   };
+  let spill: Record<'choice' | 'gone' | 'fin', Spill>;
   const c = new ClassRows(nodes, files);
   const keys = new Grow();
   const live = new Grow();
@@ -202,9 +207,13 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
         }
         liveStart.push(live.n);
         // Every small set is found before any is removed (removals are decided on the live items).
-        const weak = size === 2 ? pairs(P, persons, denseOf.fill(-1)) : sets(size, P);
-        if (weak === undefined) return false;
-        for (let i = 0; i < weak.length && !stop(); i++) drop(weak[i].reduce(weaker));
+        // Each small set's weakest item leaves as it is found: the sets were counted on the live
+        // items first, and the weakest depends on the items' persons only, so the order is free.
+        const weak = (set: number[]) => {
+          drop(set.reduce(weaker));
+          return !stop();
+        };
+        if (!(size === 2 ? pairs(P, persons, denseOf.fill(-1), weak) : sets(size, P, weak))) return false;
       }
       if (stop()) continue;
       take(node, gone, seenBy);
@@ -221,7 +230,12 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
    */
   const dense = new Grow();
   let cells = new Int32Array(0);
-  const pairs = (P: number, persons: Int32Array, denseOf: Int32Array): number[][] | undefined => {
+  const pairs = (
+    P: number,
+    persons: Int32Array,
+    denseOf: Int32Array,
+    weak: (set: number[]) => boolean,
+  ): boolean => {
     dense.n = 0;
     for (let a = 0; a < live.n; a++)
       if (denseOf[live.a[a]] < 0) {
@@ -243,31 +257,31 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
           const key = d0 < d1 ? d0 * D + d1 : d1 * D + d0;
           if (table) {
             if (cells[key]++ > 0) continue;
-          } else if (keys.n >= KM_CLASS_LIMITS.pairs) return undefined;
+          } else if (keys.n >= KM_CLASS_LIMITS.pairs) return false;
           keys.push(key);
         }
       }
-    const weak: number[][] = [];
     const pair = (key: number) => [dense.a[Math.floor(key / D)], dense.a[key % D]];
+    let more = true;
     if (table)
       for (let i = 0; i < keys.n; i++) {
         const key = keys.a[i];
-        if (cells[key] < k) weak.push(pair(key));
+        if (more && cells[key] < k) more = weak(pair(key));
         cells[key] = 0;
       }
     else {
       const sorted = keys.a.subarray(0, keys.n).sort();
-      for (let i = 0; i < sorted.length;) {
+      for (let i = 0; i < sorted.length && more;) {
         let j = i + 1;
         while (j < sorted.length && sorted[j] === sorted[i]) j++;
-        if (j - i < k) weak.push(pair(sorted[i]));
+        if (j - i < k) more = weak(pair(sorted[i]));
         i = j;
       }
     }
-    return weak;
+    return true;
   };
   /** Sets of `size` ≥ 3 live items (m = 3: rare) carried by fewer than k persons. */
-  const sets = (size: number, P: number): number[][] | undefined => {
+  const sets = (size: number, P: number, weak: (set: number[]) => boolean): boolean => {
     const counts = new Map<string, number>();
     const pick: number[] = [];
     let over = false;
@@ -275,7 +289,7 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
       if (pick.length === size) {
         const key = [...pick].sort((a, b) => a - b).join(',');
         counts.set(key, (counts.get(key) ?? 0) + 1);
-        if (counts.size > KM_CLASS_LIMITS.pairs) over = true;
+        if (counts.size > KM_CLASS_LIMITS.sets) over = true;
         return;
       }
       for (let a = from; a < to && !over; a++) {
@@ -285,8 +299,9 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
       }
     };
     for (let p = 0; p < P && !over; p++) walk(liveStart.a[p], liveStart.a[p + 1]);
-    if (over) return undefined;
-    return [...counts].filter(([, n]) => n < k).map(([key]) => key.split(',').map(Number));
+    if (over) return false;
+    for (const [key, n] of counts) if (n < k && !weak(key.split(',').map(Number))) break;
+    return true;
   };
   /** The class takes `node`: its choice, its items gone, its removed rows, its figures. */
   const take = (node: number, gone: Uint8Array, seenBy: Int32Array) => {
@@ -316,6 +331,7 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
   };
 
   try {
+    spill = { choice: open('km-choice.tsv'), gone: open('km-gone.tsv'), fin: open('km-fin.tsv') };
     let over = false;
     let lastPn = -1;
     const finish = () => {
@@ -377,8 +393,13 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
     ] as const)
       await pipeline(createReadStream(s.file), copy.in(`COPY ${T}${table} FROM STDIN`));
   } finally {
-    for (const s of Object.values(spill)) {
-      s.close();
+    // Each file closed and removed whatever happened to another (a full disk fails a flush).
+    for (const s of opened) {
+      try {
+        s.close();
+      } catch {
+        // the error that ended the search is the one reported
+      }
       rmSync(s.file, { force: true });
     }
   }

@@ -300,6 +300,30 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  it("reads a person's later rows by their event columns and still finds a unique event or a full date there (#19)", async () => {
+    // A second row of a person, right after their first, with the same person columns (the
+    // verifier checks such rows by their event columns only), the event changed.
+    const edit = (change: (cols: string[], header: string[]) => void) => (s: string) => {
+      const lines = s.split('\n');
+      const header = lines[0].split(',');
+      const cols = lines[1].split(',');
+      change(cols, header);
+      return [lines[0], lines[1], cols.join(','), ...lines.slice(2)].join('\n');
+    };
+    const unique = corrupted(
+      ids.anonymised,
+      'gp.csv.gz',
+      edit((cols, header) => (cols[header.indexOf('code')] = '99999999')),
+    );
+    expect((await rejection(unique, ids.anonymised)).message).toMatch(/^kᵐ-anonymity: /);
+    const fullDate = corrupted(
+      ids.anonymised,
+      'gp.csv.gz',
+      edit((cols, header) => (cols[header.indexOf('event_date')] = '2020-01-15')),
+    );
+    expect((await rejection(fullDate, ids.anonymised)).message).toMatch(/event_date is not a year and month/);
+  });
+
   it('rejects an aggregate cell of 4', async () => {
     const dir = corrupted(ids.aggregate, 'aggregate.csv.gz', (s) => s.replace(/,(\d+|\*)\n/, ',4\n'));
     expect((await rejection(dir, ids.aggregate)).message).toMatch(

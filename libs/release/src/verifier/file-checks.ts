@@ -109,6 +109,7 @@ export async function readCsv(
   file: string,
   gz: boolean,
   onRecord: (record: string, index: number, quoted: boolean, maybe: readonly boolean[]) => void,
+  screens: readonly RegExp[] = SCREENS,
 ): Promise<{ rows: number; bytes: number; sha256: string; persons: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
@@ -116,7 +117,7 @@ export async function readCsv(
   // The line patterns tested once per chunk first (`maybe[0]`, `maybe[1]`): most chunks hold neither.
   const reader = new CsvReader(
     (record, quoted, maybe) => onRecord(record, records++, quoted, maybe),
-    SCREENS,
+    screens,
   );
   const decoder = new StringDecoder('utf8');
   const tap = new Transform({
@@ -231,100 +232,138 @@ export async function checkDatasetFile(
     }
     return line.slice(0, at + 1);
   };
+  // With kᵐ items, a row repeating the person part of the row before is checked by its event
+  // columns alone when everything else a row is checked for lies in the person part (the anonymised
+  // tier: year-month dates in event columns, items in event columns).
+  const repeatable =
+    tier === 'anonymised' &&
+    itemCols.every((c) => c >= personCols) &&
+    postcodeCols.every((c) => c < personCols) &&
+    ageCol < personCols &&
+    qiCols.every((c) => c < personCols) &&
+    header.slice(0, personCols).every((h) => PERSON_COLUMNS_OF_TIER[tier].has(h));
+  const eventYearMonthCols = yearMonthCols.filter((c) => c >= personCols);
   const commas = (line: string, from: number) => {
     let n = 0;
     for (let at = line.indexOf(',', from); at >= 0; at = line.indexOf(',', at + 1)) n++;
     return n;
   };
 
-  const result = await readCsv(file, true, (line, i, quoted, maybe) => {
-    if (i === 0) {
-      const f = fieldsOf(line, quoted);
-      if (f.join(',') !== header.join(','))
-        fail('identifiers by tier', `${name}: header is not the ${tier} tier's (${header.join(',')})`);
-      for (const h of IDENTIFIABLE_ONLY)
-        if (tier !== 'identifiable' && f.includes(h))
-          fail('identifiers by tier', `${name} has a ${h} column`);
-      return;
-    }
-    const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
-    if (
-      !quoted &&
-      !nhsLike &&
-      personCols > 0 &&
-      idCol >= 0 &&
-      keyCol < 0 &&
-      !rowKeyCols.length &&
-      !eventQi &&
-      !kmItems
-    ) {
-      const prefix = prefixOf(line);
-      if (prefix !== undefined && prefix === prevPrefix) {
-        if (commas(line, prefix.length) !== header.length - 1 - personCols)
-          fail('format', `${where(i)} does not have ${header.length} fields`);
-        if (eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
-          fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
+  // `maybe[1]` (a full date somewhere in the chunk) serves only rows checked by their line alone,
+  // which a file with kᵐ items has none of: its screen is not run (1.4 s of 24 at 1M rows).
+  const screens = kmItems ? [MAYBE_NHS_NUMBER] : SCREENS;
+  const result = await readCsv(
+    file,
+    true,
+    (line, i, quoted, maybe) => {
+      if (i === 0) {
+        const f = fieldsOf(line, quoted);
+        if (f.join(',') !== header.join(','))
+          fail('identifiers by tier', `${name}: header is not the ${tier} tier's (${header.join(',')})`);
+        for (const h of IDENTIFIABLE_ONLY)
+          if (tier !== 'identifiable' && f.includes(h))
+            fail('identifiers by tier', `${name} has a ${h} column`);
         return;
       }
-      prevPrefix = prefix;
-    } else prevPrefix = undefined;
-    const f = fieldsOf(line, quoted);
-    if (f.length !== header.length)
-      fail('format', `${where(i)} has ${f.length} fields, not ${header.length}`);
-    let person: string | undefined;
-    if (idCol >= 0) {
-      person = f[idCol];
-      if (person !== prev) {
-        if (!idFormat.test(person))
-          fail('identifiers by tier', `${where(i)}: ${IDENTITY_COLUMN[tier]} is malformed`);
-        if (ids?.blocked.has(person))
-          fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
-        if (ids?.allowed && !ids.allowed.has(person))
-          fail('objections', `${where(i)}: a person outside the consent cohort appears`);
-        persons++;
+      const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
+      if (
+        !quoted &&
+        !nhsLike &&
+        personCols > 0 &&
+        idCol >= 0 &&
+        keyCol < 0 &&
+        !rowKeyCols.length &&
+        !eventQi &&
+        (!kmItems || repeatable)
+      ) {
+        const prefix = prefixOf(line);
+        if (prefix !== undefined && prefix === prevPrefix) {
+          if (kmItems) {
+            // The person's next event (#19: at 1M persons with events the verification split and
+            // counted every row's person again): only the event columns are split and checked, the
+            // row's item counted for the person and class of the row before.
+            const rest = line.slice(prefix.length).split(',');
+            if (rest.length !== header.length - personCols)
+              fail('format', `${where(i)} does not have ${header.length} fields`);
+            for (const c of eventYearMonthCols)
+              if (rest[c - personCols] !== '' && !ANON_PERIOD.test(rest[c - personCols]))
+                fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
+            let item = name;
+            for (const c of itemCols) item += `\u0001${rest[c - personCols]}`;
+            kmItems.again(item);
+            return;
+          }
+          if (commas(line, prefix.length) !== header.length - 1 - personCols)
+            fail('format', `${where(i)} does not have ${header.length} fields`);
+          if (eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
+            fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
+          return;
+        }
+        prevPrefix = prefix;
+      } else prevPrefix = undefined;
+      const f = fieldsOf(line, quoted);
+      if (f.length !== header.length)
+        fail('format', `${where(i)} has ${f.length} fields, not ${header.length}`);
+      let person: string | undefined;
+      if (idCol >= 0) {
+        person = f[idCol];
+        if (person !== prev) {
+          if (!idFormat.test(person))
+            fail('identifiers by tier', `${where(i)}: ${IDENTITY_COLUMN[tier]} is malformed`);
+          if (ids?.blocked.has(person))
+            fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
+          if (ids?.allowed && !ids.allowed.has(person))
+            fail('objections', `${where(i)}: a person outside the consent cohort appears`);
+          persons++;
+        }
+      } else persons++;
+      const same = idCol >= 0 && person === prev;
+      prev = person;
+      if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
+        fail(
+          'objections',
+          `${where(i)}: a row of an objector's NHS number (linked to another person) appears`,
+        );
+      for (const c of rowKeyCols)
+        if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
+      if (nhsLike)
+        for (let c = 0; c < f.length; c++)
+          if (c !== idCol && holdsNhsNumber(f[c]))
+            fail('identifiers by tier', `${where(i)}: a raw NHS number`);
+      for (const c of yearMonthCols)
+        if (f[c] !== '' && !(tier === 'anonymised' ? ANON_PERIOD : YEAR_MONTH).test(f[c]))
+          fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
+      kmItems?.add(
+        person,
+        qiCols.map((c) => [header[c], f[c]]),
+        [name, ...itemCols.map((c) => f[c])].join('\u0001'),
+      );
+      for (const c of postcodeCols)
+        if (FULL_POSTCODE.test(f[c]))
+          fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
+      if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
+        fail('identifiers by tier', `${where(i)}: a date in age_band`);
+      order?.add(
+        personValueCols.length ? personValueCols.map((c) => f[c]).join('\u0001') : undefined,
+        dateCol >= 0 ? f[dateCol] : undefined,
+      );
+      // The same person on the same quasi-identifiers as the row before: already in that class.
+      if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
+        prevFields = f;
+        const cls = qiCols.map((c) => f[c]).join('\u0001');
+        const seen = small.get(cls);
+        if (typeof seen === 'number') return;
+        const set = seen ?? new Set<string>();
+        // A copy of the person's id, not a slice of the line it was split from (a slice can keep its
+        // whole chunk of the file alive while the class waits for its k-th person). At 1M persons with
+        // events two runs without the copy ran the worker's 192 MB heap out, the run with it completed
+        // (docs/BENCHMARKS.md, 2026-12-06); a 200k-person unit measurement showed only 4 MB kept.
+        set.add(person === undefined ? String(i) : copyOf(person)); // no person column: a row is a person
+        small.set(cls, set.size >= k ? k : set);
       }
-    } else persons++;
-    const same = idCol >= 0 && person === prev;
-    prev = person;
-    if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
-      fail('objections', `${where(i)}: a row of an objector's NHS number (linked to another person) appears`);
-    for (const c of rowKeyCols)
-      if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
-    if (nhsLike)
-      for (let c = 0; c < f.length; c++)
-        if (c !== idCol && holdsNhsNumber(f[c])) fail('identifiers by tier', `${where(i)}: a raw NHS number`);
-    for (const c of yearMonthCols)
-      if (f[c] !== '' && !(tier === 'anonymised' ? ANON_PERIOD : YEAR_MONTH).test(f[c]))
-        fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
-    kmItems?.add(
-      person,
-      qiCols.map((c) => [header[c], f[c]]),
-      [name, ...itemCols.map((c) => f[c])].join('\u0001'),
-    );
-    for (const c of postcodeCols)
-      if (FULL_POSTCODE.test(f[c]))
-        fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
-    if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
-      fail('identifiers by tier', `${where(i)}: a date in age_band`);
-    order?.add(
-      personValueCols.length ? personValueCols.map((c) => f[c]).join('\u0001') : undefined,
-      dateCol >= 0 ? f[dateCol] : undefined,
-    );
-    // The same person on the same quasi-identifiers as the row before: already in that class.
-    if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
-      prevFields = f;
-      const cls = qiCols.map((c) => f[c]).join('\u0001');
-      const seen = small.get(cls);
-      if (typeof seen === 'number') return;
-      const set = seen ?? new Set<string>();
-      // A copy of the person's id, not a slice of the line it was split from (a slice can keep its
-      // whole chunk of the file alive while the class waits for its k-th person). At 1M persons with
-      // events two runs without the copy ran the worker's 192 MB heap out, the run with it completed
-      // (docs/BENCHMARKS.md, 2026-12-06); a 200k-person unit measurement showed only 4 MB kept.
-      set.add(person === undefined ? String(i) : copyOf(person)); // no person column: a row is a person
-      small.set(cls, set.size >= k ? k : set);
-    }
-  });
+    },
+    screens,
+  );
   checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
   if (order) {
     const problem = order.problem();

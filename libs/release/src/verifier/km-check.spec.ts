@@ -107,13 +107,31 @@ describe('verifier kᵐ check (bounded memory)', () => {
             nil: undefined,
           },
         ),
-        (rows, k, m, sizes) => {
+        fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 10 }),
+        (given, k, m, sizes, runs) => {
+          // Persons' rows one after another with the same values (a person's events), as files have them.
+          const rows = given.flatMap((r, i) => [
+            r,
+            ...Array.from({ length: runs[i % runs.length] }, (_, j) => ({
+              ...r,
+              item: given[(i + j + 1) % given.length].item,
+            })),
+          ]);
           const ref = new ReferenceKmSets();
           const km = new KmSets({ ...sizes, tempDir: spillDir });
           rows.forEach((r, i) => {
             // The reference took a row without a person column as a person of its own by a made-up key.
             ref.add(r.person === undefined ? `row:${i}` : `p${r.person}`, r.qi, r.item);
-            km.add(r.person === undefined ? undefined : `p${r.person}`, r.qi, r.item);
+            // A row of the person of the row before, with the same values, as the verifier reads it
+            // (`again`: its item only).
+            const before = rows[i - 1];
+            const repeat =
+              i > 0 &&
+              r.person !== undefined &&
+              before.person === r.person &&
+              JSON.stringify(before.qi) === JSON.stringify(r.qi);
+            if (repeat) km.again(r.item);
+            else km.add(r.person === undefined ? undefined : `p${r.person}`, r.qi, r.item);
           });
           expect(km.size).toBe(ref.size);
           expect(km.smallSets(k, m)).toBe(ref.smallSets(k, m));

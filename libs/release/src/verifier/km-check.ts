@@ -71,6 +71,8 @@ export class KmSets {
   private readonly classes: Int32Array[] = [new Int32Array(SLOTS).fill(NONE)];
   private readonly classIds = new Map<string, number>([[this.classes[0].join(','), 0]]);
   private readonly rows = new Column();
+  /** The person of the last row `add`ed (for `again`). */
+  private last: number | undefined;
   /**
    * Rows of a file with no person column, each a person of its own with one item (its only set):
    * counted per class and item, not held as persons (a file of ten million such rows would
@@ -114,6 +116,7 @@ export class KmSets {
     // A token's bytes are copied into the index: no slice of the file's text (which would keep
     // its whole chunk alive) is kept.
     const p = this.tokens.intern(person);
+    this.last = p;
     if (p === this.rows.length) {
       this.rows.push(0);
       this.classOf.push(0);
@@ -122,6 +125,21 @@ export class KmSets {
     const was = this.classOf.get(p);
     const c = this.classWith(was, qi);
     if (c !== was) this.classOf.set(p, c);
+    this.pending[this.pendingPairs * 2] = p;
+    this.pending[this.pendingPairs * 2 + 1] = id;
+    if (++this.pendingPairs === this.spillPairs) this.flush();
+  }
+
+  /**
+   * A row of the person of the row `add`ed before, with the same quasi-identifier values (which
+   * leave their class as it is): only its item is counted.
+   */
+  again(item: string): void {
+    if (this.last === undefined) throw new Error('kᵐ sets: no person before');
+    const p = this.last;
+    let id = this.items.get(item);
+    if (id === undefined) this.items.set(copyOf(item), (id = this.items.size));
+    this.rows.set(p, this.rows.get(p) + 1);
     this.pending[this.pendingPairs * 2] = p;
     this.pending[this.pendingPairs * 2 + 1] = id;
     if (++this.pendingPairs === this.spillPairs) this.flush();

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { KM_NODES } from './km-anonymity';
-import { Grow, GrowInt, IntIndex, readIntRows, Spill } from './km-stream';
+import { ClassRows, Grow, readIntRows, Spill } from './km-stream';
 
 /** COPY on the preparation's own connection (its transaction, where the scratch tables live). */
 export interface CopyStreams {
@@ -78,37 +78,6 @@ export interface KmSearchInput {
   maxShare: number;
   /** Where the spill files go (removed afterwards). */
   spillDir: string;
-}
-
-/** One class as read: persons, rows, and its items numbered from 0 (`local`). */
-class ClassRows {
-  cls = -1;
-  start = new Grow();
-  pns = new Grow();
-  ds = new Grow();
-  n = new Grow();
-  /** The row's local item at each node (row r, node i at r * nodes + i). */
-  item = new GrowInt();
-  local = new IntIndex();
-  global: number[] = [];
-  fileOf: number[] = [];
-  rows: number[];
-  constructor(
-    readonly nodes: number,
-    files: number,
-  ) {
-    this.rows = new Array<number>(files).fill(0);
-  }
-  reset(cls: number): void {
-    this.cls = cls;
-    this.start.n = this.pns.n = this.ds.n = this.n.n = this.item.n = 0;
-    this.local.clear();
-    this.global.length = this.fileOf.length = 0;
-    this.rows.fill(0);
-  }
-  end(p: number): number {
-    return p + 1 < this.pns.n ? this.start.a[p + 1] : this.n.n;
-  }
 }
 
 /**

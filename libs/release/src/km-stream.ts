@@ -1,6 +1,6 @@
 /**
  * Integer rows through COPY for the kᵐ search (km-search.ts): read from a text COPY, written to
- * spill files for a COPY back, held in growable typed arrays, and numbered per class.
+ * spill files for a COPY back, held in growable typed arrays, numbered per class; one class as read.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 
@@ -131,5 +131,36 @@ export class IntIndex {
       this.vals = new Int32Array(1024);
     } else this.keys.fill(-1);
     this.size = 0;
+  }
+}
+
+/** One class as read: persons, rows, and its items numbered from 0 (`local`). */
+export class ClassRows {
+  cls = -1;
+  start = new Grow();
+  pns = new Grow();
+  ds = new Grow();
+  n = new Grow();
+  /** The row's local item at each node (row r, node i at r * nodes + i). */
+  item = new GrowInt();
+  local = new IntIndex();
+  global: number[] = [];
+  fileOf: number[] = [];
+  rows: number[];
+  constructor(
+    readonly nodes: number,
+    files: number,
+  ) {
+    this.rows = new Array<number>(files).fill(0);
+  }
+  reset(cls: number): void {
+    this.cls = cls;
+    this.start.n = this.pns.n = this.ds.n = this.n.n = this.item.n = 0;
+    this.local.clear();
+    this.global.length = this.fileOf.length = 0;
+    this.rows.fill(0);
+  }
+  end(p: number): number {
+    return p + 1 < this.pns.n ? this.start.a[p + 1] : this.n.n;
   }
 }

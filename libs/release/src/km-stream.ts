@@ -66,27 +66,16 @@ export class Spill {
   }
 }
 
-/** A growable array of numbers (doubles), kept between classes. */
-export class Grow {
-  a = new Float64Array(1024);
+/**
+ * A growable typed array, kept between classes: doubles by default, 32-bit integers where half the
+ * memory counts (a class's items at every node).
+ */
+export class Grow<A extends Float64Array | Int32Array = Float64Array> {
   n = 0;
+  constructor(public a: A = new Float64Array(1024) as A) {}
   push(x: number): void {
     if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = x;
-  }
-}
-
-/** The same for non-negative 32-bit integers (half the memory: a class's items at every node). */
-export class GrowInt {
-  a = new Int32Array(1024);
-  n = 0;
-  push(x: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
+      const b = new (this.a.constructor as new (length: number) => A)(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }
@@ -142,7 +131,7 @@ export class ClassRows {
   ds = new Grow();
   n = new Grow();
   /** The row's local item at each node (row r, node i at r * nodes + i). */
-  item = new GrowInt();
+  item = new Grow(new Int32Array(1024));
   local = new IntIndex();
   global: number[] = [];
   fileOf: number[] = [];

@@ -54,11 +54,15 @@ export async function prepareOnSnapshot(
 ) {
   const spec = rel.spec;
   return withClient(ctx.db, async (client) => {
+    // Statements (and COPYs) of 100 ms or more, by their opening words.
+    const timing = (sql: string, started: number) => {
+      const ms = Date.now() - started;
+      if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
+    };
     const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => {
       const started = Date.now();
       const rows = (await client.query(sql, params)).rows as T[];
-      const ms = Date.now() - started;
-      if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
+      timing(sql, started);
       return rows;
     };
     // COPY on the same connection (the transaction's scratch tables), timed like a statement; one
@@ -73,8 +77,7 @@ export async function prepareOnSnapshot(
         // A COPY ended early (its reader failed) leaves the server sending: never ROLLBACK after it.
         if (err) broken = true;
         copying--;
-        const ms = Date.now() - started;
-        if (ms >= 100) slowSteps.push([sql.replace(/\s+/g, ' ').trim().slice(0, 60), ms]);
+        timing(sql, started);
       });
       return stream;
     };

@@ -201,6 +201,13 @@ describe('bids and governance', () => {
         'UNKNOWN_DIMENSION',
       ],
       ['a bad ODS code', { cohort: { practices: ['81001'] } }, 'VALIDATION_FAILED'],
+      // Found by the fuzzer: an array where an object belongs was accepted (201) and echoed as {"0": …}.
+      ['a cohort that is an array', { cohort: [[]] }, 'VALIDATION_FAILED'],
+      [
+        'an aggregation that is an array',
+        { requestedTier: 'aggregate', aggregation: [{ dimensions: ['sex'] }] },
+        'VALIDATION_FAILED',
+      ],
       ['a bad date', { cohort: { eventsFrom: '2010-13-01' } }, 'VALIDATION_FAILED'],
       [
         'dates the wrong way round',

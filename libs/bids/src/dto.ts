@@ -8,6 +8,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   IsUUID,
@@ -112,16 +113,20 @@ export const DatasetsRule = () =>
     ArrayMinSize(1),
     IsArray(),
   );
+// An object, not an array of them: `ValidateNested` validates an array's elements, and an array
+// where the cohort belongs was accepted and stored as {"0": …} (found by test/fuzz).
 export const CohortRule = () =>
   applyDecorators(
     Type(() => CohortDto),
     ValidateNested(),
+    IsObject(),
     IsOptional(),
   );
 export const AggregationRule = () =>
   applyDecorators(
     Type(() => AggregationDto),
     ValidateNested(),
+    IsObject(),
     IsOptional(),
   );
 export const DurationMonthsRule = () => applyDecorators(Max(36), Min(1), IsInt());

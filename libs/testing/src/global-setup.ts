@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import PgBoss from 'pg-boss';
@@ -24,6 +26,44 @@ export function withDatabase(url: string, database: string): string {
  * migrations applied once into a template database; each test file gets its own copy.
  */
 export default async function setup(project: TestProject) {
+  const scratch = runScratchDir();
+  try {
+    return await start(project, scratch);
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Whether a process of this id runs (a run's scratch folder outlives only a killed run). */
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * One scratch folder per test run, as the test processes' TMPDIR (`os.tmpdir()` there and in every
+ * process they start: API, workers, PostgreSQL, Chromium), removed when the run ends. Before it, a
+ * full run left ~500 MB of state folders, database clusters and release files in /tmp (17 GB after
+ * two days here). Folders of runs that were killed are removed by the next run.
+ */
+function runScratchDir(): string {
+  const root = path.join(tmpdir(), 'custodian-test-runs');
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(root))
+    if (/^\d+$/.test(name) && !alive(Number(name)))
+      rmSync(path.join(root, name), { recursive: true, force: true });
+  const dir = path.join(root, String(process.pid));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.TMPDIR = dir;
+  return dir;
+}
+
+async function start(project: TestProject, scratch: string) {
   const started = process.env.DATABASE_URL
     ? { url: process.env.DATABASE_URL, stop: async () => undefined }
     : await startEmbeddedPostgres({
@@ -65,5 +105,6 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', adminUrl);
   return async () => {
     await started.stop();
+    rmSync(scratch, { recursive: true, force: true });
   };
 }

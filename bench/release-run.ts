@@ -238,7 +238,9 @@ export async function runRelease(
       };
     }
     await db.end();
-    rmSync(dataDir, { recursive: true, force: true });
+    // KEEP_BENCH_DIR=1 keeps the release's files (to run or profile the verifier on them alone).
+    if (!process.env.KEEP_BENCH_DIR) rmSync(dataDir, { recursive: true, force: true });
+    else console.log(`release files kept in ${dataDir}`);
   }
   return result!;
 }

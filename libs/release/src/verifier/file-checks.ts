@@ -1,7 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -9,8 +8,9 @@ import { DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '@custodian/catalog';
 import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
-import { CsvReader, fieldsOf } from './csv-stream';
+import { CsvReader, FastLane, fieldsOf } from './csv-stream';
 import { copyOf, KmSets } from './km-check';
+import { itemText, PersonRuns } from './person-runs';
 import {
   ANON_PERIOD,
   EVENT_ITEM_COLUMNS,
@@ -104,22 +104,25 @@ export async function forbiddenIdentities(
   }
 }
 
-/** Streams a file: bytes and SHA-256 of what is on disk, gunzip when `.gz`, each record to `onRecord`. */
+/**
+ * Streams a file: bytes and SHA-256 of what is on disk, gunzip when `.gz`, each record to
+ * `onRecord`, or to `fast` first where given (see `CsvReader`).
+ */
 export async function readCsv(
   file: string,
   gz: boolean,
   onRecord: (record: string, index: number, quoted: boolean, maybe: readonly boolean[]) => void,
   screens: readonly RegExp[] = SCREENS,
+  fast?: FastLane,
 ): Promise<{ rows: number; bytes: number; sha256: string; persons: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  let records = 0;
   // The line patterns tested once per chunk first (`maybe[0]`, `maybe[1]`): most chunks hold neither.
   const reader = new CsvReader(
-    (record, quoted, maybe) => onRecord(record, records++, quoted, maybe),
+    (record, quoted, maybe, index) => onRecord(record, index, quoted, maybe),
     screens,
+    fast,
   );
-  const decoder = new StringDecoder('utf8');
   const tap = new Transform({
     transform(chunk: Buffer, _e, cb) {
       hash.update(chunk);
@@ -130,7 +133,7 @@ export async function readCsv(
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
       try {
-        reader.write(decoder.write(chunk));
+        reader.write(chunk);
         cb();
       } catch (err) {
         cb(err as Error);
@@ -138,7 +141,6 @@ export async function readCsv(
     },
     final(cb) {
       try {
-        reader.write(decoder.end());
         reader.end();
         cb();
       } catch (err) {
@@ -157,7 +159,7 @@ export async function readCsv(
     if (err instanceof VerificationFailure) throw err;
     return fail('readable', `${path.basename(file)} cannot be read as ${gz ? 'gzip ' : ''}CSV`);
   }
-  return { rows: Math.max(records - 1, 0), bytes, sha256: hash.digest('hex'), persons: 0 };
+  return { rows: Math.max(reader.records - 1, 0), bytes, sha256: hash.digest('hex'), persons: 0 };
 }
 
 /** A record-level dataset file: header, identifiers, excluded persons, raw NHS numbers, k-anonymity. */
@@ -223,15 +225,6 @@ export async function checkDatasetFile(
   // of the person columns) repeats the row before's was checked there: it needs only the tests
   // over the whole line. Other rows are split and checked column by column.
   const personCols = header.filter((h) => PERSON_COLUMNS_OF_TIER[tier].has(h)).length;
-  let prevPrefix: string | undefined;
-  const prefixOf = (line: string) => {
-    let at = -1;
-    for (let n = 0; n < personCols; n++) {
-      at = line.indexOf(',', at + 1);
-      if (at < 0) return undefined;
-    }
-    return line.slice(0, at + 1);
-  };
   // With kᵐ items, a row repeating the person part of the row before is checked by its event
   // columns alone when everything else a row is checked for lies in the person part (the anonymised
   // tier: year-month dates in event columns, items in event columns).
@@ -242,12 +235,19 @@ export async function checkDatasetFile(
     ageCol < personCols &&
     qiCols.every((c) => c < personCols) &&
     header.slice(0, personCols).every((h) => PERSON_COLUMNS_OF_TIER[tier].has(h));
-  const eventYearMonthCols = yearMonthCols.filter((c) => c >= personCols);
-  const commas = (line: string, from: number) => {
-    let n = 0;
-    for (let at = line.indexOf(',', from); at >= 0; at = line.indexOf(',', at + 1)) n++;
-    return n;
-  };
+  const runs = new PersonRuns({
+    name,
+    header,
+    personCols,
+    eventYearMonthCols: yearMonthCols.filter((c) => c >= personCols),
+    itemCols,
+    eventYearMonth,
+    km: kmItems,
+    where,
+  });
+  // Rows may repeat their person part: those of a file with kᵐ items only where it is `repeatable`.
+  const runsAllowed =
+    personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length && !eventQi && (!kmItems || repeatable);
 
   // `maybe[1]` (a full date somewhere in the chunk) serves only rows checked by their line alone,
   // which a file with kᵐ items has none of: its screen is not run (1.4 s of 24 at 1M rows).
@@ -266,41 +266,10 @@ export async function checkDatasetFile(
         return;
       }
       const nhsLike = scanNhs && maybe[0] && MAYBE_NHS_NUMBER.test(line);
-      if (
-        !quoted &&
-        !nhsLike &&
-        personCols > 0 &&
-        idCol >= 0 &&
-        keyCol < 0 &&
-        !rowKeyCols.length &&
-        !eventQi &&
-        (!kmItems || repeatable)
-      ) {
-        const prefix = prefixOf(line);
-        if (prefix !== undefined && prefix === prevPrefix) {
-          if (kmItems) {
-            // The person's next event (#19: at 1M persons with events the verification split and
-            // counted every row's person again): only the event columns are split and checked, the
-            // row's item counted for the person and class of the row before.
-            const rest = line.slice(prefix.length).split(',');
-            if (rest.length !== header.length - personCols)
-              fail('format', `${where(i)} does not have ${header.length} fields`);
-            for (const c of eventYearMonthCols)
-              if (rest[c - personCols] !== '' && !ANON_PERIOD.test(rest[c - personCols]))
-                fail('identifiers by tier', `${where(i)}: ${header[c]} is not a year and month`);
-            let item = name;
-            for (const c of itemCols) item += `\u0001${rest[c - personCols]}`;
-            kmItems.again(item);
-            return;
-          }
-          if (commas(line, prefix.length) !== header.length - 1 - personCols)
-            fail('format', `${where(i)} does not have ${header.length} fields`);
-          if (eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
-            fail('identifiers by tier', `${where(i)}: a full date in an anonymised file`);
-          return;
-        }
-        prevPrefix = prefix;
-      } else prevPrefix = undefined;
+      if (!quoted && !nhsLike && runsAllowed) {
+        if (runs.repeats(line, i, maybe)) return;
+        runs.begin(line);
+      } else runs.begin(undefined);
       const f = fieldsOf(line, quoted);
       if (f.length !== header.length)
         fail('format', `${where(i)} has ${f.length} fields, not ${header.length}`);
@@ -336,7 +305,8 @@ export async function checkDatasetFile(
       kmItems?.add(
         person,
         qiCols.map((c) => [header[c], f[c]]),
-        [name, ...itemCols.map((c) => f[c])].join('\u0001'),
+        itemText(itemCols.map((c) => f[c])),
+        name,
       );
       for (const c of postcodeCols)
         if (FULL_POSTCODE.test(f[c]))
@@ -363,6 +333,7 @@ export async function checkDatasetFile(
       }
     },
     screens,
+    runsAllowed ? runs.fast(scanNhs) : undefined,
   );
   checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
   if (order) {

@@ -5,7 +5,10 @@ import { Column, TokenIndex } from './token-index';
 import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 
 const SLOTS = PERSON_QUASI_IDENTIFIER_COLUMNS.length;
+const SLOT_OF = new Map(PERSON_QUASI_IDENTIFIER_COLUMNS.map((c, i) => [c, i]));
 const NONE = -1;
+/** Values a slot of a packed class key holds (`classKey`): 4 slots × 13 bits stay exact in a double. */
+const PACK = 1 << 13;
 
 /** A string's own copy (V8 keeps a substring as a slice of its parent, which it then keeps alive). */
 export const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
@@ -53,13 +56,19 @@ const BATCH_ITEMS = 1 << 19;
  * interned to numbers, person tokens in a `TokenIndex`, a person's quasi-identifiers in paged
  * columns (~50 bytes a person in all), and each row's (person, item) pair is written to a spill
  * file (8 bytes a row, in the system's temporary folder; `dispose` removes it). Counting orders the
- * persons by class, then reads the spill file once per batch of persons (at most `BATCH_ITEMS`
- * pairs, whole persons, in class order), sorts the batch's pairs by (person, item), and walks them:
- * a person's distinct items, every set of at most m of them counted in a Map of the current class
- * (kept across batches while the class goes on), so that only one class's sets are held at once.
+ * persons by class and cuts them into batches (at most `BATCH_ITEMS` pairs, whole persons, in class
+ * order), reads the spill file once to write each batch's pairs together into a second file, then
+ * reads each batch back, puts its pairs in person order, and walks them: a person's distinct items,
+ * every set of at most m of them counted in a Map of the current class (kept across batches while
+ * the class goes on), so that only one class's sets are held at once.
  */
 export class KmSets {
-  private readonly items = new Map<string, number>();
+  /**
+   * Items, numbered across files: a file's item texts are its own (see `add`), so each is kept as
+   * its UTF-8 bytes after a tag byte of its file (`fileTags`).
+   */
+  private readonly items = new TokenIndex();
+  private readonly fileTags = new Map<string, number>();
   private readonly values = new Map<string, number>();
   /** Person tokens interned: a person is their token's number. */
   private tokens: TokenIndex | undefined = new TokenIndex();
@@ -69,7 +78,7 @@ export class KmSets {
    */
   private classOf: Column | undefined = new Column();
   private readonly classes: Int32Array[] = [new Int32Array(SLOTS).fill(NONE)];
-  private readonly classIds = new Map<string, number>([[this.classes[0].join(','), 0]]);
+  private readonly classIds = new Map<number | string, number>([[this.classKey(this.classes[0]), 0]]);
   private readonly rows = new Column();
   /** The person of the last row `add`ed (for `again`). */
   private last: number | undefined;
@@ -100,12 +109,13 @@ export class KmSets {
 
   /**
    * A row: its person (undefined where the file has no person column: the row is a person of its
-   * own), `qi` the [column, value] pairs of the quasi-identifier columns the row's file shows.
+   * own), `qi` the [column, value] pairs of the quasi-identifier columns the row's file shows, and
+   * its item as a text of `file` (the file's name): two rows carry the same item when they are of
+   * the same file and their texts are equal, so each file's texts must name its items one to one.
    */
-  add(person: string | undefined, qi: [string, string][], item: string): void {
+  add(person: string | undefined, qi: [string, string][], item: string, file = ''): void {
     if (!this.tokens || !this.classOf) throw new Error('kᵐ sets already counted');
-    let id = this.items.get(item);
-    if (id === undefined) this.items.set(copyOf(item), (id = this.items.size));
+    const id = this.itemId(item, file);
     if (person === undefined) {
       const c = this.classWith(0, qi);
       const counts = this.single.get(c) ?? new Map<number, number>();
@@ -134,24 +144,62 @@ export class KmSets {
    * A row of the person of the row `add`ed before, with the same quasi-identifier values (which
    * leave their class as it is): only its item is counted.
    */
-  again(item: string): void {
+  again(item: string, file = ''): void {
     if (this.last === undefined) throw new Error('kᵐ sets: no person before');
-    const p = this.last;
-    let id = this.items.get(item);
-    if (id === undefined) this.items.set(copyOf(item), (id = this.items.size));
+    this.count(this.last, this.itemId(item, file));
+  }
+
+  /** A row of person `p` carrying item `id`. */
+  private count(p: number, id: number): void {
     this.rows.set(p, this.rows.get(p) + 1);
     this.pending[this.pendingPairs * 2] = p;
     this.pending[this.pendingPairs * 2 + 1] = id;
     if (++this.pendingPairs === this.spillPairs) this.flush();
   }
 
+  private itemId(item: string, file: string): number {
+    return this.items.internUtf8(item, this.tagOf(file));
+  }
+
+  private tagOf(file: string): number {
+    let tag = this.fileTags.get(file);
+    if (tag === undefined) {
+      if (this.fileTags.size >= 254) throw new Error('kᵐ sets: more than 254 files');
+      this.fileTags.set(file, (tag = this.fileTags.size + 2));
+    }
+    return tag;
+  }
+
+  /**
+   * As `again`, the item given as the UTF-8 bytes `buf[from, to)` of its text (a row not decoded):
+   * the same item as `again` of that text.
+   */
+  againBytes(buf: Uint8Array, from: number, to: number, file: string): void {
+    if (this.last === undefined) throw new Error('kᵐ sets: no person before');
+    this.count(this.last, this.items.internBytes(buf, from, to, this.tagOf(file)));
+  }
+
+  /**
+   * A class vector's key: its value numbers packed into one number where each fits 13 bits (a text
+   * per new person's class cost ~1 µs at a million persons), else their text. A function of the
+   * vector alone, so a vector has one key whatever was interned before.
+   */
+  private classKey(vector: Int32Array): number | string {
+    let key = 0;
+    for (let i = 0; i < SLOTS; i++) {
+      if (vector[i] + 1 >= PACK) return vector.join(',');
+      key = key * PACK + vector[i] + 1;
+    }
+    return key;
+  }
+
   /** The class of a row's values over a class so far: a new vector only where one differs. */
   private classWith(was: number, qi: [string, string][]): number {
     let vector: Int32Array | undefined;
     for (const [c, v] of qi) {
-      const slot = PERSON_QUASI_IDENTIFIER_COLUMNS.indexOf(c);
+      const slot = SLOT_OF.get(c);
       // `*` tells an attacker no more than a column not shown: both leave the slot open.
-      if (slot < 0 || v === '*') continue;
+      if (slot === undefined || v === '*') continue;
       let vid = this.values.get(v);
       if (vid === undefined) this.values.set(copyOf(v), (vid = this.values.size));
       if ((vector ?? this.classes[was])[slot] === vid) continue;
@@ -159,10 +207,10 @@ export class KmSets {
       vector[slot] = vid;
     }
     if (!vector) return was;
-    const text = vector.join(',');
-    let c = this.classIds.get(text);
+    const key = this.classKey(vector);
+    let c = this.classIds.get(key);
     if (c === undefined) {
-      this.classIds.set(text, (c = this.classes.length));
+      this.classIds.set(key, (c = this.classes.length));
       this.classes.push(vector);
     }
     return c;
@@ -238,20 +286,17 @@ export class KmSets {
       return at;
     };
 
-    // A pair's sort key: (place in the batch, item) in one exact double.
-    const base = this.items.size + 1;
-    const maxPlaces = Math.max(1, Math.floor(Number.MAX_SAFE_INTEGER / base));
     // Sets packed into one number (item numbers in base n + 1, 0 for "none") where that is exact;
     // else text keys.
+    const base = this.items.size + 1;
     const packed = Math.pow(base, m) < Number.MAX_SAFE_INTEGER;
     const support = new Map<number | string, number>();
-    const items: number[] = [];
+    let items = new Int32Array(0);
+    let count = 0;
     let small = 0;
-    let keys = new Float64Array(0);
-    const readBuf = new Int32Array(this.spillPairs * 2);
     let current = NONE;
     const walk = (from: number, key: number, text: string, size: number) => {
-      for (let j = from; j < items.length; j++) {
+      for (let j = from; j < count; j++) {
         const nk = key * base + items[j] + 1;
         const nt = packed ? '' : `${text},${items[j]}`;
         const s = packed ? nk : nt;
@@ -270,39 +315,99 @@ export class KmSets {
       support.clear();
     };
     try {
-      for (let lo = 0; lo < persons;) {
-        // A batch: whole persons in class order, at most BATCH_ITEMS pairs (a person with more
-        // is a batch of their own).
+      // Batches: whole persons in place order, at most `batchItems` pairs (a person with more is a
+      // batch of their own). Their pairs are written to a file of their own, each batch's together
+      // (one pass over the spill file, not one a batch: 19 passes over 78 MB at 1M persons with
+      // events), then each batch read back and its pairs put in place order (a counting sort).
+      if (persons) this.flush();
+      const lows = [0];
+      const offsets = [0];
+      for (let lo = 0, at = 0; lo < persons;) {
         let hi = lo;
-        let size = 0;
-        while (hi < persons && hi - lo < maxPlaces && (hi === lo || size + rowsAt[hi] <= this.batchItems))
-          size += rowsAt[hi++];
-        // One array for every batch, and one read buffer (a sync loop: what it drops is not
-        // collected until it ends, so new arrays per batch would all be held at once).
-        if (size > keys.length) keys = new Float64Array(size);
-        let n = 0;
-        for (const chunk of this.pairs(readBuf))
+        while (
+          hi < persons &&
+          (hi === lo || at + rowsAt[hi] - offsets[offsets.length - 1] <= this.batchItems)
+        )
+          at += rowsAt[hi++];
+        lows.push((lo = hi));
+        offsets.push(at);
+      }
+      const batches = lows.length - 1;
+      const batchOf = (place: number) => {
+        let a = 0;
+        for (let b = batches; b - a > 1;) {
+          const mid = (a + b) >>> 1;
+          if (lows[mid] <= place) a = mid;
+          else b = mid;
+        }
+        return a;
+      };
+      // A buffer per batch, of (place in the batch, item) pairs: ~4 MB in all, at least 1,024 pairs.
+      const room = Math.max(1024, Math.floor((this.spillPairs * 4) / Math.max(batches, 1)));
+      const bufs = Array.from({ length: batches }, () => new Int32Array(room * 2));
+      const held = new Int32Array(batches);
+      const written = new Int32Array(batches);
+      const fd = batches ? openSync(path.join(this.spill!.dir, 'batches'), 'w+', 0o600) : -1;
+      const put = (b: number) => {
+        const bytes = new Uint8Array(bufs[b].buffer, 0, held[b] * 8);
+        const pos = (offsets[b] + written[b]) * 8;
+        for (let w = 0; w < bytes.length;) w += writeSync(fd, bytes, w, bytes.length - w, pos + w);
+        written[b] += held[b];
+        held[b] = 0;
+      };
+      try {
+        for (const chunk of this.pairs(new Int32Array(this.spillPairs * 2)))
           for (let i = 0; i < chunk.length; i += 2) {
             const r = rank.get(chunk[i]);
-            if (r >= lo && r < hi) keys[n++] = (r - lo) * base + chunk[i + 1];
+            const b = batchOf(r);
+            const buf = bufs[b];
+            buf[held[b] * 2] = r - lows[b];
+            buf[held[b] * 2 + 1] = chunk[i + 1];
+            if (++held[b] === room) put(b);
           }
-        if (n !== size) throw new Error('kᵐ spill file does not match the rows added');
-        const batch = keys.subarray(0, n).sort();
-        for (let i = 0; i < n;) {
-          const place = Math.floor(batch[i] / base);
-          items.length = 0;
-          for (; i < n && Math.floor(batch[i] / base) === place; i++) {
-            const item = batch[i] - place * base;
-            if (items[items.length - 1] !== item) items.push(item);
-          }
-          const c = classAt(lo + place);
-          if (c !== current) {
-            endClass();
-            current = c;
-          }
-          walk(0, 0, '', 0);
+        for (let b = 0; b < batches; b++) {
+          if (held[b]) put(b);
+          if (written[b] !== offsets[b + 1] - offsets[b])
+            throw new Error('kᵐ spill file does not match the rows added');
         }
-        lo = hi;
+        bufs.length = 0;
+        let pairs = new Int32Array(0);
+        let byPlace = new Int32Array(0);
+        for (let b = 0; b < batches; b++) {
+          const lo = lows[b];
+          const places = lows[b + 1] - lo;
+          const size = offsets[b + 1] - offsets[b];
+          // One array for every batch (a sync loop: what it drops is not collected until it ends).
+          if (size * 2 > pairs.length) pairs = new Int32Array(size * 2);
+          if (size > items.length) items = new Int32Array(size);
+          const bytes = new Uint8Array(pairs.buffer, 0, size * 8);
+          for (let got = 0; got < bytes.length;) {
+            const r = readSync(fd, bytes, got, bytes.length - got, offsets[b] * 8 + got);
+            if (r === 0) throw new Error('kᵐ batch file shorter than written');
+            got += r;
+          }
+          // Each place's items together, places in order: where each begins, then the items.
+          const first = new Int32Array(places + 1);
+          for (let q = 0; q < places; q++) first[q + 1] = first[q] + rowsAt[lo + q];
+          const fill = first.slice(0, places);
+          if (size > byPlace.length) byPlace = new Int32Array(size);
+          for (let i = 0; i < size; i++) byPlace[fill[pairs[i * 2]]++] = pairs[i * 2 + 1];
+          for (let q = 0; q < places; q++) {
+            // The person's distinct items, ascending (a set's key is its items in order).
+            const own = byPlace.subarray(first[q], first[q + 1]).sort();
+            count = 0;
+            for (let j = 0; j < own.length; j++)
+              if (count === 0 || items[count - 1] !== own[j]) items[count++] = own[j];
+            const c = classAt(lo + q);
+            if (c !== current) {
+              endClass();
+              current = c;
+            }
+            walk(0, 0, '', 0);
+          }
+        }
+      } finally {
+        if (fd >= 0) closeSync(fd);
       }
       endClass();
       // Classes of rows without a person only.

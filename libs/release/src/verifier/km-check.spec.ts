@@ -172,6 +172,21 @@ describe('verifier kᵐ check (bounded memory)', () => {
     expect(Math.abs(ten - two)).toBeLessThan(3);
   }, 60_000);
 
+  it("credits a person's later rows to the person of the same file, whatever another file added between", () => {
+    // The files of a release are read at once: a HES row may be added between a GP person's rows.
+    // X and Z carry {a, b}, Y {h}: only {h} is carried by fewer than 2. Crediting X's `b` to Y (the
+    // person added last, in another file) made {a, b}, {h, b} and {h} small.
+    const km = new KmSets({ tempDir: spillDir });
+    km.add('X', [], 'a', 'gp');
+    km.add('Y', [], 'h', 'hes');
+    km.again('b', 'gp');
+    km.add('Z', [], 'a', 'gp');
+    km.againBytes(Buffer.from('b'), 0, 1, 'gp');
+    expect(km.smallSets(2, 2)).toBe(1);
+    const other = new KmSets({ tempDir: spillDir });
+    expect(() => other.again('b', 'gp')).toThrow(/no person before/);
+  });
+
   it('counts the rows of a file without a person column per class and item, not as persons held', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;

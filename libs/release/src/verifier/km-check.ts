@@ -80,8 +80,12 @@ export class KmSets {
   private readonly classes: Int32Array[] = [new Int32Array(SLOTS).fill(NONE)];
   private readonly classIds = new Map<number | string, number>([[this.classKey(this.classes[0]), 0]]);
   private readonly rows = new Column();
-  /** The person of the last row `add`ed (for `again`). */
-  private last: number | undefined;
+  /**
+   * Per file (by its tag), the person of its last row `add`ed (for `again`). Per file: the files of
+   * a release are read at once, their chunks interleaved, so the row `add`ed last may be another
+   * file's (one `last` for all files credited a GP person's later rows to a HES person).
+   */
+  private readonly last: number[] = [];
   /**
    * Rows of a file with no person column, each a person of its own with one item (its only set):
    * counted per class and item, not held as persons (a file of ten million such rows would
@@ -126,7 +130,7 @@ export class KmSets {
     // A token's bytes are copied into the index: no slice of the file's text (which would keep
     // its whole chunk alive) is kept.
     const p = this.tokens.intern(person);
-    this.last = p;
+    this.last[this.tagOf(file)] = p;
     if (p === this.rows.length) {
       this.rows.push(0);
       this.classOf.push(0);
@@ -141,12 +145,17 @@ export class KmSets {
   }
 
   /**
-   * A row of the person of the row `add`ed before, with the same quasi-identifier values (which
-   * leave their class as it is): only its item is counted.
+   * A row of the person of the row `add`ed before in the same file, with the same
+   * quasi-identifier values (which leave their class as it is): only its item is counted.
    */
   again(item: string, file = ''): void {
-    if (this.last === undefined) throw new Error('kᵐ sets: no person before');
-    this.count(this.last, this.itemId(item, file));
+    this.count(this.lastOf(file), this.itemId(item, file));
+  }
+
+  private lastOf(file: string): number {
+    const p = this.last[this.tagOf(file)];
+    if (p === undefined) throw new Error('kᵐ sets: no person before in this file');
+    return p;
   }
 
   /** A row of person `p` carrying item `id`. */
@@ -175,8 +184,7 @@ export class KmSets {
    * the same item as `again` of that text.
    */
   againBytes(buf: Uint8Array, from: number, to: number, file: string): void {
-    if (this.last === undefined) throw new Error('kᵐ sets: no person before');
-    this.count(this.last, this.items.internBytes(buf, from, to, this.tagOf(file)));
+    this.count(this.lastOf(file), this.items.internBytes(buf, from, to, this.tagOf(file)));
   }
 
   /**

@@ -62,7 +62,7 @@ export interface RunLayout {
  */
 export class PersonRuns {
   private prefix: string | undefined;
-  private bytes = new Uint8Array(64);
+  private bytes = Buffer.alloc(64);
   private byteLength = -1;
   private readonly eventCount: number;
   private readonly cut: Int32Array;
@@ -93,8 +93,8 @@ export class PersonRuns {
       this.byteLength = -1;
       return;
     }
-    if (this.prefix.length * 3 > this.bytes.length) this.bytes = new Uint8Array(this.prefix.length * 3);
-    this.byteLength = Buffer.from(this.bytes.buffer).write(this.prefix, 'utf8');
+    if (this.prefix.length * 3 > this.bytes.length) this.bytes = Buffer.alloc(this.prefix.length * 3);
+    this.byteLength = this.bytes.write(this.prefix, 'utf8');
   }
 
   /**

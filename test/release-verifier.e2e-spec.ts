@@ -274,6 +274,26 @@ describe('release verifier (SPEC §5 step 6)', () => {
     expect(err.message).not.toContain(RAW_NHS); // reasons name rows, never values
   });
 
+  it('rejects a data file, an aggregate table or a dictionary with no header at all (an empty file)', async () => {
+    // Its header was checked on its first record only: a file of no record passed that check.
+    for (const [id, name] of [
+      [ids.anonymised, 'gp.csv.gz'],
+      [ids.pseudonymised, 'hes.csv.gz'],
+      [ids.aggregate, 'aggregate.csv.gz'],
+    ]) {
+      const err = await rejection(
+        corrupted(id, name, () => ''),
+        id,
+      );
+      expect(err.message).toMatch(new RegExp(`^format: ${name.replace('.', '\\.')} has no header`));
+    }
+    const dir = corrupted(ids.anonymised, 'gp.csv.gz', (s) => s);
+    writeFileSync(path.join(dir, 'data_dictionary.csv'), '');
+    expect((await rejection(dir, ids.anonymised)).message).toMatch(
+      /^format: data_dictionary.csv has no header/,
+    );
+  });
+
   it('rejects an anonymised class below k', async () => {
     const dir = corrupted(ids.anonymised, 'gp.csv.gz', (s) => {
       const [, first] = s.split('\n');

@@ -159,7 +159,10 @@ export async function readCsv(
     if (err instanceof VerificationFailure) throw err;
     return fail('readable', `${path.basename(file)} cannot be read as ${gz ? 'gzip ' : ''}CSV`);
   }
-  return { rows: Math.max(reader.records - 1, 0), bytes, sha256: hash.digest('hex'), persons: 0 };
+  // Every file the verifier reads begins with its header, checked on the first record: a file of
+  // no record at all would pass that check unseen.
+  if (reader.records === 0) fail('format', `${path.basename(file).replace(/\.partial$/, '')} has no header`);
+  return { rows: reader.records - 1, bytes, sha256: hash.digest('hex'), persons: 0 };
 }
 
 /** A record-level dataset file: header, identifiers, excluded persons, raw NHS numbers, k-anonymity. */

@@ -1,6 +1,7 @@
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PairSpill } from './km-spill';
 import { Column, TokenIndex } from './token-index';
 import { PERSON_QUASI_IDENTIFIER_COLUMNS } from './verifier-rules';
 
@@ -12,33 +13,6 @@ const PACK = 1 << 13;
 
 /** A string's own copy (V8 keeps a substring as a slice of its parent, which it then keeps alive). */
 export const copyOf = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
-
-/** A spill folder's name: the prefix, the process's pid, `-`, and mkdtemp's characters. */
-const SPILL_PREFIX = 'custodian-km-';
-
-/**
- * Removes the spill folders of processes that no longer run (a worker killed while it verified
- * leaves its folder behind: 8 bytes a row of the release). A folder whose pid runs again (reused)
- * stays until that process ends and a later verification sweeps it.
- */
-export function sweepStaleSpills(tempDir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(tempDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = /^custodian-km-(\d+)-/.exec(name)?.[1];
-    if (!pid || Number(pid) === process.pid) continue;
-    try {
-      process.kill(Number(pid), 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
-        rmSync(path.join(tempDir, name), { recursive: true, force: true });
-    }
-  }
-}
 
 /** (person, item) pairs written to the spill file at a time, and read back at a time. */
 const SPILL_PAIRS = 1 << 17;
@@ -94,11 +68,8 @@ export class KmSets {
    */
   private readonly single = new Map<number, Map<number, number>>();
   private singles = 0;
-  /** Pairs not yet written, and the spill file (made at the first row). */
-  private readonly pending: Int32Array;
-  private pendingPairs = 0;
-  private spill: { dir: string; fd: number } | undefined;
-  private spilledPairs = 0;
+  /** Each row's (person, item) pair. */
+  private readonly spill: PairSpill;
 
   private readonly tempDir: string;
   private readonly spillPairs: number;
@@ -109,7 +80,7 @@ export class KmSets {
     this.tempDir = opts.tempDir ?? tmpdir();
     this.spillPairs = opts.spillPairs ?? SPILL_PAIRS;
     this.batchItems = opts.batchItems ?? BATCH_ITEMS;
-    this.pending = new Int32Array(this.spillPairs * 2);
+    this.spill = new PairSpill(this.tempDir, this.spillPairs);
   }
 
   /**
@@ -140,9 +111,7 @@ export class KmSets {
     const was = this.classOf.get(p);
     const c = this.classWith(was, qi);
     if (c !== was) this.classOf.set(p, c);
-    this.pending[this.pendingPairs * 2] = p;
-    this.pending[this.pendingPairs * 2 + 1] = id;
-    if (++this.pendingPairs === this.spillPairs) this.flush();
+    this.spill.add(p, id);
   }
 
   /**
@@ -162,9 +131,7 @@ export class KmSets {
   /** A row of person `p` carrying item `id`. */
   private count(p: number, id: number): void {
     this.rows.set(p, this.rows.get(p) + 1);
-    this.pending[this.pendingPairs * 2] = p;
-    this.pending[this.pendingPairs * 2 + 1] = id;
-    if (++this.pendingPairs === this.spillPairs) this.flush();
+    this.spill.add(p, id);
   }
 
   private itemId(item: string, file: string): number {
@@ -233,42 +200,9 @@ export class KmSets {
     return this.rows.length + this.singles;
   }
 
-  private flush(): void {
-    if (!this.pendingPairs) return;
-    if (!this.spill) {
-      sweepStaleSpills(this.tempDir);
-      const dir = mkdtempSync(path.join(this.tempDir, `${SPILL_PREFIX}${process.pid}-`));
-      this.spill = { dir, fd: openSync(path.join(dir, 'pairs'), 'w+', 0o600) };
-    }
-    const bytes = new Uint8Array(this.pending.buffer, 0, this.pendingPairs * 8);
-    for (let at = 0; at < bytes.length;)
-      at += writeSync(this.spill.fd, bytes, at, bytes.length - at, this.spilledPairs * 8 + at);
-    this.spilledPairs += this.pendingPairs;
-    this.pendingPairs = 0;
-  }
-
-  /** Every (person, item) pair added, in order: from the spill file, then those not yet written. */
-  private *pairs(buf: Int32Array): Generator<Int32Array> {
-    const bytes = new Uint8Array(buf.buffer);
-    for (let at = 0; at < this.spilledPairs;) {
-      const n = Math.min(this.spillPairs, this.spilledPairs - at);
-      for (let got = 0; got < n * 8;) {
-        const r = readSync(this.spill!.fd, bytes, got, n * 8 - got, at * 8 + got);
-        if (r === 0) throw new Error('kᵐ spill file shorter than written');
-        got += r;
-      }
-      yield buf.subarray(0, n * 2);
-      at += n;
-    }
-    yield this.pending.subarray(0, this.pendingPairs * 2);
-  }
-
   /** Removes the spill file (safe to call more than once). */
   dispose(): void {
-    if (!this.spill) return;
-    closeSync(this.spill.fd);
-    rmSync(this.spill.dir, { recursive: true, force: true });
-    this.spill = undefined;
+    this.spill.dispose();
   }
 
   /**
@@ -331,7 +265,7 @@ export class KmSets {
       // batch of their own). Their pairs are written to a file of their own, each batch's together
       // (one pass over the spill file, not one a batch: 19 passes over 78 MB at 1M persons with
       // events), then each batch read back and its pairs put in place order (a counting sort).
-      if (persons) this.flush();
+      if (persons) this.spill.flush();
       const lows = [0];
       const offsets = [0];
       for (let lo = 0, at = 0; lo < persons;) {
@@ -359,7 +293,7 @@ export class KmSets {
       const bufs = Array.from({ length: batches }, () => new Int32Array(room * 2));
       const held = new Int32Array(batches);
       const written = new Int32Array(batches);
-      const fd = batches ? openSync(path.join(this.spill!.dir, 'batches'), 'w+', 0o600) : -1;
+      const fd = batches ? openSync(path.join(this.spill.dir!, 'batches'), 'w+', 0o600) : -1;
       const put = (b: number) => {
         const bytes = new Uint8Array(bufs[b].buffer, 0, held[b] * 8);
         const pos = (offsets[b] + written[b]) * 8;
@@ -368,7 +302,7 @@ export class KmSets {
         held[b] = 0;
       };
       try {
-        for (const chunk of this.pairs(new Int32Array(this.spillPairs * 2)))
+        for (const chunk of this.spill.pairs(new Int32Array(this.spillPairs * 2)))
           for (let i = 0; i < chunk.length; i += 2) {
             const r = rank.get(chunk[i]);
             const b = batchOf(r);

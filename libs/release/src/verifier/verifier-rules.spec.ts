@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
+import { readCsv } from './file-checks';
 import {
   aggregateCellProblem,
   crossProductProblem,
@@ -40,6 +45,22 @@ describe('verifier rules', () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('a file of no record at all is refused: its header, checked on the first record, was never seen', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'read-csv-'));
+    try {
+      writeFileSync(path.join(dir, 'gp.csv.gz.partial'), gzipSync(Buffer.alloc(0)));
+      writeFileSync(path.join(dir, 'header.csv'), 'a,b\n');
+      await expect(readCsv(path.join(dir, 'gp.csv.gz.partial'), true, () => undefined)).rejects.toThrow(
+        /^format: gp\.csv\.gz has no header/,
+      );
+      await expect(readCsv(path.join(dir, 'header.csv'), false, () => undefined)).resolves.toMatchObject({
+        rows: 0,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('finds a raw NHS number standing alone, as typed, but not inside longer numbers or hex keys', () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -53,12 +53,16 @@ const alive = (pid: number) => {
  */
 function runScratchDir(): string {
   const root = path.join(tmpdir(), 'custodian-test-runs');
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  mkdirSync(root, { recursive: true });
+  // As /tmp: processes of other users write here too (initdb runs as `postgres` when the tests run
+  // as root, and reads its password file from here: with 0700 it could not).
+  chmodSync(root, 0o1777);
   for (const name of readdirSync(root))
     if (/^\d+$/.test(name) && !alive(Number(name)))
       rmSync(path.join(root, name), { recursive: true, force: true });
   const dir = path.join(root, String(process.pid));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o1777);
   process.env.TMPDIR = dir;
   return dir;
 }

@@ -6,6 +6,7 @@ import { ReleaseService } from '@custodian/release';
 import { killWorker, startWorker, WORKER } from './support/worker-process';
 import {
   ensureActiveBid,
+  prng,
   readVerifiedRelease,
   seedGpPopulation,
   seedPractice,
@@ -14,17 +15,6 @@ import {
 } from './release-helpers';
 
 const KILLS = 8;
-
-/** mulberry32, so that a failing run can be repeated with its seed (CRASH_SEED). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Crash safety of an aggregate release: its attempt records the table's cells and a ledger line for

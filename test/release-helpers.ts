@@ -273,3 +273,14 @@ export function releaseRuns(numRuns: number): {
     ...(process.env.PROPS_SEED ? { seed: Number(process.env.PROPS_SEED), path: process.env.PROPS_PATH } : {}),
   };
 }
+
+/** A small deterministic PRNG (mulberry32), so that a failing run can be repeated with its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -77,6 +77,10 @@ export class CsvReader {
         ? Buffer.concat([this.rest, ...this.parts, chunk])
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.parts = [];
+    if (!this.fast) {
+      this.text(buf);
+      return;
+    }
     if (this.screens.length) {
       const text = buf.toString('latin1');
       this.hits = this.screens.map((r) => r.test(text));
@@ -99,6 +103,23 @@ export class CsvReader {
     }
     // A copy: a view would keep the whole chunk alive.
     this.rest = pos < buf.length ? Buffer.from(buf.subarray(pos)) : EMPTY;
+  }
+
+  /**
+   * Without a fast lane: the complete lines decoded at once and cut as text (a line decoded on its
+   * own costs a call each), screened as text.
+   */
+  private text(buf: Buffer): void {
+    const end = buf.lastIndexOf(NEWLINE) + 1;
+    const text = buf.toString('utf8', 0, end);
+    this.hits = this.screens.map((r) => r.test(text));
+    let pos = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', pos)) {
+      this.line(text.slice(pos, nl));
+      pos = nl + 1;
+    }
+    // A copy: a view would keep the whole chunk alive.
+    this.rest = end < buf.length ? Buffer.from(buf.subarray(end)) : EMPTY;
   }
 
   /** The last record (a file need not end with a newline); throws on an unterminated quote. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { CsvReader, fieldsOf, parseQuoted } from './csv-stream';
+import { CsvReader, FastLane, fieldsOf, parseQuoted } from './csv-stream';
 import { readCsv } from './file-checks';
 import {
   aggregateCellProblem,
@@ -47,6 +47,62 @@ describe('verifier rules', () => {
     );
   });
 
+  it('bytes offered to a fast lane first: the same records, indexes and screens as text alone', () => {
+    const screens = [MAYBE_NHS_NUMBER, FULL_DATE_IN_LINE];
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[0-9a-f ,é€"\n-]{0,20}$/), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(400), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 3 }),
+        (lines, cuts, take) => {
+          const bytes = Buffer.from(`${lines.join('\n')}\n`);
+          const taken: [number, string][] = [];
+          const read = (fast?: FastLane) => {
+            const seen: [number, string, boolean[]][] = [];
+            const reader = new CsvReader((r, _q, maybe, i) => seen.push([i, r, [...maybe]]), screens, fast);
+            let from = 0;
+            for (const at of [
+              ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b),
+              bytes.length,
+            ]) {
+              if (at < from) continue;
+              reader.write(bytes.subarray(from, at));
+              from = at;
+            }
+            try {
+              reader.end();
+            } catch (err) {
+              seen.push([-1, (err as Error).message, []]);
+            }
+            return seen;
+          };
+          const text = read();
+          // A lane that takes every line whose index is a multiple of `take + 2`, as a record.
+          const lane = read((buf, a, z, i, maybe) => {
+            if (i % (take + 2)) return false;
+            const line = buf.toString('utf8', a, z);
+            expect(line.includes('"')).toBe(false);
+            screens.forEach((r, k) => {
+              if (r.test(line)) expect(maybe[k]).toBe(true);
+            });
+            taken.push([i, line]);
+            return true;
+          });
+          const merged = [...lane.filter(([i]) => i >= 0), ...taken.map(([i, r]) => [i, r] as const)]
+            .sort((x, y) => x[0] - y[0])
+            .map(([i, r]) => [i, r]);
+          expect([...merged, ...lane.filter(([i]) => i < 0).map(([i, r]) => [i, r])]).toEqual(
+            text.map(([i, r]) => [i, r]),
+          );
+          for (const [, record, maybe] of lane)
+            screens.forEach((r, k) => {
+              if (maybe.length && r.test(record)) expect(maybe[k]).toBe(true);
+            });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
   it('a file of no record at all is refused: its header, checked on the first record, was never seen', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'read-csv-'));
     try {

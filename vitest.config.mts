@@ -41,6 +41,8 @@ export default defineConfig({
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    maxWorkers: 2,
+    // Three files at a time on the 2-core machine: the tests wait on PostgreSQL and on child
+    // processes often enough that a third keeps the cores busy (docs/DEVELOPING.md, "Workers").
+    maxWorkers: 3,
   },
 });

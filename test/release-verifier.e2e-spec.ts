@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHmac } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { Client } from 'pg';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseSpec } from '@custodian/release';
 import { ReleaseKeys } from '../libs/release/src/keys';
+import { workTables } from '../libs/release/src/engine/context';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import {
   addEvent,
@@ -396,18 +398,17 @@ describe('release verifier (SPEC §5 step 6)', () => {
   });
 
   it('a release whose files break a rule fails: nothing visible, a reason for officers, audited as release.verification_failed', async () => {
-    // The engine reads the objection register in its snapshot; an objection recorded as of before
-    // the release started but committed after that snapshot is one the engine could not see (a
-    // stand-in for an engine bug that lets an objector through). The verifier reads it.
+    // A stand-in for an engine bug that lets an objector through: the working set, once prepared,
+    // has the objector's exclusion taken away before the shards write the files. The verifier reads
+    // the objection register itself.
     const engine = t.app.get(ReleaseEngine) as unknown as {
       buildShards: (...a: unknown[]) => Promise<unknown>;
     };
     const original = engine.buildShards;
-    const late = N(1);
     engine.buildShards = async function (this: unknown, ...a: unknown[]) {
-      const out = await original.apply(this, a);
-      await addObjection(t.sql, late, 'type2', 'register', { recordedAt: '2020-01-01T00:00:00Z' });
-      return out;
+      const rel = a[0] as { id: string };
+      await t.sql.query(`UPDATE ${workTables(rel.id).rp} SET excl = NULL WHERE nhs = $1`, [TYPE2]);
+      return original.apply(this, a);
     };
     try {
       const rel = await runRelease(
@@ -416,8 +417,17 @@ describe('release verifier (SPEC §5 step 6)', () => {
         officer,
       );
       expect(rel.state).toBe('failed');
-      expect(rel.failure_reason).toMatch(
+      // Officers read why (the exact reason, staff only); recipients read that it failed its
+      // verification and which check, with no row, count or value of it (#19: no small numbers).
+      const exact = await t.sql.query(
+        `SELECT excluded->'failure'->>'reason' AS r FROM releases WHERE id = $1`,
+        [rel.id],
+      );
+      expect(exact.rows[0].r).toMatch(
         /^RELEASE_VERIFICATION_FAILED: objections: gp.csv.gz row \d+: a person excluded/,
+      );
+      expect(rel.failure_reason).toBe(
+        'RELEASE_VERIFICATION_FAILED: the files failed their independent verification (objections); the release officer can see why',
       );
       expect(existsSync(dirOf(rel.id))).toBe(false);
       const { rows } = await t.sql.query(
@@ -435,6 +445,52 @@ describe('release verifier (SPEC §5 step 6)', () => {
       expect(files.rows[0].n).toBe(0);
     } finally {
       engine.buildShards = original;
+    }
+  });
+
+  it('reads who may not appear in the snapshot of the release: an objection begun before it and committed after it fails no good release', async () => {
+    // An intake's transaction records its objections at its start (recorded_at = now()) and commits
+    // later. Begun before the release's snapshot and committed after it, its objection is not in
+    // the data the engine read, and not in what the verifier may hold against the files either:
+    // before, the verifier read it live (recorded before the snapshot instant) and failed the
+    // release for good (RELEASE_VERIFICATION_FAILED) although the engine had done right.
+    const late = N(3);
+    const intake = new Client({ connectionString: t.db.url });
+    await intake.connect();
+    const engine = t.app.get(ReleaseEngine) as unknown as {
+      buildShards: (...a: unknown[]) => Promise<unknown>;
+    };
+    const original = engine.buildShards;
+    engine.buildShards = async function (this: unknown, ...a: unknown[]) {
+      await intake.query('COMMIT'); // after the snapshot, before the files are written and verified
+      return original.apply(this, a);
+    };
+    try {
+      await intake.query('BEGIN');
+      await addObjection(intake as unknown as Client, late, 'type2');
+      const rel = await runRelease(
+        t,
+        spec({ tier: 'identifiable', datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
+        officer,
+      );
+      expect({ state: rel.state, reason: rel.failure_reason }).toEqual({ state: 'completed', reason: null });
+      const gp = gunzipSync(readFileSync(path.join(dirOf(rel.id), 'gp.csv.gz'))).toString('utf8');
+      // The person is in this release (the objection came after its snapshot) …
+      expect(gp).toContain(late);
+      // … and not in the next one.
+      const next = await runRelease(
+        t,
+        spec({ tier: 'identifiable', datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
+        officer,
+      );
+      expect(next.state).toBe('completed');
+      expect(gunzipSync(readFileSync(path.join(dirOf(next.id), 'gp.csv.gz'))).toString('utf8')).not.toContain(
+        late,
+      );
+    } finally {
+      engine.buildShards = original;
+      await intake.query('ROLLBACK').catch(() => undefined);
+      await intake.end();
       await t.sql.query(`DELETE FROM objection_events WHERE nhs_number = $1`, [late]);
     }
   });

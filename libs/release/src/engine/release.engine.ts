@@ -223,7 +223,7 @@ export class ReleaseEngine {
       t2 = Date.now();
     }
     const { files, done } = await assembleFiles(this.ctx, rel, dir, prepared, parts);
-    const verification = await verify(this.ctx, rel, dir, files, prepared);
+    const verification = await verify(this.ctx, rel, dir, files, prepared, snapshot);
     // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
     const tRisk = Date.now();
     const riskReport = await computeRiskReport((sql, params) => this.db.query(sql, params), {

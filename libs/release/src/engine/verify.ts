@@ -1,6 +1,6 @@
 import { RELEASE_FAILURES } from '../release.errors';
 import { VerificationFailure, verifyRelease } from '../verifier/verify-release';
-import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
+import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure, withClient } from './context';
 import type { Prepared } from './prepare';
 
 export type Verification = Awaited<ReturnType<typeof verifyRelease>>;
@@ -16,7 +16,11 @@ export async function verify(
   dir: string,
   files: BuiltFile[],
   prepared: Prepared,
+  snapshot: string,
 ): Promise<Verification> {
+  // The attempt's exported snapshot (its holder's transaction stays open until the release is
+  // recorded): a pg_export_snapshot() identifier, checked before it is written into a statement.
+  if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error('not a snapshot identifier');
   return verifyRelease(
     dir,
     {
@@ -25,6 +29,16 @@ export async function verify(
       suffix: '.partial',
       suppressedByFile: prepared.kAnon?.suppressedByFile,
       removedByFile: prepared.kAnon?.removedByFile,
+      inSnapshot: (read) =>
+        withClient(ctx.db, async (client) => {
+          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          try {
+            await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+            return await read({ query: async (sql, params) => (await client.query(sql, params)).rows });
+          } finally {
+            await client.query('ROLLBACK');
+          }
+        }),
     },
     ctx.db,
     {
@@ -45,6 +59,12 @@ export async function verify(
       subjectId: rel.id,
       details: { check: err.check, reason: err.message },
     });
-    throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_VERIFICATION_FAILED, err.message);
+    // Recipients read which check failed, not its detail: a reason names rows, values and counts of
+    // persons (1–7 among them), which only staff may read (#19); the exact reason is kept for them.
+    throw new ReleaseFailure(
+      RELEASE_FAILURES.RELEASE_VERIFICATION_FAILED,
+      `the files failed their independent verification (${err.check}); the release officer can see why`,
+      err.message,
+    );
   });
 }

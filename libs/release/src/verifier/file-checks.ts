@@ -62,18 +62,20 @@ export interface Forbidden {
 export async function forbiddenIdentities(
   db: VerifierDb,
   bidId: string,
-  snapshotAt: Date,
+  snapshotAt: string,
   spec: ReleaseSpec,
   tier: Tier,
   seedSealed: Buffer | null,
   releaseId: string,
   keys: ReleaseKeys,
+  /** Where objections, the consent cohort and HES keys are read: the release's data snapshot if given. */
+  data: VerifierDb = db,
 ): Promise<Forbidden | undefined> {
   if (tier === 'aggregate') return undefined;
   const consent = spec.legalBasis === 'consent' || spec.consentCohort === true;
   const type2 = !['public_health_emergency', 'statutory', 'consent'].includes(spec.legalBasis);
-  const nhs = await objectorsAt(db, snapshotAt, type2 ? ['type1', 'type2'] : ['type1']);
-  const cohort = consent ? await consentCohort(db, bidId) : undefined;
+  const nhs = await objectorsAt(data, snapshotAt, type2 ? ['type1', 'type2'] : ['type1']);
+  const cohort = consent ? await consentCohort(data, bidId) : undefined;
   let toId: (n: string) => string = (n) => n;
   let key: Buffer | undefined;
   if (tier === 'pseudonymised') {
@@ -92,7 +94,7 @@ export async function forbiddenIdentities(
       blockedEpikeys:
         tier === 'identifiable' &&
         spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))
-          ? new Set(await hesKeysOf(db, nhs))
+          ? new Set(await hesKeysOf(data, nhs))
           : undefined,
       allowed: cohort ? new Set(cohort.map(toId)) : undefined,
       description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${

@@ -13,19 +13,19 @@ export interface VerifierDb {
  */
 export async function objectorsAt(
   db: VerifierDb,
-  snapshotAt: Date,
+  snapshotAt: string,
   types: ('type1' | 'type2')[],
 ): Promise<string[]> {
   if (!types.length) return [];
   const rows = (await db.query(
     `SELECT DISTINCT r.nhs_number::text AS nhs
        FROM objection_events r
-      WHERE r.action = 'register' AND r.recorded_at <= $1 AND r.type = ANY($2::text[])
+      WHERE r.action = 'register' AND r.recorded_at <= $1::timestamptz AND r.type = ANY($2::text[])
         -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
         -- a registration stands unless a withdrawal of the same type is strictly later.
         AND NOT EXISTS (
           SELECT 1 FROM objection_events later
-           WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= $1
+           WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= $1::timestamptz
              AND later.action = 'withdraw' AND later.effective_at > r.effective_at)`,
     [snapshotAt, types],
   )) as { nhs: string }[];
@@ -56,7 +56,8 @@ export interface ReleaseUnderCheck {
   tier: string;
   legal_basis: string;
   spec: unknown;
-  snapshot_at: Date | null;
+  /** The objection snapshot's instant as text, microseconds kept (a Date would cut it to the millisecond). */
+  snapshot_cut: string | null;
   token_seed_enc: Buffer | null;
   /** The staff-only exact figures the release recorded (null while it runs). */
   excluded: {
@@ -66,7 +67,8 @@ export interface ReleaseUnderCheck {
 
 export async function releaseRow(db: VerifierDb, id: string): Promise<ReleaseUnderCheck | undefined> {
   const rows = (await db.query(
-    `SELECT id, bid_id, tier, legal_basis, spec, snapshot_at, token_seed_enc, excluded FROM releases WHERE id = $1`,
+    `SELECT id, bid_id, tier, legal_basis, spec, snapshot_at::text AS snapshot_cut, token_seed_enc, excluded
+       FROM releases WHERE id = $1`,
     [id],
   )) as ReleaseUnderCheck[];
   return rows[0];

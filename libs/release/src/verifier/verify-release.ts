@@ -47,6 +47,14 @@ export interface VerifyTarget {
    * the suppressed): the file's population is the persons in it and these.
    */
   removedByFile?: Record<string, number>;
+  /**
+   * Runs `read` in the release's data snapshot, while its attempt holds it (the engine passes it):
+   * who may not appear (objections, the consent cohort, objectors' HES keys) is then read in the
+   * data the engine read. Without it (a release verified again later) they are read as committed
+   * now, up to the snapshot's instant: an objection whose transaction began before that instant and
+   * committed after the snapshot then fails the check, on the side of the patient.
+   */
+  inSnapshot?: <T>(read: (db: VerifierDb) => Promise<T>) => Promise<T>;
 }
 
 export interface VerifyDeps {
@@ -81,7 +89,7 @@ export async function verifyRelease(
   const t0 = Date.now();
   const checks = new Set<string>();
   const rel = await releaseRow(db, release.id);
-  if (!rel?.snapshot_at) return fail('release', 'no release with an objection snapshot');
+  if (!rel?.snapshot_cut) return fail('release', 'no release with an objection snapshot');
   const spec = rel.spec as ReleaseSpec;
   const tier = rel.tier as Tier;
   const suffix = release.suffix ?? '';
@@ -132,16 +140,20 @@ export async function verifyRelease(
   checks.add('files as the spec asks');
 
   // Who may not appear, as identifiers of this tier.
-  const ids = await forbiddenIdentities(
-    db,
-    rel.bid_id,
-    rel.snapshot_at,
-    spec,
-    tier,
-    rel.token_seed_enc,
-    release.id,
-    deps.keys,
-  );
+  // (The bid's key is read as committed now: it may be made by this very release, after its snapshot.)
+  const forbidden = (data: VerifierDb) =>
+    forbiddenIdentities(
+      db,
+      rel.bid_id,
+      rel.snapshot_cut!,
+      spec,
+      tier,
+      rel.token_seed_enc,
+      release.id,
+      deps.keys,
+      data,
+    );
+  const ids = await (release.inSnapshot ? release.inSnapshot(forbidden) : forbidden(db));
   if (ids) checks.add(ids.description);
   // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
   // PostgreSQL while the files are read here (settled, so that its failure is reported first).

@@ -164,6 +164,18 @@ describe('clocks and statistics (#24)', () => {
     await t.http.get('/api/statistics?from=2026-13').expect(400);
   });
 
+  it('refuses a range of months it would not publish: backwards, or longer than twenty years (public route, bounded answer)', async () => {
+    // Before: `from=0001-01&to=9999-12` built 119,988 months (26.8 MB of JSON, 6-12 s), and four such
+    // requests at once ran the API out of its heap and stopped it (an outsider's probe, 2026-12-06).
+    for (const q of ['from=0001-01&to=9999-12', 'from=2000-01&to=2020-01', 'from=2026-03&to=2026-01']) {
+      const res = await t.http.get(`/api/statistics?${q}`).expect(400);
+      expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.message).toMatch(/months/);
+    }
+    const longest = await t.http.get('/api/statistics?from=2006-01&to=2025-12').expect(200);
+    expect(longest.body.months).toHaveLength(240);
+  });
+
   it("shows the officer's screening queue in the portal, overdue flagged first, and the clock on the request", async () => {
     const cookieOf = (res: { headers: Record<string, unknown> }) =>
       ([] as string[])
@@ -195,5 +207,19 @@ describe('clocks and statistics (#24)', () => {
     expect(page.text).toMatch(/<th scope="row" class="nhsuk-table__header">2026-01<\/th>/);
     expect(page.text).toContain('5 / 6.6');
     expect(page.text).toContain('2026-03: 1 decided');
+  });
+
+  it('says on the statistics page why months cannot be shown, and shows the last twelve instead', async () => {
+    for (const [q, why] of [
+      ['from=2026-03&to=2026-01', 'from must be a month no later than to'],
+      ['from=1900-01&to=2026-01', 'at most 240 months at a time'],
+      ['from=January', 'Enter the from month as a year and month'],
+    ]) {
+      const page = await t.http.get(`/published-statistics?${q}`).expect(200);
+      expect(page.text).toContain('There is a problem');
+      expect(page.text).toContain(why);
+      expect(page.text).toContain('<title>Error: ');
+      expect(page.text).toMatch(/<th scope="row" class="nhsuk-table__header">\d{4}-\d{2}<\/th>/);
+    }
   });
 });

@@ -86,16 +86,34 @@ export class TransparencyPortalController {
   ) {
     const from = str(q.from);
     const to = str(q.to);
+    const errors: { text: string; href: string }[] = [];
     const params = new URLSearchParams();
-    if (from && ISO_MONTH.test(from)) params.set('from', from);
-    if (to && ISO_MONTH.test(to)) params.set('to', to);
-    const res = await this.api.anonymous<{
+    for (const [name, value] of [
+      ['from', from],
+      ['to', to],
+    ] as const)
+      if (value && ISO_MONTH.test(value)) params.set(name, value);
+      else if (value)
+        errors.push({ text: `Enter the ${name} month as a year and month, like 2026-01`, href: `#${name}` });
+    type Figures = {
       months: MonthFigures[];
       objectionsInForce: { type1: number | '*'; type2: number | '*' };
       targets: { screeningWorkingDays: number; decisionDays: number };
       notes: string;
       generatedAt: string;
-    }>(req, 'GET', `/api/statistics?${params}`);
+    };
+    let res = await this.api.anonymous<Figures>(req, 'GET', `/api/statistics?${params}`);
+    // Months the API will not publish (backwards, or too many): say why, and show the last twelve.
+    if (res.status === 400) {
+      const message = (res.body as unknown as { message?: unknown }).message;
+      errors.push({
+        text: typeof message === 'string' ? message : 'These months cannot be shown',
+        href: '#from',
+      });
+      params.delete('from');
+      params.delete('to');
+      res = await this.api.anonymous<Figures>(req, 'GET', `/api/statistics`);
+    }
     const stats = res.status === 200 ? res.body : undefined;
     const csv = new URLSearchParams(params);
     csv.set('format', 'csv');
@@ -104,8 +122,9 @@ export class TransparencyPortalController {
       chart: stats ? statisticsChart(stats.months) : undefined,
       csvHref: `/api/statistics?${csv}`,
       jsonHref: `/api/statistics?${params}`,
-      from: params.get('from') ?? '',
-      to: params.get('to') ?? '',
+      from: errors.length ? (from ?? '') : (params.get('from') ?? ''),
+      to: errors.length ? (to ?? '') : (params.get('to') ?? ''),
+      errors,
     });
   }
 }

@@ -10,7 +10,8 @@ export class StatisticsQueryDto {
   format?: 'json' | 'csv';
   @ApiPropertyOptional({
     example: '2026-01',
-    description: 'First month (default: eleven months before `to`)',
+    description:
+      'First month (default: eleven months before `to`); at most 240 months before `to`, never after it',
   })
   @IsOptional()
   @Matches(ISO_MONTH)

@@ -3,11 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BidsService } from '@custodian/bids';
-import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal } from '@custodian/core';
+import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal, ValidationError } from '@custodian/core';
 import { PRIMARY_MAX, shownCount } from '@custodian/release';
 import { type ClockView, computeClock } from './clocks';
 import { TRANSPARENCY_ERRORS } from './transparency.errors';
 import { MONTHS_SQL, OBJECTIONS_IN_FORCE_SQL, RELEASES_SQL } from './statistics.sql';
+
+/** The longest range of `GET /api/statistics`: twenty years of months. */
+export const MAX_STATISTICS_MONTHS = 240;
 
 export interface MonthStatistics {
   month: string;
@@ -133,6 +136,17 @@ export class TransparencyService {
     };
     const to = q.to ? month(q.to) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const from = q.from ? month(q.from) : new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth() - 11, 1));
+    // A public route: the answer is bounded (a month a row; 0001-01 to 9999-12 was 26.8 MB, and a
+    // few such requests at once ran the API out of memory).
+    const span =
+      (to.getUTCFullYear() - from.getUTCFullYear()) * 12 + to.getUTCMonth() - from.getUTCMonth() + 1;
+    if (span < 1)
+      throw new ValidationError('VALIDATION_FAILED', 'from must be a month no later than to (months)');
+    if (span > MAX_STATISTICS_MONTHS)
+      throw new ValidationError(
+        'VALIDATION_FAILED',
+        `at most ${MAX_STATISTICS_MONTHS} months at a time (${span} months asked for)`,
+      );
     const params = [from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)];
     const months: Record<string, unknown>[] = await this.db.query(MONTHS_SQL, params);
     const releases: {

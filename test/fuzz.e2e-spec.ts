@@ -252,7 +252,7 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
   }, 120_000);
 
-  it('every field of every DTO set to null, to a number, to an object: never a 5xx, a 400 names it', async () => {
+  it('every field of every DTO set to null, to a number, to an object, to text with a NUL: never a 5xx, a 400 names it', async () => {
     const problems: string[] = [];
     for (const route of routes.filter((r) => r.dto)) {
       const id = route.path.startsWith('/api/bids/:id')
@@ -262,7 +262,8 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
           : 'A81001';
       const url = route.path.replace(':id', id).replace(':version', '2').replace(':ods', 'A81001');
       for (const f of route.fields)
-        for (const v of [null, 7, { a: 1 }, ['x']]) {
+        // 'a\u0000b': PostgreSQL text cannot hold U+0000; free-text fields were a 500 (probe, 2026-12-06).
+        for (const v of [null, 7, { a: 1 }, ['x'], 'a\u0000b']) {
           const before = await snapshot(route, id);
           const res = await t.http[route.method](url)
             .set(callerFor(route))
@@ -276,6 +277,33 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     }
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it('a NUL in a query value or a path parameter: 400 naming it, never a 5xx (public routes too)', async () => {
+    const auditor = sessions.get('auditor')!;
+    const cases: [string, Record<string, string>, string][] = [
+      ['/api/register?organisation=a%00b', {}, 'organisation'],
+      ['/api/register?format=csv&organisation=%00', {}, 'organisation'],
+      ['/api/audit?action=a%00b', auditor, 'action'],
+      ['/api/audit?outcome=%00', auditor, 'outcome'],
+      [
+        `/api/releases/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/files/manifest.json%00`,
+        researcher,
+        'name',
+      ],
+      ['/api/practices/A81%0001', sessions.get('admin')!, 'ods'],
+    ];
+    const problems: string[] = [];
+    for (const [url, auth, field] of cases) {
+      const res = await t.http.get(url).set(auth);
+      if (
+        res.status !== 400 ||
+        res.body.code !== 'VALIDATION_FAILED' ||
+        !String(res.body.message).includes(field)
+      )
+        problems.push(`${url} → ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    expect(problems).toEqual([]);
+  });
 
   it('mass-assignment matrix: state, tier, organisationId, roles outside the DTO → 400 naming it, nothing stored', async () => {
     const otherOrg = (await t.factory.organisation()).id;

@@ -20,6 +20,7 @@ import { AuthService } from '@custodian/auth';
 import { ApiModule } from './api.module';
 import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
+import { registerNulGuard } from './nul-guard';
 import { finishOpenApiDocument } from './openapi';
 
 /**
@@ -116,6 +117,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   });
   // Patient-level bodies are not buffered here: the upload's handler spools the stream itself.
   registerStreamedParser(fastify, STREAMED_TYPES);
+  registerNulGuard(fastify);
 
   if (config.apiDocs !== 'off') {
     SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json' });

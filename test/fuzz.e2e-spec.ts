@@ -305,6 +305,47 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     expect(problems).toEqual([]);
   });
 
+  it('dates that do not exist, or out of the years served: 400 naming the field, never a 5xx, nothing stored', async () => {
+    // Before (an outsider's probe, 2026-12-06): a cohort from 2015-02-30 was stored and its release
+    // failed later; the register's and the audit's filters were a 500 or rolled over to March.
+    const auditor = sessions.get('auditor')!;
+    const problems: string[] = [];
+    const bids = await t.sql.query(`SELECT count(*)::int AS n FROM bids`);
+    for (const [field, value] of [
+      ['eventsFrom', '2015-02-30'],
+      ['eventsTo', '0001-01-01'],
+      ['eventsFrom', '9999-12-31'],
+    ]) {
+      const res = await t.http
+        .post('/api/bids')
+        .set(researcher)
+        .send(bidBody({ cohort: { [field]: value } }));
+      if (res.status !== 400 || !String(res.body.message).includes(field))
+        problems.push(`bid cohort ${field}=${value} → ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM bids`)).rows[0].n).toBe(bids.rows[0].n);
+    const queries: [string, Record<string, string>, string][] = [
+      ['/api/register?from=2026-02-31', {}, 'from'],
+      ['/api/register?to=0000-01-01', {}, 'to'],
+      ['/api/audit?from=-004714-01-01T00:00:00Z', auditor, 'from'],
+      ['/api/audit?to=-271821-04-20T00:00:00Z', auditor, 'to'],
+      ['/api/audit?from=2026-02-30T00:00:00Z', auditor, 'from'],
+      ['/api/audit?from=1', auditor, 'from'],
+      ['/api/audit?from=Sun%20Dec%2006%202026', auditor, 'from'],
+    ];
+    for (const [url, auth, field] of queries) {
+      const res = await t.http.get(url).set(auth);
+      if (res.status !== 400 || !String(res.body.message).includes(field))
+        problems.push(`${url} → ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    for (const url of [
+      '/api/audit?from=2026-01-01T00:00:00Z&to=2026-12-31T23:59:59%2B01:00',
+      '/api/audit?from=2026-01-01',
+    ])
+      if ((await t.http.get(url).set(auditor)).status !== 200) problems.push(`${url} refused`);
+    expect(problems).toEqual([]);
+  });
+
   it('mass-assignment matrix: state, tier, organisationId, roles outside the DTO → 400 naming it, nothing stored', async () => {
     const otherOrg = (await t.factory.organisation()).id;
     const attempts: Record<string, unknown> = {

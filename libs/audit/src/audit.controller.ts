@@ -1,8 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { Can, IsPageNumber } from '@custodian/core';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Can, IsInstant, IsPageNumber } from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -14,16 +14,22 @@ export class AuditQueryDto {
   @IsString()
   @MaxLength(40)
   outcome?: string;
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'A date-time with its zone, or a date (midnight UTC)',
+  })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  from?: Date;
-  @ApiPropertyOptional({ type: String, format: 'date-time' })
+  @IsInstant()
+  from?: string;
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: 'A date-time with its zone, or a date (midnight UTC)',
+  })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
-  to?: Date;
+  @IsInstant()
+  to?: string;
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 500 })
   @IsOptional()
@@ -82,7 +88,11 @@ export class AuditController {
   @Can('read', 'Audit')
   @ApiOkResponse({ type: AuditPageDto })
   list(@Query() q: AuditQueryDto) {
-    return this.audit.list(q);
+    return this.audit.list({
+      ...q,
+      from: q.from === undefined ? undefined : new Date(q.from),
+      to: q.to === undefined ? undefined : new Date(q.to),
+    });
   }
 
   @Get('verify')

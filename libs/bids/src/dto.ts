@@ -19,7 +19,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IsOdsCode, IsPageNumber } from '@custodian/core';
+import { IsCalendarDate, IsOdsCode, IsPageNumber } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis } from './bid-rules';
@@ -30,8 +30,6 @@ import {
   VERSION_STATES,
   type VersionState,
 } from './bid.entity';
-
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export class DatasetRequestDto {
   @ApiProperty({ example: 'gp', description: 'A dataset of the catalogue (GET /api/datasets)' })
@@ -80,11 +78,11 @@ export class CohortDto {
   conditionCodes?: string[];
   @ApiPropertyOptional({ example: '2010-01-01' })
   @IsOptional()
-  @Matches(ISO_DATE, { message: 'eventsFrom must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   eventsFrom?: string;
   @ApiPropertyOptional({ example: '2014-12-31' })
   @IsOptional()
-  @Matches(ISO_DATE, { message: 'eventsTo must be a date YYYY-MM-DD' })
+  @IsCalendarDate()
   eventsTo?: string;
   @ApiPropertyOptional({ example: 18 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMin?: number;
   @ApiPropertyOptional({ example: 90 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMax?: number;

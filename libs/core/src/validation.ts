@@ -14,6 +14,7 @@ import { ValidationError } from './errors';
 import { isValidNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
 import { CORE_ERRORS } from './core.errors';
+import { CALENDAR_YEARS, isCalendarDate, isInstant } from './calendar';
 
 export const ODS_CODE = /^[A-Z]\d{5}$/;
 export function isOdsCode(value: unknown): value is string {
@@ -81,3 +82,16 @@ export const IsPageNumber = () =>
     Min(1),
     Max(MAX_PAGE),
   );
+
+/** A real day `YYYY-MM-DD` (calendar.ts): not `2015-02-30`, not year 0 or 9999. */
+export const IsCalendarDate = simple(
+  'isCalendarDate',
+  isCalendarDate,
+  `must be a real date YYYY-MM-DD between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
+);
+/** A real date or an ISO 8601 date-time with its zone (calendar.ts). */
+export const IsInstant = simple(
+  'isInstant',
+  isInstant,
+  `must be a real date YYYY-MM-DD or date-time (YYYY-MM-DDThh:mm:ssZ or ±hh:mm) between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
+);

@@ -1,11 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsPageNumber } from '@custodian/core';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsCalendarDate, IsPageNumber } from '@custodian/core';
 import { LEGAL_BASES, type LegalBasis } from '@custodian/bids';
 import { TIERS, type Tier } from '@custodian/catalog';
-
-const ISO_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export class RegisterQueryDto {
   @ApiPropertyOptional({ enum: ['json', 'csv'], default: 'json' })
@@ -19,8 +17,8 @@ export class RegisterQueryDto {
   organisation?: string;
   @ApiPropertyOptional({ enum: TIERS }) @IsOptional() @IsIn(TIERS) tier?: Tier;
   @ApiPropertyOptional({ enum: LEGAL_BASES }) @IsOptional() @IsIn(LEGAL_BASES) legalBasis?: LegalBasis;
-  @ApiPropertyOptional({ example: '2026-01-01' }) @IsOptional() @Matches(ISO_DATE) from?: string;
-  @ApiPropertyOptional({ example: '2026-12-31' }) @IsOptional() @Matches(ISO_DATE) to?: string;
+  @ApiPropertyOptional({ example: '2026-01-01' }) @IsOptional() @IsCalendarDate() from?: string;
+  @ApiPropertyOptional({ example: '2026-12-31' }) @IsOptional() @IsCalendarDate() to?: string;
 }
 
 export class RegisterFileDto {

@@ -30,6 +30,7 @@ import { CatalogRegisterNotify1764000043000 } from './1764000043000-catalog-regi
 import { OrganisationsNotifyBids1764000044000 } from './1764000044000-organisations-notify-bids';
 import { ReleaseSerialWork1764000045000 } from './1764000045000-release-serial-work';
 import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-client-nhs';
+import { ObjectionSeconds1764000048000 } from './1764000048000-objection-seconds';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -76,4 +77,5 @@ export const MIGRATIONS = [
   OrganisationsNotifyBids1764000044000,
   ReleaseSerialWork1764000045000,
   SocialCareClientNhs1764000047000,
+  ObjectionSeconds1764000048000,
 ];

@@ -2,7 +2,7 @@ import { JobsService } from '@custodian/database';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { HES_HEADER, hes, insertPatients, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
 import { ndjson, objection, patient } from './support/fhir';
-import { practiceReady, upload as uploadExtract } from './support/practice';
+import { nextSecond, practiceReady, upload as uploadExtract } from './support/practice';
 
 type Report = {
   id: string;
@@ -805,6 +805,7 @@ describe('linkage: a Type 1 objector twin keeps their rows from the other twin',
 
     // Withdrawn: nothing of w[0] is held until the practice sends them again, but the centre knows
     // they exist: the row could still be theirs, so it is not given to the twin (fail closed).
+    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
     await t.http
       .post('/api/objections')
       .set(auth)

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, patient } from './support/fhir';
-import { practiceReady, upload } from './support/practice';
+import { nextSecond, practiceReady, upload } from './support/practice';
 
 /**
  * SPEC §2 "Objection register": any practice may register an objection; a practice may withdraw
@@ -40,6 +40,39 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
         (SELECT count(*)::int FROM audit_log WHERE action = 'objection.record') AS audited`)
     ).rows[0];
 
+  it('an API withdrawal in the same second as the objection does not lift it: instants to the second, the tie to the objection (SPEC §2)', async () => {
+    // Before: the API kept the time received to the microsecond, so a withdrawal 120 ms after the
+    // objection was "later" and the patient was released (an outsider's probe, 2026-12-06).
+    let tried = 0;
+    for (;;) {
+      const n = nhsNumber(900_500 + tried);
+      // Start early in a second, so that both calls fall in it unless the machine is very slow.
+      while (Date.now() % 1000 > 100) await new Promise((r) => setTimeout(r, 10));
+      await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+      const res = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
+      const { rows } = await t.sql.query(
+        `SELECT effective_at = date_trunc('second', effective_at) AS whole, extract(epoch FROM effective_at)::bigint AS s
+           FROM objection_events WHERE nhs_number = $1 ORDER BY id`,
+        [n],
+      );
+      expect(rows.map((r) => r.whole)).toEqual([true, true]);
+      if (rows[0].s !== rows[1].s && ++tried < 5) continue; // a second boundary in between: again
+      expect(rows[0].s).toBe(rows[1].s);
+      expect(res.body.active).toBe(true);
+      const reg = await t.sql.query(
+        `SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`,
+        [n],
+      );
+      expect(reg.rows[0].active).toBe(true);
+      const asOf = await t.sql.query(
+        `SELECT count(*)::int AS n FROM objections_as_of(now()) WHERE nhs_number = $1`,
+        [n],
+      );
+      expect(asOf.rows[0].n).toBe(1);
+      break;
+    }
+  });
+
   it("B cannot withdraw A's patient's objection recorded by A: the same answer as a never-seen NHS number, nothing written", async () => {
     const n = nhsNumber(900_001);
     await upload(t, a, 'A81001', ndjson([patient('oa1', n), condition('oa1-c', 'oa1')])).expect(201);
@@ -63,6 +96,7 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     await upload(t, a, 'A81001', ndjson([patient('oa2', n)])).expect(201);
     const reg = await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     expect(reg.body).toMatchObject({ active: true, heldRecordsDeleted: 0 });
+    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
     const w = await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     expect(w.body).toMatchObject({ action: 'withdraw', active: false });
     const { rows } = await t.sql.query(
@@ -79,12 +113,14 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     const n = nhsNumber(900_003);
     await upload(t, a, 'A81001', ndjson([patient('oa3', n)])).expect(201);
     await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
     await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     // A records one; the patient then registers with B (B's extract): B may withdraw it.
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     await upload(t, b, 'B82002', ndjson([patient('ob3', n, {}, 'B82002')])).expect(201);
     const { rows } = await t.sql.query('SELECT practice_ods FROM patients WHERE nhs_number = $1', [n]);
     expect(rows).toEqual([{ practice_ods: 'B82002' }]);
+    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
     await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     // B records one: A, no longer the current practice, may not withdraw it (the one answer).
     await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
@@ -96,6 +132,7 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     expect(await state()).toEqual(before);
     // A records one too: A may withdraw it although the patient is now B's (the objection ends).
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
     const w = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     expect(w.body.active).toBe(false);
   });

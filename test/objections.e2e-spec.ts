@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { isValidNhsNumber } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, invalidNhsNumber, ndjson, nhsNumber, patient } from './support/fhir';
-import { practiceReady, upload } from './support/practice';
+import { nextSecond, practiceReady, upload } from './support/practice';
 
 describe('objections through the API (POST /api/objections)', () => {
   let t: TestApp;
@@ -76,6 +76,7 @@ describe('objections through the API (POST /api/objections)', () => {
     expect(Date.parse(r1.body.effectiveAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(r1.body.effectiveAt)).toBeLessThanOrEqual(Date.now() + 1000);
     expect(r1.body.effectiveAt.slice(0, 10)).toBe(r1.body.effectiveOn);
+    await nextSecond(); // to the second, a tie to the objection (SPEC §2)
     const r2 = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
     expect(r2.body.active).toBe(false);
     const r3 = await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);

@@ -42,3 +42,13 @@ export async function counts(t: TestApp) {
     (SELECT count(*)::int FROM objection_register) AS register`);
   return rows[0] as { patients: number; events: number; objection_events: number; register: number };
 }
+
+/**
+ * Waits for the next whole second. SPEC §2 decides objections by their instant to the second, and
+ * on a tie the objection wins: a withdrawal meant to lift an objection made just before must be
+ * made in a later second.
+ */
+export async function nextSecond(): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  while (Math.floor(Date.now() / 1000) === now) await new Promise((r) => setTimeout(r, 20));
+}

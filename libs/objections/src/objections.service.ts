@@ -40,8 +40,8 @@ export interface RecordedObjection {
  * The objection register: `objection_events` is the history (who, when, source), and
  * `objection_register` the current state per NHS number and type, always recomputed from the
  * history with the same rule as the SQL function `objections_as_of(ts)` (SPEC §2): the entry with
- * the latest instant (`effective_at`: an extract entry's, UTC to the second; an API call's time
- * received) decides, whichever practice or source recorded it and however late it arrived; on an
+ * the latest instant (`effective_at`, UTC to the second: an extract entry's; an API call's time
+ * received, cut to its second on insert) decides, whichever practice or source recorded it and however late it arrived; on an
  * exact tie a registration beats a withdrawal; then the latest recorded, then the highest id. The
  * objection is active when that entry registers it.
  */

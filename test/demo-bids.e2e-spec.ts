@@ -101,6 +101,13 @@ describe('demo bids', () => {
     expect(done).toMatchObject({ state: 'completed', failure_reason: null });
     const { rows: man } = await t.sql.query(`SELECT manifest FROM releases WHERE id = $1`, [rels[0].id]);
     expect(man[0].manifest.kmAnonymity).toMatchObject({ k: 10, m: 2 });
+    // The approved aggregate request can be released once its agreement is accepted (a portal
+    // walk-through found the demo's table refused: every year under AGG_MIN_POPULATION, 2026-12-06).
+    const asked = await t.http.post(`/api/bids/${approved[0].id}/releases`).set(officer).send({}).expect(202);
+    expect(await waitForRelease(t, asked.body.id, 60_000)).toMatchObject({
+      state: 'completed',
+      failure_reason: null,
+    });
   }, 90_000); // seeds the whole demo (users hashed with argon2, synthetic data): ~30 s on a loaded machine
 
   it('the worker process runs the agreements sweep', async () => {

@@ -62,13 +62,16 @@ const DEMO_BIDS: (CreateBidDto & { key: string })[] = [
   {
     key: 'approved',
     title: 'Asthma prevalence by area',
-    purpose: 'Count patients with an asthma diagnosis by postcode area, sex and year.',
+    purpose: 'Count patients with an asthma diagnosis by postcode area.',
     publicBenefit: 'Maps asthma to target air-quality interventions.',
     legalBasis: 'none',
     requestedTier: 'aggregate',
     datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
     cohort: { conditionCodes: ['195967001'] },
-    aggregation: { dimensions: ['postcode_area', 'sex', 'year'] },
+    // By area only: the demo's ~290 asthma patients spread over forty years (and a sex 'U' of two)
+    // left values under AGG_MIN_POPULATION (100), and the release was refused (a portal
+    // walk-through, 2026-12-06); each of the demo's two areas holds over 100.
+    aggregation: { dimensions: ['postcode_area'] },
     durationMonths: 12,
   },
   {

@@ -954,7 +954,7 @@ describe('bids and governance', () => {
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       const rows = csv.text.trim().split('\r\n');
       expect(rows[0]).toBe(
-        'type,date,organisation,organisationKind,commercial,title,purpose,datasets,tier,legalBasis,legalBasisReference,status,agreementReference,agreementStart,agreementEnd,objectionsApplied,objectionsNote,filesDestroyedAt,bidId,releaseId,differencingGuard,files',
+        'type,date,organisation,organisationKind,commercial,title,purpose,datasets,tier,legalBasis,legalBasisReference,status,agreementReference,agreementStart,agreementEnd,objectionsApplied,objectionsNote,filesDestroyedAt,bidId,releaseId,differencingGuard,independentlyVerified,files',
       );
       expect(rows).toHaveLength(res.body.length + 1);
       expect(csv.text).toContain('"Commercial, statutory, with ""quotes"", and commas"');

@@ -166,11 +166,29 @@ describe('release verifier (SPEC §5 step 6)', () => {
       if (over.tier !== 'aggregate') expect(manifest.verification.personsChecked).toBeGreaterThan(200);
       const { rows } = await t.sql.query(`SELECT details FROM register_entries WHERE release_id = $1`, [id]);
       expect(rows[0].details.independentlyVerified).toBe(true);
+      // … and the public register says it (JSON and CSV; #19: before, only the stored row held it).
+      const lines = (await t.http.get('/api/register').expect(200)).body as {
+        releaseId: string;
+        independentlyVerified: boolean | null;
+      }[];
+      expect(lines.find((l) => l.releaseId === id)?.independentlyVerified).toBe(true);
+      const csv = (await t.http.get('/api/register?format=csv').expect(200)).text.split('\r\n');
+      const cells = (line: string) =>
+        [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(?:,|$)/g)].map((m) => m[1].replace(/^"|"$/g, ''));
+      const col = cells(csv[0]).indexOf('independentlyVerified');
+      expect(col).toBeGreaterThan(0);
+      expect(cells(csv.find((l) => l.includes(id))!)[col]).toBe('true');
       // The same verifier, called on the published folder (release_files and manifest.json as recorded).
       const again = await verifyRelease(dirOf(id), { id }, db, deps);
       expect(again.checks).toContain('manifest.json equals release_files');
     },
   );
+
+  it('the public register page says each release was independently verified before release', async () => {
+    const page = await t.http.get('/public-register').expect(200);
+    expect(page.text).toContain('Independently verified before release');
+    expect(page.text).not.toContain('Not independently verified');
+  });
 
   it('rejects an objector row added to an identifiable file', async () => {
     const dir = corrupted(ids.identifiable, 'hes.csv.gz', (s) => `${s}${TYPE1},2013-06-01,I63.9\n`);

@@ -88,6 +88,13 @@ export class RegisterLineDto {
       'For an aggregate release line: "differencing guard applied: …" where cells were hidden so that the table cannot be subtracted from earlier aggregate releases to the organisation (#25); else null',
   })
   differencingGuard!: string | null;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      "For a release line: whether the release's files were checked, before anyone could download them, by the release verifier, by code independent of the engine that made them; null for a decision line",
+  })
+  independentlyVerified!: boolean | null;
 }
 
 export class RegisterPageQueryDto {

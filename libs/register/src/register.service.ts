@@ -29,7 +29,12 @@ interface Row {
   agreement_end: string | null;
   objections_applied: boolean | null;
   objections_note: string | null;
-  details: { destroyedAt?: string; destructionReason?: string; differencingGuard?: string } | null;
+  details: {
+    destroyedAt?: string;
+    destructionReason?: string;
+    differencingGuard?: string;
+    independentlyVerified?: boolean;
+  } | null;
   log_line: RegisterChainLine | null;
 }
 
@@ -210,6 +215,7 @@ export class RegisterService {
         registerSeq: r.log_line?.seq ?? null,
         riskReport: releaseLine?.riskReport ?? null,
         differencingGuard: r.details?.differencingGuard ?? null,
+        independentlyVerified: r.type === 'release' ? r.details?.independentlyVerified === true : null,
       };
     });
   }
@@ -238,6 +244,7 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
   'releaseId',
   // Before files (#25): every column before it keeps its place, and files stays the last.
   'differencingGuard',
+  'independentlyVerified',
   // Last, so the columns before it keep their places: each file as name:bytes:sha256, joined by ';'.
   'files',
 ];

@@ -161,7 +161,12 @@ describe('source row keys by tier (#19)', () => {
   it('free text and formulas uploaded in code fields never reach a release, not even in the identifiable tier (#19 item 2)', async () => {
     const dm = (await t.as('data_manager')).auth;
     const n = nhsNumber(520000001);
-    const bad = ['stroke after fall at home', '=HYPERLINK("http://x.example","y")', '@SUM(A1)', 'see notes'];
+    const bad: string[] = [
+      'stroke after fall at home',
+      '=HYPERLINK("http://x.example","y")',
+      '@SUM(A1)',
+      'see notes',
+    ];
     const post = (path: string, csv: string) =>
       t.http.post(`/api/sources/${path}`).set(dm).set('Content-Type', 'text/csv').send(csv).expect(201);
     const h = await post(
@@ -183,6 +188,19 @@ describe('source row keys by tier (#19)', () => {
       ]),
     );
     expect(sc.body.rejected.map((r: { row: number }) => r.row)).toEqual([1, 2]);
+    // Held before the loaders checked formats (migration 1764000016000 left such values as they
+    // were): a release gives them as empty, never as held (an audit of #19, 2026-12-06).
+    await t.sql.query(
+      `INSERT INTO hes_episodes (epikey, nhs_number, birth_date, sex, postcode, admission_date, diagnosis_icd10, procedure_opcs4, provider_code, load_id, patient_id)
+       SELECT 'FT5', nhs_number, birth_date, sex, postcode, admission_date, 'fell dwn', 'op notes', 'ST ELSE', load_id, patient_id
+         FROM hes_episodes WHERE epikey = 'FT4'`,
+    );
+    await t.sql.query(
+      `INSERT INTO social_care_records (la_code, person_id, nhs_number, birth_date, sex, postcode, service_type, start_date, load_id, patient_id)
+       SELECT 'LEEDS CCL', 'FT5', nhs_number, birth_date, sex, postcode, 'meals on wheels daily', start_date, load_id, patient_id
+         FROM social_care_records WHERE person_id = 'FT3'`,
+    );
+    bad.push('fell dwn', 'op notes', 'ST ELSE', 'LEEDS CCL', 'meals on wheels');
     const fields = async (dataset: string) =>
       (await t.sql.query(`SELECT name FROM catalog_fields WHERE dataset = $1`, [dataset])).rows.map(
         (r) => r.name as string,
@@ -205,6 +223,7 @@ describe('source row keys by tier (#19)', () => {
       download(t, researcher.auth, rel.id, name).then((r) => gunzipSync(r.body).toString());
     const [hesText, scText] = [await text('hes.csv.gz'), await text('social_care.csv.gz')];
     expect(hesText).toContain(',FT4,');
+    expect(hesText).toContain(',FT5,'); // its row, with its free text left out
     expect(hesText).toContain('J18.9');
     expect(scText).toContain('reablement');
     for (const v of [...bad, 'HYPERLINK', 'stroke', 'notes']) {

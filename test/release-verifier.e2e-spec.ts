@@ -282,6 +282,19 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  it('rejects free text in a coded column (a diagnosis, a service type), as held or anonymised', async () => {
+    const hes = corrupted(ids.identifiable, 'hes.csv.gz', (s) => s.replace(/I63\.9/, 'fell at home'));
+    expect((await rejection(hes, ids.identifiable)).message).toMatch(
+      /^free text: hes.csv.gz row \d+: diagnosis_icd10 is not a code of its system$/,
+    );
+    const sc = corrupted(ids.pseudonymised, 'social_care.csv.gz', (s) =>
+      s.replace(/,[a-z_]+,(\d{4}-)/, ',meals daily,$1'),
+    );
+    expect((await rejection(sc, ids.pseudonymised)).message).toMatch(
+      /^free text: social_care.csv.gz row \d+: service_type/,
+    );
+  });
+
   it('rejects a raw NHS number in a pseudonymised file, whatever the column', async () => {
     const dir = corrupted(ids.pseudonymised, 'gp.csv.gz', (s) =>
       s.replace(

@@ -14,3 +14,4 @@ export { SourceLoadService } from './source-load.service';
 export { Type1Keys, Type1KeysModule } from './type1-keys.service';
 export { LINKAGE_ERRORS } from './linkage.errors';
 export { HES_EPISODES_SOURCE, SOCIAL_CARE_SOURCE } from './sources';
+export { CODE_FORMATS, SERVICE_TYPES } from './source-codes';

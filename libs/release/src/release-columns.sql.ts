@@ -7,6 +7,7 @@ import {
   SOURCE_ROW_KEY_FIELDS,
   type Tier,
 } from '@custodian/catalog';
+import { CODE_FORMATS, SERVICE_TYPES } from '@custodian/linkage';
 import { DATASET_SQL } from './dataset-sql';
 import type { LatticeNode } from './k-anonymity';
 import { KM_ITEM_FIELDS, KM_LEVEL_COLUMNS } from './km-anonymity.sql';
@@ -106,6 +107,23 @@ export const SOURCE_TEXT_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * The code format of each field that could otherwise carry free text (SPEC §5: "never free text"),
+ * as the loaders check it (linkage's `source-codes.ts`). Rows loaded before those checks keep their
+ * values (migration 1764000016000); a value that is not a code is released as empty (NULL), never as
+ * held. The anonymised tier generalises these fields instead (kᵐ levels, location ladders), and the
+ * release verifier refuses a file whose value is not a code or its generalisation.
+ */
+const CODE_FORMAT_SQL: Record<string, (e: string) => string> = {
+  diagnosis_icd10: (e) => `${e} ~ '${CODE_FORMATS.icd10}'`,
+  procedure_opcs4: (e) => `${e} ~ '${CODE_FORMATS.opcs4}'`,
+  provider_code: (e) => `${e} ~ '${CODE_FORMATS.ods}'`,
+  la_code: (e) => `${e} ~ '${CODE_FORMATS.onsLa}'`,
+  service_type: (e) => `${e} IN (${SERVICE_TYPES.map((t) => `'${t}'`).join(', ')})`,
+};
+const codeOnly = (field: string, e: string) =>
+  CODE_FORMAT_SQL[field] ? `CASE WHEN ${CODE_FORMAT_SQL[field](e)} THEN ${e} END` : e;
+
+/**
  * A released cell is data, never a formula: a text value that a spreadsheet would run (starting
  * with =, +, -, @, tab or carriage return) gets a leading apostrophe, as the register's CSV does —
  * except plain signed numbers (`-1.5` in an observation's value). Defence in depth behind the
@@ -191,7 +209,8 @@ export function datasetColumns(
     const km = tier === 'anonymised' ? KM_ITEM_FIELDS[dataset]?.[f] : undefined;
     const generalised = km && (DATE_FIELDS.has(f) || KM_CODE_FIELDS.has(f));
     const raw = generalised ? km.expr({ ...KM_LEVEL_COLUMNS }) : ev.expr;
-    const expr = SOURCE_TEXT_FIELDS.has(f) ? spreadsheetSafe(raw) : raw;
+    const held = tier === 'anonymised' ? raw : codeOnly(f, raw);
+    const expr = SOURCE_TEXT_FIELDS.has(f) ? spreadsheetSafe(held) : held;
     const description =
       tier === 'anonymised' && DATE_FIELDS.has(f)
         ? `${ev.description}, year and month (YYYY-MM), or year (YYYY), or * as kᵐ-anonymity needs (per demographic class)`

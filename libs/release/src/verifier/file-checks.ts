@@ -13,6 +13,8 @@ import { copyOf, KmSets } from './km-check';
 import { itemText, PersonRuns } from './person-runs';
 import {
   ANON_PERIOD,
+  CODE_COLUMNS,
+  codeValueOk,
   EVENT_ITEM_COLUMNS,
   RowOrderCheck,
   expectedHeader,
@@ -211,6 +213,9 @@ export async function checkDatasetFile(
   // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
   const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
+  // Columns that could carry free text: every row's value is a code (or, anonymised, its
+  // generalisation); such a file is read row by row, never as repeats of a person's row before.
+  const codeCols = header.map((h, i) => (CODE_COLUMNS[h] ? i : -1)).filter((i) => i >= 0);
   const k = deps.anonK;
   // Persons per class of quasi-identifiers: the persons' ids until a class reaches k (memory
   // bounded by classes × k, not by the file), then only the fact that it has.
@@ -252,7 +257,13 @@ export async function checkDatasetFile(
   });
   // Rows may repeat their person part: those of a file with kᵐ items only where it is `repeatable`.
   const runsAllowed =
-    personCols > 0 && idCol >= 0 && keyCol < 0 && !rowKeyCols.length && !eventQi && (!kmItems || repeatable);
+    personCols > 0 &&
+    idCol >= 0 &&
+    keyCol < 0 &&
+    !rowKeyCols.length &&
+    !codeCols.length &&
+    !eventQi &&
+    (!kmItems || repeatable);
 
   // `maybe[1]` (a full date somewhere in the chunk) serves only rows checked by their line alone,
   // which a file with kᵐ items has none of: its screen is not run (1.4 s of 24 at 1M rows).
@@ -300,6 +311,9 @@ export async function checkDatasetFile(
         );
       for (const c of rowKeyCols)
         if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
+      for (const c of codeCols)
+        if (!codeValueOk(header[c], f[c], tier))
+          fail('free text', `${where(i)}: ${header[c]} is not a code of its system`);
       if (nhsLike)
         for (let c = 0; c < f.length; c++)
           if (c !== idCol && holdsNhsNumber(f[c]))
@@ -341,6 +355,7 @@ export async function checkDatasetFile(
     runsAllowed ? runs.fast(scanNhs) : undefined,
   );
   checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
+  if (codeCols.length) checks.add('codes, never free text, in every coded column');
   if (order) {
     const problem = order.problem();
     if (problem) fail('row order', `${name}: ${problem}`);

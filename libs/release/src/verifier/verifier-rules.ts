@@ -239,3 +239,30 @@ export const EVENT_ITEM_COLUMNS: Record<string, readonly string[]> = {
   'hes.csv.gz': ['admission_date', 'diagnosis_icd10', 'procedure_opcs4', 'provider_code'],
   'social_care.csv.gz': ['la_code', 'service_type', 'start_date', 'end_date'],
 };
+
+/**
+ * The fields that could otherwise carry free text, and what a released value of each may be (SPEC
+ * §3's code systems, §5 "never free text"), written here from the SPEC rather than taken from the
+ * loaders: as held (identifiable, pseudonymised tiers) a code or empty; in the anonymised tier also
+ * its generalisation (ICD-10 three characters or chapter numeral, OPCS-4 three characters or its
+ * chapter letter) or `*`. The anonymised tier's location columns may hold a region name (a ladder
+ * rung), and are checked as codes in the other tiers only.
+ */
+export const CODE_COLUMNS: Record<string, { code: RegExp; generalised?: RegExp }> = {
+  diagnosis_icd10: { code: /^[A-Z][0-9]{2}([.]?[0-9A-Z]{1,2})?$/, generalised: /^([IVX]+|\*)$/ },
+  procedure_opcs4: { code: /^[A-Z][0-9]{2}[.]?[0-9]$/, generalised: /^([A-Z]([0-9]{2})?|\*)$/ },
+  provider_code: { code: /^[A-Z0-9]{3,5}$/ },
+  la_code: { code: /^[EWSN][0-9]{8}$/ },
+  service_type: {
+    code: /^(home_care|residential_care|nursing_care|day_care|reablement|direct_payment|supported_living|equipment_and_adaptations|carer_support|meals|child_in_need|child_protection_plan|looked_after_child|short_breaks|other)$/,
+    generalised: /^\*$/,
+  },
+};
+
+/** Whether `value` may stand in released column `column` of a file of `tier` (see `CODE_COLUMNS`). */
+export function codeValueOk(column: string, value: string, tier: string): boolean {
+  const rule = CODE_COLUMNS[column];
+  if (!rule || value === '' || rule.code.test(value)) return true;
+  if (tier !== 'anonymised') return false;
+  return rule.generalised ? rule.generalised.test(value) : true;
+}

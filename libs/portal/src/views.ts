@@ -54,8 +54,12 @@ export function createViewEnvironment(): nunjucks.Environment {
     v === null || v === undefined ? '' : Number(v).toLocaleString('en-GB'),
   );
   env.addFilter('json', (v: unknown) => JSON.stringify(v, null, 2));
+  // A dataset's short name as people say it (`hes` is HES, not "Hes").
+  env.addFilter('dataset', (v: unknown) => DATASET_SHORT_NAMES[String(v)] ?? String(v ?? ''));
   return env;
 }
+
+const DATASET_SHORT_NAMES: Record<string, string> = { gp: 'GP', hes: 'HES', social_care: 'social care' };
 
 /** The colour of a bid state's tag (NHS tag colours). */
 export const STATE_TAG: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { DATASET_FILE, type Dataset, IDENTIFIER_COLUMNS, type Tier, tierColumns } from '@custodian/catalog';
-import { PRIMARY_MAX, shownCount } from './disclosure-control';
+import { PRIMARY_MAX, roundToBase, shownCount } from './disclosure-control';
 import { DATASET_SQL, datasetColumns, dateFilter, FILE_BIT, type EventRange } from './release-sql';
 import type { ReleaseSpec } from './release.types';
 import { RiskTally, type RiskColumns } from './risk-tally';
@@ -267,7 +267,10 @@ type Shown = number | '*';
 /** A percentage the public sees: a whole number, or `*` when the count behind it is 1–7. */
 function shownShare(count: number, of: number): Shown {
   if (count >= 1 && count <= PRIMARY_MAX) return '*';
-  return of ? Math.round((count / of) * 100) : 0;
+  // Of the counts as shown (rounded to 5), so that a share tells no more than they do: of the exact
+  // counts, 9 of 28 (32%) gave back what "10 of 30" hides.
+  const whole = roundToBase(of);
+  return whole ? Math.round((roundToBase(count) / whole) * 100) : 0;
 }
 
 export interface PublicFileRisk {
@@ -304,6 +307,11 @@ export interface PublicRiskReport {
 export const PUBLIC_RULE = `counts 1-${PRIMARY_MAX} shown as *, others rounded to the nearest 5; percentages whole, * where the count behind them is 1-${PRIMARY_MAX}`;
 
 /** The report with the small-number rule applied (SPEC §5 step 5), for the applicant and the public. */
+function publicRisk(smallestClass: number): Shown {
+  const shown = shownCount(smallestClass);
+  return shown === '*' ? '*' : shown ? Math.round(100 / shown) : 0;
+}
+
 export function publicRiskReport(r: RiskReport): PublicRiskReport {
   return {
     version: 1,
@@ -317,12 +325,9 @@ export function publicRiskReport(r: RiskReport): PublicRiskReport {
       uniquePersons: shownCount(f.uniquePersons),
       uniqueShare: shownShare(f.uniquePersons, f.persons),
       smallestClass: shownCount(f.smallestClass),
-      prosecutorRisk:
-        f.smallestClass >= 1 && f.smallestClass <= PRIMARY_MAX
-          ? '*'
-          : f.smallestClass
-            ? Math.round(100 / f.smallestClass)
-            : 0,
+      // 1 / the smallest class as shown (a percentage): of the exact class it gave the class back
+      // (8% is a class of 12 or 13, where the class is shown as 15).
+      prosecutorRisk: publicRisk(f.smallestClass),
       suppressed: shownCount(f.suppressed),
     })),
     suppressed: shownCount(r.suppressed),

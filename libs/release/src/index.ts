@@ -1,4 +1,4 @@
-export { PRIMARY_MAX, shownCount } from './disclosure-control';
+export { PRIMARY_MAX, roundToBase, shownCount } from './disclosure-control';
 export { releasePhase, type ReleaseSpec } from './release.types';
 export { ReleaseEngine } from './engine/release.engine';
 export { ReleaseService } from './release.service';

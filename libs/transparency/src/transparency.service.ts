@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BidsService } from '@custodian/bids';
 import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal, ValidationError } from '@custodian/core';
-import { PRIMARY_MAX, shownCount } from '@custodian/release';
+import { PRIMARY_MAX, roundToBase, shownCount } from '@custodian/release';
 import { type ClockView, computeClock } from './clocks';
 import { TRANSPARENCY_ERRORS } from './transparency.errors';
 import { MONTHS_SQL, OBJECTIONS_IN_FORCE_SQL, RELEASES_SQL } from './statistics.sql';
@@ -193,8 +193,9 @@ export class TransparencyService {
         removedShare:
           removed >= 1 && removed <= PRIMARY_MAX
             ? '*'
-            : population
-              ? Math.round((removed / population) * 100)
+            : // of the counts as shown (rounded to 5): an exact share gives back what rounding hides
+              roundToBase(population)
+              ? Math.round((roundToBase(removed) / roundToBase(population)) * 100)
               : 0,
       });
     }

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { ROLES, type Role } from '@custodian/core';
 import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
@@ -127,6 +127,63 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
         await healthy();
       }
     }
+  });
+
+  it('a compressed body is 415, an empty JSON body is no body, and malformed HTTP or URLs get the error contract (probe, 2026-12-06)', async () => {
+    const researcher = sessions.get('researcher')!;
+    // Content-Encoding: before, a plain body declared deflate or br was parsed as if it were plain.
+    for (const coding of ['deflate', 'br', 'gzip'])
+      expect(
+        await send(
+          'POST',
+          '/api/auth/login',
+          { 'content-type': 'application/json', 'content-encoding': coding },
+          '{"email":"a@b.c","password":"x"}',
+        ),
+      ).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    // An empty JSON body to a route that takes none: answered as without one (before: 400).
+    expect(
+      (await send('POST', '/api/auth/logout', { ...researcher, 'content-type': 'application/json' }, ''))
+        .status,
+    ).toBe(204);
+    // … and to one that needs a body: which fields are missing.
+    const empty = await send(
+      'POST',
+      '/api/organisations',
+      { ...sessions.get('admin')!, 'content-type': 'application/json' },
+      '',
+    );
+    expect(empty).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(String(empty.body.message)).toMatch(/name/);
+    // A URL Fastify cannot decode: the contract's body (before: code FST_ERR_BAD_URL).
+    expect(await send('GET', '/api/bids/%zz', researcher, '')).toMatchObject({
+      status: 400,
+      body: { statusCode: 400, error: 'Bad Request', code: 'BAD_REQUEST' },
+    });
+    // Requests Node's parser refuses: the contract's body (before: no `code`).
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(base.port, base.host, () => socket.write(text));
+        let got = '';
+        socket.on('data', (c) => (got += c.toString('utf8')));
+        socket.on('end', () => resolve(got));
+        socket.on('error', reject);
+      });
+    for (const bad of [
+      'GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+      'POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'GET /api/health HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n',
+    ]) {
+      const answer = await raw(bad);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The request is not valid HTTP/1.1',
+        code: 'BAD_REQUEST',
+      });
+    }
+    await healthy();
   });
 
   it('JSON that is not an object (array, string, number, null) is a 400 before any guard', async () => {

@@ -146,6 +146,20 @@ function lingerThenClose(req: FastifyRequest, socket: Socket): void {
 export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
   fastify.addHook('preParsing', (req, reply, payload, done) => {
     if (!BODY_METHODS.has(req.method)) return done(null, payload);
+    // A compressed body is not read as if it were plain (a `deflate` body was parsed as JSON): no
+    // route takes one (RFC 9110 §15.5.16: 415 for a content coding the resource does not accept).
+    const coding = String(req.headers['content-encoding'] ?? '')
+      .trim()
+      .toLowerCase();
+    if (coding && coding !== 'identity' && hasBody(req))
+      return done(
+        new DomainError(
+          CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE,
+          `Send the body uncompressed (Content-Encoding ${coding.slice(0, 20)} is not accepted)`,
+          415,
+        ),
+        undefined,
+      );
     const type = mediaType(req.headers['content-type']);
     const streamed = streamedType(req);
     const url = req.routeOptions.url ?? '';

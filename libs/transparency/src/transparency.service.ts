@@ -141,10 +141,13 @@ export class TransparencyService {
     const span =
       (to.getUTCFullYear() - from.getUTCFullYear()) * 12 + to.getUTCMonth() - from.getUTCMonth() + 1;
     if (span < 1)
-      throw new ValidationError('VALIDATION_FAILED', 'from must be a month no later than to (months)');
+      throw new ValidationError(
+        TRANSPARENCY_ERRORS.VALIDATION_FAILED,
+        'from must be a month no later than to (months)',
+      );
     if (span > MAX_STATISTICS_MONTHS)
       throw new ValidationError(
-        'VALIDATION_FAILED',
+        TRANSPARENCY_ERRORS.VALIDATION_FAILED,
         `at most ${MAX_STATISTICS_MONTHS} months at a time (${span} months asked for)`,
       );
     const params = [from.toISOString().slice(0, 10), to.toISOString().slice(0, 10)];

@@ -1,0 +1,50 @@
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * The error contract ({statusCode, error, message, code}, SPEC §7) for what never reaches a route:
+ * a request Node's HTTP parser refuses (a negative or overflowing Content-Length, both it and a
+ * chunked body, a broken header line), and a URL Fastify cannot decode (`/api/bids/%zz`). Fastify's
+ * own answers carried no `code`, or its internal one (FST_ERR_BAD_URL); an outsider's probe,
+ * 2026-12-06.
+ */
+const body = (statusCode: number, error: string, message: string, code: string) =>
+  JSON.stringify({ statusCode, error, message, code });
+
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  // Gone already, or nothing to answer on: as Node and Fastify do.
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const text =
+    status === 408
+      ? body(408, 'Request Timeout', 'The request headers did not arrive in time', 'BODY_TOO_SLOW')
+      : status === 431
+        ? body(431, 'Request Header Fields Too Large', 'The request headers are too large', 'BAD_REQUEST')
+        : body(400, 'Bad Request', 'The request is not valid HTTP/1.1', 'BAD_REQUEST');
+  const reason =
+    status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+/** Fastify's refusals before routing (a URL or a header it cannot read). */
+export function frameworkErrors(
+  error: Error & { code?: string },
+  _req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'The request URL is not valid (a malformed percent-escape)'
+      : 'The request cannot be read';
+  void reply
+    .code(400)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(body(400, 'Bad Request', message, 'BAD_REQUEST'));
+}

@@ -268,7 +268,9 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
               } catch {
                 value = undefined;
               }
-              if (value === null || typeof value !== 'object' || Array.isArray(value))
+              // An empty body is no body (answered as a request without one); any other non-object is a 400.
+              const empty = String(body).trim() === '';
+              if (!empty && (value === null || typeof value !== 'object' || Array.isArray(value)))
                 expect(res.status, `${key} ${String(body).slice(0, 40)}`).toBe(400);
             }
           }

@@ -102,7 +102,22 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     keep(session, sent);
     const report = await t.http.get(sent.headers.location).set('cookie', session.cookie).expect(200);
     expect(report.text).toContain('Extract received');
+    expect(report.text).toContain('1 line was refused: the report below says why.');
     expect(report.text).toMatch(/<td[^>]*data-label="Line">3<\/td>/);
+    // A file of junk lines stores nothing: no "Success" (a portal walk-through, 2026-12-06).
+    const junk = await t.http
+      .post('/practice/extracts')
+      .set('cookie', session.cookie)
+      .field('_csrf', session.csrf)
+      .attach('file', Buffer.from('{not json\n\u0001\u0002\n'), {
+        filename: 'extract.ndjson',
+        contentType: 'application/x-ndjson',
+      });
+    keep(session, junk);
+    const junkReport = await t.http.get(junk.headers.location).set('cookie', session.cookie).expect(200);
+    expect(junkReport.text).toContain('Nothing from the extract was stored');
+    expect(junkReport.text).toContain('2 lines were refused');
+    expect(junkReport.text).not.toContain('Success');
     // The progress script asks for the next page as JSON.
     const xhr = await t.http
       .post('/practice/extracts')

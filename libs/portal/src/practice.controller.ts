@@ -115,20 +115,43 @@ export class PracticeController {
     const p = await this.practice(req);
     let res;
     try {
-      res = await forwardUpload<{ extractId?: string; message?: string; code?: string }>(
-        this.guard,
-        this.api,
-        req,
-        `/api/practices/${p.odsCode}/extracts`,
-        'application/x-ndjson',
-      );
+      res = await forwardUpload<{
+        extractId?: string;
+        message?: string;
+        code?: string;
+        patients?: number;
+        resources?: number;
+        objections?: number;
+        rejectedCount?: number;
+      }>(this.guard, this.api, req, `/api/practices/${p.odsCode}/extracts`, 'application/x-ndjson');
     } catch (e) {
       if (!(e instanceof NoFileChosen)) throw e;
       uploadProblem(req, 'Choose an extract file', 'Select the NDJSON file the extractor wrote.');
       return afterUpload(req, reply, '/practice/extracts');
     }
     if (res.status === 201 && res.body.extractId) {
-      req.portal!.session.flash = { title: 'Extract received' };
+      // Not "Success" when nothing was stored (a file of junk lines, or an empty one): say what happened.
+      const b = res.body;
+      const stored = (b.patients ?? 0) + (b.resources ?? 0) + (b.objections ?? 0);
+      const refused = b.rejectedCount ?? 0;
+      const lines = (n: number) => `${n} line${n === 1 ? ' was' : 's were'} refused`;
+      req.portal!.session.flash =
+        stored > 0
+          ? {
+              title: 'Extract received',
+              body: refused ? `${lines(refused)}: the report below says why.` : undefined,
+            }
+          : refused
+            ? {
+                title: 'Nothing from the extract was stored',
+                body: `${lines(refused)}: the report below says why.`,
+                kind: 'warning',
+              }
+            : {
+                title: 'Nothing new was stored',
+                body: 'The file held nothing the centre does not already have (or no lines at all).',
+                kind: 'warning',
+              };
       req.portal!.dirty = true;
       return afterUpload(req, reply, `/practice/extracts/${res.body.extractId}`);
     }

@@ -43,6 +43,21 @@ export function screeningNotes(events: BidEvent[]) {
 }
 
 /**
+ * The signed-in member's own vote in the latest review round, if they have voted (reviewers read
+ * each vote's actor): the page shows it instead of the form, which the API would refuse (409).
+ */
+export function myVote(
+  events: BidEvent[],
+  me: string | undefined,
+): { decision: string; at: string } | undefined {
+  if (!me) return undefined;
+  const votes = events.filter((e) => e.action === 'vote' || e.action === 'vote_recused');
+  const round = Math.max(0, ...votes.map((v) => Number(v.details?.round ?? 0)));
+  const mine = votes.filter((v) => Number(v.details?.round ?? 0) === round && v.actorId === me).at(-1);
+  return mine && { decision: humanise(String(mine.details?.decision ?? '')), at: mine.at };
+}
+
+/**
  * The panel's record of the latest review round, from the bid's history (GET /api/bids/:id/events,
  * which gives reviewers the individual votes): votes counted, recusals, declared conflicts,
  * conditions, the outcome. Members are numbered in voting order, never named.

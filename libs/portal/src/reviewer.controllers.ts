@@ -13,6 +13,7 @@ import { Bid, BidEvent, getBid, getCatalog, listBids, Release, releasesOfBid } f
 import {
   applicantFacts,
   exclusionReport,
+  myVote,
   panelRecord,
   progressOf,
   screeningNotes,
@@ -89,6 +90,7 @@ export class PanelController {
         facts: applicantFacts(bid),
         notes: screeningNotes(events),
         record: panelRecord(bid, events),
+        myVote: myVote(events, req.portal?.session.auth?.user.id),
         clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,

@@ -18,7 +18,7 @@ export interface PortalSession {
     user: { id: string; email: string; roles: string[]; organisationId: string | null };
   };
   /** A one-time message shown on the next page (e.g. "Request submitted"). */
-  flash?: { title: string; body?: string; kind?: 'error' };
+  flash?: { title: string; body?: string; kind?: 'error' | 'warning' };
 }
 
 export const SESSION_COOKIE = 'custodian_portal';

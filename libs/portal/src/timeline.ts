@@ -26,6 +26,19 @@ const ACTION_TEXT: Record<string, string> = {
   close: 'Agreement ended early by your organisation',
   vote: 'Panel vote',
   vote_recused: 'Panel vote (recused, not counted)',
+  // Amendments (#25): the change asked for after approval, in the same words.
+  amend_create: 'Amendment drafted',
+  amend_submit: 'Amendment submitted for screening',
+  amend_withdraw: 'Amendment withdrawn',
+  amend_screen_accept: 'Amendment accepted into the panel’s review',
+  amend_screen_return: 'Amendment returned by the release officer',
+  amend_officer_approve: 'Amendment approved by the release officer',
+  amend_decide_approve: 'Amendment approved by the panel',
+  amend_decide_reject: 'Amendment rejected by the panel',
+  amend_decide_return: 'Amendment returned by the panel',
+  amend_accept: 'Amendment accepted: the agreement is varied',
+  amend_vote: 'Panel vote on the amendment',
+  amend_vote_recused: 'Panel vote on the amendment (recused, not counted)',
 };
 
 export interface TimelineEntry {

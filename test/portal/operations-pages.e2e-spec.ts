@@ -220,6 +220,22 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
       .attach('file', Buffer.alloc(0), { filename: '', contentType: 'text/csv' });
     expect(none.status).toBe(303);
     expect(none.headers.location).toBe('/data-loads');
+    keep(session, none);
+    // A file the API refuses: the portal's error pattern — "Error:" in the title, "There is a
+    // problem", the message next to the field, one sentence each (a walk-through, 2026-12-06).
+    const wrong = await t.http
+      .post('/data-loads/hes')
+      .set('cookie', session.cookie)
+      .field('_csrf', session.csrf)
+      .attach('file', Buffer.from('A,B\n1,2\n'), { filename: 'x.csv', contentType: 'text/csv' });
+    expect(wrong.status).toBe(303);
+    keep(session, wrong);
+    const shown = await t.http.get('/data-loads').set('cookie', session.cookie).expect(200);
+    expect(shown.text).toMatch(/<title>Error: /);
+    expect(shown.text).toContain('There is a problem');
+    expect(shown.text).toMatch(/<span class="nhsuk-error-message" id="file-error">/);
+    expect(shown.text).toMatch(/aria-describedby="file-hint file-error"/);
+    expect(shown.text).toMatch(/[.] Nothing from it was stored[.]/);
   });
 
   it('admin: creates an organisation, a user with several roles, moves a practice; disabling asks first', async () => {

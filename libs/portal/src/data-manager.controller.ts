@@ -103,7 +103,7 @@ export class DataManagerController {
     uploadProblem(
       req,
       `The ${UPLOADS[kind].label} was not loaded`,
-      `${res.body?.message ?? 'The file could not be taken.'} Nothing from it was stored.`,
+      `${String(res.body?.message ?? 'The file could not be taken').replace(/[.!?]?$/, '.')} Nothing from it was stored.`,
     );
     return afterUpload(req, reply, '/data-loads');
   }

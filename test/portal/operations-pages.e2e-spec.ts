@@ -264,6 +264,35 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
       });
     expect(created.status).toBe(303);
     keep(session, created);
+    // The API's refusals on the field they concern, in plain words (a walk-through found a long
+    // name's "displayName must be shorter than …" shown under Roles, 2026-12-06).
+    const problem = (html: string, id: string) =>
+      new RegExp(`id="${id}-error">\\s*<span class="nhsuk-u-visually-hidden">Error: </span>([^<]*)<`)
+        .exec(html)?.[1]
+        ?.trim();
+    const long = await t.http
+      .post('/admin/users/new')
+      .set('cookie', session.cookie)
+      .type('form')
+      .send({
+        _csrf: session.csrf,
+        email: 'long.name@porto.example',
+        displayName: 'x'.repeat(300),
+        password: 'a-long-enough-password',
+        roles: 'auditor',
+      });
+    expect(long.status).toBe(400);
+    expect(problem(long.text, 'displayName')).toBe('Enter at most 200 characters');
+    expect(long.text).not.toContain('displayName must');
+    const noOrg = await t.http.post('/admin/users/new').set('cookie', session.cookie).type('form').send({
+      _csrf: session.csrf,
+      email: 'no.org@porto.example',
+      displayName: 'No Org',
+      password: 'a-long-enough-password',
+      roles: 'researcher',
+    });
+    expect(noOrg.status).toBe(400);
+    expect(problem(noOrg.text, 'organisationId')).toMatch(/^A researcher must belong to an organisation/);
     const users = await t.http.get('/admin/users').set('cookie', session.cookie).expect(200);
     expect(users.text).toContain('two.roles@porto.example');
     expect(users.text).toContain('Waiting: Auditor');

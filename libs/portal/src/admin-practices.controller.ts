@@ -5,7 +5,7 @@ import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
-import { FormBody, formErrors, str } from './form';
+import { apiFieldError, FormBody, formErrors, str } from './form';
 import { PATTERNS } from './patterns';
 import { type ApiError, type Errors, flash, label } from './admin-pages';
 
@@ -83,7 +83,8 @@ export class AdminPracticesController {
     const errors = formErrors();
     if (!ODS.test(values.odsCode))
       errors.add('odsCode', 'Enter the ODS code as a letter and five digits, like A81001');
-    if (values.name.length < 2) errors.add('name', 'Enter the practice’s name');
+    if (!values.name) errors.add('name', 'Enter the practice’s name');
+    else if (values.name.length < 2) errors.add('name', 'Enter a name of at least 2 characters');
     if (!ROLLOUTS.includes(values.rollout)) errors.add('rollout', 'Choose a rollout state');
     if (!errors.any()) {
       const res = await this.api.call<ApiError>(req, 'POST', '/api/practices', values);
@@ -91,7 +92,13 @@ export class AdminPracticesController {
         flash(req, `${values.name} (${values.odsCode}) added`);
         throw new PortalRedirect('/admin/practices');
       }
-      errors.add('odsCode', res.body?.message ?? 'The practice could not be added');
+      const e = apiFieldError(
+        res.body?.message,
+        { odsCode: 'odsCode', name: 'name', rollout: 'rollout' },
+        'odsCode',
+        'The practice could not be added',
+      );
+      errors.add(e.field, e.text);
     }
     return this.renderPractices(req, reply, values, errors, 400);
   }

@@ -6,7 +6,17 @@ import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
-import { all, FormBody, formErrors, str } from './form';
+import { all, apiFieldError, FormBody, formErrors, str } from './form';
+
+/** The user form's fields by the API's property names (apiFieldError). */
+const USER_FIELDS: Record<string, string> = {
+  email: 'email',
+  password: 'password',
+  displayName: 'displayName',
+  roles: 'roles',
+  organisationId: 'organisationId',
+  practiceOds: 'practiceOds',
+};
 import { PATTERNS } from './patterns';
 import { type ApiError, type Errors, flash, label } from './admin-pages';
 
@@ -90,7 +100,13 @@ export class AdminController {
         flash(req, `${values.name} added`);
         throw new PortalRedirect('/admin/organisations');
       }
-      errors.add('name', res.body?.message ?? 'The organisation could not be added');
+      const e = apiFieldError(
+        res.body?.message,
+        { name: 'name', kind: 'kind' },
+        'name',
+        'The organisation could not be added',
+      );
+      errors.add(e.field, e.text);
     }
     return this.renderOrganisations(req, reply, values, errors, 400);
   }
@@ -234,10 +250,13 @@ export class AdminController {
         );
         throw new PortalRedirect('/admin/users');
       }
-      errors.add(
+      const e = apiFieldError(
+        res.body?.message,
+        USER_FIELDS,
         res.status === 409 ? 'email' : 'roles',
-        res.body?.message ?? 'The user could not be created',
+        'The user could not be created',
       );
+      errors.add(e.field, e.text, e.field === 'roles' ? 'roles' : undefined);
     }
     return this.renderUserForm(req, reply, undefined, { ...v, password: '' }, errors, 400);
   }
@@ -271,7 +290,8 @@ export class AdminController {
         );
         throw new PortalRedirect('/admin/users');
       }
-      errors.add('roles', res.body?.message ?? 'The user could not be updated', 'roles');
+      const e = apiFieldError(res.body?.message, USER_FIELDS, 'roles', 'The user could not be updated');
+      errors.add(e.field, e.text, e.field === 'roles' ? 'roles' : undefined);
     }
     return this.renderUserForm(req, reply, user, { ...v, password: '' }, errors, 400);
   }

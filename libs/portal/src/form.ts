@@ -55,3 +55,30 @@ export function isCalendarDate(s: string): boolean {
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
+
+/**
+ * An API's refusal on the form field it concerns, in plain words. The API's validation messages
+ * name its DTO property (`displayName must be shorter than or equal to 200 characters`, `… (organisationId)`):
+ * `fields` maps those properties to the form's fields; a message naming none goes on `fallback`.
+ * (A walk-through found such messages shown raw, on another field: a long name under "Roles".)
+ */
+export function apiFieldError(
+  message: string | undefined,
+  fields: Record<string, string>,
+  fallback: string,
+  otherwise: string,
+): { field: string; text: string } {
+  const m = message ?? '';
+  const named = Object.keys(fields).find((p) => new RegExp(`(^|\\W)${p}(\\W|$)`).test(m));
+  const field = named ? fields[named] : fallback;
+  const longest = /must be shorter than or equal to (\d+) characters/.exec(m);
+  const shortest = /must be longer than or equal to (\d+) characters/.exec(m);
+  if (longest) return { field, text: `Enter at most ${longest[1]} characters` };
+  if (shortest) return { field, text: `Enter at least ${shortest[1]} characters` };
+  if (!m) return { field, text: otherwise };
+  // The property's own name out of the sentence (it means nothing on the page), a capital first.
+  const plain = named
+    ? m.replace(new RegExp(`\\s*\\(${named}\\)`), '').replace(new RegExp(`^${named}\\s+`), '')
+    : m;
+  return { field, text: plain.charAt(0).toUpperCase() + plain.slice(1) };
+}

@@ -68,7 +68,12 @@ describe('POST /api/bids/:id/releases', () => {
         durationMonths: 6,
       })
       .expect(201);
-    await t.http.post(`/api/bids/${bid.body.id}/releases`).set(officer.auth).expect(404); // a draft is not visible to reviewers
+    // A draft is not visible to reviewers: answered as every bid route answers an unknown bid (the
+    // code was BID_NOT_FOUND here alone, NOT_FOUND everywhere else; an outsider's probe, 2026-12-06).
+    const draft = await t.http.post(`/api/bids/${bid.body.id}/releases`).set(officer.auth).expect(404);
+    const other = await t.http.get(`/api/bids/${bid.body.id}`).set(officer.auth).expect(404);
+    expect(draft.body).toMatchObject({ code: 'NOT_FOUND', message: 'Bid not found' });
+    expect(draft.body.code).toBe(other.body.code);
     await t.http.post(`/api/bids/${bid.body.id}/submit`).set(researcher.auth).expect(200);
     const res = await t.http.post(`/api/bids/${bid.body.id}/releases`).set(officer.auth).expect(409);
     expect(res.body.code).toBe('BID_NOT_ACTIVE');

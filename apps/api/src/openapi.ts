@@ -94,7 +94,7 @@ const ERROR_SCHEMA: Schema = {
       description: 'Ids, line numbers, fields or states that explain the error (never patient data)',
     },
   },
-  example: { statusCode: 404, error: 'Not Found', message: 'Bid not found', code: 'BID_NOT_FOUND' },
+  example: { statusCode: 404, error: 'Not Found', message: 'Bid not found', code: 'NOT_FOUND' },
 };
 
 const errorContent = () => ({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });

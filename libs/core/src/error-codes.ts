@@ -80,7 +80,6 @@ export const ERROR_CODES = [
   'CSV_HEADER_INVALID',
   'CSV_MALFORMED',
   // Bids, cohorts, governance.
-  'BID_NOT_FOUND',
   'BID_NOT_EDITABLE',
   'BID_NOT_ACTIVE',
   'ILLEGAL_TRANSITION',

@@ -62,7 +62,7 @@ export class BidReleasesService {
     };
     // Reviewers see every bid that has left draft; anything else does not exist for them.
     const [bid] = await this.db.query(REVIEWER_BID_SQL, [bidId]);
-    if (!bid) throw new NotFoundError(RELEASE_ERRORS.BID_NOT_FOUND, 'Bid');
+    if (!bid) throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'Bid'); // as every other bid route answers
     if (actor.roles.includes('admin'))
       throw await deny(RELEASE_ERRORS.SEGREGATION_OF_DUTIES, 'Administrators never generate releases');
     if (actor.organisationId && actor.organisationId === bid.organisation_id)

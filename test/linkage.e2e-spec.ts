@@ -488,6 +488,56 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       .expect(400);
     expect(malformed.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 2 } });
     expect(JSON.stringify(malformed.body)).not.toContain(n);
+    // One byte that is not UTF-8 in a data row (Latin-1 é): that row is named, not the header (an
+    // outsider's probe reported CSV_HEADER_INVALID for such a file, 2026-12-06; not reproduced here,
+    // in small or large files, at the first, a middle or the last row: kept as the guard).
+    for (const at of [3, 1, 1500]) {
+      const rows = Array.from({ length: 2000 }, (_, i) => i + 1).map(
+        (i) => `L${i},${n},1970-01-01,1,LS1 1AA,2013-01-01,I10,,RR8`,
+      );
+      const bad = Buffer.concat([
+        Buffer.from(
+          `${HES_HEADER.join(',')}\n${rows
+            .slice(0, at - 1)
+            .map((r) => `${r}\n`)
+            .join('')}L9,${n},1970-01-01,1,LS1 1AA,2013-01-01,I10,,R`,
+        ),
+        Buffer.from([0xe9]),
+        Buffer.from(
+          `8\n${rows
+            .slice(at - 1)
+            .map((r) => `${r}\n`)
+            .join('')}`,
+        ),
+      ]);
+      const latin1 = await t.http
+        .post('/api/sources/hes')
+        .set(dm)
+        .set('Content-Type', 'text/csv')
+        .send(bad)
+        .expect(400);
+      expect(latin1.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: at } });
+    }
+    // The probe's case: one data row, its postcode ending in that byte, no newline at the end.
+    const last = Buffer.concat([
+      Buffer.from(`${HES_HEADER.join(',')}\nL8,${n},1970-01-01,1,LS1 4AP`),
+      Buffer.from([0xe9]),
+      Buffer.from(',2013-01-01,I10,,RR8'),
+    ]);
+    const lastRow = await t.http
+      .post('/api/sources/hes')
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(last)
+      .expect(400);
+    expect(lastRow.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 1 } });
+    const badHeader = await t.http
+      .post('/api/sources/hes')
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(Buffer.concat([Buffer.from('EPIKEY,NEWNHSNO,D'), Buffer.from([0xd6]), Buffer.from('B\n')]))
+      .expect(400);
+    expect(badHeader.body.code).toBe('CSV_HEADER_INVALID');
     const json = await t.http.post('/api/sources/hes').set(dm).send({ a: 1 }).expect(415);
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(await loads()).toBe(before + 1);

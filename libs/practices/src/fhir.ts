@@ -99,6 +99,14 @@ export function checkDate(v: unknown, today: string): { date: string } | { error
   const mo = Number(m[2]);
   const d = Number(m[3]);
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return { error: 'invalid date' };
+  // A time, where given, must be one (an outsider's probe had T25:00:00Z, T23:60:00Z and a +25:00
+  // offset stored as the day): hours 0-23, minutes 0-59, seconds 0-60 (FHIR allows a leap second),
+  // an offset within ±14:00.
+  const t = m[4] ? /^T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))?$/.exec(m[4]) : null;
+  if (m[4] && (!t || Number(t[1]) > 23 || Number(t[2]) > 59 || Number(t[3] ?? 0) > 60))
+    return { error: 'invalid date' };
+  if (t?.[4] && (Number(t[6]) > 59 || Number(t[5]) * 60 + Number(t[6]) > 14 * 60))
+    return { error: 'invalid date' };
   const date = `${m[1]}-${m[2]}-${m[3]}`;
   if (date < EARLIEST_DATE || date > today) return { error: 'date before 1895-01-01 or in the future' };
   return { date };

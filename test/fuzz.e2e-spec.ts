@@ -283,6 +283,8 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     const cases: [string, Record<string, string>, string][] = [
       ['/api/register?organisation=a%00b', {}, 'organisation'],
       ['/api/register?format=csv&organisation=%00', {}, 'organisation'],
+      // The same route by an escaped path (the guard went by the raw URL: a review, 2026-12-06).
+      ['/%61pi/register?organisation=a%00b', {}, 'organisation'],
       ['/api/audit?action=a%00b', auditor, 'action'],
       ['/api/audit?outcome=%00', auditor, 'outcome'],
       [

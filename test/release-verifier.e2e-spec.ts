@@ -479,12 +479,13 @@ describe('release verifier (SPEC §5 step 6)', () => {
     }
   });
 
-  it('reads who may not appear in the snapshot of the release: an objection begun before it and committed after it fails no good release', async () => {
+  it('an objection begun before the snapshot and committed after it: no verification failure, and the release is taken again from a snapshot that holds it', async () => {
     // An intake's transaction records its objections at its start (recorded_at = now()) and commits
     // later. Begun before the release's snapshot and committed after it, its objection is not in
-    // the data the engine read, and not in what the verifier may hold against the files either:
-    // before, the verifier read it live (recorded before the snapshot instant) and failed the
-    // release for good (RELEASE_VERIFICATION_FAILED) although the engine had done right.
+    // the data the engine read. Before, the verifier read it live (recorded before the snapshot's
+    // instant) and failed the release for good (RELEASE_VERIFICATION_FAILED); reading in the snapshot
+    // alone, it would pass a release with the patient in it. Now the verifier reads the snapshot,
+    // and the attempt is given up and taken again from a new snapshot, which holds the objection.
     const late = N(3);
     const intake = new Client({ connectionString: t.db.url });
     await intake.connect();
@@ -492,8 +493,11 @@ describe('release verifier (SPEC §5 step 6)', () => {
       buildShards: (...a: unknown[]) => Promise<unknown>;
     };
     const original = engine.buildShards;
+    let committed = false;
     engine.buildShards = async function (this: unknown, ...a: unknown[]) {
-      await intake.query('COMMIT'); // after the snapshot, before the files are written and verified
+      // after the first attempt's snapshot, before its files are written and verified
+      if (!committed) await intake.query('COMMIT');
+      committed = true;
       return original.apply(this, a);
     };
     try {
@@ -506,18 +510,14 @@ describe('release verifier (SPEC §5 step 6)', () => {
       );
       expect({ state: rel.state, reason: rel.failure_reason }).toEqual({ state: 'completed', reason: null });
       const gp = gunzipSync(readFileSync(path.join(dirOf(rel.id), 'gp.csv.gz'))).toString('utf8');
-      // The person is in this release (the objection came after its snapshot) …
-      expect(gp).toContain(late);
-      // … and not in the next one.
-      const next = await runRelease(
-        t,
-        spec({ tier: 'identifiable', datasets: ALL, recipients: [researcher.id], requestedBy: officer.id }),
-        officer,
+      expect(gp).not.toContain(late);
+      expect(gp).toContain(N(4));
+      const { rows } = await t.sql.query(
+        `SELECT attempts, (SELECT count(*)::int FROM audit_log WHERE subject_id = $2 AND action = 'release.verification_failed') AS failed
+           FROM releases WHERE id = $1`,
+        [rel.id, rel.id],
       );
-      expect(next.state).toBe('completed');
-      expect(gunzipSync(readFileSync(path.join(dirOf(next.id), 'gp.csv.gz'))).toString('utf8')).not.toContain(
-        late,
-      );
+      expect(rows[0]).toEqual({ attempts: 2, failed: 0 });
     } finally {
       engine.buildShards = original;
       await intake.query('ROLLBACK').catch(() => undefined);

@@ -27,9 +27,13 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
         : body(400, 'Bad Request', 'The request is not valid HTTP/1.1', 'BAD_REQUEST');
   const reason =
     status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-  socket.end(
+  // Written, then the socket destroyed, as Node and Fastify do: `end()` alone left a half-open
+  // client's socket with the server for as long as it cared to keep it (a slow-headers client past
+  // its 408 among them; a review, 2026-12-06).
+  socket.write(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
+  socket.destroy();
 }
 
 /** Fastify's refusals before routing (a URL or a header it cannot read). */

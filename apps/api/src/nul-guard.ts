@@ -29,7 +29,8 @@ export function nulAt(value: unknown, path = ''): string | undefined {
  */
 export function registerNulGuard(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', (req, _reply, done) => {
-    if (!req.url.startsWith('/api/')) return done();
+    // By the matched route, not the raw URL: `/%61pi/…` and `http://host/api/…` reach the same handlers.
+    if (!(req.routeOptions.url ?? '').startsWith('/api/')) return done();
     const at = nulAt(req.params) ?? nulAt(req.query) ?? nulAt(req.body);
     if (at)
       return done(

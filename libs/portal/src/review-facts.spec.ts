@@ -1,6 +1,6 @@
 import { releasePhase } from '@custodian/release';
 import type { Release } from './bids-api';
-import { exclusionReport, progressOf, stateFilter } from './review-facts';
+import { exclusionReport, myVote, progressOf, stateFilter } from './review-facts';
 import { apiErrorsToFields } from './request-form';
 import { formErrors } from './form';
 
@@ -114,5 +114,27 @@ describe('the API’s refusals, on their fields', () => {
     expect(Object.keys(place({ code: 'INVALID_RECIPIENTS', message: 'Every recipient must be…' }))).toEqual([
       'form',
     ]);
+  });
+});
+
+describe("a panel member's own vote", () => {
+  const ev = (action: string, actorId: string | null, round?: number, decision?: string) => ({
+    id: action,
+    at: '2026-12-06T10:00:00.000Z',
+    action,
+    actorId,
+    fromState: null,
+    toState: null,
+    remarks: null,
+    details: { ...(round ? { round } : {}), ...(decision ? { decision } : {}) },
+  });
+  it('is of the round in progress only: after a return and a new screening, the member votes again (a review, 2026-12-06)', () => {
+    const first = [ev('screen_accept', 'o'), ev('vote', 'me', 1, 'return'), ev('decide_return', null)];
+    expect(myVote(first, 'me')).toEqual({ decision: 'Return', at: '2026-12-06T10:00:00.000Z' });
+    const again = [...first, ev('submit', 'r'), ev('screen_accept', 'o', 2)];
+    expect(myVote(again, 'me')).toBeUndefined();
+    expect(myVote([...again, ev('vote', 'other', 2, 'approve')], 'me')).toBeUndefined();
+    expect(myVote([...again, ev('vote', 'me', 2, 'approve')], 'me')?.decision).toBe('Approve');
+    expect(myVote(first, undefined)).toBeUndefined();
   });
 });

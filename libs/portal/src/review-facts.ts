@@ -51,9 +51,13 @@ export function myVote(
   me: string | undefined,
 ): { decision: string; at: string } | undefined {
   if (!me) return undefined;
-  const votes = events.filter((e) => e.action === 'vote' || e.action === 'vote_recused');
-  const round = Math.max(0, ...votes.map((v) => Number(v.details?.round ?? 0)));
-  const mine = votes.filter((v) => Number(v.details?.round ?? 0) === round && v.actorId === me).at(-1);
+  // The round in progress began with the latest screening into review: votes before it are of an
+  // earlier round (a bid returned by the panel and resubmitted is voted on again).
+  const from = events.map((e) => e.action).lastIndexOf('screen_accept');
+  const mine = events
+    .slice(from + 1)
+    .filter((e) => (e.action === 'vote' || e.action === 'vote_recused') && e.actorId === me)
+    .at(-1);
   return mine && { decision: humanise(String(mine.details?.decision ?? '')), at: mine.at };
 }
 

@@ -184,7 +184,7 @@ const LAS_BY_REGION: Record<string, string[]> = {
 function e08(n: number): string {
   return `E08${String(n).padStart(6, '0')}`;
 }
-const LA_PREFIX_REGION: Record<string, string> = {
+export const LA_PREFIX_REGION: Record<string, string> = {
   E09: 'London',
   W: 'Wales',
   S: 'Scotland',

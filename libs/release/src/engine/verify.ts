@@ -1,5 +1,6 @@
 import { RELEASE_FAILURES } from '../release.errors';
 import { VerificationFailure, verifyRelease } from '../verifier/verify-release';
+import { objectionsRecordedBy } from '../verifier/verifier-sql';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure, withClient } from './context';
 import type { Prepared } from './prepare';
 
@@ -21,7 +22,19 @@ export async function verify(
   // The attempt's exported snapshot (its holder's transaction stays open until the release is
   // recorded): a pg_export_snapshot() identifier, checked before it is written into a statement.
   if (!/^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/i.test(snapshot)) throw new Error('not a snapshot identifier');
-  return verifyRelease(
+  const inSnapshot = <T>(
+    read: (db: { query: (sql: string, params?: unknown[]) => Promise<unknown> }) => Promise<T>,
+  ) =>
+    withClient(ctx.db, async (client) => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
+        return await read({ query: async (sql, params) => (await client.query(sql, params)).rows });
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    });
+  const verification = await verifyRelease(
     dir,
     {
       id: rel.id,
@@ -29,16 +42,7 @@ export async function verify(
       suffix: '.partial',
       suppressedByFile: prepared.kAnon?.suppressedByFile,
       removedByFile: prepared.kAnon?.removedByFile,
-      inSnapshot: (read) =>
-        withClient(ctx.db, async (client) => {
-          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          try {
-            await client.query(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
-            return await read({ query: async (sql, params) => (await client.query(sql, params)).rows });
-          } finally {
-            await client.query('ROLLBACK');
-          }
-        }),
+      inSnapshot,
     },
     ctx.db,
     {
@@ -67,4 +71,18 @@ export async function verify(
       err.message,
     );
   });
+  // Objections recorded by the snapshot's instant that its data does not hold: their transaction
+  // began before it and committed after (an intake, or an API call waiting on the register's lock,
+  // can take minutes). The engine and the verifier both read the snapshot, so such a patient would
+  // be released although their objection is dated before the release's stated instant. Fail
+  // closed: this attempt is given up (a plain error: the job runs again) and the next takes a new
+  // snapshot, which holds them (a review of the change, 2026-12-06). The register is append-only,
+  // so the counts differ only by such late rows.
+  const live = await objectionsRecordedBy(ctx.db, rel.snapshotCut);
+  const held = await inSnapshot((db) => objectionsRecordedBy(db, rel.snapshotCut));
+  if (live > held)
+    throw new Error(
+      'objections recorded before the snapshot instant committed after it: the release is taken again from a new snapshot',
+    );
+  return verification;
 }

@@ -7,6 +7,7 @@ import { CsvReader, FastLane, fieldsOf, parseQuoted } from './csv-stream';
 import { readCsv } from './file-checks';
 import {
   aggregateCellProblem,
+  codeValueOk,
   crossProductProblem,
   expectedHeader,
   FULL_DATE_IN_LINE,
@@ -249,5 +250,36 @@ describe('verifier rules', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('coded columns: a code, never free text (#19)', () => {
+  it('takes codes and, anonymised, their generalisations; refuses free text in every tier, location columns included', () => {
+    for (const tier of ['identifiable', 'pseudonymised', 'anonymised']) {
+      expect(codeValueOk('diagnosis_icd10', 'I63.9', tier)).toBe(true);
+      expect(codeValueOk('provider_code', 'RR8', tier)).toBe(true);
+      expect(codeValueOk('service_type', 'home_care', tier)).toBe(true);
+      expect(codeValueOk('la_code', '', tier)).toBe(true);
+      for (const [column, text] of [
+        ['diagnosis_icd10', 'fell at home'],
+        ['procedure_opcs4', 'op notes'],
+        ['provider_code', 'St Elsewhere'],
+        ['la_code', 'Leeds council'],
+        ['service_type', 'meals daily'],
+      ])
+        expect(codeValueOk(column, text, tier)).toBe(false);
+    }
+    // Anonymised: the ladders' rungs (a review found any value passed in a location column there).
+    for (const [column, v] of [
+      ['diagnosis_icd10', 'IX'],
+      ['procedure_opcs4', 'W37'],
+      ['procedure_opcs4', 'W'],
+      ['provider_code', 'North West'],
+      ['la_code', 'unknown'],
+      ['la_code', '*'],
+    ])
+      expect([column, codeValueOk(column, v, 'anonymised'), codeValueOk(column, v, 'pseudonymised')]).toEqual(
+        [column, true, false],
+      );
   });
 });

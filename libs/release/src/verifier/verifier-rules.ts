@@ -1,3 +1,4 @@
+import { LA_PREFIX_REGION, LA_REGION, PROVIDER_REGION } from '../location-qi';
 import { isValidNhsNumber } from '@custodian/core';
 import { CATALOGUE_FIELDS, Dataset } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
@@ -259,10 +260,23 @@ export const CODE_COLUMNS: Record<string, { code: RegExp; generalised?: RegExp }
   },
 };
 
+/**
+ * The regions a location column of the anonymised tier may be generalised to (its ladder's middle
+ * rung; the reference data the ladder names, location-qi.ts) and `unknown`.
+ */
+const REGIONS = new Set([
+  'unknown',
+  ...Object.values(PROVIDER_REGION),
+  ...Object.values(LA_REGION),
+  ...Object.values(LA_PREFIX_REGION),
+]);
+const LOCATION_COLUMNS = new Set(['provider_code', 'la_code']);
+
 /** Whether `value` may stand in released column `column` of a file of `tier` (see `CODE_COLUMNS`). */
 export function codeValueOk(column: string, value: string, tier: string): boolean {
   const rule = CODE_COLUMNS[column];
   if (!rule || value === '' || rule.code.test(value)) return true;
   if (tier !== 'anonymised') return false;
-  return rule.generalised ? rule.generalised.test(value) : true;
+  if (LOCATION_COLUMNS.has(column)) return value === '*' || REGIONS.has(value);
+  return rule.generalised ? rule.generalised.test(value) : false;
 }

@@ -91,3 +91,16 @@ export async function bidKeySealed(db: VerifierDb, bidId: string): Promise<Buffe
   }[];
   return rows[0]?.key_enc;
 }
+
+/**
+ * Objection events recorded by `cut` (as `objectorsAt` reads them), counted in `db`'s view: read live
+ * and in a release's snapshot, the difference is the objections recorded before the snapshot's
+ * instant that its data does not hold (see the engine's verify stage).
+ */
+export async function objectionsRecordedBy(db: VerifierDb, cut: string): Promise<number> {
+  const rows = (await db.query(
+    `SELECT count(*)::bigint AS n FROM objection_events WHERE recorded_at <= $1::timestamptz`,
+    [cut],
+  )) as { n: string }[];
+  return Number(rows[0].n);
+}

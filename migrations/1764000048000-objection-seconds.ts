@@ -12,7 +12,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   `objections_as_of` (latest instant, on a tie the registration, then the latest recorded, then
  *   the highest id). What a release reads (`objections_as_of`) reads the events, so it follows at
  *   once; a Type 1 objection that a same-second withdrawal had lifted is active again in the
- *   register here, and its held data goes at the next Type 1 sweep.
+ *   register here, and releases exclude the patient at once, but their held GP data goes only at the
+ *   next Type 1 sweep (queued by the next extract intake): the migration does not queue one.
  */
 export class ObjectionSeconds1764000048000 implements MigrationInterface {
   name = 'ObjectionSeconds1764000048000';

@@ -167,7 +167,12 @@ describe('clocks and statistics (#24)', () => {
   it('refuses a range of months it would not publish: backwards, or longer than twenty years (public route, bounded answer)', async () => {
     // Before: `from=0001-01&to=9999-12` built 119,988 months (26.8 MB of JSON, 6-12 s), and four such
     // requests at once ran the API out of its heap and stopped it (an outsider's probe, 2026-12-06).
-    for (const q of ['from=0001-01&to=9999-12', 'from=2000-01&to=2020-01', 'from=2026-03&to=2026-01']) {
+    for (const q of [
+      'from=0001-01&to=9999-12',
+      'from=2000-01&to=2020-01',
+      'from=2026-03&to=2026-01',
+      'from=0099-01&to=0099-12', // read as 1999 before (Date.UTC's years 0-99)
+    ]) {
       const res = await t.http.get(`/api/statistics?${q}`).expect(400);
       expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
       expect(res.body.message).toMatch(/months/);

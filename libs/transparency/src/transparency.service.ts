@@ -3,7 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BidsService } from '@custodian/bids';
-import { APP_CONFIG, type AppConfig, ForbiddenError, type Principal, ValidationError } from '@custodian/core';
+import {
+  APP_CONFIG,
+  type AppConfig,
+  CALENDAR_YEARS,
+  ForbiddenError,
+  type Principal,
+  ValidationError,
+} from '@custodian/core';
 import { PRIMARY_MAX, roundToBase, shownCount } from '@custodian/release';
 import { type ClockView, computeClock } from './clocks';
 import { TRANSPARENCY_ERRORS } from './transparency.errors';
@@ -132,7 +139,14 @@ export class TransparencyService {
   async statistics(q: { from?: string; to?: string }, now = new Date()): Promise<Statistics> {
     const month = (s: string) => {
       const m = ISO_MONTH.exec(s)!;
-      return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
+      // Date.UTC reads years 0-99 as 1900-1999: a month of another year than asked is refused.
+      const y = Number(m[1]);
+      if (y < CALENDAR_YEARS.min || y > CALENDAR_YEARS.max)
+        throw new ValidationError(
+          TRANSPARENCY_ERRORS.VALIDATION_FAILED,
+          `a month of ${CALENDAR_YEARS.min}-${CALENDAR_YEARS.max} (months)`,
+        );
+      return new Date(Date.UTC(y, Number(m[2]) - 1, 1));
     };
     const to = q.to ? month(q.to) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const from = q.from ? month(q.from) : new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth() - 11, 1));

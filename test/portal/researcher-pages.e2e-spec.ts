@@ -117,6 +117,16 @@ describe('portal: the researcher’s journey, page by page', () => {
     expect(long.status).toBe(400);
     expect(fieldError(long.text, 'title')).toMatch(/200 characters or fewer/);
     expect(long.text).toMatch(/maxlength="200"|200 characters/);
+    // The purpose's and public benefit's limits are on their fields too: a browser keeps within
+    // them, where a longer text replaced the whole form with "Your form is too large" (a
+    // walk-through, 2026-12-06).
+    for (const id of ['purpose', 'publicBenefit'])
+      expect(long.text).toMatch(
+        new RegExp(
+          `<textarea[^>]*id="${id}"[^>]*maxlength="20000"|<textarea[^>]*maxlength="20000"[^>]*id="${id}"`,
+        ),
+      );
+    expect(long.text).toContain('in up to 20,000 characters');
   });
 
   it('edits a draft with every field pre-filled, and saves it through PATCH /api/bids/:id', async () => {

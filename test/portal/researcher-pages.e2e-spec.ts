@@ -127,6 +127,11 @@ describe('portal: the researcher’s journey, page by page', () => {
         ),
       );
     expect(long.text).toContain('in up to 20,000 characters');
+    // A date that does not exist is an error on its field, before the API is asked (the portal's
+    // pattern let 2026-02-30 through; the same rule as the API's now, core's isCalendarDate).
+    const feb30 = await post('/requests/new', { ...VALID, eventsFrom: '2026-02-30' });
+    expect(feb30.status).toBe(400);
+    expect(fieldError(feb30.text, 'eventsFrom')).toMatch(/^Enter a real date/);
   });
 
   it('edits a draft with every field pre-filled, and saves it through PATCH /api/bids/:id', async () => {

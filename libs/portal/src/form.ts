@@ -1,4 +1,4 @@
-import { MAX_FORM_FIELD, MAX_FORM_VALUES, PATTERNS } from './patterns';
+import { MAX_FORM_FIELD, MAX_FORM_VALUES } from './patterns';
 
 /** Whether a parsed form body is within the limits every portal form keeps (checked before any use). */
 export function formWithinLimits(body: unknown): boolean {
@@ -49,12 +49,8 @@ export function formErrors(): FormErrors & {
   return e;
 }
 
-/** A real calendar day YYYY-MM-DD (not 2026-02-31). */
-export function isCalendarDate(s: string): boolean {
-  if (!PATTERNS.isoDate.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+/** A real calendar day YYYY-MM-DD in the years the API takes (core's rule: not 2026-02-31, not year 0). */
+export { isCalendarDate } from '@custodian/core';
 
 /**
  * An API's refusal on the form field it concerns, in plain words. The API's validation messages

@@ -1,6 +1,6 @@
 import { BIDS_ERRORS } from '@custodian/bids';
 import { PATTERNS } from './patterns';
-import { all, commaList, FormBody, formErrors, str } from './form';
+import { all, commaList, FormBody, formErrors, isCalendarDate, str } from './form';
 import { CatalogAnswer, columnMapping, TIERS } from './columns';
 import type { Bid } from './bids-api';
 
@@ -108,7 +108,8 @@ export function parseRequestForm(
   else if (codes.length) cohort.conditionCodes = [...new Set(codes)];
   for (const k of ['eventsFrom', 'eventsTo'] as const) {
     const v = str(body[k]);
-    if (v && !PATTERNS.isoDate.test(v)) errors.add(k, 'Enter the date as YYYY-MM-DD, for example 2010-01-31');
+    // A real day, as the API checks it (a pattern alone let 2026-02-30 through to the API).
+    if (v && !isCalendarDate(v)) errors.add(k, 'Enter a real date as YYYY-MM-DD, for example 2010-01-31');
     else if (v) cohort[k] = v;
   }
   for (const k of ['ageMin', 'ageMax'] as const) {

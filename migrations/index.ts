@@ -31,6 +31,7 @@ import { OrganisationsNotifyBids1764000044000 } from './1764000044000-organisati
 import { ReleaseSerialWork1764000045000 } from './1764000045000-release-serial-work';
 import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-client-nhs';
 import { ObjectionSeconds1764000048000 } from './1764000048000-objection-seconds';
+import { ReleaseLedgerMembers1764000049000 } from './1764000049000-release-ledger-members';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -78,4 +79,5 @@ export const MIGRATIONS = [
   ReleaseSerialWork1764000045000,
   SocialCareClientNhs1764000047000,
   ObjectionSeconds1764000048000,
+  ReleaseLedgerMembers1764000049000,
 ];

@@ -69,7 +69,8 @@ describe('releases of one bid compared with each other (differencing)', () => {
     if (named) persons = new Set(gp.map((r) => Number(/^c(\d+)_/.exec(r.code)![1])));
     else {
       const { rows } = await t.sql.query(
-        `SELECT nhs FROM release_ledger_persons WHERE release_id = $1 AND state = 'released'`,
+        `SELECT u.n AS nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(n)
+          WHERE m.release_id = $1 AND m.state = 'released'`,
         [rel.id],
       );
       persons = new Set(rows.map((r: { nhs: string }) => Number(r.nhs) - 9400000000));
@@ -132,10 +133,16 @@ describe('releases of one bid compared with each other (differencing)', () => {
     const dir = t.app.get(ReleaseEngine).dirOf(second.id);
     const ok = await verifyRelease(dir, { id: second.id }, db, deps);
     // As if the guard had not covered the objector: those it withheld released after all.
-    await t.sql.query(
-      `UPDATE release_ledger_persons SET state = 'released' WHERE release_id = $1 AND state = 'withheld'`,
+    const { rows: withheld } = await t.sql.query(
+      `DELETE FROM release_ledger_members WHERE release_id = $1 AND state = 'withheld' RETURNING part, nhs`,
       [second.id],
     );
+    for (const w of withheld as { part: number; nhs: string[] }[])
+      await t.sql.query(
+        `INSERT INTO release_ledger_members (release_id, state, part, nhs) VALUES ($1, 'released', $2, $3)
+         ON CONFLICT (release_id, state, part) DO UPDATE SET nhs = release_ledger_members.nhs || EXCLUDED.nhs`,
+        [second.id, w.part, w.nhs],
+      );
     const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationFailure);
     expect((err as Error).message).toMatch(

@@ -248,6 +248,48 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  it.each(['pseudonymised', 'anonymised'] as const)(
+    "rejects a HES row of an objector's own NHS number linked to another person (%s: by its keyed epikey)",
+    async (tier) => {
+      const id = await release({
+        tier,
+        legalBasis: tier === 'anonymised' ? 'none' : 's251',
+        datasets: [{ dataset: 'hes', fields: ['nhs_number', 'epikey', 'admission_date'] }],
+      });
+      const {
+        rows: [row],
+      } = await t.sql.query(
+        `SELECT h.epikey::text AS epikey, p.nhs_number::text AS nhs FROM hes_episodes h
+           JOIN patients p ON p.id = h.patient_id WHERE h.nhs_number = $1`,
+        [TYPE2],
+      );
+      // The tier's keys, as the SPEC defines them: the person's under the bid key or the release's
+      // seed; the episode's under the source row key derived from it.
+      const { rows: k } = await t.sql.query(
+        `SELECT b.key_enc, r.bid_id, r.token_seed_enc FROM releases r LEFT JOIN bid_keys b ON b.bid_id = r.bid_id
+          WHERE r.id = $1`,
+        [id],
+      );
+      const secret =
+        tier === 'pseudonymised'
+          ? deps.keys.open(k[0].key_enc, `bid:${k[0].bid_id}`)
+          : deps.keys.open(k[0].token_seed_enc, `release:${id}`);
+      const cut = (h: string) => (tier === 'anonymised' ? h.slice(0, 32) : h);
+      const person = cut(createHmac('sha256', secret).update(row.nhs).digest('hex'));
+      const epikey = cut(
+        createHmac('sha256', deps.keys.sourceRowKeyOf(secret)).update(`epikey:${row.epikey}`).digest('hex'),
+      );
+      const hes = gunzipSync(readFileSync(path.join(dirOf(id), 'hes.csv.gz'))).toString();
+      expect(hes).toContain(person); // the person it is linked to is released
+      expect(hes).not.toContain(epikey); // the engine left the objector's row out
+      const date = tier === 'anonymised' ? '2013-06' : '2013-06-01';
+      const dir = corrupted(id, 'hes.csv.gz', (s) => `${s}${person},${epikey},${date}\n`);
+      expect((await rejection(dir, id)).message).toMatch(
+        /objections: hes.csv.gz row \d+: a row of an objector's NHS number/,
+      );
+    },
+  );
+
   it('consent (pseudonymised): accepts the cohort, Type 2 objectors in it included; rejects anyone outside it', async () => {
     const s = spec({
       tier: 'pseudonymised',

@@ -74,10 +74,15 @@ export class ReleaseKeys {
       secret = this.open(row.token_seed_enc, `release:${releaseId}`);
     } else return undefined;
     try {
-      return derive(secret, 'source-row-key-v1');
+      return this.sourceRowKeyOf(secret);
     } finally {
       secret.fill(0);
     }
+  }
+
+  /** The source row key of an opened bid key (pseudonymised) or release token seed (anonymised). */
+  sourceRowKeyOf(secret: Buffer): Buffer {
+    return derive(secret, 'source-row-key-v1');
   }
 
   /**

@@ -1,4 +1,6 @@
 import { shownCount } from './disclosure-control';
+import { ReleaseFailure } from './engine/context';
+import { RELEASE_FAILURES } from './release.errors';
 
 /**
  * The record-level differencing guard (#27), in the release ledger (`release_ledger`, migration
@@ -22,8 +24,8 @@ import { shownCount } from './disclosure-control';
  * It runs in the preparation's transaction, on the working set `rp` (persons, `excl` the reason
  * a person is left out), after objections and the cohort, before k-anonymity (so the classes are
  * counted without the withheld persons). Set-based: a few statements over the persons, whatever
- * their number; the ledger holds one row per person per release, written in one INSERT with no
- * per-row key check (its release is checked once per statement: migration 1764000045000).
+ * their number; the ledger holds each release's persons as arrays of NHS numbers (by state and
+ * part, migration 1764000049000), written by one aggregate.
  */
 export const GUARD = 'record_difference';
 /** `rp.excl` of persons withheld by the guard (they count among persons left out, staff only). */
@@ -53,8 +55,18 @@ export async function guardDifference(
   k: number,
   key: Buffer,
 ): Promise<DifferenceDecision> {
-  await q(`DELETE FROM release_ledger_persons WHERE release_id = $1`, [release.id]);
+  await q(`DELETE FROM release_ledger_members WHERE release_id = $1`, [release.id]);
   await q(`DELETE FROM release_ledger WHERE release_id = $1 AND guard = $2`, [release.id, GUARD]);
+  // The ledger keeps NHS numbers as numbers (migration 1764000049000; `rp.nk`, set by the person
+  // table's statement), and the statements below compare them as such: one that is not ten digits (the loaders refuse such; only a damaged
+  // database holds one) cannot be followed, so a record-level release stops here rather than
+  // release persons the guard cannot follow. The reason names nobody.
+  const [bad] = await q<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM rp WHERE nk IS NULL) AS any`);
+  if (bad.any)
+    throw new ReleaseFailure(
+      RELEASE_FAILURES.RELEASE_INTERNAL_ERROR,
+      'a patient record holds an NHS number that is not ten digits; the data must be corrected before a record-level release',
+    );
   const [prev] = await q<{ id: string }>(
     `SELECT r.id FROM releases r JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
       WHERE r.bid_id = $1 AND r.id <> $2 AND r.state = 'completed'
@@ -70,16 +82,17 @@ export async function guardDifference(
     joined: 0,
     heldBack: 0,
   };
-  // The last release's ledger, as a table of this transaction: unlogged beside the working set
-  // (shared buffers and parallel scans; a temp table of a million persons spills out of
-  // `temp_buffers`), with no key of its own (one row per person by construction; the comparisons
-  // below are hash joins): 16 s of a 1M-person release with a temp table and its primary key.
+  // The last release's ledger unnested into a table of this transaction: unlogged beside the
+  // working set (shared buffers and parallel scans; a temp table of a million persons spills out
+  // of `temp_buffers`), analysed (the planner takes an unnested array for ten rows), with no key of
+  // its own (one row per person by construction; the comparisons below are hash joins).
   const relPrev = `release_work.r${release.id.replace(/-/g, '')}_prev`;
   if (!/^release_work\.r[0-9a-f]{32}_prev$/.test(relPrev)) throw new Error('release id is not a UUID');
   if (prev) {
     await q(
       `CREATE UNLOGGED TABLE ${relPrev} AS
-       SELECT nhs, state FROM release_ledger_persons WHERE release_id = $1`,
+       SELECT u.nhs, m.state FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+        WHERE m.release_id = $1`,
       [prev.id],
     );
     await q(`ANALYZE ${relPrev}`);
@@ -87,22 +100,24 @@ export async function guardDifference(
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
       `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL
-                    AND nhs IN (SELECT nhs FROM rel_prev WHERE state = 'withheld') RETURNING 1)
+                    AND nk IN (SELECT nhs FROM rel_prev WHERE state = 'withheld') RETURNING 1)
        SELECT count(*)::int AS n FROM u`,
       [WITHHELD_FOR_DIFFERENCE],
     );
     decision.stillWithheld = still[0].n;
+    // Both differences in one join: released then and not eligible now; eligible now and in
+    // neither state then.
     const [{ left, joined }] = await q<{ left: number; joined: number }>(
-      `SELECT (SELECT count(*) FROM rel_prev p WHERE p.state = 'released'
-                 AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nhs = p.nhs AND rp.excl IS NULL))::int AS left,
-              (SELECT count(*) FROM rp WHERE rp.excl IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM rel_prev p WHERE p.nhs = rp.nhs))::int AS joined`,
+      `SELECT count(*) FILTER (WHERE p.state = 'released' AND r.nk IS NULL)::int AS left,
+              count(*) FILTER (WHERE p.nhs IS NULL)::int AS joined
+         FROM (SELECT nk FROM rp WHERE excl IS NULL) r
+         FULL JOIN rel_prev p ON p.nhs = r.nk`,
     );
     decision.left = left;
     if (left > 0 && left < k) {
       const cover = await q<{ n: number }>(
         `WITH pick AS (
-           SELECT rp.nhs FROM rp JOIN rel_prev p ON p.nhs = rp.nhs AND p.state = 'released'
+           SELECT rp.nhs FROM rp JOIN rel_prev p ON p.nhs = rp.nk AND p.state = 'released'
             WHERE rp.excl IS NULL
             ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
          u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
@@ -113,29 +128,32 @@ export async function guardDifference(
     }
     if (joined > 0 && joined < k) {
       await q(
-        `UPDATE rp SET excl = $1 WHERE excl IS NULL AND NOT EXISTS (SELECT 1 FROM rel_prev p WHERE p.nhs = rp.nhs)`,
+        `UPDATE rp SET excl = $1 WHERE excl IS NULL AND NOT EXISTS (SELECT 1 FROM rel_prev p WHERE p.nhs = rp.nk)`,
         [HELD_BACK_NEW],
       );
       decision.heldBack = joined;
     } else decision.joined = joined;
   }
+  // This release's ledger, one aggregate: whom it releases, whom it withholds, and — withheld
+  // persons no longer in the cohort stay withheld should they come back — the last release's
+  // withheld who are not in this one's working set as released or withheld. A person is in a
+  // release's ledger once, by construction.
   await q(
-    `INSERT INTO release_ledger_persons (release_id, nhs, state)
-     SELECT $1, nhs, CASE WHEN excl IS NULL THEN 'released' ELSE 'withheld' END FROM rp
-      WHERE excl IS NULL OR excl = $2`,
+    `INSERT INTO release_ledger_members (release_id, state, part, nhs)
+     SELECT $1, x.state, (x.nhs % 64)::smallint, array_agg(x.nhs)
+       FROM (SELECT nk AS nhs, CASE WHEN excl IS NULL THEN 'released' ELSE 'withheld' END AS state
+               FROM rp WHERE excl IS NULL OR excl = $2
+             ${
+               prev
+                 ? `UNION ALL
+             SELECT p.nhs, 'withheld' FROM rel_prev p
+              WHERE p.state = 'withheld'
+                AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
+                 : ''
+             }) x
+      GROUP BY x.state, x.nhs % 64`,
     [release.id, WITHHELD_FOR_DIFFERENCE],
   );
-  // Withheld persons no longer in the cohort stay withheld should they come back. (Those still in
-  // it were written above: a person is in a release's ledger once, by construction — the ledger
-  // has no per-row key check, migration 1764000045000.)
-  if (prev)
-    await q(
-      `INSERT INTO release_ledger_persons (release_id, nhs, state)
-       SELECT $1, p.nhs, 'withheld' FROM rel_prev p
-        WHERE p.state = 'withheld'
-          AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nhs = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`,
-      [release.id, WITHHELD_FOR_DIFFERENCE],
-    );
   if (prev) await q(`DROP VIEW rel_prev; DROP TABLE ${relPrev}`);
   await q(
     `INSERT INTO release_ledger (release_id, guard, bid_id, organisation_id, compared_with, decision)

@@ -134,7 +134,7 @@ export async function buildCohort(
   // Narrow on purpose: no row number (a sort of every person), no lookups (the postcode area,
   // region and ethnic group derive from district and category where used): every row of this
   // statement passes through the leader, so each column costs (docs/BENCHMARKS.md).
-  // nhs, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, a5, district, eth,
+  // nhs, nk, patient_id, birth_date, sex, postcode, ethnicity, practice_ods, a5, district, eth,
   // excl, gp_n, files, pid, bym, okey. (OFFSET 0 keeps the inner query a subquery: pulled up, its
   // HMAC would be computed twice, once for pid and once inside okey.)
   await q(
@@ -156,7 +156,11 @@ export async function buildCohort(
        SELECT x.*, date_part('year', age($1::date, x.birth_date))::int AS age FROM persons x
      )
      SELECT s.*, ${orderKey(spec.tier, 's.nhs', 's.pid')} AS okey FROM (
-     SELECT x.nhs, x.patient_id, ${keep(spec.tier === 'identifiable', 'x.birth_date', 'date')} AS birth_date, x.sex,
+     SELECT x.nhs, ${
+       // The NHS number as a number, for the differencing ledger (record-level tiers); NULL if it
+       // is not ten digits, which that guard refuses (release-ledger.ts).
+       recordLevel ? `CASE WHEN x.nhs ~ '^[0-9]{10}$' THEN x.nhs::bigint END` : 'NULL::bigint'
+     } AS nk, x.patient_id, ${keep(spec.tier === 'identifiable', 'x.birth_date', 'date')} AS birth_date, x.sex,
             ${keep(spec.tier === 'identifiable', 'x.postcode', 'varchar')} AS postcode, x.ethnicity,
             ${keep(spec.tier !== 'anonymised', 'x.practice_ods', 'char(6)')} AS practice_ods, (x.age / 5) * 5 AS a5,
             CASE WHEN x.postcode IS NULL THEN 'unknown' ELSE left(replace(x.postcode, ' ', ''), -3) END AS district,

@@ -4,8 +4,8 @@ import type { VerifierDb } from './verifier-sql';
  * The record-level differencing rule (#27), re-checked by the verifier with its own SQL (not the
  * guard's, `release-ledger.ts`): a record-level release differs from the bid's last completed
  * record-level release by no persons or by at least k on each side — persons released then and not
- * now, persons released now and not then. Read from the release ledger (`release_ledger_persons`),
- * where each release records whom it released and whom it withheld; a release with a predecessor
+ * now, persons released now and not then. Read from the release ledger (`release_ledger_members`:
+ * arrays of NHS numbers by state), where each release records whom it released and whom it withheld; a release with a predecessor
  * and no ledger of its own did not run the guard, and fails.
  *
  * Returns what is wrong (counts in the message are exact: the verifier's messages reach officers
@@ -19,18 +19,20 @@ export async function differenceProblem(
   const [prev] = (await db.query(
     `SELECT r.id FROM releases r
       WHERE r.bid_id = $1 AND r.id <> $2 AND r.state = 'completed' AND r.tier <> 'aggregate'
-        AND EXISTS (SELECT 1 FROM release_ledger_persons l WHERE l.release_id = r.id)
+        AND EXISTS (SELECT 1 FROM release_ledger_members l WHERE l.release_id = r.id)
       ORDER BY r.completed_at DESC, r.id DESC LIMIT 1`,
     [release.bidId, release.id],
   )) as { id: string }[];
   if (!prev) return {};
-  // One join of the two releases' ledgers (each read by its release, `release_ledger_persons_release_idx`).
+  // One join of the two releases' ledgers, each unnested from its release's arrays.
   const [counts] = (await db.query(
     `SELECT count(n.nhs)::int AS recorded,
             count(*) FILTER (WHERE t.nhs IS NOT NULL AND n.state IS DISTINCT FROM 'released')::int AS left_,
             count(*) FILTER (WHERE n.state = 'released' AND t.nhs IS NULL)::int AS joined
-       FROM (SELECT nhs, state FROM release_ledger_persons WHERE release_id = $1) n
-       FULL JOIN (SELECT nhs FROM release_ledger_persons WHERE release_id = $2 AND state = 'released') t
+       FROM (SELECT u.nhs, m.state FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+              WHERE m.release_id = $1) n
+       FULL JOIN (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+                   WHERE m.release_id = $2 AND m.state = 'released') t
          ON t.nhs = n.nhs`,
     [release.id, prev.id],
   )) as { recorded: number; left_: number; joined: number }[];

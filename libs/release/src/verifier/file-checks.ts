@@ -49,7 +49,11 @@ export interface Forbidden {
   blocked: Set<string>;
   /** Where only a consent cohort may appear: its identifiers. */
   allowed?: Set<string>;
-  /** Identifiable tier: HES episode keys of rows whose own NHS number is an objector's (linked or not). */
+  /**
+   * HES episode keys of rows whose own NHS number is an objector's (linked or not), as this tier
+   * releases them: as held (identifiable), keyed under the bid's source row key (pseudonymised), or
+   * under the release's (anonymised, 128 bits).
+   */
   blockedEpikeys?: Set<string>;
   description: string;
 }
@@ -91,13 +95,29 @@ export async function forbiddenIdentities(
     toId = (n) => createHmac('sha256', key!).update(n).digest('hex').slice(0, 32);
   }
   try {
+    // A HES row is excluded by its own NHS number too, whoever it is linked to (SPEC §5 step 2):
+    // its episode key, keyed as the tier keys it (the field's name is part of the message), tells it
+    // in every record-level tier.
+    let blockedEpikeys: Set<string> | undefined;
+    if (spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))) {
+      const held = await hesKeysOf(data, nhs);
+      const rowKey = key && keys.sourceRowKeyOf(key);
+      try {
+        blockedEpikeys = new Set(
+          rowKey
+            ? held.map((k) => {
+                const mac = createHmac('sha256', rowKey).update(`epikey:${k}`).digest('hex');
+                return tier === 'anonymised' ? mac.slice(0, 32) : mac;
+              })
+            : held,
+        );
+      } finally {
+        rowKey?.fill(0);
+      }
+    }
     return {
       blocked: new Set(nhs.map(toId)),
-      blockedEpikeys:
-        tier === 'identifiable' &&
-        spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))
-          ? new Set(await hesKeysOf(data, nhs))
-          : undefined,
+      blockedEpikeys,
       allowed: cohort ? new Set(cohort.map(toId)) : undefined,
       description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${
         consent ? ', and only the consent cohort,' : ''

@@ -203,6 +203,37 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('takes FHIR Bulk Data’s name for NDJSON too (application/fhir+ndjson), as a FHIR client sends it', async () => {
+    const body = JSON.stringify(patient('fhir-nd', nhsNumber(600_000_011)));
+    const res = await t.http
+      .post('/api/practices/A81001/extracts')
+      .set(a)
+      .set('Content-Type', 'application/fhir+ndjson; charset=utf-8')
+      .send(body)
+      .expect(201);
+    expect(res.body).toMatchObject({ patients: 1, rejected: [] });
+    // Still one format per route: FHIR's JSON (a Bundle) is not NDJSON.
+    const bundle = await t.http
+      .post('/api/practices/A81001/extracts')
+      .set(a)
+      .set('Content-Type', 'application/fhir+json')
+      .send(body);
+    expect(bundle.status).toBe(415);
+  });
+
+  it('refuses an empty extract (no body, blank lines only) with a clear error, and records nothing', async () => {
+    const extracts = async () =>
+      (await t.sql.query(`SELECT count(*)::int AS n FROM extracts WHERE practice_ods = 'A81001'`)).rows[0].n;
+    const before = await extracts();
+    for (const body of ['', '\n\n  \n', ' ']) {
+      const res = await upload(t, a, 'A81001', body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'EXTRACT_EMPTY' });
+      expect(res.body.message).toMatch(/no FHIR resources/);
+    }
+    expect(await extracts()).toBe(before);
+  });
+
   it('never stores fields outside the extraction specification, and counts them', async () => {
     const M = 'ZQXMARKER';
     const p = patient('mk-p1', nhsNumber(610_000_001), {

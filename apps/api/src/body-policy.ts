@@ -25,6 +25,12 @@ export function streamedType(req: FastifyRequest): string | undefined {
   return (req.routeOptions.config as StreamedBodyConfig | undefined)?.streamedBody;
 }
 
+/** Whether `type` is the upload route's declared content type or one of its aliases. */
+function takesType(req: FastifyRequest, type: string | undefined): boolean {
+  const config = req.routeOptions.config as StreamedBodyConfig | undefined;
+  return type !== undefined && (type === config?.streamedBody || !!config?.streamedAliases?.includes(type));
+}
+
 function hasBody(req: FastifyRequest): boolean {
   const length = Number(req.headers['content-length'] ?? 0);
   return length > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -164,7 +170,7 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
     const streamed = streamedType(req);
     const url = req.routeOptions.url ?? '';
     if (streamed !== undefined) {
-      if (type !== streamed) return done(new UnsupportedMediaTypeError(streamed), undefined);
+      if (!takesType(req, type)) return done(new UnsupportedMediaTypeError(streamed), undefined);
     } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
       return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
     if (!hasBody(req)) return done(null, payload);
@@ -214,7 +220,7 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
 export function registerStreamedParser(fastify: FastifyInstance, types: string[]): void {
   fastify.addContentTypeParser(types, (req, payload, done) => {
     const streamed = streamedType(req);
-    if (streamed === undefined || streamed !== mediaType(req.headers['content-type']))
+    if (streamed === undefined || !takesType(req, mediaType(req.headers['content-type'])))
       return done(new UnsupportedMediaTypeError(streamed ?? 'application/json (an object)'), undefined);
     done(null, payload);
   });

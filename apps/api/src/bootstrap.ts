@@ -28,7 +28,13 @@ import { finishOpenApiDocument } from './openapi';
  * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
  * cohorts; the portal's upload forms, `@UploadForm`); only the route that declares the type gets one.
  */
-export const STREAMED_TYPES = ['application/x-ndjson', 'text/csv', 'text/plain', 'multipart/form-data'];
+export const STREAMED_TYPES = [
+  'application/x-ndjson',
+  'application/fhir+ndjson',
+  'text/csv',
+  'text/plain',
+  'multipart/form-data',
+];
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 export function openApiDocument(app: INestApplication) {

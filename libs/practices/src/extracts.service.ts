@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import {
+  DomainError,
   NotFoundError,
   Principal,
   RequestMeta,
@@ -127,6 +128,15 @@ export class ExtractsService implements OnModuleDestroy {
       // Type 1 → patients and events → report.
       const t0 = performance.now();
       const stats = await stageExtract(qr, ods, today, spooled, this.parseThread);
+      // Nothing in it (an empty body, blank lines only): no extract is recorded for it, so the
+      // practice's list of extracts does not fill with empty uploads (a careless client's retries).
+      const [{ any }] = await tx.query(`SELECT EXISTS (SELECT 1 FROM stg) AS any`);
+      if (!any && stats.rejected.total === 0 && stats.unsupported === 0)
+        throw new DomainError(
+          PRACTICES_ERRORS.EXTRACT_EMPTY,
+          'The extract holds no FHIR resources (an empty body, or blank lines only): nothing is stored',
+          400,
+        );
       const t1 = performance.now();
       const ix = await intakeContext(tx, actor, ods, extractId);
       await resolveSubjects(ix);

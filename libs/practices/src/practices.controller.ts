@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import {
   ApiBody,
+  ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiOkResponse,
@@ -105,8 +106,13 @@ export class PracticesController {
   @Post(':ods/extracts')
   @HttpCode(201)
   @Can('upload', 'Extract')
-  @StreamedBody('application/x-ndjson')
+  // SPEC §7's type, and FHIR Bulk Data's name for the same format (what FHIR clients send).
+  @StreamedBody('application/x-ndjson', 'application/fhir+ndjson')
   @ApiBody({ schema: { type: 'string', description: 'one FHIR R4 resource per line' } })
+  @ApiBadRequestResponse({
+    description:
+      'EXTRACT_EMPTY: no FHIR resource in the body (empty, or blank lines only); nothing is stored',
+  })
   @ApiCreatedResponse({ type: ExtractReportDto })
   @ApiConflictResponse({
     description: 'PRACTICE_NOT_ROLLED_OUT or AWARENESS_PERIOD_NOT_OVER: nothing is stored',

@@ -1,6 +1,6 @@
 import { releasePhase } from '@custodian/release';
 import type { Release } from './bids-api';
-import { exclusionReport, myVote, progressOf, stateFilter } from './review-facts';
+import { exclusionReport, myVote, panelRecord, progressOf, stateFilter } from './review-facts';
 import { apiErrorsToFields } from './request-form';
 import { formErrors } from './form';
 
@@ -136,5 +136,31 @@ describe("a panel member's own vote", () => {
     expect(myVote([...again, ev('vote', 'other', 2, 'approve')], 'me')).toBeUndefined();
     expect(myVote([...again, ev('vote', 'me', 2, 'approve')], 'me')?.decision).toBe('Approve');
     expect(myVote(first, undefined)).toBeUndefined();
+  });
+
+  it("the panel's record is of the round in progress: a new round shows none of the last round's votes or its outcome", () => {
+    const bid = { state: 'in_review', conditions: [] } as never;
+    const first = [
+      ev('screen_accept', 'o'),
+      ev('vote', 'a', 1, 'return'),
+      ev('vote', 'b', 1, 'return'),
+      ev('decide_return', null),
+    ];
+    expect(panelRecord({ state: 'returned', conditions: [] } as never, first)).toMatchObject({
+      round: 1,
+      counted: 2,
+      outcome: expect.any(String),
+    });
+    const again = [...first, ev('submit', 'r'), ev('screen_accept', 'o')];
+    expect(panelRecord(bid, again)).toMatchObject({
+      round: 2,
+      votes: [],
+      counted: 0,
+      decided: false,
+      outcome: null,
+    });
+    const voted = panelRecord(bid, [...again, ev('vote', 'a', 2, 'approve')]);
+    expect(voted).toMatchObject({ round: 2, counted: 1 });
+    expect(voted.votes.map((v) => v.decision)).toEqual(['Approve']);
   });
 });

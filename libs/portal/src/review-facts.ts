@@ -67,9 +67,14 @@ export function myVote(
  * conditions, the outcome. Members are numbered in voting order, never named.
  */
 export function panelRecord(bid: Bid, events: BidEvent[]) {
-  const votes = events.filter((e) => e.action === 'vote' || e.action === 'vote_recused');
-  const round = Math.max(0, ...votes.map((v) => Number(v.details?.round ?? 0)));
-  const current = votes.filter((v) => Number(v.details?.round ?? 0) === round);
+  const isVote = (e: BidEvent) => e.action === 'vote' || e.action === 'vote_recused';
+  const roundOf = (e: BidEvent) => Number(e.details?.round ?? 0);
+  // The round in progress began at the last screening into review: votes before it are an earlier
+  // round's, which a new round (after a return and resubmission) must not show as its own.
+  const from = events.map((e) => e.action).lastIndexOf('screen_accept');
+  const current = events.slice(from + 1).filter(isVote);
+  const earlier = Math.max(0, ...events.slice(0, Math.max(0, from)).filter(isVote).map(roundOf));
+  const round = current.length ? Math.max(...current.map(roundOf)) : from >= 0 ? earlier + 1 : earlier;
   const rows = current.map((v, i) => {
     const d = v.details ?? {};
     const recused = d.recused === true || v.action === 'vote_recused';
@@ -83,7 +88,10 @@ export function panelRecord(bid: Bid, events: BidEvent[]) {
       conditions: Array.isArray(d.conditions) ? (d.conditions as string[]) : [],
     };
   });
-  const decision = events.filter((e) => e.action.startsWith('decide_')).at(-1);
+  const decision = events
+    .slice(from + 1)
+    .filter((e) => e.action.startsWith('decide_'))
+    .at(-1);
   return {
     round,
     votes: rows,

@@ -243,7 +243,7 @@ export class ExtractsService implements OnModuleDestroy {
    * after each extract's commit), keeping linkage's digest of them first as an extract does. Run
    * under the register's shared lock, like an extract's merge. Returns how many patients went.
    */
-  async sweepType1Held(): Promise<number> {
+  async sweepType1Held(cause: 'concurrent extracts' | 'start' = 'concurrent extracts'): Promise<number> {
     const n = await this.db.transaction(async (tx) => {
       await this.objections.lockRegisterShared(tx);
       await tx.query(`CREATE TEMP TABLE t1_sweep ON COMMIT DROP AS ${activeType1Among('patients')}`);
@@ -259,14 +259,14 @@ export class ExtractsService implements OnModuleDestroy {
           actor: null,
           subjectType: 'objection_register',
           subjectId: 'type1',
-          details: { patients: deleted, cause: 'concurrent extracts' },
+          details: { patients: deleted, cause },
         },
         tx,
       );
       await this.jobs.sendInTransaction(tx, RELINK_QUEUE, {});
       return deleted;
     });
-    if (n > 0) this.logger.warn({ patients: n }, 'Type 1 objectors held after concurrent extracts: deleted');
+    if (n > 0) this.logger.warn({ patients: n, cause }, 'Type 1 objectors held: deleted');
     return n;
   }
 

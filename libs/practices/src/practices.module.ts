@@ -43,8 +43,13 @@ export class PracticesModule implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work(TYPE1_SWEEP_QUEUE, async () => {
-      await this.extracts.sweepType1Held();
+    await this.jobs.work(TYPE1_SWEEP_QUEUE, async (data: { cause?: string }) => {
+      await this.extracts.sweepType1Held(data?.cause === 'start' ? 'start' : 'concurrent extracts');
     });
+    // And once at every start: a migration that decides objections again (1764000048000 cut their
+    // instants to the second, which can make a Type 1 objection active), or a sweep job lost with a
+    // database, can leave held what no extract's sweep will look at until the next extract. Cheap
+    // when nothing is held of an objector (one query); two starts at once sweep twice, harmlessly.
+    await this.jobs.send(TYPE1_SWEEP_QUEUE, { cause: 'start' });
   }
 }

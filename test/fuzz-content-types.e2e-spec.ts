@@ -160,6 +160,11 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
       status: 400,
       body: { statusCode: 400, error: 'Bad Request', code: 'BAD_REQUEST' },
     });
+    // The same on a portal address: a page, not the API's JSON (a walk-through, 2026-12-06).
+    const page = await send('GET', '/data-releases/%zz', { accept: 'text/html' }, '');
+    expect(page.status).toBe(400);
+    expect(String(page.body.text)).toMatch(/<h1>This address cannot be read<\/h1>/);
+    expect(String(page.body.text)).toMatch(/<html lang="en-GB">/);
     // Requests Node's parser refuses: the contract's body (before: no `code`).
     const raw = (text: string) =>
       new Promise<string>((resolve, reject) => {

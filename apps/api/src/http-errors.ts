@@ -36,16 +36,37 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   socket.destroy();
 }
 
+/**
+ * The portal's answer to an address it cannot read: a page, as every other portal answer is (a
+ * browser shown the API's JSON for a mistyped link; a walk-through, 2026-12-06).
+ */
+const PORTAL_BAD_URL = `<!DOCTYPE html>
+<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>This address cannot be read – Custodian</title></head>
+<body><main id="main-content"><h1>This address cannot be read</h1>
+<p>The link you followed or typed is broken (it holds a malformed % escape).</p>
+<p><a href="/">Go to the home page</a></p></main></body></html>
+`;
+
 /** Fastify's refusals before routing (a URL or a header it cannot read). */
 export function frameworkErrors(
   error: Error & { code?: string },
-  _req: FastifyRequest,
+  req: FastifyRequest,
   reply: FastifyReply,
 ): void {
   const message =
     error.code === 'FST_ERR_BAD_URL'
       ? 'The request URL is not valid (a malformed percent-escape)'
       : 'The request cannot be read';
+  const path = String(req.raw.url ?? '');
+  if (!path.startsWith('/api/') && path !== '/api' && !/json/i.test(String(req.headers.accept ?? ''))) {
+    void reply
+      .code(400)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(PORTAL_BAD_URL);
+    return;
+  }
   void reply
     .code(400)
     .header('content-type', 'application/json; charset=utf-8')

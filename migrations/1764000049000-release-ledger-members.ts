@@ -15,8 +15,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * once, by construction (as before, migration 1764000045000). The foreign key is a plain one again
  * (a check per row is a check per part now), with `ON DELETE CASCADE`.
  *
- * Existing rows are carried over; a row whose NHS number is not ten digits (never written by the
- * engine, which refuses such a release) cannot be kept as a number and is dropped.
+ * Existing rows are carried over. A row whose NHS number is not ten digits (the engine wrote any
+ * number it held; it refuses such a release from now on) becomes a negative number, distinct within
+ * its release: it matches no one later, so a person released under it counts as one who left (and is
+ * covered, as the guard covers any departure) rather than vanishing from the ledger unseen.
  */
 export class ReleaseLedgerMembers1764000049000 implements MigrationInterface {
   name = 'ReleaseLedgerMembers1764000049000';
@@ -34,9 +36,12 @@ export class ReleaseLedgerMembers1764000049000 implements MigrationInterface {
     await q.query(`ALTER TABLE release_ledger_members ALTER COLUMN nhs SET STORAGE EXTERNAL`);
     await q.query(`
       INSERT INTO release_ledger_members (release_id, state, part, nhs)
-      SELECT release_id, state, (nhs::bigint % 64)::smallint, array_agg(nhs::bigint)
-        FROM release_ledger_persons WHERE nhs ~ '^[0-9]{10}$'
-       GROUP BY release_id, state, (nhs::bigint % 64)`);
+      SELECT release_id, state, (((n % 64) + 64) % 64)::smallint, array_agg(n)
+        FROM (SELECT release_id, state,
+                     CASE WHEN nhs ~ '^[0-9]{10}$' THEN nhs::bigint
+                          ELSE -row_number() OVER (PARTITION BY release_id, nhs ~ '^[0-9]{10}$' ORDER BY nhs) END AS n
+                FROM release_ledger_persons) x
+       GROUP BY release_id, state, (((n % 64) + 64) % 64)`);
     await q.query(`DROP TRIGGER releases_delete_ledger_persons ON releases`);
     await q.query(`DROP FUNCTION releases_delete_ledger_persons()`);
     await q.query(`DROP TABLE release_ledger_persons`);

@@ -64,7 +64,7 @@ export async function guardDifference(
   const [bad] = await q<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM rp WHERE nk IS NULL) AS any`);
   if (bad.any)
     throw new ReleaseFailure(
-      RELEASE_FAILURES.RELEASE_INTERNAL_ERROR,
+      RELEASE_FAILURES.RELEASE_DATA_DAMAGED,
       'a patient record holds an NHS number that is not ten digits; the data must be corrected before a record-level release',
     );
   const [prev] = await q<{ id: string }>(

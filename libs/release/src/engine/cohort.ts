@@ -202,6 +202,6 @@ export async function buildCohort(
   await q(`DROP TABLE IF EXISTS ${Object.values(scratch).join(', ')}`);
   // Statistics for the plans that read it (the base cells' aggregate, the shards' slices): the
   // columns they join, filter and group on.
-  await q(`ANALYZE ${work.rp} (nhs, patient_id, excl, files, a5, sex, eth, district, okey)`);
+  await q(`ANALYZE ${work.rp} (nhs, nk, patient_id, excl, files, a5, sex, eth, district, okey)`);
   await q(`CREATE TEMP VIEW rp AS SELECT * FROM ${work.rp}`);
 }

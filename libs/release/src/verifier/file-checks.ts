@@ -95,12 +95,12 @@ export async function forbiddenIdentities(
     toId = (n) => createHmac('sha256', key!).update(n).digest('hex').slice(0, 32);
   }
   try {
-    // A HES row is excluded by its own NHS number too, whoever it is linked to (SPEC §5 step 2):
-    // its episode key, keyed as the tier keys it (the field's name is part of the message), tells it
-    // in every record-level tier.
+    // A HES row is excluded by its own NHS number too, whoever it is linked to (SPEC §5 step 2): its
+    // episode key, keyed as the tier keys it (the field's name in the message), tells it in any tier.
     let blockedEpikeys: Set<string> | undefined;
-    if (spec.datasets.some((d) => d.dataset === 'hes' && d.fields.includes('epikey'))) {
-      const held = await hesKeysOf(data, nhs);
+    const hes = spec.datasets.find((d) => d.dataset === 'hes' && d.fields.includes('epikey'));
+    if (hes) {
+      const held = await hesKeysOf(data, nhs, hes.fields.includes('nhs_number'));
       const rowKey = key && keys.sourceRowKeyOf(key);
       try {
         blockedEpikeys = new Set(

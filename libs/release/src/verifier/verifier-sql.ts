@@ -1,3 +1,5 @@
+import { PATIENTS_SOURCE } from '@custodian/practices';
+
 /**
  * The verifier's own reading of the database (STYLE rule 17): who may not be in a release, written
  * from the SPEC and the tables, not from the engine's cohort or exclusion SQL (nor the
@@ -32,11 +34,20 @@ export async function objectorsAt(
   return rows.map((r) => r.nhs.trim());
 }
 
-/** Episode keys of the HES rows that carry these NHS numbers themselves (linked or not). */
-export async function hesKeysOf(db: VerifierDb, nhs: string[]): Promise<string[]> {
+/**
+ * Episode keys of the HES rows that carry these NHS numbers themselves (linked or not). With
+ * `mislinkedOnly` (a file with a person column), only those linked to another patient: a row linked
+ * to its own NHS number's patient, or not linked, is released as that NHS number's person, whom the
+ * identity check already refuses; only a row shown as someone else needs its key (few rows, where
+ * all objectors' rows would be millions at national scale).
+ */
+export async function hesKeysOf(db: VerifierDb, nhs: string[], mislinkedOnly = false): Promise<string[]> {
   if (!nhs.length) return [];
   const rows = (await db.query(
-    `SELECT epikey::text AS k FROM hes_episodes WHERE nhs_number = ANY($1::bpchar[]) AND epikey IS NOT NULL`,
+    mislinkedOnly
+      ? `SELECT h.epikey::text AS k FROM hes_episodes h JOIN ${PATIENTS_SOURCE} p ON p.id = h.patient_id
+          WHERE h.nhs_number = ANY($1::bpchar[]) AND p.nhs_number <> h.nhs_number AND h.epikey IS NOT NULL`
+      : `SELECT epikey::text AS k FROM hes_episodes WHERE nhs_number = ANY($1::bpchar[]) AND epikey IS NOT NULL`,
     [nhs],
   )) as { k: string }[];
   return rows.map((r) => r.k);

@@ -32,6 +32,7 @@ import { ReleaseSerialWork1764000045000 } from './1764000045000-release-serial-w
 import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-client-nhs';
 import { ObjectionSeconds1764000048000 } from './1764000048000-objection-seconds';
 import { ReleaseLedgerMembers1764000049000 } from './1764000049000-release-ledger-members';
+import { UnlinkedRowsByNhs1764000050000 } from './1764000050000-unlinked-rows-by-nhs';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -80,4 +81,5 @@ export const MIGRATIONS = [
   SocialCareClientNhs1764000047000,
   ObjectionSeconds1764000048000,
   ReleaseLedgerMembers1764000049000,
+  UnlinkedRowsByNhs1764000050000,
 ];

@@ -156,8 +156,12 @@ export class ReleaseService {
         : [];
     // An anonymised release's estimate is taken before k-anonymity's suppression: until the rows
     // are final, estimate minus rows written would count the persons suppressed. Recipients see 0
-    // (not known yet) until then; staff see it.
-    const estimateHidden = row.tier === 'anonymised' && row.state !== 'completed' && !isStaff(principal);
+    // (not known yet) until then; staff see it. An aggregate release's estimate is its cohort's
+    // source rows, exact: a small cohort's (refused as too small, or not) told a recipient whether
+    // 1-7 people have a condition (an outsider's probe, 2026-12-06). Recipients never see it.
+    const estimateHidden =
+      !isStaff(principal) &&
+      (row.tier === 'aggregate' || (row.tier === 'anonymised' && row.state !== 'completed'));
     const view: ReleaseView = {
       id: row.id,
       bidId: row.bid_id,

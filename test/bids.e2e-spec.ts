@@ -216,6 +216,15 @@ describe('bids and governance', () => {
       ],
       ['ages the wrong way round', { cohort: { ageMin: 60, ageMax: 20 } }, 'INVALID_COHORT'],
       ['more than 36 months', { durationMonths: 37 }, 'VALIDATION_FAILED'],
+      // An outsider's probe (2026-12-06): a title of spaces was stored as "" and the bid submitted;
+      // text-direction overrides made a register line read otherwise than it is.
+      ['a title of spaces', { title: '   ' }, 'VALIDATION_FAILED'],
+      ['a title of zero-width spaces', { title: '\u200B\u200B\u200B\u200B' }, 'VALIDATION_FAILED'],
+      ['a title with a text-direction override', { title: 'Statins \u202Egnp.exe' }, 'VALIDATION_FAILED'],
+      ['a title over two lines', { title: 'Statins\nand stroke' }, 'VALIDATION_FAILED'],
+      ['a purpose of spaces', { purpose: ' '.repeat(12) }, 'VALIDATION_FAILED'],
+      ['a public benefit of tabs and newlines', { publicBenefit: '\t\n'.repeat(8) }, 'VALIDATION_FAILED'],
+      ['a purpose with a control character', { purpose: 'Ten visible letters\u0007' }, 'VALIDATION_FAILED'],
       [
         'a recipient who is not a researcher of the organisation',
         { recipients: ['00000000-0000-4000-8000-000000000000'] },
@@ -296,6 +305,7 @@ describe('bids and governance', () => {
       expect(patched.body).toMatchObject({ title: 'Statins and stroke, revised', durationMonths: 24 });
       await t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send({ legalBasis: 'none' }).expect(400);
       await t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send({ nope: 1 }).expect(400);
+      await t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send({ title: '\t\t\t\t' }).expect(400);
       await submit(id).expect(200);
       const res = await t.http
         .patch(`/api/bids/${id}`)

@@ -19,7 +19,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IsCalendarDate, IsOdsCode, IsPageNumber } from '@custodian/core';
+import { IsCalendarDate, IsOdsCode, IsPageNumber, IsPlainText } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis } from './bid-rules';
@@ -144,9 +144,20 @@ export class CreateBidDto {
   @IsString()
   @MinLength(3)
   @MaxLength(200)
+  @IsPlainText(3)
   title!: string;
-  @ApiProperty() @IsString() @MinLength(10) @MaxLength(20_000) purpose!: string;
-  @ApiProperty() @IsString() @MinLength(10) @MaxLength(20_000) publicBenefit!: string;
+  @ApiProperty()
+  @IsString()
+  @MinLength(10)
+  @MaxLength(20_000)
+  @IsPlainText(10, { multiline: true })
+  purpose!: string;
+  @ApiProperty()
+  @IsString()
+  @MinLength(10)
+  @MaxLength(20_000)
+  @IsPlainText(10, { multiline: true })
+  publicBenefit!: string;
   @ApiProperty({ enum: LEGAL_BASES }) @IsIn(LEGAL_BASES) legalBasis!: LegalBasis;
   @ApiPropertyOptional({
     example: 'CAG 7-07(a)/2013',

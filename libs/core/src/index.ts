@@ -36,6 +36,8 @@ export {
   isOdsCode,
   IsOmittable,
   IsPageNumber,
+  IsPlainText,
+  isPlainText,
   IsPostcode,
   ODS_CODE,
 } from './validation';

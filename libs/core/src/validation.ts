@@ -95,3 +95,34 @@ export const IsInstant = simple(
   isInstant,
   `must be a real date YYYY-MM-DD or date-time (YYYY-MM-DDThh:mm:ssZ or ±hh:mm) between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
 );
+
+/** Characters that change the direction text is shown in (a title "Statins \u202egnp.exe"). */
+const TEXT_DIRECTION = /[\u202A-\u202E\u2066-\u2069]/;
+/** Control characters; in multi-line text, all but tab, line feed and carriage return. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// eslint-disable-next-line no-control-regex -- as above
+const CONTROL_MULTILINE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+/** What does not show: white space, zero-width characters and the byte-order mark. */
+const INVISIBLE = /[\s\u200B-\u200D\u2060\uFEFF\u00AD]/gu;
+
+/** Whether `value` is text a person can read: at least `min` visible characters, no controls. */
+export function isPlainText(value: unknown, min: number, multiline: boolean): boolean {
+  if (typeof value !== 'string') return false;
+  if (TEXT_DIRECTION.test(value) || (multiline ? CONTROL_MULTILINE : CONTROL).test(value)) return false;
+  return [...value.replace(INVISIBLE, '')].length >= min;
+}
+
+/**
+ * Free text people read (a bid's title, purpose, public benefit — shown to the panel and on the
+ * public register): at least `min` visible characters (spaces, tabs and zero-width characters do
+ * not count: a title of spaces was stored as "" and could be submitted; an outsider's probe,
+ * 2026-12-06), and no control or text-direction characters (which make a register line read
+ * otherwise than it is).
+ */
+export const IsPlainText = (min: number, opts: { multiline?: boolean } = {}, options?: ValidationOptions) =>
+  simple(
+    'isPlainText',
+    (v) => isPlainText(v, min, opts.multiline === true),
+    `must hold at least ${min} visible characters${opts.multiline ? '' : ' on one line'}, with no control or text-direction characters`,
+  )(options);

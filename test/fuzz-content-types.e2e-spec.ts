@@ -129,6 +129,39 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
     }
   });
 
+  it('without credentials a route that needs them is 401 whatever the body; no such route is 404 whatever the body (probe, 2026-12-06)', async () => {
+    // Before: a bad body without a token was 400 (INVALID_JSON, JSON_NOT_OBJECT) or 415.
+    for (const [type, body] of [
+      ['application/json', '{bad'],
+      ['application/json', '[]'],
+      ['text/plain', 'hello'],
+      ['application/x-ndjson', '{}\n'],
+    ])
+      for (const path of ['/api/bids', '/api/practices/A81001/extracts', '/api/sources/hes'])
+        expect(await send('POST', path, { 'content-type': type }, body), `${type} ${path}`).toMatchObject({
+          status: 401,
+          body: { statusCode: 401, code: 'UNAUTHENTICATED' },
+        });
+    // Public routes still read their body first: a bad login body is a bad body.
+    expect(
+      await send('POST', '/api/auth/login', { 'content-type': 'application/json' }, '{bad'),
+    ).toMatchObject({
+      status: 400,
+    });
+    // No such route, or not this method: 404 (before: 415 for a text body).
+    const researcher = sessions.get('researcher')!;
+    for (const [method, path, type] of [
+      ['PUT', '/api/nothing-here', 'text/csv'],
+      ['DELETE', '/api/bids/8d3b7f2e-7a0e-4c8e-9a51-2f1d0c6b9e11', 'text/csv'],
+      ['PUT', '/api/practices/A81001/extracts', 'application/x-ndjson'],
+    ])
+      expect(
+        await send(method, path, { ...researcher, 'content-type': type }, 'a,b\n'),
+        `${method} ${path}`,
+      ).toMatchObject({ status: 404 });
+    await healthy();
+  });
+
   it('a compressed body is 415, an empty JSON body is no body, and malformed HTTP or URLs get the error contract (probe, 2026-12-06)', async () => {
     const researcher = sessions.get('researcher')!;
     // Content-Encoding: before, a plain body declared deflate or br was parsed as if it were plain.
@@ -209,10 +242,13 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
     await healthy();
   });
 
-  it('JSON that is not an object (array, string, number, null) is a 400 before any guard', async () => {
+  it('JSON that is not an object (array, string, number, null) is a 400 before any guard but authentication', async () => {
     for (const text of ['[1,2]', '"x"', '3', 'null', 'true']) {
-      for (const path of ['/api/auth/refresh', '/api/organisations']) {
-        const res = await send('POST', path, { 'content-type': 'application/json' }, text);
+      for (const [path, auth] of [
+        ['/api/auth/refresh', {}],
+        ['/api/organisations', sessions.get('admin')!],
+      ] as const) {
+        const res = await send('POST', path, { ...auth, 'content-type': 'application/json' }, text);
         expect(res, `${text} ${path}`).toMatchObject({
           status: 400,
           body: { statusCode: 400, code: 'JSON_NOT_OBJECT' },
@@ -280,7 +316,11 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
           const res = await send(route.method, concrete(route.path), headers, body);
           seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
           expect(res.status, `${key} ${type} ${String(body).slice(0, 40)}`).toBeLessThan(500);
-          if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) && type) {
+          // Without credentials a route that needs them answers 401 before its body is read (SPEC §7).
+          const anonymous = !signedIn && allowed !== 'public';
+          if (anonymous && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method))
+            expect(res.status, `${key} without credentials`).toBe(401);
+          else if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) && type) {
             const bare = type.split(';')[0].trim().toLowerCase();
             const own = UPLOADS[key] ?? 'application/json';
             if (bare !== own) expect(res.status, `${key} ${type}`).toBe(415);

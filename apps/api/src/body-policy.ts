@@ -1,12 +1,15 @@
 import { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AUTH_ERRORS } from '@custodian/auth';
 import {
   CORE_ERRORS,
   BodyTooSlowError,
   DomainError,
   mediaType,
+  type PublicRouteConfig,
   type StreamedBodyConfig,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
 } from '@custodian/core';
 
@@ -23,6 +26,12 @@ export interface BodyRateOptions {
 /** The upload route's declared content type (`@StreamedBody`), if this is an upload route. */
 export function streamedType(req: FastifyRequest): string | undefined {
   return (req.routeOptions.config as StreamedBodyConfig | undefined)?.streamedBody;
+}
+
+/** The upload route's content types, as a 415 names them ("application/x-ndjson or …"). */
+function acceptedTypes(req: FastifyRequest): string {
+  const config = req.routeOptions.config as StreamedBodyConfig | undefined;
+  return [config?.streamedBody, ...(config?.streamedAliases ?? [])].filter(Boolean).join(' or ');
 }
 
 /** Whether `type` is the upload route's declared content type or one of its aliases. */
@@ -152,6 +161,17 @@ function lingerThenClose(req: FastifyRequest, socket: Socket): void {
 export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
   fastify.addHook('preParsing', (req, reply, payload, done) => {
     if (!BODY_METHODS.has(req.method)) return done(null, payload);
+    // No such route (or not this method): the 404 handler answers, whatever the body is.
+    if (req.is404) return done(null, payload);
+    // No credentials for a route that needs them: 401 before the body is looked at (an outsider's
+    // probe, 2026-12-06: a bad body without a token was 400 or 415, contrary to SPEC §7). Whether a
+    // token is good is the guard's to say.
+    if (
+      (req.routeOptions.url ?? '').startsWith('/api/') &&
+      !(req.routeOptions.config as PublicRouteConfig | undefined)?.publicRoute &&
+      !req.headers.authorization
+    )
+      return done(new UnauthorizedError(AUTH_ERRORS.UNAUTHENTICATED, 'Authentication required'), undefined);
     // A compressed body is not read as if it were plain (a `deflate` body was parsed as JSON): no
     // route takes one (RFC 9110 §15.5.16: 415 for a content coding the resource does not accept).
     const coding = String(req.headers['content-encoding'] ?? '')
@@ -170,7 +190,7 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
     const streamed = streamedType(req);
     const url = req.routeOptions.url ?? '';
     if (streamed !== undefined) {
-      if (!takesType(req, type)) return done(new UnsupportedMediaTypeError(streamed), undefined);
+      if (!takesType(req, type)) return done(new UnsupportedMediaTypeError(acceptedTypes(req)), undefined);
     } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
       return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
     if (!hasBody(req)) return done(null, payload);
@@ -219,9 +239,13 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
  */
 export function registerStreamedParser(fastify: FastifyInstance, types: string[]): void {
   fastify.addContentTypeParser(types, (req, payload, done) => {
+    if (req.is404) return done(null, payload);
     const streamed = streamedType(req);
     if (streamed === undefined || !takesType(req, mediaType(req.headers['content-type'])))
-      return done(new UnsupportedMediaTypeError(streamed ?? 'application/json (an object)'), undefined);
+      return done(
+        new UnsupportedMediaTypeError(streamed ? acceptedTypes(req) : 'application/json (an object)'),
+        undefined,
+      );
     done(null, payload);
   });
 }

@@ -3,8 +3,39 @@ import type { IncomingMessage } from 'node:http';
 import { clientRequestId, internalClientIp } from './logger';
 
 export const IS_PUBLIC = 'custodian:public';
-/** The only way out of the global authentication and authorisation guards. */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/** Nest's key for a route's Fastify config (`@nestjs/platform-fastify` `RouteConfig`). */
+const FASTIFY_ROUTE_CONFIG = '__fastify_route_config__';
+
+/**
+ * Adds to a route's Fastify config (what `req.routeOptions.config` holds), keeping what other
+ * decorators put there (Nest's `RouteConfig` replaces it whole).
+ */
+export function RouteFlags(flags: Record<string, unknown>): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    const handler = descriptor.value as object;
+    const before = (Reflect.getMetadata(FASTIFY_ROUTE_CONFIG, handler) as object | undefined) ?? {};
+    Reflect.defineMetadata(FASTIFY_ROUTE_CONFIG, { ...before, ...flags }, handler);
+    return descriptor;
+  };
+}
+
+/** What a public API route says in its Fastify config, for the body policy (before any guard). */
+export interface PublicRouteConfig {
+  publicRoute?: boolean;
+}
+
+/**
+ * The only way out of the global authentication and authorisation guards. On a route it is also a
+ * flag the body policy reads: a request without credentials to any other API route is answered 401
+ * before its body is looked at (SPEC §7: unauthenticated → 401, not 400 or 415).
+ */
+export const Public =
+  () =>
+  (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    SetMetadata(IS_PUBLIC, true)(target, key!, descriptor!);
+    if (descriptor && key !== undefined)
+      RouteFlags({ publicRoute: true } satisfies PublicRouteConfig)(target, key, descriptor);
+  };
 
 export type Role =
   'admin' | 'data_manager' | 'practice' | 'researcher' | 'panel_member' | 'release_officer' | 'auditor';

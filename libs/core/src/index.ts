@@ -5,6 +5,7 @@ export {
   IS_PUBLIC,
   type Principal,
   Public,
+  type PublicRouteConfig,
   ReqMeta,
   type RequestMeta,
   requestMeta,

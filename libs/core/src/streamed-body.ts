@@ -1,6 +1,6 @@
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiConsumes, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { RouteFlags } from './decorators';
 import { UploadSlotInterceptor } from './upload-slots';
 
 /** What an upload route declares in its Fastify route config (`req.routeOptions.config`). */
@@ -20,7 +20,7 @@ export interface StreamedBodyConfig {
  */
 export const StreamedBody = (contentType: string, ...aliases: string[]) =>
   applyDecorators(
-    RouteConfig({ streamedBody: contentType, streamedAliases: aliases } satisfies StreamedBodyConfig),
+    RouteFlags({ streamedBody: contentType, streamedAliases: aliases } satisfies StreamedBodyConfig),
     ApiConsumes(contentType, ...aliases),
     UseInterceptors(UploadSlotInterceptor),
     ApiTooManyRequestsResponse({ description: 'TOO_MANY_UPLOADS: too many uploads in flight' }),

@@ -400,6 +400,12 @@ describe('bids and governance', () => {
       expect(p2.items).toHaveLength(2);
       expect(p1.total).toBe(first.total);
       expect(new Set([...p1.items, ...p2.items].map((x: { id: string }) => x.id)).size).toBe(4);
+      // Decimal digits only (an outsider's probe: page=0x10 was read as page 16).
+      for (const q of ['page=0x10', 'page=1e1', 'limit=0x2', 'limit=2.0', 'page=%201'])
+        expect((await t.http.get(`/api/bids?${q}`).set(researcherA.auth)).body, q).toMatchObject({
+          statusCode: 400,
+          code: 'VALIDATION_FAILED',
+        });
     });
   });
 

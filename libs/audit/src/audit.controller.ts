@@ -1,8 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { Can, IsInstant, IsPageNumber } from '@custodian/core';
+import { DecimalInt, Can, IsInstant, IsPageNumber } from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -33,7 +32,7 @@ export class AuditQueryDto {
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 500 })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(500)

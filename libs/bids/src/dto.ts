@@ -19,7 +19,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { IsCalendarDate, IsOdsCode, IsPageNumber, IsPlainText } from '@custodian/core';
+import { DecimalInt, IsCalendarDate, IsOdsCode, IsPageNumber, IsPlainText } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis } from './bid-rules';
@@ -199,7 +199,7 @@ export class ListBidsQueryDto {
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 200 })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(200)

@@ -30,6 +30,7 @@ export { CALENDAR_YEARS, isCalendarDate, isInstant } from './calendar';
 export { normalisePostcode, POSTCODE } from './postcode';
 export {
   assertPageInRange,
+  DecimalInt,
   IsCalendarDate,
   IsInstant,
   IsNhsNumber,

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   IsInt,
   IsOptional,
@@ -72,12 +72,22 @@ export function assertPageInRange(page: number, limit: number, total: number): v
     );
 }
 
+/**
+ * A whole number in a query string, written in decimal digits only: `Number()` also read `0x10` as
+ * 16, `1e3` as 1000 and ` 5 ` as 5 (an outsider's probe, 2026-12-06). Anything else stays a string,
+ * which `@IsInt()` then refuses.
+ */
+export const DecimalInt = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value,
+  );
+
 /** The `page` query parameter of every paged route: a whole number from 1 to MAX_PAGE. */
 export const IsPageNumber = () =>
   applyDecorators(
     ApiPropertyOptional({ default: 1, minimum: 1, maximum: MAX_PAGE }),
     IsOptional(),
-    Type(() => Number),
+    DecimalInt(),
     IsInt(),
     Min(1),
     Max(MAX_PAGE),

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsPageNumber } from '@custodian/core';
+import { DecimalInt, IsPageNumber } from '@custodian/core';
 import { NOTIFICATION_STATES, type NotificationState } from './notification.entity';
 import { NOTIFICATION_KINDS } from './templates';
 
@@ -9,7 +9,7 @@ export class ListNotificationsQueryDto {
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 20, maximum: 100 })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(100)

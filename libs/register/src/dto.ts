@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { IsCalendarDate, IsPageNumber } from '@custodian/core';
+import { DecimalInt, IsCalendarDate, IsPageNumber } from '@custodian/core';
 import { LEGAL_BASES, type LegalBasis } from '@custodian/bids';
 import { TIERS, type Tier } from '@custodian/catalog';
 
@@ -101,7 +100,7 @@ export class RegisterPageQueryDto {
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 500 })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(500)
@@ -115,14 +114,14 @@ export class AuditHashesQueryDto {
     description: 'Position in the audit chain (1 = first entry)',
   })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(Number.MAX_SAFE_INTEGER)
   from: number = 1;
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
   @IsOptional()
-  @Type(() => Number)
+  @DecimalInt()
   @IsInt()
   @Min(1)
   @Max(1000)

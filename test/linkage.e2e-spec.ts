@@ -473,13 +473,22 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       .send(toCsv(SOCIAL_HEADER, []))
       .expect(400);
     expect(socialHeaderToHes.body.code).toBe('CSV_HEADER_INVALID');
-    const shortHeader = await upload('hes', 'EPIKEY,NEWNHSNO\n', 400);
-    expect(shortHeader.code).toBe('CSV_HEADER_INVALID');
+    // Every header error names the header expected (an outsider's probe: a short header's did not).
+    const shortHeader = await upload('hes', 'EPIKEY,NEWNHSNO\n1,2\n', 400);
+    expect(shortHeader).toMatchObject({ code: 'CSV_HEADER_INVALID', details: { expected: HES_HEADER } });
     const empty = await upload('hes', '', 400);
     expect(empty.code).toBe('CSV_HEADER_INVALID');
-    // A BOM and lower case are tolerated.
-    await upload('hes', `\uFEFF${HES_HEADER.join(',').toLowerCase()}\n`);
     const n = nhsNumber(520000001);
+    // A header and no rows records no load (it recorded an empty one each time).
+    const loadsBefore = await loads();
+    const headerOnly = await upload('hes', `${HES_HEADER.join(',')}\n`, 400);
+    expect(headerOnly).toMatchObject({ code: 'SOURCE_LOAD_EMPTY' });
+    expect(await loads()).toBe(loadsBefore);
+    // A BOM and lower case are tolerated.
+    await upload(
+      'hes',
+      `\uFEFF${HES_HEADER.join(',').toLowerCase()}\nB1,${n},1970-01-01,1,LS1 1AA,2013-01-01,I10,,RR8\n`,
+    );
     const malformed = await t.http
       .post('/api/sources/hes')
       .set(dm)

@@ -77,6 +77,7 @@ export const ERROR_CODES = [
   // Objections.
   'OBJECTION_NOT_FOUND',
   // Secondary sources.
+  'SOURCE_LOAD_EMPTY',
   'SOURCE_LOAD_NOT_FOUND',
   'CSV_HEADER_INVALID',
   'CSV_MALFORMED',

@@ -31,5 +31,6 @@ export class CsvMalformedError extends ValidationError {
  * ERROR_CODES (libs/core/src/error-codes.ts, the OpenAPI enum); test/error-codes.e2e-spec.ts checks.
  */
 export const LINKAGE_ERRORS = {
+  SOURCE_LOAD_EMPTY: 'SOURCE_LOAD_EMPTY',
   SOURCE_LOAD_NOT_FOUND: 'SOURCE_LOAD_NOT_FOUND',
 } as const;

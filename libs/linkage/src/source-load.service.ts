@@ -6,7 +6,14 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { NotificationsService } from '@custodian/notifications';
-import { NotFoundError, Principal, RequestMeta, SpooledBody, spoolBody } from '@custodian/core';
+import {
+  NotFoundError,
+  Principal,
+  RequestMeta,
+  SpooledBody,
+  spoolBody,
+  ValidationError,
+} from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
@@ -97,7 +104,7 @@ export class SourceLoadService {
       await exec(
         `CREATE TEMP TABLE source_stage_raw (row_no bigint GENERATED ALWAYS AS IDENTITY, ${RAW_COLUMNS.map((c) => `${c} text`).join(', ')}) ON COMMIT DROP`,
       );
-      await this.copyIn(client, spooled.open());
+      await this.copyIn(client, spooled.open(), format.columns);
 
       const [header] = await exec(`SELECT ${RAW_COLUMNS.join(', ')} FROM source_stage_raw WHERE row_no = 1`);
       if (!header) throw new CsvHeaderInvalidError(format.columns, 'The file is empty');
@@ -110,6 +117,14 @@ export class SourceLoadService {
       if (got.join(',') !== format.columns.join(','))
         throw new CsvHeaderInvalidError(format.columns, 'The header does not match');
 
+      // A header and no rows: no load is recorded (a careless client's retries filled the list of
+      // loads with empty ones; an outsider's probe, 2026-12-06), as an empty extract is refused.
+      const [{ any }] = await exec(`SELECT EXISTS (SELECT 1 FROM source_stage_raw WHERE row_no > 1) AS any`);
+      if (!any)
+        throw new ValidationError(
+          LINKAGE_ERRORS.SOURCE_LOAD_EMPTY,
+          'The file has a header and no rows: nothing is stored',
+        );
       await exec(`CREATE TEMP TABLE source_stage ON COMMIT DROP AS ${format.stageSql}`);
       await exec(`ANALYZE source_stage`);
       const [{ id }] = await exec(
@@ -199,7 +214,11 @@ export class SourceLoadService {
   }
 
   /** COPY the body verbatim; a structurally broken file (field count, quoting, encoding) is refused whole. */
-  private async copyIn(client: PoolClient, body: NodeJS.ReadableStream): Promise<void> {
+  private async copyIn(
+    client: PoolClient,
+    body: NodeJS.ReadableStream,
+    columns: readonly string[],
+  ): Promise<void> {
     const copy = client.query(
       copyFrom(
         `COPY source_stage_raw (${RAW_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')`,
@@ -212,7 +231,7 @@ export class SourceLoadService {
       // The error's context quotes the offending line (patient data): keep only its line number.
       const line = Number(/line (\d+)/.exec(err.where ?? '')?.[1]);
       if (err.code === '22P04' || err.code === '22021' || err.code === '22P05') {
-        if (line === 1) throw new CsvHeaderInvalidError(null, 'The header does not match');
+        if (line === 1) throw new CsvHeaderInvalidError(columns, 'The header does not match');
         throw new CsvMalformedError(Number.isFinite(line) ? line - 1 : null);
       }
       throw e;

@@ -226,14 +226,24 @@ describe('bids and governance', () => {
       ['a public benefit of tabs and newlines', { publicBenefit: '\t\n'.repeat(8) }, 'VALIDATION_FAILED'],
       ['a purpose with a control character', { purpose: 'Ten visible letters\u0007' }, 'VALIDATION_FAILED'],
       [
+        'a dimension twice',
+        { requestedTier: 'aggregate', legalBasis: 'none', aggregation: { dimensions: ['sex', 'sex'] } },
+        'VALIDATION_FAILED',
+        /^aggregation\.dimensions must not list a value twice$/,
+      ],
+      [
         'a recipient who is not a researcher of the organisation',
         { recipients: ['00000000-0000-4000-8000-000000000000'] },
         'INVALID_RECIPIENTS',
       ],
-    ])('refuses %s with 400', async (_what, over, code) => {
-      const res = await t.http.post('/api/bids').set(researcherA.auth).send(bidBody(over)).expect(400);
-      expect(res.body).toMatchObject({ statusCode: 400, code });
-    });
+    ] as [string, Record<string, unknown>, string, RegExp?][])(
+      'refuses %s with 400',
+      async (_what, over, code, message) => {
+        const res = await t.http.post('/api/bids').set(researcherA.auth).send(bidBody(over)).expect(400);
+        expect(res.body).toMatchObject({ statusCode: 400, code });
+        if (message) expect(res.body.message).toMatch(message);
+      },
+    );
 
     it('accepts exactly the tier and legal basis pairs of SPEC §4 (all 20 combinations)', async () => {
       const tiers = ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'];

@@ -40,7 +40,7 @@ export class DatasetRequestDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
-  @ArrayUnique()
+  @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @IsString({ each: true })
   @MaxLength(40, { each: true })
   fields!: string[];
@@ -51,7 +51,7 @@ export class CohortDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10_000)
-  @ArrayUnique()
+  @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @IsOdsCode({ each: true })
   practices?: string[];
   @ApiPropertyOptional({
@@ -62,7 +62,7 @@ export class CohortDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(200)
-  @ArrayUnique()
+  @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @Matches(/^[A-Z]{1,2}$/, { each: true, message: 'postcodeAreas must be postcode areas such as LS' })
   postcodeAreas?: string[];
   @ApiPropertyOptional({
@@ -73,7 +73,7 @@ export class CohortDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(10_000)
-  @ArrayUnique()
+  @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @Matches(/^[A-Za-z0-9.]{1,20}$/, { each: true, message: 'conditionCodes must be clinical codes' })
   conditionCodes?: string[];
   @ApiPropertyOptional({ example: '2010-01-01' })
@@ -93,7 +93,7 @@ export class AggregationDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(6)
-  @ArrayUnique()
+  @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @IsString({ each: true })
   dimensions!: string[];
 }
@@ -131,7 +131,7 @@ export const DurationMonthsRule = () => applyDecorators(Max(36), Min(1), IsInt()
 export const RecipientsRule = () =>
   applyDecorators(
     IsUUID('all', { each: true }),
-    ArrayUnique(),
+    ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` }),
     ArrayMaxSize(50),
     ArrayMinSize(1),
     IsArray(),

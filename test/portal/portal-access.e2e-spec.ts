@@ -307,6 +307,17 @@ describe('portal access', () => {
     expect(res.text).not.toContain('Asthma by area');
   });
 
+  it("an address nothing answers is a page, not the API's JSON; the API keeps its JSON (a walk-through, 2026-12-06)", async () => {
+    for (const path of ['/nope', '/requests/', '/requests/x/y/z']) {
+      const res = await t.http.get(path).set('accept', 'text/html');
+      expect(res.status, path).toBe(404);
+      expect(res.headers['content-type'], path).toMatch(/^text\/html/);
+      expect(res.text, path).toContain('<h1>Page not found</h1>');
+    }
+    const api = await t.http.get('/api/nope').expect(404);
+    expect(api.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+  });
+
   it('only sends people to same-site pages after sign-in (no open redirect)', async () => {
     const user = await t.factory.user({ roles: ['panel_member'] });
     const page = await t.http.get('/sign-in?next=//evil.example/x').expect(200);

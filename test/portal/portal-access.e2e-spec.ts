@@ -308,12 +308,17 @@ describe('portal access', () => {
   });
 
   it("an address nothing answers is a page, not the API's JSON; the API keeps its JSON (a walk-through, 2026-12-06)", async () => {
-    for (const path of ['/nope', '/requests/', '/requests/x/y/z']) {
-      const res = await t.http.get(path).set('accept', 'text/html');
-      expect(res.status, path).toBe(404);
-      expect(res.headers['content-type'], path).toMatch(/^text\/html/);
-      expect(res.text, path).toContain('<h1>Page not found</h1>');
-    }
+    const user = await t.factory.user({ roles: ['researcher'] });
+    const signedIn = await signIn(user.email);
+    for (const cookie of [undefined, signedIn.cookie])
+      for (const path of ['/nope', '/requests/', '/requests/x/y/z']) {
+        const req = t.http.get(path).set('accept', 'text/html');
+        const res = cookie ? await req.set('cookie', cookie) : await req;
+        expect(res.status, path).toBe(404);
+        expect(res.headers['content-type'], path).toMatch(/^text\/html/);
+        expect(res.text, path).toContain('Page not found');
+        expect(res.text, path).not.toContain('"code"');
+      }
     const api = await t.http.get('/api/nope').expect(404);
     expect(api.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
   });

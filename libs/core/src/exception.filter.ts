@@ -155,29 +155,6 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     if (exception instanceof TooManyRequestsError)
       reply.header('retry-after', String(exception.retryAfterSeconds));
     if (body.code === 'TRANSIENT_CONFLICT') reply.header('retry-after', '1');
-    // An address outside the API that nothing answers (a mistyped portal link, `/requests/`): a page,
-    // not the API's JSON (a walk-through of the portal, 2026-12-06). Portal routes that exist render
-    // their own errors (PortalExceptionFilter).
-    const req = host.switchToHttp().getRequest<{ url?: string; method?: string }>();
-    const path = String(req?.url ?? '');
-    if (
-      body.statusCode === 404 &&
-      !/^\/api(\/|$|\?)/.test(path) &&
-      ['GET', 'HEAD'].includes(req?.method ?? '')
-    ) {
-      reply.status(404).header('content-type', 'text/html; charset=utf-8').send(PAGE_NOT_FOUND);
-      return;
-    }
     reply.status(body.statusCode ?? HttpStatus.INTERNAL_SERVER_ERROR).send(body);
   }
 }
-
-const PAGE_NOT_FOUND = `<!DOCTYPE html>
-<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Page not found – Custodian</title>
-<link rel="stylesheet" href="/assets/nhsuk/nhsuk-frontend.min.css"><link rel="stylesheet" href="/assets/portal/portal.css"></head>
-<body><div class="nhsuk-width-container"><main class="nhsuk-main-wrapper" id="main-content">
-<h1>Page not found</h1>
-<p>If you typed the web address, check it is correct. If you pasted it, check you copied the whole address.</p>
-<p><a href="/">Go to the home page</a></p></main></div></body></html>
-`;

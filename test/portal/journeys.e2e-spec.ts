@@ -113,7 +113,7 @@ describe('portal journeys in a real browser', () => {
     await page.getByLabel('Public benefit').fill('Evidence for prescribing guidance on stroke prevention.');
     await page.locator('input[name="requestedTier"][value="pseudonymised"]').check();
     await page.locator('input[name="legalBasis"][value="s251"]').check();
-    await page.getByLabel('Legal basis reference (optional)').fill('CAG 7-07(a)/2013');
+    await page.getByLabel('Legal basis reference', { exact: true }).fill('CAG 7-07(a)/2013');
     for (const f of ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'])
       await page.locator(`input[name="fields_gp"][value="${f}"]`).check();
     await page.getByLabel('Postcode areas (optional)').fill('LS');

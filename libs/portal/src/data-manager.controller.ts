@@ -22,7 +22,7 @@ export const LINKAGE_STEPS: { step: string; text: string }[] = [
   },
   {
     step: '7',
-    text: 'Sex and date of birth without the postcode: not used to link here, because it was wrong about half the time (docs/LINKAGE.md), so always 0.',
+    text: 'As step 6 with the day and month of the date of birth swapped (the rule of sex and date of birth alone, without the postcode, linked the wrong person about half the time, so it is not used).',
   },
   { step: '8', text: 'The NHS number alone agrees.' },
 ];

@@ -42,6 +42,15 @@ describe('the exclusion report in words', () => {
     expect(exclusionReport(r, 'consent')[1]!.why).toMatch(/consent overrides/);
     expect(exclusionReport(r, 'statutory')[1]!.why).toMatch(/sets objections aside/);
     expect(exclusionReport(release({}))).toEqual([]);
+    // The aggregate tier counts Type 2 objectors whatever the legal basis (SPEC §5): the basis is
+    // not why (a walk-through, 2026-12-06: "The legal basis sets objections aside" under basis none).
+    const agg = release({
+      tier: 'aggregate',
+      excluded: { persons: {}, rows: {}, type2ObjectorsIncluded: 12 },
+    });
+    expect(exclusionReport(agg, 'none')[0]!.why).toMatch(
+      /^Aggregate counts after disclosure control identify no one/,
+    );
   });
 });
 

@@ -187,6 +187,7 @@ export interface ExclusionLine {
  * lines, persons and rows kept apart: "Patients with a Type 2 objection: 10 people, 116 GP records".
  */
 export function exclusionReport(r: Release, legalBasis?: string): ExclusionLine[] {
+  const aggregate = r.tier === 'aggregate';
   const x = (r.excluded ?? {}) as {
     persons?: Record<string, number>;
     rows?: Record<string, Record<string, number>>;
@@ -224,8 +225,9 @@ export function exclusionReport(r: Release, legalBasis?: string): ExclusionLine[
     lines.push({
       title: 'Patients with a Type 2 objection who are included',
       text: `Patients with a Type 2 objection who are included: ${plural(included, 'person', 'people')}`,
-      why:
-        legalBasis === 'consent'
+      why: aggregate
+        ? 'Aggregate counts after disclosure control identify no one, so a Type 2 objection does not remove a person from them (SPEC §5); Type 1 objectors are counted nowhere.'
+        : legalBasis === 'consent'
           ? 'They are in the consenting cohort: their consent overrides the objection.'
           : 'The legal basis sets objections aside; the public register says so, and why.',
     });

@@ -134,7 +134,7 @@ export class ExtractsService implements OnModuleDestroy {
       if (!any && stats.rejected.total === 0 && stats.unsupported === 0)
         throw new DomainError(
           PRACTICES_ERRORS.EXTRACT_EMPTY,
-          'The extract holds no FHIR resources (an empty body, or blank lines only): nothing is stored',
+          'The extract holds no FHIR resources (an empty body, or blank lines only)',
           400,
         );
       const t1 = performance.now();

@@ -610,10 +610,20 @@ describe('bids and governance', () => {
 
     it('mixed votes → returned, and the bid can be edited and resubmitted for a new round', async () => {
       const id = await inReview();
-      await vote(id, panel[0], { decision: 'approve' }).expect(201);
+      await vote(id, panel[0], { decision: 'approve', conditions: ['Annual report'] }).expect(201);
       await vote(id, panel[1], { decision: 'reject' }).expect(201);
-      const r = await vote(id, panel[2], { decision: 'return' }).expect(201);
+      const r = await vote(id, panel[2], {
+        decision: 'return',
+        conditions: ['Narrow the cohort to adults', 'Say how long the data is kept'],
+      }).expect(201);
       expect(r.body.bidState).toBe('returned');
+      // The applicant reads what the returning members asked for (a walk-through: it was dropped),
+      // not who asked, and not an approving member's conditions.
+      const events = (await t.http.get(`/api/bids/${id}/events`).set(researcherA.auth).expect(200)).body;
+      const returned = (events.items ?? events).find((e: { action: string }) => e.action === 'decide_return');
+      expect(returned.remarks).toBe(
+        'Returned by the panel for changes:\n- Narrow the cohort to adults\n- Say how long the data is kept',
+      );
       await t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send({ durationMonths: 6 }).expect(200);
       await submit(id).expect(200);
       await screen(id).expect(200);

@@ -58,7 +58,7 @@ export class PanelService {
           quorum,
           bid.requestedTier,
         );
-        await this.apply(tx, user, bid, outcome, meta);
+        await this.apply(tx, user, bid, outcome, counted, meta);
         return {
           voteId: vote.id,
           decision: vote.decision,
@@ -134,6 +134,7 @@ export class PanelService {
     user: Principal,
     bid: Bid,
     outcome: PanelOutcome,
+    counted: BidVote[],
     meta?: RequestMeta,
   ): Promise<void> {
     if (outcome.outcome === 'approved') {
@@ -154,9 +155,17 @@ export class PanelService {
         set: { decidedAt: new Date() },
       });
     } else if (outcome.outcome === 'returned') {
+      // What the members who returned it asked for (their vote's conditions) is what the applicant
+      // must change: the return's remarks, which the applicant reads (a walk-through, 2026-12-06:
+      // the texts were dropped and the applicant never heard why). Not who asked for what.
+      const asked = [
+        ...new Set(counted.filter((v) => v.decision === 'return').flatMap((v) => v.conditions ?? [])),
+      ];
       await this.workflow.transition(tx, bid, 'decide_return', user, {
         meta,
-        remarks: 'Returned by the panel for changes',
+        remarks: asked.length
+          ? `Returned by the panel for changes:\n${asked.map((c) => `- ${c}`).join('\n')}`
+          : 'Returned by the panel for changes',
         details: { outcome: 'returned' },
         set: { decidedAt: new Date() },
       });

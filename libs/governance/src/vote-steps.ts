@@ -60,7 +60,8 @@ export async function voteTransaction<T>(
 }
 
 /**
- * The vote's row: an approval keeps `tier`, its conditions and its linkage approval; a declared
+ * The vote's row: an approval keeps `tier`, its conditions and its linkage approval; a return keeps
+ * its conditions as what the applicant is asked to change (the return's remarks); a declared
  * conflict of interest recuses the voter.
  */
 export function saveVote(
@@ -78,7 +79,7 @@ export function saveVote(
       voterId: user.id,
       decision: dto.decision,
       tier: approve ? at.tier : null,
-      conditions: approve ? (dto.conditions ?? []) : [],
+      conditions: approve || dto.decision === 'return' ? (dto.conditions ?? []) : [],
       conflictOfInterest: dto.conflictOfInterest,
       approveLinkage: approve && dto.approveLinkage === true,
       interests: dto.interests ?? null,

@@ -236,6 +236,20 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(shown.text).toMatch(/<span class="nhsuk-error-message" id="file-error">/);
     expect(shown.text).toMatch(/aria-describedby="file-hint file-error"/);
     expect(shown.text).toMatch(/[.] Nothing from it was stored[.]/);
+    expect(shown.text).toContain('href="#file"');
+    // The social-care form's error is the social-care field's: the summary links there, the message
+    // sits by it, and the HES field is untouched (a walk-through, 2026-12-06: both went to #file).
+    const wrongSocial = await t.http
+      .post('/data-loads/social-care')
+      .set('cookie', session.cookie)
+      .field('_csrf', session.csrf)
+      .attach('file', Buffer.from('A,B\n1,2\n'), { filename: 'x.csv', contentType: 'text/csv' });
+    expect(wrongSocial.status).toBe(303);
+    keep(session, wrongSocial);
+    const social = await t.http.get('/data-loads').set('cookie', session.cookie).expect(200);
+    expect(social.text).toContain('href="#social-care-file"');
+    expect(social.text).toMatch(/id="social-care-file-error"/);
+    expect(social.text).not.toMatch(/id="file-error"/);
   });
 
   it('admin: creates an organisation, a user with several roles, moves a practice; disabling asks first', async () => {

@@ -33,8 +33,8 @@ export const SOURCE_TITLES: Record<string, string> = {
 };
 
 const UPLOADS = {
-  hes: { api: '/api/sources/hes', label: 'HES file' },
-  'social-care': { api: '/api/sources/social-care', label: 'social-care file' },
+  hes: { api: '/api/sources/hes', label: 'HES file', field: 'file' },
+  'social-care': { api: '/api/sources/social-care', label: 'social-care file', field: 'social-care-file' },
 } as const;
 
 /**
@@ -92,7 +92,12 @@ export class DataManagerController {
       );
     } catch (e) {
       if (!(e instanceof NoFileChosen)) throw e;
-      uploadProblem(req, `Choose a ${UPLOADS[kind].label}`, 'Select the CSV file to load.');
+      uploadProblem(
+        req,
+        `Choose a ${UPLOADS[kind].label}`,
+        'Select the CSV file to load.',
+        UPLOADS[kind].field,
+      );
       return afterUpload(req, reply, '/data-loads');
     }
     if (res.status === 201 && res.body.id) {
@@ -104,6 +109,7 @@ export class DataManagerController {
       req,
       `The ${UPLOADS[kind].label} was not loaded`,
       `${String(res.body?.message ?? 'The file could not be taken').replace(/[.!?]?$/, '.')} Nothing from it was stored.`,
+      UPLOADS[kind].field,
     );
     return afterUpload(req, reply, '/data-loads');
   }

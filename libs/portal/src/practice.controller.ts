@@ -84,7 +84,12 @@ export class PracticeController {
       { startedOn: today },
     );
     if (res.status !== 200) {
-      uploadProblem(req, 'The awareness start was not recorded', res.body?.message ?? 'Try again later.');
+      req.portal!.session.flash = {
+        title: 'The awareness start was not recorded',
+        body: res.body?.message ?? 'Try again later.',
+        kind: 'error',
+      };
+      req.portal!.dirty = true;
       throw new PortalRedirect('/practice');
     }
     req.portal!.session.flash = {

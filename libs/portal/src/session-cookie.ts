@@ -18,7 +18,8 @@ export interface PortalSession {
     user: { id: string; email: string; roles: string[]; organisationId: string | null };
   };
   /** A one-time message shown on the next page (e.g. "Request submitted"). */
-  flash?: { title: string; body?: string; kind?: 'error' | 'warning' };
+  /** `field`: the id of the input an error is about (its error summary links there). */
+  flash?: { title: string; body?: string; kind?: 'error' | 'warning'; field?: string };
 }
 
 export const SESSION_COOKIE = 'custodian_portal';

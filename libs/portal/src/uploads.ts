@@ -50,8 +50,8 @@ export function afterUpload(req: PortalRequest, reply: FastifyReply, location: s
   reply.redirect(location, 303);
 }
 
-/** An upload the API refused: its message, kept for the upload page to show. */
-export function uploadProblem(req: PortalRequest, title: string, body: string): void {
-  req.portal!.session.flash = { title, body, kind: 'error' };
+/** An upload the API refused: its message, kept for the upload page to show, by the file input `field`. */
+export function uploadProblem(req: PortalRequest, title: string, body: string, field = 'file'): void {
+  req.portal!.session.flash = { title, body, kind: 'error', field };
   req.portal!.dirty = true;
 }

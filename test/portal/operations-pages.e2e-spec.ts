@@ -118,6 +118,9 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(junkReport.text).toContain('Nothing from the extract was stored');
     expect(junkReport.text).toContain('2 lines were refused');
     expect(junkReport.text).not.toContain('Success');
+    // … and the report does not say "the rest of the extract was" stored (a walk-through).
+    expect(junkReport.text).not.toContain('the rest of the extract was');
+    expect(junkReport.text).toContain('nothing else from the extract was');
     // The progress script asks for the next page as JSON.
     const xhr = await t.http
       .post('/practice/extracts')
@@ -212,6 +215,24 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(report.text).toMatch(/data-label="Reasons">Invalid nhs number; Invalid dob; Invalid sex</);
     const list = await t.http.get('/data-loads').set('cookie', session.cookie).expect(200);
     expect(list.text).toContain(sent.headers.location);
+    // Every row refused: not "Success" (a walk-through, 2026-12-06).
+    const allBad = await t.http
+      .post('/data-loads/hes')
+      .set('cookie', session.cookie)
+      .field('_csrf', session.csrf)
+      .attach(
+        'file',
+        Buffer.from(toCsv(HES_HEADER, [hes('E9', '1234567890', 'not-a-date', '7', 'LS6 1AB')])),
+        {
+          filename: 'hes.csv',
+          contentType: 'text/csv',
+        },
+      );
+    expect(allBad.status).toBe(303);
+    keep(session, allBad);
+    const allBadReport = await t.http.get(allBad.headers.location).set('cookie', session.cookie).expect(200);
+    expect(allBadReport.text).toContain('Nothing from the file was stored');
+    expect(allBadReport.text).not.toContain('File loaded and linked');
     // No file chosen: the page says so, nothing is loaded.
     const none = await t.http
       .post('/data-loads/social-care')

@@ -83,7 +83,7 @@ export class DataManagerController {
   private async upload(req: PortalRequest, reply: FastifyReply, kind: keyof typeof UPLOADS) {
     let res;
     try {
-      res = await forwardUpload<{ id?: string; message?: string }>(
+      res = await forwardUpload<{ id?: string; message?: string; rows?: number; rejectedCount?: number }>(
         this.guard,
         this.api,
         req,
@@ -101,7 +101,17 @@ export class DataManagerController {
       return afterUpload(req, reply, '/data-loads');
     }
     if (res.status === 201 && res.body.id) {
-      req.portal!.session.flash = { title: 'File loaded and linked' };
+      // Not "Success" when every row was refused (a walk-through, 2026-12-06).
+      const rows = Number(res.body.rows ?? 0);
+      const refused = Number(res.body.rejectedCount ?? 0);
+      req.portal!.session.flash =
+        rows > 0 && refused >= rows
+          ? {
+              title: 'Nothing from the file was stored',
+              body: `Every row was refused (${rows.toLocaleString('en-GB')}): the report below says why.`,
+              kind: 'warning',
+            }
+          : { title: 'File loaded and linked' };
       req.portal!.dirty = true;
       return afterUpload(req, reply, `/data-loads/${res.body.id}`);
     }

@@ -323,6 +323,32 @@ describe('portal access', () => {
     expect(api.body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
   });
 
+  it('a request back in review shows no decision of its last round (a walk-through, 2026-12-06)', async () => {
+    const b = await t.factory.bid('in_review');
+    const org = (await t.factory.organisation({ kind: 'public_body' })).id;
+    for (let i = 0; i < t.config.panelQuorum; i++) {
+      const member = await t.as('panel_member', { organisationId: org });
+      const v = await t.http
+        .post(`/api/bids/${b.id}/votes`)
+        .set(member.auth)
+        .send({ decision: 'return', conflictOfInterest: false, conditions: ['Narrow the cohort'] })
+        .expect(201);
+      if (v.body.bidState !== 'in_review') break;
+    }
+    const applicant = await signIn((b.researcher.user as unknown as { email: string }).email);
+    const page = async () =>
+      (await t.http.get(`/requests/${b.id}`).set('cookie', applicant.cookie).expect(200)).text;
+    expect(await page()).toContain('<h2>Decision</h2>');
+    expect(await page()).toContain('Narrow the cohort');
+    await t.http.post(`/api/bids/${b.id}/submit`).set(b.researcher.auth).expect(200);
+    await t.http
+      .post(`/api/bids/${b.id}/screen`)
+      .set(b.officer!.auth)
+      .send({ outcome: 'accept', remarks: 'complete' })
+      .expect(200);
+    expect(await page()).not.toContain('<h2>Decision</h2>');
+  });
+
   it('only sends people to same-site pages after sign-in (no open redirect)', async () => {
     const user = await t.factory.user({ roles: ['panel_member'] });
     const page = await t.http.get('/sign-in?next=//evil.example/x').expect(200);

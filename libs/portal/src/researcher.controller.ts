@@ -143,6 +143,9 @@ export class ResearcherController {
       decisionText: decision
         ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`
         : bid.state,
+      // A decision belongs to its round: once the request is back in review (resubmitted after a
+      // return) the last round's outcome is not this request's (a walk-through, 2026-12-06).
+      showDecision: Boolean(bid.decidedAt) && !['draft', 'submitted', 'in_review'].includes(bid.state),
     });
   }
 

@@ -39,10 +39,7 @@ export function createViewEnvironment(): nunjucks.Environment {
   });
   env.addFilter('date', (v: unknown) => (v ? dateFmt.format(new Date(String(v))) : ''));
   env.addFilter('datetime', (v: unknown) => (v ? `${dateTimeFmt.format(new Date(String(v)))} UTC` : ''));
-  env.addFilter('humanise', (v: unknown) => {
-    const s = String(v ?? '').replace(/_/g, ' ');
-    return s.charAt(0).toUpperCase() + s.slice(1);
-  });
+  env.addFilter('humanise', (v: unknown) => humaniseText(v));
   env.addFilter('bytes', (v: unknown) => {
     const n = Number(v);
     if (!Number.isFinite(n)) return '';
@@ -60,6 +57,33 @@ export function createViewEnvironment(): nunjucks.Environment {
 }
 
 const DATASET_SHORT_NAMES: Record<string, string> = { gp: 'GP', hes: 'HES', social_care: 'social care' };
+
+/** Words of codes as people write them ("Invalid nhs number" read as a slip; a walk-through). */
+const WORDS: Record<string, string> = {
+  nhs: 'NHS',
+  s251: 'section 251',
+  hes: 'HES',
+  gp: 'GP',
+  ods: 'ODS',
+  dob: 'date of birth',
+  icd10: 'ICD-10',
+  opcs4: 'OPCS-4',
+  snomed: 'SNOMED CT',
+  csv: 'CSV',
+  fhir: 'FHIR',
+  ons: 'ONS',
+  id: 'ID',
+};
+
+/** A code in words: `invalid_nhs_number` → "Invalid NHS number", `s251` → "Section 251". */
+export function humaniseText(v: unknown): string {
+  const s = String(v ?? '')
+    .replace(/_/g, ' ')
+    .split(' ')
+    .map((w) => WORDS[w.toLowerCase()] ?? w)
+    .join(' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 /** The colour of a bid state's tag (NHS tag colours). */
 export const STATE_TAG: Record<string, string> = {

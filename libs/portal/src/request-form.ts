@@ -93,6 +93,14 @@ export function parseRequestForm(
   const dimensions = all(body.dimensions);
   if (requestedTier === 'aggregate' && !dimensions.length)
     errors.add('dimensions', 'Select at least one dimension to count by', 'dimensions');
+  // Dimensions with a record-level tier were saved without them, silently (a walk-through,
+  // 2026-12-06): say so, and keep what was ticked for the person to change.
+  if (requestedTier && requestedTier !== 'aggregate' && dimensions.length)
+    errors.add(
+      'dimensions',
+      'Dimensions are only for the aggregate tier: untick them, or choose the aggregate tier',
+      'dimensions',
+    );
   const cohort: Record<string, unknown> = {};
   const practices = commaList(body.practices).map((p) => p.toUpperCase());
   if (practices.some((p) => !PATTERNS.odsCode.test(p)))

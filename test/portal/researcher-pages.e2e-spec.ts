@@ -226,6 +226,9 @@ describe('portal: the researcher’s journey, page by page', () => {
       .expect(200);
     expect(after.text).toMatch(/2 NHS numbers accepted/);
     expect(after.text).toMatch(/1 repeated/);
+    // The summary's cohort says so (it read "Everyone (no restriction)"; a walk-through).
+    expect(after.text).toContain('The consenting cohort: 2 NHS numbers on file.');
+    expect(after.text).not.toContain('Everyone (no restriction)');
     // The streamed upload the page's script makes (with its progress bar): text/plain, CSRF in a header.
     const streamed = await t.http
       .put(`/requests/${bid.id}/cohort`)

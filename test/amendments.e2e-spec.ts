@@ -105,6 +105,17 @@ describe('amendments', () => {
     expect(bid.body).toMatchObject({ version: 1, pendingAmendment: null });
     // Nobody screens or votes on a draft; another organisation cannot submit it.
     expect((await screen(bidId, created.body.version, 'accept')).status).toBe(404);
+    // Version 1 (the request as approved, which reviewers can read) is no amendment to screen or
+    // vote on: 409, as an illegal transition (it was 404; an outsider's probe, 2026-12-06).
+    expect((await screen(bidId, 1, 'accept')).body).toMatchObject({
+      statusCode: 409,
+      code: 'ILLEGAL_TRANSITION',
+    });
+    const v1Vote = await t.http
+      .post(`/api/bids/${bidId}/amendments/1/votes`)
+      .set(panel[0].auth)
+      .send({ decision: 'approve', conflictOfInterest: false });
+    expect(v1Vote.body).toMatchObject({ statusCode: 409, code: 'ILLEGAL_TRANSITION' });
     await t.http
       .post(`/api/bids/${bidId}/amendments/${created.body.version}/submit`)
       .set(other.auth)

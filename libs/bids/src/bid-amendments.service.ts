@@ -199,8 +199,17 @@ export class BidAmendmentsService {
   async lockForReview(tx: EntityManager, bidId: string, version: number) {
     const bid = await lockBidForReviewer(tx, bidId);
     const amendment = await tx.findOne(BidVersion, { where: { bidId, version } });
-    if (!amendment || amendment.state === 'draft' || amendment.baseVersion === null)
+    if (!amendment || amendment.state === 'draft')
       throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
+    // Version 1 is the request as first approved, which the reader can see: screening or voting on it
+    // is a transition it does not have (409, SPEC §4), not something that does not exist (an
+    // outsider's probe, 2026-12-06: it was 404).
+    if (amendment.baseVersion === null)
+      throw new ConflictError(
+        BIDS_ERRORS.ILLEGAL_TRANSITION,
+        'Version 1 is the request as first approved, not an amendment: it is not screened or voted on',
+        { state: amendment.state },
+      );
     return { bid, amendment };
   }
 

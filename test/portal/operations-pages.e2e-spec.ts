@@ -212,7 +212,9 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(report.text).toContain('NHS number, sex, date of birth and postcode all agree.');
     expect(report.text).toMatch(/<td[^>]*data-label="Row">2<\/td>/);
     // Every reason of a row, not only the first.
-    expect(report.text).toMatch(/data-label="Reasons">Invalid NHS number; Invalid date of birth; Invalid sex</);
+    expect(report.text).toMatch(
+      /data-label="Reasons">Invalid NHS number; Invalid date of birth; Invalid sex</,
+    );
     const list = await t.http.get('/data-loads').set('cookie', session.cookie).expect(200);
     expect(list.text).toContain(sent.headers.location);
     // Every row refused: not "Success" (a walk-through, 2026-12-06).

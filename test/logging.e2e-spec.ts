@@ -59,8 +59,11 @@ describe('access log', () => {
     };
     for (const [page, id] of Object.entries(pages))
       await fetch(`${api.url}${page}`, { headers: { 'x-request-id': id } });
-    for (let i = 0; i < 50 && !lines().some((l) => l.req?.clientRequestId === 'log-test-request-0001'); i++)
-      await new Promise((r) => setTimeout(r, 50));
+    // The server writes its lines as it answers: wait for each request's (the pages' too — waiting for
+    // the first alone let the last page's line arrive after the checks, once in CI, 2026-12-06).
+    const awaited = ['log-test-request-0001', ...Object.values(pages)];
+    const logged = () => awaited.every((id) => lines().some((l) => l.req?.clientRequestId === id));
+    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
 
     const line = lines().find((l) => l.req?.clientRequestId === 'log-test-request-0001');
     expect(line).toMatchObject({

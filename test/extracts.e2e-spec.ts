@@ -212,6 +212,13 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       .send(body)
       .expect(201);
     expect(res.body).toMatchObject({ patients: 1, rejected: [] });
+    // UTF-8 only: a body declared in another charset is refused, not read as UTF-8 (a probe).
+    const latin = await t.http
+      .post('/api/practices/A81001/extracts')
+      .set(a)
+      .set('Content-Type', 'application/x-ndjson; charset=iso-8859-1')
+      .send(body);
+    expect(latin.body).toMatchObject({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     // Still one format per route: FHIR's JSON (a Bundle) is not NDJSON.
     const bundle = await t.http
       .post('/api/practices/A81001/extracts')

@@ -191,6 +191,18 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
     const url = req.routeOptions.url ?? '';
     if (streamed !== undefined) {
       if (!takesType(req, type)) return done(new UnsupportedMediaTypeError(acceptedTypes(req)), undefined);
+      // Uploads are read as UTF-8: a body declared in another charset would be read as something it
+      // is not (an outsider's probe, 2026-12-06: iso-8859-1 was taken as UTF-8). 415, as for a type.
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1];
+      if (charset && !/^utf-?8$/i.test(charset))
+        return done(
+          new DomainError(
+            CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE,
+            `Send the body as UTF-8 (charset ${charset.slice(0, 20)} is not accepted)`,
+            415,
+          ),
+          undefined,
+        );
     } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
       return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
     if (!hasBody(req)) return done(null, payload);

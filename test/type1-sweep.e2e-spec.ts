@@ -31,23 +31,28 @@ describe('Type 1 objectors held after concurrent extracts are swept (#29)', () =
   });
   afterAll(() => t?.close());
 
-  it("the next extract's sweep deletes a held patient whose active Type 1 objection no deletion saw", async () => {
-    const objector = nhsNumber(951_001);
-    await upload(t, a, 'A81001', ndjson([patient('p1', objector), condition('p1-c', 'p1')])).expect(201);
-    // What the race leaves: the register says Type 1 (B committed) and the patient is held (A committed).
+  /** An active Type 1 objection in the history and the register, written as no deletion saw it. */
+  async function activeType1Unswept(nhs: string) {
     await t.sql.query(
       `INSERT INTO objection_events (nhs_number, type, action, effective_at, source)
        VALUES ($1, 'type1', 'register', now() - interval '1 hour', 'api')`,
-      [objector],
+      [nhs],
     );
     await t.sql.query(
       `INSERT INTO objection_register (nhs_number, type, active, effective_on, effective_at)
        VALUES ($1, 'type1', true, current_date, now() - interval '1 hour')`,
-      [objector],
+      [nhs],
     );
-    const held = async () =>
-      (await t.sql.query(`SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1`, [objector])).rows[0]
-        .n;
+  }
+  const heldCount = async (nhs: string): Promise<number> =>
+    (await t.sql.query(`SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1`, [nhs])).rows[0].n;
+
+  it("the next extract's sweep deletes a held patient whose active Type 1 objection no deletion saw", async () => {
+    const objector = nhsNumber(951_001);
+    await upload(t, a, 'A81001', ndjson([patient('p1', objector), condition('p1-c', 'p1')])).expect(201);
+    // What the race leaves: the register says Type 1 (B committed) and the patient is held (A committed).
+    await activeType1Unswept(objector);
+    const held = () => heldCount(objector);
     expect(await held()).toBe(1);
 
     // Any later extract that stores patients or objections enqueues the sweep with its commit.
@@ -82,19 +87,8 @@ describe('Type 1 objectors held after concurrent extracts are swept (#29)', () =
     for (const until = Date.now() + 20_000; (await pending()) > 0 && Date.now() < until;)
       await new Promise((r) => setTimeout(r, 100));
     // As migration 1764000048000 left it: the register decided again, the patient held.
-    await t.sql.query(
-      `INSERT INTO objection_events (nhs_number, type, action, effective_at, source)
-       VALUES ($1, 'type1', 'register', now() - interval '1 hour', 'api')`,
-      [objector],
-    );
-    await t.sql.query(
-      `INSERT INTO objection_register (nhs_number, type, active, effective_on, effective_at)
-       VALUES ($1, 'type1', true, current_date, now() - interval '1 hour')`,
-      [objector],
-    );
-    const held = async () =>
-      (await t.sql.query(`SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1`, [objector])).rows[0]
-        .n;
+    await activeType1Unswept(objector);
+    const held = () => heldCount(objector);
     expect(await held()).toBe(1);
     // No extract: the service starts (its modules' bootstrap, as at every start).
     await t.app.get(PracticesModule).onApplicationBootstrap();

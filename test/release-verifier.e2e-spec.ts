@@ -85,6 +85,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
     }
     // A HES row carrying the Type 2 objector's own NHS number, linked (wrongly or not) to someone else.
     await addHes(t.sql, hes, { nhs: TYPE2, patientId: rows[0].id });
+    await addSocialCare(t.sql, sc, { nhs: TYPE2, patientId: rows[0].id });
     const objector = await addPatient(t.sql, { nhs: TYPE2, birth: '1970-05-17' });
     await addEvent(t.sql, objector);
     await addHes(t.sql, hes, { nhs: TYPE1 });
@@ -286,6 +287,62 @@ describe('release verifier (SPEC §5 step 6)', () => {
       const dir = corrupted(id, 'hes.csv.gz', (s) => `${s}${person},${epikey},${date}\n`);
       expect((await rejection(dir, id)).message).toMatch(
         /objections: hes.csv.gz row \d+: a row of an objector's NHS number/,
+      );
+    },
+  );
+
+  /** The person identifier of `nhs` in release `id` of `tier`, as the SPEC defines it. */
+  async function personIn(id: string, tier: string, nhs: string): Promise<string> {
+    if (tier === 'identifiable') return nhs;
+    const { rows: k } = await t.sql.query(
+      `SELECT b.key_enc, r.bid_id, r.token_seed_enc FROM releases r LEFT JOIN bid_keys b ON b.bid_id = r.bid_id
+        WHERE r.id = $1`,
+      [id],
+    );
+    const secret =
+      tier === 'pseudonymised'
+        ? deps.keys.open(k[0].key_enc, `bid:${k[0].bid_id}`)
+        : deps.keys.open(k[0].token_seed_enc, `release:${id}`);
+    const mac = createHmac('sha256', secret).update(nhs).digest('hex');
+    return tier === 'anonymised' ? mac.slice(0, 32) : mac;
+  }
+
+  // #19: social-care rows carry no source key, and a HES file need not carry epikey: the person an
+  // objector's row was linked to may hold no more rows than their own.
+  it.each([
+    ['social_care', 'identifiable'],
+    ['social_care', 'pseudonymised'],
+    ['social_care', 'anonymised'],
+    ['hes', 'pseudonymised'],
+  ] as const)(
+    "rejects a %s row of an objector's own NHS number shown as another person's (%s, no source key in the file)",
+    async (dataset, tier) => {
+      const fields =
+        dataset === 'hes' ? ['nhs_number', 'admission_date'] : ['nhs_number', 'service_type', 'start_date'];
+      const id = await release({
+        tier,
+        legalBasis: tier === 'anonymised' ? 'none' : 's251',
+        datasets: [{ dataset, fields }],
+      });
+      const {
+        rows: [row],
+      } = await t.sql.query(
+        `SELECT p.nhs_number::text AS nhs FROM ${dataset === 'hes' ? 'hes_episodes' : 'social_care_records'} s
+           JOIN patients p ON p.id = s.patient_id WHERE s.nhs_number = $1`,
+        [TYPE2],
+      );
+      const person = await personIn(id, tier, row.nhs);
+      const name = `${dataset}.csv.gz`;
+      const lines = gunzipSync(readFileSync(path.join(dirOf(id), name)))
+        .toString()
+        .split('\n');
+      // The engine released the person's own row and left the objector's out.
+      const own = lines.filter((l) => l.includes(person));
+      expect(own).toHaveLength(1);
+      // The objector's row, shown as theirs (it looks like theirs: same service, same month).
+      const dir = corrupted(id, name, (s) => `${s}${own[0]}\n`);
+      expect((await rejection(dir, id)).message).toMatch(
+        new RegExp(`objections: ${name.replace('.', '\\.')}: a row of an objector's NHS number`),
       );
     },
   );

@@ -1,11 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DATE_FIELDS, SOURCE_ROW_KEY_FIELDS } from '@custodian/catalog';
-import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
 import { CsvReader, FastLane, fieldsOf } from './csv-stream';
@@ -30,7 +29,7 @@ import {
   LOCATION_QUASI_IDENTIFIER_COLUMNS,
   YEAR_MONTH,
 } from './verifier-rules';
-import { bidKeySealed, consentCohort, hesKeysOf, objectorsAt, VerifierDb } from './verifier-sql';
+import type { Forbidden } from './forbidden';
 
 import { fail, VerificationFailure } from './verification-failure';
 import type { VerifyDeps } from './verify-release';
@@ -43,90 +42,6 @@ const GUNZIP_CHUNK = 256 * 1024;
 /** Patterns that `readCsv` tests over whole chunks before any line: see `CsvReader`. */
 const SCREENS = [MAYBE_NHS_NUMBER, FULL_DATE_IN_LINE];
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-export interface Forbidden {
-  /** Identifiers (as released in this tier) of persons that must not appear. */
-  blocked: Set<string>;
-  /** Where only a consent cohort may appear: its identifiers. */
-  allowed?: Set<string>;
-  /**
-   * HES episode keys of rows whose own NHS number is an objector's (linked or not), as this tier
-   * releases them: as held (identifiable), keyed under the bid's source row key (pseudonymised), or
-   * under the release's (anonymised, 128 bits).
-   */
-  blockedEpikeys?: Set<string>;
-  description: string;
-}
-
-/**
- * SPEC §5 step 2 from the SPEC: record-level tiers never hold a Type 1 objector; they hold no
- * active Type 2 objector unless the legal basis is a public health emergency, statutory, or consent
- * (where consent overrides it); consent (or a consent-cohort spec) allows only the cohort. The NHS
- * numbers become the tier's identifiers here: the NHS number itself; HMAC-SHA256 under the bid key;
- * HMAC under the release's token seed, truncated to 128 bits.
- */
-export async function forbiddenIdentities(
-  db: VerifierDb,
-  bidId: string,
-  snapshotAt: string,
-  spec: ReleaseSpec,
-  tier: Tier,
-  seedSealed: Buffer | null,
-  releaseId: string,
-  keys: ReleaseKeys,
-  /** Where objections, the consent cohort and HES keys are read: the release's data snapshot if given. */
-  data: VerifierDb = db,
-): Promise<Forbidden | undefined> {
-  if (tier === 'aggregate') return undefined;
-  const consent = spec.legalBasis === 'consent' || spec.consentCohort === true;
-  const type2 = !['public_health_emergency', 'statutory', 'consent'].includes(spec.legalBasis);
-  const nhs = await objectorsAt(data, snapshotAt, type2 ? ['type1', 'type2'] : ['type1']);
-  const cohort = consent ? await consentCohort(data, bidId) : undefined;
-  let toId: (n: string) => string = (n) => n;
-  let key: Buffer | undefined;
-  if (tier === 'pseudonymised') {
-    const sealed = await bidKeySealed(db, bidId);
-    if (!sealed) return fail('identities', 'the bid has no pseudonymisation key');
-    key = keys.open(sealed, `bid:${bidId}`);
-    toId = (n) => createHmac('sha256', key!).update(n).digest('hex');
-  } else if (tier === 'anonymised') {
-    if (!seedSealed) return fail('identities', 'the release has no token seed');
-    key = keys.open(seedSealed, `release:${releaseId}`);
-    toId = (n) => createHmac('sha256', key!).update(n).digest('hex').slice(0, 32);
-  }
-  try {
-    // A HES row is excluded by its own NHS number too, whoever it is linked to (SPEC §5 step 2): its
-    // episode key, keyed as the tier keys it (the field's name in the message), tells it in any tier.
-    let blockedEpikeys: Set<string> | undefined;
-    const hes = spec.datasets.find((d) => d.dataset === 'hes' && d.fields.includes('epikey'));
-    if (hes) {
-      const held = await hesKeysOf(data, nhs, hes.fields.includes('nhs_number'));
-      const rowKey = key && keys.sourceRowKeyOf(key);
-      try {
-        blockedEpikeys = new Set(
-          rowKey
-            ? held.map((k) => {
-                const mac = createHmac('sha256', rowKey).update(`epikey:${k}`).digest('hex');
-                return tier === 'anonymised' ? mac.slice(0, 32) : mac;
-              })
-            : held,
-        );
-      } finally {
-        rowKey?.fill(0);
-      }
-    }
-    return {
-      blocked: new Set(nhs.map(toId)),
-      blockedEpikeys,
-      allowed: cohort ? new Set(cohort.map(toId)) : undefined,
-      description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${
-        consent ? ', and only the consent cohort,' : ''
-      } in any file (by ${tier === 'identifiable' ? 'NHS number' : tier === 'pseudonymised' ? 'pseudo_id recomputed under the bid key' : 'person_token recomputed under the release seed'})`,
-    };
-  } finally {
-    key?.fill(0);
-  }
-}
 
 /**
  * Streams a file: bytes and SHA-256 of what is on disk, gunzip when `.gz`, each record to
@@ -232,6 +147,9 @@ export async function checkDatasetFile(
       : header.map((h, i) => (SOURCE_ROW_KEY_FIELDS.has(h) ? i : -1)).filter((i) => i >= 0);
   // A HES row is excluded by its own NHS number too, whoever it is linked to: its key tells it.
   const keyCol = ids?.blockedEpikeys?.size ? col('epikey') : -1;
+  // Persons given an objector's row by linkage, and the rows read of each (every row counted).
+  const mislinked = idCol >= 0 ? ids?.mislinked?.[d.dataset] : undefined;
+  const rowsOf = new Map<string, number>();
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
@@ -283,6 +201,7 @@ export async function checkDatasetFile(
     !rowKeyCols.length &&
     !codeCols.length &&
     !eventQi &&
+    !mislinked?.size &&
     (!kmItems || repeatable);
 
   // `maybe[1]` (a full date somewhere in the chunk) serves only rows checked by their line alone,
@@ -322,6 +241,7 @@ export async function checkDatasetFile(
           persons++;
         }
       } else persons++;
+      if (mislinked?.has(person!)) rowsOf.set(person!, (rowsOf.get(person!) ?? 0) + 1);
       const same = idCol >= 0 && person === prev;
       prev = person;
       if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
@@ -374,6 +294,13 @@ export async function checkDatasetFile(
     screens,
     runsAllowed ? runs.fast(scanNhs) : undefined,
   );
+  for (const [person, n] of rowsOf)
+    if (n > mislinked!.get(person)!)
+      fail('objections', `${name}: a row of an objector's NHS number (linked to another person) appears`);
+  if (mislinked)
+    checks.add(
+      "no objector's hospital or social-care row shown as another person's (rows per person they were given)",
+    );
   checks.add('identifiers as the tier allows (header, formats, no raw NHS number, no full postcode or date)');
   if (codeCols.length) checks.add('codes, never free text, in every coded column');
   if (order) {

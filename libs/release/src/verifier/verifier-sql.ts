@@ -53,6 +53,44 @@ export async function hesKeysOf(db: VerifierDb, nhs: string[], mislinkedOnly = f
   return rows.map((r) => r.k);
 }
 
+/** The HES and social-care tables and their event dates, as the verifier reads them. */
+export const SOURCE_ROWS = {
+  hes: { table: 'hes_episodes', date: 'admission_date' },
+  social_care: { table: 'social_care_records', date: 'start_date' },
+} as const;
+
+/**
+ * Persons shown with a hospital or social-care row of an objector (SPEC §5 step 2: such rows are
+ * excluded by their own NHS number, whoever they are linked to): the patients that linkage gave a
+ * row carrying one of these NHS numbers other than their own, in the event range. Per person, the
+ * most rows a file may hold for them: their rows of no blocked NHS number (linked to them, or of
+ * their NHS number and linked to no one), in the range. Few persons (mislinked rows), so it holds
+ * at national scale.
+ */
+export async function mislinkedPersons(
+  db: VerifierDb,
+  dataset: keyof typeof SOURCE_ROWS,
+  nhs: string[],
+  range: { from?: string; to?: string },
+): Promise<{ nhs: string; rows: number }[]> {
+  if (!nhs.length) return [];
+  const { table, date } = SOURCE_ROWS[dataset];
+  const inRange = (s: string) =>
+    `($2::date IS NULL OR ${s}.${date} >= $2::date) AND ($3::date IS NULL OR ${s}.${date} <= $3::date)`;
+  const rows = (await db.query(
+    `WITH shown AS (
+       SELECT DISTINCT p.id, p.nhs_number FROM ${table} s JOIN ${PATIENTS_SOURCE} p ON p.id = s.patient_id
+        WHERE s.nhs_number = ANY($1::bpchar[]) AND p.nhs_number <> s.nhs_number AND ${inRange('s')})
+     SELECT m.nhs_number::text AS nhs,
+            (SELECT count(*) FROM ${table} o WHERE o.patient_id = m.id AND ${inRange('o')}
+                AND (o.nhs_number IS NULL OR NOT o.nhs_number = ANY($1::bpchar[])))
+          + (SELECT count(*) FROM ${table} o WHERE o.patient_id IS NULL AND o.nhs_number = m.nhs_number AND ${inRange('o')}) AS rows
+       FROM shown m`,
+    [nhs, range.from ?? null, range.to ?? null],
+  )) as { nhs: string; rows: string }[];
+  return rows.map((r) => ({ nhs: r.nhs.trim(), rows: Number(r.rows) }));
+}
+
 /** The bid's consent cohort (NHS numbers). */
 export async function consentCohort(db: VerifierDb, bidId: string): Promise<string[]> {
   const rows = (await db.query(`SELECT nhs_number::text AS nhs FROM bid_cohort_members WHERE bid_id = $1`, [

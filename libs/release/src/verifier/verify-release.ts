@@ -13,7 +13,8 @@ import { holdsNhsNumber, MAYBE_NHS_NUMBER } from './verifier-rules';
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
 import { checkAggregate } from './aggregate-file-check';
-import { checkDatasetFile, forbiddenIdentities, readCsv, sha256 } from './file-checks';
+import { checkDatasetFile, readCsv, sha256 } from './file-checks';
+import { forbiddenIdentities } from './forbidden';
 import { fail } from './verification-failure';
 
 export { VerificationFailure } from './verification-failure';

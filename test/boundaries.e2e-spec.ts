@@ -123,7 +123,10 @@ const READ_OWNERS: Record<string, string> = {
  *   `HELD_GP_DATA` does for the objection register (`heldAt`, `registeredAt`, `deleteType1Held`).
  */
 const READ_EXEMPT: { dir: string; tables: string[] }[] = [
-  { dir: 'libs/release/src/verifier/', tables: ['objection_events', 'hes_episodes', 'social_care_records', 'bid_cohort_members'] },
+  {
+    dir: 'libs/release/src/verifier/',
+    tables: ['objection_events', 'hes_episodes', 'social_care_records', 'bid_cohort_members'],
+  },
   { dir: 'libs/linkage/', tables: ['patients', 'patient_address_history'] },
 ];
 

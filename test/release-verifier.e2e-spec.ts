@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -343,6 +343,39 @@ describe('release verifier (SPEC §5 step 6)', () => {
       const dir = corrupted(id, name, (s) => `${s}${own[0]}\n`);
       expect((await rejection(dir, id)).message).toMatch(
         new RegExp(`objections: ${name.replace('.', '\\.')}: a row of an objector's NHS number`),
+      );
+    },
+  );
+
+  // #19: a keyed epikey was checked for its shape only; now sampled persons' keys are recomputed.
+  it.each([
+    ['identifiable', "another person's episode"],
+    ['pseudonymised', "another person's episode"],
+    ['anonymised', "another person's episode"],
+    ['pseudonymised', 'its own episode keyed under another key'],
+  ] as const)(
+    "rejects an epikey that is not the person's own keyed as the tier keys it (%s: %s)",
+    async (tier, what) => {
+      const id = await release({
+        tier,
+        legalBasis: tier === 'anonymised' ? 'none' : 's251',
+        datasets: [{ dataset: 'hes', fields: ['nhs_number', 'epikey', 'admission_date'] }],
+      });
+      const text = gunzipSync(readFileSync(path.join(dirOf(id), 'hes.csv.gz'))).toString();
+      const [header, ...rows] = text.trimEnd().split('\n');
+      const at = header.split(',').indexOf('epikey');
+      const first = rows[0].split(',');
+      const other = rows.map((r) => r.split(',')).find((r) => r[0] !== first[0])!;
+      const wrong =
+        what === "another person's episode"
+          ? other[at]
+          : createHmac('sha256', randomBytes(32)).update(`epikey:${first[at]}`).digest('hex');
+      expect(wrong).not.toBe(first[at]);
+      const dir = corrupted(id, 'hes.csv.gz', (s) =>
+        s.replace(rows[0], first.map((v, i) => (i === at ? wrong : v)).join(',')),
+      );
+      expect((await rejection(dir, id)).message).toMatch(
+        /identifiers by tier: hes.csv.gz row \d+: epikey is not one of the person's/,
       );
     },
   );

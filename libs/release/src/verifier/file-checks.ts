@@ -150,6 +150,10 @@ export async function checkDatasetFile(
   // Persons given an objector's row by linkage, and the rows read of each (every row counted).
   const mislinked = idCol >= 0 ? ids?.mislinked?.[d.dataset] : undefined;
   const rowsOf = new Map<string, number>();
+  // Sampled persons' episode keys, recomputed: each of their rows must carry one.
+  const epikeysOf = idCol >= 0 && col('epikey') >= 0 ? ids?.epikeysOf : undefined;
+  const epikeyCol = col('epikey');
+  const sampled = new Set<string>();
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
@@ -202,6 +206,7 @@ export async function checkDatasetFile(
     !codeCols.length &&
     !eventQi &&
     !mislinked?.size &&
+    !epikeysOf?.size &&
     (!kmItems || repeatable);
 
   // `maybe[1]` (a full date somewhere in the chunk) serves only rows checked by their line alone,
@@ -242,6 +247,15 @@ export async function checkDatasetFile(
         }
       } else persons++;
       if (mislinked?.has(person!)) rowsOf.set(person!, (rowsOf.get(person!) ?? 0) + 1);
+      const own = epikeysOf?.get(person!);
+      if (own) {
+        if (!own.has(f[epikeyCol]))
+          fail(
+            'identifiers by tier',
+            `${where(i)}: epikey is not one of the person's keyed as the tier keys it`,
+          );
+        sampled.add(person!);
+      }
       const same = idCol >= 0 && person === prev;
       prev = person;
       if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
@@ -297,6 +311,10 @@ export async function checkDatasetFile(
   for (const [person, n] of rowsOf)
     if (n > mislinked!.get(person)!)
       fail('objections', `${name}: a row of an objector's NHS number (linked to another person) appears`);
+  if (epikeysOf && sampled.size)
+    checks.add(
+      `source row keys recomputed: every epikey of sampled persons (${name}) is one of their episodes' keyed under this tier's key`,
+    );
   if (mislinked)
     checks.add(
       "no objector's hospital or social-care row shown as another person's (rows per person they were given)",

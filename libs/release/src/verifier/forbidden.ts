@@ -10,9 +10,13 @@ import {
   hesKeysOf,
   mislinkedPersons,
   objectorsAt,
+  sampledEpikeys,
   SOURCE_ROWS,
   VerifierDb,
 } from './verifier-sql';
+
+/** Persons sampled for the recomputation of their keyed episode keys (`sampledEpikeys`). */
+const EPIKEY_SAMPLE = 1000;
 
 /** Who may not appear in a release's files, as identifiers of its tier (`verify-release.ts` reads it once). */
 
@@ -33,6 +37,11 @@ export interface Forbidden {
    * rows; one in a file of a row per person). More means an objector's row is among them.
    */
   mislinked?: Record<string, Map<string, number>>;
+  /**
+   * A HES file with a person column and `epikey`: sampled persons (as this tier identifies them)
+   * and the keys of every row the file may show as theirs, keyed as the tier keys them.
+   */
+  epikeysOf?: Map<string, Set<string>>;
   description: string;
 }
 
@@ -76,18 +85,22 @@ export async function forbiddenIdentities(
     // A HES row is excluded by its own NHS number too, whoever it is linked to (SPEC §5 step 2): its
     // episode key, keyed as the tier keys it (the field's name in the message), tells it in any tier.
     let blockedEpikeys: Set<string> | undefined;
+    let epikeysOf: Map<string, Set<string>> | undefined;
     const hes = spec.datasets.find((d) => d.dataset === 'hes' && d.fields.includes('epikey'));
     if (hes) {
       const held = await hesKeysOf(data, nhs, hes.fields.includes('nhs_number'));
+      const sample = hes.fields.includes('nhs_number') ? await sampledEpikeys(data, EPIKEY_SAMPLE) : [];
       const rowKey = key && keys.sourceRowKeyOf(key);
+      const keyed = (k: string) => {
+        if (!rowKey) return k;
+        const mac = createHmac('sha256', rowKey).update(`epikey:${k}`).digest('hex');
+        return tier === 'anonymised' ? mac.slice(0, 32) : mac;
+      };
       try {
-        blockedEpikeys = new Set(
-          rowKey
-            ? held.map((k) => {
-                const mac = createHmac('sha256', rowKey).update(`epikey:${k}`).digest('hex');
-                return tier === 'anonymised' ? mac.slice(0, 32) : mac;
-              })
-            : held,
+        blockedEpikeys = new Set(held.map(keyed));
+        const blocked = new Set(nhs);
+        epikeysOf = new Map(
+          sample.filter((p) => !blocked.has(p.nhs)).map((p) => [toId(p.nhs), new Set(p.keys.map(keyed))]),
         );
       } finally {
         rowKey?.fill(0);
@@ -109,6 +122,7 @@ export async function forbiddenIdentities(
     return {
       blocked: new Set(nhs.map(toId)),
       blockedEpikeys,
+      epikeysOf,
       mislinked,
       allowed: cohort ? new Set(cohort.map(toId)) : undefined,
       description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${

@@ -91,6 +91,34 @@ export async function mislinkedPersons(
   return rows.map((r) => ({ nhs: r.nhs.trim(), rows: Number(r.rows) }));
 }
 
+/**
+ * A random sample of about `n` linked patients with HES rows (pages sampled, so it costs the pages
+ * read, not the table), each with the episode keys of every HES row the release may show as theirs:
+ * rows linked to them, and their NHS number's rows linked to no one. The verifier recomputes those
+ * keys as the tier keys them, and a sampled person's row in the file must carry one of them (#19:
+ * every key under the right key, not only of the right shape).
+ */
+export async function sampledEpikeys(db: VerifierDb, n: number): Promise<{ nhs: string; keys: string[] }[]> {
+  const [{ rows: est }] = (await db.query(
+    `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = 'hes_episodes'::regclass`,
+  )) as { rows: number }[];
+  // Pages sampled: 4n rows' worth (a page's rows are often one load's, of few persons).
+  const percent = est > 0 ? Math.min(100, (400 * n) / est) : 100;
+  const rows = (await db.query(
+    `WITH s AS (SELECT DISTINCT patient_id FROM hes_episodes TABLESAMPLE SYSTEM ($1)
+                 WHERE patient_id IS NOT NULL LIMIT $2),
+          p AS (SELECT x.id, x.nhs_number FROM s JOIN ${PATIENTS_SOURCE} x ON x.id = s.patient_id)
+     SELECT p.nhs_number::text AS nhs, array_agg(h.k) AS keys FROM p
+       CROSS JOIN LATERAL (SELECT epikey::text AS k FROM hes_episodes WHERE patient_id = p.id AND epikey IS NOT NULL
+                            UNION ALL
+                           SELECT epikey::text FROM hes_episodes
+                            WHERE patient_id IS NULL AND nhs_number = p.nhs_number AND epikey IS NOT NULL) h
+      GROUP BY p.nhs_number`,
+    [percent, n],
+  )) as { nhs: string; keys: string[] }[];
+  return rows.map((r) => ({ nhs: r.nhs.trim(), keys: r.keys }));
+}
+
 /** The bid's consent cohort (NHS numbers). */
 export async function consentCohort(db: VerifierDb, bidId: string): Promise<string[]> {
   const rows = (await db.query(`SELECT nhs_number::text AS nhs FROM bid_cohort_members WHERE bid_id = $1`, [

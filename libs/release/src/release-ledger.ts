@@ -82,79 +82,89 @@ export async function guardDifference(
     joined: 0,
     heldBack: 0,
   };
-  // The last release's ledger unnested into a table of this transaction: unlogged beside the
-  // working set (shared buffers and parallel scans; a temp table of a million persons spills out
-  // of `temp_buffers`), analysed (the planner takes an unnested array for ten rows), with no key of
-  // its own (one row per person by construction; the comparisons below are hash joins).
-  const relPrev = `release_work.r${release.id.replace(/-/g, '')}_prev`;
-  if (!/^release_work\.r[0-9a-f]{32}_prev$/.test(relPrev)) throw new Error('release id is not a UUID');
-  if (prev) {
-    await q(
-      `CREATE UNLOGGED TABLE ${relPrev} AS
-       SELECT u.nhs, m.state FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-        WHERE m.release_id = $1`,
-      [prev.id],
+  // This release's eligible persons as the ledger holds them (arrays by part), built once: compared
+  // with the last release's arrays part by part, and written as they are. A million persons joined
+  // row by row with the last release unnested, then sorted into arrays again, took 2.5 s of a 1M
+  // release (docs/BENCHMARKS.md, "the ledger by parts"); this ~0.9 s.
+  const current = () =>
+    q(
+      `CREATE TEMP TABLE rel_cur ON COMMIT DROP AS
+       SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL GROUP BY 1`,
     );
-    await q(`ANALYZE ${relPrev}`);
-    await q(`CREATE TEMP VIEW rel_prev AS SELECT * FROM ${relPrev}`);
+  // The last release's persons in a state, unnested (a subquery of the statements below).
+  // `param`: the placeholder of the last release's id.
+  const prevIn = (state: 'released' | 'withheld' | 'any', param: string) =>
+    `(SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+       WHERE m.release_id = ${param}::uuid${state === 'any' ? '' : ` AND m.state = '${state}'`})`;
+  let changed = false;
+  if (prev) {
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
-      `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL
-                    AND nk IN (SELECT nhs FROM rel_prev WHERE state = 'withheld') RETURNING 1)
+      `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${prevIn('withheld', '$2')} RETURNING 1)
        SELECT count(*)::int AS n FROM u`,
-      [WITHHELD_FOR_DIFFERENCE],
+      [WITHHELD_FOR_DIFFERENCE, prev.id],
     );
     decision.stillWithheld = still[0].n;
-    // Both differences in one join: released then and not eligible now; eligible now and in
-    // neither state then.
+  }
+  await current();
+  if (prev) {
+    // Both differences, part by part: released then and not eligible now; eligible now and not
+    // released then (the last release's withheld who are still here were withheld just above).
     const [{ left, joined }] = await q<{ left: number; joined: number }>(
-      `SELECT count(*) FILTER (WHERE p.state = 'released' AND r.nk IS NULL)::int AS left,
-              count(*) FILTER (WHERE p.nhs IS NULL)::int AS joined
-         FROM (SELECT nk FROM rp WHERE excl IS NULL) r
-         FULL JOIN rel_prev p ON p.nhs = r.nk`,
+      `SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(p.nhs) EXCEPT SELECT unnest(c.nhs)) d)), 0)::int AS left,
+              coalesce(sum((SELECT count(*) FROM (SELECT unnest(c.nhs) EXCEPT SELECT unnest(p.nhs)) d)), 0)::int AS joined
+         FROM rel_cur c
+         FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') p
+           ON p.part = c.part`,
+      [prev.id],
     );
     decision.left = left;
     if (left > 0 && left < k) {
       const cover = await q<{ n: number }>(
         `WITH pick AS (
-           SELECT rp.nhs FROM rp JOIN rel_prev p ON p.nhs = rp.nk AND p.state = 'released'
-            WHERE rp.excl IS NULL
+           SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.nk IN ${prevIn('released', '$4')}
             ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
          u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
          SELECT count(*)::int AS n FROM u`,
-        [WITHHELD_FOR_DIFFERENCE, key, k - left],
+        [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id],
       );
       decision.withheldToCover = cover[0].n;
+      changed = cover[0].n > 0;
     }
     if (joined > 0 && joined < k) {
-      await q(
-        `UPDATE rp SET excl = $1 WHERE excl IS NULL AND NOT EXISTS (SELECT 1 FROM rel_prev p WHERE p.nhs = rp.nk)`,
-        [HELD_BACK_NEW],
-      );
+      await q(`UPDATE rp SET excl = $1 WHERE excl IS NULL AND NOT rp.nk IN ${prevIn('any', '$2')}`, [
+        HELD_BACK_NEW,
+        prev.id,
+      ]);
       decision.heldBack = joined;
+      changed = true;
     } else decision.joined = joined;
   }
-  // This release's ledger, one aggregate: whom it releases, whom it withholds, and — withheld
-  // persons no longer in the cohort stay withheld should they come back — the last release's
-  // withheld who are not in this one's working set as released or withheld. A person is in a
-  // release's ledger once, by construction.
+  if (changed) {
+    await q(`DROP TABLE rel_cur`);
+    await current();
+  }
+  // This release's ledger: whom it releases, whom it withholds, and — withheld persons no longer in
+  // the cohort stay withheld should they come back — the last release's withheld who are not in
+  // this one's working set as released or withheld. A person is in a release's ledger once, by
+  // construction.
   await q(
     `INSERT INTO release_ledger_members (release_id, state, part, nhs)
-     SELECT $1, x.state, (x.nhs % 64)::smallint, array_agg(x.nhs)
-       FROM (SELECT nk AS nhs, CASE WHEN excl IS NULL THEN 'released' ELSE 'withheld' END AS state
-               FROM rp WHERE excl IS NULL OR excl = $2
+     SELECT $1::uuid, 'released', part, nhs FROM rel_cur
+     UNION ALL
+     SELECT $1::uuid, 'withheld', (x.nhs % 64)::smallint, array_agg(x.nhs)
+       FROM (SELECT nk AS nhs FROM rp WHERE excl = $2
              ${
                prev
                  ? `UNION ALL
-             SELECT p.nhs, 'withheld' FROM rel_prev p
-              WHERE p.state = 'withheld'
-                AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
+             SELECT p.nhs FROM ${prevIn('withheld', '$3')} p
+              WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
                  : ''
              }) x
-      GROUP BY x.state, x.nhs % 64`,
-    [release.id, WITHHELD_FOR_DIFFERENCE],
+      GROUP BY x.nhs % 64`,
+    prev ? [release.id, WITHHELD_FOR_DIFFERENCE, prev.id] : [release.id, WITHHELD_FOR_DIFFERENCE],
   );
-  if (prev) await q(`DROP VIEW rel_prev; DROP TABLE ${relPrev}`);
+  await q(`DROP TABLE rel_cur`);
   await q(
     `INSERT INTO release_ledger (release_id, guard, bid_id, organisation_id, compared_with, decision)
      VALUES ($1, $2, $3, $4, $5, $6)`,

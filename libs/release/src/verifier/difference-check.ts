@@ -37,15 +37,16 @@ export async function differenceProblem(
       comparedWith: prev.id,
       problem: 'the bid has an earlier release and this one recorded no differencing ledger',
     };
-  // One join of the two releases' ledgers, each unnested from its release's arrays.
+  // The two releases' released sets compared part by part (the ledger's arrays by NHS number mod
+  // 64): hash sets of ~15k numbers rather than one join of a million (0.85 s at 1M, spilling out of
+  // work_mem). A number stored in the wrong part can only count as a difference on both sides,
+  // never hide one.
   const [counts] = (await db.query(
-    `SELECT count(*) FILTER (WHERE t.nhs IS NOT NULL AND n.state IS DISTINCT FROM 'released')::int AS left_,
-            count(*) FILTER (WHERE n.state = 'released' AND t.nhs IS NULL)::int AS joined
-       FROM (SELECT u.nhs, m.state FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-              WHERE m.release_id = $1) n
-       FULL JOIN (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-                   WHERE m.release_id = $2 AND m.state = 'released') t
-         ON t.nhs = n.nhs`,
+    `SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(t.nhs) EXCEPT SELECT unnest(n.nhs)) d)), 0)::int AS left_,
+            coalesce(sum((SELECT count(*) FROM (SELECT unnest(n.nhs) EXCEPT SELECT unnest(t.nhs)) d)), 0)::int AS joined
+       FROM (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') n
+       FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $2 AND state = 'released') t
+         ON t.part = n.part`,
     [release.id, prev.id],
   )) as { left_: number; joined: number }[];
   for (const [n, what] of [

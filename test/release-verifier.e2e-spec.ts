@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { getDataSourceToken } from '@nestjs/typeorm';
@@ -470,6 +470,64 @@ describe('release verifier (SPEC §5 step 6)', () => {
     expect((await rejection(dir, ids.anonymised)).message).toMatch(
       /k-anonymity: gp.csv.gz: a class of fewer than k=10/,
     );
+  });
+
+  // #19: the per-file cap was checked with the engine's own counts only. Here the engine "says" it
+  // suppressed no one while a quarter of the persons are missing from the file: the verifier's
+  // sample of the release's ledger finds them absent although they have GP rows.
+  it('rejects persons left out of an anonymised file beyond the suppression the release recorded (audited from its ledger)', async () => {
+    const id = ids.anonymised;
+    let dropped = 0;
+    // Persons of the GP file only (their items are in no other file: kᵐ's sets stay as they were).
+    const elsewhere = ['hes.csv.gz', 'social_care.csv.gz']
+      .map((f) => gunzipSync(readFileSync(path.join(dirOf(id), f))).toString())
+      .join('\n');
+    const dir = corrupted(id, 'gp.csv.gz', (s) => {
+      const [header, ...rows] = s.trimEnd().split('\n');
+      const persons = [...new Set(rows.map((r) => r.split(',')[0]))].filter((p) => !elsewhere.includes(p));
+      const gone = new Set(persons.slice(0, Math.floor(persons.length / 4)));
+      dropped = gone.size;
+      return [header, ...rows.filter((r) => !gone.has(r.split(',')[0]))].join('\n') + '\n';
+    });
+    expect(dropped).toBeGreaterThan(40);
+    rmSync(path.join(dir, 'manifest.json'));
+    // What a producer that under-counts would hand over: its files as written, and no suppression.
+    const { rows } = await t.sql.query(
+      `SELECT name, rows::int AS rows, bytes::int AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name <> 'manifest.json'`,
+      [id],
+    );
+    const files = rows.map((f: { name: string; rows: number; bytes: number; sha256: string }) => {
+      if (f.name !== 'gp.csv.gz') return f;
+      const bytes = readFileSync(path.join(dir, f.name));
+      const text = gunzipSync(bytes).toString();
+      return {
+        ...f,
+        rows: text.trimEnd().split('\n').length - 1,
+        bytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
+    });
+    const err = await verifyRelease(
+      dir,
+      { id, files, suppressedByFile: { gp: 0 }, removedByFile: { gp: 0 } },
+      db,
+      deps,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toMatch(
+      /k-anonymity: gp.csv.gz: persons left out of the file are far more than the suppression the release recorded/,
+    );
+    // With the removals recorded, the same files pass.
+    const report = await verifyRelease(
+      dir,
+      { id, files, suppressedByFile: { gp: dropped }, removedByFile: { gp: dropped } },
+      db,
+      { ...deps, anonMaxSuppression: 0.3 },
+    );
+    expect(report.checks.join('\n')).toMatch(/suppression audited/);
   });
 
   it('rejects an anonymised file where one event singles a person out of their class (kᵐ-anonymity)', async () => {

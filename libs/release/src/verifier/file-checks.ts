@@ -30,6 +30,7 @@ import {
   YEAR_MONTH,
 } from './verifier-rules';
 import type { Forbidden } from './forbidden';
+import { auditProblem } from './suppression-audit';
 
 import { fail, VerificationFailure } from './verification-failure';
 import type { VerifyDeps } from './verify-release';
@@ -154,6 +155,9 @@ export async function checkDatasetFile(
   const epikeysOf = idCol >= 0 && col('epikey') >= 0 ? ids?.epikeysOf : undefined;
   const epikeyCol = col('epikey');
   const sampled = new Set<string>();
+  // The suppression audit's sampled persons (anonymised), and those of them read in the file.
+  const audit = idCol >= 0 ? ids?.audit?.[d.dataset] : undefined;
+  const seen = new Set<string>();
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
@@ -243,6 +247,7 @@ export async function checkDatasetFile(
             fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
           if (ids?.allowed && !ids.allowed.has(person))
             fail('objections', `${where(i)}: a person outside the consent cohort appears`);
+          if (audit?.has(person)) seen.add(person);
           persons++;
         }
       } else persons++;
@@ -339,6 +344,13 @@ export async function checkDatasetFile(
     if (!(share <= deps.anonMaxSuppression))
       fail('k-anonymity', `${name}: more than ${deps.anonMaxSuppression * 100}% of persons suppressed`);
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
+    if (audit) {
+      const problem = auditProblem(audit, seen, persons, removed);
+      if (problem) fail('k-anonymity', `${name}: ${problem}`);
+      checks.add(
+        "suppression audited: persons sampled from the release's ledger with rows of the dataset are absent from the file no more than the recorded suppression allows",
+      );
+    }
   }
   return { ...result, persons };
 }

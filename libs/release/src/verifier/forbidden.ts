@@ -3,6 +3,7 @@ import { PERSON_FIELDS } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseSpec } from '../release.types';
+import { auditSample } from './suppression-audit';
 import { fail } from './verification-failure';
 import {
   bidKeySealed,
@@ -42,6 +43,11 @@ export interface Forbidden {
    * and the keys of every row the file may show as theirs, keyed as the tier keys them.
    */
   epikeysOf?: Map<string, Set<string>>;
+  /**
+   * The anonymised tier's suppression audit: per dataset, persons of the release sampled from its
+   * ledger (as the tier identifies them) → whether they have rows of it that may leave.
+   */
+  audit?: Record<string, Map<string, boolean>>;
   description: string;
 }
 
@@ -63,6 +69,8 @@ export async function forbiddenIdentities(
   keys: ReleaseKeys,
   /** Where objections, the consent cohort and HES keys are read: the release's data snapshot if given. */
   data: VerifierDb = db,
+  /** Persons drawn from the release's ledger for the suppression audit (anonymised; `drawFromLedger`). */
+  auditDrawn?: string[],
 ): Promise<Forbidden | undefined> {
   if (tier === 'aggregate') return undefined;
   const consent = spec.legalBasis === 'consent' || spec.consentCohort === true;
@@ -119,7 +127,22 @@ export async function forbiddenIdentities(
         shown.map((p) => [toId(p.nhs), perPerson ? Math.min(p.rows, 1) : p.rows]),
       );
     }
+    let audit: Record<string, Map<string, boolean>> | undefined;
+    if (tier === 'anonymised' && auditDrawn) {
+      const range = { from: spec.cohort?.eventsFrom, to: spec.cohort?.eventsTo };
+      const sample = await auditSample(
+        data,
+        auditDrawn ?? [],
+        spec.datasets.map((d) => d.dataset),
+        nhs,
+        range,
+      );
+      audit = Object.fromEntries(
+        Object.entries(sample).map(([d, m]) => [d, new Map([...m].map(([n, rows]) => [toId(n), rows]))]),
+      );
+    }
     return {
+      audit,
       blocked: new Set(nhs.map(toId)),
       blockedEpikeys,
       epikeysOf,

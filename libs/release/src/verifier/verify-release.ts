@@ -15,6 +15,7 @@ import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 import { checkAggregate } from './aggregate-file-check';
 import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
+import { drawFromLedger } from './suppression-audit';
 import { fail } from './verification-failure';
 
 export { VerificationFailure } from './verification-failure';
@@ -142,6 +143,9 @@ export async function verifyRelease(
 
   // Who may not appear, as identifiers of this tier.
   // (The bid's key is read as committed now: it may be made by this very release, after its snapshot.)
+  // The suppression audit's persons, drawn from the release's ledger (read as committed, before the
+  // snapshot's connection is taken).
+  const drawn = tier === 'anonymised' ? await drawFromLedger(db, release.id) : undefined;
   const forbidden = (data: VerifierDb) =>
     forbiddenIdentities(
       db,
@@ -153,6 +157,7 @@ export async function verifyRelease(
       release.id,
       deps.keys,
       data,
+      drawn,
     );
   const ids = await (release.inSnapshot ? release.inSnapshot(forbidden) : forbidden(db));
   if (ids) checks.add(ids.description);

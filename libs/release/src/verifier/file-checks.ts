@@ -344,7 +344,7 @@ export async function checkDatasetFile(
     if (!(share <= deps.anonMaxSuppression))
       fail('k-anonymity', `${name}: more than ${deps.anonMaxSuppression * 100}% of persons suppressed`);
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
-    if (audit) {
+    if (audit?.size) {
       const problem = auditProblem(audit, seen, persons, removed);
       if (problem) fail('k-anonymity', `${name}: ${problem}`);
       checks.add(

@@ -35,7 +35,9 @@ describe('extract uploads cannot exhaust the API heap', () => {
     });
 
   it('two million bad lines: a bounded report, and the API still answers', async () => {
-    const res = await send(Buffer.from('x\n'.repeat(2_000_000)));
+    // One resource after them (a body of nothing but bad lines is refused whole: EXTRACT_NOT_NDJSON).
+    const one = JSON.stringify(patient('mem-bad', nhsNumber(880_999_993), {}, 'M00001'));
+    const res = await send(Buffer.from(`${'x\n'.repeat(2_000_000)}${one}\n`));
     expect(res.status).toBe(201);
     const report = (await res.json()) as {
       rejected: { line: number }[];

@@ -241,6 +241,34 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
     expect(await extracts()).toBe(before);
   });
 
+  it('refuses a body of which no line is a JSON object (an image, a text file, a spreadsheet) as a whole, and records nothing', async () => {
+    const extracts = async () =>
+      (await t.sql.query(`SELECT count(*)::int AS n FROM extracts WHERE practice_ods = 'A81001'`)).rows[0].n;
+    const before = await extracts();
+    // A PNG's first bytes (signature, IHDR chunk, some of IDAT), a CSV, and JSON that is no object.
+    const png = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a0000000d49484452000000100000001008060000001ff3ff61', 'hex'),
+      Buffer.from('0000001d4944415478da63fcffff3f0325800930c0b4006a0100a11a0f0b2c9d8d0d', 'hex'),
+    ]);
+    for (const body of [png, 'nhs_number,code\n9434765919,22298006\n', '[1,2]\n"text"\n']) {
+      const res = await upload(t, a, 'A81001', body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'EXTRACT_NOT_NDJSON' });
+      expect(res.body.message).toMatch(/not FHIR NDJSON/);
+    }
+    expect(await extracts()).toBe(before);
+    // One resource among them: an extract, its bad lines reported line by line as before.
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      `x\n${JSON.stringify(patient('nd-1', nhsNumber(943_476_590), {}, 'A81001'))}\n`,
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.rejected).toEqual([{ line: 1, reason: 'malformed JSON' }]);
+    expect(await extracts()).toBe(before + 1);
+  });
+
   it('never stores fields outside the extraction specification, and counts them', async () => {
     const M = 'ZQXMARKER';
     const p = patient('mk-p1', nhsNumber(610_000_001), {

@@ -17,7 +17,7 @@ import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
 import { NotificationsService } from '@custodian/notifications';
 import { activeType1Among, ObjectionsService } from '@custodian/objections';
 import type { ExtractReportDto, ExtractSummaryDto } from './dto';
-import { todayUtc } from './fhir';
+import { NOT_JSON, todayUtc } from './fhir';
 import { HeldPatients } from './held-patients';
 import { intakeContext } from './intake/context';
 import { mergeRecords } from './intake/merge';
@@ -136,6 +136,17 @@ export class ExtractsService implements OnModuleDestroy {
           PRACTICES_ERRORS.EXTRACT_EMPTY,
           'The extract holds no FHIR resources (an empty body, or blank lines only)',
           400,
+        );
+      // Not one line a JSON object (an image, a spreadsheet, a document sent by mistake): the file
+      // is refused as a whole rather than recorded as an extract of every line refused (a probe
+      // sent a PNG and got a report of its "lines").
+      const reasons = Object.keys(stats.rejected.byReason);
+      if (!any && stats.unsupported === 0 && reasons.length && reasons.every((r) => NOT_JSON.has(r)))
+        throw new DomainError(
+          PRACTICES_ERRORS.EXTRACT_NOT_NDJSON,
+          'The body is not FHIR NDJSON: no line of it is a JSON object (is it the right file?); nothing is stored',
+          400,
+          { lines: stats.lines },
         );
       const t1 = performance.now();
       const ix = await intakeContext(tx, actor, ods, extractId);

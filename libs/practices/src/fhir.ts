@@ -86,6 +86,11 @@ export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected | Unresolve
 
 const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
 
+/** A line that is not JSON, or JSON but not an object: a body of nothing else is not NDJSON at all. */
+const MALFORMED_JSON = 'malformed JSON';
+const NOT_AN_OBJECT = 'not a JSON object';
+export const NOT_JSON: ReadonlySet<string> = new Set([MALFORMED_JSON, NOT_AN_OBJECT]);
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, mo: number) =>
   mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1];
@@ -287,9 +292,9 @@ export function parseExtractLine(
   try {
     json = JSON.parse(text);
   } catch {
-    return reject('malformed JSON');
+    return reject(MALFORMED_JSON);
   }
-  if (!isObject(json)) return reject('not a JSON object');
+  if (!isObject(json)) return reject(NOT_AN_OBJECT);
   if (typeof json.resourceType !== 'string') return reject('resourceType missing');
   const { resource } = stripToSpec(json, dropped);
   if (!resource) return UNSUPPORTED;

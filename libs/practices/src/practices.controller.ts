@@ -111,7 +111,7 @@ export class PracticesController {
   @ApiBody({ schema: { type: 'string', description: 'one FHIR R4 resource per line' } })
   @ApiBadRequestResponse({
     description:
-      'EXTRACT_EMPTY: no FHIR resource in the body (empty, or blank lines only); nothing is stored',
+      'EXTRACT_EMPTY: no FHIR resource in the body (empty, or blank lines only); EXTRACT_NOT_NDJSON: no line of the body is a JSON object (another kind of file: an image, a spreadsheet, a FHIR Bundle split over lines); nothing is stored',
   })
   @ApiCreatedResponse({ type: ExtractReportDto })
   @ApiConflictResponse({

@@ -196,6 +196,23 @@ describe('portal: the researcher’s journey, page by page', () => {
     const after = await t.http.get(`/requests/${bid.id}`).set('cookie', me.cookie).expect(200);
     expect(after.text).not.toContain(`href="/requests/${bid.id}/withdraw"`);
     expect(after.text).not.toContain(`href="/requests/${bid.id}/edit"`);
+    // Submitted twice (a second tab, a double click) is the service's refusal page: it leads back
+    // to where the researcher was — a page of this site only, never a foreign address.
+    const other = await draft();
+    await post(`/requests/${other.id}/submit`, {}).expect(303);
+    const again = await post(`/requests/${other.id}/submit`, {})
+      .set('host', 'portal.test')
+      .set('referer', `http://portal.test/requests/${other.id}?from=list`);
+    expect(again.status).toBe(409);
+    expect(again.text).toContain('This cannot be done now');
+    expect(again.text).toMatch(
+      new RegExp(`class="nhsuk-back-link" href="/requests/${other.id}\\?from=list"`),
+    );
+    const foreign = await post(`/requests/${other.id}/submit`, {})
+      .set('host', 'portal.test')
+      .set('referer', `https://evil.example/requests/${other.id}`);
+    expect(foreign.status).toBe(409);
+    expect(foreign.text).not.toMatch(/nhsuk-back-link/);
   });
 
   it('a consent request takes its cohort: line-numbered errors, then the count accepted, then submits', async () => {

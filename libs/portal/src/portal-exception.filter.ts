@@ -63,10 +63,29 @@ export class PortalExceptionFilter implements ExceptionFilter {
       title = 'Sorry, there is a problem with the service';
       detail = 'Try again later. If the problem continues, contact the data centre.';
     }
+    // Back to the page the person was on (a form refused as the request stood, say): a referring
+    // page of this site only, never another origin's address.
+    const backHref = status < 500 && status !== 404 ? sameSiteReferrer(req) : undefined;
     try {
-      this.views.page(req, reply, 'error.njk', { status, title, detail }, status);
+      this.views.page(req, reply, 'error.njk', { status, title, detail, backHref }, status);
     } catch {
       reply.status(status).header('content-type', 'text/plain; charset=utf-8').send(title);
     }
+  }
+}
+
+/** The Referer's path and query where it is a portal page of this host, else undefined. */
+export function sameSiteReferrer(req: PortalRequest): string | undefined {
+  const referer = req.headers.referer;
+  const host = req.headers.host;
+  if (typeof referer !== 'string' || !host) return undefined;
+  try {
+    const url = new URL(referer);
+    if (url.host !== host || !['http:', 'https:'].includes(url.protocol) || url.pathname.startsWith('/api'))
+      return undefined;
+    const back = `${url.pathname}${url.search}`;
+    return back === req.url ? undefined : back;
+  } catch {
+    return undefined;
   }
 }

@@ -151,6 +151,18 @@ describe('cross-library reads through named queries of the owner', () => {
     const verifier = files.filter(([f]) => f.startsWith('libs/release/src/verifier/'));
     expect(verifier.some(([, text]) => /\bFROM\s+objection_events\b/.test(text))).toBe(true);
   });
+
+  it("the verifier imports none of the engine's cohort, exclusion, event or column SQL (STYLE 17)", () => {
+    const engineSql =
+      /^\.\.\/(engine\/|release-sql|dataset-sql|qi-ladders\.sql|release-columns\.sql|aggregate-cells)/;
+    const imports = (text: string) => [...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]/g)].map((m) => m[1]);
+    const wrong = sources('libs/release/src/verifier').flatMap(([f, text]) =>
+      imports(text)
+        .filter((i) => engineSql.test(i))
+        .map((i) => `${f} → ${i}`),
+    );
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('import boundaries (docs/ARCHITECTURE.md, test/support/library-map.ts)', () => {

@@ -1,10 +1,11 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Client } from 'pg';
 import type { TestApp } from '@custodian/testing';
-import { ReleaseService, ReleaseSpec } from '@custodian/release';
+import { ReleaseEngine, ReleaseService, ReleaseSpec } from '@custodian/release';
 
 /** Test data straight into the tables, as the intake and linkage modules would leave it. */
 export async function seedPractice(sql: Client, ods = 'A81001'): Promise<void> {
@@ -283,4 +284,51 @@ export function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * An aggregate table that a consistently wrong engine would have written: a copy of the release's
+ * folder whose table shows data row `row` (1-based) `by` more, recompressed, with no manifest.json,
+ * and the file list the producer would pass with it (its new size and hash); the release's cell
+ * ledger is moved by `by` too, until `undo`. The integrity checks and the ledger's "describes the
+ * file" then pass: only a recount of the cell can tell. (The caller removes `dir`.)
+ */
+export async function aggregateCountMoved(
+  t: TestApp,
+  releaseId: string,
+  row: number,
+  by: number,
+): Promise<{
+  dir: string;
+  files: { name: string; rows: number; bytes: number; sha256: string }[];
+  undo: () => Promise<void>;
+}> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'verify-agg-'));
+  cpSync(t.app.get(ReleaseEngine).dirOf(releaseId), dir, { recursive: true });
+  rmSync(path.join(dir, 'manifest.json'));
+  const file = path.join(dir, 'aggregate.csv.gz');
+  const lines = gunzipSync(readFileSync(file)).toString('utf8').split('\n');
+  const cells = lines[row].split(',');
+  cells[cells.length - 1] = String(Number(cells[cells.length - 1]) + by);
+  lines[row] = cells.join(',');
+  const bytes = gzipSync(Buffer.from(lines.join('\n')));
+  writeFileSync(file, bytes);
+  const { rows: recorded } = await t.sql.query(
+    `SELECT name, rows::int AS rows, bytes::int AS bytes, sha256 FROM release_files
+      WHERE release_id = $1 AND name <> 'manifest.json' ORDER BY name`,
+    [releaseId],
+  );
+  const files = recorded.map((f) =>
+    f.name === 'aggregate.csv.gz'
+      ? { ...f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+      : f,
+  );
+  const shift = (n: number) =>
+    t.sql.query(`UPDATE release_aggregate_cells SET n = n + $3 WHERE release_id = $1 AND i = $2`, [
+      releaseId,
+      row - 1,
+      n,
+    ]);
+  await shift(by);
+  return { dir, files, undo: async () => void (await shift(-by)) };
 }

@@ -1,5 +1,6 @@
 import type { ReleaseSpec } from '../release.types';
 import { populationBelowMinimum } from './aggregate-population';
+import { RecountedCell, recountProblem } from './aggregate-recount';
 import { fieldsOf } from './csv-stream';
 import { readCsv } from './file-checks';
 import { fail } from './verification-failure';
@@ -27,7 +28,14 @@ export async function checkAggregate(
     comparedWith: string[];
     largeHidden: ReadonlySet<string>;
   }>,
+  /** The verifier's own count of each cell (aggregate-recount.ts), run while the file is read. */
+  recount?: () => Promise<RecountedCell[]>,
 ) {
+  // Started now, settled at once (a failure is thrown where it is awaited, after the file's reading).
+  const recounted = recount?.().then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
   const dims = spec.aggregation?.dimensions ?? [];
   const header = [...dims, 'patients'];
   const cells: { key: string[]; suppressed: boolean; shown: string }[] = [];
@@ -56,6 +64,15 @@ export async function checkAggregate(
     );
   const gap = crossProductProblem(cells.map((c) => c.key));
   if (gap) fail('aggregate', `${name}: ${gap}`);
+  const counts = await recounted;
+  if (counts && 'error' in counts) throw counts.error;
+  if (counts) {
+    const wrong = recountProblem(cells, counts.value);
+    if (wrong) fail('aggregate', `${name}: ${wrong}`);
+    checks.add(
+      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5; every cell with persons in it is in the table",
+    );
+  }
   // The ledger's `*` cells holding more than 7 (hidden by the differencing guard) are unbounded in
   // the population bound. A ledger of other cells than the file's fails after the file's own checks.
   const diff = await difference?.(cells);

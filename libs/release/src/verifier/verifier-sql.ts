@@ -10,27 +10,31 @@ export interface VerifierDb {
 }
 
 /**
- * Active objections at the snapshot: per NHS number and type, among the events recorded by then,
- * a registration that no withdrawal of a strictly later instant (`effective_at`) follows.
+ * Active objections at the snapshot, as SQL (`cut`, `types`: SQL expressions, a timestamptz and a
+ * text[]): per NHS number and type, among the events recorded by then, a registration that no
+ * withdrawal of a strictly later instant (`effective_at`) follows. One column, `nhs`.
  */
+export const activeObjections = (cut: string, types: string) =>
+  `SELECT DISTINCT r.nhs_number AS nhs
+     FROM objection_events r
+    WHERE r.action = 'register' AND r.recorded_at <= ${cut} AND r.type = ANY(${types})
+      -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
+      -- a registration stands unless a withdrawal of the same type is strictly later.
+      AND NOT EXISTS (
+        SELECT 1 FROM objection_events later
+         WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= ${cut}
+           AND later.action = 'withdraw' AND later.effective_at > r.effective_at)`;
+
+/** The NHS numbers of `activeObjections` at the snapshot. */
 export async function objectorsAt(
   db: VerifierDb,
   snapshotAt: string,
   types: ('type1' | 'type2')[],
 ): Promise<string[]> {
   if (!types.length) return [];
-  const rows = (await db.query(
-    `SELECT DISTINCT r.nhs_number::text AS nhs
-       FROM objection_events r
-      WHERE r.action = 'register' AND r.recorded_at <= $1::timestamptz AND r.type = ANY($2::text[])
-        -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
-        -- a registration stands unless a withdrawal of the same type is strictly later.
-        AND NOT EXISTS (
-          SELECT 1 FROM objection_events later
-           WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= $1::timestamptz
-             AND later.action = 'withdraw' AND later.effective_at > r.effective_at)`,
-    [snapshotAt, types],
-  )) as { nhs: string }[];
+  const rows = (await db.query(activeObjections('$1::timestamptz', '$2::text[]'), [snapshotAt, types])) as {
+    nhs: string;
+  }[];
   return rows.map((r) => r.nhs.trim());
 }
 

@@ -13,6 +13,7 @@ import { holdsNhsNumber, MAYBE_NHS_NUMBER } from './verifier-rules';
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
 import { checkAggregate } from './aggregate-file-check';
+import { recountAggregate } from './aggregate-recount';
 import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
@@ -51,10 +52,12 @@ export interface VerifyTarget {
   removedByFile?: Record<string, number>;
   /**
    * Runs `read` in the release's data snapshot, while its attempt holds it (the engine passes it):
-   * who may not appear (objections, the consent cohort, objectors' HES keys) is then read in the
-   * data the engine read. Without it (a release verified again later) they are read as committed
-   * now, up to the snapshot's instant: an objection whose transaction began before that instant and
-   * committed after the snapshot then fails the check, on the side of the patient.
+   * who may not appear (objections, the consent cohort, objectors' HES keys) and the aggregate
+   * recount are then read in the data the engine read. Without it (a release verified again later)
+   * they are read as committed now, up to the snapshot's instant: an objection whose transaction
+   * began before that instant and committed after the snapshot then fails the check, on the side of
+   * the patient; the recount reads the sources as they are now, so an aggregate table verified
+   * again after they changed may fail it.
    */
   inSnapshot?: <T>(read: (db: VerifierDb) => Promise<T>) => Promise<T>;
 }
@@ -79,8 +82,8 @@ const AGG_MIN_POPULATION_DEFAULT = 100;
  * Independent verification of a release's files (SPEC §5 step 6, STYLE rule 17): re-reads every
  * file (gunzip and CSV parse, streamed) and checks it against the database with its own SQL —
  * no excluded person, identifiers as the tier allows, k-anonymity and the suppression cap,
- * aggregate cells, and rows, bytes and SHA-256 against what was recorded. Throws
- * `VerificationFailure` at the first broken rule.
+ * aggregate cells and their counts (recounted), and rows, bytes and SHA-256 against what was
+ * recorded. Throws `VerificationFailure` at the first broken rule.
  */
 export async function verifyRelease(
   dir: string,
@@ -159,7 +162,10 @@ export async function verifyRelease(
       data,
       drawn,
     );
-  const ids = await (release.inSnapshot ? release.inSnapshot(forbidden) : forbidden(db));
+  // Read in the release's data snapshot where the engine passes it, else as committed now.
+  const inData = <T>(read: (data: VerifierDb) => Promise<T>) =>
+    release.inSnapshot ? release.inSnapshot(read) : read(db);
+  const ids = await inData(forbidden);
   if (ids) checks.add(ids.description);
   // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
   // PostgreSQL while the files are read here (settled, so that its failure is reported first).
@@ -201,6 +207,7 @@ export async function verifyRelease(
             own,
             deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
             (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
+            () => inData((data) => recountAggregate(data, rel.snapshot_cut!, spec)),
           );
         else {
           const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;

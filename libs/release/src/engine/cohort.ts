@@ -182,7 +182,10 @@ export async function buildCohort(
         AND ($6::text[] IS NULL
              OR EXISTS (SELECT 1 FROM ${GP_EVENTS_SOURCE} e WHERE e.patient_id = x.patient_id AND e.code = ANY($6::text[]))
              OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} h WHERE h.nhs_number = x.nhs AND h.diagnosis_icd10 = ANY($6::text[]))
-             OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])))
+             OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} h WHERE h.patient_id = x.patient_id AND h.diagnosis_icd10 = ANY($6::text[])
+                          -- An objector's own row linked to this patient selects no one: it is
+                          -- counted nowhere and released nowhere (SPEC §5 step 2).
+                          AND NOT EXISTS (SELECT 1 FROM ${work.blocked} ob WHERE ob.nhs = h.nhs_number)))
      OFFSET 0) s`,
     [
       asOf,

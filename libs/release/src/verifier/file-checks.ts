@@ -30,6 +30,7 @@ import {
   YEAR_MONTH,
 } from './verifier-rules';
 import type { Forbidden } from './forbidden';
+import { IdSet } from './id-set';
 import { auditProblem } from './suppression-audit';
 
 import { fail, VerificationFailure } from './verification-failure';
@@ -158,6 +159,7 @@ export async function checkDatasetFile(
   // The suppression audit's sampled persons (anonymised), and those of them read in the file.
   const audit = idCol >= 0 ? ids?.audit?.[d.dataset] : undefined;
   const seen = new Set<string>();
+  const drawnIds = audit ? new IdSet(audit.keys()) : undefined;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
@@ -247,7 +249,7 @@ export async function checkDatasetFile(
             fail('objections', `${where(i)}: a person excluded by the objection snapshot appears`);
           if (ids?.allowed && !ids.allowed.has(person))
             fail('objections', `${where(i)}: a person outside the consent cohort appears`);
-          if (audit?.has(person)) seen.add(person);
+          if (drawnIds?.has(person)) seen.add(person);
           persons++;
         }
       } else persons++;
@@ -298,7 +300,8 @@ export async function checkDatasetFile(
       // The same person on the same quasi-identifiers as the row before: already in that class.
       if (qiCols.length && !(same && qiCols.every((c) => f[c] === prevFields[c]))) {
         prevFields = f;
-        const cls = qiCols.map((c) => f[c]).join('\u0001');
+        let cls = f[qiCols[0]];
+        for (let q = 1; q < qiCols.length; q++) cls += '\u0001' + f[qiCols[q]];
         const seen = small.get(cls);
         if (typeof seen === 'number') return;
         const set = seen ?? new Set<string>();

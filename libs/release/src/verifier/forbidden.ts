@@ -3,6 +3,7 @@ import { PERSON_FIELDS } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseSpec } from '../release.types';
+import { IdSet } from './id-set';
 import { auditSample } from './suppression-audit';
 import { fail } from './verification-failure';
 import {
@@ -23,7 +24,7 @@ const EPIKEY_SAMPLE = 1000;
 
 export interface Forbidden {
   /** Identifiers (as released in this tier) of persons that must not appear. */
-  blocked: Set<string>;
+  blocked: IdSet;
   /** Where only a consent cohort may appear: its identifiers. */
   allowed?: Set<string>;
   /**
@@ -143,7 +144,7 @@ export async function forbiddenIdentities(
     }
     return {
       audit,
-      blocked: new Set(nhs.map(toId)),
+      blocked: new IdSet(nhs.map(toId)),
       blockedEpikeys,
       epikeysOf,
       mislinked,

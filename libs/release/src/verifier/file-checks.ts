@@ -30,7 +30,6 @@ import {
   YEAR_MONTH,
 } from './verifier-rules';
 import type { Forbidden } from './forbidden';
-import { IdSet } from './id-set';
 import { auditProblem } from './suppression-audit';
 
 import { fail, VerificationFailure } from './verification-failure';
@@ -118,6 +117,8 @@ export async function checkDatasetFile(
   removed: number,
   checks: Set<string>,
   km?: KmSets,
+  /** The suppression audit's rows per dataset (read while the file is), where drawn persons exist. */
+  auditRows?: Promise<Record<string, Map<string, boolean>>>,
 ) {
   const header = expectedHeader(d.dataset, d.fields, tier);
   const idCol = header.indexOf(IDENTITY_COLUMN[tier]);
@@ -157,9 +158,8 @@ export async function checkDatasetFile(
   const epikeyCol = col('epikey');
   const sampled = new Set<string>();
   // The suppression audit's sampled persons (anonymised), and those of them read in the file.
-  const audit = idCol >= 0 ? ids?.audit?.[d.dataset] : undefined;
+  const drawnIds = idCol >= 0 ? ids?.audit?.drawn : undefined;
   const seen = new Set<string>();
-  const drawnIds = audit ? new IdSet(audit.keys()) : undefined;
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
@@ -347,6 +347,7 @@ export async function checkDatasetFile(
     if (!(share <= deps.anonMaxSuppression))
       fail('k-anonymity', `${name}: more than ${deps.anonMaxSuppression * 100}% of persons suppressed`);
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
+    const audit = drawnIds?.size ? (await auditRows)?.[d.dataset] : undefined;
     if (audit?.size) {
       const problem = auditProblem(audit, seen, persons, removed);
       if (problem) fail('k-anonymity', `${name}: ${problem}`);

@@ -48,7 +48,12 @@ export interface Forbidden {
    * The anonymised tier's suppression audit: per dataset, persons of the release sampled from its
    * ledger (as the tier identifies them) → whether they have rows of it that may leave.
    */
-  audit?: Record<string, Map<string, boolean>>;
+  audit?: {
+    /** The drawn persons. */
+    drawn: IdSet;
+    /** Per dataset, whether each drawn person has rows of it that may leave (read in `snapshot`). */
+    rows: (snapshot: VerifierDb) => Promise<Record<string, Map<string, boolean>>>;
+  };
   description: string;
 }
 
@@ -128,19 +133,22 @@ export async function forbiddenIdentities(
         shown.map((p) => [toId(p.nhs), perPerson ? Math.min(p.rows, 1) : p.rows]),
       );
     }
-    let audit: Record<string, Map<string, boolean>> | undefined;
+    // The suppression audit: the drawn persons as this tier identifies them now (the key is open);
+    // who of them has rows is looked up while the files are read (`rows`, in the snapshot).
+    let audit: Forbidden['audit'];
     if (tier === 'anonymised' && auditDrawn) {
       const range = { from: spec.cohort?.eventsFrom, to: spec.cohort?.eventsTo };
-      const sample = await auditSample(
-        data,
-        auditDrawn ?? [],
-        spec.datasets.map((d) => d.dataset),
-        nhs,
-        range,
-      );
-      audit = Object.fromEntries(
-        Object.entries(sample).map(([d, m]) => [d, new Map([...m].map(([n, rows]) => [toId(n), rows]))]),
-      );
+      const idOf = new Map(auditDrawn.map((n) => [n, toId(n)]));
+      const datasets = spec.datasets.map((d) => d.dataset);
+      audit = {
+        drawn: new IdSet(idOf.values()),
+        rows: async (snapshot) => {
+          const sample = await auditSample(snapshot, auditDrawn, datasets, nhs, range);
+          return Object.fromEntries(
+            Object.entries(sample).map(([d, m]) => [d, new Map([...m].map(([n, r]) => [idOf.get(n)!, r]))]),
+          );
+        },
+      };
     }
     return {
       audit,

@@ -167,6 +167,21 @@ export async function verifyRelease(
     release.inSnapshot ? release.inSnapshot(read) : read(db);
   const ids = await inData(forbidden);
   if (ids) checks.add(ids.description);
+  // The suppression audit's lookups, in the snapshot while the files are read (each file's check
+  // waits for them at its end). A failure is kept for that moment (no unhandled rejection meanwhile).
+  const audit = ids?.audit;
+  const auditSettled = audit
+    ? inData(audit.rows).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      )
+    : undefined;
+  const auditRows = auditSettled?.then((r) => {
+    if ('error' in r) throw r.error;
+    return r.value;
+  });
+  // Files that never reach the audit (one failed first) leave it unawaited: it settles quietly.
+  auditRows?.catch(() => undefined);
   // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
   // PostgreSQL while the files are read here (settled, so that its failure is reported first).
   const difference =
@@ -223,6 +238,7 @@ export async function verifyRelease(
             removed?.[d.dataset] ?? lost,
             own,
             km,
+            auditRows,
           );
         }
         return { f, result, own };

@@ -104,12 +104,29 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(report.text).toContain('Extract received');
     expect(report.text).toContain('1 line was refused: the report below says why.');
     expect(report.text).toMatch(/<td[^>]*data-label="Line">3<\/td>/);
-    // A file of junk lines stores nothing: no "Success" (a portal walk-through, 2026-12-06).
-    const junk = await t.http
+    // A file of no JSON at all (an image, a text file) is not an extract: refused whole, and said so.
+    const notNdjson = await t.http
       .post('/practice/extracts')
       .set('cookie', session.cookie)
       .field('_csrf', session.csrf)
       .attach('file', Buffer.from('{not json\n\u0001\u0002\n'), {
+        filename: 'extract.ndjson',
+        contentType: 'application/x-ndjson',
+      });
+    keep(session, notNdjson);
+    expect(notNdjson.headers.location).toBe('/practice/extracts');
+    const refusedPage = await t.http.get('/practice/extracts').set('cookie', session.cookie).expect(200);
+    keep(session, refusedPage);
+    expect(refusedPage.text).toContain('The extract was not accepted');
+    expect(refusedPage.text).toContain(
+      'The body is not FHIR NDJSON: no line of it is a JSON object. Is it the right file? Nothing from it was stored.',
+    );
+    // A file of refused resources stores nothing: no "Success" (a portal walk-through, 2026-12-06).
+    const junk = await t.http
+      .post('/practice/extracts')
+      .set('cookie', session.cookie)
+      .field('_csrf', session.csrf)
+      .attach('file', Buffer.from('{"resourceType":"Patient"}\n{"resource":"none"}\n'), {
         filename: 'extract.ndjson',
         contentType: 'application/x-ndjson',
       });
@@ -336,8 +353,22 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     const confirm = await t.http
       .get(`/admin/users/${user.id}/access`)
       .set('cookie', session.cookie)
+      .expect(409);
+    // One's own account: not offered, and its confirmation page says why (a probe: "Disable" was
+    // offered, then refused).
+    expect(confirm.text).toContain('You cannot disable your own account');
+    const own = await t.http.get(`/admin/users/${user.id}`).set('cookie', session.cookie).expect(200);
+    expect(own.text).not.toContain(`/admin/users/${user.id}/access`);
+    expect(own.text).toContain('This is your own account');
+    const otherId = (await t.sql.query(`SELECT id FROM users WHERE email = 'two.roles@porto.example'`))
+      .rows[0].id;
+    const other = await t.http.get(`/admin/users/${otherId}`).set('cookie', session.cookie).expect(200);
+    expect(other.text).toContain(`/admin/users/${otherId}/access`);
+    const offer = await t.http
+      .get(`/admin/users/${otherId}/access`)
+      .set('cookie', session.cookie)
       .expect(200);
-    expect(confirm.text).toContain('Disable');
+    expect(offer.text).toContain('Disable the account');
     const moved = await t.http
       .post('/admin/practices')
       .set('cookie', session.cookie)

@@ -4,7 +4,7 @@ import { ROLES } from '@custodian/core';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
-import { PortalRedirect } from './portal-errors';
+import { PortalRedirect, PortalPageError } from './portal-errors';
 import { PortalViews } from './portal-views';
 import { all, apiFieldError, FormBody, formErrors, str } from './form';
 
@@ -177,6 +177,8 @@ export class AdminController {
       'operations/admin-user.njk',
       {
         editing: user,
+        // An administrator cannot disable their own account (the API refuses it): not offered.
+        own: user !== undefined && user.id === req.portal?.session.auth?.user.id,
         values,
         errors: errors.list,
         fieldErrors: errors.byField,
@@ -304,6 +306,12 @@ export class AdminController {
     @Param('id', ParseUUIDPipe) id: string,
   ) {
     const user = await this.api.expect<User>(req, 'GET', `/api/users/${id}`);
+    if (user.id === req.portal?.session.auth?.user.id)
+      throw new PortalPageError(
+        409,
+        'You cannot disable your own account',
+        'Another administrator can disable it. Administrators cannot disable themselves or remove their own admin role.',
+      );
     this.views.page(req, reply, 'operations/admin-confirm.njk', {
       pageTitle: user.disabled ? 'Enable this account' : 'Disable this account',
       heading: user.disabled ? `Enable ${user.email}?` : `Disable ${user.email}?`,

@@ -118,7 +118,7 @@ export class DataManagerController {
     uploadProblem(
       req,
       `The ${UPLOADS[kind].label} was not loaded`,
-      `${String(res.body?.message ?? 'The file could not be taken').replace(/[.!?]?$/, '.')} Nothing from it was stored.`,
+      `${String(res.body?.message ?? 'The file could not be taken').replace(/([^.!?])$/, '$1.')} Nothing from it was stored.`,
       UPLOADS[kind].field,
     );
     return afterUpload(req, reply, '/data-loads');

@@ -163,7 +163,7 @@ export class PracticeController {
     uploadProblem(
       req,
       'The extract was not accepted',
-      `${String(res.body?.message ?? 'The data centre could not take the file').replace(/[.!?]?$/, '.')} Nothing from it was stored.`,
+      `${String(res.body?.message ?? 'The data centre could not take the file').replace(/([^.!?])$/, '$1.')} Nothing from it was stored.`,
     );
     return afterUpload(req, reply, '/practice/extracts');
   }

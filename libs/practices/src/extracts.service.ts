@@ -144,7 +144,7 @@ export class ExtractsService implements OnModuleDestroy {
       if (!any && stats.unsupported === 0 && reasons.length && reasons.every((r) => NOT_JSON.has(r)))
         throw new DomainError(
           PRACTICES_ERRORS.EXTRACT_NOT_NDJSON,
-          'The body is not FHIR NDJSON: no line of it is a JSON object (is it the right file?); nothing is stored',
+          'The body is not FHIR NDJSON: no line of it is a JSON object. Is it the right file?',
           400,
           { lines: stats.lines },
         );

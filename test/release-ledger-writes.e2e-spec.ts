@@ -11,11 +11,13 @@ import { addEvent, addPatient, runRelease, seedPractice, spec } from './release-
 describe('release ledger writes (#22, #19)', () => {
   let t: TestApp;
   let releaseId: string;
+  let officer: { id: string; roles: string[] };
+  let researcherId: string;
 
   beforeAll(async () => {
     t = await createTestApp();
-    const officer = (await t.as('release_officer')).user as never as { id: string; roles: string[] };
-    const researcherId = (await t.as('researcher')).user.id;
+    officer = (await t.as('release_officer')).user as never as { id: string; roles: string[] };
+    researcherId = (await t.as('researcher')).user.id;
     await seedPractice(t.sql);
     for (let i = 1; i <= 12; i++)
       await addEvent(t.sql, await addPatient(t.sql, { nhs: String(9700000000 + i) }));
@@ -47,6 +49,25 @@ describe('release ledger writes (#22, #19)', () => {
     expect(people.map((r: { nhs: string }) => r.nhs)).toEqual(
       Array.from({ length: 12 }, (_, i) => String(9700000001 + i)),
     );
+  });
+
+  it('carries a withheld number the migration kept as negative into the next release, in its part (a review)', async () => {
+    const s = spec({ recipients: [researcherId], requestedBy: officer.id, tier: 'pseudonymised' });
+    const first = await runRelease(t, s, officer);
+    expect(first.failure_reason).toBeNull();
+    // As migration 1764000049000 keeps a damaged number: negative, in part ((n % 64) + 64) % 64.
+    await t.sql.query(
+      `INSERT INTO release_ledger_members (release_id, state, part, nhs)
+       VALUES ($1, 'withheld', ((-123 % 64) + 64) % 64, ARRAY[-123]::bigint[])`,
+      [first.id],
+    );
+    const second = await runRelease(t, { ...s }, officer);
+    expect(second.failure_reason).toBeNull();
+    const { rows } = await t.sql.query(
+      `SELECT state, part FROM release_ledger_members WHERE release_id = $1 AND -123 = ANY(nhs)`,
+      [second.id],
+    );
+    expect(rows).toEqual([{ state: 'withheld', part: 5 }]);
   });
 
   it('stops a record-level release when an NHS number in the data is not ten digits, naming nobody', async () => {

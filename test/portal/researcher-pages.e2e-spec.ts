@@ -213,6 +213,16 @@ describe('portal: the researcher’s journey, page by page', () => {
       .set('referer', `https://evil.example/requests/${other.id}`);
     expect(foreign.status).toBe(409);
     expect(foreign.text).not.toMatch(/nhsuk-back-link/);
+    // A path a browser reads as another host's is no way back either (a review).
+    for (const path of ['//evil.example/x', '/\\evil.example', '/\t/evil.example']) {
+      const odd = await post(`/requests/${other.id}/submit`, {})
+        .set('host', 'portal.test')
+        .set('referer', `http://portal.test${path}`);
+      expect(odd.status).toBe(409);
+      expect(odd.text, path).not.toMatch(/nhsuk-back-link/);
+    }
+    // Browsers send the Referer to this site's own pages only: without it there is no link at all.
+    expect(again.headers['referrer-policy']).toBe('same-origin');
   });
 
   it('a consent request takes its cohort: line-numbered errors, then the count accepted, then submits', async () => {

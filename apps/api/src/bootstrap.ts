@@ -111,6 +111,9 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
         imgSrc: ["'self'", 'data:'],
       },
     },
+    // Referer to this site's own pages only (the refusal page's "Back" link reads it), never to
+    // another origin: helmet's default, no-referrer, left the link out in every browser (a review).
+    referrerPolicy: { policy: 'same-origin' },
   });
   fastify.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);

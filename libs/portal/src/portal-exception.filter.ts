@@ -81,10 +81,16 @@ export function sameSiteReferrer(req: PortalRequest): string | undefined {
   if (typeof referer !== 'string' || !host) return undefined;
   try {
     const url = new URL(referer);
-    if (url.host !== host || !['http:', 'https:'].includes(url.protocol) || url.pathname.startsWith('/api'))
+    if (url.host !== host || !['http:', 'https:'].includes(url.protocol)) return undefined;
+    const path = url.pathname;
+    // A path of this host, never one a browser reads as another host's ("//evil.example/…",
+    // "/\\evil.example": a review) nor the API.
+    if (!path.startsWith('/') || path.startsWith('//') || path.includes('\\') || path.startsWith('/api'))
       return undefined;
-    const back = `${url.pathname}${url.search}`;
-    return back === req.url ? undefined : back;
+    const back = `${path}${url.search}`;
+    // The page itself (a GET refused): no link to where the person already is. A form posted to its
+    // own address leads back to it.
+    return back === req.url && req.method === 'GET' ? undefined : back;
   } catch {
     return undefined;
   }

@@ -144,6 +144,9 @@ export async function guardDifference(
     await q(`DROP TABLE rel_cur`);
     await current();
   }
+  // (A number an old ledger kept as negative — a damaged one, migration 1764000049000 — is in part
+  // ((n % 64) + 64) % 64 as the migration put it: `%` alone gives a negative part, which the
+  // table refuses; a review found every later release of such a bid failing.)
   // This release's ledger: whom it releases, whom it withholds, and — withheld persons no longer in
   // the cohort stay withheld should they come back — the last release's withheld who are not in
   // this one's working set as released or withheld. A person is in a release's ledger once, by
@@ -152,7 +155,7 @@ export async function guardDifference(
     `INSERT INTO release_ledger_members (release_id, state, part, nhs)
      SELECT $1::uuid, 'released', part, nhs FROM rel_cur
      UNION ALL
-     SELECT $1::uuid, 'withheld', (x.nhs % 64)::smallint, array_agg(x.nhs)
+     SELECT $1::uuid, 'withheld', (((x.nhs % 64) + 64) % 64)::smallint, array_agg(x.nhs)
        FROM (SELECT nk AS nhs FROM rp WHERE excl = $2
              ${
                prev
@@ -161,7 +164,7 @@ export async function guardDifference(
               WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
                  : ''
              }) x
-      GROUP BY x.nhs % 64`,
+      GROUP BY ((x.nhs % 64) + 64) % 64`,
     prev ? [release.id, WITHHELD_FOR_DIFFERENCE, prev.id] : [release.id, WITHHELD_FOR_DIFFERENCE],
   );
   await q(`DROP TABLE rel_cur`);

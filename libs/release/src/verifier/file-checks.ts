@@ -158,7 +158,8 @@ export async function checkDatasetFile(
   const epikeyCol = col('epikey');
   const sampled = new Set<string>();
   // The suppression audit's sampled persons (anonymised), and those of them read in the file.
-  const drawnIds = idCol >= 0 ? ids?.audit?.drawn : undefined;
+  // Files of a row per person only (no kᵐ items): see suppression-audit.ts.
+  const drawnIds = idCol >= 0 && !kmItems ? ids?.audit?.drawn : undefined;
   const seen = new Set<string>();
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
@@ -349,7 +350,7 @@ export async function checkDatasetFile(
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
     const audit = drawnIds?.size ? (await auditRows)?.[d.dataset] : undefined;
     if (audit?.size) {
-      const problem = auditProblem(audit, seen, persons, removed);
+      const problem = auditProblem(audit, seen, persons, removed, deps.anonMaxSuppression);
       if (problem) fail('k-anonymity', `${name}: ${problem}`);
       checks.add(
         "suppression audited: persons sampled from the release's ledger with rows of the dataset are absent from the file no more than the recorded suppression allows",

@@ -83,6 +83,21 @@ describe('extract intake with random junk lines (property)', () => {
           const body = lines.sort((x, y) => (x.length % 7) - (y.length % 7)).join('\n') + '\n';
           const before = await counts(t);
           const res = await upload(t, a, 'A81001', body);
+          // No line a JSON object (junk only, no good resource): not an extract at all, refused whole.
+          const jsonObject = (l: string) => {
+            try {
+              const v: unknown = JSON.parse(l);
+              return typeof v === 'object' && v !== null && !Array.isArray(v);
+            } catch {
+              return false;
+            }
+          };
+          if (!lines.some(jsonObject)) {
+            expect(res.status).toBe(400);
+            expect(res.body.code).toBe('EXTRACT_NOT_NDJSON');
+            expect(await counts(t)).toEqual(before);
+            return;
+          }
           expect(res.status).toBe(201);
           const after = await counts(t);
           // A patient-field "mutation" may happen to stay valid (gender replaced by "male", address by

@@ -95,7 +95,14 @@ describe('portal: the release officer’s and the panel’s pages', () => {
   afterAll(() => t?.close());
 
   it('screening shows the applicant, whether commercial, the submission date and days waiting; notes reach the panel', async () => {
-    const queue = text((await get(officer, '/screening').expect(200)).text);
+    const html = (await get(officer, '/screening').expect(200)).text;
+    // The page's title is its heading (a walk-through: "Screening" over "Requests to screen").
+    expect(html).toMatch(/<title>Requests to screen – /);
+    expect(html).toMatch(/<h1>Requests to screen<\/h1>/);
+    const panelList = (await get(member, '/panel').expect(200)).text;
+    expect(panelList).toMatch(/<title>Requests in review – /);
+    expect(panelList).toMatch(/<h1>Requests in review<\/h1>/);
+    const queue = text(html);
     expect(queue).toMatch(/Pharma Analytics Ltd/);
     expect(queue).toMatch(/Commercial/);
     expect(queue).toMatch(/0 days/);

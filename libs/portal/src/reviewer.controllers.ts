@@ -46,9 +46,11 @@ export class PanelController {
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
     const filter = stateFilter(state, 'in_review');
     const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
+    // The page's title is its heading (a walk-through: the two differed).
+    const heading = filter.state === 'in_review' ? 'Requests in review' : 'Panel review';
     this.views.page(req, reply, 'review-list.njk', {
-      pageTitle: 'Panel review',
-      heading: filter.state === 'in_review' ? 'Requests in review' : 'Panel review',
+      pageTitle: heading,
+      heading,
       intro:
         'Requests a release officer has screened and passed to the panel. Declare your interests when you vote. Decided requests stay here: choose their state to find them.',
       bids: bids.map(applicantFacts),
@@ -168,9 +170,10 @@ export class ReleaseOfficerController {
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
     const filter = stateFilter(state, 'submitted');
     const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
+    const heading = filter.state === 'submitted' ? 'Requests to screen' : 'Screening';
     this.views.page(req, reply, 'review-list.njk', {
-      pageTitle: 'Screening',
-      heading: filter.state === 'submitted' ? 'Requests to screen' : 'Screening',
+      pageTitle: heading,
+      heading,
       intro:
         'Submitted requests, oldest first. Accept a complete request into the panel’s review, or return it with remarks.',
       bids: bids.map(applicantFacts).sort((a, b) => b.daysWaiting - a.daysWaiting),

@@ -59,18 +59,28 @@ describe('organisations and users (admin)', () => {
       disabled: false,
     });
     expect(res.body).not.toHaveProperty('passwordHash');
-    const practice = await t.http
-      .post('/api/users')
-      .set(admin.auth)
-      .send({
-        email: 'gp@example.org',
-        password: TEST_PASSWORD,
-        displayName: 'GP',
-        roles: ['practice'],
-        practiceOds: 'B82005',
-      })
-      .expect(201);
+    // A practice account is bound to a practice the centre knows (a probe bound one to a code no
+    // practice has; such an account could register objections).
+    const gp = {
+      email: 'gp@example.org',
+      password: TEST_PASSWORD,
+      displayName: 'GP',
+      roles: ['practice'],
+      practiceOds: 'B82005',
+    };
+    const unknown = await t.http.post('/api/users').set(admin.auth).send(gp).expect(400);
+    expect(unknown.body.code).toBe('UNKNOWN_PRACTICE');
+    expect((await t.sql.query(`SELECT 1 FROM users WHERE email = 'gp@example.org'`)).rows).toHaveLength(0);
+    await t.sql.query(`INSERT INTO practices (ods_code, name, rollout) VALUES ('B82005', 'Surgery', 'none')`);
+    const practice = await t.http.post('/api/users').set(admin.auth).send(gp).expect(201);
     expect(practice.body.practiceOds).toBe('B82005');
+    // … and moved only to another practice the centre knows.
+    const moved = await t.http
+      .patch(`/api/users/${practice.body.id}`)
+      .set(admin.auth)
+      .send({ practiceOds: 'Z99999' })
+      .expect(400);
+    expect(moved.body.code).toBe('UNKNOWN_PRACTICE');
     await t.login('two.roles@example.org');
   });
 

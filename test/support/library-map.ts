@@ -16,7 +16,7 @@ export const LIBRARY_MAP: Record<string, readonly string[]> = {
   catalog: ['core', 'database', 'audit'],
   linkage: ['core', 'database', 'audit', 'notifications'],
   objections: ['core', 'database', 'audit', 'linkage'],
-  practices: ['core', 'database', 'audit', 'notifications', 'linkage', 'objections'],
+  practices: ['core', 'database', 'audit', 'identity', 'notifications', 'linkage', 'objections'],
   bids: ['core', 'database', 'audit', 'identity', 'notifications', 'catalog'],
   register: ['core', 'database', 'audit', 'identity', 'catalog', 'bids'],
   governance: ['core', 'database', 'audit', 'identity', 'catalog', 'bids', 'register'],

@@ -1,6 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Optional,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, ValidationError } from '@custodian/core';
 import {
   CreateOrganisationDto,
   CreateUserDto,
@@ -11,6 +23,8 @@ import {
 } from './dto';
 import { toOrganisationResponse, toRoleGrantResponse, toUserResponse } from './identity-responses';
 import { IdentityService } from './identity.service';
+import { IDENTITY_ERRORS } from './identity.errors';
+import { PRACTICE_DIRECTORY, type PracticeDirectory } from './practice-directory';
 
 @ApiTags('organisations')
 @Controller('organisations')
@@ -46,7 +60,22 @@ export class OrganisationsController {
 @ApiTags('users')
 @Controller('users')
 export class UsersController {
-  constructor(private readonly identity: IdentityService) {}
+  constructor(
+    private readonly identity: IdentityService,
+    // Where the practices module is loaded (the API): bindings are to practices it knows.
+    @Optional() @Inject(PRACTICE_DIRECTORY) private readonly practices?: PracticeDirectory,
+  ) {}
+
+  /** A practice account is bound to a practice the centre knows (400 UNKNOWN_PRACTICE otherwise). */
+  private async checkPractice(odsCode: string | null | undefined, roles?: string[]): Promise<void> {
+    // A binding the roles do not allow is the service's refusal (PRACTICE_BINDING_NOT_ALLOWED).
+    if (roles && !roles.includes('practice')) return;
+    if (odsCode && this.practices && !(await this.practices.practiceExists(odsCode)))
+      throw new ValidationError(
+        IDENTITY_ERRORS.UNKNOWN_PRACTICE,
+        'practiceOds does not name a practice of the centre',
+      );
+  }
 
   @Post()
   @Can('create', 'User')
@@ -56,6 +85,7 @@ export class UsersController {
     @Body() dto: CreateUserDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<UserDto> {
+    await this.checkPractice(dto.practiceOds, dto.roles);
     return toUserResponse(await this.identity.requestUser(user, dto, meta));
   }
 
@@ -85,6 +115,7 @@ export class UsersController {
     @Body() dto: UpdateUserDto,
     @ReqMeta() meta: RequestMeta,
   ): Promise<UserDto> {
+    await this.checkPractice(dto.practiceOds, dto.roles);
     return toUserResponse(await this.identity.updateUser(user, id, dto, meta));
   }
 }

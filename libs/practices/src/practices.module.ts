@@ -1,4 +1,5 @@
 import { Global, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { PRACTICE_DIRECTORY } from '@custodian/identity';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { JobsService } from '@custodian/database';
@@ -13,7 +14,8 @@ import { PracticesService } from './practices.service';
 /**
  * Practices and extracts, without controllers (the worker imports this); consumes
  * `practices.type1-sweep`. Global: it provides `HELD_GP_DATA` to objections, which does not import
- * practices (practices → objections), as auth provides identity's `USER_SESSIONS`.
+ * practices (practices → objections), as auth provides identity's `USER_SESSIONS`; and
+ * `PRACTICE_DIRECTORY` to identity's users API (which practices an account may be bound to).
  */
 @Global()
 @Module({
@@ -29,8 +31,9 @@ import { PracticesService } from './practices.service';
     ExtractsService,
     HeldPatients,
     { provide: HELD_GP_DATA, useExisting: HeldPatients },
+    { provide: PRACTICE_DIRECTORY, useExisting: PracticesService },
   ],
-  exports: [PracticesService, ExtractsService, HeldPatients, HELD_GP_DATA],
+  exports: [PracticesService, ExtractsService, HeldPatients, HELD_GP_DATA, PRACTICE_DIRECTORY],
 })
 export class PracticesModule implements OnApplicationBootstrap {
   constructor(

@@ -238,6 +238,11 @@ export class PracticesService {
     return actor.practiceOds ? repo.find({ where: { odsCode: actor.practiceOds } }) : Promise.resolve([]);
   }
 
+  /** Whether the centre knows a practice of this ODS code (identity's `PRACTICE_DIRECTORY`). */
+  async practiceExists(ods: string): Promise<boolean> {
+    return this.db.getRepository(Practice).existsBy({ odsCode: ods });
+  }
+
   async get(actor: Principal, ods: string): Promise<Practice> {
     const p = await this.db.getRepository(Practice).findOneBy({ odsCode: ods });
     if (!p || !this.sees(actor, ods))

@@ -249,6 +249,27 @@ describe('release verifier (SPEC §5 step 6)', () => {
     );
   });
 
+  /** The secret a release of `tier` keys its identifiers under: the bid key or the release's seed. */
+  async function secretOf(id: string, tier: string): Promise<Buffer> {
+    const { rows: k } = await t.sql.query(
+      `SELECT b.key_enc, r.bid_id, r.token_seed_enc FROM releases r LEFT JOIN bid_keys b ON b.bid_id = r.bid_id
+        WHERE r.id = $1`,
+      [id],
+    );
+    return tier === 'pseudonymised'
+      ? deps.keys.open(k[0].key_enc, `bid:${k[0].bid_id}`)
+      : deps.keys.open(k[0].token_seed_enc, `release:${id}`);
+  }
+
+  /** The person identifier of `nhs` in release `id` of `tier`, as the SPEC defines it. */
+  async function personIn(id: string, tier: string, nhs: string): Promise<string> {
+    if (tier === 'identifiable') return nhs;
+    const mac = createHmac('sha256', await secretOf(id, tier))
+      .update(nhs)
+      .digest('hex');
+    return tier === 'anonymised' ? mac.slice(0, 32) : mac;
+  }
+
   it.each(['pseudonymised', 'anonymised'] as const)(
     "rejects a HES row of an objector's own NHS number linked to another person (%s: by its keyed epikey)",
     async (tier) => {
@@ -266,17 +287,9 @@ describe('release verifier (SPEC §5 step 6)', () => {
       );
       // The tier's keys, as the SPEC defines them: the person's under the bid key or the release's
       // seed; the episode's under the source row key derived from it.
-      const { rows: k } = await t.sql.query(
-        `SELECT b.key_enc, r.bid_id, r.token_seed_enc FROM releases r LEFT JOIN bid_keys b ON b.bid_id = r.bid_id
-          WHERE r.id = $1`,
-        [id],
-      );
-      const secret =
-        tier === 'pseudonymised'
-          ? deps.keys.open(k[0].key_enc, `bid:${k[0].bid_id}`)
-          : deps.keys.open(k[0].token_seed_enc, `release:${id}`);
+      const secret = await secretOf(id, tier);
       const cut = (h: string) => (tier === 'anonymised' ? h.slice(0, 32) : h);
-      const person = cut(createHmac('sha256', secret).update(row.nhs).digest('hex'));
+      const person = await personIn(id, tier, row.nhs);
       const epikey = cut(
         createHmac('sha256', deps.keys.sourceRowKeyOf(secret)).update(`epikey:${row.epikey}`).digest('hex'),
       );
@@ -290,22 +303,6 @@ describe('release verifier (SPEC §5 step 6)', () => {
       );
     },
   );
-
-  /** The person identifier of `nhs` in release `id` of `tier`, as the SPEC defines it. */
-  async function personIn(id: string, tier: string, nhs: string): Promise<string> {
-    if (tier === 'identifiable') return nhs;
-    const { rows: k } = await t.sql.query(
-      `SELECT b.key_enc, r.bid_id, r.token_seed_enc FROM releases r LEFT JOIN bid_keys b ON b.bid_id = r.bid_id
-        WHERE r.id = $1`,
-      [id],
-    );
-    const secret =
-      tier === 'pseudonymised'
-        ? deps.keys.open(k[0].key_enc, `bid:${k[0].bid_id}`)
-        : deps.keys.open(k[0].token_seed_enc, `release:${id}`);
-    const mac = createHmac('sha256', secret).update(nhs).digest('hex');
-    return tier === 'anonymised' ? mac.slice(0, 32) : mac;
-  }
 
   // #19: social-care rows carry no source key, and a HES file need not carry epikey: the person an
   // objector's row was linked to may hold no more rows than their own.

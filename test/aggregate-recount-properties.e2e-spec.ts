@@ -3,11 +3,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import type { Cohort } from '@custodian/bids';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import {
   aggregateCountMoved,
@@ -17,6 +15,7 @@ import {
   runRelease,
   seedPractice,
   spec,
+  verifierDeps,
 } from './release-helpers';
 
 /**
@@ -79,7 +78,7 @@ describe('aggregate recount over random populations (property)', () => {
   let t: TestApp;
   let officer: { id: string; roles: string[] };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
+  let deps: ReturnType<typeof verifierDeps>;
 
   beforeAll(async () => {
     // Tables of a few hundred persons: the minimum population is aggregate-minimum's subject.
@@ -87,13 +86,7 @@ describe('aggregate recount over random populations (property)', () => {
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    deps = verifierDeps(t);
     for (const p of PRACTICES) await seedPractice(t.sql, p);
   });
   afterAll(() => t?.close());

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Client } from 'pg';
 import type { TestApp } from '@custodian/testing';
+import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { ReleaseEngine, ReleaseService, ReleaseSpec } from '@custodian/release';
+import { ReleaseKeys } from '../libs/release/src/keys';
+import type { VerifyDeps } from '../libs/release/src/verifier/verify-release';
 
 /** Test data straight into the tables, as the intake and linkage modules would leave it. */
 export async function seedPractice(sql: Client, ods = 'A81001'): Promise<void> {
@@ -331,4 +334,16 @@ export async function aggregateCountMoved(
     ]);
   await shift(by);
   return { dir, files, undo: async () => void (await shift(-by)) };
+}
+
+/** What the engine calls the verifier with in the app under test: its keys, k, m, the cap, the minimum population. */
+export function verifierDeps(t: TestApp): Required<VerifyDeps> {
+  const config = t.app.get<AppConfig>(APP_CONFIG);
+  return {
+    keys: t.app.get(ReleaseKeys),
+    anonK: config.anonK,
+    anonM: config.anonM,
+    anonMaxSuppression: config.anonMaxSuppression,
+    aggMinPopulation: config.aggMinPopulation,
+  };
 }

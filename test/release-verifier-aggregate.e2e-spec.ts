@@ -4,10 +4,8 @@ import { gunzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import type { VerifierDb } from '../libs/release/src/verifier/verifier-sql';
 import {
@@ -21,6 +19,7 @@ import {
   runRelease,
   seedPractice,
   spec,
+  verifierDeps,
 } from './release-helpers';
 
 /**
@@ -38,7 +37,7 @@ describe('release verifier: the aggregate table recounted', () => {
   let t: TestApp;
   let officer: { id: string; roles: string[] };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
+  let deps: ReturnType<typeof verifierDeps>;
   let id: string;
   const scratch: string[] = [];
 
@@ -48,13 +47,7 @@ describe('release verifier: the aggregate table recounted', () => {
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    deps = verifierDeps(t);
     // By year: 2012, 20 persons with a GP event; 2013, 12 with a linked HES episode and the first
     // objector's unlinked one (13: shown 15, where 12 shows 10); 2014, 12 with a linked episode and
     // the second objector's, linked to a patient with no other row that year (13 again).

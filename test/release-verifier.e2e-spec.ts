@@ -6,10 +6,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseSpec } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { workTables } from '../libs/release/src/engine/context';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import {
@@ -23,6 +21,7 @@ import {
   runRelease,
   seedPractice,
   spec,
+  verifierDeps,
 } from './release-helpers';
 
 /**
@@ -40,13 +39,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let db: DataSource;
-  let deps: {
-    keys: ReleaseKeys;
-    anonK: number;
-    anonM: number;
-    anonMaxSuppression: number;
-    aggMinPopulation: number;
-  };
+  let deps: ReturnType<typeof verifierDeps>;
   const scratch: string[] = [];
 
   beforeAll(async () => {
@@ -55,14 +48,7 @@ describe('release verifier (SPEC §5 step 6)', () => {
     officer = { id: o.user.id, roles: o.user.roles };
     researcher = { id: (await t.as('researcher')).user.id };
     db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonM: config.anonM,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    deps = verifierDeps(t);
 
     // 200 persons alike in age, sex, area and ethnicity (classes well over k), each with a GP event,
     // a linked HES episode and a social-care record; objectors of both types.

@@ -260,6 +260,11 @@ describe('practices: rollout, awareness and the refusals of extracts', () => {
       );
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('PRACTICE_NOT_FOUND');
+      // A file that is no extract at all is refused the same way: the body is judged after the
+      // practice's authority, so its answer tells nothing of the other practice.
+      const junk = await upload(t, other, 'G00100', Buffer.from('\x89PNG\r\n\x1a\n'));
+      expect(junk.status).toBe(404);
+      expect(junk.body.code).toBe('PRACTICE_NOT_FOUND');
       await upload(t, admin, 'G00100', body).expect(403);
       const after = await t.sql.query('SELECT count(*)::int AS n FROM patients');
       expect(after.rows[0].n).toBe(before.rows[0].n);

@@ -156,7 +156,7 @@ export async function checkDatasetFile(
   // Sampled persons' episode keys, recomputed: each of their rows must carry one.
   const epikeysOf = idCol >= 0 && col('epikey') >= 0 ? ids?.epikeysOf : undefined;
   const epikeyCol = col('epikey');
-  const sampled = new Set<string>();
+  let sampled = false;
   // The suppression audit's sampled persons (anonymised), and those of them read in the file.
   // Files of a row per person only (no kᵐ items): see suppression-audit.ts.
   const drawnIds = idCol >= 0 && !kmItems ? ids?.audit?.drawn : undefined;
@@ -262,7 +262,7 @@ export async function checkDatasetFile(
             'identifiers by tier',
             `${where(i)}: epikey is not one of the person's keyed as the tier keys it`,
           );
-        sampled.add(person!);
+        sampled = true;
       }
       const same = idCol >= 0 && person === prev;
       prev = person;
@@ -320,7 +320,7 @@ export async function checkDatasetFile(
   for (const [person, n] of rowsOf)
     if (n > mislinked!.get(person)!)
       fail('objections', `${name}: a row of an objector's NHS number (linked to another person) appears`);
-  if (epikeysOf && sampled.size)
+  if (sampled)
     checks.add(
       `source row keys recomputed: every epikey of sampled persons (${name}) is one of their episodes' keyed under this tier's key`,
     );

@@ -168,19 +168,9 @@ export async function verifyRelease(
   const ids = await inData(forbidden);
   if (ids) checks.add(ids.description);
   // The suppression audit's lookups, in the snapshot while the files are read (each file's check
-  // waits for them at its end). A failure is kept for that moment (no unhandled rejection meanwhile).
-  const audit = ids?.audit;
-  const auditSettled = audit
-    ? inData(audit.rows).then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      )
-    : undefined;
-  const auditRows = auditSettled?.then((r) => {
-    if ('error' in r) throw r.error;
-    return r.value;
-  });
-  // Files that never reach the audit (one failed first) leave it unawaited: it settles quietly.
+  // awaits them at its end, where a failure is thrown). Marked handled meanwhile: a file that fails
+  // first leaves them unawaited.
+  const auditRows = ids?.audit ? inData(ids.audit.rows) : undefined;
   auditRows?.catch(() => undefined);
   // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
   // PostgreSQL while the files are read here (settled, so that its failure is reported first).

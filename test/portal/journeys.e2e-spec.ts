@@ -296,6 +296,67 @@ describe('portal journeys in a real browser', () => {
     await checkPage(researcher, 'notices-1-researcher', checked);
   }, 150_000);
 
+  it('researcher: a consent cohort file refused with scripts on shows the error summary, then a good one is attached', async () => {
+    // A consent draft through the API (the portal's own form is covered above).
+    const login = await fetch(`${demo.base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'researcher@leeds.example',
+        password: demo.credentials.get('researcher@leeds.example'),
+      }),
+    });
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const created = await fetch(`${demo.base}/api/bids`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({
+        title: 'Consent cohort in the browser',
+        purpose: 'Whether statin prescribing is associated with fewer strokes.',
+        publicBenefit: 'Evidence for prescribing guidance on stroke prevention.',
+        legalBasis: 'consent',
+        requestedTier: 'identifiable',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
+        durationMonths: 6,
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const page = await signIn('researcher@leeds.example', 'researcher');
+    await page.goto(`/requests/${id}/cohort`);
+    const summary = page.locator('.nhsuk-error-summary');
+    await expect(summary.isVisible()).resolves.toBe(false);
+    const title = await page.title();
+    // A file with a line that is no NHS number: refused with its line, shown as the service's own
+    // error pages show it (it was only by the field: a screen-reader user heard nothing).
+    await page.setInputFiles('#cohortFile', {
+      name: 'cohort.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('9434765919\nnot a number\n'),
+    });
+    await page.getByRole('button', { name: 'Upload the file' }).click();
+    await summary.waitFor({ state: 'visible' });
+    await expect(summary.innerText()).resolves.toMatch(/There is a problem[\s\S]*line 2/);
+    await expect(page.locator('#cohortFile-error').innerText()).resolves.toMatch(/line 2/);
+    await page.waitForFunction('document.activeElement?.id === "cohort-error-summary"');
+    expect(await page.title()).toBe(`Error: ${title}`);
+    await checkPage(page, 'researcher-9-cohort-file-error', checked);
+    // The summary's link leads to the file field.
+    await summary.getByRole('link').click();
+    await page.waitForFunction('document.activeElement?.id === "cohortFile"');
+    // A good file: attached, and the request says so.
+    await page.setInputFiles('#cohortFile', {
+      name: 'cohort.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('9434765919\n9434765870\n'),
+    });
+    await page.getByRole('button', { name: 'Upload the file' }).click();
+    await page.waitForURL(`**/requests/${id}`);
+    await expect(page.locator('.nhsuk-notification-banner').innerText()).resolves.toMatch(
+      /2 NHS numbers accepted/,
+    );
+  }, 150_000);
+
   it('checked every page with axe-core', () => {
     expect(checked.length).toBeGreaterThan(15);
   });

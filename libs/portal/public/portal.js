@@ -70,19 +70,36 @@ if (cohortForm) {
   const group = document.getElementById('cohortFile-group');
   const error = document.getElementById('cohortFile-error');
   const errorText = document.getElementById('cohortFile-error-text');
+  const summary = document.getElementById('cohort-error-summary');
+  const summaryText = document.getElementById('cohort-error-summary-text');
+  const title = document.title.replace(/^Error: /, '');
+  // As the service's own error pages: a summary at the top (focused, its link to the field), the
+  // message by the field, and "Error: " before the page's title.
   const showError = (message) => {
     group.classList.add('nhsuk-form-group--error');
     errorText.textContent = message;
     error.hidden = false;
     progress.hidden = true;
-    input.focus();
+    summaryText.textContent = message;
+    summary.hidden = false;
+    document.title = `Error: ${title}`;
+    summary.focus();
   };
+  const clearError = () => {
+    error.hidden = true;
+    summary.hidden = true;
+    group.classList.remove('nhsuk-form-group--error');
+    document.title = title;
+  };
+  summaryText.addEventListener('click', (event) => {
+    event.preventDefault();
+    input.focus();
+  });
   document.getElementById('cohort-upload').addEventListener('click', (event) => {
     event.preventDefault();
     const file = input.files && input.files[0];
     if (!file) return showError('Select the file of NHS numbers');
-    error.hidden = true;
-    group.classList.remove('nhsuk-form-group--error');
+    clearError();
     progress.hidden = false;
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', cohortForm.dataset.upload);

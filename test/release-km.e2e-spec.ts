@@ -117,6 +117,52 @@ describe('anonymised tier: kᵐ-anonymity over event items', () => {
     expect(new Set(fa.rows.map((r) => r.event_date))).toEqual(new Set(['*']));
   });
 
+  it('persons whose every event kᵐ removes are counted, and the verifier audits the file with them absent', async () => {
+    // Another practice: one class of 100 who share an event, and 2 of the same demographics whose
+    // only event is a code of their own (rare at every level but the top, which the cap does not
+    // need: 2 rows of 102 are within 5%). kᵐ takes those 2 rows, so the 2 persons are absent.
+    const ods = 'K90002';
+    await seedPractice(t.sql, ods);
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9510000000 + g)::text, DATE '1970-05-17', 'F', 'LS1 4AP', 'A', $1, 'e' || g
+         FROM generate_series(1, 102) g`,
+      [ods],
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT id, practice_ods, 'condition', 'c', 'snomed',
+              CASE nhs_number WHEN '9510000101' THEN '71620000' WHEN '9510000102' THEN '84114007' ELSE '22298006' END,
+              CASE WHEN nhs_number IN ('9510000101', '9510000102') THEN DATE '2011-07-09' ELSE DATE '2012-03-04' END
+         FROM patients WHERE practice_ods = $1`,
+      [ods],
+    );
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'anonymised',
+        legalBasis: 'none',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'code', 'event_date'] }],
+        cohort: { practices: [ods] },
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel).toMatchObject({ state: 'completed', failure_reason: null });
+    const { rows } = await t.sql.query(
+      `SELECT excluded -> 'kmAnonymity' AS km, manifest -> 'verification' -> 'checks' AS checks FROM releases WHERE id = $1`,
+      [rel.id],
+    );
+    expect(rows[0].km.suppressedByFile).toEqual({ gp: 2 });
+    expect(rows[0].km.emptiedByFile).toEqual({ gp: 2 });
+    const persons = new Set((await gpFile(rel.id)).rows.map((r) => r.person_token));
+    expect(persons.size).toBe(100);
+    // Audited with the 2 absent as recorded (without them counted, 2 of 102 absent against none
+    // recorded is a binomial tail of 0: the release would fail verification).
+    expect((rows[0].checks as string[]).join('\n')).toMatch(/suppression audited/);
+  });
+
   it('the ladders in SQL equal the ladders in TypeScript', async () => {
     const code = fc.oneof(
       fc.record({

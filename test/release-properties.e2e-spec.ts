@@ -465,6 +465,13 @@ describe('release privacy properties', () => {
           expect(km).toMatchObject({ k: 10, m: 2 });
           for (const [file, n] of Object.entries(km.rowsByFile as Record<string, number>))
             expect(km.suppressedByFile[file] ?? 0).toBeLessThanOrEqual(Math.floor(n * 0.05));
+          // The verifier audited the files' suppression, the persons kᵐ emptied expected absent (an
+          // honest release is never refused by it: a false alarm fails the release, above).
+          const { rows: m } = await t.sql.query(
+            `SELECT manifest -> 'verification' -> 'checks' AS checks FROM releases WHERE id = $1`,
+            [rel.id],
+          );
+          expect((m[0].checks as string[]).join('\n')).toMatch(/suppression audited/);
         },
       ),
       releaseRuns(6),

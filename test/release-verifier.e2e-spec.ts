@@ -458,13 +458,11 @@ describe('release verifier (SPEC §5 step 6)', () => {
   // #19: the per-file cap was checked with the engine's own counts only. Here the engine "says" it
   // suppressed no one while a quarter of the persons are missing from the file: the verifier's
   // sample of the release's ledger finds them absent although they have GP rows.
-  it('rejects persons left out of an anonymised file beyond the suppression the release recorded (audited from its ledger)', async () => {
-    // A file of a row per person (the audit's scope: kᵐ takes no whole person there).
-    const id = await release({
-      tier: 'anonymised',
-      legalBasis: 'none',
-      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity'] }],
-    });
+  /**
+   * What a producer that under-counts would hand over: release `id`'s gp file with a quarter of its
+   * persons left out entirely, its files as written, and no manifest.
+   */
+  async function quarterLeftOut(id: string) {
     let dropped = 0;
     const dir = corrupted(id, 'gp.csv.gz', (s) => {
       const [header, ...rows] = s.trimEnd().split('\n');
@@ -475,7 +473,6 @@ describe('release verifier (SPEC §5 step 6)', () => {
     });
     expect(dropped).toBeGreaterThan(40);
     rmSync(path.join(dir, 'manifest.json'));
-    // What a producer that under-counts would hand over: its files as written, and no suppression.
     const { rows } = await t.sql.query(
       `SELECT name, rows::int AS rows, bytes::int AS bytes, sha256 FROM release_files WHERE release_id = $1 AND name <> 'manifest.json'`,
       [id],
@@ -491,19 +488,29 @@ describe('release verifier (SPEC §5 step 6)', () => {
         sha256: createHash('sha256').update(bytes).digest('hex'),
       };
     });
-    const err = await verifyRelease(
-      dir,
-      { id, files, suppressedByFile: { gp: 0 }, removedByFile: { gp: 0 } },
-      db,
-      deps,
-    ).then(
+    return { dir, files, dropped };
+  }
+  const failureOf = (p: Promise<unknown>) =>
+    p.then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(VerificationFailure);
-    expect((err as Error).message).toMatch(
-      /k-anonymity: gp.csv.gz: persons left out of the file are far more than the suppression the release recorded/,
+  const UNDER_COUNT =
+    /k-anonymity: gp.csv.gz: persons left out of the file are far more than the suppression the release recorded/;
+
+  it('rejects persons left out of an anonymised file beyond the suppression the release recorded (audited from its ledger)', async () => {
+    // A file of a row per person.
+    const id = await release({
+      tier: 'anonymised',
+      legalBasis: 'none',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'ethnicity'] }],
+    });
+    const { dir, files, dropped } = await quarterLeftOut(id);
+    const err = await failureOf(
+      verifyRelease(dir, { id, files, suppressedByFile: { gp: 0 }, removedByFile: { gp: 0 } }, db, deps),
     );
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toMatch(UNDER_COUNT);
     // With the removals recorded, the same files pass.
     const report = await verifyRelease(
       dir,
@@ -511,6 +518,31 @@ describe('release verifier (SPEC §5 step 6)', () => {
       db,
       { ...deps, anonMaxSuppression: 0.3 },
     );
+    expect(report.checks.join('\n')).toMatch(/suppression audited/);
+  });
+
+  it('rejects persons left out of a file of a row per event beyond what k-anonymity and kᵐ-anonymity recorded', async () => {
+    // kᵐ may take every row of a person: the engine counts those persons (staff-only), and the
+    // audit expects them absent too. The old verifier did not audit such files at all.
+    const id = await release({
+      tier: 'anonymised',
+      legalBasis: 'none',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'code', 'event_date'] }],
+    });
+    const { dir, files, dropped } = await quarterLeftOut(id);
+    const none = { suppressedByFile: { gp: 0 }, removedByFile: { gp: 0 } };
+    const err = await failureOf(verifyRelease(dir, { id, files, ...none, kmEmptiedByFile: {} }, db, deps));
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toMatch(UNDER_COUNT);
+    // The release's own record is read where the engine does not pass it (a later re-check).
+    const again = await failureOf(verifyRelease(dir, { id, files, ...none }, db, deps));
+    expect((again as Error).message).toMatch(UNDER_COUNT);
+    // The persons recorded as emptied by kᵐ: the same files pass the audit (k = 1: a quarter of
+    // the persons gone leaves items under the release's k, which is another check).
+    const report = await verifyRelease(dir, { id, files, ...none, kmEmptiedByFile: { gp: dropped } }, db, {
+      ...deps,
+      anonK: 1,
+    });
     expect(report.checks.join('\n')).toMatch(/suppression audited/);
   });
 

@@ -5,7 +5,7 @@ import type { Query } from './engine/context';
 import { AGE_LEVELS, AREA_LEVELS, ETHNICITY_LEVELS, LatticeNode } from './k-anonymity';
 import { CODE_LEVELS, KM_NODES, MAX_M, PERIOD_LEVELS } from './km-anonymity';
 import { KM_ITEM_FIELDS, kmItemFields, kmItemSql } from './km-anonymity.sql';
-import { KM_SEARCH, kmSearchSql, kmStatsSql } from './km-round';
+import { KM_SEARCH, kmEmptiedSql, kmSearchSql, kmStatsSql } from './km-round';
 import { CopyStreams, KM_CLASS_LIMITS, kmSearch } from './km-search';
 import { LOCATION_QI_FIELD, pairKept } from './location-qi';
 import {
@@ -54,6 +54,8 @@ export interface KmResult {
   rowsByFile: Record<string, number>;
   suppressedByFile: Record<string, number>;
   generalisedByFile: Record<string, number>;
+  /** Persons who lose every row of a file to it (the verifier's suppression audit expects them absent). */
+  emptiedByFile: Record<string, number>;
   /** Rows kept whose dates (item periods) are released as year-month, year, or `*`. */
   periodRows: Record<string, number>;
   /** Nodes some class counted. */
@@ -222,6 +224,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
   const rowsByFile: Record<string, number> = Object.fromEntries(dsName.map((d) => [d, 0]));
   const suppressedByFile: Record<string, number> = {};
   const generalisedByFile: Record<string, number> = {};
+  const emptiedByFile: Record<string, number> = {};
   const rowsByNode: Record<string, number> = {};
   const periodRows: Record<string, number> = {};
   const classesByNode: Record<string, number> = {};
@@ -238,6 +241,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
         addTo(periodRows, PERIOD_LEVELS[KM_NODES[r.node].period], n);
       }
     }
+    for (const r of await kmEmptiedSql(q, T, classes)) addTo(emptiedByFile, dsName[r.ds], Number(r.n));
     for (const r of await q<{ node: number; n: string }>(
       `SELECT node, count(*)::bigint AS n FROM ${T}_choice ${classes ? 'WHERE cls = ANY($1::int[])' : ''} GROUP BY node`,
       classes ? [classes] : [],
@@ -283,6 +287,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
       rowsByFile[d] = s.rows[fi];
       if (s.suppressed[fi]) suppressedByFile[d] = s.suppressed[fi];
       if (s.generalised[fi]) generalisedByFile[d] = s.generalised[fi];
+      if (s.emptied[fi]) emptiedByFile[d] = s.emptied[fi];
     }
     for (const [node, n] of s.rowsByNode) rowsByNode[nodeName(node)] = n;
     for (const [period, n] of s.periodRows) periodRows[PERIOD_LEVELS[period]] = n;
@@ -328,6 +333,7 @@ export async function kmAnonymise(q: Query, input: KmInput): Promise<KmResult | 
     rowsByFile,
     suppressedByFile,
     generalisedByFile,
+    emptiedByFile,
     periodRows,
     passes,
     classesInSql,

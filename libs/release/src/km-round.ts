@@ -69,6 +69,23 @@ export async function kmStatsSql(q: Query, T: string, classes?: number[]) {
 }
 
 /**
+ * Per file, the persons of `classes` (all where not given) who lose every row of it: each of their
+ * items at their class's node gone (as `kmSearch`'s `emptied`).
+ */
+export async function kmEmptiedSql(q: Query, T: string, classes?: number[]) {
+  return q<{ ds: number; n: string }>(
+    `SELECT ds, count(*)::bigint AS n FROM (
+       SELECT b.ds, b.pn FROM ${T}_base b JOIN ${T}_choice ch ON ch.cls = b.cls
+         JOIN ${T}_map m ON m.node = ch.node AND m.ds = b.ds AND m.t = b.t
+         LEFT JOIN ${T}_gone g ON g.cls = b.cls AND g.item = m.item
+        ${classes ? `WHERE b.cls = ANY($1::int[])` : ''}
+        GROUP BY 1, 2 HAVING bool_and(g.cls IS NOT NULL)) e
+      GROUP BY ds`,
+    classes ? [classes] : [],
+  );
+}
+
+/**
  * One round of the search: each class of `_cand` counts its node. Supports (persons) and rows per
  * class and item at the node, in one aggregate over the persons' items; items of fewer than k
  * persons gone (m = 1); for the classes whose m = 1 removals stay within the cap (the others fail

@@ -52,6 +52,8 @@ export interface KmSearchStats {
   rows: number[];
   suppressed: number[];
   generalised: number[];
+  /** Per file number: persons who lose every row of the file (all their items gone). */
+  emptied: number[];
   rowsByNode: Map<number, number>;
   periodRows: Map<number, number>;
   /** Nodes some class counted (a class counts the nodes up to the one it takes). */
@@ -97,6 +99,7 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
     rows: new Array<number>(files).fill(0),
     suppressed: new Array<number>(files).fill(0),
     generalised: new Array<number>(files).fill(0),
+    emptied: new Array<number>(files).fill(0),
     rowsByNode: new Map(),
     periodRows: new Map(),
     passes: 0,
@@ -279,12 +282,16 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
     for (let i = 0; i < gone.length; i++) if (gone[i]) spill.gone.line(c.cls, c.global[i]);
     const period = KM_NODES[node].period;
     seenBy.fill(0);
+    // Per file: whether the person has rows of it (bit 1) and keeps one (bit 2).
+    const held = new Uint8Array(files);
     for (let p = 0; p < c.pns.n; p++) {
+      held.fill(0);
       for (let r = c.start.a[p]; r < c.end(p); r++) {
         const it = c.item.a[r * nodes + node];
         const f = c.ds.a[r];
         const n = c.n.a[r];
         stats.rows[f] += n;
+        held[f] |= gone[it] ? 1 : 3;
         if (gone[it]) {
           stats.suppressed[f] += n;
           // One line per person and item removed.
@@ -296,6 +303,7 @@ export async function kmSearch(copy: CopyStreams, input: KmSearchInput): Promise
           add(stats.periodRows, period, n);
         }
       }
+      for (let f = 0; f < files; f++) if (held[f] === 1) stats.emptied[f]++;
     }
   };
 

@@ -42,6 +42,7 @@ export async function verify(
       suffix: '.partial',
       suppressedByFile: prepared.kAnon?.suppressedByFile,
       removedByFile: prepared.kAnon?.removedByFile,
+      kmEmptiedByFile: prepared.km?.emptiedByFile,
       inSnapshot,
     },
     ctx.db,

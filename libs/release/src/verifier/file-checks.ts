@@ -119,6 +119,12 @@ export async function checkDatasetFile(
   km?: KmSets,
   /** The suppression audit's rows per dataset (read while the file is), where drawn persons exist. */
   auditRows?: Promise<Record<string, Map<string, boolean>>>,
+  /**
+   * A file of a row per event: the persons kᵐ-anonymity left with no row of it (the engine's exact
+   * count), who are absent as the suppressed are. Unknown (a release verified again later): that
+   * file is not audited.
+   */
+  kmEmptied?: number,
 ) {
   const header = expectedHeader(d.dataset, d.fields, tier);
   const idCol = header.indexOf(IDENTITY_COLUMN[tier]);
@@ -157,9 +163,9 @@ export async function checkDatasetFile(
   const epikeysOf = idCol >= 0 && col('epikey') >= 0 ? ids?.epikeysOf : undefined;
   const epikeyCol = col('epikey');
   let sampled = false;
-  // The suppression audit's sampled persons (anonymised), and those of them read in the file.
-  // Files of a row per person only (no kᵐ items): see suppression-audit.ts.
-  const drawnIds = idCol >= 0 && !kmItems ? ids?.audit?.drawn : undefined;
+  // The suppression audit's sampled persons (anonymised), and those of them read in the file. A
+  // file of a row per event only where kᵐ's emptied persons are known: see suppression-audit.ts.
+  const drawnIds = idCol >= 0 && (!kmItems || kmEmptied !== undefined) ? ids?.audit?.drawn : undefined;
   const seen = new Set<string>();
   const eventYearMonth = tier === 'anonymised' && header.some((h) => DATE_FIELDS.has(h));
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
@@ -350,7 +356,10 @@ export async function checkDatasetFile(
     checks.add(`suppression within ${deps.anonMaxSuppression * 100}% per file`);
     const audit = drawnIds?.size ? (await auditRows)?.[d.dataset] : undefined;
     if (audit?.size) {
-      const problem = auditProblem(audit, seen, persons, removed, deps.anonMaxSuppression);
+      // Absent as recorded: those k-anonymity left out entirely, and (kᵐ) those who lost every item.
+      const absent = removed + (kmItems ? kmEmptied! : 0);
+      const emptiedShare = kmItems ? kmEmptied! / Math.max(persons + absent, 1) : 0;
+      const problem = auditProblem(audit, seen, persons, absent, deps.anonMaxSuppression + emptiedShare);
       if (problem) fail('k-anonymity', `${name}: ${problem}`);
       checks.add(
         "suppression audited: persons sampled from the release's ledger with rows of the dataset are absent from the file no more than the recorded suppression allows",

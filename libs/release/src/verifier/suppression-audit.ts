@@ -10,10 +10,10 @@ import { SOURCE_ROWS, VerifierDb } from './verifier-sql';
  * k-anonymity), finds with its own SQL which of them have rows of each dataset that may leave, and
  * sees which of those are absent from the file. A sampled person with no such rows who is in the
  * file fails at once; absences far beyond the engine's count, or beyond the cap (a binomial tail
- * under 1e-9), fail. Audited: files of a row per person only. In a file of a row per event,
- * kᵐ-anonymity may take every row of a person whose items are all rare, which the engine counts in
- * rows, not persons (a review found the audit failing good releases so); and persons who lost some
- * rows but not all are not audited there either.
+ * under 1e-9), fail. In a file of a row per event kᵐ-anonymity may take every row of a person whose
+ * items are all rare: the engine counts those persons (`emptiedByFile`, km-search.ts and the search
+ * in SQL alike) and they are expected absent too (without that count a review found the audit
+ * failing good releases). Persons who lost some rows but not all are not audited.
  */
 
 /** Persons sampled per release (60–70 ms of lookups at 1M, run while the files are read; a few percentage points of resolution at a 5% cap). */

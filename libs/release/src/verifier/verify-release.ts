@@ -51,6 +51,12 @@ export interface VerifyTarget {
    */
   removedByFile?: Record<string, number>;
   /**
+   * Per file of a row per event, the persons kᵐ-anonymity left with no row of it (the engine's
+   * exact count; default: the release's staff-only figures). Where unknown, the suppression audit
+   * skips such files.
+   */
+  kmEmptiedByFile?: Record<string, number>;
+  /**
    * Runs `read` in the release's data snapshot, while its attempt holds it (the engine passes it):
    * who may not appear (objections, the consent cohort, objectors' HES keys) and the aggregate
    * recount are then read in the data the engine read. Without it (a release verified again later)
@@ -103,6 +109,9 @@ export async function verifyRelease(
   let claimed = release.files;
   let suppressed = release.suppressedByFile;
   let removed = release.removedByFile;
+  // Exact and staff-only: the release's own record where the engine does not pass it (no manifest
+  // figure stands in for it: without it, files of a row per event are not audited).
+  const kmEmptied = release.kmEmptiedByFile ?? rel.excluded?.kmAnonymity?.emptiedByFile;
   if (!claimed) {
     const recorded = await releaseFileRows(db, release.id);
     const manifestRow = recorded.find((f) => f.name === 'manifest.json');
@@ -229,6 +238,7 @@ export async function verifyRelease(
             own,
             km,
             auditRows,
+            kmEmptied?.[d.dataset] ?? (kmEmptied ? 0 : undefined),
           );
         }
         return { f, result, own };

@@ -193,6 +193,24 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
     }
   });
 
+  it('an objection code in a form that cannot be read refuses the export (an outsider: it left as an ordinary line)', async () => {
+    for (const odd of [
+      { ...t1('x-t1', { reference: 'Patient/p' }), resourceType: 'Flag' },
+      { ...t1('x-t1', { reference: 'Patient/p' }), code: '9Nu0' },
+      { ...t1('x-t1', { reference: 'Patient/p' }), code: { coding: [{ system: `${READ}/`, code: '9Nu0' }] } },
+    ])
+      await expect(extract([...record(), odd])).rejects.toThrow(/line 5.*objection code in a form/);
+  });
+
+  it('a byte order mark before an objection line is read past: the objector is removed', async () => {
+    const input = path.join(dir, 'bom.ndjson');
+    const output = path.join(dir, 'bom-out.ndjson');
+    writeFileSync(input, '\ufeff' + ndjson([t1('x-t1', { reference: 'Patient/p' }), ...record()]));
+    const report = await runExtractor({ practiceOds: 'A81001', input, output });
+    expect(report.removed.type1Patients).toBe(1);
+    expect(readFileSync(output, 'utf8')).not.toMatch(/"Condition"|"MedicationStatement"/);
+  });
+
   it('the CLI refuses such an export: exit code 1, the lines and reason printed, nothing written', async () => {
     const input = path.join(dir, 'refused.ndjson');
     const output = path.join(dir, 'refused-out.ndjson');

@@ -191,6 +191,89 @@ describe('extract intake: objections in any valid FHIR form (#28)', () => {
     expect(await counts(t)).toEqual(before);
   });
 
+  it('a byte order mark before the first line is read past: the Type 1 objection on that line is applied (an outsider found the objector stored)', async () => {
+    const n = nhsNumber(seed++);
+    const body = '\ufeff' + ndjson([t1('bom-t1', { reference: 'Patient/bom' }), ...record('bom', n)]);
+    const res = await upload(t, a, 'A81001', body).expect(201);
+    expect(res.body.rejected).toEqual([]);
+    expect(res.body.objections).toBe(1);
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: true });
+  });
+
+  // An objection code the reader does not recognise (an outsider's probe): each was refused or
+  // dropped as an ordinary line and the objector stored. Now the whole upload is refused.
+  it.each([
+    [
+      'a system URI with a trailing slash',
+      (o: object) => ({ ...o, code: { coding: [{ system: `${READ}/`, code: '9Nu0' }] } }),
+    ],
+    [
+      'a system URI in another case',
+      (o: object) => ({ ...o, code: { coding: [{ system: 'http://read.info/ReadV2', code: '9Nu0' }] } }),
+    ],
+    ['the code as a plain string', (o: object) => ({ ...o, code: '9Nu0' })],
+    ['a lower-case resource type', (o: object) => ({ ...o, resourceType: 'observation' })],
+    ['a Flag', (o: object) => ({ ...o, resourceType: 'Flag' })],
+    ['a Consent', (o: object) => ({ ...o, resourceType: 'Consent' })],
+    ['a QuestionnaireResponse', (o: object) => ({ ...o, resourceType: 'QuestionnaireResponse' })],
+    [
+      'a MedicationStatement (stored as a medication before)',
+      (o: object) => ({
+        ...o,
+        resourceType: 'MedicationStatement',
+        medicationCodeableConcept: { coding: [{ system: READ, code: '9Nu0' }] },
+        code: undefined,
+      }),
+    ],
+    [
+      'the SNOMED CT code in a Flag',
+      (o: object) => ({
+        ...o,
+        resourceType: 'Flag',
+        code: { coding: [{ system: SCT, code: '827241000000103' }] },
+      }),
+    ],
+    [
+      'a withdrawal code in a Flag',
+      (o: object) => ({ ...o, resourceType: 'Flag', code: { coding: [{ system: READ, code: '9Nu5' }] } }),
+    ],
+    [
+      'the code written with JSON escapes in a Flag',
+      (o: object) => ({ ...o, resourceType: 'Flag', code: { coding: [{ system: READ, code: 'ESCAPED' }] } }),
+    ],
+  ])(
+    'an objection code in a form the centre cannot read refuses the upload, nothing stored: %s',
+    async (_, form) => {
+      const n = nhsNumber(seed++);
+      const before = await counts(t);
+      const line = JSON.stringify(form(t1('odd-t1', { reference: 'Patient/odd' }))).replace(
+        'ESCAPED',
+        '\\u0039Nu0',
+      );
+      const body = ndjson(record('odd', n)) + line + '\n';
+      const res = await upload(t, a, 'A81001', body).expect(422);
+      expect(res.body).toMatchObject({
+        code: 'EXTRACT_OBJECTION_UNRESOLVED',
+        details: {
+          unresolved: [
+            { line: 5, reason: expect.stringMatching(/objection code in a form the centre cannot read/) },
+          ],
+        },
+      });
+      expect(JSON.stringify(res.body)).not.toContain(n);
+      expect(await counts(t)).toEqual(before);
+      expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: null });
+    },
+  );
+
+  it('a line that is no JSON but carries an objection code refuses the upload (a broken objection is not dropped as malformed)', async () => {
+    const n = nhsNumber(seed++);
+    const line = JSON.stringify(t1('broken-t1', { reference: 'Patient/broken' })).slice(0, -1);
+    const res = await upload(t, a, 'A81001', ndjson(record('broken', n)) + line + '\n').expect(422);
+    expect(res.body.code).toBe('EXTRACT_OBJECTION_UNRESOLVED');
+    expect(await stored(n)).toEqual({ patients: 0, events: 0, type1: null });
+  });
+
   it("the extractor's output for an objector named only by NHS number is applied by the centre", async () => {
     const n = nhsNumber(seed++);
     const m = nhsNumber(seed++);

@@ -7,11 +7,13 @@ import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
 import {
   instantUtc,
+  mayCarryObjectionCode,
   NHS_NUMBER_SYSTEM,
   OBJECTION_DATE_FIELDS,
   patientNhsNumbers,
   readObjection,
   subjectsOf,
+  unreadObjection,
 } from './objection-entry';
 
 /**
@@ -62,7 +64,7 @@ export class ExtractRefusedError extends Error {
       .map((u) => `line ${u.line}: ${u.reason}`)
       .join('; ');
     super(
-      `the export was not extracted (nothing written): ${unresolved.length} objection(s) name no patient that can be found — ${first}`,
+      `the export was not extracted (nothing written): ${unresolved.length} objection(s) cannot be applied (naming no patient that can be found, or coded in a form that cannot be read) — ${first}`,
     );
     this.name = 'ExtractRefusedError';
   }
@@ -71,9 +73,10 @@ export class ExtractRefusedError extends Error {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A line's JSON object (past a byte order mark), or undefined. */
 function parse(text: string): Json | undefined {
   try {
-    const v = JSON.parse(text);
+    const v = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     return isObject(v) ? v : undefined;
   } catch {
     return undefined;
@@ -158,10 +161,18 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const warnings: { line: number; reason: string }[] = [];
   const unresolved: { line: number; reason: string }[] = [];
   for await (const line of lines(input) as AsyncIterable<Line>) {
-    // Only Patients and the resources an objection may be on need parsing here.
-    if (line.tooLong || !MAY_MATTER.some((w) => line.text.includes(w))) continue;
-    const r = parse(line.text);
-    if (!r) continue;
+    if (line.tooLong) continue;
+    // Only Patients and the resources an objection may be on need parsing here — and any line that
+    // may carry an objection code: one the reader does not recognise refuses the export (fail
+    // closed, as the centre's intake does), never leaves as an ordinary line.
+    const matters = MAY_MATTER.some((w) => line.text.includes(w));
+    const r = matters || mayCarryObjectionCode(line.text) ? parse(line.text) : undefined;
+    const unread = unreadObjection(line.text, r);
+    if (unread) {
+      unresolved.push({ line: line.n, reason: unread });
+      continue;
+    }
+    if (!r || !matters) continue;
     if (r.resourceType === 'Patient') {
       people.addPatient(r);
       const demo = demographicKey(r);

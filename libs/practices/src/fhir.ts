@@ -9,6 +9,7 @@ import {
   NHS_NUMBER_SYSTEM,
   patientIdOf,
   readObjection,
+  unreadObjection,
   type ObjectionEntry,
   type Subjects,
 } from './objection-entry';
@@ -287,20 +288,29 @@ export function parseExtractLine(
   dropped: DroppedFields = Object.create(null),
   received?: string,
 ): LineOutcome {
+  // A byte order mark (a file saved by a Windows tool) is not part of the line's JSON: read past it,
+  // as the service's JSON bodies and cohort files are (it made an objection line malformed).
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (WHITESPACE_ONLY.test(text)) return BLANK;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return reject(MALFORMED_JSON);
+    return unreadOr(text, undefined, reject(MALFORMED_JSON));
   }
-  if (!isObject(json)) return reject(NOT_AN_OBJECT);
-  if (typeof json.resourceType !== 'string') return reject('resourceType missing');
+  if (!isObject(json)) return unreadOr(text, json, reject(NOT_AN_OBJECT));
+  if (typeof json.resourceType !== 'string') return unreadOr(text, json, reject('resourceType missing'));
   const { resource } = stripToSpec(json, dropped);
-  if (!resource) return UNSUPPORTED;
+  if (!resource) return unreadOr(text, json, UNSUPPORTED);
   const mapped = mapResource(resource, practiceOds, today, received);
   if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
-  return mapped;
+  return unreadOr(text, json, mapped);
+}
+
+/** `outcome`, unless the line carries an objection code it was not read as (objection-entry.ts): then the extract is refused. */
+function unreadOr(text: string, json: unknown, outcome: LineOutcome): LineOutcome {
+  const reason = unreadObjection(text, json);
+  return reason ? { kind: 'unresolved', reason } : outcome;
 }
 
 /**

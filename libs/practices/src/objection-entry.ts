@@ -2,6 +2,7 @@
 // (staging-worker.ts), which must stay small.
 import { normaliseNhsNumber } from '@custodian/core/nhs-number';
 import {
+  OBJECTION_CODES,
   objectionFor,
   type ObjectionAction,
   type ObjectionType,
@@ -100,6 +101,55 @@ export function objectionEntriesOf(codeable: unknown): ObjectionEntry[] {
   return (['type1', 'type2'] as const)
     .filter((t) => found.has(t))
     .map((type) => ({ type, action: found.get(type)! }));
+}
+
+/** Any code of the objection table, anywhere in a line's text, in any case. */
+const CODE_MENTION = new RegExp(
+  OBJECTION_CODES.map((c) => c.code.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+  'gi',
+);
+const CODE_TEST = new RegExp(CODE_MENTION.source, 'i');
+const TYPE_OF_CODE = new Map(OBJECTION_CODES.map((c) => [c.code.toLowerCase(), c.type]));
+
+/** Whether a line's text may carry an objection code (a code of the table, or a JSON escape that may hide one). */
+export const mayCarryObjectionCode = (text: string): boolean => CODE_TEST.test(text) || text.includes('\\u');
+
+export const UNREAD_OBJECTION =
+  'an objection code in a form the centre cannot read as an objection (resource type, code system or coding)';
+
+/**
+ * Fail closed on objections the reader does not recognise (an outsider's probe, 2026-12-07): a line
+ * whose text carries a code of the objection table, of a type that reading the line as an objection
+ * does not find — not JSON (a byte order mark, a broken line), another resource type
+ * (`observation`, `Flag`, `Consent`), another system URI (`…/readv2/`), the code as a plain string —
+ * would otherwise be refused or dropped as an ordinary line and the objector stored. Returns the
+ * reason to refuse the whole extract, else undefined. `json`: the line parsed, where it parsed
+ * (its strings are looked at too, so that a code written with JSON escapes is seen).
+ */
+export function unreadObjection(text: string, json: unknown): string | undefined {
+  if (!mayCarryObjectionCode(text)) return undefined;
+  const mentioned = new Set<ObjectionType>();
+  const scan = (t: string) => {
+    for (const m of t.matchAll(CODE_MENTION)) mentioned.add(TYPE_OF_CODE.get(m[0].toLowerCase())!);
+  };
+  // The line's values (escapes decoded), but not the names a record gives itself and others (ids,
+  // references, identifiers' values: `Patient/later-9Nu0` names a patient, it codes nothing); a
+  // line that is no JSON, all of its text.
+  const walk = (v: unknown, key: string, parent: string): void => {
+    if (typeof v === 'string') {
+      if (key !== 'id' && key !== 'reference' && !(key === 'value' && parent === 'identifier')) scan(v);
+    } else if (Array.isArray(v)) for (const x of v) walk(x, key, parent);
+    else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, k, key);
+  };
+  if (json === undefined) scan(text);
+  else walk(json, '', '');
+  if (!mentioned.size) return undefined;
+  const r = isObject(json) ? json : undefined;
+  const read =
+    r && typeof r.resourceType === 'string' && OBJECTION_DATE_FIELDS[r.resourceType]
+      ? objectionEntriesOf(r.code).map((e) => e.type)
+      : [];
+  return [...mentioned].some((t) => !read.includes(t)) ? UNREAD_OBJECTION : undefined;
 }
 
 const DATE_TIME =

@@ -37,7 +37,7 @@ export function unresolvedObjections(unresolved: { line: number; reason: string 
   const lines = unresolved.slice(0, 100);
   return new DomainError(
     OBJECTION_UNRESOLVED,
-    `extract refused: ${unresolved.length} objection(s) name no patient that can be found (first at line ${lines[0].line}); nothing was stored`,
+    `extract refused: ${unresolved.length} objection(s) cannot be applied — naming no patient that can be found, or coded in a form the centre cannot read (first at line ${lines[0].line}: ${lines[0].reason}); nothing was stored`,
     422,
     { unresolved: lines },
   );

@@ -424,6 +424,8 @@ describe('extract intake: objections in any valid FHIR form (#28)', () => {
 
     it('a 09:00 withdrawal from another practice, uploaded later, does not beat a 15:00 objection of the same day', async () => {
       const n = nhsNumber(seed++);
+      // B holds the patient from before A's objection is recorded (else it may not withdraw it at all).
+      await upload(t, b, 'B82002', ndjson([patient('day-b', n, {}, 'B82002')])).expect(201);
       await upload(
         t,
         a,

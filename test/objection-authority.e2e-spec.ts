@@ -109,32 +109,111 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     ]);
   });
 
-  it('A can withdraw an objection recorded by B for its current patient; once the patient moves to B, A can withdraw only one it recorded itself', async () => {
+  it('A can withdraw an objection recorded by B for its current patient; once the patient moves to B, B cannot withdraw what was recorded before it held them, and A only its own', async () => {
     const n = nhsNumber(900_003);
     await upload(t, a, 'A81001', ndjson([patient('oa3', n)])).expect(201);
     await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
     await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
-    await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
-    // A records one; the patient then registers with B (B's extract): B may withdraw it.
+    // A held the patient before B recorded it: A may withdraw it.
+    expect((await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201)).body.active).toBe(
+      false,
+    );
+    // A records one; the patient then registers with B (B's extract): B is their current practice,
+    // but its registration came after A's objection — an upload B could make just to lift it
+    // (an outsider's probe): refused, the one answer.
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
     await upload(t, b, 'B82002', ndjson([patient('ob3', n, {}, 'B82002')])).expect(201);
     const { rows } = await t.sql.query('SELECT practice_ods FROM patients WHERE nhs_number = $1', [n]);
     expect(rows).toEqual([{ practice_ods: 'B82002' }]);
-    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
-    await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
-    // B records one: A, no longer the current practice, may not withdraw it (the one answer).
-    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
     const before = await state();
-    const refused = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' });
-    const unknown = await post(a, { nhsNumber: nhsNumber(900_998), type: 'type2', action: 'withdraw' });
+    const refused = await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' });
+    const unknown = await post(b, { nhsNumber: nhsNumber(900_997), type: 'type2', action: 'withdraw' });
     expect(answer(refused)).toEqual(answer(unknown));
     expect(refused.status).toBe(404);
     expect(await state()).toEqual(before);
-    // A records one too: A may withdraw it although the patient is now B's (the objection ends).
+    // B records one and withdraws its own: A's objection stands.
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
+    expect((await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201)).body.active).toBe(
+      true,
+    );
+    // A, no longer the current practice, withdraws the one it recorded: the objection ends.
+    expect((await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201)).body.active).toBe(
+      false,
+    );
+    // B records one since it holds the patient: A may not withdraw it (the one answer).
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
+    const refusedA = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' });
+    expect(answer(refusedA)).toEqual(answer(unknown));
+    // B, holding the patient since before it was recorded, may.
+    expect((await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201)).body.active).toBe(
+      false,
+    );
+  });
+
+  it("a practice cannot lift another practice's objection by registering one itself and withdrawing it (an outsider's probe)", async () => {
+    const n = nhsNumber(900_004);
+    await upload(t, a, 'A81001', ndjson([patient('oa4', n)])).expect(201);
     await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
-    await nextSecond(); // a withdrawal in the objection's second does not lift it (SPEC §2)
-    const w = await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(201);
-    expect(w.body.active).toBe(false);
+    await post(a, { nhsNumber: n, type: 'type1', action: 'register' }).expect(201);
+    await nextSecond();
+    for (const type of ['type2', 'type1']) {
+      await post(b, { nhsNumber: n, type, action: 'register' }).expect(201);
+      await nextSecond();
+      // B withdraws its own: allowed, but A's objection stands.
+      expect((await post(b, { nhsNumber: n, type, action: 'withdraw' }).expect(201)).body.active).toBe(true);
+    }
+    const { rows } = await t.sql.query(
+      `SELECT type, active FROM objection_register WHERE nhs_number = $1 ORDER BY type`,
+      [n],
+    );
+    expect(rows).toEqual([
+      { type: 'type1', active: true },
+      { type: 'type2', active: true },
+    ]);
+  });
+
+  it("a practice cannot lift another practice's objection by uploading the patient to become their current practice, through the API or in its extract (an outsider's probe)", async () => {
+    const n = nhsNumber(900_005);
+    await upload(t, a, 'A81001', ndjson([patient('oa5', n)])).expect(201);
+    await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
+    // B conjures a registration: now the patient's current practice.
+    await upload(t, b, 'B82002', ndjson([patient('ob5', n, {}, 'B82002')])).expect(201);
+    await nextSecond();
+    await post(b, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(404);
+    // Nor with a withdrawal in its next extract, dated now.
+    const now = new Date(Date.now() - 1000).toISOString().slice(0, 19) + 'Z';
+    await upload(
+      t,
+      b,
+      'B82002',
+      ndjson([
+        patient('ob5', n, {}, 'B82002'),
+        {
+          resourceType: 'Observation',
+          id: 'ob5-w',
+          status: 'final',
+          subject: { reference: 'Patient/ob5' },
+          code: { coding: [{ system: 'http://read.info/readv2', code: '9Nu5' }] },
+          effectiveDateTime: now,
+        },
+      ]),
+    ).expect(201);
+    const { rows } = await t.sql.query(
+      `SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`,
+      [n],
+    );
+    expect(rows).toEqual([{ active: true }]);
+    // What a release reads says the same.
+    const { rows: asOf } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`,
+      [n],
+    );
+    expect(asOf[0].n).toBe(1);
   });
 
   it('registering an objection answers the same for a number held elsewhere and one never seen', async () => {

@@ -17,5 +17,7 @@ export interface HeldGpData {
   heldAt(nhs: string, ods: string): string;
   /** An SQL condition: a patient with the NHS number `nhs` has a registration at the practice `ods`. */
   registeredAt(nhs: string, ods: string): string;
+  /** An SQL expression: when the practice `ods` first registered the patient with the NHS number `nhs` (NULL: never). */
+  registeredSinceOf(nhs: string, ods: string): string;
 }
 export const HELD_GP_DATA = Symbol('HELD_GP_DATA');

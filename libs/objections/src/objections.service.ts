@@ -7,7 +7,7 @@ import { Type1Keys } from '@custodian/linkage';
 import { HELD_GP_DATA, type HeldGpData } from './held-data';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
-import { activeType1Among, refreshRegisterSql } from './objections.sql';
+import { activeType1Among, liveRegistrations, refreshRegisterSql } from './objections.sql';
 
 export interface RegisterChange {
   type: ObjectionType;
@@ -39,11 +39,13 @@ export interface RecordedObjection {
 /**
  * The objection register: `objection_events` is the history (who, when, source), and
  * `objection_register` the current state per NHS number and type, always recomputed from the
- * history with the same rule as the SQL function `objections_as_of(ts)` (SPEC §2): the entry with
- * the latest instant (`effective_at`, UTC to the second: an extract entry's; an API call's time
- * received, cut to its second on insert) decides, whichever practice or source recorded it and however late it arrived; on an
- * exact tie a registration beats a withdrawal; then the latest recorded, then the highest id. The
- * objection is active when that entry registers it.
+ * history with the same rule as the SQL function `objections_as_of(ts)` (SPEC §2): an objection is
+ * in force while one of its registrations stands — one stands unless a withdrawal of a strictly
+ * later instant (`effective_at`, UTC to the second: an extract entry's; an API call's time
+ * received, cut to its second on insert) cancels it, and a withdrawal cancels only what its
+ * practice may withdraw (its own practice's, or those recorded since it first registered the
+ * patient: objections.sql.ts `cancels`), however late it arrived. On an exact tie the
+ * registration stands.
  */
 @Injectable()
 export class ObjectionsService {
@@ -79,10 +81,15 @@ export class ObjectionsService {
     entries: string,
     source: { extractId: string; ods: string; actorId: string },
   ): Promise<number> {
+    // A withdrawal carries the practice's authority over other practices' objections: its first
+    // registration of the patient, if it has one (objections.sql.ts `cancels`). A patient new to the
+    // practice (registered by this extract's merge, after this) gives none: the withdrawal then
+    // withdraws the practice's own objections only.
     const [{ n }]: { n: number }[] = await em.query(
       `WITH ins AS (
-         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
-         SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid
+         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since)
+         SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid,
+                CASE WHEN x.action = 'withdraw' THEN ${this.held.registeredSinceOf('x.nhs_number', '$2::char(6)')} END
            FROM (
              SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at)
                     s.nhs_number, s.type, s.action, s.effective_at, s.line
@@ -90,7 +97,8 @@ export class ObjectionsService {
               WHERE NOT EXISTS (
                 SELECT 1 FROM objection_events e
                  WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = s.action
-                   AND e.effective_at = s.effective_at AND e.source = 'extract')
+                   AND e.effective_at = s.effective_at AND e.source = 'extract'
+                   AND e.practice_ods IS NOT DISTINCT FROM $2::char(6))
               ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.line DESC
            ) x
           ORDER BY x.line
@@ -175,28 +183,35 @@ export class ObjectionsService {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection-register'))`);
       // Asked whatever the action, so registering and withdrawing do the same work.
-      const [may]: { registered: boolean; current: boolean; active: boolean; recorded: boolean }[] =
+      // What the practice may withdraw (SPEC §2): an objection it recorded, or — where the patient is
+      // currently registered with it — one recorded since it first registered them (objections.sql.ts
+      // `cancels`; not one recorded before it held the patient, which an upload of the patient made
+      // just for this would otherwise lift). The withdrawal carries that authority (`holder_since`).
+      const [may]: { registered: boolean; current: boolean; since: Date | null; withdraws: boolean }[] =
         await tx.query(
-          `SELECT ${this.held.registeredAt('$1', '$2')} AS registered,
-                  ${this.held.heldAt('$1', '$2')} AS current,
-                  EXISTS (SELECT 1 FROM objection_register WHERE nhs_number = $1 AND type = $3 AND active) AS active,
-                  EXISTS (SELECT 1 FROM objection_events e
-                           WHERE e.nhs_number = $1 AND e.type = $3 AND e.action = 'register' AND e.practice_ods = $2
-                             AND NOT EXISTS (
-                               SELECT 1 FROM objection_events w
-                                WHERE w.nhs_number = $1 AND w.type = $3 AND w.action = 'withdraw'
-                                  -- on an exact tie the registration beats the withdrawal
-                                  AND w.effective_at > e.effective_at)) AS recorded`,
+          `WITH h AS (
+             SELECT ${this.held.registeredAt('$1', '$2')} AS registered, ${this.held.heldAt('$1', '$2')} AS current,
+                    ${this.held.registeredSinceOf('$1', '$2')} AS reg_since)
+           SELECT h.registered, h.current, CASE WHEN h.current THEN h.reg_since END AS since,
+                  EXISTS (${liveRegistrations(`r.nhs_number = $1 AND r.type = $3`)}
+                            AND (r.practice_ods = $2 OR (h.current AND h.reg_since <= r.recorded_at))) AS withdraws
+             FROM h`,
           [input.nhsNumber, ods, input.type],
         );
-      if (input.action === 'withdraw' && !(may.active && (may.current || may.recorded)))
-        throw objectionNotFound();
+      if (input.action === 'withdraw' && !may.withdraws) throw objectionNotFound();
       const [event]: { id: string; effective_on: string; effective_at: string }[] = await tx.query(
-        `INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by)
-         VALUES ($1, $2, $3, now(), 'api', NULL, $4, $5)
+        `INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since)
+         VALUES ($1, $2, $3, now(), 'api', NULL, $4, $5, $6::timestamptz)
          RETURNING id::text AS id, to_char(effective_on, 'YYYY-MM-DD') AS effective_on,
                    to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS effective_at`,
-        [input.nhsNumber, input.type, input.action, ods, actor.id],
+        [
+          input.nhsNumber,
+          input.type,
+          input.action,
+          ods,
+          actor.id,
+          input.action === 'withdraw' ? may.since : null,
+        ],
       );
       await tx.query('CREATE TEMP TABLE objection_subject (nhs_number char(10)) ON COMMIT DROP');
       await tx.query('INSERT INTO objection_subject VALUES ($1)', [input.nhsNumber]);

@@ -7,7 +7,7 @@
 /**
  * The active objections as the register stood at `at` (a SQL expression of type timestamptz,
  * usually a parameter such as `$1::timestamptz`): one row per NHS number and type, columns
- * `nhs_number` and `type`. It is the SQL function `objections_as_of` (migration 1764000014000),
+ * `nhs_number` and `type`. It is the SQL function `objections_as_of` (migration 1764000052000),
  * which applies the deciding order of objections.service.ts.
  */
 export const objectionsAsOf = (at: string): string => `SELECT nhs_number, type FROM objections_as_of(${at})`;
@@ -36,27 +36,55 @@ export const withdrawnType1Among = (table: string, where = 'true'): string =>
     WHERE ${where}`;
 
 /**
- * Which entry of one NHS number and type decides (SPEC §2): the latest instant; on an exact tie the
- * registration (fail closed); then the latest recorded and the highest id. The same order is in
- * `objections_as_of` (migration 1764000014000), which releases read.
+ * Whether withdrawal `w` cancels registration `r` (aliases of `objection_events` rows of one NHS
+ * number and type; SPEC §2): its instant is strictly later (on an exact tie the registration
+ * stands), and it has authority over it — the same practice recorded both (the service's entries
+ * always name their practice; history loaded from outside names none on either side), or the
+ * withdrawing practice held the patient from before `r` was recorded (`holder_since`: its first
+ * registration of the patient, kept on the withdrawal; NULL: it held none, so it withdraws its own
+ * objections only). An outsider's probe (2026-12-07): with the latest entry deciding whoever made
+ * it, a practice lifted another practice's patient's objection by registering one and withdrawing
+ * its own, or by uploading the patient first to become their current practice. Migration
+ * 1764000052000 applies the same rule in `objections_as_of`, and the release verifier its own copy.
  */
-const DECIDING_ORDER = `e.effective_at DESC, (e.action = 'register') DESC, e.recorded_at DESC, e.id DESC`;
+export const cancels = (w: string, r: string): string =>
+  `${w}.effective_at > ${r}.effective_at
+   AND (${w}.practice_ods IS NOT DISTINCT FROM ${r}.practice_ods OR ${w}.holder_since <= ${r}.recorded_at)`;
+
+/**
+ * The registrations of the NHS numbers `nhs` (an SQL condition on `r`) that no withdrawal cancels:
+ * the objections in force, one row per registration (`r.*`).
+ */
+export const liveRegistrations = (where: string): string =>
+  `SELECT r.* FROM objection_events r
+    WHERE r.action = 'register' AND ${where}
+      AND NOT EXISTS (
+        SELECT 1 FROM objection_events w
+         WHERE w.nhs_number = r.nhs_number AND w.type = r.type AND w.action = 'withdraw' AND ${cancels('w', 'r')})`;
 
 /**
  * The statement that recomputes the register rows of every NHS number listed in `table` (a table or
  * parenthesised sub-query with an `nhs_number` column) from the history; it returns how many rows
- * changed, by `type` and new state (`active`), as `n`. `ObjectionsService.refreshRegister` runs it.
+ * changed, by `type` and new state (`active`), as `n`. An objection is active while one of its
+ * registrations is live (`liveRegistrations`); its instant is then the latest live registration's,
+ * else the latest entry's. `ObjectionsService.refreshRegister` runs it.
  */
 export const refreshRegisterSql = (table: string): string => `
-      WITH latest AS (
-        SELECT DISTINCT ON (e.nhs_number, e.type)
-               e.nhs_number, e.type, e.action = 'register' AS active, e.effective_on, e.effective_at
+      WITH keys AS (
+        SELECT e.nhs_number, e.type, max(e.effective_at) AS latest
           FROM objection_events e
          WHERE e.nhs_number IN (SELECT nhs_number FROM ${table})
-         ORDER BY e.nhs_number, e.type, ${DECIDING_ORDER}
+         GROUP BY e.nhs_number, e.type
+      ), live AS (
+        SELECT r.nhs_number, r.type, max(r.effective_at) AS at
+          FROM (${liveRegistrations(`r.nhs_number IN (SELECT nhs_number FROM ${table})`)}) r
+         GROUP BY r.nhs_number, r.type
+      ), latest AS (
+        SELECT k.nhs_number, k.type, l.at IS NOT NULL AS active, coalesce(l.at, k.latest) AS effective_at
+          FROM keys k LEFT JOIN live l ON l.nhs_number = k.nhs_number AND l.type = k.type
       ), changed AS (
         INSERT INTO objection_register AS r (nhs_number, type, active, effective_on, effective_at, updated_at)
-        SELECT nhs_number, type, active, effective_on, effective_at, now() FROM latest
+        SELECT nhs_number, type, active, (effective_at AT TIME ZONE 'UTC')::date, effective_at, now() FROM latest
         ON CONFLICT (nhs_number, type) DO UPDATE
            SET active = excluded.active, effective_on = excluded.effective_on,
                effective_at = excluded.effective_at, updated_at = now()

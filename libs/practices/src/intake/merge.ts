@@ -62,9 +62,10 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
   // This practice's registrations: new ones, changed ones, and unchanged ones that are not the
   // current registration (received again, they become the latest). An unchanged re-send of the
   // current registration writes nothing. Rows inserted or changed: the report's `patients`.
+  // `registered_since` is the first time, never moved by a re-send (objection withdrawal authority).
   const insertRegistrations = `INSERT INTO patient_registrations AS r
-       (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity, extract_id, received_at)
-     SELECT p.id, $1, xp.id, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, $2::uuid, statement_timestamp()
+       (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity, extract_id, received_at, registered_since)
+     SELECT p.id, $1, xp.id, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, $2::uuid, statement_timestamp(), statement_timestamp()
        FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number
       WHERE xp.birth_date IS NOT NULL`;
   const upsertRegistrations = `${insertRegistrations}

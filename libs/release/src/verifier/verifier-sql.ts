@@ -12,7 +12,9 @@ export interface VerifierDb {
 /**
  * Active objections at the snapshot, as SQL (`cut`, `types`: SQL expressions, a timestamptz and a
  * text[]): per NHS number and type, among the events recorded by then, a registration that no
- * withdrawal of a strictly later instant (`effective_at`) follows. One column, `nhs`.
+ * withdrawal cancels — one of a strictly later instant (`effective_at`) by the practice that
+ * recorded it, or by a practice that held the patient from before it was recorded (`holder_since`,
+ * SPEC §2's withdrawal authority). One column, `nhs`.
  */
 export const activeObjections = (cut: string, types: string) =>
   `SELECT DISTINCT r.nhs_number AS nhs
@@ -23,7 +25,10 @@ export const activeObjections = (cut: string, types: string) =>
       AND NOT EXISTS (
         SELECT 1 FROM objection_events later
          WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= ${cut}
-           AND later.action = 'withdraw' AND later.effective_at > r.effective_at)`;
+           AND later.action = 'withdraw' AND later.effective_at > r.effective_at
+           -- a withdrawal withdraws only what its practice may: its own, or what was recorded
+           -- while it held the patient
+           AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at))`;
 
 /** The NHS numbers of `activeObjections` at the snapshot. */
 export async function objectorsAt(

@@ -122,6 +122,37 @@ describe('amendments', () => {
       .expect(404);
   });
 
+  it('an amendment withdrawn while still a draft stays the applicant’s alone: 404 to reviewers, not listed', async () => {
+    // An outsider's probe: once withdrawn, a never-submitted amendment was readable by the panel.
+    const bidId = await activeBid();
+    const draft = (await amend(bidId, WIDER).expect(201)).body.version as number;
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/${draft}/withdraw`)
+      .set(researcher.auth)
+      .send({})
+      .expect(200);
+    const submitted = (await amend(bidId, { ...WIDER, durationMonths: 6 }).expect(201)).body
+      .version as number;
+    await submit(bidId, submitted);
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/${submitted}/withdraw`)
+      .set(researcher.auth)
+      .send({})
+      .expect(200);
+    const none = (await t.http.get(`/api/bids/${bidId}/amendments/99`).set(panel[0].auth).expect(404)).body;
+    for (const who of [panel[0], officer]) {
+      expect((await t.http.get(`/api/bids/${bidId}/amendments/${draft}`).set(who.auth)).body).toEqual(none);
+      await t.http.get(`/api/bids/${bidId}/amendments/${submitted}`).set(who.auth).expect(200);
+      const listed = (await t.http.get(`/api/bids/${bidId}/amendments`).set(who.auth).expect(200)).body.map(
+        (a: { version: number }) => a.version,
+      );
+      expect(listed).toEqual([submitted, 1]);
+    }
+    expect((await screen(bidId, draft, 'accept')).status).toBe(404);
+    const mine = (await t.http.get(`/api/bids/${bidId}/amendments`).set(researcher.auth).expect(200)).body;
+    expect(mine.map((a: { version: number }) => a.version)).toEqual([submitted, draft, 1]);
+  });
+
   it('a narrowing amendment: approved by a release officer alone, in force once the applicant accepts v2', async () => {
     const bidId = await activeBid();
     const before = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);

@@ -401,6 +401,47 @@ describe('bids and governance', () => {
         .expect(403);
     });
 
+    it('a bid withdrawn without ever being submitted stays its organisation’s alone: 404 to reviewers, as for no bid', async () => {
+      // An outsider's probe: withdrawing a draft made it readable by every reviewer (listed, read,
+      // its history, its clock), because reviewers saw every bid "but drafts".
+      const draft = await create();
+      await t.http.post(`/api/bids/${draft}/withdraw`).set(researcherA.auth).send({}).expect(200);
+      const wasSubmitted = await create();
+      await submit(wasSubmitted).expect(200);
+      await t.http.post(`/api/bids/${wasSubmitted}/withdraw`).set(researcherA.auth).send({}).expect(200);
+      const nobody = '00000000-0000-4000-8000-000000000000';
+      const none = (await t.http.get(`/api/bids/${nobody}`).set(panel[0].auth).expect(404)).body;
+      for (const who of [panel[0], officer, admin, auditor]) {
+        for (const path of ['', '/events', '/clock', '/amendments']) {
+          const res = await t.http.get(`/api/bids/${draft}${path}`).set(who.auth);
+          expect({ path, status: res.status, body: res.body }).toEqual({
+            path,
+            status: 404,
+            body: { ...none, message: expect.any(String) },
+          });
+          await t.http.get(`/api/bids/${wasSubmitted}${path}`).set(who.auth).expect(200);
+        }
+        expect((await t.http.get(`/api/bids/${draft}`).set(who.auth)).body).toEqual(none);
+        for (const state of ['', '&state=withdrawn']) {
+          const ids = (
+            await t.http.get(`/api/bids?limit=200${state}`).set(who.auth).expect(200)
+          ).body.items.map((x: { id: string }) => x.id);
+          expect(ids).toContain(wasSubmitted);
+          expect(ids).not.toContain(draft);
+        }
+      }
+      // Acting on it is the same 404 as reading it (not a 409 that tells it exists).
+      expect((await screen(draft)).status).toBe(404);
+      expect((await vote(draft, panel[0])).status).toBe(404);
+      expect(
+        (await t.http.post(`/api/bids/${draft}/revoke`).set(admin.auth).send({ reason: 'probe' })).status,
+      ).toBe(404);
+      expect((await t.http.post(`/api/bids/${draft}/releases`).set(officer.auth)).status).toBe(404);
+      // The applicant's organisation still sees it.
+      await t.http.get(`/api/bids/${draft}`).set(researcherA2.auth).expect(200);
+      await t.http.get(`/api/bids/${draft}/events`).set(researcherA2.auth).expect(200);
+    });
+
     it('pages with page and limit (default 50)', async () => {
       const first = (await t.http.get('/api/bids').set(researcherA.auth).expect(200)).body;
       expect(first).toMatchObject({ page: 1, limit: 50 });

@@ -332,6 +332,83 @@ describe('bids and governance', () => {
       expect((await submit(id).expect(200)).body.state).toBe('submitted');
     });
 
+    it('null is no value: a null in any optional property is a 400 naming it, at create and edit, nothing stored', async () => {
+      // An outsider's probe: a cohort of nulls was stored (201), every later BidDto broke its schema
+      // and the active bid's release was refused as RELEASE_COHORT_INVALID. Absent = no restriction.
+      const COHORT_KEYS = [
+        'ageMin',
+        'ageMax',
+        'practices',
+        'postcodeAreas',
+        'conditionCodes',
+        'eventsFrom',
+        'eventsTo',
+      ];
+      const count = async () =>
+        (await t.sql.query('SELECT count(*)::int AS n FROM bids')).rows[0].n as number;
+      const before = await count();
+      const refused = (res: { status: number; body: { code?: string; message?: string } }, field: string) =>
+        expect({
+          field,
+          status: res.status,
+          code: res.body.code,
+          names: String(res.body.message).includes(field),
+        }).toEqual({
+          field,
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          names: true,
+        });
+      const allNull = await t.http
+        .post('/api/bids')
+        .set(researcherA.auth)
+        .send(bidBody({ cohort: Object.fromEntries(COHORT_KEYS.map((k) => [k, null])) }));
+      for (const k of COHORT_KEYS) refused(allNull, `cohort.${k}`);
+      for (const k of COHORT_KEYS)
+        refused(
+          await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(bidBody({ cohort: { [k]: null } })),
+          `cohort.${k}`,
+        );
+      for (const k of ['legalBasisReference', 'cohort', 'aggregation', 'recipients'])
+        refused(
+          await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(bidBody({ [k]: null })),
+          k,
+        );
+      expect(await count()).toBe(before);
+
+      const id = await create();
+      const row = async () =>
+        (await t.sql.query('SELECT row_to_json(b)::text AS r FROM bids b WHERE id = $1', [id])).rows[0].r;
+      const stored = await row();
+      const patch = (body: Record<string, unknown>) =>
+        t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send(body);
+      for (const k of COHORT_KEYS) refused(await patch({ cohort: { [k]: null } }), `cohort.${k}`);
+      for (const k of [
+        'title',
+        'purpose',
+        'publicBenefit',
+        'legalBasis',
+        'requestedTier',
+        'datasets',
+        'cohort',
+        'durationMonths',
+        'recipients',
+      ])
+        refused(await patch({ [k]: null }), k);
+      expect(await row()).toBe(stored);
+      // What a BidDto may hold as null, an edit may clear with null (the portal's form does): the
+      // legal basis reference (still required by s251) and the aggregation (the aggregate tier's).
+      expect((await patch({ legalBasisReference: null })).body.code).toBe('LEGAL_BASIS_REFERENCE_REQUIRED');
+      const cleared = await patch({ legalBasis: 'statutory', legalBasisReference: null }).expect(200);
+      expect(cleared.body.legalBasisReference).toBeNull();
+    });
+
     it('switching to a record-level tier drops the aggregation', async () => {
       const id = await create(researcherA, {
         legalBasis: 'none',

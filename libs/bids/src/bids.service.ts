@@ -134,7 +134,7 @@ export class BidsService {
         datasets: dto.datasets
           ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields }))
           : bid.datasets,
-        cohort: dto.cohort !== undefined ? { ...(dto.cohort ?? {}) } : bid.cohort,
+        cohort: dto.cohort !== undefined ? { ...dto.cohort } : bid.cohort,
         aggregation:
           dto.aggregation !== undefined
             ? dto.aggregation

@@ -716,6 +716,24 @@ describe('bids and governance', () => {
       expect(await decisionEvents(id)).toBe(1);
     });
 
+    it('a tier only with approve: a reject or return vote naming one is a 400, and nothing is recorded', async () => {
+      const id = await inReview();
+      const votes = async () =>
+        (await t.sql.query('SELECT count(*)::int AS n FROM bid_votes WHERE bid_id = $1', [id])).rows[0]
+          .n as number;
+      for (const decision of ['reject', 'return']) {
+        const res = await vote(id, panel[0], { decision, tier: 'aggregate' });
+        expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+        expect(res.body.message).toContain('tier');
+      }
+      expect((await vote(id, panel[0], { decision: 'approve', tier: null })).body.message).toContain('tier');
+      expect(await votes()).toBe(0);
+      expect((await vote(id, panel[0], { decision: 'reject' }).expect(201)).body.decision).toBe('reject');
+      expect(
+        (await vote(id, panel[1], { decision: 'approve', tier: 'anonymised' }).expect(201)).body.tier,
+      ).toBe('anonymised');
+    });
+
     it('majority reject → rejected', async () => {
       const id = await inReview();
       await vote(id, panel[0], { decision: 'reject' }).expect(201);

@@ -213,10 +213,10 @@ async function benchBid(url: string): Promise<void> {
     );
     await c.query(
       `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis,
-                         requested_tier, granted_tier, datasets, duration_months, recipients)
+                         requested_tier, granted_tier, datasets, duration_months, recipients, submitted_at)
        VALUES ($1, $2, $3, 'active', 'Benchmark', 'Benchmark', 'Benchmark', 's251', 'pseudonymised', 'pseudonymised',
-               '[]', 12, ARRAY[$3]::uuid[]), ($4, $2, $3, 'active', 'Benchmark cohort', 'Benchmark', 'Benchmark', 's251',
-               'pseudonymised', 'pseudonymised', '[]', 12, ARRAY[$3]::uuid[]) ON CONFLICT DO NOTHING`,
+               '[]', 12, ARRAY[$3]::uuid[], now()), ($4, $2, $3, 'active', 'Benchmark cohort', 'Benchmark', 'Benchmark', 's251',
+               'pseudonymised', 'pseudonymised', '[]', 12, ARRAY[$3]::uuid[], now()) ON CONFLICT DO NOTHING`,
       [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId, BENCH_BID.cohortBidId],
     );
   } finally {

@@ -33,6 +33,7 @@ import { SocialCareClientNhs1764000047000 } from './1764000047000-social-care-cl
 import { ObjectionSeconds1764000048000 } from './1764000048000-objection-seconds';
 import { ReleaseLedgerMembers1764000049000 } from './1764000049000-release-ledger-members';
 import { UnlinkedRowsByNhs1764000050000 } from './1764000050000-unlinked-rows-by-nhs';
+import { BidsSubmitted1764000051000 } from './1764000051000-bids-submitted';
 import { WithdrawalAuthority1764000052000 } from './1764000052000-withdrawal-authority';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
@@ -83,5 +84,6 @@ export const MIGRATIONS = [
   ObjectionSeconds1764000048000,
   ReleaseLedgerMembers1764000049000,
   UnlinkedRowsByNhs1764000050000,
+  BidsSubmitted1764000051000,
   WithdrawalAuthority1764000052000,
 ];

@@ -122,6 +122,83 @@ describe('amendments', () => {
       .expect(404);
   });
 
+  it('an amendment withdrawn while still a draft stays the applicant’s alone: 404 to reviewers, not listed', async () => {
+    // An outsider's probe: once withdrawn, a never-submitted amendment was readable by the panel.
+    const bidId = await activeBid();
+    const draft = (await amend(bidId, WIDER).expect(201)).body.version as number;
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/${draft}/withdraw`)
+      .set(researcher.auth)
+      .send({})
+      .expect(200);
+    const submitted = (await amend(bidId, { ...WIDER, durationMonths: 6 }).expect(201)).body
+      .version as number;
+    await submit(bidId, submitted);
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/${submitted}/withdraw`)
+      .set(researcher.auth)
+      .send({})
+      .expect(200);
+    const none = (await t.http.get(`/api/bids/${bidId}/amendments/99`).set(panel[0].auth).expect(404)).body;
+    for (const who of [panel[0], officer]) {
+      expect((await t.http.get(`/api/bids/${bidId}/amendments/${draft}`).set(who.auth)).body).toEqual(none);
+      await t.http.get(`/api/bids/${bidId}/amendments/${submitted}`).set(who.auth).expect(200);
+      const listed = (await t.http.get(`/api/bids/${bidId}/amendments`).set(who.auth).expect(200)).body.map(
+        (a: { version: number }) => a.version,
+      );
+      expect(listed).toEqual([submitted, 1]);
+    }
+    expect((await screen(bidId, draft, 'accept')).status).toBe(404);
+    const mine = (await t.http.get(`/api/bids/${bidId}/amendments`).set(researcher.auth).expect(200)).body;
+    expect(mine.map((a: { version: number }) => a.version)).toEqual([submitted, draft, 1]);
+  });
+
+  it('null is no value in an amendment either: a 400 naming the property, at create and edit, nothing stored', async () => {
+    const bidId = await activeBid();
+    const versions = async () =>
+      (
+        await t.sql.query(
+          'SELECT row_to_json(v)::text AS r FROM bid_versions v WHERE bid_id = $1 ORDER BY version',
+          [bidId],
+        )
+      ).rows;
+    const refused = (res: { status: number; body: { code?: string; message?: string } }, field: string) =>
+      expect({
+        field,
+        status: res.status,
+        code: res.body.code,
+        names: String(res.body.message).includes(field),
+      }).toEqual({
+        field,
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        names: true,
+      });
+    const COHORT_KEYS = [
+      'ageMin',
+      'ageMax',
+      'practices',
+      'postcodeAreas',
+      'conditionCodes',
+      'eventsFrom',
+      'eventsTo',
+    ];
+    const before = await versions();
+    for (const k of COHORT_KEYS)
+      refused(await amend(bidId, { ...WIDER, cohort: { [k]: null } }), `cohort.${k}`);
+    for (const k of ['datasets', 'cohort', 'aggregation', 'durationMonths', 'recipients'])
+      refused(await amend(bidId, { ...WIDER, [k]: null }), k);
+    expect(await versions()).toEqual(before);
+    const v = (await amend(bidId, WIDER).expect(201)).body.version as number;
+    const stored = await versions();
+    const patch = (body: Record<string, unknown>) =>
+      t.http.patch(`/api/bids/${bidId}/amendments/${v}`).set(researcher.auth).send(body);
+    for (const k of COHORT_KEYS) refused(await patch({ cohort: { [k]: null } }), `cohort.${k}`);
+    for (const k of ['reason', 'datasets', 'cohort', 'aggregation', 'durationMonths', 'recipients'])
+      refused(await patch({ [k]: null }), k);
+    expect(await versions()).toEqual(stored);
+  });
+
   it('a narrowing amendment: approved by a release officer alone, in force once the applicant accepts v2', async () => {
     const bidId = await activeBid();
     const before = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);

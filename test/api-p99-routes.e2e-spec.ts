@@ -138,9 +138,9 @@ describe('the three routes over 50 ms (#21): cheaper at the root, same answers',
       ),
     ).toBe(applicantSaw + 1);
 
-    // The bid back in draft (by hand): no longer a reviewer's to read, at once.
+    // The bid back to never submitted (by hand): no longer a reviewer's to read, at once.
     await cachedOn(/bid_events/, () => events(panel.auth));
-    await t.sql.query(`UPDATE bids SET state = 'draft' WHERE id = $1`, [bid.id]);
+    await t.sql.query(`UPDATE bids SET state = 'draft', submitted_at = NULL WHERE id = $1`, [bid.id]);
     const gone = () => t.http.get(`/api/bids/${bid.id}/events`).set(panel.auth);
     expect((await announced(gone, (res) => res.status === 404)).status).toBe(404);
   });

@@ -81,10 +81,10 @@ describe('bid reads embed the organisation and the pending amendment: a change t
     await cached(one);
     expect((await one()).body.pendingAmendment).toBeNull();
 
-    await t.sql.query(`UPDATE bid_versions SET state = 'submitted' WHERE bid_id = $1 AND version = $2`, [
-      bid.id,
-      created.body.version,
-    ]);
+    await t.sql.query(
+      `UPDATE bid_versions SET state = 'submitted', submitted_at = now() WHERE bid_id = $1 AND version = $2`,
+      [bid.id, created.body.version],
+    );
     const pending = await soon(
       async () => (await one()).body.pendingAmendment,
       (p) => p !== null,

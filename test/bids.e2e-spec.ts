@@ -332,6 +332,83 @@ describe('bids and governance', () => {
       expect((await submit(id).expect(200)).body.state).toBe('submitted');
     });
 
+    it('null is no value: a null in any optional property is a 400 naming it, at create and edit, nothing stored', async () => {
+      // An outsider's probe: a cohort of nulls was stored (201), every later BidDto broke its schema
+      // and the active bid's release was refused as RELEASE_COHORT_INVALID. Absent = no restriction.
+      const COHORT_KEYS = [
+        'ageMin',
+        'ageMax',
+        'practices',
+        'postcodeAreas',
+        'conditionCodes',
+        'eventsFrom',
+        'eventsTo',
+      ];
+      const count = async () =>
+        (await t.sql.query('SELECT count(*)::int AS n FROM bids')).rows[0].n as number;
+      const before = await count();
+      const refused = (res: { status: number; body: { code?: string; message?: string } }, field: string) =>
+        expect({
+          field,
+          status: res.status,
+          code: res.body.code,
+          names: String(res.body.message).includes(field),
+        }).toEqual({
+          field,
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          names: true,
+        });
+      const allNull = await t.http
+        .post('/api/bids')
+        .set(researcherA.auth)
+        .send(bidBody({ cohort: Object.fromEntries(COHORT_KEYS.map((k) => [k, null])) }));
+      for (const k of COHORT_KEYS) refused(allNull, `cohort.${k}`);
+      for (const k of COHORT_KEYS)
+        refused(
+          await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(bidBody({ cohort: { [k]: null } })),
+          `cohort.${k}`,
+        );
+      for (const k of ['legalBasisReference', 'cohort', 'aggregation', 'recipients'])
+        refused(
+          await t.http
+            .post('/api/bids')
+            .set(researcherA.auth)
+            .send(bidBody({ [k]: null })),
+          k,
+        );
+      expect(await count()).toBe(before);
+
+      const id = await create();
+      const row = async () =>
+        (await t.sql.query('SELECT row_to_json(b)::text AS r FROM bids b WHERE id = $1', [id])).rows[0].r;
+      const stored = await row();
+      const patch = (body: Record<string, unknown>) =>
+        t.http.patch(`/api/bids/${id}`).set(researcherA.auth).send(body);
+      for (const k of COHORT_KEYS) refused(await patch({ cohort: { [k]: null } }), `cohort.${k}`);
+      for (const k of [
+        'title',
+        'purpose',
+        'publicBenefit',
+        'legalBasis',
+        'requestedTier',
+        'datasets',
+        'cohort',
+        'durationMonths',
+        'recipients',
+      ])
+        refused(await patch({ [k]: null }), k);
+      expect(await row()).toBe(stored);
+      // What a BidDto may hold as null, an edit may clear with null (the portal's form does): the
+      // legal basis reference (still required by s251) and the aggregation (the aggregate tier's).
+      expect((await patch({ legalBasisReference: null })).body.code).toBe('LEGAL_BASIS_REFERENCE_REQUIRED');
+      const cleared = await patch({ legalBasis: 'statutory', legalBasisReference: null }).expect(200);
+      expect(cleared.body.legalBasisReference).toBeNull();
+    });
+
     it('switching to a record-level tier drops the aggregation', async () => {
       const id = await create(researcherA, {
         legalBasis: 'none',
@@ -399,6 +476,47 @@ describe('bids and governance', () => {
         .get(`/api/bids`)
         .set((await t.as('data_manager')).auth)
         .expect(403);
+    });
+
+    it('a bid withdrawn without ever being submitted stays its organisation’s alone: 404 to reviewers, as for no bid', async () => {
+      // An outsider's probe: withdrawing a draft made it readable by every reviewer (listed, read,
+      // its history, its clock), because reviewers saw every bid "but drafts".
+      const draft = await create();
+      await t.http.post(`/api/bids/${draft}/withdraw`).set(researcherA.auth).send({}).expect(200);
+      const wasSubmitted = await create();
+      await submit(wasSubmitted).expect(200);
+      await t.http.post(`/api/bids/${wasSubmitted}/withdraw`).set(researcherA.auth).send({}).expect(200);
+      const nobody = '00000000-0000-4000-8000-000000000000';
+      const none = (await t.http.get(`/api/bids/${nobody}`).set(panel[0].auth).expect(404)).body;
+      for (const who of [panel[0], officer, admin, auditor]) {
+        for (const path of ['', '/events', '/clock', '/amendments']) {
+          const res = await t.http.get(`/api/bids/${draft}${path}`).set(who.auth);
+          expect({ path, status: res.status, body: res.body }).toEqual({
+            path,
+            status: 404,
+            body: { ...none, message: expect.any(String) },
+          });
+          await t.http.get(`/api/bids/${wasSubmitted}${path}`).set(who.auth).expect(200);
+        }
+        expect((await t.http.get(`/api/bids/${draft}`).set(who.auth)).body).toEqual(none);
+        for (const state of ['', '&state=withdrawn']) {
+          const ids = (
+            await t.http.get(`/api/bids?limit=200${state}`).set(who.auth).expect(200)
+          ).body.items.map((x: { id: string }) => x.id);
+          expect(ids).toContain(wasSubmitted);
+          expect(ids).not.toContain(draft);
+        }
+      }
+      // Acting on it is the same 404 as reading it (not a 409 that tells it exists).
+      expect((await screen(draft)).status).toBe(404);
+      expect((await vote(draft, panel[0])).status).toBe(404);
+      expect(
+        (await t.http.post(`/api/bids/${draft}/revoke`).set(admin.auth).send({ reason: 'probe' })).status,
+      ).toBe(404);
+      expect((await t.http.post(`/api/bids/${draft}/releases`).set(officer.auth)).status).toBe(404);
+      // The applicant's organisation still sees it.
+      await t.http.get(`/api/bids/${draft}`).set(researcherA2.auth).expect(200);
+      await t.http.get(`/api/bids/${draft}/events`).set(researcherA2.auth).expect(200);
     });
 
     it('pages with page and limit (default 50)', async () => {
@@ -596,6 +714,24 @@ describe('bids and governance', () => {
       expect(r4.body).toMatchObject({ counted: 3, bidState: 'approved' });
       expect(await vote(id, panel[4]).expect(409)).toBeTruthy();
       expect(await decisionEvents(id)).toBe(1);
+    });
+
+    it('a tier only with approve: a reject or return vote naming one is a 400, and nothing is recorded', async () => {
+      const id = await inReview();
+      const votes = async () =>
+        (await t.sql.query('SELECT count(*)::int AS n FROM bid_votes WHERE bid_id = $1', [id])).rows[0]
+          .n as number;
+      for (const decision of ['reject', 'return']) {
+        const res = await vote(id, panel[0], { decision, tier: 'aggregate' });
+        expect(res.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+        expect(res.body.message).toContain('tier');
+      }
+      expect((await vote(id, panel[0], { decision: 'approve', tier: null })).body.message).toContain('tier');
+      expect(await votes()).toBe(0);
+      expect((await vote(id, panel[0], { decision: 'reject' }).expect(201)).body.decision).toBe('reject');
+      expect(
+        (await vote(id, panel[1], { decision: 'approve', tier: 'anonymised' }).expect(201)).body.tier,
+      ).toBe('anonymised');
     });
 
     it('majority reject → rejected', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { ROLES, type Role } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
@@ -40,6 +41,20 @@ const bidBody = (over: Record<string, unknown> = {}) => ({
   durationMonths: 12,
   ...over,
 });
+
+/** Every POST/PUT/PATCH route that takes no body (reviewed here: a new one must be added). */
+const NO_BODY_ROUTES = [
+  'POST /api/auth/login',
+  'POST /api/auth/logout',
+  'POST /api/bids/:id/agreement/accept',
+  'POST /api/bids/:id/amendments/:version/submit',
+  'POST /api/bids/:id/releases',
+  'POST /api/bids/:id/submit',
+  'POST /api/notifications/:id/read',
+  'POST /api/practices/national-rollout',
+  'POST /api/role-grants/:id/approve',
+  'POST /api/role-grants/:id/refuse',
+];
 
 /** A body each DTO route accepts (the starting point of the mutations). */
 const VALID: Record<string, () => Record<string, unknown>> = {
@@ -251,6 +266,68 @@ describe('fuzzing: every JSON body, the CSV loaders and the NDJSON intake', () =
     // The fuzz reaches the services, not only the validation pipe.
     expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
   }, 120_000);
+
+  it('a route that takes no body refuses one with properties (400 naming them, nothing changed); no body or {} is fine', async () => {
+    // An outsider's probe: POST /api/practices/national-rollout {"only":["A81002"]} moved every
+    // practice, the filter ignored; the same for logout, submit and agreement acceptance. SPEC §7:
+    // unknown properties are refused, on a route without a body too.
+    const bodiless = routes.filter((r) => !r.dto && !STREAMED.has(r.key));
+    // The login's body is read by its guard (LoginDto, documented with @ApiBody).
+    expect(bodiless.map((r) => r.key).sort()).toEqual(NO_BODY_ROUTES);
+    const problems: string[] = [];
+    const target = async (route: BodyRoute) => {
+      const id = route.path.startsWith('/api/bids/:id') ? await newDraft() : 'A81001';
+      const url = route.path
+        .replace(':id', route.path.startsWith('/api/bids/:id') ? id : randomUUID())
+        .replace(':version', '2')
+        .replace(':ods', 'A81001')
+        .replace(':name', 'x');
+      return { id, url };
+    };
+    for (const route of bodiless.filter((r) => r.key !== 'POST /api/auth/login')) {
+      const { id, url } = await target(route);
+      // Logout would end the shared session if the body were ignored: a session of its own.
+      const auth = route.key === 'POST /api/auth/logout' ? (await t.as('researcher')).auth : callerFor(route);
+      for (const body of [{ only: ['A81002'] }, { only: null, also: 1 }]) {
+        const before = await snapshot(route, id);
+        const res = await t.http[route.method](url).set(auth).send(body);
+        const where = `${route.key} ${JSON.stringify(body)} → ${res.status} ${JSON.stringify(res.body)}`;
+        if (res.status !== 400 || res.body.code !== 'VALIDATION_FAILED') problems.push(where);
+        else if (
+          Object.keys(body).some((k) => !String(res.body.message).includes(`property ${k} should not exist`))
+        )
+          problems.push(`400 not naming every property: ${where}`);
+        if (JSON.stringify(await snapshot(route, id)) !== JSON.stringify(before))
+          problems.push(`changed: ${where}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // No body, an empty one with a JSON type, and {}: as before (the route's own answer).
+    for (const send of [undefined, '', '{}']) {
+      const session = await t.as('researcher');
+      const req = t.http.post('/api/auth/logout').set(session.auth);
+      const res = await (send === undefined ? req : req.set('content-type', 'application/json').send(send));
+      expect(res.status, String(send)).toBe(204);
+    }
+    const admin = sessions.get('admin')!;
+    expect((await t.http.post('/api/practices/national-rollout').set(admin).send({})).status).toBe(200);
+    expect(
+      (
+        await t.http
+          .post(`/api/bids/${await newDraft()}/submit`)
+          .set(researcher)
+          .send({})
+      ).status,
+    ).toBe(200);
+    // A form-encoded body is no way round it.
+    const form = await t.http
+      .post('/api/practices/national-rollout')
+      .set(admin)
+      .set('content-type', 'application/x-www-form-urlencoded')
+      .send('only=A81002');
+    expect(form.status).toBeGreaterThanOrEqual(400);
+    expect(form.status).toBeLessThan(500);
+  });
 
   it('every field of every DTO set to null, to a number, to an object, to text with a NUL: never a 5xx, a 400 names it', async () => {
     const problems: string[] = [];

@@ -58,9 +58,10 @@ describe('races', () => {
     }
   }, 60_000);
 
-  it('a release officer cannot widen a release: the body is ignored, the spec is the agreement', async () => {
+  it('a release officer cannot widen a release: a body is refused (400), the spec is the agreement', async () => {
     const bidId = await activeBid();
-    const res = await t.http
+    // SPEC §7: unknown properties are refused; the request takes no body (it was ignored: 202).
+    const widened = await t.http
       .post(`/api/bids/${bidId}/releases`)
       .set(officers[1].auth)
       .send({
@@ -69,6 +70,11 @@ describe('races', () => {
         datasets: [{ dataset: 'hes', fields: ['nhs_number', 'postcode', 'date_of_birth'] }],
         recipients: [officers[1].user.id],
       });
+    expect(widened.body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect(widened.body.message).toContain('property tier should not exist');
+    const none = await t.sql.query(`SELECT count(*)::int AS n FROM releases WHERE bid_id = $1`, [bidId]);
+    expect(none.rows[0].n).toBe(0);
+    const res = await t.http.post(`/api/bids/${bidId}/releases`).set(officers[1].auth);
     expect(res.status).toBe(202);
     const { rows } = await t.sql.query(`SELECT tier, legal_basis, spec FROM releases WHERE id = $1`, [
       res.body.id,

@@ -142,8 +142,8 @@ export async function ensureActiveBid(t: TestApp, s: ReleaseSpec): Promise<void>
   );
   const aggregation = s.aggregation ?? (s.tier === 'aggregate' ? { dimensions: [] } : null);
   await t.sql.query(
-    `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier, granted_tier, datasets, cohort, aggregation, duration_months, recipients)
-     VALUES ($1, $2, $3, 'active', 'Engine test', 'Testing', 'Tests', $4, $5, $5, $6, $7, $8, 12, $9) ON CONFLICT DO NOTHING`,
+    `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier, granted_tier, datasets, cohort, aggregation, duration_months, recipients, submitted_at)
+     VALUES ($1, $2, $3, 'active', 'Engine test', 'Testing', 'Tests', $4, $5, $5, $6, $7, $8, 12, $9, now()) ON CONFLICT DO NOTHING`,
     [
       s.bidId,
       s.organisationId,

@@ -23,9 +23,16 @@ describe('clocks and statistics (#24)', () => {
     ids[name] = id;
     await t.sql.query(
       `INSERT INTO bids (id, organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier,
-                         datasets, duration_months, recipients, created_at)
-       VALUES ($1, $2, $3, $4, $5, 'p', 'b', 's251', 'pseudonymised', '[]', 12, ARRAY[$3::uuid], '2026-01-01T10:00:00Z')`,
-      [id, researcher.user.organisationId, researcher.user.id, state, `Bid ${name}`],
+                         datasets, duration_months, recipients, created_at, submitted_at)
+       VALUES ($1, $2, $3, $4, $5, 'p', 'b', 's251', 'pseudonymised', '[]', 12, ARRAY[$3::uuid], '2026-01-01T10:00:00Z', $6)`,
+      [
+        id,
+        researcher.user.organisationId,
+        researcher.user.id,
+        state,
+        `Bid ${name}`,
+        state === 'draft' ? null : '2026-01-01T10:00:00Z',
+      ],
     );
     for (const [at, from, to] of history)
       await t.sql.query(

@@ -123,9 +123,9 @@ describe('verifiable register (#24)', () => {
   it('detects a decision line missing from the register log', async () => {
     const { rows } = await t.sql.query(
       `INSERT INTO bids (organisation_id, created_by, state, title, purpose, public_benefit, legal_basis, requested_tier,
-                         granted_tier, datasets, cohort, duration_months, recipients, decided_at)
+                         granted_tier, datasets, cohort, duration_months, recipients, submitted_at, decided_at)
        SELECT organisation_id, created_by, 'approved', 'Forged', 'Forged', 'Forged', legal_basis, requested_tier,
-              granted_tier, datasets, cohort, duration_months, recipients, now()
+              granted_tier, datasets, cohort, duration_months, recipients, now(), now()
          FROM bids WHERE id = $1
        RETURNING id`,
       [bids[0]],

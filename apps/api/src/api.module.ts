@@ -20,13 +20,17 @@ import { ReleaseHttpModule } from '@custodian/release';
 import { TransparencyHttpModule } from '@custodian/transparency';
 import { HealthController } from './health.controller';
 import { IdempotencyInterceptor } from './idempotency';
+import { NoBodyGuard } from './no-body.guard';
 
 export interface ApiModuleOptions {
   config: AppConfig;
   databaseUrl: string;
 }
 
-/** The HTTP application: every *HttpModule, the global pipe, filter and the two global guards. */
+/**
+ * The HTTP application: every *HttpModule, the global pipe, filter and the global guards (authenticate,
+ * authorise, then refuse a body where the route takes none).
+ */
 @Module({})
 export class ApiModule {
   static forRoot({ config, databaseUrl }: ApiModuleOptions): DynamicModule {
@@ -59,6 +63,7 @@ export class ApiModule {
       providers: [
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
+        { provide: APP_GUARD, useClass: NoBodyGuard },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
         IdempotencyInterceptor,
         { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOmittable } from '@custodian/core';
 import {
   AggregationDto,
   AggregationRule,
@@ -26,7 +27,7 @@ export class CreateAmendmentDto {
     type: [DatasetRequestDto],
     description: 'Datasets and fields, replacing those in force',
   })
-  @IsOptional()
+  @IsOmittable()
   @DatasetsRule()
   datasets?: DatasetRequestDto[];
   @ApiPropertyOptional({
@@ -39,7 +40,7 @@ export class CreateAmendmentDto {
   @AggregationRule()
   aggregation?: AggregationDto;
   @ApiPropertyOptional({ example: 24, description: 'The term from the agreement’s first start, in months' })
-  @IsOptional()
+  @IsOmittable()
   @DurationMonthsRule()
   durationMonths?: number;
   @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'Researchers of your organisation' })
@@ -47,7 +48,8 @@ export class CreateAmendmentDto {
   recipients?: string[];
 }
 
-export class UpdateAmendmentDto extends PartialType(CreateAmendmentDto) {}
+/** An edit of a draft or returned amendment: any property, none null (absent: as it was). */
+export class UpdateAmendmentDto extends PartialType(CreateAmendmentDto, { skipNullProperties: false }) {}
 
 export class AmendmentDiffEntryDto {
   @ApiProperty({

@@ -23,7 +23,7 @@ import {
 } from './amendment-state';
 import type { AmendmentDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
 import { AgreementsService } from './agreements.service';
-import { applicantOrg, visibleBidsWhere } from './bid-access';
+import { applicantOrg, reviewersSeeVersion, visibleBidsWhere } from './bid-access';
 import { validateBidContent } from './bid-content';
 import { amendmentNotices } from './bid-notices';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
@@ -175,7 +175,7 @@ export class BidAmendmentsService {
 
   // ---- reading -------------------------------------------------------------------------------
 
-  /** The bid's versions the caller may see, newest first (drafts: its own organisation only). */
+  /** The bid's versions the caller may see, newest first (never-submitted ones: its own organisation only). */
   async list(user: Principal, bidId: string): Promise<AmendmentDto[]> {
     const bid = await this.visibleBid(user, bidId);
     const own = applicantOrg(user) === bid.organisationId;
@@ -184,7 +184,7 @@ export class BidAmendmentsService {
       .find({ where: { bidId }, order: { version: 'DESC' } });
     const agreements = await this.db.getRepository(Agreement).find({ where: { bidId } });
     return rows
-      .filter((r) => own || r.state !== 'draft')
+      .filter((r) => own || reviewersSeeVersion(r))
       .map((r) => toAmendmentDto(bid, r, rows, agreements));
   }
 
@@ -195,11 +195,11 @@ export class BidAmendmentsService {
 
   // ---- named methods for governance (screening and the panel) ----------------------------------
 
-  /** Locks the bid and reads an amendment reviewers may act on (it has left draft), or 404. */
+  /** Locks the bid and reads an amendment reviewers may act on (it was submitted), or 404. */
   async lockForReview(tx: EntityManager, bidId: string, version: number) {
     const bid = await lockBidForReviewer(tx, bidId);
     const amendment = await tx.findOne(BidVersion, { where: { bidId, version } });
-    if (!amendment || amendment.state === 'draft')
+    if (!amendment || !reviewersSeeVersion(amendment))
       throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
     // Version 1 is the request as first approved, which the reader can see: screening or voting on it
     // is a transition it does not have (409, SPEC §4), not something that does not exist (an
@@ -394,7 +394,8 @@ export class BidAmendmentsService {
   private async read(em: EntityManager, bid: Bid, version: number, own: boolean): Promise<AmendmentDto> {
     const rows = await em.find(BidVersion, { where: { bidId: bid.id } });
     const row = rows.find((r) => r.version === version);
-    if (!row || (!own && row.state === 'draft')) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
+    if (!row || (!own && !reviewersSeeVersion(row)))
+      throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
     return toAmendmentDto(bid, row, rows, await em.find(Agreement, { where: { bidId: bid.id } }));
   }
 }

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, type Principal } from '@custodian/core';
-import { applicantOrg } from './bid-access';
+import { applicantOrg, reviewersSee } from './bid-access';
 import { Bid } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
 
@@ -15,10 +15,10 @@ export async function lockBidForApplicant(
   return bid;
 }
 
-/** Locks a bid that has left draft (what reviewers may act on), or 404. */
+/** Locks a bid that was submitted (what reviewers may see and act on), or 404. */
 export async function lockBidForReviewer(tx: EntityManager, id: string): Promise<Bid> {
   const bid = await tx.findOne(Bid, { where: { id }, lock: { mode: 'pessimistic_write' } });
-  if (!bid || bid.state === 'draft') throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
+  if (!bid || !reviewersSee(bid)) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
   return bid;
 }
 

@@ -5,9 +5,13 @@
  * or the SQL expression the caller names.
  */
 import { ORGANISATIONS_SOURCE } from '@custodian/identity';
+import { SUBMITTED_BID_SQL } from './bid-access';
 
-/** A bid as reviewers may see it (it has left draft): `id, state, organisation_id`. `$1`: the bid id. */
-export const REVIEWER_BID_SQL = `SELECT id, state, organisation_id FROM bids WHERE id = $1 AND state <> 'draft'`;
+/**
+ * A bid as reviewers may see it (it was submitted: bid-access.ts): `id, state, organisation_id`.
+ * `$1`: the bid id.
+ */
+export const REVIEWER_BID_SQL = `SELECT b.id, b.state, b.organisation_id FROM bids b WHERE b.id = $1 AND ${SUBMITTED_BID_SQL}`;
 
 /** Locks the bid's row for the rest of the transaction. `$1`: the bid id. */
 export const LOCK_BID_SQL = `SELECT 1 FROM bids WHERE id = $1 FOR UPDATE`;

@@ -134,7 +134,7 @@ export class BidsService {
         datasets: dto.datasets
           ? dto.datasets.map((d) => ({ dataset: d.dataset, fields: d.fields }))
           : bid.datasets,
-        cohort: dto.cohort !== undefined ? { ...(dto.cohort ?? {}) } : bid.cohort,
+        cohort: dto.cohort !== undefined ? { ...dto.cohort } : bid.cohort,
         aggregation:
           dto.aggregation !== undefined
             ? dto.aggregation
@@ -352,7 +352,7 @@ export class BidsService {
     return lockBidForApplicant(tx, id, organisationId);
   }
 
-  /** Locks a bid that has left draft (what reviewers may act on), or 404. */
+  /** Locks a bid that was submitted (what reviewers may see and act on), or 404. */
   lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
     return lockBidForReviewer(tx, id);
   }

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -19,7 +19,14 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { DecimalInt, IsCalendarDate, IsOdsCode, IsPageNumber, IsPlainText } from '@custodian/core';
+import {
+  DecimalInt,
+  IsCalendarDate,
+  IsOdsCode,
+  IsOmittable,
+  IsPageNumber,
+  IsPlainText,
+} from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 import { LEGAL_BASES, type LegalBasis } from './bid-rules';
@@ -48,7 +55,7 @@ export class DatasetRequestDto {
 
 export class CohortDto {
   @ApiPropertyOptional({ type: [String], example: ['A81001'], description: 'ODS codes of GP practices' })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(10_000)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
@@ -59,7 +66,7 @@ export class CohortDto {
     example: ['LS'],
     description: 'Postcode areas (the leading letters)',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(200)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
@@ -70,22 +77,22 @@ export class CohortDto {
     example: ['22298006'],
     description: 'SNOMED CT, Read v2 or ICD-10 codes',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(10_000)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @Matches(/^[A-Za-z0-9.]{1,20}$/, { each: true, message: 'conditionCodes must be clinical codes' })
   conditionCodes?: string[];
   @ApiPropertyOptional({ example: '2010-01-01' })
-  @IsOptional()
+  @IsOmittable()
   @IsCalendarDate()
   eventsFrom?: string;
   @ApiPropertyOptional({ example: '2014-12-31' })
-  @IsOptional()
+  @IsOmittable()
   @IsCalendarDate()
   eventsTo?: string;
-  @ApiPropertyOptional({ example: 18 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMin?: number;
-  @ApiPropertyOptional({ example: 90 }) @IsOptional() @IsInt() @Min(0) @Max(130) ageMax?: number;
+  @ApiPropertyOptional({ example: 18 }) @IsOmittable() @IsInt() @Min(0) @Max(130) ageMin?: number;
+  @ApiPropertyOptional({ example: 90 }) @IsOmittable() @IsInt() @Min(0) @Max(130) ageMax?: number;
 }
 
 export class AggregationDto {
@@ -102,6 +109,10 @@ export class AggregationDto {
  * The validation of a bid's changeable parts, one definition for the bid's body and an amendment's
  * (amendment.dto.ts). Each lists its decorators bottom-up, the order TypeScript applies stacked
  * decorators in, so the validation metadata (its messages, the OpenAPI limits) is as if written out.
+ *
+ * An optional property may be left out, never sent as null (`IsOmittable`; class-validator's
+ * `IsOptional` lets null through): a cohort of nulls was stored, broke every later BidDto's schema
+ * and made the bid's releases fail (an outsider's probe, 2026-12-07). Absent = no restriction.
  */
 export const DatasetsRule = () =>
   applyDecorators(
@@ -118,15 +129,18 @@ export const CohortRule = () =>
     Type(() => CohortDto),
     ValidateNested(),
     IsObject(),
-    IsOptional(),
+    IsOmittable(),
   );
-export const AggregationRule = () =>
+/** `nullable`: null is a value (an edit clearing it), where the BidDto's may be null. */
+export const AggregationRule = (nullable = false) =>
   applyDecorators(
     Type(() => AggregationDto),
     ValidateNested(),
     IsObject(),
-    IsOptional(),
+    nullable ? IsOptional() : IsOmittable(),
   );
+export const LegalBasisReferenceRule = (nullable = false) =>
+  applyDecorators(MaxLength(200), MinLength(3), IsString(), nullable ? IsOptional() : IsOmittable());
 export const DurationMonthsRule = () => applyDecorators(Max(36), Min(1), IsInt());
 export const RecipientsRule = () =>
   applyDecorators(
@@ -135,7 +149,7 @@ export const RecipientsRule = () =>
     ArrayMaxSize(50),
     ArrayMinSize(1),
     IsArray(),
-    IsOptional(),
+    IsOmittable(),
   );
 
 /** The request body of SPEC §4, exactly. */
@@ -163,10 +177,7 @@ export class CreateBidDto {
     example: 'CAG 7-07(a)/2013',
     description: 'Required for s251 (CAG reference) and public_health_emergency (notice)',
   })
-  @IsOptional()
-  @IsString()
-  @MinLength(3)
-  @MaxLength(200)
+  @LegalBasisReferenceRule()
   legalBasisReference?: string;
   @ApiProperty({ enum: TIERS }) @IsIn(TIERS) requestedTier!: Tier;
   @ApiProperty({ type: [DatasetRequestDto] })
@@ -193,7 +204,31 @@ export class CreateBidDto {
   recipients?: string[];
 }
 
-export class UpdateBidDto extends PartialType(CreateBidDto) {}
+/**
+ * An edit: any property of the body, none null (`skipNullProperties: false`) but the two a BidDto
+ * may hold as null, where null clears the value (the portal's form sends it so): the legal basis
+ * reference and the aggregation.
+ */
+export class UpdateBidDto extends PartialType(
+  OmitType(CreateBidDto, ['legalBasisReference', 'aggregation'] as const),
+  { skipNullProperties: false },
+) {
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'CAG 7-07(a)/2013',
+    description: 'Required for s251 and public_health_emergency; null removes it',
+  })
+  @LegalBasisReferenceRule(true)
+  legalBasisReference?: string | null;
+  @ApiPropertyOptional({
+    type: AggregationDto,
+    nullable: true,
+    description: 'Required for, and only for, the aggregate tier; null removes it',
+  })
+  @AggregationRule(true)
+  aggregation?: AggregationDto | null;
+}
 
 export class ListBidsQueryDto {
   @IsPageNumber() page: number = 1;

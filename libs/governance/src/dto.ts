@@ -9,8 +9,11 @@ import {
   IsString,
   MaxLength,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  type ValidationArguments,
 } from 'class-validator';
+import { IsOmittable } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState, VERSION_STATES, type VersionState } from '@custodian/bids';
 import type { VoteDecision } from './decision-rule';
@@ -30,16 +33,28 @@ export class ScreenBidDto {
   notes?: string;
 }
 
+/** SPEC §4: a tier only with `approve` ("approve, optionally at a lower tier"); reject and return have none. */
+const OnlyWhenApproving = () =>
+  ValidateBy({
+    name: 'onlyWhenApproving',
+    validator: {
+      validate: (_value: unknown, args?: ValidationArguments) =>
+        (args?.object as VoteDto).decision === 'approve',
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} is only for decision approve`,
+    },
+  });
+
 export class VoteDto {
   @ApiProperty({ enum: ['approve', 'reject', 'return'] })
   @IsIn(['approve', 'reject', 'return'])
   decision!: VoteDecision;
   @ApiPropertyOptional({
     enum: TIERS,
-    description: 'Approve at this tier (default: the requested tier; never above it)',
+    description: 'Approve at this tier (default: the requested tier; never above it); only with approve',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(TIERS)
+  @OnlyWhenApproving()
   tier?: Tier;
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()

@@ -60,7 +60,7 @@ export class BidReleasesService {
       });
       return new ForbiddenError(code, message);
     };
-    // Reviewers see every bid that has left draft; anything else does not exist for them.
+    // Reviewers see every bid that was submitted; anything else does not exist for them.
     const [bid] = await this.db.query(REVIEWER_BID_SQL, [bidId]);
     if (!bid) throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'Bid'); // as every other bid route answers
     if (actor.roles.includes('admin'))

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
@@ -14,6 +14,7 @@ import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
+import { USER_NOTICES, type UserNotices } from './user-notices';
 
 /** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
 class SelfRoleGrant extends ForbiddenError {
@@ -37,6 +38,8 @@ export class IdentityService {
     private readonly passwords: PasswordService,
     @Inject(USER_SESSIONS) private readonly auth: UserSessions,
     private readonly audit: AuditService,
+    // Absent only where notifications are not loaded (the CLI), which never moves a user.
+    @Optional() @Inject(USER_NOTICES) private readonly notices?: UserNotices,
   ) {}
 
   async createOrganisation(
@@ -160,7 +163,8 @@ export class IdentityService {
   }
 
   /**
-   * Changing roles, disabling, or setting a new password ends every session of that user at once.
+   * Changing roles, disabling, or setting a new password ends every session of that user at once;
+   * a move to another organisation or practice also deletes their notices (`USER_NOTICES`).
    * `roles` is the wanted set: governance roles not held become pending grants (refused outright for
    * the administrator's own account), pending grants no longer wanted are withdrawn, the rest
    * applies at once.
@@ -215,6 +219,8 @@ export class IdentityService {
             disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
           );
         }
+        // A move to another organisation or practice: the old one's notices are not the user's any more.
+        const noticesRemoved = bindingChanged ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;
         if (dto.roles) {
           await withdrawGrants(tx, this.audit, actor, id, dto.roles, meta);
           await requestGrants(tx, this.audit, actor, id, plan.pending, meta);
@@ -235,6 +241,7 @@ export class IdentityService {
               pendingRoles,
               disabled: saved.disabled,
               sessionsEnded,
+              ...(bindingChanged ? { noticesRemoved } : {}),
             },
           },
           tx,

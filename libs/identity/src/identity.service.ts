@@ -2,7 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  Principal,
+  RequestMeta,
+  ValidationError,
+} from '@custodian/core';
 import { CreateOrganisationDto, CreateUserDto, UpdateUserDto } from './dto';
 import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
@@ -13,6 +20,12 @@ import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
+import { passwordProblem } from './password-policy';
+
+function assertPasswordAcceptable(password: string, email: string): void {
+  const problem = passwordProblem(password, email);
+  if (problem) throw new ValidationError(IDENTITY_ERRORS.VALIDATION_FAILED, problem);
+}
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
 import { USER_NOTICES, type UserNotices } from './user-notices';
 
@@ -84,11 +97,19 @@ export class IdentityService {
   }
 
   /**
-   * The system's path (demo seeding, the CLI, test factories): every role applies at once. `actor`
+   * The system's path (demo seeding, the CLI, test factories): every role applies at once; the
+   * API's password rules apply when asked (`passwordRules`: the CLI and `ADMIN_PASSWORD`, whose
+   * passwords a person chose; the demo's are random, the factories' short on purpose). `actor`
    * is always null here — an administrator's request over HTTP goes through `requestUser`, where
    * governance roles wait for a second administrator.
    */
-  async createUser(actor: null, dto: CreateUserDto, meta?: RequestMeta): Promise<User> {
+  async createUser(
+    actor: null,
+    dto: CreateUserDto,
+    meta?: RequestMeta,
+    opts: { passwordRules?: boolean } = {},
+  ): Promise<User> {
+    if (opts.passwordRules) assertPasswordAcceptable(dto.password, dto.email);
     return (await this.insertUser(actor, dto, meta)).user;
   }
 
@@ -176,6 +197,7 @@ export class IdentityService {
     meta?: RequestMeta,
   ): Promise<UserWithGrants> {
     if (!actor?.id) throw new ForbiddenError();
+    if (dto.password) await this.assertPasswordFor(id, dto.password);
     const passwordHash = dto.password ? await this.passwords.hash(dto.password) : undefined;
     let saved: UserWithGrants;
     try {
@@ -267,6 +289,18 @@ export class IdentityService {
     // Committed: this process stops reusing the user's session checks before it answers.
     this.auth.forgetUser(id);
     return saved;
+  }
+
+  /**
+   * A new password against the user's own email (the body of a PATCH has none; the DTO checked the
+   * rest). The email never changes, so reading it before the transaction is safe.
+   */
+  private async assertPasswordFor(id: string, password: string): Promise<void> {
+    const user = await this.db
+      .getRepository(User)
+      .findOne({ where: { id }, select: { id: true, email: true } });
+    if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
+    assertPasswordAcceptable(password, user.email);
   }
 
   /** Grants waiting for a decision, oldest first. */
@@ -367,11 +401,11 @@ export class IdentityService {
     if (!admin) return undefined;
     const [{ n }] = await this.db.query('SELECT count(*)::int AS n FROM users');
     if (n > 0) return undefined;
-    return this.createUser(null, {
-      email: admin.email,
-      password: admin.password,
-      displayName: 'Administrator',
-      roles: ['admin'],
-    });
+    return this.createUser(
+      null,
+      { email: admin.email, password: admin.password, displayName: 'Administrator', roles: ['admin'] },
+      undefined,
+      { passwordRules: true },
+    );
   }
 }

@@ -2,14 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  Principal,
-  RequestMeta,
-  ValidationError,
-} from '@custodian/core';
+import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { CreateOrganisationDto, CreateUserDto, UpdateUserDto } from './dto';
 import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
@@ -20,12 +13,7 @@ import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
-import { passwordProblem } from './password-policy';
-
-function assertPasswordAcceptable(password: string, email: string): void {
-  const problem = passwordProblem(password, email);
-  if (problem) throw new ValidationError(IDENTITY_ERRORS.VALIDATION_FAILED, problem);
-}
+import { assertPasswordAcceptable } from './password-policy';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
 import { USER_NOTICES, type UserNotices } from './user-notices';
 
@@ -291,10 +279,7 @@ export class IdentityService {
     return saved;
   }
 
-  /**
-   * A new password against the user's own email (the body of a PATCH has none; the DTO checked the
-   * rest). The email never changes, so reading it before the transaction is safe.
-   */
+  /** A PATCH's password against the user's own email (the body has none); the email never changes. */
   private async assertPasswordFor(id: string, password: string): Promise<void> {
     const user = await this.db
       .getRepository(User)

@@ -1,5 +1,7 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import { ValidationError } from '@custodian/core';
+import { IDENTITY_ERRORS } from './identity.errors';
 
 /**
  * What a password set through the API must be besides 12–256 characters (docs/SECURITY.md, threat
@@ -30,4 +32,10 @@ export function passwordProblem(password: string, email?: string): string | unde
   if (score < PASSWORD_MIN_SCORE)
     return 'password is too easy to guess: it is a common password, or built on one or on a simple pattern; choose a longer passphrase of unrelated words';
   return undefined;
+}
+
+/** `passwordProblem` as a 400 `VALIDATION_FAILED` (the service's paths: a PATCH, the CLI, `ADMIN_PASSWORD`). */
+export function assertPasswordAcceptable(password: string, email: string): void {
+  const problem = passwordProblem(password, email);
+  if (problem) throw new ValidationError(IDENTITY_ERRORS.VALIDATION_FAILED, problem);
 }

@@ -11,7 +11,7 @@ import { apiClient, freshDatabase, peakRssMb, report, scale, startProcess } from
  * (created beside the bench database) so earlier benchmarks' data does not matter.
  */
 const P99_TARGET_MS = 50;
-const ADMIN = { email: 'bench-admin@example.org', password: 'bench-admin-password-1' };
+const ADMIN = { email: 'bench-admin@example.org', password: 'bench-centre-passphrase-1' };
 
 async function main(): Promise<void> {
   const base = process.env.DATABASE_URL!;
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     });
     await call('POST', '/users', adminToken, {
       email: 'bench-researcher@example.org',
-      password: 'bench-researcher-pw-1',
+      password: 'bench-study-passphrase-1',
       displayName: 'R',
       roles: ['researcher'],
       organisationId: org.id,
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     const token = (
       await call('POST', '/auth/login', undefined, {
         email: 'bench-researcher@example.org',
-        password: 'bench-researcher-pw-1',
+        password: 'bench-study-passphrase-1',
       })
     ).accessToken;
     let bidId = '';

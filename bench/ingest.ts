@@ -188,13 +188,13 @@ async function main() {
       token: adminToken,
       json: {
         email: 'practice@example.org',
-        password: 'practice-pass-123',
+        password: 'gp-extract-passphrase-1',
         displayName: 'P',
         roles: ['practice'],
         practiceOds: ODS,
       },
     });
-    const token = await login('practice@example.org', 'practice-pass-123');
+    const token = await login('practice@example.org', 'gp-extract-passphrase-1');
 
     const file = path.join(dir, 'extract.ndjson');
     const g0 = Date.now();

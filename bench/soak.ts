@@ -9,7 +9,7 @@ import { apiClient, argValue, benchDatabase, freshDatabase, peakRssMb, startProc
  */
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const ADMIN = { email: 'soak-admin@example.org', password: 'soak-admin-password-1' };
+const ADMIN = { email: 'soak-admin@example.org', password: 'soak-centre-passphrase-1' };
 
 async function main(): Promise<void> {
   const seconds = Number(argValue('seconds', '120'));
@@ -32,27 +32,27 @@ async function main(): Promise<void> {
     });
     await call('POST', '/users', adminToken, {
       email: 'soak-researcher@example.org',
-      password: 'soak-researcher-pw-1',
+      password: 'soak-study-passphrase-1',
       displayName: 'R',
       roles: ['researcher'],
       organisationId: org.id,
     });
     await call('POST', '/users', adminToken, {
       email: 'soak-auditor@example.org',
-      password: 'soak-auditor-pw-12',
+      password: 'soak-oversight-passphrase-1',
       displayName: 'A',
       roles: ['auditor'],
     });
     const researcher = (
       await call('POST', '/auth/login', undefined, {
         email: 'soak-researcher@example.org',
-        password: 'soak-researcher-pw-1',
+        password: 'soak-study-passphrase-1',
       })
     ).accessToken;
     const auditor = (
       await call('POST', '/auth/login', undefined, {
         email: 'soak-auditor@example.org',
-        password: 'soak-auditor-pw-12',
+        password: 'soak-oversight-passphrase-1',
       })
     ).accessToken;
     const bid = {

@@ -196,6 +196,28 @@ describe('cli create-admin', () => {
       );
       expect(out.stdout).toMatch(/created cli\.admin@example\.org \(admin\)/);
       await t.login('cli.admin@example.org', 'cli-admin-password-1');
+      // The API's password rules: a common password is refused, and no user is made. (The exit
+      // status is not asserted: nest-commander reports a command's error and exits 0.)
+      const weak = await run(
+        'node',
+        [
+          'dist/apps/cli/src/main.js',
+          'create-admin',
+          '--email',
+          'weak.admin@example.org',
+          '--password',
+          'password1234',
+        ],
+        { env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' } },
+      ).then(
+        (r) => r,
+        (e: { stdout?: string; stderr?: string }) => e,
+      );
+      expect(`${weak.stdout}${weak.stderr}`).toMatch(/too easy to guess/);
+      const { rows } = await t.sql.query(
+        `SELECT count(*)::int AS n FROM users WHERE email = 'weak.admin@example.org'`,
+      );
+      expect(rows[0].n).toBe(0);
     } finally {
       await t.close();
     }

@@ -191,6 +191,34 @@ describe('authentication', () => {
         'a correctly signed token whose exp is not a number',
         () => forge({ alg: 'HS256', typ: 'JWT' }, { ...claims(), exp: String(now() + 600) }),
       ],
+      // The server bounds a token's lifetime itself (an outside probe: these were 200).
+      [
+        'a correctly signed token whose exp is 1e308',
+        () => forge({ alg: 'HS256' }, { ...claims(), exp: 1e308 }),
+      ],
+      [
+        'a correctly signed token issued a year in the future',
+        () =>
+          forge(
+            { alg: 'HS256' },
+            { ...claims(), iat: now() + 365 * 86_400, exp: now() + 365 * 86_400 + 600 },
+          ),
+      ],
+      [
+        'a correctly signed token without iat',
+        () => {
+          const { iat: _iat, ...rest } = claims();
+          return forge({ alg: 'HS256', typ: 'JWT' }, rest);
+        },
+      ],
+      [
+        'a correctly signed token living longer than the access-token TTL (900 s)',
+        () => forge({ alg: 'HS256' }, { ...claims(), exp: now() + 901 }),
+      ],
+      [
+        'a correctly signed token whose iat is not a number',
+        () => forge({ alg: 'HS256' }, { ...claims(), iat: String(now()) }),
+      ],
     ])('refuses %s with 401 and audits it', async (_name, make) => {
       // Identical refusals within a minute are one chained entry plus a counter (recordDenial):
       // what must grow by one is the number of refusals on the trail, chained or still counted.
@@ -206,6 +234,35 @@ describe('authentication', () => {
       expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
       expect(typeof res.body.code).toBe('string');
       expect(Number(await rejected())).toBe(before + 1);
+    });
+
+    it('accepts a token issued within the clock skew (60 s) and one living exactly the TTL', async () => {
+      for (const c of [
+        { ...claims(), iat: now() + 30, exp: now() + 630 },
+        { ...claims(), exp: now() + 900 },
+      ])
+        await t.http
+          .get('/api/auth/me')
+          .set('Authorization', `Bearer ${forge({ alg: 'HS256' }, c)}`)
+          .expect(200);
+    });
+
+    it('takes the Authorization header only as exactly "Bearer <token>" (scheme in any case)', async () => {
+      for (const header of [`Bearer ${good}`, `bearer ${good}`, `BEARER   ${good}`])
+        await t.http.get('/api/auth/me').set('Authorization', header).expect(200);
+      for (const header of [
+        `Bearer ${good} extra`,
+        `Bearer ${good} ${good}`,
+        `Bearer ${good},Bearer ${good}`,
+        `Bearer\t${good}`,
+        `Token ${good}`,
+        `junk Bearer ${good}`,
+        `Bearer`,
+        good,
+      ]) {
+        const res = await t.http.get('/api/auth/me').set('Authorization', header).expect(401);
+        expect(res.body.code, header).toBe('INVALID_TOKEN');
+      }
     });
 
     it('refuses a token that was accepted before once it has expired', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
 
 describe('organisations and users (admin)', () => {
@@ -105,8 +106,52 @@ describe('organisations and users (admin)', () => {
     expect(res.body.code).toBe(code);
   });
 
+  it('refuses a common password, one built on the email, and an email that is not ASCII (400 VALIDATION_FAILED, naming the field)', async () => {
+    const create = (email: string, password: string) =>
+      t.http
+        .post('/api/users')
+        .set(admin.auth)
+        .send({ email, password, displayName: 'W', roles: ['auditor'] });
+    for (const [email, password, field] of [
+      ['weak1@leeds.example', 'password1234', 'password'],
+      ['weak2@leeds.example', 'qwertyuiop123', 'password'],
+      ['weak3@leeds.example', 'weak3@leeds.example', 'password'],
+      ['weak4@leeds.example', 'WEAK4@LEEDS.EXAMPLE', 'password'],
+      ['marianne.dashwood@leeds.example', 'Marianne.Dashwood-2026!', 'password'],
+      ['r\u0435searcher@leeds.example', TEST_PASSWORD, 'email'],
+      ['researcher@l\u0435eds.example', TEST_PASSWORD, 'email'],
+    ]) {
+      const res = await create(email, password).expect(400);
+      expect(res.body.code, `${email} ${password}`).toBe('VALIDATION_FAILED');
+      expect(res.body.message, `${email} ${password}`).toMatch(new RegExp(`^${field} `));
+    }
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM users WHERE email LIKE '%leeds.example'`,
+    );
+    expect(rows[0].n).toBe(0);
+    // The real one is taken; its lookalike (a Cyrillic "е") is refused, so both cannot exist.
+    await create('researcher@leeds.example', TEST_PASSWORD).expect(201);
+    await create('r\u0435searcher@leeds.example', TEST_PASSWORD).expect(400);
+    // PATCH: the same rules, against the user's own email.
+    const { id } = (await t.http.get('/api/users').set(admin.auth).expect(200)).body.find(
+      (u: { email: string }) => u.email === 'researcher@leeds.example',
+    );
+    for (const password of ['password1234', 'researcher-password-1', 'Researcher@Leeds.Example']) {
+      const res = await t.http.patch(`/api/users/${id}`).set(admin.auth).send({ password }).expect(400);
+      expect(res.body.code, password).toBe('VALIDATION_FAILED');
+      expect(res.body.message, password).toMatch(/^password /);
+    }
+    await t.login('researcher@leeds.example');
+    await t.http
+      .patch(`/api/users/${id}`)
+      .set(admin.auth)
+      .send({ password: 'a-long-enough-password' })
+      .expect(200);
+    await t.login('researcher@leeds.example', 'a-long-enough-password');
+  });
+
   it('accepts a 128-character password and refuses a duplicate email', async () => {
-    const long = 'p'.repeat(128);
+    const long = randomBytes(96).toString('base64');
     await t.http
       .post('/api/users')
       .set(admin.auth)
@@ -151,6 +196,10 @@ describe('organisations and users (admin)', () => {
       `SELECT action, details::text AS d FROM audit_log WHERE action IN ('user.create','user.update','organisation.create')`,
     );
     expect(rows.length).toBeGreaterThan(5);
-    for (const r of rows) expect(r.d).not.toMatch(/password|argon2|\$argon/i);
+    // The names of the changed fields ("changed": ["password"]) may say a password was set; no
+    // password or hash appears anywhere.
+    for (const r of rows)
+      expect(r.d.replace(/"changed": \[[^\]]*\]/, '')).not.toMatch(/password|argon2|\$argon/i);
+    expect(rows.some((r) => r.d.includes('"changed": ["password"]'))).toBe(true);
   });
 });

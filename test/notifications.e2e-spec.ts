@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { SESSION_COOKIE } from '@custodian/portal';
 import { NotificationsService } from '@custodian/notifications';
 import { createTestApp, TEST_PASSWORD, TestApp } from '@custodian/testing';
@@ -376,6 +377,70 @@ describe('without SMTP_URL: the outbox (#25)', () => {
     expect(outbox.text).toContain('New request to screen: “Seen in the portal”');
     expect(outbox.text).toContain(officer.id);
     await t.http.get('/admin/notifications').set('cookie', browser.cookie).expect(403);
+  });
+
+  it("a user moved to another organisation or practice no longer sees the old one's notices (API and portal)", async () => {
+    const admin = await t.as('admin');
+    const researcher = await t.factory.user({ roles: ['researcher'] });
+    for (const odsCode of ['B82010', 'B82011'])
+      await t.http.post('/api/practices').set(admin.auth).send({ odsCode, name: odsCode }).expect(201);
+    const practiceUser = await t.factory.user({ roles: ['practice'], practiceOds: 'B82010' });
+    const bidId = '00000000-0000-4000-8000-0000000000b1';
+    await t.app.get(DataSource).transaction((tx) =>
+      t.app.get(NotificationsService).enqueue(tx, [
+        {
+          kind: 'agreement.ready',
+          to: { users: [researcher.id], organisationId: researcher.organisationId! },
+          params: { bidId, title: 'Old organisation’s request', reference: 'DSA-1' },
+        },
+        { kind: 'awareness.ended', to: { practiceOds: 'B82010' }, params: { date: '2026-01-01' } },
+      ]),
+    );
+    const seen = async (email: string) => {
+      const list = await t.http
+        .get('/api/notifications')
+        .set({ Authorization: `Bearer ${await t.login(email)}` })
+        .expect(200);
+      return list.body.total as number;
+    };
+    expect(await seen(researcher.email)).toBe(1);
+    expect(await seen(practiceUser.email)).toBe(1);
+    const other = await t.factory.organisation();
+    await t.http
+      .patch(`/api/users/${researcher.id}`)
+      .set(admin.auth)
+      .send({ organisationId: other.id })
+      .expect(200);
+    await t.http
+      .patch(`/api/users/${practiceUser.id}`)
+      .set(admin.auth)
+      .send({ practiceOds: 'B82011' })
+      .expect(200);
+    expect(await seen(researcher.email)).toBe(0);
+    expect(await seen(practiceUser.email)).toBe(0);
+    const { rows: moves } = await t.sql.query(
+      `SELECT details->'noticesRemoved' AS n FROM audit_log WHERE action = 'user.update' AND subject_id = ANY($1) ORDER BY id`,
+      [[researcher.id, practiceUser.id]],
+    );
+    expect(moves).toEqual([{ n: 1 }, { n: 1 }]);
+    const browser = await signIn(researcher.email);
+    const page = await t.http.get('/notices').set('cookie', browser.cookie).expect(200);
+    expect(page.text).not.toContain('Data sharing agreement ready');
+    expect(page.text).not.toContain(`/requests/${bidId}`);
+    // Renaming a user (no move) keeps their notices.
+    await t.app.get(DataSource).transaction((tx) =>
+      t.app.get(NotificationsService).enqueue(tx, {
+        kind: 'agreement.ready',
+        to: { users: [researcher.id], organisationId: other.id },
+        params: { bidId, title: 'New organisation’s request' },
+      }),
+    );
+    await t.http
+      .patch(`/api/users/${researcher.id}`)
+      .set(admin.auth)
+      .send({ displayName: 'Renamed' })
+      .expect(200);
+    expect(await seen(researcher.email)).toBe(1);
   });
 
   const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined =>

@@ -197,6 +197,33 @@ describe('practices: rollout, awareness and the refusals of extracts', () => {
     ]);
   });
 
+  it('an admin correction takes no date before 2000-01-01 and none in the future (400)', async () => {
+    await practiceReady(t, admin, 'F00004', { rollout: 'pilot', awarenessDaysAgo: null });
+    const reason = 'letters went out on this day (ticket 456)';
+    for (const startedOn of ['1800-01-01', '1895-01-01', '1999-12-31']) {
+      const res = await t.http
+        .post('/api/practices/F00004/awareness')
+        .set(admin)
+        .send({ startedOn, reason })
+        .expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.message).toBe('startedOn must be on or after 2000-01-01');
+    }
+    const future = await t.http
+      .post('/api/practices/F00004/awareness')
+      .set(admin)
+      .send({ startedOn: daysAgo(-1), reason })
+      .expect(400);
+    expect(future.body.code).toBe('AWARENESS_DATE_IN_FUTURE');
+    const p = await t.http.get('/api/practices/F00004').set(admin).expect(200);
+    expect(p.body.awarenessStartedOn).toBeNull();
+    await t.http
+      .post('/api/practices/F00004/awareness')
+      .set(admin)
+      .send({ startedOn: '2000-01-01', reason })
+      .expect(200);
+  });
+
   it('documents the routes in the OpenAPI document', async () => {
     const doc = await t.http.get('/api/docs-json').expect(200);
     for (const p of [

@@ -201,7 +201,7 @@ describe.skipIf(!HAVE_PRISM)('Prism proxy validator over a full journey as every
       auth: admin,
       json: {
         email: 'researcher@leeds.example.org',
-        password: 'researcher-password-1',
+        password: 'leeds-study-passphrase-1',
         displayName: 'Dr R',
         roles: ['researcher'],
         organisationId: org.body.id,
@@ -211,7 +211,7 @@ describe.skipIf(!HAVE_PRISM)('Prism proxy validator over a full journey as every
       auth: admin,
       json: {
         email: 'researcher@leeds.example.org',
-        password: 'researcher-password-1',
+        password: 'leeds-study-passphrase-1',
         displayName: 'Dr R',
         roles: ['researcher'],
         organisationId: org.body.id,
@@ -347,7 +347,7 @@ describe.skipIf(!HAVE_PRISM)('Prism proxy validator over a full journey as every
     await call('GET', '/api/datasets', 200, { auth: dm });
 
     // ---- researcher: bids
-    const researcher = await login('researcher@leeds.example.org', 'researcher-password-1');
+    const researcher = await login('researcher@leeds.example.org', 'leeds-study-passphrase-1');
     const other = await login((await t.factory.user({ roles: ['researcher'] })).email);
     await call('POST', '/api/practices', 403, {
       auth: researcher,

@@ -338,6 +338,21 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect(long.status).toBe(400);
     expect(problem(long.text, 'displayName')).toBe('Enter at most 200 characters');
     expect(long.text).not.toContain('displayName must');
+    for (const [password, said] of [
+      ['password1234', /^Is too easy to guess: it is a common password/],
+      ['Weak.Password@porto.example', /^Must not be or contain the email address/],
+    ] as const) {
+      const weak = await t.http.post('/admin/users/new').set('cookie', session.cookie).type('form').send({
+        _csrf: session.csrf,
+        email: 'weak.password@porto.example',
+        displayName: 'W',
+        password,
+        roles: 'auditor',
+      });
+      expect(weak.status).toBe(400);
+      expect(problem(weak.text, 'password'), password).toMatch(said);
+      expect(problem(weak.text, 'email')).toBeUndefined();
+    }
     const noOrg = await t.http.post('/admin/users/new').set('cookie', session.cookie).type('form').send({
       _csrf: session.csrf,
       email: 'no.org@porto.example',

@@ -29,12 +29,12 @@ export class CreateAdminCommand extends CommandRunner {
     const password = opts.password ?? process.env.ADMIN_PASSWORD;
     if (!email || !password)
       throw new Error('give --email and --password (or ADMIN_EMAIL and ADMIN_PASSWORD)');
-    const user = await this.identity.createUser(null, {
-      email,
-      password,
-      displayName: opts.name ?? 'Administrator',
-      roles: opts.roles ?? ['admin'],
-    });
+    const user = await this.identity.createUser(
+      null,
+      { email, password, displayName: opts.name ?? 'Administrator', roles: opts.roles ?? ['admin'] },
+      undefined,
+      { passwordRules: true },
+    );
     console.log(`created ${user.email} (${user.roles.join(', ')}) with id ${user.id}`);
   }
 

@@ -17,6 +17,7 @@ import { LOGIN_LIMITS, loginWait } from './login-throttle';
 import { PasswordService } from '@custodian/identity';
 import { PrincipalCache } from './principal-cache';
 import { AUTH_ERRORS } from './auth.errors';
+import { accessTokenTimesProblem, bearerToken } from './access-token';
 
 export const JWT_ISSUER = 'custodian';
 export const JWT_AUDIENCE = 'custodian-api';
@@ -249,15 +250,15 @@ export class AuthService {
 
   /**
    * The caller of a bearer access token outside the guarded routes (the API docs' gate): verified
-   * as the JWT strategy does (HS256, issuer, audience, a numeric `exp` in the future), then the live
-   * session. Undefined for anything else.
+   * as the JWT strategy does (exactly `Bearer <token>`, HS256, issuer, audience, `exp` in the future,
+   * `iat` and the lifetime within bounds), then the live session. Undefined for anything else.
    */
   async principalFromBearer(header: string | undefined): Promise<Principal | undefined> {
-    const token = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(header ?? '')?.[1];
+    const token = bearerToken(header);
     if (!token) return undefined;
     try {
-      const claims = await this.jwt.verifyAsync<AccessClaims & { exp?: unknown }>(token);
-      if (typeof claims.exp !== 'number') return undefined;
+      const claims = await this.jwt.verifyAsync<AccessClaims & { exp?: unknown; iat?: unknown }>(token);
+      if (accessTokenTimesProblem(claims, this.config.accessTokenTtlSeconds)) return undefined;
       return await this.principalFor(claims);
     } catch {
       return undefined;

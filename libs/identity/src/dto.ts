@@ -4,6 +4,7 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
+  IsAscii,
   IsBoolean,
   IsEmail,
   IsIn,
@@ -12,12 +13,41 @@ import {
   IsUUID,
   MaxLength,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  type ValidationArguments,
 } from 'class-validator';
 import { IsOdsCode, IsOmittable, ROLES, type Role } from '@custodian/core';
 import { ORGANISATION_KINDS, type OrganisationKind } from './organisation.entity';
 import { GRANT_OUTCOMES, type GrantOutcome } from './role-grant.entity';
 import { GOVERNANCE_ROLES, type GovernanceRole } from './role-grants';
+import { passwordProblem } from './password-policy';
+
+/**
+ * The password rules past its length (`passwordProblem`): not the email nor built on its local
+ * part (the body's `email`, when it has one: a PATCH is checked against the user's own by the
+ * service), and not a common password. The message names the field and says why.
+ */
+const IsAcceptablePassword = () =>
+  ValidateBy({
+    name: 'isAcceptablePassword',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) =>
+        typeof value !== 'string' || !passwordProblem(value, emailOf(args?.object)),
+      defaultMessage: (args?: ValidationArguments) =>
+        passwordProblem(String(args?.value), emailOf(args?.object)) ?? 'password is not acceptable',
+    },
+  });
+const emailOf = (o: unknown) => {
+  const email = (o as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' ? email : undefined;
+};
+
+const PASSWORD_RULES =
+  'not the email nor containing the part before its @ (any case), and not a common password or one built on a common password or a simple pattern';
+
+/** Emails in ASCII only: a lookalike letter of another alphabet ("rеsearcher", a Cyrillic е) would be a second account that reads as the first. */
+const EMAIL_ASCII = 'email must be written in ASCII characters only (no letters of other alphabets)';
 
 export class CreateOrganisationDto {
   @ApiProperty({ example: 'University of Leeds' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
@@ -32,11 +62,16 @@ export class OrganisationDto {
 }
 
 export class CreateUserDto {
-  @ApiProperty() @IsEmail() @MaxLength(254) email!: string;
-  @ApiProperty({ minLength: 12, maxLength: 256 })
+  @ApiProperty({ description: 'ASCII only' })
+  @IsEmail()
+  @IsAscii({ message: EMAIL_ASCII })
+  @MaxLength(254)
+  email!: string;
+  @ApiProperty({ minLength: 12, maxLength: 256, description: PASSWORD_RULES })
   @IsString()
   @MinLength(12)
   @MaxLength(256)
+  @IsAcceptablePassword()
   password!: string;
   @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) displayName!: string;
   @ApiProperty({ enum: ROLES, isArray: true })
@@ -61,11 +96,12 @@ export class UpdateUserDto {
   @IsIn(ROLES, { each: true })
   roles?: Role[];
   @ApiPropertyOptional() @IsOmittable() @IsBoolean() disabled?: boolean;
-  @ApiPropertyOptional({ minLength: 12, maxLength: 256 })
+  @ApiPropertyOptional({ minLength: 12, maxLength: 256, description: PASSWORD_RULES })
   @IsOmittable()
   @IsString()
   @MinLength(12)
   @MaxLength(256)
+  @IsAcceptablePassword()
   password?: string;
   @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional()

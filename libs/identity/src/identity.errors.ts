@@ -12,6 +12,8 @@ export const IDENTITY_ERRORS = {
   PRACTICE_BINDING_REQUIRED: 'PRACTICE_BINDING_REQUIRED',
   UNKNOWN_ORGANISATION: 'UNKNOWN_ORGANISATION',
   UNKNOWN_PRACTICE: 'UNKNOWN_PRACTICE',
+  /** A password set through PATCH that is built on the user's email (the body's own checks are the pipe's). */
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
   WEAK_PASSWORD: 'WEAK_PASSWORD',
 } as const;
 

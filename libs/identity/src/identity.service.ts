@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
@@ -13,7 +13,9 @@ import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
+import { assertPasswordAcceptable } from './password-policy';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
+import { USER_NOTICES, type UserNotices } from './user-notices';
 
 /** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
 class SelfRoleGrant extends ForbiddenError {
@@ -37,6 +39,8 @@ export class IdentityService {
     private readonly passwords: PasswordService,
     @Inject(USER_SESSIONS) private readonly auth: UserSessions,
     private readonly audit: AuditService,
+    // Absent only where notifications are not loaded (the CLI), which never moves a user.
+    @Optional() @Inject(USER_NOTICES) private readonly notices?: UserNotices,
   ) {}
 
   async createOrganisation(
@@ -81,11 +85,19 @@ export class IdentityService {
   }
 
   /**
-   * The system's path (demo seeding, the CLI, test factories): every role applies at once. `actor`
+   * The system's path (demo seeding, the CLI, test factories): every role applies at once; the
+   * API's password rules apply when asked (`passwordRules`: the CLI and `ADMIN_PASSWORD`, whose
+   * passwords a person chose; the demo's are random, the factories' short on purpose). `actor`
    * is always null here — an administrator's request over HTTP goes through `requestUser`, where
    * governance roles wait for a second administrator.
    */
-  async createUser(actor: null, dto: CreateUserDto, meta?: RequestMeta): Promise<User> {
+  async createUser(
+    actor: null,
+    dto: CreateUserDto,
+    meta?: RequestMeta,
+    opts: { passwordRules?: boolean } = {},
+  ): Promise<User> {
+    if (opts.passwordRules) assertPasswordAcceptable(dto.password, dto.email);
     return (await this.insertUser(actor, dto, meta)).user;
   }
 
@@ -160,7 +172,8 @@ export class IdentityService {
   }
 
   /**
-   * Changing roles, disabling, or setting a new password ends every session of that user at once.
+   * Changing roles, disabling, or setting a new password ends every session of that user at once;
+   * a move to another organisation or practice also deletes their notices (`USER_NOTICES`).
    * `roles` is the wanted set: governance roles not held become pending grants (refused outright for
    * the administrator's own account), pending grants no longer wanted are withdrawn, the rest
    * applies at once.
@@ -172,6 +185,7 @@ export class IdentityService {
     meta?: RequestMeta,
   ): Promise<UserWithGrants> {
     if (!actor?.id) throw new ForbiddenError();
+    if (dto.password) await this.assertPasswordFor(id, dto.password);
     const passwordHash = dto.password ? await this.passwords.hash(dto.password) : undefined;
     let saved: UserWithGrants;
     try {
@@ -215,6 +229,8 @@ export class IdentityService {
             disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
           );
         }
+        // A move to another organisation or practice: the old one's notices are not the user's any more.
+        const noticesRemoved = bindingChanged ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;
         if (dto.roles) {
           await withdrawGrants(tx, this.audit, actor, id, dto.roles, meta);
           await requestGrants(tx, this.audit, actor, id, plan.pending, meta);
@@ -235,6 +251,7 @@ export class IdentityService {
               pendingRoles,
               disabled: saved.disabled,
               sessionsEnded,
+              ...(bindingChanged ? { noticesRemoved } : {}),
             },
           },
           tx,
@@ -260,6 +277,15 @@ export class IdentityService {
     // Committed: this process stops reusing the user's session checks before it answers.
     this.auth.forgetUser(id);
     return saved;
+  }
+
+  /** A PATCH's password against the user's own email (the body has none); the email never changes. */
+  private async assertPasswordFor(id: string, password: string): Promise<void> {
+    const user = await this.db
+      .getRepository(User)
+      .findOne({ where: { id }, select: { id: true, email: true } });
+    if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
+    assertPasswordAcceptable(password, user.email);
   }
 
   /** Grants waiting for a decision, oldest first. */
@@ -360,11 +386,11 @@ export class IdentityService {
     if (!admin) return undefined;
     const [{ n }] = await this.db.query('SELECT count(*)::int AS n FROM users');
     if (n > 0) return undefined;
-    return this.createUser(null, {
-      email: admin.email,
-      password: admin.password,
-      displayName: 'Administrator',
-      roles: ['admin'],
-    });
+    return this.createUser(
+      null,
+      { email: admin.email, password: admin.password, displayName: 'Administrator', roles: ['admin'] },
+      undefined,
+      { passwordRules: true },
+    );
   }
 }

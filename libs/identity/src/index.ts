@@ -5,6 +5,7 @@ export { Organisation, type OrganisationKind } from './organisation.entity';
 export { User } from './user.entity';
 export { PasswordService } from './password.service';
 export { USER_SESSIONS } from './user-sessions';
+export { USER_NOTICES, type UserNotices } from './user-notices';
 export { PRACTICE_DIRECTORY, type PracticeDirectory } from './practice-directory';
 export { IDENTITY_ERRORS } from './identity.errors';
 export { GRANT_ERRORS } from './identity.errors';

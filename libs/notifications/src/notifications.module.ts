@@ -1,9 +1,10 @@
-import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Global, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@custodian/audit';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { JobsService } from '@custodian/database';
+import { USER_NOTICES } from '@custodian/identity';
 import { Notification } from './notification.entity';
 import {
   NOTIFICATIONS_DAILY_CRON,
@@ -12,11 +13,16 @@ import {
   NotificationsService,
 } from './notifications.service';
 
-/** Email notifications (#25): the outbox, the send job and the daily sweep. No controllers. */
+/**
+ * Email notifications (#25): the outbox, the send job and the daily sweep. No controllers. Global: it
+ * provides `USER_NOTICES` to identity, which does not import notifications (notifications →
+ * identity), as auth provides `USER_SESSIONS`.
+ */
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([Notification]), AuditModule],
-  providers: [NotificationsService],
-  exports: [NotificationsService],
+  providers: [NotificationsService, { provide: USER_NOTICES, useExisting: NotificationsService }],
+  exports: [NotificationsService, USER_NOTICES],
 })
 export class NotificationsModule implements OnApplicationBootstrap {
   constructor(

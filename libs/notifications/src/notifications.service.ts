@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, AppConfig, assertPageInRange, NotFoundError, type Principal } from '@custodian/core';
 import { JobsService } from '@custodian/database';
-import { NOTIFIABLE_ADDRESS_SQL, NOTIFIABLE_USERS_SQL } from '@custodian/identity';
+import { NOTIFIABLE_ADDRESS_SQL, NOTIFIABLE_USERS_SQL, type UserNotices } from '@custodian/identity';
 import type { NotificationDto, NotificationListDto } from './dto';
 import { describeSendError, Mailer } from './mailer';
 import type { NotificationState } from './notification.entity';
@@ -47,7 +47,7 @@ export type DailySweep = (now: Date) => Promise<unknown>;
  * portal. The send job never touches the change it announces: it only updates its own row.
  */
 @Injectable()
-export class NotificationsService implements OnApplicationShutdown {
+export class NotificationsService implements OnApplicationShutdown, UserNotices {
   private readonly logger = new Logger('Notifications');
   private readonly mailer: Mailer | null;
   private readonly sweeps = new Map<string, DailySweep>();
@@ -186,6 +186,19 @@ export class NotificationsService implements OnApplicationShutdown {
         tx,
       );
     });
+  }
+
+  /**
+   * A user moved to another organisation or practice (identity's `USER_NOTICES`, in the moving
+   * transaction): every notice of theirs was addressed to them in the old one, so all are deleted,
+   * read or not; a queued email is then not sent (`deliver` skips a row that is gone). The audit
+   * trail keeps what was queued and sent (`notification.*` entries); the user's update entry counts
+   * what was removed.
+   */
+  async forgetUserNotices(tx: EntityManager, userId: string): Promise<number> {
+    // TypeORM answers a DELETE with [rows, affected].
+    const res: unknown = await tx.query(`DELETE FROM notifications WHERE user_id = $1`, [userId]);
+    return Array.isArray(res) ? Number(res[1] ?? 0) : 0;
   }
 
   /** The caller's own notices, newest first. */

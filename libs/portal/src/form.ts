@@ -65,7 +65,11 @@ export function apiFieldError(
   otherwise: string,
 ): { field: string; text: string } {
   const m = message ?? '';
-  const named = Object.keys(fields).find((p) => new RegExp(`(^|\\W)${p}(\\W|$)`).test(m));
+  // The property the message begins with (the API's messages do), else the first one it names: "password
+  // must not contain the email address" is the password's.
+  const named =
+    Object.keys(fields).find((p) => new RegExp(`^${p}\\s`).test(m)) ??
+    Object.keys(fields).find((p) => new RegExp(`(^|\\W)${p}(\\W|$)`).test(m));
   const field = named ? fields[named] : fallback;
   const longest = /must be shorter than or equal to (\d+) characters/.exec(m);
   const shortest = /must be longer than or equal to (\d+) characters/.exec(m);

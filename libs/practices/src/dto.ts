@@ -1,7 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import {
+  IsIn,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateBy,
+} from 'class-validator';
 import { IsOdsCode, IsOmittable } from '@custodian/core';
-import { ROLLOUT_STATES, type Rollout } from './rollout';
+import { AWARENESS_EARLIEST, ROLLOUT_STATES, type Rollout } from './rollout';
 
 export class CreatePracticeDto {
   @ApiProperty({ example: 'A81001' }) @IsOdsCode() odsCode!: string;
@@ -22,9 +31,20 @@ export class UpdatePracticeDto {
 }
 
 export class AwarenessDto {
-  @ApiProperty({ example: '2026-01-05', description: 'the day the practice started informing its patients' })
+  @ApiProperty({
+    example: '2026-01-05',
+    description: `the day the practice started informing its patients: not before ${AWARENESS_EARLIEST}, not in the future`,
+  })
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'startedOn must be a date YYYY-MM-DD' })
   @IsISO8601({ strict: true })
+  @ValidateBy(
+    {
+      name: 'isAwarenessDate',
+      // YYYY-MM-DD strings order as the days they name; the future is refused by the service (its "today").
+      validator: { validate: (v: unknown) => typeof v === 'string' && v >= AWARENESS_EARLIEST },
+    },
+    { message: `startedOn must be on or after ${AWARENESS_EARLIEST}` },
+  )
   startedOn!: string;
   @ApiPropertyOptional({
     minLength: 10,

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '@custodian/core';
 import {
   chainStep,
   lineHash,
+  RegisterLogService,
   signCheckpoint,
   signingKeyFromSeed,
   verifyRegister,
@@ -70,6 +71,18 @@ describe('verifiable register (#24)', () => {
     const result = await verifyRegister(get);
     expect(result.problems).toEqual([]);
     expect(result.checked).toMatchObject({ lines: 4, registerLines: 4 });
+  });
+
+  it('lists ten and more checkpoints in the order they were kept, and the register still verifies', async () => {
+    // The list was ordered by its id as text ("1", "10", "11", "2", …): from the tenth checkpoint on,
+    // verify-register reported one "shorter than the checkpoint before it" on every real install.
+    const log = t.app.get(RegisterLogService);
+    for (let i = 0; i < 12; i++) await log.keepDaily();
+    const kept = (await get('/api/register/checkpoints?limit=100')).items as { id: string }[];
+    expect(kept.length).toBeGreaterThanOrEqual(12);
+    const ids = kept.map((c) => Number(c.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect((await verifyRegister(get)).problems).toEqual([]);
   });
 
   it('logs each approval as a decision line, bound to its audit entry', async () => {

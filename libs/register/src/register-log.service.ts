@@ -219,10 +219,11 @@ export class RegisterLogService {
   async checkpoints(page: number, limit: number) {
     const [{ total }] = await this.db.query(`SELECT count(*)::int AS total FROM register_checkpoints`);
     assertPageInRange(page, limit, total);
+    // By the table's id, a number (`ORDER BY id` took the text column of the same name: "10" < "2").
     const rows = await this.db.query(
       `SELECT id::text AS id, reason, at, audit_length::text AS audit_length, audit_head, register_length::text AS register_length,
               register_head, key_id, signature
-         FROM register_checkpoints ORDER BY id LIMIT $1 OFFSET $2`,
+         FROM register_checkpoints c ORDER BY c.id LIMIT $1 OFFSET $2`,
       [limit, (page - 1) * limit],
     );
     const items: StoredCheckpoint[] = rows.map((r: Record<string, string>) => ({

@@ -193,9 +193,7 @@ export class BidAmendmentsService {
     return this.read(this.db.manager, bid, version, applicantOrg(user) === bid.organisationId);
   }
 
-  // ---- named methods for governance (screening and the panel) ----------------------------------
-
-  /** Locks the bid and reads an amendment reviewers may act on (it was submitted), or 404. */
+  /** Governance (screening and the panel): locks the bid and reads an amendment reviewers may act on (it was submitted), or 404. */
   async lockForReview(tx: EntityManager, bidId: string, version: number) {
     const bid = await lockBidForReviewer(tx, bidId);
     const amendment = await tx.findOne(BidVersion, { where: { bidId, version } });

@@ -313,7 +313,6 @@ export class AdminController {
         'Another administrator can disable it. Administrators cannot disable themselves or remove their own admin role.',
       );
     this.views.page(req, reply, 'operations/admin-confirm.njk', {
-      pageTitle: user.disabled ? 'Enable this account' : 'Disable this account',
       heading: user.disabled ? `Enable ${user.email}?` : `Disable ${user.email}?`,
       text: user.disabled
         ? 'The person will be able to sign in again with their password.'

@@ -175,7 +175,21 @@ export class PracticeController {
     @Param('id', ParseUUIDPipe) id: string,
   ) {
     const report = await this.api.expect<Record<string, unknown>>(req, 'GET', `/api/extracts/${id}`);
-    this.views.page(req, reply, 'practice/extract-report.njk', { report, backHref: '/practice/extracts' });
+    // When it was sent (the practice's list has it): the page's heading and title say which extract.
+    const p = await this.practice(req);
+    const list = await this.api.call<{ extractId: string; createdAt: string }[]>(
+      req,
+      'GET',
+      `/api/practices/${p.odsCode}/extracts`,
+    );
+    const sentAt = Array.isArray(list.body)
+      ? list.body.find((e) => e.extractId === id)?.createdAt
+      : undefined;
+    this.views.page(req, reply, 'practice/extract-report.njk', {
+      report,
+      sentAt,
+      backHref: '/practice/extracts',
+    });
   }
 
   @Get('objections')

@@ -82,16 +82,29 @@ describe('every page a role reaches, at 320 px: no sideways scrolling, a title t
       kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       await page.goto(url);
       const read = await page.evaluate(() => {
-        const d = (globalThis as unknown as { document: Document }).document;
-        const h1 = d.querySelector('h1') as HTMLElement | null;
+        interface El {
+          innerText: string;
+          hasAttribute(name: string): boolean;
+          getAttribute(name: string): string | null;
+        }
+        const d = (
+          globalThis as unknown as {
+            document: {
+              title: string;
+              documentElement: { scrollWidth: number };
+              querySelector(s: string): El | null;
+              querySelectorAll(s: string): ArrayLike<El>;
+            };
+          }
+        ).document;
         return {
           title: d.title,
-          h1: (h1?.innerText ?? '')
+          h1: (d.querySelector('h1')?.innerText ?? '')
             .split('\n')
-            .map((l) => l.replace(/\s+/g, ' ').trim())
+            .map((l: string) => l.replace(/\s+/g, ' ').trim())
             .filter(Boolean),
           width: d.documentElement.scrollWidth,
-          links: [...d.querySelectorAll('a[href]')]
+          links: Array.from(d.querySelectorAll('a[href]'))
             .filter((a) => !a.hasAttribute('download'))
             .map((a) => a.getAttribute('href')!),
         };

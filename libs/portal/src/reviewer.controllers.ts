@@ -26,6 +26,9 @@ import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-pages.controller';
 import { plainRefusal } from './refusals';
 
+/** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
+const SCREENING_TEXT_MAX = 5000;
+
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
 interface VoteResult {
@@ -248,6 +251,10 @@ export class ReleaseOfficerController {
       errors.add('outcome', 'Select whether to accept or return the request', 'outcome');
     if (outcome === 'return' && !remarks)
       errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    // The API's limit (ScreenBidDto: 5,000 each), said on the box with the text kept.
+    if (remarks.length > SCREENING_TEXT_MAX)
+      errors.add('remarks', 'Enter remarks of 5,000 characters or fewer');
+    if (notes.length > SCREENING_TEXT_MAX) errors.add('notes', 'Enter notes of 5,000 characters or fewer');
     let status = 400;
     if (!errors.any()) {
       const dto: Record<string, unknown> = { outcome };

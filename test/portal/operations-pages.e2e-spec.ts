@@ -119,7 +119,7 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     keep(session, refusedPage);
     expect(refusedPage.text).toContain('The extract was not accepted');
     expect(refusedPage.text).toContain(
-      'The body is not FHIR NDJSON: no line of it is a JSON object. Is it the right file? Nothing from it was stored.',
+      'The extract was not accepted. The file is not FHIR NDJSON: no line of it is a JSON object. Is it the right file? Nothing from it was stored.',
     );
     // A file of refused resources stores nothing: no "Success" (a portal walk-through, 2026-12-06).
     const junk = await t.http

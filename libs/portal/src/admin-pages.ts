@@ -1,10 +1,11 @@
 import { formErrors } from './form';
 import { PortalRequest } from './portal-api';
+import { humaniseText } from './views';
 
 /** What the administrator's pages (admin.controller.ts, admin-practices.controller.ts) share. */
 
-/** `pilot_declined` → `Pilot declined`. */
-export const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
+/** `pilot_declined` → `Pilot declined`, `nhs` → `NHS` (words as people write them). */
+export const label = (s: string) => humaniseText(s);
 
 /** An API error body as the pages show it. */
 export interface ApiError {

@@ -124,7 +124,6 @@ export class AdminPracticesController {
     const practices = await this.api.expect<Practice[]>(req, 'GET', '/api/practices');
     const n = practices.filter((p) => p.rollout === 'none' || p.rollout === 'pilot_declined').length;
     this.views.page(req, reply, 'operations/admin-confirm.njk', {
-      pageTitle: 'National rollout',
       heading: 'Start the national rollout?',
       text: `${n} ${n === 1 ? 'practice' : 'practices'} not yet rolled out (or that declined the pilot) will move to national. Their extracts are accepted once each has recorded its awareness start and the awareness period has passed. This cannot be undone.`,
       action: '/admin/practices/national-rollout',

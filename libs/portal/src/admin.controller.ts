@@ -118,11 +118,9 @@ export class AdminController {
     const [users, organisations, grants] = await Promise.all([
       this.api.expect<User[]>(req, 'GET', '/api/users'),
       this.api.expect<Organisation[]>(req, 'GET', '/api/organisations'),
-      this.api.expect<{ id: string; userId: string; role: string; requestedAt: string }[]>(
-        req,
-        'GET',
-        '/api/role-grants',
-      ),
+      this.api.expect<
+        { id: string; userId: string; role: string; requestedAt: string; requestedBy: string }[]
+      >(req, 'GET', '/api/role-grants'),
     ]);
     const orgName = new Map(organisations.map((o) => [o.id, o.name]));
     const email = new Map(users.map((u) => [u.id, u.email]));
@@ -131,7 +129,12 @@ export class AdminController {
         ...u,
         organisation: u.organisationId ? orgName.get(u.organisationId) : '',
       })),
-      grants: grants.map((g) => ({ ...g, email: email.get(g.userId) ?? g.userId })),
+      // A grant this administrator asked for is another's to approve (the API refuses): no Approve.
+      grants: grants.map((g) => ({
+        ...g,
+        email: email.get(g.userId) ?? g.userId,
+        mine: g.requestedBy === req.portal?.session.auth?.user.id,
+      })),
     });
   }
 
@@ -213,13 +216,14 @@ export class AdminController {
       organisationId: str(body.organisationId),
       practiceOds: str(body.practiceOds).toUpperCase(),
     };
+    // In the page's order (email, name, password), so the error summary reads as the form does.
+    if (creating && (!values.email || !PATTERNS.email.test(values.email)))
+      errors.add('email', 'Enter an email address in the correct format, like name@example.org');
+    if (!values.displayName) errors.add('displayName', 'Enter the person’s name');
     if (creating) {
-      if (!values.email || !PATTERNS.email.test(values.email))
-        errors.add('email', 'Enter an email address in the correct format, like name@example.org');
       if (values.password.length < 12) errors.add('password', 'Enter a password of at least 12 characters');
     } else if (values.password && values.password.length < 12)
       errors.add('password', 'Enter a password of at least 12 characters, or leave it empty');
-    if (!values.displayName) errors.add('displayName', 'Enter the person’s name');
     if (!values.roles.length) errors.add('roles', 'Choose at least one role', 'roles');
     if (values.organisationId && !UUID.test(values.organisationId))
       errors.add('organisationId', 'Choose an organisation from the list');
@@ -313,7 +317,6 @@ export class AdminController {
         'Another administrator can disable it. Administrators cannot disable themselves or remove their own admin role.',
       );
     this.views.page(req, reply, 'operations/admin-confirm.njk', {
-      pageTitle: user.disabled ? 'Enable this account' : 'Disable this account',
       heading: user.disabled ? `Enable ${user.email}?` : `Disable ${user.email}?`,
       text: user.disabled
         ? 'The person will be able to sign in again with their password.'

@@ -107,19 +107,30 @@ export class AuditorController {
   @Get()
   async trail(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query() q: Record<string, string>) {
     const { f, errors, params, own } = this.filters(q);
-    const requested = Number(str(q.page) || '1');
-    const page = Number.isInteger(requested) && requested >= 1 && requested <= 1_000_000 ? requested : 1;
+    const filtersOk = !errors.any();
+    const asked = str(q.page);
+    // Not a page number ("abc", "-1", "2.5"): an error, and the first page. Past the last page: the
+    // last page, and the page says so (an outsider's probe: both silently showed page 1).
+    const wellFormed = /^\d{1,7}$/.test(asked || '1') && Number(asked || '1') >= 1;
+    if (!wellFormed)
+      errors.add('page', `“${asked.slice(0, 20)}” is not a page number: showing page 1`, 'pages');
+    const requested = wellFormed ? Number(asked || '1') : 1;
+    let pageNotice: string | undefined;
     let result: AuditPage = { items: [], page: 1, limit: PAGE_SIZE, total: 0 };
-    if (!errors.any()) {
+    if (filtersOk) {
       params.set('limit', String(PAGE_SIZE));
-      params.set('page', String(page));
-      const res = await this.api.call<AuditPage>(req, 'GET', `/api/audit?${params}`);
-      if (res.status === 200) result = res.body;
-      else if (res.status === 400 && page > 1) {
-        // Past the last page: the last page.
-        params.set('page', '1');
-        result = await this.api.expect<AuditPage>(req, 'GET', `/api/audit?${params}`);
+      const read = (p: number) => {
+        params.set('page', String(p));
+        return this.api.call<AuditPage>(req, 'GET', `/api/audit?${params}`);
+      };
+      let res = await read(requested);
+      if (requested > 1 && (res.status === 400 || (res.status === 200 && !res.body.items.length))) {
+        const first = requested === 1 ? res : await read(1);
+        const last = first.status === 200 ? Math.max(1, Math.ceil(first.body.total / PAGE_SIZE)) : 1;
+        pageNotice = `There is no page ${requested.toLocaleString('en-GB')}: this is the last page, ${last.toLocaleString('en-GB')}.`;
+        res = last === 1 ? first : await read(last);
       }
+      if (res.status === 200) result = res.body;
     }
     const pages = Math.max(1, Math.ceil(result.total / PAGE_SIZE));
     const link = (p: number) => {
@@ -140,6 +151,8 @@ export class AuditorController {
         previous: result.page > 1 ? link(result.page - 1) : undefined,
         next: result.page < pages ? link(result.page + 1) : undefined,
         exportHref: `/audit-trail/export?${own}`,
+        pageNotice,
+        filtersOk,
         errors: errors.list,
         fieldErrors: errors.byField,
         outcomeOptions: [

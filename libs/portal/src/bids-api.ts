@@ -63,6 +63,8 @@ export interface Release {
   excluded?: Record<string, unknown>;
   manifest?: Record<string, unknown>;
   riskReport?: Record<string, unknown>;
+  /** When its files were destroyed (the agreement ended): from the public register's release line. */
+  filesDestroyedAt?: string | null;
 }
 
 /**
@@ -92,23 +94,26 @@ export const getCatalog = (api: PortalApi, req: PortalRequest) =>
  */
 export async function releasesOfBid(api: PortalApi, req: PortalRequest, bidId: string): Promise<Release[]> {
   const ids = new Set<string>();
+  const destroyed = new Map<string, string>();
   const events = await api.call<BidEvent[]>(req, 'GET', `/api/bids/${bidId}/events`);
   if (events.status === 200 && Array.isArray(events.body))
     for (const e of events.body) {
       const id = e.details?.releaseId;
       if (typeof id === 'string') ids.add(id);
     }
-  const register = await api.anonymous<{ bidId: string; releaseId: string | null }[]>(
-    req,
-    'GET',
-    '/api/register',
-  );
+  const register = await api.anonymous<
+    { bidId: string; releaseId: string | null; filesDestroyedAt?: string | null }[]
+  >(req, 'GET', '/api/register');
   if (register.status === 200 && Array.isArray(register.body))
-    for (const l of register.body) if (l.bidId === bidId && l.releaseId) ids.add(l.releaseId);
+    for (const l of register.body)
+      if (l.bidId === bidId && l.releaseId) {
+        ids.add(l.releaseId);
+        if (l.filesDestroyedAt) destroyed.set(l.releaseId, l.filesDestroyedAt);
+      }
   const out: Release[] = [];
   for (const id of ids) {
     const r = await api.call<Release>(req, 'GET', `/api/releases/${id}`);
-    if (r.status === 200) out.push(r.body);
+    if (r.status === 200) out.push({ ...r.body, filesDestroyedAt: destroyed.get(id) ?? null });
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { PageAccess, PortalController, UploadForm } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalViews } from './portal-views';
-import { afterUpload, forwardUpload, NoFileChosen, uploadProblem } from './uploads';
+import { afterUpload, forwardUpload, NoFileChosen, uploadProblem, uploadRefusal } from './uploads';
 
 /** The eight linkage steps (SPEC §3) in words, for the linkage report. */
 export const LINKAGE_STEPS: { step: string; text: string }[] = [
@@ -92,12 +92,7 @@ export class DataManagerController {
       );
     } catch (e) {
       if (!(e instanceof NoFileChosen)) throw e;
-      uploadProblem(
-        req,
-        `Choose a ${UPLOADS[kind].label}`,
-        'Select the CSV file to load.',
-        UPLOADS[kind].field,
-      );
+      uploadProblem(req, `Choose the ${UPLOADS[kind].label} to load (a CSV file)`, UPLOADS[kind].field);
       return afterUpload(req, reply, '/data-loads');
     }
     if (res.status === 201 && res.body.id) {
@@ -117,8 +112,11 @@ export class DataManagerController {
     }
     uploadProblem(
       req,
-      `The ${UPLOADS[kind].label} was not loaded`,
-      `${String(res.body?.message ?? 'The file could not be taken').replace(/([^.!?])$/, '$1.')} Nothing from it was stored.`,
+      uploadRefusal(
+        `The ${UPLOADS[kind].label} was not loaded`,
+        res.body?.message,
+        'The file could not be taken',
+      ),
       UPLOADS[kind].field,
     );
     return afterUpload(req, reply, '/data-loads');

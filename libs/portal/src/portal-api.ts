@@ -164,7 +164,12 @@ export class PortalApi {
     state.session = {
       csrf: newCsrfToken(),
       exp: state.session.exp,
-      flash: { title: 'Your session has ended' },
+      // Not "Success": the session ended (signed out elsewhere, or the account was disabled).
+      flash: {
+        title: 'Your session has ended',
+        body: 'Sign in again to go on. If your account has been disabled, an administrator can enable it.',
+        kind: 'warning',
+      },
     };
     state.dirty = true;
     return new PortalRedirect(`/sign-in?next=${encodeURIComponent(safeNext(req.url))}`, 303);

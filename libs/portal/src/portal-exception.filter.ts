@@ -4,6 +4,7 @@ import { toErrorBody } from '@custodian/core';
 import type { PortalRequest } from './portal-api';
 import { ApiCallError, PortalPageError, PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
+import { plainRefusal, requestPageOf } from './refusals';
 
 const TITLES: Record<number, [string, string]> = {
   400: ['There is a problem with your request', 'Check what you entered and try again.'],
@@ -44,7 +45,10 @@ export class PortalExceptionFilter implements ExceptionFilter {
     } else if (exception instanceof ApiCallError) {
       status = exception.status >= 500 ? 500 : exception.status;
       [title, detail] = TITLES[status] ?? ['Sorry, there is a problem with the service', 'Try again later.'];
-      if ([400, 409].includes(status) && exception.body?.message) detail = exception.body.message;
+      // A refusal of a change in plain words (never the API's state names or paths).
+      const plain = status === 409 ? plainRefusal(exception.body) : undefined;
+      if (plain) detail = plain;
+      else if ([400, 409].includes(status) && exception.body?.message) detail = exception.body.message;
     } else {
       const body = toErrorBody(exception);
       if (req.url.startsWith('/api/') || req.url === '/api') {
@@ -66,8 +70,11 @@ export class PortalExceptionFilter implements ExceptionFilter {
     // Back to the page the person was on (a form refused as the request stood, say): a referring
     // page of this site only, never another origin's address.
     const backHref = status < 500 && status !== 404 ? sameSiteReferrer(req) : undefined;
+    // A refusal about a request links back to it (the page the person was acting on), a 404 never
+    // (it would say the request exists).
+    const requestHref = status !== 404 && status < 500 ? requestPageOf(req.url) : undefined;
     try {
-      this.views.page(req, reply, 'error.njk', { status, title, detail, backHref }, status);
+      this.views.page(req, reply, 'error.njk', { status, title, detail, backHref, requestHref }, status);
     } catch {
       reply.status(status).header('content-type', 'text/plain; charset=utf-8').send(title);
     }

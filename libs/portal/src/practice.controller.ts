@@ -6,7 +6,7 @@ import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalPageError, PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
-import { afterUpload, forwardUpload, NoFileChosen, uploadProblem } from './uploads';
+import { afterUpload, forwardUpload, NoFileChosen, uploadProblem, uploadRefusal } from './uploads';
 
 interface Practice {
   odsCode: string;
@@ -131,7 +131,7 @@ export class PracticeController {
       }>(this.guard, this.api, req, `/api/practices/${p.odsCode}/extracts`, 'application/x-ndjson');
     } catch (e) {
       if (!(e instanceof NoFileChosen)) throw e;
-      uploadProblem(req, 'Choose an extract file', 'Select the NDJSON file the extractor wrote.');
+      uploadProblem(req, 'Choose the extract file to send (the NDJSON file the extractor wrote)');
       return afterUpload(req, reply, '/practice/extracts');
     }
     if (res.status === 201 && res.body.extractId) {
@@ -162,8 +162,11 @@ export class PracticeController {
     }
     uploadProblem(
       req,
-      'The extract was not accepted',
-      `${String(res.body?.message ?? 'The data centre could not take the file').replace(/([^.!?])$/, '$1.')} Nothing from it was stored.`,
+      uploadRefusal(
+        'The extract was not accepted',
+        res.body?.message,
+        'The data centre could not take the file',
+      ),
     );
     return afterUpload(req, reply, '/practice/extracts');
   }
@@ -175,7 +178,21 @@ export class PracticeController {
     @Param('id', ParseUUIDPipe) id: string,
   ) {
     const report = await this.api.expect<Record<string, unknown>>(req, 'GET', `/api/extracts/${id}`);
-    this.views.page(req, reply, 'practice/extract-report.njk', { report, backHref: '/practice/extracts' });
+    // When it was sent (the practice's list has it): the page's heading and title say which extract.
+    const p = await this.practice(req);
+    const list = await this.api.call<{ extractId: string; createdAt: string }[]>(
+      req,
+      'GET',
+      `/api/practices/${p.odsCode}/extracts`,
+    );
+    const sentAt = Array.isArray(list.body)
+      ? list.body.find((e) => e.extractId === id)?.createdAt
+      : undefined;
+    this.views.page(req, reply, 'practice/extract-report.njk', {
+      report,
+      sentAt,
+      backHref: '/practice/extracts',
+    });
   }
 
   @Get('objections')

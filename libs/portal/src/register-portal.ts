@@ -72,14 +72,14 @@ export async function registerPortal(app: NestFastifyApplication, config: AppCon
   fastify.addHook('onSend', async (req, reply: FastifyReply, payload) => {
     const state = (req as PortalRequest).portal;
     if (state?.dirty) reply.header('set-cookie', sessionCookieHeader(sealSession(key, state.session)));
-    // An unknown page outside the API: the portal's "Page not found", not the API's JSON body.
+    // An unknown page outside the API: the portal's "Page not found", not the API's JSON body,
+    // whatever the client accepts (every portal address answers HTML: an outsider's probe got JSON
+    // for `/requests/:id/releases/:rid/files/%2e%2e` without an Accept header).
     if (
       reply.statusCode === 404 &&
-      !state &&
-      req.method === 'GET' &&
       !req.url.startsWith('/api') &&
       !req.url.startsWith('/assets/') &&
-      String(req.headers.accept ?? '').includes('text/html')
+      !String(reply.getHeader('content-type') ?? '').startsWith('text/html')
     ) {
       reply.header('content-type', 'text/html; charset=utf-8');
       return app.get(PortalViews).render(req as PortalRequest, 'error.njk', {

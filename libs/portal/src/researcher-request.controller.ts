@@ -20,6 +20,7 @@ import {
   requestFormContext,
 } from './request-form';
 import { timelineOf } from './timeline';
+import { stateWords } from './refusals';
 
 /** The states SPEC §4 lets an applicant withdraw from (the state machine's own table). */
 export const WITHDRAWABLE: readonly string[] = TRANSITIONS.find((t) => t.action === 'withdraw')?.from ?? [];
@@ -222,20 +223,23 @@ export class ResearcherRequestController {
 
   /** The API's refusal of a cohort file, in words, with the line numbers it gives (never the numbers themselves). */
   private cohortRefused(status: number, body: ApiErrorBody, errors: RequestFormErrors, field: string) {
+    // The box without scripts holds a pasted list, not a file: its errors say so.
+    const pasted = field === 'nhsNumbers';
+    const source = pasted ? 'The list' : 'The file';
     const details = (body?.details ?? {}) as { badLines?: number[]; badCount?: number };
     if (status === 400 && body?.code === BIDS_ERRORS.INVALID_NHS_NUMBERS && details.badLines?.length) {
       const bad = details.badCount ?? details.badLines.length;
       const more = bad > details.badLines.length;
       errors.add(
         field,
-        `${bad === 1 ? '1 line does' : `${bad.toLocaleString('en-GB')} lines do`} not hold a valid NHS number: ${lineList(details.badLines)}${more ? ' and others' : ''}. Nothing was stored; correct the file and upload it again.`,
+        `${bad === 1 ? '1 line does' : `${bad.toLocaleString('en-GB')} lines do`} not hold a valid NHS number: ${lineList(details.badLines)}${more ? ' and others' : ''}. Nothing was stored; ${pasted ? 'correct the list and paste it again' : 'correct the file and upload it again'}.`,
       );
     } else if (status === 400 && body?.code === BIDS_ERRORS.EMPTY_COHORT)
-      errors.add(field, 'The file is empty: it needs one NHS number a line');
+      errors.add(field, `${source} is empty: it needs one NHS number a line`);
     else if (status === 400 || status === 413)
       errors.add(
         field,
-        'The file could not be read: it needs one 10-digit NHS number a line, and nothing else',
+        `${source} could not be read: it needs one 10-digit NHS number a line, and nothing else`,
       );
     else if (status === 409) errors.add(field, 'This request cannot take a cohort now');
     else throw new ApiCallError(status, body);
@@ -263,7 +267,7 @@ export class ResearcherRequestController {
     return new PortalPageError(
       409,
       `This request cannot be ${what} now`,
-      `It is ${bid.state.replace(/_/g, ' ')}. Go back to the request to see where it has got to.`,
+      `It is ${stateWords(bid.state)}. Go back to the request to see where it has got to.`,
     );
   }
 

@@ -16,10 +16,31 @@ import {
   requestFormContext,
 } from './request-form';
 import { CatalogAnswer, releaseColumns } from './columns';
-import { Bid, BidEvent, getBid, getCatalog, listBids, publicRiskReportOf, releasesOfBid } from './bids-api';
+import {
+  Bid,
+  BidEvent,
+  getBid,
+  getCatalog,
+  listBids,
+  publicRiskReportOf,
+  Release,
+  releasesOfBid,
+} from './bids-api';
+import { BIDS_ERRORS } from '@custodian/bids';
+import { plainRefusal } from './refusals';
 import { EDITABLE, WITHDRAWABLE } from './researcher-request.controller';
 import { timelineOf } from './timeline';
 import { getClock } from './transparency-portal';
+
+/** A release file's name as the engine writes it (letters, digits, dots, dashes, underscores). */
+const RELEASE_FILE_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** The ended states of an agreement, as "the files were deleted because …" ends. */
+const ENDED: Record<string, string> = {
+  revoked: 'the agreement was revoked',
+  expired: 'the agreement expired',
+  closed: 'the agreement was closed',
+};
 
 export const bidColumns = (catalog: CatalogAnswer, bid: Bid) =>
   releaseColumns(
@@ -109,6 +130,17 @@ export class ResearcherController {
 
   @Get(':id')
   async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
+    await this.render(req, reply, id);
+  }
+
+  /** The request page; with `errors` (a refused submission), its error summary, at `status`. */
+  private async render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    id: string,
+    errors: { text: string; href: string }[] = [],
+    status = 200,
+  ) {
     const bid = await getBid(this.api, req, id);
     const [catalog, events, releases] = await Promise.all([
       getCatalog(this.api, req),
@@ -120,38 +152,62 @@ export class ResearcherController {
       .at(-1);
     const timeline = timelineOf(events, req);
     const accepted = timeline.filter((e) => e.state === 'active').at(-1);
-    this.views.page(req, reply, 'request.njk', {
-      bid,
-      clock: await getClock(this.api, req, id),
-      columns: bidColumns(catalog, bid),
-      timeline,
-      canEdit: EDITABLE.includes(bid.state),
-      canWithdraw: WITHDRAWABLE.includes(bid.state),
-      needsCohort: bid.legalBasis === 'consent' && EDITABLE.includes(bid.state),
-      organisation: bid.organisation,
-      accepted,
-      datasetList: bid.datasets
-        .map((d) => catalog.datasets.find((c) => c.id === d.dataset)?.title ?? d.dataset)
-        .join(', '),
-      releases: releases
-        .map((r) => ({
-          ...r,
-          date: r.completedAt ?? r.createdAt ?? null,
-          riskReport: publicRiskReportOf(r.riskReport),
-        }))
-        .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),
-      decisionText: decision
-        ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`
-        : bid.state,
-      // A decision belongs to its round: once the request is back in review (resubmitted after a
-      // return) the last round's outcome is not this request's (a walk-through, 2026-12-06).
-      showDecision: Boolean(bid.decidedAt) && !['draft', 'submitted', 'in_review'].includes(bid.state),
-    });
+    const needsCohort = bid.legalBasis === 'consent' && EDITABLE.includes(bid.state);
+    // The agreement's end stops downloads at once and the files are deleted (SPEC §5): a release of
+    // an ended agreement shows that, and when, never its links.
+    const ended = ENDED[bid.state];
+    this.views.page(
+      req,
+      reply,
+      'request.njk',
+      {
+        bid,
+        clock: await getClock(this.api, req, id),
+        columns: bidColumns(catalog, bid),
+        timeline,
+        canEdit: EDITABLE.includes(bid.state),
+        // A consent request is submitted with its cohort: no Submit until one is attached.
+        canSubmit: EDITABLE.includes(bid.state) && !(needsCohort && !bid.cohortSize),
+        canWithdraw: WITHDRAWABLE.includes(bid.state),
+        needsCohort,
+        errors,
+        organisation: bid.organisation,
+        accepted,
+        datasetList: bid.datasets
+          .map((d) => catalog.datasets.find((c) => c.id === d.dataset)?.title ?? d.dataset)
+          .join(', '),
+        releases: releases
+          .map((r) => ({
+            ...r,
+            date: r.completedAt ?? r.createdAt ?? null,
+            riskReport: publicRiskReportOf(r.riskReport),
+            ended: ended && r.state === 'completed' ? ended : undefined,
+            downloadable: bid.state === 'active' && r.state === 'completed' && !r.filesDestroyedAt,
+          }))
+          .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),
+        decisionText: decision
+          ? `${decision.toState![0].toUpperCase()}${decision.toState!.slice(1)}`
+          : bid.state,
+        // A decision belongs to its round: once the request is back in review (resubmitted after a
+        // return) the last round's outcome is not this request's (a walk-through, 2026-12-06).
+        showDecision: Boolean(bid.decidedAt) && !['draft', 'submitted', 'in_review'].includes(bid.state),
+      },
+      status,
+    );
   }
 
   @Post(':id/submit')
-  async submit(@Req() req: PortalRequest, @Param('id', ParseUUIDPipe) id: string) {
-    await this.api.expect(req, 'POST', `/api/bids/${id}/submit`);
+  async submit(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
+    const res = await this.api.call<ApiErrorBody>(req, 'POST', `/api/bids/${id}/submit`);
+    // A consent request without its cohort (a page loaded before the cohort went, a second tab):
+    // back on the request, the error summary leading to the cohort's link.
+    if (res.status === 409 && res.body?.code === BIDS_ERRORS.CONSENT_COHORT_REQUIRED)
+      return this.render(req, reply, id, [{ text: plainRefusal(res.body)!, href: '#attach-cohort' }], 409);
+    if (res.status !== 200) throw new ApiCallError(res.status, res.body);
     req.portal!.session.flash = {
       title: 'Request submitted',
       body: 'A release officer will screen it before the panel reviews it.',
@@ -176,10 +232,17 @@ export class ResearcherController {
   async download(
     @Req() req: PortalRequest,
     @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
     @Param('releaseId', ParseUUIDPipe) releaseId: string,
     @Param('name') name: string,
     @Headers('range') range?: string,
   ) {
+    // A release file's name is a plain file name ("." and ".." are none); and the release is served
+    // only under its own request's address (another request's, even of this organisation, is 404).
+    if (!RELEASE_FILE_NAME.test(name) || /^\.+$/.test(name)) throw new ApiCallError(404, undefined);
+    const release = await this.api.call<Release>(req, 'GET', `/api/releases/${releaseId}`);
+    if (release.status !== 200 || release.body.bidId !== id)
+      throw new ApiCallError(release.status === 200 ? 404 : release.status, undefined);
     const upstream = await this.api.stream(
       req,
       `/api/releases/${releaseId}/files/${encodeURIComponent(name)}`,

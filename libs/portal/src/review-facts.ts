@@ -20,9 +20,38 @@ export function applicantFacts<B extends Bid>(bid: B) {
   };
 }
 
+/**
+ * The states of a request the panel has had before it (SPEC §1: panel members read bids under
+ * review): in review, and the states after the panel's decision. A request returned or withdrawn
+ * may or may not have been in review: its history says (`wasInReview`).
+ */
+export const PANEL_STATES: readonly string[] = [
+  'in_review',
+  'approved',
+  'rejected',
+  'returned',
+  'active',
+  'expired',
+  'revoked',
+  'closed',
+  'withdrawn',
+];
+/** States that only a request the panel reviewed can be in. */
+const AFTER_REVIEW = new Set(['in_review', 'approved', 'rejected', 'active', 'expired', 'revoked', 'closed']);
+
+/** Whether a request is or was in the panel's review: its state, or its history when that is not enough. */
+export function wasInReview(bid: { state: string }, events?: BidEvent[]): boolean {
+  if (AFTER_REVIEW.has(bid.state)) return true;
+  return (events ?? []).some((e) => e.toState === 'in_review');
+}
+
 /** The list filter by state (decided requests stay findable); `all` is every state the caller may see. */
-export function stateFilter(value: string | undefined, fallback: string) {
-  const states = BID_STATES.filter((s) => s !== 'draft') as readonly string[];
+export function stateFilter(
+  value: string | undefined,
+  fallback: string,
+  offered: readonly string[] = BID_STATES.filter((s) => s !== 'draft'),
+) {
+  const states = offered;
   const chosen = value === 'all' || (value && states.includes(value)) ? value : fallback;
   return {
     value: chosen,

@@ -17,11 +17,17 @@ import {
   panelRecord,
   progressOf,
   screeningNotes,
+  PANEL_STATES,
   stateFilter,
+  wasInReview,
 } from './review-facts';
 import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-pages.controller';
+import { plainRefusal } from './refusals';
+
+/** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
+const SCREENING_TEXT_MAX = 5000;
 
 const humanise = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
@@ -44,8 +50,14 @@ export class PanelController {
 
   @Get()
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
-    const filter = stateFilter(state, 'in_review');
-    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
+    const filter = stateFilter(state, 'in_review', PANEL_STATES);
+    const listed = await listBids(this.api, req, filter.state);
+    // Only requests that are or were in the panel's review (a returned or withdrawn one: its
+    // history says); every state is `undefined`, so that filter too.
+    const reviewed: Bid[] = [];
+    for (const b of listed)
+      if (PANEL_STATES.includes(b.state) && (await this.inReview(req, b))) reviewed.push(b);
+    const bids = await inQueueOrder(this.api, req, reviewed);
     // The page's title is its heading (a walk-through: the two differed).
     const heading = filter.state === 'in_review' ? 'Requests in review' : 'Panel review';
     this.views.page(req, reply, 'review-list.njk', {
@@ -67,7 +79,24 @@ export class PanelController {
 
   @Get(':id')
   async show(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
-    await this.render(req, reply, await getBid(this.api, req, id), {}, formErrors());
+    await this.render(req, reply, await this.reviewedBid(req, id), {}, formErrors());
+  }
+
+  /**
+   * A request the panel has had before it, else the same 404 as an unknown id: a request still
+   * being screened, or returned at screening, is not the panel's to read (SPEC §1).
+   */
+  private async reviewedBid(req: PortalRequest, id: string): Promise<Bid> {
+    const bid = await getBid(this.api, req, id);
+    if (!(await this.inReview(req, bid))) throw new ApiCallError(404, undefined);
+    return bid;
+  }
+
+  private async inReview(req: PortalRequest, bid: Bid): Promise<boolean> {
+    if (wasInReview(bid)) return true;
+    if (!PANEL_STATES.includes(bid.state)) return false;
+    const events = await this.api.call<BidEvent[]>(req, 'GET', `/api/bids/${bid.id}/events`);
+    return events.status === 200 && Array.isArray(events.body) && wasInReview(bid, events.body);
   }
 
   private async render(
@@ -115,7 +144,7 @@ export class PanelController {
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: FormBody,
   ) {
-    const bid = await getBid(this.api, req, id);
+    const bid = await this.reviewedBid(req, id);
     const values = { ...body };
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
@@ -136,7 +165,8 @@ export class PanelController {
       dto,
     );
     if (res.status === 400 || res.status === 409) {
-      errors.add('decision', res.body.message ?? 'Your vote could not be recorded', 'decision');
+      const text = (res.status === 409 && plainRefusal(res.body)) || res.body.message;
+      errors.add('decision', text ?? 'Your vote could not be recorded', 'decision');
       return this.render(req, reply, bid, values, errors, res.status);
     }
     if (res.status !== 201 && res.status !== 200) throw new ApiCallError(res.status, res.body);
@@ -221,6 +251,10 @@ export class ReleaseOfficerController {
       errors.add('outcome', 'Select whether to accept or return the request', 'outcome');
     if (outcome === 'return' && !remarks)
       errors.add('remarks', 'Enter remarks telling the applicant what to change');
+    // The API's limit (ScreenBidDto: 5,000 each), said on the box with the text kept.
+    if (remarks.length > SCREENING_TEXT_MAX)
+      errors.add('remarks', 'Enter remarks of 5,000 characters or fewer');
+    if (notes.length > SCREENING_TEXT_MAX) errors.add('notes', 'Enter notes of 5,000 characters or fewer');
     let status = 400;
     if (!errors.any()) {
       const dto: Record<string, unknown> = { outcome };
@@ -235,7 +269,8 @@ export class ReleaseOfficerController {
         throw new PortalRedirect('/screening');
       }
       if (res.status !== 400 && res.status !== 409) throw new ApiCallError(res.status, res.body);
-      errors.add('outcome', res.body.message ?? 'The outcome could not be recorded', 'outcome');
+      const text = (res.status === 409 && plainRefusal(res.body)) || res.body.message;
+      errors.add('outcome', text ?? 'The outcome could not be recorded', 'outcome');
       status = res.status;
     }
     const bid = await getBid(this.api, req, id);

@@ -4,7 +4,8 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { PortalViews } from './portal-views';
-import { str } from './form';
+import { formErrors, str } from './form';
+import { CALENDAR_YEARS } from '@custodian/core';
 import type { ClockView, MonthStatistics } from '@custodian/transparency';
 
 /** Live clocks, risk reports and published statistics in the portal (#24). */
@@ -66,6 +67,13 @@ export function statisticsChart(months: MonthFigures[], height = 160, barWidth =
   };
 }
 
+/**
+ * The API's limit on months at a time (`MAX_STATISTICS_MONTHS` of libs/transparency, which its index
+ * does not export yet): the page says it by the field; were the two to differ, the API's refusal
+ * still shows, by the from month.
+ */
+const MAX_STATISTICS_MONTHS = 240;
+
 const ISO_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 @PortalController()
@@ -86,15 +94,46 @@ export class TransparencyPortalController {
   ) {
     const from = str(q.from);
     const to = str(q.to);
-    const errors: { text: string; href: string }[] = [];
+    // The API's own rules, checked here to put each error by its field in plain words (as the
+    // register's dates are): a real month of the calendar's years, from not after to, at most
+    // MAX_STATISTICS_MONTHS at a time. The API still has the last word (below).
+    const errors = formErrors();
     const params = new URLSearchParams();
+    const monthOf = (v: string) => {
+      const m = ISO_MONTH.exec(v);
+      const y = Number(m?.[0].slice(0, 4));
+      return m && y >= CALENDAR_YEARS.min && y <= CALENDAR_YEARS.max
+        ? y * 12 + Number(v.slice(5)) - 1
+        : undefined;
+    };
     for (const [name, value] of [
       ['from', from],
       ['to', to],
     ] as const)
-      if (value && ISO_MONTH.test(value)) params.set(name, value);
+      if (value && monthOf(value) !== undefined) params.set(name, value);
       else if (value)
-        errors.push({ text: `Enter the ${name} month as a year and month, like 2026-01`, href: `#${name}` });
+        errors.add(
+          name,
+          `Enter the ${name} month as a year and month of ${CALENDAR_YEARS.min}-${CALENDAR_YEARS.max}, like ${name === 'from' ? '2026-01' : '2026-12'}`,
+        );
+    if (!errors.any()) {
+      const now = new Date();
+      const end = to ? monthOf(to)! : now.getUTCFullYear() * 12 + now.getUTCMonth();
+      const start = from ? monthOf(from)! : end - 11;
+      const years = MAX_STATISTICS_MONTHS / 12;
+      if (start > end)
+        errors.add(
+          to ? 'to' : 'from',
+          to
+            ? 'The to month must be the same as or after the from month'
+            : 'The from month must not be after this month',
+        );
+      else if (end - start + 1 > MAX_STATISTICS_MONTHS)
+        errors.add(
+          'to',
+          `Choose at most ${MAX_STATISTICS_MONTHS} months (${years} years) at a time: the to month is ${end - start + 1 - MAX_STATISTICS_MONTHS} months too late`,
+        );
+    }
     type Figures = {
       months: MonthFigures[];
       objectionsInForce: { type1: number | '*'; type2: number | '*' };
@@ -102,30 +141,36 @@ export class TransparencyPortalController {
       notes: string;
       generatedAt: string;
     };
-    let res = await this.api.anonymous<Figures>(req, 'GET', `/api/statistics?${params}`);
-    // Months the API will not publish (backwards, or too many): say why, and show the last twelve.
-    if (res.status === 400) {
-      const message = (res.body as unknown as { message?: unknown }).message;
-      errors.push({
-        text: typeof message === 'string' ? message : 'These months cannot be shown',
-        href: '#from',
-      });
+    let res = errors.any()
+      ? undefined
+      : await this.api.anonymous<Figures>(req, 'GET', `/api/statistics?${params}`);
+    // Months the API will not publish all the same: by the months' fields, in words.
+    if (res?.status === 400) errors.add('from', 'These months cannot be shown: choose others');
+    // With an error, the page shows the last twelve months under the form (the error says why).
+    if (errors.any()) {
       params.delete('from');
       params.delete('to');
       res = await this.api.anonymous<Figures>(req, 'GET', `/api/statistics`);
     }
-    const stats = res.status === 200 ? res.body : undefined;
+    const stats = res?.status === 200 ? res.body : undefined;
     const csv = new URLSearchParams(params);
     csv.set('format', 'csv');
-    this.views.page(req, reply, 'statistics.njk', {
-      stats,
-      chart: stats ? statisticsChart(stats.months) : undefined,
-      csvHref: `/api/statistics?${csv}`,
-      jsonHref: `/api/statistics?${params}`,
-      from: errors.length ? (from ?? '') : (params.get('from') ?? ''),
-      to: errors.length ? (to ?? '') : (params.get('to') ?? ''),
-      errors,
-    });
+    this.views.page(
+      req,
+      reply,
+      'statistics.njk',
+      {
+        stats,
+        chart: stats ? statisticsChart(stats.months) : undefined,
+        csvHref: `/api/statistics?${csv}`,
+        jsonHref: `/api/statistics?${params}`,
+        from: errors.any() ? from : (params.get('from') ?? ''),
+        to: errors.any() ? to : (params.get('to') ?? ''),
+        errors: errors.list,
+        fieldErrors: errors.byField,
+      },
+      errors.any() ? 400 : 200,
+    );
   }
 }
 

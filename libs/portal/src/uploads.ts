@@ -50,8 +50,25 @@ export function afterUpload(req: PortalRequest, reply: FastifyReply, location: s
   reply.redirect(location, 303);
 }
 
-/** An upload the API refused: its message, kept for the upload page to show, by the file input `field`. */
-export function uploadProblem(req: PortalRequest, title: string, body: string, field = 'file'): void {
-  req.portal!.session.flash = { title, body, kind: 'error', field };
+/**
+ * An upload the API refused, kept for the upload page: one message, the same in the error summary
+ * and by the file input `field` (an outsider's probe: the summary said one thing, the field another).
+ */
+export function uploadProblem(req: PortalRequest, message: string, field = 'file'): void {
+  req.portal!.session.flash = { title: message, kind: 'error', field };
   req.portal!.dirty = true;
+}
+
+/**
+ * "The extract was not accepted. The file is not FHIR NDJSON: … Nothing from it was stored." from
+ * the API's refusal: the API speaks of the request's body, a person of the file they chose.
+ */
+export function uploadRefusal(what: string, apiMessage: unknown, otherwise: string): string {
+  const said = typeof apiMessage === 'string' && apiMessage.trim() ? apiMessage.trim() : otherwise;
+  const plain = said
+    .replace(/\b(?:request )?body\b/gi, 'file')
+    .replace(/\ban file\b/gi, 'a file')
+    .replace(/^\w/, (c) => c.toUpperCase())
+    .replace(/([^.!?])$/, '$1.');
+  return `${what}. ${plain} Nothing from it was stored.`;
 }

@@ -449,11 +449,12 @@ describe('bids and governance', () => {
       expect(list.body.items.every((x: { organisationId: string }) => x.organisationId === orgB)).toBe(true);
     });
 
-    it('reviewers see every bid but drafts; researchers see all of their organisation', async () => {
+    it('reviewers see every bid but drafts (the panel: those in review, below); researchers see all of their organisation', async () => {
       const draft = await create();
       const submitted = await create();
       await submit(submitted).expect(200);
-      for (const who of [panel[0], officer, admin, auditor]) {
+      await t.http.get(`/api/bids/${draft}`).set(panel[0].auth).expect(404);
+      for (const who of [officer, admin, auditor]) {
         await t.http.get(`/api/bids/${draft}`).set(who.auth).expect(404);
         await t.http.get(`/api/bids/${submitted}`).set(who.auth).expect(200);
         const ids = (await t.http.get('/api/bids?limit=200').set(who.auth).expect(200)).body.items.map(
@@ -496,14 +497,19 @@ describe('bids and governance', () => {
             status: 404,
             body: { ...none, message: expect.any(String) },
           });
-          await t.http.get(`/api/bids/${wasSubmitted}${path}`).set(who.auth).expect(200);
+          // Submitted and withdrawn before screening: the screening side's; the panel never had it.
+          await t.http
+            .get(`/api/bids/${wasSubmitted}${path}`)
+            .set(who.auth)
+            .expect(who === panel[0] ? 404 : 200);
         }
         expect((await t.http.get(`/api/bids/${draft}`).set(who.auth)).body).toEqual(none);
         for (const state of ['', '&state=withdrawn']) {
           const ids = (
             await t.http.get(`/api/bids?limit=200${state}`).set(who.auth).expect(200)
           ).body.items.map((x: { id: string }) => x.id);
-          expect(ids).toContain(wasSubmitted);
+          if (who === panel[0]) expect(ids).not.toContain(wasSubmitted);
+          else expect(ids).toContain(wasSubmitted);
           expect(ids).not.toContain(draft);
         }
       }
@@ -517,6 +523,38 @@ describe('bids and governance', () => {
       // The applicant's organisation still sees it.
       await t.http.get(`/api/bids/${draft}`).set(researcherA2.auth).expect(200);
       await t.http.get(`/api/bids/${draft}/events`).set(researcherA2.auth).expect(200);
+    });
+
+    it("the panel reads requests that are or were in review, not one waiting for screening or returned at it (SPEC §1; an outsider's probe)", async () => {
+      const waiting = await create();
+      await submit(waiting).expect(200);
+      const returned = await create();
+      await submit(returned).expect(200);
+      await screen(returned, { outcome: 'return', remarks: 'Say more about the public benefit' }).expect(200);
+      const reviewed = await inReview();
+      // Withdrawn while in review: the panel had it.
+      const reviewedThenWithdrawn = await inReview();
+      await t.http
+        .post(`/api/bids/${reviewedThenWithdrawn}/withdraw`)
+        .set(researcherA.auth)
+        .send({})
+        .expect(200);
+      const listed = async (who: Session) =>
+        (await t.http.get('/api/bids?limit=200').set(who.auth).expect(200)).body.items.map(
+          (x: { id: string }) => x.id,
+        );
+      for (const id of [waiting, returned]) {
+        for (const path of ['', '/events', '/clock'])
+          await t.http.get(`/api/bids/${id}${path}`).set(panel[1].auth).expect(404);
+        expect(await listed(panel[1])).not.toContain(id);
+        // The screening side reads them.
+        await t.http.get(`/api/bids/${id}`).set(officer.auth).expect(200);
+        expect(await listed(officer)).toContain(id);
+      }
+      for (const id of [reviewed, reviewedThenWithdrawn]) {
+        await t.http.get(`/api/bids/${id}`).set(panel[1].auth).expect(200);
+        expect(await listed(panel[1])).toContain(id);
+      }
     });
 
     it('pages with page and limit (default 50)', async () => {
@@ -557,7 +595,7 @@ describe('bids and governance', () => {
         actorId: officer.user.id,
       });
       expect(JSON.stringify(mine)).not.toContain('slow');
-      const theirs = (await t.http.get(`/api/bids/${id}/events`).set(panel[0].auth).expect(200)).body;
+      const theirs = (await t.http.get(`/api/bids/${id}/events`).set(admin.auth).expect(200)).body;
       expect(theirs[2].internalNotes).toBe('Applicant known to be slow');
     });
 

@@ -31,13 +31,32 @@ export const reviewersSeeVersion = (v: Pick<BidVersion, 'baseVersion' | 'submitt
   v.baseVersion === null || v.submittedAt !== null;
 
 /**
+ * Which submitted bids a reviewer reads: `all` (release officers screen what was submitted; admins
+ * and auditors oversee), `panel` for one whose only reviewer role is the panel's (SPEC §1: "read
+ * bids under review" — those that are or were in review, not one still waiting for screening or
+ * returned at it: an outsider's probe, 2026-12-07), none for anyone else.
+ */
+export const reviewerScope = (u: Pick<Principal, 'roles'>): 'all' | 'panel' | null =>
+  u.roles.some((r) => r === 'release_officer' || r === 'admin' || r === 'auditor')
+    ? 'all'
+    : u.roles.includes('panel_member')
+      ? 'panel'
+      : null;
+
+/** A bid (alias `b`) that is or was in review: a state only a review reaches, or its history says so. */
+const REVIEWED_BID_SQL = `(b.state IN ('in_review', 'approved', 'rejected', 'active', 'expired', 'revoked', 'closed')
+  OR EXISTS (SELECT 1 FROM bid_events e WHERE e.bid_id = b.id AND e.to_state = 'in_review'))`;
+
+/**
  * The visibility rule as SQL (alias `b`), so lists are scoped in the query: researchers see their
- * organisation's bids in every state; reviewers see every bid that was submitted.
+ * organisation's bids in every state; reviewers see the submitted bids of their `reviewerScope`.
  */
 export function visibleBidsWhere(u: Pick<Principal, 'roles' | 'organisationId'>, firstParam: number) {
+  const scope = `$${firstParam + 1}::text`;
   return {
-    sql: `((b.organisation_id = $${firstParam}::uuid) OR ($${firstParam + 1}::boolean AND ${SUBMITTED_BID_SQL}))`,
-    params: [applicantOrg(u), isReviewer(u)] as unknown[],
+    sql: `((b.organisation_id = $${firstParam}::uuid) OR (${scope} IS NOT NULL AND ${SUBMITTED_BID_SQL}
+           AND (${scope} = 'all' OR ${REVIEWED_BID_SQL})))`,
+    params: [applicantOrg(u), reviewerScope(u)] as unknown[],
   };
 }
 

@@ -91,6 +91,13 @@ describe('docs/openapi.json', () => {
     expect(op('GET /api/audit').responses['200'].content?.['application/json']?.schema).toBeTruthy();
     const download = op('GET /api/releases/{id}/files/{name}').responses;
     expect(Object.keys(download)).toEqual(expect.arrayContaining(['200', '206', '409', '416']));
+    // A byte range of any file is bytes, not a JSON object (an outsider's strict client: a range of
+    // manifest.json was documented as an object).
+    for (const [type, media] of Object.entries(download['206'].content ?? {}))
+      expect({ type, schemaType: (media as { schema?: { type?: string } }).schema?.type }).toEqual({
+        type,
+        schemaType: 'string',
+      });
     expect(op('GET /api/register').responses['200'].content?.['text/csv']?.schema).toEqual({
       type: 'string',
     });

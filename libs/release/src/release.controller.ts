@@ -25,6 +25,14 @@ const FILE_CONTENT = {
   'application/json': { schema: { type: 'object', additionalProperties: true } },
 };
 
+/** A byte range of a release file: bytes of it, whatever its kind (a part of the manifest is no JSON). */
+const PART_CONTENT = Object.fromEntries(
+  Object.keys(FILE_CONTENT).map((type) => [
+    type,
+    { schema: { type: 'string', description: 'The bytes of the range, as `Content-Range` says' } },
+  ]),
+);
+
 const CONTENT_TYPE = (name: string) =>
   name.endsWith('.gz')
     ? 'application/gzip'
@@ -61,7 +69,7 @@ export class ReleaseController {
   @ApiResponse({
     status: 206,
     description: 'The requested byte range of the file (`Content-Range` says which)',
-    content: FILE_CONTENT,
+    content: PART_CONTENT,
   })
   @ApiResponse({ status: 416, description: 'The requested range is outside the file' })
   @ApiConflictResponse({

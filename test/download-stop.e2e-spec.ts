@@ -117,6 +117,15 @@ describe('downloads stop the moment the agreement is no longer in force (issue 2
     expect(end.bytes - atEnd).toBeLessThan(FILE_BYTES / 3);
     expect(end.bytes).toBeLessThan(FILE_BYTES);
     expect(Date.now() - revokedAt).toBeLessThan(15_000);
+    // The release says so to whoever reads it (an outsider: it read "completed" with every file and
+    // no sign that they were gone).
+    let view: { downloadable?: boolean; destroyedAt?: string | null; state?: string; files?: unknown[] } = {};
+    for (let i = 0; i < 100 && !view.destroyedAt; i++) {
+      view = (await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200)).body;
+      if (!view.destroyedAt) await sleep(100);
+    }
+    expect(view).toMatchObject({ state: 'completed', downloadable: false, destroyedAt: expect.any(String) });
+    expect(view.files?.length).toBeGreaterThan(0);
   });
 
   it('an agreement that expires while a file streams ends the download', async () => {

@@ -34,8 +34,22 @@ export class ReleaseViewDto {
   startedAt!: Date | null;
   @ApiProperty({ type: Date, nullable: true, description: 'When it completed' }) completedAt!: Date | null;
   @ApiProperty({ enum: ['identifiable', 'pseudonymised', 'anonymised', 'aggregate'] }) tier!: string;
-  @ApiProperty({ type: [ReleaseFileDto], description: 'Empty until the release is completed' })
+  @ApiProperty({
+    type: [ReleaseFileDto],
+    description: 'Empty until the release is completed; kept as a record once the files are deleted',
+  })
   files!: ReleaseFileDto[];
+  @ApiProperty({
+    description:
+      'Whether the files may be downloaded: false once the agreement ended (revoked, expired or closed)',
+  })
+  downloadable!: boolean;
+  @ApiProperty({
+    type: Date,
+    nullable: true,
+    description: 'When the files were deleted because the agreement ended, or null',
+  })
+  destroyedAt!: Date | null;
   @ApiPropertyOptional({
     description:
       'Why the release failed: counts of persons by the aggregate rule for recipients, exact for staff',

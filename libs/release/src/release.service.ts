@@ -176,6 +176,8 @@ export class ReleaseService {
       completedAt: row.completed_at,
       tier: row.tier,
       files,
+      downloadable: row.downloadable && !row.destroyed_at,
+      destroyedAt: row.destroyed_at,
     };
     // Recipients read counts of persons by the aggregate rule (the stored reason); staff read exact
     // figures (the exact reason is kept with the other exact counts, in `excluded`).

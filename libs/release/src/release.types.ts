@@ -60,6 +60,10 @@ export interface ReleaseView {
   completedAt: Date | null;
   tier: Tier;
   files: ReleaseFileInfo[];
+  /** Whether its files may be downloaded (false once its agreement ended: revoked, expired, closed). */
+  downloadable: boolean;
+  /** When its files were deleted (the agreement ended), or null. The file list stays, as a record. */
+  destroyedAt: Date | null;
   /** Recipients: counts of persons by the aggregate rule (1–7 "fewer than 8", else rounded to 5); staff: exact. */
   failureReason?: string;
   /** Staff only (release officer, admin, auditor): exact counts of what was left out, and why. */

@@ -424,13 +424,19 @@ describe('extract intake: objections in any valid FHIR form (#28)', () => {
 
     it('a 09:00 withdrawal from another practice, uploaded later, does not beat a 15:00 objection of the same day', async () => {
       const n = nhsNumber(seed++);
-      // B holds the patient from before A's objection is recorded (else it may not withdraw it at all).
+      // B is the patient's current practice from before A's objection is recorded, and stays so (else
+      // it may not withdraw A's objection at all): A's extract names the patient by NHS number only.
       await upload(t, b, 'B82002', ndjson([patient('day-b', n, {}, 'B82002')])).expect(201);
       await upload(
         t,
         a,
         'A81001',
-        ndjson([patient('day-a', n), t2('day-a-o', 'day-a', '9Nu4', '2021-03-04T15:00:00Z')]),
+        ndjson([
+          {
+            ...t2('day-a-o', 'day-a', '9Nu4', '2021-03-04T15:00:00Z'),
+            subject: { identifier: { system: NHS, value: n } },
+          },
+        ]),
       ).expect(201);
       expect(await type2(n)).toBe(true);
       await upload(

@@ -163,8 +163,9 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
     for (const type of ['type2', 'type1']) {
       await post(b, { nhsNumber: n, type, action: 'register' }).expect(201);
       await nextSecond();
-      // B withdraws its own: allowed, but A's objection stands.
-      expect((await post(b, { nhsNumber: n, type, action: 'withdraw' }).expect(201)).body.active).toBe(true);
+      // B withdraws its own: allowed, but A's objection stands — and the answer does not tell B so
+      // (B does not hold the patient: it may know of its own objection only).
+      expect((await post(b, { nhsNumber: n, type, action: 'withdraw' }).expect(201)).body.active).toBe(false);
     }
     const { rows } = await t.sql.query(
       `SELECT type, active FROM objection_register WHERE nhs_number = $1 ORDER BY type`,
@@ -214,6 +215,102 @@ describe('objection authority: who may withdraw, and answers that reveal nothing
       [n],
     );
     expect(asOf[0].n).toBe(1);
+  });
+
+  it('a former practice cannot take its authority back: an unchanged re-send makes it current again, but not over what was recorded while it was not (a review)', async () => {
+    const n = nhsNumber(900_006);
+    await upload(t, a, 'A81001', ndjson([patient('fa6', n)])).expect(201);
+    await nextSecond();
+    await upload(t, b, 'B82002', ndjson([patient('fb6', n, {}, 'B82002')])).expect(201);
+    await nextSecond();
+    await post(b, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
+    await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(404);
+    // A re-sends the patient as it was: its registration is the current one again.
+    await upload(t, a, 'A81001', ndjson([patient('fa6', n)])).expect(201);
+    const { rows } = await t.sql.query('SELECT practice_ods FROM patients WHERE nhs_number = $1', [n]);
+    expect(rows).toEqual([{ practice_ods: 'A81001' }]);
+    await nextSecond();
+    await post(a, { nhsNumber: n, type: 'type2', action: 'withdraw' }).expect(404);
+    // Nor through a withdrawal line in its extract (no Patient line: not even current then).
+    await upload(t, b, 'B82002', ndjson([patient('fb6', n, {}, 'B82002')])).expect(201);
+    await nextSecond();
+    const now = new Date(Date.now() - 1000).toISOString().slice(0, 19) + 'Z';
+    await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        {
+          resourceType: 'Observation',
+          id: 'fa6-w',
+          status: 'final',
+          subject: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: n } },
+          code: { coding: [{ system: 'http://read.info/readv2', code: '9Nu5' }] },
+          effectiveDateTime: now,
+        },
+      ]),
+    ).expect(201);
+    const active = await t.sql.query(
+      `SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`,
+      [n],
+    );
+    expect(active.rows).toEqual([{ active: true }]);
+  });
+
+  it("no answer tells a practice that another practice's objection is in force: the withdrawal's answer, the summary, the extract report (a review)", async () => {
+    const n = nhsNumber(900_007); // A holds them and objected
+    const m = nhsNumber(900_008); // nobody objected
+    await upload(t, a, 'A81001', ndjson([patient('oa7', n)])).expect(201);
+    await post(a, { nhsNumber: n, type: 'type2', action: 'register' }).expect(201);
+    await nextSecond();
+    const summary = async () => (await t.http.get('/api/objections/summary').set(b).expect(200)).body.active;
+    const before = await summary();
+    const answers = [];
+    for (const x of [n, m]) {
+      await post(b, { nhsNumber: x, type: 'type2', action: 'register' }).expect(201);
+      await nextSecond();
+      answers.push(answer(await post(b, { nhsNumber: x, type: 'type2', action: 'withdraw' }).expect(201)));
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0].body).toMatchObject({ active: false });
+    expect(await summary()).toEqual(before);
+    // An extract of B carrying a Type 1 objector it never held: the report says the same whether
+    // another practice held them (A held n) or nobody did (m).
+    const reports = [];
+    for (const [x, id] of [
+      [n, 'mk7n'],
+      [m, 'mk7m'],
+    ])
+      reports.push(
+        (
+          await upload(
+            t,
+            b,
+            'B82002',
+            ndjson([
+              {
+                resourceType: 'Patient',
+                id,
+                identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: x }],
+              },
+              {
+                resourceType: 'Observation',
+                id: `${id}-o`,
+                status: 'final',
+                subject: { reference: `Patient/${id}` },
+                code: { coding: [{ system: 'http://read.info/readv2', code: '9Nu0' }] },
+                effectiveDateTime: '2020-01-01T10:00:00Z',
+              },
+            ]),
+          ).expect(201)
+        ).body.dropped.type1,
+      );
+    expect(reports[0]).toEqual(reports[1]);
+    expect(reports[0].heldDeleted).toBe(0);
+    // A's data went all the same.
+    const held = await t.sql.query('SELECT count(*)::int AS n FROM patients WHERE nhs_number = $1', [n]);
+    expect(held.rows[0].n).toBe(0);
   });
 
   it('registering an objection answers the same for a number held elsewhere and one never seen', async () => {

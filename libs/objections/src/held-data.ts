@@ -17,7 +17,10 @@ export interface HeldGpData {
   heldAt(nhs: string, ods: string): string;
   /** An SQL condition: a patient with the NHS number `nhs` has a registration at the practice `ods`. */
   registeredAt(nhs: string, ods: string): string;
-  /** An SQL expression: when the practice `ods` first registered the patient with the NHS number `nhs` (NULL: never). */
-  registeredSinceOf(nhs: string, ods: string): string;
+  /**
+   * An SQL expression: since when the practice `ods` has been the current practice of the patient
+   * with the NHS number `nhs`, without a break (NULL: it is not their current practice).
+   */
+  currentSinceOf(nhs: string, ods: string): string;
 }
 export const HELD_GP_DATA = Symbol('HELD_GP_DATA');

@@ -81,15 +81,15 @@ export class ObjectionsService {
     entries: string,
     source: { extractId: string; ods: string; actorId: string },
   ): Promise<number> {
-    // A withdrawal carries the practice's authority over other practices' objections: its first
-    // registration of the patient, if it has one (objections.sql.ts `cancels`). A patient new to the
-    // practice (registered by this extract's merge, after this) gives none: the withdrawal then
-    // withdraws the practice's own objections only.
+    // A withdrawal carries the practice's authority over other practices' objections: since when it
+    // has been the patient's current practice, if it is (objections.sql.ts `cancels`), read before
+    // this extract's merge. A patient new to the practice, or another practice's current patient,
+    // gives none: the withdrawal then withdraws the practice's own objections only.
     const [{ n }]: { n: number }[] = await em.query(
       `WITH ins AS (
          INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since)
          SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid,
-                CASE WHEN x.action = 'withdraw' THEN ${this.held.registeredSinceOf('x.nhs_number', '$2::char(6)')} END
+                CASE WHEN x.action = 'withdraw' THEN ${this.held.currentSinceOf('x.nhs_number', '$2::char(6)')} END
            FROM (
              SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at)
                     s.nhs_number, s.type, s.action, s.effective_at, s.line
@@ -124,35 +124,37 @@ export class ObjectionsService {
    * A practice registers or withdraws an objection (SPEC §2, §7 `POST /api/objections`), effective
    * today. Any practice may register one, for any valid NHS number, held or not (objections often
    * precede the first extract): the answer is the same either way. A practice may withdraw only an
-   * active objection that it recorded itself (a registration of that type, through the API or its
-   * extracts, with no withdrawal after it) or one of a patient currently registered with it (the
-   * patient's latest registration is the practice's); anything else — another practice's, nothing
-   * active, an NHS number never seen — is the one answer `objectionNotFound()`, after the same
-   * queries, writing nothing. Audited with the event id, never the NHS number.
+   * objection in force that it recorded itself (through the API or its extracts) or, for its current
+   * patient, one recorded while it has been their current practice without a break; anything else —
+   * another practice's, nothing in force, an NHS number never seen — is the one answer
+   * `objectionNotFound()`, after the same queries, writing nothing. The answer's `active` is what the
+   * caller may know: the register for its current patient, else whether an objection of its own
+   * stands. Audited with the event id and the register's state, never the NHS number.
    */
   /**
    * What a practice sees of the register, counts only: the active objections (by type) of patients
-   * currently registered with it or that it recorded, and the entries it recorded (by source and
-   * action). Nothing about another practice's patients; no NHS number.
+   * currently registered with it, or in force by a registration of its own, and the entries it
+   * recorded (by source and action). Nothing about another practice's patients; no NHS number.
    */
   async summary(actor: Principal): Promise<ObjectionSummary> {
     const ods = actor.practiceOds;
     if (!ods) throw objectionNotFound();
     const [row]: ObjectionSummary[] = await this.db.query(
       `SELECT json_build_object(
-                'type1', count(*) FILTER (WHERE r.type = 'type1'),
-                'type2', count(*) FILTER (WHERE r.type = 'type2')) AS active,
+                'type1', count(*) FILTER (WHERE g.type = 'type1'),
+                'type2', count(*) FILTER (WHERE g.type = 'type2')) AS active,
               (SELECT json_build_object(
                  'register', count(*) FILTER (WHERE e.action = 'register'),
                  'withdraw', count(*) FILTER (WHERE e.action = 'withdraw'),
                  'fromExtracts', count(*) FILTER (WHERE e.source = 'extract'),
                  'fromApi', count(*) FILTER (WHERE e.source = 'api'))
                  FROM objection_events e WHERE e.practice_ods = $1) AS recorded
-         FROM objection_register r
-        WHERE r.active
-          AND (${this.held.heldAt('r.nhs_number', '$1')}
-               OR EXISTS (SELECT 1 FROM objection_events e
-                           WHERE e.nhs_number = r.nhs_number AND e.type = r.type AND e.practice_ods = $1))`,
+         FROM objection_register g
+        WHERE g.active
+          AND (${this.held.heldAt('g.nhs_number', '$1')}
+               -- or an objection of its own stands (not one it withdrew while another's stands: that
+               -- would tell the other exists; a review)
+               OR EXISTS (${liveRegistrations(`r.nhs_number = g.nhs_number AND r.type = g.type AND r.practice_ods = $1`)}))`,
       [ods],
     );
     return row;
@@ -183,18 +185,19 @@ export class ObjectionsService {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection:' || $1))`, [input.nhsNumber]);
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext('objection-register'))`);
       // Asked whatever the action, so registering and withdrawing do the same work.
-      // What the practice may withdraw (SPEC §2): an objection it recorded, or — where the patient is
-      // currently registered with it — one recorded since it first registered them (objections.sql.ts
-      // `cancels`; not one recorded before it held the patient, which an upload of the patient made
-      // just for this would otherwise lift). The withdrawal carries that authority (`holder_since`).
+      // What the practice may withdraw (SPEC §2): an objection it recorded, or — the patient being
+      // its current patient — one recorded while it has been their current practice, without a break
+      // (objections.sql.ts `cancels`; not one recorded before, which an upload of the patient made
+      // just for this, or a re-send by a former practice, would otherwise lift: an outsider's probe
+      // and a review). The withdrawal carries that authority (`holder_since`).
       const [may]: { registered: boolean; current: boolean; since: Date | null; withdraws: boolean }[] =
         await tx.query(
           `WITH h AS (
              SELECT ${this.held.registeredAt('$1', '$2')} AS registered, ${this.held.heldAt('$1', '$2')} AS current,
-                    ${this.held.registeredSinceOf('$1', '$2')} AS reg_since)
-           SELECT h.registered, h.current, CASE WHEN h.current THEN h.reg_since END AS since,
+                    ${this.held.currentSinceOf('$1', '$2')} AS since)
+           SELECT h.registered, h.current, h.since,
                   EXISTS (${liveRegistrations(`r.nhs_number = $1 AND r.type = $3`)}
-                            AND (r.practice_ods = $2 OR (h.current AND h.reg_since <= r.recorded_at))) AS withdraws
+                            AND (r.practice_ods = $2 OR h.since <= r.recorded_at)) AS withdraws
              FROM h`,
           [input.nhsNumber, ods, input.type],
         );
@@ -224,9 +227,14 @@ export class ObjectionsService {
       // caller's own (1 when it had one), so it tells no practice whether another holds the number.
       const deleted = input.type === 'type1' ? await this.held.deleteType1Held(tx, 'objection_subject') : 0;
       const heldRecordsDeleted = deleted > 0 && may.registered ? 1 : 0;
-      const [state]: { active: boolean }[] = await tx.query(
-        'SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2',
-        [input.nhsNumber, input.type],
+      const [state]: { active: boolean; seen: boolean }[] = await tx.query(
+        `SELECT g.active,
+                -- What the caller may know of it: the register, for its current patient; else whether
+                -- an objection of its own stands (another practice's would tell that it exists: a review).
+                CASE WHEN $3::boolean THEN g.active
+                     ELSE EXISTS (${liveRegistrations(`r.nhs_number = $1 AND r.type = $2 AND r.practice_ods = $4`)}) END AS seen
+           FROM objection_register g WHERE g.nhs_number = $1 AND g.type = $2`,
+        [input.nhsNumber, input.type, may.current, ods],
       );
       await this.audit.record(
         {
@@ -253,7 +261,7 @@ export class ObjectionsService {
         action: input.action,
         effectiveOn: event.effective_on,
         effectiveAt: event.effective_at,
-        active: state.active,
+        active: state.seen,
         heldRecordsDeleted,
       };
     });

@@ -1,4 +1,5 @@
 import { BIDS_ERRORS } from '@custodian/bids';
+import { RELEASE_ERRORS } from '@custodian/release';
 
 /**
  * The API's refusals of a change (409) in the words of the people using the portal. The API speaks
@@ -62,11 +63,11 @@ export function plainRefusal(
   const details = (body?.details ?? {}) as { state?: unknown; action?: unknown };
   if (body?.code === BIDS_ERRORS.CONSENT_COHORT_REQUIRED)
     return 'Attach the NHS numbers of the people who consented before you submit the request.';
-  if (body?.code === 'RELEASE_NOT_DOWNLOADABLE')
+  if (body?.code === RELEASE_ERRORS.RELEASE_NOT_DOWNLOADABLE)
     return 'The files of this release are no longer available: they were deleted when the agreement ended.';
-  if (body?.code === 'AGREEMENT_NOT_IN_FORCE')
+  if (body?.code === RELEASE_ERRORS.AGREEMENT_NOT_IN_FORCE)
     return 'The data sharing agreement is no longer in force, so its files cannot be downloaded.';
-  if (body?.code === 'RELEASE_NOT_COMPLETED')
+  if (body?.code === RELEASE_ERRORS.RELEASE_NOT_COMPLETED)
     return 'The release is not complete yet: its files appear when it is.';
   const what = /^An amendment\b/.test(message) || /\bamendments\b/.test(message) ? 'amendment' : 'request';
   const state =

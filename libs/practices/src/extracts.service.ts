@@ -151,7 +151,7 @@ export class ExtractsService implements OnModuleDestroy {
       const t1 = performance.now();
       const ix = await intakeContext(tx, actor, ods, extractId);
       await resolveSubjects(ix);
-      const { objections, registerChanges, type1 } = await applyObjections(ix, {
+      const { objections, registerChanges, type1, heldDeletedAll } = await applyObjections(ix, {
         objections: this.objections,
         type1Keys: this.type1Keys,
         held: this.held,
@@ -201,7 +201,7 @@ export class ExtractsService implements OnModuleDestroy {
             rejected: report.rejectedCount,
             droppedResources: report.dropped.resources,
             droppedFields: report.dropped.fields,
-            type1: report.dropped.type1,
+            type1: { ...report.dropped.type1, heldDeletedAll },
           },
         },
         tx,
@@ -216,7 +216,7 @@ export class ExtractsService implements OnModuleDestroy {
         });
       // Also after a Type 1 deletion: rows linked to the twin of an objector meanwhile are unlinked.
       // Enqueued in this transaction: the job exists exactly when the extract does (issue 29).
-      if (report.patients > 0 || report.dropped.type1.heldDeleted > 0)
+      if (report.patients > 0 || heldDeletedAll > 0)
         await this.jobs.sendInTransaction(tx, RELINK_QUEUE, { extractId });
       // Two practices' extracts at once: one stores a new patient while the other registers that
       // patient's Type 1 objection; neither sees the other's rows before it commits, so both can

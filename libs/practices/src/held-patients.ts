@@ -30,9 +30,8 @@ export class HeldPatients implements HeldGpData {
     return `EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = ${nhs} AND p.practice_ods = ${ods})`;
   }
 
-  registeredSinceOf(nhs: string, ods: string): string {
-    return `(SELECT r.registered_since FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = ${ods}
-              WHERE p.nhs_number = ${nhs})`;
+  currentSinceOf(nhs: string, ods: string): string {
+    return `(SELECT p.current_since FROM patients p WHERE p.nhs_number = ${nhs} AND p.practice_ods = ${ods})`;
   }
 
   registeredAt(nhs: string, ods: string): string {

@@ -46,8 +46,8 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
   const insertPatients = (merge: boolean) =>
     affected(
       tx,
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id)
-       SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid FROM xp WHERE birth_date IS NOT NULL
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id, extract_id, current_since)
+       SELECT nhs_number, birth_date, sex, postcode, ethnicity, $1, id, $2::uuid, statement_timestamp() FROM xp WHERE birth_date IS NOT NULL
         ORDER BY nhs_number -- two extracts adding the same people take their keys in one order
        ${merge ? 'ON CONFLICT (nhs_number) DO NOTHING' : ''}`,
       [ods, extractId],
@@ -62,10 +62,9 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
   // This practice's registrations: new ones, changed ones, and unchanged ones that are not the
   // current registration (received again, they become the latest). An unchanged re-send of the
   // current registration writes nothing. Rows inserted or changed: the report's `patients`.
-  // `registered_since` is the first time, never moved by a re-send (objection withdrawal authority).
   const insertRegistrations = `INSERT INTO patient_registrations AS r
-       (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity, extract_id, received_at, registered_since)
-     SELECT p.id, $1, xp.id, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, $2::uuid, statement_timestamp(), statement_timestamp()
+       (patient_id, practice_ods, source_id, birth_date, sex, postcode, ethnicity, extract_id, received_at)
+     SELECT p.id, $1, xp.id, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, $2::uuid, statement_timestamp()
        FROM xp JOIN patients p ON p.nhs_number = xp.nhs_number
       WHERE xp.birth_date IS NOT NULL`;
   const upsertRegistrations = `${insertRegistrations}
@@ -85,7 +84,11 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
      cur AS (
        UPDATE patients p SET birth_date = reg.birth_date, sex = reg.sex, postcode = reg.postcode,
               ethnicity = reg.ethnicity, practice_ods = $1, source_id = reg.source_id,
-              extract_id = $2::uuid, updated_at = now()
+              extract_id = $2::uuid, updated_at = now(),
+              -- Since when this practice has been the current one, without a break: moved only when
+              -- another practice becomes current (objection withdrawal authority, objections.sql.ts).
+              current_since = CASE WHEN p.practice_ods IS DISTINCT FROM $1::char(6) THEN statement_timestamp()
+                                   ELSE p.current_since END
          FROM reg
         WHERE p.id = reg.patient_id
           AND (p.birth_date, p.sex, p.postcode, p.ethnicity, p.practice_ods, p.source_id)

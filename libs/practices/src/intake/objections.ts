@@ -14,8 +14,14 @@ export interface ObjectionsOutcome {
   objections: number;
   /** The register rows that changed (audited with the extract). */
   registerChanges: RegisterChange[];
-  /** Type 1 objectors of this extract kept out, their entries, and patients held for them deleted. */
+  /**
+   * Type 1 objectors of this extract kept out, their entries, and patients held for them deleted —
+   * of those, the ones this practice had registered (the report: whether another practice held
+   * someone is not the uploader's to know; a review).
+   */
   type1: ExtractDropped['type1'];
+  /** Patients held for them deleted, whoever held them (the audit entry and the relinking job). */
+  heldDeletedAll: number;
 }
 
 /**
@@ -74,13 +80,23 @@ export async function applyObjections(
   // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
   // held): one more person with that key; unmarked in this extract, no longer (issue #26).
   await type1Keys.keepShared(tx, 'xp');
-  if (!found) return { objections, registerChanges, type1: { patients: 0, resources: 0, heldDeleted: 0 } };
+  if (!found)
+    return {
+      objections,
+      registerChanges,
+      type1: { patients: 0, resources: 0, heldDeleted: 0 },
+      heldDeletedAll: 0,
+    };
 
-  const heldDeleted = await held.deleteType1Held(tx, 't1');
+  const [{ own }]: { own: number }[] = await tx.query(
+    `SELECT count(*)::int AS own FROM t1 WHERE ${held.registeredAt('t1.nhs_number', '$1')}`,
+    [ods],
+  );
+  const heldDeletedAll = await held.deleteType1Held(tx, 't1');
   const [t1]: { patients: number; resources: number }[] = await tx.query(`
     SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,
            (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1)) AS resources`);
   await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)');
   await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1)');
-  return { objections, registerChanges, type1: { ...t1, heldDeleted } };
+  return { objections, registerChanges, type1: { ...t1, heldDeleted: own }, heldDeletedAll };
 }

@@ -196,8 +196,8 @@ describe('cli create-admin', () => {
       );
       expect(out.stdout).toMatch(/created cli\.admin@example\.org \(admin\)/);
       await t.login('cli.admin@example.org', 'cli-admin-password-1');
-      // The API's password rules: a common password is refused, and no user is made. (The exit
-      // status is not asserted: nest-commander reports a command's error and exits 0.)
+      // The API's password rules: a common password is refused, no user is made, and the command
+      // exits non-zero (it exited 0: nest-commander's default service error handler).
       const weak = await run(
         'node',
         [
@@ -210,10 +210,11 @@ describe('cli create-admin', () => {
         ],
         { env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' } },
       ).then(
-        (r) => r,
-        (e: { stdout?: string; stderr?: string }) => e,
+        (r) => ({ ...r, code: 0 }),
+        (e: { stdout?: string; stderr?: string; code?: number }) => e,
       );
       expect(`${weak.stdout}${weak.stderr}`).toMatch(/too easy to guess/);
+      expect(weak.code).toBe(1);
       const { rows } = await t.sql.query(
         `SELECT count(*)::int AS n FROM users WHERE email = 'weak.admin@example.org'`,
       );

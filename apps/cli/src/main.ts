@@ -18,6 +18,11 @@ async function main(): Promise<void> {
       errorHandler: (e) => {
         throw e;
       },
+      // A command that fails (a refused password, an unreachable service…) exits non-zero; by
+      // default nest-commander printed the error and exited 0.
+      serviceErrorHandler: (e) => {
+        throw e;
+      },
     });
   } finally {
     await db?.stop();

@@ -754,7 +754,7 @@ describe('bids and governance', () => {
       expect(await decisionEvents(id)).toBe(1);
     });
 
-    it('a tier only with approve: a reject or return vote naming one is a 400, and nothing is recorded', async () => {
+    it('a tier (and the linkage approval) only with approve: a reject or return vote naming one is a 400, and nothing is recorded; null is no value', async () => {
       const id = await inReview();
       const votes = async () =>
         (await t.sql.query('SELECT count(*)::int AS n FROM bid_votes WHERE bid_id = $1', [id])).rows[0]
@@ -765,6 +765,20 @@ describe('bids and governance', () => {
         expect(res.body.message).toContain('tier');
       }
       expect((await vote(id, panel[0], { decision: 'approve', tier: null })).body.message).toContain('tier');
+      // The linkage approval goes with an approval too (conditions also carry what returning members
+      // ask for); null is no value in any of the vote's optional properties.
+      for (const [field, value] of [['approveLinkage', true]] as const) {
+        const res = await vote(id, panel[0], { decision: 'reject', [field]: value });
+        expect({ field, status: res.status, named: String(res.body.message).includes(field) }).toEqual({
+          field,
+          status: 400,
+          named: true,
+        });
+      }
+      for (const field of ['conditions', 'approveLinkage', 'interests']) {
+        const res = await vote(id, panel[0], { decision: 'approve', [field]: null });
+        expect({ field, status: res.status }).toEqual({ field, status: 400 });
+      }
       expect(await votes()).toBe(0);
       expect((await vote(id, panel[0], { decision: 'reject' }).expect(201)).body.decision).toBe('reject');
       expect(

@@ -247,7 +247,8 @@ export class RevokeBidDto {
 }
 
 export class RemarksDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) remarks?: string;
+  // Null is no value (IsOmittable: a 400 naming it), as in the bid's own body.
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(2000) remarks?: string;
 }
 
 export class AgreementDto {

@@ -5,7 +5,6 @@ import {
   IsBoolean,
   IsDefined,
   IsIn,
-  IsOptional,
   IsString,
   MaxLength,
   MinLength,
@@ -27,7 +26,7 @@ export class ScreenBidDto {
   @MaxLength(5000)
   remarks?: string;
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(5000)
   notes?: string;
@@ -57,7 +56,7 @@ export class VoteDto {
   @OnlyWhenApproving()
   tier?: Tier;
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
@@ -68,7 +67,8 @@ export class VoteDto {
     description:
       "Approve linkage with the organisation's other bids: unless every approving vote does, a pseudonymised agreement carries a no-linkage condition",
   })
-  @IsOptional()
+  @IsOmittable()
+  @OnlyWhenApproving()
   @IsBoolean()
   approveLinkage?: boolean;
   @ApiProperty({
@@ -78,7 +78,7 @@ export class VoteDto {
   @IsBoolean()
   conflictOfInterest!: boolean;
   @ApiPropertyOptional({ description: 'The interests declared, in words' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(2000)
   interests?: string;
@@ -110,7 +110,7 @@ export class ScreenAmendmentDto {
   @MaxLength(5000)
   remarks?: string;
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(5000)
   notes?: string;

@@ -142,15 +142,38 @@ describe('amendments', () => {
     const none = (await t.http.get(`/api/bids/${bidId}/amendments/99`).set(panel[0].auth).expect(404)).body;
     for (const who of [panel[0], officer]) {
       expect((await t.http.get(`/api/bids/${bidId}/amendments/${draft}`).set(who.auth)).body).toEqual(none);
-      await t.http.get(`/api/bids/${bidId}/amendments/${submitted}`).set(who.auth).expect(200);
+      // Submitted and withdrawn before screening: the officer's; the panel never had it.
+      const panelOnly = who === panel[0];
+      await t.http
+        .get(`/api/bids/${bidId}/amendments/${submitted}`)
+        .set(who.auth)
+        .expect(panelOnly ? 404 : 200);
       const listed = (await t.http.get(`/api/bids/${bidId}/amendments`).set(who.auth).expect(200)).body.map(
         (a: { version: number }) => a.version,
       );
-      expect(listed).toEqual([submitted, 1]);
+      expect(listed).toEqual(panelOnly ? [1] : [submitted, 1]);
     }
     expect((await screen(bidId, draft, 'accept')).status).toBe(404);
     const mine = (await t.http.get(`/api/bids/${bidId}/amendments`).set(researcher.auth).expect(200)).body;
     expect(mine.map((a: { version: number }) => a.version)).toEqual([submitted, draft, 1]);
+  });
+
+  it('the panel reads an amendment once it is screened into review, not while it waits for screening (SPEC §1)', async () => {
+    const bidId = await activeBid();
+    const v = (await amend(bidId, WIDER).expect(201)).body.version as number;
+    await submit(bidId, v);
+    const versions = async (who: As) =>
+      (await t.http.get(`/api/bids/${bidId}/amendments`).set(who.auth).expect(200)).body.map(
+        (a: { version: number }) => a.version,
+      );
+    // Waiting for screening: the officer's, not the panel's.
+    await t.http.get(`/api/bids/${bidId}/amendments/${v}`).set(panel[0].auth).expect(404);
+    expect(await versions(panel[0])).not.toContain(v);
+    await t.http.get(`/api/bids/${bidId}/amendments/${v}`).set(officer.auth).expect(200);
+    expect(await versions(officer)).toContain(v);
+    await screen(bidId, v, 'accept').expect(200);
+    await t.http.get(`/api/bids/${bidId}/amendments/${v}`).set(panel[0].auth).expect(200);
+    expect(await versions(panel[0])).toContain(v);
   });
 
   it('null is no value in an amendment either: a 400 naming the property, at create and edit, nothing stored', async () => {

@@ -1,8 +1,10 @@
-import { ConflictError } from '@custodian/core';
+import type { EntityManager } from 'typeorm';
+import { ConflictError, NotFoundError } from '@custodian/core';
 import { amendmentDiff, type AmendableContent } from './amendment-diff';
 import { AMENDABLE_BID_STATES } from './amendment-state';
 import type { AmendmentDto, UpdateAmendmentDto } from './amendment.dto';
-import type { Agreement, Bid, BidVersion } from './bid.entity';
+import { reviewerScope, reviewersSeeVersion } from './bid-access';
+import { Agreement, Bid, BidVersion } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
 
 /** An amendment's content: merging an edit onto a version, and the answer with its diff (#25). */
@@ -70,4 +72,23 @@ export function assertAmendable(bid: Bid): void {
       `A bid in state ${bid.state} cannot be amended: only approved and active bids are`,
       { state: bid.state },
     );
+}
+
+/**
+ * An amendment of a bid the caller sees, as its DTO: the applicant's organisation (`own`) reads every
+ * version, reviewers those `reviewersSeeVersion` lets them (`scope`: `reviewerScope` of the caller);
+ * anything else is the 404 of no amendment.
+ */
+export async function readAmendment(
+  em: EntityManager,
+  bid: Bid,
+  version: number,
+  own: boolean,
+  scope: ReturnType<typeof reviewerScope> = 'all',
+): Promise<AmendmentDto> {
+  const rows = await em.find(BidVersion, { where: { bidId: bid.id } });
+  const row = rows.find((r) => r.version === version);
+  if (!row || (!own && !reviewersSeeVersion(row, scope)))
+    throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
+  return toAmendmentDto(bid, row, rows, await em.find(Agreement, { where: { bidId: bid.id } }));
 }

@@ -25,10 +25,13 @@ export const reviewersSee = (bid: Pick<Bid, 'submittedAt'>) => bid.submittedAt !
 
 /**
  * Whether reviewers may see a version of a bid they see: version 1 (the request itself), or an
- * amendment that was submitted — a draft amendment, withdrawn or not, is the applicant's alone.
+ * amendment that was submitted — a draft amendment, withdrawn or not, is the applicant's alone; for
+ * the panel (`reviewerScope` 'panel'), one that was screened into review (it has a review round).
  */
-export const reviewersSeeVersion = (v: Pick<BidVersion, 'baseVersion' | 'submittedAt'>) =>
-  v.baseVersion === null || v.submittedAt !== null;
+export const reviewersSeeVersion = (
+  v: Pick<BidVersion, 'baseVersion' | 'submittedAt' | 'reviewRound'>,
+  scope: 'all' | 'panel' | null = 'all',
+) => v.baseVersion === null || (v.submittedAt !== null && (scope !== 'panel' || v.reviewRound !== null));
 
 /**
  * Which submitted bids a reviewer reads: `all` (release officers screen what was submitted; admins

@@ -13,7 +13,7 @@ import {
   type RequestMeta,
 } from '@custodian/core';
 import { amendmentDiff, type AmendableContent } from './amendment-diff';
-import { assertAmendable, contentOf, merged, toAmendmentDto } from './amendment-content';
+import { assertAmendable, contentOf, merged, readAmendment, toAmendmentDto } from './amendment-content';
 import {
   AMENDABLE_BID_STATES,
   AMENDMENT_EDITABLE,
@@ -23,7 +23,7 @@ import {
 } from './amendment-state';
 import type { AmendmentDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
 import { AgreementsService } from './agreements.service';
-import { applicantOrg, reviewersSeeVersion, visibleBidsWhere } from './bid-access';
+import { applicantOrg, reviewerScope, reviewersSeeVersion, visibleBidsWhere } from './bid-access';
 import { validateBidContent } from './bid-content';
 import { amendmentNotices } from './bid-notices';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
@@ -95,7 +95,7 @@ export class BidAmendmentsService {
         },
         tx,
       );
-      return this.read(tx, bid, row.version, true);
+      return readAmendment(tx, bid, row.version, true);
     });
   }
 
@@ -135,7 +135,7 @@ export class BidAmendmentsService {
         },
         tx,
       );
-      return this.read(tx, bid, version, true);
+      return readAmendment(tx, bid, version, true);
     });
   }
 
@@ -145,7 +145,7 @@ export class BidAmendmentsService {
       const bid = await lockBidForApplicant(tx, bidId, org);
       const row = await this.version(tx, bidId, version);
       await this.transition(tx, bid, row, 'submit', user, { meta, set: { submittedAt: new Date() } });
-      return this.read(tx, bid, version, true);
+      return readAmendment(tx, bid, version, true);
     });
   }
 
@@ -169,7 +169,7 @@ export class BidAmendmentsService {
             endReason: 'amendment withdrawn by the applicant',
           },
         );
-      return this.read(tx, bid, version, true);
+      return readAmendment(tx, bid, version, true);
     });
   }
 
@@ -184,13 +184,14 @@ export class BidAmendmentsService {
       .find({ where: { bidId }, order: { version: 'DESC' } });
     const agreements = await this.db.getRepository(Agreement).find({ where: { bidId } });
     return rows
-      .filter((r) => own || reviewersSeeVersion(r))
+      .filter((r) => own || reviewersSeeVersion(r, reviewerScope(user)))
       .map((r) => toAmendmentDto(bid, r, rows, agreements));
   }
 
   async get(user: Principal, bidId: string, version: number): Promise<AmendmentDto> {
     const bid = await this.visibleBid(user, bidId);
-    return this.read(this.db.manager, bid, version, applicantOrg(user) === bid.organisationId);
+    const own = applicantOrg(user) === bid.organisationId;
+    return readAmendment(this.db.manager, bid, version, own, reviewerScope(user));
   }
 
   /** Governance (screening and the panel): locks the bid and reads an amendment reviewers may act on (it was submitted), or 404. */
@@ -387,13 +388,5 @@ export class BidAmendmentsService {
     ]);
     if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
     return this.db.getRepository(Bid).findOneByOrFail({ id: bidId });
-  }
-
-  private async read(em: EntityManager, bid: Bid, version: number, own: boolean): Promise<AmendmentDto> {
-    const rows = await em.find(BidVersion, { where: { bidId: bid.id } });
-    const row = rows.find((r) => r.version === version);
-    if (!row || (!own && !reviewersSeeVersion(row)))
-      throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
-    return toAmendmentDto(bid, row, rows, await em.find(Agreement, { where: { bidId: bid.id } }));
   }
 }

@@ -1,6 +1,6 @@
 import { Role } from '@custodian/core';
-import { SESSION_COOKIE } from '@custodian/portal';
-import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { cookieOf, PortalSession, portalSignIn } from '../support/portal-session';
 import { practiceReady } from '../support/practice';
 
 /**
@@ -10,16 +10,6 @@ import { practiceReady } from '../support/practice';
  * limit, "(Nhs)", Approve offered on one's own request, the audit trail's impossible pages, and a
  * green "Success" for a session ended by a disabled account.
  */
-interface Session {
-  cookie: string;
-  csrf: string;
-}
-const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined =>
-  ([] as string[])
-    .concat((res.headers['set-cookie'] as string[] | string | undefined) ?? [])
-    .find((s) => s.startsWith(`${SESSION_COOKIE}=`))
-    ?.split(';')[0];
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const text = (html: string) =>
   html
     .replace(/<script[\s\S]*?<\/script>/g, ' ')
@@ -44,27 +34,16 @@ describe('portal: an outsider’s probe, findings 3, 9 and 10', () => {
   let t: TestApp;
   let admin: { Authorization: string };
 
-  async function signIn(email: string): Promise<Session> {
-    const page = await t.http.get('/sign-in').expect(200);
-    const res = await t.http
-      .post('/sign-in')
-      .set('cookie', cookieOf(page)!)
-      .type('form')
-      .send({ _csrf: csrfOf(page.text), email, password: TEST_PASSWORD });
-    expect(res.status).toBe(303);
-    const cookie = cookieOf(res)!;
-    const out = await t.http.get('/sign-out').set('cookie', cookie).expect(200);
-    return { cookie, csrf: csrfOf(out.text) };
-  }
+  const signIn = (email: string) => portalSignIn(t, email);
   async function as(roles: Role[], opts: { practiceOds?: string; organisationId?: string } = {}) {
     const user = await t.factory.user({ roles, ...opts });
     return { user, session: await signIn(user.email) };
   }
-  const keep = (s: Session, res: { headers: Record<string, unknown> }) => {
+  const keep = (s: PortalSession, res: { headers: Record<string, unknown> }) => {
     s.cookie = cookieOf(res) ?? s.cookie;
   };
-  const get = (s: Session, path: string) => t.http.get(path).set('cookie', s.cookie);
-  const post = (s: Session, path: string, form: Record<string, unknown>) =>
+  const get = (s: PortalSession, path: string) => t.http.get(path).set('cookie', s.cookie);
+  const post = (s: PortalSession, path: string, form: Record<string, unknown>) =>
     t.http
       .post(path)
       .set('cookie', s.cookie)

@@ -1,5 +1,5 @@
-import { SESSION_COOKIE } from '@custodian/portal';
-import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { PortalSession, portalSignIn } from '../support/portal-session';
 import { addEvent, addPatient, seedPractice } from '../release-helpers';
 import { nhsNumber } from '../support/fhir';
 
@@ -10,15 +10,6 @@ import { nhsNumber } from '../support/fhir';
  * pages in the API's internal words with no way back; a release served under another request's
  * address; raw JSON for a portal address.
  */
-interface Browser {
-  cookie: string;
-  csrf: string;
-}
-const cookieOf = (res: { headers: Record<string, unknown> }): string | undefined => {
-  const set = ([] as string[]).concat((res.headers['set-cookie'] as string[] | string | undefined) ?? []);
-  return set.find((s) => s.startsWith(`${SESSION_COOKIE}=`))?.split(';')[0];
-};
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 const text = (html: string) =>
   html
     .replace(/<[^>]+>/g, ' ')
@@ -33,29 +24,15 @@ const internalWords = (html: string) =>
 describe('portal: an outsider’s probe, findings 1, 2, 6, 7 and 8', () => {
   let t: TestApp;
   let researcher: { user: { id: string; organisationId: string | null }; auth: { Authorization: string } };
-  let me: Browser;
-  let member: Browser;
-  let officer: Browser;
+  let me: PortalSession;
+  let member: PortalSession;
+  let officer: PortalSession;
   let admin: { Authorization: string };
   let centre: string;
 
-  async function signIn(email: string, home: string): Promise<Browser> {
-    const page = await t.http.get('/sign-in').expect(200);
-    const res = await t.http
-      .post('/sign-in')
-      .set('cookie', cookieOf(page)!)
-      .type('form')
-      .send({ _csrf: csrfOf(page.text), email, password: TEST_PASSWORD });
-    expect(res.status).toBe(303);
-    const cookie = cookieOf(res)!;
-    const html = (await t.http.get(home).set('cookie', cookie)).text;
-    return {
-      cookie,
-      csrf: csrfOf(html) || csrfOf((await t.http.get('/sign-out').set('cookie', cookie)).text),
-    };
-  }
-  const get = (b: Browser, path: string) => t.http.get(path).set('cookie', b.cookie);
-  const post = (b: Browser, path: string, form: Record<string, unknown> = {}) =>
+  const signIn = (email: string, home: string) => portalSignIn(t, email, home);
+  const get = (b: PortalSession, path: string) => t.http.get(path).set('cookie', b.cookie);
+  const post = (b: PortalSession, path: string, form: Record<string, unknown> = {}) =>
     t.http
       .post(path)
       .set('cookie', b.cookie)

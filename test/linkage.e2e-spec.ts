@@ -497,6 +497,15 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       .expect(400);
     expect(malformed.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 2 } });
     expect(JSON.stringify(malformed.body)).not.toContain(n);
+    // A valid row with a newline inside a quoted field is one data row: the bad row after it is
+    // data row 2, not 3 (an outsider's probe: the physical line was named).
+    const afterQuoted = await t.http
+      .post('/api/sources/hes')
+      .set(dm)
+      .set('Content-Type', 'text/csv')
+      .send(`${HES_HEADER.join(',')}\nM1,${n},1970-01-01,1,"LS1\n1AA",2013-01-01,I10,,RR8\nM2,${n},oops\n`)
+      .expect(400);
+    expect(afterQuoted.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 2 } });
     // One byte that is not UTF-8 in a data row (Latin-1 é): that row is named, not the header (an
     // outsider's probe reported CSV_HEADER_INVALID for such a file, 2026-12-06; not reproduced here,
     // in small or large files, at the first, a middle or the last row: kept as the guard).

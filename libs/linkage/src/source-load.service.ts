@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
+import { CsvRecords } from './csv-records';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
 import { SOURCE_FORMATS, SourceKind } from './source-formats';
@@ -224,15 +225,18 @@ export class SourceLoadService {
         `COPY source_stage_raw (${RAW_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')`,
       ),
     );
+    const records = new CsvRecords();
     try {
-      await pipeline(body, copy);
+      await pipeline(body, records, copy);
     } catch (e) {
       const err = e as PgError;
-      // The error's context quotes the offending line (patient data): keep only its line number.
+      // The error's context quotes the offending line (patient data): keep only its line number, a
+      // physical line, told as the record it belongs to (a quoted field may hold a newline).
       const line = Number(/line (\d+)/.exec(err.where ?? '')?.[1]);
       if (err.code === '22P04' || err.code === '22021' || err.code === '22P05') {
-        if (line === 1) throw new CsvHeaderInvalidError(columns, 'The header does not match');
-        throw new CsvMalformedError(Number.isFinite(line) ? line - 1 : null);
+        const record = Number.isFinite(line) ? records.recordOf(line) : NaN;
+        if (record === 1) throw new CsvHeaderInvalidError(columns, 'The header does not match');
+        throw new CsvMalformedError(Number.isFinite(record) ? record - 1 : null);
       }
       throw e;
     }

@@ -1,0 +1,54 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { CsvRecords } from './csv-records';
+
+/** Physical line → record, for CSV text of random fields (quotes, doubled quotes, newlines) in random chunks. */
+describe('CsvRecords', () => {
+  it('property: every physical line maps to the record it belongs to, whatever the chunking', async () => {
+    const field = fc.oneof(
+      fc.stringMatching(/^[a-z0-9 ]{0,6}$/),
+      fc.stringMatching(/^[a-z\n",]{0,6}$/).map((v) => `"${v.replace(/"/g, '""')}"`),
+    );
+    const rows = fc.array(fc.array(field, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(
+        rows,
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 30 }),
+        async (rs, cuts) => {
+          const text = rs.map((r) => r.join(',')).join('\n') + '\n';
+          // The expected record of each physical line, counted from the rows as written.
+          const expected: number[] = [];
+          rs.forEach((r, i) => {
+            const lines = r.join(',').split('\n').length;
+            for (let k = 0; k < lines; k++) expected.push(i + 1);
+          });
+          const bytes = Buffer.from(text);
+          const chunks: Buffer[] = [];
+          let at = 0;
+          for (const c of cuts) {
+            if (at >= bytes.length) break;
+            chunks.push(bytes.subarray(at, at + c));
+            at += c;
+          }
+          if (at < bytes.length) chunks.push(bytes.subarray(at));
+          const counter = new CsvRecords();
+          const out: Buffer[] = [];
+          await pipeline(
+            Readable.from(chunks),
+            counter,
+            new Writable({
+              write(c, _e, done) {
+                out.push(c);
+                done();
+              },
+            }),
+          );
+          expect(Buffer.concat(out).equals(bytes)).toBe(true);
+          expected.forEach((record, i) => expect(counter.recordOf(i + 1)).toBe(record));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

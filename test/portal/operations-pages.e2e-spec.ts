@@ -406,6 +406,46 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     );
   });
 
+  it('admin: the agreements in force, and a revocation that asks first and needs a reason (an outsider found it only in the API)', async () => {
+    const { session } = await as(['admin']);
+    const bid = await t.factory.bid('active');
+    const list = await t.http.get('/admin/agreements').set('cookie', session.cookie).expect(200);
+    expect(list.text).toContain(`href="/admin/agreements/${bid.id}/revoke"`);
+    const confirm = await t.http
+      .get(`/admin/agreements/${bid.id}/revoke`)
+      .set('cookie', session.cookie)
+      .expect(200);
+    expect(/<title>([^<]*)</.exec(confirm.text)?.[1]).toMatch(/^Revoke the agreement for “/);
+    // No reason: the error by the field, nothing revoked.
+    const noReason = await t.http
+      .post(`/admin/agreements/${bid.id}/revoke`)
+      .set('cookie', session.cookie)
+      .type('form')
+      .send({ _csrf: session.csrf, reason: '' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.text).toMatch(/id="reason-error"[\s\S]*Enter the reason for revoking/);
+    expect((await t.sql.query(`SELECT state FROM bids WHERE id = $1`, [bid.id])).rows[0].state).toBe(
+      'active',
+    );
+    const done = await t.http
+      .post(`/admin/agreements/${bid.id}/revoke`)
+      .set('cookie', session.cookie)
+      .type('form')
+      .send({ _csrf: session.csrf, reason: 'The applicant breached the agreement' });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/admin/agreements');
+    expect((await t.sql.query(`SELECT state FROM bids WHERE id = $1`, [bid.id])).rows[0].state).toBe(
+      'revoked',
+    );
+    keep(session, done);
+    const after = await t.http.get('/admin/agreements').set('cookie', session.cookie).expect(200);
+    expect(after.text).toMatch(/Agreement for “[^”]*” revoked/);
+    expect(after.text).not.toContain(`/admin/agreements/${bid.id}/revoke`);
+    // Not an administrator's: the portal's refusal.
+    const other = await as(['researcher']);
+    await t.http.get('/admin/agreements').set('cookie', other.session.cookie).expect(403);
+  });
+
   it('auditor: filters (a reversed date range is an error), paging, the CSV export of the filtered entries, and the chain verified', async () => {
     const { session } = await as(['auditor']);
     const page = await t.http.get('/audit-trail').set('cookie', session.cookie).expect(200);

@@ -29,6 +29,7 @@ export function navigationFor(roles: readonly string[], path: string): NavItem[]
       { text: 'Users', href: '/admin/users' },
       { text: 'Organisations', href: '/admin/organisations' },
       { text: 'Practices', href: '/admin/practices' },
+      { text: 'Agreements', href: '/admin/agreements' },
       { text: 'Email', href: '/admin/notifications' },
     );
   if (roles.includes('auditor')) items.push({ text: 'Audit trail', href: '/audit-trail' });
@@ -122,6 +123,11 @@ export function capabilitiesFor(roles: readonly string[]): Capability[] {
           text: 'Practices',
           href: '/admin/practices',
           description: 'Add GP practices and move them through the rollout.',
+        },
+        {
+          text: 'Agreements',
+          href: '/admin/agreements',
+          description: 'See the agreements in force, and revoke one.',
         },
       ],
     },

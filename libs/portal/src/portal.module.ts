@@ -19,6 +19,7 @@ import { TransparencyPortalController } from './transparency-portal';
 import { PracticeController } from './practice.controller';
 import { DataManagerController } from './data-manager.controller';
 import { AdminController } from './admin.controller';
+import { AdminAgreementsController } from './admin-agreements.controller';
 import { AdminPracticesController } from './admin-practices.controller';
 import { AuditorController } from './auditor.controller';
 
@@ -36,6 +37,7 @@ export const PORTAL_CONTROLLERS = [
   DataManagerController,
   AdminController,
   AdminPracticesController,
+  AdminAgreementsController,
   AuditorController,
   NotificationsPortalController,
 ] as const;

@@ -1,0 +1,98 @@
+import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PageAccess, PortalController } from './portal.decorators';
+import { PortalApi, PortalRequest } from './portal-api';
+import { PortalAuthGuard } from './portal-auth.guard';
+import { ApiCallError, PortalRedirect } from './portal-errors';
+import { PortalViews } from './portal-views';
+import { FormBody, formErrors, str } from './form';
+import { type ApiError, type Errors, flash } from './admin-pages';
+import type { Bid } from './bids-api';
+
+/** The API's limits on a revocation's reason (RevokeBidDto). */
+const REASON = { min: 3, max: 2000 };
+
+/**
+ * The administrator's agreements in force, and their revocation (SPEC §1: the admin may revoke
+ * agreements; §4: revocation destroys the bid's released files). An outsider's probe (2026-12-07)
+ * found the journey only in the API. Every change is the API's own (its rules, its audit); a
+ * revocation asks first, with the reason the applicant will read.
+ */
+@PortalController('admin')
+@UseGuards(PortalAuthGuard)
+@PageAccess(['admin'])
+export class AdminAgreementsController {
+  constructor(
+    private readonly api: PortalApi,
+    private readonly views: PortalViews,
+  ) {}
+
+  @Get('agreements')
+  async agreements(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const page = await this.api.expect<{ items: Bid[] }>(req, 'GET', '/api/bids?state=active&limit=200');
+    this.views.page(req, reply, 'operations/admin-agreements.njk', { bids: page.items });
+  }
+
+  @Get('agreements/:id/revoke')
+  async confirm(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+  ) {
+    await this.render(req, reply, await this.activeBid(req, id), {}, formErrors());
+  }
+
+  @Post('agreements/:id/revoke')
+  async revoke(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: FormBody,
+  ) {
+    const bid = await this.activeBid(req, id);
+    const values = { reason: str(body.reason) };
+    const errors = formErrors();
+    if (values.reason.length < REASON.min)
+      errors.add('reason', 'Enter the reason for revoking the agreement: the applicant reads it');
+    else if (values.reason.length > REASON.max)
+      errors.add('reason', `Enter a reason of at most ${REASON.max.toLocaleString('en-GB')} characters`);
+    if (!errors.any()) {
+      const res = await this.api.call<ApiError>(req, 'POST', `/api/bids/${id}/revoke`, values);
+      if (res.status === 200) {
+        flash(
+          req,
+          `Agreement for “${bid.title}” revoked`,
+          'Its released files are being deleted, and the applicant has been told why.',
+        );
+        throw new PortalRedirect('/admin/agreements');
+      }
+      if (res.status !== 400 && res.status !== 409) throw new ApiCallError(res.status, res.body);
+      errors.add('reason', res.body?.message ?? 'The agreement could not be revoked');
+    }
+    return this.render(req, reply, bid, values, errors, 400);
+  }
+
+  /** The bid of an agreement in force, or the refusal the API gives (the same 404 as no bid). */
+  private async activeBid(req: PortalRequest, id: string): Promise<Bid> {
+    const bid = await this.api.expect<Bid>(req, 'GET', `/api/bids/${id}`);
+    if (bid.state !== 'active') throw new PortalRedirect('/admin/agreements');
+    return bid;
+  }
+
+  private render(
+    req: PortalRequest,
+    reply: FastifyReply,
+    bid: Bid,
+    values: Record<string, string>,
+    errors: Errors,
+    status = 200,
+  ) {
+    this.views.page(
+      req,
+      reply,
+      'operations/admin-revoke.njk',
+      { bid, values, errors: errors.list, fieldErrors: errors.byField, maxLength: REASON.max },
+      status,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import { verifyRegister } from '@custodian/register';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { addEvent, addPatient, download, parseCsvGz, seedPractice } from './release-helpers';
+import { COHORT_KEYS, expectRefusedNaming } from './support/validation';
 
 type As = Awaited<ReturnType<TestApp['as']>>;
 
@@ -185,27 +186,7 @@ describe('amendments', () => {
           [bidId],
         )
       ).rows;
-    const refused = (res: { status: number; body: { code?: string; message?: string } }, field: string) =>
-      expect({
-        field,
-        status: res.status,
-        code: res.body.code,
-        names: String(res.body.message).includes(field),
-      }).toEqual({
-        field,
-        status: 400,
-        code: 'VALIDATION_FAILED',
-        names: true,
-      });
-    const COHORT_KEYS = [
-      'ageMin',
-      'ageMax',
-      'practices',
-      'postcodeAreas',
-      'conditionCodes',
-      'eventsFrom',
-      'eventsTo',
-    ];
+    const refused = expectRefusedNaming;
     const before = await versions();
     for (const k of COHORT_KEYS)
       refused(await amend(bidId, { ...WIDER, cohort: { [k]: null } }), `cohort.${k}`);

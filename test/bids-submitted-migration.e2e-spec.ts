@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'pg';
-import type { QueryRunner } from 'typeorm';
-import { createTestDatabase, TestDatabase } from '@custodian/testing';
 import { BidsSubmitted1764000051000 } from '../migrations/1764000051000-bids-submitted';
+import { migrationDatabase } from './support/migration-database';
 
 /**
  * Migration 1764000051000 on bids and amendments written without `submitted_at` (by SQL, by an
@@ -11,17 +9,12 @@ import { BidsSubmitted1764000051000 } from '../migrations/1764000051000-bids-sub
  * CHECK constraints refuse a row in a reviewer's state without it from then on.
  */
 describe('migration: bids submitted', () => {
-  let db: TestDatabase;
-  let sql: Client;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sql = await db.superuser();
-  });
-  afterAll(() => db?.drop());
+  const database = migrationDatabase();
 
   it('sets submitted_at from the history where a submission happened, never where none did, and keeps it set', async () => {
     const m = new BidsSubmitted1764000051000();
-    const q = { query: (s: string) => sql.query(s).then((r) => r.rows) } as unknown as QueryRunner;
+    const sql = database.sql();
+    const q = database.runner();
     await m.down(q);
     const org = randomUUID();
     const user = randomUUID();

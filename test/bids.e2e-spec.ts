@@ -5,6 +5,7 @@ import { PanelController } from '@custodian/governance';
 import { IS_PUBLIC, PERMISSION, type Role } from '@custodian/core';
 import { AGGREGATE_DIMENSIONS, CATALOGUE_FIELDS, CatalogController } from '@custodian/catalog';
 import { RegisterController } from '@custodian/register';
+import { COHORT_KEYS, expectRefusedNaming } from './support/validation';
 
 type Session = Awaited<ReturnType<TestApp['as']>>;
 
@@ -335,30 +336,10 @@ describe('bids and governance', () => {
     it('null is no value: a null in any optional property is a 400 naming it, at create and edit, nothing stored', async () => {
       // An outsider's probe: a cohort of nulls was stored (201), every later BidDto broke its schema
       // and the active bid's release was refused as RELEASE_COHORT_INVALID. Absent = no restriction.
-      const COHORT_KEYS = [
-        'ageMin',
-        'ageMax',
-        'practices',
-        'postcodeAreas',
-        'conditionCodes',
-        'eventsFrom',
-        'eventsTo',
-      ];
       const count = async () =>
         (await t.sql.query('SELECT count(*)::int AS n FROM bids')).rows[0].n as number;
       const before = await count();
-      const refused = (res: { status: number; body: { code?: string; message?: string } }, field: string) =>
-        expect({
-          field,
-          status: res.status,
-          code: res.body.code,
-          names: String(res.body.message).includes(field),
-        }).toEqual({
-          field,
-          status: 400,
-          code: 'VALIDATION_FAILED',
-          names: true,
-        });
+      const refused = expectRefusedNaming;
       const allNull = await t.http
         .post('/api/bids')
         .set(researcherA.auth)
@@ -767,18 +748,12 @@ describe('bids and governance', () => {
       expect((await vote(id, panel[0], { decision: 'approve', tier: null })).body.message).toContain('tier');
       // The linkage approval goes with an approval too (conditions also carry what returning members
       // ask for); null is no value in any of the vote's optional properties.
-      for (const [field, value] of [['approveLinkage', true]] as const) {
-        const res = await vote(id, panel[0], { decision: 'reject', [field]: value });
-        expect({ field, status: res.status, named: String(res.body.message).includes(field) }).toEqual({
-          field,
-          status: 400,
-          named: true,
-        });
-      }
-      for (const field of ['conditions', 'approveLinkage', 'interests']) {
-        const res = await vote(id, panel[0], { decision: 'approve', [field]: null });
-        expect({ field, status: res.status }).toEqual({ field, status: 400 });
-      }
+      expectRefusedNaming(
+        await vote(id, panel[0], { decision: 'reject', approveLinkage: true }),
+        'approveLinkage',
+      );
+      for (const field of ['conditions', 'approveLinkage', 'interests'])
+        expectRefusedNaming(await vote(id, panel[0], { decision: 'approve', [field]: null }), field);
       expect(await votes()).toBe(0);
       expect((await vote(id, panel[0], { decision: 'reject' }).expect(201)).body.decision).toBe('reject');
       expect(

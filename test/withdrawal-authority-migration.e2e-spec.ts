@@ -1,8 +1,6 @@
-import type { Client } from 'pg';
-import type { QueryRunner } from 'typeorm';
-import { createTestDatabase, TestDatabase } from '@custodian/testing';
 import { WithdrawalAuthority1764000052000 } from '../migrations/1764000052000-withdrawal-authority';
 import { nhsNumber } from './support/fhir';
+import { migrationDatabase } from './support/migration-database';
 
 /**
  * Migration 1764000052000 on history written before it: a withdrawal is judged as things stand now
@@ -12,17 +10,12 @@ import { nhsNumber } from './support/fhir';
  * the register and in what a release reads. A practice's withdrawal of its own objection stands.
  */
 describe('migration: withdrawal authority on the history before it', () => {
-  let db: TestDatabase;
-  let sql: Client;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sql = await db.superuser();
-  });
-  afterAll(() => db?.drop());
+  const database = migrationDatabase();
 
   it('keeps own withdrawals and the current practice’s, brings back objections lifted by another practice', async () => {
     const m = new WithdrawalAuthority1764000052000();
-    const q = { query: (s: string) => sql.query(s).then((r) => r.rows) } as unknown as QueryRunner;
+    const sql = database.sql();
+    const q = database.runner();
     await m.down(q);
     for (const ods of ['A81001', 'B82002'])
       await sql.query(

@@ -427,6 +427,16 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     expect((await t.sql.query(`SELECT state FROM bids WHERE id = $1`, [bid.id])).rows[0].state).toBe(
       'active',
     );
+    // Without the form's token (a forged form on another site): refused, nothing revoked.
+    const forged = await t.http
+      .post(`/admin/agreements/${bid.id}/revoke`)
+      .set('cookie', session.cookie)
+      .type('form')
+      .send({ reason: 'Forged from elsewhere' });
+    expect(forged.status).toBe(403);
+    expect((await t.sql.query(`SELECT state FROM bids WHERE id = $1`, [bid.id])).rows[0].state).toBe(
+      'active',
+    );
     const done = await t.http
       .post(`/admin/agreements/${bid.id}/revoke`)
       .set('cookie', session.cookie)

@@ -164,13 +164,28 @@ describe('verifier kᵐ check (bounded memory)', () => {
       const after = process.memoryUsage();
       return (after.arrayBuffers + after.heapUsed - before.arrayBuffers - before.heapUsed) / 1e6;
     };
-    const two = await held(2);
-    const ten = await held(10);
-    for (const km of sets) expect(km.smallSets(10, 2)).toBe(0);
     // 1.6M more (person, item) entries: in the first version's arrays 8 bytes each (13 MB) and more
-    // with their growth; here on disk.
-    expect(Math.abs(ten - two)).toBeLessThan(3);
-  }, 60_000);
+    // with their growth; here on disk. The worker process runs other test files before this one
+    // (`isolate: false`): what one of them still does in the background (a pool closing, a timer)
+    // can allocate or free during one measurement, and did once in CI (10 MB). That noise comes and
+    // goes; held items do not: the pair is measured up to three times and one close pair suffices,
+    // while an implementation that holds the items differs by 13 MB or more in every attempt.
+    const differences: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const two = await held(2);
+      const ten = await held(10);
+      for (const km of sets.splice(0)) {
+        expect(km.smallSets(10, 2)).toBe(0);
+        km.dispose();
+      }
+      differences.push(Math.abs(ten - two));
+      if (differences.at(-1)! < 3) break;
+    }
+    expect(
+      Math.min(...differences),
+      `MB held, two vs ten rows a person: ${differences.join(', ')}`,
+    ).toBeLessThan(3);
+  }, 120_000);
 
   it("credits a person's later rows to the person of the same file, whatever another file added between", () => {
     // The files of a release are read at once: a HES row may be added between a GP person's rows.

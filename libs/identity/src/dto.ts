@@ -31,13 +31,21 @@ import { passwordProblem } from './password-policy';
 const IsAcceptablePassword = () =>
   ValidateBy({
     name: 'isAcceptablePassword',
+    async: true,
     validator: {
-      validate: (value: unknown, args?: ValidationArguments) =>
-        typeof value !== 'string' || !passwordProblem(value, emailOf(args?.object)),
+      // The check is asynchronous (its estimate runs in a thread); the message is asked for after
+      // it answers, so the reason is kept with the body it was found in.
+      validate: async (value: unknown, args?: ValidationArguments) => {
+        if (typeof value !== 'string') return true;
+        const problem = await passwordProblem(value, emailOf(args?.object));
+        if (problem && args?.object) passwordProblems.set(args.object, problem);
+        return !problem;
+      },
       defaultMessage: (args?: ValidationArguments) =>
-        passwordProblem(String(args?.value), emailOf(args?.object)) ?? 'password is not acceptable',
+        (args?.object && passwordProblems.get(args.object)) ?? 'password is not acceptable',
     },
   });
+const passwordProblems = new WeakMap<object, string>();
 const emailOf = (o: unknown) => {
   const email = (o as { email?: unknown } | undefined)?.email;
   return typeof email === 'string' ? email : undefined;

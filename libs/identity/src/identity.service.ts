@@ -97,7 +97,7 @@ export class IdentityService {
     meta?: RequestMeta,
     opts: { passwordRules?: boolean } = {},
   ): Promise<User> {
-    if (opts.passwordRules) assertPasswordAcceptable(dto.password, dto.email);
+    if (opts.passwordRules) await assertPasswordAcceptable(dto.password, dto.email);
     return (await this.insertUser(actor, dto, meta)).user;
   }
 
@@ -285,7 +285,7 @@ export class IdentityService {
       .getRepository(User)
       .findOne({ where: { id }, select: { id: true, email: true } });
     if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
-    assertPasswordAcceptable(password, user.email);
+    await assertPasswordAcceptable(password, user.email);
   }
 
   /** Grants waiting for a decision, oldest first. */

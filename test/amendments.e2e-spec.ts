@@ -172,6 +172,14 @@ describe('amendments', () => {
     expect(await versions(panel[0])).not.toContain(v);
     await t.http.get(`/api/bids/${bidId}/amendments/${v}`).set(officer.auth).expect(200);
     expect(await versions(officer)).toContain(v);
+    // Voting on it is the unknown version's 404 too: it answered 409 naming its state (a review).
+    const voteOn = (version: number) =>
+      t.http
+        .post(`/api/bids/${bidId}/amendments/${version}/votes`)
+        .set(panel[0].auth)
+        .send({ decision: 'approve', conflictOfInterest: false });
+    const unknown = (await voteOn(99).expect(404)).body;
+    expect((await voteOn(v).expect(404)).body).toEqual(unknown);
     await screen(bidId, v, 'accept').expect(200);
     await t.http.get(`/api/bids/${bidId}/amendments/${v}`).set(panel[0].auth).expect(200);
     expect(await versions(panel[0])).toContain(v);

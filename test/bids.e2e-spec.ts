@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { defineAbilityFor } from '@custodian/authz';
 import { AgreementsService, BidsController, NO_LINKAGE_CONDITION } from '@custodian/bids';
@@ -658,11 +659,45 @@ describe('bids and governance', () => {
   });
 
   describe('panel', () => {
-    it('refuses a vote before screening with 409', async () => {
+    it('refuses a vote before screening: 404 to a panel member (not theirs to read), 409 to a release officer on the panel', async () => {
       const id = await create();
       await submit(id).expect(200);
-      const res = await vote(id, panel[0]).expect(409);
-      expect(res.body.code).toBe('ILLEGAL_TRANSITION');
+      // The same answer as an unknown id: the vote told the panel member the bid's state (a review).
+      const unknown = (await vote(randomUUID(), panel[0]).expect(404)).body;
+      expect((await vote(id, panel[0]).expect(404)).body).toEqual(unknown);
+      const dual = await t.as(['release_officer', 'panel_member'], { organisationId: centre });
+      expect((await vote(id, dual).expect(409)).body.code).toBe('ILLEGAL_TRANSITION');
+    });
+
+    it("a panel member's vote on a bid the panel may not read is the unknown id's 404: waiting for screening, returned at it, withdrawn before it, resubmitted after the panel's return (a review)", async () => {
+      const unknown = (await vote(randomUUID(), panel[0]).expect(404)).body;
+      const waiting = await create();
+      await submit(waiting).expect(200);
+      const returnedAtScreening = await create();
+      await submit(returnedAtScreening).expect(200);
+      await screen(returnedAtScreening, { outcome: 'return', remarks: 'Say more' }).expect(200);
+      const withdrawnBefore = await create();
+      await submit(withdrawnBefore).expect(200);
+      await t.http.post(`/api/bids/${withdrawnBefore}/withdraw`).set(researcherA.auth).send({}).expect(200);
+      // Returned by the panel, edited and resubmitted: the release officer screens it first.
+      const resubmitted = await inReview();
+      for (const p of panel.slice(0, 3))
+        await vote(resubmitted, p, { decision: 'return', conditions: ['Narrow the cohort'] }).expect(201);
+      expect(await state(resubmitted)).toBe('returned');
+      await t.http.get(`/api/bids/${resubmitted}`).set(panel[3].auth).expect(200);
+      await submit(resubmitted).expect(200);
+      for (const id of [waiting, returnedAtScreening, withdrawnBefore, resubmitted]) {
+        expect((await vote(id, panel[3]).expect(404)).body, id).toEqual(unknown);
+        await t.http.get(`/api/bids/${id}`).set(panel[3].auth).expect(404);
+        await t.http.get(`/api/bids/${id}`).set(officer.auth).expect(200);
+      }
+      const listed = (await t.http.get('/api/bids?limit=200').set(panel[3].auth).expect(200)).body.items.map(
+        (x: { id: string }) => x.id,
+      );
+      expect(listed).not.toContain(resubmitted);
+      // Screened into review again: the panel's once more.
+      await screen(resubmitted).expect(200);
+      await t.http.get(`/api/bids/${resubmitted}`).set(panel[3].auth).expect(200);
     });
 
     it('refuses a release officer (403) and an admin holding panel_member (403)', async () => {

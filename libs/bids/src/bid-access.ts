@@ -46,9 +46,18 @@ export const reviewerScope = (u: Pick<Principal, 'roles'>): 'all' | 'panel' | nu
       ? 'panel'
       : null;
 
-/** A bid (alias `b`) that is or was in review: a state only a review reaches, or its history says so. */
-const REVIEWED_BID_SQL = `(b.state IN ('in_review', 'approved', 'rejected', 'active', 'expired', 'revoked', 'closed')
-  OR EXISTS (SELECT 1 FROM bid_events e WHERE e.bid_id = b.id AND e.to_state = 'in_review'))`;
+/**
+ * A bid (alias `b`) before the panel: in review or a state only a review reaches; returned or
+ * withdrawn only when it came to that state from review (the panel returned it, or it was withdrawn
+ * while in review). Not a bid waiting for screening, even one the panel returned before and the
+ * applicant resubmitted (its edits are the release officer's to screen first), nor one returned
+ * at screening (a review, 2026-12-07: the API let the panel read those, the portal did not).
+ */
+export const REVIEWED_BID_SQL = `(b.state IN ('in_review', 'approved', 'rejected', 'active', 'expired', 'revoked', 'closed')
+  OR (b.state IN ('returned', 'withdrawn') AND (
+       SELECT e.from_state FROM bid_events e
+        WHERE e.bid_id = b.id AND e.to_state = b.state
+        ORDER BY e.at DESC, e.id DESC LIMIT 1) = 'in_review'))`;
 
 /**
  * The visibility rule as SQL (alias `b`), so lists are scoped in the query: researchers see their

@@ -195,10 +195,10 @@ export class BidAmendmentsService {
   }
 
   /** Governance (screening and the panel): locks the bid and reads an amendment reviewers may act on (it was submitted), or 404. */
-  async lockForReview(tx: EntityManager, bidId: string, version: number) {
-    const bid = await lockBidForReviewer(tx, bidId);
+  async lockForReview(tx: EntityManager, bidId: string, version: number, user: Principal) {
+    const bid = await lockBidForReviewer(tx, bidId, user);
     const amendment = await tx.findOne(BidVersion, { where: { bidId, version } });
-    if (!amendment || !reviewersSeeVersion(amendment))
+    if (!amendment || !reviewersSeeVersion(amendment, reviewerScope(user)))
       throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Amendment');
     // Version 1 is the request as first approved, which the reader can see: screening or voting on it
     // is a transition it does not have (409, SPEC §4), not something that does not exist (an

@@ -318,7 +318,7 @@ export class BidsService {
     if (!user.roles.includes('admin'))
       throw new ForbiddenError(BIDS_ERRORS.FORBIDDEN, 'Only an administrator revokes agreements');
     const result = await this.db.transaction(async (tx) => {
-      const bid = await this.lockForReviewer(tx, id);
+      const bid = await this.lockForReviewer(tx, id, user);
       await this.workflow.transition(tx, bid, 'revoke', user, { meta, remarks: reason });
       await this.agreements.end(tx, bid.id, 'revoked', user.id, reason);
       await this.agreements.announceDestruction(bid.id, 'revoked', tx);
@@ -352,9 +352,9 @@ export class BidsService {
     return lockBidForApplicant(tx, id, organisationId);
   }
 
-  /** Locks a bid that was submitted (what reviewers may see and act on), or 404. */
-  lockForReviewer(tx: EntityManager, id: string): Promise<Bid> {
-    return lockBidForReviewer(tx, id);
+  /** Locks a bid the reviewer may read and act on (`lockBidForReviewer`), or 404. */
+  lockForReviewer(tx: EntityManager, id: string, user: Principal): Promise<Bid> {
+    return lockBidForReviewer(tx, id, user);
   }
 
   /** The bid with its agreement in force, read in `em` (what every bid answer returns; 404 outside `scope`). */

@@ -51,7 +51,7 @@ export class AmendmentReviewService {
   ): Promise<AmendmentDto> {
     try {
       await this.db.transaction(async (tx) => {
-        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version);
+        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version, user);
         assertNotApplicant(user, bid, 'screen');
         const opts = { meta, remarks: dto.remarks ?? null, internalNotes: dto.notes ?? null };
         if (dto.outcome === 'approve') {
@@ -104,7 +104,7 @@ export class AmendmentReviewService {
         alreadyVoted: 'You have already voted on this amendment',
       },
       async (tx) => {
-        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version);
+        const { bid, amendment } = await this.amendments.lockForReview(tx, bidId, version, user);
         const round = amendment.reviewRound ?? -1;
         const refusal = amendmentVoteRefusal(user, dto, {
           amendment,

@@ -34,7 +34,7 @@ export class PanelService {
       this.audit,
       { user, bidId, action: 'bid.vote', meta, alreadyVoted: 'You have already voted on this bid' },
       async (tx) => {
-        const bid = await this.bids.lockForReviewer(tx, bidId);
+        const bid = await this.bids.lockForReviewer(tx, bidId, user);
         const refusal = voteRefusal(user, dto, {
           bid,
           screenedIt: await this.workflow.screenedIntoReview(tx, bid.id, user.id),

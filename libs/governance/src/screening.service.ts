@@ -25,7 +25,7 @@ export class ScreeningService {
   ): Promise<BidWithAgreement> {
     return this.db
       .transaction(async (tx) => {
-        const bid = await this.bids.lockForReviewer(tx, id);
+        const bid = await this.bids.lockForReviewer(tx, id, user);
         assertNotApplicant(user, bid, 'screen');
         const accept = dto.outcome === 'accept';
         await this.workflow.transition(tx, bid, accept ? 'screen_accept' : 'screen_return', user, {

@@ -21,9 +21,9 @@ export function applicantFacts<B extends Bid>(bid: B) {
 }
 
 /**
- * The states of a request the panel has had before it (SPEC §1: panel members read bids under
+ * The states of a request the panel may have before it (SPEC §1: panel members read bids under
  * review): in review, and the states after the panel's decision. A request returned or withdrawn
- * may or may not have been in review: its history says (`wasInReview`).
+ * may or may not have come from review: its history says (`wasInReview`).
  */
 export const PANEL_STATES: readonly string[] = [
   'in_review',
@@ -39,10 +39,20 @@ export const PANEL_STATES: readonly string[] = [
 /** States that only a request the panel reviewed can be in. */
 const AFTER_REVIEW = new Set(['in_review', 'approved', 'rejected', 'active', 'expired', 'revoked', 'closed']);
 
-/** Whether a request is or was in the panel's review: its state, or its history when that is not enough. */
+/**
+ * Whether a request is before the panel, as the API's `REVIEWED_BID_SQL` decides: in review or a
+ * state only a review reaches; returned or withdrawn when it came to that state from review (its
+ * history says). Never one waiting for screening, even after an earlier review.
+ */
 export function wasInReview(bid: { state: string }, events?: BidEvent[]): boolean {
   if (AFTER_REVIEW.has(bid.state)) return true;
-  return (events ?? []).some((e) => e.toState === 'in_review');
+  if (bid.state !== 'returned' && bid.state !== 'withdrawn') return false;
+  const into = (events ?? []).filter((e) => e.toState === bid.state);
+  const latest = into.reduce<BidEvent | undefined>(
+    (a, e) => (!a || e.at > a.at || (e.at === a.at && Number(e.id) > Number(a.id)) ? e : a),
+    undefined,
+  );
+  return latest?.fromState === 'in_review';
 }
 
 /** The list filter by state (decided requests stay findable); `all` is every state the caller may see. */

@@ -151,5 +151,22 @@ describe('downloads stop the moment the agreement is no longer in force (issue 2
     expect(end.bytes - atEnd).toBeLessThan(FILE_BYTES / 3);
     expect(end.bytes).toBeLessThan(FILE_BYTES);
     expect(Date.now() - expiredAt).toBeLessThan(15_000);
+    // The release's view agrees with the download before any sweep: not downloadable, files not yet
+    // deleted (a review: it said `downloadable: true` until the destruction job ran).
+    const view = (await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200)).body;
+    expect(view).toMatchObject({ state: 'completed', downloadable: false, destroyedAt: null });
+    await t.http.get(`/api/releases/${rel.id}/files/manifest.json`).set(researcher.auth).expect(409);
+  });
+
+  it('a release not completed is not downloadable, whatever its agreement', async () => {
+    const officer = await t.as('release_officer');
+    const researcher = await t.as('researcher');
+    const s = spec({ recipients: [researcher.user.id], requestedBy: officer.user.id });
+    const rel = await runRelease(t, s, { id: officer.user.id, roles: officer.user.roles });
+    for (const state of ['queued', 'running', 'failed']) {
+      await t.sql.query('UPDATE releases SET state = $2 WHERE id = $1', [rel.id, state]);
+      const view = (await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200)).body;
+      expect(view, state).toMatchObject({ state, downloadable: false, files: [] });
+    }
   });
 });

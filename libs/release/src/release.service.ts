@@ -176,7 +176,11 @@ export class ReleaseService {
       completedAt: row.completed_at,
       tier: row.tier,
       files,
-      downloadable: row.downloadable && !row.destroyed_at,
+      // What a download would find (download-guard.ts): completed, not stopped, files not deleted,
+      // and its agreement in force today — not only the flag the destruction job clears (a review:
+      // after a revocation or on the end date the view said true until the job had run).
+      downloadable:
+        row.state === 'completed' && (await this.db.query(DOWNLOADABLE_RELEASES_SQL, [[id]])).length > 0,
       destroyedAt: row.destroyed_at,
     };
     // Recipients read counts of persons by the aggregate rule (the stored reason); staff read exact

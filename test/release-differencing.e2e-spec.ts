@@ -174,4 +174,90 @@ describe('releases of one bid compared with each other (differencing)', () => {
     );
     expect(third.manifest.differencing).toMatchObject({ personsJoined: 10, newPersonsHeldBack: false });
   });
+  it.each(['pseudonymised', 'identifiable'] as const)(
+    '%s: the rule holds for the persons the files show, not every eligible patient: an event range that leaves most of the cohort without rows (an outsider found one person between two releases)',
+    async (tier) => {
+      // 30 persons with events in 1990; the 120 (and more) others of the practice have none then:
+      // eligible, in no file. The guard compared eligible patients, and covered an objector with
+      // persons who had no rows: the files differed by the objector alone.
+      const from = tier === 'pseudonymised' ? 501 : 601;
+      await t.sql.query(
+        `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+         SELECT (9400000000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A', 'A81001', g::text
+           FROM generate_series($1::int, $2::int) g`,
+        [from, from + 29],
+      );
+      await t.sql.query(
+        `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+         SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id || '_1', 'snomed', 'c' || p.source_id || '_1', DATE '1990-06-01'
+           FROM patients p WHERE p.source_id ~ '^[0-9]+$' AND p.source_id::int BETWEEN $1 AND $2`,
+        [from, from + 29],
+      );
+      const s = spec({
+        bidId: randomUUID(),
+        tier,
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+        cohort: { eventsFrom: '1990-01-01', eventsTo: '1990-12-31' },
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      });
+      const objector = String(9400000000 + from + 3);
+      try {
+        const first = await release(s);
+        expect(first.persons.size).toBe(30);
+        if (tier === 'pseudonymised') await ledgerHeldToFiles(first.id);
+        await addObjection(t.sql, objector, 'type2');
+        const second = await release(s);
+        const gone = minus(first.persons, second.persons);
+        expect(gone).toContain(from + 3);
+        expect(gone.length).toBeGreaterThanOrEqual(K);
+        expect(minus(second.persons, first.persons)).toEqual([]);
+        expect(second.manifest.differencing).toMatchObject({ comparedWith: first.id, personsLeft: 10 });
+      } finally {
+        await cleanUp(objector, from);
+      }
+    },
+  );
+
+  /** The verifier refuses a ledger that records a person the files do not show (one with no rows in range). */
+  async function ledgerHeldToFiles(releaseId: string) {
+    const db = t.app.get<DataSource>(getDataSourceToken());
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const deps = {
+      keys: t.app.get(ReleaseKeys),
+      anonK: config.anonK,
+      anonMaxSuppression: config.anonMaxSuppression,
+    };
+    const dir = t.app.get(ReleaseEngine).dirOf(releaseId);
+    const ok = await verifyRelease(dir, { id: releaseId }, db, deps);
+    expect(ok.checks).toContain("the differencing ledger's persons are those the files show");
+    // Person 1: eligible, events only in 2012, so in no file of this release.
+    const invisible = 9400000001;
+    await t.sql.query(
+      `INSERT INTO release_ledger_members (release_id, state, part, nhs) VALUES ($1, 'released', $2, $3)
+       ON CONFLICT (release_id, state, part) DO UPDATE SET nhs = release_ledger_members.nhs || EXCLUDED.nhs`,
+      [releaseId, invisible % 64, [invisible]],
+    );
+    const err = await verifyRelease(dir, { id: releaseId }, db, deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationFailure);
+    expect((err as Error).message).toBe(
+      'differencing: the differencing ledger records 31 persons released; the files show between 30 and 30',
+    );
+    await t.sql.query(
+      `UPDATE release_ledger_members SET nhs = array_remove(nhs, $2::bigint) WHERE release_id = $1 AND state = 'released'`,
+      [releaseId, invisible],
+    );
+  }
+
+  async function cleanUp(objector: string, from: number) {
+    await t.sql.query(`DELETE FROM objection_events WHERE nhs_number = $1`, [objector]);
+    await t.sql.query(
+      `DELETE FROM gp_events WHERE patient_id IN (SELECT id FROM patients WHERE source_id ~ '^[0-9]+$' AND source_id::int BETWEEN $1 AND $2)`,
+      [from, from + 29],
+    );
+    await t.sql.query(
+      `DELETE FROM patients WHERE source_id ~ '^[0-9]+$' AND source_id::int BETWEEN $1 AND $2`,
+      [from, from + 29],
+    );
+  }
 });

@@ -23,7 +23,11 @@ import { RELEASE_FAILURES } from './release.errors';
  *
  * It runs in the preparation's transaction, on the working set `rp` (persons, `excl` the reason
  * a person is left out), after objections and the cohort, before k-anonymity (so the classes are
- * counted without the withheld persons). Set-based: a few statements over the persons, whatever
+ * counted without the withheld persons). It counts the persons the files show (`files <> 0`: some
+ * row in the release's range), not every eligible patient: a bid whose event range leaves most of
+ * its cohort without rows had its objector covered by persons who were in no file, and two
+ * releases differed by the objector alone (an outsider's probe, 2026-12-07). The verifier holds
+ * the ledger against the files (difference-check.ts). Set-based: a few statements over the persons, whatever
  * their number; the ledger holds each release's persons as arrays of NHS numbers (by state and
  * part, migration 1764000049000), written by one aggregate.
  */
@@ -89,7 +93,7 @@ export async function guardDifference(
   const current = () =>
     q(
       `CREATE TEMP TABLE rel_cur ON COMMIT DROP AS
-       SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL GROUP BY 1`,
+       SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL AND files <> 0 GROUP BY 1`,
     );
   // The last release's persons in a state, unnested (a subquery of the statements below).
   // `param`: the placeholder of the last release's id.
@@ -122,7 +126,7 @@ export async function guardDifference(
     if (left > 0 && left < k) {
       const cover = await q<{ n: number }>(
         `WITH pick AS (
-           SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.nk IN ${prevIn('released', '$4')}
+           SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN ${prevIn('released', '$4')}
             ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
          u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
          SELECT count(*)::int AS n FROM u`,
@@ -132,7 +136,7 @@ export async function guardDifference(
       changed = cover[0].n > 0;
     }
     if (joined > 0 && joined < k) {
-      await q(`UPDATE rp SET excl = $1 WHERE excl IS NULL AND NOT rp.nk IN ${prevIn('any', '$2')}`, [
+      await q(`UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${prevIn('any', '$2')}`, [
         HELD_BACK_NEW,
         prev.id,
       ]);

@@ -3,7 +3,7 @@ import { GP_EVENTS_SOURCE, PATIENTS_SOURCE } from '@custodian/practices';
 import { consentCohortOf } from '@custodian/bids';
 import { Dataset } from '@custodian/catalog';
 import { objectionsAsOf } from '@custodian/objections';
-import { FILE_BIT, gpCounts, isPerEvent, orderKey, sourcePresence, DATASET_SQL } from '../release-sql';
+import { FILE_BIT, gpCounts, orderKey, sourcePresence, DATASET_SQL } from '../release-sql';
 import { objectionPolicy } from '../release-spec';
 import { ClaimedRelease, EngineContext, Query, rangeOf, workTables } from './context';
 
@@ -52,9 +52,10 @@ export async function buildCohort(
     )
     .join(' UNION ALL ');
   const c = spec.cohort;
-  // Who has rows in each file: needed by k-anonymity (classes per file) and per-person files only.
-  const perPerson = spec.datasets.some((d) => !isPerEvent(d.dataset, d.fields));
-  const needPresence = spec.tier === 'anonymised' || (recordLevel && perPerson);
+  // Who has rows in each file (`files`): k-anonymity's classes per file, the per-person files, and
+  // the differencing guard, which compares the persons the files show (release-ledger.ts): every
+  // record-level release.
+  const needPresence = recordLevel;
   const gp = datasets.includes('gp');
   // GP rows per patient (presence and the GP row counts); for the other datasets, who has rows.
   // Scratch tables of this transaction only, unlogged rather than temporary: a temp table in a

@@ -60,3 +60,30 @@ export async function differenceProblem(
       };
   return { comparedWith: prev.id };
 }
+
+/**
+ * Whether the release's ledger holds the persons its files show (pseudonymised and identifiable
+ * tiers, where a person keeps one identifier across a release's files and nothing is suppressed
+ * after the guard): the ledger's released count must lie between the most persons of one file and
+ * the sum over the files — a ledger of every eligible patient, most in no file, compared releases
+ * by persons the researcher never saw (an outsider's probe, 2026-12-07). `persons`: each data
+ * file's distinct persons, read by the verifier. Undefined where the release ran no guard.
+ */
+export async function ledgerFilesProblem(
+  db: VerifierDb,
+  releaseId: string,
+  persons: number[],
+): Promise<string | undefined> {
+  const [row] = (await db.query(
+    `SELECT EXISTS (SELECT 1 FROM release_ledger g WHERE g.release_id = $1 AND g.guard = 'record_difference') AS ran,
+            (SELECT coalesce(sum(cardinality(nhs)), 0)::int FROM release_ledger_members
+              WHERE release_id = $1 AND state = 'released') AS released`,
+    [releaseId],
+  )) as { ran: boolean; released: number }[];
+  if (!row?.ran) return undefined;
+  const most = Math.max(0, ...persons);
+  const all = persons.reduce((a, b) => a + b, 0);
+  if (row.released < most || row.released > all)
+    return `the differencing ledger records ${row.released} persons released; the files show between ${most} and ${all}`;
+  return undefined;
+}

@@ -6,10 +6,10 @@ import type { ReleaseKeys } from '../keys';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseFileInfo, ReleaseSpec } from '../release.types';
 import { fieldsOf } from './csv-stream';
-import { differenceProblem } from './difference-check';
+import { differenceProblem, ledgerFilesProblem } from './difference-check';
 import { aggregateDifferenceProblem } from './aggregate-difference-check';
 import { KmSets } from './km-check';
-import { holdsNhsNumber, MAYBE_NHS_NUMBER } from './verifier-rules';
+import { expectedHeader, holdsNhsNumber, IDENTITY_COLUMN, MAYBE_NHS_NUMBER } from './verifier-rules';
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
 import { checkAggregate } from './aggregate-file-check';
@@ -261,6 +261,18 @@ export async function verifyRelease(
       for (const c of own) checks.add(c);
       rows += result.rows;
       persons += result.persons;
+    }
+    // The ledger compared above is the files' persons, not the eligible patients' (#27).
+    if (tier === 'pseudonymised' || tier === 'identifiable') {
+      const dataSets = spec.datasets;
+      if (dataSets.every((d) => expectedHeader(d.dataset, d.fields, tier).includes(IDENTITY_COLUMN[tier]))) {
+        const shown = perFile
+          .filter(({ f }) => f.name !== 'data_dictionary.csv')
+          .map(({ result }) => result.persons);
+        const problem = await ledgerFilesProblem(db, release.id, shown);
+        if (problem) fail('differencing', problem);
+        checks.add("the differencing ledger's persons are those the files show");
+      }
     }
     // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'
     // integrity, so that a broken rule is reported as itself.

@@ -506,6 +506,27 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       .send(`${HES_HEADER.join(',')}\nM1,${n},1970-01-01,1,"LS1\n1AA",2013-01-01,I10,,RR8\nM2,${n},oops\n`)
       .expect(400);
     expect(afterQuoted.body).toMatchObject({ code: 'CSV_MALFORMED', details: { row: 2 } });
+    // As Excel writes it: rows end in CRLF, the line break in a cell is a bare LF, which COPY does not
+    // count in a CRLF file (a review: the bad row was named as row 1); and in a file of CR endings.
+    for (const [eol, cell] of [
+      ['\r\n', '\n'],
+      ['\r\n', '\n\n'],
+      ['\r\n', '\r\n'],
+      ['\r', '\r'],
+    ]) {
+      const res = await t.http
+        .post('/api/sources/hes')
+        .set(dm)
+        .set('Content-Type', 'text/csv')
+        .send(
+          `${HES_HEADER.join(',')}${eol}M1,${n},1970-01-01,1,"LS1${cell}1AA",2013-01-01,I10,,RR8${eol}M2,${n},oops${eol}`,
+        )
+        .expect(400);
+      expect(res.body, JSON.stringify([eol, cell])).toMatchObject({
+        code: 'CSV_MALFORMED',
+        details: { row: 2 },
+      });
+    }
     // One byte that is not UTF-8 in a data row (Latin-1 é): that row is named, not the header (an
     // outsider's probe reported CSV_HEADER_INVALID for such a file, 2026-12-06; not reproduced here,
     // in small or large files, at the first, a middle or the last row: kept as the guard).

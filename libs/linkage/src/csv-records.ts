@@ -1,36 +1,64 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 const QUOTE = 0x22;
-const NEWLINE = 0x0a;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * Passes a CSV upload's bytes through unchanged, noting the physical lines that end inside a quoted
  * field, so that PostgreSQL's COPY error — which names a physical line — can be told as the data row
  * a person counts (an outsider's probe: a valid row with a quoted newline made the next bad row
  * "data row 3" instead of 2). Quote parity is enough: a doubled quote `""` inside a field closes and
- * reopens it. The cost follows the quotes: a file without any is scanned for newlines only.
+ * reopens it. The cost follows the quotes: a file without any is scanned for line ends only.
+ *
+ * Lines are counted as COPY counts them (`copyfromparse.c`): the file's line ending is the first
+ * one outside quotes; in a file of LF endings each LF is a line, in a file of CR or CRLF endings
+ * each CR — so a bare LF inside a quoted field of a CRLF file (Excel writes exactly that: rows end
+ * in CRLF, a line break in a cell is LF) is no line (a review: such a file's rows were misnumbered).
  */
 export class CsvRecords extends Transform {
   private inQuotes = false;
-  /** Newlines seen so far (the physical line number, less one, of the position reached). */
-  private newlines = 0;
-  /** The physical line numbers that a quoted newline ends (the record goes on on the next line). */
+  /** The byte COPY counts lines by, once the first line ending outside quotes has said which. */
+  private eol: number | undefined;
+  /** Line ends seen so far (the physical line number, less one, of the position reached). */
+  private lines = 0;
+  /** The physical line numbers that a quoted line end ends (the record goes on on the next line). */
   private readonly continued: number[] = [];
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     let pos = 0;
+    if (this.eol === undefined) pos = this.findEol(chunk);
+    if (this.eol !== undefined) this.count(chunk, pos);
+    done(null, chunk);
+  }
+
+  /** Reads up to the first line ending outside quotes (quotes toggled on the way); where it ends. */
+  private findEol(chunk: Buffer): number {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
+      if (c === QUOTE) this.inQuotes = !this.inQuotes;
+      else if (!this.inQuotes && (c === LF || c === CR)) {
+        this.eol = c;
+        return i;
+      }
+    }
+    return chunk.length;
+  }
+
+  private count(chunk: Buffer, from: number): void {
+    const eol = this.eol!;
+    let pos = from;
     for (;;) {
       const quote = chunk.indexOf(QUOTE, pos);
       const end = quote < 0 ? chunk.length : quote;
-      for (let i = chunk.indexOf(NEWLINE, pos); i >= 0 && i < end; i = chunk.indexOf(NEWLINE, i + 1)) {
-        this.newlines++;
-        if (this.inQuotes) this.continued.push(this.newlines);
+      for (let i = chunk.indexOf(eol, pos); i >= 0 && i < end; i = chunk.indexOf(eol, i + 1)) {
+        this.lines++;
+        if (this.inQuotes) this.continued.push(this.lines);
       }
       if (quote < 0) break;
       this.inQuotes = !this.inQuotes;
       pos = quote + 1;
     }
-    done(null, chunk);
   }
 
   /** The record (1-based, the header included) that physical line `line` (1-based) belongs to. */

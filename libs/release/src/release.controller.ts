@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -8,10 +8,9 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
 import { DownloadGuard } from './download-guard';
-import { parseRange } from './http-range';
 import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';
 import type { ReleaseView } from './release.types';
@@ -82,10 +81,16 @@ export class ReleaseController {
     @CurrentUser() user: Principal,
     @ReqMeta() meta: RequestMeta,
     @Headers('range') range: string | undefined,
+    @Headers('if-range') ifRange: string | undefined,
+    @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const file = await this.releases.openFile(id, name, user, meta, range);
-    const r = parseRange(range, file.size);
+    const file = await this.releases.openFile(id, name, user, meta, {
+      range,
+      ifRange,
+      head: req.method === 'HEAD',
+    });
+    const r = file.range;
     reply
       .header('Accept-Ranges', 'bytes')
       .header('ETag', `"${file.sha256}"`)

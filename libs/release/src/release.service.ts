@@ -11,6 +11,7 @@ import type { Tier } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { currentResearcherOf } from '@custodian/identity';
 import { DOWNLOADABLE_RELEASES_SQL } from './download-guard';
+import { parseRange } from './http-range';
 import { ReleaseKeys } from './keys';
 import { ReleaseEngine } from './engine/release.engine';
 import { specProblems } from './release-spec';
@@ -55,6 +56,15 @@ export interface OpenedFile {
   name: string;
   size: number;
   sha256: string;
+  /** The byte range to send (206), `unsatisfiable` (416), or undefined for the whole file. */
+  range: ReturnType<typeof parseRange>;
+}
+
+/** What the request asks of the file: its `Range` and `If-Range` headers, and whether it is a HEAD. */
+export interface FileRequest {
+  range?: string;
+  ifRange?: string;
+  head?: boolean;
 }
 
 /**
@@ -205,7 +215,7 @@ export class ReleaseService {
     name: string,
     principal: Principal,
     meta: Partial<RequestMeta>,
-    range?: string,
+    request: FileRequest = {},
   ): Promise<OpenedFile> {
     const row = await this.load(id);
     if (!row || !(await this.currentRecipient(row, principal)))
@@ -236,15 +246,23 @@ export class ReleaseService {
       () => undefined,
     );
     if (size === undefined) throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'File');
-    await this.audit.record({
-      action: 'release.downloaded',
-      actor: principal,
-      bidId: row.bid_id,
-      subjectType: 'Release',
-      subjectId: id,
-      meta,
-      details: { file: file.name, range: range?.slice(0, 60) ?? null },
-    });
-    return { bidId: row.bid_id, path: full, name: file.name, size, sha256: file.sha256 };
+    // RFC 9110 §13.1.5: a Range under an If-Range that is not this file's entity tag (the only
+    // validator sent; a date never matches) is ignored — the whole file (an outsider's probe).
+    const ranged =
+      request.ifRange === undefined || request.ifRange === `"${file.sha256}"` ? request.range : undefined;
+    const range = parseRange(ranged, size);
+    // A download on the trail is one that sends bytes: not a HEAD, not a 416 (an outsider's probe:
+    // both were audited as downloads); the range as the bytes sent, not the header as written.
+    if (!request.head && range !== 'unsatisfiable')
+      await this.audit.record({
+        action: 'release.downloaded',
+        actor: principal,
+        bidId: row.bid_id,
+        subjectType: 'Release',
+        subjectId: id,
+        meta,
+        details: { file: file.name, range: range ? `${range.start}-${range.end}` : null },
+      });
+    return { bidId: row.bid_id, path: full, name: file.name, size, sha256: file.sha256, range };
   }
 }

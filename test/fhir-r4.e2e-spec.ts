@@ -70,8 +70,8 @@ describe('FHIR R4 conformance of exports and extracts', () => {
       input,
       ndjson([
         patient('p1', n[0]),
-        // No status at all (the test builders write none), a free-text status, one outside the value set.
-        observation('o1', 'p1'),
+        // No status at all, a free-text status, one outside the value set.
+        observation('o1', 'p1', { status: undefined }),
         procedure('pr1', 'p1', { status: 'Seen by Dr Smith' }),
         medication('m1', 'p1', { status: 'taken' }),
         condition('c1', 'p1'),

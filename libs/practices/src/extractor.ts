@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalisePostcode } from '@custodian/core/postcode';
 import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
@@ -358,29 +358,4 @@ export async function runExtractor(opts: {
   );
   removed.fields = Object.values(removed.byField).reduce((a, b) => a + b, 0);
   return report;
-}
-
-/** Streams an extract file to the centre (`POST /api/practices/:ods/extracts`) and returns its report. */
-export async function uploadExtract(opts: {
-  url: string;
-  practiceOds: string;
-  token: string;
-  file: string;
-}): Promise<{ status: number; body: unknown }> {
-  const base = opts.url.replace(/\/+$/, '');
-  const url = /\/extracts$/.test(base) ? base : `${base}/api/practices/${opts.practiceOds}/extracts`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${opts.token}` },
-    body: Readable.toWeb(createReadStream(opts.file)) as unknown as RequestInit['body'],
-    duplex: 'half',
-  } as RequestInit & { duplex: 'half' });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON: keep the text */
-  }
-  return { status: res.status, body };
 }

@@ -135,6 +135,8 @@ describe('the practice-side extractor (cli extract)', () => {
         malformedLines: 1,
         unsupportedResources: 2,
         incompleteResources: 0,
+        invalidResources: 0,
+        enteredInError: 0,
         // The six objection entries (the clinical builders write a status).
         statusUnknown: 6,
         fields: 8,
@@ -145,6 +147,7 @@ describe('the practice-side extractor (cli extract)', () => {
         line,
         reason: 'Observation.effectiveDateTime: date only, read as 00:00:00 UTC',
       })),
+      rejected: [],
     });
   });
 

@@ -135,7 +135,10 @@ describe('the practice-side extractor (cli extract)', () => {
         malformedLines: 1,
         unsupportedResources: 2,
         incompleteResources: 0,
-        statusUnknown: 8,
+        invalidResources: 0,
+        enteredInError: 0,
+        // The six objection entries (the clinical builders write a status).
+        statusUnknown: 6,
         fields: 8,
         byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
       },
@@ -144,6 +147,7 @@ describe('the practice-side extractor (cli extract)', () => {
         line,
         reason: 'Observation.effectiveDateTime: date only, read as 00:00:00 UTC',
       })),
+      rejected: [],
     });
   });
 

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runExtractor } from '@custodian/practices';
+import { parseExtractLine } from '../libs/practices/src/fhir';
 import { generate } from '@custodian/synth';
 import { officialR4Schema, r4Problems } from './support/fhir-r4';
 import {
@@ -70,8 +71,8 @@ describe('FHIR R4 conformance of exports and extracts', () => {
       input,
       ndjson([
         patient('p1', n[0]),
-        // No status at all (the test builders write none), a free-text status, one outside the value set.
-        observation('o1', 'p1'),
+        // No status at all, a free-text status, one outside the value set.
+        observation('o1', 'p1', { status: undefined }),
         procedure('pr1', 'p1', { status: 'Seen by Dr Smith' }),
         medication('m1', 'p1', { status: 'taken' }),
         condition('c1', 'p1'),
@@ -104,6 +105,76 @@ describe('FHIR R4 conformance of exports and extracts', () => {
       (r) => r.resourceType === 'Observation' && (r.subject as { identifier?: unknown })?.identifier,
     );
     expect(marker).toMatchObject({ status: 'unknown', code: { coding: [{ code: '9Nu0' }] } });
+  });
+
+  it('an export with values of the wrong R4 type: those resources are not written (line and reason); objection entries are mended, never dropped, and read the same', async () => {
+    const input = path.join(dir, 'typed.ndjson');
+    const output = path.join(dir, 'typed-extract.ndjson');
+    const n = [nhsNumber(230_101), nhsNumber(230_102), nhsNumber(230_103), nhsNumber(230_104)];
+    const inError = { coding: [{ code: 'entered-in-error' }] };
+    const lines = [
+      /* 1 */ patient('p1', n[0]),
+      /* 2 */ observation('o1', 'p1', { effectiveDateTime: '2015-06-07T10:00' }), // no seconds, no offset
+      /* 3 */ procedure('pr1', 'p1', { performedDateTime: '2013-02-03T10:00:00' }), // no offset
+      /* 4 */ patient('p9', n[3], { gender: 'M' }),
+      /* 5 */ patient('p8', nhsNumber(230_105), { birthDate: '1970-3-4' }),
+      /* 6 */ observation('o2', 'p1', { valueQuantity: { value: '72.5', unit: 'kg' } }),
+      /* 7 */ condition('c1', 'p1', { onsetDateTime: 'last spring' }),
+      /* 8 */ medication('m1', 'p1', { status: 'entered-in-error' }),
+      /* 9 */ condition('c2', 'p1', { verificationStatus: inError }),
+      /* 10 */ condition('c3', 'p1', { status: 'active' }), // Condition has no status in R4: dropped
+      /* 11 */ observation('o3', 'p1', {
+        code: { coding: [{ system: 'http://snomed.info/sct', code: ' 271649006 ' }] },
+      }),
+      // Objection entries of people who are not Type 1 objectors, odd in every way R4 cares about.
+      /* 12 */ patient('p2', n[1]),
+      /* 13 */ { ...objection('x1', 'p2', '9Nu4', 'garbage'), status: 'Patient said so', id: 'not an id!' },
+      /* 14 */ { ...objection('x2', 'p2', '9Nu4', '2019-05-01T10:00'), status: 'entered-in-error' },
+      /* 15 */ {
+        ...objection('x3', 'p2', '9Nu5', 'garbage'),
+        effectivePeriod: { start: '2018-01-01T00:00:00Z' }, // never read: the first date element decides
+      },
+      /* 16 */ { ...objection('x4', 'p2', ' 9Nu4 ', '2017-01-01'), valueQuantity: { value: 'x' } },
+      // A Type 1 objector: marker and entry, the entry's date mended.
+      /* 17 */ patient('p3', n[2]),
+      /* 18 */ { ...objection('x5', 'p3', '9Nu0', '2016-01-01T09:00'), effectiveInstant: 'soon' },
+    ];
+    writeFileSync(input, ndjson(lines));
+    const received = '2026-06-30T12:00:00Z';
+    const report = await runExtractor({ practiceOds: 'A81001', input, output });
+    expect(problemsOf(output)).toEqual([]);
+    expect(report.rejected).toEqual([
+      { line: 2, reason: 'Observation.effectiveDateTime: not a FHIR R4 dateTime' },
+      { line: 3, reason: 'Procedure.performedDateTime: not a FHIR R4 dateTime' },
+      { line: 4, reason: 'Patient.gender: not male, female, other or unknown' },
+      { line: 5, reason: 'Patient.birthDate: not a FHIR R4 date' },
+      { line: 6, reason: 'Observation.valueQuantity.value: not a FHIR R4 decimal' },
+      { line: 7, reason: 'Condition.onsetDateTime: not a FHIR R4 dateTime' },
+      { line: 11, reason: 'Observation.code.coding.code: not a FHIR R4 code' },
+    ]);
+    expect(report.removed.invalidResources).toBe(7);
+    expect(report.removed.enteredInError).toBe(2);
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ids = out.map((r) => r.id);
+    for (const gone of ['o1', 'pr1', 'p9', 'p8', 'o2', 'c1', 'm1', 'c2', 'o3'])
+      expect(ids).not.toContain(gone);
+    expect(out.find((r) => r.id === 'c3')).not.toHaveProperty('status');
+    // Every objection entry leaves (five: x1 without its id), each read at the centre as the
+    // practice's export reads it: the same meaning, subject and instant.
+    const objections = out.filter((r) => JSON.stringify(r.code ?? null).includes('9Nu'));
+    expect(objections).toHaveLength(5);
+    const reading = (r: unknown) => {
+      const m = parseExtractLine(JSON.stringify(r), 'A81001', received.slice(0, 10), undefined, received);
+      return m.kind === 'objection'
+        ? { kind: m.kind, entries: m.entries, instant: m.instant }
+        : { kind: m.kind };
+    };
+    const sent = [13, 14, 15, 16, 18].map((l) => reading(lines[l - 1]));
+    expect(objections.map(reading)).toEqual(sent);
+    expect(sent.map((x) => x.kind)).toEqual(['objection', 'objection', 'rejected', 'objection', 'objection']);
   });
 
   it.skipIf(!official)('the official R4 JSON schema is in use', () => {

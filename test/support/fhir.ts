@@ -1,4 +1,8 @@
-/** Builders for FHIR R4 extract lines (SPEC §2) used by the intake and extractor tests. */
+/**
+ * Builders for FHIR R4 extract lines (SPEC §2) used by the intake and extractor tests. Each clinical
+ * builder writes the elements FHIR R4 requires (`status` included; pass `status: undefined` for a
+ * line without one); `objection` writes no status, as practice systems may not (still an objection).
+ */
 export const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 export const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 export const SCT = 'http://snomed.info/sct';
@@ -55,6 +59,7 @@ export function procedure(id: string, subject: string, o: Record<string, unknown
   return {
     resourceType: 'Procedure',
     id,
+    status: 'completed',
     subject: { reference: `Patient/${subject}` },
     code: { coding: [{ system: SCT, code: '80146002' }] },
     performedDateTime: '2013-02-03T10:00:00Z',
@@ -66,6 +71,7 @@ export function medication(id: string, subject: string, o: Record<string, unknow
   return {
     resourceType: 'MedicationStatement',
     id,
+    status: 'active',
     subject: { reference: `Patient/${subject}` },
     medicationCodeableConcept: { coding: [{ system: READ, code: 'bxd5.' }] },
     effectiveDateTime: '2014-01-01',
@@ -77,6 +83,7 @@ export function observation(id: string, subject: string, o: Record<string, unkno
   return {
     resourceType: 'Observation',
     id,
+    status: 'final',
     subject: { reference: `Patient/${subject}` },
     code: { coding: [{ system: SCT, code: '27113001' }] },
     effectiveDateTime: '2015-06-07',

@@ -92,12 +92,18 @@ export class ExtractCommand extends CommandRunner {
     );
     console.log(`  resources outside the specification: ${r.unsupportedResources}`);
     console.log(`  lines that are not JSON objects:    ${r.malformedLines}`);
+    console.log(`  without an element FHIR R4 requires: ${r.incompleteResources}`);
+    console.log(`  with a value not of its FHIR R4 type: ${r.invalidResources}`);
+    console.log(`  recorded in error (entered-in-error): ${r.enteredInError}`);
     console.log(`  fields outside the specification:   ${r.fields}`);
     for (const [field, n] of Object.entries(r.byField)) console.log(`    ${field}: ${n}`);
     // Objection entries read in an odd way (still objections) or not applied: line numbers only.
     console.log(`warnings: ${report.warnings.length}`);
     for (const w of report.warnings.slice(0, 50)) console.log(`  line ${w.line}: ${w.reason}`);
     if (report.warnings.length > 50) console.log(`  … and ${report.warnings.length - 50} more`);
+    // Resources not written because they are not FHIR R4 (objection entries never are among them).
+    console.log(`not written (not FHIR R4): ${report.rejected.length}`);
+    for (const x of report.rejected.slice(0, 50)) console.log(`  line ${x.line}: ${x.reason}`);
     if (target && token) {
       const res = await uploadExtract({
         url: target.toString(),

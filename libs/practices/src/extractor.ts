@@ -1,19 +1,23 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Transform, TransformCallback } from 'node:stream';
+import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalisePostcode } from '@custodian/core/postcode';
 import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
+import { recordedInError } from './r4-types';
+import { RejectionTally } from './rejections';
 import {
   instantUtc,
   mayCarryObjectionCode,
   NHS_NUMBER_SYSTEM,
+  objectionEntriesOf,
   OBJECTION_DATE_FIELDS,
   patientNhsNumbers,
   readObjection,
   subjectsOf,
   unreadObjection,
+  type ObjectionReading,
 } from './objection-entry';
 
 /**
@@ -45,6 +49,10 @@ export interface ExtractorReport {
     unsupportedResources: number;
     /** Resources without an element FHIR R4 requires that cannot be made up (subject, code, medication). */
     incompleteResources: number;
+    /** Resources with an element not of its FHIR R4 type (a dateTime without an offset, …): not written. */
+    invalidResources: number;
+    /** Clinical resources recorded in error (status, or a Condition's verificationStatus): not written. */
+    enteredInError: number;
     /** Resources written with `status: unknown` (theirs missing or outside the R4 value set). */
     statusUnknown: number;
     fields: number;
@@ -54,6 +62,8 @@ export interface ExtractorReport {
   patientsSharingKeyWithType1: number;
   /** Objection entries read in an odd way (their date), or not applied (a withdrawal): line and reason. */
   warnings: { line: number; reason: string }[];
+  /** Resources not written for FHIR R4 (incomplete or invalid): the first 1000 lines and reasons. */
+  rejected: { line: number; reason: string }[];
 }
 
 /** The export was not extracted: an objection names no patient that can be found (fail closed). */
@@ -258,27 +268,43 @@ export async function runExtractor(opts: {
       malformedLines: 0,
       unsupportedResources: 0,
       incompleteResources: 0,
+      invalidResources: 0,
+      enteredInError: 0,
       statusUnknown: 0,
       fields: 0,
       byField: Object.create(null) as DroppedFields,
     },
     warnings,
+    rejected: [],
   };
   const removed = report.removed;
+  const rejected = new RejectionTally();
   const markers = new Set<string>();
-  /** The line a resource is written as (FHIR R4 complete: r4-required.ts), or '' when it cannot be. */
-  const out = (r: Json) => {
-    const complete = completeForR4(r);
+  /** An objection entry as `readObjection` reads it, else undefined. */
+  const objectionOf = (r: Json): ObjectionReading | undefined => {
+    if (!OBJECTION_DATE_FIELDS[r.resourceType as string] || !objectionEntriesOf(r.code).length)
+      return undefined;
+    return readObjection(r, received);
+  };
+  /**
+   * The line a resource is written as (FHIR R4: r4-required.ts), or '' when it cannot be (line `n`
+   * reported). Objection entries and markers are always written.
+   */
+  const out = (r: Json, n: number, marker = false) => {
+    const complete = completeForR4(r, marker ? 'marker' : objectionOf(r));
     if (!complete.ok) {
-      removed.incompleteResources++;
+      if (complete.reason.endsWith('(FHIR R4 requires it)')) removed.incompleteResources++;
+      else removed.invalidResources++;
+      rejected.add(n, complete.reason);
       return '';
     }
     if (complete.statusUnknown) removed.statusUnknown++;
     report.written++;
     return `${JSON.stringify(complete.resource)}\n`;
   };
-  const emit = (r: Json, done: TransformCallback) => {
-    const line = out(r);
+  let lineNo = 0;
+  const emit = (r: Json, done: TransformCallback, marker = false) => {
+    const line = out(r, lineNo, marker);
     if (line) done(null, line);
     else done();
   };
@@ -286,7 +312,7 @@ export async function runExtractor(opts: {
   const transform = new Transform({
     writableObjectMode: true,
     transform(line: Line, _enc: BufferEncoding, done: TransformCallback) {
-      report.lines = line.n;
+      report.lines = lineNo = line.n;
       if (!line.tooLong && !line.text.trim()) return done();
       const r = line.tooLong ? undefined : parse(line.text);
       if (!r) {
@@ -304,7 +330,7 @@ export async function runExtractor(opts: {
         const nhs = ids.find((i) => i.system === NHS_NUMBER_SYSTEM);
         const marker: Json = { resourceType: 'Patient', id: r.id };
         if (nhs) marker.identifier = [{ system: NHS_NUMBER_SYSTEM, value: nhs.value }];
-        return emit(marker, done);
+        return emit(marker, done, true);
       }
       const s = subjectsOf(r.subject);
       const keys = objectorKeys(people.keys(s.ids, s.nhsNumbers));
@@ -335,6 +361,11 @@ export async function runExtractor(opts: {
   }
 
   function passOn(r: Json, done: TransformCallback) {
+    // A record made in error is no diagnosis or treatment: it does not leave (an objection always does).
+    if (recordedInError(r) && readObjection(r, received).kind === 'none') {
+      removed.enteredInError++;
+      return done();
+    }
     // Removed fields counted straight into the report's totals.
     const { resource } = stripToSpec(r, removed.byField);
     if (!resource) {
@@ -357,30 +388,6 @@ export async function runExtractor(opts: {
     Object.entries(removed.byField).sort(([a], [b]) => a.localeCompare(b)),
   );
   removed.fields = Object.values(removed.byField).reduce((a, b) => a + b, 0);
+  report.rejected = rejected.lines();
   return report;
-}
-
-/** Streams an extract file to the centre (`POST /api/practices/:ods/extracts`) and returns its report. */
-export async function uploadExtract(opts: {
-  url: string;
-  practiceOds: string;
-  token: string;
-  file: string;
-}): Promise<{ status: number; body: unknown }> {
-  const base = opts.url.replace(/\/+$/, '');
-  const url = /\/extracts$/.test(base) ? base : `${base}/api/practices/${opts.practiceOds}/extracts`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${opts.token}` },
-    body: Readable.toWeb(createReadStream(opts.file)) as unknown as RequestInit['body'],
-    duplex: 'half',
-  } as RequestInit & { duplex: 'half' });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON: keep the text */
-  }
-  return { status: res.status, body };
 }

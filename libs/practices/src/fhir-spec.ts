@@ -165,7 +165,9 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
   const t = type as ClinicalType;
   // `status` is an element FHIR R4 requires of Observation, Procedure and MedicationStatement
   // (SPEC §2: kept in the extract); a code, never free text: anything else is dropped and counted.
-  const allowed = ['resourceType', 'id', 'subject', 'status', CODE_FIELD[t], ...DATE_FIELDS[t]];
+  // Condition has no `status` in R4 (an element R4 does not define is not FHIR): dropped and counted.
+  const allowed = ['resourceType', 'id', 'subject', CODE_FIELD[t], ...DATE_FIELDS[t]];
+  if (t !== 'Condition') allowed.push('status');
   if (t === 'Observation') allowed.push('valueQuantity');
   // An objection's date may be in any of these (objection-entry.ts).
   for (const f of OBJECTION_DATE_FIELDS[t] ?? []) if (!allowed.includes(f)) allowed.push(f);

@@ -39,6 +39,7 @@ import {
   stripToSpec,
   UNIT,
 } from './fhir-spec';
+import { ENTERED_IN_ERROR, recordedInError, statusProblem } from './r4-types';
 
 export interface PatientRow {
   kind: 'patient';
@@ -107,9 +108,9 @@ export function checkDate(v: unknown, today: string): { date: string } | { error
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return { error: 'invalid date' };
   // A time, where given, must be one (an outsider's probe had T25:00:00Z, T23:60:00Z and a +25:00
   // offset stored as the day): hours 0-23, minutes 0-59, seconds 0-60 (FHIR allows a leap second),
-  // an offset within ±14:00.
-  const t = m[4] ? /^T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))?$/.exec(m[4]) : null;
-  if (m[4] && (!t || Number(t[1]) > 23 || Number(t[2]) > 59 || Number(t[3] ?? 0) > 60))
+  // an offset within ±14:00; and FHIR R4's dateTime has the seconds and the offset with any time.
+  const t = m[4] ? /^T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/.exec(m[4]) : null;
+  if (m[4] && (!t || Number(t[1]) > 23 || Number(t[2]) > 59 || Number(t[3]) > 60))
     return { error: 'invalid date' };
   if (t?.[4] && (Number(t[6]) > 59 || Number(t[5]) * 60 + Number(t[6]) > 14 * 60))
     return { error: 'invalid date' };
@@ -187,6 +188,9 @@ export function mapResource(
     const unit = typeof q.unit === 'string' && UNIT.test(q.unit) ? ` ${q.unit}` : '';
     value = `${q.value}${unit}`.slice(0, 64);
   }
+  // `status`: 1..1 in FHIR R4, a code of its value set (r4-types.ts); never asked of an objection.
+  const status = statusProblem(type, r.status);
+  if (status) return reject(status);
   return {
     kind: 'event',
     id: r.id as string,
@@ -272,6 +276,7 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
 
 export type LineOutcome = { kind: 'blank' } | { kind: 'unsupported' } | Mapped;
 
+const IN_ERROR = `${ENTERED_IN_ERROR}, recorded in error: not stored`;
 const BLANK = { kind: 'blank' } as const;
 const UNSUPPORTED = { kind: 'unsupported' } as const;
 const WHITESPACE_ONLY = /^\s*$/;
@@ -302,7 +307,10 @@ export function parseExtractLine(
   if (typeof json.resourceType !== 'string') return unreadOr(text, json, reject('resourceType missing'));
   const { resource } = stripToSpec(json, dropped);
   if (!resource) return unreadOr(text, json, UNSUPPORTED);
-  const mapped = mapResource(resource, practiceOds, today, received);
+  let mapped = mapResource(resource, practiceOds, today, received);
+  // A clinical record made in error (its status, a Condition's verificationStatus: read before the
+  // strip) is no event; an objection entry is never looked at for it (fail closed).
+  if (mapped.kind === 'event' && recordedInError(json)) mapped = reject(`${json.resourceType}: ${IN_ERROR}`);
   if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
   return unreadOr(text, json, mapped);
 }

@@ -1,4 +1,5 @@
-export { ExtractRefusedError, runExtractor, uploadExtract } from './extractor';
+export { ExtractRefusedError, runExtractor } from './extractor';
+export { uploadExtract } from './extract-upload';
 export { ExtractsService } from './extracts.service';
 export { LINKAGE_KEY_SHARED_URL } from './fhir-spec';
 export { PracticesHttpModule } from './practices-http.module';

@@ -191,7 +191,8 @@ export function readInstant(v: unknown): { instant: string; precision: Precision
   return { instant, precision };
 }
 
-const TIME_RECEIVED = 'time received used';
+/** How a warning ends when a registration's date could not be used: it counts from the time received. */
+export const TIME_RECEIVED = 'time received used';
 
 const NOTE: Record<Precision, string | undefined> = {
   full: undefined,

@@ -1,58 +1,27 @@
+import { OBJECTION_DATE_FIELDS, TIME_RECEIVED, type ObjectionReading } from './objection-entry';
+import { dateElementValid, R4_CODE, R4_ID, r4Problem, statusProblem } from './r4-types';
+
+export { R4_STATUS_CODES } from './r4-types';
+
 /**
- * What FHIR R4 requires of the resources an extract carries (issue #23; SPEC §2: "every clinical
- * resource keeps the elements FHIR R4 requires"), applied by the extractor to each resource it
- * writes, after `stripToSpec`:
+ * What the extractor writes is FHIR R4 (issue #23; SPEC §2: "every clinical resource keeps the
+ * elements FHIR R4 requires … in the extract"), applied to each resource after `stripToSpec`
+ * (the rules themselves: r4-types.ts):
  * - FHIR JSON has no empty objects, arrays or strings (ele-1): what stripping emptied goes;
  * - `status` (1..1, a required binding) on Observation, Procedure and MedicationStatement: a
  *   status that is missing, or not a code of the resource's value set, is written as `unknown`
- *   (a member of all three), so the extract says it was not known rather than guess;
- * - the other elements of cardinality 1..1 (Condition/Procedure/MedicationStatement `subject`,
- *   MedicationStatement `medication[x]`, Observation `code`) cannot be made up: a resource without
- *   one is not written (and the centre could not have used it: it has no patient or no code).
+ *   (a member of all three: "the authoring/source system does not know which of the status values
+ *   currently applies"), so the extract says it was not known rather than guess;
+ * - any other required element missing (Condition/Procedure/MedicationStatement `subject`,
+ *   MedicationStatement `medication[x]`, Observation `code`), or an element kept that is not of its
+ *   R4 type (a dateTime without seconds or offset, a gender outside its value set, …): the resource
+ *   is not written, and its line is reported with the reason;
+ * - objection entries and Type 1 markers are **always written** (SPEC §2, fail closed): what makes
+ *   one not R4 is mended in a way that keeps how the centre reads it (`mendObjection`).
  */
 
 type Json = Record<string, unknown>;
-
-/** The required value sets of `status` (hl7.org/fhir/R4). */
-export const R4_STATUS_CODES: Record<string, readonly string[]> = {
-  Observation: [
-    'registered',
-    'preliminary',
-    'final',
-    'amended',
-    'corrected',
-    'cancelled',
-    'entered-in-error',
-    'unknown',
-  ],
-  Procedure: [
-    'preparation',
-    'in-progress',
-    'not-done',
-    'on-hold',
-    'stopped',
-    'completed',
-    'entered-in-error',
-    'unknown',
-  ],
-  MedicationStatement: [
-    'active',
-    'completed',
-    'entered-in-error',
-    'intended',
-    'stopped',
-    'on-hold',
-    'unknown',
-    'not-taken',
-  ],
-};
-
-const REQUIRED: Record<string, readonly string[]> = {
-  Condition: ['subject'],
-  Procedure: ['subject'],
-  MedicationStatement: ['subject', 'medicationCodeableConcept'],
-  Observation: ['code'],
-};
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Removes empty objects, arrays and strings, deepest first; undefined when nothing is left. */
 function pruned(v: unknown): unknown {
@@ -71,26 +40,54 @@ function pruned(v: unknown): unknown {
   return v === '' ? undefined : v;
 }
 
-export type R4Outcome = { ok: true; resource: Json; statusUnknown: boolean } | { ok: false; missing: string };
+export type R4Outcome = { ok: true; resource: Json; statusUnknown: boolean } | { ok: false; reason: string };
 
-/** The resource as the extract writes it, or the required element it lacks. */
-export function completeForR4(input: Json): R4Outcome {
+/**
+ * The resource as the extract writes it, or why it cannot be written. `carried`: an objection
+ * entry (how `readObjection` read it) or a Type 1 marker — written whatever it lacks.
+ */
+export function completeForR4(input: Json, carried?: ObjectionReading | 'marker'): R4Outcome {
   const r = (pruned(input) ?? {}) as Json;
-  const type = r.resourceType as string;
-  for (const element of REQUIRED[type] ?? []) {
-    const v = r[element];
-    // A CodeableConcept needs a coding here (its text is free text, stripped); a subject, a patient.
-    const missing =
-      v === undefined ||
-      (element !== 'subject' && !Array.isArray((v as Json).coding)) ||
-      (element === 'subject' && (v as Json).reference === undefined && (v as Json).identifier === undefined);
-    if (missing) return { ok: false, missing: `${type}.${element}` };
-  }
+  if (carried && carried !== 'marker') mendObjection(r, carried);
   let statusUnknown = false;
-  const codes = R4_STATUS_CODES[type];
-  if (codes && !(typeof r.status === 'string' && codes.includes(r.status))) {
+  if (statusProblem(r.resourceType as string, r.status)) {
     r.status = 'unknown';
     statusUnknown = true;
   }
-  return { ok: true, resource: r, statusUnknown };
+  const problem = carried ? undefined : r4Problem(r);
+  return problem ? { ok: false, reason: problem } : { ok: true, resource: r, statusUnknown };
+}
+
+/**
+ * Makes an objection entry R4 without changing what the centre reads from it (`readObjection`
+ * there reads the written line again):
+ * - an `id` that is not an R4 id goes (the centre keeps none for an objection);
+ * - codes lose surrounding spaces (the reader trims them); a coding that still is not an R4 Coding
+ *   goes (it is no objection coding: those are codes of the table under exact system URIs);
+ * - dates: when every date element the entry has is of its R4 type, they stay as they are (a date
+ *   in the future or before 1895 is one). Otherwise all of them go, and where the reading found a
+ *   date the entry gets that instant (UTC, to the second) as its first date element: read back the
+ *   same. Where it found none (the time received, or a withdrawal not applied), no date is written,
+ *   which the centre reads the same way — never a later element that the reading did not use;
+ * - a `valueQuantity` that is not an R4 Quantity goes (never read for an objection).
+ */
+function mendObjection(r: Json, o: ObjectionReading): void {
+  if (r.id !== undefined && !(typeof r.id === 'string' && R4_ID.test(r.id))) delete r.id;
+  if (isObject(r.code) && Array.isArray(r.code.coding)) {
+    r.code.coding = r.code.coding
+      .filter(isObject)
+      .map((c) => (typeof c.code === 'string' ? { ...c, code: c.code.trim() } : c))
+      .filter((c) => typeof c.code === 'string' && R4_CODE.test(c.code) && typeof c.system === 'string');
+  }
+  const fields = OBJECTION_DATE_FIELDS[r.resourceType as string] ?? [];
+  const present = fields.filter((f) => r[f] !== undefined);
+  if (!present.every((f) => dateElementValid(f, r[f]))) {
+    for (const f of present) delete r[f];
+    if (o.kind === 'objection' && !o.warning?.endsWith(TIME_RECEIVED)) r[fields[0]] = o.instant;
+  }
+  const q = r.valueQuantity;
+  if (q !== undefined && !(isObject(q) && (q.value === undefined || typeof q.value === 'number')))
+    delete r.valueQuantity;
+  if (isObject(r.subject) && r.subject.reference !== undefined && typeof r.subject.reference !== 'string')
+    delete r.subject.reference;
 }

@@ -87,6 +87,7 @@ const eventLine = (id: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     resourceType: 'Observation',
     id,
+    status: 'final',
     subject: { reference: 'Patient/p1' },
     code: { coding: [{ system: 'http://snomed.info/sct', code: '27113001', display: 'weight' }] },
     effectiveDateTime: '2020-05-06T10:00:00Z',
@@ -151,7 +152,12 @@ describe('StagingRows', () => {
       { line: 6, reason: 'malformed JSON' },
       { line: 7, reason: 'Condition.code: code missing' },
     ]);
-    expect(stats.byField).toEqual({ name: 1, 'address.line': 1, 'code.coding.display': 1 });
+    expect(stats.byField).toEqual({
+      name: 1,
+      'address.line': 1,
+      'code.coding.display': 1,
+      'ignored:Observation.status': 1,
+    });
   });
 
   it('gives the same rows, in line order, and the same counts on one thread or two, however the bytes arrive', async () => {

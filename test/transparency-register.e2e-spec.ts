@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chainHash } from '@custodian/audit';
@@ -12,7 +13,7 @@ import {
   type RegisterLogLine,
 } from '@custodian/register';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { addEvent, addPatient, runRelease, seedPractice, spec } from './release-helpers';
+import { addEvent, addPatient, download, runRelease, seedPractice, spec } from './release-helpers';
 
 const run = promisify(execFile);
 
@@ -26,6 +27,7 @@ describe('verifiable register (#24)', () => {
   const get = async (path: string) => (await t.http.get(path).expect(200)).body;
   const releases: string[] = [];
   const bids: string[] = [];
+  const recipients: { auth: Record<string, string> }[] = [];
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -38,6 +40,7 @@ describe('verifiable register (#24)', () => {
     for (let i = 0; i < 2; i++) {
       const bid = await t.factory.bid('active');
       bids.push(bid.id);
+      recipients.push(bid.researcher);
       const done = await runRelease(
         t,
         spec({ bidId: bid.id, recipients: [bid.researcher.user.id], requestedBy: officer.id }),
@@ -57,7 +60,21 @@ describe('verifiable register (#24)', () => {
       [releases[0]],
     );
     const line = lines.find((l: { releaseId: string }) => l.releaseId === releases[0]);
-    expect([...line.files].sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(files);
+    // Each file by its salted digest, which the recipient can check from the manifest's salt; never
+    // the file's plain SHA-256, which lets anyone test a guess of a small table's content (an
+    // outsider recovered an aggregate table from the register that way).
+    const manifest = JSON.parse(
+      (await download(t, recipients[0].auth, releases[0], 'manifest.json')).body.toString(),
+    ) as { register: { salt: string } };
+    const salt = Buffer.from(manifest.register.salt, 'hex');
+    expect(salt).toHaveLength(32);
+    expect([...line.files].sort((a, b) => (a.name < b.name ? -1 : 1))).toEqual(
+      files.map((f: { name: string; bytes: number; sha256: string }) => ({
+        ...f,
+        sha256: createHash('sha256').update(salt).update(f.sha256).digest('hex'),
+      })),
+    );
+    for (const f of files) expect(JSON.stringify(await get('/api/register'))).not.toContain(f.sha256);
     expect(line.registerSeq).toBe(2);
     expect(line.riskReport).toMatchObject({ tier: 'pseudonymised' });
 

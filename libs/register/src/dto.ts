@@ -23,7 +23,12 @@ export class RegisterQueryDto {
 export class RegisterFileDto {
   @ApiProperty({ example: 'gp.csv.gz' }) name!: string;
   @ApiProperty({ type: 'integer', minimum: 0 }) bytes!: number;
-  @ApiProperty({ pattern: '^[0-9a-f]{64}$' }) sha256!: string;
+  @ApiProperty({
+    pattern: '^[0-9a-f]{64}$',
+    description:
+      "The register's digest of the file: SHA-256 of the release's register salt (32 bytes, in the release's manifest.json, which its recipients hold) followed by the file's SHA-256 as 64 hexadecimal characters. Not the file's plain SHA-256, which would let anyone test a guess of a small file's content (lines written before 2026-12-07 carry the plain SHA-256)",
+  })
+  sha256!: string;
 }
 
 export class RegisterLineDto {

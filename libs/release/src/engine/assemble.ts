@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOGUE_FIELDS, DATASET_FILE } from '@custodian/catalog';
@@ -100,7 +101,7 @@ export function manifestOf(
       snapshotAt: rel.snapshot_at.toISOString(),
       applied: policy.applied,
       reason: policy.reason,
-      type1: 'excluded from every release, aggregate counts included',
+      type1: 'excluded from every release and from every aggregate count',
       consentCohortOnly: policy.consentOnly,
     },
     // Counts of persons follow the aggregate rule (researchers read this file); the exact ones are
@@ -132,6 +133,12 @@ export function manifestOf(
     differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
     aggregateDifferencing: prepared.aggregate?.differencing.manifest,
     files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
+    // How the public register names these files (registerDigest): its recipients can check it.
+    register: {
+      salt: registerSalt(ctx, rel).toString('hex'),
+      fileDigest:
+        "SHA-256 of the salt's 32 bytes followed by the file's SHA-256 as 64 hexadecimal characters",
+    },
     verification,
     software: { name: 'custodian', version: SOFTWARE_VERSION },
   };
@@ -152,3 +159,18 @@ export async function publishFiles(
   files.push({ name: 'manifest.json', ...man });
   for (const f of files) await rename(path.join(dir, `${f.name}.partial`), path.join(dir, f.name));
 }
+
+/**
+ * The release's register salt (32 bytes, from its token seed: the same on a retry). The public
+ * register names each file by `registerDigest`, not by its SHA-256: a small file — an aggregate
+ * table of a few counts — could be found from its plain hash by trying every likely table (an
+ * outsider's probe recovered one from the register in two minutes). The salt is in the manifest,
+ * which only the recipients hold, so they can check that the register names their files.
+ */
+export function registerSalt(ctx: EngineContext, rel: ClaimedRelease): Buffer {
+  return ctx.keys.seedKey(rel.token_seed_enc, rel.id, 'register-digest-v1');
+}
+
+/** SHA-256(salt ‖ the file's SHA-256 as hex text): the register's name for a file's content. */
+export const registerDigest = (salt: Buffer, sha256: string) =>
+  createHash('sha256').update(salt).update(sha256, 'utf8').digest('hex');

@@ -1,7 +1,7 @@
 import { DiskFull, freeBytes } from '../disk-space';
 import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
-import type { manifestOf } from './assemble';
+import { type manifestOf, registerDigest, registerSalt } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
 import { aggregateDifferencingNote } from '../aggregate-differencing';
 
@@ -102,7 +102,7 @@ export async function recordCompleted(
       agreementReference: rel.spec.agreementReference ?? null,
       objectionsApplied: out.manifest.objections.applied,
       objectionsNote: out.manifest.objections.reason ?? null,
-      files: out.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+      files: registerFiles(ctx, rel, out.files),
       riskReport: publicRiskReport(out.riskReport) as unknown as Record<string, unknown>,
     });
   });
@@ -159,4 +159,14 @@ export async function diskFullFailure(
       ? err
       : new DiskFull(await freeBytes(ctx.config.dataDir).catch(() => 0), rel.bytesNeeded);
   return new ReleaseFailure(full.code, DiskFull.PUBLIC, full.message);
+}
+
+/** The files as the public register names them: size, and the salted digest (assemble.ts). */
+function registerFiles(ctx: EngineContext, rel: ClaimedRelease, files: BuiltRelease['files']) {
+  const salt = registerSalt(ctx, rel);
+  try {
+    return files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: registerDigest(salt, f.sha256) }));
+  } finally {
+    salt.fill(0);
+  }
 }

@@ -334,6 +334,9 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         social('E08000035', 'Q6', n, '1950-03-04', 'F', 'LS6 1AB', { service: formula }), // 6 invalid_service_type
         social('e08000035', 'Q7', n, '1950-03-04', 'F', 'LS6 1AB', { service: 'Child in Need' }), // 7 ok
         social('E08000035', 'Q8', n, '1950-03-04', 'F', 'LS6 1AB', { service: '=home_care' }), // 8 invalid_service_type
+        social('E08000035', "=cmd|' /C calc'!A0", n, '1950-03-04', 'F', 'LS6 1AB'), // 9 invalid_person_id
+        social('E08000035', 'Q 10', n, '1950-03-04', 'F', 'LS6 1AB'), // 10 invalid_person_id
+        social('E08000035', 'LA-77_x9', n, '1950-03-04', 'F', 'LS6 1AB'), // 11 ok
       ]),
     );
     // Each row's first reason (every reason it has is in `reasons`, the first one first).
@@ -344,6 +347,8 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       { row: 5, reason: 'invalid_service_type' },
       { row: 6, reason: 'invalid_service_type' },
       { row: 8, reason: 'invalid_service_type' },
+      { row: 9, reason: 'invalid_person_id' },
+      { row: 10, reason: 'invalid_person_id' },
     ]);
     const { rows: sc } = await t.sql.query(
       `SELECT person_id, la_code, service_type FROM social_care_records WHERE person_id ~ '^Q[0-9]$' ORDER BY person_id`,

@@ -7,7 +7,11 @@
  * are written into the staging SQL, which runs as `CREATE TABLE … AS` and takes no parameters).
  */
 export const CODE_FORMATS = {
-  /** HES EPIKEY (and the shape of any source row key): letters, digits, `-`, `_`, a letter or digit first. */
+  /**
+   * HES EPIKEY and social care's PERSON_ID (the shape of any source row key): letters, digits, `-`,
+   * `_`, a letter or digit first. PERSON_ID had only its length checked (an outsider loaded a
+   * spreadsheet formula as one; the identifiable tier releases it as held).
+   */
   epikey: '^[A-Za-z0-9][A-Za-z0-9_-]*$',
   /**
    * ICD-10 (DIAG_4_01): a letter, two digits, then optionally a dot and one or two letters or digits

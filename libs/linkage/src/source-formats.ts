@@ -44,6 +44,7 @@ export const REJECTION_REASONS = {
     'invalid_start_date',
     'field_too_long',
     'invalid_la_code',
+    'invalid_person_id',
     'invalid_nhs_number',
     'invalid_dob',
     'invalid_sex',
@@ -170,6 +171,7 @@ const SOCIAL_STAGE = `
              WHEN start_date IS NULL OR start_date < DATE '1895-01-01' THEN 'invalid_start_date'
              WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_raw) > 60 THEN 'field_too_long'
              WHEN NOT ${matches('la_code', 'onsLa')} THEN 'invalid_la_code'
+             WHEN NOT ${matches('person_id', 'epikey')} THEN 'invalid_person_id'
              ${demographicReasons}
              WHEN service_raw IS NULL THEN 'missing_service_type'
              WHEN service_type IS NULL THEN 'invalid_service_type'

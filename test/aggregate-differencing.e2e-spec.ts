@@ -223,9 +223,12 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
       [second.id],
     );
     expect(audit[0]?.details).toMatchObject({ attempt: 1, decision: 'refused', comparedWith: [first.id] });
-    // The researcher reads the same reason, with no count of persons.
+    // The researcher reads the reason, with no count of persons or of the cells it would hide (an
+    // outsider read "2 of its 2" as: both areas hold 1-7 persons more); the officer reads the counts.
     const view = (await t.http.get(`/api/releases/${second.id}`).set(researcher.auth).expect(200)).body;
     expect(view.failureReason).toMatch(/^AGG_DIFFERENCING: /);
+    expect(view.failureReason).not.toMatch(/\d+ of its \d+/);
+    expect(second.failureReason).toMatch(/would hide \d+ of its \d+ shown cells/);
     expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
       /The release failed The table could be subtracted[\s\S]*Reference for the service desk: AGG_DIFFERENCING/,
     );

@@ -111,8 +111,12 @@ export async function aggregate(
       },
     });
   if (decision.outcome === 'refused')
+    // Recipients read the rule, not how many cells it would hide: "2 of its 2" told a researcher
+    // that both areas held 1-7 persons the earlier table did not (an outsider's probe); staff read
+    // the counts (`exact`).
     throw new ReleaseFailure(
       RELEASE_FAILURES.AGG_DIFFERENCING,
+      `the table could be subtracted from an earlier aggregate table to the organisation (same dimensions): hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide over ${AGG_DIFFERENCING_MAX_SHARE * 100}% of its shown cells`,
       `the table could be subtracted from an earlier aggregate table to the organisation (same dimensions): hiding the cells that differ by 1-${PRIMARY_MAX} persons, and those protecting them, would hide ${decision.hidden.length} of its ${decision.shownWithout} shown cells (over ${AGG_DIFFERENCING_MAX_SHARE * 100}%)`,
     );
   const shown = guarded.cells;

@@ -81,6 +81,13 @@ describe('docs/openapi.json', () => {
       if (!Object.keys(op.responses).some((s) => /^2/.test(s))) gaps.push(`${route} 2xx`);
     }
     expect(gaps).toEqual([]);
+    // A method a path does not list (no operation to declare it on): the shared 405 with `Allow`.
+    const notAllowed = doc.components.responses.MethodNotAllowed as {
+      headers?: Record<string, unknown>;
+      content?: Record<string, { schema?: { $ref?: string } }>;
+    };
+    expect(notAllowed?.content?.['application/json']?.schema?.$ref).toBe('#/components/schemas/Error');
+    expect(Object.keys(notAllowed.headers ?? {})).toEqual(['Allow']);
   });
 
   it('has schemas for the release routes, the audit list and the download, and the register CSV as text', () => {

@@ -8,8 +8,10 @@ import { createTestApp, OpenApiContract, type OpenApiDocument, TestApp } from '@
  * The published OpenAPI document (`/api/docs-json`, SPEC §7) read as a strict outside validator
  * reads it: for every operation and the error cases a tester tries (no token, a bad token, a role
  * without the right, an unknown id, a malformed id, a wrong content type, broken JSON, a body too
- * large, an unknown property, a NUL in the query, headers too large or too slow), the answer's
- * status must be one the operation declares, and its body must be valid by the declared schema. The requests go round the e2e contract wrapper
+ * large, an unknown property, a NUL in the query, headers too large, a wrong method), the answer's
+ * status must be one the operation declares, and its body must be valid by the declared schema. A
+ * method a path does not have is answered 405 with `Allow` naming exactly the document's methods,
+ * and the document's MethodNotAllowed response. The requests go round the e2e contract wrapper
  * (`t.http` skips what the document does not describe): every answer is judged here.
  */
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options'];
@@ -196,6 +198,41 @@ describe('every answer agrees with the published OpenAPI document, strictly', ()
     );
     expect(slowBody.status).toBe(408);
     judge('body too slow', 'post', url, slowBody);
+    expect(problems.splice(0)).toEqual([]);
+  });
+
+  it('a method the path does not have: 405 with Allow naming the document’s methods, as the document says', async () => {
+    const declared = doc.components?.responses?.MethodNotAllowed;
+    expect(declared, 'components.responses.MethodNotAllowed').toBeTruthy();
+    const errorBody = new OpenApiContract({
+      ...doc,
+      paths: {
+        '/probe': { get: { responses: { '405': { $ref: '#/components/responses/MethodNotAllowed' } } } },
+      },
+    });
+    for (const [template, item] of Object.entries(doc.paths)) {
+      const has = Object.keys(item).filter((m) => METHODS.includes(m));
+      const allow = has.map((m) => m.toUpperCase());
+      if (has.includes('get')) allow.push('HEAD');
+      for (const method of METHODS.filter((m) => !has.includes(m))) {
+        const url = fill(template, 0);
+        for (const auth of [{}, tokens.admin]) {
+          const res = await send(method, url).set(auth);
+          const where = `${method.toUpperCase()} ${url}`;
+          if (res.status !== 405) {
+            problems.push(`${where} → ${res.status}, not 405`);
+            continue;
+          }
+          const allowed = String(res.headers.allow ?? '')
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+          if ([...allowed].sort().join() !== [...allow].sort().join())
+            problems.push(`${where}: Allow ${allowed.join(', ')}, the document ${allow.join(', ')}`);
+          for (const p of errorBody.check('get', '/probe', res)) problems.push(`${where}: ${p}`);
+        }
+      }
+    }
     expect(problems.splice(0)).toEqual([]);
   });
 });

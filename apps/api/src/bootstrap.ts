@@ -22,6 +22,7 @@ import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 import { registerNulGuard } from './nul-guard';
 import { clientErrorHandler, frameworkErrors } from './http-errors';
+import { registerMethodNotAllowed } from './method-not-allowed';
 import { finishOpenApiDocument } from './openapi';
 
 /**
@@ -41,7 +42,7 @@ export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
     .setDescription(
-      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400.',
+      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400. A method a path does not list is answered 405 with `Allow` (the MethodNotAllowed response).',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
@@ -122,6 +123,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     if (!req.url.startsWith('/assets/')) reply.header('Cache-Control', 'no-store');
     securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
+  // Before any route is added: it learns the API's paths and methods as they are.
+  registerMethodNotAllowed(fastify);
   await registerPortal(app, config);
   registerBodyPolicy(fastify, {
     minBytesPerSecond: config.httpBodyMinBytesPerSecond,

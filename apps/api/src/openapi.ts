@@ -13,7 +13,8 @@ import { OPERATION_TEXTS, REQUEST_EXAMPLES } from './openapi-texts';
  *   strict validators);
  * - one `Error` schema (`{statusCode, error, message, code, details?}`, `code` an enum of the
  *   stable codes) referenced by every error response, and the statuses every route can answer
- *   (400, 401, 403, 404, 408, 409, 413, 415, 429, 431, 503) declared where they apply;
+ *   (400, 401, 403, 404, 408, 409, 413, 415, 429, 431, 503) declared where they apply; 405 (a
+ *   method a path does not have, method-not-allowed.ts) as a shared response of no operation;
  * - `additionalProperties: false` and the length, range, pattern and format limits of the
  *   class-validator rules on every schema the validation pipe checks (unknown properties → 400);
  * - a summary and a description on every operation (`openapi-texts.ts` where a route's
@@ -55,6 +56,10 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
   '404': [
     'NotFound',
     'No such object, or one you may not see (an object of another organisation answers the same as one that does not exist).',
+  ],
+  '405': [
+    'MethodNotAllowed',
+    'The path exists, but not with this method: `Allow` lists the methods it has (no operation of the document answers it; every path does for a method it does not list).',
   ],
   '408': [
     'RequestTimeout',
@@ -127,6 +132,12 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       { description, content: errorContent() },
     ]),
   );
+  doc.components.responses.MethodNotAllowed.headers = {
+    Allow: {
+      description: "The path's methods, e.g. `GET, HEAD, PATCH`",
+      schema: { type: 'string' },
+    },
+  };
 
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {

@@ -155,6 +155,24 @@ describe('docs/openapi.json', () => {
     expect(problems).toEqual([]);
   });
 
+  it('the contract judges an answer to a malformed percent-escape rather than throwing', () => {
+    const contract = new OpenApiContract(doc);
+    const answer = {
+      status: 400,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The request URL is not valid',
+        code: 'BAD_REQUEST',
+      },
+    };
+    expect(contract.check('get', '/api/bids/%zz', answer)).toEqual([]);
+    expect(contract.check('get', '/api/bids/%zz', { ...answer, status: 418 })).toEqual([
+      'GET /api/bids/{id} → 418: status 418 is not documented',
+    ]);
+  });
+
   it('a nullable object property accepts null and the object (the bid without aggregation)', () => {
     const contract = new OpenApiContract(doc);
     const bid = operations.find((o) => o.route === 'GET /api/bids/{id}')!;

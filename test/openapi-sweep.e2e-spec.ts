@@ -245,3 +245,50 @@ describe('every answer agrees with the published OpenAPI document, strictly', ()
     expect(problems.splice(0)).toEqual([]);
   });
 });
+
+describe('an answer while the service shuts down', () => {
+  let t: TestApp;
+  let closed: Promise<void> | undefined;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await (closed ?? t?.app.close());
+    await t?.db.drop();
+  });
+
+  it('is the 503 the document declares, with the error body (it was the framework’s, without a code)', async () => {
+    const doc = (await request(t.app.getHttpServer()).get('/api/docs-json').expect(200))
+      .body as OpenApiDocument;
+    const port = (t.app.getHttpServer().address() as AddressInfo).port;
+    const socket = connect({ host: '127.0.0.1', port });
+    let data = '';
+    socket.on('data', (c: Buffer) => (data += c.toString('utf8')));
+    socket.on('error', () => undefined);
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    // A request in flight (its body not all sent) holds the connection open while the service closes;
+    // the request after it on the same connection arrives while it drains.
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    closed = t.app.close();
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write('}GET /api/datasets HTTP/1.1\r\nHost: x\r\n\r\n');
+    await ended;
+    const answers = data.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).toHaveLength(2);
+    const [top, text] = answers[1].split('\r\n\r\n');
+    expect(top).toMatch(/^HTTP\/1\.1 503 /);
+    const problems = new OpenApiContract(doc).check('get', '/api/datasets', {
+      status: 503,
+      headers: { 'content-type': /content-type: ([^\r]+)/i.exec(top)?.[1] },
+      body: JSON.parse(text),
+      text,
+    });
+    expect(problems).toEqual([]);
+    expect(JSON.parse(text)).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE' });
+  });
+});

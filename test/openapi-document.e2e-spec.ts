@@ -106,6 +106,18 @@ describe('docs/openapi.json', () => {
         type,
         schemaType: 'string',
       });
+    // Health's own bodies, by schema (they were examples only: any body was valid).
+    const health = op('GET /api/health').responses as Record<
+      string,
+      { content?: Record<string, { schema?: Record<string, unknown> }> }
+    >;
+    expect(health['200'].content?.['application/json']?.schema).toMatchObject({
+      required: ['status', 'database'],
+      additionalProperties: false,
+    });
+    expect(health['503'].content?.['application/json']?.schema?.anyOf).toContainEqual({
+      $ref: '#/components/schemas/Error',
+    });
     expect(op('GET /api/register').responses['200'].content?.['text/csv']?.schema).toEqual({
       type: 'string',
     });

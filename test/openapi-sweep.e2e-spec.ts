@@ -275,7 +275,15 @@ describe('an answer while the service shuts down', () => {
     );
     await new Promise((r) => setTimeout(r, 200));
     closed = t.app.close();
-    await new Promise((r) => setTimeout(r, 200));
+    // Closing has begun once the port no longer takes connections (the server closes after the
+    // framework's preClose hooks have run).
+    const listening = () =>
+      new Promise<boolean>((resolve) => {
+        const probe = connect({ host: '127.0.0.1', port });
+        probe.once('connect', () => (probe.destroy(), resolve(true)));
+        probe.once('error', () => resolve(false));
+      });
+    for (let i = 0; i < 200 && (await listening()); i++) await new Promise((r) => setTimeout(r, 50));
     socket.write('}GET /api/datasets HTTP/1.1\r\nHost: x\r\n\r\n');
     await ended;
     const answers = data.split(/(?=HTTP\/1\.1 )/);

@@ -148,17 +148,17 @@ describe('content types: streamed bodies on the upload routes only, JSON objects
     ).toMatchObject({
       status: 400,
     });
-    // No such route, or not this method: 404 (before: 415 for a text body).
+    // No such route: 404; not this method: 405 METHOD_NOT_ALLOWED (before: 415 for a text body).
     const researcher = sessions.get('researcher')!;
-    for (const [method, path, type] of [
-      ['PUT', '/api/nothing-here', 'text/csv'],
-      ['DELETE', '/api/bids/8d3b7f2e-7a0e-4c8e-9a51-2f1d0c6b9e11', 'text/csv'],
-      ['PUT', '/api/practices/A81001/extracts', 'application/x-ndjson'],
-    ])
+    for (const [method, path, type, status] of [
+      ['PUT', '/api/nothing-here', 'text/csv', 404],
+      ['DELETE', '/api/bids/8d3b7f2e-7a0e-4c8e-9a51-2f1d0c6b9e11', 'text/csv', 405],
+      ['PUT', '/api/practices/A81001/extracts', 'application/x-ndjson', 405],
+    ] as const)
       expect(
         await send(method, path, { ...researcher, 'content-type': type }, 'a,b\n'),
         `${method} ${path}`,
-      ).toMatchObject({ status: 404 });
+      ).toMatchObject({ status, body: { statusCode: status } });
     await healthy();
   });
 

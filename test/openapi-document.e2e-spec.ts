@@ -71,15 +71,23 @@ describe('docs/openapi.json', () => {
   it('documents the statuses every route can answer', () => {
     const gaps: string[] = [];
     for (const { route, path: p, method, op } of operations) {
-      const need = ['503'];
+      // Whatever the route: a NUL in the query or a request that is not HTTP (400), headers too slow
+      // (408) or too large (431), the database down (503).
+      const need = ['400', '408', '431', '503'];
       if (op.security?.length) need.push('401', '403', '429');
-      if (p.includes('{')) need.push('404', '400');
-      if (['post', 'put', 'patch'].includes(method)) need.push('400', '413', '415');
-      if (op.requestBody) need.push('400');
+      if (p.includes('{')) need.push('404');
+      if (['post', 'put', 'patch'].includes(method)) need.push('413', '415');
       for (const s of need) if (!(s in op.responses)) gaps.push(`${route} ${s}`);
       if (!Object.keys(op.responses).some((s) => /^2/.test(s))) gaps.push(`${route} 2xx`);
     }
     expect(gaps).toEqual([]);
+    // A method a path does not list (no operation to declare it on): the shared 405 with `Allow`.
+    const notAllowed = doc.components.responses.MethodNotAllowed as {
+      headers?: Record<string, unknown>;
+      content?: Record<string, { schema?: { $ref?: string } }>;
+    };
+    expect(notAllowed?.content?.['application/json']?.schema?.$ref).toBe('#/components/schemas/Error');
+    expect(Object.keys(notAllowed.headers ?? {})).toEqual(['Allow']);
   });
 
   it('has schemas for the release routes, the audit list and the download, and the register CSV as text', () => {
@@ -98,6 +106,18 @@ describe('docs/openapi.json', () => {
         type,
         schemaType: 'string',
       });
+    // Health's own bodies, by schema (they were examples only: any body was valid).
+    const health = op('GET /api/health').responses as Record<
+      string,
+      { content?: Record<string, { schema?: Record<string, unknown> }> }
+    >;
+    expect(health['200'].content?.['application/json']?.schema).toMatchObject({
+      required: ['status', 'database'],
+      additionalProperties: false,
+    });
+    expect(health['503'].content?.['application/json']?.schema?.anyOf).toContainEqual({
+      $ref: '#/components/schemas/Error',
+    });
     expect(op('GET /api/register').responses['200'].content?.['text/csv']?.schema).toEqual({
       type: 'string',
     });
@@ -145,6 +165,24 @@ describe('docs/openapi.json', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('the contract judges an answer to a malformed percent-escape rather than throwing', () => {
+    const contract = new OpenApiContract(doc);
+    const answer = {
+      status: 400,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'The request URL is not valid',
+        code: 'BAD_REQUEST',
+      },
+    };
+    expect(contract.check('get', '/api/bids/%zz', answer)).toEqual([]);
+    expect(contract.check('get', '/api/bids/%zz', { ...answer, status: 418 })).toEqual([
+      'GET /api/bids/{id} → 418: status 418 is not documented',
+    ]);
   });
 
   it('a nullable object property accepts null and the object (the bid without aggregation)', () => {

@@ -456,6 +456,51 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     await t.http.get('/admin/agreements').set('cookie', other.session.cookie).expect(403);
   });
 
+  it('admin: the agreements in force a page at a time, past the first 200 (it showed 200 and no more)', async () => {
+    const { session } = await as(['admin']);
+    const oldest = await t.factory.bid('active');
+    // 250 more agreements in force: copies of that bid and its agreement (rows as the workflow left
+    // them; taking 250 bids through review over HTTP would take minutes), each newer than the last.
+    await t.sql.query(
+      `WITH copies AS (
+         INSERT INTO bids
+         SELECT (jsonb_populate_record(NULL::bids, to_jsonb(b) || jsonb_build_object(
+                  'id', gen_random_uuid(), 'title', 'Copy ' || g,
+                  'created_at', b.created_at + g * interval '1 second'))).*
+           FROM bids b, generate_series(1, 250) g WHERE b.id = $1
+         RETURNING id, title)
+       INSERT INTO agreements
+       SELECT (jsonb_populate_record(NULL::agreements, to_jsonb(a) || jsonb_build_object(
+                'id', gen_random_uuid(), 'bid_id', c.id, 'reference', a.reference || '-' || c.title))).*
+         FROM agreements a, copies c WHERE a.bid_id = $1`,
+      [oldest.id],
+    );
+    const revokeLinks = (html: string) =>
+      html.match(/href="\/admin\/agreements\/[0-9a-f-]{36}\/revoke"/g) ?? [];
+    const first = await t.http.get('/admin/agreements').set('cookie', session.cookie).expect(200);
+    expect(first.text).toContain('251 agreements in force, page 1 of 6');
+    expect(revokeLinks(first.text)).toHaveLength(50);
+    expect(first.text).toContain('href="/admin/agreements?page=2"');
+    expect(first.text).toContain('Copy 250');
+    // The last page holds the oldest agreement, which the 200 never reached.
+    const last = await t.http.get('/admin/agreements?page=6').set('cookie', session.cookie).expect(200);
+    expect(revokeLinks(last.text)).toHaveLength(1);
+    expect(last.text).toContain(`href="/admin/agreements/${oldest.id}/revoke"`);
+    expect(last.text).toContain('href="/admin/agreements?page=5"');
+    expect(last.text).not.toContain('href="/admin/agreements?page=7"');
+    // Past the last page: the last page, saying so; not a page number: the first page, saying so.
+    const past = await t.http.get('/admin/agreements?page=40').set('cookie', session.cookie).expect(200);
+    expect(past.text).toContain('There is no page 40: this is the last page, 6.');
+    expect(past.text).toContain(`href="/admin/agreements/${oldest.id}/revoke"`);
+    const junk = await t.http.get('/admin/agreements?page=abc').set('cookie', session.cookie).expect(200);
+    expect(junk.text).toContain('is not a page number: this is page 1.');
+    expect(junk.text).toContain('page 1 of 6');
+    // Every one of them is in force for the API too, a page at a time.
+    const api = await t.http.get('/api/bids?state=active&page=2&limit=200').set(admin).expect(200);
+    expect(api.body).toMatchObject({ page: 2, limit: 200, total: 251 });
+    expect(api.body.items).toHaveLength(51);
+  });
+
   it('auditor: filters (a reversed date range is an error), paging, the CSV export of the filtered entries, and the chain verified', async () => {
     const { session } = await as(['auditor']);
     const page = await t.http.get('/audit-trail').set('cookie', session.cookie).expect(200);

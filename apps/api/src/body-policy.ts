@@ -161,7 +161,8 @@ function lingerThenClose(req: FastifyRequest, socket: Socket): void {
 export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptions): void {
   fastify.addHook('preParsing', (req, reply, payload, done) => {
     if (!BODY_METHODS.has(req.method)) return done(null, payload);
-    // No such route (or not this method): the 404 handler answers, whatever the body is.
+    // No such route: the 404 handler answers, whatever the body is (not this method: 405 was
+    // answered already, method-not-allowed.ts).
     if (req.is404) return done(null, payload);
     // No credentials for a route that needs them: 401 before the body is looked at (an outsider's
     // probe, 2026-12-06: a bad body without a token was 400 or 415, contrary to SPEC §7). Whether a

@@ -21,7 +21,8 @@ import { ApiModule } from './api.module';
 import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 import { registerNulGuard } from './nul-guard';
-import { clientErrorHandler, frameworkErrors } from './http-errors';
+import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http-errors';
+import { registerMethodNotAllowed } from './method-not-allowed';
 import { finishOpenApiDocument } from './openapi';
 
 /**
@@ -41,7 +42,7 @@ export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
     .setDescription(
-      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400.',
+      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400. A method a path does not list is answered 405 with `Allow` (the MethodNotAllowed response).',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
@@ -56,7 +57,9 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     genReqId,
     requestIdHeader: false,
     trustProxy: false,
-    return503OnClosing: true,
+    // While closing, requests still arriving on open connections are refused with 503 (below, with
+    // the error contract's body: Fastify's own had no `code`).
+    return503OnClosing: false,
     // Slowloris: headers within HTTP_HEADERS_TIMEOUT_SECONDS, checked every second (Node checks
     // every 30 s by default, which would let a trickling client hold its socket 30 s longer). No
     // flat request timeout (Node's default is 300 s): a large honest upload takes longer than any
@@ -84,6 +87,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  refuseWhileClosing(fastify);
   // The access log: one line per request, API, portal and assets alike, from a Fastify hook on the
   // application's root logger. As nestjs-pino's Nest middleware it was mounted once per route
   // pattern, and the portal's `/` (outside the prefix) is mounted by the Fastify adapter on the
@@ -122,6 +126,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     if (!req.url.startsWith('/assets/')) reply.header('Cache-Control', 'no-store');
     securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
   });
+  // Before any route is added: it learns the API's paths and methods as they are.
+  registerMethodNotAllowed(fastify);
   await registerPortal(app, config);
   registerBodyPolicy(fastify, {
     minBytesPerSecond: config.httpBodyMinBytesPerSecond,

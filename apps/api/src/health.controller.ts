@@ -44,11 +44,34 @@ export class HealthController implements OnApplicationShutdown {
   @Get()
   @Public()
   @HttpCode(200)
-  @ApiOkResponse({ schema: { example: { status: 'ok', database: 'up' } } })
-  @ApiServiceUnavailableResponse({
+  @ApiOkResponse({
     schema: {
+      type: 'object',
+      required: ['status', 'database'],
+      additionalProperties: false,
+      properties: { status: { type: 'string', enum: ['ok'] }, database: { type: 'string', enum: ['up'] } },
+      example: { status: 'ok', database: 'up' },
+    },
+  })
+  @ApiServiceUnavailableResponse({
+    description:
+      'Not ready: the database does not answer (DATABASE_UNAVAILABLE) or no pooled connection is free (POOL_SATURATED); while the service shuts down, the Error body (SERVICE_UNAVAILABLE)',
+    schema: {
+      anyOf: [
+        {
+          type: 'object',
+          required: ['status', 'database', 'code'],
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: ['degraded'] },
+            database: { type: 'string', enum: ['up', 'down'] },
+            pool: { type: 'string', enum: ['saturated'] },
+            code: { type: 'string', enum: ['DATABASE_UNAVAILABLE', 'POOL_SATURATED'] },
+          },
+        },
+        { $ref: '#/components/schemas/Error' },
+      ],
       example: { status: 'degraded', database: 'down', code: 'DATABASE_UNAVAILABLE' },
-      description: 'or { status: "degraded", database: "up", pool: "saturated", code: "POOL_SATURATED" }',
     },
   })
   async health(@Res({ passthrough: true }) reply: Reply) {

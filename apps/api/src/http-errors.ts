@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CORE_ERRORS } from '@custodian/core';
 
 /**
  * The error contract ({statusCode, error, message, code}, SPEC §7) for what never reaches a route:
@@ -72,4 +73,35 @@ export function frameworkErrors(
     .header('content-type', 'application/json; charset=utf-8')
     .header('cache-control', 'no-store')
     .send(body(400, 'Bad Request', message, 'BAD_REQUEST'));
+}
+
+/**
+ * While the service closes, a request still arriving on an open connection (pipelined, or on a
+ * keep-alive connection whose last request is in flight) is refused at once with 503 and the error
+ * contract's body, and its connection closed. Fastify's own refusal (`return503OnClosing`) wrote
+ * `{error, message, statusCode}`, no `code`: not the Error schema the document declares (a strict
+ * sweep, 2026-12-07). The first onRequest hook, so nothing else runs for it.
+ */
+export function refuseWhileClosing(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) return done();
+    void reply
+      .code(503)
+      .header('connection', 'close')
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(
+        body(
+          503,
+          'Service Unavailable',
+          'The service is shutting down; try again shortly',
+          CORE_ERRORS.SERVICE_UNAVAILABLE,
+        ),
+      );
+  });
 }

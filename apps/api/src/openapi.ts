@@ -13,7 +13,8 @@ import { OPERATION_TEXTS, REQUEST_EXAMPLES } from './openapi-texts';
  *   strict validators);
  * - one `Error` schema (`{statusCode, error, message, code, details?}`, `code` an enum of the
  *   stable codes) referenced by every error response, and the statuses every route can answer
- *   (400, 401, 403, 404, 409, 413, 415, 429, 503) declared where they apply;
+ *   (400, 401, 403, 404, 408, 409, 413, 415, 429, 431, 503) declared where they apply; 405 (a
+ *   method a path does not have, method-not-allowed.ts) as a shared response of no operation;
  * - `additionalProperties: false` and the length, range, pattern and format limits of the
  *   class-validator rules on every schema the validation pipe checks (unknown properties → 400);
  * - a summary and a description on every operation (`openapi-texts.ts` where a route's
@@ -23,6 +24,7 @@ import { OPERATION_TEXTS, REQUEST_EXAMPLES } from './openapi-texts';
 type Schema = Record<string, unknown>;
 interface Response {
   description?: string;
+  headers?: Record<string, { description: string; schema: Schema }>;
   content?: Record<string, { schema?: Schema; example?: unknown }>;
   $ref?: string;
 }
@@ -41,7 +43,7 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'
 const ERROR_RESPONSES: Record<string, [string, string]> = {
   '400': [
     'BadRequest',
-    'The request is not valid: a malformed id, query, body or JSON, or a property the route does not take (unknown properties are refused). `details` may say which.',
+    'The request is not valid: a malformed id, query, body or JSON, a property the route does not take (unknown properties are refused), a value holding U+0000 (NUL), or a request that is not valid HTTP. `details` may say which.',
   ],
   '401': [
     'Unauthorized',
@@ -55,9 +57,13 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
     'NotFound',
     'No such object, or one you may not see (an object of another organisation answers the same as one that does not exist).',
   ],
+  '405': [
+    'MethodNotAllowed',
+    'The path exists, but not with this method: `Allow` lists the methods it has (no operation of the document answers it; every path does for a method it does not list).',
+  ],
   '408': [
     'RequestTimeout',
-    'The request body arrived slower than the minimum rate; the connection is closed.',
+    'The request headers or body arrived slower than the minimum rate; the connection is closed.',
   ],
   '409': [
     'Conflict',
@@ -71,8 +77,18 @@ const ERROR_RESPONSES: Record<string, [string, string]> = {
     'The body is well-formed but cannot be applied as a whole; nothing was stored.',
   ],
   '429': ['TooManyRequests', 'Too many requests: wait for the number of seconds in `Retry-After`.'],
-  '503': ['ServiceUnavailable', 'The database is unavailable; try again shortly.'],
+  '431': [
+    'RequestHeaderFieldsTooLarge',
+    'The request headers are larger than the service reads (16 KiB in all); the connection is closed.',
+  ],
+  '503': [
+    'ServiceUnavailable',
+    'The database is unavailable, the service is shutting down, or a change met a concurrent one (TRANSIENT_CONFLICT); try again shortly.',
+  ],
 };
+
+/** What any operation may answer, before or around its route: see ERROR_RESPONSES. */
+const GLOBAL_STATUSES = ['400', '408', '431', '503'];
 
 const ERROR_SCHEMA: Schema = {
   type: 'object',
@@ -116,6 +132,12 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       { description, content: errorContent() },
     ]),
   );
+  doc.components.responses.MethodNotAllowed.headers = {
+    Allow: {
+      description: "The path's methods, e.g. `GET, HEAD, PATCH`",
+      schema: { type: 'string' },
+    },
+  };
 
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -131,15 +153,15 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       applyQueryRules(op.parameters ?? []);
       optionalEmptyBody(op, doc.components.schemas);
       const secured = Boolean(op.security?.length);
-      const hasBody = Boolean(op.requestBody);
       const writes = ['post', 'put', 'patch', 'delete'].includes(method);
-      const statuses = new Set<string>(['503']);
-      if (op.parameters?.length || hasBody) statuses.add('400');
+      // Whatever the route: 400 (a NUL in the query, a request that is not valid HTTP), 408 (headers
+      // too slow), 431 (headers too large) and 503 (the database down) happen before or around it.
+      const statuses = new Set<string>(GLOBAL_STATUSES);
       if (secured) ['401', '403', '429'].forEach((s) => statuses.add(s));
       if (path.includes('{')) statuses.add('404');
       if (secured && writes) statuses.add('409');
-      if (writes) ['400', '413', '415'].forEach((s) => statuses.add(s));
-      if (hasBody) statuses.add('408');
+      // Any write may carry a body, whether it takes one or not: too large, the wrong type, too slow.
+      if (writes) ['413', '415', '408'].forEach((s) => statuses.add(s));
       for (const status of Object.keys(op.responses)) if (/^[45]\d\d$/.test(status)) statuses.add(status);
       for (const status of statuses) {
         const existing = op.responses[status];

@@ -1,4 +1,4 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
@@ -11,6 +11,14 @@ import type { Bid } from './bids-api';
 
 /** The API's limits on a revocation's reason (RevokeBidDto). */
 const REASON = { min: 3, max: 2000 };
+/** Agreements a page (the API's `GET /api/bids` pages by `page` and `limit`, at most 200). */
+const PAGE_SIZE = 50;
+
+interface BidPage {
+  items: Bid[];
+  page: number;
+  total: number;
+}
 
 /**
  * The administrator's agreements in force, and their revocation (SPEC §1: the admin may revoke
@@ -27,10 +35,41 @@ export class AdminAgreementsController {
     private readonly views: PortalViews,
   ) {}
 
+  /**
+   * Every agreement in force, a page at a time, newest first (it showed the first 200 and no more).
+   * Not a page number: the first page; past the last page: the last; the page says which it shows.
+   */
   @Get('agreements')
-  async agreements(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const page = await this.api.expect<{ items: Bid[] }>(req, 'GET', '/api/bids?state=active&limit=200');
-    this.views.page(req, reply, 'operations/admin-agreements.njk', { bids: page.items });
+  async agreements(
+    @Req() req: PortalRequest,
+    @Res() reply: FastifyReply,
+    @Query() q: Record<string, string>,
+  ) {
+    const asked = str(q.page) || '1';
+    const wellFormed = /^\d{1,6}$/.test(asked) && Number(asked) >= 1;
+    const url = (page: number) => `/api/bids?state=active&page=${page}&limit=${PAGE_SIZE}`;
+    let pageNotice = wellFormed ? undefined : `“${asked.slice(0, 20)}” is not a page number: this is page 1.`;
+    const res = await this.api.call<BidPage | ApiError>(req, 'GET', url(wellFormed ? Number(asked) : 1));
+    let result: BidPage;
+    if (res.status === 200) result = res.body as BidPage;
+    else if (res.status === 400 && wellFormed && Number(asked) > 1) {
+      const first = await this.api.expect<BidPage>(req, 'GET', url(1));
+      const last = Math.max(1, Math.ceil(first.total / PAGE_SIZE));
+      pageNotice = `There is no page ${Number(asked).toLocaleString('en-GB')}: this is the last page, ${last.toLocaleString('en-GB')}.`;
+      result = last === 1 ? first : await this.api.expect<BidPage>(req, 'GET', url(last));
+    } else throw new ApiCallError(res.status, res.body as ApiError);
+    const { items, page, total } = result;
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const link = (p: number) => `/admin/agreements?page=${p}`;
+    this.views.page(req, reply, 'operations/admin-agreements.njk', {
+      bids: items,
+      total,
+      page,
+      pages,
+      pageNotice,
+      previous: page > 1 ? link(page - 1) : undefined,
+      next: page < pages ? link(page + 1) : undefined,
+    });
   }
 
   @Get('agreements/:id/revoke')

@@ -75,7 +75,15 @@ export class OpenApiContract {
 
   /** The operation a request reached, or undefined when the document does not describe it. */
   operation(method: string, url: string) {
-    const pathname = decodeURI(new URL(url, 'http://x').pathname);
+    const raw = new URL(url, 'http://x').pathname;
+    // A malformed percent-escape (`/api/bids/%zz`, answered 400) is matched as it was sent: decodeURI
+    // threw, failing the request with a URIError instead of judging the answer.
+    let pathname = raw;
+    try {
+      pathname = decodeURI(raw);
+    } catch {
+      /* as sent */
+    }
     const m = method.toLowerCase();
     return this.routes.find((r) => r.method === m && r.re.test(pathname));
   }

@@ -101,11 +101,16 @@ describe('docs/openapi.json', () => {
     expect(Object.keys(download)).toEqual(expect.arrayContaining(['200', '206', '409', '416']));
     // A byte range of any file is bytes, not a JSON object (an outsider's strict client: a range of
     // manifest.json was documented as an object).
-    for (const [type, media] of Object.entries(download['206'].content ?? {}))
-      expect({ type, schemaType: (media as { schema?: { type?: string } }).schema?.type }).toEqual({
+    // And bytes, not text: OpenAPI 3.1's bare `type: string` is text, which a strict client decodes
+    // (a review: a gzip range corrupted as UTF-8).
+    for (const [type, media] of Object.entries(download['206'].content ?? {})) {
+      const schema = (media as { schema?: { type?: string; contentMediaType?: string } }).schema;
+      expect({ type, schemaType: schema?.type, media: schema?.contentMediaType }).toEqual({
         type,
         schemaType: 'string',
+        media: 'application/octet-stream',
       });
+    }
     // Health's own bodies, by schema (they were examples only: any body was valid).
     const health = op('GET /api/health').responses as Record<
       string,

@@ -28,7 +28,15 @@ const FILE_CONTENT = {
 const PART_CONTENT = Object.fromEntries(
   Object.keys(FILE_CONTENT).map((type) => [
     type,
-    { schema: { type: 'string', description: 'The bytes of the range, as `Content-Range` says' } },
+    {
+      // Bytes, not text (OpenAPI 3.1): a range may cut a character of a CSV or JSON file in two, and
+      // a client decoding it as text would corrupt it (a review).
+      schema: {
+        type: 'string',
+        contentMediaType: 'application/octet-stream',
+        description: 'The bytes of the range, as `Content-Range` says',
+      },
+    },
   ]),
 );
 

@@ -451,6 +451,31 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
     const after = await t.http.get('/admin/agreements').set('cookie', session.cookie).expect(200);
     expect(after.text).toMatch(/Agreement for “[^”]*” revoked/);
     expect(after.text).not.toContain(`/admin/agreements/${bid.id}/revoke`);
+    // Its revoke page, kept from before: back to the list, saying why (it went back with no word).
+    const stale = await t.http.get(`/admin/agreements/${bid.id}/revoke`).set('cookie', session.cookie);
+    expect(stale.status).toBe(303);
+    keep(session, stale);
+    const told = await t.http.get('/admin/agreements').set('cookie', session.cookie).expect(200);
+    expect(told.text).toMatch(/Nothing was revoked[\s\S]*has no agreement to revoke: it is revoked/);
+    // An agreement offered and not yet accepted is revoked from the portal too, as the API allows
+    // (a review: only those in force were listed).
+    const offered = await t.factory.bid('approved');
+    const offeredList = await t.http
+      .get('/admin/agreements?state=approved')
+      .set('cookie', session.cookie)
+      .expect(200);
+    expect(offeredList.text).toContain(`href="/admin/agreements/${offered.id}/revoke"`);
+    expect(offeredList.text).toContain('Agreements offered, not yet accepted');
+    const withdrawn = await t.http
+      .post(`/admin/agreements/${offered.id}/revoke`)
+      .set('cookie', session.cookie)
+      .type('form')
+      .send({ _csrf: session.csrf, reason: 'The applicant is no longer eligible' });
+    expect(withdrawn.status).toBe(303);
+    expect((await t.sql.query(`SELECT state FROM bids WHERE id = $1`, [offered.id])).rows[0].state).toBe(
+      'revoked',
+    );
+    keep(session, withdrawn);
     // Not an administrator's: the portal's refusal.
     const other = await as(['researcher']);
     await t.http.get('/admin/agreements').set('cookie', other.session.cookie).expect(403);

@@ -45,9 +45,12 @@ export class AdminAgreementsController {
     @Res() reply: FastifyReply,
     @Query() q: Record<string, string>,
   ) {
+    // In force (`active`), or offered and not yet accepted (`approved`): the API revokes both (a
+    // review: the offered ones could not be reached from the portal).
+    const state = q.state === 'approved' ? 'approved' : 'active';
     const asked = str(q.page) || '1';
     const wellFormed = /^\d{1,6}$/.test(asked) && Number(asked) >= 1;
-    const url = (page: number) => `/api/bids?state=active&page=${page}&limit=${PAGE_SIZE}`;
+    const url = (page: number) => `/api/bids?state=${state}&page=${page}&limit=${PAGE_SIZE}`;
     let pageNotice = wellFormed ? undefined : `“${asked.slice(0, 20)}” is not a page number: this is page 1.`;
     const res = await this.api.call<BidPage | ApiError>(req, 'GET', url(wellFormed ? Number(asked) : 1));
     let result: BidPage;
@@ -60,8 +63,9 @@ export class AdminAgreementsController {
     } else throw new ApiCallError(res.status, res.body as ApiError);
     const { items, page, total } = result;
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const link = (p: number) => `/admin/agreements?page=${p}`;
+    const link = (p: number) => `/admin/agreements?${state === 'approved' ? 'state=approved&' : ''}page=${p}`;
     this.views.page(req, reply, 'operations/admin-agreements.njk', {
+      offered: state === 'approved',
       bids: items,
       total,
       page,
@@ -111,10 +115,21 @@ export class AdminAgreementsController {
     return this.render(req, reply, bid, values, errors, 400);
   }
 
-  /** The bid of an agreement in force, or the refusal the API gives (the same 404 as no bid). */
+  /**
+   * The bid of an agreement in force or offered, or the refusal the API gives (the same 404 as no
+   * bid). Any other state goes back to the list saying why (it went back with no word).
+   */
   private async activeBid(req: PortalRequest, id: string): Promise<Bid> {
     const bid = await this.api.expect<Bid>(req, 'GET', `/api/bids/${id}`);
-    if (bid.state !== 'active') throw new PortalRedirect('/admin/agreements');
+    if (bid.state !== 'active' && bid.state !== 'approved') {
+      req.portal!.session.flash = {
+        kind: 'warning',
+        title: 'Nothing was revoked',
+        body: `“${bid.title}” has no agreement to revoke: it is ${bid.state.replace(/_/g, ' ')}.`,
+      };
+      req.portal!.dirty = true;
+      throw new PortalRedirect('/admin/agreements');
+    }
     return bid;
   }
 

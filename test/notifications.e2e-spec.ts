@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -377,6 +378,79 @@ describe('without SMTP_URL: the outbox (#25)', () => {
     expect(outbox.text).toContain('New request to screen: “Seen in the portal”');
     expect(outbox.text).toContain(officer.id);
     await t.http.get('/admin/notifications').set('cookie', browser.cookie).expect(403);
+  });
+
+  it("a member who loses the panel role loses the panel's notices; a notice being queued while a user moves waits for it and goes with the others (a review)", async () => {
+    const admin = await t.as('admin');
+    const centre = await t.factory.organisation({ name: 'Centre', kind: 'public_body' });
+    const member = await t.factory.user({
+      roles: ['panel_member', 'release_officer'],
+      organisationId: centre.id,
+    });
+    const count = async () =>
+      (await t.sql.query(`SELECT count(*)::int AS n FROM notifications WHERE user_id = $1`, [member.id]))
+        .rows[0].n as number;
+    const inReview = (title: string) => ({
+      kind: 'bid.in_review' as const,
+      to: { role: 'panel_member' as const },
+      bidId: randomUUID(),
+      params: { bidId: randomUUID(), title },
+    });
+    await t.app
+      .get(DataSource)
+      .transaction((tx) =>
+        t.app.get(NotificationsService).enqueue(tx, [inReview('Another organisation’s request')]),
+      );
+    expect(await count()).toBe(1);
+    // A role added keeps them; the panel role taken away takes them.
+    await t.http
+      .patch(`/api/users/${member.id}`)
+      .set(admin.auth)
+      .send({ displayName: 'Renamed' })
+      .expect(200);
+    expect(await count()).toBe(1);
+    await t.http
+      .patch(`/api/users/${member.id}`)
+      .set(admin.auth)
+      .send({ roles: ['release_officer'] })
+      .expect(200);
+    expect(await count()).toBe(0);
+    // The race: a notice is queued for the user, the move comes before it commits. The move waits
+    // for the notice's transaction (its row lock on the user) and takes the notice away. (Passes on
+    // the code before too, through the notice's foreign-key lock; the recipients' FOR SHARE closes
+    // the window left inside the queueing statement, between reading the user and inserting.)
+    const other = await t.factory.organisation({ name: 'Elsewhere', kind: 'public_body' });
+    await t.http
+      .patch(`/api/users/${member.id}`)
+      .set(admin.auth)
+      .send({ roles: ['release_officer'] })
+      .expect(200);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let picked!: () => void;
+    const pickedUp = new Promise<void>((r) => (picked = r));
+    const queueing = t.app.get(DataSource).transaction(async (tx) => {
+      await t.app
+        .get(NotificationsService)
+        .enqueue(tx, [
+          {
+            kind: 'bid.submitted',
+            to: { role: 'release_officer' },
+            bidId: randomUUID(),
+            params: { bidId: randomUUID(), title: 'Old organisation’s view' },
+          },
+        ]);
+      picked();
+      await held;
+    });
+    await pickedUp;
+    const moving = t.http.patch(`/api/users/${member.id}`).set(admin.auth).send({ organisationId: other.id });
+    const moved = moving.then((r) => r);
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await queueing;
+    expect((await moved).status).toBe(200);
+    expect(await count()).toBe(0);
   });
 
   it("a user moved to another organisation or practice no longer sees the old one's notices (API and portal)", async () => {

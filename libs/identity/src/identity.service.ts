@@ -209,6 +209,7 @@ export class IdentityService {
           );
         }
         const rolesChanged = [...next.roles].sort().join() !== [...user.roles].sort().join();
+        const previousRoles = [...user.roles];
         const bindingChanged =
           next.organisationId !== user.organisationId || next.practiceOds !== user.practiceOds;
         const disabling = dto.disabled === true && !user.disabled;
@@ -229,8 +230,12 @@ export class IdentityService {
             disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
           );
         }
-        // A move to another organisation or practice: the old one's notices are not the user's any more.
-        const noticesRemoved = bindingChanged ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;
+        // A move to another organisation or practice: the old one's notices are not the user's any more;
+        // nor, when a role is taken away, those it brought (a panel member's "in review" notices name
+        // other organisations' bids: a review). All go: a notice does not record the role it came by.
+        const rolesLost = previousRoles.some((r) => !saved.roles.includes(r));
+        const noticesRemoved =
+          bindingChanged || rolesLost ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;
         if (dto.roles) {
           await withdrawGrants(tx, this.audit, actor, id, dto.roles, meta);
           await requestGrants(tx, this.audit, actor, id, plan.pending, meta);
@@ -251,7 +256,7 @@ export class IdentityService {
               pendingRoles,
               disabled: saved.disabled,
               sessionsEnded,
-              ...(bindingChanged ? { noticesRemoved } : {}),
+              ...(bindingChanged || rolesLost ? { noticesRemoved } : {}),
             },
           },
           tx,

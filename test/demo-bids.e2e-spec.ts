@@ -120,7 +120,7 @@ describe('demo bids', () => {
       const { rows } = await t.sql.query(
         `SELECT name, cron FROM pgboss.schedule WHERE name = 'agreements.sweep'`,
       );
-      expect(rows).toEqual([{ name: 'agreements.sweep', cron: '7 * * * *' }]);
+      expect(rows).toEqual([{ name: 'agreements.sweep', cron: '*/5 * * * *' }]);
     } finally {
       await worker.close();
     }

@@ -11,7 +11,7 @@ import { BidWorkflow, SYSTEM_ACTOR } from './bid-workflow';
 import { Agreement, agreementReference, Bid, type AgreementStatus } from './bid.entity';
 import { BIDS_ERRORS } from './bids.errors';
 
-/** Queue of the hourly expiry sweep. */
+/** Queue of the expiry sweep (every five minutes). */
 export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
 /** Queue the release module consumes: delete a bid's release files (with a destruction record). */
 export const RELEASE_DESTROY_QUEUE = 'release.destroy';

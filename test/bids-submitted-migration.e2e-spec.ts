@@ -47,6 +47,9 @@ describe('migration: bids submitted', () => {
     const submittedThenWithdrawn = await bid('withdrawn', ['2026-02-01T09:00:00Z']);
     const resubmitted = await bid('in_review', ['2026-02-01T09:00:00Z', '2026-03-01T09:00:00Z']);
     const noHistory = await bid('active');
+    // Returned at screening or by the panel: submitted at least once (its history, else its creation).
+    const returned = await bid('returned', ['2026-02-05T09:00:00Z']);
+    const returnedNoHistory = await bid('returned');
     // Amendments of the active bid: version 1 (the request), a draft withdrawn, one submitted.
     const version = (v: number, state: string) =>
       sql.query(
@@ -58,6 +61,8 @@ describe('migration: bids submitted', () => {
     await version(2, 'withdrawn');
     await version(3, 'withdrawn');
     await version(4, 'in_review');
+    // A version replaced by a later one was in force: submitted (its creation, with no event).
+    await version(5, 'superseded');
     await sql.query(
       `INSERT INTO bid_events (bid_id, at, action, details) VALUES ($1, '2026-04-02T09:00:00Z', 'amend_submit', '{"version": 3}')`,
       [noHistory],
@@ -77,12 +82,16 @@ describe('migration: bids submitted', () => {
       submittedThenWithdrawn: await at(submittedThenWithdrawn),
       resubmitted: await at(resubmitted),
       noHistory: await at(noHistory),
+      returned: await at(returned),
+      returnedNoHistory: await at(returnedNoHistory),
     }).toEqual({
       draft: null,
       neverSubmitted: null,
       submittedThenWithdrawn: '2026-02-01T09:00Z',
       resubmitted: '2026-03-01T09:00Z',
       noHistory: '2026-01-01T10:00Z',
+      returned: '2026-02-05T09:00Z',
+      returnedNoHistory: '2026-01-01T10:00Z',
     });
     const versions = await sql.query(
       `SELECT version, to_char(submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS at
@@ -94,6 +103,7 @@ describe('migration: bids submitted', () => {
       { version: 2, at: null },
       { version: 3, at: '2026-04-02T09:00Z' },
       { version: 4, at: '2026-04-01T10:00Z' },
+      { version: 5, at: '2026-04-01T10:00Z' },
     ]);
     // From now on a bid or an amendment cannot reach a reviewer's state without having been submitted.
     await expect(sql.query(`UPDATE bids SET state = 'submitted' WHERE id = $1`, [draft])).rejects.toThrow(
@@ -102,5 +112,13 @@ describe('migration: bids submitted', () => {
     await expect(
       sql.query(`UPDATE bid_versions SET state = 'submitted' WHERE bid_id = $1 AND version = 2`, [noHistory]),
     ).rejects.toThrow(/bid_versions_submitted/);
+    // down(): the constraints go (the back-filled dates stay: they are true), and up() again keeps them.
+    await m.down(q);
+    await sql.query(`UPDATE bids SET state = 'submitted' WHERE id = $1`, [draft]);
+    await sql.query(`UPDATE bids SET state = 'draft' WHERE id = $1`, [draft]);
+    expect(await at(resubmitted)).toBe('2026-03-01T09:00Z');
+    await m.up(q);
+    expect(await at(resubmitted)).toBe('2026-03-01T09:00Z');
+    expect(await at(draft)).toBeNull();
   });
 });

@@ -230,9 +230,8 @@ export class IdentityService {
             disabling ? 'disabled' : passwordHash ? 'password_changed' : 'roles_changed',
           );
         }
-        // A move to another organisation or practice: the old one's notices are not the user's any more;
-        // nor, when a role is taken away, those it brought (a panel member's "in review" notices name
-        // other organisations' bids: a review). All go: a notice does not record the role it came by.
+        // A move, or a role taken away: the notices are not the user's any more (a notice does not
+        // record the role it came by: all go; docs/NOTIFICATIONS.md).
         const rolesLost = previousRoles.some((r) => !saved.roles.includes(r));
         const noticesRemoved =
           bindingChanged || rolesLost ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;

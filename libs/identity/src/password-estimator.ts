@@ -6,10 +6,10 @@ import { Worker } from 'node:worker_threads';
  * dictionaries cost a process ~20 MB for as long as they are loaded (docs/BENCHMARKS.md, "Memory"),
  * and a password is checked rarely (an account created, a password changed, `ADMIN_PASSWORD` once
  * at start): the thread loads them, answers the checks that come while it is busy or soon after,
- * and exits after `IDLE_MS` without one, taking its heap with it. One thread at a time: a burst of
+ * and exits after `IDLE_MS` (1 s) without one, taking its heap with it. One thread at a time: a burst of
  * checks waits in line instead of loading the dictionaries once per check.
  */
-const IDLE_MS = 5_000;
+const IDLE_MS = 1_000;
 
 const requireHere = createRequire(__filename);
 const MODULES = {

@@ -77,9 +77,25 @@ export const publicRiskReportOf = (report: unknown): Record<string, unknown> | u
     ? (report as Record<string, unknown>)
     : undefined;
 
-export const listBids = async (api: PortalApi, req: PortalRequest, state?: string): Promise<Bid[]> =>
-  (await api.expect<{ items: Bid[] }>(req, 'GET', `/api/bids?limit=200${state ? `&state=${state}` : ''}`))
-    .items;
+/**
+ * Every bid the caller may see (in a state), page after page of the API's 200: the lists that use it
+ * show or order them all (a queue is ordered across every bid). It read the first page only, so the
+ * 201st bid of a list could not be found in the portal (a helper's sweep, 2026-12-07).
+ */
+export async function listBids(api: PortalApi, req: PortalRequest, state?: string): Promise<Bid[]> {
+  const bids: Bid[] = [];
+  for (let page = 1; ; page++) {
+    const { items, total } = await api.expect<{ items: Bid[]; total: number }>(
+      req,
+      'GET',
+      `/api/bids?limit=${API_PAGE}&page=${page}${state ? `&state=${state}` : ''}`,
+    );
+    bids.push(...items);
+    if (items.length < API_PAGE || bids.length >= total) return bids;
+  }
+}
+/** The API's largest page of bids. */
+const API_PAGE = 200;
 
 export const getBid = (api: PortalApi, req: PortalRequest, id: string) =>
   api.expect<Bid>(req, 'GET', `/api/bids/${encodeURIComponent(id)}`);

@@ -395,4 +395,24 @@ describe('extractor: withdrawals fail closed', () => {
       reason: 'Observation.effectiveDateTime: invalid date (a withdrawal, not applied)',
     });
   });
+  it("a withdrawal recorded in error or cancelled withdraws nothing: the Type 1 objector does not leave (an attack on the day's change)", async () => {
+    const n = nhsNumber(41_001);
+    for (const status of ['entered-in-error', 'cancelled', 'Entered-In-Error']) {
+      const { lines } = await extract([
+        patient('e1', n),
+        condition('ce1', 'e1'),
+        t1('te1', { reference: 'Patient/e1' }),
+        t1(
+          'te1w',
+          { reference: 'Patient/e1' },
+          {
+            status,
+            code: { coding: [{ system: READ, code: '9Nu1' }] },
+            effectiveDateTime: '2021-01-01T10:00:00Z',
+          },
+        ),
+      ]);
+      expect(leaked(lines, ['e1'], n), status).toEqual([]);
+    }
+  });
 });

@@ -10,6 +10,7 @@ import {
   procedure,
 } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { IN_ERROR } from '../libs/practices/src/fhir';
 
 /**
  * SPEC §2: "Every clinical resource keeps the elements FHIR R4 requires … in the extract". The
@@ -20,10 +21,12 @@ import { practiceReady, upload } from './support/practice';
 describe('extract intake: FHIR R4 required elements and types', () => {
   let t: TestApp;
   let a: { Authorization: string };
+  let b: { Authorization: string };
   beforeAll(async () => {
     t = await createTestApp();
     const admin = (await t.as('admin')).auth;
     a = await practiceReady(t, admin, 'A81001');
+    b = await practiceReady(t, admin, 'A81002');
   });
   afterAll(() => t?.close());
 
@@ -74,14 +77,121 @@ describe('extract intake: FHIR R4 required elements and types', () => {
       { line: 2, reason: 'MedicationStatement.status: missing (FHIR R4 requires it)' },
       { line: 4, reason: 'Procedure.status: not a code of its FHIR R4 value set' },
       { line: 5, reason: 'Observation.effectiveDateTime: invalid date' },
-      { line: 6, reason: 'Observation: entered-in-error, recorded in error: not stored' },
-      { line: 7, reason: 'Condition: entered-in-error, recorded in error: not stored' },
     ]);
+    // Recorded in error: not stored, and said so among the warnings (below: what an earlier extract
+    // stored under its id goes).
+    expect(res.body.warnings).toEqual(
+      expect.arrayContaining([
+        { line: 6, reason: `Observation: ${IN_ERROR}` },
+        { line: 7, reason: `Condition: ${IN_ERROR}` },
+      ]),
+    );
     expect(res.body.objections).toBe(3);
     expect(await held(n[0])).toEqual({ patients: 1, events: ['c-ok', 'm-ok'], register: null });
     expect(await held(n[1])).toEqual({ patients: 0, events: null, register: { type1: true } });
     expect(await held(n[2])).toEqual({ patients: 1, events: null, register: { type2: true } });
     expect(await held(n[3])).toEqual({ patients: 0, events: null, register: { type1: true } });
     expect(res.body.dropped.type1.patients).toBe(2);
+  });
+
+  it("a record re-sent as entered-in-error takes back what an earlier extract stored under its id; another practice's, and a later line of the same id, stay (a helper found the error kept)", async () => {
+    const n = nhsNumber(231_101);
+    const inError = {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' },
+      ],
+    };
+    await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('q1', n),
+        condition('c-wrong', 'q1'),
+        observation('o-wrong', 'q1'),
+        medication('m-kept', 'q1'),
+        procedure('pr-back', 'q1'),
+      ]),
+    ).expect(201);
+    expect((await held(n)).events).toEqual(['c-wrong', 'm-kept', 'o-wrong', 'pr-back']);
+    // The same resource ids in another practice's record of the patient are not this practice's.
+    const other = await upload(
+      t,
+      b,
+      'A81002',
+      ndjson([patient('z1', n, {}, 'A81002'), condition('c-wrong', 'z1')]),
+    );
+    expect(other.body).toMatchObject({ resources: 1, rejected: [] });
+    const second = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        /* 1 */ patient('q1', n),
+        /* 2 */ condition('c-wrong', 'q1', { verificationStatus: inError }),
+        /* 3 */ observation('o-wrong', 'q1', { status: 'entered-in-error' }),
+        /* 4 */ medication('m-kept', 'q1'),
+        // Marked in error, then corrected in a later line of the same extract: stored.
+        /* 5 */ procedure('pr-back', 'q1', { status: 'entered-in-error' }),
+        /* 6 */ procedure('pr-back', 'q1'),
+      ]),
+    ).expect(201);
+    expect(second.body.rejected).toEqual([]);
+    expect(second.body.warnings).toEqual(
+      expect.arrayContaining([
+        { line: 2, reason: `Condition: ${IN_ERROR}` },
+        { line: 3, reason: `Observation: ${IN_ERROR}` },
+        { line: 5, reason: `Procedure: ${IN_ERROR}` },
+      ]),
+    );
+    const { rows } = await t.sql.query(
+      `SELECT e.practice_ods, e.resource_id FROM gp_events e JOIN patients p ON p.id = e.patient_id
+        WHERE p.nhs_number = $1 ORDER BY 1, 2`,
+      [n],
+    );
+    expect(rows).toEqual([
+      { practice_ods: 'A81001', resource_id: 'm-kept' },
+      { practice_ods: 'A81001', resource_id: 'pr-back' },
+      { practice_ods: 'A81002', resource_id: 'c-wrong' },
+    ]);
+  });
+  it("a withdrawal recorded in error (or cancelled) withdraws nothing: the objection stands, the patient is not released (an attack on the day's change)", async () => {
+    const [t1, t2, both] = [nhsNumber(231_201), nhsNumber(231_202), nhsNumber(231_203)];
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        /* 1 */ patient('w1', t1),
+        /* 2 */ condition('c-w1', 'w1'),
+        /* 3 */ { ...objection('ow1', 'w1', '9Nu0', '2020-01-01T00:00:00Z'), status: 'final' },
+        /* 4 */ { ...objection('ow1b', 'w1', '9Nu1', '2021-01-01T00:00:00Z'), status: 'entered-in-error' },
+        /* 5 */ patient('w2', t2),
+        /* 6 */ { ...objection('ow2', 'w2', '9Nu4', '2020-01-01T00:00:00Z'), status: 'final' },
+        /* 7 */ { ...objection('ow2b', 'w2', '9Nu5', '2021-01-01T00:00:00Z'), status: 'CANCELLED' },
+        /* 8 */ patient('w3', both),
+        /* 9 */ { ...objection('ow3', 'w3', '9Nu4', '2020-01-01T00:00:00Z'), status: 'final' },
+        // Registering Type 1 and withdrawing Type 2, in error: the registration stands, not the withdrawal.
+        /* 10 */ {
+          ...objection('ow3b', 'w3', '9Nu0', '2021-01-01T00:00:00Z'),
+          code: {
+            coding: [
+              { system: 'http://read.info/readv2', code: '9Nu0' },
+              { system: 'http://read.info/readv2', code: '9Nu5' },
+            ],
+          },
+          status: 'entered-in-error',
+        },
+      ]),
+    ).expect(201);
+    expect(res.body.rejected).toEqual(
+      expect.arrayContaining([
+        { line: 4, reason: 'Observation: a withdrawal recorded in error or cancelled (not applied)' },
+        { line: 7, reason: 'Observation: a withdrawal recorded in error or cancelled (not applied)' },
+      ]),
+    );
+    expect(await held(t1)).toEqual({ patients: 0, events: null, register: { type1: true } });
+    expect(await held(t2)).toEqual({ patients: 1, events: null, register: { type2: true } });
+    expect(await held(both)).toEqual({ patients: 0, events: null, register: { type1: true, type2: true } });
   });
 });

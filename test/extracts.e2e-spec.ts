@@ -185,6 +185,12 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
     const before = await counts(t);
     const res = await upload(t, r, 'A81002', fx).expect(201);
     expect(res.body.rejected).toEqual(expected.rejected);
+    // Line 34, recorded in error, is not stored, and not refused either: a warning.
+    expect(res.body.warnings).toContainEqual({
+      line: 34,
+      reason:
+        'MedicationStatement: entered-in-error, recorded in error: not stored, and what the centre held under its id is removed',
+    });
     expect(res.body.patients).toBe(expected.patients);
     expect(res.body.resources).toBe(expected.resources);
     const after = await counts(t);

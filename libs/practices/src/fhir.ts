@@ -8,8 +8,10 @@ import {
   FHIR_ID,
   NHS_NUMBER_SYSTEM,
   patientIdOf,
+  notAStatement,
   readObjection,
   unreadObjection,
+  withdrawalInError,
   type ObjectionEntry,
   type Subjects,
 } from './objection-entry';
@@ -61,6 +63,11 @@ export interface EventRow {
   code: string;
   date: string;
   value: string | null;
+  /**
+   * Recorded in error (its status; a Condition's verificationStatus): not stored, and what the
+   * centre holds under its id from an earlier extract goes (the `R` staging row).
+   */
+  retract?: true;
 }
 /** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {
@@ -276,7 +283,8 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
 
 export type LineOutcome = { kind: 'blank' } | { kind: 'unsupported' } | Mapped;
 
-const IN_ERROR = `${ENTERED_IN_ERROR}, recorded in error: not stored`;
+/** The warning of a line recorded in error (staging-block.ts). */
+export const IN_ERROR = `${ENTERED_IN_ERROR}, recorded in error: not stored, and what the centre held under its id is removed`;
 const BLANK = { kind: 'blank' } as const;
 const UNSUPPORTED = { kind: 'unsupported' } as const;
 const WHITESPACE_ONLY = /^\s*$/;
@@ -309,8 +317,15 @@ export function parseExtractLine(
   if (!resource) return unreadOr(text, json, UNSUPPORTED);
   let mapped = mapResource(resource, practiceOds, today, received);
   // A clinical record made in error (its status, a Condition's verificationStatus: read before the
-  // strip) is no event; an objection entry is never looked at for it (fail closed).
-  if (mapped.kind === 'event' && recordedInError(json)) mapped = reject(`${json.resourceType}: ${IN_ERROR}`);
+  // strip) is no event, and takes back what an earlier extract stored under its id; an objection
+  // entry is never looked at for it (fail closed).
+  if (mapped.kind === 'event' && recordedInError(json)) mapped = { ...mapped, retract: true };
+  // An objection entry that is no valid statement (in error, cancelled: read from the line as sent,
+  // before the strip dropped an odd status) withdraws nothing; its registrations stand.
+  if (mapped.kind === 'objection' && notAStatement(json)) {
+    const entries = mapped.entries.filter((e) => e.action === 'register');
+    mapped = entries.length ? { ...mapped, entries } : reject(withdrawalInError(json.resourceType));
+  }
   if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
   return unreadOr(text, json, mapped);
 }

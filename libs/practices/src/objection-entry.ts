@@ -1,6 +1,7 @@
 // Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
 // (staging-worker.ts), which must stay small.
 import { normaliseNhsNumber } from '@custodian/core/nhs-number';
+import { recordedInError } from './r4-types';
 import {
   OBJECTION_CODES,
   objectionFor,
@@ -283,8 +284,13 @@ export type ObjectionReading =
 export function readObjection(r: Json, received: string): ObjectionReading {
   const type = r.resourceType;
   if (typeof type !== 'string' || !OBJECTION_DATE_FIELDS[type]) return { kind: 'none' };
-  const entries = objectionEntriesOf(r.code);
-  if (!entries.length) return { kind: 'none' };
+  const coded = objectionEntriesOf(r.code);
+  if (!coded.length) return { kind: 'none' };
+  // An entry recorded in error (its status; a Condition's verificationStatus) withdraws nothing: it
+  // was never a valid statement (an attack on the day's change: a withdrawal marked in error lifted
+  // the objection and released the patient). Its registrations still count (fail closed).
+  const entries = notAStatement(r) ? coded.filter((e) => e.action === 'register') : coded;
+  if (!entries.length) return { kind: 'rejected', reason: withdrawalInError(type) };
   const registers = entries.some((e) => e.action === 'register');
   const subjects = subjectsOf(r.subject);
   if (!subjects.ids.length && !subjects.nhsNumbers.length) {
@@ -303,3 +309,17 @@ export function readObjection(r: Json, received: string): ObjectionReading {
   const kept = d.warning?.endsWith(TIME_RECEIVED) ? entries.filter((e) => e.action === 'register') : entries;
   return { kind: 'objection', entries: kept, subjects, ...d };
 }
+
+/**
+ * Whether an entry says it is no valid statement: recorded in error (`status`, or a Condition's
+ * `verificationStatus`, r4-types.ts), or — any resource type, any case — a status of
+ * `entered-in-error` or `cancelled`. Such an entry withdraws nothing.
+ */
+export function notAStatement(r: Json): boolean {
+  const status = typeof r.status === 'string' ? r.status.trim().toLowerCase() : undefined;
+  return recordedInError(r) || status === 'entered-in-error' || status === 'cancelled';
+}
+
+/** The reason a withdrawal that is no valid statement is not applied. */
+export const withdrawalInError = (type: string) =>
+  `${type}: a withdrawal recorded in error or cancelled (not applied)`;

@@ -1,6 +1,9 @@
-import { EventRow, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
-import type { DroppedFields } from './fhir-spec';
+import { EventRow, IN_ERROR, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
+import { CLINICAL_TYPES, type DroppedFields } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
+
+/** A stored resource type's FHIR name (`condition` → `Condition`). */
+const FHIR_TYPE = Object.fromEntries(Object.entries(CLINICAL_TYPES).map(([name, t]) => [t, name]));
 
 /**
  * One block of whole NDJSON lines → rows of the intake's staging table (COPY text format), with
@@ -32,7 +35,7 @@ function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string 
     case 'patient':
       return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${r.sharedKey ? 't' : '\\N'}\n`;
     case 'event':
-      return `${n}\tE\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\t\\N\n`;
+      return `${n}\t${r.retract ? 'R' : 'E'}\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\t\\N\n`;
     case 'objection':
       return objectionRows(n, r);
   }
@@ -110,6 +113,10 @@ export function parseBlock(
           return;
         case 'objection':
           for (const reason of r.warnings) out.warnings.push({ line: n, reason });
+          out.rows += stagingRow(n, r);
+          return;
+        case 'event':
+          if (r.retract) out.warnings.push({ line: n, reason: `${FHIR_TYPE[r.resourceType]}: ${IN_ERROR}` });
           out.rows += stagingRow(n, r);
           return;
         default:

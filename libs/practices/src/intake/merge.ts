@@ -115,6 +115,13 @@ async function mergeEvents(ix: IntakeContext, firstExtract: boolean): Promise<nu
      SELECT line, 'subject: its Patient was not stored' AS reason FROM gone`,
     [ods],
   );
+  // Entries recorded in error (`R`) take back what this practice stored under their ids, unless a
+  // later line of the same resource stores it again; the earlier lines of such a resource are not
+  // stored. Only when the extract has any (the common extract pays one look at `subj`).
+  const [{ retracts }]: { retracts: boolean }[] = await tx.query(
+    `SELECT EXISTS (SELECT 1 FROM subj WHERE kind = 'R') AS retracts`,
+  );
+  if (retracts) await retract(ix);
   // The events, this practice's (another practice's rows are never touched, whatever their
   // resource ids): the last line of each resource wins, merged into what is stored. Of a
   // practice's first extract nothing can be stored yet, so they go in without ON CONFLICT's
@@ -167,4 +174,32 @@ async function plainFirst(
     logger.log({ extractId: ix.extractId, savepoint }, 'a plain insert met stored rows: merged');
     return write(true);
   }
+}
+
+/**
+ * An extract's entries recorded in error: each resource whose last line in the extract is one (`R`)
+ * is deleted from what this practice holds for the patient (`gp_events`, by patient, practice,
+ * resource type and id — another practice's rows, whatever their ids, are never touched), and its
+ * lines leave `subj`; a resource whose last line stores it again keeps that line, the earlier `R`
+ * lines go. Set-based: one pass over the extract's few `R` rows and the lines of their resources.
+ */
+async function retract(ix: IntakeContext): Promise<void> {
+  const { tx, ods } = ix;
+  await tx.query(`
+    CREATE TEMP TABLE xr ON COMMIT DROP AS
+    SELECT DISTINCT ON (s.nhs_number, s.resource_type, s.id) s.nhs_number, s.resource_type, s.id, s.kind
+      FROM subj s
+     WHERE s.kind IN ('E', 'R')
+       AND (s.nhs_number, s.resource_type, s.id) IN (SELECT nhs_number, resource_type, id FROM subj WHERE kind = 'R')
+     ORDER BY s.nhs_number, s.resource_type, s.id, s.line DESC`);
+  await tx.query(
+    `DELETE FROM gp_events g USING xr JOIN patients p ON p.nhs_number = xr.nhs_number
+      WHERE xr.kind = 'R' AND g.patient_id = p.id AND g.practice_ods = $1
+        AND g.resource_type = xr.resource_type AND g.resource_id = xr.id`,
+    [ods],
+  );
+  await tx.query(`
+    DELETE FROM subj s USING xr
+     WHERE s.nhs_number = xr.nhs_number AND s.resource_type = xr.resource_type AND s.id = xr.id
+       AND (xr.kind = 'R' OR s.kind = 'R')`);
 }

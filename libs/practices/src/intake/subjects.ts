@@ -4,7 +4,8 @@ import type { IntakeContext } from './context';
  * The subjects stage, over the staged rows: `xp`, this extract's Patients (the last line of each
  * resource id; of two with one NHS number the later line, the earlier refused), and `subj`, every
  * clinical entry and objection resolved to an NHS number (`in_xp`: through a Patient of this
- * extract), or refused when it names nobody.
+ * extract), or refused when it names nobody. (`R`: a clinical entry recorded in error, which
+ * takes back what an earlier extract stored under its id: merge.ts.)
  */
 export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   const { tx, ods } = ix;
@@ -35,7 +36,7 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
           WHERE r.practice_ods = $1 AND r.source_id = s.subject
           ORDER BY r.received_at DESC LIMIT 1
        ) held ON xp.id IS NULL
-      WHERE s.kind IN ('E', 'O')`,
+      WHERE s.kind IN ('E', 'O', 'R')`,
     [ods],
   );
   const unresolved = await ix.rejected(

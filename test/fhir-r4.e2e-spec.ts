@@ -159,8 +159,22 @@ describe('FHIR R4 conformance of exports and extracts', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     const ids = out.map((r) => r.id);
-    for (const gone of ['o1', 'pr1', 'p9', 'p8', 'o2', 'c1', 'm1', 'c2', 'o3'])
-      expect(ids).not.toContain(gone);
+    for (const gone of ['o1', 'pr1', 'p9', 'p8', 'o2', 'c1', 'o3']) expect(ids).not.toContain(gone);
+    // Recorded in error: written marked so (R4 valid, the output's check above), so that the centre
+    // removes what an earlier extract sent under the id; read there as a retraction, never stored.
+    const m1 = out.find((r) => r.id === 'm1')!;
+    const c2 = out.find((r) => r.id === 'c2')!;
+    expect(m1.status).toBe('entered-in-error');
+    expect(c2.verificationStatus).toEqual({
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' },
+      ],
+    });
+    for (const r of [m1, c2])
+      expect(parseExtractLine(JSON.stringify(r), 'A81001', received.slice(0, 10))).toMatchObject({
+        kind: 'event',
+        retract: true,
+      });
     expect(out.find((r) => r.id === 'c3')).not.toHaveProperty('status');
     // Every objection entry leaves (five: x1 without its id), each read at the centre as the
     // practice's export reads it: the same meaning, subject and instant.

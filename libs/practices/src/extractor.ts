@@ -5,7 +5,7 @@ import { normalisePostcode } from '@custodian/core/postcode';
 import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
-import { recordedInError } from './r4-types';
+import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, recordedInError } from './r4-types';
 import { RejectionTally } from './rejections';
 import {
   instantUtc,
@@ -51,7 +51,7 @@ export interface ExtractorReport {
     incompleteResources: number;
     /** Resources with an element not of its FHIR R4 type (a dateTime without an offset, …): not written. */
     invalidResources: number;
-    /** Clinical resources recorded in error (status, or a Condition's verificationStatus): not written. */
+    /** Clinical resources recorded in error: written marked so, for the centre to remove its copy. */
     enteredInError: number;
     /** Resources written with `status: unknown` (theirs missing or outside the R4 value set). */
     statusUnknown: number;
@@ -361,16 +361,22 @@ export async function runExtractor(opts: {
   }
 
   function passOn(r: Json, done: TransformCallback) {
-    // A record made in error is no diagnosis or treatment: it does not leave (an objection always does).
-    if (recordedInError(r) && readObjection(r, received).kind === 'none') {
-      removed.enteredInError++;
-      return done();
-    }
     // Removed fields counted straight into the report's totals.
     const { resource } = stripToSpec(r, removed.byField);
     if (!resource) {
       removed.unsupportedResources++;
       return done();
+    }
+    // A record made in error leaves marked so (a Condition's verificationStatus, which the strip
+    // drops, put back): the centre removes what an earlier extract sent under its id (it stayed).
+    if (recordedInError(r) && readObjection(r, received).kind === 'none') {
+      removed.enteredInError++;
+      if (resource.resourceType === 'Condition')
+        resource.verificationStatus = {
+          coding: [{ system: CONDITION_VERIFICATION_SYSTEM, code: ENTERED_IN_ERROR }],
+        };
+      else resource.status = ENTERED_IN_ERROR;
+      return emit(resource, done);
     }
     if (resource.resourceType === 'Patient' && sharesKeyWithObjector(r)) {
       const exts = Array.isArray(resource.extension) ? resource.extension.filter(isObject) : [];

@@ -53,6 +53,8 @@ const STATUS_SETS = new Map(Object.entries(R4_STATUS_CODES).map(([t, codes]) => 
 
 /** The status (and Condition verification status) code of a record made in error. */
 export const ENTERED_IN_ERROR = 'entered-in-error';
+/** R4's code system of a Condition's `verificationStatus`. */
+export const CONDITION_VERIFICATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
 
 /** The R4 primitive types' regular expressions (as published in fhir.schema.json). */
 const YEAR = '([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)';

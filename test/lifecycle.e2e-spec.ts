@@ -97,4 +97,26 @@ describe('running the service (npm start) on the embedded PostgreSQL', () => {
     expect(res.stderr).toMatch(/Invalid configuration[\s\S]*PANEL_QUORUM/);
     expect(postgresUnder(stateDir)).toEqual([]);
   }, 30_000);
+
+  it("stops its PostgreSQL when the start fails after the database runs: a weak ADMIN_PASSWORD (an attack on the day's change: one orphan a try)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'custodian-weak-'));
+    const res = spawnSync('node', ['dist/apps/api/src/main.js'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        NODE_ENV: '',
+        CUSTODIAN_STATE_DIR: dir,
+        DEMO_SEED: 'false',
+        RUN_WORKER: 'false',
+        ADMIN_EMAIL: 'first.admin@example.org',
+        ADMIN_PASSWORD: 'password1234',
+        PORT: String(await freePort()),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/too easy to guess/);
+    expect(postgresUnder(dir)).toEqual([]);
+  }, 90_000);
 });

@@ -20,9 +20,18 @@ async function main(): Promise<void> {
     await holder.app?.close();
     await db.stop();
   });
-  const app = (holder.app = await createApiApp({ ...config, runWorker: false }, db.url));
-  const seeded = await seedDemo(app, config);
-  await app.listen({ port: config.port, host: config.mode === 'production' ? '0.0.0.0' : '127.0.0.1' });
+  let seeded: string | undefined;
+  try {
+    const app = (holder.app = await createApiApp({ ...config, runWorker: false }, db.url));
+    seeded = await seedDemo(app, config);
+    await app.listen({ port: config.port, host: config.mode === 'production' ? '0.0.0.0' : '127.0.0.1' });
+  } catch (err) {
+    // A start that fails once the database runs (a weak ADMIN_PASSWORD, a port taken) stops it: the
+    // embedded PostgreSQL outlived the process, one more at each retry (an attack on the day's change).
+    await holder.app?.close().catch(() => undefined);
+    await db.stop().catch(() => undefined);
+    throw err;
+  }
   const url = `http://localhost:${config.port}`;
   // What a newcomer needs first: where to sign in, and with what. Nothing before it but the
   // database's own start-up lines (Nest's per-module and per-route lines are not printed in demo

@@ -64,7 +64,7 @@ export function registerMethodNotAllowed(fastify: FastifyInstance): void {
     shadowing = undefined;
   });
   fastify.addHook('onRequest', (req, reply, done) => {
-    const path = (req.raw.url ?? '').split('?')[0];
+    const path = decodedPath(req.raw.url ?? '');
     if (!path.startsWith('/api/')) return done();
     let candidates: Route[];
     if (req.is404) candidates = [...routes.values()];
@@ -94,4 +94,24 @@ export function registerMethodNotAllowed(fastify: FastifyInstance): void {
         code: CORE_ERRORS.METHOD_NOT_ALLOWED,
       });
   });
+}
+
+/**
+ * The request's path as the router matches it: percent-escapes decoded segment by segment, except
+ * an encoded `/` (`%2F` names no segment boundary); an escape that is not UTF-8 stays as sent. Raw,
+ * `POST /api/%64ocs-json` was 404 where `POST /api/docs-json` is 405, and
+ * `GET /api/practices/national%2Drollout` reached the practice handler (an attack on the day's change).
+ */
+function decodedPath(url: string): string {
+  return url
+    .split('?')[0]
+    .split('/')
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment.replace(/%2F/gi, '%252F'));
+      } catch {
+        return segment;
+      }
+    })
+    .join('/');
 }

@@ -344,6 +344,20 @@ describe('release engine (SPEC §5)', () => {
       'If-Range': `"${gp.sha256}"`,
     });
     expect(same.status).toBe(206);
+    // If-None-Match (RFC 9110 §13.1.2): the file the client holds already is 304, nothing sent, no
+    // download audited (an attack on the day's change: it was a 206 with the bytes).
+    const before304 = (await downloads()).length;
+    for (const held of [`"${gp.sha256}"`, `W/"${gp.sha256}"`, `"x", "${gp.sha256}"`, '*']) {
+      const res = await download(t, researcher.auth, rel.id, 'gp.csv.gz', {
+        'If-None-Match': held,
+        Range: 'bytes=0-9',
+      });
+      expect(res.status, held).toBe(304);
+      expect(res.body.length ?? 0, held).toBe(0);
+    }
+    expect((await downloads()).length).toBe(before304);
+    const changed = await download(t, researcher.auth, rel.id, 'gp.csv.gz', { 'If-None-Match': '"0000"' });
+    expect(changed.status).toBe(200);
     for (const other of ['"0000"', 'Wed, 21 Oct 2015 07:28:00 GMT', `W/"${gp.sha256}"`]) {
       const full = await download(t, researcher.auth, rel.id, 'gp.csv.gz', {
         Range: 'bytes=10-',

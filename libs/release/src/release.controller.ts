@@ -78,6 +78,10 @@ export class ReleaseController {
     description: 'The requested byte range of the file (`Content-Range` says which)',
     content: PART_CONTENT,
   })
+  @ApiResponse({
+    status: 304,
+    description: 'The client holds this file already (`If-None-Match` names its entity tag): nothing sent',
+  })
   @ApiResponse({ status: 416, description: 'The requested range is outside the file' })
   @ApiConflictResponse({
     description:
@@ -90,12 +94,14 @@ export class ReleaseController {
     @ReqMeta() meta: RequestMeta,
     @Headers('range') range: string | undefined,
     @Headers('if-range') ifRange: string | undefined,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const file = await this.releases.openFile(id, name, user, meta, {
       range,
       ifRange,
+      ifNoneMatch,
       head: req.method === 'HEAD',
     });
     const r = file.range;
@@ -103,6 +109,10 @@ export class ReleaseController {
       .header('Accept-Ranges', 'bytes')
       .header('ETag', `"${file.sha256}"`)
       .header('Cache-Control', 'no-store');
+    if (file.notModified) {
+      reply.status(304).send();
+      return;
+    }
     if (r === 'unsatisfiable') {
       reply.status(416).header('Content-Range', `bytes */${file.size}`).type('application/json').send({
         statusCode: 416,

@@ -58,12 +58,16 @@ export interface OpenedFile {
   sha256: string;
   /** The byte range to send (206), `unsatisfiable` (416), or undefined for the whole file. */
   range: ReturnType<typeof parseRange>;
+  /** The client holds the file already (`If-None-Match`): 304, nothing sent. */
+  notModified: boolean;
 }
 
 /** What the request asks of the file: its `Range` and `If-Range` headers, and whether it is a HEAD. */
 export interface FileRequest {
   range?: string;
   ifRange?: string;
+  /** `If-None-Match`: the client holds this file already when it names its entity tag (or `*`). */
+  ifNoneMatch?: string;
   head?: boolean;
 }
 
@@ -251,9 +255,17 @@ export class ReleaseService {
     const ranged =
       request.ifRange === undefined || request.ifRange === `"${file.sha256}"` ? request.range : undefined;
     const range = parseRange(ranged, size);
-    // A download on the trail is one that sends bytes: not a HEAD, not a 416 (an outsider's probe:
-    // both were audited as downloads); the range as the bytes sent, not the header as written.
-    if (!request.head && range !== 'unsatisfiable')
+    // RFC 9110 §13.1.2: an entity tag the client names (weak comparison), or `*`: 304, no bytes.
+    const tag = `"${file.sha256}"`;
+    const notModified =
+      request.ifNoneMatch !== undefined &&
+      request.ifNoneMatch
+        .split(',')
+        .map((t) => t.trim().replace(/^W\//, ''))
+        .some((t) => t === '*' || t === tag);
+    // A download on the trail is one that sends bytes: not a HEAD, not a 416, not a 304 (an
+    // outsider's probe: they were audited as downloads); the range as the bytes sent.
+    if (!request.head && !notModified && range !== 'unsatisfiable')
       await this.audit.record({
         action: 'release.downloaded',
         actor: principal,
@@ -263,6 +275,6 @@ export class ReleaseService {
         meta,
         details: { file: file.name, range: range ? `${range.start}-${range.end}` : null },
       });
-    return { bidId: row.bid_id, path: full, name: file.name, size, sha256: file.sha256, range };
+    return { bidId: row.bid_id, path: full, name: file.name, size, sha256: file.sha256, range, notModified };
   }
 }

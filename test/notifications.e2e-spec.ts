@@ -430,16 +430,14 @@ describe('without SMTP_URL: the outbox (#25)', () => {
     let picked!: () => void;
     const pickedUp = new Promise<void>((r) => (picked = r));
     const queueing = t.app.get(DataSource).transaction(async (tx) => {
-      await t.app
-        .get(NotificationsService)
-        .enqueue(tx, [
-          {
-            kind: 'bid.submitted',
-            to: { role: 'release_officer' },
-            bidId: randomUUID(),
-            params: { bidId: randomUUID(), title: 'Old organisation’s view' },
-          },
-        ]);
+      await t.app.get(NotificationsService).enqueue(tx, [
+        {
+          kind: 'bid.submitted',
+          to: { role: 'release_officer' },
+          bidId: randomUUID(),
+          params: { bidId: randomUUID(), title: 'Old organisation’s view' },
+        },
+      ]);
       picked();
       await held;
     });

@@ -136,10 +136,10 @@ export async function guardDifference(
       changed = cover[0].n > 0;
     }
     if (joined > 0 && joined < k) {
-      await q(`UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${prevIn('any', '$2')}`, [
-        HELD_BACK_NEW,
-        prev.id,
-      ]);
+      await q(
+        `UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${prevIn('any', '$2')}`,
+        [HELD_BACK_NEW, prev.id],
+      );
       decision.heldBack = joined;
       changed = true;
     } else decision.joined = joined;

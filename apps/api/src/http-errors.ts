@@ -22,9 +22,14 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const text =
     status === 408
-      ? body(408, 'Request Timeout', 'The request headers did not arrive in time', 'BODY_TOO_SLOW')
+      ? body(408, 'Request Timeout', 'The request headers did not arrive in time', CORE_ERRORS.BODY_TOO_SLOW)
       : status === 431
-        ? body(431, 'Request Header Fields Too Large', 'The request headers are too large', 'BAD_REQUEST')
+        ? body(
+            431,
+            'Request Header Fields Too Large',
+            'The request headers are too large',
+            CORE_ERRORS.REQUEST_HEADERS_TOO_LARGE,
+          )
         : body(400, 'Bad Request', 'The request is not valid HTTP/1.1', 'BAD_REQUEST');
   const reason =
     status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';

@@ -69,6 +69,8 @@ export interface BlockResult {
   /** Objections that name no patient: the extract must be refused (fail closed). */
   unresolved: { line: number; reason: string }[];
   unsupported: number;
+  /** Clinical lines recorded in error: staged as retractions (`R`). */
+  retracted: number;
   byField: DroppedFields;
 }
 
@@ -89,6 +91,7 @@ export function parseBlock(
     warnings: [],
     unresolved: [],
     unsupported: 0,
+    retracted: 0,
     byField: Object.create(null),
   };
   const reader = new LineReader(
@@ -116,7 +119,10 @@ export function parseBlock(
           out.rows += stagingRow(n, r);
           return;
         case 'event':
-          if (r.retract) out.warnings.push({ line: n, reason: `${FHIR_TYPE[r.resourceType]}: ${IN_ERROR}` });
+          if (r.retract) {
+            out.retracted++;
+            out.warnings.push({ line: n, reason: `${FHIR_TYPE[r.resourceType]}: ${IN_ERROR}` });
+          }
           out.rows += stagingRow(n, r);
           return;
         default:

@@ -24,6 +24,7 @@ const newStats = (): StreamStats => ({
   lines: 0,
   rejected: new RejectionTally(),
   unsupported: 0,
+  retracted: 0,
   byField: Object.create(null),
 });
 

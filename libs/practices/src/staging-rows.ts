@@ -300,6 +300,7 @@ export class StagingRows extends Transform {
       for (const x of r.unresolved)
         if (this.stats.unresolved!.length < MAX_LISTED_REJECTIONS) this.stats.unresolved!.push(x);
       this.stats.unsupported += r.unsupported;
+      this.stats.retracted += r.retracted;
       addDroppedFields(this.stats.byField, r.byField);
       this.batch += r.rows;
       if (this.batch.length >= 65_536) {

@@ -9,7 +9,10 @@ const logger = new Logger('Extracts');
  * practice, then its clinical entries into `gp_events` (the last line of each resource wins).
  * Returns the report's counts: registrations inserted or changed, events inserted or changed.
  */
-export async function mergeRecords(ix: IntakeContext): Promise<{ patients: number; resources: number }> {
+export async function mergeRecords(
+  ix: IntakeContext,
+  retracts: boolean,
+): Promise<{ patients: number; resources: number }> {
   const { tx, ods } = ix;
   // A Patient without a birth date can only be a reference (objection marker, or a patient already
   // registered with this practice: its registration is then left as it is).
@@ -34,7 +37,7 @@ export async function mergeRecords(ix: IntakeContext): Promise<{ patients: numbe
     [ods],
   );
   const patients = await mergePatients(ix, known);
-  const resources = await mergeEvents(ix, firstExtract);
+  const resources = await mergeEvents(ix, firstExtract, retracts);
   return { patients, resources };
 }
 
@@ -99,7 +102,7 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
   return row.n;
 }
 
-async function mergeEvents(ix: IntakeContext, firstExtract: boolean): Promise<number> {
+async function mergeEvents(ix: IntakeContext, firstExtract: boolean, retracts: boolean): Promise<number> {
   const { tx, ods, extractId } = ix;
   // Entries whose Patient was not stored (refused above) are refused too; the rest are merged. An
   // entry of a Patient of this extract that has a birth date was stored (just above, with its
@@ -117,10 +120,8 @@ async function mergeEvents(ix: IntakeContext, firstExtract: boolean): Promise<nu
   );
   // Entries recorded in error (`R`) take back what this practice stored under their ids, unless a
   // later line of the same resource stores it again; the earlier lines of such a resource are not
-  // stored. Only when the extract has any (the common extract pays one look at `subj`).
-  const [{ retracts }]: { retracts: boolean }[] = await tx.query(
-    `SELECT EXISTS (SELECT 1 FROM subj WHERE kind = 'R') AS retracts`,
-  );
+  // stored. Only when the parse counted any (the common extract pays nothing: a scan of `subj`
+  // for them cost a pass over the extract's rows, a review).
   if (retracts) await retract(ix);
   // The events, this practice's (another practice's rows are never touched, whatever their
   // resource ids): the last line of each resource wins, merged into what is stored. Of a

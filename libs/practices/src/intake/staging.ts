@@ -31,6 +31,7 @@ export async function stageExtract(
     lines: 0,
     rejected: new RejectionTally(),
     unsupported: 0,
+    retracted: 0,
     byField: Object.create(null) as DroppedFields,
   };
   const client = (qr as unknown as { databaseConnection: PoolClient }).databaseConnection;

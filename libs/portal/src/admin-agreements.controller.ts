@@ -122,12 +122,12 @@ export class AdminAgreementsController {
   private async activeBid(req: PortalRequest, id: string): Promise<Bid> {
     const bid = await this.api.expect<Bid>(req, 'GET', `/api/bids/${id}`);
     if (bid.state !== 'active' && bid.state !== 'approved') {
-      req.portal!.session.flash = {
-        kind: 'warning',
-        title: 'Nothing was revoked',
-        body: `“${bid.title}” has no agreement to revoke: it is ${bid.state.replace(/_/g, ' ')}.`,
-      };
-      req.portal!.dirty = true;
+      flash(
+        req,
+        'Nothing was revoked',
+        `“${bid.title}” has no agreement to revoke: it is ${bid.state.replace(/_/g, ' ')}.`,
+        'warning',
+      );
       throw new PortalRedirect('/admin/agreements');
     }
     return bid;

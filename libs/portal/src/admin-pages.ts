@@ -16,7 +16,7 @@ export interface ApiError {
 export type Errors = ReturnType<typeof formErrors>;
 
 /** A confirmation shown on the next page. */
-export function flash(req: PortalRequest, title: string, body?: string) {
-  req.portal!.session.flash = { title, body };
+export function flash(req: PortalRequest, title: string, body?: string, kind?: 'warning' | 'error') {
+  req.portal!.session.flash = kind ? { title, body, kind } : { title, body };
   req.portal!.dirty = true;
 }

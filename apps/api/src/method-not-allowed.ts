@@ -103,8 +103,10 @@ export function registerMethodNotAllowed(fastify: FastifyInstance): void {
  * `GET /api/practices/national%2Drollout` reached the practice handler (an attack on the day's change).
  */
 function decodedPath(url: string): string {
-  return url
-    .split('?')[0]
+  const path = url.split('?')[0];
+  // Every API request passes here: most have nothing to decode.
+  if (!path.includes('%')) return path;
+  return path
     .split('/')
     .map((segment) => {
       try {

@@ -149,6 +149,12 @@ describe('extract intake: FHIR R4 required elements and types', () => {
         WHERE p.nhs_number = $1 ORDER BY 1, 2`,
       [n],
     );
+    // On the trail: how many of the practice's events the extract took back.
+    const { rows: trail } = await t.sql.query(
+      `SELECT details->'retracted' AS n FROM audit_log WHERE action = 'extract.upload' AND subject_id = $1`,
+      [second.body.extractId],
+    );
+    expect(trail).toEqual([{ n: 2 }]);
     expect(rows).toEqual([
       { practice_ods: 'A81001', resource_id: 'm-kept' },
       { practice_ods: 'A81001', resource_id: 'pr-back' },

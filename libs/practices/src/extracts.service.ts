@@ -156,7 +156,7 @@ export class ExtractsService implements OnModuleDestroy {
         type1Keys: this.type1Keys,
         held: this.held,
       });
-      const { patients, resources } = await mergeRecords(ix, stats.retracted > 0);
+      const { patients, resources, retracted } = await mergeRecords(ix, stats.retracted > 0);
       const report = await extractReport(ix, stats, { patients, resources, objections, type1 });
       await tx.query(
         `INSERT INTO extracts (id, practice_ods, uploaded_by, lines, patients, resources, objections, rejected, report)
@@ -202,6 +202,8 @@ export class ExtractsService implements OnModuleDestroy {
             droppedResources: report.dropped.resources,
             droppedFields: report.dropped.fields,
             type1: { ...report.dropped.type1, heldDeletedAll },
+            // Events of this practice deleted by lines recorded in error.
+            retracted,
           },
         },
         tx,

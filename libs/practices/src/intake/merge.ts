@@ -12,7 +12,7 @@ const logger = new Logger('Extracts');
 export async function mergeRecords(
   ix: IntakeContext,
   retracts: boolean,
-): Promise<{ patients: number; resources: number }> {
+): Promise<{ patients: number; resources: number; retracted: number }> {
   const { tx, ods } = ix;
   // A Patient without a birth date can only be a reference (objection marker, or a patient already
   // registered with this practice: its registration is then left as it is).
@@ -37,8 +37,10 @@ export async function mergeRecords(
     [ods],
   );
   const patients = await mergePatients(ix, known);
-  const resources = await mergeEvents(ix, firstExtract, retracts);
-  return { patients, resources };
+  // Records made in error: what this practice held under their ids goes first (retract).
+  const retracted = retracts ? await retract(ix) : 0;
+  const resources = await mergeEvents(ix, firstExtract);
+  return { patients, resources, retracted };
 }
 
 async function mergePatients(ix: IntakeContext, known: boolean): Promise<number> {
@@ -102,7 +104,7 @@ async function mergePatients(ix: IntakeContext, known: boolean): Promise<number>
   return row.n;
 }
 
-async function mergeEvents(ix: IntakeContext, firstExtract: boolean, retracts: boolean): Promise<number> {
+async function mergeEvents(ix: IntakeContext, firstExtract: boolean): Promise<number> {
   const { tx, ods, extractId } = ix;
   // Entries whose Patient was not stored (refused above) are refused too; the rest are merged. An
   // entry of a Patient of this extract that has a birth date was stored (just above, with its
@@ -118,11 +120,6 @@ async function mergeEvents(ix: IntakeContext, firstExtract: boolean, retracts: b
      SELECT line, 'subject: its Patient was not stored' AS reason FROM gone`,
     [ods],
   );
-  // Entries recorded in error (`R`) take back what this practice stored under their ids, unless a
-  // later line of the same resource stores it again; the earlier lines of such a resource are not
-  // stored. Only when the parse counted any (the common extract pays nothing: a scan of `subj`
-  // for them cost a pass over the extract's rows, a review).
-  if (retracts) await retract(ix);
   // The events, this practice's (another practice's rows are never touched, whatever their
   // resource ids): the last line of each resource wins, merged into what is stored. Of a
   // practice's first extract nothing can be stored yet, so they go in without ON CONFLICT's
@@ -184,7 +181,7 @@ async function plainFirst(
  * lines leave `subj`; a resource whose last line stores it again keeps that line, the earlier `R`
  * lines go. Set-based: one pass over the extract's few `R` rows and the lines of their resources.
  */
-async function retract(ix: IntakeContext): Promise<void> {
+async function retract(ix: IntakeContext): Promise<number> {
   const { tx, ods } = ix;
   await tx.query(`
     CREATE TEMP TABLE xr ON COMMIT DROP AS
@@ -193,7 +190,8 @@ async function retract(ix: IntakeContext): Promise<void> {
      WHERE s.kind IN ('E', 'R')
        AND (s.nhs_number, s.resource_type, s.id) IN (SELECT nhs_number, resource_type, id FROM subj WHERE kind = 'R')
      ORDER BY s.nhs_number, s.resource_type, s.id, s.line DESC`);
-  await tx.query(
+  const deleted = await affected(
+    tx,
     `DELETE FROM gp_events g USING xr JOIN patients p ON p.nhs_number = xr.nhs_number
       WHERE xr.kind = 'R' AND g.patient_id = p.id AND g.practice_ods = $1
         AND g.resource_type = xr.resource_type AND g.resource_id = xr.id`,
@@ -203,4 +201,5 @@ async function retract(ix: IntakeContext): Promise<void> {
     DELETE FROM subj s USING xr
      WHERE s.nhs_number = xr.nhs_number AND s.resource_type = xr.resource_type AND s.id = xr.id
        AND (xr.kind = 'R' OR s.kind = 'R')`);
+  return deleted;
 }

@@ -137,6 +137,7 @@ describe('the practice-side extractor (cli extract)', () => {
         incompleteResources: 0,
         invalidResources: 0,
         enteredInError: 0,
+        notHappened: 0,
         // The six objection entries (the clinical builders write a status).
         statusUnknown: 6,
         fields: 8,

@@ -161,6 +161,66 @@ describe('extract intake: FHIR R4 required elements and types', () => {
       { practice_ods: 'A81002', resource_id: 'c-wrong' },
     ]);
   });
+  it('a refuted diagnosis, a procedure not done, a medication not taken, a cancelled observation are no events: not stored, and the earlier copy under the id goes (they were stored as if they happened)', async () => {
+    const [n, m] = [nhsNumber(231_151), nhsNumber(231_152)];
+    const refuted = {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'refuted' }],
+    };
+    const confirmed = {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }],
+    };
+    // First extract: a provisional diagnosis and what was planned, as the practice first recorded them.
+    await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('r1', n),
+        condition('c-prov', 'r1'),
+        procedure('pr-plan', 'r1', { status: 'preparation' }),
+        medication('m-pres', 'r1', { status: 'intended' }),
+        observation('o-booked', 'r1', { status: 'registered' }),
+        condition('c-conf', 'r1', { verificationStatus: confirmed }),
+      ]),
+    ).expect(201);
+    expect((await held(n)).events).toEqual(['c-conf', 'c-prov', 'm-pres', 'o-booked', 'pr-plan']);
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        /* 1 */ patient('r1', n),
+        /* 2 */ condition('c-prov', 'r1', { verificationStatus: refuted }),
+        /* 3 */ procedure('pr-plan', 'r1', { status: 'not-done' }),
+        /* 4 */ medication('m-pres', 'r1', { status: 'not-taken' }),
+        /* 5 */ observation('o-booked', 'r1', { status: 'cancelled' }),
+        /* 6 */ condition('c-conf', 'r1', { verificationStatus: confirmed }),
+        // A patient new to the centre whose only diagnosis was ruled out: nothing of it is stored.
+        /* 7 */ patient('r2', m),
+        /* 8 */ condition('c-new', 'r2', { verificationStatus: refuted }),
+      ]),
+    ).expect(201);
+    expect(res.body.rejected).toEqual([]);
+    const why = (w: string) =>
+      `${w}, a record that it did not happen: not stored, and what the centre held under its id is removed`;
+    expect(res.body.warnings).toEqual(
+      expect.arrayContaining([
+        { line: 2, reason: `Condition: ${why('refuted')}` },
+        { line: 3, reason: `Procedure: ${why('not-done')}` },
+        { line: 4, reason: `MedicationStatement: ${why('not-taken')}` },
+        { line: 5, reason: `Observation: ${why('cancelled')}` },
+        { line: 8, reason: `Condition: ${why('refuted')}` },
+      ]),
+    );
+    expect((await held(n)).events).toEqual(['c-conf']);
+    expect(await held(m)).toEqual({ patients: 1, events: null, register: null });
+    const { rows: trail } = await t.sql.query(
+      `SELECT details->'retracted' AS n FROM audit_log WHERE action = 'extract.upload' AND subject_id = $1`,
+      [res.body.extractId],
+    );
+    expect(trail).toEqual([{ n: 4 }]);
+  });
+
   it("a withdrawal recorded in error (or cancelled) withdraws nothing: the objection stands, the patient is not released (an attack on the day's change)", async () => {
     const [t1, t2, both] = [nhsNumber(231_201), nhsNumber(231_202), nhsNumber(231_203)];
     const res = await upload(

@@ -173,7 +173,7 @@ describe('FHIR R4 conformance of exports and extracts', () => {
     for (const r of [m1, c2])
       expect(parseExtractLine(JSON.stringify(r), 'A81001', received.slice(0, 10))).toMatchObject({
         kind: 'event',
-        retract: true,
+        retract: 'entered-in-error',
       });
     expect(out.find((r) => r.id === 'c3')).not.toHaveProperty('status');
     // Every objection entry leaves (five: x1 without its id), each read at the centre as the
@@ -189,6 +189,44 @@ describe('FHIR R4 conformance of exports and extracts', () => {
     const sent = [13, 14, 15, 16, 18].map((l) => reading(lines[l - 1]));
     expect(objections.map(reading)).toEqual(sent);
     expect(sent.map((x) => x.kind)).toEqual(['objection', 'objection', 'rejected', 'objection', 'objection']);
+  });
+
+  it('a refuted Condition, a Procedure not done, a medication not taken, a cancelled Observation leave marked so (R4 valid), read at the centre as retractions, never as events (a refuted diagnosis went out as one)', async () => {
+    const input = path.join(dir, 'negated.ndjson');
+    const output = path.join(dir, 'negated-extract.ndjson');
+    const refuted = { coding: [{ code: 'refuted' }] };
+    writeFileSync(
+      input,
+      ndjson([
+        patient('p1', nhsNumber(230_201)),
+        condition('c1', 'p1', {
+          verificationStatus: refuted,
+          clinicalStatus: { coding: [{ code: 'active' }] },
+        }),
+        procedure('pr1', 'p1', { status: 'not-done' }),
+        medication('m1', 'p1', { status: 'not-taken' }),
+        observation('o1', 'p1', { status: 'cancelled' }),
+        condition('c2', 'p1'),
+      ]),
+    );
+    const report = await runExtractor({ practiceOds: 'A81001', input, output });
+    expect(problemsOf(output)).toEqual([]);
+    expect(report.removed).toMatchObject({ notHappened: 4, enteredInError: 0 });
+    const out = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const byId = new Map(out.map((r) => [r.id, r]));
+    expect(byId.get('c1')?.verificationStatus).toEqual({
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'refuted' }],
+    });
+    expect(byId.get('c1')).not.toHaveProperty('clinicalStatus');
+    const read = (id: string) => parseExtractLine(JSON.stringify(byId.get(id)), 'A81001', '2026-06-30');
+    expect(read('c1')).toMatchObject({ kind: 'event', retract: 'refuted' });
+    expect(read('pr1')).toMatchObject({ kind: 'event', retract: 'not-done' });
+    expect(read('m1')).toMatchObject({ kind: 'event', retract: 'not-taken' });
+    expect(read('o1')).toMatchObject({ kind: 'event', retract: 'cancelled' });
+    expect(read('c2')).not.toHaveProperty('retract');
   });
 
   it.skipIf(!official)('the official R4 JSON schema is in use', () => {

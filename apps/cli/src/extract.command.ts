@@ -95,6 +95,7 @@ export class ExtractCommand extends CommandRunner {
     console.log(`  without an element FHIR R4 requires: ${r.incompleteResources}`);
     console.log(`  with a value not of its FHIR R4 type: ${r.invalidResources}`);
     console.log(`  recorded in error (entered-in-error): ${r.enteredInError}`);
+    console.log(`  of what did not happen (refuted, not-done, not-taken, cancelled): ${r.notHappened}`);
     console.log(`  fields outside the specification:   ${r.fields}`);
     for (const [field, n] of Object.entries(r.byField)) console.log(`    ${field}: ${n}`);
     // Objection entries read in an odd way (still objections) or not applied: line numbers only.

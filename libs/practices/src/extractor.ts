@@ -3,9 +3,10 @@ import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalisePostcode } from '@custodian/core/postcode';
 import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
+import { ExtractRefusedError, type ExtractorReport } from './extractor-report';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
-import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, recordedInError } from './r4-types';
+import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, notARecordOf } from './r4-types';
 import { RejectionTally } from './rejections';
 import {
   instantUtc,
@@ -38,47 +39,7 @@ import {
  *   Type 1 objector's sex, DOB and postcode is marked so (`sharesKeyWithObjector`, issue #26).
  * - Lines that are not JSON and resources outside the specification do not leave.
  */
-export interface ExtractorReport {
-  lines: number;
-  written: number;
-  removed: {
-    type1Patients: number;
-    type1Resources: number;
-
-    malformedLines: number;
-    unsupportedResources: number;
-    /** Resources without an element FHIR R4 requires that cannot be made up (subject, code, medication). */
-    incompleteResources: number;
-    /** Resources with an element not of its FHIR R4 type (a dateTime without an offset, …): not written. */
-    invalidResources: number;
-    /** Clinical resources recorded in error: written marked so, for the centre to remove its copy. */
-    enteredInError: number;
-    /** Resources written with `status: unknown` (theirs missing or outside the R4 value set). */
-    statusUnknown: number;
-    fields: number;
-    byField: DroppedFields;
-  };
-  /** Patients marked as sharing sex, DOB and postcode with a Type 1 objector (LINKAGE_KEY_SHARED_URL). */
-  patientsSharingKeyWithType1: number;
-  /** Objection entries read in an odd way (their date), or not applied (a withdrawal): line and reason. */
-  warnings: { line: number; reason: string }[];
-  /** Resources not written for FHIR R4 (incomplete or invalid): the first 1000 lines and reasons. */
-  rejected: { line: number; reason: string }[];
-}
-
-/** The export was not extracted: an objection names no patient that can be found (fail closed). */
-export class ExtractRefusedError extends Error {
-  constructor(readonly unresolved: { line: number; reason: string }[]) {
-    const first = unresolved
-      .slice(0, 10)
-      .map((u) => `line ${u.line}: ${u.reason}`)
-      .join('; ');
-    super(
-      `the export was not extracted (nothing written): ${unresolved.length} objection(s) cannot be applied (naming no patient that can be found, or coded in a form that cannot be read) — ${first}`,
-    );
-    this.name = 'ExtractRefusedError';
-  }
-}
+export { ExtractRefusedError, type ExtractorReport };
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -270,6 +231,7 @@ export async function runExtractor(opts: {
       incompleteResources: 0,
       invalidResources: 0,
       enteredInError: 0,
+      notHappened: 0,
       statusUnknown: 0,
       fields: 0,
       byField: Object.create(null) as DroppedFields,
@@ -367,15 +329,17 @@ export async function runExtractor(opts: {
       removed.unsupportedResources++;
       return done();
     }
-    // A record made in error leaves marked so (a Condition's verificationStatus, which the strip
-    // drops, put back): the centre removes what an earlier extract sent under its id (it stayed).
-    if (recordedInError(r) && readObjection(r, received).kind === 'none') {
-      removed.enteredInError++;
+    // A record made in error, or of what did not happen, leaves marked so (a Condition's
+    // verificationStatus, which the strip drops, put back): the centre stores nothing of it and
+    // removes what an earlier extract sent under its id (it stayed, or a refuted diagnosis was
+    // stored as one).
+    const negated = notARecordOf(r);
+    if (negated && readObjection(r, received).kind === 'none') {
+      if (negated === ENTERED_IN_ERROR) removed.enteredInError++;
+      else removed.notHappened++;
       if (resource.resourceType === 'Condition')
-        resource.verificationStatus = {
-          coding: [{ system: CONDITION_VERIFICATION_SYSTEM, code: ENTERED_IN_ERROR }],
-        };
-      else resource.status = ENTERED_IN_ERROR;
+        resource.verificationStatus = { coding: [{ system: CONDITION_VERIFICATION_SYSTEM, code: negated }] };
+      else resource.status = negated;
       return emit(resource, done);
     }
     if (resource.resourceType === 'Patient' && sharesKeyWithObjector(r)) {

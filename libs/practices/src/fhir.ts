@@ -41,7 +41,7 @@ import {
   stripToSpec,
   UNIT,
 } from './fhir-spec';
-import { ENTERED_IN_ERROR, recordedInError, statusProblem } from './r4-types';
+import { ENTERED_IN_ERROR, notARecordOf, statusProblem } from './r4-types';
 
 export interface PatientRow {
   kind: 'patient';
@@ -64,10 +64,11 @@ export interface EventRow {
   date: string;
   value: string | null;
   /**
-   * Recorded in error (its status; a Condition's verificationStatus): not stored, and what the
-   * centre holds under its id from an earlier extract goes (the `R` staging row).
+   * Why it is no record of what it codes (`notARecordOf`: recorded in error, refuted, not done, not
+   * taken, cancelled): not stored, and what the centre holds under its id from an earlier extract
+   * goes (the `R` staging row).
    */
-  retract?: true;
+  retract?: string;
 }
 /** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {
@@ -285,6 +286,11 @@ export type LineOutcome = { kind: 'blank' } | { kind: 'unsupported' } | Mapped;
 
 /** The warning of a line recorded in error (staging-block.ts). */
 export const IN_ERROR = `${ENTERED_IN_ERROR}, recorded in error: not stored, and what the centre held under its id is removed`;
+/** The warning of a clinical line that is no record of what it codes (`retract`, `notARecordOf`). */
+export const retractedWarning = (why: string) =>
+  why === ENTERED_IN_ERROR
+    ? IN_ERROR
+    : `${why}, a record that it did not happen: not stored, and what the centre held under its id is removed`;
 const BLANK = { kind: 'blank' } as const;
 const UNSUPPORTED = { kind: 'unsupported' } as const;
 const WHITESPACE_ONLY = /^\s*$/;
@@ -316,10 +322,12 @@ export function parseExtractLine(
   const { resource } = stripToSpec(json, dropped);
   if (!resource) return unreadOr(text, json, UNSUPPORTED);
   let mapped = mapResource(resource, practiceOds, today, received);
-  // A clinical record made in error (its status, a Condition's verificationStatus: read before the
-  // strip) is no event, and takes back what an earlier extract stored under its id; an objection
-  // entry is never looked at for it (fail closed).
-  if (mapped.kind === 'event' && recordedInError(json)) mapped = { ...mapped, retract: true };
+  // A clinical record made in error, or of what did not happen (a refuted diagnosis, a procedure not
+  // done, a medication not taken, a cancelled observation: its status, a Condition's
+  // verificationStatus, read before the strip), is no event, and takes back what an earlier extract
+  // stored under its id; an objection entry is never looked at for it (fail closed).
+  const negated = mapped.kind === 'event' ? notARecordOf(json) : undefined;
+  if (mapped.kind === 'event' && negated) mapped = { ...mapped, retract: negated };
   // An objection entry that is no valid statement (in error, cancelled: read from the line as sent,
   // before the strip dropped an odd status) withdraws nothing; its registrations stand.
   if (mapped.kind === 'objection' && notAStatement(json)) {

@@ -146,14 +146,26 @@ describe('FHIR R4 required elements and types at the intake (SPEC §2)', () => {
   ])(
     'a %s recorded in error is not stored: a retraction of its id (reported among the warnings)',
     (_type, r) => {
-      expect(parse(r)).toMatchObject({ kind: 'event', retract: true });
+      expect(parse(r)).toMatchObject({ kind: 'event', retract: 'entered-in-error' });
+    },
+  );
+
+  it.each([
+    ['Procedure', proc({ status: 'not-done' }), 'not-done'],
+    ['MedicationStatement', med({ status: 'not-taken' }), 'not-taken'],
+    ['Observation', obs({ status: 'cancelled' }), 'cancelled'],
+    ['Condition', cond({ verificationStatus: { coding: [{ code: 'refuted' }] } }), 'refuted'],
+  ])(
+    'a valid %s of what did not happen is no event: a retraction of its id (it was stored as one)',
+    (_type, r, why) => {
+      expect(parse(r)).toMatchObject({ kind: 'event', retract: why });
     },
   );
 
   it.each([
     ['Observation', obs({ status: 'unknown' })],
-    ['Procedure', proc({ status: 'not-done' })],
-    ['MedicationStatement', med({ status: 'not-taken' })],
+    ['Procedure', proc({ status: 'stopped' })],
+    ['MedicationStatement', med({ status: 'intended' })],
     ['Condition', cond({ verificationStatus: { coding: [{ code: 'confirmed' }] } })],
     ['Observation', obs({ effectiveDateTime: '2015-06-07T10:00:00.5+01:00' })],
   ])('a valid %s is stored', (_type, r) => {

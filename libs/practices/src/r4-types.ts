@@ -97,6 +97,37 @@ export function recordedInError(r: Json): boolean {
   return r.status === ENTERED_IN_ERROR && STATUS_SETS.has(r.resourceType as string);
 }
 
+/**
+ * The status (a Condition's verification status) that says what a clinical resource codes did not
+ * happen: ruled out, not done, not taken, called off. Such a record is no event of the patient's.
+ */
+export const NOT_HAPPENED_CODES: Record<string, string> = {
+  Condition: 'refuted',
+  Procedure: 'not-done',
+  MedicationStatement: 'not-taken',
+  Observation: 'cancelled',
+};
+
+/**
+ * Why a clinical resource, as received, is no record of what it codes (undefined: it is one):
+ * `entered-in-error` (recorded in error), or its type's code of `NOT_HAPPENED_CODES` (a refuted
+ * diagnosis, a procedure not done, a medication not taken, a cancelled observation). Either way the
+ * centre stores nothing of it and takes back what an earlier extract stored under its id.
+ */
+export function notARecordOf(r: Json): string | undefined {
+  if (recordedInError(r)) return ENTERED_IN_ERROR;
+  const type = r.resourceType as string;
+  const code = NOT_HAPPENED_CODES[type];
+  if (code === undefined) return undefined;
+  if (type === 'Condition') {
+    const v = r.verificationStatus;
+    const refuted =
+      isObject(v) && Array.isArray(v.coding) && v.coding.some((c) => isObject(c) && c.code === code);
+    return refuted ? code : undefined;
+  }
+  return r.status === code ? code : undefined;
+}
+
 const DATE_TIME_FIELDS = ['onsetDateTime', 'recordedDate', 'performedDateTime', 'effectiveDateTime'];
 const PERIOD_FIELDS = ['onsetPeriod', 'performedPeriod', 'effectivePeriod'];
 const GENDER = new Set(['male', 'female', 'other', 'unknown']);

@@ -1,4 +1,4 @@
-import { EventRow, IN_ERROR, ObjectionRow, parseExtractLine, PatientRow } from './fhir';
+import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
 import { CLINICAL_TYPES, type DroppedFields } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
 
@@ -69,7 +69,7 @@ export interface BlockResult {
   /** Objections that name no patient: the extract must be refused (fail closed). */
   unresolved: { line: number; reason: string }[];
   unsupported: number;
-  /** Clinical lines recorded in error: staged as retractions (`R`). */
+  /** Clinical lines recorded in error or of what did not happen: staged as retractions (`R`). */
   retracted: number;
   byField: DroppedFields;
 }
@@ -121,7 +121,10 @@ export function parseBlock(
         case 'event':
           if (r.retract) {
             out.retracted++;
-            out.warnings.push({ line: n, reason: `${FHIR_TYPE[r.resourceType]}: ${IN_ERROR}` });
+            out.warnings.push({
+              line: n,
+              reason: `${FHIR_TYPE[r.resourceType]}: ${retractedWarning(r.retract)}`,
+            });
           }
           out.rows += stagingRow(n, r);
           return;

@@ -144,6 +144,20 @@ describe('release engine (SPEC §5)', () => {
       no_nhs_number_unlinked: 1,
     });
     expect(staff.body.manifest.objections).toMatchObject({ applied: true });
+    // SPEC §5 step 4: officers and auditors read exact figures; an administrator (not named there)
+    // reads the release as a recipient does (it read them all).
+    const auditor = await t.http
+      .get(`/api/releases/${rel.id}`)
+      .set((await t.as('auditor')).auth)
+      .expect(200);
+    expect(auditor.body.excluded).toEqual(staff.body.excluded);
+    const admin = await t.http
+      .get(`/api/releases/${rel.id}`)
+      .set((await t.as('admin')).auth)
+      .expect(200);
+    expect(admin.body).toMatchObject({ state: 'completed', tier: 'identifiable' });
+    expect(admin.body.excluded).toBeUndefined();
+    expect(admin.body.manifest).toBeUndefined();
     const mine = await t.http.get(`/api/releases/${rel.id}`).set(researcher.auth).expect(200);
     expect(mine.body.excluded).toBeUndefined();
     expect(mine.body.manifest).toBeUndefined();

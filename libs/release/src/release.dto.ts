@@ -58,7 +58,7 @@ export class ReleaseViewDto {
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
-    description: 'Staff only (release officer, admin, auditor): exact counts of what was left out, and why',
+    description: 'Release officers and auditors only: exact counts of what was left out, and why',
   })
   excluded?: Record<string, unknown>;
   @ApiPropertyOptional({

@@ -30,6 +30,14 @@ import { RELEASE_ERRORS } from './release.errors';
 const STAFF = ['release_officer', 'admin', 'auditor'] as const;
 const isStaff = (p: Pick<Principal, 'roles'>) =>
   p.roles.some((r) => (STAFF as readonly string[]).includes(r));
+/**
+ * Who reads a release's exact figures (SPEC §5 step 4: "officers and auditors see exact figures").
+ * An administrator sees every release, as the agreements they revoke need, but its counts of
+ * persons as a recipient does: SPEC names no more roles, and in doubt the figures stay rounded.
+ */
+const EXACT = ['release_officer', 'auditor'] as const;
+const readsExact = (p: Pick<Principal, 'roles'>) =>
+  p.roles.some((r) => (EXACT as readonly string[]).includes(r));
 
 interface ReleaseRow {
   id: string;
@@ -170,11 +178,11 @@ export class ReleaseService {
         : [];
     // An anonymised release's estimate is taken before k-anonymity's suppression: until the rows
     // are final, estimate minus rows written would count the persons suppressed. Recipients see 0
-    // (not known yet) until then; staff see it. An aggregate release's estimate is its cohort's
+    // (not known yet) until then; officers and auditors see it. An aggregate release's estimate is its cohort's
     // source rows, exact: a small cohort's (refused as too small, or not) told a recipient whether
     // 1-7 people have a condition (an outsider's probe, 2026-12-06). Recipients never see it.
     const estimateHidden =
-      !isStaff(principal) &&
+      !readsExact(principal) &&
       (row.tier === 'aggregate' || (row.tier === 'anonymised' && row.state !== 'completed'));
     const view: ReleaseView = {
       id: row.id,
@@ -197,17 +205,18 @@ export class ReleaseService {
         row.state === 'completed' && (await this.db.query(DOWNLOADABLE_RELEASES_SQL, [[id]])).length > 0,
       destroyedAt: row.destroyed_at,
     };
-    // Recipients read counts of persons by the aggregate rule (the stored reason); staff read exact
+    // Recipients and administrators read counts of persons by the aggregate rule (the stored
+    // reason); officers and auditors read exact
     // figures (the exact reason is kept with the other exact counts, in `excluded`).
     if (row.failure_reason) view.failureReason = row.failure_reason;
-    if (isStaff(principal)) {
+    if (readsExact(principal)) {
       view.excluded = row.excluded;
       const exact = (row.excluded?.failure as { reason?: string } | undefined)?.reason;
       if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
     if (row.risk_report)
-      view.riskReport = (isStaff(principal)
+      view.riskReport = (readsExact(principal)
         ? row.risk_report
         : publicRiskReport(row.risk_report)) as unknown as Record<string, unknown>;
     return view;

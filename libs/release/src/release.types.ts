@@ -66,7 +66,7 @@ export interface ReleaseView {
   destroyedAt: Date | null;
   /** Recipients: counts of persons by the aggregate rule (1–7 "fewer than 8", else rounded to 5); staff: exact. */
   failureReason?: string;
-  /** Staff only (release officer, admin, auditor): exact counts of what was left out, and why. */
+  /** Release officers and auditors only: exact counts of what was left out, and why. */
   excluded?: Record<string, unknown>;
   manifest?: Record<string, unknown>;
   /** The risk and linkage report (#24): exact for staff, by the small-number rule for recipients. */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/support/slow-first.js';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -44,5 +45,7 @@ export default defineConfig({
     // Three files at a time on the 2-core machine: the tests wait on PostgreSQL and on child
     // processes often enough that a third keeps the cores busy (docs/DEVELOPING.md, "Workers").
     maxWorkers: 3,
+    // Longest files first, in a fresh clone too (test/support/slow-first.ts).
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });

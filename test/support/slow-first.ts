@@ -1,0 +1,61 @@
+import { relative } from 'node:path';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Seconds each of the slowest files took in a clean clone's CI run (2026-12-07, `.ci/run`): the
+ * order the files start in where vitest has no results of its own yet (a fresh clone, CI). There
+ * vitest starts the largest files first, and several of the slowest (a 30 s database outage, a
+ * worker killed, child processes waited on) started in the run's last third, where the three
+ * workers then ran them nearly alone (docs/DEVELOPING.md, "Order"). A stale figure only moves a
+ * file in the order.
+ */
+const MEASURED_SECONDS: Record<string, number> = {
+  'test/worker-outage.e2e-spec.ts': 50,
+  'test/release-random-populations.e2e-spec.ts': 40,
+  'test/portal/journeys.e2e-spec.ts': 38,
+  'test/release-crash-20.e2e-spec.ts': 32,
+  'test/portal/operations-journey.e2e-spec.ts': 30,
+  'test/notifications.e2e-spec.ts': 29,
+  'test/release-risk-tally.e2e-spec.ts': 28,
+  'test/release-shards.e2e-spec.ts': 27,
+  'test/lifecycle.e2e-spec.ts': 25,
+  'test/portal/researcher-officer-panel-journey.e2e-spec.ts': 25,
+  'test/release-shard-lease.e2e-spec.ts': 23,
+  'test/objection-authority.e2e-spec.ts': 22,
+  'libs/release/src/verifier/km-check.spec.ts': 20,
+  'test/release-crash-aggregate.e2e-spec.ts': 18,
+  'test/release-properties.e2e-spec.ts': 18,
+  'test/portal/narrow-titles.e2e-spec.ts': 17,
+  'test/download-stop.e2e-spec.ts': 17,
+  'test/audit-denials.e2e-spec.ts': 16,
+  'test/slow-clients.e2e-spec.ts': 15,
+  'test/extracts-memory.e2e-spec.ts': 15,
+  'test/release-verifier.e2e-spec.ts': 14,
+  'test/fuzz.e2e-spec.ts': 14,
+  'test/linkage.e2e-spec.ts': 13,
+  'test/aggregate-differencing-properties.e2e-spec.ts': 13,
+  'test/release-km-search.e2e-spec.ts': 12,
+  'test/audit.e2e-spec.ts': 12,
+  'test/release.e2e-spec.ts': 11,
+  'test/openapi-sweep.e2e-spec.ts': 10,
+  'test/release-crash.e2e-spec.ts': 10,
+};
+
+/**
+ * Failed last time first, then longest first: each file by this machine's last result where vitest keeps one, else by the
+ * figure above, else after them in vitest's own order (its sort is stable).
+ */
+export class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const base = await super.sort(files);
+    const root = this.ctx.config.root;
+    const seconds = (f: TestSpecification) => {
+      const path = relative(root, f.moduleId).split('\\').join('/');
+      const cached = this.ctx.cache.getFileTestResults(`${f.project.name}:${path}`);
+      if (cached?.failed) return 1e9; // failed last time: first, as vitest orders them
+      return cached ? cached.duration / 1000 : (MEASURED_SECONDS[path] ?? 0);
+    };
+    const at = new Map(base.map((f) => [f, seconds(f)]));
+    return [...base].sort((a, b) => at.get(b)! - at.get(a)!);
+  }
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
-import { SlowFirstSequencer } from './test/support/slow-first.js';
+import { SlowFirstSequencer } from './test/support/slow-first.mjs';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 

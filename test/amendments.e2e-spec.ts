@@ -277,6 +277,20 @@ describe('amendments', () => {
     // Accepting again: nothing is offered any more.
     const again = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth);
     expect(again.body).toMatchObject({ statusCode: 409, code: 'ILLEGAL_TRANSITION' });
+    // A second amendment, of version 2 in force (it was a 500: the copy of the version in force
+    // broke the base-version check, an outsider's probe), through to its agreement v3.
+    const third = await amend(bidId, { reason: 'We finish a month earlier still', durationMonths: 5 }).expect(
+      201,
+    );
+    expect(third.body).toMatchObject({ version: 3, baseVersion: 2, state: 'draft', scope: 'narrowing' });
+    await submit(bidId, 3);
+    await screen(bidId, 3, 'approve').expect(200);
+    const v3 = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth).expect(200);
+    expect(v3.body).toMatchObject({
+      version: 3,
+      durationMonths: 5,
+      agreement: { reference: v1.replace(/-v1$/, '-v3') },
+    });
   });
 
   it('a widening amendment: the officer cannot approve it; the panel decides at quorum; releases follow the version in force', async () => {
@@ -387,13 +401,18 @@ describe('amendments', () => {
     const get = async (path: string) => (await t.http.get(path).expect(200)).body;
     const register = await get('/api/register');
     const amended = register.filter((l: { type: string }) => l.type === 'amendment');
-    expect(amended.length).toBe(2);
+    // The narrowing bid's v2 and v3, the widening bid's v2.
+    expect(amended.length).toBe(3);
+    expect(
+      amended.filter((l: { agreementReference: string }) => l.agreementReference.endsWith('-v3')),
+    ).toHaveLength(1);
     for (const line of amended) {
       const decision = register.find(
         (l: { type: string; bidId: string }) => l.type === 'decision' && l.bidId === line.bidId,
       );
       expect(decision.agreementReference).toMatch(/-v1$/);
-      expect(line.agreementReference).toBe(decision.agreementReference.replace(/-v1$/, '-v2'));
+      expect(line.agreementReference).toMatch(/-v[23]$/);
+      expect(line.agreementReference.replace(/-v[23]$/, '-v1')).toBe(decision.agreementReference);
       expect(line.registerSeq).toEqual(expect.any(Number));
     }
     // The narrowed version's line lists its datasets; v1's keeps its own.
@@ -450,6 +469,14 @@ describe('amendments', () => {
     const accept = await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth);
     expect(accept.status).toBe(409);
     await amend(bidId, { reason: 'We finish three months early', durationMonths: 9 }).expect(201);
+    // The approval was decided and signed into the register's log: its line stays on the register
+    // (it vanished, and verify-register then reported tampering: an outsider's probe).
+    const get = async (path: string) => (await t.http.get(path).expect(200)).body;
+    const register = await get('/api/register');
+    expect(
+      register.filter((l: { type: string; bidId: string }) => l.type === 'amendment' && l.bidId === bidId),
+    ).toHaveLength(1);
+    expect((await verifyRegister(get)).problems).toEqual([]);
   });
   it('a revoked request takes its open amendment with it: withdrawn, in the history, no longer in any queue', async () => {
     const bidId = await activeBid();
@@ -468,7 +495,51 @@ describe('amendments', () => {
     const events = await t.http.get(`/api/bids/${bidId}/events`).set(researcher.auth).expect(200);
     const actions = (events.body as { action: string }[]).map((e) => e.action);
     expect(actions).toContain('amend_withdraw');
+    // On the audit trail too, like every amendment's change of state (it was not: an outsider's probe).
+    const { rows: trail } = await t.sql.query(
+      `SELECT actor_id, details FROM audit_log WHERE action = 'bid.amendment.withdraw' AND bid_id = $1`,
+      [bidId],
+    );
+    expect(trail).toEqual([
+      {
+        actor_id: admin.user.id,
+        details: { version: 2, from: 'submitted', to: 'withdrawn', because: 'revoked' },
+      },
+    ]);
     // Nothing can act on it any more.
     expect((await screen(bidId, 2, 'accept')).status).toBe(409);
+  });
+
+  it('an approved amendment whose request is revoked before the applicant accepts: its register line stays, verify-register agrees', async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { reason: 'We finish six months early', durationMonths: 6 }).expect(201);
+    await submit(bidId, 2);
+    await screen(bidId, 2, 'approve').expect(200);
+    const admin = await t.as('admin');
+    await t.http.post(`/api/bids/${bidId}/revoke`).set(admin.auth).send({ reason: 'breach' }).expect(200);
+    const get = async (path: string) => (await t.http.get(path).expect(200)).body;
+    const lines = (await get('/api/register')).filter(
+      (l: { type: string; bidId: string }) => l.type === 'amendment' && l.bidId === bidId,
+    );
+    expect(lines).toHaveLength(1);
+    expect((await verifyRegister(get)).problems).toEqual([]);
+  });
+
+  it("a draft amendment's history is the applicant's alone: reviewers read none of its events until it is submitted", async () => {
+    const bidId = await activeBid();
+    await amend(bidId, { reason: 'We finish six months early', durationMonths: 6 }).expect(201);
+    const auditor = await t.as('auditor');
+    const actions = async (who: As) =>
+      ((await t.http.get(`/api/bids/${bidId}/events`).set(who.auth).expect(200)).body as { action: string }[])
+        .map((e) => e.action)
+        .filter((a) => a.startsWith('amend_'));
+    expect(await actions(researcher)).toEqual(['amend_create']);
+    for (const who of [officer, panel[0], auditor]) expect(await actions(who)).toEqual([]);
+    await submit(bidId, 2);
+    expect(await actions(officer)).toEqual(['amend_create', 'amend_submit']);
+    // The panel reads it once it is screened into review, as it reads the amendment itself.
+    expect(await actions(panel[0])).toEqual([]);
+    await screen(bidId, 2, 'accept').expect(200);
+    expect(await actions(panel[0])).toEqual(['amend_create', 'amend_submit', 'amend_screen_accept']);
   });
 });

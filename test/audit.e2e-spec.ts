@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chainHash, ChainedFields, GENESIS_HASH } from '@custodian/audit';
 import { createTestApp, TestApp } from '@custodian/testing';
+import { RegisterLogService } from '@custodian/register';
 
 const run = promisify(execFile);
 
@@ -222,5 +223,47 @@ describe('cli create-admin', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('audit trail cut at its end', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('fails against the latest signed checkpoint, through the API and the CLI (a trail cut at its end verified: an outsider’s probe)', async () => {
+    const auditor = await t.as('auditor');
+    const admin = await t.as('admin');
+    const org = (i: number) =>
+      t.http
+        .post('/api/organisations')
+        .set(admin.auth)
+        .send({ name: `Cut ${i}`, kind: 'charity' })
+        .expect(201);
+    for (let i = 0; i < 3; i++) await org(i);
+    const checkpoint = await t.app.get(RegisterLogService).keepDaily();
+    for (let i = 3; i < 5; i++) await org(i);
+    const whole = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
+    expect(whole.body).toMatchObject({ ok: true });
+    // The owner deletes the entries from the checkpoint's head on: what is left still links.
+    await t.sql.query(`SET session_replication_role = replica`);
+    await t.sql.query(`DELETE FROM audit_log WHERE seq >= $1`, [checkpoint.auditLength - 1]);
+    await t.sql.query(`SET session_replication_role = origin`);
+    const cut = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
+    expect(cut.body).toMatchObject({
+      ok: false,
+      checked: checkpoint.auditLength - 2,
+      firstBroken: { id: String(checkpoint.auditLength), reason: 'truncated' },
+    });
+    const cli = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
+      env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
+    }).catch((e) => e);
+    expect(cli.code).toBe(1);
+    expect(JSON.parse(cli.stdout.trim().split('\n').pop())).toMatchObject({
+      ok: false,
+      firstBroken: { reason: 'truncated' },
+    });
   });
 });

@@ -4,6 +4,7 @@ import { AppConfig, CoreConfigModule } from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { AuthModule } from '@custodian/auth';
 import { IdentityModule } from '@custodian/identity';
+import { RegisterLogService } from '@custodian/register';
 import { CreateAdminCommand, MigrateCommand, VerifyAuditCommand } from './commands';
 import { ExtractCommand } from './extract.command';
 import { SynthCommand } from './synth.command';
@@ -27,7 +28,8 @@ export class CliModule {
         AuthModule,
         IdentityModule,
       ],
-      providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand, ...OFFLINE_COMMANDS],
+      // The register's log service gives verify-audit its anchor (the latest signed checkpoint).
+      providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand, RegisterLogService, ...OFFLINE_COMMANDS],
     };
   }
 }

@@ -42,7 +42,12 @@ export class AuditQueryDto {
 export class VerifyResponseDto {
   @ApiProperty() ok!: boolean;
   @ApiProperty() checked!: number;
-  @ApiPropertyOptional({ example: { id: '42', reason: 'hash_mismatch' } }) firstBroken?: {
+  @ApiPropertyOptional({
+    example: { id: '42', reason: 'hash_mismatch' },
+    description:
+      'The first entry that does not verify (`hash_mismatch`, `broken_link`); `truncated`: the position the latest signed register checkpoint holds as the head is no longer in the trail (entries were deleted from its end); `checkpoint_mismatch`: the entry there is not the one the checkpoint signed',
+  })
+  firstBroken?: {
     id: string;
     reason: string;
   };

@@ -44,7 +44,22 @@ export interface AuditRow extends ChainedFields {
 export interface VerifyResult {
   ok: boolean;
   checked: number;
-  firstBroken?: { id: string; reason: 'hash_mismatch' | 'broken_link' };
+  /**
+   * The first entry that does not verify; `truncated`: the position a signed checkpoint holds as
+   * the head, no longer in the trail (entries were deleted from its end); `checkpoint_mismatch`:
+   * the entry at that position is not the one the checkpoint signed.
+   */
+  firstBroken?: { id: string; reason: 'hash_mismatch' | 'broken_link' | 'truncated' | 'checkpoint_mismatch' };
+}
+
+/**
+ * A position and hash of the chain held outside the trail (the register's signed checkpoints,
+ * #24): the chain must still reach it, with that hash there. A trail whose last entries were
+ * deleted still links from its start; only such an anchor shows it shorter.
+ */
+export interface AuditAnchor {
+  length: number;
+  head: string;
 }
 
 /**
@@ -61,7 +76,18 @@ export class AuditService {
   /** Request ids whose denial a service has already recorded, so the central net does not add a second. */
   private readonly deniedRequests = new Set<string>();
 
+  /** Where `verify` reads its anchors (`addAnchorSource`). */
+  private readonly anchorSources: (() => Promise<AuditAnchor | undefined>)[] = [];
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Adds a source of an anchor `verify` checks the chain against: the register library gives its
+   * latest signed checkpoint (the trail cannot read the register: the register reads the trail).
+   */
+  addAnchorSource(source: () => Promise<AuditAnchor | undefined>): void {
+    this.anchorSources.push(source);
+  }
 
   /**
    * Appends one entry in the caller's transaction (so it commits or rolls back with the change it
@@ -262,26 +288,43 @@ export class AuditService {
     return { items, page: q.page, limit: q.limit, total };
   }
 
-  /** Walks the whole chain in id order, in batches, and reports the first entry that does not verify. */
+  /**
+   * Walks the whole chain in id order, in batches, and reports the first entry that does not
+   * verify; then that it reaches the furthest anchor (`addAnchorSource`) with the anchor's hash
+   * there (before, a trail cut at its end verified: an outsider's probe, 2026-12-07).
+   */
   async verify(batchSize = 5000): Promise<VerifyResult> {
+    const anchors = (await Promise.all(this.anchorSources.map((s) => s()))).filter(
+      (a): a is AuditAnchor => !!a && a.length > 0,
+    );
+    const anchor = anchors.sort((a, b) => b.length - a.length)[0];
     let prevHash = GENESIS_HASH;
     let afterId = '0';
     let checked = 0;
+    let reached = false;
     for (;;) {
-      const rows: AuditRow[] = await this.dataSource.query(
-        `SELECT ${SELECT_COLUMNS} FROM audit_log WHERE audit_log.id > $1::bigint ORDER BY audit_log.id LIMIT $2`,
+      const rows: (AuditRow & { seq: string })[] = await this.dataSource.query(
+        `SELECT ${SELECT_COLUMNS}, seq::text AS seq FROM audit_log WHERE audit_log.id > $1::bigint ORDER BY audit_log.id LIMIT $2`,
         [afterId, batchSize],
       );
-      if (!rows.length) return { ok: true, checked };
+      if (!rows.length) break;
       for (const row of rows) {
         if (row.prevHash !== prevHash)
           return { ok: false, checked, firstBroken: { id: row.id, reason: 'broken_link' } };
         if (chainHash(prevHash, row) !== row.hash)
           return { ok: false, checked, firstBroken: { id: row.id, reason: 'hash_mismatch' } };
+        if (anchor && Number(row.seq) === anchor.length) {
+          if (row.hash !== anchor.head)
+            return { ok: false, checked, firstBroken: { id: row.id, reason: 'checkpoint_mismatch' } };
+          reached = true;
+        }
         prevHash = row.hash;
         checked++;
         afterId = row.id;
       }
     }
+    if (anchor && !reached)
+      return { ok: false, checked, firstBroken: { id: String(anchor.length), reason: 'truncated' } };
+    return { ok: true, checked };
   }
 }

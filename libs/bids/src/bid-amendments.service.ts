@@ -344,14 +344,22 @@ export class BidAmendmentsService {
 
   // ---- inside ------------------------------------------------------------------------------
 
-  /** The version in force as a row of its own (version 1's content is otherwise only on the bid). */
+  /**
+   * The version in force as a row of its own (version 1's content is otherwise only on the bid).
+   * Only where it has none: a later version in force is already an amendment's row, and a copy of
+   * it (without its base) broke `bid_versions_amendment_base` before `ON CONFLICT` was looked at —
+   * PostgreSQL checks a row's constraints before the conflict (every second amendment was a 500:
+   * an outsider's probe, 2026-12-07).
+   */
   private async snapshot(tx: EntityManager, bid: Bid): Promise<void> {
     await tx.query(
       `INSERT INTO bid_versions (bid_id, version, state, datasets, cohort, aggregation, duration_months, recipients,
                                  conditions, created_by, created_at, submitted_at, decided_at)
-       SELECT id, version, 'in_force', datasets, cohort, aggregation, duration_months, recipients, conditions,
-              created_by, created_at, submitted_at, decided_at
-         FROM bids WHERE id = $1
+       SELECT b.id, b.version, 'in_force', b.datasets, b.cohort, b.aggregation, b.duration_months, b.recipients,
+              b.conditions, b.created_by, b.created_at, b.submitted_at, b.decided_at
+         FROM bids b
+        WHERE b.id = $1
+          AND NOT EXISTS (SELECT 1 FROM bid_versions v WHERE v.bid_id = b.id AND v.version = b.version)
        ON CONFLICT (bid_id, version) DO NOTHING`,
       [bid.id],
     );

@@ -60,7 +60,7 @@ export class BidWorkflow {
     const to = check.transition.to;
     await tx.update(Bid, { id: bid.id }, { ...(opts.set ?? {}), state: to, updatedAt: new Date() });
     await this.event(tx, bid.id, actor, { ...opts, action, from, to });
-    if (ENDED.includes(to)) await this.endOpenAmendment(tx, bid.id, actor, to);
+    if (ENDED.includes(to)) await this.endOpenAmendment(tx, bid.id, actor, to, opts.meta);
     // Who needs to act or know hears of it: notices written in this transaction (#25), before the
     // change's audit entry, which stays the chain's head for what the caller binds to it (#24).
     await this.notifications.enqueue(
@@ -120,24 +120,49 @@ export class BidWorkflow {
    * withdrawn and an agreement version offered for it closed unaccepted, in the bid's history as
    * `amend_withdraw` (#25). Nothing can act on an amendment of an ended bid any more.
    */
-  private async endOpenAmendment(tx: EntityManager, bidId: string, actor: Actor, to: BidState) {
-    // An UPDATE … RETURNING answers [rows, count] through TypeORM's query runner.
+  private async endOpenAmendment(
+    tx: EntityManager,
+    bidId: string,
+    actor: Actor,
+    to: BidState,
+    meta: RequestMeta | undefined,
+  ) {
+    // The states they leave, for the audit entry. An UPDATE … RETURNING answers [rows, count]
+    // through TypeORM's query runner.
     const [closed] = (await tx.query(
-      `UPDATE bid_versions SET state = 'withdrawn', updated_at = now()
-        WHERE bid_id = $1 AND state = ANY($2::varchar[]) RETURNING version`,
+      `WITH open AS (
+         SELECT version, state FROM bid_versions WHERE bid_id = $1 AND state = ANY($2::varchar[]) FOR UPDATE)
+       UPDATE bid_versions v SET state = 'withdrawn', updated_at = now()
+         FROM open WHERE v.bid_id = $1 AND v.version = open.version
+       RETURNING v.version, open.state AS "from"`,
       [bidId, OPEN_VERSION_STATES],
-    )) as [{ version: number }[], number];
-    for (const { version } of closed) {
+    )) as [{ version: number; from: string }[], number];
+    for (const { version, from } of closed) {
       await tx.update(
         Agreement,
         { bidId, bidVersion: version, status: 'offered' },
         { status: 'closed', endedAt: new Date(), endedBy: actor.id ?? null, endReason: `request ${to}` },
       );
+      const details = { version, from, to: 'withdrawn', because: to };
       await this.event(tx, bidId, actor, {
         action: 'amend_withdraw',
         remarks: `The request was ${to}; its open amendment (version ${version}) ends with it.`,
-        details: { version, to: 'withdrawn', because: to },
+        details,
       });
+      // On the trail like every amendment's change of state (an applicant's withdrawal was; this
+      // one was not: an outsider's probe, 2026-12-07).
+      await this.audit.record(
+        {
+          action: 'bid.amendment.withdraw',
+          actor: actor.id ? (actor as Principal) : null,
+          bidId,
+          subjectType: 'bid_version',
+          subjectId: `${bidId}:v${version}`,
+          meta,
+          details,
+        },
+        tx,
+      );
     }
   }
 

@@ -25,7 +25,7 @@ import {
 } from './bid-read';
 import { AMENDMENT_TRANSITIONS } from './amendment-state';
 import { BidAmendmentsService } from './bid-amendments.service';
-import { isReviewer, seesInternals, visibleBidsWhere } from './bid-access';
+import { isReviewer, reviewerScope, seesInternals, visibleBidsWhere } from './bid-access';
 import { type BidContent, validateBidContent } from './bid-content';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
@@ -243,7 +243,8 @@ export class BidsService {
    */
   async eventsBody(user: Principal, id: string): Promise<Buffer> {
     const scope = visibleBidsWhere(user, 2);
-    const key = `events|${id}|${scope.params.join('|')}|${user.organisationId ?? ''}`;
+    const seen = reviewerScope(user);
+    const key = `events|${id}|${scope.params.join('|')}|${user.organisationId ?? ''}|${seen}`;
     return this.reads.read(key, async () => {
       const common = `'id', e.id::text, 'at', to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                       'action', e.action`;
@@ -263,9 +264,24 @@ export class BidsService {
                      ELSE json_build_object(${common}, 'actorId', e.actor_id, 'actorRoles', e.actor_roles,
                             ${states}, 'details', e.details) END
                    ORDER BY e.id), '[]')::text
-                   FROM bid_events e WHERE e.bid_id = v.id AND (v.internals OR NOT e.internal)) AS body
+                   FROM bid_events e WHERE e.bid_id = v.id AND (v.internals OR NOT e.internal)
+                    -- An amendment's events, to reviewers, only of a version they may read
+                    -- (reviewersSeeVersion): a draft's creation and edits are the applicant's alone,
+                    -- as the version itself is (they were in this history: an outsider's probe).
+                    AND NOT (v.internals AND e.details ? 'version' AND EXISTS (
+                          SELECT 1 FROM bid_versions bv
+                           WHERE bv.bid_id = e.bid_id AND bv.version::text = e.details->>'version'
+                             AND bv.base_version IS NOT NULL
+                             AND (bv.submitted_at IS NULL OR ($${scope.params.length + 5}::boolean AND bv.review_round IS NULL))))) AS body
            FROM v`,
-        [id, ...scope.params, isReviewer(user), user.organisationId ?? null, [...PANEL_DECISIONS]],
+        [
+          id,
+          ...scope.params,
+          isReviewer(user),
+          user.organisationId ?? null,
+          [...PANEL_DECISIONS],
+          seen === 'panel',
+        ],
       );
       if (!row) throw new NotFoundError(BIDS_ERRORS.NOT_FOUND, 'Bid');
       // Re-written compactly once per read (json_agg spaces and breaks its output): the bytes the

@@ -1,7 +1,7 @@
-import { AUDIT_LOG_SOURCE } from '@custodian/audit';
+import { AUDIT_LOG_SOURCE, AuditService } from '@custodian/audit';
 import { AGREEMENTS_SOURCE, BIDS_SOURCE } from '@custodian/bids';
 import { ORGANISATIONS_SOURCE } from '@custodian/identity';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig, assertPageInRange } from '@custodian/core';
@@ -68,13 +68,22 @@ export const AUDIT_HASHES_SQL = `SELECT seq::text AS position, prev_hash, hash F
  * entries keep one order); a checkpoint is signed and kept with each, and one a day.
  */
 @Injectable()
-export class RegisterLogService {
+export class RegisterLogService implements OnModuleInit {
   private key?: SigningKey;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
+
+  /**
+   * The audit trail's verification (`GET /api/audit/verify`, `cli verify-audit`) checks that the
+   * chain still reaches the latest signed checkpoint: a trail cut at its end links from its start.
+   */
+  onModuleInit(): void {
+    this.audit.addAnchorSource(() => this.latestAuditAnchor());
+  }
 
   private signingKey(): SigningKey {
     this.key ??= signingKeyFromSeed(this.config.registerSigningKey);
@@ -209,6 +218,14 @@ export class RegisterLogService {
       [c.at, reason, c.auditLength, c.auditHead, c.registerLength, c.registerHead, c.keyId, c.signature],
     );
     return c;
+  }
+
+  /** The audit chain's length and head as the latest signed checkpoint saw them (none: undefined). */
+  async latestAuditAnchor(): Promise<{ length: number; head: string } | undefined> {
+    const [c] = await this.db.query(
+      `SELECT audit_length::text AS length, audit_head AS head FROM register_checkpoints ORDER BY id DESC LIMIT 1`,
+    );
+    return c ? { length: Number(c.length), head: c.head } : undefined;
   }
 
   /** The daily checkpoint (the scheduled job). */

@@ -1,4 +1,5 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { AuditModule } from '@custodian/audit';
 import { JobsService } from '@custodian/database';
 import { RegisterLogService } from './register-log.service';
 import { RegisterService } from './register.service';
@@ -7,7 +8,11 @@ import { RegisterService } from './register.service';
 export const REGISTER_CHECKPOINT_QUEUE = 'register.checkpoint';
 export const REGISTER_CHECKPOINT_CRON = '5 0 * * *';
 
-@Module({ providers: [RegisterService, RegisterLogService], exports: [RegisterService, RegisterLogService] })
+@Module({
+  imports: [AuditModule],
+  providers: [RegisterService, RegisterLogService],
+  exports: [RegisterService, RegisterLogService],
+})
 export class RegisterModule implements OnApplicationBootstrap {
   constructor(
     private readonly jobs: JobsService,

@@ -150,7 +150,15 @@ export class RegisterService {
          SELECT 'amendment', v.decided_at, v.bid_id, NULL::uuid, bb.granted_tier, NULL::boolean, NULL::text, NULL::jsonb,
                 v.bid_id, v.version
            FROM ${BID_VERSIONS_SOURCE} v JOIN ${BIDS_SOURCE} bb ON bb.id = v.bid_id
-          WHERE v.version > 1 AND v.state IN ('approved', 'in_force', 'superseded') AND bb.state = ANY($1)
+          WHERE v.version > 1 AND bb.state = ANY($1)
+            AND (v.state IN ('approved', 'in_force', 'superseded')
+                 -- Approved, then withdrawn (the applicant declined its agreement, or the request
+                 -- was revoked first): the decision was made and signed into the log, so its line
+                 -- stays (it vanished, and verify-register reported the log line's amendment
+                 -- missing: an outsider's probe, 2026-12-07).
+                 OR EXISTS (SELECT 1 FROM register_log g
+                             WHERE g.kind = 'amendment' AND g.line->>'bidId' = v.bid_id::text
+                               AND (g.line->>'version')::int = v.version))
          UNION ALL
          SELECT 'release', r.at, r.bid_id, r.release_id, r.tier, r.objections_applied, r.objections_note, r.details, r.bid_id,
                 NULL::int

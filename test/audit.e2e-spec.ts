@@ -31,6 +31,17 @@ describe('audit trail', () => {
       Array(5).fill('organisation.create'),
     );
     await t.http.get('/api/audit?limit=100000').set(auditor.auth).expect(400);
+    // A reversed range is a 400 naming it, not an empty page (an outsider's probe); so on the
+    // public register. One day, or one instant, is a range.
+    const reversed = await t.http
+      .get('/api/audit?from=2026-06-02&to=2026-06-01T23:59:59Z')
+      .set(auditor.auth)
+      .expect(400);
+    expect(reversed.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(JSON.stringify(reversed.body.message)).toContain('to must not be before from');
+    await t.http.get('/api/audit?from=2026-06-01&to=2026-06-01').set(auditor.auth).expect(200);
+    await t.http.get('/api/register?from=2026-06-02&to=2026-06-01').expect(400);
+    await t.http.get('/api/register?from=2026-06-01&to=2026-06-01').expect(200);
   });
 
   it('verifies a clean chain', async () => {

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DecimalInt, Can, IsInstant, IsPageNumber } from '@custodian/core';
+import { DecimalInt, Can, IsInstant, IsPageNumber, NotBefore } from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -24,10 +24,11 @@ export class AuditQueryDto {
   @ApiPropertyOptional({
     type: String,
     format: 'date-time',
-    description: 'A date-time with its zone, or a date (midnight UTC)',
+    description: 'A date-time with its zone, or a date (midnight UTC); not before `from`',
   })
   @IsOptional()
   @IsInstant()
+  @NotBefore('from')
   to?: string;
   @IsPageNumber() page: number = 1;
   @ApiPropertyOptional({ default: 50, maximum: 500 })

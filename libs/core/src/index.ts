@@ -41,6 +41,7 @@ export {
   IsPlainText,
   isPlainText,
   IsPostcode,
+  NotBefore,
   ODS_CODE,
 } from './validation';
 export { type Action, Can, PERMISSION, type Permission, type SubjectName } from './permission';

@@ -106,6 +106,29 @@ export const IsInstant = simple(
   `must be a real date YYYY-MM-DD or date-time (YYYY-MM-DDThh:mm:ssZ or ±hh:mm) between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
 );
 
+/**
+ * The end of a range (`to`): not before the property `from` names, where both are given as dates
+ * or instants (a date is midnight UTC). A reversed range is a mistake to point out, not a question
+ * whose answer is "nothing" (it was a 200 with an empty list: an outsider's probe, 2026-12-07).
+ */
+export const NotBefore =
+  (from: string, options?: ValidationOptions) => (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'notBefore',
+      target: object.constructor,
+      propertyName,
+      constraints: [from],
+      options: { message: `${propertyName} must not be before ${from}`, ...options },
+      validator: {
+        validate: (value: unknown, args) => {
+          const start = (args?.object as Record<string, unknown> | undefined)?.[from];
+          if (typeof value !== 'string' || typeof start !== 'string') return true;
+          const [a, b] = [Date.parse(start), Date.parse(value)];
+          return !(Number.isFinite(a) && Number.isFinite(b) && b < a);
+        },
+      },
+    });
+
 /** Characters that change the direction text is shown in (a title "Statins \u202egnp.exe"). */
 const TEXT_DIRECTION = /[\u202A-\u202E\u2066-\u2069]/;
 /** Control characters; in multi-line text, all but tab, line feed and carriage return. */

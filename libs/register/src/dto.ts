@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DecimalInt, IsCalendarDate, IsPageNumber } from '@custodian/core';
+import { DecimalInt, IsCalendarDate, IsPageNumber, NotBefore } from '@custodian/core';
 import { LEGAL_BASES, type LegalBasis } from '@custodian/bids';
 import { TIERS, type Tier } from '@custodian/catalog';
 
@@ -17,7 +17,11 @@ export class RegisterQueryDto {
   @ApiPropertyOptional({ enum: TIERS }) @IsOptional() @IsIn(TIERS) tier?: Tier;
   @ApiPropertyOptional({ enum: LEGAL_BASES }) @IsOptional() @IsIn(LEGAL_BASES) legalBasis?: LegalBasis;
   @ApiPropertyOptional({ example: '2026-01-01' }) @IsOptional() @IsCalendarDate() from?: string;
-  @ApiPropertyOptional({ example: '2026-12-31' }) @IsOptional() @IsCalendarDate() to?: string;
+  @ApiPropertyOptional({ example: '2026-12-31', description: 'Not before `from`' })
+  @IsOptional()
+  @IsCalendarDate()
+  @NotBefore('from')
+  to?: string;
 }
 
 export class RegisterFileDto {

@@ -6,6 +6,17 @@ import { RegisterLogService } from '@custodian/register';
 
 const run = promisify(execFile);
 
+/** `cli verify-audit` on the file's database: its exit code and the JSON of its last line. */
+async function verifyAuditCli(t: TestApp): Promise<{ code: number; result: Record<string, unknown> }> {
+  const out = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
+    env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
+  }).catch((e: { code: number; stdout: string }) => e);
+  return {
+    code: 'code' in out ? Number(out.code) : 0,
+    result: JSON.parse(out.stdout.trim().split('\n').pop()!),
+  };
+}
+
 describe('audit trail', () => {
   let t: TestApp;
   let auditor: Awaited<ReturnType<TestApp['as']>>;
@@ -80,11 +91,9 @@ describe('audit trail', () => {
     let res = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
     expect(res.body).toMatchObject({ ok: false, firstBroken: { id: target, reason: 'hash_mismatch' } });
 
-    const cli = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
-      env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-    }).catch((e) => e);
+    const cli = await verifyAuditCli(t);
     expect(cli.code).toBe(1);
-    expect(JSON.parse(cli.stdout.trim().split('\n').pop())).toMatchObject({
+    expect(cli.result).toMatchObject({
       ok: false,
       firstBroken: { id: target },
     });
@@ -160,10 +169,8 @@ describe('audit trail beyond the first few entries', () => {
     const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM audit_log`);
     expect(res.body).toEqual({ ok: true, checked: rows[0].n });
     expect(rows[0].n).toBeGreaterThan(10_000);
-    const cli = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
-      env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-    });
-    expect(JSON.parse(cli.stdout.trim().split('\n').pop()!)).toMatchObject({ ok: true });
+    const cli = await verifyAuditCli(t);
+    expect(cli).toMatchObject({ code: 0, result: { ok: true } });
 
     // Tampering deep in the chain is still found at the exact entry, by both.
     const { rows: deep } = await t.sql.query(
@@ -177,11 +184,9 @@ describe('audit trail beyond the first few entries', () => {
       ok: false,
       firstBroken: { id: deep[0].id, reason: 'hash_mismatch' },
     });
-    const failed = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
-      env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-    }).catch((e) => e);
+    const failed = await verifyAuditCli(t);
     expect(failed.code).toBe(1);
-    expect(JSON.parse(failed.stdout.trim().split('\n').pop())).toMatchObject({
+    expect(failed.result).toMatchObject({
       ok: false,
       firstBroken: { id: deep[0].id, reason: 'hash_mismatch' },
     });
@@ -268,11 +273,9 @@ describe('audit trail cut at its end', () => {
       checked: checkpoint.auditLength - 2,
       firstBroken: { id: String(checkpoint.auditLength), reason: 'truncated' },
     });
-    const cli = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
-      env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-    }).catch((e) => e);
+    const cli = await verifyAuditCli(t);
     expect(cli.code).toBe(1);
-    expect(JSON.parse(cli.stdout.trim().split('\n').pop())).toMatchObject({
+    expect(cli.result).toMatchObject({
       ok: false,
       firstBroken: { reason: 'truncated' },
     });

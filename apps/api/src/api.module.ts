@@ -20,6 +20,7 @@ import { ReleaseHttpModule } from '@custodian/release';
 import { TransparencyHttpModule } from '@custodian/transparency';
 import { HealthController } from './health.controller';
 import { IdempotencyInterceptor } from './idempotency';
+import { KnownQueryGuard } from './known-query.guard';
 import { NoBodyGuard } from './no-body.guard';
 
 export interface ApiModuleOptions {
@@ -64,6 +65,7 @@ export class ApiModule {
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: PoliciesGuard },
         { provide: APP_GUARD, useClass: NoBodyGuard },
+        { provide: APP_GUARD, useClass: KnownQueryGuard },
         { provide: APP_FILTER, useClass: GlobalExceptionFilter },
         IdempotencyInterceptor,
         { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },

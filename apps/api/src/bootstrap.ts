@@ -42,7 +42,7 @@ export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
     .setDescription(
-      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body are refused with 400. A method a path does not list is answered 405 with `Allow` (the MethodNotAllowed response).',
+      'Data-access requests and releases of GP, hospital and social-care data. Sign in with POST /api/auth/login and send the access token as a Bearer token. Every error answers `{statusCode, error, message, code}` (the Error schema) with a stable `code`; unknown properties in a body, and query parameters a route does not declare, are refused with 400. A method a path does not list is answered 405 with `Allow` (the MethodNotAllowed response).',
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()

@@ -105,11 +105,16 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, mo: number) =>
   mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1];
 
+const PARTIAL_DATE = /^[0-9]{4}(-(0[1-9]|1[0-2]))?$/;
+export const PARTIAL_DATE_REASON = 'a partial date (a year, or a year and month): the centre stores a day';
+
 /** 'YYYY-MM-DD' of a FHIR date or dateTime, or why not. Range: 1895-01-01 to `today` inclusive. */
 export function checkDate(v: unknown, today: string): { date: string } | { error: string } {
   if (typeof v !== 'string') return { error: 'invalid date' };
   const m = DATE.exec(v);
-  if (!m) return { error: 'invalid date' };
+  // A year, or a year and month: valid FHIR R4, but the centre keeps events and births by the day,
+  // and making one up would release a precision the record never had (said so, not "invalid").
+  if (!m) return { error: PARTIAL_DATE.test(v) ? PARTIAL_DATE_REASON : 'invalid date' };
   const y = Number(m[1]);
   const mo = Number(m[2]);
   const d = Number(m[3]);
@@ -231,7 +236,9 @@ function mapPatient(r: Json, practiceOds: string, today: string): PatientRow | R
   let birthDate: string | null = null;
   if (r.birthDate !== undefined) {
     if (typeof r.birthDate !== 'string' || r.birthDate.length !== 10)
-      return reject('Patient.birthDate: invalid date');
+      return reject(
+        `Patient.birthDate: ${typeof r.birthDate === 'string' && PARTIAL_DATE.test(r.birthDate) ? PARTIAL_DATE_REASON : 'invalid date'}`,
+      );
     const d = checkDate(r.birthDate, today);
     if ('error' in d) return reject(`Patient.birthDate: ${d.error}`);
     birthDate = d.date;

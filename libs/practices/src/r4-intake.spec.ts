@@ -190,6 +190,27 @@ describe('FHIR R4 required elements and types at the intake (SPEC §2)', () => {
     }
   });
 
+  it.each([
+    ['a Condition onset, a year', cond({ onsetDateTime: '2012' }), 'Condition.onsetDateTime'],
+    ['a Condition onset, a year and month', cond({ onsetDateTime: '2012-05' }), 'Condition.onsetDateTime'],
+    ['a Procedure, a year and month', proc({ performedDateTime: '2013-02' }), 'Procedure.performedDateTime'],
+    [
+      'a Patient birth date, a year',
+      {
+        resourceType: 'Patient',
+        id: 'p1',
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+        birthDate: '1970',
+      },
+      'Patient.birthDate',
+    ],
+  ])('%s (valid R4) is refused as a partial date, not as "invalid" (it said invalid)', (_what, r, at) => {
+    expect(parse(r)).toEqual({
+      kind: 'rejected',
+      reason: `${at}: a partial date (a year, or a year and month): the centre stores a day`,
+    });
+  });
+
   it('property: an objection Observation is an objection whatever its status, date and other elements', () => {
     fc.assert(
       fc.property(

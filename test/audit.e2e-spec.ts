@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { chainHash, ChainedFields, GENESIS_HASH } from '@custodian/audit';
+import { APP_CONFIG, type AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { RegisterLogService } from '@custodian/register';
 
@@ -9,7 +10,14 @@ const run = promisify(execFile);
 /** `cli verify-audit` on the file's database: its exit code and the JSON of its last line. */
 async function verifyAuditCli(t: TestApp): Promise<{ code: number; result: Record<string, unknown> }> {
   const out = await run('node', ['dist/apps/cli/src/main.js', 'verify-audit'], {
-    env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      DATABASE_URL: t.db.url,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      // The deployment's key, as its CLI has it: the checkpoint's signature is checked with it.
+      REGISTER_SIGNING_KEY: t.app.get<AppConfig>(APP_CONFIG).registerSigningKey,
+    },
   }).catch((e: { code: number; stdout: string }) => e);
   return {
     code: 'code' in out ? Number(out.code) : 0,
@@ -279,5 +287,42 @@ describe('audit trail cut at its end', () => {
       ok: false,
       firstBroken: { reason: 'truncated' },
     });
+  });
+});
+
+describe('audit trail cut at its end, its checkpoint rewritten to match', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('reports the rewritten checkpoint (its signature no longer verifies), not ok (a review of the day’s anchor)', async () => {
+    const auditor = await t.as('auditor');
+    const admin = await t.as('admin');
+    for (let i = 0; i < 4; i++)
+      await t.http
+        .post('/api/organisations')
+        .set(admin.auth)
+        .send({ name: `Forged ${i}`, kind: 'charity' })
+        .expect(201);
+    const checkpoint = await t.app.get(RegisterLogService).keepDaily();
+    const whole = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
+    expect(whole.body).toMatchObject({ ok: true });
+    // The owner cuts the trail and rewrites the checkpoint's figures to the new head.
+    const cutAt = checkpoint.auditLength - 2;
+    const { rows } = await t.sql.query(`SELECT hash FROM audit_log WHERE seq = $1`, [cutAt]);
+    await t.sql.query(`SET session_replication_role = replica`);
+    await t.sql.query(`DELETE FROM audit_log WHERE seq > $1`, [cutAt]);
+    await t.sql.query(
+      `UPDATE register_checkpoints SET audit_length = $1, audit_head = $2 WHERE signature = $3`,
+      [cutAt, rows[0].hash, checkpoint.signature],
+    );
+    await t.sql.query(`SET session_replication_role = origin`);
+    const res = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
+    expect(res.body).toMatchObject({ ok: false, firstBroken: { reason: 'checkpoint_forged' } });
+    const cli = await verifyAuditCli(t);
+    expect(cli.code).toBe(1);
+    expect(cli.result).toMatchObject({ ok: false, firstBroken: { reason: 'checkpoint_forged' } });
   });
 });

@@ -46,7 +46,7 @@ export class VerifyResponseDto {
   @ApiPropertyOptional({
     example: { id: '42', reason: 'hash_mismatch' },
     description:
-      'The first entry that does not verify (`hash_mismatch`, `broken_link`); `truncated`: the position the latest signed register checkpoint holds as the head is no longer in the trail (entries were deleted from its end); `checkpoint_mismatch`: the entry there is not the one the checkpoint signed',
+      'The first entry that does not verify (`hash_mismatch`, `broken_link`); `truncated`: the position the latest signed register checkpoint holds as the head is no longer in the trail (entries were deleted from its end); `checkpoint_mismatch`: the entry there is not the one the checkpoint signed; `checkpoint_forged`: the signature of the latest checkpoint does not verify (its figures were rewritten)',
   })
   firstBroken?: {
     id: string;

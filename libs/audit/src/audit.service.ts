@@ -49,7 +49,10 @@ export interface VerifyResult {
    * the head, no longer in the trail (entries were deleted from its end); `checkpoint_mismatch`:
    * the entry at that position is not the one the checkpoint signed.
    */
-  firstBroken?: { id: string; reason: 'hash_mismatch' | 'broken_link' | 'truncated' | 'checkpoint_mismatch' };
+  firstBroken?: {
+    id: string;
+    reason: 'hash_mismatch' | 'broken_link' | 'truncated' | 'checkpoint_mismatch' | 'checkpoint_forged';
+  };
 }
 
 /**
@@ -60,6 +63,8 @@ export interface VerifyResult {
 export interface AuditAnchor {
   length: number;
   head: string;
+  /** Its signature does not verify: the anchor itself was rewritten (`checkpoint_forged`). */
+  forged?: boolean;
 }
 
 /**
@@ -323,6 +328,10 @@ export class AuditService {
         afterId = row.id;
       }
     }
+    // A rewritten checkpoint proves nothing, and says someone rewrote it (its numbers made to match
+    // a cut trail verified: a review, 2026-12-07).
+    if (anchor?.forged)
+      return { ok: false, checked, firstBroken: { id: String(anchor.length), reason: 'checkpoint_forged' } };
     if (anchor && !reached)
       return { ok: false, checked, firstBroken: { id: String(anchor.length), reason: 'truncated' } };
     return { ok: true, checked };

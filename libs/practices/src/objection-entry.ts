@@ -1,7 +1,7 @@
 // Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
 // (staging-worker.ts), which must stay small.
 import { normaliseNhsNumber } from '@custodian/core/nhs-number';
-import { recordedInError } from './r4-types';
+import { notARecordOf, recordedInError } from './r4-types';
 import {
   OBJECTION_CODES,
   objectionFor,
@@ -313,11 +313,18 @@ export function readObjection(r: Json, received: string): ObjectionReading {
 /**
  * Whether an entry says it is no valid statement: recorded in error (`status`, or a Condition's
  * `verificationStatus`, r4-types.ts), or — any resource type, any case — a status of
- * `entered-in-error` or `cancelled`. Such an entry withdraws nothing.
+ * `entered-in-error` or `cancelled`, or a record that it did not happen (`notARecordOf`: a refuted
+ * Condition, a Procedure not done; a withdrawal so coded lifted the objection: a review,
+ * 2026-12-07). Such an entry withdraws nothing.
  */
 export function notAStatement(r: Json): boolean {
   const status = typeof r.status === 'string' ? r.status.trim().toLowerCase() : undefined;
-  return recordedInError(r) || status === 'entered-in-error' || status === 'cancelled';
+  return (
+    recordedInError(r) ||
+    status === 'entered-in-error' ||
+    status === 'cancelled' ||
+    notARecordOf(status === undefined ? r : { ...r, status }) !== undefined
+  );
 }
 
 /** The reason a withdrawal that is no valid statement is not applied. */

@@ -9,6 +9,7 @@ import { AMENDMENT_REGISTER_FACTS_SQL } from '@custodian/bids';
 import {
   type AmendmentLogLine,
   chainStep,
+  checkpointSignatureValid,
   type CheckpointBody,
   type DecisionLogLine,
   lineHash,
@@ -220,12 +221,33 @@ export class RegisterLogService implements OnModuleInit {
     return c;
   }
 
-  /** The audit chain's length and head as the latest signed checkpoint saw them (none: undefined). */
-  async latestAuditAnchor(): Promise<{ length: number; head: string } | undefined> {
+  /**
+   * The audit chain's length and head as the latest signed checkpoint saw them (none: undefined);
+   * `forged` when its signature, by this deployment's key, does not verify (its numbers were
+   * rewritten to match a cut trail: a review, 2026-12-07). A checkpoint of another key id (a key
+   * rotated) is taken as it stands.
+   */
+  async latestAuditAnchor(): Promise<{ length: number; head: string; forged?: true } | undefined> {
     const [c] = await this.db.query(
-      `SELECT audit_length::text AS length, audit_head AS head FROM register_checkpoints ORDER BY id DESC LIMIT 1`,
+      `SELECT at, audit_length::text AS length, audit_head AS head, register_length::text AS register_length,
+              register_head, key_id, signature
+         FROM register_checkpoints ORDER BY id DESC LIMIT 1`,
     );
-    return c ? { length: Number(c.length), head: c.head } : undefined;
+    if (!c) return undefined;
+    const anchor = { length: Number(c.length), head: c.head as string };
+    const key = this.publicKey();
+    const signed: SignedCheckpoint = {
+      at: new Date(c.at).toISOString(),
+      auditLength: anchor.length,
+      auditHead: anchor.head,
+      registerLength: Number(c.register_length),
+      registerHead: c.register_head,
+      keyId: c.key_id,
+      signature: c.signature,
+    };
+    if (c.key_id === key.keyId && !checkpointSignatureValid(signed, key.publicKey))
+      return { ...anchor, forged: true };
+    return anchor;
   }
 
   /** The daily checkpoint (the scheduled job). */

@@ -202,6 +202,16 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
       await expect(extract([...record(), odd])).rejects.toThrow(/line 5.*objection code in a form/);
   });
 
+  it('an objection on a line too long to read (over 16 MiB) refuses the export (it was skipped, and the objector left)', async () => {
+    const huge = {
+      ...t1('x-t1', { reference: 'Patient/p' }),
+      note: [{ text: 'x'.repeat(17 * 1024 * 1024) }],
+    };
+    await expect(extract([...record(), huge])).rejects.toThrow(
+      /line 5: line too long to read, carrying an objection code/,
+    );
+  });
+
   it('a byte order mark before an objection line is read past: the objector is removed', async () => {
     const input = path.join(dir, 'bom.ndjson');
     const output = path.join(dir, 'bom-out.ndjson');

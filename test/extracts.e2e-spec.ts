@@ -204,6 +204,33 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
     const huge = JSON.stringify(patient('big', nhsNumber(600_000_001), { note: 'x'.repeat(1_100_000) }));
     const res = await upload(t, a, 'A81001', `\n${huge}\n`).expect(201);
     expect(res.body.rejected).toEqual([{ line: 2, reason: 'line longer than 1048576 bytes' }]);
+    // An over-long line carrying an objection code may be an objection: the whole extract is refused,
+    // nothing stored (it was refused alone, and the objector stored and released: a new user's tryout).
+    const n = nhsNumber(600_000_002);
+    const before = await counts(t);
+    const refused = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('obj', n),
+        condition('c-obj', 'obj'),
+        {
+          resourceType: 'Observation',
+          id: 'x-obj',
+          status: 'final',
+          subject: { reference: 'Patient/obj' },
+          code: { coding: [{ system: 'http://read.info/readv2', code: '9Nu0' }] },
+          effectiveDateTime: '2020-01-01T10:00:00Z',
+          note: [{ text: 'x'.repeat(1_100_000) }],
+        },
+      ]),
+    ).expect(422);
+    expect(refused.body).toMatchObject({
+      code: 'EXTRACT_OBJECTION_UNRESOLVED',
+      details: { unresolved: [{ line: 3, reason: expect.stringContaining('may be an objection') }] },
+    });
+    expect(await counts(t)).toEqual(before);
     const json = await t.http.post('/api/practices/A81001/extracts').set(a).send({ resourceType: 'Patient' });
     expect(json.status).toBe(415);
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');

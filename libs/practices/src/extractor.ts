@@ -54,7 +54,8 @@ function parse(text: string): Json | undefined {
   }
 }
 
-const lines = (file: string) => createReadStream(file).pipe(new LineSplitter(16 * 1024 * 1024));
+const lines = (file: string) =>
+  createReadStream(file).pipe(new LineSplitter(16 * 1024 * 1024, mayCarryObjectionCode));
 
 const MAY_MATTER = ['Patient', ...Object.keys(OBJECTION_DATE_FIELDS)];
 
@@ -132,6 +133,10 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const warnings: { line: number; reason: string }[] = [];
   const unresolved: { line: number; reason: string }[] = [];
   for await (const line of lines(input) as AsyncIterable<Line>) {
+    // A line too long to read whose bytes carry an objection code may be an objection: the export
+    // is refused (fail closed), as the centre refuses such an extract.
+    if (line.tooLong && line.watched)
+      unresolved.push({ line: line.n, reason: 'line too long to read, carrying an objection code' });
     if (line.tooLong) continue;
     // Only Patients and the resources an objection may be on need parsing here — and any line that
     // may carry an objection code: one the reader does not recognise refuses the export (fail

@@ -28,6 +28,41 @@ describe('LineSplitter', () => {
     ]);
   });
 
+  it("watches a too-long line's bytes as they are dropped: a pattern anywhere in it, however the input is chunked (an objection on an over-long line was lost)", async () => {
+    const watch = (t: string) => /9Nu0/i.test(t);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(60),
+        fc.boolean(),
+        fc.array(fc.nat(80), { maxLength: 6 }),
+        async (at, code, cuts) => {
+          const long = Buffer.from('x'.repeat(at) + (code ? '9nU0' : 'NONE') + 'y'.repeat(60 - at));
+          const whole = Buffer.concat([Buffer.from('short\n'), long, Buffer.from('\nok\n'), long]);
+          const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const chunks: Buffer[] = [];
+          let from = 0;
+          for (const p of [...points, whole.length]) {
+            chunks.push(whole.subarray(from, p));
+            from = p;
+          }
+          const lines: Line[] = [];
+          for await (const l of Readable.from(chunks.filter((c) => c.length)).pipe(
+            new LineSplitter(20, watch),
+          ))
+            lines.push(l as Line);
+          const dropped = code ? { tooLong: true, watched: true } : { tooLong: true };
+          expect(lines).toEqual([
+            { n: 1, text: 'short' },
+            { n: 2, text: '', ...dropped },
+            { n: 3, text: 'ok' },
+            { n: 4, text: '', ...dropped },
+          ]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('gives the same lines however the input is chunked (UTF-8 split across chunks too)', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -6,10 +6,24 @@ export interface Line {
   text: string;
   /** The line was longer than the limit; its text is empty and it was not held. */
   tooLong?: boolean;
+  /** Too long, and its bytes matched the reader's `watch` as they went by (it may be an objection). */
+  watched?: boolean;
 }
 
-/** Called once per line, in order: its 1-based number and its text, or null when it was too long. */
-export type OnLine = (n: number, text: string | null) => void;
+/**
+ * Called once per line, in order: its 1-based number and its text, or null when it was too long
+ * (then `watched`: whether its bytes matched the reader's watch as they went by).
+ */
+export type OnLine = (n: number, text: string | null, watched?: boolean) => void;
+
+/**
+ * A test of a too-long line's bytes as they are dropped (read as latin1: one character a byte, so
+ * ASCII patterns are found whatever the encoding around them), so that a line that cannot be held
+ * can still be known to carry something that matters (an objection code: fail closed).
+ */
+export type Watch = (text: string) => boolean;
+/** Bytes of a dropped line's end kept to find a pattern cut across two chunks. */
+const WATCH_OVERLAP = 64;
 
 /**
  * Splits a byte stream into lines (LF or CRLF) without ever holding more than one line beyond the
@@ -28,8 +42,9 @@ export class LineReader {
     private readonly onLine: OnLine,
     /** The number of the first line read (a reader may start part-way through a stream). */
     firstLine = 1,
+    private readonly watch?: Watch,
   ) {
-    this.held = new HeldLine(maxLineBytes);
+    this.held = new HeldLine(maxLineBytes, watch);
     this.n = firstLine - 1;
   }
 
@@ -50,7 +65,9 @@ export class LineReader {
       let start = first + 1;
       for (const text of texts) {
         const end = buf.indexOf(10, start);
-        this.onLine(++this.n, end - start > this.held.maxBytes ? null : stripCr(text));
+        if (end - start > this.held.maxBytes)
+          this.onLine(++this.n, null, this.watch?.(buf.toString('latin1', start, end)) ?? false);
+        else this.onLine(++this.n, stripCr(text));
         start = end + 1;
       }
     }
@@ -64,7 +81,8 @@ export class LineReader {
 
   private emitHeld() {
     const bytes = this.held.take();
-    this.onLine(++this.n, bytes === null ? null : stripCr(bytes.toString('utf8')));
+    if (bytes === null) this.onLine(++this.n, null, this.held.takenWatched);
+    else this.onLine(++this.n, stripCr(bytes.toString('utf8')));
   }
 }
 
@@ -76,35 +94,63 @@ export class HeldLine {
   private parts: Buffer[] = [];
   private size = 0;
   private tooLong = false;
+  /** The dropped line matched the watch so far; the last WATCH_OVERLAP characters seen. */
+  private watched = false;
+  private tail = '';
+  /** Whether the too-long line the last `take` gave null for matched the watch. */
+  takenWatched = false;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    private readonly watch?: Watch,
+  ) {}
 
   get empty(): boolean {
     return this.size === 0 && !this.tooLong;
   }
 
+  /** Whether the line held is already too long (its bytes are being dropped). */
+  get dropping(): boolean {
+    return this.tooLong;
+  }
+
   add(b: Buffer): void {
-    if (this.tooLong || !b.length) return;
+    if (!b.length) return;
+    if (this.tooLong) return this.see(b);
     if (this.size + b.length > this.maxBytes) {
+      const parts = this.parts;
       this.reset();
       this.tooLong = true;
+      for (const p of parts) this.see(p);
+      this.see(b);
       return;
     }
     this.parts.push(b);
     this.size += b.length;
   }
 
-  /** Its bytes so far (null when it was too long), and starts afresh. */
+  /** Its bytes so far (null when it was too long: `takenWatched` then says what the watch saw), and starts afresh. */
   take(): Buffer | null {
+    this.takenWatched = this.tooLong && this.watched;
     const bytes = this.tooLong ? null : this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
     this.reset();
     return bytes;
+  }
+
+  /** A dropped line's bytes, through the watch (until it matches once). */
+  private see(b: Buffer): void {
+    if (!this.watch || this.watched) return;
+    const text = this.tail + b.toString('latin1');
+    this.watched = this.watch(text);
+    this.tail = text.slice(-WATCH_OVERLAP);
   }
 
   private reset() {
     this.parts = [];
     this.size = 0;
     this.tooLong = false;
+    this.watched = false;
+    this.tail = '';
   }
 }
 
@@ -114,10 +160,18 @@ const stripCr = (text: string) => (text.endsWith('\r') ? text.slice(0, -1) : tex
 export class LineSplitter extends Transform {
   private readonly reader: LineReader;
 
-  constructor(maxLineBytes = 1024 * 1024) {
+  constructor(maxLineBytes = 1024 * 1024, watch?: Watch) {
     super({ readableObjectMode: true });
-    this.reader = new LineReader(maxLineBytes, (n, text) =>
-      this.push((text === null ? { n, text: '', tooLong: true } : { n, text }) satisfies Line),
+    this.reader = new LineReader(
+      maxLineBytes,
+      (n, text, watched) =>
+        this.push(
+          (text === null
+            ? { n, text: '', tooLong: true, ...(watched ? { watched: true } : {}) }
+            : { n, text }) satisfies Line,
+        ),
+      1,
+      watch,
     );
   }
 

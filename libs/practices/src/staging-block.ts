@@ -1,6 +1,7 @@
 import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
 import { CLINICAL_TYPES, type DroppedFields } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
+import { mayCarryObjectionCode } from './objection-entry';
 
 /** A stored resource type's FHIR name (`condition` → `Condition`). */
 const FHIR_TYPE = Object.fromEntries(Object.entries(CLINICAL_TYPES).map(([name, t]) => [t, name]));
@@ -15,6 +16,18 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 
 /** How a line over MAX_LINE_BYTES is refused, wherever it is noticed. */
 export const tooLong = (line: number) => ({ line, reason: `line longer than ${MAX_LINE_BYTES} bytes` });
+/**
+ * A line over MAX_LINE_BYTES whose bytes carry an objection code (or a JSON escape that may hide
+ * one), seen as they were dropped: it cannot be read, and it may be an objection, so the whole
+ * extract is refused (`unresolved`). It was refused alone and the objector stored and released (a
+ * new user's tryout, 2026-12-07).
+ */
+export const tooLongObjection = (line: number) => ({
+  line,
+  reason: `line longer than ${MAX_LINE_BYTES} bytes, carrying an objection code: it cannot be read, and may be an objection`,
+});
+/** What a dropped line's bytes are watched for (`tooLongObjection`). */
+export const watchObjection = mayCarryObjectionCode;
 
 /** `obj_at`: an objection entry's instant (UTC, to the second), as the objection reader reads it. */
 export const STAGING_COLUMNS =
@@ -96,9 +109,10 @@ export function parseBlock(
   };
   const reader = new LineReader(
     MAX_LINE_BYTES,
-    (n, text) => {
+    (n, text, watched) => {
       if (text === null) {
-        out.rejected.push(tooLong(n));
+        if (watched) out.unresolved.push(tooLongObjection(n));
+        else out.rejected.push(tooLong(n));
         return;
       }
       const r = parseExtractLine(text, ods, today, out.byField, received);
@@ -133,6 +147,7 @@ export function parseBlock(
       }
     },
     firstLine,
+    watchObjection,
   );
   reader.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   reader.end();

@@ -219,6 +219,42 @@ describe('StagingRows', () => {
     }
   });
 
+  it('refuses the whole extract for a line too long to read that carries an objection code, however it arrives (it was refused alone and the objector stored)', async () => {
+    const objector = JSON.stringify({
+      resourceType: 'Observation',
+      id: 'x1',
+      status: 'final',
+      subject: { reference: 'Patient/p1' },
+      code: { coding: [{ system: 'http://read.info/readv2', code: '9Nu0' }] },
+      effectiveDateTime: '2020-01-01T10:00:00Z',
+      note: [{ text: 'y'.repeat(MAX_LINE_BYTES + 10) }],
+    });
+    // The code early in the line (dropped while held) and at its very end (in the chunk that ends it).
+    const late = `{"note":"${'y'.repeat(MAX_LINE_BYTES + 10)}","code":"9Nu0"}`;
+    for (const long of [objector, late]) {
+      const text = `${patientLine('p1')}\n${eventLine('o1')}\n${long}\n${eventLine('o2')}\n`;
+      for (const chunk of [64 * 1024, 1000, text.length + 1]) {
+        for (const t of [undefined, thread]) {
+          const err = await stage(text, { chunk, thread: t }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `chunk ${chunk}`).toMatchObject({
+            code: 'EXTRACT_OBJECTION_UNRESOLVED',
+            details: {
+              unresolved: [
+                {
+                  line: 3,
+                  reason: `line longer than ${MAX_LINE_BYTES} bytes, carrying an objection code: it cannot be read, and may be an objection`,
+                },
+              ],
+            },
+          });
+        }
+      }
+    }
+  });
+
   it('parses on the thread while it has room, and on the request thread otherwise', async () => {
     const text = Array.from({ length: 400 }, (_, i) => eventLine(`o${i}`)).join('\n');
     const spy = vi.spyOn(thread, 'parse');

@@ -6,7 +6,14 @@ import { DomainError } from '@custodian/core/errors';
 import { instantUtc } from './objection-entry';
 import { PRACTICES_ERRORS } from './practices.errors';
 import { HeldLine } from './ndjson-lines';
-import { BlockResult, MAX_LINE_BYTES, parseBlock, tooLong } from './staging-block';
+import {
+  BlockResult,
+  MAX_LINE_BYTES,
+  parseBlock,
+  tooLong,
+  tooLongObjection,
+  watchObjection,
+} from './staging-block';
 import type { ParseRequest } from './staging-worker';
 import { addDroppedFields, MAX_LISTED_REJECTIONS, RejectionTally } from './rejections';
 
@@ -68,9 +75,11 @@ export class BlockCutter {
 
   constructor(
     private readonly maxLineBytes: number,
-    private readonly onTooLong: (line: number) => void,
+    /** A line refused as too long; `watched`: its bytes matched `watch` as they were dropped. */
+    private readonly onTooLong: (line: number, watched: boolean) => void,
+    private readonly watch?: (text: string) => boolean,
   ) {
-    this.held = new HeldLine(maxLineBytes);
+    this.held = new HeldLine(maxLineBytes, watch);
   }
 
   /** Lines begun so far (after `end`, the number of lines in the stream). */
@@ -86,10 +95,12 @@ export class BlockCutter {
     }
     // The held start of a line ends at this chunk's first newline: it goes in the first block, or,
     // when it was already too long, it is refused and the rest of it skipped.
+    // A line already too long: its end, up to this chunk's first newline, goes through the watch.
+    if (this.held.dropping) this.held.add(chunk.subarray(0, chunk.indexOf(10)));
     const held = this.held.take();
     let bytes: Buffer;
     if (held === null) {
-      this.onTooLong(this.next++);
+      this.onTooLong(this.next++, this.held.takenWatched);
       bytes = chunk.subarray(chunk.indexOf(10) + 1, last + 1);
     } else {
       bytes = held.length ? Buffer.concat([held, chunk.subarray(0, last + 1)]) : chunk.subarray(0, last + 1);
@@ -109,7 +120,7 @@ export class BlockCutter {
         else {
           const end = bytes.indexOf(10, from);
           if (end - from > this.maxLineBytes) {
-            this.onTooLong(this.next++);
+            this.onTooLong(this.next++, this.watch?.(bytes.toString('latin1', from, end)) ?? false);
             from = end + 1;
             continue;
           }
@@ -129,7 +140,7 @@ export class BlockCutter {
     if (this.held.empty) return [];
     const held = this.held.take();
     if (held === null) {
-      this.onTooLong(this.next++);
+      this.onTooLong(this.next++, this.held.takenWatched);
       return [];
     }
     return [{ bytes: held, firstLine: this.next++ }];
@@ -247,10 +258,17 @@ export class StagingRows extends Transform {
     stats.warnings ??= [];
     stats.unresolved ??= [];
     this.received = `${today}T23:59:59Z` < instantUtc() ? `${today}T23:59:59Z` : instantUtc();
-    this.cutter = new BlockCutter(MAX_LINE_BYTES, (line) => {
-      const r = tooLong(line);
-      stats.rejected.add(r.line, r.reason);
-    });
+    this.cutter = new BlockCutter(
+      MAX_LINE_BYTES,
+      (line, watched) => {
+        if (watched) stats.unresolved!.push(tooLongObjection(line));
+        else {
+          const r = tooLong(line);
+          stats.rejected.add(r.line, r.reason);
+        }
+      },
+      watchObjection,
+    );
   }
 
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, done: TransformCallback): void {

@@ -222,20 +222,22 @@ export class RegisterLogService implements OnModuleInit {
   }
 
   /**
-   * The audit chain's length and head as the latest signed checkpoint saw them (none: undefined);
-   * `forged` when its signature, by this deployment's key, does not verify (its numbers were
-   * rewritten to match a cut trail: a review, 2026-12-07). A checkpoint of another key id (a key
-   * rotated) is taken as it stands.
+   * The audit chain's length and head as the latest checkpoint signed with this deployment's key
+   * saw them (none: undefined); `forged` when its signature does not verify (its numbers were
+   * rewritten to match a cut trail: a review, 2026-12-07). Checkpoints of another key id (before a
+   * key was rotated) are not read: one that claimed another key could not be checked, and its
+   * numbers would be taken on trust (a forger need only change its key id).
    */
   async latestAuditAnchor(): Promise<{ length: number; head: string; forged?: true } | undefined> {
+    const key = this.publicKey();
     const [c] = await this.db.query(
       `SELECT at, audit_length::text AS length, audit_head AS head, register_length::text AS register_length,
               register_head, key_id, signature
-         FROM register_checkpoints ORDER BY id DESC LIMIT 1`,
+         FROM register_checkpoints WHERE key_id = $1 ORDER BY id DESC LIMIT 1`,
+      [key.keyId],
     );
     if (!c) return undefined;
     const anchor = { length: Number(c.length), head: c.head as string };
-    const key = this.publicKey();
     const signed: SignedCheckpoint = {
       at: new Date(c.at).toISOString(),
       auditLength: anchor.length,
@@ -245,8 +247,7 @@ export class RegisterLogService implements OnModuleInit {
       keyId: c.key_id,
       signature: c.signature,
     };
-    if (c.key_id === key.keyId && !checkpointSignatureValid(signed, key.publicKey))
-      return { ...anchor, forged: true };
+    if (!checkpointSignatureValid(signed, key.publicKey)) return { ...anchor, forged: true };
     return anchor;
   }
 

@@ -135,6 +135,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         'shared_buffers=256MB',
         '-c',
         'unix_socket_directories=',
+        // Its log is the service's output (`npm start`): an error's CONTEXT, DETAIL and the
+        // failing statement quoted a source row's values, patient data in the log (a COPY of a
+        // malformed HES line printed it whole: a new user's tryout, 2026-12-07). Terse errors,
+        // and no statement text: the service logs its own errors without values.
+        '-c',
+        'log_error_verbosity=terse',
+        '-c',
+        'log_min_error_statement=panic',
       ],
       onLog: (m: string) => log(m.trim()),
       onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),

@@ -241,4 +241,75 @@ describe('the practice-side extractor (cli extract)', () => {
       ].sort((x, y) => x.nhs_number.localeCompare(y.nhs_number)),
     );
   });
+
+  it('refuses what a careless operator gives it, saying why: the export as its own output, a missing file, a file that is no NDJSON, the API address, every line refused (a new user: the export emptied, a stack trace, exit 0)', async () => {
+    const input = path.join(dir, 'export4.ndjson');
+    writeFileSync(input, ndjson(practiceExport(n)));
+    const before = readFileSync(input, 'utf8');
+    await expect(runExtractor({ practiceOds: 'A81001', input, output: input })).rejects.toThrow(
+      /--output is the export itself/,
+    );
+    await expect(
+      runExtractor({
+        practiceOds: 'A81001',
+        input: `${dir}/../${path.basename(dir)}/export4.ndjson`,
+        output: input,
+      }),
+    ).rejects.toThrow(/--output is the export itself/);
+    expect(readFileSync(input, 'utf8')).toBe(before);
+    await expect(
+      runExtractor({
+        practiceOds: 'A81001',
+        input: path.join(dir, 'none.ndjson'),
+        output: path.join(dir, 'o.ndjson'),
+      }),
+    ).rejects.toThrow(/--input: no file/);
+    // A CSV: exit 1, said so, nothing uploaded.
+    const csv = path.join(dir, 'hes.csv');
+    writeFileSync(csv, 'NHS_NUMBER,ADMIDATE\n9434765919,2020-01-01\n');
+    const errors: string[] = [];
+    const logs: string[] = [];
+    const err = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+    const code = process.exitCode;
+    try {
+      await new ExtractCommand().run([], {
+        practice: 'A81001',
+        input: csv,
+        output: path.join(dir, 'csv-out.ndjson'),
+      });
+      expect(process.exitCode).toBe(1);
+      expect(errors.join('\n')).toMatch(/is not an NDJSON export: none of its 2 line\(s\) is a JSON object/);
+      // The API's address (README's `…/api`) reaches the route; another practice's export is
+      // refused line by line: exit 1.
+      process.exitCode = code;
+      await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => undefined);
+      const port = (t.app.getHttpServer().address() as AddressInfo).port;
+      const tokenFile = path.join(dir, 'token4');
+      writeFileSync(tokenFile, auth.Authorization.slice('Bearer '.length), { mode: 0o600 });
+      await new ExtractCommand().run([], {
+        practice: 'A81001',
+        input,
+        output: path.join(dir, 'own.ndjson'),
+        upload: `http://127.0.0.1:${port}/api/`,
+        tokenFile,
+      });
+      expect(logs.join('\n')).toContain('upload: HTTP 201');
+      expect(process.exitCode).toBe(code);
+      await new ExtractCommand().run([], {
+        practice: 'A81002',
+        input,
+        output: path.join(dir, 'other.ndjson'),
+        upload: `http://127.0.0.1:${port}/api`,
+        tokenFile,
+      });
+      expect(process.exitCode).toBe(1);
+    } finally {
+      err.mockRestore();
+      log.mockRestore();
+      process.exitCode = code;
+    }
+  });
 });

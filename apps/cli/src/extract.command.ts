@@ -105,6 +105,13 @@ export class ExtractCommand extends CommandRunner {
     // Resources not written because they are not FHIR R4 (objection entries never are among them).
     console.log(`not written (not FHIR R4): ${report.rejected.length}`);
     for (const x of report.rejected.slice(0, 50)) console.log(`  line ${x.line}: ${x.reason}`);
+    // Lines, and not one a JSON object: not an NDJSON export (a CSV, an image). Said and exit 1,
+    // not a success with an empty extract (a new user's tryout, 2026-12-07); nothing is uploaded.
+    if (report.lines > 0 && r.malformedLines === report.lines) {
+      console.error(`${input} is not an NDJSON export: none of its ${report.lines} line(s) is a JSON object`);
+      process.exitCode = 1;
+      return;
+    }
     if (target && token) {
       const res = await uploadExtract({
         url: target.toString(),
@@ -113,8 +120,21 @@ export class ExtractCommand extends CommandRunner {
         file: output,
       });
       console.log(`upload: HTTP ${res.status}`);
-      console.log(JSON.stringify(res.body, null, 2));
+      console.log(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2));
       if (res.status >= 300) process.exitCode = 1;
+      // Stored but nothing kept: every line refused (another practice's export, say) is a failure.
+      const b = res.body as {
+        patients?: number;
+        resources?: number;
+        objections?: number;
+        rejectedCount?: number;
+      };
+      if (res.status < 300 && !b.patients && !b.resources && !b.objections && (b.rejectedCount ?? 0) > 0) {
+        console.error(
+          `the centre stored nothing of the extract: all ${b.rejectedCount} line(s) refused (see above)`,
+        );
+        process.exitCode = 1;
+      }
     }
   }
 

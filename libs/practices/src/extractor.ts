@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync, type Stats } from 'node:fs';
+import path from 'node:path';
 import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { normalisePostcode } from '@custodian/core/postcode';
@@ -52,6 +53,26 @@ function parse(text: string): Json | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The export must be a file that can be read, and the extract another file: the same path (or a
+ * link to it) was emptied by the output's opening before it was read, the export lost and
+ * "read 0 line(s)" reported (a new user's tryout, 2026-12-07); a missing export was a stack trace.
+ */
+function checkFiles(input: string, output: string): void {
+  let st: Stats;
+  try {
+    st = statSync(input);
+  } catch {
+    throw new Error(`--input: no file ${JSON.stringify(input)} to read`);
+  }
+  if (!st.isFile()) throw new Error(`--input: ${JSON.stringify(input)} is not a file`);
+  const out = existsSync(output) ? statSync(output) : undefined;
+  if (path.resolve(input) === path.resolve(output) || (out && out.dev === st.dev && out.ino === st.ino))
+    throw new Error(
+      '--output is the export itself: writing the extract would destroy it (give another file)',
+    );
 }
 
 const lines = (file: string) =>
@@ -206,6 +227,7 @@ export async function runExtractor(opts: {
   input: string;
   output: string;
 }): Promise<ExtractorReport> {
+  checkFiles(opts.input, opts.output);
   // One "time received" for both passes: an objection without a readable date counts from it.
   const received = instantUtc();
   const { people, objectors, warnings, byDemographics } = await type1Objectors(opts.input, received);

@@ -244,6 +244,27 @@ describe('cli create-admin', () => {
         `SELECT count(*)::int AS n FROM users WHERE email = 'weak.admin@example.org'`,
       );
       expect(rows[0].n).toBe(0);
+      // An address the sign-in would refuse: no administrator who can never sign in (one was made,
+      // exit 0: a new user's tryout).
+      const odd = await run(
+        'node',
+        [
+          'dist/apps/cli/src/main.js',
+          'create-admin',
+          '--email',
+          'notanemail',
+          '--password',
+          'cli-admin-password-1',
+        ],
+        { env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' } },
+      ).then(
+        (r) => ({ ...r, code: 0 }),
+        (e: { stdout?: string; stderr?: string; code?: number }) => e,
+      );
+      expect(`${odd.stdout}${odd.stderr}`).toMatch(/email must be an email address/);
+      expect(odd.code).toBe(1);
+      const made = await t.sql.query(`SELECT count(*)::int AS n FROM users WHERE email = 'notanemail'`);
+      expect(made.rows[0].n).toBe(0);
     } finally {
       await t.close();
     }

@@ -13,7 +13,7 @@ import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
-import { assertPasswordAcceptable } from './password-policy';
+import { assertAccountAcceptable, assertPasswordAcceptable } from './password-policy';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
 import { USER_NOTICES, type UserNotices } from './user-notices';
 
@@ -97,7 +97,7 @@ export class IdentityService {
     meta?: RequestMeta,
     opts: { passwordRules?: boolean } = {},
   ): Promise<User> {
-    if (opts.passwordRules) await assertPasswordAcceptable(dto.password, dto.email);
+    if (opts.passwordRules) await assertAccountAcceptable(dto.email, dto.password);
     return (await this.insertUser(actor, dto, meta)).user;
   }
 

@@ -1,3 +1,4 @@
+import { isEmail } from 'class-validator';
 import { ValidationError } from '@custodian/core';
 import { IDENTITY_ERRORS } from './identity.errors';
 import { passwordScore } from './password-estimator';
@@ -35,4 +36,19 @@ export async function passwordProblem(password: string, email?: string): Promise
 export async function assertPasswordAcceptable(password: string, email: string): Promise<void> {
   const problem = await passwordProblem(password, email);
   if (problem) throw new ValidationError(IDENTITY_ERRORS.VALIDATION_FAILED, problem);
+}
+
+/**
+ * An account a person chose on the service's own paths (the CLI's `create-admin`, `ADMIN_EMAIL` and
+ * `ADMIN_PASSWORD`): an address the sign-in accepts (as its DTO checks it: `@IsEmail()`, 254
+ * characters), and a password the API would accept. `create-admin --email notanemail` made an
+ * administrator who could never sign in (a new user's tryout, 2026-12-07).
+ */
+export async function assertAccountAcceptable(email: string, password: string): Promise<void> {
+  if (email.length > 254 || !isEmail(email))
+    throw new ValidationError(
+      IDENTITY_ERRORS.VALIDATION_FAILED,
+      'email must be an email address (the sign-in accepts no other)',
+    );
+  await assertPasswordAcceptable(password, email);
 }

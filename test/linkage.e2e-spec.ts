@@ -494,6 +494,15 @@ describe('HES and social-care loading and the eight-step linkage', () => {
       'hes',
       `\uFEFF${HES_HEADER.join(',').toLowerCase()}\nB1,${n},1970-01-01,1,LS1 1AA,2013-01-01,I10,,RR8\n`,
     );
+    // Blank lines after the last row (an editor's) are no rows: the file loads (it was refused
+    // whole as malformed: a new user's tryout), in LF and CRLF files.
+    for (const eol of ['\n', '\r\n']) {
+      const trailing = await upload(
+        'hes',
+        `${HES_HEADER.join(',')}${eol}B2,${n},1970-01-01,1,LS1 1AA,2013-01-02,I10,,RR8${eol}${eol}${eol}`,
+      );
+      expect(trailing).toMatchObject({ rows: 1, rejected: [] });
+    }
     const malformed = await t.http
       .post('/api/sources/hes')
       .set(dm)
@@ -584,7 +593,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(badHeader.body.code).toBe('CSV_HEADER_INVALID');
     const json = await t.http.post('/api/sources/hes').set(dm).send({ a: 1 }).expect(415);
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    expect(await loads()).toBe(before + 1);
+    expect(await loads()).toBe(before + 3);
     const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM hes_episodes WHERE epikey = 'M1'`);
     expect(rows[0].n).toBe(0);
   });

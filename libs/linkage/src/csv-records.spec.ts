@@ -5,7 +5,7 @@ import { CsvRecords } from './csv-records';
 
 /** Physical line → record, for CSV text of random fields (quotes, doubled quotes, newlines) in random chunks. */
 describe('CsvRecords', () => {
-  it('property: every physical line, as COPY counts them, maps to the record it belongs to, whatever the line endings and the chunking', async () => {
+  it('property: every physical line, as COPY counts them, maps to the record it belongs to, whatever the line endings and the chunking; blank lines at the end are dropped', async () => {
     const field = fc.oneof(
       fc.stringMatching(/^[a-z0-9 ]{0,6}$/),
       // A line break in a cell as any editor writes it: LF (Excel, in a CRLF file), CRLF or CR.
@@ -13,13 +13,16 @@ describe('CsvRecords', () => {
         .array(fc.constantFrom('a', 'b', ',', '"', '\n', '\r\n', '\r'), { maxLength: 5 })
         .map((v) => `"${v.join('').replace(/"/g, '""')}"`),
     );
-    const rows = fc.array(fc.array(field, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 8 });
+    // A row of one empty field is a blank line, which is no record (and at the end is dropped).
+    const row = fc.array(field, { minLength: 1, maxLength: 4 }).filter((r) => r.join(',') !== '');
+    const rows = fc.array(row, { minLength: 1, maxLength: 8 });
     await fc.assert(
       fc.asyncProperty(
         rows,
         fc.constantFrom('\n', '\r\n', '\r'),
         fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 30 }),
-        async (body, eol, cuts) => {
+        fc.nat(3),
+        async (body, eol, cuts, blank) => {
           // A header without quotes, as the loaders' headers are: its line ending is the file's.
           const rs = [['EPIKEY', 'DOB'], ...body];
           const text = rs.map((r) => r.join(',')).join(eol) + eol;
@@ -30,7 +33,9 @@ describe('CsvRecords', () => {
             const lines = r.join(',').split(counted).length;
             for (let k = 0; k < lines; k++) expected.push(i + 1);
           });
-          const bytes = Buffer.from(text);
+          // Blank lines after the last record (an editor's): no records, not passed on (COPY read each
+          // as a row of one empty field and refused the file).
+          const bytes = Buffer.from(text + eol.repeat(blank));
           const chunks: Buffer[] = [];
           let at = 0;
           for (const c of cuts) {
@@ -51,7 +56,7 @@ describe('CsvRecords', () => {
               },
             }),
           );
-          expect(Buffer.concat(out).equals(bytes)).toBe(true);
+          expect(Buffer.concat(out).toString()).toBe(text);
           expected.forEach((record, i) => expect(counter.recordOf(i + 1)).toBe(record));
         },
       ),

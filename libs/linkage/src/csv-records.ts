@@ -25,11 +25,41 @@ export class CsvRecords extends Transform {
   /** The physical line numbers that a quoted line end ends (the record goes on on the next line). */
   private readonly continued: number[] = [];
 
+  /**
+   * Line endings at the end of what has arrived, outside quotes, held back until more data follows:
+   * blank lines at the end of a file (an editor's or a spreadsheet's) are no records, and COPY read
+   * each as a row of one empty field, the whole file refused as malformed (a new user's tryout,
+   * 2026-12-07). At the end only the first goes on (the last record's own ending).
+   */
+  private trailing: Buffer = Buffer.alloc(0);
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     let pos = 0;
     if (this.eol === undefined) pos = this.findEol(chunk);
     if (this.eol !== undefined) this.count(chunk, pos);
-    done(null, chunk);
+    if (this.inQuotes) {
+      // Inside a quoted field, line endings are data.
+      const out = this.trailing.length ? Buffer.concat([this.trailing, chunk]) : chunk;
+      this.trailing = Buffer.alloc(0);
+      return done(null, out);
+    }
+    let end = chunk.length;
+    while (end > 0 && (chunk[end - 1] === LF || chunk[end - 1] === CR)) end--;
+    if (end === 0) {
+      this.trailing = Buffer.concat([this.trailing, chunk]);
+      return done();
+    }
+    const out = this.trailing.length
+      ? Buffer.concat([this.trailing, chunk.subarray(0, end)])
+      : chunk.subarray(0, end);
+    this.trailing = Buffer.from(chunk.subarray(end));
+    done(null, out);
+  }
+
+  override _flush(done: TransformCallback): void {
+    // The last record's own ending (CRLF, LF or CR), not the blank lines after it.
+    const t = this.trailing;
+    done(null, t[0] === CR && t[1] === LF ? t.subarray(0, 2) : t.subarray(0, 1));
   }
 
   /** Reads up to the first line ending outside quotes (quotes toggled on the way); where it ends. */

@@ -20,7 +20,7 @@ export class CsvMalformedError extends ValidationError {
   constructor(row: number | null) {
     super(
       'CSV_MALFORMED',
-      `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, unterminated quote or invalid UTF-8); nothing was loaded`,
+      `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, a blank line between rows, unterminated quote or invalid UTF-8); nothing was loaded`,
       row ? { row } : undefined,
     );
   }

@@ -45,7 +45,7 @@ export default defineConfig({
     // Three files at a time on the 2-core machine: the tests wait on PostgreSQL and on child
     // processes often enough that a third keeps the cores busy (docs/DEVELOPING.md, "Workers").
     maxWorkers: 3,
-    // Longest files first, in a fresh clone too (test/support/slow-first.ts).
+    // Longest files first, in a fresh clone too (test/support/slow-first.mts).
     sequence: { sequencer: SlowFirstSequencer },
   },
 });

@@ -1,3 +1,4 @@
+import { reviewersSeeVersion, reviewersSeeVersionSql } from '../libs/bids/src/bid-access';
 import { verifyRegister } from '@custodian/register';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { addEvent, addPatient, download, parseCsvGz, seedPractice } from './release-helpers';
@@ -523,6 +524,25 @@ describe('amendments', () => {
     );
     expect(lines).toHaveLength(1);
     expect((await verifyRegister(get)).problems).toEqual([]);
+  });
+
+  it('reviewersSeeVersion and its SQL form agree on every kind of version and scope', async () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    for (const baseVersion of [null, 1])
+      for (const submittedAt of [null, at])
+        for (const reviewRound of [null, 1])
+          for (const panel of [false, true]) {
+            const { rows } = await t.sql.query(
+              `SELECT ${reviewersSeeVersionSql('v', '$4::boolean')} AS sees
+                 FROM (SELECT $1::int AS base_version, $2::timestamptz AS submitted_at, $3::int AS review_round) v`,
+              [baseVersion, submittedAt, reviewRound, panel],
+            );
+            const ts = reviewersSeeVersion(
+              { baseVersion, submittedAt, reviewRound },
+              panel ? 'panel' : 'all',
+            );
+            expect(rows[0].sees, JSON.stringify({ baseVersion, submittedAt, reviewRound, panel })).toBe(ts);
+          }
   });
 
   it("a draft amendment's history is the applicant's alone: reviewers read none of its events until it is submitted", async () => {

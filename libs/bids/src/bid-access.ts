@@ -34,6 +34,14 @@ export const reviewersSeeVersion = (
 ) => v.baseVersion === null || (v.submittedAt !== null && (scope !== 'panel' || v.reviewRound !== null));
 
 /**
+ * `reviewersSeeVersion` in SQL, over a `bid_versions` row aliased `v`; `panel`: a boolean SQL
+ * expression (a parameter), whether the caller's scope is the panel's. One rule, two forms (the
+ * bid's history filters by it: `BidsService.eventsBody`); test/amendments.e2e-spec.ts keeps them equal.
+ */
+export const reviewersSeeVersionSql = (v: string, panel: string) =>
+  `(${v}.base_version IS NULL OR (${v}.submitted_at IS NOT NULL AND (NOT ${panel} OR ${v}.review_round IS NOT NULL)))`;
+
+/**
  * Which submitted bids a reviewer reads: `all` (release officers screen what was submitted; admins
  * and auditors oversee), `panel` for one whose only reviewer role is the panel's (SPEC §1: "read
  * bids under review" — those that are or were in review, not one still waiting for screening or

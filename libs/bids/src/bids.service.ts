@@ -25,7 +25,13 @@ import {
 } from './bid-read';
 import { AMENDMENT_TRANSITIONS } from './amendment-state';
 import { BidAmendmentsService } from './bid-amendments.service';
-import { isReviewer, reviewerScope, seesInternals, visibleBidsWhere } from './bid-access';
+import {
+  isReviewer,
+  reviewerScope,
+  reviewersSeeVersionSql,
+  seesInternals,
+  visibleBidsWhere,
+} from './bid-access';
 import { type BidContent, validateBidContent } from './bid-content';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
@@ -271,8 +277,7 @@ export class BidsService {
                     AND NOT (v.internals AND e.details ? 'version' AND EXISTS (
                           SELECT 1 FROM bid_versions bv
                            WHERE bv.bid_id = e.bid_id AND bv.version::text = e.details->>'version'
-                             AND bv.base_version IS NOT NULL
-                             AND (bv.submitted_at IS NULL OR ($${scope.params.length + 5}::boolean AND bv.review_round IS NULL))))) AS body
+                             AND NOT ${reviewersSeeVersionSql('bv', `$${scope.params.length + 5}::boolean`)}))) AS body
            FROM v`,
         [
           id,

@@ -271,6 +271,29 @@ describe('cli create-admin', () => {
   });
 });
 
+describe('cli messages', () => {
+  it('help exits 0 without an error line; an unknown command is one line and exit 1 (they printed "error: (outputHelp)" and "error: error: …")', async () => {
+    const t = await createTestApp();
+    try {
+      const env = { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' };
+      const cli = (args: string[]) =>
+        run('node', ['dist/apps/cli/src/main.js', ...args], { env }).then(
+          (r) => ({ ...r, code: 0 }),
+          (e: { stdout: string; stderr: string; code: number }) => e,
+        );
+      const help = await cli(['--help']);
+      expect(help.code).toBe(0);
+      expect(`${help.stdout}${help.stderr}`).toContain('verify-audit');
+      expect(`${help.stdout}${help.stderr}`).not.toMatch(/error/i);
+      const unknown = await cli(['nosuch']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr.trim()).toBe("error: unknown command 'nosuch'");
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('audit trail cut at its end', () => {
   let t: TestApp;
   beforeAll(async () => {

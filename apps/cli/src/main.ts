@@ -30,6 +30,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // Commander has printed its own line (help, an unknown command or option): its exit code, no
+  // second "error: error: …" (`--help` printed "error: (outputHelp)": a new user's tryout).
+  const commander = err as { code?: string; exitCode?: number };
+  if (typeof commander.code === 'string' && commander.code.startsWith('commander.'))
+    process.exit(commander.exitCode ?? 1);
   console.error(
     err instanceof ConfigError ? err.message : `error: ${err instanceof Error ? err.message : err}`,
   );

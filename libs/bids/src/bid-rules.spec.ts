@@ -19,4 +19,13 @@ describe('objection handling', () => {
     expect(objectionHandling('s251', 'pseudonymised').applied).toBe(true);
     expect(objectionHandling('none', 'aggregate').applied).toBe(false);
   });
+
+  it('says which objections it is about, and that Type 1 objectors are always out (an aggregate bid\'s register line said "Objections not applied" beside its release line\'s "Type 1 excluded")', () => {
+    for (const tier of TIERS)
+      for (const basis of ['none', 's251', 'consent', 'statutory', 'public_health_emergency'] as const) {
+        const { note } = objectionHandling(basis, tier);
+        expect(note, `${basis} ${tier}`).toMatch(/Type 2 objections|type 2 objection/);
+        expect(note, `${basis} ${tier}`).toMatch(/Type 1 objectors (excluded|counted nowhere)/);
+      }
+  });
 });

@@ -32,19 +32,25 @@ export function objectionHandling(legalBasis: LegalBasis, tier: Tier): Objection
   if (legalBasis === 'public_health_emergency')
     return {
       applied: false,
-      note: 'Objections not applied: released under a civil emergency (public health emergency) notice',
+      note: 'Type 2 objections not applied: released under a civil emergency (public health emergency) notice; Type 1 objectors excluded',
     };
   if (legalBasis === 'statutory')
-    return { applied: false, note: 'Objections not applied: release required by statute' };
+    return {
+      applied: false,
+      note: 'Type 2 objections not applied: release required by statute; Type 1 objectors excluded',
+    };
   if (tier === 'aggregate')
     return {
       applied: false,
-      note: 'Objections not applied: aggregate counts after disclosure control identify no one',
+      note: 'Type 2 objections not applied: aggregate counts after disclosure control identify no one; Type 1 objectors counted nowhere',
     };
   if (legalBasis === 'consent')
     return {
       applied: true,
-      note: 'Consent: limited to the consenting cohort, whose consent overrides a type 2 objection',
+      note: 'Consent: limited to the consenting cohort, whose consent overrides a type 2 objection; Type 1 objectors excluded',
     };
-  return { applied: true, note: 'Type 2 objections applied: objecting patients excluded' };
+  return {
+    applied: true,
+    note: 'Type 2 objections applied: objecting patients excluded; Type 1 objectors excluded',
+  };
 }

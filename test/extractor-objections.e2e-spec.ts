@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { runExtractor } from '@custodian/practices';
+import { parseExtractLine } from '../libs/practices/src/fhir';
 import { ExtractCommand } from '../apps/cli/src/extract.command';
 import {
   condition,
@@ -149,12 +150,20 @@ describe('extractor: objections in any valid FHIR form (#28)', () => {
   });
 
   it('a duplicate Patient record with the same NHS number is the same objector (#28 item 3)', async () => {
-    const { lines } = await extract([
+    const { lines, report } = await extract([
       ...record('p'),
       ...record('p2'),
-      t1('p-t1', { reference: 'Patient/p' }),
+      t1('p-t1', { reference: 'Patient/p2' }),
     ]);
     expect(leaked(lines, ['p', 'p2'], n)).toEqual([]);
+    // One person, one marker, counted once (it counted records: 2); the entry names the person by
+    // NHS number alone — it named Patient/p2, whose record does not leave, and the centre listed it
+    // as refused while it applied it (a new user's tryout).
+    expect(report.removed.type1Patients).toBe(1);
+    const entry = lines.find((l) => l.id === 'p-t1')!;
+    expect(entry.subject).toEqual({ identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: n } });
+    const read = parseExtractLine(JSON.stringify(entry), 'A81001', '2026-06-30');
+    expect(read).toMatchObject({ kind: 'objection', subjects: { ids: [], nhsNumbers: [n] } });
   });
 
   it('a withdrawal on a duplicate record applies to the person, the latest instant deciding', async () => {

@@ -32,8 +32,8 @@ import {
  * - Type 1 is decided per person — by NHS number, so that duplicate Patient records of one person
  *   are one objector — latest instant winning (UTC, to the second; on a tie the objection).
  * - A Type 1 objector leaves only as a marker (one Patient with its id and NHS number identifier
- *   per NHS number) and their Type 1 objection Observations (with the NHS number on the subject, so
- *   that the centre applies them whichever duplicate record they name).
+ *   per NHS number) and their Type 1 objection Observations (naming the person by NHS number
+ *   alone, so that the centre applies them whichever duplicate record they named).
  * - An objection (a registration) that names no patient that can be found refuses the whole export
  *   (`ExtractRefusedError`, nothing written): nobody could be shown not to be its objector.
  * - Everything else is reduced to the extraction specification (`stripToSpec`); a patient who has a
@@ -311,9 +311,10 @@ export async function runExtractor(opts: {
       if (r.resourceType === 'Patient') {
         const keys = objectorKeys(people.keysOfPatient(r));
         if (!keys.length) return passOn(r, done);
-        removed.type1Patients++;
-        // One marker per person: duplicate records of one NHS number would refuse each other.
+        // One marker per person: duplicate records of one NHS number would refuse each other. Persons
+        // are counted, not their records (a person of two records counted twice: a new user's tryout).
         if (keys.some((k) => markers.has(k))) return done();
+        removed.type1Patients++;
         for (const k of keys) markers.add(k);
         const ids = Array.isArray(r.identifier) ? r.identifier.filter(isObject) : [];
         const nhs = ids.find((i) => i.system === NHS_NUMBER_SYSTEM);
@@ -343,9 +344,11 @@ export async function runExtractor(opts: {
       return undefined;
     const { resource } = stripToSpec(r);
     if (!resource) return undefined;
+    // The person by NHS number alone: the record the entry names may be a duplicate whose marker
+    // did not leave (one marker a person), and the centre listed the entry as refused for its
+    // reference while it applied it by the number (a new user's tryout, 2026-12-07).
     const nhs = keys.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
-    if (nhs.length === 1 && isObject(resource.subject) && resource.subject.identifier === undefined)
-      resource.subject.identifier = { system: NHS_NUMBER_SYSTEM, value: nhs[0] };
+    if (nhs.length === 1) resource.subject = { identifier: { system: NHS_NUMBER_SYSTEM, value: nhs[0] } };
     return resource;
   }
 

@@ -29,7 +29,13 @@ export class CliModule {
         IdentityModule,
       ],
       // The register's log service gives verify-audit its anchor (the latest signed checkpoint).
-      providers: [MigrateCommand, CreateAdminCommand, VerifyAuditCommand, RegisterLogService, ...OFFLINE_COMMANDS],
+      providers: [
+        MigrateCommand,
+        CreateAdminCommand,
+        VerifyAuditCommand,
+        RegisterLogService,
+        ...OFFLINE_COMMANDS,
+      ],
     };
   }
 }

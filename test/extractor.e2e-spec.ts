@@ -128,6 +128,7 @@ describe('the practice-side extractor (cli extract)', () => {
     });
     expect(report).toEqual({
       lines: 19,
+      blankLines: 0,
       written: 13,
       patientsSharingKeyWithType1: 3,
       removed: {
@@ -307,6 +308,82 @@ describe('the practice-side extractor (cli extract)', () => {
         tokenFile,
       });
       expect(process.exitCode).toBe(1);
+    } finally {
+      err.mockRestore();
+      log.mockRestore();
+      process.exitCode = code;
+    }
+  });
+
+  it('a CSV or other non-NDJSON file with a blank line in it is still no NDJSON export: exit 1 (the blank line made it exit 0 with an empty extract)', async () => {
+    const errors: string[] = [];
+    const err = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const code = process.exitCode;
+    try {
+      for (const text of [
+        'NHS_NUMBER,ADMIDATE\r\n9434765919,2020-01-01\r\n\r\n',
+        'NHS_NUMBER,ADMIDATE\n\n9434765919,2020-01-01\n   \n',
+      ]) {
+        const csv = path.join(dir, 'blank.csv');
+        writeFileSync(csv, text);
+        process.exitCode = code;
+        errors.length = 0;
+        await new ExtractCommand().run([], {
+          practice: 'A81001',
+          input: csv,
+          output: path.join(dir, 'blank-out.ndjson'),
+        });
+        expect(process.exitCode, JSON.stringify(text)).toBe(1);
+        expect(errors.join('\n')).toMatch(
+          /is not an NDJSON export: none of its 2 line\(s\) is a JSON object/,
+        );
+      }
+    } finally {
+      err.mockRestore();
+      log.mockRestore();
+      process.exitCode = code;
+    }
+  });
+
+  it('an extract sent again, with a line the centre refuses, is no failure: not "all lines refused" and exit 1 (nothing new is stored the second time)', async () => {
+    const n2 = nhsNumber(800_101);
+    const input = path.join(dir, 'again.ndjson');
+    // A condition of a patient the export does not have: the centre refuses that line alone.
+    writeFileSync(
+      input,
+      ndjson([patient('again', n2), condition('again-c', 'again'), condition('stray-c', 'nobody')]),
+    );
+    const errors: string[] = [];
+    const logs: string[] = [];
+    const err = vi
+      .spyOn(console, 'error')
+      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+    const code = process.exitCode;
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => undefined);
+      const port = (t.app.getHttpServer().address() as AddressInfo).port;
+      const tokenFile = path.join(dir, 'token-again');
+      writeFileSync(tokenFile, auth.Authorization.slice('Bearer '.length), { mode: 0o600 });
+      for (const round of [1, 2]) {
+        process.exitCode = code;
+        errors.length = 0;
+        logs.length = 0;
+        await new ExtractCommand().run([], {
+          practice: 'A81001',
+          input,
+          output: path.join(dir, `again-out${round}.ndjson`),
+          upload: `http://127.0.0.1:${port}`,
+          tokenFile,
+        });
+        expect(logs.join('\n')).toContain('upload: HTTP 201');
+        expect(logs.join('\n')).toContain('"rejectedCount": 1');
+        expect(errors.join('\n'), `round ${round}`).not.toMatch(/all 1 line\(s\) refused/);
+        expect(process.exitCode, `round ${round}`).toBe(code);
+      }
     } finally {
       err.mockRestore();
       log.mockRestore();

@@ -107,8 +107,10 @@ export class ExtractCommand extends CommandRunner {
     for (const x of report.rejected.slice(0, 50)) console.log(`  line ${x.line}: ${x.reason}`);
     // Lines, and not one a JSON object: not an NDJSON export (a CSV, an image). Said and exit 1,
     // not a success with an empty extract (a new user's tryout, 2026-12-07); nothing is uploaded.
-    if (report.lines > 0 && r.malformedLines === report.lines) {
-      console.error(`${input} is not an NDJSON export: none of its ${report.lines} line(s) is a JSON object`);
+    // Blank lines are neither (a CSV's last line ending, a line left empty): counted apart.
+    const lines = report.lines - report.blankLines;
+    if (lines > 0 && r.malformedLines === lines) {
+      console.error(`${input} is not an NDJSON export: none of its ${lines} line(s) is a JSON object`);
       process.exitCode = 1;
       return;
     }
@@ -122,18 +124,27 @@ export class ExtractCommand extends CommandRunner {
       console.log(`upload: HTTP ${res.status}`);
       console.log(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2));
       if (res.status >= 300) process.exitCode = 1;
-      // Stored but nothing kept: every line refused (another practice's export, say) is a failure.
+      // Nothing kept because every line was refused (another practice's export, say) is a failure.
+      // Nothing new stored with only some lines refused is not: an extract sent again (a retry whose
+      // first answer was lost) stores nothing new, and its refused lines are refused again (it was
+      // told "all 1 line(s) refused" and exit 1: a review, 2026-12-07).
       const b = res.body as {
         patients?: number;
         resources?: number;
         objections?: number;
         rejectedCount?: number;
       };
-      if (res.status < 300 && !b.patients && !b.resources && !b.objections && (b.rejectedCount ?? 0) > 0) {
-        console.error(
-          `the centre stored nothing of the extract: all ${b.rejectedCount} line(s) refused (see above)`,
-        );
-        process.exitCode = 1;
+      const refused = b.rejectedCount ?? 0;
+      if (res.status < 300 && !b.patients && !b.resources && !b.objections && refused > 0) {
+        if (refused >= report.written) {
+          console.error(
+            `the centre stored nothing of the extract: all ${refused} line(s) refused (see above)`,
+          );
+          process.exitCode = 1;
+        } else
+          console.log(
+            `nothing new stored (the centre holds the rest already); ${refused} of ${report.written} line(s) refused (see above)`,
+          );
       }
     }
   }

@@ -3,6 +3,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
+/** The most line endings held back at the end of what has arrived (CsvRecords.trailing). */
+const MAX_HELD = 1024 * 1024;
 
 /**
  * Passes a CSV upload's bytes through unchanged, noting the physical lines that end inside a quoted
@@ -29,37 +31,48 @@ export class CsvRecords extends Transform {
    * Line endings at the end of what has arrived, outside quotes, held back until more data follows:
    * blank lines at the end of a file (an editor's or a spreadsheet's) are no records, and COPY read
    * each as a row of one empty field, the whole file refused as malformed (a new user's tryout,
-   * 2026-12-07). At the end only the first goes on (the last record's own ending).
+   * 2026-12-07). At the end only the first goes on (the last record's own ending). Kept as the
+   * chunks they came in (one concatenation a chunk made a run of blank lines quadratic: 128 MiB of
+   * them held the event loop 79 s), and never more than MAX_HELD bytes: a longer run is passed on as
+   * it is, and COPY refuses the file at its first blank line, as before (no editor writes that).
    */
-  private trailing: Buffer = Buffer.alloc(0);
+  private trailing: Buffer[] = [];
+  private held = 0;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     let pos = 0;
     if (this.eol === undefined) pos = this.findEol(chunk);
     if (this.eol !== undefined) this.count(chunk, pos);
-    if (this.inQuotes) {
-      // Inside a quoted field, line endings are data.
-      const out = this.trailing.length ? Buffer.concat([this.trailing, chunk]) : chunk;
-      this.trailing = Buffer.alloc(0);
-      return done(null, out);
-    }
+    // Inside a quoted field, line endings are data.
     let end = chunk.length;
-    while (end > 0 && (chunk[end - 1] === LF || chunk[end - 1] === CR)) end--;
+    if (!this.inQuotes) while (end > 0 && (chunk[end - 1] === LF || chunk[end - 1] === CR)) end--;
     if (end === 0) {
-      this.trailing = Buffer.concat([this.trailing, chunk]);
-      return done();
+      this.hold(chunk);
+      if (this.held <= MAX_HELD) return done();
+      return done(null, this.release());
     }
-    const out = this.trailing.length
-      ? Buffer.concat([this.trailing, chunk.subarray(0, end)])
-      : chunk.subarray(0, end);
-    this.trailing = Buffer.from(chunk.subarray(end));
+    const out = this.held ? Buffer.concat([this.release(), chunk.subarray(0, end)]) : chunk.subarray(0, end);
+    if (end < chunk.length) this.hold(Buffer.from(chunk.subarray(end)));
     done(null, out);
   }
 
   override _flush(done: TransformCallback): void {
     // The last record's own ending (CRLF, LF or CR), not the blank lines after it.
+    const t = this.release().subarray(0, 2);
+    done(null, t[0] === CR && t[1] === LF ? t : t.subarray(0, 1));
+  }
+
+  private hold(b: Buffer): void {
+    this.trailing.push(b);
+    this.held += b.length;
+  }
+
+  /** The held line endings, in one buffer; none held afterwards. */
+  private release(): Buffer {
     const t = this.trailing;
-    done(null, t[0] === CR && t[1] === LF ? t.subarray(0, 2) : t.subarray(0, 1));
+    this.trailing = [];
+    this.held = 0;
+    return t.length === 1 ? t[0] : Buffer.concat(t);
   }
 
   /** Reads up to the first line ending outside quotes (quotes toggled on the way); where it ends. */

@@ -3,6 +3,8 @@ import type { DroppedFields } from './fhir-spec';
 /** What the practice-side extractor (extractor.ts) did with an export: counts, warnings, lines not written. */
 export interface ExtractorReport {
   lines: number;
+  /** Lines of nothing but white space (skipped; neither written nor counted as removed). */
+  blankLines: number;
   written: number;
   removed: {
     type1Patients: number;

@@ -247,6 +247,7 @@ export async function runExtractor(opts: {
 
   const report: ExtractorReport = {
     lines: 0,
+    blankLines: 0,
     written: 0,
     patientsSharingKeyWithType1: 0,
     removed: {
@@ -302,7 +303,10 @@ export async function runExtractor(opts: {
     writableObjectMode: true,
     transform(line: Line, _enc: BufferEncoding, done: TransformCallback) {
       report.lines = lineNo = line.n;
-      if (!line.tooLong && !line.text.trim()) return done();
+      if (!line.tooLong && !line.text.trim()) {
+        report.blankLines++;
+        return done();
+      }
       const r = line.tooLong ? undefined : parse(line.text);
       if (!r) {
         removed.malformedLines++;

@@ -104,9 +104,15 @@ export function objectionEntriesOf(codeable: unknown): ObjectionEntry[] {
     .map((type) => ({ type, action: found.get(type)! }));
 }
 
-/** Any code of the objection table, anywhere in a line's text, in any case. */
+/**
+ * Any code of the objection table in a line's text, in any case, as a token of its own: not inside a
+ * run of base64 or of letters and digits. Base64 (a photo's or an attachment's `data`) holds one of
+ * the 64 case forms of `9Nu0` about once in 260,000 characters, and refused whole exports and
+ * extracts that carried one (a review, 2026-12-07); a code glued to letters or digits is another
+ * code, which the reader would not read as an objection either.
+ */
 const CODE_MENTION = new RegExp(
-  OBJECTION_CODES.map((c) => c.code.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+  `(?<![A-Za-z0-9+/])(?:${OBJECTION_CODES.map((c) => c.code.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![A-Za-z0-9+/=])`,
   'gi',
 );
 const CODE_TEST = new RegExp(CODE_MENTION.source, 'i');
@@ -138,11 +144,21 @@ export function unreadObjection(text: string, json: unknown): string | undefined
   // line that is no JSON, all of its text.
   const walk = (v: unknown, key: string, parent: string): void => {
     if (typeof v === 'string') {
-      if (key !== 'id' && key !== 'reference' && !(key === 'value' && parent === 'identifier')) scan(v);
+      // Not an attachment's base64 content (`data`: base64Binary, no coded entry).
+      if (
+        key !== 'id' &&
+        key !== 'reference' &&
+        key !== 'data' &&
+        !(key === 'value' && parent === 'identifier')
+      )
+        scan(v);
     } else if (Array.isArray(v)) for (const x of v) walk(x, key, parent);
     else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, k, key);
   };
-  if (json === undefined) scan(text);
+  // Not JSON: its text, JSON escapes decoded (`\u0039Nu0` is the code; matched raw it was found
+  // only by chance, `…0039Nu0` holding `9Nu0`).
+  if (json === undefined)
+    scan(text.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
   else walk(json, '', '');
   if (!mentioned.size) return undefined;
   const r = isObject(json) ? json : undefined;

@@ -100,4 +100,30 @@ describe('objection codes the reader does not recognise', () => {
     });
     expect(parseExtractLine(cond, 'A81001', TODAY).kind).toBe('event');
   });
+
+  it("base64 (a photo's data) that holds a code's letters is no objection: the line is read as it is (it refused whole exports: a review)", () => {
+    for (const inside of ['AAA9nU4BBB', '+9Nu0/', 'x827241000000103y'])
+      for (const where of ['photo', 'note'] as const) {
+        const r: Record<string, unknown> = {
+          resourceType: 'Patient',
+          id: 'p1',
+          identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+          birthDate: '1970-01-01',
+        };
+        if (where === 'photo') r.photo = [{ contentType: 'image/jpeg', data: `/9j/4AAQ${inside}Zk==` }];
+        else r.extension = [{ url: 'https://example.org/x', valueBase64Binary: `QUJD${inside}RA==` }];
+        expect(parseExtractLine(JSON.stringify(r), 'A81001', TODAY).kind, `${where} ${inside}`).toBe(
+          'patient',
+        );
+      }
+    // The code as a token of its own, anywhere else, still refuses the extract (fail closed).
+    const noted = JSON.stringify({
+      resourceType: 'Patient',
+      id: 'p1',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9434765919' }],
+      birthDate: '1970-01-01',
+      extension: [{ url: 'https://example.org/x', valueString: 'objection 9nu0.' }],
+    });
+    expect(parseExtractLine(noted, 'A81001', TODAY).kind).toBe('unresolved');
+  });
 });

@@ -132,7 +132,7 @@ describe('portal pages for practice, data manager, admin and auditor', () => {
       });
     keep(session, junk);
     const junkReport = await t.http.get(junk.headers.location).set('cookie', session.cookie).expect(200);
-    expect(junkReport.text).toContain('Nothing from the extract was stored');
+    expect(junkReport.text).toContain('Nothing new was stored');
     expect(junkReport.text).toContain('2 lines were refused');
     expect(junkReport.text).not.toContain('Success');
     // … and the report does not say "the rest of the extract was" stored (a walk-through).

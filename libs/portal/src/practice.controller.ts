@@ -148,8 +148,10 @@ export class PracticeController {
             }
           : refused
             ? {
-                title: 'Nothing from the extract was stored',
-                body: `${lines(refused)}: the report below says why.`,
+                // Not "nothing from the extract": a file sent again stores nothing new either (the
+                // counts are of rows added or changed), and its refused lines are listed again.
+                title: 'Nothing new was stored',
+                body: `${lines(refused)}: the report below says why. Anything else the file held, the centre already had.`,
                 kind: 'warning',
               }
             : {

@@ -55,6 +55,27 @@ function practiceExport(n: Record<'a' | 'b' | 'c' | 'd', string>) {
   ];
 }
 
+/** What the CLI prints, captured, and the process's exit code as it was; `restore` puts all back. */
+function captureConsole() {
+  const errors: string[] = [];
+  const logs: string[] = [];
+  const err = vi
+    .spyOn(console, 'error')
+    .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+  const code = process.exitCode;
+  return {
+    errors,
+    logs,
+    code,
+    restore: () => {
+      err.mockRestore();
+      log.mockRestore();
+      process.exitCode = code;
+    },
+  };
+}
+
 describe('the practice-side extractor (cli extract)', () => {
   let t: TestApp;
   let auth: { Authorization: string };
@@ -269,13 +290,7 @@ describe('the practice-side extractor (cli extract)', () => {
     // A CSV: exit 1, said so, nothing uploaded.
     const csv = path.join(dir, 'hes.csv');
     writeFileSync(csv, 'NHS_NUMBER,ADMIDATE\n9434765919,2020-01-01\n');
-    const errors: string[] = [];
-    const logs: string[] = [];
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-    const code = process.exitCode;
+    const { errors, logs, code, restore } = captureConsole();
     try {
       await new ExtractCommand().run([], {
         practice: 'A81001',
@@ -309,19 +324,12 @@ describe('the practice-side extractor (cli extract)', () => {
       });
       expect(process.exitCode).toBe(1);
     } finally {
-      err.mockRestore();
-      log.mockRestore();
-      process.exitCode = code;
+      restore();
     }
   });
 
   it('a CSV or other non-NDJSON file with a blank line in it is still no NDJSON export: exit 1 (the blank line made it exit 0 with an empty extract)', async () => {
-    const errors: string[] = [];
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    const code = process.exitCode;
+    const { errors, code, restore } = captureConsole();
     try {
       for (const text of [
         'NHS_NUMBER,ADMIDATE\r\n9434765919,2020-01-01\r\n\r\n',
@@ -342,9 +350,7 @@ describe('the practice-side extractor (cli extract)', () => {
         );
       }
     } finally {
-      err.mockRestore();
-      log.mockRestore();
-      process.exitCode = code;
+      restore();
     }
   });
 
@@ -356,13 +362,7 @@ describe('the practice-side extractor (cli extract)', () => {
       input,
       ndjson([patient('again', n2), condition('again-c', 'again'), condition('stray-c', 'nobody')]),
     );
-    const errors: string[] = [];
-    const logs: string[] = [];
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
-    const code = process.exitCode;
+    const { errors, logs, code, restore } = captureConsole();
     try {
       await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => undefined);
       const port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -385,9 +385,7 @@ describe('the practice-side extractor (cli extract)', () => {
         expect(process.exitCode, `round ${round}`).toBe(code);
       }
     } finally {
-      err.mockRestore();
-      log.mockRestore();
-      process.exitCode = code;
+      restore();
     }
   });
 });

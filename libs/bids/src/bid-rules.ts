@@ -44,9 +44,11 @@ export function objectionHandling(legalBasis: LegalBasis, tier: Tier): Objection
       applied: false,
       note: 'Type 2 objections not applied: aggregate counts after disclosure control identify no one; Type 1 objectors counted nowhere',
     };
+  // Consent overrides a Type 2 objection within the consenting cohort: not applied, as the release
+  // engine's policy says (the register's decision line said true, its release line false: a probe).
   if (legalBasis === 'consent')
     return {
-      applied: true,
+      applied: false,
       note: 'Consent: limited to the consenting cohort, whose consent overrides a type 2 objection; Type 1 objectors excluded',
     };
   return {

@@ -194,18 +194,16 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
       if (!takesType(req, type)) return done(new UnsupportedMediaTypeError(acceptedTypes(req)), undefined);
       // Uploads are read as UTF-8: a body declared in another charset would be read as something it
       // is not (an outsider's probe, 2026-12-06: iso-8859-1 was taken as UTF-8). 415, as for a type.
-      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1];
-      if (charset && !/^utf-?8$/i.test(charset))
-        return done(
-          new DomainError(
-            CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE,
-            `Send the body as UTF-8 (charset ${charset.slice(0, 20)} is not accepted)`,
-            415,
-          ),
-          undefined,
-        );
+      const refused = notUtf8(req.headers['content-type']);
+      if (refused) return done(refused, undefined);
     } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
       return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
+    // JSON is UTF-8 too (RFC 8259 §8.1): `charset=iso-8859-1` was read as UTF-8 and a name stored
+    // with U+FFFD in it (an outsider's probe, 2026-12-07).
+    else if (url.startsWith('/api/') && type === 'application/json') {
+      const refused = notUtf8(req.headers['content-type']);
+      if (refused) return done(refused, undefined);
+    }
     if (!hasBody(req)) return done(null, payload);
     const measured = new MinimumRate({
       ...rate,
@@ -261,4 +259,15 @@ export function registerStreamedParser(fastify: FastifyInstance, types: string[]
       );
     done(null, payload);
   });
+}
+
+/** The 415 for a body declared in a charset other than UTF-8 (every body the API reads is UTF-8). */
+function notUtf8(contentType: string | string[] | undefined): DomainError | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(contentType ?? ''))?.[1];
+  if (!charset || /^utf-?8$/i.test(charset)) return undefined;
+  return new DomainError(
+    CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE,
+    `Send the body as UTF-8 (charset ${charset.slice(0, 20)} is not accepted)`,
+    415,
+  );
 }

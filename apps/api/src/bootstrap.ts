@@ -38,6 +38,9 @@ export const STREAMED_TYPES = [
 ];
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
+/** JSON bodies' decoder: UTF-8, refusing invalid bytes (`fatal`). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function openApiDocument(app: INestApplication) {
   const doc = new DocumentBuilder()
     .setTitle('Custodian')
@@ -162,8 +165,18 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   // string, a number or null is refused here, before a guard or pipe handles it.
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, raw, done) => {
-    const body = String(raw);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    // Strict UTF-8 (a byte order mark read past): invalid bytes were read as U+FFFD and stored so
+    // (an outsider's probe, 2026-12-07), where the uploads refuse them.
+    let body: string;
+    try {
+      body = STRICT_UTF8.decode(raw as Buffer);
+    } catch {
+      return done(
+        new ValidationError(CORE_ERRORS.INVALID_JSON, 'Request body is not valid JSON: it is not UTF-8'),
+        undefined,
+      );
+    }
     // No body at all with a JSON content type (many clients send the header by default): an empty
     // object, so a route that takes no body answers as without one, and one that needs a body says
     // which fields are missing (was 400 "Body cannot be empty…" on every route, an outsider's probe).

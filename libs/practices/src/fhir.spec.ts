@@ -94,6 +94,24 @@ describe('parseExtractLine', () => {
   });
 });
 
+describe('the fields a line drops', () => {
+  it('count only for a line that is stored: a refused line adds none (three names counted for two Patients stored)', () => {
+    const dropped = Object.create(null) as Record<string, number>;
+    const patient = (nhs: string) =>
+      JSON.stringify({
+        resourceType: 'Patient',
+        id: `p${nhs}`,
+        identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhs }],
+        birthDate: '1970-01-01',
+        name: [{ family: 'X' }],
+        telecom: [{ value: '0113' }],
+      });
+    expect(parseExtractLine(patient('9434765919'), 'A81001', '2026-01-15', dropped).kind).toBe('patient');
+    expect(parseExtractLine(patient('1234567890'), 'A81001', '2026-01-15', dropped).kind).toBe('rejected');
+    expect({ ...dropped }).toMatchObject({ name: 1, telecom: 1 });
+  });
+});
+
 describe('checkDate', () => {
   it.each([
     ['2020-02-29', '2020-02-29'],

@@ -326,7 +326,10 @@ export function parseExtractLine(
   }
   if (!isObject(json)) return unreadOr(text, json, reject(NOT_AN_OBJECT));
   if (typeof json.resourceType !== 'string') return unreadOr(text, json, reject('resourceType missing'));
-  const { resource } = stripToSpec(json, dropped);
+  // The fields removed count only for what is stored: a refused line's were counted among the
+  // extract's dropped fields (3 names for 2 Patients stored: an outsider's probe, 2026-12-07).
+  const lineDropped: DroppedFields = Object.create(null);
+  const { resource } = stripToSpec(json, lineDropped);
   if (!resource) return unreadOr(text, json, UNSUPPORTED);
   let mapped = mapResource(resource, practiceOds, today, received);
   // A clinical record made in error, or of what did not happen (a refuted diagnosis, a procedure not
@@ -342,7 +345,10 @@ export function parseExtractLine(
     mapped = entries.length ? { ...mapped, entries } : reject(withdrawalInError(json.resourceType));
   }
   if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
-  return unreadOr(text, json, mapped);
+  const outcome = unreadOr(text, json, mapped);
+  if (outcome.kind === 'patient' || outcome.kind === 'event' || outcome.kind === 'objection')
+    for (const k in lineDropped) dropped[k] = (dropped[k] ?? 0) + lineDropped[k];
+  return outcome;
 }
 
 /** `outcome`, unless the line carries an objection code it was not read as (objection-entry.ts): then the extract is refused. */

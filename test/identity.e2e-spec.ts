@@ -36,6 +36,15 @@ describe('organisations and users (admin)', () => {
       .send({ name: 'Org nhs', kind: 'nhs' })
       .expect(409);
     expect(dup.body.code).toBe('ORGANISATION_EXISTS');
+    // The same name in another case, or with spaces around it, is the same organisation (two read as
+    // one on the public register: an outsider's probe).
+    for (const name of ['ORG NHS', ' org nhs '])
+      expect(
+        (await t.http.post('/api/organisations').set(admin.auth).send({ name, kind: 'nhs' })).body,
+      ).toMatchObject({
+        statusCode: 409,
+        code: 'ORGANISATION_EXISTS',
+      });
   });
 
   it('creates users with several roles, bound to an organisation or a practice', async () => {

@@ -65,11 +65,11 @@ export class IdentityService {
         return org;
       });
     } catch (e) {
-      if (isUniqueViolation(e, 'organisations_name_unique'))
-        throw new ConflictError(
-          IDENTITY_ERRORS.ORGANISATION_EXISTS,
-          'An organisation with this name already exists',
-        );
+      // The exact name, or the name in any case (migration 1764000053000).
+      if (
+        ['organisations_name_unique', 'organisations_name_folded_unique'].some((c) => isUniqueViolation(e, c))
+      )
+        throw new ConflictError(IDENTITY_ERRORS.ORGANISATION_EXISTS, 'An organisation of this name exists');
       throw e;
     }
   }

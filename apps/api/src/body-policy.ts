@@ -198,13 +198,13 @@ export function registerBodyPolicy(fastify: FastifyInstance, rate: BodyRateOptio
       if (refused) return done(refused, undefined);
     } else if (url.startsWith('/api/') && type !== undefined && type !== 'application/json')
       return done(new UnsupportedMediaTypeError('application/json (an object)'), undefined);
+    if (!hasBody(req)) return done(null, payload);
     // JSON is UTF-8 too (RFC 8259 §8.1): `charset=iso-8859-1` was read as UTF-8 and a name stored
-    // with U+FFFD in it (an outsider's probe, 2026-12-07).
-    else if (url.startsWith('/api/') && type === 'application/json') {
+    // with U+FFFD in it (an outsider's probe, 2026-12-07). Only where there is a body to read.
+    if (streamed === undefined && url.startsWith('/api/') && type === 'application/json') {
       const refused = notUtf8(req.headers['content-type']);
       if (refused) return done(refused, undefined);
     }
-    if (!hasBody(req)) return done(null, payload);
     const measured = new MinimumRate({
       ...rate,
       deadlineSeconds: streamed ? undefined : rate.windowSeconds,
@@ -263,11 +263,24 @@ export function registerStreamedParser(fastify: FastifyInstance, types: string[]
 
 /** The 415 for a body declared in a charset other than UTF-8 (every body the API reads is UTF-8). */
 function notUtf8(contentType: string | string[] | undefined): DomainError | undefined {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(contentType ?? ''))?.[1];
-  if (!charset || /^utf-?8$/i.test(charset)) return undefined;
+  const charset = charsetOf(String(contentType ?? ''));
+  // US-ASCII is UTF-8's first 128 characters: a body in it is UTF-8 (a review, 2026-12-07).
+  if (!charset || /^(utf-?8|us-ascii|ascii)$/i.test(charset)) return undefined;
   return new DomainError(
     CORE_ERRORS.UNSUPPORTED_MEDIA_TYPE,
     `Send the body as UTF-8 (charset ${charset.slice(0, 20)} is not accepted)`,
     415,
   );
+}
+
+/**
+ * The `charset` parameter of a media type (RFC 9110 §5.6.6: `;`-separated `name=value`, a value a
+ * token or a quoted string), parameter by parameter: `profile="a;charset=latin1"` has no charset
+ * (a pattern over the whole header found one inside the quotes: a review, 2026-12-07).
+ */
+function charsetOf(contentType: string): string | undefined {
+  const param = /;\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
+  for (let m = param.exec(contentType); m; m = param.exec(contentType))
+    if (m[1].toLowerCase() === 'charset') return m[2].replace(/^"|"$/g, '').replace(/\\(.)/g, '$1');
+  return undefined;
 }

@@ -63,6 +63,22 @@ export const CHECKPOINT_HEADS_SQL = `SELECT clock_timestamp() AS at, a.seq::text
 /** A page of the audit chain's hashes from position $1 (1 = the first entry), $2 at most: a keyset seek. */
 export const AUDIT_HASHES_SQL = `SELECT seq::text AS position, prev_hash, hash FROM ${AUDIT_LOG_SOURCE} WHERE seq >= $1 ORDER BY audit_log.seq LIMIT $2`;
 
+/** A kept checkpoint's columns (`storedCheckpoint` reads them), over `register_checkpoints c`. */
+const CHECKPOINT_COLUMNS = `c.id::text AS id, c.reason, c.at, c.audit_length::text AS audit_length, c.audit_head,
+  c.register_length::text AS register_length, c.register_head, c.key_id, c.signature`;
+
+const storedCheckpoint = (r: Record<string, string>): StoredCheckpoint => ({
+  id: r.id,
+  reason: r.reason as StoredCheckpoint['reason'],
+  at: new Date(r.at).toISOString(),
+  auditLength: Number(r.audit_length),
+  auditHead: r.audit_head,
+  registerLength: Number(r.register_length),
+  registerHead: r.register_head,
+  keyId: r.key_id,
+  signature: r.signature,
+});
+
 /**
  * The register log and its signed checkpoints (#24). Lines are appended in the transaction that
  * completes a release, after its audit entry (the audit chain's lock is then held, so lines and
@@ -83,7 +99,7 @@ export class RegisterLogService implements OnModuleInit {
    * chain still reaches the latest signed checkpoint: a trail cut at its end links from its start.
    */
   onModuleInit(): void {
-    this.audit.addAnchorSource(() => this.latestAuditAnchor());
+    this.audit.setAnchorSource(() => this.latestAuditAnchor());
   }
 
   private signingKey(): SigningKey {
@@ -230,25 +246,14 @@ export class RegisterLogService implements OnModuleInit {
    */
   async latestAuditAnchor(): Promise<{ length: number; head: string; forged?: true } | undefined> {
     const key = this.publicKey();
-    const [c] = await this.db.query(
-      `SELECT at, audit_length::text AS length, audit_head AS head, register_length::text AS register_length,
-              register_head, key_id, signature
-         FROM register_checkpoints WHERE key_id = $1 ORDER BY id DESC LIMIT 1`,
+    const [row] = await this.db.query(
+      `SELECT ${CHECKPOINT_COLUMNS} FROM register_checkpoints c WHERE c.key_id = $1 ORDER BY c.id DESC LIMIT 1`,
       [key.keyId],
     );
-    if (!c) return undefined;
-    const anchor = { length: Number(c.length), head: c.head as string };
-    const signed: SignedCheckpoint = {
-      at: new Date(c.at).toISOString(),
-      auditLength: anchor.length,
-      auditHead: anchor.head,
-      registerLength: Number(c.register_length),
-      registerHead: c.register_head,
-      keyId: c.key_id,
-      signature: c.signature,
-    };
-    if (!checkpointSignatureValid(signed, key.publicKey)) return { ...anchor, forged: true };
-    return anchor;
+    if (!row) return undefined;
+    const c = storedCheckpoint(row);
+    const anchor = { length: c.auditLength, head: c.auditHead };
+    return checkpointSignatureValid(c, key.publicKey) ? anchor : { ...anchor, forged: true };
   }
 
   /** The daily checkpoint (the scheduled job). */
@@ -261,22 +266,10 @@ export class RegisterLogService implements OnModuleInit {
     assertPageInRange(page, limit, total);
     // By the table's id, a number (`ORDER BY id` took the text column of the same name: "10" < "2").
     const rows = await this.db.query(
-      `SELECT id::text AS id, reason, at, audit_length::text AS audit_length, audit_head, register_length::text AS register_length,
-              register_head, key_id, signature
-         FROM register_checkpoints c ORDER BY c.id LIMIT $1 OFFSET $2`,
+      `SELECT ${CHECKPOINT_COLUMNS} FROM register_checkpoints c ORDER BY c.id LIMIT $1 OFFSET $2`,
       [limit, (page - 1) * limit],
     );
-    const items: StoredCheckpoint[] = rows.map((r: Record<string, string>) => ({
-      id: r.id,
-      reason: r.reason as StoredCheckpoint['reason'],
-      at: new Date(r.at).toISOString(),
-      auditLength: Number(r.audit_length),
-      auditHead: r.audit_head,
-      registerLength: Number(r.register_length),
-      registerHead: r.register_head,
-      keyId: r.key_id,
-      signature: r.signature,
-    }));
+    const items: StoredCheckpoint[] = rows.map(storedCheckpoint);
     return { items, page, limit, total };
   }
 

@@ -81,17 +81,17 @@ export class AuditService {
   /** Request ids whose denial a service has already recorded, so the central net does not add a second. */
   private readonly deniedRequests = new Set<string>();
 
-  /** Where `verify` reads its anchors (`addAnchorSource`). */
-  private readonly anchorSources: (() => Promise<AuditAnchor | undefined>)[] = [];
+  /** Where `verify` reads its anchor (`setAnchorSource`). */
+  private anchorSource?: () => Promise<AuditAnchor | undefined>;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Adds a source of an anchor `verify` checks the chain against: the register library gives its
+   * Sets where `verify` reads the anchor it checks the chain against: the register library gives its
    * latest signed checkpoint (the trail cannot read the register: the register reads the trail).
    */
-  addAnchorSource(source: () => Promise<AuditAnchor | undefined>): void {
-    this.anchorSources.push(source);
+  setAnchorSource(source: () => Promise<AuditAnchor | undefined>): void {
+    this.anchorSource = source;
   }
 
   /**
@@ -295,14 +295,12 @@ export class AuditService {
 
   /**
    * Walks the whole chain in id order, in batches, and reports the first entry that does not
-   * verify; then that it reaches the furthest anchor (`addAnchorSource`) with the anchor's hash
+   * verify; then that it reaches the anchor (`setAnchorSource`) with the anchor's hash
    * there (before, a trail cut at its end verified: an outsider's probe, 2026-12-07).
    */
   async verify(batchSize = 5000): Promise<VerifyResult> {
-    const anchors = (await Promise.all(this.anchorSources.map((s) => s()))).filter(
-      (a): a is AuditAnchor => !!a && a.length > 0,
-    );
-    const anchor = anchors.sort((a, b) => b.length - a.length)[0];
+    const read = await this.anchorSource?.();
+    const anchor = read && read.length > 0 ? read : undefined;
     let prevHash = GENESIS_HASH;
     let afterId = '0';
     let checked = 0;

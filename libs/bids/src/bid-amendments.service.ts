@@ -271,18 +271,7 @@ export class BidAmendmentsService {
     // Who needs to act or know hears of it, as for the bid's own changes (#25), before the audit
     // entry, which stays the chain's head for the register line bound to it (#24).
     await this.notifications.enqueue(tx, amendmentNotices(bid, amendment.version, action));
-    await this.audit.record(
-      {
-        action: `bid.amendment.${action}`,
-        actor: actor.id ? (actor as Principal) : null,
-        bidId: bid.id,
-        subjectType: 'bid_version',
-        subjectId: `${bid.id}:v${amendment.version}`,
-        meta: opts.meta,
-        details,
-      },
-      tx,
-    );
+    await this.workflow.auditAmendment(tx, bid.id, amendment.version, action, actor, opts.meta, details);
     return Object.assign(amendment, opts.set ?? {}, { state: to });
   }
 

@@ -151,19 +151,32 @@ export class BidWorkflow {
       });
       // On the trail like every amendment's change of state (an applicant's withdrawal was; this
       // one was not: an outsider's probe, 2026-12-07).
-      await this.audit.record(
-        {
-          action: 'bid.amendment.withdraw',
-          actor: actor.id ? (actor as Principal) : null,
-          bidId,
-          subjectType: 'bid_version',
-          subjectId: `${bidId}:v${version}`,
-          meta,
-          details,
-        },
-        tx,
-      );
+      await this.auditAmendment(tx, bidId, version, 'withdraw', actor, meta, details);
     }
+  }
+
+  /** An amendment's change of state on the audit trail (`bid.amendment.<action>`, the version its subject). */
+  async auditAmendment(
+    tx: EntityManager,
+    bidId: string,
+    version: number,
+    action: string,
+    actor: Actor,
+    meta: RequestMeta | undefined,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    await this.audit.record(
+      {
+        action: `bid.amendment.${action}`,
+        actor: actor.id ? (actor as Principal) : null,
+        bidId,
+        subjectType: 'bid_version',
+        subjectId: `${bidId}:v${version}`,
+        meta,
+        details,
+      },
+      tx,
+    );
   }
 
   async event(tx: EntityManager, bidId: string, actor: Actor, e: EventInput): Promise<void> {

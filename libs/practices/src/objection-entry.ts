@@ -1,7 +1,7 @@
 // Single modules, not the libraries' indexes: this file is also loaded by the intake's parse thread
 // (staging-worker.ts), which must stay small.
 import { normaliseNhsNumber } from '@custodian/core/nhs-number';
-import { notARecordOf, recordedInError } from './r4-types';
+import { notARecordOf } from './r4-types';
 import {
   OBJECTION_CODES,
   objectionFor,
@@ -335,8 +335,8 @@ export function readObjection(r: Json, received: string): ObjectionReading {
  */
 export function notAStatement(r: Json): boolean {
   const status = typeof r.status === 'string' ? r.status.trim().toLowerCase() : undefined;
+  // notARecordOf covers recorded in error too (read with the status trimmed and in lower case).
   return (
-    recordedInError(r) ||
     status === 'entered-in-error' ||
     status === 'cancelled' ||
     notARecordOf(status === undefined ? r : { ...r, status }) !== undefined

@@ -86,15 +86,14 @@ export function statusProblem(type: string, status: unknown): string | undefined
  * (Observation, Procedure, MedicationStatement), or a Condition whose `verificationStatus` codes it.
  */
 export function recordedInError(r: Json): boolean {
-  if (r.resourceType === 'Condition') {
-    const v = r.verificationStatus;
-    return (
-      isObject(v) &&
-      Array.isArray(v.coding) &&
-      v.coding.some((c) => isObject(c) && c.code === ENTERED_IN_ERROR)
-    );
-  }
+  if (r.resourceType === 'Condition') return verifiedAs(r, ENTERED_IN_ERROR);
   return r.status === ENTERED_IN_ERROR && STATUS_SETS.has(r.resourceType as string);
+}
+
+/** Whether a Condition's `verificationStatus` codes `code`. */
+function verifiedAs(r: Json, code: string): boolean {
+  const v = r.verificationStatus;
+  return isObject(v) && Array.isArray(v.coding) && v.coding.some((c) => isObject(c) && c.code === code);
 }
 
 /**
@@ -119,13 +118,7 @@ export function notARecordOf(r: Json): string | undefined {
   const type = r.resourceType as string;
   const code = NOT_HAPPENED_CODES[type];
   if (code === undefined) return undefined;
-  if (type === 'Condition') {
-    const v = r.verificationStatus;
-    const refuted =
-      isObject(v) && Array.isArray(v.coding) && v.coding.some((c) => isObject(c) && c.code === code);
-    return refuted ? code : undefined;
-  }
-  return r.status === code ? code : undefined;
+  return (type === 'Condition' ? verifiedAs(r, code) : r.status === code) ? code : undefined;
 }
 
 const DATE_TIME_FIELDS = ['onsetDateTime', 'recordedDate', 'performedDateTime', 'effectiveDateTime'];

@@ -231,6 +231,18 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       details: { unresolved: [{ line: 3, reason: expect.stringContaining('may be an objection') }] },
     });
     expect(await counts(t)).toEqual(before);
+    // The refusal is on the audit trail: the practice, the lines (numbers only, never values).
+    const { rows: refusedTrail } = await t.sql.query(
+      `SELECT outcome, subject_id, details FROM audit_log WHERE action = 'extract.refused' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(refusedTrail).toEqual([
+      {
+        outcome: 'failure',
+        subject_id: 'A81001',
+        details: { practiceOds: 'A81001', code: 'EXTRACT_OBJECTION_UNRESOLVED', lines: [3] },
+      },
+    ]);
+    expect(JSON.stringify(refusedTrail)).not.toContain(n);
     const json = await t.http.post('/api/practices/A81001/extracts').set(a).send({ resourceType: 'Patient' });
     expect(json.status).toBe(415);
     expect(json.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');

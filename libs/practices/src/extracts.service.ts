@@ -245,10 +245,32 @@ export class ExtractsService implements OnModuleDestroy {
       return report;
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      if (e instanceof DomainError && e.code === PRACTICES_ERRORS.EXTRACT_OBJECTION_UNRESOLVED)
+        await this.auditRefusal(actor, ods, e, meta);
       throw e;
     } finally {
       await qr.release();
     }
+  }
+
+  /**
+   * An extract refused whole for an objection it cannot apply, on the trail after the rollback (in
+   * its own transaction): the practice and the lines, by number only. It left no entry, so nobody
+   * could see that a practice's objections were not reaching the register (2026-12-07).
+   */
+  private async auditRefusal(actor: Principal, ods: string, e: DomainError, meta?: RequestMeta) {
+    const listed = (e.details?.unresolved ?? []) as { line: number }[];
+    await this.audit
+      .record({
+        action: 'extract.refused',
+        outcome: 'failure',
+        actor,
+        subjectType: 'practice',
+        subjectId: ods,
+        meta,
+        details: { practiceOds: ods, code: e.code, lines: listed.map((u) => u.line) },
+      })
+      .catch((err: unknown) => this.logger.error({ err, practiceOds: ods }, 'extract refusal not audited'));
   }
 
   /**

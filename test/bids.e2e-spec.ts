@@ -192,9 +192,9 @@ describe('bids and governance', () => {
         'UNKNOWN_DATASET',
       ],
       [
-        'aggregation for a record-level tier',
-        { aggregation: { dimensions: ['sex'] } },
-        'AGGREGATION_NOT_ALLOWED',
+        'an unknown dimension beside a record-level tier',
+        { aggregation: { dimensions: ['income'] } },
+        'UNKNOWN_DIMENSION',
       ],
       ['the aggregate tier without aggregation', { requestedTier: 'aggregate' }, 'AGGREGATION_REQUIRED'],
       [
@@ -391,7 +391,35 @@ describe('bids and governance', () => {
       expect(cleared.body.legalBasisReference).toBeNull();
     });
 
-    it('switching to a record-level tier drops the aggregation', async () => {
+    it('takes SPEC §4 exactly, dimensions beside a pseudonymised tier: the counts the panel may grant instead', async () => {
+      // SPEC §4's body states `aggregation` with `requestedTier: pseudonymised`; it was refused
+      // (AGGREGATION_NOT_ALLOWED) before. The dimensions are kept, and used only if the panel
+      // grants the aggregate tier.
+      const spec = bidBody({
+        aggregation: { dimensions: ['sex', 'age_band'] },
+        recipients: [researcherA.user.id],
+      });
+      const res = await t.http.post('/api/bids').set(researcherA.auth).send(spec).expect(201);
+      expect(res.body).toMatchObject({
+        requestedTier: 'pseudonymised',
+        aggregation: { dimensions: ['sex', 'age_band'] },
+        recipients: [researcherA.user.id],
+      });
+      const kept = await t.http
+        .patch(`/api/bids/${res.body.id}`)
+        .set(researcherA.auth)
+        .send({ requestedTier: 'anonymised' })
+        .expect(200);
+      expect(kept.body.aggregation).toEqual({ dimensions: ['sex', 'age_band'] });
+      const cleared = await t.http
+        .patch(`/api/bids/${res.body.id}`)
+        .set(researcherA.auth)
+        .send({ aggregation: null })
+        .expect(200);
+      expect(cleared.body.aggregation).toBeNull();
+    });
+
+    it('switching to a record-level tier keeps the dimensions (the counts a panel may grant instead)', async () => {
       const id = await create(researcherA, {
         legalBasis: 'none',
         legalBasisReference: undefined,
@@ -403,7 +431,7 @@ describe('bids and governance', () => {
         .set(researcherA.auth)
         .send({ requestedTier: 'anonymised' })
         .expect(200);
-      expect(res.body.aggregation).toBeNull();
+      expect(res.body.aggregation).toEqual({ dimensions: ['sex'] });
     });
   });
 
@@ -794,6 +822,22 @@ describe('bids and governance', () => {
       expect(
         (await vote(id, panel[1], { decision: 'approve', tier: 'anonymised' }).expect(201)).body.tier,
       ).toBe('anonymised');
+    });
+
+    it('approving at the aggregate tier uses the dimensions the bid states (SPEC §4 example); without them it is refused', async () => {
+      const bare = await inReview();
+      expect((await vote(bare, panel[0], { tier: 'aggregate' }).expect(400)).body.code).toBe(
+        'AGGREGATION_REQUIRED',
+      );
+      const id = await inReview({ aggregation: { dimensions: ['sex', 'age_band'] } });
+      for (const p of panel.slice(0, 3)) await vote(id, p, { tier: 'aggregate' }).expect(201);
+      const bid = await t.http.get(`/api/bids/${id}`).set(researcherA.auth).expect(200);
+      expect(bid.body).toMatchObject({
+        state: 'approved',
+        requestedTier: 'pseudonymised',
+        grantedTier: 'aggregate',
+        aggregation: { dimensions: ['sex', 'age_band'] },
+      });
     });
 
     it('majority reject → rejected', async () => {

@@ -62,22 +62,20 @@ export async function validateBidContent(
         { dataset: d.dataset, fields: unknown },
       );
   }
-  if (c.requestedTier === 'aggregate') {
-    if (!c.aggregation)
-      throw new ValidationError(
-        BIDS_ERRORS.AGGREGATION_REQUIRED,
-        'The aggregate tier needs aggregation.dimensions',
-      );
+  // SPEC §4's own example states dimensions beside a pseudonymised tier: they are the counts the
+  // panel may grant instead (a vote at the aggregate tier), so they are checked wherever given and
+  // required only when the aggregate tier is what is asked for.
+  if (c.requestedTier === 'aggregate' && !c.aggregation)
+    throw new ValidationError(
+      BIDS_ERRORS.AGGREGATION_REQUIRED,
+      'The aggregate tier needs aggregation.dimensions',
+    );
+  if (c.aggregation) {
     const unknown = c.aggregation.dimensions.filter((d) => !catalog.dimensions.some((x) => x.name === d));
     if (unknown.length)
       throw new ValidationError(BIDS_ERRORS.UNKNOWN_DIMENSION, `Unknown dimensions: ${unknown.join(', ')}`, {
         dimensions: unknown,
       });
-  } else if (c.aggregation) {
-    throw new ValidationError(
-      BIDS_ERRORS.AGGREGATION_NOT_ALLOWED,
-      'aggregation is only for the aggregate tier',
-    );
   }
   const { eventsFrom, eventsTo, ageMin, ageMax } = c.cohort;
   if (eventsFrom && eventsTo && eventsFrom > eventsTo)

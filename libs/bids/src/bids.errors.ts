@@ -3,7 +3,6 @@
  * ERROR_CODES (libs/core/src/error-codes.ts, the OpenAPI enum); test/error-codes.e2e-spec.ts checks.
  */
 export const BIDS_ERRORS = {
-  AGGREGATION_NOT_ALLOWED: 'AGGREGATION_NOT_ALLOWED',
   AGGREGATION_REQUIRED: 'AGGREGATION_REQUIRED',
   AMENDMENT_EMPTY: 'AMENDMENT_EMPTY',
   AMENDMENT_OPEN: 'AMENDMENT_OPEN',

@@ -146,9 +146,7 @@ export class BidsService {
             ? dto.aggregation
               ? { dimensions: dto.aggregation.dimensions }
               : null
-            : dto.requestedTier && dto.requestedTier !== 'aggregate'
-              ? null
-              : bid.aggregation,
+            : bid.aggregation,
         durationMonths: dto.durationMonths ?? bid.durationMonths,
         recipients: dto.recipients ?? bid.recipients,
       };

@@ -188,7 +188,8 @@ export class CreateBidDto {
   cohort?: CohortDto;
   @ApiPropertyOptional({
     type: AggregationDto,
-    description: 'Required for, and only for, the aggregate tier',
+    description:
+      'Required for the aggregate tier. Beside a record-level tier (as in SPEC §4), the counts the panel may grant instead by approving at the aggregate tier',
   })
   @AggregationRule()
   aggregation?: AggregationDto;

@@ -8,7 +8,7 @@ export { BID_VOTERS, type BidVoters } from './bid-voters';
 export { LEGAL_BASES, type LegalBasis, objectionHandling } from './bid-rules';
 export { BID_STATES, type BidState, EDITABLE_STATES, REGISTER_STATES, TRANSITIONS } from './bid-state';
 export { BidWorkflow } from './bid-workflow';
-export { Bid, type Cohort } from './bid.entity';
+export { type Aggregation, Bid, type Cohort } from './bid.entity';
 export { BidsHttpModule } from './bids-http.module';
 export { BidsModule } from './bids.module';
 export { assertNotApplicant, BidsService } from './bids.service';

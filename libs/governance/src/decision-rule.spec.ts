@@ -124,6 +124,7 @@ describe('who may vote', () => {
       state: 'in_review' as const,
       organisationId: 'org-applicant',
       requestedTier: 'pseudonymised' as Tier,
+      aggregation: null,
       ...bid,
     },
     screenedIt: false,
@@ -164,7 +165,7 @@ describe('who may vote', () => {
       'TIER_ABOVE_REQUEST',
     ]);
   });
-  it('approving at the aggregate tier needs an aggregate request; rejecting at it does not', () => {
+  it('approving at the aggregate tier needs the dimensions the bid states; rejecting at it does not', () => {
     expect(code(voteRefusal(member, { decision: 'approve', tier: 'aggregate' }, situation()))).toEqual([
       'ValidationError',
       'AGGREGATION_REQUIRED',
@@ -174,7 +175,15 @@ describe('who may vote', () => {
       voteRefusal(
         member,
         { decision: 'approve', tier: 'aggregate' },
-        situation({}, { requestedTier: 'aggregate' }),
+        situation({}, { requestedTier: 'aggregate', aggregation: { dimensions: ['sex'] } }),
+      ),
+    ).toBeNull();
+    // SPEC §4's example: a pseudonymised request that states the counts the panel may grant instead.
+    expect(
+      voteRefusal(
+        member,
+        { decision: 'approve', tier: 'aggregate' },
+        situation({}, { aggregation: { dimensions: ['sex', 'age_band'] } }),
       ),
     ).toBeNull();
   });

@@ -1,6 +1,6 @@
 import { leastIdentifying, tierRank, type Tier } from '@custodian/catalog';
 import { ConflictError, ForbiddenError, ValidationError, type DomainError } from '@custodian/core';
-import { approvalConditions, type BidState, type VersionState } from '@custodian/bids';
+import { approvalConditions, type Aggregation, type BidState, type VersionState } from '@custodian/bids';
 import { GOVERNANCE_ERRORS } from './governance.errors';
 import { BIDS_ERRORS } from '@custodian/bids';
 
@@ -65,7 +65,7 @@ export function voterRefusal(voter: Voter): DomainError | null {
 }
 
 export interface VoteSituation {
-  bid: { state: BidState; organisationId: string; requestedTier: Tier };
+  bid: { state: BidState; organisationId: string; requestedTier: Tier; aggregation: Aggregation | null };
   /** The voter screened the bid into its current review round. */
   screenedIt: boolean;
   /** The voter has already voted in this review round. */
@@ -109,7 +109,7 @@ export function voteRefusal(
       GOVERNANCE_ERRORS.TIER_ABOVE_REQUEST,
       `A vote cannot grant a tier above the request (${bid.requestedTier})`,
     );
-  if (vote.decision === 'approve' && tier === 'aggregate' && bid.requestedTier !== 'aggregate')
+  if (vote.decision === 'approve' && tier === 'aggregate' && !bid.aggregation?.dimensions.length)
     return new ValidationError(
       BIDS_ERRORS.AGGREGATION_REQUIRED,
       'Approving at the aggregate tier needs aggregation dimensions the bid does not state; vote return instead',

@@ -17,12 +17,18 @@ describe('the request form', () => {
     ...over,
   });
 
-  it('refuses dimensions with a record-level tier rather than drop them silently (a walk-through, 2026-12-06)', () => {
-    const { errors } = parseRequestForm(body({ dimensions: ['sex'] }), catalog);
-    expect(errors.byField.dimensions).toMatch(/only for the aggregate tier/);
-    expect(parseRequestForm(body({}), catalog).errors.byField.dimensions).toBeUndefined();
+  it('keeps dimensions ticked beside a record-level tier: the counts the panel may grant instead (SPEC §4)', () => {
+    // A walk-through (2026-12-06) found them dropped silently; they are now sent, as SPEC §4's
+    // example body sends them with a pseudonymised tier.
+    const record = parseRequestForm(body({ dimensions: ['sex'] }), catalog);
+    expect(record.errors.byField.dimensions).toBeUndefined();
+    expect(record.dto.aggregation).toEqual({ dimensions: ['sex'] });
+    expect(parseRequestForm(body({}), catalog).dto.aggregation).toBeNull();
     const aggregate = parseRequestForm(body({ requestedTier: 'aggregate', dimensions: ['sex'] }), catalog);
     expect(aggregate.errors.byField.dimensions).toBeUndefined();
     expect(aggregate.dto.aggregation).toEqual({ dimensions: ['sex'] });
+    expect(parseRequestForm(body({ requestedTier: 'aggregate' }), catalog).errors.byField.dimensions).toMatch(
+      /at least one dimension/,
+    );
   });
 });

@@ -93,14 +93,6 @@ export function parseRequestForm(
   const dimensions = all(body.dimensions);
   if (requestedTier === 'aggregate' && !dimensions.length)
     errors.add('dimensions', 'Select at least one dimension to count by', 'dimensions');
-  // Dimensions with a record-level tier were saved without them, silently (a walk-through,
-  // 2026-12-06): say so, and keep what was ticked for the person to change.
-  if (requestedTier && requestedTier !== 'aggregate' && dimensions.length)
-    errors.add(
-      'dimensions',
-      'Dimensions are only for the aggregate tier: untick them, or choose the aggregate tier',
-      'dimensions',
-    );
   const cohort: Record<string, unknown> = {};
   const practices = commaList(body.practices).map((p) => p.toUpperCase());
   if (practices.some((p) => !PATTERNS.odsCode.test(p)))
@@ -138,7 +130,9 @@ export function parseRequestForm(
     legalBasisReference: reference || null,
     datasets,
     cohort,
-    aggregation: requestedTier === 'aggregate' ? { dimensions } : null,
+    // With a record-level tier, ticked dimensions are the counts the panel may grant instead
+    // (SPEC §4's example states both); none ticked is none.
+    aggregation: dimensions.length ? { dimensions } : null,
     durationMonths: Number(duration),
   };
   return { dto, errors };
@@ -219,9 +213,8 @@ export function apiErrorsToFields(
       errors.add('datasets', 'Select fields offered by the catalogue', firstDataset);
       return;
     case BIDS_ERRORS.AGGREGATION_REQUIRED:
-    case BIDS_ERRORS.AGGREGATION_NOT_ALLOWED:
     case BIDS_ERRORS.UNKNOWN_DIMENSION:
-      errors.add('dimensions', 'Select dimensions to count by only for the aggregate tier', 'dimensions');
+      errors.add('dimensions', 'Select dimensions to count by, from those offered', 'dimensions');
       return;
   }
   // class-validator's messages, "; "-joined, each starting with the property's path.

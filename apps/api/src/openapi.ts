@@ -180,8 +180,30 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       for (const r of Object.values(op.responses)) if (r.description === '') r.description = 'Success';
     }
   }
+  declareTagsAndServer(doc as unknown as OpenAPIObject);
+  // Shared responses no operation uses are left out (a linter's "unused component"), except 405:
+  // it is what every path answers for a method it does not list, described once.
+  const used = JSON.stringify(doc.paths);
+  for (const name of Object.keys(doc.components.responses))
+    if (name !== 'MethodNotAllowed' && !used.includes(`"#/components/responses/${name}"`))
+      delete doc.components.responses[name];
   toOpenApi31(doc);
   return doc as unknown as OpenAPIObject;
+}
+
+/**
+ * Every tag an operation names is declared at the top, in order of first use (Spectral's
+ * `operation-tag-defined`), and the document names its server: the origin it is served from
+ * (`/`; the paths carry `/api`), so generated clients and proxies need no base URL of their own.
+ */
+function declareTagsAndServer(doc: OpenAPIObject): void {
+  const declared = new Map((doc.tags ?? []).map((t) => [t.name, t]));
+  for (const item of Object.values(doc.paths))
+    for (const [method, op] of Object.entries(item as Record<string, { tags?: string[] }>))
+      if (HTTP_METHODS.includes(method))
+        for (const name of op.tags ?? []) if (!declared.has(name)) declared.set(name, { name });
+  doc.tags = [...declared.values()];
+  doc.servers = [{ url: '/', description: 'This service (every path starts with /api)' }];
 }
 
 /**

@@ -189,7 +189,7 @@ export class CreateBidDto {
   @ApiPropertyOptional({
     type: AggregationDto,
     description:
-      'Required for the aggregate tier. Beside a record-level tier (as in SPEC §4), the counts the panel may grant instead by approving at the aggregate tier',
+      'Required for the aggregate tier. Beside a record-level tier, the counts the panel may grant instead by approving at the aggregate tier',
   })
   @AggregationRule()
   aggregation?: AggregationDto;

@@ -37,6 +37,7 @@ import { BidsSubmitted1764000051000 } from './1764000051000-bids-submitted';
 import { WithdrawalAuthority1764000052000 } from './1764000052000-withdrawal-authority';
 import { OrganisationNamesFolded1764000053000 } from './1764000053000-organisation-names-folded';
 import { BidFallbackDimensions1764000054000 } from './1764000054000-bid-fallback-dimensions';
+import { AggregateCellsHeld1764000055000 } from './1764000055000-aggregate-cells-held';
 import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
@@ -90,4 +91,5 @@ export const MIGRATIONS = [
   WithdrawalAuthority1764000052000,
   OrganisationNamesFolded1764000053000,
   BidFallbackDimensions1764000054000,
+  AggregateCellsHeld1764000055000,
 ];

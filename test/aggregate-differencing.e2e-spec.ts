@@ -11,13 +11,14 @@ import { download, parseCsvGz, seedPractice } from './release-helpers';
 type As = Awaited<ReturnType<TestApp['as']>>;
 
 /**
- * Issue #25: a differencing guard for aggregates. Two aggregate releases to one organisation,
- * with the same dimensions and nested cohorts (practice A, then practices A and B), each obeyed
- * the small-number rule alone; subtracting them showed the 3 women of 40-44 at practice B. The
- * second release now hides every cell (and every fully shown row, column or total) whose exact
- * count differs from the first's by 1-7, protects them again by secondary suppression, and says so
- * in the manifest, the register and the audit trail; when that would hide more than half of the
- * table it is refused (AGG_DIFFERENCING), with a reason the officer reads.
+ * Issues #25 and #27: a differencing guard for aggregates. Two aggregate releases to one
+ * organisation, with nested cohorts (practice A, then practices A and B), each obeyed the
+ * small-number rule alone; subtracting them showed the 3 women of 40-44 at practice B. The guard
+ * hid such cells, and refused a table it would hide half of — and an attacker's probe (2026-12-07)
+ * read the difference from that answer (a one-cell table one person smaller than an earlier one was
+ * refused; an equal one released), and released one count by other dimensions, which were never
+ * compared. A cell within 7 persons of an earlier table's now shows that table's figure, whatever
+ * the dimensions; nothing is hidden or refused for it, and which cells were held is staff-only.
  */
 describe('aggregate releases to one organisation cannot be subtracted (#25)', () => {
   let t: TestApp;
@@ -109,58 +110,31 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
   const table = async (id: string) =>
     parseCsvGz((await download(t, researcher.auth, id, 'aggregate.csv.gz')).body).rows;
 
-  it('nested cohorts (practice A, then A and B): no cell or margin shown in both differs by 1-7', async () => {
+  it('nested cohorts (practice A, then A and B): the cell 3 persons larger shows the first table’s figure', async () => {
     const first = await release(['A81001'], ['sex', 'age_band']);
     expect(first.failureReason ?? null).toBeNull();
     const second = await release(['A81001', 'A81002'], ['sex', 'age_band']);
     expect(second.failureReason ?? null).toBeNull();
     const a = await table(first.id);
     const b = await table(second.id);
-    // The exact counts, known from the seed.
-    const exact = (sex: string, b5: string, withB: boolean) =>
-      100 + (withB && sex === 'F' && b5 === band(42) ? 3 : 0);
-    const key = (r: Record<string, string>) => `${r.sex}|${r.age_band}`;
-    const shownA = new Map(a.map((r) => [key(r), r.patients]));
-    expect(a.every((r) => r.patients !== '*')).toBe(true);
-    // The cell holding practice B's 3 women is hidden in the second table.
-    expect(b.find((r) => r.sex === 'F' && r.age_band === band(42))!.patients).toBe('*');
-    for (const r of b) {
-      if (r.patients === '*' || shownA.get(key(r)) === '*') continue;
-      const d = Math.abs(exact(r.sex, r.age_band, true) - exact(r.sex, r.age_band, false));
-      expect(d === 0 || d > 7).toBe(true);
-    }
-    // Margins (rows, columns, the total) shown whole in both tables do not differ by 1-7.
-    const margins = (rows: Record<string, string>[], withB: boolean) => {
-      const m = new Map<string, { n: number; shown: boolean }>();
-      for (const r of rows)
-        for (const g of [`sex=${r.sex}`, `age_band=${r.age_band}`, 'total']) {
-          const x = m.get(g) ?? { n: 0, shown: true };
-          x.n += exact(r.sex, r.age_band, withB);
-          x.shown &&= r.patients !== '*';
-          m.set(g, x);
-        }
-      return m;
-    };
-    const ma = margins(a, false);
-    for (const [g, x] of margins(b, true)) {
-      const y = ma.get(g)!;
-      if (!x.shown || !y.shown) continue;
-      const d = Math.abs(x.n - y.n);
-      expect(d === 0 || d > 7, `margin ${g}`).toBe(true);
-    }
-    // The manifest says which cells the guard hid and against which release.
+    // Every cell holds 100 persons in the first table, and practice B adds 3 women of 40-44: the
+    // second table reads exactly as the first (103 shows the first table's 100, not 105).
+    expect(a.every((r) => r.patients === '100')).toBe(true);
+    expect(b).toEqual(a);
+    // The manifest states the rule and what was compared, never which cells were held.
     const manifest = JSON.parse(
       (await download(t, researcher.auth, second.id, 'manifest.json')).body.toString('utf8'),
     );
     expect(manifest.aggregateDifferencing.comparedWith).toEqual([first.id]);
-    expect(manifest.aggregateDifferencing.hiddenCells).toContainEqual({ sex: 'F', age_band: band(42) });
-    // The register and the audit trail say so.
+    expect(manifest.aggregateDifferencing.rule).toMatch(/within 7 persons/);
+    expect(JSON.stringify(manifest.aggregateDifferencing)).not.toMatch(/hidden|held"|40-44/);
+    // The register and the audit trail say so (the audit, staff-only, how many cells were held).
     const register = (await t.http.get('/api/register').expect(200)).body as {
       releaseId: string;
       differencingGuard: string | null;
     }[];
     expect(register.find((l) => l.releaseId === second.id)!.differencingGuard).toMatch(
-      /differencing guard applied/,
+      /differencing guard applied: compared with 1 earlier aggregate release/,
     );
     expect(register.find((l) => l.releaseId === first.id)!.differencingGuard).toBeNull();
     const { rows: audit } = await t.sql.query(
@@ -168,18 +142,17 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
       [second.id],
     );
     expect(audit).toHaveLength(1);
-    expect(audit[0].details).toMatchObject({ attempt: 1, decision: 'suppressed', comparedWith: [first.id] });
-    // The officer's release page and the public register page say so.
+    expect(audit[0].details).toMatchObject({ attempt: 1, decision: 'held', comparedWith: [first.id] });
+    expect(audit[0].details.cellsHeld).toBe(a.length);
     expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
-      /Differencing guard applied .* Sex F, Age band 40-44/,
+      /Differencing guard applied Compared with 1 earlier aggregate release/,
     );
     expect((await t.http.get('/public-register').expect(200)).text).toMatch(
-      /Differencing guard applied: \d+ cell/,
+      /Differencing guard applied: compared with/,
     );
 
     // The verifier re-checks the rule against the ledger (its own SQL): the published table passes;
-    // an earlier count that would differ by 3 from a cell both show, or a ledger that does not
-    // describe the file, fails.
+    // a held cell the ledger says is not held, or a ledger count the recount does not find, fails.
     const db = t.app.get<DataSource>(getDataSourceToken());
     const config = t.app.get<AppConfig>(APP_CONFIG);
     const deps = {
@@ -191,46 +164,53 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     const dir = t.app.get(ReleaseEngine).dirOf(second.id);
     const ok = await verifyRelease(dir, { id: second.id }, db, deps);
     expect(ok.checks.join('\n')).toMatch(/aggregate differencing: .* \(1 compared\)/);
-    const bothShown = b.find((r) => r.patients !== '*' && shownA.get(key(r)) !== '*')!;
-    const shift = (releaseId: string, by: number) =>
-      t.sql.query(
-        `UPDATE release_aggregate_cells SET n = n + $4
-          WHERE release_id = $1 AND cell = jsonb_build_object('sex', $2::text, 'age_band', $3::text)`,
-        [releaseId, bothShown.sex, bothShown.age_band, by],
-      );
-    await shift(first.id, -3);
+    const women = `jsonb_build_object('sex', 'F', 'age_band', '${band(42)}')`;
+    const saved = (
+      await t.sql.query(
+        `SELECT held_from, held_i FROM release_aggregate_cells WHERE release_id = $1 AND cell = ${women}`,
+        [second.id],
+      )
+    ).rows[0];
+    await t.sql.query(
+      `UPDATE release_aggregate_cells SET held_from = NULL, held_i = NULL WHERE release_id = $1 AND cell = ${women}`,
+      [second.id],
+    );
     const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationFailure);
     expect((err as Error).message).toContain(
-      `aggregate differencing: aggregate.csv.gz: a cell shown in this table and in release ${first.id} differs by 3 persons`,
+      `aggregate differencing: aggregate.csv.gz: row ${b.findIndex((r) => r.sex === 'F' && r.age_band === band(42)) + 1}: a cell within 3 persons`,
     );
-    await shift(first.id, 3);
-    await shift(second.id, 20);
+    await t.sql.query(
+      `UPDATE release_aggregate_cells SET held_from = $2, held_i = $3, n = n + 2 WHERE release_id = $1 AND cell = ${women}`,
+      [second.id, saved.held_from, saved.held_i],
+    );
     const lying = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
-    expect((lying as Error).message).toMatch(/the file does not show what the cell ledger recorded/);
-    await shift(second.id, -20);
-  });
-
-  it('when the guard would hide more than half of the table, the release is refused and the officer reads why', async () => {
-    const first = await release(['A81001'], ['sex']);
-    expect(first.state).toBe('completed');
-    const second = await release(['A81001', 'A81002'], ['sex']);
-    expect(second.state).toBe('failed');
-    expect(second.failureReason).toMatch(/^AGG_DIFFERENCING: /);
-    expect(second.files).toEqual([]);
-    const { rows: audit } = await t.sql.query(
-      `SELECT details FROM audit_log WHERE subject_id = $1 AND action = 'release.aggregate_differencing'`,
+    expect((lying as Error).message).toMatch(/a cell's count differs from the verifier's recount/);
+    await t.sql.query(
+      `UPDATE release_aggregate_cells SET n = n - 2 WHERE release_id = $1 AND cell = ${women}`,
       [second.id],
     );
-    expect(audit[0]?.details).toMatchObject({ attempt: 1, decision: 'refused', comparedWith: [first.id] });
-    // The researcher reads the reason, with no count of persons or of the cells it would hide (an
-    // outsider read "2 of its 2" as: both areas hold 1-7 persons more); the officer reads the counts.
-    const view = (await t.http.get(`/api/releases/${second.id}`).set(researcher.auth).expect(200)).body;
-    expect(view.failureReason).toMatch(/^AGG_DIFFERENCING: /);
-    expect(view.failureReason).not.toMatch(/\d+ of its \d+/);
-    expect(second.failureReason).toMatch(/would hide \d+ of its \d+ shown cells/);
-    expect(await portalPage(`/data-releases/${second.id}`)).toMatch(
-      /The release failed The table could be subtracted[\s\S]*Reference for the service desk: AGG_DIFFERENCING/,
-    );
+    await verifyRelease(dir, { id: second.id }, db, deps);
+  });
+
+  it('the guard answers alike whether a table differs by 3 persons or by none, and whatever its dimensions (an attacker’s probe)', async () => {
+    // One-cell tables (every person lives in LS; every event is of 2012). Before: the second table,
+    // 3 persons smaller, was refused (AGG_DIFFERENCING) or showed `*`, while an equal one was
+    // released — the answer was the difference. And the same count by `year` was never compared.
+    const withB = await release(['A81001', 'A81002'], ['postcode_area']);
+    const smaller = await release(['A81001'], ['postcode_area']);
+    const equal = await release(['A81001', 'A81002'], ['postcode_area']);
+    const byYear = await release(['A81001'], ['year']);
+    for (const r of [withB, smaller, equal, byYear])
+      expect([r.state, r.failureReason ?? null]).toEqual(['completed', null]);
+    expect(await table(withB.id)).toEqual([{ postcode_area: 'LS', patients: '1005' }]);
+    expect(await table(smaller.id)).toEqual([{ postcode_area: 'LS', patients: '1005' }]);
+    expect(await table(equal.id)).toEqual([{ postcode_area: 'LS', patients: '1005' }]);
+    // 1,000 persons by year: no earlier `year` table, so the nearest cell of any table holds it.
+    expect(await table(byYear.id)).toEqual([{ year: '2012', patients: '1005' }]);
+    // The researcher reads the same manifest rule for all of them; no failure reason anywhere.
+    const view = (await t.http.get(`/api/releases/${smaller.id}`).set(researcher.auth).expect(200)).body;
+    expect(view.failureReason ?? null).toBeNull();
+    expect(await portalPage(`/data-releases/${smaller.id}`)).not.toMatch(/AGG_DIFFERENCING|hidden/);
   });
 });

@@ -327,11 +327,12 @@ export async function aggregateCountMoved(
       : f,
   );
   const shift = (n: number) =>
-    t.sql.query(`UPDATE release_aggregate_cells SET n = n + $3 WHERE release_id = $1 AND i = $2`, [
-      releaseId,
-      row - 1,
-      n,
-    ]);
+    t.sql.query(
+      `UPDATE release_aggregate_cells
+          SET n = n + $3, shown_as = CASE WHEN shown_as = '*' THEN '*' ELSE (shown_as::int + $3)::text END
+        WHERE release_id = $1 AND i = $2`,
+      [releaseId, row - 1, n],
+    );
   await shift(by);
   return { dir, files, undo: async () => void (await shift(-by)) };
 }

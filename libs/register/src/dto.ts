@@ -93,7 +93,7 @@ export class RegisterLineDto {
     type: String,
     nullable: true,
     description:
-      'For an aggregate release line: "differencing guard applied: …" where cells were hidden so that the table cannot be subtracted from earlier aggregate releases to the organisation (#25); else null',
+      'For an aggregate release line: "differencing guard applied: …" where the table was compared with earlier aggregate releases to the organisation, so that it cannot be subtracted from them; else null',
   })
   differencingGuard!: string | null;
   @ApiProperty({

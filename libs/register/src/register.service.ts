@@ -48,7 +48,7 @@ export interface ReleaseRegisterEntry {
   datasets: string[];
   agreementReference: string;
   independentlyVerified: boolean;
-  /** Where the aggregate differencing guard hid cells (#25): what the line says of it; else null. */
+  /** Where the aggregate differencing guard compared the table with earlier ones: what the line says of it; else null. */
   differencingGuard?: string | null;
 }
 

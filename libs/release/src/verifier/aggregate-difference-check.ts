@@ -1,41 +1,43 @@
-import { roundToBase } from '../disclosure-control';
+import { PRIMARY_MAX } from '../disclosure-control';
 import type { VerifierDb } from './verifier-sql';
 
 /**
- * The aggregate differencing rule (#25), re-checked by the verifier with its own SQL and arithmetic
- * (not the guard's, `aggregate-differencing.ts`): no cell, and no row, column or whole-table total
- * whose cells are all shown, of this table differs by 1–7 persons (exact counts) from the same one
- * shown in another aggregate table given to the organisation with the same dimensions (completed,
- * or still running: it may complete first).
+ * The aggregate differencing rule (#25, #27), re-checked by the verifier with its own SQL and
+ * arithmetic (not the guard's, `aggregate-differencing.ts`): a cell of this table whose exact count
+ * is within 7 persons of a cell of another aggregate table given to the organisation (any
+ * dimensions; completed, or still running: it may complete first) shows what the nearest such cell
+ * shows, or `*`; a cell with no such neighbour shows its own figure (the recount checks it) or `*`.
  *
  * The exact counts come from the cell ledger (`release_aggregate_cells`), which the verifier first
- * holds against the file it read: the same cells in the same order, a `*` exactly where the ledger
- * says hidden, and each shown count the ledger's count rounded to 5 — so a ledger that does not
- * describe the file fails, and the comparison is of what the researchers hold. A table without a
- * ledger fails (the guard did not run).
+ * holds against the file it read: the same cells in the same order, and each cell showing what the
+ * ledger says the file shows. The recount then holds the ledger's count of every held cell against
+ * its own (`recountProblem`), so the comparison is of true counts. A table without a ledger fails.
  *
- * Cost: one read of this table's ledger and one of the other tables' shown cells; the margins are
- * added up here, one pass per table. Returns what is wrong (exact figures: the verifier's messages
- * reach officers only), the releases compared with, and the cells the ledger says hold more than 7
- * though shown as `*` (for the minimum-population bound, which otherwise reads `*` as at most 7).
+ * Cost: one read of this table's ledger and one of the organisation's other cells, sorted by count;
+ * each cell finds its neighbours by binary search. Returns what is wrong (exact figures: the
+ * verifier's messages reach officers only), the releases compared with, the cells whose figure
+ * does not bound their persons (a `*` over 7, a held figure), and the held cells' ledger counts.
  */
 export interface AggregateDifferenceResult {
   problem?: string;
   /** The ledger has other cells than the file (a table of other rows): the file's own checks first. */
   otherCells?: boolean;
   comparedWith: string[];
-  /** Keys (JSON of the values in the file's dimension order) of `*` cells holding more than 7. */
+  /** Keys (JSON of the values in the file's dimension order) whose shown value bounds nothing. */
   largeHidden: Set<string>;
+  /** Keys of cells showing a held figure → their exact count in the ledger (for the recount). */
+  held: Map<string, number>;
 }
 
 interface LedgerCell {
-  release_id: string;
   cell: Record<string, string>;
   n: number;
-  shown: boolean;
+  shown_as: string;
+  held_from: string | null;
+  held_i: number | null;
 }
 
-const MAX_DIFFERENCE = 7;
+const MAX_DIFFERENCE = PRIMARY_MAX;
 
 export async function aggregateDifferenceProblem(
   db: VerifierDb,
@@ -43,7 +45,7 @@ export async function aggregateDifferenceProblem(
   dims: string[],
   fileCells: { key: string[]; shown: string }[],
 ): Promise<AggregateDifferenceResult> {
-  const none: AggregateDifferenceResult = { comparedWith: [], largeHidden: new Set() };
+  const none: AggregateDifferenceResult = { comparedWith: [], largeHidden: new Set(), held: new Map() };
   const [entry] = (await db.query(
     `SELECT organisation_id::text AS org, decision->>'dims' AS dims FROM release_ledger
       WHERE release_id = $1 AND guard = 'aggregate_cells'`,
@@ -53,69 +55,86 @@ export async function aggregateDifferenceProblem(
   if (entry.dims !== [...dims].sort().join(','))
     return { ...none, problem: 'the cell ledger names other dimensions than the table' };
   const own = (await db.query(
-    `SELECT cell, n, shown FROM release_aggregate_cells WHERE release_id = $1 ORDER BY i`,
+    `SELECT cell, n, shown_as, held_from::text AS held_from, held_i
+       FROM release_aggregate_cells WHERE release_id = $1 ORDER BY i`,
     [releaseId],
-  )) as Omit<LedgerCell, 'release_id'>[];
+  )) as LedgerCell[];
   if (own.length !== fileCells.length)
     return {
       ...none,
       otherCells: true,
       problem: `the cell ledger has ${own.length} cells, the file ${fileCells.length}`,
     };
-  const largeHidden = new Set<string>();
   for (let i = 0; i < own.length; i++) {
-    const f = fileCells[i];
-    if (dims.some((d, j) => own[i].cell[d] !== f.key[j]))
+    if (dims.some((d, j) => own[i].cell[d] !== fileCells[i].key[j]))
       return { ...none, otherCells: true, problem: `row ${i + 1}: the cell ledger has another cell there` };
-    const hidden = f.shown === '*';
-    if (hidden === own[i].shown || (!hidden && Number(f.shown) !== roundToBase(own[i].n)))
+    if (fileCells[i].shown !== own[i].shown_as)
       return { ...none, problem: `row ${i + 1}: the file does not show what the cell ledger recorded` };
-    if (hidden && own[i].n > MAX_DIFFERENCE) largeHidden.add(JSON.stringify(f.key));
   }
+  // The organisation's other tables' cells, by count (ties: the earlier table, then its first cell).
   const others = (await db.query(
-    `SELECT c.release_id::text AS release_id, c.cell, c.n, c.shown
+    `SELECT c.release_id::text AS release_id, c.i, c.n, c.shown_as, c.cell
        FROM release_ledger l
        JOIN releases r ON r.id = l.release_id AND r.state IN ('completed', 'running')
        JOIN release_aggregate_cells c ON c.release_id = l.release_id
-      WHERE l.guard = 'aggregate_cells' AND l.organisation_id = $1::uuid AND l.decision->>'dims' = $2
-        AND l.release_id <> $3`,
-    [entry.org, entry.dims, releaseId],
-  )) as LedgerCell[];
+      WHERE l.guard = 'aggregate_cells' AND l.organisation_id = $1::uuid AND l.release_id <> $2
+      ORDER BY c.n, r.created_at, r.id, c.i`,
+    [entry.org, releaseId],
+  )) as { release_id: string; i: number; n: number; shown_as: string; cell: Record<string, string> }[];
   const comparedWith = [...new Set(others.map((o) => o.release_id))].sort();
-  // Each table's cells and margins: key → [exact count, shown whole].
-  const figures = (cells: Omit<LedgerCell, 'release_id'>[]) => {
-    const out = new Map<string, [number, boolean]>();
-    const add = (k: string, n: number, shown: boolean) => {
-      const x = out.get(k);
-      out.set(k, x ? [x[0] + n, x[1] && shown] : [n, shown]);
-    };
-    const sorted = [...dims].sort();
-    for (const c of cells) {
-      add(`cell ${JSON.stringify(sorted.map((d) => c.cell[d]))}`, c.n, c.shown);
-      add('total', c.n, c.shown);
-      for (const d of sorted)
-        add(`${d} varying, ${JSON.stringify(sorted.map((x) => (x === d ? null : c.cell[x])))}`, c.n, c.shown);
+  const largeHidden = new Set<string>();
+  const held = new Map<string, number>();
+  /** The first other cell with a count of at least `n`. */
+  const from = (n: number) => {
+    let lo = 0;
+    let hi = others.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (others[mid].n < n) lo = mid + 1;
+      else hi = mid;
     }
-    return out;
+    return lo;
   };
-  const mine = figures(own);
-  const byRelease = new Map<string, Omit<LedgerCell, 'release_id'>[]>();
-  for (const o of others) {
-    const list = byRelease.get(o.release_id);
-    if (list) list.push(o);
-    else byRelease.set(o.release_id, [o]);
-  }
-  for (const [other, cells] of byRelease)
-    for (const [k, [n, shown]] of figures(cells)) {
-      const m = mine.get(k);
-      if (!m || !shown || !m[1]) continue;
-      const d = Math.abs(m[0] - n);
-      if (d >= 1 && d <= MAX_DIFFERENCE)
-        return {
-          comparedWith,
-          largeHidden,
-          problem: `${k.startsWith('cell') ? 'a cell' : 'a margin'} shown in this table and in release ${other} differs by ${d} persons (1-${MAX_DIFFERENCE}): subtracting them singles a group out`,
-        };
+  for (let i = 0; i < own.length; i++) {
+    const c = own[i];
+    const key = JSON.stringify(fileCells[i].key);
+    if (c.shown_as === '*') {
+      if (c.n > MAX_DIFFERENCE) largeHidden.add(key);
+      continue;
     }
-  return { comparedWith, largeHidden };
+    if (c.n <= MAX_DIFFERENCE) return { ...none, problem: `row ${i + 1}: a cell of ${c.n} persons is shown` };
+    // The other tables' cells within 7 persons: the same cell (dimensions and values) first, else
+    // any; the nearest; the cells at that difference.
+    const ownCell = JSON.stringify(c.cell);
+    const near: typeof others = [];
+    for (let j = from(c.n - MAX_DIFFERENCE); j < others.length && others[j].n <= c.n + MAX_DIFFERENCE; j++)
+      near.push(others[j]);
+    const same = near.filter((o) => JSON.stringify(o.cell) === ownCell);
+    const pool = same.length ? same : near;
+    if (!pool.length) {
+      if (c.held_from !== null)
+        return {
+          ...none,
+          problem: `row ${i + 1}: a cell shows a held figure with no earlier cell within 7 persons`,
+        };
+      continue;
+    }
+    const nearest = Math.min(...pool.map((o) => Math.abs(o.n - c.n)));
+    const at = pool.filter((o) => Math.abs(o.n - c.n) === nearest);
+    const source = at.find((o) => o.release_id === c.held_from && o.i === c.held_i);
+    if (!source || source.shown_as !== c.shown_as)
+      return {
+        comparedWith,
+        largeHidden,
+        held,
+        problem:
+          `row ${i + 1}: a cell within ${nearest} persons (0-${MAX_DIFFERENCE}) of a ${same.length ? 'same' : ''} cell of release ${at[0].release_id} does not show the nearest such cell's figure: subtracting them singles a group out`.replace(
+            ' a  cell',
+            ' a cell',
+          ),
+      };
+    largeHidden.add(key);
+    held.set(key, c.n);
+  }
+  return { comparedWith, largeHidden, held };
 }

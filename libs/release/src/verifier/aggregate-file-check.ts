@@ -27,6 +27,7 @@ export async function checkAggregate(
     otherCells?: boolean;
     comparedWith: string[];
     largeHidden: ReadonlySet<string>;
+    held: ReadonlyMap<string, number>;
   }>,
   /** The verifier's own count of each cell (aggregate-recount.ts), run while the file is read. */
   recount?: () => Promise<RecountedCell[]>,
@@ -64,25 +65,26 @@ export async function checkAggregate(
     );
   const gap = crossProductProblem(cells.map((c) => c.key));
   if (gap) fail('aggregate', `${name}: ${gap}`);
+  // The ledger first: which cells show a held figure (their ledger counts go to the recount), which
+  // `*` hold more than 7; both are unbounded in the population bound. A ledger of other cells than
+  // the file's fails after the file's own checks.
+  const diff = await difference?.(cells);
+  if (diff?.problem && !diff.otherCells) fail('aggregate differencing', `${name}: ${diff.problem}`);
   const counts = await recounted;
   if (counts && 'error' in counts) throw counts.error;
   if (counts) {
-    const wrong = recountProblem(cells, counts.value);
+    const wrong = recountProblem(cells, counts.value, diff?.held);
     if (wrong) fail('aggregate', `${name}: ${wrong}`);
     checks.add(
-      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5; every cell with persons in it is in the table",
+      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table",
     );
   }
-  // The ledger's `*` cells holding more than 7 (hidden by the differencing guard) are unbounded in
-  // the population bound. A ledger of other cells than the file's fails after the file's own checks.
-  const diff = await difference?.(cells);
-  if (diff?.problem && !diff.otherCells) fail('aggregate differencing', `${name}: ${diff.problem}`);
   const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
   if (small) fail('aggregate', `${name}: ${small}`);
   if (diff?.problem) fail('aggregate differencing', `${name}: ${diff.problem}`);
   if (diff)
     checks.add(
-      `aggregate differencing: the cell ledger describes the file; no cell, row, column or total shown in it and in another aggregate table to the organisation with the same dimensions differs by 1-7 persons (${diff.comparedWith.length} compared)`,
+      `aggregate differencing: the cell ledger describes the file; every cell within 7 persons of a cell of another aggregate table to the organisation (any dimensions) shows the nearest such cell's figure or * (${diff.comparedWith.length} compared)`,
     );
   checks.add(
     `aggregate minimum population: at most the persons the cells can stand for, behind the table and each row and column, are at least ${minPopulation}`,

@@ -26,8 +26,9 @@ export function populationBelowMinimum(
   cells: { key: string[]; shown: string }[],
   min: number,
   /**
-   * Keys (JSON of the values) of `*` cells known to hold more than 7 — hidden by the aggregate
-   * differencing guard (#25), per the cell ledger the verifier held against the file: unbounded.
+   * Keys (JSON of the values) of cells whose shown value bounds nothing, per the cell ledger the
+   * verifier held against the file: a `*` holding more than 7 (secondary suppression, or held to an
+   * earlier `*`), and a figure held from an earlier table (the aggregate differencing guard): unbounded.
    */
   largeHidden: ReadonlySet<string> = new Set(),
 ): string | undefined {

@@ -159,6 +159,11 @@ export const asWritten = (v: string): string =>
 export function recountProblem(
   cells: { key: string[]; shown: string }[],
   recount: RecountedCell[],
+  /**
+   * Cells showing an earlier table's figure (the aggregate differencing guard, #25/#27), by key →
+   * the cell ledger's exact count: that count must be the recount's (the guard compared it).
+   */
+  held: ReadonlyMap<string, number> = new Map(),
 ): string | undefined {
   const counted = new Map(recount.map((c) => [JSON.stringify(c.key), c.n]));
   for (let i = 0; i < cells.length; i++) {
@@ -166,7 +171,9 @@ export function recountProblem(
     const n = counted.get(k) ?? 0;
     counted.delete(k);
     const shown = cells[i].shown;
-    if (shown !== '*' && (n <= PRIMARY_MAX || roundToBase(n) !== Number(shown)))
+    if (shown === '*') continue;
+    const ledger = held.get(k);
+    if (n <= PRIMARY_MAX || (ledger === undefined ? roundToBase(n) !== Number(shown) : ledger !== n))
       return `row ${i + 1}: a cell's count differs from the verifier's recount`;
   }
   for (const n of counted.values())

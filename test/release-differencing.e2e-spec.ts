@@ -7,7 +7,15 @@ import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import { createTestApp, TestApp } from '@custodian/testing';
 import type { ReleaseSpec } from '@custodian/release';
-import { addObjection, download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  addObjection,
+  download,
+  otherOrganisationRecipient,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+} from './release-helpers';
 
 /**
  * #27 "Releases of one bid compared with each other": two anonymised releases of one bid, before
@@ -36,6 +44,12 @@ describe('releases of one bid compared with each other (differencing)', () => {
     await addPersons(1, PERSONS);
   });
   afterAll(() => t?.close());
+  // Each test's bids belong to an organisation of their own: a release is compared with the last
+  // release of every other bid of its organisation too (the last test), so tests sharing one
+  // would compare with each other's.
+  beforeEach(async () => {
+    researcher = await otherOrganisationRecipient(t);
+  });
 
   /** Persons `from`..`to`, each with EVENTS GP events whose codes name them (c<n>_<event>). */
   async function addPersons(from: number, to: number) {
@@ -260,4 +274,69 @@ describe('releases of one bid compared with each other (differencing)', () => {
       [from, from + 29],
     );
   }
+
+  it.each(['anonymised', 'pseudonymised'] as const)(
+    '%s: a second bid of the organisation, released after one Type 2 objection, differs from the first bid’s release by at least k (an attacker’s probe)',
+    async (tier) => {
+      // Before: each release was compared with its own bid's only. Bid 1 released before the
+      // objection and bid 2, of the same specification, after it differed by the objector alone.
+      const body = {
+        tier,
+        legalBasis: tier === 'anonymised' ? ('none' as const) : ('s251' as const),
+        datasets: [{ dataset: 'gp' as const, fields: ['nhs_number', 'sex', 'code', 'event_date'] }],
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      };
+      const first = await release(spec({ ...body, bidId: randomUUID() }));
+      expect(first.persons.size).toBeGreaterThanOrEqual(PERSONS);
+      const objector = tier === 'anonymised' ? 17 : 18;
+      await addObjection(t.sql, String(9400000000 + objector), 'type2');
+      const second = await release(spec({ ...body, bidId: randomUUID() }));
+      const gone = minus(first.persons, second.persons);
+      expect(gone).toContain(objector);
+      expect(gone.length).toBeGreaterThanOrEqual(K);
+      expect(second.manifest.differencing).toMatchObject({ comparedWith: null, otherBidsCompared: 1 });
+      // A third bid after the objection is withdrawn: the objector and the persons withheld for
+      // them would come back together, against bid 2 (k or more) — but only the objector against
+      // bid 1, so they are held back.
+      await t.sql.query(`DELETE FROM objection_events WHERE nhs_number = $1`, [
+        String(9400000000 + objector),
+      ]);
+      const third = await release(spec({ ...body, bidId: randomUUID() }));
+      for (const earlier of [first, second]) {
+        for (const side of [minus(third.persons, earlier.persons), minus(earlier.persons, third.persons)])
+          expect(side.length === 0 || side.length >= K, `against ${earlier.id}`).toBe(true);
+      }
+      expect(third.manifest.differencing).toMatchObject({ otherBidsCompared: 2 });
+      // The verifier re-checks it against the other bids: bid 2 as if its guard had withheld
+      // nobody for bid 1 differs from bid 1 by the objector alone.
+      const db = t.app.get<DataSource>(getDataSourceToken());
+      const config = t.app.get<AppConfig>(APP_CONFIG);
+      const deps = {
+        keys: t.app.get(ReleaseKeys),
+        anonK: config.anonK,
+        anonMaxSuppression: config.anonMaxSuppression,
+      };
+      const dir = t.app.get(ReleaseEngine).dirOf(second.id);
+      await verifyRelease(dir, { id: second.id }, db, deps);
+      const { rows: withheld } = await t.sql.query(
+        `DELETE FROM release_ledger_members WHERE release_id = $1 AND state = 'withheld' RETURNING part, nhs`,
+        [second.id],
+      );
+      for (const w of withheld as { part: number; nhs: string[] }[])
+        await t.sql.query(
+          `INSERT INTO release_ledger_members (release_id, state, part, nhs)
+           SELECT $1, 'released', $2, array(SELECT x FROM unnest($3::bigint[]) x WHERE x <> $4::bigint)
+           ON CONFLICT (release_id, state, part) DO UPDATE SET nhs = release_ledger_members.nhs || EXCLUDED.nhs`,
+          [second.id, w.part, w.nhs, 9400000000 + objector],
+        );
+      const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VerificationFailure);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^differencing: 1 persons of the earlier release left since release ${first.id} of another bid`,
+        ),
+      );
+    },
+  );
 });

@@ -450,6 +450,9 @@ describe('random populations through the product: invariants on the released fil
   }
 
   async function releaseOf(people: Person[], m: Model, r: Release) {
+    // Each population is a world of its own: a record-level release is compared with the other
+    // bids of its organisation drawing on the same population (release-ledger.ts).
+    researcher = { id: (await t.as('researcher')).user.id };
     const base: Pick<ReleaseSpec, 'tier' | 'legalBasis' | 'recipients' | 'requestedBy'> = {
       tier: r.tier,
       legalBasis:

@@ -143,6 +143,9 @@ describe('release shards across worker processes', () => {
       `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
        SELECT id, practice_ods, 'observation', 'y1', 'snomed', '100001', DATE '2012-01-01' FROM patients WHERE postcode = 'YO1 7HH'`,
     );
+    // An organisation of its own: the earlier test's bids draw on the same population, and a
+    // release is compared with them (release-ledger.ts), which would hold the 3 new persons back.
+    researcherId = (await t.as('researcher')).user.id;
     const perPerson = spec({
       tier: 'pseudonymised',
       datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex'] }],

@@ -49,6 +49,12 @@ export interface DifferenceDecision {
   joined: number;
   /** New persons held back (exact). */
   heldBack: number;
+  /**
+   * The last release of each other bid of the organisation, compared the same way (an attacker's
+   * probe: bid 1 before a Type 2 objection, bid 3 of the same spec after it, differed by the
+   * objector alone), and the persons withheld or held back for them (exact). Absent before.
+   */
+  otherBids?: { compared: string[]; withheldToCover: number; heldBack: number };
 }
 
 type Q = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -148,6 +154,7 @@ export async function guardDifference(
     await q(`DROP TABLE rel_cur`);
     await current();
   }
+  decision.otherBids = await guardOtherBids(q, release, k, key, current);
   // (A number an old ledger kept as negative — a damaged one, migration 1764000049000 — is in part
   // ((n % 64) + 64) % 64 as the migration put it: `%` alone gives a negative part, which the
   // table refuses; a review found every later release of such a bid failing.)
@@ -180,12 +187,110 @@ export async function guardDifference(
   return decision;
 }
 
+/** Released then and not now, and now and not then, against release `$1` (by the ledger's parts). */
+const DIFFERENCES = `
+  SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(p.nhs) EXCEPT SELECT unnest(c.nhs)) d)), 0)::int AS left,
+         coalesce(sum((SELECT count(*) FROM (SELECT unnest(c.nhs) EXCEPT SELECT unnest(p.nhs)) d)), 0)::int AS joined
+    FROM rel_cur c
+    FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') p
+      ON p.part = c.part`;
+
+/** How a release's legal basis treats Type 2 objections: applied, overridden by a consent cohort, or not applied. */
+const OBJECTION_POLICY = (r: string) =>
+  `CASE ${r}.legal_basis WHEN 'statutory' THEN 'exempt' WHEN 'public_health_emergency' THEN 'exempt'
+     WHEN 'consent' THEN 'consent' ELSE 'applied' END`;
+
+/**
+ * Releases `r` and `me` draw on one population: the same cohort definition and the same datasets
+ * and a legal basis that treats objections alike (whatever the tier or fields). Their persons then
+ * differ only by what changed in the data — objections above all — not by what the two bids asked
+ * for (a statutory bid includes the Type 2 objectors an s251 bid leaves out, as SPEC §5 says).
+ */
+export const SAME_POPULATION = `r.spec -> 'cohort' = me.spec -> 'cohort'
+  AND ${OBJECTION_POLICY('r')} = ${OBJECTION_POLICY('me')}
+  AND (SELECT array_agg(d ->> 'dataset' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(r.spec -> 'datasets') d)
+    = (SELECT array_agg(d ->> 'dataset' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(me.spec -> 'datasets') d)`;
+
+/**
+ * The same rule against the last completed release of each other bid of the organisation drawing
+ * on the same population (`SAME_POPULATION`): two bids
+ * of one specification, released before and after one patient's objection, differed by that
+ * patient alone, and the guard compared each release with its own bid only (an attacker's probe,
+ * 2026-12-07). Where 1 to k−1 persons of another bid's release are not in this one, more of them are
+ * withheld (the keyed choice above) so that k are not; where 1 to k−1 persons are new against it,
+ * they are held back. Withholding only ever grows, so the rounds end; they repeat until no release
+ * compared differs by 1 to k−1 (withholding for one bid can bring another's difference into that
+ * range). Cost: one comparison of the persons per other bid per round.
+ *
+ * Bids of other cohorts or datasets are not compared: their persons differ by what each asked for,
+ * often by fewer than k, which no withholding could cover (a smaller release cannot be made to
+ * differ from a larger one by k). So two bids whose cohorts differ by a bound chosen to drop a few
+ * persons are not compared (docs/RELEASE.md, limits): the officer's screen shows the organisation's
+ * other bids.
+ */
+async function guardOtherBids(
+  q: Q,
+  release: { id: string; bidId: string; organisationId: string },
+  k: number,
+  key: Buffer,
+  current: () => Promise<unknown>,
+): Promise<NonNullable<DifferenceDecision['otherBids']>> {
+  const others = (
+    await q<{ id: string }>(
+      `SELECT DISTINCT ON (r.bid_id) r.id FROM releases r
+         JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
+         JOIN releases me ON me.id = $4
+        WHERE l.organisation_id = $1 AND r.bid_id <> $2 AND r.state = 'completed'
+          AND ${SAME_POPULATION}
+        ORDER BY r.bid_id, r.completed_at DESC, r.id`,
+      [release.organisationId, release.bidId, GUARD, release.id],
+    )
+  ).map((r) => r.id);
+  const out = { compared: others.sort(), withheldToCover: 0, heldBack: 0 };
+  for (let moved = others.length > 0; moved;) {
+    moved = false;
+    for (const other of others) {
+      const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
+      let n = 0;
+      if (left > 0 && left < k) {
+        const [cover] = await q<{ n: number }>(
+          `WITH pick AS (
+             SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN
+               (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+                 WHERE m.release_id = $4::uuid AND m.state = 'released')
+              ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
+           u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
+           SELECT count(*)::int AS n FROM u`,
+          [WITHHELD_FOR_DIFFERENCE, key, k - left, other],
+        );
+        out.withheldToCover += n = cover.n;
+      } else if (joined > 0 && joined < k) {
+        const [held] = await q<{ n: number }>(
+          `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN
+             (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+               WHERE m.release_id = $2::uuid AND m.state = 'released') RETURNING 1)
+           SELECT count(*)::int AS n FROM u`,
+          [HELD_BACK_NEW, other],
+        );
+        out.heldBack += n = held.n;
+      }
+      if (n > 0) {
+        moved = true;
+        await q(`DROP TABLE rel_cur`);
+        await current();
+      }
+    }
+  }
+  return out;
+}
+
 /** What the manifest says (researchers read it: counts of persons by the aggregate rule). */
 export function differencingManifest(d: DifferenceDecision) {
   return {
-    rule: `a release differs from the bid's last release by no persons or by at least k=${d.k}: if fewer than k left (objections are always honoured), further persons are withheld, for good, so that k leave; fewer than k new persons are held back until there are k`,
+    rule: `a release differs from the bid's last release, and from the last release of each other bid of the organisation, by no persons or by at least k=${d.k}: if fewer than k left (objections are always honoured), further persons are withheld, for good, so that k leave; fewer than k new persons are held back until there are k`,
     k: d.k,
     comparedWith: d.comparedWith,
+    otherBidsCompared: d.otherBids?.compared.length ?? 0,
     personsLeft: shownCount(d.left + d.withheldToCover),
     personsJoined: shownCount(d.joined),
     newPersonsHeldBack: d.heldBack > 0,

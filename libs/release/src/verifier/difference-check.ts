@@ -3,7 +3,8 @@ import type { VerifierDb } from './verifier-sql';
 /**
  * The record-level differencing rule (#27), re-checked by the verifier with its own SQL (not the
  * guard's, `release-ledger.ts`): a record-level release differs from the bid's last completed
- * record-level release by no persons or by at least k on each side — persons released then and not
+ * record-level release, and from the last of each other bid of the organisation, by no persons or
+ * by at least k on each side — persons released then and not
  * now, persons released now and not then. Read from the release ledger (`release_ledger_members`:
  * arrays of NHS numbers by state), where each release records whom it released and whom it withheld; a release with a predecessor
  * and no ledger of its own did not run the guard, and fails.
@@ -11,6 +12,18 @@ import type { VerifierDb } from './verifier-sql';
  * Returns what is wrong (counts in the message are exact: the verifier's messages reach officers
  * only), or undefined.
  */
+/**
+ * The verifier's own reading of "one population" (not the guard's SQL): the same cohort definition,
+ * the same datasets, and a legal basis that treats Type 2 objections alike (statutory and public
+ * health emergency do not apply them; consent limits to its cohort; the others apply them).
+ */
+const BASIS = (x: string) =>
+  `(CASE WHEN ${x}.legal_basis IN ('statutory', 'public_health_emergency') THEN 0 WHEN ${x}.legal_basis = 'consent' THEN 1 ELSE 2 END)`;
+const DATASETS = (x: string) =>
+  `(SELECT string_agg(d ->> 'dataset', ',' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(${x}.spec -> 'datasets') d)`;
+const ONE_POPULATION = `r.spec -> 'cohort' = me.spec -> 'cohort' AND ${BASIS('r')} = ${BASIS('me')}
+        AND ${DATASETS('r')} = ${DATASETS('me')}`;
+
 export async function differenceProblem(
   db: VerifierDb,
   release: { id: string; bidId: string },
@@ -26,7 +39,24 @@ export async function differenceProblem(
       ORDER BY r.completed_at DESC, r.id LIMIT 1`,
     [release.bidId, release.id],
   )) as { id: string }[];
-  if (!prev) return {};
+  // And the last such release of each other bid of the release's organisation with the same cohort
+  // definition and datasets (the recipient
+  // organisation its ledger names; an attacker's probe, 2026-12-07: two bids of one specification,
+  // before and after one objection, differed by the objector alone), among those asked for before
+  // this one (a later one is checked against this one when it is made). A release without a ledger
+  // has no organisation here: it fails below if its bid has an earlier release.
+  const others = (await db.query(
+    `SELECT DISTINCT ON (r.bid_id) r.id FROM releases r
+       JOIN release_ledger g ON g.release_id = r.id AND g.guard = 'record_difference'
+       JOIN releases me ON me.id = $2
+      WHERE g.organisation_id = (SELECT organisation_id FROM release_ledger
+                                  WHERE release_id = $2 AND guard = 'record_difference')
+        AND r.bid_id <> $1 AND r.state = 'completed' AND r.created_at < me.created_at
+        AND ${ONE_POPULATION}
+      ORDER BY r.bid_id, r.completed_at DESC, r.id`,
+    [release.bidId, release.id],
+  )) as { id: string }[];
+  if (!prev && !others.length) return {};
   const [own] = (await db.query(`SELECT ${ranGuard} AS ran FROM releases r WHERE r.id = $1`, [
     release.id,
   ])) as {
@@ -34,31 +64,37 @@ export async function differenceProblem(
   }[];
   if (!own?.ran)
     return {
-      comparedWith: prev.id,
-      problem: 'the bid has an earlier release and this one recorded no differencing ledger',
+      comparedWith: prev?.id,
+      problem:
+        'the organisation has an earlier record-level release and this one recorded no differencing ledger',
     };
-  // The two releases' released sets compared part by part (the ledger's arrays by NHS number mod
-  // 64): hash sets of ~15k numbers rather than one join of a million (0.85 s at 1M, spilling out of
-  // work_mem). A number stored in the wrong part can only count as a difference on both sides,
-  // never hide one.
-  const [counts] = (await db.query(
-    `SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(t.nhs) EXCEPT SELECT unnest(n.nhs)) d)), 0)::int AS left_,
-            coalesce(sum((SELECT count(*) FROM (SELECT unnest(n.nhs) EXCEPT SELECT unnest(t.nhs)) d)), 0)::int AS joined
-       FROM (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') n
-       FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $2 AND state = 'released') t
-         ON t.part = n.part`,
-    [release.id, prev.id],
-  )) as { left_: number; joined: number }[];
-  for (const [n, what] of [
-    [counts.left_, 'persons of the earlier release left'],
-    [counts.joined, 'persons joined'],
-  ] as const)
-    if (n > 0 && n < k)
-      return {
-        comparedWith: prev.id,
-        problem: `${n} ${what} since the bid's earlier release: a difference of 1 to ${k - 1} persons singles them out`,
-      };
-  return { comparedWith: prev.id };
+  for (const [earlier, whose] of [
+    ...(prev ? [[prev.id, "the bid's earlier release"] as const] : []),
+    ...others.map((o) => [o.id, `release ${o.id} of another bid of the organisation`] as const),
+  ]) {
+    // The two releases' released sets compared part by part (the ledger's arrays by NHS number mod
+    // 64): hash sets of ~15k numbers rather than one join of a million (0.85 s at 1M, spilling out
+    // of work_mem). A number stored in the wrong part can only count as a difference on both sides,
+    // never hide one.
+    const [counts] = (await db.query(
+      `SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(t.nhs) EXCEPT SELECT unnest(n.nhs)) d)), 0)::int AS left_,
+              coalesce(sum((SELECT count(*) FROM (SELECT unnest(n.nhs) EXCEPT SELECT unnest(t.nhs)) d)), 0)::int AS joined
+         FROM (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') n
+         FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $2 AND state = 'released') t
+           ON t.part = n.part`,
+      [release.id, earlier],
+    )) as { left_: number; joined: number }[];
+    for (const [n, what] of [
+      [counts.left_, 'persons of the earlier release left'],
+      [counts.joined, 'persons joined'],
+    ] as const)
+      if (n > 0 && n < k)
+        return {
+          comparedWith: prev?.id,
+          problem: `${n} ${what} since ${whose}: a difference of 1 to ${k - 1} persons singles them out`,
+        };
+  }
+  return { comparedWith: prev?.id };
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { ValidationError } from './errors';
-import { isValidNhsNumber } from './nhs-number';
+import { isValidNhsNumber, normaliseNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
 import { CORE_ERRORS } from './core.errors';
 import { CALENDAR_YEARS, isCalendarDate, isInstant } from './calendar';
@@ -32,11 +32,23 @@ function simple(name: string, test: (v: unknown) => boolean, message: string) {
     });
 }
 
-export const IsNhsNumber = simple(
+const IsValidNhsNumber = simple(
   'isNhsNumber',
   isValidNhsNumber,
-  'must be a valid NHS number (10 digits, Modulus 11)',
+  'must be a valid NHS number (10 digits, Modulus 11; spaces or hyphens as written, `943 476 5919`, are read past)',
 );
+/**
+ * An NHS number as people write it: the spaces and hyphens of `943 476 5919` dropped
+ * (`normaliseNhsNumber`, the rule of the cohort, HES and extract readers) before the Modulus 11
+ * check. `POST /api/objections` refused the spaced form that every other path reads (an outsider's
+ * probe, 2026-12-07, finding 5). Anything that is then no valid NHS number is refused as given.
+ */
+export const IsNhsNumber = (options?: ValidationOptions) => (object: object, propertyName: string) => {
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? (normaliseNhsNumber(value) ?? value) : value,
+  )(object, propertyName);
+  IsValidNhsNumber(options)(object, propertyName);
+};
 export const IsOdsCode = simple(
   'isOdsCode',
   isOdsCode,

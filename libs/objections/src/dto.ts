@@ -4,7 +4,11 @@ import { IsNhsNumber } from '@custodian/core';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 
 export class RecordObjectionDto {
-  @ApiProperty({ example: '9434765919', description: 'ten digits, Modulus 11' })
+  @ApiProperty({
+    example: '9434765919',
+    description:
+      'ten digits, Modulus 11; written with spaces or hyphens (943 476 5919) it is read without them',
+  })
   @IsNhsNumber()
   nhsNumber!: string;
   @ApiProperty({ enum: ['type1', 'type2'] }) @IsIn(['type1', 'type2']) type!: ObjectionType;

@@ -17,6 +17,7 @@ import {
   OBJECTION_DATE_FIELDS,
   patientNhsNumbers,
   readObjection,
+  registrationsInCode,
   subjectsOf,
   unreadObjection,
   type ObjectionReading,
@@ -253,7 +254,6 @@ export async function runExtractor(opts: {
     removed: {
       type1Patients: 0,
       type1Resources: 0,
-
       malformedLines: 0,
       unsupportedResources: 0,
       incompleteResources: 0,
@@ -348,6 +348,7 @@ export async function runExtractor(opts: {
       return undefined;
     const { resource } = stripToSpec(r);
     if (!resource) return undefined;
+    registrationsInCode(r, resource); // the centre reads the registration that decided (finding 2)
     // The person by NHS number alone: the record the entry names may be a duplicate whose marker
     // did not leave (one marker a person), and the centre listed the entry as refused for its
     // reference while it applied it by the number (a new user's tryout, 2026-12-07).
@@ -363,6 +364,7 @@ export async function runExtractor(opts: {
       removed.unsupportedResources++;
       return done();
     }
+    registrationsInCode(r, resource); // a registration code the strip removed, kept in `code` (finding 2)
     // A record made in error, or of what did not happen, leaves marked so (a Condition's
     // verificationStatus, which the strip drops, put back): the centre stores nothing of it and
     // removes what an earlier extract sent under its id (it stayed, or a refuted diagnosis was

@@ -43,7 +43,48 @@ export const CODE_FIELD: Record<ClinicalType, string> = {
 
 export const SNOMED_CODE = /^\d{6,18}$/;
 export const READ_CODE = /^[A-Za-z0-9]{1,5}\.{0,4}$/;
-export const UNIT = /^[A-Za-z0-9%/.^*[\]{}\- ]{1,20}$/;
+
+/**
+ * An Observation's `valueQuantity.unit`: a UCUM-style unit code, never free text (SPEC §5; an
+ * outsider's probe, 2026-12-07, finding 1: `mg Jane Doe LS6 2QB`, `{Jane Doe HIV pos}` and
+ * `Smith 07700900123` reached a pseudonymised release). At most 20 characters of UCUM's grammar —
+ * letters, digits, `% . / * ^ [ ] _ -` — no spaces and no `{…}` annotation (UCUM's free text), but
+ * eGFR's `{1.73_m2}`; and each run of letters a unit atom (`UNIT_WORDS`: g, L, mol, m, s, U, IU, eq,
+ * osm, Bq, Pa with a metric prefix; min, h, d, wk, mo, a, Cel, Hg, mmHg, pH, HPF, x of `x10^9/L`),
+ * in any case as GP systems write them (`mmol/l`). So mg, mmol/L, kg/m2, mm[Hg], mmHg, %, 10*9/L,
+ * x10^9/l, mL/min/{1.73_m2}, mL/min/1.73m2 pass; a word that is no unit (`cigs/day`, a name) does
+ * not. A unit refused is dropped and counted (`valueQuantity.unit`), the value kept.
+ */
+export const UNIT = /^(?:[A-Za-z0-9%/.^*[\]_-]|\{1\.73_m2\}){1,20}$/;
+const UNIT_PREFIXES = ['', 'k', 'd', 'c', 'm', 'u', 'mc', 'n', 'p', 'f'];
+const UNIT_ATOMS = ['g', 'l', 'mol', 'm', 's', 'u', 'iu', 'eq', 'osm', 'bq', 'pa'];
+export const UNIT_WORDS: ReadonlySet<string> = new Set([
+  ...UNIT_PREFIXES.flatMap((p) => UNIT_ATOMS.map((a) => p + a)),
+  ...[
+    'min',
+    'h',
+    'hr',
+    'd',
+    'wk',
+    'mo',
+    'a',
+    'yr',
+    'cel',
+    'degc',
+    'degf',
+    'hg',
+    'mmhg',
+    'ph',
+    'hpf',
+    'lpf',
+    'x',
+  ],
+]);
+export const isUnitCode = (u: unknown): u is string =>
+  typeof u === 'string' &&
+  u.length <= 20 &&
+  UNIT.test(u) &&
+  (u.replace('{1.73_m2}', '').match(/[A-Za-z]+/g) ?? []).every((w) => UNIT_WORDS.has(w.toLowerCase()));
 export const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export type Json = Record<string, unknown>;
@@ -197,7 +238,13 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
   }
   if (r[CODE_FIELD[t]] !== undefined)
     r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
-  if (isObject(r.valueQuantity))
+  if (isObject(r.valueQuantity)) {
     r.valueQuantity = pick(r.valueQuantity, ['value', 'unit'], dropped, 'valueQuantity.');
+    const q = r.valueQuantity as Json;
+    if (q.unit !== undefined && !isUnitCode(q.unit)) {
+      delete q.unit;
+      drop(dropped, 'valueQuantity.unit');
+    }
+  }
   return { resource: r, dropped };
 }

@@ -38,8 +38,8 @@ import {
   ODS_SYSTEM,
   READ_CODE,
   SNOMED_CODE,
+  isUnitCode,
   stripToSpec,
-  UNIT,
 } from './fhir-spec';
 import { ENTERED_IN_ERROR, notARecordOf, statusProblem } from './r4-types';
 
@@ -147,13 +147,15 @@ function pickCoding(v: unknown): { system: string; code: string } | string {
 /**
  * Maps a resource already reduced by `stripToSpec` to a row, or the reason it is refused.
  * `received`: when the extract was read (UTC, to the second) — the date of an objection whose own
- * date cannot be read; by default the end of `today`.
+ * date cannot be read; by default the end of `today`. `line`: the resource as sent (an objection
+ * entry's registration codes are looked for in all of it, not only in what the strip kept).
  */
 export function mapResource(
   r: Json,
   practiceOds: string,
   today: string,
   received = `${today}T23:59:59Z`,
+  line: Json = r,
 ): Mapped {
   const type = r.resourceType as string;
   const validId = typeof r.id === 'string' && FHIR_ID.test(r.id);
@@ -164,7 +166,7 @@ export function mapResource(
   const t = type as ClinicalType;
   // Objections first, in whatever form FHIR allows: they must never be refused as ordinary entries
   // (nor for their id, which the centre does not keep for them).
-  const o = readObjection(r, received);
+  const o = readObjection(r, received, line);
   switch (o.kind) {
     case 'objection': {
       const { ids, nhsNumbers } = o.subjects;
@@ -198,7 +200,8 @@ export function mapResource(
     const q = r.valueQuantity;
     if (typeof q.value !== 'number' || !Number.isFinite(q.value))
       return reject('Observation.valueQuantity.value is not a number');
-    const unit = typeof q.unit === 'string' && UNIT.test(q.unit) ? ` ${q.unit}` : '';
+    // stripToSpec dropped (and counted) a unit that is no unit code; checked again here all the same.
+    const unit = isUnitCode(q.unit) ? ` ${q.unit}` : '';
     value = `${q.value}${unit}`.slice(0, 64);
   }
   // `status`: 1..1 in FHIR R4, a code of its value set (r4-types.ts); never asked of an objection.
@@ -331,7 +334,7 @@ export function parseExtractLine(
   const lineDropped: DroppedFields = Object.create(null);
   const { resource } = stripToSpec(json, lineDropped);
   if (!resource) return unreadOr(text, json, UNSUPPORTED);
-  let mapped = mapResource(resource, practiceOds, today, received);
+  let mapped = mapResource(resource, practiceOds, today, received, json);
   // A clinical record made in error, or of what did not happen (a refuted diagnosis, a procedure not
   // done, a medication not taken, a cancelled observation: its status, a Condition's
   // verificationStatus, read before the strip), is no event, and takes back what an earlier extract

@@ -8,6 +8,17 @@ import {
   type ObjectionAction,
   type ObjectionType,
 } from '@custodian/objections/objection-codes';
+import { objectionDate, OBJECTION_DATE_FIELDS, TIME_RECEIVED } from './objection-date';
+
+export {
+  EARLIEST_DATE,
+  instantUtc,
+  objectionDate,
+  OBJECTION_DATE_FIELDS,
+  readInstant,
+  TIME_RECEIVED,
+  type ObjectionDate,
+} from './objection-date';
 
 /**
  * How an objection is read from a FHIR R4 resource (SPEC §2, issues #28 and #19) — the one
@@ -16,20 +27,22 @@ import {
  *
  * - **Codings**: every coding of `code` is looked at, not the first; a Read v2 or SNOMED CT code of
  *   the objection table anywhere makes the entry an objection (an objection and its withdrawal in one
- *   entry: the objection).
+ *   entry: the objection). A withdrawal that carries its type's registration code anywhere else in
+ *   the entry (a value, a component, a note…) is read as that registration (`registrationsCarried`).
  * - **Subjects**: `subject.reference` as FHIR allows it — `Patient/<id>`, versioned
  *   (`Patient/<id>/_history/<v>`), absolute (`https://…/Patient/<id>`, also versioned) — and/or
  *   `subject.identifier` with the NHS-number system. An entry naming both names both.
- * - **Dates**: the instant in UTC to the second, the offset applied. An odd date never loses an
- *   objection (a registration): date-only and partial dates read as their start, `effectivePeriod`
- *   as its start (else its end), anything missing, unreadable, before 1895 or in the future as the
- *   time received — each with a warning. A withdrawal whose date cannot be read is refused instead:
- *   read at the time received it would beat every objection and release the patient.
+ * - **Dates** (objection-date.ts): the instant in UTC to the second, the offset applied; every date
+ *   element the entry carries is read — a registration at the latest, a withdrawal at the earliest.
+ *   An odd date never loses an objection (a registration): date-only and partial dates read as their
+ *   start, a period as its start (else its end), anything missing, unreadable, before 1895, in the
+ *   future or a period ending before it starts as the time received — each with a warning. A
+ *   withdrawal with any such date is refused instead: read at the time received it would beat every
+ *   objection and release the patient.
  *
  * Pure, values never in messages.
  */
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
-export const EARLIEST_DATE = '1895-01-01';
 export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 type Json = Record<string, unknown>;
@@ -116,7 +129,7 @@ const CODE_MENTION = new RegExp(
   'gi',
 );
 const CODE_TEST = new RegExp(CODE_MENTION.source, 'i');
-const TYPE_OF_CODE = new Map(OBJECTION_CODES.map((c) => [c.code.toLowerCase(), c.type]));
+const CODE_OF = new Map(OBJECTION_CODES.map((c) => [c.code.toLowerCase(), c]));
 
 /** Whether a line's text may carry an objection code (a code of the table, or a JSON escape that may hide one). */
 export const mayCarryObjectionCode = (text: string): boolean => CODE_TEST.test(text) || text.includes('\\u');
@@ -135,13 +148,27 @@ export const UNREAD_OBJECTION =
  */
 export function unreadObjection(text: string, json: unknown): string | undefined {
   if (!mayCarryObjectionCode(text)) return undefined;
-  const mentioned = new Set<ObjectionType>();
+  const mentioned = new Set([...codesMentioned(text, json)].map((c) => CODE_OF.get(c)!.type));
+  if (!mentioned.size) return undefined;
+  const r = isObject(json) ? json : undefined;
+  const read =
+    r && typeof r.resourceType === 'string' && OBJECTION_DATE_FIELDS[r.resourceType]
+      ? objectionEntriesOf(r.code).map((e) => e.type)
+      : [];
+  return [...mentioned].some((t) => !read.includes(t)) ? UNREAD_OBJECTION : undefined;
+}
+
+/**
+ * The codes of the objection table (lower case) a line's text carries as tokens of their own: its
+ * values (escapes decoded), but not the names a record gives itself and others (ids, references,
+ * identifiers' values: `Patient/later-9Nu0` names a patient, it codes nothing); of a line that is
+ * no JSON (`json` undefined), all of its text.
+ */
+function codesMentioned(text: string, json: unknown): Set<string> {
+  const mentioned = new Set<string>();
   const scan = (t: string) => {
-    for (const m of t.matchAll(CODE_MENTION)) mentioned.add(TYPE_OF_CODE.get(m[0].toLowerCase())!);
+    for (const m of t.matchAll(CODE_MENTION)) mentioned.add(m[0].toLowerCase());
   };
-  // The line's values (escapes decoded), but not the names a record gives itself and others (ids,
-  // references, identifiers' values: `Patient/later-9Nu0` names a patient, it codes nothing); a
-  // line that is no JSON, all of its text.
   const walk = (v: unknown, key: string, parent: string): void => {
     if (typeof v === 'string') {
       // Not an attachment's base64 content (`data`: base64Binary, no coded entry).
@@ -160,119 +187,49 @@ export function unreadObjection(text: string, json: unknown): string | undefined
   if (json === undefined)
     scan(text.replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))));
   else walk(json, '', '');
-  if (!mentioned.size) return undefined;
-  const r = isObject(json) ? json : undefined;
-  const read =
-    r && typeof r.resourceType === 'string' && OBJECTION_DATE_FIELDS[r.resourceType]
-      ? objectionEntriesOf(r.code).map((e) => e.type)
-      : [];
-  return [...mentioned].some((t) => !read.includes(t)) ? UNREAD_OBJECTION : undefined;
+  return mentioned;
 }
-
-const DATE_TIME =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
-
-type Precision = 'full' | 'no-offset' | 'date' | 'partial';
 
 /**
- * A FHIR date, dateTime or instant as a UTC instant to the second ('YYYY-MM-DDTHH:MM:SSZ'), with
- * how precise it was; undefined when it is not one (wrong form, impossible date, bad offset).
+ * The objection types whose *registration* code an entry carries anywhere — `code`, but also
+ * `valueCodeableConcept`, `component`, `category`, `method`, `code.text`, a note, a focus's
+ * display… (finding 2 of an outsider's probe, 2026-12-07: a withdrawal carrying the objection code
+ * elsewhere was applied as a plain withdrawal, and the extractor stripped the evidence).
  */
-export function readInstant(v: unknown): { instant: string; precision: Precision } | undefined {
-  if (typeof v !== 'string') return undefined;
-  const m = DATE_TIME.exec(v);
-  if (!m) return undefined;
-  const [, ys, mos, ds, hs, mis, ss, zone] = m;
-  const y = Number(ys);
-  const mo = mos === undefined ? 1 : Number(mos);
-  const d = ds === undefined ? 1 : Number(ds);
-  const h = hs === undefined ? 0 : Number(hs);
-  const mi = mis === undefined ? 0 : Number(mis);
-  const s = ss === undefined ? 0 : Number(ss);
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
-  let offsetMinutes = 0;
-  if (zone && zone !== 'Z') {
-    const oh = Number(zone.slice(1, 3));
-    const om = Number(zone.slice(4, 6));
-    if (oh > 14 || om > 59 || (oh === 14 && om > 0)) return undefined;
-    offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
+export function registrationsCarried(r: Json): Set<ObjectionType> {
+  const types = new Set<ObjectionType>();
+  for (const c of codesMentioned('', r)) {
+    const o = CODE_OF.get(c)!;
+    if (o.action === 'register') types.add(o.type);
   }
-  const local = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(local);
-  // Date.UTC maps years 0–99 to 1900–1999; such years are out of range anyway.
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d)
-    return undefined;
-  const instant = new Date(local - offsetMinutes * 60_000).toISOString().slice(0, 19) + 'Z';
-  const precision: Precision =
-    ds === undefined ? 'partial' : hs === undefined ? 'date' : zone === undefined ? 'no-offset' : 'full';
-  return { instant, precision };
+  return types;
 }
 
-/** How a warning ends when a registration's date could not be used: it counts from the time received. */
-export const TIME_RECEIVED = 'time received used';
-
-const NOTE: Record<Precision, string | undefined> = {
-  full: undefined,
-  'no-offset': 'time without offset, read as UTC',
-  date: 'date only, read as 00:00:00 UTC',
-  partial: 'partial date, read as its start',
-};
-
-export type ObjectionDate = { instant: string; date: string; warning?: string } | { error: string };
+/** The registration code written for a type (the extractor: registrationsInCode). */
+const REGISTRATION_CODING = new Map(
+  (['type1', 'type2'] as const).map((t) => {
+    const c = OBJECTION_CODES.find((x) => x.type === t && x.action === 'register')!;
+    return [t, { system: c.system, code: c.code }];
+  }),
+);
 
 /**
- * The resources an objection may be recorded on, and where each keeps its date, in order of
- * preference (a `…Period` is read as its start, else its end). SPEC §2 has objections on
- * Observations; a practice system that codes one on a Condition or Procedure is still heard (fail
- * closed): the code, not the resource type, makes the objection.
+ * The extractor, for an objection entry it writes reduced to the specification (`stripped`, whose
+ * `code` the centre reads): a registration that `original` carries outside `code`, of a type the
+ * reduced `code` only withdraws, is added to `code.coding` — so the centre reads the registration
+ * as the extractor did (in one entry the registration wins), never a plain withdrawal. Returns the
+ * types so added.
  */
-export const OBJECTION_DATE_FIELDS: Record<string, readonly string[]> = {
-  Observation: ['effectiveDateTime', 'effectiveInstant', 'effectivePeriod'],
-  Condition: ['onsetDateTime', 'recordedDate', 'onsetPeriod'],
-  Procedure: ['performedDateTime', 'performedPeriod'],
-};
-
-/**
- * When an objection entry took effect, as a UTC instant to the second and its UTC date. `received`
- * is the time the extract was read ('YYYY-MM-DDTHH:MM:SSZ'): what a registration with no readable
- * date, or one in the future, counts from. A withdrawal without a readable date is an error (the
- * line is refused, the withdrawal not applied).
- */
-export function objectionDate(r: Json, action: ObjectionAction, received: string): ObjectionDate {
-  const type = String(r.resourceType);
-  const field = (OBJECTION_DATE_FIELDS[type] ?? []).find((f) => r[f] !== undefined);
-  if (!field) {
-    if (action === 'withdraw') return { error: `${type}: date missing` };
-    return at(received, `${type}: objection date missing, ${TIME_RECEIVED}`);
-  }
-  let value: unknown = r[field];
-  let periodNote: string | undefined;
-  if (field.endsWith('Period')) {
-    const p = isObject(value) ? value : {};
-    const start = readInstant(p.start);
-    if (start || p.end === undefined) [value, periodNote] = [p.start, 'period, its start used'];
-    else [value, periodNote] = [p.end, 'period without a start, its end used'];
-  }
-  const read = readInstant(value);
-  const path = `${type}.${field}`;
-  if (!read) {
-    if (action === 'withdraw') return { error: `${path}: invalid date` };
-    return at(received, `${path}: invalid date, ${TIME_RECEIVED}`);
-  }
-  if (read.instant.slice(0, 10) < EARLIEST_DATE || read.instant > received) {
-    if (action === 'withdraw') return { error: `${path}: date before 1895-01-01 or in the future` };
-    return at(received, `${path}: date before 1895-01-01 or in the future, ${TIME_RECEIVED}`);
-  }
-  const note = periodNote ?? NOTE[read.precision];
-  return at(read.instant, note && `${path}: ${note}`);
+export function registrationsInCode(original: Json, stripped: Json): ObjectionType[] {
+  const carried = registrationsCarried(original);
+  const added = objectionEntriesOf(stripped.code)
+    .filter((e) => e.action === 'withdraw' && carried.has(e.type))
+    .map((e) => e.type);
+  if (!added.length || !isObject(stripped.code)) return [];
+  const coding = Array.isArray(stripped.code.coding) ? stripped.code.coding : [];
+  stripped.code.coding = [...coding, ...added.map((t) => ({ ...REGISTRATION_CODING.get(t)! }))];
+  return added;
 }
-
-function at(instant: string, warning?: string): ObjectionDate {
-  return warning ? { instant, date: instant.slice(0, 10), warning } : { instant, date: instant.slice(0, 10) };
-}
-
-/** Now, to the second, in UTC. */
-export const instantUtc = (now = new Date()) => now.toISOString().slice(0, 19) + 'Z';
 
 export const NAMES_NO_PATIENT = 'an objection that names no patient';
 export const INVALID_NHS_NUMBER = 'an objection whose NHS number is invalid';
@@ -295,13 +252,24 @@ export type ObjectionReading =
 
 /**
  * Reads `r` as an objection entry: an Observation (SPEC §2), Condition or Procedure with an
- * objection code in any coding of `code`. Anything else is `none`.
+ * objection code in any coding of `code`. Anything else is `none`. `line`: the resource as sent,
+ * where `r` is it reduced to the specification (`registrationsCarried` looks at all of it).
  */
-export function readObjection(r: Json, received: string): ObjectionReading {
+export function readObjection(r: Json, received: string, line: Json = r): ObjectionReading {
   const type = r.resourceType;
   if (typeof type !== 'string' || !OBJECTION_DATE_FIELDS[type]) return { kind: 'none' };
-  const coded = objectionEntriesOf(r.code);
-  if (!coded.length) return { kind: 'none' };
+  const read = objectionEntriesOf(r.code);
+  if (!read.length) return { kind: 'none' };
+  // A withdrawal that carries its type's registration code anywhere else in the entry is that
+  // registration (in one entry the registration wins; fail closed): never a plain withdrawal.
+  const carried = registrationsCarried(line);
+  const coded = read.map((e) => (carried.has(e.type) ? { ...e, action: 'register' as const } : e));
+  const conflict = read
+    .filter((e) => e.action === 'withdraw' && carried.has(e.type))
+    .map(
+      (e) =>
+        `${type}: a ${e.type} withdrawal that also carries the ${e.type} objection code, read as the objection`,
+    );
   // An entry recorded in error (its status; a Condition's verificationStatus) withdraws nothing: it
   // was never a valid statement (an attack on the day's change: a withdrawal marked in error lifted
   // the objection and released the patient). Its registrations still count (fail closed).
@@ -323,7 +291,15 @@ export function readObjection(r: Json, received: string): ObjectionReading {
   // Of an entry registering one type and withdrawing the other, a withdrawal read at the time
   // received (no readable date) would release the patient: only the registration is kept.
   const kept = d.warning?.endsWith(TIME_RECEIVED) ? entries.filter((e) => e.action === 'register') : entries;
-  return { kind: 'objection', entries: kept, subjects, ...d };
+  const warning = [...conflict, d.warning].filter(Boolean).join('; ');
+  return {
+    kind: 'objection',
+    entries: kept,
+    subjects,
+    instant: d.instant,
+    date: d.date,
+    ...(warning && { warning }),
+  };
 }
 
 /**

@@ -64,11 +64,13 @@ export function completeForR4(input: Json, carried?: ObjectionReading | 'marker'
  * - an `id` that is not an R4 id goes (the centre keeps none for an objection);
  * - codes lose surrounding spaces (the reader trims them); a coding that still is not an R4 Coding
  *   goes (it is no objection coding: those are codes of the table under exact system URIs);
- * - dates: when every date element the entry has is of its R4 type, they stay as they are (a date
- *   in the future or before 1895 is one). Otherwise all of them go, and where the reading found a
- *   date the entry gets that instant (UTC, to the second) as its first date element: read back the
- *   same. Where it found none (the time received, or a withdrawal not applied), no date is written,
- *   which the centre reads the same way — never a later element that the reading did not use;
+ * - dates: when the entry has one date element and it is of its R4 type, it stays as it is (a date
+ *   in the future or before 1895 is one). Otherwise — two values of one choice element
+ *   (`effectiveDateTime` and `effectiveInstant` is not R4), or two dates that disagree — all of them
+ *   go, and where the reading found a date (a registration's latest, a withdrawal's earliest:
+ *   objection-date.ts) the entry gets that instant (UTC, to the second) as its first date element:
+ *   read back the same. Where it found none (the time received, or a withdrawal not applied), no
+ *   date is written, which the centre reads the same way — never an element the reading did not use;
  * - a `valueQuantity` that is not an R4 Quantity goes (never read for an objection).
  */
 function mendObjection(r: Json, o: ObjectionReading): void {
@@ -81,7 +83,7 @@ function mendObjection(r: Json, o: ObjectionReading): void {
   }
   const fields = OBJECTION_DATE_FIELDS[r.resourceType as string] ?? [];
   const present = fields.filter((f) => r[f] !== undefined);
-  if (!present.every((f) => dateElementValid(f, r[f]))) {
+  if (present.length > 1 || !present.every((f) => dateElementValid(f, r[f]))) {
     for (const f of present) delete r[f];
     if (o.kind === 'objection' && !o.warning?.endsWith(TIME_RECEIVED)) r[fields[0]] = o.instant;
   }

@@ -283,3 +283,30 @@ describe('coded columns: a code, never free text (#19)', () => {
       );
   });
 });
+
+describe('the value column: a number and a unit code, never free text (probe 14, finding 1)', () => {
+  it('takes what the intake stores; refuses a released value with free text in its unit, in every tier', () => {
+    for (const tier of ['identifiable', 'pseudonymised', 'anonymised']) {
+      for (const v of [
+        '',
+        '5',
+        '-1',
+        "'-1 mg",
+        '7.25 mmol/L',
+        '120 mm[Hg]',
+        '1e+21 10*9/L',
+        '88 mL/min/{1.73_m2}',
+      ])
+        expect([v, codeValueOk('value', v, tier)]).toEqual([v, true]);
+      for (const v of [
+        "'-1 mg Jane Doe LS6 2QB",
+        "'-1 {Jane Doe HIV pos}",
+        "'-1 Smith 07700900123",
+        'Jane',
+        '5 mg ',
+        '5  mg',
+      ])
+        expect([v, codeValueOk('value', v, tier)]).toEqual([v, false]);
+    }
+  });
+});

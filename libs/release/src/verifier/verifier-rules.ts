@@ -254,6 +254,12 @@ export const CODE_COLUMNS: Record<string, { code: RegExp; generalised?: RegExp }
   procedure_opcs4: { code: /^[A-Z][0-9]{2}[.]?[0-9]$/, generalised: /^([A-Z]([0-9]{2})?|\*)$/ },
   provider_code: { code: /^[A-Z0-9]{3,5}$/ },
   la_code: { code: /^[EWSN][0-9]{8}$/ },
+  // An observation's value: a number as written (behind an apostrophe where it starts with a sign,
+  // spreadsheetSafe) and at most a unit code — no space inside it, no `{…}` annotation but eGFR's
+  // (docs/PRACTICES-AND-EXTRACTS.md; an outsider's probe, 2026-12-07, had a name in a unit).
+  value: {
+    code: /^'?[-+]?(\d+(\.\d+)?|\.\d+)(e[-+]?\d+)?( ([A-Za-z0-9%./*^[\]_-]|\{1\.73_m2\}){1,20})?$/,
+  },
   service_type: {
     code: /^(home_care|residential_care|nursing_care|day_care|reablement|direct_payment|supported_living|equipment_and_adaptations|carer_support|meals|child_in_need|child_protection_plan|looked_after_child|short_breaks|other)$/,
     generalised: /^\*$/,

@@ -119,6 +119,10 @@ const CODE_FORMAT_SQL: Record<string, (e: string) => string> = {
   provider_code: (e) => `${e} ~ '${CODE_FORMATS.ods}'`,
   la_code: (e) => `${e} ~ '${CODE_FORMATS.onsLa}'`,
   service_type: (e) => `${e} IN (${SERVICE_TYPES.map((t) => `'${t}'`).join(', ')})`,
+  // An observation's value: a number and at most a unit code, as the intake now stores it (probe 14:
+  // a name and a phone number in a unit). A value stored before, with free text, is released empty.
+  value: (e) =>
+    `${e} ~ '^[-+]?([0-9]+([.][0-9]+)?|[.][0-9]+)(e[-+]?[0-9]+)?( ([A-Za-z0-9%./*^_-]|\\[|\\]|[{]1[.]73_m2[}]){1,20})?$'`,
 };
 const codeOnly = (field: string, e: string) =>
   CODE_FORMAT_SQL[field] ? `CASE WHEN ${CODE_FORMAT_SQL[field](e)} THEN ${e} END` : e;
@@ -209,7 +213,7 @@ export function datasetColumns(
     const km = tier === 'anonymised' ? KM_ITEM_FIELDS[dataset]?.[f] : undefined;
     const generalised = km && (DATE_FIELDS.has(f) || KM_CODE_FIELDS.has(f));
     const raw = generalised ? km.expr({ ...KM_LEVEL_COLUMNS }) : ev.expr;
-    const held = tier === 'anonymised' ? raw : codeOnly(f, raw);
+    const held = tier === 'anonymised' && f !== 'value' ? raw : codeOnly(f, raw);
     const expr = SOURCE_TEXT_FIELDS.has(f) ? spreadsheetSafe(held) : held;
     const description =
       tier === 'anonymised' && DATE_FIELDS.has(f)

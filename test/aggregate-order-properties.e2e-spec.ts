@@ -162,6 +162,9 @@ describe('aggregate minimums and row order over random populations (property)', 
                JOIN patients p ON p.nhs_number = x.nhs, generate_series(1, x.hes) g`,
             [JSON.stringify(rows), load[0].id],
           );
+          // A world of its own: record-level releases are compared with other bids of their
+          // organisation drawing on the same population (release-ledger.ts).
+          researcher = await otherOrganisationRecipient(t);
           const rel = await runRelease(
             t,
             spec({

@@ -112,6 +112,7 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
             id: first,
             title: 'First study',
             state: 'active',
+            tier: 'pseudonymised',
             sharedDatasets: ['gp'],
             sharedFields: ['gp.nhs_number', 'gp.date_of_birth', 'gp.postcode', 'gp.sex'],
             cohortsMayOverlap: true,
@@ -156,5 +157,37 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
     await approve(linked, { approveLinkage: true });
     const b = (await t.http.get(`/api/bids/${linked}`).set(researcher.auth).expect(200)).body;
     expect(b.agreement.conditions).toEqual([]);
+  });
+
+  it('lists bids in review at the same time, identifiable ones, and ended ones; an identifiable request sees it too (an attacker’s probe)', async () => {
+    // Before: only approved or active pseudonymised bids were listed, and only for a pseudonymised
+    // request — two bids in review at once were each approved with an empty list, an identifiable
+    // request granted pseudonymised showed nothing, and an active identifiable bid was never listed.
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    const identifiable = await active({ title: 'Identifiable study', requestedTier: 'identifiable' });
+    const p1 = await inReview({ title: 'Study P1' });
+    const p2 = await inReview({ title: 'Study P2' });
+    const p3 = await inReview({ title: 'Study P3', requestedTier: 'identifiable' });
+    const listed = async (id: string) =>
+      ((await t.http.get(`/api/bids/${id}`).set(panel[0].auth).expect(200)).body.linkageRisk
+        ?.otherPseudonymisedBids ?? null) as { title: string; state: string; tier: string }[] | null;
+    expect((await listed(p1))!.map((o) => [o.title, o.state, o.tier])).toEqual([
+      ['Identifiable study', 'active', 'identifiable'],
+      ['Study P2', 'in_review', 'pseudonymised'],
+      ['Study P3', 'in_review', 'identifiable'],
+    ]);
+    expect((await listed(p2))!.map((o) => o.title)).toEqual(['Identifiable study', 'Study P1', 'Study P3']);
+    expect((await listed(p3))!.map((o) => o.title)).toEqual(['Identifiable study', 'Study P1', 'Study P2']);
+    // An ended bid (revoked: its files may have been downloaded) stays listed.
+    await t.http
+      .post(`/api/bids/${identifiable}/revoke`)
+      .set((await t.as('admin')).auth)
+      .send({ reason: 'breach of the agreement' })
+      .expect(200);
+    expect((await listed(p1))!.map((o) => [o.title, o.state])).toContainEqual([
+      'Identifiable study',
+      'revoked',
+    ]);
   });
 });

@@ -210,27 +210,30 @@ export class BidsService {
   }
 
   /**
-   * Reviewers (not of the applicant organisation), pseudonymised bids only: the organisation's
-   * other approved or active pseudonymised bids and their overlap with this one (#27,
-   * `linkage-risk.ts`). Undefined for anyone else.
+   * Reviewers (not of the applicant organisation), pseudonymised or identifiable bids (the panel may
+   * lower the latter): the organisation's other record-level bids in review, approved, active or
+   * ended (files kept) and their overlap (#27, `linkage-risk.ts`). An attacker's probe (2026-12-07):
+   * two bids in review at once each saw an empty list; identifiable bids were never listed.
    */
   async linkageRisk(user: Principal, bid: Readonly<BidWithAgreement>): Promise<LinkageRiskDto | undefined> {
-    if (!seesInternals(user, bid) || (bid.grantedTier ?? bid.requestedTier) !== 'pseudonymised')
-      return undefined;
-    const others = await this.db.getRepository(Bid).find({
-      where: {
-        organisationId: bid.organisationId,
-        id: Not(bid.id),
-        state: In(['approved', 'active']),
-        grantedTier: 'pseudonymised',
-      },
-      order: { createdAt: 'ASC', id: 'ASC' },
-    });
+    const tier = bid.grantedTier ?? bid.requestedTier;
+    if (!seesInternals(user, bid) || (tier !== 'pseudonymised' && tier !== 'identifiable')) return undefined;
+    const others = (
+      await this.db.getRepository(Bid).find({
+        where: {
+          organisationId: bid.organisationId,
+          id: Not(bid.id),
+          state: In(['submitted', 'in_review', 'approved', 'active', 'expired', 'revoked', 'closed']),
+        },
+        order: { createdAt: 'ASC', id: 'ASC' },
+      })
+    ).filter((o) => ['pseudonymised', 'identifiable'].includes(o.grantedTier ?? o.requestedTier));
     return {
       otherPseudonymisedBids: others.map((o) => ({
         id: o.id,
         title: o.title,
         state: o.state,
+        tier: (o.grantedTier ?? o.requestedTier) as 'pseudonymised' | 'identifiable',
         ...overlapOf(bid, o),
       })),
       linkingFields: linkingFieldsOf(bid),

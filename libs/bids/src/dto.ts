@@ -274,6 +274,11 @@ export class LinkedBidDto {
   @ApiProperty() id!: string;
   @ApiProperty() title!: string;
   @ApiProperty({ enum: BID_STATES }) state!: BidState;
+  @ApiProperty({
+    enum: ['pseudonymised', 'identifiable'],
+    description: 'The tier granted, or requested while undecided',
+  })
+  tier!: 'pseudonymised' | 'identifiable';
   @ApiProperty({ type: [String] }) sharedDatasets!: string[];
   @ApiProperty({ type: [String], description: '`dataset.field` both bids request' }) sharedFields!: string[];
   @ApiProperty({
@@ -285,7 +290,8 @@ export class LinkedBidDto {
 export class LinkageRiskDto {
   @ApiProperty({
     type: [LinkedBidDto],
-    description: "The applicant organisation's other approved or active pseudonymised bids",
+    description:
+      "The applicant organisation's other record-level bids (pseudonymised or identifiable, granted or requested) in review, approved, active or ended: their files, held or to come, may be joined with this bid's",
   })
   otherPseudonymisedBids!: LinkedBidDto[];
   @ApiProperty({

@@ -3,6 +3,7 @@ import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import { type manifestOf, registerDigest, registerSalt } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
+import { BIDS_SOURCE } from '@custodian/bids';
 import { aggregateDifferencingNote } from '../aggregate-differencing';
 
 /** What a build produced, for the completion record. */
@@ -33,6 +34,17 @@ export async function recordCompleted(
     ]);
     if (still?.state !== 'running')
       throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_STATE_CHANGED, 'release is no longer running');
+    // The bid's agreement still in force, read under a share lock on the bid: a revocation (which
+    // locks the bid for update) that committed first fails the release here; one that comes after
+    // finds it completed and destroys its files. An outsider's probe (2026-12-07) revoked a bid while
+    // its release ran: the release completed after the revocation, its recipient was told it was
+    // ready, and the public register listed it.
+    const [bid] = await tx.query(`SELECT state FROM ${BIDS_SOURCE} WHERE id = $1 FOR SHARE`, [rel.bid_id]);
+    if (bid?.state !== 'active')
+      throw new ReleaseFailure(
+        RELEASE_FAILURES.RELEASE_STATE_CHANGED,
+        `the bid's agreement ended while the release ran (the bid is ${bid?.state ?? 'gone'})`,
+      );
     for (const f of out.files)
       await tx.query(
         `INSERT INTO release_files (release_id, name, rows, bytes, sha256) VALUES ($1,$2,$3,$4,$5)

@@ -18,6 +18,7 @@ import {
   addSocialCare,
   ensureActiveBid,
   newLoad,
+  otherOrganisationRecipient,
   runRelease,
   seedPractice,
   spec,
@@ -693,6 +694,9 @@ describe('release verifier (SPEC §5 step 6)', () => {
     // alone, it would pass a release with the patient in it. Now the verifier reads the snapshot,
     // and the attempt is given up and taken again from a new snapshot, which holds the objection.
     const late = N(3);
+    // An organisation of its own: the earlier tests' releases draw on the same population, and a
+    // release is compared with other bids' (release-ledger.ts), which would withhold more persons.
+    const researcher = await otherOrganisationRecipient(t);
     const intake = new Client({ connectionString: t.db.url });
     await intake.connect();
     const engine = t.app.get(ReleaseEngine) as unknown as {

@@ -178,7 +178,7 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationFailure);
     expect((err as Error).message).toContain(
-      `aggregate differencing: aggregate.csv.gz: row ${b.findIndex((r) => r.sex === 'F' && r.age_band === band(42)) + 1}: a cell within 3 persons`,
+      `aggregate differencing: aggregate.csv.gz: row ${b.findIndex((r) => r.sex === 'F' && r.age_band === band(42)) + 1}: a cell within 7 persons of the same cell of release ${first.id}`,
     );
     await t.sql.query(
       `UPDATE release_aggregate_cells SET held_from = $2, held_i = $3, n = n + 2 WHERE release_id = $1 AND cell = ${women}`,

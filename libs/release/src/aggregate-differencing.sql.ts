@@ -23,8 +23,10 @@ export const EARLIER_TABLES = `
 /**
  * For each cell of this release `$1` (recorded), the cell of the earlier tables `$2` it is held to:
  * one whose exact count is within `$3` persons, the same cell (the same dimensions and values) of an
- * earlier table first, else any cell of any dimensions; the nearest, then the earliest table, then
- * its first cell. Cells of `$3` persons or fewer are `*` whatever the earlier tables show.
+ * earlier table first, else any cell of any dimensions; then the earliest table, then its first
+ * cell — never the nearest count: which cell is nearest turns on the exact count, so a new cell one
+ * person smaller could land on another earlier figure (a review, 2026-12-07). Cells of `$3` persons
+ * or fewer are `*` whatever the earlier tables show.
  */
 export const NEAREST_EARLIER = `
   SELECT DISTINCT ON (c.i) c.i, o.release_id::text AS release_id, o.i AS oi, o.shown_as
@@ -32,7 +34,7 @@ export const NEAREST_EARLIER = `
     JOIN release_aggregate_cells o ON o.release_id = ANY($2::uuid[]) AND o.n BETWEEN c.n - $3 AND c.n + $3
     JOIN releases r ON r.id = o.release_id
    WHERE c.release_id = $1 AND c.n > $3
-   ORDER BY c.i, o.cell <> c.cell, abs(c.n - o.n), r.created_at, r.id, o.i`;
+   ORDER BY c.i, o.cell <> c.cell, r.created_at, r.id, o.i`;
 
 /** Cells held: what the file shows, and whence (set once the guard has decided). */
 export const HOLD_CELLS = `

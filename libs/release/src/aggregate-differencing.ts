@@ -18,8 +18,11 @@ import type { ReleaseSpec } from './release.types';
  *
  * Rule: a cell of a new table whose exact count is within 7 persons of a cell of an earlier table
  * given to the same organisation — any cell of any dimensions, difference 0 included — shows what
- * the nearest such cell shows (its figure, or `*`), not its own rounded count: the change is held
- * back. Cells of 7 or fewer are `*` (primary suppression) whatever the earlier tables show;
+ * such a cell shows (its figure, or `*`), not its own rounded count: the change is held back. Which
+ * cell: the same cell of an earlier table first, else any; then the earliest table and its first
+ * cell. Never the nearest count: a review (2026-12-07) had an earlier `[sex]` table of 102 and 103
+ * persons, and a new one-cell table landed on 102's figure or 103's by the target's one person.
+ * Cells of 7 or fewer are `*` (primary suppression) whatever the earlier tables show;
  * secondary suppression then protects every `*` as before.
  *
  * Why holding back, and not hiding or refusing (an attacker's probe, 2026-12-07): the guard used to
@@ -38,10 +41,10 @@ import type { ReleaseSpec } from './release.types';
  * gain condition codes, and objections change between releases.
  *
  * Left (docs/RELEASE.md): differences of 8 or more persons are shown, each table rounded to 5;
- * chained near-copies keep showing the first figure (accuracy, not privacy); an attacker who could
- * place an earlier table exactly 8–14 persons from a target's table could still tell a few cases
- * apart by which figure is nearest — they see only rounded figures, so placing one takes guesses,
- * each an approved bid.
+ * chained near-copies keep showing the first figure (accuracy, not privacy); an earlier cell exactly
+ * 7 persons from a new one is in or out of its window by one person, so an attacker who could place
+ * one there, as the first candidate, could tell the two cases apart — they see only rounded figures,
+ * so placing one takes guesses, each an approved bid.
  *
  * It runs in the preparation's transaction (the cells are recorded there, committed with it), on
  * the exact counts the aggregate stage built.
@@ -137,7 +140,7 @@ export async function guardAggregateCells(
   return { cells: state, decision };
 }
 
-const RULE = `a cell whose exact count is within ${DIFFERENCE_MAX} persons of a cell of an earlier aggregate table given to the organisation (any dimensions) shows what the nearest such cell shows, so that the two cannot be subtracted; cells of ${DIFFERENCE_MAX} or fewer are * whatever the earlier tables show`;
+const RULE = `a cell whose exact count is within ${DIFFERENCE_MAX} persons of a cell of an earlier aggregate table given to the organisation (any dimensions) shows what such a cell shows (the same cell of an earlier table first, then the earliest table), so that the two cannot be subtracted; cells of ${DIFFERENCE_MAX} or fewer are * whatever the earlier tables show`;
 
 /**
  * What the manifest says (researchers read it): the rule and the tables compared with. Which cells

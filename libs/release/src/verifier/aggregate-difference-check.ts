@@ -4,9 +4,10 @@ import type { VerifierDb } from './verifier-sql';
 /**
  * The aggregate differencing rule (#25, #27), re-checked by the verifier with its own SQL and
  * arithmetic (not the guard's, `aggregate-differencing.ts`): a cell of this table whose exact count
- * is within 7 persons of a cell of another aggregate table given to the organisation (any
- * dimensions; completed, or still running: it may complete first) shows what the nearest such cell
- * shows, or `*`; a cell with no such neighbour shows its own figure (the recount checks it) or `*`.
+ * is within 7 persons of a cell of another aggregate table given to the organisation that the guard
+ * compared with (any dimensions; every table completed before this release started must be among
+ * them) shows what the first such cell shows — the same cell first, then the earliest table and its
+ * first cell — or `*`; a cell with no such cell shows its own figure (the recount checks it) or `*`.
  *
  * The exact counts come from the cell ledger (`release_aggregate_cells`), which the verifier first
  * holds against the file it read: the same cells in the same order, and each cell showing what the
@@ -47,10 +48,11 @@ export async function aggregateDifferenceProblem(
 ): Promise<AggregateDifferenceResult> {
   const none: AggregateDifferenceResult = { comparedWith: [], largeHidden: new Set(), held: new Map() };
   const [entry] = (await db.query(
-    `SELECT organisation_id::text AS org, decision->>'dims' AS dims FROM release_ledger
-      WHERE release_id = $1 AND guard = 'aggregate_cells'`,
+    `SELECT organisation_id::text AS org, decision->>'dims' AS dims,
+            ARRAY(SELECT jsonb_array_elements_text(decision->'comparedWith')) AS compared
+       FROM release_ledger WHERE release_id = $1 AND guard = 'aggregate_cells'`,
     [releaseId],
-  )) as { org: string; dims: string }[];
+  )) as { org: string; dims: string; compared: string[] }[];
   if (!entry) return { ...none, problem: 'the aggregate table recorded no cell ledger' };
   if (entry.dims !== [...dims].sort().join(','))
     return { ...none, problem: 'the cell ledger names other dimensions than the table' };
@@ -71,16 +73,40 @@ export async function aggregateDifferenceProblem(
     if (fileCells[i].shown !== own[i].shown_as)
       return { ...none, problem: `row ${i + 1}: the file does not show what the cell ledger recorded` };
   }
-  // The organisation's other tables' cells, by count (ties: the earlier table, then its first cell).
-  const others = (await db.query(
-    `SELECT c.release_id::text AS release_id, c.i, c.n, c.shown_as, c.cell
-       FROM release_ledger l
-       JOIN releases r ON r.id = l.release_id AND r.state IN ('completed', 'running')
-       JOIN release_aggregate_cells c ON c.release_id = l.release_id
+  // What the guard compared with: the tables it could see when it ran (a table asked for later is
+  // checked against this one when it is made; a review, 2026-12-07, had two releases asked for
+  // together fail verification). Every table completed before this release started must be there.
+  const [missing] = (await db.query(
+    `SELECT r.id::text AS id FROM release_ledger l
+       JOIN releases r ON r.id = l.release_id AND r.state = 'completed'
+       JOIN releases me ON me.id = $2
       WHERE l.guard = 'aggregate_cells' AND l.organisation_id = $1::uuid AND l.release_id <> $2
+        AND r.completed_at < me.started_at AND NOT (r.id::text = ANY($3::text[]))
+      LIMIT 1`,
+    [entry.org, releaseId, entry.compared],
+  )) as { id: string }[];
+  if (missing)
+    return {
+      ...none,
+      problem: `the aggregate table was not compared with release ${missing.id}, completed before it started`,
+    };
+  // Those tables' cells, by count, each with its place in table order (the earlier table, then its
+  // first cell: which cell a held one shows).
+  const others = (await db.query(
+    `SELECT c.release_id::text AS release_id, c.i, c.n, c.shown_as, c.cell,
+            row_number() OVER (ORDER BY r.created_at, r.id, c.i)::int AS ord
+       FROM releases r JOIN release_aggregate_cells c ON c.release_id = r.id
+      WHERE r.id::text = ANY($1::text[])
       ORDER BY c.n, r.created_at, r.id, c.i`,
-    [entry.org, releaseId],
-  )) as { release_id: string; i: number; n: number; shown_as: string; cell: Record<string, string> }[];
+    [entry.compared],
+  )) as {
+    release_id: string;
+    i: number;
+    n: number;
+    shown_as: string;
+    cell: Record<string, string>;
+    ord: number;
+  }[];
   const comparedWith = [...new Set(others.map((o) => o.release_id))].sort();
   const largeHidden = new Set<string>();
   const held = new Map<string, number>();
@@ -104,7 +130,7 @@ export async function aggregateDifferenceProblem(
     }
     if (c.n <= MAX_DIFFERENCE) return { ...none, problem: `row ${i + 1}: a cell of ${c.n} persons is shown` };
     // The other tables' cells within 7 persons: the same cell (dimensions and values) first, else
-    // any; the nearest; the cells at that difference.
+    // any; the first of them in table order.
     const ownCell = JSON.stringify(c.cell);
     const near: typeof others = [];
     for (let j = from(c.n - MAX_DIFFERENCE); j < others.length && others[j].n <= c.n + MAX_DIFFERENCE; j++)
@@ -119,19 +145,13 @@ export async function aggregateDifferenceProblem(
         };
       continue;
     }
-    const nearest = Math.min(...pool.map((o) => Math.abs(o.n - c.n)));
-    const at = pool.filter((o) => Math.abs(o.n - c.n) === nearest);
-    const source = at.find((o) => o.release_id === c.held_from && o.i === c.held_i);
-    if (!source || source.shown_as !== c.shown_as)
+    const first = pool.reduce((a, b) => (b.ord < a.ord ? b : a));
+    if (first.release_id !== c.held_from || first.i !== c.held_i || first.shown_as !== c.shown_as)
       return {
         comparedWith,
         largeHidden,
         held,
-        problem:
-          `row ${i + 1}: a cell within ${nearest} persons (0-${MAX_DIFFERENCE}) of a ${same.length ? 'same' : ''} cell of release ${at[0].release_id} does not show the nearest such cell's figure: subtracting them singles a group out`.replace(
-            ' a  cell',
-            ' a cell',
-          ),
+        problem: `row ${i + 1}: a cell within ${MAX_DIFFERENCE} persons of ${same.length ? 'the same cell' : 'a cell'} of release ${first.release_id} does not show the figure of the first such cell: subtracting them singles a group out`,
       };
     largeHidden.add(key);
     held.set(key, c.n);

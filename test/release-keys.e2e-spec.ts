@@ -4,7 +4,15 @@ import { DataSource } from 'typeorm';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { SourceKeysAndCodes1764000016000 } from '../migrations/1764000016000-source-keys-and-codes';
 import { HES_HEADER, hes as hesRow, nhsNumber, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
-import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  download,
+  newLoad,
+  otherOrganisationRecipient,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+} from './release-helpers';
 
 /**
  * Issue #19, SPEC §5 "Identifiers by tier": source row keys (`epikey`, `PERSON_ID`) are as held in
@@ -57,6 +65,11 @@ describe('source row keys by tier (#19)', () => {
     expect(raw.size).toBe(PEOPLE);
   });
   afterAll(() => t?.close());
+  // Each test's releases under an organisation of their own: a record-level release is compared
+  // with the last release of every other bid of its organisation (release-ledger.ts).
+  beforeEach(async () => {
+    researcher = await otherOrganisationRecipient(t);
+  });
 
   const HES = [{ dataset: 'hes' as const, fields: ['nhs_number', 'epikey', 'admission_date'] }];
 

@@ -12,6 +12,7 @@ import {
   parseCsvGz,
   seedPractice,
   spec,
+  otherOrganisationRecipient,
 } from './release-helpers';
 
 const N = (i: number) => String(9_100_000_000 + i);
@@ -35,6 +36,11 @@ describe('release snapshot and small numbers (issue #19)', () => {
     researcher = { id: r.user.id, auth: r.auth };
   });
   afterAll(async () => {
+    // Each test's releases under an organisation of their own: a record-level release is compared
+    // with the last release of every other bid of its organisation (release-ledger.ts).
+    beforeEach(async () => {
+      researcher = await otherOrganisationRecipient(t);
+    });
     vi.restoreAllMocks();
     await t?.close();
   });

@@ -83,6 +83,11 @@ describe('release engine (SPEC §5)', () => {
     });
   });
   afterAll(() => t?.close());
+  // Each test's releases under an organisation of their own: a record-level release is compared
+  // with the last release of every other bid of its organisation (release-ledger.ts).
+  beforeEach(async () => {
+    researcher = await otherOrganisationRecipient(t);
+  });
 
   const ALL = [
     {

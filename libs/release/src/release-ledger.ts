@@ -1,6 +1,8 @@
 import { shownCount } from './disclosure-control';
 import { ReleaseFailure } from './engine/context';
 import { RELEASE_FAILURES } from './release.errors';
+import type { Cohort } from '@custodian/bids';
+import type { ReleaseSpec } from './release.types';
 
 /**
  * The record-level differencing guard (#27), in the release ledger (`release_ledger`, migration
@@ -201,32 +203,54 @@ const OBJECTION_POLICY = (r: string) =>
      WHEN 'consent' THEN 'consent' ELSE 'applied' END`;
 
 /**
- * Releases `r` and `me` draw on one population: the same cohort definition and the same datasets
- * and a legal basis that treats objections alike (whatever the tier or fields). Their persons then
- * differ only by what changed in the data — objections above all — not by what the two bids asked
- * for (a statutory bid includes the Type 2 objectors an s251 bid leaves out, as SPEC §5 says).
+ * Releases `r` and `me` treat Type 2 objections alike (a statutory bid includes the objectors an
+ * s251 bid leaves out, as SPEC §5 says; consent bids, each limited to its own cohort file, are not
+ * compared), and `r` completed before `me` started — what the verifier compares with too.
  */
-export const SAME_POPULATION = `r.spec -> 'cohort' = me.spec -> 'cohort'
-  AND ${OBJECTION_POLICY('r')} = ${OBJECTION_POLICY('me')}
-  AND (SELECT array_agg(d ->> 'dataset' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(r.spec -> 'datasets') d)
-    = (SELECT array_agg(d ->> 'dataset' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(me.spec -> 'datasets') d)`;
+export const COMPARABLE_RELEASE = `${OBJECTION_POLICY('r')} = ${OBJECTION_POLICY('me')}
+  AND ${OBJECTION_POLICY('me')} <> 'consent' AND r.completed_at < me.started_at`;
 
 /**
- * The same rule against the last completed release of each other bid of the organisation drawing
- * on the same population (`SAME_POPULATION`): two bids
- * of one specification, released before and after one patient's objection, differed by that
+ * The population a record-level release draws on, written one way: the cohort's lists deduplicated
+ * and sorted (practices and areas in capitals), bounds that select everyone left out (an age range
+ * of 0–130, the API's limits; event dates before 1900 or after 2099), and the datasets' names. Two
+ * bids whose keys are equal release the same persons but for what changed in the data. A review
+ * (2026-12-07) evaded a comparison of the cohort JSON as written by listing practices in another
+ * order, or adding `ageMax: 130` or `eventsFrom: 1900-01-01`.
+ */
+export function populationKey(spec: { cohort?: Cohort; datasets: { dataset: string }[] }): string {
+  const c = spec.cohort ?? {};
+  const list = (a: string[] | undefined, upper: boolean) =>
+    a?.length ? [...new Set(a.map((x) => (upper ? x.trim().toUpperCase() : x.trim())))].sort() : null;
+  return JSON.stringify([
+    list(c.practices, true),
+    list(c.postcodeAreas, true),
+    list(c.conditionCodes, false),
+    c.eventsFrom && c.eventsFrom > '1900-01-01' ? c.eventsFrom : null,
+    c.eventsTo && c.eventsTo < '2099-12-31' ? c.eventsTo : null,
+    c.ageMin !== undefined && c.ageMin > 0 ? c.ageMin : null,
+    c.ageMax !== undefined && c.ageMax < 130 ? c.ageMax : null,
+    [...new Set(spec.datasets.map((d) => d.dataset))].sort(),
+  ]);
+}
+
+/**
+ * The same rule against the last release of each other bid of the organisation that draws on the
+ * same population (`populationKey`, `COMPARABLE_RELEASE`), completed before this one started: two
+ * bids of one specification, released before and after one patient's objection, differed by that
  * patient alone, and the guard compared each release with its own bid only (an attacker's probe,
  * 2026-12-07). Where 1 to k−1 persons of another bid's release are not in this one, more of them are
  * withheld (the keyed choice above) so that k are not; where 1 to k−1 persons are new against it,
  * they are held back. Withholding only ever grows, so the rounds end; they repeat until no release
  * compared differs by 1 to k−1 (withholding for one bid can bring another's difference into that
- * range). Cost: one comparison of the persons per other bid per round.
+ * range). Where too few persons are left to withhold, the release is refused (staff read which
+ * release). Cost: one comparison of the persons per such bid per round.
  *
- * Bids of other cohorts or datasets are not compared: their persons differ by what each asked for,
- * often by fewer than k, which no withholding could cover (a smaller release cannot be made to
- * differ from a larger one by k). So two bids whose cohorts differ by a bound chosen to drop a few
- * persons are not compared (docs/RELEASE.md, limits): the officer's screen shows the organisation's
- * other bids.
+ * Bids of other populations are not compared: their persons differ by what each asked for, often by
+ * fewer than k, which no withholding could cover (tried: an organisation's narrow bids were refused
+ * one after another). So cohorts that differ by a bound chosen to drop a few persons (`ageMax` 100
+ * against 101) are not compared (docs/RELEASE.md, limits); the officer's screen lists the
+ * organisation's other bids.
  */
 async function guardOtherBids(
   q: Q,
@@ -235,17 +259,16 @@ async function guardOtherBids(
   key: Buffer,
   current: () => Promise<unknown>,
 ): Promise<NonNullable<DifferenceDecision['otherBids']>> {
-  const others = (
-    await q<{ id: string }>(
-      `SELECT DISTINCT ON (r.bid_id) r.id FROM releases r
-         JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
-         JOIN releases me ON me.id = $4
-        WHERE l.organisation_id = $1 AND r.bid_id <> $2 AND r.state = 'completed'
-          AND ${SAME_POPULATION}
-        ORDER BY r.bid_id, r.completed_at DESC, r.id`,
-      [release.organisationId, release.bidId, GUARD, release.id],
-    )
-  ).map((r) => r.id);
+  const rows = await q<{ id: string; spec: ReleaseSpec; mine: ReleaseSpec }>(
+    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine FROM releases r
+       JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
+       JOIN releases me ON me.id = $4
+      WHERE l.organisation_id = $1 AND r.bid_id <> $2 AND r.state = 'completed'
+        AND ${COMPARABLE_RELEASE}
+      ORDER BY r.bid_id, r.completed_at DESC, r.id`,
+    [release.organisationId, release.bidId, GUARD, release.id],
+  );
+  const others = rows.filter((r) => populationKey(r.spec) === populationKey(r.mine)).map((r) => r.id);
   const out = { compared: others.sort(), withheldToCover: 0, heldBack: 0 };
   for (let moved = others.length > 0; moved;) {
     moved = false;
@@ -280,6 +303,15 @@ async function guardOtherBids(
         await current();
       }
     }
+  }
+  for (const other of others) {
+    const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
+    if ((left > 0 && left < k) || (joined > 0 && joined < k))
+      throw new ReleaseFailure(
+        RELEASE_FAILURES.RELEASE_DIFFERENCE_UNCOVERABLE,
+        `the release would differ from an earlier release to the organisation by fewer than k=${k} persons, and too few persons remain to withhold; the release officer can see which`,
+        `the release would differ from release ${other} (another bid of the organisation) by ${left} person(s) gone and ${joined} new, fewer than k=${k}, and too few of its persons remain to withhold`,
+      );
   }
   return out;
 }

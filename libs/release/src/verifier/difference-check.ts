@@ -13,16 +13,53 @@ import type { VerifierDb } from './verifier-sql';
  * only), or undefined.
  */
 /**
- * The verifier's own reading of "one population" (not the guard's SQL): the same cohort definition,
- * the same datasets, and a legal basis that treats Type 2 objections alike (statutory and public
- * health emergency do not apply them; consent limits to its cohort; the others apply them).
+ * The verifier's own reading of "comparable" (not the guard's SQL): a legal basis that treats Type 2
+ * objections alike (statutory and public health emergency do not apply them; consent bids, each
+ * limited to its own cohort file, are not compared; the others apply them), completed before this
+ * release started.
  */
 const BASIS = (x: string) =>
   `(CASE WHEN ${x}.legal_basis IN ('statutory', 'public_health_emergency') THEN 0 WHEN ${x}.legal_basis = 'consent' THEN 1 ELSE 2 END)`;
-const DATASETS = (x: string) =>
-  `(SELECT string_agg(d ->> 'dataset', ',' ORDER BY d ->> 'dataset') FROM jsonb_array_elements(${x}.spec -> 'datasets') d)`;
-const ONE_POPULATION = `r.spec -> 'cohort' = me.spec -> 'cohort' AND ${BASIS('r')} = ${BASIS('me')}
-        AND ${DATASETS('r')} = ${DATASETS('me')}`;
+const COMPARABLE = `${BASIS('r')} = ${BASIS('me')} AND ${BASIS('me')} <> 1 AND r.completed_at < me.started_at`;
+
+interface SpecShape {
+  cohort?: Record<string, unknown>;
+  datasets?: { dataset: string }[];
+}
+
+/**
+ * The verifier's own "same population": the datasets' names, and the cohort's filters that select
+ * someone out — lists as sets (practices and areas in any case), an age bound inside 0–130, an
+ * event bound inside 1900–2099.
+ */
+function samePopulation(a: SpecShape, b: SpecShape): boolean {
+  const of = (x: SpecShape) => {
+    const c = x.cohort ?? {};
+    const set = (v: unknown, fold: boolean) =>
+      Array.isArray(v) && v.length
+        ? Array.from(new Set(v.map((e) => (fold ? String(e).trim().toUpperCase() : String(e).trim()))))
+            .sort()
+            .join('|')
+        : '';
+    const num = (v: unknown, none: (n: number) => boolean) =>
+      typeof v === 'number' && !none(v) ? String(v) : '';
+    const day = (v: unknown, none: (d: string) => boolean) => (typeof v === 'string' && !none(v) ? v : '');
+    return [
+      set(c.practices, true),
+      set(c.postcodeAreas, true),
+      set(c.conditionCodes, false),
+      day(c.eventsFrom, (d) => d <= '1900-01-01'),
+      day(c.eventsTo, (d) => d >= '2099-12-31'),
+      num(c.ageMin, (n) => n <= 0),
+      num(c.ageMax, (n) => n >= 130),
+      set(
+        (x.datasets ?? []).map((d) => d.dataset),
+        false,
+      ),
+    ].join('#');
+  };
+  return of(a) === of(b);
+}
 
 export async function differenceProblem(
   db: VerifierDb,
@@ -39,23 +76,23 @@ export async function differenceProblem(
       ORDER BY r.completed_at DESC, r.id LIMIT 1`,
     [release.bidId, release.id],
   )) as { id: string }[];
-  // And the last such release of each other bid of the release's organisation with the same cohort
-  // definition and datasets (the recipient
+  // And the last such release of each other bid of the release's organisation, whatever its cohort
+  // (the recipient
   // organisation its ledger names; an attacker's probe, 2026-12-07: two bids of one specification,
-  // before and after one objection, differed by the objector alone), among those asked for before
-  // this one (a later one is checked against this one when it is made). A release without a ledger
+  // before and after one objection, differed by the objector alone), completed before this release
+  // started (a later one is checked against this one when it is made). A release without a ledger
   // has no organisation here: it fails below if its bid has an earlier release.
-  const others = (await db.query(
-    `SELECT DISTINCT ON (r.bid_id) r.id FROM releases r
+  const candidates = (await db.query(
+    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine FROM releases r
        JOIN release_ledger g ON g.release_id = r.id AND g.guard = 'record_difference'
        JOIN releases me ON me.id = $2
       WHERE g.organisation_id = (SELECT organisation_id FROM release_ledger
                                   WHERE release_id = $2 AND guard = 'record_difference')
-        AND r.bid_id <> $1 AND r.state = 'completed' AND r.created_at < me.created_at
-        AND ${ONE_POPULATION}
+        AND r.bid_id <> $1 AND r.state = 'completed' AND ${COMPARABLE}
       ORDER BY r.bid_id, r.completed_at DESC, r.id`,
     [release.bidId, release.id],
-  )) as { id: string }[];
+  )) as { id: string; spec: SpecShape; mine: SpecShape }[];
+  const others = candidates.filter((c) => samePopulation(c.spec, c.mine));
   if (!prev && !others.length) return {};
   const [own] = (await db.query(`SELECT ${ranGuard} AS ran FROM releases r WHERE r.id = $1`, [
     release.id,

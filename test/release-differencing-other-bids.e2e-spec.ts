@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { createTestApp, TestApp } from '@custodian/testing';
+import type { ReleaseSpec } from '@custodian/release';
+import {
+  addObjection,
+  download,
+  otherOrganisationRecipient,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+} from './release-helpers';
+
+/**
+ * A review (2026-12-07), findings 3 and 4, seen failing before: the record-level guard against the organisation's OTHER bids
+ * (`guardOtherBids`, `SAME_POPULATION`) matches bids by `spec->'cohort'` jsonb equality. jsonb
+ * arrays are ordered, so `{"practices":["A81001","A81002"]}` and `{"practices":["A81002","A81001"]}`
+ * — one population, both accepted by the bids API (ArrayUnique only) — are "other populations"
+ * and never compared; so are an `ageMax` of 130 (the DTO's maximum, nobody is older) against none,
+ * and an `eventsFrom` before any data against none. The attacker's probe of d828f1e (two bids of
+ * one specification before and after one Type 2 objection differ by the objector alone) comes back
+ * with a one-character change to the second bid.
+ */
+const K = 10;
+
+describe('the other-bids guard reads a cohort written otherwise as the same population (a review, 2026-12-07)', () => {
+  let t: TestApp;
+  let officer: { id: string; roles: string[] };
+  let researcher: { id: string; auth: Record<string, string> };
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const o = await t.as('release_officer');
+    officer = { id: o.user.id, roles: o.user.roles };
+    for (const p of ['A81001', 'A81002', 'B82001']) await seedPractice(t.sql, p);
+    await t.sql.query(
+      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+       SELECT (9400000000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A',
+              CASE WHEN g <= 60 THEN 'A81001' WHEN g <= 120 THEN 'A81002' ELSE 'B82001' END, g::text
+         FROM generate_series(1, 123) g`,
+    );
+    await t.sql.query(
+      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+       SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id, 'snomed', 'c' || p.source_id || '_1', DATE '2012-01-02'
+         FROM patients p`,
+    );
+  });
+  afterAll(() => t?.close());
+  beforeEach(async () => {
+    researcher = await otherOrganisationRecipient(t);
+  });
+
+  const release = async (s: ReleaseSpec) => {
+    const rel = await runRelease(t, { ...s }, officer);
+    if (rel.state !== 'completed') return { rel, persons: new Set<number>() };
+    const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).rows;
+    return { rel, persons: new Set(gp.map((r) => Number(/^c(\d+)_/.exec(r.code)![1]))) };
+  };
+  const minus = (a: Set<number>, b: Set<number>) => [...a].filter((x) => !b.has(x));
+  const body = () => ({
+    tier: 'pseudonymised' as const,
+    legalBasis: 's251' as const,
+    datasets: [{ dataset: 'gp' as const, fields: ['nhs_number', 'sex', 'code', 'event_date'] }],
+    recipients: [researcher.id],
+    requestedBy: officer.id,
+  });
+
+  it.each([
+    ['practices in another order', 11, { practices: ['A81002', 'A81001'] }],
+    ['ageMax 130', 12, { practices: ['A81001', 'A81002'], ageMax: 130 }],
+    ['eventsFrom 1900-01-01', 13, { practices: ['A81001', 'A81002'], eventsFrom: '1900-01-01' }],
+  ])(
+    '%s: the second bid, after one objection, differs from the first by 0 or at least k',
+    async (_, objector, cohort) => {
+      const first = await release(
+        spec({ ...body(), bidId: randomUUID(), cohort: { practices: ['A81001', 'A81002'] } }),
+      );
+      expect(first.rel.state).toBe('completed');
+      await addObjection(t.sql, String(9400000000 + objector), 'type2');
+      const second = await release(
+        spec({ ...body(), bidId: randomUUID(), cohort: cohort as ReleaseSpec['cohort'] }),
+      );
+      expect(second.rel.state).toBe('completed');
+      const gone = minus(first.persons, second.persons);
+      expect(gone).toContain(objector);
+      // Fails: gone is [objector] alone.
+      expect(gone.length, `gone: ${JSON.stringify(gone)}`).toBeGreaterThanOrEqual(K);
+    },
+  );
+
+  it('a second bid of a small population, after one objection, is not failed by the verifier', async () => {
+    // 3 persons (practice B82001). Cover is impossible (fewer than k to withhold): the guard's loop
+    // withholds the 2 others and stops with 3 gone; the verifier then fails the release, and the
+    // researcher reads "failed their independent verification (differencing)".
+    const cohort = { practices: ['B82001'] };
+    const first = await release(spec({ ...body(), bidId: randomUUID(), cohort }));
+    expect(first.rel.state).toBe('completed');
+    await addObjection(t.sql, String(9400000000 + 121), 'type2');
+    const second = await release(spec({ ...body(), bidId: randomUUID(), cohort }));
+    expect([second.rel.state, second.rel.failure_reason]).not.toEqual([
+      'failed',
+      expect.stringMatching(/RELEASE_VERIFICATION_FAILED/),
+    ]);
+  });
+});

@@ -166,6 +166,8 @@ type Model = {
   type2: boolean[];
   /** The person's Patient resource reached the centre in some extract (stored or not). */
   sent: boolean[];
+  /** Whether an objection's outcome turns on a withdrawing practice's authority (`authorityUnclear`). */
+  unclear: boolean[];
 };
 
 /** Per type: latest instant wins, on a tie the registration; API calls come after every extract entry. */
@@ -186,6 +188,32 @@ function activeAtEnd(
   if (entries.some((o) => o.at === 'received')) return true;
   const last = entries.map((o) => o.at).sort()[entries.length - 1];
   return entries.some((o) => o.at === last && o.action === 'register');
+}
+
+/**
+ * Whether a withdrawal of `type` may lack authority over a registration of it (SPEC §2: a practice
+ * withdraws only an objection it recorded, or one recorded while it was the patient's current
+ * practice without a break). The model does not follow current practices over the extracts' order,
+ * so such a person's outcome is left unasserted. Seed -682343870, path "2": a withdrawal sent by a
+ * practice that never held the patient, later than a registration by the practice that did, was
+ * read by the model as lifting it; the product, rightly, kept the objection. Authority only ever
+ * keeps more objections than the model's rule, so a person the model reads as objecting is still
+ * checked absent; only "everyone else is released" is not asserted for them.
+ */
+function authorityUnclear(
+  p: Person,
+  type: 'type1' | 'type2',
+  apiApplied: { type: string; action: string; practice?: number }[],
+): boolean {
+  const mine = p.objections.filter((o) => o.type === type);
+  const registeredBy = new Set(mine.filter((o) => o.action === 'register').map((o) => o.practice));
+  for (const a of apiApplied)
+    if (a.type === type && a.action === 'register' && a.practice !== undefined) registeredBy.add(a.practice);
+  const withdrawnBy = [
+    ...mine.filter((o) => o.action === 'withdraw').map((o) => o.practice),
+    ...apiApplied.filter((a) => a.type === type && a.action === 'withdraw').map((a) => a.practice),
+  ];
+  return withdrawnBy.some((w) => [...registeredBy].some((r) => r !== w));
 }
 
 const FREE_TEXT = 'FREETEXT';
@@ -257,7 +285,7 @@ describe('random populations through the product: invariants on the released fil
   async function load(people: Person[], resend: boolean[]): Promise<Model> {
     const nhs = people.map((_, i) => nhsNumber(run * 100 + i + 5_000_000));
     const sent = people.map(() => false);
-    const apiApplied: { type: string; action: string }[][] = people.map(() => []);
+    const apiApplied: { type: string; action: string; practice?: number }[][] = people.map(() => []);
     for (const [pi, ods] of PRACTICES.entries()) {
       const lines: unknown[] = [];
       people.forEach((p, i) => {
@@ -377,6 +405,9 @@ describe('random populations through the product: invariants on the released fil
       sent,
       type1: people.map((p, i) => activeAtEnd(p, 'type1', apiApplied[i])),
       type2: people.map((p, i) => activeAtEnd(p, 'type2', apiApplied[i])),
+      unclear: people.map(
+        (p, i) => authorityUnclear(p, 'type1', apiApplied[i]) || authorityUnclear(p, 'type2', apiApplied[i]),
+      ),
     };
   }
 
@@ -646,7 +677,7 @@ describe('random populations through the product: invariants on the released fil
     // Everyone held whom nothing excludes is released (GP data, identifiable and pseudonymised tiers).
     if (tier !== 'anonymised' && files.has('gp.csv.gz') && !Object.keys(s.cohort).length)
       m.nhs.forEach((n, i) => {
-        if (held.has(n) && !excluded.includes(n))
+        if (held.has(n) && !excluded.includes(n) && !m.unclear[i])
           expect(seen.has(idOf(n)), `person ${i} is missing`).toBe(true);
       });
     if (tier === 'anonymised') {

@@ -157,6 +157,25 @@ describe('POST /api/bids/:id/releases', () => {
     );
   });
 
+  it("an organisation's releases are made one at a time, across its bids (a review: two made at once were never compared)", async () => {
+    const [a, b] = [await activeBid(), await activeBid()];
+    // Asked for together: one release, whichever bid.
+    const both = await Promise.all(
+      [a, b].map((id) => t.http.post(`/api/bids/${id}/releases`).set(officer.auth)),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
+    const refused = both.find((r) => r.status === 409)!;
+    expect(refused.body.code).toBe('RELEASE_IN_PROGRESS');
+    const first = both.find((r) => r.status === 202)!.body.id as string;
+    expect(refused.body.details).toEqual({ releaseId: first });
+    expect(refused.body.message).toMatch(/another of the organisation's bids/);
+    // Once it has completed, the other bid's release is made.
+    expect((await waitCompleted(first)).state).toBe('completed');
+    const other = both[0].status === 409 ? a : b;
+    const next = await t.http.post(`/api/bids/${other}/releases`).set(officer.auth).expect(202);
+    expect((await waitCompleted(next.body.id)).state).toBe('completed');
+  });
+
   it('builds the spec once, inside the transaction that locks the bid and writes the release', async () => {
     const bidId = await activeBid();
     const agreements = t.app.get(AgreementsService);

@@ -31,7 +31,10 @@ describe('races', () => {
   });
   afterAll(() => t?.close());
 
+  // Each bid of an organisation of its own: no worker runs here, so a release stays queued, and an
+  // organisation's releases are made one at a time (bid-releases.service.ts).
   async function activeBid(): Promise<string> {
+    researcher = await t.as('researcher');
     return (await t.factory.bid('active', { researcher, officer: officers[0], panel })).id;
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { AgreementsService, LOCK_BID_SQL, Releasable, REVIEWER_BID_SQL } from '@custodian/bids';
+import { AgreementsService, BIDS_SOURCE, LOCK_BID_SQL, Releasable, REVIEWER_BID_SQL } from '@custodian/bids';
 import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
 import { ReleaseService } from './release.service';
 import type { ReleaseSpec, ReleaseState } from './release.types';
@@ -86,14 +86,25 @@ export class BidReleasesService {
           RELEASE_ERRORS.SEGREGATION_OF_DUTIES,
           'A panel member who voted on this bid cannot release it',
         );
+      // One release of an organisation at a time (its bids' requests take turns on the
+      // organisation's lock): each release's guards compare it with the organisation's releases
+      // completed before it started, so two made at once would never be compared with each other
+      // (a review, 2026-12-07: two aggregate tables prepared together did not see each other).
+      await tx.query(
+        `SELECT pg_advisory_xact_lock(hashtext('custodian:release-organisation'), hashtext($1))`,
+        [bid.organisation_id],
+      );
       const [busy] = await tx.query(
-        `SELECT id FROM releases WHERE bid_id = $1 AND state IN ('queued','running')`,
-        [bidId],
+        `SELECT r.id, r.bid_id FROM releases r JOIN ${BIDS_SOURCE} b ON b.id = r.bid_id
+          WHERE b.organisation_id = $1 AND r.state IN ('queued','running') LIMIT 1`,
+        [bid.organisation_id],
       );
       if (busy)
         throw new ConflictError(
           RELEASE_ERRORS.RELEASE_IN_PROGRESS,
-          'A release of this bid is already queued or running',
+          busy.bid_id === bidId
+            ? 'A release of this bid is already queued or running'
+            : "A release of another of the organisation's bids is queued or running: an organisation's releases are made one at a time, so that each is compared with the last",
           {
             releaseId: busy.id,
           },

@@ -152,7 +152,10 @@ export class BidReleasesController {
     type: ReleaseQueuedDto,
     description: 'queued: `{id, state}`; follow it with GET /api/releases/{id}',
   })
-  @ApiConflictResponse({ description: 'BID_NOT_ACTIVE or RELEASE_IN_PROGRESS' })
+  @ApiConflictResponse({
+    description:
+      "BID_NOT_ACTIVE, or RELEASE_IN_PROGRESS: a release of this bid, or of another of the organisation's bids, is queued or running (an organisation's releases are made one at a time)",
+  })
   request(
     @Param('id', ParseUUIDPipe) id: string,
     @CurrentUser() user: Principal,

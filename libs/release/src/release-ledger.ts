@@ -259,8 +259,11 @@ async function guardOtherBids(
   key: Buffer,
   current: () => Promise<unknown>,
 ): Promise<NonNullable<DifferenceDecision['otherBids']>> {
-  const rows = await q<{ id: string; spec: ReleaseSpec; mine: ReleaseSpec }>(
-    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine FROM releases r
+  const rows = await q<{ id: string; spec: ReleaseSpec; mine: ReleaseSpec; n: number }>(
+    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine,
+            (SELECT coalesce(sum(cardinality(m.nhs)), 0)::int FROM release_ledger_members m
+              WHERE m.release_id = r.id AND m.state = 'released') AS n
+       FROM releases r
        JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
        JOIN releases me ON me.id = $4
       WHERE l.organisation_id = $1 AND r.bid_id <> $2 AND r.state = 'completed'
@@ -268,7 +271,15 @@ async function guardOtherBids(
       ORDER BY r.bid_id, r.completed_at DESC, r.id`,
     [release.organisationId, release.bidId, GUARD, release.id],
   );
-  const others = rows.filter((r) => populationKey(r.spec) === populationKey(r.mine)).map((r) => r.id);
+  const [{ mine }] = await q<{ mine: number }>(
+    `SELECT coalesce(sum(cardinality(nhs)), 0)::int AS mine FROM rel_cur`,
+  );
+  // Compared: the same population however written, and — whatever their cohorts — two releases of
+  // 2k persons or more, which can always be made to differ by 0 or k (a probe, 2026-12-07: a cohort
+  // change that selects nobody, such as a practice with no patients, escaped the key).
+  const others = rows
+    .filter((r) => populationKey(r.spec) === populationKey(r.mine) || (r.n >= 2 * k && mine >= 2 * k))
+    .map((r) => r.id);
   const out = { compared: others.sort(), withheldToCover: 0, heldBack: 0 };
   for (let moved = others.length > 0; moved;) {
     moved = false;

@@ -83,7 +83,10 @@ export async function differenceProblem(
   // started (a later one is checked against this one when it is made). A release without a ledger
   // has no organisation here: it fails below if its bid has an earlier release.
   const candidates = (await db.query(
-    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine FROM releases r
+    `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine,
+            (SELECT coalesce(sum(cardinality(x.nhs)), 0)::int FROM release_ledger_members x
+              WHERE x.release_id = r.id AND x.state = 'released') AS n
+       FROM releases r
        JOIN release_ledger g ON g.release_id = r.id AND g.guard = 'record_difference'
        JOIN releases me ON me.id = $2
       WHERE g.organisation_id = (SELECT organisation_id FROM release_ledger
@@ -91,8 +94,14 @@ export async function differenceProblem(
         AND r.bid_id <> $1 AND r.state = 'completed' AND ${COMPARABLE}
       ORDER BY r.bid_id, r.completed_at DESC, r.id`,
     [release.bidId, release.id],
-  )) as { id: string; spec: SpecShape; mine: SpecShape }[];
-  const others = candidates.filter((c) => samePopulation(c.spec, c.mine));
+  )) as { id: string; spec: SpecShape; mine: SpecShape; n: number }[];
+  const [{ mine }] = (await db.query(
+    `SELECT coalesce(sum(cardinality(nhs)), 0)::int AS mine FROM release_ledger_members
+      WHERE release_id = $1 AND state = 'released'`,
+    [release.id],
+  )) as { mine: number }[];
+  // The same population, or any two releases of 2k persons or more (which the guard can always cover).
+  const others = candidates.filter((c) => samePopulation(c.spec, c.mine) || (c.n >= 2 * k && mine >= 2 * k));
   if (!prev && !others.length) return {};
   const [own] = (await db.query(`SELECT ${ranGuard} AS ran FROM releases r WHERE r.id = $1`, [
     release.id,

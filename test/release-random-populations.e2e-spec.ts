@@ -262,10 +262,21 @@ describe('random populations through the product: invariants on the released fil
 
   async function reset(): Promise<void> {
     await idleLinkage();
-    await t.sql.query(
-      `TRUNCATE gp_events, patient_registrations, patients, hes_episodes, social_care_records, objection_events,
-                objection_register, linkage_type1_keys, source_loads, extracts RESTART IDENTITY CASCADE`,
-    );
+    // The service's background jobs (notices, links) may still read these tables: a TRUNCATE that
+    // meets one can deadlock (CI, seed -542491487, path 11; it passed when replayed). The loser is
+    // PostgreSQL's choice; the reset is tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await t.sql.query(
+          `TRUNCATE gp_events, patient_registrations, patients, hes_episodes, social_care_records, objection_events,
+                    objection_register, linkage_type1_keys, source_loads, extracts RESTART IDENTITY CASCADE`,
+        );
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '40P01' || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   /** Waits for the re-link jobs the intake queues, so that links are settled before they are checked. */

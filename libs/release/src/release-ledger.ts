@@ -103,16 +103,11 @@ export async function guardDifference(
       `CREATE TEMP TABLE rel_cur ON COMMIT DROP AS
        SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL AND files <> 0 GROUP BY 1`,
     );
-  // The last release's persons in a state, unnested (a subquery of the statements below).
-  // `param`: the placeholder of the last release's id.
-  const prevIn = (state: 'released' | 'withheld' | 'any', param: string) =>
-    `(SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-       WHERE m.release_id = ${param}::uuid${state === 'any' ? '' : ` AND m.state = '${state}'`})`;
   let changed = false;
   if (prev) {
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
-      `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${prevIn('withheld', '$2')} RETURNING 1)
+      `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${ledgerIn('withheld', '$2')} RETURNING 1)
        SELECT count(*)::int AS n FROM u`,
       [WITHHELD_FOR_DIFFERENCE, prev.id],
     );
@@ -122,32 +117,15 @@ export async function guardDifference(
   if (prev) {
     // Both differences, part by part: released then and not eligible now; eligible now and not
     // released then (the last release's withheld who are still here were withheld just above).
-    const [{ left, joined }] = await q<{ left: number; joined: number }>(
-      `SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(p.nhs) EXCEPT SELECT unnest(c.nhs)) d)), 0)::int AS left,
-              coalesce(sum((SELECT count(*) FROM (SELECT unnest(c.nhs) EXCEPT SELECT unnest(p.nhs)) d)), 0)::int AS joined
-         FROM rel_cur c
-         FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') p
-           ON p.part = c.part`,
-      [prev.id],
-    );
+    const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [prev.id]);
     decision.left = left;
     if (left > 0 && left < k) {
-      const cover = await q<{ n: number }>(
-        `WITH pick AS (
-           SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN ${prevIn('released', '$4')}
-            ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
-         u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
-         SELECT count(*)::int AS n FROM u`,
-        [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id],
-      );
+      const cover = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id]);
       decision.withheldToCover = cover[0].n;
       changed = cover[0].n > 0;
     }
     if (joined > 0 && joined < k) {
-      await q(
-        `UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${prevIn('any', '$2')}`,
-        [HELD_BACK_NEW, prev.id],
-      );
+      await q(holdBack('any'), [HELD_BACK_NEW, prev.id]);
       decision.heldBack = joined;
       changed = true;
     } else decision.joined = joined;
@@ -173,7 +151,7 @@ export async function guardDifference(
              ${
                prev
                  ? `UNION ALL
-             SELECT p.nhs FROM ${prevIn('withheld', '$3')} p
+             SELECT p.nhs FROM ${ledgerIn('withheld', '$3')} p
               WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
                  : ''
              }) x
@@ -188,6 +166,30 @@ export async function guardDifference(
   );
   return decision;
 }
+
+/**
+ * A release's persons in a state, unnested (a subquery of the statements below). `param`: the
+ * placeholder of that release's id.
+ */
+const ledgerIn = (state: 'released' | 'withheld' | 'any', param: string) =>
+  `(SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+     WHERE m.release_id = ${param}::uuid${state === 'any' ? '' : ` AND m.state = '${state}'`})`;
+
+/**
+ * Withhold `$3` more persons of release `$4`'s released ones still in this working set, chosen by
+ * HMAC(`$2`, NHS number), marking them `$1`; the count withheld.
+ */
+const COVER = `
+  WITH pick AS (
+    SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN ${ledgerIn('released', '$4')}
+     ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
+  u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
+  SELECT count(*)::int AS n FROM u`;
+
+/** Hold back (mark `$1`) the persons of this working set not in release `$2`'s `state` ones; the count. */
+const holdBack = (state: 'released' | 'any') => `
+  WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${ledgerIn(state, '$2')} RETURNING 1)
+  SELECT count(*)::int AS n FROM u`;
 
 /** Released then and not now, and now and not then, against release `$1` (by the ledger's parts). */
 const DIFFERENCES = `
@@ -287,25 +289,10 @@ async function guardOtherBids(
       const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
       let n = 0;
       if (left > 0 && left < k) {
-        const [cover] = await q<{ n: number }>(
-          `WITH pick AS (
-             SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN
-               (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-                 WHERE m.release_id = $4::uuid AND m.state = 'released')
-              ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
-           u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
-           SELECT count(*)::int AS n FROM u`,
-          [WITHHELD_FOR_DIFFERENCE, key, k - left, other],
-        );
+        const [cover] = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, other]);
         out.withheldToCover += n = cover.n;
       } else if (joined > 0 && joined < k) {
-        const [held] = await q<{ n: number }>(
-          `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN
-             (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-               WHERE m.release_id = $2::uuid AND m.state = 'released') RETURNING 1)
-           SELECT count(*)::int AS n FROM u`,
-          [HELD_BACK_NEW, other],
-        );
+        const [held] = await q<{ n: number }>(holdBack('released'), [HELD_BACK_NEW, other]);
         out.heldBack += n = held.n;
       }
       if (n > 0) {

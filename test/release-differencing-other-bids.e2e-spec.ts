@@ -12,18 +12,18 @@ import {
 } from './release-helpers';
 
 /**
- * A review (2026-12-07), findings 3 and 4, seen failing before: the record-level guard against the organisation's OTHER bids
- * (`guardOtherBids`, `SAME_POPULATION`) matches bids by `spec->'cohort'` jsonb equality. jsonb
- * arrays are ordered, so `{"practices":["A81001","A81002"]}` and `{"practices":["A81002","A81001"]}`
- * — one population, both accepted by the bids API (ArrayUnique only) — are "other populations"
- * and never compared; so are an `ageMax` of 130 (the DTO's maximum, nobody is older) against none,
- * and an `eventsFrom` before any data against none. The attacker's probe of d828f1e (two bids of
- * one specification before and after one Type 2 objection differ by the objector alone) comes back
- * with a one-character change to the second bid.
+ * The record-level guard against the organisation's OTHER bids (`guardOtherBids`), attacked twice
+ * on 2026-12-07 (each case seen failing before its fix):
+ * - a review: the guard matched bids by the cohort JSON as written, so practices listed in another
+ *   order, `ageMax: 130` or `eventsFrom: 1900-01-01` made the second bid "another population";
+ * - a probe of that fix (`populationKey`): a cohort change that selects nobody — a registered
+ *   practice with no patients, `ageMax: 129`, `eventsTo: 2099-12-30` — escaped the key.
+ * Either way, two bids of one population released before and after one Type 2 objection differed
+ * by the objector alone. Releases of 2k persons or more are now compared whatever their cohorts.
  */
 const K = 10;
 
-describe('the other-bids guard reads a cohort written otherwise as the same population (a review, 2026-12-07)', () => {
+describe('the other-bids guard: a cohort written otherwise, or changed to select nobody, is still compared', () => {
   let t: TestApp;
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
@@ -32,7 +32,8 @@ describe('the other-bids guard reads a cohort written otherwise as the same popu
     t = await createTestApp();
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
-    for (const p of ['A81001', 'A81002', 'B82001']) await seedPractice(t.sql, p);
+    // Z99999: a registered practice with no patients (closed, merged, or simply empty).
+    for (const p of ['A81001', 'A81002', 'B82001', 'Z99999']) await seedPractice(t.sql, p);
     await t.sql.query(
       `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
        SELECT (9400000000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A',
@@ -69,6 +70,9 @@ describe('the other-bids guard reads a cohort written otherwise as the same popu
     ['practices in another order', 11, { practices: ['A81002', 'A81001'] }],
     ['ageMax 130', 12, { practices: ['A81001', 'A81002'], ageMax: 130 }],
     ['eventsFrom 1900-01-01', 13, { practices: ['A81001', 'A81002'], eventsFrom: '1900-01-01' }],
+    ['a practice with no patients appended', 14, { practices: ['A81001', 'A81002', 'Z99999'] }],
+    ['ageMax 129', 15, { practices: ['A81001', 'A81002'], ageMax: 129 }],
+    ['eventsTo 2099-12-30', 16, { practices: ['A81001', 'A81002'], eventsTo: '2099-12-30' }],
   ])(
     '%s: the second bid, after one objection, differs from the first by 0 or at least k',
     async (_, objector, cohort) => {
@@ -83,7 +87,7 @@ describe('the other-bids guard reads a cohort written otherwise as the same popu
       expect(second.rel.state).toBe('completed');
       const gone = minus(first.persons, second.persons);
       expect(gone).toContain(objector);
-      // Fails: gone is [objector] alone.
+      // Before the fixes: gone was [objector] alone — the researcher read who objected.
       expect(gone.length, `gone: ${JSON.stringify(gone)}`).toBeGreaterThanOrEqual(K);
     },
   );

@@ -169,10 +169,16 @@ describe('POST /api/bids/:id/releases', () => {
     const first = both.find((r) => r.status === 202)!.body.id as string;
     expect(refused.body.details).toEqual({ releaseId: first });
     expect(refused.body.message).toMatch(/another of the organisation's bids/);
+    // The refusal leaves an audit entry, naming the release it waits for.
+    const refusedBid = both[0].status === 409 ? a : b;
+    const { rows: denied } = await t.sql.query(
+      `SELECT details FROM audit_log WHERE action = 'release.denied' AND bid_id = $1`,
+      [refusedBid],
+    );
+    expect(denied.map((r) => r.details)).toEqual([{ code: 'RELEASE_IN_PROGRESS', releaseId: first }]);
     // Once it has completed, the other bid's release is made.
     expect((await waitCompleted(first)).state).toBe('completed');
-    const other = both[0].status === 409 ? a : b;
-    const next = await t.http.post(`/api/bids/${other}/releases`).set(officer.auth).expect(202);
+    const next = await t.http.post(`/api/bids/${refusedBid}/releases`).set(officer.auth).expect(202);
     expect((await waitCompleted(next.body.id)).state).toBe('completed');
   });
 

@@ -47,8 +47,8 @@ export class BidReleasesService {
     bidId: string,
     meta: RequestMeta,
   ): Promise<{ id: string; state: ReleaseState }> {
-    const deny = async (code: string, message: string) => {
-      await this.audit.record({
+    const audited = (code: string, details: Record<string, unknown> = {}) =>
+      this.audit.record({
         action: 'release.denied',
         outcome: 'denied',
         actor,
@@ -56,8 +56,10 @@ export class BidReleasesService {
         subjectType: 'Bid',
         subjectId: bidId,
         meta,
-        details: { code },
+        details: { code, ...details },
       });
+    const deny = async (code: string, message: string) => {
+      await audited(code);
       return new ForbiddenError(code, message);
     };
     // Reviewers see every bid that was submitted; anything else does not exist for them.
@@ -114,6 +116,9 @@ export class BidReleasesService {
     // A refusal is audited after its transaction rolled back.
     return this.releases.request(build, actor, meta).catch(async (e) => {
       if (e instanceof ForbiddenError) throw await deny(e.code, e.message);
+      // A release refused because one of the organisation's is queued or running leaves its entry too.
+      if (e instanceof ConflictError && e.code === RELEASE_ERRORS.RELEASE_IN_PROGRESS)
+        await audited(e.code, e.details ?? {});
       throw e;
     });
   }

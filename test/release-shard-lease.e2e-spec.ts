@@ -39,8 +39,12 @@ describe('shard leases', () => {
   const LEASE = 15;
   const worker = async () => {
     const w = await startWorker(t, {
-      RELEASE_SHARD_ROWS: '25000',
-      RELEASE_MAX_SHARDS: '8',
+      // Four shards of 50k rows: each takes long enough (about a second) that neither worker can
+      // run through the others' shards between the poll that sees it building one and its pause.
+      // At 8 × 25k, CI's load once let A build nearly every shard before it was paused, and B
+      // found none to take ("timed out waiting for B building a shard").
+      RELEASE_SHARD_ROWS: '50000',
+      RELEASE_MAX_SHARDS: '4',
       RELEASE_SHARD_LEASE_SECONDS: String(LEASE),
     });
     workers.push(w);
@@ -65,6 +69,14 @@ describe('shard leases', () => {
     return rows[0]?.shard as number | undefined;
   };
 
+  const unclaimed = async (id: string) => {
+    const { rows } = await t.sql.query(
+      `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND state <> 'done' AND state <> 'running'`,
+      [id],
+    );
+    return rows[0].n as number;
+  };
+
   it('a helper paused holding a shard: the coordinator takes the shard over after the lease and the release completes, correct', async () => {
     const officer = (await t.as('release_officer')).user;
     const researcher = (await t.as('researcher')).user;
@@ -80,10 +92,14 @@ describe('shard leases', () => {
     const { id } = await t.app.get(ReleaseService).request(s, officer as never);
     await until('A building a shard', runningShardOf(id, a));
     a.kill('SIGSTOP');
+    expect(await unclaimed(id), 'A was paused with no shard left for B').toBeGreaterThan(0);
     // B answers a `release.shard` job and takes a shard; then B is paused and A resumes.
     const b = await worker();
-    const held = await until('B building a shard', runningShardOf(id, b));
+    await until('B building a shard', runningShardOf(id, b));
     b.kill('SIGSTOP');
+    // The shard B holds now that it is stopped (it may have moved on since the poll saw it).
+    const held = await runningShardOf(id, b)();
+    expect(held, 'B was paused holding no shard').toBeDefined();
     a.kill('SIGCONT');
     const t0 = Date.now();
     const done = await waitForRelease(t, id, 60_000);

@@ -26,7 +26,7 @@ type Precision = 'full' | 'no-offset' | 'date' | 'partial';
  * A FHIR date, dateTime or instant as a UTC instant to the second ('YYYY-MM-DDTHH:MM:SSZ'), with
  * how precise it was; undefined when it is not one (wrong form, impossible date, bad offset).
  */
-export function readInstant(v: unknown): { instant: string; precision: Precision } | undefined {
+export function readInstant(v: unknown): { instant: string; last: string; precision: Precision } | undefined {
   if (typeof v !== 'string') return undefined;
   const m = DATE_TIME.exec(v);
   if (!m) return undefined;
@@ -50,27 +50,45 @@ export function readInstant(v: unknown): { instant: string; precision: Precision
   // Date.UTC maps years 0–99 to 1900–1999; such years are out of range anyway.
   if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d)
     return undefined;
-  const instant = new Date(local - offsetMinutes * 60_000).toISOString().slice(0, 19) + 'Z';
+  const utc = (ms: number) => new Date(ms - offsetMinutes * 60_000).toISOString().slice(0, 19) + 'Z';
   const precision: Precision =
     ds === undefined ? 'partial' : hs === undefined ? 'date' : zone === undefined ? 'no-offset' : 'full';
-  return { instant, precision };
+  // The last second the value denotes: a year, a month or a day covers every instant of it.
+  const next =
+    mos === undefined
+      ? Date.UTC(y + 1, 0, 1)
+      : ds === undefined
+        ? Date.UTC(y, mo, 1)
+        : hs === undefined
+          ? Date.UTC(y, mo - 1, d + 1)
+          : local + 1000;
+  return { instant: utc(local), last: utc(next - 1000), precision };
 }
 
 /** How a warning ends when a registration's date could not be used: it counts from the time received. */
 export const TIME_RECEIVED = 'time received used';
 
-const NOTE: Record<Precision, string | undefined> = {
-  full: undefined,
-  'no-offset': 'time without offset, read as UTC',
-  date: 'date only, read as 00:00:00 UTC',
-  partial: 'partial date, read as its start',
+const NOTE: Record<ObjectionAction, Record<Precision, string | undefined>> = {
+  register: {
+    full: undefined,
+    'no-offset': 'time without offset, read as UTC',
+    date: 'date only, read as its last second (23:59:59 UTC)',
+    partial: 'partial date, read as its last second',
+  },
+  withdraw: {
+    full: undefined,
+    'no-offset': 'time without offset, read as UTC',
+    date: 'date only, read as 00:00:00 UTC',
+    partial: 'partial date, read as its start',
+  },
 };
 
 export type ObjectionDate = { instant: string; date: string; warning?: string } | { error: string };
 
 /**
  * The resources an objection may be recorded on, and the date elements each may carry (a
- * `…Period` is read as its start, else its end). SPEC §2 has objections on Observations; a
+ * `…Period` is read as its end for a registration, its start for a withdrawal, else whichever it
+ * has). SPEC §2 has objections on Observations; a
  * practice system that codes one on a Condition or Procedure is still heard (fail closed): the
  * code, not the resource type, makes the objection. The first is where the extractor writes the
  * one date it keeps (r4-required.ts).
@@ -83,11 +101,18 @@ export const OBJECTION_DATE_FIELDS: Record<string, readonly string[]> = {
 
 export const PERIOD_REVERSED = 'a period whose start is after its end';
 
-/** One date element's instant, or why it is odd. */
+/**
+ * One date element's instant, or why it is odd. A registration is read at the last instant the
+ * element covers (a period's end, a day's or a month's last second), no later than when it was
+ * received; a withdrawal at the first. A withdrawal dated within the span of a registration may have
+ * come before it, and then must not lift it (it did while a registration was read at the span's
+ * start: 2026-12-07).
+ */
 function dateOf(
   field: string,
   value: unknown,
   received: string,
+  action: ObjectionAction,
 ): { instant: string; note?: string } | { error: string } {
   let v = value;
   let periodNote: string | undefined;
@@ -98,16 +123,20 @@ function dateOf(
       if (!start || !end) return { error: 'invalid date' };
       if (start.instant > end.instant) return { error: PERIOD_REVERSED };
     }
-    [v, periodNote] =
-      p.start !== undefined
-        ? [p.start, 'period, its start used']
-        : [p.end, 'period without a start, its end used'];
+    const end = action === 'register' ? p.end !== undefined : p.start === undefined;
+    [v, periodNote] = end
+      ? [p.end, p.start === undefined ? 'period without a start, its end used' : 'period, its end used']
+      : [p.start, p.end === undefined ? 'period without an end, its start used' : 'period, its start used'];
   }
   const read = readInstant(v);
   if (!read) return { error: 'invalid date' };
   if (read.instant.slice(0, 10) < EARLIEST_DATE || read.instant > received)
     return { error: 'date before 1895-01-01 or in the future' };
-  return { instant: read.instant, note: periodNote ?? NOTE[read.precision] };
+  const note = periodNote ?? NOTE[action][read.precision];
+  if (action === 'withdraw') return { instant: read.instant, note };
+  return read.last > received
+    ? { instant: received, note: `${note ?? 'its span'} runs past the time received, ${TIME_RECEIVED}` }
+    : { instant: read.last, note };
 }
 
 /**
@@ -127,7 +156,7 @@ export function objectionDate(r: Json, action: ObjectionAction, received: string
   let chosen: { instant: string; note?: string; path: string } | undefined;
   for (const f of fields) {
     const path = `${type}.${f}`;
-    const d = dateOf(f, r[f], received);
+    const d = dateOf(f, r[f], received, action);
     if ('error' in d) {
       if (action === 'withdraw') return { error: `${path}: ${d.error}` };
       return at(received, `${path}: ${d.error}, ${TIME_RECEIVED}`);

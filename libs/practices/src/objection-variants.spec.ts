@@ -128,12 +128,21 @@ describe('objection Observations: dates (SPEC §2, #28 item 2)', () => {
     ['2020-06-02T00:30:00+01:00', undefined, '2020-06-01T23:30:00Z', []],
     // local "tomorrow" (relative to UTC today), an instant of today in UTC: not in the future
     ['2026-01-16T05:00:00+14:00', undefined, '2026-01-15T15:00:00Z', []],
-    ['2020-01-01', undefined, '2020-01-01T00:00:00Z', ['date only']],
-    ['2020-02', undefined, '2020-02-01T00:00:00Z', ['partial date']],
-    ['2020', undefined, '2020-01-01T00:00:00Z', ['partial date']],
+    ['2020-01-01', undefined, '2020-01-01T23:59:59Z', ['date only']],
+    ['2020-02', undefined, '2020-02-29T23:59:59Z', ['partial date']],
+    ['2020', undefined, '2020-12-31T23:59:59Z', ['partial date']],
+    // today, to the day (received here at today's last second; test/objection-imprecise-dates
+    // has one received earlier in the day, read at the time received)
+    [TODAY, undefined, `${TODAY}T23:59:59Z`, ['date only']],
     ['2020-01-01T10:00', undefined, '2020-01-01T10:00:00Z', ['time without offset']],
     [undefined, { start: '2019-05-05T12:00:00+02:00' }, '2019-05-05T10:00:00Z', ['period']],
-    [undefined, { end: '2019-05-06' }, '2019-05-06T00:00:00Z', ['period']],
+    [undefined, { end: '2019-05-06' }, '2019-05-06T23:59:59Z', ['period']],
+    [
+      undefined,
+      { start: '2019-05-05T12:00:00+02:00', end: '2019-06-30' },
+      '2019-06-30T23:59:59Z',
+      ['period, its end used'],
+    ],
     [undefined, {}, `${TODAY}T23:59:59Z`, ['time received']],
     [undefined, undefined, `${TODAY}T23:59:59Z`, ['time received']],
     ['garbage', undefined, `${TODAY}T23:59:59Z`, ['time received']],

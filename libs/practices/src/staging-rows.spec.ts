@@ -144,7 +144,7 @@ describe('StagingRows', () => {
     expect(named[2]).toMatchObject({
       obj_type: 'type1',
       obj_action: 'register',
-      obj_at: '2021-01-01T00:00:00Z',
+      obj_at: '2021-01-01T23:59:59Z',
       code: null,
     });
     expect(stats.lines).toBe(7);

@@ -102,8 +102,9 @@ describe('extract intake in the built service (two parse threads)', () => {
     expect(oneReport.patients).toBe(1500 - 16);
     expect(oneReport.rejected).toContainEqual({ line: 3001, reason: 'line longer than 1048576 bytes' });
     expect(oneReport.rejected).toContainEqual({ line: expect.any(Number), reason: 'malformed JSON' });
-    // The 16 refused Patients' names are not counted as removed (only stored lines' fields are).
-    expect(oneReport.dropped.byField).toMatchObject({ name: 1500 - 16, note: 1500 });
+    // The 16 refused Patients' names are not counted as removed (only stored lines' fields are),
+    // nor the notes of their events, which the merge refuses (their Patient is not stored).
+    expect(oneReport.dropped.byField).toMatchObject({ name: 1500 - 16, note: 1500 - 16 });
 
     const [sa, sb] = [await stored('A81001'), await stored('B82002')];
     expect(sa.length).toBe(oneReport.resources);

@@ -100,6 +100,15 @@ function drop(dropped: DroppedFields, path: string) {
 /** A FHIR status code (`final`, `completed`, `entered-in-error`, …): lower-case letters and hyphens. */
 const FHIR_STATUS_CODE = /^[a-z][a-z-]{0,31}$/;
 
+/**
+ * A key the report may name: an element name as FHIR writes them (a letter or `_`, then letters,
+ * digits, `_`; at most 64). Any other key a line carries is counted as `UNREADABLE_FIELD`. The key is
+ * the sender's text: one with a NUL made the report unstorable (PostgreSQL's jsonb refuses `\u0000`)
+ * and the upload a 500, and a long one went into the report whole (review, 2026-12-07).
+ */
+const NAMEABLE_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+export const UNREADABLE_FIELD = '(a key that is no element name)';
+
 /** Keeps only `allowed` keys of `obj`, counting every other key under `prefix`. */
 function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, prefix: string): Json {
   const out: Json = {};
@@ -107,7 +116,7 @@ function pick(obj: Json, allowed: readonly string[], dropped: DroppedFields, pre
   // every resource of an extract). A parsed JSON object has only own, enumerable keys.
   for (const k in obj) {
     if (allowed.includes(k)) out[k] = obj[k];
-    else drop(dropped, prefix ? prefix + k : k);
+    else drop(dropped, NAMEABLE_KEY.test(k) ? (prefix ? prefix + k : k) : prefix + UNREADABLE_FIELD);
   }
   return out;
 }

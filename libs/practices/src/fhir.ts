@@ -70,6 +70,15 @@ export interface EventRow {
    */
   retract?: string;
 }
+/**
+ * What a stored line lost: its fields removed and elements ignored (`IGNORED_PREFIX`), set by
+ * `parseExtractLine` where there are any. Staged with the line, so that a line the merge refuses
+ * later (a repeated NHS number, an event whose Patient is not there) takes its counts back out of
+ * the report (`intake/report.ts`).
+ */
+export interface LineDropped {
+  dropped?: DroppedFields;
+}
 /** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {
   kind: 'objection';
@@ -92,7 +101,7 @@ export interface Unresolved {
   kind: 'unresolved';
   reason: string;
 }
-export type Mapped = PatientRow | EventRow | ObjectionRow | Rejected | Unresolved;
+export type Mapped = ((PatientRow | EventRow | ObjectionRow) & LineDropped) | Rejected | Unresolved;
 
 const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
 
@@ -347,10 +356,16 @@ export function parseExtractLine(
     const entries = mapped.entries.filter((e) => e.action === 'register');
     mapped = entries.length ? { ...mapped, entries } : reject(withdrawalInError(json.resourceType));
   }
-  if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, dropped);
+  if (mapped.kind === 'patient' || mapped.kind === 'event') countIgnored(resource, lineDropped);
   const outcome = unreadOr(text, json, mapped);
-  if (outcome.kind === 'patient' || outcome.kind === 'event' || outcome.kind === 'objection')
-    for (const k in lineDropped) dropped[k] = (dropped[k] ?? 0) + lineDropped[k];
+  if (outcome.kind === 'patient' || outcome.kind === 'event' || outcome.kind === 'objection') {
+    let any = false;
+    for (const k in lineDropped) {
+      dropped[k] = (dropped[k] ?? 0) + lineDropped[k];
+      any = true;
+    }
+    if (any) outcome.dropped = lineDropped;
+  }
   return outcome;
 }
 

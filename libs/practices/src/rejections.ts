@@ -83,5 +83,9 @@ export function addDroppedFields(into: Record<string, number>, from: Record<stri
     else bump(into, k, OTHER_FIELDS, () => names++ < MAX_FIELD_NAMES, from[k]!);
 }
 
+/** The bucket `addDroppedFields` counts `key` in once the upload has named as many as it may. */
+export const otherBucket = (key: string) =>
+  key.startsWith(IGNORED_KEY) ? `${IGNORED_KEY}${OTHER_FIELDS}` : OTHER_FIELDS;
+
 /** The prefix of ignored-element keys (fhir.ts's IGNORED_PREFIX; kept here so this file imports nothing). */
 const IGNORED_KEY = 'ignored:';

@@ -1,4 +1,4 @@
-import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
+import { EventRow, LineDropped, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
 import { CLINICAL_TYPES, type DroppedFields } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
 import { mayCarryObjectionCode } from './objection-entry';
@@ -29,9 +29,14 @@ export const tooLongObjection = (line: number) => ({
 /** What a dropped line's bytes are watched for (`tooLongObjection`). */
 export const watchObjection = mayCarryObjectionCode;
 
-/** `obj_at`: an objection entry's instant (UTC, to the second), as the objection reader reads it. */
+/**
+ * `obj_at`: an objection entry's instant (UTC, to the second), as the objection reader reads it.
+ * `dropped`: what the line lost (`LineDropped`, JSON), on its first row only; NULL for most.
+ */
 export const STAGING_COLUMNS =
-  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, shared_key';
+  'line, kind, id, subject, nhs_number, birth_date, sex, postcode, ethnicity, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, shared_key, dropped';
+
+const droppedValue = (r: LineDropped) => (r.dropped ? copyValue(JSON.stringify(r.dropped)) : '\\N');
 
 /** COPY text format: NULL is \N; backslash, tab, newline and carriage return escaped. */
 export function copyValue(v: string | null): string {
@@ -42,13 +47,13 @@ export function copyValue(v: string | null): string {
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 /** One staging row (COPY text, STAGING_COLUMNS in order) for a line that mapped to a row. */
-function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string {
+function stagingRow(n: number, r: (PatientRow | EventRow | ObjectionRow) & LineDropped): string {
   const v = copyValue;
   switch (r.kind) {
     case 'patient':
-      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${r.sharedKey ? 't' : '\\N'}\n`;
+      return `${n}\tP\t${v(r.id)}\t\\N\t${v(r.nhsNumber)}\t${v(r.birthDate)}\t${v(r.sex)}\t${v(r.postcode)}\t${v(r.ethnicity)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${r.sharedKey ? 't' : '\\N'}\t${droppedValue(r)}\n`;
     case 'event':
-      return `${n}\t${r.retract ? 'R' : 'E'}\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\t\\N\n`;
+      return `${n}\t${r.retract ? 'R' : 'E'}\t${v(r.id)}\t${v(r.subject)}\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.resourceType)}\t${v(r.codeSystem)}\t${v(r.code)}\t${v(r.date)}\t${v(r.value)}\t\\N\t\\N\t\\N\t\\N\t${droppedValue(r)}\n`;
     case 'objection':
       return objectionRows(n, r);
   }
@@ -60,15 +65,22 @@ function stagingRow(n: number, r: PatientRow | EventRow | ObjectionRow): string 
  * naming a Patient by reference applies to that Patient only, by NHS number only when it has no
  * reference (should the two disagree, withdrawing for both could release the wrong patient).
  */
-function objectionRows(n: number, r: ObjectionRow): string {
+function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
   const v = copyValue;
   let rows = '';
+  let dropped = droppedValue(r);
   for (const e of r.entries) {
     const ids = r.subjects.ids;
     const nhs = e.action === 'register' || !ids.length ? r.subjects.nhsNumbers : [];
-    const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\t${v(r.instant)}\t\\N\n`;
-    for (const id of ids) rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t\\N${tail}`;
-    for (const x of nhs) rows += `${n}\tO\t${v(r.id)}\t\\N\t${v(x)}${tail}`;
+    const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\t${v(r.instant)}\t\\N\t`;
+    for (const id of ids) {
+      rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t\\N${tail}${dropped}\n`;
+      dropped = '\\N';
+    }
+    for (const x of nhs) {
+      rows += `${n}\tO\t${v(r.id)}\t\\N\t${v(x)}${tail}${dropped}\n`;
+      dropped = '\\N';
+    }
   }
   return rows;
 }

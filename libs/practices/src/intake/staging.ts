@@ -25,7 +25,7 @@ export async function stageExtract(
       nhs_number char(10), birth_date date, sex char(1), postcode varchar(8), ethnicity char(1),
       resource_type varchar(12), code_system varchar(8), code varchar(20), event_date date,
       value varchar(64), obj_type varchar(5), obj_action varchar(8), obj_at timestamptz,
-      shared_key boolean
+      shared_key boolean, dropped text
     ) ON COMMIT DROP`);
   const stats: StreamStats = {
     lines: 0,

@@ -42,6 +42,7 @@ import { CohortIndexes1764000038000 } from './1764000038000-cohort-indexes';
 import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell-ledger';
 import { Notifications1764000037000 } from './1764000037000-notifications';
 import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
+import { RegistrationsAtSpanEnd1764000056000 } from './1764000056000-registrations-at-span-end';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -92,4 +93,5 @@ export const MIGRATIONS = [
   OrganisationNamesFolded1764000053000,
   BidFallbackDimensions1764000054000,
   AggregateCellsHeld1764000055000,
+  RegistrationsAtSpanEnd1764000056000,
 ];

@@ -888,7 +888,9 @@ describe('bids and governance', () => {
         state: 'approved',
         requestedTier: 'pseudonymised',
         grantedTier: 'anonymised',
-        conditions: ['No linkage to other data', 'Annual report to the panel'],
+        // Granted anonymised, the bid's files still follow persons through their events (a person
+        // column and a row per event), so the no-linkage condition is added (#27).
+        conditions: ['No linkage to other data', 'Annual report to the panel', NO_LINKAGE_CONDITION],
       });
       expect(bid.agreement).toMatchObject({
         reference: expect.stringMatching(/^DSA-\d{4}-\d{4}-v1$/),

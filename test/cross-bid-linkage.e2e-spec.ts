@@ -113,12 +113,14 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
             title: 'First study',
             state: 'active',
             tier: 'pseudonymised',
+            histories: true,
             sharedDatasets: ['gp'],
             sharedFields: ['gp.nhs_number', 'gp.date_of_birth', 'gp.postcode', 'gp.sex'],
             cohortsMayOverlap: true,
           },
         ],
         linkingFields: ['date_of_birth', 'postcode', 'sex'],
+        histories: false,
         condition: expect.stringMatching(/^No linkage/),
       });
     }
@@ -189,5 +191,70 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
       'Identifiable study',
       'revoked',
     ]);
+  });
+
+  it('anonymised bids of event histories (person token, a row per event) are listed and conditioned like pseudonymised ones', async () => {
+    // An attacker's probe (2026-12-07): 36.5 % of an anonymised GP file's persons were unique on their
+    // class and multiset of items, so two such bids of one organisation join one-to-one; kᵐ covers an
+    // attacker who knows m events, not one holding a whole history. Before, an anonymised bid showed
+    // no linkage risk and its agreement no condition.
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    const anon = (fields: string[]) => ({
+      requestedTier: 'anonymised',
+      datasets: [{ dataset: 'gp', fields }],
+    });
+    const histories = await active({
+      title: 'Histories A',
+      ...anon(['nhs_number', 'sex', 'code', 'event_date']),
+    });
+    // No person column, or one row per person: nothing to follow, not listed and no condition.
+    const shuffled = await active({ title: 'Rows only', ...anon(['sex', 'code', 'event_date']) });
+    const perPerson = await active({
+      title: 'Persons only',
+      ...anon(['nhs_number', 'sex', 'date_of_birth']),
+    });
+    const pseudo = await active({ title: 'Pseudonymised P' });
+    const b = await inReview({ title: 'Histories B', ...anon(['nhs_number', 'code', 'event_date']) });
+
+    const risk = (await t.http.get(`/api/bids/${b}`).set(panel[0].auth).expect(200)).body.linkageRisk;
+    expect(risk).toMatchObject({ linkingFields: [], histories: true });
+    expect(
+      risk.otherPseudonymisedBids.map((o: { title: string; tier: string; histories: boolean }) => [
+        o.title,
+        o.tier,
+        o.histories,
+      ]),
+    ).toEqual([
+      ['Histories A', 'anonymised', true],
+      ['Pseudonymised P', 'pseudonymised', true],
+    ]);
+    // A pseudonymised bid under review lists the anonymised bid of histories too.
+    const p2 = await inReview({ title: 'Pseudonymised Q' });
+    const listed = (await t.http.get(`/api/bids/${p2}`).set(officer.auth).expect(200)).body.linkageRisk;
+    expect(listed.otherPseudonymisedBids.map((o: { title: string }) => o.title)).toEqual([
+      'Histories A',
+      'Pseudonymised P',
+      'Histories B',
+    ]);
+    for (const id of [shuffled, perPerson])
+      expect((await t.http.get(`/api/bids/${id}`).set(panel[0].auth).expect(200)).body).not.toHaveProperty(
+        'linkageRisk',
+      );
+    // The agreements: the bid of histories carries the no-linkage condition, the others do not.
+    const conditions = async (id: string) =>
+      (await t.http.get(`/api/bids/${id}`).set(researcher.auth).expect(200)).body.agreement.conditions;
+    expect(await conditions(histories)).toEqual([expect.stringMatching(/^No linkage/)]);
+    expect(await conditions(shuffled)).toEqual([]);
+    expect(await conditions(perPerson)).toEqual([]);
+    // The panel's page says so.
+    const html = (
+      await t.http
+        .get(`/panel/${b}`)
+        .set('cookie', await portalSession(panel[0].user.email))
+        .expect(200)
+    ).text;
+    expect(html).toContain('follow persons through their events');
+    expect(html).toContain('Histories A');
   });
 });

@@ -37,7 +37,7 @@ import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
 import { Bid } from './bid.entity';
-import { linkingFieldsOf, NO_LINKAGE_CONDITION, overlapOf } from './linkage-risk';
+import { linkable, linkageRiskOf } from './linkage-risk';
 import type { LinkageRiskDto, CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
 import { BIDS_ERRORS } from './bids.errors';
 
@@ -210,35 +210,24 @@ export class BidsService {
   }
 
   /**
-   * Reviewers (not of the applicant organisation), pseudonymised or identifiable bids (the panel may
-   * lower the latter): the organisation's other record-level bids in review, approved, active or
-   * ended (files kept) and their overlap (#27, `linkage-risk.ts`). An attacker's probe (2026-12-07):
-   * two bids in review at once each saw an empty list; identifiable bids were never listed.
+   * Reviewers (not of the applicant organisation), bids whose files can be joined person to person
+   * (`linkable`: pseudonymised, identifiable — the panel may lower it — or anonymised with event
+   * histories): the organisation's other such bids in review, approved, active or ended (files kept)
+   * and their overlap (#27, `linkage-risk.ts`). An attacker's probe (2026-12-07): two bids in review
+   * at once each saw an empty list; identifiable bids were never listed.
    */
   async linkageRisk(user: Principal, bid: Readonly<BidWithAgreement>): Promise<LinkageRiskDto | undefined> {
     const tier = bid.grantedTier ?? bid.requestedTier;
-    if (!seesInternals(user, bid) || (tier !== 'pseudonymised' && tier !== 'identifiable')) return undefined;
-    const others = (
-      await this.db.getRepository(Bid).find({
-        where: {
-          organisationId: bid.organisationId,
-          id: Not(bid.id),
-          state: In(['submitted', 'in_review', 'approved', 'active', 'expired', 'revoked', 'closed']),
-        },
-        order: { createdAt: 'ASC', id: 'ASC' },
-      })
-    ).filter((o) => ['pseudonymised', 'identifiable'].includes(o.grantedTier ?? o.requestedTier));
-    return {
-      otherPseudonymisedBids: others.map((o) => ({
-        id: o.id,
-        title: o.title,
-        state: o.state,
-        tier: (o.grantedTier ?? o.requestedTier) as 'pseudonymised' | 'identifiable',
-        ...overlapOf(bid, o),
-      })),
-      linkingFields: linkingFieldsOf(bid),
-      condition: NO_LINKAGE_CONDITION,
-    };
+    if (!seesInternals(user, bid) || !linkable(bid, tier)) return undefined;
+    const others = await this.db.getRepository(Bid).find({
+      where: {
+        organisationId: bid.organisationId,
+        id: Not(bid.id),
+        state: In(['submitted', 'in_review', 'approved', 'active', 'expired', 'revoked', 'closed']),
+      },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return linkageRiskOf(bid, tier, others);
   }
 
   /**

@@ -275,10 +275,16 @@ export class LinkedBidDto {
   @ApiProperty() title!: string;
   @ApiProperty({ enum: BID_STATES }) state!: BidState;
   @ApiProperty({
-    enum: ['pseudonymised', 'identifiable'],
-    description: 'The tier granted, or requested while undecided',
+    enum: ['anonymised', 'pseudonymised', 'identifiable'],
+    description:
+      'The tier granted, or requested while undecided (anonymised only where its files carry event histories)',
   })
-  tier!: 'pseudonymised' | 'identifiable';
+  tier!: 'anonymised' | 'pseudonymised' | 'identifiable';
+  @ApiProperty({
+    description:
+      'Its files follow persons through their events (a person column and a file of a row per event): histories can be matched with this bid’s',
+  })
+  histories!: boolean;
   @ApiProperty({ type: [String] }) sharedDatasets!: string[];
   @ApiProperty({ type: [String], description: '`dataset.field` both bids request' }) sharedFields!: string[];
   @ApiProperty({
@@ -291,15 +297,20 @@ export class LinkageRiskDto {
   @ApiProperty({
     type: [LinkedBidDto],
     description:
-      "The applicant organisation's other record-level bids (pseudonymised or identifiable, granted or requested) in review, approved, active or ended: their files, held or to come, may be joined with this bid's",
+      "The applicant organisation's other bids whose files may be joined person to person with this bid's (pseudonymised or identifiable, or anonymised with event histories; granted or requested) in review, approved, active or ended, files held or to come",
   })
   otherPseudonymisedBids!: LinkedBidDto[];
   @ApiProperty({
     type: [String],
     description:
-      'Fields of this bid that join persons across pseudonymised bids (birth year-month, district, sex)',
+      'Fields of this bid that join persons across pseudonymised bids (birth year-month, district, sex); none for an anonymised bid, whose are generalised',
   })
   linkingFields!: string[];
+  @ApiProperty({
+    description:
+      "This bid's files follow persons through their events (a person column and a file of a row per event). An anonymised file's kᵐ-anonymity does not stop a whole history, held from another bid, matching its person",
+  })
+  histories!: boolean;
   @ApiProperty({ description: 'The condition the agreement carries unless the panel approves linkage' })
   condition!: string;
 }

@@ -15,7 +15,7 @@ export { assertNotApplicant, BidsService } from './bids.service';
 export { type BidWithAgreement, toBidResponse } from './bid-read';
 export { BidDto, CreateBidDto } from './dto';
 export { BidsController } from './bids.controller';
-export { approvalConditions, NO_LINKAGE_CONDITION } from './linkage-risk';
+export { approvalConditions, carriesHistories, NO_LINKAGE_CONDITION } from './linkage-risk';
 export { BIDS_ERRORS } from './bids.errors';
 export {
   agreementInForce,

@@ -1,4 +1,6 @@
-import type { Tier } from '@custodian/catalog';
+import { CATALOGUE_FIELDS, PERSON_FIELDS, type Dataset, type Tier } from '@custodian/catalog';
+import type { BidState } from './bid-state';
+import type { LinkageRiskDto, LinkedBidDto } from './dto';
 
 /**
  * Pseudonymised bids of one organisation joined with each other (#27). Birth year-month, postcode
@@ -52,20 +54,81 @@ export function overlapOf(bid: BidShape, other: BidShape): BidOverlap {
   };
 }
 
+/**
+ * Whether a bid's files follow persons through their events: a file of a row per event (a field
+ * that is not a person field) that also carries the person column (`nhs_number` asked: the number,
+ * `pseudo_id`, or in the anonymised tier `person_token`). kᵐ-anonymity protects an anonymised file
+ * against an attacker who knows up to m of a person's events, not against one who holds the whole
+ * history from another bid's file: on the demo data 36.5 % of the persons of an anonymised GP file
+ * with `person_token` were unique on their class and multiset of items, which joins two such bids
+ * one-to-one (an attacker's probe, 2026-12-07). So those bids are governed like pseudonymised ones.
+ */
+export function carriesHistories(bid: BidShape): boolean {
+  return bid.datasets.some(
+    (d) =>
+      d.fields.includes('nhs_number') &&
+      (CATALOGUE_FIELDS[d.dataset as Dataset] ?? []).some(
+        (f) => d.fields.includes(f) && !PERSON_FIELDS.has(f),
+      ),
+  );
+}
+
+/**
+ * Whether a bid at `tier` releases files another bid's could be joined with, person to person:
+ * record-level with identifiers (pseudonymised, identifiable), or anonymised with event histories.
+ */
+export const linkable = (bid: BidShape, tier: Tier): boolean =>
+  tier === 'pseudonymised' || tier === 'identifiable' || (tier === 'anonymised' && carriesHistories(bid));
+
 /** The linking fields a bid's files carry (any dataset). */
 export const linkingFieldsOf = (bid: BidShape): string[] =>
   LINKING_FIELDS.filter((f) => bid.datasets.some((d) => d.fields.includes(f)));
 
 /**
  * The conditions of an approval: the panel's, and the no-linkage condition for a pseudonymised
- * grant unless linkage was approved (fail closed: not approved unless every approving vote said so).
+ * grant, or an anonymised one of event histories (`histories`: `carriesHistories`), unless linkage
+ * was approved (fail closed: not approved unless every approving vote said so).
  */
 export function approvalConditions(
   conditions: string[],
   grantedTier: Tier,
   linkageApproved: boolean,
+  histories = false,
 ): string[] {
-  return grantedTier === 'pseudonymised' && !linkageApproved && !conditions.includes(NO_LINKAGE_CONDITION)
+  const conditioned = grantedTier === 'pseudonymised' || (grantedTier === 'anonymised' && histories);
+  return conditioned && !linkageApproved && !conditions.includes(NO_LINKAGE_CONDITION)
     ? [...conditions, NO_LINKAGE_CONDITION]
     : conditions;
+}
+
+/**
+ * The linkage risk shown to reviewers of `bid` (at `tier`): `others`, the organisation's other bids
+ * in review, approved, active or ended, reduced to those `linkable`, with their overlap.
+ */
+export function linkageRiskOf(
+  bid: BidShape,
+  tier: Tier,
+  others: (BidShape & {
+    id: string;
+    title: string;
+    state: BidState;
+    grantedTier: Tier | null;
+    requestedTier: Tier;
+  })[],
+): LinkageRiskDto {
+  return {
+    otherPseudonymisedBids: others
+      .filter((o) => linkable(o, o.grantedTier ?? o.requestedTier))
+      .map((o) => ({
+        id: o.id,
+        title: o.title,
+        state: o.state,
+        tier: (o.grantedTier ?? o.requestedTier) as LinkedBidDto['tier'],
+        histories: carriesHistories(o),
+        ...overlapOf(bid, o),
+      })),
+    linkingFields: tier === 'anonymised' ? [] : linkingFieldsOf(bid),
+    histories: carriesHistories(bid),
+    condition: NO_LINKAGE_CONDITION,
+  };
 }

@@ -18,6 +18,7 @@ import {
   BidAmendmentsService,
   type BidVersion,
   BidWorkflow,
+  carriesHistories,
 } from '@custodian/bids';
 import { RegisterLogService } from '@custodian/register';
 import { amendmentVoteRefusal, decide, type PanelOutcome } from './decision-rule';
@@ -130,6 +131,7 @@ export class AmendmentReviewService {
               })),
               quorum,
               bid.grantedTier!,
+              carriesHistories(amendment),
             );
         await this.apply(tx, user, bid, amendment, outcome, meta);
         return {

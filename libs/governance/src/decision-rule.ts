@@ -26,10 +26,16 @@ export const isAbove = (tier: Tier, requested: Tier) => tierRank(tier) > tierRan
  * The panel's decision rule (SPEC §4): nothing until `quorum` non-recused votes; then a strict
  * majority of approvals approves at the least identifying tier among them (with every approving
  * vote's conditions), a strict majority of rejections rejects, and anything else returns the bid.
- * A pseudonymised grant carries the no-linkage condition unless every approving vote approved
- * linkage (#27; fail closed).
+ * A pseudonymised grant, or an anonymised one whose files carry event histories (`histories`:
+ * `carriesHistories`), carries the no-linkage condition unless every approving vote approved linkage
+ * (#27; fail closed).
  */
-export function decide(votes: readonly CountedVote[], quorum: number, requested: Tier): PanelOutcome {
+export function decide(
+  votes: readonly CountedVote[],
+  quorum: number,
+  requested: Tier,
+  histories = false,
+): PanelOutcome {
   if (votes.length < quorum) return { outcome: 'pending' };
   const approvals = votes.filter((v) => v.decision === 'approve');
   const rejections = votes.filter((v) => v.decision === 'reject');
@@ -42,7 +48,7 @@ export function decide(votes: readonly CountedVote[], quorum: number, requested:
     return {
       outcome: 'approved',
       grantedTier,
-      conditions: approvalConditions(conditions, grantedTier, linkageApproved),
+      conditions: approvalConditions(conditions, grantedTier, linkageApproved, histories),
     };
   }
   if (rejections.length * 2 > votes.length) return { outcome: 'rejected' };

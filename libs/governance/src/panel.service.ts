@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { APP_CONFIG, type AppConfig, type Principal, type RequestMeta } from '@custodian/core';
-import { AgreementsService, Bid, BidsService, BidWorkflow } from '@custodian/bids';
+import { AgreementsService, Bid, BidsService, BidWorkflow, carriesHistories } from '@custodian/bids';
 import { RegisterLogService } from '@custodian/register';
 import { decide, voteRefusal, type CountedVote, type PanelOutcome } from './decision-rule';
 import type { VoteDto, VoteResultDto } from './dto';
@@ -57,6 +57,7 @@ export class PanelService {
           })),
           quorum,
           bid.requestedTier,
+          carriesHistories(bid),
         );
         await this.apply(tx, user, bid, outcome, counted, meta);
         return {

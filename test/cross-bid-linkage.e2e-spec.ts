@@ -214,7 +214,7 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
       title: 'Persons only',
       ...anon(['nhs_number', 'sex', 'date_of_birth']),
     });
-    const pseudo = await active({ title: 'Pseudonymised P' });
+    await active({ title: 'Pseudonymised P' });
     const b = await inReview({ title: 'Histories B', ...anon(['nhs_number', 'code', 'event_date']) });
 
     const risk = (await t.http.get(`/api/bids/${b}`).set(panel[0].auth).expect(200)).body.linkageRisk;

@@ -114,6 +114,7 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
             state: 'active',
             tier: 'pseudonymised',
             histories: true,
+            objectionsDiffer: false,
             sharedDatasets: ['gp'],
             sharedFields: ['gp.nhs_number', 'gp.date_of_birth', 'gp.postcode', 'gp.sex'],
             cohortsMayOverlap: true,
@@ -256,5 +257,33 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
     ).text;
     expect(html).toContain('follow persons through their events');
     expect(html).toContain('Histories A');
+  });
+
+  it('says where two bids handle Type 2 objections differently (s251 beside statutory lists the objectors)', async () => {
+    // An attacker's probe (2026-12-07): a statutory release of a population minus an s251 release of
+    // the same one is its Type 2 objectors (SPEC §5 makes them differ); the guards compare only
+    // releases that treat objections alike, so reviewers were never told.
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    await active({ title: 'Under s251' });
+    await active({
+      title: 'Under statute',
+      legalBasis: 'statutory',
+      legalBasisReference: 'Health and Social Care Act 2012 s261',
+    });
+    const b = await inReview({ title: 'Another s251' });
+    const listed = (await t.http.get(`/api/bids/${b}`).set(panel[0].auth).expect(200)).body.linkageRisk
+      .otherPseudonymisedBids as { title: string; objectionsDiffer: boolean }[];
+    expect(listed.map((o) => [o.title, o.objectionsDiffer])).toEqual([
+      ['Under s251', false],
+      ['Under statute', true],
+    ]);
+    const html = (
+      await t.http
+        .get(`/panel/${b}`)
+        .set('cookie', await portalSession(panel[0].user.email))
+        .expect(200)
+    ).text;
+    expect(html).toContain('the files show who objected');
   });
 });

@@ -285,6 +285,11 @@ export class LinkedBidDto {
       'Its files follow persons through their events (a person column and a file of a row per event): histories can be matched with this bid’s',
   })
   histories!: boolean;
+  @ApiProperty({
+    description:
+      'One of the two bids leaves Type 2 objectors out and the other does not (e.g. s251 and statutory): side by side, their files show who objected among the persons both cover',
+  })
+  objectionsDiffer!: boolean;
   @ApiProperty({ type: [String] }) sharedDatasets!: string[];
   @ApiProperty({ type: [String], description: '`dataset.field` both bids request' }) sharedFields!: string[];
   @ApiProperty({

@@ -1,4 +1,5 @@
 import { CATALOGUE_FIELDS, PERSON_FIELDS, type Dataset, type Tier } from '@custodian/catalog';
+import { objectionHandling, type LegalBasis } from './bid-rules';
 import type { BidState } from './bid-state';
 import type { LinkageRiskDto, LinkedBidDto } from './dto';
 
@@ -106,9 +107,10 @@ export function approvalConditions(
  * in review, approved, active or ended, reduced to those `linkable`, with their overlap.
  */
 export function linkageRiskOf(
-  bid: BidShape,
+  bid: BidShape & { legalBasis: LegalBasis },
   tier: Tier,
   others: (BidShape & {
+    legalBasis: LegalBasis;
     id: string;
     title: string;
     state: BidState;
@@ -125,6 +127,8 @@ export function linkageRiskOf(
         state: o.state,
         tier: (o.grantedTier ?? o.requestedTier) as LinkedBidDto['tier'],
         histories: carriesHistories(o),
+        objectionsDiffer:
+          objectionsApplied(bid, tier) !== objectionsApplied(o, o.grantedTier ?? o.requestedTier),
         ...overlapOf(bid, o),
       })),
     linkingFields: tier === 'anonymised' ? [] : linkingFieldsOf(bid),
@@ -132,3 +136,13 @@ export function linkageRiskOf(
     condition: NO_LINKAGE_CONDITION,
   };
 }
+
+/**
+ * Whether a release of `bid` at `tier` leaves Type 2 objectors out. Two bids of one organisation
+ * that differ here (an s251 bid and a statutory one, say) differ by the Type 2 objectors among the
+ * persons both cover, as SPEC §5 makes them: set side by side, the files list who objected (an
+ * attacker's probe, 2026-12-07). The release guards compare only releases that treat objections
+ * alike, so this is shown to reviewers instead (`objectionsDiffer`).
+ */
+const objectionsApplied = (bid: { legalBasis: LegalBasis }, tier: Tier) =>
+  objectionHandling(bid.legalBasis, tier).applied;

@@ -87,8 +87,8 @@ export type ObjectionDate = { instant: string; date: string; warning?: string } 
 
 /**
  * The resources an objection may be recorded on, and the date elements each may carry (a
- * `…Period` is read as its end for a registration, its start for a withdrawal, else whichever it
- * has). SPEC §2 has objections on Observations; a
+ * `…Period` is read as its start; without one, a registration at the time received and a withdrawal
+ * at its end). SPEC §2 has objections on Observations; a
  * practice system that codes one on a Condition or Procedure is still heard (fail closed): the
  * code, not the resource type, makes the objection. The first is where the extractor writes the
  * one date it keeps (r4-required.ts).
@@ -102,11 +102,12 @@ export const OBJECTION_DATE_FIELDS: Record<string, readonly string[]> = {
 export const PERIOD_REVERSED = 'a period whose start is after its end';
 
 /**
- * One date element's instant, or why it is odd. A registration is read at the last instant the
- * element covers (a period's end, a day's or a month's last second), no later than when it was
- * received; a withdrawal at the first. A withdrawal dated within the span of a registration may have
- * come before it, and then must not lift it (it did while a registration was read at the span's
- * start: 2026-12-07).
+ * One date element's instant, or why it is odd. A registration dated by a day, a month or a year is
+ * read at the last second it covers, no later than when it was received; a withdrawal at the first.
+ * A withdrawal dated within that span may have come before the registration, and then must not lift
+ * it (it did while a registration was read at the span's start: 2026-12-07). A period is read at its
+ * start, as SPEC §2 says ("period start, else the time received"), which lets a withdrawal dated
+ * inside a registration's period lift it: the contract's choice, kept.
  */
 function dateOf(
   field: string,
@@ -123,10 +124,13 @@ function dateOf(
       if (!start || !end) return { error: 'invalid date' };
       if (start.instant > end.instant) return { error: PERIOD_REVERSED };
     }
-    const end = action === 'register' ? p.end !== undefined : p.start === undefined;
-    [v, periodNote] = end
-      ? [p.end, p.start === undefined ? 'period without a start, its end used' : 'period, its end used']
-      : [p.start, p.end === undefined ? 'period without an end, its start used' : 'period, its start used'];
+    // SPEC §2: a period is read at its start, "else the time received" for an objection; a
+    // withdrawal without a start is read at its end (its earliest known instant).
+    if (p.start === undefined && action === 'register') return { error: 'period without a start' };
+    [v, periodNote] =
+      p.start !== undefined
+        ? [p.start, 'period, its start used']
+        : [p.end, 'period without a start, its end used'];
   }
   const read = readInstant(v);
   if (!read) return { error: 'invalid date' };

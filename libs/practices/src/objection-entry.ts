@@ -34,10 +34,11 @@ export {
  *   `subject.identifier` with the NHS-number system. An entry naming both names both.
  * - **Dates** (objection-date.ts): the instant in UTC to the second, the offset applied; every date
  *   element the entry carries is read — a registration at the latest, a withdrawal at the earliest.
- *   An odd date never loses an objection (a registration): a registration is read at the last
- *   instant its date covers (a day's or a month's last second, a period's end), no later than the
- *   time received, a withdrawal at the first; anything missing, unreadable, before 1895, in the
- *   future or a period ending before it starts reads as the time received — each with a warning. A
+ *   An odd date never loses an objection (a registration): a registration dated by a day, a month
+ *   or a year is read at the last second it covers, no later than the time received, a withdrawal
+ *   at the first; a period at its start (SPEC §2); anything missing, unreadable, before 1895, in the
+ *   future, a period without a start or one ending before it starts reads as the time received —
+ *   each with a warning. A
  *   withdrawal with any such date is refused instead: read at the time received it would beat every
  *   objection and release the patient.
  *

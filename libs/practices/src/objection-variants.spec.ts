@@ -136,12 +136,13 @@ describe('objection Observations: dates (SPEC §2, #28 item 2)', () => {
     [TODAY, undefined, `${TODAY}T23:59:59Z`, ['date only']],
     ['2020-01-01T10:00', undefined, '2020-01-01T10:00:00Z', ['time without offset']],
     [undefined, { start: '2019-05-05T12:00:00+02:00' }, '2019-05-05T10:00:00Z', ['period']],
-    [undefined, { end: '2019-05-06' }, '2019-05-06T23:59:59Z', ['period']],
+    // SPEC §2: "period start, else the time received"
+    [undefined, { end: '2019-05-06' }, `${TODAY}T23:59:59Z`, ['period without a start']],
     [
       undefined,
       { start: '2019-05-05T12:00:00+02:00', end: '2019-06-30' },
-      '2019-06-30T23:59:59Z',
-      ['period, its end used'],
+      '2019-05-05T10:00:00Z',
+      ['period, its start used'],
     ],
     [undefined, {}, `${TODAY}T23:59:59Z`, ['time received']],
     [undefined, undefined, `${TODAY}T23:59:59Z`, ['time received']],

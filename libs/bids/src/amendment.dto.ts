@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
-import { IsOmittable } from '@custodian/core';
+import { IsOmittable, IsPlainText } from '@custodian/core';
 import {
   AggregationDto,
   AggregationRule,
@@ -21,6 +21,7 @@ export class CreateAmendmentDto {
   @ApiProperty({ description: 'Why the change is needed (shown to the officer and the panel)' })
   @IsString()
   @MinLength(10)
+  @IsPlainText(10, { multiline: true })
   @MaxLength(5000)
   reason!: string;
   @ApiPropertyOptional({

@@ -244,7 +244,12 @@ export class ListBidsQueryDto {
 }
 
 export class RevokeBidDto {
-  @ApiProperty() @IsString() @MinLength(3) @MaxLength(2000) reason!: string;
+  @ApiProperty()
+  @IsString()
+  @MinLength(3)
+  @IsPlainText(3, { multiline: true })
+  @MaxLength(2000)
+  reason!: string;
 }
 
 export class RemarksDto {

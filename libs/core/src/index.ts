@@ -41,6 +41,7 @@ export {
   IsPlainText,
   isPlainText,
   IsPostcode,
+  normaliseName,
   NotBefore,
   ODS_CODE,
 } from './validation';

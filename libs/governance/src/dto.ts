@@ -12,7 +12,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
-import { IsOmittable } from '@custodian/core';
+import { IsOmittable, IsPlainText } from '@custodian/core';
 import { TIERS, type Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState, VERSION_STATES, type VersionState } from '@custodian/bids';
 import type { VoteDecision } from './decision-rule';
@@ -23,6 +23,7 @@ export class ScreenBidDto {
   @ValidateIf((o: ScreenBidDto) => o.outcome === 'return' || o.remarks !== undefined)
   @IsString()
   @MinLength(1)
+  @IsPlainText(1, { multiline: true })
   @MaxLength(5000)
   remarks?: string;
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
@@ -61,6 +62,7 @@ export class VoteDto {
   @ArrayMaxSize(20)
   @IsString({ each: true })
   @MinLength(1, { each: true })
+  @IsPlainText(1, { multiline: true }, { each: true })
   @MaxLength(1000, { each: true })
   conditions?: string[];
   @ApiPropertyOptional({
@@ -107,6 +109,7 @@ export class ScreenAmendmentDto {
   @ValidateIf((o: ScreenAmendmentDto) => o.outcome === 'return' || o.remarks !== undefined)
   @IsString()
   @MinLength(1)
+  @IsPlainText(1, { multiline: true })
   @MaxLength(5000)
   remarks?: string;
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })

@@ -17,7 +17,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
-import { IsOdsCode, IsOmittable, ROLES, type Role } from '@custodian/core';
+import { IsOdsCode, IsOmittable, IsPlainText, ROLES, type Role } from '@custodian/core';
 import { ORGANISATION_KINDS, type OrganisationKind } from './organisation.entity';
 import { GRANT_OUTCOMES, type GrantOutcome } from './role-grant.entity';
 import { GOVERNANCE_ROLES, type GovernanceRole } from './role-grants';
@@ -58,7 +58,16 @@ const PASSWORD_RULES =
 const EMAIL_ASCII = 'email must be written in ASCII characters only (no letters of other alphabets)';
 
 export class CreateOrganisationDto {
-  @ApiProperty({ example: 'University of Leeds' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
+  @ApiProperty({
+    example: 'University of Leeds',
+    description:
+      'Stored normalised (NFKC, zero-width characters removed, white space collapsed): a name that reads as an existing one is 409',
+  })
+  @IsString()
+  @MinLength(2)
+  @IsPlainText(2)
+  @MaxLength(200)
+  name!: string;
   @ApiProperty({ enum: ORGANISATION_KINDS }) @IsIn(ORGANISATION_KINDS) kind!: OrganisationKind;
 }
 
@@ -81,7 +90,7 @@ export class CreateUserDto {
   @MaxLength(256)
   @IsAcceptablePassword()
   password!: string;
-  @ApiProperty() @IsString() @MinLength(1) @MaxLength(200) displayName!: string;
+  @ApiProperty() @IsString() @MinLength(1) @IsPlainText(1) @MaxLength(200) displayName!: string;
   @ApiProperty({ enum: ROLES, isArray: true })
   @IsArray()
   @ArrayMinSize(1)
@@ -94,7 +103,13 @@ export class CreateUserDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(200) displayName?: string;
+  @ApiPropertyOptional()
+  @IsOmittable()
+  @IsString()
+  @MinLength(1)
+  @IsPlainText(1)
+  @MaxLength(200)
+  displayName?: string;
   @ApiPropertyOptional({ enum: ROLES, isArray: true })
   @IsOmittable()
   @IsArray()

@@ -2,7 +2,14 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
-import { ConflictError, ForbiddenError, NotFoundError, Principal, RequestMeta } from '@custodian/core';
+import {
+  ConflictError,
+  ForbiddenError,
+  normaliseName,
+  NotFoundError,
+  Principal,
+  RequestMeta,
+} from '@custodian/core';
 import { CreateOrganisationDto, CreateUserDto, UpdateUserDto } from './dto';
 import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
@@ -50,7 +57,7 @@ export class IdentityService {
   ): Promise<Organisation> {
     try {
       return await this.db.transaction(async (tx) => {
-        const org = await tx.save(tx.create(Organisation, { name: dto.name.trim(), kind: dto.kind }));
+        const org = await tx.save(tx.create(Organisation, { name: normaliseName(dto.name), kind: dto.kind }));
         await this.audit.record(
           {
             action: 'organisation.create',
@@ -122,7 +129,7 @@ export class IdentityService {
           tx.create(User, {
             email,
             passwordHash,
-            displayName: dto.displayName,
+            displayName: normaliseName(dto.displayName),
             roles: apply,
             organisationId: dto.organisationId ?? null,
             practiceOds: dto.practiceOds ?? null,
@@ -216,7 +223,7 @@ export class IdentityService {
         Object.assign(
           user,
           next,
-          dto.displayName !== undefined ? { displayName: dto.displayName } : {},
+          dto.displayName !== undefined ? { displayName: normaliseName(dto.displayName) } : {},
           dto.disabled !== undefined ? { disabled: dto.disabled } : {},
         );
         if (passwordHash)

@@ -9,7 +9,7 @@ import {
   MinLength,
   ValidateBy,
 } from 'class-validator';
-import { IsOdsCode, IsOmittable } from '@custodian/core';
+import { IsOdsCode, IsOmittable, IsPlainText } from '@custodian/core';
 import { AWARENESS_EARLIEST, ROLLOUT_STATES, type Rollout } from './rollout';
 
 export class CreatePracticeDto {
@@ -55,6 +55,7 @@ export class AwarenessDto {
   @IsOmittable()
   @IsString()
   @MinLength(10)
+  @IsPlainText(10, { multiline: true })
   @MaxLength(500)
   reason?: string;
 }

@@ -7,8 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * (`libs/practices/src/objection-date.ts`). What is held cannot say how precise its date was, so every
  * registration not made through the API (whose instant is the time received) that sits at exactly
  * 00:00:00 UTC — as every date-only one does — is moved to 23:59:59 of that day, never after it was
- * recorded (what a release saw at a snapshot is unchanged: an entry counts from `recorded_at`), and
- * never earlier. A registration truly made at midnight moves later too, which can only keep an
+ * recorded (cut to the second; what a release saw at a snapshot is unchanged: an entry counts from
+ * `recorded_at`), and never earlier. The day's arithmetic is in UTC whatever the session's time zone
+ * (under Europe/London a day of a clock change was 23 or 25 hours: a review, 2026-12-07). A registration truly made at midnight moves later too, which can only keep an
  * objection in force. Month, year and period spans stored at their start are not recovered.
  *
  * The register is decided again for the NHS numbers moved, by the rule of `refreshRegisterSql`
@@ -25,8 +26,9 @@ export class RegistrationsAtSpanEnd1764000056000 implements MigrationInterface {
       CREATE TEMP TABLE moved_registrations ON COMMIT DROP AS
       WITH moved AS (
         UPDATE objection_events e
-           SET effective_at = greatest(e.effective_at,
-                 least(e.effective_at + interval '1 day' - interval '1 second', e.recorded_at))
+           SET effective_at = greatest(e.effective_at, least(
+                 ((e.effective_at AT TIME ZONE 'UTC') + interval '1 day' - interval '1 second') AT TIME ZONE 'UTC',
+                 date_trunc('second', e.recorded_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))
          WHERE e.action = 'register' AND e.source <> 'api'
            AND e.effective_at = date_trunc('day', e.effective_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
            AND e.recorded_at > e.effective_at

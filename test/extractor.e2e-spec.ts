@@ -167,11 +167,13 @@ describe('the practice-side extractor (cli extract)', () => {
         byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
       },
       // Date-only objection entries, said so: a registration read at the day's last second, a
-      // withdrawal (lines 8 and 14) at its first (fail closed).
+      // withdrawal (lines 8 and 14) at its first, in England or UTC (fail closed).
       warnings: [7, 8, 9, 10, 13, 14, 16].map((line) => ({
         line,
         reason: `Observation.effectiveDateTime: date only, read as ${
-          line === 8 || line === 14 ? '00:00:00 UTC' : 'its last second (23:59:59 UTC)'
+          line === 8 || line === 14
+            ? 'its first second in England (Europe/London) or UTC, the earlier'
+            : 'its last second (23:59:59 UTC)'
         }`,
       })),
       rejected: [],

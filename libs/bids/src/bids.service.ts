@@ -38,7 +38,8 @@ import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
 import { Bid } from './bid.entity';
 import { linkable, linkageRiskOf } from './linkage-risk';
-import type { LinkageRiskDto, CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
+import type { CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
+import type { LinkageRiskDto } from './linkage-risk.dto';
 import { BIDS_ERRORS } from './bids.errors';
 
 /** Pages of up to this many bids are kept by the read cache; larger ones are read every time. */

@@ -1,7 +1,7 @@
 import { CATALOGUE_FIELDS, PERSON_FIELDS, type Dataset, type Tier } from '@custodian/catalog';
 import { objectionHandling, type LegalBasis } from './bid-rules';
 import type { BidState } from './bid-state';
-import type { LinkageRiskDto, LinkedBidDto } from './dto';
+import type { LinkageRiskDto, LinkedBidDto } from './linkage-risk.dto';
 
 /**
  * Pseudonymised bids of one organisation joined with each other (#27). Birth year-month, postcode
@@ -58,10 +58,10 @@ export function overlapOf(bid: BidShape, other: BidShape): BidOverlap {
 /**
  * Whether a bid's files follow persons through their events: a file of a row per event (a field
  * that is not a person field) that also carries the person column (`nhs_number` asked: the number,
- * `pseudo_id`, or in the anonymised tier `person_token`). kᵐ-anonymity protects an anonymised file
+ * `pseudo_id`, or in the anonymised tier the person token). kᵐ-anonymity protects an anonymised file
  * against an attacker who knows up to m of a person's events, not against one who holds the whole
  * history from another bid's file: on the demo data 36.5 % of the persons of an anonymised GP file
- * with `person_token` were unique on their class and multiset of items, which joins two such bids
+ * with a person token were unique on their class and multiset of items, which joins two such bids
  * one-to-one (an attacker's probe, 2026-12-07). So those bids are governed like pseudonymised ones.
  */
 export function carriesHistories(bid: BidShape): boolean {

@@ -15,7 +15,7 @@ import { Organisation } from './organisation.entity';
 import { RoleGrant } from './role-grant.entity';
 import { GRANT_ERRORS, IDENTITY_ERRORS } from './identity.errors';
 import type { UserWithGrants } from './identity-responses';
-import { approvalRefusal, GovernanceRole, planRoleChange } from './role-grants';
+import { approvalRefusal, planRoleChange, SelfRoleGrant } from './role-grants';
 import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role-grant-store';
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
@@ -23,16 +23,6 @@ import { PasswordService } from './password.service';
 import { assertAccountAcceptable, assertPasswordAcceptable } from './password-policy';
 import { USER_SESSIONS, type UserSessions } from './user-sessions';
 import { USER_NOTICES, type UserNotices } from './user-notices';
-
-/** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
-class SelfRoleGrant extends ForbiddenError {
-  constructor(readonly roles: GovernanceRole[]) {
-    super(
-      GRANT_ERRORS.SELF_ROLE_GRANT,
-      'Administrators cannot give themselves a governance role; another administrator must request it',
-    );
-  }
-}
 
 const isUniqueViolation = (e: unknown, constraint: string) =>
   (e as { driverError?: { code?: string; constraint?: string } }).driverError?.code === '23505' &&

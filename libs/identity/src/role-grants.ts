@@ -1,4 +1,4 @@
-import type { Role } from '@custodian/core';
+import { ForbiddenError, type Role } from '@custodian/core';
 import { GRANT_ERRORS } from './identity.errors';
 
 /**
@@ -35,4 +35,14 @@ export function approvalRefusal(
   if (grant.requestedBy === approverId) return GRANT_ERRORS.APPROVER_IS_REQUESTER;
   if (grant.userId === approverId) return GRANT_ERRORS.APPROVER_IS_GRANTEE;
   return null;
+}
+
+/** An administrator asked for a governance role for themselves: refused, and audited once the transaction is undone. */
+export class SelfRoleGrant extends ForbiddenError {
+  constructor(readonly roles: GovernanceRole[]) {
+    super(
+      GRANT_ERRORS.SELF_ROLE_GRANT,
+      'Administrators cannot give themselves a governance role; another administrator must request it',
+    );
+  }
 }

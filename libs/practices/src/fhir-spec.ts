@@ -90,6 +90,16 @@ export const DATE = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(
 export type Json = Record<string, unknown>;
 export type DroppedFields = Record<string, number>;
 
+/**
+ * What a stored line lost: its fields removed and elements ignored (`IGNORED_PREFIX`), set by
+ * `parseExtractLine` (fhir.ts) where there are any. Staged with the line, so that a line the merge refuses
+ * later (a repeated NHS number, an event whose Patient is not there) takes its counts back out of
+ * the report (`intake/report.ts`).
+ */
+export interface LineDropped {
+  dropped?: DroppedFields;
+}
+
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 

@@ -35,6 +35,7 @@ import {
   isObject,
   type Json,
   LINKAGE_KEY_SHARED_URL,
+  type LineDropped,
   ODS_SYSTEM,
   READ_CODE,
   SNOMED_CODE,
@@ -69,15 +70,6 @@ export interface EventRow {
    * goes (the `R` staging row).
    */
   retract?: string;
-}
-/**
- * What a stored line lost: its fields removed and elements ignored (`IGNORED_PREFIX`), set by
- * `parseExtractLine` where there are any. Staged with the line, so that a line the merge refuses
- * later (a repeated NHS number, an event whose Patient is not there) takes its counts back out of
- * the report (`intake/report.ts`).
- */
-export interface LineDropped {
-  dropped?: DroppedFields;
 }
 /** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {

@@ -26,7 +26,9 @@ type Precision = 'full' | 'no-offset' | 'date' | 'partial';
  * A FHIR date, dateTime or instant as a UTC instant to the second ('YYYY-MM-DDTHH:MM:SSZ'), with
  * how precise it was; undefined when it is not one (wrong form, impossible date, bad offset).
  */
-export function readInstant(v: unknown): { instant: string; last: string; precision: Precision } | undefined {
+export function readInstant(
+  v: unknown,
+): { instant: string; first: string; last: string; precision: Precision } | undefined {
   if (typeof v !== 'string') return undefined;
   const m = DATE_TIME.exec(v);
   if (!m) return undefined;
@@ -53,7 +55,7 @@ export function readInstant(v: unknown): { instant: string; last: string; precis
   const utc = (ms: number) => new Date(ms - offsetMinutes * 60_000).toISOString().slice(0, 19) + 'Z';
   const precision: Precision =
     ds === undefined ? 'partial' : hs === undefined ? 'date' : zone === undefined ? 'no-offset' : 'full';
-  // The last second the value denotes: a year, a month or a day covers every instant of it.
+  // The last second the value denotes: a year, a month, a day or a minute covers every instant of it.
   const next =
     mos === undefined
       ? Date.UTC(y + 1, 0, 1)
@@ -61,8 +63,45 @@ export function readInstant(v: unknown): { instant: string; last: string; precis
         ? Date.UTC(y, mo, 1)
         : hs === undefined
           ? Date.UTC(y, mo - 1, d + 1)
-          : local + 1000;
-  return { instant: utc(local), last: utc(next - 1000), precision };
+          : ss === undefined
+            ? local + 60_000
+            : local + 1000;
+  // Without an offset the value is a wall-clock time of the practice's: in England it began up to an
+  // hour before the same time in UTC (British Summer Time). A withdrawal is read at that first
+  // instant (a review, 2026-12-07: a withdrawal dated 2020-05-03 was read at 00:00Z and lifted an
+  // objection made at 00:30 BST that day).
+  const first =
+    zone === undefined ? Math.min(local, englandWallClock(local)) : local - offsetMinutes * 60_000;
+  return {
+    instant: utc(local),
+    first: new Date(first).toISOString().slice(0, 19) + 'Z',
+    last: utc(next - 1000),
+    precision,
+  };
+}
+
+const ENGLAND = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+/** The wall-clock time in England at instant `ms`, as milliseconds read as if UTC. */
+function wallClockInEngland(ms: number): number {
+  const p = Object.fromEntries(ENGLAND.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!, +p.second!);
+}
+/**
+ * The first instant at which England's clocks showed `wall` (a wall-clock time held as milliseconds
+ * read as if UTC): an hour earlier in British Summer Time. A time the clocks skipped reads as UTC.
+ */
+function englandWallClock(wall: number): number {
+  const summer = wall - 3_600_000;
+  return wallClockInEngland(summer) === wall ? summer : wall;
 }
 
 /** How a warning ends when a registration's date could not be used: it counts from the time received. */
@@ -77,9 +116,9 @@ const NOTE: Record<ObjectionAction, Record<Precision, string | undefined>> = {
   },
   withdraw: {
     full: undefined,
-    'no-offset': 'time without offset, read as UTC',
-    date: 'date only, read as 00:00:00 UTC',
-    partial: 'partial date, read as its start',
+    'no-offset': 'time without offset, read as the earlier of England (Europe/London) and UTC',
+    date: 'date only, read as its first second in England (Europe/London) or UTC, the earlier',
+    partial: 'partial date, read as its first second in England (Europe/London) or UTC, the earlier',
   },
 };
 
@@ -124,20 +163,18 @@ function dateOf(
       if (!start || !end) return { error: 'invalid date' };
       if (start.instant > end.instant) return { error: PERIOD_REVERSED };
     }
-    // SPEC §2: a period is read at its start, "else the time received" for an objection; a
-    // withdrawal without a start is read at its end (its earliest known instant).
-    if (p.start === undefined && action === 'register') return { error: 'period without a start' };
-    [v, periodNote] =
-      p.start !== undefined
-        ? [p.start, 'period, its start used']
-        : [p.end, 'period without a start, its end used'];
+    // SPEC §2: a period is read at its start, "else the time received" for an objection. A
+    // withdrawal without a start has no first instant (it was read at its end, and lifted
+    // objections made before that end: a review, 2026-12-07): refused.
+    if (p.start === undefined) return { error: 'period without a start' };
+    [v, periodNote] = [p.start, 'period, its start used'];
   }
   const read = readInstant(v);
   if (!read) return { error: 'invalid date' };
   if (read.instant.slice(0, 10) < EARLIEST_DATE || read.instant > received)
     return { error: 'date before 1895-01-01 or in the future' };
   const note = periodNote ?? NOTE[action][read.precision];
-  if (action === 'withdraw') return { instant: read.instant, note };
+  if (action === 'withdraw') return { instant: read.first, note };
   return read.last > received
     ? { instant: received, note: `${note ?? 'its span'} runs past the time received, ${TIME_RECEIVED}` }
     : { instant: read.last, note };

@@ -8,7 +8,7 @@ import {
   type ObjectionAction,
   type ObjectionType,
 } from '@custodian/objections/objection-codes';
-import { objectionDate, OBJECTION_DATE_FIELDS, TIME_RECEIVED } from './objection-date';
+import { objectionDate, OBJECTION_DATE_FIELDS } from './objection-date';
 
 export {
   EARLIEST_DATE,
@@ -290,10 +290,19 @@ export function readObjection(r: Json, received: string, line: Json = r): Object
   }
   const d = objectionDate(r, registers ? 'register' : 'withdraw', received);
   if ('error' in d) return { kind: 'rejected', reason: d.error };
-  // Of an entry registering one type and withdrawing the other, a withdrawal read at the time
-  // received (no readable date) would release the patient: only the registration is kept.
-  const kept = d.warning?.endsWith(TIME_RECEIVED) ? entries.filter((e) => e.action === 'register') : entries;
-  const warning = [...conflict, d.warning].filter(Boolean).join('; ');
+  // Of an entry registering one type and withdrawing the other, the entry has one instant, read as
+  // the registration's (its latest). The withdrawal is kept only where its own reading (its
+  // earliest) is that same instant: a date to the second. Read at a registration's end of day, year
+  // or the time received, a withdrawal dated earlier would lift objections made in between and
+  // release the patient (a review, 2026-12-07): only the registration is kept then.
+  const mixed = registers && entries.some((e) => e.action === 'withdraw');
+  const w = mixed ? objectionDate(r, 'withdraw', received) : undefined;
+  const withdrawalDropped = w !== undefined && ('error' in w || w.instant !== d.instant);
+  const kept = withdrawalDropped ? entries.filter((e) => e.action === 'register') : entries;
+  const dropped = withdrawalDropped
+    ? `${type}: a withdrawal in an entry that also registers an objection, not dated to the second (not applied)`
+    : undefined;
+  const warning = [...conflict, d.warning, dropped].filter(Boolean).join('; ');
   return {
     kind: 'objection',
     entries: kept,

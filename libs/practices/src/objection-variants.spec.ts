@@ -134,7 +134,7 @@ describe('objection Observations: dates (SPEC §2, #28 item 2)', () => {
     // today, to the day (received here at today's last second; test/objection-imprecise-dates
     // has one received earlier in the day, read at the time received)
     [TODAY, undefined, `${TODAY}T23:59:59Z`, ['date only']],
-    ['2020-01-01T10:00', undefined, '2020-01-01T10:00:00Z', ['time without offset']],
+    ['2020-01-01T10:00', undefined, '2020-01-01T10:00:59Z', ['time without offset']],
     [undefined, { start: '2019-05-05T12:00:00+02:00' }, '2019-05-05T10:00:00Z', ['period']],
     // SPEC §2: "period start, else the time received"
     [undefined, { end: '2019-05-06' }, `${TODAY}T23:59:59Z`, ['period without a start']],

@@ -1,5 +1,5 @@
-import { EventRow, LineDropped, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
-import { CLINICAL_TYPES, type DroppedFields } from './fhir-spec';
+import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
+import { CLINICAL_TYPES, type DroppedFields, type LineDropped } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
 import { mayCarryObjectionCode } from './objection-entry';
 

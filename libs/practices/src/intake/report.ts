@@ -14,14 +14,16 @@ export async function extractReport(
   counts: { patients: number; resources: number; objections: number; type1: ExtractDropped['type1'] },
 ): Promise<ExtractReportDto> {
   const rejected = stats.rejected;
-  // A line the merge refused (a repeated NHS number, an event whose Patient is not there) stored
-  // nothing, so what it lost is no field removed from the extract's stored data: its counts, staged
-  // with it, come back out (review, 2026-12-07). Grouped by text: as many as the refused lines' kinds
+  // A Patient or event line the merge refused (a repeated NHS number, an event whose Patient is not
+  // there) stored nothing, so what it lost is no field removed from the extract's stored data: its
+  // counts, staged with it, come back out (review, 2026-12-07). Not an objection line: one refused
+  // for a subject it names may be applied by another (its NHS number), and keeps its counts. Grouped by text: as many as the refused lines' kinds
   // of loss. Read here, not by jsonb, which refuses some keys a line may carry (`\u0000`).
   const lost: { dropped: string; n: number }[] = await ix.tx.query(
     `SELECT dropped, count(*)::int AS n FROM (
        SELECT DISTINCT ON (s.line) s.dropped FROM stg s
-        WHERE s.dropped IS NOT NULL AND s.line IN (SELECT line FROM rej) ORDER BY s.line) d
+        WHERE s.dropped IS NOT NULL AND s.kind IN ('P', 'E') AND s.line IN (SELECT line FROM rej)
+        ORDER BY s.line) d
       GROUP BY dropped`,
   );
   for (const { dropped, n } of lost)

@@ -36,8 +36,8 @@ import { type BidContent, validateBidContent } from './bid-content';
 import { lockBidForApplicant, lockBidForReviewer, requireApplicantOrg } from './bid-locks';
 import { EDITABLE_STATES, TRANSITIONS } from './bid-state';
 import { BidWorkflow } from './bid-workflow';
-import { Bid } from './bid.entity';
-import { linkable, linkageRiskOf } from './linkage-risk';
+import { Bid, BidVersion } from './bid.entity';
+import { linkageRiskOf, PENDING_VERSION_STATES } from './linkage-risk';
 import type { CreateBidDto, ListBidsQueryDto, UpdateBidDto } from './dto';
 import type { LinkageRiskDto } from './linkage-risk.dto';
 import { BIDS_ERRORS } from './bids.errors';
@@ -218,8 +218,7 @@ export class BidsService {
    * at once each saw an empty list; identifiable bids were never listed.
    */
   async linkageRisk(user: Principal, bid: Readonly<BidWithAgreement>): Promise<LinkageRiskDto | undefined> {
-    const tier = bid.grantedTier ?? bid.requestedTier;
-    if (!seesInternals(user, bid) || !linkable(bid, tier)) return undefined;
+    if (!seesInternals(user, bid)) return undefined;
     const others = await this.db.getRepository(Bid).find({
       where: {
         organisationId: bid.organisationId,
@@ -228,7 +227,11 @@ export class BidsService {
       },
       order: { createdAt: 'ASC', id: 'ASC' },
     });
-    return linkageRiskOf(bid, tier, others);
+    // Amendments on their way (review-15: one adding the person column was listed to no one).
+    const pending = await this.db.getRepository(BidVersion).find({
+      where: { bidId: In([bid.id, ...others.map((o) => o.id)]), state: In(PENDING_VERSION_STATES) },
+    });
+    return linkageRiskOf(bid, others, pending);
   }
 
   /**

@@ -102,25 +102,51 @@ export function approvalConditions(
     : conditions;
 }
 
+/** Amendment states in which a version may still come into force (submitted to approved). */
+export const PENDING_VERSION_STATES = ['submitted', 'in_review', 'approved'] as const;
+
+type Reviewed = BidShape & {
+  id: string;
+  title: string;
+  state: BidState;
+  legalBasis: LegalBasis;
+  grantedTier: Tier | null;
+  requestedTier: Tier;
+};
+
 /**
- * The linkage risk shown to reviewers of `bid` (at `tier`): `others`, the organisation's other bids
- * in review, approved, active or ended, reduced to those `linkable`, with their overlap.
+ * The bid as it may be released: its content in force, or else a pending amendment's (`pending`,
+ * the organisation's amendments submitted, in review or approved) that is linkable at its tier. An
+ * amendment adding the person column to an anonymised bid made it linkable, and no reviewer saw it
+ * (review-15, 2026-12-07).
+ */
+function asLinkable<B extends Reviewed>(
+  b: B,
+  pending: readonly (BidShape & { bidId: string })[],
+): B | undefined {
+  const tier = b.grantedTier ?? b.requestedTier;
+  if (linkable(b, tier)) return b;
+  const v = pending.find((p) => p.bidId === b.id && linkable(p, tier));
+  return v && { ...b, datasets: v.datasets, cohort: v.cohort };
+}
+
+/**
+ * The linkage risk shown to reviewers of `bid`, or undefined where neither it nor a pending
+ * amendment of it is linkable: `others`, the organisation's other bids in review, approved, active
+ * or ended, reduced to those linkable (or made so by an amendment), with their overlap.
  */
 export function linkageRiskOf(
-  bid: BidShape & { legalBasis: LegalBasis },
-  tier: Tier,
-  others: (BidShape & {
-    legalBasis: LegalBasis;
-    id: string;
-    title: string;
-    state: BidState;
-    grantedTier: Tier | null;
-    requestedTier: Tier;
-  })[],
-): LinkageRiskDto {
+  reviewed: Reviewed,
+  others: readonly Reviewed[],
+  pending: readonly (BidShape & { bidId: string })[],
+): LinkageRiskDto | undefined {
+  const bid = asLinkable(reviewed, pending);
+  if (!bid) return undefined;
+  const tier = bid.grantedTier ?? bid.requestedTier;
   return {
     otherPseudonymisedBids: others
-      .filter((o) => linkable(o, o.grantedTier ?? o.requestedTier))
+      .map((o) => asLinkable(o, pending))
+      .filter((o) => o !== undefined)
       .map((o) => ({
         id: o.id,
         title: o.title,

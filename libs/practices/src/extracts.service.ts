@@ -17,7 +17,8 @@ import { RELINK_QUEUE, Type1Keys } from '@custodian/linkage';
 import { NotificationsService } from '@custodian/notifications';
 import { activeType1Among, ObjectionsService } from '@custodian/objections';
 import type { ExtractReportDto, ExtractSummaryDto } from './dto';
-import { NOT_JSON, todayUtc } from './fhir';
+import { NOT_JSON } from './fhir';
+import { todayInEngland } from './objection-date';
 import { HeldPatients } from './held-patients';
 import { intakeContext } from './intake/context';
 import { mergeRecords } from './intake/merge';
@@ -101,7 +102,7 @@ export class ExtractsService implements OnModuleDestroy {
     meta?: RequestMeta,
   ): Promise<ExtractReportDto> {
     const extractId = randomUUID();
-    const today = todayUtc();
+    const today = todayInEngland();
     const qr = this.db.createQueryRunner();
     await qr.connect();
     try {

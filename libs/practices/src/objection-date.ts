@@ -104,6 +104,18 @@ function englandWallClock(wall: number): number {
   return wallClockInEngland(summer) === wall ? summer : wall;
 }
 
+/**
+ * Today for a practice in England: its date in England (Europe/London), which from midnight to 1 am
+ * in British Summer Time is a day after UTC's. A date a practice writes is its own day: an event or
+ * an awareness start dated today was refused as "in the future" during that hour when today was UTC's
+ * (an outsider's probe, 2026-12-07).
+ */
+export function todayInEngland(now = new Date()): string {
+  const utc = now.toISOString().slice(0, 10);
+  const england = new Date(wallClockInEngland(now.getTime())).toISOString().slice(0, 10);
+  return england > utc ? england : utc;
+}
+
 /** How a warning ends when a registration's date could not be used: it counts from the time received. */
 export const TIME_RECEIVED = 'time received used';
 

@@ -16,6 +16,7 @@ import { AwarenessDto, CreatePracticeDto, PracticeDto, UpdatePracticeDto } from 
 import { Practice } from './practice.entity';
 import { awarenessEndsOn, canMove, isRolledOut } from './rollout';
 import { todayUtc } from './fhir';
+import { todayInEngland } from './objection-date';
 import { PRACTICES_ERRORS } from './practices.errors';
 
 export const isAdmin = (u: Pick<Principal, 'roles'>) => u.roles.includes('admin');
@@ -181,7 +182,7 @@ export class PracticesService {
     dto: AwarenessDto,
     meta?: RequestMeta,
   ): Promise<Practice> {
-    const today = todayUtc();
+    const today = todayInEngland();
     if (dto.startedOn > today)
       throw new ValidationError(
         PRACTICES_ERRORS.AWARENESS_DATE_IN_FUTURE,

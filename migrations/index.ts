@@ -43,6 +43,7 @@ import { AggregateCellLedger1764000036000 } from './1764000036000-aggregate-cell
 import { Notifications1764000037000 } from './1764000037000-notifications';
 import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
 import { RegistrationsAtSpanEnd1764000056000 } from './1764000056000-registrations-at-span-end';
+import { WithdrawalsAtEnglandMidnight1764000057000 } from './1764000057000-withdrawals-at-england-midnight';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -94,4 +95,5 @@ export const MIGRATIONS = [
   BidFallbackDimensions1764000054000,
   AggregateCellsHeld1764000055000,
   RegistrationsAtSpanEnd1764000056000,
+  WithdrawalsAtEnglandMidnight1764000057000,
 ];

@@ -90,8 +90,9 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
 
   it('the officer and the panel see the other active pseudonymised bids and their overlap; the applicant does not', async () => {
     const first = await active({ title: 'First study' });
-    // Another organisation's bid, and an aggregate one, are not listed.
-    await active({
+    // An aggregate bid of the organisation is listed for what its counts and the files' give away
+    // together (countsDisclose), not as linkable.
+    const counts = await active({
       title: 'Counts',
       requestedTier: 'aggregate',
       legalBasis: 'none',
@@ -115,8 +116,21 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
             tier: 'pseudonymised',
             histories: true,
             objectionsDiffer: false,
+            countsDisclose: false,
             sharedDatasets: ['gp'],
             sharedFields: ['gp.nhs_number', 'gp.date_of_birth', 'gp.postcode', 'gp.sex'],
+            cohortsMayOverlap: true,
+          },
+          {
+            id: counts,
+            title: 'Counts',
+            state: 'active',
+            tier: 'aggregate',
+            histories: false,
+            objectionsDiffer: true,
+            countsDisclose: true,
+            sharedDatasets: ['gp'],
+            sharedFields: [],
             cohortsMayOverlap: true,
           },
         ],
@@ -285,5 +299,45 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
         .expect(200)
     ).text;
     expect(html).toContain('the files show who objected');
+  });
+
+  it('an aggregate bid is shown the organisation’s record-level bids, whose exact counts undo its rounding', async () => {
+    // An attacker's probe (2026-12-07): with a pseudonymised file of nearly the same population, the
+    // organisation counts persons exactly and reads a target's presence from a rounded cell.
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    await active({ title: 'Record level' });
+    await active({
+      title: 'Shuffled rows',
+      requestedTier: 'anonymised',
+      datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
+    });
+    const agg = await inReview({
+      title: 'Counts by sex',
+      requestedTier: 'aggregate',
+      legalBasis: 'none',
+      legalBasisReference: undefined,
+      datasets: [{ dataset: 'gp', fields: ['code'] }],
+      aggregation: { dimensions: ['sex'] },
+    });
+    const risk = (await t.http.get(`/api/bids/${agg}`).set(panel[0].auth).expect(200)).body.linkageRisk;
+    expect(risk).toMatchObject({ linkingFields: [], histories: false });
+    expect(
+      risk.otherPseudonymisedBids.map((o: { title: string; tier: string; countsDisclose: boolean }) => [
+        o.title,
+        o.tier,
+        o.countsDisclose,
+      ]),
+    ).toEqual([
+      ['Record level', 'pseudonymised', true],
+      ['Shuffled rows', 'anonymised', true],
+    ]);
+    const html = (
+      await t.http
+        .get(`/panel/${agg}`)
+        .set('cookie', await portalSession(panel[0].user.email))
+        .expect(200)
+    ).text;
+    expect(html).toContain('exact counts from the files undo the rounding');
   });
 });

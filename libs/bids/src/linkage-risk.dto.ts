@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import type { Tier } from '@custodian/catalog';
 import { BID_STATES, type BidState } from './bid-state';
 
 /** The linkage risk reviewers see on a bid (#27, `linkage-risk.ts`): `BidResponseDto.linkageRisk`. */
@@ -7,11 +8,11 @@ export class LinkedBidDto {
   @ApiProperty() title!: string;
   @ApiProperty({ enum: BID_STATES }) state!: BidState;
   @ApiProperty({
-    enum: ['anonymised', 'pseudonymised', 'identifiable'],
+    enum: ['aggregate', 'anonymised', 'pseudonymised', 'identifiable'],
     description:
-      'The tier granted, or requested while undecided (anonymised only where its files carry event histories)',
+      'The tier granted, or requested while undecided (aggregate beside a record-level bid only; anonymised where its files carry event histories or beside an aggregate bid)',
   })
-  tier!: 'anonymised' | 'pseudonymised' | 'identifiable';
+  tier!: Tier;
   @ApiProperty({
     description:
       'Its files follow persons through their events (a person column and a file of a row per event): histories can be matched with this bid’s',
@@ -22,6 +23,11 @@ export class LinkedBidDto {
       'One of the two bids leaves Type 2 objectors out and the other does not (e.g. s251 and statutory): side by side, their files show who objected among the persons both cover',
   })
   objectionsDiffer!: boolean;
+  @ApiProperty({
+    description:
+      'One of the two bids is aggregate and the other record-level: exact counts filtered from the record-level files make the aggregate’s rounding and suppression a sure answer about a person',
+  })
+  countsDisclose!: boolean;
   @ApiProperty({ type: [String] }) sharedDatasets!: string[];
   @ApiProperty({ type: [String], description: '`dataset.field` both bids request' }) sharedFields!: string[];
   @ApiProperty({
@@ -34,13 +40,13 @@ export class LinkageRiskDto {
   @ApiProperty({
     type: [LinkedBidDto],
     description:
-      "The applicant organisation's other bids whose files may be joined person to person with this bid's (pseudonymised or identifiable, or anonymised with event histories; granted or requested) in review, approved, active or ended, files held or to come",
+      "The applicant organisation's other bids, in review, approved, active or ended (files held or to come), whose files may be joined person to person with this bid's (pseudonymised or identifiable, or anonymised with event histories; granted or requested), or whose exact counts undo this bid's rounding or the other way round (one aggregate, one record-level: countsDisclose)",
   })
   otherPseudonymisedBids!: LinkedBidDto[];
   @ApiProperty({
     type: [String],
     description:
-      'Fields of this bid that join persons across pseudonymised bids (birth year-month, district, sex); none for an anonymised bid, whose are generalised',
+      'Fields of this bid that join persons across pseudonymised bids (birth year-month, district, sex); none for an anonymised or aggregate bid',
   })
   linkingFields!: string[];
   @ApiProperty({

@@ -1,7 +1,7 @@
 import { CATALOGUE_FIELDS, PERSON_FIELDS, type Dataset, type Tier } from '@custodian/catalog';
 import { objectionHandling, type LegalBasis } from './bid-rules';
 import type { BidState } from './bid-state';
-import type { LinkageRiskDto, LinkedBidDto } from './linkage-risk.dto';
+import type { LinkageRiskDto } from './linkage-risk.dto';
 
 /**
  * Pseudonymised bids of one organisation joined with each other (#27). Birth year-month, postcode
@@ -130,35 +130,50 @@ function asLinkable<B extends Reviewed>(
   return v && { ...b, datasets: v.datasets, cohort: v.cohort };
 }
 
+const tierOf = (b: Reviewed) => b.grantedTier ?? b.requestedTier;
+
 /**
- * The linkage risk shown to reviewers of `bid`, or undefined where neither it nor a pending
- * amendment of it is linkable: `others`, the organisation's other bids in review, approved, active
- * or ended, reduced to those linkable (or made so by an amendment), with their overlap.
+ * The linkage risk shown to reviewers of `reviewed`: the organisation's other bids in review,
+ * approved, active or ended (`others`) whose files may be set beside this bid's —
+ * - both linkable (or made so by a pending amendment): joined person to person;
+ * - one aggregate, the other record-level (`countsDisclose`): exact counts filtered from the
+ *   record-level files make the aggregate's rounding and `*` a sure answer about a person (an
+ *   attacker's probe, 2026-12-07: a target's presence read from a rounded cell beside a
+ *   pseudonymised file of nearly the same population) —
+ * with their overlap. Undefined where this bid is neither linkable nor aggregate and no such bid is
+ * listed.
  */
 export function linkageRiskOf(
   reviewed: Reviewed,
   others: readonly Reviewed[],
   pending: readonly (BidShape & { bidId: string })[],
 ): LinkageRiskDto | undefined {
-  const bid = asLinkable(reviewed, pending);
-  if (!bid) return undefined;
-  const tier = bid.grantedTier ?? bid.requestedTier;
-  return {
-    otherPseudonymisedBids: others
-      .map((o) => asLinkable(o, pending))
-      .filter((o) => o !== undefined)
-      .map((o) => ({
+  const linked = asLinkable(reviewed, pending);
+  const bid = linked ?? reviewed;
+  const tier = tierOf(bid);
+  const aggregate = tier === 'aggregate';
+  const listed = others.flatMap((other) => {
+    const countsDisclose = aggregate !== (tierOf(other) === 'aggregate');
+    const o = (linked && asLinkable(other, pending)) || (countsDisclose ? other : undefined);
+    if (!o) return [];
+    return [
+      {
         id: o.id,
         title: o.title,
         state: o.state,
-        tier: (o.grantedTier ?? o.requestedTier) as LinkedBidDto['tier'],
+        tier: tierOf(o),
         histories: carriesHistories(o),
-        objectionsDiffer:
-          objectionsApplied(bid, tier) !== objectionsApplied(o, o.grantedTier ?? o.requestedTier),
+        objectionsDiffer: objectionsApplied(bid, tier) !== objectionsApplied(o, tierOf(o)),
+        countsDisclose,
         ...overlapOf(bid, o),
-      })),
-    linkingFields: tier === 'anonymised' ? [] : linkingFieldsOf(bid),
-    histories: carriesHistories(bid),
+      },
+    ];
+  });
+  if (!linked && !aggregate && !listed.length) return undefined;
+  return {
+    otherPseudonymisedBids: listed,
+    linkingFields: tier === 'anonymised' || aggregate ? [] : linkingFieldsOf(bid),
+    histories: carriesHistories(bid) && tier !== 'aggregate',
     condition: NO_LINKAGE_CONDITION,
   };
 }

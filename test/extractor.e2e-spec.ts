@@ -117,9 +117,11 @@ describe('the practice-side extractor (cli extract)', () => {
         id: 'b',
         identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: n.b }],
       },
-      withNhs(objection('b-o1', 'b', '9Nu0', '2012-01-01')),
-      withNhs(objection('b-o2', 'b', '9Nu1', '2013-01-01')),
-      withNhs(objection('b-o3', 'b', '827241000000103', '2014-01-01')),
+      // Written as the practice read them (canonicalObjections): a registration at its day's last
+      // second, a withdrawal at its first (in England: GMT in January), to the second.
+      withNhs(objection('b-o1', 'b', '9Nu0', '2012-01-01T23:59:59Z')),
+      withNhs(objection('b-o2', 'b', '9Nu1', '2013-01-01T00:00:00Z')),
+      withNhs(objection('b-o3', 'b', '827241000000103', '2014-01-01T23:59:59Z')),
     ]);
     expect(lines.map((r) => r.id)).toEqual([
       'a',

@@ -7,6 +7,7 @@ import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec'
 import { ExtractRefusedError, type ExtractorReport } from './extractor-report';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
+import { canonicalObjections } from './objection-canonical';
 import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, notARecordOf } from './r4-types';
 import { RejectionTally } from './rejections';
 import {
@@ -298,6 +299,11 @@ export async function runExtractor(opts: {
     if (line) done(null, line);
     else done();
   };
+  const emitAll = (rs: Json[], done: TransformCallback) => {
+    const text = rs.map((r) => out(r, lineNo)).join('');
+    if (text) done(null, text);
+    else done();
+  };
   const objectorKeys = (keys: string[]) => keys.filter((k) => objectors.has(k));
   const transform = new Transform({
     writableObjectMode: true,
@@ -330,14 +336,14 @@ export async function runExtractor(opts: {
       const keys = objectorKeys(people.keys(s.ids, s.nhsNumbers));
       if (!keys.length) return passOn(r, done);
       const marker = objectorMarkerEntry(r, keys);
-      if (marker) return emit(marker, done);
+      if (marker?.length) return emitAll(marker, done);
       removed.type1Resources++;
       done();
     },
   });
 
-  /** An objector's Type 1 entry that leaves (stripped, NHS number on its subject), or undefined. */
-  function objectorMarkerEntry(r: Json, keys: string[]): Json | undefined {
+  /** An objector's Type 1 entry that leaves (as read: canonicalObjections), or undefined. */
+  function objectorMarkerEntry(r: Json, keys: string[]): Json[] | undefined {
     const o = readObjection(r, received);
     if (o.kind !== 'objection') return undefined;
     const t1 = o.entries.find((e) => e.type === 'type1');
@@ -346,18 +352,20 @@ export async function runExtractor(opts: {
     // entries of one day by line, not by instant, and must come to the same answer.
     if (t1.action === 'withdraw' && keys.some((k) => o.date >= objectors.get(k)!.slice(0, 10)))
       return undefined;
-    const { resource } = stripToSpec(r);
-    if (!resource) return undefined;
-    registrationsInCode(r, resource); // the centre reads the registration that decided (finding 2)
     // The person by NHS number alone: the record the entry names may be a duplicate whose marker
     // did not leave (one marker a person), and the centre listed the entry as refused for its
-    // reference while it applied it by the number (a new user's tryout, 2026-12-07).
+    // reference while it applied it by the number (a new user's tryout, 2026-12-07). Written from
+    // the reading: a registration carried outside `code` is in it (finding 2).
     const nhs = keys.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
-    if (nhs.length === 1) resource.subject = { identifier: { system: NHS_NUMBER_SYSTEM, value: nhs[0] } };
-    return resource;
+    return canonicalObjections(r, o, nhs.length === 1 ? nhs[0] : undefined);
   }
 
   function passOn(r: Json, done: TransformCallback) {
+    // An objection entry leaves as the practice read it (canonicalObjections); one it did not apply
+    // (a withdrawal refused) does not leave.
+    const o = objectionOf(r);
+    if (o?.kind === 'objection') return emitAll(canonicalObjections(r, o), done);
+    if (o && o.kind !== 'none') return done();
     // Removed fields counted straight into the report's totals.
     const { resource } = stripToSpec(r, removed.byField);
     if (!resource) {

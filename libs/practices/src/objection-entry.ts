@@ -8,7 +8,7 @@ import {
   type ObjectionAction,
   type ObjectionType,
 } from '@custodian/objections/objection-codes';
-import { objectionDate, OBJECTION_DATE_FIELDS } from './objection-date';
+import { objectionDate, OBJECTION_DATE_FIELDS, TIME_RECEIVED } from './objection-date';
 
 export {
   EARLIEST_DATE,
@@ -234,6 +234,7 @@ export function registrationsInCode(original: Json, stripped: Json): ObjectionTy
 }
 
 export const NAMES_NO_PATIENT = 'an objection that names no patient';
+export const TWO_PATIENTS = 'a withdrawal naming two patients (not applied)';
 export const INVALID_NHS_NUMBER = 'an objection whose NHS number is invalid';
 
 /** An objection entry read from a resource, or why it cannot be used. */
@@ -245,6 +246,8 @@ export type ObjectionReading =
       subjects: Subjects;
       instant: string;
       date: string;
+      /** Read at the time received (no usable date): an entry written out carries no date. */
+      atReceived: boolean;
       warning?: string;
     }
   /** An objection (a registration) that names no patient: fail closed — the whole extract is refused. */
@@ -278,7 +281,9 @@ export function readObjection(r: Json, received: string, line: Json = r): Object
   const entries = notAStatement(r) ? coded.filter((e) => e.action === 'register') : coded;
   if (!entries.length) return { kind: 'rejected', reason: withdrawalInError(type) };
   const registers = entries.some((e) => e.action === 'register');
-  const subjects = subjectsOf(r.subject);
+  // Whom it names, from the entry as sent: the strip keeps one NHS number of a subject, and a Type 1
+  // objection naming two was recorded for the first alone (a review, 2026-12-07).
+  const subjects = subjectsOf(line.subject);
   if (!subjects.ids.length && !subjects.nhsNumbers.length) {
     // An NHS number that is not one (a typing error?) names nobody we can find: the same.
     if (registers) {
@@ -298,10 +303,17 @@ export function readObjection(r: Json, received: string, line: Json = r): Object
   const mixed = registers && entries.some((e) => e.action === 'withdraw');
   const w = mixed ? objectionDate(r, 'withdraw', received) : undefined;
   const withdrawalDropped = w !== undefined && ('error' in w || w.instant !== d.instant);
-  const kept = withdrawalDropped ? entries.filter((e) => e.action === 'register') : entries;
+  // A withdrawal naming two patients (two references, or no reference and two NHS numbers) could
+  // release someone who never withdrew: not applied, by the centre as by the extractor.
+  const named = subjects.ids.length || subjects.nhsNumbers.length;
+  const twoNamed = subjects.ids.length > 1 || (!subjects.ids.length && named > 1);
+  if (twoNamed && !registers) return { kind: 'rejected', reason: `${type}.subject: ${TWO_PATIENTS}` };
+  const kept = withdrawalDropped || twoNamed ? entries.filter((e) => e.action === 'register') : entries;
   const dropped = withdrawalDropped
     ? `${type}: a withdrawal in an entry that also registers an objection, not dated to the second (not applied)`
-    : undefined;
+    : twoNamed && kept.length < entries.length
+      ? `${type}.subject: ${TWO_PATIENTS}`
+      : undefined;
   const warning = [...conflict, d.warning, dropped].filter(Boolean).join('; ');
   return {
     kind: 'objection',
@@ -309,6 +321,7 @@ export function readObjection(r: Json, received: string, line: Json = r): Object
     subjects,
     instant: d.instant,
     date: d.date,
+    atReceived: d.warning?.endsWith(TIME_RECEIVED) ?? false,
     ...(warning && { warning }),
   };
 }

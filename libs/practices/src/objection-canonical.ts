@@ -1,0 +1,67 @@
+import { OBJECTION_CODES, objectionFor } from '@custodian/objections/objection-codes';
+import { OBJECTION_DATE_FIELDS } from './objection-date';
+import { NHS_NUMBER_SYSTEM, type ObjectionEntry, type ObjectionReading } from './objection-entry';
+import { R4_ID, statusProblem } from './r4-types';
+
+type Json = Record<string, unknown>;
+type Read = Extract<ObjectionReading, { kind: 'objection' }>;
+
+/** The source's status where it is R4 for the type (else none: the R4 step writes `unknown`). */
+const statusOf = (type: string, status: unknown): string | undefined =>
+  type === 'Condition' || statusProblem(type, status) ? undefined : (status as string);
+
+/** The source's coding of the meaning (as the table writes it), else the table's first code for it. */
+const codingOf = (e: ObjectionEntry, code: unknown) => {
+  const codings = code && typeof code === 'object' ? (code as Json).coding : undefined;
+  for (const c of Array.isArray(codings) ? codings : []) {
+    const meaning =
+      c && typeof c.system === 'string' && typeof c.code === 'string'
+        ? objectionFor(c.system, c.code.trim())
+        : undefined;
+    if (meaning?.type === e.type && meaning.action === e.action)
+      return { system: meaning.system, code: meaning.code };
+  }
+  const c = OBJECTION_CODES.find((x) => x.type === e.type && x.action === e.action)!;
+  return { system: c.system, code: c.code };
+};
+
+/**
+ * The objection entries the extractor writes for one it read (`o`, from `source` as the practice's
+ * system exported it): written from the reading itself, not from the exported text reduced to the
+ * specification, so that the centre reads exactly what the practice read — the same meanings, the
+ * same patients, the same instant. Copying the reduced text lost what the reading had used (a
+ * status that makes a withdrawal no valid statement, a date element emptied, the second NHS number
+ * of a subject) or kept what it had not (a withdrawal the reading dropped), and the centre lifted
+ * objections the practice kept (a review, 2026-12-07). One entry per meaning and patient:
+ * - a registration names each patient the source named (each reference, each NHS number);
+ * - a withdrawal names the one patient it applies to (the reference, else the NHS number);
+ * - `nhsOnly`: the patient by this NHS number alone (an objector's marker);
+ * - the date is the reading's instant (UTC, to the second) in the type's first date element; none
+ *   where it was read at the time received, which the centre reads the same way.
+ */
+export function canonicalObjections(source: Json, o: Read, nhsOnly?: string): Json[] {
+  const type = source.resourceType as string;
+  const dateField = OBJECTION_DATE_FIELDS[type]![0]!;
+  const byReference = o.subjects.ids.map((id) => ({ reference: `Patient/${id}` }));
+  const byNumber = (nhsOnly ? [nhsOnly] : o.subjects.nhsNumbers).map((value) => ({
+    identifier: { system: NHS_NUMBER_SYSTEM, value },
+  }));
+  const out: Json[] = [];
+  for (const e of o.entries) {
+    const subjects = nhsOnly
+      ? byNumber
+      : e.action === 'register'
+        ? [...byReference, ...byNumber]
+        : (byReference.length ? byReference : byNumber).slice(0, 1);
+    for (const subject of subjects) out.push({ resourceType: type, entry: e, subject });
+  }
+  const base = typeof source.id === 'string' && R4_ID.test(source.id) ? source.id : undefined;
+  return out.map(({ entry, subject }, i) => ({
+    resourceType: type,
+    ...(base && { id: i === 0 ? base : `${base.slice(0, 60)}-${i + 1}` }),
+    ...(statusOf(type, source.status) && { status: statusOf(type, source.status) }),
+    code: { coding: [codingOf(entry as ObjectionEntry, source.code)] },
+    subject,
+    ...(!o.atReceived && { [dateField]: o.instant }),
+  }));
+}

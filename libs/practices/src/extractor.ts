@@ -18,7 +18,6 @@ import {
   OBJECTION_DATE_FIELDS,
   patientNhsNumbers,
   readObjection,
-  registrationsInCode,
   subjectsOf,
   unreadObjection,
   type ObjectionReading,
@@ -294,16 +293,12 @@ export async function runExtractor(opts: {
     return `${JSON.stringify(complete.resource)}\n`;
   };
   let lineNo = 0;
-  const emit = (r: Json, done: TransformCallback, marker = false) => {
-    const line = out(r, lineNo, marker);
-    if (line) done(null, line);
-    else done();
-  };
-  const emitAll = (rs: Json[], done: TransformCallback) => {
-    const text = rs.map((r) => out(r, lineNo)).join('');
+  const emitAll = (rs: Json[], done: TransformCallback, marker = false) => {
+    const text = rs.map((r) => out(r, lineNo, marker)).join('');
     if (text) done(null, text);
     else done();
   };
+  const emit = (r: Json, done: TransformCallback, marker = false) => emitAll([r], done, marker);
   const objectorKeys = (keys: string[]) => keys.filter((k) => objectors.has(k));
   const transform = new Transform({
     writableObjectMode: true,
@@ -361,8 +356,7 @@ export async function runExtractor(opts: {
   }
 
   function passOn(r: Json, done: TransformCallback) {
-    // An objection entry leaves as the practice read it (canonicalObjections); one it did not apply
-    // (a withdrawal refused) does not leave.
+    // An objection entry leaves as the practice read it; one it did not apply does not leave.
     const o = objectionOf(r);
     if (o?.kind === 'objection') return emitAll(canonicalObjections(r, o), done);
     if (o && o.kind !== 'none') return done();
@@ -372,13 +366,12 @@ export async function runExtractor(opts: {
       removed.unsupportedResources++;
       return done();
     }
-    registrationsInCode(r, resource); // a registration code the strip removed, kept in `code` (finding 2)
     // A record made in error, or of what did not happen, leaves marked so (a Condition's
     // verificationStatus, which the strip drops, put back): the centre stores nothing of it and
     // removes what an earlier extract sent under its id (it stayed, or a refuted diagnosis was
     // stored as one).
     const negated = notARecordOf(r);
-    if (negated && readObjection(r, received).kind === 'none') {
+    if (negated) {
       if (negated === ENTERED_IN_ERROR) removed.enteredInError++;
       else removed.notHappened++;
       if (resource.resourceType === 'Condition')

@@ -97,11 +97,16 @@ function wallClockInEngland(ms: number): number {
 }
 /**
  * The first instant at which England's clocks showed `wall` (a wall-clock time held as milliseconds
- * read as if UTC): an hour earlier in British Summer Time. A time the clocks skipped reads as UTC.
+ * read as if UTC): an hour earlier in British Summer Time, two in the Double Summer Time of 1941–45
+ * and 1947 (a review, 2026-12-07: dates from 1895 are accepted). A time the clocks skipped reads as
+ * UTC.
  */
 function englandWallClock(wall: number): number {
-  const summer = wall - 3_600_000;
-  return wallClockInEngland(summer) === wall ? summer : wall;
+  for (const hours of [2, 1]) {
+    const at = wall - hours * 3_600_000;
+    if (wallClockInEngland(at) === wall) return at;
+  }
+  return wall;
 }
 
 /**

@@ -43,6 +43,7 @@ export {
   IsPostcode,
   normaliseName,
   NotBefore,
+  storedName,
   ODS_CODE,
 } from './validation';
 export { type Action, Can, PERMISSION, type Permission, type SubjectName } from './permission';

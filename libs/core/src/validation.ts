@@ -179,9 +179,34 @@ export function isPlainText(value: unknown, min: number, multiline: boolean): bo
 export const normaliseName = (name: string): string =>
   name
     .normalize('NFKC')
-    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+    // A zero-width joiner or non-joiner is part of a spelling between two letters of a script that
+    // uses them (Persian نیک‌نام, Sinhala ශ්‍රී), not beside a Latin letter or a space (a review,
+    // 2026-12-07: they were removed everywhere); every other default-ignorable character goes.
+    .replace(
+      /(?<=[\p{L}\p{M}])(?<!\p{Script=Latin})[\u200C\u200D](?=[\p{L}\p{M}])(?!\p{Script=Latin})|(\p{Default_Ignorable_Code_Point})/gu,
+      (m, ignorable: string | undefined) => (ignorable ? '' : m),
+    )
+    // Typographic apostrophes and hyphens are the keyboard's: "O’Brien" and "O'Brien" are one name.
+    .replace(/[\u2018\u2019\u02BC\u2032]/g, "'")
+    .replace(/[\u2010-\u2015\u2212\uFE63\uFF0D]/g, '-')
     .replace(/\p{White_Space}+/gu, ' ')
     .trim();
+
+/**
+ * A name (`field`) as stored: `normaliseName`, then checked again, since normalising can change what
+ * was validated — NFKC spreads "ﷺ" over 18 characters (a 12-character name became 227 and a 500),
+ * and turns a spacing accent "´" into a space and a combining mark, a name that shows nothing (a
+ * review, 2026-12-07). 400 `VALIDATION_FAILED` naming the field.
+ */
+export function storedName(name: string, field: string, min: number, max = 200): string {
+  const stored = normaliseName(name);
+  if (stored.length > max || !isPlainText(stored, min, false))
+    throw new ValidationError(
+      'VALIDATION_FAILED',
+      `${field} must hold at least ${min} visible characters and at most ${max} characters once normalised (NFKC)`,
+    );
+  return stored;
+}
 
 /**
  * Free text people read (a bid's title, purpose, public benefit — shown to the panel and on the

@@ -5,7 +5,7 @@ import { AuditService } from '@custodian/audit';
 import {
   ConflictError,
   ForbiddenError,
-  normaliseName,
+  storedName,
   NotFoundError,
   Principal,
   RequestMeta,
@@ -47,7 +47,9 @@ export class IdentityService {
   ): Promise<Organisation> {
     try {
       return await this.db.transaction(async (tx) => {
-        const org = await tx.save(tx.create(Organisation, { name: normaliseName(dto.name), kind: dto.kind }));
+        const org = await tx.save(
+          tx.create(Organisation, { name: storedName(dto.name, 'name', 2), kind: dto.kind }),
+        );
         await this.audit.record(
           {
             action: 'organisation.create',
@@ -119,7 +121,7 @@ export class IdentityService {
           tx.create(User, {
             email,
             passwordHash,
-            displayName: normaliseName(dto.displayName),
+            displayName: storedName(dto.displayName, 'displayName', 1),
             roles: apply,
             organisationId: dto.organisationId ?? null,
             practiceOds: dto.practiceOds ?? null,
@@ -213,7 +215,7 @@ export class IdentityService {
         Object.assign(
           user,
           next,
-          dto.displayName !== undefined ? { displayName: normaliseName(dto.displayName) } : {},
+          dto.displayName !== undefined ? { displayName: storedName(dto.displayName, 'displayName', 1) } : {},
           dto.disabled !== undefined ? { disabled: dto.disabled } : {},
         );
         if (passwordHash)

@@ -125,9 +125,19 @@ function asLinkable<B extends Reviewed>(
   pending: readonly (BidShape & { bidId: string })[],
 ): B | undefined {
   const tier = b.grantedTier ?? b.requestedTier;
-  if (linkable(b, tier)) return b;
-  const v = pending.find((p) => p.bidId === b.id && linkable(p, tier));
-  return v && { ...b, datasets: v.datasets, cohort: v.cohort };
+  const v = pending.find((p) => p.bidId === b.id);
+  // Whichever may come into force: the fields of both (an amendment adding the linking fields to a
+  // pseudonymised bid was not looked at: review-16 L1); two cohorts that differ read as no bound.
+  const cohort = v && JSON.stringify(v.cohort) !== JSON.stringify(b.cohort) ? {} : b.cohort;
+  const both = v ? { ...b, datasets: unionOf(b.datasets, v.datasets), cohort } : b;
+  return linkable(both, tier) ? both : undefined;
+}
+
+/** The datasets of two versions, each with the fields of either. */
+function unionOf(a: BidShape['datasets'], b: BidShape['datasets']): BidShape['datasets'] {
+  const out = new Map(a.map((d) => [d.dataset, [...d.fields]]));
+  for (const d of b) out.set(d.dataset, [...new Set([...(out.get(d.dataset) ?? []), ...d.fields])]);
+  return [...out].map(([dataset, fields]) => ({ dataset, fields }));
 }
 
 const tierOf = (b: Reviewed) => b.grantedTier ?? b.requestedTier;

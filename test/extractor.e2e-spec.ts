@@ -122,6 +122,8 @@ describe('the practice-side extractor (cli extract)', () => {
       withNhs(objection('b-o1', 'b', '9Nu0', '2012-01-01T23:59:59Z')),
       withNhs(objection('b-o2', 'b', '9Nu1', '2013-01-01T00:00:00Z')),
       withNhs(objection('b-o3', 'b', '827241000000103', '2014-01-01T23:59:59Z')),
+      // An objector's Type 2 objection leaves too (it was dropped, and the centre lost it: review-17).
+      withNhs(objection('b-o4', 'b', '9Nu4', '2014-02-01T23:59:59Z')),
     ]);
     expect(lines.map((r) => r.id)).toEqual([
       'a',
@@ -131,6 +133,7 @@ describe('the practice-side extractor (cli extract)', () => {
       'b-o1',
       'b-o2',
       'b-o3',
+      'b-o4',
       'c',
       'c-o',
       'c-o1',
@@ -152,19 +155,19 @@ describe('the practice-side extractor (cli extract)', () => {
     expect(report).toEqual({
       lines: 19,
       blankLines: 0,
-      written: 13,
+      written: 14,
       patientsSharingKeyWithType1: 3,
       removed: {
         type1Patients: 1,
-        type1Resources: 3,
+        type1Resources: 2,
         malformedLines: 1,
         unsupportedResources: 2,
         incompleteResources: 0,
         invalidResources: 0,
         enteredInError: 0,
         notHappened: 0,
-        // The six objection entries (the clinical builders write a status).
-        statusUnknown: 6,
+        // The seven objection entries (the clinical builders write a status).
+        statusUnknown: 7,
         fields: 8,
         byField: { 'address.city': 1, 'address.line': 1, name: 1, note: 2, telecom: 1, text: 2 },
       },
@@ -245,7 +248,8 @@ describe('the practice-side extractor (cli extract)', () => {
     expect(printed).toContain('upload: HTTP 201');
     for (const v of Object.values(n)) expect(printed).not.toContain(v);
     const report = JSON.parse(printed.slice(printed.indexOf('{')));
-    expect(report).toMatchObject({ patients: 3, resources: 3, rejected: [], objections: 6 });
+    // Seven objection entries: b's Type 2 objection (b-o4) leaves with b's Type 1 entries (review-17).
+    expect(report).toMatchObject({ patients: 3, resources: 3, rejected: [], objections: 7 });
     expect(report.dropped).toMatchObject({
       resources: 0,
       fields: 0,
@@ -266,6 +270,8 @@ describe('the practice-side extractor (cli extract)', () => {
     expect(reg.rows).toEqual(
       [
         { nhs_number: n.b, type: 'type1', active: true },
+        // b's Type 2 objection reaches the centre too (review-17: it was dropped with b's records).
+        { nhs_number: n.b, type: 'type2', active: true },
         { nhs_number: n.c, type: 'type1', active: false },
         { nhs_number: n.d, type: 'type2', active: true },
       ].sort((x, y) => x.nhs_number.localeCompare(y.nhs_number)),

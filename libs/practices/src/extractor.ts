@@ -2,13 +2,15 @@ import { createReadStream, createWriteStream, existsSync, statSync, type Stats }
 import path from 'node:path';
 import { Transform, TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isValidNhsNumber } from '@custodian/core/nhs-number';
 import { normalisePostcode } from '@custodian/core/postcode';
 import { DroppedFields, LINKAGE_KEY_SHARED_URL, stripToSpec } from './fhir-spec';
 import { ExtractRefusedError, type ExtractorReport } from './extractor-report';
 import { Line, LineSplitter } from './ndjson-lines';
 import { completeForR4 } from './r4-required';
 import { canonicalObjections } from './objection-canonical';
-import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, notARecordOf } from './r4-types';
+import { People } from './extractor-people';
+import { CONDITION_VERIFICATION_SYSTEM, ENTERED_IN_ERROR, notARecordOf, R4_ID } from './r4-types';
 import { RejectionTally } from './rejections';
 import {
   instantUtc,
@@ -87,37 +89,6 @@ interface Type1Entry {
   action: 'register' | 'withdraw';
   instant: string;
   line: number;
-}
-
-/** Who is who: a person is an NHS number; a Patient id with no NHS number is a person of its own. */
-class People {
-  /** Patient id → its NHS numbers (every Patient record of the export with that id). */
-  private readonly nhsOfId = new Map<string, string[]>();
-
-  addPatient(r: Json) {
-    if (typeof r.id !== 'string') return;
-    const known = this.nhsOfId.get(r.id) ?? [];
-    for (const n of patientNhsNumbers(r)) if (!known.includes(n)) known.push(n);
-    this.nhsOfId.set(r.id, known);
-  }
-
-  /** The person keys a subject names. */
-  keys(ids: string[], nhsNumbers: string[]): string[] {
-    const keys = new Set<string>();
-    for (const id of ids) {
-      const nhs = this.nhsOfId.get(id);
-      if (nhs?.length) for (const n of nhs) keys.add(`nhs:${n}`);
-      else keys.add(`id:${id}`);
-    }
-    for (const n of nhsNumbers) keys.add(`nhs:${n}`);
-    return [...keys];
-  }
-
-  keysOfPatient(r: Json): string[] {
-    const keys = new Set(this.keys(typeof r.id === 'string' ? [r.id] : [], []));
-    for (const n of patientNhsNumbers(r)) keys.add(`nhs:${n}`);
-    return [...keys];
-  }
 }
 
 /**
@@ -293,12 +264,10 @@ export async function runExtractor(opts: {
     return `${JSON.stringify(complete.resource)}\n`;
   };
   let lineNo = 0;
-  const emitAll = (rs: Json[], done: TransformCallback, marker = false) => {
-    const text = rs.map((r) => out(r, lineNo, marker)).join('');
-    if (text) done(null, text);
-    else done();
+  const emit = (r: Json, done: TransformCallback, marker = false) => {
+    const line = out(r, lineNo, marker);
+    return line ? done(null, line) : done();
   };
-  const emit = (r: Json, done: TransformCallback, marker = false) => emitAll([r], done, marker);
   const objectorKeys = (keys: string[]) => keys.filter((k) => objectors.has(k));
   const transform = new Transform({
     writableObjectMode: true,
@@ -323,43 +292,53 @@ export async function runExtractor(opts: {
         for (const k of keys) markers.add(k);
         const ids = Array.isArray(r.identifier) ? r.identifier.filter(isObject) : [];
         const nhs = ids.find((i) => i.system === NHS_NUMBER_SYSTEM);
-        const marker: Json = { resourceType: 'Patient', id: r.id };
+        // Its id where R4 (review-17: `p_1` made the output not R4); the centre deletes by NHS number.
+        const marker: Json = {
+          resourceType: 'Patient',
+          ...(typeof r.id === 'string' && R4_ID.test(r.id) && { id: r.id }),
+        };
         if (nhs) marker.identifier = [{ system: NHS_NUMBER_SYSTEM, value: nhs.value }];
         return emit(marker, done, true);
       }
+      const o = objectionOf(r);
+      const text = o && objectionLines(r, o);
+      if (o) return text ? done(null, text) : done();
       const s = subjectsOf(r.subject);
-      const keys = objectorKeys(people.keys(s.ids, s.nhsNumbers));
-      if (!keys.length) return passOn(r, done);
-      const marker = objectorMarkerEntry(r, keys);
-      if (marker?.length) return emitAll(marker, done);
+      if (!objectorKeys(people.keys(s.ids, s.nhsNumbers)).length) return passOn(r, done);
       removed.type1Resources++;
       done();
     },
   });
 
-  /** An objector's Type 1 entry that leaves (as read: canonicalObjections), or undefined. */
-  function objectorMarkerEntry(r: Json, keys: string[]): Json[] | undefined {
-    const o = readObjection(r, received);
-    if (o.kind !== 'objection') return undefined;
-    const t1 = o.entries.find((e) => e.type === 'type1');
-    if (!t1) return undefined;
-    // A withdrawal leaves only when it is of a day before the deciding objection: the centre orders
-    // entries of one day by line, not by instant, and must come to the same answer.
-    if (t1.action === 'withdraw' && keys.some((k) => o.date >= objectors.get(k)!.slice(0, 10)))
-      return undefined;
-    // The person by NHS number alone: the record the entry names may be a duplicate whose marker
-    // did not leave (one marker a person), and the centre listed the entry as refused for its
-    // reference while it applied it by the number (a new user's tryout, 2026-12-07). Written from
-    // the reading: a registration carried outside `code` is in it (finding 2).
-    const nhs = keys.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
-    return canonicalObjections(r, o, nhs.length === 1 ? nhs[0] : undefined);
+  /**
+   * An objection entry leaves as the practice applied it (canonicalObjections), whoever it names —
+   * a Type 1 objector's Type 2 entry too (review-17: an entry naming an objector was dropped unless
+   * Type 1, and the centre lost other patients' objections on it). Not applied, it does not leave:
+   * a withdrawal naming two persons (the first pass applies none), and an objector's Type 1
+   * withdrawal unless of a day before the deciding objection. A registration also names every valid
+   * NHS number of the persons it names, so the centre finds each (a record of two NHS numbers).
+   */
+  function objectionLines(r: Json, o: ObjectionReading): string {
+    if (o.kind !== 'objection') return '';
+    const persons = people.keys(o.subjects.ids, o.subjects.nhsNumbers);
+    const mine = objectorKeys(persons);
+    const late = (e: { type: string; action: string }) =>
+      e.type === 'type1' && mine.some((k) => o.date >= objectors.get(k)!.slice(0, 10));
+    const entries = o.entries.filter((e) => e.action === 'register' || (persons.length < 2 && !late(e)));
+    // A reference to a record of the export with a valid NHS number is named by its numbers (every
+    // one: a record of two), else kept (a record the centre may hold from an earlier extract).
+    const numbersOf = (id: string) =>
+      people
+        .keys([id], [])
+        .map((k) => k.slice(4))
+        .filter(isValidNhsNumber);
+    const ids = o.subjects.ids.filter((id) => !numbersOf(id).length);
+    const nhsNumbers = [...new Set([...o.subjects.ids.flatMap(numbersOf), ...o.subjects.nhsNumbers])];
+    const written = canonicalObjections(r, { ...o, entries, subjects: { ...o.subjects, ids, nhsNumbers } });
+    return written.map((x) => out(x, lineNo)).join('');
   }
 
   function passOn(r: Json, done: TransformCallback) {
-    // An objection entry leaves as the practice read it; one it did not apply does not leave.
-    const o = objectionOf(r);
-    if (o?.kind === 'objection') return emitAll(canonicalObjections(r, o), done);
-    if (o && o.kind !== 'none') return done();
     // Removed fields counted straight into the report's totals.
     const { resource } = stripToSpec(r, removed.byField);
     if (!resource) {

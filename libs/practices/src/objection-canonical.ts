@@ -35,30 +35,30 @@ const codingOf = (e: ObjectionEntry, code: unknown) => {
  * objections the practice kept (a review, 2026-12-07). One entry per meaning and patient:
  * - a registration names each patient the source named (each reference, each NHS number);
  * - a withdrawal names the one patient it applies to (the reference, else the NHS number);
- * - `nhsOnly`: the patient by this NHS number alone (an objector's marker);
  * - the date is the reading's instant (UTC, to the second) in the type's first date element; none
  *   where it was read at the time received, which the centre reads the same way.
  */
-export function canonicalObjections(source: Json, o: Read, nhsOnly?: string): Json[] {
+export function canonicalObjections(source: Json, o: Read): Json[] {
   const type = source.resourceType as string;
   const dateField = OBJECTION_DATE_FIELDS[type]![0]!;
   const byReference = o.subjects.ids.map((id) => ({ reference: `Patient/${id}` }));
-  const byNumber = (nhsOnly ? [nhsOnly] : o.subjects.nhsNumbers).map((value) => ({
+  const byNumber = o.subjects.nhsNumbers.map((value) => ({
     identifier: { system: NHS_NUMBER_SYSTEM, value },
   }));
   const out: Json[] = [];
   for (const e of o.entries) {
-    const subjects = nhsOnly
-      ? byNumber
-      : e.action === 'register'
+    const subjects =
+      e.action === 'register'
         ? [...byReference, ...byNumber]
         : (byReference.length ? byReference : byNumber).slice(0, 1);
     for (const subject of subjects) out.push({ resourceType: type, entry: e, subject });
   }
+  // The source's id on the first entry only: ids made up for the others collided with the export's
+  // own (review-17); the centre keeps no id of an objection entry.
   const base = typeof source.id === 'string' && R4_ID.test(source.id) ? source.id : undefined;
   return out.map(({ entry, subject }, i) => ({
     resourceType: type,
-    ...(base && { id: i === 0 ? base : `${base.slice(0, 60)}-${i + 1}` }),
+    ...(base && i === 0 && { id: base }),
     ...(statusOf(type, source.status) && { status: statusOf(type, source.status) }),
     code: { coding: [codingOf(entry as ObjectionEntry, source.code)] },
     subject,

@@ -190,6 +190,16 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
         undefined,
       );
     parseJson(req, body, (err: Error | null, value?: unknown) => {
+      // A prototype key is refused as before, but said so: the body is valid JSON (probe-17), which
+      // the parser's error does not tell apart.
+      if (err && parsesAsJson(body))
+        return done(
+          new ValidationError(
+            CORE_ERRORS.INVALID_JSON,
+            'Request body holds a key that is not accepted (__proto__, or constructor with prototype)',
+          ),
+          undefined,
+        );
       if (err) return done(err, undefined);
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         return done(
@@ -201,4 +211,14 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
   });
   await fastify.ready();
   return app;
+}
+
+/** Whether `text` is JSON to the plain parser (the default one refuses prototype keys besides). */
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -124,6 +124,7 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   const patientKeys: { ids: string[]; nhs: string[]; demo: string }[] = [];
   const entries: Type1Entry[] = [];
   const warnings: { line: number; reason: string }[] = [];
+  const otherWithdrawals: { ids: string[]; nhsNumbers: string[]; line: number }[] = [];
   const unresolved: { line: number; reason: string }[] = [];
   for await (const line of lines(input) as AsyncIterable<Line>) {
     // A line too long to read whose bytes carry an objection code may be an objection: the export
@@ -162,7 +163,12 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
     for (const e of o.entries)
       if (e.type === 'type1')
         entries.push({ ...o.subjects, action: e.action, instant: o.instant, line: line.n });
+      else if (e.action === 'withdraw') otherWithdrawals.push({ ...o.subjects, line: line.n });
   }
+  // A Type 2 withdrawal naming two persons is not written either: said so (review-18).
+  for (const w of otherWithdrawals)
+    if (people.keys(w.ids, w.nhsNumbers).length > 1)
+      warnings.push({ line: w.line, reason: 'subject: a withdrawal naming two patients (not applied)' });
   if (unresolved.length) throw new ExtractRefusedError(unresolved);
   // Latest instant per person; on an exact tie the objection beats the withdrawal.
   const latest = new Map<string, Type1Entry>();
@@ -333,7 +339,8 @@ export async function runExtractor(opts: {
         .map((k) => k.slice(4))
         .filter(isValidNhsNumber);
     const ids = o.subjects.ids.filter((id) => !numbersOf(id).length);
-    const nhsNumbers = [...new Set([...o.subjects.ids.flatMap(numbersOf), ...o.subjects.nhsNumbers])];
+    const all = persons.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
+    const nhsNumbers = [...new Set([...o.subjects.nhsNumbers, ...all.filter(isValidNhsNumber)])];
     const written = canonicalObjections(r, { ...o, entries, subjects: { ...o.subjects, ids, nhsNumbers } });
     return written.map((x) => out(x, lineNo)).join('');
   }

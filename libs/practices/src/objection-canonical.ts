@@ -35,8 +35,9 @@ const codingOf = (e: ObjectionEntry, code: unknown) => {
  * objections the practice kept (a review, 2026-12-07). One entry per meaning and patient:
  * - a registration names each patient the source named (each reference, each NHS number);
  * - a withdrawal names the one patient it applies to (the reference, else the NHS number);
- * - the date is the reading's instant (UTC, to the second) in the type's first date element; none
- *   where it was read at the time received, which the centre reads the same way.
+ * - the date is the reading's instant (UTC, to the second) in the type's first date element — where
+ *   it was read at the time received, the extractor's: written without a date, the same file sent
+ *   again was read at each upload's time and added an entry each time (a review, 2026-12-07).
  */
 export function canonicalObjections(source: Json, o: Read): Json[] {
   const type = source.resourceType as string;
@@ -62,6 +63,6 @@ export function canonicalObjections(source: Json, o: Read): Json[] {
     ...(statusOf(type, source.status) && { status: statusOf(type, source.status) }),
     code: { coding: [codingOf(entry as ObjectionEntry, source.code)] },
     subject,
-    ...(!o.atReceived && { [dateField]: o.instant }),
+    [dateField]: o.instant,
   }));
 }

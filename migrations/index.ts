@@ -44,6 +44,7 @@ import { Notifications1764000037000 } from './1764000037000-notifications';
 import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
 import { RegistrationsAtSpanEnd1764000056000 } from './1764000056000-registrations-at-span-end';
 import { WithdrawalsAtEnglandMidnight1764000057000 } from './1764000057000-withdrawals-at-england-midnight';
+import { WithdrawalsRetracted1764000058000 } from './1764000058000-withdrawals-retracted';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -96,4 +97,5 @@ export const MIGRATIONS = [
   AggregateCellsHeld1764000055000,
   RegistrationsAtSpanEnd1764000056000,
   WithdrawalsAtEnglandMidnight1764000057000,
+  WithdrawalsRetracted1764000058000,
 ];

@@ -563,8 +563,14 @@ describe('extract intake (POST /api/practices/:ods/extracts)', () => {
       ]);
       expect(await state()).toEqual({ active: false, eff: '2013-01-01' });
       expect(await asOf()).toBe(0);
-      // An older entry arriving late changes nothing: the latest date wins.
-      await step([objection('t2-0', 't2', '9Nu4', '2011-06-01')]);
+      // An older entry arriving late changes nothing: the latest date wins. (The extract is the
+      // practice's full record of the patient: one that no longer carries the 2013 withdrawal would
+      // retract it, test/review18-extractor-centre.e2e-spec.ts.)
+      await step([
+        objection('t2-0', 't2', '9Nu4', '2011-06-01'),
+        objection('t2-1', 't2', '9Nu4', '2012-01-01'),
+        objection('t2-2', 't2', '9Nu5', '2013-01-01'),
+      ]);
       expect(await state()).toEqual({ active: false, eff: '2013-01-01' });
       const e3 = await step([objection('t2-3', 't2', '9Nu4', '2014-01-01')]);
       expect(await state()).toEqual({ active: true, eff: '2014-01-01' });

@@ -5,6 +5,9 @@ import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { nextSecond, practiceReady, upload } from './support/practice';
+import { ReleaseEngine } from '@custodian/release';
+import { gunzipSync } from 'node:zlib';
+import { runRelease, spec } from './release-helpers';
 
 /**
  * Review 18: the extractor's objection output (objection-canonical.ts) as the centre then stores
@@ -90,7 +93,7 @@ describe('review-18: extractor output at the centre', () => {
     expect(second.lines.some((l) => l.id === 'p1-c')).toBe(false);
     expect(second.report.removed.type1Patients).toBe(1);
     expect((await upload(t, a, 'A81001', second.text)).status).toBe(201);
-     
+
     console.log(
       'R18-1 held after:',
       JSON.stringify(
@@ -143,7 +146,7 @@ describe('review-18: extractor output at the centre', () => {
     ]);
     const entry = lines.find((l) => l.resourceType === 'Observation')!;
     // diagnostic: the practice's date (today) is gone from the entry
-     
+
     console.log('R18-3 entry as written:', JSON.stringify(entry));
     expect((await upload(t, a, 'A81001', text)).status).toBe(201);
     expect(await objectionEvents(z)).toBe(1);
@@ -160,6 +163,85 @@ describe('review-18: extractor output at the centre', () => {
   // still that withdrawal, the register stays inactive, and the marker is no objection to the
   // centre (it carries no objection code, SPEC §2's "NHS number + objection code"). What the centre
   // held of this Type 1 objector is neither deleted nor kept out of releases.
-  // R18-4 and R18-6 (a withdrawal a later extract no longer carries keeps lifting the objection)
-  // are not fixed: branch review-18 keeps their failing tests; the closing note says why.
+  it('R18-4: a withdrawal the practice later marks entered-in-error stops lifting the objection at the centre', async () => {
+    const w = nhsNumber(918_041);
+    const withdrawal = (status: string) => ({
+      ...obs('w1-w', { reference: 'Patient/w1' }, ['9Nu1'], '2024-06-01T10:00:00Z'),
+      status,
+    });
+    const base = [
+      patient('w1', w),
+      condition('w1-c', 'w1'),
+      obs('w1-t1', { reference: 'Patient/w1' }, ['9Nu0'], '2024-01-01T10:00:00Z'),
+    ];
+    const first = await extract([...base, withdrawal('final')]);
+    expect(first.lines.some((l) => l.id === 'w1-c')).toBe(true);
+    expect((await upload(t, a, 'A81001', first.text)).status).toBe(201);
+    expect(await heldEvents(w)).toBe(1);
+    const second = await extract([...base, withdrawal('entered-in-error')]);
+    // the practice: a Type 1 objector (their Condition kept back, a marker written)
+    expect(second.lines.some((l) => l.id === 'w1-c')).toBe(false);
+    expect(second.report.removed.type1Patients).toBe(1);
+    expect((await upload(t, a, 'A81001', second.text)).status).toBe(201);
+    expect(await heldEvents(w)).toBe(0);
+  });
+
+  // R18-6. What R18-1 and R18-4 leave at the centre is released: an identifiable (s251) GP release
+  // of everyone carries both Type 1 objectors' Conditions (SPEC §5: "Type 1 patients have no GP
+  // data at the centre at all").
+  it('R18-6: a release after R18-1 and R18-4 carries neither objector', async () => {
+    const [x, y, w] = [nhsNumber(918_061), nhsNumber(918_062), nhsNumber(918_063)];
+    // R18-1's shape
+    expect(
+      (await upload(t, a, 'A81001', (await extract([twoNumbers('r1', x, y), condition('r1-c', 'r1')])).text))
+        .status,
+    ).toBe(201);
+    const r1 = await extract([
+      twoNumbers('r1', x, y),
+      condition('r1-c', 'r1'),
+      obs('r1-t1', byNhs(y), ['9Nu0'], '2024-01-01T10:00:00Z'),
+    ]);
+    expect((await upload(t, a, 'A81001', r1.text)).status).toBe(201);
+    // R18-4's shape
+    const base = [
+      patient('r4', w),
+      condition('r4-c', 'r4'),
+      obs('r4-t1', { reference: 'Patient/r4' }, ['9Nu0'], '2024-01-01T10:00:00Z'),
+    ];
+    const wd = (status: string) => ({
+      ...obs('r4-w', { reference: 'Patient/r4' }, ['9Nu1'], '2024-06-01T10:00:00Z'),
+      status,
+    });
+    expect((await upload(t, a, 'A81001', (await extract([...base, wd('final')])).text)).status).toBe(201);
+    const r4 = await extract([...base, wd('entered-in-error')]);
+    expect(r4.lines.some((l) => l.id === 'r4-c')).toBe(false);
+    expect((await upload(t, a, 'A81001', r4.text)).status).toBe(201);
+
+    const o = await t.as('release_officer');
+    const officer = { id: o.user.id, roles: o.user.roles };
+    const researcher = (await t.as('researcher')).user.id;
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'identifiable',
+        legalBasis: 's251',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+        cohort: {},
+        recipients: [researcher],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel).toMatchObject({ state: 'completed', failure_reason: null });
+    const gp = gunzipSync(
+      readFileSync(path.join(t.app.get(ReleaseEngine).dirOf(rel.id), 'gp.csv.gz')),
+    ).toString();
+
+    console.log(
+      'R18-6 released rows for x / w:',
+      gp.split('\n').filter((l) => l.includes(x) || l.includes(w)),
+    );
+    expect(gp).not.toContain(x);
+    expect(gp).not.toContain(w);
+  });
 });

@@ -36,7 +36,12 @@ describe('review-18: the extractor report accounts for every objection entry it 
         patient('p', x),
         patient('q', y),
         // line 3: names q by reference and p by NHS number
-        obs('w', { reference: 'Patient/q', identifier: { system: NHS, value: x } }, code, '2024-02-01T10:00:00Z'),
+        obs(
+          'w',
+          { reference: 'Patient/q', identifier: { system: NHS, value: x } },
+          code,
+          '2024-02-01T10:00:00Z',
+        ),
       ]),
     );
     const report = await runExtractor({ practiceOds: 'A81001', input, output });

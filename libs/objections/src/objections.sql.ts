@@ -48,7 +48,7 @@ export const withdrawnType1Among = (table: string, where = 'true'): string =>
  * 1764000052000 applies the same rule in `objections_as_of`, and the release verifier its own copy.
  */
 export const cancels = (w: string, r: string): string =>
-  `${w}.effective_at > ${r}.effective_at
+  `${w}.effective_at > ${r}.effective_at AND ${w}.retracted_at IS NULL
    AND (${w}.practice_ods IS NOT DISTINCT FROM ${r}.practice_ods OR ${w}.holder_since <= ${r}.recorded_at)`;
 
 /**

@@ -26,6 +26,8 @@ export const activeObjections = (cut: string, types: string) =>
         SELECT 1 FROM objection_events later
          WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= ${cut}
            AND later.action = 'withdraw' AND later.effective_at > r.effective_at
+           -- one its practice's later extract retracted cancels nothing from then on
+           AND (later.retracted_at IS NULL OR later.retracted_at > ${cut})
            -- a withdrawal withdraws only what its practice may: its own, or what was recorded
            -- while it held the patient
            AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at))`;

@@ -69,6 +69,36 @@ export class ObjectionsService {
   }
 
   /**
+   * A practice's earlier extract withdrawals for the NHS numbers in `carried` (a relation with an
+   * `nhs_number` column: the patients whose record the extract carries, by their Patient line) that
+   * the extract's entries (`entries`, as for `recordExtractEntries`) do not carry again: retracted
+   * (`retracted_at`), so they stop lifting objections (`cancels`, `objections_as_of`; fail closed;
+   * a review, 2026-12-07: one the practice marked entered-in-error kept the objection lifted). Never a
+   * registration or an API entry. Creates the temporary table `into` of the NHS numbers concerned, for
+   * `refreshRegister`.
+   */
+  async retractMissingWithdrawals(
+    em: EntityManager,
+    ods: string,
+    carried: string,
+    entries: string,
+    into: string,
+  ): Promise<void> {
+    await em.query(
+      `CREATE TEMP TABLE ${into} ON COMMIT DROP AS
+       WITH gone AS (
+         UPDATE objection_events e SET retracted_at = now()
+          WHERE e.source = 'extract' AND e.practice_ods = $1 AND e.action = 'withdraw' AND e.retracted_at IS NULL
+            AND e.nhs_number IN (SELECT nhs_number FROM ${carried})
+            AND NOT EXISTS (SELECT 1 FROM ${entries} x WHERE x.nhs_number = e.nhs_number AND x.type = e.type
+                               AND x.action = 'withdraw' AND x.effective_at = e.effective_at)
+         RETURNING e.nhs_number)
+       SELECT DISTINCT nhs_number FROM gone`,
+      [ods],
+    );
+  }
+
+  /**
    * An extract's objection entries join the history, once each at their instant (re-sending the
    * extract adds nothing: an entry of the same NHS number, type, action and instant from an extract
    * is already there); of the same entry twice in one extract the later line is kept. `entries` is a
@@ -98,7 +128,10 @@ export class ObjectionsService {
                 SELECT 1 FROM objection_events e
                  WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = s.action
                    AND e.effective_at = s.effective_at AND e.source = 'extract'
-                   AND e.practice_ods IS NOT DISTINCT FROM $2::char(6))
+                   AND e.practice_ods IS NOT DISTINCT FROM $2::char(6)
+                   -- a withdrawal retracted and carried again is a new entry (review-19: it never
+                   -- applied again)
+                   AND e.retracted_at IS NULL)
               ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.line DESC
            ) x
           ORDER BY x.line

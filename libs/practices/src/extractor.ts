@@ -167,14 +167,14 @@ async function type1Objectors(input: string, received: string): Promise<Pass1> {
   }
   // A Type 2 withdrawal naming two persons is not written either: said so (review-18).
   for (const w of otherWithdrawals)
-    if (people.keys(w.ids, w.nhsNumbers).length > 1)
+    if (people.persons(people.keys(w.ids, w.nhsNumbers)) > 1)
       warnings.push({ line: w.line, reason: 'subject: a withdrawal naming two patients (not applied)' });
   if (unresolved.length) throw new ExtractRefusedError(unresolved);
   // Latest instant per person; on an exact tie the objection beats the withdrawal.
   const latest = new Map<string, Type1Entry>();
   for (const e of entries) {
     const keys = people.keys(e.ids, e.nhsNumbers);
-    if (e.action === 'withdraw' && keys.length > 1) {
+    if (e.action === 'withdraw' && people.persons(keys) > 1) {
       // Withdrawing for everyone named could release someone who never withdrew.
       warnings.push({
         line: e.line,
@@ -330,7 +330,9 @@ export async function runExtractor(opts: {
     const mine = objectorKeys(persons);
     const late = (e: { type: string; action: string }) =>
       e.type === 'type1' && mine.some((k) => o.date >= objectors.get(k)!.slice(0, 10));
-    const entries = o.entries.filter((e) => e.action === 'register' || (persons.length < 2 && !late(e)));
+    const entries = o.entries.filter(
+      (e) => e.action === 'register' || (people.persons(persons) < 2 && !late(e)),
+    );
     // A reference to a record of the export with a valid NHS number is named by its numbers (every
     // one: a record of two), else kept (a record the centre may hold from an earlier extract).
     const numbersOf = (id: string) =>

@@ -51,21 +51,10 @@ export async function applyObjections(
     ods,
     actorId: actor.id,
   });
-  // This practice's earlier extract withdrawals for the patients this extract names, which it does
-  // not carry again (marked entered-in-error, re-dated, removed from the record): retracted, so they
-  // stop lifting objections (fail closed; a review, 2026-12-07). Never a registration or an API entry.
-  await tx.query(
-    `CREATE TEMP TABLE xrw ON COMMIT DROP AS
-     WITH gone AS (
-       UPDATE objection_events e SET retracted_at = now()
-        WHERE e.source = 'extract' AND e.practice_ods = $1 AND e.action = 'withdraw' AND e.retracted_at IS NULL
-          AND e.nhs_number IN (SELECT nhs_number FROM xn)
-          AND NOT EXISTS (SELECT 1 FROM xoe x WHERE x.nhs_number = e.nhs_number AND x.type = e.type
-                             AND x.action = 'withdraw' AND x.effective_at = e.effective_at)
-       RETURNING e.nhs_number)
-     SELECT DISTINCT nhs_number FROM gone`,
-    [ods],
-  );
+  // This practice's earlier withdrawals that the extract no longer carries, for the patients whose
+  // record it carries (their Patient line: an extract of a few new entries names patients it does not
+  // carry whole, and retracted their withdrawals, review-19), stop counting.
+  await register.retractMissingWithdrawals(tx, ods, 'xp', 'xoe', 'xrw');
   await tx.query(`CREATE TEMP TABLE xo ON COMMIT DROP AS
     SELECT nhs_number FROM xoe UNION SELECT nhs_number FROM xrw`);
   // Audited at the end of the upload's transaction, with the extract: an entry appended here would

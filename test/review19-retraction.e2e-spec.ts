@@ -115,6 +115,36 @@ describe('review-19: withdrawal retraction', () => {
   // A's result (ON CONFLICT DO UPDATE under READ COMMITTED). The history says "in force"; the
   // register — what the Type 1 check, the API and the counts read — says "lifted". Forced here by
   // holding P's register row locked from the test's own connection while both extracts reach it.
-  // R19-7 (two practices' extracts at once: the later register refresh writes a state read
-  // before the earlier committed) predates the retraction; its test stays on branch review-19.
+  it('R19-7: a concurrent extract of another practice does not undo a retraction in the register', async () => {
+    const b = await practiceReady(t, (await t.as('admin')).auth, 'A81002');
+    const n = nhsNumber(919_071);
+    const reg = objection('r7-reg', 'r7', '9Nu4', '2024-01-01T10:00:00Z');
+    const wd = objection('r7-wd', 'r7', '9Nu5', '2024-06-01T10:00:00Z');
+    await send([patient('r7', n), condition('r7-c', 'r7'), reg, wd]);
+    expect(await register(n, 'type2')).toBe(false);
+    await t.sql.query('BEGIN');
+    await t.sql.query(`SELECT 1 FROM objection_register WHERE nhs_number = $1 FOR UPDATE`, [n]);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const fromA = upload(t, a, 'A81001', ndjson([patient('r7', n), condition('r7-c', 'r7'), reg])).then(
+      (r) => r,
+    );
+    await sleep(1500);
+    const fromB = upload(
+      t,
+      b,
+      'A81002',
+      ndjson([patient('b7', n, {}, 'A81002'), objection('b7-wd', 'b7', '9Nu5', '2024-07-01T10:00:00Z')]),
+    ).then((r) => r);
+    await sleep(1500);
+    await t.sql.query('COMMIT');
+    const [ra, rb] = await Promise.all([fromA, fromB]);
+    expect([ra.status, rb.status]).toEqual([201, 201]);
+    const history = (
+      await t.sql.query(
+        `SELECT count(*)::int AS c FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`,
+        [n],
+      )
+    ).rows[0].c;
+    expect({ history, register: await register(n, 'type2') }).toEqual({ history: 1, register: true });
+  });
 });

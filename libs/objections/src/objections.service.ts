@@ -147,6 +147,14 @@ export class ObjectionsService {
    * an `nhs_number` column) from the history. Returns how many rows changed, by type and new state.
    */
   async refreshRegister(em: EntityManager, table: string): Promise<RegisterChange[]> {
+    // One refresh of an NHS number at a time, to the commit, in NHS-number order: a second extract's
+    // refresh then reads the history once the first has committed (a new snapshot per statement).
+    // Two practices' extracts refreshing one NHS number at once wrote the later's stale reading over
+    // the earlier's (review-19 R19-7: the register said lifted where the history said in force).
+    await em.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended('objection_register:' || n, 0))
+         FROM (SELECT DISTINCT nhs_number AS n FROM ${table} ORDER BY 1) t`,
+    );
     const rows: { type: ObjectionType; active: boolean; n: number }[] = await em.query(
       refreshRegisterSql(table),
     );

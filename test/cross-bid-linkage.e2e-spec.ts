@@ -340,4 +340,75 @@ describe('pseudonymised bids of one organisation: the linkage risk is shown and 
     ).text;
     expect(html).toContain('exact counts from the files undo the rounding');
   });
+
+  // Review 15 (F5): an amendment can turn an anonymised bid of shuffled rows into one of event
+  // histories; while it is in review, the organisation's other bids' reviewers were not shown it.
+  it('F5: a pseudonymised bid under review lists the anonymised bid whose amendment in review adds histories', async () => {
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    const rows = await active({
+      title: 'Rows only',
+      requestedTier: 'anonymised',
+      datasets: [{ dataset: 'gp', fields: ['sex', 'code', 'event_date'] }],
+    });
+    // The amendment: the same rows, now with the person column (person_token): event histories.
+    const amended = await t.http
+      .post(`/api/bids/${rows}/amendments`)
+      .set(researcher.auth)
+      .send({
+        reason: 'We need to follow each patient through their events',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'sex', 'code', 'event_date'] }],
+      });
+    expect(amended.status, JSON.stringify(amended.body)).toBe(201);
+    const v = amended.body.version as number;
+    await t.http.post(`/api/bids/${rows}/amendments/${v}/submit`).set(researcher.auth).expect(200);
+    await t.http
+      .post(`/api/bids/${rows}/amendments/${v}/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'accept', remarks: 'to the panel' })
+      .expect(200);
+
+    const p = await inReview({ title: 'Pseudonymised P' });
+    const risk = (await t.http.get(`/api/bids/${p}`).set(panel[0].auth).expect(200)).body.linkageRisk;
+    expect(risk.otherPseudonymisedBids.map((o: { title: string }) => o.title)).toContain('Rows only');
+  });
+
+  // Review 16 (L1): a pending amendment of a bid already linkable was never looked at.
+  it('L1: the linking fields of a pending amendment of a pseudonymised bid are shown', async () => {
+    const org = (await t.factory.organisation({ kind: 'academic' })).id;
+    researcher = await t.as('researcher', { organisationId: org });
+    const a = await active({
+      title: 'Narrow P',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code', 'event_date'] }],
+    });
+    const amended = await t.http
+      .post(`/api/bids/${a}/amendments`)
+      .set(researcher.auth)
+      .send({
+        reason: 'We need demographics to adjust for confounding',
+        datasets: [
+          { dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'postcode', 'sex', 'code', 'event_date'] },
+        ],
+      });
+    expect(amended.status, JSON.stringify(amended.body)).toBe(201);
+    const v = amended.body.version as number;
+    await t.http.post(`/api/bids/${a}/amendments/${v}/submit`).set(researcher.auth).expect(200);
+    await t.http
+      .post(`/api/bids/${a}/amendments/${v}/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'accept', remarks: 'to the panel' })
+      .expect(200);
+
+    const b = await inReview({ title: 'Wide P' });
+    const risk = (await t.http.get(`/api/bids/${b}`).set(panel[0].auth).expect(200)).body.linkageRisk;
+    const listed = risk.otherPseudonymisedBids.find((o: { title: string }) => o.title === 'Narrow P');
+    expect(listed).toBeDefined();
+    // The amended files of 'Narrow P' share the linking fields with 'Wide P'.
+    expect(listed.sharedFields).toEqual(
+      expect.arrayContaining(['gp.date_of_birth', 'gp.postcode', 'gp.sex']),
+    );
+    // And the amended bid's own reviewers are told which linking fields its files will carry.
+    const own = (await t.http.get(`/api/bids/${a}`).set(panel[0].auth).expect(200)).body.linkageRisk;
+    expect(own.linkingFields).toEqual(expect.arrayContaining(['date_of_birth', 'postcode', 'sex']));
+  });
 });

@@ -8,7 +8,7 @@ import {
   type ObjectionAction,
   type ObjectionType,
 } from '@custodian/objections/objection-codes';
-import { objectionDate, OBJECTION_DATE_FIELDS, TIME_RECEIVED } from './objection-date';
+import { objectionDate, OBJECTION_DATE_FIELDS } from './objection-date';
 
 export {
   EARLIEST_DATE,
@@ -246,8 +246,6 @@ export type ObjectionReading =
       subjects: Subjects;
       instant: string;
       date: string;
-      /** Read at the time received (no usable date): an entry written out carries no date. */
-      atReceived: boolean;
       warning?: string;
     }
   /** An objection (a registration) that names no patient: fail closed — the whole extract is refused. */
@@ -321,7 +319,6 @@ export function readObjection(r: Json, received: string, line: Json = r): Object
     subjects,
     instant: d.instant,
     date: d.date,
-    atReceived: d.warning?.endsWith(TIME_RECEIVED) ?? false,
     ...(warning && { warning }),
   };
 }

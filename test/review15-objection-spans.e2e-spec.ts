@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { extractorRun } from './support/extractor-run';
 
 /**
  * Review 15 of 4c6516e (objection-date.ts): a registration read at the LAST second of its span, a
@@ -20,19 +17,7 @@ const obs = (id: string, subject: string, codes: string[], o: Record<string, unk
 });
 
 describe('review-15: the extractor (practice side)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'review15-'));
-  let file = 0;
-  async function extract(resources: unknown[]) {
-    const input = path.join(dir, `in-${++file}.ndjson`);
-    const output = path.join(dir, `out-${file}.ndjson`);
-    writeFileSync(input, ndjson(resources));
-    const report = await runExtractor({ practiceOds: 'A81001', input, output });
-    const lines = readFileSync(output, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { report, lines };
-  }
+  const extract = extractorRun('review15-');
 
   // F1: one entry registering Type 2 (9Nu4) and withdrawing Type 1 (9Nu1), dated by a day. The entry
   // is read as a registration, so at the day's LAST second — and the Type 1 withdrawal it carries

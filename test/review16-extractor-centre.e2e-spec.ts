@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runExtractor } from '@custodian/practices';
 import { readObjection } from '../libs/practices/src/objection-entry';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { nextSecond, practiceReady, upload } from './support/practice';
+import { extractorRun } from './support/extractor-run';
 
 /**
  * Review 16: the extractor rewrites the date of an objection entry (r4-required.ts mendObjection)
@@ -22,19 +19,7 @@ const obs = (id: string, subject: string, codes: string[], o: Record<string, unk
   ...o,
 });
 
-const dir = mkdtempSync(path.join(tmpdir(), 'review16-'));
-let file = 0;
-async function extract(resources: unknown[]) {
-  const input = path.join(dir, `in-${++file}.ndjson`);
-  const output = path.join(dir, `out-${file}.ndjson`);
-  writeFileSync(input, ndjson(resources));
-  const report = await runExtractor({ practiceOds: 'A81001', input, output });
-  const lines = readFileSync(output, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { report, lines };
-}
+const extract = extractorRun('review16-');
 /** What the centre does with a line, received a minute after the extractor ran. */
 const centre = (line: Record<string, unknown>) =>
   readObjection(line, new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z');

@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { nextSecond, practiceReady, upload } from './support/practice';
+import { extractorRun } from './support/extractor-run';
 
 /**
  * Review 17: the extractor writes objection entries from its own reading (objection-canonical.ts)
@@ -14,19 +11,7 @@ import { nextSecond, practiceReady, upload } from './support/practice';
  * same export (other patients, same shape). Every case is one where the PRACTICE's own reading
  * holds the objection in force; the extract must carry it.
  */
-const dir = mkdtempSync(path.join(tmpdir(), 'review17-'));
-let file = 0;
-async function extract(resources: unknown[]) {
-  const input = path.join(dir, `in-${++file}.ndjson`);
-  const output = path.join(dir, `out-${file}.ndjson`);
-  writeFileSync(input, ndjson(resources));
-  const report = await runExtractor({ practiceOds: 'A81001', input, output });
-  const lines = readFileSync(output, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { report, lines };
-}
+const extract = extractorRun('review17-');
 
 const obs = (id: string, subject: Record<string, unknown>, codes: string[], date: string) => ({
   resourceType: 'Observation',

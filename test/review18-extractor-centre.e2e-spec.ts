@@ -1,32 +1,18 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
+import { condition, NHS, nhsNumber, patient, READ } from './support/fhir';
 import { nextSecond, practiceReady, upload } from './support/practice';
 import { ReleaseEngine } from '@custodian/release';
 import { gunzipSync } from 'node:zlib';
 import { runRelease, spec } from './release-helpers';
+import { extractorRun } from './support/extractor-run';
 
 /**
  * Review 18: the extractor's objection output (objection-canonical.ts) as the centre then stores
  * and deletes, over more than one extract.
  */
-const dir = mkdtempSync(path.join(tmpdir(), 'review18-'));
-let file = 0;
-async function extract(resources: unknown[]) {
-  const input = path.join(dir, `in-${++file}.ndjson`);
-  const output = path.join(dir, `out-${file}.ndjson`);
-  writeFileSync(input, ndjson(resources));
-  const report = await runExtractor({ practiceOds: 'A81001', input, output });
-  const text = readFileSync(output, 'utf8');
-  const lines = text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { report, lines, text };
-}
+const extract = extractorRun('review18-');
 
 const obs = (id: string, subject: Record<string, unknown>, codes: string[], date?: string) => ({
   resourceType: 'Observation',

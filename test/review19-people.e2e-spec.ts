@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
+import { condition, NHS, nhsNumber, patient, READ } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { extractorRun } from './support/extractor-run';
 
 /**
  * Review 19: the extractor's People (libs/practices/src/extractor-people.ts, commit 077524b) — all
@@ -12,20 +9,7 @@ import { practiceReady, upload } from './support/practice';
  * returns one key per number, and the withdrawal gates count keys ("a withdrawal naming two
  * patients (not applied)"). With 27bd311 the centre then retracts what earlier extracts carried.
  */
-const dir = mkdtempSync(path.join(tmpdir(), 'review19-'));
-let file = 0;
-async function extract(resources: unknown[]) {
-  const input = path.join(dir, `in-${++file}.ndjson`);
-  const output = path.join(dir, `out-${file}.ndjson`);
-  writeFileSync(input, ndjson(resources));
-  const report = await runExtractor({ practiceOds: 'A81001', input, output });
-  const text = readFileSync(output, 'utf8');
-  const lines = text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { report, lines, text };
-}
+const extract = extractorRun('review19-');
 const obs = (id: string, subject: Record<string, unknown>, codes: string[], date: string) => ({
   resourceType: 'Observation',
   id,

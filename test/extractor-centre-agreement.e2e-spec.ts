@@ -12,7 +12,8 @@ function centre(lines: string[]) {
   const today = new Date().toISOString().slice(0, 10);
   const received = new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z';
   const xp = new Map<string, string>();
-  const rows: { id?: string; nhs?: string; type: string; action: string; at: string }[] = [];
+  const rows: { id?: string; nhs?: string; beside?: string[]; type: string; action: string; at: string }[] =
+    [];
   lines.forEach((text) => {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- every outcome's fields read
     const o: any = parseExtractLine(text, 'A81001', today, {}, received);
@@ -22,14 +23,16 @@ function centre(lines: string[]) {
       for (const e of o.entries) {
         const ids = o.subjects.ids;
         const nhs = e.action === 'register' || !ids.length ? o.subjects.nhsNumbers : [];
-        for (const id of ids) rows.push({ id, type: e.type, action: e.action, at: o.instant });
+        // a withdrawal's NHS numbers beside its reference must be the reference's (intake/subjects.ts)
+        const beside = e.action === 'withdraw' ? o.subjects.nhsNumbers : [];
+        for (const id of ids) rows.push({ id, beside, type: e.type, action: e.action, at: o.instant });
         for (const n of nhs) rows.push({ nhs: n, type: e.type, action: e.action, at: o.instant });
       }
   });
   const latest = new Map<string, { action: string; at: string }>();
   for (const r of rows) {
     const n = r.nhs ?? xp.get(r.id!);
-    if (!n) continue;
+    if (!n || r.beside?.some((b) => b !== n)) continue;
     const k = `${n}|${r.type}`;
     const p = latest.get(k);
     if (!p || r.at > p.at || (r.at === p.at && r.action === 'register')) latest.set(k, r);

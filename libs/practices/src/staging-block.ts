@@ -63,7 +63,10 @@ function stagingRow(n: number, r: (PatientRow | EventRow | ObjectionRow) & LineD
  * An objection entry's rows: one per meaning and patient named — by local id (`subject`) or by NHS
  * number (`nhs_number`). A registration applies to everyone it names (fail closed); a withdrawal
  * naming a Patient by reference applies to that Patient only, by NHS number only when it has no
- * reference (should the two disagree, withdrawing for both could release the wrong patient).
+ * reference (should the two disagree, withdrawing for both could release the wrong patient). The
+ * NHS numbers a withdrawal names beside its reference ride on the reference's rows: the merge
+ * refuses the withdrawal when one is not the referenced Patient's (two persons, as the extractor
+ * reads it: intake/subjects.ts).
  */
 function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
   const v = copyValue;
@@ -71,11 +74,15 @@ function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
   let dropped = droppedValue(r);
   for (const e of r.entries) {
     const ids = r.subjects.ids;
-    const nhs = e.action === 'register' || !ids.length ? r.subjects.nhsNumbers : [];
+    const numbers = r.subjects.nhsNumbers;
+    const nhs = e.action === 'register' || !ids.length ? numbers : [];
+    const beside: (string | null)[] = e.action === 'withdraw' && numbers.length ? numbers : [null];
     const tail = `\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${v(r.date)}\t\\N\t${v(e.type)}\t${v(e.action)}\t${v(r.instant)}\t\\N\t`;
     for (const id of ids) {
-      rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t\\N${tail}${dropped}\n`;
-      dropped = '\\N';
+      for (const x of beside) {
+        rows += `${n}\tO\t${v(r.id)}\t${v(id)}\t${v(x)}${tail}${dropped}\n`;
+        dropped = '\\N';
+      }
     }
     for (const x of nhs) {
       rows += `${n}\tO\t${v(r.id)}\t\\N\t${v(x)}${tail}${dropped}\n`;

@@ -1,3 +1,4 @@
+import { TWO_PATIENTS } from '../objection-entry';
 import type { IntakeContext } from './context';
 
 /**
@@ -27,7 +28,9 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   await tx.query(
     `CREATE TEMP TABLE subj ON COMMIT DROP AS
      SELECT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
-            s.obj_type, s.obj_action, s.obj_at, COALESCE(xp.nhs_number, held.nhs_number, s.nhs_number) AS nhs_number,
+            s.obj_type, s.obj_action, s.obj_at,
+            COALESCE(xp.nhs_number, held.nhs_number, CASE WHEN s.subject IS NULL THEN s.nhs_number END) AS nhs_number,
+            CASE WHEN s.subject IS NOT NULL THEN s.nhs_number END AS named_beside,
             xp.id IS NOT NULL AS in_xp
        FROM stg s
        LEFT JOIN xp ON xp.id = s.subject
@@ -44,6 +47,19 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
        FROM subj WHERE nhs_number IS NULL`,
   );
   if (unresolved) await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
+  // A withdrawal naming a Patient by reference and, beside it, an NHS number that is not that
+  // Patient's names two persons: not applied (as the extractor reads it; withdrawing for the
+  // reference alone could release a patient who never withdrew). Its registrations stand.
+  await ix.rejected(
+    `WITH two AS (
+       SELECT DISTINCT line FROM subj
+        WHERE kind = 'O' AND obj_action = 'withdraw' AND named_beside IS DISTINCT FROM nhs_number
+          AND named_beside IS NOT NULL),
+     gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
+              RETURNING line)
+     SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,
+    [`subject: ${TWO_PATIENTS}`],
+  );
   await tx.query('ANALYZE subj');
 
   // Subjects resolved: of two Patient resources with one NHS number, the later line is stored and

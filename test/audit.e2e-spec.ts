@@ -63,6 +63,29 @@ describe('audit trail', () => {
     await t.http.get('/api/register?from=2026-06-01&to=2026-06-01').expect(200);
   });
 
+  it('takes every RFC 3339 date-time the document declares (probe 17: a leap second, `t` and `z`)', async () => {
+    const all = (await t.http.get('/api/audit?limit=500').set(auditor.auth).expect(200)).body.total;
+    for (const from of ['2016-12-31T23:59:60Z', '2016-12-31T18:59:60-05:00', '2016-12-31t23:59:59z']) {
+      const res = await t.http.get(`/api/audit?from=${encodeURIComponent(from)}`).set(auditor.auth);
+      expect(res.status, from).toBe(200);
+      expect(res.body.total, from).toBe(all);
+    }
+    // after every entry: lower case read as upper, not as something else
+    const later = await t.http.get('/api/audit?from=2999-12-31t23:59:59z').set(auditor.auth).expect(200);
+    expect(later.body.total).toBe(0);
+    // the leap second is the next minute's start: a range ending at it is not before one from 23:59:59
+    await t.http
+      .get('/api/audit?from=2016-12-31T23:59:59Z&to=2016-12-31T23:59:60Z')
+      .set(auditor.auth)
+      .expect(200);
+    await t.http
+      .get('/api/audit?from=2017-01-01T00:00:01Z&to=2016-12-31T23:59:60Z')
+      .set(auditor.auth)
+      .expect(400);
+    // a leap second anywhere but at 23:59 UTC is no time
+    await t.http.get('/api/audit?from=2026-12-07T09:30:60Z').set(auditor.auth).expect(400);
+  });
+
   it('verifies a clean chain', async () => {
     const res = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
     expect(res.body).toMatchObject({ ok: true });

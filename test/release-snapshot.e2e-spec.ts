@@ -198,7 +198,7 @@ describe('release snapshot and small numbers (issue #19)', () => {
       `UPDATE releases SET state = 'running', rows_estimated = 403, rows_done = 0 WHERE id = $1`,
       [running],
     );
-    expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: 0 });
+    expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: null });
     expect((await view(running, officer.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: 403 });
     // An aggregate release's estimate is its cohort's source rows: exact, and small for a small
     // cohort, refused or not (an outsider's probe). Recipients never see it.
@@ -206,8 +206,11 @@ describe('release snapshot and small numbers (issue #19)', () => {
       `UPDATE releases SET tier = 'aggregate', state = 'failed', rows_estimated = 3, rows_done = 0 WHERE id = $1`,
       [running],
     );
-    expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: 0 });
+    expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: null });
     expect((await view(running, officer.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: 3 });
+    // Hidden is null, not 0 beside rows written (probe 17: a client's percentage divided by zero).
+    await t.sql.query(`UPDATE releases SET rows_done = 2 WHERE id = $1`, [running]);
+    expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 2, rowsEstimated: null });
     await t.sql.query(`UPDATE releases SET state = 'failed' WHERE id = $1`, [running]);
     const officerView = await view(done, officer.auth);
     expect(officerView.excluded.kAnonymitySuppressedByFile).toEqual({ gp: 3 });

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DecimalInt, Can, IsInstant, IsPageNumber, NotBefore } from '@custodian/core';
+import { DecimalInt, Can, instantDate, IsInstant, IsPageNumber, NotBefore } from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -16,7 +16,7 @@ export class AuditQueryDto {
   @ApiPropertyOptional({
     type: String,
     format: 'date-time',
-    description: 'A date-time with its zone, or a date (midnight UTC)',
+    description: 'A date-time with its zone, or a date (midnight UTC); years 1800 to 2999',
   })
   @IsOptional()
   @IsInstant()
@@ -24,7 +24,7 @@ export class AuditQueryDto {
   @ApiPropertyOptional({
     type: String,
     format: 'date-time',
-    description: 'A date-time with its zone, or a date (midnight UTC); not before `from`',
+    description: 'A date-time with its zone, or a date (midnight UTC); years 1800 to 2999; not before `from`',
   })
   @IsOptional()
   @IsInstant()
@@ -95,8 +95,8 @@ export class AuditController {
   list(@Query() q: AuditQueryDto) {
     return this.audit.list({
       ...q,
-      from: q.from === undefined ? undefined : new Date(q.from),
-      to: q.to === undefined ? undefined : new Date(q.to),
+      from: q.from === undefined ? undefined : instantDate(q.from),
+      to: q.to === undefined ? undefined : instantDate(q.to),
     });
   }
 

@@ -55,7 +55,14 @@ export class DatasetRequestDto {
 }
 
 export class CohortDto {
-  @ApiPropertyOptional({ type: [String], example: ['A81001'], description: 'ODS codes of GP practices' })
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'string', pattern: '^[A-Z][0-9]{5}$' },
+    uniqueItems: true,
+    maxItems: 10_000,
+    example: ['A81001'],
+    description: 'ODS codes of GP practices',
+  })
   @IsOmittable()
   @IsArray()
   @ArrayMaxSize(10_000)

@@ -5,7 +5,7 @@
  */
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2})))?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?([Zz]|([+-])(\d{2}):(\d{2})))?$/;
 /** The years a date may name: past any patient's birth, short of any date the service will reach. */
 export const CALENDAR_YEARS = { min: 1800, max: 2999 } as const;
 
@@ -23,7 +23,9 @@ export function isCalendarDate(value: unknown): value is string {
 
 /**
  * A date (`YYYY-MM-DD`, read as midnight UTC) or an ISO 8601 date-time with a zone (`Z` or
- * `±hh:mm`): hours 0-23, minutes and seconds 0-59, offsets within ±14:00, the day real.
+ * `±hh:mm`): hours 0-23, minutes 0-59, offsets within ±14:00, the day real. Seconds 0-59, or 60 where
+ * the instant is 23:59 UTC (RFC 3339's leap second; PostgreSQL reads it as the next minute's start);
+ * `t` and `z` in either case (RFC 3339 §5.6: a strict client's schema allows them; probe 17).
  */
 export function isInstant(value: unknown): value is string {
   if (typeof value !== 'string') return false;
@@ -31,8 +33,20 @@ export function isInstant(value: unknown): value is string {
   if (!m || !realDay(Number(m[1]), Number(m[2]), Number(m[3]))) return false;
   if (m[4] === undefined) return true;
   const [h, min, s] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
-  if (h > 23 || min > 59 || s > 59) return false;
-  if (m[7] === 'Z') return true;
-  const offset = Number(m[8]) * 60 + Number(m[9]);
-  return Number(m[9]) <= 59 && offset <= 14 * 60;
+  if (h > 23 || min > 59 || s > 60) return false;
+  const offset =
+    m[7].toUpperCase() === 'Z' ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10]));
+  if (m[10] !== undefined && (Number(m[10]) > 59 || Math.abs(offset) > 14 * 60)) return false;
+  return s < 60 || (((h * 60 + min - offset) % 1440) + 1440) % 1440 === 23 * 60 + 59;
+}
+
+/**
+ * The instant an `isInstant` value names, as a Date: a date is midnight UTC, a leap second
+ * (`23:59:60Z`) the next minute's start, as PostgreSQL reads it (`Date` refuses it).
+ */
+export function instantDate(value: string): Date {
+  const upper = value.toUpperCase();
+  const leap = /^(.{10}T\d{2}:\d{2}):60(\.\d+)?(.*)$/.exec(upper);
+  if (!leap) return new Date(upper);
+  return new Date(new Date(`${leap[1]}:59${leap[3]}`).getTime() + 1000);
 }

@@ -26,7 +26,7 @@ export {
 export { GlobalExceptionFilter, isDatabaseUnavailable, toErrorBody } from './exception.filter';
 export { genReqId, httpLoggerOptions, internalCallHeaders, loggerParams, readableLogLine } from './logger';
 export { isValidNhsNumber, normaliseNhsNumber } from './nhs-number';
-export { CALENDAR_YEARS, isCalendarDate, isInstant } from './calendar';
+export { CALENDAR_YEARS, instantDate, isCalendarDate, isInstant } from './calendar';
 export { normalisePostcode, POSTCODE } from './postcode';
 export {
   assertPageInRange,

@@ -14,7 +14,7 @@ import { ValidationError } from './errors';
 import { isValidNhsNumber, normaliseNhsNumber } from './nhs-number';
 import { normalisePostcode } from './postcode';
 import { CORE_ERRORS } from './core.errors';
-import { CALENDAR_YEARS, isCalendarDate, isInstant } from './calendar';
+import { CALENDAR_YEARS, instantDate, isCalendarDate, isInstant } from './calendar';
 
 export const ODS_CODE = /^[A-Z]\d{5}$/;
 export function isOdsCode(value: unknown): value is string {
@@ -111,12 +111,23 @@ export const IsCalendarDate = simple(
   isCalendarDate,
   `must be a real date YYYY-MM-DD between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
 );
-/** A real date or an ISO 8601 date-time with its zone (calendar.ts). */
-export const IsInstant = simple(
+/**
+ * A real date or an ISO 8601 date-time with its zone (calendar.ts), `t` and `z` in either case and
+ * RFC 3339's leap second; passed on with `T` and `Z` in capitals, as PostgreSQL and `Date.parse` read
+ * them.
+ */
+const isInstantValue = simple(
   'isInstant',
   isInstant,
   `must be a real date YYYY-MM-DD or date-time (YYYY-MM-DDThh:mm:ssZ or ±hh:mm) between ${CALENDAR_YEARS.min} and ${CALENDAR_YEARS.max}`,
 );
+export const IsInstant = (options?: ValidationOptions) => (object: object, propertyName: string) => {
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value))(
+    object,
+    propertyName,
+  );
+  isInstantValue(options)(object, propertyName);
+};
 
 /**
  * The end of a range (`to`): not before the property `from` names, where both are given as dates
@@ -135,7 +146,7 @@ export const NotBefore =
         validate: (value: unknown, args) => {
           const start = (args?.object as Record<string, unknown> | undefined)?.[from];
           if (typeof value !== 'string' || typeof start !== 'string') return true;
-          const [a, b] = [Date.parse(start), Date.parse(value)];
+          const [a, b] = [instantDate(start).getTime(), instantDate(value).getTime()];
           return !(Number.isFinite(a) && Number.isFinite(b) && b < a);
         },
       },

@@ -52,7 +52,7 @@ export interface Release {
   id: string;
   bidId?: string;
   state: string;
-  progress: { rowsDone?: number; rowsEstimated?: number } | number;
+  progress: { rowsDone?: number; rowsEstimated?: number | null } | number;
   phase?: string;
   createdAt?: string;
   startedAt?: string | null;

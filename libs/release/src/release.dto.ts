@@ -13,9 +13,11 @@ export class ReleaseProgressDto {
   @ApiProperty({
     type: 'integer',
     minimum: 0,
-    description: 'Rows expected; 0 for recipients of an anonymised release until it completes',
+    nullable: true,
+    description:
+      'Rows expected; null (not shown) for recipients of an aggregate release, and of an anonymised release until it completes',
   })
-  rowsEstimated!: number;
+  rowsEstimated!: number | null;
 }
 
 export class ReleaseViewDto {

@@ -177,8 +177,8 @@ export class ReleaseService {
           }))
         : [];
     // An anonymised release's estimate is taken before k-anonymity's suppression: until the rows
-    // are final, estimate minus rows written would count the persons suppressed. Recipients see 0
-    // (not known yet) until then; officers and auditors see it. An aggregate release's estimate is its cohort's
+    // are final, estimate minus rows written would count the persons suppressed. Recipients see null
+    // (not shown; it was 0 beside rows written, a division by zero for a client: probe 17) until then; officers and auditors see it. An aggregate release's estimate is its cohort's
     // source rows, exact: a small cohort's (refused as too small, or not) told a recipient whether
     // 1-7 people have a condition (an outsider's probe, 2026-12-06). Recipients never see it.
     const estimateHidden =
@@ -190,7 +190,7 @@ export class ReleaseService {
       state: row.state,
       progress: {
         rowsDone: Number(row.rows_done),
-        rowsEstimated: estimateHidden ? 0 : Number(row.rows_estimated),
+        rowsEstimated: estimateHidden ? null : Number(row.rows_estimated),
       },
       phase: releasePhase(row.state, Number(row.rows_done), Number(row.rows_estimated)),
       createdAt: row.created_at,

@@ -51,8 +51,11 @@ export interface ReleaseView {
   id: string;
   bidId: string;
   state: ReleaseState;
-  /** Rows, not persons. Recipients of an anonymised release not yet completed see `rowsEstimated: 0`. */
-  progress: { rowsDone: number; rowsEstimated: number };
+  /**
+   * Rows, not persons. Recipients of an aggregate release, and of an anonymised release not yet
+   * completed, see `rowsEstimated: null` (not shown).
+   */
+  progress: { rowsDone: number; rowsEstimated: number | null };
   /** Where a release has got to, for the people watching it (derived from its state and progress). */
   phase: ReleasePhase;
   createdAt: Date;

@@ -45,6 +45,7 @@ import { BidAmendments1764000035000 } from './1764000035000-bid-amendments';
 import { RegistrationsAtSpanEnd1764000056000 } from './1764000056000-registrations-at-span-end';
 import { WithdrawalsAtEnglandMidnight1764000057000 } from './1764000057000-withdrawals-at-england-midnight';
 import { WithdrawalsRetracted1764000058000 } from './1764000058000-withdrawals-retracted';
+import { ObjectionsAtReceived1764000059000 } from './1764000059000-objections-at-received';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -98,4 +99,5 @@ export const MIGRATIONS = [
   RegistrationsAtSpanEnd1764000056000,
   WithdrawalsAtEnglandMidnight1764000057000,
   WithdrawalsRetracted1764000058000,
+  ObjectionsAtReceived1764000059000,
 ];

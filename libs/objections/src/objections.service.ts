@@ -102,9 +102,13 @@ export class ObjectionsService {
    * An extract's objection entries join the history, once each at their instant (re-sending the
    * extract adds nothing: an entry of the same NHS number, type, action and instant from an extract
    * is already there); of the same entry twice in one extract the later line is kept. `entries` is a
-   * relation or parenthesised sub-query with columns `nhs_number`, `type`, `action`, `effective_at`
-   * and `line`. The caller holds `lockRegisterShared` and calls `refreshRegister` after. Returns
-   * how many entries were added.
+   * relation or parenthesised sub-query with columns `nhs_number`, `type`, `action`, `effective_at`,
+   * `line` and `at_received` (a registration read at the time received, SPEC §2). Such a
+   * registration is added again only where it could change something: not where a registration of
+   * this practice read at its time received stands already, cancelled by no later withdrawal, and
+   * the extract carries no withdrawal of that type for the patient (it was added at each upload's
+   * time: the same extract re-sent duplicated the history). The caller holds `lockRegisterShared`
+   * and calls `refreshRegister` after. Returns how many entries were added.
    */
   async recordExtractEntries(
     em: EntityManager,
@@ -117,12 +121,13 @@ export class ObjectionsService {
     // gives none: the withdrawal then withdraws the practice's own objections only.
     const [{ n }]: { n: number }[] = await em.query(
       `WITH ins AS (
-         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since)
+         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since, at_received)
          SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid,
-                CASE WHEN x.action = 'withdraw' THEN ${this.held.currentSinceOf('x.nhs_number', '$2::char(6)')} END
+                CASE WHEN x.action = 'withdraw' THEN ${this.held.currentSinceOf('x.nhs_number', '$2::char(6)')} END,
+                x.at_received
            FROM (
              SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at)
-                    s.nhs_number, s.type, s.action, s.effective_at, s.line
+                    s.nhs_number, s.type, s.action, s.effective_at, s.line, s.at_received
                FROM ${entries} s
               WHERE NOT EXISTS (
                 SELECT 1 FROM objection_events e
@@ -132,6 +137,18 @@ export class ObjectionsService {
                    -- a withdrawal retracted and carried again is a new entry (review-19: it never
                    -- applied again)
                    AND e.retracted_at IS NULL)
+                AND NOT (s.at_received
+                  AND NOT EXISTS (SELECT 1 FROM ${entries} w
+                                   WHERE w.nhs_number = s.nhs_number AND w.type = s.type AND w.action = 'withdraw')
+                  AND EXISTS (
+                    SELECT 1 FROM objection_events e
+                     WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = 'register'
+                       AND e.at_received AND e.source = 'extract' AND e.practice_ods = $2::char(6)
+                       AND e.effective_at <= s.effective_at
+                       AND NOT EXISTS (
+                         SELECT 1 FROM objection_events w
+                          WHERE w.nhs_number = e.nhs_number AND w.type = e.type AND w.action = 'withdraw'
+                            AND w.retracted_at IS NULL AND w.effective_at > e.effective_at)))
               ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.line DESC
            ) x
           ORDER BY x.line

@@ -152,11 +152,15 @@ export class ExtractsService implements OnModuleDestroy {
       const t1 = performance.now();
       const ix = await intakeContext(tx, actor, ods, extractId);
       await resolveSubjects(ix);
-      const { objections, registerChanges, type1, heldDeletedAll } = await applyObjections(ix, {
-        objections: this.objections,
-        type1Keys: this.type1Keys,
-        held: this.held,
-      });
+      const { objections, registerChanges, type1, heldDeletedAll } = await applyObjections(
+        ix,
+        {
+          objections: this.objections,
+          type1Keys: this.type1Keys,
+          held: this.held,
+        },
+        stats.received,
+      );
       const { patients, resources, retracted } = await mergeRecords(ix, stats.retracted > 0);
       const report = await extractReport(ix, stats, { patients, resources, objections, type1 });
       await tx.query(

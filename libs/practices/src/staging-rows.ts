@@ -30,6 +30,8 @@ export interface StreamStats
   lines: number;
   /** Bounded: the first refused lines and counts by reason (see rejections.ts). */
   rejected: RejectionTally;
+  /** When the extract was read (set by `StagingRows`): the instant of a registration read at it. */
+  received?: string;
 }
 
 /** The code of the refusal of an extract with an objection that names no patient (fail closed). */
@@ -258,6 +260,7 @@ export class StagingRows extends Transform {
     stats.warnings ??= [];
     stats.unresolved ??= [];
     this.received = `${today}T23:59:59Z` < instantUtc() ? `${today}T23:59:59Z` : instantUtc();
+    stats.received = this.received;
     this.cutter = new BlockCutter(
       MAX_LINE_BYTES,
       (line, watched) => {

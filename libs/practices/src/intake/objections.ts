@@ -33,6 +33,7 @@ export interface ObjectionsOutcome {
 export async function applyObjections(
   ix: IntakeContext,
   services: { objections: ObjectionsService; type1Keys: Type1Keys; held: HeldPatients },
+  received: string | undefined,
 ): Promise<ObjectionsOutcome> {
   const { tx, actor, ods, extractId } = ix;
   const { objections: register, type1Keys, held } = services;
@@ -42,10 +43,15 @@ export async function applyObjections(
   // Objection entries join the history once, at their instant (re-sending adds nothing), then the
   // register follows: the latest instant decides, an exact tie to the objection (refreshRegister).
   // One pass over the staged entries picks the objections out; the rest reads the small table.
-  await tx.query(`
-    CREATE TEMP TABLE xoe ON COMMIT DROP AS
-    SELECT nhs_number, obj_type AS type, obj_action AS action, obj_at AS effective_at, line
-      FROM subj WHERE kind = 'O'`);
+  // `at_received`: a registration read at the time the extract was received (no date of its own),
+  // which re-sending the extract would otherwise add again at each upload's time.
+  await tx.query(
+    `CREATE TEMP TABLE xoe ON COMMIT DROP AS
+     SELECT nhs_number, obj_type AS type, obj_action AS action, obj_at AS effective_at, line,
+            coalesce(obj_action = 'register' AND obj_at = $1::timestamptz, false) AS at_received
+       FROM subj WHERE kind = 'O'`,
+    [received ?? null],
+  );
   const objections = await register.recordExtractEntries(tx, 'xoe', {
     extractId,
     ods,

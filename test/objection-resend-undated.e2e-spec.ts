@@ -1,0 +1,93 @@
+import { createTestApp, TestApp } from '@custodian/testing';
+import { ndjson, nhsNumber, patient, READ } from './support/fhir';
+import { nextSecond, practiceReady, upload } from './support/practice';
+
+/**
+ * SPEC §2: "Re-sending the same extract does not duplicate anything", and an objection "whose date
+ * is missing … or odd is still an objection (… else the time received)". Such a registration was
+ * read at each upload's time, so the same extract sent again added it to the history again, each
+ * time (closing note of 2026-12-07, left then).
+ */
+const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
+  resourceType: 'Observation',
+  id,
+  status: 'final',
+  subject: { reference: `Patient/${subject}` },
+  code: { coding: [{ system: READ, code }] },
+  ...date,
+});
+
+describe('an objection without a date of its own, sent again', () => {
+  let t: TestApp;
+  let a: { Authorization: string };
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+  });
+  afterAll(() => t?.close());
+
+  const history = async (n: string) =>
+    (
+      await t.sql.query(
+        `SELECT action, effective_at FROM objection_events WHERE nhs_number = $1 ORDER BY effective_at, action`,
+        [n],
+      )
+    ).rows as { action: string; effective_at: Date }[];
+  const active = async (n: string) =>
+    ((
+      await t.sql.query(`SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`, [n])
+    ).rows[0]?.active as boolean | undefined) ?? false;
+
+  it.each([
+    ['no date', undefined],
+    ['an odd date', { effectiveDateTime: 'last spring' }],
+    ['a date in the future', { effectiveDateTime: '2999-01-01T00:00:00Z' }],
+  ])('with %s joins the history once, however often the extract is sent', async (_, date) => {
+    const seed = { 'no date': 1, 'an odd date': 2, 'a date in the future': 3 }[_ as string]!;
+    const x = nhsNumber(932_000 + seed);
+    const body = ndjson([patient(`u${seed}`, x), obs(`u${seed}-o`, `u${seed}`, '9Nu4', date)]);
+    const first = await upload(t, a, 'A81001', body);
+    expect(first.status).toBe(201);
+    expect(first.body.objections).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      await nextSecond();
+      const again = await upload(t, a, 'A81001', body);
+      expect(again.status).toBe(201);
+      expect(again.body.objections).toBe(0);
+    }
+    expect(await history(x)).toHaveLength(1);
+    expect(await active(x)).toBe(true);
+  });
+
+  it('is added again where the extract also withdraws it, so a withdrawal dated in between does not lift it', async () => {
+    const x = nhsNumber(932_011);
+    const undated = obs('v-o', 'v', '9Nu4');
+    expect((await upload(t, a, 'A81001', ndjson([patient('v', x), undated]))).status).toBe(201);
+    await nextSecond();
+    await nextSecond();
+    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
+    await nextSecond();
+    const withdrawal = obs('v-w', 'v', '9Nu5', { effectiveDateTime: between });
+    const res = await upload(t, a, 'A81001', ndjson([patient('v', x), undated, withdrawal]));
+    expect(res.status).toBe(201);
+    expect(res.body.objections).toBe(2);
+    expect(await active(x)).toBe(true);
+  });
+
+  it('is added again once a withdrawal has cancelled it, and the objection stands again', async () => {
+    const x = nhsNumber(932_021);
+    const undated = obs('w-o', 'w', '9Nu4');
+    expect((await upload(t, a, 'A81001', ndjson([patient('w', x), undated]))).status).toBe(201);
+    await nextSecond();
+    await t.http
+      .post('/api/objections')
+      .set(a)
+      .send({ nhsNumber: x, type: 'type2', action: 'withdraw' })
+      .expect(201);
+    expect(await active(x)).toBe(false);
+    await nextSecond();
+    const res = await upload(t, a, 'A81001', ndjson([patient('w', x), undated]));
+    expect(res.body.objections).toBe(1);
+    expect(await active(x)).toBe(true);
+  });
+});

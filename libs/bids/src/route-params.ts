@@ -1,4 +1,5 @@
-import { Param, ParseIntPipe, ParseUUIDPipe } from '@nestjs/common';
+import { Param, ParseIntPipe } from '@nestjs/common';
+import { ParseUUIDPipe } from '@custodian/core';
 
 /** The path parameters of the routes under `bids/:id` (the applicant's and the reviewers'). */
 

@@ -54,3 +54,4 @@ export { spoolBody, type SpooledBody } from './spool';
 export { retryTransient } from './transient';
 export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';
+export { ParseUUIDPipe } from './pipes';

@@ -1,18 +1,14 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Inject,
-  Optional,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Optional, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, ValidationError } from '@custodian/core';
+import {
+  Can,
+  CurrentUser,
+  Principal,
+  ReqMeta,
+  RequestMeta,
+  ValidationError,
+  ParseUUIDPipe,
+} from '@custodian/core';
 import {
   CreateOrganisationDto,
   CreateUserDto,

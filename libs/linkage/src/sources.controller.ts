@@ -1,7 +1,15 @@
-import { Controller, Get, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, StreamedBody } from '@custodian/core';
+import {
+  Can,
+  CurrentUser,
+  Principal,
+  ReqMeta,
+  RequestMeta,
+  StreamedBody,
+  ParseUUIDPipe,
+} from '@custodian/core';
 import { LinkageReport, ListLoadsQuery, SourceLoadSummary } from './dto';
 import { SourceLoadService } from './source-load.service';
 import type { SourceKind } from './source-formats';

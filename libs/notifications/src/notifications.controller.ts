@@ -1,6 +1,6 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Can, CurrentUser, type Principal } from '@custodian/core';
+import { Can, CurrentUser, type Principal, ParseUUIDPipe } from '@custodian/core';
 import { ListNotificationsQueryDto, NotificationDto, NotificationListDto } from './dto';
 import { NotificationsService } from './notifications.service';
 

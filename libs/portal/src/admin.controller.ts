@@ -1,6 +1,6 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ROLES } from '@custodian/core';
+import { ROLES, ParseUUIDPipe } from '@custodian/core';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';

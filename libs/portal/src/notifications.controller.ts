@@ -1,4 +1,5 @@
-import { Get, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ParseUUIDPipe } from '@custodian/core';
 import type { FastifyReply } from 'fastify';
 import { NOTIFICATION_STATES, type NotificationDto, NotificationsService } from '@custodian/notifications';
 import { PageAccess, PortalController } from './portal.decorators';

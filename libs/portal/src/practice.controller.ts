@@ -1,4 +1,5 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ParseUUIDPipe } from '@custodian/core';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController, UploadForm } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';

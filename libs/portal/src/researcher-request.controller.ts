@@ -1,4 +1,5 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
+import { ParseUUIDPipe } from '@custodian/core';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { BIDS_ERRORS, EDITABLE_STATES, TRANSITIONS } from '@custodian/bids';

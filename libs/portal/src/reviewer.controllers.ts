@@ -1,5 +1,6 @@
 import { PATTERNS } from './patterns';
-import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ParseUUIDPipe } from '@custodian/core';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';

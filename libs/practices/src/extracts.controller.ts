@@ -1,6 +1,6 @@
-import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Can, CurrentUser, Principal } from '@custodian/core';
+import { Can, CurrentUser, Principal, ParseUUIDPipe } from '@custodian/core';
 import { ExtractReportDto } from './dto';
 import { ExtractsService } from './extracts.service';
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Can, CurrentUser, Principal, ReqMeta, RequestMeta } from '@custodian/core';
+import { Can, CurrentUser, Principal, ReqMeta, RequestMeta, ParseUUIDPipe } from '@custodian/core';
 import { DownloadGuard } from './download-guard';
 import { BidReleasesService } from './bid-releases.service';
 import { ReleaseService } from './release.service';

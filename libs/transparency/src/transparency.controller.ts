@@ -1,6 +1,6 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiTags, getSchemaPath, ApiExtraModels } from '@nestjs/swagger';
-import { Can, CurrentUser, type Principal, Public } from '@custodian/core';
+import { Can, CurrentUser, type Principal, Public, ParseUUIDPipe } from '@custodian/core';
 import { ClockDto, QueueItemDto, StatisticsDto, StatisticsQueryDto } from './dto';
 import { STATISTICS_CSV_COLUMNS, statisticsCsv, TransparencyService } from './transparency.service';
 

@@ -134,8 +134,12 @@ export class RegisterService {
       params.push(v);
       where.push(sql.replaceAll('?', `$${params.length}`));
     };
+    // "Contains", as text: `%` and `_` are characters of the name, not LIKE's wildcards (probe 20).
     if (q.organisation)
-      add(`(l.organisation ILIKE '%' || ? || '%' OR l.organisation_id::text = ?)`, q.organisation);
+      add(
+        `(strpos(lower(l.organisation), lower(?)) > 0 OR l.organisation_id::text = lower(?))`,
+        q.organisation,
+      );
     if (q.tier) add('l.tier = ?', q.tier);
     if (q.legalBasis) add('l.legal_basis = ?', q.legalBasis);
     if (q.from) add('l.date >= ?::date', q.from);

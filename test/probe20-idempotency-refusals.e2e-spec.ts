@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { nhsNumber } from './support/fhir';
+import { ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { practiceReady } from './support/practice';
 
 /**
@@ -92,5 +92,31 @@ describe('probe 20: a refused (404) request with an Idempotency-Key', () => {
       status: 404,
       code: first.body.code,
     });
+  });
+
+  it('an extract refused whole (422: an objection naming nobody) keeps no key: the retry is refused as the first', async () => {
+    const p = await practiceReady(t, admin, 'P20003');
+    const body = ndjson([
+      patient('q1', nhsNumber(920_011), {}, 'P20003'),
+      {
+        resourceType: 'Observation',
+        id: 'q-o',
+        status: 'final',
+        subject: { display: 'nobody' },
+        code: { coding: [{ system: READ, code: '9Nu0' }] },
+      },
+    ]);
+    const send = () =>
+      t.http
+        .post('/api/practices/P20003/extracts')
+        .set(p)
+        .set('Content-Type', 'application/x-ndjson')
+        .set('Idempotency-Key', 'p20-extract-1')
+        .send(body);
+    const first = await send();
+    expect(first.status).toBe(422);
+    await leasePassed('p20-extract-1');
+    const retry = await send();
+    expect({ status: retry.status, code: retry.body.code }).toEqual({ status: 422, code: first.body.code });
   });
 });

@@ -16,7 +16,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { ConflictError, DomainError, Principal, ValidationError } from '@custodian/core';
+import {
+  ConflictError,
+  DomainError,
+  isNotTheRequestsChange,
+  Principal,
+  ValidationError,
+} from '@custodian/core';
 
 /** The request header (IETF draft-ietf-httpapi-idempotency-key-header). */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -91,7 +97,7 @@ export class IdempotencyInterceptor implements NestInterceptor, OnApplicationShu
     db.subscribers.push({
       beforeTransactionCommit: async (event) => {
         const c = current.getStore();
-        if (!c || !event.queryRunner) return;
+        if (!c || !event.queryRunner || isNotTheRequestsChange(event.queryRunner)) return;
         await event.queryRunner.query(
           `UPDATE idempotency_keys SET committed_at = COALESCE(committed_at, now()) WHERE user_id = $1 AND key = $2`,
           [c.userId, c.key],

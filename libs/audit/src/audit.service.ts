@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { assertPageInRange, type Principal, type RequestMeta } from '@custodian/core';
+import {
+  assertPageInRange,
+  markNotTheRequestsChange,
+  type Principal,
+  type RequestMeta,
+} from '@custodian/core';
 import { canonicalJson, chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
 
 /** Serialises appends so that each entry links to the one committed before it. */
@@ -100,7 +105,14 @@ export class AuditService {
    */
   async record(input: AuditInput, em?: EntityManager): Promise<void> {
     if (input.outcome === 'denied') this.rememberDenied(input.meta?.requestId);
-    if (!em) return this.dataSource.transaction((tx) => this.append(tx, input));
+    if (!em)
+      return this.dataSource.transaction((tx) => {
+        // A refusal or failure recorded on its own is not the request's change (its Idempotency-Key
+        // stays free: a refused extract's retry was told it may have been stored; probe 20).
+        if (input.outcome !== undefined && input.outcome !== 'success')
+          markNotTheRequestsChange(tx.queryRunner);
+        return this.append(tx, input);
+      });
     if (!em.queryRunner?.isTransactionActive) return em.transaction((tx) => this.append(tx, input));
     return this.append(em, input);
   }
@@ -134,6 +146,10 @@ export class AuditService {
       )
       .digest('hex');
     await this.dataSource.transaction(async (tx) => {
+      // A refusal's record is not the request's change: it must not mark the request's
+      // Idempotency-Key as committed (a refused request's key then stayed taken, and a retry was told
+      // its request may have been stored: probe 20).
+      markNotTheRequestsChange(tx.queryRunner);
       const [row] = await tx.query(
         `INSERT INTO audit_denials (window_start, actor_key, kind, action, outcome, actor_id, actor_roles, bid_id,
                                     subject_type, subject_id, ip, details, last_request_id)

@@ -55,3 +55,4 @@ export { retryTransient } from './transient';
 export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';
 export { ParseUUIDPipe } from './pipes';
+export { isNotTheRequestsChange, markNotTheRequestsChange } from './request-change';

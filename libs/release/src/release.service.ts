@@ -149,6 +149,23 @@ export class ReleaseService {
     return !!row && (isStaff(principal) || (await this.currentRecipient(row, principal)));
   }
 
+  /**
+   * Whether `principal` reads this release's exact figures: an officer or auditor who is not of the
+   * applicant organisation. A member of it reads them as a recipient does, whatever other roles they
+   * hold (SPEC §5 step 4; §1: nobody reviews a bid of their own organisation; `seesInternals` of the
+   * bids). A researcher of the applicant who was also a release officer read how many objectors their
+   * own release left out, exactly (probe 21).
+   */
+  private async readsExactOf(row: ReleaseRow, principal: Principal): Promise<boolean> {
+    if (!readsExact(principal)) return false;
+    if (!principal.organisationId) return true;
+    const [{ own }]: { own: boolean }[] = await this.db.query(
+      `SELECT coalesce((${bidOrganisationOf('$1::uuid')}) = $2::uuid, true) AS own`,
+      [row.bid_id, principal.organisationId],
+    );
+    return !own;
+  }
+
   private async currentRecipient(row: ReleaseRow, principal: Principal): Promise<boolean> {
     if (!row.spec.recipients.includes(principal.id)) return false;
     const [current] = await this.db.query(
@@ -162,6 +179,7 @@ export class ReleaseService {
     const row = await this.load(id);
     if (!row || !(await this.visible(row, principal)))
       throw new NotFoundError(RELEASE_ERRORS.NOT_FOUND, 'Release');
+    const exact = await this.readsExactOf(row, principal);
     const files: ReleaseFileInfo[] =
       row.state === 'completed'
         ? (
@@ -182,8 +200,7 @@ export class ReleaseService {
     // source rows, exact: a small cohort's (refused as too small, or not) told a recipient whether
     // 1-7 people have a condition (an outsider's probe, 2026-12-06). Recipients never see it.
     const estimateHidden =
-      !readsExact(principal) &&
-      (row.tier === 'aggregate' || (row.tier === 'anonymised' && row.state !== 'completed'));
+      !exact && (row.tier === 'aggregate' || (row.tier === 'anonymised' && row.state !== 'completed'));
     const view: ReleaseView = {
       id: row.id,
       bidId: row.bid_id,
@@ -209,16 +226,17 @@ export class ReleaseService {
     // reason); officers and auditors read exact
     // figures (the exact reason is kept with the other exact counts, in `excluded`).
     if (row.failure_reason) view.failureReason = row.failure_reason;
-    if (readsExact(principal)) {
+    if (exact) {
       view.excluded = row.excluded;
       const exact = (row.excluded?.failure as { reason?: string } | undefined)?.reason;
       if (exact) view.failureReason = exact;
       if (row.manifest) view.manifest = row.manifest;
     }
     if (row.risk_report)
-      view.riskReport = (readsExact(principal)
-        ? row.risk_report
-        : publicRiskReport(row.risk_report)) as unknown as Record<string, unknown>;
+      view.riskReport = (exact ? row.risk_report : publicRiskReport(row.risk_report)) as unknown as Record<
+        string,
+        unknown
+      >;
     return view;
   }
 

@@ -290,5 +290,13 @@ export class PortalApi {
 /** Only same-site paths may be a destination after sign-in (no open redirect). */
 export function safeNext(next: unknown): string {
   const s = typeof next === 'string' ? next : '/';
-  return PATTERNS.sitePath.test(s) && !s.startsWith('/sign-in') && !s.startsWith('/sign-out') ? s : '/';
+  if (!PATTERNS.sitePath.test(s) || s.startsWith('/sign-in') || s.startsWith('/sign-out')) return '/';
+  // A header carries printable ASCII only: other characters percent-encoded (a `next` with `€` or
+  // Cyrillic was a 500 after a correct password, Node refusing the Location header; probe 21). A
+  // text that cannot be encoded (a lone surrogate) goes to the landing page.
+  try {
+    return s.replace(/[^\x21-\x7e]+/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return '/';
+  }
 }

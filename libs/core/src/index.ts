@@ -56,3 +56,4 @@ export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';
 export { ParseUUIDPipe } from './pipes';
 export { isNotTheRequestsChange, markNotTheRequestsChange } from './request-change';
+export { englandWallClock, todayInEngland, wallClockInEngland } from './england-time';

@@ -1,5 +1,5 @@
 import { Body, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ParseUUIDPipe } from '@custodian/core';
+import { ParseUUIDPipe, todayInEngland } from '@custodian/core';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController, UploadForm } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
@@ -59,7 +59,7 @@ export class PracticeController {
   @Get()
   async overview(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
     const p = await this.practice(req);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = todayInEngland();
     const [extracts, objections] = await Promise.all([
       this.api.expect<unknown[]>(req, 'GET', `/api/practices/${p.odsCode}/extracts`),
       this.api.expect<unknown>(req, 'GET', '/api/objections/summary'),
@@ -77,7 +77,7 @@ export class PracticeController {
   @Post('awareness')
   async awareness(@Req() req: PortalRequest) {
     const p = await this.practice(req);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = todayInEngland();
     const res = await this.api.call<{ message?: string }>(
       req,
       'POST',
@@ -104,7 +104,7 @@ export class PracticeController {
   @Get('extracts')
   async extracts(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
     const p = await this.practice(req);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = todayInEngland();
     const extracts = await this.api.expect<unknown[]>(req, 'GET', `/api/practices/${p.odsCode}/extracts`);
     this.views.page(req, reply, 'practice/extracts.njk', {
       practice: p,

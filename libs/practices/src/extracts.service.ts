@@ -18,7 +18,7 @@ import { NotificationsService } from '@custodian/notifications';
 import { activeType1Among, ObjectionsService } from '@custodian/objections';
 import type { ExtractReportDto, ExtractSummaryDto } from './dto';
 import { NOT_JSON } from './fhir';
-import { todayInEngland } from './objection-date';
+import { todayInEngland } from '@custodian/core';
 import { HeldPatients } from './held-patients';
 import { intakeContext } from './intake/context';
 import { mergeRecords } from './intake/merge';

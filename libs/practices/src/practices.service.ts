@@ -16,7 +16,7 @@ import { AwarenessDto, CreatePracticeDto, PracticeDto, UpdatePracticeDto } from 
 import { Practice } from './practice.entity';
 import { awarenessEndsOn, canMove, isRolledOut } from './rollout';
 import { todayUtc } from './fhir';
-import { todayInEngland } from './objection-date';
+import { todayInEngland } from '@custodian/core';
 import { PRACTICES_ERRORS } from './practices.errors';
 
 export const isAdmin = (u: Pick<Principal, 'roles'>) => u.roles.includes('admin');

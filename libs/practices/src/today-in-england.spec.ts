@@ -1,4 +1,4 @@
-import { todayInEngland } from './objection-date';
+import { todayInEngland } from '@custodian/core';
 import { parseExtractLine } from './fhir';
 
 /**

@@ -262,7 +262,13 @@ export class RevokeBidDto {
 
 export class RemarksDto {
   // Null is no value (IsOmittable: a 400 naming it), as in the bid's own body.
-  @ApiPropertyOptional() @IsOmittable() @IsString() @MaxLength(2000) remarks?: string;
+  // No control or text-direction characters (probe 21: a withdrawal's reason reversed what reviewers read).
+  @ApiPropertyOptional()
+  @IsOmittable()
+  @IsString()
+  @IsPlainText(0, { multiline: true })
+  @MaxLength(2000)
+  remarks?: string;
 }
 
 export class AgreementDto {

@@ -29,6 +29,7 @@ export class ScreenBidDto {
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
   @IsOmittable()
   @IsString()
+  @IsPlainText(0, { multiline: true })
   @MaxLength(5000)
   notes?: string;
 }
@@ -82,6 +83,7 @@ export class VoteDto {
   @ApiPropertyOptional({ description: 'The interests declared, in words' })
   @IsOmittable()
   @IsString()
+  @IsPlainText(0, { multiline: true })
   @MaxLength(2000)
   interests?: string;
 }
@@ -115,6 +117,7 @@ export class ScreenAmendmentDto {
   @ApiPropertyOptional({ description: 'Internal notes for the panel; never shown to the applicant' })
   @IsOmittable()
   @IsString()
+  @IsPlainText(0, { multiline: true })
   @MaxLength(5000)
   notes?: string;
 }

@@ -26,7 +26,7 @@ export {
   REVIEWER_BID_SQL,
 } from './bid-queries';
 export { amendmentDiff, type AmendableContent, type AmendmentDiff, type DiffEntry } from './amendment-diff';
-export { AMENDMENT_TRANSITIONS, type AmendmentAction } from './amendment-state';
+export { AMENDABLE_BID_STATES, AMENDMENT_TRANSITIONS, type AmendmentAction } from './amendment-state';
 export { AmendmentDto, AmendmentDiffEntryDto, CreateAmendmentDto, UpdateAmendmentDto } from './amendment.dto';
 export { BidAmendmentsService } from './bid-amendments.service';
 export { BidAmendmentsController } from './bid-amendments.controller';

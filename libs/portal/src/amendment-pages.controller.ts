@@ -10,6 +10,8 @@ import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
 import { Bid, getBid, getCatalog, listBids } from './bids-api';
 import { applicantFacts } from './review-facts';
+import { notNow } from './refusals';
+import { AMENDABLE_BID_STATES } from '@custodian/bids';
 
 /** An amendment as GET /api/bids/:id/amendments/:version gives it (the parts the pages use). */
 export interface Amendment {
@@ -107,6 +109,7 @@ export class ResearcherAmendmentController {
   @Get(':id/amend')
   async form(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
     const bid = await getBid(this.api, req, id);
+    if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state)) throw notNow(bid, 'amended');
     const values: Record<string, unknown> = { durationMonths: String(bid.durationMonths) };
     for (const d of bid.datasets) values[`fields_${d.dataset}`] = d.fields;
     await this.render(req, reply, bid, values, formErrors());
@@ -120,6 +123,7 @@ export class ResearcherAmendmentController {
     @Body() body: FormBody,
   ) {
     const bid = await getBid(this.api, req, id);
+    if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state)) throw notNow(bid, 'amended');
     const catalog = await getCatalog(this.api, req);
     const errors = formErrors();
     const reason = str(body.reason);

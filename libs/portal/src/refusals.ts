@@ -1,5 +1,6 @@
 import { BIDS_ERRORS } from '@custodian/bids';
 import { RELEASE_ERRORS } from '@custodian/release';
+import { PortalPageError } from './portal-errors';
 
 /**
  * The API's refusals of a change (409) in the words of the people using the portal. The API speaks
@@ -26,6 +27,14 @@ export const STATE_WORDS: Record<string, string> = {
 };
 
 export const stateWords = (state: string): string => STATE_WORDS[state] ?? state.replace(/_/g, ' ');
+
+/** The page for a change a request's state does not allow: "This request cannot be amended now". */
+export const notNow = (bid: { state: string }, what: string) =>
+  new PortalPageError(
+    409,
+    `This request cannot be ${what} now`,
+    `It is ${stateWords(bid.state)}. Go back to the request to see where it has got to.`,
+  );
 
 /** What the person tried, as "… so it cannot be …" ends. */
 const ACTION_WORDS: Record<string, string> = {

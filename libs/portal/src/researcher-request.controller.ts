@@ -21,7 +21,7 @@ import {
   requestFormContext,
 } from './request-form';
 import { timelineOf } from './timeline';
-import { stateWords } from './refusals';
+import { notNow } from './refusals';
 
 /** The states SPEC §4 lets an applicant withdraw from (the state machine's own table). */
 export const WITHDRAWABLE: readonly string[] = TRANSITIONS.find((t) => t.action === 'withdraw')?.from ?? [];
@@ -94,7 +94,7 @@ export class ResearcherRequestController {
     @Param('id', ParseUUIDPipe) id: string,
   ) {
     const bid = await getBid(this.api, req, id);
-    if (!WITHDRAWABLE.includes(bid.state)) throw this.notNow(bid, 'withdrawn');
+    if (!WITHDRAWABLE.includes(bid.state)) throw notNow(bid, 'withdrawn');
     this.views.page(req, reply, 'request-withdraw.njk', { bid, values: {}, fieldErrors: {} });
   }
 
@@ -254,22 +254,14 @@ export class ResearcherRequestController {
         'This request does not take a cohort',
         'Only a request under consent has a consenting cohort. Change the legal basis first.',
       );
-    if (!EDITABLE.includes(bid.state)) throw this.notNow(bid, 'changed');
+    if (!EDITABLE.includes(bid.state)) throw notNow(bid, 'changed');
     return bid;
   }
 
   private async editable(req: PortalRequest, id: string): Promise<Bid> {
     const bid = await getBid(this.api, req, id);
-    if (!EDITABLE.includes(bid.state)) throw this.notNow(bid, 'changed');
+    if (!EDITABLE.includes(bid.state)) throw notNow(bid, 'changed');
     return bid;
-  }
-
-  private notNow(bid: Bid, what: string) {
-    return new PortalPageError(
-      409,
-      `This request cannot be ${what} now`,
-      `It is ${stateWords(bid.state)}. Go back to the request to see where it has got to.`,
-    );
   }
 
   private flash(req: PortalRequest, title: string, body?: string) {

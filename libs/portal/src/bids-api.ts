@@ -30,6 +30,8 @@ export interface Bid {
   version?: number;
   pendingAmendment?: { version: number; state: string; scope: string | null } | null;
   organisation?: { name: string; kind: string; commercial: boolean };
+  /** The applicant organisation's id (own-organisation.ts). */
+  organisationId?: string;
   createdAt: string;
   updatedAt: string;
   submittedAt?: string | null;

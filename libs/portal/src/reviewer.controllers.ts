@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
-import { ApiCallError, PortalRedirect } from './portal-errors';
+import { ApiCallError, PortalPageError, PortalRedirect } from './portal-errors';
 import { readVoteForm } from './vote-form';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
@@ -26,6 +26,7 @@ import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-pages.controller';
 import { plainRefusal } from './refusals';
+import { keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
 
 /** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
 const SCREENING_TEXT_MAX = 5000;
@@ -123,6 +124,8 @@ export class PanelController {
         notes: screeningNotes(events),
         record: panelRecord(bid, events),
         myVote: myVote(events, req.portal?.session.auth?.user.id),
+        ownOrganisation: ofApplicant(req, bid) ? OWN_ORGANISATION.panel : undefined,
+        kept: ofApplicant(req, bid) ? keptText(values.interests, values.conditions) : '',
         clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,
@@ -147,6 +150,7 @@ export class PanelController {
   ) {
     const bid = await this.reviewedBid(req, id);
     const values = { ...body };
+    if (ofApplicant(req, bid)) return this.render(req, reply, bid, values, formErrors(), 403);
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
     const dto: Record<string, unknown> = { decision, conflictOfInterest };
@@ -200,7 +204,13 @@ export class ReleaseOfficerController {
   @Get('screening')
   async queue(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Query('state') state?: string) {
     const filter = stateFilter(state, 'submitted');
-    const bids = await inQueueOrder(this.api, req, await listBids(this.api, req, filter.state));
+    const listed = await listBids(this.api, req, filter.state);
+    // Not the officer's to screen: their own organisation's (SPEC §1).
+    const bids = await inQueueOrder(
+      this.api,
+      req,
+      listed.filter((b) => !ofApplicant(req, b)),
+    );
     const heading = filter.state === 'submitted' ? 'Requests to screen' : 'Screening';
     this.views.page(req, reply, 'review-list.njk', {
       pageTitle: heading,
@@ -234,6 +244,7 @@ export class ReleaseOfficerController {
       columns: bidColumns(catalog, bid),
       values: {},
       fieldErrors: {},
+      ownOrganisation: ofApplicant(req, bid) ? OWN_ORGANISATION.screening : undefined,
     });
   }
 
@@ -256,8 +267,10 @@ export class ReleaseOfficerController {
     if (remarks.length > SCREENING_TEXT_MAX)
       errors.add('remarks', 'Enter remarks of 5,000 characters or fewer');
     if (notes.length > SCREENING_TEXT_MAX) errors.add('notes', 'Enter notes of 5,000 characters or fewer');
-    let status = 400;
-    if (!errors.any()) {
+    const bid = await getBid(this.api, req, id);
+    const own = ofApplicant(req, bid);
+    let status = own ? 403 : 400;
+    if (!errors.any() && !own) {
       const dto: Record<string, unknown> = { outcome };
       if (remarks) dto.remarks = remarks;
       if (notes) dto.notes = notes;
@@ -274,7 +287,6 @@ export class ReleaseOfficerController {
       errors.add('outcome', text ?? 'The outcome could not be recorded', 'outcome');
       status = res.status;
     }
-    const bid = await getBid(this.api, req, id);
     const catalog = await getCatalog(this.api, req);
     this.views.page(
       req,
@@ -285,8 +297,10 @@ export class ReleaseOfficerController {
         facts: applicantFacts(bid),
         columns: bidColumns(catalog, bid),
         values: body,
-        errors: errors.list,
-        fieldErrors: errors.byField,
+        errors: own ? [] : errors.list,
+        fieldErrors: own ? {} : errors.byField,
+        ownOrganisation: own ? OWN_ORGANISATION.screening : undefined,
+        kept: own ? keptText(remarks, notes) : '',
       },
       status,
     );
@@ -300,7 +314,7 @@ export class ReleaseOfficerController {
       const releases = (await releasesOfBid(this.api, req, b.id)).sort((x, y) =>
         String(y.createdAt).localeCompare(String(x.createdAt)),
       );
-      withReleases.push({ ...applicantFacts(b), releases });
+      withReleases.push({ ...applicantFacts(b), releases, own: ofApplicant(req, b) });
     }
     const all = withReleases
       .flatMap((b) => b.releases.map((r) => ({ ...r, title: b.title, bidId: b.id })))
@@ -312,11 +326,13 @@ export class ReleaseOfficerController {
   async generate(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Body() body: FormBody) {
     const bidId = str(body.bidId);
     if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
+    const bid = await getBid(this.api, req, bidId);
+    if (ofApplicant(req, bid))
+      throw new PortalPageError(403, 'You cannot release this request', OWN_ORGANISATION.release);
     if (str(body.confirm) !== 'yes') {
       // A release of this request exists already: ask before making another.
       const existing = await releasesOfBid(this.api, req, bidId);
       if (existing.length) {
-        const bid = await getBid(this.api, req, bidId);
         const latest = existing.sort((x, y) => String(y.createdAt).localeCompare(String(x.createdAt)))[0]!;
         return this.views.page(req, reply, 'release-confirm.njk', { bid, latest, count: existing.length });
       }

@@ -1,0 +1,26 @@
+import type { PortalRequest } from './portal-api';
+
+/**
+ * Whether the signed-in user is of the applicant organisation of `bid`. SPEC §1: "nobody acts as
+ * panel member or release officer on a bid of their own organisation" — the API refuses them (403);
+ * the portal offered them the vote, the screening and "Generate a release", and answered with a bare
+ * "You cannot do this" page that lost what they had typed (probe 21). Pages say why instead.
+ */
+export const ofApplicant = (req: PortalRequest, bid: { organisationId?: string }): boolean => {
+  const mine = req.portal?.session.auth?.user.organisationId;
+  return !!mine && mine === bid.organisationId;
+};
+
+/** What a reviewer of the applicant organisation reads in place of the form. */
+export const OWN_ORGANISATION = {
+  panel:
+    'This request is from your own organisation, so you are recused: you cannot vote on it. Other members of the panel decide it.',
+  screening:
+    'This request is from your own organisation, so you cannot screen it. Another release officer screens it.',
+  release:
+    'This request is from your own organisation, so you cannot release its data. Another release officer does.',
+} as const;
+
+/** The text a refused form carried, kept for the person to copy (nothing of it was sent). */
+export const keptText = (...parts: unknown[]): string =>
+  parts.filter((p): p is string => typeof p === 'string' && p.trim() !== '').join('\n\n');

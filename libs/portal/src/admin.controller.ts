@@ -156,7 +156,9 @@ export class AdminController {
       user,
       {
         displayName: user.displayName,
-        roles: user.roles,
+        // A role waiting for approval is ticked: saving the page keeps it waiting, and unticking it is
+        // how it is withdrawn (unticked, any save withdrew it in the editing admin's name: probe 21).
+        roles: [...user.roles, ...user.pendingRoles],
         organisationId: user.organisationId ?? '',
         practiceOds: user.practiceOds ?? '',
       },
@@ -287,13 +289,15 @@ export class AdminController {
       if (v.password) dto.password = v.password;
       const res = await this.api.call<User & ApiError>(req, 'PATCH', `/api/users/${id}`, dto);
       if (res.status === 200) {
-        flash(
-          req,
-          `${user.email} updated`,
+        const after = [...(res.body.roles ?? []), ...(res.body.pendingRoles ?? [])];
+        const withdrawn = user.pendingRoles.filter((r) => !after.includes(r));
+        const said = [
           res.body.pendingRoles?.length
             ? `Governance roles (${res.body.pendingRoles.map(label).join(', ')}) wait for a second administrator’s approval.`
-            : undefined,
-        );
+            : '',
+          withdrawn.length ? `Withdrawn before approval: ${withdrawn.map(label).join(', ')}.` : '',
+        ].filter(Boolean);
+        flash(req, `${user.email} updated`, said.length ? said.join(' ') : undefined);
         throw new PortalRedirect('/admin/users');
       }
       const e = apiFieldError(res.body?.message, USER_FIELDS, 'roles', 'The user could not be updated');

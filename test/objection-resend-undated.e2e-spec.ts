@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { nextSecond, practiceReady, upload } from './support/practice';
+import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
 
 /**
  * SPEC §2: "Re-sending the same extract does not duplicate anything", and an objection "whose date
@@ -33,10 +33,7 @@ describe('an objection without a date of its own, sent again', () => {
         [n],
       )
     ).rows as { action: string; effective_at: Date }[];
-  const active = async (n: string) =>
-    ((
-      await t.sql.query(`SELECT active FROM objection_register WHERE nhs_number = $1 AND type = 'type2'`, [n])
-    ).rows[0]?.active as boolean | undefined) ?? false;
+  const active = (n: string) => activeObjection(t, n, 'type2');
 
   it.each([
     ['no date', undefined],

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { nextSecond, practiceReady, upload } from './support/practice';
+import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
 
 /**
  * A withdrawal that names a Patient by reference and, beside it, an NHS number (SPEC §2: "fail
@@ -27,13 +27,7 @@ describe('a withdrawal naming a reference and an NHS number', () => {
   });
   afterAll(() => t?.close());
 
-  const active = async (n: string, type: 'type1' | 'type2') =>
-    ((
-      await t.sql.query(`SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2`, [
-        n,
-        type,
-      ])
-    ).rows[0]?.active as boolean | undefined) ?? false;
+  const active = (n: string, type: 'type1' | 'type2') => activeObjection(t, n, type);
   const register = (nhsNumber: string, type: 'type1' | 'type2') =>
     t.http.post('/api/objections').set(a).send({ nhsNumber, type, action: 'register' }).expect(201);
   /** An instant a second after the objections made so far, and before the upload. */

@@ -52,3 +52,12 @@ export async function nextSecond(): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   while (Math.floor(Date.now() / 1000) === now) await new Promise((r) => setTimeout(r, 20));
 }
+
+/** Whether the register holds an active objection of `type` for NHS number `n` (false when no row). */
+export async function activeObjection(t: TestApp, n: string, type: 'type1' | 'type2'): Promise<boolean> {
+  const { rows } = await t.sql.query(
+    `SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2`,
+    [n, type],
+  );
+  return (rows[0]?.active as boolean | undefined) ?? false;
+}

@@ -149,6 +149,9 @@ export class ReleaseEngine {
       rel.snapshotCut = at as string;
       const out = await this.build(rel, dir, snapshot as string);
       await holder.query('COMMIT');
+      // The working tables go before the release is seen completed (they went after, in `finally`:
+      // a check right after completion found the build's tables still there, a test's flake).
+      await dropWork(this.db, work).catch(() => undefined);
       await recordCompleted(this.ctx, rel, out);
     } catch (err) {
       await holder.query('ROLLBACK').catch(() => undefined);

@@ -1,6 +1,9 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
+import { extractorRun } from './support/extractor-run';
+
+const extract = extractorRun('resend-undated-');
 
 /**
  * SPEC §2: "Re-sending the same extract does not duplicate anything", and an objection "whose date
@@ -51,6 +54,24 @@ describe('an objection without a date of its own, sent again', () => {
       const again = await upload(t, a, 'A81001', body);
       expect(again.status).toBe(201);
       expect(again.body.objections).toBe(0);
+    }
+    expect(await history(x)).toHaveLength(1);
+    expect(await active(x)).toBe(true);
+  });
+
+  it("the extractor's output of each night joins the history once (written without a date, read at the centre's time)", async () => {
+    const x = nhsNumber(932_031);
+    const exported = [patient('n', x), obs('n-o', 'n', '9Nu4')];
+    const first = await extract(exported);
+    const entry = first.lines.find((l) => l.resourceType === 'Observation')!;
+    expect(entry.effectiveDateTime).toBeUndefined();
+    expect((await upload(t, a, 'A81001', first.text)).body.objections).toBe(1);
+    for (let night = 0; night < 2; night++) {
+      await nextSecond();
+      const again = await extract(exported);
+      const res = await upload(t, a, 'A81001', again.text);
+      expect(res.status).toBe(201);
+      expect(res.body.objections).toBe(0);
     }
     expect(await history(x)).toHaveLength(1);
     expect(await active(x)).toBe(true);

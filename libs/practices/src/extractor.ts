@@ -343,7 +343,11 @@ export async function runExtractor(opts: {
     const ids = o.subjects.ids.filter((id) => !numbersOf(id).length);
     const all = persons.filter((k) => k.startsWith('nhs:')).map((k) => k.slice(4));
     const nhsNumbers = [...new Set([...o.subjects.nhsNumbers, ...all.filter(isValidNhsNumber)])];
-    const written = canonicalObjections(r, { ...o, entries, subjects: { ...o.subjects, ids, nhsNumbers } });
+    const written = canonicalObjections(
+      r,
+      { ...o, entries, subjects: { ...o.subjects, ids, nhsNumbers } },
+      received,
+    );
     return written.map((x) => out(x, lineNo)).join('');
   }
 

@@ -35,17 +35,21 @@ const codingOf = (e: ObjectionEntry, code: unknown) => {
  * objections the practice kept (a review, 2026-12-07). One entry per meaning and patient:
  * - a registration names each patient the source named (each reference, each NHS number);
  * - a withdrawal names the one patient it applies to (the reference, else the NHS number);
- * - the date is the reading's instant (UTC, to the second) in the type's first date element — where
- *   it was read at the time received, the extractor's: written without a date, the same file sent
- *   again was read at each upload's time and added an entry each time (a review, 2026-12-07).
+ * - the date is the reading's instant (UTC, to the second) in the type's first date element; a
+ *   registration read at the time received (`receivedAt`: no date, an odd one, one in the future,
+ *   a day still running) is written without one, and the centre reads it at its own time received.
+ *   Written at the extractor's time, it joined the centre's history again at every night's extract
+ *   (a new instant each run); the centre adds such an entry once however often it is sent
+ *   (`objection_events.at_received`, 2026-12-07), which before then made a re-sent file add it again.
  */
-export function canonicalObjections(source: Json, o: Read): Json[] {
+export function canonicalObjections(source: Json, o: Read, receivedAt?: string): Json[] {
   const type = source.resourceType as string;
   const dateField = OBJECTION_DATE_FIELDS[type]![0]!;
   const byReference = o.subjects.ids.map((id) => ({ reference: `Patient/${id}` }));
   const byNumber = o.subjects.nhsNumbers.map((value) => ({
     identifier: { system: NHS_NUMBER_SYSTEM, value },
   }));
+  const atReceived = o.instant === receivedAt && o.entries.every((e) => e.action === 'register');
   const out: Json[] = [];
   for (const e of o.entries) {
     const subjects =
@@ -63,6 +67,6 @@ export function canonicalObjections(source: Json, o: Read): Json[] {
     ...(statusOf(type, source.status) && { status: statusOf(type, source.status) }),
     code: { coding: [codingOf(entry as ObjectionEntry, source.code)] },
     subject,
-    [dateField]: o.instant,
+    ...(!atReceived && { [dateField]: o.instant }),
   }));
 }

@@ -46,6 +46,7 @@ import { RegistrationsAtSpanEnd1764000056000 } from './1764000056000-registratio
 import { WithdrawalsAtEnglandMidnight1764000057000 } from './1764000057000-withdrawals-at-england-midnight';
 import { WithdrawalsRetracted1764000058000 } from './1764000058000-withdrawals-retracted';
 import { ObjectionsAtReceived1764000059000 } from './1764000059000-objections-at-received';
+import { ObjectionResourceIds1764000060000 } from './1764000060000-objection-resource-ids';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -100,4 +101,5 @@ export const MIGRATIONS = [
   WithdrawalsAtEnglandMidnight1764000057000,
   WithdrawalsRetracted1764000058000,
   ObjectionsAtReceived1764000059000,
+  ObjectionResourceIds1764000060000,
 ];

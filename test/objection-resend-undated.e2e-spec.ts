@@ -77,22 +77,26 @@ describe('an objection without a date of its own, sent again', () => {
     expect(await active(x)).toBe(true);
   });
 
-  it('is added again where the extract also withdraws it, so a withdrawal dated in between does not lift it', async () => {
+  // The entry is its resource's first receipt (SPEC §2: idempotent "by patient + resource id"): it
+  // existed then, so a withdrawal dated after that is later than it, and lifts it, whatever re-sends
+  // follow — while a new objection (another resource) is a new entry (review-20's tests).
+  it('is its first receipt: a withdrawal dated after it, sent with it again, lifts it', async () => {
     const x = nhsNumber(932_011);
     const undated = obs('v-o', 'v', '9Nu4');
     expect((await upload(t, a, 'A81001', ndjson([patient('v', x), undated]))).status).toBe(201);
     await nextSecond();
     await nextSecond();
-    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
+    const after = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
     await nextSecond();
-    const withdrawal = obs('v-w', 'v', '9Nu5', { effectiveDateTime: between });
+    const withdrawal = obs('v-w', 'v', '9Nu5', { effectiveDateTime: after });
     const res = await upload(t, a, 'A81001', ndjson([patient('v', x), undated, withdrawal]));
     expect(res.status).toBe(201);
-    expect(res.body.objections).toBe(2);
-    expect(await active(x)).toBe(true);
+    expect(res.body.objections).toBe(1);
+    expect(await active(x)).toBe(false);
+    expect(await history(x)).toHaveLength(2);
   });
 
-  it('is added again once a withdrawal has cancelled it, and the objection stands again', async () => {
+  it('is not brought back by re-sending it once a withdrawal through the API has lifted it', async () => {
     const x = nhsNumber(932_021);
     const undated = obs('w-o', 'w', '9Nu4');
     expect((await upload(t, a, 'A81001', ndjson([patient('w', x), undated]))).status).toBe(201);
@@ -105,6 +109,22 @@ describe('an objection without a date of its own, sent again', () => {
     expect(await active(x)).toBe(false);
     await nextSecond();
     const res = await upload(t, a, 'A81001', ndjson([patient('w', x), undated]));
+    expect(res.body.objections).toBe(0);
+    expect(await active(x)).toBe(false);
+  });
+
+  it('of another resource is a new objection, at its own receipt, even beside the first', async () => {
+    const x = nhsNumber(932_041);
+    const first = obs('y-o', 'y', '9Nu4');
+    expect((await upload(t, a, 'A81001', ndjson([patient('y', x), first]))).status).toBe(201);
+    await nextSecond();
+    await t.http
+      .post('/api/objections')
+      .set(a)
+      .send({ nhsNumber: x, type: 'type2', action: 'withdraw' })
+      .expect(201);
+    await nextSecond();
+    const res = await upload(t, a, 'A81001', ndjson([patient('y', x), first, obs('y-o2', 'y', '9Nu4')]));
     expect(res.body.objections).toBe(1);
     expect(await active(x)).toBe(true);
   });

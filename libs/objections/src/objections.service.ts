@@ -103,12 +103,15 @@ export class ObjectionsService {
    * extract adds nothing: an entry of the same NHS number, type, action and instant from an extract
    * is already there); of the same entry twice in one extract the later line is kept. `entries` is a
    * relation or parenthesised sub-query with columns `nhs_number`, `type`, `action`, `effective_at`,
-   * `line` and `at_received` (a registration read at the time received, SPEC §2). Such a
-   * registration is added again only where it could change something: not where a registration of
-   * this practice read at its time received stands already, cancelled by no later withdrawal, and
-   * the extract carries no withdrawal of that type for the patient (it was added at each upload's
-   * time: the same extract re-sent duplicated the history). The caller holds `lockRegisterShared`
-   * and calls `refreshRegister` after. Returns how many entries were added.
+   * `line`, `at_received` (a registration read at the time received, SPEC §2) and `resource_id`
+   * (the resource it was read from, or null). Such a registration is its resource's first receipt
+   * (SPEC §2: re-sending is idempotent "by patient + resource id"): this practice's entry of the
+   * same patient, type and resource read at its time received is that entry, and it is not added
+   * again (it was added at each upload's time: the same extract re-sent duplicated the history). An
+   * entry of another resource, or of none, is a new one (review-20: told apart by practice, patient
+   * and type alone, a patient's new objection was taken for the old one and a withdrawal dated
+   * between the two lifted it). The caller holds `lockRegisterShared` and calls `refreshRegister`
+   * after. Returns how many entries were added.
    */
   async recordExtractEntries(
     em: EntityManager,
@@ -121,13 +124,13 @@ export class ObjectionsService {
     // gives none: the withdrawal then withdraws the practice's own objections only.
     const [{ n }]: { n: number }[] = await em.query(
       `WITH ins AS (
-         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since, at_received)
+         INSERT INTO objection_events (nhs_number, type, action, effective_at, source, source_ref, practice_ods, recorded_by, holder_since, at_received, resource_id)
          SELECT x.nhs_number, x.type, x.action, x.effective_at, 'extract', $1, $2::char(6), $3::uuid,
                 CASE WHEN x.action = 'withdraw' THEN ${this.held.currentSinceOf('x.nhs_number', '$2::char(6)')} END,
-                x.at_received
+                x.at_received, x.resource_id
            FROM (
-             SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at)
-                    s.nhs_number, s.type, s.action, s.effective_at, s.line, s.at_received
+             SELECT DISTINCT ON (s.nhs_number, s.type, s.action, s.effective_at, s.resource_id)
+                    s.nhs_number, s.type, s.action, s.effective_at, s.line, s.at_received, s.resource_id
                FROM ${entries} s
               WHERE NOT EXISTS (
                 SELECT 1 FROM objection_events e
@@ -137,19 +140,12 @@ export class ObjectionsService {
                    -- a withdrawal retracted and carried again is a new entry (review-19: it never
                    -- applied again)
                    AND e.retracted_at IS NULL)
-                AND NOT (s.at_received
-                  AND NOT EXISTS (SELECT 1 FROM ${entries} w
-                                   WHERE w.nhs_number = s.nhs_number AND w.type = s.type AND w.action = 'withdraw')
-                  AND EXISTS (
-                    SELECT 1 FROM objection_events e
-                     WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = 'register'
-                       AND e.at_received AND e.source = 'extract' AND e.practice_ods = $2::char(6)
-                       AND e.effective_at <= s.effective_at
-                       AND NOT EXISTS (
-                         SELECT 1 FROM objection_events w
-                          WHERE w.nhs_number = e.nhs_number AND w.type = e.type AND w.action = 'withdraw'
-                            AND w.retracted_at IS NULL AND w.effective_at > e.effective_at)))
-              ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.line DESC
+                AND NOT (s.at_received AND s.resource_id IS NOT NULL AND EXISTS (
+                  SELECT 1 FROM objection_events e
+                   WHERE e.nhs_number = s.nhs_number AND e.type = s.type AND e.action = 'register'
+                     AND e.at_received AND e.source = 'extract' AND e.practice_ods = $2::char(6)
+                     AND e.resource_id = s.resource_id))
+              ORDER BY s.nhs_number, s.type, s.action, s.effective_at, s.resource_id, s.line DESC
            ) x
           ORDER BY x.line
          RETURNING nhs_number)

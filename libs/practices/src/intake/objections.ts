@@ -44,11 +44,13 @@ export async function applyObjections(
   // register follows: the latest instant decides, an exact tie to the objection (refreshRegister).
   // One pass over the staged entries picks the objections out; the rest reads the small table.
   // `at_received`: a registration read at the time the extract was received (no date of its own),
-  // which re-sending the extract would otherwise add again at each upload's time.
+  // which re-sending the extract would otherwise add again at each upload's time; `resource_id`: the
+  // resource it was read from, by which a re-send is told from a new entry.
   await tx.query(
     `CREATE TEMP TABLE xoe ON COMMIT DROP AS
      SELECT nhs_number, obj_type AS type, obj_action AS action, obj_at AS effective_at, line,
-            coalesce(obj_action = 'register' AND obj_at = $1::timestamptz, false) AS at_received
+            coalesce(obj_action = 'register' AND obj_at = $1::timestamptz, false) AS at_received,
+            nullif(id, '') AS resource_id
        FROM subj WHERE kind = 'O'`,
     [received ?? null],
   );

@@ -193,8 +193,12 @@ export class IdentityService {
           .getRepository(User)
           .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
         if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
-        const plan = dto.roles ? planRoleChange(user.roles, dto.roles) : { apply: user.roles, pending: [] };
-        if (plan.pending.length && actor.id === user.id) throw new SelfRoleGrant(plan.pending);
+        const plan = planRoleChange(
+          user.roles,
+          dto.roles ?? user.roles,
+          (await pendingRolesOf(tx, [id])).get(id),
+        );
+        if (plan.fresh.length && actor.id === user.id) throw new SelfRoleGrant(plan.fresh);
         const next = {
           roles: plan.apply,
           organisationId: dto.organisationId === undefined ? user.organisationId : dto.organisationId,
@@ -236,7 +240,7 @@ export class IdentityService {
           bindingChanged || rolesLost ? ((await this.notices?.forgetUserNotices(tx, id)) ?? 0) : 0;
         if (dto.roles) {
           await withdrawGrants(tx, this.audit, actor, id, dto.roles, meta);
-          await requestGrants(tx, this.audit, actor, id, plan.pending, meta);
+          await requestGrants(tx, this.audit, actor, id, plan.fresh, meta);
         }
         const pendingRoles = (await pendingRolesOf(tx, [id])).get(id) ?? [];
         await this.audit.record(

@@ -7,12 +7,28 @@ describe('planRoleChange', () => {
     ).toEqual({
       apply: ['data_manager', 'panel_member'],
       pending: ['release_officer'],
+      fresh: ['release_officer'],
     });
-    expect(planRoleChange([], ['admin', 'auditor'])).toEqual({ apply: [], pending: ['admin', 'auditor'] });
-    expect(planRoleChange(['admin', 'auditor'], ['admin'])).toEqual({ apply: ['admin'], pending: [] });
+    expect(planRoleChange([], ['admin', 'auditor'])).toEqual({
+      apply: [],
+      pending: ['admin', 'auditor'],
+      fresh: ['admin', 'auditor'],
+    });
+    expect(planRoleChange(['admin', 'auditor'], ['admin'])).toEqual({
+      apply: ['admin'],
+      pending: [],
+      fresh: [],
+    });
+    // A role already waiting for approval is asked for again by nobody (review-20).
+    expect(planRoleChange(['admin'], ['admin', 'auditor'], ['auditor'])).toEqual({
+      apply: ['admin'],
+      pending: ['auditor'],
+      fresh: [],
+    });
     expect(planRoleChange(['practice'], ['practice', 'researcher'])).toEqual({
       apply: ['practice', 'researcher'],
       pending: [],
+      fresh: [],
     });
   });
 });

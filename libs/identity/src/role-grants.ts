@@ -21,10 +21,17 @@ export const isGovernanceRole = (role: Role): role is GovernanceRole =>
  * How an administrator's requested role set applies to a user who holds `current`: governance roles
  * not already held wait for approval (`pending`); everything else, removals included, applies at once.
  */
-export function planRoleChange(current: readonly Role[], desired: readonly Role[]) {
+export function planRoleChange(
+  current: readonly Role[],
+  desired: readonly Role[],
+  waiting: readonly Role[] = [],
+) {
   const pending = desired.filter((r): r is GovernanceRole => isGovernanceRole(r) && !current.includes(r));
   const apply = desired.filter((r) => !(pending as Role[]).includes(r));
-  return { apply, pending };
+  // `fresh`: the roles this change asks for anew, not those already waiting for approval (an
+  // administrator saving their own page with a role another requested for them was refused as
+  // asking for it themselves, and the refusal audited in their name: review-20).
+  return { apply, pending, fresh: pending.filter((r) => !waiting.includes(r)) };
 }
 
 /** Why `approverId` may not approve this grant, or null when they may: a second pair of eyes, not the first or the grantee's. */

@@ -16,7 +16,7 @@ import { RoleGrant } from './role-grant.entity';
 import { GRANT_ERRORS, IDENTITY_ERRORS } from './identity.errors';
 import type { UserWithGrants } from './identity-responses';
 import { approvalRefusal, planRoleChange, SelfRoleGrant } from './role-grants';
-import { lockGrant, pendingRolesOf, requestGrants, withdrawGrants } from './role-grant-store';
+import { lockGrant, pendingRolesOf, planUserRoles, requestGrants, withdrawGrants } from './role-grant-store';
 import { checkBindings } from './user-bindings';
 import { User } from './user.entity';
 import { PasswordService } from './password.service';
@@ -193,11 +193,7 @@ export class IdentityService {
           .getRepository(User)
           .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
         if (!user) throw new NotFoundError(IDENTITY_ERRORS.NOT_FOUND, 'User');
-        const plan = planRoleChange(
-          user.roles,
-          dto.roles ?? user.roles,
-          (await pendingRolesOf(tx, [id])).get(id),
-        );
+        const plan = await planUserRoles(tx, user, dto.roles);
         if (plan.fresh.length && actor.id === user.id) throw new SelfRoleGrant(plan.fresh);
         const next = {
           roles: plan.apply,

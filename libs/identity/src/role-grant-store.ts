@@ -3,7 +3,7 @@ import type { AuditService } from '@custodian/audit';
 import { NotFoundError, Principal, RequestMeta, type Role } from '@custodian/core';
 import { IDENTITY_ERRORS } from './identity.errors';
 import { RoleGrant } from './role-grant.entity';
-import { GovernanceRole } from './role-grants';
+import { GovernanceRole, planRoleChange } from './role-grants';
 import { User } from './user.entity';
 
 /**
@@ -103,4 +103,17 @@ export async function pendingRolesOf(
   );
   for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), r.role]);
   return map;
+}
+
+/** `planRoleChange` for `user` towards `desired` (their roles when none), with their roles already waiting. */
+export async function planUserRoles(
+  em: EntityManager,
+  user: { id: string; roles: Role[] },
+  desired: Role[] | undefined,
+) {
+  return planRoleChange(
+    user.roles,
+    desired ?? user.roles,
+    (await pendingRolesOf(em, [user.id])).get(user.id),
+  );
 }

@@ -24,6 +24,7 @@ import { registerNulGuard } from './nul-guard';
 import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http-errors';
 import { registerMethodNotAllowed } from './method-not-allowed';
 import { finishOpenApiDocument } from './openapi';
+import { routeFacts } from './openapi-routes';
 
 /**
  * Content types whose bodies are streamed to an upload route's handler (extracts, CSV loads,
@@ -50,7 +51,7 @@ export function openApiDocument(app: INestApplication) {
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addBearerAuth()
     .build();
-  return finishOpenApiDocument(withIdempotencyKey(SwaggerModule.createDocument(app, doc)));
+  return finishOpenApiDocument(withIdempotencyKey(SwaggerModule.createDocument(app, doc)), routeFacts(app));
 }
 
 /** Builds the whole HTTP application on a migrated database. Used by main.ts and by the tests. */

@@ -1,6 +1,7 @@
 import { getMetadataStorage } from 'class-validator';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { ERROR_CODES } from '@custodian/core';
+import { ERROR_CODES, ODS_CODE } from '@custodian/core';
+import type { ClassRef, RouteFacts } from './openapi-routes';
 import { OPERATION_TEXTS, REQUEST_EXAMPLES } from './openapi-texts';
 
 /**
@@ -115,7 +116,7 @@ const ERROR_SCHEMA: Schema = {
 
 const errorContent = () => ({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });
 
-export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
+export function finishOpenApiDocument(input: OpenAPIObject, routes?: RouteFacts): OpenAPIObject {
   const doc = input as unknown as {
     openapi: string;
     paths: Record<string, Record<string, Operation>>;
@@ -124,7 +125,7 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
   doc.openapi = '3.1.0';
   doc.components ??= {};
   doc.components.schemas ??= {};
-  applyValidationRules(doc.components.schemas);
+  applyValidationRules(doc.components.schemas, routes?.dtoClasses ?? []);
   doc.components.schemas.Error = ERROR_SCHEMA;
   doc.components.responses = Object.fromEntries(
     Object.values(ERROR_RESPONSES).map(([name, description]) => [
@@ -151,6 +152,7 @@ export function finishOpenApiDocument(input: OpenAPIObject): OpenAPIObject {
       if (example !== undefined)
         for (const media of Object.values(op.requestBody?.content ?? {})) media.example ??= example;
       applyQueryRules(op.parameters ?? []);
+      if (routes) applyPathRules(op.parameters ?? [], routes);
       optionalEmptyBody(op, doc.components.schemas);
       const secured = Boolean(op.security?.length);
       const writes = ['post', 'put', 'patch', 'delete'].includes(method);
@@ -257,14 +259,38 @@ function validatedClasses(): Map<{ name: string }, Rule[]> {
  * pipe refuses unknown properties (`additionalProperties: false`) and values outside these limits,
  * so the document says so.
  */
-function applyValidationRules(schemas: Record<string, Schema>): void {
-  for (const [target, rules] of validatedClasses()) {
+function applyValidationRules(schemas: Record<string, Schema>, routeClasses: ClassRef[]): void {
+  const validated = validatedClasses();
+  for (const target of new Set<ClassRef>([...(validated.keys() as Iterable<ClassRef>), ...routeClasses])) {
     const schema = schemas[target.name];
     if (!schema || schema.type !== 'object') continue;
+    // A class's rules and those it inherits (`PartialType(CreateBidDto)` registers them on the
+    // class it makes, which the derived class extends): a PATCH body was documented without its
+    // limits (probe 22).
+    const rules: Rule[] = [];
+    for (
+      let c: unknown = target;
+      typeof c === 'function' && c !== Function.prototype;
+      c = Object.getPrototypeOf(c)
+    )
+      rules.push(...(validated.get(c as { name: string }) ?? []));
+    if (!rules.length) continue;
     schema.additionalProperties = false;
     const properties = (schema.properties ?? {}) as Record<string, Schema>;
     for (const rule of rules)
       if (properties[rule.propertyName]) applyRule(properties[rule.propertyName], rule);
+  }
+}
+
+/** Path parameters every route parses as a UUID, or as a whole number (openapi-routes.ts). */
+function applyPathRules(
+  parameters: { in: string; name: string; schema?: Schema }[],
+  routes: RouteFacts,
+): void {
+  for (const p of parameters) {
+    if (p.in !== 'path' || !p.schema) continue;
+    if (routes.uuidParams.has(p.name)) p.schema.format = 'uuid';
+    if (routes.intParams.has(p.name)) Object.assign(p.schema, { type: 'integer', minimum: 1 });
   }
 }
 
@@ -333,6 +359,15 @@ function applyRule(property: Schema, rule: Rule): void {
       break;
     case 'isIn':
       if (Array.isArray(c[0]) && !target.enum) target.enum = c[0];
+      break;
+    case 'arrayUnique':
+      if (isArray) property.uniqueItems = true;
+      break;
+    case 'isOdsCode':
+      target.pattern = ODS_CODE.source;
+      break;
+    case 'isCalendarDate':
+      target.format = 'date';
       break;
   }
 }

@@ -10,14 +10,22 @@ import { ExtractCommand } from './extract.command';
 import { SynthCommand } from './synth.command';
 import { VerifyRegisterCommand } from './verify-register.command';
 
-/** Commands that need no database; without a database URL only these are registered. */
-const OFFLINE_COMMANDS = [SynthCommand, ExtractCommand, VerifyRegisterCommand];
+/** Every command. Those that use the database take its services when they run (commands.ts). */
+const COMMANDS = [
+  MigrateCommand,
+  CreateAdminCommand,
+  VerifyAuditCommand,
+  SynthCommand,
+  ExtractCommand,
+  VerifyRegisterCommand,
+];
 
 @Module({})
 export class CliModule {
   static forRoot(config: AppConfig, databaseUrl: string | undefined): DynamicModule {
     const core = CoreConfigModule.forRoot({ ...config, runWorker: false });
-    if (!databaseUrl) return { module: CliModule, imports: [core], providers: OFFLINE_COMMANDS };
+    // Without one (help, no command, a misspelt one, or a command that needs none), no database.
+    if (!databaseUrl) return { module: CliModule, imports: [core], providers: COMMANDS };
     return {
       module: CliModule,
       imports: [
@@ -29,13 +37,7 @@ export class CliModule {
         IdentityModule,
       ],
       // The register's log service gives verify-audit its anchor (the latest signed checkpoint).
-      providers: [
-        MigrateCommand,
-        CreateAdminCommand,
-        VerifyAuditCommand,
-        RegisterLogService,
-        ...OFFLINE_COMMANDS,
-      ],
+      providers: [RegisterLogService, ...COMMANDS],
     };
   }
 }

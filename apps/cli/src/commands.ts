@@ -1,7 +1,12 @@
-import { Inject } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AuditService } from '@custodian/audit';
-import { APP_CONFIG, AppConfig, Role, ROLES } from '@custodian/core';
+import { Role, ROLES } from '@custodian/core';
+
+/*
+ * The commands that use the database take their services when they run, not when they are made: so
+ * that help, a missing or misspelt command are answered without a database (cli.module.ts).
+ */
 import { IdentityService } from '@custodian/identity';
 
 @Command({ name: 'migrate', description: 'Apply pending database migrations (also done at every start)' })
@@ -17,7 +22,7 @@ export class MigrateCommand extends CommandRunner {
   description: 'Create a user (an administrator unless --roles says otherwise)',
 })
 export class CreateAdminCommand extends CommandRunner {
-  constructor(private readonly identity: IdentityService) {
+  constructor(private readonly modules: ModuleRef) {
     super();
   }
 
@@ -29,12 +34,14 @@ export class CreateAdminCommand extends CommandRunner {
     const password = opts.password ?? process.env.ADMIN_PASSWORD;
     if (!email || !password)
       throw new Error('give --email and --password (or ADMIN_EMAIL and ADMIN_PASSWORD)');
-    const user = await this.identity.createUser(
-      null,
-      { email, password, displayName: opts.name ?? 'Administrator', roles: opts.roles ?? ['admin'] },
-      undefined,
-      { passwordRules: true },
-    );
+    const user = await this.modules
+      .get(IdentityService, { strict: false })
+      .createUser(
+        null,
+        { email, password, displayName: opts.name ?? 'Administrator', roles: opts.roles ?? ['admin'] },
+        undefined,
+        { passwordRules: true },
+      );
     console.log(`created ${user.email} (${user.roles.join(', ')}) with id ${user.id}`);
   }
 
@@ -59,15 +66,12 @@ export class CreateAdminCommand extends CommandRunner {
   description: 'Verify the hash chain of the audit trail; exit 1 at the first broken entry',
 })
 export class VerifyAuditCommand extends CommandRunner {
-  constructor(
-    private readonly audit: AuditService,
-    @Inject(APP_CONFIG) private readonly _config: AppConfig,
-  ) {
+  constructor(private readonly modules: ModuleRef) {
     super();
   }
 
   async run(): Promise<void> {
-    const res = await this.audit.verify();
+    const res = await this.modules.get(AuditService, { strict: false }).verify();
     console.log(JSON.stringify(res));
     if (!res.ok) process.exitCode = 1;
   }

@@ -4,14 +4,20 @@ import { ConfigError, loadConfig } from '@custodian/core';
 import { prepareDatabase } from '@custodian/database';
 import { CliModule } from './cli.module';
 
-/** Commands that need no database (the practice-side extractor, the synthetic generator) skip it. */
-const OFFLINE = new Set<string>(['extract', 'synth', 'verify-register']);
+/**
+ * The commands that use the database; every other (the practice-side extractor, the synthetic
+ * generator), help, no command and a misspelt one open none. Asking for help or a typo started the
+ * embedded database and applied every migration before the arguments were read, against
+ * DATABASE_URL too (probe 22): only these do, and only when run.
+ */
+const ONLINE = new Set<string>(['migrate', 'create-admin', 'verify-audit']);
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const command = process.argv[2];
+  const [command, ...rest] = process.argv.slice(2);
+  const help = rest.some((a) => a === '-h' || a === '--help');
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const db = command && OFFLINE.has(command) ? undefined : await prepareDatabase(config, say);
+  const db = command && ONLINE.has(command) && !help ? await prepareDatabase(config, say) : undefined;
   try {
     await CommandFactory.run(CliModule.forRoot(config, db?.url), {
       logger: ['error', 'warn'],

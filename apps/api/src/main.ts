@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@custodian/core';
+import { ensureDataDir, loadConfig, startFailure } from '@custodian/core';
 import { onShutdownSignals, prepareDatabase } from '@custodian/database';
 import { createApiApp } from './bootstrap';
 import { seedDemo } from './demo';
@@ -7,6 +7,7 @@ import { WorkerSupervisor } from './worker-supervisor';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  await ensureDataDir(config.dataDir);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const db = await prepareDatabase(config, say);
   // Jobs run in a worker process of their own (RUN_WORKER, on by default), never in this one.
@@ -53,7 +54,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else console.error(`Custodian failed to start: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+  console.error(startFailure(err, 'Custodian', Number(process.env.PORT ?? 3000)));
   process.exit(1);
 });

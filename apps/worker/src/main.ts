@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, loadConfig } from '@custodian/core';
+import { ensureDataDir, loadConfig, startFailure } from '@custodian/core';
 import { onShutdownSignals, prepareDatabase } from '@custodian/database';
 import { WorkerModule } from './worker.module';
 
@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   // (before the shutdown handler below exists, SIGTERM simply ends the process: nothing is open).
   if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   const config = loadConfig();
+  await ensureDataDir(config.dataDir);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const db = await prepareDatabase(config, say);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, db.url), {
@@ -26,10 +27,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(
-    err instanceof ConfigError
-      ? err.message
-      : `worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : err}`,
-  );
+  console.error(startFailure(err, 'The worker'));
   process.exit(1);
 });

@@ -57,3 +57,4 @@ export { CORE_ERRORS } from './core.errors';
 export { ParseUUIDPipe } from './pipes';
 export { isNotTheRequestsChange, markNotTheRequestsChange } from './request-change';
 export { englandWallClock, todayInEngland, wallClockInEngland } from './england-time';
+export { ensureDataDir, startFailure } from './start-checks';

@@ -55,6 +55,9 @@ export const READ_CODE = /^[A-Za-z0-9]{1,5}\.{0,4}$/;
  * x10^9/l, mL/min/{1.73_m2}, mL/min/1.73m2 pass; a word that is no unit (`cigs/day`, a name) does
  * not. A unit refused is dropped and counted (`valueQuantity.unit`), the value kept.
  */
+/** FHIR R4 QuantityComparator: how a quantity's value is to be read. */
+export const QUANTITY_COMPARATORS: readonly string[] = ['<', '<=', '>=', '>'];
+
 export const UNIT = /^(?:[A-Za-z0-9%/.^*[\]_-]|\{1\.73_m2\}){1,20}$/;
 const UNIT_PREFIXES = ['', 'k', 'd', 'c', 'm', 'u', 'mc', 'n', 'p', 'f'];
 const UNIT_ATOMS = ['g', 'l', 'mol', 'm', 's', 'u', 'iu', 'eq', 'osm', 'bq', 'pa'];
@@ -144,6 +147,10 @@ function stripCodeable(v: unknown, dropped: DroppedFields, prefix: string): Json
   return c;
 }
 
+/** Whether a CodeableConcept kept any code. */
+const hasCode = (v: unknown) =>
+  isObject(v) && Array.isArray(v.coding) && v.coding.some((c) => isObject(c) && typeof c.code === 'string');
+
 export interface Stripped {
   /** The resource reduced to the fields of the specification; undefined when its type is outside it. */
   resource?: Json;
@@ -202,7 +209,10 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
             'extension.valueCodeableConcept',
           );
           return kept;
-        });
+        })
+        // An ethnic category with no coded value left is no Extension (R4 ext-1: a value[x] or
+        // extensions); it went out as a bare `url` (probe 22), and goes as an extension dropped.
+        .filter((e) => e.url !== ETHNIC_CATEGORY_URL || hasCode(e.valueCodeableConcept));
       for (let n = exts.length - (p.extension as unknown[]).length; n > 0; n--) drop(dropped, 'extension');
     }
     if (p.generalPractitioner !== undefined) {
@@ -258,9 +268,15 @@ export function stripToSpec(input: Json, dropped: DroppedFields = Object.create(
   if (r[CODE_FIELD[t]] !== undefined)
     r[CODE_FIELD[t]] = stripCodeable(r[CODE_FIELD[t]], dropped, CODE_FIELD[t]);
   if (isObject(r.valueQuantity)) {
-    r.valueQuantity = pick(r.valueQuantity, ['value', 'unit'], dropped, 'valueQuantity.');
+    // `comparator` is an R4 modifier ("< 5" is not "5"): kept beside the value; one that is not an
+    // R4 comparator leaves the value unreadable, so the quantity goes (probe 22: the extract wrote
+    // "< 5 mmol/L" as "5 mmol/L", and the centre stored it so).
+    r.valueQuantity = pick(r.valueQuantity, ['value', 'comparator', 'unit'], dropped, 'valueQuantity.');
     const q = r.valueQuantity as Json;
-    if (q.unit !== undefined && !isUnitCode(q.unit)) {
+    if (q.comparator !== undefined && !QUANTITY_COMPARATORS.includes(q.comparator as string)) {
+      delete r.valueQuantity;
+      drop(dropped, 'valueQuantity');
+    } else if (q.unit !== undefined && !isUnitCode(q.unit)) {
       delete q.unit;
       drop(dropped, 'valueQuantity.unit');
     }

@@ -201,9 +201,9 @@ export function mapResource(
     const q = r.valueQuantity;
     if (typeof q.value !== 'number' || !Number.isFinite(q.value))
       return reject('Observation.valueQuantity.value is not a number');
-    // stripToSpec dropped (and counted) a unit that is no unit code; checked again here all the same.
+    // stripToSpec dropped a unit that is no unit code (checked again) and a comparator not R4's; "<5".
     const unit = isUnitCode(q.unit) ? ` ${q.unit}` : '';
-    value = `${q.value}${unit}`.slice(0, 64);
+    value = `${typeof q.comparator === 'string' ? q.comparator : ''}${q.value}${unit}`.slice(0, 64);
   }
   // `status`: 1..1 in FHIR R4, a code of its value set (r4-types.ts); never asked of an objection.
   const status = statusProblem(type, r.status);

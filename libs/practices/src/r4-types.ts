@@ -231,6 +231,8 @@ export function r4Problem(r: Json): string | undefined {
     if (!isObject(q) || (q.value !== undefined && !(typeof q.value === 'number' && Number.isFinite(q.value))))
       return `${type}.valueQuantity.value: not a FHIR R4 decimal`;
     if (q.unit !== undefined && !str(q.unit)) return `${type}.valueQuantity.unit: not a string`;
+    if (q.comparator !== undefined && !['<', '<=', '>=', '>'].includes(q.comparator as string))
+      return `${type}.valueQuantity.comparator: not a FHIR R4 QuantityComparator`;
   }
   return undefined;
 }

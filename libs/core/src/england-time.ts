@@ -44,3 +44,6 @@ export function todayInEngland(now = new Date()): string {
   const england = new Date(wallClockInEngland(now.getTime())).toISOString().slice(0, 10);
   return england > utc ? england : utc;
 }
+
+/** Today's date (UTC) as 'YYYY-MM-DD'. */
+export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);

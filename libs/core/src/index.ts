@@ -56,5 +56,5 @@ export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';
 export { ParseUUIDPipe } from './pipes';
 export { isNotTheRequestsChange, markNotTheRequestsChange } from './request-change';
-export { englandWallClock, todayInEngland, wallClockInEngland } from './england-time';
+export { englandWallClock, todayInEngland, todayUtc, wallClockInEngland } from './england-time';
 export { ensureDataDir, startFailure } from './start-checks';

@@ -43,6 +43,7 @@ import {
   stripToSpec,
 } from './fhir-spec';
 import { ENTERED_IN_ERROR, notARecordOf, statusProblem } from './r4-types';
+import { objectionKey } from './objection-key';
 
 export interface PatientRow {
   kind: 'patient';
@@ -74,6 +75,7 @@ export interface EventRow {
 /** An objection entry (objection-entry.ts): whom it names, what it means, when (UTC). */
 export interface ObjectionRow {
   kind: 'objection';
+  /** `objectionKey` (resource type, id and date elements, hashed); '' without a valid id. */
   id: string;
   subjects: Pick<Subjects, 'ids' | 'nhsNumbers'>;
   entries: ObjectionEntry[];
@@ -165,8 +167,7 @@ export function mapResource(
     return mapPatient(r, practiceOds, today);
   }
   const t = type as ClinicalType;
-  // Objections first, in whatever form FHIR allows: they must never be refused as ordinary entries
-  // (nor for their id, which the centre does not keep for them).
+  // Objections first, in whatever form FHIR allows: never refused as ordinary entries (nor for their id).
   const o = readObjection(r, received, line);
   switch (o.kind) {
     case 'objection': {
@@ -174,7 +175,7 @@ export function mapResource(
       const warnings = o.warning ? [o.warning] : [];
       return {
         kind: 'objection',
-        id: validId ? (r.id as string) : '',
+        id: validId ? objectionKey(r) : '',
         subjects: { ids, nhsNumbers },
         entries: o.entries,
         instant: o.instant,
@@ -396,5 +397,3 @@ function countIgnored(r: Json, into: DroppedFields): void {
   if (isObject(r.subject) && r.subject.identifier !== undefined) count('subject.identifier');
 }
 
-/** Today's date (UTC) as 'YYYY-MM-DD'. */
-export const todayUtc = (now = new Date()) => now.toISOString().slice(0, 10);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { OBJECTION_CODES, objectionFor } from '@custodian/objections/objection-codes';
 import { OBJECTION_DATE_FIELDS } from './objection-date';
 import { NHS_NUMBER_SYSTEM, type ObjectionEntry, type ObjectionReading } from './objection-entry';
@@ -58,12 +59,21 @@ export function canonicalObjections(source: Json, o: Read, receivedAt?: string):
         : (byReference.length ? byReference : byNumber).slice(0, 1);
     for (const subject of subjects) out.push({ resourceType: type, entry: e, subject });
   }
-  // The source's id on the first entry only: ids made up for the others collided with the export's
-  // own (review-17); the centre keeps no id of an objection entry.
+  // The source's id on the first entry; on the others, one made from it, the meaning and the
+  // patient, by a hash (`${id}-2` collided with the export's own ids: review-17). The centre tells a
+  // re-sent entry by its id (objection-key.ts): without one, each upload added the others again
+  // and a patient they named could never withdraw (review-21).
   const base = typeof source.id === 'string' && R4_ID.test(source.id) ? source.id : undefined;
+  const idOf = (i: number, entry: unknown, subject: unknown) =>
+    i === 0
+      ? base
+      : `${base!.slice(0, 47)}-${createHash('sha256')
+          .update(JSON.stringify([base, entry, subject]))
+          .digest('hex')
+          .slice(0, 16)}`;
   return out.map(({ entry, subject }, i) => ({
     resourceType: type,
-    ...(base && i === 0 && { id: base }),
+    ...(base && { id: idOf(i, entry, subject) }),
     ...(statusOf(type, source.status) && { status: statusOf(type, source.status) }),
     code: { coding: [codingOf(entry as ObjectionEntry, source.code)] },
     subject,

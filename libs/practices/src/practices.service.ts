@@ -15,8 +15,7 @@ import { NotificationsService } from '@custodian/notifications';
 import { AwarenessDto, CreatePracticeDto, PracticeDto, UpdatePracticeDto } from './dto';
 import { Practice } from './practice.entity';
 import { awarenessEndsOn, canMove, isRolledOut } from './rollout';
-import { todayUtc } from './fhir';
-import { todayInEngland } from '@custodian/core';
+import { todayInEngland, todayUtc } from '@custodian/core';
 import { PRACTICES_ERRORS } from './practices.errors';
 
 export const isAdmin = (u: Pick<Principal, 'roles'>) => u.roles.includes('admin');

@@ -132,7 +132,14 @@ describe('StagingRows', () => {
         subject: 'p1',
         resource_type: 'observation',
       }),
-      expect.objectContaining({ line: '4', kind: 'O', id: 'o2', subject: 'p1', event_date: '2021-01-01' }),
+      // An objection entry's id is its key (objection-key.ts): type, id and dates, hashed.
+      expect.objectContaining({
+        line: '4',
+        kind: 'O',
+        id: expect.stringMatching(/^[0-9a-f]{64}$/),
+        subject: 'p1',
+        event_date: '2021-01-01',
+      }),
     ]);
     expect(named[0]).toMatchObject({ birth_date: '1970-02-03', sex: 'F', postcode: 'LS1 4AB', code: null });
     expect(named[1]).toMatchObject({

@@ -17,7 +17,9 @@ export const AGREEMENTS_SWEEP_QUEUE = 'agreements.sweep';
 export const RELEASE_DESTROY_QUEUE = 'release.destroy';
 export interface ReleaseDestroyJob {
   bidId: string;
-  reason: 'expired' | 'revoked' | 'closed';
+  reason: 'expired' | 'revoked' | 'closed' | 'superseded';
+  /** `superseded`: the releases made under agreement versions before this one go. */
+  beforeVersion?: number;
 }
 
 /** What the release engine needs to release a bid, when (and only when) it may. */
@@ -153,6 +155,17 @@ export class AgreementsService {
         WHERE id = $1 AND status = 'offered'`,
       [agreement.id, user.id, term.end_date],
     );
+    // The files released under the versions it replaces were made to their terms (recipients,
+    // fields, tier), which are no longer in force: their downloads stop and they are destroyed, as
+    // on an agreement's end (probe 23: a recipient an amendment took off kept downloading them).
+    const job: ReleaseDestroyJob = {
+      bidId: agreement.bidId,
+      reason: 'superseded',
+      beforeVersion: agreement.version,
+    };
+    await this.jobs.sendInTransaction(tx, RELEASE_DESTROY_QUEUE, job, {
+      singletonKey: `${agreement.bidId}:superseded:${agreement.version}`,
+    });
   }
 
   async end(

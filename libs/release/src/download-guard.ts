@@ -12,10 +12,17 @@ export const DOWNLOAD_CHECK_MS = 1_000;
  * A release's files may be read: downloadable, not destroyed, and its bid active with an agreement
  * in force by today's UTC date. `$1` is an array of release ids; the ids still readable come back.
  */
+/** The agreement version a release `r` was made under (releases from before amendments: 1). */
+export const RELEASE_AGREEMENT_VERSION = `coalesce((r.spec->>'agreementVersion')::int, 1)`;
+
 export const DOWNLOADABLE_RELEASES_SQL = `
   SELECT r.id FROM releases r
    WHERE r.id = ANY($1::uuid[]) AND r.downloadable AND r.destroyed_at IS NULL
-     AND ${agreementInForce('r.bid_id')}`;
+     AND ${agreementInForce('r.bid_id')}
+     -- made under the version in force: a superseded version's terms (recipients, fields) are not
+     -- (probe 23: a recipient an amendment took off kept downloading)
+     AND ${RELEASE_AGREEMENT_VERSION} = (SELECT max(a.version) FROM agreements a
+                                          WHERE a.bid_id = r.bid_id AND a.status = 'active')`;
 
 interface OpenDownload {
   releaseId: string;

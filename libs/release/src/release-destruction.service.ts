@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { RegisterService } from '@custodian/register';
-import { DownloadGuard } from './download-guard';
+import { DownloadGuard, RELEASE_AGREEMENT_VERSION } from './download-guard';
 import { ReleaseEngine } from './engine/release.engine';
 import type { ReleaseState } from './release.types';
 
@@ -25,17 +25,20 @@ export class ReleaseDestruction {
    * Expiry or revocation of the bid's agreement: downloads stop at once (first statement), then
    * the files are deleted and each release gets a destruction record on the audit trail.
    */
-  async destroy(bidId: string, reason: string): Promise<void> {
+  async destroy(bidId: string, reason: string, beforeVersion?: number): Promise<void> {
+    // `beforeVersion` (an amendment in force): only the releases made under earlier versions.
     const [stopped]: [{ id: string; state: ReleaseState }[], number] = await this.db.query(
-      `UPDATE releases SET downloadable = false,
+      `UPDATE releases r SET downloadable = false,
               state = CASE WHEN state = 'queued' THEN 'failed' ELSE state END,
               failure_reason = CASE WHEN state = 'queued' THEN 'RELEASE_DESTROYED: the agreement ended before the release ran' ELSE failure_reason END
-        WHERE bid_id = $1 AND destroyed_at IS NULL RETURNING id, state`,
-      [bidId],
+        WHERE bid_id = $1 AND destroyed_at IS NULL
+          AND ($2::int IS NULL OR ${RELEASE_AGREEMENT_VERSION} < $2::int)
+        RETURNING id, state`,
+      [bidId, beforeVersion ?? null],
     );
     // Streams already open in this process stop now (other processes hear of the agreement's end
     // from the change feed, or at their next check).
-    this.downloads.closeBid(bidId);
+    if (beforeVersion === undefined) this.downloads.closeBid(bidId);
     for (const r of stopped) {
       await rm(this.engine.dirOf(r.id), { recursive: true, force: true });
       await this.db.transaction(async (tx) => {

@@ -44,7 +44,7 @@ export class ReleaseJobs implements OnApplicationBootstrap, OnApplicationShutdow
       { retryLimit: 2, expireInSeconds: 4 * 3600 },
     );
     await this.jobs.work<ReleaseDestroyJob>(RELEASE_DESTROY_QUEUE, (data) =>
-      this.destruction.destroy(data.bidId, data.reason),
+      this.destruction.destroy(data.bidId, data.reason, data.beforeVersion),
     );
     if (!this.config.runWorker) return;
     await this.recoverOrphans();

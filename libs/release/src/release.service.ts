@@ -168,8 +168,11 @@ export class ReleaseService {
 
   private async currentRecipient(row: ReleaseRow, principal: Principal): Promise<boolean> {
     if (!row.spec.recipients.includes(principal.id)) return false;
+    // And a recipient of the bid as it stands: one an amendment in force took off sees nothing
+    // (probe 23: they kept downloading what was released before).
     const [current] = await this.db.query(
-      `SELECT 1 WHERE ${currentResearcherOf('$1::uuid', bidOrganisationOf('$2::uuid'))}`,
+      `SELECT 1 WHERE ${currentResearcherOf('$1::uuid', bidOrganisationOf('$2::uuid'))}
+          AND EXISTS (SELECT 1 FROM bids b WHERE b.id = $2::uuid AND $1::uuid = ANY (b.recipients))`,
       [principal.id, row.bid_id],
     );
     return !!current;

@@ -133,7 +133,7 @@ export class AmendmentReviewService {
               bid.grantedTier!,
               carriesHistories(amendment),
             );
-        await this.apply(tx, user, bid, amendment, outcome, meta);
+        await this.apply(tx, user, bid, amendment, outcome, returnedFor(counted), meta);
         return {
           voteId: vote.id,
           decision: vote.decision,
@@ -196,6 +196,7 @@ export class AmendmentReviewService {
     bid: Bid,
     amendment: BidVersion,
     outcome: PanelOutcome,
+    asked: string[],
     meta?: RequestMeta,
   ): Promise<void> {
     if (outcome.outcome === 'pending') return;
@@ -212,7 +213,9 @@ export class AmendmentReviewService {
           ? 'Amendment approved by the panel'
           : outcome.outcome === 'rejected'
             ? 'Amendment rejected by the panel: the version in force is unchanged'
-            : 'Amendment returned by the panel for changes',
+            : asked.length
+              ? `Amendment returned by the panel for changes:\n${asked.map((c) => `- ${c}`).join('\n')}`
+              : 'Amendment returned by the panel for changes',
       details: { outcome: outcome.outcome },
       set: { decidedAt: new Date() },
     });
@@ -224,4 +227,13 @@ export class AmendmentReviewService {
     await this.amendments.offerAgreement(tx, bid, amendment, conditions);
     await this.registerLog.appendAmendment(tx, bid.id, amendment.version);
   }
+}
+
+/**
+ * What the members who returned an amendment asked for (their votes' conditions): the return's
+ * remarks, which the applicant reads, as for a bid's return (probe 23: a fixed sentence dropped
+ * them). Not who asked for what.
+ */
+function returnedFor(counted: BidVote[]): string[] {
+  return [...new Set(counted.filter((v) => v.decision === 'return').flatMap((v) => v.conditions ?? []))];
 }

@@ -62,15 +62,21 @@ export async function voteTransaction<T>(
 /**
  * The vote's row: an approval keeps `tier`, its conditions and its linkage approval; a return keeps
  * its conditions as what the applicant is asked to change (the return's remarks); a declared
- * conflict of interest recuses the voter.
+ * conflict of interest recuses the voter — on that bid for good: a conflict declared in an earlier
+ * review round, or on the request an amendment changes, recuses every later vote (SPEC §1: "cannot
+ * vote on that bid"; probe 23: the next round counted the member's vote).
  */
-export function saveVote(
+export async function saveVote(
   tx: EntityManager,
   user: Principal,
   dto: VoteDto,
   at: { bidId: string; reviewRound: number; bidVersion?: number; tier: BidVote['tier'] },
 ): Promise<BidVote> {
   const approve = dto.decision === 'approve';
+  const [{ declared }]: { declared: boolean }[] = await tx.query(
+    `SELECT EXISTS (SELECT 1 FROM bid_votes WHERE bid_id = $1 AND voter_id = $2 AND conflict_of_interest) AS declared`,
+    [at.bidId, user.id],
+  );
   return tx.save(
     tx.create(BidVote, {
       bidId: at.bidId,
@@ -83,7 +89,7 @@ export function saveVote(
       conflictOfInterest: dto.conflictOfInterest,
       approveLinkage: approve && dto.approveLinkage === true,
       interests: dto.interests ?? null,
-      recused: dto.conflictOfInterest,
+      recused: dto.conflictOfInterest || declared,
     }),
   );
 }

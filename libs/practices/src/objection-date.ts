@@ -148,7 +148,13 @@ function dateOf(
   }
   const read = readInstant(v);
   if (!read) return { error: 'invalid date' };
-  if (read.instant.slice(0, 10) < EARLIEST_DATE || read.instant > received)
+  // In the future: after the time received, from the instant the entry is read at (a withdrawal
+  // dated today in England was refused from 23:00 to midnight UTC in summer, its UTC midnight still
+  // to come: review-21).
+  if (
+    read.instant.slice(0, 10) < EARLIEST_DATE ||
+    (action === 'withdraw' ? read.first : read.instant) > received
+  )
     return { error: 'date before 1895-01-01 or in the future' };
   const note = periodNote ?? NOTE[action][read.precision];
   if (action === 'withdraw') return { instant: read.first, note };

@@ -1,5 +1,6 @@
 import { todayInEngland } from '@custodian/core';
 import { parseExtractLine } from './fhir';
+import { objectionDate } from './objection-date';
 
 /**
  * A practice's "today" is its date in England (an outsider's probe, 2026-12-07): from midnight to
@@ -27,5 +28,25 @@ describe('today for a practice in England', () => {
     });
     const today = todayInEngland(new Date('2026-06-01T23:30:00Z'));
     expect(parseExtractLine(line, 'A81001', today)).toMatchObject({ kind: 'event', date: '2026-06-02' });
+  });
+});
+
+describe('a withdrawal dated today in England, received before UTC midnight', () => {
+  it('is read at the first instant of that day in England, not refused as in the future (review-21)', () => {
+    // 23:30 UTC on 15 June is 00:30 on 16 June in England (British Summer Time).
+    const read = objectionDate(
+      { resourceType: 'Observation', effectiveDateTime: '2026-06-16' },
+      'withdraw',
+      '2026-06-15T23:30:00Z',
+    );
+    expect(read).toMatchObject({ instant: '2026-06-15T23:00:00Z' });
+    // Still in the future an hour earlier (22:30 UTC: 23:30 on the 15th in England).
+    expect(
+      objectionDate(
+        { resourceType: 'Observation', effectiveDateTime: '2026-06-16' },
+        'withdraw',
+        '2026-06-15T22:30:00Z',
+      ),
+    ).toHaveProperty('error');
   });
 });

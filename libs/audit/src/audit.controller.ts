@@ -1,7 +1,16 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { DecimalInt, Can, instantDate, IsInstant, IsPageNumber, NotBefore } from '@custodian/core';
+import {
+  Can,
+  CurrentUser,
+  DecimalInt,
+  instantDate,
+  IsInstant,
+  IsPageNumber,
+  NotBefore,
+  type Principal,
+} from '@custodian/core';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
@@ -92,12 +101,15 @@ export class AuditController {
   @Get()
   @Can('read', 'Audit')
   @ApiOkResponse({ type: AuditPageDto })
-  list(@Query() q: AuditQueryDto) {
-    return this.audit.list({
-      ...q,
-      from: q.from === undefined ? undefined : instantDate(q.from),
-      to: q.to === undefined ? undefined : instantDate(q.to),
-    });
+  list(@Query() q: AuditQueryDto, @CurrentUser() viewer: Principal) {
+    return this.audit.list(
+      {
+        ...q,
+        from: q.from === undefined ? undefined : instantDate(q.from),
+        to: q.to === undefined ? undefined : instantDate(q.to),
+      },
+      viewer,
+    );
   }
 
   @Get('verify')

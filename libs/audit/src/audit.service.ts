@@ -283,7 +283,10 @@ export class AuditService {
     );
   }
 
-  async list(q: AuditQuery): Promise<{ items: AuditRow[]; page: number; limit: number; total: number }> {
+  async list(
+    q: AuditQuery,
+    viewer?: Pick<Principal, 'roles' | 'organisationId'>,
+  ): Promise<{ items: AuditRow[]; page: number; limit: number; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, v: unknown) => {
@@ -302,11 +305,37 @@ export class AuditService {
       params,
     );
     assertPageInRange(q.page, q.limit, total);
-    const items = await this.dataSource.query(
+    const items: AuditRow[] = await this.dataSource.query(
       `SELECT ${SELECT_COLUMNS} FROM audit_log ${clause} ORDER BY audit_log.id DESC LIMIT ${q.limit} OFFSET ${(q.page - 1) * q.limit}`,
       params,
     );
+    await this.withholdFromApplicant(items, viewer);
     return { items, page: q.page, limit: q.limit, total };
+  }
+
+  /**
+   * An auditor who is also a researcher reads the entries of their own organisation's bids without
+   * the exact figures a researcher may not see (SPEC §5 step 4): a failed verification's reason
+   * names rows and counts of persons (review-20: the one place left after the releases' own view,
+   * `readsExactOf`). The entry's hash covers what was withheld; `GET /api/audit/verify` checks it.
+   */
+  private async withholdFromApplicant(
+    items: AuditRow[],
+    viewer?: Pick<Principal, 'roles' | 'organisationId'>,
+  ) {
+    if (!viewer?.organisationId || !viewer.roles.includes('researcher')) return;
+    const bidIds = [
+      ...new Set(items.filter((i) => i.action === 'release.verification_failed').map((i) => i.bidId)),
+    ];
+    if (!bidIds.length) return;
+    const own: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM bids WHERE id = ANY($1::uuid[]) AND organisation_id = $2`,
+      [bidIds, viewer.organisationId],
+    );
+    const mine = new Set(own.map((b) => b.id));
+    for (const i of items)
+      if (i.action === 'release.verification_failed' && i.bidId && mine.has(i.bidId))
+        i.details = { ...i.details, reason: 'withheld: your organisation is the applicant' };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { ndjson, nhsNumber, patient, READ } from './support/fhir';
+import { nhsNumber, patient, READ } from './support/fhir';
 import { activeObjection, practiceReady, upload } from './support/practice';
 import { extractorRun } from './support/extractor-run';
 

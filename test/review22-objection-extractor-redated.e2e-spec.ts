@@ -70,10 +70,14 @@ describe('review 22: through the extractor, an undated objection re-dated today 
       // the withdrawal. The latest instant is the objection's (SPEC §2).
       const redated = obs(`${p}-o`, p, '9Nu4', { effectiveDateTime: todayUtc() });
       const out3 = await extract([patient(p, x), redated, withdrawal]);
-      // The mechanism: the extractor writes the re-dated entry with no date at all, as in step 1.
-      const written = out3.lines.find((l) => l.id === `${p}-o`)!;
+      // The mechanism: the extractor writes the re-dated entry with no date at all, as in step 1 —
+      // now under an id that carries the source's dates (objection-canonical.ts), not the old one's.
+      const registration = (o: { lines: Record<string, unknown>[] }) =>
+        o.lines.find((l) => l.resourceType === 'Observation' && JSON.stringify(l.code).includes('"9Nu4"'))!;
+      const written = registration(out3);
       expect(written).toBeDefined();
       expect(written).not.toHaveProperty('effectiveDateTime');
+      expect(written.id).not.toBe(registration(out1).id);
       const third = await upload(t, a, 'A81001', out3.text);
       expect(third.status).toBe(201);
       // The same export uploaded raw is honoured (review-21's fix): only the extractor's form is lost.

@@ -45,7 +45,8 @@ const codingOf = (e: ObjectionEntry, code: unknown) => {
  */
 export function canonicalObjections(source: Json, o: Read, receivedAt?: string): Json[] {
   const type = source.resourceType as string;
-  const dateField = OBJECTION_DATE_FIELDS[type]![0]!;
+  const dateFields = OBJECTION_DATE_FIELDS[type]!;
+  const dateField = dateFields[0]!;
   const byReference = o.subjects.ids.map((id) => ({ reference: `Patient/${id}` }));
   const byNumber = o.subjects.nhsNumbers.map((value) => ({
     identifier: { system: NHS_NUMBER_SYSTEM, value },
@@ -63,14 +64,19 @@ export function canonicalObjections(source: Json, o: Read, receivedAt?: string):
   // patient, by a hash (`${id}-2` collided with the export's own ids: review-17). The centre tells a
   // re-sent entry by its id (objection-key.ts): without one, each upload added the others again
   // and a patient they named could never withdraw (review-21).
+  // A registration read at the time received leaves without a date, so its id carries the source's
+  // date elements (hashed): the centre tells a re-sent entry from one the practice re-dated by its id
+  // and dates, and the extract's lines of an undated entry and of the same entry dated today were
+  // alike — re-dated after a withdrawal, it was taken for the old one and stayed lifted (review-22).
   const base = typeof source.id === 'string' && R4_ID.test(source.id) ? source.id : undefined;
+  const sourceDates = dateFields.map((f) => [f, source[f] ?? null]);
+  const derived = (parts: unknown[]) =>
+    `${base!.slice(0, 47)}-${createHash('sha256')
+      .update(JSON.stringify([base, ...parts]))
+      .digest('hex')
+      .slice(0, 16)}`;
   const idOf = (i: number, entry: unknown, subject: unknown) =>
-    i === 0
-      ? base
-      : `${base!.slice(0, 47)}-${createHash('sha256')
-          .update(JSON.stringify([base, entry, subject]))
-          .digest('hex')
-          .slice(0, 16)}`;
+    atReceived ? derived([sourceDates, entry, subject]) : i === 0 ? base : derived([entry, subject]);
   return out.map(({ entry, subject }, i) => ({
     resourceType: type,
     ...(base && { id: idOf(i, entry, subject) }),

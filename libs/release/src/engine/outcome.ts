@@ -5,6 +5,7 @@ import { type manifestOf, registerDigest, registerSalt } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
 import { BIDS_SOURCE } from '@custodian/bids';
 import { aggregateDifferencingNote } from '../aggregate-differencing';
+import { RELEASE_AGREEMENT_VERSION } from '../download-guard';
 
 /** What a build produced, for the completion record. */
 export interface BuiltRelease {
@@ -44,6 +45,22 @@ export async function recordCompleted(
       throw new ReleaseFailure(
         RELEASE_FAILURES.RELEASE_STATE_CHANGED,
         `the bid's agreement ended while the release ran (the bid is ${bid?.state ?? 'gone'})`,
+      );
+    // Made under the agreement version in force, and not destroyed meanwhile: an amendment that came
+    // into force while it ran superseded its terms (review-22: it completed after its own
+    // destruction record, told a recipient the amendment took off that it was ready, and left its
+    // files for good).
+    const [current] = await tx.query(
+      `SELECT r.destroyed_at IS NULL AS kept,
+              ${RELEASE_AGREEMENT_VERSION} = (SELECT max(a.version) FROM agreements a
+                                              WHERE a.bid_id = r.bid_id AND a.status = 'active') AS in_force
+         FROM releases r WHERE r.id = $1`,
+      [releaseId],
+    );
+    if (!current?.kept || !current.in_force)
+      throw new ReleaseFailure(
+        RELEASE_FAILURES.RELEASE_STATE_CHANGED,
+        'an amendment to the agreement came into force while the release ran: ask for a release under the agreement in force',
       );
     for (const f of out.files)
       await tx.query(

@@ -396,4 +396,3 @@ function countIgnored(r: Json, into: DroppedFields): void {
   count(`${CODE_FIELD[t]}.coding`, (isObject(code) ? asArray(code.coding).length : 0) - 1);
   if (isObject(r.subject) && r.subject.identifier !== undefined) count('subject.identifier');
 }
-

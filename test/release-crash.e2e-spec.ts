@@ -85,10 +85,14 @@ describe('release crash safety', () => {
     const { objections } = manifest as unknown as { objections: { snapshotAt: string } };
     expect(new Date(objections.snapshotAt).getTime()).toBeGreaterThan(killed[0].snapshot_at.getTime());
     // The killed build's working tables and shard files are gone; the build that completed was sharded.
-    const work = await t.sql.query(
-      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`,
-    );
-    expect(work.rows[0].n).toBe(0);
+    // They go once the release is recorded (release.engine.ts `finally`): waited for, briefly.
+    let left = -1;
+    for (let i = 0; i < 100 && left !== 0; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 100));
+      left = (await t.sql.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'release_work'`))
+        .rows[0].n;
+    }
+    expect(left).toBe(0);
     expect(names.filter((n) => n.startsWith('.build'))).toEqual([]);
     const shards = await t.sql.query(
       `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND state = 'done'`,

@@ -88,6 +88,8 @@ export class AuditService {
 
   /** Where `verify` reads its anchor (`setAnchorSource`). */
   private anchorSource?: () => Promise<AuditAnchor | undefined>;
+  /** Of some bids, those of an organisation (`setApplicantBids`; the trail cannot read the bids). */
+  private applicantBids?: (bidIds: string[], organisationId: string) => Promise<string[]>;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
@@ -97,6 +99,11 @@ export class AuditService {
    */
   setAnchorSource(source: () => Promise<AuditAnchor | undefined>): void {
     this.anchorSource = source;
+  }
+
+  /** Sets how `list` finds the bids of an organisation (the bids library gives it: it reads the trail). */
+  setApplicantBids(source: (bidIds: string[], organisationId: string) => Promise<string[]>): void {
+    this.applicantBids = source;
   }
 
   /**
@@ -328,13 +335,12 @@ export class AuditService {
       ...new Set(items.filter((i) => i.action === 'release.verification_failed').map((i) => i.bidId)),
     ];
     if (!bidIds.length) return;
-    const own: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM bids WHERE id = ANY($1::uuid[]) AND organisation_id = $2`,
-      [bidIds, viewer.organisationId],
-    );
-    const mine = new Set(own.map((b) => b.id));
+    // Without the bids' answer (a process without them), every such entry is withheld: fail closed.
+    const mine = this.applicantBids
+      ? new Set(await this.applicantBids(bidIds as string[], viewer.organisationId))
+      : undefined;
     for (const i of items)
-      if (i.action === 'release.verification_failed' && i.bidId && mine.has(i.bidId))
+      if (i.action === 'release.verification_failed' && i.bidId && (!mine || mine.has(i.bidId)))
         i.details = { ...i.details, reason: 'withheld: your organisation is the applicant' };
   }
 

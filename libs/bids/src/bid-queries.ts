@@ -30,6 +30,24 @@ export function consentCohortOf(bidId: string): string {
   return `SELECT m.nhs_number FROM bid_cohort_members m WHERE m.bid_id = ${bidId}`;
 }
 
+/**
+ * The version of the bid's agreement in force (the expression `bidId`), as a scalar subquery: null
+ * when none is. A release is downloadable only if made under it (an amendment supersedes the terms).
+ */
+export function agreementVersionInForce(bidId: string): string {
+  return `(SELECT max(a.version) FROM agreements a WHERE a.bid_id = ${bidId} AND a.status = 'active')`;
+}
+
+/** Whether the user `userId` is among the recipients of the bid `bidId` as it now stands (both expressions). */
+export function isBidRecipient(userId: string, bidId: string): string {
+  return `EXISTS (SELECT 1 FROM bids b WHERE b.id = ${bidId} AND ${userId} = ANY (b.recipients))`;
+}
+
+/** Of the bids whose ids are the uuid[] expression `bidIds`, those of the organisation `organisationId`: a query of one column `id`. */
+export function bidsOfOrganisation(bidIds: string, organisationId: string): string {
+  return `SELECT b.id FROM bids b WHERE b.id = ANY (${bidIds}) AND b.organisation_id = ${organisationId}`;
+}
+
 /** The organisation (applicant) of the bid whose id is the expression `bidId`, as a scalar subquery. */
 export function bidOrganisationOf(bidId: string): string {
   return `(SELECT b.organisation_id FROM bids b WHERE b.id = ${bidId})`;

@@ -1,6 +1,7 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditModule } from '@custodian/audit';
+import { InjectDataSource, TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditModule, AuditService } from '@custodian/audit';
 import { CatalogModule } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { NotificationsModule, NotificationsService } from '@custodian/notifications';
@@ -10,6 +11,7 @@ import { BidWorkflow } from './bid-workflow';
 import { Agreement, Bid, BidEvent, BidVersion } from './bid.entity';
 import { BidsService } from './bids.service';
 import { CohortService } from './cohort.service';
+import { bidsOfOrganisation } from './bid-queries';
 
 /**
  * Every five minutes: an agreement ends at midnight UTC, and its bid, the register and the files follow
@@ -33,8 +35,19 @@ export class BidsModule implements OnApplicationBootstrap {
     private readonly jobs: JobsService,
     private readonly agreements: AgreementsService,
     notifications: NotificationsService,
+    audit: AuditService,
+    @InjectDataSource() db: DataSource,
   ) {
     notifications.registerDailySweep('agreements.expiring', (now) => this.agreements.noticeExpiring(now));
+    // The audit trail withholds exact figures of an applicant's own bids from an auditor who is also
+    // their researcher; which bids are an organisation's, the bids say (the trail cannot read them).
+    audit.setApplicantBids(async (ids, organisationId) =>
+      (
+        (await db.query(bidsOfOrganisation('$1::uuid[]', '$2::uuid'), [ids, organisationId])) as {
+          id: string;
+        }[]
+      ).map((b) => b.id),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

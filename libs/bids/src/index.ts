@@ -20,7 +20,10 @@ export { BIDS_ERRORS } from './bids.errors';
 export {
   agreementInForce,
   AMENDMENT_REGISTER_FACTS_SQL,
+  agreementVersionInForce,
   bidOrganisationOf,
+  bidsOfOrganisation,
+  isBidRecipient,
   consentCohortOf,
   LOCK_BID_SQL,
   REVIEWER_BID_SQL,

@@ -73,7 +73,10 @@ export class ObjectionsService {
    * `nhs_number` column: the patients whose record the extract carries, by their Patient line) that
    * the extract's entries (`entries`, as for `recordExtractEntries`) do not carry again: retracted
    * (`retracted_at`), so they stop lifting objections (`cancels`, `objections_as_of`; fail closed;
-   * a review, 2026-12-07: one the practice marked entered-in-error kept the objection lifted). Never a
+   * a review, 2026-12-07: one the practice marked entered-in-error kept the objection lifted). So are
+   * those of a type the extract registers for the patient without their Patient line — SPEC §2's
+   * marker of a Type 1 objector ("NHS number + objection code"): it carries their objections of that
+   * type, and a withdrawal the practice took back was never retracted (review-23). Never a
    * registration or an API entry. Creates the temporary table `into` of the NHS numbers concerned, for
    * `refreshRegister`.
    */
@@ -89,7 +92,9 @@ export class ObjectionsService {
        WITH gone AS (
          UPDATE objection_events e SET retracted_at = now()
           WHERE e.source = 'extract' AND e.practice_ods = $1 AND e.action = 'withdraw' AND e.retracted_at IS NULL
-            AND e.nhs_number IN (SELECT nhs_number FROM ${carried})
+            AND (e.nhs_number IN (SELECT nhs_number FROM ${carried})
+                 OR EXISTS (SELECT 1 FROM ${entries} r WHERE r.nhs_number = e.nhs_number AND r.type = e.type
+                               AND r.action = 'register'))
             AND NOT EXISTS (SELECT 1 FROM ${entries} x WHERE x.nhs_number = e.nhs_number AND x.type = e.type
                                AND x.action = 'withdraw' AND x.effective_at = e.effective_at)
          RETURNING e.nhs_number)

@@ -68,7 +68,15 @@ export function canonicalObjections(source: Json, o: Read, receivedAt?: string):
   // date elements (hashed): the centre tells a re-sent entry from one the practice re-dated by its id
   // and dates, and the extract's lines of an undated entry and of the same entry dated today were
   // alike — re-dated after a withdrawal, it was taken for the old one and stayed lifted (review-22).
-  const base = typeof source.id === 'string' && R4_ID.test(source.id) ? source.id : undefined;
+  // A source id that is not an R4 id (an underscore, past 64 characters) is written as one made
+  // from it: without an id the centre cannot tell the entry sent again, and added it at every run
+  // (review-23).
+  const base =
+    typeof source.id !== 'string' || !source.id
+      ? undefined
+      : R4_ID.test(source.id)
+        ? source.id
+        : `x${createHash('sha256').update(source.id).digest('hex').slice(0, 40)}`;
   const sourceDates = dateFields.map((f) => [f, source[f] ?? null]);
   const derived = (parts: unknown[]) =>
     `${base!.slice(0, 47)}-${createHash('sha256')

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { agreementInForce } from '@custodian/bids';
+import { agreementInForce, agreementVersionInForce } from '@custodian/bids';
 import { ChangeFeed } from '@custodian/database';
 
 /** How often open downloads re-check that their agreement is still in force (expiry has no event). */
@@ -21,8 +21,7 @@ export const DOWNLOADABLE_RELEASES_SQL = `
      AND ${agreementInForce('r.bid_id')}
      -- made under the version in force: a superseded version's terms (recipients, fields) are not
      -- (probe 23: a recipient an amendment took off kept downloading)
-     AND ${RELEASE_AGREEMENT_VERSION} = (SELECT max(a.version) FROM agreements a
-                                          WHERE a.bid_id = r.bid_id AND a.status = 'active')`;
+     AND ${RELEASE_AGREEMENT_VERSION} = ${agreementVersionInForce('r.bid_id')}`;
 
 interface OpenDownload {
   releaseId: string;

@@ -6,7 +6,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '@custodian/audit';
 import { ConflictError, NotFoundError, Principal, RequestMeta, ValidationError } from '@custodian/core';
-import { bidOrganisationOf } from '@custodian/bids';
+import { bidOrganisationOf, isBidRecipient } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
 import { JobsService } from '@custodian/database';
 import { currentResearcherOf } from '@custodian/identity';
@@ -172,7 +172,7 @@ export class ReleaseService {
     // (probe 23: they kept downloading what was released before).
     const [current] = await this.db.query(
       `SELECT 1 WHERE ${currentResearcherOf('$1::uuid', bidOrganisationOf('$2::uuid'))}
-          AND EXISTS (SELECT 1 FROM bids b WHERE b.id = $2::uuid AND $1::uuid = ANY (b.recipients))`,
+          AND ${isBidRecipient('$1::uuid', '$2::uuid')}`,
       [principal.id, row.bid_id],
     );
     return !!current;

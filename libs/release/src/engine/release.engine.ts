@@ -149,9 +149,6 @@ export class ReleaseEngine {
       rel.snapshotCut = at as string;
       const out = await this.build(rel, dir, snapshot as string);
       await holder.query('COMMIT');
-      // The working tables go before the release is seen completed (they went after, in `finally`:
-      // a check right after completion found the build's tables still there, a test's flake).
-      await dropWork(this.db, work).catch(() => undefined);
       await recordCompleted(this.ctx, rel, out);
     } catch (err) {
       await holder.query('ROLLBACK').catch(() => undefined);
@@ -181,7 +178,9 @@ export class ReleaseEngine {
       );
       await recordFailed(this.ctx, rel, failure);
     } finally {
-      // The shard rows stay (which worker built what, and when); the working tables go.
+      // The shard rows stay (which worker built what, and when); the working tables go — after the
+      // release is recorded: a helper paused in a shard's transaction holds a lock on them, and a
+      // DROP before completion waited for it (the shard-lease test hung when they were dropped first).
       await dropWork(this.db, work).catch(() => undefined);
     }
   }

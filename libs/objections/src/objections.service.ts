@@ -109,7 +109,8 @@ export class ObjectionsService {
    * is already there); of the same entry twice in one extract the later line is kept. `entries` is a
    * relation or parenthesised sub-query with columns `nhs_number`, `type`, `action`, `effective_at`,
    * `line`, `at_received` (a registration read at the time received, SPEC §2) and `resource_id`
-   * (the resource it was read from, or null). Such a registration is its resource's first receipt
+   * (the entry's key: its resource type, id and date elements, hashed — libs/practices
+   * objection-key.ts — or null). Such a registration is its resource's first receipt
    * (SPEC §2: re-sending is idempotent "by patient + resource id"): this practice's entry of the
    * same patient, type and resource read at its time received is that entry, and it is not added
    * again (it was added at each upload's time: the same extract re-sent duplicated the history). An

@@ -83,12 +83,14 @@ export class PanelService {
     dto: VoteDto,
     meta?: RequestMeta,
   ): Promise<BidVote> {
-    const recused = dto.conflictOfInterest;
     const vote = await saveVote(tx, user, dto, {
       bidId: bid.id,
       reviewRound: bid.reviewRound,
       tier: dto.tier ?? bid.requestedTier,
     });
+    // As recorded: a conflict declared earlier on the bid recuses this vote too (review-24: the
+    // history and the audit trail said what the request said).
+    const recused = vote.recused;
     await this.workflow.event(tx, bid.id, user, {
       action: recused ? 'vote_recused' : 'vote',
       internal: true,

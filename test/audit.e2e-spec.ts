@@ -288,6 +288,26 @@ describe('cli create-admin', () => {
       expect(odd.code).toBe(1);
       const made = await t.sql.query(`SELECT count(*)::int AS n FROM users WHERE email = 'notanemail'`);
       expect(made.rows[0].n).toBe(0);
+      // `-h` as an option's value is that value, not a request for help (review-22's note): the
+      // password rules refuse it, as any short password.
+      const dash = await run(
+        'node',
+        [
+          'dist/apps/cli/src/main.js',
+          'create-admin',
+          '--email',
+          'dash.admin@example.org',
+          '--password',
+          '-h',
+        ],
+        { env: { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'silent' } },
+      ).then(
+        (r) => ({ ...r, code: 0 }),
+        (e: { stdout?: string; stderr?: string; code?: number }) => e,
+      );
+      expect(`${dash.stdout}${dash.stderr}`).toMatch(/password/i);
+      expect(`${dash.stdout}${dash.stderr}`).not.toMatch(/IdentityService|Nest could not find/);
+      expect(dash.code).toBe(1);
     } finally {
       await t.close();
     }

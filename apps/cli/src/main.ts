@@ -11,11 +11,15 @@ import { CliModule } from './cli.module';
  * DATABASE_URL too (probe 22): only these do, and only when run.
  */
 const ONLINE = new Set<string>(['migrate', 'create-admin', 'verify-audit']);
+/** The online commands' options that take a value (commands.ts). */
+const VALUE_OPTIONS = new Set<string>(['--email', '--password', '--name', '--roles']);
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const [command, ...rest] = process.argv.slice(2);
-  const help = rest.some((a) => a === '-h' || a === '--help');
+  // Asked for help: `-h`/`--help` as an argument of its own, not the value of an option before it
+  // (`create-admin --password -h`: review-22's note). Options with a value are written `--name <v>`.
+  const help = rest.some((a, i) => (a === '-h' || a === '--help') && !VALUE_OPTIONS.has(rest[i - 1] ?? ''));
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const db = command && ONLINE.has(command) && !help ? await prepareDatabase(config, say) : undefined;
   try {

@@ -49,7 +49,12 @@ interface AuditPage {
 }
 
 /** The last instant of a calendar day (an inclusive "to" date). */
-const endOfDay = (s: string) => new Date(Date.parse(`${s}T00:00:00Z`) + 86_400_000 - 1).toISOString();
+const endOfDay = (s: string) => {
+  const start = Date.parse(`${s}T00:00:00Z`);
+  // Not a date (`31/12/2026`, `tomorrow`): its field error is already said; nothing to ask for (it
+  // was a RangeError and a 500: probe 24).
+  return Number.isFinite(start) ? new Date(start + 86_400_000 - 1).toISOString() : undefined;
+};
 
 const csvCell = (v: unknown): string => {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -99,7 +104,8 @@ export class AuditorController {
     if (f.outcome) params.set('outcome', f.outcome);
     if (f.bid) params.set('bidId', f.bid);
     if (f.from) params.set('from', `${f.from}T00:00:00.000Z`);
-    if (f.to) params.set('to', endOfDay(f.to));
+    const to = f.to ? endOfDay(f.to) : undefined;
+    if (to) params.set('to', to);
     const own = new URLSearchParams(Object.entries(f).filter(([, v]) => v) as [string, string][]);
     return { f, errors, params, own };
   }

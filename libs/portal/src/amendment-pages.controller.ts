@@ -5,36 +5,14 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { ApiCallError, PortalRedirect } from './portal-errors';
-import { readVoteForm } from './vote-form';
+import { readVoteForm, voteBody } from './vote-form';
 import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
-import { Bid, getBid, getCatalog, listBids } from './bids-api';
+import { Bid, BidEvent, getBid, getCatalog, listBids, returnRemarks } from './bids-api';
 import { applicantFacts } from './review-facts';
 import { notNow } from './refusals';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
-
-/** An amendment as GET /api/bids/:id/amendments/:version gives it (the parts the pages use). */
-export interface Amendment {
-  version: number;
-  state: string;
-  scope: 'narrowing' | 'widening' | null;
-  reason: string | null;
-  durationMonths: number;
-  diff: { field: string; inForce: string | null; proposed: string | null; effect: 'narrows' | 'widens' }[];
-  agreementReference: string | null;
-}
-
-const getAmendment = (api: PortalApi, req: PortalRequest, id: string, version: number) =>
-  api.expect<Amendment>(req, 'GET', `/api/bids/${encodeURIComponent(id)}/amendments/${version}`);
-
-/** The diff as the pages show it: a table of field, in force, proposed (#25). */
-export const diffRows = (a: Amendment) =>
-  a.diff.map((d) => [
-    { text: d.field },
-    { text: d.inForce ?? 'Not requested / no restriction' },
-    { text: d.proposed ?? 'Not requested / no restriction' },
-    { text: d.effect === 'narrows' ? 'Narrows' : 'Widens' },
-  ]);
+import { Amendment, diffRows, getAmendment } from './amendment-view';
 
 /** A reviewer's page of an amendment (the officer's or the panel's): the bid, the amendment, its diff and the form. */
 async function reviewerPage(
@@ -94,6 +72,8 @@ export async function amendmentsAwaiting(
 }
 
 /** The researcher amends an approved or active request (a form pre-filled with the version in force). */
+/** What the API answers a vote on an amendment. */
+type AmendmentVoted = { counted: number; quorum: number; amendmentState: string; message?: string };
 /** Amendment states the applicant may withdraw from (amendment-state.ts). */
 const WITHDRAWABLE = ['draft', 'submitted', 'returned', 'in_review', 'approved'];
 
@@ -165,13 +145,16 @@ export class ResearcherAmendmentController {
     @Param('id', ParseUUIDPipe) id: string,
     @Param('version', ParseIntPipe) version: number,
   ) {
-    const [bid, amendment] = await Promise.all([
+    const [bid, amendment, events] = await Promise.all([
       getBid(this.api, req, id),
       getAmendment(this.api, req, id, version),
+      this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
     ]);
     this.views.page(req, reply, 'amendment.njk', {
       bid,
       amendment,
+      // What the officer or the panel asked to change, when they returned it (probe 24: not shown).
+      asked: amendment.state === 'returned' ? returnRemarks(events, version) : undefined,
       diffRows: diffRows(amendment),
       role: 'researcher',
       backHref: `/requests/${id}`,
@@ -354,15 +337,13 @@ export class PanelAmendmentController {
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
     let status = 400;
     if (!errors.any()) {
-      const res = await this.api.call<{
-        counted: number;
-        quorum: number;
-        amendmentState: string;
-        message?: string;
-      }>(req, 'POST', `/api/bids/${id}/amendments/${version}/votes`, {
-        decision,
-        conflictOfInterest,
-      });
+      const url = `/api/bids/${id}/amendments/${version}/votes`;
+      const res = await this.api.call<AmendmentVoted>(
+        req,
+        'POST',
+        url,
+        voteBody(body, decision, conflictOfInterest),
+      );
       if (res.status === 201) {
         const r = res.body;
         req.portal!.session.flash =

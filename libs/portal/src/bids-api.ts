@@ -65,6 +65,8 @@ export interface Release {
   excluded?: Record<string, unknown>;
   manifest?: Record<string, unknown>;
   riskReport?: Record<string, unknown>;
+  /** Whether its files can be downloaded now (the API's view). */
+  downloadable?: boolean;
   /** When its files were destroyed (the agreement ended): from the public register's release line. */
   filesDestroyedAt?: string | null;
 }
@@ -135,3 +137,11 @@ export async function releasesOfBid(api: PortalApi, req: PortalRequest, bidId: s
   }
   return out;
 }
+
+/** The remarks of the latest return of amendment `version` (by a release officer or the panel), if any. */
+export const returnRemarks = (events: BidEvent[], version: number): string | undefined =>
+  [...events]
+    .reverse()
+    .find(
+      (e) => /^amend_(screen|decide)_return$/.test(e.action) && e.details?.version === version && e.remarks,
+    )?.remarks ?? undefined;

@@ -73,7 +73,7 @@ export function plainRefusal(
   if (body?.code === BIDS_ERRORS.CONSENT_COHORT_REQUIRED)
     return 'Attach the NHS numbers of the people who consented before you submit the request.';
   if (body?.code === RELEASE_ERRORS.RELEASE_NOT_DOWNLOADABLE)
-    return 'The files of this release are no longer available: they were deleted when the agreement ended.';
+    return 'The files of this release are no longer available: they were deleted when the agreement they were made under ended or was replaced by an amendment.';
   if (body?.code === RELEASE_ERRORS.AGREEMENT_NOT_IN_FORCE)
     return 'The data sharing agreement is no longer in force, so its files cannot be downloaded.';
   if (body?.code === RELEASE_ERRORS.RELEASE_NOT_COMPLETED)

@@ -182,7 +182,14 @@ export class ResearcherController {
             ...r,
             date: r.completedAt ?? r.createdAt ?? null,
             riskReport: publicRiskReportOf(r.riskReport),
-            ended: ended && r.state === 'completed' ? ended : undefined,
+            // Made under an agreement version an amendment replaced: its files went (probe 24).
+            ended:
+              r.state !== 'completed'
+                ? undefined
+                : (ended ??
+                  (r.downloadable === false
+                    ? `the agreement it was made under was replaced by version ${bid.version ?? 'a later version'}`
+                    : undefined)),
             downloadable: bid.state === 'active' && r.state === 'completed' && !r.filesDestroyedAt,
           }))
           .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),

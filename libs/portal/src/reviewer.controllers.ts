@@ -6,7 +6,7 @@ import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
 import { ApiCallError, PortalPageError, PortalRedirect } from './portal-errors';
-import { readVoteForm } from './vote-form';
+import { readVoteForm, voteBody } from './vote-form';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
 import { TIERS } from './columns';
@@ -153,16 +153,9 @@ export class PanelController {
     if (ofApplicant(req, bid)) return this.render(req, reply, bid, values, formErrors(), 403);
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
-    const dto: Record<string, unknown> = { decision, conflictOfInterest };
+    const dto = voteBody(body, decision, conflictOfInterest);
     const tier = str(body.tier);
     if (decision === 'approve' && tier) dto.tier = tier;
-    const conditions = str(body.conditions)
-      .split(/\r?\n/)
-      .map((c) => c.trim())
-      .filter(Boolean);
-    if (conditions.length) dto.conditions = conditions;
-    const interests = str(body.interests);
-    if (interests) dto.interests = interests;
     const res = await this.api.call<VoteResult & { message?: string }>(
       req,
       'POST',

@@ -15,3 +15,26 @@ export function readVoteForm(body: FormBody) {
     errors.add('decision', 'Select your decision', 'decision');
   return { decision, conflictOfInterest: conflict === 'yes', errors };
 }
+
+/**
+ * The API's vote body from the form: the decision and the conflict, and where given the conditions
+ * (one a line: with an approval the agreement's, with a return what the applicant should change),
+ * the interests declared and, with an approval, linkage approved. The amendment's form had no box
+ * for what to change, so a panel's return told the applicant nothing (probe 24).
+ */
+export function voteBody(
+  body: FormBody,
+  decision: string,
+  conflictOfInterest: boolean,
+): Record<string, unknown> {
+  const dto: Record<string, unknown> = { decision, conflictOfInterest };
+  const conditions = str(body.conditions)
+    .split(/\r?\n/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (conditions.length) dto.conditions = conditions;
+  const interests = str(body.interests);
+  if (interests) dto.interests = interests;
+  if (decision === 'approve' && str(body.approveLinkage) === 'yes') dto.approveLinkage = true;
+  return dto;
+}

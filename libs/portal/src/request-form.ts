@@ -29,8 +29,6 @@ export const formValues = (body: FormBody): Record<string, unknown> =>
 
 /** A bid's content as the form's values: every field of the create form, pre-filled for editing. */
 export function bidToFormValues(bid: Bid): Record<string, unknown> {
-  const c = (bid.cohort ?? {}) as Record<string, unknown>;
-  const list = (k: string) => (Array.isArray(c[k]) ? (c[k] as string[]).join(', ') : '');
   const values: Record<string, unknown> = {
     title: bid.title,
     purpose: bid.purpose,
@@ -38,13 +36,7 @@ export function bidToFormValues(bid: Bid): Record<string, unknown> {
     requestedTier: bid.requestedTier,
     legalBasis: bid.legalBasis,
     legalBasisReference: bid.legalBasisReference ?? '',
-    practices: list('practices'),
-    postcodeAreas: list('postcodeAreas'),
-    conditionCodes: list('conditionCodes'),
-    eventsFrom: c.eventsFrom ?? '',
-    eventsTo: c.eventsTo ?? '',
-    ageMin: c.ageMin ?? '',
-    ageMax: c.ageMax ?? '',
+    ...cohortValues(bid.cohort),
     durationMonths: String(bid.durationMonths),
     dimensions: bid.aggregation?.dimensions ?? [],
   };
@@ -93,31 +85,7 @@ export function parseRequestForm(
   const dimensions = all(body.dimensions);
   if (requestedTier === 'aggregate' && !dimensions.length)
     errors.add('dimensions', 'Select at least one dimension to count by', 'dimensions');
-  const cohort: Record<string, unknown> = {};
-  const practices = commaList(body.practices).map((p) => p.toUpperCase());
-  if (practices.some((p) => !PATTERNS.odsCode.test(p)))
-    errors.add('practices', 'Enter ODS codes as a letter and five digits, like A81001');
-  else if (practices.length) cohort.practices = [...new Set(practices)];
-  const areas = commaList(body.postcodeAreas).map((p) => p.toUpperCase());
-  if (areas.some((a) => !PATTERNS.postcodeArea.test(a)))
-    errors.add('postcodeAreas', 'Enter postcode areas as 1 or 2 letters, like LS');
-  else if (areas.length) cohort.postcodeAreas = [...new Set(areas)];
-  const codes = commaList(body.conditionCodes);
-  if (codes.some((c) => !PATTERNS.clinicalCode.test(c)))
-    errors.add('conditionCodes', 'Enter clinical codes of letters, digits and dots');
-  else if (codes.length) cohort.conditionCodes = [...new Set(codes)];
-  for (const k of ['eventsFrom', 'eventsTo'] as const) {
-    const v = str(body[k]);
-    // A real day, as the API checks it (a pattern alone let 2026-02-30 through to the API).
-    if (v && !isCalendarDate(v)) errors.add(k, 'Enter a real date as YYYY-MM-DD, for example 2010-01-31');
-    else if (v) cohort[k] = v;
-  }
-  for (const k of ['ageMin', 'ageMax'] as const) {
-    const v = str(body[k]);
-    if (v && (!PATTERNS.age.test(v) || Number(v) > 130))
-      errors.add(k, 'Enter an age in whole years, from 0 to 130');
-    else if (v) cohort[k] = Number(v);
-  }
+  const cohort = readCohort(body, errors);
   const duration = str(body.durationMonths);
   if (!PATTERNS.durationMonths.test(duration) || Number(duration) < 1 || Number(duration) > LIMITS.duration)
     errors.add('durationMonths', `Enter a duration from 1 to ${LIMITS.duration} months`);
@@ -272,5 +240,50 @@ export function requestFormContext(
       mapping: columnMapping(catalog),
       titles: Object.fromEntries(catalog.datasets.map((d) => [d.id, d.title])),
     }),
+  };
+}
+
+/** The cohort's fields (`_cohort-fields.njk`) as the API's cohort, errors said by their box; empty boxes are no restriction. */
+export function readCohort(body: FormBody, errors: ReturnType<typeof formErrors>): Record<string, unknown> {
+  const cohort: Record<string, unknown> = {};
+  const practices = commaList(body.practices).map((p) => p.toUpperCase());
+  if (practices.some((p) => !PATTERNS.odsCode.test(p)))
+    errors.add('practices', 'Enter ODS codes as a letter and five digits, like A81001');
+  else if (practices.length) cohort.practices = [...new Set(practices)];
+  const areas = commaList(body.postcodeAreas).map((p) => p.toUpperCase());
+  if (areas.some((a) => !PATTERNS.postcodeArea.test(a)))
+    errors.add('postcodeAreas', 'Enter postcode areas as 1 or 2 letters, like LS');
+  else if (areas.length) cohort.postcodeAreas = [...new Set(areas)];
+  const codes = commaList(body.conditionCodes);
+  if (codes.some((c) => !PATTERNS.clinicalCode.test(c)))
+    errors.add('conditionCodes', 'Enter clinical codes of letters, digits and dots');
+  else if (codes.length) cohort.conditionCodes = [...new Set(codes)];
+  for (const k of ['eventsFrom', 'eventsTo'] as const) {
+    const v = str(body[k]);
+    // A real day, as the API checks it (a pattern alone let 2026-02-30 through to the API).
+    if (v && !isCalendarDate(v)) errors.add(k, 'Enter a real date as YYYY-MM-DD, for example 2010-01-31');
+    else if (v) cohort[k] = v;
+  }
+  for (const k of ['ageMin', 'ageMax'] as const) {
+    const v = str(body[k]);
+    if (v && (!PATTERNS.age.test(v) || Number(v) > 130))
+      errors.add(k, 'Enter an age in whole years, from 0 to 130');
+    else if (v) cohort[k] = Number(v);
+  }
+  return cohort;
+}
+
+/** A cohort as the cohort fields' values. */
+export function cohortValues(cohort: unknown): Record<string, unknown> {
+  const c = (cohort ?? {}) as Record<string, unknown>;
+  const list = (k: string) => (Array.isArray(c[k]) ? (c[k] as string[]).join(', ') : '');
+  return {
+    practices: list('practices'),
+    postcodeAreas: list('postcodeAreas'),
+    conditionCodes: list('conditionCodes'),
+    eventsFrom: c.eventsFrom ?? '',
+    eventsTo: c.eventsTo ?? '',
+    ageMin: c.ageMin ?? '',
+    ageMax: c.ageMax ?? '',
   };
 }

@@ -11,7 +11,7 @@ import { all, FormBody, formErrors, str } from './form';
 import { Bid, BidEvent, getBid, getCatalog, listBids, returnRemarks } from './bids-api';
 import { applicantFacts } from './review-facts';
 import { notNow } from './refusals';
-import { cohortValues, readCohort } from './request-form';
+import { cohortEditable, cohortValues, readCohort, sameCohort } from './request-form';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
 import { Amendment, diffRows, getAmendment } from './amendment-view';
 
@@ -93,7 +93,7 @@ export class ResearcherAmendmentController {
     if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state)) throw notNow(bid, 'amended');
     const values: Record<string, unknown> = {
       durationMonths: String(bid.durationMonths),
-      ...cohortValues(bid.cohort),
+      ...(cohortEditable(bid.cohort) && cohortValues(bid.cohort)),
     };
     for (const d of bid.datasets) values[`fields_${d.dataset}`] = d.fields;
     await this.render(req, reply, bid, values, formErrors());
@@ -119,14 +119,16 @@ export class ResearcherAmendmentController {
       .map((d) => ({ dataset: d.id, fields: all(body[`fields_${d.id}`]) }))
       .filter((d) => d.fields.length);
     if (!datasets.length) errors.add('datasets', 'Choose at least one field', 'datasets');
-    // The cohort too: the request page offers "another cohort" (probe 24: the form had no box for it).
-    const cohort = readCohort(body, errors);
+    // The cohort too: the request page offers "another cohort" (probe 24: the form had no box for
+    // it). Sent only when changed, and only where the form shows it (review-25).
+    const read = cohortEditable(bid.cohort) ? readCohort(body, errors) : bid.cohort;
+    const cohort = sameCohort(read, bid.cohort) ? undefined : read;
     if (!errors.any()) {
       const created = await this.api.call<{ version: number; message?: string }>(
         req,
         'POST',
         `/api/bids/${id}/amendments`,
-        { reason, datasets, durationMonths: months, cohort },
+        { reason, datasets, durationMonths: months, ...(cohort && { cohort }) },
       );
       if (created.status === 201) {
         await this.api.expect(req, 'POST', `/api/bids/${id}/amendments/${created.body.version}/submit`);
@@ -202,6 +204,7 @@ export class ResearcherAmendmentController {
       {
         bid,
         pending: pending(bid),
+        cohortEditable: cohortEditable(bid.cohort),
         values,
         errors: errors.list,
         fieldErrors: errors.byField,

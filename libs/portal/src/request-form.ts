@@ -1,5 +1,5 @@
 import { BIDS_ERRORS } from '@custodian/bids';
-import { PATTERNS } from './patterns';
+import { MAX_FORM_FIELD, PATTERNS } from './patterns';
 import { all, commaList, FormBody, formErrors, isCalendarDate, str } from './form';
 import { CatalogAnswer, columnMapping, TIERS } from './columns';
 import type { Bid } from './bids-api';
@@ -286,4 +286,24 @@ export function cohortValues(cohort: unknown): Record<string, unknown> {
     ageMin: c.ageMin ?? '',
     ageMax: c.ageMax ?? '',
   };
+}
+
+/**
+ * Whether a cohort fits the form's boxes (a field of at most MAX_FORM_FIELD characters): one of
+ * thousands of practices does not, and sent back whole the amendment form was refused as too large
+ * (review-25); it is then shown, not edited.
+ */
+export const cohortEditable = (cohort: unknown): boolean =>
+  Object.values(cohortValues(cohort)).every((v) => String(v).length <= MAX_FORM_FIELD);
+
+/** Whether two cohorts restrict alike (lists as sets, empty lists and absent keys as no restriction). */
+export function sameCohort(a: unknown, b: unknown): boolean {
+  const norm = (c: unknown) =>
+    JSON.stringify(
+      Object.entries((c ?? {}) as Record<string, unknown>)
+        .filter(([, v]) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length))
+        .map(([k, v]) => [k, Array.isArray(v) ? [...new Set(v.map(String))].sort() : String(v)])
+        .sort(([x], [y]) => String(x).localeCompare(String(y))),
+    );
+  return norm(a) === norm(b);
 }

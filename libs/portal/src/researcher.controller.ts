@@ -182,15 +182,18 @@ export class ResearcherController {
             ...r,
             date: r.completedAt ?? r.createdAt ?? null,
             riskReport: publicRiskReportOf(r.riskReport),
-            // Made under an agreement version an amendment replaced: its files went (probe 24).
+            // Its agreement no longer in force while the bid is active: replaced by an amendment's
+            // version where it was made before that version's start (probe 24), else ended (an end
+            // date passed, the expiry not yet swept: review-25).
             ended:
               r.state !== 'completed'
                 ? undefined
-                : (ended ??
-                  (r.downloadable === false
-                    ? `the agreement it was made under was replaced by version ${bid.version ?? 'a later version'}`
-                    : undefined)),
-            downloadable: bid.state === 'active' && r.state === 'completed' && !r.filesDestroyedAt,
+                : (ended ?? (r.downloadable === false ? endedWhy(r, bid) : undefined)),
+            downloadable:
+              bid.state === 'active' &&
+              r.state === 'completed' &&
+              !r.filesDestroyedAt &&
+              r.downloadable !== false,
           }))
           .sort((a, b) => String(b.date ?? '9').localeCompare(String(a.date ?? '9'))),
         decisionText: decision
@@ -281,4 +284,12 @@ export class ResearcherController {
       .status(upstream.statusCode ?? 200)
       .send(upstream);
   }
+}
+
+/** Why a completed release of an active bid can no longer be downloaded, as "because …" ends. */
+function endedWhy(r: { completedAt?: string | null }, bid: Bid): string {
+  const start = bid.agreement?.startDate;
+  return (bid.version ?? 1) > 1 && start && String(r.completedAt ?? '').slice(0, 10) < start
+    ? `the agreement it was made under was replaced by version ${bid.version}`
+    : 'the agreement it was made under is no longer in force';
 }

@@ -65,7 +65,10 @@ describe('review-25: a release whose agreement reached its end date, before the 
     expect(api.body.downloadable).toBe(false);
     const bid = await t.http.get(`/api/bids/${bidId}`).set(researcher.auth).expect(200);
     expect(bid.body.state).toBe('active');
-    const amendments = await t.sql.query(`SELECT count(*)::int AS n FROM bid_versions WHERE bid_id = $1 AND version > 1`, [bidId]);
+    const amendments = await t.sql.query(
+      `SELECT count(*)::int AS n FROM bid_versions WHERE bid_id = $1 AND version > 1`,
+      [bidId],
+    );
     expect(amendments.rows[0].n).toBe(0);
 
     const email = (researcher.user as unknown as { email: string }).email;

@@ -9,6 +9,10 @@ import { MAX_FORM_FIELD, PATTERNS } from './patterns';
  * inputs of the longest accepted length: repetitions of each kind of character a pattern treats
  * specially, each followed by a character that makes the match fail at the end (the shape that
  * makes a backtracking pattern quadratic or exponential). Each must take under 50 ms.
+ *
+ * An input over the bound is timed again, and its best of five counts: a garbage-collection pause
+ * or a busy machine (the whole suite runs in parallel) once made a one-line `^\d{1,3}$` take 60 ms,
+ * while a backtracking pattern is slow on every try.
  */
 const PIECES = ['a', '.', '@', 'a@', '@.', 'a.', ' ', '0', '1-', '-', '/', '\\', 'A1', 'é', '\t', 'a@a.'];
 const ENDINGS = ['', '@', '!', ' ', '\n', '..', '@@'];
@@ -21,6 +25,16 @@ function* pathological(length: number): Generator<string> {
       yield body.slice(0, length - end.length) + end;
       yield `/${body}`.slice(0, length - end.length) + end;
     }
+}
+
+function bestOf(tries: number, check: (s: string) => unknown, input: string): number {
+  let best = Infinity;
+  for (let i = 0; i < tries; i++) {
+    const t0 = performance.now();
+    check(input);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
 }
 
 const checks: [string, (s: string) => unknown][] = [
@@ -41,9 +55,8 @@ describe('input patterns run in linear time', () => {
       let worst = 0;
       let worstInput = '';
       for (const input of pathological(MAX_FORM_FIELD)) {
-        const t0 = performance.now();
-        check(input);
-        const ms = performance.now() - t0;
+        let ms = bestOf(1, check, input);
+        if (ms >= 50) ms = bestOf(5, check, input);
         if (ms > worst) [worst, worstInput] = [ms, input];
       }
       expect(

@@ -83,6 +83,15 @@ export class ReleaseJobs implements OnApplicationBootstrap, OnApplicationShutdow
         return ok as boolean;
       });
       if (!free) continue;
+      // Free, yet this process has an attempt at it in flight: the attempt lost its holder
+      // connection and has not ended. Said with its stage (what it waits on), so a worker held by
+      // one can be told apart from a dead one; the attempt ends at its next check of the holder.
+      const stage = this.engine.stageOf(id);
+      if (stage)
+        this.logger.warn(
+          { releaseId: id, stage: stage.name, forSeconds: Math.round((Date.now() - stage.since) / 1000) },
+          'a release attempt in this worker has lost its lock and is still running',
+        );
       // No singleton throttle: a slot's key outlives the job (pg-boss 10 keeps it on completed and
       // failed jobs), so a release whose recovered builder died again in the same period was
       // never queued again. A duplicate finds the release locked, or done, and changes nothing.

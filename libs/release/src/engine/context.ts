@@ -10,6 +10,7 @@ import { ReleaseKeys } from '../keys';
 import { LatticeNode } from '../k-anonymity';
 import { EventRange, NO_GENERALISATION, QuasiIdentifiers } from '../release-sql';
 import { WrittenFile } from '../release-files';
+import { RELEASE_FAILURES } from '../release.errors';
 import { ReleaseSpec } from '../release.types';
 
 /**
@@ -69,6 +70,33 @@ export interface ClaimedRelease {
   attempts: number;
   /** The disk space the build was estimated to need (set once the rows are estimated). */
   bytesNeeded?: number;
+  /**
+   * The coordinator's connection: it holds the release's advisory lock and the exported snapshot.
+   * Once it is gone (the server restarted, the session was terminated), another worker may take
+   * the release over, and this attempt must end (`stillCoordinating`).
+   */
+  holder?: PoolClient;
+  /** Where the attempt is, and since when (for the orphan check's log: `ReleaseJobs`). */
+  stage?: { name: string; since: number };
+}
+
+/** Records the attempt's stage (see `ClaimedRelease.stage`). */
+export function enterStage(rel: ClaimedRelease, name: string): void {
+  rel.stage = { name, since: Date.now() };
+}
+
+/**
+ * Between waits for shards other workers hold: the attempt ends (the queue retries it) once its
+ * holder connection is gone — its lock and snapshot went with it, and recoverOrphans may already
+ * have queued the release again — and fails once the release is no longer running. A coordinator
+ * whose holder died in a database restart waited here for ever without either check (the worker's
+ * only `release.run` slot held, so the release stayed `running`: CI, 2026-12-07).
+ */
+export async function stillCoordinating(db: DataSource, rel: ClaimedRelease): Promise<void> {
+  await rel.holder?.query('SELECT 1');
+  const [still] = await db.query(`SELECT state FROM releases WHERE id = $1`, [rel.id]);
+  if (still?.state !== 'running')
+    throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_STATE_CHANGED, 'release is no longer running');
 }
 
 export interface BuiltFile extends WrittenFile {

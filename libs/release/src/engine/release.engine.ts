@@ -23,6 +23,7 @@ import {
   ClaimedRelease,
   dropWork,
   EngineContext,
+  enterStage,
   MAX_ATTEMPTS,
   MAX_ORPHANED_ATTEMPTS,
   ReleaseFailure,
@@ -44,6 +45,9 @@ import { verify } from './verify';
 @Injectable()
 export class ReleaseEngine {
   private readonly logger = new Logger('ReleaseEngine');
+
+  /** This process's attempts in flight, by release (the orphan check reads their stage). */
+  private readonly running = new Map<string, ClaimedRelease>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -67,6 +71,12 @@ export class ReleaseEngine {
       registerLog: this.registerLog,
       notifications: this.notifications,
     };
+  }
+
+  /** Where this process's attempt at `releaseId` is, if one is in flight here. */
+  stageOf(releaseId: string): { name: string; since: number } | undefined {
+    const rel = this.running.get(releaseId);
+    return rel && (rel.stage ?? { name: 'claimed', since: Date.now() });
   }
 
   dirOf(releaseId: string): string {
@@ -101,6 +111,17 @@ export class ReleaseEngine {
       [releaseId],
     );
     if (!rel) return; // completed or failed already: a duplicate delivery of the job
+    rel.holder = holder;
+    this.running.set(releaseId, rel);
+    try {
+      await this.attempt(rel, holder);
+    } finally {
+      if (this.running.get(releaseId) === rel) this.running.delete(releaseId);
+    }
+  }
+
+  private async attempt(rel: ClaimedRelease, holder: PoolClient): Promise<void> {
+    const releaseId = rel.id;
     const dir = this.dirOf(releaseId);
     const work = workTables(releaseId);
     // Past MAX_ORPHANED_ATTEMPTS only if earlier attempts never reached the failure handling below: their
@@ -148,6 +169,7 @@ export class ReleaseEngine {
       rel.snapshot_at = claimed.snapshot_at;
       rel.snapshotCut = at as string;
       const out = await this.build(rel, dir, snapshot as string);
+      enterStage(rel, 'recording');
       await holder.query('COMMIT');
       await recordCompleted(this.ctx, rel, out);
     } catch (err) {
@@ -202,6 +224,7 @@ export class ReleaseEngine {
     // SQL text holds catalogue and work-table names, checked dates and levels, never patient data),
     // kept on the release for tuning.
     const slowSteps: [string, number][] = [];
+    enterStage(rel, 'preparing');
     const prepared = await prepareOnSnapshot(this.ctx, rel, dir, snapshot, policy, recordLevel, slowSteps);
 
     let shards = 0;
@@ -224,7 +247,9 @@ export class ReleaseEngine {
       shards = parts.shards;
       t2 = Date.now();
     }
+    enterStage(rel, 'assembling');
     const { files, done } = await assembleFiles(this.ctx, rel, dir, prepared, parts);
+    enterStage(rel, 'verifying');
     const verification = await verify(this.ctx, rel, dir, files, prepared, snapshot);
     // Transparency (#24): the risk and linkage report, once the verifier has passed the files.
     const tRisk = Date.now();

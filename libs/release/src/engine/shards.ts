@@ -18,7 +18,6 @@ import {
 import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from '../row-order';
 import { shardBounds } from '../shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from '../shard-lease';
-import { RELEASE_FAILURES } from '../release.errors';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from '../release.types';
 import { riskColumns, shardRiskTally } from '../risk-report';
 import {
@@ -26,12 +25,13 @@ import {
   checkSnapshotId,
   ClaimedRelease,
   EngineContext,
+  enterStage,
   levelsOf,
   OUTPUT_FORMAT,
   rangeOf,
-  ReleaseFailure,
   releaseDir,
   shardFile,
+  stillCoordinating,
   withClient,
   workTables,
 } from './context';
@@ -100,9 +100,11 @@ export async function buildShards(
       JSON.stringify({ build, snapshot, shards, levels }),
     ]);
   });
+  enterStage(rel, 'shards: asking other workers');
   for (let i = 1; i < shards; i++)
     await ctx.jobs.send(RELEASE_SHARD_QUEUE, { releaseId: rel.id, build }, { retryLimit: 2 });
   for (;;) {
+    enterStage(rel, 'shards: building');
     const did = await helpShards(ctx, rel.id, build);
     const pending: { n: string }[] = await ctx.db.query(
       `SELECT count(*)::bigint AS n FROM release_shards WHERE release_id = $1 AND build = $2 AND state <> 'done'`,
@@ -110,9 +112,8 @@ export async function buildShards(
     );
     if (Number(pending[0].n) === 0) break;
     if (!did) {
-      const [still] = await ctx.db.query(`SELECT state FROM releases WHERE id = $1`, [rel.id]);
-      if (still?.state !== 'running')
-        throw new ReleaseFailure(RELEASE_FAILURES.RELEASE_STATE_CHANGED, 'release is no longer running');
+      enterStage(rel, 'shards: waiting for other workers');
+      await stillCoordinating(ctx.db, rel);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

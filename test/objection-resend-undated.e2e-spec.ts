@@ -1,6 +1,12 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { ndjson, nhsNumber, patient } from './support/fhir';
+import { activeObjection, nextSecond, upload } from './support/practice';
+import {
+  instantBetweenReceipts,
+  practiceApp,
+  readEntry,
+  withdrawThroughApi,
+} from './support/objection-resend';
 import { extractorRun } from './support/extractor-run';
 
 const extract = extractorRun('resend-undated-');
@@ -11,21 +17,11 @@ const extract = extractorRun('resend-undated-');
  * read at each upload's time, so the same extract sent again added it to the history again, each
  * time (closing note of 2026-12-07, left then).
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-
 describe('an objection without a date of its own, sent again', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
@@ -45,7 +41,7 @@ describe('an objection without a date of its own, sent again', () => {
   ])('with %s joins the history once, however often the extract is sent', async (_, date) => {
     const seed = { 'no date': 1, 'an odd date': 2, 'a date in the future': 3 }[_ as string]!;
     const x = nhsNumber(932_000 + seed);
-    const body = ndjson([patient(`u${seed}`, x), obs(`u${seed}-o`, `u${seed}`, '9Nu4', date)]);
+    const body = ndjson([patient(`u${seed}`, x), readEntry(`u${seed}-o`, `u${seed}`, '9Nu4', date)]);
     const first = await upload(t, a, 'A81001', body);
     expect(first.status).toBe(201);
     expect(first.body.objections).toBe(1);
@@ -61,7 +57,7 @@ describe('an objection without a date of its own, sent again', () => {
 
   it("the extractor's output of each night joins the history once (written without a date, read at the centre's time)", async () => {
     const x = nhsNumber(932_031);
-    const exported = [patient('n', x), obs('n-o', 'n', '9Nu4')];
+    const exported = [patient('n', x), readEntry('n-o', 'n', '9Nu4')];
     const first = await extract(exported);
     const entry = first.lines.find((l) => l.resourceType === 'Observation')!;
     expect(entry.effectiveDateTime).toBeUndefined();
@@ -82,13 +78,10 @@ describe('an objection without a date of its own, sent again', () => {
   // follow — while a new objection (another resource) is a new entry (review-20's tests).
   it('is its first receipt: a withdrawal dated after it, sent with it again, lifts it', async () => {
     const x = nhsNumber(932_011);
-    const undated = obs('v-o', 'v', '9Nu4');
+    const undated = readEntry('v-o', 'v', '9Nu4');
     expect((await upload(t, a, 'A81001', ndjson([patient('v', x), undated]))).status).toBe(201);
-    await nextSecond();
-    await nextSecond();
-    const after = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-    await nextSecond();
-    const withdrawal = obs('v-w', 'v', '9Nu5', { effectiveDateTime: after });
+    const after = await instantBetweenReceipts();
+    const withdrawal = readEntry('v-w', 'v', '9Nu5', { effectiveDateTime: after });
     const res = await upload(t, a, 'A81001', ndjson([patient('v', x), undated, withdrawal]));
     expect(res.status).toBe(201);
     expect(res.body.objections).toBe(1);
@@ -98,14 +91,10 @@ describe('an objection without a date of its own, sent again', () => {
 
   it('is not brought back by re-sending it once a withdrawal through the API has lifted it', async () => {
     const x = nhsNumber(932_021);
-    const undated = obs('w-o', 'w', '9Nu4');
+    const undated = readEntry('w-o', 'w', '9Nu4');
     expect((await upload(t, a, 'A81001', ndjson([patient('w', x), undated]))).status).toBe(201);
     await nextSecond();
-    await t.http
-      .post('/api/objections')
-      .set(a)
-      .send({ nhsNumber: x, type: 'type2', action: 'withdraw' })
-      .expect(201);
+    await withdrawThroughApi(t, a, x);
     expect(await active(x)).toBe(false);
     await nextSecond();
     const res = await upload(t, a, 'A81001', ndjson([patient('w', x), undated]));
@@ -115,16 +104,17 @@ describe('an objection without a date of its own, sent again', () => {
 
   it('of another resource is a new objection, at its own receipt, even beside the first', async () => {
     const x = nhsNumber(932_041);
-    const first = obs('y-o', 'y', '9Nu4');
+    const first = readEntry('y-o', 'y', '9Nu4');
     expect((await upload(t, a, 'A81001', ndjson([patient('y', x), first]))).status).toBe(201);
     await nextSecond();
-    await t.http
-      .post('/api/objections')
-      .set(a)
-      .send({ nhsNumber: x, type: 'type2', action: 'withdraw' })
-      .expect(201);
+    await withdrawThroughApi(t, a, x);
     await nextSecond();
-    const res = await upload(t, a, 'A81001', ndjson([patient('y', x), first, obs('y-o2', 'y', '9Nu4')]));
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([patient('y', x), first, readEntry('y-o2', 'y', '9Nu4')]),
+    );
     expect(res.body.objections).toBe(1);
     expect(await active(x)).toBe(true);
   });

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createTestApp, TestApp } from '@custodian/testing';
+import type { TestApp } from '@custodian/testing';
 import { condition, NHS, nhsNumber, patient, READ } from './support/fhir';
-import { nextSecond, practiceReady, upload } from './support/practice';
+import { nextSecond, upload } from './support/practice';
+import { byNhs, heldEvents, practiceApp } from './support/objection-resend';
 import { ReleaseEngine } from '@custodian/release';
 import { gunzipSync } from 'node:zlib';
 import { runRelease, spec } from './release-helpers';
@@ -22,7 +23,6 @@ const obs = (id: string, subject: Record<string, unknown>, codes: string[], date
   code: { coding: codes.map((code) => ({ system: READ, code })) },
   ...(date !== undefined && { effectiveDateTime: date }),
 });
-const byNhs = (n: string) => ({ identifier: { system: NHS, value: n } });
 /** A Patient record carrying two NHS numbers (an old one first, the current one second). */
 const twoNumbers = (id: string, first: string, second: string) =>
   patient(id, first, {
@@ -36,20 +36,10 @@ describe('review-18: extractor output at the centre', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
-  const heldEvents = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients q ON q.id = e.patient_id WHERE q.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
   const objectionEvents = async (n: string) =>
     Number(
       (await t.sql.query(`SELECT count(*)::int AS c FROM objection_events WHERE nhs_number = $1`, [n]))
@@ -68,7 +58,7 @@ describe('review-18: extractor output at the centre', () => {
     // First extract: no objection yet; the record and a Condition are stored (under X).
     const first = await extract([twoNumbers('p1', x, y), condition('p1-c', 'p1')]);
     expect((await upload(t, a, 'A81001', first.text)).status).toBe(201);
-    expect(await heldEvents(x)).toBe(1);
+    expect(await heldEvents(t, x)).toBe(1);
     // The patient objects (Type 1), the practice's system naming them by their current number.
     const second = await extract([
       twoNumbers('p1', x, y),
@@ -95,7 +85,7 @@ describe('review-18: extractor output at the centre', () => {
     );
     // What the centre held of this Type 1 objector must be gone (SPEC §2: "any GP-derived data
     // already held for them is deleted").
-    expect(await heldEvents(x)).toBe(0);
+    expect(await heldEvents(t, x)).toBe(0);
   });
 
   // R18-2. The record (X, Y) plus a second Patient record of the same person that carries X only
@@ -113,7 +103,7 @@ describe('review-18: extractor output at the centre', () => {
       obs('s1-t1', byNhs(y), ['9Nu0'], '2024-01-01T10:00:00Z'),
     ]);
     expect((await upload(t, a, 'A81001', text)).status).toBe(201);
-    expect(await heldEvents(x)).toBe(0);
+    expect(await heldEvents(t, x)).toBe(0);
     expect(lines.some((l) => l.id === 's2-c')).toBe(false);
   });
 
@@ -163,13 +153,13 @@ describe('review-18: extractor output at the centre', () => {
     const first = await extract([...base, withdrawal('final')]);
     expect(first.lines.some((l) => l.id === 'w1-c')).toBe(true);
     expect((await upload(t, a, 'A81001', first.text)).status).toBe(201);
-    expect(await heldEvents(w)).toBe(1);
+    expect(await heldEvents(t, w)).toBe(1);
     const second = await extract([...base, withdrawal('entered-in-error')]);
     // the practice: a Type 1 objector (their Condition kept back, a marker written)
     expect(second.lines.some((l) => l.id === 'w1-c')).toBe(false);
     expect(second.report.removed.type1Patients).toBe(1);
     expect((await upload(t, a, 'A81001', second.text)).status).toBe(201);
-    expect(await heldEvents(w)).toBe(0);
+    expect(await heldEvents(t, w)).toBe(0);
   });
 
   // R18-6. What R18-1 and R18-4 leave at the centre is released: an identifiable (s251) GP release

@@ -1,6 +1,13 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { ndjson, NHS, nhsNumber, patient, READ } from './support/fhir';
-import { nextSecond, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { ndjson, nhsNumber, patient } from './support/fhir';
+import { activeObjection, nextSecond, upload } from './support/practice';
+import {
+  byNhs,
+  instantBetweenReceipts,
+  objectionAsOfNow,
+  practiceApp,
+  readEntry,
+} from './support/objection-resend';
 
 /**
  * Review 20, finding 1 (fail-open). `recordExtractEntries` no longer adds a registration read at the
@@ -14,47 +21,13 @@ import { nextSecond, practiceReady, upload } from './support/practice';
  * after the withdrawal's instant) is an objection. Before this change the second objection joined
  * the history at its time received and the objection stood.
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-/** An entry naming its patient by NHS number only (as the extractor's Type 1 markers go out). */
-const byNumber = (id: string, nhs: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { identifier: { system: NHS, value: nhs } },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-
 describe('review 20: a new undated objection is not the old one re-sent', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
-
-  const active = async (n: string, type = 'type2') =>
-    ((
-      await t.sql.query(`SELECT active FROM objection_register WHERE nhs_number = $1 AND type = $2`, [
-        n,
-        type,
-      ])
-    ).rows[0]?.active as boolean | undefined) ?? false;
-  const asOfNow = async (n: string, type = 'type2') =>
-    (
-      await t.sql.query(`SELECT 1 FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = $2`, [
-        n,
-        type,
-      ])
-    ).rowCount === 1;
 
   it.each(['type2', 'type1'] as const)(
     "%s: a second objection (another entry) received after a withdrawal's instant keeps the objection in force",
@@ -66,16 +39,13 @@ describe('review 20: a new undated objection is not the old one re-sent', () => 
       // 1. The patient objects (an entry with no date: read at the time received, t1).
       // Type 2: the Patient and its entries; Type 1: the entries by NHS number (nothing else leaves).
       const entry = (id: string, code: string, date?: Record<string, unknown>) =>
-        type === 'type2' ? obs(id, p, code, date) : byNumber(id, x, code, date);
+        readEntry(id, type === 'type2' ? p : byNhs(x), code, date);
       const withPatient = (rs: unknown[]) => (type === 'type2' ? [patient(p, x), ...rs] : rs);
       const first = await upload(t, a, 'A81001', ndjson(withPatient([entry(`${p}-a`, obj)])));
       expect(first.status).toBe(201);
       expect(first.body.objections).toBe(1);
-      await nextSecond();
-      await nextSecond();
       // The instant the practice later gives the withdrawal: after t1, before t2.
-      const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-      await nextSecond();
+      const between = await instantBetweenReceipts();
       await nextSecond();
       // 2. The patient objects again: a NEW entry (another resource id), no date — received at t2.
       const second = await upload(
@@ -97,8 +67,8 @@ describe('review 20: a new undated objection is not the old one re-sent', () => 
       expect(late.body.objections).toBe(1);
       expect(late.status).toBe(201);
       // The second objection (received at t2 > between) is the latest act: in force.
-      expect(await active(x, type)).toBe(true);
-      expect(await asOfNow(x, type)).toBe(true);
+      expect(await activeObjection(t, x, type)).toBe(true);
+      expect(await objectionAsOfNow(t, x, type)).toBe(true);
     },
   );
 });

@@ -1,6 +1,7 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { nextSecond, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { ndjson, nhsNumber, patient } from './support/fhir';
+import { nextSecond, upload } from './support/practice';
+import { practiceApp, readEntry } from './support/objection-resend';
 
 /**
  * Review 20, finding (idempotency, low). cbb0e9a says an undated registration "joins the history
@@ -10,21 +11,11 @@ import { nextSecond, practiceReady, upload } from './support/practice';
  * 2021, objected again (no date)" grows the history by one registration per upload. SPEC §2:
  * "Re-sending the same extract does not duplicate anything".
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-
 describe('review 20: the same extract re-sent, its record holding an old withdrawal', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
@@ -32,8 +23,8 @@ describe('review 20: the same extract re-sent, its record holding an old withdra
     const x = nhsNumber(953_001);
     const body = ndjson([
       patient('q', x),
-      obs('q-w', 'q', '9Nu5', { effectiveDateTime: '2021-03-01T10:00:00Z' }),
-      obs('q-o', 'q', '9Nu4'),
+      readEntry('q-w', 'q', '9Nu5', { effectiveDateTime: '2021-03-01T10:00:00Z' }),
+      readEntry('q-o', 'q', '9Nu4'),
     ]);
     const first = await upload(t, a, 'A81001', body);
     expect(first.status).toBe(201);

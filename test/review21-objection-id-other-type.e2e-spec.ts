@@ -1,6 +1,7 @@
-import { createTestApp, TestApp } from '@custodian/testing';
+import type { TestApp } from '@custodian/testing';
 import { ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
+import { activeObjection, nextSecond, upload } from './support/practice';
+import { instantBetweenReceipts, objectionAsOfNow, practiceApp } from './support/objection-resend';
 import { download, parseCsvGz, runRelease, spec } from './release-helpers';
 
 /**
@@ -35,14 +36,9 @@ describe('review 21: a resource id is an id within its resource type', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
-
-  const asOfNow = async (n: string) =>
-    (await t.sql.query(`SELECT 1 FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`, [n]))
-      .rowCount === 1;
 
   it.each(['Condition', 'Procedure'] as const)(
     "a new undated objection on a %s whose id is the old Observation's is a new objection",
@@ -53,10 +49,7 @@ describe('review 21: a resource id is an id within its resource type', () => {
       const old = entry('Observation', '42', p, '9Nu4');
       // 1. The patient objects (no date: read at its first receipt, t0).
       expect((await upload(t, a, 'A81001', ndjson([patient(p, x), old]))).body.objections).toBe(1);
-      await nextSecond();
-      await nextSecond();
-      const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-      await nextSecond();
+      const between = await instantBetweenReceipts();
       // 2. They withdraw (dated after t0): lifted, as designed.
       const withdrawal = entry('Observation', '43', p, '9Nu5', { effectiveDateTime: between });
       await upload(t, a, 'A81001', ndjson([patient(p, x), old, withdrawal]));
@@ -68,7 +61,7 @@ describe('review 21: a resource id is an id within its resource type', () => {
       expect(res.status).toBe(201);
       expect(res.body.objections).toBe(1);
       expect(await activeObjection(t, x, 'type2')).toBe(true);
-      expect(await asOfNow(x)).toBe(true);
+      expect(await objectionAsOfNow(t, x)).toBe(true);
     },
   );
 
@@ -84,10 +77,7 @@ describe('review 21: a resource id is an id within its resource type', () => {
     };
     const old = entry('Observation', '7', p, '9Nu4');
     await upload(t, a, 'A81001', ndjson([patient(p, x), event, old]));
-    await nextSecond();
-    await nextSecond();
-    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-    await nextSecond();
+    const between = await instantBetweenReceipts();
     const withdrawal = entry('Observation', '8', p, '9Nu5', { effectiveDateTime: between });
     await upload(t, a, 'A81001', ndjson([patient(p, x), event, old, withdrawal]));
     await nextSecond();
@@ -117,10 +107,7 @@ describe('review 21: a resource id is an id within its resource type', () => {
     const p = 'r21tc';
     const old = entry('Observation', '42', p, '9Nu4');
     await upload(t, a, 'A81001', ndjson([patient(p, x), old]));
-    await nextSecond();
-    await nextSecond();
-    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-    await nextSecond();
+    const between = await instantBetweenReceipts();
     const withdrawal = entry('Observation', '43', p, '9Nu5', { effectiveDateTime: between });
     await upload(t, a, 'A81001', ndjson([patient(p, x), old, withdrawal]));
     await nextSecond();

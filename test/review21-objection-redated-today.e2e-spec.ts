@@ -1,6 +1,14 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { ndjson, nhsNumber, patient } from './support/fhir';
+import { activeObjection, upload } from './support/practice';
+import {
+  isoDaysAgo,
+  objectionAsOfNow,
+  practiceApp,
+  readEntry,
+  receivedDaysAgo,
+  todayUtc,
+} from './support/objection-resend';
 
 /**
  * Review 21, finding 1 (fail-open). `recordExtractEntries` skips a registration "read at the time
@@ -19,29 +27,13 @@ import { activeObjection, practiceReady, upload } from './support/practice';
  * The first upload is moved five days back in the database (an upload made five days ago), so that
  * the withdrawal's date lies between it and today, as it would in practice.
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-const isoDaysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 19) + 'Z';
-const todayUtc = () => new Date().toISOString().slice(0, 10);
-
 describe('review 21: an undated objection re-dated today is not the old receipt', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
-
-  const asOfNow = async (n: string) =>
-    (await t.sql.query(`SELECT 1 FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`, [n]))
-      .rowCount === 1;
 
   it.each([
     ['no date', 1, undefined],
@@ -56,59 +48,47 @@ describe('review 21: an undated objection re-dated today is not the old receipt'
         t,
         a,
         'A81001',
-        ndjson([patient(p, x), obs(`${p}-o`, p, '9Nu4', firstDate)]),
+        ndjson([patient(p, x), readEntry(`${p}-o`, p, '9Nu4', firstDate)]),
       );
       expect(first.status).toBe(201);
       expect(first.body.objections).toBe(1);
-      await t.sql.query(
-        `UPDATE objection_events
-            SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-                effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-          WHERE nhs_number = $1`,
-        [x],
-      );
+      await receivedDaysAgo(t, x, 5);
       // 2. Three days ago the patient withdrew (dated to the second); the entry is still in the record.
-      const withdrawal = obs(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
+      const withdrawal = readEntry(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
       const second = await upload(
         t,
         a,
         'A81001',
-        ndjson([patient(p, x), obs(`${p}-o`, p, '9Nu4', firstDate), withdrawal]),
+        ndjson([patient(p, x), readEntry(`${p}-o`, p, '9Nu4', firstDate), withdrawal]),
       );
       expect(second.status).toBe(201);
       expect(await activeObjection(t, x, 'type2')).toBe(false); // as designed: lifted
       // 3. Today the patient objects again: the practice's entry now carries today's date — a date,
       // valid, three days after the withdrawal. The latest instant is the objection's.
-      const redated = obs(`${p}-o`, p, '9Nu4', { effectiveDateTime: todayUtc() });
+      const redated = readEntry(`${p}-o`, p, '9Nu4', { effectiveDateTime: todayUtc() });
       const third = await upload(t, a, 'A81001', ndjson([patient(p, x), redated, withdrawal]));
       expect(third.status).toBe(201);
       expect(await activeObjection(t, x, 'type2')).toBe(true);
-      expect(await asOfNow(x)).toBe(true);
+      expect(await objectionAsOfNow(t, x)).toBe(true);
     },
   );
 
   it('control: re-dated to yesterday (a day no longer running), the same entry is added and the objection stands', async () => {
     const x = nhsNumber(962_109);
     const p = 'r21dc';
-    expect((await upload(t, a, 'A81001', ndjson([patient(p, x), obs(`${p}-o`, p, '9Nu4')]))).status).toBe(
-      201,
-    );
-    await t.sql.query(
-      `UPDATE objection_events
-          SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-              effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-        WHERE nhs_number = $1`,
-      [x],
-    );
-    const withdrawal = obs(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
-    await upload(t, a, 'A81001', ndjson([patient(p, x), obs(`${p}-o`, p, '9Nu4'), withdrawal]));
+    expect(
+      (await upload(t, a, 'A81001', ndjson([patient(p, x), readEntry(`${p}-o`, p, '9Nu4')]))).status,
+    ).toBe(201);
+    await receivedDaysAgo(t, x, 5);
+    const withdrawal = readEntry(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
+    await upload(t, a, 'A81001', ndjson([patient(p, x), readEntry(`${p}-o`, p, '9Nu4'), withdrawal]));
     expect(await activeObjection(t, x, 'type2')).toBe(false);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     await upload(
       t,
       a,
       'A81001',
-      ndjson([patient(p, x), obs(`${p}-o`, p, '9Nu4', { effectiveDateTime: yesterday }), withdrawal]),
+      ndjson([patient(p, x), readEntry(`${p}-o`, p, '9Nu4', { effectiveDateTime: yesterday }), withdrawal]),
     );
     expect(await activeObjection(t, x, 'type2')).toBe(true);
   });

@@ -1,6 +1,7 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { NHS, ndjson, nhsNumber, patient } from './support/fhir';
+import { activeObjection, nextSecond, upload } from './support/practice';
+import { instantBetweenReceipts, practiceApp, readEntry } from './support/objection-resend';
 import { extractorRun } from './support/extractor-run';
 
 const extract = extractorRun('review21-split-');
@@ -17,21 +18,11 @@ const extract = extractorRun('review21-split-');
  * the line carries the id) is idempotent and the withdrawals lift it: the extractor's output and the
  * raw export disagree about a patient's objection.
  */
-const obs = (id: string, subject: Record<string, unknown>, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject,
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-
 describe('review 21: an undated registration the extractor splits, sent again', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
@@ -40,8 +31,13 @@ describe('review 21: an undated registration the extractor splits, sent again', 
   const exportOf = (x1: string, x2: string, p: string, extra: unknown[] = []) => [
     patient(`${p}1`, x1),
     patient(`${p}2`, x2),
-    obs(`${p}-o`, { reference: `Patient/${p}1`, identifier: { system: NHS, value: x2 } }, '9Nu4'),
+    readEntry(`${p}-o`, { reference: `Patient/${p}1`, identifier: { system: NHS, value: x2 } }, '9Nu4'),
     ...extra,
+  ];
+  // Each patient's withdrawal, dated `at`.
+  const withdrawalsOfBoth = (p: string, at: string) => [
+    readEntry(`${p}-w1`, { reference: `Patient/${p}1` }, '9Nu5', { effectiveDateTime: at }),
+    readEntry(`${p}-w2`, { reference: `Patient/${p}2` }, '9Nu5', { effectiveDateTime: at }),
   ];
 
   it("the extractor's unchanged output, uploaded again, adds nothing", async () => {
@@ -60,14 +56,7 @@ describe('review 21: an undated registration the extractor splits, sent again', 
     const [x1, x2] = [nhsNumber(962_311), nhsNumber(962_312)];
     const p = 'r21w';
     expect((await upload(t, a, 'A81001', (await extract(exportOf(x1, x2, p))).text)).status).toBe(201);
-    await nextSecond();
-    await nextSecond();
-    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-    await nextSecond();
-    const withdrawals = [
-      obs(`${p}-w1`, { reference: `Patient/${p}1` }, '9Nu5', { effectiveDateTime: between }),
-      obs(`${p}-w2`, { reference: `Patient/${p}2` }, '9Nu5', { effectiveDateTime: between }),
-    ];
+    const withdrawals = withdrawalsOfBoth(p, await instantBetweenReceipts());
     for (let night = 0; night < 2; night++) {
       await nextSecond();
       const res = await upload(t, a, 'A81001', (await extract(exportOf(x1, x2, p, withdrawals))).text);
@@ -83,14 +72,7 @@ describe('review 21: an undated registration the extractor splits, sent again', 
     const [x1, x2] = [nhsNumber(962_321), nhsNumber(962_322)];
     const p = 'r21r';
     expect((await upload(t, a, 'A81001', ndjson(exportOf(x1, x2, p)))).status).toBe(201);
-    await nextSecond();
-    await nextSecond();
-    const between = new Date(Date.now() - 500).toISOString().slice(0, 19) + 'Z';
-    await nextSecond();
-    const withdrawals = [
-      obs(`${p}-w1`, { reference: `Patient/${p}1` }, '9Nu5', { effectiveDateTime: between }),
-      obs(`${p}-w2`, { reference: `Patient/${p}2` }, '9Nu5', { effectiveDateTime: between }),
-    ];
+    const withdrawals = withdrawalsOfBoth(p, await instantBetweenReceipts());
     for (let night = 0; night < 2; night++) {
       await nextSecond();
       expect((await upload(t, a, 'A81001', ndjson(exportOf(x1, x2, p, withdrawals)))).status).toBe(201);

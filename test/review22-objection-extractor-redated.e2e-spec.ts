@@ -1,6 +1,14 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { nhsNumber, patient } from './support/fhir';
+import { activeObjection, upload } from './support/practice';
+import {
+  isoDaysAgo,
+  objectionAsOfNow,
+  practiceApp,
+  readEntry,
+  receivedDaysAgo,
+  todayUtc,
+} from './support/objection-resend';
 import { extractorRun } from './support/extractor-run';
 
 const extract = extractorRun('review22-redated-');
@@ -17,29 +25,13 @@ const extract = extractorRun('review22-redated-');
  * extractor's own reading) says the Type 2 objection is in force; the register and objections_as_of
  * say it is lifted, and a record-level release includes the patient.
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-const isoDaysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 19) + 'Z';
-const todayUtc = () => new Date().toISOString().slice(0, 10);
-
 describe('review 22: through the extractor, an undated objection re-dated today is still the old receipt', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
-
-  const asOfNow = async (n: string) =>
-    (await t.sql.query(`SELECT 1 FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type2'`, [n]))
-      .rowCount === 1;
 
   it.each([
     ['no date', 1, undefined],
@@ -50,25 +42,19 @@ describe('review 22: through the extractor, an undated objection re-dated today 
       const x = nhsNumber(972_100 + (seed as number));
       const p = `r22e${seed}`;
       // 1. Five days ago: the practice's record holds the objection without a usable date.
-      const out1 = await extract([patient(p, x), obs(`${p}-o`, p, '9Nu4', firstDate)]);
+      const out1 = await extract([patient(p, x), readEntry(`${p}-o`, p, '9Nu4', firstDate)]);
       const first = await upload(t, a, 'A81001', out1.text);
       expect(first.status).toBe(201);
       expect(first.body.objections).toBe(1);
-      await t.sql.query(
-        `UPDATE objection_events
-            SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-                effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-          WHERE nhs_number = $1`,
-        [x],
-      );
+      await receivedDaysAgo(t, x, 5);
       // 2. Three days ago the patient withdrew (dated to the second).
-      const withdrawal = obs(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
-      const out2 = await extract([patient(p, x), obs(`${p}-o`, p, '9Nu4', firstDate), withdrawal]);
+      const withdrawal = readEntry(`${p}-w`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
+      const out2 = await extract([patient(p, x), readEntry(`${p}-o`, p, '9Nu4', firstDate), withdrawal]);
       expect((await upload(t, a, 'A81001', out2.text)).status).toBe(201);
       expect(await activeObjection(t, x, 'type2')).toBe(false); // as designed: lifted
       // 3. Today the patient objects again: the entry now carries today's date, three days after
       // the withdrawal. The latest instant is the objection's (SPEC §2).
-      const redated = obs(`${p}-o`, p, '9Nu4', { effectiveDateTime: todayUtc() });
+      const redated = readEntry(`${p}-o`, p, '9Nu4', { effectiveDateTime: todayUtc() });
       const out3 = await extract([patient(p, x), redated, withdrawal]);
       // The mechanism: the extractor writes the re-dated entry with no date at all, as in step 1 —
       // now under an id that carries the source's dates (objection-canonical.ts), not the old one's.
@@ -82,7 +68,7 @@ describe('review 22: through the extractor, an undated objection re-dated today 
       expect(third.status).toBe(201);
       // The same export uploaded raw is honoured (review-21's fix): only the extractor's form is lost.
       expect(await activeObjection(t, x, 'type2')).toBe(true);
-      expect(await asOfNow(x)).toBe(true);
+      expect(await objectionAsOfNow(t, x)).toBe(true);
     },
   );
 });

@@ -1,6 +1,15 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { condition, ndjson, NHS, nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { condition, ndjson, NHS, nhsNumber, patient } from './support/fhir';
+import { activeObjection, upload } from './support/practice';
+import {
+  byNhs,
+  heldEvents,
+  isoDaysAgo,
+  objectionAsOfNow,
+  practiceApp,
+  readEntry,
+  receivedDaysAgo,
+} from './support/objection-resend';
 
 /**
  * Review 23, finding 1 (fail-open). A registration read at the time received is now its entry's
@@ -16,37 +25,14 @@ import { activeObjection, practiceReady, upload } from './support/practice';
  * registration for the old first receipt, retracts nothing, and the register stays lifted: the
  * GP data the centre stored while the withdrawal stood is kept, and is released.
  */
-const obs = (id: string, nhs: string, code: string, extra: Record<string, unknown> = {}) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { identifier: { system: NHS, value: nhs } },
-  code: { coding: [{ system: READ, code }] },
-  ...extra,
-});
-const isoDaysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 19) + 'Z';
-
 describe('review 23: a Type 1 withdrawal taken back, sent as the SPEC marker, keeps the objection lifted', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
-  const heldEvents = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients q ON q.id = e.patient_id WHERE q.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
-  const asOfNow = async (n: string) =>
-    (await t.sql.query(`SELECT 1 FROM objections_as_of(now()) WHERE nhs_number = $1 AND type = 'type1'`, [n]))
-      .rowCount === 1;
   const send = async (resources: unknown[]) => {
     const res = await upload(t, a, 'A81001', ndjson(resources));
     expect(res.status).toBe(201);
@@ -61,24 +47,18 @@ describe('review 23: a Type 1 withdrawal taken back, sent as the SPEC marker, ke
     async (_, seed, inError) => {
       const n = nhsNumber(923_100 + (seed as number));
       const p = `r23m${seed}`;
-      const registration = obs(`${p}-o`, n, '9Nu0'); // undated: read at the time received
+      const registration = readEntry(`${p}-o`, byNhs(n), '9Nu0'); // undated: read at the time received
       // 1. Five days ago: a Type 1 objector, sent as the marker (NHS number + objection code).
       const first = await send([registration]);
       expect(first.objections).toBe(1);
-      await t.sql.query(
-        `UPDATE objection_events
-          SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-              effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-        WHERE nhs_number = $1`,
-        [n],
-      );
+      await receivedDaysAgo(t, n, 5);
       expect(await activeObjection(t, n, 'type1')).toBe(true);
       // 2. A withdrawal dated three days ago is recorded (by mistake, as it turns out): the practice's
       // system no longer applies Type 1, so the patient leaves in full.
-      const withdrawal = obs(`${p}-w`, n, '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
+      const withdrawal = readEntry(`${p}-w`, byNhs(n), '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
       await send([patient(p, n), condition(`${p}-c`, p), registration, withdrawal]);
       expect(await activeObjection(t, n, 'type1')).toBe(false);
-      expect(await heldEvents(n)).toBe(1);
+      expect(await heldEvents(t, n)).toBe(1);
       // 3. The practice corrects its record: the withdrawal was entered in error (or is removed). The
       // record holds the Type 1 objection in force, so only the marker leaves again.
       const third = inError ? [registration, { ...withdrawal, status: 'entered-in-error' }] : [registration];
@@ -86,41 +66,35 @@ describe('review 23: a Type 1 withdrawal taken back, sent as the SPEC marker, ke
       // The practice's record: an objection, and no withdrawal. It is in force; nothing of the patient
       // may stay held (SPEC §2: "any GP-derived data already held for them is deleted").
       expect(await activeObjection(t, n, 'type1')).toBe(true);
-      expect(await asOfNow(n)).toBe(true);
-      expect(await heldEvents(n)).toBe(0);
+      expect(await objectionAsOfNow(t, n, 'type1')).toBe(true);
+      expect(await heldEvents(t, n)).toBe(0);
     },
   );
 
   it('the same hole with a dated registration (the retraction alone never reaches a marker)', async () => {
     const n = nhsNumber(923_108);
     const p = 'r23m8';
-    const registration = obs(`${p}-o`, n, '9Nu0', { effectiveDateTime: isoDaysAgo(5) });
+    const registration = readEntry(`${p}-o`, byNhs(n), '9Nu0', { effectiveDateTime: isoDaysAgo(5) });
     await send([registration]);
-    const withdrawal = obs(`${p}-w`, n, '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
+    const withdrawal = readEntry(`${p}-w`, byNhs(n), '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
     await send([patient(p, n), condition(`${p}-c`, p), registration, withdrawal]);
     expect(await activeObjection(t, n, 'type1')).toBe(false);
     await send([registration]);
     expect(await activeObjection(t, n, 'type1')).toBe(true);
-    expect(await heldEvents(n)).toBe(0);
+    expect(await heldEvents(t, n)).toBe(0);
   });
 
   it('control: the same correction with the Patient line carried is honoured', async () => {
     const n = nhsNumber(923_109);
     const p = 'r23m9';
-    const registration = obs(`${p}-o`, n, '9Nu0');
+    const registration = readEntry(`${p}-o`, byNhs(n), '9Nu0');
     await send([registration]);
-    await t.sql.query(
-      `UPDATE objection_events
-          SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-              effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-        WHERE nhs_number = $1`,
-      [n],
-    );
-    const withdrawal = obs(`${p}-w`, n, '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
+    await receivedDaysAgo(t, n, 5);
+    const withdrawal = readEntry(`${p}-w`, byNhs(n), '9Nu1', { effectiveDateTime: isoDaysAgo(3) });
     await send([patient(p, n), condition(`${p}-c`, p), registration, withdrawal]);
     expect(await activeObjection(t, n, 'type1')).toBe(false);
     await send([{ resourceType: 'Patient', id: p, identifier: [{ system: NHS, value: n }] }, registration]);
     expect(await activeObjection(t, n, 'type1')).toBe(true);
-    expect(await heldEvents(n)).toBe(0);
+    expect(await heldEvents(t, n)).toBe(0);
   });
 });

@@ -1,6 +1,13 @@
-import { createTestApp, TestApp } from '@custodian/testing';
-import { nhsNumber, patient, READ } from './support/fhir';
-import { activeObjection, nextSecond, practiceReady, upload } from './support/practice';
+import type { TestApp } from '@custodian/testing';
+import { nhsNumber, patient } from './support/fhir';
+import { activeObjection, nextSecond, upload } from './support/practice';
+import {
+  isoDaysAgo,
+  practiceApp,
+  readEntry,
+  receivedDaysAgo,
+  withdrawThroughApi,
+} from './support/objection-resend';
 import { extractorRun } from './support/extractor-run';
 
 const extract = extractorRun('review23-noid-');
@@ -18,22 +25,11 @@ const extract = extractorRun('review23-noid-');
  * centre adds again at that night's time: the history grows by one entry per run, and any
  * withdrawal — the API's, or one dated in the record — is beaten by the next run and never honoured.
  */
-const obs = (id: string, subject: string, code: string, date?: Record<string, unknown>) => ({
-  resourceType: 'Observation',
-  id,
-  status: 'final',
-  subject: { reference: `Patient/${subject}` },
-  code: { coding: [{ system: READ, code }] },
-  ...date,
-});
-const isoDaysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 19) + 'Z';
-
 describe('review 23: an objection whose source id is not an R4 id, through the extractor', () => {
   let t: TestApp;
   let a: { Authorization: string };
   beforeAll(async () => {
-    t = await createTestApp();
-    a = await practiceReady(t, (await t.as('admin')).auth, 'A81001');
+    ({ t, a } = await practiceApp());
   });
   afterAll(() => t?.close());
 
@@ -47,7 +43,7 @@ describe('review 23: an objection whose source id is not an R4 id, through the e
   ])('source id with %s: the same export extracted again adds nothing', async (_, seed, idOf) => {
     const x = nhsNumber(923_200 + (seed as number));
     const p = `r23n${seed}`;
-    const exportLines = [patient(p, x), obs((idOf as (p: string) => string)(p), p, '9Nu4')];
+    const exportLines = [patient(p, x), readEntry((idOf as (p: string) => string)(p), p, '9Nu4')];
     const first = await upload(t, a, 'A81001', (await extract(exportLines)).text);
     expect(first.status).toBe(201);
     expect(first.body.objections).toBe(1);
@@ -62,14 +58,10 @@ describe('review 23: an objection whose source id is not an R4 id, through the e
   it('source id with an underscore: a withdrawal through the API is not undone by the next night', async () => {
     const x = nhsNumber(923_211);
     const p = 'r23n11';
-    const exportLines = [patient(p, x), obs(`${p}_obj_1`, p, '9Nu4')];
+    const exportLines = [patient(p, x), readEntry(`${p}_obj_1`, p, '9Nu4')];
     expect((await upload(t, a, 'A81001', (await extract(exportLines)).text)).status).toBe(201);
     await nextSecond();
-    await t.http
-      .post('/api/objections')
-      .set(a)
-      .send({ nhsNumber: x, type: 'type2', action: 'withdraw' })
-      .expect(201);
+    await withdrawThroughApi(t, a, x);
     expect(await activeObjection(t, x, 'type2')).toBe(false);
     await nextSecond();
     // As objection-resend-undated.e2e-spec.ts has it for an entry with an id: not brought back.
@@ -80,18 +72,12 @@ describe('review 23: an objection whose source id is not an R4 id, through the e
   it('source id with an underscore: a withdrawal the record holds, dated after the first receipt, lifts it', async () => {
     const x = nhsNumber(923_212);
     const p = 'r23n12';
-    const registration = obs(`${p}_obj_1`, p, '9Nu4');
+    const registration = readEntry(`${p}_obj_1`, p, '9Nu4');
     expect((await upload(t, a, 'A81001', (await extract([patient(p, x), registration])).text)).status).toBe(
       201,
     );
-    await t.sql.query(
-      `UPDATE objection_events
-          SET effective_at = effective_at - interval '5 days', recorded_at = recorded_at - interval '5 days',
-              effective_on = ((effective_at - interval '5 days') AT TIME ZONE 'UTC')::date
-        WHERE nhs_number = $1`,
-      [x],
-    );
-    const withdrawal = obs(`${p}_wd_1`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
+    await receivedDaysAgo(t, x, 5);
+    const withdrawal = readEntry(`${p}_wd_1`, p, '9Nu5', { effectiveDateTime: isoDaysAgo(3) });
     const out = await extract([patient(p, x), registration, withdrawal]);
     expect((await upload(t, a, 'A81001', out.text)).status).toBe(201);
     // With an R4 id this is lifted (review-22's test, step 2: "as designed: lifted").

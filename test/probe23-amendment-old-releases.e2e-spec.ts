@@ -1,7 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { addEvent, addPatient, download, parseCsvGz, seedPractice } from './release-helpers';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { download, parseCsvGz } from './release-helpers';
+import { completedRelease, screenedAmendment, seedReleasableGpData } from './support/amendment-releases';
+import { type As, reviewers } from './support/reviewers';
 
 /**
  * Probe 23: a narrowing amendment (approved by a release officer alone) that comes into force
@@ -20,46 +20,17 @@ describe('probe 23: releases made under a superseded agreement version', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
+    ({ researcher, officer, panel } = await reviewers(t));
     colleague = await t.as('researcher', { organisationId: researcher.user.organisationId! });
-    officer = await t.as('release_officer', { organisationId: centre });
-    releaser = await t.as('release_officer', { organisationId: centre });
-    panel = [];
-    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
-    await seedPractice(t.sql);
-    for (let i = 0; i < 4; i++) {
-      const id = await addPatient(t.sql, { nhs: String(9_100_000_000 + i) });
-      await addEvent(t.sql, id);
-    }
+    releaser = await t.as('release_officer', { organisationId: officer.user.organisationId! });
+    await seedReleasableGpData(t);
   });
   afterAll(() => t?.close());
 
-  async function releaseOf(bidId: string): Promise<string> {
-    const res = await t.http.post(`/api/bids/${bidId}/releases`).set(releaser.auth).expect(202);
-    for (let i = 0; i < 300; i++) {
-      const r = await t.http.get(`/api/releases/${res.body.id}`).set(releaser.auth).expect(200);
-      if (r.body.state === 'completed') return res.body.id as string;
-      if (r.body.state === 'failed') throw new Error(`release failed: ${JSON.stringify(r.body)}`);
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-    throw new Error('release did not finish');
-  }
-
   /** Amendment v2 through a release officer's approval (narrowing) and the applicant's acceptance. */
   async function narrowInForce(bidId: string, body: Record<string, unknown>) {
-    const created = await t.http
-      .post(`/api/bids/${bidId}/amendments`)
-      .set(researcher.auth)
-      .send(body)
-      .expect(201);
-    expect(created.body).toMatchObject({ version: 2, scope: 'narrowing' });
-    await t.http.post(`/api/bids/${bidId}/amendments/2/submit`).set(researcher.auth).expect(200);
-    await t.http
-      .post(`/api/bids/${bidId}/amendments/2/screen`)
-      .set(officer.auth)
-      .send({ outcome: 'approve', remarks: 'narrows' })
-      .expect(200);
+    const created = await screenedAmendment(t, bidId, { researcher, officer }, body, 'approve');
+    expect(created).toMatchObject({ version: 2, scope: 'narrowing' });
     const accepted = await t.http
       .post(`/api/bids/${bidId}/agreement/accept`)
       .set(researcher.auth)
@@ -77,7 +48,7 @@ describe('probe 23: releases made under a superseded agreement version', () => {
         body: { recipients: [researcher.user.id, colleague.user.id] },
       })
     ).id;
-    const releaseId = await releaseOf(bidId);
+    const releaseId = await completedRelease(t, bidId, releaser);
     // Under v1 both recipients download.
     expect((await download(t, colleague.auth, releaseId, 'gp.csv.gz')).status).toBe(200);
 
@@ -94,7 +65,7 @@ describe('probe 23: releases made under a superseded agreement version', () => {
 
   it('files carrying a field the agreement in force no longer covers are not downloadable any more', async () => {
     const bidId = (await t.factory.bid('active', { researcher, officer, panel })).id;
-    const releaseId = await releaseOf(bidId);
+    const releaseId = await completedRelease(t, bidId, releaser);
     const before = await download(t, researcher.auth, releaseId, 'gp.csv.gz');
     expect(before.status).toBe(200);
     expect(parseCsvGz(before.body).header).toContain('birth_year_month');

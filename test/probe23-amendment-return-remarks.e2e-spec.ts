@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { screenedAmendment } from './support/amendment-releases';
+import { type As, reviewers } from './support/reviewers';
 
 /**
  * Probe 23: the panel returns an amendment "for changes", each member saying what to change (a
@@ -17,30 +17,22 @@ describe("probe 23: an amendment's return by the panel loses what the members as
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
-    officer = await t.as('release_officer', { organisationId: centre });
-    panel = [];
-    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
+    ({ researcher, officer, panel } = await reviewers(t));
   });
   afterAll(() => t?.close());
 
   it('the applicant reads the returning members’ requests in the return’s remarks', async () => {
     const bidId = (await t.factory.bid('active', { researcher, officer, panel })).id;
-    await t.http
-      .post(`/api/bids/${bidId}/amendments`)
-      .set(researcher.auth)
-      .send({
+    await screenedAmendment(
+      t,
+      bidId,
+      { researcher, officer },
+      {
         reason: 'We also need the sex of each patient',
         datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'sex', 'code', 'event_date'] }],
-      })
-      .expect(201);
-    await t.http.post(`/api/bids/${bidId}/amendments/2/submit`).set(researcher.auth).expect(200);
-    await t.http
-      .post(`/api/bids/${bidId}/amendments/2/screen`)
-      .set(officer.auth)
-      .send({ outcome: 'accept', remarks: 'widens' })
-      .expect(200);
+      },
+      'accept',
+    );
     const asks = ['Say why sex is needed for this study', 'Drop dates of birth in exchange'];
     for (const [i, m] of panel.entries()) {
       const res = await t.http

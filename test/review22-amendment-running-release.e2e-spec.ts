@@ -3,9 +3,9 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { ReleaseEngine } from '@custodian/release';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { addEvent, addPatient, download, seedPractice } from './release-helpers';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { download } from './release-helpers';
+import { screenedAmendment, seedReleasableGpData } from './support/amendment-releases';
+import { type As, reviewers } from './support/reviewers';
 
 /**
  * Review 22, finding: a release that is *running* when an amendment comes into force. Commit 00cbbe9
@@ -32,18 +32,10 @@ describe('review 22: a release running when an amendment comes into force', () =
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
+    ({ researcher, officer, panel } = await reviewers(t));
     colleague = await t.as('researcher', { organisationId: researcher.user.organisationId! });
-    officer = await t.as('release_officer', { organisationId: centre });
-    releaser = await t.as('release_officer', { organisationId: centre });
-    panel = [];
-    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
-    await seedPractice(t.sql);
-    for (let i = 0; i < 4; i++) {
-      const id = await addPatient(t.sql, { nhs: String(9_100_000_000 + i) });
-      await addEvent(t.sql, id);
-    }
+    releaser = await t.as('release_officer', { organisationId: officer.user.organisationId! });
+    await seedReleasableGpData(t);
   });
   afterAll(() => t?.close());
 
@@ -85,17 +77,13 @@ describe('review 22: a release running when an amendment comes into force', () =
       });
 
       // The amendment (narrowing: the colleague taken off) comes into force meanwhile.
-      await t.http
-        .post(`/api/bids/${bidId}/amendments`)
-        .set(researcher.auth)
-        .send({ reason: 'Our colleague has left the project', recipients: [researcher.user.id] })
-        .expect(201);
-      await t.http.post(`/api/bids/${bidId}/amendments/2/submit`).set(researcher.auth).expect(200);
-      await t.http
-        .post(`/api/bids/${bidId}/amendments/2/screen`)
-        .set(officer.auth)
-        .send({ outcome: 'approve', remarks: 'narrows' })
-        .expect(200);
+      await screenedAmendment(
+        t,
+        bidId,
+        { researcher, officer },
+        { reason: 'Our colleague has left the project', recipients: [researcher.user.id] },
+        'approve',
+      );
       await t.http.post(`/api/bids/${bidId}/agreement/accept`).set(researcher.auth).expect(200);
       // Its release.destroy job (superseded) runs while the release is still running.
       await until('the destroy job', async () => {

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { panelVote, recusalPanel, reviewAgain } from './support/recusal';
+import type { As } from './support/reviewers';
 
 /**
  * Review 24, finding 1. Today's permanent recusal (vote-steps.ts `saveVote`: a conflict declared in
@@ -20,38 +20,18 @@ describe('review 24: a vote recused by an earlier declared conflict is recorded 
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
-    officer = await t.as('release_officer', { organisationId: centre });
-    conflicted = await t.as('panel_member', { organisationId: centre });
-    auditor = await t.as('auditor', { organisationId: centre });
-    panel = [];
-    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
+    ({ researcher, officer, conflicted, panel } = await recusalPanel(t));
+    auditor = await t.as('auditor', { organisationId: officer.user.organisationId! });
   }, 120_000);
   afterAll(() => t?.close());
 
-  const vote = (bidId: string, who: As, decision: string, conflictOfInterest: boolean) =>
-    t.http
-      .post(`/api/bids/${bidId}/votes`)
-      .set(who.auth)
-      .send({
-        decision,
-        conflictOfInterest,
-        ...(conflictOfInterest ? { interests: 'I advise the applicant' } : {}),
-      });
-
   it("round 2's vote of a member who declared a conflict in round 1: history and audit say recused", async () => {
     const bidId = (await t.factory.bid('in_review', { researcher, officer })).id;
-    await vote(bidId, conflicted, 'approve', true).expect(201);
-    for (const m of panel) await vote(bidId, m, 'return', false).expect(201);
-    await t.http.post(`/api/bids/${bidId}/submit`).set(researcher.auth).expect(200);
-    await t.http
-      .post(`/api/bids/${bidId}/screen`)
-      .set(officer.auth)
-      .send({ outcome: 'accept', remarks: 'again' })
-      .expect(200);
+    await panelVote(t, bidId, conflicted, 'approve', true).expect(201);
+    for (const m of panel) await panelVote(t, bidId, m, 'return', false).expect(201);
+    await reviewAgain(t, bidId, { researcher, officer });
 
-    const res = await vote(bidId, conflicted, 'approve', false).expect(201);
+    const res = await panelVote(t, bidId, conflicted, 'approve', false).expect(201);
     // The vote itself is recused (today's rule) ...
     expect(res.body.recused).toBe(true);
 

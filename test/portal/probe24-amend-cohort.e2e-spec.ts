@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { portalSignIn } from '../support/portal-session';
+import { signInAs } from '../support/portal-session';
 
 /**
  * probe-24, finding 3: an approved or active request's page links "Amend this request (new fields,
@@ -21,8 +21,7 @@ describe('probe-24: amending the cohort in the portal', () => {
     const bid = await t.factory.bid('active', {
       body: { title: 'Cohort to widen', cohort: { practices: ['A81001'], eventsFrom: '2018-01-01' } },
     });
-    const email = (bid.researcher.user as unknown as { email: string }).email;
-    const me = await portalSignIn(t, email, `/requests/${bid.id}`);
+    const me = await signInAs(t, bid.researcher, `/requests/${bid.id}`);
     const request = await t.http.get(`/requests/${bid.id}`).set('cookie', me.cookie).expect(200);
     expect(request.text).toContain('another cohort');
     const form = await t.http.get(`/requests/${bid.id}/amend`).set('cookie', me.cookie).expect(200);
@@ -34,8 +33,7 @@ describe('probe-24: amending the cohort in the portal', () => {
     const bid = await t.factory.bid('active', {
       body: { title: 'Cohort to widen, sent', cohort: { practices: ['A81001'] } },
     });
-    const email = (bid.researcher.user as unknown as { email: string }).email;
-    const me = await portalSignIn(t, email, `/requests/${bid.id}/amend`);
+    const me = await signInAs(t, bid.researcher, `/requests/${bid.id}/amend`);
     const sent = await t.http
       .post(`/requests/${bid.id}/amend`)
       .set('cookie', me.cookie)

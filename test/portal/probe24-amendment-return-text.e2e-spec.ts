@@ -1,7 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { portalSignIn } from '../support/portal-session';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { pageText, signInAs } from '../support/portal-session';
+import { screenedAmendment } from '../support/amendment-releases';
+import { type As, reviewers } from '../support/reviewers';
 
 /**
  * probe-24, finding 5: the portal's vote form on an amendment (`/panel/:id/amendments/:version`) has
@@ -12,12 +12,6 @@ type As = Awaited<ReturnType<TestApp['as']>>;
  * docs/governance.md: "A return carries what the returning members asked for (their votes'
  * conditions …) in its remarks, as a bid's return does" (fixed for the API after probe-23 #4).
  */
-const text = (html: string) =>
-  html
-    .replace(/<script[\s\S]*?<\/script>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;|\s+/g, ' ');
-
 describe('probe-24: returning an amendment from the portal', () => {
   let t: TestApp;
   let researcher: As;
@@ -26,39 +20,31 @@ describe('probe-24: returning an amendment from the portal', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
-    officer = await t.as('release_officer', { organisationId: centre });
-    panel = [];
-    for (let i = 0; i < 3; i++) panel.push(await t.as('panel_member', { organisationId: centre }));
+    ({ researcher, officer, panel } = await reviewers(t));
   }, 120_000);
   afterAll(() => t?.close());
 
   it('each member can say what to change, and the applicant reads it', async () => {
     const bidId = (await t.factory.bid('active', { researcher, officer, panel })).id;
-    await t.http
-      .post(`/api/bids/${bidId}/amendments`)
-      .set(researcher.auth)
-      .send({
+    await screenedAmendment(
+      t,
+      bidId,
+      { researcher, officer },
+      {
         reason: 'We need the sex of each patient too',
         datasets: [{ dataset: 'gp', fields: ['nhs_number', 'date_of_birth', 'code', 'event_date', 'sex'] }],
-      })
-      .expect(201);
-    await t.http.post(`/api/bids/${bidId}/amendments/2/submit`).set(researcher.auth).expect(200);
-    await t.http
-      .post(`/api/bids/${bidId}/amendments/2/screen`)
-      .set(officer.auth)
-      .send({ outcome: 'accept', remarks: 'widens' })
-      .expect(200);
+      },
+      'accept',
+    );
 
     const path = `/panel/${bidId}/amendments/2`;
-    const first = await portalSignIn(t, (panel[0].user as unknown as { email: string }).email, path);
+    const first = await signInAs(t, panel[0], path);
     const form = await t.http.get(path).set('cookie', first.cookie).expect(200);
     expect(form.text).toMatch(/<textarea[^>]*name="conditions"/);
 
     const asked = 'Say why the sex of each patient is needed for the analysis';
     for (const member of panel) {
-      const me = await portalSignIn(t, (member.user as unknown as { email: string }).email, path);
+      const me = await signInAs(t, member, path);
       const sent = await t.http
         .post(path)
         .set('cookie', me.cookie)
@@ -66,12 +52,10 @@ describe('probe-24: returning an amendment from the portal', () => {
         .send({ _csrf: me.csrf, conflictOfInterest: 'no', decision: 'return', conditions: asked });
       expect(sent.status).toBe(303);
     }
-    const mine = await portalSignIn(
-      t,
-      (researcher.user as unknown as { email: string }).email,
-      `/requests/${bidId}`,
+    const mine = await signInAs(t, researcher, `/requests/${bidId}`);
+    const page = pageText(
+      (await t.http.get(`/requests/${bidId}/amendments/2`).set('cookie', mine.cookie)).text,
     );
-    const page = text((await t.http.get(`/requests/${bidId}/amendments/2`).set('cookie', mine.cookie)).text);
     expect(page).toContain(asked);
   });
 });

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { PortalSession, portalSignIn } from '../support/portal-session';
+import { pageText, PortalSession, signInAs } from '../support/portal-session';
 
 /**
  * probe-24, finding 1: the auditor's "To date" filter answers 500 ("Sorry, there is a problem with
@@ -9,12 +9,6 @@ import { PortalSession, portalSignIn } from '../support/portal-session';
  * date" box with the same value answers 400 with "Enter the from date as a real date …", and so does
  * a To date like 2026-02-30.
  */
-const text = (html: string) =>
-  html
-    .replace(/<script[\s\S]*?<\/script>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;|\s+/g, ' ');
-
 describe('probe-24: the audit trail’s To date filter', () => {
   let t: TestApp;
   let me: PortalSession;
@@ -22,21 +16,21 @@ describe('probe-24: the audit trail’s To date filter', () => {
   beforeAll(async () => {
     t = await createTestApp();
     const auditor = await t.as('auditor');
-    me = await portalSignIn(t, (auditor.user as unknown as { email: string }).email, '/audit-trail');
+    me = await signInAs(t, auditor, '/audit-trail');
   }, 120_000);
   afterAll(() => t?.close());
 
   it('the From date 31/12/2026 is a field error (control: this works)', async () => {
     const page = await t.http.get('/audit-trail?from=31%2F12%2F2026').set('cookie', me.cookie);
     expect(page.status).toBe(400);
-    expect(text(page.text)).toContain('Enter the from date as a real date');
+    expect(pageText(page.text)).toContain('Enter the from date as a real date');
   });
 
   for (const to of ['31/12/2026', 'tomorrow']) {
     it(`the To date “${to}” is a field error with the value kept, not a 500`, async () => {
       const page = await t.http.get(`/audit-trail?to=${encodeURIComponent(to)}`).set('cookie', me.cookie);
       expect(page.status).toBe(400);
-      expect(text(page.text)).toContain('Enter the to date as a real date');
+      expect(pageText(page.text)).toContain('Enter the to date as a real date');
       expect(page.text).toContain(`value="${to}"`);
     });
 

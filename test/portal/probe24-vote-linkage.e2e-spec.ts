@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { portalSignIn } from '../support/portal-session';
+import { signInAs } from '../support/portal-session';
 
 /**
  * probe-24, finding 2: the panel's vote page on a pseudonymised request says "Unless every approving
@@ -30,8 +30,7 @@ describe('probe-24: approving linkage from the portal’s vote form', () => {
 
   it('the vote page that names the condition offers the choice it names', async () => {
     const { bid, panel } = await inReview();
-    const email = (panel[0].user as unknown as { email: string }).email;
-    const me = await portalSignIn(t, email, `/panel/${bid.id}`);
+    const me = await signInAs(t, panel[0], `/panel/${bid.id}`);
     const page = await t.http.get(`/panel/${bid.id}`).set('cookie', me.cookie).expect(200);
     expect(page.text).toContain('Unless every approving panel member approves linkage');
     expect(page.text).toMatch(/name="approveLinkage"/);
@@ -40,8 +39,7 @@ describe('probe-24: approving linkage from the portal’s vote form', () => {
   it('three members approving linkage in the portal lift the no-linkage condition', async () => {
     const { bid, panel } = await inReview();
     for (const member of panel) {
-      const email = (member.user as unknown as { email: string }).email;
-      const me = await portalSignIn(t, email, `/panel/${bid.id}`);
+      const me = await signInAs(t, member, `/panel/${bid.id}`);
       const sent = await t.http.post(`/panel/${bid.id}/vote`).set('cookie', me.cookie).type('form').send({
         _csrf: me.csrf,
         conflictOfInterest: 'no',

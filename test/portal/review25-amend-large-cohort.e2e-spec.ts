@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { portalSignIn } from '../support/portal-session';
+import { signInAs } from '../support/portal-session';
 
 /**
  * review-25: the amendment form now pre-fills the cohort in force (37cdecc, `cohortValues`) and
@@ -24,8 +24,7 @@ describe('review-25: amending a request whose cohort lists many practices', () =
     const bid = await t.factory.bid('active', {
       body: { title: 'Regional cohort', cohort: { practices } },
     });
-    const email = (bid.researcher.user as unknown as { email: string }).email;
-    const me = await portalSignIn(t, email, `/requests/${bid.id}/amend`);
+    const me = await signInAs(t, bid.researcher, `/requests/${bid.id}/amend`);
     const form = await t.http.get(`/requests/${bid.id}/amend`).set('cookie', me.cookie).expect(200);
     // Too long for the form's boxes: shown as staying, not offered as a box (the fix chosen; a box
     // pre-filled with it was refused as too large when sent back).

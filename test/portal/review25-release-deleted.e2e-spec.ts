@@ -1,8 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { portalSignIn } from '../support/portal-session';
-import { addEvent, addPatient, seedPractice } from '../release-helpers';
-
-type As = Awaited<ReturnType<TestApp['as']>>;
+import { pageText, signInAs } from '../support/portal-session';
+import { completedRelease, seedReleasableGpData } from '../support/amendment-releases';
+import { type As, reviewers } from '../support/reviewers';
 
 /**
  * review-25: the request page (researcher.controller.ts, 3b8a18f) reads the API's
@@ -16,12 +15,6 @@ type As = Awaited<ReturnType<TestApp['as']>>;
  * tag (links that are refused). The same contradiction (tag and links) shows after an amendment's
  * acceptance until the destruction job has run.
  */
-const text = (html: string) =>
-  html
-    .replace(/<script[\s\S]*?<\/script>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&nbsp;|\s+/g, ' ');
-
 describe('review-25: a release whose agreement reached its end date, before the sweep', () => {
   let t: TestApp;
   let researcher: As;
@@ -29,31 +22,14 @@ describe('review-25: a release whose agreement reached its end date, before the 
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '1' });
-    const centre = (await t.factory.organisation({ name: 'Centre', kind: 'public_body' })).id;
-    researcher = await t.as('researcher');
-    officer = await t.as('release_officer', { organisationId: centre });
-    await seedPractice(t.sql);
-    for (let i = 0; i < 4; i++) {
-      const id = await addPatient(t.sql, { nhs: String(9_200_000_000 + i) });
-      await addEvent(t.sql, id);
-    }
+    ({ researcher, officer } = await reviewers(t, 0));
+    await seedReleasableGpData(t, 9_200_000_000);
   }, 120_000);
   afterAll(() => t?.close());
 
-  async function releaseOf(bidId: string): Promise<string> {
-    const res = await t.http.post(`/api/bids/${bidId}/releases`).set(officer.auth).expect(202);
-    for (let i = 0; i < 300; i++) {
-      const r = await t.http.get(`/api/releases/${res.body.id}`).set(officer.auth).expect(200);
-      if (r.body.state === 'completed') return res.body.id as string;
-      if (r.body.state === 'failed') throw new Error(`release failed: ${JSON.stringify(r.body)}`);
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-    throw new Error('release did not finish');
-  }
-
   it('is not said to be replaced by an amendment, and is not both deleted and linked', async () => {
     const bidId = (await t.factory.bid('active', { researcher, officer })).id;
-    const releaseId = await releaseOf(bidId);
+    const releaseId = await completedRelease(t, bidId, officer);
     // The end date comes (today, UTC): the API stops downloads at once; the hourly/daily sweep
     // has not run yet, so the bid is still `active` and its files are not deleted.
     await t.sql.query(
@@ -71,10 +47,9 @@ describe('review-25: a release whose agreement reached its end date, before the 
     );
     expect(amendments.rows[0].n).toBe(0);
 
-    const email = (researcher.user as unknown as { email: string }).email;
-    const me = await portalSignIn(t, email, `/requests/${bidId}`);
+    const me = await signInAs(t, researcher, `/requests/${bidId}`);
     const html = (await t.http.get(`/requests/${bidId}`).set('cookie', me.cookie).expect(200)).text;
-    const page = text(html);
+    const page = pageText(html);
     const release = page.slice(page.indexOf('Release of'));
     // No amendment replaced anything: the reason given must not say so.
     expect.soft(release).not.toMatch(/replaced by version/);

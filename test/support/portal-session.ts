@@ -36,3 +36,17 @@ export async function portalSignIn(t: TestApp, email: string, home?: string): Pr
     csrf: fromHome || csrfOf((await t.http.get('/sign-out').set('cookie', cookie).expect(200)).text),
   };
 }
+
+/**
+ * Signs `who` in as `portalSignIn` does: a user of `t.as`, or a factory bid's researcher (whose
+ * type does not name the email it carries).
+ */
+export const signInAs = (t: TestApp, who: { user: object }, home?: string): Promise<PortalSession> =>
+  portalSignIn(t, (who.user as { email: string }).email, home);
+
+/** A page's text as a reader sees it: no scripts, no tags, white space folded. */
+export const pageText = (html: string) =>
+  html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&nbsp;|\s+/g, ' ');

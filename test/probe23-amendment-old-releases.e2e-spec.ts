@@ -1,7 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { download, parseCsvGz } from './release-helpers';
-import { completedRelease, screenedAmendment, seedReleasableGpData } from './support/amendment-releases';
-import { type As, reviewers } from './support/reviewers';
+import { completedRelease, screenedAmendment, supersededReleaseSetUp } from './support/amendment-releases';
+import type { As } from './support/reviewers';
 
 /**
  * Probe 23: a narrowing amendment (approved by a release officer alone) that comes into force
@@ -20,10 +20,7 @@ describe('probe 23: releases made under a superseded agreement version', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    ({ researcher, officer, panel } = await reviewers(t));
-    colleague = await t.as('researcher', { organisationId: researcher.user.organisationId! });
-    releaser = await t.as('release_officer', { organisationId: officer.user.organisationId! });
-    await seedReleasableGpData(t);
+    ({ researcher, colleague, officer, releaser, panel } = await supersededReleaseSetUp(t));
   });
   afterAll(() => t?.close());
 

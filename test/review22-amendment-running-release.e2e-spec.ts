@@ -4,8 +4,8 @@ import type { DataSource } from 'typeorm';
 import { ReleaseEngine } from '@custodian/release';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { download } from './release-helpers';
-import { screenedAmendment, seedReleasableGpData } from './support/amendment-releases';
-import { type As, reviewers } from './support/reviewers';
+import { screenedAmendment, supersededReleaseSetUp } from './support/amendment-releases';
+import type { As } from './support/reviewers';
 
 /**
  * Review 22, finding: a release that is *running* when an amendment comes into force. Commit 00cbbe9
@@ -32,10 +32,7 @@ describe('review 22: a release running when an amendment comes into force', () =
 
   beforeAll(async () => {
     t = await createTestApp({ PANEL_QUORUM: '3' });
-    ({ researcher, officer, panel } = await reviewers(t));
-    colleague = await t.as('researcher', { organisationId: researcher.user.organisationId! });
-    releaser = await t.as('release_officer', { organisationId: officer.user.organisationId! });
-    await seedReleasableGpData(t);
+    ({ researcher, colleague, officer, releaser, panel } = await supersededReleaseSetUp(t));
   });
   afterAll(() => t?.close());
 

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { signInAs } from '../support/portal-session';
+import { postForm, signInAs } from '../support/portal-session';
 
 /**
  * probe-24, finding 3: an approved or active request's page links "Amend this request (new fields,
@@ -34,17 +34,12 @@ describe('probe-24: amending the cohort in the portal', () => {
       body: { title: 'Cohort to widen, sent', cohort: { practices: ['A81001'] } },
     });
     const me = await signInAs(t, bid.researcher, `/requests/${bid.id}/amend`);
-    const sent = await t.http
-      .post(`/requests/${bid.id}/amend`)
-      .set('cookie', me.cookie)
-      .type('form')
-      .send({
-        _csrf: me.csrf,
-        fields_gp: ['nhs_number', 'date_of_birth', 'code', 'event_date'],
-        durationMonths: '12',
-        practices: 'A81001, A81003',
-        reason: 'The second practice joined the study.',
-      });
+    const sent = await postForm(t, me, `/requests/${bid.id}/amend`, {
+      fields_gp: ['nhs_number', 'date_of_birth', 'code', 'event_date'],
+      durationMonths: '12',
+      practices: 'A81001, A81003',
+      reason: 'The second practice joined the study.',
+    });
     expect(sent.status).toBe(303);
     const amendment = await t.http.get(`/api/bids/${bid.id}/amendments/2`).set(bid.researcher.auth);
     expect(amendment.status).toBe(200);

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { pageText, signInAs } from '../support/portal-session';
+import { pageText, postForm, signInAs } from '../support/portal-session';
 import { screenedAmendment } from '../support/amendment-releases';
 import { type As, reviewers } from '../support/reviewers';
 
@@ -45,11 +45,11 @@ describe('probe-24: returning an amendment from the portal', () => {
     const asked = 'Say why the sex of each patient is needed for the analysis';
     for (const member of panel) {
       const me = await signInAs(t, member, path);
-      const sent = await t.http
-        .post(path)
-        .set('cookie', me.cookie)
-        .type('form')
-        .send({ _csrf: me.csrf, conflictOfInterest: 'no', decision: 'return', conditions: asked });
+      const sent = await postForm(t, me, path, {
+        conflictOfInterest: 'no',
+        decision: 'return',
+        conditions: asked,
+      });
       expect(sent.status).toBe(303);
     }
     const mine = await signInAs(t, researcher, `/requests/${bidId}`);

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { signInAs } from '../support/portal-session';
+import { postForm, signInAs } from '../support/portal-session';
 
 /**
  * probe-24, finding 2: the panel's vote page on a pseudonymised request says "Unless every approving
@@ -40,8 +40,7 @@ describe('probe-24: approving linkage from the portal’s vote form', () => {
     const { bid, panel } = await inReview();
     for (const member of panel) {
       const me = await signInAs(t, member, `/panel/${bid.id}`);
-      const sent = await t.http.post(`/panel/${bid.id}/vote`).set('cookie', me.cookie).type('form').send({
-        _csrf: me.csrf,
+      const sent = await postForm(t, me, `/panel/${bid.id}/vote`, {
         conflictOfInterest: 'no',
         decision: 'approve',
         tier: 'pseudonymised',

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { signInAs } from '../support/portal-session';
+import { postForm, signInAs } from '../support/portal-session';
 
 /**
  * review-25: the amendment form now pre-fills the cohort in force (37cdecc, `cohortValues`) and
@@ -32,16 +32,11 @@ describe('review-25: amending a request whose cohort lists many practices', () =
     expect(form.text).toMatch(/too long to change in this form/);
 
     // The browser sends the form as shown, the term changed from 12 to 18 months.
-    const sent = await t.http
-      .post(`/requests/${bid.id}/amend`)
-      .set('cookie', me.cookie)
-      .type('form')
-      .send({
-        _csrf: me.csrf,
-        fields_gp: ['nhs_number', 'date_of_birth', 'code', 'event_date'],
-        durationMonths: '18',
-        reason: 'The study needs six more months.',
-      });
+    const sent = await postForm(t, me, `/requests/${bid.id}/amend`, {
+      fields_gp: ['nhs_number', 'date_of_birth', 'code', 'event_date'],
+      durationMonths: '18',
+      reason: 'The study needs six more months.',
+    });
     expect(sent.status).toBe(303);
     const amendment = await t.http
       .get(`/api/bids/${bid.id}/amendments/2`)

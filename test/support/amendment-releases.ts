@@ -1,6 +1,6 @@
 import type { TestApp } from '@custodian/testing';
 import { addEvent, addPatient, seedPractice } from '../release-helpers';
-import type { As, Reviewers } from './reviewers';
+import { type As, type Reviewers, reviewers } from './reviewers';
 
 /**
  * The set-up the amendment tests share (probe 23, review 22, the portal's probe 24 and review 25):
@@ -15,6 +15,21 @@ export async function seedReleasableGpData(t: TestApp, firstNhs = 9_100_000_000,
     const id = await addPatient(t.sql, { nhs: String(firstNhs + i) });
     await addEvent(t.sql, id);
   }
+}
+
+/**
+ * The people and data of a bid whose releases an amendment supersedes: the reviewers, a colleague of
+ * the researcher (a second recipient the amendment can take off), a second release officer of the
+ * centre who makes the releases, and GP data to release (`seedReleasableGpData`).
+ */
+export async function supersededReleaseSetUp(
+  t: TestApp,
+): Promise<Reviewers & { colleague: As; releaser: As }> {
+  const people = await reviewers(t);
+  const colleague = await t.as('researcher', { organisationId: people.researcher.user.organisationId! });
+  const releaser = await t.as('release_officer', { organisationId: people.centre });
+  await seedReleasableGpData(t);
+  return { ...people, colleague, releaser };
 }
 
 /** Requests a release of bid `bidId` as `releaser` and waits (asking as them) until it completes; its id. */

@@ -50,3 +50,11 @@ export const pageText = (html: string) =>
     .replace(/<script[\s\S]*?<\/script>/g, ' ')
     .replace(/<[^>]+>/g, ' ')
     .replace(/&nbsp;|\s+/g, ' ');
+
+/** Sends a form of the portal at `path` as `session` does, its form token added. */
+export const postForm = (t: TestApp, session: PortalSession, path: string, form: Record<string, unknown>) =>
+  t.http
+    .post(path)
+    .set('cookie', session.cookie)
+    .type('form')
+    .send({ _csrf: session.csrf, ...form });

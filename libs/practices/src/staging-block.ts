@@ -1,7 +1,8 @@
 import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning } from './fhir';
 import { CLINICAL_TYPES, type DroppedFields, type LineDropped } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
-import { mayCarryObjectionCode } from './objection-entry';
+import { normaliseNhsNumber } from '@custodian/core/nhs-number';
+import { mayCarryObjectionCode, NHS_NUMBER_SYSTEM } from './objection-entry';
 
 /** A stored resource type's FHIR name (`condition` → `Condition`). */
 const FHIR_TYPE = Object.fromEntries(Object.entries(CLINICAL_TYPES).map(([name, t]) => [t, name]));
@@ -92,6 +93,45 @@ function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
   return rows;
 }
 
+/**
+ * `N` rows: who a Patient line's id names, for resolving objections only (intake/subjects.ts) —
+ * every valid NHS number of a Patient line the intake refused (a future birth date, an unknown
+ * gender: the patient's objection named them by reference and was refused as naming nobody, and
+ * what another practice held of them was released: probe-26), and a stored line's numbers beside
+ * the one it is stored under (the extractor reads a record's every number as that person's).
+ * `stored`: the number a stored line is stored under; a stored line's text is read again only when
+ * it carries a second NHS-number identifier.
+ */
+function identityRows(n: number, text: string, stored?: string): string {
+  if (
+    stored !== undefined
+      ? text.indexOf(NHS_NUMBER_SYSTEM) === text.lastIndexOf(NHS_NUMBER_SYSTEM)
+      : !text.includes('Patient')
+  )
+    return '';
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return '';
+  }
+  const r = json as { resourceType?: unknown; id?: unknown; identifier?: unknown };
+  if (r?.resourceType !== 'Patient' || typeof r.id !== 'string' || !r.id || r.id.length > 64) return '';
+  const numbers = new Set<string>();
+  for (const i of Array.isArray(r.identifier) ? r.identifier : []) {
+    const x = i as { system?: unknown; value?: unknown } | null;
+    const nhs =
+      x?.system === NHS_NUMBER_SYSTEM && typeof x.value === 'string'
+        ? normaliseNhsNumber(x.value)
+        : undefined;
+    if (nhs && nhs !== stored) numbers.add(nhs);
+  }
+  const tail = '\t\\N'.repeat(14);
+  let rows = '';
+  for (const nhs of numbers) rows += `${n}\tN\t${copyValue(r.id)}\t\\N\t${nhs}${tail}\n`;
+  return rows;
+}
+
 export interface BlockResult {
   /** Staging rows, COPY text. */
   rows: string;
@@ -143,6 +183,7 @@ export function parseBlock(
           return;
         case 'rejected':
           out.rejected.push({ line: n, reason: r.reason });
+          out.rows += identityRows(n, text);
           return;
         case 'unresolved':
           out.unresolved.push({ line: n, reason: r.reason });
@@ -162,7 +203,7 @@ export function parseBlock(
           out.rows += stagingRow(n, r);
           return;
         default:
-          out.rows += stagingRow(n, r);
+          out.rows += stagingRow(n, r) + identityRows(n, text, r.nhsNumber);
       }
     },
     firstLine,

@@ -101,15 +101,20 @@ export async function applyObjections(
       heldDeletedAll: 0,
     };
 
+  // A Patient of this extract is kept out when any number a line of its id carries is an active
+  // Type 1 objector's (the extractor reads an id's every number as one person's: probe-26).
+  await tx.query(`CREATE TEMP TABLE t1x ON COMMIT DROP AS
+    SELECT nhs_number FROM t1
+    UNION SELECT x.nhs_number FROM xp x JOIN idn i ON i.id = x.id JOIN t1 ON t1.nhs_number = i.nhs_number`);
   const [{ own }]: { own: number }[] = await tx.query(
     `SELECT count(*)::int AS own FROM t1 WHERE ${held.registeredAt('t1.nhs_number', '$1')}`,
     [ods],
   );
   const heldDeletedAll = await held.deleteType1Held(tx, 't1');
   const [t1]: { patients: number; resources: number }[] = await tx.query(`
-    SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)) AS patients,
-           (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1)) AS resources`);
-  await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1)');
-  await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1)');
+    SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1x)) AS patients,
+           (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1x)) AS resources`);
+  await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1x)');
+  await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1x)');
   return { objections, registerChanges, type1: { ...t1, heldDeleted: own }, heldDeletedAll };
 }

@@ -3,10 +3,12 @@ import type { IntakeContext } from './context';
 
 /**
  * The subjects stage, over the staged rows: `xp`, this extract's Patients (the last line of each
- * resource id; of two with one NHS number the later line, the earlier refused), and `subj`, every
- * clinical entry and objection resolved to an NHS number (`in_xp`: through a Patient of this
- * extract), or refused when it names nobody. (`R`: a clinical entry recorded in error, which
- * takes back what an earlier extract stored under its id: merge.ts.)
+ * resource id, the earlier refused; of two with one NHS number the later line, the earlier
+ * refused); `idn`, every NHS number each Patient id carries (refused lines' too), which objection
+ * registrations reach and the Type 1 check keeps out (objections.ts); and `subj`, every clinical
+ * entry and objection resolved to an NHS number (`in_xp`: through a Patient of this extract), or
+ * refused when it names nobody. (`R`: a clinical entry recorded in error, which takes back what an
+ * earlier extract stored under its id: merge.ts.)
  */
 export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   const { tx, ods } = ix;
@@ -20,6 +22,14 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
       FROM stg WHERE kind = 'P' ORDER BY id, line DESC`);
   await tx.query('CREATE INDEX ON xp (id)');
   await tx.query('ANALYZE xp');
+  // Who each Patient id names, for objections: the NHS numbers of every Patient line of that id
+  // (`P`: an earlier line of the id too) and those the staging read for objections only (`N`: a
+  // refused Patient line's, and a line's numbers beside the one it is stored under).
+  await tx.query(`CREATE TEMP TABLE idn ON COMMIT DROP AS
+    SELECT DISTINCT line, id, nhs_number FROM stg WHERE kind IN ('P', 'N') AND nhs_number IS NOT NULL`);
+  await tx.query('CREATE INDEX ON idn (id)');
+  await tx.query('CREATE INDEX ON idn (nhs_number)');
+  await tx.query('ANALYZE idn');
 
   // Every clinical entry and objection resolved to an NHS number: a Patient of this extract (any
   // of its records, duplicates included: they are resolved before being refused, below), or one
@@ -31,7 +41,7 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
             s.obj_type, s.obj_action, s.obj_at,
             COALESCE(xp.nhs_number, held.nhs_number, CASE WHEN s.subject IS NULL THEN s.nhs_number END) AS nhs_number,
             CASE WHEN s.subject IS NOT NULL THEN s.nhs_number END AS named_beside,
-            xp.id IS NOT NULL AS in_xp
+            xp.id IS NOT NULL AS in_xp, s.subject
        FROM stg s
        LEFT JOIN xp ON xp.id = s.subject
        LEFT JOIN LATERAL (
@@ -42,26 +52,62 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
       WHERE s.kind IN ('E', 'O', 'R')`,
     [ods],
   );
+  // A registration applies to everyone its subject may be (fail closed, as the extractor reads it):
+  // every number of every Patient line of the referenced id, refused lines' included; every patient
+  // registered under that id at this practice (its NHS number corrected since, or the id's older
+  // record); and, named by number, the numbers a Patient line carries beside it. An objection on
+  // one id written twice with two numbers reached the later only, and an objection on a Patient
+  // refused for its birth date none at all, while what was held of them was released (probe-26).
+  await tx.query(
+    `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
+     SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+            s.obj_type, s.obj_action, s.obj_at, w.nhs_number, NULL::char(10), false, s.subject
+       FROM stg s
+       JOIN LATERAL (
+         SELECT i.nhs_number FROM idn i WHERE i.id = s.subject
+         UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+                WHERE r.practice_ods = $1 AND r.source_id = s.subject
+         UNION SELECT b.nhs_number FROM idn a JOIN idn b ON b.line = a.line
+                WHERE s.subject IS NULL AND a.nhs_number = s.nhs_number
+       ) w ON true
+      WHERE s.kind = 'O' AND s.obj_action = 'register'
+        AND NOT EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
+                           AND x.obj_action = s.obj_action AND x.nhs_number = w.nhs_number)`,
+    [ods],
+  );
   const unresolved = await ix.rejected(
     `SELECT line, 'subject: no such Patient in this extract or held for this practice' AS reason
-       FROM subj WHERE nhs_number IS NULL`,
+       FROM subj u WHERE nhs_number IS NULL
+        AND NOT EXISTS (SELECT 1 FROM subj r WHERE r.line = u.line AND r.subject = u.subject
+                           AND r.nhs_number IS NOT NULL)`,
   );
-  if (unresolved) await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
+  await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
   // A withdrawal naming a Patient by reference and, beside it, an NHS number that is not that
   // Patient's names two persons: not applied (as the extractor reads it; withdrawing for the
   // reference alone could release a patient who never withdrew). Its registrations stand.
   await ix.rejected(
     `WITH two AS (
-       SELECT DISTINCT line FROM subj
-        WHERE kind = 'O' AND obj_action = 'withdraw' AND named_beside IS DISTINCT FROM nhs_number
-          AND named_beside IS NOT NULL),
+       SELECT DISTINCT line FROM subj w
+        WHERE kind = 'O' AND obj_action = 'withdraw'
+          AND ((named_beside IS DISTINCT FROM nhs_number AND named_beside IS NOT NULL)
+               -- a reference that may be two patients (the numbers a registration reaches, above)
+               OR (subject IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM (SELECT i.nhs_number FROM idn i WHERE i.id = w.subject
+                                    UNION SELECT p.nhs_number FROM patient_registrations r
+                                      JOIN patients p ON p.id = r.patient_id
+                                     WHERE r.practice_ods = $2 AND r.source_id = w.subject) k
+                      WHERE k.nhs_number <> w.nhs_number)))),
      gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
               RETURNING line)
      SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,
-    [`subject: ${TWO_PATIENTS}`],
+    [`subject: ${TWO_PATIENTS}`, ods],
   );
   await tx.query('ANALYZE subj');
 
+  // Of two Patient lines of one resource id, the later is stored: the earlier is refused, said.
+  await ix.rejected(`
+    SELECT line, 'Patient: a later line has the same resource id' AS reason
+      FROM stg s WHERE kind = 'P' AND NOT EXISTS (SELECT 1 FROM xp WHERE xp.line = s.line)`);
   // Subjects resolved: of two Patient resources with one NHS number, the later line is stored and
   // the earlier refused (what either's entries name is the NHS number's, above).
   await ix.rejected(`
@@ -69,9 +115,11 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
     gone AS (DELETE FROM xp WHERE line NOT IN (SELECT line FROM keep) RETURNING line)
     SELECT line, 'Patient: a later line has the same NHS number' AS reason FROM gone`);
 
-  // Every NHS number this extract names (its Patients', and those its entries name otherwise):
+  // Every NHS number this extract names (its Patients', every number its Patient lines carry, and
+  // those its entries name otherwise):
   // the set the register's Type 1 check and the patients' locks are taken over.
   await tx.query(`
     CREATE TEMP TABLE xn ON COMMIT DROP AS
-    SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj WHERE NOT in_xp`);
+    SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj WHERE NOT in_xp
+    UNION SELECT nhs_number FROM idn`);
 }

@@ -1,3 +1,5 @@
+import type { AuditService } from '@custodian/audit';
+import { requestMeta, type Role } from '@custodian/core';
 import type { PortalRequest } from './portal-api';
 
 /**
@@ -24,3 +26,40 @@ export const OWN_ORGANISATION = {
 /** The text a refused form carried, kept for the person to copy (nothing of it was sent). */
 export const keptText = (...parts: unknown[]): string =>
   parts.filter((p): p is string => typeof p === 'string' && p.trim() !== '').join('\n\n');
+
+/** The API route each refused form stands for, and the code the API refuses it with (bids.service.ts). */
+const REFUSED = {
+  panel: { route: '/api/bids/:id/votes', code: 'RECUSED' },
+  screening: { route: '/api/bids/:id/screen', code: 'SEGREGATION_OF_DUTIES' },
+  release: { route: '/api/bids/:id/releases', code: 'SEGREGATION_OF_DUTIES' },
+} as const;
+
+/**
+ * The refusal on the audit trail, as the API's 403 is recorded (`access.denied`, AuditDenialsInterceptor):
+ * the portal answers a reviewer of the applicant organisation without calling the API, and such an
+ * attempt left no entry (SPEC §6: authorisation denials are audited). Counted when repeated.
+ */
+export async function auditOwnRefusal(
+  audit: AuditService,
+  req: PortalRequest,
+  bidId: string,
+  what: keyof typeof REFUSED,
+): Promise<void> {
+  const user = req.portal?.session.auth?.user;
+  await audit.recordDenial({
+    action: 'access.denied',
+    outcome: 'denied',
+    actor: user ? { id: user.id, roles: user.roles as Role[] } : null,
+    bidId,
+    subjectType: 'bids',
+    subjectId: bidId,
+    meta: requestMeta(req),
+    details: {
+      method: 'POST',
+      route: REFUSED[what].route,
+      status: 403,
+      code: REFUSED[what].code,
+      via: 'portal',
+    },
+  });
+}

@@ -1,5 +1,6 @@
 import { PATTERNS } from './patterns';
 import { Body, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { AuditService } from '@custodian/audit';
 import { ParseUUIDPipe } from '@custodian/core';
 import type { FastifyReply } from 'fastify';
 import { PageAccess, PortalController } from './portal.decorators';
@@ -26,7 +27,7 @@ import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-pages.controller';
 import { plainRefusal } from './refusals';
-import { keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
+import { auditOwnRefusal, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
 
 /** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
 const SCREENING_TEXT_MAX = 5000;
@@ -48,6 +49,7 @@ export class PanelController {
   constructor(
     private readonly api: PortalApi,
     private readonly views: PortalViews,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
@@ -150,7 +152,10 @@ export class PanelController {
   ) {
     const bid = await this.reviewedBid(req, id);
     const values = { ...body };
-    if (ofApplicant(req, bid)) return this.render(req, reply, bid, values, formErrors(), 403);
+    if (ofApplicant(req, bid)) {
+      await auditOwnRefusal(this.audit, req, id, 'panel');
+      return this.render(req, reply, bid, values, formErrors(), 403);
+    }
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
     if (errors.any()) return this.render(req, reply, bid, values, errors, 400);
     const dto = voteBody(body, decision, conflictOfInterest);
@@ -192,6 +197,7 @@ export class ReleaseOfficerController {
   constructor(
     private readonly api: PortalApi,
     private readonly views: PortalViews,
+    private readonly audit: AuditService,
   ) {}
 
   @Get('screening')
@@ -262,6 +268,7 @@ export class ReleaseOfficerController {
     if (notes.length > SCREENING_TEXT_MAX) errors.add('notes', 'Enter notes of 5,000 characters or fewer');
     const bid = await getBid(this.api, req, id);
     const own = ofApplicant(req, bid);
+    if (own) await auditOwnRefusal(this.audit, req, id, 'screening');
     let status = own ? 403 : 400;
     if (!errors.any() && !own) {
       const dto: Record<string, unknown> = { outcome };
@@ -320,8 +327,10 @@ export class ReleaseOfficerController {
     const bidId = str(body.bidId);
     if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
     const bid = await getBid(this.api, req, bidId);
-    if (ofApplicant(req, bid))
+    if (ofApplicant(req, bid)) {
+      await auditOwnRefusal(this.audit, req, bidId, 'release');
       throw new PortalPageError(403, 'You cannot release this request', OWN_ORGANISATION.release);
+    }
     if (str(body.confirm) !== 'yes') {
       // A release of this request exists already: ask before making another.
       const existing = await releasesOfBid(this.api, req, bidId);

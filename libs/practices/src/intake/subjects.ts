@@ -75,7 +75,7 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
                            AND x.obj_action = s.obj_action AND x.nhs_number = w.nhs_number)`,
     [ods],
   );
-  const unresolved = await ix.rejected(
+  await ix.rejected(
     `SELECT line, 'subject: no such Patient in this extract or held for this practice' AS reason
        FROM subj u WHERE nhs_number IS NULL
         AND NOT EXISTS (SELECT 1 FROM subj r WHERE r.line = u.line AND r.subject = u.subject

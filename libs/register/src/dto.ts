@@ -86,7 +86,7 @@ export class RegisterLineDto {
     additionalProperties: true,
     nullable: true,
     description:
-      'For a release line: its risk and linkage report under the small-number rule (counts 1-7 shown as *, others rounded to 5; percentages whole)',
+      'For a release line: its risk and linkage report under the small-number rule (counts 0-7 shown as *, others rounded to 5; percentages whole; no linkage figures for an aggregate table)',
   })
   riskReport!: Record<string, unknown> | null;
   @ApiProperty({

@@ -211,9 +211,20 @@ export function datasetColumns(
     // Anonymised: codes and dates at the person's kᵐ-anonymity levels (`rp.kmc`, `rp.kmp`, chosen
     // per demographic class; km-anonymise.ts); a person without them gets the top rung (`*`).
     const km = tier === 'anonymised' ? KM_ITEM_FIELDS[dataset]?.[f] : undefined;
+    if (tier === 'anonymised' && !km) {
+      // Neither an item of kᵐ-anonymity nor generalised (an observation's value, a linkage step):
+      // withheld. As held, 60 of 60 persons of one class were alone on one weighing's value, and two
+      // releases of a bid joined person to person on it (probe 27).
+      columns.push({
+        expr: `'*'::text`,
+        name: f,
+        description: `${ev.description}: withheld in the anonymised tier (*)`,
+      });
+      continue;
+    }
     const generalised = km && (DATE_FIELDS.has(f) || KM_CODE_FIELDS.has(f));
     const raw = generalised ? km.expr({ ...KM_LEVEL_COLUMNS }) : ev.expr;
-    const held = tier === 'anonymised' && f !== 'value' ? raw : codeOnly(f, raw);
+    const held = tier === 'anonymised' ? raw : codeOnly(f, raw);
     const expr = SOURCE_TEXT_FIELDS.has(f) ? spreadsheetSafe(held) : held;
     const description =
       tier === 'anonymised' && DATE_FIELDS.has(f)

@@ -73,7 +73,7 @@ export class ReleaseViewDto {
     type: 'object',
     additionalProperties: true,
     description:
-      'Risk and linkage report of a completed release (docs/TRANSPARENCY.md): exact figures for staff; for recipients counts 1-7 shown as *, others rounded to 5, percentages whole',
+      'Risk and linkage report of a completed release (docs/TRANSPARENCY.md): exact figures for staff; for recipients counts 0-7 shown as *, others rounded to 5, percentages whole, no linkage figures for an aggregate table',
   })
   riskReport?: Record<string, unknown>;
 }

@@ -266,7 +266,7 @@ type Shown = number | '*';
 
 /** A percentage the public sees: a whole number, or `*` when the count behind it is 1–7. */
 function shownShare(count: number, of: number): Shown {
-  if (count >= 1 && count <= PRIMARY_MAX) return '*';
+  if (count <= PRIMARY_MAX) return '*';
   // Of the counts as shown (rounded to 5), so that a share tells no more than they do: of the exact
   // counts, 9 of 28 (32%) gave back what "10 of 30" hides.
   const whole = roundToBase(of);
@@ -304,11 +304,18 @@ export interface PublicRiskReport {
   rule: string;
 }
 
-export const PUBLIC_RULE = `counts 1-${PRIMARY_MAX} shown as *, others rounded to the nearest 5; percentages whole, * where the count behind them is 1-${PRIMARY_MAX}`;
+export const PUBLIC_RULE = `counts 0-${PRIMARY_MAX} shown as *, others rounded to the nearest 5; percentages whole, * where the count behind them is 0-${PRIMARY_MAX}; no linkage figures for an aggregate table`;
+
+/**
+ * A count as the public report shows it: 0 to PRIMARY_MAX as `*` — zero too, so that `*` does not
+ * mean "someone is here" (probe 27: a step's `*` turned to `0` once its one person became a Type 1
+ * objector, on the public register) — others rounded to the nearest 5.
+ */
+const shownPublic = (n: number): Shown => (n <= PRIMARY_MAX ? '*' : shownCount(n));
 
 /** The report with the small-number rule applied (SPEC §5 step 5), for the applicant and the public. */
 function publicRisk(smallestClass: number): Shown {
-  const shown = shownCount(smallestClass);
+  const shown = shownPublic(smallestClass);
   return shown === '*' ? '*' : shown ? Math.round(100 / shown) : 0;
 }
 
@@ -321,19 +328,21 @@ export function publicRiskReport(r: RiskReport): PublicRiskReport {
       file: f.file,
       dataset: f.dataset,
       quasiIdentifiers: f.quasiIdentifiers,
-      persons: shownCount(f.persons),
-      uniquePersons: shownCount(f.uniquePersons),
+      persons: shownPublic(f.persons),
+      uniquePersons: shownPublic(f.uniquePersons),
       uniqueShare: shownShare(f.uniquePersons, f.persons),
-      smallestClass: shownCount(f.smallestClass),
+      smallestClass: shownPublic(f.smallestClass),
       // 1 / the smallest class as shown (a percentage): of the exact class it gave the class back
       // (8% is a class of 12 or 13, where the class is shown as 15).
       prosecutorRisk: publicRisk(f.smallestClass),
-      suppressed: shownCount(f.suppressed),
+      suppressed: shownPublic(f.suppressed),
     })),
-    suppressed: shownCount(r.suppressed),
-    linkage: r.linkage.map((l) => ({
+    suppressed: shownPublic(r.suppressed),
+    // An aggregate table's rows are counted under the minimum population and the differencing guard;
+    // its linkage figures (rows per step, of persons outside the table's rules too) are not shown.
+    linkage: (r.tier === 'aggregate' ? [] : r.linkage).map((l) => ({
       dataset: l.dataset,
-      rows: shownCount(l.rows),
+      rows: shownPublic(l.rows),
       byStep: Object.fromEntries(Object.entries(l.byStep).map(([s, n]) => [s, shownShare(n, l.rows)])),
       unlinked: shownShare(l.unlinked, l.rows),
     })),

@@ -14,6 +14,7 @@ import {
   ANON_PERIOD,
   CODE_COLUMNS,
   codeValueOk,
+  ANONYMISED_WITHHELD,
   EVENT_ITEM_COLUMNS,
   RowOrderCheck,
   expectedHeader,
@@ -171,6 +172,11 @@ export async function checkDatasetFile(
   // Columns that could carry free text: every row's value is a code (or, anonymised, its
   // generalisation); such a file is read row by row, never as repeats of a person's row before.
   const codeCols = header.map((h, i) => (CODE_COLUMNS[h] ? i : -1)).filter((i) => i >= 0);
+  // Anonymised: event columns that are no kᵐ item are `*` in every row.
+  const withheldCols =
+    tier === 'anonymised'
+      ? header.map((h, i) => (ANONYMISED_WITHHELD.has(h) ? i : -1)).filter((i) => i >= 0)
+      : [];
   const k = deps.anonK;
   // Persons per class of quasi-identifiers: the persons' ids until a class reaches k (memory
   // bounded by classes × k, not by the file), then only the fact that it has.
@@ -217,6 +223,7 @@ export async function checkDatasetFile(
     keyCol < 0 &&
     !rowKeyCols.length &&
     !codeCols.length &&
+    !withheldCols.length &&
     !eventQi &&
     !mislinked?.size &&
     !epikeysOf?.size &&
@@ -279,6 +286,8 @@ export async function checkDatasetFile(
         );
       for (const c of rowKeyCols)
         if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
+      for (const c of withheldCols)
+        if (f[c] !== '*') fail('k-anonymity', `${where(i)}: ${header[c]} is not withheld (*)`);
       for (const c of codeCols)
         if (!codeValueOk(header[c], f[c], tier))
           fail('free text', `${where(i)}: ${header[c]} is not a code of its system`);

@@ -235,6 +235,12 @@ export const ANON_PERIOD = /^(\d{4}-(0[1-9]|1[0-2])|\d{4}|\*)$/;
  * not a person's). Persons are joined across the files by their token; their class is the person
  * quasi-identifier columns (`PERSON_QUASI_IDENTIFIER_COLUMNS`) the files show of them.
  */
+/**
+ * Event columns the anonymised tier shows only as `*`: neither a kᵐ-anonymity item nor generalised
+ * (probe 27: an observation's value singled out every person of a class).
+ */
+export const ANONYMISED_WITHHELD: ReadonlySet<string> = new Set(['value', 'linkage_step']);
+
 export const EVENT_ITEM_COLUMNS: Record<string, readonly string[]> = {
   'gp.csv.gz': ['event_type', 'code_system', 'code', 'event_date'],
   'hes.csv.gz': ['admission_date', 'diagnosis_icd10', 'procedure_opcs4', 'provider_code'],
@@ -259,6 +265,8 @@ export const CODE_COLUMNS: Record<string, { code: RegExp; generalised?: RegExp }
   // (docs/PRACTICES-AND-EXTRACTS.md; an outsider's probe, 2026-12-07, had a name in a unit).
   value: {
     code: /^'?[-+]?(\d+(\.\d+)?|\.\d+)(e[-+]?\d+)?( ([A-Za-z0-9%./*^[\]_-]|\{1\.73_m2\}){1,20})?$/,
+    // Withheld in the anonymised tier (ANONYMISED_WITHHELD).
+    generalised: /^\*$/,
   },
   service_type: {
     code: /^(home_care|residential_care|nursing_care|day_care|reablement|direct_payment|supported_living|equipment_and_adaptations|carer_support|meals|child_in_need|child_protection_plan|looked_after_child|short_breaks|other)$/,

@@ -181,6 +181,69 @@ describe('row order: no person grouping and no alignment where no person column 
     ).toBeLessThan(0.3);
   });
 
+  it('anonymised, a person column: a person’s rows are together but not in date order; rows re-sorted by date are refused (probe 27)', async () => {
+    const rel = await runRelease(
+      t,
+      spec({
+        tier: 'anonymised',
+        legalBasis: 'none',
+        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'sex', 'event_date'] }],
+        recipients: [researcher.id],
+        requestedBy: officer.id,
+      }),
+      officer,
+    );
+    expect(rel.failure_reason).toBeNull();
+    const dirOf = t.app.get(ReleaseEngine).dirOf(rel.id);
+    const manifest = JSON.parse(readFileSync(path.join(dirOf, 'manifest.json'), 'utf8'));
+    expect(manifest.verification.checks).toContain(
+      'row order: within a person, rows do not follow the event periods the file shows',
+    );
+    const rows = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).rows;
+    const byPerson = new Map<string, string[]>();
+    for (const r of rows)
+      byPerson.set(r.person_token, [...(byPerson.get(r.person_token) ?? []), r.event_date]);
+    expect(byPerson.size).toBe(PERSONS);
+    // Together: the person column joins them anyway.
+    expect(sameNeighbours(rows.map((r) => [...byPerson.keys()].indexOf(r.person_token))).seen).toBe(
+      rows.length - PERSONS,
+    );
+    // Five months each (two the same), shown: a random order lists them in date order for 1 in 60
+    // persons (~4 of 240).
+    const periods = [...byPerson.values()];
+    expect(periods.every((p) => p.length === GP_EVENTS && p.every((v) => /^\d{4}-\d{2}$/.test(v)))).toBe(
+      true,
+    );
+    const inDateOrder = periods.filter((p) => p.every((v, i) => i === 0 || v >= p[i - 1])).length;
+    expect(inDateOrder).toBeLessThan(30);
+    // The same rows with each person's rows in date order (the order before probe 27): refused.
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const deps = {
+      keys: t.app.get(ReleaseKeys),
+      anonK: config.anonK,
+      anonMaxSuppression: config.anonMaxSuppression,
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'order-'));
+    try {
+      cpSync(dirOf, dir, { recursive: true });
+      const file = path.join(dir, 'gp.csv.gz');
+      const [head, ...lines] = gunzipSync(readFileSync(file)).toString('utf8').trimEnd().split('\n');
+      const firstAt = new Map<string, number>();
+      lines.forEach((l, i) => firstAt.has(l.split(',')[0]) || firstAt.set(l.split(',')[0], i));
+      const date = (l: string) => l.slice(l.lastIndexOf(',') + 1);
+      lines.sort(
+        (a, b) =>
+          firstAt.get(a.split(',')[0])! - firstAt.get(b.split(',')[0])! || date(a).localeCompare(date(b)),
+      );
+      writeFileSync(file, gzipSync(`${[head, ...lines].join('\n')}\n`));
+      await expect(verifyRelease(dir, { id: rel.id }, t.app.get(DataSource), deps)).rejects.toThrow(
+        /row order: gp.csv.gz: within a person the shown event periods rise/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('files with a person column keep each person’s rows together (they can be joined by it anyway)', async () => {
     const { gp } = await files([
       { dataset: 'gp', fields: ['nhs_number', 'code'] },

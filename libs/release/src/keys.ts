@@ -99,8 +99,8 @@ export class ReleaseKeys {
   }
 
   /**
-   * The key of the row order of files without a person column (`row-order.ts`), from the release's
-   * token seed. Read outside any snapshot transaction.
+   * The key of the row order of files without a person column, and of a person's rows in the
+   * anonymised tier (`row-order.ts`), from the release's token seed. Read outside any snapshot transaction.
    */
   async rowOrderKey(em: Pick<EntityManager, 'query'>, releaseId: string): Promise<Buffer> {
     const [row] = await em.query(`SELECT token_seed_enc FROM releases WHERE id = $1`, [releaseId]);

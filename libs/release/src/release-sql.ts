@@ -5,7 +5,7 @@ import type { LatticeNode } from './k-anonymity';
 import { kmRowKept } from './km-anonymity.sql';
 import { LOCATION_QI_FIELD, pairKept } from './location-qi';
 import { anonLocationLevel, datasetColumns } from './release-columns.sql';
-import { rowOrderHash } from './row-order';
+import { rowOrderHash, withinPerson } from './row-order';
 
 export { DATASET_SQL, dateFilter, dateLiteral, FILE_BIT } from './dataset-sql';
 export type { EventRange } from './dataset-sql';
@@ -102,7 +102,8 @@ export const orderKeyLiteral = (key: string) => {
 
 /**
  * The SELECT one shard of a dataset file is COPYed from. Files are ordered by the persons' order
- * key and identifier, then date and row id, so shards concatenated in order give one stable order,
+ * key and identifier, then (a row per event) date and row id — in the anonymised tier the keyed
+ * row hash and row id instead (`withinPerson`, row-order.ts) — so shards concatenated in order give one stable order,
  * and a retry over the same data writes the same bytes. The row order carries nothing of the order
  * data arrived in. A file without a person column (`shuffle`: the shard's range of the keyed row
  * hash) is ordered by that hash instead, and holds the rows whose hash is in the range
@@ -144,7 +145,7 @@ export function datasetSelect(
     return `${rows()}${
       slice ? ` AND rp.okey BETWEEN ${orderKeyLiteral(slice.first)} AND ${orderKeyLiteral(slice.last)}` : ''
     }
-             ORDER BY rp.okey, rp.pid, ${d.date}, x.id`;
+             ORDER BY rp.okey, rp.pid, ${withinPerson(dataset, fields, shape.tier, d.date)}`;
   }
   if (!slice?.work) throw new Error('a per-person file reads the working set: slice required');
   const work = slice.work;

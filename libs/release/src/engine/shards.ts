@@ -15,7 +15,7 @@ import {
   orderKeyLiteral,
   SOURCE_ROW_KEY_TABLE,
 } from '../release-sql';
-import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shardHashRange } from '../row-order';
+import { hasPersonColumn, installRowOrderKey, needsRowOrderKey, shuffleRange } from '../row-order';
 import { shardBounds } from '../shard-bounds';
 import { claimShard, keepClaim, releaseClaim } from '../shard-lease';
 import { RELEASE_SHARD_QUEUE, ReleaseSpec } from '../release.types';
@@ -193,11 +193,11 @@ async function runShard(
       };
       const shape = { tier: spec.tier, range: rangeOf(spec), levels };
       const perEvent = (d: ReleaseSpec['datasets'][number]) => isPerEvent(d.dataset, d.fields);
-      // Files without a person column: this shard's range of the keyed row hash (row-order.ts).
-      const rowOrderKey = needsRowOrderKey(spec.datasets)
+      // The row-order key (row-order.ts); files without a person column: a range of its row hash.
+      const rowOrderKey = needsRowOrderKey(spec.datasets, spec.tier)
         ? await ctx.keys.rowOrderKey(ctx.db, releaseId)
         : undefined;
-      const shuffle = rowOrderKey ? await shuffleRange(ctx, releaseId, build, shard) : undefined;
+      const shuffle = await shuffleRange(ctx.db, spec.datasets, ref);
       const shuffleOf = (d: ReleaseSpec['datasets'][number]) =>
         hasPersonColumn(d.fields) ? undefined : shuffle;
       const writeFile = async (d: ReleaseSpec['datasets'][number], select: string) => {
@@ -282,7 +282,7 @@ async function runShard(
             await client.query(`INSERT INTO ${SOURCE_ROW_KEY_TABLE} VALUES ($1)`, [rowKey]);
             rowKey.fill(0);
           }
-          if (whole) await installRowOrderKey(client, rowOrderKey!);
+          if (rowOrderKey) await installRowOrderKey(client, rowOrderKey);
           lap('pipeMs');
           for (const d of events)
             await writeFile(
@@ -370,15 +370,6 @@ async function fewPersons(ctx: EngineContext, persons: string): Promise<boolean>
             (SELECT greatest(reltuples, 1)::float8 FROM pg_class WHERE oid = '${PATIENTS_SOURCE}'::regclass) AS total`,
   );
   return Number(n) < LOOKUP_SHARE * Number(total);
-}
-
-/** This shard's range of the keyed row hash, of the build's shard count (row-order.ts). */
-async function shuffleRange(ctx: EngineContext, releaseId: string, build: number, shard: number) {
-  const [{ n }]: { n: number }[] = await ctx.db.query(
-    `SELECT count(*)::int AS n FROM release_shards WHERE release_id = $1 AND build = $2`,
-    [releaseId, build],
-  );
-  return shardHashRange(shard, n);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Tier } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
 import { CsvReader, FastLane, fieldsOf } from './csv-stream';
 import { copyOf, KmSets } from './km-check';
+import { PersonDateOrder } from './person-date-order';
 import { itemText, PersonRuns } from './person-runs';
 import {
   ANON_PERIOD,
@@ -191,6 +192,8 @@ export async function checkDatasetFile(
     .map((h, i) => (PERSON_COLUMNS_OF_TIER[tier].has(h) ? i : -1))
     .filter((i) => i >= 0);
   const dateCol = header.findIndex((h) => DATE_FIELDS.has(h) && !PERSON_COLUMNS_OF_TIER[tier].has(h));
+  // Anonymised, a person column: a person's rows must not follow the event dates (probe 27).
+  const within = tier === 'anonymised' && idCol >= 0 && dateCol >= 0 ? new PersonDateOrder() : undefined;
 
   // Person columns lead every file (catalogue order). A row whose person part (text up to the end
   // of the person columns) repeats the row before's was checked there: it needs only the tests
@@ -214,6 +217,7 @@ export async function checkDatasetFile(
     itemCols,
     eventYearMonth,
     km: kmItems,
+    order: within && dateCol >= personCols ? { col: dateCol, check: within } : undefined,
     where,
   });
   // Rows may repeat their person part: those of a file with kᵐ items only where it is `repeatable`.
@@ -279,6 +283,7 @@ export async function checkDatasetFile(
       }
       const same = idCol >= 0 && person === prev;
       prev = person;
+      if (within) within[same ? 'next' : 'first'](f[dateCol]);
       if (keyCol >= 0 && ids!.blockedEpikeys!.has(f[keyCol]))
         fail(
           'objections',
@@ -350,6 +355,9 @@ export async function checkDatasetFile(
     if (problem) fail('row order', `${name}: ${problem}`);
     checks.add('row order: no person grouping in files without a person column');
   }
+  const withinProblem = within?.problem();
+  if (withinProblem) fail('row order', `${name}: ${withinProblem}`);
+  if (within) checks.add('row order: within a person, rows do not follow the event periods the file shows');
   if (tier === 'anonymised') {
     if (qiCols.length) {
       for (const seen of small.values())

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { KmSets } from './km-check';
+import { PersonDateOrder } from './person-date-order';
 import { itemText, periodBytesOk, PersonRuns } from './person-runs';
 import { TokenIndex } from './token-index';
 import { ANON_PERIOD } from './verifier-rules';
@@ -83,7 +84,7 @@ describe('verifier: rows repeating their person part', () => {
   type Row = typeof rowArb extends fc.Arbitrary<infer R> ? R : never;
   const header = ['person_token', 'age_band', 'area', 'code_system', 'code', 'event_date'];
 
-  const gpRuns = (km: KmSets) =>
+  const gpRuns = (km: KmSets, order = new PersonDateOrder()) =>
     new PersonRuns({
       name: 'gp.csv.gz',
       header,
@@ -92,13 +93,16 @@ describe('verifier: rows repeating their person part', () => {
       itemCols: [3, 4, 5],
       eventYearMonth: true,
       km,
+      order: { col: 5, check: order },
       where: (i) => `row ${i}`,
     });
 
   function read(rows: Row[], bytes: boolean) {
     const km = new KmSets({ tempDir: spillDir, spillPairs: 3 });
-    const runs = gpRuns(km);
+    const order = new PersonDateOrder();
+    const runs = gpRuns(km, order);
     const fast = runs.fast(true);
+    let prev: string | undefined;
     const lines = rows.map((r) => {
       const event = ['snomed', r.code, r.period];
       if (r.extra > 0) event.push('x');
@@ -123,10 +127,12 @@ describe('verifier: rows repeating their person part', () => {
           itemText(f.slice(3)),
           'gp.csv.gz',
         );
+        order[f[0] === prev ? 'next' : 'first'](f[5]);
+        prev = f[0];
         runs.begin(line);
       });
       // Every distinct set counted (k above any count): a difference in items shows.
-      return { sets: km.smallSets(rows.length + 1, 2), persons: km.size };
+      return { sets: km.smallSets(rows.length + 1, 2), persons: km.size, order: order.counts() };
     } catch (err) {
       km.dispose();
       return { error: (err as Error).message };

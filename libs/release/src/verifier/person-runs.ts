@@ -1,5 +1,6 @@
 import type { FastLane } from './csv-stream';
 import type { KmSets } from './km-check';
+import type { PersonDateOrder } from './person-date-order';
 import { fail } from './verification-failure';
 import { ANON_PERIOD, FULL_DATE_IN_LINE } from './verifier-rules';
 
@@ -41,6 +42,9 @@ export interface RunLayout {
   /** An anonymised file with dates in event columns: a repeating row is screened for a full date. */
   eventYearMonth: boolean;
   km?: KmSets;
+  /** Anonymised, a person column: the event date column (after the person columns), whose periods
+   * within a person must not follow the dates (`PersonDateOrder`); a repeating row's is added. */
+  order?: { col: number; check: PersonDateOrder };
   /** A row's place, for failure reasons. */
   where: (index: number) => string;
 }
@@ -124,11 +128,18 @@ export class PersonRuns {
           fail('identifiers by tier', `${where()}: ${header[c]} is not a year and month`);
       }
       km.again(this.partIsItem ? line.slice(p.length) : itemText(this.l.itemCols.map(field)), this.l.name);
+      this.l.order?.check.next(field(this.l.order.col));
       return true;
     }
     let commas = 0;
     for (let at = line.indexOf(',', p.length); at >= 0; at = line.indexOf(',', at + 1)) commas++;
     if (commas !== header.length - 1 - personCols) wrong();
+    if (this.l.order) {
+      let at = p.length;
+      for (let c = personCols; c < this.l.order.col; c++) at = line.indexOf(',', at) + 1;
+      const end = line.indexOf(',', at);
+      this.l.order.check.next(line.slice(at, end < 0 ? line.length : end));
+    }
     if (this.l.eventYearMonth && maybe[1] && FULL_DATE_IN_LINE.test(line))
       fail('identifiers by tier', `${where()}: a full date in an anonymised file`);
     return true;
@@ -162,6 +173,8 @@ export class PersonRuns {
         if (!periodBytesOk(buf, cut[c - personCols], cut[c - personCols + 1] - 1))
           fail('identifiers by tier', `${where(index)}: ${header[c]} is not a year and month`);
       km.againBytes(buf, from + n, to, name);
+      const order = this.l.order;
+      if (order) order.check.nextBytes(buf, cut[order.col - personCols], cut[order.col - personCols + 1] - 1);
       return true;
     };
   }

@@ -32,8 +32,9 @@ export class People {
   }
 
   /**
-   * The person keys a subject names: the numbers of the records it references, and each number it
-   * names with the numbers a record carries beside it (`widen`; a Patient's own keys are not widened).
+   * The person keys a subject names: the numbers of the records it references and each number it
+   * names, each with the numbers a record carries beside it (`widen`; a Patient's own keys are not
+   * widened).
    */
   keys(ids: string[], nhsNumbers: string[], widen = true): string[] {
     const keys = new Set<string>();
@@ -44,8 +45,14 @@ export class People {
     }
     for (const id of ids) {
       const nhs = this.nhsOfId.get(id);
-      if (nhs?.length) for (const n of nhs) numbers.add(n);
-      else keys.add(`id:${id}`);
+      if (!nhs?.length) keys.add(`id:${id}`);
+      // A record's numbers, and (widened) those another record carries beside one of them: an
+      // objection on `Patient/c` (n0) left n1 of a duplicate record [n0, n1] (review-26).
+      else
+        for (const n of nhs) {
+          numbers.add(n);
+          if (widen) for (const m of this.beside.get(n) ?? []) numbers.add(m);
+        }
     }
     for (const n of numbers) keys.add(`nhs:${n}`);
     return [...keys];

@@ -98,12 +98,10 @@ export interface Unresolved {
 export type Mapped = ((PatientRow | EventRow | ObjectionRow) & LineDropped) | Rejected | Unresolved;
 
 const reject = (reason: string): Rejected => ({ kind: 'rejected', reason });
-
 /** A line that is not JSON, or JSON but not an object: a body of nothing else is not NDJSON at all. */
 const MALFORMED_JSON = 'malformed JSON';
 const NOT_AN_OBJECT = 'not a JSON object';
 export const NOT_JSON: ReadonlySet<string> = new Set([MALFORMED_JSON, NOT_AN_OBJECT]);
-
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const daysInMonth = (y: number, mo: number) =>
   mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS_IN_MONTH[mo - 1];
@@ -318,6 +316,8 @@ export function parseExtractLine(
   today: string,
   dropped: DroppedFields = Object.create(null),
   received?: string,
+  /** Told of a line that is a Patient, as parsed (staging-block.ts `identityRows`), whatever becomes of it. */
+  onPatient?: (patient: Record<string, unknown>) => void,
 ): LineOutcome {
   // A byte order mark (a file saved by a Windows tool) is not part of the line's JSON: read past it,
   // as the service's JSON bodies and cohort files are (it made an objection line malformed).
@@ -330,6 +330,7 @@ export function parseExtractLine(
     return unreadOr(text, undefined, reject(MALFORMED_JSON));
   }
   if (!isObject(json)) return unreadOr(text, json, reject(NOT_AN_OBJECT));
+  if (json.resourceType === 'Patient') onPatient?.(json);
   if (typeof json.resourceType !== 'string') return unreadOr(text, json, reject('resourceType missing'));
   // The fields removed count only for what is stored: a refused line's were counted among the
   // extract's dropped fields (3 names for 2 Patients stored: an outsider's probe, 2026-12-07).

@@ -26,6 +26,21 @@ export class HeldPatients implements HeldGpData {
     return n;
   }
 
+  /**
+   * Deletes every patient held under an NHS number of `table` (whoever holds them; its registrations
+   * and events by cascade): an objector's, and the numbers the intake takes for theirs (`t1x`).
+   */
+  async deleteHeldOf(em: EntityManager, table: string): Promise<number> {
+    const numbers = `SELECT nhs_number FROM ${table}`;
+    await em.query(
+      `SELECT p.id FROM patients p WHERE p.nhs_number IN (${numbers}) ORDER BY p.id FOR UPDATE OF p`,
+    );
+    const [{ n }]: { n: number }[] = await em.query(`
+      WITH gone AS (DELETE FROM patients p WHERE p.nhs_number IN (${numbers}) RETURNING p.id)
+      SELECT count(*)::int AS n FROM gone`);
+    return n;
+  }
+
   heldAt(nhs: string, ods: string): string {
     return `EXISTS (SELECT 1 FROM patients p WHERE p.nhs_number = ${nhs} AND p.practice_ods = ${ods})`;
   }

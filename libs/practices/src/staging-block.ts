@@ -2,7 +2,7 @@ import { EventRow, ObjectionRow, parseExtractLine, PatientRow, retractedWarning 
 import { CLINICAL_TYPES, type DroppedFields, type LineDropped } from './fhir-spec';
 import { LineReader } from './ndjson-lines';
 import { normaliseNhsNumber } from '@custodian/core/nhs-number';
-import { mayCarryObjectionCode, NHS_NUMBER_SYSTEM } from './objection-entry';
+import { mayCarryObjectionCode, patientNhsNumbers } from './objection-entry';
 
 /** A stored resource type's FHIR name (`condition` → `Condition`). */
 const FHIR_TYPE = Object.fromEntries(Object.entries(CLINICAL_TYPES).map(([name, t]) => [t, name]));
@@ -95,40 +95,22 @@ function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
 
 /**
  * `N` rows: who a Patient line's id names, for resolving objections only (intake/subjects.ts) —
- * every valid NHS number of a Patient line the intake refused (a future birth date, an unknown
- * gender: the patient's objection named them by reference and was refused as naming nobody, and
- * what another practice held of them was released: probe-26), and a stored line's numbers beside
- * the one it is stored under (the extractor reads a record's every number as that person's).
- * `stored`: the number a stored line is stored under; a stored line's text is read again only when
- * it carries a second NHS-number identifier.
+ * every valid NHS number of a Patient line the intake did not store (a future birth date, an unknown
+ * gender, an identifier written as one object: the patient's objection named them by reference and
+ * was refused as naming nobody, and what another practice held of them was released: probe-26,
+ * review-26), and a stored line's numbers beside the one it is stored under (the extractor reads a
+ * record's every number as that person's). Read from the line as the intake parsed it (`onPatient`):
+ * a second reading of its text missed what JSON escapes (`\/`, `\u0050atient`).
  */
-function identityRows(n: number, text: string, stored?: string): string {
-  if (
-    stored !== undefined
-      ? text.indexOf(NHS_NUMBER_SYSTEM) === text.lastIndexOf(NHS_NUMBER_SYSTEM)
-      : !text.includes('Patient')
-  )
-    return '';
-  let json: unknown;
-  try {
-    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch {
-    return '';
-  }
-  const r = json as { resourceType?: unknown; id?: unknown; identifier?: unknown };
-  if (r?.resourceType !== 'Patient' || typeof r.id !== 'string' || !r.id || r.id.length > 64) return '';
-  const numbers = new Set<string>();
-  for (const i of Array.isArray(r.identifier) ? r.identifier : []) {
-    const x = i as { system?: unknown; value?: unknown } | null;
-    const nhs =
-      x?.system === NHS_NUMBER_SYSTEM && typeof x.value === 'string'
-        ? normaliseNhsNumber(x.value)
-        : undefined;
-    if (nhs && nhs !== stored) numbers.add(nhs);
-  }
+function identityRows(n: number, patient: Record<string, unknown>, stored?: string): string {
+  const id = typeof patient.id === 'number' ? String(patient.id) : patient.id;
+  if (typeof id !== 'string' || !id || id.length > 64) return '';
   const tail = '\t\\N'.repeat(14);
   let rows = '';
-  for (const nhs of numbers) rows += `${n}\tN\t${copyValue(r.id)}\t\\N\t${nhs}${tail}\n`;
+  for (const raw of patientNhsNumbers(patient)) {
+    const nhs = normaliseNhsNumber(raw);
+    if (nhs && nhs !== stored) rows += `${n}\tN\t${copyValue(id)}\t\\N\t${nhs}${tail}\n`;
+  }
   return rows;
 }
 
@@ -174,7 +156,10 @@ export function parseBlock(
         else out.rejected.push(tooLong(n));
         return;
       }
-      const r = parseExtractLine(text, ods, today, out.byField, received);
+      let patient: Record<string, unknown> | undefined;
+      const r = parseExtractLine(text, ods, today, out.byField, received, (p) => (patient = p));
+      // A Patient line's numbers, for objections (stored under the first; every one when refused).
+      if (patient) out.rows += identityRows(n, patient, r.kind === 'patient' ? r.nhsNumber : undefined);
       switch (r.kind) {
         case 'blank':
           return;
@@ -183,7 +168,6 @@ export function parseBlock(
           return;
         case 'rejected':
           out.rejected.push({ line: n, reason: r.reason });
-          out.rows += identityRows(n, text);
           return;
         case 'unresolved':
           out.unresolved.push({ line: n, reason: r.reason });
@@ -203,7 +187,7 @@ export function parseBlock(
           out.rows += stagingRow(n, r);
           return;
         default:
-          out.rows += stagingRow(n, r) + identityRows(n, text, r.nhsNumber);
+          out.rows += stagingRow(n, r);
       }
     },
     firstLine,

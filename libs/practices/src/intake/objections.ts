@@ -8,6 +8,7 @@ import {
 import type { ExtractDropped } from '../dto';
 import type { HeldPatients } from '../held-patients';
 import type { IntakeContext } from './context';
+import { reach } from './subjects';
 
 export interface ObjectionsOutcome {
   /** Objection entries added to the history. */
@@ -62,7 +63,9 @@ export async function applyObjections(
   // This practice's earlier withdrawals that the extract no longer carries, for the patients whose
   // record it carries (their Patient line: an extract of a few new entries names patients it does not
   // carry whole, and retracted their withdrawals, review-19), stop counting.
-  await register.retractMissingWithdrawals(tx, ods, 'xp', 'xoe', 'xrw');
+  // Carried: every Patient line of it, refused and earlier lines of an id included (`idn`; review-26:
+  // a refused line's withdrawal stayed in force after the practice took it back).
+  await register.retractMissingWithdrawals(tx, ods, 'idn', 'xoe', 'xrw');
   await tx.query(`CREATE TEMP TABLE xo ON COMMIT DROP AS
     SELECT nhs_number FROM xoe UNION SELECT nhs_number FROM xrw`);
   // Audited at the end of the upload's transaction, with the extract: an entry appended here would
@@ -89,7 +92,17 @@ export async function applyObjections(
   // digests are all that makes them a candidate (fail closed). Those this extract stores now (a
   // Patient with a birth date, no active Type 1) are candidates as patients: their digests go.
   await type1Keys.forget(tx, `(${withdrawnType1Among('xp', 'x.birth_date IS NOT NULL')})`);
-  if (found) await type1Keys.keep(tx, 't1', 'xp');
+  // Everyone an objector of `t1` may be, one step around their numbers (subjects.ts `reach`): the
+  // numbers a record of theirs carries beside, every number of their ids and of the patients
+  // registered under those ids here. Kept out, and what is held of them deleted, as the objector's
+  // (review-26: a record kept out as an objector's left what was held under its other number).
+  if (found)
+    await tx.query(
+      `CREATE TEMP TABLE t1x ON COMMIT DROP AS
+       SELECT DISTINCT w.nhs_number FROM t1 JOIN LATERAL (${reach('SELECT t1.nhs_number', 'NULL::varchar')}) w ON true`,
+      [ods],
+    );
+  if (found) await type1Keys.keep(tx, 't1x', 'xp');
   // Patients the extractor marked as having a Type 1 objector's sex, DOB and postcode (a twin never
   // held): one more person with that key; unmarked in this extract, no longer (issue #26).
   await type1Keys.keepShared(tx, 'xp');
@@ -101,16 +114,11 @@ export async function applyObjections(
       heldDeletedAll: 0,
     };
 
-  // A Patient of this extract is kept out when any number a line of its id carries is an active
-  // Type 1 objector's (the extractor reads an id's every number as one person's: probe-26).
-  await tx.query(`CREATE TEMP TABLE t1x ON COMMIT DROP AS
-    SELECT nhs_number FROM t1
-    UNION SELECT x.nhs_number FROM xp x JOIN idn i ON i.id = x.id JOIN t1 ON t1.nhs_number = i.nhs_number`);
   const [{ own }]: { own: number }[] = await tx.query(
-    `SELECT count(*)::int AS own FROM t1 WHERE ${held.registeredAt('t1.nhs_number', '$1')}`,
+    `SELECT count(*)::int AS own FROM t1x WHERE ${held.registeredAt('t1x.nhs_number', '$1')}`,
     [ods],
   );
-  const heldDeletedAll = await held.deleteType1Held(tx, 't1');
+  const heldDeletedAll = await held.deleteHeldOf(tx, 't1x');
   const [t1]: { patients: number; resources: number }[] = await tx.query(`
     SELECT (SELECT count(*)::int FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1x)) AS patients,
            (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1x)) AS resources`);

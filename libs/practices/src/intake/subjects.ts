@@ -29,6 +29,7 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
     SELECT DISTINCT line, id, nhs_number FROM stg WHERE kind IN ('P', 'N') AND nhs_number IS NOT NULL`);
   await tx.query('CREATE INDEX ON idn (id)');
   await tx.query('CREATE INDEX ON idn (nhs_number)');
+  await tx.query('CREATE INDEX ON idn (line)');
   await tx.query('ANALYZE idn');
 
   // Every clinical entry and objection resolved to an NHS number: a Patient of this extract (any
@@ -53,24 +54,18 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
     [ods],
   );
   // A registration applies to everyone its subject may be (fail closed, as the extractor reads it):
-  // every number of every Patient line of the referenced id, refused lines' included; every patient
-  // registered under that id at this practice (its NHS number corrected since, or the id's older
-  // record); and, named by number, the numbers a Patient line carries beside it. An objection on
-  // one id written twice with two numbers reached the later only, and an objection on a Patient
-  // refused for its birth date none at all, while what was held of them was released (probe-26).
+  // `reach` of its seed — by reference, every number of every Patient line of the id (refused and
+  // earlier lines' included) and of every patient registered under it at this practice; by number,
+  // that number. An objection on one id written twice with two numbers reached the later only, one on
+  // a Patient refused for its birth date nobody, and one by reference not the numbers a duplicate
+  // record carries beside it, while what was held of them was released (probe-26, review-26).
   await tx.query(
     `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
      SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
             s.obj_type, s.obj_action, s.obj_at, w.nhs_number, NULL::char(10), false, s.subject
        FROM stg s
-       JOIN LATERAL (
-         SELECT i.nhs_number FROM idn i WHERE i.id = s.subject
-         UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
-                WHERE r.practice_ods = $1 AND r.source_id = s.subject
-         UNION SELECT b.nhs_number FROM idn a JOIN idn b ON b.line = a.line
-                WHERE s.subject IS NULL AND a.nhs_number = s.nhs_number
-       ) w ON true
-      WHERE s.kind = 'O' AND s.obj_action = 'register'
+       JOIN LATERAL (${reach(`${referenced('s.subject')} UNION SELECT s.nhs_number WHERE s.subject IS NULL`, 's.subject')}) w ON true
+      WHERE s.kind = 'O' AND s.obj_action = 'register' AND w.nhs_number IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
                            AND x.obj_action = s.obj_action AND x.nhs_number = w.nhs_number)`,
     [ods],
@@ -84,30 +79,64 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
   // A withdrawal naming a Patient by reference and, beside it, an NHS number that is not that
   // Patient's names two persons: not applied (as the extractor reads it; withdrawing for the
-  // reference alone could release a patient who never withdrew). Its registrations stand.
+  // reference alone could release a patient who never withdrew). Its registrations stand. A
+  // reference applies to the numbers of the id's Patient lines in this extract (the record as it
+  // stands: not a number the practice has since corrected), else to those registered under it here;
+  // where one Patient line carries them all it is one person (a record of two numbers, review-19)
+  // and the withdrawal applies to each; else it may be two persons, and is not applied.
+  await tx.query(
+    `CREATE TEMP TABLE wref ON COMMIT DROP AS
+     SELECT DISTINCT w.line, w.obj_type, k.nhs_number FROM subj w JOIN LATERAL (
+       SELECT i.nhs_number FROM idn i WHERE i.id = w.subject
+       UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+              WHERE r.practice_ods = $1 AND r.source_id = w.subject
+                AND NOT EXISTS (SELECT 1 FROM idn i WHERE i.id = w.subject)) k ON true
+      WHERE w.kind = 'O' AND w.obj_action = 'withdraw' AND w.subject IS NOT NULL`,
+    [ods],
+  );
   await ix.rejected(
-    `WITH two AS (
+    `WITH many AS (SELECT line, array_agg(DISTINCT nhs_number) AS n FROM wref GROUP BY line
+                    HAVING count(DISTINCT nhs_number) > 1),
+     two AS (
        SELECT DISTINCT line FROM subj w
         WHERE kind = 'O' AND obj_action = 'withdraw'
           AND ((named_beside IS DISTINCT FROM nhs_number AND named_beside IS NOT NULL)
-               -- a reference that may be two patients (the numbers a registration reaches, above)
-               OR (subject IS NOT NULL AND EXISTS (
-                     SELECT 1 FROM (SELECT i.nhs_number FROM idn i WHERE i.id = w.subject
-                                    UNION SELECT p.nhs_number FROM patient_registrations r
-                                      JOIN patients p ON p.id = r.patient_id
-                                     WHERE r.practice_ods = $2 AND r.source_id = w.subject) k
-                      WHERE k.nhs_number <> w.nhs_number)))),
+               OR line IN (SELECT m.line FROM many m WHERE NOT EXISTS (
+                             SELECT 1 FROM idn x WHERE x.nhs_number = ANY (m.n) GROUP BY x.line
+                             HAVING count(DISTINCT x.nhs_number) = cardinality(m.n))))),
      gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
               RETURNING line)
      SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,
-    [`subject: ${TWO_PATIENTS}`, ods],
+    [`subject: ${TWO_PATIENTS}`],
+  );
+  // A reference's withdrawal: on each number of its record, and on no other (the first reading took
+  // the stored line's number, else the latest registered under the id).
+  await tx.query(`
+    DELETE FROM subj s WHERE s.kind = 'O' AND s.obj_action = 'withdraw' AND s.subject IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM wref k WHERE k.line = s.line AND k.obj_type = s.obj_type AND k.nhs_number = s.nhs_number)`);
+  await tx.query(
+    `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
+     SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+            s.obj_type, s.obj_action, s.obj_at, k.nhs_number, NULL::char(10), false, s.subject
+       FROM stg s JOIN wref k ON k.line = s.line AND k.obj_type = s.obj_type
+      WHERE s.kind = 'O' AND s.obj_action = 'withdraw' AND s.subject IS NOT NULL
+        AND k.line NOT IN (SELECT line FROM rej)
+        AND NOT EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
+                           AND x.obj_action = 'withdraw' AND x.nhs_number = k.nhs_number)`,
   );
   await tx.query('ANALYZE subj');
 
-  // Of two Patient lines of one resource id, the later is stored: the earlier is refused, said.
+  // Of two Patient lines of one resource id, the later is stored: an earlier one that differs is
+  // refused, said (the same line twice is one record: review-26).
   await ix.rejected(`
-    SELECT line, 'Patient: a later line has the same resource id' AS reason
-      FROM stg s WHERE kind = 'P' AND NOT EXISTS (SELECT 1 FROM xp WHERE xp.line = s.line)`);
+    SELECT line, reason FROM (
+    SELECT s.line AS line, 'Patient: a later line has the same resource id' AS reason
+      FROM stg s JOIN xp ON xp.id = s.id AND xp.line <> s.line
+     WHERE s.kind = 'P'
+       AND ((s.nhs_number, s.birth_date, s.sex, s.postcode, s.ethnicity, coalesce(s.shared_key, false))
+              IS DISTINCT FROM (xp.nhs_number, xp.birth_date, xp.sex, xp.postcode, xp.ethnicity, xp.shared_key)
+            OR ARRAY(SELECT nhs_number FROM idn WHERE line = s.line ORDER BY 1)
+                 IS DISTINCT FROM ARRAY(SELECT nhs_number FROM idn WHERE line = xp.line ORDER BY 1))) d`);
   // Subjects resolved: of two Patient resources with one NHS number, the later line is stored and
   // the earlier refused (what either's entries name is the NHS number's, above).
   await ix.rejected(`
@@ -122,4 +151,29 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
     CREATE TEMP TABLE xn ON COMMIT DROP AS
     SELECT nhs_number FROM xp UNION SELECT nhs_number FROM subj WHERE NOT in_xp
     UNION SELECT nhs_number FROM idn`);
+}
+
+/** The numbers a Patient reference `id` names: its Patient lines' (`idn`), its registrations' at the practice ($1). */
+export function referenced(id: string): string {
+  return `SELECT i.nhs_number FROM idn i WHERE i.id = ${id}
+          UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+                 WHERE r.practice_ods = $1 AND r.source_id = ${id}`;
+}
+
+/**
+ * Everyone a subject may be, one step around the NHS numbers of `seed` (a SELECT of one column):
+ * those numbers; the numbers a Patient line of this extract carries beside one of them; and every
+ * number of the ids (`id`, and those of the lines carrying them) — their lines', their registrations'
+ * at the practice ($1). Not a chain (review-19: following numbers on from record to record made
+ * unrelated patients objectors through one wrong identifier).
+ */
+export function reach(seed: string, id: string): string {
+  return `WITH sd AS (SELECT DISTINCT nhs_number FROM (${seed}) q(nhs_number) WHERE nhs_number IS NOT NULL),
+               ids AS (SELECT ${id} AS id WHERE ${id} IS NOT NULL
+                       UNION SELECT i.id FROM idn i JOIN sd ON i.nhs_number = sd.nhs_number)
+          SELECT nhs_number FROM sd
+          UNION SELECT b.nhs_number FROM idn a JOIN sd ON a.nhs_number = sd.nhs_number JOIN idn b ON b.line = a.line
+          UNION SELECT i.nhs_number FROM idn i JOIN ids ON i.id = ids.id
+          UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+                  JOIN ids ON r.source_id = ids.id WHERE r.practice_ods = $1`;
 }

@@ -1,5 +1,15 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { download, parseCsvGz, runRelease, seedGpPopulation, seedPractice, spec } from './release-helpers';
+import {
+  addEvent,
+  addPatient,
+  download,
+  otherOrganisationRecipient,
+  parseCsvGz,
+  runRelease,
+  seedGpPopulation,
+  seedPractice,
+  spec,
+} from './release-helpers';
 
 /**
  * SPEC §5 step 5: an aggregate needs a minimum population behind the table and behind each value
@@ -79,5 +89,47 @@ describe('aggregate tier: a minimum population behind every table, row and colum
     expect(rel.state).toBe('completed');
     const table = parseCsvGz((await download(t, researcher.auth, rel.id, 'aggregate.csv.gz')).body);
     expect(table.rows.map((r) => r.age_band)).toEqual(['90+']);
+  });
+
+  it('the minimum has a keyed margin: 107 persons are released for some bids and refused for others, each bid always the same, the refusal showing no count (probe 27)', async () => {
+    // A practice of its own, 107 persons: inside [AGG_MIN_POPULATION, + 14]. An exact threshold
+    // gave every bid the same answer, so one person at 99 + 1 decided it (probe 27).
+    const ods = 'K90274';
+    await seedPractice(t.sql, ods);
+    for (let i = 0; i < 107; i++)
+      await addEvent(t.sql, await addPatient(t.sql, { nhs: String(9527400000 + i), practice: ods }));
+    const ask = async () => {
+      const r = await otherOrganisationRecipient(t);
+      const asked = spec({
+        tier: 'aggregate',
+        legalBasis: 'none',
+        datasets: [{ dataset: 'gp', fields: ['code'] }],
+        aggregation: { dimensions: [] },
+        cohort: { practices: [ods] },
+        recipients: [r.id],
+        requestedBy: officer.id,
+      });
+      return { spec: asked, rel: await runRelease(t, asked, officer), auth: r.auth };
+    };
+    // 16 bids: all alike by chance (8/15)^16 + (7/15)^16, under 1 in 20,000.
+    const bids = [];
+    for (let i = 0; i < 16; i++) bids.push(await ask());
+    const refused = bids.find((b) => b.rel.state === 'failed');
+    const released = bids.find((b) => b.rel.state === 'completed');
+    expect(refused).toBeDefined();
+    expect(released).toBeDefined();
+    // Asked again, each bid meets the same threshold (no re-roll to average over).
+    for (const b of [refused!, released!]) {
+      const again = await runRelease(t, b.spec, officer);
+      expect(again.state).toBe(b.rel.state);
+    }
+    // The researcher reads why, without the count or the bid's threshold.
+    const view = (await t.http.get(`/api/releases/${refused!.rel.id}`).set(refused!.auth).expect(200)).body;
+    expect(view.failureReason).toMatch(/^AGG_POPULATION_TOO_SMALL: /);
+    expect(view.failureReason).not.toMatch(/\b(10[1-9]|11[0-4])\b/);
+    expect(view.files).toEqual([]);
+    // Staff read the exact count.
+    const staff = (await t.http.get(`/api/releases/${refused!.rel.id}`).set(officerAuth).expect(200)).body;
+    expect(staff.failureReason).toMatch(/has 107 persons behind it/);
   });
 });

@@ -114,7 +114,7 @@ describe('release privacy properties', () => {
   let researcher: { id: string; auth: Record<string, string> };
   beforeAll(async () => {
     // Cell rules over random small populations; the table minimum is tested in aggregate-minimum.
-    t = await createTestApp({ AGG_MIN_POPULATION: '1' });
+    t = await createTestApp({ AGG_MIN_POPULATION: '1', AGG_MIN_POPULATION_MARGIN: '0' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     const r = await t.as('researcher');

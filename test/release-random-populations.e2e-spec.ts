@@ -236,7 +236,12 @@ describe('random populations through the product: invariants on the released fil
   beforeAll(async () => {
     // Small populations: k = 3, and the suppression cap at its maximum so that anonymised releases
     // complete often enough to be checked; the aggregate table minimum is tested in aggregate-minimum.
-    t = await createTestApp({ ANON_K: String(K), ANON_MAX_SUPPRESSION: '0.5', AGG_MIN_POPULATION: '1' });
+    t = await createTestApp({
+      ANON_K: String(K),
+      ANON_MAX_SUPPRESSION: '0.5',
+      AGG_MIN_POPULATION: '1',
+      AGG_MIN_POPULATION_MARGIN: '0',
+    });
     db = t.app.get<DataSource>(getDataSourceToken());
     const config = t.app.get<AppConfig>(APP_CONFIG);
     deps = {

@@ -43,7 +43,7 @@ describe('release verifier: the aggregate table recounted', () => {
 
   beforeAll(async () => {
     // A small table (the minimum population is not the subject here).
-    t = await createTestApp({ AGG_MIN_POPULATION: '10' });
+    t = await createTestApp({ AGG_MIN_POPULATION: '10', AGG_MIN_POPULATION_MARGIN: '0' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     db = t.app.get<DataSource>(getDataSourceToken());

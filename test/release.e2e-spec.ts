@@ -47,7 +47,7 @@ describe('release engine (SPEC §5)', () => {
   beforeAll(async () => {
     // Cell-level disclosure control on small populations: the minimum population behind a table
     // (AGG_MIN_POPULATION) has its own tests (aggregate-minimum.e2e-spec.ts).
-    t = await createTestApp({ AGG_MIN_POPULATION: '1' });
+    t = await createTestApp({ AGG_MIN_POPULATION: '1', AGG_MIN_POPULATION_MARGIN: '0' });
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     officerAuth = o.auth;

@@ -86,6 +86,7 @@ class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3) ANON_M?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3) ANON_KM_M?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000) AGG_MIN_POPULATION?: number;
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(1000) AGG_MIN_POPULATION_MARGIN?: number;
   @IsOptional() @Transform(toFloat) @IsNumber() @Min(0) @Max(0.5) ANON_MAX_SUPPRESSION?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(60) @Max(3600) ACCESS_TOKEN_TTL_SECONDS?: number;
   @IsOptional() @Transform(toInt) @IsInt() @Min(300) @Max(2_592_000) REFRESH_TOKEN_TTL_SECONDS?: number;
@@ -144,6 +145,11 @@ export interface AppConfig {
   anonM: number;
   /** Fewest persons behind an aggregate table and behind each value of each of its dimensions. */
   aggMinPopulation: number;
+  /**
+   * Width of the keyed margin above `aggMinPopulation`: each comparison of the aggregate minimum
+   * population needs `aggMinPopulation` + a keyed offset in [0, width] (release `aggregate-threshold.ts`).
+   */
+  aggMinPopulationMargin: number;
   anonMaxSuppression: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -258,6 +264,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     anonK: raw.ANON_K ?? 10,
     anonM: raw.ANON_M ?? raw.ANON_KM_M ?? 2,
     aggMinPopulation: raw.AGG_MIN_POPULATION ?? 100,
+    // 2 × 7: twice the band that primary suppression hides (0–7), probe 27.
+    aggMinPopulationMargin: raw.AGG_MIN_POPULATION_MARGIN ?? 14,
     anonMaxSuppression: raw.ANON_MAX_SUPPRESSION ?? 0.05,
     accessTokenTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS ?? 900,
     refreshTokenTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS ?? 7 * 24 * 3600,

@@ -17,11 +17,24 @@ const derive = (secret: Buffer, use: string) =>
 @Injectable()
 export class ReleaseKeys {
   private readonly kek: Buffer;
+  private readonly aggregateThreshold: Buffer;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.kek = Buffer.from(
       hkdfSync('sha256', config.pseudonymKeySecret, 'custodian-release', 'bid-pseudonym-kek-v1', 32),
     );
+    this.aggregateThreshold = Buffer.from(
+      hkdfSync('sha256', config.pseudonymKeySecret, 'custodian-release', 'aggregate-threshold-v1', 32),
+    );
+  }
+
+  /**
+   * The key of the aggregate minimum population's offsets (`aggregate-threshold.ts`): server-held,
+   * derived from PSEUDONYM_KEY_SECRET and the same for every bid and release (the bid and the request
+   * are in what it keys), so the same request of a bid always meets the same threshold. Stored nowhere.
+   */
+  aggregateThresholdKey(): Buffer {
+    return this.aggregateThreshold;
   }
 
   seal(plain: Buffer, aad: string): Buffer {

@@ -1,6 +1,7 @@
 import { AggregateDimension } from '@custodian/catalog';
 import { AGG_MAX_CELLS, crossProductCells, crossProductSize } from '../aggregate-cells';
 import { aggregateDifferencingManifest, guardAggregateCells } from '../aggregate-differencing';
+import { aggregateRequest, PopulationMargin, populationThreshold } from '../aggregate-threshold';
 import { PRIMARY_MAX, ROUND_TO } from '../disclosure-control';
 import { csvLine, writeContent } from '../release-files';
 import { areaOf, DATASET_SQL, dateFilter, ethnicGroupOf, EventRange } from '../release-sql';
@@ -11,8 +12,8 @@ import { EngineContext, Query, ReleaseFailure } from './context';
 /**
  * Aggregate stage (the aggregate tier, in the preparation's transaction): counts of distinct
  * persons by the requested dimensions over the working set, checked against the minimum
- * population, every cell of the dimensions' cross-product shown, disclosure control applied, and
- * written to `file` (aggregate.csv.gz, still `.partial`).
+ * population (with its keyed margin), every cell of the dimensions' cross-product shown,
+ * disclosure control applied, and written to `file` (aggregate.csv.gz, still `.partial`).
  */
 export async function aggregate(
   ctx: EngineContext,
@@ -44,8 +45,12 @@ export async function aggregate(
   const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
   // SPEC §5 step 5: a minimum population behind the table and behind each value of each
   // dimension (each row and column of it), counted before any cell is shown. A cohort of one
-  // person made a table of that person's own record, `*` by `*`.
+  // person made a table of that person's own record, `*` by `*`. Each comparison needs
+  // AGG_MIN_POPULATION + a keyed offset of its own, the same for every release of this request
+  // of the bid: at exactly the minimum, "refused or released" told one person's condition or
+  // Type 1 objection (probe 27; aggregate-threshold.ts).
   const min = ctx.config.aggMinPopulation;
+  const width = ctx.config.aggMinPopulationMargin;
   // One scan: the whole table and every value of every dimension, as grouping sets. The values
   // (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows every cell
   // of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
@@ -56,18 +61,29 @@ export async function aggregate(
        FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
       GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
   );
-  const least = Math.min(...margins.map((m) => Number(m.n)), Infinity);
-  if (!margins.length || least < min)
-    throw new ReleaseFailure(
-      RELEASE_FAILURES.AGG_POPULATION_TOO_SMALL,
-      `the table, or a value of one of its dimensions, has fewer than ${min} persons behind it (AGG_MIN_POPULATION)`,
-    );
   // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
   const all = (1 << dims.length) - 1;
+  const bit = (i: number) => all ^ (1 << (dims.length - 1 - i));
+  const marginOf = (m: Record<string, string | number>): PopulationMargin => {
+    const i = dims.findIndex((_, j) => Number(m.g) === bit(j));
+    return i < 0 ? null : { dimension: dims[i], value: String(m[`k${i}`]) };
+  };
+  const request = aggregateRequest(spec);
+  const key = ctx.keys.aggregateThresholdKey();
+  const thin = margins.find((m) => Number(m.n) < populationThreshold(key, request, marginOf(m), min, width));
+  if (!margins.length || thin) {
+    // Recipients read neither the offset nor a count; staff read the count (`exact`), not the offset.
+    const where = thin && marginOf(thin);
+    throw new ReleaseFailure(
+      RELEASE_FAILURES.AGG_POPULATION_TOO_SMALL,
+      `the table, or a value of one of its dimensions, has too few persons behind it: fewer than AGG_MIN_POPULATION (${min})${width ? ` plus a margin of 0-${width} kept secret, the same in every release of this request of the bid` : ''}`,
+      thin
+        ? `${where ? `the value ${where.value} of ${where.dimension}` : 'the table'} has ${Number(thin.n)} persons behind it, fewer than its threshold (AGG_MIN_POPULATION ${min} + a keyed margin of 0-${width})`
+        : 'nobody is behind the table',
+    );
+  }
   const domains = dims.map((_, i) =>
-    margins
-      .filter((m) => Number(m.g) === (all ^ (1 << (dims.length - 1 - i))))
-      .map((m) => String(m[`k${i}`])),
+    margins.filter((m) => Number(m.g) === bit(i)).map((m) => String(m[`k${i}`])),
   );
   if (crossProductSize(domains) > AGG_MAX_CELLS)
     throw new ReleaseFailure(

@@ -311,7 +311,7 @@ describe('cli create-admin', () => {
     } finally {
       await t.close();
     }
-  });
+  }, 120_000); // four CLI processes: 5-9 s alone, past 30 s once under the whole suite (CI, 2026-12-07)
 });
 
 describe('cli messages', () => {

@@ -1,4 +1,5 @@
 import type { AuditService } from '@custodian/audit';
+import { BIDS_ERRORS } from '@custodian/bids';
 import { requestMeta, type Role } from '@custodian/core';
 import type { PortalRequest } from './portal-api';
 
@@ -29,9 +30,9 @@ export const keptText = (...parts: unknown[]): string =>
 
 /** The API route each refused form stands for, and the code the API refuses it with (bids.service.ts). */
 const REFUSED = {
-  panel: { route: '/api/bids/:id/votes', code: 'RECUSED' },
-  screening: { route: '/api/bids/:id/screen', code: 'SEGREGATION_OF_DUTIES' },
-  release: { route: '/api/bids/:id/releases', code: 'SEGREGATION_OF_DUTIES' },
+  panel: { route: '/api/bids/:id/votes', code: BIDS_ERRORS.RECUSED },
+  screening: { route: '/api/bids/:id/screen', code: BIDS_ERRORS.SEGREGATION_OF_DUTIES },
+  release: { route: '/api/bids/:id/releases', code: BIDS_ERRORS.SEGREGATION_OF_DUTIES },
 } as const;
 
 /**

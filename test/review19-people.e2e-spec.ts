@@ -67,11 +67,11 @@ describe('review-19: People at the extractor and the centre', () => {
 
   // R19-5. A chain. Records q2 (A, B) and q3 (B, C) — one wrong identifier on one record (C's
   // record carrying B, e.g. a relative's number) — make A, B and C one "person". C registers a
-  // Type 1 objection. The extractor drops A's clinical data and writes the registration naming A,
-  // B and C; the centre registers Type 1 for A and deletes everything held for A, at every
-  // practice. A never objected. With a longer chain one record makes any number of patients
-  // objectors.
-  it('R19-5: a Type 1 objection by C does not make A (joined only through a chain of records) an objector', async () => {
+  // Type 1 objection. With a longer chain one record made any number of patients objectors.
+  // Since review-26 an objection reaches one step around the record it names (SPEC §2: records
+  // sharing an NHS number are one patient; `Patient/c` (n0) beside a duplicate record [n0, n1]
+  // left n1's held data released): B on both records takes A in, fail closed, and no further.
+  it('R19-5: a Type 1 objection by C reaches A, one step around its record (B on both)', async () => {
     const [A, B, C] = [nhsNumber(919_051), nhsNumber(919_052), nhsNumber(919_053)];
     const base = [
       withNumbers('q2', [A, B]),
@@ -89,14 +89,12 @@ describe('review-19: People at the extractor and the centre', () => {
     ]);
     const keptAtPractice = second.lines.some((l) => l.id === 'q2-c');
     expect((await upload(t, a, 'A81001', second.text)).status).toBe(201);
-    // q2 itself carries B, a number C's objection names: the practice keeps q2 back (fail closed:
-    // it cannot tell whose B is). What must not happen is A made an objector and A's held data
-    // deleted at the centre (the objection is widened one step from a number named, never along a
-    // chain of records).
+    // q2 itself carries B, a number C's objection names: the practice keeps q2 back, and A, beside
+    // B on q2, is taken for the objector's (fail closed: nobody can tell whose B is).
     expect({ keptAtPractice, type1A: await register(A, 'type1'), heldA: await heldEvents(A) }).toEqual({
       keptAtPractice: false,
-      type1A: undefined,
-      heldA: 1,
+      type1A: true,
+      heldA: 0,
     });
   });
 

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { aggregateRequest, populationThreshold } from './aggregate-threshold';
+import type { ReleaseSpec } from './release.types';
 
 const key = randomBytes(32);
 const bid = '0b4a6e3c-5d1f-4c2e-9a7b-3f8e2d1c0b9a';
 const request = (over: Partial<Parameters<typeof aggregateRequest>[0]> = {}) =>
-  aggregateRequest({
-    bidId: bid,
-    datasets: [{ dataset: 'gp', fields: ['code'] }],
-    cohort: { practices: ['K90273'], conditionCodes: ['35489007'] },
-    aggregation: { dimensions: ['sex', 'year'] },
-    ...over,
-  });
+  aggregateRequest({ bidId: bid, ...over });
 
 describe('aggregate minimum population with a keyed margin (probe 27)', () => {
   it('is never below the minimum nor above minimum + width, and takes every value between', () => {
@@ -30,18 +25,17 @@ describe('aggregate minimum population with a keyed margin (probe 27)', () => {
       expect(populationThreshold(key, request(), { dimension: 'sex', value: 'F' }, 100, 14)).toBe(a);
   });
 
-  it('keys only what decides who is counted: fields and the order of lists draw nothing new', () => {
-    expect(
-      request({
-        datasets: [{ dataset: 'gp', fields: ['code', 'event_date'] }],
-        cohort: { conditionCodes: ['35489007', '35489007'], practices: ['K90273'] },
-        aggregation: { dimensions: ['year', 'sex'] },
-      }),
-    ).toBe(request());
-    expect(request({ cohort: { practices: ['K90273'] } })).not.toBe(request());
+  it('keys the bid alone: no cohort, spelling or amendment of one bid draws a new threshold (review-27)', () => {
+    const spec: Pick<ReleaseSpec, 'bidId' | 'datasets' | 'cohort' | 'aggregation'> = {
+      bidId: bid,
+      datasets: [{ dataset: 'gp', fields: ['code'] }],
+      cohort: { practices: ['K90273'], conditionCodes: ['35489007'] },
+      aggregation: { dimensions: ['sex', 'year'] },
+    };
+    expect(aggregateRequest(spec)).toBe(request());
+    const amended = { ...spec, cohort: { ...spec.cohort, ageMax: 120 } };
+    expect(aggregateRequest(amended)).toBe(request());
     expect(request({ bidId: 'another' })).not.toBe(request());
-    expect(request({ aggregation: { dimensions: ['sex'] } })).not.toBe(request());
-    expect(request({ datasets: [{ dataset: 'hes', fields: [] }] })).not.toBe(request());
   });
 
   it('depends on the key: without it the offset cannot be computed', () => {

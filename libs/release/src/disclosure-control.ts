@@ -35,6 +35,13 @@ export const roundToBase = (n: number) => Math.round(n / ROUND_TO) * ROUND_TO;
  */
 export const shownCount = (n: number): number | '*' => (n >= 1 && n <= PRIMARY_MAX ? '*' : roundToBase(n));
 
+/**
+ * A count a researcher reads beside others of its kind, where a `*` beside a `0` would say "someone
+ * is here" (review-27: the manifest's persons suppressed read `0` once the one such person had
+ * objected, `*` before): 0 to 7 alike as `*`, others rounded to the nearest 5.
+ */
+export const shownSmall = (n: number): number | '*' => (n <= PRIMARY_MAX ? '*' : roundToBase(n));
+
 /** The same in words, for text: 1–7 is "fewer than 8". */
 export const shownCountText = (n: number): string =>
   n >= 1 && n <= PRIMARY_MAX ? `fewer than ${PRIMARY_MAX + 1}` : String(roundToBase(n));

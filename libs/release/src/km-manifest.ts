@@ -1,4 +1,4 @@
-import { PRIMARY_MAX, ROUND_TO, shownCount } from './disclosure-control';
+import { PRIMARY_MAX, ROUND_TO, shownSmall } from './disclosure-control';
 import { CODE_LEVELS, PERIOD_LEVELS } from './km-anonymity';
 import type { KmResult } from './km-anonymise';
 
@@ -10,8 +10,17 @@ import type { KmResult } from './km-anonymise';
 export function kmManifest(km: KmResult) {
   const kept = Object.values(km.rowsByNode).reduce((a, b) => a + b, 0);
   const share = (n: number) => (kept ? Math.round((n / kept) * 1000) / 10 : 0);
+  // Every file of a row per event listed, 0 to 7 alike as `*` (a file left out, or `0`, beside `*`
+  // said whether anyone was: review-27).
+  const files = [
+    ...new Set([
+      ...Object.keys(km.suppressedByFile),
+      ...Object.keys(km.generalisedByFile),
+      ...Object.keys(km.rowsByFile),
+    ]),
+  ];
   const shown = (o: Record<string, number>) =>
-    Object.fromEntries(Object.entries(o).map(([d, n]) => [d, shownCount(n)]));
+    Object.fromEntries(files.map((d) => [d, shownSmall(o[d] ?? 0)]));
   return {
     k: km.k,
     m: km.m,
@@ -26,6 +35,6 @@ export function kmManifest(km: KmResult) {
     }),
     rowsSuppressedByFile: shown(km.suppressedByFile),
     rowsGeneralisedByFile: shown(km.generalisedByFile),
-    counting: `every set of at most m items a person carries is carried by at least k persons of their demographic class; counts of rows shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
+    counting: `every set of at most m items a person carries is carried by at least k persons of their demographic class; counts of rows shown as * for 0-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
   };
 }

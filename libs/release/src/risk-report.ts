@@ -1,5 +1,5 @@
 import { DATASET_FILE, type Dataset, IDENTIFIER_COLUMNS, type Tier, tierColumns } from '@custodian/catalog';
-import { PRIMARY_MAX, roundToBase, shownCount } from './disclosure-control';
+import { PRIMARY_MAX, roundToBase, shownSmall } from './disclosure-control';
 import { DATASET_SQL, datasetColumns, dateFilter, FILE_BIT, type EventRange } from './release-sql';
 import type { ReleaseSpec } from './release.types';
 import { RiskTally, type RiskColumns } from './risk-tally';
@@ -306,12 +306,8 @@ export interface PublicRiskReport {
 
 export const PUBLIC_RULE = `counts 0-${PRIMARY_MAX} shown as *, others rounded to the nearest 5; percentages whole, * where the count behind them is 0-${PRIMARY_MAX}; no linkage figures for an aggregate table`;
 
-/**
- * A count as the public report shows it: 0 to PRIMARY_MAX as `*` — zero too, so that `*` does not
- * mean "someone is here" (probe 27: a step's `*` turned to `0` once its one person became a Type 1
- * objector, on the public register) — others rounded to the nearest 5.
- */
-const shownPublic = (n: number): Shown => (n <= PRIMARY_MAX ? '*' : shownCount(n));
+/** A count as the public report shows it: 0 to 7 alike (`shownSmall`; probe 27). */
+const shownPublic = shownSmall;
 
 /** The report with the small-number rule applied (SPEC §5 step 5), for the applicant and the public. */
 function publicRisk(smallestClass: number): Shown {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CATALOGUE_FIELDS, DATASET_FILE } from '@custodian/catalog';
-import { PRIMARY_MAX, ROUND_TO, shownCount } from '../disclosure-control';
+import { PRIMARY_MAX, ROUND_TO, shownCount, shownSmall } from '../disclosure-control';
 import { kmManifest } from '../km-manifest';
 import { locationQis } from '../location-qi';
 import { differencingManifest } from '../release-ledger';
@@ -114,18 +114,20 @@ export function manifestOf(
             ...Object.values(locationQis(spec.datasets)),
           ],
           levels: kAnon.levels,
-          suppressed: shownCount(kAnon.suppressed),
+          // Every file listed, 0 to 7 alike as `*`: a `0` (or a file left out) beside a `*` told
+          // whether a rare person had objected (review-27).
+          suppressed: shownSmall(kAnon.suppressed),
           suppressedByFile: Object.fromEntries(
-            Object.entries(kAnon.suppressedByFile).map(([d, n]) => [d, shownCount(n)]),
+            spec.datasets.map((d) => [d.dataset, shownSmall(kAnon.suppressedByFile[d.dataset] ?? 0)]),
           ),
           // Of them, persons left with no row in the file (a location file drops a person's rows of
           // a small location class only; the person stays with the others).
           removedByFile: Object.fromEntries(
-            Object.entries(kAnon.removedByFile).map(([d, n]) => [d, shownCount(n)]),
+            spec.datasets.map((d) => [d.dataset, shownSmall(kAnon.removedByFile[d.dataset] ?? 0)]),
           ),
           population: shownCount(kAnon.population),
           maxSuppressionPerFile: ctx.config.anonMaxSuppression,
-          counting: `classes per file over the full quasi-identifier tuple (a location file: per person-location pair, counted in persons); suppression counted in persons who lose a row of a file (removedByFile: of them, those who lose the whole file) and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX}, else rounded to the nearest ${ROUND_TO}`,
+          counting: `classes per file over the full quasi-identifier tuple (a location file: per person-location pair, counted in persons); suppression counted in persons who lose a row of a file (removedByFile: of them, those who lose the whole file) and capped per file; counts of persons shown as * for 1-${PRIMARY_MAX} (suppressed and removed: 0-${PRIMARY_MAX}), else rounded to the nearest ${ROUND_TO}`,
         }
       : undefined,
     kmAnonymity: prepared.km ? kmManifest(prepared.km) : undefined,

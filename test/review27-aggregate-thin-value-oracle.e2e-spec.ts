@@ -22,6 +22,7 @@ import {
  * persons with X, by `age_band`. The target has X: band `90+` holds one person, AGG_POPULATION_TOO_SMALL.
  * The target has not X: no `90+` band, a table. docs/RELEASE.md: "one person never adds a value, a
  * row or a column" — here one person turns the table into a refusal, which tells the same thing.
+ * Not fixed yet: the design is in docs/RELEASE.md.
  */
 describe('review 27: a thin dimension value makes the aggregate refusal a one-person oracle', () => {
   let t: TestApp;
@@ -73,7 +74,9 @@ describe('review 27: a thin dimension value makes the aggregate refusal a one-pe
     return { state: rel.state, reason: rel.failure_reason, table };
   };
 
-  it('whether the target has the code does not decide between a table and a refusal', async () => {
+  // A known open defect (docs/RELEASE.md, "Open (review-27…)"): `it.fails` passes while the oracle
+  // exists and fails once it is fixed — then make this `it`.
+  it.fails('whether the target has the code does not decide between a table and a refusal', async () => {
     // World 1: the target has not X. Today: completed, one row (50-54, 130).
     const without = await askForX();
     // World 2: the target has X. Today: failed, AGG_POPULATION_TOO_SMALL (band 90+ holds 1 person).

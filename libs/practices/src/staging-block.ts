@@ -111,6 +111,9 @@ function identityRows(n: number, patient: Record<string, unknown>, stored?: stri
     const nhs = normaliseNhsNumber(raw);
     if (nhs && nhs !== stored) rows += `${n}\tN\t${copyValue(id)}\t\\N\t${nhs}${tail}\n`;
   }
+  // A Patient read, with no valid NHS number: its id still names a Patient that was found (an
+  // objection on it is refused as a line, not the whole extract: review-17 O2).
+  if (!rows && stored === undefined) rows = `${n}\tN\t${copyValue(id)}\t\\N\t\\N${tail}\n`;
   return rows;
 }
 

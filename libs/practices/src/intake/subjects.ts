@@ -1,4 +1,5 @@
 import { TWO_PATIENTS } from '../objection-entry';
+import { unresolvedObjections } from '../staging-rows';
 import type { IntakeContext } from './context';
 
 /**
@@ -53,6 +54,7 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
       WHERE s.kind IN ('E', 'O', 'R')`,
     [ods],
   );
+  await tx.query('CREATE INDEX ON subj (line)');
   // A registration applies to everyone its subject may be (fail closed, as the extractor reads it):
   // `reach` of its seed — by reference, every number of every Patient line of the id (refused and
   // earlier lines' included) and of every patient registered under it at this practice; by number,
@@ -70,6 +72,24 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
                            AND x.obj_action = s.obj_action AND x.nhs_number = w.nhs_number)`,
     [ods],
   );
+  // A registration whose reference names no Patient that can be found (a Patient line too long to
+  // read, or not JSON: review-28; not one read without a valid NHS number, which identifies nobody
+  // the centre could hold: review-17 O2) refuses the whole extract, as the extractor refuses its export:
+  // nobody could be shown not to be its objector, and what another practice held of them stayed.
+  const unresolved: { line: number }[] = await tx.query(
+    `SELECT DISTINCT u.line FROM subj u
+      WHERE u.kind = 'O' AND u.obj_action = 'register' AND u.nhs_number IS NULL AND u.subject IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM subj r WHERE r.line = u.line AND r.nhs_number IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM stg p WHERE p.kind IN ('P', 'N') AND p.id = u.subject)
+      ORDER BY 1 LIMIT 100`,
+  );
+  if (unresolved.length)
+    throw unresolvedObjections(
+      unresolved.map((u) => ({
+        line: u.line,
+        reason: 'subject: no Patient that can be found (registration)',
+      })),
+    );
   await ix.rejected(
     `SELECT line, 'subject: no such Patient in this extract or held for this practice' AS reason
        FROM subj u WHERE nhs_number IS NULL
@@ -77,33 +97,24 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
                            AND r.nhs_number IS NOT NULL)`,
   );
   await tx.query('DELETE FROM subj WHERE nhs_number IS NULL');
-  // A withdrawal naming a Patient by reference and, beside it, an NHS number that is not that
-  // Patient's names two persons: not applied (as the extractor reads it; withdrawing for the
-  // reference alone could release a patient who never withdrew). Its registrations stand. A
-  // reference applies to the numbers of the id's Patient lines in this extract (the record as it
-  // stands: not a number the practice has since corrected), else to those registered under it here;
-  // where one Patient line carries them all it is one person (a record of two numbers, review-19)
-  // and the withdrawal applies to each; else it may be two persons, and is not applied.
+  // A withdrawal by reference applies to every number the reference names (a practice's Patient id
+  // is one person: its lines' numbers and those registered under it here), as its registration does
+  // (review-28: a registration reached a number since corrected and its withdrawal did not, so the
+  // patient stayed an objector for good). One naming, beside its reference, an NHS number that is not
+  // one of the id's names two persons: not applied (as the extractor reads it; withdrawing for the
+  // reference alone could release a patient who never withdrew). Its registrations stand.
   await tx.query(
     `CREATE TEMP TABLE wref ON COMMIT DROP AS
-     SELECT DISTINCT w.line, w.obj_type, k.nhs_number FROM subj w JOIN LATERAL (
-       SELECT i.nhs_number FROM idn i WHERE i.id = w.subject
-       UNION SELECT p.nhs_number FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
-              WHERE r.practice_ods = $1 AND r.source_id = w.subject
-                AND NOT EXISTS (SELECT 1 FROM idn i WHERE i.id = w.subject)) k ON true
+     SELECT DISTINCT w.line, w.obj_type, k.nhs_number FROM subj w JOIN LATERAL (${referenced('w.subject')}) k ON true
       WHERE w.kind = 'O' AND w.obj_action = 'withdraw' AND w.subject IS NOT NULL`,
     [ods],
   );
+  await tx.query('CREATE INDEX ON wref (line)');
   await ix.rejected(
-    `WITH many AS (SELECT line, array_agg(DISTINCT nhs_number) AS n FROM wref GROUP BY line
-                    HAVING count(DISTINCT nhs_number) > 1),
-     two AS (
+    `WITH two AS (
        SELECT DISTINCT line FROM subj w
-        WHERE kind = 'O' AND obj_action = 'withdraw'
-          AND ((named_beside IS DISTINCT FROM nhs_number AND named_beside IS NOT NULL)
-               OR line IN (SELECT m.line FROM many m WHERE NOT EXISTS (
-                             SELECT 1 FROM idn x WHERE x.nhs_number = ANY (m.n) GROUP BY x.line
-                             HAVING count(DISTINCT x.nhs_number) = cardinality(m.n))))),
+        WHERE kind = 'O' AND obj_action = 'withdraw' AND named_beside IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM wref k WHERE k.line = w.line AND k.nhs_number = w.named_beside)),
      gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
               RETURNING line)
      SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,

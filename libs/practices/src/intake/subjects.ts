@@ -102,7 +102,8 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   // (review-28: a registration reached a number since corrected and its withdrawal did not, so the
   // patient stayed an objector for good). One naming, beside its reference, an NHS number that is not
   // one of the id's names two persons: not applied (as the extractor reads it; withdrawing for the
-  // reference alone could release a patient who never withdrew). Its registrations stand.
+  // reference alone could release a patient who never withdrew). So is one whose id's lines here
+  // carry numbers that no one line carries together. Its registrations stand.
   await tx.query(
     `CREATE TEMP TABLE wref ON COMMIT DROP AS
      SELECT DISTINCT w.line, w.obj_type, k.nhs_number FROM subj w JOIN LATERAL (${referenced('w.subject')}) k ON true
@@ -113,8 +114,16 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   await ix.rejected(
     `WITH two AS (
        SELECT DISTINCT line FROM subj w
-        WHERE kind = 'O' AND obj_action = 'withdraw' AND named_beside IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM wref k WHERE k.line = w.line AND k.nhs_number = w.named_beside)),
+        WHERE kind = 'O' AND obj_action = 'withdraw'
+          AND ((named_beside IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM wref k WHERE k.line = w.line AND k.nhs_number = w.named_beside))
+               -- the id's lines in this extract carry numbers no one Patient line carries together:
+               -- two records, maybe two persons (as the extractor reads them, review-19)
+               OR (subject IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM (SELECT array_agg(DISTINCT i.nhs_number) AS n FROM idn i WHERE i.id = w.subject) m
+                      WHERE cardinality(m.n) > 1 AND NOT EXISTS (
+                        SELECT 1 FROM idn x WHERE x.nhs_number = ANY (m.n) GROUP BY x.line
+                        HAVING count(DISTINCT x.nhs_number) = cardinality(m.n)))))),
      gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
               RETURNING line)
      SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,

@@ -14,31 +14,15 @@ export class HeldPatients implements HeldGpData {
    * objection (read through the register's named query). Returns how many patients went.
    */
   async deleteType1Held(em: EntityManager, table: string): Promise<number> {
-    const objectors = activeType1Among(table);
-    // Patients first, by id (the order every writer of patients takes), then the cascade.
-    await em.query(`
-      SELECT p.id FROM patients p WHERE p.nhs_number IN (${objectors})
-       ORDER BY p.id FOR UPDATE OF p`);
-    const [{ n }]: { n: number }[] = await em.query(`
-      WITH gone AS (
-        DELETE FROM patients p WHERE p.nhs_number IN (${objectors}) RETURNING p.id
-      ) SELECT count(*)::int AS n FROM gone`);
-    return n;
+    return deleteHeld(em, activeType1Among(table));
   }
 
   /**
    * Deletes every patient held under an NHS number of `table` (whoever holds them; its registrations
    * and events by cascade): an objector's, and the numbers the intake takes for theirs (`t1x`).
    */
-  async deleteHeldOf(em: EntityManager, table: string): Promise<number> {
-    const numbers = `SELECT nhs_number FROM ${table}`;
-    await em.query(
-      `SELECT p.id FROM patients p WHERE p.nhs_number IN (${numbers}) ORDER BY p.id FOR UPDATE OF p`,
-    );
-    const [{ n }]: { n: number }[] = await em.query(`
-      WITH gone AS (DELETE FROM patients p WHERE p.nhs_number IN (${numbers}) RETURNING p.id)
-      SELECT count(*)::int AS n FROM gone`);
-    return n;
+  deleteHeldOf(em: EntityManager, table: string): Promise<number> {
+    return deleteHeld(em, `SELECT nhs_number FROM ${table}`);
   }
 
   heldAt(nhs: string, ods: string): string {
@@ -53,4 +37,16 @@ export class HeldPatients implements HeldGpData {
     return `EXISTS (SELECT 1 FROM patients p JOIN patient_registrations r ON r.patient_id = p.id AND r.practice_ods = ${ods}
                      WHERE p.nhs_number = ${nhs})`;
   }
+}
+
+/** Deletes the patients held under the NHS numbers `numbers` selects; returns how many went. */
+async function deleteHeld(em: EntityManager, numbers: string): Promise<number> {
+  // Patients first, by id (the order every writer of patients takes), then the cascade.
+  await em.query(
+    `SELECT p.id FROM patients p WHERE p.nhs_number IN (${numbers}) ORDER BY p.id FOR UPDATE OF p`,
+  );
+  const [{ n }]: { n: number }[] = await em.query(`
+    WITH gone AS (DELETE FROM patients p WHERE p.nhs_number IN (${numbers}) RETURNING p.id)
+    SELECT count(*)::int AS n FROM gone`);
+  return n;
 }

@@ -219,6 +219,16 @@ async function benchBid(url: string): Promise<void> {
                'pseudonymised', 'pseudonymised', '[]', 12, ARRAY[$3]::uuid[], now()) ON CONFLICT DO NOTHING`,
       [BENCH_BID.bidId, BENCH_BID.organisationId, BENCH_BID.userId, BENCH_BID.cohortBidId],
     );
+    // An agreement in force: a release completes only under the version in force (the anonymise and
+    // release benchmarks failed with RELEASE_STATE_CHANGED without one, since 2026-12-07).
+    for (const bid of [BENCH_BID.bidId, BENCH_BID.cohortBidId])
+      await c.query(
+        `INSERT INTO agreements (bid_id, number, year, reference, status, tier, duration_months, start_date, end_date)
+         SELECT $1::uuid, nextval('agreement_number_seq'), 2026, $2, 'active', 'pseudonymised', 12,
+                current_date - 1, current_date + 365
+          WHERE NOT EXISTS (SELECT 1 FROM agreements WHERE bid_id = $1::uuid)`,
+        [bid, `DSA-BENCH-${bid.slice(-12)}`],
+      );
   } finally {
     await c.end();
   }

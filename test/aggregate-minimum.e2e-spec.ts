@@ -64,18 +64,50 @@ describe('aggregate tier: a minimum population behind every table, row and colum
     await t.http.get(`/api/releases/${rel.id}`).set(officerAuth).expect(200);
   });
 
-  it('a table whose total is large but one value of a dimension is thin is refused; without that dimension it is released', async () => {
+  it('a value of a dimension with too few persons is left out of the table, never a refusal; staff read which, the recipient only the rule', async () => {
+    // Refusing the table told whether one person held a thin value (review-27): now left out.
     await t.sql.query(
       `UPDATE patients SET sex = 'M' WHERE id IN (SELECT id FROM patients ORDER BY id LIMIT 30)`,
     );
     const thin = await aggregate({}, ['sex']);
-    expect(thin.state).toBe('failed');
-    expect(thin.failure_reason).toMatch(/^AGG_POPULATION_TOO_SMALL/);
+    expect(thin.state).toBe('completed');
+    const table = parseCsvGz((await download(t, researcher.auth, thin.id, 'aggregate.csv.gz')).body);
+    expect(table.rows).toEqual([{ sex: 'F', patients: '370' }]);
+    const dictionary = (await download(t, researcher.auth, thin.id, 'data_dictionary.csv')).body.toString();
+    expect(dictionary).toMatch(/a value with fewer is left out/);
+    const staff = (await t.http.get(`/api/releases/${thin.id}`).set(officerAuth).expect(200)).body;
+    expect(staff.excluded.aggregateValuesLeftOut).toEqual({ sex: ['M'] });
+    const view = (await t.http.get(`/api/releases/${thin.id}`).set(researcher.auth).expect(200)).body;
+    expect(JSON.stringify(view)).not.toMatch(/aggregateValuesLeftOut|"M"/);
+    // Without the dimension, everybody.
     const whole = await aggregate({}, []);
     expect(whole.state).toBe('completed');
-    const table = parseCsvGz((await download(t, researcher.auth, whole.id, 'aggregate.csv.gz')).body);
-    expect(Number(table.rows[0]!.patients)).toBe(400);
+    const total = parseCsvGz((await download(t, researcher.auth, whole.id, 'aggregate.csv.gz')).body);
+    expect(Number(total.rows[0]!.patients)).toBe(400);
     await t.sql.query(`UPDATE patients SET sex = 'F'`);
+  });
+
+  it('a value left out in one dimension can leave a value of another under its minimum: that one is left out too', async () => {
+    // In 2019 (no other test's events): code A for 120 F; code B for 20 M and 95 of those F.
+    // Round 1: M (20) is under 100, B (115) over 114 whatever its margin. Without M's events, B
+    // has 95 persons: left out too. The table: F × A, 120.
+    await t.sql.query(`UPDATE patients SET sex = 'F'`);
+    const { rows } = await t.sql.query(`SELECT id FROM patients ORDER BY id LIMIT 140`);
+    const ids = rows.map((r) => r.id as string);
+    await t.sql.query(`UPDATE patients SET sex = 'M' WHERE id = ANY($1)`, [ids.slice(0, 20)]);
+    for (const id of ids.slice(0, 115)) await addEvent(t.sql, id, '44054006', '2019-05-05');
+    for (const id of ids.slice(20, 140)) await addEvent(t.sql, id, '22298006', '2019-06-06');
+    try {
+      const rel = await aggregate({ eventsFrom: '2019-01-01', eventsTo: '2019-12-31' }, ['sex', 'code']);
+      expect(rel).toMatchObject({ state: 'completed', failure_reason: null });
+      const table = parseCsvGz((await download(t, researcher.auth, rel.id, 'aggregate.csv.gz')).body);
+      expect(table.rows).toEqual([{ sex: 'F', code: '22298006', patients: '120' }]);
+      const staff = (await t.http.get(`/api/releases/${rel.id}`).set(officerAuth).expect(200)).body;
+      expect(staff.excluded.aggregateValuesLeftOut).toEqual({ sex: ['M'], code: ['44054006'] });
+    } finally {
+      await t.sql.query(`DELETE FROM gp_events WHERE event_date IN (DATE '2019-05-05', DATE '2019-06-06')`);
+      await t.sql.query(`UPDATE patients SET sex = 'F'`);
+    }
   });
 
   it('ages are top-coded at 90+', async () => {

@@ -301,19 +301,82 @@ export async function aggregateCountMoved(
   releaseId: string,
   row: number,
   by: number,
-): Promise<{
+): Promise<TamperedAggregate> {
+  const copy = await aggregateRewritten(t, releaseId, (lines) => {
+    const cells = lines[row].split(',');
+    cells[cells.length - 1] = String(Number(cells[cells.length - 1]) + by);
+    lines[row] = cells.join(',');
+    return lines;
+  });
+  const shift = (n: number) =>
+    t.sql.query(
+      `UPDATE release_aggregate_cells
+          SET n = n + $3, shown_as = CASE WHEN shown_as = '*' THEN '*' ELSE (shown_as::int + $3)::text END
+        WHERE release_id = $1 AND i = $2`,
+      [releaseId, row - 1, n],
+    );
+  await shift(by);
+  return { ...copy, undo: async () => void (await shift(-by)) };
+}
+
+/**
+ * Like `aggregateCountMoved`, but the table's data row `row` (1-based) is left out of the copy, and
+ * out of the release's cell ledger until `undo`: a table of one dimension that left a value out.
+ */
+export async function aggregateRowDropped(
+  t: TestApp,
+  releaseId: string,
+  row: number,
+): Promise<TamperedAggregate> {
+  const copy = await aggregateRewritten(t, releaseId, (lines) => lines.filter((_, i) => i !== row));
+  const { rows: saved } = await t.sql.query(
+    `DELETE FROM release_aggregate_cells WHERE release_id = $1 AND i = $2 RETURNING *`,
+    [releaseId, row - 1],
+  );
+  // Two steps: the key (release_id, i) is checked row by row.
+  const renumber = async (from: number, by: number) => {
+    await t.sql.query(
+      `UPDATE release_aggregate_cells SET i = i + 1000000 WHERE release_id = $1 AND i >= $2`,
+      [releaseId, from],
+    );
+    await t.sql.query(
+      `UPDATE release_aggregate_cells SET i = i - 1000000 + $2 WHERE release_id = $1 AND i >= 1000000`,
+      [releaseId, by],
+    );
+  };
+  await renumber(row, -1);
+  return {
+    ...copy,
+    undo: async () => {
+      await renumber(row - 1, 1);
+      const r = saved[0];
+      const columns = Object.keys(r);
+      await t.sql.query(
+        `INSERT INTO release_aggregate_cells (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        columns.map((c) => (typeof r[c] === 'object' && r[c] !== null ? JSON.stringify(r[c]) : r[c])),
+      );
+    },
+  };
+}
+
+interface TamperedAggregate {
   dir: string;
   files: { name: string; rows: number; bytes: number; sha256: string }[];
   undo: () => Promise<void>;
-}> {
+}
+
+/** A copy of the release's folder with its table's lines rewritten, and the producer's file list for it. */
+async function aggregateRewritten(
+  t: TestApp,
+  releaseId: string,
+  rewrite: (lines: string[]) => string[],
+): Promise<Omit<TamperedAggregate, 'undo'>> {
   const dir = mkdtempSync(path.join(tmpdir(), 'verify-agg-'));
   cpSync(t.app.get(ReleaseEngine).dirOf(releaseId), dir, { recursive: true });
   rmSync(path.join(dir, 'manifest.json'));
   const file = path.join(dir, 'aggregate.csv.gz');
-  const lines = gunzipSync(readFileSync(file)).toString('utf8').split('\n');
-  const cells = lines[row].split(',');
-  cells[cells.length - 1] = String(Number(cells[cells.length - 1]) + by);
-  lines[row] = cells.join(',');
+  const original = gunzipSync(readFileSync(file)).toString('utf8').split('\n');
+  const lines = rewrite([...original]);
   const bytes = gzipSync(Buffer.from(lines.join('\n')));
   writeFileSync(file, bytes);
   const { rows: recorded } = await t.sql.query(
@@ -323,18 +386,15 @@ export async function aggregateCountMoved(
   );
   const files = recorded.map((f) =>
     f.name === 'aggregate.csv.gz'
-      ? { ...f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
+      ? {
+          ...f,
+          rows: f.rows - (original.length - lines.length),
+          bytes: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        }
       : f,
   );
-  const shift = (n: number) =>
-    t.sql.query(
-      `UPDATE release_aggregate_cells
-          SET n = n + $3, shown_as = CASE WHEN shown_as = '*' THEN '*' ELSE (shown_as::int + $3)::text END
-        WHERE release_id = $1 AND i = $2`,
-      [releaseId, row - 1, n],
-    );
-  await shift(by);
-  return { dir, files, undo: async () => void (await shift(-by)) };
+  return { dir, files };
 }
 
 /** What the engine calls the verifier with in the app under test: its keys, k, m, the cap, the minimum population. */
@@ -346,5 +406,6 @@ export function verifierDeps(t: TestApp): Required<VerifyDeps> {
     anonM: config.anonM,
     anonMaxSuppression: config.anonMaxSuppression,
     aggMinPopulation: config.aggMinPopulation,
+    aggMinPopulationMargin: config.aggMinPopulationMargin,
   };
 }

@@ -14,6 +14,7 @@ import {
   addObjection,
   addPatient,
   aggregateCountMoved,
+  aggregateRowDropped,
   newLoad,
   otherOrganisationRecipient,
   runRelease,
@@ -54,8 +55,10 @@ describe('release verifier: the aggregate table recounted', () => {
     await seedPractice(t.sql);
     const hes = await newLoad(t.sql, 'hes');
     const ids: string[] = [];
-    for (let i = 0; i < 45; i++) ids.push(await addPatient(t.sql, { nhs: N(i) }));
+    for (let i = 0; i < 48; i++) ids.push(await addPatient(t.sql, { nhs: N(i) }));
     for (const p of ids.slice(0, 20)) await addEvent(t.sql, p, '22298006', '2012-03-04');
+    // 2011: 3 persons, under the minimum (10 here): a value the engine leaves out of the table.
+    for (const p of ids.slice(45, 48)) await addEvent(t.sql, p, '22298006', '2011-03-04');
     for (const p of ids.slice(20, 32))
       await addHes(t.sql, hes, { nhs: null, patientId: p, date: '2013-06-01' });
     for (const p of ids.slice(32, 44))
@@ -132,6 +135,23 @@ describe('release verifier: the aggregate table recounted', () => {
     const same = await aggregateCountMoved(t, id, 1, 0);
     scratch.push(same.dir);
     expect((await verdict(same.dir, { id, files: same.files })).failure).toBeUndefined();
+  });
+
+  it('accepts a value left out with fewer persons than the minimum (2011, 3 persons), and rejects a table that leaves out a value with more (2012, 20)', async () => {
+    // The engine left 2011 out (the first test: the table has no 2011 row), and the verifier passed.
+    const dropped = await aggregateRowDropped(t, id, 1);
+    scratch.push(dropped.dir);
+    try {
+      expect(tableOf(dropped.dir)).toBe('year,patients\n2013,15\n2014,15\n');
+      const { failure } = await verdict(dropped.dir, { id, files: dropped.files });
+      expect(failure?.check).toBe('aggregate');
+      expect(failure?.message).toBe(
+        'aggregate: aggregate.csv.gz: a value left out of the table has at least 10 persons behind it (AGG_MIN_POPULATION and its margin), counting the values the table kept',
+      );
+    } finally {
+      await dropped.undo();
+    }
+    expect((await verdict(dirOf(id), { id })).failure).toBeUndefined();
   });
 
   it.each([

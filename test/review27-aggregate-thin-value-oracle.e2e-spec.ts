@@ -22,7 +22,8 @@ import {
  * persons with X, by `age_band`. The target has X: band `90+` holds one person, AGG_POPULATION_TOO_SMALL.
  * The target has not X: no `90+` band, a table. docs/RELEASE.md: "one person never adds a value, a
  * row or a column" — here one person turns the table into a refusal, which tells the same thing.
- * Not fixed yet: the design is in docs/RELEASE.md.
+ * Fixed: a value under its threshold is left out of the table (its events counted nowhere), never
+ * a refusal, so the table is the same with and without the target (engine/aggregate.ts).
  */
 describe('review 27: a thin dimension value makes the aggregate refusal a one-person oracle', () => {
   let t: TestApp;
@@ -74,15 +75,15 @@ describe('review 27: a thin dimension value makes the aggregate refusal a one-pe
     return { state: rel.state, reason: rel.failure_reason, table };
   };
 
-  // A known open defect (docs/RELEASE.md, "Open (review-27…)"): `it.fails` passes while the oracle
-  // exists and fails once it is fixed — then make this `it`.
-  it.fails('whether the target has the code does not decide between a table and a refusal', async () => {
-    // World 1: the target has not X. Today: completed, one row (50-54, 130).
+  // Failed before the fix (world 2 refused with AGG_POPULATION_TOO_SMALL, world 1 released).
+  it('whether the target has the code does not decide between a table and a refusal', async () => {
+    // World 1: the target has not X: completed, one row (50-54, 130).
     const without = await askForX();
-    // World 2: the target has X. Today: failed, AGG_POPULATION_TOO_SMALL (band 90+ holds 1 person).
+    // World 2: the target has X (band 90+ holds 1 person): before the fix, AGG_POPULATION_TOO_SMALL.
     await addEvent(t.sql, target, X, '2021-05-05');
     const withX = await askForX();
     await t.sql.query(`DELETE FROM gp_events WHERE patient_id = $1 AND code = $2`, [target, X]);
+    expect(without.state).toBe('completed');
     expect(withX.state).toBe(without.state);
     expect(withX.table).toEqual(without.table);
   });

@@ -42,7 +42,9 @@ export async function aggregate(
                WHERE ${dateFilter(s.date, range)} AND rp.excl IS NULL AND NOT ${s.blockedOwn}`;
     })
     .join(' UNION ALL ');
-  const keys = dims.map((d, i) => `${dimExpr[d]} AS k${i}`);
+  // Each event's dimension values and person: the cells' persons are counted from it.
+  const cellsOf = `SELECT ${[...dims.map((d, i) => `(${dimExpr[d]})::text AS k${i}`), 'ev.nhs'].join(', ')}
+                     FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs`;
   // SPEC §5 step 5: a minimum population behind the table and behind each value of each
   // dimension (each row and column of it), counted before any cell is shown. A cohort of one
   // person made a table of that person's own record, `*` by `*`. Each comparison needs
@@ -51,16 +53,24 @@ export async function aggregate(
   // Type 1 objection (probe 27; aggregate-threshold.ts).
   const min = ctx.config.aggMinPopulation;
   const width = ctx.config.aggMinPopulationMargin;
-  // One scan: the whole table and every value of every dimension, as grouping sets. The values
-  // (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows every cell
-  // of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
-  const sets = ['()', ...dims.map((d) => `(${dimExpr[d]})`)].join(', ');
-  const grouping = dims.length ? `GROUPING(${dims.map((d) => dimExpr[d]).join(', ')})` : '0';
-  const margins = await q<Record<string, string | number>>(
-    `SELECT ${[...keys, `${grouping}::int AS g`, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
-       FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
-      GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
-  );
+  const request = aggregateRequest(spec);
+  const key = ctx.keys.aggregateThresholdKey();
+  // A value of a dimension under its threshold is left out of the table, its events counted
+  // nowhere, never a refusal: a value one person holds (`90+`, a rare code) refused the table, and
+  // without that person the value did not exist and the table was released, so the outcome told
+  // whether the person had the code or had objected (review-27). Leaving a value out can leave
+  // another under its threshold, so again until none is: the largest set of values each of which
+  // meets its threshold counting only the events of values kept. A person whose events all lie in
+  // values under their thresholds changes nothing in the table, nor whether it is released.
+  const leftOut: string[][] = dims.map(() => []);
+  const kept = dims.length
+    ? `WHERE ${dims.map((_, i) => `NOT (x.k${i} = ANY($${i + 1}::text[]))`).join(' AND ')}`
+    : '';
+  // One scan per round: the whole table and every value of every dimension, as grouping sets. The
+  // values kept (in the order `ORDER BY` gives them) are the dimensions' domains: the table shows
+  // every cell of their cross-product, empty ones as `*` (#27; `aggregate-cells.ts`).
+  const sets = ['()', ...dims.map((_, i) => `(k${i})`)].join(', ');
+  const grouping = dims.length ? `GROUPING(${dims.map((_, i) => `k${i}`).join(', ')})` : '0';
   // GROUPING's bit for dimension i (the leftmost argument is the highest bit) is 0 where grouped.
   const all = (1 << dims.length) - 1;
   const bit = (i: number) => all ^ (1 << (dims.length - 1 - i));
@@ -68,18 +78,32 @@ export async function aggregate(
     const i = dims.findIndex((_, j) => Number(m.g) === bit(j));
     return i < 0 ? null : { dimension: dims[i], value: String(m[`k${i}`]) };
   };
-  const request = aggregateRequest(spec);
-  const key = ctx.keys.aggregateThresholdKey();
-  const thin = margins.find((m) => Number(m.n) < populationThreshold(key, request, marginOf(m), min, width));
-  if (!margins.length || thin) {
+  const thresholdOf = (m: Record<string, string | number>) =>
+    populationThreshold(key, request, marginOf(m), min, width);
+  let margins: Record<string, string | number>[];
+  for (;;) {
+    margins = await q<Record<string, string | number>>(
+      `SELECT ${[...dims.map((_, i) => `k${i}`), `${grouping}::int AS g`, 'count(DISTINCT x.nhs)::int AS n'].join(', ')}
+         FROM (${cellsOf}) x ${kept}
+        GROUP BY GROUPING SETS (${sets}) ORDER BY ${['g', ...dims.map((_, i) => `k${i}`)].join(', ')}`,
+      leftOut,
+    );
+    const thinValues = margins.filter((m) => marginOf(m) && Number(m.n) < thresholdOf(m));
+    if (!thinValues.length) break;
+    for (const m of thinValues) {
+      const i = dims.indexOf(marginOf(m)!.dimension as AggregateDimension);
+      leftOut[i].push(String(m[`k${i}`]));
+    }
+  }
+  const table = margins.find((m) => !marginOf(m));
+  if (!table || Number(table.n) < thresholdOf(table)) {
     // Recipients read neither the offset nor a count; staff read the count (`exact`), not the offset.
-    const where = thin && marginOf(thin);
     throw new ReleaseFailure(
       RELEASE_FAILURES.AGG_POPULATION_TOO_SMALL,
-      `the table, or a value of one of its dimensions, has too few persons behind it: fewer than AGG_MIN_POPULATION (${min})${width ? ` plus a margin of 0-${width} kept secret, the same in every release of this request of the bid` : ''}`,
-      thin
-        ? `${where ? `the value ${where.value} of ${where.dimension}` : 'the table'} has ${Number(thin.n)} persons behind it, fewer than its threshold (AGG_MIN_POPULATION ${min} + a keyed margin of 0-${width})`
-        : 'nobody is behind the table',
+      `the table has too few persons behind it, counting only the values of its dimensions that each have enough: fewer than AGG_MIN_POPULATION (${min})${width ? ` plus a margin of 0-${width} kept secret, the same in every release of this bid` : ''}`,
+      table
+        ? `the table has ${Number(table.n)} persons behind it (values left out: ${valuesLeftOut(dims, leftOut)}), fewer than its threshold (AGG_MIN_POPULATION ${min} + a keyed margin of 0-${width})`
+        : `nobody is behind the table (values left out: ${valuesLeftOut(dims, leftOut)})`,
     );
   }
   const domains = dims.map((_, i) =>
@@ -91,9 +115,10 @@ export async function aggregate(
       `the cross-product of the dimensions' values has more than ${AGG_MAX_CELLS} cells; request fewer dimensions`,
     );
   const rows = await q<Record<string, string | number>>(
-    `SELECT ${[...keys, 'count(DISTINCT ev.nhs)::int AS n'].join(', ')}
-       FROM (${events}) ev JOIN rp ON rp.nhs = ev.nhs
+    `SELECT ${[...dims.map((_, i) => `k${i}`), 'count(DISTINCT x.nhs)::int AS n'].join(', ')}
+       FROM (${cellsOf}) x ${kept}
       ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`,
+    leftOut,
   );
   const cells = crossProductCells(
     domains,
@@ -127,7 +152,13 @@ export async function aggregate(
   return {
     file: written,
     dictionary: [
-      ...dims.map((d) => [d, `dimension ${d}`] as [string, string]),
+      ...dims.map(
+        (d) =>
+          [
+            d,
+            `dimension ${d}: its values with at least AGG_MIN_POPULATION persons behind them (plus a margin kept secret); a value with fewer is left out, its events counted in no cell`,
+          ] as [string, string],
+      ),
       [
         'patients',
         `distinct patients: * for 0-${PRIMARY_MAX} (every cell of the dimensions' cross-product is shown) or to protect another cell, else rounded to the nearest ${ROUND_TO}; a cell within ${PRIMARY_MAX} persons of a cell of an earlier aggregate table to the organisation shows that cell's figure (manifest: aggregateDifferencing)`,
@@ -141,5 +172,11 @@ export async function aggregate(
       suppressedCells: shown.filter((c) => c.suppressed).length,
     },
     differencing: { decision, manifest: aggregateDifferencingManifest(decision) },
+    /** Staff only (exact): each dimension's values left out under their thresholds. */
+    leftOut: Object.fromEntries(dims.flatMap((d, i) => (leftOut[i].length ? [[d, leftOut[i]]] : []))),
   };
 }
+
+/** The values left out, for staff: `sex=M, age_band=90+` (or `none`). */
+const valuesLeftOut = (dims: AggregateDimension[], leftOut: string[][]): string =>
+  dims.flatMap((d, i) => leftOut[i].map((v) => `${d}=${v}`)).join(', ') || 'none';

@@ -294,6 +294,9 @@ export async function prepare(
     // The guard's exact decision (#25): staff only, like every figure of `excluded`.
     if (agg.differencing.decision.comparedWith.length)
       excluded.aggregateDifferencing = agg.differencing.decision;
+    // The values under their thresholds (exact, staff only like all of `excluded`): a recipient
+    // reads the rule, never which or how many (one person's value would be one more).
+    if (Object.keys(agg.leftOut).length) excluded.aggregateValuesLeftOut = agg.leftOut;
   }
   // The temp views would outlive the transaction in this pooled session.
   await q(`DROP VIEW rp, rel_blocked`);

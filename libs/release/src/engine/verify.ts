@@ -52,6 +52,7 @@ export async function verify(
       anonM: ctx.config.anonM,
       anonMaxSuppression: ctx.config.anonMaxSuppression,
       aggMinPopulation: ctx.config.aggMinPopulation,
+      aggMinPopulationMargin: ctx.config.aggMinPopulationMargin,
     },
   ).catch(async (err) => {
     if (!(err instanceof VerificationFailure)) throw err;

@@ -1,6 +1,6 @@
 import type { ReleaseSpec } from '../release.types';
 import { populationBelowMinimum } from './aggregate-population';
-import { RecountedCell, recountProblem } from './aggregate-recount';
+import { RecountedCell, recountProblem, valuesLeftOut } from './aggregate-recount';
 import { fieldsOf } from './csv-stream';
 import { readCsv } from './file-checks';
 import { fail } from './verification-failure';
@@ -20,7 +20,11 @@ export async function checkAggregate(
   name: string,
   spec: ReleaseSpec,
   checks: Set<string>,
-  minPopulation: number,
+  /**
+   * AGG_MIN_POPULATION and the width of its keyed margin (AGG_MIN_POPULATION_MARGIN): a value the
+   * table left out must have fewer than both together behind it.
+   */
+  population: { min: number; width: number },
   /** The aggregate differencing rule (#25), checked on the cells read (aggregate-difference-check.ts). */
   difference?: (cells: { key: string[]; shown: string }[]) => Promise<{
     problem?: string;
@@ -29,11 +33,18 @@ export async function checkAggregate(
     largeHidden: ReadonlySet<string>;
     held: ReadonlyMap<string, number>;
   }>,
-  /** The verifier's own count of each cell (aggregate-recount.ts), run while the file is read. */
-  recount?: () => Promise<RecountedCell[]>,
+  /**
+   * The verifier's own count of each cell (aggregate-recount.ts), run while the file is read, and
+   * of each value the table left out, counting only the values it kept.
+   */
+  recount?: {
+    cells: () => Promise<RecountedCell[]>;
+    leftOut: (values: { kept: string[][]; leftOut: string[][] }) => Promise<{ value: string; n: number }[]>;
+  },
 ) {
+  const minPopulation = population.min;
   // Started now, settled at once (a failure is thrown where it is awaited, after the file's reading).
-  const recounted = recount?.().then(
+  const recounted = recount?.cells().then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );
@@ -75,8 +86,17 @@ export async function checkAggregate(
   if (counts) {
     const wrong = recountProblem(cells, counts.value, diff?.held);
     if (wrong) fail('aggregate', `${name}: ${wrong}`);
+    // A value left out was under its threshold (AGG_MIN_POPULATION + a keyed offset of at most the
+    // margin's width) counting the values kept then, which were at least those the table kept.
+    const left = valuesLeftOut(dims.length, cells, counts.value);
+    const most = population.min + population.width;
+    if (left && (await recount!.leftOut(left)).some((v) => v.n >= most))
+      fail(
+        'aggregate',
+        `${name}: a value left out of the table has at least ${most} persons behind it (AGG_MIN_POPULATION and its margin), counting the values the table kept`,
+      );
     checks.add(
-      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table",
+      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table, or one of its values was left out having fewer than AGG_MIN_POPULATION and its margin's width of persons behind it",
     );
   }
   const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);

@@ -1,32 +1,55 @@
-import { asWritten, recountProblem, recountSql } from './aggregate-recount';
+import { asWritten, recountProblem, recountSql, valuesLeftOut } from './aggregate-recount';
 
 describe('aggregate recount against the table', () => {
   const cells = (...shown: string[]) => shown.map((s, i) => ({ key: [String(i)], shown: s }));
+  /** A recounted cell whose values are written as the SQL gives them. */
+  const rc = (key: string[], n: number) => ({ key, raw: key, n });
 
   it('accepts counts that are the recount rounded to 5, and any * whatever it hides', () => {
     expect(
       recountProblem(cells('10', '25', '*', '*', '*'), [
-        { key: ['0'], n: 8 },
-        { key: ['1'], n: 27 },
-        { key: ['2'], n: 3 },
-        { key: ['3'], n: 400 },
+        rc(['0'], 8),
+        rc(['1'], 27),
+        rc(['2'], 3),
+        rc(['3'], 400),
       ]),
     ).toBeUndefined();
   });
 
   it('refuses a count one rounding step off, a count shown for 0-7 persons, and a shown cell the recount finds empty', () => {
-    expect(recountProblem(cells('30'), [{ key: ['0'], n: 27 }])).toMatch(/^row 1: a cell's count differs/);
-    expect(recountProblem(cells('*', '10'), [{ key: ['1'], n: 7 }])).toMatch(/^row 2: /);
+    expect(recountProblem(cells('30'), [rc(['0'], 27)])).toMatch(/^row 1: a cell's count differs/);
+    expect(recountProblem(cells('*', '10'), [rc(['1'], 7)])).toMatch(/^row 2: /);
     expect(recountProblem(cells('10'), [])).toMatch(/^row 1: /);
   });
 
-  it('refuses a table without a cell the recount finds persons in, and names no count', () => {
-    const problem = recountProblem(cells('10'), [
-      { key: ['0'], n: 11 },
-      { key: ['9'], n: 3 },
-    ]);
+  it('refuses a table without a cell the recount finds persons in whose values are all in the table, and names no count', () => {
+    const table = [
+      { key: ['a', 'x'], shown: '10' },
+      { key: ['a', 'y'], shown: '*' },
+      { key: ['b', 'x'], shown: '*' },
+    ];
+    const problem = recountProblem(table, [rc(['a', 'x'], 11), rc(['b', 'y'], 3)]);
     expect(problem).toBe("a cell the verifier's recount finds persons in is not in the table");
     expect(problem).not.toMatch(/\d/);
+  });
+
+  it('leaves a cell with a value the table left out to the left-out check, which gets raw values kept and left out', () => {
+    const table = [
+      { key: ['a', 'x'], shown: '10' },
+      { key: ['a', "'-y"], shown: '*' },
+    ];
+    const recount = [
+      rc(['a', 'x'], 11),
+      { key: ['a', "'-y"], raw: ['a', '-y'], n: 2 },
+      rc(['b', 'x'], 3),
+      rc(['c', 'z'], 1),
+    ];
+    expect(recountProblem(table, recount)).toBeUndefined();
+    expect(valuesLeftOut(2, table, recount)).toEqual({
+      kept: [['a'], ['x', '-y']],
+      leftOut: [['b', 'c'], ['z']],
+    });
+    expect(valuesLeftOut(2, table, recount.slice(0, 2))).toBeUndefined();
   });
 
   it('spells values as the file writes them (a formula-like value behind an apostrophe)', () => {

@@ -24,6 +24,8 @@ import { activeObjections, VerifierDb } from './verifier-sql';
 /** A cell of the recount: its dimension values (as the file writes them) and its distinct persons. */
 export interface RecountedCell {
   key: string[];
+  /** The values as the SQL gives them (`key` is as the file writes them). */
+  raw: string[];
   n: number;
 }
 
@@ -55,8 +57,13 @@ const TYPE1_ROW = `EXISTS (SELECT 1 FROM type1 b WHERE b.nhs = s.nhs_number)`;
 const IN_RANGE = (date: string) =>
   `($7::date IS NULL OR ${date} >= $7::date) AND ($8::date IS NULL OR ${date} <= $8::date)`;
 
-/** The recount's statement for the spec's datasets and dimensions (every value a bound parameter). */
-export function recountSql(datasets: Dataset[], dims: AggregateDimension[]): string {
+/**
+ * The recount's statement for the spec's datasets and dimensions (every value a bound parameter):
+ * each cell's distinct persons; with `leftOut`, instead, for each value a table left out (a
+ * parameter after the others: JSON `{kept, leftOut}`, one list of values per dimension), its
+ * distinct persons counting only events whose other dimensions' values the table kept.
+ */
+export function recountSql(datasets: Dataset[], dims: AggregateDimension[], leftOut = false): string {
   const sources = datasets.filter((d) => d !== 'gp');
   const unlinked = sources
     .map(
@@ -108,11 +115,29 @@ export function recountSql(datasets: Dataset[], dims: AggregateDimension[]): str
               OR EXISTS (SELECT 1 FROM ${HES_EPISODES_SOURCE} s
                           WHERE s.patient_id = y.patient_id AND s.diagnosis_icd10 = ANY($6::text[])
                             AND NOT ${TYPE1_ROW}))
+    ),
+    cell_person AS (
+      SELECT DISTINCT ${[...dims.map((d, i) => `${DIMENSION[d]} AS k${i}`), 'e.nhs'].join(', ')}
+        FROM (${events.join(' UNION ALL ')}) e
     )
-    SELECT ${[...dims.map((_, i) => `k${i}`), 'count(*)::int AS n'].join(', ')}
-      FROM (SELECT DISTINCT ${[...dims.map((d, i) => `${DIMENSION[d]} AS k${i}`), 'e.nhs'].join(', ')}
-              FROM (${events.join(' UNION ALL ')}) e) cell_person
-     ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`;
+    ${
+      leftOut
+        ? leftOutCounts(dims)
+        : `SELECT ${[...dims.map((_, i) => `k${i}`), 'count(*)::int AS n'].join(', ')} FROM cell_person
+     ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`
+    }`;
+}
+
+/** The final statement of `recountSql(…, true)`: (d, v, n) for each value v of dimension d left out. */
+function leftOutCounts(dims: AggregateDimension[]): string {
+  const p = `$${dims.includes('ethnic_group') ? 10 : 9}::jsonb`;
+  const among = (i: number, list: string) =>
+    `k${i} IN (SELECT jsonb_array_elements_text(${p} -> '${list}' -> ${i}))`;
+  const perDimension = dims.map(
+    (_, d) => `SELECT ${d} AS d, k${d} AS v, nhs FROM cell_person
+                WHERE ${[among(d, 'leftOut'), ...dims.flatMap((_, i) => (i === d ? [] : [among(i, 'kept')]))].join(' AND ')}`,
+  );
+  return `SELECT d, v, count(DISTINCT nhs)::int AS n FROM (${perDimension.join(' UNION ALL ')}) s GROUP BY d, v`;
 }
 
 /** The recount of a release's aggregate table, in `db` (the release's data snapshot, where given). */
@@ -122,26 +147,48 @@ export async function recountAggregate(
   spec: ReleaseSpec,
 ): Promise<RecountedCell[]> {
   const dims = spec.aggregation?.dimensions ?? [];
+  const rows = (await db.query(recountSql(datasetsOf(spec), dims), recountParams(snapshotAt, spec))) as Row[];
+  return rows.map((r) => {
+    const raw = dims.map((_, i) => String(r[`k${i}`]));
+    return { key: raw.map(asWritten), raw, n: Number(r.n) };
+  });
+}
+
+/**
+ * The distinct persons of each value the table left out (`leftOut`, one list of raw values per
+ * dimension), counting only events whose other dimensions' values are in `kept` (the table's).
+ */
+export async function recountLeftOut(
+  db: VerifierDb,
+  snapshotAt: string,
+  spec: ReleaseSpec,
+  values: { kept: string[][]; leftOut: string[][] },
+): Promise<{ dimension: number; value: string; n: number }[]> {
+  const dims = spec.aggregation?.dimensions ?? [];
+  const rows = (await db.query(recountSql(datasetsOf(spec), dims, true), [
+    ...recountParams(snapshotAt, spec),
+    JSON.stringify(values),
+  ])) as Row[];
+  return rows.map((r) => ({ dimension: Number(r.d), value: String(r.v), n: Number(r.n) }));
+}
+
+type Row = Record<string, string | number>;
+const datasetsOf = (spec: ReleaseSpec) => spec.datasets.map((d) => d.dataset);
+
+function recountParams(snapshotAt: string, spec: ReleaseSpec): unknown[] {
   const c = spec.cohort ?? {};
-  const rows = (await db.query(
-    recountSql(
-      spec.datasets.map((d) => d.dataset),
-      dims,
-    ),
-    [
-      snapshotAt,
-      c.practices ?? null,
-      c.postcodeAreas?.map((a) => a.toUpperCase()) ?? null,
-      c.ageMin ?? null,
-      c.ageMax ?? null,
-      c.conditionCodes ?? null,
-      c.eventsFrom ?? null,
-      c.eventsTo ?? null,
-      // $9 is in the statement only with that dimension (PostgreSQL refuses a parameter it does not use).
-      ...(dims.includes('ethnic_group') ? [JSON.stringify(ETHNIC_GROUP)] : []),
-    ],
-  )) as Record<string, string | number>[];
-  return rows.map((r) => ({ key: dims.map((_, i) => asWritten(String(r[`k${i}`]))), n: Number(r.n) }));
+  return [
+    snapshotAt,
+    c.practices ?? null,
+    c.postcodeAreas?.map((a) => a.toUpperCase()) ?? null,
+    c.ageMin ?? null,
+    c.ageMax ?? null,
+    c.conditionCodes ?? null,
+    c.eventsFrom ?? null,
+    c.eventsTo ?? null,
+    // $9 is in the statement only with that dimension (PostgreSQL refuses a parameter it does not use).
+    ...((spec.aggregation?.dimensions ?? []).includes('ethnic_group') ? [JSON.stringify(ETHNIC_GROUP)] : []),
+  ];
 }
 
 /**
@@ -176,7 +223,41 @@ export function recountProblem(
     if (n <= PRIMARY_MAX || (ledger === undefined ? roundToBase(n) !== Number(shown) : ledger !== n))
       return `row ${i + 1}: a cell's count differs from the verifier's recount`;
   }
-  for (const n of counted.values())
-    if (n >= 1) return "a cell the verifier's recount finds persons in is not in the table";
+  // A recounted cell with persons that is not in the table: one of its values was left out (a value
+  // under its threshold, checked by `valuesLeftOut`); with every value in the table it is a cell
+  // the table lost.
+  const values = dimensionValues(cells);
+  for (const c of recount)
+    if (c.n >= 1 && counted.has(JSON.stringify(c.key)) && c.key.every((v, d) => values[d]?.has(v)))
+      return "a cell the verifier's recount finds persons in is not in the table";
   return undefined;
+}
+
+/** Each dimension's values in the table (the file's cells). */
+const dimensionValues = (cells: { key: string[] }[]): Set<string>[] => {
+  const values: Set<string>[] = (cells[0]?.key ?? []).map(() => new Set());
+  for (const c of cells) c.key.forEach((v, d) => values[d].add(v));
+  return values;
+};
+
+/**
+ * The values of each dimension that the recount finds persons with and the table left out, and
+ * the values it kept, both as the SQL gives them (for `recountLeftOut`); undefined when none was
+ * left out. `dims`: the number of dimensions.
+ */
+export function valuesLeftOut(
+  dims: number,
+  cells: { key: string[] }[],
+  recount: RecountedCell[],
+): { kept: string[][]; leftOut: string[][] } | undefined {
+  const values = dimensionValues(cells);
+  const kept = Array.from({ length: dims }, () => new Set<string>());
+  const leftOut = Array.from({ length: dims }, () => new Set<string>());
+  for (const c of recount)
+    c.key.forEach((v, d) => {
+      if (values[d]?.has(v)) kept[d].add(c.raw[d]);
+      else if (c.n >= 1) leftOut[d].add(c.raw[d]);
+    });
+  if (leftOut.every((l) => !l.size)) return undefined;
+  return { kept: kept.map((k) => [...k]), leftOut: leftOut.map((l) => [...l]) };
 }

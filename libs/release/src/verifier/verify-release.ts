@@ -13,7 +13,7 @@ import { expectedHeader, holdsNhsNumber, IDENTITY_COLUMN, MAYBE_NHS_NUMBER } fro
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
 import { checkAggregate } from './aggregate-file-check';
-import { recountAggregate } from './aggregate-recount';
+import { recountAggregate, recountLeftOut } from './aggregate-recount';
 import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
@@ -80,10 +80,13 @@ export interface VerifyDeps {
    * (AGG_MIN_POPULATION; the engine passes the configured value, default SPEC's 100).
    */
   aggMinPopulation?: number;
+  /** The width of its keyed margin (AGG_MIN_POPULATION_MARGIN; default 14). */
+  aggMinPopulationMargin?: number;
 }
 
-/** SPEC §8's default AGG_MIN_POPULATION. */
+/** SPEC §8's default AGG_MIN_POPULATION, and the default width of its margin. */
 const AGG_MIN_POPULATION_DEFAULT = 100;
+const AGG_MIN_POPULATION_MARGIN_DEFAULT = 14;
 /**
  * Independent verification of a release's files (SPEC §5 step 6, STYLE rule 17): re-reads every
  * file (gunzip and CSV parse, streamed) and checks it against the database with its own SQL —
@@ -219,9 +222,15 @@ export async function verifyRelease(
             f.name,
             spec,
             own,
-            deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+            {
+              min: deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+              width: deps.aggMinPopulationMargin ?? AGG_MIN_POPULATION_MARGIN_DEFAULT,
+            },
             (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
-            () => inData((data) => recountAggregate(data, rel.snapshot_cut!, spec)),
+            {
+              cells: () => inData((data) => recountAggregate(data, rel.snapshot_cut!, spec)),
+              leftOut: (values) => inData((data) => recountLeftOut(data, rel.snapshot_cut!, spec, values)),
+            },
           );
         else {
           const d = spec.datasets.find((x) => DATASET_FILE[x.dataset] === f.name)!;

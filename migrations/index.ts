@@ -47,6 +47,7 @@ import { WithdrawalsAtEnglandMidnight1764000057000 } from './1764000057000-withd
 import { WithdrawalsRetracted1764000058000 } from './1764000058000-withdrawals-retracted';
 import { ObjectionsAtReceived1764000059000 } from './1764000059000-objections-at-received';
 import { ObjectionResourceIds1764000060000 } from './1764000060000-objection-resource-ids';
+import { NhsNumberAliases1764000061000 } from './1764000061000-nhs-number-aliases';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -102,4 +103,5 @@ export const MIGRATIONS = [
   WithdrawalsRetracted1764000058000,
   ObjectionsAtReceived1764000059000,
   ObjectionResourceIds1764000060000,
+  NhsNumberAliases1764000061000,
 ];

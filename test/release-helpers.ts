@@ -409,3 +409,26 @@ export function verifierDeps(t: TestApp): Required<VerifyDeps> {
     aggMinPopulationMargin: config.aggMinPopulationMargin,
   };
 }
+
+/**
+ * The rows of `nhs` in an identifiable GP release (s251: Type 2 objectors excluded, Type 1 too) to
+ * a researcher, run now: 0 when the release treats the number as an objector's (or holds nothing).
+ */
+export async function gpRowsReleasedFor(t: TestApp, nhs: string): Promise<number> {
+  const officer = await t.as('release_officer');
+  const researcher = await t.as('researcher');
+  const rel = await runRelease(
+    t,
+    spec({
+      tier: 'identifiable',
+      legalBasis: 's251',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
+      recipients: [researcher.user.id],
+      requestedBy: officer.user.id,
+    }),
+    { id: officer.user.id, roles: officer.user.roles },
+  );
+  expect(rel.state).toBe('completed');
+  const file = await download(t, researcher.auth, rel.id, 'gp.csv.gz');
+  return parseCsvGz(file.body as Buffer).rows.filter((r) => r.nhs_number === nhs).length;
+}

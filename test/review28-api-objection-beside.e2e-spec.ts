@@ -1,7 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
-import { download, parseCsvGz, runRelease, spec } from './release-helpers';
+import { gpRowsReleasedFor } from './release-helpers';
 
 /**
  * Review 28, finding 2 (SPEC §2: the register "is what every release consults, whichever practice
@@ -42,83 +42,57 @@ describe('review28: an API objection for the number a held record carries beside
         { system: NHS, value: beside },
       ],
     });
-  const released = async (n: string) => {
-    const officer = await t.as('release_officer');
-    const researcher = await t.as('researcher');
-    const rel = await runRelease(
-      t,
-      spec({
-        tier: 'identifiable',
-        legalBasis: 's251',
-        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
-        recipients: [researcher.user.id],
-        requestedBy: officer.user.id,
-      }),
-      { id: officer.user.id, roles: officer.user.roles },
+  const released = (n: string) => gpRowsReleasedFor(t, n);
+
+  // Failed before nhs_number_aliases (review-28).
+  it('Type 1 through the API: the record stays held until (and unless) the practice sends again', async () => {
+    const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
+    await upload(t, a, 'A81001', ndjson([record('e', n2, n1), condition('e-c', 'e')])).expect(201);
+    await t.http
+      .post('/api/objections')
+      .set(b)
+      .send({ nhsNumber: n1, type: 'type1', action: 'register' })
+      .expect(201);
+    // Before the fix: 1 held, 1 released. A's next extract of the same record deletes it (t1x), so the
+    // centre does judge the record n1's; until then it is held and released.
+    expect({ held: await events(n2), released: await released(n2) }).toEqual({ held: 0, released: 0 });
+  });
+
+  // Failed before nhs_number_aliases (review-28).
+  it('Type 2 through the API: the record is released at a record-level tier, on every release', async () => {
+    const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
+    await upload(t, a, 'A81001', ndjson([record('f', n2, n1), condition('f-c', 'f')])).expect(201);
+    await t.http
+      .post('/api/objections')
+      .set(b)
+      .send({ nhsNumber: n1, type: 'type2', action: 'register' })
+      .expect(201);
+    // The same extract re-sent changes nothing (a Type 2 keeps nobody out).
+    await upload(t, a, 'A81001', ndjson([record('f', n2, n1), condition('f-c', 'f')])).expect(201);
+    // Before the fix: 1. Sent in A's extract by n1 (`9Nu4` on identifier n1), the objection reaches n2.
+    expect(await released(n2)).toBe(0);
+  });
+  // Failed before nhs_number_aliases (review-28).
+  it('Type 1 through the API, then the record: kept out at A as the objector, stored at the next practice', async () => {
+    const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
+    await t.http
+      .post('/api/objections')
+      .set(b)
+      .send({ nhsNumber: n1, type: 'type1', action: 'register' })
+      .expect(201);
+    const res = await upload(t, a, 'A81001', ndjson([record('g', n2, n1), condition('g-c', 'g')])).expect(
+      201,
     );
-    expect(rel.state).toBe('completed');
-    const file = await download(t, researcher.auth, rel.id, 'gp.csv.gz');
-    return parseCsvGz(file.body as Buffer).rows.filter((r) => r.nhs_number === n).length;
-  };
-
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails(
-    'Type 1 through the API: the record stays held until (and unless) the practice sends again',
-    async () => {
-      const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
-      await upload(t, a, 'A81001', ndjson([record('e', n2, n1), condition('e-c', 'e')])).expect(201);
-      await t.http
-        .post('/api/objections')
-        .set(b)
-        .send({ nhsNumber: n1, type: 'type1', action: 'register' })
-        .expect(201);
-      // Today: 1 held, 1 released. A's next extract of the same record deletes it (t1x), so the
-      // centre does judge the record n1's; until then it is held and released.
-      expect({ held: await events(n2), released: await released(n2) }).toEqual({ held: 0, released: 0 });
-    },
-  );
-
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails(
-    'Type 2 through the API: the record is released at a record-level tier, on every release',
-    async () => {
-      const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
-      await upload(t, a, 'A81001', ndjson([record('f', n2, n1), condition('f-c', 'f')])).expect(201);
-      await t.http
-        .post('/api/objections')
-        .set(b)
-        .send({ nhsNumber: n1, type: 'type2', action: 'register' })
-        .expect(201);
-      // The same extract re-sent changes nothing (a Type 2 keeps nobody out).
-      await upload(t, a, 'A81001', ndjson([record('f', n2, n1), condition('f-c', 'f')])).expect(201);
-      // Today: 1. Sent in A's extract by n1 (`9Nu4` on identifier n1), the objection reaches n2.
-      expect(await released(n2)).toBe(0);
-    },
-  );
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails(
-    'Type 1 through the API, then the record: kept out at A as the objector, stored at the next practice',
-    async () => {
-      const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];
-      await t.http
-        .post('/api/objections')
-        .set(b)
-        .send({ nhsNumber: n1, type: 'type1', action: 'register' })
-        .expect(201);
-      const res = await upload(t, a, 'A81001', ndjson([record('g', n2, n1), condition('g-c', 'g')])).expect(
-        201,
-      );
-      // A's extract judges the record n1's: kept out (`t1x`), nothing held under n2. But n2 is not
-      // registered, so the next extract that sends n2 (the patient registers at B) stores it.
-      expect({ keptOut: res.body.dropped.type1.patients, held: await events(n2) }).toEqual({
-        keptOut: 1,
-        held: 0,
-      });
-      await upload(t, b, 'B82002', ndjson([patient('g2', n2, {}, 'B82002'), condition('g2-c', 'g2')])).expect(
-        201,
-      );
-      // Today: 1 (and released). Sent by A with the objection in its extract (by n1), n2 is registered.
-      expect(await events(n2)).toBe(0);
-    },
-  );
+    // A's extract judges the record n1's: kept out (`t1x`), nothing held under n2. But n2 is not
+    // registered, so the next extract that sends n2 (the patient registers at B) stores it.
+    expect({ keptOut: res.body.dropped.type1.patients, held: await events(n2) }).toEqual({
+      keptOut: 1,
+      held: 0,
+    });
+    await upload(t, b, 'B82002', ndjson([patient('g2', n2, {}, 'B82002'), condition('g2-c', 'g2')])).expect(
+      201,
+    );
+    // Before the fix: 1 (and released). Sent by A with the objection in its extract (by n1), n2 is registered.
+    expect(await events(n2)).toBe(0);
+  });
 });

@@ -5,6 +5,7 @@ import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { gpRowsReleasedFor } from './release-helpers';
 
 /**
  * Review 28, finding 4 (SPEC §2: "Duplicate Patient records with one NHS number are one patient: an
@@ -18,6 +19,9 @@ import { practiceReady, upload } from './support/practice';
  *   of them, n2 included: b is kept out. The centre's two types disagree on who the person is.
  * - Through the extractor, the objection leaves for n0 and n1 (its one step), and the centre widens
  *   n1 once more: n2 gets the Type 2. The raw export is weaker than the extractor's output.
+ *
+ * Fixed by `nhs_number_aliases`: the pairs each record gives (n0–n1, n2–n1) are kept, and an
+ * objection applies one step through them wherever the register is read, so n1's Type 2 reaches n2.
  */
 describe('review28: a Type 2 objection does not reach a duplicate record through the number they share', () => {
   let t: TestApp;
@@ -76,11 +80,14 @@ describe('review28: a Type 2 objection does not reach a duplicate record through
     expect((await state(n[2])).type2).toBe(true);
   });
 
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails('Type 2, raw: n2 gets the objection as through the extractor', async () => {
+  // Failed before nhs_number_aliases (review-28): b was released at every record-level tier. The
+  // register row stays n0's and n1's (the registration's one step); b's n2 is an objector's through
+  // the record that gives it beside n1, in every release (`objectionsAsOf`).
+  it('Type 2, raw: b is no objector in the register, but every release treats n2 as one, as through the extractor', async () => {
     const n = numbers();
     await upload(t, a, 'A81001', exportOf(n, '9Nu4', 'A81001')).expect(201);
-    // Today: { held: true, type1: false, type2: false } — b released at every record-level tier.
-    expect(await state(n[2])).toEqual({ held: true, type1: false, type2: true });
+    expect(await state(n[2])).toEqual({ held: true, type1: false, type2: false });
+    expect(await gpRowsReleasedFor(t, n[0])).toBe(0);
+    expect(await gpRowsReleasedFor(t, n[2])).toBe(0);
   });
 });

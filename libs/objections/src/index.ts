@@ -5,6 +5,8 @@ export {
   activeType1Among,
   loadObjectionHistorySql,
   objectionsAsOf,
+  recordAliasesSql,
+  withAliases,
   withdrawnType1Among,
 } from './objections.sql';
 export { OBJECTION_NOT_FOUND } from './objections.errors';

@@ -7,7 +7,7 @@ import { Type1Keys } from '@custodian/linkage';
 import { HELD_GP_DATA, type HeldGpData } from './held-data';
 import type { ObjectionAction, ObjectionType } from './objection-codes';
 import { objectionNotFound } from './objections.errors';
-import { activeType1Among, liveRegistrations, refreshRegisterSql } from './objections.sql';
+import { activeType1Among, liveRegistrations, refreshRegisterSql, withAliases } from './objections.sql';
 
 export interface RegisterChange {
   type: ObjectionType;
@@ -282,10 +282,15 @@ export class ObjectionsService {
       // Linkage keeps what it needs to count a Type 1 objector as a candidate before their data goes
       // (keyed digests, no clinical data). A withdrawal keeps them: nothing of the person is held
       // until their practice sends them again, and the intake forgets the digests when it stores them.
-      if (input.type === 'type1') await this.type1Keys.keep(tx, `(${activeType1Among('objection_subject')})`);
-      // A Type 1 objection deletes the GP data of every registration; the answer counts only the
-      // caller's own (1 when it had one), so it tells no practice whether another holds the number.
-      const deleted = input.type === 'type1' ? await this.held.deleteType1Held(tx, 'objection_subject') : 0;
+      // The number and every number a practice's record gave beside it (review-28): one person's.
+      await tx.query(
+        `CREATE TEMP TABLE objection_reach ON COMMIT DROP AS ${withAliases('objection_subject')}`,
+      );
+      if (input.type === 'type1') await this.type1Keys.keep(tx, `(${activeType1Among('objection_reach')})`);
+      // A Type 1 objection deletes the GP data of every registration, under any of its numbers; the
+      // answer counts only the caller's own (1 when it had one), so it tells no practice whether
+      // another holds the number.
+      const deleted = input.type === 'type1' ? await this.held.deleteType1Held(tx, 'objection_reach') : 0;
       const heldRecordsDeleted = deleted > 0 && may.registered ? 1 : 0;
       const [state]: { active: boolean; seen: boolean }[] = await tx.query(
         `SELECT g.active,

@@ -8,17 +8,50 @@
  * The active objections as the register stood at `at` (a SQL expression of type timestamptz,
  * usually a parameter such as `$1::timestamptz`): one row per NHS number and type, columns
  * `nhs_number` and `type`. It is the SQL function `objections_as_of` (migration 1764000052000),
- * which applies the deciding order of objections.service.ts.
+ * which applies the deciding order of objections.service.ts, and, one step through
+ * `nhs_number_aliases` as they stood at `at`, every number a practice's record gave beside an
+ * objector's (review-28: an objection through the API for a record's second number reached nothing
+ * held, where the same objection in the practice's extract reached the record).
  */
-export const objectionsAsOf = (at: string): string => `SELECT nhs_number, type FROM objections_as_of(${at})`;
+export const objectionsAsOf = (at: string): string =>
+  `WITH o AS MATERIALIZED (SELECT nhs_number, type FROM objections_as_of(${at}))
+   SELECT nhs_number, type FROM o
+   UNION SELECT a.alias, o.type FROM o JOIN ${ALIASES} a ON a.nhs_number = o.nhs_number AND a.recorded_at <= ${at}`;
 
 /**
  * The NHS numbers of `nhsNumbers` (a relation or parenthesised sub-query with an `nhs_number`
- * column) whose register entry is an active Type 1 objection now.
+ * column) whose register entry is an active Type 1 objection now, or that a practice's record gave
+ * beside such a number (`nhs_number_aliases`, one step).
  */
 export const activeType1Among = (nhsNumbers: string): string =>
   `SELECT r.nhs_number FROM objection_register r
-    WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+    WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})
+   UNION
+   SELECT a.nhs_number FROM ${ALIASES} a JOIN objection_register r ON r.nhs_number = a.alias
+    WHERE r.type = 'type1' AND r.active AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+
+/** NHS numbers a practice's record gave as one person's, each pair both ways (migration 1764000061000). */
+const ALIASES = 'nhs_number_aliases';
+
+/**
+ * Records the pairs of `pairs` (a relation or parenthesised sub-query with `nhs_number` and `alias`,
+ * each pair once or both ways) as one person's, both ways, for practice `$1`; a pair known already
+ * keeps its first recording.
+ */
+export const recordAliasesSql = (pairs: string): string =>
+  `INSERT INTO ${ALIASES} (nhs_number, alias, practice_ods)
+   SELECT DISTINCT x.nhs_number, x.alias, $1 FROM (
+     SELECT nhs_number, alias FROM ${pairs} p UNION SELECT alias, nhs_number FROM ${pairs} q) x
+    WHERE x.nhs_number <> x.alias
+   ON CONFLICT (nhs_number, alias) DO NOTHING`;
+
+/**
+ * The NHS numbers of `nhsNumbers` (as for `activeType1Among`) and every number a practice's record
+ * gave beside one of them (one step), as a sub-query with an `nhs_number` column.
+ */
+export const withAliases = (nhsNumbers: string): string =>
+  `SELECT nhs_number FROM ${nhsNumbers} s
+   UNION SELECT a.alias FROM ${ALIASES} a WHERE a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
  * The NHS numbers of `table` (rows `x` with an `nhs_number`, filtered by `where`) whose Type 1

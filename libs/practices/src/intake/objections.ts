@@ -2,6 +2,7 @@ import { Type1Keys } from '@custodian/linkage';
 import {
   activeType1Among,
   ObjectionsService,
+  recordAliasesSql,
   type RegisterChange,
   withdrawnType1Among,
 } from '@custodian/objections';
@@ -83,8 +84,21 @@ export async function applyObjections(
      WHERE p.nhs_number IN (SELECT nhs_number FROM xn)
      ORDER BY p.id FOR NO KEY UPDATE OF p`);
 
-  // Type 1 defence in depth: nobody with an active Type 1 objection is stored, and what was held
-  // for them goes, in this transaction.
+  // The NHS numbers each Patient record of this extract gives as one person's (its lines' and its
+  // id's, refused lines' included: `idn`) join `nhs_number_aliases`, before the Type 1 check: an
+  // objection on one of them, through the API or another practice's extract, now or later, applies
+  // to all (review-28: recorded through the API for the number a held record carries beside its
+  // own, it reached nothing held). One hashed pass over `idn`; only records with two numbers pair.
+  await tx.query(
+    recordAliasesSql(`(
+      SELECT a AS nhs_number, b AS alias
+        FROM (SELECT array_agg(DISTINCT nhs_number) AS n FROM idn
+               GROUP BY coalesce(nullif(id, ''), 'line ' || line) HAVING min(nhs_number) <> max(nhs_number)) m,
+             unnest(m.n) a, unnest(m.n) b)`),
+    [ods],
+  );
+  // Type 1 defence in depth: nobody with an active Type 1 objection is stored (nor a number a
+  // record gave beside one: `activeType1Among`), and what was held for them goes, in this transaction.
   await tx.query(`CREATE TEMP TABLE t1 ON COMMIT DROP AS ${activeType1Among('xn')}`);
   const [{ found }]: { found: boolean }[] = await tx.query(`SELECT EXISTS (SELECT 1 FROM t1) AS found`);
   // Linkage keeps what it needs to count them as candidates still (from what is held of them and

@@ -14,23 +14,27 @@ export interface VerifierDb {
  * text[]): per NHS number and type, among the events recorded by then, a registration that no
  * withdrawal cancels — one of a strictly later instant (`effective_at`) by the practice that
  * recorded it, or by a practice that held the patient from before it was recorded (`holder_since`,
- * SPEC §2's withdrawal authority). One column, `nhs`.
+ * SPEC §2's withdrawal authority) — and every NHS number a practice's record gave beside such a
+ * number by then (`nhs_number_aliases`, both ways, one step: review-28). One column, `nhs`.
  */
 export const activeObjections = (cut: string, types: string) =>
-  `SELECT DISTINCT r.nhs_number AS nhs
-     FROM objection_events r
-    WHERE r.action = 'register' AND r.recorded_at <= ${cut} AND r.type = ANY(${types})
-      -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
-      -- a registration stands unless a withdrawal of the same type is strictly later.
-      AND NOT EXISTS (
-        SELECT 1 FROM objection_events later
-         WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= ${cut}
-           AND later.action = 'withdraw' AND later.effective_at > r.effective_at
-           -- one its practice's later extract retracted cancels nothing from then on
-           AND (later.retracted_at IS NULL OR later.retracted_at > ${cut})
-           -- a withdrawal withdraws only what its practice may: its own, or what was recorded
-           -- while it held the patient
-           AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at))`;
+  `WITH objector AS (SELECT DISTINCT r.nhs_number AS nhs
+       FROM objection_events r
+      WHERE r.action = 'register' AND r.recorded_at <= ${cut} AND r.type = ANY(${types})
+        -- SPEC §2: the latest instant wins, and on an exact tie the objection beats the withdrawal:
+        -- a registration stands unless a withdrawal of the same type is strictly later.
+        AND NOT EXISTS (
+          SELECT 1 FROM objection_events later
+           WHERE later.nhs_number = r.nhs_number AND later.type = r.type AND later.recorded_at <= ${cut}
+             AND later.action = 'withdraw' AND later.effective_at > r.effective_at
+             -- one its practice's later extract retracted cancels nothing from then on
+             AND (later.retracted_at IS NULL OR later.retracted_at > ${cut})
+             -- a withdrawal withdraws only what its practice may: its own, or what was recorded
+             -- while it held the patient
+             AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at)))
+   SELECT nhs FROM objector
+   UNION SELECT beside.alias FROM nhs_number_aliases beside
+    WHERE beside.nhs_number IN (SELECT nhs FROM objector) AND beside.recorded_at <= ${cut}`;
 
 /** The NHS numbers of `activeObjections` at the snapshot. */
 export async function objectorsAt(

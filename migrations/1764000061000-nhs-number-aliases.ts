@@ -1,0 +1,29 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * `nhs_number_aliases`: NHS numbers a practice's Patient record gave as one person's (SPEC §2; review
+ * 28). A record can carry a second NHS number beside the one it is stored under; the centre kept
+ * only the stored one, so an objection recorded through the API for the other number reached
+ * nothing held (Type 1: the record stayed held; Type 2: it was released), where the same objection
+ * written in the practice's extract reached the record. Each pair is kept both ways, from the first
+ * extract that carried it: an objection on either number applies to both (one step, never a chain:
+ * `objectionsAsOf`, `activeType1Among`, the release verifier's own reading).
+ */
+export class NhsNumberAliases1764000061000 implements MigrationInterface {
+  name = 'NhsNumberAliases1764000061000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE nhs_number_aliases (
+        nhs_number char(10) NOT NULL,
+        alias char(10) NOT NULL CHECK (alias <> nhs_number),
+        practice_ods char(6),
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (nhs_number, alias)
+      )`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE nhs_number_aliases`);
+  }
+}

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { objectionsAsOf } from '@custodian/objections';
 import { runExtractor } from '@custodian/practices';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, nhsNumber, patient, READ } from './support/fhir';
@@ -43,10 +44,13 @@ describe('review26: the centre reading a raw export is never weaker than the ext
   const state = async (ns: string[]) =>
     (
       await t.sql.query(
-        `SELECT n AS nhs,
+        // In force: as every release reads the register (one step through the numbers a record
+        // gives as one person's, nhs_number_aliases), not the register's own rows.
+        `WITH o AS (${objectionsAsOf('now()')})
+         SELECT n AS nhs,
                 EXISTS (SELECT 1 FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = n) AS held,
-                coalesce((SELECT active FROM objection_register WHERE nhs_number = n AND type = 'type1'), false) AS type1,
-                coalesce((SELECT active FROM objection_register WHERE nhs_number = n AND type = 'type2'), false) AS type2
+                EXISTS (SELECT 1 FROM o WHERE o.nhs_number = n AND o.type = 'type1') AS type1,
+                EXISTS (SELECT 1 FROM o WHERE o.nhs_number = n AND o.type = 'type2') AS type2
            FROM unnest($1::text[]) n ORDER BY n`,
         [ns],
       )
@@ -84,21 +88,6 @@ describe('review26: the centre reading a raw export is never weaker than the ext
         async (patients, objections) => {
           // P26_KNOWN_OFF=1: without the patterns of findings 1 and 2 (it then holds: 100 runs).
 
-          const nums2 = (x: (typeof patients)[number]) => [x.n, ...(x.also !== undefined ? [x.also] : [])];
-          // Without review-28's open finding 4 (test/review28-type2-duplicate-record, it.fails): two
-          // records of other ids sharing a number while each carries one the other has not — a chain
-          // of two steps, which the centre does not follow and the extractor does for Type 2.
-          fc.pre(
-            patients.every((x) =>
-              patients.every(
-                (y) =>
-                  y.id === x.id ||
-                  !nums2(y).some((m) => nums2(x).includes(m)) ||
-                  nums2(x).every((m) => nums2(y).includes(m)) ||
-                  nums2(y).every((m) => nums2(x).includes(m)),
-              ),
-            ),
-          );
           // R26_KNOWN_OFF=1: without finding 7's pattern (a line of two numbers sharing one with another id's line).
           if (process.env.R26_KNOWN_OFF) {
             const nums = (x: (typeof patients)[number]) => [x.n, ...(x.also !== undefined ? [x.also] : [])];
@@ -177,7 +166,23 @@ describe('review26: the centre reading a raw export is never weaker than the ext
           }
         },
       ),
-      { numRuns: Number(process.env.P26_RUNS ?? 60) },
+      {
+        numRuns: Number(process.env.P26_RUNS ?? 60),
+        // Found at 300 runs once the two-step pattern was no longer left out: a withdrawal on a record
+        // [n2, n0] that shares n0 with [n1, n0] was applied here and kept by the extractor.
+        examples: [
+          [
+            [
+              { id: 'b', n: 1, also: 0, odd: false, form: 'plain' },
+              { id: 'a', n: 2, also: 0, odd: false, form: 'plain' },
+            ],
+            [
+              { subject: 'a', code: '9Nu5', date: '2020-01-01T10:00:00Z' },
+              { subject: 'a', code: '9Nu4', date: '2019-06' },
+            ],
+          ],
+        ],
+      },
     );
   }, 300_000);
 });

@@ -44,14 +44,14 @@ describe('review28: through the extractor, a withdrawal on a record of two numbe
     expect(await state(n0, n1)).toEqual({ n0: false, n1: false });
   });
 
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails('through the extractor: withdrawn for both numbers', async () => {
+  // Failed before the extractor wrote the withdrawal for every number (review-28).
+  it('through the extractor: withdrawn for both numbers', async () => {
     const [n0, n1] = [nhsNumber(seed++), nhsNumber(seed++)];
     const dir = mkdtempSync(path.join(tmpdir(), 'review28-wd-'));
     writeFileSync(path.join(dir, 'in'), exportOf(n0, n1));
     await runExtractor({ practiceOds: 'A81001', input: path.join(dir, 'in'), output: path.join(dir, 'out') });
     await upload(t, a, 'A81001', readFileSync(path.join(dir, 'out'), 'utf8')).expect(201);
-    // Today: { n0: false, n1: true }.
+    // Before the fix: { n0: false, n1: true }.
     expect(await state(n0, n1)).toEqual({ n0: false, n1: false });
   });
 });

@@ -40,25 +40,22 @@ describe('review28: a withdrawal naming a record and its second NHS number', () 
       },
     ]);
 
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails(
-    'through the extractor: the withdrawal applies to both numbers (today m stays: finding 7)',
-    async () => {
-      const [m, n] = [nhsNumber(seed++), nhsNumber(seed++)];
-      const dir = mkdtempSync(path.join(tmpdir(), 'review28-both-'));
-      writeFileSync(path.join(dir, 'in'), exportOf(m, n));
-      await runExtractor({
-        practiceOds: 'A81001',
-        input: path.join(dir, 'in'),
-        output: path.join(dir, 'out'),
-      });
-      await upload(t, a, 'A81001', readFileSync(path.join(dir, 'out'), 'utf8')).expect(201);
-      expect({ m: await activeObjection(t, m, 'type2'), n: await activeObjection(t, n, 'type2') }).toEqual({
-        m: false,
-        n: false,
-      });
-    },
-  );
+  // Failed before the extractor wrote a withdrawal for every number of its person (review-28 finding 7).
+  it('through the extractor: the withdrawal applies to both numbers (m stayed before: finding 7)', async () => {
+    const [m, n] = [nhsNumber(seed++), nhsNumber(seed++)];
+    const dir = mkdtempSync(path.join(tmpdir(), 'review28-both-'));
+    writeFileSync(path.join(dir, 'in'), exportOf(m, n));
+    await runExtractor({
+      practiceOds: 'A81001',
+      input: path.join(dir, 'in'),
+      output: path.join(dir, 'out'),
+    });
+    await upload(t, a, 'A81001', readFileSync(path.join(dir, 'out'), 'utf8')).expect(201);
+    expect({ m: await activeObjection(t, m, 'type2'), n: await activeObjection(t, n, 'type2') }).toEqual({
+      m: false,
+      n: false,
+    });
+  });
 
   it('raw: Type 2 registered by reference, withdrawn by reference and the second number', async () => {
     const [m, n] = [nhsNumber(seed++), nhsNumber(seed++)];

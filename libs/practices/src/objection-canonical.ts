@@ -35,7 +35,7 @@ const codingOf = (e: ObjectionEntry, code: unknown) => {
  * of a subject) or kept what it had not (a withdrawal the reading dropped), and the centre lifted
  * objections the practice kept (a review, 2026-12-07). One entry per meaning and patient:
  * - a registration names each patient the source named (each reference, each NHS number);
- * - a withdrawal names the one patient it applies to (the reference, else the NHS number);
+ * - a withdrawal names the one patient it applies to (the reference, else each of their NHS numbers);
  * - the date is the reading's instant (UTC, to the second) in the type's first date element; a
  *   registration read at the time received (`receivedAt`: no date, an odd one, one in the future,
  *   a day still running) is written without one, and the centre reads it at its own time received.
@@ -54,10 +54,15 @@ export function canonicalObjections(source: Json, o: Read, receivedAt?: string):
   const atReceived = o.instant === receivedAt && o.entries.every((e) => e.action === 'register');
   const out: Json[] = [];
   for (const e of o.entries) {
+    // A withdrawal names one reference, or every number of the one person it names (the caller
+    // keeps none naming two): written for the first number only, a record of two numbers stayed an
+    // objector under the second for good (review-28), while its registration had left for both.
     const subjects =
       e.action === 'register'
         ? [...byReference, ...byNumber]
-        : (byReference.length ? byReference : byNumber).slice(0, 1);
+        : byReference.length
+          ? byReference.slice(0, 1)
+          : byNumber;
     for (const subject of subjects) out.push({ resourceType: type, entry: e, subject });
   }
   // The source's id on the first entry; on the others, one made from it, the meaning and the

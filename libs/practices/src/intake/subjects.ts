@@ -121,13 +121,20 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
         WHERE kind = 'O' AND obj_action = 'withdraw'
           AND ((named_beside IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM wref k WHERE k.line = w.line AND k.nhs_number = w.named_beside))
-               -- the id's lines in this extract carry numbers no one Patient line carries together:
-               -- two records, maybe two persons (as the extractor reads them, review-19)
-               OR (subject IS NOT NULL AND EXISTS (
-                     SELECT 1 FROM (SELECT array_agg(DISTINCT i.nhs_number) AS n FROM idn i WHERE i.id = w.subject) m
+               -- what it names — the id's lines' numbers, or the number — and the numbers the extract's
+               -- Patient lines carry beside those, are not all on one Patient line: two records, maybe
+               -- two persons (as the extractor reads them, review-19; review-28: a record sharing a
+               -- number with another that carries one more, [n2, n0] and [n1, n0], was withdrawn here
+               -- and kept by the extractor)
+               OR EXISTS (
+                     SELECT 1 FROM (SELECT array_agg(DISTINCT b.nhs_number) AS n
+                                      FROM idn a JOIN idn b ON b.line = a.line
+                                     WHERE CASE WHEN w.subject IS NOT NULL
+                                                THEN a.nhs_number IN (SELECT i.nhs_number FROM idn i WHERE i.id = w.subject)
+                                                ELSE a.nhs_number = w.nhs_number END) m
                       WHERE cardinality(m.n) > 1 AND NOT EXISTS (
                         SELECT 1 FROM idn x WHERE x.nhs_number = ANY (m.n) GROUP BY x.line
-                        HAVING count(DISTINCT x.nhs_number) = cardinality(m.n)))))),
+                        HAVING count(DISTINCT x.nhs_number) = cardinality(m.n))))),
      gone AS (DELETE FROM subj WHERE kind = 'O' AND obj_action = 'withdraw' AND line IN (SELECT line FROM two)
               RETURNING line)
      SELECT line, reason FROM (SELECT DISTINCT line, $1::text AS reason FROM gone) g`,

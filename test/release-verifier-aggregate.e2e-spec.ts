@@ -146,7 +146,7 @@ describe('release verifier: the aggregate table recounted', () => {
       const { failure } = await verdict(dropped.dir, { id, files: dropped.files });
       expect(failure?.check).toBe('aggregate');
       expect(failure?.message).toBe(
-        'aggregate: aggregate.csv.gz: a value left out of the table has at least 10 persons behind it (AGG_MIN_POPULATION and its margin), counting the values the table kept',
+        'aggregate: aggregate.csv.gz: values left out of the table (of year) each have at least their thresholds of persons behind them, counting the values kept and each other',
       );
     } finally {
       await dropped.undo();

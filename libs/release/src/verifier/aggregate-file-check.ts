@@ -1,6 +1,8 @@
 import type { ReleaseSpec } from '../release.types';
 import { populationBelowMinimum } from './aggregate-population';
-import { RecountedCell, recountProblem, valuesLeftOut } from './aggregate-recount';
+import type { PopulationMargin } from '../aggregate-threshold';
+import { RecountedCell, recountProblem, type ValueCount } from './aggregate-recount';
+import { valuesProblem } from './aggregate-values';
 import { fieldsOf } from './csv-stream';
 import { readCsv } from './file-checks';
 import { fail } from './verification-failure';
@@ -34,12 +36,13 @@ export async function checkAggregate(
     held: ReadonlyMap<string, number>;
   }>,
   /**
-   * The verifier's own count of each cell (aggregate-recount.ts), run while the file is read, and
-   * of each value the table left out, counting only the values it kept.
+   * The verifier's own count of each cell (aggregate-recount.ts), run while the file is read; of
+   * the table and each value (aggregate-values.ts); and each comparison's threshold.
    */
   recount?: {
     cells: () => Promise<RecountedCell[]>;
-    leftOut: (values: { kept: string[][]; leftOut: string[][] }) => Promise<{ value: string; n: number }[]>;
+    values: (values: { within: string[][] | null; kept: string[][] }) => Promise<ValueCount[]>;
+    threshold: (margin: PopulationMargin) => number;
   },
 ) {
   const minPopulation = population.min;
@@ -86,17 +89,10 @@ export async function checkAggregate(
   if (counts) {
     const wrong = recountProblem(cells, counts.value, diff?.held);
     if (wrong) fail('aggregate', `${name}: ${wrong}`);
-    // A value left out was under its threshold (AGG_MIN_POPULATION + a keyed offset of at most the
-    // margin's width) counting the values kept then, which were at least those the table kept.
-    const left = valuesLeftOut(dims.length, cells, counts.value);
-    const most = population.min + population.width;
-    if (left && (await recount!.leftOut(left)).some((v) => v.n >= most))
-      fail(
-        'aggregate',
-        `${name}: a value left out of the table has at least ${most} persons behind it (AGG_MIN_POPULATION and its margin), counting the values the table kept`,
-      );
+    const values = await valuesProblem(dims, cells, counts.value, recount!.values, recount!.threshold);
+    if (values) fail('aggregate', `${name}: ${values}`);
     checks.add(
-      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table, or one of its values was left out having fewer than AGG_MIN_POPULATION and its margin's width of persons behind it",
+      "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table, or one of its values was left out; the table and every value it kept have at least their thresholds (AGG_MIN_POPULATION + the keyed margin) of persons behind them counting the values kept, and no value left out could have been kept (the verifier's own leave-out from every value)",
     );
   }
   const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);

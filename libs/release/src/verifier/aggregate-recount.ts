@@ -59,11 +59,12 @@ const IN_RANGE = (date: string) =>
 
 /**
  * The recount's statement for the spec's datasets and dimensions (every value a bound parameter):
- * each cell's distinct persons; with `leftOut`, instead, for each value a table left out (a
- * parameter after the others: JSON `{kept, leftOut}`, one list of values per dimension), its
- * distinct persons counting only events whose other dimensions' values the table kept.
+ * each cell's distinct persons; with `values`, instead, the whole table's and each value's of each
+ * dimension (`g` as GROUPING gives it), counting only events all of whose values are among
+ * `within` (`n_within`; JSON null: every value) and among `kept` (`n_kept`) — a parameter after the
+ * others, JSON `{within, kept}`, one list of values per dimension (aggregate-values.ts).
  */
-export function recountSql(datasets: Dataset[], dims: AggregateDimension[], leftOut = false): string {
+export function recountSql(datasets: Dataset[], dims: AggregateDimension[], values = false): string {
   const sources = datasets.filter((d) => d !== 'gp');
   const unlinked = sources
     .map(
@@ -121,23 +122,26 @@ export function recountSql(datasets: Dataset[], dims: AggregateDimension[], left
         FROM (${events.join(' UNION ALL ')}) e
     )
     ${
-      leftOut
-        ? leftOutCounts(dims)
+      values
+        ? valueCounts(dims)
         : `SELECT ${[...dims.map((_, i) => `k${i}`), 'count(*)::int AS n'].join(', ')} FROM cell_person
      ${dims.length ? `GROUP BY ${dims.map((_, i) => i + 1).join(', ')}` : ''}`
     }`;
 }
 
-/** The final statement of `recountSql(…, true)`: (d, v, n) for each value v of dimension d left out. */
-function leftOutCounts(dims: AggregateDimension[]): string {
+/** The final statement of `recountSql(…, true)`: the table's and each value's distinct persons. */
+function valueCounts(dims: AggregateDimension[]): string {
   const p = `$${dims.includes('ethnic_group') ? 10 : 9}::jsonb`;
-  const among = (i: number, list: string) =>
-    `k${i} IN (SELECT jsonb_array_elements_text(${p} -> '${list}' -> ${i}))`;
-  const perDimension = dims.map(
-    (_, d) => `SELECT ${d} AS d, k${d} AS v, nhs FROM cell_person
-                WHERE ${[among(d, 'leftOut'), ...dims.flatMap((_, i) => (i === d ? [] : [among(i, 'kept')]))].join(' AND ')}`,
-  );
-  return `SELECT d, v, count(DISTINCT nhs)::int AS n FROM (${perDimension.join(' UNION ALL ')}) s GROUP BY d, v`;
+  const among = (list: string) =>
+    dims
+      .map((_, i) => `k${i} IN (SELECT jsonb_array_elements_text(${p} -> '${list}' -> ${i}))`)
+      .join(' AND ') || 'true';
+  const sets = ['()', ...dims.map((_, i) => `(k${i})`)].join(', ');
+  const grouping = dims.length ? `GROUPING(${dims.map((_, i) => `k${i}`).join(', ')})` : '0';
+  return `SELECT ${[`${grouping}::int AS g`, ...dims.map((_, i) => `k${i}`)].join(', ')},
+                 count(DISTINCT nhs) FILTER (WHERE ${p} -> 'within' = 'null'::jsonb OR (${among('within')}))::int AS n_within,
+                 count(DISTINCT nhs) FILTER (WHERE ${among('kept')})::int AS n_kept
+            FROM cell_person GROUP BY GROUPING SETS (${sets})`;
 }
 
 /** The recount of a release's aggregate table, in `db` (the release's data snapshot, where given). */
@@ -154,22 +158,41 @@ export async function recountAggregate(
   });
 }
 
-/**
- * The distinct persons of each value the table left out (`leftOut`, one list of raw values per
- * dimension), counting only events whose other dimensions' values are in `kept` (the table's).
- */
-export async function recountLeftOut(
+/** The whole table's (`dimension` -1) or one value's distinct persons, within and kept (raw values). */
+export interface ValueCount {
+  dimension: number;
+  value: string;
+  within: number;
+  kept: number;
+}
+
+/** `recountSql(…, true)` run: each value's distinct persons among `within` (null: all) and `kept`. */
+export async function recountValues(
   db: VerifierDb,
   snapshotAt: string,
   spec: ReleaseSpec,
-  values: { kept: string[][]; leftOut: string[][] },
-): Promise<{ dimension: number; value: string; n: number }[]> {
+  values: { within: string[][] | null; kept: string[][] },
+): Promise<ValueCount[]> {
   const dims = spec.aggregation?.dimensions ?? [];
   const rows = (await db.query(recountSql(datasetsOf(spec), dims, true), [
     ...recountParams(snapshotAt, spec),
     JSON.stringify(values),
   ])) as Row[];
-  return rows.map((r) => ({ dimension: Number(r.d), value: String(r.v), n: Number(r.n) }));
+  // GROUPING's bit for dimension i (the leftmost argument the highest) is 0 where grouped by it;
+  // the whole table's row has every bit set (0 without dimensions).
+  const all = (1 << dims.length) - 1;
+  return rows.map((r) => {
+    const d =
+      Number(r.g) === all
+        ? -1
+        : dims.findIndex((_, i) => Number(r.g) === (all ^ (1 << (dims.length - 1 - i))));
+    return {
+      dimension: d,
+      value: d < 0 ? '' : String(r[`k${d}`]),
+      within: Number(r.n_within),
+      kept: Number(r.n_kept),
+    };
+  });
 }
 
 type Row = Record<string, string | number>;
@@ -224,8 +247,8 @@ export function recountProblem(
       return `row ${i + 1}: a cell's count differs from the verifier's recount`;
   }
   // A recounted cell with persons that is not in the table: one of its values was left out (a value
-  // under its threshold, checked by `valuesLeftOut`); with every value in the table it is a cell
-  // the table lost.
+  // under its threshold, checked by aggregate-values.ts); with every value in the table it is a
+  // cell the table lost.
   const values = dimensionValues(cells);
   for (const c of recount)
     if (c.n >= 1 && counted.has(JSON.stringify(c.key)) && c.key.every((v, d) => values[d]?.has(v)))
@@ -234,30 +257,8 @@ export function recountProblem(
 }
 
 /** Each dimension's values in the table (the file's cells). */
-const dimensionValues = (cells: { key: string[] }[]): Set<string>[] => {
+export const dimensionValues = (cells: { key: string[] }[]): Set<string>[] => {
   const values: Set<string>[] = (cells[0]?.key ?? []).map(() => new Set());
   for (const c of cells) c.key.forEach((v, d) => values[d].add(v));
   return values;
 };
-
-/**
- * The values of each dimension that the recount finds persons with and the table left out, and
- * the values it kept, both as the SQL gives them (for `recountLeftOut`); undefined when none was
- * left out. `dims`: the number of dimensions.
- */
-export function valuesLeftOut(
-  dims: number,
-  cells: { key: string[] }[],
-  recount: RecountedCell[],
-): { kept: string[][]; leftOut: string[][] } | undefined {
-  const values = dimensionValues(cells);
-  const kept = Array.from({ length: dims }, () => new Set<string>());
-  const leftOut = Array.from({ length: dims }, () => new Set<string>());
-  for (const c of recount)
-    c.key.forEach((v, d) => {
-      if (values[d]?.has(v)) kept[d].add(c.raw[d]);
-      else if (c.n >= 1) leftOut[d].add(c.raw[d]);
-    });
-  if (leftOut.every((l) => !l.size)) return undefined;
-  return { kept: kept.map((k) => [...k]), leftOut: leftOut.map((l) => [...l]) };
-}

@@ -13,7 +13,8 @@ import { expectedHeader, holdsNhsNumber, IDENTITY_COLUMN, MAYBE_NHS_NUMBER } fro
 import { releaseFileRows, releaseRow, VerifierDb } from './verifier-sql';
 
 import { checkAggregate } from './aggregate-file-check';
-import { recountAggregate, recountLeftOut } from './aggregate-recount';
+import { recountAggregate, recountValues } from './aggregate-recount';
+import { aggregateRequest, populationThreshold } from '../aggregate-threshold';
 import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
@@ -229,7 +230,15 @@ export async function verifyRelease(
             (cells) => aggregateDifferenceProblem(db, release.id, spec.aggregation?.dimensions ?? [], cells),
             {
               cells: () => inData((data) => recountAggregate(data, rel.snapshot_cut!, spec)),
-              leftOut: (values) => inData((data) => recountLeftOut(data, rel.snapshot_cut!, spec, values)),
+              values: (values) => inData((data) => recountValues(data, rel.snapshot_cut!, spec, values)),
+              threshold: (margin) =>
+                populationThreshold(
+                  deps.keys.aggregateThresholdKey(),
+                  aggregateRequest(spec),
+                  margin,
+                  deps.aggMinPopulation ?? AGG_MIN_POPULATION_DEFAULT,
+                  deps.aggMinPopulationMargin ?? AGG_MIN_POPULATION_MARGIN_DEFAULT,
+                ),
             },
           );
         else {

@@ -35,14 +35,12 @@ const ALIASES = 'nhs_number_aliases';
 
 /**
  * Records the pairs of `pairs` (a relation or parenthesised sub-query with `nhs_number` and `alias`,
- * each pair once or both ways) as one person's, both ways, for practice `$1`; a pair known already
- * keeps its first recording.
+ * each pair both ways: the caller's, read once) as one person's, for practice `$1`; a pair known
+ * already keeps its first recording.
  */
 export const recordAliasesSql = (pairs: string): string =>
   `INSERT INTO ${ALIASES} (nhs_number, alias, practice_ods)
-   SELECT DISTINCT x.nhs_number, x.alias, $1 FROM (
-     SELECT nhs_number, alias FROM ${pairs} p UNION SELECT alias, nhs_number FROM ${pairs} q) x
-    WHERE x.nhs_number <> x.alias
+   SELECT DISTINCT x.nhs_number, x.alias, $1 FROM ${pairs} x WHERE x.nhs_number <> x.alias
    ON CONFLICT (nhs_number, alias) DO NOTHING`;
 
 /**

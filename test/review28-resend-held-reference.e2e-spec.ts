@@ -24,8 +24,8 @@ describe('review28: the same extract re-sent, an objection on a held record it d
   });
   afterAll(() => t?.close());
 
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails('the second upload reports what the first did', async () => {
+  // Failed before (fix28): the second upload refused line 3, "subject: no such Patient …".
+  it('the second upload reports what the first did', async () => {
     const n0 = nhsNumber(28_995);
     await upload(t, a, 'A81001', ndjson([patient('z', n0), condition('z-c', 'z')])).expect(201);
     const body = ndjson([
@@ -39,8 +39,8 @@ describe('review28: the same extract re-sent, an objection on a held record it d
     // practice".
     expect(second.body.rejected).toEqual(first.body.rejected);
   });
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails('a withdrawal by a held reference the upload re-keys: re-sending lifts it', async () => {
+  // Failed before (fix28): { first: false, second: true }.
+  it('a withdrawal by a held reference the upload re-keys: re-sending lifts it', async () => {
     const n0 = nhsNumber(28_998);
     await upload(
       t,

@@ -3,6 +3,7 @@ export { ObjectionsModule } from './objections.module';
 export { ObjectionsService, type RegisterChange } from './objections.service';
 export {
   activeType1Among,
+  extractEntriesOf,
   loadObjectionHistorySql,
   objectionsAsOf,
   recordAliasesSql,

@@ -52,6 +52,17 @@ export const withAliases = (nhsNumbers: string): string =>
    UNION SELECT a.alias FROM ${ALIASES} a WHERE a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
+ * The entries practice `ods` (an SQL expression) recorded from its extracts, standing (not
+ * retracted): `resource_id` (the entry's key, libs/practices objection-key.ts), `type`, `action` and
+ * the `nhs_number` it was recorded for. An entry re-sent whose reference names nobody now (the upload
+ * that first received it moved or deleted the registration it resolved through) names whom it named
+ * then (SPEC §2: re-sending is idempotent "by patient + resource id"; review-28).
+ */
+export const extractEntriesOf = (ods: string): string =>
+  `SELECT e.resource_id, e.type, e.action, e.nhs_number FROM objection_events e
+    WHERE e.source = 'extract' AND e.practice_ods = ${ods} AND e.resource_id IS NOT NULL AND e.retracted_at IS NULL`;
+
+/**
  * The NHS numbers of `table` (rows `x` with an `nhs_number`, filtered by `where`) whose Type 1
  * objection was registered once and is no longer active (withdrawn): the only people who can have
  * linkage digests kept while they are not objectors. Each row looks up its register entry by key

@@ -1,3 +1,4 @@
+import { extractEntriesOf } from '@custodian/objections';
 import { TWO_PATIENTS } from '../objection-entry';
 import { unresolvedObjections } from '../staging-rows';
 import type { IntakeContext } from './context';
@@ -76,6 +77,21 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
                            AND x.obj_action = s.obj_action AND x.nhs_number = w.nhs_number)`,
     [ods],
   );
+  // An entry this practice sent before, re-sent with a reference that names nobody now (no Patient
+  // line of the id, no registration under it: the upload that first received it moved the
+  // registration it resolved through, or deleted it for a Type 1), names whom it named then
+  // (`extractEntriesOf`, by its resource key, type and action): the same extract re-sent reported
+  // the entry refused, and a withdrawal so refused was retracted as no longer carried (review-28).
+  if (entries)
+    await tx.query(
+      `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
+       SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+              s.obj_type, s.obj_action, s.obj_at, e.nhs_number, s.nhs_number, false, s.subject
+         FROM stg s JOIN (${extractEntriesOf('$1')}) e
+           ON e.resource_id = s.id AND e.type = s.obj_type AND e.action = s.obj_action
+        WHERE s.kind = 'O' AND s.subject IS NOT NULL AND NOT EXISTS (${referenced('s.subject')})`,
+      [ods],
+    );
   // A registration whose reference names no Patient that can be found (a Patient line too long to
   // read, or not JSON: review-28; not one read without a valid NHS number, which identifies nobody
   // the centre could hold: review-17 O2) refuses the whole extract, as the extractor refuses its export:
@@ -112,6 +128,12 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
     `CREATE TEMP TABLE wref ON COMMIT DROP AS
      SELECT DISTINCT w.line, w.obj_type, k.nhs_number FROM subj w JOIN LATERAL (${referenced('w.subject')}) k ON true
       WHERE w.kind = 'O' AND w.obj_action = 'withdraw' AND w.subject IS NOT NULL`,
+    [ods],
+  );
+  // A reference that names nobody now: what its entry named when first received (above).
+  await tx.query(
+    `INSERT INTO wref SELECT DISTINCT w.line, w.obj_type, w.nhs_number FROM subj w
+    WHERE w.kind = 'O' AND w.obj_action = 'withdraw' AND w.subject IS NOT NULL AND NOT EXISTS (${referenced('w.subject')})`,
     [ods],
   );
   await tx.query('CREATE INDEX ON wref (line)');

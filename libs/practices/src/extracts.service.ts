@@ -26,6 +26,7 @@ import { applyObjections } from './intake/objections';
 import { extractReport } from './intake/report';
 import { stageExtract } from './intake/staging';
 import { resolveSubjects } from './intake/subjects';
+import { tooLong } from './staging-block';
 import { ParseThread } from './staging-rows';
 import { isAdmin, PracticesService } from './practices.service';
 import { PRACTICES_ERRORS } from './practices.errors';
@@ -151,7 +152,9 @@ export class ExtractsService implements OnModuleDestroy {
         );
       const t1 = performance.now();
       const ix = await intakeContext(tx, actor, ods, extractId);
-      await resolveSubjects(ix);
+      // Whether every line was read (none too long, none not JSON): only then can a reference be
+      // known to name no Patient of the extract (intake/subjects.ts, an entry sent before).
+      await resolveSubjects(ix, !reasons.some((r) => NOT_JSON.has(r) || r === tooLong(0).reason));
       const { objections, registerChanges, type1, heldDeletedAll } = await applyObjections(
         ix,
         {

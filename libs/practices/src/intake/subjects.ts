@@ -12,7 +12,7 @@ import type { IntakeContext } from './context';
  * refused when it names nobody. (`R`: a clinical entry recorded in error, which takes back what an
  * earlier extract stored under its id: merge.ts.)
  */
-export async function resolveSubjects(ix: IntakeContext): Promise<void> {
+export async function resolveSubjects(ix: IntakeContext, everyLineRead: boolean): Promise<void> {
   const { tx, ods } = ix;
   await tx.query('ANALYZE stg');
 
@@ -82,7 +82,8 @@ export async function resolveSubjects(ix: IntakeContext): Promise<void> {
   // registration it resolved through, or deleted it for a Type 1), names whom it named then
   // (`extractEntriesOf`, by its resource key, type and action): the same extract re-sent reported
   // the entry refused, and a withdrawal so refused was retracted as no longer carried (review-28).
-  if (entries)
+  // Not where a line could not be read: it may be the Patient named now (review-28, over 1 MiB).
+  if (entries && everyLineRead)
     await tx.query(
       `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
        SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,

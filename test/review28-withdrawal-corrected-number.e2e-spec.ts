@@ -59,31 +59,28 @@ describe('review28: an objection and its withdrawal by reference, the NHS number
       oldEvents: await events(old),
     }).toEqual({ rejected: [], now: false, old: false, oldEvents: 1 });
   });
-  // Open (review-28; closing note 2026-12-07): it.fails passes while the defect stands.
-  it.fails(
-    'a duplicate record beside the referenced one: its other number stays a Type 2 objector',
-    async () => {
-      const [n0, n1] = [nhsNumber(seed++), nhsNumber(seed++)];
-      const res = await upload(
-        t,
-        a,
-        'A81001',
-        ndjson([
-          patient('c', n0),
-          patient('d', n0, { identifier: [n0, n1].map((value) => ({ system: NHS, value })) }),
-          condition('d-c', 'd'),
-          objection('c-o', 'c', '9Nu4', '2020-01-01T10:00:00Z'),
-          objection('c-w', 'c', '9Nu5', '2021-01-01T10:00:00Z'),
-        ]),
-      ).expect(201);
-      // The registration on `Patient/c` reaches n0 and, beside it on `Patient/d`, n1; the withdrawal
-      // on the same reference n0 only (the extractor withdraws both: one record carries them all).
-      // Today: n1 true.
-      expect({
-        withdrawalRefused: res.body.rejected.some((r: { line: number }) => r.line === 5),
-        n0: await activeObjection(t, n0, 'type2'),
-        n1: await activeObjection(t, n1, 'type2'),
-      }).toEqual({ withdrawalRefused: false, n0: false, n1: false });
-    },
-  );
+  // Failed before (fix28): n1 stayed true.
+  it('a duplicate record beside the referenced one: its other number stays a Type 2 objector', async () => {
+    const [n0, n1] = [nhsNumber(seed++), nhsNumber(seed++)];
+    const res = await upload(
+      t,
+      a,
+      'A81001',
+      ndjson([
+        patient('c', n0),
+        patient('d', n0, { identifier: [n0, n1].map((value) => ({ system: NHS, value })) }),
+        condition('d-c', 'd'),
+        objection('c-o', 'c', '9Nu4', '2020-01-01T10:00:00Z'),
+        objection('c-w', 'c', '9Nu5', '2021-01-01T10:00:00Z'),
+      ]),
+    ).expect(201);
+    // The registration on `Patient/c` reaches n0 and, beside it on `Patient/d`, n1; the withdrawal
+    // on the same reference n0 only (the extractor withdraws both: one record carries them all).
+    // Today: n1 true.
+    expect({
+      withdrawalRefused: res.body.rejected.some((r: { line: number }) => r.line === 5),
+      n0: await activeObjection(t, n0, 'type2'),
+      n1: await activeObjection(t, n1, 'type2'),
+    }).toEqual({ withdrawalRefused: false, n0: false, n1: false });
+  });
 });

@@ -178,6 +178,25 @@ export async function resolveSubjects(ix: IntakeContext, everyLineRead: boolean)
         AND NOT EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
                            AND x.obj_action = 'withdraw' AND x.nhs_number = k.nhs_number)`,
   );
+  // A withdrawal on one person (not refused above) also applies to the numbers a Patient line carries
+  // beside those it names — its reference's lines' numbers, or its number — as its registration does
+  // and the extractor reads it: the numbers `two` found on one line (review-28: a registration on
+  // `Patient/c` reached n1 of a duplicate record [n0, n1], its withdrawal n0 only, and n1 stayed an
+  // objector). Not beside a number only registered under the id (corrected: maybe another person's).
+  await tx.query(
+    `INSERT INTO subj (line, kind, id, resource_type, code_system, code, event_date, value, obj_type, obj_action, obj_at, nhs_number, named_beside, in_xp, subject)
+     SELECT DISTINCT s.line, s.kind, s.id, s.resource_type, s.code_system, s.code, s.event_date, s.value,
+            s.obj_type, s.obj_action, s.obj_at, b.nhs_number, NULL::char(10), false, s.subject
+       FROM stg s
+       JOIN LATERAL (SELECT i.nhs_number FROM idn i WHERE i.id = s.subject
+                     UNION SELECT s.nhs_number WHERE s.subject IS NULL) sd ON true
+       JOIN idn l ON l.nhs_number = sd.nhs_number JOIN idn b ON b.line = l.line
+      WHERE s.kind = 'O' AND s.obj_action = 'withdraw'
+        AND EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
+                       AND x.obj_action = 'withdraw')
+        AND NOT EXISTS (SELECT 1 FROM subj x WHERE x.line = s.line AND x.kind = 'O' AND x.obj_type = s.obj_type
+                           AND x.obj_action = 'withdraw' AND x.nhs_number = b.nhs_number)`,
+  );
   await tx.query('ANALYZE subj');
 
   // Of two Patient lines of one resource id, the later is stored: an earlier one that differs is

@@ -19,7 +19,8 @@ export class HeldPatients implements HeldGpData {
 
   /**
    * Deletes every patient held under an NHS number of `table` (whoever holds them; its registrations
-   * and events by cascade): an objector's, and the numbers the intake takes for theirs (`t1x`).
+   * and events by cascade): an objector's, and the numbers the intake takes for theirs (`t1x`). The
+   * intake has locked every patient `t1x` can reach already, in id order (intake/objections.ts).
    */
   deleteHeldOf(em: EntityManager, table: string): Promise<number> {
     return deleteHeld(em, `SELECT nhs_number FROM ${table}`);

@@ -78,11 +78,19 @@ export async function applyObjections(
   // concurrent extract whose Type 1 objection deletes one of them (patient, then registrations and
   // events by cascade) either finishes first — this extract then sees its objection, below — or
   // waits for this one to commit. Without it the merge locked a registration and then its
-  // patient, the deletion the patient and then the registration: a deadlock.
-  await tx.query(`
-    SELECT p.id FROM patients p
-     WHERE p.nhs_number IN (SELECT nhs_number FROM xn)
-     ORDER BY p.id FOR NO KEY UPDATE OF p`);
+  // patient, the deletion the patient and then the registration: a deadlock. With them, everyone
+  // the Type 1 deletion below can reach (`t1x`: one step around numbers of `xn`), so that it locks
+  // none after these: the patients registered here under an id of the extract, a number since
+  // corrected among them (fix28: locked only by the deletion, after the rest, such a patient met
+  // another practice's extract locking it and one of these the other way round — a deadlock).
+  await tx.query(
+    `SELECT p.id FROM patients p
+      WHERE p.id IN (SELECT q.id FROM patients q WHERE q.nhs_number IN (SELECT nhs_number FROM xn)
+                     UNION SELECT r.patient_id FROM patient_registrations r
+                            WHERE r.practice_ods = $1 AND r.source_id IN (SELECT id FROM idn))
+      ORDER BY p.id FOR NO KEY UPDATE OF p`,
+    [ods],
+  );
 
   // The NHS numbers each Patient record of this extract gives as one person's (its lines' and its
   // id's, refused lines' included: `idn`) join `nhs_number_aliases`, before the Type 1 check: an

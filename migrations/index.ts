@@ -48,6 +48,7 @@ import { WithdrawalsRetracted1764000058000 } from './1764000058000-withdrawals-r
 import { ObjectionsAtReceived1764000059000 } from './1764000059000-objections-at-received';
 import { ObjectionResourceIds1764000060000 } from './1764000060000-objection-resource-ids';
 import { NhsNumberAliases1764000061000 } from './1764000061000-nhs-number-aliases';
+import { ObjectionEntriesByResource1764000062000 } from './1764000062000-objection-entries-by-resource';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -104,4 +105,5 @@ export const MIGRATIONS = [
   ObjectionsAtReceived1764000059000,
   ObjectionResourceIds1764000060000,
   NhsNumberAliases1764000061000,
+  ObjectionEntriesByResource1764000062000,
 ];

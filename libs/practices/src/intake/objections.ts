@@ -11,6 +11,13 @@ import type { HeldPatients } from '../held-patients';
 import type { IntakeContext } from './context';
 import { reach } from './subjects';
 
+/**
+ * Up to this many NHS numbers of one record (one Patient id, or one line) are paired each with each;
+ * a record of more (no real one: a patient has one number, a few after corrections) only with its
+ * lowest number, so that the pairs grow linearly with what one line carries.
+ */
+export const ALIASES_ALL_PAIRS_MAX = 10;
+
 export interface ObjectionsOutcome {
   /** Objection entries added to the history. */
   objections: number;
@@ -97,14 +104,17 @@ export async function applyObjections(
   // objection on one of them, through the API or another practice's extract, now or later, applies
   // to all (review-28: recorded through the API for the number a held record carries beside its
   // own, it reached nothing held). One pass over `idn` (0.2-0.3 s for 100k lines on the loaded
-  // 2-core machine); only records with two numbers pair, each pair both ways.
+  // 2-core machine); only records with two numbers pair, each pair both ways. A record of more than
+  // ALIASES_ALL_PAIRS_MAX numbers pairs each with its lowest only: every pair of a line of 1,500
+  // numbers wrote 2.2M rows (review-30); an objection on the lowest still reaches them all.
   await tx.query(
     recordAliasesSql(`(
-      SELECT a AS nhs_number, b AS alias
-        FROM (SELECT array_agg(DISTINCT nhs_number) AS n FROM idn
-               GROUP BY coalesce(nullif(id, ''), 'line ' || line) HAVING min(nhs_number) <> max(nhs_number)) m,
-             unnest(m.n) a, unnest(m.n) b)`),
-    [ods],
+      WITH m AS (SELECT array_agg(DISTINCT nhs_number) AS n FROM idn
+                  GROUP BY coalesce(nullif(id, ''), 'line ' || line) HAVING min(nhs_number) <> max(nhs_number))
+      SELECT a AS nhs_number, b AS alias FROM m, unnest(m.n) a, unnest(m.n) b WHERE cardinality(m.n) <= $2
+      UNION ALL SELECT m.n[1], x FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $2
+      UNION ALL SELECT x, m.n[1] FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $2)`),
+    [ods, ALIASES_ALL_PAIRS_MAX],
   );
   // Type 1 defence in depth: nobody with an active Type 1 objection is stored (nor a number a
   // record gave beside one: `activeType1Among`), and what was held for them goes, in this transaction.

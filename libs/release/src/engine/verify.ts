@@ -79,7 +79,7 @@ export async function verify(
   // be released although their objection is dated before the release's stated instant. Fail
   // closed: this attempt is given up (a plain error: the job runs again) and the next takes a new
   // snapshot, which holds them (a review of the change, 2026-12-06). The register is append-only,
-  // so the counts differ only by such late rows.
+  // so the counts differ only by such late rows (and so are the NHS number aliases, counted with them).
   const live = await objectionsRecordedBy(ctx.db, rel.snapshotCut);
   const held = await inSnapshot((db) => objectionsRecordedBy(db, rel.snapshotCut));
   if (live > held)

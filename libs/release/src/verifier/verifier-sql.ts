@@ -186,13 +186,16 @@ export async function bidKeySealed(db: VerifierDb, bidId: string): Promise<Buffe
 }
 
 /**
- * Objection events recorded by `cut` (as `objectorsAt` reads them), counted in `db`'s view: read live
- * and in a release's snapshot, the difference is the objections recorded before the snapshot's
- * instant that its data does not hold (see the engine's verify stage).
+ * Objection events and NHS number aliases recorded by `cut` (as `objectorsAt` reads them), counted in
+ * `db`'s view: read live and in a release's snapshot, the difference is what was recorded before the
+ * snapshot's instant that its data does not hold (see the engine's verify stage). Both are append-only.
+ * An alias is counted too: one an intake recorded before the snapshot and committed after it made a
+ * record of an objector's other number released (review-30).
  */
 export async function objectionsRecordedBy(db: VerifierDb, cut: string): Promise<number> {
   const rows = (await db.query(
-    `SELECT count(*)::bigint AS n FROM objection_events WHERE recorded_at <= $1::timestamptz`,
+    `SELECT (SELECT count(*) FROM objection_events WHERE recorded_at <= $1::timestamptz)
+          + (SELECT count(*) FROM nhs_number_aliases WHERE recorded_at <= $1::timestamptz) AS n`,
     [cut],
   )) as { n: string }[];
   return Number(rows[0].n);

@@ -54,7 +54,8 @@ describe('review30: an alias begun before the release snapshot and committed aft
       // A's next extract, now giving V beside X: its transaction starts before the release.
       await intake.query('BEGIN');
       await intake.query(
-        `INSERT INTO nhs_number_aliases (nhs_number, alias, practice_ods) VALUES ($1, $2, 'A81001'), ($2, $1, 'A81001')`,
+        `INSERT INTO nhs_number_aliases (nhs_number, alias, practice_ods, record_id)
+         VALUES ($1, $2, 'A81001', 'x'), ($2, $1, 'A81001', 'x')`,
         [x, v],
       );
       const released = await gpRowsReleasedFor(t, x);

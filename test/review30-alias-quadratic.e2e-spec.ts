@@ -23,7 +23,9 @@ describe('review30: a record of many NHS numbers', () => {
 
   it('one Patient line of 1,500 NHS numbers: alias rows grow with the square, and the upload with them', async () => {
     const numbers = Array.from({ length: 1_500 }, (_, i) => nhsNumber(3_040_000 + i));
-    const line = patient('many', numbers[0]!, { identifier: numbers.map((value) => ({ system: NHS, value })) });
+    const line = patient('many', numbers[0]!, {
+      identifier: numbers.map((value) => ({ system: NHS, value })),
+    });
     const started = Date.now();
     await upload(t, a, 'A81001', ndjson([line, condition('many-c', 'many')])).expect(201);
     const seconds = (Date.now() - started) / 1000;

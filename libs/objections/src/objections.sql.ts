@@ -16,7 +16,8 @@
 export const objectionsAsOf = (at: string): string =>
   `WITH o AS MATERIALIZED (SELECT nhs_number, type FROM objections_as_of(${at}))
    SELECT nhs_number, type FROM o
-   UNION SELECT a.alias, o.type FROM o JOIN ${ALIASES} a ON a.nhs_number = o.nhs_number AND a.recorded_at <= ${at}`;
+   UNION SELECT a.alias, o.type FROM o JOIN ${ALIASES} a ON a.nhs_number = o.nhs_number
+           AND a.recorded_at <= ${at} AND (a.retracted_at IS NULL OR a.retracted_at > ${at})`;
 
 /**
  * The NHS numbers of `nhsNumbers` (a relation or parenthesised sub-query with an `nhs_number`
@@ -28,20 +29,28 @@ export const activeType1Among = (nhsNumbers: string): string =>
     WHERE r.type = 'type1' AND r.active AND r.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})
    UNION
    SELECT a.nhs_number FROM ${ALIASES} a JOIN objection_register r ON r.nhs_number = a.alias
-    WHERE r.type = 'type1' AND r.active AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+    WHERE a.retracted_at IS NULL AND r.type = 'type1' AND r.active
+      AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /** NHS numbers a practice's record gave as one person's, each pair both ways (migration 1764000061000). */
 const ALIASES = 'nhs_number_aliases';
 
 /**
- * Records the pairs of `pairs` (a relation or parenthesised sub-query with `nhs_number` and `alias`,
- * each pair both ways: the caller's, read once) as one person's, for practice `$1`; a pair known
- * already keeps its first recording.
+ * The statements that record practice `$1`'s pairs of `pairs` (a table with `record_id`,
+ * `nhs_number` and `alias`, each pair both ways), run in order: a pair the practice's records
+ * `records` (a table with `id`: the records its extract carries whole) no longer give stops
+ * counting (`retracted_at`), and a pair not yet in force is recorded (a pair given again after it was
+ * retracted is a new row: what a release counts by its snapshot only grows).
  */
-export const recordAliasesSql = (pairs: string): string =>
-  `INSERT INTO ${ALIASES} (nhs_number, alias, practice_ods)
-   SELECT DISTINCT x.nhs_number, x.alias, $1 FROM ${pairs} x WHERE x.nhs_number <> x.alias
-   ON CONFLICT (nhs_number, alias) DO NOTHING`;
+export const recordAliasesSql = (pairs: string, records: string): string[] => [
+  `UPDATE ${ALIASES} a SET retracted_at = now()
+    WHERE a.practice_ods = $1 AND a.retracted_at IS NULL AND a.record_id IN (SELECT id FROM ${records})
+      AND NOT EXISTS (SELECT 1 FROM ${pairs} p
+                       WHERE p.record_id = a.record_id AND p.nhs_number = a.nhs_number AND p.alias = a.alias)`,
+  `INSERT INTO ${ALIASES} (practice_ods, record_id, nhs_number, alias)
+   SELECT DISTINCT $1, p.record_id, p.nhs_number, p.alias FROM ${pairs} p WHERE p.nhs_number <> p.alias
+   ON CONFLICT (practice_ods, record_id, nhs_number, alias) WHERE retracted_at IS NULL DO NOTHING`,
+];
 
 /**
  * The NHS numbers of `nhsNumbers` (as for `activeType1Among`) and every number a practice's record
@@ -49,7 +58,8 @@ export const recordAliasesSql = (pairs: string): string =>
  */
 export const withAliases = (nhsNumbers: string): string =>
   `SELECT nhs_number FROM ${nhsNumbers} s
-   UNION SELECT a.alias FROM ${ALIASES} a WHERE a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+   UNION SELECT a.alias FROM ${ALIASES} a
+          WHERE a.retracted_at IS NULL AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
  * The entries practice `ods` (an SQL expression) recorded from its extracts, standing (not

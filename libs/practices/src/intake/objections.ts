@@ -106,16 +106,21 @@ export async function applyObjections(
   // own, it reached nothing held). One pass over `idn` (0.2-0.3 s for 100k lines on the loaded
   // 2-core machine); only records with two numbers pair, each pair both ways. A record of more than
   // ALIASES_ALL_PAIRS_MAX numbers pairs each with its lowest only: every pair of a line of 1,500
-  // numbers wrote 2.2M rows (review-30); an objection on the lowest still reaches them all.
+  // numbers wrote 2.2M rows (review-30); an objection on the lowest still reaches them all. A pair
+  // this practice's record (an id the extract carries) no longer gives stops counting: a second
+  // number corrected away took another practice's patient out of every release for good (review-30).
   await tx.query(
-    recordAliasesSql(`(
-      WITH m AS (SELECT array_agg(DISTINCT nhs_number) AS n FROM idn
-                  GROUP BY coalesce(nullif(id, ''), 'line ' || line) HAVING min(nhs_number) <> max(nhs_number))
-      SELECT a AS nhs_number, b AS alias FROM m, unnest(m.n) a, unnest(m.n) b WHERE cardinality(m.n) <= $2
-      UNION ALL SELECT m.n[1], x FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $2
-      UNION ALL SELECT x, m.n[1] FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $2)`),
-    [ods, ALIASES_ALL_PAIRS_MAX],
+    `CREATE TEMP TABLE xal ON COMMIT DROP AS
+     WITH m AS (SELECT id, array_agg(DISTINCT nhs_number) AS n FROM idn
+                 GROUP BY id, CASE WHEN id = '' THEN line END HAVING min(nhs_number) <> max(nhs_number))
+     SELECT m.id AS record_id, a AS nhs_number, b AS alias FROM m, unnest(m.n) a, unnest(m.n) b WHERE cardinality(m.n) <= $1
+     UNION ALL SELECT m.id, m.n[1], x FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $1
+     UNION ALL SELECT m.id, x, m.n[1] FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $1`,
+    [ALIASES_ALL_PAIRS_MAX],
   );
+  // The records this extract carries whole: every Patient id of it (its lines, refused ones too).
+  for (const statement of recordAliasesSql('xal', `(SELECT DISTINCT id FROM idn WHERE id <> '')`))
+    await tx.query(statement, [ods]);
   // Type 1 defence in depth: nobody with an active Type 1 objection is stored (nor a number a
   // record gave beside one: `activeType1Among`), and what was held for them goes, in this transaction.
   await tx.query(`CREATE TEMP TABLE t1 ON COMMIT DROP AS ${activeType1Among('xn')}`);

@@ -34,7 +34,8 @@ export const activeObjections = (cut: string, types: string) =>
              AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at)))
    SELECT nhs FROM objector
    UNION SELECT beside.alias FROM nhs_number_aliases beside
-    WHERE beside.nhs_number IN (SELECT nhs FROM objector) AND beside.recorded_at <= ${cut}`;
+    WHERE beside.nhs_number IN (SELECT nhs FROM objector) AND beside.recorded_at <= ${cut}
+      AND (beside.retracted_at IS NULL OR beside.retracted_at > ${cut})`;
 
 /** The NHS numbers of `activeObjections` at the snapshot. */
 export async function objectorsAt(

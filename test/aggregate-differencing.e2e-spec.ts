@@ -1,12 +1,10 @@
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { SESSION_COOKIE } from '@custodian/portal';
 import { ReleaseEngine } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import { createTestApp, TestApp, TEST_PASSWORD } from '@custodian/testing';
-import { download, parseCsvGz, seedPractice } from './release-helpers';
+import { download, parseCsvGz, seedPractice, verifierDeps } from './release-helpers';
 
 type As = Awaited<ReturnType<TestApp['as']>>;
 
@@ -154,13 +152,7 @@ describe('aggregate releases to one organisation cannot be subtracted (#25)', ()
     // The verifier re-checks the rule against the ledger (its own SQL): the published table passes;
     // a held cell the ledger says is not held, or a ledger count the recount does not find, fails.
     const db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    const deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    const deps = verifierDeps(t);
     const dir = t.app.get(ReleaseEngine).dirOf(second.id);
     const ok = await verifyRelease(dir, { id: second.id }, db, deps);
     expect(ok.checks.join('\n')).toMatch(/aggregate differencing: .* \(1 compared\)/);

@@ -5,12 +5,19 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import { addHes, download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  addHes,
+  download,
+  newLoad,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  verifierDeps,
+} from './release-helpers';
 
 /**
  * Probe 27 (issue #27, SPEC §5 step 5: kᵐ-anonymity over each person's events in the anonymised
@@ -122,13 +129,7 @@ describe('probe 27: an observation value in the anonymised tier is a quasi-ident
   it('the verifier refuses an anonymised file whose value column is not withheld', async () => {
     const rel = await release();
     expect(rel.failure_reason).toBeNull();
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    const deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    const deps = verifierDeps(t);
     const db = t.app.get<DataSource>(getDataSourceToken());
     const dir = mkdtempSync(path.join(tmpdir(), 'verify-value-'));
     try {

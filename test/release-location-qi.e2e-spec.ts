@@ -5,12 +5,18 @@ import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseSpec } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import { download, newLoad, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  download,
+  newLoad,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  verifierDeps,
+} from './release-helpers';
 
 /**
  * Issue #19, "k-anonymity over everything that locates a person": in the anonymised tier the HES
@@ -24,7 +30,7 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
+  let deps: ReturnType<typeof verifierDeps>;
   const scratch: string[] = [];
 
   /**
@@ -55,13 +61,7 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
     const r = await t.as('researcher');
     researcher = { id: r.user.id, auth: r.auth };
     db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    deps = verifierDeps(t);
     await seedPractice(t.sql);
     await t.sql.query(
       `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)

@@ -6,12 +6,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { ReleaseEngine, ReleaseSpec } from '@custodian/release';
-import { ReleaseKeys } from '../libs/release/src/keys';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import { ensureActiveBid, releaseRuns, runRelease, spec } from './release-helpers';
+import { ensureActiveBid, releaseRuns, runRelease, spec, verifierDeps } from './release-helpers';
 import { HES_HEADER, hes, SOCIAL_HEADER, social, toCsv } from './linkage-fixtures';
 import { ETHNIC, NHS, nhsNumber, ODS, READ, SCT, ndjson } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
@@ -225,7 +223,7 @@ const count = (what: string) => (stats[what] = (stats[what] ?? 0) + 1);
 describe('random populations through the product: invariants on the released files (#19)', () => {
   let t: TestApp;
   let db: DataSource;
-  let deps: { keys: ReleaseKeys; anonK: number; anonMaxSuppression: number; aggMinPopulation: number };
+  let deps: ReturnType<typeof verifierDeps>;
   let officer: { id: string; roles: string[] };
   let researcher: { id: string };
   let dm: { Authorization: string };
@@ -243,13 +241,7 @@ describe('random populations through the product: invariants on the released fil
       AGG_MIN_POPULATION_MARGIN: '0',
     });
     db = t.app.get<DataSource>(getDataSourceToken());
-    const config = t.app.get<AppConfig>(APP_CONFIG);
-    deps = {
-      keys: t.app.get(ReleaseKeys),
-      anonK: config.anonK,
-      anonMaxSuppression: config.anonMaxSuppression,
-      aggMinPopulation: config.aggMinPopulation,
-    };
+    deps = verifierDeps(t);
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     researcher = { id: (await t.as('researcher')).user.id };

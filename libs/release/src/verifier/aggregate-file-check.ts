@@ -86,16 +86,18 @@ export async function checkAggregate(
   if (diff?.problem && !diff.otherCells) fail('aggregate differencing', `${name}: ${diff.problem}`);
   const counts = await recounted;
   if (counts && 'error' in counts) throw counts.error;
+  const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
   if (counts) {
     const wrong = recountProblem(cells, counts.value, diff?.held);
     if (wrong) fail('aggregate', `${name}: ${wrong}`);
+    // The file's own bound first (below the minimum whatever the counts), then the values' recount.
+    if (small) fail('aggregate', `${name}: ${small}`);
     const values = await valuesProblem(dims, cells, counts.value, recount!.values, recount!.threshold);
     if (values) fail('aggregate', `${name}: ${values}`);
     checks.add(
       "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table, or one of its values was left out; the table and every value it kept have at least their thresholds (AGG_MIN_POPULATION + the keyed margin) of persons behind them counting the values kept, and no value left out could have been kept (the verifier's own leave-out from every value)",
     );
   }
-  const small = populationBelowMinimum(dims, cells, minPopulation, diff?.largeHidden);
   if (small) fail('aggregate', `${name}: ${small}`);
   if (diff?.problem) fail('aggregate differencing', `${name}: ${diff.problem}`);
   if (diff)

@@ -103,8 +103,11 @@ function objectionRows(n: number, r: ObjectionRow & LineDropped): string {
  * a second reading of its text missed what JSON escapes (`\/`, `\u0050atient`).
  */
 function identityRows(n: number, patient: Record<string, unknown>, stored?: string): string {
-  const id = typeof patient.id === 'number' ? String(patient.id) : patient.id;
-  if (typeof id !== 'string' || !id || id.length > 64) return '';
+  const read = typeof patient.id === 'number' ? String(patient.id) : patient.id;
+  if (typeof read !== 'string' || !read || read.length > 64) return '';
+  // PostgreSQL's text takes no NUL: such an id (a refused line's) is staged with U+FFFD in its place,
+  // its numbers kept for objections (a NUL made the whole upload fail with a 500: review-31).
+  const id = read.split(String.fromCharCode(0)).join('\uFFFD');
   const tail = '\t\\N'.repeat(14);
   let rows = '';
   for (const raw of patientNhsNumbers(patient)) {

@@ -14,7 +14,8 @@ import { reach } from './subjects';
 /**
  * Up to this many NHS numbers of one record (one Patient id, or one line) are paired each with each;
  * a record of more (no real one: a patient has one number, a few after corrections) only with its
- * lowest number, so that the pairs grow linearly with what one line carries.
+ * lowest number and the numbers it is stored or registered under (this many at most), so that the
+ * pairs grow linearly with what one line carries.
  */
 export const ALIASES_ALL_PAIRS_MAX = 10;
 
@@ -105,18 +106,27 @@ export async function applyObjections(
   // to all (review-28: recorded through the API for the number a held record carries beside its
   // own, it reached nothing held). One pass over `idn` (0.2-0.3 s for 100k lines on the loaded
   // 2-core machine); only records with two numbers pair, each pair both ways. A record of more than
-  // ALIASES_ALL_PAIRS_MAX numbers pairs each with its lowest only: every pair of a line of 1,500
-  // numbers wrote 2.2M rows (review-30); an objection on the lowest still reaches them all. A pair
+  // ALIASES_ALL_PAIRS_MAX numbers pairs each with its lowest and with the numbers it is stored or
+  // registered under (ten at most): every pair of a line of 1,500 numbers wrote 2.2M rows
+  // (review-30), and with its lowest alone an objection on another number missed the stored record
+  // (review-31). A pair
   // this practice's record (an id the extract carries) no longer gives stops counting: a second
   // number corrected away took another practice's patient out of every release for good (review-30).
   await tx.query(
     `CREATE TEMP TABLE xal ON COMMIT DROP AS
-     WITH m AS (SELECT id, array_agg(DISTINCT nhs_number) AS n FROM idn
-                 GROUP BY id, CASE WHEN id = '' THEN line END HAVING min(nhs_number) <> max(nhs_number))
+     WITH g AS (SELECT id, line, nhs_number, kind = 'P' AS stored FROM idn
+                UNION ALL
+                SELECT r.source_id, NULL::int, p.nhs_number, true FROM patient_registrations r JOIN patients p ON p.id = r.patient_id
+                 WHERE r.practice_ods = $2 AND r.source_id IN (SELECT id FROM idn WHERE id <> '')),
+          m AS (SELECT id, array_agg(DISTINCT nhs_number) AS n,
+                       (array_agg(DISTINCT nhs_number) FILTER (WHERE stored))[1:$1] AS s FROM g
+                 GROUP BY id, CASE WHEN id = '' THEN line END HAVING min(nhs_number) <> max(nhs_number)),
+          hub AS (SELECT m.id, m.n, c FROM m, unnest(array_append(coalesce(m.s, '{}'), m.n[1])) c
+                   WHERE cardinality(m.n) > $1)
      SELECT m.id AS record_id, a AS nhs_number, b AS alias FROM m, unnest(m.n) a, unnest(m.n) b WHERE cardinality(m.n) <= $1
-     UNION ALL SELECT m.id, m.n[1], x FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $1
-     UNION ALL SELECT m.id, x, m.n[1] FROM m, unnest(m.n[2:]) x WHERE cardinality(m.n) > $1`,
-    [ALIASES_ALL_PAIRS_MAX],
+     UNION ALL SELECT hub.id, hub.c, x FROM hub, unnest(hub.n) x
+     UNION ALL SELECT hub.id, x, hub.c FROM hub, unnest(hub.n) x`,
+    [ALIASES_ALL_PAIRS_MAX, ods],
   );
   // The records this extract carries whole: every Patient id of it (its lines, refused ones too).
   for (const statement of recordAliasesSql('xal', `(SELECT DISTINCT id FROM idn WHERE id <> '')`))

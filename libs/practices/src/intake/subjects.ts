@@ -28,7 +28,7 @@ export async function resolveSubjects(ix: IntakeContext, everyLineRead: boolean)
   // (`P`: an earlier line of the id too) and those the staging read for objections only (`N`: a
   // refused Patient line's, and a line's numbers beside the one it is stored under).
   await tx.query(`CREATE TEMP TABLE idn ON COMMIT DROP AS
-    SELECT DISTINCT line, id, nhs_number FROM stg WHERE kind IN ('P', 'N') AND nhs_number IS NOT NULL`);
+    SELECT DISTINCT line, id, nhs_number, kind FROM stg WHERE kind IN ('P', 'N') AND nhs_number IS NOT NULL`);
   // Looked up by objection entries (reach, wref) and by Type 1 objectors (t1x): indexed only where the
   // extract has objection entries — an extract without any took 9% longer to build them (BENCHMARKS.md).
   const [{ entries }]: { entries: boolean }[] = await tx.query(

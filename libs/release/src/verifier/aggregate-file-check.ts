@@ -2,7 +2,7 @@ import type { ReleaseSpec } from '../release.types';
 import { populationBelowMinimum } from './aggregate-population';
 import type { PopulationMargin } from '../aggregate-threshold';
 import { RecountedCell, recountProblem, type ValueCount } from './aggregate-recount';
-import { valuesProblem } from './aggregate-values';
+import { keptValues, valuesProblem } from './aggregate-values';
 import { fieldsOf } from './csv-stream';
 import { readCsv } from './file-checks';
 import { fail } from './verification-failure';
@@ -71,6 +71,12 @@ export async function checkAggregate(
         if (holdsNhsNumber(v)) fail('identifiers by tier', `${name} row ${i}: a raw NHS number`);
     cells.push({ key: f.slice(0, dims.length), suppressed: value === '*', shown: value });
   });
+  // The values' first count (every table gets it), started as soon as the table's values are known,
+  // beside the cells' recount: one after the other they added 2.5-4.8 s at 100k persons.
+  const firstValues = recount?.values({ within: null, kept: keptValues(dims, cells) }).then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
   const lone = loneSuppressedCell(cells);
   if (lone !== undefined)
     fail(
@@ -92,7 +98,17 @@ export async function checkAggregate(
     if (wrong) fail('aggregate', `${name}: ${wrong}`);
     // The file's own bound first (below the minimum whatever the counts), then the values' recount.
     if (small) fail('aggregate', `${name}: ${small}`);
-    const values = await valuesProblem(dims, cells, counts.value, recount!.values, recount!.threshold);
+    const values = await valuesProblem(
+      dims,
+      cells,
+      async (q) => {
+        if (q.within) return recount!.values(q);
+        const first = (await firstValues)!;
+        if ('error' in first) throw first.error;
+        return first.value;
+      },
+      recount!.threshold,
+    );
     if (values) fail('aggregate', `${name}: ${values}`);
     checks.add(
       "aggregate recount: every count shown is the verifier's own count of the cell's distinct persons (its own SQL over the sources, in the release's snapshot, Type 1 objectors and their rows left out) over 7 and rounded to 5, or, for a cell holding an earlier table's figure, the ledger's count is the recount's; every cell with persons in it is in the table, or one of its values was left out; the table and every value it kept have at least their thresholds (AGG_MIN_POPULATION + the keyed margin) of persons behind them counting the values kept, and no value left out could have been kept (the verifier's own leave-out from every value)",

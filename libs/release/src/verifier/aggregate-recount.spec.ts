@@ -1,4 +1,4 @@
-import { asWritten, recountProblem, recountSql } from './aggregate-recount';
+import { asRead, asWritten, recountProblem, recountSql } from './aggregate-recount';
 
 describe('aggregate recount against the table', () => {
   const cells = (...shown: string[]) => shown.map((s, i) => ({ key: [String(i)], shown: s }));
@@ -47,6 +47,8 @@ describe('aggregate recount against the table', () => {
     expect(asWritten('=1+1')).toBe("'=1+1");
     expect(asWritten('-12')).toBe('-12');
     expect(asWritten('40-44')).toBe('40-44');
+    // Not `'=x`: written like `=x` (`asWritten` is not one-to-one there); read back as `=x`.
+    for (const v of ['-5--1', '=1+1', '-12', '40-44', "'abc", '@home']) expect(asRead(asWritten(v))).toBe(v);
   });
 
   it('reads every requested dataset, and a source row of a Type 1 objector nowhere', () => {

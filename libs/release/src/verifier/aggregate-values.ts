@@ -1,5 +1,11 @@
 import type { PopulationMargin } from '../aggregate-threshold';
-import { dimensionValues, type RecountedCell, type ValueCount } from './aggregate-recount';
+import { asRead, dimensionValues, type ValueCount } from './aggregate-recount';
+
+/** The table's values of each dimension, as the SQL gives them (`asRead` of what the file shows). */
+export const keptValues = (dims: string[], cells: { key: string[] }[]): string[][] => {
+  const written = dimensionValues(cells);
+  return dims.map((_, d) => [...(written[d] ?? [])].map(asRead));
+};
 
 /**
  * The aggregate table's values against the minimum population (SPEC §5 step 5; #27, review-27 and
@@ -24,15 +30,10 @@ import { dimensionValues, type RecountedCell, type ValueCount } from './aggregat
 export async function valuesProblem(
   dims: string[],
   cells: { key: string[] }[],
-  recount: RecountedCell[],
   count: (values: { within: string[][] | null; kept: string[][] }) => Promise<ValueCount[]>,
   threshold: (margin: PopulationMargin) => number,
 ): Promise<string | undefined> {
-  // The table's values as the SQL gives them, through the recount's cells (one no recounted cell has
-  // is taken as written: it has nobody, and fails below).
-  const written = dimensionValues(cells);
-  const rawOf = dims.map((_, d) => new Map(recount.map((c) => [c.key[d], c.raw[d]])));
-  const kept = dims.map((_, d) => [...(written[d] ?? [])].map((v) => rawOf[d].get(v) ?? v));
+  const kept = keptValues(dims, cells);
   const inTable = kept.map((k) => new Set(k));
   const thresholdOf = (c: { dimension: number; value: string }) =>
     threshold(c.dimension < 0 ? null : { dimension: dims[c.dimension], value: c.value });

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { Client } from 'pg';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { waitForLockWaiters } from './support/lock-waiters';
 
 /**
  * fix28, 3: the Type 1 deletion of an extract (`HeldPatients.deleteHeldOf` over `t1x`) locked
@@ -14,20 +14,7 @@ import { practiceReady, upload } from './support/practice';
  *
  * The interleaving is forced with a row lock held by the test, as in extract-deadlock.e2e-spec.ts.
  */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RETRIED = 'extract merge retried after a transient conflict';
-
-async function waitForLockWaiters(sql: Client, n: number, timeoutMs = 30_000): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await sql.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-    );
-    if (rows[0].n >= n || Date.now() > until) return rows[0].n;
-    await sleep(50);
-  }
-}
 
 describe('fix28: the Type 1 deletion locks no patient outside the intake’s ordered lock', () => {
   let t: TestApp;

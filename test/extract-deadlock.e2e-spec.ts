@@ -1,7 +1,7 @@
-import type { Client } from 'pg';
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, objection, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { waitForLockWaiters } from './support/lock-waiters';
 
 /**
  * Issue 29: a practice re-uploading its extract while another practice's extract carries a Type 1
@@ -13,19 +13,6 @@ import { practiceReady, upload } from './support/practice';
  * the patient first, the re-upload's merge second; releasing the lock lets both run into each
  * other. Both uploads must succeed and the objector must end with nothing held.
  */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForLockWaiters(sql: Client, n: number, timeoutMs = 30_000): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await sql.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-    );
-    if (rows[0].n >= n || Date.now() > until) return rows[0].n;
-    await sleep(50);
-  }
-}
 
 describe('extract merges without deadlocks (issue 29)', () => {
   let t: TestApp;

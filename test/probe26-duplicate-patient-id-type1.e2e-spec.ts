@@ -1,7 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, objection, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
-import { download, parseCsvGz, runRelease, spec } from './release-helpers';
+import { gpRowsReleasedFor } from './release-helpers';
 
 /**
  * Probe 26, finding 1 (SPEC §2 "a patient in an extract whose record carries an active Type 1
@@ -49,22 +49,7 @@ describe('probe26: one Patient id with two NHS numbers and a Type 1 objection', 
       [n1],
     );
     // The consequence: an identifiable release (s251) carries n1's diagnosis.
-    const officer = await t.as('release_officer');
-    const researcher = await t.as('researcher');
-    const rel = await runRelease(
-      t,
-      spec({
-        tier: 'identifiable',
-        legalBasis: 's251',
-        datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
-        recipients: [researcher.user.id],
-        requestedBy: officer.user.id,
-      }),
-      { id: officer.user.id, roles: officer.user.roles },
-    );
-    expect(rel.state).toBe('completed');
-    const file = await download(t, researcher.auth, rel.id, 'gp.csv.gz');
-    const released = parseCsvGz(file.body as Buffer).rows.filter((r) => r.nhs_number === n1).length;
+    const released = await gpRowsReleasedFor(t, n1);
 
     // Fail closed: n1 is a Type 1 objector (its GP data deleted, never released). Today n1 stays
     // held with its diagnosis and no objection, the extract report says nothing of the line it

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { practiceReady, upload } from './support/practice';
+import { practiceReady, upload, heldEvents } from './support/practice';
 import { gpRowsReleasedFor } from './release-helpers';
 
 /**
@@ -25,15 +25,7 @@ describe('review26: a record kept out as a Type 1 objector, what is held under i
   });
   afterAll(() => t?.close());
 
-  const events = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
+  const events = (n: string) => heldEvents(t, n);
 
   it('a Type 1 objection registered through the API for a number the record carries beside its own', async () => {
     const [n1, n2] = [nhsNumber(seed++), nhsNumber(seed++)];

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient } from './support/fhir';
-import { practiceReady, upload } from './support/practice';
+import { practiceReady, upload, heldEvents } from './support/practice';
 import { gpRowsReleasedFor } from './release-helpers';
 
 /**
@@ -26,15 +26,7 @@ describe('review28: an API objection for the number a held record carries beside
   });
   afterAll(() => t?.close());
 
-  const events = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
+  const events = (n: string) => heldEvents(t, n);
   const record = (id: string, stored: string, beside: string) =>
     patient(id, stored, {
       identifier: [

@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, objection, patient } from './support/fhir';
-import { activeObjection, practiceReady, upload } from './support/practice';
+import { activeObjection, practiceReady, upload, heldEvents } from './support/practice';
 
 /**
  * Review 28, finding 3 (SPEC §2: objections by the latest instant; a withdrawal withdraws; an
@@ -24,15 +24,7 @@ describe('review28: an objection and its withdrawal by reference, the NHS number
   });
   afterAll(() => t?.close());
 
-  const events = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
+  const events = (n: string) => heldEvents(t, n);
 
   it.each([
     ['Type 1', '9Nu0', '9Nu1', 'type1'],

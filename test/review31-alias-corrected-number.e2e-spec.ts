@@ -1,6 +1,6 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, NHS, ndjson, nhsNumber, patient, READ } from './support/fhir';
-import { practiceReady, upload } from './support/practice';
+import { practiceReady, upload, heldEvents } from './support/practice';
 import { gpRowsReleasedFor } from './release-helpers';
 
 /**
@@ -28,15 +28,7 @@ describe('review31: an API objection after an NHS number correction', () => {
   });
   afterAll(() => t?.close());
 
-  const events = async (n: string) =>
-    Number(
-      (
-        await t.sql.query(
-          `SELECT count(*)::int AS c FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1`,
-          [n],
-        )
-      ).rows[0].c,
-    );
+  const events = (n: string) => heldEvents(t, n);
   const both = (id: string, first: string, second: string) =>
     patient(id, first, { identifier: [first, second].map((value) => ({ system: NHS, value })) });
   const byNumber = (id: string, nhs: string, code: string, date: string) => ({

@@ -61,3 +61,12 @@ export async function activeObjection(t: TestApp, n: string, type: 'type1' | 'ty
   );
   return (rows[0]?.active as boolean | undefined) ?? false;
 }
+
+/** The GP events the centre holds under NHS number `n` (any practice). */
+export async function heldEvents(t: TestApp, n: string): Promise<number> {
+  const { rows } = await t.sql.query(
+    `SELECT count(*)::int AS c FROM gp_events e JOIN patients p ON p.id = e.patient_id WHERE p.nhs_number = $1`,
+    [n],
+  );
+  return Number(rows[0].c);
+}

@@ -24,8 +24,6 @@ import { activeObjections, VerifierDb } from './verifier-sql';
 /** A cell of the recount: its dimension values (as the file writes them) and its distinct persons. */
 export interface RecountedCell {
   key: string[];
-  /** The values as the SQL gives them (`key` is as the file writes them). */
-  raw: string[];
   n: number;
 }
 
@@ -164,10 +162,7 @@ export async function recountAggregate(
 ): Promise<RecountedCell[]> {
   const dims = spec.aggregation?.dimensions ?? [];
   const rows = (await db.query(recountSql(datasetsOf(spec), dims), recountParams(snapshotAt, spec))) as Row[];
-  return rows.map((r) => {
-    const raw = dims.map((_, i) => String(r[`k${i}`]));
-    return { key: raw.map(asWritten), raw, n: Number(r.n) };
-  });
+  return rows.map((r) => ({ key: dims.map((_, i) => asWritten(String(r[`k${i}`]))), n: Number(r.n) }));
 }
 
 /** The whole table's (`dimension` -1) or one value's distinct persons, within and kept (raw values). */

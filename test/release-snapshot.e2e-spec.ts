@@ -208,6 +208,21 @@ describe('release snapshot and small numbers (issue #19)', () => {
     );
     expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: null });
     expect((await view(running, officer.auth)).progress).toEqual({ rowsDone: 0, rowsEstimated: 3 });
+    // The phase is told from the rows written alone where the estimate is hidden: "writing" against
+    // "preparing" told a recipient whether an aggregate cohort held anyone (0 source rows or 3), and
+    // "verifying" whether an anonymised release suppressed nobody (rows written = estimate).
+    const phases = async (tier: string, estimated: number, done: number) => {
+      await t.sql.query(
+        `UPDATE releases SET tier = $2, state = 'running', rows_estimated = $3, rows_done = $4 WHERE id = $1`,
+        [running, tier, estimated, done],
+      );
+      return [(await view(running, researcher.auth)).phase, (await view(running, officer.auth)).phase];
+    };
+    expect(await phases('aggregate', 0, 0)).toEqual(['preparing', 'preparing']);
+    expect(await phases('aggregate', 3, 0)).toEqual(['preparing', 'writing']);
+    expect(await phases('anonymised', 403, 400)).toEqual(['writing', 'writing']);
+    expect(await phases('anonymised', 403, 403)).toEqual(['writing', 'verifying']);
+    await t.sql.query(`UPDATE releases SET tier = 'aggregate', state = 'failed' WHERE id = $1`, [running]);
     // Hidden is null, not 0 beside rows written (probe 17: a client's percentage divided by zero).
     await t.sql.query(`UPDATE releases SET rows_done = 2 WHERE id = $1`, [running]);
     expect((await view(running, researcher.auth)).progress).toEqual({ rowsDone: 2, rowsEstimated: null });

@@ -212,7 +212,11 @@ export class ReleaseService {
         rowsDone: Number(row.rows_done),
         rowsEstimated: estimateHidden ? null : Number(row.rows_estimated),
       },
-      phase: releasePhase(row.state, Number(row.rows_done), Number(row.rows_estimated)),
+      phase: releasePhase(
+        row.state,
+        Number(row.rows_done),
+        estimateHidden ? null : Number(row.rows_estimated),
+      ),
       createdAt: row.created_at,
       startedAt: row.started_at,
       completedAt: row.completed_at,

@@ -39,10 +39,18 @@ export type ReleasePhase = (typeof RELEASE_PHASES)[number];
 /**
  * A release's phase: queued; preparing (cohort, objections, identifiers: nothing counted yet);
  * writing (rows written of those expected); verifying (every row written, the independent check
- * and publication to come); then completed or failed.
+ * and publication to come); then completed or failed. Where the estimate is hidden from the viewer
+ * (`null`), the phase is told from the rows written alone: an aggregate release's estimate is its
+ * cohort's exact source rows, so "writing" against "preparing" told a recipient whether the cohort
+ * held anyone, and an anonymised one's "verifying" whether k-anonymity suppressed nobody (a review).
  */
-export function releasePhase(state: ReleaseState, rowsDone: number, rowsEstimated: number): ReleasePhase {
+export function releasePhase(
+  state: ReleaseState,
+  rowsDone: number,
+  rowsEstimated: number | null,
+): ReleasePhase {
   if (state === 'queued' || state === 'completed' || state === 'failed') return state;
+  if (rowsEstimated === null) return rowsDone > 0 ? 'writing' : 'preparing';
   if (rowsEstimated === 0 && rowsDone === 0) return 'preparing';
   return rowsDone < rowsEstimated ? 'writing' : 'verifying';
 }

@@ -30,6 +30,18 @@ describe('review30: an alias another practice asserted', () => {
   });
   afterAll(() => t?.close());
 
+  /** The alias pairs the last extract of A81001 recorded and stopped, as its audit entry says. */
+  const aliasPairsAudited = async () => {
+    const {
+      rows: [row],
+    }: { rows: { pairs: unknown; text: string }[] } = await t.sql.query(
+      `SELECT details -> 'aliasPairs' AS pairs, details::text AS text FROM audit_log
+        WHERE action = 'extract.upload' AND details ->> 'practiceOds' = 'A81001' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(row.text).not.toMatch(/\d{10}/);
+    return row.pairs;
+  };
+
   it('control: a Type 2 registered by A on B’s patient directly is withdrawn by B, and B’s patient is released', async () => {
     const v = nhsNumber(seed++);
     await upload(t, b, 'B82002', ndjson([patient('v', v, {}, 'B82002'), condition('v-c', 'v')])).expect(201);
@@ -63,6 +75,8 @@ describe('review30: an alias another practice asserted', () => {
         }),
       ]),
     ).expect(201);
+    // The pair is on the audit trail with the extract that gave it (counts, both ways; no number).
+    expect(await aliasPairsAudited()).toEqual({ recorded: 2, retracted: 0 });
     await t.http
       .post('/api/objections')
       .set(a)
@@ -80,6 +94,7 @@ describe('review30: an alias another practice asserted', () => {
     // A's next full extract no longer gives V beside X (a typo corrected, or the claim dropped): the
     // pair stops counting. Before (review-30): kept for good, V excluded from every release.
     await upload(t, a, 'A81001', ndjson([patient('x', x)])).expect(201);
+    expect(await aliasPairsAudited()).toEqual({ recorded: 0, retracted: 2 });
     expect(await gpRowsReleasedFor(t, v)).toBe(1);
     expect(await gpRowsReleasedFor(t, x)).toBe(0);
   });

@@ -155,7 +155,7 @@ export class ExtractsService implements OnModuleDestroy {
       // Whether every line was read (none too long, none not JSON): only then can a reference be
       // known to name no Patient of the extract (intake/subjects.ts, an entry sent before).
       await resolveSubjects(ix, !reasons.some((r) => NOT_JSON.has(r) || r === tooLong(0).reason));
-      const { objections, registerChanges, type1, heldDeletedAll } = await applyObjections(
+      const { objections, registerChanges, type1, heldDeletedAll, aliases } = await applyObjections(
         ix,
         {
           objections: this.objections,
@@ -212,6 +212,8 @@ export class ExtractsService implements OnModuleDestroy {
             type1: { ...report.dropped.type1, heldDeletedAll },
             // Events of this practice deleted by lines recorded in error.
             retracted,
+            // Pairs of numbers its records gave as one person's: an objection on either reaches both.
+            aliasPairs: aliases,
           },
         },
         tx,

@@ -8,7 +8,7 @@ import {
 } from '@custodian/objections';
 import type { ExtractDropped } from '../dto';
 import type { HeldPatients } from '../held-patients';
-import type { IntakeContext } from './context';
+import { affected, type IntakeContext } from './context';
 import { reach } from './subjects';
 
 /**
@@ -32,6 +32,11 @@ export interface ObjectionsOutcome {
   type1: ExtractDropped['type1'];
   /** Patients held for them deleted, whoever held them (the audit entry and the relinking job). */
   heldDeletedAll: number;
+  /**
+   * Pairs of NHS numbers this extract's records gave as one person's, recorded and stopped (the
+   * audit entry: a pair widens whom an objection reaches; counts, never numbers).
+   */
+  aliases: { recorded: number; retracted: number };
 }
 
 /**
@@ -129,8 +134,11 @@ export async function applyObjections(
     [ALIASES_ALL_PAIRS_MAX, ods],
   );
   // The records this extract carries whole: every Patient id of it (its lines, refused ones too).
-  for (const statement of recordAliasesSql('xal', `(SELECT DISTINCT id FROM idn WHERE id <> '')`))
-    await tx.query(statement, [ods]);
+  const [retract, record] = recordAliasesSql('xal', `(SELECT DISTINCT id FROM idn WHERE id <> '')`);
+  const aliases = {
+    retracted: await affected(tx, retract, [ods]),
+    recorded: await affected(tx, record, [ods]),
+  };
   // Type 1 defence in depth: nobody with an active Type 1 objection is stored (nor a number a
   // record gave beside one: `activeType1Among`), and what was held for them goes, in this transaction.
   await tx.query(`CREATE TEMP TABLE t1 ON COMMIT DROP AS ${activeType1Among('xn')}`);
@@ -160,6 +168,7 @@ export async function applyObjections(
       registerChanges,
       type1: { patients: 0, resources: 0, heldDeleted: 0 },
       heldDeletedAll: 0,
+      aliases,
     };
 
   const [{ own }]: { own: number }[] = await tx.query(
@@ -172,5 +181,5 @@ export async function applyObjections(
            (SELECT count(*)::int FROM subj WHERE kind = 'E' AND nhs_number IN (SELECT nhs_number FROM t1x)) AS resources`);
   await tx.query('DELETE FROM xp WHERE nhs_number IN (SELECT nhs_number FROM t1x)');
   await tx.query('DELETE FROM subj WHERE nhs_number IN (SELECT nhs_number FROM t1x)');
-  return { objections, registerChanges, type1: { ...t1, heldDeleted: own }, heldDeletedAll };
+  return { objections, registerChanges, type1: { ...t1, heldDeleted: own }, heldDeletedAll, aliases };
 }

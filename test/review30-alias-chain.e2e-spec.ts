@@ -13,11 +13,10 @@ import { gpRowsReleasedFor } from './release-helpers';
  * (Type 2) or stays held (Type 1). The same objection written in the practice's extract (on
  * Patient/p1) reaches n3: the API path is weaker than the extract path.
  *
- * Open, a design question for the contract owner (closing note 2026-12-07, docs): an objection named
- * by a number reaches one step (the numbers of the records carrying it), in the API as in an extract
- * naming the number; one named by a Patient reference starts from that record's numbers, one step
- * further. Two steps for a number would close this gap and widen what one wrong identifier excludes
- * (review-19's reason for no chains). `it.fails` passes while the gap stands.
+ * Fixed (2026-12-07, session 15): wherever the register is read, an objection reaches two steps
+ * through the pairs — the numbers of the records carrying the objector's number, then those of the
+ * records sharing one of them (objections.sql.ts `ALIASES`; fail closed: SPEC §2 makes the two
+ * records one patient). Not a closure (review-19). Both tests below failed before (`it.fails`).
  */
 describe('review30: an API objection and two records that share a number', () => {
   let t: TestApp;
@@ -71,7 +70,7 @@ describe('review30: an API objection and two records that share a number', () =>
     expect(await gpRowsReleasedFor(t, n3)).toBe(0); // passes: `reach` goes through n2 to n3
   });
 
-  it.fails('Type 2 through the API on n1: the duplicate record stored under n3 is released', async () => {
+  it('Type 2 through the API on n1: the duplicate record stored under n3 is not released', async () => {
     const [n1, n2, n3] = [nhsNumber(seed++), nhsNumber(seed++), nhsNumber(seed++)];
     await upload(
       t,
@@ -84,28 +83,25 @@ describe('review30: an API objection and two records that share a number', () =>
       .set(a)
       .send({ nhsNumber: n1, type: 'type2', action: 'register' })
       .expect(201);
-    // Fails: 1 (the aliases reach n2 only; n3 is an alias of n2, not of n1).
+    // Was 1: the aliases reached n2 only (n3 is an alias of n2, not of n1).
     expect(await gpRowsReleasedFor(t, n3)).toBe(0);
   });
 
-  it.fails(
-    'Type 1 through the API on n1, the duplicate held by another practice under n3: held and released',
-    async () => {
-      const [n1, n2, n3] = [nhsNumber(seed++), nhsNumber(seed++), nhsNumber(seed++)];
-      await upload(t, a, 'A81001', ndjson([record('e1', n1, n2)])).expect(201);
-      await upload(t, b, 'B82002', ndjson([record('e2', n3, n2, 'B82002'), condition('e2-c', 'e2')])).expect(
-        201,
-      );
-      await t.http
-        .post('/api/objections')
-        .set(a)
-        .send({ nhsNumber: n1, type: 'type1', action: 'register' })
-        .expect(201);
-      // Fails: { held: 1, released: 1 }.
-      expect({ held: await held(n3), released: await gpRowsReleasedFor(t, n3) }).toEqual({
-        held: 0,
-        released: 0,
-      });
-    },
-  );
+  it('Type 1 through the API on n1, the duplicate held by another practice under n3: deleted, not released', async () => {
+    const [n1, n2, n3] = [nhsNumber(seed++), nhsNumber(seed++), nhsNumber(seed++)];
+    await upload(t, a, 'A81001', ndjson([record('e1', n1, n2)])).expect(201);
+    await upload(t, b, 'B82002', ndjson([record('e2', n3, n2, 'B82002'), condition('e2-c', 'e2')])).expect(
+      201,
+    );
+    await t.http
+      .post('/api/objections')
+      .set(a)
+      .send({ nhsNumber: n1, type: 'type1', action: 'register' })
+      .expect(201);
+    // Was { held: 1, released: 1 }.
+    expect({ held: await held(n3), released: await gpRowsReleasedFor(t, n3) }).toEqual({
+      held: 0,
+      released: 0,
+    });
+  });
 });

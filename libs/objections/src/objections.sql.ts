@@ -8,21 +8,24 @@
  * The active objections as the register stood at `at` (a SQL expression of type timestamptz,
  * usually a parameter such as `$1::timestamptz`): one row per NHS number and type, columns
  * `nhs_number` and `type`. It is the SQL function `objections_as_of` (migration 1764000052000),
- * which applies the deciding order of objections.service.ts, and, one step through
- * `nhs_number_aliases` as they stood at `at`, every number a practice's record gave beside an
- * objector's (review-28: an objection through the API for a record's second number reached nothing
- * held, where the same objection in the practice's extract reached the record).
+ * which applies the deciding order of objections.service.ts, and, two steps through
+ * `nhs_number_aliases` as they stood at `at` (`ALIASES`), every number of the records that carry an
+ * objector's number and of the records sharing a number with those (review-28: an objection through
+ * the API for a record's second number reached nothing held; review-30: records [n1, n2] and
+ * [n3, n2] are one patient, SPEC §2, and one step from n1 left n3's data released).
  */
 export const objectionsAsOf = (at: string): string =>
-  `WITH o AS MATERIALIZED (SELECT nhs_number, type FROM objections_as_of(${at}))
+  `WITH o AS MATERIALIZED (SELECT nhs_number, type FROM objections_as_of(${at})),
+        s1 AS MATERIALIZED (SELECT a.alias AS nhs_number, o.type FROM o JOIN ${ALIASES} a ON a.nhs_number = o.nhs_number
+                             AND ${liveAt('a', at)})
    SELECT nhs_number, type FROM o
-   UNION SELECT a.alias, o.type FROM o JOIN ${ALIASES} a ON a.nhs_number = o.nhs_number
-           AND a.recorded_at <= ${at} AND (a.retracted_at IS NULL OR a.retracted_at > ${at})`;
+   UNION SELECT nhs_number, type FROM s1
+   UNION SELECT a.alias, s1.type FROM s1 JOIN ${ALIASES} a ON a.nhs_number = s1.nhs_number AND ${liveAt('a', at)}`;
 
 /**
  * The NHS numbers of `nhsNumbers` (a relation or parenthesised sub-query with an `nhs_number`
- * column) whose register entry is an active Type 1 objection now, or that a practice's record gave
- * beside such a number (`nhs_number_aliases`, one step).
+ * column) whose register entry is an active Type 1 objection now, or within two steps of such a
+ * number through the pairs a practice's records gave (`ALIASES`).
  */
 export const activeType1Among = (nhsNumbers: string): string =>
   `SELECT r.nhs_number FROM objection_register r
@@ -30,9 +33,28 @@ export const activeType1Among = (nhsNumbers: string): string =>
    UNION
    SELECT a.nhs_number FROM ${ALIASES} a JOIN objection_register r ON r.nhs_number = a.alias
     WHERE a.retracted_at IS NULL AND r.type = 'type1' AND r.active
+      AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})
+   UNION
+   SELECT a.nhs_number FROM ${ALIASES} a JOIN ${ALIASES} b ON b.nhs_number = a.alias
+          JOIN objection_register r ON r.nhs_number = b.alias
+    WHERE a.retracted_at IS NULL AND b.retracted_at IS NULL AND r.type = 'type1' AND r.active
       AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
-/** NHS numbers a practice's record gave as one person's, each pair both ways (migration 1764000061000). */
+/** Whether pair `a` (an alias of `nhs_number_aliases`) stood at `at`. */
+const liveAt = (a: string, at: string) =>
+  `${a}.recorded_at <= ${at} AND (${a}.retracted_at IS NULL OR ${a}.retracted_at > ${at})`;
+
+/**
+ * NHS numbers a practice's record gave as one person's, each pair both ways (migration
+ * 1764000061000). An objection reaches two steps through them: the numbers of every record carrying
+ * the objector's number, then those of every record sharing one of them. Records [n1, n2] and
+ * [n3, n2] are one patient (SPEC §2: duplicate records with one NHS number), so an objection on n1
+ * applies under n3 as it does when written in the practice's extract on the first record (its
+ * `reach` starts from the record's numbers: review-30). Not a closure: one wrong number on one
+ * record makes one more person an objector, and a chain of such records no further (review-19).
+ * Read so wherever the register is: `objectionsAsOf`, `activeType1Among`, `withAliases`, and the
+ * release verifier's own reading (libs/release verifier-sql.ts).
+ */
 const ALIASES = 'nhs_number_aliases';
 
 /**
@@ -53,13 +75,17 @@ export const recordAliasesSql = (pairs: string, records: string): string[] => [
 ];
 
 /**
- * The NHS numbers of `nhsNumbers` (as for `activeType1Among`) and every number a practice's record
- * gave beside one of them (one step), as a sub-query with an `nhs_number` column.
+ * The NHS numbers of `nhsNumbers` (as for `activeType1Among`) and every number within two steps of
+ * one through the pairs practices' records gave (`ALIASES`), as a sub-query with an
+ * `nhs_number` column.
  */
 export const withAliases = (nhsNumbers: string): string =>
   `SELECT nhs_number FROM ${nhsNumbers} s
    UNION SELECT a.alias FROM ${ALIASES} a
-          WHERE a.retracted_at IS NULL AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
+          WHERE a.retracted_at IS NULL AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})
+   UNION SELECT b.alias FROM ${ALIASES} a JOIN ${ALIASES} b ON b.nhs_number = a.alias
+          WHERE a.retracted_at IS NULL AND b.retracted_at IS NULL
+            AND a.nhs_number IN (SELECT nhs_number FROM ${nhsNumbers})`;
 
 /**
  * The entries practice `ods` (an SQL expression) recorded from its extracts, standing (not

@@ -14,8 +14,10 @@ export interface VerifierDb {
  * text[]): per NHS number and type, among the events recorded by then, a registration that no
  * withdrawal cancels — one of a strictly later instant (`effective_at`) by the practice that
  * recorded it, or by a practice that held the patient from before it was recorded (`holder_since`,
- * SPEC §2's withdrawal authority) — and every NHS number a practice's record gave beside such a
- * number by then (`nhs_number_aliases`, both ways, one step: review-28). One column, `nhs`.
+ * SPEC §2's withdrawal authority) — and every NHS number within two steps of such a number through
+ * the pairs practices' records gave by then (`nhs_number_aliases`, both ways: the numbers of the
+ * records carrying it, then of the records sharing one of those — review-28, review-30). One
+ * column, `nhs`.
  */
 export const activeObjections = (cut: string, types: string) =>
   `WITH objector AS (SELECT DISTINCT r.nhs_number AS nhs
@@ -32,10 +34,14 @@ export const activeObjections = (cut: string, types: string) =>
              -- a withdrawal withdraws only what its practice may: its own, or what was recorded
              -- while it held the patient
              AND (later.practice_ods IS NOT DISTINCT FROM r.practice_ods OR later.holder_since <= r.recorded_at)))
+   , beside AS (SELECT a.alias AS nhs FROM nhs_number_aliases a
+       WHERE a.nhs_number IN (SELECT nhs FROM objector) AND a.recorded_at <= ${cut}
+         AND (a.retracted_at IS NULL OR a.retracted_at > ${cut}))
    SELECT nhs FROM objector
-   UNION SELECT beside.alias FROM nhs_number_aliases beside
-    WHERE beside.nhs_number IN (SELECT nhs FROM objector) AND beside.recorded_at <= ${cut}
-      AND (beside.retracted_at IS NULL OR beside.retracted_at > ${cut})`;
+   UNION SELECT nhs FROM beside
+   UNION SELECT further.alias FROM nhs_number_aliases further
+    WHERE further.nhs_number IN (SELECT nhs FROM beside) AND further.recorded_at <= ${cut}
+      AND (further.retracted_at IS NULL OR further.retracted_at > ${cut})`;
 
 /** The NHS numbers of `activeObjections` at the snapshot. */
 export async function objectorsAt(

@@ -162,7 +162,8 @@ describe('anonymised tier: locations are quasi-identifiers (SPEC §5 step 4)', (
     );
     expect(manifest.kAnonymity.levels).toEqual({
       age: 'five_year',
-      area: 'district',
+      // The finest rung of the area ladder (probe 33: never the district in the anonymised tier).
+      area: 'postcode_area',
       ethnicity: 'category',
       provider_code: 'region',
       la_code: 'region',

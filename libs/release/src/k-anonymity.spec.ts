@@ -13,14 +13,14 @@ describe('k-anonymity node choice', () => {
   });
 
   it('takes the least generalised node within the suppression budget', () => {
-    const stats: NodeStats[] = [one(0, 0, 0, 50), one(1, 0, 0, 4), one(0, 1, 0, 2), one(3, 3, 2, 0)];
+    const stats: NodeStats[] = [one(0, 0, 0, 50), one(1, 0, 0, 4), one(0, 1, 0, 2), one(3, 2, 2, 0)];
     expect(chooseNode(stats, { gp: 100 }, 0.05)).toMatchObject({
       age: 0,
       area: 1,
       suppressed: 2,
-      levels: { area: 'postcode_area' },
+      levels: { area: 'region' },
     });
-    expect(chooseNode(stats, { gp: 100 }, 0)).toMatchObject({ age: 3, area: 3, ethnicity: 2 });
+    expect(chooseNode(stats, { gp: 100 }, 0)).toMatchObject({ age: 3, area: 2, ethnicity: 2 });
     expect(chooseNode(stats.slice(0, 3), { gp: 10 }, 0.05)).toBeUndefined();
   });
 

@@ -5,7 +5,11 @@
  * engine/k-anonymise.ts); this file holds the ladders and the pure choice of the node.
  */
 export const AGE_LEVELS = ['five_year', 'ten_year', 'twenty_year', 'suppressed'] as const;
-export const AREA_LEVELS = ['district', 'postcode_area', 'region', 'suppressed'] as const;
+/**
+ * The area ladder starts at the postcode area: SPEC §5's tier table gives the anonymised tier "area
+ * or region", the district (outward code) being the pseudonymised tier's (probe 33).
+ */
+export const AREA_LEVELS = ['postcode_area', 'region', 'suppressed'] as const;
 export const ETHNICITY_LEVELS = ['category', 'group', 'suppressed'] as const;
 /** A location column's ladder (HES `provider_code`, social-care `la_code`; see location-qi.ts). */
 export const LOCATION_LEVELS = ['as_held', 'region', 'suppressed'] as const;

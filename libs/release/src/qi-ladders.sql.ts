@@ -81,9 +81,13 @@ export const ageAt = (lvl: string, a5: string) =>
 export const ageKey = (lvl: string, a5: string) =>
   `CASE WHEN ${lvl} >= 3 THEN -1 WHEN ${a5} IS NULL THEN -2 WHEN ${lvl} = 0 THEN ${a5}
         WHEN ${lvl} = 1 THEN ${a5} / 10 * 10 ELSE ${a5} / 20 * 20 END`;
-/** The area ladder over a district; its upper rungs derived unless given (the base cells store them). */
+/**
+ * The area ladder over a district (`AREA_LEVELS`): postcode area, region, `*` — never the district
+ * itself, which is the pseudonymised tier's (SPEC §5; probe 33). Its rungs derived unless given
+ * (the base cells store them).
+ */
 export const areaAt = (lvl: string, district: string, area = areaOf(district), region = regionOf(area)) =>
-  `CASE ${lvl} WHEN 0 THEN ${district} WHEN 1 THEN ${area} WHEN 2 THEN ${region} ELSE '*' END`;
+  `CASE ${lvl} WHEN 0 THEN ${area} WHEN 1 THEN ${region} ELSE '*' END`;
 /** The ethnicity ladder over a category; the group derived unless given. */
 export const ethAt = (lvl: string, eth: string, group = ethnicGroupOf(eth)) =>
   `CASE ${lvl} WHEN 0 THEN ${eth} WHEN 1 THEN ${group} ELSE '*' END`;

@@ -67,7 +67,7 @@ function personColumn(tier: Tier, field: string, levels: LatticeNode): Column | 
       return {
         expr: areaAt(level(levels.area), 'rp.district'),
         name: names.postcode,
-        description: 'postcode district, area or region as k-anonymity needs (* suppressed)',
+        description: 'postcode area or region as k-anonymity needs (* suppressed)',
       };
     case 'sex':
       return tier === 'anonymised'

@@ -1,6 +1,7 @@
 import { Dataset } from '@custodian/catalog';
 import { shownCountText } from '../disclosure-control';
 import {
+  AREA_LEVELS,
   chooseNode,
   closestMiss,
   combineNodes,
@@ -86,7 +87,7 @@ export async function kAnonymise(
   // location file) in classes smaller than k (integer age keys: the same partition as the files'
   // age bands). A node's height adds its location levels, so counting stops once the person
   // height passes the lowest qualifying node's height: no node above it could win.
-  const top = { a: qi.age ? 3 : 0, r: qi.area ? 3 : 0, e: qi.ethnicity ? 2 : 0 };
+  const top = { a: qi.age ? 3 : 0, r: qi.area ? AREA_LEVELS.length - 1 : 0, e: qi.ethnicity ? 2 : 0 };
   const node = classOf(qi, { age: 'n.a', area: 'n.r', ethnicity: 'n.e' }, 'b.');
   const counted: FileNodeStats[] = [];
   let nodes: NodeStats[] = [];

@@ -27,6 +27,7 @@ import {
   FULL_DATE_IN_LINE,
   PERSON_COLUMNS_OF_TIER,
   MAYBE_NHS_NUMBER,
+  postcodeValueProblem,
   QUASI_IDENTIFIER_COLUMNS,
   LOCATION_QUASI_IDENTIFIER_COLUMNS,
   YEAR_MONTH,
@@ -309,9 +310,12 @@ export async function checkDatasetFile(
         itemText(itemCols.map((c) => f[c])),
         name,
       );
-      for (const c of postcodeCols)
+      for (const c of postcodeCols) {
         if (FULL_POSTCODE.test(f[c]))
           fail('identifiers by tier', `${where(i)}: a full postcode in ${header[c]}`);
+        const problem = postcodeValueProblem(header[c], f[c]);
+        if (problem) fail('identifiers by tier', `${where(i)}: ${problem}`);
+      }
       if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
         fail('identifiers by tier', `${where(i)}: a date in age_band`);
       order?.add(

@@ -1,4 +1,5 @@
 import { LA_PREFIX_REGION, LA_REGION, PROVIDER_REGION } from '../location-qi';
+import { POSTCODE_AREA_REGION } from '../reference-data';
 import { isValidNhsNumber } from '@custodian/core';
 import { CATALOGUE_FIELDS, Dataset } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
@@ -159,6 +160,25 @@ export function crossProductProblem(keys: string[][]): string | undefined {
 
 /** A full UK postcode (outward and inward code): never in a pseudonymised or anonymised file. */
 export const FULL_POSTCODE = /^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$/i;
+
+/**
+ * What a postcode column of each tier may hold beyond an empty cell (SPEC §5's tier table; probe
+ * 33): pseudonymised, the district (outward code) or `unknown` — never a sector or more;
+ * anonymised, the postcode area (its letters), a region, `unknown` or `*` — never a district.
+ */
+const OUTWARD_CODE = /^[A-Z]{1,2}[0-9][A-Z0-9]?$/;
+const POSTCODE_AREA = /^[A-Z]{1,2}$/;
+const AREA_REGIONS = new Set(Object.values(POSTCODE_AREA_REGION));
+export function postcodeValueProblem(column: string, value: string): string | undefined {
+  if (value === '' || value === 'unknown') return undefined;
+  if (column === 'postcode_district')
+    return OUTWARD_CODE.test(value) ? undefined : 'postcode_district is not an outward code';
+  if (column === 'area')
+    return value === '*' || POSTCODE_AREA.test(value) || AREA_REGIONS.has(value)
+      ? undefined
+      : 'area is not a postcode area or region';
+  return undefined;
+}
 export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** A full date (or timestamp): in the identifiable and pseudonymised tiers only. */
 export const FULL_DATE = /^\d{4}-\d{2}-\d{2}/;

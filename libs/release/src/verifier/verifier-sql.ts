@@ -193,15 +193,19 @@ export async function bidKeySealed(db: VerifierDb, bidId: string): Promise<Buffe
 }
 
 /**
- * Objection events and NHS number aliases recorded by `cut` (as `objectorsAt` reads them), counted in
- * `db`'s view: read live and in a release's snapshot, the difference is what was recorded before the
- * snapshot's instant that its data does not hold (see the engine's verify stage). Both are append-only.
+ * Objection events and NHS number aliases recorded by `cut` (as `objectorsAt` reads them), and
+ * withdrawals retracted by then, counted in `db`'s view: read live and in a release's snapshot, the
+ * difference is what was recorded before the snapshot's instant that its data does not hold (see the
+ * engine's verify stage). Rows are only added, and a withdrawal's `retracted_at` only ever set once.
  * An alias is counted too: one an intake recorded before the snapshot and committed after it made a
- * record of an objector's other number released (review-30).
+ * record of an objector's other number released (review-30); so is a retraction, which puts an
+ * objection back in force: one an intake made before the snapshot and committed after it released
+ * the objector (probe 33).
  */
 export async function objectionsRecordedBy(db: VerifierDb, cut: string): Promise<number> {
   const rows = (await db.query(
-    `SELECT (SELECT count(*) FROM objection_events WHERE recorded_at <= $1::timestamptz)
+    `SELECT (SELECT count(*) FILTER (WHERE recorded_at <= $1::timestamptz)
+                  + count(*) FILTER (WHERE retracted_at <= $1::timestamptz) FROM objection_events)
           + (SELECT count(*) FROM nhs_number_aliases WHERE recorded_at <= $1::timestamptz) AS n`,
     [cut],
   )) as { n: string }[];

@@ -269,6 +269,7 @@ export async function checkDatasetFile(
           if (ids?.allowed && !ids.allowed.has(person))
             fail('objections', `${where(i)}: a person outside the consent cohort appears`);
           if (drawnIds?.has(person)) seen.add(person);
+          if (ids?.ledger?.released.has(person)) ids.ledger.seen.add(copyOf(person));
           persons++;
         }
       } else persons++;

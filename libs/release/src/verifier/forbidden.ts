@@ -54,6 +54,14 @@ export interface Forbidden {
     /** Per dataset, whether each drawn person has rows of it that may leave (read in `snapshot`). */
     rows: (snapshot: VerifierDb) => Promise<Record<string, Map<string, boolean>>>;
   };
+  /**
+   * Identifiable and pseudonymised tiers: persons drawn from the release's ledger (`released`), as
+   * this tier identifies them, and those of them the files show (`seen`, filled as they are read).
+   * Every one must be in a file: an id under another key (another bid's: the files joinable with
+   * its files, and an objector's id not the one looked for) or a person the release never selected
+   * in their place is caught (probe 33).
+   */
+  ledger?: { released: IdSet; seen: Set<string> };
   description: string;
 }
 
@@ -75,7 +83,10 @@ export async function forbiddenIdentities(
   keys: ReleaseKeys,
   /** Where objections, the consent cohort and HES keys are read: the release's data snapshot if given. */
   data: VerifierDb = db,
-  /** Persons drawn from the release's ledger for the suppression audit (anonymised; `drawFromLedger`). */
+  /**
+   * Persons drawn from the release's ledger (`drawFromLedger`): for the suppression audit
+   * (anonymised), else for the check that the files show them (`ledger`).
+   */
   auditDrawn?: string[],
 ): Promise<Forbidden | undefined> {
   if (tier === 'aggregate') return undefined;
@@ -150,8 +161,13 @@ export async function forbiddenIdentities(
         },
       };
     }
+    const ledger =
+      tier !== 'anonymised' && auditDrawn?.length
+        ? { released: new IdSet(auditDrawn.map(toId)), seen: new Set<string>() }
+        : undefined;
     return {
       audit,
+      ledger,
       blocked: new IdSet(nhs.map(toId)),
       blockedEpikeys,
       epikeysOf,

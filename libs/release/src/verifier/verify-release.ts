@@ -161,7 +161,8 @@ export async function verifyRelease(
   // (The bid's key is read as committed now: it may be made by this very release, after its snapshot.)
   // The suppression audit's persons, drawn from the release's ledger (read as committed, before the
   // snapshot's connection is taken).
-  const drawn = tier === 'anonymised' ? await drawFromLedger(db, release.id) : undefined;
+  // (Identifiable and pseudonymised: persons the files must show, under the tier's identifiers.)
+  const drawn = tier !== 'aggregate' ? await drawFromLedger(db, release.id) : undefined;
   const forbidden = (data: VerifierDb) =>
     forbiddenIdentities(
       db,
@@ -290,6 +291,17 @@ export async function verifyRelease(
         const problem = await ledgerFilesProblem(db, release.id, shown);
         if (problem) fail('differencing', problem);
         checks.add("the differencing ledger's persons are those the files show");
+        const ledger = ids?.ledger;
+        if (ledger?.released.size) {
+          if (ledger.seen.size < ledger.released.size)
+            fail(
+              'identities',
+              `${ledger.released.size - ledger.seen.size} of ${ledger.released.size} persons sampled from the release's ledger are not in its files under this tier's identifiers (${IDENTITY_COLUMN[tier]})`,
+            );
+          checks.add(
+            `persons sampled from the release's ledger are in its files, identified as the tier identifies them (${IDENTITY_COLUMN[tier]})`,
+          );
+        }
       }
     }
     // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'

@@ -151,12 +151,17 @@ describe('releases of one bid compared with each other (differencing)', () => {
       `DELETE FROM release_ledger_members WHERE release_id = $1 AND state = 'withheld' RETURNING part, nhs`,
       [second.id],
     );
+    // (The objector, withheld for good with their cover since probe 33, stays withheld.)
     for (const w of withheld as { part: number; nhs: string[] }[])
-      await t.sql.query(
-        `INSERT INTO release_ledger_members (release_id, state, part, nhs) VALUES ($1, 'released', $2, $3)
-         ON CONFLICT (release_id, state, part) DO UPDATE SET nhs = release_ledger_members.nhs || EXCLUDED.nhs`,
-        [second.id, w.part, w.nhs],
-      );
+      for (const state of ['released', 'withheld']) {
+        const nhs = w.nhs.filter((n) => (String(n) === objector) === (state === 'withheld'));
+        if (nhs.length)
+          await t.sql.query(
+            `INSERT INTO release_ledger_members (release_id, state, part, nhs) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (release_id, state, part) DO UPDATE SET nhs = release_ledger_members.nhs || EXCLUDED.nhs`,
+            [second.id, state, w.part, nhs],
+          );
+      }
     const err = await verifyRelease(dir, { id: second.id }, db, deps).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationFailure);
     expect((err as Error).message).toMatch(

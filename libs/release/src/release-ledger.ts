@@ -104,6 +104,10 @@ export async function guardDifference(
        SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL AND files <> 0 GROUP BY 1`,
     );
   let changed = false;
+  // Whether those who left were covered: they are then withheld for good with their cover, should
+  // they come back (a withdrawn objection): of the k who left together, the one back in a later
+  // release would be the objector (probe 33: R1 and R4 differed by the k−1 withheld alone).
+  let coveredLeavers = false;
   if (prev) {
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
@@ -123,6 +127,7 @@ export async function guardDifference(
       const cover = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id]);
       decision.withheldToCover = cover[0].n;
       changed = cover[0].n > 0;
+      coveredLeavers = true;
     }
     if (joined > 0 && joined < k) {
       await q(holdBack('any'), [HELD_BACK_NEW, prev.id]);
@@ -140,8 +145,9 @@ export async function guardDifference(
   // table refuses; a review found every later release of such a bid failing.)
   // This release's ledger: whom it releases, whom it withholds, and — withheld persons no longer in
   // the cohort stay withheld should they come back — the last release's withheld who are not in
-  // this one's working set as released or withheld. A person is in a release's ledger once, by
-  // construction.
+  // this one's working set as released or withheld, and, where those who left were covered, they
+  // too (released then, neither released nor withheld now). A person is in a release's ledger once
+  // (UNION).
   await q(
     `INSERT INTO release_ledger_members (release_id, state, part, nhs)
      SELECT $1::uuid, 'released', part, nhs FROM rel_cur
@@ -150,9 +156,16 @@ export async function guardDifference(
        FROM (SELECT nk AS nhs FROM rp WHERE excl = $2
              ${
                prev
-                 ? `UNION ALL
+                 ? `UNION
              SELECT p.nhs FROM ${ledgerIn('withheld', '$3')} p
               WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
+                 : ''
+             }${
+               prev && coveredLeavers
+                 ? `
+             UNION
+             SELECT p.nhs FROM ${ledgerIn('released', '$3')} p
+              WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND rp.excl IS NULL AND rp.files <> 0)`
                  : ''
              }) x
       GROUP BY ((x.nhs % 64) + 64) % 64`,

@@ -104,10 +104,11 @@ export async function guardDifference(
        SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL AND files <> 0 GROUP BY 1`,
     );
   let changed = false;
-  // Whether those who left were covered: they are then withheld for good with their cover, should
-  // they come back (a withdrawn objection): of the k who left together, the one back in a later
-  // release would be the objector (probe 33: R1 and R4 differed by the k−1 withheld alone).
-  let coveredLeavers = false;
+  // The releases (this bid's last, other bids') against which those who left were covered: they
+  // are then withheld for good with their cover, should they come back (a withdrawn objection): of
+  // the k who left together, the one back in a later release would be the objector (probe 33: R1
+  // and R4 of one bid differed by the k−1 withheld alone).
+  const coveredAgainst: string[] = [];
   if (prev) {
     // Withheld before: withheld still.
     const still = await q<{ n: number }>(
@@ -127,7 +128,7 @@ export async function guardDifference(
       const cover = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id]);
       decision.withheldToCover = cover[0].n;
       changed = cover[0].n > 0;
-      coveredLeavers = true;
+      coveredAgainst.push(prev.id);
     }
     if (joined > 0 && joined < k) {
       await q(holdBack('any'), [HELD_BACK_NEW, prev.id]);
@@ -139,15 +140,17 @@ export async function guardDifference(
     await q(`DROP TABLE rel_cur`);
     await current();
   }
-  decision.otherBids = await guardOtherBids(q, release, k, key, current);
+  const others = await guardOtherBids(q, release, k, key, current, prev?.id, coveredAgainst);
+  decision.withheldToCover += others.prevWithheld;
+  decision.otherBids = others.out;
   // (A number an old ledger kept as negative — a damaged one, migration 1764000049000 — is in part
   // ((n % 64) + 64) % 64 as the migration put it: `%` alone gives a negative part, which the
   // table refuses; a review found every later release of such a bid failing.)
   // This release's ledger: whom it releases, whom it withholds, and — withheld persons no longer in
   // the cohort stay withheld should they come back — the last release's withheld who are not in
-  // this one's working set as released or withheld, and, where those who left were covered, they
-  // too (released then, neither released nor withheld now). A person is in a release's ledger once
-  // (UNION).
+  // this one's working set as released or withheld, and those who left where they were covered
+  // (released by a release of `coveredAgainst`, not released now). A person is in a release's
+  // ledger once (UNION).
   await q(
     `INSERT INTO release_ledger_members (release_id, state, part, nhs)
      SELECT $1::uuid, 'released', part, nhs FROM rel_cur
@@ -160,16 +163,15 @@ export async function guardDifference(
              SELECT p.nhs FROM ${ledgerIn('withheld', '$3')} p
               WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
                  : ''
-             }${
-               prev && coveredLeavers
-                 ? `
+             }
              UNION
-             SELECT p.nhs FROM ${ledgerIn('released', '$3')} p
-              WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND rp.excl IS NULL AND rp.files <> 0)`
-                 : ''
-             }) x
+             SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+              WHERE m.release_id = ANY($${prev ? 4 : 3}::uuid[]) AND m.state = 'released'
+                AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = u.nhs AND rp.excl IS NULL AND rp.files <> 0)) x
       GROUP BY ((x.nhs % 64) + 64) % 64`,
-    prev ? [release.id, WITHHELD_FOR_DIFFERENCE, prev.id] : [release.id, WITHHELD_FOR_DIFFERENCE],
+    prev
+      ? [release.id, WITHHELD_FOR_DIFFERENCE, prev.id, coveredAgainst]
+      : [release.id, WITHHELD_FOR_DIFFERENCE, coveredAgainst],
   );
   await q(`DROP TABLE rel_cur`);
   await q(
@@ -273,7 +275,11 @@ async function guardOtherBids(
   k: number,
   key: Buffer,
   current: () => Promise<unknown>,
-): Promise<NonNullable<DifferenceDecision['otherBids']>> {
+  /** The bid's last release: compared again in every round (a person withheld for another bid was left out of it). */
+  prevId: string | undefined,
+  /** Releases against which those who left were covered (appended to). */
+  coveredAgainst: string[],
+): Promise<{ out: NonNullable<DifferenceDecision['otherBids']>; prevWithheld: number }> {
   const rows = await q<{ id: string; spec: ReleaseSpec; mine: ReleaseSpec; n: number }>(
     `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine,
             (SELECT coalesce(sum(cardinality(m.nhs)), 0)::int FROM release_ledger_members m
@@ -296,14 +302,21 @@ async function guardOtherBids(
     .filter((r) => populationKey(r.spec) === populationKey(r.mine) || (r.n >= 2 * k && mine >= 2 * k))
     .map((r) => r.id);
   const out = { compared: others.sort(), withheldToCover: 0, heldBack: 0 };
+  let prevWithheld = 0;
+  // The bid's own last release is compared again in each round: a person withheld to cover another
+  // bid's release left it (probe 33: the release then failed its verification, 1 person gone).
+  const compared = others.length && prevId ? [prevId, ...others] : others;
   for (let moved = others.length > 0; moved;) {
     moved = false;
-    for (const other of others) {
+    for (const other of compared) {
       const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
       let n = 0;
       if (left > 0 && left < k) {
         const [cover] = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, other]);
-        out.withheldToCover += n = cover.n;
+        n = cover.n;
+        if (other === prevId) prevWithheld += n;
+        else out.withheldToCover += n;
+        if (!coveredAgainst.includes(other)) coveredAgainst.push(other);
       } else if (joined > 0 && joined < k) {
         const [held] = await q<{ n: number }>(holdBack('released'), [HELD_BACK_NEW, other]);
         out.heldBack += n = held.n;
@@ -315,16 +328,16 @@ async function guardOtherBids(
       }
     }
   }
-  for (const other of others) {
+  for (const other of compared) {
     const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
     if ((left > 0 && left < k) || (joined > 0 && joined < k))
       throw new ReleaseFailure(
         RELEASE_FAILURES.RELEASE_DIFFERENCE_UNCOVERABLE,
         `the release would differ from an earlier release to the organisation by fewer than k=${k} persons, and too few persons remain to withhold; the release officer can see which`,
-        `the release would differ from release ${other} (another bid of the organisation) by ${left} person(s) gone and ${joined} new, fewer than k=${k}, and too few of its persons remain to withhold`,
+        `the release would differ from release ${other} (${other === prevId ? 'the bid’s last release' : 'another bid of the organisation'}) by ${left} person(s) gone and ${joined} new, fewer than k=${k}, and too few of its persons remain to withhold`,
       );
   }
-  return out;
+  return { out, prevWithheld };
 }
 
 /** What the manifest says (researchers read it: counts of persons by the aggregate rule). */

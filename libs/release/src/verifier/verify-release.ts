@@ -19,6 +19,7 @@ import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
 import { fail } from './verification-failure';
+import { recountFilesWithoutPersons } from './row-recount';
 
 export { VerificationFailure } from './verification-failure';
 
@@ -284,6 +285,16 @@ export async function verifyRelease(
     // The ledger compared above is the files' persons, not the eligible patients' (#27).
     if (tier === 'pseudonymised' || tier === 'identifiable') {
       const dataSets = spec.datasets;
+      // Files without a person column: counted from the database (row-recount.ts, probe 33).
+      const recounted = await recountFilesWithoutPersons(db, inData, {
+        releaseId: release.id,
+        bidId: rel.bid_id,
+        cut: rel.snapshot_cut!,
+        spec,
+        tier,
+        rowsOf: (name) => perFile.find(({ f }) => f.name === name)!.result.rows,
+      });
+      if (recounted) checks.add(recounted);
       if (dataSets.every((d) => expectedHeader(d.dataset, d.fields, tier).includes(IDENTITY_COLUMN[tier]))) {
         const shown = perFile
           .filter(({ f }) => f.name !== 'data_dictionary.csv')

@@ -1,0 +1,141 @@
+import { GP_EVENTS_SOURCE, PATIENTS_SOURCE } from '@custodian/practices';
+import { DATASET_FILE, PERSON_FIELDS } from '@custodian/catalog';
+import type { Dataset } from '@custodian/catalog';
+import type { ReleaseSpec } from '../release.types';
+import { fail } from './verification-failure';
+import { expectedHeader, IDENTITY_COLUMN } from './verifier-rules';
+import { activeObjections, SOURCE_ROWS, VerifierDb } from './verifier-sql';
+
+/**
+ * Files without a person column in the identifiable and pseudonymised tiers (a file of codes and
+ * dates) name nobody, so no check by identifier can find an objector's row in them (probe 33: one
+ * added verified). What such a file may hold is counted from the database instead, written from
+ * the SPEC: the rows of the persons the release's ledger says it released (a row per event: their
+ * GP events, their hospital or social-care rows — linked to them, or of their NHS number and
+ * linked to no one — less rows whose own NHS number is an objector's, in the event range; a row
+ * per person: those of them with such rows), and the ledger's persons must hold no objector (and,
+ * under consent, only the cohort). A row added (an objector's, or anyone's) changes the count.
+ */
+
+/**
+ * The ledger's released persons, as NHS numbers (read as committed: the release wrote them);
+ * undefined where the release ran no differencing guard (a release from before it).
+ */
+export async function ledgerReleased(db: VerifierDb, releaseId: string): Promise<string[] | undefined> {
+  const [{ ran }] = (await db.query(
+    `SELECT EXISTS (SELECT 1 FROM release_ledger WHERE release_id = $1 AND guard = 'record_difference') AS ran`,
+    [releaseId],
+  )) as { ran: boolean }[];
+  if (!ran) return undefined;
+  const rows = (await db.query(
+    `SELECT u.nhs::text AS nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
+      WHERE m.release_id = $1 AND m.state = 'released'`,
+    [releaseId],
+  )) as { nhs: string }[];
+  return rows.map((r) => r.nhs);
+}
+
+export interface RecountInput {
+  /** The ledger's released persons (`ledgerReleased`). */
+  released: string[];
+  /** The snapshot's instant, and the objection types the release leaves out. */
+  cut: string;
+  types: ('type1' | 'type2')[];
+  /** The bid whose consent cohort alone may appear, where one applies. */
+  consentBid?: string;
+  range: { from?: string; to?: string };
+}
+
+/** Objectors (or persons outside the consent cohort) among the ledger's released persons: a count. */
+export async function ledgerObjectors(data: VerifierDb, i: RecountInput): Promise<number> {
+  const [{ n }] = (await data.query(
+    `WITH released AS (SELECT lpad(x::text, 10, '0') AS nhs FROM unnest($1::bigint[]) AS x)
+     SELECT count(*)::int AS n FROM released r
+      WHERE r.nhs IN (SELECT nhs FROM (${activeObjections('$2::timestamptz', '$3::text[]')}) b)
+         OR ($4::uuid IS NOT NULL
+             AND r.nhs NOT IN (SELECT nhs_number::text FROM bid_cohort_members WHERE bid_id = $4::uuid))`,
+    [i.released, i.cut, i.types, i.consentBid ?? null],
+  )) as { n: number }[];
+  return n;
+}
+
+/** The rows a file of `dataset` without a person column may hold (`perEvent`: a row per event, else per person). */
+export async function expectedRows(
+  data: VerifierDb,
+  dataset: Dataset,
+  perEvent: boolean,
+  i: RecountInput,
+): Promise<number> {
+  const inRange = (col: string) =>
+    `($4::date IS NULL OR ${col} >= $4::date) AND ($5::date IS NULL OR ${col} <= $5::date)`;
+  const rows =
+    dataset === 'gp'
+      ? `SELECT p.nhs_number::text AS nhs FROM ${GP_EVENTS_SOURCE} e JOIN ${PATIENTS_SOURCE} p ON p.id = e.patient_id
+          WHERE ${inRange('e.event_date')}`
+      : `SELECT coalesce(p.nhs_number, s.nhs_number)::text AS nhs
+           FROM ${SOURCE_ROWS[dataset].table} s LEFT JOIN ${PATIENTS_SOURCE} p ON p.id = s.patient_id
+          WHERE ${inRange(`s.${SOURCE_ROWS[dataset].date}`)}
+            AND (s.nhs_number IS NULL
+                 OR s.nhs_number::text NOT IN (SELECT nhs FROM (${activeObjections('$2::timestamptz', '$3::text[]')}) b))`;
+  const [{ n }] = (await data.query(
+    `WITH released AS (SELECT lpad(x::text, 10, '0') AS nhs FROM unnest($1::bigint[]) AS x),
+          shown AS (${rows})
+     SELECT ${perEvent ? 'count(*)' : 'count(DISTINCT s.nhs)'}::int AS n
+       FROM shown s WHERE s.nhs IN (SELECT nhs FROM released)
+        AND $2::timestamptz IS NOT NULL AND $3::text[] IS NOT NULL`,
+    [i.released, i.cut, i.types, i.range.from ?? null, i.range.to ?? null],
+  )) as { n: number }[];
+  return n;
+}
+
+/**
+ * The check itself, for an identifiable or pseudonymised release: fails at the first file whose
+ * rows are not those counted, or where the ledger holds an excluded person; returns the check's
+ * description, or undefined where no file lacks the person column (or the release ran no guard).
+ * `db` reads as committed, `inData` in the release's data snapshot.
+ */
+export async function recountFilesWithoutPersons(
+  db: VerifierDb,
+  inData: <T>(read: (data: VerifierDb) => Promise<T>) => Promise<T>,
+  r: {
+    releaseId: string;
+    bidId: string;
+    cut: string;
+    spec: ReleaseSpec;
+    tier: 'identifiable' | 'pseudonymised';
+    rowsOf: (name: string) => number;
+  },
+): Promise<string | undefined> {
+  const { spec, tier } = r;
+  const anonymous = spec.datasets.filter(
+    (d) => !expectedHeader(d.dataset, d.fields, tier).includes(IDENTITY_COLUMN[tier]),
+  );
+  const released = anonymous.length ? await ledgerReleased(db, r.releaseId) : undefined;
+  if (!released) return undefined;
+  const input: RecountInput = {
+    released,
+    cut: r.cut,
+    types: ['public_health_emergency', 'statutory', 'consent'].includes(spec.legalBasis)
+      ? ['type1']
+      : ['type1', 'type2'],
+    consentBid: spec.legalBasis === 'consent' || spec.consentCohort === true ? r.bidId : undefined,
+    range: { from: spec.cohort?.eventsFrom, to: spec.cohort?.eventsTo },
+  };
+  if ((await inData((data) => ledgerObjectors(data, input))) > 0)
+    fail(
+      'objections',
+      "the release's ledger records as released a person excluded by the objection snapshot",
+    );
+  for (const d of anonymous) {
+    const name = DATASET_FILE[d.dataset];
+    const perEvent = d.fields.some((f) => !PERSON_FIELDS.has(f));
+    const want = await inData((data) => expectedRows(data, d.dataset, perEvent, input));
+    const got = r.rowsOf(name);
+    if (got !== want)
+      fail(
+        'objections',
+        `${name}: ${got} rows, where the persons the ledger records as released have ${want} that may leave`,
+      );
+  }
+  return 'files without a person column hold the rows that may leave of the persons the ledger records as released (recounted), and those persons include no one excluded';
+}

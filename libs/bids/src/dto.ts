@@ -122,10 +122,13 @@ export class AggregationDto {
  * `IsOptional` lets null through): a cohort of nulls was stored, broke every later BidDto's schema
  * and made the bid's releases fail (an outsider's probe, 2026-12-07). Absent = no restriction.
  */
+// Each element an object: `ValidateNested({ each: true })` also validates the elements of an array
+// given as an element, so `[[{…}]]` passed and reached the service (probe 32).
 export const DatasetsRule = () =>
   applyDecorators(
     Type(() => DatasetRequestDto),
     ValidateNested({ each: true }),
+    IsObject({ each: true, message: ({ property }) => `each value in ${property} must be an object` }),
     ArrayMaxSize(3),
     ArrayMinSize(1),
     IsArray(),

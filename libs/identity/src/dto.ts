@@ -99,7 +99,7 @@ export class CreateUserDto {
   @IsIn(ROLES, { each: true })
   roles!: Role[];
   @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsUUID() organisationId?: string;
-  @ApiPropertyOptional({ example: 'A81001' }) @IsOptional() @IsOdsCode() practiceOds?: string;
+  @ApiPropertyOptional({ example: 'A81001' }) @IsOmittable() @IsOdsCode() practiceOds?: string;
 }
 
 export class UpdateUserDto {

@@ -1,14 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Matches,
-  MaxLength,
-  MinLength,
-  ValidateBy,
-} from 'class-validator';
+import { IsIn, IsISO8601, IsString, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { IsOdsCode, IsOmittable, IsPlainText } from '@custodian/core';
 import { AWARENESS_EARLIEST, ROLLOUT_STATES, type Rollout } from './rollout';
 
@@ -16,7 +7,7 @@ export class CreatePracticeDto {
   @ApiProperty({ example: 'A81001' }) @IsOdsCode() odsCode!: string;
   @ApiProperty({ example: 'The Densham Surgery' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
   @ApiPropertyOptional({ enum: ROLLOUT_STATES, default: 'none' })
-  @IsOptional()
+  @IsOmittable()
   @IsIn(ROLLOUT_STATES)
   rollout?: Rollout;
 }

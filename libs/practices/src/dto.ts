@@ -5,7 +5,13 @@ import { AWARENESS_EARLIEST, ROLLOUT_STATES, type Rollout } from './rollout';
 
 export class CreatePracticeDto {
   @ApiProperty({ example: 'A81001' }) @IsOdsCode() odsCode!: string;
-  @ApiProperty({ example: 'The Densham Surgery' }) @IsString() @MinLength(2) @MaxLength(200) name!: string;
+  // Visible text on one line, as an organisation's name: a name of spaces was stored as "" (probe 32).
+  @ApiProperty({ example: 'The Densham Surgery' })
+  @IsString()
+  @MinLength(2)
+  @IsPlainText(2)
+  @MaxLength(200)
+  name!: string;
   @ApiPropertyOptional({ enum: ROLLOUT_STATES, default: 'none' })
   @IsOmittable()
   @IsIn(ROLLOUT_STATES)
@@ -17,7 +23,13 @@ export class UpdatePracticeDto {
   @IsOmittable()
   @IsOdsCode()
   odsCode?: string;
-  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(2) @MaxLength(200) name?: string;
+  @ApiPropertyOptional()
+  @IsOmittable()
+  @IsString()
+  @MinLength(2)
+  @IsPlainText(2)
+  @MaxLength(200)
+  name?: string;
   @ApiPropertyOptional({ enum: ROLLOUT_STATES }) @IsOmittable() @IsIn(ROLLOUT_STATES) rollout?: Rollout;
 }
 

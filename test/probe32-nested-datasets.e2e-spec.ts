@@ -1,4 +1,5 @@
-import { BID_BODY, createTestApp, TestApp } from '@custodian/testing';
+import { createTestApp, TestApp } from '@custodian/testing';
+import { BID_BODY } from '../libs/testing/src/bids';
 
 /**
  * Probe 32: `datasets` is an array of objects (DatasetRequestDto in the published document), but an

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditHttpModule, AuditModule } from '@custodian/audit';
@@ -7,7 +7,13 @@ import { AuthzModule, PoliciesGuard } from '@custodian/authz';
 import { BidsHttpModule } from '@custodian/bids';
 import { GovernanceHttpModule } from '@custodian/governance';
 import { CatalogHttpModule } from '@custodian/catalog';
-import { AppConfig, CoreConfigModule, GlobalExceptionFilter, loggerParams } from '@custodian/core';
+import {
+  AppConfig,
+  CoreConfigModule,
+  GlobalExceptionFilter,
+  loggerParams,
+  StrictValidationPipe,
+} from '@custodian/core';
 import { DatabaseModule } from '@custodian/database';
 import { IdentityHttpModule } from '@custodian/identity';
 import { PortalHttpModule } from '@custodian/portal';
@@ -71,7 +77,7 @@ export class ApiModule {
         { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({
+          useValue: new StrictValidationPipe({
             whitelist: true,
             forbidNonWhitelisted: true,
             transform: true,

@@ -21,7 +21,7 @@ import { ApiModule } from './api.module';
 import { withIdempotencyKey } from './idempotency-openapi';
 import { registerBodyPolicy, registerStreamedParser } from './body-policy';
 import { registerNulGuard } from './nul-guard';
-import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http-errors';
+import { clientErrorHandler, frameworkErrors, refuseWhileClosing, refuseWithoutHost } from './http-errors';
 import { registerMethodNotAllowed } from './method-not-allowed';
 import { finishOpenApiDocument } from './openapi';
 import { routeFacts } from './openapi-routes';
@@ -69,6 +69,8 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
     // flat request timeout (Node's default is 300 s): a large honest upload takes longer than any
     // flat bound, so bodies are held to a minimum rate instead (body-policy.ts).
     http: {
+      // A request without Host is refused by the service, with the error body (http-errors.ts).
+      requireHostHeader: false,
       headersTimeout: config.httpHeadersTimeoutSeconds * 1000,
       requestTimeout: 0,
       connectionsCheckingInterval: 1000,
@@ -92,6 +94,7 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
 
   const fastify = app.getHttpAdapter().getInstance();
   refuseWhileClosing(fastify);
+  refuseWithoutHost(fastify, fastify.server);
   // The access log: one line per request, API, portal and assets alike, from a Fastify hook on the
   // application's root logger. As nestjs-pino's Nest middleware it was mounted once per route
   // pattern, and the portal's `/` (outside the prefix) is mounted by the Fastify adapter on the

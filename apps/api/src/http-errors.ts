@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CORE_ERRORS } from '@custodian/core';
@@ -54,16 +55,9 @@ const PORTAL_BAD_URL = `<!DOCTYPE html>
 <p><a href="/">Go to the home page</a></p></main></body></html>
 `;
 
-/** Fastify's refusals before routing (a URL or a header it cannot read). */
-export function frameworkErrors(
-  error: Error & { code?: string },
-  req: FastifyRequest,
-  reply: FastifyReply,
-): void {
-  const message =
-    error.code === 'FST_ERR_BAD_URL'
-      ? 'The request URL is not valid (a malformed percent-escape)'
-      : 'The request cannot be read';
+/** A 400 in the error contract: JSON under /api (or for a client asking for JSON), a page elsewhere. */
+function badRequest(req: FastifyRequest, reply: FastifyReply, message: string, close = false): void {
+  if (close) reply.header('connection', 'close');
   const path = String(req.raw.url ?? '');
   if (!path.startsWith('/api/') && path !== '/api' && !/json/i.test(String(req.headers.accept ?? ''))) {
     void reply
@@ -78,6 +72,37 @@ export function frameworkErrors(
     .header('content-type', 'application/json; charset=utf-8')
     .header('cache-control', 'no-store')
     .send(body(400, 'Bad Request', message, 'BAD_REQUEST'));
+}
+
+/** Fastify's refusals before routing (a URL or a header it cannot read). */
+export function frameworkErrors(
+  error: Error & { code?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  badRequest(
+    req,
+    reply,
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'The request URL is not valid (a malformed percent-escape)'
+      : 'The request cannot be read',
+  );
+}
+
+/**
+ * Two answers Node's HTTP server wrote itself, without a body, before the service saw the request
+ * (probe 32): an HTTP/1.1 request without a Host header (RFC 9112 §3.2) was a bodiless 400, and an
+ * `Expect` other than `100-continue` a bodiless 417, a status no operation declares. Node's own
+ * Host check is off (`requireHostHeader: false`, bootstrap.ts) and the request is refused here, the
+ * second onRequest hook, with the error body; an expectation the service does not know is ignored
+ * (RFC 9110 §10.1.1: a server MAY answer 417) and the request answered as without it.
+ */
+export function refuseWithoutHost(fastify: FastifyInstance, server: Server): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return done();
+    badRequest(req, reply, 'An HTTP/1.1 request needs a Host header', true);
+  });
+  server.on('checkExpectation', (req, res) => server.emit('request', req, res));
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   CORE_ERRORS,
   AppConfig,
   genReqId,
+  hasLoneSurrogate,
   jsonDepth,
   httpLoggerOptions,
   MAX_JSON_DEPTH,
@@ -205,6 +206,15 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
           undefined,
         );
       if (err) return done(err, undefined);
+      // A lone surrogate spelled as an escape is valid JSON but not text (probe 32: a 500 on sign-in).
+      if (hasLoneSurrogate(value))
+        return done(
+          new ValidationError(
+            CORE_ERRORS.INVALID_JSON,
+            'Request body is not valid JSON text: a string holds a lone UTF-16 surrogate (\\uD800–\\uDFFF unpaired)',
+          ),
+          undefined,
+        );
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         return done(
           new ValidationError(CORE_ERRORS.JSON_NOT_OBJECT, 'The request body must be a JSON object'),

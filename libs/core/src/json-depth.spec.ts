@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { jsonDepth } from './json-depth';
+import { hasLoneSurrogate, jsonDepth } from './json-depth';
 
 const depthOf = (v: unknown): number =>
   Array.isArray(v)
@@ -15,5 +15,14 @@ describe('jsonDepth', () => {
   });
   it('stops early on a very deep body', () => {
     expect(jsonDepth('['.repeat(1_000_000), 32)).toBe(33);
+  });
+});
+
+describe('hasLoneSurrogate', () => {
+  it('finds a lone surrogate in any key or value, and not in a well-formed pair', () => {
+    expect(hasLoneSurrogate(JSON.parse('{"a":["x","y\\ud800"]}'))).toBe(true);
+    expect(hasLoneSurrogate(JSON.parse('{"a\\udc00":1}'))).toBe(true);
+    expect(hasLoneSurrogate(JSON.parse('{"a":"\\ud83d\\ude00","b":[1,null,true]}'))).toBe(false);
+    fc.assert(fc.property(fc.jsonValue(), (v) => !hasLoneSurrogate(JSON.parse(JSON.stringify(v)))));
   });
 });

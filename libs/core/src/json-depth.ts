@@ -25,3 +25,20 @@ export function jsonDepth(text: string, stopAbove = Infinity): number {
   }
   return max;
 }
+
+/** A UTF-16 surrogate not in a pair (`u` mode reads a well-formed pair as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether a parsed JSON value holds a string (a key or a value) with a lone surrogate, which JSON
+ * may spell as an escape (`"\ud800"`) but which is not Unicode text: I-JSON (RFC 7493 §2.1) refuses
+ * it, UTF-8 cannot write it, and validator's `isEmail` threw on it (a 500 on sign-in, probe 32).
+ * Recursive: call it on a value `jsonDepth` has bounded.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
+  return false;
+}

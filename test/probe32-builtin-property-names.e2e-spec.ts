@@ -71,6 +71,18 @@ describe('probe 32: unknown properties named like built-ins', () => {
     expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
+  it('are refused in the sign-in body, which its guard validates (401 before)', async () => {
+    const accepted: string[] = [];
+    for (const key of NAMES) {
+      const res = await t.http
+        .post('/api/auth/login')
+        .set('content-type', 'application/json')
+        .send(`{"email":"nobody-${key.length}@example.org","password":"x",${JSON.stringify(key)}:1}`);
+      if (res.status !== 400 || res.body.code !== 'VALIDATION_FAILED') accepted.push(`${key}: ${res.status}`);
+    }
+    expect(accepted).toEqual([]);
+  });
+
   it('are refused in the query of a route that takes a query object', async () => {
     const researcher = await t.as('researcher');
     const accepted: string[] = [];

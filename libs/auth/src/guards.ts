@@ -5,6 +5,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { AuditService } from '@custodian/audit';
 import {
+  builtInKeys,
   APP_CONFIG,
   AppConfig,
   DomainError,
@@ -83,10 +84,12 @@ export class LocalAuthGuard extends AuthGuard('local') {
     const req = ctx.switchToHttp().getRequest<{ body: unknown }>();
     const dto = plainToInstance(LoginDto, req.body ?? {});
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
-    if (!req.body || typeof req.body !== 'object' || errors.length) {
+    // Names like `toString` never reach the DTO instance, so the whitelist cannot see them (probe 32).
+    const builtIns = builtInKeys(req.body);
+    if (!req.body || typeof req.body !== 'object' || errors.length || builtIns.length) {
       throw new ValidationError(
         AUTH_ERRORS.VALIDATION_FAILED,
-        errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ') ||
+        [...builtIns, ...errors.flatMap((e) => Object.values(e.constraints ?? {}))].join('; ') ||
           'email and password are required',
       );
     }

@@ -54,7 +54,7 @@ export { spoolBody, type SpooledBody } from './spool';
 export { retryTransient } from './transient';
 export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';
-export { ParsePositiveIntPipe, ParseUUIDPipe, StrictValidationPipe } from './pipes';
+export { builtInKeys, ParsePositiveIntPipe, ParseUUIDPipe, StrictValidationPipe } from './pipes';
 export { isNotTheRequestsChange, markNotTheRequestsChange } from './request-change';
 export { englandWallClock, todayInEngland, todayUtc, wallClockInEngland } from './england-time';
 export { ensureDataDir, startFailure } from './start-checks';

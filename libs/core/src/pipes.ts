@@ -37,7 +37,7 @@ function isPlain(v: object): boolean {
 }
 
 /** The whitelist's refusals for built-in names in a parsed body or query (plain objects and arrays only). */
-function builtInKeys(value: unknown, path = ''): string[] {
+export function builtInKeys(value: unknown, path = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((v, i) => builtInKeys(v, `${path}${i}.`));
   if (value === null || typeof value !== 'object' || !isPlain(value)) return [];
   return Object.entries(value).flatMap(([k, v]) =>

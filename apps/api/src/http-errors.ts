@@ -55,9 +55,16 @@ const PORTAL_BAD_URL = `<!DOCTYPE html>
 <p><a href="/">Go to the home page</a></p></main></body></html>
 `;
 
-/** A 400 in the error contract: JSON under /api (or for a client asking for JSON), a page elsewhere. */
-function badRequest(req: FastifyRequest, reply: FastifyReply, message: string, close = false): void {
-  if (close) reply.header('connection', 'close');
+/** Fastify's refusals before routing (a URL or a header it cannot read). */
+export function frameworkErrors(
+  error: Error & { code?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'The request URL is not valid (a malformed percent-escape)'
+      : 'The request cannot be read';
   const path = String(req.raw.url ?? '');
   if (!path.startsWith('/api/') && path !== '/api' && !/json/i.test(String(req.headers.accept ?? ''))) {
     void reply
@@ -74,21 +81,6 @@ function badRequest(req: FastifyRequest, reply: FastifyReply, message: string, c
     .send(body(400, 'Bad Request', message, 'BAD_REQUEST'));
 }
 
-/** Fastify's refusals before routing (a URL or a header it cannot read). */
-export function frameworkErrors(
-  error: Error & { code?: string },
-  req: FastifyRequest,
-  reply: FastifyReply,
-): void {
-  badRequest(
-    req,
-    reply,
-    error.code === 'FST_ERR_BAD_URL'
-      ? 'The request URL is not valid (a malformed percent-escape)'
-      : 'The request cannot be read',
-  );
-}
-
 /**
  * Two answers Node's HTTP server wrote itself, without a body, before the service saw the request
  * (probe 32): an HTTP/1.1 request without a Host header (RFC 9112 §3.2) was a bodiless 400, and an
@@ -100,7 +92,13 @@ export function frameworkErrors(
 export function refuseWithoutHost(fastify: FastifyInstance, server: Server): void {
   fastify.addHook('onRequest', (req, reply, done) => {
     if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return done();
-    badRequest(req, reply, 'An HTTP/1.1 request needs a Host header', true);
+    // JSON whatever the path: no browser leaves Host out, and the portal's page is about a bad URL.
+    void reply
+      .code(400)
+      .header('connection', 'close')
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(body(400, 'Bad Request', 'An HTTP/1.1 request needs a Host header', 'BAD_REQUEST'));
   });
   server.on('checkExpectation', (req, res) => server.emit('request', req, res));
 }

@@ -14,7 +14,9 @@ import {
   jsonDepth,
   httpLoggerOptions,
   MAX_JSON_DEPTH,
+  MAX_JSON_KEYS,
   ValidationError,
+  widestObject,
 } from '@custodian/core';
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { AuthService } from '@custodian/auth';
@@ -206,6 +208,15 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
           undefined,
         );
       if (err) return done(err, undefined);
+      // Before any DTO is built from it: class-transformer's time is quadratic in an object's keys.
+      if (widestObject(value) > MAX_JSON_KEYS)
+        return done(
+          new ValidationError(
+            'JSON_TOO_WIDE',
+            `Request body has an object of more than ${MAX_JSON_KEYS} properties`,
+          ),
+          undefined,
+        );
       // A lone surrogate spelled as an escape is valid JSON but not text (probe 32: a 500 on sign-in).
       if (hasLoneSurrogate(value))
         return done(

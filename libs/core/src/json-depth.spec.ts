@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { hasLoneSurrogate, jsonDepth } from './json-depth';
+import { hasLoneSurrogate, jsonDepth, widestObject } from './json-depth';
 
 const depthOf = (v: unknown): number =>
   Array.isArray(v)
@@ -24,5 +24,13 @@ describe('hasLoneSurrogate', () => {
     expect(hasLoneSurrogate(JSON.parse('{"a\\udc00":1}'))).toBe(true);
     expect(hasLoneSurrogate(JSON.parse('{"a":"\\ud83d\\ude00","b":[1,null,true]}'))).toBe(false);
     fc.assert(fc.property(fc.jsonValue(), (v) => !hasLoneSurrogate(JSON.parse(JSON.stringify(v)))));
+  });
+});
+
+describe('widestObject', () => {
+  it('is the largest key count of any object, nested in objects or arrays', () => {
+    expect(widestObject(JSON.parse('{"a":1,"b":[{"c":1,"d":2,"e":3}]}'))).toBe(3);
+    expect(widestObject([1, 'x', null])).toBe(0);
+    expect(widestObject({})).toBe(0);
   });
 });

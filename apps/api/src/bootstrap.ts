@@ -13,10 +13,11 @@ import {
   hasLoneSurrogate,
   jsonDepth,
   httpLoggerOptions,
+  jsonShape,
+  MAX_JSON_CONTAINERS,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
   ValidationError,
-  widestObject,
 } from '@custodian/core';
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
 import { AuthService } from '@custodian/auth';
@@ -208,12 +209,14 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
           undefined,
         );
       if (err) return done(err, undefined);
-      // Before any DTO is built from it: class-transformer's time is quadratic in an object's keys.
-      if (widestObject(value) > MAX_JSON_KEYS)
+      // Before any DTO is built from it: class-transformer's time is quadratic in an object's keys,
+      // and each object of an array of DTOs is a DTO with its own errors.
+      const shape = jsonShape(value);
+      if (shape.widest > MAX_JSON_KEYS || shape.containers > MAX_JSON_CONTAINERS)
         return done(
           new ValidationError(
             'JSON_TOO_WIDE',
-            `Request body has an object of more than ${MAX_JSON_KEYS} properties`,
+            `Request body has an object of more than ${MAX_JSON_KEYS} properties, or more than ${MAX_JSON_CONTAINERS} objects and arrays`,
           ),
           undefined,
         );

@@ -48,7 +48,14 @@ export {
 } from './validation';
 export { type Action, Can, PERMISSION, type Permission, type SubjectName } from './permission';
 export { readOrCreateSecret } from './secrets';
-export { hasLoneSurrogate, jsonDepth, MAX_JSON_DEPTH, MAX_JSON_KEYS, widestObject } from './json-depth';
+export {
+  hasLoneSurrogate,
+  jsonDepth,
+  jsonShape,
+  MAX_JSON_CONTAINERS,
+  MAX_JSON_DEPTH,
+  MAX_JSON_KEYS,
+} from './json-depth';
 export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-body';
 export { spoolBody, type SpooledBody } from './spool';
 export { retryTransient } from './transient';

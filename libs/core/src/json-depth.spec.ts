@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { hasLoneSurrogate, jsonDepth, widestObject } from './json-depth';
+import { hasLoneSurrogate, jsonDepth, jsonShape } from './json-depth';
 
 const depthOf = (v: unknown): number =>
   Array.isArray(v)
@@ -27,10 +27,10 @@ describe('hasLoneSurrogate', () => {
   });
 });
 
-describe('widestObject', () => {
-  it('is the largest key count of any object, nested in objects or arrays', () => {
-    expect(widestObject(JSON.parse('{"a":1,"b":[{"c":1,"d":2,"e":3}]}'))).toBe(3);
-    expect(widestObject([1, 'x', null])).toBe(0);
-    expect(widestObject({})).toBe(0);
+describe('jsonShape', () => {
+  it('is the largest key count of any object, and the number of objects and arrays', () => {
+    expect(jsonShape(JSON.parse('{"a":1,"b":[{"c":1,"d":2,"e":3}]}'))).toEqual({ widest: 3, containers: 3 });
+    expect(jsonShape([1, 'x', null])).toEqual({ widest: 0, containers: 1 });
+    expect(jsonShape('x')).toEqual({ widest: 0, containers: 0 });
   });
 });

@@ -44,16 +44,28 @@ export function hasLoneSurrogate(value: unknown): boolean {
 }
 
 /**
- * Most properties one object of a JSON request body may have: the widest body (a bid) has a dozen.
- * class-transformer copies an object onto its DTO in time quadratic in its keys, on the event loop:
- * 80,000 unknown keys in a 1 MiB body held the whole API for 10–16 s (probe 32).
+ * Most properties one object of a JSON request body may have, and most objects and arrays in all:
+ * the widest body (a bid) has a dozen properties and a dozen objects. class-transformer copies an
+ * object onto its DTO in time quadratic in its keys, and every element of an array of DTOs became
+ * a DTO validated with its own errors, on the event loop: 80,000 unknown keys held the whole API
+ * 10-16 s, and 250,000 empty objects as a bid's datasets ran it out of heap (probe 32).
  */
 export const MAX_JSON_KEYS = 100;
+export const MAX_JSON_CONTAINERS = 1_000;
 
-/** The most properties any object of a parsed JSON value has (recursive: call it on a value `jsonDepth` has bounded). */
-export function widestObject(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce((m: number, v) => Math.max(m, widestObject(v)), 0);
-  if (value === null || typeof value !== 'object') return 0;
-  const values = Object.values(value);
-  return values.reduce((m: number, v) => Math.max(m, widestObject(v)), values.length);
+/**
+ * The most properties any object of a parsed JSON value has, and how many objects and arrays it
+ * holds (itself included). Recursive: call it on a value `jsonDepth` has bounded.
+ */
+export function jsonShape(value: unknown): { widest: number; containers: number } {
+  if (value === null || typeof value !== 'object') return { widest: 0, containers: 0 };
+  const values = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
+  let widest = Array.isArray(value) ? 0 : values.length;
+  let containers = 1;
+  for (const v of values) {
+    const inner = jsonShape(v);
+    widest = Math.max(widest, inner.widest);
+    containers += inner.containers;
+  }
+  return { widest, containers };
 }

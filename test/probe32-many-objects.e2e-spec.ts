@@ -32,9 +32,20 @@ describe('probe 32: a JSON body of very many objects', () => {
     await t.http.get('/api/health').expect(200);
   });
 
-  it('a long array of strings (a cohort of 10,000 practices) is not counted', async () => {
+  it('more than 25,000 values in all (an array of numbers) is refused too, on the public sign-in', async () => {
+    const numbers = `[${Array.from({ length: 300_000 }, () => '1').join(',')}]`;
+    const res = await t.http
+      .post('/api/auth/login')
+      .set('content-type', 'application/json')
+      .send(`{"email":"a@example.org","password":"x","x":${numbers}}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'JSON_TOO_WIDE' });
+  });
+
+  it('the largest body the API takes (a cohort of 10,000 practices and 10,000 codes) is not refused', async () => {
     const researcher = await t.as('researcher');
     const practices = Array.from({ length: 10_000 }, (_, i) => `A${String(i).padStart(5, '0')}`);
+    const conditionCodes = Array.from({ length: 10_000 }, (_, i) => `C${i}`);
     const res = await t.http
       .post('/api/bids')
       .set(researcher.auth)
@@ -45,7 +56,7 @@ describe('probe 32: a JSON body of very many objects', () => {
         legalBasis: 'none',
         requestedTier: 'aggregate',
         datasets: [{ dataset: 'gp', fields: ['sex'] }],
-        cohort: { practices },
+        cohort: { practices, conditionCodes, postcodeAreas: ['LS'] },
         aggregation: { dimensions: ['sex'] },
         durationMonths: 12,
       });

@@ -17,6 +17,7 @@ import {
   MAX_JSON_CONTAINERS,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
+  MAX_JSON_VALUES,
   ValidationError,
 } from '@custodian/core';
 import { inlineScriptHashes, portalPrefixExclusions, registerPortal } from '@custodian/portal';
@@ -212,11 +213,15 @@ export async function createApiApp(config: AppConfig, databaseUrl: string): Prom
       // Before any DTO is built from it: class-transformer's time is quadratic in an object's keys,
       // and each object of an array of DTOs is a DTO with its own errors.
       const shape = jsonShape(value);
-      if (shape.widest > MAX_JSON_KEYS || shape.containers > MAX_JSON_CONTAINERS)
+      if (
+        shape.widest > MAX_JSON_KEYS ||
+        shape.containers > MAX_JSON_CONTAINERS ||
+        shape.values > MAX_JSON_VALUES
+      )
         return done(
           new ValidationError(
             'JSON_TOO_WIDE',
-            `Request body has an object of more than ${MAX_JSON_KEYS} properties, or more than ${MAX_JSON_CONTAINERS} objects and arrays`,
+            `Request body has an object of more than ${MAX_JSON_KEYS} properties, more than ${MAX_JSON_CONTAINERS} objects and arrays, or more than ${MAX_JSON_VALUES} values`,
           ),
           undefined,
         );

@@ -55,6 +55,7 @@ export {
   MAX_JSON_CONTAINERS,
   MAX_JSON_DEPTH,
   MAX_JSON_KEYS,
+  MAX_JSON_VALUES,
 } from './json-depth';
 export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-body';
 export { spoolBody, type SpooledBody } from './spool';

@@ -29,8 +29,12 @@ describe('hasLoneSurrogate', () => {
 
 describe('jsonShape', () => {
   it('is the largest key count of any object, and the number of objects and arrays', () => {
-    expect(jsonShape(JSON.parse('{"a":1,"b":[{"c":1,"d":2,"e":3}]}'))).toEqual({ widest: 3, containers: 3 });
-    expect(jsonShape([1, 'x', null])).toEqual({ widest: 0, containers: 1 });
-    expect(jsonShape('x')).toEqual({ widest: 0, containers: 0 });
+    expect(jsonShape(JSON.parse('{"a":1,"b":[{"c":1,"d":2,"e":3}]}'))).toEqual({
+      widest: 3,
+      containers: 3,
+      values: 7,
+    });
+    expect(jsonShape([1, 'x', null])).toEqual({ widest: 0, containers: 1, values: 4 });
+    expect(jsonShape('x')).toEqual({ widest: 0, containers: 0, values: 1 });
   });
 });

@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   database?: string;
   port?: number;
   log?: (line: string) => void;
+  /** More server settings (`-c name=value`), after the defaults below. */
+  settings?: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -144,6 +146,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         'log_error_verbosity=terse',
         '-c',
         'log_min_error_statement=panic',
+        ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
       ],
       onLog: (m: string) => log(m.trim()),
       onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),

@@ -74,6 +74,11 @@ async function start(project: TestProject, scratch: string) {
         dataDir: path.resolve('.data/test-pg'),
         password: 'custodian-test',
         database: 'postgres',
+        // A test server need not survive a crash of the machine (PostgreSQL's "Non-Durable
+        // Settings"): no fsync, no wait for the WAL at commit. Each file's DROP DATABASE forces a
+        // checkpoint that otherwise flushed every file's dirty pages to disk (0.7-1.4 s a drop).
+        // Tests that stop or kill a server run one of their own (test/support/own-database.ts).
+        settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' },
       });
   const adminUrl = withDatabase(started.url, 'postgres');
   const admin = new Client({ connectionString: adminUrl });

@@ -175,13 +175,17 @@ export async function runRelease(
   return waitForRelease(t, id);
 }
 
+/**
+ * Polls the release's state until it is completed or failed. Every 20 ms (a read by primary key):
+ * at 100 ms each of the suite's releases waited 50 ms on average after it had finished.
+ */
 export async function waitForRelease(t: TestApp, id: string, timeoutMs = 30_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await t.sql.query(`SELECT id, state, failure_reason FROM releases WHERE id = $1`, [id]);
     if (rows[0] && (rows[0].state === 'completed' || rows[0].state === 'failed')) return rows[0];
     if (Date.now() > until) throw new Error(`release ${id} did not finish: ${rows[0]?.state}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -97,7 +97,7 @@ export async function startSmtpSink(): Promise<{
   };
 }
 
-/** Waits until `probe` returns a value (polling), or fails after `ms`. */
+/** Waits until `probe` returns a value (polling every 20 ms), or fails after `ms`. */
 export async function eventually<T>(
   probe: () => T | undefined | Promise<T | undefined>,
   ms = 15_000,
@@ -107,6 +107,6 @@ export async function eventually<T>(
     const v = await probe();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

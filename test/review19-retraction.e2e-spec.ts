@@ -1,6 +1,7 @@
 import { createTestApp, TestApp } from '@custodian/testing';
 import { condition, ndjson, nhsNumber, objection, patient } from './support/fhir';
 import { practiceReady, upload } from './support/practice';
+import { waitForLockWaiters } from './support/lock-waiters';
 
 /**
  * Review 19: withdrawal retraction at the centre's intake (libs/practices/src/intake/objections.ts,
@@ -124,18 +125,20 @@ describe('review-19: withdrawal retraction', () => {
     expect(await register(n, 'type2')).toBe(false);
     await t.sql.query('BEGIN');
     await t.sql.query(`SELECT 1 FROM objection_register WHERE nhs_number = $1 FOR UPDATE`, [n]);
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Each extract is let go on once it waits on a lock (seen from another connection: this one's
+    // transaction would see one snapshot of pg_stat_activity), or after 1.5 s as before.
+    const watcher = await t.db.superuser();
     const fromA = upload(t, a, 'A81001', ndjson([patient('r7', n), condition('r7-c', 'r7'), reg])).then(
       (r) => r,
     );
-    await sleep(1500);
+    await waitForLockWaiters(watcher, 1, 1500);
     const fromB = upload(
       t,
       b,
       'A81002',
       ndjson([patient('b7', n, {}, 'A81002'), objection('b7-wd', 'b7', '9Nu5', '2024-07-01T10:00:00Z')]),
     ).then((r) => r);
-    await sleep(1500);
+    await waitForLockWaiters(watcher, 2, 1500);
     await t.sql.query('COMMIT');
     const [ra, rb] = await Promise.all([fromA, fromB]);
     expect([ra.status, rb.status]).toEqual([201, 201]);

@@ -11,6 +11,7 @@ import { all, FormBody, formErrors, str } from './form';
 import { Bid, BidEvent, getBid, getCatalog, listBids, returnRemarks } from './bids-api';
 import { applicantFacts } from './review-facts';
 import { notNow } from './refusals';
+import { cannotAct } from './own-organisation';
 import { cohortEditable, cohortValues, readCohort, sameCohort } from './request-form';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
 import { Amendment, diffRows, getAmendment } from './amendment-view';
@@ -28,7 +29,7 @@ async function reviewerPage(
     errors: ReturnType<typeof formErrors>;
     status: number;
   },
-  role: (amendment: Amendment) => Record<string, unknown>,
+  role: (amendment: Amendment, bid: Bid) => Record<string, unknown>,
 ) {
   const [bid, amendment] = await Promise.all([
     getBid(api, req, page.id),
@@ -43,7 +44,7 @@ async function reviewerPage(
       facts: applicantFacts(bid),
       amendment,
       diffRows: diffRows(amendment),
-      ...role(amendment),
+      ...role(amendment, bid),
       values: page.values,
       errors: page.errors.list,
       fieldErrors: page.errors.byField,
@@ -382,9 +383,18 @@ export class PanelAmendmentController {
     errors: ReturnType<typeof formErrors>,
     status = 200,
   ) {
-    return reviewerPage(this.api, this.views, req, reply, { id, version, values, errors, status }, () => ({
-      role: 'panel',
-      backHref: '/panel',
-    }));
+    return reviewerPage(
+      this.api,
+      this.views,
+      req,
+      reply,
+      { id, version, values, errors, status },
+      (_, bid) => ({
+        role: 'panel',
+        backHref: '/panel',
+        // An administrator, or a member of the applicant organisation, reads why instead of a vote the API refuses.
+        refusal: cannotAct(req, bid, 'panel')?.text,
+      }),
+    );
   }
 }

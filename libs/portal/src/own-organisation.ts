@@ -24,6 +24,35 @@ export const OWN_ORGANISATION = {
     'This request is from your own organisation, so you cannot release its data. Another release officer does.',
 } as const;
 
+/**
+ * SPEC §1: the administrator "never votes on or releases a bid", whatever other roles they hold (a
+ * user may hold several). The API refuses both (`voterRefusal`, `BidReleasesService`); the portal
+ * offered an administrator who is also a panel member the vote, and one who is also a release
+ * officer "Generate a release", then showed the bare "You cannot do this" page (probe 35).
+ */
+export const ADMINISTRATOR = {
+  panel:
+    'As well as a panel member, you are an administrator, so you cannot vote: administrators never vote on requests. Other members of the panel decide it.',
+  release:
+    'As well as a release officer, you are an administrator, so another release officer releases its data: administrators never release requests.',
+} as const;
+
+const isAdministrator = (req: PortalRequest): boolean =>
+  req.portal?.session.auth?.user.roles.includes('admin') ?? false;
+
+/**
+ * Why the signed-in reviewer may not vote on (`panel`) or release (`release`) `bid`, in the words the
+ * page shows in place of the form; undefined when they may.
+ */
+export function cannotAct(
+  req: PortalRequest,
+  bid: { organisationId?: string },
+  what: keyof typeof ADMINISTRATOR,
+): { text: string; admin: boolean } | undefined {
+  if (isAdministrator(req)) return { text: ADMINISTRATOR[what], admin: true };
+  return ofApplicant(req, bid) ? { text: OWN_ORGANISATION[what], admin: false } : undefined;
+}
+
 /** The text a refused form carried, kept for the person to copy (nothing of it was sent). */
 export const keptText = (...parts: unknown[]): string =>
   parts.filter((p): p is string => typeof p === 'string' && p.trim() !== '').join('\n\n');
@@ -35,6 +64,9 @@ const REFUSED = {
   release: { route: '/api/bids/:id/releases', code: BIDS_ERRORS.SEGREGATION_OF_DUTIES },
 } as const;
 
+/** An administrator's vote and release are refused by the API as segregation of duties. */
+const REFUSED_ADMINISTRATOR = BIDS_ERRORS.SEGREGATION_OF_DUTIES;
+
 /**
  * The refusal on the audit trail, as the API's 403 is recorded (`access.denied`, AuditDenialsInterceptor):
  * the portal answers a reviewer of the applicant organisation without calling the API, and such an
@@ -45,6 +77,7 @@ export async function auditOwnRefusal(
   req: PortalRequest,
   bidId: string,
   what: keyof typeof REFUSED,
+  administrator = false,
 ): Promise<void> {
   const user = req.portal?.session.auth?.user;
   await audit.recordDenial({
@@ -59,7 +92,7 @@ export async function auditOwnRefusal(
       method: 'POST',
       route: REFUSED[what].route,
       status: 403,
-      code: REFUSED[what].code,
+      code: administrator ? REFUSED_ADMINISTRATOR : REFUSED[what].code,
       via: 'portal',
     },
   });

@@ -27,7 +27,7 @@ import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-pages.controller';
 import { plainRefusal } from './refusals';
-import { auditOwnRefusal, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
+import { auditOwnRefusal, cannotAct, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
 
 /** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
 const SCREENING_TEXT_MAX = 5000;
@@ -126,8 +126,8 @@ export class PanelController {
         notes: screeningNotes(events),
         record: panelRecord(bid, events),
         myVote: myVote(events, req.portal?.session.auth?.user.id),
-        ownOrganisation: ofApplicant(req, bid) ? OWN_ORGANISATION.panel : undefined,
-        kept: ofApplicant(req, bid) ? keptText(values.interests, values.conditions) : '',
+        refusal: cannotAct(req, bid, 'panel')?.text,
+        kept: cannotAct(req, bid, 'panel') ? keptText(values.interests, values.conditions) : '',
         clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,
@@ -152,8 +152,9 @@ export class PanelController {
   ) {
     const bid = await this.reviewedBid(req, id);
     const values = { ...body };
-    if (ofApplicant(req, bid)) {
-      await auditOwnRefusal(this.audit, req, id, 'panel');
+    const refused = cannotAct(req, bid, 'panel');
+    if (refused) {
+      await auditOwnRefusal(this.audit, req, id, 'panel', refused.admin);
       return this.render(req, reply, bid, values, formErrors(), 403);
     }
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
@@ -314,7 +315,7 @@ export class ReleaseOfficerController {
       const releases = (await releasesOfBid(this.api, req, b.id)).sort((x, y) =>
         String(y.createdAt).localeCompare(String(x.createdAt)),
       );
-      withReleases.push({ ...applicantFacts(b), releases, own: ofApplicant(req, b) });
+      withReleases.push({ ...applicantFacts(b), releases, refusal: cannotAct(req, b, 'release')?.text });
     }
     const all = withReleases
       .flatMap((b) => b.releases.map((r) => ({ ...r, title: b.title, bidId: b.id })))
@@ -327,9 +328,10 @@ export class ReleaseOfficerController {
     const bidId = str(body.bidId);
     if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
     const bid = await getBid(this.api, req, bidId);
-    if (ofApplicant(req, bid)) {
-      await auditOwnRefusal(this.audit, req, bidId, 'release');
-      throw new PortalPageError(403, 'You cannot release this request', OWN_ORGANISATION.release);
+    const refused = cannotAct(req, bid, 'release');
+    if (refused) {
+      await auditOwnRefusal(this.audit, req, bidId, 'release', refused.admin);
+      throw new PortalPageError(403, 'You cannot release this request', refused.text);
     }
     if (str(body.confirm) !== 'yes') {
       // A release of this request exists already: ask before making another.

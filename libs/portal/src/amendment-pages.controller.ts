@@ -8,7 +8,7 @@ import { ApiCallError, PortalRedirect } from './portal-errors';
 import { readVoteForm, voteBody } from './vote-form';
 import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
-import { Bid, BidEvent, getBid, getCatalog, listBids, returnRemarks } from './bids-api';
+import { Bid, BidEvent, getBid, getCatalog, getOwnBid, listBids, returnRemarks } from './bids-api';
 import { applicantFacts } from './review-facts';
 import { notNow } from './refusals';
 import { cannotAct } from './own-organisation';
@@ -90,7 +90,7 @@ export class ResearcherAmendmentController {
 
   @Get(':id/amend')
   async form(@Req() req: PortalRequest, @Res() reply: FastifyReply, @Param('id', ParseUUIDPipe) id: string) {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state)) throw notNow(bid, 'amended');
     const values: Record<string, unknown> = {
       durationMonths: String(bid.durationMonths),
@@ -107,7 +107,7 @@ export class ResearcherAmendmentController {
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: FormBody,
   ) {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     if (!(AMENDABLE_BID_STATES as readonly string[]).includes(bid.state)) throw notNow(bid, 'amended');
     const catalog = await getCatalog(this.api, req);
     const errors = formErrors();
@@ -155,7 +155,7 @@ export class ResearcherAmendmentController {
     @Param('version', ParseIntPipe) version: number,
   ) {
     const [bid, amendment, events] = await Promise.all([
-      getBid(this.api, req, id),
+      getOwnBid(this.api, req, id),
       getAmendment(this.api, req, id, version),
       this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),
     ]);

@@ -1,5 +1,6 @@
 import type { PortalApi, PortalRequest } from './portal-api';
 import type { CatalogAnswer } from './columns';
+import { ApiCallError } from './portal-errors';
 
 /** The parts of the API's BidDto the pages use. */
 export interface Bid {
@@ -103,6 +104,25 @@ const API_PAGE = 200;
 
 export const getBid = (api: PortalApi, req: PortalRequest, id: string) =>
   api.expect<Bid>(req, 'GET', `/api/bids/${encodeURIComponent(id)}`);
+
+/**
+ * The researcher's pages: a bid of the signed-in user's own organisation, else the unknown id's 404.
+ * The API lets a reviewer read every submitted bid, and a researcher may also be a panel member or
+ * release officer (SPEC §1: several roles): the researcher's pages opened another organisation's
+ * request as the person's own, with its edit, withdrawal and amendment offered (probe 35).
+ */
+export async function getOwnBid(api: PortalApi, req: PortalRequest, id: string): Promise<Bid> {
+  const bid = await getBid(api, req, id);
+  if (!ofOwnOrganisation(req, bid)) throw new ApiCallError(404, { message: 'Bid not found' });
+  return bid;
+}
+
+/** The signed-in user's own organisation's bids (the researcher's list), as `getOwnBid` reads one. */
+export const listOwnBids = async (api: PortalApi, req: PortalRequest): Promise<Bid[]> =>
+  (await listBids(api, req)).filter((b) => ofOwnOrganisation(req, b));
+
+const ofOwnOrganisation = (req: PortalRequest, bid: { organisationId?: string }) =>
+  !!bid.organisationId && bid.organisationId === req.portal?.session.auth?.user.organisationId;
 
 export const getCatalog = (api: PortalApi, req: PortalRequest) =>
   api.expect<CatalogAnswer>(req, 'GET', '/api/datasets');

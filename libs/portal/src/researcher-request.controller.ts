@@ -9,7 +9,7 @@ import { PortalAuthGuard } from './portal-auth.guard';
 import { ApiCallError, PortalPageError, PortalRedirect } from './portal-errors';
 import { PortalViews } from './portal-views';
 import { FormBody, formErrors, str } from './form';
-import { Bid, BidEvent, getBid, getCatalog } from './bids-api';
+import { Bid, BidEvent, getCatalog, getOwnBid } from './bids-api';
 import { CatalogAnswer } from './columns';
 import {
   ApiErrorBody,
@@ -93,7 +93,7 @@ export class ResearcherRequestController {
     @Res() reply: FastifyReply,
     @Param('id', ParseUUIDPipe) id: string,
   ) {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     if (!WITHDRAWABLE.includes(bid.state)) throw notNow(bid, 'withdrawn');
     this.views.page(req, reply, 'request-withdraw.njk', { bid, values: {}, fieldErrors: {} });
   }
@@ -122,7 +122,7 @@ export class ResearcherRequestController {
       if (res.status !== 409) throw new ApiCallError(res.status, res.body);
       errors.add('remarks', 'This request can no longer be withdrawn', 'remarks');
     }
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     this.views.page(
       req,
       reply,
@@ -247,7 +247,7 @@ export class ResearcherRequestController {
   }
 
   private async cohortBid(req: PortalRequest, id: string): Promise<Bid> {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     if (bid.legalBasis !== 'consent')
       throw new PortalPageError(
         409,
@@ -259,7 +259,7 @@ export class ResearcherRequestController {
   }
 
   private async editable(req: PortalRequest, id: string): Promise<Bid> {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     if (!EDITABLE.includes(bid.state)) throw notNow(bid, 'changed');
     return bid;
   }

@@ -20,9 +20,9 @@ import { CatalogAnswer, releaseColumns } from './columns';
 import {
   Bid,
   BidEvent,
-  getBid,
   getCatalog,
-  listBids,
+  getOwnBid,
+  listOwnBids,
   publicRiskReportOf,
   Release,
   releasesOfBid,
@@ -63,7 +63,7 @@ export class ResearcherController {
 
   @Get()
   async list(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
-    const bids = await listBids(this.api, req);
+    const bids = await listOwnBids(this.api, req);
     this.views.page(req, reply, 'bid-list.njk', {
       pageTitle: 'Your organisation’s requests',
       heading: 'Your organisation’s requests',
@@ -142,7 +142,7 @@ export class ResearcherController {
     errors: { text: string; href: string }[] = [],
     status = 200,
   ) {
-    const bid = await getBid(this.api, req, id);
+    const bid = await getOwnBid(this.api, req, id);
     const [catalog, events, releases] = await Promise.all([
       getCatalog(this.api, req),
       this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`),

@@ -8,70 +8,15 @@ import { ApiCallError, PortalRedirect } from './portal-errors';
 import { readVoteForm, voteBody } from './vote-form';
 import { PortalViews } from './portal-views';
 import { all, FormBody, formErrors, str } from './form';
-import { Bid, BidEvent, getBid, getCatalog, getOwnBid, listBids, returnRemarks } from './bids-api';
-import { applicantFacts } from './review-facts';
+import { Bid, BidEvent, getBid, getCatalog, getOwnBid, returnRemarks } from './bids-api';
+import { AuditService } from '@custodian/audit';
 import { notNow } from './refusals';
-import { cannotAct } from './own-organisation';
+import { auditOwnRefusal, cannotAct, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
 import { cohortEditable, cohortValues, readCohort, sameCohort } from './request-form';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
-import { Amendment, diffRows, getAmendment } from './amendment-view';
-
-/** A reviewer's page of an amendment (the officer's or the panel's): the bid, the amendment, its diff and the form. */
-async function reviewerPage(
-  api: PortalApi,
-  views: PortalViews,
-  req: PortalRequest,
-  reply: FastifyReply,
-  page: {
-    id: string;
-    version: number;
-    values: Record<string, unknown>;
-    errors: ReturnType<typeof formErrors>;
-    status: number;
-  },
-  role: (amendment: Amendment, bid: Bid) => Record<string, unknown>,
-) {
-  const [bid, amendment] = await Promise.all([
-    getBid(api, req, page.id),
-    getAmendment(api, req, page.id, page.version),
-  ]);
-  views.page(
-    req,
-    reply,
-    'amendment.njk',
-    {
-      bid,
-      facts: applicantFacts(bid),
-      amendment,
-      diffRows: diffRows(amendment),
-      ...role(amendment, bid),
-      values: page.values,
-      errors: page.errors.list,
-      fieldErrors: page.errors.byField,
-    },
-    page.status,
-  );
-}
+import { diffRows, getAmendment, reviewerPage } from './amendment-view';
 
 const pending = (bid: Bid) => bid.pendingAmendment ?? null;
-
-/** Amendments of approved and active requests waiting in `state` (the officer's and the panel's queues). */
-export async function amendmentsAwaiting(
-  api: PortalApi,
-  req: PortalRequest,
-  state: string,
-  linkBase: string,
-) {
-  const bids = [...(await listBids(api, req, 'active')), ...(await listBids(api, req, 'approved'))];
-  return bids
-    .filter((b) => b.pendingAmendment?.state === state)
-    .map((b) => ({
-      title: b.title,
-      version: b.pendingAmendment!.version,
-      scope: b.pendingAmendment!.scope,
-      href: `${linkBase}/${b.id}/amendments/${b.pendingAmendment!.version}`,
-    }));
-}
 
 /** The researcher amends an approved or active request (a form pre-filled with the version in force). */
 /** What the API answers a vote on an amendment. */
@@ -232,6 +177,7 @@ export class ScreeningAmendmentController {
   constructor(
     private readonly api: PortalApi,
     private readonly views: PortalViews,
+    private readonly audit: AuditService,
   ) {}
 
   @Get(':id/amendments/:version')
@@ -255,6 +201,11 @@ export class ScreeningAmendmentController {
     const outcome = str(body.outcome);
     const remarks = str(body.remarks);
     const errors = formErrors();
+    // An officer of the applicant organisation: why, and the remarks to copy (the API would refuse it).
+    if (ofApplicant(req, await getBid(this.api, req, id))) {
+      await auditOwnRefusal(this.audit, req, id, 'amendmentScreening');
+      return this.render(req, reply, id, version, { ...body }, errors, 403);
+    }
     if (!['accept', 'return', 'approve'].includes(outcome))
       errors.add('outcome', 'Select an outcome', 'outcome');
     if (outcome === 'return' && !remarks)
@@ -301,9 +252,11 @@ export class ScreeningAmendmentController {
       req,
       reply,
       { id, version, values, errors, status },
-      (amendment) => ({
+      (amendment, bid) => ({
         role: 'officer',
         backHref: '/screening',
+        refusal: ofApplicant(req, bid) ? OWN_ORGANISATION.screening : undefined,
+        kept: ofApplicant(req, bid) ? keptText(values.remarks) : '',
         outcomeItems: [
           ['accept', 'Accept it into the panel’s review'],
           ['return', 'Return it to the applicant with remarks'],

@@ -62,6 +62,10 @@ const REFUSED = {
   panel: { route: '/api/bids/:id/votes', code: BIDS_ERRORS.RECUSED },
   screening: { route: '/api/bids/:id/screen', code: BIDS_ERRORS.SEGREGATION_OF_DUTIES },
   release: { route: '/api/bids/:id/releases', code: BIDS_ERRORS.SEGREGATION_OF_DUTIES },
+  amendmentScreening: {
+    route: '/api/bids/:id/amendments/:version/screen',
+    code: BIDS_ERRORS.SEGREGATION_OF_DUTIES,
+  },
 } as const;
 
 /** An administrator's vote and release are refused by the API as segregation of duties. */

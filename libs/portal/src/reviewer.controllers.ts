@@ -25,7 +25,7 @@ import {
 } from './review-facts';
 import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
-import { amendmentsAwaiting } from './amendment-pages.controller';
+import { amendmentsAwaiting } from './amendment-view';
 import { plainRefusal } from './refusals';
 import { auditOwnRefusal, cannotAct, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
 
@@ -221,7 +221,7 @@ export class ReleaseOfficerController {
       filter,
       formAction: '/screening',
       linkBase: '/screening',
-      amendments: await amendmentsAwaiting(this.api, req, 'submitted', '/screening'),
+      amendments: await amendmentsAwaiting(this.api, req, 'submitted', '/screening', true),
       emptyText:
         filter.state === 'submitted'
           ? 'There are no requests waiting to be screened.'

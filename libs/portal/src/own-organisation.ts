@@ -1,7 +1,8 @@
 import type { AuditService } from '@custodian/audit';
 import { BIDS_ERRORS } from '@custodian/bids';
 import { requestMeta, type Role } from '@custodian/core';
-import type { PortalRequest } from './portal-api';
+import type { PortalApi, PortalRequest } from './portal-api';
+import type { BidEvent } from './bids-api';
 
 /**
  * Whether the signed-in user is of the applicant organisation of `bid`. SPEC §1: "nobody acts as
@@ -51,6 +52,30 @@ export function cannotAct(
 ): { text: string; admin: boolean } | undefined {
   if (isAdministrator(req)) return { text: ADMINISTRATOR[what], admin: true };
   return ofApplicant(req, bid) ? { text: OWN_ORGANISATION[what], admin: false } : undefined;
+}
+
+/** SPEC §1: the release officer who generates a release did not vote on that bid (the API's `voters`). */
+export const VOTED =
+  'You voted on this request as a panel member, so you cannot release its data: another release officer does.';
+
+/**
+ * Why the signed-in release officer may not release `bid` (`cannotAct`, or a vote of theirs on it in
+ * any round, recused or not, as the API counts), else undefined; reads the bid's events for the votes.
+ */
+export async function releaseRefusal(
+  api: PortalApi,
+  req: PortalRequest,
+  bid: { id: string; organisationId?: string },
+): Promise<{ text: string; admin: boolean } | undefined> {
+  const refused = cannotAct(req, bid, 'release');
+  if (refused) return refused;
+  const me = req.portal?.session.auth?.user.id;
+  const events = await api.call<BidEvent[]>(req, 'GET', `/api/bids/${bid.id}/events`);
+  const voted =
+    events.status === 200 &&
+    Array.isArray(events.body) &&
+    events.body.some((e) => (e.action === 'vote' || e.action === 'vote_recused') && e.actorId === me);
+  return voted ? { text: VOTED, admin: false } : undefined;
 }
 
 /** The text a refused form carried, kept for the person to copy (nothing of it was sent). */

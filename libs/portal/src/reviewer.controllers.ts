@@ -27,7 +27,8 @@ import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-view';
 import { plainRefusal } from './refusals';
-import { auditOwnRefusal, cannotAct, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
+import { auditOwnRefusal, cannotAct, keptText, ofApplicant } from './own-organisation';
+import { OWN_ORGANISATION, releaseRefusal } from './own-organisation';
 
 /** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
 const SCREENING_TEXT_MAX = 5000;
@@ -315,7 +316,8 @@ export class ReleaseOfficerController {
       const releases = (await releasesOfBid(this.api, req, b.id)).sort((x, y) =>
         String(y.createdAt).localeCompare(String(x.createdAt)),
       );
-      withReleases.push({ ...applicantFacts(b), releases, refusal: cannotAct(req, b, 'release')?.text });
+      const refusal = (await releaseRefusal(this.api, req, b))?.text;
+      withReleases.push({ ...applicantFacts(b), releases, refusal });
     }
     const all = withReleases
       .flatMap((b) => b.releases.map((r) => ({ ...r, title: b.title, bidId: b.id })))
@@ -328,7 +330,7 @@ export class ReleaseOfficerController {
     const bidId = str(body.bidId);
     if (!PATTERNS.uuid.test(bidId)) throw new ApiCallError(400, { message: 'Choose a request to release' });
     const bid = await getBid(this.api, req, bidId);
-    const refused = cannotAct(req, bid, 'release');
+    const refused = await releaseRefusal(this.api, req, bid);
     if (refused) {
       await auditOwnRefusal(this.audit, req, bidId, 'release', refused.admin);
       throw new PortalPageError(403, 'You cannot release this request', refused.text);

@@ -49,9 +49,9 @@ export function cannotAct(
   req: PortalRequest,
   bid: { organisationId?: string },
   what: keyof typeof ADMINISTRATOR,
-): { text: string; admin: boolean } | undefined {
-  if (isAdministrator(req)) return { text: ADMINISTRATOR[what], admin: true };
-  return ofApplicant(req, bid) ? { text: OWN_ORGANISATION[what], admin: false } : undefined;
+): { text: string; segregation: boolean } | undefined {
+  if (isAdministrator(req)) return { text: ADMINISTRATOR[what], segregation: true };
+  return ofApplicant(req, bid) ? { text: OWN_ORGANISATION[what], segregation: false } : undefined;
 }
 
 /** SPEC §1: the release officer who generates a release did not vote on that bid (the API's `voters`). */
@@ -66,7 +66,7 @@ export async function releaseRefusal(
   api: PortalApi,
   req: PortalRequest,
   bid: { id: string; organisationId?: string },
-): Promise<{ text: string; admin: boolean } | undefined> {
+): Promise<{ text: string; segregation: boolean } | undefined> {
   const refused = cannotAct(req, bid, 'release');
   if (refused) return refused;
   const me = req.portal?.session.auth?.user.id;
@@ -75,7 +75,27 @@ export async function releaseRefusal(
     events.status === 200 &&
     Array.isArray(events.body) &&
     events.body.some((e) => (e.action === 'vote' || e.action === 'vote_recused') && e.actorId === me);
-  return voted ? { text: VOTED, admin: false } : undefined;
+  return voted ? { text: VOTED, segregation: true } : undefined;
+}
+
+/** The API's `screenedIt`: who screened a request into review does not vote in that round. */
+export const SCREENED =
+  'You screened this request into the panel’s review as release officer, so you cannot vote on it in this round: other members of the panel decide it.';
+
+/**
+ * Why the signed-in panel member may not vote on `bid` now (`cannotAct`, or they screened it into the
+ * review round in progress: the latest screening into review was theirs), else undefined.
+ */
+export function voteRefusal(
+  req: PortalRequest,
+  bid: { organisationId?: string },
+  events: BidEvent[],
+): { text: string; segregation: boolean } | undefined {
+  const refused = cannotAct(req, bid, 'panel');
+  if (refused) return refused;
+  const me = req.portal?.session.auth?.user.id;
+  const screening = events.filter((e) => e.action === 'screen_accept').at(-1);
+  return me && screening?.actorId === me ? { text: SCREENED, segregation: true } : undefined;
 }
 
 /** The text a refused form carried, kept for the person to copy (nothing of it was sent). */
@@ -93,8 +113,8 @@ const REFUSED = {
   },
 } as const;
 
-/** An administrator's vote and release are refused by the API as segregation of duties. */
-const REFUSED_ADMINISTRATOR = BIDS_ERRORS.SEGREGATION_OF_DUTIES;
+/** An administrator's vote and release, a screener's vote, a voter's release: segregation of duties. */
+const SEGREGATION = BIDS_ERRORS.SEGREGATION_OF_DUTIES;
 
 /**
  * The refusal on the audit trail, as the API's 403 is recorded (`access.denied`, AuditDenialsInterceptor):
@@ -106,7 +126,7 @@ export async function auditOwnRefusal(
   req: PortalRequest,
   bidId: string,
   what: keyof typeof REFUSED,
-  administrator = false,
+  segregation = false,
 ): Promise<void> {
   const user = req.portal?.session.auth?.user;
   await audit.recordDenial({
@@ -121,7 +141,7 @@ export async function auditOwnRefusal(
       method: 'POST',
       route: REFUSED[what].route,
       status: 403,
-      code: administrator ? REFUSED_ADMINISTRATOR : REFUSED[what].code,
+      code: segregation ? SEGREGATION : REFUSED[what].code,
       via: 'portal',
     },
   });

@@ -272,3 +272,15 @@ export function exclusionReport(r: Release, legalBasis?: string): ExclusionLine[
     });
   return lines;
 }
+
+/**
+ * A release's failure in words: the reason without its code (`AGG_POPULATION_TOO_SMALL: the
+ * cohort …` reads "The cohort …"), the code kept apart as a reference for the service desk.
+ */
+export function failureOf(reason: string | undefined): { text: string; code?: string } | undefined {
+  if (!reason) return undefined;
+  const m = /^([A-Z][A-Z0-9_]+):\s*([\s\S]*)$/.exec(reason);
+  if (!m) return { text: reason };
+  const text = m[2].trim();
+  return { text: text ? text[0].toUpperCase() + text.slice(1) : 'No reason was recorded.', code: m[1] };
+}

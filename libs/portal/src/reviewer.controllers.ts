@@ -15,6 +15,7 @@ import { Bid, BidEvent, getBid, getCatalog, listBids, Release, releasesOfBid } f
 import {
   applicantFacts,
   exclusionReport,
+  failureOf,
   myVote,
   panelRecord,
   progressOf,
@@ -27,8 +28,14 @@ import { bidColumns } from './researcher.controller';
 import { getClock, inQueueOrder } from './transparency-portal';
 import { amendmentsAwaiting } from './amendment-view';
 import { plainRefusal } from './refusals';
-import { auditOwnRefusal, cannotAct, keptText, ofApplicant } from './own-organisation';
-import { OWN_ORGANISATION, releaseRefusal } from './own-organisation';
+import {
+  auditOwnRefusal,
+  keptText,
+  ofApplicant,
+  OWN_ORGANISATION,
+  releaseRefusal,
+  voteRefusal,
+} from './own-organisation';
 
 /** The most characters the API takes in screening remarks and notes (`ScreenBidDto`). */
 const SCREENING_TEXT_MAX = 5000;
@@ -127,8 +134,8 @@ export class PanelController {
         notes: screeningNotes(events),
         record: panelRecord(bid, events),
         myVote: myVote(events, req.portal?.session.auth?.user.id),
-        refusal: cannotAct(req, bid, 'panel')?.text,
-        kept: cannotAct(req, bid, 'panel') ? keptText(values.interests, values.conditions) : '',
+        refusal: voteRefusal(req, bid, events)?.text,
+        kept: voteRefusal(req, bid, events) ? keptText(values.interests, values.conditions) : '',
         clock: await getClock(this.api, req, bid.id),
         columns: bidColumns(catalog, bid),
         values,
@@ -153,9 +160,10 @@ export class PanelController {
   ) {
     const bid = await this.reviewedBid(req, id);
     const values = { ...body };
-    const refused = cannotAct(req, bid, 'panel');
+    const events = await this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`);
+    const refused = voteRefusal(req, bid, events);
     if (refused) {
-      await auditOwnRefusal(this.audit, req, id, 'panel', refused.admin);
+      await auditOwnRefusal(this.audit, req, id, 'panel', refused.segregation);
       return this.render(req, reply, bid, values, formErrors(), 403);
     }
     const { decision, conflictOfInterest, errors } = readVoteForm(body);
@@ -332,7 +340,7 @@ export class ReleaseOfficerController {
     const bid = await getBid(this.api, req, bidId);
     const refused = await releaseRefusal(this.api, req, bid);
     if (refused) {
-      await auditOwnRefusal(this.audit, req, bidId, 'release', refused.admin);
+      await auditOwnRefusal(this.audit, req, bidId, 'release', refused.segregation);
       throw new PortalPageError(403, 'You cannot release this request', refused.text);
     }
     if (str(body.confirm) !== 'yes') {
@@ -384,16 +392,4 @@ export class ReleaseOfficerController {
       manifestRows,
     });
   }
-}
-
-/**
- * A release's failure in words: the reason without its code (`AGG_POPULATION_TOO_SMALL: the
- * cohort …` reads "The cohort …"), the code kept apart as a reference for the service desk.
- */
-export function failureOf(reason: string | undefined): { text: string; code?: string } | undefined {
-  if (!reason) return undefined;
-  const m = /^([A-Z][A-Z0-9_]+):\s*([\s\S]*)$/.exec(reason);
-  if (!m) return { text: reason };
-  const text = m[2].trim();
-  return { text: text ? text[0].toUpperCase() + text.slice(1) : 'No reason was recorded.', code: m[1] };
 }

@@ -1,5 +1,5 @@
 import { createTestApp, TestApp } from '@custodian/testing';
-import { pageText, postForm, portalSignIn } from '../support/portal-session';
+import { pageText, postForm, portalSignIn, signInAs } from '../support/portal-session';
 
 /**
  * probe-35, finding 5: a release officer who is also a panel member and screened a request into the
@@ -37,5 +37,27 @@ describe('probe-35: the member who screened a request into review is not offered
     expect(sent.status).toBe(403);
     expect(pageText(sent.text)).toContain('You screened this request into the panel’s review');
     expect(pageText(sent.text)).toContain('Publish within a year');
+  });
+
+  it('the same for an amendment the member screened into review', async () => {
+    const centre = (await t.factory.organisation({ kind: 'public_body' })).id;
+    const both = await t.factory.user({ roles: ['panel_member', 'release_officer'], organisationId: centre });
+    const auth = { Authorization: `Bearer ${await t.login(both.email)}` };
+    const bid = await t.factory.bid('active', { body: { title: 'Falls in Halifax' } });
+    const researcher = await signInAs(t, bid.researcher, `/requests/${bid.id}/amend`);
+    await postForm(t, researcher, `/requests/${bid.id}/amend`, {
+      fields_gp: ['nhs_number', 'date_of_birth', 'sex', 'code', 'event_date'],
+      durationMonths: '12',
+      reason: 'We also need the sex of each patient.',
+    }).expect(303);
+    await t.http
+      .post(`/api/bids/${bid.id}/amendments/2/screen`)
+      .set(auth)
+      .send({ outcome: 'accept' })
+      .expect(200);
+    const me = await portalSignIn(t, both.email, '/panel');
+    const page = await t.http.get(`/panel/${bid.id}/amendments/2`).set('cookie', me.cookie).expect(200);
+    expect(page.text).not.toContain(`action="/panel/${bid.id}/amendments/2"`);
+    expect(pageText(page.text)).toContain('You screened this amendment into the panel’s review');
   });
 });

@@ -11,7 +11,7 @@ import { all, FormBody, formErrors, str } from './form';
 import { Bid, BidEvent, getBid, getCatalog, getOwnBid, returnRemarks } from './bids-api';
 import { AuditService } from '@custodian/audit';
 import { notNow } from './refusals';
-import { auditOwnRefusal, cannotAct, keptText, ofApplicant, OWN_ORGANISATION } from './own-organisation';
+import { auditOwnRefusal, keptText, ofApplicant, OWN_ORGANISATION, voteRefusal } from './own-organisation';
 import { cohortEditable, cohortValues, readCohort, sameCohort } from './request-form';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
 import { diffRows, getAmendment, reviewerPage } from './amendment-view';
@@ -327,7 +327,7 @@ export class PanelAmendmentController {
     await this.render(req, reply, id, version, { ...body }, errors, status);
   }
 
-  private render(
+  private async render(
     req: PortalRequest,
     reply: FastifyReply,
     id: string,
@@ -336,6 +336,7 @@ export class PanelAmendmentController {
     errors: ReturnType<typeof formErrors>,
     status = 200,
   ) {
+    const events = await this.api.expect<BidEvent[]>(req, 'GET', `/api/bids/${id}/events`);
     return reviewerPage(
       this.api,
       this.views,
@@ -345,8 +346,9 @@ export class PanelAmendmentController {
       (_, bid) => ({
         role: 'panel',
         backHref: '/panel',
-        // An administrator, or a member of the applicant organisation, reads why instead of a vote the API refuses.
-        refusal: cannotAct(req, bid, 'panel')?.text,
+        // An administrator, the applicant organisation's member or the amendment's screener reads
+        // why instead of a vote the API refuses.
+        refusal: voteRefusal(req, bid, events, version)?.text,
       }),
     );
   }

@@ -78,24 +78,33 @@ export async function releaseRefusal(
   return voted ? { text: VOTED, segregation: true } : undefined;
 }
 
-/** The API's `screenedIt`: who screened a request into review does not vote in that round. */
-export const SCREENED =
-  'You screened this request into the panel’s review as release officer, so you cannot vote on it in this round: other members of the panel decide it.';
+/** The API's `screenedIt`: who screened a request (or an amendment) into review does not vote in that round. */
+export const screened = (what: 'request' | 'amendment') =>
+  `You screened this ${what} into the panel’s review as release officer, so you cannot vote on it in this round: other members of the panel decide it.`;
 
 /**
- * Why the signed-in panel member may not vote on `bid` now (`cannotAct`, or they screened it into the
- * review round in progress: the latest screening into review was theirs), else undefined.
+ * Why the signed-in panel member may not vote on `bid` (or its amendment `version`) now: `cannotAct`,
+ * or the latest screening into review (of that version) was theirs, as the API decides; else undefined.
  */
 export function voteRefusal(
   req: PortalRequest,
   bid: { organisationId?: string },
   events: BidEvent[],
+  version?: number,
 ): { text: string; segregation: boolean } | undefined {
   const refused = cannotAct(req, bid, 'panel');
   if (refused) return refused;
   const me = req.portal?.session.auth?.user.id;
-  const screening = events.filter((e) => e.action === 'screen_accept').at(-1);
-  return me && screening?.actorId === me ? { text: SCREENED, segregation: true } : undefined;
+  const screening = events
+    .filter((e) =>
+      version === undefined
+        ? e.action === 'screen_accept'
+        : e.action === 'amend_screen_accept' && Number(e.details?.version) === version,
+    )
+    .at(-1);
+  return me && screening?.actorId === me
+    ? { text: screened(version === undefined ? 'request' : 'amendment'), segregation: true }
+    : undefined;
 }
 
 /** The text a refused form carried, kept for the person to copy (nothing of it was sent). */

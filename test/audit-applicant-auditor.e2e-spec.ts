@@ -40,4 +40,60 @@ describe('the audit trail for an auditor of the applicant organisation', () => {
     // An auditor of no applicant organisation reads it whole.
     expect(await entry((await t.as('auditor')).auth)).toMatchObject({ reason });
   });
+
+  it('withholds who voted on their own organisation’s request, and how (probe 35)', async () => {
+    const bid = await t.factory.bid('active');
+    const member = await t.factory.user({ roles: ['panel_member'] });
+    for (const [action, details] of [
+      ['bid.vote', { decision: 'reject', tier: null, recused: false, round: 1 }],
+      ['bid.amendment.vote', { version: 2, decision: 'approve', recused: false }],
+    ] as const)
+      await t.app.get(AuditService).record({
+        action,
+        actor: { id: member.id, roles: ['panel_member'] },
+        bidId: bid.id,
+        subjectType: 'bid_vote',
+        subjectId: bid.id,
+        details,
+      });
+    const votes = async (auth: { Authorization: string }) =>
+      (await t.http.get(`/api/audit?bidId=${bid.id}`).set(auth).expect(200)).body.items
+        .filter((i: { action: string }) => i.action.endsWith('.vote'))
+        .map((i: { action: string; actorId: string | null; details: object }) => ({
+          action: i.action,
+          actorId: i.actorId,
+          details: i.details,
+        }));
+    const org = bid.researcher.user.organisationId!;
+    const dual = await t.factory.user({ roles: ['researcher', 'auditor'], organisationId: org });
+    const seen = await votes({ Authorization: `Bearer ${await t.login(dual.email)}` });
+    // The factory's own votes (the bid is active) and the two above: none says who or how.
+    const whole = await votes((await t.as('auditor')).auth);
+    expect(seen.length).toBe(whole.length);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    for (const v of seen) {
+      expect(v.actorId).toBeNull();
+      expect(Object.keys(v.details).sort()).toEqual(
+        v.action === 'bid.vote' ? ['round', 'vote'] : ['version', 'vote'].filter((k) => k in v.details),
+      );
+      expect(JSON.stringify(v.details)).not.toMatch(/approve|reject|return|recused/);
+    }
+    expect(seen[0]).toEqual({
+      action: 'bid.amendment.vote',
+      actorId: null,
+      details: { version: 2, vote: expect.stringMatching(/withheld/) },
+    });
+    // An auditor of no applicant organisation reads them whole.
+    expect(whole[0]).toMatchObject({ actorId: member.id, details: { decision: 'approve' } });
+    expect(whole[1]).toMatchObject({ actorId: member.id, details: { decision: 'reject' } });
+    // The trail still verifies: what was withheld is in the hashes.
+    expect(
+      (
+        await t.http
+          .get('/api/audit/verify')
+          .set((await t.as('auditor')).auth)
+          .expect(200)
+      ).body.ok,
+    ).toBe(true);
+  });
 });

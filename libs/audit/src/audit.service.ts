@@ -9,6 +9,7 @@ import {
   type RequestMeta,
 } from '@custodian/core';
 import { canonicalJson, chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
+import { WITHHELD_FROM_APPLICANT } from './applicant-view';
 
 /** Serialises appends so that each entry links to the one committed before it. */
 const AUDIT_LOCK_KEY = 7_365_110_001;
@@ -322,26 +323,27 @@ export class AuditService {
 
   /**
    * An auditor who is also a researcher reads the entries of their own organisation's bids without
-   * the exact figures a researcher may not see (SPEC §5 step 4): a failed verification's reason
-   * names rows and counts of persons (review-20: the one place left after the releases' own view,
-   * `readsExactOf`). The entry's hash covers what was withheld; `GET /api/audit/verify` checks it.
+   * what an applicant may not see: the exact figures of a failed verification's reason, which names
+   * rows and counts of persons (SPEC §5 step 4; review-20: the one place left after the releases'
+   * own view, `readsExactOf`), and the panel's individual votes — who voted and how (SPEC §4:
+   * "Applicants see the decision and the panel's conditions, not individual votes"; probe 35 read
+   * every member's vote on their own organisation's requests). The entry's hash covers what was
+   * withheld; `GET /api/audit/verify` checks it.
    */
   private async withholdFromApplicant(
     items: AuditRow[],
     viewer?: Pick<Principal, 'roles' | 'organisationId'>,
   ) {
     if (!viewer?.organisationId || !viewer.roles.includes('researcher')) return;
-    const bidIds = [
-      ...new Set(items.filter((i) => i.action === 'release.verification_failed').map((i) => i.bidId)),
-    ];
+    const withheld = (i: AuditRow) => i.bidId !== null && Object.hasOwn(WITHHELD_FROM_APPLICANT, i.action);
+    const bidIds = [...new Set(items.filter(withheld).map((i) => i.bidId))];
     if (!bidIds.length) return;
     // Without the bids' answer (a process without them), every such entry is withheld: fail closed.
     const mine = this.applicantBids
       ? new Set(await this.applicantBids(bidIds as string[], viewer.organisationId))
       : undefined;
     for (const i of items)
-      if (i.action === 'release.verification_failed' && i.bidId && (!mine || mine.has(i.bidId)))
-        i.details = { ...i.details, reason: 'withheld: your organisation is the applicant' };
+      if (withheld(i) && (!mine || mine.has(i.bidId!))) WITHHELD_FROM_APPLICANT[i.action](i);
   }
 
   /**

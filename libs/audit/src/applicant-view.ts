@@ -1,3 +1,5 @@
+import type { DataSource } from 'typeorm';
+import type { Principal } from '@custodian/core';
 import type { AuditRow } from './audit.service';
 
 /**
@@ -23,3 +25,34 @@ export const WITHHELD_FROM_APPLICANT: Record<string, (i: AuditRow) => void> = {
   'bid.vote': voteWithheld,
   'bid.amendment.vote': voteWithheld,
 };
+
+/** Entries whose actor an applicant's auditor does not read (`voteWithheld`). */
+const ACTOR_WITHHELD = ['bid.vote', 'bid.amendment.vote'];
+
+/**
+ * The trail read by `actorId` by an auditor who is a researcher of an organisation: the actor's vote
+ * entries on that organisation's bids are left out (a condition added to `where`, its values to
+ * `params`), since they come without their actor — else filtering by a member's id told whether
+ * they voted.
+ */
+export async function leaveOutWithheldActor(
+  db: DataSource,
+  actorId: string,
+  viewer: Pick<Principal, 'roles' | 'organisationId'> | undefined,
+  applicantBids: ((bidIds: string[], organisationId: string) => Promise<string[]>) | undefined,
+  where: string[],
+  params: unknown[],
+): Promise<void> {
+  if (!viewer?.organisationId || !viewer.roles.includes('researcher')) return;
+  const voted: { id: string }[] = await db.query(
+    `SELECT DISTINCT bid_id::text AS id FROM audit_log WHERE actor_id = $1 AND action = ANY($2) AND bid_id IS NOT NULL`,
+    [actorId, ACTOR_WITHHELD],
+  );
+  if (!voted.length) return;
+  // Without the bids' answer (a process without them), every such entry is left out: fail closed.
+  const ids = voted.map((v) => v.id);
+  const mine = applicantBids ? await applicantBids(ids, viewer.organisationId) : ids;
+  if (!mine.length) return;
+  params.push(ACTOR_WITHHELD, mine);
+  where.push(`NOT (action = ANY($${params.length - 1}::text[]) AND bid_id = ANY($${params.length}::uuid[]))`);
+}

@@ -9,7 +9,7 @@ import {
   type RequestMeta,
 } from '@custodian/core';
 import { canonicalJson, chainHash, ChainedFields, GENESIS_HASH } from './audit-chain';
-import { WITHHELD_FROM_APPLICANT } from './applicant-view';
+import { leaveOutWithheldActor, WITHHELD_FROM_APPLICANT } from './applicant-view';
 
 /** Serialises appends so that each entry links to the one committed before it. */
 const AUDIT_LOCK_KEY = 7_365_110_001;
@@ -307,6 +307,8 @@ export class AuditService {
     if (q.outcome) add('outcome = ?', q.outcome);
     if (q.from) add('at >= ?', q.from);
     if (q.to) add('at <= ?', q.to);
+    if (q.actorId)
+      await leaveOutWithheldActor(this.dataSource, q.actorId, viewer, this.applicantBids, where, params);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [{ total }] = await this.dataSource.query(
       `SELECT count(*)::int AS total FROM audit_log ${clause}`,

@@ -483,6 +483,20 @@ describe('HES and social-care loading and the eight-step linkage', () => {
     expect(shortHeader).toMatchObject({ code: 'CSV_HEADER_INVALID', details: { expected: HES_HEADER } });
     const empty = await upload('hes', '', 400);
     expect(empty.code).toBe('CSV_HEADER_INVALID');
+    // A file saved as UTF-16 (Excel's "Unicode text"; with a byte order mark or without) is told as
+    // such: it read as a header that does not match.
+    for (const bom of ['\ufeff', '']) {
+      const utf16 = await t.http
+        .post('/api/sources/hes')
+        .set(dm)
+        .set('Content-Type', 'text/csv')
+        .send(Buffer.from(`${bom}${HES_HEADER.join(',')}\n`, 'utf16le'))
+        .expect(400);
+      expect(utf16.body).toMatchObject({
+        code: 'CSV_MALFORMED',
+        message: expect.stringMatching(/UTF-16.*UTF-8/),
+      });
+    }
     const n = nhsNumber(520000001);
     // A header and no rows records no load (it recorded an empty one each time).
     const loadsBefore = await loads();

@@ -38,8 +38,26 @@ export class CsvRecords extends Transform {
    */
   private trailing: Buffer[] = [];
   private held = 0;
+  /**
+   * Whether the upload looks like UTF-16 text (a UTF-16 byte order mark, or a NUL among its first
+   * bytes, which no UTF-8 CSV holds): Excel's "Unicode text" and some exports write it, and COPY's
+   * refusal read as a header that does not match (the message told nobody to save it as UTF-8).
+   */
+  utf16 = false;
+  private seen = 0;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.seen < 64) {
+      const head = chunk.subarray(0, 64 - this.seen);
+      if (
+        (this.seen === 0 &&
+          head.length >= 2 &&
+          ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) ||
+        head.includes(0)
+      )
+        this.utf16 = true;
+      this.seen += head.length;
+    }
     let pos = 0;
     if (this.eol === undefined) pos = this.findEol(chunk);
     if (this.eol !== undefined) this.count(chunk, pos);

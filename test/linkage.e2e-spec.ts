@@ -493,7 +493,7 @@ describe('HES and social-care loading and the eight-step linkage', () => {
         .send(Buffer.from(`${bom}${HES_HEADER.join(',')}\n`, 'utf16le'))
         .expect(400);
       expect(utf16.body).toMatchObject({
-        code: 'CSV_MALFORMED',
+        code: 'CSV_HEADER_INVALID',
         message: expect.stringMatching(/UTF-16.*UTF-8/),
       });
     }

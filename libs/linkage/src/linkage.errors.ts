@@ -17,12 +17,10 @@ export class CsvHeaderInvalidError extends ValidationError {
  * 1-based data row (header excluded) where PostgreSQL's COPY stopped.
  */
 export class CsvMalformedError extends ValidationError {
-  constructor(row: number | null, utf16 = false) {
+  constructor(row: number | null) {
     super(
       'CSV_MALFORMED',
-      utf16
-        ? 'The file is UTF-16 text, not UTF-8: save it as "CSV UTF-8 (comma delimited)" and send it again; nothing was loaded'
-        : `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, a blank line between rows, unterminated quote or invalid UTF-8); nothing was loaded`,
+      `The file is not well-formed CSV${row ? ` at data row ${row}` : ''} (wrong number of fields, a blank line between rows, unterminated quote or invalid UTF-8); nothing was loaded`,
       row ? { row } : undefined,
     );
   }

@@ -235,8 +235,13 @@ export class SourceLoadService {
       const line = Number(/line (\d+)/.exec(err.where ?? '')?.[1]);
       if (err.code === '22P04' || err.code === '22021' || err.code === '22P05') {
         const record = Number.isFinite(line) ? records.recordOf(line) : NaN;
-        if (records.utf16) throw new CsvMalformedError(null, true);
-        if (record === 1) throw new CsvHeaderInvalidError(columns, 'The header does not match');
+        if (record === 1)
+          throw new CsvHeaderInvalidError(
+            columns,
+            records.utf16
+              ? 'The file is UTF-16 text, not UTF-8: save it as "CSV UTF-8 (comma delimited)" and send it again'
+              : 'The header does not match',
+          );
         throw new CsvMalformedError(Number.isFinite(record) ? record - 1 : null);
       }
       throw e;

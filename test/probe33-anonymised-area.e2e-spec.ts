@@ -1,14 +1,17 @@
-import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { rmSync } from 'node:fs';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { ReleaseEngine } from '@custodian/release';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import { download, parseCsvGz, runRelease, seedPractice, spec, verifierDeps } from './release-helpers';
+import {
+  download,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  verifierDeps,
+  releaseRewritten,
+} from './release-helpers';
 
 /**
  * Probe 33 (SPEC §5 step 3's tier table): the postcode is "district (outward code)" in the
@@ -63,36 +66,29 @@ describe('probe 33: the anonymised area is a postcode area or region, never a di
       officer,
     );
 
-  /** Verifies a copy of the release's files with one file edited (the producer's list carries its new bytes). */
+  /** Verifies a copy of the release's files with gp.csv.gz's first row edited (release-helpers `releaseRewritten`). */
   async function verifyEdited(id: string, edit: (line: string) => string): Promise<unknown> {
-    const deps = verifierDeps(t);
     const db = t.app.get<DataSource>(getDataSourceToken());
-    const dir = mkdtempSync(path.join(tmpdir(), 'probe33-area-'));
+    const control = await releaseRewritten(t, id, 'gp.csv.gz', (lines) => lines);
     try {
-      cpSync(t.app.get(ReleaseEngine).dirOf(id), dir, { recursive: true });
-      await expect(verifyRelease(dir, { id }, db, deps)).resolves.toMatchObject({ verified: true });
-      rmSync(path.join(dir, 'manifest.json'));
-      const file = path.join(dir, 'gp.csv.gz');
-      const lines = gunzipSync(readFileSync(file)).toString('utf8').split('\n');
-      lines[1] = edit(lines[1]);
-      const bytes = gzipSync(Buffer.from(lines.join('\n')));
-      writeFileSync(file, bytes);
-      const { rows } = await t.sql.query(
-        `SELECT name, rows::int AS rows, bytes::int AS bytes, sha256 FROM release_files
-          WHERE release_id = $1 AND name <> 'manifest.json'`,
-        [id],
-      );
-      const files = rows.map((f) =>
-        f.name === 'gp.csv.gz'
-          ? { ...f, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
-          : f,
-      );
-      return await verifyRelease(dir, { id, files }, db, deps).then(
+      await expect(
+        verifyRelease(control.dir, { id, files: control.files }, db, verifierDeps(t)),
+      ).resolves.toMatchObject({
+        verified: true,
+      });
+    } finally {
+      rmSync(control.dir, { recursive: true, force: true });
+    }
+    const copy = await releaseRewritten(t, id, 'gp.csv.gz', (lines) =>
+      lines.map((l, i) => (i === 1 ? edit(l) : l)),
+    );
+    try {
+      return await verifyRelease(copy.dir, { id, files: copy.files }, db, verifierDeps(t)).then(
         () => undefined,
         (e: unknown) => e,
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(copy.dir, { recursive: true, force: true });
     }
   }
 

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '@custodian/testing';
 import type { ReleaseSpec } from '@custodian/release';
-import { addObjection, download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  addObjection,
+  download,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  addGpPersons,
+} from './release-helpers';
 
 /**
  * Probe 33, finding 5 (SPEC §5 differencing; the guard compares a release with the bid's last
@@ -23,20 +31,7 @@ describe('probe 33: a covered objector who withdraws does not come back alone in
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
 
-  async function addPersons(from: number, to: number) {
-    await t.sql.query(
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-       SELECT (9533300000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A', 'A81001', g::text
-         FROM generate_series($1::int, $2::int) g`,
-      [from, to],
-    );
-    await t.sql.query(
-      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
-       SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id, 'snomed', '22298006', DATE '2012-01-01'
-         FROM patients p WHERE p.source_id::int BETWEEN $1 AND $2`,
-      [from, to],
-    );
-  }
+  const addPersons = (from: number, to: number) => addGpPersons(t.sql, from, to, 9533300000);
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createTestApp, TestApp } from '@custodian/testing';
 import type { ReleaseSpec } from '@custodian/release';
-import { addObjection, download, parseCsvGz, runRelease, seedPractice, spec } from './release-helpers';
+import {
+  addObjection,
+  download,
+  parseCsvGz,
+  runRelease,
+  seedPractice,
+  spec,
+  addGpPersons,
+} from './release-helpers';
 
 /**
  * Probe 33 (SPEC §5: two releases of one bid never differ by fewer than k persons). The record-level
@@ -19,20 +27,7 @@ describe('probe 33: a release differs from every earlier release of its bid by n
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
 
-  async function addPersons(from: number, to: number) {
-    await t.sql.query(
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-       SELECT (9533200000 + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A', 'A81001', g::text
-         FROM generate_series($1::int, $2::int) g`,
-      [from, to],
-    );
-    await t.sql.query(
-      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
-       SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id, 'snomed', '22298006', DATE '2012-01-01'
-         FROM patients p WHERE p.source_id::int BETWEEN $1 AND $2`,
-      [from, to],
-    );
-  }
+  const addPersons = (from: number, to: number) => addGpPersons(t.sql, from, to, 9533200000);
 
   beforeAll(async () => {
     t = await createTestApp();

@@ -1,12 +1,7 @@
-import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { rmSync } from 'node:fs';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { ReleaseEngine } from '@custodian/release';
 import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
 import {
   addHes,
@@ -16,6 +11,7 @@ import {
   seedPractice,
   spec,
   verifierDeps,
+  releaseRewritten,
 } from './release-helpers';
 
 /**
@@ -60,41 +56,31 @@ describe('probe 33: the verifier checks files without a person column for object
   });
   afterAll(() => t?.close());
 
-  /** Verifies a copy of the release with `file` rewritten (the producer's list carries its new bytes and rows). */
+  /** Verifies a copy of the release with `name`'s rows rewritten (release-helpers `releaseRewritten`). */
   async function verifyRewritten(id: string, name: string, rewrite: (lines: string[]) => string[]) {
-    const deps = verifierDeps(t);
     const db = t.app.get<DataSource>(getDataSourceToken());
-    const dir = mkdtempSync(path.join(tmpdir(), 'probe33-noperson-'));
+    const control = await releaseRewritten(t, id, name, (lines) => lines);
     try {
-      cpSync(t.app.get(ReleaseEngine).dirOf(id), dir, { recursive: true });
-      await expect(verifyRelease(dir, { id }, db, deps)).resolves.toMatchObject({ verified: true });
-      rmSync(path.join(dir, 'manifest.json'));
-      const file = path.join(dir, name);
-      const [head, ...lines] = gunzipSync(readFileSync(file)).toString('utf8').split('\n').filter(Boolean);
-      const out = [head, ...rewrite(lines)];
-      const bytes = gzipSync(Buffer.from(out.join('\n') + '\n'));
-      writeFileSync(file, bytes);
-      const { rows } = await t.sql.query(
-        `SELECT name, rows::int AS rows, bytes::int AS bytes, sha256 FROM release_files
-          WHERE release_id = $1 AND name <> 'manifest.json'`,
-        [id],
-      );
-      const files = rows.map((f) =>
-        f.name === name
-          ? {
-              ...f,
-              rows: out.length - 1,
-              bytes: bytes.length,
-              sha256: createHash('sha256').update(bytes).digest('hex'),
-            }
-          : f,
-      );
-      return await verifyRelease(dir, { id, files }, db, deps).then(
+      await expect(
+        verifyRelease(control.dir, { id, files: control.files }, db, verifierDeps(t)),
+      ).resolves.toMatchObject({
+        verified: true,
+      });
+    } finally {
+      rmSync(control.dir, { recursive: true, force: true });
+    }
+    const copy = await releaseRewritten(t, id, name, ([head, ...rest]) => [
+      head,
+      ...rewrite(rest.filter(Boolean)),
+      '',
+    ]);
+    try {
+      return await verifyRelease(copy.dir, { id, files: copy.files }, db, verifierDeps(t)).then(
         () => undefined,
         (e: unknown) => e,
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(copy.dir, { recursive: true, force: true });
     }
   }
 

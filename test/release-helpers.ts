@@ -236,6 +236,25 @@ export async function seedGpPopulation(sql: Client, patients: number, events: nu
   );
 }
 
+/**
+ * Persons `from`…`to` of practice A81001 (NHS numbers `base + n`, source ids `n`, the same birth date,
+ * sex and postcode), each with one condition in 2012, set-based: the differencing tests' persons.
+ */
+export async function addGpPersons(sql: Client, from: number, to: number, base: number): Promise<void> {
+  await sql.query(
+    `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
+     SELECT ($3::bigint + g)::text, DATE '1960-01-01', 'F', 'LS1 4AP', 'A', 'A81001', g::text
+       FROM generate_series($1::int, $2::int) g`,
+    [from, to, base],
+  );
+  await sql.query(
+    `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
+     SELECT p.id, p.practice_ods, 'condition', 'r' || p.source_id, 'snomed', '22298006', DATE '2012-01-01'
+       FROM patients p WHERE p.source_id::int BETWEEN $1 AND $2`,
+    [from, to],
+  );
+}
+
 /** A release directory as it stands: its file names, and its manifest once every listed file is checked against its SHA-256 and size. */
 export function readVerifiedRelease(dir: string): {
   names: string[];
@@ -370,15 +389,24 @@ interface TamperedAggregate {
 }
 
 /** A copy of the release's folder with its table's lines rewritten, and the producer's file list for it. */
-async function aggregateRewritten(
+const aggregateRewritten = (t: TestApp, releaseId: string, rewrite: (lines: string[]) => string[]) =>
+  releaseRewritten(t, releaseId, 'aggregate.csv.gz', rewrite);
+
+/**
+ * A copy of the release's folder (no manifest.json) with file `name`'s lines rewritten (the header
+ * first, then one a row, the last empty where the file ends in a line break), and the file list
+ * the producer would pass with it: its new rows, size and hash. The caller removes `dir`.
+ */
+export async function releaseRewritten(
   t: TestApp,
   releaseId: string,
+  name: string,
   rewrite: (lines: string[]) => string[],
 ): Promise<Omit<TamperedAggregate, 'undo'>> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'verify-agg-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'verify-copy-'));
   cpSync(t.app.get(ReleaseEngine).dirOf(releaseId), dir, { recursive: true });
   rmSync(path.join(dir, 'manifest.json'));
-  const file = path.join(dir, 'aggregate.csv.gz');
+  const file = path.join(dir, name);
   const original = gunzipSync(readFileSync(file)).toString('utf8').split('\n');
   const lines = rewrite([...original]);
   const bytes = gzipSync(Buffer.from(lines.join('\n')));
@@ -389,7 +417,7 @@ async function aggregateRewritten(
     [releaseId],
   );
   const files = recorded.map((f) =>
-    f.name === 'aggregate.csv.gz'
+    f.name === name
       ? {
           ...f,
           rows: f.rows - (original.length - lines.length),

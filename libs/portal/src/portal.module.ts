@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '@custodian/audit';
 import { NotificationsModule } from '@custodian/notifications';
+import { IdentityModule } from '@custodian/identity';
 import { NotificationsPortalController } from './notifications.controller';
 import { PortalApi } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
@@ -44,7 +45,7 @@ export const PORTAL_CONTROLLERS = [
 
 /** The web portal: server-rendered NHS.UK pages under `/`, calling the API in-process. */
 @Module({
-  imports: [AuditModule, NotificationsModule],
+  imports: [AuditModule, NotificationsModule, IdentityModule],
   controllers: [...PORTAL_CONTROLLERS],
   providers: [PortalApi, PortalViews, PortalAuthGuard, PortalExceptionFilter],
 })

@@ -106,9 +106,14 @@ export class PracticeController {
     const p = await this.practice(req);
     const today = todayInEngland();
     const extracts = await this.api.expect<unknown[]>(req, 'GET', `/api/practices/${p.odsCode}/extracts`);
+    const closedBecause = extractsClosedBecause(p, today);
+    // No form to send with while extracts are closed (the API would refuse it with 409); a refusal of
+    // one sent from an older page still shows, but links to no field.
+    const flash = req.portal?.session.flash;
+    if (closedBecause && flash?.field) delete flash.field;
     this.views.page(req, reply, 'practice/extracts.njk', {
       practice: p,
-      closedBecause: extractsClosedBecause(p, today),
+      closedBecause,
       extracts,
       uploadError: req.portal?.session.flash?.kind === 'error',
     });

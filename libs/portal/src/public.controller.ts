@@ -9,7 +9,9 @@ import { PortalRedirect } from './portal-errors';
 import { capabilitiesFor, PortalViews } from './portal-views';
 import { FormBody, formErrors, isCalendarDate, str } from './form';
 import { newCsrfToken } from './session-cookie';
+import { humaniseText } from './views';
 import { TIERS } from './columns';
+import { IdentityService } from '@custodian/identity';
 
 /** The datasets in words, for people reading the register. */
 export const DATASET_NAMES: Record<string, string> = {
@@ -20,6 +22,15 @@ export const DATASET_NAMES: Record<string, string> = {
 const LEGAL_BASES = ['consent', 's251', 'public_health_emergency', 'statutory', 'none'];
 const label = (s: string) => (s.charAt(0).toUpperCase() + s.slice(1)).replace(/_/g, ' ');
 
+/** The governance roles still waiting for a second administrator, in words (undefined when none). */
+export function pendingRolesNotice(roles: readonly string[]): string | undefined {
+  if (!roles.length) return undefined;
+  const names = roles.map((r) => humaniseText(r).toLowerCase());
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names[0];
+  const [wait, pages] = names.length > 1 ? ['roles wait', 'those roles'] : ['role waits', 'that role'];
+  return `Your ${list} ${wait} for a second administrator's approval. Until then the pages of ${pages} are not open to you.`;
+}
+
 /** Start page, sign-in and sign-out, and the public register. */
 @PortalController()
 @UseGuards(PortalAuthGuard)
@@ -27,13 +38,22 @@ export class PortalPublicController {
   constructor(
     private readonly api: PortalApi,
     private readonly views: PortalViews,
+    private readonly identity: IdentityService,
   ) {}
 
+  /**
+   * The start page: what the signed-in user's roles let them do, and the governance roles asked for
+   * them that still wait for a second administrator (read from the store at each visit: a user whose
+   * only role waits would otherwise see the public register and no word why).
+   */
   @Get()
   @PageAccess('public')
-  home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+  async home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
+    const user = req.portal?.session.auth?.user;
+    const pending = user ? (await this.identity.getUser(user.id)).pendingRoles : [];
     this.views.page(req, reply, 'home.njk', {
-      capabilities: capabilitiesFor(req.portal?.session.auth?.user.roles ?? []),
+      capabilities: capabilitiesFor(user?.roles ?? []),
+      pendingNotice: pendingRolesNotice(pending),
     });
   }
 

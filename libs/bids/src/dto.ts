@@ -54,39 +54,54 @@ export class DatasetRequestDto {
   fields!: string[];
 }
 
+/**
+ * A cohort list is left out for no restriction, never sent empty: `[]` selected nobody (an empty
+ * release), which no request means (probe 32's question; SPEC §4: absent = no restriction).
+ */
+const NotEmptyList = () =>
+  ArrayMinSize(1, {
+    message: ({ property }) => `${property} must list at least one value, or be left out (no restriction)`,
+  });
+
 export class CohortDto {
   @ApiPropertyOptional({
     type: 'array',
     items: { type: 'string', pattern: '^[A-Z][0-9]{5}$' },
     uniqueItems: true,
+    minItems: 1,
     maxItems: 10_000,
     example: ['A81001'],
     description: 'ODS codes of GP practices',
   })
   @IsOmittable()
   @IsArray()
+  @NotEmptyList()
   @ArrayMaxSize(10_000)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @IsOdsCode({ each: true })
   practices?: string[];
   @ApiPropertyOptional({
     type: [String],
+    minItems: 1,
     example: ['LS'],
     description: 'Postcode areas (the leading letters)',
   })
   @IsOmittable()
   @IsArray()
+  @NotEmptyList()
   @ArrayMaxSize(200)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @Matches(/^[A-Z]{1,2}$/, { each: true, message: 'postcodeAreas must be postcode areas such as LS' })
   postcodeAreas?: string[];
   @ApiPropertyOptional({
     type: [String],
+    minItems: 1,
     example: ['22298006'],
     description: 'SNOMED CT, Read v2 or ICD-10 codes',
   })
   @IsOmittable()
   @IsArray()
+  @NotEmptyList()
   @ArrayMaxSize(10_000)
   @ArrayUnique({ message: ({ property }) => `${property} must not list a value twice` })
   @Matches(/^[A-Za-z0-9.]{1,20}$/, { each: true, message: 'conditionCodes must be clinical codes' })

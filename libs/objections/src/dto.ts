@@ -26,7 +26,10 @@ export class ObjectionEventDto {
       'when it took effect: the time received (UTC). Per NHS number and type the latest instant decides, an exact tie to the objection',
   })
   effectiveAt!: string;
-  @ApiProperty({ description: 'whether an objection of this type is now active for the patient' })
+  @ApiProperty({
+    description:
+      "whether an objection of this type is now active under this NHS number, as far as the caller may know it (the register for its current patient, else its own entries). An objection recorded under another number a practice's record gives for the same patient still applies to releases (SPEC §2); this answer does not tell of it, since that would tell what another practice holds",
+  })
   active!: boolean;
   @ApiProperty({
     description:

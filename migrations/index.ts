@@ -49,6 +49,7 @@ import { ObjectionsAtReceived1764000059000 } from './1764000059000-objections-at
 import { ObjectionResourceIds1764000060000 } from './1764000060000-objection-resource-ids';
 import { NhsNumberAliases1764000061000 } from './1764000061000-nhs-number-aliases';
 import { ObjectionEntriesByResource1764000062000 } from './1764000062000-objection-entries-by-resource';
+import { AgreementReleasesFrom1764000063000 } from './1764000063000-agreement-releases-from';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -106,4 +107,5 @@ export const MIGRATIONS = [
   ObjectionResourceIds1764000060000,
   NhsNumberAliases1764000061000,
   ObjectionEntriesByResource1764000062000,
+  AgreementReleasesFrom1764000063000,
 ];

@@ -130,8 +130,15 @@ export class AgreementsService {
    * An amendment's agreement comes into force: every other version of the bid still offered or in
    * force is superseded, and this one runs from today to the end of the term counted from the
    * agreement's first start (the amended duration). Refused when that end has already come.
+   * `termOnly`: the amendment changed the term alone, so the releases the version in force keeps
+   * (same content, same recipients) are kept by this one too; otherwise they are destroyed.
    */
-  async activateVersion(tx: EntityManager, agreement: Agreement, user: Principal): Promise<void> {
+  async activateVersion(
+    tx: EntityManager,
+    agreement: Agreement,
+    user: Principal,
+    termOnly = false,
+  ): Promise<void> {
     const [term] = await tx.query(
       `SELECT (coalesce(min(start_date), (now() AT TIME ZONE 'UTC')::date) + make_interval(months => $2::int))::date::text AS end_date,
               (coalesce(min(start_date), (now() AT TIME ZONE 'UTC')::date) + make_interval(months => $2::int))::date
@@ -144,6 +151,11 @@ export class AgreementsService {
         BIDS_ERRORS.AMENDMENT_TERM_ENDED,
         'The amended term would already have ended: the agreement in force stays as it is',
       );
+    const [kept]: { from: number }[] = await tx.query(
+      `SELECT coalesce(releases_from, version) AS from FROM agreements WHERE bid_id = $1 AND status = 'active'`,
+      [agreement.bidId],
+    );
+    const releasesFrom = termOnly && kept ? Math.min(kept.from, agreement.version) : agreement.version;
     await tx.query(
       `UPDATE agreements SET status = 'superseded', ended_at = now(), ended_by = $3, end_reason = $4
         WHERE bid_id = $1 AND id <> $2 AND status IN ('offered','active')`,
@@ -151,17 +163,19 @@ export class AgreementsService {
     );
     await tx.query(
       `UPDATE agreements SET status = 'active', accepted_at = now(), accepted_by = $2,
-              start_date = (now() AT TIME ZONE 'UTC')::date, end_date = $3::date
+              start_date = (now() AT TIME ZONE 'UTC')::date, end_date = $3::date,
+              releases_from = $4::int
         WHERE id = $1 AND status = 'offered'`,
-      [agreement.id, user.id, term.end_date],
+      [agreement.id, user.id, term.end_date, releasesFrom],
     );
     // The files released under the versions it replaces were made to their terms (recipients,
     // fields, tier), which are no longer in force: their downloads stop and they are destroyed, as
     // on an agreement's end (probe 23: a recipient an amendment took off kept downloading them).
+    // A term-only amendment keeps them (`releases_from`): only what it does not keep goes.
     const job: ReleaseDestroyJob = {
       bidId: agreement.bidId,
       reason: 'superseded',
-      beforeVersion: agreement.version,
+      beforeVersion: releasesFrom,
     };
     await this.jobs.sendInTransaction(tx, RELEASE_DESTROY_QUEUE, job, {
       singletonKey: `${agreement.bidId}:superseded:${agreement.version}`,

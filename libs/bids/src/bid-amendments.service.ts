@@ -304,7 +304,11 @@ export class BidAmendmentsService {
         `A bid in state ${bid.state} cannot be activated (agreement accepted)`,
         { state: bid.state, action: 'accept_agreement' },
       );
-    await this.agreements.activateVersion(tx, offer, user);
+    // Only the term changed (from the version in force): the releases made under it stay theirs.
+    const termOnly =
+      amendment.baseVersion === bid.version &&
+      (await this.diffOf(tx, bid, amendment)).entries.every((e) => e.field === 'durationMonths');
+    await this.agreements.activateVersion(tx, offer, user, termOnly);
     if (bid.state === 'approved')
       await this.workflow.transition(tx, bid, 'accept_agreement', user, {
         meta,

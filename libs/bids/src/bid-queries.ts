@@ -31,11 +31,14 @@ export function consentCohortOf(bidId: string): string {
 }
 
 /**
- * The version of the bid's agreement in force (the expression `bidId`), as a scalar subquery: null
- * when none is. A release is downloadable only if made under it (an amendment supersedes the terms).
+ * Whether a release made under agreement version `version` (an expression) is covered by the bid's
+ * agreement in force (the expression `bidId`): made under it, or under an earlier version it keeps
+ * the releases of (`releases_from`: only the term changed since). False when no agreement is in
+ * force. A release is downloadable, and completes, only so (an amendment supersedes the terms).
  */
-export function agreementVersionInForce(bidId: string): string {
-  return `(SELECT max(a.version) FROM agreements a WHERE a.bid_id = ${bidId} AND a.status = 'active')`;
+export function releaseVersionInForce(version: string, bidId: string): string {
+  return `EXISTS (SELECT 1 FROM agreements a WHERE a.bid_id = ${bidId} AND a.status = 'active'
+                     AND ${version} BETWEEN coalesce(a.releases_from, a.version) AND a.version)`;
 }
 
 /** Whether the user `userId` is among the recipients of the bid `bidId` as it now stands (both expressions). */

@@ -20,7 +20,7 @@ export { BIDS_ERRORS } from './bids.errors';
 export {
   agreementInForce,
   AMENDMENT_REGISTER_FACTS_SQL,
-  agreementVersionInForce,
+  releaseVersionInForce,
   bidOrganisationOf,
   bidsOfOrganisation,
   isBidRecipient,

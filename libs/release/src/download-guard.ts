@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { agreementInForce, agreementVersionInForce } from '@custodian/bids';
+import { agreementInForce, releaseVersionInForce } from '@custodian/bids';
 import { ChangeFeed } from '@custodian/database';
 
 /** How often open downloads re-check that their agreement is still in force (expiry has no event). */
@@ -19,9 +19,10 @@ export const DOWNLOADABLE_RELEASES_SQL = `
   SELECT r.id FROM releases r
    WHERE r.id = ANY($1::uuid[]) AND r.downloadable AND r.destroyed_at IS NULL
      AND ${agreementInForce('r.bid_id')}
-     -- made under the version in force: a superseded version's terms (recipients, fields) are not
-     -- (probe 23: a recipient an amendment took off kept downloading)
-     AND ${RELEASE_AGREEMENT_VERSION} = ${agreementVersionInForce('r.bid_id')}`;
+     -- made under the version in force (or one whose releases it keeps: only the term changed): a
+     -- superseded version's terms (recipients, fields) are not (probe 23: a recipient an amendment
+     -- took off kept downloading)
+     AND ${releaseVersionInForce(RELEASE_AGREEMENT_VERSION, 'r.bid_id')}`;
 
 interface OpenDownload {
   releaseId: string;

@@ -3,7 +3,7 @@ import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import { type manifestOf, registerDigest, registerSalt } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
-import { agreementVersionInForce, BIDS_SOURCE } from '@custodian/bids';
+import { BIDS_SOURCE, releaseVersionInForce } from '@custodian/bids';
 import { aggregateDifferencingNote } from '../aggregate-differencing';
 import { RELEASE_AGREEMENT_VERSION } from '../download-guard';
 
@@ -52,7 +52,7 @@ export async function recordCompleted(
     // files for good).
     const [current] = await tx.query(
       `SELECT r.destroyed_at IS NULL AS kept,
-              ${RELEASE_AGREEMENT_VERSION} = ${agreementVersionInForce('r.bid_id')} AS in_force
+              ${releaseVersionInForce(RELEASE_AGREEMENT_VERSION, 'r.bid_id')} AS in_force
          FROM releases r WHERE r.id = $1`,
       [releaseId],
     );

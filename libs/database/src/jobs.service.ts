@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import PgBoss from 'pg-boss';
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@custodian/core';
 import { APP_ROLE } from './connection';
 import { OutageTolerantDb } from './outage-tolerant-db';
@@ -28,6 +28,11 @@ export class JobsService implements OnApplicationShutdown {
   private readonly registrations: Registration[] = [];
   private readonly schedules: { queue: string; cron: string }[] = [];
   private started?: Promise<void>;
+  /** This process's pg-boss workers, by queue (woken when this process enqueues a job). */
+  private readonly workers = new Map<string, string[]>();
+  /** Queues given a job in a transaction not yet committed, by its query runner. */
+  private readonly pending = new WeakMap<QueryRunner, Set<string>>();
+  private readonly hooked = new WeakSet<DataSource>();
 
   constructor(
     @Inject(DATABASE_OWNER_URL) url: string,
@@ -113,10 +118,48 @@ export class JobsService implements OnApplicationShutdown {
     this.registrations.push(reg);
     if (!this.config.runWorker) return;
     for (let i = 0; i < reg.concurrency; i++) {
-      await this.boss.work<T>(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-        await handler(job.data, { id: job.id });
+      const id = await this.boss.work<T>(
+        queue,
+        { batchSize: 1, pollingIntervalSeconds: 0.5 },
+        async ([job]) => {
+          await handler(job.data, { id: job.id });
+        },
+      );
+      this.workers.set(queue, [...(this.workers.get(queue) ?? []), id]);
+    }
+  }
+
+  /**
+   * Wakes this process's own workers of `queue` (if it runs any): they look for a job now instead of
+   * at their next poll (up to 0.5 s, pg-boss's shortest). Other processes' workers find it at theirs.
+   * A worker woken for nothing looks once and waits again; one busy looks again when it is done.
+   */
+  private wake(queue: string): void {
+    for (const id of this.workers.get(queue) ?? []) this.boss.notifyWorker(id);
+  }
+
+  /** Wakes the workers of the queues `runner`'s transaction gave jobs, once it has committed. */
+  private wakeAfterCommit(tx: EntityManager, queue: string): void {
+    const runner = tx.queryRunner;
+    if (!runner || !this.workers.has(queue)) return;
+    const ds = tx.connection;
+    if (!this.hooked.has(ds)) {
+      this.hooked.add(ds);
+      // Also called when a savepoint is released or rolled back: only the outermost end counts.
+      const ended = (r: QueryRunner | undefined, committed: boolean) => {
+        const queues = r && !r.isTransactionActive ? this.pending.get(r) : undefined;
+        if (!r || !queues) return;
+        this.pending.delete(r);
+        if (committed) queues.forEach((q) => this.wake(q));
+      };
+      ds.subscribers.push({
+        afterTransactionCommit: (e) => ended(e.queryRunner, true),
+        afterTransactionRollback: (e) => ended(e.queryRunner, false),
       });
     }
+    const queues = this.pending.get(runner) ?? new Set<string>();
+    queues.add(queue);
+    this.pending.set(runner, queues);
   }
 
   async send<T extends object>(
@@ -126,7 +169,9 @@ export class JobsService implements OnApplicationShutdown {
   ): Promise<string | null> {
     await this.start();
     await this.ensureQueue(queue);
-    return this.boss.send(queue, data, opts);
+    const id = await this.boss.send(queue, data, opts);
+    this.wake(queue);
+    return id;
   }
 
   /**
@@ -148,7 +193,9 @@ export class JobsService implements OnApplicationShutdown {
         return { rows: (result.records ?? []) as unknown[] as never[] };
       },
     };
-    return this.boss.send(queue, data, { ...opts, db });
+    const id = await this.boss.send(queue, data, { ...opts, db });
+    this.wakeAfterCommit(tx, queue);
+    return id;
   }
 
   /** A cron schedule (pg-boss keeps one per queue, whichever process registers it). */

@@ -69,6 +69,15 @@ describe('probe 32: what Node answered before the service saw the request', () =
     expect(judged('get', '/api/datasets', res)).toEqual([]);
   });
 
+  it('a request with two Host headers is 400 with the error body (RFC 9112 §3.2; it was 200)', async () => {
+    const res = await raw('GET /api/datasets HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text || '{}')).toMatchObject({ statusCode: 400, code: 'BAD_REQUEST' });
+    expect(judged('get', '/api/datasets', res)).toEqual([]);
+    const one = await raw('GET /api/health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(one.status).toBe(200);
+  });
+
   it('an expectation other than 100-continue is not a bodiless 417: the request is answered as without it', async () => {
     const json = '{}';
     const res = await raw(

@@ -91,14 +91,24 @@ export function frameworkErrors(
  */
 export function refuseWithoutHost(fastify: FastifyInstance, server: Server): void {
   fastify.addHook('onRequest', (req, reply, done) => {
-    if (req.raw.httpVersion !== '1.1' || req.headers.host !== undefined) return done();
-    // JSON whatever the path: no browser leaves Host out, and the portal's page is about a bad URL.
+    // More than one Host line is refused too (RFC 9112 §3.2; Node kept the first and answered 200).
+    const hosts = req.raw.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length;
+    const missing = req.raw.httpVersion === '1.1' && req.headers.host === undefined;
+    if (!missing && hosts <= 1) return done();
+    // JSON whatever the path: no browser leaves Host out or sends two, and the portal's page is about a bad URL.
     void reply
       .code(400)
       .header('connection', 'close')
       .header('content-type', 'application/json; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(body(400, 'Bad Request', 'An HTTP/1.1 request needs a Host header', 'BAD_REQUEST'));
+      .send(
+        body(
+          400,
+          'Bad Request',
+          missing ? 'An HTTP/1.1 request needs a Host header' : 'A request may carry one Host header only',
+          'BAD_REQUEST',
+        ),
+      );
   });
   server.on('checkExpectation', (req, res) => server.emit('request', req, res));
 }

@@ -50,7 +50,13 @@ export class PortalPublicController {
   @PageAccess('public')
   async home(@Req() req: PortalRequest, @Res() reply: FastifyReply) {
     const user = req.portal?.session.auth?.user;
-    const pending = user ? (await this.identity.getUser(user.id)).pendingRoles : [];
+    // A session of a user the store no longer has shows no notice (the guard ends it on its next call).
+    const pending = user
+      ? await this.identity.getUser(user.id).then(
+          (u) => u.pendingRoles,
+          () => [],
+        )
+      : [];
     this.views.page(req, reply, 'home.njk', {
       capabilities: capabilitiesFor(user?.roles ?? []),
       pendingNotice: pendingRolesNotice(pending),

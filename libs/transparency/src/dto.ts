@@ -76,7 +76,7 @@ export class ObjectionShareDto {
       { type: 'integer', minimum: 0, maximum: 100 },
       { type: 'string', enum: ['*'] },
     ],
-    description: 'Whole percentage of the release population that objections removed; * for 1-7 persons',
+    description: 'Whole percentage of the release population that objections removed; * for 0-7 persons',
   })
   removedShare!: number | '*';
 }

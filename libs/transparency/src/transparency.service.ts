@@ -34,7 +34,7 @@ export interface MonthStatistics {
   firstReleaseMedianDays: number | null;
   firstReleaseP90Days: number | null;
   releases: { tier: string; legalBasis: string; releases: number }[];
-  /** Per completed release: the share (whole %) of its population that objections removed; `*` for 1–7 persons. */
+  /** Per completed release: the share (whole %) of its population that objections removed; `*` for 0–7 persons. */
   objectionShares: { releaseId: string; removedShare: number | '*' }[];
 }
 
@@ -207,8 +207,11 @@ export class TransparencyService {
         Object.values(persons).reduce((a, b) => a + Number(b), 0) + Number(r.excluded?.included ?? 0);
       s.objectionShares.push({
         releaseId: r.id,
+        // 0-7 alike: with `0` beside `*`, a `*` said someone here objected, and a release's `0`
+        // turning `*` told anyone that a person the recipient no longer saw had objected (probe 38;
+        // the public risk report's rule, threat 210).
         removedShare:
-          removed >= 1 && removed <= PRIMARY_MAX
+          removed <= PRIMARY_MAX
             ? '*'
             : // of the counts as shown (rounded to 5): an exact share gives back what rounding hides
               roundToBase(population)
@@ -222,7 +225,7 @@ export class TransparencyService {
       objectionsInForce: { type1: shownCount(objections.type1), type2: shownCount(objections.type2) },
       months: out,
       notes:
-        'Months are calendar months (UTC) of the event counted. Days are calendar days, median and 90th percentile, from the first submission to the first screening and to the decision, and from the agreement to the first release. Working days are Monday to Friday; bank holidays are not counted as non-working. Objection counts: 1-7 shown as *, others rounded to the nearest 5; shares are whole percentages, * where 1-7 persons were removed.',
+        'Months are calendar months (UTC) of the event counted. Days are calendar days, median and 90th percentile, from the first submission to the first screening and to the decision, and from the agreement to the first release. Working days are Monday to Friday; bank holidays are not counted as non-working. Objection counts: 1-7 shown as *, others rounded to the nearest 5; shares are whole percentages, * where 0-7 persons were removed.',
     };
   }
 }

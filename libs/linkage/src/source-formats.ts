@@ -66,8 +66,17 @@ const code = (c: string) => `upper(${text(c)})`;
 const matches = (v: string, format: keyof typeof CODE_FORMATS) => `${v} ~ '${CODE_FORMATS[format]}'`;
 const OPCS4_NONE = OPCS4_NONE_MARKERS.map((m) => `'${m}'`).join(', ');
 
+/**
+ * The transaction-local setting that holds the load's today, its date in England (`todayInEngland`,
+ * as for GP extracts): set by the load before the staging SQL runs (which takes no parameters).
+ * It was the database's `current_date`, its session's zone (UTC): a date of today in England was
+ * "in the future" from midnight to 1 am in summer (probe 38).
+ */
+export const SOURCE_TODAY_SETTING = 'custodian.source_today';
+const TODAY = `current_setting('${SOURCE_TODAY_SETTING}')::date`;
+
 /** A real date, not before 1895-01-01 and not in the future (as for GP extracts, SPEC §2). */
-const plausible = (d: string) => `(${d} IS NOT NULL AND ${d} >= DATE '1895-01-01' AND ${d} <= current_date)`;
+const plausible = (d: string) => `(${d} IS NOT NULL AND ${d} >= DATE '1895-01-01' AND ${d} <= ${TODAY})`;
 
 /**
  * Every reason among `WHEN condition THEN 'reason'` clauses that applies to a row, in their order
@@ -168,7 +177,7 @@ const SOCIAL_STAGE = `
     SELECT p.*,
            ${allReasons(`WHEN la_code IS NULL THEN 'missing_la_code'
              WHEN person_id IS NULL THEN 'missing_person_id'
-             WHEN start_date IS NULL OR start_date < DATE '1895-01-01' THEN 'invalid_start_date'
+             WHEN NOT ${plausible('start_date')} THEN 'invalid_start_date'
              WHEN length(la_code) > 9 OR length(person_id) > 40 OR length(service_raw) > 60 THEN 'field_too_long'
              WHEN NOT ${matches('la_code', 'onsLa')} THEN 'invalid_la_code'
              WHEN NOT ${matches('person_id', 'epikey')} THEN 'invalid_person_id'

@@ -12,13 +12,14 @@ import {
   RequestMeta,
   SpooledBody,
   spoolBody,
+  todayInEngland,
   ValidationError,
 } from '@custodian/core';
 import { LinkageReport, SourceLoadSummary } from './dto';
 import { CsvRecords } from './csv-records';
 import { CsvHeaderInvalidError, CsvMalformedError } from './linkage.errors';
 import { Exec, LINKAGE_LOCK_KEY, LINKAGE_WORK_MEM, runLinkage } from './linkage.sql';
-import { SOURCE_FORMATS, SourceKind } from './source-formats';
+import { SOURCE_FORMATS, SOURCE_TODAY_SETTING, SourceKind } from './source-formats';
 import { relinkTable } from './relink.sql';
 import { Type1Keys } from './type1-keys.service';
 import { LINKED_SOURCES } from './type1-keys.sql';
@@ -126,6 +127,8 @@ export class SourceLoadService {
           LINKAGE_ERRORS.SOURCE_LOAD_EMPTY,
           'The file has a header and no rows: nothing is stored',
         );
+      // "Today" for the dates' checks is England's (an admission or a service of today is no future date).
+      await exec(`SELECT set_config($1, $2, true)`, [SOURCE_TODAY_SETTING, todayInEngland()]);
       await exec(`CREATE TEMP TABLE source_stage ON COMMIT DROP AS ${format.stageSql}`);
       await exec(`ANALYZE source_stage`);
       const [{ id }] = await exec(

@@ -43,6 +43,12 @@ export interface ClockView {
 }
 
 const UNDECIDED = new Set(['submitted', 'returned', 'in_review']);
+/**
+ * The states in which a request waits on the centre (screening, the panel): only there does a
+ * passed target make it `overdue`. A returned request waits on its applicant (probe 38: it read
+ * overdue once 60 days had passed since its first submission).
+ */
+const WAITS_ON_CENTRE = new Set(['submitted', 'in_review']);
 
 export function computeClock(
   bid: { state: string; createdAt: Date },
@@ -95,6 +101,6 @@ export function computeClock(
       workingDays: firstSubmitted ? workingDaysBetween(firstSubmitted, end) : 0,
       target: totalTarget,
     },
-    overdue: !!(stageTarget?.overdue || (totalTarget?.overdue && !decided)),
+    overdue: !!(stageTarget?.overdue || (totalTarget?.overdue && !decided && WAITS_ON_CENTRE.has(bid.state))),
   };
 }

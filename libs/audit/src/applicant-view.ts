@@ -18,20 +18,35 @@ const voteWithheld = (i: AuditRow) => {
     vote: WITHHELD,
   };
 };
+/**
+ * The panel's decision as its applicant's auditor reads it: the decision and its conditions, not the
+ * member whose vote reached quorum (the entry is written in their name), as the bid's history shows
+ * it (probe 36: the vote entries were withheld, this one named the deciding member).
+ */
+const deciderWithheld = (i: AuditRow) => {
+  i.actorId = null;
+  i.actorRoles = ['panel_member'];
+};
+/** The panel's decisions on a request and on an amendment (`bid.<action>`, `bid.amendment.<action>`). */
+const PANEL_DECISIONS = ['decide_approve', 'decide_reject', 'decide_return'].flatMap((a) => [
+  `bid.${a}`,
+  `bid.amendment.${a}`,
+]);
 export const WITHHELD_FROM_APPLICANT: Record<string, (i: AuditRow) => void> = {
   'release.verification_failed': (i) => {
     i.details = { ...i.details, reason: WITHHELD };
   },
   'bid.vote': voteWithheld,
   'bid.amendment.vote': voteWithheld,
+  ...Object.fromEntries(PANEL_DECISIONS.map((a) => [a, deciderWithheld])),
 };
 
-/** Entries whose actor an applicant's auditor does not read (`voteWithheld`). */
-const ACTOR_WITHHELD = ['bid.vote', 'bid.amendment.vote'];
+/** Entries whose actor an applicant's auditor does not read (`voteWithheld`, `deciderWithheld`). */
+const ACTOR_WITHHELD = ['bid.vote', 'bid.amendment.vote', ...PANEL_DECISIONS];
 
 /**
  * The trail read by `actorId` by an auditor who is a researcher of an organisation: the actor's vote
- * entries on that organisation's bids are left out (a condition added to `where`, its values to
+ * and decision entries on that organisation's bids are left out (a condition added to `where`, its values to
  * `params`), since they come without their actor — else filtering by a member's id told whether
  * they voted.
  */

@@ -165,8 +165,16 @@ export const AggregationRule = (nullable = false) =>
     IsObject(),
     nullable ? IsOptional() : IsOmittable(),
   );
+// Printed on the public register and signed into its log, as the title is: plain text on one line
+// (probe 36: a text-direction override, a line break or three zero-width spaces were stored).
 export const LegalBasisReferenceRule = (nullable = false) =>
-  applyDecorators(MaxLength(200), MinLength(3), IsString(), nullable ? IsOptional() : IsOmittable());
+  applyDecorators(
+    MaxLength(200),
+    IsPlainText(3),
+    MinLength(3),
+    IsString(),
+    nullable ? IsOptional() : IsOmittable(),
+  );
 export const DurationMonthsRule = () => applyDecorators(Max(36), Min(1), IsInt());
 export const RecipientsRule = () =>
   applyDecorators(

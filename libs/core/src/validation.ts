@@ -22,12 +22,13 @@ export function isOdsCode(value: unknown): value is string {
 }
 
 function simple(name: string, test: (v: unknown) => boolean, message: string) {
-  return (options?: ValidationOptions) => (object: object, propertyName: string) =>
+  // A property decorator (`string | symbol`), so that it composes in `applyDecorators` too.
+  return (options?: ValidationOptions) => (object: object, property: string | symbol) =>
     registerDecorator({
       name,
       target: object.constructor,
-      propertyName,
-      options: { message: `${propertyName} ${message}`, ...options },
+      propertyName: String(property),
+      options: { message: `${String(property)} ${message}`, ...options },
       validator: { validate: (value: unknown) => test(value) },
     });
 }

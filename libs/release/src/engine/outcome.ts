@@ -3,7 +3,7 @@ import { RELEASE_FAILURES } from '../release.errors';
 import { BuiltFile, ClaimedRelease, EngineContext, ReleaseFailure } from './context';
 import { type manifestOf, registerDigest, registerSalt } from './assemble';
 import { publicRiskReport, type RiskReport } from '../risk-report';
-import { BIDS_SOURCE, releaseVersionInForce } from '@custodian/bids';
+import { agreementInForce, BIDS_SOURCE, releaseVersionInForce } from '@custodian/bids';
 import { aggregateDifferencingNote } from '../aggregate-differencing';
 import { RELEASE_AGREEMENT_VERSION } from '../download-guard';
 
@@ -50,12 +50,21 @@ export async function recordCompleted(
     // into force while it ran superseded its terms (review-22: it completed after its own
     // destruction record, told a recipient the amendment took off that it was ready, and left its
     // files for good).
+    // And in date: an agreement whose end date came while the release ran has ended, though the
+    // expiry sweep (every five minutes) has not yet moved the bid to expired (probe 36: the release
+    // completed, its recipients were told it was ready and the register listed it; downloads, which
+    // read the date, refused its files).
     const [current] = await tx.query(
-      `SELECT r.destroyed_at IS NULL AS kept,
+      `SELECT r.destroyed_at IS NULL AS kept, ${agreementInForce('r.bid_id')} AS in_date,
               ${releaseVersionInForce(RELEASE_AGREEMENT_VERSION, 'r.bid_id')} AS in_force
          FROM releases r WHERE r.id = $1`,
       [releaseId],
     );
+    if (current && !current.in_date)
+      throw new ReleaseFailure(
+        RELEASE_FAILURES.RELEASE_STATE_CHANGED,
+        "the bid's agreement ended while the release ran (its end date came)",
+      );
     if (!current?.kept || !current.in_force)
       throw new ReleaseFailure(
         RELEASE_FAILURES.RELEASE_STATE_CHANGED,

@@ -265,10 +265,16 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
 const csvValue = (l: RegisterLineDto, c: keyof RegisterLineDto): unknown =>
   c === 'files' ? (l.files ?? []).map((f) => `${f.name}:${f.bytes}:${f.sha256}`) : l[c];
 
-/** RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with a quote. */
+/**
+ * RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with a quote, and so
+ * is each piece after a `;` that would: a spreadsheet whose list separator is `;` (many European
+ * locales) splits the line there, whatever the quoting, and `Statins;=1+1;x` opened as a cell `=1+1`
+ * (probe 36).
+ */
 export function csvCell(value: unknown): string {
   let s = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : String(value);
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  s = s.replace(/;(?=[\s"]*[=+\-@\t\r])/g, ";'");
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -59,6 +59,7 @@ export {
 } from './json-depth';
 export { mediaType, StreamedBody, type StreamedBodyConfig } from './streamed-body';
 export { spoolBody, type SpooledBody } from './spool';
+export { spreadsheetText } from './spreadsheet';
 export { retryTransient } from './transient';
 export { ERROR_CODES } from './error-codes';
 export { CORE_ERRORS } from './core.errors';

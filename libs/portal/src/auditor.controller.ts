@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { Get, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { spreadsheetText } from '@custodian/core';
 import { PageAccess, PortalController } from './portal.decorators';
 import { PortalApi, PortalRequest } from './portal-api';
 import { PortalAuthGuard } from './portal-auth.guard';
@@ -58,9 +59,9 @@ const endOfDay = (s: string) => {
 
 const csvCell = (v: unknown): string => {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  // Quoted, and a leading formula character neutralised (a spreadsheet must not run it).
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return `"${safe.replace(/"/g, '""')}"`;
+  // Quoted, and what a spreadsheet would run as a formula neutralised, at the cell's start and after
+  // each `;` (probe 36: anyone puts text here, e.g. the email of a failed sign-in).
+  return `"${spreadsheetText(s).replace(/"/g, '""')}"`;
 };
 
 /**

@@ -3,7 +3,7 @@ import { ORGANISATIONS_SOURCE } from '@custodian/identity';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { APP_CONFIG, type AppConfig } from '@custodian/core';
+import { APP_CONFIG, type AppConfig, spreadsheetText } from '@custodian/core';
 import { ChangeFeed, FeedCache } from '@custodian/database';
 import { objectionHandling, REGISTER_STATES, type LegalBasis } from '@custodian/bids';
 import type { Tier } from '@custodian/catalog';
@@ -265,16 +265,11 @@ export const REGISTER_CSV_COLUMNS: (keyof RegisterLineDto)[] = [
 const csvValue = (l: RegisterLineDto, c: keyof RegisterLineDto): unknown =>
   c === 'files' ? (l.files ?? []).map((f) => `${f.name}:${f.bytes}:${f.sha256}`) : l[c];
 
-/**
- * RFC 4180 quoting; a cell that a spreadsheet would run as a formula is prefixed with a quote, and so
- * is each piece after a `;` that would: a spreadsheet whose list separator is `;` (many European
- * locales) splits the line there, whatever the quoting, and `Statins;=1+1;x` opened as a cell `=1+1`
- * (probe 36).
- */
+/** RFC 4180 quoting of text no spreadsheet runs as a formula (`spreadsheetText`: a cell's start and each piece after a `;`). */
 export function csvCell(value: unknown): string {
-  let s = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  s = s.replace(/;(?=[\s"]*[=+\-@\t\r])/g, ";'");
+  const s = spreadsheetText(
+    value === null || value === undefined ? '' : Array.isArray(value) ? value.join(';') : String(value),
+  );
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

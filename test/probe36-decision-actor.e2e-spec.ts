@@ -3,6 +3,8 @@ import { createTestApp, TestApp } from '@custodian/testing';
 type As = Awaited<ReturnType<TestApp['as']>>;
 interface Entry {
   action: string;
+  ip: string | null;
+  requestId: string | null;
   actorId: string | null;
   actorRoles: string[];
   bidId: string | null;
@@ -110,5 +112,26 @@ describe('the deciding member on the audit trail, for an auditor of the applican
     }
     const verify = await t.http.get('/api/audit/verify').set(auditor.auth).expect(200);
     expect(verify.body.ok).toBe(true);
+  });
+
+  it("gives neither the vote's nor the decision's address or request id, which match the member's own entries", async () => {
+    // The withheld entries kept the address the member voted from: the same as on the member's
+    // sign-in entries, which the trail shows with their actor, so the address named the voter.
+    const bid = await t.factory.bid('approved', { researcher, officer, panel });
+    const dual = await t.factory.user({
+      roles: ['researcher', 'auditor'],
+      organisationId: researcher.user.organisationId!,
+    });
+    const dualAuth = { Authorization: `Bearer ${await t.login(dual.email)}` };
+    const auditor = await t.as('auditor');
+    const panelEntries = (i: Entry) => /\.vote$|decide_/.test(i.action);
+    const whole = (await trail(auditor.auth, `bidId=${bid.id}`)).filter(panelEntries);
+    const seen = (await trail(dualAuth, `bidId=${bid.id}`)).filter(panelEntries);
+    expect(seen).toHaveLength(4);
+    expect(whole.every((i) => i.ip !== null && i.requestId !== null)).toBe(true);
+    const login = (await trail(dualAuth, `actorId=${panel[2].user.id}&action=auth.login`))[0];
+    expect(login.ip).toBe(whole[0].ip);
+    for (const entry of seen)
+      expect({ ip: entry.ip, requestId: entry.requestId }).toEqual({ ip: null, requestId: null });
   });
 });

@@ -7,10 +7,19 @@ import type { AuditRow } from './audit.service';
  * (`AuditService.list`, `withholdFromApplicant`), by action: what an applicant may not see.
  */
 const WITHHELD = 'withheld: your organisation is the applicant';
+/**
+ * Nothing of the member: their id, and the address and request id they acted from, which their own
+ * entries (a sign-in, read with its actor) carry too (probe 36: the address named the voter).
+ */
+const memberWithheld = (i: AuditRow) => {
+  i.actorId = null;
+  i.ip = null;
+  i.requestId = null;
+};
 /** A vote's entry as its applicant's auditor reads it: neither the member nor their decision. */
 const voteWithheld = (i: AuditRow) => {
   const { round, version } = i.details as { round?: unknown; version?: unknown };
-  i.actorId = null;
+  memberWithheld(i);
   i.actorRoles = [];
   i.details = {
     ...(round !== undefined && { round }),
@@ -24,7 +33,7 @@ const voteWithheld = (i: AuditRow) => {
  * it (probe 36: the vote entries were withheld, this one named the deciding member).
  */
 const deciderWithheld = (i: AuditRow) => {
-  i.actorId = null;
+  memberWithheld(i);
   i.actorRoles = ['panel_member'];
 };
 /** The panel's decisions on a request and on an amendment (`bid.<action>`, `bid.amendment.<action>`). */

@@ -34,7 +34,10 @@ export interface Releasable {
   cohort: Bid['cohort'];
   aggregation: Bid['aggregation'];
   objections: ObjectionHandling;
-  /** Everyone who voted on the bid in any round (recused or not): they may not release it. */
+  /**
+   * Everyone who voted on the bid in any round (recused or not), and every release officer who
+   * approved an amendment of it alone (a decision as a vote is: probe 36): they may not release it.
+   */
   voters: string[];
 }
 
@@ -318,7 +321,18 @@ export class AgreementsService {
       cohort: bid.cohort,
       aggregation: bid.aggregation,
       objections: objectionHandling(bid.legalBasis, bid.grantedTier!),
-      voters: await this.voters.votersOf(bidId, tx),
+      voters: [
+        ...new Set([
+          ...(await this.voters.votersOf(bidId, tx)),
+          ...(
+            (await tx.query(
+              `SELECT DISTINCT actor_id::text AS id FROM bid_events
+                WHERE bid_id = $1 AND action = 'amend_officer_approve' AND actor_id IS NOT NULL`,
+              [bidId],
+            )) as { id: string }[]
+          ).map((r) => r.id),
+        ]),
+      ],
     };
   }
 }

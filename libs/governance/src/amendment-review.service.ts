@@ -22,6 +22,7 @@ import {
 } from '@custodian/bids';
 import { RegisterLogService } from '@custodian/register';
 import { amendmentVoteRefusal, decide, type PanelOutcome } from './decision-rule';
+import { GOVERNANCE_ERRORS } from './governance.errors';
 import type { AmendmentVoteResultDto, ScreenAmendmentDto, VoteDto } from './dto';
 import { BidVote } from './vote.entity';
 import { auditDenied, saveVote, voteTransaction } from './vote-steps';
@@ -56,6 +57,13 @@ export class AmendmentReviewService {
         assertNotApplicant(user, bid, 'screen');
         const opts = { meta, remarks: dto.remarks ?? null, internalNotes: dto.notes ?? null };
         if (dto.outcome === 'approve') {
+          // An approval alone is a decision, which an administrator never makes (SPEC §1: they never
+          // vote, whatever else they hold; probe 36). Accepting it into the panel's review is theirs.
+          if (user.roles.includes('admin'))
+            throw new ForbiddenError(
+              GOVERNANCE_ERRORS.SEGREGATION_OF_DUTIES,
+              'An administrator does not approve an amendment alone: accept it into the panel’s review, or another release officer approves it',
+            );
           const diff = await this.amendments.diffOf(tx, bid, amendment);
           if (amendment.state === 'submitted' && diff.scope !== 'narrowing')
             throw new ConflictError(

@@ -11,7 +11,14 @@ import { all, FormBody, formErrors, str } from './form';
 import { Bid, BidEvent, getBid, getCatalog, getOwnBid, returnRemarks } from './bids-api';
 import { AuditService } from '@custodian/audit';
 import { notNow } from './refusals';
-import { auditOwnRefusal, keptText, ofApplicant, OWN_ORGANISATION, voteRefusal } from './own-organisation';
+import {
+  auditOwnRefusal,
+  isAdministrator,
+  keptText,
+  ofApplicant,
+  OWN_ORGANISATION,
+  voteRefusal,
+} from './own-organisation';
 import { cohortEditable, cohortValues, readCohort, sameCohort } from './request-form';
 import { AMENDABLE_BID_STATES } from '@custodian/bids';
 import { diffRows, getAmendment, reviewerPage } from './amendment-view';
@@ -230,7 +237,8 @@ export class ScreeningAmendmentController {
         req.portal!.dirty = true;
         throw new PortalRedirect(`/screening/${id}/amendments/${version}`);
       }
-      if (res.status !== 400 && res.status !== 409) throw new ApiCallError(res.status, res.body);
+      if (res.status !== 400 && res.status !== 403 && res.status !== 409)
+        throw new ApiCallError(res.status, res.body);
       errors.add('outcome', res.body.message ?? 'The outcome could not be recorded', 'outcome');
       status = res.status;
     }
@@ -260,7 +268,8 @@ export class ScreeningAmendmentController {
         outcomeItems: [
           ['accept', 'Accept it into the panel’s review'],
           ['return', 'Return it to the applicant with remarks'],
-          ...(amendment.scope === 'narrowing'
+          // Not to an administrator: an approval alone is a decision, which they never make (probe 36).
+          ...(amendment.scope === 'narrowing' && !isAdministrator(req)
             ? [['approve', 'Approve it (it only narrows what is approved)']]
             : []),
         ].map(([value, text]) => ({ value, text, checked: values.outcome === value })),

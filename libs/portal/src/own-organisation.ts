@@ -38,7 +38,7 @@ export const ADMINISTRATOR = {
     'As well as a release officer, you are an administrator, so another release officer releases its data: administrators never release requests.',
 } as const;
 
-const isAdministrator = (req: PortalRequest): boolean =>
+export const isAdministrator = (req: PortalRequest): boolean =>
   req.portal?.session.auth?.user.roles.includes('admin') ?? false;
 
 /**
@@ -57,10 +57,14 @@ export function cannotAct(
 /** SPEC §1: the release officer who generates a release did not vote on that bid (the API's `voters`). */
 export const VOTED =
   'You voted on this request as a panel member, so you cannot release its data: another release officer does.';
+/** Nor approve an amendment of it alone (the API counts that approval as a vote: probe 36). */
+export const APPROVED_ALONE =
+  'You approved an amendment of this request alone, so you cannot release its data: another release officer does.';
 
 /**
  * Why the signed-in release officer may not release `bid` (`cannotAct`, or a vote of theirs on it in
- * any round, recused or not, as the API counts), else undefined; reads the bid's events for the votes.
+ * any round, recused or not, or an amendment of it they approved alone, as the API counts), else
+ * undefined; reads the bid's events for them.
  */
 export async function releaseRefusal(
   api: PortalApi,
@@ -71,11 +75,13 @@ export async function releaseRefusal(
   if (refused) return refused;
   const me = req.portal?.session.auth?.user.id;
   const events = await api.call<BidEvent[]>(req, 'GET', `/api/bids/${bid.id}/events`);
-  const voted =
-    events.status === 200 &&
-    Array.isArray(events.body) &&
-    events.body.some((e) => (e.action === 'vote' || e.action === 'vote_recused') && e.actorId === me);
-  return voted ? { text: VOTED, segregation: true } : undefined;
+  const mine =
+    events.status === 200 && Array.isArray(events.body) ? events.body.filter((e) => e.actorId === me) : [];
+  if (mine.some((e) => e.action === 'vote' || e.action === 'vote_recused'))
+    return { text: VOTED, segregation: true };
+  if (mine.some((e) => e.action === 'amend_officer_approve'))
+    return { text: APPROVED_ALONE, segregation: true };
+  return undefined;
 }
 
 /** The API's `screenedIt`: who screened a request (or an amendment) into review does not vote in that round. */

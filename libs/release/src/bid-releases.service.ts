@@ -86,7 +86,7 @@ export class BidReleasesService {
       if (releasable.voters.includes(actor.id))
         throw new ForbiddenError(
           RELEASE_ERRORS.SEGREGATION_OF_DUTIES,
-          'A panel member who voted on this bid cannot release it',
+          'Who voted on this bid, or approved an amendment of it alone, does not release it: another release officer does',
         );
       // One release of an organisation at a time (its bids' requests take turns on the
       // organisation's lock): each release's guards compare it with the organisation's releases

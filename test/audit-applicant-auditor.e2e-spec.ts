@@ -67,6 +67,10 @@ describe('the audit trail for an auditor of the applicant organisation', () => {
     const org = bid.researcher.user.organisationId!;
     const dual = await t.factory.user({ roles: ['researcher', 'auditor'], organisationId: org });
     const seen = await votes({ Authorization: `Bearer ${await t.login(dual.email)}` });
+    // An auditor of the organisation who is not a researcher there reads them as the applicant does
+    // (probe 36's question, decided fail closed; failed before: they read every vote).
+    const only = await t.factory.user({ roles: ['auditor'], organisationId: org });
+    expect(await votes({ Authorization: `Bearer ${await t.login(only.email)}` })).toEqual(seen);
     // The factory's own votes (the bid is active) and the two above: none says who or how.
     const whole = await votes((await t.as('auditor')).auth);
     expect(seen.length).toBe(whole.length);

@@ -3,7 +3,7 @@ import type { Principal } from '@custodian/core';
 import type { AuditRow } from './audit.service';
 
 /**
- * What an auditor who is also a researcher of a bid's organisation does not read of its entries
+ * What an auditor of a bid's organisation (researcher there or not) does not read of its entries
  * (`AuditService.list`, `withholdFromApplicant`), by action: what an applicant may not see.
  */
 const WITHHELD = 'withheld: your organisation is the applicant';
@@ -54,7 +54,7 @@ export const WITHHELD_FROM_APPLICANT: Record<string, (i: AuditRow) => void> = {
 const ACTOR_WITHHELD = ['bid.vote', 'bid.amendment.vote', ...PANEL_DECISIONS];
 
 /**
- * The trail read by `actorId` by an auditor who is a researcher of an organisation: the actor's vote
+ * The trail read by `actorId` by an auditor of an organisation: the actor's vote
  * and decision entries on that organisation's bids are left out (a condition added to `where`, its values to
  * `params`), since they come without their actor — else filtering by a member's id told whether
  * they voted.
@@ -67,7 +67,7 @@ export async function leaveOutWithheldActor(
   where: string[],
   params: unknown[],
 ): Promise<void> {
-  if (!viewer?.organisationId || !viewer.roles.includes('researcher')) return;
+  if (!viewer?.organisationId) return;
   const voted: { id: string }[] = await db.query(
     `SELECT DISTINCT bid_id::text AS id FROM audit_log WHERE actor_id = $1 AND action = ANY($2) AND bid_id IS NOT NULL`,
     [actorId, ACTOR_WITHHELD],

@@ -324,7 +324,8 @@ export class AuditService {
   }
 
   /**
-   * An auditor who is also a researcher reads the entries of their own organisation's bids without
+   * An auditor of an organisation (a researcher there too, or not: probe 36) reads the entries of
+   * their own organisation's bids without
    * what an applicant may not see: the exact figures of a failed verification's reason, which names
    * rows and counts of persons (SPEC §5 step 4; review-20: the one place left after the releases'
    * own view, `readsExactOf`), and the panel's individual votes — who voted and how (SPEC §4:
@@ -336,7 +337,7 @@ export class AuditService {
     items: AuditRow[],
     viewer?: Pick<Principal, 'roles' | 'organisationId'>,
   ) {
-    if (!viewer?.organisationId || !viewer.roles.includes('researcher')) return;
+    if (!viewer?.organisationId) return;
     const withheld = (i: AuditRow) => i.bidId !== null && Object.hasOwn(WITHHELD_FROM_APPLICANT, i.action);
     const bidIds = [...new Set(items.filter(withheld).map((i) => i.bidId))];
     if (!bidIds.length) return;

@@ -12,25 +12,17 @@ import {
 } from './release-helpers';
 
 /**
- * Probe 33, left open (a design question, kept as `it.fails`). Finding 4 keeps those who left in a
- * covered round out for good. Where k or more left together there is no cover: here exactly k
- * Type 2 objections between R1 and R2; one of them withdraws, is held back alone (R3), and is
- * released once k new persons join (R4). R1 and R4 then differ by k−1, and the one of the k back
- * in R4 (same pseudo_id) is visible as the one who withdrew. The guard compares with the bid's last
- * release only; holding back returners until k come back together would need the bid's earlier
- * releases (a cumulative "gone" set in the ledger). See /work/notes/probe33-FINDINGS.md.
- *
- * Finding 4's own scenario (SPEC §5: two releases of one bid never differ by fewer than k persons). The record-level
- * differencing guard compares a release with the bid's last release only. A pseudonymised bid
- * released before (R1) and after (R2) one patient's Type 2 objection hid the objector among k who
- * left (k−1 withheld for good). The patient then withdrew the objection: held back alone (R3),
- * released once k new persons came (R4). R1 and R4 then differ by the k−1 withheld alone, and of
- * the k who left between R1 and R2 exactly one is back in R4, under the same pseudo_id: the
- * objector, singled out.
+ * Probe 33, left open as `it.fails` until fix 37. Finding 4 kept those who left in a covered round
+ * out for good. Where k or more left together there was no cover: here exactly k Type 2 objections
+ * between R1 and R2; one of them withdraws and was released once k new persons joined (R4). R1 and
+ * R4 then differed by k−1, and the one of the k back in R4 (same pseudo_id) was visible as the one
+ * who withdrew. The guard compared with the bid's last release only. Now every earlier release of
+ * the bid is compared (the leaving side), and whoever leaves a release of the bid stays withheld in
+ * its later releases (release-ledger.ts). See /work/notes/probe33-FINDINGS.md.
  */
 const K = 10;
 
-describe('probe 33 (open): uncovered leavers who come back', () => {
+describe('probe 33: uncovered leavers who come back', () => {
   let t: TestApp;
   let officer: { id: string; roles: string[] };
   let researcher: { id: string; auth: Record<string, string> };
@@ -48,7 +40,7 @@ describe('probe 33 (open): uncovered leavers who come back', () => {
   });
   afterAll(() => t?.close());
 
-  it.fails('k objectors leave together (no cover); one withdraws and comes back alone', async () => {
+  it('k objectors leave together (no cover); one withdraws and comes back alone', async () => {
     const s: ReleaseSpec = spec({
       bidId: randomUUID(),
       tier: 'pseudonymised',
@@ -74,7 +66,14 @@ describe('probe 33 (open): uncovered leavers who come back', () => {
     await addObjection(t.sql, objectors[0], 'type2', 'withdraw', { effectiveOn: '2015-01-01' });
     await addPersons(141, 140 + K);
     const r4 = await persons();
-    // Today: R1 and R4 differ by k−1 on one side, and one of the k who left is back.
+    // Before fix 37: R1 and R4 differed by k−1 on one side, and one of the k who left was back.
     expect(left.filter((p) => r4.has(p))).toHaveLength(0);
+    for (const [name, earlier] of [
+      ['R1', r1],
+      ['R2', r2],
+    ] as const) {
+      const gone = minus(earlier, r4).length;
+      expect(gone === 0 || gone >= K, `${name}/R4: ${gone} gone`).toBe(true);
+    }
   });
 });

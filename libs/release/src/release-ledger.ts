@@ -3,22 +3,39 @@ import { ReleaseFailure } from './engine/context';
 import { RELEASE_FAILURES } from './release.errors';
 import type { Cohort } from '@custodian/bids';
 import type { ReleaseSpec } from './release.types';
+import {
+  COVER,
+  CURRENT,
+  DIFFERENCES,
+  holdBack,
+  LEFT_SINCE,
+  ledgerIn,
+  OWN_RELEASES,
+  WRITE_LEDGER,
+} from './release-ledger.sql';
 
 /**
  * The record-level differencing guard (#27), in the release ledger (`release_ledger`, migration
  * 1764000023000). Two releases of one bid, before and after one patient's Type 2 objection,
  * differed by exactly that patient's rows: subtracting them said which record objected.
  *
- * Rule: a record-level release differs from the bid's last completed release by no persons or by
- * at least k (ANON_K) on each side.
+ * Rule (fail closed, fix 37): a record-level release differs from the bid's last completed release
+ * by no persons or by at least k (ANON_K) on each side, and from EVERY earlier completed release of
+ * the bid by no persons or by at least k on the leaving side (persons of Ri not in this one). The
+ * last alone was not enough: k objectors left together (no cover), one withdrew and came back once
+ * k new persons joined, and R1 and R4 differed by k−1 — the one back singled out (probe 33); or a
+ * group of k leavers, part of whom had joined after R1, left R1 short by fewer than k.
  * - **Persons who left** (an objection — always honoured, the objector is never put back — or
- *   leaving the cohort): if 1 to k−1 left, further persons of the last release are withheld so
+ *   leaving the cohort): if 1 to k−1 left, further persons of the release compared are withheld so
  *   that k leave. They are chosen by a keyed hash (HMAC under a key of the release, so neither the
- *   researcher nor the order of the data can tell them from the one who objected), and stay
- *   withheld in every later release of the bid (state `withheld`), else their return would point
- *   at the one who did not return.
- * - **Persons who joined** (new patients, a withdrawn objection): if 1 to k−1 are new, they are held
- *   back (not released, not recorded) until at least k are new.
+ *   researcher nor the order of the data can tell them from the one who objected).
+ * - **Withheld for good**: whoever leaves a release of the bid — an objector, a person who left
+ *   the cohort, a cover — is recorded `withheld` and stays out of every later release of the bid,
+ *   even if eligible again (a withdrawn objection): their return would point at them, or at the
+ *   one of their group who did not return. A patient re-admitted to one bid's data later is a small
+ *   loss; singling out an objector is not. (Before fix 37 only covered leavers stayed out.)
+ * - **Persons who joined** (new patients): if 1 to k−1 are new against the last release, they are
+ *   held back (not released, not recorded) until at least k are new.
  * Holding the whole release was the other choice: it would stop every update of the bid for as
  * long as fewer than k change, and a release is what an officer asked for. Withholding more
  * persons is always allowed (data minimisation), so the guard fails safe.
@@ -29,9 +46,10 @@ import type { ReleaseSpec } from './release.types';
  * row in the release's range), not every eligible patient: a bid whose event range leaves most of
  * its cohort without rows had its objector covered by persons who were in no file, and two
  * releases differed by the objector alone (an outsider's probe, 2026-12-07). The verifier holds
- * the ledger against the files (difference-check.ts). Set-based: a few statements over the persons, whatever
- * their number; the ledger holds each release's persons as arrays of NHS numbers (by state and
- * part, migration 1764000049000), written by one aggregate.
+ * the ledger against the files (difference-check.ts). Set-based (release-ledger.sql.ts): a few
+ * statements over the persons, whatever their number; the ledger holds each release's persons as
+ * arrays of NHS numbers (by state and part, migration 1764000049000). Cost: one comparison of the
+ * persons per earlier release of the bid (~0.4 s per 1M-person release, docs/BENCHMARKS.md).
  */
 export const GUARD = 'record_difference';
 /** `rp.excl` of persons withheld by the guard (they count among persons left out, staff only). */
@@ -57,6 +75,12 @@ export interface DifferenceDecision {
    * objector alone), and the persons withheld or held back for them (exact). Absent before.
    */
   otherBids?: { compared: string[]; withheldToCover: number; heldBack: number };
+  /**
+   * The bid's releases before its last, compared on the leaving side (fix 37: one of k who left
+   * together came back alone, and R1 and R4 differed by k−1), and the persons withheld for them
+   * (exact). Absent before.
+   */
+  earlier?: { compared: number; withheldToCover: number };
 }
 
 type Q = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -79,12 +103,9 @@ export async function guardDifference(
       RELEASE_FAILURES.RELEASE_DATA_DAMAGED,
       'a patient record holds an NHS number that is not ten digits; the data must be corrected before a record-level release',
     );
-  const [prev] = await q<{ id: string }>(
-    `SELECT r.id FROM releases r JOIN release_ledger l ON l.release_id = r.id AND l.guard = $3
-      WHERE r.bid_id = $1 AND r.id <> $2 AND r.state = 'completed'
-      ORDER BY r.completed_at DESC, r.id LIMIT 1`,
-    [release.bidId, release.id, GUARD],
-  );
+  // The bid's earlier releases, the last first: the last compared on both sides, every earlier one
+  // on the leaving side (#27, fix 37).
+  const [prev, ...before] = await q<{ id: string }>(OWN_RELEASES, [release.bidId, release.id, GUARD]);
   const decision: DifferenceDecision = {
     comparedWith: prev?.id ?? null,
     k,
@@ -98,19 +119,14 @@ export async function guardDifference(
   // with the last release's arrays part by part, and written as they are. A million persons joined
   // row by row with the last release unnested, then sorted into arrays again, took 2.5 s of a 1M
   // release (docs/BENCHMARKS.md, "the ledger by parts"); this ~0.9 s.
-  const current = () =>
-    q(
-      `CREATE TEMP TABLE rel_cur ON COMMIT DROP AS
-       SELECT (nk % 64)::smallint AS part, array_agg(nk) AS nhs FROM rp WHERE excl IS NULL AND files <> 0 GROUP BY 1`,
-    );
+  const current = () => q(CURRENT);
   let changed = false;
-  // The releases (this bid's last, other bids') against which those who left were covered: they
-  // are then withheld for good with their cover, should they come back (a withdrawn objection): of
-  // the k who left together, the one back in a later release would be the objector (probe 33: R1
-  // and R4 of one bid differed by the k−1 withheld alone).
+  // The releases (another bid's, or an earlier one of this bid's) against which those who left were
+  // covered: their leavers are withheld for good with their cover (probe 33). (Those who leave the
+  // bid's last release are withheld for good whatever the reason: WRITE_LEDGER.)
   const coveredAgainst: string[] = [];
   if (prev) {
-    // Withheld before: withheld still.
+    // Withheld before (covers, and everyone who ever left a release of the bid): withheld still.
     const still = await q<{ n: number }>(
       `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${ledgerIn('withheld', '$2')} RETURNING 1)
        SELECT count(*)::int AS n FROM u`,
@@ -119,6 +135,8 @@ export async function guardDifference(
     decision.stillWithheld = still[0].n;
   }
   await current();
+  // Covered short of k against the last release (too few of its persons left to withhold).
+  let short: Short | undefined;
   if (prev) {
     // Both differences, part by part: released then and not eligible now; eligible now and not
     // released then (the last release's withheld who are still here were withheld just above).
@@ -128,7 +146,8 @@ export async function guardDifference(
       const cover = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, prev.id]);
       decision.withheldToCover = cover[0].n;
       changed = cover[0].n > 0;
-      coveredAgainst.push(prev.id);
+      if (left + cover[0].n < k)
+        short = { id: prev.id, whose: 'the bid’s last release', left: left + cover[0].n };
     }
     if (joined > 0 && joined < k) {
       await q(holdBack('any'), [HELD_BACK_NEW, prev.id]);
@@ -140,39 +159,21 @@ export async function guardDifference(
     await q(`DROP TABLE rel_cur`);
     await current();
   }
-  const others = await guardOtherBids(q, release, k, key, current, prev?.id, coveredAgainst);
-  decision.withheldToCover += others.prevWithheld;
-  decision.otherBids = others.out;
-  // (A number an old ledger kept as negative — a damaged one, migration 1764000049000 — is in part
-  // ((n % 64) + 64) % 64 as the migration put it: `%` alone gives a negative part, which the
-  // table refuses; a review found every later release of such a bid failing.)
-  // This release's ledger: whom it releases, whom it withholds, and — withheld persons no longer in
-  // the cohort stay withheld should they come back — the last release's withheld who are not in
-  // this one's working set as released or withheld, and those who left where they were covered
-  // (released by a release of `coveredAgainst`, not released now). A person is in a release's
-  // ledger once (UNION).
-  await q(
-    `INSERT INTO release_ledger_members (release_id, state, part, nhs)
-     SELECT $1::uuid, 'released', part, nhs FROM rel_cur
-     UNION ALL
-     SELECT $1::uuid, 'withheld', (((x.nhs % 64) + 64) % 64)::smallint, array_agg(x.nhs)
-       FROM (SELECT nk AS nhs FROM rp WHERE excl = $2
-             ${
-               prev
-                 ? `UNION
-             SELECT p.nhs FROM ${ledgerIn('withheld', '$3')} p
-              WHERE NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = p.nhs AND (rp.excl IS NULL OR rp.excl = $2))`
-                 : ''
-             }
-             UNION
-             SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-              WHERE m.release_id = ANY($${prev ? 4 : 3}::uuid[]) AND m.state = 'released'
-                AND NOT EXISTS (SELECT 1 FROM rp WHERE rp.nk = u.nhs AND rp.excl IS NULL AND rp.files <> 0)) x
-      GROUP BY ((x.nhs % 64) + 64) % 64`,
-    prev
-      ? [release.id, WITHHELD_FOR_DIFFERENCE, prev.id, coveredAgainst]
-      : [release.id, WITHHELD_FOR_DIFFERENCE, coveredAgainst],
-  );
+  const others = await otherBidsCompared(q, release, k);
+  decision.otherBids = { compared: [...others].sort(), withheldToCover: 0, heldBack: 0 };
+  decision.earlier = { compared: before.length, withheldToCover: 0 };
+  await compareRounds(q, {
+    k,
+    key,
+    current,
+    prevId: prev?.id,
+    others,
+    before: before.map((r) => r.id),
+    coveredAgainst,
+    tally: { last: decision, otherBids: decision.otherBids, earlier: decision.earlier },
+    short,
+  });
+  await q(WRITE_LEDGER, [release.id, WITHHELD_FOR_DIFFERENCE, prev?.id ?? null, coveredAgainst]);
   await q(`DROP TABLE rel_cur`);
   await q(
     `INSERT INTO release_ledger (release_id, guard, bid_id, organisation_id, compared_with, decision)
@@ -182,37 +183,13 @@ export async function guardDifference(
   return decision;
 }
 
-/**
- * A release's persons in a state, unnested (a subquery of the statements below). `param`: the
- * placeholder of that release's id.
- */
-const ledgerIn = (state: 'released' | 'withheld' | 'any', param: string) =>
-  `(SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-     WHERE m.release_id = ${param}::uuid${state === 'any' ? '' : ` AND m.state = '${state}'`})`;
-
-/**
- * Withhold `$3` more persons of release `$4`'s released ones still in this working set, chosen by
- * HMAC(`$2`, NHS number), marking them `$1`; the count withheld.
- */
-const COVER = `
-  WITH pick AS (
-    SELECT rp.nhs FROM rp WHERE rp.excl IS NULL AND rp.files <> 0 AND rp.nk IN ${ledgerIn('released', '$4')}
-     ORDER BY hmac(convert_to(rp.nhs, 'UTF8'), $2::bytea, 'sha256') LIMIT $3),
-  u AS (UPDATE rp SET excl = $1 WHERE nhs IN (SELECT nhs FROM pick) RETURNING 1)
-  SELECT count(*)::int AS n FROM u`;
-
-/** Hold back (mark `$1`) the persons of this working set not in release `$2`'s `state` ones; the count. */
-const holdBack = (state: 'released' | 'any') => `
-  WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND files <> 0 AND NOT rp.nk IN ${ledgerIn(state, '$2')} RETURNING 1)
-  SELECT count(*)::int AS n FROM u`;
-
-/** Released then and not now, and now and not then, against release `$1` (by the ledger's parts). */
-const DIFFERENCES = `
-  SELECT coalesce(sum((SELECT count(*) FROM (SELECT unnest(p.nhs) EXCEPT SELECT unnest(c.nhs)) d)), 0)::int AS left,
-         coalesce(sum((SELECT count(*) FROM (SELECT unnest(c.nhs) EXCEPT SELECT unnest(p.nhs)) d)), 0)::int AS joined
-    FROM rel_cur c
-    FULL JOIN (SELECT part, nhs FROM release_ledger_members WHERE release_id = $1 AND state = 'released') p
-      ON p.part = c.part`;
+/** A release compared with which the working set still differs by 1 to k−1 persons gone, and nothing was left to withhold. */
+interface Short {
+  id: string;
+  whose: string;
+  left: number;
+  joined?: number;
+}
 
 /** How a release's legal basis treats Type 2 objections: applied, overridden by a consent cohort, or not applied. */
 const OBJECTION_POLICY = (r: string) =>
@@ -252,16 +229,11 @@ export function populationKey(spec: { cohort?: Cohort; datasets: { dataset: stri
 }
 
 /**
- * The same rule against the last release of each other bid of the organisation that draws on the
- * same population (`populationKey`, `COMPARABLE_RELEASE`), completed before this one started: two
- * bids of one specification, released before and after one patient's objection, differed by that
- * patient alone, and the guard compared each release with its own bid only (an attacker's probe,
- * 2026-12-07). Where 1 to k−1 persons of another bid's release are not in this one, more of them are
- * withheld (the keyed choice above) so that k are not; where 1 to k−1 persons are new against it,
- * they are held back. Withholding only ever grows, so the rounds end; they repeat until no release
- * compared differs by 1 to k−1 (withholding for one bid can bring another's difference into that
- * range). Where too few persons are left to withhold, the release is refused (staff read which
- * release). Cost: one comparison of the persons per such bid per round.
+ * The last release of each other bid of the organisation that draws on the same population
+ * (`populationKey`, `COMPARABLE_RELEASE`), completed before this one started: two bids of one
+ * specification, released before and after one patient's objection, differed by that patient
+ * alone, and the guard compared each release with its own bid only (an attacker's probe,
+ * 2026-12-07). They are compared on both sides (`compareRounds`).
  *
  * Bids of other populations are not compared: their persons differ by what each asked for, often by
  * fewer than k, which no withholding could cover (tried: an organisation's narrow bids were refused
@@ -269,17 +241,11 @@ export function populationKey(spec: { cohort?: Cohort; datasets: { dataset: stri
  * against 101) are not compared (docs/RELEASE.md, limits); the officer's screen lists the
  * organisation's other bids.
  */
-async function guardOtherBids(
+async function otherBidsCompared(
   q: Q,
   release: { id: string; bidId: string; organisationId: string },
   k: number,
-  key: Buffer,
-  current: () => Promise<unknown>,
-  /** The bid's last release: compared again in every round (a person withheld for another bid was left out of it). */
-  prevId: string | undefined,
-  /** Releases against which those who left were covered (appended to). */
-  coveredAgainst: string[],
-): Promise<{ out: NonNullable<DifferenceDecision['otherBids']>; prevWithheld: number }> {
+): Promise<string[]> {
   const rows = await q<{ id: string; spec: ReleaseSpec; mine: ReleaseSpec; n: number }>(
     `SELECT DISTINCT ON (r.bid_id) r.id, r.spec, me.spec AS mine,
             (SELECT coalesce(sum(cardinality(m.nhs)), 0)::int FROM release_ledger_members m
@@ -298,56 +264,113 @@ async function guardOtherBids(
   // Compared: the same population however written, and — whatever their cohorts — two releases of
   // 2k persons or more, which can always be made to differ by 0 or k (a probe, 2026-12-07: a cohort
   // change that selects nobody, such as a practice with no patients, escaped the key).
-  const others = rows
+  return rows
     .filter((r) => populationKey(r.spec) === populationKey(r.mine) || (r.n >= 2 * k && mine >= 2 * k))
     .map((r) => r.id);
-  const out = { compared: others.sort(), withheldToCover: 0, heldBack: 0 };
-  let prevWithheld = 0;
-  // The bid's own last release is compared again in each round: a person withheld to cover another
-  // bid's release left it (probe 33: the release then failed its verification, 1 person gone).
-  const compared = others.length && prevId ? [prevId, ...others] : others;
-  for (let moved = others.length > 0; moved;) {
-    moved = false;
-    for (const other of compared) {
-      const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
+}
+
+/**
+ * The rule against every release compared, after the last release's first comparison: the other
+ * bids' last releases and (again, from the second round) the bid's last release on both sides, and
+ * every earlier release of the bid on the leaving side (all in one statement a round, `LEFT_SINCE`:
+ * persons who left the bid uncovered, or a group of leavers part of whom had joined after an earlier
+ * release, made an earlier release differ from this one by 1 to k−1 while the last differed by 0 or
+ * k — fix 37). Where 1 to k−1 persons of a release compared are not in this one, more of them are
+ * withheld (the keyed choice) so that k are not; where 1 to k−1 persons are new against a release
+ * compared on both sides, they are held back. Withholding only ever grows, so the rounds end; they
+ * repeat until no release compared differs by 1 to k−1 (withholding for one can bring another's
+ * difference into that range). Where too few persons are left to withhold, the release is refused
+ * (staff read which release). Cost: one comparison of the persons per release compared per round
+ * (a round more only where something was withheld).
+ */
+async function compareRounds(
+  q: Q,
+  o: {
+    k: number;
+    key: Buffer;
+    current: () => Promise<unknown>;
+    prevId: string | undefined;
+    others: string[];
+    before: string[];
+    /** Releases against which those who left were covered (appended to). */
+    coveredAgainst: string[];
+    /** Where the persons withheld and held back are counted. */
+    tally: {
+      last: DifferenceDecision;
+      otherBids: NonNullable<DifferenceDecision['otherBids']>;
+      earlier: NonNullable<DifferenceDecision['earlier']>;
+    };
+    /** The last release's first comparison left it short of k (nothing to withhold). */
+    short: Short | undefined;
+  },
+): Promise<void> {
+  const { k, key, prevId, tally } = o;
+  const both = prevId ? [prevId, ...o.others] : o.others;
+  const cover = async (id: string, left: number) => {
+    const [{ n }] = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, id]);
+    if (!o.coveredAgainst.includes(id) && id !== prevId) o.coveredAgainst.push(id);
+    if (id === prevId) tally.last.withheldToCover += n;
+    else if (o.before.includes(id)) tally.earlier.withheldToCover += n;
+    else tally.otherBids.withheldToCover += n;
+    return n;
+  };
+  let short = o.short;
+  for (let round = 0; o.others.length + o.before.length > 0; round++) {
+    let moved = false;
+    short = round === 0 ? o.short : undefined;
+    for (const id of both) {
+      // The last release was compared just before the first round.
+      if (id === prevId && round === 0) continue;
+      const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [id]);
       let n = 0;
-      if (left > 0 && left < k) {
-        const [cover] = await q<{ n: number }>(COVER, [WITHHELD_FOR_DIFFERENCE, key, k - left, other]);
-        n = cover.n;
-        if (other === prevId) prevWithheld += n;
-        else out.withheldToCover += n;
-        if (!coveredAgainst.includes(other)) coveredAgainst.push(other);
-      } else if (joined > 0 && joined < k) {
-        const [held] = await q<{ n: number }>(holdBack('released'), [HELD_BACK_NEW, other]);
-        out.heldBack += n = held.n;
+      if (left > 0 && left < k) n = await cover(id, left);
+      else if (joined > 0 && joined < k) {
+        const [held] = await q<{ n: number }>(holdBack('released'), [HELD_BACK_NEW, id]);
+        tally.otherBids.heldBack += n = held.n;
       }
+      const whose = id === prevId ? 'the bid’s last release' : 'another bid of the organisation';
       if (n > 0) {
         moved = true;
         await q(`DROP TABLE rel_cur`);
-        await current();
+        await o.current();
+      } else if ((left > 0 && left < k) || (joined > 0 && joined < k)) short ??= { id, whose, left, joined };
+    }
+    if (o.before.length) {
+      const counts = await q<{ id: string; left: number }>(LEFT_SINCE, [o.before]);
+      // In the bid's order (the latest first): the first that withholding can still cover.
+      for (const id of o.before) {
+        const left = counts.find((c) => c.id === id)?.left ?? 0;
+        if (left === 0 || left >= k) continue;
+        if ((await cover(id, left)) > 0) {
+          moved = true;
+          await q(`DROP TABLE rel_cur`);
+          await o.current();
+          break;
+        }
+        short ??= { id, whose: 'an earlier release of the bid', left };
       }
     }
+    if (!moved) break;
   }
-  for (const other of compared) {
-    const [{ left, joined }] = await q<{ left: number; joined: number }>(DIFFERENCES, [other]);
-    if ((left > 0 && left < k) || (joined > 0 && joined < k))
-      throw new ReleaseFailure(
-        RELEASE_FAILURES.RELEASE_DIFFERENCE_UNCOVERABLE,
-        `the release would differ from an earlier release to the organisation by fewer than k=${k} persons, and too few persons remain to withhold; the release officer can see which`,
-        `the release would differ from release ${other} (${other === prevId ? 'the bid’s last release' : 'another bid of the organisation'}) by ${left} person(s) gone and ${joined} new, fewer than k=${k}, and too few of its persons remain to withhold`,
-      );
-  }
-  return { out, prevWithheld };
+  if (short)
+    throw new ReleaseFailure(
+      RELEASE_FAILURES.RELEASE_DIFFERENCE_UNCOVERABLE,
+      `the release would differ from an earlier release to the organisation by fewer than k=${k} persons, and too few persons remain to withhold; the release officer can see which`,
+      `the release would differ from release ${short.id} (${short.whose}) by ${short.left} person(s) gone${
+        short.joined === undefined ? '' : ` and ${short.joined} new`
+      }, fewer than k=${k}, and too few of its persons remain to withhold`,
+    );
 }
 
 /** What the manifest says (researchers read it: counts of persons by the aggregate rule). */
 export function differencingManifest(d: DifferenceDecision) {
   return {
-    rule: `a release differs from the bid's last release, and from the last release of each other bid of the organisation, by no persons or by at least k=${d.k}: if fewer than k left (objections are always honoured), further persons are withheld, for good, so that k leave; fewer than k new persons are held back until there are k`,
+    rule: `a release differs from the bid's last release, and from the last release of each other bid of the organisation, by no persons or by at least k=${d.k}, and from every earlier release of the bid by no persons or at least k on the leaving side: if fewer than k left (objections are always honoured), further persons are withheld so that k leave; whoever leaves a release of the bid stays withheld in its later releases; fewer than k new persons are held back until there are k`,
     k: d.k,
     comparedWith: d.comparedWith,
     otherBidsCompared: d.otherBids?.compared.length ?? 0,
-    personsLeft: shownCount(d.left + d.withheldToCover),
+    earlierReleasesCompared: d.earlier?.compared ?? 0,
+    personsLeft: shownCount(d.left + d.withheldToCover + (d.earlier?.withheldToCover ?? 0)),
     personsJoined: shownCount(d.joined),
     newPersonsHeldBack: d.heldBack > 0,
   };

@@ -5,7 +5,9 @@ import type { VerifierDb } from './verifier-sql';
  * guard's, `release-ledger.ts`): a record-level release differs from the bid's last completed
  * record-level release, and from the last of each other bid of the organisation, by no persons or
  * by at least k on each side — persons released then and not
- * now, persons released now and not then. Read from the release ledger (`release_ledger_members`:
+ * now, persons released now and not then — and from every earlier completed record-level release
+ * of the bid by no persons or at least k on the leaving side (fix 37: R1 and R4 of one bid differed
+ * by k−1 while each pair of consecutive releases differed by 0 or k). Read from the release ledger (`release_ledger_members`:
  * arrays of NHS numbers by state), where each release records whom it released and whom it withheld; a release with a predecessor
  * and no ledger of its own did not run the guard, and fails.
  *
@@ -65,15 +67,15 @@ export async function differenceProblem(
   db: VerifierDb,
   release: { id: string; bidId: string },
   k: number,
-): Promise<{ problem?: string; comparedWith?: string }> {
-  // The bid's last completed release that ran the guard (a release of no persons ran it too and
-  // holds no sets); ties broken as the guard breaks them (a review, 2026-12-06: the two could
-  // compare with different releases).
+): Promise<{ problem?: string; comparedWith?: string; earlier?: number }> {
+  // The bid's completed releases that ran the guard (a release of no persons ran it too and holds
+  // no sets), the last first; ties broken as the guard breaks them (a review, 2026-12-06: the two
+  // could compare with different releases).
   const ranGuard = `EXISTS (SELECT 1 FROM release_ledger g WHERE g.release_id = r.id AND g.guard = 'record_difference')`;
-  const [prev] = (await db.query(
+  const [prev, ...before] = (await db.query(
     `SELECT r.id FROM releases r
       WHERE r.bid_id = $1 AND r.id <> $2 AND r.state = 'completed' AND ${ranGuard}
-      ORDER BY r.completed_at DESC, r.id LIMIT 1`,
+      ORDER BY r.completed_at DESC, r.id`,
     [release.bidId, release.id],
   )) as { id: string }[];
   // And the last such release of each other bid of the release's organisation, whatever its cohort
@@ -114,10 +116,33 @@ export async function differenceProblem(
       problem:
         'the organisation has an earlier record-level release and this one recorded no differencing ledger',
     };
+  // The bid's releases before its last, the leaving side: persons each released and this one did
+  // not, all in one statement, each release's parts against this one's.
+  const gone = before.length
+    ? ((await db.query(
+        `SELECT t.release_id::text AS id,
+                coalesce(sum((SELECT count(*) FROM (SELECT unnest(t.nhs) EXCEPT SELECT unnest(n.nhs)) d)), 0)::int AS n
+           FROM release_ledger_members t
+           LEFT JOIN release_ledger_members n ON n.release_id = $1 AND n.state = 'released' AND n.part = t.part
+          WHERE t.release_id = ANY($2::uuid[]) AND t.state = 'released'
+          GROUP BY t.release_id`,
+        [release.id, before.map((b) => b.id)],
+      )) as { id: string; n: number }[])
+    : [];
   for (const [earlier, whose] of [
     ...(prev ? [[prev.id, "the bid's earlier release"] as const] : []),
+    ...before.map((b) => [b.id, `release ${b.id}, an earlier release of the bid`] as const),
     ...others.map((o) => [o.id, `release ${o.id} of another bid of the organisation`] as const),
   ]) {
+    const since = gone.find((g) => g.id === earlier);
+    if (before.some((b) => b.id === earlier)) {
+      if (since && since.n > 0 && since.n < k)
+        return {
+          comparedWith: prev?.id,
+          problem: `${since.n} persons of the earlier release left since ${whose}: a difference of 1 to ${k - 1} persons singles them out`,
+        };
+      continue;
+    }
     // The two releases' released sets compared part by part (the ledger's arrays by NHS number mod
     // 64): hash sets of ~15k numbers rather than one join of a million (0.85 s at 1M, spilling out
     // of work_mem). A number stored in the wrong part can only count as a difference on both sides,
@@ -140,7 +165,7 @@ export async function differenceProblem(
           problem: `${n} ${what} since ${whose}: a difference of 1 to ${k - 1} persons singles them out`,
         };
   }
-  return { comparedWith: prev?.id };
+  return { comparedWith: prev?.id, earlier: before.length };
 }
 
 /**

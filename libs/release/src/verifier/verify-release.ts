@@ -271,6 +271,10 @@ export async function verifyRelease(
       checks.add(
         `differs from the bid's earlier release by no persons or by at least k=${deps.anonK} (release ledger)`,
       );
+    if (diff?.value.earlier)
+      checks.add(
+        `differs from every earlier release of the bid by no persons or by at least k=${deps.anonK} gone (release ledger)`,
+      );
     const perFile = settled.map((r) => {
       if (r.status === 'rejected') throw r.reason;
       return r.value;

@@ -56,7 +56,7 @@ export const DIFFERENCES = `
 /**
  * Released by each of releases `$1` and not eligible now (the leaving side alone), one row per
  * release with any persons: every earlier release of the bid in one statement, each release's
- * parts against this one's (~0.4 s per earlier release of 1M persons on the 2-vCPU machine,
+ * parts against this one's (~0.25 s per earlier release of 1M persons on the 2-vCPU machine,
  * docs/BENCHMARKS.md).
  */
 export const LEFT_SINCE = `

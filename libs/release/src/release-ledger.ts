@@ -49,7 +49,7 @@ import {
  * the ledger against the files (difference-check.ts). Set-based (release-ledger.sql.ts): a few
  * statements over the persons, whatever their number; the ledger holds each release's persons as
  * arrays of NHS numbers (by state and part, migration 1764000049000). Cost: one comparison of the
- * persons per earlier release of the bid (~0.4 s per 1M-person release, docs/BENCHMARKS.md).
+ * persons per earlier release of the bid (~0.25 s per 1M-person release, docs/BENCHMARKS.md).
  */
 export const GUARD = 'record_difference';
 /** `rp.excl` of persons withheld by the guard (they count among persons left out, staff only). */

@@ -19,6 +19,8 @@ import {
  * the bid's last release only; persons who left uncovered and came back, or a group of leavers part
  * of whom had joined after an earlier release, made an earlier pair differ by 1 to k−1.
  *
+ * Also the guard's policy that makes it hold: whoever left a release of the bid is in none after it.
+ *
  * Each run: one pseudonymised bid over a practice of its own (its own organisation, so no other bid
  * is compared), 4–6 releases, and between them random Type 2 objections registered and withdrawn
  * and persons added. Persons are read from the files as the researcher sees them (`pseudo_id`).
@@ -129,6 +131,16 @@ describe('differencing against every earlier release of the bid (property, #27)'
             if (gone > 0 && gone < K) small.push(`R${i + 1}\\R${j + 1} = ${gone}`);
           }
         expect(small, `${where}`).toEqual([]);
+        // And the guard's policy behind it: whoever left a release of the bid is in none after it
+        // (a returner would be singled out as one of those who left; probe 33).
+        const back: string[] = [];
+        for (let i = 0; i < releases.length; i++)
+          for (let j = i + 1; j < releases.length - 1; j++) {
+            const gone = minus(releases[i], releases[j]);
+            const returned = gone.filter((p) => releases[r].has(p)).length;
+            if (returned) back.push(`${returned} of R${i + 1}\\R${j + 1} back in R${r + 1}`);
+          }
+        expect(back, where).toEqual([]);
       }
     }
   }, 120_000);

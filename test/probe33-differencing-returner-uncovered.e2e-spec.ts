@@ -76,4 +76,39 @@ describe('probe 33: uncovered leavers who come back', () => {
       expect(gone === 0 || gone >= K, `${name}/R4: ${gone} gone`).toBe(true);
     }
   });
+  it('the same on a history written before fix 37 (the k who left in no withheld list)', async () => {
+    const s: ReleaseSpec = spec({
+      bidId: randomUUID(),
+      tier: 'pseudonymised',
+      datasets: [{ dataset: 'gp', fields: ['nhs_number', 'code'] }],
+      recipients: [researcher.id],
+      requestedBy: officer.id,
+    });
+    const run = async () => {
+      const rel = await runRelease(t, { ...s }, officer);
+      expect(rel.failure_reason).toBeNull();
+      const gp = parseCsvGz((await download(t, researcher.auth, rel.id, 'gp.csv.gz')).body).rows;
+      return { id: rel.id, persons: new Set(gp.map((r) => r.pseudo_id)) };
+    };
+    const minus = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.has(x));
+    await addPersons(201, 240);
+    const r1 = await run();
+    const objectors = Array.from({ length: K }, (_, i) => String(9533200000 + 201 + i));
+    for (const o of objectors)
+      await addObjection(t.sql, o, 'type2', 'register', { effectiveOn: '2014-01-01' });
+    const r2 = await run();
+    const left = minus(r1.persons, r2.persons);
+    expect(left).toHaveLength(K);
+    // The ledger as the guard before fix 37 wrote it: k who left together, uncovered, were not
+    // recorded as withheld (only covered leavers were).
+    await t.sql.query(`DELETE FROM release_ledger_members WHERE release_id = $1 AND state = 'withheld'`, [
+      r2.id,
+    ]);
+    await addObjection(t.sql, objectors[0], 'type2', 'withdraw', { effectiveOn: '2015-01-01' });
+    await addPersons(241, 240 + K);
+    const r3 = await run();
+    // Failed before this change: the one who withdrew was back, with one more of R1 withheld to
+    // cover R1 (k gone from it again), so the returner stood out among the k who had left.
+    expect(left.filter((p) => r3.persons.has(p))).toHaveLength(0);
+  });
 });

@@ -9,8 +9,8 @@ import {
   DIFFERENCES,
   holdBack,
   LEFT_SINCE,
-  ledgerIn,
   OWN_RELEASES,
+  STILL_WITHHELD,
   WRITE_LEDGER,
 } from './release-ledger.sql';
 
@@ -127,11 +127,14 @@ export async function guardDifference(
   const coveredAgainst: string[] = [];
   if (prev) {
     // Withheld before (covers, and everyone who ever left a release of the bid): withheld still.
-    const still = await q<{ n: number }>(
-      `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${ledgerIn('withheld', '$2')} RETURNING 1)
-       SELECT count(*)::int AS n FROM u`,
-      [WITHHELD_FOR_DIFFERENCE, prev.id],
-    );
+    // Read from the releases themselves too — released by an earlier one and not by the last — so
+    // the rule holds for histories written before the last release's ledger recorded every leaver
+    // (an uncovered group of k that left before fix 37 was in no `withheld` list).
+    const still = await q<{ n: number }>(STILL_WITHHELD, [
+      WITHHELD_FOR_DIFFERENCE,
+      prev.id,
+      before.map((r) => r.id),
+    ]);
     decision.stillWithheld = still[0].n;
   }
   await current();

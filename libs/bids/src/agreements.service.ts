@@ -132,7 +132,8 @@ export class AgreementsService {
   /**
    * An amendment's agreement comes into force: every other version of the bid still offered or in
    * force is superseded, and this one runs from today to the end of the term counted from the
-   * agreement's first start (the amended duration). Refused when that end has already come.
+   * agreement's first start (the amended duration). Refused when that end has already come, or when
+   * the agreement in force has reached its own end date (ended, though not yet swept).
    * `termOnly`: the amendment changed the term alone, so the releases the version in force keeps
    * (same content, same recipients) are kept by this one too; otherwise they are destroyed.
    */
@@ -154,10 +155,19 @@ export class AgreementsService {
         BIDS_ERRORS.AMENDMENT_TERM_ENDED,
         'The amended term would already have ended: the agreement in force stays as it is',
       );
-    const [kept]: { from: number }[] = await tx.query(
-      `SELECT coalesce(releases_from, version) AS from FROM agreements WHERE bid_id = $1 AND status = 'active'`,
+    const [kept]: { from: number; ended: boolean }[] = await tx.query(
+      `SELECT coalesce(releases_from, version) AS from, end_date <= (now() AT TIME ZONE 'UTC')::date AS ended
+         FROM agreements WHERE bid_id = $1 AND status = 'active'`,
       [agreement.bidId],
     );
+    // The agreement in force has ended on its end date (the expiry sweep, every five minutes, has not
+    // yet moved the bid to expired): it is not replaced by one running from today, which revived its
+    // ended term and, for a term-only amendment, the files downloads had stopped (review 41).
+    if (kept?.ended)
+      throw new ConflictError(
+        BIDS_ERRORS.AMENDMENT_TERM_ENDED,
+        'The agreement in force has reached its end date: it has ended, and an amendment no longer comes into force',
+      );
     const releasesFrom = termOnly && kept ? Math.min(kept.from, agreement.version) : agreement.version;
     await tx.query(
       `UPDATE agreements SET status = 'superseded', ended_at = now(), ended_by = $3, end_reason = $4

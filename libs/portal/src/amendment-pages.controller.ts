@@ -120,6 +120,9 @@ export class ResearcherAmendmentController {
       role: 'researcher',
       backHref: `/requests/${id}`,
       canAccept: amendment.state === 'approved',
+      // Only the term changes: the releases made under the agreement in force are kept (the API's
+      // rule, BidAmendmentsService.acceptOffered), so the offer does not say they are deleted.
+      termOnly: amendment.diff.length > 0 && amendment.diff.every((d) => d.field === 'durationMonths'),
       canWithdraw: WITHDRAWABLE.includes(amendment.state),
     });
   }

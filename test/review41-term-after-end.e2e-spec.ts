@@ -67,4 +67,53 @@ describe('an amendment accepted after the agreement in force reached its end dat
     ]);
     expect((await download(t, researcher.auth, v1, 'gp.csv.gz')).status).toBe(409);
   });
+  it('nor is one approved then: the officer alone and the deciding vote are refused (409), nothing is offered', async () => {
+    const bidId = (await t.factory.bid('active', { researcher, officer, panel })).id;
+    const ended = () =>
+      t.sql.query(
+        `UPDATE agreements SET start_date = ((now() AT TIME ZONE 'UTC')::date - interval '12 months')::date,
+                               end_date = (now() AT TIME ZONE 'UTC')::date
+          WHERE bid_id = $1 AND status = 'active'`,
+        [bidId],
+      );
+    // A narrowing amendment (a shorter term) that the officer would approve alone.
+    await t.http
+      .post(`/api/bids/${bidId}/amendments`)
+      .set(researcher.auth)
+      .send({ reason: 'The study ends sooner', durationMonths: 6 })
+      .expect(201);
+    await t.http.post(`/api/bids/${bidId}/amendments/2/submit`).set(researcher.auth).expect(200);
+    await ended();
+    const alone = await t.http
+      .post(`/api/bids/${bidId}/amendments/2/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'approve' });
+    expect(alone.status).toBe(409);
+    expect(alone.body.code).toBe('AMENDMENT_TERM_ENDED');
+    // Into the panel's review instead: the vote that would decide is refused too.
+    await t.http
+      .post(`/api/bids/${bidId}/amendments/2/screen`)
+      .set(officer.auth)
+      .send({ outcome: 'accept', remarks: 'to the panel' })
+      .expect(200);
+    for (const p of panel.slice(0, 2))
+      await t.http
+        .post(`/api/bids/${bidId}/amendments/2/votes`)
+        .set(p.auth)
+        .send({ decision: 'approve', conflictOfInterest: false })
+        .expect(201);
+    const deciding = await t.http
+      .post(`/api/bids/${bidId}/amendments/2/votes`)
+      .set(panel[2].auth)
+      .send({ decision: 'approve', conflictOfInterest: false });
+    expect(deciding.status).toBe(409);
+    expect(deciding.body.code).toBe('AMENDMENT_TERM_ENDED');
+    const { rows } = await t.sql.query(
+      `SELECT version, status FROM agreements WHERE bid_id = $1 ORDER BY version`,
+      [bidId],
+    );
+    expect(rows).toEqual([{ version: 1, status: 'active' }]);
+    const amendment = await t.http.get(`/api/bids/${bidId}/amendments/2`).set(officer.auth).expect(200);
+    expect(amendment.body.state).toBe('in_review');
+  });
 });

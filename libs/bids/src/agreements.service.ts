@@ -45,6 +45,13 @@ export interface Releasable {
  * Data sharing agreements: offered on approval, in force from the applicant's acceptance for
  * durationMonths (the agreement ends on end_date), revoked by an admin or expired by the sweep.
  */
+/** The agreement in force has reached its end date: an amendment is neither approved nor brought into force (review 41). */
+const agreementEnded = () =>
+  new ConflictError(
+    BIDS_ERRORS.AMENDMENT_TERM_ENDED,
+    'The agreement in force has reached its end date: it has ended, and an amendment is no longer approved or brought into force',
+  );
+
 @Injectable()
 export class AgreementsService {
   private readonly logger = new Logger('Agreements');
@@ -83,7 +90,9 @@ export class AgreementsService {
    * On an amendment's approval (in the deciding transaction): the agreement's next version for the
    * amended bid version, under the same reference number (`DSA-<year>-<nnnn>-v2`, …), at the tier in
    * force, with the conditions in force and those the approval adds. The version in force stays in
-   * force until the applicant accepts this one.
+   * force until the applicant accepts this one. Refused once the agreement in force has reached its
+   * end date (ended, though the sweep has not yet expired the bid): nothing could come into force,
+   * and the approval would write a public register line for an ended agreement (review 41).
    */
   async offerVersion(
     tx: EntityManager,
@@ -91,6 +100,11 @@ export class AgreementsService {
     bidVersion: number,
     terms: { durationMonths: number; conditions: string[] },
   ): Promise<Agreement> {
+    const [inForce]: { ended: boolean }[] = await tx.query(
+      `SELECT end_date <= (now() AT TIME ZONE 'UTC')::date AS ended FROM agreements WHERE bid_id = $1 AND status = 'active'`,
+      [bid.id],
+    );
+    if (inForce?.ended) throw agreementEnded();
     const [first] = await tx.query(
       `SELECT number, year, (SELECT max(version) FROM agreements WHERE bid_id = $1) + 1 AS version
          FROM agreements WHERE bid_id = $1 ORDER BY version LIMIT 1`,
@@ -163,11 +177,7 @@ export class AgreementsService {
     // The agreement in force has ended on its end date (the expiry sweep, every five minutes, has not
     // yet moved the bid to expired): it is not replaced by one running from today, which revived its
     // ended term and, for a term-only amendment, the files downloads had stopped (review 41).
-    if (kept?.ended)
-      throw new ConflictError(
-        BIDS_ERRORS.AMENDMENT_TERM_ENDED,
-        'The agreement in force has reached its end date: it has ended, and an amendment no longer comes into force',
-      );
+    if (kept?.ended) throw agreementEnded();
     const releasesFrom = termOnly && kept ? Math.min(kept.from, agreement.version) : agreement.version;
     await tx.query(
       `UPDATE agreements SET status = 'superseded', ended_at = now(), ended_by = $3, end_reason = $4

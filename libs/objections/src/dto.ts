@@ -28,7 +28,7 @@ export class ObjectionEventDto {
   effectiveAt!: string;
   @ApiProperty({
     description:
-      "whether an objection of this type is now active under this NHS number, as far as the caller may know it (the register for its current patient, else its own entries). An objection recorded under another number a practice's record gives for the same patient still applies to releases (SPEC §2); this answer does not tell of it, since that would tell what another practice holds",
+      "whether an objection of this type is now active under this NHS number, as far as the caller may know it (the register for its current patient, else its own entries). An objection recorded under another number a practice's record gives for the same patient still applies to releases; this answer does not tell of it, since that would tell what another practice holds",
   })
   active!: boolean;
   @ApiProperty({

@@ -152,6 +152,8 @@ export class Agreement {
   /** Dates as YYYY-MM-DD; set when the applicant accepts. */
   @Column({ name: 'start_date', type: 'date', nullable: true }) startDate!: string | null;
   @Column({ name: 'end_date', type: 'date', nullable: true }) endDate!: string | null;
+  /** The earliest version whose releases this one keeps (a term-only amendment); null: its own. */
+  @Column({ name: 'releases_from', type: 'integer', nullable: true }) releasesFrom!: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'accepted_at', type: 'timestamptz', nullable: true }) acceptedAt!: Date | null;
   @Column({ name: 'accepted_by', type: 'uuid', nullable: true }) acceptedBy!: string | null;

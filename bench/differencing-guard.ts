@@ -8,8 +8,7 @@
  * release's sets, both differences against the last release, the leaving side against every earlier
  * one, the ledger written — in a transaction rolled back. ratio = the statements of the guard before
  * fix 37 (all but `LEFT_SINCE`) over all of them; `left_since_per_release_s` the comparison's cost per
- * earlier release; `still_last_only_s` the withheld step as it read the last release alone (not in
- * `guard_s`), against `still_s`, which reads every earlier release's leavers too. The tables are plain ones in a database of their own (no releases behind them).
+ * earlier release. The tables are plain ones in a database of their own (no releases behind them).
  *
  *   node dist/bench/differencing-guard.js --persons 1000000 --releases 5 [--runs 3]   (DATABASE_URL or embedded)
  */
@@ -94,17 +93,7 @@ async function main(): Promise<void> {
         best[step] = Math.min(best[step] ?? Infinity, s);
         return rows;
       };
-      // The last release's withheld alone (before 7a2462d), in a savepoint rolled back; then the
-      // statement the guard runs, which reads the earlier releases' leavers too.
-      await c.query('SAVEPOINT last_only');
-      await time(
-        'still_last_only_s',
-        `WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${S.ledgerIn('withheld', '$2')} RETURNING 1)
-         SELECT count(*) FROM u`,
-        [WITHHELD, prev],
-      );
-      await c.query('ROLLBACK TO SAVEPOINT last_only');
-      await time('still_s', S.STILL_WITHHELD, [WITHHELD, prev, before]);
+      await time('still_s', S.STILL_WITHHELD, [WITHHELD, prev]);
       await time('current_s', S.CURRENT);
       [{ left }] = await time('differences_s', S.DIFFERENCES, [prev]);
       await time('left_since_s', S.LEFT_SINCE, [before]);
@@ -112,7 +101,7 @@ async function main(): Promise<void> {
       await c.query('ROLLBACK');
     }
     await c.end();
-    const all = Object.values(best).reduce((a, b) => a + b, 0) - best.still_last_only_s;
+    const all = Object.values(best).reduce((a, b) => a + b, 0);
     report('differencing-guard', (all - best.left_since_s) / all, {
       persons,
       releases,

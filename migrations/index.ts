@@ -50,6 +50,7 @@ import { ObjectionResourceIds1764000060000 } from './1764000060000-objection-res
 import { NhsNumberAliases1764000061000 } from './1764000061000-nhs-number-aliases';
 import { ObjectionEntriesByResource1764000062000 } from './1764000062000-objection-entries-by-resource';
 import { AgreementReleasesFrom1764000063000 } from './1764000063000-agreement-releases-from';
+import { LedgerLeaversWithheld1764000064000 } from './1764000064000-ledger-leavers-withheld';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works compiled, in
@@ -108,4 +109,5 @@ export const MIGRATIONS = [
   NhsNumberAliases1764000061000,
   ObjectionEntriesByResource1764000062000,
   AgreementReleasesFrom1764000063000,
+  LedgerLeaversWithheld1764000064000,
 ];

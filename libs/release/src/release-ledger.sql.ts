@@ -16,19 +16,11 @@ export const ledgerIn = (state: 'released' | 'withheld' | 'any', param: string) 
      WHERE m.release_id = ${param}::uuid${state === 'any' ? '' : ` AND m.state = '${state}'`})`;
 
 /**
- * Mark `$1` the working set's persons withheld by the bid's last release (`$2`), or released by one
- * of its earlier releases (`$3`) and not by the last: whoever left a release of the bid stays out
- * (fix 37), however its ledger was written; the count.
+ * Mark `$1` the working set's persons withheld by the bid's last release (`$2`): covers, and
+ * whoever left a release of the bid (fix 37); the count.
  */
 export const STILL_WITHHELD = `
-  WITH u AS (
-    UPDATE rp SET excl = $1
-     WHERE excl IS NULL
-       AND (nk IN ${ledgerIn('withheld', '$2')}
-            OR (nk IN (SELECT u.nhs FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
-                        WHERE m.release_id = ANY($3::uuid[]) AND m.state = 'released')
-                AND NOT nk IN ${ledgerIn('released', '$2')}))
-    RETURNING 1)
+  WITH u AS (UPDATE rp SET excl = $1 WHERE excl IS NULL AND nk IN ${ledgerIn('withheld', '$2')} RETURNING 1)
   SELECT count(*)::int AS n FROM u`;
 
 /** This release's eligible persons (`rel_cur`), by the ledger's parts. */

@@ -127,14 +127,9 @@ export async function guardDifference(
   const coveredAgainst: string[] = [];
   if (prev) {
     // Withheld before (covers, and everyone who ever left a release of the bid): withheld still.
-    // Read from the releases themselves too — released by an earlier one and not by the last — so
-    // the rule holds for histories written before the last release's ledger recorded every leaver
-    // (an uncovered group of k that left before fix 37 was in no `withheld` list).
-    const still = await q<{ n: number }>(STILL_WITHHELD, [
-      WITHHELD_FOR_DIFFERENCE,
-      prev.id,
-      before.map((r) => r.id),
-    ]);
+    // (Histories written before fix 37 had only covered leavers here: migration 1764000064000 added
+    // the others to each bid's last release once.)
+    const still = await q<{ n: number }>(STILL_WITHHELD, [WITHHELD_FOR_DIFFERENCE, prev.id]);
     decision.stillWithheld = still[0].n;
   }
   await current();

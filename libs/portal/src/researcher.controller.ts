@@ -289,7 +289,10 @@ export class ResearcherController {
 /** Why a completed release of an active bid can no longer be downloaded, as "because …" ends. */
 function endedWhy(r: { completedAt?: string | null }, bid: Bid): string {
   const start = bid.agreement?.startDate;
-  return (bid.version ?? 1) > 1 && start && String(r.completedAt ?? '').slice(0, 10) < start
+  // The term over (its end date reached, the expiry not yet swept) is the reason whatever the
+  // version: a release an amendment of the term alone kept is not "replaced" (review 41).
+  const ended = bid.agreement?.endDate && bid.agreement.endDate <= new Date().toISOString().slice(0, 10);
+  return !ended && (bid.version ?? 1) > 1 && start && String(r.completedAt ?? '').slice(0, 10) < start
     ? `the agreement it was made under was replaced by version ${bid.version}`
     : 'the agreement it was made under is no longer in force';
 }

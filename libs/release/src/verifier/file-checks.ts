@@ -19,7 +19,7 @@ import {
   EVENT_ITEM_COLUMNS,
   RowOrderCheck,
   expectedHeader,
-  FULL_DATE,
+  anonymisedValueProblem,
   FULL_POSTCODE,
   holdsNhsNumber,
   IDENTIFIABLE_ONLY,
@@ -142,7 +142,8 @@ export async function checkDatasetFile(
         : [];
   const postcodeCols =
     tier === 'identifiable' ? [] : [col('postcode_district'), col('area')].filter((i) => i >= 0);
-  const ageCol = tier === 'anonymised' ? col('age_band') : -1;
+  // Anonymised person columns held to their ladders (probe 42): an age band, an ethnic category or group.
+  const anonCols = tier === 'anonymised' ? [col('age_band'), col('ethnicity')].filter((i) => i >= 0) : [];
   const qiCols = tier === 'anonymised' ? QUASI_IDENTIFIER_COLUMNS.map(col).filter((i) => i >= 0) : [];
   // A location quasi-identifier is an event column: rows of one person differ in it, so every row is
   // split and counted (a person's class per location), never skipped as a repeat of the row before.
@@ -207,7 +208,7 @@ export async function checkDatasetFile(
     tier === 'anonymised' &&
     itemCols.every((c) => c >= personCols) &&
     postcodeCols.every((c) => c < personCols) &&
-    ageCol < personCols &&
+    anonCols.every((c) => c < personCols) &&
     qiCols.every((c) => c < personCols) &&
     header.slice(0, personCols).every((h) => PERSON_COLUMNS_OF_TIER[tier].has(h));
   const runs = new PersonRuns({
@@ -317,8 +318,10 @@ export async function checkDatasetFile(
         const problem = postcodeValueProblem(header[c], f[c]);
         if (problem) fail('identifiers by tier', `${where(i)}: ${problem}`);
       }
-      if (ageCol >= 0 && FULL_DATE.test(f[ageCol]))
-        fail('identifiers by tier', `${where(i)}: a date in age_band`);
+      for (const c of anonCols) {
+        const problem = anonymisedValueProblem(header[c], f[c]);
+        if (problem) fail('identifiers by tier', `${where(i)}: ${problem}`);
+      }
       order?.add(
         personValueCols.length ? personValueCols.map((c) => f[c]).join('\u0001') : undefined,
         dateCol >= 0 ? f[dateCol] : undefined,

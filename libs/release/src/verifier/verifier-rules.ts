@@ -1,5 +1,5 @@
 import { LA_PREFIX_REGION, LA_REGION, PROVIDER_REGION } from '../location-qi';
-import { POSTCODE_AREA_REGION } from '../reference-data';
+import { ETHNIC_GROUP, POSTCODE_AREA_REGION } from '../reference-data';
 import { isValidNhsNumber } from '@custodian/core';
 import { CATALOGUE_FIELDS, Dataset } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
@@ -177,6 +177,29 @@ export function postcodeValueProblem(column: string, value: string): string | un
     return value === '*' || POSTCODE_AREA.test(value) || AREA_REGIONS.has(value)
       ? undefined
       : 'area is not a postcode area or region';
+  return undefined;
+}
+/**
+ * What a person column of the anonymised tier may hold beyond an empty cell (SPEC §5's tier table;
+ * probe 42): `age_band` a band of the age ladder — five, ten or twenty years, starting at a multiple
+ * of its width (`40-44`, `40-49`, `40-59`) — `unknown` or `*`, never an age, a year or a year and
+ * month of birth; `ethnicity` an ethnic category (one letter), an ethnic group or `*`.
+ */
+const AGE_BAND = /^(\d{1,3})-(\d{1,3})$/;
+const ETHNIC_GROUPS = new Set([...Object.values(ETHNIC_GROUP), 'Not stated']);
+export function anonymisedValueProblem(column: string, value: string): string | undefined {
+  if (value === '' || value === '*') return undefined;
+  if (column === 'age_band') {
+    if (value === 'unknown') return undefined;
+    const m = AGE_BAND.exec(value);
+    const lo = Number(m?.[1]);
+    const width = Number(m?.[2]) - lo + 1;
+    return m && [5, 10, 20].includes(width) && lo % width === 0 ? undefined : 'age_band is not an age band';
+  }
+  if (column === 'ethnicity')
+    return /^[A-Z]$/.test(value) || ETHNIC_GROUPS.has(value)
+      ? undefined
+      : 'ethnicity is not an ethnic category or group';
   return undefined;
 }
 export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;

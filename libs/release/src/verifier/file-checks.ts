@@ -166,6 +166,7 @@ export async function checkDatasetFile(
   // Sampled persons' episode keys, recomputed: each of their rows must carry one.
   const epikeysOf = idCol >= 0 && col('epikey') >= 0 ? ids?.epikeysOf : undefined;
   const epikeyCol = col('epikey');
+  const drawnEpikeys = idCol < 0 && epikeyCol >= 0 ? ids?.epikeySample : undefined;
   let sampled = false;
   // The suppression audit's sampled persons (anonymised), and those of them read in the file. A
   // file of a row per event only where kᵐ's emptied persons are known: see suppression-audit.ts.
@@ -294,6 +295,7 @@ export async function checkDatasetFile(
         );
       for (const c of rowKeyCols)
         if (!idFormat.test(f[c])) fail('identifiers by tier', `${where(i)}: ${header[c]} is not keyed`);
+      drawnEpikeys?.see(f[epikeyCol]);
       for (const c of withheldCols)
         if (f[c] !== '*') fail('k-anonymity', `${where(i)}: ${header[c]} is not withheld (*)`);
       for (const c of codeCols)
@@ -348,9 +350,11 @@ export async function checkDatasetFile(
   for (const [person, n] of rowsOf)
     if (n > mislinked!.get(person)!)
       fail('objections', `${name}: a row of an objector's NHS number (linked to another person) appears`);
-  if (sampled)
+  const drawnProblem = drawnEpikeys?.problem();
+  if (drawnProblem) fail('identifiers by tier', `${name}: ${drawnProblem}`);
+  if (sampled || drawnEpikeys?.size)
     checks.add(
-      `source row keys recomputed: every epikey of sampled persons (${name}) is one of their episodes' keyed under this tier's key`,
+      `source row keys recomputed: sampled persons' episodes (${name}) carry their epikeys keyed under this tier's key`,
     );
   if (mislinked)
     checks.add(

@@ -3,12 +3,14 @@ import { PERSON_FIELDS } from '@custodian/catalog';
 import type { Tier } from '@custodian/catalog';
 import type { ReleaseKeys } from '../keys';
 import type { ReleaseSpec } from '../release.types';
+import { EpikeySample } from './epikey-sample';
 import { IdSet } from './id-set';
 import { auditSample } from './suppression-audit';
 import { fail } from './verification-failure';
 import {
   bidKeySealed,
   consentCohort,
+  epikeysOfPersons,
   hesKeysOf,
   mislinkedPersons,
   objectorsAt,
@@ -44,6 +46,8 @@ export interface Forbidden {
    * and the keys of every row the file may show as theirs, keyed as the tier keys them.
    */
   epikeysOf?: Map<string, Set<string>>;
+  /** A HES file with `epikey` and no person column: episodes of persons drawn from the ledger, keyed (probe 42). */
+  epikeySample?: EpikeySample;
   /**
    * The anonymised tier's suppression audit: per dataset, persons of the release sampled from its
    * ledger (as the tier identifies them) → whether they have rows of it that may leave.
@@ -111,6 +115,7 @@ export async function forbiddenIdentities(
     // episode key, keyed as the tier keys it (the field's name in the message), tells it in any tier.
     let blockedEpikeys: Set<string> | undefined;
     let epikeysOf: Map<string, Set<string>> | undefined;
+    let epikeySample: EpikeySample | undefined;
     const hes = spec.datasets.find((d) => d.dataset === 'hes' && d.fields.includes('epikey'));
     if (hes) {
       const held = await hesKeysOf(data, nhs, hes.fields.includes('nhs_number'));
@@ -127,6 +132,11 @@ export async function forbiddenIdentities(
         epikeysOf = new Map(
           sample.filter((p) => !blocked.has(p.nhs)).map((p) => [toId(p.nhs), new Set(p.keys.map(keyed))]),
         );
+        if (rowKey && !hes.fields.includes('nhs_number') && auditDrawn?.length) {
+          const range = { from: spec.cohort?.eventsFrom, to: spec.cohort?.eventsTo };
+          const drawnKeys = await epikeysOfPersons(data, auditDrawn, nhs, range);
+          epikeySample = new EpikeySample(new Set(drawnKeys.map(keyed)), tier === 'pseudonymised');
+        }
       } finally {
         rowKey?.fill(0);
       }
@@ -171,6 +181,7 @@ export async function forbiddenIdentities(
       blocked: new IdSet(nhs.map(toId)),
       blockedEpikeys,
       epikeysOf,
+      epikeySample,
       mislinked,
       allowed: cohort ? new Set(cohort.map(toId)) : undefined,
       description: `no ${type2 ? 'Type 1 or active Type 2' : 'Type 1'} objector at the snapshot${

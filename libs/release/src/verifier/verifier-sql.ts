@@ -141,6 +141,31 @@ export async function sampledEpikeys(db: VerifierDb, n: number): Promise<{ nhs: 
   return rows.map((r) => ({ nhs: r.nhs.trim(), keys: r.keys }));
 }
 
+/**
+ * The episode keys of the HES rows a release may show of persons `nhs` (drawn from its ledger):
+ * rows linked to them, and their NHS number's rows linked to no one, in the event range, less rows
+ * whose own NHS number is in `blocked` (probe 42: looked for in a file without a person column).
+ */
+export async function epikeysOfPersons(
+  db: VerifierDb,
+  nhs: string[],
+  blocked: string[],
+  range: { from?: string; to?: string },
+): Promise<string[]> {
+  const rows = (await db.query(
+    `WITH p AS (SELECT x.id, x.nhs_number FROM ${PATIENTS_SOURCE} x WHERE x.nhs_number = ANY($1::bpchar[])),
+          n AS (SELECT unnest($1::bpchar[]) AS nhs_number)
+     SELECT h.epikey::text AS k FROM hes_episodes h
+      WHERE h.epikey IS NOT NULL
+        AND (h.patient_id IN (SELECT id FROM p)
+             OR (h.patient_id IS NULL AND h.nhs_number IN (SELECT nhs_number FROM n)))
+        AND (h.nhs_number IS NULL OR NOT h.nhs_number = ANY($2::bpchar[]))
+        AND ($3::date IS NULL OR h.admission_date >= $3::date) AND ($4::date IS NULL OR h.admission_date <= $4::date)`,
+    [nhs, blocked, range.from ?? null, range.to ?? null],
+  )) as { k: string }[];
+  return rows.map((r) => r.k);
+}
+
 /** The bid's consent cohort (NHS numbers). */
 export async function consentCohort(db: VerifierDb, bidId: string): Promise<string[]> {
   const rows = (await db.query(`SELECT nhs_number::text AS nhs FROM bid_cohort_members WHERE bid_id = $1`, [

@@ -132,7 +132,7 @@ export function manifestOf(
       : undefined,
     kmAnonymity: prepared.km ? kmManifest(prepared.km) : undefined,
     disclosureControl: prepared.aggregate?.info,
-    differencing: prepared.differencing ? differencingManifest(prepared.differencing) : undefined,
+    differencing: prepared.differencing ? shownDifferencing(prepared.differencing) : undefined,
     aggregateDifferencing: prepared.aggregate?.differencing.manifest,
     files: files.map(({ name, rows, bytes, sha256 }) => ({ name, rows, bytes, sha256 })),
     // How the public register names these files (registerDigest): its recipients can check it.
@@ -144,6 +144,18 @@ export function manifestOf(
     verification,
     software: { name: 'custodian', version: SOFTWARE_VERSION },
   };
+}
+
+/**
+ * The differencing guard's manifest section without whether new persons were held back: `true`
+ * told a researcher that 1 to k-1 persons had joined since the bid's last release (an objection
+ * withdrawn, a new diagnosis) where the files were the same (probe 42). Staff read it in
+ * `excluded.differencing`.
+ */
+function shownDifferencing(d: Parameters<typeof differencingManifest>[0]) {
+  const { newPersonsHeldBack, ...shown } = differencingManifest(d);
+  void newPersonsHeldBack;
+  return shown;
 }
 
 /** Writes manifest.json beside the files, then makes them all visible at once (renames). */

@@ -43,6 +43,7 @@ export async function verify(
       suppressedByFile: prepared.kAnon?.suppressedByFile,
       removedByFile: prepared.kAnon?.removedByFile,
       kmEmptiedByFile: prepared.km?.emptiedByFile,
+      kmSuppressedRowsByFile: prepared.km?.suppressedByFile,
       inSnapshot,
     },
     ctx.db,

@@ -186,7 +186,7 @@ export interface ReleaseUnderCheck {
   /** The staff-only exact figures the release recorded (null while it runs). */
   excluded: {
     kAnonymity?: { suppressedByFile?: Record<string, number>; removedByFile?: Record<string, number> };
-    kmAnonymity?: { emptiedByFile?: Record<string, number> };
+    kmAnonymity?: { emptiedByFile?: Record<string, number>; suppressedByFile?: Record<string, number> };
   } | null;
 }
 

@@ -58,6 +58,8 @@ export interface VerifyTarget {
    * skips such files.
    */
   kmEmptiedByFile?: Record<string, number>;
+  /** Per file of a row per event, the rows kᵐ-anonymity removed (exact; default: the release's staff-only figures). */
+  kmSuppressedRowsByFile?: Record<string, number>;
   /**
    * Runs `read` in the release's data snapshot, while its attempt holds it (the engine passes it):
    * who may not appear (objections, the consent cohort, objectors' HES keys) and the aggregate
@@ -286,10 +288,10 @@ export async function verifyRelease(
       rows += result.rows;
       persons += result.persons;
     }
-    // The ledger compared above is the files' persons, not the eligible patients' (#27).
-    if (tier === 'pseudonymised' || tier === 'identifiable') {
-      const dataSets = spec.datasets;
-      // Files without a person column: counted from the database (row-recount.ts, probe 33).
+    // Files without a person column: counted from the database (row-recount.ts, probe 33; the
+    // anonymised tier less what suppression took, probe 42).
+    if (tier !== 'aggregate') {
+      const kmRows = release.kmSuppressedRowsByFile ?? rel.excluded?.kmAnonymity?.suppressedByFile;
       const recounted = await recountFilesWithoutPersons(db, inData, {
         releaseId: release.id,
         bidId: rel.bid_id,
@@ -297,8 +299,20 @@ export async function verifyRelease(
         spec,
         tier,
         rowsOf: (name) => perFile.find(({ f }) => f.name === name)!.result.rows,
+        suppressedOf:
+          tier === 'anonymised'
+            ? (d) => ({
+                kPersons: suppressed?.[d] ?? 0,
+                kRemoved: removed?.[d] ?? suppressed?.[d] ?? 0,
+                kmRows: kmRows?.[d] ?? 0,
+              })
+            : undefined,
       });
       if (recounted) checks.add(recounted);
+    }
+    // The ledger compared above is the files' persons, not the eligible patients' (#27).
+    if (tier === 'pseudonymised' || tier === 'identifiable') {
+      const dataSets = spec.datasets;
       if (dataSets.every((d) => expectedHeader(d.dataset, d.fields, tier).includes(IDENTITY_COLUMN[tier]))) {
         const shown = perFile
           .filter(({ f }) => f.name !== 'data_dictionary.csv')

@@ -539,11 +539,19 @@ describe('release verifier (SPEC §5 step 6)', () => {
     const again = await failureOf(verifyRelease(dir, { id, files, ...none }, db, deps));
     expect((again as Error).message).toMatch(UNDER_COUNT);
     // The persons recorded as emptied by kᵐ: the same files pass the audit (k = 1: a quarter of
-    // the persons gone leaves items under the release's k, which is another check).
-    const report = await verifyRelease(dir, { id, files, ...none, kmEmptiedByFile: { gp: dropped } }, db, {
-      ...deps,
-      anonK: 1,
-    });
+    // the persons gone leaves items under the release's k, which is another check). Their rows are
+    // recorded as kᵐ's removals too, as the engine records them (the row recount, probe 42).
+    const { rows: recorded } = await t.sql.query(
+      `SELECT rows::int AS rows FROM release_files WHERE release_id = $1 AND name = 'gp.csv.gz'`,
+      [id],
+    );
+    const rowsGone = recorded[0].rows - files.find((f) => f.name === 'gp.csv.gz')!.rows;
+    const report = await verifyRelease(
+      dir,
+      { id, files, ...none, kmEmptiedByFile: { gp: dropped }, kmSuppressedRowsByFile: { gp: rowsGone } },
+      db,
+      { ...deps, anonK: 1 },
+    );
     expect(report.checks.join('\n')).toMatch(/suppression audited/);
   });
 

@@ -3,7 +3,6 @@ import { DATASET_FILE, PERSON_FIELDS } from '@custodian/catalog';
 import type { Dataset } from '@custodian/catalog';
 import type { ReleaseSpec } from '../release.types';
 import { fail } from './verification-failure';
-import { expectedHeader, IDENTITY_COLUMN } from './verifier-rules';
 import { activeObjections, SOURCE_ROWS, VerifierDb } from './verifier-sql';
 
 /**
@@ -15,8 +14,9 @@ import { activeObjections, SOURCE_ROWS, VerifierDb } from './verifier-sql';
  * linked to no one — less rows whose own NHS number is an objector's, in the event range; a row
  * per person: those of them with such rows), and the ledger's persons must hold no objector (and,
  * under consent, only the cohort). A row added (an objector's, or anyone's) changes the count.
- * The anonymised tier too (probe 42): there k-anonymity and kᵐ-anonymity take rows, so the file's
- * rows and the kᵐ rows removed (the engine's exact count) make the recount where k-anonymity took no
+ * Since probe 42 every dataset file is recounted: one with a person column is checked by who
+ * appears in it, and an objector's rows shown under a released person's id verified. The anonymised
+ * tier too: there k-anonymity and kᵐ-anonymity take rows, so the file's rows and the kᵐ rows removed (the engine's exact count) make the recount where k-anonymity took no
  * one's row of the file, and no more than it otherwise; a file of a row per person holds the
  * persons recounted less those k-anonymity removed from it.
  */
@@ -75,7 +75,7 @@ export async function ledgerObjectors(data: VerifierDb, i: RecountInput): Promis
   return n;
 }
 
-/** The rows a file of `dataset` without a person column may hold (`perEvent`: a row per event, else per person). */
+/** The rows a file of `dataset` may hold (`perEvent`: a row per event, else per person). */
 export async function expectedRows(
   data: VerifierDb,
   dataset: Dataset,
@@ -110,7 +110,7 @@ export async function expectedRows(
  * description, or undefined where no file lacks the person column (or the release ran no guard).
  * `db` reads as committed, `inData` in the release's data snapshot.
  */
-export async function recountFilesWithoutPersons(
+export async function recountDatasetFiles(
   db: VerifierDb,
   inData: <T>(read: (data: VerifierDb) => Promise<T>) => Promise<T>,
   r: {
@@ -124,11 +124,11 @@ export async function recountFilesWithoutPersons(
     suppressedOf?: (dataset: Dataset) => SuppressedOf;
   },
 ): Promise<string | undefined> {
-  const { spec, tier } = r;
-  const anonymous = spec.datasets.filter(
-    (d) => !expectedHeader(d.dataset, d.fields, tier).includes(IDENTITY_COLUMN[tier]),
-  );
-  const released = anonymous.length ? await ledgerReleased(db, r.releaseId) : undefined;
+  const { spec } = r;
+  // Every dataset file: one with a person column is checked by who appears in it, not by how many
+  // rows each has, so an objector's rows shown under a released person's id verified (probe 42).
+  const files = spec.datasets;
+  const released = files.length ? await ledgerReleased(db, r.releaseId) : undefined;
   if (!released) return undefined;
   const input: RecountInput = {
     released,
@@ -144,7 +144,7 @@ export async function recountFilesWithoutPersons(
       'objections',
       "the release's ledger records as released a person excluded by the objection snapshot",
     );
-  for (const d of anonymous) {
+  for (const d of files) {
     const name = DATASET_FILE[d.dataset];
     const perEvent = d.fields.some((f) => !PERSON_FIELDS.has(f));
     const want = await inData((data) => expectedRows(data, d.dataset, perEvent, input));
@@ -163,5 +163,5 @@ export async function recountFilesWithoutPersons(
         `${name}: ${got} rows, where the persons the ledger records as released have ${want} that may leave${lost ? ' (before the recorded suppression)' : ''}`,
       );
   }
-  return 'files without a person column hold the rows that may leave of the persons the ledger records as released (recounted), and those persons include no one excluded';
+  return 'every dataset file holds the rows that may leave of the persons the ledger records as released (recounted), and those persons include no one excluded';
 }

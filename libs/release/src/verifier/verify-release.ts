@@ -19,7 +19,7 @@ import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
 import { fail } from './verification-failure';
-import { recountFilesWithoutPersons } from './row-recount';
+import { recountDatasetFiles } from './row-recount';
 
 export { VerificationFailure } from './verification-failure';
 
@@ -288,11 +288,25 @@ export async function verifyRelease(
       rows += result.rows;
       persons += result.persons;
     }
-    // Files without a person column: counted from the database (row-recount.ts, probe 33; the
-    // anonymised tier less what suppression took, probe 42).
+    // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the row
+    // recount and the files' integrity, so that a broken rule is reported as itself.
+    if (km?.size) {
+      const m = deps.anonM ?? 2;
+      const small = km.smallSets(deps.anonK, m);
+      if (small > 0)
+        fail(
+          'kᵐ-anonymity',
+          `${small} set(s) of at most m=${m} event items carried by fewer than k=${deps.anonK} persons of a class`,
+        );
+      checks.add(
+        `kᵐ-anonymity: every set of at most m=${m} event items of a person is carried by at least k=${deps.anonK} persons of their class`,
+      );
+    }
+    // Every dataset file's rows counted from the database (row-recount.ts: files without a person
+    // column since probe 33; with one, and the anonymised tier less what suppression took, probe 42).
     if (tier !== 'aggregate') {
       const kmRows = release.kmSuppressedRowsByFile ?? rel.excluded?.kmAnonymity?.suppressedByFile;
-      const recounted = await recountFilesWithoutPersons(db, inData, {
+      const recounted = await recountDatasetFiles(db, inData, {
         releaseId: release.id,
         bidId: rel.bid_id,
         cut: rel.snapshot_cut!,
@@ -332,20 +346,6 @@ export async function verifyRelease(
           );
         }
       }
-    }
-    // kᵐ-anonymity: the sets span files, so it is checked once all are read — before the files'
-    // integrity, so that a broken rule is reported as itself.
-    if (km?.size) {
-      const m = deps.anonM ?? 2;
-      const small = km.smallSets(deps.anonK, m);
-      if (small > 0)
-        fail(
-          'kᵐ-anonymity',
-          `${small} set(s) of at most m=${m} event items carried by fewer than k=${deps.anonK} persons of a class`,
-        );
-      checks.add(
-        `kᵐ-anonymity: every set of at most m=${m} event items of a person is carried by at least k=${deps.anonK} persons of their class`,
-      );
     }
     for (const { f, result } of perFile) {
       if (result.rows !== f.rows)

@@ -54,7 +54,10 @@ const FORMS: { fields: Record<string, unknown>; at: string }[] = [
   { fields: { effectivePeriod: { start: '2014-03-01T00:00:00Z' } }, at: '2014-03-01T00:00:00Z' },
   { fields: { effectiveDateTime: '2014-03-01T13:59:59+14:00' }, at: '2014-02-28T23:59:59Z' },
   { fields: { effectiveDateTime: '2014-06-01T09:30:00+01:00' }, at: '2014-06-01T08:30:00Z' },
-  { fields: { effectivePeriod: { end: '2014-06-01T08:30:00Z' } }, at: '2014-06-01T08:30:00Z' },
+  // A period without a start (SPEC §2: "period start, else the time received"): a registration at the
+  // time received, a withdrawal refused (libs/practices objection-date.ts, since 2026-12-07; this
+  // model still read its end: seed 1851946024, path "3", a withdrawal the product rightly refused).
+  { fields: { effectivePeriod: { end: '2014-06-01T08:30:00Z' } }, at: 'received' },
   { fields: { effectiveDateTime: '2014-06-01T08:30:00.750Z' }, at: '2014-06-01T08:30:00Z' },
   { fields: { effectiveDateTime: '2014-06' }, at: '2014-06-01T00:00:00Z' },
   { fields: {}, at: 'received' },
@@ -749,15 +752,18 @@ describe('random populations through the product: invariants on the released fil
       expect(await rejectedBy(bad, rel.id)).toBe('identifiers by tier');
     }
     if (tier === 'anonymised') {
-      // A person moved into a class of their own (a quasi-identifier value nobody else has; for
-      // `area` a postcode area, as the verifier holds `area` to the ladder's rungs: probe 33).
+      // A person moved into a class of their own (a quasi-identifier value nobody else has, of the
+      // column's ladder, as the verifier holds `area` (probe 33), `age_band` and `ethnicity` (probe
+      // 42) to their rungs: else it is refused as an identifier first).
       const qi = ['age_band', 'sex', 'ethnicity', 'area'];
       const target = [...files].find(([, f]) => f.rows.length > 0 && qi.some((h) => f.header.includes(h)));
       if (target) {
         const [name, f] = target;
         const row = [...f.rows[0]];
         const col = f.header.findIndex((h) => qi.includes(h));
-        row[col] = f.header[col] === 'area' ? 'ZE' : 'only-one';
+        row[col] =
+          ({ area: 'ZE', age_band: '0-4', ethnicity: 'Z' } as Record<string, string>)[f.header[col]] ??
+          'only-one';
         count('corrupted: class below k');
         expect(
           await rejectedBy(

@@ -19,7 +19,7 @@ import { checkDatasetFile, readCsv, sha256 } from './file-checks';
 import { forbiddenIdentities } from './forbidden';
 import { drawFromLedger } from './suppression-audit';
 import { fail } from './verification-failure';
-import { recountDatasetFiles } from './row-recount';
+import { compareRecount, recountExpected } from './row-recount';
 
 export { VerificationFailure } from './verification-failure';
 
@@ -189,6 +189,20 @@ export async function verifyRelease(
   // first leaves them unawaited.
   const auditRows = ids?.audit ? inData(ids.audit.rows) : undefined;
   auditRows?.catch(() => undefined);
+  // The rows every dataset file may hold, counted in PostgreSQL while the files are read here
+  // (row-recount.ts; held to the files once they are read, after the kᵐ check).
+  const recount =
+    tier === 'aggregate'
+      ? undefined
+      : recountExpected(db, inData, {
+          releaseId: release.id,
+          bidId: rel.bid_id,
+          cut: rel.snapshot_cut!,
+          spec,
+        }).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
   // Releases of one bid compared with each other (#27): its own SQL over the release ledger, in
   // PostgreSQL while the files are read here (settled, so that its failure is reported first).
   const difference =
@@ -304,25 +318,24 @@ export async function verifyRelease(
     }
     // Every dataset file's rows counted from the database (row-recount.ts: files without a person
     // column since probe 33; with one, and the anonymised tier less what suppression took, probe 42).
-    if (tier !== 'aggregate') {
+    const expected = await recount;
+    if (expected && 'error' in expected) throw expected.error;
+    if (expected?.value) {
       const kmRows = release.kmSuppressedRowsByFile ?? rel.excluded?.kmAnonymity?.suppressedByFile;
-      const recounted = await recountDatasetFiles(db, inData, {
-        releaseId: release.id,
-        bidId: rel.bid_id,
-        cut: rel.snapshot_cut!,
-        spec,
-        tier,
-        rowsOf: (name) => perFile.find(({ f }) => f.name === name)!.result.rows,
-        suppressedOf:
-          tier === 'anonymised'
-            ? (d) => ({
-                kPersons: suppressed?.[d] ?? 0,
-                kRemoved: removed?.[d] ?? suppressed?.[d] ?? 0,
-                kmRows: kmRows?.[d] ?? 0,
-              })
-            : undefined,
-      });
-      if (recounted) checks.add(recounted);
+      checks.add(
+        compareRecount(expected.value, {
+          spec,
+          rowsOf: (name) => perFile.find(({ f }) => f.name === name)!.result.rows,
+          suppressedOf:
+            tier === 'anonymised'
+              ? (d) => ({
+                  kPersons: suppressed?.[d] ?? 0,
+                  kRemoved: removed?.[d] ?? suppressed?.[d] ?? 0,
+                  kmRows: kmRows?.[d] ?? 0,
+                })
+              : undefined,
+        }),
+      );
     }
     // The ledger compared above is the files' persons, not the eligible patients' (#27).
     if (tier === 'pseudonymised' || tier === 'identifiable') {

@@ -124,10 +124,13 @@ describe('a small cohort release reads what it releases, not the database', () =
     expect(share).toBeLessThan(0.05);
   }, 120_000);
 
-  it('one practice of twenty (5%): its patients only, and under 15% of gp_events read', async () => {
+  it('one practice of twenty (5%): its patients only, and under 20% of gp_events read', async () => {
     const s = { ...base(), cohort: { practices: ['B82003'] } };
     const { id, share } = await releaseReads(s);
     expect(gpRows(id).length).toBe(PER_PRACTICE * EVENTS);
-    expect(share).toBeLessThan(0.15);
+    // The practice's events are read three times — the preparation, the shards, and the verifier's
+    // recount of the rows each released person may have (probe 42, by patient since it read the
+    // whole table) — 15% of the table; the whole table would be 100% and more.
+    expect(share).toBeLessThan(0.2);
   }, 120_000);
 });

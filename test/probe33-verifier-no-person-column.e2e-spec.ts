@@ -1,18 +1,7 @@
-import { rmSync } from 'node:fs';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { createTestApp, TestApp } from '@custodian/testing';
-import { VerificationFailure, verifyRelease } from '../libs/release/src/verifier/verify-release';
-import {
-  addHes,
-  addObjection,
-  newLoad,
-  runRelease,
-  seedPractice,
-  spec,
-  verifierDeps,
-  releaseRewritten,
-} from './release-helpers';
+import { seedAlikePersons, verifyRewritten } from './support/verifier-rewrites';
+import { VerificationFailure } from '../libs/release/src/verifier/verify-release';
+import { runRelease, spec } from './release-helpers';
 
 /**
  * Probe 33 (SPEC §5 step 2: no objector in any file of a record-level tier; step 6: the verifier
@@ -29,60 +18,15 @@ describe('probe 33: the verifier checks files without a person column for object
   let researcher: { id: string };
   const ODS = 'K90334';
   const PERSONS = 30;
-  const objector = String(9533400000 + PERSONS + 1);
 
   beforeAll(async () => {
     t = await createTestApp();
     const o = await t.as('release_officer');
     officer = { id: o.user.id, roles: o.user.roles };
     researcher = { id: (await t.as('researcher')).user.id };
-    await seedPractice(t.sql, ODS);
-    await t.sql.query(
-      `INSERT INTO patients (nhs_number, birth_date, sex, postcode, ethnicity, practice_ods, source_id)
-       SELECT (9533400000 + g)::text, DATE '1970-05-17', 'F', 'LS1 4AP', 'A', $1, g::text
-         FROM generate_series(1, $2::int) g`,
-      [ODS, PERSONS + 1],
-    );
-    await t.sql.query(
-      `INSERT INTO gp_events (patient_id, practice_ods, resource_type, resource_id, code_system, code, event_date)
-       SELECT id, practice_ods, 'condition', 'c' || id, 'snomed', '22298006', DATE '2012-03-04'
-         FROM patients WHERE practice_ods = $1`,
-      [ODS],
-    );
-    const load = await newLoad(t.sql, 'hes');
-    const { rows } = await t.sql.query(`SELECT id, nhs_number FROM patients WHERE practice_ods = $1`, [ODS]);
-    for (const p of rows) await addHes(t.sql, load, { nhs: p.nhs_number, patientId: p.id });
-    await addObjection(t.sql, objector, 'type2');
+    await seedAlikePersons(t, ODS, 9533400000, PERSONS);
   });
   afterAll(() => t?.close());
-
-  /** Verifies a copy of the release with `name`'s rows rewritten (release-helpers `releaseRewritten`). */
-  async function verifyRewritten(id: string, name: string, rewrite: (lines: string[]) => string[]) {
-    const db = t.app.get<DataSource>(getDataSourceToken());
-    const control = await releaseRewritten(t, id, name, (lines) => lines);
-    try {
-      await expect(
-        verifyRelease(control.dir, { id, files: control.files }, db, verifierDeps(t)),
-      ).resolves.toMatchObject({
-        verified: true,
-      });
-    } finally {
-      rmSync(control.dir, { recursive: true, force: true });
-    }
-    const copy = await releaseRewritten(t, id, name, ([head, ...rest]) => [
-      head,
-      ...rewrite(rest.filter(Boolean)),
-      '',
-    ]);
-    try {
-      return await verifyRelease(copy.dir, { id, files: copy.files }, db, verifierDeps(t)).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    } finally {
-      rmSync(copy.dir, { recursive: true, force: true });
-    }
-  }
 
   it('an objector’s GP and HES rows added to files of codes and dates are refused', async () => {
     const rel = await runRelease(
@@ -101,10 +45,10 @@ describe('probe 33: the verifier checks files without a person column for object
     );
     expect(rel.failure_reason).toBeNull();
     // The objector's event (the same code and date as everyone's: nothing in the row tells it).
-    const gp = await verifyRewritten(rel.id, 'gp.csv.gz', (lines) => [...lines, '22298006,2012-03-04']);
+    const gp = await verifyRewritten(t, rel.id, 'gp.csv.gz', (lines) => [...lines, '22298006,2012-03-04']);
     expect(gp).toBeInstanceOf(VerificationFailure);
     expect((gp as Error).message).toMatch(/^objections: gp.csv.gz/);
-    const hes = await verifyRewritten(rel.id, 'hes.csv.gz', (lines) => [...lines, lines[0]]);
+    const hes = await verifyRewritten(t, rel.id, 'hes.csv.gz', (lines) => [...lines, lines[0]]);
     expect(hes).toBeInstanceOf(VerificationFailure);
     expect((hes as Error).message).toMatch(/^objections: hes.csv.gz/);
   });

@@ -36,19 +36,22 @@ export interface SuppressedOf {
  * string of ~11 bytes a person, where an array of a million strings and their row objects held
  * ~100 MB of the worker's 192 MB heap); undefined where the release ran no differencing guard.
  */
-export async function ledgerReleased(db: VerifierDb, releaseId: string): Promise<string | undefined> {
+export async function ledgerReleased(
+  db: VerifierDb,
+  releaseId: string,
+): Promise<{ nhs: string; persons: number } | undefined> {
   const [{ ran }] = (await db.query(
     `SELECT EXISTS (SELECT 1 FROM release_ledger WHERE release_id = $1 AND guard = 'record_difference') AS ran`,
     [releaseId],
   )) as { ran: boolean }[];
   if (!ran) return undefined;
-  const [{ nhs }] = (await db.query(
-    `SELECT coalesce(array_agg(u.nhs), '{}')::text AS nhs
+  const [row] = (await db.query(
+    `SELECT coalesce(array_agg(u.nhs), '{}')::text AS nhs, count(*)::int AS persons
        FROM release_ledger_members m CROSS JOIN LATERAL unnest(m.nhs) AS u(nhs)
       WHERE m.release_id = $1 AND m.state = 'released'`,
     [releaseId],
-  )) as { nhs: string }[];
-  return nhs;
+  )) as { nhs: string; persons: number }[];
+  return row;
 }
 
 export interface RecountInput {
@@ -73,14 +76,6 @@ export async function ledgerObjectors(data: VerifierDb, i: RecountInput): Promis
              AND r.nhs NOT IN (SELECT nhs_number::text FROM bid_cohort_members WHERE bid_id = $4::uuid))`,
     [i.released, i.cut, i.types, i.consentBid ?? null],
   )) as { n: number }[];
-  return n;
-}
-
-/** The elements of an array literal of numbers, counted without splitting it (1M at 1M persons). */
-function elements(literal: string): number {
-  if (literal === '{}') return 0;
-  let n = 1;
-  for (let k = literal.indexOf(','); k >= 0; k = literal.indexOf(',', k + 1)) n++;
   return n;
 }
 
@@ -166,8 +161,8 @@ export async function recountExpected(
   const released = spec.datasets.length ? await ledgerReleased(db, r.releaseId) : undefined;
   if (!released) return undefined;
   const input: RecountInput = {
-    released,
-    persons: elements(released),
+    released: released.nhs,
+    persons: released.persons,
     cut: r.cut,
     types: ['public_health_emergency', 'statutory', 'consent'].includes(spec.legalBasis)
       ? ['type1']

@@ -62,6 +62,11 @@ describe('probe 36: who approves an amendment alone', () => {
     const refused = await t.http.post(`/api/bids/${bidId}/releases`).set(officer.auth);
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe('SEGREGATION_OF_DUTIES');
+    const denied = await t.sql.query(
+      `SELECT outcome FROM audit_log WHERE actor_id = $1 AND action = 'release.denied' AND bid_id = $2`,
+      [officer.user.id, bidId],
+    );
+    expect(denied.rows.map((r) => r.outcome)).toEqual(['denied']);
     const s = await portalSignIn(t, officer.user.email);
     const page = (await t.http.get('/data-releases').set('cookie', s.cookie).expect(200)).text;
     expect(page.replace(/\s+/g, ' ')).toContain('You approved an amendment of this request alone');
